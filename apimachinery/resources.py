@@ -1,0 +1,106 @@
+"""The built-in resource types: names, kinds, groups, scope and the names kubectl users type.
+
+One table serves the apiserver (routing, discovery, storage keys) and the clients (kctl resolves `po`, `deploy`,
+`svc` with it, exactly as kubectl resolves them through discovery).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+
+
+@dataclass(frozen=True)
+class ResourceInfo:
+    resource: str  # plural, as in URLs: "pods"
+    kind: str  # "Pod"
+    group: str  # "" for core
+    version: str  # "v1"
+    namespaced: bool
+    short_names: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    subresources: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = ALL_VERBS
+    list_kind: str = field(default="")
+
+    @property
+    def singular(self) -> str:
+        return self.kind.lower()
+
+    @property
+    def group_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def api_version(self) -> str:
+        return self.group_version
+
+    @property
+    def list_kind_name(self) -> str:
+        return self.list_kind or f"{self.kind}List"
+
+    @property
+    def qualified(self) -> str:
+        """`deployments.apps`, or `pods` in the core group."""
+        return f"{self.resource}.{self.group}" if self.group else self.resource
+
+    def path_prefix(self) -> str:
+        return f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+
+    def collection_path(self, namespace: str | None = None) -> str:
+        if self.namespaced and namespace:
+            return f"{self.path_prefix()}/namespaces/{namespace}/{self.resource}"
+        return f"{self.path_prefix()}/{self.resource}"
+
+    def object_path(self, name: str, namespace: str | None = None, subresource: str | None = None) -> str:
+        path = f"{self.collection_path(namespace)}/{name}"
+        return f"{path}/{subresource}" if subresource else path
+
+
+RESOURCES: tuple[ResourceInfo, ...] = (
+    ResourceInfo("namespaces", "Namespace", "", "v1", False, ("ns",), (), ("status", "finalize")),
+    ResourceInfo("pods", "Pod", "", "v1", True, ("po",), ("all",), ("status", "binding", "log", "eviction")),
+    ResourceInfo("nodes", "Node", "", "v1", False, ("no",), (), ("status",)),
+    ResourceInfo("services", "Service", "", "v1", True, ("svc",), ("all",), ("status",)),
+    ResourceInfo("endpoints", "Endpoints", "", "v1", True, ("ep",), (), (), list_kind="EndpointsList"),
+    ResourceInfo("events", "Event", "", "v1", True, ("ev",), ()),
+    ResourceInfo("configmaps", "ConfigMap", "", "v1", True, ("cm",), ()),
+    ResourceInfo("secrets", "Secret", "", "v1", True, (), ()),
+    ResourceInfo("deployments", "Deployment", "apps", "v1", True, ("deploy",), ("all",), ("status", "scale")),
+    ResourceInfo("replicasets", "ReplicaSet", "apps", "v1", True, ("rs",), ("all",), ("status", "scale")),
+    ResourceInfo("leases", "Lease", "coordination.k8s.io", "v1", True, (), ()),
+)
+
+_BY_RESOURCE = {(r.group, r.resource): r for r in RESOURCES}
+_BY_KIND = {(r.group, r.kind): r for r in RESOURCES}
+
+
+def groups() -> list[tuple[str, str]]:
+    """(group, version) pairs in discovery order, core first."""
+    seen: list[tuple[str, str]] = []
+    for r in RESOURCES:
+        if (r.group, r.version) not in seen:
+            seen.append((r.group, r.version))
+    return seen
+
+
+def by_resource(group: str, resource: str) -> ResourceInfo | None:
+    return _BY_RESOURCE.get((group, resource))
+
+
+def by_kind(api_version: str, kind: str) -> ResourceInfo | None:
+    group = api_version.rpartition("/")[0]
+    return _BY_KIND.get((group, kind))
+
+
+def resolve(name: str) -> ResourceInfo | None:
+    """What a user typed (`po`, `pod`, `pods`, `Pod`, `deploy`, `deployments.apps`) to a resource, or None."""
+    lowered = name.lower()
+    base, _, group = lowered.partition(".")
+    for r in RESOURCES:
+        if group and r.group != group and not r.group.startswith(group):
+            continue
+        if base in (r.resource, r.singular, r.kind.lower()) or base in r.short_names:
+            return r
+    return None

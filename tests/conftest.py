@@ -1,0 +1,53 @@
+"""Shared fixtures: a real etcd for the session, a real apiserver per module (or per test when it is restarted)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+from tests.harness import ApiServer, Etcd
+
+
+def _need_etcd() -> None:
+    if not shutil.which("etcd") and not shutil.which("/usr/bin/etcd"):
+        pytest.skip("etcd is not installed (the README's test command installs it)")
+
+
+@pytest.fixture(scope="session")
+def etcd() -> Iterator[Etcd]:
+    """One etcd for the whole run; tests use unique names or key prefixes so they do not see each other."""
+    _need_etcd()
+    server = Etcd()
+    server.start()
+    yield server
+    server.destroy()
+
+
+@pytest.fixture
+def private_etcd() -> Iterator[Etcd]:
+    """An etcd of the test's own, for tests that stop or restart it."""
+    _need_etcd()
+    server = Etcd()
+    server.start()
+    yield server
+    server.destroy()
+
+
+@pytest.fixture(scope="module")
+def apiserver(etcd: Etcd) -> Iterator[ApiServer]:
+    """A real apiserver on loopback backed by the session etcd."""
+    server = ApiServer(etcd.url)
+    server.start()
+    yield server
+    server.stop()
+    server.log_path.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def private_apiserver(private_etcd: Etcd) -> Iterator[ApiServer]:
+    server = ApiServer(private_etcd.url)
+    server.start()
+    yield server
+    server.stop()
