@@ -1,0 +1,103 @@
+"""kube-apiserver: `python -m apiserver --etcd-servers http://127.0.0.1:2379 --bind-address 127.0.0.1 --port 6443`.
+
+Only wiring lives here: flags -> storage -> APIServer -> FastAPI app -> uvicorn (which handles SIGTERM cleanly).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+
+import uvicorn
+
+from apimachinery import defaults
+from apimachinery.component import setup_logging
+from apiserver.app import create_app
+from apiserver.server import APIServer, Options
+from apiserver.storage import open_storage
+
+log = logging.getLogger("apiserver")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="kube-apiserver", description="kubelite's Kubernetes API server")
+    p.add_argument("--etcd-servers", default="", help="comma-separated etcd client URLs")
+    p.add_argument(
+        "--storage-backend",
+        choices=("etcd", "sqlite"),
+        default=None,
+        help="etcd (needs --etcd-servers) or sqlite (embedded; the default without --etcd-servers)",
+    )
+    p.add_argument("--data-dir", default=None, help="directory of the embedded SQLite store")
+    p.add_argument("--bind-address", default="127.0.0.1")
+    p.add_argument("--port", "--secure-port", dest="port", type=int, default=6443)
+    p.add_argument("--tls-cert-file", default=None)
+    p.add_argument("--tls-private-key-file", default=None)
+    p.add_argument(
+        "--token-auth-file",
+        default=None,
+        help='CSV of token,user,uid[,"group1,group2"]; when set, every request needs a bearer token',
+    )
+    p.add_argument("--service-cluster-ip-range", default="10.96.0.0/12")
+    p.add_argument("--service-node-port-range", default="30000-32767")
+    p.add_argument(
+        "--loadbalancer-ip-range",
+        default="10.250.0.0/24",
+        help="pool for LoadBalancer services' external IPs ('' disables)",
+    )
+    p.add_argument("--default-not-ready-toleration-seconds", type=int, default=300)
+    p.add_argument("--default-unreachable-toleration-seconds", type=int, default=300)
+    p.add_argument("--watch-cache-size", type=int, default=10000)
+    p.add_argument("--etcd-request-timeout", type=float, default=2.0)
+    p.add_argument("--log-level", default="INFO")
+    return p.parse_args(argv)
+
+
+def read_tokens(path: str) -> dict[str, str]:
+    tokens: dict[str, str] = {}
+    with open(path, newline="") as f:
+        for row in csv.reader(f):
+            if len(row) >= 2 and row[0].strip() and not row[0].startswith("#"):
+                tokens[row[0].strip()] = row[1].strip()
+    return tokens
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    setup_logging("kube-apiserver", args.log_level)
+    backend = args.storage_backend or ("etcd" if args.etcd_servers else "sqlite")
+    options: dict[str, float] = {"request_timeout": args.etcd_request_timeout} if backend == "etcd" else {}
+    storage = open_storage(args.etcd_servers or None, backend, args.data_dir, **options)
+    # One setting covers both default tolerations (not-ready and unreachable); the smaller flag wins.
+    defaults.set_default_toleration_seconds(
+        min(args.default_not_ready_toleration_seconds, args.default_unreachable_toleration_seconds)
+    )
+    server = APIServer(
+        storage,
+        Options(
+            service_cluster_ip_range=args.service_cluster_ip_range,
+            service_node_port_range=args.service_node_port_range,
+            loadbalancer_ip_range=args.loadbalancer_ip_range or None,
+            watch_cache_size=args.watch_cache_size,
+            tokens=read_tokens(args.token_auth_file) if args.token_auth_file else None,
+        ),
+    )
+    app = create_app(server)
+    scheme = "https" if args.tls_cert_file else "http"
+    log.info("serving", extra={"url": f"{scheme}://{args.bind_address}:{args.port}", "storage": backend})
+    uvicorn.run(
+        app,
+        host=args.bind_address,
+        port=args.port,
+        ssl_certfile=args.tls_cert_file,
+        ssl_keyfile=args.tls_private_key_file,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=3,
+        lifespan="on",
+    )
+
+
+if __name__ == "__main__":
+    main()

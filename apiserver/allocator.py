@@ -1,0 +1,243 @@
+"""Service address allocation: cluster IPs, node ports and load-balancer IPs, race-free through storage.
+
+Each allocated address is its own storage key, written put-if-absent (`/registry/allocations/clusterips/10.96.0.7`,
+like Kubernetes' IPAddress objects). Two concurrent creates can never get the same address: the second put-if-absent
+fails and that create picks another. Release deletes the key. No in-memory state needs to agree across apiservers.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+from typing import Any
+
+from apimachinery import errors
+from apiserver.storage.interface import ErrorCode, Storage, StorageError
+
+Obj = dict[str, Any]
+_PREFIX = "/registry/allocations"
+
+
+def _port_cause(i: int, message: str, kind: str = "nodePort") -> dict[str, str]:
+    return {"reason": "FieldValueInvalid", "message": message, "field": f"spec.ports[{i}].{kind}"}
+
+
+class Pool:
+    """One allocation space (an IP range or a port range) with keys under `_PREFIX/<name>/`."""
+
+    def __init__(self, storage: Storage, name: str, first: int, last: int, render, parse) -> None:
+        self.storage = storage
+        self.name = name
+        self.first = first
+        self.last = last
+        self.render = render
+        self.parse = parse
+
+    def key(self, value: int) -> str:
+        return f"{_PREFIX}/{self.name}/{self.render(value)}"
+
+    def contains(self, value: int) -> bool:
+        return self.first <= value <= self.last
+
+    async def claim(self, value: int, owner: str) -> bool:
+        try:
+            await self.storage.create(
+                self.key(value), {"metadata": {"name": self.render(value)}, "owner": owner}
+            )
+        except StorageError as exc:
+            if exc.code is ErrorCode.EXISTS:
+                return False
+            raise
+        return True
+
+    async def allocate(self, owner: str) -> int:
+        size = self.last - self.first + 1
+        for _ in range(min(32, size)):
+            value = random.randint(self.first, self.last)
+            if await self.claim(value, owner):
+                return value
+        # Crowded: look at what is taken and pick from the rest.
+        taken = {
+            self.parse(kv.key.rsplit("/", 1)[1])
+            for kv in (await self.storage.list(f"{_PREFIX}/{self.name}/")).items
+        }
+        free = [v for v in range(self.first, self.last + 1) if v not in taken]
+        random.shuffle(free)
+        for value in free[:64]:
+            if await self.claim(value, owner):
+                return value
+        raise errors.StatusError(500, "InternalError", f"range {self.name} is full: no free addresses")
+
+    async def free(self, value: int) -> None:
+        try:
+            await self.storage.delete(self.key(value))
+        except StorageError as exc:
+            if exc.code is not ErrorCode.NOT_FOUND:
+                raise
+
+
+def _ip_pool(storage: Storage, name: str, cidr: str) -> Pool:
+    net = ipaddress.ip_network(cidr, strict=False)
+    # Skip the network address and the first host (Kubernetes reserves the first IP for the kubernetes service).
+    first = int(net.network_address) + 1
+    last = int(net.broadcast_address) - 1
+    return Pool(
+        storage,
+        name,
+        first,
+        last,
+        lambda v: str(ipaddress.ip_address(v)),
+        lambda s: int(ipaddress.ip_address(s)),
+    )
+
+
+class ServiceAllocator:
+    def __init__(self, storage: Storage, service_cidr: str, node_ports: str, lb_cidr: str | None) -> None:
+        lo, _, hi = node_ports.partition("-")
+        self.cluster_ips = _ip_pool(storage, "clusterips", service_cidr)
+        self.node_ports = Pool(storage, "nodeports", int(lo), int(hi or lo), str, int)
+        self.lb_ips = _ip_pool(storage, "loadbalancerips", lb_cidr) if lb_cidr else None
+        self.service_cidr = service_cidr
+        self.node_port_range = node_ports
+
+    async def allocate(self, svc: Obj, *, dry_run: bool) -> None:
+        """Fill spec.clusterIP(s), nodePorts and the load-balancer ingress IP; honour requested values or refuse them
+        with 422. On failure, whatever was claimed for this service is released."""
+        spec = svc.setdefault("spec", {})
+        md = svc.get("metadata") or {}
+        owner = f"{md.get('namespace')}/{md.get('name')}"
+        claimed: list[tuple[Pool, int]] = []
+        try:
+            await self._allocate(svc, spec, owner, claimed, dry_run)
+        except BaseException:
+            for pool, value in claimed:
+                await pool.free(value)
+            raise
+        if dry_run:
+            for pool, value in claimed:
+                await pool.free(value)
+
+    async def _allocate(
+        self, svc: Obj, spec: Obj, owner: str, claimed: list[tuple[Pool, int]], dry_run: bool
+    ) -> None:
+        name = str((svc.get("metadata") or {}).get("name"))
+        svc_type = spec.get("type") or "ClusterIP"
+        if svc_type == "ExternalName":
+            return
+        requested = spec.get("clusterIP")
+        if requested in (None, ""):
+            value = await self.cluster_ips.allocate(owner)
+            claimed.append((self.cluster_ips, value))
+            spec["clusterIP"] = self.cluster_ips.render(value)
+        elif requested != "None":
+            try:
+                value = int(ipaddress.ip_address(requested))
+            except ValueError:
+                raise errors.invalid(
+                    "Service",
+                    name,
+                    [
+                        {
+                            "reason": "FieldValueInvalid",
+                            "field": "spec.clusterIP",
+                            "message": f'Invalid value: "{requested}": must be a valid IP address',
+                        }
+                    ],
+                )
+            if not self.cluster_ips.contains(value):
+                raise errors.invalid(
+                    "Service",
+                    name,
+                    [
+                        {
+                            "reason": "FieldValueInvalid",
+                            "field": "spec.clusterIPs",
+                            "message": f'Invalid value: []string{{"{requested}"}}: failed to allocate IP {requested}: '
+                            f"the provided IP ({requested}) is not in the valid range. The range of valid IPs is {self.service_cidr}",
+                        }
+                    ],
+                )
+            if not await self.cluster_ips.claim(value, owner):
+                raise errors.invalid(
+                    "Service",
+                    name,
+                    [
+                        {
+                            "reason": "FieldValueInvalid",
+                            "field": "spec.clusterIPs",
+                            "message": f'Invalid value: []string{{"{requested}"}}: failed to allocate IP {requested}: '
+                            "provided IP is already allocated",
+                        }
+                    ],
+                )
+            claimed.append((self.cluster_ips, value))
+        spec["clusterIPs"] = [spec["clusterIP"]]
+        if spec["clusterIP"] != "None":
+            spec.setdefault("ipFamilies", ["IPv4"])
+            spec.setdefault("ipFamilyPolicy", "SingleStack")
+        if svc_type in ("NodePort", "LoadBalancer"):
+            for i, port in enumerate(spec.get("ports") or []):
+                want = port.get("nodePort")
+                if not want:
+                    value = await self.node_ports.allocate(owner)
+                    claimed.append((self.node_ports, value))
+                    port["nodePort"] = value
+                    continue
+                if not self.node_ports.contains(int(want)):
+                    raise errors.invalid(
+                        "Service",
+                        name,
+                        [
+                            _port_cause(
+                                i,
+                                f"Invalid value: {want}: provided port is not in the valid range. The range of valid ports is {self.node_port_range}",
+                            )
+                        ],
+                    )
+                if not await self.node_ports.claim(int(want), owner):
+                    raise errors.invalid(
+                        "Service",
+                        name,
+                        [_port_cause(i, f"Invalid value: {want}: provided port is already allocated")],
+                    )
+                claimed.append((self.node_ports, int(want)))
+        if svc_type == "LoadBalancer" and self.lb_ips is not None:
+            want_ip = spec.get("loadBalancerIP")
+            if want_ip:
+                value = int(ipaddress.ip_address(want_ip))
+                if not self.lb_ips.contains(value) or not await self.lb_ips.claim(value, owner):
+                    raise errors.invalid(
+                        "Service",
+                        name,
+                        [
+                            {
+                                "reason": "FieldValueInvalid",
+                                "field": "spec.loadBalancerIP",
+                                "message": f'Invalid value: "{want_ip}": not available in the load-balancer pool',
+                            }
+                        ],
+                    )
+            else:
+                value = await self.lb_ips.allocate(owner)
+            claimed.append((self.lb_ips, value))
+            svc["status"] = {
+                "loadBalancer": {"ingress": [{"ip": self.lb_ips.render(value), "ipMode": "VIP"}]}
+            }
+
+    async def release(self, svc: Obj) -> None:
+        spec = svc.get("spec") or {}
+        ip = spec.get("clusterIP")
+        if ip and ip != "None":
+            try:
+                value = int(ipaddress.ip_address(ip))
+                if self.cluster_ips.contains(value):
+                    await self.cluster_ips.free(value)
+            except ValueError:
+                pass  # never allocated by us
+        for port in spec.get("ports") or []:
+            if port.get("nodePort"):
+                await self.node_ports.free(int(port["nodePort"]))
+        if self.lb_ips is not None:
+            for ing in ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []:
+                if ing.get("ip"):
+                    await self.lb_ips.free(int(ipaddress.ip_address(ing["ip"])))

@@ -1,0 +1,177 @@
+"""The FastAPI application: discovery, OpenAPI, health, metrics and the resource API, behind authentication.
+
+Resource requests go to one catch-all route per API root and are dispatched by `ResourceAPI`, which parses the
+Kubernetes path itself: it is faster than hundreds of routes and keeps path rules in one place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from apimachinery import errors
+from apimachinery.resources import groups
+from apiserver import discovery, metrics
+from apiserver.rest import ResourceAPI, json_response, status_response
+from apiserver.server import APIServer
+
+log = logging.getLogger("apiserver.app")
+
+# Paths that answer without a token, as kube-apiserver's system:public-info-viewer role allows.
+PUBLIC_PATHS = ("/healthz", "/livez", "/readyz", "/version", "/version/")
+
+
+class TokenAuthentication:
+    """Bearer-token authentication as a plain ASGI middleware (it must not buffer watch streams)."""
+
+    def __init__(self, app: ASGIApp, tokens: dict[str, str]) -> None:
+        self.app = app
+        self.tokens = tokens
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] not in PUBLIC_PATHS:
+            header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or token.strip() not in self.tokens:
+                await status_response(errors.unauthorized())(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def create_app(server: APIServer) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await server.start()
+        try:
+            yield
+        finally:
+            await server.stop()
+
+    app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+    resources = ResourceAPI(server)
+    tokens = server.options.tokens
+
+    if tokens is not None:
+        app.add_middleware(TokenAuthentication, tokens=tokens)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return status_response(errors.path_not_found())
+        if exc.status_code == 405:
+            return status_response(errors.method_not_allowed())
+        return status_response(errors.StatusError(exc.status_code, "Unknown", str(exc.detail)))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception) -> Response:
+        log.error("unhandled error", exc_info=exc)
+        return status_response(errors.internal())
+
+    # ---- health and metrics ----------------------------------------------------------------------------------
+
+    @app.get("/healthz")
+    @app.get("/livez")
+    async def healthz() -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    @app.get("/readyz")
+    async def readyz() -> PlainTextResponse:
+        if await server.ready():
+            return PlainTextResponse("ok")
+        return PlainTextResponse(
+            "[-]etcd failed: storage is not answering\nreadyz check failed", status_code=500
+        )
+
+    @app.get("/metrics")
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    # ---- discovery --------------------------------------------------------------------------------------------
+
+    @app.get("/version")
+    @app.get("/version/")
+    async def version() -> Response:
+        return json_response(discovery.VERSION)
+
+    def aggregated_or(request: Request, core: bool, legacy: dict) -> Response:
+        wanted = discovery.negotiate_aggregated(request.headers.get("accept", ""))
+        if wanted is None:
+            return json_response(legacy)
+        api_version = "apidiscovery.k8s.io/v2beta1" if "v2beta1" in wanted else "apidiscovery.k8s.io/v2"
+        body = discovery.aggregated(core, api_version)
+        return Response(json_response(body).body, media_type=wanted, headers={"Vary": "Accept"})
+
+    @app.get("/api")
+    @app.get("/api/")
+    async def api_root(request: Request) -> Response:
+        host = request.headers.get("host", f"{request.url.hostname}:{request.url.port}")
+        return aggregated_or(request, True, discovery.api_versions(host))
+
+    @app.get("/apis")
+    @app.get("/apis/")
+    async def apis_root(request: Request) -> Response:
+        return aggregated_or(request, False, discovery.api_group_list())
+
+    @app.get("/api/v1")
+    @app.get("/api/v1/")
+    async def core_v1() -> Response:
+        return json_response(discovery.resource_list("", "v1"))
+
+    known_groups = {g for g, _ in groups() if g}
+
+    @app.api_route("/apis/{group}", methods=["GET"])
+    @app.api_route("/apis/{group}/", methods=["GET"])
+    async def api_group(group: str) -> Response:
+        if group not in known_groups:
+            return status_response(errors.path_not_found())
+        return json_response(discovery.api_group(group))
+
+    @app.api_route("/apis/{group}/{version}", methods=["GET"])
+    @app.api_route("/apis/{group}/{version}/", methods=["GET"])
+    async def group_version(group: str, version: str) -> Response:
+        body = discovery.resource_list(group, version)
+        if body is None:
+            return status_response(errors.path_not_found())
+        return json_response(body)
+
+    # ---- OpenAPI ----------------------------------------------------------------------------------------------
+
+    @app.get("/openapi/v3")
+    @app.get("/openapi/v3/")
+    async def openapi_root() -> Response:
+        from apiserver import openapi
+
+        return json_response(openapi.root_document())
+
+    @app.get("/openapi/v3/{gv:path}")
+    async def openapi_gv(gv: str) -> Response:
+        from apiserver import openapi
+
+        parsed = openapi.parse_gv_path(gv)
+        body = openapi.group_version_json(*parsed) if parsed else None
+        if body is None:
+            return status_response(errors.path_not_found())
+        # The cached bytes the ?hash= was computed from.
+        return Response(body, media_type="application/json")
+
+    # ---- resources --------------------------------------------------------------------------------------------
+
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+    @app.api_route("/api/v1/{rest:path}", methods=methods)
+    async def core_resources(request: Request, rest: str) -> Response:
+        return await resources.handle(request, "", "v1", rest)
+
+    @app.api_route("/apis/{group}/{version}/{rest:path}", methods=methods)
+    async def group_resources(request: Request, group: str, version: str, rest: str) -> Response:
+        return await resources.handle(request, group, version, rest)
+
+    return app

@@ -1,0 +1,102 @@
+"""pods/{name}/log: find the pod's node and stream the container log from that node's kubelet API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from apimachinery import errors
+
+if TYPE_CHECKING:
+    from apiserver.registry import Store
+    from apiserver.server import APIServer
+
+Obj = dict[str, Any]
+
+_PASSED_ON = ("follow", "tailLines", "timestamps", "previous", "sinceSeconds", "limitBytes")
+
+
+def pick_container(pod: Obj, requested: str | None) -> str:
+    name = pod["metadata"]["name"]
+    spec = pod.get("spec") or {}
+    names = [c.get("name") for c in spec.get("containers") or []]
+    init_names = [c.get("name") for c in spec.get("initContainers") or []]
+    if requested:
+        if requested not in names and requested not in init_names:
+            raise errors.bad_request(f"container {requested} is not valid for pod {name}")
+        return requested
+    default = (pod["metadata"].get("annotations") or {}).get("kubectl.kubernetes.io/default-container")
+    if default in names:
+        return str(default)
+    if len(names) == 1:
+        return str(names[0])
+    raise errors.bad_request(
+        f"a container name must be specified for pod {name}, choose one of: [{' '.join(map(str, names))}]"
+        + (f" or one of the init containers: [{' '.join(map(str, init_names))}]" if init_names else "")
+    )
+
+
+def kubelet_address(node: Obj) -> str:
+    status = node.get("status") or {}
+    port = (((status.get("daemonEndpoints") or {}).get("kubeletEndpoint") or {}).get("Port")) or 10250
+    addresses = status.get("addresses") or []
+    for kind in ("InternalIP", "ExternalIP", "Hostname"):
+        for a in addresses:
+            if a.get("type") == kind and a.get("address"):
+                return f"http://{a['address']}:{port}"
+    raise errors.StatusError(
+        500, "InternalError", f"node {node['metadata']['name']} has no address to reach its kubelet"
+    )
+
+
+async def pod_log(server: APIServer, request: Request, store: Store, namespace: str, name: str) -> Response:
+    pod = await store.get(namespace, name)
+    container = pick_container(pod, request.query_params.get("container"))
+    node_name = (pod.get("spec") or {}).get("nodeName")
+    if not node_name:
+        raise errors.bad_request(
+            f'container "{container}" in pod "{name}" is waiting to start: the pod is not scheduled yet'
+        )
+    for cs in (pod.get("status") or {}).get("containerStatuses") or []:
+        waiting = (cs.get("state") or {}).get("waiting")
+        if cs.get("name") == container and waiting and not cs.get("lastState") and not cs.get("containerID"):
+            raise errors.bad_request(
+                f'container "{container}" in pod "{name}" is waiting to start: {waiting.get("reason", "")}'
+            )
+    from apimachinery.resources import by_resource
+
+    node_info = by_resource("", "nodes")
+    assert node_info is not None
+    node = await server.store(node_info).get(None, node_name)
+    base = kubelet_address(node)
+    params = {k: request.query_params[k] for k in _PASSED_ON if k in request.query_params}
+    url = f"{base}/containerLogs/{namespace}/{name}/{container}"
+    client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=None))
+    try:
+        upstream = await client.send(client.build_request("GET", url, params=params), stream=True)
+    except httpx.HTTPError as exc:
+        await client.aclose()
+        raise errors.StatusError(500, "InternalError", f'Get "{url}": {exc}') from None
+    if upstream.status_code != 200:
+        text = (await upstream.aread()).decode(errors="replace").strip()
+        await upstream.aclose()
+        await client.aclose()
+        raise errors.StatusError(
+            upstream.status_code if upstream.status_code < 500 else 500,
+            "BadRequest" if upstream.status_code == 400 else "InternalError",
+            text or f"the kubelet answered {upstream.status_code}",
+        )
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in upstream.aiter_raw():
+                yield chunk
+        finally:
+            await upstream.aclose()
+            await client.aclose()
+
+    return StreamingResponse(body(), media_type="text/plain")

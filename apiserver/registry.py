@@ -1,0 +1,438 @@
+"""The generic REST store: create, get, list, update, patch, delete and watch for one resource type, over storage.
+
+This is the part of kube-apiserver's `genericregistry.Store` that kubelite needs. Resource-specific behaviour
+(status handling, graceful pod deletion, namespace finalization, service allocation) is in `strategy.py`; this
+module keeps the shared rules in one place:
+
+* The server owns uid, creationTimestamp, generation, resourceVersion and deletionTimestamp.
+* Optimistic concurrency: a write that names a resourceVersion is a precondition (409 Conflict when stale).
+* An object with finalizers is not deleted: it gets a deletionTimestamp and goes when its last finalizer is removed.
+* Storage errors become Kubernetes Status errors here, once.
+"""
+
+from __future__ import annotations
+
+import builtins
+import copy
+import logging
+from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from apimachinery import errors, fields, labels
+from apimachinery.defaults import apply_defaults
+from apimachinery.errors import StatusError
+from apimachinery.resources import ResourceInfo
+from apimachinery.validation import validate
+from apiserver import metrics
+from apiserver.objectmeta import generate_name, later, meta, name_of, new_uid, now, spec_changed
+from apiserver.storage.interface import ErrorCode, Storage, StorageError
+from apiserver.strategy import Strategy
+from apiserver.watchcache import CacheEvent, WatchCache
+
+log = logging.getLogger("apiserver.registry")
+
+Obj = dict[str, Any]
+Predicate = Callable[[Obj], bool]
+
+
+@dataclass
+class ListOptions:
+    label_selector: str = ""
+    field_selector: str = ""
+    limit: int = 0
+    continue_token: str | None = None
+    resource_version: str | None = None
+    resource_version_match: str | None = None
+
+
+@dataclass
+class DeleteOptions:
+    propagation_policy: str | None = None
+    grace_period_seconds: int | None = None
+    precondition_uid: str | None = None
+    precondition_rv: str | None = None
+    dry_run: bool = False
+
+
+def storage_error(exc: StorageError, info: ResourceInfo, name: str) -> StatusError:
+    """Translate a storage failure once, at the boundary."""
+    if exc.code is ErrorCode.NOT_FOUND:
+        return errors.not_found(info.resource, name, info.group)
+    if exc.code is ErrorCode.EXISTS:
+        return errors.already_exists(info.resource, name, info.group)
+    if exc.code is ErrorCode.CONFLICT:
+        return errors.conflict(info.resource, name, info.group)
+    if exc.code is ErrorCode.COMPACTED:
+        return errors.gone(
+            f"The provided continue parameter is too old to display a consistent list result. "
+            f"You can start a new list without the continue parameter. ({exc})"
+        )
+    if exc.code is ErrorCode.UNAVAILABLE:
+        return errors.unavailable(f"storage is unavailable: {exc}")
+    return errors.internal(str(exc))
+
+
+class Abort(Exception):
+    """Raised inside a guaranteed_update callback to stop without writing; carries the Status to answer."""
+
+    def __init__(self, error: StatusError) -> None:
+        self.error = error
+
+
+class Store:
+    def __init__(self, info: ResourceInfo, storage: Storage, cache: WatchCache, strategy: Strategy) -> None:
+        self.info = info
+        self.storage = storage
+        self.cache = cache
+        self.strategy = strategy
+        self.prefix = f"/registry/{info.resource}/"
+
+    # ---- keys and selectors -------------------------------------------------------------------------------------
+
+    def key(self, namespace: str | None, name: str) -> str:
+        if self.info.namespaced:
+            return f"{self.prefix}{namespace}/{name}"
+        return f"{self.prefix}{name}"
+
+    def list_prefix(self, namespace: str | None) -> str:
+        return f"{self.prefix}{namespace}/" if self.info.namespaced and namespace else self.prefix
+
+    def predicate(self, namespace: str | None, opts: ListOptions) -> Predicate | None:
+        try:
+            lsel = labels.parse(opts.label_selector) if opts.label_selector else None
+            fsel = fields.parse(opts.field_selector) if opts.field_selector else None
+            if fsel is not None:
+                fields.validate_for(fsel, self.info.kind)
+        except ValueError as exc:
+            raise errors.bad_request(f"unable to parse requirement: {exc}") from None
+        ns = namespace if self.info.namespaced and namespace else None
+        if lsel is None and fsel is None and ns is None:
+            return None
+
+        def match(obj: Obj) -> bool:
+            md = obj.get("metadata") or {}
+            if ns is not None and md.get("namespace") != ns:
+                return False
+            if lsel is not None and not lsel.matches(md.get("labels") or {}):
+                return False
+            return fsel is None or fsel.matches(obj)
+
+        return match
+
+    # ---- reads --------------------------------------------------------------------------------------------------
+
+    async def get(self, namespace: str | None, name: str) -> Obj:
+        try:
+            with metrics.storage_timer("get", self.info.resource):
+                return (await self.storage.get(self.key(namespace, name))).obj
+        except StorageError as exc:
+            raise storage_error(exc, self.info, name) from None
+
+    async def list(
+        self, namespace: str | None, opts: ListOptions
+    ) -> tuple[builtins.list[Obj], str, str | None, int | None]:
+        """Return (items, list resourceVersion, continue token, remainingItemCount)."""
+        pred = self.predicate(namespace, opts)
+        rv = opts.resource_version
+        use_cache = (
+            not opts.continue_token
+            and (rv == "0" or not opts.limit)
+            and opts.resource_version_match != "Exact"
+        )
+        if use_cache:
+            await self.cache.wait_ready(3.0)
+            wanted = 0
+            if rv and rv != "0":
+                wanted = _parse_rv(rv)
+            elif not rv:
+                # A consistent read served from the cache: wait until the cache has seen the storage's revision.
+                try:
+                    wanted = await self.storage.current_revision()
+                except StorageError as exc:
+                    raise storage_error(exc, self.info, "") from None
+            if not wanted or await self.cache.wait_fresh(wanted, 3.0):
+                items, revision = self.cache.list_objects(pred, self.list_prefix(namespace))
+                return items, str(revision), None, None
+            if rv:
+                raise errors.timeout(f"Too large resource version: {rv}, current: {self.cache.revision}")
+        return await self._list_from_storage(namespace, opts, pred)
+
+    async def _list_from_storage(
+        self, namespace: str | None, opts: ListOptions, pred: Predicate | None
+    ) -> tuple[builtins.list[Obj], str, str | None, int | None]:
+        revision = 0
+        if opts.resource_version_match == "Exact" and opts.resource_version:
+            revision = _parse_rv(opts.resource_version)
+        token = opts.continue_token
+        items: builtins.list[Obj] = []
+        remaining: int | None = None
+        try:
+            while True:
+                with metrics.storage_timer("list", self.info.resource):
+                    page = await self.storage.list(
+                        self.list_prefix(namespace), limit=opts.limit, continue_token=token, revision=revision
+                    )
+                revision = page.revision
+                items.extend(kv.obj for kv in page.items if pred is None or pred(kv.obj))
+                token = page.continue_token
+                remaining = page.remaining
+                if not token or not opts.limit or len(items) >= opts.limit:
+                    break
+        except StorageError as exc:
+            raise storage_error(exc, self.info, "") from None
+        if pred is not None:
+            remaining = None  # unknown once a selector filters pages (as in Kubernetes)
+        return items, str(revision), token, remaining
+
+    def watch(
+        self,
+        namespace: str | None,
+        opts: ListOptions,
+        *,
+        timeout: float | None,
+        bookmarks: bool,
+    ) -> AsyncGenerator[tuple[str, Obj, CacheEvent | None], None]:
+        pred = self.predicate(namespace, opts)
+        rv = opts.resource_version
+        from_revision = _parse_rv(rv) if rv and rv != "0" else 0
+        return self.cache.watch(
+            from_revision, pred, timeout=timeout, bookmark_interval=30.0 if bookmarks else None
+        )
+
+    # ---- writes -------------------------------------------------------------------------------------------------
+
+    async def create(self, namespace: str | None, obj: Obj, *, dry_run: bool = False) -> Obj:
+        md = meta(obj)
+        if not md.get("name") and md.get("generateName"):
+            md["name"] = generate_name(str(md["generateName"]))
+        if self.info.namespaced:
+            md["namespace"] = namespace
+        else:
+            md.pop("namespace", None)
+        md["uid"] = new_uid()
+        md["creationTimestamp"] = now()
+        for server_field in (
+            "resourceVersion",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "selfLink",
+        ):
+            md.pop(server_field, None)
+        if "spec" in obj or self.strategy.has_generation:
+            md["generation"] = 1
+        self.strategy.prepare_for_create(obj)
+        apply_defaults(obj)
+        self._validate(obj, None)
+        await self.strategy.admit_create(obj, dry_run=dry_run)
+        if dry_run:
+            return obj
+        try:
+            with metrics.storage_timer("create", self.info.resource):
+                kv = await self.storage.create(self.key(namespace, name_of(obj)), obj)
+        except StorageError as exc:
+            await self.strategy.release(obj)
+            raise storage_error(exc, self.info, name_of(obj)) from None
+        return kv.obj
+
+    def _validate(self, obj: Obj, old: Obj | None) -> None:
+        causes = validate(obj, old)
+        causes += self.strategy.validate(obj, old)
+        if causes:
+            raise errors.invalid(self.info.kind, name_of(obj), causes, self.info.group)
+
+    async def update(
+        self,
+        namespace: str | None,
+        name: str,
+        transform: Callable[[Obj], Obj],
+        *,
+        subresource: str | None = None,
+        dry_run: bool = False,
+        create_if_missing: Callable[[], Obj] | None = None,
+    ) -> tuple[Obj, bool]:
+        """Read-modify-write with compare-and-swap. `transform(current)` returns the object the client wants; a
+        resourceVersion in it is a precondition. Returns (stored object, created)."""
+        key = self.key(namespace, name)
+        pending_create: Obj | None = None
+
+        def try_update(current: Obj | None) -> Obj:
+            nonlocal pending_create
+            if current is None:
+                if create_if_missing is None:
+                    raise Abort(errors.not_found(self.info.resource, name, self.info.group))
+                pending_create = create_if_missing()
+                raise Abort(errors.internal("create"))
+            current = copy.deepcopy(current)
+            wanted = transform(copy.deepcopy(current))
+            return self._prepare_update(current, wanted, subresource)
+
+        try:
+            with metrics.storage_timer("update", self.info.resource):
+                if dry_run:
+                    kv = await self.storage.get(key)
+                    return try_update(kv.obj), False
+                kv = await self.storage.guaranteed_update(
+                    key, try_update, ignore_not_found=create_if_missing is not None
+                )
+        except Abort as abort:
+            if pending_create is not None:
+                return await self.create(namespace, pending_create, dry_run=dry_run), True
+            raise abort.error from None
+        except StorageError as exc:
+            raise storage_error(exc, self.info, name) from None
+        obj = kv.obj
+        if self._should_delete(obj):
+            obj = await self._delete_now(namespace, name, int(obj["metadata"]["resourceVersion"]), obj)
+        return obj, False
+
+    def _prepare_update(self, old: Obj, new: Obj, subresource: str | None) -> Obj:
+        new_md = meta(new)
+        old_md = old["metadata"]
+        precondition = new_md.get("resourceVersion")
+        if precondition and str(precondition) != str(old_md.get("resourceVersion")):
+            raise Abort(errors.conflict(self.info.resource, name_of(old), self.info.group))
+        if new_md.get("name") and new_md["name"] != old_md.get("name"):
+            raise Abort(
+                errors.bad_request(
+                    f"the name of the object ({new_md['name']}) does not match the name on the URL ({old_md.get('name')})"
+                )
+            )
+        new.setdefault("apiVersion", old.get("apiVersion"))
+        new.setdefault("kind", old.get("kind"))
+        if subresource == "status":
+            merged = copy.deepcopy(old)
+            merged["status"] = new.get("status", {})
+            new = merged
+        elif subresource is None and self.strategy.status_subresource:
+            # The main resource ignores status changes, as in Kubernetes; status goes through /status.
+            if "status" in old:
+                new["status"] = old["status"]
+            else:
+                new.pop("status", None)
+        md = meta(new)
+        for owned in (
+            "uid",
+            "creationTimestamp",
+            "namespace",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+        ):
+            if owned in old_md:
+                md[owned] = old_md[owned]
+            else:
+                md.pop(owned, None)
+        md["name"] = old_md["name"]
+        md.pop("resourceVersion", None)
+        if subresource is None:
+            self.strategy.prepare_for_update(new, old)
+            apply_defaults(new)
+        generation = int(old_md.get("generation") or 0)
+        if subresource == "*":
+            md["generation"] = generation or 1
+        elif generation or "spec" in new:
+            md["generation"] = generation + 1 if spec_changed(old, new) else max(generation, 1)
+        if subresource != "*":  # "*": a write by the server itself (binding), not checked like a client's
+            self._validate_update(new, old)
+        return new
+
+    def _validate_update(self, new: Obj, old: Obj) -> None:
+        try:
+            self._validate(new, old)
+        except StatusError as exc:
+            raise Abort(exc) from None
+
+    def _should_delete(self, obj: Obj) -> bool:
+        md = obj.get("metadata") or {}
+        return (
+            bool(md.get("deletionTimestamp"))
+            and not md.get("finalizers")
+            and int(md.get("deletionGracePeriodSeconds") or 0) == 0
+            and self.strategy.finalized(obj)
+        )
+
+    async def delete(self, namespace: str | None, name: str, opts: DeleteOptions) -> tuple[Obj, bool]:
+        """Returns (object, deleted now). An object that must wait (finalizers, graceful pod deletion) is marked with a
+        deletionTimestamp and returned with deleted=False."""
+        key = self.key(namespace, name)
+        try:
+            current = await self.storage.get(key)
+        except StorageError as exc:
+            raise storage_error(exc, self.info, name) from None
+        obj = current.obj
+        md = obj["metadata"]
+        if opts.precondition_uid and opts.precondition_uid != md.get("uid"):
+            raise errors.conflict(
+                self.info.resource,
+                name,
+                self.info.group,
+                f"Precondition failed: UID in precondition: {opts.precondition_uid}, UID in object meta: {md.get('uid')}",
+            )
+        if opts.precondition_rv and opts.precondition_rv != md.get("resourceVersion"):
+            raise errors.conflict(
+                self.info.resource,
+                name,
+                self.info.group,
+                f"Precondition failed: ResourceVersion in precondition: {opts.precondition_rv}, "
+                f"ResourceVersion in object meta: {md.get('resourceVersion')}",
+            )
+        if opts.dry_run:
+            return obj, True
+        finalizers = list(md.get("finalizers") or [])
+        if opts.propagation_policy == "Foreground" and "foregroundDeletion" not in finalizers:
+            finalizers.append("foregroundDeletion")
+        elif opts.propagation_policy == "Orphan" and "orphan" not in finalizers:
+            finalizers.append("orphan")
+        grace = self.strategy.grace_period(obj, opts.grace_period_seconds)
+        if not finalizers and grace == 0 and self.strategy.finalized(obj):
+            return await self._delete_now(namespace, name, current.mod_revision, obj), True
+
+        def mark(cur: Obj | None) -> Obj:
+            if cur is None:
+                raise Abort(errors.not_found(self.info.resource, name, self.info.group))
+            cur = copy.deepcopy(cur)
+            cmd = meta(cur)
+            cmd.pop("resourceVersion", None)
+            merged = list(cmd.get("finalizers") or [])
+            merged += [f for f in finalizers if f not in merged]
+            cmd["finalizers"] = merged
+            if not cmd["finalizers"]:
+                del cmd["finalizers"]
+            existing = cmd.get("deletionGracePeriodSeconds")
+            if not cmd.get("deletionTimestamp") or (existing is not None and grace < int(existing)):
+                cmd["deletionTimestamp"] = now() if grace == 0 else later(grace)
+                cmd["deletionGracePeriodSeconds"] = grace
+            self.strategy.prepare_for_delete(cur)
+            return cur
+
+        try:
+            kv = await self.storage.guaranteed_update(key, mark)
+        except Abort as abort:
+            raise abort.error from None
+        except StorageError as exc:
+            raise storage_error(exc, self.info, name) from None
+        if self._should_delete(kv.obj):
+            return await self._delete_now(namespace, name, kv.mod_revision, kv.obj), True
+        return kv.obj, False
+
+    async def _delete_now(self, namespace: str | None, name: str, revision: int, obj: Obj) -> Obj:
+        try:
+            with metrics.storage_timer("delete", self.info.resource):
+                kv = await self.storage.delete(self.key(namespace, name), expected_revision=revision)
+        except StorageError as exc:
+            if exc.code is ErrorCode.CONFLICT:
+                # Changed since we read it: decide again on the current state (a finalizer may have been added).
+                return (await self.delete(namespace, name, DeleteOptions()))[0]
+            raise storage_error(exc, self.info, name) from None
+        await self.strategy.release(kv.obj)
+        return kv.obj
+
+
+def _parse_rv(rv: str) -> int:
+    try:
+        value = int(rv)
+    except ValueError:
+        raise errors.bad_request(f'invalid resource version "{rv}"') from None
+    if value < 0:
+        raise errors.bad_request(f'invalid resource version "{rv}"')
+    return value

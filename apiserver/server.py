@@ -1,0 +1,142 @@
+"""The apiserver's state: one storage, one watch cache and one generic store per resource type."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+from apimachinery import errors
+from apimachinery.resources import RESOURCES, ResourceInfo
+from apiserver import metrics
+from apiserver.allocator import ServiceAllocator
+from apiserver.objectmeta import new_uid, now
+from apiserver.registry import Store
+from apiserver.storage.interface import ErrorCode, Storage, StorageError
+from apiserver.strategy import Strategy, strategies
+from apiserver.watchcache import Cacher, WatchCache
+
+log = logging.getLogger("apiserver")
+
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+@dataclass
+class Options:
+    service_cluster_ip_range: str = "10.96.0.0/12"
+    service_node_port_range: str = "30000-32767"
+    loadbalancer_ip_range: str | None = "10.250.0.0/24"
+    watch_cache_size: int = 10000
+    max_request_bytes: int = 3 * 1024 * 1024
+    tokens: dict[str, str] | None = None  # bearer token -> user name; None = no authentication
+
+
+class APIServer:
+    def __init__(self, storage: Storage, options: Options | None = None) -> None:
+        self.storage = storage
+        self.options = options or Options()
+        self.allocator = ServiceAllocator(
+            storage,
+            self.options.service_cluster_ip_range,
+            self.options.service_node_port_range,
+            self.options.loadbalancer_ip_range,
+        )
+        by_resource = strategies(self.allocator)
+        self.stores: dict[tuple[str, str], Store] = {}
+        for info in RESOURCES:
+            cache = WatchCache(f"/registry/{info.resource}/", capacity=self.options.watch_cache_size)
+            self.stores[(info.group, info.resource)] = Store(
+                info, storage, cache, by_resource.get(info.resource, Strategy())
+            )
+        self.cacher = Cacher(storage, [s.cache for s in self.stores.values()])
+        self._bootstrap: asyncio.Task[None] | None = None
+        self._gauges: asyncio.Task[None] | None = None
+
+    def store(self, info: ResourceInfo) -> Store:
+        return self.stores[(info.group, info.resource)]
+
+    def store_for(self, group: str, resource: str) -> Store:
+        return self.stores[(group, resource)]
+
+    async def start(self) -> None:
+        self.cacher.start()
+        self._bootstrap = asyncio.create_task(self._ensure_system_namespaces())
+        self._gauges = asyncio.create_task(self._update_gauges())
+
+    async def stop(self) -> None:
+        for task in (self._bootstrap, self._gauges):
+            if task:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        await self.cacher.stop()
+        await self.storage.close()
+
+    async def ready(self) -> bool:
+        if not all(s.cache.ready.is_set() for s in self.stores.values()):
+            return False
+        try:
+            return await asyncio.wait_for(self.storage.healthy(), 2.0)
+        except (TimeoutError, StorageError):
+            return False
+
+    async def _ensure_system_namespaces(self) -> None:
+        """Create the namespaces every cluster has; retried until storage answers."""
+        pending = list(SYSTEM_NAMESPACES)
+        delay = 0.2
+        while pending:
+            name = pending[0]
+            obj = {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {
+                    "name": name,
+                    "uid": new_uid(),
+                    "creationTimestamp": now(),
+                    "labels": {"kubernetes.io/metadata.name": name},
+                },
+                "spec": {"finalizers": ["kubernetes"]},
+                "status": {"phase": "Active"},
+            }
+            try:
+                await self.storage.create(f"/registry/namespaces/{name}", obj)
+                pending.pop(0)
+            except StorageError as exc:
+                if exc.code is ErrorCode.EXISTS:
+                    pending.pop(0)
+                    continue
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    async def _update_gauges(self) -> None:
+        while True:
+            for (_, resource), store in self.stores.items():
+                metrics.cache_size.labels(resource).set(len(store.cache.objects))
+            await asyncio.sleep(5)
+
+    async def check_namespace(self, namespace: str) -> None:
+        """Objects may be created only in a namespace that exists and is not terminating."""
+        ns_store = self.stores[("", "namespaces")]
+        obj = ns_store.cache.get(f"/registry/namespaces/{namespace}")
+        if obj is None:
+            obj = await ns_store.get(None, namespace)
+        if (obj.get("status") or {}).get("phase") == "Terminating" or (obj.get("metadata") or {}).get(
+            "deletionTimestamp"
+        ):
+            raise errors.StatusError(
+                403,
+                "Forbidden",
+                f"unable to create new content in namespace {namespace} because it is being terminated",
+                details={
+                    "name": namespace,
+                    "kind": "namespaces",
+                    "causes": [
+                        {
+                            "reason": "NamespaceTerminating",
+                            "field": "metadata.namespace",
+                            "message": f"namespace {namespace} is being terminated",
+                        }
+                    ],
+                },
+            )

@@ -1,0 +1,120 @@
+"""Per-resource behaviour for the generic store (the `RESTCreateStrategy`/`RESTUpdateStrategy` of kube-apiserver).
+
+The defaults here fit most resources; a subclass overrides only what its resource does differently.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apiserver.allocator import ServiceAllocator
+
+Obj = dict[str, Any]
+
+
+class Strategy:
+    status_subresource = False
+    reset_status_on_create = False
+    has_generation = False
+
+    def prepare_for_create(self, obj: Obj) -> None:
+        if self.reset_status_on_create:
+            obj.pop("status", None)
+
+    def prepare_for_update(self, new: Obj, old: Obj) -> None:
+        """Called for writes to the main resource (not /status)."""
+
+    def prepare_for_delete(self, obj: Obj) -> None:
+        """Called when the object is marked for deletion (deletionTimestamp set) but must wait."""
+
+    def validate(self, obj: Obj, old: Obj | None) -> list[dict[str, str]]:
+        return []
+
+    async def admit_create(self, obj: Obj, *, dry_run: bool) -> None:
+        """Admission on create: allocations and checks that need I/O. Raise StatusError to refuse."""
+
+    async def release(self, obj: Obj) -> None:
+        """Free what admission allocated for an object that is gone (or whose create failed)."""
+
+    def grace_period(self, obj: Obj, requested: int | None) -> int:
+        return 0
+
+    def finalized(self, obj: Obj) -> bool:
+        """Whether nothing but metadata.finalizers holds the object back (namespaces also have spec.finalizers)."""
+        return True
+
+
+class WithStatus(Strategy):
+    status_subresource = True
+    reset_status_on_create = True
+    has_generation = True
+
+
+class PodStrategy(WithStatus):
+    def prepare_for_create(self, obj: Obj) -> None:
+        obj["status"] = {"phase": "Pending"}
+
+    def grace_period(self, obj: Obj, requested: int | None) -> int:
+        """Graceful deletion as Kubernetes does it: a pod on a node gets its grace period for the kubelet to stop it;
+        a pod that never ran, or has finished, goes at once."""
+        spec = obj.get("spec") or {}
+        phase = (obj.get("status") or {}).get("phase")
+        if not spec.get("nodeName") or phase in ("Succeeded", "Failed"):
+            return 0
+        if requested is not None:
+            return max(int(requested), 0)
+        existing = (obj.get("metadata") or {}).get("deletionGracePeriodSeconds")
+        if existing is not None:
+            return int(existing)
+        grace = spec.get("terminationGracePeriodSeconds")
+        return 30 if grace is None else int(grace)
+
+
+class NodeStrategy(Strategy):
+    # Nodes may be created with status (the kubelet registers itself that way); /status exists for updates.
+    status_subresource = True
+
+
+class NamespaceStrategy(Strategy):
+    status_subresource = True
+
+    def prepare_for_create(self, obj: Obj) -> None:
+        obj["status"] = {"phase": "Active"}
+        obj.setdefault("spec", {})["finalizers"] = ["kubernetes"]
+
+    def prepare_for_update(self, new: Obj, old: Obj) -> None:
+        # Only namespaces/{name}/finalize changes spec.finalizers.
+        new.setdefault("spec", {})["finalizers"] = (old.get("spec") or {}).get("finalizers") or []
+        if not new["spec"]["finalizers"]:
+            del new["spec"]["finalizers"]
+
+    def prepare_for_delete(self, obj: Obj) -> None:
+        obj.setdefault("status", {})["phase"] = "Terminating"
+
+    def finalized(self, obj: Obj) -> bool:
+        return not (obj.get("spec") or {}).get("finalizers")
+
+
+class ServiceStrategy(WithStatus):
+    has_generation = False
+
+    def __init__(self, allocator: ServiceAllocator) -> None:
+        self.allocator = allocator
+
+    async def admit_create(self, obj: Obj, *, dry_run: bool) -> None:
+        await self.allocator.allocate(obj, dry_run=dry_run)
+
+    async def release(self, obj: Obj) -> None:
+        await self.allocator.release(obj)
+
+
+def strategies(allocator: ServiceAllocator) -> dict[str, Strategy]:
+    """Strategy by resource name; anything not listed uses the plain Strategy."""
+    return {
+        "pods": PodStrategy(),
+        "nodes": NodeStrategy(),
+        "namespaces": NamespaceStrategy(),
+        "services": ServiceStrategy(allocator),
+        "deployments": WithStatus(),
+        "replicasets": WithStatus(),
+    }

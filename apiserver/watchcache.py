@@ -1,0 +1,313 @@
+"""The watch cache, like kube-apiserver's cacher: one storage watch feeds, per resource type, an in-memory copy of
+every object and a ring buffer of recent events. Client watches and lists are served from here, so N watchers cost
+one storage watch.
+
+Unlike kube-apiserver, kubelite runs a single storage watch on the whole `/registry/` prefix rather than one per
+resource type. All caches then share one revision clock: after any write at revision R, every cache knows within
+one event whether it has seen everything up to R, which is what makes consistent lists from the cache cheap (Kubernetes
+needs etcd progress notifications for that, which aetcd does not offer).
+
+Contract:
+* `list_objects()` returns the cached objects at `revision` (a consistent snapshot: the loop that applies events is
+  the only writer and never awaits between applying an event and bumping the revision).
+* `watch(from_revision, ...)` replays buffered events newer than `from_revision`, then live ones. A revision older
+  than the buffer raises StatusError 410 Expired, exactly as Kubernetes does ("too old resource version").
+* A watcher that cannot keep up (its queue is full) is terminated, not allowed to grow memory without bound; the
+  client re-watches from the last revision it saw.
+* When the storage watch fails (compaction, etcd restart that loses history), the cache relists and terminates every
+  watcher, so clients resume or relist; a relist converges to storage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import json
+import logging
+from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from apimachinery import errors
+from apiserver.storage.interface import Storage, StorageError
+
+log = logging.getLogger("apiserver.watchcache")
+
+Obj = dict[str, Any]
+Filter = Callable[[Obj], bool]
+
+
+@dataclass
+class CacheEvent:
+    type: str
+    obj: Obj
+    prev: Obj | None
+    revision: int
+    _encoded: bytes | None = field(default=None, repr=False)
+
+    def encoded(self) -> bytes:
+        """The NDJSON frame, encoded once however many watchers receive it."""
+        if self._encoded is None:
+            self._encoded = frame(self.type, self.obj)
+        return self._encoded
+
+
+def frame(event_type: str, obj: Obj) -> bytes:
+    return (json.dumps({"type": event_type, "object": obj}, separators=(",", ":")) + "\n").encode()
+
+
+class Watcher:
+    """One client watch: a bounded queue filled by the cache's dispatch loop."""
+
+    def __init__(self, predicate: Filter | None, from_revision: int, capacity: int) -> None:
+        self.predicate = predicate
+        self.from_revision = from_revision
+        self.queue: asyncio.Queue[tuple[str, Obj, CacheEvent | None] | None] = asyncio.Queue(capacity)
+        self.closed = False
+
+    def offer(self, event: CacheEvent) -> None:
+        if self.closed or event.revision <= self.from_revision:
+            return
+        item = self._translate(event)
+        if item is None:
+            return
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            log.warning("terminating a watcher that cannot keep up", extra={"revision": event.revision})
+            self.terminate()
+
+    def _translate(self, ev: CacheEvent) -> tuple[str, Obj, CacheEvent | None] | None:
+        """Selector-aware event type, as the cacher does: an object leaving the selection is DELETED for this watcher,
+        one entering it is ADDED."""
+        if self.predicate is None:
+            return ev.type, ev.obj, ev
+        now = self.predicate(ev.obj)
+        if ev.type == "MODIFIED":
+            before = ev.prev is not None and self.predicate(ev.prev)
+            if now and before:
+                return ev.type, ev.obj, ev
+            if now:
+                return "ADDED", ev.obj, None
+            if before:
+                return "DELETED", ev.obj, None
+            return None
+        return (ev.type, ev.obj, ev) if now else None
+
+    def terminate(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        # Drop what is queued so the sentinel always fits; the client resumes from the last revision it saw.
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(None)
+
+
+class WatchCache:
+    """The cache for one resource type (one storage prefix)."""
+
+    def __init__(self, prefix: str, *, capacity: int = 10000, watcher_capacity: int = 10000) -> None:
+        self.prefix = prefix
+        self.capacity = capacity
+        self.watcher_capacity = watcher_capacity
+        self.objects: dict[str, Obj] = {}
+        self.revision = 0
+        self.oldest = 0  # the buffer can replay every event with revision > oldest
+        self.buffer: collections.deque[CacheEvent] = collections.deque(maxlen=capacity)
+        self.watchers: set[Watcher] = set()
+        self.ready = asyncio.Event()
+        self.revision_changed = asyncio.Condition()
+
+    def reset(self, objects: dict[str, Obj], revision: int) -> None:
+        """Start over from a full list at `revision`; watchers are cut off and resume or relist."""
+        for w in list(self.watchers):
+            w.terminate()
+        self.watchers.clear()
+        self.objects = objects
+        self.revision = revision
+        self.oldest = revision
+        self.buffer.clear()
+        self.ready.set()
+
+    def advance(self, revision: int) -> None:
+        """The shared storage watch has delivered everything up to `revision`."""
+        if revision > self.revision:
+            self.revision = revision
+
+    def apply(self, event_type: str, key: str, obj: Obj, revision: int) -> None:
+        prev = self.objects.get(key)
+        if event_type == "DELETED":
+            self.objects.pop(key, None)
+        else:
+            self.objects[key] = obj
+            if prev is None:
+                event_type = "ADDED"
+        ev = CacheEvent(event_type, obj, prev, revision)
+        if len(self.buffer) == self.buffer.maxlen:
+            self.oldest = self.buffer[0].revision
+        self.buffer.append(ev)
+        self.revision = revision
+        for w in list(self.watchers):
+            w.offer(ev)
+            if w.closed:
+                self.watchers.discard(w)
+
+    async def wait_ready(self, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self.ready.wait(), timeout)
+        except TimeoutError:
+            raise errors.unavailable("the watch cache is not ready; storage may be unavailable") from None
+
+    async def wait_fresh(self, revision: int, timeout: float) -> bool:
+        """Wait until the cache has seen everything up to `revision` (for consistent reads from the cache)."""
+        if self.revision >= revision:
+            return True
+        try:
+            async with asyncio.timeout(timeout), self.revision_changed:
+                await self.revision_changed.wait_for(lambda: self.revision >= revision)
+        except TimeoutError:
+            return False
+        return True
+
+    def list_objects(
+        self, predicate: Filter | None = None, namespace_prefix: str | None = None
+    ) -> tuple[list[Obj], int]:
+        keys = sorted(self.objects)
+        if namespace_prefix:
+            keys = [k for k in keys if k.startswith(namespace_prefix)]
+        objs = [self.objects[k] for k in keys]
+        if predicate is not None:
+            objs = [o for o in objs if predicate(o)]
+        return objs, self.revision
+
+    def get(self, key: str) -> Obj | None:
+        return self.objects.get(key)
+
+    async def watch(
+        self,
+        from_revision: int | None,
+        predicate: Filter | None,
+        *,
+        timeout: float | None = None,
+        bookmark_interval: float | None = None,
+    ) -> AsyncGenerator[tuple[str, Obj, CacheEvent | None], None]:
+        """Yield (type, object, cache event or None). `from_revision` None or 0: synthetic ADDED for every current
+        object, then live events. Ends after `timeout` seconds; with `bookmark_interval`, a BOOKMARK carrying the
+        cache's revision is sent whenever that long passes without an event."""
+        await self.wait_ready(5.0)
+        pred = predicate
+        watcher = Watcher(pred, 0, self.watcher_capacity)
+        initial: list[tuple[str, Obj, CacheEvent | None]] = []
+        if not from_revision:
+            objs, rev = self.list_objects(pred)
+            initial = [("ADDED", o, None) for o in objs]
+            watcher.from_revision = rev
+        else:
+            if from_revision < self.oldest:
+                raise errors.gone(f"too old resource version: {from_revision} ({self.oldest})")
+            watcher.from_revision = from_revision
+            for ev in self.buffer:
+                if ev.revision > from_revision:
+                    item = watcher._translate(ev)
+                    if item is not None:
+                        initial.append(item)
+            if self.buffer:
+                watcher.from_revision = max(from_revision, self.buffer[-1].revision)
+        self.watchers.add(watcher)
+        try:
+            for item in initial:
+                yield item
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + timeout if timeout else None
+            while True:
+                wait = bookmark_interval
+                if deadline is not None:
+                    left = deadline - loop.time()
+                    if left <= 0:
+                        return
+                    wait = min(wait, left) if wait else left
+                try:
+                    got = await asyncio.wait_for(watcher.queue.get(), wait)
+                except TimeoutError:
+                    if bookmark_interval and (deadline is None or loop.time() < deadline):
+                        yield "BOOKMARK", {"metadata": {"resourceVersion": str(self.revision)}}, None
+                    continue
+                if got is None:
+                    return
+                yield got
+        finally:
+            watcher.closed = True
+            self.watchers.discard(watcher)
+
+
+class Cacher:
+    """Runs the one storage watch and keeps every resource's WatchCache in step with storage."""
+
+    def __init__(self, storage: Storage, caches: list[WatchCache], root: str = "/registry/") -> None:
+        self.storage = storage
+        self.root = root
+        self.caches = caches
+        self._by_resource = {c.prefix[len(root) :].strip("/"): c for c in caches}
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="cacher")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        for cache in self.caches:
+            for w in list(cache.watchers):
+                w.terminate()
+
+    def _cache_for(self, key: str) -> WatchCache | None:
+        resource = key[len(self.root) :].split("/", 1)[0]
+        return self._by_resource.get(resource)
+
+    async def _run(self) -> None:
+        delay = 0.1
+        while True:
+            try:
+                revision = await self._relist()
+                delay = 0.1
+                async for event in self.storage.watch(self.root, revision + 1):
+                    cache = self._cache_for(event.key)
+                    if cache is not None:
+                        cache.apply(event.type, event.key, event.obj, event.revision)
+                    for c in self.caches:
+                        c.advance(event.revision)
+                        if c.revision_changed._waiters:  # type: ignore[attr-defined]
+                            async with c.revision_changed:
+                                c.revision_changed.notify_all()
+            except asyncio.CancelledError:
+                raise
+            except StorageError as exc:
+                log.warning("the watch cache lost its storage watch; relisting", extra={"error": str(exc)})
+            except Exception:
+                log.exception("the watch cache failed; relisting")
+            for cache in self.caches:
+                cache.ready.clear()
+                for w in list(cache.watchers):
+                    w.terminate()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+    async def _relist(self) -> int:
+        """One consistent list of everything, split by resource."""
+        result = await self.storage.list(self.root)
+        parts: dict[str, dict[str, Obj]] = {c.prefix: {} for c in self.caches}
+        for kv in result.items:
+            cache = self._cache_for(kv.key)
+            if cache is not None:
+                parts[cache.prefix][kv.key] = kv.obj
+        for cache in self.caches:
+            cache.reset(parts[cache.prefix], result.revision)
+            async with cache.revision_changed:
+                cache.revision_changed.notify_all()
+        return result.revision
