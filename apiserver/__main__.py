@@ -96,6 +96,8 @@ def main(argv: list[str] | None = None) -> None:
         access_log=False,
         timeout_graceful_shutdown=3,
         lifespan="on",
+        loop="uvloop",
+        http="httptools",
     )
 
 

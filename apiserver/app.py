@@ -46,7 +46,37 @@ class TokenAuthentication:
         await self.app(scope, receive, send)
 
 
-def create_app(server: APIServer) -> FastAPI:
+class ResourceFastPath:
+    """Resource requests skip FastAPI's routing and dependency machinery: they are most of the traffic, and
+    `ResourceAPI` parses Kubernetes paths itself. Discovery, OpenAPI, health and metrics stay FastAPI routes."""
+
+    def __init__(self, app: ASGIApp, resources: ResourceAPI) -> None:
+        self.app = app
+        self.resources = resources
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            target = match_resource_path(scope["path"])
+            if target is not None:
+                response = await self.resources.handle(Request(scope, receive), *target)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def match_resource_path(path: str) -> tuple[str, str, str] | None:
+    """(group, version, rest) for `/api/v1/<rest>` and `/apis/<group>/<version>/<rest>`; None for anything else."""
+    if path.startswith("/api/v1/"):
+        rest = path[len("/api/v1/") :]
+        return ("", "v1", rest) if rest.strip("/") else None
+    if path.startswith("/apis/"):
+        parts = path[len("/apis/") :].split("/", 2)
+        if len(parts) == 3 and parts[2].strip("/"):
+            return parts[0], parts[1], parts[2]
+    return None
+
+
+def create_app(server: APIServer) -> ASGIApp:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await server.start()
@@ -58,9 +88,6 @@ def create_app(server: APIServer) -> FastAPI:
     app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
     resources = ResourceAPI(server)
     tokens = server.options.tokens
-
-    if tokens is not None:
-        app.add_middleware(TokenAuthentication, tokens=tokens)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> Response:
@@ -162,16 +189,9 @@ def create_app(server: APIServer) -> FastAPI:
         # The cached bytes the ?hash= was computed from.
         return Response(body, media_type="application/json")
 
-    # ---- resources --------------------------------------------------------------------------------------------
+    # ---- resources: everything under /api/v1/ and /apis/{group}/{version}/ ---------------------------------
 
-    methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-
-    @app.api_route("/api/v1/{rest:path}", methods=methods)
-    async def core_resources(request: Request, rest: str) -> Response:
-        return await resources.handle(request, "", "v1", rest)
-
-    @app.api_route("/apis/{group}/{version}/{rest:path}", methods=methods)
-    async def group_resources(request: Request, group: str, version: str, rest: str) -> Response:
-        return await resources.handle(request, group, version, rest)
-
-    return app
+    wrapped: ASGIApp = ResourceFastPath(app, resources)
+    if tokens is not None:
+        wrapped = TokenAuthentication(wrapped, tokens)
+    return wrapped
