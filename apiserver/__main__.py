@@ -49,6 +49,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--default-not-ready-toleration-seconds", type=int, default=300)
     p.add_argument("--default-unreachable-toleration-seconds", type=int, default=300)
     p.add_argument("--watch-cache-size", type=int, default=10000)
+    p.add_argument("--event-ttl", type=float, default=3600.0, help="seconds an Event is kept")
     p.add_argument("--etcd-request-timeout", type=float, default=2.0)
     p.add_argument("--log-level", default="INFO")
     return p.parse_args(argv)
@@ -80,6 +81,7 @@ def main(argv: list[str] | None = None) -> None:
             service_node_port_range=args.service_node_port_range,
             loadbalancer_ip_range=args.loadbalancer_ip_range or None,
             watch_cache_size=args.watch_cache_size,
+            event_ttl=args.event_ttl,
             tokens=read_tokens(args.token_auth_file) if args.token_auth_file else None,
         ),
     )

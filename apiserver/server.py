@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
+import time
 from dataclasses import dataclass
 
 from apimachinery import errors
@@ -30,6 +32,7 @@ class Options:
     watch_cache_size: int = 10000
     max_request_bytes: int = 3 * 1024 * 1024
     tokens: dict[str, str] | None = None  # bearer token -> user name; None = no authentication
+    event_ttl: float = 3600.0
 
 
 class APIServer:
@@ -52,6 +55,7 @@ class APIServer:
         self.cacher = Cacher(storage, [s.cache for s in self.stores.values()])
         self._bootstrap: asyncio.Task[None] | None = None
         self._gauges: asyncio.Task[None] | None = None
+        self._expiry: asyncio.Task[None] | None = None
 
     def store(self, info: ResourceInfo) -> Store:
         return self.stores[(info.group, info.resource)]
@@ -63,9 +67,10 @@ class APIServer:
         self.cacher.start()
         self._bootstrap = asyncio.create_task(self._ensure_system_namespaces())
         self._gauges = asyncio.create_task(self._update_gauges())
+        self._expiry = asyncio.create_task(self._expire_events())
 
     async def stop(self) -> None:
-        for task in (self._bootstrap, self._gauges):
+        for task in (self._bootstrap, self._gauges, self._expiry):
             if task:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -109,6 +114,18 @@ class APIServer:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
 
+    async def _expire_events(self) -> None:
+        """Events live for --event-ttl (one hour by default), as in Kubernetes, where etcd leases expire them."""
+        events = self.stores[("", "events")]
+        while True:
+            await asyncio.sleep(60)
+            cutoff = time.time() - self.options.event_ttl
+            for key, obj in list(events.cache.objects.items()):
+                stamp = obj.get("lastTimestamp") or obj.get("eventTime") or obj["metadata"].get("creationTimestamp")
+                if stamp and _epoch(stamp) < cutoff:
+                    with contextlib.suppress(StorageError):
+                        await self.storage.delete(key)
+
     async def _update_gauges(self) -> None:
         while True:
             for (_, resource), store in self.stores.items():
@@ -140,3 +157,10 @@ class APIServer:
                     ],
                 },
             )
+
+
+def _epoch(stamp: str) -> float:
+    try:
+        return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return time.time()
