@@ -1,0 +1,160 @@
+"""`kctl describe`: one readable page per object, with related objects and its events (as kubectl)."""
+
+from __future__ import annotations
+
+import copy
+import sys
+from typing import Any
+
+import typer
+
+from apimachinery import labels as labelsel
+from apimachinery.client import Client
+from apimachinery.errors import StatusError
+from apimachinery.resources import ResourceInfo, resolve
+from cli import completion, describe_kinds, describers
+from cli.errors import status_line
+from cli.session import namespace_of, run
+from cli.targets import parse_targets
+
+app = typer.Typer()
+
+Obj = dict[str, Any]
+
+
+def _res(name: str) -> ResourceInfo:
+    res = resolve(name)
+    assert res is not None
+    return res
+
+
+async def events_for(client: Client, obj: Obj, res: ResourceInfo) -> list[Obj]:
+    meta = obj["metadata"]
+    fields = [f"involvedObject.name={meta['name']}"]
+    ns = meta.get("namespace")
+    if ns:
+        fields.append(f"involvedObject.namespace={ns}")
+    if meta.get("uid") and res.namespaced:
+        fields.append(f"involvedObject.uid={meta['uid']}")
+    else:
+        fields.append(f"involvedObject.kind={res.kind}")
+    try:
+        lst = await client.list(
+            _res("events"), ns if res.namespaced else None, field_selector=",".join(fields)
+        )
+    except StatusError as err:
+        if err.code not in (400, 403, 404):
+            raise
+        return []  # events are optional context: a server that cannot select them still gets a describe
+    return list(lst["items"])
+
+
+def _without_hash(tmpl: Obj) -> Obj:
+    t = copy.deepcopy(tmpl or {})
+    ((t.get("metadata") or {}).get("labels") or {}).pop("pod-template-hash", None)
+    return t
+
+
+async def describe_object(client: Client, res: ResourceInfo, obj: Obj) -> str:
+    evs = await events_for(client, obj, res)
+    meta = obj["metadata"]
+    ns = meta.get("namespace")
+    if res.resource == "pods":
+        return describers.pod_text(obj, evs)
+    if res.resource == "deployments":
+        sel = labelsel.to_string((obj.get("spec") or {}).get("selector"))
+        rss = (await client.list(_res("replicasets"), ns, label_selector=sel or None))["items"]
+        owned = [
+            r
+            for r in rss
+            if any(
+                o.get("uid") == meta.get("uid") and o.get("controller")
+                for o in r["metadata"].get("ownerReferences") or []
+            )
+        ]
+        tmpl = _without_hash((obj.get("spec") or {}).get("template") or {})
+        new = next((r for r in owned if _without_hash(r["spec"].get("template") or {}) == tmpl), None)
+        old = [r for r in owned if r is not new and (r.get("spec") or {}).get("replicas", 0) > 0]
+        return describe_kinds.deployment_text(obj, new, old, evs)
+    if res.resource == "replicasets":
+        sel = labelsel.to_string((obj.get("spec") or {}).get("selector"))
+        pods = (await client.list(_res("pods"), ns, label_selector=sel or None))["items"]
+        pods = [
+            p
+            for p in pods
+            if any(o.get("uid") == meta.get("uid") for o in p["metadata"].get("ownerReferences") or [])
+        ]
+        return describe_kinds.replicaset_text(obj, pods, evs)
+    if res.resource == "services":
+        try:
+            ep = await client.get(_res("endpoints"), meta["name"], ns)
+        except StatusError as err:
+            if err.code != 404:
+                raise
+            ep = None  # no endpoints yet (no controller, or no selector): the Endpoints line stays empty
+        return describe_kinds.service_text(obj, ep, evs)
+    if res.resource == "endpoints":
+        return describe_kinds.endpoints_text(obj, evs)
+    if res.resource == "nodes":
+        pods = (await client.list_all(_res("pods"), None, field_selector=f"spec.nodeName={meta['name']}"))[
+            "items"
+        ]
+        return describe_kinds.node_text(obj, pods, evs)
+    if res.resource == "namespaces":
+        return describe_kinds.namespace_text(obj)
+    obj = {"apiVersion": res.api_version, "kind": res.kind, **obj}
+    return describe_kinds.generic_text(obj, evs)
+
+
+async def _find(client: Client, res: ResourceInfo, ns: str | None, name: str) -> list[Obj]:
+    """The object called `name`, or (as kubectl) every object whose name starts with it."""
+    try:
+        return [await client.get(res, name, ns)]
+    except StatusError as err:
+        if err.code != 404:
+            raise
+        lst = await client.list_all(res, ns if res.namespaced else None)
+        found = [o for o in lst["items"] if o["metadata"]["name"].startswith(name)]
+        if not found:
+            raise
+        return found
+
+
+@app.command()
+def describe(
+    args: list[str] = typer.Argument(
+        ..., help="TYPE [NAME_PREFIX...] or TYPE/NAME", autocompletion=completion.resource_args
+    ),
+    selector: str = typer.Option(None, "-l", "--selector"),
+    all_namespaces: bool = typer.Option(False, "-A", "--all-namespaces"),
+) -> None:
+    """Show details of resources (pods, deployments, replicasets, services, endpoints, nodes, namespaces...)."""
+    targets = parse_targets(args)
+
+    async def go(client: Client) -> bool:
+        ns = namespace_of(all_namespaces)
+        pages: list[str] = []
+        failed = False
+        for t in targets:
+            objs: list[Obj] = []
+            if t.names:
+                for n in t.names:
+                    try:
+                        objs += await _find(client, t.res, ns, n)
+                    except StatusError as err:
+                        if err.code != 404:
+                            raise
+                        print(status_line(err), file=sys.stderr)
+                        failed = True
+            else:
+                lst = await client.list_all(t.res, ns if t.res.namespaced else None, selector or None)
+                objs = lst["items"]
+            for o in objs:
+                pages.append(await describe_object(client, t.res, o))
+        if not pages and not failed:
+            print(f"No resources found{f' in {ns} namespace' if ns else ''}.", file=sys.stderr)
+        sys.stdout.write("\n\n".join(p.rstrip("\n") for p in pages) + ("\n" if pages else ""))
+        return failed
+
+    if run(go):
+        raise typer.Exit(1)

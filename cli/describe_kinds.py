@@ -1,0 +1,270 @@
+"""describe text for deployments, replica sets, services, endpoints, nodes, namespaces, and any other kind."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cli.describers import (
+    Doc,
+    annotation_lines,
+    controlled_by,
+    events,
+    label_lines,
+    multiline,
+    selector_text,
+    template_into,
+    when,
+)
+from cli.printing import to_yaml
+
+Obj = dict[str, Any]
+
+
+def _conditions(d: Doc, conds: list[Obj]) -> None:
+    if not conds:
+        return
+    d.w(0, "Conditions:\n")
+    d.w(1, "Type\tStatus\tReason\n")
+    d.w(1, "----\t------\t------\n")
+    for c in conds:
+        d.w(1, f"{c.get('type')} \t{c.get('status')}\t{c.get('reason', '')}\n")
+
+
+def _rs_line(rs: Obj) -> str:
+    spec, status = rs.get("spec") or {}, rs.get("status") or {}
+    return (
+        f"{rs['metadata']['name']} ({status.get('replicas', 0)}/{spec.get('replicas', 0)} replicas created)"
+    )
+
+
+def deployment_text(dep: Obj, new_rs: Obj | None, old_rs: list[Obj], evs: list[Obj]) -> str:
+    meta, spec, status = dep["metadata"], dep.get("spec") or {}, dep.get("status") or {}
+    d = Doc()
+    d.w(0, f"Name:\t{meta['name']}\n")
+    d.w(0, f"Namespace:\t{meta.get('namespace', '')}\n")
+    d.w(0, f"CreationTimestamp:\t{when(meta.get('creationTimestamp'))}\n")
+    label_lines(d, 0, meta)
+    annotation_lines(d, 0, meta)
+    d.w(0, f"Selector:\t{selector_text(spec.get('selector'))}\n")
+    want = spec.get("replicas", 1)
+    d.w(
+        0,
+        f"Replicas:\t{want} desired | {status.get('updatedReplicas', 0)} updated | "
+        f"{status.get('replicas', 0)} total | {status.get('availableReplicas', 0)} available | "
+        f"{status.get('unavailableReplicas', 0)} unavailable\n",
+    )
+    strategy = spec.get("strategy") or {}
+    stype = strategy.get("type", "RollingUpdate")
+    d.w(0, f"StrategyType:\t{stype}\n")
+    d.w(0, f"MinReadySeconds:\t{spec.get('minReadySeconds', 0)}\n")
+    if stype == "RollingUpdate":
+        ru = strategy.get("rollingUpdate") or {}
+        d.w(
+            0,
+            f"RollingUpdateStrategy:\t{ru.get('maxUnavailable', '25%')} max unavailable, "
+            f"{ru.get('maxSurge', '25%')} max surge\n",
+        )
+    if spec.get("paused"):
+        d.w(0, "Paused:\ttrue\n")
+    template_into(d, spec.get("template") or {})
+    _conditions(d, status.get("conditions") or [])
+    d.w(0, f"OldReplicaSets:\t{', '.join(_rs_line(r) for r in old_rs) or '<none>'}\n")
+    d.w(0, f"NewReplicaSet:\t{_rs_line(new_rs) if new_rs else '<none>'}\n")
+    events(d, evs)
+    return d.text()
+
+
+def replicaset_text(rs: Obj, pods: list[Obj], evs: list[Obj]) -> str:
+    meta, spec, status = rs["metadata"], rs.get("spec") or {}, rs.get("status") or {}
+    d = Doc()
+    d.w(0, f"Name:\t{meta['name']}\n")
+    d.w(0, f"Namespace:\t{meta.get('namespace', '')}\n")
+    d.w(0, f"Selector:\t{selector_text(spec.get('selector'))}\n")
+    label_lines(d, 0, meta)
+    annotation_lines(d, 0, meta)
+    controlled_by(d, meta)
+    d.w(0, f"Replicas:\t{status.get('replicas', 0)} current / {spec.get('replicas', 1)} desired\n")
+    phases = [(p.get("status") or {}).get("phase", "Pending") for p in pods]
+    d.w(
+        0,
+        f"Pods Status:\t{phases.count('Running')} Running / {phases.count('Pending')} Waiting / "
+        f"{phases.count('Succeeded')} Succeeded / {phases.count('Failed')} Failed\n",
+    )
+    template_into(d, spec.get("template") or {})
+    _conditions(d, status.get("conditions") or [])
+    events(d, evs)
+    return d.text()
+
+
+def _port_name(p: Obj) -> str:
+    return p.get("name") or "<unset>"
+
+
+def service_text(svc: Obj, endpoints: Obj | None, evs: list[Obj]) -> str:
+    meta, spec, status = svc["metadata"], svc.get("spec") or {}, svc.get("status") or {}
+    d = Doc()
+    d.w(0, f"Name:\t{meta['name']}\n")
+    d.w(0, f"Namespace:\t{meta.get('namespace', '')}\n")
+    label_lines(d, 0, meta)
+    annotation_lines(d, 0, meta)
+    sel = spec.get("selector") or {}
+    d.w(0, f"Selector:\t{','.join(f'{k}={v}' for k, v in sorted(sel.items())) or '<none>'}\n")
+    d.w(0, f"Type:\t{spec.get('type', 'ClusterIP')}\n")
+    if spec.get("ipFamilyPolicy"):
+        d.w(0, f"IP Family Policy:\t{spec['ipFamilyPolicy']}\n")
+    if spec.get("ipFamilies"):
+        d.w(0, f"IP Families:\t{','.join(spec['ipFamilies'])}\n")
+    d.w(0, f"IP:\t{spec.get('clusterIP', '')}\n")
+    ips = spec.get("clusterIPs") or ([spec["clusterIP"]] if spec.get("clusterIP") else [])
+    if ips:
+        d.w(0, f"IPs:\t{','.join(ips)}\n")
+    if spec.get("externalIPs"):
+        d.w(0, f"External IPs:\t{','.join(spec['externalIPs'])}\n")
+    ingress = (status.get("loadBalancer") or {}).get("ingress") or []
+    if ingress:
+        d.w(0, f"LoadBalancer Ingress:\t{', '.join(i.get('ip') or i.get('hostname', '') for i in ingress)}\n")
+    subsets = (endpoints or {}).get("subsets") or []
+    for p in spec.get("ports") or []:
+        proto = p.get("protocol", "TCP")
+        d.w(0, f"Port:\t{_port_name(p)}\t{p.get('port')}/{proto}\n")
+        tp = p.get("targetPort", p.get("port"))
+        d.w(0, f"TargetPort:\t{tp}/{proto}\n")
+        if p.get("nodePort"):
+            d.w(0, f"NodePort:\t{_port_name(p)}\t{p['nodePort']}/{proto}\n")
+        addrs = []
+        for s in subsets:
+            for sp in s.get("ports") or []:
+                if (sp.get("name") or "") == (p.get("name") or ""):
+                    addrs += [f"{a.get('ip')}:{sp.get('port')}" for a in s.get("addresses") or []]
+        d.w(0, f"Endpoints:\t{','.join(addrs)}\n")
+    d.w(0, f"Session Affinity:\t{spec.get('sessionAffinity', 'None')}\n")
+    if spec.get("externalTrafficPolicy"):
+        d.w(0, f"External Traffic Policy:\t{spec['externalTrafficPolicy']}\n")
+    if spec.get("internalTrafficPolicy"):
+        d.w(0, f"Internal Traffic Policy:\t{spec['internalTrafficPolicy']}\n")
+    events(d, evs)
+    return d.text()
+
+
+def endpoints_text(ep: Obj, evs: list[Obj]) -> str:
+    meta = ep["metadata"]
+    d = Doc()
+    d.w(0, f"Name:\t{meta['name']}\n")
+    d.w(0, f"Namespace:\t{meta.get('namespace', '')}\n")
+    label_lines(d, 0, meta)
+    annotation_lines(d, 0, meta)
+    d.w(0, "Subsets:\n")
+    for s in ep.get("subsets") or []:
+        ready = ",".join(a.get("ip", "") for a in s.get("addresses") or []) or "<none>"
+        not_ready = ",".join(a.get("ip", "") for a in s.get("notReadyAddresses") or []) or "<none>"
+        d.w(1, f"Addresses:\t{ready}\n")
+        d.w(1, f"NotReadyAddresses:\t{not_ready}\n")
+        ports = s.get("ports") or []
+        if ports:
+            d.w(1, "Ports:\n")
+            d.w(2, "Name\tPort\tProtocol\n")
+            d.w(2, "----\t----\t--------\n")
+            for p in ports:
+                d.w(2, f"{_port_name(p)}\t{p.get('port')}\t{p.get('protocol', 'TCP')}\n")
+        else:
+            d.w(1, "Ports:\t<none>\n")
+        d.w(0, "\n")
+    events(d, evs)
+    return d.text()
+
+
+def node_text(node: Obj, pods: list[Obj], evs: list[Obj]) -> str:
+    meta, spec, status = node["metadata"], node.get("spec") or {}, node.get("status") or {}
+    node_labels = meta.get("labels") or {}
+    roles = sorted(k.split("/", 1)[1] for k in node_labels if k.startswith("node-role.kubernetes.io/"))
+    d = Doc()
+    d.w(0, f"Name:\t{meta['name']}\n")
+    d.w(0, f"Roles:\t{','.join(roles) or '<none>'}\n")
+    label_lines(d, 0, meta)
+    annotation_lines(d, 0, meta)
+    d.w(0, f"CreationTimestamp:\t{when(meta.get('creationTimestamp'))}\n")
+    taints = [
+        f"{t.get('key')}{'=' + t['value'] if t.get('value') else ''}:{t.get('effect')}"
+        for t in spec.get("taints") or []
+    ]
+    multiline(d, 0, "Taints", taints)
+    d.w(0, f"Unschedulable:\t{str(bool(spec.get('unschedulable'))).lower()}\n")
+    conds = status.get("conditions") or []
+    d.w(0, "Conditions:\n")
+    d.w(1, "Type\tStatus\tLastHeartbeatTime\tLastTransitionTime\tReason\tMessage\n")
+    d.w(1, "----\t------\t-----------------\t------------------\t------\t-------\n")
+    for c in conds:
+        d.w(
+            1,
+            f"{c.get('type')} \t{c.get('status')} \t{when(c.get('lastHeartbeatTime'))} \t"
+            f"{when(c.get('lastTransitionTime'))} \t{c.get('reason', '')} \t{c.get('message', '')}\n",
+        )
+    d.w(0, "Addresses:\n")
+    for a in status.get("addresses") or []:
+        d.w(1, f"{a.get('type')}:\t{a.get('address')}\n")
+    for title, key in (("Capacity", "capacity"), ("Allocatable", "allocatable")):
+        if status.get(key):
+            d.w(0, f"{title}:\n")
+            for k, v in sorted(status[key].items()):
+                d.w(1, f"{k}:\t{v}\n")
+    info = status.get("nodeInfo") or {}
+    if info:
+        d.w(0, "System Info:\n")
+        for title, key in (
+            ("Machine ID", "machineID"),
+            ("System UUID", "systemUUID"),
+            ("Boot ID", "bootID"),
+            ("Kernel Version", "kernelVersion"),
+            ("OS Image", "osImage"),
+            ("Operating System", "operatingSystem"),
+            ("Architecture", "architecture"),
+            ("Container Runtime Version", "containerRuntimeVersion"),
+            ("Kubelet Version", "kubeletVersion"),
+            ("Kube-Proxy Version", "kubeProxyVersion"),
+        ):
+            d.w(1, f"{title}:\t{info.get(key, '')}\n")
+    if spec.get("podCIDR"):
+        d.w(0, f"PodCIDR:\t{spec['podCIDR']}\n")
+        d.w(0, f"PodCIDRs:\t{','.join(spec.get('podCIDRs') or [spec['podCIDR']])}\n")
+    active = [p for p in pods if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
+    d.w(0, f"Non-terminated Pods:\t({len(active)} in total)\n")
+    if active:
+        d.w(1, "Namespace\tName\tAge\n")
+        d.w(1, "---------\t----\t---\n")
+        from cli.describers import age
+
+        for p in active:
+            pm = p["metadata"]
+            d.w(1, f"{pm.get('namespace')}\t{pm['name']}\t{age(pm.get('creationTimestamp'))}\n")
+    events(d, evs)
+    return d.text()
+
+
+def namespace_text(ns: Obj) -> str:
+    meta, status = ns["metadata"], ns.get("status") or {}
+    d = Doc()
+    d.w(0, f"Name:\t{meta['name']}\n")
+    label_lines(d, 0, meta)
+    annotation_lines(d, 0, meta)
+    d.w(0, f"Status:\t{status.get('phase', 'Active')}\n")
+    d.w(0, "\nNo resource quota.\n\nNo LimitRange resource.\n")
+    return d.text()
+
+
+def generic_text(obj: Obj, evs: list[Obj]) -> str:
+    """Any other kind: the metadata lines, then the rest of the object as indented YAML."""
+    meta = obj.get("metadata") or {}
+    d = Doc()
+    d.w(0, f"Name:\t{meta.get('name', '')}\n")
+    if meta.get("namespace"):
+        d.w(0, f"Namespace:\t{meta['namespace']}\n")
+    label_lines(d, 0, meta)
+    annotation_lines(d, 0, meta)
+    d.w(0, f"API Version:\t{obj.get('apiVersion', '')}\n")
+    d.w(0, f"Kind:\t{obj.get('kind', '')}\n")
+    rest = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}
+    if rest:
+        for line in to_yaml(rest).splitlines():
+            d.w(0, line + "\n")
+    events(d, evs)
+    return d.text()

@@ -1,0 +1,426 @@
+"""Text of `kctl describe` for each kind, in kubectl's layout (pure functions of the objects).
+
+Lines are built with tabs at nesting levels (two spaces per level) and aligned with Go tabwriter rules
+(minwidth 0, padding 2), which is what makes kubectl's `Name:    value` columns line up block by block.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from cli.tabwriter import DESCRIBE_MINWIDTH, DESCRIBE_PADDING, align
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+Obj = dict[str, Any]
+
+
+class Doc:
+    """Lines at indentation levels, aligned at the end."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def w(self, level: int, text: str) -> None:
+        self.parts.append("  " * level + text)
+
+    def text(self) -> str:
+        return align("".join(self.parts), DESCRIBE_MINWIDTH, DESCRIBE_PADDING)
+
+
+# -- formatting helpers ---------------------------------------------------------------------------------------
+
+
+def parse_time(ts: str) -> datetime:
+    """An RFC 3339 timestamp (kept here, not from apimachinery.models, so kctl starts without pydantic)."""
+    dt = datetime.fromisoformat(ts.replace("Z", "+00:00"))
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def when(ts: str | None) -> str:
+    """RFC1123Z, as kubectl prints timestamps in describe."""
+    if not ts:
+        return "<unset>"
+    try:
+        return parse_time(ts).strftime("%a, %d %b %Y %H:%M:%S %z")
+    except ValueError:
+        return ts
+
+
+def human_duration(seconds: float) -> str:
+    """kubectl's short human duration: 45s, 3m12s, 15m, 5h30m, 3d4h, 2y."""
+    s = int(seconds)
+    if s < -1:
+        return "<invalid>"
+    if s < 0:
+        return "0s"
+    if s < 120:
+        return f"{s}s"
+    minutes = s // 60
+    if minutes < 10:
+        return f"{minutes}m{s % 60}s" if s % 60 else f"{minutes}m"
+    if minutes < 180:
+        return f"{minutes}m"
+    hours = s // 3600
+    if hours < 8:
+        return f"{hours}h{minutes % 60}m" if minutes % 60 else f"{hours}h"
+    if hours < 48:
+        return f"{hours}h"
+    if hours < 24 * 8:
+        return f"{hours // 24}d{hours % 24}h" if hours % 24 else f"{hours // 24}d"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24}d"
+    if hours < 24 * 365 * 8:
+        days = (hours // 24) % 365
+        return f"{hours // 24 // 365}y{days}d" if days else f"{hours // 24 // 365}y"
+    return f"{hours // 24 // 365}y"
+
+
+def age(ts: str | None, now: datetime | None = None) -> str:
+    if not ts:
+        return "<unknown>"
+    try:
+        then = parse_time(ts)
+    except ValueError:
+        return "<unknown>"
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=UTC)
+    return human_duration(((now or datetime.now(UTC)) - then).total_seconds())
+
+
+def multiline(doc: Doc, level: int, title: str, items: list[str]) -> None:
+    if not items:
+        doc.w(level, f"{title}:\t<none>\n")
+        return
+    doc.w(level, f"{title}:\t{items[0]}\n")
+    for item in items[1:]:
+        doc.w(level, f"\t{item}\n")
+
+
+def label_lines(doc: Doc, level: int, meta: Obj, title: str = "Labels") -> None:
+    multiline(doc, level, title, [f"{k}={v}" for k, v in sorted((meta.get("labels") or {}).items())])
+
+
+def annotation_lines(doc: Doc, level: int, meta: Obj) -> None:
+    items = [f"{k}: {v}" for k, v in sorted((meta.get("annotations") or {}).items()) if k != LAST_APPLIED]
+    multiline(doc, level, "Annotations", items)
+
+
+def selector_text(sel: Obj | None) -> str:
+    if not sel:
+        return "<none>"
+    parts = [f"{k}={v}" for k, v in sorted((sel.get("matchLabels") or {}).items())]
+    for e in sel.get("matchExpressions") or []:
+        op, vals = e.get("operator"), ",".join(e.get("values") or [])
+        parts.append(
+            {
+                "In": f"{e['key']} in ({vals})",
+                "NotIn": f"{e['key']} notin ({vals})",
+                "Exists": e["key"],
+                "DoesNotExist": f"!{e['key']}",
+            }.get(op, e["key"])
+        )
+    return ",".join(parts) or "<none>"
+
+
+def controlled_by(doc: Doc, meta: Obj) -> None:
+    for ref in meta.get("ownerReferences") or []:
+        if ref.get("controller"):
+            doc.w(0, f"Controlled By:\t{ref.get('kind')}/{ref.get('name')}\n")
+
+
+def events(doc: Doc, items: list[Obj], now: datetime | None = None) -> None:
+    """The Events table that ends most describe outputs."""
+    if not items:
+        doc.w(0, "Events:\t<none>\n")
+        return
+    doc.w(0, "Events:\n")
+    doc.w(1, "Type\tReason\tAge\tFrom\tMessage\n")
+    doc.w(1, "----\t------\t----\t----\t-------\n")
+    for e in sorted(items, key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or ""):
+        last = (
+            e.get("lastTimestamp") or e.get("eventTime") or (e.get("metadata") or {}).get("creationTimestamp")
+        )
+        first = e.get("firstTimestamp") or last
+        count = int(e.get("count") or 1)
+        interval = age(last, now)
+        if count > 1:
+            interval = f"{age(last, now)} (x{count} over {age(first, now)})"
+        src = e.get("source") or {}
+        source = src.get("component") or e.get("reportingComponent") or ""
+        if src.get("host"):
+            source += f", {src['host']}"
+        message = str(e.get("message") or "").strip()
+        doc.w(1, f"{e.get('type', '')}\t{e.get('reason', '')}\t{interval}\t{source}\t{message}\n")
+
+
+# -- pods and templates ---------------------------------------------------------------------------------------
+
+
+def _ports(c: Obj) -> tuple[str, str]:
+    ports = c.get("ports") or []
+    if not ports:
+        return "<none>", "<none>"
+    port = ", ".join(f"{p['containerPort']}/{p.get('protocol', 'TCP')}" for p in ports)
+    host = ", ".join(f"{p.get('hostPort', 0)}/{p.get('protocol', 'TCP')}" for p in ports)
+    return port, host
+
+
+def _state(doc: Doc, title: str, state: Obj) -> None:
+    if "running" in state:
+        doc.w(2, f"{title}:\tRunning\n")
+        doc.w(3, f"Started:\t{when(state['running'].get('startedAt'))}\n")
+    elif "terminated" in state:
+        t = state["terminated"]
+        doc.w(2, f"{title}:\tTerminated\n")
+        if t.get("reason"):
+            doc.w(3, f"Reason:\t{t['reason']}\n")
+        if t.get("message"):
+            doc.w(3, f"Message:\t{t['message']}\n")
+        doc.w(3, f"Exit Code:\t{t.get('exitCode', 0)}\n")
+        if t.get("signal"):
+            doc.w(3, f"Signal:\t{t['signal']}\n")
+        doc.w(3, f"Started:\t{when(t.get('startedAt'))}\n")
+        doc.w(3, f"Finished:\t{when(t.get('finishedAt'))}\n")
+    elif "waiting" in state:
+        doc.w(2, f"{title}:\tWaiting\n")
+        if state["waiting"].get("reason"):
+            doc.w(3, f"Reason:\t{state['waiting']['reason']}\n")
+    else:
+        doc.w(2, f"{title}:\tWaiting\n")
+
+
+def _resources(doc: Doc, c: Obj) -> None:
+    res = c.get("resources") or {}
+    for title, key in (("Limits", "limits"), ("Requests", "requests")):
+        if res.get(key):
+            doc.w(2, f"{title}:\n")
+            for k, v in sorted(res[key].items()):
+                doc.w(3, f"{k}:\t{v}\n")
+
+
+def _env(doc: Doc, c: Obj) -> None:
+    env = c.get("env") or []
+    if not env:
+        doc.w(2, "Environment:\t<none>\n")
+        return
+    doc.w(2, "Environment:\n")
+    for e in env:
+        if "value" in e or "valueFrom" not in e:
+            doc.w(3, f"{e['name']}:\t{e.get('value', '')}\n")
+        else:
+            src = e["valueFrom"]
+            if "fieldRef" in src:
+                ref = src["fieldRef"]
+                doc.w(3, f"{e['name']}:\t ({ref.get('apiVersion', 'v1')}:{ref.get('fieldPath')})\n")
+            else:
+                doc.w(3, f"{e['name']}:\t<set from {next(iter(src))}>\n")
+
+
+def _mounts(doc: Doc, c: Obj) -> None:
+    mounts = c.get("volumeMounts") or []
+    if not mounts:
+        doc.w(2, "Mounts:\t<none>\n")
+        return
+    doc.w(2, "Mounts:\n")
+    for m in sorted(mounts, key=lambda m: m.get("mountPath", "")):
+        doc.w(3, f"{m['mountPath']} from {m['name']} ({'ro' if m.get('readOnly') else 'rw'})\n")
+
+
+def containers(doc: Doc, items: list[Obj], statuses: list[Obj] | None, space: str = "") -> None:
+    by_name = {s["name"]: s for s in statuses or []}
+    for c in items:
+        doc.w(1, f"{space}{c['name']}:\n")
+        status = by_name.get(c["name"])
+        if status is not None and status.get("containerID"):
+            doc.w(2, f"Container ID:\t{status['containerID']}\n")
+        doc.w(2, f"Image:\t{c.get('image', '')}\n")
+        if status is not None:
+            doc.w(2, f"Image ID:\t{status.get('imageID', '')}\n")
+        port, host = _ports(c)
+        doc.w(2, f"Port{'s' if len(c.get('ports') or []) > 1 else ''}:\t{port}\n")
+        doc.w(2, f"Host Port{'s' if len(c.get('ports') or []) > 1 else ''}:\t{host}\n")
+        for title, key in (("Command", "command"), ("Args", "args")):
+            if c.get(key):
+                doc.w(2, f"{title}:\n")
+                for word in c[key]:
+                    for line in str(word).split("\n"):
+                        doc.w(3, f"{line}\n")
+        if statuses is not None:
+            _state(doc, "State", (status or {}).get("state") or {})
+            if (status or {}).get("lastState"):
+                _state(doc, "Last State", status["lastState"])  # type: ignore[index]
+            doc.w(2, f"Ready:\t{'True' if (status or {}).get('ready') else 'False'}\n")
+            doc.w(2, f"Restart Count:\t{(status or {}).get('restartCount', 0)}\n")
+        _resources(doc, c)
+        for title, key in (("Liveness", "livenessProbe"), ("Readiness", "readinessProbe")):
+            if c.get(key):
+                doc.w(2, f"{title}:\t{_probe(c[key])}\n")
+        _env(doc, c)
+        _mounts(doc, c)
+
+
+def _probe(p: Obj) -> str:
+    if "httpGet" in p:
+        h = p["httpGet"]
+        what = f"http-get {h.get('scheme', 'HTTP').lower()}://{h.get('host', '')}:{h.get('port')}{h.get('path', '')}"
+    elif "tcpSocket" in p:
+        what = f"tcp-socket :{p['tcpSocket'].get('port')}"
+    elif "exec" in p:
+        what = "exec [" + " ".join(p["exec"].get("command") or []) + "]"
+    else:
+        what = "unknown"
+    return (
+        f"{what} delay={p.get('initialDelaySeconds', 0)}s timeout={p.get('timeoutSeconds', 1)}s "
+        f"period={p.get('periodSeconds', 10)}s #success={p.get('successThreshold', 1)} "
+        f"#failure={p.get('failureThreshold', 3)}"
+    )
+
+
+def volumes(doc: Doc, level: int, vols: list[Obj]) -> None:
+    if not vols:
+        doc.w(level, "Volumes:\t<none>\n")
+        return
+    doc.w(level, "Volumes:\n")
+    for v in vols:
+        doc.w(level + 1, f"{v['name']}:\n")
+        if "emptyDir" in v:
+            e = v["emptyDir"] or {}
+            doc.w(level + 2, "Type:\tEmptyDir (a temporary directory that shares a pod's lifetime)\n")
+            doc.w(level + 2, f"Medium:\t{e.get('medium', '')}\n")
+            doc.w(level + 2, f"SizeLimit:\t{e.get('sizeLimit', '<unset>')}\n")
+        elif "hostPath" in v:
+            h = v["hostPath"]
+            doc.w(level + 2, "Type:\tHostPath (bare host directory volume)\n")
+            doc.w(level + 2, f"Path:\t{h.get('path', '')}\n")
+            doc.w(level + 2, f"HostPathType:\t{h.get('type', '')}\n")
+        elif "configMap" in v or "secret" in v:
+            kind = "ConfigMap" if "configMap" in v else "Secret"
+            src = v.get("configMap") or v.get("secret") or {}
+            doc.w(level + 2, f"Type:\t{kind} (a volume populated by a {kind})\n")
+            doc.w(
+                level + 2,
+                f"{'Name' if kind == 'ConfigMap' else 'SecretName'}:\t"
+                f"{src.get('name') or src.get('secretName', '')}\n",
+            )
+            doc.w(level + 2, f"Optional:\t{str(bool(src.get('optional'))).lower()}\n")
+        else:
+            doc.w(level + 2, "Type:\t<unknown>\n")
+
+
+def tolerations(doc: Doc, level: int, items: list[Obj]) -> None:
+    out = []
+    for t in items:
+        s = t.get("key", "")
+        if t.get("value"):
+            s += f"={t['value']}"
+        if t.get("effect"):
+            s += f":{t['effect']}"
+        if t.get("operator") == "Exists":
+            s += " op=Exists"
+        if t.get("tolerationSeconds") is not None:
+            s += f" for {t['tolerationSeconds']}s"
+        out.append(s)
+    multiline(doc, level, "Tolerations", out)
+
+
+def node_selectors(doc: Doc, level: int, spec: Obj) -> None:
+    multiline(
+        doc,
+        level,
+        "Node-Selectors",
+        [f"{k}={v}" for k, v in sorted((spec.get("nodeSelector") or {}).items())],
+    )
+
+
+def qos_class(pod: Obj) -> str:
+    status_qos = (pod.get("status") or {}).get("qosClass")
+    if status_qos:
+        return str(status_qos)
+    cs = (pod.get("spec") or {}).get("containers") or []
+    reqs = [((c.get("resources") or {}).get("requests") or {}) for c in cs]
+    lims = [((c.get("resources") or {}).get("limits") or {}) for c in cs]
+    if not any(reqs) and not any(lims):
+        return "BestEffort"
+    if all(
+        lm.get("cpu") and lm.get("memory") and (not rq or rq == lm) for rq, lm in zip(reqs, lims, strict=True)
+    ):
+        return "Guaranteed"
+    return "Burstable"
+
+
+def pod_text(pod: Obj, evs: list[Obj]) -> str:
+    meta, spec, status = pod["metadata"], pod.get("spec") or {}, pod.get("status") or {}
+    d = Doc()
+    d.w(0, f"Name:\t{meta['name']}\n")
+    d.w(0, f"Namespace:\t{meta.get('namespace', '')}\n")
+    d.w(0, f"Priority:\t{spec.get('priority', 0)}\n")
+    if spec.get("priorityClassName"):
+        d.w(0, f"Priority Class Name:\t{spec['priorityClassName']}\n")
+    d.w(0, f"Service Account:\t{spec.get('serviceAccountName', 'default')}\n")
+    node = spec.get("nodeName")
+    d.w(0, f"Node:\t{node + '/' + status.get('hostIP', '') if node else '<none>'}\n")
+    if status.get("startTime"):
+        d.w(0, f"Start Time:\t{when(status['startTime'])}\n")
+    label_lines(d, 0, meta)
+    annotation_lines(d, 0, meta)
+    if meta.get("deletionTimestamp"):
+        d.w(0, f"Status:\tTerminating (lasts {age(meta['deletionTimestamp'])})\n")
+        d.w(0, f"Termination Grace Period:\t{meta.get('deletionGracePeriodSeconds', 30)}s\n")
+    else:
+        d.w(0, f"Status:\t{status.get('phase', 'Pending')}\n")
+    if status.get("reason"):
+        d.w(0, f"Reason:\t{status['reason']}\n")
+    if status.get("message"):
+        d.w(0, f"Message:\t{status['message']}\n")
+    d.w(0, f"IP:\t{status.get('podIP', '')}\n")
+    ips = [i.get("ip", "") for i in status.get("podIPs") or []]
+    if ips:
+        d.w(0, "IPs:\n")
+        for ip in ips:
+            d.w(1, f"IP:\t{ip}\n")
+    else:
+        d.w(0, "IPs:\t<none>\n")
+    controlled_by(d, meta)
+    if spec.get("initContainers"):
+        d.w(0, "Init Containers:\n")
+        containers(d, spec["initContainers"], status.get("initContainerStatuses") or [])
+    d.w(0, "Containers:\n")
+    containers(d, spec.get("containers") or [], status.get("containerStatuses") or [])
+    conds = status.get("conditions") or []
+    if conds:
+        d.w(0, "Conditions:\n")
+        d.w(1, "Type\tStatus\n")
+        for c in conds:
+            d.w(1, f"{c.get('type')} \t{c.get('status')} \n")
+    volumes(d, 0, spec.get("volumes") or [])
+    d.w(0, f"QoS Class:\t{qos_class(pod)}\n")
+    node_selectors(d, 0, spec)
+    tolerations(d, 0, spec.get("tolerations") or [])
+    events(d, evs)
+    return d.text()
+
+
+def template_into(d: Doc, tmpl: Obj) -> None:
+    """The `Pod Template:` section (deployments, replica sets, rollout history --revision)."""
+    meta, spec = tmpl.get("metadata") or {}, tmpl.get("spec") or {}
+    d.w(0, "Pod Template:\n")
+    label_lines(d, 1, meta)
+    if meta.get("annotations"):
+        annotation_lines(d, 1, meta)
+    if spec.get("serviceAccountName"):
+        d.w(1, f"Service Account:\t{spec['serviceAccountName']}\n")
+    if spec.get("initContainers"):
+        d.w(1, "Init Containers:\n")
+        containers(d, spec["initContainers"], None, " ")
+    d.w(1, "Containers:\n")
+    containers(d, spec.get("containers") or [], None, " ")
+    volumes(d, 1, spec.get("volumes") or [])
+    node_selectors(d, 1, spec)
+    tolerations(d, 1, spec.get("tolerations") or [])
+
+
+def pod_template_text(tmpl: Obj) -> str:
+    d = Doc()
+    template_into(d, tmpl)
+    return d.text()

@@ -1,0 +1,247 @@
+"""`kctl rollout status|history|undo|restart|pause|resume` for deployments, as kubectl does them.
+
+status reads what kubectl reads (wire reference §9): observedGeneration, updated/available replicas and the
+Progressing condition. history comes from the ReplicaSets the deployment controls and their
+`deployment.kubernetes.io/revision` annotations; undo copies a ReplicaSet's pod template (without the
+pod-template-hash label) back into the deployment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import sys
+from contextlib import aclosing
+from datetime import UTC, datetime
+from typing import Any
+
+import typer
+
+from apimachinery.client import Client
+from apimachinery.resources import ResourceInfo
+from cli import describers, printing
+from cli.errors import CLIError
+from cli.session import namespace_of, parse_duration, run
+from cli.tabwriter import DESCRIBE_MINWIDTH, DESCRIBE_PADDING, table
+from cli.targets import builtin, single_target
+from cli.waiting import Progress, object_states
+
+app = typer.Typer(help="Manage the rollout of a deployment.", no_args_is_help=True)
+
+REVISION = "deployment.kubernetes.io/revision"
+CHANGE_CAUSE = "kubernetes.io/change-cause"
+HASH_LABEL = "pod-template-hash"
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+REPLICASETS = builtin("replicasets")
+
+
+def _deployment(args: list[str], verb: str) -> tuple[ResourceInfo, str]:
+    res, name = single_target(args, f"rollout {verb}")
+    if res.resource != "deployments":
+        raise CLIError(f"rollout {verb} is not supported for {res.qualified} (only deployments)")
+    return res, name
+
+
+def status_message(d: dict[str, Any]) -> tuple[str, bool]:
+    """kubectl's rollout status line for a deployment and whether the rollout is complete.
+
+    Raises CLIError when the Progressing condition says the progress deadline was exceeded."""
+    name = d["metadata"]["name"]
+    spec, status = d.get("spec") or {}, d.get("status") or {}
+    if int(d["metadata"].get("generation") or 0) > int(status.get("observedGeneration") or 0):
+        return "Waiting for deployment spec update to be observed...", False
+    for c in status.get("conditions") or []:
+        if c.get("type") == "Progressing" and c.get("reason") == "ProgressDeadlineExceeded":
+            raise CLIError(f'deployment "{name}" exceeded its progress deadline')
+    want = spec.get("replicas", 1)
+    updated = int(status.get("updatedReplicas") or 0)
+    replicas = int(status.get("replicas") or 0)
+    available = int(status.get("availableReplicas") or 0)
+    prefix = f'Waiting for deployment "{name}" rollout to finish: '
+    if updated < want:
+        return f"{prefix}{updated} out of {want} new replicas have been updated...", False
+    if replicas > updated:
+        return f"{prefix}{replicas - updated} old replicas are pending termination...", False
+    if available < updated:
+        return f"{prefix}{available} of {updated} updated replicas are available...", False
+    return f'deployment "{name}" successfully rolled out', True
+
+
+@app.command()
+def status(
+    args: list[str] = typer.Argument(..., help="deployment/NAME or deployment NAME"),
+    watch: bool = typer.Option(True, "-w", "--watch/--no-watch", help="Wait until the rollout finishes"),
+    timeout: str = typer.Option("0s", "--timeout", help="Give up after this long (0: never)"),
+) -> None:
+    """Show the status of a rollout, waiting until it completes."""
+    res, name = _deployment(args, "status")
+    seconds = parse_duration(timeout, 0) or None
+
+    async def go(client: Client) -> None:
+        ns = namespace_of()
+        await client.get(res, name, ns)  # NotFound ends here, with the server's message
+        with Progress() as progress:
+            try:
+                async with asyncio.timeout(seconds), aclosing(object_states(client, res, ns, name)) as states:
+                    async for obj in states:
+                        if obj is None:
+                            raise CLIError(f'deployments.apps "{name}" was deleted while waiting')
+                        message, done = status_message(obj)
+                        if done or not watch:
+                            progress.done(message)
+                            return
+                        progress.update(message)
+            except TimeoutError as exc:
+                raise CLIError("timed out waiting for the condition") from exc
+
+    run(go)
+
+
+async def history_of(client: Client, deploy: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    """revision -> ReplicaSet, for the ReplicaSets this deployment controls."""
+    uid = deploy["metadata"].get("uid")
+    ns = deploy["metadata"].get("namespace")
+    lst = await client.list_all(REPLICASETS, ns)
+    out: dict[int, dict[str, Any]] = {}
+    for rs in lst["items"]:
+        refs = rs["metadata"].get("ownerReferences") or []
+        if not any(r.get("uid") == uid and r.get("controller") for r in refs):
+            continue
+        rev = (rs["metadata"].get("annotations") or {}).get(REVISION)
+        if rev and rev.isdigit():
+            out[int(rev)] = rs
+    return out
+
+
+def _template(rs: dict[str, Any]) -> dict[str, Any]:
+    tmpl = copy.deepcopy((rs.get("spec") or {}).get("template") or {})
+    labels = (tmpl.get("metadata") or {}).get("labels") or {}
+    labels.pop(HASH_LABEL, None)
+    return tmpl
+
+
+@app.command()
+def history(
+    args: list[str] = typer.Argument(..., help="deployment/NAME"),
+    revision: int = typer.Option(0, "--revision", help="Show the pod template of this revision"),
+) -> None:
+    """List the revisions of a deployment (or show one with --revision)."""
+    res, name = _deployment(args, "history")
+
+    async def go(client: Client) -> None:
+        d = await client.get(res, name, namespace_of())
+        revs = await history_of(client, d)
+        if revision:
+            if revision not in revs:
+                raise CLIError(f"unable to find the specified revision {revision}")
+            print(f"deployment.apps/{name} with revision #{revision}")
+            sys.stdout.write(describers.pod_template_text(_template(revs[revision])))
+            return
+        if not revs:
+            print(f'No rollout history found in deployment "{name}"')
+            return
+        rows = [["REVISION", "CHANGE-CAUSE"]]
+        for r in sorted(revs):
+            cause = (revs[r]["metadata"].get("annotations") or {}).get(CHANGE_CAUSE) or "<none>"
+            rows.append([str(r), cause])
+        sys.stdout.write(
+            f"deployment.apps/{name} \n" + table(rows, DESCRIBE_MINWIDTH, DESCRIBE_PADDING) + "\n"
+        )
+
+    run(go)
+
+
+@app.command()
+def undo(
+    args: list[str] = typer.Argument(..., help="deployment/NAME"),
+    to_revision: int = typer.Option(
+        0, "--to-revision", help="The revision to roll back to (0: the previous)"
+    ),
+) -> None:
+    """Roll back to a previous revision: its pod template becomes the deployment's again."""
+    res, name = _deployment(args, "undo")
+
+    async def go(client: Client) -> None:
+        ns = namespace_of()
+        d = await client.get(res, name, ns)
+        if (d.get("spec") or {}).get("paused"):
+            raise CLIError(
+                "you cannot rollback a paused deployment; resume it first with 'kctl rollout resume' and try again"
+            )
+        revs = await history_of(client, d)
+        if to_revision:
+            if to_revision not in revs:
+                raise CLIError(f"unable to find specified revision {to_revision} in history")
+            target = to_revision
+        else:
+            if len(revs) < 2:
+                raise CLIError(f'no rollout history found for deployment "{name}"')
+            target = sorted(revs)[-2]
+        tmpl = _template(revs[target])
+        if tmpl == (d.get("spec") or {}).get("template"):
+            print(
+                f"deployment.apps/{name} skipped rollback (current template already matches revision {target})"
+            )
+            return
+        patch = [
+            {"op": "test", "path": "/metadata/resourceVersion", "value": d["metadata"]["resourceVersion"]},
+            {"op": "replace", "path": "/spec/template", "value": tmpl},
+        ]
+        await client.patch(res, name, patch, ns, "json")
+        print(f"deployment.apps/{name} rolled back")
+
+    run(go)
+
+
+@app.command()
+def restart(args: list[str] = typer.Argument(..., help="deployment/NAME")) -> None:
+    """Restart every pod of a deployment by a new rollout (the template's restartedAt annotation)."""
+    res, name = _deployment(args, "restart")
+
+    async def go(client: Client) -> None:
+        ns = namespace_of()
+        d = await client.get(res, name, ns)
+        if (d.get("spec") or {}).get("paused"):
+            raise CLIError(
+                f'deployments.apps "{name}" can\'t restart paused deployment (run rollout resume first)'
+            )
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: now}}}}}
+        await client.patch(res, name, patch, ns, "strategic", field_manager="kubectl-rollout")
+        print(f"{printing.kind_prefix(res)}/{name} restarted")
+
+    run(go)
+
+
+def _set_paused(args: list[str], paused: bool) -> None:
+    verb = "pause" if paused else "resume"
+    res, name = _deployment(args, verb)
+
+    async def go(client: Client) -> None:
+        ns = namespace_of()
+        d = await client.get(res, name, ns)
+        if bool((d.get("spec") or {}).get("paused")) == paused:
+            raise CLIError(f'deployments.apps "{name}" is {"already" if paused else "not"} paused')
+        await client.patch(
+            res,
+            name,
+            {"spec": {"paused": True if paused else None}},
+            ns,
+            "merge",
+            field_manager="kubectl-rollout",
+        )
+        print(f"{printing.kind_prefix(res)}/{name} {'paused' if paused else 'resumed'}")
+
+    run(go)
+
+
+@app.command()
+def pause(args: list[str] = typer.Argument(..., help="deployment/NAME")) -> None:
+    """Pause a deployment: template changes do not roll out until resumed."""
+    _set_paused(args, True)
+
+
+@app.command()
+def resume(args: list[str] = typer.Argument(..., help="deployment/NAME")) -> None:
+    """Resume a paused deployment."""
+    _set_paused(args, False)

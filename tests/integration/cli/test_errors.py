@@ -1,0 +1,134 @@
+"""Bad input and failures: one readable line on stderr, exit code 1, never a traceback."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.harness import ApiServer, free_port
+from tests.integration.cli.conftest import kctl_subprocess, write_kubeconfig
+
+pytestmark = pytest.mark.etcd
+
+
+def one_error_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_unknown_resource_type(kctl):
+    r = kctl("get", "flurbs")
+    assert r.code == 1
+    assert one_error_line(r.err) == 'error: the server doesn\'t have a resource type "flurbs"'
+
+
+def test_not_found_carries_the_server_message(kctl, ns):
+    r = kctl("get", "pod", "nope")
+    assert r.code == 1
+    assert one_error_line(r.err) == 'Error from server (NotFound): pods "nope" not found'
+
+
+def test_missing_file(kctl):
+    r = kctl("apply", "-f", "/nonexistent/pod.yaml")
+    assert r.code == 1
+    assert one_error_line(r.err) == 'error: the path "/nonexistent/pod.yaml" does not exist'
+
+
+def test_invalid_yaml_names_the_line(kctl, tmp_path: Path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n   labels: oops\n")
+    r = kctl("create", "-f", str(bad))
+    assert r.code == 1
+    line = one_error_line(r.err)
+    assert line.startswith(f"error: error parsing {bad}: yaml: line 5:"), line
+
+
+def test_manifest_without_kind(kctl, tmp_path: Path):
+    f = tmp_path / "nokind.yaml"
+    f.write_text("apiVersion: v1\nmetadata:\n  name: x\n")
+    r = kctl("apply", "-f", str(f))
+    assert r.code == 1
+    assert "kind not set" in one_error_line(r.err)
+
+
+def test_already_exists_409(kctl, tmp_path: Path):
+    f = tmp_path / "cm.yaml"
+    f.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: twice\ndata:\n  a: b\n")
+    assert kctl("create", "-f", str(f)).code == 0
+    r = kctl("create", "-f", str(f))
+    assert r.code == 1
+    assert one_error_line(r.err) == (
+        f'Error from server (AlreadyExists): error when creating "{f}": configmaps "twice" already exists'
+    )
+
+
+def test_invalid_422_carries_the_server_message(kctl, tmp_path: Path):
+    f = tmp_path / "bad-pod.yaml"
+    f.write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: badpod\nspec:\n  containers:\n  - name: c\n")
+    r = kctl("create", "-f", str(f))
+    assert r.code == 1
+    line = one_error_line(r.err)
+    assert line.startswith("Error from server (Invalid):"), line
+    assert "image" in line
+
+
+def test_usage_error_is_one_line_and_exit_1(kctl):
+    r = kctl("get", "pods", "--no-such-flag")
+    assert r.code == 1
+    assert "No such option: --no-such-flag" in r.err
+    assert "Traceback" not in r.err
+
+
+def test_bad_output_format(kctl):
+    r = kctl("get", "pods", "-o", "xml")
+    assert r.code == 1
+    assert one_error_line(r.err).startswith(
+        'error: unable to match a printer suitable for the output format "xml"'
+    )
+
+
+def test_unreachable_server_is_one_line_quickly(tmp_path: Path):
+    port = free_port()  # nothing listens there
+    cfg = write_kubeconfig(tmp_path / "config", f"http://127.0.0.1:{port}")
+    start = time.monotonic()
+    r = kctl_subprocess("get", "pods", kubeconfig=cfg, timeout=20)
+    assert time.monotonic() - start < 10
+    assert r.code == 1
+    assert one_error_line(r.err) == (
+        f"The connection to the server 127.0.0.1:{port} was refused - did you specify the right host or port?"
+    )
+
+
+def test_no_kubeconfig_at_all(tmp_path: Path):
+    r = kctl_subprocess("get", "pods", env={"HOME": str(tmp_path), "KUBECONFIG": str(tmp_path / "missing")})
+    assert r.code == 1
+    assert one_error_line(r.err).startswith("error: no kubeconfig found")
+
+
+@pytest.fixture(scope="module")
+def secured_apiserver(etcd, tmp_path_factory) -> ApiServer:
+    tokens = tmp_path_factory.mktemp("auth") / "tokens.csv"
+    tokens.write_text("good-token,alice,1\n")
+    server = ApiServer(etcd.url, extra_args=["--token-auth-file", str(tokens)])
+    server.start()
+    yield server
+    server.stop()
+    server.log_path.unlink(missing_ok=True)
+
+
+def test_wrong_token(secured_apiserver: ApiServer, tmp_path: Path):
+    bad = write_kubeconfig(tmp_path / "bad", secured_apiserver.url, token="wrong-token")
+    r = kctl_subprocess("get", "namespaces", kubeconfig=bad)
+    assert r.code == 1
+    assert one_error_line(r.err) == "error: You must be logged in to the server (Unauthorized)"
+    good = write_kubeconfig(tmp_path / "good", secured_apiserver.url, token="good-token")
+    r = kctl_subprocess("get", "namespaces", kubeconfig=good)
+    assert r.code == 0, r
+    assert "default" in r.out
+    # --token on the command line overrides the kubeconfig's
+    r = kctl_subprocess("get", "ns", "default", "--token", "good-token", kubeconfig=bad)
+    assert r.code == 0, r
