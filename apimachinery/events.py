@@ -1,0 +1,150 @@
+"""Recording core/v1 Events about objects, fire-and-forget (what `kubectl describe` shows).
+
+`EventRecorder.event(obj, type, reason, message)` returns at once and never raises: the Event is written by a
+background task from a bounded queue (when the queue is full, new events are dropped and counted). A repeat of
+the same involvedObject + type + reason + message within the recorder's memory is folded into the existing Event
+by patching `count` and `lastTimestamp`, as client-go's EventCorrelator does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+from collections import OrderedDict
+from datetime import UTC, datetime
+from typing import Any
+
+from apimachinery.client import Client
+from apimachinery.errors import StatusError
+from apimachinery.resources import ResourceInfo, by_resource
+
+log = logging.getLogger(__name__)
+
+_events = by_resource("", "events")
+assert _events is not None
+EVENTS: ResourceInfo = _events
+
+NORMAL = "Normal"
+WARNING = "Warning"
+MAX_MESSAGE = 1024
+_CACHE_SIZE = 4096
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def object_reference(obj: dict[str, Any]) -> dict[str, Any]:
+    """The involvedObject of an Event about `obj`."""
+    meta = obj.get("metadata") or {}
+    ref = {
+        "kind": obj.get("kind"),
+        "apiVersion": obj.get("apiVersion"),
+        "namespace": meta.get("namespace"),
+        "name": meta.get("name"),
+        "uid": meta.get("uid"),
+        "resourceVersion": meta.get("resourceVersion"),
+    }
+    return {k: v for k, v in ref.items() if v}
+
+
+class EventRecorder:
+    def __init__(
+        self, client: Client, component: str, host: str | None = None, *, queue_size: int = 1000
+    ) -> None:
+        self.client = client
+        self.component = component
+        self.host = host or socket.gethostname()
+        self.dropped = 0
+        self.written = 0
+        self._queue: asyncio.Queue[tuple[dict[str, Any], str, str, str, str]] = asyncio.Queue(queue_size)
+        self._task: asyncio.Task[None] | None = None
+        # (ref key, type, reason, message) -> (namespace, event name, count)
+        self._seen: OrderedDict[tuple[Any, ...], tuple[str, str, int]] = OrderedDict()
+
+    def event(self, obj: dict[str, Any], type: str, reason: str, message: str) -> None:
+        """Record an Event about `obj` (a dict with kind, apiVersion, metadata). Never raises."""
+        try:
+            ref = object_reference(obj)
+            if self._task is None or self._task.done():
+                self._task = asyncio.get_running_loop().create_task(
+                    self._run(), name=f"events-{self.component}"
+                )
+            self._queue.put_nowait((ref, type, reason, message[:MAX_MESSAGE], _now()))
+        except asyncio.QueueFull:
+            self.dropped += 1
+        except Exception:
+            # Recording an event is never worth failing the caller for (e.g. no running loop).
+            log.exception("could not queue event", extra={"reason": reason})
+
+    async def flush(self, timeout: float = 5.0) -> None:
+        """Wait until every queued event has been written (or dropped after an error). For tests and shutdown."""
+        async with asyncio.timeout(timeout):
+            await self._queue.join()
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            item = await self._queue.get()
+            try:
+                await self._write(*item)
+                self.written += 1
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                # Events are best-effort: a failure loses this one event and nothing else.
+                log.warning("could not write event", extra={"reason": item[2], "error": repr(exc)})
+            finally:
+                self._queue.task_done()
+
+    async def _write(self, ref: dict[str, Any], type: str, reason: str, message: str, stamp: str) -> None:
+        namespace = ref.get("namespace") or "default"
+        key = (ref.get("uid"), ref.get("kind"), namespace, ref.get("name"), type, reason, message)
+        seen = self._seen.get(key)
+        if seen is not None:
+            ns, name, count = seen
+            try:
+                await self.client.patch(
+                    EVENTS,
+                    name,
+                    {"count": count + 1, "lastTimestamp": stamp},
+                    namespace=ns,
+                    patch_type="merge",
+                )
+                self._remember(key, (ns, name, count + 1))
+                return
+            except StatusError as err:
+                if err.code != 404:
+                    raise
+                # The Event was deleted (TTL or by hand): start a new one.
+        name = f"{ref.get('name')}.{time.time_ns():x}"
+        body = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": name, "namespace": namespace},
+            "involvedObject": ref,
+            "reason": reason,
+            "message": message,
+            "type": type,
+            "source": {"component": self.component, "host": self.host},
+            "firstTimestamp": stamp,
+            "lastTimestamp": stamp,
+            "count": 1,
+            "reportingComponent": self.component,
+            "reportingInstance": self.host,
+        }
+        await self.client.create(EVENTS, body, namespace)
+        self._remember(key, (namespace, name, 1))
+
+    def _remember(self, key: tuple[Any, ...], value: tuple[str, str, int]) -> None:
+        self._seen[key] = value
+        self._seen.move_to_end(key)
+        while len(self._seen) > _CACHE_SIZE:
+            self._seen.popitem(last=False)

@@ -1,0 +1,179 @@
+"""A rate-limited work queue of keys, shaped like client-go's workqueue, for one asyncio event loop.
+
+Contract:
+* A key waits in the queue at most once (adding it again while it waits changes nothing).
+* A key handed out by `get()` is *processing* until `done(key)`. It is never handed to a second worker meanwhile;
+  if it is added again while processing, it is queued again when `done` is called.
+* `add_after(key, delay)` adds it later (the earliest pending time wins); `add_rate_limited(key)` adds it after
+  its own exponential delay (5 ms doubling to 1000 s), which `forget(key)` resets.
+* After `shutdown()`, `add` is ignored, and `get()` raises `QueueShutDown` once the queue is empty.
+
+`run_workers` is the standard loop: get -> `await reconcile(key)` -> forget on success, requeue with backoff on
+error (not for `TerminalError`) -> done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Generic, TypeVar
+
+from prometheus_client import Counter, Gauge
+
+from apimachinery.backoff import ItemBackoff
+
+log = logging.getLogger(__name__)
+
+K = TypeVar("K", bound=Hashable)
+
+DEPTH = Gauge("workqueue_depth", "Current depth of the work queue", ["name"])
+ADDS = Counter("workqueue_adds_total", "Keys added to the work queue", ["name"])
+RETRIES = Counter("workqueue_retries_total", "Rate-limited requeues", ["name"])
+
+
+class QueueShutDown(Exception):
+    """The queue has been shut down and is empty."""
+
+
+class TerminalError(Exception):
+    """Raised by a reconcile function for an error that retrying cannot fix: logged, never requeued."""
+
+
+class WorkQueue(Generic[K]):
+    def __init__(self, name: str = "", rate_limiter: ItemBackoff | None = None) -> None:
+        self.name = name
+        self.rate_limiter = rate_limiter or ItemBackoff()
+        self._queue: deque[K] = deque()
+        self._dirty: set[K] = set()  # waiting in _queue, or re-added while processing
+        self._processing: set[K] = set()
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._delayed: dict[K, asyncio.TimerHandle] = {}
+        self._shutting_down = False
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    @property
+    def shutting_down(self) -> bool:
+        return self._shutting_down
+
+    def add(self, key: K) -> None:
+        if self._shutting_down or key in self._dirty:
+            return
+        self._dirty.add(key)
+        ADDS.labels(self.name).inc()
+        if key in self._processing:
+            return  # queued again by done()
+        self._queue.append(key)
+        DEPTH.labels(self.name).set(len(self._queue))
+        self._wake_one()
+
+    def _wake_one(self) -> None:
+        while self._waiters:
+            fut = self._waiters.popleft()
+            if not fut.done():
+                fut.set_result(None)
+                return
+
+    def add_after(self, key: K, delay: float) -> None:
+        if self._shutting_down:
+            return
+        if delay <= 0:
+            self.add(key)
+            return
+        loop = asyncio.get_running_loop()
+        when = loop.time() + delay
+        pending = self._delayed.get(key)
+        if pending is not None:
+            if pending.when() <= when:
+                return
+            pending.cancel()
+        self._delayed[key] = loop.call_at(when, self._fire, key)
+
+    def _fire(self, key: K) -> None:
+        self._delayed.pop(key, None)
+        self.add(key)
+
+    def add_rate_limited(self, key: K) -> None:
+        RETRIES.labels(self.name).inc()
+        self.add_after(key, self.rate_limiter.when(key))
+
+    def forget(self, key: K) -> None:
+        self.rate_limiter.forget(key)
+
+    def num_requeues(self, key: K) -> int:
+        return self.rate_limiter.num_requeues(key)
+
+    async def get(self) -> K:
+        """The next key, now processing; waits while the queue is empty. `QueueShutDown` when shut down."""
+        while not self._queue:
+            if self._shutting_down:
+                raise QueueShutDown(self.name)
+            fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiters.append(fut)
+            try:
+                await fut
+            except asyncio.CancelledError:
+                # We may have been woken and cancelled at once: pass the wake-up on, or a key would wait idle.
+                if fut.done() and not fut.cancelled():
+                    self._wake_one()
+                raise
+        key = self._queue.popleft()
+        DEPTH.labels(self.name).set(len(self._queue))
+        self._processing.add(key)
+        self._dirty.discard(key)
+        return key
+
+    def done(self, key: K) -> None:
+        self._processing.discard(key)
+        if key in self._dirty:
+            self._queue.append(key)
+            DEPTH.labels(self.name).set(len(self._queue))
+            self._wake_one()
+
+    def shutdown(self) -> None:
+        """Stop accepting keys; drop delayed ones; wake every waiting `get()`."""
+        self._shutting_down = True
+        for handle in self._delayed.values():
+            handle.cancel()
+        self._delayed.clear()
+        while self._waiters:
+            fut = self._waiters.popleft()
+            if not fut.done():
+                fut.set_result(None)
+
+
+async def _worker(queue: WorkQueue[K], reconcile: Callable[[K], Awaitable[object]]) -> None:
+    while True:
+        try:
+            key = await queue.get()
+        except QueueShutDown:
+            return
+        try:
+            await reconcile(key)
+        except asyncio.CancelledError:
+            raise
+        except TerminalError:
+            log.exception("reconcile failed permanently", extra={"queue": queue.name, "key": str(key)})
+            queue.forget(key)
+        except Exception:
+            log.exception(
+                "reconcile failed, requeuing",
+                extra={"queue": queue.name, "key": str(key), "requeues": queue.num_requeues(key)},
+            )
+            queue.add_rate_limited(key)
+        else:
+            queue.forget(key)
+        finally:
+            queue.done(key)
+
+
+async def run_workers(
+    queue: WorkQueue[K], reconcile: Callable[[K], Awaitable[object]], workers: int = 1
+) -> None:
+    """Run `workers` concurrent reconcile loops until the queue shuts down (or this task is cancelled)."""
+    async with asyncio.TaskGroup() as tg:
+        for _ in range(workers):
+            tg.create_task(_worker(queue, reconcile))
