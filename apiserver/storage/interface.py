@@ -4,7 +4,7 @@ Objects are JSON-able dicts. A backend stores them whole under string keys (`/re
 `metadata.resourceVersion` with the key's modification revision (etcd's mod_revision) on everything it returns.
 Revisions are global and increase with every write, so the revision of a list is a consistent point to watch from.
 
-Contract, shared by every backend and checked by tests/integration/test_storage_conformance.py:
+Contract, shared by every backend and checked by tests/integration/storage/test_conformance.py:
 
 * `get` raises StorageError(NOT_FOUND).
 * `create` is put-if-absent: StorageError(EXISTS) when the key is there.

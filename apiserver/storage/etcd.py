@@ -1,0 +1,437 @@
+"""The etcd v3 backend, on aetcd's gRPC channel and the etcd API messages it ships (`aetcd.rpc`).
+
+aetcd's convenience methods cannot range with a limit or at a revision, and its watcher multiplexes every watch on
+one stream; so this module builds the requests itself and opens one watch stream per `watch()`, which makes
+"re-watch from the last revision + 1 after a dropped stream" a local loop.
+
+Behaviour beyond the interface:
+* Every call is bounded by `request_timeout` (`asyncio.timeout`, which cancels the RPC); connection failures and
+  timeouts become StorageError(UNAVAILABLE). An UNAVAILABLE answer moves on to the next endpoint and retries
+  within the same deadline, so a leader election or one dead member of three is invisible to callers.
+* Lists without a limit are read in pages of `page_size` keys, all at the revision of the first page.
+* A background task (started on first use, stopped by `close()`) compacts history every `compaction_interval`
+  seconds, keeping at least `history_window` revisions and at least one interval's worth of history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import aetcd
+import grpc
+from aetcd import rpc
+from aetcd.utils import prefix_range_end
+
+from apiserver.storage import (
+    decode_continue,
+    decode_value,
+    encode_continue,
+    encode_value,
+    stamped_copy,
+    strip_revision,
+)
+from apiserver.storage.interface import (
+    ErrorCode,
+    KeyValue,
+    ListResult,
+    Obj,
+    StorageError,
+    TryUpdate,
+    WatchEvent,
+)
+
+log = logging.getLogger("apiserver.storage.etcd")
+
+T = TypeVar("T")
+
+_MIB = 1024 * 1024
+_CHANNEL_OPTIONS: dict[str, Any] = {
+    "grpc.max_receive_message_length": 256 * _MIB,
+    "grpc.max_send_message_length": 256 * _MIB,
+    "grpc.initial_reconnect_backoff_ms": 500,
+    "grpc.min_reconnect_backoff_ms": 500,
+    "grpc.max_reconnect_backoff_ms": 2000,
+    # Notice a dead peer on an idle watch stream; etcd refuses pings more often than every 5 s. Without the last
+    # option gRPC stops pinging after two pings with no data, which is exactly the idle watch.
+    "grpc.keepalive_time_ms": 10_000,
+    "grpc.keepalive_timeout_ms": 5_000,
+    "grpc.http2.max_pings_without_data": 0,
+}
+# A watch on a member that lost its leader is cancelled instead of silently stalling (clientv3.WithRequireLeader).
+_REQUIRE_LEADER = (("hasleader", "true"),)
+_WATCH_BACKOFF_INITIAL = 0.5
+_WATCH_BACKOFF_MAX = 2.0
+
+
+def parse_endpoints(endpoints: list[str] | str) -> list[tuple[str, int]]:
+    """`http://h:2379,h2:2379` or a list of such URLs -> [(host, port)]. TLS is not supported (etcd stays on a
+    private network in every kubelite deployment)."""
+    items = endpoints.split(",") if isinstance(endpoints, str) else list(endpoints)
+    parsed: list[tuple[str, int]] = []
+    for item in (i.strip() for i in items):
+        if not item:
+            continue
+        url = urlsplit(item if "://" in item else f"http://{item}")
+        if url.scheme != "http":
+            raise ValueError(f"unsupported etcd endpoint {item!r}: only http:// is supported")
+        parsed.append((url.hostname or "127.0.0.1", url.port or 2379))
+    if not parsed:
+        raise ValueError("no etcd endpoints given")
+    return parsed
+
+
+def prefix_end(prefix: bytes) -> bytes:
+    """The exclusive end of the key range holding every key that starts with `prefix`."""
+    return bytes(prefix_range_end(prefix))
+
+
+class EtcdStorage:
+    """Storage on an etcd v3 cluster. Cheap to construct: connects on first use, and from then on belongs to that
+    event loop (gRPC channels cannot move between loops)."""
+
+    def __init__(
+        self,
+        endpoints: list[str] | str,
+        *,
+        request_timeout: float = 2.0,
+        compaction_interval: float = 300.0,
+        history_window: int = 10000,
+        page_size: int = 5000,
+    ) -> None:
+        self._clients = [
+            aetcd.Client(host, port, options=_CHANNEL_OPTIONS) for host, port in parse_endpoints(endpoints)
+        ]
+        self._current = 0
+        self._timeout = request_timeout
+        self._compaction_interval = compaction_interval
+        self._history_window = history_window
+        self._page_size = page_size
+        self._compacted = 0  # the highest compaction revision this process knows of
+        self._compactor: asyncio.Task[None] | None = None
+        self._closed = False
+
+    # -- plumbing ----------------------------------------------------------------------------------------------
+
+    def _client(self) -> aetcd.Client:
+        if self._closed:
+            raise StorageError(ErrorCode.UNAVAILABLE, message="storage is closed")
+        if self._compactor is None and self._compaction_interval > 0:
+            self._compactor = asyncio.get_running_loop().create_task(self._compact_periodically())
+        return self._clients[self._current]
+
+    def _rotate(self, client: aetcd.Client) -> None:
+        """Move on to the next endpoint after `client` failed (unless another caller already did)."""
+        if self._clients[self._current] is client:
+            self._current = (self._current + 1) % len(self._clients)
+
+    async def _call(
+        self, op: Callable[[Any], Awaitable[T]], *, key: str = "", timeout: float | None = None
+    ) -> T:
+        """Run `op(kv_stub)`, retrying UNAVAILABLE answers on the next endpoint until the deadline. The deadline
+        is enforced here (leaving the scope cancels the RPC); a gRPC deadline on every call as well measurably
+        slowed concurrent writes."""
+        loop = asyncio.get_running_loop()
+        budget = self._timeout if timeout is None else timeout
+        deadline = loop.time() + budget
+        pause = 0.05
+        attempt = 0
+        while True:
+            client = self._client()
+            left = deadline - loop.time()
+            try:
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that races the result.
+                async with asyncio.timeout(left):
+                    await client.connect()
+                    return await op(client.kvstub)
+            except grpc.aio.AioRpcError as exc:
+                error = await self._translate(exc, key)
+                if error.code is not ErrorCode.UNAVAILABLE or exc.code() is not grpc.StatusCode.UNAVAILABLE:
+                    raise error from exc
+                last: StorageError = error
+            except (TimeoutError, aetcd.ClientError) as exc:
+                raise StorageError(
+                    ErrorCode.UNAVAILABLE, key, f"etcd did not answer within {budget:g}s"
+                ) from exc
+            self._rotate(client)
+            attempt += 1
+            left = deadline - loop.time()
+            if left <= 0:
+                raise last
+            if attempt % len(self._clients) == 0:
+                # Every endpoint refused: give gRPC's reconnect a moment before the next round.
+                await asyncio.sleep(min(pause, left))
+                pause = min(pause * 2, 0.5)
+
+    async def _translate(self, exc: grpc.aio.AioRpcError, key: str) -> StorageError:
+        details = exc.details() or ""
+        if "compacted" in details:
+            return StorageError(ErrorCode.COMPACTED, key, details, revision=await self._compact_revision())
+        if "future revision" in details:
+            return StorageError(ErrorCode.INVALID, key, f"revision is newer than the store: {details}")
+        if exc.code() is grpc.StatusCode.INVALID_ARGUMENT:
+            return StorageError(ErrorCode.INVALID, key, details)
+        return StorageError(ErrorCode.UNAVAILABLE, key, f"etcd: {exc.code().name}: {details}")
+
+    async def _range(self, key: bytes, range_end: bytes = b"", *, limit: int = 0, revision: int = 0) -> Any:
+        request = rpc.RangeRequest(key=key, range_end=range_end, limit=limit, revision=revision)
+        return await self._call(lambda kv: kv.Range(request), key=key.decode())
+
+    async def _txn(self, key: str, compare: Any, success: Any, failure: Any = ()) -> Any:
+        request = rpc.TxnRequest(compare=[compare], success=list(success), failure=list(failure))
+        return await self._call(lambda kv: kv.Txn(request), key=key)
+
+    # -- reads -------------------------------------------------------------------------------------------------
+
+    async def get(self, key: str) -> KeyValue:
+        response = await self._range(key.encode())
+        if not response.kvs:
+            raise StorageError(ErrorCode.NOT_FOUND, key)
+        return _key_value(response.kvs[0])
+
+    async def list(
+        self, prefix: str, *, limit: int = 0, continue_token: str | None = None, revision: int = 0
+    ) -> ListResult:
+        start = prefix
+        if continue_token:
+            revision, relative = decode_continue(continue_token)
+            start = prefix + relative
+        start_b, end_b = start.encode(), prefix_end(prefix.encode())
+        if limit > 0:
+            response = await self._range(start_b, end_b, limit=limit, revision=revision)
+            read_at = revision or response.header.revision
+            items = [_key_value(kv) for kv in response.kvs]
+            if not response.more or not items:
+                return ListResult(items, read_at)
+            token = encode_continue(read_at, items[-1].key[len(prefix) :] + "\x00")
+            return ListResult(items, read_at, token, response.count - len(items))
+        items = []
+        while True:
+            response = await self._range(start_b, end_b, limit=self._page_size, revision=revision)
+            revision = revision or response.header.revision
+            items.extend(_key_value(kv) for kv in response.kvs)
+            if not response.more or not response.kvs:
+                return ListResult(items, revision)
+            start_b = response.kvs[-1].key + b"\x00"
+
+    async def current_revision(self) -> int:
+        response = await self._range(b"\x00", limit=1)
+        return int(response.header.revision)
+
+    async def healthy(self) -> bool:
+        request = rpc.RangeRequest(key=b"health", limit=1)
+        try:
+            await self._call(lambda kv: kv.Range(request), timeout=min(self._timeout, 1.0))
+        except StorageError:
+            return False
+        return True
+
+    # -- writes ------------------------------------------------------------------------------------------------
+
+    async def create(self, key: str, obj: Obj) -> KeyValue:
+        k = key.encode()
+        response = await self._txn(key, _absent(k), [_put(k, encode_value(obj))])
+        if not response.succeeded:
+            raise StorageError(ErrorCode.EXISTS, key)
+        revision = response.header.revision
+        return KeyValue(key, stamped_copy(obj, revision), revision)
+
+    async def delete(self, key: str, *, expected_revision: int | None = None) -> KeyValue:
+        k = key.encode()
+        remove = rpc.RequestOp(request_delete_range=rpc.DeleteRangeRequest(key=k, prev_kv=True))
+        compare = _exists(k) if expected_revision is None else _mod_is(k, expected_revision)
+        response = await self._txn(key, compare, [remove], [_get(k)])
+        if not response.succeeded:
+            if expected_revision is None or not response.responses[0].response_range.kvs:
+                raise StorageError(ErrorCode.NOT_FOUND, key)
+            current = response.responses[0].response_range.kvs[0].mod_revision
+            raise StorageError(
+                ErrorCode.CONFLICT, key, f"{key}: revision is {current}, expected {expected_revision}"
+            )
+        deleted = response.responses[0].response_delete_range
+        if not deleted.prev_kvs:  # only possible if the key vanished between compare and delete; it cannot
+            raise StorageError(ErrorCode.NOT_FOUND, key)
+        revision = response.header.revision
+        return KeyValue(key, decode_value(deleted.prev_kvs[0].value, revision), revision)
+
+    async def guaranteed_update(
+        self, key: str, try_update: TryUpdate, *, ignore_not_found: bool = False
+    ) -> KeyValue:
+        k = key.encode()
+        response = await self._range(k)
+        current = response.kvs[0] if response.kvs else None
+        while True:
+            if current is None:
+                if not ignore_not_found:
+                    raise StorageError(ErrorCode.NOT_FOUND, key)
+                new = try_update(None)
+                compare = _absent(k)
+            else:
+                new = try_update(decode_value(current.value, current.mod_revision))
+                stored = decode_value(current.value, current.mod_revision)
+                if strip_revision(new) == strip_revision(stored):
+                    return KeyValue(key, stored, current.mod_revision)
+                compare = _mod_is(k, current.mod_revision)
+            txn = await self._txn(key, compare, [_put(k, encode_value(new))], [_get(k)])
+            if txn.succeeded:
+                revision = txn.header.revision
+                return KeyValue(key, stamped_copy(new, revision), revision)
+            # Lost a race: start over from the state the failed transaction read.
+            kvs = txn.responses[0].response_range.kvs
+            current = kvs[0] if kvs else None
+
+    async def compact(self, revision: int) -> None:
+        request = rpc.CompactionRequest(revision=revision, physical=False)
+        try:
+            await self._call(lambda kv: kv.Compact(request))
+        except StorageError as exc:
+            if exc.code is not ErrorCode.COMPACTED:
+                raise
+            # Already compacted at or past `revision` (perhaps by another apiserver): nothing to do.
+        self._compacted = max(self._compacted, revision)
+
+    async def _compact_periodically(self) -> None:
+        previous = 0
+        while not self._closed:
+            await asyncio.sleep(self._compaction_interval)
+            try:
+                now = await self.current_revision()
+                target = min(previous, now - self._history_window)
+                if target > self._compacted:
+                    await self.compact(target)
+                    log.info("compacted etcd history", extra={"revision": target})
+                previous = now
+            except StorageError as exc:
+                log.warning("etcd compaction failed: %s", exc, extra={"error": str(exc)})
+
+    async def _compact_revision(self) -> int:
+        """etcd's compaction revision, which no read API reports: a watch from revision 1 is refused with it."""
+        client = self._clients[self._current]
+        call = None
+        try:
+            call = rpc.WatchStub(client.channel).Watch()
+            create = rpc.WatchCreateRequest(key=b"\x00kubelite-compaction-probe", start_revision=1)
+            await call.write(rpc.WatchRequest(create_request=create))
+            async with asyncio.timeout(self._timeout):
+                while True:
+                    response = await call.read()
+                    if response is grpc.aio.EOF:
+                        break
+                    if response.compact_revision:
+                        self._compacted = max(self._compacted, int(response.compact_revision))
+                        break
+        except (grpc.aio.AioRpcError, TimeoutError, AttributeError):
+            pass  # best effort: fall back to the last compaction this process knows of
+        finally:
+            if call is not None:
+                call.cancel()
+        return self._compacted
+
+    # -- watch -------------------------------------------------------------------------------------------------
+
+    async def watch(self, prefix: str, from_revision: int = 0) -> AsyncGenerator[WatchEvent, None]:
+        """Events under `prefix` from `from_revision` (0: from now) on, re-watching after a dropped stream from
+        the last revision seen + 1. Only compaction ends it (StorageError(COMPACTED)); the caller cancels it."""
+        key, end = prefix.encode(), prefix_end(prefix.encode())
+        next_revision = from_revision
+        pause = _WATCH_BACKOFF_INITIAL
+        while True:
+            client = self._client()
+            call = None
+            try:
+                await client.connect()
+                call = rpc.WatchStub(client.channel).Watch(metadata=_REQUIRE_LEADER)
+                create = rpc.WatchCreateRequest(
+                    key=key, range_end=end, start_revision=next_revision, prev_kv=True
+                )
+                async with asyncio.timeout(self._timeout):
+                    await call.write(rpc.WatchRequest(create_request=create))
+                    response = await call.read()
+                while response is not grpc.aio.EOF:
+                    if response.compact_revision:
+                        self._compacted = max(self._compacted, int(response.compact_revision))
+                        raise StorageError(
+                            ErrorCode.COMPACTED,
+                            prefix,
+                            f"revision {next_revision} has been compacted",
+                            revision=int(response.compact_revision),
+                        )
+                    if response.canceled:
+                        log.info(
+                            "etcd cancelled a watch",
+                            extra={"prefix": prefix, "reason": response.cancel_reason},
+                        )
+                        break
+                    if response.created and next_revision == 0:
+                        next_revision = int(response.header.revision) + 1
+                    pause = _WATCH_BACKOFF_INITIAL
+                    for event in response.events:
+                        next_revision = int(event.kv.mod_revision) + 1
+                        yield _watch_event(event)
+                    response = await call.read()
+            except (grpc.aio.AioRpcError, TimeoutError) as exc:
+                if self._closed:
+                    raise StorageError(ErrorCode.UNAVAILABLE, prefix, "storage is closed") from exc
+                log.info("etcd watch dropped; re-watching", extra={"prefix": prefix, "error": str(exc)})
+                self._rotate(client)
+            finally:
+                if call is not None:
+                    call.cancel()
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, _WATCH_BACKOFF_MAX)
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._compactor is not None:
+            self._compactor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._compactor
+            self._compactor = None
+        for client in self._clients:
+            with contextlib.suppress(Exception):  # closing is best effort: the channel may already be gone
+                await client.close()
+
+
+def _key_value(kv: Any) -> KeyValue:
+    return KeyValue(kv.key.decode(), decode_value(kv.value, kv.mod_revision), int(kv.mod_revision))
+
+
+def _watch_event(event: Any) -> WatchEvent:
+    kv = event.kv
+    key = kv.key.decode()
+    revision = int(kv.mod_revision)
+    prev = (
+        decode_value(event.prev_kv.value, event.prev_kv.mod_revision) if event.HasField("prev_kv") else None
+    )
+    if event.type == rpc.Event.DELETE:
+        if event.HasField("prev_kv"):
+            obj = decode_value(event.prev_kv.value, revision)
+        else:  # the previous state was compacted away; all that is left is the name
+            obj = {"metadata": {"name": key.rsplit("/", 1)[-1], "resourceVersion": str(revision)}}
+        return WatchEvent("DELETED", key, obj, revision, prev)
+    kind = "ADDED" if kv.create_revision == kv.mod_revision else "MODIFIED"
+    return WatchEvent(kind, key, decode_value(kv.value, revision), revision, prev)
+
+
+def _put(key: bytes, value: bytes) -> Any:
+    return rpc.RequestOp(request_put=rpc.PutRequest(key=key, value=value))
+
+
+def _get(key: bytes) -> Any:
+    return rpc.RequestOp(request_range=rpc.RangeRequest(key=key))
+
+
+def _absent(key: bytes) -> Any:
+    return rpc.Compare(key=key, target=rpc.Compare.CREATE, result=rpc.Compare.EQUAL, create_revision=0)
+
+
+def _exists(key: bytes) -> Any:
+    return rpc.Compare(key=key, target=rpc.Compare.CREATE, result=rpc.Compare.GREATER, create_revision=0)
+
+
+def _mod_is(key: bytes, revision: int) -> Any:
+    return rpc.Compare(key=key, target=rpc.Compare.MOD, result=rpc.Compare.EQUAL, mod_revision=revision)

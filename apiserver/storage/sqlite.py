@@ -1,0 +1,578 @@
+"""The embedded backend: an append-only revision log in one SQLite file, in the manner of k3s's kine.
+
+Every write appends one row to `log`; its `id` (AUTOINCREMENT, never reused) is the store revision. A key's state
+at revision R is its newest row with id <= R, absent when that row is a tombstone (`deleted`); a tombstone keeps
+the last state so a DELETED event can carry it. Put-if-absent and compare-and-swap read the key's newest row and
+append inside one `BEGIN IMMEDIATE` transaction, and a UNIQUE index on (key, prev_revision) makes two appends on
+the same predecessor impossible even for a second process writing the same file.
+
+Durability: WAL journal with `synchronous=FULL`, so every acknowledged write has been fsynced to the WAL and
+survives kill -9 and power loss alike (`synchronous="NORMAL"` trades the power-loss guarantee for speed; it still
+survives a killed process).
+
+Threading: every SQLite call runs on one dedicated thread (a one-worker executor), so the event loop never blocks
+and the connection is never shared. After a commit that thread hands the change to the loop with
+`call_soon_threadsafe`, in commit order, which is the order watchers see.
+
+Watch: in-process. A watcher replays rows from the log, then follows live changes through its own queue; a
+watcher whose queue grows past `watch_queue_limit` drops the queue and catches up from the log again, so a slow
+consumer costs disk reads, not memory. Only one process may serve watches from a file (changes made by another
+process are not noticed).
+
+Compaction deletes rows superseded at or before the compaction revision and tombstones older than it, records the
+revision (older reads and watches get StorageError(COMPACTED)), then returns free pages to the file system
+(`auto_vacuum=INCREMENTAL`) and truncates the WAL, so the file stays bounded by live data plus the history window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, NamedTuple, TypeVar
+
+from apiserver.storage import (
+    decode_continue,
+    decode_value,
+    encode_continue,
+    encode_value,
+    stamped_copy,
+    strip_revision,
+)
+from apiserver.storage.interface import (
+    ErrorCode,
+    KeyValue,
+    ListResult,
+    Obj,
+    StorageError,
+    TryUpdate,
+    WatchEvent,
+)
+
+log = logging.getLogger("apiserver.storage.sqlite")
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    deleted INTEGER NOT NULL,
+    create_revision INTEGER NOT NULL,
+    prev_revision INTEGER NOT NULL,
+    value BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS log_key_id ON log (key, id);
+CREATE UNIQUE INDEX IF NOT EXISTS log_key_prev ON log (key, prev_revision);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+# The newest row of each key at revision :at (rows are superseded by a later row of the same key).
+_VISIBLE = """
+FROM log AS l
+WHERE l.key >= :lo AND l.key < :hi AND l.id <= :at AND l.deleted = 0
+  AND NOT EXISTS (SELECT 1 FROM log AS n WHERE n.key = l.key AND n.id > l.id AND n.id <= :at)
+"""
+_MUST_EXIST = -1  # expectation for `_append`: any live revision
+_MAX_BATCH = 1000
+_REPLAY_BATCH = 500
+_CLOSED = "closed"
+_OVERFLOW = "overflow"
+
+
+class _Change(NamedTuple):
+    """One committed write, as handed to watchers (decoded per watcher, so nobody shares a dict)."""
+
+    revision: int
+    key: str
+    type: str  # ADDED | MODIFIED | DELETED
+    value: bytes  # for DELETED: the last state
+    prev_value: bytes | None
+    prev_revision: int
+
+    def event(self) -> WatchEvent:
+        prev = None if self.prev_value is None else decode_value(self.prev_value, self.prev_revision)
+        return WatchEvent(self.type, self.key, decode_value(self.value, self.revision), self.revision, prev)
+
+
+class _Row(NamedTuple):
+    id: int
+    value: bytes
+
+
+_Result = tuple[int, _Row | None]
+
+
+class _Write(NamedTuple):
+    key: str
+    expect: int
+    value: bytes | None
+    future: asyncio.Future[_Result]
+
+
+class _Watcher:
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.queue: asyncio.Queue[_Change | str] = asyncio.Queue()
+        self.stopped = False
+
+
+def _prefix_range(prefix: str) -> tuple[str, str]:
+    """[lo, hi) holding every key that starts with `prefix` (SQLite compares TEXT as UTF-8 bytes, which keeps
+    code point order)."""
+    if not prefix:
+        return "", chr(0x10FFFF) * 2
+    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+class SqliteStorage:
+    """Storage in `data_dir/state.db`. Cheap to construct: opens the file on first use, and from then on belongs
+    to that event loop."""
+
+    def __init__(
+        self,
+        data_dir: str | Path,
+        *,
+        history_window: int = 10000,
+        compaction_interval: float = 300.0,
+        synchronous: str = "FULL",
+        watch_queue_limit: int = 10000,
+        request_timeout: float = 10.0,
+    ) -> None:
+        if synchronous.upper() not in ("FULL", "NORMAL"):
+            raise ValueError("synchronous must be FULL or NORMAL")
+        self._path = Path(data_dir) / "state.db"
+        self._history_window = history_window
+        self._compaction_interval = compaction_interval
+        self._synchronous = synchronous.upper()
+        self._watch_queue_limit = watch_queue_limit
+        self._timeout = request_timeout
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kubelite-sqlite")
+        self._db: sqlite3.Connection | None = None  # used only on the executor thread
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._opening: asyncio.Future[None] | None = None
+        self._published = 0  # loop side: the newest revision handed to watchers
+        self._pending: list[_Write] = []  # writes waiting for the next group commit
+        self._flusher: asyncio.Task[None] | None = None
+        self._watchers: set[_Watcher] = set()
+        self._compactor: asyncio.Task[None] | None = None
+        self._closed = False
+
+    # -- plumbing ----------------------------------------------------------------------------------------------
+
+    async def _ready(self) -> None:
+        """Open the file on first use (once, whoever asks first); refuse after close()."""
+        if self._closed:
+            raise StorageError(ErrorCode.UNAVAILABLE, message="storage is closed")
+        if self._opening is None:
+            self._loop = asyncio.get_running_loop()
+            self._opening = asyncio.ensure_future(self._open())
+        await asyncio.shield(self._opening)
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(db, *args)` on the SQLite thread."""
+        await self._ready()
+        return await self._submit(fn, *args)
+
+    async def _submit(self, fn: Callable[..., T], *args: Any) -> T:
+        assert self._loop is not None
+        future = self._loop.run_in_executor(self._executor, self._call, fn, args)
+        try:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that races the result.
+            async with asyncio.timeout(self._timeout):
+                return await asyncio.shield(future)
+        except TimeoutError as exc:
+            raise StorageError(
+                ErrorCode.UNAVAILABLE, message=f"sqlite did not answer in {self._timeout:g}s"
+            ) from exc
+
+    def _call(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        assert self._db is not None
+        try:
+            return fn(self._db, *args)
+        except sqlite3.Error as exc:
+            if self._db.in_transaction:
+                self._db.rollback()
+            raise StorageError(ErrorCode.UNAVAILABLE, message=f"sqlite: {exc}") from exc
+
+    async def _open(self) -> None:
+        assert self._loop is not None
+        try:
+            self._published = await self._loop.run_in_executor(self._executor, self._open_db)
+        except (sqlite3.Error, OSError) as exc:
+            self._opening = None  # the next call tries again
+            raise StorageError(ErrorCode.UNAVAILABLE, message=f"cannot open {self._path}: {exc}") from exc
+        if self._compaction_interval > 0:
+            self._compactor = self._loop.create_task(self._compact_periodically())
+
+    def _open_db(self) -> int:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=True)
+        db.execute("PRAGMA auto_vacuum = INCREMENTAL")  # only takes effect on a new file, before any table
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute(f"PRAGMA synchronous = {self._synchronous}")
+        db.execute("PRAGMA busy_timeout = 5000")
+        db.execute("PRAGMA journal_size_limit = 67108864")
+        db.executescript(_SCHEMA)
+        self._db = db
+        return _revision(db)
+
+    def _publish_soon(self, changes: list[_Change]) -> None:
+        """Called on the SQLite thread after a commit; the loop runs these in commit order."""
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._publish, changes)
+
+    def _publish(self, changes: list[_Change]) -> None:
+        for change in changes:
+            self._published = max(self._published, change.revision)
+            for watcher in self._watchers:
+                if watcher.stopped or not change.key.startswith(watcher.prefix):
+                    continue
+                if watcher.queue.qsize() >= self._watch_queue_limit:
+                    # Too slow: stop queueing, the watcher catches up from the log instead.
+                    watcher.stopped = True
+                    watcher.queue.put_nowait(_OVERFLOW)
+                else:
+                    watcher.queue.put_nowait(change)
+
+    # -- reads -------------------------------------------------------------------------------------------------
+
+    async def get(self, key: str) -> KeyValue:
+        row = await self._run(_latest_live, key)
+        if row is None:
+            raise StorageError(ErrorCode.NOT_FOUND, key)
+        return KeyValue(key, decode_value(row.value, row.id), row.id)
+
+    async def list(
+        self, prefix: str, *, limit: int = 0, continue_token: str | None = None, revision: int = 0
+    ) -> ListResult:
+        lo, hi = _prefix_range(prefix)
+        if continue_token:
+            revision, relative = decode_continue(continue_token)
+            lo = prefix + relative
+        at, rows, remaining = await self._run(_list, lo, hi, revision, limit)
+        items = [KeyValue(key, decode_value(value, rev), rev) for rev, key, value in rows]
+        if remaining is None or not items:
+            return ListResult(items, at)
+        token = encode_continue(at, items[-1].key[len(prefix) :] + "\x00")
+        return ListResult(items, at, token, remaining)
+
+    async def current_revision(self) -> int:
+        return await self._run(_revision)
+
+    async def healthy(self) -> bool:
+        try:
+            await self._run(lambda db: db.execute("SELECT 1").fetchone())
+        except StorageError:
+            return False
+        return True
+
+    # -- writes ------------------------------------------------------------------------------------------------
+
+    async def _append(self, key: str, expect: int, value: bytes | None) -> _Result:
+        """Append a write of `key` if its newest live revision matches `expect` (0: absent, _MUST_EXIST: any,
+        else that revision); `value` None is a delete. Returns (new revision, previous row) on success and
+        (0, current row or None) when the expectation failed.
+
+        Group commit: writes that arrive while a batch is being committed form the next batch, one transaction
+        and one fsync for all of them; each is acknowledged only after that commit."""
+        await self._ready()
+        assert self._loop is not None
+        future: asyncio.Future[_Result] = self._loop.create_future()
+        self._pending.append(_Write(key, expect, value, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = self._loop.create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending[:_MAX_BATCH], self._pending[_MAX_BATCH:]
+            try:
+                results = await self._submit(self._commit_batch, batch)
+            except Exception as exc:  # every write of the batch failed together; tell each writer
+                error = (
+                    exc
+                    if isinstance(exc, StorageError)
+                    else StorageError(ErrorCode.UNAVAILABLE, message=str(exc))
+                )
+                for write in batch:
+                    if not write.future.done():
+                        write.future.set_exception(error)
+                continue
+            for write, result in zip(batch, results, strict=True):
+                if not write.future.done():
+                    write.future.set_result(result)
+
+    def _commit_batch(self, db: sqlite3.Connection, batch: Sequence[_Write]) -> Sequence[_Result]:
+        results, changes = _apply_batch(db, batch)
+        if changes:
+            self._publish_soon(changes)
+        return results
+
+    async def create(self, key: str, obj: Obj) -> KeyValue:
+        revision, _ = await self._append(key, 0, encode_value(obj))
+        if not revision:
+            raise StorageError(ErrorCode.EXISTS, key)
+        return KeyValue(key, stamped_copy(obj, revision), revision)
+
+    async def delete(self, key: str, *, expected_revision: int | None = None) -> KeyValue:
+        expect = _MUST_EXIST if expected_revision is None else expected_revision
+        revision, row = await self._append(key, expect, None)
+        if not revision:
+            if row is None:
+                raise StorageError(ErrorCode.NOT_FOUND, key)
+            raise StorageError(
+                ErrorCode.CONFLICT, key, f"{key}: revision is {row.id}, expected {expected_revision}"
+            )
+        assert row is not None
+        return KeyValue(key, decode_value(row.value, revision), revision)
+
+    async def guaranteed_update(
+        self, key: str, try_update: TryUpdate, *, ignore_not_found: bool = False
+    ) -> KeyValue:
+        current = await self._run(_latest_live, key)
+        while True:
+            if current is None:
+                if not ignore_not_found:
+                    raise StorageError(ErrorCode.NOT_FOUND, key)
+                new = try_update(None)
+                expect = 0
+            else:
+                new = try_update(decode_value(current.value, current.id))
+                stored = decode_value(current.value, current.id)
+                if strip_revision(new) == strip_revision(stored):
+                    return KeyValue(key, stored, current.id)
+                expect = current.id
+            revision, current = await self._append(key, expect, encode_value(new))
+            if revision:
+                return KeyValue(key, stamped_copy(new, revision), revision)
+            # Lost a race: `current` is now the state that won; try again from it.
+
+    async def compact(self, revision: int) -> None:
+        await self._run(_compact, revision)
+
+    async def _compact_periodically(self) -> None:
+        previous = 0
+        while not self._closed:
+            await asyncio.sleep(self._compaction_interval)
+            try:
+                now = await self.current_revision()
+                target = min(previous, now - self._history_window)
+                if target > 0:
+                    await self.compact(target)
+                previous = now
+            except StorageError as exc:
+                log.warning("sqlite compaction failed: %s", exc, extra={"error": str(exc)})
+
+    # -- watch -------------------------------------------------------------------------------------------------
+
+    async def watch(self, prefix: str, from_revision: int = 0) -> AsyncGenerator[WatchEvent, None]:
+        """Changes under `prefix` with revision >= `from_revision` (0: from now on): replayed from the log, then
+        live. StorageError(COMPACTED) when the log no longer reaches back that far."""
+        await self._ready()  # so that `_published` is the store's revision
+        next_revision = from_revision or self._published + 1
+        lo, hi = _prefix_range(prefix)
+        while True:
+            watcher = _Watcher(prefix)
+            self._watchers.add(watcher)
+            try:
+                # Everything up to `upto` is committed and comes from the log; later changes reach the queue.
+                upto = self._published
+                while next_revision <= upto:
+                    batch = await self._run(_replay, lo, hi, next_revision, upto)
+                    if not batch:
+                        break
+                    for change in batch:
+                        next_revision = change.revision + 1
+                        yield change.event()
+                next_revision = max(next_revision, upto + 1)
+                while True:
+                    item = await watcher.queue.get()
+                    if item == _OVERFLOW:
+                        break
+                    if isinstance(item, str):
+                        raise StorageError(ErrorCode.UNAVAILABLE, prefix, "storage is closed")
+                    if item.revision >= next_revision:
+                        next_revision = item.revision + 1
+                        yield item.event()
+            finally:
+                self._watchers.discard(watcher)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._compactor is not None:
+            self._compactor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._compactor
+        for watcher in self._watchers:
+            watcher.queue.put_nowait(_CLOSED)
+        if self._flusher is not None:
+            # Writes already accepted are committed (or fail) before the file closes; their callers hear which.
+            with contextlib.suppress(Exception):
+                await self._flusher
+        if self._db is not None and self._loop is not None:
+            await self._loop.run_in_executor(self._executor, self._db.close)
+        self._executor.shutdown(wait=False)
+
+
+# -- queries, run on the SQLite thread ----------------------------------------------------------------------------
+
+
+def _revision(db: sqlite3.Connection) -> int:
+    row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'log'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _compacted(db: sqlite3.Connection) -> int:
+    row = db.execute("SELECT value FROM meta WHERE name = 'compacted'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _newest(db: sqlite3.Connection, key: str) -> tuple[_Row | None, int, int]:
+    """(the live row of `key` or None, id and create_revision of its newest row, a tombstone included; 0 if none)."""
+    row = db.execute(
+        "SELECT id, deleted, create_revision, value FROM log WHERE key = ? ORDER BY id DESC LIMIT 1", (key,)
+    ).fetchone()
+    if row is None:
+        return None, 0, 0
+    return (None if row[1] else _Row(row[0], row[3])), row[0], row[2]
+
+
+def _apply_batch(db: sqlite3.Connection, batch: Sequence[_Write]) -> tuple[list[_Result], list[_Change]]:
+    """Apply a batch of writes in one transaction: ([(revision or 0, previous/current live row)], changes)."""
+    results: list[_Result] = []
+    changes: list[_Change] = []
+    with _immediate(db):
+        revision = _revision(db)
+        for write in batch:
+            live, newest_id, create_revision = _newest(db, write.key)
+            if write.expect == 0:
+                ok = live is None
+            elif write.expect == _MUST_EXIST:
+                ok = live is not None
+            else:
+                ok = live is not None and live.id == write.expect
+            if not ok:
+                results.append((0, live))
+                continue
+            revision += 1
+            if write.value is None:
+                assert live is not None
+                change = _Change(revision, write.key, "DELETED", live.value, live.value, live.id)
+            elif live is None:
+                change = _Change(revision, write.key, "ADDED", write.value, None, 0)
+            else:
+                change = _Change(revision, write.key, "MODIFIED", write.value, live.value, live.id)
+            db.execute(
+                "INSERT INTO log (id, key, created, deleted, create_revision, prev_revision, value)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    revision,
+                    write.key,
+                    int(live is None),
+                    int(write.value is None),
+                    revision if live is None else create_revision,
+                    newest_id,
+                    change.value,
+                ),
+            )
+            changes.append(change)
+            results.append((revision, live))
+    return results, changes
+
+
+def _latest_live(db: sqlite3.Connection, key: str) -> _Row | None:
+    row = db.execute(
+        "SELECT id, deleted, value FROM log WHERE key = ? ORDER BY id DESC LIMIT 1", (key,)
+    ).fetchone()
+    return None if row is None or row[1] else _Row(row[0], row[2])
+
+
+def _check_revision(db: sqlite3.Connection, revision: int) -> None:
+    compacted = _compacted(db)
+    if revision < compacted:
+        raise StorageError(
+            ErrorCode.COMPACTED, message=f"revision {revision} has been compacted", revision=compacted
+        )
+
+
+def _list(
+    db: sqlite3.Connection, lo: str, hi: str, revision: int, limit: int
+) -> tuple[int, list[tuple[int, str, bytes]], int | None]:
+    """(read revision, [(revision, key, value)], remaining count when more keys follow, else None)."""
+    db.execute("BEGIN")
+    try:
+        current = _revision(db)
+        if revision:
+            _check_revision(db, revision)
+            if revision > current:
+                raise StorageError(ErrorCode.INVALID, message=f"revision {revision} is newer than the store")
+        at = revision or current
+        params = {"lo": lo, "hi": hi, "at": at}
+        sql = f"SELECT l.id, l.key, l.value {_VISIBLE} ORDER BY l.key"
+        if limit <= 0:
+            return at, db.execute(sql, params).fetchall(), None
+        rows = db.execute(f"{sql} LIMIT {int(limit) + 1}", params).fetchall()
+        if len(rows) <= limit:
+            return at, rows, None
+        rows = rows[:limit]
+        params["lo"] = rows[-1][1] + "\x00"
+        (remaining,) = db.execute(f"SELECT COUNT(*) {_VISIBLE}", params).fetchone()
+        return at, rows, int(remaining)
+    finally:
+        db.commit()
+
+
+def _replay(db: sqlite3.Connection, lo: str, hi: str, start: int, upto: int) -> list[_Change]:
+    _check_revision(db, start)
+    rows = db.execute(
+        "SELECT l.id, l.key, l.created, l.deleted, l.value, l.prev_revision, p.value"
+        " FROM log AS l LEFT JOIN log AS p ON p.id = l.prev_revision"
+        " WHERE l.id >= ? AND l.id <= ? AND l.key >= ? AND l.key < ? ORDER BY l.id LIMIT ?",
+        (start, upto, lo, hi, _REPLAY_BATCH),
+    ).fetchall()
+    changes = []
+    for rev, key, created, deleted, value, prev_revision, prev_value in rows:
+        if deleted:
+            changes.append(_Change(rev, key, "DELETED", value, value, prev_revision))
+        elif created:
+            changes.append(_Change(rev, key, "ADDED", value, None, 0))
+        else:
+            changes.append(_Change(rev, key, "MODIFIED", value, prev_value, prev_revision))
+    return changes
+
+
+def _compact(db: sqlite3.Connection, revision: int) -> None:
+    """Forget history before `revision`: reads and watches at `revision` or later are unaffected."""
+    with _immediate(db):
+        if revision > _revision(db):
+            raise StorageError(ErrorCode.INVALID, message=f"revision {revision} is newer than the store")
+        if revision <= _compacted(db):
+            return
+        db.execute(
+            "DELETE FROM log WHERE id < :rev AND (deleted = 1 OR EXISTS"
+            " (SELECT 1 FROM log AS n WHERE n.key = log.key AND n.id > log.id AND n.id <= :rev))",
+            {"rev": revision},
+        )
+        db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('compacted', ?)", (revision,))
+    # executescript steps the pragma to the end; execute() would free a single page.
+    db.executescript("PRAGMA incremental_vacuum;")
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+@contextlib.contextmanager
+def _immediate(db: sqlite3.Connection) -> Iterator[None]:
+    """A write transaction: committed when the block ends (also by `return`), rolled back when it raises."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.rollback()
+        raise
+    db.commit()
