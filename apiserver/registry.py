@@ -70,6 +70,9 @@ def storage_error(exc: StorageError, info: ResourceInfo, name: str) -> StatusErr
         )
     if exc.code is ErrorCode.UNAVAILABLE:
         return errors.unavailable(f"storage is unavailable: {exc}")
+    if exc.code is ErrorCode.INVALID:
+        # A read at a revision the store has not reached yet: Kubernetes answers 504, which clients retry.
+        return errors.timeout(f"Too large resource version: {exc}")
     return errors.internal(str(exc))
 
 

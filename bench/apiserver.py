@@ -43,7 +43,7 @@ def pod(name: str) -> dict[str, Any]:
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 async def run_concurrently(n: int, concurrency: int, one: Any) -> float:
@@ -178,8 +178,8 @@ async def bench_backend(backend: str, args: argparse.Namespace) -> dict[str, Any
         results["watchers"] = args.watchers
         results["watch_p50_ms"] = pct(lat, 50) * 1000
         results["watch_p99_ms"] = pct(lat, 99) * 1000
-        with httpx.Client(base_url=server.url) as c:
-            metrics = c.get("/metrics").text
+        async with httpx.AsyncClient(base_url=server.url) as c:
+            metrics = (await c.get("/metrics")).text
         results["storage_watches"] = 1  # one storage watch serves every cache (apiserver/watchcache.py Cacher)
         results["open_watchers_metric_seen"] = "apiserver_registered_watchers" in metrics
         results["create_vs_raw"] = results["api_create_per_s"] / results["raw_put_per_s"]
