@@ -108,8 +108,11 @@ def check_kind(obj: Obj, kind: str, api_version: str) -> None:
         raise errors.bad_request(
             f"the API version in the data ({got_version}) does not match the expected API version ({api_version})"
         )
-    obj["kind"] = kind
-    obj["apiVersion"] = api_version
+    if list(obj)[:2] != ["apiVersion", "kind"]:
+        # Kind and apiVersion first, as Kubernetes writes them (clients that omit them get them in that place).
+        rest = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
+        obj.clear()
+        obj.update({"apiVersion": api_version, "kind": kind, **rest})
 
 
 def check_namespace(obj: Obj, namespace: str | None) -> None:

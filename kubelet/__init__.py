@@ -1,0 +1,15 @@
+"""The kubelet: the node agent that runs the pods bound to its node on Docker.
+
+kubelet.py        wiring: node agent, informers, pod workers, Docker events, sweep, host-gw routes
+node.py           Node registration, Lease heartbeat, node status
+pod_workers.py    one serialised worker per pod
+pod_sync.py       one pod's reconciliation (sandbox, init and app containers, restarts, deletion)
+status.py         pure pod status computation
+probes.py         liveness / readiness / startup probes
+images.py         image pull policies and pull back-off
+backoff.py        CrashLoopBackOff delays
+server.py         the kubelet HTTP API (container logs, /healthz, /metrics)
+runtime/          Docker (docker.py) and pod spec -> Docker arguments (spec.py)
+network/          CNI plugins (cni.py), pod network modes (pod_network.py), host routes and rules (host.py)
+hollow.py         simulated nodes for control-plane scale tests (no containers)
+"""

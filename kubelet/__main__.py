@@ -1,0 +1,106 @@
+"""`kubelet --master URL | --kubeconfig PATH --node-name NAME [...]`: parse flags, wire, run until SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+from pathlib import Path
+
+from apimachinery.component import add_client_args, client_from_args, run_until_signal, setup_logging
+from kubelet.config import KubeletConfig
+from kubelet.kubelet import Kubelet
+
+
+def _pairs(text: str) -> dict[str, str]:
+    out = {}
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        key, _, value = item.partition("=")
+        out[key] = value
+    return out
+
+
+def _taints(text: str) -> list[dict[str, str]]:
+    """key=value:Effect,key2:Effect -> Node taints."""
+    taints = []
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        kv, _, effect = item.rpartition(":")
+        if not kv:
+            raise argparse.ArgumentTypeError(f"taint {item!r} needs an effect (key=value:NoSchedule)")
+        key, _, value = kv.partition("=")
+        taint = {"key": key, "effect": effect}
+        if value:
+            taint["value"] = value
+        taints.append(taint)
+    return taints
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, KubeletConfig]:
+    p = argparse.ArgumentParser(prog="kubelet", description="kubelite node agent: runs pods on Docker")
+    add_client_args(p)
+    p.add_argument("--node-name", default=socket.gethostname())
+    p.add_argument(
+        "--node-ip", default="", help="the Node's InternalIP (default: the default route's source)"
+    )
+    p.add_argument("--address", default="0.0.0.0", help="address of the kubelet HTTP API")
+    p.add_argument("--port", type=int, default=10250)
+    p.add_argument("--pod-cidr", default="", help="the node's podCIDR when no controller assigns one")
+    p.add_argument(
+        "--cluster-cidr", default="10.244.0.0/16", help="all pods' CIDR (routed to the guard device)"
+    )
+    p.add_argument("--cni-bin-dir", default="")
+    p.add_argument("--cni-conf-dir", default="/etc/cni/net.d")
+    p.add_argument("--root-dir", default="/var/lib/kubelet")
+    p.add_argument("--network", choices=["auto", "cni", "docker-bridge"], default="auto")
+    p.add_argument("--pod-infra-container-image", default="kubelite/pause:1")
+    p.add_argument("--node-labels", type=_pairs, default={})
+    p.add_argument("--register-with-taints", type=_taints, default=[])
+    p.add_argument("--max-pods", type=int, default=110)
+    p.add_argument("--capacity", type=_pairs, default={}, help="override capacity, e.g. cpu=4,memory=8Gi")
+    p.add_argument("--node-status-update-frequency", type=float, default=10.0)
+    p.add_argument("--lease-renew-interval", type=float, default=10.0)
+    p.add_argument("--resync-interval", type=float, default=10.0)
+    p.add_argument("--crashloop-backoff-initial", type=float, default=10.0)
+    p.add_argument("--crashloop-backoff-max", type=float, default=300.0)
+    p.add_argument("--log-level", default="INFO")
+    args = p.parse_args(argv)
+    config = KubeletConfig(
+        node_name=args.node_name,
+        node_ip=args.node_ip,
+        address=args.address,
+        port=args.port,
+        pod_cidr=args.pod_cidr,
+        cluster_cidr=args.cluster_cidr,
+        cni_bin_dir=args.cni_bin_dir,
+        cni_conf_dir=Path(args.cni_conf_dir),
+        root_dir=Path(args.root_dir),
+        pause_image=args.pod_infra_container_image,
+        node_labels=args.node_labels,
+        register_with_taints=args.register_with_taints,
+        capacity=args.capacity,
+        max_pods=args.max_pods,
+        node_status_update_frequency=args.node_status_update_frequency,
+        lease_renew_interval=args.lease_renew_interval,
+        resync_interval=args.resync_interval,
+        crashloop_backoff_initial=args.crashloop_backoff_initial,
+        crashloop_backoff_max=args.crashloop_backoff_max,
+        network_mode=args.network,
+    )
+    return args, config
+
+
+async def _run(args: argparse.Namespace, config: KubeletConfig) -> None:
+    client = client_from_args(args, user_agent=f"kubelet/{config.node_name}")
+    try:
+        await Kubelet(config, client).run()
+    finally:
+        await client.aclose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args, config = parse_args(argv)
+    setup_logging("kubelet", args.log_level)
+    run_until_signal(_run(args, config))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,471 @@
+"""Hollow nodes (like kubemark/KWOK): many simulated nodes in one process, for control-plane tests and benchmarks.
+
+`kubelite-hollow-nodes --master URL --count N [--name-prefix hollow-] [--cpu 4 --memory 16Gi --pods 110]`
+
+* Registers N Nodes (Ready, capacity = allocatable, node info) and keeps their Leases in kube-node-lease fresh
+  (every 10 s, as the kubelet does), and their status (every --status-interval).
+* One informer on all pods (not one per node) picks the pods bound to its nodes and moves them to Running
+  through the status subresource: a pod IP from a fake per-node range (100.64.0.0/10, or the node's podCIDR when
+  the IPAM controller set one), conditions and container statuses, without running any container.
+* Deletes (grace 0) pods of its nodes that get a deletionTimestamp, as a kubelet does once containers stopped.
+
+Never use these in tests that claim containers run. Imports only `apimachinery` (no other kubelet module).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import os
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from apimachinery.client import Client
+from apimachinery.component import add_client_args, client_from_args, run_until_signal, setup_logging
+from apimachinery.errors import StatusError
+from apimachinery.informer import Informer
+from apimachinery.resources import ResourceInfo, by_resource
+from apimachinery.workqueue import WorkQueue, run_workers
+
+log = logging.getLogger("hollow")
+
+LEASE_NAMESPACE = "kube-node-lease"
+LEASE_DURATION = 40
+FAKE_POD_RANGE = ipaddress.ip_network("100.64.0.0/10")
+NODE_IP = "127.0.0.1"  # nothing listens for a hollow node; loopback keeps stray traffic on this machine
+KUBELET_VERSION = "v1.32.0-kubelite-hollow"
+
+
+def _resource(group: str, name: str) -> ResourceInfo:
+    res = by_resource(group, name)
+    assert res is not None
+    return res
+
+
+PODS = _resource("", "pods")
+NODES = _resource("", "nodes")
+NAMESPACES = _resource("", "namespaces")
+LEASES = _resource("coordination.k8s.io", "leases")
+
+
+def now(micro: bool = False) -> str:
+    t = datetime.now(UTC)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if micro else t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_taint(text: str) -> dict[str, str]:
+    """`key=value:Effect` or `key:Effect` (kubectl taint syntax)."""
+    spec, _, effect = text.rpartition(":")
+    key, _, value = spec.partition("=")
+    if not key or effect not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
+        raise ValueError(f"invalid taint {text!r}: want key[=value]:NoSchedule|PreferNoSchedule|NoExecute")
+    return {"key": key, "value": value, "effect": effect} if value else {"key": key, "effect": effect}
+
+
+def node_conditions(stamp: str) -> list[dict[str, str]]:
+    def cond(type_: str, status: str, reason: str, message: str) -> dict[str, str]:
+        return {
+            "type": type_,
+            "status": status,
+            "reason": reason,
+            "message": message,
+            "lastHeartbeatTime": stamp,
+            "lastTransitionTime": stamp,
+        }
+
+    return [
+        cond(
+            "MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"
+        ),
+        cond("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+        cond("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+        cond("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
+    ]
+
+
+def node_status(name: str, capacity: dict[str, str], stamp: str) -> dict[str, Any]:
+    return {
+        "capacity": dict(capacity),
+        "allocatable": dict(capacity),
+        "conditions": node_conditions(stamp),
+        "addresses": [{"type": "InternalIP", "address": NODE_IP}, {"type": "Hostname", "address": name}],
+        "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+        "nodeInfo": {
+            "machineID": uuid.uuid5(uuid.NAMESPACE_DNS, name).hex,
+            "systemUUID": str(uuid.uuid5(uuid.NAMESPACE_URL, name)),
+            "bootID": str(uuid.uuid4()),
+            "kernelVersion": os.uname().release,
+            "osImage": "kubelite hollow node",
+            "containerRuntimeVersion": "hollow://1.0.0",
+            "kubeletVersion": KUBELET_VERSION,
+            "kubeProxyVersion": KUBELET_VERSION,
+            "operatingSystem": "linux",
+            "architecture": "amd64",
+        },
+    }
+
+
+def node_object(
+    name: str, capacity: dict[str, str], labels: dict[str, str], taints: list[dict[str, str]], stamp: str
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {}
+    if taints:
+        spec["taints"] = taints
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": name,
+            "labels": {
+                "kubernetes.io/hostname": name,
+                "kubernetes.io/os": "linux",
+                "kubernetes.io/arch": "amd64",
+                "kubelite.io/hollow": "true",
+                **labels,
+            },
+        },
+        "spec": spec,
+        "status": node_status(name, capacity, stamp),
+    }
+
+
+def running_status(pod: dict[str, Any], pod_ip: str, stamp: str) -> dict[str, Any]:
+    """The status a kubelet reports once every container of `pod` runs and is ready."""
+    spec = pod.get("spec") or {}
+
+    def cond(type_: str) -> dict[str, Any]:
+        return {"type": type_, "status": "True", "lastProbeTime": None, "lastTransitionTime": stamp}
+
+    def container_status(container: dict[str, Any], index: int, init: bool) -> dict[str, Any]:
+        uid = (pod.get("metadata") or {}).get("uid") or "nouid"
+        status: dict[str, Any] = {
+            "name": container.get("name"),
+            "image": container.get("image"),
+            "imageID": f"hollow://{container.get('image')}",
+            "containerID": f"hollow://{uid}-{index}",
+            "restartCount": 0,
+            "lastState": {},
+        }
+        if init and container.get("restartPolicy") != "Always":
+            status.update(
+                ready=True,
+                started=False,
+                state={
+                    "terminated": {
+                        "exitCode": 0,
+                        "reason": "Completed",
+                        "startedAt": stamp,
+                        "finishedAt": stamp,
+                    }
+                },
+            )
+        else:
+            status.update(ready=True, started=True, state={"running": {"startedAt": stamp}})
+        return status
+
+    status: dict[str, Any] = {
+        "phase": "Running",
+        "hostIP": NODE_IP,
+        "hostIPs": [{"ip": NODE_IP}],
+        "podIP": pod_ip,
+        "podIPs": [{"ip": pod_ip}],
+        "startTime": stamp,
+        "conditions": [cond(t) for t in ("PodScheduled", "Initialized", "ContainersReady", "Ready")],
+        "containerStatuses": [
+            container_status(c, i, False) for i, c in enumerate(spec.get("containers") or [])
+        ],
+    }
+    init = spec.get("initContainers") or []
+    if init:
+        status["initContainerStatuses"] = [container_status(c, 1000 + i, True) for i, c in enumerate(init)]
+    return status
+
+
+class PodIPs:
+    """Pod IPs of one node: its podCIDR when set, else a /24 of the fake range chosen by the node's index."""
+
+    def __init__(self, index: int) -> None:
+        base = int(FAKE_POD_RANGE.network_address) + (index % 2 ** (24 - FAKE_POD_RANGE.prefixlen)) * 256
+        self.fallback = ipaddress.ip_network(f"{ipaddress.ip_address(base)}/24")
+        self.cidr: ipaddress.IPv4Network | ipaddress.IPv6Network = self.fallback
+        self.by_pod: dict[str, str] = {}
+        self._next = 2
+
+    def set_cidr(self, cidr: str | None) -> None:
+        network = ipaddress.ip_network(cidr) if cidr else self.fallback
+        if network != self.cidr:
+            self.cidr, self._next = network, 2
+
+    def take(self, key: str, current: str | None = None) -> str:
+        if key in self.by_pod:
+            return self.by_pod[key]
+        if current:
+            self.by_pod[key] = current
+            return current
+        used = set(self.by_pod.values())
+        size = self.cidr.num_addresses
+        for _ in range(size):
+            candidate = str(self.cidr[self._next % size])
+            self._next = self._next + 1 if self._next + 1 < size - 1 else 2
+            if candidate not in used:
+                self.by_pod[key] = candidate
+                return candidate
+        raise RuntimeError(f"pod range {self.cidr} exhausted")
+
+    def release(self, key: str) -> None:
+        self.by_pod.pop(key, None)
+
+
+class HollowNodes:
+    def __init__(
+        self,
+        client: Client,
+        count: int,
+        *,
+        prefix: str = "hollow-",
+        capacity: dict[str, str] | None = None,
+        labels: dict[str, str] | None = None,
+        taints: list[dict[str, str]] | None = None,
+        lease_interval: float = 10.0,
+        status_interval: float = 300.0,
+        workers: int = 8,
+    ) -> None:
+        self.client = client
+        self.names = [f"{prefix}{i}" for i in range(count)]
+        self.capacity = capacity or {"cpu": "4", "memory": "16Gi", "pods": "110"}
+        self.labels = labels or {}
+        self.taints = taints or []
+        self.lease_interval = lease_interval
+        self.status_interval = status_interval
+        self.workers = workers
+        self.ips = {name: PodIPs(i) for i, name in enumerate(self.names)}
+        self.pods = Informer(client, PODS)
+        self.nodes = Informer(client, NODES)
+        self.queue: WorkQueue[str] = WorkQueue("hollow-pods")
+        self.running = 0  # pods moved to Running (for logs and tests)
+        self._pod_nodes: dict[str, str] = {}
+        self.pods.add_handler(self._on_pod, lambda _old, new: self._on_pod(new), self._on_pod)
+        self.nodes.add_handler(self._on_node, lambda _old, new: self._on_node(new))
+
+    # --- registration and heartbeats ---------------------------------------------------------------------------
+
+    async def _each(self, fn: Callable[[str], Awaitable[None]], limit: int = 8) -> None:
+        semaphore = asyncio.Semaphore(limit)
+
+        async def one(name: str) -> None:
+            async with semaphore:
+                try:
+                    await fn(name)
+                except (StatusError, ConnectionError, TimeoutError) as exc:
+                    # One node's heartbeat failing is retried on the next round; never stop the others.
+                    log.warning("node call failed", extra={"node": name, "error": repr(exc)})
+
+        await asyncio.gather(*(one(name) for name in self.names))
+
+    async def register(self) -> None:
+        with contextlib.suppress(StatusError):  # exists already (the apiserver usually creates it)
+            await self.client.create(
+                NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": LEASE_NAMESPACE}}
+            )
+        await self._each(self._register_node)
+        log.info("registered hollow nodes", extra={"count": len(self.names), "first": self.names[:1]})
+
+    async def _register_node(self, name: str) -> None:
+        stamp = now()
+        body = node_object(name, self.capacity, self.labels, self.taints, stamp)
+        try:
+            created = await self.client.create(NODES, body)
+        except StatusError as err:
+            if err.code != 409:
+                raise
+            created = None  # re-adopt a node from an earlier run: refresh its status below
+        if created is None or not ((created.get("status") or {}).get("conditions")):
+            await self.client.patch(NODES, name, {"status": body["status"]}, subresource="status")
+        await self._create_lease(name)
+
+    async def _create_lease(self, name: str) -> None:
+        body = {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": name, "namespace": LEASE_NAMESPACE},
+            "spec": {
+                "holderIdentity": name,
+                "leaseDurationSeconds": LEASE_DURATION,
+                "renewTime": now(micro=True),
+            },
+        }
+        try:
+            await self.client.create(LEASES, body, LEASE_NAMESPACE)
+        except StatusError as err:
+            if err.code != 409:
+                raise
+            await self._renew_lease(name)
+
+    async def _renew_lease(self, name: str) -> None:
+        try:
+            await self.client.patch(
+                LEASES,
+                name,
+                {"spec": {"holderIdentity": name, "renewTime": now(micro=True)}},
+                LEASE_NAMESPACE,
+            )
+        except StatusError as err:
+            if err.code != 404:
+                raise
+            await self._create_lease(name)  # never created (a failed start) or deleted by someone
+
+    async def _refresh_status(self, name: str) -> None:
+        stamp = now()
+        conditions = node_conditions(stamp)
+        node = self.nodes.store.get(name)
+        if node is not None:  # keep transition times, move only the heartbeat
+            old = {c.get("type"): c for c in (node.get("status") or {}).get("conditions") or []}
+            for c in conditions:
+                if (old.get(c["type"]) or {}).get("status") == c["status"]:
+                    c["lastTransitionTime"] = old[c["type"]].get("lastTransitionTime") or stamp
+        await self.client.patch(NODES, name, {"status": {"conditions": conditions}}, subresource="status")
+
+    async def _every(self, interval: float, fn: Callable[[str], Awaitable[None]]) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            await self._each(fn)
+
+    async def unregister(self) -> None:
+        """Delete the nodes and their leases (for tests and benchmarks that clean up after themselves)."""
+
+        async def drop(name: str) -> None:
+            for res, ns in ((LEASES, LEASE_NAMESPACE), (NODES, None)):
+                with contextlib.suppress(StatusError):  # already gone
+                    await self.client.delete(res, name, ns)
+
+        await self._each(drop)
+
+    # --- pods ----------------------------------------------------------------------------------------------
+
+    def _on_node(self, node: dict[str, Any]) -> None:
+        name = node["metadata"]["name"]
+        ips = self.ips.get(name)
+        if ips is not None:
+            ips.set_cidr((node.get("spec") or {}).get("podCIDR"))
+
+    def _on_pod(self, pod: dict[str, Any]) -> None:
+        meta = pod.get("metadata") or {}
+        key = f"{meta.get('namespace')}/{meta.get('name')}"
+        node = (pod.get("spec") or {}).get("nodeName")
+        if node in self.ips or key in self._pod_nodes:
+            self.queue.add(key)
+
+    async def reconcile(self, key: str) -> None:
+        pod = self.pods.store.get(key)
+        node = (pod.get("spec") or {}).get("nodeName") if pod else None
+        if pod is None or node not in self.ips:
+            old_node = self._pod_nodes.pop(key, None)
+            if old_node is not None:
+                self.ips[old_node].release(key)
+            return
+        self._pod_nodes[key] = node
+        meta, status = pod["metadata"], pod.get("status") or {}
+        namespace, name = meta.get("namespace"), meta["name"]
+        if meta.get("deletionTimestamp"):
+            with contextlib.suppress(StatusError):  # 404: already gone
+                await self.client.delete(PODS, name, namespace, grace_period_seconds=0)
+            return
+        if status.get("phase") in ("Running", "Succeeded", "Failed"):
+            self.ips[node].take(key, status.get("podIP"))  # adopt what an earlier run reported
+            return
+        pod_ip = self.ips[node].take(key)
+        try:
+            await self.client.patch(
+                PODS, name, {"status": running_status(pod, pod_ip, now())}, namespace, subresource="status"
+            )
+        except StatusError as err:
+            if err.code == 404:
+                return
+            raise
+        self.running += 1
+
+    # --- running -------------------------------------------------------------------------------------------
+
+    async def run(self, delete_on_exit: bool = False) -> None:
+        await self.register()
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self.nodes.run(), name="hollow-nodes-informer")
+                group.create_task(self.pods.run(), name="hollow-pods-informer")
+                group.create_task(
+                    run_workers(self.queue, self.reconcile, self.workers), name="hollow-workers"
+                )
+                group.create_task(self._every(self.lease_interval, self._renew_lease), name="hollow-leases")
+                group.create_task(
+                    self._every(self.status_interval, self._refresh_status), name="hollow-status"
+                )
+        finally:
+            self.queue.shutdown()
+            if delete_on_exit:
+                await asyncio.shield(self.unregister())
+
+
+def _labels(text: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in filter(None, (s.strip() for s in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise argparse.ArgumentTypeError(f"label {item!r} is not key=value")
+        out[key] = value
+    return out
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="kubelite-hollow-nodes", description="Simulated nodes for scale tests."
+    )
+    add_client_args(parser)
+    parser.add_argument("--count", type=int, required=True)
+    parser.add_argument("--name-prefix", default="hollow-")
+    parser.add_argument("--cpu", default="4")
+    parser.add_argument("--memory", default="16Gi")
+    parser.add_argument("--pods", default="110")
+    parser.add_argument("--labels", type=_labels, default={}, help="extra node labels: k=v,k2=v2")
+    parser.add_argument("--taint", action="append", type=parse_taint, default=[], help="key[=value]:Effect")
+    parser.add_argument("--lease-interval", type=float, default=10.0)
+    parser.add_argument("--status-interval", type=float, default=300.0)
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument(
+        "--delete-on-exit", action="store_true", help="delete the nodes and leases on SIGTERM"
+    )
+    parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"))
+    return parser.parse_args(argv)
+
+
+async def amain(args: argparse.Namespace) -> None:
+    client = client_from_args(args, user_agent="kubelite-hollow-nodes")
+    hollow = HollowNodes(
+        client,
+        args.count,
+        prefix=args.name_prefix,
+        capacity={"cpu": args.cpu, "memory": args.memory, "pods": args.pods},
+        labels=args.labels,
+        taints=args.taint,
+        lease_interval=args.lease_interval,
+        status_interval=args.status_interval,
+        workers=args.workers,
+    )
+    try:
+        await hollow.run(delete_on_exit=args.delete_on_exit)
+    finally:
+        await client.aclose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    setup_logging("kubelite-hollow-nodes", args.log_level)
+    run_until_signal(amain(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""The node's own network plumbing for pod traffic (outside any pod): routes and iptables rules.
+
+ensure_guard      the cluster CIDR routed to a local dummy interface, so that a pod address without a more
+                  specific route (a bridge, another node) is dropped on this machine, never sent to the
+                  default gateway (DESIGN.md section 7). Shared by all kubelets of a machine; never removed
+                  by a kubelet on exit (others may rely on it); `remove_guard` is for tests and teardown.
+ensure_rules      FORWARD accepts traffic from and to the cluster CIDR (the host's FORWARD policy may be DROP,
+                  as Docker sets it), and traffic leaving the cluster CIDR from this node's podCIDR is
+                  masqueraded. Rules live in chains of ours, tagged with a comment.
+sync_routes       host-gw: every other node's podCIDR via its InternalIP, programmed from Node objects;
+                  routes are tagged `proto 177` so stale ones can be found and removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import logging
+
+log = logging.getLogger("kubelet.network")
+
+GUARD_DEVICE = "kubelite-guard"
+ROUTE_PROTO = "177"
+FORWARD_CHAIN = "KUBELITE-FORWARD"
+MASQ_CHAIN = "KUBELITE-POSTROUTING"
+
+
+class HostNetworkError(Exception):
+    """An `ip` or `iptables` command failed."""
+
+
+async def run(*args: str, check: bool = True) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(
+        *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    out, _ = await proc.communicate()
+    text = out.decode(errors="replace")
+    if check and proc.returncode != 0:
+        raise HostNetworkError(f"{' '.join(args)}: {text.strip()}")
+    return proc.returncode or 0, text
+
+
+async def ensure_guard(cluster_cidr: str) -> str:
+    """Route `cluster_cidr` to the dummy guard device (created if missing), unless some route for exactly that
+    prefix exists. Kernels without the dummy driver get a `blackhole` route instead: the same guarantee (the
+    packet is dropped here). Returns the kind of guard in place ("dummy", "blackhole" or "existing")."""
+    _, out = await run("ip", "-j", "route", "show", "exact", cluster_cidr)
+    routes = json.loads(out or "[]")
+    if any(r.get("dev") == GUARD_DEVICE for r in routes):
+        return "dummy"
+    if any(r.get("type") == "blackhole" for r in routes):
+        return "blackhole"
+    code, _ = await run("ip", "link", "show", GUARD_DEVICE, check=False)
+    if code != 0:
+        code, out = await run("ip", "link", "add", GUARD_DEVICE, "type", "dummy", check=False)
+        if code != 0 and "File exists" not in out:
+            if "Unknown device type" not in out and "not supported" not in out:
+                raise HostNetworkError(out)
+            code, out = await run("ip", "route", "add", "blackhole", cluster_cidr, check=False)
+            if code != 0 and "File exists" not in out:
+                raise HostNetworkError(out)
+            log.info("guard route blackhole %s (no dummy interface support in this kernel)", cluster_cidr)
+            return "blackhole"
+    await run("ip", "link", "set", GUARD_DEVICE, "up")
+    code, out = await run("ip", "route", "add", cluster_cidr, "dev", GUARD_DEVICE, check=False)
+    if code != 0 and "File exists" not in out:
+        raise HostNetworkError(out)
+    log.info("guard route %s dev %s", cluster_cidr, GUARD_DEVICE)
+    return "dummy"
+
+
+async def remove_guard(cluster_cidr: str) -> None:
+    await run("ip", "route", "del", "blackhole", cluster_cidr, check=False)
+    await run("ip", "link", "del", GUARD_DEVICE, check=False)
+
+
+def ensure_forwarding() -> None:
+    with open("/proc/sys/net/ipv4/ip_forward") as f:
+        if f.read().strip() == "1":
+            return
+    with open("/proc/sys/net/ipv4/ip_forward", "w") as f:
+        f.write("1")
+
+
+async def _ensure_chain(table: str, chain: str, parent: str) -> None:
+    await run("iptables", "-w", "-t", table, "-N", chain, check=False)
+    code, _ = await run("iptables", "-w", "-t", table, "-C", parent, "-j", chain, check=False)
+    if code != 0:
+        await run("iptables", "-w", "-t", table, "-I", parent, "1", "-j", chain)
+
+
+async def _ensure_rule(table: str, chain: str, *rule: str) -> None:
+    code, _ = await run("iptables", "-w", "-t", table, "-C", chain, *rule, check=False)
+    if code != 0:
+        await run("iptables", "-w", "-t", table, "-A", chain, *rule)
+
+
+async def ensure_rules(cluster_cidr: str, pod_cidr: str, node_name: str) -> None:
+    """Accept forwarding of cluster traffic; masquerade what leaves the cluster CIDR from this node's pods."""
+    ensure_forwarding()
+    await _ensure_chain("filter", FORWARD_CHAIN, "FORWARD")
+    comment = ["-m", "comment", "--comment", "kubelite pod traffic"]
+    await _ensure_rule("filter", FORWARD_CHAIN, "-s", cluster_cidr, *comment, "-j", "ACCEPT")
+    await _ensure_rule("filter", FORWARD_CHAIN, "-d", cluster_cidr, *comment, "-j", "ACCEPT")
+    await _ensure_chain("nat", MASQ_CHAIN, "POSTROUTING")
+    await _ensure_rule(
+        "nat", MASQ_CHAIN, "-s", pod_cidr, "!", "-d", cluster_cidr,
+        "-m", "comment", "--comment", f"kubelite masquerade {node_name}", "-j", "MASQUERADE",
+    )  # fmt: skip
+
+
+async def remove_rules(cluster_cidr: str, pod_cidr: str, node_name: str) -> None:
+    """Remove this node's masquerade rule; the shared chains go when they are empty."""
+    await run(
+        "iptables", "-w", "-t", "nat", "-D", MASQ_CHAIN, "-s", pod_cidr, "!", "-d", cluster_cidr,
+        "-m", "comment", "--comment", f"kubelite masquerade {node_name}", "-j", "MASQUERADE", check=False,
+    )  # fmt: skip
+    for table, chain, parent in (("nat", MASQ_CHAIN, "POSTROUTING"), ("filter", FORWARD_CHAIN, "FORWARD")):
+        _, out = await run("iptables", "-w", "-t", table, "-S", chain, check=False)
+        rules = [line for line in out.splitlines() if line.startswith("-A ")]
+        if table == "filter" or not rules:
+            if table == "filter":
+                _, nat = await run("iptables", "-w", "-t", "nat", "-S", MASQ_CHAIN, check=False)
+                if any(line.startswith("-A ") for line in nat.splitlines()):
+                    continue  # other kubelets of this machine still use the shared accept rules
+            await run("iptables", "-w", "-t", table, "-D", parent, "-j", chain, check=False)
+            await run("iptables", "-w", "-t", table, "-F", chain, check=False)
+            await run("iptables", "-w", "-t", table, "-X", chain, check=False)
+
+
+async def local_addresses() -> set[str]:
+    _, out = await run("ip", "-j", "-4", "addr", "show")
+    return {a["local"] for link in json.loads(out or "[]") for a in link.get("addr_info", []) if "local" in a}
+
+
+async def sync_routes(desired: dict[str, str]) -> None:
+    """Make the proto-177 routes exactly `desired` (podCIDR -> gateway IP); gateways on this host are skipped
+    because such a node's bridge is local and already routed."""
+    local = await local_addresses()
+    wanted = {cidr: via for cidr, via in desired.items() if via not in local}
+    _, out = await run("ip", "-j", "route", "show", "proto", ROUTE_PROTO)
+    present = {r["dst"]: r.get("gateway", "") for r in json.loads(out or "[]")}
+    for cidr, via in wanted.items():
+        if present.get(_canonical(cidr)) != via:
+            await run("ip", "route", "replace", cidr, "via", via, "proto", ROUTE_PROTO)
+            log.info("route %s via %s", cidr, via)
+    for dst in present:
+        if dst not in {_canonical(c) for c in wanted}:
+            await run("ip", "route", "del", dst, "proto", ROUTE_PROTO, check=False)
+            log.info("route %s removed", dst)
+
+
+def _canonical(cidr: str) -> str:
+    net = ipaddress.ip_network(cidr, strict=False)
+    return str(net) if net.prefixlen != 32 else str(net.network_address)

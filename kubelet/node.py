@@ -1,0 +1,328 @@
+"""Node registration, the node Lease heartbeat and node status.
+
+node_object     the Node this kubelet registers (pure: host facts in, dict out)
+node_status     capacity, allocatable, addresses, conditions, nodeInfo, daemonEndpoints
+NodeAgent       registers (again, when the Node is deleted), renews the Lease in kube-node-lease every 10 s,
+                writes the status when it changes and at least every minute
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import platform
+import shutil
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from apimachinery.client import Client, ClientConnectionError
+from apimachinery.errors import StatusError
+from kubelet.api import LEASES, NAMESPACES, NODES
+from kubelet.config import KubeletConfig
+
+log = logging.getLogger("kubelet.node")
+
+LEASE_NAMESPACE = "kube-node-lease"
+KUBELET_VERSION = "v1.32.0-kubelite"
+_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le", "s390x": "s390x"}
+
+
+def _read(path: str, default: str = "") -> str:
+    try:
+        return Path(path).read_text().strip()
+    except OSError:
+        return default
+
+
+def _meminfo(field: str) -> int:
+    for line in _read("/proc/meminfo").splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def _os_image() -> str:
+    for line in _read("/etc/os-release").splitlines():
+        if line.startswith("PRETTY_NAME="):
+            return line.split("=", 1)[1].strip('"')
+    return "Linux"
+
+
+def host_facts(docker_version: str) -> dict[str, Any]:
+    machine_id = _read("/etc/machine-id") or _read("/var/lib/dbus/machine-id")
+    try:
+        disk = shutil.disk_usage("/").total
+    except OSError:
+        disk = 0
+    return {
+        "cpu": os.cpu_count() or 1,
+        "disk": disk,
+        "memory": _meminfo("MemTotal"),
+        "nodeInfo": {
+            "machineID": machine_id,
+            "systemUUID": _read("/sys/class/dmi/id/product_uuid") or machine_id,
+            "bootID": _read("/proc/sys/kernel/random/boot_id"),
+            "kernelVersion": platform.release(),
+            "osImage": _os_image(),
+            "containerRuntimeVersion": f"docker://{docker_version}",
+            "kubeletVersion": KUBELET_VERSION,
+            "kubeProxyVersion": KUBELET_VERSION,
+            "operatingSystem": "linux",
+            "architecture": _ARCH.get(platform.machine(), platform.machine()),
+        },
+    }
+
+
+def now_rfc3339() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def node_labels(config: KubeletConfig, arch: str) -> dict[str, str]:
+    return {
+        "kubernetes.io/hostname": config.node_name,
+        "kubernetes.io/os": "linux",
+        "kubernetes.io/arch": arch,
+        "beta.kubernetes.io/os": "linux",
+        "beta.kubernetes.io/arch": arch,
+        **config.node_labels,
+    }
+
+
+def node_object(config: KubeletConfig, facts: dict[str, Any], node_ip: str) -> dict[str, Any]:
+    spec: dict[str, Any] = {}
+    if config.pod_cidr:
+        spec["podCIDR"] = config.pod_cidr
+        spec["podCIDRs"] = [config.pod_cidr]
+    if config.register_with_taints:
+        spec["taints"] = config.register_with_taints
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": config.node_name,
+            "labels": node_labels(config, facts["nodeInfo"]["architecture"]),
+        },
+        "spec": spec,
+        "status": node_status(config, facts, node_ip, {}, now_rfc3339()),
+    }
+
+
+def _pressure(config: KubeletConfig) -> dict[str, bool]:
+    mem_available = _meminfo("MemAvailable")
+    try:
+        disk = shutil.disk_usage(config.root_dir if config.root_dir.exists() else "/")
+        disk_low = disk.free < 0.05 * disk.total
+    except OSError:
+        disk_low = False
+    pid_max = int(_read("/proc/sys/kernel/pid_max", "4194304") or 4194304)
+    pids = sum(1 for p in os.listdir("/proc") if p.isdigit())
+    return {
+        "MemoryPressure": 0 < mem_available < 100 * 2**20,
+        "DiskPressure": disk_low,
+        "PIDPressure": pids > 0.9 * pid_max,
+    }
+
+
+_CONDITION_TEXT = {
+    "MemoryPressure": ("KubeletHasSufficientMemory", "KubeletHasInsufficientMemory", "memory"),
+    "DiskPressure": ("KubeletHasNoDiskPressure", "KubeletHasDiskPressure", "disk"),
+    "PIDPressure": ("KubeletHasSufficientPID", "KubeletHasInsufficientPID", "PID"),
+}
+
+
+def node_status(
+    config: KubeletConfig,
+    facts: dict[str, Any],
+    node_ip: str,
+    old_conditions: dict[str, dict[str, Any]],
+    now: str,
+    pressure: dict[str, bool] | None = None,
+) -> dict[str, Any]:
+    """The Node's status; lastTransitionTime survives from `old_conditions` when a condition keeps its value."""
+    capacity = {
+        "cpu": str(facts["cpu"]),
+        "memory": f"{facts['memory'] // 1024}Ki",
+        "pods": str(config.max_pods),
+        "ephemeral-storage": f"{facts.get('disk', 0) // 1024}Ki",
+        **config.capacity,
+    }
+    pressure = pressure if pressure is not None else {"MemoryPressure": False, "DiskPressure": False,
+                                                       "PIDPressure": False}  # fmt: skip
+
+    def cond(ctype: str, value: bool, reason: str, message: str) -> dict[str, Any]:
+        status = "True" if value else "False"
+        prev = old_conditions.get(ctype) or {}
+        return {
+            "type": ctype,
+            "status": status,
+            "lastHeartbeatTime": now,
+            "lastTransitionTime": prev.get("lastTransitionTime") if prev.get("status") == status else now,
+            "reason": reason,
+            "message": message,
+        }
+
+    conditions = []
+    for ctype, (ok_reason, bad_reason, what) in _CONDITION_TEXT.items():
+        bad = pressure.get(ctype, False)
+        text = f"kubelet has {'insufficient' if bad else 'sufficient'} {what}" if what != "disk" else (
+            "kubelet has disk pressure" if bad else "kubelet has no disk pressure")  # fmt: skip
+        conditions.append(cond(ctype, bad, bad_reason if bad else ok_reason, text))
+    conditions.append(cond("Ready", True, "KubeletReady", "kubelet is posting ready status"))
+    return {
+        "capacity": capacity,
+        "allocatable": dict(capacity),
+        "addresses": [
+            {"type": "InternalIP", "address": node_ip},
+            {"type": "Hostname", "address": config.node_name},
+        ],
+        "conditions": conditions,
+        "daemonEndpoints": {"kubeletEndpoint": {"Port": config.port}},
+        "nodeInfo": facts["nodeInfo"],
+    }
+
+
+def _without_heartbeats(status: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **status,
+        "conditions": [
+            {k: v for k, v in c.items() if k != "lastHeartbeatTime"} for c in status["conditions"]
+        ],
+    }
+
+
+def _microtime() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class NodeAgent:
+    def __init__(self, config: KubeletConfig, client: Client, facts: dict[str, Any], node_ip: str) -> None:
+        self.config = config
+        self.client = client
+        self.facts = facts
+        self.node_ip = node_ip
+        self.node: dict[str, Any] | None = None
+        self._last_status: dict[str, Any] | None = None
+        self._last_report = 0.0
+        self._lease: dict[str, Any] | None = None
+        self.registered = asyncio.Event()
+
+    async def register(self) -> dict[str, Any]:
+        """Create the Node, or adopt the existing one (setting podCIDR from the flag if it has none)."""
+        obj = node_object(self.config, self.facts, self.node_ip)
+        try:
+            self.node = await self.client.create(NODES, obj)
+            log.info("registered node %s", self.config.node_name)
+        except StatusError as exc:
+            if exc.code != 409:
+                raise
+            node = await self.client.get(NODES, self.config.node_name)
+            patch: dict[str, Any] = {"metadata": {"labels": obj["metadata"]["labels"]}}
+            if self.config.pod_cidr and not node.get("spec", {}).get("podCIDR"):
+                patch["spec"] = {"podCIDR": self.config.pod_cidr, "podCIDRs": [self.config.pod_cidr]}
+            self.node = await self.client.patch(NODES, self.config.node_name, patch)
+            log.info("node %s already registered, adopted", self.config.node_name)
+        self._last_status = None
+        await self.update_status(force=True)
+        self.registered.set()
+        assert self.node is not None
+        return self.node
+
+    async def update_status(self, force: bool = False) -> None:
+        """Write the status if it changed or the report interval passed; register again if the Node is gone."""
+        old = {c["type"]: c for c in ((self.node or {}).get("status") or {}).get("conditions") or []}
+        status = node_status(
+            self.config, self.facts, self.node_ip, old, now_rfc3339(), _pressure(self.config)
+        )
+        due = time.monotonic() - self._last_report >= self.config.node_status_report_frequency
+        unchanged = self._last_status is not None and _without_heartbeats(status) == _without_heartbeats(
+            self._last_status
+        )
+        if unchanged and not due and not force:
+            return
+        try:
+            self.node = await self.client.patch(
+                NODES, self.config.node_name, {"status": status}, subresource="status"
+            )
+        except StatusError as exc:
+            if exc.code == 404:
+                log.warning("node %s was deleted, registering again", self.config.node_name)
+                await self.register()
+                return
+            raise
+        self._last_status = status
+        self._last_report = time.monotonic()
+
+    async def renew_lease(self) -> None:
+        name = self.config.node_name
+        spec = {
+            "holderIdentity": name,
+            "leaseDurationSeconds": self.config.lease_duration,
+            "renewTime": _microtime(),
+        }
+        if self._lease is not None:
+            lease = {**self._lease, "spec": {**self._lease.get("spec", {}), **spec}}
+            try:
+                self._lease = await self.client.update(LEASES, lease, LEASE_NAMESPACE)
+                return
+            except StatusError as exc:
+                if exc.code not in (404, 409):
+                    raise
+                self._lease = None
+        try:
+            current = await self.client.get(LEASES, name, LEASE_NAMESPACE)
+            current["spec"] = {**current.get("spec", {}), **spec}
+            self._lease = await self.client.update(LEASES, current, LEASE_NAMESPACE)
+            return
+        except StatusError as exc:
+            if exc.code != 404:
+                raise
+        owner = []
+        if self.node and self.node.get("metadata", {}).get("uid"):
+            owner = [{"apiVersion": "v1", "kind": "Node", "name": name, "uid": self.node["metadata"]["uid"]}]
+        lease_obj = {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": name, "namespace": LEASE_NAMESPACE, "ownerReferences": owner},
+            "spec": {**spec, "acquireTime": spec["renewTime"]},
+        }
+        try:
+            self._lease = await self.client.create(LEASES, lease_obj, LEASE_NAMESPACE)
+        except StatusError as exc:
+            if exc.code != 404:  # 404: the namespace does not exist yet
+                raise
+            try:
+                await self.client.create(NAMESPACES, {"metadata": {"name": LEASE_NAMESPACE}})
+            except StatusError as ns_exc:
+                if ns_exc.code != 409:
+                    raise
+            self._lease = await self.client.create(LEASES, lease_obj, LEASE_NAMESPACE)
+
+    async def run(self) -> None:
+        """Heartbeats until cancelled: the Lease every renew interval, the status every update interval."""
+        next_lease = next_status = 0.0
+        while True:
+            now = time.monotonic()
+            try:
+                if now >= next_lease:
+                    await self.renew_lease()
+                    next_lease = now + self.config.lease_renew_interval
+                if now >= next_status:
+                    await self.update_status()
+                    next_status = now + self.config.node_status_update_frequency
+            except (StatusError, ClientConnectionError) as exc:
+                log.warning("node heartbeat failed: %s", exc)
+                next_lease = min(next_lease, now + 1.0)
+            await asyncio.sleep(max(0.1, min(next_lease, next_status) - time.monotonic()))
+
+    def on_node_deleted(self) -> None:
+        """Our Node vanished from the API: register again (in the background)."""
+        asyncio.create_task(self._reregister(), name="node-reregister")
+
+    async def _reregister(self) -> None:
+        try:
+            await self.register()
+        except Exception as exc:  # the heartbeat loop registers again on its next status write
+            log.warning("re-registration failed: %s", exc)

@@ -1,0 +1,464 @@
+"""One pod's reconciliation: make Docker match the pod's spec, then report what Docker shows as its status.
+
+`PodSyncer.sync(uid)` is level-based: it reads the pod (from the informer's latest copy) and the pod's containers
+(from Docker, by label) and acts on the difference, so the same call serves a new pod, a crashed container, a
+restarted kubelet re-adopting running containers, a deletion and an orphan. The pod workers guarantee that it
+never runs twice at once for one pod. It returns DONE when the pod is gone, else the seconds after which it
+wants to run again (a back-off ending), or None.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from apimachinery.client import Client, ClientConnectionError
+from apimachinery.errors import StatusError
+from kubelet.api import PODS
+from kubelet.backoff import CrashLoopBackoff
+from kubelet.config import KubeletConfig
+from kubelet.images import ImageManager
+from kubelet.metrics import KubeletMetrics
+from kubelet.network.pod_network import PodNetwork
+from kubelet.probes import ProbeManager
+from kubelet.runtime import spec
+from kubelet.runtime.docker import LABEL_GRACE, ContainerInfo, DockerRuntime, RuntimeFailure
+from kubelet.status import ContainerView, now_rfc3339, pod_status, status_changed
+
+log = logging.getLogger("kubelet.sync")
+
+DONE = -1.0
+
+EventFn = Callable[[dict[str, Any], str, str, str], None]
+
+
+def _epoch(ts: str | None) -> float:
+    """Seconds since the epoch of an RFC 3339 UTC timestamp ("2026-01-01T00:00:00Z"); 0 for none."""
+    if not ts:
+        return 0.0
+    return float(calendar.timegm(datetime.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S").timetuple()))
+
+
+def _latest_first(infos: list[ContainerInfo]) -> list[ContainerInfo]:
+    return sorted(infos, key=lambda i: (i.restart_count, i.created), reverse=True)
+
+
+class PodSyncer:
+    def __init__(
+        self,
+        config: KubeletConfig,
+        client: Client,
+        runtime: DockerRuntime,
+        network: PodNetwork,
+        probes: ProbeManager,
+        images: ImageManager,
+        backoff: CrashLoopBackoff,
+        metrics: KubeletMetrics,
+        event: EventFn,
+        pods: dict[str, dict[str, Any]],
+        host_ip: Callable[[], str],
+    ) -> None:
+        self.config = config
+        self.client = client
+        self.runtime = runtime
+        self.network = network
+        self.probes = probes
+        self.images = images
+        self.backoff = backoff
+        self.metrics = metrics
+        self.event = event
+        self.pods = pods  # uid -> latest pod from the informer (shared, read-only here)
+        self.host_ip = host_ip
+        self.pod_ips: dict[str, str] = {}
+        self.last_status: dict[str, dict[str, Any]] = {}
+        self.start_observed: set[str] = set()
+
+    # -- entry point -------------------------------------------------------------------------------------------
+
+    async def sync(self, uid: str) -> float | None:
+        pod = self.pods.get(uid)
+        infos = await self.runtime.list_containers(uid)
+        if pod is None:
+            await self._kill_all(None, infos, self._label_grace(infos))
+            await self._cleanup(uid, infos)
+            return DONE
+        if pod["metadata"].get("deletionTimestamp"):
+            md = pod["metadata"]
+            grace = md.get("deletionGracePeriodSeconds")
+            if grace is None:
+                grace = pod.get("spec", {}).get("terminationGracePeriodSeconds", 30)
+            await self._kill_all(pod, infos, float(grace or 0))
+            try:
+                await self.client.delete(
+                    PODS, md["name"], md.get("namespace"), grace_period_seconds=0, preconditions={"uid": uid}
+                )
+            except StatusError as exc:
+                if exc.code not in (404, 409):
+                    raise
+            return None  # the DELETED event brings us back with pod None
+        return await self._sync_running(pod, infos)
+
+    # -- a live pod --------------------------------------------------------------------------------------------
+
+    async def _sync_running(self, pod: dict[str, Any], infos: list[ContainerInfo]) -> float | None:
+        uid = pod["metadata"]["uid"]
+        pod_spec = pod.get("spec", {})
+        policy = pod_spec.get("restartPolicy") or "Always"
+        init_specs = pod_spec.get("initContainers") or []
+        app_specs = pod_spec.get("containers") or []
+        sandboxes = _latest_first([i for i in infos if i.is_sandbox])
+        by_name: dict[str, list[ContainerInfo]] = {}
+        for info in _latest_first([i for i in infos if not i.is_sandbox]):
+            by_name.setdefault(info.container_name, []).append(info)
+        waiting: dict[str, tuple[str, str]] = {}
+        requeue: float | None = None
+
+        def wake_in(seconds: float) -> None:
+            nonlocal requeue
+            requeue = seconds if requeue is None else min(requeue, seconds)
+
+        init_views, app_views, init_failed = self._views(pod, by_name, waiting)
+        if self._terminal(pod, policy, init_views, app_views, init_failed):
+            await self._stop_sandbox(sandboxes)
+            await self._write_status(pod, init_views, app_views, init_failed)
+            return None
+
+        sandbox = sandboxes[0] if sandboxes else None
+        pod_ip = self.pod_ips.get(uid)
+        if sandbox is None or not sandbox.running:
+            attempt = sandbox.restart_count + 1 if sandbox else 0
+            if sandbox is not None:
+                # The network namespace is gone: everything in it must start again in a new sandbox.
+                self.event(
+                    pod, "Normal", "SandboxChanged", "Pod sandbox changed, it will be killed and re-created."
+                )
+                await self._kill_all(pod, [i for i in infos if i.running and not i.is_sandbox], 0)
+                await self._stop_sandbox(sandboxes)
+            try:
+                sandbox, pod_ip = await self._create_sandbox(pod, attempt)
+            except Exception as exc:
+                self.event(pod, "Warning", "FailedCreatePodSandBox", f"Failed to create pod sandbox: {exc}")
+                log.warning("sandbox for %s failed: %s", pod["metadata"]["name"], exc)
+                return 2.0
+            by_name = {}
+            for info in _latest_first(
+                [i for i in await self.runtime.list_containers(uid) if not i.is_sandbox]
+            ):
+                by_name.setdefault(info.container_name, []).append(info)
+        elif pod_ip is None:
+            pod_ip = await self.network.recover_ip(sandbox) or ""
+            self.pod_ips[uid] = pod_ip
+
+        changed = False
+        init_done = True
+        for c in init_specs:
+            instances = by_name.get(c["name"], [])
+            cur = instances[0] if instances else None
+            if cur is not None and cur.exited and cur.exit_code == 0:
+                continue
+            init_done = False
+            if cur is not None and (cur.running or cur.status == "created"):
+                if cur.status == "created":
+                    await self.runtime.start(cur.id)
+                    changed = True
+                break
+            restart_count = 0
+            if cur is not None:  # failed
+                if policy == "Never":
+                    break
+                remaining = self.backoff.remaining((uid, c["name"]), cur.finished_epoch)
+                if remaining > 0:
+                    self._crashloop(pod, c["name"], waiting)
+                    wake_in(remaining)
+                    break
+                restart_count = cur.restart_count + 1
+            if cur is not None:
+                self.backoff.next((uid, c["name"]))
+            changed |= await self._start(pod, c, sandbox, pod_ip, restart_count, True, waiting, wake_in)
+            break
+
+        if init_done:
+            for c in app_specs:
+                instances = by_name.get(c["name"], [])
+                cur = instances[0] if instances else None
+                if cur is not None and cur.running:
+                    why = self.probes.must_kill(cur.id)
+                    if not why:
+                        continue
+                    self.event(pod, "Normal", "Killing", why)
+                    await self.runtime.stop(cur.id, self._grace(pod))
+                    changed = True
+                    cur = await self.runtime.inspect(cur.id)
+                    if cur is None:
+                        continue
+                if cur is not None and cur.status == "created":
+                    await self.runtime.start(cur.id)
+                    changed = True
+                    continue
+                restart_count = 0
+                if cur is not None:
+                    if policy == "Never" or (policy == "OnFailure" and cur.exit_code == 0):
+                        continue
+                    remaining = self.backoff.remaining((uid, c["name"]), cur.finished_epoch)
+                    if remaining > 0:
+                        self._crashloop(pod, c["name"], waiting)
+                        wake_in(remaining)
+                        continue
+                    self.backoff.next((uid, c["name"]))
+                    restart_count = cur.restart_count + 1
+                changed |= await self._start(pod, c, sandbox, pod_ip, restart_count, False, waiting, wake_in)
+
+        if changed:
+            infos = await self.runtime.list_containers(uid)
+            by_name = {}
+            for info in _latest_first([i for i in infos if not i.is_sandbox]):
+                by_name.setdefault(info.container_name, []).append(info)
+            await self._gc_instances(by_name)
+        init_views, app_views, init_failed = self._views(pod, by_name, waiting)
+        running = {
+            v.spec["name"]: (v.current.id, v.current.started_epoch)
+            for v in app_views
+            if v.current is not None and v.current.running
+        }
+        self.probes.sync(pod, running, pod_ip or "")
+        status = await self._write_status(pod, init_views, app_views, init_failed)
+        if status and status["phase"] == "Running" and uid not in self.start_observed:
+            if len(running) == len(app_specs):
+                self.start_observed.add(uid)
+                created = _epoch(pod["metadata"].get("creationTimestamp"))
+                if created:
+                    self.metrics.pod_start_duration.observe(max(0.0, time.time() - created))
+        return requeue
+
+    # -- pieces ------------------------------------------------------------------------------------------------
+
+    def _views(
+        self,
+        pod: dict[str, Any],
+        by_name: dict[str, list[ContainerInfo]],
+        waiting: dict[str, tuple[str, str]],
+    ) -> tuple[list[ContainerView], list[ContainerView], bool]:
+        policy = pod.get("spec", {}).get("restartPolicy") or "Always"
+
+        def view(c: dict[str, Any]) -> ContainerView:
+            instances = by_name.get(c["name"], [])
+            cur = instances[0] if instances else None
+            prev = instances[1] if len(instances) > 1 else None
+            reason, message = waiting.get(c["name"], (None, ""))
+            ready = started = False
+            if cur is not None and cur.running:
+                started = self.probes.started(cur.id, c)
+                ready = self.probes.ready(cur.id, c)
+            return ContainerView(c, cur, prev, reason, message, ready, started)
+
+        init_views = [view(c) for c in pod.get("spec", {}).get("initContainers") or []]
+        app_views = [view(c) for c in pod.get("spec", {}).get("containers") or []]
+        init_failed = policy == "Never" and any(
+            v.current is not None and v.current.exited and v.current.exit_code != 0 for v in init_views
+        )
+        return init_views, app_views, init_failed
+
+    @staticmethod
+    def _terminal(
+        pod: dict[str, Any],
+        policy: str,
+        init_views: list[ContainerView],
+        app_views: list[ContainerView],
+        init_failed: bool,
+    ) -> bool:
+        if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed") or init_failed:
+            return True
+        if policy == "Always" or not app_views:
+            return False
+        for v in app_views:
+            cur = v.current
+            if cur is None or not cur.exited:
+                return False
+            if policy == "OnFailure" and cur.exit_code != 0:
+                return False
+        return True
+
+    def _crashloop(self, pod: dict[str, Any], name: str, waiting: dict[str, tuple[str, str]]) -> None:
+        delay = self.backoff.delay((pod["metadata"]["uid"], name))
+        md = pod["metadata"]
+        message = (
+            f"back-off {delay:g}s restarting failed container={name} "
+            f"pod={md['name']}_{md.get('namespace', 'default')}({md['uid']})"
+        )
+        waiting[name] = ("CrashLoopBackOff", message)
+        self.event(pod, "Warning", "BackOff", "Back-off restarting failed container " + name)
+
+    async def _create_sandbox(self, pod: dict[str, Any], attempt: int) -> tuple[ContainerInfo, str]:
+        uid = pod["metadata"]["uid"]
+        image = self.config.pause_image
+        if await self.runtime.image_id(image) is None:
+            await self.runtime.pull(image)
+        sandbox_id = await self.runtime.create(
+            image,
+            name=spec.sandbox_name(pod, attempt),
+            labels=spec.sandbox_labels(pod, attempt),
+            hostname=pod["metadata"]["name"][:63],
+            ipc_mode="shareable",
+            **self.network.sandbox_args(pod),
+        )
+        await self.runtime.start(sandbox_id)
+        sandbox = await self.runtime.inspect(sandbox_id)
+        if sandbox is None or not sandbox.running:
+            raise RuntimeFailure("pause container exited at once")
+        try:
+            pod_ip = await self.network.setup(pod, sandbox)
+        except Exception:
+            await self.runtime.remove(sandbox_id)
+            raise
+        self.pod_ips[uid] = pod_ip
+        return sandbox, pod_ip
+
+    async def _start(
+        self,
+        pod: dict[str, Any],
+        c: dict[str, Any],
+        sandbox: ContainerInfo,
+        pod_ip: str | None,
+        restart_count: int,
+        init: bool,
+        waiting: dict[str, tuple[str, str]],
+        wake_in: Callable[[float], None],
+    ) -> bool:
+        """Pull (per policy), create and start one container. False (and a waiting reason) when it could not."""
+        name = c["name"]
+        result = await self.images.ensure(
+            c.get("image", ""), c.get("imagePullPolicy"), lambda t, r, m: self.event(pod, t, r, m)
+        )
+        if not result.ok:
+            waiting[name] = (result.reason, result.message)
+            retry = self.images.retry_in(c.get("image", ""))
+            if result.reason == "ErrImagePull":
+                wake_in(min(1.0, retry / 2))  # the next look shows ImagePullBackOff while the back-off runs
+            elif result.reason == "ImagePullBackOff":
+                wake_in(max(retry, 0.1))
+            return False
+        args = spec.container_args(
+            pod, c, sandbox_id=sandbox.id, restart_count=restart_count, init=init, pod_ip=pod_ip or "",
+            host_ip=self.host_ip(), root_dir=self.config.root_dir,
+        )  # fmt: skip
+        self._make_volume_dirs(pod)
+        image = args.pop("image")
+        try:
+            container_id = await self.runtime.create(image, **args)
+        except RuntimeFailure as exc:
+            waiting[name] = ("CreateContainerError", str(exc))
+            self.event(pod, "Warning", "Failed", f"Error: {exc}")
+            wake_in(5.0)
+            return False
+        self.event(pod, "Normal", "Created", f"Created container {name}")
+        try:
+            await self.runtime.start(container_id)
+        except RuntimeFailure as exc:
+            self.event(pod, "Warning", "Failed", f"Error: failed to start container {name}: {exc}")
+            return True  # it exists, exited: the restart policy and back-off take it from here
+        self.event(pod, "Normal", "Started", f"Started container {name}")
+        return True
+
+    def _make_volume_dirs(self, pod: dict[str, Any]) -> None:
+        for path, kind in spec.volume_paths(self.config.root_dir, pod).values():
+            if kind == "DirectoryOrCreate" and path and not Path(path).exists():
+                Path(path).mkdir(parents=True, exist_ok=True)
+
+    async def _gc_instances(self, by_name: dict[str, list[ContainerInfo]]) -> None:
+        """Keep the latest two instances of each container (the current one and the one `--previous` shows)."""
+        old = [i for instances in by_name.values() for i in instances[2:] if i.exited]
+        await asyncio.gather(*(self.runtime.remove(i.id) for i in old))
+
+    @staticmethod
+    def _grace(pod: dict[str, Any]) -> float:
+        grace = pod.get("spec", {}).get("terminationGracePeriodSeconds")
+        return float(30 if grace is None else grace)
+
+    @staticmethod
+    def _label_grace(infos: list[ContainerInfo]) -> float:
+        for i in infos:
+            try:
+                return float(i.labels.get(LABEL_GRACE, "30"))
+            except ValueError:
+                continue
+        return 30.0
+
+    async def _kill_all(self, pod: dict[str, Any] | None, infos: list[ContainerInfo], grace: float) -> None:
+        """Stop the app containers (SIGTERM, `grace` seconds, SIGKILL) in parallel, then the sandbox and its network."""
+        running = [i for i in infos if i.running and not i.is_sandbox]
+        if pod is not None:
+            for i in running:
+                self.event(pod, "Normal", "Killing", f"Stopping container {i.container_name}")
+        await asyncio.gather(*(self.runtime.stop(i.id, grace) for i in running))
+        await self._stop_sandbox([i for i in infos if i.is_sandbox])
+
+    async def _stop_sandbox(self, sandboxes: list[ContainerInfo]) -> None:
+        for sb in sandboxes:
+            if sb.running:
+                try:
+                    await self.network.teardown(sb.id, sb.pid)
+                except (
+                    Exception
+                ) as exc:  # teardown must not keep the pod alive; plugins clean up on the next DEL
+                    log.warning("network teardown of %s failed: %s", sb.id[:12], exc)
+                await self.runtime.kill(sb.id)
+            elif sb.id in self.network_cached_ids():
+                try:
+                    await self.network.teardown(sb.id, 0)
+                except Exception as exc:
+                    log.warning("network teardown of %s failed: %s", sb.id[:12], exc)
+
+    def network_cached_ids(self) -> list[str]:
+        invoker = getattr(self.network, "invoker", None)
+        return invoker.cached_ids() if invoker is not None else []
+
+    async def _cleanup(self, uid: str, infos: list[ContainerInfo]) -> None:
+        await asyncio.gather(*(self.runtime.remove(i.id) for i in infos))
+        self.probes.forget_pod(uid)
+        self.backoff.forget_prefix(uid)
+        self.pod_ips.pop(uid, None)
+        self.last_status.pop(uid, None)
+        self.start_observed.discard(uid)
+        shutil.rmtree(self.config.root_dir / "pods" / uid, ignore_errors=True)
+
+    async def _write_status(
+        self,
+        pod: dict[str, Any],
+        init_views: list[ContainerView],
+        app_views: list[ContainerView],
+        init_failed: bool,
+    ) -> dict[str, Any] | None:
+        uid = pod["metadata"]["uid"]
+        old = pod.get("status") or {}
+        # Our last write may not have come back through the informer yet: base transition times on it.
+        base = {**pod, "status": self.last_status.get(uid) or old}
+        start_time = (
+            old.get("startTime") or (self.last_status.get(uid) or {}).get("startTime") or now_rfc3339()
+        )
+        status = pod_status(
+            base, init_views, app_views, pod_ip=self.pod_ips.get(uid) or None, host_ip=self.host_ip(),
+            start_time=start_time, init_failed=init_failed,
+        )  # fmt: skip
+        if not status_changed(old, status) or self.last_status.get(uid) == status:
+            return status
+        md = pod["metadata"]
+        try:
+            await self.client.patch(
+                PODS, md["name"], {"status": status}, md.get("namespace"), subresource="status"
+            )
+        except StatusError as exc:
+            if exc.code == 404:
+                return None
+            raise
+        except ClientConnectionError as exc:
+            log.warning("status of %s not written: %s", md["name"], exc)
+            return status
+        self.last_status[uid] = status
+        return status

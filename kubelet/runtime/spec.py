@@ -1,0 +1,234 @@
+"""Pure builders: a pod's spec to the arguments of Docker's container create (no I/O here).
+
+sandbox_name / container_name   dockershim-style unique names (k8s_<container>_<pod>_<ns>_<uid>_<attempt>)
+pod_labels                      the re-adoption labels of runtime.docker
+build_env                       env with fieldRef (pod name/namespace/uid/IP, node name, labels, annotations)
+expand                          $(VAR) references in command and args, as Kubernetes expands them
+resource_args                   limits.cpu -> nano_cpus, requests.cpu -> cpu_shares, limits.memory -> mem_limit
+volume_paths / volume_binds     emptyDir under the pod's dir, hostPath as given; volumeMounts -> binds
+container_args                  everything above, for one container of a pod
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from kubelet.quantity import cpu_millis, memory_bytes
+from kubelet.runtime.docker import (
+    LABEL_CONTAINER_NAME,
+    LABEL_GRACE,
+    LABEL_INIT,
+    LABEL_POD_NAME,
+    LABEL_POD_NAMESPACE,
+    LABEL_POD_UID,
+    LABEL_RESTART_COUNT,
+    LABEL_TYPE,
+    TYPE_CONTAINER,
+    TYPE_SANDBOX,
+)
+
+_INVALID_NAME = re.compile(r"[^a-zA-Z0-9_.-]")
+_VAR_REF = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
+
+
+def _part(s: str) -> str:
+    return _INVALID_NAME.sub("-", s)
+
+
+def sandbox_name(pod: dict[str, Any], attempt: int) -> str:
+    md = pod["metadata"]
+    return f"k8s_POD_{_part(md['name'])}_{_part(md.get('namespace', 'default'))}_{md['uid']}_{attempt}"
+
+
+def container_name(pod: dict[str, Any], name: str, restart_count: int) -> str:
+    md = pod["metadata"]
+    return f"k8s_{_part(name)}_{_part(md['name'])}_{_part(md.get('namespace', 'default'))}_{md['uid']}_{restart_count}"
+
+
+def pod_labels(pod: dict[str, Any]) -> dict[str, str]:
+    md = pod["metadata"]
+    grace = pod.get("spec", {}).get("terminationGracePeriodSeconds", 30)
+    return {
+        LABEL_POD_UID: md["uid"],
+        LABEL_POD_NAMESPACE: md.get("namespace", "default"),
+        LABEL_POD_NAME: md["name"],
+        LABEL_GRACE: str(grace if grace is not None else 30),
+    }
+
+
+def sandbox_labels(pod: dict[str, Any], attempt: int) -> dict[str, str]:
+    return {**pod_labels(pod), LABEL_TYPE: TYPE_SANDBOX, LABEL_RESTART_COUNT: str(attempt)}
+
+
+def container_labels(pod: dict[str, Any], name: str, restart_count: int, init: bool) -> dict[str, str]:
+    labels = {
+        **pod_labels(pod),
+        LABEL_TYPE: TYPE_CONTAINER,
+        LABEL_CONTAINER_NAME: name,
+        LABEL_RESTART_COUNT: str(restart_count),
+    }
+    if init:
+        labels[LABEL_INIT] = "true"
+    return labels
+
+
+def _field_value(pod: dict[str, Any], path: str, pod_ip: str, host_ip: str) -> str:
+    md = pod.get("metadata", {})
+    spec = pod.get("spec", {})
+    simple = {
+        "metadata.name": md.get("name", ""),
+        "metadata.namespace": md.get("namespace", "default"),
+        "metadata.uid": md.get("uid", ""),
+        "spec.nodeName": spec.get("nodeName", ""),
+        "spec.serviceAccountName": spec.get("serviceAccountName", ""),
+        "status.podIP": pod_ip,
+        "status.podIPs": pod_ip,
+        "status.hostIP": host_ip,
+        "status.hostIPs": host_ip,
+    }
+    if path in simple:
+        return str(simple[path])
+    match = re.fullmatch(r"metadata\.(labels|annotations)\['([^']*)'\]", path)
+    if match:
+        return str((md.get(match.group(1)) or {}).get(match.group(2), ""))
+    return ""
+
+
+def _resource_value(container: dict[str, Any], ref: dict[str, Any]) -> str:
+    resource = ref.get("resource", "")
+    kind, _, name = resource.partition(".")
+    value = ((container.get("resources") or {}).get(kind) or {}).get(name)
+    if value is None:
+        return "0"
+    divisor = ref.get("divisor") or "1"
+    if name == "cpu":
+        millis = cpu_millis(value)
+        div = cpu_millis(divisor)
+        return str(max(1, -(-millis // div)))
+    return str(-(-memory_bytes(value) // max(1, memory_bytes(divisor))))
+
+
+def build_env(pod: dict[str, Any], container: dict[str, Any], pod_ip: str, host_ip: str) -> dict[str, str]:
+    """The container's environment in order; later entries may refer to earlier ones with $(NAME)."""
+    env: dict[str, str] = {}
+    for var in container.get("env") or []:
+        name = var.get("name")
+        if not name:
+            continue
+        if "value" in var or "valueFrom" not in var:
+            env[name] = expand(str(var.get("value") or ""), env)
+            continue
+        source = var["valueFrom"] or {}
+        if "fieldRef" in source:
+            env[name] = _field_value(pod, source["fieldRef"].get("fieldPath", ""), pod_ip, host_ip)
+        elif "resourceFieldRef" in source:
+            env[name] = _resource_value(container, source["resourceFieldRef"])
+        # configMapKeyRef / secretKeyRef need objects this kubelet does not read yet: left unset.
+    return env
+
+
+def expand(text: str, env: dict[str, str]) -> str:
+    """Replace $(NAME) with env[NAME]; $$ is a literal $; unknown references stay as written (Kubernetes rule)."""
+
+    def sub(m: re.Match[str]) -> str:
+        if m.group(0) == "$$":
+            return "$"
+        name = m.group(1)
+        return env[name] if name in env else m.group(0)
+
+    return _VAR_REF.sub(sub, text)
+
+
+def resource_args(container: dict[str, Any]) -> dict[str, Any]:
+    """Docker resource options: CPU limit as a CFS quota (nano_cpus), CPU request as shares, memory limit."""
+    resources = container.get("resources") or {}
+    limits = resources.get("limits") or {}
+    requests = resources.get("requests") or {}
+    args: dict[str, Any] = {}
+    if "cpu" in limits:
+        args["nano_cpus"] = cpu_millis(limits["cpu"]) * 1_000_000
+    cpu_request = requests.get("cpu", limits.get("cpu"))
+    if cpu_request is not None:
+        # The kubelet's formula: shares = millicores * 1024 / 1000, at least 2 (the kernel minimum).
+        args["cpu_shares"] = max(2, cpu_millis(cpu_request) * 1024 // 1000)
+    if "memory" in limits:
+        args["mem_limit"] = memory_bytes(limits["memory"])
+    return args
+
+
+def pod_dir(root_dir: Path, pod: dict[str, Any]) -> Path:
+    return root_dir / "pods" / pod["metadata"]["uid"]
+
+
+def volume_paths(root_dir: Path, pod: dict[str, Any]) -> dict[str, tuple[str, str | None]]:
+    """name -> (host path, hostPath type) for the volumes this kubelet supports (emptyDir, hostPath)."""
+    paths: dict[str, tuple[str, str | None]] = {}
+    base = pod_dir(root_dir, pod) / "volumes"
+    for vol in pod.get("spec", {}).get("volumes") or []:
+        name = vol.get("name", "")
+        if "emptyDir" in vol:
+            paths[name] = (str(base / "kubernetes.io~empty-dir" / name), "DirectoryOrCreate")
+        elif "hostPath" in vol:
+            hp = vol["hostPath"] or {}
+            paths[name] = (hp.get("path", ""), hp.get("type") or None)
+    return paths
+
+
+def volume_binds(container: dict[str, Any], paths: dict[str, tuple[str, str | None]]) -> list[str]:
+    """Docker bind specs "host:container:ro|rw" for the container's volumeMounts (subPath included)."""
+    binds = []
+    for mount in container.get("volumeMounts") or []:
+        source = paths.get(mount.get("name", ""))
+        if source is None or not mount.get("mountPath"):
+            continue
+        host = source[0]
+        if mount.get("subPath"):
+            host = str(Path(host) / mount["subPath"])
+        mode = "ro" if mount.get("readOnly") else "rw"
+        binds.append(f"{host}:{mount['mountPath']}:{mode}")
+    return binds
+
+
+def container_args(
+    pod: dict[str, Any],
+    container: dict[str, Any],
+    *,
+    sandbox_id: str,
+    restart_count: int,
+    init: bool,
+    pod_ip: str,
+    host_ip: str,
+    root_dir: Path,
+) -> dict[str, Any]:
+    """Keyword arguments for `DockerRuntime.create` of one app or init container."""
+    env = build_env(pod, container, pod_ip, host_ip)
+    args: dict[str, Any] = {
+        "image": container["image"],
+        "name": container_name(pod, container["name"], restart_count),
+        "labels": container_labels(pod, container["name"], restart_count, init),
+        "environment": env,
+        "network_mode": f"container:{sandbox_id}",
+        "ipc_mode": f"container:{sandbox_id}",
+        "volumes": volume_binds(container, volume_paths(root_dir, pod)),
+        "tty": bool(container.get("tty")),
+        "stdin_open": bool(container.get("stdin")),
+        **resource_args(container),
+    }
+    # command replaces the image's ENTRYPOINT (and then its CMD is dropped), args replace CMD: Docker's own rule.
+    if container.get("command"):
+        args["entrypoint"] = [expand(str(c), env) for c in container["command"]]
+    if container.get("args"):
+        args["command"] = [expand(str(a), env) for a in container["args"]]
+    if container.get("workingDir"):
+        args["working_dir"] = container["workingDir"]
+    sc = container.get("securityContext") or {}
+    if sc.get("runAsUser") is not None:
+        user = str(sc["runAsUser"])
+        if sc.get("runAsGroup") is not None:
+            user += f":{sc['runAsGroup']}"
+        args["user"] = user
+    if sc.get("privileged"):
+        args["privileged"] = True
+    return args

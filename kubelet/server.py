@@ -1,0 +1,116 @@
+"""The kubelet's HTTP API (plain HTTP on --port): container logs, /healthz, /metrics, /pods.
+
+GET /containerLogs/{namespace}/{pod}/{container}?follow=&tailLines=&timestamps=&previous=
+    text/plain; with follow=true the body streams until the container stops or the client goes away.
+    The apiserver's pods/{name}/log proxies here (the Node's daemonEndpoints.kubeletEndpoint.Port).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import uvicorn
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from kubelet.metrics import KubeletMetrics
+from kubelet.runtime.docker import (
+    LABEL_CONTAINER_NAME,
+    LABEL_POD_NAME,
+    LABEL_POD_NAMESPACE,
+    LABEL_RESTART_COUNT,
+    LABEL_TYPE,
+    TYPE_CONTAINER,
+    DockerRuntime,
+)
+
+
+def _flag(request: Request, name: str) -> bool:
+    return request.query_params.get(name, "").lower() in ("true", "1", "yes")
+
+
+def build_app(
+    runtime: DockerRuntime,
+    metrics: KubeletMetrics,
+    pods: Callable[[], list[dict[str, Any]]],
+    healthy: Callable[[], bool],
+) -> Starlette:
+    async def healthz(request: Request) -> Response:
+        return PlainTextResponse("ok") if healthy() else PlainTextResponse("unhealthy", status_code=500)
+
+    async def metrics_endpoint(request: Request) -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    async def pod_list(request: Request) -> Response:
+        return JSONResponse({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": pods()})
+
+    async def container_logs(request: Request) -> Response:
+        ns = request.path_params["namespace"]
+        pod = request.path_params["pod"]
+        container = request.path_params["container"]
+        entries = [
+            e
+            for e in await runtime.list_ids()
+            if (e.get("Labels") or {}).get(LABEL_POD_NAMESPACE) == ns
+            and e["Labels"].get(LABEL_POD_NAME) == pod
+            and e["Labels"].get(LABEL_CONTAINER_NAME) == container
+            and e["Labels"].get(LABEL_TYPE) == TYPE_CONTAINER
+        ]
+        entries.sort(
+            key=lambda e: (int(e["Labels"].get(LABEL_RESTART_COUNT, "0")), e.get("Created", 0)), reverse=True
+        )
+        index = 1 if _flag(request, "previous") else 0
+        if len(entries) <= index:
+            what = "previous terminated container" if index else "container"
+            return PlainTextResponse(
+                f'{what} "{container}" in pod "{pod}" not found', status_code=404 if not index else 400
+            )
+        tail_text = request.query_params.get("tailLines")
+        tail = (
+            int(tail_text) if tail_text and tail_text.lstrip("-").isdigit() and int(tail_text) >= 0 else None
+        )
+        follow = _flag(request, "follow")
+        if tail == 0 and not follow:
+            return PlainTextResponse("")
+        stream = runtime.logs(
+            entries[index]["Id"],
+            follow=follow,
+            tail=tail,
+            timestamps=_flag(request, "timestamps"),
+        )
+
+        async def body() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in stream:
+                    yield chunk
+            finally:
+                await stream.aclose()  # ends Docker's follow stream when the client goes away
+
+        return StreamingResponse(body(), media_type="text/plain")
+
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/metrics", metrics_endpoint),
+            Route("/pods", pod_list),
+            Route("/containerLogs/{namespace}/{pod}/{container}", container_logs),
+        ]
+    )
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the kubelet's main handles SIGTERM and cancels us."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def make_server(app: Starlette, host: str, port: int) -> uvicorn.Server:
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", access_log=False)
+    return _Server(config)

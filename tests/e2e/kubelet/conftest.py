@@ -1,0 +1,263 @@
+"""Two real kubelets on this machine's Docker against the real apiserver, and everything to clean up after them.
+
+`node_pair` (session scope, on an apiserver of its own backed by the session etcd) starts kubelets "a" and "b" with different podCIDRs (inside 10.244.0.0/16, chosen at
+random so that concurrent runs do not collide), short back-offs and their own root and CNI dirs. At teardown it
+stops them and removes every container labelled with their node names, their CNI state, bridges and host rules,
+and the guard route if this fixture created it, whether the tests passed or not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import shutil
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.harness import ApiServer, Etcd, free_port, start_component, stop_process, wait_until
+from tests.images import BUSYBOX_IMAGE, ensure_images
+
+CLUSTER_CIDR = "10.244.0.0/16"
+
+
+def _docker_ok() -> bool:
+    return (
+        shutil.which("docker") is not None
+        and subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+    )
+
+
+@dataclass
+class KubeletProc:
+    name: str
+    pod_cidr: str
+    port: int
+    root_dir: Path
+    conf_dir: Path
+    apiserver_url: str
+    extra: list[str] = field(default_factory=list)
+    proc: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    def args(self) -> list[str]:
+        return [
+            "kubelet",
+            "--master", self.apiserver_url,
+            "--node-name", self.name,
+            "--node-ip", "127.0.0.1",
+            "--address", "127.0.0.1",
+            "--port", str(self.port),
+            "--pod-cidr", self.pod_cidr,
+            "--cluster-cidr", CLUSTER_CIDR,
+            "--root-dir", str(self.root_dir),
+            "--cni-conf-dir", str(self.conf_dir),
+            "--crashloop-backoff-initial", "2",
+            "--crashloop-backoff-max", "16",
+            "--resync-interval", "5",
+            "--lease-renew-interval", "2",
+            "--log-level", "INFO",
+            *self.extra,
+        ]  # fmt: skip
+
+    def start(self) -> None:
+        self.discard_log()
+        self.proc, self.log_path = start_component(self.args(), f"kubelet-{self.name}")
+        wait_until(self._healthy, 30, what=f"kubelet {self.name} healthz")
+
+    def _healthy(self) -> bool:
+        if self.proc is not None and self.proc.poll() is not None:
+            raise RuntimeError(f"kubelet {self.name} exited:\n{self.logs()[-3000:]}")
+        return httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200
+
+    def stop(self) -> None:
+        stop_process(self.proc, timeout=15)
+        self.proc = None
+
+    def discard_log(self) -> None:
+        if self.log_path is not None and not os.environ.get("KUBELITE_KEEP_LOGS"):
+            self.log_path.unlink(missing_ok=True)
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+
+@dataclass
+class NodePair:
+    api: httpx.Client
+    a: KubeletProc
+    b: KubeletProc
+
+    def namespace(self) -> str:
+        ns = f"kl-{uuid.uuid4().hex[:8]}"
+        r = self.api.post("/api/v1/namespaces", json={"metadata": {"name": ns}})
+        assert r.status_code == 201, r.text
+        return ns
+
+    def create_pod(self, ns: str, pod: dict[str, Any]) -> dict[str, Any]:
+        r = self.api.post(f"/api/v1/namespaces/{ns}/pods", json=pod)
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    def get_pod(self, ns: str, name: str) -> dict[str, Any] | None:
+        r = self.api.get(f"/api/v1/namespaces/{ns}/pods/{name}")
+        if r.status_code == 404:
+            return None
+        r.raise_for_status()
+        return dict(r.json())
+
+    def wait_pod(
+        self, ns: str, name: str, predicate: Any, timeout: float = 30, what: str = ""
+    ) -> dict[str, Any]:
+        def check() -> dict[str, Any] | None:
+            pod = self.get_pod(ns, name)
+            return pod if pod is not None and predicate(pod) else None
+
+        try:
+            return dict(wait_until(check, timeout, 0.1, what=what or f"pod {ns}/{name}"))
+        except TimeoutError as exc:
+            pod = self.get_pod(ns, name)
+            raise AssertionError(
+                f"{exc}; pod status: {json.dumps((pod or {}).get('status'), indent=1)}"
+            ) from None
+
+    def wait_running(self, ns: str, name: str, timeout: float = 30) -> dict[str, Any]:
+        return self.wait_pod(ns, name, lambda p: p.get("status", {}).get("phase") == "Running"
+                             and p["status"].get("podIP"), timeout, f"pod {name} Running")  # fmt: skip
+
+    def events(self, ns: str, name: str) -> list[dict[str, Any]]:
+        r = self.api.get(f"/api/v1/namespaces/{ns}/events")
+        r.raise_for_status()
+        return [e for e in r.json()["items"] if e.get("involvedObject", {}).get("name") == name]
+
+    def exec(self, pod: dict[str, Any], container: str, *cmd: str) -> subprocess.CompletedProcess[str]:
+        """`docker exec` in the pod's container (found through its status)."""
+        cid = container_id(pod, container)
+        return subprocess.run(["docker", "exec", cid, *cmd], capture_output=True, text=True, timeout=30)
+
+    def containers(self, ns: str, pod: str) -> list[dict[str, Any]]:
+        out = subprocess.run(
+            ["docker", "ps", "-aq", "--filter", f"label=io.kubelite.pod.namespace={ns}",
+             "--filter", f"label=io.kubelite.pod.name={pod}"],
+            capture_output=True, text=True, check=True,
+        ).stdout.split()  # fmt: skip
+        if not out:
+            return []
+        return list(
+            json.loads(subprocess.run(["docker", "inspect", *out], capture_output=True, text=True).stdout)
+        )
+
+
+def container_id(pod: dict[str, Any], container: str) -> str:
+    for s in pod.get("status", {}).get("containerStatuses") or []:
+        if s["name"] == container and s.get("containerID"):
+            return str(s["containerID"]).removeprefix("docker://")
+    raise AssertionError(f"no containerID for {container} in {pod.get('status')}")
+
+
+def make_pod(name: str, node: str, containers: list[dict[str, Any]], **spec: Any) -> dict[str, Any]:
+    for c in containers:
+        c.setdefault("image", BUSYBOX_IMAGE)
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name},
+        "spec": {"nodeName": node, "terminationGracePeriodSeconds": 1, "containers": containers, **spec},
+    }
+
+
+def _route_exists(cidr: str) -> bool:
+    out = subprocess.run(["ip", "-j", "route", "show", "exact", cidr], capture_output=True, text=True).stdout
+    return bool(json.loads(out or "[]"))
+
+
+def cleanup_node(kubelet: KubeletProc) -> None:
+    """Remove everything of one node: containers (after CNI DEL of their sandboxes), bridge, rules, dirs."""
+    from kubelet.network import host
+    from kubelet.network.cni import CniInvoker, bridge_name, node_conflist
+
+    ids = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label=io.kubelite.node={kubelet.name}"],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    conflist = node_conflist(kubelet.name, kubelet.pod_cidr, str(kubelet.root_dir / "cni" / "networks"))
+    invoker = CniInvoker("/usr/lib/cni", kubelet.root_dir / "cni" / "results")
+
+    async def teardown() -> None:
+        for cid in invoker.cached_ids():
+            try:
+                await invoker.delete(conflist, cid, "")
+            except Exception as exc:  # best effort: the bridge and dirs go below anyway
+                print(f"CNI DEL {cid[:12]}: {exc}")
+        await host.remove_rules(CLUSTER_CIDR, kubelet.pod_cidr, kubelet.name)
+
+    asyncio.run(teardown())
+    if ids:
+        subprocess.run(["docker", "rm", "-f", "-v", *ids], capture_output=True)
+    subprocess.run(["ip", "link", "del", bridge_name(kubelet.name)], capture_output=True)
+    shutil.rmtree(kubelet.root_dir, ignore_errors=True)
+    shutil.rmtree(kubelet.conf_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def kubelet_apiserver(etcd: Etcd) -> Iterator[ApiServer]:
+    """A real apiserver for all kubelet e2e tests (session-wide, so the kubelets start once)."""
+    server = ApiServer(etcd.url)
+    server.start()
+    yield server
+    server.stop()
+    server.log_path.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def node_pair(kubelet_apiserver: ApiServer) -> Iterator[NodePair]:
+    apiserver = kubelet_apiserver
+    if not _docker_ok():
+        pytest.skip("Docker engine not available")
+    ensure_images()
+    guard_existed = _route_exists(CLUSTER_CIDR)
+    suffix = uuid.uuid4().hex[:5]
+    third = random.sample(range(100, 250), 2)
+    tmp = Path(tempfile.mkdtemp(prefix="kubelite-kubelet-"))
+    kubelets = [
+        KubeletProc(
+            f"kl{suffix}{x}",
+            f"10.244.{n}.0/24",
+            free_port(),
+            tmp / x / "root",
+            tmp / x / "cni",
+            apiserver.url,
+        )
+        for x, n in zip("ab", third, strict=True)
+    ]
+    api = httpx.Client(base_url=apiserver.url, timeout=10)
+    try:
+        for k in kubelets:
+            k.start()
+        yield NodePair(api, kubelets[0], kubelets[1])
+    finally:
+        for k in kubelets:
+            k.stop()
+        for k in kubelets:
+            cleanup_node(k)
+            k.discard_log()
+        if not guard_existed:
+            asyncio.run(_remove_guard())
+        shutil.rmtree(tmp, ignore_errors=True)
+        api.close()
+
+
+async def _remove_guard() -> None:
+    from kubelet.network import host
+
+    await host.remove_guard(CLUSTER_CIDR)
