@@ -1,0 +1,107 @@
+"""`kube-controller-manager` / `python -m controller_manager`: flags -> client -> manager -> run until SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+
+from apimachinery.component import (
+    add_client_args,
+    client_from_args,
+    run_until_signal,
+    serve_health,
+    setup_logging,
+)
+from controller_manager.base import Options
+from controller_manager.manager import CONTROLLERS, ControllerManager, select_controllers
+
+log = logging.getLogger("controller_manager")
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def duration(text: str) -> float:
+    """A Go-style duration (`40s`, `1m30s`, `500ms`) or plain seconds, in seconds."""
+    text = text.strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h)", text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise argparse.ArgumentTypeError(f"invalid duration {text!r}")
+    return sum(float(n) * _UNITS[u] for n, u in parts)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kube-controller-manager", description="kubelite controller manager")
+    add_client_args(p)
+    p.add_argument(
+        "--leader-elect",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="run controllers only while holding the Lease kube-system/kube-controller-manager",
+    )
+    p.add_argument("--leader-elect-lease-duration", type=duration, default=15.0)
+    p.add_argument("--leader-elect-renew-deadline", type=duration, default=10.0)
+    p.add_argument("--leader-elect-retry-period", type=duration, default=2.0)
+    p.add_argument(
+        "--controllers",
+        default="*",
+        help=f"comma list: * (all), name, -name; known: {', '.join(CONTROLLERS)}",
+    )
+    p.add_argument("--node-monitor-grace-period", type=duration, default=40.0)
+    p.add_argument(
+        "--node-eviction-rate", type=float, default=0.1, help="nodes per second that may get NoExecute taints"
+    )
+    p.add_argument("--cluster-cidr", default="10.244.0.0/16")
+    p.add_argument("--node-cidr-mask-size", type=int, default=24)
+    p.add_argument("--allocate-node-cidrs", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--bind-address", default="127.0.0.1", help="address of /healthz and /metrics")
+    p.add_argument(
+        "--port", type=int, default=10257, help="port of /healthz and /metrics (0: pick a free one)"
+    )
+    p.add_argument("--log-level", default="INFO")
+    return p
+
+
+async def amain(args: argparse.Namespace) -> None:
+    names = select_controllers(args.controllers)
+    if not args.allocate_node_cidrs and "node-ipam" in names:
+        names.remove("node-ipam")
+    options = Options(
+        node_monitor_grace_period=args.node_monitor_grace_period,
+        node_eviction_rate=args.node_eviction_rate,
+        cluster_cidr=args.cluster_cidr,
+        node_cidr_mask_size=args.node_cidr_mask_size,
+        allocate_node_cidrs=args.allocate_node_cidrs,
+    )
+    client = client_from_args(args, user_agent="kube-controller-manager")
+    manager = ControllerManager(client, options, names)
+    server = await serve_health(args.bind_address, args.port, manager.healthy)
+    port = server.sockets[0].getsockname()[1]
+    log.info(
+        "serving /healthz and /metrics",
+        extra={"address": f"{args.bind_address}:{port}", "controllers": names},
+    )
+    try:
+        await manager.run(
+            leader_elect=args.leader_elect,
+            lease_duration=args.leader_elect_lease_duration,
+            renew_deadline=args.leader_elect_renew_deadline,
+            retry_period=args.leader_elect_retry_period,
+        )
+    finally:
+        server.close()
+        await client.aclose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    setup_logging("kube-controller-manager", args.log_level)
+    run_until_signal(amain(args))
+
+
+if __name__ == "__main__":
+    main()

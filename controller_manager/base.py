@@ -1,0 +1,147 @@
+"""What every controller in the manager shares: the context it is built from and the run loop.
+
+    Context          the client, the shared informer factory, the event recorder and the options
+    Controller       a work queue, `run(workers)`, and `reconcile(key)` for subclasses to write
+
+The contract of `reconcile(key)` (controller-runtime's): it is driven by the current state in the informer caches,
+never by the event that woke it, so running it twice does no harm; an object that is not found is done; an
+exception means "retry with backoff"; a returned number of seconds means "look again after that long" (progress
+deadlines, minReadySeconds, tolerationSeconds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from prometheus_client import Counter, Histogram
+
+from apimachinery.client import Client
+from apimachinery.errors import StatusError, is_conflict
+from apimachinery.events import EventRecorder
+from apimachinery.informer import InformerFactory
+from apimachinery.resources import ResourceInfo, by_resource
+from apimachinery.workqueue import WorkQueue, run_workers
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+
+RECONCILE_SECONDS = Histogram(
+    "controller_reconcile_duration_seconds",
+    "Time spent in one reconcile",
+    ["controller"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+RECONCILE_TOTAL = Counter("controller_reconcile_total", "Reconciles run", ["controller"])
+RECONCILE_CONFLICTS = Counter(
+    "controller_reconcile_conflicts_total",
+    "Reconciles that lost an optimistic-concurrency race",
+    ["controller"],
+)
+CONFLICT_RETRY_SECONDS = 0.2
+RECONCILE_ERRORS = Counter(
+    "controller_reconcile_errors_total", "Reconciles that failed (and were requeued)", ["controller"]
+)
+
+
+def resource(group: str, name: str) -> ResourceInfo:
+    info = by_resource(group, name)
+    if info is None:
+        raise LookupError(f"unknown resource {group}/{name}")
+    return info
+
+
+PODS = resource("", "pods")
+NODES = resource("", "nodes")
+SERVICES = resource("", "services")
+ENDPOINTS = resource("", "endpoints")
+NAMESPACES = resource("", "namespaces")
+REPLICASETS = resource("apps", "replicasets")
+DEPLOYMENTS = resource("apps", "deployments")
+LEASES = resource("coordination.k8s.io", "leases")
+
+
+@dataclass
+class Options:
+    """The controller-manager's tunables (command-line flags)."""
+
+    node_monitor_grace_period: float = 40.0
+    node_startup_grace_period: float = 60.0
+    node_eviction_rate: float = 0.1  # nodes per second that may get NoExecute taints
+    cluster_cidr: str = "10.244.0.0/16"
+    node_cidr_mask_size: int = 24
+    allocate_node_cidrs: bool = True
+    expectations_ttl: float = 300.0
+    workers: dict[str, int] = field(default_factory=dict)
+    gc_resources: tuple[str, ...] | None = (
+        None  # qualified resource names the GC watches; None = all but events
+    )
+
+
+@dataclass
+class Context:
+    client: Client
+    factory: InformerFactory
+    recorder: EventRecorder
+    options: Options
+
+
+class Controller:
+    """Base of every controller: subclasses set `name`, wire informers in `__init__`, and write `reconcile`."""
+
+    name = "controller"
+    default_workers = 2
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.client = ctx.client
+        self.recorder = ctx.recorder
+        self.options = ctx.options
+        self.queue: WorkQueue[str] = WorkQueue(self.name)
+
+    def enqueue(self, key: str) -> None:
+        self.queue.add(key)
+
+    async def reconcile(self, key: str) -> float | None:
+        raise NotImplementedError
+
+    async def _timed_reconcile(self, key: str) -> None:
+        started = time.perf_counter()
+        RECONCILE_TOTAL.labels(self.name).inc()
+        try:
+            after = await self.reconcile(key)
+        except asyncio.CancelledError:
+            raise
+        except StatusError as err:
+            if not is_conflict(err):
+                RECONCILE_ERRORS.labels(self.name).inc()
+                raise
+            # We wrote from a cache that was behind (often behind our own last write). Not a failure: the
+            # informer event of that write brings the key back; the delayed add covers a lost event.
+            RECONCILE_CONFLICTS.labels(self.name).inc()
+            log.debug("conflict, will retry", extra={"controller": self.name, "key": key})
+            after = CONFLICT_RETRY_SECONDS
+        except Exception:
+            RECONCILE_ERRORS.labels(self.name).inc()
+            raise
+        finally:
+            RECONCILE_SECONDS.labels(self.name).observe(time.perf_counter() - started)
+        if after is not None:
+            self.queue.add_after(key, after)
+
+    async def start(self) -> None:
+        """Work done once the caches are synced, before workers start (e.g. rebuilding allocator state)."""
+
+    async def run(self, workers: int | None = None) -> None:
+        """Process keys until cancelled; caches must be synced first (the manager sees to that)."""
+        await self.start()
+        n = workers or self.options.workers.get(self.name) or self.default_workers
+        log.info("controller started", extra={"controller": self.name, "workers": n})
+        try:
+            await run_workers(self.queue, self._timed_reconcile, n)
+        finally:
+            self.queue.shutdown()

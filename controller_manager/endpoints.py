@@ -1,0 +1,102 @@
+"""The Endpoints controller: for every Service with a selector, an Endpoints object listing its pods.
+
+Informers on Services, Pods and Endpoints feed one queue of Service keys: a pod change enqueues every Service in its
+namespace whose selector matched its old or its new labels. `reconcile` computes the subsets from the cache
+(`endpoints_util.compute_subsets`) and writes only when they differ from the stored Endpoints. Services without a
+selector are left alone (their Endpoints are written by hand); a deleted Service's Endpoints are deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from apimachinery.errors import StatusError
+from apimachinery.labels import selector_from_set
+from controller_manager import endpoints_util
+from controller_manager.base import ENDPOINTS, PODS, SERVICES, Context, Controller
+from controller_manager.podutil import key_of, split_key
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+
+
+def _selects(service: Obj, labels: dict[str, str] | None) -> bool:
+    selector = (service.get("spec") or {}).get("selector")
+    return bool(selector) and selector_from_set(selector).matches(labels or {})
+
+
+class EndpointsController(Controller):
+    name = "endpoints"
+    default_workers = 5
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.svc_informer = ctx.factory.informer(SERVICES)
+        self.pod_informer = ctx.factory.informer(PODS)
+        self.ep_informer = ctx.factory.informer(ENDPOINTS)
+        self.svc_informer.add_handler(self._on_svc, lambda _old, new: self._on_svc(new), self._on_svc)
+        self.pod_informer.add_handler(self._on_pod, self._on_pod_update, self._on_pod)
+        self.ep_informer.add_handler(on_delete=self._on_ep_delete)
+
+    # -- handlers -------------------------------------------------------------------------------------------
+
+    def _on_svc(self, svc: Obj) -> None:
+        self.enqueue(key_of(svc))
+
+    def _services_for(self, pod: Obj, labels: dict[str, str] | None) -> list[str]:
+        ns = (pod.get("metadata") or {}).get("namespace") or ""
+        return [key_of(s) for s in self.svc_informer.store.by_index("namespace", ns) if _selects(s, labels)]
+
+    def _on_pod(self, pod: Obj) -> None:
+        for key in self._services_for(pod, pod["metadata"].get("labels")):
+            self.enqueue(key)
+
+    def _on_pod_update(self, old: Obj, new: Obj) -> None:
+        keys = set(self._services_for(new, new["metadata"].get("labels")))
+        if (old["metadata"].get("labels") or {}) != (new["metadata"].get("labels") or {}):
+            keys |= set(self._services_for(old, old["metadata"].get("labels")))
+        for key in keys:
+            self.enqueue(key)
+
+    def _on_ep_delete(self, ep: Obj) -> None:
+        # Deleted by someone else while its Service still selects pods: write it again.
+        if self.svc_informer.store.get(key_of(ep)) is not None:
+            self.enqueue(key_of(ep))
+
+    # -- reconcile ------------------------------------------------------------------------------------------
+
+    async def reconcile(self, key: str) -> float | None:
+        ns, name = split_key(key)
+        svc = self.svc_informer.store.get(key)
+        if svc is None:
+            try:
+                await self.client.delete(ENDPOINTS, name, ns)
+            except StatusError as err:
+                if err.code != 404:
+                    raise
+            return None
+        if not (svc.get("spec") or {}).get("selector"):
+            return None
+        pods = [
+            p
+            for p in self.pod_informer.store.by_index("namespace", ns or "")
+            if _selects(svc, p["metadata"].get("labels"))
+        ]
+        subsets = endpoints_util.compute_subsets(svc, pods)
+        existing = self.ep_informer.store.get(key)
+        desired = endpoints_util.endpoints_for(svc, subsets, existing)
+        if existing is None:
+            try:
+                await self.client.create(ENDPOINTS, desired, ns)
+                return None
+            except StatusError as err:
+                if err.code != 409:
+                    raise
+                # Our cache is behind: update the one that exists.
+                existing = await self.client.get(ENDPOINTS, name, ns)
+                desired = endpoints_util.endpoints_for(svc, subsets, existing)
+        if endpoints_util.endpoints_changed(existing, desired):
+            await self.client.update(ENDPOINTS, desired, ns)
+        return None

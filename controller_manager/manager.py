@@ -1,0 +1,147 @@
+"""The controller manager: builds the selected controllers on one shared informer factory and runs them.
+
+With leader election only the holder of the Lease kube-system/kube-controller-manager runs controllers; a manager
+that loses the Lease stops its controllers and exits (as kube-controller-manager does), so a supervisor restarts it
+as a standby with empty caches rather than with state from its time as leader.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import uuid
+from collections.abc import Callable
+
+from apimachinery.client import Client
+from apimachinery.events import EventRecorder
+from apimachinery.informer import InformerFactory
+from apimachinery.leaderelection import LeaderElector
+from controller_manager.base import Context, Controller, Options
+from controller_manager.deployment import DeploymentController
+from controller_manager.endpoints import EndpointsController
+from controller_manager.garbage_collector import GarbageCollector
+from controller_manager.namespace import NamespaceController
+from controller_manager.node_ipam import NodeIpamController
+from controller_manager.node_lifecycle import NodeLifecycleController
+from controller_manager.replicaset import ReplicaSetController
+
+log = logging.getLogger(__name__)
+
+COMPONENT = "controller-manager"
+LEASE_NAMESPACE = "kube-system"
+LEASE_NAME = "kube-controller-manager"
+
+CONTROLLERS: dict[str, Callable[[Context], Controller]] = {
+    "replicaset": ReplicaSetController,
+    "deployment": DeploymentController,
+    "endpoints": EndpointsController,
+    "node-lifecycle": NodeLifecycleController,
+    "node-ipam": NodeIpamController,
+    "garbage-collector": GarbageCollector,
+    "namespace": NamespaceController,
+}
+# kube-controller-manager's names for the same controllers, accepted in --controllers.
+ALIASES = {
+    "replicaset-controller": "replicaset",
+    "deployment-controller": "deployment",
+    "endpoints-controller": "endpoints",
+    "node-lifecycle-controller": "node-lifecycle",
+    "node-ipam-controller": "node-ipam",
+    "garbage-collector-controller": "garbage-collector",
+    "garbagecollector": "garbage-collector",
+    "namespace-controller": "namespace",
+    "nodelifecycle": "node-lifecycle",
+    "nodeipam": "node-ipam",
+}
+
+
+def select_controllers(spec: str) -> list[str]:
+    """`--controllers`: a comma list where `*` means all, `name` enables one and `-name` disables one."""
+    enabled: list[str] = []
+    disabled: set[str] = set()
+    for raw in (p.strip() for p in spec.split(",")):
+        if not raw:
+            continue
+        if raw == "*":
+            enabled += [n for n in CONTROLLERS if n not in enabled]
+            continue
+        negate = raw.startswith("-")
+        name = ALIASES.get(raw.lstrip("-"), raw.lstrip("-"))
+        if name not in CONTROLLERS:
+            raise ValueError(f"unknown controller {name!r} (known: {', '.join(CONTROLLERS)})")
+        if negate:
+            disabled.add(name)
+        elif name not in enabled:
+            enabled.append(name)
+    return [n for n in enabled if n not in disabled]
+
+
+class LeadershipLostError(Exception):
+    """This manager was leader and is not any more."""
+
+
+class ControllerManager:
+    def __init__(
+        self, client: Client, options: Options, controllers: list[str], identity: str | None = None
+    ) -> None:
+        self.client = client
+        self.options = options
+        self.names = controllers
+        self.identity = identity or f"{socket.gethostname()}_{uuid.uuid4()}"
+        self.controllers: list[Controller] = []
+        self.leading = False
+        self.synced = False
+
+    async def run_controllers(self) -> None:
+        """Build every controller, sync the caches, run them until cancelled; clean up on the way out."""
+        factory = InformerFactory(self.client)
+        recorder = EventRecorder(self.client, COMPONENT)
+        ctx = Context(self.client, factory, recorder, self.options)
+        self.controllers = [CONTROLLERS[name](ctx) for name in self.names]
+        self.leading = True
+        try:
+            factory.start()
+            await factory.wait_synced()
+            self.synced = True
+            log.info("caches synced", extra={"controllers": self.names})
+            async with asyncio.TaskGroup() as tg:
+                for c in self.controllers:
+                    tg.create_task(c.run(), name=f"controller-{c.name}")
+        finally:
+            self.leading = self.synced = False
+            await factory.stop()
+            await recorder.aclose()
+
+    async def run(
+        self,
+        *,
+        leader_elect: bool,
+        lease_duration: float = 15,
+        renew_deadline: float = 10,
+        retry_period: float = 2,
+    ) -> None:
+        if not leader_elect:
+            await self.run_controllers()
+            return
+        elector = LeaderElector(
+            self.client,
+            LEASE_NAMESPACE,
+            LEASE_NAME,
+            self.identity,
+            lease_duration=lease_duration,
+            renew_deadline=renew_deadline,
+            retry_period=retry_period,
+        )
+        log.info(
+            "waiting for leadership",
+            extra={"identity": self.identity, "lease": f"{LEASE_NAMESPACE}/{LEASE_NAME}"},
+        )
+        await elector.run(self.run_controllers)
+        raise LeadershipLostError(f"{self.identity} lost the lease {LEASE_NAMESPACE}/{LEASE_NAME}")
+
+    def healthy(self) -> bool:
+        return True
+
+    def queue_depths(self) -> dict[str, int]:
+        return {c.name: len(c.queue) for c in self.controllers}

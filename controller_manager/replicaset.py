@@ -1,0 +1,252 @@
+"""The ReplicaSet controller: keeps `spec.replicas` pods that match the selector, and reports how many are ready.
+
+Informers on ReplicaSets and Pods feed one queue of ReplicaSet keys. `reconcile` claims pods (adopting matching
+orphans, releasing owned pods that stopped matching), creates or deletes pods to reach `spec.replicas` when its
+expectations are satisfied, and writes the status. Creates go out in slow-start batches (1, 2, 4, ...); deletes
+take the cheapest pods first (unscheduled, pending, unready, restarting, newest).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from apimachinery.errors import StatusError
+from apimachinery.events import NORMAL, WARNING
+from apimachinery.labels import from_label_selector
+from controller_manager import replicaset_util as util
+from controller_manager.base import PODS, REPLICASETS, Context, Controller
+from controller_manager.expectations import Expectations
+from controller_manager.podutil import controller_ref, is_pod_active, is_terminating, key_of, now, split_key
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+
+SUCCESSFUL_CREATE = "SuccessfulCreate"
+FAILED_CREATE = "FailedCreate"
+SUCCESSFUL_DELETE = "SuccessfulDelete"
+FAILED_DELETE = "FailedDelete"
+
+
+def namespace_terminating(result: object) -> bool:
+    if not isinstance(result, StatusError) or result.code != 403:
+        return False
+    return any(c.get("reason") == "NamespaceTerminating" for c in result.details.get("causes") or [])
+
+
+class ReplicaSetController(Controller):
+    name = "replicaset"
+    default_workers = 5
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.expectations = Expectations(ttl=ctx.options.expectations_ttl)
+        self.rs_informer = ctx.factory.informer(REPLICASETS)
+        self.pod_informer = ctx.factory.informer(PODS)
+        self.rs_informer.add_handler(self._on_rs, lambda _old, new: self._on_rs(new), self._on_rs_delete)
+        self.pod_informer.add_handler(self._on_pod_add, self._on_pod_update, self._on_pod_delete)
+
+    # -- handlers: they only enqueue keys (and count what the cache has caught up with) ---------------------
+
+    def _on_rs(self, rs: Obj) -> None:
+        self.enqueue(key_of(rs))
+
+    def _on_rs_delete(self, rs: Obj) -> None:
+        self.expectations.delete(key_of(rs))
+        self.enqueue(key_of(rs))
+
+    def _owner_key(self, pod: Obj) -> str | None:
+        """The key of the ReplicaSet that controls `pod`, if it is one we know (same uid)."""
+        ref = controller_ref(pod)
+        if not ref or ref.get("kind") != "ReplicaSet":
+            return None
+        key = f"{pod['metadata'].get('namespace')}/{ref.get('name')}"
+        rs = self.rs_informer.store.get(key)
+        if rs is None or rs["metadata"].get("uid") != ref.get("uid"):
+            return None
+        return key
+
+    def _enqueue_matching(self, pod: Obj) -> None:
+        """An orphan changed: every ReplicaSet in its namespace that selects it may want to adopt it."""
+        ns = pod["metadata"].get("namespace") or ""
+        labels = pod["metadata"].get("labels") or {}
+        for rs in self.rs_informer.store.by_index("namespace", ns):
+            try:
+                if from_label_selector((rs.get("spec") or {}).get("selector")).matches(labels):
+                    self.enqueue(key_of(rs))
+            except ValueError:
+                continue  # an invalid selector selects nothing
+
+    def _on_pod_add(self, pod: Obj) -> None:
+        key = self._owner_key(pod)
+        if key is not None:
+            self.expectations.creation_observed(key)
+            if is_terminating(pod):
+                self.expectations.deletion_observed(key, key_of(pod))
+            self.enqueue(key)
+        elif controller_ref(pod) is None:
+            self._enqueue_matching(pod)
+
+    def _on_pod_update(self, old: Obj, new: Obj) -> None:
+        new_key = self._owner_key(new)
+        old_key = self._owner_key(old)
+        if new_key is not None and is_terminating(new):
+            # A graceful delete shows up as deletionTimestamp long before the DELETED event.
+            self.expectations.deletion_observed(new_key, key_of(new))
+        if old_key is not None and old_key != new_key:
+            self.enqueue(old_key)
+        if new_key is not None:
+            self.enqueue(new_key)
+        elif controller_ref(new) is None:
+            self._enqueue_matching(new)
+
+    def _on_pod_delete(self, pod: Obj) -> None:
+        key = self._owner_key(pod)
+        if key is not None:
+            self.expectations.deletion_observed(key, key_of(pod))
+            self.enqueue(key)
+
+    # -- reconcile ------------------------------------------------------------------------------------------
+
+    async def reconcile(self, key: str) -> float | None:
+        rs = self.rs_informer.store.get(key)
+        if rs is None:
+            self.expectations.delete(key)
+            return None
+        ns, _ = split_key(key)
+        try:
+            selector = from_label_selector((rs.get("spec") or {}).get("selector"))
+        except ValueError as exc:
+            log.warning("invalid selector", extra={"replicaset": key, "error": str(exc)})
+            return None
+        need_sync = self.expectations.satisfied(key) and not is_terminating(rs)
+        candidates = [p for p in self.pod_informer.store.by_index("namespace", ns or "") if is_pod_active(p)]
+        owned, adopt, release = util.classify_pods(rs, candidates, selector.matches)
+        owned += await self._adopt(rs, adopt)
+        await self._release(rs, release)
+        if need_sync:
+            await self._manage_replicas(key, rs, owned)
+        at = now()
+        await self._write_status(rs, util.compute_status(rs, owned, at))
+        return util.next_availability_check(rs, owned, at)
+
+    async def _adopt(self, rs: Obj, pods: list[Obj]) -> list[Obj]:
+        if not pods:
+            return []
+        # Adopt only if the ReplicaSet still exists as we know it (a fresh read, not the cache): otherwise we
+        # could claim pods for an owner that is already gone, and the garbage collector would delete them.
+        try:
+            fresh = await self.client.get(REPLICASETS, rs["metadata"]["name"], rs["metadata"]["namespace"])
+        except StatusError as err:
+            if err.code == 404:
+                return []
+            raise
+        if fresh["metadata"].get("uid") != rs["metadata"]["uid"] or is_terminating(fresh):
+            return []
+        adopted = []
+        for pod in pods:
+            body = {
+                "metadata": {
+                    "ownerReferences": util.owner_refs_with_controller(pod, {**rs, "kind": "ReplicaSet"}),
+                    "resourceVersion": pod["metadata"].get("resourceVersion"),
+                }
+            }
+            try:
+                adopted.append(
+                    await self.client.patch(PODS, pod["metadata"]["name"], body, pod["metadata"]["namespace"])
+                )
+            except StatusError as err:
+                if err.code not in (404, 409):
+                    raise
+                # Gone or changed meanwhile: the next sync sees the new state.
+        return adopted
+
+    async def _release(self, rs: Obj, pods: list[Obj]) -> None:
+        for pod in pods:
+            body = {
+                "metadata": {
+                    "ownerReferences": util.owner_refs_without(pod, rs["metadata"]["uid"]) or None,
+                    "resourceVersion": pod["metadata"].get("resourceVersion"),
+                }
+            }
+            try:
+                await self.client.patch(PODS, pod["metadata"]["name"], body, pod["metadata"]["namespace"])
+            except StatusError as err:
+                if err.code not in (404, 409):
+                    raise
+
+    async def _manage_replicas(self, key: str, rs: Obj, owned: list[Obj]) -> None:
+        wanted = int((rs.get("spec") or {}).get("replicas", 1))
+        diff = len(owned) - wanted
+        if diff < 0:
+            await self._create_pods(key, rs, min(-diff, util.BURST_REPLICAS))
+        elif diff > 0:
+            await self._delete_pods(key, rs, util.pods_to_delete(owned, min(diff, util.BURST_REPLICAS)))
+
+    async def _create_pods(self, key: str, rs: Obj, count: int) -> None:
+        # Record first: the informer may see a new pod before the POST returns.
+        self.expectations.expect_creations(key, count)
+        template = util.pod_from_template(rs)
+        ns = rs["metadata"]["namespace"]
+        remaining = count
+        for batch in util.slow_start_batches(count):
+            results = await asyncio.gather(
+                *(self.client.create(PODS, template, ns) for _ in range(batch)), return_exceptions=True
+            )
+            remaining -= batch
+            if any(namespace_terminating(r) for r in results):
+                # Nothing can be created there any more, and the namespace controller is deleting the rest.
+                self.expectations.expect_creations(key, 0)
+                return
+            errors = [r for r in results if isinstance(r, BaseException)]
+            for r in results:
+                if isinstance(r, BaseException):
+                    self.expectations.creation_observed(key)  # it will never be observed
+                    self.recorder.event(rs, WARNING, FAILED_CREATE, f"Error creating: {r}")
+                else:
+                    self.recorder.event(
+                        rs, NORMAL, SUCCESSFUL_CREATE, f"Created pod: {r['metadata']['name']}"
+                    )
+            if errors:
+                for _ in range(remaining):
+                    self.expectations.creation_observed(key)  # skipped, never sent
+                raise errors[0]
+
+    async def _delete_pods(self, key: str, rs: Obj, victims: list[Obj]) -> None:
+        self.expectations.expect_deletions(key, [key_of(p) for p in victims])
+
+        async def delete(pod: Obj) -> None:
+            name = pod["metadata"]["name"]
+            try:
+                await self.client.delete(PODS, name, pod["metadata"]["namespace"])
+            except StatusError as err:
+                self.expectations.deletion_observed(key, key_of(pod))
+                if err.code == 404:
+                    return
+                self.recorder.event(rs, WARNING, FAILED_DELETE, f"Error deleting: {err}")
+                raise
+            self.recorder.event(rs, NORMAL, SUCCESSFUL_DELETE, f"Deleted pod: {name}")
+
+        results = await asyncio.gather(*(delete(p) for p in victims), return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            raise errors[0]
+
+    async def _write_status(self, rs: Obj, status: Obj) -> None:
+        current = rs.get("status") or {}
+        if all(current.get(k) == v for k, v in status.items()):
+            return
+        body = {**rs, "status": status}
+        try:
+            await self.client.update(REPLICASETS, body, rs["metadata"]["namespace"], subresource="status")
+        except StatusError as err:
+            if err.code == 404:
+                return
+            if err.code != 409:
+                raise
+            # Our cache is behind: write onto the latest version (status is ours alone to compute).
+            fresh = await self.client.get(REPLICASETS, rs["metadata"]["name"], rs["metadata"]["namespace"])
+            fresh["status"] = {**status, "observedGeneration": status["observedGeneration"]}
+            await self.client.update(REPLICASETS, fresh, rs["metadata"]["namespace"], subresource="status")

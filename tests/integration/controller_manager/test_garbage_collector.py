@@ -1,0 +1,125 @@
+"""Garbage collection: background cascade, foreground (blockOwnerDeletion) and orphan propagation."""
+
+from __future__ import annotations
+
+import pytest
+
+from apimachinery.errors import StatusError
+from tests.integration.controller_manager.conftest import (
+    CONFIGMAPS,
+    DEPLOYMENTS,
+    PODS,
+    REPLICASETS,
+    deployment,
+    eventually,
+)
+
+pytestmark = [pytest.mark.etcd]
+
+
+def cm(name, owner=None, block=False, finalizers=None):
+    meta = {"name": name}
+    if owner is not None:
+        meta["ownerReferences"] = [
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "name": owner["metadata"]["name"],
+                "uid": owner["metadata"]["uid"],
+                "blockOwnerDeletion": block,
+            }
+        ]
+    if finalizers:
+        meta["finalizers"] = finalizers
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {}}
+
+
+async def exists(client, res, name, ns):
+    try:
+        return await client.get(res, name, ns)
+    except StatusError as err:
+        if err.code == 404:
+            return None
+        raise
+
+
+async def absent(client, res, name, ns):
+    return await exists(client, res, name, ns) is None
+
+
+async def test_background_cascade(client, namespace, manager):
+    owner = await client.create(CONFIGMAPS, cm("owner"), namespace)
+    await client.create(CONFIGMAPS, cm("child", owner), namespace)
+    child = await client.get(CONFIGMAPS, "child", namespace)
+    await client.create(CONFIGMAPS, cm("grandchild", child), namespace)
+    await client.delete(CONFIGMAPS, "owner", namespace)
+    await eventually(lambda: absent(client, CONFIGMAPS, "child", namespace), what="child collected")
+    await eventually(lambda: absent(client, CONFIGMAPS, "grandchild", namespace), what="grandchild collected")
+
+
+async def test_dependent_of_a_missing_owner_is_collected(client, namespace, manager):
+    ghost = {"metadata": {"name": "ghost", "uid": "00000000-0000-0000-0000-000000000000"}}
+    await client.create(CONFIGMAPS, cm("stray", ghost), namespace)
+    await eventually(lambda: absent(client, CONFIGMAPS, "stray", namespace), what="stray collected")
+
+
+async def test_foreground_waits_for_blocking_dependents(client, namespace, manager):
+    owner = await client.create(CONFIGMAPS, cm("fg-owner"), namespace)
+    # The dependent holds a finalizer of ours, so we can watch the owner wait for it.
+    await client.create(CONFIGMAPS, cm("fg-child", owner, block=True, finalizers=["test/hold"]), namespace)
+    await client.delete(CONFIGMAPS, "fg-owner", namespace, propagation_policy="Foreground")
+
+    async def child_deleting():
+        c = await client.get(CONFIGMAPS, "fg-child", namespace)
+        return c["metadata"].get("deletionTimestamp")
+
+    await eventually(child_deleting, what="dependent deleted first")
+    o = await client.get(CONFIGMAPS, "fg-owner", namespace)
+    assert o["metadata"].get("deletionTimestamp")
+    assert "foregroundDeletion" in o["metadata"]["finalizers"]
+
+    await client.patch(CONFIGMAPS, "fg-child", {"metadata": {"finalizers": None}}, namespace)
+    await eventually(lambda: absent(client, CONFIGMAPS, "fg-child", namespace), what="dependent gone")
+    await eventually(lambda: absent(client, CONFIGMAPS, "fg-owner", namespace), what="owner gone after it")
+
+
+async def test_orphan_keeps_dependents(client, namespace, manager):
+    owner = await client.create(CONFIGMAPS, cm("or-owner"), namespace)
+    await client.create(CONFIGMAPS, cm("or-child", owner), namespace)
+    await client.delete(CONFIGMAPS, "or-owner", namespace, propagation_policy="Orphan")
+    await eventually(lambda: absent(client, CONFIGMAPS, "or-owner", namespace), what="owner gone")
+    child = await client.get(CONFIGMAPS, "or-child", namespace)
+    assert not child["metadata"].get("ownerReferences")
+
+
+async def test_deleting_a_deployment_cascades_to_replicasets_and_pods(client, namespace, manager):
+    await client.create(DEPLOYMENTS, deployment("gc", 3), namespace)
+
+    async def pods(n):
+        return len((await client.list(PODS, namespace))["items"]) == n
+
+    await eventually(lambda: pods(3), what="3 pods")
+    await client.delete(DEPLOYMENTS, "gc", namespace, propagation_policy="Background")
+
+    async def all_gone():
+        rs = (await client.list(REPLICASETS, namespace))["items"]
+        return not rs and await pods(0)
+
+    await eventually(all_gone, what="replicasets and pods collected")
+
+
+async def test_foreground_deployment_deletion(client, namespace, manager):
+    await client.create(DEPLOYMENTS, deployment("fgd", 2), namespace)
+
+    async def pods(n):
+        return len((await client.list(PODS, namespace))["items"]) == n
+
+    await eventually(lambda: pods(2), what="2 pods")
+    await client.delete(DEPLOYMENTS, "fgd", namespace, propagation_policy="Foreground")
+
+    async def all_gone():
+        d = await exists(client, DEPLOYMENTS, "fgd", namespace)
+        rs = (await client.list(REPLICASETS, namespace))["items"]
+        return d is None and not rs and await pods(0)
+
+    await eventually(all_gone, what="deployment, replicasets and pods collected")
