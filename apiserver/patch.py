@@ -151,10 +151,10 @@ def _apply_operation(doc: Any, op: dict[str, Any]) -> Any:
         parent, last = _parent(doc, tokens)
         if isinstance(parent, list):
             parent[_index(parent, last, existing=True)] = value
-        elif last in parent:
-            parent[last] = value
         else:
-            raise _PatchFailed(f"missing key {last!r}")
+            # Stricter RFC 6902 fails on a missing member; kube-apiserver's JSON patch library (evanphx v4) sets it,
+            # and kubectl depends on that: `rollout undo` replaces /metadata/annotations, absent or not.
+            parent[last] = value
         return doc
     if kind == "move":
         source, target = _pointer(_member(op, "from")), _pointer(path)

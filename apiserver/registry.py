@@ -273,8 +273,18 @@ class Store:
         try:
             with metrics.storage_timer("update", self.info.resource):
                 if dry_run:
-                    kv = await self.storage.get(key)
-                    return try_update(kv.obj), False
+                    try:
+                        current: Obj | None = (await self.storage.get(key)).obj
+                    except StorageError as exc:
+                        if exc.code != ErrorCode.NOT_FOUND:
+                            raise
+                        current = None
+                    updated = try_update(current)
+                    assert current is not None  # try_update aborts on a missing object
+                    # As kube-apiserver: a dry-run update answers the would-be object at the live
+                    # resourceVersion (kubectl diff would otherwise show a removed resourceVersion line).
+                    updated["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+                    return updated, False
                 kv = await self.storage.guaranteed_update(
                     key, try_update, ignore_not_found=create_if_missing is not None
                 )

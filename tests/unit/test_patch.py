@@ -187,6 +187,12 @@ RFC6902_OK = [
     ({"a": 1}, [{"op": "replace", "path": "", "value": {"b": 2}}], {"b": 2}),
     ({"m": {}}, [{"op": "add", "path": "/m/a~1b~0c", "value": 1}], {"m": {"a/b~c": 1}}),
     ({"n": 1}, [{"op": "test", "path": "/n", "value": 1.0}], {"n": 1}),
+    # as kube-apiserver (evanphx/json-patch v4): replacing a missing object member sets it (kubectl rollout undo)
+    (
+        {"metadata": {}},
+        [{"op": "replace", "path": "/metadata/annotations", "value": {}}],
+        {"metadata": {"annotations": {}}},
+    ),
 ]
 
 
@@ -202,7 +208,8 @@ RFC6902_FAIL = [
     ({"foo": "bar"}, [{"op": "add", "path": "/baz/bat", "value": "qux"}]),  # A.12
     ({"/": 9, "~1": 10}, [{"op": "test", "path": "/~01", "value": "10"}]),  # A.15
     ({"foo": "bar"}, [{"op": "remove", "path": "/nope"}]),
-    ({"foo": "bar"}, [{"op": "replace", "path": "/nope", "value": 1}]),
+    ({"foo": "bar"}, [{"op": "replace", "path": "/nope/deeper", "value": 1}]),
+    ({"foo": [1]}, [{"op": "replace", "path": "/foo/1", "value": 2}]),
     ({"foo": [1]}, [{"op": "add", "path": "/foo/5", "value": 1}]),
     ({"foo": [1]}, [{"op": "add", "path": "/foo/01", "value": 1}]),
     ({"foo": {"a": 1}}, [{"op": "move", "from": "/foo", "path": "/foo/b"}]),

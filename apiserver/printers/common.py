@@ -1,0 +1,154 @@
+"""What every printer shares: column definitions from a compact text, kubectl's human durations and
+timestamps, label and selector formatting, and the NAME / AGE cells."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+Obj = dict[str, Any]
+Row = tuple[list[Any], list[dict[str, Any]] | None]  # cells, row conditions
+
+NAME_DOC = "Name must be unique within a namespace."
+AGE_DOC = "CreationTimestamp is a timestamp representing the server time when this object was created."
+CONTAINERS_DOC = "Names of each container in the template."
+IMAGES_DOC = "Images referenced by each container in the template."
+
+
+def column(
+    name: str, description: str = "", *, type_: str = "string", fmt: str = "", priority: int = 0
+) -> Obj:
+    return {"name": name, "type": type_, "format": fmt, "description": description, "priority": priority}
+
+
+def columns(text: str) -> list[Obj]:
+    """Column definitions, one a line: `Title [flags]: description`, flags from name (the name column),
+    integer, date (the cell type) and wide (priority 1); a bare `Name` or `Age` is the standard column."""
+    columns = []
+    for line in text.strip().splitlines():
+        line = line.strip()
+        if line == "Name":
+            columns.append(column("Name", NAME_DOC, fmt="name"))
+            continue
+        if line == "Age":
+            columns.append(column("Age", AGE_DOC))
+            continue
+        head, _, description = line.partition(": ")
+        title, _, flag_text = head.partition(" [")
+        flags = set(flag_text.rstrip("]").split(",")) if flag_text else set()
+        cell_type = "integer" if "integer" in flags else "date" if "date" in flags else "string"
+        name_format = "name" if "name" in flags else ""
+        columns.append(
+            column(title, description, type_=cell_type, fmt=name_format, priority=int("wide" in flags))
+        )
+    return columns
+
+
+# --- time -----------------------------------------------------------------------------------------------------
+
+
+def human_duration(seconds: float) -> str:
+    """kubectl's short duration (`5s`, `3m2s`, `2d3h`, `3y`), as apimachinery's duration.HumanDuration."""
+    s = int(seconds)
+    if s < -1:
+        return "<invalid>"
+    if s < 0:
+        return "0s"
+    if s < 120:
+        return f"{s}s"
+    minutes = s // 60
+    if minutes < 10:
+        return f"{minutes}m{s % 60}s" if s % 60 else f"{minutes}m"
+    if minutes < 180:
+        return f"{minutes}m"
+    hours = s // 3600
+    if hours < 8:
+        return f"{hours}h{minutes % 60}m" if minutes % 60 else f"{hours}h"
+    if hours < 48:
+        return f"{hours}h"
+    if hours < 24 * 8:
+        return f"{hours // 24}d{hours % 24}h" if hours % 24 else f"{hours // 24}d"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24}d"
+    if hours < 24 * 365 * 8:
+        years, days = hours // 24 // 365, (hours // 24) % 365
+        return f"{years}y{days}d" if days else f"{years}y"
+    return f"{hours // 24 // 365}y"
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An RFC 3339 timestamp (`2026-11-27T08:17:33Z`, fractions allowed) or None."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def since(value: Any, now: datetime) -> str:
+    when = parse_time(value)
+    return "<unknown>" if when is None else human_duration((now - when).total_seconds())
+
+
+# --- small formatters -----------------------------------------------------------------------------------------
+
+
+def format_labels(labels: dict[str, str] | None) -> str:
+    """`a=b,c=d` sorted by key, or `<none>` (labels.FormatLabels)."""
+    if not labels:
+        return "<none>"
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+
+
+def format_selector(selector: Obj | None) -> str:
+    """A LabelSelector in selector syntax, requirements sorted by key, or `<none>`."""
+    if not selector:
+        return "<none>"
+    parts: list[tuple[str, str]] = [(k, f"{k}={v}") for k, v in (selector.get("matchLabels") or {}).items()]
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr.get("key", ""), expr.get("operator", ""), sorted(expr.get("values") or [])
+        if op == "In":
+            parts.append((key, f"{key} in ({','.join(values)})"))
+        elif op == "NotIn":
+            parts.append((key, f"{key} notin ({','.join(values)})"))
+        elif op == "Exists":
+            parts.append((key, key))
+        elif op == "DoesNotExist":
+            parts.append((key, f"!{key}"))
+    return ",".join(text for _, text in sorted(parts)) or "<none>"
+
+
+def containers_and_images(template_spec: Obj) -> tuple[str, str]:
+    containers = template_spec.get("containers") or []
+    return ",".join(c.get("name", "") for c in containers), ",".join(c.get("image", "") for c in containers)
+
+
+def template_spec(obj: Obj) -> Obj:
+    return ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
+
+
+def name_of(obj: Obj) -> str:
+    return str((obj.get("metadata") or {}).get("name", ""))
+
+
+def age(obj: Obj, now: datetime) -> str:
+    return since((obj.get("metadata") or {}).get("creationTimestamp"), now)
+
+
+DEFAULT_COLUMNS = columns(
+    """
+    Name
+    Created At [date]: CreationTimestamp is a timestamp representing the server time when this object was created.
+"""
+)
+
+
+def default_row(obj: Obj, now: datetime) -> Row:
+    created = parse_time((obj.get("metadata") or {}).get("creationTimestamp"))
+    return [name_of(obj), created.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if created else None], None
+
+
+def condition_true(conditions: list[Obj], type_: str) -> bool:
+    return any(c.get("type") == type_ and c.get("status") == "True" for c in conditions)

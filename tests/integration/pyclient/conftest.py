@@ -1,0 +1,41 @@
+"""Fixtures for the client-library suites: one apiserver per module with a small watch cache (so that a watch
+from an old resourceVersion gets 410 Gone after a few writes), and a namespace of its own for every test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.harness import ApiServer, Etcd
+from tests.integration.kubectl.kube import purge_namespace
+
+# Per resource type; big enough for every resume the tests do, small enough to overflow on purpose.
+WATCH_CACHE_SIZE = 20
+
+
+@pytest.fixture(scope="module")
+def apiserver(etcd: Etcd) -> Iterator[ApiServer]:
+    server = ApiServer(etcd.url, extra_args=["--watch-cache-size", str(WATCH_CACHE_SIZE)])
+    server.start()
+    yield server
+    server.stop()
+    server.log_path.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="module")
+def http(apiserver: ApiServer) -> Iterator[httpx.Client]:
+    """The tests' independent view of what is stored."""
+    with httpx.Client(base_url=apiserver.url, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+def ns(http: httpx.Client) -> Iterator[str]:
+    name = "py-" + uuid.uuid4().hex[:8]
+    r = http.post("/api/v1/namespaces", json={"metadata": {"name": name}})
+    assert r.status_code == 201, r.text
+    yield name
+    purge_namespace(http, name)
