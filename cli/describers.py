@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from apimachinery.timefmt import human_duration
 from cli.tabwriter import DESCRIBE_MINWIDTH, DESCRIBE_PADDING, align
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -45,35 +46,6 @@ def when(ts: str | None) -> str:
         return parse_time(ts).strftime("%a, %d %b %Y %H:%M:%S %z")
     except ValueError:
         return ts
-
-
-def human_duration(seconds: float) -> str:
-    """kubectl's short human duration: 45s, 3m12s, 15m, 5h30m, 3d4h, 2y."""
-    s = int(seconds)
-    if s < -1:
-        return "<invalid>"
-    if s < 0:
-        return "0s"
-    if s < 120:
-        return f"{s}s"
-    minutes = s // 60
-    if minutes < 10:
-        return f"{minutes}m{s % 60}s" if s % 60 else f"{minutes}m"
-    if minutes < 180:
-        return f"{minutes}m"
-    hours = s // 3600
-    if hours < 8:
-        return f"{hours}h{minutes % 60}m" if minutes % 60 else f"{hours}h"
-    if hours < 48:
-        return f"{hours}h"
-    if hours < 24 * 8:
-        return f"{hours // 24}d{hours % 24}h" if hours % 24 else f"{hours // 24}d"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24}d"
-    if hours < 24 * 365 * 8:
-        days = (hours // 24) % 365
-        return f"{hours // 24 // 365}y{days}d" if days else f"{hours // 24 // 365}y"
-    return f"{hours // 24 // 365}y"
 
 
 def age(ts: str | None, now: datetime | None = None) -> str:
