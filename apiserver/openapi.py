@@ -5,7 +5,7 @@ carry `x-kubernetes-group-version-kind` and its own `fieldValidation` parameter)
 which walks `components.schemas` from the schema whose `x-kubernetes-group-version-kind` names the kind.
 
 The schemas live in `apiserver.openapi_schemas`, in a compact text notation parsed here. Patch strategies and
-merge keys come from `apiserver.strategic`, so the documents and the server's strategic merge agree.
+merge keys come from `apimachinery.patchmeta`, so the documents and the server's strategic merge agree.
 
 Documents are static: built once, cached, hashed (sha512 of the canonical JSON, upper-case hex, like
 kube-apiserver), and the root links each one with `?hash=` so that kubectl's cache notices changes.
@@ -19,9 +19,9 @@ import json
 from functools import cache
 from typing import Any
 
+from apimachinery import patchmeta
 from apimachinery.errors import path_not_found
 from apimachinery.resources import RESOURCES, ResourceInfo
-from apiserver import strategic
 from apiserver.openapi_schemas import SCHEMA_TEXT
 
 Schema = dict[str, Any]
@@ -178,7 +178,7 @@ def _type_schema(type_: str) -> Schema:
     raise ValueError(f"unknown schema type {type_!r}")
 
 
-def _property(type_: str, description: str, meta: strategic.Field | None) -> Schema:
+def _property(type_: str, description: str, meta: patchmeta.Field | None) -> Schema:
     prop = _type_schema(type_) | {"description": description}
     if meta is None:
         return prop
@@ -202,7 +202,7 @@ def _gvk_list(group: str, version: str, kind: str) -> list[dict[str, str]]:
 
 def _build(type_def: TypeDef) -> Schema:
     patch_meta = (
-        strategic.KINDS.get(type_def.name, {}) if type_def.gvk else strategic.fields_of(type_def.name)
+        patchmeta.KINDS.get(type_def.name, {}) if type_def.gvk else patchmeta.fields_of(type_def.name)
     )
     properties: dict[str, Schema] = {}
     required: list[str] = []

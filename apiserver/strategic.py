@@ -11,8 +11,8 @@ struct tags of the built-in types declare (`patchStrategy`, `patchMergeKey`):
 Directives: `$patch: replace|merge|delete` in a map; `{"$patch": "replace"}` or `{"$patch": "delete", <key>: v}`
 as list elements; `$setElementOrder/<list>`; `$retainKeys`; `$deleteFromPrimitiveList/<list>`.
 
-The patch metadata lives in `TYPES` (type -> field -> `Field`); `KINDS` names the root type of each kind. The
-OpenAPI documents read the same table, so `x-kubernetes-patch-merge-key` and the merge agree.
+The patch metadata lives in `apimachinery.patchmeta`; the OpenAPI documents and kctl's apply read the same
+table, so `x-kubernetes-patch-merge-key`, the merge and the client's patches agree.
 
 Differences from upstream, on purpose: a map patched with `$patch: delete` disappears from its parent (upstream
 leaves `{}`), and values added where the original had nothing are cleaned of directives and nulls.
@@ -21,108 +21,15 @@ leaves `{}`), and values added where the original had nothing are cleaned of dir
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from typing import Any
 
 from apimachinery.errors import StatusError, bad_request
+from apimachinery.patchmeta import Field, fields_of, root_fields
 
 DIRECTIVE = "$patch"
 RETAIN_KEYS = "$retainKeys"
 SET_ORDER = "$setElementOrder/"
 DELETE_PRIMITIVE = "$deleteFromPrimitiveList/"
-
-
-@dataclass(frozen=True)
-class Field:
-    """Patch metadata of one field: the type of its value (or of its list items) and its patch strategy."""
-
-    type: str | None = None
-    merge_key: str | None = None
-    strategy: str = (
-        ""  # "merge", "retainKeys", "merge,retainKeys", "replace" or "" (merge maps, replace lists)
-    )
-
-    @property
-    def merges(self) -> bool:
-        return "merge" in self.strategy.split(",")
-
-
-def _keyed(key: str, item: str | None = None, strategy: str = "merge") -> Field:
-    return Field(item, key, strategy)
-
-
-_SET = Field(None, None, "merge")  # a list of primitives merged as a set
-_CONDITIONS = _keyed("type")
-
-# Only fields that carry patch metadata or lead to such fields are listed; everything else merges as JSON.
-TYPES: dict[str, dict[str, Field]] = {
-    "ObjectMeta": {"finalizers": _SET, "ownerReferences": _keyed("uid")},
-    "PodTemplateSpec": {"metadata": Field("ObjectMeta"), "spec": Field("PodSpec")},
-    "PodSpec": {
-        "volumes": _keyed("name", "Volume", "merge,retainKeys"),
-        "initContainers": _keyed("name", "Container"),
-        "containers": _keyed("name", "Container"),
-        "ephemeralContainers": _keyed("name", "Container"),
-        "imagePullSecrets": _keyed("name"),
-        "hostAliases": _keyed("ip"),
-        "topologySpreadConstraints": _keyed("topologyKey"),
-        "schedulingGates": _keyed("name"),
-        "resourceClaims": _keyed("name", None, "merge,retainKeys"),
-    },
-    "Container": {
-        "ports": _keyed("containerPort"),
-        "env": _keyed("name"),
-        "volumeMounts": _keyed("mountPath"),
-        "volumeDevices": _keyed("devicePath"),
-    },
-    "Volume": {},
-    "PodStatus": {
-        "conditions": _CONDITIONS,
-        "podIPs": _keyed("ip"),
-        "hostIPs": _keyed("ip"),
-    },
-    "ServiceSpec": {"ports": _keyed("port")},
-    "ServiceStatus": {"conditions": _CONDITIONS},
-    "NodeSpec": {"podCIDRs": _SET},
-    "NodeStatus": {"conditions": _CONDITIONS, "addresses": _keyed("type")},
-    "NamespaceStatus": {"conditions": _CONDITIONS},
-    "DeploymentSpec": {"template": Field("PodTemplateSpec"), "strategy": Field(None, None, "retainKeys")},
-    "DeploymentStatus": {"conditions": _CONDITIONS},
-    "ReplicaSetSpec": {"template": Field("PodTemplateSpec")},
-    "ReplicaSetStatus": {"conditions": _CONDITIONS},
-    "DaemonSetSpec": {"template": Field("PodTemplateSpec"), "updateStrategy": Field()},
-    "DaemonSetStatus": {"conditions": _CONDITIONS},
-    "JobSpec": {"template": Field("PodTemplateSpec")},
-    "JobStatus": {"conditions": _CONDITIONS},
-}
-
-
-def _root(spec: str | None = None, status: str | None = None) -> dict[str, Field]:
-    fields = {"metadata": Field("ObjectMeta")}
-    if spec:
-        fields["spec"] = Field(spec)
-    if status:
-        fields["status"] = Field(status)
-    return fields
-
-
-KINDS: dict[str, dict[str, Field]] = {
-    "Pod": _root("PodSpec", "PodStatus"),
-    "PodTemplate": {"metadata": Field("ObjectMeta"), "template": Field("PodTemplateSpec")},
-    "Service": _root("ServiceSpec", "ServiceStatus"),
-    "Node": _root("NodeSpec", "NodeStatus"),
-    "Namespace": _root(None, "NamespaceStatus"),
-    "Deployment": _root("DeploymentSpec", "DeploymentStatus"),
-    "ReplicaSet": _root("ReplicaSetSpec", "ReplicaSetStatus"),
-    "DaemonSet": _root("DaemonSetSpec", "DaemonSetStatus"),
-    "Job": _root("JobSpec", "JobStatus"),
-}
-_GENERIC_ROOT = _root()
-
-
-def fields_of(type_name: str | None) -> dict[str, Field]:
-    """The patch metadata of a type's fields ({} for types without any)."""
-    return TYPES.get(type_name or "", {})
 
 
 def strategic_merge(original: dict[str, Any], patch: dict[str, Any], *, kind: str) -> dict[str, Any]:
@@ -132,7 +39,7 @@ def strategic_merge(original: dict[str, Any], patch: dict[str, Any], *, kind: st
     """
     if not isinstance(patch, dict):
         raise bad_request("strategic merge patch must be a JSON object")
-    fields = KINDS.get(kind, _GENERIC_ROOT)
+    fields = root_fields(kind)
     result = _merge_map(copy.deepcopy(original), patch, fields)
     return result if result is not None else {}
 

@@ -8,61 +8,30 @@ or `$deleteFromPrimitiveList/...`); everything the manifest sets that differs fr
 Fields set by others (the server, controllers) and never in a manifest are left alone.
 
 Lists with a merge key are diffed element by element and carry `$setElementOrder/<field>` as kubectl's do.
-The patch metadata here covers the built-in kinds kctl knows; unknown fields merge as JSON merge patch.
+The patch metadata is the apiserver's own (apimachinery.patchmeta); unknown fields merge as JSON merge patch.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-# field -> (merge key or "" for a set of primitives, type of the items / value)
-Meta = dict[str, tuple[str | None, str | None]]
-_CONTAINER: Meta = {
-    "ports": ("containerPort", None),
-    "env": ("name", None),
-    "volumeMounts": ("mountPath", None),
-    "volumeDevices": ("devicePath", None),
-}
-TYPES: dict[str, Meta] = {
-    "ObjectMeta": {"finalizers": ("", None), "ownerReferences": ("uid", None)},
-    "PodTemplateSpec": {"metadata": (None, "ObjectMeta"), "spec": (None, "PodSpec")},
-    "PodSpec": {
-        "volumes": ("name", None),
-        "initContainers": ("name", "Container"),
-        "containers": ("name", "Container"),
-        "ephemeralContainers": ("name", "Container"),
-        "imagePullSecrets": ("name", None),
-        "hostAliases": ("ip", None),
-        "topologySpreadConstraints": ("topologyKey", None),
-    },
-    "Container": _CONTAINER,
-    "ServiceSpec": {"ports": ("port", None)},
-    "NodeSpec": {"podCIDRs": ("", None)},
-    "DeploymentSpec": {"template": (None, "PodTemplateSpec")},
-    "ReplicaSetSpec": {"template": (None, "PodTemplateSpec")},
-    "DaemonSetSpec": {"template": (None, "PodTemplateSpec")},
-    "JobSpec": {"template": (None, "PodTemplateSpec")},
-}
-_SPEC = {
-    "Pod": "PodSpec",
-    "Service": "ServiceSpec",
-    "Node": "NodeSpec",
-    "Deployment": "DeploymentSpec",
-    "ReplicaSet": "ReplicaSetSpec",
-    "DaemonSet": "DaemonSetSpec",
-    "Job": "JobSpec",
-}
+from apimachinery.patchmeta import Field, fields_of, root_fields
+
+Meta = dict[str, Field]
 
 
 def root_meta(kind: str) -> Meta:
-    meta: Meta = {"metadata": (None, "ObjectMeta")}
-    if kind in _SPEC:
-        meta["spec"] = (None, _SPEC[kind])
-    return meta
+    return root_fields(kind)
 
 
 def _sub(meta: Meta, key: str) -> Meta:
-    return TYPES.get((meta.get(key) or (None, None))[1] or "", {})
+    field = meta.get(key)
+    return fields_of(field.type) if field else {}
+
+
+def _merges(field: Field | None) -> bool:
+    """A list merged element by element (by key) or as a set of primitives, rather than replaced."""
+    return field is not None and bool(field.merge_key or field.merges)
 
 
 def _diff(a: dict[str, Any], b: dict[str, Any], meta: Meta, changes: bool, deletions: bool) -> dict[str, Any]:
@@ -77,7 +46,7 @@ def _diff(a: dict[str, Any], b: dict[str, Any], meta: Meta, changes: bool, delet
             sub = _diff(av, bv, _sub(meta, key), changes, deletions)
             if sub:
                 patch[key] = sub
-        elif isinstance(av, list) and isinstance(bv, list) and key in meta and meta[key][0] is not None:
+        elif isinstance(av, list) and isinstance(bv, list) and _merges(meta.get(key)):
             _diff_list(patch, key, av, bv, meta[key], changes, deletions)
         elif av != bv and changes:
             patch[key] = bv
@@ -93,11 +62,11 @@ def _diff_list(
     key: str,
     a: list[Any],
     b: list[Any],
-    field: tuple[str | None, str | None],
+    field: Field,
     changes: bool,
     deletions: bool,
 ) -> None:
-    merge_key, item_type = field
+    merge_key = field.merge_key
     if not merge_key:  # a set of primitives
         added = [x for x in b if x not in a]
         removed = [x for x in a if x not in b]
@@ -112,7 +81,7 @@ def _diff_list(
         if a != b and changes:
             patch[key] = b
         return
-    item_meta = TYPES.get(item_type or "", {})
+    item_meta = fields_of(field.type)
     old = {x[merge_key]: x for x in a}
     new_keys = {x[merge_key] for x in b}
     items: list[Any] = []
@@ -139,9 +108,9 @@ def _merge(p: dict[str, Any], q: dict[str, Any], meta: Meta) -> dict[str, Any]:
         pv = out.get(key)
         if isinstance(pv, dict) and isinstance(qv, dict):
             out[key] = _merge(pv, qv, _sub(meta, key))
-        elif isinstance(pv, list) and isinstance(qv, list) and key in meta and meta[key][0]:
-            mk = meta[key][0]
-            item_meta = TYPES.get(meta[key][1] or "", {})
+        elif isinstance(pv, list) and isinstance(qv, list) and key in meta and meta[key].merge_key:
+            mk = str(meta[key].merge_key)
+            item_meta = fields_of(meta[key].type)
             merged = {x[mk]: x for x in pv}
             for x in qv:
                 merged[x[mk]] = _merge(merged[x[mk]], x, item_meta) if x[mk] in merged else x
