@@ -11,6 +11,7 @@ from starlette.requests import Request
 
 from apimachinery import errors
 from apimachinery.resources import ResourceInfo, by_resource
+from apiserver import protobuf
 
 Obj = dict[str, Any]
 
@@ -75,6 +76,8 @@ def decode_object(request: Request, body: bytes) -> Obj:
         obj = _json(body)
     elif ctype in ("application/yaml", "application/x-yaml", "text/yaml", "application/apply-patch+yaml"):
         obj = _yaml(body)
+    elif ctype == protobuf.MEDIA_TYPE:
+        obj = protobuf.decode(body)
     else:
         raise errors.unsupported_media_type(ctype)
     if not isinstance(obj, dict):

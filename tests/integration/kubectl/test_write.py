@@ -164,7 +164,6 @@ def test_server_dry_run_writes_nothing(kubectl: Kubectl, api: Api, ns: str, tmp_
     assert "x" not in (api.get(f"/api/v1/namespaces/{ns}/pods/dry")["metadata"].get("labels") or {})
 
 
-@pytest.mark.xfail(reason="kubectl 1.32's typed create commands send protobuf bodies; kubelite answers 415")
 def test_create_generators(kubectl: Kubectl, api: Api, ns: str) -> None:
     assert kubectl("create", "configmap", "gen", "--from-literal=k=v").strip() == "configmap/gen created"
     assert api.get(f"/api/v1/namespaces/{ns}/configmaps/gen")["data"] == {"k": "v"}
