@@ -38,7 +38,10 @@ def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05, what: s
         except Exception as exc:  # the predicate may fail until the thing it waits for is up
             last_exc = exc
         time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout}s waiting for {what}" + (f" (last error: {last_exc!r})" if last_exc else ""))
+    raise TimeoutError(
+        f"timed out after {timeout}s waiting for {what}"
+        + (f" (last error: {last_exc!r})" if last_exc else "")
+    )
 
 
 class Etcd:
@@ -57,25 +60,35 @@ class Etcd:
         return f"http://127.0.0.1:{self.client_port}"
 
     def start(self) -> None:
-        log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
+        log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [
                 self.binary,
-                "--name", "test",
-                "--data-dir", self.data_dir,
-                "--listen-client-urls", self.url,
-                "--advertise-client-urls", self.url,
-                "--listen-peer-urls", f"http://127.0.0.1:{self.peer_port}",
-                "--initial-advertise-peer-urls", f"http://127.0.0.1:{self.peer_port}",
-                "--initial-cluster", f"test=http://127.0.0.1:{self.peer_port}",
-                "--quota-backend-bytes", str(2 * 1024**3),
+                "--name",
+                "test",
+                "--data-dir",
+                self.data_dir,
+                "--listen-client-urls",
+                self.url,
+                "--advertise-client-urls",
+                self.url,
+                "--listen-peer-urls",
+                f"http://127.0.0.1:{self.peer_port}",
+                "--initial-advertise-peer-urls",
+                f"http://127.0.0.1:{self.peer_port}",
+                "--initial-cluster",
+                f"test=http://127.0.0.1:{self.peer_port}",
+                "--quota-backend-bytes",
+                str(2 * 1024**3),
                 "--unsafe-no-fsync",
             ],
             stdout=log,
             stderr=log,
         )
         log.close()
-        wait_until(lambda: httpx.get(self.url + "/health", timeout=1).status_code == 200, 20, what="etcd health")
+        wait_until(
+            lambda: httpx.get(self.url + "/health", timeout=1).status_code == 200, 20, what="etcd health"
+        )
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc and self.proc.poll() is None:
@@ -116,11 +129,17 @@ class ApiServer:
         if self.etcd_url:
             args += ["--etcd-servers", self.etcd_url]
         args += self.extra_args
-        log = open(self.log_path, "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen(args, stdout=log, stderr=log, cwd=REPO, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            args, stdout=log, stderr=log, cwd=REPO, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+        )
         log.close()
         if wait_ready:
-            wait_until(lambda: httpx.get(self.url + "/readyz", timeout=1).status_code == 200, 30, what="apiserver ready")
+            wait_until(
+                lambda: httpx.get(self.url + "/readyz", timeout=1).status_code == 200,
+                30,
+                what="apiserver ready",
+            )
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc and self.proc.poll() is None:
@@ -143,9 +162,13 @@ class ApiServer:
 def start_component(args: list[str], log_name: str) -> tuple[subprocess.Popen[bytes], Path]:
     """Start `python -m <component> ...` with its log in a temp file; the caller stops it."""
     log_path = Path(tempfile.mkstemp(prefix=f"kubelite-{log_name}-", suffix=".log")[1])
-    log = open(log_path, "ab")  # noqa: SIM115
+    log = open(log_path, "ab")
     proc = subprocess.Popen(
-        [sys.executable, "-m", *args], stdout=log, stderr=log, cwd=REPO, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+        [sys.executable, "-m", *args],
+        stdout=log,
+        stderr=log,
+        cwd=REPO,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     log.close()
     return proc, log_path
