@@ -19,6 +19,7 @@ from cli import (
     delete,
     describe,
     get,
+    image,
     info,
     logs,
     mutate,
@@ -55,6 +56,7 @@ SUBCOMMANDS: list[typer.Typer] = [
 GROUPS: dict[str, typer.Typer] = {
     "config": config.app,
     "rollout": rollout.app,
+    "image": image.app,
 }
 
 for _sub in SUBCOMMANDS:

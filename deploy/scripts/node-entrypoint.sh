@@ -1,0 +1,72 @@
+#!/bin/bash
+# A kubelite node in one container, without --privileged: make the cgroup folders and /proc/sys writable (the
+# container has every capability but SYS_RESOURCE, and no seccomp/AppArmor profile), start the node's own dockerd,
+# load the pod sandbox image, then run kube-proxy and the kubelet. If any of the three exits, the node stops (and
+# compose's restart policy decides what happens next).
+#
+# Environment: NODE_NAME (default: the hostname), KUBECONFIG_FILE (default /pki/kubeconfigs/$NODE_NAME.conf),
+# REGISTRY (the cluster registry, trusted over plain HTTP), CLUSTER_CIDR, KUBELET_ARGS, KUBE_PROXY_ARGS.
+set -euo pipefail
+NODE_NAME=${NODE_NAME:-$(hostname)}
+KUBECONFIG_FILE=${KUBECONFIG_FILE:-/pki/kubeconfigs/$NODE_NAME.conf}
+REGISTRY=${REGISTRY:-registry:5000}
+CLUSTER_CIDR=${CLUSTER_CIDR:-10.244.0.0/16}
+
+log() { echo "node-entrypoint: $*" >&2; }
+
+# Docker mounts these read-only for unprivileged containers; CAP_SYS_ADMIN may remount them.
+mount -o remount,rw /sys/fs/cgroup 2>/dev/null || true
+for d in /sys/fs/cgroup/*/; do
+  # The controllers are bind mounts of the container's own cgroup: a plain remount is "busy", a bind one is not.
+  mountpoint -q "$d" && { mount -o remount,rw,bind "$d" 2>/dev/null || mount -o remount,rw "$d" 2>/dev/null || true; }
+done
+mount -o remount,rw,bind /proc/sys 2>/dev/null || mount -o remount,rw /proc/sys 2>/dev/null || true
+if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+  # cgroup v2: processes may not sit in a cgroup whose controllers are delegated to children; move ours aside.
+  mkdir -p /sys/fs/cgroup/init
+  xargs -rn1 </sys/fs/cgroup/cgroup.procs >/sys/fs/cgroup/init/cgroup.procs 2>/dev/null || true
+  sed -e 's/ / +/g' -e 's/^/+/' </sys/fs/cgroup/cgroup.controllers >/sys/fs/cgroup/cgroup.subtree_control || true
+fi
+echo 1 >/proc/sys/net/ipv4/ip_forward 2>/dev/null || true
+
+# Pods get their network from the CNI plugins, so dockerd needs no bridge and must leave iptables to us.
+rm -f /var/run/docker.pid
+dockerd --host unix:///var/run/docker.sock --storage-driver overlay2 --bridge none --iptables=false \
+  --ip-masq=false --insecure-registry "$REGISTRY" --log-level warn >/var/log/dockerd.log 2>&1 &
+dockerd_pid=$!
+for _ in $(seq 300); do
+  docker info >/dev/null 2>&1 && break
+  kill -0 "$dockerd_pid" 2>/dev/null || { cat /var/log/dockerd.log >&2; exit 1; }
+  sleep 0.1
+done
+docker info >/dev/null 2>&1 || { log "dockerd did not start"; cat /var/log/dockerd.log >&2; exit 1; }
+log "dockerd up"
+if [ -f /opt/kubelite/images.tar ] && ! docker image inspect kubelite/pause:1 >/dev/null 2>&1; then
+  docker load -q -i /opt/kubelite/images.tar >/dev/null
+  log "loaded $(docker images --format '{{.Repository}}:{{.Tag}}' | tr '\n' ' ')"
+fi
+
+pids=("$dockerd_pid")
+stop() {
+  trap - TERM INT
+  # The kubelet and kube-proxy first, dockerd (and with it every pod container) last.
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null || true; done
+  wait
+  exit "${1:-0}"
+}
+trap stop TERM INT
+
+# shellcheck disable=SC2086  # the *_ARGS are word lists on purpose
+kube-proxy --kubeconfig "$KUBECONFIG_FILE" --node-name "$NODE_NAME" --cluster-cidr "$CLUSTER_CIDR" \
+  ${KUBE_PROXY_ARGS:-} &
+pids+=($!)
+# shellcheck disable=SC2086
+kubelet --kubeconfig "$KUBECONFIG_FILE" --node-name "$NODE_NAME" --cluster-cidr "$CLUSTER_CIDR" \
+  --address 0.0.0.0 ${KUBELET_ARGS:-} &
+pids+=($!)
+
+set +e
+wait -n
+code=$?
+log "a node process exited ($code); stopping the node"
+stop "$code"

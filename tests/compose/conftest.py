@@ -1,0 +1,164 @@
+"""The compose deployment under test: images built once per run (deploy/build.sh, offline), one compose project
+per module with its own name, host ports and out folder, and `down -v` afterwards even when a test fails.
+
+Skipped where docker or docker-compose is missing (scripts/test installs Debian's docker-compose 1.29).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.harness import REPO, free_port, wait_until
+
+DEPLOY = REPO / "deploy"
+COMPOSE_FILE = DEPLOY / "docker-compose.yml"
+TEST_ENV = DEPLOY / "test.env"
+
+
+def _docker_ok() -> bool:
+    if not shutil.which("docker") or not shutil.which("docker-compose"):
+        return False
+    return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+
+
+class Compose:
+    """One compose project: `run(...)` is docker-compose with this project's name, files and environment."""
+
+    def __init__(self, project: str, out_dir: Path) -> None:
+        self.project = project
+        self.out_dir = out_dir
+        self.kubeconfig = out_dir / "kubeconfig"
+        self.apiserver_port = free_port()
+        self.registry_port = free_port()
+        self.env = {
+            **os.environ,
+            "KUBELITE_OUT": str(out_dir),
+            "APISERVER_PORT": str(self.apiserver_port),
+            "REGISTRY_PORT": str(self.registry_port),
+        }
+        self.kubectl_cache = out_dir / "kubectl-cache"
+
+    def run(
+        self, *args: str, check: bool = True, timeout: float = 300, profiles: tuple[str, ...] = ()
+    ) -> subprocess.CompletedProcess[str]:
+        cmd = ["docker-compose", "-p", self.project, "-f", str(COMPOSE_FILE), "--env-file", str(TEST_ENV)]
+        for p in profiles:
+            cmd += ["--profile", p]
+        proc = subprocess.run(
+            [*cmd, *args], env=self.env, capture_output=True, text=True, timeout=timeout, cwd=DEPLOY
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(f"docker-compose {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def kubectl(
+        self, *args: str, check: bool = True, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            ["kubectl", "--kubeconfig", str(self.kubeconfig), "--cache-dir", str(self.kubectl_cache), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def kubectl_json(self, *args: str) -> Any:
+        return json.loads(self.kubectl(*args, "-o", "json").stdout)
+
+    def container(self, service: str) -> str:
+        """The container id of `service` (first replica)."""
+        out = self.run("ps", "-q", service).stdout.split()
+        assert out, f"no container for {service}"
+        return out[0]
+
+    def node_exec(self, node: str, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+        """Run a command inside a node container (e.g. `docker ...` against the node's own engine)."""
+        return subprocess.run(
+            ["docker", "exec", self.container(node), *args], capture_output=True, text=True, timeout=timeout
+        )
+
+    def health(self, profiles: tuple[str, ...] = ()) -> dict[str, str]:
+        """service -> health (healthy, starting, unhealthy, exited...) of every container of the project."""
+        ids = self.run("ps", "-q", profiles=profiles).stdout.split()
+        if not ids:
+            return {}
+        out = subprocess.run(
+            [
+                "docker",
+                "inspect",
+                "-f",
+                '{{index .Config.Labels "com.docker.compose.service"}} '
+                "{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}",
+                *ids,
+            ],
+            capture_output=True,
+            text=True,
+        ).stdout
+        return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+
+    def leftovers(self) -> dict[str, list[str]]:
+        """Containers, networks and volumes still labelled with this project."""
+        label = f"label=com.docker.compose.project={self.project}"
+        found = {}
+        for kind, cmd in (
+            ("containers", ["docker", "ps", "-aq", "--filter", label]),
+            ("networks", ["docker", "network", "ls", "-q", "--filter", label]),
+            ("volumes", ["docker", "volume", "ls", "-q", "--filter", label]),
+        ):
+            found[kind] = subprocess.run(cmd, capture_output=True, text=True).stdout.split()
+        return found
+
+    def down(self) -> None:
+        self.run("down", "-v", "--remove-orphans", "-t", "5", check=False, profiles=("ha",), timeout=180)
+
+
+def nodes_ready(compose: Compose, count: int) -> bool:
+    proc = compose.kubectl("get", "nodes", "-o", "json", check=False)
+    if proc.returncode != 0:
+        return False
+    items = json.loads(proc.stdout)["items"]
+    ready = [
+        n
+        for n in items
+        if any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"].get("conditions", []))
+    ]
+    return len(ready) >= count
+
+
+@pytest.fixture(scope="session")
+def compose_images() -> None:
+    """Build every image once per test run (cached layers make a rebuild quick; images are kept as cache)."""
+    if not _docker_ok():
+        pytest.skip("docker and docker-compose are needed for the compose tests")
+    proc = subprocess.run([str(DEPLOY / "build.sh")], capture_output=True, text=True, timeout=900)
+    if proc.returncode != 0:
+        raise AssertionError(f"deploy/build.sh failed:\n{proc.stdout}\n{proc.stderr}")
+
+
+@pytest.fixture(scope="module")
+def compose_cluster(compose_images: None) -> Iterator[Compose]:
+    """A running two-node compose cluster; `figures` holds what the README reports."""
+    out = Path(tempfile.mkdtemp(prefix="kubelite-compose-"))
+    compose = Compose(f"kltest{uuid.uuid4().hex[:8]}", out)
+    try:
+        start = time.monotonic()
+        compose.run("up", "-d", timeout=600)
+        wait_until(lambda: nodes_ready(compose, 2), timeout=180, interval=1, what="2 Ready nodes")
+        compose.figures = {"up_to_ready_seconds": round(time.monotonic() - start, 1)}  # type: ignore[attr-defined]
+        yield compose
+    finally:
+        compose.down()
+        shutil.rmtree(out, ignore_errors=True)

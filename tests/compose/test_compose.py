@@ -1,0 +1,327 @@
+"""The docker-compose deployment end to end (issue 10's Show): a secure two-node cluster in containers with its own
+registry; a Deployment and a NodePort Service; pod-to-pod and service traffic across nodes; scaling, a rolling
+update, logs; a node failure; the ha profile surviving the loss of an etcd member and an apiserver under writes;
+and `down -v` leaving nothing behind.
+
+The tests share one compose project (module fixture) and run in file order; each leaves the cluster usable.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import subprocess
+import time
+import uuid
+from typing import Any
+
+import docker
+import httpx
+import pytest
+import yaml
+
+from cli.image import load_image
+from tests.compose.conftest import Compose
+from tests.harness import wait_until
+
+pytestmark = [pytest.mark.compose, pytest.mark.docker, pytest.mark.e2e, pytest.mark.slow]
+
+WEB_IMAGE = "kubelite/compose-web"
+IN_CLUSTER = "registry:5000"
+WEB_COMMAND = 'echo "hello from $HOSTNAME" >/tmp/index.html; echo serving; exec httpd -f -p 8080 -h /tmp'
+
+
+def _ready(pod: dict[str, Any]) -> bool:
+    conds = pod.get("status", {}).get("conditions") or []
+    return (
+        not pod["metadata"].get("deletionTimestamp")
+        and pod.get("status", {}).get("phase") == "Running"
+        and any(c["type"] == "Ready" and c["status"] == "True" for c in conds)
+    )
+
+
+def _web_pods(compose: Compose) -> list[dict[str, Any]]:
+    return [p for p in compose.kubectl_json("get", "pods", "-l", "app=web")["items"] if _ready(p)]
+
+
+def _http_from_pod(compose: Compose, node: str, pod: str, host: str, port: int) -> str:
+    """GET / from inside `pod` (a container of `node`'s own Docker engine), with busybox nc."""
+    cid = compose.node_exec(
+        node,
+        "docker", "ps", "-q",
+        "--filter", f"label=io.kubelite.pod.name={pod}", "--filter", "label=io.kubelite.type=container",
+    ).stdout.split()  # fmt: skip
+    assert cid, f"no container of pod {pod} on {node}"
+    proc = compose.node_exec(
+        node,
+        "docker",
+        "exec",
+        cid[0],
+        "sh",
+        "-c",
+        f"printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 {host} {port}",
+    )
+    return proc.stdout
+
+
+def _client(compose: Compose) -> httpx.Client:
+    cfg = yaml.safe_load(compose.kubeconfig.read_text())
+    token = cfg["users"][0]["user"]["token"]
+    ctx = ssl.create_default_context(cafile=str(compose.out_dir / "ca.crt"))
+    return httpx.Client(
+        base_url=f"https://127.0.0.1:{compose.apiserver_port}",
+        verify=ctx,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=httpx.Timeout(5.0),
+    )
+
+
+@pytest.mark.timeout(60)
+def test_secure_by_default(compose_cluster: Compose) -> None:
+    c = compose_cluster
+    ctx = ssl.create_default_context(cafile=str(c.out_dir / "ca.crt"))
+    base = f"https://127.0.0.1:{c.apiserver_port}"
+    with httpx.Client(verify=ctx, timeout=5) as anon:
+        assert anon.get(f"{base}/api/v1/namespaces").status_code == 401
+        assert anon.get(f"{base}/readyz").status_code == 200  # public, as in Kubernetes
+    with _client(c) as admin:
+        assert admin.get("/api/v1/namespaces").status_code == 200
+    # etcd: no published port, an internal network, and unreachable from a node.
+    etcd = json.loads(
+        subprocess.run(["docker", "inspect", c.container("etcd-1")], capture_output=True).stdout
+    )[0]
+    assert not any(etcd["NetworkSettings"]["Ports"].get(p) for p in etcd["NetworkSettings"]["Ports"])
+    (net,) = etcd["NetworkSettings"]["Networks"]
+    info = json.loads(subprocess.run(["docker", "network", "inspect", net], capture_output=True).stdout)[0]
+    assert info["Internal"] is True
+    probe = "import socket; socket.create_connection(('etcd-1', 2379), timeout=2)"
+    assert c.node_exec("node-1", "python3", "-c", probe).returncode != 0
+
+
+@pytest.mark.timeout(60)
+def test_two_ready_nodes_with_their_own_pod_cidrs(compose_cluster: Compose) -> None:
+    c = compose_cluster
+    out = c.kubectl("get", "nodes").stdout
+    assert [line.split()[:2] for line in out.splitlines()[1:]] == [["node-1", "Ready"], ["node-2", "Ready"]]
+    nodes = c.kubectl_json("get", "nodes")["items"]
+    cidrs = {n["spec"].get("podCIDR") for n in nodes}
+    assert len(cidrs) == 2 and None not in cidrs
+    # Figures for the README (shown with pytest -s).
+    figures: dict[str, Any] = dict(getattr(c, "figures", {}))
+    images = subprocess.run(
+        ["docker", "images", "--format", "{{.Repository}}:{{.Tag}} {{.Size}}"], capture_output=True, text=True
+    ).stdout
+    ours = ("kubelite/base:", "kubelite/control-plane:", "kubelite/node:")
+    figures["images"] = [line for line in images.splitlines() if line.startswith(ours)]
+    ids = c.run("ps", "-q").stdout.split()
+    stats = subprocess.run(
+        ["docker", "stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}}", *ids],
+        capture_output=True,
+        text=True,
+    ).stdout
+    figures["memory"] = sorted(line.replace(c.project + "_", "") for line in stats.splitlines())
+    print("compose figures:", json.dumps(figures, indent=1))
+
+
+@pytest.mark.timeout(420)
+def test_workload_from_the_cluster_registry(compose_cluster: Compose) -> None:
+    c = compose_cluster
+    engine = docker.from_env()
+    try:
+        base = engine.images.get("kubelite/busybox:1")
+        for tag in ("v1", "v2"):
+            base.tag(WEB_IMAGE, tag)
+            name = load_image(engine, f"{WEB_IMAGE}:{tag}", f"127.0.0.1:{c.registry_port}", IN_CLUSTER)
+            assert name == f"{IN_CLUSTER}/{WEB_IMAGE}:{tag}"
+    finally:
+        for tag in ("v1", "v2"):
+            try:
+                engine.images.remove(f"{WEB_IMAGE}:{tag}", noprune=True)
+            except docker.errors.APIError:
+                pass
+        engine.close()
+
+    manifest = [
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "web"},
+            "spec": {
+                "replicas": 2,
+                "selector": {"matchLabels": {"app": "web"}},
+                "template": {
+                    "metadata": {"labels": {"app": "web"}},
+                    "spec": {
+                        "containers": [
+                            {
+                                "name": "web",
+                                "image": f"{IN_CLUSTER}/{WEB_IMAGE}:v1",
+                                "command": ["sh", "-c", WEB_COMMAND],
+                                "ports": [{"containerPort": 8080}],
+                            }
+                        ],
+                    },
+                },
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "web"},
+            "spec": {
+                "type": "NodePort",
+                "selector": {"app": "web"},
+                "ports": [{"port": 80, "targetPort": 8080}],
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "client"},
+            "spec": {
+                "nodeName": "node-1",
+                "containers": [
+                    {"name": "client", "image": f"{IN_CLUSTER}/{WEB_IMAGE}:v1", "command": ["sleep", "3600"]}
+                ],
+            },
+        },
+    ]
+    proc = subprocess.run(
+        [
+            "kubectl",
+            "--kubeconfig",
+            str(c.kubeconfig),
+            "--cache-dir",
+            str(c.kubectl_cache),
+            "apply",
+            "-f",
+            "-",
+        ],
+        input=yaml.safe_dump_all(manifest),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    wait_until(lambda: len(_web_pods(c)) == 2, timeout=120, interval=1, what="2 web pods ready")
+    wait_until(
+        lambda: _ready(c.kubectl_json("get", "pod", "client")),
+        timeout=60,
+        interval=1,
+        what="client pod ready",
+    )
+    pods = _web_pods(c)
+    on_node_2 = [p for p in pods if p["spec"]["nodeName"] == "node-2"]
+    assert on_node_2, f"the scheduler spread no web pod to node-2: {[p['spec']['nodeName'] for p in pods]}"
+    target = on_node_2[0]
+
+    # Pod on node-1 -> pod on node-2, by pod IP and through the ClusterIP.
+    got = _http_from_pod(c, "node-1", "client", target["status"]["podIP"], 8080)
+    assert f"hello from {target['metadata']['name']}" in got
+    svc = c.kubectl_json("get", "svc", "web")
+    cluster_ip, node_port = svc["spec"]["clusterIP"], svc["spec"]["ports"][0]["nodePort"]
+    assert "hello from web-" in _http_from_pod(c, "node-1", "client", cluster_ip, 80)
+
+    # The NodePort from the host, on each node container's address.
+    for node in c.kubectl_json("get", "nodes")["items"]:
+        ip = next(a["address"] for a in node["status"]["addresses"] if a["type"] == "InternalIP")
+        assert "hello from web-" in httpx.get(f"http://{ip}:{node_port}/", timeout=5).text
+
+    # Scale, roll out a new image, read logs.
+    c.kubectl("scale", "deployment/web", "--replicas=6")
+    wait_until(lambda: len(_web_pods(c)) == 6, timeout=120, interval=1, what="6 web pods ready")
+    c.kubectl("set", "image", "deployment/web", f"web={IN_CLUSTER}/{WEB_IMAGE}:v2")
+    c.kubectl("rollout", "status", "deployment/web", "--timeout=180s", timeout=200)
+    wait_until(
+        lambda: (
+            [p["spec"]["containers"][0]["image"] for p in _web_pods(c)]
+            == [f"{IN_CLUSTER}/{WEB_IMAGE}:v2"] * 6
+        ),
+        timeout=60,
+        interval=1,
+        what="6 ready pods of the new image",
+    )
+    pod = _web_pods(c)[0]["metadata"]["name"]
+    assert "serving" in c.kubectl("logs", pod).stdout
+
+
+@pytest.mark.timeout(240)
+def test_a_stopped_node_loses_its_pods_to_the_other(compose_cluster: Compose) -> None:
+    c = compose_cluster
+    assert any(p["spec"]["nodeName"] == "node-2" for p in _web_pods(c))
+    c.run("stop", "-t", "5", "node-2")
+
+    def replaced() -> bool:
+        pods = _web_pods(c)
+        return len(pods) == 6 and all(p["spec"]["nodeName"] == "node-1" for p in pods)
+
+    wait_until(replaced, timeout=150, interval=2, what="6 ready web pods, all on node-1")
+    node = c.kubectl_json("get", "node", "node-2")
+    ready = next(x for x in node["status"]["conditions"] if x["type"] == "Ready")
+    assert ready["status"] != "True"
+
+
+@pytest.mark.timeout(420)
+def test_ha_profile_survives_losing_an_etcd_member_and_an_apiserver(compose_cluster: Compose) -> None:
+    c = compose_cluster
+    c.run("up", "-d", profiles=("ha",), timeout=600)
+    ha_services = ("etcd-2", "etcd-3", "apiserver-2", "scheduler-2", "controller-manager-2")
+    wait_until(
+        lambda: all(c.health(("ha",)).get(s) == "healthy" for s in ha_services),
+        timeout=180,
+        interval=1,
+        what="the ha profile's services healthy",
+    )
+    ns = f"ha-{uuid.uuid4().hex[:6]}"
+    acked: list[str] = []
+    acked_after_kill = 0
+    killed = False
+    with _client(c) as api:
+        wait_until(
+            lambda: api.post("/api/v1/namespaces", json={"metadata": {"name": ns}}).status_code in (201, 409),
+            timeout=30,
+            interval=0.5,
+            what="namespace created",
+        )
+        deadline = time.monotonic() + 180
+        i = 0
+        while acked_after_kill < 100:
+            assert time.monotonic() < deadline, (
+                f"writes stalled: {len(acked)} acked, {acked_after_kill} after kill"
+            )
+            name = f"cm-{i}"
+            body = {"metadata": {"name": name}, "data": {"i": str(i)}}
+            try:
+                status = api.post(f"/api/v1/namespaces/{ns}/configmaps", json=body).status_code
+            except httpx.HTTPError:
+                status = 0
+            if status in (201, 409):  # 409: an earlier, unanswered attempt of ours went through
+                acked.append(name)
+                acked_after_kill += killed
+                i += 1
+            else:
+                time.sleep(0.2)  # retry the same object
+            if len(acked) == 30 and not killed:
+                subprocess.run(
+                    ["docker", "kill", c.container("etcd-1"), c.container("apiserver-1")],
+                    check=True,
+                    capture_output=True,
+                )
+                killed = True
+
+        def all_present() -> bool:
+            resp = api.get(f"/api/v1/namespaces/{ns}/configmaps")
+            names = {item["metadata"]["name"] for item in resp.json()["items"]}
+            missing = set(acked) - names
+            assert not missing, f"acknowledged writes lost: {sorted(missing)[:10]}"
+            return True
+
+        wait_until(all_present, timeout=30, interval=1, what="every acknowledged write readable")
+    assert len(acked) >= 130
+
+
+@pytest.mark.timeout(240)
+def test_down_leaves_nothing_behind(compose_cluster: Compose) -> None:
+    c = compose_cluster
+    c.down()
+    assert c.leftovers() == {"containers": [], "networks": [], "volumes": []}

@@ -1,0 +1,351 @@
+"""A whole kubelite cluster on this machine, as real processes: etcd, apiserver, scheduler,
+controller-manager and two kubelets on Docker. Shared by the e2e tests of this folder and `bench/failover.py`.
+
+`LocalCluster.start()` brings everything up (a private etcd, so the scheduler and the node lifecycle
+controller see only our two nodes); `stop()` undoes all of it whether or not `start()` finished: processes by
+PID, every container labelled with our node names (a SIGKILLed kubelet leaves its containers running), CNI
+state, bridges, host rules, the cluster CIDR guard route if we created it, temp dirs and logs (kept with
+KUBELITE_KEEP_LOGS=1).
+
+The apiserver's default not-ready/unreachable tolerations and the controller-manager's
+--node-monitor-grace-period are shortened (`toleration`, `grace`) so that a dead kubelet's pods move within
+seconds; watchers.py observes rollouts and times a kubelet failover.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.e2e.kubelet.conftest import CLUSTER_CIDR, KubeletProc, cleanup_node
+from tests.harness import ApiServer, Etcd, free_port, start_component, stop_process, wait_until
+from tests.images import BUSYBOX_IMAGE, ensure_images
+
+Obj = dict[str, Any]
+
+SECOND_IMAGE = BUSYBOX_IMAGE.rsplit(":", 1)[0] + ":2"
+KUBECTL = shutil.which("kubectl")
+KCTL = Path(__file__).resolve().parents[3] / ".venv" / "bin" / "kctl"
+HTTPD = "mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www"
+
+
+def docker_ok() -> bool:
+    return (
+        shutil.which("docker") is not None
+        and subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+    )
+
+
+def ensure_second_tag() -> None:
+    """The test image under a second local tag (same content: a template change is all a rollout needs)."""
+    ensure_images()
+    if subprocess.run(["docker", "image", "inspect", SECOND_IMAGE], capture_output=True).returncode != 0:
+        subprocess.run(["docker", "tag", BUSYBOX_IMAGE, SECOND_IMAGE], check=True, capture_output=True)
+
+
+def _route_exists(cidr: str) -> bool:
+    out = subprocess.run(["ip", "-j", "route", "show", "exact", cidr], capture_output=True, text=True).stdout
+    return bool(json.loads(out or "[]"))
+
+
+def _free_thirds(count: int) -> list[int]:
+    """`count` values of N for pod CIDRs 10.244.N.0/24 that no route of this machine uses now: other clusters
+    (another test run, `kctl up`) may be up at the same time. 10-99: the kubelet and proxy e2e fixtures take
+    theirs from 100-249."""
+    out = subprocess.run(["ip", "-j", "-4", "route", "show"], capture_output=True, text=True).stdout
+    used = set()
+    for route in json.loads(out or "[]"):
+        parts = str(route.get("dst", "")).split(".")
+        if len(parts) == 4 and parts[:2] == ["10", "244"]:
+            used.add(int(parts[2]))
+    return random.sample(sorted(set(range(10, 100)) - used), count)
+
+
+@dataclass
+class LocalCluster:
+    """The processes of one cluster.
+
+    `grace`: the controller-manager's --node-monitor-grace-period; `toleration`: the apiserver's default
+    not-ready/unreachable tolerationSeconds.
+    """
+
+    grace: int = 5
+    toleration: int = 5
+    prefix: str = "kc"
+    tmp: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="kubelite-cluster-e2e-")))
+    etcd: Etcd | None = None
+    apiserver: ApiServer | None = None
+    kubelets: list[KubeletProc] = field(default_factory=list)
+    procs: dict[str, tuple[Any, Path]] = field(default_factory=dict)
+    api: httpx.Client | None = None
+    guard_existed: bool = True
+
+    @property
+    def url(self) -> str:
+        assert self.apiserver is not None
+        return self.apiserver.url
+
+    @property
+    def a(self) -> KubeletProc:
+        return self.kubelets[0]
+
+    @property
+    def b(self) -> KubeletProc:
+        return self.kubelets[1]
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.tmp / "kubeconfig"
+
+    def start(self) -> None:
+        ensure_second_tag()
+        self.guard_existed = _route_exists(CLUSTER_CIDR)
+        self.etcd = Etcd()
+        self.etcd.start()
+        tol = str(self.toleration)
+        self.apiserver = ApiServer(
+            self.etcd.url,
+            ["--default-not-ready-toleration-seconds", tol, "--default-unreachable-toleration-seconds", tol],
+        )
+        self.apiserver.start()
+        self.api = httpx.Client(base_url=self.url, timeout=10)
+        self.kubeconfig.write_text(
+            "apiVersion: v1\nkind: Config\n"
+            f"clusters:\n- name: kubelite\n  cluster:\n    server: {self.url}\n"
+            "contexts:\n- name: kubelite\n  context:\n    cluster: kubelite\n    user: tester\n"
+            "current-context: kubelite\nusers:\n- name: tester\n  user: {}\n"
+        )
+        master = ["--master", self.url]
+        self.procs["scheduler"] = start_component(
+            ["scheduler", *master, "--port", str(free_port())], "cluster-scheduler"
+        )
+        self.procs["controller-manager"] = start_component(
+            ["controller_manager", *master, "--port", str(free_port()),
+             "--node-monitor-grace-period", f"{self.grace}s", "--node-eviction-rate", "10"],
+            "cluster-controller-manager",
+        )  # fmt: skip
+        suffix = uuid.uuid4().hex[:5]
+        thirds = _free_thirds(2)
+        self.kubelets = [
+            KubeletProc(f"{self.prefix}{suffix}{x}", f"10.244.{n}.0/24", free_port(),
+                        self.tmp / x / "root", self.tmp / x / "cni", self.url)
+            for x, n in zip("ab", thirds, strict=True)
+        ]  # fmt: skip
+        for k in self.kubelets:
+            k.start()
+        wait_until(self._nodes_ready, 30, 0.2, what="both nodes Ready")
+        for name, (proc, _log) in self.procs.items():
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited:\n{self.log(name)}")
+
+    def _nodes_ready(self) -> bool:
+        return all(self.node_ready(k.name) == "True" for k in self.kubelets)
+
+    def node(self, name: str) -> Obj:
+        assert self.api is not None
+        r = self.api.get(f"/api/v1/nodes/{name}")
+        r.raise_for_status()
+        return dict(r.json())
+
+    def node_ready(self, name: str) -> str | None:
+        for c in self.node(name).get("status", {}).get("conditions") or []:
+            if c.get("type") == "Ready":
+                return str(c.get("status"))
+        return None
+
+    def log(self, name: str, tail: int = 4000) -> str:
+        """The last `tail` characters of a component's log ("scheduler", "controller-manager", "apiserver",
+        or a kubelet's node name)."""
+        if name == "apiserver" and self.apiserver is not None:
+            return self.apiserver.logs()[-tail:]
+        for k in self.kubelets:
+            if k.name == name:
+                return k.logs()[-tail:]
+        if name in self.procs:
+            return self.procs[name][1].read_text(errors="replace")[-tail:]
+        return ""
+
+    def logs(self, tail: int = 3000) -> str:
+        names = ["apiserver", "scheduler", "controller-manager", *(k.name for k in self.kubelets)]
+        return "\n".join(f"----- {n} -----\n{self.log(n, tail)}" for n in names)
+
+    def stop(self) -> None:
+        keep = bool(os.environ.get("KUBELITE_KEEP_LOGS"))
+        for k in self.kubelets:
+            k.stop()
+        for k in self.kubelets:
+            cleanup_node(k)
+            if keep:
+                print(f"kept log: {k.log_path}")
+            k.discard_log()
+        for proc, log in self.procs.values():
+            stop_process(proc)
+            if keep:
+                print(f"kept log: {log}")
+            else:
+                log.unlink(missing_ok=True)
+        self.procs.clear()
+        if self.api is not None:
+            self.api.close()
+            self.api = None
+        if self.apiserver is not None:
+            self.apiserver.stop()
+            if keep:
+                print(f"kept log: {self.apiserver.log_path}")
+            else:
+                self.apiserver.log_path.unlink(missing_ok=True)
+        if self.etcd is not None:
+            self.etcd.destroy()
+        if not self.guard_existed:
+            from kubelet.network import host
+
+            asyncio.run(host.remove_guard(CLUSTER_CIDR))
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # --- objects -------------------------------------------------------------------------------------------
+
+    def namespace(self) -> str:
+        assert self.api is not None
+        ns = f"{self.prefix}-{uuid.uuid4().hex[:8]}"
+        r = self.api.post("/api/v1/namespaces", json={"metadata": {"name": ns}})
+        assert r.status_code == 201, r.text
+        return ns
+
+    def create_deployment(self, ns: str, name: str, replicas: int) -> Obj:
+        assert self.api is not None
+        r = self.api.post(f"/apis/apps/v1/namespaces/{ns}/deployments", json=deployment(name, replicas))
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    def deployment(self, ns: str, name: str) -> Obj:
+        assert self.api is not None
+        r = self.api.get(f"/apis/apps/v1/namespaces/{ns}/deployments/{name}")
+        r.raise_for_status()
+        return dict(r.json())
+
+    def set_image(self, ns: str, name: str, image: str) -> None:
+        assert self.api is not None
+        body = {"spec": {"template": {"spec": {"containers": [{"name": "httpd", "image": image}]}}}}
+        r = self.api.patch(
+            f"/apis/apps/v1/namespaces/{ns}/deployments/{name}",
+            json=body,
+            headers={"Content-Type": "application/strategic-merge-patch+json"},
+        )
+        assert r.status_code == 200, r.text
+
+    def pods(self, ns: str, name: str) -> list[Obj]:
+        assert self.api is not None
+        r = self.api.get(f"/api/v1/namespaces/{ns}/pods", params={"labelSelector": f"app={name}"})
+        r.raise_for_status()
+        return list(r.json()["items"])
+
+    def event_reasons(self, ns: str) -> set[str]:
+        assert self.api is not None
+        r = self.api.get(f"/api/v1/namespaces/{ns}/events")
+        r.raise_for_status()
+        return {str(e.get("reason")) for e in r.json()["items"]}
+
+    def node_containers(self, node: str) -> list[str]:
+        """IDs of the running Docker containers of `node` (sandboxes included)."""
+        out = subprocess.run(
+            ["docker", "ps", "-q", "--filter", f"label=io.kubelite.node={node}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return out.stdout.split()
+
+    def live_ready_pods(self, ns: str, name: str) -> list[Obj]:
+        return [p for p in self.pods(ns, name) if not p["metadata"].get("deletionTimestamp") and is_ready(p)]
+
+    def rollout_complete(self, ns: str, name: str) -> bool:
+        """What `kubectl rollout status` tests: every replica updated and available, no old ones left."""
+        d = self.deployment(ns, name)
+        s = d.get("status") or {}
+        n = d["spec"]["replicas"]
+        return bool(
+            s.get("observedGeneration", 0) >= d["metadata"]["generation"]
+            and s.get("updatedReplicas") == n
+            and s.get("replicas") == n
+            and s.get("availableReplicas") == n
+        )
+
+    def wait_rollout(self, ns: str, name: str, timeout: float = 60) -> float:
+        """Wait until the rollout is complete; returns the seconds it took."""
+        t0 = time.monotonic()
+        try:
+            wait_until(lambda: self.rollout_complete(ns, name), timeout, 0.1, what=f"rollout of {name}")
+        except TimeoutError as exc:
+            d = self.deployment(ns, name)
+            raise AssertionError(f"{exc}; status {json.dumps(d.get('status'))}\n{self.logs()}") from None
+        return time.monotonic() - t0
+
+
+def deployment(name: str, replicas: int, image: str = BUSYBOX_IMAGE) -> Obj:
+    """busybox httpd behind an HTTP readiness probe; 25% surge/unavailable (2 and 1 of 6)."""
+    labels = {"app": name}
+    container = {
+        "name": "httpd",
+        "image": image,
+        "command": ["sh", "-c", HTTPD],
+        "ports": [{"name": "http", "containerPort": 8080}],
+        "readinessProbe": {"httpGet": {"path": "/index.html", "port": 8080}, "periodSeconds": 1},
+        "resources": {"requests": {"cpu": "50m", "memory": "16Mi"}},
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": labels},
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"},
+            },
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"terminationGracePeriodSeconds": 2, "containers": [container]},
+            },
+        },
+    }
+
+
+def is_ready(pod: Obj) -> bool:
+    conds = (pod.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds)
+
+
+def pod_image(pod: Obj) -> str:
+    return str(pod["spec"]["containers"][0]["image"])
+
+
+def kubectl(cluster: LocalCluster, *args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    """The real kubectl with the cluster's kubeconfig, a fresh cache dir and a private HOME."""
+    assert KUBECTL is not None
+    home = cluster.tmp / "kubectl-home"
+    home.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KUBE")}
+    env["HOME"] = str(home)
+    argv = [KUBECTL, "--kubeconfig", str(cluster.kubeconfig), "--cache-dir", str(home / "cache"), *args]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def kctl(cluster: LocalCluster, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Our CLI, as a user runs it, against the cluster's kubeconfig."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KUBE")}
+    env["HOME"] = str(cluster.tmp)
+    argv = [str(KCTL), "--kubeconfig", str(cluster.kubeconfig), *args]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)

@@ -1,0 +1,29 @@
+"""The `cluster` fixture (module scope): a whole kubelite cluster on this machine (see cluster.py), stopped
+and cleaned up at the end of the module whether the tests passed or not."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.cluster.cluster import LocalCluster, docker_ok
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[LocalCluster]:
+    if not (shutil.which("etcd") or Path("/usr/bin/etcd").exists()):
+        pytest.skip("etcd is not installed")
+    if not docker_ok():
+        pytest.skip("Docker engine not available")
+    if os.geteuid() != 0:
+        pytest.skip("the kubelets need root here (bridges, routes, iptables)")
+    c = LocalCluster(grace=5, toleration=5)
+    try:
+        c.start()
+        yield c
+    finally:
+        c.stop()
