@@ -1,0 +1,151 @@
+"""`kube-proxy --master URL | --kubeconfig PATH --node-name NAME --proxy-mode iptables|userspace [--cleanup]`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import socket
+import sys
+from pathlib import Path
+
+from apimachinery.component import (
+    add_client_args,
+    client_from_args,
+    run_until_signal,
+    serve_health,
+    setup_logging,
+)
+from kube_proxy import iptables, netif, rules
+from kube_proxy.iptables_proxier import IptablesProxier, cleanup_all
+from kube_proxy.lock import DEFAULT_PATH, ProxyLock
+from kube_proxy.metrics import ProxyMetrics
+from kube_proxy.server import Proxier, ProxyServer
+from kube_proxy.userspace import UserspaceProxier
+
+log = logging.getLogger("kube_proxy")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="kube-proxy", description="kubelite service proxy: iptables or userspace"
+    )
+    add_client_args(p)
+    p.add_argument("--node-name", "--hostname-override", dest="node_name", default=socket.gethostname())
+    p.add_argument("--proxy-mode", choices=("iptables", "userspace"), default="iptables")
+    p.add_argument(
+        "--cleanup", action="store_true", help="remove every rule, address and route of ours, exit"
+    )
+    p.add_argument("--bind-address", default="127.0.0.1", help="address of /healthz and /metrics")
+    p.add_argument(
+        "--port",
+        "--metrics-port",
+        dest="port",
+        type=int,
+        default=10249,
+        help="port of /healthz and /metrics (0: pick a free one)",
+    )
+    p.add_argument(
+        "--cluster-cidr", default="", help="pods' CIDR: other sources to a cluster IP are masqueraded"
+    )
+    p.add_argument("--service-cluster-ip-range", default="10.96.0.0/12", help="routed to the guard device")
+    p.add_argument("--loadbalancer-ip-range", default="10.250.0.0/24", help="routed to the guard device")
+    p.add_argument("--masquerade-all", action="store_true")
+    p.add_argument("--iptables-localhost-nodeports", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--min-sync-period", type=float, default=1.0, help="seconds between two syncs, at least")
+    p.add_argument("--sync-period", type=float, default=30.0, help="full resync interval, seconds")
+    p.add_argument(
+        "--lock-file", type=Path, default=DEFAULT_PATH, help="one kube-proxy per network namespace"
+    )
+    p.add_argument("--log-level", default="INFO")
+    return p.parse_args(argv)
+
+
+def guard_cidrs(args: argparse.Namespace) -> list[str]:
+    return [c for c in (args.service_cluster_ip_range, args.loadbalancer_ip_range) if c]
+
+
+def make_proxier(args: argparse.Namespace, metrics: ProxyMetrics) -> Proxier:
+    if args.proxy_mode == "userspace":
+        return UserspaceProxier(guard_cidrs(args), metrics)
+    options = rules.Options(
+        cluster_cidr=args.cluster_cidr,
+        masquerade_all=args.masquerade_all,
+        localhost_nodeports=args.iptables_localhost_nodeports,
+    )
+    return IptablesProxier(options, guard_cidrs(args), metrics, full_sync_interval=args.sync_period)
+
+
+async def amain(args: argparse.Namespace) -> None:
+    metrics = ProxyMetrics()
+    proxier = make_proxier(args, metrics)
+    client = client_from_args(args, user_agent="kube-proxy")
+    server = ProxyServer(
+        client,
+        proxier,
+        metrics,
+        node_name=args.node_name,
+        min_sync_period=args.min_sync_period,
+        sync_period=args.sync_period,
+    )
+    health = await serve_health(args.bind_address, args.port, server.healthy, metrics.registry)
+    log.info(
+        "serving /healthz and /metrics",
+        extra={"address": args.bind_address, "port": health.sockets[0].getsockname()[1]},
+    )
+    lock = ProxyLock(args.lock_file)
+    try:
+        await wait_for_lock(lock, args.lock_file)
+        await server.run()
+    finally:
+        health.close()
+        await client.aclose()
+        lock.release()
+
+
+async def wait_for_lock(lock: ProxyLock, path: Path, interval: float = 0.5) -> None:
+    """Two kube-proxies in one network namespace would fight over the same chains: a second one waits
+    (unhealthy, touching nothing) until the first exits, then takes over."""
+    if lock.acquire():
+        return
+    log.warning(
+        "another kube-proxy programs this network namespace: waiting for it to exit",
+        extra={"holder_pid": lock.holder(), "lock_file": str(path)},
+    )
+    while not lock.acquire():
+        await asyncio.sleep(interval)
+    log.info("took over the kube-proxy lock")
+
+
+async def cleanup(args: argparse.Namespace) -> bool:
+    """Remove everything unless a running kube-proxy holds the lock (it relies on the guard device)."""
+    lock = ProxyLock(args.lock_file)
+    owner = lock.acquire()
+    if not owner:
+        log.error(
+            "a running kube-proxy holds the lock: not cleaning up under it",
+            extra={"holder_pid": lock.holder(), "lock_file": str(args.lock_file)},
+        )
+        return False
+    try:
+        await cleanup_all(guard_cidrs(args))  # userspace addresses go with the device
+    finally:
+        lock.release()
+    return True
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    setup_logging("kube-proxy", args.log_level)
+    if args.cleanup:
+        try:
+            done = asyncio.run(cleanup(args))
+        except (iptables.IptablesError, netif.NetifError) as exc:
+            log.error("cleanup failed", extra={"error": str(exc)})
+            sys.exit(1)
+        sys.exit(0 if done else 1)
+    run_until_signal(amain(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""The node's plumbing for virtual addresses: the guard device and its routes, local service addresses, sysctls.
+
+The service CIDR and the load-balancer pool are routed to a local device that drops what it is given (as IPVS
+mode's kube-ipvs0): a packet to a virtual address with no rule for it dies on this machine instead of following
+the default route off it. This must be in place before any rule is written. The device is a `dummy` where the
+kernel has that driver, else an `ifb` (which drops every packet sent to it that no tc action redirected, the
+same guarantee). With neither, a `blackhole` route still keeps packets on the machine, but the host's own
+connections to service addresses then fail at connect() (before the nat OUTPUT chain could rewrite them).
+
+Userspace mode makes the service addresses local by adding them (/32) to the guard device, so its listeners can
+bind them. Linux flushes every route of a device when its last IPv4 address is deleted, which would take the
+guard routes with it; so the device first gets an anchor address (the network address of the first guarded
+CIDR) that stays as long as the device does, and removing service addresses never leaves it address-less.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import logging
+from collections.abc import Iterable
+
+log = logging.getLogger("kube_proxy.netif")
+
+GUARD_DEVICE = "kubelite-svc"
+ROUTE_LOCALNET = "/proc/sys/net/ipv4/conf/all/route_localnet"
+
+
+class NetifError(Exception):
+    """An `ip` command failed."""
+
+
+async def _ip(*args: str, stdin: bytes | None = None, check: bool = True) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(
+        "ip",
+        *args,
+        stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    # Cancelled (SIGTERM) mid-command: let the command finish first, so that no restore lands after our cleanup.
+    done = asyncio.ensure_future(proc.communicate(stdin))
+    try:
+        out, _ = await asyncio.shield(done)
+    except asyncio.CancelledError:
+        await done
+        raise
+    text = out.decode(errors="replace")
+    if check and proc.returncode != 0:
+        raise NetifError(f"ip {' '.join(args)}: {text.strip()}")
+    return proc.returncode or 0, text
+
+
+async def device_exists(name: str = GUARD_DEVICE) -> bool:
+    code, _ = await _ip("link", "show", name, check=False)
+    return code == 0
+
+
+async def ensure_guard(cidrs: Iterable[str], device: str = GUARD_DEVICE) -> str:
+    """Route every CIDR in `cidrs` to the guard device (created when missing). Returns the device kind in use:
+    "dummy", "ifb" or "blackhole"."""
+    kind = "blackhole"
+    if await device_exists(device):
+        _, out = await _ip("-j", "-d", "link", "show", device)
+        info = json.loads(out or "[{}]")[0]
+        kind = ((info.get("linkinfo") or {}).get("info_kind")) or "dummy"
+    else:
+        for candidate in ("dummy", "ifb"):
+            code, out = await _ip("link", "add", device, "type", candidate, check=False)
+            if code == 0 or "File exists" in out:
+                kind = candidate
+                break
+    if kind == "blackhole":
+        log.warning(
+            "no dummy or ifb device support: guarding with blackhole routes (host-originated service "
+            "traffic will not work in iptables mode)"
+        )
+        for cidr in cidrs:
+            await _ip("route", "replace", "blackhole", cidr)
+        return kind
+    await _ip("link", "set", device, "up")
+    for cidr in cidrs:
+        await _ip("route", "replace", cidr, "dev", device)
+    log.info("guard routes in place", extra={"device": device, "kind": kind, "cidrs": list(cidrs)})
+    return kind
+
+
+async def remove_guard(cidrs: Iterable[str], device: str = GUARD_DEVICE) -> None:
+    """Delete the guard device (its routes and addresses go with it) and blackhole fallbacks for `cidrs`."""
+    await _ip("link", "del", device, check=False)
+    for cidr in cidrs:
+        await _ip("route", "del", "blackhole", cidr, check=False)
+
+
+async def guard_routes(device: str = GUARD_DEVICE) -> set[str]:
+    code, out = await _ip("-j", "route", "show", "dev", device, check=False)
+    if code != 0:
+        return set()
+    return {r["dst"] for r in json.loads(out or "[]")}
+
+
+async def addresses(device: str = GUARD_DEVICE) -> set[str]:
+    code, out = await _ip("-j", "-4", "addr", "show", "dev", device, check=False)
+    if code != 0:
+        return set()
+    return {a["local"] for link in json.loads(out or "[]") for a in link.get("addr_info", []) if "local" in a}
+
+
+def anchor_address(cidrs: Iterable[str]) -> str:
+    """The address that keeps the guard device from ever losing its last address (see the module docstring)."""
+    first = next(iter(cidrs))
+    return str(ipaddress.ip_network(first, strict=False).network_address)
+
+
+async def sync_addresses(wanted: Iterable[str], anchor: str, device: str = GUARD_DEVICE) -> tuple[int, int]:
+    """Make the /32 addresses of `device` exactly `wanted` plus `anchor` (one `ip -batch` call; additions first,
+    and the anchor is never removed, so the device's routes survive). Returns (added, removed)."""
+    want = {str(ipaddress.ip_address(ip)) for ip in wanted} | {anchor}
+    have = await addresses(device)
+    add = sorted(want - have, key=lambda ip: ip != anchor)  # the anchor first
+    remove = sorted(have - want)
+    batch = [f"addr add {ip}/32 dev {device}" for ip in add] + [
+        f"addr del {ip}/32 dev {device}" for ip in remove
+    ]
+    if batch:
+        await _ip("-force", "-batch", "-", stdin=("\n".join(batch) + "\n").encode())
+    return len(add), len(remove)
+
+
+def enable_route_localnet() -> bool:
+    """Set net.ipv4.conf.all.route_localnet=1 (node ports on 127.0.0.1 are DNAT'd to pods, which the kernel
+    otherwise refuses to route). Returns True when it changed the value."""
+    with open(ROUTE_LOCALNET) as f:
+        if f.read().strip() == "1":
+            return False
+    with open(ROUTE_LOCALNET, "w") as f:
+        f.write("1")
+    log.info("sysctl net.ipv4.conf.all.route_localnet=1")
+    return True

@@ -1,0 +1,295 @@
+"""The iptables rules for a proxy table, as `iptables-restore --noflush` input: a pure function.
+
+Chains are named as kube-proxy names them, so that `iptables-save` reads the same as on a Kubernetes node:
+
+    nat   KUBE-SERVICES      one rule per cluster IP / load-balancer IP / external IP, then KUBE-NODEPORTS last
+          KUBE-NODEPORTS     one rule per node port (reached for any local destination address)
+          KUBE-SVC-<hash>    a service port: masquerade off-cluster clients, then one rule per ready endpoint,
+                             `-m statistic --mode random --probability 1/n` so each endpoint gets an equal share
+          KUBE-EXT-<hash>    external traffic (node port, LB IP): mark for masquerade, then KUBE-SVC-<hash>
+          KUBE-SEP-<hash>    an endpoint: mark hairpin traffic (the endpoint reaching itself), DNAT to ip:port
+          KUBE-MARK-MASQ     sets the masquerade mark; KUBE-POSTROUTING masquerades marked packets
+    filter KUBE-SERVICES / KUBE-EXTERNAL-SERVICES   REJECT for services without ready endpoints
+          KUBE-FORWARD       accept marked and established service traffic (FORWARD policy may be DROP)
+          KUBE-FIREWALL      drop martian traffic to 127/8 that route_localnet would otherwise let in
+
+Hashes: base32 of sha256 of "ns/name:port" + protocol (+ "ip:port" for an endpoint), first 16 characters.
+
+Every chain this module writes is declared in the restore input, which (with --noflush) flushes and rewrites just
+those chains; chains of a previous sync that are no longer wanted (`existing_chains`) are declared and deleted.
+The jumps into our chains from the built-in chains (`JUMPS`) are not part of the restore input: they live in
+chains we do not own, so they are checked and inserted one by one (`kube_proxy.iptables`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from kube_proxy.servicemap import Endpoint, ProxyTable, ServicePort
+
+MASQ_MARK = "0x4000"
+
+NAT_CHAINS = ("KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-POSTROUTING", "KUBE-MARK-MASQ")
+FILTER_CHAINS = ("KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES", "KUBE-FORWARD", "KUBE-FIREWALL")
+SERVICE_CHAIN_PREFIXES = ("KUBE-SVC-", "KUBE-SEP-", "KUBE-EXT-", "KUBE-FW-", "KUBE-SVL-", "KUBE-XLB-")
+NODEPORTS_COMMENT = "kubernetes service nodeports; NOTE: this must be the last rule in this chain"
+
+
+@dataclass(frozen=True)
+class Jump:
+    """A rule in a chain we do not own (a built-in chain, or Docker's DOCKER-USER) that leads to ours."""
+
+    table: str
+    chain: str
+    target: str
+    match: tuple[str, ...]
+    comment: str
+
+    def args(self) -> list[str]:
+        return [*self.match, "-m", "comment", "--comment", self.comment, "-j", self.target]
+
+
+_NEW = ("-m", "conntrack", "--ctstate", "NEW")
+JUMPS: tuple[Jump, ...] = (
+    Jump("filter", "INPUT", "KUBE-EXTERNAL-SERVICES", _NEW, "kubernetes externally-visible service portals"),
+    Jump(
+        "filter", "FORWARD", "KUBE-EXTERNAL-SERVICES", _NEW, "kubernetes externally-visible service portals"
+    ),
+    Jump("filter", "FORWARD", "KUBE-SERVICES", _NEW, "kubernetes service portals"),
+    Jump("filter", "OUTPUT", "KUBE-SERVICES", _NEW, "kubernetes service portals"),
+    Jump("filter", "FORWARD", "KUBE-FORWARD", (), "kubernetes forwarding rules"),
+    Jump("filter", "INPUT", "KUBE-FIREWALL", (), "kubernetes localnet firewall"),
+    Jump("filter", "OUTPUT", "KUBE-FIREWALL", (), "kubernetes localnet firewall"),
+    Jump("nat", "OUTPUT", "KUBE-SERVICES", (), "kubernetes service portals"),
+    Jump("nat", "PREROUTING", "KUBE-SERVICES", (), "kubernetes service portals"),
+    Jump("nat", "POSTROUTING", "KUBE-POSTROUTING", (), "kubernetes postrouting rules"),
+)
+# Docker's FORWARD chain sends traffic between two of its bridges to DOCKER-ISOLATION-*, which drops it, and
+# DOCKER-USER is the one chain Docker promises to run first and leave alone. A DNAT'd connection is service
+# traffic that a rule of ours chose to send there.
+DOCKER_USER_JUMP = Jump(
+    "filter",
+    "DOCKER-USER",
+    "ACCEPT",
+    ("-m", "conntrack", "--ctstate", "DNAT"),
+    "kubelite service traffic (DNAT)",
+)
+
+
+@dataclass
+class Options:
+    cluster_cidr: str = (
+        ""  # traffic to a cluster IP from outside it is masqueraded (kube-proxy's --cluster-cidr)
+    )
+    masquerade_all: bool = False
+    localhost_nodeports: bool = True  # node ports on 127.0.0.1 (needs net.ipv4.conf.all.route_localnet=1)
+    masq_mark: str = MASQ_MARK
+
+
+@dataclass
+class Rules:
+    """The restore input, split by table, and the service chains it leaves in place."""
+
+    filter: list[str] = field(default_factory=list)
+    nat: list[str] = field(default_factory=list)
+    nat_chains: set[str] = field(default_factory=set)
+    deleted_chains: set[str] = field(default_factory=set)
+
+    def text(self) -> str:
+        return (
+            "*filter\n"
+            + "".join(s + "\n" for s in self.filter)
+            + "*nat\n"
+            + "".join(s + "\n" for s in self.nat)
+        )
+
+    @property
+    def rule_count(self) -> dict[str, int]:
+        return {
+            "filter": sum(1 for line in self.filter if line.startswith("-A ")),
+            "nat": sum(1 for line in self.nat if line.startswith("-A ")),
+        }
+
+
+def _hash(text: str) -> str:
+    return base64.b32encode(hashlib.sha256(text.encode()).digest()).decode()[:16]
+
+
+def svc_chain(sp: ServicePort) -> str:
+    return "KUBE-SVC-" + _hash(sp.name_string + sp.protocol.lower())
+
+
+def ext_chain(sp: ServicePort) -> str:
+    return "KUBE-EXT-" + _hash(sp.name_string + sp.protocol.lower())
+
+
+def sep_chain(sp: ServicePort, ep: Endpoint) -> str:
+    return "KUBE-SEP-" + _hash(sp.name_string + sp.protocol.lower() + str(ep))
+
+
+def is_service_chain(name: str) -> bool:
+    return name.startswith(SERVICE_CHAIN_PREFIXES)
+
+
+def probability(n: int) -> str:
+    """The share of the first of `n` remaining endpoints, formatted as kube-proxy formats it."""
+    return f"{1.0 / n:0.10f}"
+
+
+def _q(text: str) -> str:
+    return '"' + text.replace('"', "'") + '"'
+
+
+def _chain_line(name: str) -> str:
+    return f":{name} - [0:0]"
+
+
+def build(table: ProxyTable, options: Options, existing_chains: Iterable[str] = ()) -> Rules:
+    """The rules for `table`. `existing_chains` are the nat chains present now; service chains among them that
+    the new rules do not use are deleted."""
+    mark = options.masq_mark
+    out = Rules()
+    filter_rules: list[str] = []
+    nat_rules: list[str] = []
+    nat_service_chains: list[str] = []
+
+    nat_rules += [
+        f"-A KUBE-POSTROUTING -m mark ! --mark {mark}/{mark} -j RETURN",
+        # Clear the mark so a packet that goes round again is not masqueraded twice.
+        f"-A KUBE-POSTROUTING -j MARK --xor-mark {mark}",
+        f"-A KUBE-POSTROUTING -m comment --comment {_q('kubernetes service traffic requiring SNAT')}"
+        " -j MASQUERADE --random-fully",
+        f"-A KUBE-MARK-MASQ -j MARK --or-mark {mark}",
+    ]
+    if options.localhost_nodeports:
+        # route_localnet lets packets to 127/8 arrive from anywhere; only our DNAT'd ones may.
+        filter_rules.append(
+            f"-A KUBE-FIREWALL -m comment --comment {_q('block incoming localnet connections')}"
+            " -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP"
+        )
+
+    for sp, endpoints in table:
+        name = sp.name_string
+        proto = sp.protocol.lower()
+        pmatch = f"-m {proto} -p {proto}"
+        svc = svc_chain(sp)
+        ext = ext_chain(sp)
+        external = bool(sp.node_port or sp.load_balancer_ips or sp.external_ips)
+        if not endpoints:
+            comment = _q(f"{name} has no endpoints")
+            filter_rules.append(
+                f"-A KUBE-SERVICES -m comment --comment {comment} {pmatch} -d {sp.cluster_ip}/32"
+                f" --dport {sp.port} -j REJECT"
+            )
+            for ip in (*sp.external_ips, *sp.load_balancer_ips):
+                filter_rules.append(
+                    f"-A KUBE-EXTERNAL-SERVICES -m comment --comment {comment} {pmatch} -d {ip}/32"
+                    f" --dport {sp.port} -j REJECT"
+                )
+            if sp.node_port:
+                filter_rules.append(
+                    f"-A KUBE-EXTERNAL-SERVICES -m comment --comment {comment} -m addrtype --dst-type LOCAL"
+                    f" {pmatch} --dport {sp.node_port} -j REJECT"
+                )
+            continue
+
+        cluster_match = f"-m comment --comment {_q(name + ' cluster IP')} {pmatch} -d {sp.cluster_ip}/32 --dport {sp.port}"
+        nat_rules.append(f"-A KUBE-SERVICES {cluster_match} -j {svc}")
+        for ip in sp.external_ips:
+            nat_rules.append(
+                f"-A KUBE-SERVICES -m comment --comment {_q(name + ' external IP')} {pmatch} -d {ip}/32"
+                f" --dport {sp.port} -j {ext}"
+            )
+        for ip in sp.load_balancer_ips:
+            nat_rules.append(
+                f"-A KUBE-SERVICES -m comment --comment {_q(name + ' loadbalancer IP')} {pmatch} -d {ip}/32"
+                f" --dport {sp.port} -j {ext}"
+            )
+        if sp.node_port:
+            nat_rules.append(
+                f"-A KUBE-NODEPORTS -m comment --comment {_q(name)} {pmatch} --dport {sp.node_port} -j {ext}"
+            )
+
+        nat_service_chains.append(svc)
+        if options.masquerade_all:
+            nat_rules.append(f"-A {svc} {cluster_match} -j KUBE-MARK-MASQ")
+        elif options.cluster_cidr:
+            # Off-cluster clients (the host itself, another machine routing the service CIDR here) are
+            # masqueraded so the reply comes back through this node and is un-DNAT'd.
+            nat_rules.append(f"-A {svc} {cluster_match} ! -s {options.cluster_cidr} -j KUBE-MARK-MASQ")
+        if external:
+            nat_service_chains.append(ext)
+            nat_rules.append(
+                f"-A {ext} -m comment --comment {_q(f'masquerade traffic for {name} external destinations')}"
+                " -j KUBE-MARK-MASQ"
+            )
+            nat_rules.append(f"-A {ext} -j {svc}")
+
+        seps = [(ep, sep_chain(sp, ep)) for ep in endpoints]
+        if sp.affinity_seconds:
+            for ep, sep in seps:
+                nat_rules.append(
+                    f"-A {svc} -m comment --comment {_q(f'{name} -> {ep}')} -m recent --name {sep} --rcheck"
+                    f" --seconds {sp.affinity_seconds} --reap -j {sep}"
+                )
+        n = len(seps)
+        for i, (ep, sep) in enumerate(seps):
+            stat = f" -m statistic --mode random --probability {probability(n - i)}" if i < n - 1 else ""
+            nat_rules.append(f"-A {svc} -m comment --comment {_q(f'{name} -> {ep}')}{stat} -j {sep}")
+        for ep, sep in seps:
+            nat_service_chains.append(sep)
+            # Hairpin: an endpoint reaching itself through the service must see the reply come from the
+            # service address, so its own packets are masqueraded (the reply then goes via the host).
+            nat_rules.append(f"-A {sep} -m comment --comment {_q(name)} -s {ep.ip}/32 -j KUBE-MARK-MASQ")
+            recent = f" -m recent --name {sep} --set" if sp.affinity_seconds else ""
+            nat_rules.append(
+                f"-A {sep} -m comment --comment {_q(name)}{recent} {pmatch} -j DNAT --to-destination {ep}"
+            )
+
+    local = "-m addrtype --dst-type LOCAL" + ("" if options.localhost_nodeports else " ! -d 127.0.0.0/8")
+    nat_rules.append(
+        f"-A KUBE-SERVICES -m comment --comment {_q(NODEPORTS_COMMENT)} {local} -j KUBE-NODEPORTS"
+    )
+
+    filter_rules += [
+        "-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP",
+        f"-A KUBE-FORWARD -m comment --comment {_q('kubernetes forwarding rules')} -m mark --mark {mark}/{mark}"
+        " -j ACCEPT",
+        f"-A KUBE-FORWARD -m comment --comment {_q('kubernetes forwarding conntrack rule')}"
+        " -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+    ]
+
+    active = set(nat_service_chains)
+    stale = sorted(c for c in set(existing_chains) - active if is_service_chain(c))
+    out.filter = [*map(_chain_line, FILTER_CHAINS), *filter_rules, "COMMIT"]
+    out.nat = [
+        *map(_chain_line, NAT_CHAINS),
+        *map(_chain_line, nat_service_chains),
+        *map(_chain_line, stale),
+        *nat_rules,
+        *(f"-X {c}" for c in stale),
+        "COMMIT",
+    ]
+    out.nat_chains = active
+    out.deleted_chains = set(stale)
+    return out
+
+
+def cleanup_text(nat_chains: Iterable[str], filter_chains: Iterable[str]) -> str:
+    """Restore input that flushes and deletes the given chains (the jumps into them must be gone first)."""
+    nat = sorted(set(nat_chains))
+    flt = sorted(set(filter_chains))
+    lines = ["*filter", *map(_chain_line, flt), *(f"-X {c}" for c in flt), "COMMIT"]
+    lines += ["*nat", *map(_chain_line, nat), *(f"-X {c}" for c in nat), "COMMIT"]
+    return "\n".join(lines) + "\n"
+
+
+def owned_nat_chain(name: str) -> bool:
+    return name in NAT_CHAINS or is_service_chain(name)
+
+
+def owned_filter_chain(name: str) -> bool:
+    return name in FILTER_CHAINS

@@ -1,0 +1,120 @@
+"""The kube-proxy process: informers on Services and Endpoints feed one rate-limited sync of the data plane.
+
+Handlers only ask for a sync; the sync reads both caches whole (level-triggered), builds the proxy table and
+hands it to the proxier (iptables or userspace). Nothing is written before both informers have synced, so a
+restart never wipes the rules of services it has not heard about yet. On cancellation (SIGTERM) the proxier
+removes what it made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Protocol
+
+from apimachinery.client import Client
+from apimachinery.informer import InformerFactory
+from apimachinery.resources import ResourceInfo, by_resource
+from kube_proxy.metrics import ProxyMetrics
+from kube_proxy.servicemap import ProxyTable, build_table
+from kube_proxy.syncrunner import SyncRunner
+
+log = logging.getLogger("kube_proxy")
+
+
+def _res(name: str) -> ResourceInfo:
+    info = by_resource("", name)
+    assert info is not None
+    return info
+
+
+SERVICES = _res("services")
+ENDPOINTS = _res("endpoints")
+
+
+class Proxier(Protocol):
+    mode: str
+
+    async def setup(self) -> None: ...
+    async def sync(self, table: ProxyTable) -> None: ...
+    async def shutdown(self) -> None: ...
+
+
+class ProxyServer:
+    def __init__(
+        self,
+        client: Client,
+        proxier: Proxier,
+        metrics: ProxyMetrics,
+        *,
+        node_name: str,
+        min_sync_period: float = 1.0,
+        sync_period: float = 30.0,
+    ) -> None:
+        self.client = client
+        self.proxier = proxier
+        self.metrics = metrics
+        self.node_name = node_name
+        self.factory = InformerFactory(client)
+        self.services = self.factory.informer(SERVICES)
+        self.endpoints = self.factory.informer(ENDPOINTS)
+        self.runner = SyncRunner(self._sync, min_interval=min_sync_period, max_interval=sync_period)
+        self.sync_period = sync_period
+        for inf in (self.services, self.endpoints):
+            inf.add_handler(
+                lambda _obj: self.runner.request(),
+                lambda _old, _new: self.runner.request(),
+                lambda _obj: self.runner.request(),
+            )
+
+    def healthy(self) -> bool:
+        """Synced at least once, and not longer ago than two sync periods (a stuck sync loop is unhealthy)."""
+        last = self.runner.last_success
+        return last is not None and time.monotonic() - last < 2 * self.sync_period + 5
+
+    def table(self) -> ProxyTable:
+        eps = {
+            f"{(e.get('metadata') or {}).get('namespace')}/{e['metadata']['name']}": e
+            for e in self.endpoints.store.list()
+        }
+        return build_table(self.services.store.list(), eps)
+
+    async def _sync(self) -> None:
+        start = time.monotonic()
+        table = self.table()
+        try:
+            await self.proxier.sync(table)
+        except Exception:
+            self.metrics.sync_failures.inc()
+            raise
+        elapsed = time.monotonic() - start
+        self.metrics.sync_duration.observe(elapsed)
+        self.metrics.last_sync.set(time.time())
+        self.metrics.service_ports.set(len(table))
+        self.metrics.endpoints.set(sum(len(eps) for _, eps in table))
+        log.info(
+            "synced",
+            extra={"mode": self.proxier.mode, "service_ports": len(table), "seconds": round(elapsed, 4)},
+        )
+
+    async def run(self) -> None:
+        """Set up the guard, start the informers, sync until cancelled; then remove our rules/listeners."""
+        await self.proxier.setup()
+        self.factory.start()
+        runner: asyncio.Task[None] | None = None
+        try:
+            await self.factory.wait_synced()
+            log.info("informers synced", extra={"node": self.node_name, "mode": self.proxier.mode})
+            runner = asyncio.create_task(self.runner.run(), name="sync-runner")
+            self.runner.request()
+            await runner
+        finally:
+            if runner is not None:
+                runner.cancel()
+                await asyncio.gather(runner, return_exceptions=True)
+            await self.factory.stop()
+            try:
+                await asyncio.shield(self.proxier.shutdown())
+            except Exception:
+                log.exception("cleanup on exit failed")

@@ -1,0 +1,25 @@
+"""A private etcd + apiserver for the allocation tests: they fill address pools, which must not be shared."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import _need_etcd
+from tests.harness import ApiServer, Etcd
+
+
+@pytest.fixture(scope="module")
+def pool_apiserver() -> Iterator[ApiServer]:
+    _need_etcd()
+    etcd = Etcd()
+    etcd.start()
+    server = ApiServer(etcd.url)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        server.log_path.unlink(missing_ok=True)
+        etcd.destroy()
