@@ -1,0 +1,126 @@
+"""kube-scheduler: `python -m scheduler --master URL | --kubeconfig PATH [--leader-elect] [--port N]`.
+
+Wiring only: options -> client -> scheduler (informers start at once, so a standby has warm caches) ->
+leader election (optional) -> scheduling loop; /healthz and /metrics on --bind-address:--port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+
+from apimachinery.component import (
+    add_client_args,
+    client_from_args,
+    run_until_signal,
+    serve_health,
+    setup_logging,
+)
+from apimachinery.events import EventRecorder
+from apimachinery.leaderelection import LeaderElector
+from scheduler.metrics import SchedulerMetrics
+from scheduler.scheduler import DEFAULT_SCHEDULER_NAME, Scheduler
+
+log = logging.getLogger("scheduler")
+
+
+class LeadershipLostError(RuntimeError):
+    """This scheduler was the leader and lost the lease; exit so that a fresh process starts as a candidate."""
+
+
+def _seconds(text: str) -> float:
+    """15, 15s, 1.5s, 500ms, 1m (Kubernetes flag durations)."""
+    text = text.strip()
+    for suffix, factor in (("ms", 0.001), ("s", 1.0), ("m", 60.0)):
+        if text.endswith(suffix):
+            return float(text[: -len(suffix)]) * factor
+    return float(text)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="kube-scheduler", description=__doc__)
+    add_client_args(parser)
+    parser.add_argument("--bind-address", default="127.0.0.1", help="address for /healthz and /metrics")
+    parser.add_argument("--port", type=int, default=10259, help="port for /healthz and /metrics (0: none)")
+    parser.add_argument("--scheduler-name", default=DEFAULT_SCHEDULER_NAME)
+    parser.add_argument(
+        "--max-inflight-binds", type=int, default=8, help="binding and status requests in flight at once"
+    )
+    parser.add_argument("--leader-elect", action="store_true", help="run only while holding the leader lease")
+    parser.add_argument("--leader-elect-lease-duration", type=_seconds, default=15.0)
+    parser.add_argument("--leader-elect-renew-deadline", type=_seconds, default=10.0)
+    parser.add_argument("--leader-elect-retry-period", type=_seconds, default=2.0)
+    parser.add_argument("--leader-elect-resource-namespace", default="kube-system")
+    parser.add_argument("--leader-elect-resource-name", default="kube-scheduler")
+    parser.add_argument("--identity", default=None, help="leader election identity (default: host_uuid)")
+    parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"))
+    return parser.parse_args(argv)
+
+
+async def amain(args: argparse.Namespace) -> None:
+    client = client_from_args(args, user_agent="kube-scheduler")
+    metrics = SchedulerMetrics()
+    recorder = EventRecorder(client, args.scheduler_name)
+    sched = Scheduler(
+        client,
+        name=args.scheduler_name,
+        metrics=metrics,
+        recorder=recorder,
+        max_inflight_writes=args.max_inflight_binds,
+    )
+    server = None
+    if args.port:
+        server = await serve_health(args.bind_address, args.port, registry=metrics.registry)
+        log.info("serving health and metrics", extra={"address": args.bind_address, "port": args.port})
+    informers = asyncio.create_task(sched.run_informers(), name="informers")
+    lost = False
+    try:
+        if args.leader_elect:
+            identity = args.identity or f"{socket.gethostname()}_{uuid.uuid4()}"
+            elector = LeaderElector(
+                client,
+                args.leader_elect_resource_namespace,
+                args.leader_elect_resource_name,
+                identity,
+                lease_duration=args.leader_elect_lease_duration,
+                renew_deadline=args.leader_elect_renew_deadline,
+                retry_period=args.leader_elect_retry_period,
+            )
+
+            async def lead() -> None:
+                metrics.leader.set(1)
+                log.info("leading", extra={"identity": identity})
+                await sched.run()
+
+            await elector.run(lead, lambda: metrics.leader.set(0))
+            lost = True  # run() returns only when leadership ended without our being cancelled
+        else:
+            metrics.leader.set(1)
+            await sched.run()
+    finally:
+        informers.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await informers
+        with contextlib.suppress(Exception):
+            await recorder.flush(1.0)
+        await recorder.aclose()
+        if server is not None:
+            server.close()
+        await client.aclose()
+    if lost:
+        raise LeadershipLostError("leader election lost")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    setup_logging("kube-scheduler", args.log_level)
+    run_until_signal(amain(args))
+
+
+if __name__ == "__main__":
+    main()
