@@ -25,13 +25,17 @@ def _port_cause(i: int, message: str, kind: str = "nodePort") -> dict[str, str]:
 class Pool:
     """One allocation space (an IP range or a port range) with keys under `_PREFIX/<name>/`."""
 
-    def __init__(self, storage: Storage, name: str, first: int, last: int, render, parse) -> None:
+    def __init__(
+        self, storage: Storage, name: str, first: int, last: int, render, parse, reserved: int = 0
+    ) -> None:
         self.storage = storage
         self.name = name
         self.first = first
         self.last = last
         self.render = render
         self.parse = parse
+        # The first `reserved` values are handed out only when asked for by name.
+        self.dynamic_first = min(first + reserved, last)
 
     def key(self, value: int) -> str:
         return f"{_PREFIX}/{self.name}/{self.render(value)}"
@@ -51,9 +55,9 @@ class Pool:
         return True
 
     async def allocate(self, owner: str) -> int:
-        size = self.last - self.first + 1
+        size = self.last - self.dynamic_first + 1
         for _ in range(min(32, size)):
-            value = random.randint(self.first, self.last)
+            value = random.randint(self.dynamic_first, self.last)
             if await self.claim(value, owner):
                 return value
         # Crowded: look at what is taken and pick from the rest.
@@ -61,7 +65,7 @@ class Pool:
             self.parse(kv.key.rsplit("/", 1)[1])
             for kv in (await self.storage.list(f"{_PREFIX}/{self.name}/")).items
         }
-        free = [v for v in range(self.first, self.last + 1) if v not in taken]
+        free = [v for v in range(self.dynamic_first, self.last + 1) if v not in taken]
         random.shuffle(free)
         for value in free[:64]:
             if await self.claim(value, owner):
@@ -76,9 +80,9 @@ class Pool:
                 raise
 
 
-def _ip_pool(storage: Storage, name: str, cidr: str) -> Pool:
+def _ip_pool(storage: Storage, name: str, cidr: str, reserved: int = 0) -> Pool:
     net = ipaddress.ip_network(cidr, strict=False)
-    # Skip the network address and the first host (Kubernetes reserves the first IP for the kubernetes service).
+    # Never the network or the broadcast address.
     first = int(net.network_address) + 1
     last = int(net.broadcast_address) - 1
     return Pool(
@@ -88,13 +92,15 @@ def _ip_pool(storage: Storage, name: str, cidr: str) -> Pool:
         last,
         lambda v: str(ipaddress.ip_address(v)),
         lambda s: int(ipaddress.ip_address(s)),
+        reserved,
     )
 
 
 class ServiceAllocator:
     def __init__(self, storage: Storage, service_cidr: str, node_ports: str, lb_cidr: str | None) -> None:
         lo, _, hi = node_ports.partition("-")
-        self.cluster_ips = _ip_pool(storage, "clusterips", service_cidr)
+        # The first host of the range is kept for the `kubernetes` service, as Kubernetes does.
+        self.cluster_ips = _ip_pool(storage, "clusterips", service_cidr, reserved=1)
         self.node_ports = Pool(storage, "nodeports", int(lo), int(hi or lo), str, int)
         self.lb_ips = _ip_pool(storage, "loadbalancerips", lb_cidr) if lb_cidr else None
         self.service_cidr = service_cidr
@@ -204,7 +210,10 @@ class ServiceAllocator:
         if svc_type == "LoadBalancer" and self.lb_ips is not None:
             want_ip = spec.get("loadBalancerIP")
             if want_ip:
-                value = int(ipaddress.ip_address(want_ip))
+                try:
+                    value = int(ipaddress.ip_address(want_ip))
+                except ValueError:
+                    value = -1
                 if not self.lb_ips.contains(value) or not await self.lb_ips.claim(value, owner):
                     raise errors.invalid(
                         "Service",
@@ -223,6 +232,115 @@ class ServiceAllocator:
             svc["status"] = {
                 "loadBalancer": {"ingress": [{"ip": self.lb_ips.render(value), "ipMode": "VIP"}]}
             }
+
+    def holdings(self, svc: Obj) -> set[tuple[str, int]]:
+        """What a stored service holds in the pools, as (pool name, value) pairs."""
+        held: set[tuple[str, int]] = set()
+        spec = svc.get("spec") or {}
+        ip = spec.get("clusterIP")
+        if ip and ip != "None":
+            try:
+                value = int(ipaddress.ip_address(ip))
+                if self.cluster_ips.contains(value):
+                    held.add((self.cluster_ips.name, value))
+            except ValueError:
+                pass  # never allocated by us
+        for port in spec.get("ports") or []:
+            if port.get("nodePort"):
+                held.add((self.node_ports.name, int(port["nodePort"])))
+        if self.lb_ips is not None:
+            for ing in ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []:
+                try:
+                    held.add((self.lb_ips.name, int(ipaddress.ip_address(ing.get("ip", "")))))
+                except ValueError:
+                    pass  # an address written by someone else
+        return held
+
+    def _pool(self, name: str) -> Pool | None:
+        return {p.name: p for p in (self.cluster_ips, self.node_ports, self.lb_ips) if p is not None}.get(
+            name
+        )
+
+    async def release_difference(self, holder: Obj, other: Obj) -> None:
+        """Free what `holder` holds and `other` does not."""
+        for name, value in self.holdings(holder) - self.holdings(other):
+            pool = self._pool(name)
+            if pool is not None:
+                await pool.free(value)
+
+    async def reallocate(self, new: Obj, old: Obj) -> None:
+        """Admission for an update: keep what the service holds and still needs, claim what it newly needs (a type
+        change to NodePort or LoadBalancer, a requested nodePort), and drop from `new` what it no longer needs. What
+        `old` held and `new` does not is freed by release_difference after the write."""
+        spec = new.setdefault("spec", {})
+        old_spec = old.get("spec") or {}
+        md = new.get("metadata") or {}
+        owner = f"{md.get('namespace')}/{md.get('name')}"
+        name = str(md.get("name"))
+        svc_type = spec.get("type") or "ClusterIP"
+        held = self.holdings(old)
+        claimed: list[tuple[Pool, int]] = []
+        try:
+            if svc_type != "ExternalName" and not spec.get("clusterIP"):
+                if old_spec.get("clusterIP"):
+                    spec["clusterIP"] = old_spec["clusterIP"]
+                    spec["clusterIPs"] = old_spec.get("clusterIPs") or [old_spec["clusterIP"]]
+                else:
+                    value = await self.cluster_ips.allocate(owner)
+                    claimed.append((self.cluster_ips, value))
+                    spec["clusterIP"] = self.cluster_ips.render(value)
+                    spec["clusterIPs"] = [spec["clusterIP"]]
+            if svc_type in ("NodePort", "LoadBalancer"):
+                old_by_port = {
+                    (p.get("port"), p.get("protocol", "TCP")): p.get("nodePort")
+                    for p in old_spec.get("ports") or []
+                    if p.get("nodePort")
+                }
+                for i, port in enumerate(spec.get("ports") or []):
+                    want = port.get("nodePort") or old_by_port.get(
+                        (port.get("port"), port.get("protocol", "TCP"))
+                    )
+                    if not want:
+                        value = await self.node_ports.allocate(owner)
+                        claimed.append((self.node_ports, value))
+                        port["nodePort"] = value
+                        continue
+                    port["nodePort"] = int(want)
+                    if (self.node_ports.name, int(want)) in held:
+                        continue
+                    if not self.node_ports.contains(int(want)):
+                        raise errors.invalid(
+                            "Service",
+                            name,
+                            [
+                                _port_cause(
+                                    i,
+                                    f"Invalid value: {want}: provided port is not in the valid range. The range of valid ports is {self.node_port_range}",
+                                )
+                            ],
+                        )
+                    if not await self.node_ports.claim(int(want), owner):
+                        raise errors.invalid(
+                            "Service",
+                            name,
+                            [_port_cause(i, f"Invalid value: {want}: provided port is already allocated")],
+                        )
+                    claimed.append((self.node_ports, int(want)))
+            else:
+                for port in spec.get("ports") or []:
+                    port.pop("nodePort", None)
+            status = new.setdefault("status", {})
+            has_lb_ip = any(n == "loadbalancerips" for n, _ in self.holdings(new))
+            if svc_type == "LoadBalancer" and self.lb_ips is not None and not has_lb_ip:
+                value = await self.lb_ips.allocate(owner)
+                claimed.append((self.lb_ips, value))
+                status["loadBalancer"] = {"ingress": [{"ip": self.lb_ips.render(value), "ipMode": "VIP"}]}
+            elif svc_type != "LoadBalancer":
+                status["loadBalancer"] = {}
+        except BaseException:
+            for pool, value in claimed:
+                await pool.free(value)
+            raise
 
     async def release(self, svc: Obj) -> None:
         spec = svc.get("spec") or {}

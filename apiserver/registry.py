@@ -258,6 +258,13 @@ class Store:
         resourceVersion in it is a precondition. Returns (stored object, created)."""
         key = self.key(namespace, name)
         pending_create: Obj | None = None
+        if (
+            self.strategy.allocates_on_update
+            and subresource is None
+            and not dry_run
+            and create_if_missing is None
+        ):
+            return await self._update_allocating(namespace, name, transform), False
 
         def try_update(current: Obj | None) -> Obj:
             nonlocal pending_create
@@ -298,6 +305,48 @@ class Store:
         if self._should_delete(obj):
             obj = await self._delete_now(namespace, name, int(obj["metadata"]["resourceVersion"]), obj)
         return obj, False
+
+    async def _update_allocating(
+        self, namespace: str | None, name: str, transform: Callable[[Obj], Obj]
+    ) -> Obj:
+        """An update whose admission claims resources in storage (a Service that becomes a NodePort): read, decide,
+        claim what is new, then compare-and-swap on the revision that was read. On a lost race the claims are
+        released and the whole update is tried again; on success what the old object held and the new one does not
+        is released."""
+        key = self.key(namespace, name)
+        for _ in range(10):
+            try:
+                current = (await self.storage.get(key)).obj
+            except StorageError as exc:
+                raise storage_error(exc, self.info, name) from None
+            try:
+                new = self._prepare_update(copy.deepcopy(current), transform(copy.deepcopy(current)), None)
+            except Abort as abort:
+                raise abort.error from None
+            await self.strategy.admit_update(new, current)
+            read_revision = current["metadata"]["resourceVersion"]
+            lost_race = errors.conflict(self.info.resource, name, self.info.group)
+
+            def swap(
+                live: Obj | None, _new: Obj = new, _rv: str = read_revision, _lost: StatusError = lost_race
+            ) -> Obj:
+                if live is None or live["metadata"]["resourceVersion"] != _rv:
+                    raise Abort(_lost)
+                return _new
+
+            try:
+                kv = await self.storage.guaranteed_update(key, swap)
+            except Abort as abort:
+                await self.strategy.abandon_update(new, current)
+                if abort.error is lost_race:
+                    continue
+                raise abort.error from None
+            except StorageError as exc:
+                await self.strategy.abandon_update(new, current)
+                raise storage_error(exc, self.info, name) from None
+            await self.strategy.commit_update(kv.obj, current)
+            return kv.obj
+        raise errors.conflict(self.info.resource, name, self.info.group)
 
     def _prepare_update(self, old: Obj, new: Obj, subresource: str | None) -> Obj:
         new_md = meta(new)

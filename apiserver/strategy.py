@@ -16,6 +16,8 @@ class Strategy:
     status_subresource = False
     reset_status_on_create = False
     has_generation = False
+    # Updates that claim resources in storage go through admit_update / abandon_update / commit_update.
+    allocates_on_update = False
 
     def prepare_for_create(self, obj: Obj) -> None:
         if self.reset_status_on_create:
@@ -35,6 +37,15 @@ class Strategy:
 
     async def release(self, obj: Obj) -> None:
         """Free what admission allocated for an object that is gone (or whose create failed)."""
+
+    async def admit_update(self, new: Obj, old: Obj) -> None:
+        """Claim what `new` needs and `old` does not hold (may change `new`); raise StatusError to refuse."""
+
+    async def abandon_update(self, new: Obj, old: Obj) -> None:
+        """The update did not happen: free what admit_update claimed."""
+
+    async def commit_update(self, new: Obj, old: Obj) -> None:
+        """The update happened: free what `old` held and `new` no longer does."""
 
     def grace_period(self, obj: Obj, requested: int | None) -> int:
         return 0
@@ -97,6 +108,7 @@ class NamespaceStrategy(Strategy):
 
 class ServiceStrategy(WithStatus):
     has_generation = False
+    allocates_on_update = True
 
     def __init__(self, allocator: ServiceAllocator) -> None:
         self.allocator = allocator
@@ -106,6 +118,34 @@ class ServiceStrategy(WithStatus):
 
     async def release(self, obj: Obj) -> None:
         await self.allocator.release(obj)
+
+    def prepare_for_update(self, new: Obj, old: Obj) -> None:
+        """Drop the fields that only the old type had, when the client left them as they were (Kubernetes'
+        dropTypeDependentFields): switching a NodePort to ClusterIP with a merge patch must not fail validation on
+        the node ports it still carries."""
+        spec = new.get("spec") or {}
+        old_spec = old.get("spec") or {}
+        new_type = spec.get("type") or "ClusterIP"
+        if new_type not in ("NodePort", "LoadBalancer"):
+            old_ports = {(p.get("port"), p.get("nodePort")) for p in old_spec.get("ports") or []}
+            for port in spec.get("ports") or []:
+                if (port.get("port"), port.get("nodePort")) in old_ports:
+                    port.pop("nodePort", None)
+            if spec.get("externalTrafficPolicy") == old_spec.get("externalTrafficPolicy"):
+                spec.pop("externalTrafficPolicy", None)
+        if new_type != "LoadBalancer" and spec.get("allocateLoadBalancerNodePorts") == old_spec.get(
+            "allocateLoadBalancerNodePorts"
+        ):
+            spec.pop("allocateLoadBalancerNodePorts", None)
+
+    async def admit_update(self, new: Obj, old: Obj) -> None:
+        await self.allocator.reallocate(new, old)
+
+    async def abandon_update(self, new: Obj, old: Obj) -> None:
+        await self.allocator.release_difference(new, old)
+
+    async def commit_update(self, new: Obj, old: Obj) -> None:
+        await self.allocator.release_difference(old, new)
 
 
 def strategies(allocator: ServiceAllocator) -> dict[str, Strategy]:
