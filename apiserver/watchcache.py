@@ -300,7 +300,19 @@ class Cacher:
 
     async def _relist(self) -> int:
         """One consistent list of everything, split by resource."""
-        result = await self.storage.list(self.root)
+        # Start from as far back as the buffers hold, and replay the rest through the watch: clients that resume
+        # after an apiserver restart then find their resourceVersion in the buffer instead of getting 410.
+        history = min((c.capacity for c in self.caches), default=0)
+        current = await self.storage.current_revision()
+        start = max(current - history, 1)
+        result = None
+        if start < current:
+            try:
+                result = await self.storage.list(self.root, revision=start)
+            except StorageError:
+                result = None  # compacted away: start from now
+        if result is None:
+            result = await self.storage.list(self.root)
         parts: dict[str, dict[str, Obj]] = {c.prefix: {} for c in self.caches}
         for kv in result.items:
             cache = self._cache_for(kv.key)

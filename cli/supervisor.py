@@ -85,9 +85,13 @@ class Supervisor:
     async def watch(self, c: Component) -> None:
         """Keep one component running until the supervisor stops."""
         while not self.stopping.is_set():
-            await self.start(c)
-            assert c.proc is not None
-            code = await c.proc.wait()
+            try:
+                await self.start(c)
+                assert c.proc is not None
+                code: int | str = await c.proc.wait()
+            except OSError as exc:  # the command could not be started at all: retried with back-off too
+                c.started = time.time()
+                code = str(exc)
             if self.stopping.is_set():
                 break
             ran = time.time() - c.started

@@ -3,12 +3,19 @@
 `up` checks the machine (preflight), writes the cluster's component list to the state directory, starts the
 supervisor (cli/supervisor.py) detached, waits until the apiserver answers and the node is Ready, writes a kubeconfig
 context and makes it current (keeping the other contexts), and prints what runs where. Storage is the embedded SQLite
-backend in the state directory unless --etcd-servers is given. `down` stops everything and removes the containers
-and rules the cluster made; the data stays unless --purge.
+backend in the state directory unless --etcd-servers is given. `down` stops everything and removes the containers,
+bridge, routes and rules the cluster made; the data stays unless --purge.
+
+State directory layout: cluster.json (what `up` started: node, ports, component command lines), status.json (the
+supervisor's view: pids, restarts), supervisor.pid, supervisor.log, logs/<component>.log, data/ (SQLite), kubelet/
+(the kubelet's root dir: CNI results and IPAM), cni/ (the node's CNI config).
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import ipaddress
 import json
 import os
 import shutil
@@ -17,33 +24,35 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from apimachinery.kubeconfig import write_kubeconfig
 from apimachinery.localimages import BUSYBOX_IMAGE, PAUSE_IMAGE, ensure_images
 from cli.errors import CLIError
 
 app = typer.Typer()
-console = Console()
-err_console = Console(stderr=True)
 
 DEFAULT_STATE_DIR = Path(os.environ.get("KUBELITE_HOME", Path.home() / ".kubelite"))
 CLUSTER_CIDR = "10.244.0.0/16"
 NODE_POD_CIDR = "10.244.0.0/24"
+SERVICE_CIDR = "10.96.0.0/12"
+LOADBALANCER_CIDR = "10.250.0.0/24"
 CNI_BIN_DIR = Path("/usr/lib/cni")
+REPO = Path(__file__).resolve().parent.parent
 
-COMPONENT_PORTS = {
+# The components' usual ports (kube-apiserver's is --port); each can be moved with a flag of `kctl up`.
+DEFAULT_PORTS = {
     "kube-apiserver": 6443,
-    "kube-scheduler": 10259,
     "kube-controller-manager": 10257,
-    "kubelet": 10250,
+    "kube-scheduler": 10259,
     "kube-proxy": 10249,
+    "kubelet": 10250,
 }
 
 
@@ -51,7 +60,11 @@ COMPONENT_PORTS = {
 class Preflight:
     proxy_mode: str = "iptables"
     network: str = "cni"
-    notes: list[str] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def _port_free(port: int) -> bool:
@@ -64,10 +77,9 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def preflight(apiserver_port: int) -> Preflight:
+def preflight(ports: dict[str, int]) -> Preflight:
     """Check the machine; refuse with a way forward, or choose a fallback and say so."""
-    result = Preflight(notes=[])
-    assert result.notes is not None
+    result = Preflight()
     try:
         import docker
 
@@ -77,12 +89,12 @@ def preflight(apiserver_port: int) -> Preflight:
             "Docker is not running (or this user may not use it): start the engine (`dockerd &` as root, or "
             "`systemctl start docker`) and run `kctl up` again"
         ) from None
-    ports = dict(COMPONENT_PORTS, **{"kube-apiserver": apiserver_port})
     taken = [f"{name} port {port}" for name, port in ports.items() if not _port_free(port)]
     if taken:
         raise CLIError(
-            f"ports in use: {', '.join(taken)}. Stop what uses them, or run `kctl down` if a cluster is already up "
-            "(for the apiserver, `kctl up --port N` picks another port)"
+            f"port in use: {', '.join(taken)}. Stop what uses it, or run `kctl down` if a cluster is already "
+            "up (`kctl up --port N` moves the apiserver; --kubelet-port, --scheduler-port, "
+            "--controller-manager-port, --proxy-port move the others)"
         )
     iptables = shutil.which("iptables")
     ok = (
@@ -102,102 +114,107 @@ def preflight(apiserver_port: int) -> Preflight:
     return result
 
 
-def components(state: Path, port: int, node: str, pre: Preflight, etcd_servers: str | None) -> list[dict]:
+def components(
+    state: Path, ports: dict[str, int], node: str, pod_cidr: str, pre: Preflight, etcd_servers: str | None
+) -> list[dict[str, Any]]:
+    """The supervisor's component list, in start order. kube-proxy starts before the kubelet so that its guard
+    routes for service addresses exist before any pod does."""
     py = sys.executable
-    master = f"http://127.0.0.1:{port}"
+    master = f"http://127.0.0.1:{ports['kube-apiserver']}"
     storage = (
         ["--etcd-servers", etcd_servers]
         if etcd_servers
         else ["--storage-backend", "sqlite", "--data-dir", str(state / "data")]
     )
+
+    def health(name: str) -> str:
+        return f"http://127.0.0.1:{ports[name]}/healthz"
+
     return [
         {
             "name": "kube-apiserver",
             "health": f"{master}/readyz",
-            "argv": [py, "-m", "apiserver", "--bind-address", "127.0.0.1", "--port", str(port), *storage],
+            "argv": [py, "-m", "apiserver", "--bind-address", "127.0.0.1", "--port",
+                     str(ports["kube-apiserver"]), "--service-cluster-ip-range", SERVICE_CIDR, *storage],
         },
         {
             "name": "kube-controller-manager",
-            "health": "http://127.0.0.1:10257/healthz",
-            "argv": [py, "-m", "controller_manager", "--master", master, "--cluster-cidr", CLUSTER_CIDR],
+            "health": health("kube-controller-manager"),
+            "argv": [py, "-m", "controller_manager", "--master", master, "--cluster-cidr", CLUSTER_CIDR,
+                     "--port", str(ports["kube-controller-manager"])],
         },
         {
             "name": "kube-scheduler",
-            "health": "http://127.0.0.1:10259/healthz",
-            "argv": [py, "-m", "scheduler", "--master", master],
-        },
-        {
-            "name": "kubelet",
-            "health": "http://127.0.0.1:10250/healthz",
-            "argv": [
-                py,
-                "-m",
-                "kubelet",
-                "--master",
-                master,
-                "--node-name",
-                node,
-                "--pod-cidr",
-                NODE_POD_CIDR,
-                "--root-dir",
-                str(state / "kubelet"),
-                "--cni-conf-dir",
-                str(state / "cni"),
-                "--network",
-                "cni" if pre.network == "cni" else "docker-bridge",
-            ],
+            "health": health("kube-scheduler"),
+            "argv": [py, "-m", "scheduler", "--master", master, "--port", str(ports["kube-scheduler"])],
         },
         {
             "name": "kube-proxy",
-            "health": "http://127.0.0.1:10249/healthz",
-            "argv": [
-                py,
-                "-m",
-                "kube_proxy",
-                "--master",
-                master,
-                "--node-name",
-                node,
-                "--proxy-mode",
-                pre.proxy_mode,
-                "--cluster-cidr",
-                CLUSTER_CIDR,
-            ],
+            "health": health("kube-proxy"),
+            "argv": [py, "-m", "kube_proxy", "--master", master, "--node-name", node, "--proxy-mode",
+                     pre.proxy_mode, "--cluster-cidr", CLUSTER_CIDR, "--service-cluster-ip-range",
+                     SERVICE_CIDR, "--port", str(ports["kube-proxy"])],
         },
-    ]
+        {
+            "name": "kubelet",
+            "health": health("kubelet"),
+            "argv": [py, "-m", "kubelet", "--master", master, "--node-name", node, "--port",
+                     str(ports["kubelet"]), "--pod-cidr", pod_cidr, "--cluster-cidr", CLUSTER_CIDR,
+                     "--root-dir", str(state / "kubelet"), "--cni-conf-dir", str(state / "cni"),
+                     "--network", pre.network],
+        },
+    ]  # fmt: skip
+
+
+def _alive(pid: int) -> bool:
+    """The process exists and is not a zombie (a killed supervisor may wait a while to be reaped by init)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(") ", 1)[-1][:1] not in ("Z", "X")
 
 
 def _supervisor_pid(state: Path) -> int | None:
+    """The pid of the supervisor running from `state`, if it runs (checked by its command line: pids get reused)."""
     try:
         pid = int((state / "supervisor.pid").read_text())
-        os.kill(pid, 0)
-        return pid
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except (OSError, ValueError):
         return None
-
-
-def _wait(what: str, check, timeout: float) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    with console.status(f"waiting for {what}...") if console.is_terminal else _Plain(what):
-        while time.monotonic() < deadline:
-            try:
-                if check():
-                    return
-            except httpx.HTTPError:
-                pass  # not up yet
-            time.sleep(0.3)
-    raise CLIError(f"timed out waiting for {what}; see the logs in the state directory")
-
-
-class _Plain:
-    def __init__(self, what: str) -> None:
-        self.what = what
-
-    def __enter__(self) -> None:
-        print(f"waiting for {self.what}...", flush=True)
-
-    def __exit__(self, *exc: object) -> None:
+    if b"cli.supervisor" not in cmdline or str(state).encode() not in cmdline or not _alive(pid):
         return None
+    return pid
+
+
+def _log_tail(path: Path, lines: int = 5) -> str:
+    try:
+        text = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return ""
+    return "\n".join("    " + line[:300] for line in text[-lines:])
+
+
+def _wait(what: str, check: Callable[[], bool], timeout: float, state: Path, component: str) -> None:
+    """Poll `check` until it holds; on timeout, or when the supervisor has died, fail showing the end of the
+    component's log (or the supervisor's)."""
+    start = time.monotonic()
+    _err(f"waiting for {what}...")
+    while time.monotonic() < start + timeout:
+        try:
+            if check():
+                return
+        except httpx.HTTPError:
+            pass  # not up yet
+        if time.monotonic() > start + 2 and not _supervisor_pid(state):
+            log = state / "supervisor.log"
+            raise CLIError(f"the supervisor exited; the end of {log}:\n{_log_tail(log)}")
+        time.sleep(0.3)
+    log = state / "logs" / f"{component}.log"
+    raise CLIError(
+        f"timed out waiting for {what}; the end of {log}:\n{_log_tail(log)}\n"
+        "(`kctl status` shows the components, `kctl down` stops them)"
+    )
 
 
 def _node_ready(master: str, node: str) -> bool:
@@ -206,6 +223,15 @@ def _node_ready(master: str, node: str) -> bool:
         return False
     conditions = (r.json().get("status") or {}).get("conditions") or []
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+def _healthy(url: str) -> bool:
+    return httpx.get(url, timeout=2).status_code == 200
+
+
+def _kubeconfig_path() -> Path:
+    first = os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
+    return Path(first or "~/.kube/config").expanduser()
 
 
 @app.command("up")
@@ -217,6 +243,15 @@ def up(
         socket.gethostname(), "--node-name", help="the name of this machine's node"
     ),
     timeout: float = typer.Option(90, "--timeout", help="seconds to wait for the node to be Ready"),
+    kubelet_port: int = typer.Option(DEFAULT_PORTS["kubelet"], "--kubelet-port"),
+    scheduler_port: int = typer.Option(DEFAULT_PORTS["kube-scheduler"], "--scheduler-port"),
+    controller_manager_port: int = typer.Option(
+        DEFAULT_PORTS["kube-controller-manager"], "--controller-manager-port"
+    ),
+    proxy_port: int = typer.Option(DEFAULT_PORTS["kube-proxy"], "--proxy-port", help="kube-proxy's /healthz"),
+    pod_cidr: str = typer.Option(
+        NODE_POD_CIDR, "--pod-cidr", help=f"the node's pod addresses (in {CLUSTER_CIDR})"
+    ),
 ) -> None:
     """Start a cluster on this machine: apiserver, scheduler, controller-manager, kubelet and kube-proxy."""
     state = state_dir.expanduser().resolve()
@@ -224,118 +259,207 @@ def up(
         raise CLIError(
             f"a cluster is already running from {state}; `kctl status` shows it, `kctl down` stops it"
         )
-    pre = preflight(port)
-    for note in pre.notes or []:
-        err_console.print(f"note: {note}")
+    ports = {
+        "kube-apiserver": port,
+        "kube-controller-manager": controller_manager_port,
+        "kube-scheduler": scheduler_port,
+        "kube-proxy": proxy_port,
+        "kubelet": kubelet_port,
+    }
+    try:
+        inside = ipaddress.IPv4Network(pod_cidr).subnet_of(ipaddress.IPv4Network(CLUSTER_CIDR))
+    except (ValueError, TypeError):
+        inside = False
+    if not inside:
+        raise CLIError(f"--pod-cidr {pod_cidr} is not a network inside the cluster's {CLUSTER_CIDR}")
+    pre = preflight(ports)
+    for note in pre.notes:
+        _err(f"note: {note}")
     state.mkdir(parents=True, exist_ok=True)
     ensure_images()
-    comps = components(state, port, node_name, pre, etcd_servers)
-    (state / "cluster.json").write_text(
-        json.dumps({"node": node_name, "port": port, "components": comps}, indent=2)
-    )
-    log = open(state / "supervisor.log", "ab")  # handed to the child
-    subprocess.Popen(
-        [sys.executable, "-m", "cli.supervisor", str(state)],
-        stdout=log,
-        stderr=log,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-        cwd=str(Path(__file__).resolve().parent.parent),
-    )
-    log.close()
+    comps = components(state, ports, node_name, pod_cidr, pre, etcd_servers)
+    spec = {
+        "node": node_name,
+        "pod_cidr": pod_cidr,
+        "port": port,
+        "ports": ports,
+        "network": pre.network,
+        "components": comps,
+    }
+    (state / "cluster.json").write_text(json.dumps(spec, indent=2))
+    with open(state / "supervisor.log", "ab") as log:  # the child keeps its own copy of the descriptor
+        subprocess.Popen(
+            [sys.executable, "-m", "cli.supervisor", str(state)],
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=str(REPO),
+        )
     master = f"http://127.0.0.1:{port}"
-    _wait("the apiserver", lambda: httpx.get(f"{master}/readyz", timeout=2).status_code == 200, 60)
-    kubeconfig = Path(os.environ.get("KUBECONFIG", "~/.kube/config").split(":")[0]).expanduser()
+    _wait("the apiserver", lambda: _healthy(f"{master}/readyz"), 60, state, "kube-apiserver")
+    kubeconfig = _kubeconfig_path()
     write_kubeconfig(kubeconfig, "kubelite", master, context="kubelite", make_current=True)
-    _wait(f"node {node_name} to be Ready", lambda: _node_ready(master, node_name), timeout)
-    table = Table(title="kubelite is up", show_edge=False)
-    for col in ("component", "pid", "listens on", "log"):
-        table.add_column(col)
+    for c in comps[1:]:
+        _wait(c["name"], functools.partial(_healthy, c["health"]), 60, state, c["name"])
+    # After the kubelet answers: a Node kept from an earlier run may still say Ready from back then.
+    _wait(f"node {node_name} to be Ready", lambda: _node_ready(master, node_name), timeout, state, "kubelet")
     status = _read_status(state)
+    rows = [["COMPONENT", "PID", "LISTENS ON", "LOG"]]
     for c in comps:
         pid = next((s.get("pid") for s in status if s["name"] == c["name"]), None)
-        table.add_row(
-            c["name"],
-            str(pid or "-"),
-            str(c.get("health") or "").rsplit("/", 1)[0],
-            str(state / "logs" / f"{c['name']}.log"),
-        )
-    console.print(table)
-    console.print(
-        f"storage: {'etcd at ' + etcd_servers if etcd_servers else 'SQLite in ' + str(state / 'data')}"
-    )
-    console.print(f"kubeconfig: context [bold]kubelite[/bold] in {kubeconfig} (now current)")
-    console.print(f"images: {PAUSE_IMAGE} (pod sandbox), {BUSYBOX_IMAGE} (for examples)")
-    console.print("try: kctl get nodes")
+        listen = str(c.get("health") or "").removeprefix("http://").split("/", 1)[0]
+        if c["name"] == "kubelet":
+            listen = listen.replace("127.0.0.1", "0.0.0.0")  # the kubelet's API serves every address
+        rows.append([c["name"], str(pid or "-"), listen, str(state / "logs" / f"{c['name']}.log")])
+    print("kubelite is up:")
+    print(_columns(rows), flush=True)
+    print(f"storage: {'etcd at ' + etcd_servers if etcd_servers else 'SQLite in ' + str(state / 'data')}")
+    print(f"network: {pre.network} (pods {pod_cidr}), kube-proxy: {pre.proxy_mode} mode")
+    print(f"kubeconfig: context kubelite in {kubeconfig} (now current)")
+    print(f"images: {PAUSE_IMAGE} (pod sandbox), {BUSYBOX_IMAGE} (for examples)")
+    print("try: kctl get nodes; stop with: kctl down")
 
 
-def _read_status(state: Path) -> list[dict]:
+def _columns(rows: list[list[str]]) -> str:
+    """Left-aligned columns, three spaces apart (like `kctl get`), never cut to the terminal's width."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("   ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in rows)
+
+
+def _read_status(state: Path) -> list[dict[str, Any]]:
     try:
         return list(json.loads((state / "status.json").read_text())["components"])
     except (OSError, ValueError, KeyError):
         return []
 
 
+def _stop_supervisor(state: Path, pid: int) -> None:
+    """SIGTERM: the supervisor stops the components in reverse order. If it does not finish in time, its whole
+    process group (the components are in it) is killed."""
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and _supervisor_pid(state):
+        time.sleep(0.2)
+    if _supervisor_pid(state):
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass  # gone meanwhile
+
+
+def _kill_orphans(state: Path) -> int:
+    """Components left running by a supervisor that was itself killed (kill -9, OOM): found through status.json,
+    and killed only if the pid still runs one of our command lines (pids get reused)."""
+    killed = 0
+    for c in _read_status(state):
+        pid = c.get("pid")
+        if pid and _alive(int(pid)) and _is_ours(int(pid), state):
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+                killed += 1
+            except OSError:
+                pass  # gone meanwhile
+    return killed
+
+
+def _is_ours(pid: int, state: Path) -> bool:
+    """The process runs one of our component command lines (a pid may have been reused)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    spec = _read_spec(state)
+    return any(
+        [a.encode() for a in c["argv"]] == cmdline[: len(c["argv"])] for c in spec.get("components", [])
+    )
+
+
+def _read_spec(state: Path) -> dict[str, Any]:
+    try:
+        return dict(json.loads((state / "cluster.json").read_text()))
+    except (OSError, ValueError):
+        return {}
+
+
 @app.command("down")
 def down(
     state_dir: Path = typer.Option(DEFAULT_STATE_DIR, "--state-dir"),
-    purge: bool = typer.Option(False, "--purge", help="also delete the cluster's data"),
+    purge: bool = typer.Option(False, "--purge", help="also delete the state directory (data, logs)"),
 ) -> None:
     """Stop the cluster started by `kctl up` and remove its containers and rules (data stays unless --purge)."""
     state = state_dir.expanduser().resolve()
     pid = _supervisor_pid(state)
     if pid:
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and _supervisor_pid(state):
-            time.sleep(0.2)
-        if _supervisor_pid(state):
-            os.kill(pid, signal.SIGKILL)
-        console.print("stopped the components")
+        _stop_supervisor(state, pid)
+        _kill_orphans(state)  # should the supervisor have died on the way
+        print("stopped the components")
+    elif _kill_orphans(state):
+        print("stopped the components left by a supervisor that had died")
     else:
-        console.print("no cluster is running from " + str(state))
-    spec = {}
-    try:
-        spec = json.loads((state / "cluster.json").read_text())
-    except (OSError, ValueError):
-        pass
+        print(f"no cluster is running from {state}")
+    spec = _read_spec(state)
     node = spec.get("node")
     if node:
-        removed = _remove_containers(node)
-        console.print(f"removed {removed} containers of node {node}")
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "kubelet",
-                "--node-name",
-                node,
-                "--root-dir",
-                str(state / "kubelet"),
-                "--cni-conf-dir",
-                str(state / "cni"),
-                "--cleanup",
-            ],
-            capture_output=True,
+        removed = asyncio.run(
+            _cleanup_node(state, node, spec.get("pod_cidr", NODE_POD_CIDR), spec.get("network", "cni"))
         )
-    subprocess.run([sys.executable, "-m", "kube_proxy", "--cleanup"], capture_output=True)
-    console.print("removed kube-proxy's rules")
+        print(f"removed {removed} containers of node {node}, its bridge and rules")
+        proxy = subprocess.run(
+            [sys.executable, "-m", "kube_proxy", "--cleanup", "--service-cluster-ip-range", SERVICE_CIDR],
+            capture_output=True,
+            text=True,
+            cwd=str(REPO),
+        )
+        if proxy.returncode == 0:
+            print("removed kube-proxy's rules and routes")
+        else:
+            _err(f"warning: kube-proxy --cleanup failed: {proxy.stderr.strip()[-300:]}")
     if purge:
         shutil.rmtree(state, ignore_errors=True)
-        console.print(f"deleted {state}")
+        print(f"deleted {state}")
 
 
-def _remove_containers(node: str) -> int:
+async def _cleanup_node(state: Path, node: str, pod_cidr: str, network: str) -> int:
+    """Remove what the kubelet of `node` made on this machine: CNI attachments (releasing their addresses),
+    containers, the node's bridge or Docker network, its masquerade rule, and the pod guard route when no other
+    kubelite node of this machine still has a bridge."""
+    from kubelet.network import host
+    from kubelet.network.cni import CniInvoker, bridge_name, find_bin_dir, network_name, node_conflist
+
+    root = state / "kubelet"
+    bin_dir = find_bin_dir(None)
+    if bin_dir:
+        invoker = CniInvoker(bin_dir, root / "cni" / "results")
+        conflist = node_conflist(node, pod_cidr, str(root / "cni" / "networks"))
+        for cid in invoker.cached_ids():
+            try:
+                await invoker.delete(conflist, cid, "")
+            except Exception as exc:  # best effort: the container and bridge go below anyway
+                _err(f"note: CNI DEL {cid[:12]}: {exc}")
+    removed = 0
     try:
         import docker
 
         client = docker.from_env(timeout=30)
-        containers = client.containers.list(all=True, filters={"label": f"io.kubelite.node={node}"})
-        for c in containers:
-            c.remove(force=True)
-        return len(containers)
-    except Exception:
-        return 0
+        for c in client.containers.list(all=True, filters={"label": f"io.kubelite.node={node}"}):
+            c.remove(force=True, v=True)
+            removed += 1
+        if network == "docker-bridge":
+            for net in client.networks.list(names=[network_name(node)]):
+                net.remove()
+    except Exception as exc:
+        _err(f"warning: could not remove the containers of node {node}: {exc}")
+    await host.run("ip", "link", "del", bridge_name(node), check=False)
+    await host.remove_rules(CLUSTER_CIDR, pod_cidr, node)
+    _, links = await host.run("ip", "-j", "link", "show", "type", "bridge", check=False)
+    try:
+        others = [link["ifname"] for link in json.loads(links or "[]") if link["ifname"].startswith("cni-")]
+    except ValueError:
+        others = []
+    if not others:
+        await host.remove_guard(CLUSTER_CIDR)
+    return removed
 
 
 @app.command("status")
@@ -344,16 +468,14 @@ def status(state_dir: Path = typer.Option(DEFAULT_STATE_DIR, "--state-dir")) -> 
     state = state_dir.expanduser().resolve()
     if not _supervisor_pid(state):
         raise CLIError(f"no cluster is running from {state} (start one with `kctl up`)")
-    table = Table(show_edge=False)
-    for col in ("COMPONENT", "PID", "STATE", "RESTARTS", "UP", "HEALTH"):
-        table.add_column(col)
+    rows = [["COMPONENT", "PID", "STATE", "RESTARTS", "UP", "HEALTH"]]
     for c in _read_status(state):
         healthy = "-"
         if c.get("health") and c.get("pid"):
             try:
-                healthy = "ok" if httpx.get(c["health"], timeout=2).status_code == 200 else "failing"
+                healthy = "ok" if _healthy(c["health"]) else "failing"
             except httpx.HTTPError:
                 healthy = "unreachable"
         up_for = f"{int(time.time() - c['started'])}s" if c.get("started") and c.get("pid") else "-"
-        table.add_row(c["name"], str(c.get("pid") or "-"), c["state"], str(c["restarts"]), up_for, healthy)
-    console.print(table)
+        rows.append([c["name"], str(c.get("pid") or "-"), c["state"], str(c["restarts"]), up_for, healthy])
+    print(_columns(rows))
