@@ -207,7 +207,8 @@ class Store:
 
     async def create(self, namespace: str | None, obj: Obj, *, dry_run: bool = False) -> Obj:
         md = meta(obj)
-        if not md.get("name") and md.get("generateName"):
+        generated = not md.get("name") and bool(md.get("generateName"))
+        if generated:
             md["name"] = generate_name(str(md["generateName"]))
         if self.info.namespaced:
             md["namespace"] = namespace
@@ -230,13 +231,19 @@ class Store:
         await self.strategy.admit_create(obj, dry_run=dry_run)
         if dry_run:
             return obj
-        try:
-            with metrics.storage_timer("create", self.info.resource):
-                kv = await self.storage.create(self.key(namespace, name_of(obj)), obj)
-        except StorageError as exc:
-            await self.strategy.release(obj)
-            raise storage_error(exc, self.info, name_of(obj)) from None
-        return kv.obj
+        for attempt in range(8):
+            try:
+                with metrics.storage_timer("create", self.info.resource):
+                    kv = await self.storage.create(self.key(namespace, name_of(obj)), obj)
+                return kv.obj
+            except StorageError as exc:
+                if exc.code is ErrorCode.EXISTS and generated and attempt < 7:
+                    # A generated name that is taken: pick another, as Kubernetes' RetryGenerateName does.
+                    md["name"] = generate_name(str(md["generateName"]))
+                    continue
+                await self.strategy.release(obj)
+                raise storage_error(exc, self.info, name_of(obj)) from None
+        raise AssertionError("unreachable")
 
     def _validate(self, obj: Obj, old: Obj | None) -> None:
         causes = validate(obj, old)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 from starlette.requests import Request
 
-from apimachinery import errors
+from apimachinery import errors, serialization
 from apimachinery.resources import ResourceInfo, by_resource
 from apiserver import protobuf
 
@@ -87,7 +86,7 @@ def decode_object(request: Request, body: bytes) -> Obj:
 
 def _json(body: bytes) -> Any:
     try:
-        return json.loads(body or b"null")
+        return serialization.loads(body or b"null")
     except (ValueError, UnicodeDecodeError) as exc:
         raise errors.bad_request(f"the body of the request could not be decoded as JSON: {exc}") from None
 

@@ -6,7 +6,6 @@ answer in the form the client asked for: the object, a List, a Table (kubectl's 
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -15,7 +14,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from apimachinery import errors
+from apimachinery import errors, serialization
 from apimachinery.errors import StatusError
 from apiserver import metrics, printers, subresources
 from apiserver.patch import APPLY, apply_patch, parse_apply, patch_type
@@ -42,7 +41,7 @@ _VERB_BY_METHOD = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "pa
 
 
 def encode(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":")).encode()
+    return serialization.dumps(obj)
 
 
 def json_response(obj: Any, status: int = 200) -> Response:

@@ -121,7 +121,11 @@ class APIServer:
             await asyncio.sleep(60)
             cutoff = time.time() - self.options.event_ttl
             for key, obj in list(events.cache.objects.items()):
-                stamp = obj.get("lastTimestamp") or obj.get("eventTime") or obj["metadata"].get("creationTimestamp")
+                stamp = (
+                    obj.get("lastTimestamp")
+                    or obj.get("eventTime")
+                    or obj["metadata"].get("creationTimestamp")
+                )
                 if stamp and _epoch(stamp) < cutoff:
                     with contextlib.suppress(StorageError):
                         await self.storage.delete(key)

@@ -23,13 +23,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import json
 import logging
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from apimachinery import errors
+from apimachinery import errors, serialization
 from apiserver.storage.interface import Storage, StorageError
 
 log = logging.getLogger("apiserver.watchcache")
@@ -54,7 +53,7 @@ class CacheEvent:
 
 
 def frame(event_type: str, obj: Obj) -> bytes:
-    return (json.dumps({"type": event_type, "object": obj}, separators=(",", ":")) + "\n").encode()
+    return serialization.dumps({"type": event_type, "object": obj}) + b"\n"
 
 
 class Watcher:

@@ -26,6 +26,7 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench import httpload  # noqa: E402
 from bench.storage_raw import raw_put_rate, raw_sqlite_put_rate  # noqa: E402
 from tests.harness import ApiServer, Etcd  # noqa: E402
 
@@ -46,34 +47,18 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-async def run_concurrently(n: int, concurrency: int, one: Any) -> float:
-    counter = iter(range(n))
+async def create_rate(url: str, prefix: str, n: int, concurrency: int) -> float:
+    def make(i: int) -> tuple[str, str, bytes]:
+        return "POST", f"/api/v1/namespaces/{NS}/pods", json.dumps(pod(f"{prefix}-{i:05d}")).encode()
 
-    async def worker() -> None:
-        for i in counter:
-            await one(i)
-
-    start = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return n / (time.perf_counter() - start)
+    return await httpload.run(url, n, concurrency, make, 201)
 
 
-async def create_rate(client: httpx.AsyncClient, prefix: str, n: int, concurrency: int) -> float:
-    async def one(i: int) -> None:
-        r = await client.post(f"/api/v1/namespaces/{NS}/pods", json=pod(f"{prefix}-{i:05d}"))
-        if r.status_code != 201:
-            raise RuntimeError(r.text)
+async def get_rate(url: str, prefix: str, existing: int, n: int, concurrency: int) -> float:
+    def make(i: int) -> tuple[str, str, bytes]:
+        return "GET", f"/api/v1/namespaces/{NS}/pods/{prefix}-{i % existing:05d}", b""
 
-    return await run_concurrently(n, concurrency, one)
-
-
-async def get_rate(client: httpx.AsyncClient, prefix: str, existing: int, n: int, concurrency: int) -> float:
-    async def one(i: int) -> None:
-        r = await client.get(f"/api/v1/namespaces/{NS}/pods/{prefix}-{i % existing:05d}")
-        if r.status_code != 200:
-            raise RuntimeError(r.text)
-
-    return await run_concurrently(n, concurrency, one)
+    return await httpload.run(url, n, concurrency, make, 200)
 
 
 async def list_latency(client: httpx.AsyncClient, params: dict[str, str], runs: int = 5) -> tuple[float, int]:
@@ -107,7 +92,9 @@ async def watch_latency(url: str, watchers: int, events: int, rate: float) -> li
     remaining = watchers * events
     limits = httpx.Limits(max_connections=watchers + 10)
     async with httpx.AsyncClient(base_url=url, timeout=httpx.Timeout(30, read=None), limits=limits) as wc:
-        rv = (await wc.get(f"/api/v1/namespaces/{NS}/pods", params={"limit": "1"})).json()["metadata"]["resourceVersion"]
+        rv = (await wc.get(f"/api/v1/namespaces/{NS}/pods", params={"limit": "1"})).json()["metadata"][
+            "resourceVersion"
+        ]
 
         async def watch() -> None:
             nonlocal ready, remaining
@@ -161,17 +148,25 @@ async def bench_backend(backend: str, args: argparse.Namespace) -> dict[str, Any
     results: dict[str, Any] = {"backend": backend}
     try:
         if etcd is not None:
-            results["raw_put_per_s"] = await raw_put_rate(etcd.url, n=args.creates, concurrency=args.concurrency)
+            results["raw_put_per_s"] = await raw_put_rate(
+                etcd.url, n=args.creates, concurrency=args.concurrency
+            )
         else:
-            results["raw_put_per_s"] = await asyncio.to_thread(raw_sqlite_put_rate, Path(tempfile.mkdtemp()), args.creates)
+            results["raw_put_per_s"] = await asyncio.to_thread(
+                raw_sqlite_put_rate, Path(tempfile.mkdtemp()), args.creates
+            )
         limits = httpx.Limits(max_connections=args.concurrency + 10)
         async with httpx.AsyncClient(base_url=server.url, timeout=60, limits=limits) as client:
             await client.post("/api/v1/namespaces", json={"metadata": {"name": NS}})
-            results["api_create_per_s"] = await create_rate(client, "c", args.creates, args.concurrency)
-            results["api_get_per_s"] = await get_rate(client, "c", args.creates, args.creates * 2, args.concurrency)
+            results["api_create_per_s"] = await create_rate(server.url, "c", args.creates, args.concurrency)
+            results["api_get_per_s"] = await get_rate(
+                server.url, "c", args.creates, args.creates * 2, args.concurrency
+            )
             # Fill up to --pods for the list measurements.
-            await create_rate(client, "l", max(0, args.pods - args.creates), args.concurrency)
-            results["list_cache_s"], results["list_items"] = await list_latency(client, {"resourceVersion": "0"})
+            await create_rate(server.url, "l", max(0, args.pods - args.creates), args.concurrency)
+            results["list_cache_s"], results["list_items"] = await list_latency(
+                client, {"resourceVersion": "0"}
+            )
             results["list_consistent_s"], _ = await list_latency(client, {})
             results["list_paged_storage_s"], _ = await list_latency(client, {"limit": "500"})
         lat = await watch_latency(server.url, args.watchers, args.watch_events, args.watch_rate)
@@ -180,7 +175,9 @@ async def bench_backend(backend: str, args: argparse.Namespace) -> dict[str, Any
         results["watch_p99_ms"] = pct(lat, 99) * 1000
         async with httpx.AsyncClient(base_url=server.url) as c:
             metrics = (await c.get("/metrics")).text
-        results["storage_watches"] = 1  # one storage watch serves every cache (apiserver/watchcache.py Cacher)
+        results["storage_watches"] = (
+            1  # one storage watch serves every cache (apiserver/watchcache.py Cacher)
+        )
         results["open_watchers_metric_seen"] = "apiserver_registered_watchers" in metrics
         results["create_vs_raw"] = results["api_create_per_s"] / results["raw_put_per_s"]
     finally:
@@ -219,7 +216,11 @@ async def main() -> None:
     rows = [await bench_backend(b, args) for b in backends]
     out = REPO / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    stamp = {"when": datetime.now(UTC).isoformat(), "machine": platform.platform(), "cpus": __import__("os").cpu_count()}
+    stamp = {
+        "when": datetime.now(UTC).isoformat(),
+        "machine": platform.platform(),
+        "cpus": __import__("os").cpu_count(),
+    }
     (out / "apiserver.json").write_text(json.dumps({**stamp, "args": vars(args), "results": rows}, indent=2))
     print(table(rows))
 

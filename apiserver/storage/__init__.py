@@ -14,6 +14,7 @@ import json
 import os
 from typing import Any
 
+from apimachinery import serialization
 from apiserver.storage.interface import ErrorCode, Obj, Storage, StorageError
 
 __all__ = ["open_storage"]
@@ -48,7 +49,7 @@ def encode_value(obj: Obj) -> bytes:
     meta = obj.get("metadata")
     if isinstance(meta, dict) and "resourceVersion" in meta:
         obj = {**obj, "metadata": {k: v for k, v in meta.items() if k != "resourceVersion"}}
-    return json.dumps(obj, separators=(",", ":")).encode()
+    return serialization.dumps(obj)
 
 
 def strip_revision(obj: Obj) -> Obj:
@@ -61,7 +62,7 @@ def strip_revision(obj: Obj) -> Obj:
 
 def decode_value(value: bytes, revision: int) -> Obj:
     """A fresh dict from stored bytes, stamped with `revision`."""
-    obj: Obj = json.loads(value)
+    obj: Obj = serialization.loads(value)
     return stamp(obj, revision)
 
 

@@ -196,22 +196,30 @@ async def test_watch_synthetic_added_selectors_and_timeout(client: Client, names
 
 
 @pytest.mark.slow
-async def test_watch_too_old_resource_version_is_410(private_apiserver: ApiServer) -> None:
-    async with Client(private_apiserver.url) as c:
-        ns = await make_namespace(c)
-        first = await c.create(CONFIGMAPS, configmap("old"), ns)
-        await c.create(CONFIGMAPS, configmap("newer"), ns)
-        # A restarted apiserver's watch cache starts at the current revision: older ones are gone.
-        private_apiserver.restart()
-        with pytest.raises(StatusError) as exc:
-            async with contextlib.aclosing(
-                c.watch(
-                    CONFIGMAPS, ns, resource_version=first["metadata"]["resourceVersion"], timeout_seconds=5
-                )
-            ) as stream:
-                async for _ in stream:
-                    pass
-        assert (exc.value.code, exc.value.reason) == (410, "Expired")
+async def test_watch_too_old_resource_version_is_410(etcd) -> None:
+    server = ApiServer(etcd.url, ["--watch-cache-size", "3"])
+    server.start()
+    try:
+        async with Client(server.url) as c:
+            ns = await make_namespace(c)
+            first = await c.create(CONFIGMAPS, configmap("old"), ns)
+            # More changes than the watch cache keeps: the first revision falls out of its history.
+            for i in range(6):
+                await c.create(CONFIGMAPS, configmap(f"newer-{i}"), ns)
+            with pytest.raises(StatusError) as exc:
+                async with contextlib.aclosing(
+                    c.watch(
+                        CONFIGMAPS,
+                        ns,
+                        resource_version=first["metadata"]["resourceVersion"],
+                        timeout_seconds=5,
+                    )
+                ) as stream:
+                    async for _ in stream:
+                        pass
+            assert (exc.value.code, exc.value.reason) == (410, "Expired")
+    finally:
+        server.stop()
 
 
 async def test_list_all_pages(client: Client, namespace: str) -> None:
