@@ -7,7 +7,6 @@ import json
 import subprocess
 from pathlib import Path
 
-import pytest
 import yaml
 
 from tests.integration.kubectl.kube import MARKS, Api, Kubectl, deployment, pod, purge_namespace
