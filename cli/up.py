@@ -13,7 +13,6 @@ supervisor's view: pids, restarts), supervisor.pid, supervisor.log, logs/<compon
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import ipaddress
 import json
@@ -401,10 +400,34 @@ def down(
     spec = _read_spec(state)
     node = spec.get("node")
     if node:
-        removed = asyncio.run(
-            _cleanup_node(state, node, spec.get("pod_cidr", NODE_POD_CIDR), spec.get("network", "cni"))
+        # The kubelet knows what it made on this machine; it removes it in its --cleanup mode.
+        cleanup = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "kubelet",
+                "--cleanup",
+                "--node-name",
+                node,
+                "--root-dir",
+                str(state / "kubelet"),
+                "--cni-conf-dir",
+                str(state / "cni"),
+                "--pod-cidr",
+                spec.get("pod_cidr", NODE_POD_CIDR),
+                "--cluster-cidr",
+                CLUSTER_CIDR,
+                "--network",
+                spec.get("network", "cni"),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=str(REPO),
         )
-        print(f"removed {removed} containers of node {node}, its bridge and rules")
+        if cleanup.returncode == 0:
+            print(cleanup.stdout.strip())
+        else:
+            _err(f"warning: kubelet --cleanup failed: {cleanup.stderr.strip()[-300:]}")
         proxy = subprocess.run(
             [sys.executable, "-m", "kube_proxy", "--cleanup", "--service-cluster-ip-range", SERVICE_CIDR],
             capture_output=True,
@@ -418,48 +441,6 @@ def down(
     if purge:
         shutil.rmtree(state, ignore_errors=True)
         print(f"deleted {state}")
-
-
-async def _cleanup_node(state: Path, node: str, pod_cidr: str, network: str) -> int:
-    """Remove what the kubelet of `node` made on this machine: CNI attachments (releasing their addresses),
-    containers, the node's bridge or Docker network, its masquerade rule, and the pod guard route when no other
-    kubelite node of this machine still has a bridge."""
-    from kubelet.network import host
-    from kubelet.network.cni import CniInvoker, bridge_name, find_bin_dir, network_name, node_conflist
-
-    root = state / "kubelet"
-    bin_dir = find_bin_dir(None)
-    if bin_dir:
-        invoker = CniInvoker(bin_dir, root / "cni" / "results")
-        conflist = node_conflist(node, pod_cidr, str(root / "cni" / "networks"))
-        for cid in invoker.cached_ids():
-            try:
-                await invoker.delete(conflist, cid, "")
-            except Exception as exc:  # best effort: the container and bridge go below anyway
-                _err(f"note: CNI DEL {cid[:12]}: {exc}")
-    removed = 0
-    try:
-        import docker
-
-        client = docker.from_env(timeout=30)
-        for c in client.containers.list(all=True, filters={"label": f"io.kubelite.node={node}"}):
-            c.remove(force=True, v=True)
-            removed += 1
-        if network == "docker-bridge":
-            for net in client.networks.list(names=[network_name(node)]):
-                net.remove()
-    except Exception as exc:
-        _err(f"warning: could not remove the containers of node {node}: {exc}")
-    await host.run("ip", "link", "del", bridge_name(node), check=False)
-    await host.remove_rules(CLUSTER_CIDR, pod_cidr, node)
-    _, links = await host.run("ip", "-j", "link", "show", "type", "bridge", check=False)
-    try:
-        others = [link["ifname"] for link in json.loads(links or "[]") if link["ifname"].startswith("cni-")]
-    except ValueError:
-        others = []
-    if not others:
-        await host.remove_guard(CLUSTER_CIDR)
-    return removed
 
 
 @app.command("status")

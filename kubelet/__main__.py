@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import socket
 from pathlib import Path
 
 from apimachinery.component import add_client_args, client_from_args, run_until_signal, setup_logging
+from kubelet.cleanup import cleanup_node
 from kubelet.config import KubeletConfig
 from kubelet.kubelet import Kubelet
 
@@ -62,6 +64,11 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Kubel
     p.add_argument("--crashloop-backoff-initial", type=float, default=10.0)
     p.add_argument("--crashloop-backoff-max", type=float, default=300.0)
     p.add_argument("--log-level", default="INFO")
+    p.add_argument(
+        "--cleanup",
+        action="store_true",
+        help="remove this node's containers, CNI attachments, bridge and rules from this machine, then exit",
+    )
     args = p.parse_args(argv)
     config = KubeletConfig(
         node_name=args.node_name,
@@ -99,6 +106,10 @@ async def _run(args: argparse.Namespace, config: KubeletConfig) -> None:
 def main(argv: list[str] | None = None) -> None:
     args, config = parse_args(argv)
     setup_logging("kubelet", args.log_level)
+    if args.cleanup:
+        removed = asyncio.run(cleanup_node(config))
+        print(f"removed {removed} containers of node {config.node_name}, its bridge and rules")
+        return
     run_until_signal(_run(args, config))
 
 
