@@ -13,6 +13,7 @@ module keeps the shared rules in one place:
 from __future__ import annotations
 
 import builtins
+import contextlib
 import copy
 import logging
 from collections.abc import AsyncGenerator, Callable
@@ -148,7 +149,12 @@ class Store:
             wanted = 0
             if rv and rv != "0":
                 wanted = _parse_rv(rv)
-            elif not rv:
+            elif rv == "0":
+                # "Any" revision may be stale, but one storage round trip lets the cache catch up first (up to a
+                # second), so a client that just wrote something finds it in its informer's first list.
+                with contextlib.suppress(StorageError):
+                    await self.cache.wait_fresh(await self.storage.current_revision(), 1.0)
+            else:
                 # A consistent read served from the cache: wait until the cache has seen the storage's revision.
                 try:
                     wanted = await self.storage.current_revision()

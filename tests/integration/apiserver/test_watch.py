@@ -96,29 +96,36 @@ def test_resume_from_resource_version_replays_in_order(
         w.close()
 
 
+def check_too_old_is_410(url: str) -> None:
+    """Against an apiserver with --watch-cache-size 5: a revision older than the watch cache's history gets an
+    ERROR frame with a 410 Expired Status, then the end of the stream."""
+    with httpx.Client(base_url=url, timeout=10) as c:
+        first = c.post(
+            "/api/v1/namespaces/default/configmaps", json={"metadata": {"generateName": "old-"}}
+        ).json()
+        for _ in range(10):
+            c.post("/api/v1/namespaces/default/configmaps", json={"metadata": {"generateName": "old-"}})
+        # A consistent list returns once the watch cache has seen every write above.
+        c.get("/api/v1/namespaces/default/configmaps")
+    w = Watch(
+        f"{url}/api/v1/namespaces/default/configmaps",
+        {"resourceVersion": first["metadata"]["resourceVersion"]},
+    )
+    try:
+        frames = w.wait_for(1)
+        assert w.status == 200
+        assert frames and frames[0]["type"] == "ERROR"
+        assert frames[0]["object"]["code"] == 410 and frames[0]["object"]["reason"] == "Expired"
+        assert w.done.wait(5)  # and the stream closes
+    finally:
+        w.close()
+
+
 def test_too_old_resource_version_is_410_error_frame(etcd) -> None:
-    """A revision older than the watch cache's history: an ERROR frame with a 410 Expired Status, then the end."""
     server = ApiServer(etcd.url, ["--watch-cache-size", "5"])
     server.start()
     try:
-        with httpx.Client(base_url=server.url, timeout=10) as c:
-            first = c.post(
-                "/api/v1/namespaces/default/configmaps", json={"metadata": {"generateName": "old-"}}
-            ).json()
-            for _ in range(10):
-                c.post("/api/v1/namespaces/default/configmaps", json={"metadata": {"generateName": "old-"}})
-        w = Watch(
-            f"{server.url}/api/v1/namespaces/default/configmaps",
-            {"resourceVersion": first["metadata"]["resourceVersion"]},
-        )
-        try:
-            frames = w.wait_for(1)
-            assert w.status == 200
-            assert frames and frames[0]["type"] == "ERROR"
-            assert frames[0]["object"]["code"] == 410 and frames[0]["object"]["reason"] == "Expired"
-            assert w.done.wait(5)  # and the stream closes
-        finally:
-            w.close()
+        check_too_old_is_410(server.url)
     finally:
         server.stop()
 
