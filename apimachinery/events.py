@@ -28,6 +28,7 @@ EVENTS: ResourceInfo = _events
 
 NORMAL = "Normal"
 WARNING = "Warning"
+WRITERS = 4
 MAX_MESSAGE = 1024
 _CACHE_SIZE = 4096
 
@@ -59,8 +60,12 @@ class EventRecorder:
         self.host = host or socket.gethostname()
         self.dropped = 0
         self.written = 0
-        self._queue: asyncio.Queue[tuple[dict[str, Any], str, str, str, str]] = asyncio.Queue(queue_size)
-        self._task: asyncio.Task[None] | None = None
+        # One queue per writer; the events about one object and reason always go to the same writer, so repeats
+        # are counted in order.
+        self._queues: list[asyncio.Queue[tuple[dict[str, Any], str, str, str, str]]] = [
+            asyncio.Queue(max(1, queue_size // WRITERS)) for _ in range(WRITERS)
+        ]
+        self._tasks: list[asyncio.Task[None]] = []
         # (ref key, type, reason, message) -> (namespace, event name, count)
         self._seen: OrderedDict[tuple[Any, ...], tuple[str, str, int]] = OrderedDict()
 
@@ -68,11 +73,17 @@ class EventRecorder:
         """Record an Event about `obj` (a dict with kind, apiVersion, metadata). Never raises."""
         try:
             ref = object_reference(obj)
-            if self._task is None or self._task.done():
-                self._task = asyncio.get_running_loop().create_task(
-                    self._run(), name=f"events-{self.component}"
-                )
-            self._queue.put_nowait((ref, type, reason, message[:MAX_MESSAGE], _now()))
+            if not self._tasks or any(t.done() for t in self._tasks):
+                # A few writers: one at a time could not keep up with a scheduler binding hundreds of pods a second.
+                loop = asyncio.get_running_loop()
+                for task in self._tasks:
+                    task.cancel()
+                self._tasks = [
+                    loop.create_task(self._run(queue), name=f"events-{self.component}-{i}")
+                    for i, queue in enumerate(self._queues)
+                ]
+            queue = self._queues[hash((ref.get("uid"), ref.get("name"), reason)) % WRITERS]
+            queue.put_nowait((ref, type, reason, message[:MAX_MESSAGE], _now()))
         except asyncio.QueueFull:
             self.dropped += 1
         except Exception:
@@ -82,17 +93,18 @@ class EventRecorder:
     async def flush(self, timeout: float = 5.0) -> None:
         """Wait until every queued event has been written (or dropped after an error). For tests and shutdown."""
         async with asyncio.timeout(timeout):
-            await self._queue.join()
+            for queue in self._queues:
+                await queue.join()
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
 
-    async def _run(self) -> None:
+    async def _run(self, queue: asyncio.Queue[tuple[dict[str, Any], str, str, str, str]]) -> None:
         while True:
-            item = await self._queue.get()
+            item = await queue.get()
             try:
                 await self._write(*item)
                 self.written += 1
@@ -102,7 +114,7 @@ class EventRecorder:
                 # Events are best-effort: a failure loses this one event and nothing else.
                 log.warning("could not write event", extra={"reason": item[2], "error": repr(exc)})
             finally:
-                self._queue.task_done()
+                queue.task_done()
 
     async def _write(self, ref: dict[str, Any], type: str, reason: str, message: str, stamp: str) -> None:
         namespace = ref.get("namespace") or "default"
