@@ -18,8 +18,10 @@ Obj = dict[str, Any]
 _PREFIX = "/registry/allocations"
 
 
-def _port_cause(i: int, message: str, kind: str = "nodePort") -> dict[str, str]:
-    return {"reason": "FieldValueInvalid", "message": message, "field": f"spec.ports[{i}].{kind}"}
+def _invalid(name: str, field: str, message: str) -> errors.StatusError:
+    return errors.invalid(
+        "Service", name, [{"reason": "FieldValueInvalid", "field": field, "message": message}]
+    )
 
 
 class Pool:
@@ -139,42 +141,22 @@ class ServiceAllocator:
             try:
                 value = int(ipaddress.ip_address(requested))
             except ValueError:
-                raise errors.invalid(
-                    "Service",
-                    name,
-                    [
-                        {
-                            "reason": "FieldValueInvalid",
-                            "field": "spec.clusterIP",
-                            "message": f'Invalid value: "{requested}": must be a valid IP address',
-                        }
-                    ],
+                raise _invalid(
+                    name, "spec.clusterIP", f'Invalid value: "{requested}": must be a valid IP address'
                 )
             if not self.cluster_ips.contains(value):
-                raise errors.invalid(
-                    "Service",
+                raise _invalid(
                     name,
-                    [
-                        {
-                            "reason": "FieldValueInvalid",
-                            "field": "spec.clusterIPs",
-                            "message": f'Invalid value: []string{{"{requested}"}}: failed to allocate IP {requested}: '
-                            f"the provided IP ({requested}) is not in the valid range. The range of valid IPs is {self.service_cidr}",
-                        }
-                    ],
+                    "spec.clusterIPs",
+                    f'Invalid value: []string{{"{requested}"}}: failed to allocate IP {requested}: '
+                    f"the provided IP ({requested}) is not in the valid range. The range of valid IPs is {self.service_cidr}",
                 )
             if not await self.cluster_ips.claim(value, owner):
-                raise errors.invalid(
-                    "Service",
+                raise _invalid(
                     name,
-                    [
-                        {
-                            "reason": "FieldValueInvalid",
-                            "field": "spec.clusterIPs",
-                            "message": f'Invalid value: []string{{"{requested}"}}: failed to allocate IP {requested}: '
-                            "provided IP is already allocated",
-                        }
-                    ],
+                    "spec.clusterIPs",
+                    f'Invalid value: []string{{"{requested}"}}: failed to allocate IP {requested}: '
+                    "provided IP is already allocated",
                 )
             claimed.append((self.cluster_ips, value))
         spec["clusterIPs"] = [spec["clusterIP"]]
@@ -182,31 +164,7 @@ class ServiceAllocator:
             spec.setdefault("ipFamilies", ["IPv4"])
             spec.setdefault("ipFamilyPolicy", "SingleStack")
         if svc_type in ("NodePort", "LoadBalancer"):
-            for i, port in enumerate(spec.get("ports") or []):
-                want = port.get("nodePort")
-                if not want:
-                    value = await self.node_ports.allocate(owner)
-                    claimed.append((self.node_ports, value))
-                    port["nodePort"] = value
-                    continue
-                if not self.node_ports.contains(int(want)):
-                    raise errors.invalid(
-                        "Service",
-                        name,
-                        [
-                            _port_cause(
-                                i,
-                                f"Invalid value: {want}: provided port is not in the valid range. The range of valid ports is {self.node_port_range}",
-                            )
-                        ],
-                    )
-                if not await self.node_ports.claim(int(want), owner):
-                    raise errors.invalid(
-                        "Service",
-                        name,
-                        [_port_cause(i, f"Invalid value: {want}: provided port is already allocated")],
-                    )
-                claimed.append((self.node_ports, int(want)))
+            await self._node_ports(spec, name, owner, claimed)
         if svc_type == "LoadBalancer" and self.lb_ips is not None:
             want_ip = spec.get("loadBalancerIP")
             if want_ip:
@@ -215,16 +173,10 @@ class ServiceAllocator:
                 except ValueError:
                     value = -1
                 if not self.lb_ips.contains(value) or not await self.lb_ips.claim(value, owner):
-                    raise errors.invalid(
-                        "Service",
+                    raise _invalid(
                         name,
-                        [
-                            {
-                                "reason": "FieldValueInvalid",
-                                "field": "spec.loadBalancerIP",
-                                "message": f'Invalid value: "{want_ip}": not available in the load-balancer pool',
-                            }
-                        ],
+                        "spec.loadBalancerIP",
+                        f'Invalid value: "{want_ip}": not available in the load-balancer pool',
                     )
             else:
                 value = await self.lb_ips.allocate(owner)
@@ -232,6 +184,40 @@ class ServiceAllocator:
             svc["status"] = {
                 "loadBalancer": {"ingress": [{"ip": self.lb_ips.render(value), "ipMode": "VIP"}]}
             }
+
+    async def _node_ports(
+        self,
+        spec: Obj,
+        name: str,
+        owner: str,
+        claimed: list[tuple[Pool, int]],
+        *,
+        kept: dict[tuple[Any, Any], Any] | None = None,
+        held: set[tuple[str, int]] | None = None,
+    ) -> None:
+        """Give every port a node port: the one asked for (422 when out of range or taken), else the one the same
+        port had before (`kept`, on update), else a free one. Ports already `held` by this service are not claimed
+        again; what is claimed is appended to `claimed`."""
+        for i, port in enumerate(spec.get("ports") or []):
+            want = port.get("nodePort") or (kept or {}).get((port.get("port"), port.get("protocol", "TCP")))
+            if not want:
+                value = await self.node_ports.allocate(owner)
+                claimed.append((self.node_ports, value))
+                port["nodePort"] = value
+                continue
+            port["nodePort"] = int(want)
+            if (self.node_ports.name, int(want)) in (held or set()):
+                continue
+            if not self.node_ports.contains(int(want)):
+                message = (
+                    f"Invalid value: {want}: provided port is not in the valid range. "
+                    f"The range of valid ports is {self.node_port_range}"
+                )
+                raise _invalid(name, f"spec.ports[{i}].nodePort", message)
+            if not await self.node_ports.claim(int(want), owner):
+                message = f"Invalid value: {want}: provided port is already allocated"
+                raise _invalid(name, f"spec.ports[{i}].nodePort", message)
+            claimed.append((self.node_ports, int(want)))
 
     def holdings(self, svc: Obj) -> set[tuple[str, int]]:
         """What a stored service holds in the pools, as (pool name, value) pairs."""
@@ -291,41 +277,12 @@ class ServiceAllocator:
                     spec["clusterIP"] = self.cluster_ips.render(value)
                     spec["clusterIPs"] = [spec["clusterIP"]]
             if svc_type in ("NodePort", "LoadBalancer"):
-                old_by_port = {
+                kept = {
                     (p.get("port"), p.get("protocol", "TCP")): p.get("nodePort")
                     for p in old_spec.get("ports") or []
                     if p.get("nodePort")
                 }
-                for i, port in enumerate(spec.get("ports") or []):
-                    want = port.get("nodePort") or old_by_port.get(
-                        (port.get("port"), port.get("protocol", "TCP"))
-                    )
-                    if not want:
-                        value = await self.node_ports.allocate(owner)
-                        claimed.append((self.node_ports, value))
-                        port["nodePort"] = value
-                        continue
-                    port["nodePort"] = int(want)
-                    if (self.node_ports.name, int(want)) in held:
-                        continue
-                    if not self.node_ports.contains(int(want)):
-                        raise errors.invalid(
-                            "Service",
-                            name,
-                            [
-                                _port_cause(
-                                    i,
-                                    f"Invalid value: {want}: provided port is not in the valid range. The range of valid ports is {self.node_port_range}",
-                                )
-                            ],
-                        )
-                    if not await self.node_ports.claim(int(want), owner):
-                        raise errors.invalid(
-                            "Service",
-                            name,
-                            [_port_cause(i, f"Invalid value: {want}: provided port is already allocated")],
-                        )
-                    claimed.append((self.node_ports, int(want)))
+                await self._node_ports(spec, name, owner, claimed, kept=kept, held=held)
             else:
                 for port in spec.get("ports") or []:
                     port.pop("nodePort", None)
