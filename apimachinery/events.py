@@ -19,6 +19,7 @@ from typing import Any
 from apimachinery.client import Client
 from apimachinery.errors import StatusError
 from apimachinery.resources import ResourceInfo, by_resource
+from apimachinery.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -97,9 +98,7 @@ class EventRecorder:
                 await queue.join()
 
     async def aclose(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(self._tasks)
         self._tasks = []
 
     async def _run(self, queue: asyncio.Queue[tuple[dict[str, Any], str, str, str, str]]) -> None:

@@ -33,6 +33,7 @@ from apimachinery.backoff import Backoff
 from apimachinery.client import Client
 from apimachinery.errors import StatusError
 from apimachinery.resources import ResourceInfo
+from apimachinery.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -381,9 +382,6 @@ class InformerFactory:
         return True
 
     async def stop(self) -> None:
-        tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(self._tasks.values())
         self._tasks.clear()
         self._started = False

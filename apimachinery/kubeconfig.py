@@ -254,13 +254,19 @@ def write_kubeconfig(
     if make_current or not data.get("current-context"):
         data["current-context"] = context
 
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".kubeconfig-", dir=p.parent)
+    write_file(p, data)
+
+
+def write_file(path: Path, data: dict[str, Any]) -> None:
+    """Write kubeconfig `data` as YAML to `path`: mode 0600, parents created, replaced atomically (a reader sees
+    the old file or the new one, never a partial one)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".kubeconfig-", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as f:
             yaml.safe_dump(data, f, default_flow_style=False, sort_keys=False)
         os.chmod(tmp, 0o600)
-        os.replace(tmp, p)
+        os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -24,31 +24,21 @@ from typing import Any
 
 from apimachinery.client import Client
 from apimachinery.errors import StatusError
-from apimachinery.resources import ResourceInfo, by_resource
+from apimachinery.models import format_time, parse_time_or_none
+from apimachinery.resources import ResourceInfo, must_resource
 
 log = logging.getLogger(__name__)
 
-_leases = by_resource("coordination.k8s.io", "leases")
-assert _leases is not None
-LEASES: ResourceInfo = _leases
+LEASES: ResourceInfo = must_resource("coordination.k8s.io", "leases")
 
 
 def micro_time(t: datetime) -> str:
     """RFC3339 with microseconds (Kubernetes MicroTime)."""
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
+    return format_time(t, micro=True)
 
 
 def lease_expired(spec: dict[str, Any], now: datetime) -> bool:
-    renew = parse_time(spec.get("renewTime")) or parse_time(spec.get("acquireTime"))
+    renew = parse_time_or_none(spec.get("renewTime")) or parse_time_or_none(spec.get("acquireTime"))
     if renew is None:
         return True
     return renew + timedelta(seconds=float(spec.get("leaseDurationSeconds") or 0)) < now

@@ -6,8 +6,8 @@ accepts and keeps fields it does not declare (`extra="allow"`), and field names 
 
     parse(Pod, obj) -> Pod          to_dict(pod) -> dict          parse_object(obj) -> model picked by `kind`
 
-Timestamps stay RFC 3339 strings as on the wire ("2026-11-27T08:17:33Z"); `now_rfc3339()` makes one and
-`parse_time()` reads one.
+Timestamps stay RFC 3339 strings as on the wire ("2026-11-27T08:17:33Z"); `now_rfc3339()` and `format_time()`
+make one, `parse_time()` (strict) and `parse_time_or_none()` (lenient) read one.
 """
 
 from __future__ import annotations
@@ -22,12 +22,14 @@ Quantity = str | int | float  # "100m", "128Mi", or a bare YAML number
 IntOrString = int | str
 
 
+def format_time(t: datetime, micro: bool = False) -> str:
+    """`t` in UTC as Kubernetes writes a `Time` ("...:33Z") or, with `micro`, a `MicroTime` ("...:33.250000Z")."""
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ" if micro else "%Y-%m-%dT%H:%M:%SZ")
+
+
 def now_rfc3339(micro: bool = False) -> str:
     """The current UTC time as Kubernetes writes a `Time` ("...:33Z") or, with `micro`, a `MicroTime`."""
-    now = datetime.now(UTC)
-    if micro:
-        return now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time(datetime.now(UTC), micro)
 
 
 def parse_time(value: str) -> datetime:
@@ -39,6 +41,16 @@ def parse_time(value: str) -> datetime:
     if parsed.tzinfo is None:
         raise ValueError(f"timestamp without a time zone: {value!r}")
     return parsed
+
+
+def parse_time_or_none(value: str | None) -> datetime | None:
+    """`parse_time`, but None for an absent, empty or malformed timestamp (for fields a reader may skip)."""
+    if not value:
+        return None
+    try:
+        return parse_time(value)
+    except ValueError:
+        return None
 
 
 class KubeModel(BaseModel):

@@ -89,6 +89,14 @@ def by_resource(group: str, resource: str) -> ResourceInfo | None:
     return _BY_RESOURCE.get((group, resource))
 
 
+def must_resource(group: str, resource: str) -> ResourceInfo:
+    """`by_resource` for a resource the caller knows is in the table (module-level constants); LookupError if not."""
+    info = by_resource(group, resource)
+    if info is None:
+        raise LookupError(f"resource {resource!r} of group {group!r} is not in apimachinery.resources")
+    return info
+
+
 def by_kind(api_version: str, kind: str) -> ResourceInfo | None:
     group = api_version.rpartition("/")[0]
     return _BY_KIND.get((group, kind))

@@ -877,15 +877,7 @@ def _validate_service(service: Obj, errs: Errs) -> None:
     names: set[str] = set()
     keys: set[tuple[str, str]] = set()
     for _, port_path, port in ports:
-        name = port.get("name")
-        if not name:
-            if len(ports) > 1:
-                errs.append(required(f"{port_path}.name", ""))
-        else:
-            errs.extend(invalid(f"{port_path}.name", name, m) for m in is_dns1123_label(str(name)))
-            if str(name) in names:
-                errs.append(duplicate(f"{port_path}.name", name))
-            names.add(str(name))
+        _port_name(port.get("name"), f"{port_path}.name", len(ports) > 1, names, errs)
         _port_number(port.get("port"), f"{port_path}.port", errs)
         _enum(port, "protocol", f"{port_path}.protocol", PROTOCOLS, errs)
         if port.get("targetPort") not in (None, 0, ""):
@@ -907,6 +899,19 @@ def _validate_service(service: Obj, errs: Errs) -> None:
     for i, ip in enumerate(external_ips if isinstance(external_ips, list) else []):
         if not is_ip(ip):
             errs.append(invalid(f"spec.externalIPs[{i}]", ip, _MSG_IP))
+
+
+def _port_name(name: Any, path: str, needed: bool, seen: set[str], errs: Errs) -> None:
+    """A Service or Endpoints port's name: required when `needed` (the list has several ports), else optional; a
+    DNS-1123 label, unique among `seen` (which it joins)."""
+    if not name:
+        if needed:
+            errs.append(required(path, ""))
+        return
+    errs.extend(invalid(path, name, m) for m in is_dns1123_label(str(name)))
+    if str(name) in seen:
+        errs.append(duplicate(path, name))
+    seen.add(str(name))
 
 
 def _validate_service_update(new: Obj, old: Obj, errs: Errs) -> None:
@@ -935,15 +940,7 @@ def _validate_endpoints(endpoints: Obj, errs: Errs) -> None:
         ports = _items(subset, "ports", f"{subset_path}.ports", errs)
         names: set[str] = set()
         for _, port_path, port in ports:
-            name = port.get("name")
-            if not name:
-                if len(ports) > 1:
-                    errs.append(required(f"{port_path}.name", ""))
-            else:
-                errs.extend(invalid(f"{port_path}.name", name, m) for m in is_dns1123_label(str(name)))
-                if str(name) in names:
-                    errs.append(duplicate(f"{port_path}.name", name))
-                names.add(str(name))
+            _port_name(port.get("name"), f"{port_path}.name", len(ports) > 1, names, errs)
             _port_number(port.get("port"), f"{port_path}.port", errs)
             _enum(port, "protocol", f"{port_path}.protocol", PROTOCOLS, errs)
 

@@ -7,16 +7,14 @@ that `--kubeconfig` names, else the first file of $KUBECONFIG, else ~/.kube/conf
 from __future__ import annotations
 
 import copy
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import typer
 import yaml
 
-from apimachinery.kubeconfig import KubeconfigError, default_paths, merge_files
+from apimachinery.kubeconfig import KubeconfigError, default_paths, merge_files, write_file
 from cli import printing
 from cli.errors import CLIError
 from cli.session import GLOBALS
@@ -60,19 +58,6 @@ def _read_file(path: Path) -> dict[str, Any]:
     except (OSError, yaml.YAMLError) as exc:
         raise KubeconfigError(f"cannot read kubeconfig {path}: {exc}") from exc
     return data if isinstance(data, dict) else {}
-
-
-def _write_file(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".kubeconfig-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            yaml.safe_dump(data, f, default_flow_style=False, sort_keys=False)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _entry(items: list[dict[str, Any]], name: str, inner: str) -> dict[str, Any] | None:
@@ -170,7 +155,7 @@ def use_context(name: str = typer.Argument(..., help="Context name")) -> None:
     path = _target_file()
     data = _read_file(path)
     data["current-context"] = name
-    _write_file(path, data)
+    write_file(path, data)
     print(f'Switched to context "{name}".')
 
 
@@ -185,7 +170,7 @@ def _upsert(section: str, inner: str, name: str, values: dict[str, Any]) -> bool
         entry = {}
         items.append({"name": name, inner: entry})
     entry.update({k: v for k, v in values.items() if v is not None})
-    _write_file(path, data)
+    write_file(path, data)
     return created
 
 

@@ -23,7 +23,7 @@ from apimachinery.client import Client
 from apimachinery.errors import StatusError, is_conflict
 from apimachinery.events import EventRecorder
 from apimachinery.informer import InformerFactory
-from apimachinery.resources import ResourceInfo, by_resource
+from apimachinery.resources import must_resource
 from apimachinery.workqueue import WorkQueue, run_workers
 
 log = logging.getLogger(__name__)
@@ -48,21 +48,14 @@ RECONCILE_ERRORS = Counter(
 )
 
 
-def resource(group: str, name: str) -> ResourceInfo:
-    info = by_resource(group, name)
-    if info is None:
-        raise LookupError(f"unknown resource {group}/{name}")
-    return info
-
-
-PODS = resource("", "pods")
-NODES = resource("", "nodes")
-SERVICES = resource("", "services")
-ENDPOINTS = resource("", "endpoints")
-NAMESPACES = resource("", "namespaces")
-REPLICASETS = resource("apps", "replicasets")
-DEPLOYMENTS = resource("apps", "deployments")
-LEASES = resource("coordination.k8s.io", "leases")
+PODS = must_resource("", "pods")
+NODES = must_resource("", "nodes")
+SERVICES = must_resource("", "services")
+ENDPOINTS = must_resource("", "endpoints")
+NAMESPACES = must_resource("", "namespaces")
+REPLICASETS = must_resource("apps", "replicasets")
+DEPLOYMENTS = must_resource("apps", "deployments")
+LEASES = must_resource("coordination.k8s.io", "leases")
 
 
 @dataclass

@@ -9,6 +9,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from apimachinery.models import format_time
+from apimachinery.models import parse_time_or_none as parse_time  # controllers import both from here
+
 Obj = dict[str, Any]
 
 _PHASE_RANK = {"Pending": 0, "Unknown": 1, "Running": 2}
@@ -18,23 +21,9 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def format_time(t: datetime) -> str:
-    """RFC3339 with second precision and a `Z`, as Kubernetes writes metav1.Time."""
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def format_micro_time(t: datetime) -> str:
     """RFC3339 with microseconds (metav1.MicroTime); Go's and Python's clients parse it as a Time too."""
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
+    return format_time(t, micro=True)
 
 
 def meta(obj: Obj) -> Obj:

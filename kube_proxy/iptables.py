@@ -7,11 +7,11 @@ with `-I` only when missing, and deleted one by one on cleanup.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 
 from kube_proxy import rules
+from kube_proxy.command import run_command
 from kube_proxy.rules import Jump
 
 log = logging.getLogger("kube_proxy.iptables")
@@ -25,23 +25,10 @@ class IptablesError(Exception):
 
 
 async def _run(*args: str, stdin: bytes | None = None, check: bool = True) -> tuple[int, str]:
-    proc = await asyncio.create_subprocess_exec(
-        *args,
-        stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    # Cancelled (SIGTERM) mid-command: let the command finish first, so that no restore lands after our cleanup.
-    done = asyncio.ensure_future(proc.communicate(stdin))
-    try:
-        out, _ = await asyncio.shield(done)
-    except asyncio.CancelledError:
-        await done
-        raise
-    text = out.decode(errors="replace")
-    if check and proc.returncode != 0:
-        raise IptablesError(f"{' '.join(args[:4])}...: exit {proc.returncode}: {text.strip()[:2000]}")
-    return proc.returncode or 0, text
+    code, text = await run_command(*args, stdin=stdin)
+    if check and code != 0:
+        raise IptablesError(f"{' '.join(args[:4])}...: exit {code}: {text.strip()[:2000]}")
+    return code, text
 
 
 async def restore(text: str) -> None:

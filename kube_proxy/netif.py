@@ -15,11 +15,12 @@ CIDR) that stays as long as the device does, and removing service addresses neve
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import json
 import logging
 from collections.abc import Iterable
+
+from kube_proxy.command import run_command
 
 log = logging.getLogger("kube_proxy.netif")
 
@@ -32,24 +33,10 @@ class NetifError(Exception):
 
 
 async def _ip(*args: str, stdin: bytes | None = None, check: bool = True) -> tuple[int, str]:
-    proc = await asyncio.create_subprocess_exec(
-        "ip",
-        *args,
-        stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    # Cancelled (SIGTERM) mid-command: let the command finish first, so that no restore lands after our cleanup.
-    done = asyncio.ensure_future(proc.communicate(stdin))
-    try:
-        out, _ = await asyncio.shield(done)
-    except asyncio.CancelledError:
-        await done
-        raise
-    text = out.decode(errors="replace")
-    if check and proc.returncode != 0:
+    code, text = await run_command("ip", *args, stdin=stdin)
+    if check and code != 0:
         raise NetifError(f"ip {' '.join(args)}: {text.strip()}")
-    return proc.returncode or 0, text
+    return code, text
 
 
 async def device_exists(name: str = GUARD_DEVICE) -> bool:

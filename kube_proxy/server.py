@@ -15,7 +15,7 @@ from typing import Protocol
 
 from apimachinery.client import Client
 from apimachinery.informer import InformerFactory
-from apimachinery.resources import ResourceInfo, by_resource
+from apimachinery.resources import must_resource
 from kube_proxy.metrics import ProxyMetrics
 from kube_proxy.servicemap import ProxyTable, build_table
 from kube_proxy.syncrunner import SyncRunner
@@ -23,14 +23,8 @@ from kube_proxy.syncrunner import SyncRunner
 log = logging.getLogger("kube_proxy")
 
 
-def _res(name: str) -> ResourceInfo:
-    info = by_resource("", name)
-    assert info is not None
-    return info
-
-
-SERVICES = _res("services")
-ENDPOINTS = _res("endpoints")
+SERVICES = must_resource("", "services")
+ENDPOINTS = must_resource("", "endpoints")
 
 
 class Proxier(Protocol):

@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-from apimachinery.resources import ResourceInfo, by_resource
+from apimachinery.resources import must_resource
 
-
-def _resource(group: str, name: str) -> ResourceInfo:
-    info = by_resource(group, name)
-    if info is None:
-        raise LookupError(f"resource {name!r} of group {group!r} is not in apimachinery.resources")
-    return info
-
-
-PODS = _resource("", "pods")
-NODES = _resource("", "nodes")
-NAMESPACES = _resource("", "namespaces")
-LEASES = _resource("coordination.k8s.io", "leases")
+PODS = must_resource("", "pods")
+NODES = must_resource("", "nodes")
+NAMESPACES = must_resource("", "namespaces")
+LEASES = must_resource("coordination.k8s.io", "leases")

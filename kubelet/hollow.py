@@ -22,14 +22,14 @@ import logging
 import os
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from apimachinery.client import Client
 from apimachinery.component import add_client_args, client_from_args, run_until_signal, setup_logging
 from apimachinery.errors import StatusError
 from apimachinery.informer import Informer
-from apimachinery.resources import ResourceInfo, by_resource
+from apimachinery.models import now_rfc3339
+from apimachinery.resources import must_resource
 from apimachinery.workqueue import WorkQueue, run_workers
 
 log = logging.getLogger("hollow")
@@ -41,21 +41,12 @@ NODE_IP = "127.0.0.1"  # nothing listens for a hollow node; loopback keeps stray
 KUBELET_VERSION = "v1.32.0-kubelite-hollow"
 
 
-def _resource(group: str, name: str) -> ResourceInfo:
-    res = by_resource(group, name)
-    assert res is not None
-    return res
+PODS = must_resource("", "pods")
+NODES = must_resource("", "nodes")
+NAMESPACES = must_resource("", "namespaces")
+LEASES = must_resource("coordination.k8s.io", "leases")
 
-
-PODS = _resource("", "pods")
-NODES = _resource("", "nodes")
-NAMESPACES = _resource("", "namespaces")
-LEASES = _resource("coordination.k8s.io", "leases")
-
-
-def now(micro: bool = False) -> str:
-    t = datetime.now(UTC)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if micro else t.strftime("%Y-%m-%dT%H:%M:%SZ")
+now = now_rfc3339
 
 
 def parse_taint(text: str) -> dict[str, str]:

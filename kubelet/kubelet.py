@@ -21,6 +21,7 @@ from apimachinery.errors import StatusError
 from apimachinery.events import EventRecorder
 from apimachinery.informer import Informer
 from apimachinery.localimages import PAUSE_IMAGE, ensure_images
+from apimachinery.tasks import cancel_and_wait
 from kubelet.api import NODES, PODS
 from kubelet.backoff import CrashLoopBackoff
 from kubelet.config import KubeletConfig
@@ -291,9 +292,7 @@ class Kubelet:
             self.server.should_exit = True
         await self.workers.stop()
         await self.probes.stop()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(self._tasks)
         try:
             await self.recorder.flush(2.0)
         except TimeoutError:

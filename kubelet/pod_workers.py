@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from apimachinery.backoff import Backoff
+from apimachinery.tasks import cancel_and_wait
 
 log = logging.getLogger("kubelet.workers")
 
@@ -36,10 +37,7 @@ class PodWorkers:
         return list(self._tasks)
 
     async def stop(self) -> None:
-        tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(self._tasks.values())
         self._tasks.clear()
         self._wake.clear()
 

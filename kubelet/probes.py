@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from apimachinery.tasks import cancel_and_wait
 from kubelet.runtime.docker import DockerRuntime
 
 log = logging.getLogger("kubelet.probes")
@@ -149,10 +150,7 @@ class ProbeManager:
         self._owner.pop(cid, None)
 
     async def stop(self) -> None:
-        tasks = list(self._tasks.values())
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(self._tasks.values())
         self._tasks.clear()
 
     async def _worker(

@@ -13,14 +13,14 @@ import contextlib
 import logging
 import random
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from apimachinery.client import Client
 from apimachinery.errors import StatusError
 from apimachinery.events import NORMAL, WARNING, EventRecorder
 from apimachinery.informer import Informer
-from apimachinery.resources import ResourceInfo, by_resource
+from apimachinery.models import now_rfc3339
+from apimachinery.resources import must_resource
 from scheduler.algorithm import schedule
 from scheduler.cache import SchedulerCache, is_terminal
 from scheduler.metrics import SchedulerMetrics
@@ -37,19 +37,9 @@ SCHEDULED = "Scheduled"
 FAILED_SCHEDULING = "FailedScheduling"
 
 
-def _resource(group: str, name: str) -> ResourceInfo:
-    res = by_resource(group, name)
-    assert res is not None
-    return res
-
-
-PODS = _resource("", "pods")
-NODES = _resource("", "nodes")
-SERVICES = _resource("", "services")
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+PODS = must_resource("", "pods")
+NODES = must_resource("", "nodes")
+SERVICES = must_resource("", "services")
 
 
 def is_assigned(pod: dict[str, Any]) -> bool:
@@ -100,7 +90,7 @@ def unschedulable_condition(message: str) -> dict[str, Any]:
         "reason": "Unschedulable",
         "message": message,
         "lastProbeTime": None,
-        "lastTransitionTime": _now(),
+        "lastTransitionTime": now_rfc3339(),
     }
 
 
