@@ -27,6 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench import httpload  # noqa: E402
+from bench.common import percentile  # noqa: E402
 from bench.storage_raw import raw_put_rate, raw_sqlite_put_rate  # noqa: E402
 from tests.harness import ApiServer, Etcd  # noqa: E402
 
@@ -40,11 +41,6 @@ def pod(name: str) -> dict[str, Any]:
         "metadata": {"name": name, "labels": {"app": "bench"}},
         "spec": {"containers": [{"name": "app", "image": "busybox:1", "command": ["sleep", "3600"]}]},
     }
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 async def create_rate(url: str, prefix: str, n: int, concurrency: int) -> float:
@@ -171,8 +167,8 @@ async def bench_backend(backend: str, args: argparse.Namespace) -> dict[str, Any
             results["list_paged_storage_s"], _ = await list_latency(client, {"limit": "500"})
         lat = await watch_latency(server.url, args.watchers, args.watch_events, args.watch_rate)
         results["watchers"] = args.watchers
-        results["watch_p50_ms"] = pct(lat, 50) * 1000
-        results["watch_p99_ms"] = pct(lat, 99) * 1000
+        results["watch_p50_ms"] = percentile(lat, 50) * 1000
+        results["watch_p99_ms"] = percentile(lat, 99) * 1000
         async with httpx.AsyncClient(base_url=server.url) as c:
             metrics = (await c.get("/metrics")).text
         results["storage_watches"] = (

@@ -29,8 +29,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.e2e.cluster.cluster import LocalCluster, docker_ok  # noqa: E402
+from tests.e2e.cluster.cluster import LocalCluster  # noqa: E402
 from tests.e2e.cluster.watchers import measure_failover  # noqa: E402
+from tests.harness import docker_ok  # noqa: E402
 
 NAME = "web"
 

@@ -41,6 +41,7 @@ sys.path.insert(0, str(REPO))
 from apimachinery.client import Client  # noqa: E402
 from apimachinery.errors import StatusError  # noqa: E402
 from apimachinery.resources import ResourceInfo, by_resource  # noqa: E402
+from bench.common import percentile  # noqa: E402
 from tests.harness import ApiServer, Etcd, free_port, start_component, stop_process  # noqa: E402
 
 
@@ -79,14 +80,6 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return sum(int(x) for x in fields[11:15]) / CLK_TCK
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return ordered[index]
 
 
 async def create_all(
@@ -220,9 +213,9 @@ async def stream_run(
         "create_pods_per_second": count / create_seconds,
         "seconds": span,
         "pods_per_second": count / span,
-        "latency_p50": percentile(latencies, 0.50),
-        "latency_p90": percentile(latencies, 0.90),
-        "latency_p99": percentile(latencies, 0.99),
+        "latency_p50": percentile(latencies, 50),
+        "latency_p90": percentile(latencies, 90),
+        "latency_p99": percentile(latencies, 99),
         "latency_mean": statistics.fmean(latencies),
         "cpu_seconds": {name: round(cpu_after[name] - cpu_before[name], 2) for name in pids},
         "scheduled_events_when_all_bound": scheduled_events,

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.harness import ApiServer, Etcd
+from tests.harness import ApiServer, Etcd, running_apiserver
 
 
 def _need_etcd() -> None:
@@ -38,16 +38,11 @@ def private_etcd() -> Iterator[Etcd]:
 @pytest.fixture(scope="module")
 def apiserver(etcd: Etcd) -> Iterator[ApiServer]:
     """A real apiserver on loopback backed by the session etcd."""
-    server = ApiServer(etcd.url)
-    server.start()
-    yield server
-    server.stop()
-    server.log_path.unlink(missing_ok=True)
+    with running_apiserver(etcd.url) as server:
+        yield server
 
 
 @pytest.fixture
 def private_apiserver(private_etcd: Etcd) -> Iterator[ApiServer]:
-    server = ApiServer(private_etcd.url)
-    server.start()
-    yield server
-    server.stop()
+    with running_apiserver(private_etcd.url) as server:
+        yield server

@@ -5,6 +5,7 @@ Everything started here is stopped by its owner (fixtures in conftest.py), by PI
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -13,6 +14,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -44,7 +47,38 @@ def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05, what: s
     )
 
 
-class Etcd:
+def docker_ok() -> bool:
+    """Whether a Docker engine answers here (tests that need one skip otherwise)."""
+    return (
+        shutil.which("docker") is not None
+        and subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+    )
+
+
+def route_exists(cidr: str) -> bool:
+    """Whether this machine has a route for exactly `cidr` (e.g. a cluster's guard route, left by another run)."""
+    out = subprocess.run(["ip", "-j", "route", "show", "exact", cidr], capture_output=True, text=True).stdout
+    return bool(json.loads(out or "[]"))
+
+
+class _Server:
+    """A server process of ours: `start` (by the subclass), `stop` by signal, `restart`."""
+
+    proc: subprocess.Popen[bytes] | None
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        stop_process(self.proc, sig=sig)
+        self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+class Etcd(_Server):
     """A single-member etcd on loopback with its own data dir."""
 
     def __init__(self) -> None:
@@ -90,27 +124,13 @@ class Etcd:
             lambda: httpx.get(self.url + "/health", timeout=1).status_code == 200, 20, what="etcd health"
         )
 
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.proc = None
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
     def destroy(self) -> None:
         self.stop()
         shutil.rmtree(self.data_dir, ignore_errors=True)
         self.log_path.unlink(missing_ok=True)
 
 
-class ApiServer:
+class ApiServer(_Server):
     """`python -m apiserver` on a free loopback port, as a user would start it."""
 
     def __init__(self, etcd_url: str | None = None, extra_args: list[str] | None = None) -> None:
@@ -141,20 +161,6 @@ class ApiServer:
                 what="apiserver ready",
             )
 
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.proc = None
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace")
 
@@ -174,12 +180,39 @@ def start_component(args: list[str], log_name: str) -> tuple[subprocess.Popen[by
     return proc, log_path
 
 
-def stop_process(proc: subprocess.Popen[bytes] | None, timeout: float = 10) -> None:
+def stop_process(
+    proc: subprocess.Popen[bytes] | None, timeout: float = 10, sig: int = signal.SIGTERM
+) -> None:
+    """Send `sig` to a running process and wait `timeout` for it; kill it if it does not exit."""
     if proc is None or proc.poll() is not None:
         return
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     try:
         proc.wait(timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(5)
+
+
+@contextmanager
+def running_apiserver(etcd_url: str | None, extra_args: list[str] | None = None) -> Iterator[ApiServer]:
+    """An apiserver on `etcd_url` with `extra_args`, ready; stopped and its log removed afterwards."""
+    server = ApiServer(etcd_url, extra_args)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        server.log_path.unlink(missing_ok=True)
+
+
+@contextmanager
+def own_apiserver(extra_args: list[str] | None = None) -> Iterator[ApiServer]:
+    """A fresh etcd and an apiserver on it, for tests whose state must not be shared; both go away after."""
+    etcd = Etcd()
+    etcd.start()
+    try:
+        with running_apiserver(etcd.url, extra_args) as server:
+            yield server
+    finally:
+        etcd.destroy()

@@ -30,8 +30,17 @@ from typing import Any
 import httpx
 
 from tests.e2e.kubelet.conftest import CLUSTER_CIDR, KubeletProc, cleanup_node
-from tests.harness import ApiServer, Etcd, free_port, start_component, stop_process, wait_until
+from tests.harness import (
+    ApiServer,
+    Etcd,
+    free_port,
+    route_exists,
+    start_component,
+    stop_process,
+    wait_until,
+)
 from tests.images import BUSYBOX_IMAGE, ensure_images
+from tests.kube import write_kubeconfig
 
 Obj = dict[str, Any]
 
@@ -41,23 +50,11 @@ KCTL = Path(__file__).resolve().parents[3] / ".venv" / "bin" / "kctl"
 HTTPD = "mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www"
 
 
-def docker_ok() -> bool:
-    return (
-        shutil.which("docker") is not None
-        and subprocess.run(["docker", "info"], capture_output=True).returncode == 0
-    )
-
-
 def ensure_second_tag() -> None:
     """The test image under a second local tag (same content: a template change is all a rollout needs)."""
     ensure_images()
     if subprocess.run(["docker", "image", "inspect", SECOND_IMAGE], capture_output=True).returncode != 0:
         subprocess.run(["docker", "tag", BUSYBOX_IMAGE, SECOND_IMAGE], check=True, capture_output=True)
-
-
-def _route_exists(cidr: str) -> bool:
-    out = subprocess.run(["ip", "-j", "route", "show", "exact", cidr], capture_output=True, text=True).stdout
-    return bool(json.loads(out or "[]"))
 
 
 def _free_thirds(count: int) -> list[int]:
@@ -111,7 +108,7 @@ class LocalCluster:
 
     def start(self) -> None:
         ensure_second_tag()
-        self.guard_existed = _route_exists(CLUSTER_CIDR)
+        self.guard_existed = route_exists(CLUSTER_CIDR)
         self.etcd = Etcd()
         self.etcd.start()
         tol = str(self.toleration)
@@ -121,12 +118,7 @@ class LocalCluster:
         )
         self.apiserver.start()
         self.api = httpx.Client(base_url=self.url, timeout=10)
-        self.kubeconfig.write_text(
-            "apiVersion: v1\nkind: Config\n"
-            f"clusters:\n- name: kubelite\n  cluster:\n    server: {self.url}\n"
-            "contexts:\n- name: kubelite\n  context:\n    cluster: kubelite\n    user: tester\n"
-            "current-context: kubelite\nusers:\n- name: tester\n  user: {}\n"
-        )
+        write_kubeconfig(self.kubeconfig, self.url)
         master = ["--master", self.url]
         self.procs["scheduler"] = start_component(
             ["scheduler", *master, "--port", str(free_port())], "cluster-scheduler"

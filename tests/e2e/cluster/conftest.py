@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.cluster.cluster import LocalCluster, docker_ok
+from tests.e2e.cluster.cluster import LocalCluster
+from tests.harness import docker_ok
 
 
 @pytest.fixture(scope="module")

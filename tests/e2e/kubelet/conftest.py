@@ -24,17 +24,20 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.harness import ApiServer, Etcd, free_port, start_component, stop_process, wait_until
+from tests.harness import (
+    ApiServer,
+    Etcd,
+    docker_ok,
+    free_port,
+    route_exists,
+    running_apiserver,
+    start_component,
+    stop_process,
+    wait_until,
+)
 from tests.images import BUSYBOX_IMAGE, ensure_images
 
 CLUSTER_CIDR = "10.244.0.0/16"
-
-
-def _docker_ok() -> bool:
-    return (
-        shutil.which("docker") is not None
-        and subprocess.run(["docker", "info"], capture_output=True).returncode == 0
-    )
 
 
 @dataclass
@@ -175,11 +178,6 @@ def make_pod(name: str, node: str, containers: list[dict[str, Any]], **spec: Any
     }
 
 
-def _route_exists(cidr: str) -> bool:
-    out = subprocess.run(["ip", "-j", "route", "show", "exact", cidr], capture_output=True, text=True).stdout
-    return bool(json.loads(out or "[]"))
-
-
 def cleanup_node(kubelet: KubeletProc) -> None:
     """Remove everything of one node: containers (after CNI DEL of their sandboxes), bridge, rules, dirs."""
     from kubelet.network import host
@@ -209,37 +207,35 @@ def cleanup_node(kubelet: KubeletProc) -> None:
     shutil.rmtree(kubelet.conf_dir, ignore_errors=True)
 
 
+def kubelet_pair(prefix: str, tmp: Path, api_url: str) -> list[KubeletProc]:
+    """Two kubelets (not started), `<prefix>a` and `<prefix>b`, with their dirs under `tmp` and pod CIDRs
+    10.244.N.0/24 for two random N in 100-249 (the cluster e2e tests take theirs from 10-99)."""
+    third = random.sample(range(100, 250), 2)
+    return [
+        KubeletProc(
+            f"{prefix}{x}", f"10.244.{n}.0/24", free_port(), tmp / x / "root", tmp / x / "cni", api_url
+        )
+        for x, n in zip("ab", third, strict=True)
+    ]
+
+
 @pytest.fixture(scope="session")
 def kubelet_apiserver(etcd: Etcd) -> Iterator[ApiServer]:
     """A real apiserver for all kubelet e2e tests (session-wide, so the kubelets start once)."""
-    server = ApiServer(etcd.url)
-    server.start()
-    yield server
-    server.stop()
-    server.log_path.unlink(missing_ok=True)
+    with running_apiserver(etcd.url) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
 def node_pair(kubelet_apiserver: ApiServer) -> Iterator[NodePair]:
     apiserver = kubelet_apiserver
-    if not _docker_ok():
+    if not docker_ok():
         pytest.skip("Docker engine not available")
     ensure_images()
-    guard_existed = _route_exists(CLUSTER_CIDR)
+    guard_existed = route_exists(CLUSTER_CIDR)
     suffix = uuid.uuid4().hex[:5]
-    third = random.sample(range(100, 250), 2)
     tmp = Path(tempfile.mkdtemp(prefix="kubelite-kubelet-"))
-    kubelets = [
-        KubeletProc(
-            f"kl{suffix}{x}",
-            f"10.244.{n}.0/24",
-            free_port(),
-            tmp / x / "root",
-            tmp / x / "cni",
-            apiserver.url,
-        )
-        for x, n in zip("ab", third, strict=True)
-    ]
+    kubelets = kubelet_pair(f"kl{suffix}", tmp, apiserver.url)
     api = httpx.Client(base_url=apiserver.url, timeout=10)
     try:
         for k in kubelets:

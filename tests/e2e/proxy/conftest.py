@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import shutil
 import subprocess
 import tempfile
@@ -25,8 +24,17 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.kubelet.conftest import CLUSTER_CIDR, KubeletProc, cleanup_node
-from tests.harness import ApiServer, Etcd, free_port, start_component, stop_process, wait_until
+from tests.e2e.kubelet.conftest import CLUSTER_CIDR, KubeletProc, cleanup_node, kubelet_pair
+from tests.harness import (
+    ApiServer,
+    Etcd,
+    docker_ok,
+    free_port,
+    route_exists,
+    start_component,
+    stop_process,
+    wait_until,
+)
 from tests.images import BUSYBOX_IMAGE, ensure_images
 from tests.integration.proxy.helpers import KubeProxyProc, need_iptables
 
@@ -38,13 +46,6 @@ HTTPD_CMD = (
     'mkdir -p /www && echo "$POD_NAME" > /www/index.html && httpd -f -p 8080 -h /www & '
     'trap "sleep 4; exit 0" TERM; wait'
 )
-
-
-def _docker_ok() -> bool:
-    return (
-        shutil.which("docker") is not None
-        and subprocess.run(["docker", "info"], capture_output=True).returncode == 0
-    )
 
 
 def httpd_pod_spec(labels: dict[str, str]) -> Obj:
@@ -211,18 +212,13 @@ def bridge_address(kubelet: KubeletProc) -> str:
     return str(json.loads(out)[0]["addr_info"][0]["local"])
 
 
-def _route_exists(cidr: str) -> bool:
-    out = subprocess.run(["ip", "-j", "route", "show", "exact", cidr], capture_output=True, text=True).stdout
-    return bool(json.loads(out or "[]"))
-
-
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
     need_iptables()
-    if not _docker_ok():
+    if not docker_ok():
         pytest.skip("Docker engine not available")
     ensure_images()
-    guard_existed = _route_exists(CLUSTER_CIDR)
+    guard_existed = route_exists(CLUSTER_CIDR)
     etcd = Etcd()
     apiserver: ApiServer | None = None
     procs: list[subprocess.Popen[bytes]] = []
@@ -257,18 +253,7 @@ def cluster() -> Iterator[Cluster]:
             proc, log = start_component(args, f"proxy-e2e-{name}")
             procs.append(proc)
             logs.append(log)
-        third = random.sample(range(100, 250), 2)
-        kubelets = [
-            KubeletProc(
-                f"kp{suffix}{x}",
-                f"10.244.{n}.0/24",
-                free_port(),
-                tmp / x / "root",
-                tmp / x / "cni",
-                apiserver.url,
-            )
-            for x, n in zip("ab", third, strict=True)
-        ]
+        kubelets = kubelet_pair(f"kp{suffix}", tmp, apiserver.url)
         for k in kubelets:
             k.start()
         assert all(p.poll() is None for p in procs), "controller-manager or scheduler exited"

@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from kube_proxy import rules
-from tests.e2e.proxy.conftest import _docker_ok, get_script
-from tests.harness import ApiServer, wait_until
+from tests.e2e.proxy.conftest import get_script
+from tests.harness import ApiServer, docker_ok, wait_until
 from tests.images import BUSYBOX_IMAGE, ensure_images
 from tests.integration.proxy.helpers import KubeProxyProc, need_iptables, service_lines
 
@@ -31,7 +31,7 @@ def docker(*args: str) -> str:
 
 @pytest.fixture
 def networks() -> Iterator[tuple[str, str]]:
-    if not _docker_ok():
+    if not docker_ok():
         pytest.skip("Docker engine not available")
     ensure_images()
     tag = uuid.uuid4().hex[:6]

@@ -24,14 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.harness import REPO, free_port
-
-
-def _docker_ok() -> bool:
-    return (
-        shutil.which("docker") is not None
-        and subprocess.run(["docker", "info"], capture_output=True).returncode == 0
-    )
+from tests.harness import REPO, docker_ok, free_port
 
 
 @dataclass
@@ -118,7 +111,7 @@ def pid_alive(pid: int) -> bool:
 
 @pytest.fixture(scope="module")
 def up_cluster() -> Iterator[UpCluster]:
-    if not _docker_ok():
+    if not docker_ok():
         pytest.skip("Docker engine not available")
     if os.geteuid() != 0:
         pytest.skip("kctl up needs root here (bridges, routes, iptables)")

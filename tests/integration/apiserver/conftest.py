@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 
+from tests.factories import pod
 from tests.harness import ApiServer
 
 pytestmark = pytest.mark.etcd
@@ -28,13 +30,8 @@ def ns(api: httpx.Client) -> Iterator[str]:
     api.delete(f"/api/v1/namespaces/{name}")
 
 
-def make_pod(name: str, labels: dict[str, str] | None = None, **spec: object) -> dict:
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "labels": labels or {}},
-        "spec": {"containers": [{"name": "app", "image": "busybox:1"}], **spec},
-    }
+def make_pod(name: str, labels: dict[str, str] | None = None, **spec: Any) -> dict:
+    return pod(name, labels, **spec)
 
 
 def make_deployment(name: str, replicas: int = 1) -> dict:

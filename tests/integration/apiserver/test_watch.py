@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from tests.harness import ApiServer
+from tests.harness import ApiServer, running_apiserver
 from tests.integration.apiserver.conftest import make_pod
 
 pytestmark = pytest.mark.etcd
@@ -122,12 +122,8 @@ def check_too_old_is_410(url: str) -> None:
 
 
 def test_too_old_resource_version_is_410_error_frame(etcd) -> None:
-    server = ApiServer(etcd.url, ["--watch-cache-size", "5"])
-    server.start()
-    try:
+    with running_apiserver(etcd.url, ["--watch-cache-size", "5"]) as server:
         check_too_old_is_410(server.url)
-    finally:
-        server.stop()
 
 
 def test_selectors_apply_to_events(api: httpx.Client, ns: str, apiserver: ApiServer) -> None:

@@ -16,11 +16,12 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from cli.main import run as kctl_run
-from tests.harness import REPO, ApiServer, Etcd
+from tests.factories import deployment, pod
+from tests.harness import REPO, ApiServer, Etcd, running_apiserver
+from tests.kube import write_kubeconfig
 
 
 @dataclass
@@ -31,22 +32,6 @@ class Result:
 
     def __repr__(self) -> str:  # shows up in assertion messages
         return f"Result(code={self.code}, out={self.out!r}, err={self.err!r})"
-
-
-def write_kubeconfig(path: Path, server: str, namespace: str | None = None, token: str | None = None) -> Path:
-    ctx: dict[str, Any] = {"cluster": "test", "user": "test"}
-    if namespace:
-        ctx["namespace"] = namespace
-    data = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "test", "cluster": {"server": server}}],
-        "users": [{"name": "test", "user": {"token": token} if token else {}}],
-        "contexts": [{"name": "test", "context": ctx}],
-        "current-context": "test",
-    }
-    path.write_text(yaml.safe_dump(data))
-    return path
 
 
 class Api:
@@ -89,11 +74,8 @@ class Api:
 def apiserver(etcd: Etcd) -> Iterator[ApiServer]:
     """One apiserver for all kctl test modules (each module still has its own namespace): starting one per
     module would cost more than the tests themselves."""
-    server = ApiServer(etcd.url)
-    server.start()
-    yield server
-    server.stop()
-    server.log_path.unlink(missing_ok=True)
+    with running_apiserver(etcd.url) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -173,25 +155,8 @@ def kctl_proc(kubeconfig: Path):
 
 
 def pod_manifest(name: str, labels: dict[str, str] | None = None, image: str = "busybox") -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "labels": labels or {}},
-        "spec": {"containers": [{"name": "main", "image": image}]},
-    }
+    return pod(name, labels, image, container="main")
 
 
 def deployment_manifest(name: str, replicas: int = 2, image: str = "nginx:1.25") -> dict[str, Any]:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "labels": {"app": name}},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}},
-                "spec": {"containers": [{"name": "web", "image": image, "ports": [{"containerPort": 80}]}]},
-            },
-        },
-    }
+    return deployment(name, replicas, image, container="web", ports=[80])

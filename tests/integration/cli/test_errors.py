@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import ApiServer, free_port
-from tests.integration.cli.conftest import kctl_subprocess, write_kubeconfig
+from tests.harness import ApiServer, free_port, running_apiserver
+from tests.integration.cli.conftest import kctl_subprocess
+from tests.kube import write_kubeconfig
 
 pytestmark = pytest.mark.etcd
 
@@ -113,11 +114,8 @@ def test_no_kubeconfig_at_all(tmp_path: Path):
 def secured_apiserver(etcd, tmp_path_factory) -> ApiServer:
     tokens = tmp_path_factory.mktemp("auth") / "tokens.csv"
     tokens.write_text("good-token,alice,1\n")
-    server = ApiServer(etcd.url, extra_args=["--token-auth-file", str(tokens)])
-    server.start()
-    yield server
-    server.stop()
-    server.log_path.unlink(missing_ok=True)
+    with running_apiserver(etcd.url, ["--token-auth-file", str(tokens)]) as server:
+        yield server
 
 
 def test_wrong_token(secured_apiserver: ApiServer, tmp_path: Path):

@@ -9,7 +9,7 @@ import pytest
 
 from apimachinery.client import Client, ClientConnectionError
 from apimachinery.errors import StatusError
-from tests.harness import ApiServer, free_port
+from tests.harness import free_port, running_apiserver
 from tests.integration.client.conftest import CONFIGMAPS, DEPLOYMENTS, configmap, make_namespace
 
 pytestmark = pytest.mark.etcd
@@ -197,9 +197,7 @@ async def test_watch_synthetic_added_selectors_and_timeout(client: Client, names
 
 @pytest.mark.slow
 async def test_watch_too_old_resource_version_is_410(etcd) -> None:
-    server = ApiServer(etcd.url, ["--watch-cache-size", "3"])
-    server.start()
-    try:
+    with running_apiserver(etcd.url, ["--watch-cache-size", "3"]) as server:
         async with Client(server.url) as c:
             ns = await make_namespace(c)
             first = await c.create(CONFIGMAPS, configmap("old"), ns)
@@ -218,8 +216,6 @@ async def test_watch_too_old_resource_version_is_410(etcd) -> None:
                     async for _ in stream:
                         pass
             assert (exc.value.code, exc.value.reason) == (410, "Expired")
-    finally:
-        server.stop()
 
 
 async def test_list_all_pages(client: Client, namespace: str) -> None:

@@ -21,6 +21,7 @@ from tests.integration.controller_manager.conftest import (
     eventually,
     is_ready,
 )
+from tests.kube import write_kubeconfig
 
 pytestmark = [pytest.mark.etcd]
 
@@ -289,12 +290,7 @@ async def test_kubectl_rollout_status_and_undo(client, namespace, manager, apise
 
 @pytest.mark.timeout(60)
 async def test_kctl_rollout_undo(client, namespace, manager, apiserver, tmp_path):
-    kubeconfig = tmp_path / "config"
-    kubeconfig.write_text(
-        "apiVersion: v1\nkind: Config\ncurrent-context: k\n"
-        f"clusters:\n- name: k\n  cluster:\n    server: {apiserver.url}\n"
-        "contexts:\n- name: k\n  context:\n    cluster: k\n    user: u\nusers:\n- name: u\n  user: {}\n"
-    )
+    kubeconfig = write_kubeconfig(tmp_path / "config", apiserver.url)
 
     async def kctl(*args):
         proc = await asyncio.create_subprocess_exec(

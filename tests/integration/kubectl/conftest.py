@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.harness import ApiServer
-from tests.integration.kubectl.kube import Api, Kubectl, purge_namespace, write_kubeconfig
+from tests.integration.kubectl.kube import Api, Kubectl, purge_namespace
+from tests.kube import write_kubeconfig
 
 
 @pytest.fixture(scope="session")

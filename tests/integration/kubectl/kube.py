@@ -21,6 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests import factories
+
 # KUBELITE_KUBECTL runs the suite with another binary, e.g. one bundled `kubectl.1.31` without the dispatcher.
 KUBECTL = os.environ.get("KUBELITE_KUBECTL") or shutil.which("kubectl")
 
@@ -32,22 +34,6 @@ MARKS = [
 ]
 
 Obj = dict[str, Any]
-
-
-def write_kubeconfig(path: Path, server: str) -> Path:
-    """A kubeconfig with one cluster at `server` (plain HTTP, so kubectl sends no credentials)."""
-    path.write_text(
-        "apiVersion: v1\n"
-        "kind: Config\n"
-        "clusters:\n"
-        f"- name: kubelite\n  cluster:\n    server: {server}\n"
-        "contexts:\n"
-        "- name: kubelite\n  context:\n    cluster: kubelite\n    user: tester\n"
-        "current-context: kubelite\n"
-        "users:\n"
-        "- name: tester\n  user: {}\n"
-    )
-    return path
 
 
 @dataclass(frozen=True)
@@ -171,28 +157,10 @@ def table(output: str) -> list[dict[str, str]]:
 
 
 def pod(name: str, labels: dict[str, str] | None = None, image: str = "nginx:1.25", **spec: Any) -> Obj:
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "labels": labels or {}},
-        "spec": {"containers": [{"name": "app", "image": image}], **spec},
-    }
+    return factories.pod(name, labels, image, **spec)
 
 
-def deployment(name: str, replicas: int = 2, image: str = "nginx:1.25") -> Obj:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "labels": {"app": name}},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}},
-                "spec": {"containers": [{"name": "app", "image": image}]},
-            },
-        },
-    }
+deployment = factories.deployment
 
 
 def service(name: str, selector: dict[str, str], port: int = 80, target_port: int = 8080) -> Obj:

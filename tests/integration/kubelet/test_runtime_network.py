@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import shutil
-import subprocess
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,6 +16,7 @@ from kubelet.network.cni import find_bin_dir
 from kubelet.network.pod_network import CniNetwork, DockerBridgeNetwork, PodNetwork
 from kubelet.runtime import spec
 from kubelet.runtime.docker import ContainerInfo, DockerRuntime
+from tests.harness import docker_ok
 from tests.images import BUSYBOX_IMAGE, PAUSE_IMAGE, ensure_images
 
 pytestmark = [pytest.mark.docker]
@@ -25,16 +24,9 @@ pytestmark = [pytest.mark.docker]
 CLUSTER_CIDR = "10.244.0.0/16"
 
 
-def _docker_ok() -> bool:
-    return (
-        shutil.which("docker") is not None
-        and subprocess.run(["docker", "info"], capture_output=True).returncode == 0
-    )
-
-
 @pytest.fixture
 async def runtime() -> AsyncIterator[DockerRuntime]:
-    if not _docker_ok():
+    if not docker_ok():
         pytest.skip("Docker engine not available")
     ensure_images()
     rt = DockerRuntime(f"it{uuid.uuid4().hex[:6]}")

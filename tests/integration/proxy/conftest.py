@@ -7,19 +7,11 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import _need_etcd
-from tests.harness import ApiServer, Etcd
+from tests.harness import ApiServer, own_apiserver
 
 
 @pytest.fixture(scope="module")
 def pool_apiserver() -> Iterator[ApiServer]:
     _need_etcd()
-    etcd = Etcd()
-    etcd.start()
-    server = ApiServer(etcd.url)
-    try:
-        server.start()
+    with own_apiserver() as server:
         yield server
-    finally:
-        server.stop()
-        server.log_path.unlink(missing_ok=True)
-        etcd.destroy()

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.harness import ApiServer, Etcd
+from tests.harness import ApiServer, Etcd, running_apiserver
 from tests.integration.kubectl.kube import purge_namespace
 
 # Per resource type; big enough for every resume the tests do, small enough to overflow on purpose.
@@ -18,11 +18,8 @@ WATCH_CACHE_SIZE = 20
 
 @pytest.fixture(scope="module")
 def apiserver(etcd: Etcd) -> Iterator[ApiServer]:
-    server = ApiServer(etcd.url, extra_args=["--watch-cache-size", str(WATCH_CACHE_SIZE)])
-    server.start()
-    yield server
-    server.stop()
-    server.log_path.unlink(missing_ok=True)
+    with running_apiserver(etcd.url, ["--watch-cache-size", str(WATCH_CACHE_SIZE)]) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -18,19 +18,14 @@ from lightkube.resources.core_v1 import ConfigMap, Pod
 from lightkube.types import PatchType
 
 from tests.harness import ApiServer
+from tests.kube import write_kubeconfig
 
 pytestmark = pytest.mark.etcd
 
 
 @pytest.fixture(scope="module")
 def lk(apiserver: ApiServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
-    path = Path(tmp_path_factory.mktemp("lightkube")) / "kubeconfig"
-    path.write_text(
-        "apiVersion: v1\nkind: Config\n"
-        f"clusters:\n- name: k\n  cluster:\n    server: {apiserver.url}\n"
-        "contexts:\n- name: k\n  context:\n    cluster: k\n    user: u\n"
-        "current-context: k\nusers:\n- name: u\n  user: {}\n"
-    )
+    path = write_kubeconfig(Path(tmp_path_factory.mktemp("lightkube")) / "kubeconfig", apiserver.url)
     client = Client(KubeConfig.from_file(path))
     yield client
     client._client._client.close()  # lightkube has no public close; its httpx client holds sockets

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.harness import ApiServer, Etcd, free_port, start_component, stop_process, wait_until
+from tests.harness import ApiServer, free_port, own_apiserver, start_component, stop_process, wait_until
 
 
 class Api:
@@ -66,16 +66,8 @@ class Api:
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[ApiServer]:
     """etcd + apiserver of this module's own: other modules' nodes cannot change where pods land."""
-    etcd = Etcd()
-    etcd.start()
-    server = ApiServer(etcd.url)
-    try:
-        server.start()
+    with own_apiserver() as server:
         yield server
-    finally:
-        server.stop()
-        server.log_path.unlink(missing_ok=True)
-        etcd.destroy()
 
 
 @pytest.fixture(scope="module")
