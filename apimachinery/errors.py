@@ -74,7 +74,10 @@ def _details(resource: str, group: str, name: str | None) -> dict[str, Any]:
 
 def not_found(resource: str, name: str, group: str = "") -> StatusError:
     return StatusError(
-        404, "NotFound", f'{qualified(resource, group)} "{name}" not found', details=_details(resource, group, name)
+        404,
+        "NotFound",
+        f'{qualified(resource, group)} "{name}" not found',
+        details=_details(resource, group, name),
     )
 
 
@@ -124,7 +127,9 @@ def unauthorized() -> StatusError:
     return StatusError(401, "Unauthorized", "Unauthorized")
 
 
-def method_not_allowed(message: str = "the server does not allow this method on the requested resource") -> StatusError:
+def method_not_allowed(
+    message: str = "the server does not allow this method on the requested resource",
+) -> StatusError:
     return StatusError(405, "MethodNotAllowed", message)
 
 
@@ -137,7 +142,9 @@ def too_large(message: str = "the request body is too large") -> StatusError:
 
 
 def unsupported_media_type(content_type: str) -> StatusError:
-    return StatusError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format: {content_type}")
+    return StatusError(
+        415, "UnsupportedMediaType", f"the body of the request was in an unknown format: {content_type}"
+    )
 
 
 def internal(message: str = "an internal error occurred") -> StatusError:
