@@ -20,6 +20,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from apimachinery.component import serve_health
+
+registry = CollectorRegistry()
+component_up = Gauge(
+    "kubelite_component_up", "1 while the component's process runs.", ["component"], registry=registry
+)
+component_restarts = Counter(
+    "kubelite_component_restarts_total",
+    "Restarts after the component exited.",
+    ["component"],
+    registry=registry,
+)
+
 RESTART_BACKOFF_INITIAL = 1.0
 RESTART_BACKOFF_MAX = 30.0
 # A component that ran this long before dying gets its backoff reset.
@@ -45,11 +60,13 @@ class Supervisor:
         self.state_dir = state_dir
         self.components = components
         self.stopping = asyncio.Event()
+        self.health_port = 0
         (state_dir / "logs").mkdir(parents=True, exist_ok=True)
 
     def write_status(self) -> None:
         status = {
             "supervisor": os.getpid(),
+            "health": f"http://127.0.0.1:{self.health_port}/healthz" if self.health_port else None,
             "components": [
                 {
                     "name": c.name,
@@ -80,6 +97,7 @@ class Supervisor:
             log.close()
         c.started = time.time()
         c.state = "running"
+        component_up.labels(c.name).set(1)
         self.write_status()
 
     async def watch(self, c: Component) -> None:
@@ -99,6 +117,8 @@ class Supervisor:
                 c.backoff = RESTART_BACKOFF_INITIAL
             c.state = f"restarting (exit {code})"
             c.restarts += 1
+            component_up.labels(c.name).set(0)
+            component_restarts.labels(c.name).inc()
             self.write_status()
             _log(f"{c.name} exited with {code} after {ran:.0f}s; restarting in {c.backoff:.0f}s")
             try:
@@ -125,6 +145,9 @@ class Supervisor:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
+        # Its own /healthz (ok while every component runs) and /metrics, on a free loopback port named in status.json.
+        health = await serve_health("127.0.0.1", 0, self.all_running, registry)
+        self.health_port = health.sockets[0].getsockname()[1]
         tasks = []
         for c in self.components:
             tasks.append(asyncio.create_task(self.watch(c)))
@@ -135,6 +158,10 @@ class Supervisor:
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        health.close()
+
+    def all_running(self) -> bool:
+        return all(c.proc is not None and c.proc.returncode is None for c in self.components)
 
     async def wait_healthy(self, c: Component, timeout: float) -> None:
         if not c.health:

@@ -460,3 +460,9 @@ def status(state_dir: Path = typer.Option(DEFAULT_STATE_DIR, "--state-dir")) -> 
         up_for = f"{int(time.time() - c['started'])}s" if c.get("started") and c.get("pid") else "-"
         rows.append([c["name"], str(c.get("pid") or "-"), c["state"], str(c["restarts"]), up_for, healthy])
     print(_columns(rows))
+    try:
+        supervisor_health = json.loads((state / "status.json").read_text()).get("health")
+    except (OSError, ValueError):
+        supervisor_health = None
+    if supervisor_health:
+        print(f"supervisor: pid {_supervisor_pid(state)}, {supervisor_health} and /metrics")

@@ -138,9 +138,11 @@ def test_up_from_a_clean_state_serves_a_web_page(up_cluster: UpCluster) -> None:
 
     status = up_cluster.kctl("status", "--state-dir", str(up_cluster.state))
     assert status.returncode == 0, status.stderr
-    rows = [line.split() for line in status.stdout.strip().splitlines()]
+    lines = status.stdout.strip().splitlines()
+    rows = [line.split() for line in lines[:-1]]
     assert rows[0] == ["COMPONENT", "PID", "STATE", "RESTARTS", "UP", "HEALTH"]
     assert len(rows) == 6 and all(row[2] == "running" and row[-1] == "ok" for row in rows[1:]), status.stdout
+    assert lines[-1].startswith("supervisor: pid ") and lines[-1].endswith("/healthz and /metrics")
 
     nodes = up_cluster.kctl("get", "nodes")
     assert nodes.returncode == 0 and up_cluster.node in nodes.stdout and " Ready " in nodes.stdout
@@ -180,6 +182,11 @@ def test_supervisor_restarts_a_crashed_component(up_cluster: UpCluster) -> None:
     status = up_cluster.kctl("status", "--state-dir", str(up_cluster.state)).stdout
     row = next(line.split() for line in status.splitlines() if line.startswith("kube-scheduler"))
     assert row[1] == str(now["pid"]) and row[3] == "1", status
+    # The supervisor's own /healthz and /metrics count the restart.
+    supervisor = json.loads((up_cluster.state / "status.json").read_text())["health"]
+    assert httpx.get(supervisor, timeout=2).status_code == 200
+    metrics = httpx.get(supervisor.replace("/healthz", "/metrics"), timeout=2).text
+    assert 'kubelite_component_restarts_total{component="kube-scheduler"} 1.0' in metrics
 
 
 def test_down_then_up_again_keeps_the_objects_and_the_pods_come_back(up_cluster: UpCluster) -> None:
