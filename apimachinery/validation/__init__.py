@@ -1,0 +1,100 @@
+"""Validation: what the API server rejects with 422 Invalid, with Kubernetes' field paths and messages.
+
+`validate(obj, old=None)` returns a list of causes, empty when the object is valid:
+
+    {"reason": "FieldValueInvalid", "message": 'Invalid value: "Bad_Pod": a lowercase RFC 1123 ...',
+     "field": "metadata.name"}
+
+Messages are what Kubernetes' `field.Error.ErrorBody()` prints, so kubectl shows the familiar
+`* spec.containers[0].image: Required value`. `old` switches on the update rules (immutable fields). Validation
+runs after defaulting, as in the API server; a defaulted field that is missing is not reported.
+
+Also here: the name and label syntax checks (`is_dns1123_label`, ...) and `parse_quantity`, which other components
+use to read resource amounts.
+"""
+
+from __future__ import annotations
+
+from apimachinery.validation.common import (
+    QUANTITY_FORMAT,
+    NameCheck,
+    duplicate,
+    forbidden,
+    invalid,
+    is_cidr,
+    is_dns1035_label,
+    is_dns1123_label,
+    is_dns1123_subdomain,
+    is_ip,
+    is_label_value,
+    is_port_name,
+    is_qualified_name,
+    not_found,
+    not_supported,
+    parse_quantity,
+    required,
+    selector_matches,
+    show,
+    too_long,
+    validate_annotations,
+    validate_label_selector,
+    validate_labels,
+    validate_object_meta,
+    validate_object_meta_update,
+)
+from apimachinery.validation.objects import (
+    SERVICE_TYPES,
+    Check,
+    UpdateCheck,
+    validate,
+)
+from apimachinery.validation.pods import (
+    DNS_POLICIES,
+    FIELD_REF_PATHS,
+    HOST_PATH_TYPES,
+    PROTOCOLS,
+    PULL_POLICIES,
+    RESTART_POLICIES,
+    TAINT_EFFECTS,
+    validate_pod_spec,
+)
+
+__all__ = [
+    "DNS_POLICIES",
+    "FIELD_REF_PATHS",
+    "HOST_PATH_TYPES",
+    "PROTOCOLS",
+    "PULL_POLICIES",
+    "QUANTITY_FORMAT",
+    "RESTART_POLICIES",
+    "SERVICE_TYPES",
+    "TAINT_EFFECTS",
+    "Check",
+    "NameCheck",
+    "UpdateCheck",
+    "duplicate",
+    "forbidden",
+    "invalid",
+    "is_cidr",
+    "is_dns1035_label",
+    "is_dns1123_label",
+    "is_dns1123_subdomain",
+    "is_ip",
+    "is_label_value",
+    "is_port_name",
+    "is_qualified_name",
+    "not_found",
+    "not_supported",
+    "parse_quantity",
+    "required",
+    "selector_matches",
+    "show",
+    "too_long",
+    "validate",
+    "validate_annotations",
+    "validate_label_selector",
+    "validate_labels",
+    "validate_object_meta",
+    "validate_object_meta_update",
+    "validate_pod_spec",
+]

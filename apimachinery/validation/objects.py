@@ -1,0 +1,387 @@
+"""Validation of every other kind (services, endpoints, deployments, replica sets, nodes, namespaces, events,
+leases, bindings) and the entry point `validate` that picks the rules by kind."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from apimachinery.resources import by_kind
+from apimachinery.validation.common import (
+    _MSG_IP,
+    _PERCENT,
+    _RE_PERCENT,
+    NameCheck,
+    _dict,
+    _enum,
+    _int,
+    _int_or_port_name,
+    _items,
+    _map,
+    _min,
+    _port_number,
+    _regex_error,
+    duplicate,
+    forbidden,
+    invalid,
+    is_cidr,
+    is_dns1035_label,
+    is_dns1123_label,
+    is_dns1123_subdomain,
+    is_ip,
+    is_label_value,
+    is_qualified_name,
+    not_supported,
+    required,
+    selector_matches,
+    validate_annotations,
+    validate_label_selector,
+    validate_labels,
+    validate_object_meta,
+    validate_object_meta_update,
+)
+from apimachinery.validation.pods import (
+    PROTOCOLS,
+    TAINT_EFFECTS,
+    _quantity,
+    _validate_pod,
+    _validate_pod_update,
+    validate_pod_spec,
+)
+
+Obj = dict[str, Any]
+Cause = dict[str, str]
+Errs = list[Cause]
+
+
+# --- services, endpoints --------------------------------------------------------------------------------------
+
+SERVICE_TYPES = ["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"]
+
+
+def _validate_service(service: Obj, errs: Errs) -> None:
+    spec = _map(service, "spec", "spec", errs)
+    service_type = spec.get("type") or "ClusterIP"
+    _enum(spec, "type", "spec.type", SERVICE_TYPES, errs)
+    cluster_ip = spec.get("clusterIP") or ""
+    if service_type == "ExternalName":
+        external_name = spec.get("externalName")
+        if not external_name:
+            errs.append(required("spec.externalName", ""))
+        else:
+            errs.extend(
+                invalid("spec.externalName", external_name, m)
+                for m in is_dns1123_subdomain(str(external_name))
+            )
+    elif cluster_ip != "None" and not spec.get("ports"):
+        errs.append(required("spec.ports", ""))
+    if cluster_ip == "None" and service_type in ("NodePort", "LoadBalancer"):
+        errs.append(
+            invalid("spec.clusterIP", cluster_ip, f"may not be set to 'None' for {service_type} services")
+        )
+    elif cluster_ip not in ("", "None") and not is_ip(cluster_ip):
+        errs.append(invalid("spec.clusterIP", cluster_ip, _MSG_IP))
+    ports = _items(spec, "ports", "spec.ports", errs)
+    names: set[str] = set()
+    keys: set[tuple[str, str]] = set()
+    for _, port_path, port in ports:
+        _port_name(port.get("name"), f"{port_path}.name", len(ports) > 1, names, errs)
+        _port_number(port.get("port"), f"{port_path}.port", errs)
+        _enum(port, "protocol", f"{port_path}.protocol", PROTOCOLS, errs)
+        if port.get("targetPort") not in (None, 0, ""):
+            _int_or_port_name(port["targetPort"], f"{port_path}.targetPort", errs)
+        if port.get("nodePort") not in (None, 0):
+            if service_type == "ClusterIP":
+                errs.append(forbidden(f"{port_path}.nodePort", "may not be used when `type` is 'ClusterIP'"))
+            else:
+                _port_number(port["nodePort"], f"{port_path}.nodePort", errs)
+        key = (str(port.get("port")), str(port.get("protocol") or "TCP"))
+        if key in keys:
+            errs.append(duplicate(port_path, f"{key[0]}/{key[1]}"))
+        keys.add(key)
+    validate_labels(spec.get("selector"), "spec.selector", errs)
+    _enum(spec, "sessionAffinity", "spec.sessionAffinity", ["ClientIP", "None"], errs)
+    _enum(spec, "externalTrafficPolicy", "spec.externalTrafficPolicy", ["Cluster", "Local"], errs)
+    _enum(spec, "internalTrafficPolicy", "spec.internalTrafficPolicy", ["Cluster", "Local"], errs)
+    external_ips = spec.get("externalIPs")
+    for i, ip in enumerate(external_ips if isinstance(external_ips, list) else []):
+        if not is_ip(ip):
+            errs.append(invalid(f"spec.externalIPs[{i}]", ip, _MSG_IP))
+
+
+def _port_name(name: Any, path: str, needed: bool, seen: set[str], errs: Errs) -> None:
+    """A Service or Endpoints port's name: required when `needed` (the list has several ports), else optional; a
+    DNS-1123 label, unique among `seen` (which it joins)."""
+    if not name:
+        if needed:
+            errs.append(required(path, ""))
+        return
+    errs.extend(invalid(path, name, m) for m in is_dns1123_label(str(name)))
+    if str(name) in seen:
+        errs.append(duplicate(path, name))
+    seen.add(str(name))
+
+
+def _validate_service_update(new: Obj, old: Obj, errs: Errs) -> None:
+    new_spec, old_spec = _dict(new.get("spec")), _dict(old.get("spec"))
+    old_ip = old_spec.get("clusterIP") or ""
+    if old_ip and new_spec.get("type") != "ExternalName" and (new_spec.get("clusterIP") or "") != old_ip:
+        errs.append(invalid("spec.clusterIP", new_spec.get("clusterIP") or "", "field is immutable"))
+
+
+def _validate_endpoints(endpoints: Obj, errs: Errs) -> None:
+    for _, subset_path, subset in _items(endpoints, "subsets", "subsets", errs):
+        if not subset.get("addresses") and not subset.get("notReadyAddresses"):
+            errs.append(required(subset_path, "must specify `addresses` or `notReadyAddresses`"))
+        for key in ("addresses", "notReadyAddresses"):
+            for _, addr_path, address in _items(subset, key, f"{subset_path}.{key}", errs):
+                if not address.get("ip"):
+                    errs.append(required(f"{addr_path}.ip", ""))
+                elif not is_ip(address["ip"]):
+                    errs.append(invalid(f"{addr_path}.ip", address["ip"], _MSG_IP))
+                if address.get("nodeName"):
+                    node_name = str(address["nodeName"])
+                    errs.extend(
+                        invalid(f"{addr_path}.nodeName", node_name, m)
+                        for m in is_dns1123_subdomain(node_name)
+                    )
+        ports = _items(subset, "ports", f"{subset_path}.ports", errs)
+        names: set[str] = set()
+        for _, port_path, port in ports:
+            _port_name(port.get("name"), f"{port_path}.name", len(ports) > 1, names, errs)
+            _port_number(port.get("port"), f"{port_path}.port", errs)
+            _enum(port, "protocol", f"{port_path}.protocol", PROTOCOLS, errs)
+
+
+# --- apps -----------------------------------------------------------------------------------------------------
+
+
+def _validate_workload(obj: Obj, errs: Errs) -> None:
+    """What Deployments and ReplicaSets share: replicas, selector, and a template the selector selects."""
+    spec = _map(obj, "spec", "spec", errs)
+    _min(spec, "replicas", "spec.replicas", errs)
+    _min(spec, "minReadySeconds", "spec.minReadySeconds", errs)
+    selector = spec.get("selector")
+    if selector is None:
+        errs.append(required("spec.selector", ""))
+    elif not isinstance(selector, dict):
+        errs.append(invalid("spec.selector", selector, "must be an object"))
+        selector = None
+    elif not selector.get("matchLabels") and not selector.get("matchExpressions"):
+        errs.append(invalid("spec.selector", selector, "empty selector is invalid for deployment"))
+        selector = None
+    else:
+        before = len(errs)
+        validate_label_selector(selector, "spec.selector", errs)
+        if len(errs) > before:
+            selector = (
+                None  # an invalid selector cannot be matched against the template (nor is it, upstream)
+            )
+    if spec.get("template") is None:
+        errs.append(required("spec.template", ""))
+        return
+    template = _map(spec, "template", "spec.template", errs)
+    meta = _map(template, "metadata", "spec.template.metadata", errs)
+    labels = meta.get("labels")
+    validate_labels(labels, "spec.template.metadata.labels", errs)
+    validate_annotations(meta.get("annotations"), "spec.template.metadata.annotations", errs)
+    if (
+        selector is not None
+        and isinstance(labels or {}, dict)
+        and not selector_matches(selector, labels or {})
+    ):
+        errs.append(
+            invalid(
+                "spec.template.metadata.labels", labels or {}, "`selector` does not match template `labels`"
+            )
+        )
+    pod_spec = _map(template, "spec", "spec.template.spec", errs)
+    validate_pod_spec(pod_spec, "spec.template.spec", errs)
+    restart = pod_spec.get("restartPolicy")
+    if restart is not None and restart != "Always":
+        errs.append(not_supported("spec.template.spec.restartPolicy", restart, ["Always"]))
+    if pod_spec.get("activeDeadlineSeconds") is not None:
+        errs.append(
+            forbidden(
+                "spec.template.spec.activeDeadlineSeconds",
+                "activeDeadlineSeconds in ReplicaSet is not Supported",
+            )
+        )
+
+
+def _int_or_percent(value: Any, path: str, errs: Errs) -> float | None:
+    """An IntOrString like maxSurge: a non-negative int, or "N%" (returned as the percentage)."""
+    if isinstance(value, str):
+        if not _RE_PERCENT.match(value):
+            msg = "a valid percent string must be a numeric string followed by an ending '%'"
+            errs.append(invalid(path, value, _regex_error(msg, _PERCENT, "1%", "93%")))
+            return None
+        return float(value[:-1])
+    if isinstance(value, bool) or not isinstance(value, int):
+        errs.append(invalid(path, value, "must be an integer or percentage (e.g '5%')"))
+        return None
+    if value < 0:
+        errs.append(invalid(path, value, "must be greater than or equal to 0"))
+    return float(value)
+
+
+def _validate_deployment(deployment: Obj, errs: Errs) -> None:
+    _validate_workload(deployment, errs)
+    spec = _map(deployment, "spec", "spec", errs)
+    strategy = _map(spec, "strategy", "spec.strategy", errs)
+    _enum(strategy, "type", "spec.strategy.type", ["Recreate", "RollingUpdate"], errs)
+    if strategy.get("type") == "Recreate" and strategy.get("rollingUpdate") is not None:
+        errs.append(
+            forbidden(
+                "spec.strategy.rollingUpdate", "may not be specified when strategy `type` is 'Recreate'"
+            )
+        )
+    rolling = _map(strategy, "rollingUpdate", "spec.strategy.rollingUpdate", errs)
+    if rolling:
+        path = "spec.strategy.rollingUpdate"
+        surge = _int_or_percent(rolling.get("maxSurge", 0), f"{path}.maxSurge", errs)
+        unavailable = _int_or_percent(rolling.get("maxUnavailable", 0), f"{path}.maxUnavailable", errs)
+        if unavailable == 0 and surge == 0:
+            errs.append(
+                invalid(
+                    f"{path}.maxUnavailable",
+                    rolling.get("maxUnavailable", 0),
+                    "may not be 0 when `maxSurge` is 0",
+                )
+            )
+        if isinstance(rolling.get("maxUnavailable"), str) and unavailable is not None and unavailable > 100:
+            errs.append(
+                invalid(f"{path}.maxUnavailable", rolling["maxUnavailable"], "must not be greater than 100%")
+            )
+    _min(spec, "revisionHistoryLimit", "spec.revisionHistoryLimit", errs)
+    deadline = _int(spec, "progressDeadlineSeconds", "spec.progressDeadlineSeconds", errs)
+    min_ready = spec.get("minReadySeconds")
+    min_ready = min_ready if isinstance(min_ready, int) else 0
+    if deadline is not None and deadline <= min_ready:
+        errs.append(invalid("spec.progressDeadlineSeconds", deadline, "must be greater than minReadySeconds"))
+
+
+def _validate_selector_update(new: Obj, old: Obj, errs: Errs) -> None:
+    new_selector = _dict(new.get("spec")).get("selector")
+    if new_selector != _dict(old.get("spec")).get("selector"):
+        errs.append(invalid("spec.selector", new_selector, "field is immutable"))
+
+
+# --- nodes, namespaces, events, leases, bindings --------------------------------------------------------------
+
+
+def _validate_node(node: Obj, errs: Errs) -> None:
+    spec = _map(node, "spec", "spec", errs)
+    cidrs = [("spec.podCIDR", spec.get("podCIDR"))]
+    pod_cidrs = spec.get("podCIDRs")
+    cidrs += [
+        (f"spec.podCIDRs[{i}]", c) for i, c in enumerate(pod_cidrs if isinstance(pod_cidrs, list) else [])
+    ]
+    for path, cidr in cidrs:
+        if cidr and not is_cidr(cidr):
+            errs.append(invalid(path, cidr, "must be a valid CIDR"))
+    seen: set[tuple[str, str]] = set()
+    for _, taint_path, taint in _items(spec, "taints", "spec.taints", errs):
+        key, effect = taint.get("key"), taint.get("effect")
+        if not key:
+            errs.append(required(f"{taint_path}.key", ""))
+        else:
+            errs.extend(invalid(f"{taint_path}.key", key, m) for m in is_qualified_name(str(key)))
+        if taint.get("value"):
+            errs.extend(
+                invalid(f"{taint_path}.value", taint["value"], m) for m in is_label_value(str(taint["value"]))
+            )
+        if not effect:
+            errs.append(required(f"{taint_path}.effect", ""))
+        else:
+            _enum(taint, "effect", f"{taint_path}.effect", TAINT_EFFECTS, errs)
+        if (str(key), str(effect)) in seen:
+            errs.append(duplicate(taint_path, taint, "taints must be unique by key and effect pair"))
+        seen.add((str(key), str(effect)))
+    status = _map(node, "status", "status", errs)
+    for kind in ("capacity", "allocatable"):
+        for name, value in _map(status, kind, f"status.{kind}", errs).items():
+            _quantity(value, f"status.{kind}[{name}]", errs)
+
+
+def _validate_namespace(namespace: Obj, errs: Errs) -> None:
+    finalizers = _map(namespace, "spec", "spec", errs).get("finalizers")
+    for i, finalizer in enumerate(finalizers if isinstance(finalizers, list) else []):
+        errs.extend(invalid(f"spec.finalizers[{i}]", finalizer, m) for m in is_qualified_name(str(finalizer)))
+
+
+def _validate_event(event: Obj, errs: Errs) -> None:
+    involved = event.get("involvedObject")
+    if not involved:
+        errs.append(required("involvedObject", ""))
+        return
+    if not isinstance(involved, dict):
+        errs.append(invalid("involvedObject", involved, "must be an object"))
+        return
+    namespace = _dict(event.get("metadata")).get("namespace") or ""
+    involved_ns = involved.get("namespace") or ""
+    # Events about cluster-scoped objects live in "default" (or nowhere); others in their object's namespace.
+    if (not involved_ns and namespace not in ("", "default")) or (involved_ns and involved_ns != namespace):
+        errs.append(invalid("involvedObject.namespace", involved_ns, "does not match event.namespace"))
+    _enum(event, "type", "type", ["Normal", "Warning"], errs)
+    _min(event, "count", "count", errs)
+
+
+def _validate_lease(lease: Obj, errs: Errs) -> None:
+    spec = _map(lease, "spec", "spec", errs)
+    _min(spec, "leaseDurationSeconds", "spec.leaseDurationSeconds", errs, low=1)
+    _min(spec, "leaseTransitions", "spec.leaseTransitions", errs)
+
+
+def _validate_binding(binding: Obj, errs: Errs) -> None:
+    if not _map(binding, "target", "target", errs).get("name"):
+        errs.append(required("target.name", ""))
+
+
+# --- entry point ----------------------------------------------------------------------------------------------
+
+Check = Callable[[Obj, Errs], None]
+UpdateCheck = Callable[[Obj, Obj, Errs], None]
+
+# (group, kind) -> (name syntax, object checks, update checks)
+_KINDS: dict[tuple[str, str], tuple[NameCheck, Check | None, UpdateCheck | None]] = {
+    ("", "Pod"): (is_dns1123_subdomain, _validate_pod, _validate_pod_update),
+    ("", "Namespace"): (is_dns1123_label, _validate_namespace, None),
+    ("", "Service"): (is_dns1035_label, _validate_service, _validate_service_update),
+    ("", "Node"): (is_dns1123_subdomain, _validate_node, None),
+    ("", "Endpoints"): (is_dns1123_subdomain, _validate_endpoints, None),
+    ("", "Event"): (is_dns1123_subdomain, _validate_event, None),
+    ("", "Binding"): (is_dns1123_subdomain, _validate_binding, None),
+    ("apps", "Deployment"): (is_dns1123_subdomain, _validate_deployment, _validate_selector_update),
+    ("apps", "ReplicaSet"): (is_dns1123_subdomain, _validate_workload, _validate_selector_update),
+    ("coordination.k8s.io", "Lease"): (is_dns1123_subdomain, _validate_lease, None),
+}
+
+
+def validate(obj: Obj, old: Obj | None = None) -> list[Cause]:
+    """The causes that make `obj` invalid (empty list: valid). With `old`, the update rules apply too.
+
+    Expects the object after defaulting and after the server has set the name from generateName.
+    """
+    if not isinstance(obj, dict):
+        return [invalid("", obj, "must be an object")]
+    api_version, kind = str(obj.get("apiVersion") or ""), str(obj.get("kind") or "")
+    name_check, check, update_check = _KINDS.get(
+        (api_version.rpartition("/")[0], kind), (is_dns1123_subdomain, None, None)
+    )
+    info = by_kind(api_version, kind)
+    errs: Errs = []
+    try:
+        meta = _map(obj, "metadata", "metadata", errs)
+        validate_object_meta(meta, "metadata", name_check, info.namespaced if info else None, errs)
+        if check is not None:
+            check(obj, errs)
+        if old is not None:
+            validate_object_meta_update(meta, _dict(old.get("metadata")), "metadata", errs)
+            if update_check is not None:
+                update_check(obj, old, errs)
+    except (AttributeError, TypeError, ValueError, KeyError) as exc:
+        # The checks read client input defensively; should a shape still slip through, the client gets a 422
+        # naming the problem rather than a 500.
+        errs.append(invalid("", type(exc).__name__, f"malformed object: {exc}"))
+    return errs
