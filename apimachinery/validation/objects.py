@@ -11,7 +11,10 @@ from apimachinery.validation.common import (
     _MSG_IP,
     _PERCENT,
     _RE_PERCENT,
+    Cause,
+    Errs,
     NameCheck,
+    Obj,
     _dict,
     _enum,
     _int,
@@ -48,11 +51,6 @@ from apimachinery.validation.pods import (
     _validate_pod_update,
     validate_pod_spec,
 )
-
-Obj = dict[str, Any]
-Cause = dict[str, str]
-Errs = list[Cause]
-
 
 # --- services, endpoints --------------------------------------------------------------------------------------
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from apimachinery.validation.common import (
     _MSG_QUANTITY,
+    Errs,
+    Obj,
     _enum,
     _int,
     _int_or_port_name,
@@ -30,11 +32,6 @@ from apimachinery.validation.common import (
     show,
     validate_labels,
 )
-
-Obj = dict[str, Any]
-Cause = dict[str, str]
-Errs = list[Cause]
-
 
 # --- pods -----------------------------------------------------------------------------------------------------
 
