@@ -24,3 +24,31 @@ def loads(data: bytes | str) -> Any:
     except orjson.JSONDecodeError:
         # orjson refuses a few inputs the standard library takes (huge integers); let it decide.
         return json.loads(data)
+
+
+# Go's encoding/json escapes these even inside strings (HTML safety; U+2028/2029 for JavaScript). They can only occur
+# inside JSON strings, so replacing their bytes in the encoded document is exact.
+_GO_ESCAPES = (
+    (b"<", b"\\u003c"),
+    (b">", b"\\u003e"),
+    (b"&", b"\\u0026"),
+    ("\u2028".encode(), b"\\u2028"),
+    ("\u2029".encode(), b"\\u2029"),
+)
+
+
+def dumps_go(obj: Any, *, sort_keys: bool = False) -> bytes:
+    """The bytes kube-apiserver writes for an API object: compact JSON as Go's json.Encoder produces it (HTML
+    characters escaped as \\u003c..., the document followed by a newline). `sort_keys` writes maps as Go writes
+    a map[string]interface{} (an unstructured object): keys sorted."""
+    if sort_keys:
+        try:
+            data = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+        except TypeError:
+            data = json.dumps(obj, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
+    else:
+        data = dumps(obj)
+    for raw, escaped in _GO_ESCAPES:
+        if raw in data:
+            data = data.replace(raw, escaped)
+    return data + b"\n"
