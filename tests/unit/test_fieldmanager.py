@@ -11,9 +11,8 @@ import pytest
 
 from apimachinery import errors
 from apimachinery import fieldpath as fp
-from apiserver.fieldmanager import Conflicts, FieldManager
+from apiserver.fieldmanager import Conflicts, FieldManager, schema, typed
 from apiserver.fieldmanager import managed as mf
-from apiserver.fieldmanager import schema, typed
 
 DEPLOYMENT = schema.root("Deployment")
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
