@@ -155,6 +155,11 @@ class ServiceStrategy(WithStatus):
         await self.allocator.release_difference(old, new)
 
 
+class EndpointSliceStrategy(Strategy):
+    # metadata.generation counts changes of endpoints, ports or address type (endpointSliceStrategy).
+    has_generation = True
+
+
 def strategies(allocator: ServiceAllocator) -> dict[str, Strategy]:
     """Strategy by resource name; anything not listed uses the plain Strategy."""
     return {
@@ -164,4 +169,5 @@ def strategies(allocator: ServiceAllocator) -> dict[str, Strategy]:
         "services": ServiceStrategy(allocator),
         "deployments": WithStatus(),
         "replicasets": WithStatus(),
+        "endpointslices": EndpointSliceStrategy(),
     }
