@@ -213,7 +213,8 @@ def with_prefix(paths: Iterable[Path], prefix: Path) -> FieldSet:
 def recursive_difference(paths: Iterable[Path], removed: Iterable[Path]) -> FieldSet:
     """`paths` without the removed paths and everything below them."""
     gone = set(removed)
-    return {p for p in paths if not any(p[:i] in gone for i in range(1, len(p) + 1))}
+    lengths = sorted({len(r) for r in gone})
+    return {p for p in paths if not any(p[:n] in gone for n in lengths if n <= len(p))}
 
 
 def under(paths: Iterable[Path], prefix: Path) -> FieldSet:

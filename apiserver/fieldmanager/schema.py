@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 
 from apimachinery import patchmeta
 
@@ -100,7 +101,14 @@ class TypeRef:
         return patchmeta.fields_of(self.type_name) if self.type_name else {}
 
     def child(self, name: str) -> TypeRef:
-        """The type of the field `name` of this map."""
+        """The type of the field `name` of this map (memoized: the walks ask it for every field of every write)."""
+        key = (self, name)
+        found = _CHILDREN.get(key)
+        if found is None:
+            found = _CHILDREN[key] = self._child(name)
+        return found
+
+    def _child(self, name: str) -> TypeRef:
         owner = "" if self.root_kind is not None else short(self.type_name)
         f = self.fields().get(name)
         if f is None:
@@ -109,11 +117,14 @@ class TypeRef:
 
     def item(self) -> TypeRef:
         """The type of this list's elements."""
-        return TypeRef(self.type_name, atomic=self.item_atomic or short(self.type_name) in ATOMIC_TYPES)
+        return _item(self)
 
     @property
     def associative(self) -> bool:
         return self.list_type in ("set", "map")
+
+
+_CHILDREN: dict[tuple[TypeRef, str], TypeRef] = {}
 
 
 def _from_field(f: patchmeta.Field, owner: str, name: str) -> TypeRef:
@@ -134,6 +145,12 @@ def _from_field(f: patchmeta.Field, owner: str, name: str) -> TypeRef:
     )
 
 
+@cache
+def _item(t: TypeRef) -> TypeRef:
+    return TypeRef(t.type_name, atomic=t.item_atomic or short(t.type_name) in ATOMIC_TYPES)
+
+
+@cache
 def root(kind: str) -> TypeRef:
     """The type of a whole object of `kind`."""
     return TypeRef(root_kind=kind)

@@ -57,18 +57,16 @@ def element(t: TypeRef, item: Any) -> PathElement:
     return fieldpath.value(item)
 
 
-def _empty(v: Any) -> bool:
-    return v is MISSING or v is None or v == {} or v == []
-
-
 def _is_leaf(lhs: Any, rhs: Any, t: TypeRef) -> bool:
-    present = [v for v in (lhs, rhs) if v is not MISSING and v is not None]
-    if not present:
+    absent_l = lhs is MISSING or lhs is None
+    absent_r = rhs is MISSING or rhs is None
+    if absent_l and absent_r:
         return True
-    if all(isinstance(v, dict) for v in present):
-        return t.atomic or (_empty(lhs) and _empty(rhs))
-    if all(isinstance(v, list) for v in present):
-        return not t.associative or (_empty(lhs) and _empty(rhs))
+    empty = (absent_l or not lhs) and (absent_r or not rhs)  # both absent, {} or []
+    if (absent_l or type(lhs) is dict) and (absent_r or type(rhs) is dict):
+        return t.atomic or empty
+    if (absent_l or type(lhs) is list) and (absent_r or type(rhs) is list):
+        return not t.associative or empty
     return True  # a scalar, or two values of different kinds
 
 
