@@ -41,7 +41,9 @@ def dumps_go(obj: Any, *, sort_keys: bool = False) -> bytes:
     try:
         data = orjson.dumps(obj, option=option)
     except TypeError:
-        data = json.dumps(obj, separators=(",", ":"), sort_keys=sort_keys, ensure_ascii=False).encode() + b"\n"
+        data = (
+            json.dumps(obj, separators=(",", ":"), sort_keys=sort_keys, ensure_ascii=False).encode() + b"\n"
+        )
     for raw, escaped in _HTML_ESCAPES:
         if raw in data:
             data = data.replace(raw, escaped)
