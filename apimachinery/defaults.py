@@ -276,6 +276,13 @@ def _default_endpoints(endpoints: Obj) -> None:
             _default(port, "protocol", "TCP")
 
 
+def _default_endpoint_slice(slice_: Obj) -> None:
+    # SetDefaults_EndpointPort (discovery/v1): an unnamed port is named "", the protocol is TCP.
+    for port in _dicts(slice_.get("ports")):
+        _default(port, "name", "")
+        _default(port, "protocol", "TCP")
+
+
 def _default_lease(lease: Obj) -> None:
     _sub(lease, "spec")
 
@@ -290,4 +297,5 @@ _DEFAULTERS: dict[tuple[str, str], Callable[[Obj], None]] = {
     ("apps", "Deployment"): _default_deployment,
     ("apps", "ReplicaSet"): _default_replicaset,
     ("coordination.k8s.io", "Lease"): _default_lease,
+    ("discovery.k8s.io", "EndpointSlice"): _default_endpoint_slice,
 }

@@ -4,11 +4,20 @@
 
 Clients raise the same type when the server answers with a Status, so `err.code == 404` reads the same on both
 sides of the wire.
+
+The builders say what kube-apiserver says, word for word: each names the function of
+k8s.io/apimachinery/pkg/api/errors (or the apiserver code path) whose Status it reproduces. `status()` lays the
+body out as Go's encoding/json writes metav1.Status: fields in struct order (kind, apiVersion, metadata, status,
+message, reason, details, code; in details: name, group, kind, uid, causes, retryAfterSeconds; in a cause: reason,
+message, field), empty ones left out as `omitempty` does, `details` present only when the Go code sets it.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+_DETAIL_ORDER = ("name", "group", "kind", "uid", "causes", "retryAfterSeconds")
+_CAUSE_ORDER = ("reason", "message", "field")
 
 
 class StatusError(Exception):
@@ -27,136 +36,253 @@ class StatusError(Exception):
         self.code = code
         self.reason = reason
         self.message = message
+        # `details` is always a dict to read; whether the body carries it follows the Go code (a nil pointer there).
         self.details = details or {}
+        self.has_details = details is not None
         self.retry_after = retry_after
 
     def status(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "kind": "Status",
-            "apiVersion": "v1",
-            "metadata": {},
-            "status": "Failure",
-            "message": self.message,
-            "reason": self.reason,
-            "details": self.details,
-            "code": self.code,
-        }
-        if self.retry_after is not None:
-            body["details"] = {**self.details, "retryAfterSeconds": self.retry_after}
+        body: dict[str, Any] = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure"}
+        if self.message:
+            body["message"] = self.message
+        if self.reason:
+            body["reason"] = self.reason
+        details = dict(self.details)
+        if self.retry_after:
+            details["retryAfterSeconds"] = self.retry_after
+        if self.has_details or details:
+            body["details"] = go_details(details)
+        if self.code:
+            body["code"] = self.code
         return body
 
     @classmethod
     def from_status(cls, body: dict[str, Any], code: int | None = None) -> StatusError:
+        details = body.get("details")
+        retry = (details or {}).get("retryAfterSeconds") if isinstance(details, dict) else None
         return cls(
             int(body.get("code") or code or 500),
             str(body.get("reason") or "Unknown"),
             str(body.get("message") or ""),
-            details=body.get("details") or {},
+            details=details if isinstance(details, dict) else None,
+            retry_after=int(retry) if isinstance(retry, int) and retry > 0 else None,
         )
 
     def __repr__(self) -> str:
         return f"StatusError({self.code}, {self.reason!r}, {self.message!r})"
 
 
+def go_details(details: dict[str, Any]) -> dict[str, Any]:
+    """metav1.StatusDetails as Go writes it: struct order, empty fields omitted, causes ordered the same way."""
+    out: dict[str, Any] = {}
+    for key in _DETAIL_ORDER:
+        value = details.get(key)
+        if key == "causes" and value:
+            value = [{k: c[k] for k in _CAUSE_ORDER if c.get(k)} for c in value]
+        if value:
+            out[key] = value
+    for key, value in details.items():  # anything else a caller put there (none of ours), kept after
+        if key not in out and key not in _DETAIL_ORDER and value:
+            out[key] = value
+    return out
+
+
+def success_status(*, name: str, group: str, kind: str, uid: str | None) -> dict[str, Any]:
+    """The Status a DELETE answers for a kind whose registry does not return the object
+    (genericregistry.Store.finalizeDelete: `details.kind` is the resource, no `code`)."""
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
+        "details": go_details({"name": name, "group": group, "kind": kind, "uid": uid}),
+    }
+
+
+def go_quote(text: str) -> str:
+    """Go's `%q` (strconv.Quote): double quotes, backslash escapes for quotes and unprintable runes."""
+    out = ['"']
+    for ch in text:
+        code = ord(ch)
+        if ch in ('"', "\\"):
+            out.append("\\" + ch)
+        elif ch in _SHORT_ESCAPES:
+            out.append(_SHORT_ESCAPES[ch])
+        elif ch.isprintable() or ch == " ":
+            out.append(ch)
+        elif code < 0x80:
+            out.append(f"\\x{code:02x}")
+        elif code < 0x10000:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    out.append('"')
+    return "".join(out)
+
+
+_SHORT_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
+
+
 def qualified(resource: str, group: str) -> str:
-    """`deployments.apps` for grouped resources, `pods` for the core group (as Kubernetes prints them)."""
+    """`deployments.apps` for grouped resources, `pods` for the core group (schema.GroupResource.String)."""
     return f"{resource}.{group}" if group else resource
 
 
-def _details(resource: str, group: str, name: str | None) -> dict[str, Any]:
-    details: dict[str, Any] = {"kind": resource}
-    if name is not None:
-        details["name"] = name
-    if group:
-        details["group"] = group
-    return details
+def _resource_details(resource: str, group: str, name: str | None) -> dict[str, Any]:
+    return {"name": name or "", "group": group, "kind": resource}
 
 
 def not_found(resource: str, name: str, group: str = "") -> StatusError:
+    """errors.NewNotFound."""
     return StatusError(
         404,
         "NotFound",
-        f'{qualified(resource, group)} "{name}" not found',
-        details=_details(resource, group, name),
+        f"{qualified(resource, group)} {go_quote(name)} not found",
+        details=_resource_details(resource, group, name),
     )
 
 
 def path_not_found() -> StatusError:
-    return StatusError(404, "NotFound", "the server could not find the requested resource")
+    """go-restful's 404 for a path no route serves, through NewGenericServerResponse (an empty `details`)."""
+    return StatusError(404, "NotFound", "the server could not find the requested resource", details={})
 
 
 def already_exists(resource: str, name: str, group: str = "") -> StatusError:
+    """errors.NewAlreadyExists."""
     return StatusError(
         409,
         "AlreadyExists",
-        f'{qualified(resource, group)} "{name}" already exists',
-        details=_details(resource, group, name),
+        f"{qualified(resource, group)} {go_quote(name)} already exists",
+        details=_resource_details(resource, group, name),
     )
 
 
 def conflict(resource: str, name: str, group: str = "", why: str | None = None) -> StatusError:
+    """errors.NewConflict; `why` defaults to the storage layer's stale-resourceVersion error."""
     why = why or "the object has been modified; please apply your changes to the latest version and try again"
     return StatusError(
         409,
         "Conflict",
-        f'Operation cannot be fulfilled on {qualified(resource, group)} "{name}": {why}',
-        details=_details(resource, group, name),
+        f"Operation cannot be fulfilled on {qualified(resource, group)} {go_quote(name)}: {why}",
+        details=_resource_details(resource, group, name),
     )
+
+
+def apply_conflict(causes: list[dict[str, str]], message: str) -> StatusError:
+    """errors.NewApplyConflict: server-side apply conflicts, one FieldManagerConflict cause per field."""
+    return StatusError(409, "Conflict", message, details={"causes": causes})
 
 
 def invalid(kind: str, name: str, causes: list[dict[str, str]], group: str = "") -> StatusError:
-    """422 Invalid. `causes` are {"reason": "FieldValueInvalid", "message": ..., "field": "spec.x"} entries."""
-    parts = "; ".join(f"{c['field']}: {c['message']}" if c.get("field") else c["message"] for c in causes)
+    """errors.NewInvalid. `causes` are {"reason": "FieldValueInvalid", "message": ..., "field": "spec.x"} entries;
+    the message aggregates them as field.ErrorList.ToAggregate prints ("field: message", several in [a, b])."""
+    qualified_kind = f"{kind}.{group}" if group else kind
+    aggregated = _aggregate([f"{c.get('field', '')}: {c.get('message', '')}" for c in causes])
+    message = f"{qualified_kind} {go_quote(name)} is invalid"
+    if aggregated:
+        message += f": {aggregated}"
     return StatusError(
-        422,
-        "Invalid",
-        f'{kind} "{name}" is invalid: {parts}',
-        details={"name": name, "kind": kind, **({"group": group} if group else {}), "causes": causes},
+        422, "Invalid", message, details={"name": name, "group": group, "kind": kind, "causes": causes}
     )
 
 
+def _aggregate(messages: list[str]) -> str:
+    unique = list(dict.fromkeys(messages))
+    if not unique:
+        return ""
+    if len(unique) == 1:
+        return unique[0]
+    return "[" + ", ".join(unique) + "]"
+
+
 def bad_request(message: str) -> StatusError:
+    """errors.NewBadRequest (no details)."""
     return StatusError(400, "BadRequest", message)
 
 
 def forbidden(message: str) -> StatusError:
-    return StatusError(403, "Forbidden", message)
+    """errors.NewForbidden with no resource: "forbidden: <why>" and an empty `details`."""
+    return StatusError(403, "Forbidden", f"forbidden: {message}", details={})
 
 
-def unauthorized() -> StatusError:
-    return StatusError(401, "Unauthorized", "Unauthorized")
+def forbidden_resource(resource: str, name: str, group: str, why: str) -> StatusError:
+    """errors.NewForbidden for a resource (and, when given, an object name)."""
+    target = qualified(resource, group)
+    message = f"{target} {go_quote(name)} is forbidden: {why}" if name else f"{target} is forbidden: {why}"
+    return StatusError(403, "Forbidden", message, details=_resource_details(resource, group, name))
 
 
-def method_not_allowed(
-    message: str = "the server does not allow this method on the requested resource",
-) -> StatusError:
-    return StatusError(405, "MethodNotAllowed", message)
+def unauthorized(message: str = "Unauthorized") -> StatusError:
+    """errors.NewUnauthorized, as the authentication filter sends it (message "Unauthorized", no details)."""
+    return StatusError(401, "Unauthorized", message or "not authorized")
 
 
-def gone(message: str) -> StatusError:
-    return StatusError(410, "Expired", message)
-
-
-def too_large(message: str = "the request body is too large") -> StatusError:
-    return StatusError(413, "RequestEntityTooLarge", message)
-
-
-def unsupported_media_type(content_type: str) -> StatusError:
+def method_not_allowed() -> StatusError:
+    """go-restful's 405 for a verb a path does not serve, through NewGenericServerResponse."""
     return StatusError(
-        415, "UnsupportedMediaType", f"the body of the request was in an unknown format: {content_type}"
+        405, "MethodNotAllowed", "the server does not allow this method on the requested resource", details={}
     )
 
 
+def method_not_supported(resource: str, group: str, action: str) -> StatusError:
+    """errors.NewMethodNotSupported: `action` is not offered for this resource at all."""
+    return StatusError(
+        405,
+        "MethodNotAllowed",
+        f"{action} is not supported on resources of kind {go_quote(qualified(resource, group))}",
+        details={"group": group, "kind": resource},
+    )
+
+
+def gone(message: str) -> StatusError:
+    """errors.NewResourceExpired (reason Expired, no details): a resourceVersion too old for the watch cache."""
+    return StatusError(410, "Expired", message)
+
+
+def too_large(message: str) -> StatusError:
+    """errors.NewRequestEntityTooLargeError; kube-apiserver's body limit says "limit is <bytes>"."""
+    return StatusError(413, "RequestEntityTooLarge", f"Request entity too large: {message}")
+
+
+def unsupported_media_type(content_type: str = "") -> StatusError:
+    """go-restful's 415 for a body whose Content-Type no route consumes, through NewGenericServerResponse.
+
+    The answer does not name the type (kube-apiserver's does not either); `content_type` is for the caller's
+    logs and kept for the call sites that pass it."""
+    del content_type
+    return StatusError(415, "UnsupportedMediaType", "415: Unsupported Media Type", details={})
+
+
+def too_many_requests(message: str, retry_after: int) -> StatusError:
+    """errors.NewTooManyRequests."""
+    return StatusError(429, "TooManyRequests", message, details={}, retry_after=retry_after)
+
+
 def internal(message: str = "an internal error occurred") -> StatusError:
-    return StatusError(500, "InternalError", message)
+    """errors.NewInternalError: the error's text as the one cause."""
+    return StatusError(
+        500,
+        "InternalError",
+        f"Internal error occurred: {message}",
+        details={"causes": [{"message": message}]},
+    )
 
 
-def unavailable(message: str = "storage is unavailable, try again") -> StatusError:
-    return StatusError(503, "ServiceUnavailable", message, retry_after=1)
+def unavailable(message: str = "storage is unavailable, try again", retry_after: int = 1) -> StatusError:
+    """errors.NewServiceUnavailable with a retry delay, as the not-ready handler sends it."""
+    return StatusError(503, "ServiceUnavailable", message, details={}, retry_after=retry_after)
 
 
-def timeout(message: str) -> StatusError:
-    return StatusError(504, "Timeout", message)
+def timeout(message: str, retry_after: int = 0) -> StatusError:
+    """errors.NewTimeoutError ("Timeout: <message>", details with the retry delay)."""
+    return StatusError(504, "Timeout", f"Timeout: {message}", details={}, retry_after=retry_after or None)
+
+
+def too_large_resource_version(minimum: int, current: int, retry_after: int = 1) -> StatusError:
+    """storage.NewTooLargeResourceVersionError: a read at a revision the server has not reached yet."""
+    err = timeout(f"Too large resource version: {minimum}, current: {current}", retry_after)
+    err.details["causes"] = [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}]
+    return err
 
 
 def is_not_found(err: BaseException) -> bool:

@@ -70,6 +70,7 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo("deployments", "Deployment", "apps", "v1", True, ("deploy",), ("all",), ("status", "scale")),
     ResourceInfo("replicasets", "ReplicaSet", "apps", "v1", True, ("rs",), ("all",), ("status", "scale")),
     ResourceInfo("leases", "Lease", "coordination.k8s.io", "v1", True, (), ()),
+    ResourceInfo("endpointslices", "EndpointSlice", "discovery.k8s.io", "v1", True, (), ()),
 )
 
 _BY_RESOURCE = {(r.group, r.resource): r for r in RESOURCES}

@@ -147,10 +147,21 @@ _PRIMITIVES = {
 _UPSTREAM_NAME = {"KeySelector": "ConfigMapKeySelector"}
 
 
+# Kinds served without a schema of their own here (their schema comes with the one-declaration-per-kind work):
+# a free-form object named as upstream names it, so every document's references resolve.
+_UNDECLARED = {
+    r.kind: f"io.k8s.api.{r.group.split('.')[0] or 'core'}.{r.version}"
+    for r in RESOURCES
+    if r.kind not in TYPES
+}
+
+
 def schema_name(name: str) -> str:
     """The full schema name (`io.k8s.api.core.v1.Pod`) of one of our short names."""
     if name in _SCALAR_NAMES:
         return _SCALAR_NAMES[name]
+    if name.removesuffix("List") in _UNDECLARED:
+        return f"{_UNDECLARED[name.removesuffix('List')]}.{name}"
     base = name.removesuffix("List") if name.removesuffix("List") in TYPES else name
     package = TYPES[base].package if base in TYPES else SCALARS[name][0] if name in SCALARS else "core"
     return f"{PACKAGES[package]}.{_UPSTREAM_NAME.get(name, name)}"
@@ -252,6 +263,15 @@ def all_schemas() -> dict[str, Schema]:
         if type_def.gvk:
             group, version, kind = type_def.gvk
             schemas[schema_name(f"{kind}List")] = _list_schema(kind, group, version)
+    for res in RESOURCES:
+        if res.kind in _UNDECLARED:
+            schemas[schema_name(res.kind)] = {
+                "description": f"{res.kind} ({res.group_version}).",
+                "type": "object",
+                "x-kubernetes-preserve-unknown-fields": True,
+                "x-kubernetes-group-version-kind": _gvk_list(res.group, res.version, res.kind),
+            }
+            schemas[schema_name(f"{res.kind}List")] = _list_schema(res.kind, res.group, res.version)
     return schemas
 
 

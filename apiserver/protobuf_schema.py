@@ -1,6 +1,7 @@
 """Field tables for the Kubernetes protobuf messages kubelite decodes (see `apiserver/protobuf.py`).
 
-Field numbers are those of the upstream `generated.proto` files (k8s.io/api core/v1, apps/v1, coordination/v1;
+Field numbers are those of the upstream `generated.proto` files (k8s.io/api core/v1, apps/v1, coordination/v1,
+discovery/v1 (its Endpoint and EndpointPort are named Discovery* here, apart from core's);
 k8s.io/apimachinery meta/v1, runtime, util/intstr, api/resource). Protobuf field numbers never change, so a
 message here may lack newer fields: the decoder skips those (and any other unknown field) instead of failing.
 
@@ -240,6 +241,14 @@ ReplicaSetStatus: replicas=1:int! fullyLabeledReplicas=2:int observedGeneration=
   availableReplicas=5:int conditions=6:[ReplicaSetCondition] terminatingReplicas=7:int!
 ReplicaSetCondition: type=1! status=2! lastTransitionTime=3:Time reason=4 message=5
 
+EndpointSlice: metadata=1:ObjectMeta addressType=4! endpoints=2:[DiscoveryEndpoint] ports=3:[DiscoveryEndpointPort]
+DiscoveryEndpoint: addresses=1:[string] conditions=2:EndpointConditions hostname=3! targetRef=4:ObjectReference
+  deprecatedTopology=5:{string} nodeName=6! zone=7! hints=8:EndpointHints
+EndpointConditions: ready=1:bool! serving=2:bool! terminating=3:bool!
+EndpointHints: forZones=1:[ForZone]
+ForZone: name=1!
+DiscoveryEndpointPort: name=1! protocol=2! port=3:int! appProtocol=4!
+
 Lease: metadata=1:ObjectMeta spec=2:LeaseSpec
 LeaseSpec: holderIdentity=1! leaseDurationSeconds=2:int! acquireTime=3:MicroTime renewTime=4:MicroTime
   leaseTransitions=5:int! strategy=6! preferredHolder=7!
@@ -258,6 +267,7 @@ KINDS: dict[tuple[str, str], str] = {
     ("apps/v1", "Deployment"): "Deployment",
     ("apps/v1", "ReplicaSet"): "ReplicaSet",
     ("coordination.k8s.io/v1", "Lease"): "Lease",
+    ("discovery.k8s.io/v1", "EndpointSlice"): "EndpointSlice",
 }
 
 

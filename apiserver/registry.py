@@ -26,6 +26,7 @@ from apimachinery.errors import StatusError
 from apimachinery.resources import ResourceInfo
 from apimachinery.validation import validate
 from apiserver import metrics
+from apiserver.fieldmanager import FieldManager
 from apiserver.objectmeta import generate_name, later, meta, name_of, new_uid, now, spec_changed
 from apiserver.storage.interface import ErrorCode, Storage, StorageError
 from apiserver.strategy import Strategy
@@ -54,6 +55,7 @@ class DeleteOptions:
     precondition_uid: str | None = None
     precondition_rv: str | None = None
     dry_run: bool = False
+    orphan_dependents: bool | None = None  # as the client sent it (None: not sent)
 
 
 def storage_error(exc: StorageError, info: ResourceInfo, name: str) -> StatusError:
@@ -73,7 +75,7 @@ def storage_error(exc: StorageError, info: ResourceInfo, name: str) -> StatusErr
         return errors.unavailable(f"storage is unavailable: {exc}")
     if exc.code is ErrorCode.INVALID:
         # A read at a revision the store has not reached yet: Kubernetes answers 504, which clients retry.
-        return errors.timeout(f"Too large resource version: {exc}")
+        return errors.timeout(f"Too large resource version: {exc}", retry_after=1)
     return errors.internal(str(exc))
 
 
@@ -164,7 +166,7 @@ class Store:
                 items, revision = self.cache.list_objects(pred, self.list_prefix(namespace))
                 return items, str(revision), None, None
             if rv:
-                raise errors.timeout(f"Too large resource version: {rv}, current: {self.cache.revision}")
+                raise errors.too_large_resource_version(_parse_rv(rv), self.cache.revision)
         return await self._list_from_storage(namespace, opts, pred)
 
     async def _list_from_storage(
@@ -211,7 +213,20 @@ class Store:
 
     # ---- writes -------------------------------------------------------------------------------------------------
 
-    async def create(self, namespace: str | None, obj: Obj, *, dry_run: bool = False) -> Obj:
+    def field_manager(self, subresource: str | None = None) -> FieldManager:
+        """Field ownership of this resource's objects, for writes to the object or to `subresource`."""
+        return FieldManager(
+            self.info.kind,
+            self.info.api_version,
+            subresource or "",
+            status_subresource=self.strategy.status_subresource,
+        )
+
+    async def create(
+        self, namespace: str | None, obj: Obj, *, dry_run: bool = False, manager: str | None = None
+    ) -> Obj:
+        """Store a new object. `manager` names who writes it, for its managed fields (None: the caller has set
+        them, as server-side apply does)."""
         md = meta(obj)
         generated = not md.get("name") and bool(md.get("generateName"))
         if generated:
@@ -233,6 +248,8 @@ class Store:
             md["generation"] = 1
         self.strategy.prepare_for_create(obj)
         apply_defaults(obj)
+        if manager is not None:
+            self.field_manager().update(None, obj, manager)
         self._validate(obj, None)
         await self.strategy.admit_create(obj, dry_run=dry_run)
         if dry_run:
@@ -266,9 +283,12 @@ class Store:
         subresource: str | None = None,
         dry_run: bool = False,
         create_if_missing: Callable[[], Obj] | None = None,
+        manager: str | None = None,
     ) -> tuple[Obj, bool]:
         """Read-modify-write with compare-and-swap. `transform(current)` returns the object the client wants; a
-        resourceVersion in it is a precondition. Returns (stored object, created)."""
+        resourceVersion in it is a precondition. `manager` is recorded in the managed fields as the one who made
+        the change (None: the transform has done that, as server-side apply does). Returns (stored object,
+        created)."""
         key = self.key(namespace, name)
         pending_create: Obj | None = None
         if (
@@ -277,7 +297,7 @@ class Store:
             and not dry_run
             and create_if_missing is None
         ):
-            return await self._update_allocating(namespace, name, transform), False
+            return await self._update_allocating(namespace, name, transform, manager), False
 
         def try_update(current: Obj | None) -> Obj:
             nonlocal pending_create
@@ -288,7 +308,7 @@ class Store:
                 raise Abort(errors.internal("create"))
             current = copy.deepcopy(current)
             wanted = transform(copy.deepcopy(current))
-            return self._prepare_update(current, wanted, subresource)
+            return self._prepare_update(current, wanted, subresource, manager)
 
         try:
             with metrics.storage_timer("update", self.info.resource):
@@ -320,7 +340,7 @@ class Store:
         return obj, False
 
     async def _update_allocating(
-        self, namespace: str | None, name: str, transform: Callable[[Obj], Obj]
+        self, namespace: str | None, name: str, transform: Callable[[Obj], Obj], manager: str | None
     ) -> Obj:
         """An update whose admission claims resources in storage (a Service that becomes a NodePort): read, decide,
         claim what is new, then compare-and-swap on the revision that was read. On a lost race the claims are
@@ -333,7 +353,9 @@ class Store:
             except StorageError as exc:
                 raise storage_error(exc, self.info, name) from None
             try:
-                new = self._prepare_update(copy.deepcopy(current), transform(copy.deepcopy(current)), None)
+                new = self._prepare_update(
+                    copy.deepcopy(current), transform(copy.deepcopy(current)), None, manager
+                )
             except Abort as abort:
                 raise abort.error from None
             await self.strategy.admit_update(new, current)
@@ -361,7 +383,7 @@ class Store:
             return kv.obj
         raise errors.conflict(self.info.resource, name, self.info.group)
 
-    def _prepare_update(self, old: Obj, new: Obj, subresource: str | None) -> Obj:
+    def _prepare_update(self, old: Obj, new: Obj, subresource: str | None, manager: str | None = None) -> Obj:
         new_md = meta(new)
         old_md = old["metadata"]
         precondition = new_md.get("resourceVersion")
@@ -378,6 +400,8 @@ class Store:
         if subresource == "status":
             merged = copy.deepcopy(old)
             merged["status"] = new.get("status", {})
+            if manager is None and "managedFields" in new_md:  # set by a server-side apply to /status
+                merged["metadata"]["managedFields"] = new_md["managedFields"]
             new = merged
         elif subresource is None and self.strategy.status_subresource:
             # The main resource ignores status changes, as in Kubernetes; status goes through /status.
@@ -408,6 +432,8 @@ class Store:
         elif generation or "spec" in new:
             md["generation"] = generation + 1 if spec_changed(old, new) else max(generation, 1)
         if subresource != "*":  # "*": a write by the server itself (binding), not checked like a client's
+            if manager is not None:
+                self.field_manager(subresource).update(old, new, manager)
             self._validate_update(new, old)
         return new
 

@@ -16,9 +16,10 @@ from starlette.responses import Response, StreamingResponse
 
 from apimachinery import errors, serialization
 from apimachinery.errors import StatusError
-from apiserver import metrics, printers, subresources
+from apiserver import metrics, printers, subresources, writeopts
+from apiserver.fieldmanager import Conflicts
 from apiserver.patch import APPLY, apply_patch, parse_apply, patch_type
-from apiserver.registry import DeleteOptions, ListOptions, Store
+from apiserver.registry import Abort, DeleteOptions, ListOptions, Store
 from apiserver.request import (
     Target,
     check_kind,
@@ -41,7 +42,8 @@ _VERB_BY_METHOD = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "pa
 
 
 def encode(obj: Any) -> bytes:
-    return serialization.dumps(obj)
+    """Response bytes as kube-apiserver writes them (Go's json.Encoder: HTML-escaped, newline-terminated)."""
+    return serialization.dumps_go(obj)
 
 
 def json_response(obj: Any, status: int = 200) -> Response:
@@ -49,19 +51,11 @@ def json_response(obj: Any, status: int = 200) -> Response:
 
 
 def status_response(err: StatusError) -> Response:
-    headers = {"Retry-After": str(err.retry_after)} if err.retry_after else None
-    return Response(
-        encode(err.status()), status_code=err.code, media_type="application/json", headers=headers
-    )
-
-
-def success_status(info_kind: str, name: str, group: str, uid: str | None) -> Obj:
-    details: Obj = {"name": name, "kind": info_kind}
-    if group:
-        details["group"] = group
-    if uid:
-        details["uid"] = uid
-    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}
+    body = err.status()
+    # responsewriters.ErrorNegotiated: a Status that asks for a delay also says so in Retry-After.
+    retry = (body.get("details") or {}).get("retryAfterSeconds")
+    headers = {"Retry-After": str(retry)} if retry else None
+    return Response(encode(body), status_code=err.code, media_type="application/json", headers=headers)
 
 
 class ResourceAPI:
@@ -243,15 +237,13 @@ class ResourceAPI:
     async def create(self, request: Request, store: Store, t: Target) -> Response:
         info = store.info
         if info.namespaced and not t.namespace:
-            raise errors.method_not_allowed(
-                "the server does not allow this method on the requested resource: "
-                "create needs a namespace in the path"
-            )
+            raise errors.method_not_allowed()  # no POST route on the all-namespaces path
+        manager = writeopts.field_manager(request, "CreateOptions")
         obj = await self.read_object(request, t, info.kind, info.api_version)
         self.strict_fields(request, obj)
-        if info.namespaced and t.namespace:
-            await self.server.check_namespace(t.namespace)
         md = obj.get("metadata") or {}
+        if info.namespaced and t.namespace:
+            await self.server.check_namespace(t.namespace, info.resource, info.group, md.get("name") or "")
         if not md.get("name") and not md.get("generateName"):
             raise errors.invalid(
                 info.kind,
@@ -265,11 +257,12 @@ class ResourceAPI:
                 ],
                 info.group,
             )
-        created = await store.create(t.namespace, obj, dry_run=self.dry_run(request))
+        created = await store.create(t.namespace, obj, dry_run=self.dry_run(request), manager=manager)
         return self.object_response(request, store, created, 201)
 
     async def update(self, request: Request, store: Store, t: Target) -> Response:
         info = store.info
+        manager = writeopts.field_manager(request, "UpdateOptions")
         obj = await self.read_object(request, t, info.kind, info.api_version)
         self.strict_fields(request, obj)
         assert t.name
@@ -284,50 +277,69 @@ class ResourceAPI:
             lambda _current: obj,
             dry_run=self.dry_run(request),
             create_if_missing=None,
+            manager=manager,
         )
         return self.object_response(request, store, updated, 201 if created else 200)
 
     async def patch(self, request: Request, store: Store, t: Target) -> Response:
         info = store.info
         assert t.name
-        name = t.name
         ptype = patch_type(request.headers.get("content-type"))
+        manager = writeopts.field_manager(request, "PatchOptions", required=ptype == APPLY)
+        force = writeopts.force(request, apply=ptype == APPLY)
         body = await read_body(request, self.server.options.max_request_bytes)
-        manager = request.query_params.get("fieldManager")
-        if ptype == APPLY and not manager:
-            raise errors.invalid(
-                info.kind,
-                name,
-                [
-                    {
-                        "reason": "FieldValueRequired",
-                        "field": "fieldManager",
-                        "message": "Required value: is required for apply patch",
-                    }
-                ],
-                info.group,
-            )
         dry_run = self.dry_run(request)
+        if ptype == APPLY:
+            return await self.server_side_apply(request, store, t, body, manager, force=force)
 
         def transform(current: Obj) -> Obj:
             patched = apply_patch(ptype, current, body, kind=info.kind)
             check_kind(patched, info.kind, info.api_version)
             return patched
 
-        create_if_missing = None
-        if ptype == APPLY:
+        updated, _ = await store.update(t.namespace, t.name, transform, dry_run=dry_run, manager=manager)
+        return self.object_response(request, store, updated)
 
-            def create_if_missing() -> Obj:
-                config = parse_apply(body)
-                check_kind(config, info.kind, info.api_version)
-                check_namespace(config, t.namespace)
-                config.setdefault("metadata", {})["name"] = name
-                return config
+    async def server_side_apply(
+        self,
+        request: Request,
+        store: Store,
+        t: Target,
+        body: bytes,
+        manager: str,
+        *,
+        force: bool,
+        subresource: str | None = None,
+    ) -> Response:
+        """An apply patch: the configuration merged into the object with field ownership (apiserver.fieldmanager),
+        creating the object when it does not exist (201)."""
+        info = store.info
+        name = t.name or ""
+        config = parse_apply(body)
+        check_kind(config, info.kind, info.api_version)
+        check_namespace(config, t.namespace)
+        fields = store.field_manager(subresource)
 
-            if info.namespaced and t.namespace:
-                await self.server.check_namespace(t.namespace)
+        def apply(current: Obj | None) -> Obj:
+            try:
+                return fields.apply(current, config, manager, force=force)
+            except Conflicts as conflicts:
+                raise Abort(conflicts.status_error()) from None
+
+        def create() -> Obj:
+            obj = apply(None)
+            obj.setdefault("metadata", {})["name"] = name
+            return obj
+
+        if info.namespaced and t.namespace and subresource is None:
+            await self.server.check_namespace(t.namespace, info.resource, info.group, name)
         updated, created = await store.update(
-            t.namespace, name, transform, dry_run=dry_run, create_if_missing=create_if_missing
+            t.namespace,
+            name,
+            apply,
+            subresource=subresource,
+            dry_run=self.dry_run(request),
+            create_if_missing=create if subresource is None else None,
         )
         return self.object_response(request, store, updated, 201 if created else 200)
 
@@ -338,12 +350,14 @@ class ResourceAPI:
             grace_period_seconds=int_param(request, "gracePeriodSeconds"),
             dry_run=self.dry_run(request),
         )
+        if q.get("orphanDependents") is not None:
+            opts.orphan_dependents = flag(q.get("orphanDependents"))
         body = await read_body(request, self.server.options.max_request_bytes)
         if body.strip():
             data = decode_object(request, body)
             opts.propagation_policy = data.get("propagationPolicy") or opts.propagation_policy
-            if data.get("orphanDependents") is True:
-                opts.propagation_policy = "Orphan"
+            if isinstance(data.get("orphanDependents"), bool):
+                opts.orphan_dependents = data["orphanDependents"]
             if data.get("gracePeriodSeconds") is not None:
                 opts.grace_period_seconds = int(data["gracePeriodSeconds"])
             pre = data.get("preconditions") or {}
@@ -351,6 +365,8 @@ class ResourceAPI:
             opts.precondition_rv = pre.get("resourceVersion")
             if data.get("dryRun"):
                 opts.dry_run = True
+        if opts.orphan_dependents is True:
+            opts.propagation_policy = "Orphan"
         if opts.propagation_policy not in (None, "Background", "Foreground", "Orphan"):
             raise errors.bad_request(
                 f"invalid propagationPolicy {opts.propagation_policy!r}: "
@@ -359,29 +375,35 @@ class ResourceAPI:
         return opts
 
     async def delete(self, request: Request, store: Store, t: Target) -> Response:
+        """What kube-apiserver's delete handler answers: the object when the kind's registry returns deleted
+        objects (pods, services, namespaces) or when it is not gone yet (finalizers, graceful deletion), otherwise
+        a Success Status naming it. 200, or 202 for an object left behind when the client asked
+        orphanDependents=false (the one case the handler marks Accepted)."""
         assert t.name
         opts = await self.delete_options(request)
         obj, gone = await store.delete(t.namespace, t.name, opts)
-        if store.info.resource == "pods" or not gone:
-            # Pods come back whole (the Python client types the answer as V1Pod); so does anything still
-            # terminating, as in Kubernetes.
-            return self.object_response(
-                request, store, obj, 200 if gone or store.info.resource == "pods" else 202
-            )
+        code = 202 if not gone and opts.orphan_dependents is False else 200
+        if store.strategy.returns_deleted_object or not gone:
+            return self.object_response(request, store, obj, code)
         info = store.info
-        return json_response(success_status(info.resource, t.name, info.group, obj["metadata"].get("uid")))
+        return json_response(
+            errors.success_status(
+                name=t.name, group=info.group, kind=info.resource, uid=obj["metadata"].get("uid")
+            ),
+            code,
+        )
 
     async def delete_collection(self, request: Request, store: Store, t: Target) -> Response:
+        """Delete every object the list selects; answer that list, as listed before the deletes
+        (genericregistry.Store.DeleteCollection)."""
         opts = await self.delete_options(request)
         items, rv, _, _ = await store.list(t.namespace, self.list_options(request))
-        deleted: list[Obj] = []
         for item in items:
             md = item["metadata"]
             try:
-                obj, _ = await store.delete(md.get("namespace"), md["name"], opts)
-                deleted.append(obj)
+                await store.delete(md.get("namespace"), md["name"], opts)
             except StatusError as err:
-                if err.code != 404:
+                if not errors.is_not_found(err):
                     raise
         info = store.info
         return json_response(
@@ -389,7 +411,7 @@ class ResourceAPI:
                 "kind": info.list_kind_name,
                 "apiVersion": info.api_version,
                 "metadata": {"resourceVersion": rv},
-                "items": deleted,
+                "items": items,
             }
         )
 

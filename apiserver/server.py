@@ -136,8 +136,11 @@ class APIServer:
                 metrics.cache_size.labels(resource).set(len(store.cache.objects))
             await asyncio.sleep(5)
 
-    async def check_namespace(self, namespace: str) -> None:
-        """Objects may be created only in a namespace that exists and is not terminating."""
+    async def check_namespace(
+        self, namespace: str, resource: str = "", group: str = "", name: str = ""
+    ) -> None:
+        """Objects may be created only in a namespace that exists and is not terminating (the NamespaceLifecycle
+        admission plugin: a Forbidden naming the object, with a NamespaceTerminating cause)."""
         ns_store = self.stores[("", "namespaces")]
         obj = ns_store.cache.get(f"/registry/namespaces/{namespace}")
         if obj is None:
@@ -145,22 +148,20 @@ class APIServer:
         if (obj.get("status") or {}).get("phase") == "Terminating" or (obj.get("metadata") or {}).get(
             "deletionTimestamp"
         ):
-            raise errors.StatusError(
-                403,
-                "Forbidden",
+            err = errors.forbidden_resource(
+                resource,
+                name,
+                group,
                 f"unable to create new content in namespace {namespace} because it is being terminated",
-                details={
-                    "name": namespace,
-                    "kind": "namespaces",
-                    "causes": [
-                        {
-                            "reason": "NamespaceTerminating",
-                            "field": "metadata.namespace",
-                            "message": f"namespace {namespace} is being terminated",
-                        }
-                    ],
-                },
             )
+            err.details["causes"] = [
+                {
+                    "reason": "NamespaceTerminating",
+                    "message": f"namespace {namespace} is being terminated",
+                    "field": "metadata.namespace",
+                }
+            ]
+            raise err
 
 
 def _epoch(stamp: str) -> float:

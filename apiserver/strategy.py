@@ -18,6 +18,9 @@ class Strategy:
     has_generation = False
     # Updates that claim resources in storage go through admit_update / abandon_update / commit_update.
     allocates_on_update = False
+    # A DELETE answers the deleted object rather than a Success Status (genericregistry.Store.ReturnDeletedObject,
+    # set upstream for pods, services, namespaces, serviceaccounts, PVs, PVCs, pod templates, resource quotas).
+    returns_deleted_object = False
 
     def prepare_for_create(self, obj: Obj) -> None:
         if self.reset_status_on_create:
@@ -62,6 +65,8 @@ class WithStatus(Strategy):
 
 
 class PodStrategy(WithStatus):
+    returns_deleted_object = True
+
     def prepare_for_create(self, obj: Obj) -> None:
         obj["status"] = {"phase": "Pending"}
 
@@ -88,6 +93,7 @@ class NodeStrategy(Strategy):
 
 class NamespaceStrategy(Strategy):
     status_subresource = True
+    returns_deleted_object = True
 
     def prepare_for_create(self, obj: Obj) -> None:
         obj["status"] = {"phase": "Active"}
@@ -108,6 +114,7 @@ class NamespaceStrategy(Strategy):
 
 class ServiceStrategy(WithStatus):
     has_generation = False
+    returns_deleted_object = True
     allocates_on_update = True
 
     def __init__(self, allocator: ServiceAllocator) -> None:
@@ -148,6 +155,11 @@ class ServiceStrategy(WithStatus):
         await self.allocator.release_difference(old, new)
 
 
+class EndpointSliceStrategy(Strategy):
+    # metadata.generation counts changes of endpoints, ports or address type (endpointSliceStrategy).
+    has_generation = True
+
+
 def strategies(allocator: ServiceAllocator) -> dict[str, Strategy]:
     """Strategy by resource name; anything not listed uses the plain Strategy."""
     return {
@@ -157,4 +169,5 @@ def strategies(allocator: ServiceAllocator) -> dict[str, Strategy]:
         "services": ServiceStrategy(allocator),
         "deployments": WithStatus(),
         "replicasets": WithStatus(),
+        "endpointslices": EndpointSliceStrategy(),
     }

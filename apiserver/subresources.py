@@ -9,9 +9,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from apimachinery import errors
-from apiserver import podlogs
+from apiserver import podlogs, writeopts
 from apiserver.objectmeta import now
-from apiserver.patch import apply_patch, patch_type
+from apiserver.patch import APPLY, apply_patch, patch_type
 from apiserver.registry import Abort, DeleteOptions, Store
 from apiserver.request import Target, check_kind, decode_object, read_body
 
@@ -45,21 +45,33 @@ async def status(api: ResourceAPI, request: Request, store: Store, t: Target) ->
     info = store.info
     if request.method == "GET":
         return api.object_response(request, store, await store.get(t.namespace, t.name))
-    body = await read_body(request, api.server.options.max_request_bytes)
     if request.method == "PUT":
-        obj = decode_object(request, body)
+        manager = writeopts.field_manager(request, "UpdateOptions")
+        obj = decode_object(request, await read_body(request, api.server.options.max_request_bytes))
         check_kind(obj, info.kind, info.api_version)
 
         def transform(current: Obj) -> Obj:
             return obj
     else:
         ptype = patch_type(request.headers.get("content-type"))
+        manager = writeopts.field_manager(request, "PatchOptions", required=ptype == APPLY)
+        force = writeopts.force(request, apply=ptype == APPLY)
+        body = await read_body(request, api.server.options.max_request_bytes)
+        if ptype == APPLY:
+            return await api.server_side_apply(
+                request, store, t, body, manager, force=force, subresource="status"
+            )
 
         def transform(current: Obj) -> Obj:
             return apply_patch(ptype, current, body, kind=info.kind)
 
     updated, _ = await store.update(
-        t.namespace, t.name, transform, subresource="status", dry_run=api.dry_run(request)
+        t.namespace,
+        t.name,
+        transform,
+        subresource="status",
+        dry_run=api.dry_run(request),
+        manager=manager,
     )
     return api.object_response(request, store, updated)
 
@@ -89,14 +101,18 @@ async def scale(api: ResourceAPI, request: Request, store: Store, t: Target) -> 
     assert t.name
     if request.method == "GET":
         return api.json_ok(scale_of(await store.get(t.namespace, t.name)))
-    body = await read_body(request, api.server.options.max_request_bytes)
     if request.method == "PUT":
+        manager = writeopts.field_manager(request, "UpdateOptions")
+        body = await read_body(request, api.server.options.max_request_bytes)
         wanted = decode_object(request, body)
         check_kind(wanted, "Scale", "autoscaling/v1")
         ptype = None
     else:
         wanted = {}
         ptype = patch_type(request.headers.get("content-type"))
+        manager = writeopts.field_manager(request, "PatchOptions", required=ptype == APPLY)
+        writeopts.force(request, apply=ptype == APPLY)
+        body = await read_body(request, api.server.options.max_request_bytes)
 
     def transform(current: Obj) -> Obj:
         current_scale = scale_of(current)
@@ -123,7 +139,10 @@ async def scale(api: ResourceAPI, request: Request, store: Store, t: Target) -> 
         current.setdefault("spec", {})["replicas"] = replicas
         return current
 
-    updated, _ = await store.update(t.namespace, t.name, transform, dry_run=api.dry_run(request))
+    # Recorded on the object as an Update through the scale subresource (the managed fields' scale handler).
+    updated, _ = await store.update(
+        t.namespace, t.name, transform, subresource="scale", dry_run=api.dry_run(request), manager=manager
+    )
     return api.json_ok(scale_of(updated))
 
 

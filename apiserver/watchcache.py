@@ -53,7 +53,7 @@ class CacheEvent:
 
 
 def frame(event_type: str, obj: Obj) -> bytes:
-    return serialization.dumps({"type": event_type, "object": obj}) + b"\n"
+    return serialization.dumps_go({"type": event_type, "object": obj})
 
 
 class Watcher:

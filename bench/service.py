@@ -200,7 +200,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         apiserver = ApiServer(etcd.url)
         apiserver.start()
         api = httpx.Client(base_url=apiserver.url, timeout=30)
-        proxy = KubeProxyProc(apiserver.url, extra=["--min-sync-period", "1", "--sync-period", "60"])
+        # Selector-less services with Endpoints written by hand (no controller mirrors them into slices here).
+        source = ["--endpoints-source", "endpoints"]
+        proxy = KubeProxyProc(apiserver.url, extra=["--min-sync-period", "1", "--sync-period", "60", *source])
         proxy.start()  # guard routes before anything else
         node = f"bsvc{uuid.uuid4().hex[:4]}"
         kubelet = KubeletProc(node, "10.244.251.0/24", free_port(), tmp / "root", tmp / "cni", apiserver.url)
@@ -222,7 +224,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         wait_until(lambda: one_request(cluster_ip, 80), 20, 0.1, what="cluster IP (iptables)")
         report["iptables"] = compare((ip, 8080), (cluster_ip, 80), args.requests, args.rounds)
         proxy.stop()
-        userspace = KubeProxyProc(apiserver.url, mode="userspace")
+        userspace = KubeProxyProc(apiserver.url, mode="userspace", extra=source)
         try:
             userspace.start()
             wait_until(lambda: one_request(cluster_ip, 80), 20, 0.1, what="cluster IP (userspace)")

@@ -2,8 +2,12 @@
 
 apply (client-side, as kubectl): the manifest is stored in the `kubectl.kubernetes.io/last-applied-configuration`
 annotation; a live object is changed with a three-way strategic merge patch (see `cli.threeway`), and nothing
-is sent when the patch is empty ("unchanged"). `--server-side` sends the manifest as an apply patch
-(fieldManager kctl) and lets the server merge.
+is sent when the patch is empty ("unchanged"). `--server-side` sends the manifest as an apply patch (field
+manager `kubectl`, as kubectl's) and lets the server merge; a conflict with another manager's fields fails unless
+`--force-conflicts`. Like kubectl, it then moves an object that was applied client-side to server-side apply:
+the last-applied annotation gets an Apply owner of its own (`kubectl-last-applied`), the client-side manager's
+fields are folded into the applier's (cli.csaupgrade), and the manifest is applied once more so that fields it
+dropped go.
 """
 
 from __future__ import annotations
@@ -16,9 +20,9 @@ from typing import Any
 import typer
 
 from apimachinery.client import Client
-from apimachinery.errors import StatusError
+from apimachinery.errors import StatusError, is_conflict
 from apimachinery.resources import ResourceInfo, resolve
-from cli import builders, manifests, printing
+from cli import builders, csaupgrade, manifests, printing
 from cli.errors import CLIError, status_line
 from cli.manifests import Manifest
 from cli.session import GLOBALS, namespace_of, run
@@ -27,6 +31,22 @@ from cli.threeway import three_way_patch
 app = typer.Typer()
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+SSA_MANAGER = (
+    "kubectl"  # kubectl's server-side apply manager; the server treats it specially (see fieldmanager)
+)
+LAST_APPLIED_MANAGER = "kubectl-last-applied"
+MAX_PATCH_RETRIES = 5
+CONFLICT_ADVICE = """Please review the fields above--they currently have other managers. Here
+are the ways you can resolve this warning:
+* If you intend to manage all of these fields, please re-run the apply
+  command with the `--force-conflicts` flag.
+* If you do not intend to manage all of the fields, please edit your
+  manifest to remove references to the fields that should keep their
+  current managers.
+* You may co-own fields by updating your manifest to match the existing
+  value; in this case, you'll become the manager if the other manager(s)
+  stop managing the field (remove it from their configuration).
+See https://kubernetes.io/docs/reference/using-api/server-side-apply/#conflicts"""
 
 
 def place(m: Manifest, res: ResourceInfo) -> dict[str, Any]:
@@ -147,16 +167,21 @@ def apply(
             obj = place(m, res)
             try:
                 if server_side:
-                    await _server_side(client, res, obj, field_manager or "kctl", force_conflicts, output)
+                    await _server_side(
+                        client, res, obj, field_manager or SSA_MANAGER, force_conflicts, output
+                    )
                 else:
                     await _client_side(client, res, obj, output)
             except StatusError as err:
-                print(
-                    status_line(
-                        err, f'error when applying patch to "{m.source}"' if err.code != 422 else None
-                    ),
-                    file=sys.stderr,
-                )
+                if server_side and is_apply_conflict(err):
+                    print(f"error: {err.message}\n{CONFLICT_ADVICE}", file=sys.stderr)
+                else:
+                    print(
+                        status_line(
+                            err, f'error when applying patch to "{m.source}"' if err.code != 422 else None
+                        ),
+                        file=sys.stderr,
+                    )
                 failed = True
         return failed
 
@@ -195,7 +220,61 @@ async def _server_side(
     client: Client, res: ResourceInfo, obj: dict[str, Any], manager: str, force: bool, output: str | None
 ) -> None:
     meta = obj["metadata"]
-    result = await client.patch(
-        res, meta["name"], obj, meta.get("namespace"), "apply", field_manager=manager, force=force
-    )
+    name, ns = meta["name"], meta.get("namespace")
+    result = await client.patch(res, name, obj, ns, "apply", field_manager=manager, force=force)
+    if manager == SSA_MANAGER:
+        result = await _save_last_applied(client, res, result)
+    if await _migrate(client, res, result, manager):
+        result = await client.patch(res, name, obj, ns, "apply", field_manager=manager, force=force)
     report(result, res, "serverside-applied", output)
+
+
+async def _save_last_applied(client: Client, res: ResourceInfo, obj: dict[str, Any]) -> dict[str, Any]:
+    """Give the last-applied annotation an Apply owner of its own, so that server-side apply keeps it."""
+    md = obj.get("metadata") or {}
+    annotation = (md.get("annotations") or {}).get(csaupgrade.LAST_APPLIED)
+    if annotation is None:
+        return obj
+    owned = {csaupgrade.LAST_APPLIED_PATH}
+    if csaupgrade.find_fields_owners(md.get("managedFields") or [], "Apply", owned):
+        return obj
+    only_annotation = {
+        "apiVersion": res.api_version,
+        "kind": res.kind,
+        "metadata": {
+            "name": md["name"],
+            **({"namespace": md["namespace"]} if md.get("namespace") else {}),
+            "annotations": {csaupgrade.LAST_APPLIED: annotation},
+        },
+    }
+    result: dict[str, Any] = await client.patch(
+        res, md["name"], only_annotation, md.get("namespace"), "apply", field_manager=LAST_APPLIED_MANAGER
+    )
+    return result
+
+
+async def _migrate(client: Client, res: ResourceInfo, obj: dict[str, Any], manager: str) -> bool:
+    """Fold the client-side apply managers' fields into `manager`'s; True when something was moved."""
+    md = obj.get("metadata") or {}
+    for _ in range(MAX_PATCH_RETRIES):
+        owners = csaupgrade.find_fields_owners(
+            md.get("managedFields") or [], "Update", {csaupgrade.LAST_APPLIED_PATH}
+        )
+        patch = csaupgrade.upgrade_patch(obj, {str(e.get("manager")) for e in owners}, manager)
+        if patch is None:
+            return False
+        try:
+            await client.patch(res, md["name"], patch, md.get("namespace"), "json")
+            return True
+        except StatusError as err:
+            if not is_conflict(err):
+                raise
+            obj = await client.get(res, md["name"], md.get("namespace"))
+            md = obj.get("metadata") or {}
+    return False
+
+
+def is_apply_conflict(err: StatusError) -> bool:
+    return is_conflict(err) and any(
+        c.get("reason") == "FieldManagerConflict" for c in err.details.get("causes") or []
+    )

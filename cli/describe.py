@@ -86,13 +86,13 @@ async def describe_object(client: Client, res: ResourceInfo, obj: Obj) -> str:
         ]
         return describe_kinds.replicaset_text(obj, pods, evs)
     if res.resource == "services":
-        try:
-            ep = await client.get(_res("endpoints"), meta["name"], ns)
-        except StatusError as err:
-            if err.code != 404:
-                raise
-            ep = None  # no endpoints yet (no controller, or no selector): the Endpoints line stays empty
-        return describe_kinds.service_text(obj, ep, evs)
+        # As kubectl (1.32): the Service's EndpointSlices, found by their kubernetes.io/service-name label.
+        slices = await client.list(
+            _res("endpointslices.discovery.k8s.io"),
+            ns,
+            label_selector=f"kubernetes.io/service-name={meta['name']}",
+        )
+        return describe_kinds.service_text(obj, slices["items"], evs)
     if res.resource == "endpoints":
         return describe_kinds.endpoints_text(obj, evs)
     if res.resource == "nodes":

@@ -100,7 +100,41 @@ def _port_name(p: Obj) -> str:
     return p.get("name") or "<unset>"
 
 
-def service_text(svc: Obj, endpoints: Obj | None, evs: list[Obj]) -> str:
+def format_endpoint_slices(slices: list[Obj], port_name: str) -> str:
+    """kubectl's formatEndpointSlices for one service port: the first three ready `ip:port`, `+ N more...`
+    after them, `<none>` without slices (endpoints whose ready condition is unknown count as ready)."""
+    if not slices:
+        return "<none>"
+    shown: list[str] = []
+    count = 0
+    for s in slices:
+        endpoints = [
+            e for e in s.get("endpoints") or [] if (e.get("conditions") or {}).get("ready") is not False
+        ]
+        ports = s.get("ports") or []
+        if not ports:  # a headless service without ports: addresses alone
+            targets = [str((e.get("addresses") or [""])[0]) for e in endpoints]
+        else:
+            targets = [
+                _host_port(str((e.get("addresses") or [""])[0]), p.get("port"))
+                for p in ports
+                if (p.get("name") or "") == port_name
+                for e in endpoints
+            ]
+        for target in targets:
+            if len(shown) < 3:
+                shown.append(target)
+            count += 1
+    text = ",".join(shown)
+    return f"{text} + {count - 3} more..." if count > 3 else text
+
+
+def _host_port(address: str, port: Any) -> str:
+    host = f"[{address}]" if ":" in address else address  # net.JoinHostPort
+    return f"{host}:{port}"
+
+
+def service_text(svc: Obj, slices: list[Obj], evs: list[Obj]) -> str:
     meta, spec, status = svc["metadata"], svc.get("spec") or {}, svc.get("status") or {}
     d = Doc()
     d.w(0, f"Name:\t{meta['name']}\n")
@@ -123,7 +157,6 @@ def service_text(svc: Obj, endpoints: Obj | None, evs: list[Obj]) -> str:
     ingress = (status.get("loadBalancer") or {}).get("ingress") or []
     if ingress:
         d.w(0, f"LoadBalancer Ingress:\t{', '.join(i.get('ip') or i.get('hostname', '') for i in ingress)}\n")
-    subsets = (endpoints or {}).get("subsets") or []
     for p in spec.get("ports") or []:
         proto = p.get("protocol", "TCP")
         d.w(0, f"Port:\t{_port_name(p)}\t{p.get('port')}/{proto}\n")
@@ -131,12 +164,7 @@ def service_text(svc: Obj, endpoints: Obj | None, evs: list[Obj]) -> str:
         d.w(0, f"TargetPort:\t{tp}/{proto}\n")
         if p.get("nodePort"):
             d.w(0, f"NodePort:\t{_port_name(p)}\t{p['nodePort']}/{proto}\n")
-        addrs = []
-        for s in subsets:
-            for sp in s.get("ports") or []:
-                if (sp.get("name") or "") == (p.get("name") or ""):
-                    addrs += [f"{a.get('ip')}:{sp.get('port')}" for a in s.get("addresses") or []]
-        d.w(0, f"Endpoints:\t{','.join(addrs)}\n")
+        d.w(0, f"Endpoints:\t{format_endpoint_slices(slices, p.get('name') or '')}\n")
     d.w(0, f"Session Affinity:\t{spec.get('sessionAffinity', 'None')}\n")
     if spec.get("externalTrafficPolicy"):
         d.w(0, f"External Traffic Policy:\t{spec['externalTrafficPolicy']}\n")

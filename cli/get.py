@@ -91,6 +91,9 @@ def get(
         None, "-L", "--label-columns", help="Label keys shown as columns"
     ),
     no_headers: bool = typer.Option(False, "--no-headers", help="Omit the header row"),
+    show_managed_fields: bool = typer.Option(
+        False, "--show-managed-fields", help="Keep metadata.managedFields in -o yaml|json"
+    ),
 ) -> None:
     """Display one or many resources, with the columns the server prints (as kubectl get)."""
     printing.validate_output(output)
@@ -111,9 +114,15 @@ def get(
     if watch or watch_only:
         if len(targets) != 1 or len(targets[0].names) > 1:
             raise CLIError("you may only specify a single resource type to watch")
-        run(lambda c: _watch(c, targets[0], ns, params, opts, output, watch_only))
+        run(
+            lambda c: _watch(
+                c, targets[0], ns, params, opts, output, watch_only, show_managed_fields=show_managed_fields
+            )
+        )
         return
-    failed = run(lambda c: _get(c, targets, ns, params, opts, output))
+    failed = run(
+        lambda c: _get(c, targets, ns, params, opts, output, show_managed_fields=show_managed_fields)
+    )
     if failed:
         raise typer.Exit(1)
 
@@ -125,6 +134,8 @@ async def _get(
     params: dict[str, str],
     opts: TableOptions,
     output: str | None,
+    *,
+    show_managed_fields: bool = False,
 ) -> bool:
     """Print what the targets name; return True when some named object failed (already reported)."""
     failed = False
@@ -168,7 +179,11 @@ async def _get(
             print(no_resources(ns, targets), file=sys.stderr)
         return failed
     if objects:
-        sys.stdout.write(printing.format_objects(objects, output or "yaml", single))
+        sys.stdout.write(
+            printing.format_objects(
+                objects, output or "yaml", single, show_managed_fields=show_managed_fields
+            )
+        )
     return failed
 
 
@@ -180,6 +195,8 @@ async def _watch(
     opts: TableOptions,
     output: str | None,
     watch_only: bool,
+    *,
+    show_managed_fields: bool = False,
 ) -> None:
     res = target.res
     name = target.names[0] if target.names else None
@@ -206,7 +223,7 @@ async def _watch(
         view.start(initial if not watch_only else {**initial, "rows": []})
     elif not watch_only:
         for item in initial["items"]:
-            _print_object(res, item, output or "yaml")
+            _print_object(res, item, output or "yaml", show_managed_fields)
     path = res.collection_path(ns_)
     try:
         async for _etype, obj in streams.watch_frames(
@@ -215,15 +232,15 @@ async def _watch(
             if view is not None:
                 view.event(_etype, obj)
             else:
-                _print_object(res, obj, output or "yaml")
+                _print_object(res, obj, output or "yaml", show_managed_fields)
     finally:
         if view is not None:
             view.stop()
 
 
-def _print_object(res: ResourceInfo, obj: dict[str, Any], output: str) -> None:
+def _print_object(res: ResourceInfo, obj: dict[str, Any], output: str, show_managed_fields: bool) -> None:
     obj = {"apiVersion": res.api_version, "kind": res.kind, **obj}
-    text = printing.format_objects([(res, obj)], output, True)
+    text = printing.format_objects([(res, obj)], output, True, show_managed_fields=show_managed_fields)
     if output == "yaml":
         text = "---\n" + text
     sys.stdout.write(text)

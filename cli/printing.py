@@ -139,6 +139,14 @@ def to_json(obj: Any) -> str:
     return json.dumps(obj, indent=4, ensure_ascii=False) + "\n"
 
 
+def without_managed_fields(obj: dict[str, Any]) -> dict[str, Any]:
+    """A shallow copy of `obj` without metadata.managedFields (kubectl's OmitManagedFieldsPrinter)."""
+    md = obj.get("metadata")
+    if not isinstance(md, dict) or "managedFields" not in md:
+        return obj
+    return {**obj, "metadata": {k: v for k, v in md.items() if k != "managedFields"}}
+
+
 def as_list(items: list[dict[str, Any]]) -> dict[str, Any]:
     return {"apiVersion": "v1", "items": items, "kind": "List", "metadata": {"resourceVersion": ""}}
 
@@ -165,8 +173,17 @@ def validate_output(output: str | None, allowed: tuple[str, ...] = OUTPUT_FORMAT
         )
 
 
-def format_objects(objs: list[tuple[ResourceInfo | None, dict[str, Any]]], output: str, single: bool) -> str:
-    """-o yaml|json|name|jsonpath=...: one object as itself when `single`, else a `kind: List`."""
+def format_objects(
+    objs: list[tuple[ResourceInfo | None, dict[str, Any]]],
+    output: str,
+    single: bool,
+    *,
+    show_managed_fields: bool = False,
+) -> str:
+    """-o yaml|json|name|jsonpath=...: one object as itself when `single`, else a `kind: List`. YAML and JSON
+    leave out metadata.managedFields unless `show_managed_fields` (kubectl's --show-managed-fields)."""
+    if output in ("yaml", "json") and not show_managed_fields:
+        objs = [(r, without_managed_fields(o)) for r, o in objs]
     if output == "name":
         return "".join(object_name(o, r) + "\n" for r, o in objs)
     data: Any = objs[0][1] if single and len(objs) == 1 else as_list([o for _, o in objs])

@@ -58,6 +58,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--cluster-cidr", default="10.244.0.0/16")
     p.add_argument("--node-cidr-mask-size", type=int, default=24)
     p.add_argument("--allocate-node-cidrs", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument(
+        "--max-endpoints-per-slice",
+        type=int,
+        default=100,
+        help="endpoints in one EndpointSlice, at most (1-1000)",
+    )
     p.add_argument("--bind-address", default="127.0.0.1", help="address of /healthz and /metrics")
     p.add_argument(
         "--port", type=int, default=10257, help="port of /healthz and /metrics (0: pick a free one)"
@@ -76,6 +82,7 @@ async def amain(args: argparse.Namespace) -> None:
         cluster_cidr=args.cluster_cidr,
         node_cidr_mask_size=args.node_cidr_mask_size,
         allocate_node_cidrs=args.allocate_node_cidrs,
+        max_endpoints_per_slice=args.max_endpoints_per_slice,
     )
     client = client_from_args(args, user_agent="kube-controller-manager")
     manager = ControllerManager(client, options, names)
@@ -99,6 +106,8 @@ async def amain(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
+    if not 1 <= args.max_endpoints_per_slice <= 1000:
+        parser().error("--max-endpoints-per-slice must be between 1 and 1000")
     setup_logging("kube-controller-manager", args.log_level)
     run_until_signal(amain(args))
 

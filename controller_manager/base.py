@@ -52,6 +52,7 @@ PODS = must_resource("", "pods")
 NODES = must_resource("", "nodes")
 SERVICES = must_resource("", "services")
 ENDPOINTS = must_resource("", "endpoints")
+ENDPOINTSLICES = must_resource("discovery.k8s.io", "endpointslices")
 NAMESPACES = must_resource("", "namespaces")
 REPLICASETS = must_resource("apps", "replicasets")
 DEPLOYMENTS = must_resource("apps", "deployments")
@@ -68,6 +69,7 @@ class Options:
     cluster_cidr: str = "10.244.0.0/16"
     node_cidr_mask_size: int = 24
     allocate_node_cidrs: bool = True
+    max_endpoints_per_slice: int = 100
     expectations_ttl: float = 300.0
     workers: dict[str, int] = field(default_factory=dict)
     gc_resources: tuple[str, ...] | None = (

@@ -20,6 +20,7 @@ from apimachinery.leaderelection import LeaderElector
 from controller_manager.base import Context, Controller, Options
 from controller_manager.deployment import DeploymentController
 from controller_manager.endpoints import EndpointsController
+from controller_manager.endpointslice import EndpointSliceController
 from controller_manager.garbage_collector import GarbageCollector
 from controller_manager.namespace import NamespaceController
 from controller_manager.node_ipam import NodeIpamController
@@ -36,6 +37,7 @@ CONTROLLERS: dict[str, Callable[[Context], Controller]] = {
     "replicaset": ReplicaSetController,
     "deployment": DeploymentController,
     "endpoints": EndpointsController,
+    "endpointslice": EndpointSliceController,
     "node-lifecycle": NodeLifecycleController,
     "node-ipam": NodeIpamController,
     "garbage-collector": GarbageCollector,
@@ -46,6 +48,7 @@ ALIASES = {
     "replicaset-controller": "replicaset",
     "deployment-controller": "deployment",
     "endpoints-controller": "endpoints",
+    "endpointslice-controller": "endpointslice",
     "node-lifecycle-controller": "node-lifecycle",
     "node-ipam-controller": "node-ipam",
     "garbage-collector-controller": "garbage-collector",

@@ -34,6 +34,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--node-name", "--hostname-override", dest="node_name", default=socket.gethostname())
     p.add_argument("--proxy-mode", choices=("iptables", "userspace"), default="iptables")
     p.add_argument(
+        "--endpoints-source",
+        choices=("endpointslices", "endpoints"),
+        default="endpointslices",
+        help="where service endpoints are read: discovery.k8s.io/v1 EndpointSlices (as kube-proxy) or v1 Endpoints",
+    )
+    p.add_argument(
         "--cleanup", action="store_true", help="remove every rule, address and route of ours, exit"
     )
     p.add_argument("--bind-address", default="127.0.0.1", help="address of /healthz and /metrics")
@@ -87,6 +93,7 @@ async def amain(args: argparse.Namespace) -> None:
         node_name=args.node_name,
         min_sync_period=args.min_sync_period,
         sync_period=args.sync_period,
+        endpoints_source=args.endpoints_source,
     )
     health = await serve_health(args.bind_address, args.port, server.healthy, metrics.registry)
     log.info(

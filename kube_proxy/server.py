@@ -1,4 +1,5 @@
-"""The kube-proxy process: informers on Services and Endpoints feed one rate-limited sync of the data plane.
+"""The kube-proxy process: informers on Services and EndpointSlices (or Endpoints) feed one rate-limited sync of
+the data plane.
 
 Handlers only ask for a sync; the sync reads both caches whole (level-triggered), builds the proxy table and
 hands it to the proxier (iptables or userspace). Nothing is written before both informers have synced, so a
@@ -17,7 +18,7 @@ from apimachinery.client import Client
 from apimachinery.informer import InformerFactory
 from apimachinery.resources import must_resource
 from kube_proxy.metrics import ProxyMetrics
-from kube_proxy.servicemap import ProxyTable, build_table
+from kube_proxy.servicemap import ProxyTable, build_table, build_table_from_slices
 from kube_proxy.syncrunner import SyncRunner
 
 log = logging.getLogger("kube_proxy")
@@ -25,6 +26,8 @@ log = logging.getLogger("kube_proxy")
 
 SERVICES = must_resource("", "services")
 ENDPOINTS = must_resource("", "endpoints")
+ENDPOINTSLICES = must_resource("discovery.k8s.io", "endpointslices")
+SOURCES = ("endpointslices", "endpoints")
 
 
 class Proxier(Protocol):
@@ -45,14 +48,20 @@ class ProxyServer:
         node_name: str,
         min_sync_period: float = 1.0,
         sync_period: float = 30.0,
+        endpoints_source: str = "endpointslices",
     ) -> None:
+        if endpoints_source not in SOURCES:
+            raise ValueError(f"endpoints source must be one of {SOURCES}, not {endpoints_source!r}")
         self.client = client
         self.proxier = proxier
         self.metrics = metrics
         self.node_name = node_name
         self.factory = InformerFactory(client)
         self.services = self.factory.informer(SERVICES)
-        self.endpoints = self.factory.informer(ENDPOINTS)
+        self.endpoints_source = endpoints_source
+        self.endpoints = self.factory.informer(
+            ENDPOINTSLICES if endpoints_source == "endpointslices" else ENDPOINTS
+        )
         self.runner = SyncRunner(self._sync, min_interval=min_sync_period, max_interval=sync_period)
         self.sync_period = sync_period
         for inf in (self.services, self.endpoints):
@@ -68,6 +77,8 @@ class ProxyServer:
         return last is not None and time.monotonic() - last < 2 * self.sync_period + 5
 
     def table(self) -> ProxyTable:
+        if self.endpoints_source == "endpointslices":
+            return build_table_from_slices(self.services.store.list(), self.endpoints.store.list())
         eps = {
             f"{(e.get('metadata') or {}).get('namespace')}/{e['metadata']['name']}": e
             for e in self.endpoints.store.list()

@@ -1,14 +1,22 @@
-"""What kube-proxy proxies: Service and Endpoints objects reduced to service ports and their ready endpoints.
+"""What kube-proxy proxies: Services with their EndpointSlices (or Endpoints) reduced to service ports and the
+endpoints that get their traffic.
 
-Pure functions, no I/O. A Service contributes one `ServicePort` per entry of `spec.ports`; its Endpoints object of
-the same name contributes the ready addresses of the port with the same name and protocol. Services that proxy
-nothing are skipped, as kube-proxy skips them: headless (`clusterIP: None`), ExternalName, no cluster IP yet, and
-those labelled `service.kubernetes.io/service-proxy-name` (another proxy owns them).
+Pure functions, no I/O. A Service contributes one `ServicePort` per entry of `spec.ports`. Its endpoints come from
+either source, as the kube-proxy was told:
+
+* EndpointSlices (the default, as upstream): the slices labelled `kubernetes.io/service-name: <service>` of an IP
+  address type; for the slice port of the same name and protocol, the first address of every endpoint whose
+  `ready` condition is not false; when a port has no ready endpoint at all, the serving endpoints that are
+  terminating (kube-proxy's fallback, so connections drain during a rollout).
+* Endpoints: the ready addresses of the port with the same name and protocol in the object of the same name.
+
+Services that proxy nothing are skipped, as kube-proxy skips them: headless (`clusterIP: None`), ExternalName, no
+cluster IP yet, and those labelled `service.kubernetes.io/service-proxy-name` (another proxy owns them).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,17 +129,71 @@ def ready_endpoints(endpoints: Obj | None, port_name: str, protocol: str) -> lis
     return sorted(found)
 
 
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+IP_ADDRESS_TYPES = ("IPv4",)  # the address families the proxiers program
+
+
+def slice_endpoints(slices: Iterable[Obj], port_name: str, protocol: str) -> list[Endpoint]:
+    """The endpoints of one service port across a Service's EndpointSlices, sorted and without duplicates."""
+    ready: set[Endpoint] = set()
+    terminating: set[Endpoint] = set()
+    for s in slices:
+        if s.get("addressType") not in IP_ADDRESS_TYPES:
+            continue
+        for port in s.get("ports") or []:
+            if (
+                str(port.get("name") or "") != port_name
+                or str(port.get("protocol") or "TCP").upper() != protocol
+            ):
+                continue
+            if port.get("port") is None:
+                continue
+            for ep in s.get("endpoints") or []:
+                addresses = ep.get("addresses") or []
+                if not addresses:
+                    continue
+                endpoint = Endpoint(str(addresses[0]), int(port["port"]), str(ep.get("nodeName") or ""))
+                cond = ep.get("conditions") or {}
+                is_ready = cond.get("ready") is not False  # unknown (null) counts as ready
+                if is_ready:
+                    ready.add(endpoint)
+                elif cond.get("serving") is not False and cond.get("terminating") is True:
+                    terminating.add(endpoint)
+    return sorted(ready or terminating)
+
+
+def slices_by_service(slices: Iterable[Obj]) -> dict[str, list[Obj]]:
+    """EndpointSlices grouped by "namespace/service" (their kubernetes.io/service-name label)."""
+    out: dict[str, list[Obj]] = {}
+    for s in slices:
+        md = s.get("metadata") or {}
+        service = (md.get("labels") or {}).get(SERVICE_NAME_LABEL)
+        if service:
+            out.setdefault(f"{md.get('namespace')}/{service}", []).append(s)
+    return out
+
+
 ProxyTable = list[tuple[ServicePort, list[Endpoint]]]
 
 
 def build_table(services: Iterable[Obj], endpoints_by_key: dict[str, Obj]) -> ProxyTable:
-    """Every proxied service port with its ready endpoints, sorted by name so the output is stable.
+    """Every proxied service port with its ready endpoints from Endpoints objects, sorted by name.
 
     `endpoints_by_key` maps "namespace/name" to the Endpoints object of that name."""
-    table: ProxyTable = []
-    for svc in services:
-        for sp in service_ports(svc):
-            eps = endpoints_by_key.get(sp.service_key)
-            table.append((sp, ready_endpoints(eps, sp.port_name, sp.protocol)))
+    return _table(
+        services, lambda sp: ready_endpoints(endpoints_by_key.get(sp.service_key), sp.port_name, sp.protocol)
+    )
+
+
+def build_table_from_slices(services: Iterable[Obj], slices: Iterable[Obj]) -> ProxyTable:
+    """Every proxied service port with its endpoints from EndpointSlices, sorted by name."""
+    grouped = slices_by_service(slices)
+    return _table(
+        services, lambda sp: slice_endpoints(grouped.get(sp.service_key, []), sp.port_name, sp.protocol)
+    )
+
+
+def _table(services: Iterable[Obj], endpoints_of: Callable[[ServicePort], list[Endpoint]]) -> ProxyTable:
+    table: ProxyTable = [(sp, endpoints_of(sp)) for svc in services for sp in service_ports(svc)]
     table.sort(key=lambda item: (item[0].namespace, item[0].name, item[0].port_name, item[0].protocol))
     return table

@@ -43,6 +43,7 @@ from apimachinery.validation.common import (
     validate_object_meta,
     validate_object_meta_update,
 )
+from apimachinery.validation.discovery import validate_endpoint_slice, validate_endpoint_slice_update
 from apimachinery.validation.pods import (
     PROTOCOLS,
     TAINT_EFFECTS,
@@ -353,6 +354,11 @@ _KINDS: dict[tuple[str, str], tuple[NameCheck, Check | None, UpdateCheck | None]
     ("apps", "Deployment"): (is_dns1123_subdomain, _validate_deployment, _validate_selector_update),
     ("apps", "ReplicaSet"): (is_dns1123_subdomain, _validate_workload, _validate_selector_update),
     ("coordination.k8s.io", "Lease"): (is_dns1123_subdomain, _validate_lease, None),
+    ("discovery.k8s.io", "EndpointSlice"): (
+        is_dns1123_subdomain,
+        validate_endpoint_slice,
+        validate_endpoint_slice_update,
+    ),
 }
 
 

@@ -37,8 +37,10 @@ from apiserver.printers.common import (
 )
 from apiserver.printers.network import (
     ENDPOINTS_COLUMNS,
+    ENDPOINTSLICE_COLUMNS,
     SERVICE_COLUMNS,
     endpoints_row,
+    endpointslice_row,
     format_ports,
     service_row,
 )
@@ -75,6 +77,7 @@ PRINTERS: dict[str, tuple[list[Obj], Callable[[Obj, datetime], Row]]] = {
     "jobs": (JOB_COLUMNS, job_row),
     "services": (SERVICE_COLUMNS, service_row),
     "endpoints": (ENDPOINTS_COLUMNS, endpoints_row),
+    "endpointslices": (ENDPOINTSLICE_COLUMNS, endpointslice_row),
     "nodes": (NODE_COLUMNS, node_row),
     "namespaces": (NAMESPACE_COLUMNS, namespace_row),
     "events": (EVENT_COLUMNS, event_row),

@@ -112,3 +112,43 @@ def _is_ipv6(ip: str) -> bool:
 
 def endpoints_row(obj: Obj, now: datetime) -> Row:
     return [name_of(obj), format_endpoints(obj), age(obj, now)], None
+
+
+ENDPOINTSLICE_COLUMNS = columns(
+    """
+    Name
+    AddressType: The type of address carried by this EndpointSlice.
+    Ports: The network ports exposed by each endpoint of this slice.
+    Endpoints: The endpoints of this slice.
+    Age
+"""
+)
+
+
+def _first_three(items: list[str]) -> str:
+    """listWithMoreString: the first three, `+ N more...` after them, `<unset>` for none."""
+    if len(items) > 3:
+        return f"{','.join(items[:3])} + {len(items) - 3} more..."
+    return ",".join(items) or "<unset>"
+
+
+def _slice_port(port: Obj) -> str:
+    """formatDiscoveryPorts: the number, else the name (even empty), else `*`."""
+    if port.get("port") is not None:
+        return str(port["port"])
+    if port.get("name") is not None:
+        return str(port["name"])
+    return "*"
+
+
+def endpointslice_row(obj: Obj, now: datetime) -> Row:
+    ports = [_slice_port(p) for p in obj.get("ports") or []]
+    addresses = [a for e in obj.get("endpoints") or [] for a in e.get("addresses") or []]
+    cells = [
+        name_of(obj),
+        obj.get("addressType", ""),
+        _first_three(ports),
+        _first_three(addresses),
+        age(obj, now),
+    ]
+    return cells, None

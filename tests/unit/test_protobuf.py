@@ -276,3 +276,21 @@ def test_unknown_kind_is_unsupported() -> None:
 
 def test_schema_table_is_consistent() -> None:
     assert protobuf_schema.check() == []
+
+
+def test_endpoint_slice_with_pointer_zeros() -> None:
+    # discovery/v1 generated.proto: EndpointSlice addressType=4 endpoints=2 ports=3; Endpoint conditions=2
+    # (ready=1 serving=2 terminating=3, *bool: a false is kept); EndpointPort name=1 protocol=2 port=3.
+    endpoint = msg(2, msg(1, "10.0.0.1"), msg(2, num(1, 1), num(2, 1), num(3, 0)), msg(6, "n1"))
+    port = msg(3, msg(1, ""), msg(2, "TCP"), num(3, 80))
+    body = msg(1, msg(1, "web-x")) + endpoint + port + msg(4, "IPv4")
+    obj = decode(envelope("discovery.k8s.io/v1", "EndpointSlice", body))
+    assert obj["addressType"] == "IPv4"
+    assert obj["endpoints"] == [
+        {
+            "addresses": ["10.0.0.1"],
+            "conditions": {"ready": True, "serving": True, "terminating": False},
+            "nodeName": "n1",
+        }
+    ]
+    assert obj["ports"] == [{"name": "", "protocol": "TCP", "port": 80}]

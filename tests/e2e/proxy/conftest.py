@@ -142,8 +142,18 @@ class Cluster:
         ]
 
     def endpoint_ips(self, ns: str, name: str) -> set[str]:
-        ep = self.get(f"/api/v1/namespaces/{ns}/endpoints/{name}") or {}
-        return {a["ip"] for s in ep.get("subsets") or [] for a in s.get("addresses") or []}
+        """The ready endpoints of a Service as kube-proxy reads them: from its EndpointSlices."""
+        r = self.api.get(
+            f"/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices",
+            params={"labelSelector": f"kubernetes.io/service-name={name}"},
+        )
+        r.raise_for_status()
+        return {
+            e["addresses"][0]
+            for s in r.json()["items"]
+            for e in s.get("endpoints") or []
+            if (e.get("conditions") or {}).get("ready") is not False
+        }
 
     def wait_running(self, ns: str, name: str, timeout: float = 40) -> Obj:
         def check() -> Obj | None:

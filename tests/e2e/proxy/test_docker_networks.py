@@ -56,7 +56,8 @@ def test_service_between_docker_networks_needs_the_docker_user_rule(
     need_iptables()
     cli, srv = networks
     srv_ip = docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", srv)
-    proxy = KubeProxyProc(apiserver.url, extra=["--sync-period", "600"])  # no repair during the test
+    # No repair during the test; the Endpoints written below are what it reads.
+    proxy = KubeProxyProc(apiserver.url, extra=["--sync-period", "600", "--endpoints-source", "endpoints"])
     ns = f"dn-{uuid.uuid4().hex[:6]}"
     try:
         proxy.start()

@@ -108,3 +108,43 @@ def test_delete_from_file(kctl, api, ns, tmp_path):
     assert r.code == 1
     assert 'Error from server (NotFound): configmaps "gone-1" not found' in r.err
     assert kctl("delete", "-f", str(f), "--ignore-not-found").code == 0
+
+
+def _managers(obj):
+    return sorted((e["manager"], e["operation"]) for e in obj["metadata"].get("managedFields") or [])
+
+
+def test_server_side_conflicts_force_and_migration_as_kubectl(kctl, api, ns, tmp_path):
+    f = write(tmp_path / "ssa.yaml", cm("owned", {"k": "v1", "gone": "x"}))
+    assert kctl("apply", "-f", str(f)).out == "configmap/owned created\n"  # client-side first
+    path = f"/api/v1/namespaces/{ns}/configmaps/owned"
+    assert _managers(api.get(path)) == [("kubectl-client-side-apply", "Update")]
+
+    write(f, cm("owned", {"k": "v2", "gone": "x"}))
+    r = kctl("apply", "--server-side", "--field-manager=other", "-f", str(f))
+    assert r.code == 1
+    assert r.err.startswith(
+        'error: Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using v1: .data.k\n'
+        "Please review the fields above--they currently have other managers."
+    ), r.err
+
+    # kctl's manager is kubectl's: it takes over its own client-side fields and migrates them, as kubectl does.
+    assert kctl("apply", "--server-side", "-f", str(f)).out == "configmap/owned serverside-applied\n"
+    assert _managers(api.get(path)) == [("kubectl", "Apply"), ("kubectl-last-applied", "Apply")]
+    write(f, cm("owned", {"k": "v2"}))
+    kctl("apply", "--server-side", "-f", str(f))
+    assert api.get(path)["data"] == {"k": "v2"}  # what it no longer applies goes
+
+    write(f, cm("owned", {"k": "v3"}))
+    assert kctl("apply", "--server-side", "--field-manager=other", "-f", str(f)).code == 1
+    r = kctl("apply", "--server-side", "--field-manager=other", "--force-conflicts", "-f", str(f))
+    assert r.out == "configmap/owned serverside-applied\n", r
+    assert api.get(path)["data"] == {"k": "v3"}
+
+
+def test_get_hides_managed_fields_unless_asked(kctl, ns, tmp_path):
+    f = write(tmp_path / "mf.yaml", cm("mf", {"k": "v"}))
+    kctl("apply", "--server-side", "-f", str(f))
+    assert "managedFields" not in kctl("get", "cm", "mf", "-o", "yaml").out
+    shown = kctl("get", "cm", "mf", "-o", "json", "--show-managed-fields").out
+    assert '"manager": "kubectl"' in shown and '"f:data"' in shown

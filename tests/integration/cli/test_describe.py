@@ -158,6 +158,24 @@ def test_describe_service_endpoints_namespace(kctl, api, ns):
             ],
         },
     )
+    # kubectl describe (1.32) shows a Service's endpoints from its EndpointSlices: no slice yet, "<none>".
+    out = kctl("describe", "svc", "ds").out
+    assert re.search(r"^Endpoints:\s+<none>$", out, re.M), out
+    api.post(
+        f"/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices",
+        {
+            "apiVersion": "discovery.k8s.io/v1",
+            "kind": "EndpointSlice",
+            "metadata": {"name": "ds-1", "labels": {"kubernetes.io/service-name": "ds"}},
+            "addressType": "IPv4",
+            "ports": [{"port": 8080}],
+            "endpoints": [
+                {"addresses": ["10.244.0.5"], "conditions": {"ready": True}},
+                {"addresses": ["10.244.0.6"]},
+                {"addresses": ["10.244.0.7"], "conditions": {"ready": False}},
+            ],
+        },
+    )
     out = kctl("describe", "svc", "ds").out
     assert re.search(r"^Selector:\s+app=ds$", out, re.M), out
     assert re.search(r"^Type:\s+ClusterIP$", out, re.M)

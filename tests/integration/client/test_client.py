@@ -204,6 +204,9 @@ async def test_watch_too_old_resource_version_is_410(etcd) -> None:
             # More changes than the watch cache keeps: the first revision falls out of its history.
             for i in range(6):
                 await c.create(CONFIGMAPS, configmap(f"newer-{i}"), ns)
+            # A consistent list waits until the watch cache has taken in every write: only then has the first
+            # revision surely left its history (a watch from an old revision does not wait for the newest).
+            await c.list(CONFIGMAPS, ns)
             with pytest.raises(StatusError) as exc:
                 async with contextlib.aclosing(
                     c.watch(

@@ -1,4 +1,5 @@
-"""kube-proxy as a process against the real apiserver, without Docker: Endpoints are written by hand.
+"""kube-proxy as a process against the real apiserver, without Docker: EndpointSlices (what kube-proxy reads by
+default) and Endpoints (with --endpoints-source=endpoints) are written by hand.
 
 What it programs is read back with iptables-save and `ip`; the userspace test proxies a service address to a
 server on 127.0.0.1. Nothing is sent anywhere but loopback and local addresses, and only after kube-proxy's
@@ -61,6 +62,27 @@ def _service(api: httpx.Client, ns: str, name: str, **spec: Any) -> Obj:
 
 
 def _endpoints(api: httpx.Client, ns: str, name: str, ips: list[str], port: int = 8080) -> None:
+    """The Service's endpoints as an EndpointSlice, written as the endpointslice controller would."""
+    body: Obj = {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {"name": f"{name}-hand", "labels": {"kubernetes.io/service-name": name}},
+        "addressType": "IPv4",
+        "ports": [{"name": "", "port": port, "protocol": "TCP"}],
+        "endpoints": [{"addresses": [ip], "conditions": {"ready": True}} for ip in ips],
+    }
+    path = f"/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices"
+    r = api.get(f"{path}/{name}-hand")
+    if r.status_code == 404:
+        r = api.post(path, json=body)
+    else:
+        body["metadata"]["resourceVersion"] = r.json()["metadata"]["resourceVersion"]
+        r = api.put(f"{path}/{name}-hand", json=body)
+    assert r.status_code in (200, 201), r.text
+
+
+def _legacy_endpoints(api: httpx.Client, ns: str, name: str, ips: list[str], port: int = 8080) -> None:
+    """The Service's endpoints as a v1 Endpoints object."""
     subsets = [{"addresses": [{"ip": ip} for ip in ips], "ports": [{"port": port}]}] if ips else []
     body: Obj = {"metadata": {"name": name}, "subsets": subsets}
     r = api.get(f"/api/v1/namespaces/{ns}/endpoints/{name}")
@@ -111,6 +133,33 @@ def test_rules_follow_services_and_endpoints_and_go_away_on_sigterm(
     assert 'kubeproxy_sync_proxy_rules_iptables_total{table="nat"}' in metrics
     assert proxy.stop() == 0
     assert our_lines() == []
+
+
+def test_the_endpoints_source_flag_chooses_slices_or_endpoints(
+    api: httpx.Client, ns: str, proxy: KubeProxyProc, apiserver: ApiServer
+) -> None:
+    # One Service, its slice and its Endpoints disagreeing: each kube-proxy programs only its own source.
+    _service(api, ns, "src")
+    _endpoints(api, ns, "src", ["10.244.82.2"])
+    _legacy_endpoints(api, ns, "src", ["10.244.82.3"])
+    proxy.start()
+    wait_until(
+        lambda: any("10.244.82.2:8080" in x for x in service_lines(ns, "src")), 10, what="slice endpoint"
+    )
+    assert not any("10.244.82.3" in x for x in service_lines(ns, "src"))
+    assert proxy.stop() == 0
+    legacy = KubeProxyProc(apiserver.url, extra=["--endpoints-source", "endpoints"])
+    try:
+        legacy.start()
+        wait_until(
+            lambda: any("10.244.82.3:8080" in x for x in service_lines(ns, "src")),
+            10,
+            what="Endpoints endpoint",
+        )
+        assert not any("10.244.82.2" in x for x in service_lines(ns, "src"))
+        assert legacy.stop() == 0
+    finally:
+        legacy.cleanup()
 
 
 def _has_docker_user() -> bool:
@@ -264,7 +313,8 @@ def test_userspace_mode_proxies_cluster_ip_and_node_port_round_robin(
     api: httpx.Client, ns: str, backends: list[int], apiserver: ApiServer
 ) -> None:
     need_iptables()
-    proxy = KubeProxyProc(apiserver.url, mode="userspace")
+    # Loopback backends: Endpoints accept them; EndpointSlice validation refuses 127.0.0.0/8, as upstream.
+    proxy = KubeProxyProc(apiserver.url, mode="userspace", extra=["--endpoints-source", "endpoints"])
     try:
         proxy.start()
         svc = _service(api, ns, "us", type="NodePort", sessionAffinity="None")

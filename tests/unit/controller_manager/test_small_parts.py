@@ -100,6 +100,7 @@ def test_select_controllers():
         "replicaset",
         "deployment",
         "endpoints",
+        "endpointslice",
         "node-lifecycle",
         "node-ipam",
         "garbage-collector",
@@ -109,6 +110,7 @@ def test_select_controllers():
         "replicaset",
         "deployment",
         "endpoints",
+        "endpointslice",
         "node-lifecycle",
         "namespace",
     ]

@@ -8,8 +8,10 @@ from kube_proxy.servicemap import (
     DEFAULT_AFFINITY_SECONDS,
     Endpoint,
     build_table,
+    build_table_from_slices,
     ready_endpoints,
     service_ports,
+    slice_endpoints,
 )
 
 Obj = dict[str, Any]
@@ -87,3 +89,56 @@ def test_build_table_joins_by_name_and_sorts() -> None:
         {"ns1/a": endpoints("a", addresses=[{"ip": "10.244.1.2"}], ports=[{"port": 8080}])},
     )
     assert [(sp.name, [str(e) for e in eps]) for sp, eps in table] == [("a", ["10.244.1.2:8080"]), ("b", [])]
+
+
+def endpoint_slice(service: str, endpoints: list[Obj], ports: list[Obj] | None = None, **extra: Any) -> Obj:
+    return {
+        "metadata": {
+            "name": f"{service}-x",
+            "namespace": "ns1",
+            "labels": {"kubernetes.io/service-name": service},
+        },
+        "addressType": "IPv4",
+        "endpoints": endpoints,
+        "ports": ports if ports is not None else [{"name": "", "port": 8080, "protocol": "TCP"}],
+        **extra,
+    }
+
+
+def ep(
+    ip: str, ready: bool | None = True, serving: bool | None = None, terminating: bool | None = None
+) -> Obj:
+    conditions = {
+        k: v
+        for k, v in (("ready", ready), ("serving", serving), ("terminating", terminating))
+        if v is not None
+    }
+    return {"addresses": [ip], "conditions": conditions, "nodeName": "n1"}
+
+
+def test_slices_give_ready_endpoints_of_the_named_port_across_slices() -> None:
+    slices = [
+        endpoint_slice("a", [ep("10.244.1.2"), ep("10.244.1.3", ready=False)]),
+        endpoint_slice(
+            "a", [ep("10.244.1.4", ready=None), ep("10.244.1.2")]
+        ),  # unknown is ready; duplicates go
+        endpoint_slice("a", [ep("10.244.1.9")], ports=[{"name": "metrics", "port": 9090, "protocol": "TCP"}]),
+        endpoint_slice("a", [ep("fd00::1")], addressType="IPv6"),
+        endpoint_slice("b", [ep("10.244.2.2")]),
+    ]
+    table = build_table_from_slices([svc("a"), svc("c")], slices)
+    assert [(sp.name, [str(e) for e in eps]) for sp, eps in table] == [
+        ("a", ["10.244.1.2:8080", "10.244.1.4:8080"]),
+        ("c", []),
+    ]
+    assert table[0][1][0] == Endpoint("10.244.1.2", 8080, "n1")
+
+
+def test_terminating_serving_endpoints_take_traffic_only_when_none_is_ready() -> None:
+    draining = ep("10.244.1.5", ready=False, serving=True, terminating=True)
+    gone = ep("10.244.1.6", ready=False, serving=False, terminating=True)
+    assert [str(e) for e in slice_endpoints([endpoint_slice("a", [draining, gone])], "", "TCP")] == [
+        "10.244.1.5:8080"
+    ]
+    both = [endpoint_slice("a", [draining, ep("10.244.1.7")])]
+    assert [str(e) for e in slice_endpoints(both, "", "TCP")] == ["10.244.1.7:8080"]

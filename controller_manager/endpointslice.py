@@ -1,0 +1,118 @@
+"""The EndpointSlice controller: for every Service with a selector, discovery.k8s.io/v1 EndpointSlices listing its
+pods, beside the Endpoints object the endpoints controller keeps.
+
+Informers on Services, Pods, Nodes (for zones) and the slices this controller manages (label
+endpointslice.kubernetes.io/managed-by=endpointslice-controller.k8s.io) feed one queue of Service keys: a pod change
+enqueues the Services that select its old or new labels; a change to a managed slice enqueues its Service (label
+kubernetes.io/service-name), so a slice edited or deleted by hand is put back. `reconcile` computes the endpoints
+from the caches and applies the plan of `endpointslice_util` (few writes: endpoints stay where they are). Services
+without a selector, and ExternalName Services, are left alone, as upstream; a deleted Service's slices go.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from apimachinery.errors import StatusError, is_not_found
+from apimachinery.labels import selector_from_set
+from controller_manager import endpointslice_util as esu
+from controller_manager.base import ENDPOINTSLICES, NODES, PODS, SERVICES, Context, Controller
+from controller_manager.podutil import key_of, split_key
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+
+
+def _selects(service: Obj, labels: dict[str, str] | None) -> bool:
+    selector = (service.get("spec") or {}).get("selector")
+    return bool(selector) and selector_from_set(selector).matches(labels or {})
+
+
+class EndpointSliceController(Controller):
+    name = "endpointslice"
+    default_workers = 5
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.max_per_slice = ctx.options.max_endpoints_per_slice
+        self.svc_informer = ctx.factory.informer(SERVICES)
+        self.pod_informer = ctx.factory.informer(PODS)
+        self.node_informer = ctx.factory.informer(NODES)
+        self.slice_informer = ctx.factory.informer(
+            ENDPOINTSLICES, label_selector=f"{esu.MANAGED_BY_LABEL}={esu.CONTROLLER_NAME}"
+        )
+        self.svc_informer.add_handler(self._on_svc, lambda _old, new: self._on_svc(new), self._on_svc)
+        self.pod_informer.add_handler(self._on_pod, self._on_pod_update, self._on_pod)
+        self.slice_informer.add_handler(self._on_slice, lambda _old, new: self._on_slice(new), self._on_slice)
+
+    # -- handlers -------------------------------------------------------------------------------------------
+
+    def _on_svc(self, svc: Obj) -> None:
+        self.enqueue(key_of(svc))
+
+    def _services_for(self, pod: Obj, labels: dict[str, str] | None) -> list[str]:
+        ns = (pod.get("metadata") or {}).get("namespace") or ""
+        return [key_of(s) for s in self.svc_informer.store.by_index("namespace", ns) if _selects(s, labels)]
+
+    def _on_pod(self, pod: Obj) -> None:
+        for key in self._services_for(pod, pod["metadata"].get("labels")):
+            self.enqueue(key)
+
+    def _on_pod_update(self, old: Obj, new: Obj) -> None:
+        keys = set(self._services_for(new, new["metadata"].get("labels")))
+        if (old["metadata"].get("labels") or {}) != (new["metadata"].get("labels") or {}):
+            keys |= set(self._services_for(old, old["metadata"].get("labels")))
+        for key in keys:
+            self.enqueue(key)
+
+    def _on_slice(self, slice_: Obj) -> None:
+        md = slice_.get("metadata") or {}
+        service = (md.get("labels") or {}).get(esu.SERVICE_NAME_LABEL)
+        if service:
+            self.enqueue(f"{md.get('namespace')}/{service}")
+
+    # -- reconcile ------------------------------------------------------------------------------------------
+
+    def _slices_of(self, ns: str, name: str) -> list[Obj]:
+        return [
+            s
+            for s in self.slice_informer.store.by_index("namespace", ns)
+            if ((s.get("metadata") or {}).get("labels") or {}).get(esu.SERVICE_NAME_LABEL) == name
+        ]
+
+    async def reconcile(self, key: str) -> float | None:
+        ns, name = split_key(key)
+        ns = ns or ""
+        svc = self.svc_informer.store.get(key)
+        if svc is None:
+            for s in self._slices_of(ns, name):
+                await self._delete(s)
+            return None
+        spec = svc.get("spec") or {}
+        if spec.get("type") == "ExternalName" or not spec.get("selector"):
+            return None  # no slices from this controller (upstream: issues.k8s.io/105986; no selector)
+        pods = [
+            p
+            for p in self.pod_informer.store.by_index("namespace", ns)
+            if _selects(svc, p["metadata"].get("labels"))
+        ]
+        nodes = {n["metadata"]["name"]: n for n in self.node_informer.store.list()}
+        desired = esu.desired_endpoints(svc, pods, nodes)
+        todo = esu.plan(svc, desired, self._slices_of(ns, name), self.max_per_slice)
+        for s in todo.delete:
+            await self._delete(s)
+        for s in todo.update:
+            await self.client.update(ENDPOINTSLICES, s, ns)
+        for s in todo.create:
+            await self.client.create(ENDPOINTSLICES, s, ns)
+        return None
+
+    async def _delete(self, slice_: Obj) -> None:
+        md = slice_["metadata"]
+        try:
+            await self.client.delete(ENDPOINTSLICES, md["name"], md.get("namespace"))
+        except StatusError as err:
+            if not is_not_found(err):
+                raise
