@@ -278,6 +278,52 @@ ReplicaSetStatus: replicas=1:int! fullyLabeledReplicas=2:int observedGeneration=
   availableReplicas=5:int conditions=6:[ReplicaSetCondition]
 ReplicaSetCondition: type=1! status=2! lastTransitionTime=3:Time reason=4 message=5
 
+Job: metadata=1 spec=2 status=3
+JobSpec: parallelism=1! completions=2! activeDeadlineSeconds=3! podFailurePolicy=11! successPolicy=16!
+  backoffLimit=7! backoffLimitPerIndex=12! maxFailedIndexes=13! selector=4! manualSelector=5! template=6!
+  ttlSecondsAfterFinished=8! completionMode=9! suspend=10! podReplacementPolicy=14! managedBy=15!
+CronJob: metadata=1 spec=2 status=3
+CronJobSpec: schedule=1! timeZone=8! startingDeadlineSeconds=2! concurrencyPolicy=3 suspend=4! jobTemplate=5!
+  successfulJobsHistoryLimit=6! failedJobsHistoryLimit=7!
+JobTemplateSpec: metadata=1 spec=2
+
+Eviction: metadata=1 deleteOptions=2
+DeleteOptions: gracePeriodSeconds=1! preconditions=2 orphanDependents=3! propagationPolicy=4! dryRun=5
+  ignoreStoreReadErrorWithClusterBreakingPotential=6!
+Preconditions: uid=1! resourceVersion=2!
+PodDisruptionBudget: metadata=1 spec=2 status=3
+PodDisruptionBudgetSpec: minAvailable=1 selector=2 maxUnavailable=3 unhealthyPodEvictionPolicy=4!
+
+PriorityClass: metadata=1 value=2! globalDefault=3 description=4 preemptionPolicy=5!
+ResourceQuota: metadata=1 spec=2 status=3
+ResourceQuotaSpec: hard=1 scopes=2 scopeSelector=3
+ScopeSelector: matchExpressions=1
+ScopedResourceSelectorRequirement: scopeName=1! operator=2! values=3
+
+Ingress: metadata=1 spec=2 status=3
+IngressSpec: ingressClassName=4! defaultBackend=1 tls=2 rules=3
+IngressBackend: service=4 resource=3
+TypedLocalObjectReference: apiGroup=1! kind=2! name=3!
+IngressServiceBackend: name=1! port=2
+ServiceBackendPort: name=1 number=2
+IngressTLS: hosts=1 secretName=2
+IngressRule: host=1 ingressRuleValue=2:IngressRuleValue^
+IngressRuleValue: http=1
+HTTPIngressRuleValue: paths=1
+HTTPIngressPath: path=1 pathType=3! backend=2
+
+io.k8s.api.autoscaling.v1.HorizontalPodAutoscaler: metadata=1 spec=2 status=3
+io.k8s.api.autoscaling.v1.HorizontalPodAutoscalerSpec: scaleTargetRef=1 minReplicas=2! maxReplicas=3!
+  targetCPUUtilizationPercentage=4!
+io.k8s.api.autoscaling.v1.CrossVersionObjectReference: kind=1! name=2! apiVersion=3
+io.k8s.api.autoscaling.v2.HorizontalPodAutoscaler: metadata=1 spec=2 status=3
+io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerSpec: scaleTargetRef=1 minReplicas=2! maxReplicas=3! metrics=4
+  behavior=5
+io.k8s.api.autoscaling.v2.CrossVersionObjectReference: kind=1! name=2! apiVersion=3
+MetricSpec: type=1! object=2 pods=3 resource=4 containerResource=7 external=5
+ResourceMetricSource: name=1! target=2
+MetricTarget: type=1! value=2 averageValue=3 averageUtilization=4!
+
 Lease: metadata=1:ObjectMeta spec=2:LeaseSpec
 LeaseSpec: holderIdentity=1! leaseDurationSeconds=2:int! acquireTime=3:MicroTime renewTime=4:MicroTime
   leaseTransitions=5:int! strategy=6! preferredHolder=7!
@@ -318,11 +364,12 @@ OVERLAY: dict[str, dict[int, _Spec]] = _parse(_TABLE)
 
 
 def _overlay_name(definition: str) -> str | None:
-    """The overlay message of a definition: by its full name, else by its short name."""
+    """The overlay message of a definition: by its full name, else by its short name if that short name stands
+    for this definition (see `apimachinery.schemas.resolve`)."""
     if definition in OVERLAY:
         return definition
     short = schemas.short_name(definition)
-    return short if short in OVERLAY else None
+    return short if short in OVERLAY and schemas.resolve(short) == definition else None
 
 
 def _derived(prop: schemas.Schema) -> tuple[str | Message | None, str, bool]:
@@ -408,39 +455,49 @@ def message_for_kind(api_version: str, kind: str) -> Message | None:
     return (overlay, definition) if overlay and definition else None
 
 
+def _definitions_named(name: str) -> list[str]:
+    """The definition an overlay name stands for ([] for none, or for a short name several packages share
+    without a preferred one: such a message must be written by its full name)."""
+    definition = schemas.resolve(name)
+    return [definition] if definition else []
+
+
 def check() -> list[str]:
     """Problems in the overlay (empty when it is consistent with the schemas): a message that names no
     definition, a field number whose field the schema does not have, a written type that disagrees."""
     problems: list[str] = []
     embedded = {spec.type for specs in OVERLAY.values() for spec in specs.values() if spec.inline}
     for name, specs in OVERLAY.items():
-        definition = schemas.resolve(name)
-        if definition is None:
-            if name not in embedded:
-                problems.append(f"{name}: no published definition of that name")
+        definitions = _definitions_named(name)
+        if not definitions and name not in embedded:
+            problems.append(f"{name}: no published definition of that name (or several: write the full name)")
+        for definition in definitions:
+            problems += _check_fields(name, definition, specs)
+    return problems
+
+
+def _check_fields(name: str, definition: str, specs: dict[int, _Spec]) -> list[str]:
+    problems: list[str] = []
+    properties = (schemas.definition(definition) or {}).get("properties") or {}
+    for spec in specs.values():
+        where = f"{name}.{spec.json}={spec.number}"
+        if spec.inline:
+            if spec.type not in OVERLAY:
+                problems.append(f"{where}: the embedded message {spec.type!r} has no line")
+                continue
+            for inner in OVERLAY[str(spec.type)].values():
+                if not inner.inline and inner.json not in properties:
+                    problems.append(f"{where}: {definition} has no field {inner.json!r} of {spec.type}")
             continue
-        properties = (schemas.definition(definition) or {}).get("properties") or {}
-        for spec in specs.values():
-            where = f"{name}.{spec.json}={spec.number}"
-            if spec.inline:
-                if spec.type not in OVERLAY:
-                    problems.append(f"{where}: the embedded message {spec.type!r} has no line")
-                    continue
-                for inner in OVERLAY[str(spec.type)].values():
-                    if not inner.inline and inner.json not in properties:
-                        problems.append(f"{where}: {definition} has no field {inner.json!r} of {spec.type}")
-                continue
-            prop = properties.get(spec.json)
-            if prop is None:
-                problems.append(f"{where}: {definition} has no field {spec.json!r}")
-                continue
-            derived, shape, _ = _derived(prop)
-            written = _written(spec, definition)
-            if spec.type is not None and (
-                not _agrees(written, derived) or (spec.shape and spec.shape != shape)
-            ):
-                problems.append(
-                    f"{where}: written {spec.shape[:1]}{spec.type}{spec.shape[1:]}, the schema says "
-                    f"{shape[:1]}{derived}{shape[1:]}"
-                )
+        prop = properties.get(spec.json)
+        if prop is None:
+            problems.append(f"{where}: {definition} has no field {spec.json!r}")
+            continue
+        derived, shape, _ = _derived(prop)
+        written = _written(spec, definition)
+        if spec.type is not None and (not _agrees(written, derived) or (spec.shape and spec.shape != shape)):
+            problems.append(
+                f"{where}: written {spec.shape[:1]}{spec.type}{spec.shape[1:]}, the schema says "
+                f"{shape[:1]}{derived}{shape[1:]}"
+            )
     return problems

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 Obj = dict[str, Any]
@@ -128,8 +129,8 @@ def crontab_crd(
                 "shortNames": list(short_names),
             },
             "versions": [
-                {"name": "v1", "served": True, "storage": True, **version},
-                {"name": "v1beta1", "served": True, "storage": False, **version},
+                {"name": "v1", "served": True, "storage": True, **copy.deepcopy(version)},
+                {"name": "v1beta1", "served": True, "storage": False, **copy.deepcopy(version)},
             ],
         },
     }
