@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 _STRUCT = re.compile(r"^type (\w+) struct \{$")
-_FIELD = re.compile(r'^\t(?:(\w+)\s+)?(\*?[\w.\[\]*]+)\s+`(.*)`')
+_FIELD = re.compile(r"^\t(?:(\w+)\s+)?(\*?[\w.\[\]*]+)\s+`(.*)`")
 _TAG = re.compile(r'(\w+):"([^"]*)"')
 
 
