@@ -267,6 +267,7 @@ class Cacher:
         self._task: asyncio.Task[None] | None = None
         self.revision = 0  # every storage event up to here has reached the caches
         self._listed = False
+        self._relisting = asyncio.Lock()  # a cache added during a relist waits for it, then fills itself
 
     def _name(self, prefix: str) -> str:
         return prefix[len(self.root) :].strip("/")
@@ -276,11 +277,12 @@ class Cacher:
 
         The cache starts receiving events at once; meanwhile it is filled from a list of its prefix at the revision
         the shared watch had reached, and the events that arrived during the list are replayed on top."""
-        self.caches.append(cache)
-        self._by_resource[self._name(cache.prefix)] = cache
-        if not self._listed:
-            return  # the first relist fills it
-        revision = self.revision
+        async with self._relisting:
+            self.caches.append(cache)
+            self._by_resource[self._name(cache.prefix)] = cache
+            if not self._listed:
+                return  # the first relist fills it
+            revision = self.revision
         try:
             result = await self.storage.list(cache.prefix, revision=revision)
         except StorageError:
@@ -347,6 +349,10 @@ class Cacher:
 
     async def _relist(self) -> int:
         """One consistent list of everything, split by resource."""
+        async with self._relisting:
+            return await self._relist_all()
+
+    async def _relist_all(self) -> int:
         # Start from as far back as the buffers hold, and replay the rest through the watch: clients that resume
         # after an apiserver restart then find their resourceVersion in the buffer instead of getting 410.
         history = min((c.capacity for c in self.caches), default=0)

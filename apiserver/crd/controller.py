@@ -76,6 +76,9 @@ class CRDController:
                 cache = self.store.cache
                 await cache.wait_ready(30.0)
                 if not self.synced.is_set():
+                    # The cache may start from an older revision and replay up to now: wait until it has.
+                    while not await cache.wait_fresh(await self.server.storage.current_revision(), 5.0):
+                        pass
                     items, _ = cache.list_objects()
                     for crd in items:  # the first pass, before the apiserver is ready
                         await self._reconcile(crd["metadata"]["name"])
@@ -123,17 +126,18 @@ class CRDController:
             if other["metadata"]["name"] != name and (other.get("spec") or {}).get("group") == group
         ]
         status = desired_status(crd, others, self.server.builtin_names())
+        # Served before it says Established, so that a client that waits for the condition finds its resources.
+        if established({"status": status}):
+            await self.server.install_custom(name, infos_from_crd(crd))
+        else:
+            self.server.uninstall_custom(name)
         if status != crd.get("status"):
 
             def set_status(current: Obj) -> Obj:
                 current["status"] = status
                 return current
 
-            crd, _ = await self.store.update(None, name, set_status, subresource="status")
-        if established(crd):
-            await self.server.install_custom(name, infos_from_crd(crd))
-        else:
-            self.server.uninstall_custom(name)
+            await self.store.update(None, name, set_status, subresource="status")
 
     async def _finalize(self, crd: Obj) -> None:
         """Delete the objects of a CRD being deleted; when none is left, remove its cleanup finalizer."""
