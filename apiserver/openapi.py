@@ -102,12 +102,12 @@ _METADATA = "Standard object's metadata."
 _LIST_METADATA = "Standard list metadata."
 
 
-def _builtin_names(info: ResourceInfo) -> tuple[str, str]:
+def _builtin_names(info: ResourceInfo) -> tuple[str, str | None]:
+    """The published definitions of a kind and of its list (None for a kind that has none: the reviews)."""
     kind = schemas.for_kind(info.group, info.version, info.kind)
-    listing = schemas.for_kind(info.group, info.version, info.list_kind_name)
-    if kind is None or listing is None:
+    if kind is None:
         raise LookupError(f"Kubernetes publishes no schema for {info.group_version} {info.kind}")
-    return kind, listing
+    return kind, schemas.for_kind(info.group, info.version, info.list_kind_name)
 
 
 def _reachable(roots: list[str], lookup: dict[str, Schema]) -> dict[str, Schema]:
@@ -137,6 +137,7 @@ def build_document(resources: list[ResourceInfo]) -> Schema:
     paths: dict[str, Schema] = {}
     own: dict[str, Schema] = {}
     for info in resources:
+        list_name: str | None
         if isinstance(info, CustomResourceInfo):
             kind_name, list_name, definitions = _custom_definitions(info)
             own.update(definitions)

@@ -118,35 +118,46 @@ def _operation(
 
 
 def resource_paths(
-    res: ResourceInfo, kind_schema: str, list_schema: str, *, custom: bool
+    res: ResourceInfo, kind_schema: str, list_schema: str | None, *, custom: bool
 ) -> dict[str, Schema]:
-    """The paths of one resource; `kind_schema` and `list_schema` name its components. Custom resources take no
-    strategic merge patches (as in Kubernetes)."""
+    """The paths of one resource, one operation per verb it has; `kind_schema` and `list_schema` name its
+    components (create-only kinds, the reviews, have no list). Custom resources take no strategic merge patches
+    (as in Kubernetes)."""
     gvk = {"group": res.group, "version": res.version, "kind": res.kind}
     patch_types = tuple(t for t in _PATCH_TYPES if not (custom and t == STRATEGIC))
+    verbs = set(res.verbs)
     prefix = res.path_prefix()
     scope_params = [_NAMESPACE] if res.namespaced else []
     collection = (
         f"{prefix}/namespaces/{{namespace}}/{res.resource}" if res.namespaced else f"{prefix}/{res.resource}"
     )
-    paths: dict[str, Schema] = {
-        collection: {
-            "get": _operation("list", "list or watch objects of kind", res, list_schema, gvk),
-            "post": _operation("post", "create a", res, kind_schema, gvk),
-            "delete": _operation("deletecollection", "delete collection of", res, STATUS, gvk),
-            "parameters": [*scope_params, _PRETTY],
-        },
-        f"{collection}/{{name}}": {
-            "get": _operation("get", "read the specified", res, kind_schema, gvk),
-            "put": _operation("put", "replace the specified", res, kind_schema, gvk),
-            "patch": _operation(
-                "patch", "partially update the specified", res, kind_schema, gvk, patch_types=patch_types
-            ),
-            "delete": _operation("delete", "delete a", res, STATUS, gvk),
-            "parameters": [_NAME, *scope_params, _PRETTY],
-        },
-    }
-    if res.namespaced:
+    listed = "list" in verbs and list_schema is not None
+    operations: dict[str, Schema] = {}
+    if listed:
+        assert list_schema is not None
+        operations["get"] = _operation("list", "list or watch objects of kind", res, list_schema, gvk)
+    if "create" in verbs:
+        operations["post"] = _operation("post", "create a", res, kind_schema, gvk)
+    if "deletecollection" in verbs:
+        operations["delete"] = _operation("deletecollection", "delete collection of", res, STATUS, gvk)
+    paths: dict[str, Schema] = {}
+    if operations:
+        paths[collection] = {**operations, "parameters": [*scope_params, _PRETTY]}
+    item: dict[str, Schema] = {}
+    if "get" in verbs:
+        item["get"] = _operation("get", "read the specified", res, kind_schema, gvk)
+    if "update" in verbs:
+        item["put"] = _operation("put", "replace the specified", res, kind_schema, gvk)
+    if "patch" in verbs:
+        item["patch"] = _operation(
+            "patch", "partially update the specified", res, kind_schema, gvk, patch_types=patch_types
+        )
+    if "delete" in verbs:
+        item["delete"] = _operation("delete", "delete a", res, STATUS, gvk)
+    if item:
+        paths[f"{collection}/{{name}}"] = {**item, "parameters": [_NAME, *scope_params, _PRETTY]}
+    if res.namespaced and listed:
+        assert list_schema is not None
         paths[f"{prefix}/{res.resource}"] = {
             "get": _operation(
                 "list", "list or watch objects of kind", res, list_schema, gvk, all_namespaces=True

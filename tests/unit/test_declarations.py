@@ -53,14 +53,19 @@ def test_openapi_schema_is_the_published_one(info: ResourceInfo) -> None:
         {"group": info.group, "kind": info.kind, "version": info.version}
     ]
     assert component["description"] == schemas.definitions()[name]["description"]
-    item = f"{info.collection_path('{namespace}' if info.namespaced else None)}/{{name}}"
-    patch = document["paths"][item]["patch"]
-    assert patch["x-kubernetes-group-version-kind"] == {
+    collection = info.collection_path("{namespace}" if info.namespaced else None)
+    # kubectl's validation probe: the patch operation (the create one for create-only kinds) names the kind.
+    operation = (
+        document["paths"][f"{collection}/{{name}}"]["patch"]
+        if "patch" in info.verbs
+        else document["paths"][collection]["post"]
+    )
+    assert operation["x-kubernetes-group-version-kind"] == {
         "group": info.group,
         "version": info.version,
         "kind": info.kind,
     }
-    assert "fieldValidation" in {p["name"] for p in patch["parameters"]}
+    assert "fieldValidation" in {p["name"] for p in operation["parameters"]}
 
 
 def _published_patch_fields(definition: str) -> dict[str, tuple[str | None, str]]:
@@ -69,6 +74,19 @@ def _published_patch_fields(definition: str) -> dict[str, tuple[str | None, str]
         if "x-kubernetes-patch-strategy" in prop or "x-kubernetes-patch-merge-key" in prop:
             found[field] = (prop.get("x-kubernetes-patch-merge-key"), prop["x-kubernetes-patch-strategy"])
     return found
+
+
+def test_create_only_kinds_have_only_their_operations() -> None:
+    review = ResourceInfo(
+        "tokenreviews", "TokenReview", "authentication.k8s.io", "v1", False, verbs=("create",)
+    )
+    document = OpenAPIDocuments(ResourceTable([*RESOURCES, review])).group_version_document(
+        "authentication.k8s.io", "v1"
+    )
+    assert document is not None
+    assert list(document["paths"]) == ["/apis/authentication.k8s.io/v1/tokenreviews"]
+    assert set(document["paths"]["/apis/authentication.k8s.io/v1/tokenreviews"]) == {"post", "parameters"}
+    assert "io.k8s.api.authentication.v1.TokenReview" in document["components"]["schemas"]
 
 
 @pytest.mark.parametrize("info", RESOURCES, ids=ids)
