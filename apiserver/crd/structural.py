@@ -101,7 +101,7 @@ def default(obj: Any, schema: Schema | None) -> None:
 # ---- validation ------------------------------------------------------------------------------------------------
 
 
-def _json_schema(schema: Schema) -> Schema:
+def json_schema(schema: Schema) -> Schema:
     """An OpenAPI v3 schema as a draft-4 JSON Schema: nullable, int-or-string and preserve-unknown-fields made
     explicit, defaults and descriptions left out."""
     out: Schema = {}
@@ -131,17 +131,17 @@ def _json_schema(schema: Schema) -> Schema:
         if key in schema:
             out[key] = schema[key]
     if isinstance(schema.get("properties"), dict):
-        out["properties"] = {k: _json_schema(v) for k, v in schema["properties"].items()}
+        out["properties"] = {k: json_schema(v) for k, v in schema["properties"].items()}
     extra = schema.get("additionalProperties")
     if isinstance(extra, dict):
-        out["additionalProperties"] = _json_schema(extra)
+        out["additionalProperties"] = json_schema(extra)
     if isinstance(schema.get("items"), dict):
-        out["items"] = _json_schema(schema["items"])
+        out["items"] = json_schema(schema["items"])
     for key in ("allOf", "anyOf", "oneOf"):
         if isinstance(schema.get(key), list):
-            out[key] = [_json_schema(s) for s in schema[key]]
+            out[key] = [json_schema(s) for s in schema[key]]
     if isinstance(schema.get("not"), dict):
-        out["not"] = _json_schema(schema["not"])
+        out["not"] = json_schema(schema["not"])
     return out
 
 
@@ -157,7 +157,7 @@ def _validator(schema_json: bytes) -> Any:
 
     checker = jsonschema.Draft4Validator.TYPE_CHECKER.redefine("integer", is_integer)
     cls = jsonschema.validators.extend(jsonschema.Draft4Validator, type_checker=checker)
-    return cls(_json_schema(orjson.loads(schema_json)))
+    return cls(json_schema(orjson.loads(schema_json)))
 
 
 def _path(parts: Any) -> str:
@@ -198,7 +198,12 @@ def validate(obj: dict[str, Any], schema: Schema | None) -> list[Cause]:
         return []
     validator = _validator(orjson.dumps(schema, option=orjson.OPT_SORT_KEYS))
     causes: list[Cause] = []
-    for error in sorted(validator.iter_errors(obj), key=lambda e: list(map(str, e.absolute_path))):
+    try:
+        errors = sorted(validator.iter_errors(obj), key=lambda e: list(map(str, e.absolute_path)))
+    except (re.error, TypeError, ValueError) as exc:
+        # A schema stored before its keywords were checked (the CRD is validated on write): refuse the object.
+        return [invalid("", "", f"the schema of this resource cannot be evaluated: {exc}")]
+    for error in errors:
         cause = _cause(error)
         if cause is not None and cause not in causes:
             causes.append(cause)

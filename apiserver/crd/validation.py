@@ -19,6 +19,7 @@ from apimachinery.validation.common import (
     not_supported,
     required,
 )
+from apiserver.crd import structural
 
 Obj = dict[str, Any]
 
@@ -118,7 +119,9 @@ def _versions(versions: Any) -> list[Cause]:
         if schema is None:
             errs.append(required(f"{path}.schema.openAPIV3Schema", "schemas are required"))
         else:
-            errs += _schema(schema, f"{path}.schema.openAPIV3Schema", root=True)
+            errs += _schema(schema, f"{path}.schema.openAPIV3Schema", root=True) or _keywords(
+                schema, f"{path}.schema.openAPIV3Schema"
+            )
         errs += _subresources(version.get("subresources"), f"{path}.subresources")
         for j, column in enumerate(version.get("additionalPrinterColumns") or ()):
             errs += _column(column, f"{path}.additionalPrinterColumns[{j}]")
@@ -156,6 +159,24 @@ def _schema(schema: Any, path: str, *, root: bool = False) -> list[Cause]:
     return errs
 
 
+def _keywords(schema: Obj, path: str) -> list[Cause]:
+    """The validation keywords of a structural schema, checked against JSON Schema's own meta-schema (a bound
+    that is not a number, a pattern that is not a regular expression, ...), so that no object of the CRD can meet
+    a schema that cannot be evaluated."""
+    import jsonschema  # as structural.py: only CRDs pay for the import
+
+    try:
+        jsonschema.Draft4Validator.check_schema(structural.json_schema(schema))
+    except jsonschema.SchemaError as err:
+        where = path
+        parts = list(err.absolute_path)
+        for i, part in enumerate(parts):
+            keyed = isinstance(part, int) or (i and parts[i - 1] == "properties")
+            where += f"[{part}]" if keyed else f".{part}"
+        return [invalid(where, err.instance, err.message)]
+    return []
+
+
 def _subresources(subresources: Any, path: str) -> list[Cause]:
     if not isinstance(subresources, dict):
         return []
@@ -163,16 +184,16 @@ def _subresources(subresources: Any, path: str) -> list[Cause]:
     if not isinstance(scale, dict):
         return []
     errs: list[Cause] = []
-    spec_path = scale.get("specReplicasPath") or ""
-    status_path = scale.get("statusReplicasPath") or ""
-    if not spec_path.startswith(".spec."):
+    spec_path = scale.get("specReplicasPath")
+    status_path = scale.get("statusReplicasPath")
+    if not isinstance(spec_path, str) or not spec_path.startswith(".spec."):
         errs.append(invalid(f"{path}.scale.specReplicasPath", spec_path, "should be a json path under .spec"))
-    if not status_path.startswith(".status."):
+    if not isinstance(status_path, str) or not status_path.startswith(".status."):
         errs.append(
             invalid(f"{path}.scale.statusReplicasPath", status_path, "should be a json path under .status")
         )
     selector = scale.get("labelSelectorPath")
-    if selector and not (selector.startswith(".spec.") or selector.startswith(".status.")):
+    if selector and not (isinstance(selector, str) and selector.startswith((".spec.", ".status."))):
         errs.append(
             invalid(
                 f"{path}.scale.labelSelectorPath",

@@ -6,6 +6,8 @@ import copy
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from apiserver import printers
 from apiserver.crd.info import infos_from_crd
 from apiserver.crd.lifecycle import CLEANUP_FINALIZER, CRDStrategy, desired_status, established, set_defaults
@@ -169,3 +171,39 @@ def test_printer_columns_of_a_custom_resource() -> None:
         del version["additionalPrinterColumns"]
     plain = printers.to_table(infos_from_crd(bare)[0], [obj], now=datetime(2026, 11, 27, 12, 5, tzinfo=UTC))
     assert [c["name"] for c in plain["columnDefinitions"]] == ["Name", "Age"]
+
+
+def test_schema_keywords_are_checked() -> None:
+    crd = factories.crontab_crd()
+    spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+    spec["replicas"]["minimum"] = "zero"
+    found = fields(validate_crd(crd))
+    assert found["spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[replicas].minimum"] == (
+        "Invalid value: \"zero\": 'zero' is not of type 'number'"
+    )
+    crd = factories.crontab_crd()
+    spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+    spec["image"]["pattern"] = "(unclosed"
+    found = fields(validate_crd(crd))
+    path = "spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[image].pattern"
+    assert found[path].startswith('Invalid value: "(unclosed": ')
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda c: c.update(spec="x"),
+        lambda c: c["spec"].update(names=[]),
+        lambda c: c["spec"]["names"].update(shortNames="ct", kind=5),
+        lambda c: c["spec"].update(versions="v1"),
+        lambda c: c["spec"]["versions"][0].update(name=1, schema=[]),
+        lambda c: c["spec"]["versions"][0].update(schema={"openAPIV3Schema": "x"}),
+        lambda c: c["spec"]["versions"][0].update(subresources="x", additionalPrinterColumns=["x"]),
+        lambda c: c["spec"]["versions"][0]["schema"]["openAPIV3Schema"].update(properties={"a": 1}),
+        lambda c: c["spec"]["versions"][0]["subresources"].update(scale={"specReplicasPath": 5}),
+    ],
+)
+def test_malformed_crds_are_causes_not_crashes(change: Any) -> None:
+    crd = factories.crontab_crd()
+    change(crd)
+    assert validate_crd(crd)
