@@ -144,6 +144,9 @@ class CRDController:
         name = crd["metadata"]["name"]
         if CLEANUP_FINALIZER not in (crd["metadata"].get("finalizers") or ()):
             return
+        if established(crd) and not self.server.custom_stores_of(name):
+            # Being deleted when this apiserver started: serve it again, to find and delete its objects.
+            await self.server.install_custom(name, infos_from_crd(crd))
         stores = self.server.custom_stores_of(name)
         remaining = 0
         if stores:

@@ -317,3 +317,33 @@ def test_custom_resources_survive_a_restart(private_apiserver: ApiServer) -> Non
         # Ready means the CRDs that exist are served again.
         assert api.get(definition.path(namespace="default", name="kept")).status_code == 200
         assert api.get(f"/apis/{definition.group}/v1").status_code == 200
+
+
+def test_a_crd_waits_for_objects_held_by_finalizers_across_a_restart(private_apiserver: ApiServer) -> None:
+    with httpx.Client(base_url=private_apiserver.url, timeout=10) as api:
+        definition = CRD(api)
+        definition.create()
+        wait_until(
+            lambda: api.get("/api/v1/namespaces/default").status_code == 200, 10, what="namespace default"
+        )
+        held = as_group(crontab("held"), definition.group)
+        held["metadata"]["finalizers"] = ["example.com/hold"]
+        assert api.post(definition.path(namespace="default"), json=held).status_code == 201
+        api.delete(f"{CRDS}/{definition.name}")
+        item = definition.path(namespace="default", name="held")
+        wait_until(
+            lambda: api.get(item).json()["metadata"].get("deletionTimestamp"), 10, what="object deleting"
+        )
+        crd = api.get(f"{CRDS}/{definition.name}").json()
+        assert crd["metadata"]["finalizers"] == ["customresourcecleanup.apiextensions.k8s.io"]
+        assert conditions(crd)["Terminating"] == "True"
+    private_apiserver.restart()
+    with httpx.Client(base_url=private_apiserver.url, timeout=10) as api:
+        assert api.get(item).status_code == 200, "still served while its CRD waits for it"
+        api.patch(
+            item,
+            content=b'{"metadata":{"finalizers":null}}',
+            headers={"Content-Type": "application/merge-patch+json"},
+        )
+        wait_until(lambda: api.get(f"{CRDS}/{definition.name}").status_code == 404, 10, what="the CRD gone")
+        assert api.get(f"/apis/{definition.group}/v1").status_code == 404
