@@ -340,7 +340,7 @@ class Cacher:
                 log.warning("the watch cache lost its storage watch; relisting", extra={"error": str(exc)})
             except Exception:
                 log.exception("the watch cache failed; relisting")
-            for cache in self.caches:
+            for cache in list(self.caches):
                 cache.ready.clear()
                 for w in list(cache.watchers):
                     w.terminate()
@@ -371,7 +371,7 @@ class Cacher:
             cache = self._cache_for(kv.key)
             if cache is not None:
                 parts.setdefault(cache.prefix, {})[kv.key] = kv.obj
-        for cache in self.caches:
+        for cache in list(self.caches):  # a cache may be removed meanwhile (its CRD deleted)
             cache.reset(parts.get(cache.prefix, {}), result.revision)
             async with cache.revision_changed:
                 cache.revision_changed.notify_all()
