@@ -153,10 +153,20 @@ def _by_short_name() -> dict[str, str]:
 _PREFERRED = ("io.k8s.api.core.v1.", "io.k8s.apimachinery.pkg.apis.meta.v1.", "io.k8s.api.apps.v1.")
 
 
+@cache
+def _served_packages() -> frozenset[str]:
+    """The packages (`io.k8s.api.rbac.v1.`) of the kinds the resource table declares."""
+    from apimachinery.resources import RESOURCES
+
+    names = (for_kind(info.group, info.version, info.kind) for info in RESOURCES)
+    return frozenset(name.rpartition(".")[0] + "." for name in names if name)
+
+
 def resolve(name: str) -> str | None:
     """A full definition name for a full or short one (`PodSpec`, `io.k8s.api.core.v1.PodSpec`), or None.
 
-    A short name that several packages use resolves to the core, meta or apps one, if any."""
+    A short name that several packages use (`Subject`: rbac and flowcontrol) resolves to the core, meta or apps
+    one, else to the one of the only package with served kinds among them, else to none."""
     defs = definitions()
     if name in defs:
         return name
@@ -166,7 +176,8 @@ def resolve(name: str) -> str | None:
     for package in _PREFERRED:
         if package + name in defs:
             return package + name
-    return None
+    served = [package + name for package in _served_packages() if package + name in defs]
+    return served[0] if len(served) == 1 else None
 
 
 def short_name(name: str) -> str:
