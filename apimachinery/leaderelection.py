@@ -24,8 +24,8 @@ from typing import Any
 
 from apimachinery.client import Client
 from apimachinery.errors import StatusError
-from apimachinery.models import format_time, parse_time_or_none
 from apimachinery.resources import ResourceInfo, must_resource
+from apimachinery.timefmt import format_time, parse_time_or_none
 
 log = logging.getLogger(__name__)
 

@@ -2,6 +2,13 @@
 
 One table serves the apiserver (routing, discovery, storage keys) and the clients (kctl resolves `po`, `deploy`,
 `svc` with it, exactly as kubectl resolves them through discovery).
+
+An entry here is a kind's whole declaration: its schema is the one Kubernetes publishes for that group, version
+and kind (apimachinery.schemas), and its OpenAPI document, strategic merge metadata, protobuf decoding, table
+columns and discovery entry all derive from the two. Adding a kind is one entry here, plus its strategy
+(apiserver/strategy.py), its printer (apiserver/printers) and its controller where it has them. The apiserver
+serves these and, beside them, the custom resources of established CustomResourceDefinitions
+(apiserver/resourcetable.py).
 """
 
 from __future__ import annotations
@@ -23,10 +30,11 @@ class ResourceInfo:
     subresources: tuple[str, ...] = ()
     verbs: tuple[str, ...] = ALL_VERBS
     list_kind: str = field(default="")
+    singular_name: str = ""  # when it is not the kind in lower case (custom resources name theirs)
 
     @property
     def singular(self) -> str:
-        return self.kind.lower()
+        return self.singular_name or self.kind.lower()
 
     @property
     def group_version(self) -> str:
@@ -71,6 +79,16 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo("replicasets", "ReplicaSet", "apps", "v1", True, ("rs",), ("all",), ("status", "scale")),
     ResourceInfo("leases", "Lease", "coordination.k8s.io", "v1", True, (), ()),
     ResourceInfo("endpointslices", "EndpointSlice", "discovery.k8s.io", "v1", True, (), ()),
+    ResourceInfo(
+        "customresourcedefinitions",
+        "CustomResourceDefinition",
+        "apiextensions.k8s.io",
+        "v1",
+        False,
+        ("crd", "crds"),
+        ("api-extensions",),
+        ("status",),
+    ),
 )
 
 _BY_RESOURCE = {(r.group, r.resource): r for r in RESOURCES}

@@ -1,6 +1,40 @@
-"""Time as kubectl prints it: the short human durations of AGE columns and describe output."""
+"""Time as Kubernetes writes it (RFC 3339 `Time` and `MicroTime`) and as kubectl prints it (the short human
+durations of AGE columns and describe output)."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def format_time(t: datetime, micro: bool = False) -> str:
+    """`t` in UTC as Kubernetes writes a `Time` ("...:33Z") or, with `micro`, a `MicroTime` ("...:33.250000Z")."""
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ" if micro else "%Y-%m-%dT%H:%M:%SZ")
+
+
+def now_rfc3339(micro: bool = False) -> str:
+    """The current UTC time as Kubernetes writes a `Time` ("...:33Z") or, with `micro`, a `MicroTime`."""
+    return format_time(datetime.now(UTC), micro)
+
+
+def parse_time(value: str) -> datetime:
+    """An aware datetime from an RFC 3339 string ("Z" or an offset, optional fraction). ValueError if malformed."""
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        raise ValueError(f"timestamp without a time zone: {value!r}")
+    return parsed
+
+
+def parse_time_or_none(value: str | None) -> datetime | None:
+    """`parse_time`, but None for an absent, empty or malformed timestamp (for fields a reader may skip)."""
+    if not value:
+        return None
+    try:
+        return parse_time(value)
+    except ValueError:
+        return None
 
 
 def human_duration(seconds: float) -> str:

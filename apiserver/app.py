@@ -18,8 +18,8 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from apimachinery import errors
-from apimachinery.resources import groups
 from apiserver import discovery, metrics
+from apiserver.openapi import parse_gv_path
 from apiserver.rest import ResourceAPI, json_response, status_response
 from apiserver.server import APIServer
 
@@ -133,7 +133,7 @@ def create_app(server: APIServer) -> ASGIApp:
         if wanted is None:
             return json_response(legacy)
         api_version = "apidiscovery.k8s.io/v2beta1" if "v2beta1" in wanted else "apidiscovery.k8s.io/v2"
-        body = discovery.aggregated(core, api_version)
+        body = discovery.aggregated(server.table, core, api_version)
         return Response(json_response(body).body, media_type=wanted, headers={"Vary": "Accept"})
 
     @app.get("/api")
@@ -145,26 +145,25 @@ def create_app(server: APIServer) -> ASGIApp:
     @app.get("/apis")
     @app.get("/apis/")
     async def apis_root(request: Request) -> Response:
-        return aggregated_or(request, False, discovery.api_group_list())
+        return aggregated_or(request, False, discovery.api_group_list(server.table))
 
     @app.get("/api/v1")
     @app.get("/api/v1/")
     async def core_v1() -> Response:
-        return json_response(discovery.resource_list("", "v1"))
-
-    known_groups = {g for g, _ in groups() if g}
+        return json_response(discovery.resource_list(server.table, "", "v1"))
 
     @app.api_route("/apis/{group}", methods=["GET"])
     @app.api_route("/apis/{group}/", methods=["GET"])
     async def api_group(group: str) -> Response:
-        if group not in known_groups:
+        body = discovery.api_group(server.table, group)
+        if body is None:
             return status_response(errors.path_not_found())
-        return json_response(discovery.api_group(group))
+        return json_response(body)
 
     @app.api_route("/apis/{group}/{version}", methods=["GET"])
     @app.api_route("/apis/{group}/{version}/", methods=["GET"])
     async def group_version(group: str, version: str) -> Response:
-        body = discovery.resource_list(group, version)
+        body = discovery.resource_list(server.table, group, version)
         if body is None:
             return status_response(errors.path_not_found())
         return json_response(body)
@@ -174,18 +173,14 @@ def create_app(server: APIServer) -> ASGIApp:
     @app.get("/openapi/v3")
     @app.get("/openapi/v3/")
     async def openapi_root() -> Response:
-        from apiserver import openapi
-
-        return json_response(openapi.root_document())
+        return json_response(server.openapi.root_document())
 
     @app.get("/openapi/v3/{gv:path}")
     async def openapi_gv(gv: str) -> Response:
-        from apiserver import openapi
-
-        parsed = openapi.parse_gv_path(gv)
-        body = openapi.group_version_json(*parsed) if parsed else None
-        if body is None:
-            return status_response(errors.path_not_found())
+        try:
+            body = server.openapi.group_version_json(*parse_gv_path(gv))
+        except errors.StatusError as err:
+            return status_response(err)
         # The cached bytes the ?hash= was computed from.
         return Response(body, media_type="application/json")
 

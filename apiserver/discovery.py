@@ -1,12 +1,17 @@
 """Discovery documents: /version, /api, /apis, per-group-version resource lists and aggregated discovery (v2 and
-v2beta1), in the exact shapes kubectl and the Python client accept (reference/kubernetes-wire.md §3)."""
+v2beta1), in the exact shapes kubectl and the Python client accept (reference/kubernetes-wire.md §3).
+
+Everything is read from the apiserver's resource table, so custom resources appear as soon as their CRD is
+established. kubectl caches discovery on disk, but looks again when a resource it is asked for is missing, so
+a new CRD's kind is found on first use."""
 
 from __future__ import annotations
 
 import platform
 from typing import Any
 
-from apimachinery.resources import RESOURCES, ResourceInfo, groups
+from apimachinery.resources import ResourceInfo
+from apiserver.resourcetable import ResourceTable
 
 Obj = dict[str, Any]
 
@@ -51,12 +56,15 @@ def api_versions(server_address: str) -> Obj:
     }
 
 
-def api_group_list() -> Obj:
-    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [api_group(g) for g, _ in groups() if g]}
+def api_group_list(table: ResourceTable) -> Obj:
+    names = list(dict.fromkeys(g for g, _ in table.groups() if g))
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [api_group(table, g) for g in names]}
 
 
-def api_group(group: str) -> Obj:
-    versions = [{"groupVersion": f"{group}/{v}", "version": v} for g, v in groups() if g == group]
+def api_group(table: ResourceTable, group: str) -> Obj | None:
+    versions = [{"groupVersion": f"{group}/{v}", "version": v} for v in table.versions(group)]
+    if not versions:
+        return None
     return {
         "kind": "APIGroup",
         "apiVersion": "v1",
@@ -66,11 +74,9 @@ def api_group(group: str) -> Obj:
     }
 
 
-def resource_list(group: str, version: str) -> Obj | None:
+def resource_list(table: ResourceTable, group: str, version: str) -> Obj | None:
     items: list[Obj] = []
-    for r in RESOURCES:
-        if (r.group, r.version) != (group, version):
-            continue
+    for r in table.in_group_version(group, version):
         entry: Obj = {
             "name": r.resource,
             "singularName": r.singular,
@@ -101,15 +107,11 @@ def resource_list(group: str, version: str) -> Obj | None:
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": items}
 
 
-def _aggregated_group(group: str, api_version: str) -> Obj:
+def _aggregated_group(table: ResourceTable, group: str) -> Obj:
     versions = []
-    for g, v in groups():
-        if g != group:
-            continue
+    for v in table.versions(group):
         resources = []
-        for r in RESOURCES:
-            if (r.group, r.version) != (g, v):
-                continue
+        for r in table.in_group_version(group, v):
             entry: Obj = {
                 "resource": r.resource,
                 "responseKind": {"group": r.group, "version": r.version, "kind": r.kind},
@@ -138,15 +140,15 @@ def _aggregated_group(group: str, api_version: str) -> Obj:
     return {"metadata": {"name": group}, "versions": versions}
 
 
-def aggregated(core: bool, api_version: str) -> Obj:
+def aggregated(table: ResourceTable, core: bool, api_version: str) -> Obj:
     """APIGroupDiscoveryList for /api (core=True) or /apis; api_version is apidiscovery.k8s.io/v2 or v2beta1."""
-    names = [""] if core else [g for g, _ in groups() if g]
+    names = [""] if core else [g for g, _ in table.groups() if g]
     unique = list(dict.fromkeys(names))
     return {
         "kind": "APIGroupDiscoveryList",
         "apiVersion": api_version,
         "metadata": {},
-        "items": [_aggregated_group(g, api_version) for g in unique],
+        "items": [_aggregated_group(table, g) for g in unique],
     }
 
 

@@ -3,8 +3,9 @@
 kubectl 1.32+ sends its create generators (`kubectl create namespace|configmap|secret|service|deployment`) as
 protobuf. The envelope is the 4-byte magic `k8s\\x00` and a `runtime.Unknown` message: typeMeta=1
 {apiVersion=1, kind=2}, raw=2 (the object's own message), contentEncoding=3, contentType=4. The object is decoded
-with the field tables of `protobuf_schema` into the dict Go's JSON encoding of the same object would give, so the
-rest of the apiserver sees exactly what a JSON client would have sent. Fields missing from the tables are skipped
+with the field numbers of `protobuf_schema` and the field types of the kind's published schema into the dict Go's
+JSON encoding of the same object would give, so the rest of the apiserver sees exactly what a JSON client would
+have sent. Fields missing from the tables are skipped
 (logged at debug level), never fatal; bytes that are not valid protobuf are a 400 BadRequest.
 """
 
@@ -13,11 +14,12 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import struct
 from datetime import UTC, datetime
 from typing import Any
 
 from apimachinery import errors
-from apiserver.protobuf_schema import KINDS, MESSAGES, Field
+from apiserver.protobuf_schema import Field, Message, fields_of, message_for_kind
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +66,7 @@ def _decode(body: bytes) -> dict[str, Any]:
             encoding = _text(value)
     if encoding:
         raise Malformed(f"content encoding {encoding!r} is not supported")
-    message = KINDS.get((api_version, kind))
+    message = message_for_kind(api_version, kind)
     if message is None:
         raise errors.StatusError(
             415,
@@ -143,9 +145,10 @@ def _text(value: int | bytes) -> str:
 # ---- messages -------------------------------------------------------------------------------------------------
 
 
-def message_to_dict(name: str, data: bytes) -> dict[str, Any]:
-    """Decode message `name` of the schema tables into its JSON form."""
-    table = MESSAGES[name]
+def message_to_dict(message: Message, data: bytes) -> dict[str, Any]:
+    """Decode a message into its JSON form."""
+    table = fields_of(message)
+    name = message[0]
     out: dict[str, Any] = {}
     for number, wire, value in fields(data):
         field = table.get(number)
@@ -161,7 +164,7 @@ def message_to_dict(name: str, data: bytes) -> dict[str, Any]:
             decoded = _single(field, wire, value)
             if field.inline:
                 out.update(decoded)
-            elif field.keep_zero or field.type not in ("string", "int", "bool") or decoded:
+            elif field.keep_zero or field.type not in ("string", "int", "bool", "double") or decoded:
                 out[field.json] = decoded
             else:
                 out.pop(field.json, None)  # a zero non-pointer scalar: omitempty drops it
@@ -170,10 +173,13 @@ def message_to_dict(name: str, data: bytes) -> dict[str, Any]:
 
 def _map_entry(field: Field, data: bytes) -> tuple[str, Any]:
     key: str = ""
-    item: Any = _zero(field.type)
+    item: Any = [] if field.map_of_lists else _zero(field.type)
     for number, wire, value in fields(data):
         if number == 1:
             key = _text(value)
+        elif number == 2 and field.map_of_lists:
+            # map[string][]T: the value is a message whose field 1 holds the items
+            item = [_single(field, w, v) for n, w, v in fields(_bytes(value)) if n == 1]
         elif number == 2:
             item = _single(field, wire, value)
     return key, item
@@ -191,6 +197,12 @@ def _repeated(field: Field, wire: int, value: int | bytes) -> list[Any]:
 
 def _single(field: Field, wire: int, value: int | bytes) -> Any:
     kind = field.type
+    if isinstance(kind, tuple):
+        return message_to_dict(kind, _bytes(value))
+    if kind == "double":
+        if wire != I64 or not isinstance(value, int):
+            raise Malformed(f"field {field.json} should be a 64-bit number")
+        return struct.unpack("<d", value.to_bytes(8, "little"))[0]
     if kind in ("int", "bool"):
         if not isinstance(value, int) or wire not in (VARINT, I32, I64):
             raise Malformed(f"field {field.json} should be a number")
@@ -212,14 +224,16 @@ def _single(field: Field, wire: int, value: int | bytes) -> Any:
             return json.loads(raw) if raw else {}
         except ValueError:
             raise Malformed(f"field {field.json} does not hold JSON") from None
-    return message_to_dict(kind, data)
+    raise AssertionError(f"unknown scalar type {kind!r}")
 
 
 def _scalar_int(kind: str, value: int) -> int | bool:
     return bool(value) if kind == "bool" else _signed(value)
 
 
-def _zero(kind: str) -> Any:
+def _zero(kind: str | Message) -> Any:
+    if isinstance(kind, tuple):
+        return {}
     return {"string": "", "int": 0, "bool": False, "bytes": "", "Quantity": "0"}.get(kind)
 
 

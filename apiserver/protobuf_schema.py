@@ -1,31 +1,43 @@
-"""Field tables for the Kubernetes protobuf messages kubelite decodes (see `apiserver/protobuf.py`).
+"""Protobuf field numbers of the Kubernetes messages kubelite decodes (see `apiserver/protobuf.py`), as an overlay
+on the published schemas.
 
-Field numbers are those of the upstream `generated.proto` files (k8s.io/api core/v1, apps/v1, coordination/v1,
-discovery/v1 (its Endpoint and EndpointPort are named Discovery* here, apart from core's);
-k8s.io/apimachinery meta/v1, runtime, util/intstr, api/resource). Protobuf field numbers never change, so a
-message here may lack newer fields: the decoder skips those (and any other unknown field) instead of failing.
+Published OpenAPI has no protobuf field numbers, so they are kept here as data: one line per message,
+`Name: json=number[:type][!][^] ...`, with the numbers of the upstream `generated.proto` files (k8s.io/api,
+k8s.io/apimachinery). A message is named by its definition's short name (`PodSpec`) or full name
+(`io.k8s.api.core.v1.PodSpec`, for the few short names several packages share). Everything else comes from the
+schema (apimachinery.schemas): which definition a field refers to, whether it is a list or a map, its scalar
+type; a type written here must agree with it (`check()`), and a test checks every number's field exists.
 
-One line per message: `Name: json=number[:type][!][^] ...`
-* type: `string` (the default), `int`, `bool`, `bytes`, the well-known `Time`, `MicroTime`, `Quantity`,
-  `IntOrString`, `FieldsV1`, `RawExtension`, or another message of this table; `[T]` is a repeated field and
-  `{T}` a map with string keys.
+* type (optional where the schema says it): `string`, `int`, `bool`, `bytes`, `double`, the well-known `Time`,
+  `MicroTime`, `Quantity`, `IntOrString`, `FieldsV1`, `RawExtension`, or another message; `[T]` is a repeated
+  field and `{T}` a map with string keys.
 * `!` keeps a zero value. Go always writes its non-pointer scalars to protobuf, so a present `0`/`""`/`false`
   usually only means "unset" and is dropped, as `json:",omitempty"` drops it. Pointer fields (`*int32`
   replicas, `*bool` optional, ...) and fields without omitempty are only written when set or always mean what
   they say: those keep the zero.
-* `^` marks an embedded Go struct whose fields JSON writes inline into the parent (`Volume.volumeSource`).
+* `^` marks an embedded Go struct whose fields JSON writes inline into the parent (`Volume.volumeSource`); its
+  type is required (it is a Go type, not a schema definition), and its fields are the parent's in the schema.
+
+Protobuf field numbers never change, so a message here may lack newer fields: the decoder skips those (and any
+other unknown field) instead of failing. The kinds whose bodies can be decoded are the published kinds with a
+message here: adding a kind's message is all a new kind needs.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
+from apimachinery import schemas
+
+# Scalars, and the well-known types whose messages the decoder knows itself.
 SCALARS = frozenset(
     {
         "string",
         "int",
         "bool",
         "bytes",
+        "double",
         "Time",
         "MicroTime",
         "Quantity",
@@ -34,16 +46,42 @@ SCALARS = frozenset(
         "RawExtension",
     }
 )
+_WELL_KNOWN = {
+    "io.k8s.apimachinery.pkg.apis.meta.v1.Time": "Time",
+    "io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime": "MicroTime",
+    schemas.QUANTITY: "Quantity",
+    schemas.INT_OR_STRING: "IntOrString",
+    "io.k8s.apimachinery.pkg.apis.meta.v1.FieldsV1": "FieldsV1",
+    "io.k8s.apimachinery.pkg.runtime.RawExtension": "RawExtension",
+}
+_SCHEMA_SCALARS = {"string": "string", "integer": "int", "boolean": "bool", "number": "double"}
+
+# A message to decode: (overlay name, schema definition). They differ for an embedded struct (`^`), whose fields
+# live in its parent's definition.
+Message = tuple[str, str]
 
 
 @dataclass(frozen=True)
 class Field:
     json: str
-    type: str  # a scalar of SCALARS or a message name
+    type: str | Message  # a scalar of SCALARS or a message
     repeated: bool = False
     map: bool = False
     keep_zero: bool = False
     inline: bool = False
+    map_of_lists: bool = False  # map[string][]T: each map value is a message of one repeated field (items=1)
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """One field as the overlay writes it."""
+
+    json: str
+    number: int
+    type: str | None  # as written, without [] or {}; None: from the schema
+    shape: str  # "" | "[]" | "{}" as written
+    keep_zero: bool
+    inline: bool
 
 
 _TABLE = """
@@ -69,7 +107,7 @@ Service: metadata=1:ObjectMeta spec=2:ServiceSpec status=3:ServiceStatus
 ServiceSpec: ports=1:[ServicePort] selector=2:{string} clusterIP=3 type=4 externalIPs=5:[string]
   sessionAffinity=7 loadBalancerIP=8 loadBalancerSourceRanges=9:[string] externalName=10
   externalTrafficPolicy=11 healthCheckNodePort=12:int publishNotReadyAddresses=13:bool
-  sessionAffinityConfig=14:SessionAffinityConfig topologyKeys=16:[string] ipFamilyPolicy=17! clusterIPs=18:[string]
+  sessionAffinityConfig=14:SessionAffinityConfig ipFamilyPolicy=17! clusterIPs=18:[string]
   ipFamilies=19:[string] allocateLoadBalancerNodePorts=20:bool! loadBalancerClass=21! internalTrafficPolicy=22!
   trafficDistribution=23!
 ServicePort: name=1 protocol=2 port=3:int! targetPort=4:IntOrString nodePort=5:int appProtocol=6!
@@ -179,7 +217,7 @@ VolumeDevice: name=1! devicePath=2!
 Probe: handler=1:ProbeHandler^ initialDelaySeconds=2:int timeoutSeconds=3:int periodSeconds=4:int
   successThreshold=5:int failureThreshold=6:int terminationGracePeriodSeconds=7:int!
 ProbeHandler: exec=1:ExecAction httpGet=2:HTTPGetAction tcpSocket=3:TCPSocketAction grpc=4:GRPCAction
-Lifecycle: postStart=1:LifecycleHandler preStop=2:LifecycleHandler stopSignal=3!
+Lifecycle: postStart=1:LifecycleHandler preStop=2:LifecycleHandler
 LifecycleHandler: exec=1:ExecAction httpGet=2:HTTPGetAction tcpSocket=3:TCPSocketAction sleep=4:SleepAction
 ExecAction: command=1:[string]
 HTTPGetAction: path=1 port=2:IntOrString host=3 scheme=4 httpHeaders=5:[HTTPHeader]
@@ -232,62 +270,91 @@ DeploymentStrategy: type=1 rollingUpdate=2:RollingUpdateDeployment
 RollingUpdateDeployment: maxUnavailable=1:IntOrString maxSurge=2:IntOrString
 DeploymentStatus: observedGeneration=1:int replicas=2:int updatedReplicas=3:int availableReplicas=4:int
   unavailableReplicas=5:int conditions=6:[DeploymentCondition] readyReplicas=7:int collisionCount=8:int!
-  terminatingReplicas=9:int!
 DeploymentCondition: type=1! status=2! reason=4 message=5 lastUpdateTime=6:Time lastTransitionTime=7:Time
 
 ReplicaSet: metadata=1:ObjectMeta spec=2:ReplicaSetSpec status=3:ReplicaSetStatus
 ReplicaSetSpec: replicas=1:int! selector=2:LabelSelector template=3:PodTemplateSpec minReadySeconds=4:int
 ReplicaSetStatus: replicas=1:int! fullyLabeledReplicas=2:int observedGeneration=3:int readyReplicas=4:int
-  availableReplicas=5:int conditions=6:[ReplicaSetCondition] terminatingReplicas=7:int!
+  availableReplicas=5:int conditions=6:[ReplicaSetCondition]
 ReplicaSetCondition: type=1! status=2! lastTransitionTime=3:Time reason=4 message=5
 
-EndpointSlice: metadata=1:ObjectMeta addressType=4! endpoints=2:[DiscoveryEndpoint] ports=3:[DiscoveryEndpointPort]
-DiscoveryEndpoint: addresses=1:[string] conditions=2:EndpointConditions hostname=3! targetRef=4:ObjectReference
-  deprecatedTopology=5:{string} nodeName=6! zone=7! hints=8:EndpointHints
-EndpointConditions: ready=1:bool! serving=2:bool! terminating=3:bool!
-EndpointHints: forZones=1:[ForZone]
+EndpointSlice: metadata=1 addressType=4! endpoints=2 ports=3
+io.k8s.api.discovery.v1.Endpoint: addresses=1 conditions=2 hostname=3! targetRef=4 deprecatedTopology=5
+  nodeName=6! zone=7! hints=8
+EndpointConditions: ready=1! serving=2! terminating=3!
+EndpointHints: forZones=1
 ForZone: name=1!
-DiscoveryEndpointPort: name=1! protocol=2! port=3:int! appProtocol=4!
+io.k8s.api.discovery.v1.EndpointPort: name=1! protocol=2! port=3! appProtocol=4!
+
+Job: metadata=1 spec=2 status=3
+JobSpec: parallelism=1! completions=2! activeDeadlineSeconds=3! podFailurePolicy=11! successPolicy=16!
+  backoffLimit=7! backoffLimitPerIndex=12! maxFailedIndexes=13! selector=4! manualSelector=5! template=6!
+  ttlSecondsAfterFinished=8! completionMode=9! suspend=10! podReplacementPolicy=14! managedBy=15!
+CronJob: metadata=1 spec=2 status=3
+CronJobSpec: schedule=1! timeZone=8! startingDeadlineSeconds=2! concurrencyPolicy=3 suspend=4! jobTemplate=5!
+  successfulJobsHistoryLimit=6! failedJobsHistoryLimit=7!
+JobTemplateSpec: metadata=1 spec=2
+
+Eviction: metadata=1 deleteOptions=2
+DeleteOptions: gracePeriodSeconds=1! preconditions=2 orphanDependents=3! propagationPolicy=4! dryRun=5
+  ignoreStoreReadErrorWithClusterBreakingPotential=6!
+Preconditions: uid=1! resourceVersion=2!
+PodDisruptionBudget: metadata=1 spec=2 status=3
+PodDisruptionBudgetSpec: minAvailable=1 selector=2 maxUnavailable=3 unhealthyPodEvictionPolicy=4!
+
+PriorityClass: metadata=1 value=2! globalDefault=3 description=4 preemptionPolicy=5!
+ResourceQuota: metadata=1 spec=2 status=3
+ResourceQuotaSpec: hard=1 scopes=2 scopeSelector=3
+ScopeSelector: matchExpressions=1
+ScopedResourceSelectorRequirement: scopeName=1! operator=2! values=3
+
+Ingress: metadata=1 spec=2 status=3
+IngressSpec: ingressClassName=4! defaultBackend=1 tls=2 rules=3
+IngressBackend: service=4 resource=3
+TypedLocalObjectReference: apiGroup=1! kind=2! name=3!
+IngressServiceBackend: name=1! port=2
+ServiceBackendPort: name=1 number=2
+IngressTLS: hosts=1 secretName=2
+IngressRule: host=1 ingressRuleValue=2:IngressRuleValue^
+IngressRuleValue: http=1
+HTTPIngressRuleValue: paths=1
+HTTPIngressPath: path=1 pathType=3! backend=2
+
+io.k8s.api.autoscaling.v1.HorizontalPodAutoscaler: metadata=1 spec=2 status=3
+io.k8s.api.autoscaling.v1.HorizontalPodAutoscalerSpec: scaleTargetRef=1 minReplicas=2! maxReplicas=3!
+  targetCPUUtilizationPercentage=4!
+io.k8s.api.autoscaling.v1.CrossVersionObjectReference: kind=1! name=2! apiVersion=3
+io.k8s.api.autoscaling.v2.HorizontalPodAutoscaler: metadata=1 spec=2 status=3
+io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerSpec: scaleTargetRef=1 minReplicas=2! maxReplicas=3! metrics=4
+  behavior=5
+io.k8s.api.autoscaling.v2.CrossVersionObjectReference: kind=1! name=2! apiVersion=3
+MetricSpec: type=1! object=2 pods=3 resource=4 containerResource=7 external=5
+ResourceMetricSource: name=1! target=2
+MetricTarget: type=1! value=2 averageValue=3 averageUtilization=4!
 
 Lease: metadata=1:ObjectMeta spec=2:LeaseSpec
 LeaseSpec: holderIdentity=1! leaseDurationSeconds=2:int! acquireTime=3:MicroTime renewTime=4:MicroTime
   leaseTransitions=5:int! strategy=6! preferredHolder=7!
 """
 
-# The kinds a request body may carry: (apiVersion, kind) -> top-level message.
-KINDS: dict[tuple[str, str], str] = {
-    ("v1", "Namespace"): "Namespace",
-    ("v1", "ConfigMap"): "ConfigMap",
-    ("v1", "Secret"): "Secret",
-    ("v1", "Service"): "Service",
-    ("v1", "Endpoints"): "Endpoints",
-    ("v1", "Event"): "Event",
-    ("v1", "Node"): "Node",
-    ("v1", "Pod"): "Pod",
-    ("apps/v1", "Deployment"): "Deployment",
-    ("apps/v1", "ReplicaSet"): "ReplicaSet",
-    ("coordination.k8s.io/v1", "Lease"): "Lease",
-    ("discovery.k8s.io/v1", "EndpointSlice"): "EndpointSlice",
-}
 
-
-def _parse_field(spec: str) -> tuple[int, Field]:
+def _parse_field(spec: str) -> _Spec:
     name, _, rest = spec.partition("=")
     number, _, type_ = rest.partition(":")
     keep = "!" in number + type_
     inline = "^" in number + type_
     number = number.rstrip("!^")
-    type_ = type_.rstrip("!^") or "string"
-    repeated = type_.startswith("[")
-    is_map = type_.startswith("{")
-    if repeated or is_map:
+    type_ = type_.rstrip("!^")
+    shape = ""
+    if type_[:1] in ("[", "{"):
+        shape = type_[0] + type_[-1]
         type_ = type_[1:-1]
-    return int(number), Field(name, type_, repeated, is_map, keep, inline)
+    return _Spec(name, int(number), type_ or None, shape, keep, inline)
 
 
-def _parse(table: str) -> dict[str, dict[int, Field]]:
-    messages: dict[str, dict[int, Field]] = {}
-    current: dict[int, Field] | None = None
+def _parse(table: str) -> dict[str, dict[int, _Spec]]:
+    messages: dict[str, dict[int, _Spec]] = {}
+    current: dict[int, _Spec] | None = None
     for line in table.splitlines():
         if not line.strip():
             continue
@@ -295,20 +362,150 @@ def _parse(table: str) -> dict[str, dict[int, Field]]:
             name, _, line = line.partition(":")
             current = messages.setdefault(name.strip(), {})
         assert current is not None
-        for spec in line.split():
-            number, field = _parse_field(spec)
-            current[number] = field
+        for text in line.split():
+            spec = _parse_field(text)
+            current[spec.number] = spec
     return messages
 
 
-MESSAGES: dict[str, dict[int, Field]] = _parse(_TABLE)
+OVERLAY: dict[str, dict[int, _Spec]] = _parse(_TABLE)
+
+
+def _overlay_name(definition: str) -> str | None:
+    """The overlay message of a definition: by its full name, else by its short name if that short name stands
+    for this definition (see `apimachinery.schemas.resolve`)."""
+    if definition in OVERLAY:
+        return definition
+    short = schemas.short_name(definition)
+    return short if short in OVERLAY and schemas.resolve(short) == definition else None
+
+
+def _derived(prop: schemas.Schema) -> tuple[str | Message | None, str, bool]:
+    """(type, shape, map of lists) of a property, from the schema."""
+    if prop.get("type") == "array":
+        item = prop.get("items") or {}
+        return _scalar_or_message(item), "[]", False
+    extra = prop.get("additionalProperties")
+    if prop.get("type") == "object" and isinstance(extra, dict):
+        if extra.get("type") == "array":
+            return _scalar_or_message(extra.get("items") or {}), "{}", True
+        return _scalar_or_message(extra), "{}", False
+    return _scalar_or_message(prop), "", False
+
+
+def _scalar_or_message(prop: schemas.Schema) -> str | Message | None:
+    ref = schemas.ref_of(prop)
+    if ref is not None:
+        if ref in _WELL_KNOWN:
+            return _WELL_KNOWN[ref]
+        overlay = _overlay_name(ref)
+        return (overlay, ref) if overlay else None
+    if prop.get("type") == "string" and prop.get("format") == "byte":
+        return "bytes"
+    return _SCHEMA_SCALARS.get(str(prop.get("type")))
+
+
+def _written(spec: _Spec, context: str) -> str | Message | None:
+    """The type the overlay writes, resolved (a message name resolves to its overlay and a definition)."""
+    if spec.type is None or spec.type in SCALARS:
+        return spec.type
+    if spec.inline:
+        return (spec.type, context) if spec.type in OVERLAY else None
+    definition = schemas.resolve(spec.type)
+    return (spec.type, definition) if definition and spec.type in OVERLAY else None
+
+
+def _agrees(written: str | Message | None, derived: str | Message | None) -> bool:
+    if written is None or derived is None:
+        return written is None or derived is None
+    if isinstance(written, tuple) and isinstance(derived, tuple):
+        return written[1] == derived[1] or schemas.short_name(written[1]) == schemas.short_name(derived[1])
+    if written == "bytes" and derived == "string":
+        return True
+    return written == derived
+
+
+@cache
+def fields_of(message: Message) -> dict[int, Field]:
+    """The fields of a message by number, typed from the schema (an empty table for an unknown message)."""
+    overlay, definition = message
+    properties = (schemas.definition(definition) or {}).get("properties") or {}
+    out: dict[int, Field] = {}
+    for number, spec in OVERLAY.get(overlay, {}).items():
+        if spec.inline:
+            written = _written(spec, definition)
+            if isinstance(written, tuple):
+                out[number] = Field(spec.json, written, inline=True)
+            continue
+        prop = properties.get(spec.json)
+        if prop is None:
+            continue
+        derived, shape, map_of_lists = _derived(prop)
+        type_ = derived if derived is not None else _written(spec, definition)
+        if type_ is None:
+            continue  # a message without an overlay: nothing to decode it with
+        out[number] = Field(
+            spec.json,
+            type_,
+            repeated=shape == "[]",
+            map=shape == "{}",
+            keep_zero=spec.keep_zero,
+            map_of_lists=map_of_lists,
+        )
+    return out
+
+
+def message_for_kind(api_version: str, kind: str) -> Message | None:
+    """The message of a kind's request body, or None when it cannot be decoded."""
+    group, _, version = api_version.rpartition("/")
+    definition = schemas.for_kind(group, version, kind)
+    overlay = _overlay_name(definition) if definition else None
+    return (overlay, definition) if overlay and definition else None
+
+
+def _definitions_named(name: str) -> list[str]:
+    """The definition an overlay name stands for ([] for none, or for a short name several packages share
+    without a preferred one: such a message must be written by its full name)."""
+    definition = schemas.resolve(name)
+    return [definition] if definition else []
 
 
 def check() -> list[str]:
-    """Field types that name neither a scalar nor a message of the table (empty when the table is consistent)."""
-    return [
-        f"{name}.{f.json}: {f.type}"
-        for name, fields in MESSAGES.items()
-        for f in fields.values()
-        if f.type not in SCALARS and f.type not in MESSAGES
-    ] + [f"KINDS: {m}" for m in KINDS.values() if m not in MESSAGES]
+    """Problems in the overlay (empty when it is consistent with the schemas): a message that names no
+    definition, a field number whose field the schema does not have, a written type that disagrees."""
+    problems: list[str] = []
+    embedded = {spec.type for specs in OVERLAY.values() for spec in specs.values() if spec.inline}
+    for name, specs in OVERLAY.items():
+        definitions = _definitions_named(name)
+        if not definitions and name not in embedded:
+            problems.append(f"{name}: no published definition of that name (or several: write the full name)")
+        for definition in definitions:
+            problems += _check_fields(name, definition, specs)
+    return problems
+
+
+def _check_fields(name: str, definition: str, specs: dict[int, _Spec]) -> list[str]:
+    problems: list[str] = []
+    properties = (schemas.definition(definition) or {}).get("properties") or {}
+    for spec in specs.values():
+        where = f"{name}.{spec.json}={spec.number}"
+        if spec.inline:
+            if spec.type not in OVERLAY:
+                problems.append(f"{where}: the embedded message {spec.type!r} has no line")
+                continue
+            for inner in OVERLAY[str(spec.type)].values():
+                if not inner.inline and inner.json not in properties:
+                    problems.append(f"{where}: {definition} has no field {inner.json!r} of {spec.type}")
+            continue
+        prop = properties.get(spec.json)
+        if prop is None:
+            problems.append(f"{where}: {definition} has no field {spec.json!r}")
+            continue
+        derived, shape, _ = _derived(prop)
+        written = _written(spec, definition)
+        if spec.type is not None and (not _agrees(written, derived) or (spec.shape and spec.shape != shape)):
+            problems.append(
+                f"{where}: written {spec.shape[:1]}{spec.type}{spec.shape[1:]}, the schema says "
+                f"{shape[:1]}{derived}{shape[1:]}"
+            )
+    return problems

@@ -87,12 +87,19 @@ class Abort(Exception):
 
 
 class Store:
-    def __init__(self, info: ResourceInfo, storage: Storage, cache: WatchCache, strategy: Strategy) -> None:
+    def __init__(
+        self,
+        info: ResourceInfo,
+        storage: Storage,
+        cache: WatchCache,
+        strategy: Strategy,
+        prefix: str | None = None,
+    ) -> None:
         self.info = info
         self.storage = storage
         self.cache = cache
         self.strategy = strategy
-        self.prefix = f"/registry/{info.resource}/"
+        self.prefix = prefix or f"/registry/{info.resource}/"
 
     # ---- keys and selectors -------------------------------------------------------------------------------------
 

@@ -9,8 +9,9 @@ import yaml
 from starlette.requests import Request
 
 from apimachinery import errors, serialization
-from apimachinery.resources import ResourceInfo, by_resource
+from apimachinery.resources import ResourceInfo
 from apiserver import protobuf
+from apiserver.resourcetable import ResourceTable
 
 Obj = dict[str, Any]
 
@@ -24,7 +25,7 @@ class Target:
     watch_path: bool = False  # the deprecated /watch/ path form
 
 
-def parse_path(group: str, version: str, parts: list[str]) -> Target:
+def parse_path(table: ResourceTable, group: str, version: str, parts: list[str]) -> Target:
     """Resolve `[namespaces/{ns}/]{resource}[/{name}[/{subresource}]]` under a group-version."""
     watch_path = False
     if parts and parts[0] == "watch":
@@ -32,14 +33,14 @@ def parse_path(group: str, version: str, parts: list[str]) -> Target:
         parts = parts[1:]
     namespace: str | None = None
     if len(parts) >= 3 and parts[0] == "namespaces":
-        candidate = by_resource(group, parts[2])
+        candidate = table.lookup(group, version, parts[2])
         if candidate is not None and candidate.namespaced:
             namespace = parts[1]
             parts = parts[2:]
     if not parts or not parts[0]:
         raise errors.path_not_found()
-    info = by_resource(group, parts[0])
-    if info is None or info.version != version:
+    info = table.lookup(group, version, parts[0])
+    if info is None:
         raise errors.path_not_found()
     name = parts[1] if len(parts) > 1 else None
     sub = parts[2] if len(parts) > 2 else None

@@ -16,7 +16,9 @@ from starlette.responses import Response, StreamingResponse
 
 from apimachinery import errors, serialization
 from apimachinery.errors import StatusError
-from apiserver import metrics, printers, subresources, writeopts
+from apimachinery.resources import ResourceInfo
+from apiserver import fieldcheck, metrics, printers, subresources, writeopts
+from apiserver.crd.store import check_patch_type
 from apiserver.fieldmanager import Conflicts
 from apiserver.patch import APPLY, apply_patch, parse_apply, patch_type
 from apiserver.registry import Abort, DeleteOptions, ListOptions, Store
@@ -68,7 +70,7 @@ class ResourceAPI:
         resource = "unknown"
         code = 500
         try:
-            target = parse_path(group, version, rest.strip("/").split("/"))
+            target = parse_path(self.server.table, group, version, rest.strip("/").split("/"))
             resource = target.info.resource + (f"/{target.subresource}" if target.subresource else "")
             if request.method == "GET" and not target.name:
                 verb = "watch" if flag(request.query_params.get("watch")) or target.watch_path else "list"
@@ -134,7 +136,7 @@ class ResourceAPI:
 
     def table(self, request: Request, store: Store, objs: list[Obj], list_meta: Obj) -> Obj:
         include = request.query_params.get("includeObject") or "Metadata"
-        return printers.to_table(store.info.resource, objs, include_object=include, list_meta=list_meta)
+        return printers.to_table(store.info, objs, include_object=include, list_meta=list_meta)
 
     # ---- reads -------------------------------------------------------------------------------------------------
 
@@ -240,7 +242,7 @@ class ResourceAPI:
             raise errors.method_not_allowed()  # no POST route on the all-namespaces path
         manager = writeopts.field_manager(request, "CreateOptions")
         obj = await self.read_object(request, t, info.kind, info.api_version)
-        self.strict_fields(request, obj)
+        self.strict_fields(request, obj, info)
         md = obj.get("metadata") or {}
         if info.namespaced and t.namespace:
             await self.server.check_namespace(t.namespace, info.resource, info.group, md.get("name") or "")
@@ -264,7 +266,7 @@ class ResourceAPI:
         info = store.info
         manager = writeopts.field_manager(request, "UpdateOptions")
         obj = await self.read_object(request, t, info.kind, info.api_version)
-        self.strict_fields(request, obj)
+        self.strict_fields(request, obj, info)
         assert t.name
         body_name = (obj.get("metadata") or {}).get("name")
         if body_name and body_name != t.name:
@@ -285,6 +287,7 @@ class ResourceAPI:
         info = store.info
         assert t.name
         ptype = patch_type(request.headers.get("content-type"))
+        check_patch_type(info, ptype)
         manager = writeopts.field_manager(request, "PatchOptions", required=ptype == APPLY)
         force = writeopts.force(request, apply=ptype == APPLY)
         body = await read_body(request, self.server.options.max_request_bytes)
@@ -415,13 +418,11 @@ class ResourceAPI:
             }
         )
 
-    def strict_fields(self, request: Request, obj: Obj) -> None:
+    def strict_fields(self, request: Request, obj: Obj, info: ResourceInfo) -> None:
         """fieldValidation=Strict: unknown fields are an error (400), as in the real server."""
         if request.query_params.get("fieldValidation") != "Strict":
             return
-        from apiserver import openapi
-
-        unknown = openapi.unknown_fields(obj)
+        unknown = fieldcheck.unknown_fields(obj, self.server.schema_of(info))
         if unknown:
             raise errors.bad_request(
                 "strict decoding error: " + ", ".join(f'unknown field "{f}"' for f in unknown)

@@ -1,4 +1,5 @@
-"""The apiserver's state: one storage, one watch cache and one generic store per resource type."""
+"""The apiserver's state: one storage, one watch cache and one generic store per resource type, the resource table
+(built-in kinds and the custom resources of established CRDs) and the OpenAPI documents derived from it."""
 
 from __future__ import annotations
 
@@ -8,13 +9,20 @@ import datetime as dt
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from apimachinery import errors
 from apimachinery.resources import RESOURCES, ResourceInfo
-from apiserver import metrics
+from apiserver import fieldcheck, metrics
 from apiserver.allocator import ServiceAllocator
+from apiserver.crd.controller import CRDController
+from apiserver.crd.info import CustomResourceInfo
+from apiserver.crd.lifecycle import CRDStrategy
+from apiserver.crd.store import CustomResourceStore, CustomResourceStrategy
 from apiserver.objectmeta import new_uid, now
+from apiserver.openapi import OpenAPIDocuments
 from apiserver.registry import Store
+from apiserver.resourcetable import ResourceTable
 from apiserver.storage.interface import ErrorCode, Storage, StorageError
 from apiserver.strategy import Strategy, strategies
 from apiserver.watchcache import Cacher, WatchCache
@@ -45,7 +53,9 @@ class APIServer:
             self.options.service_node_port_range,
             self.options.loadbalancer_ip_range,
         )
-        by_resource = strategies(self.allocator)
+        by_resource = strategies(self.allocator) | {"customresourcedefinitions": CRDStrategy()}
+        self.table = ResourceTable(RESOURCES)
+        self.openapi = OpenAPIDocuments(self.table)
         self.stores: dict[tuple[str, str], Store] = {}
         for info in RESOURCES:
             cache = WatchCache(f"/registry/{info.resource}/", capacity=self.options.watch_cache_size)
@@ -53,18 +63,85 @@ class APIServer:
                 info, storage, cache, by_resource.get(info.resource, Strategy())
             )
         self.cacher = Cacher(storage, [s.cache for s in self.stores.values()])
+        # Custom resources: a store per served version, a watch cache per CRD (all its versions share it).
+        self.custom_stores: dict[tuple[str, str, str], CustomResourceStore] = {}
+        self._custom_caches: dict[str, WatchCache] = {}
+        self.crds = CRDController(self)
         self._bootstrap: asyncio.Task[None] | None = None
         self._gauges: asyncio.Task[None] | None = None
         self._expiry: asyncio.Task[None] | None = None
 
     def store(self, info: ResourceInfo) -> Store:
+        if isinstance(info, CustomResourceInfo):
+            return self.custom_stores[(info.group, info.version, info.resource)]
         return self.stores[(info.group, info.resource)]
 
     def store_for(self, group: str, resource: str) -> Store:
         return self.stores[(group, resource)]
 
+    def schema_of(self, info: ResourceInfo) -> dict[str, Any] | None:
+        """The schema a body of this resource is checked against (fieldValidation=Strict)."""
+        if isinstance(info, CustomResourceInfo):
+            if info.schema is None:
+                return None
+            properties = {**(info.schema.get("properties") or {}), **fieldcheck.EMBEDDED}
+            return {**info.schema, "properties": properties}
+        return fieldcheck.kind_schema(info.group, info.version, info.kind)
+
+    # ---- custom resources ---------------------------------------------------------------------------------------
+
+    def builtin_names(self) -> set[tuple[str, str]]:
+        """(group, plural) of the built-in resources, which no CRD may take."""
+        return {(info.group, info.resource) for info in RESOURCES}
+
+    def custom_stores_of(self, crd_name: str) -> list[CustomResourceStore]:
+        return [
+            self.custom_stores[(i.group, i.version, i.resource)]
+            for i in self.table.custom(crd_name)
+            if (i.group, i.version, i.resource) in self.custom_stores
+        ]
+
+    async def install_custom(self, crd_name: str, infos: tuple[CustomResourceInfo, ...]) -> None:
+        """Serve the versions of an established CRD (or serve them as changed)."""
+        if self.table.custom(crd_name) == infos or not infos:
+            if not infos:
+                self.uninstall_custom(crd_name)
+            return
+        cache = self._custom_caches.get(crd_name)
+        if cache is None or cache.prefix != infos[0].storage_prefix:
+            if cache is not None:
+                self.cacher.remove(cache)
+            cache = WatchCache(infos[0].storage_prefix, capacity=self.options.watch_cache_size)
+            self._custom_caches[crd_name] = cache
+            await self.cacher.add(cache)
+        schemas = {info.version: info.schema for info in infos}
+        for old in self.table.custom(crd_name):
+            self.custom_stores.pop((old.group, old.version, old.resource), None)
+        for info in infos:
+            strategy = CustomResourceStrategy(info, schemas)
+            self.custom_stores[(info.group, info.version, info.resource)] = CustomResourceStore(
+                info, self.storage, cache, strategy
+            )
+        self.table.set_custom(crd_name, infos)
+        log.info("serving custom resources", extra={"crd": crd_name, "versions": [i.version for i in infos]})
+
+    def uninstall_custom(self, crd_name: str) -> None:
+        infos = self.table.custom(crd_name)
+        if not infos and crd_name not in self._custom_caches:
+            return
+        self.table.remove_custom(crd_name)
+        for info in infos:
+            self.custom_stores.pop((info.group, info.version, info.resource), None)
+        cache = self._custom_caches.pop(crd_name, None)
+        if cache is not None:
+            self.cacher.remove(cache)
+        log.info("stopped serving custom resources", extra={"crd": crd_name})
+
+    # ---- life -----------------------------------------------------------------------------------------------
+
     async def start(self) -> None:
         self.cacher.start()
+        self.crds.start()
         self._bootstrap = asyncio.create_task(self._ensure_system_namespaces())
         self._gauges = asyncio.create_task(self._update_gauges())
         self._expiry = asyncio.create_task(self._expire_events())
@@ -75,11 +152,14 @@ class APIServer:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        await self.crds.stop()
         await self.cacher.stop()
         await self.storage.close()
 
     async def ready(self) -> bool:
         if not all(s.cache.ready.is_set() for s in self.stores.values()):
+            return False
+        if not self.crds.synced.is_set():
             return False
         try:
             return await asyncio.wait_for(self.storage.healthy(), 2.0)

@@ -10,6 +10,8 @@ from starlette.responses import Response
 
 from apimachinery import errors
 from apiserver import podlogs, writeopts
+from apiserver.crd.info import CustomResourceInfo, ScalePaths
+from apiserver.crd.store import check_patch_type
 from apiserver.objectmeta import now
 from apiserver.patch import APPLY, apply_patch, patch_type
 from apiserver.registry import Abort, DeleteOptions, Store
@@ -54,6 +56,7 @@ async def status(api: ResourceAPI, request: Request, store: Store, t: Target) ->
             return obj
     else:
         ptype = patch_type(request.headers.get("content-type"))
+        check_patch_type(info, ptype)
         manager = writeopts.field_manager(request, "PatchOptions", required=ptype == APPLY)
         force = writeopts.force(request, apply=ptype == APPLY)
         body = await read_body(request, api.server.options.max_request_bytes)
@@ -76,31 +79,60 @@ async def status(api: ResourceAPI, request: Request, store: Store, t: Target) ->
     return api.object_response(request, store, updated)
 
 
-def scale_of(obj: Obj) -> Obj:
+def scale_of(obj: Obj, paths: ScalePaths | None = None) -> Obj:
+    """The autoscaling/v1 Scale of an object: of a Deployment or ReplicaSet, or of a custom resource whose CRD
+    says where its replicas and selector are (`paths`)."""
     md = obj["metadata"]
-    spec = obj.get("spec") or {}
-    st = obj.get("status") or {}
-    from apimachinery import labels
+    if paths is not None:
+        replicas = _at(obj, paths.spec_replicas)
+        status_replicas = _at(obj, paths.status_replicas)
+        selector_value = _at(obj, paths.label_selector) if paths.label_selector else ""
+        selector = selector_value if isinstance(selector_value, str) else ""
+    else:
+        spec = obj.get("spec") or {}
+        replicas = spec.get("replicas", 0)
+        status_replicas = (obj.get("status") or {}).get("replicas", 0)
+        from apimachinery import labels
 
-    try:
-        selector = str(labels.from_label_selector(spec.get("selector")))
-    except ValueError:
-        selector = ""
+        try:
+            selector = str(labels.from_label_selector(spec.get("selector")))
+        except ValueError:
+            selector = ""
     return {
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
         "metadata": {
             k: md[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in md
         },
-        "spec": {"replicas": int(spec.get("replicas", 0))},
-        "status": {"replicas": int(st.get("replicas", 0)), "selector": selector},
+        "spec": {"replicas": _int(replicas)},
+        "status": {"replicas": _int(status_replicas), "selector": selector},
     }
+
+
+def _int(value: Any) -> int:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+
+def _at(obj: Obj, path: str) -> Any:
+    """The value at a simple JSONPath (`.spec.replicas`), or None."""
+    value: Any = obj
+    for part in path.strip(".").split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _set_at(obj: Obj, path: str, value: Any) -> None:
+    *parents, last = path.strip(".").split(".")
+    for part in parents:
+        obj = obj.setdefault(part, {})
+    obj[last] = value
 
 
 async def scale(api: ResourceAPI, request: Request, store: Store, t: Target) -> Response:
     assert t.name
+    paths = store.info.scale if isinstance(store.info, CustomResourceInfo) else None
     if request.method == "GET":
-        return api.json_ok(scale_of(await store.get(t.namespace, t.name)))
+        return api.json_ok(scale_of(await store.get(t.namespace, t.name), paths))
     if request.method == "PUT":
         manager = writeopts.field_manager(request, "UpdateOptions")
         body = await read_body(request, api.server.options.max_request_bytes)
@@ -115,7 +147,7 @@ async def scale(api: ResourceAPI, request: Request, store: Store, t: Target) -> 
         body = await read_body(request, api.server.options.max_request_bytes)
 
     def transform(current: Obj) -> Obj:
-        current_scale = scale_of(current)
+        current_scale = scale_of(current, paths)
         new_scale = wanted if ptype is None else apply_patch(ptype, current_scale, body, kind="Scale")
         replicas = (new_scale.get("spec") or {}).get("replicas")
         if not isinstance(replicas, int) or replicas < 0:
@@ -136,14 +168,14 @@ async def scale(api: ResourceAPI, request: Request, store: Store, t: Target) -> 
         rv = (new_scale.get("metadata") or {}).get("resourceVersion")
         if rv and rv != current["metadata"]["resourceVersion"]:
             raise Abort(errors.conflict(store.info.resource, t.name or "", store.info.group))
-        current.setdefault("spec", {})["replicas"] = replicas
+        _set_at(current, paths.spec_replicas if paths else ".spec.replicas", replicas)
         return current
 
     # Recorded on the object as an Update through the scale subresource (the managed fields' scale handler).
     updated, _ = await store.update(
         t.namespace, t.name, transform, subresource="scale", dry_run=api.dry_run(request), manager=manager
     )
-    return api.json_ok(scale_of(updated))
+    return api.json_ok(scale_of(updated, paths))
 
 
 async def binding(api: ResourceAPI, request: Request, store: Store, t: Target) -> Response:

@@ -118,6 +118,7 @@ class WatchCache:
         self.watchers: set[Watcher] = set()
         self.ready = asyncio.Event()
         self.revision_changed = asyncio.Condition()
+        self._touched: set[str] = set()  # keys that events changed before the cache was first filled
 
     def reset(self, objects: dict[str, Obj], revision: int) -> None:
         """Start over from a full list at `revision`; watchers are cut off and resume or relist."""
@@ -128,6 +129,18 @@ class WatchCache:
         self.revision = revision
         self.oldest = revision
         self.buffer.clear()
+        self._touched.clear()
+        self.ready.set()
+
+    def fill(self, objects: dict[str, Obj], revision: int) -> None:
+        """The first state of a cache that has been receiving events since before `revision`: the listed objects,
+        except those that events since have changed or deleted (their state is already here)."""
+        merged = {k: v for k, v in objects.items() if k not in self._touched}
+        merged.update(self.objects)
+        self.objects = merged
+        self._touched.clear()
+        self.oldest = revision
+        self.revision = max(self.revision, revision)
         self.ready.set()
 
     def advance(self, revision: int) -> None:
@@ -136,6 +149,8 @@ class WatchCache:
             self.revision = revision
 
     def apply(self, event_type: str, key: str, obj: Obj, revision: int) -> None:
+        if not self.ready.is_set():
+            self._touched.add(key)
         prev = self.objects.get(key)
         if event_type == "DELETED":
             self.objects.pop(key, None)
@@ -247,9 +262,40 @@ class Cacher:
     def __init__(self, storage: Storage, caches: list[WatchCache], root: str = "/registry/") -> None:
         self.storage = storage
         self.root = root
-        self.caches = caches
-        self._by_resource = {c.prefix[len(root) :].strip("/"): c for c in caches}
+        self.caches = list(caches)
+        self._by_resource = {self._name(c.prefix): c for c in caches}
         self._task: asyncio.Task[None] | None = None
+        self.revision = 0  # every storage event up to here has reached the caches
+        self._listed = False
+        self._relisting = asyncio.Lock()  # a cache added during a relist waits for it, then fills itself
+
+    def _name(self, prefix: str) -> str:
+        return prefix[len(self.root) :].strip("/")
+
+    async def add(self, cache: WatchCache) -> None:
+        """Keep a cache made at run time (a custom resource's) in step with storage, from now on.
+
+        The cache starts receiving events at once; meanwhile it is filled from a list of its prefix at the revision
+        the shared watch had reached, and the events that arrived during the list are replayed on top."""
+        async with self._relisting:
+            self.caches.append(cache)
+            self._by_resource[self._name(cache.prefix)] = cache
+            if not self._listed:
+                return  # the first relist fills it
+            revision = self.revision
+        try:
+            result = await self.storage.list(cache.prefix, revision=revision)
+        except StorageError:
+            result = await self.storage.list(cache.prefix)  # compacted: the latest will do
+        cache.fill({kv.key: kv.obj for kv in result.items}, result.revision)
+
+    def remove(self, cache: WatchCache) -> None:
+        """Stop keeping a cache (its custom resource is gone); its watchers end."""
+        self._by_resource.pop(self._name(cache.prefix), None)
+        if cache in self.caches:
+            self.caches.remove(cache)
+        for w in list(cache.watchers):
+            w.terminate()
 
     def start(self) -> None:
         if self._task is None:
@@ -266,8 +312,11 @@ class Cacher:
                 w.terminate()
 
     def _cache_for(self, key: str) -> WatchCache | None:
-        resource = key[len(self.root) :].split("/", 1)[0]
-        return self._by_resource.get(resource)
+        parts = key[len(self.root) :].split("/", 2)
+        # Built-in resources live under /registry/<plural>/, custom ones under /registry/<group>/<plural>/ (a
+        # group always has a dot, a plural never).
+        name = "/".join(parts[:2]) if "." in parts[0] else parts[0]
+        return self._by_resource.get(name)
 
     async def _run(self) -> None:
         delay = 0.1
@@ -279,7 +328,8 @@ class Cacher:
                     cache = self._cache_for(event.key)
                     if cache is not None:
                         cache.apply(event.type, event.key, event.obj, event.revision)
-                    for c in self.caches:
+                    self.revision = event.revision
+                    for c in list(self.caches):
                         c.advance(event.revision)
                         if c.revision_changed._waiters:  # type: ignore[attr-defined]
                             async with c.revision_changed:
@@ -290,7 +340,7 @@ class Cacher:
                 log.warning("the watch cache lost its storage watch; relisting", extra={"error": str(exc)})
             except Exception:
                 log.exception("the watch cache failed; relisting")
-            for cache in self.caches:
+            for cache in list(self.caches):
                 cache.ready.clear()
                 for w in list(cache.watchers):
                     w.terminate()
@@ -299,6 +349,10 @@ class Cacher:
 
     async def _relist(self) -> int:
         """One consistent list of everything, split by resource."""
+        async with self._relisting:
+            return await self._relist_all()
+
+    async def _relist_all(self) -> int:
         # Start from as far back as the buffers hold, and replay the rest through the watch: clients that resume
         # after an apiserver restart then find their resourceVersion in the buffer instead of getting 410.
         history = min((c.capacity for c in self.caches), default=0)
@@ -316,9 +370,11 @@ class Cacher:
         for kv in result.items:
             cache = self._cache_for(kv.key)
             if cache is not None:
-                parts[cache.prefix][kv.key] = kv.obj
-        for cache in self.caches:
-            cache.reset(parts[cache.prefix], result.revision)
+                parts.setdefault(cache.prefix, {})[kv.key] = kv.obj
+        for cache in list(self.caches):  # a cache may be removed meanwhile (its CRD deleted)
+            cache.reset(parts.get(cache.prefix, {}), result.revision)
             async with cache.revision_changed:
                 cache.revision_changed.notify_all()
+        self.revision = result.revision
+        self._listed = True
         return result.revision

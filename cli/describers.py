@@ -33,7 +33,7 @@ class Doc:
 
 
 def parse_time(ts: str) -> datetime:
-    """An RFC 3339 timestamp (kept here, not from apimachinery.models, so kctl starts without pydantic)."""
+    """An RFC 3339 timestamp (kept here, so kctl starts without importing more)."""
     dt = datetime.fromisoformat(ts.replace("Z", "+00:00"))
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 

@@ -14,6 +14,7 @@ import httpx
 
 from apimachinery.client import ClientConnectionError
 from apimachinery.errors import StatusError
+from apimachinery.jsonpath import JSONPathError
 from apimachinery.kubeconfig import KubeconfigError
 
 
@@ -67,6 +68,6 @@ def describe(exc: BaseException, server: str | None) -> str:
         return connection_line(exc, server or "")
     if isinstance(exc, KubeconfigError):
         return f"error: {exc}"
-    if isinstance(exc, CLIError):
+    if isinstance(exc, CLIError | JSONPathError):
         return f"error: {exc}"
     return f"error: {type(exc).__name__}: {exc}"

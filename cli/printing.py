@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
+from apimachinery import jsonpath
 from apimachinery.resources import ResourceInfo
-from cli import jsonpath
 from cli.errors import CLIError
 from cli.tabwriter import table
 

@@ -10,10 +10,11 @@ from typing import Any
 
 import typer
 
+from apimachinery import jsonpath
 from apimachinery.client import Client
 from apimachinery.errors import StatusError
 from apimachinery.resources import ResourceInfo
-from cli import completion, jsonpath, printing
+from cli import completion, printing
 from cli.errors import CLIError
 from cli.session import namespace_of, parse_duration, run
 from cli.targets import parse_targets

@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from apimachinery.models import format_time
-from apimachinery.models import parse_time_or_none as parse_time  # controllers import both from here
+from apimachinery.timefmt import format_time
+from apimachinery.timefmt import parse_time_or_none as parse_time  # controllers import both from here
 
 Obj = dict[str, Any]
 

@@ -28,8 +28,8 @@ from apimachinery.client import Client
 from apimachinery.component import add_client_args, client_from_args, run_until_signal, setup_logging
 from apimachinery.errors import StatusError
 from apimachinery.informer import Informer
-from apimachinery.models import now_rfc3339
 from apimachinery.resources import must_resource
+from apimachinery.timefmt import now_rfc3339
 from apimachinery.workqueue import WorkQueue, run_workers
 
 log = logging.getLogger("hollow")

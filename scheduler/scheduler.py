@@ -19,8 +19,8 @@ from apimachinery.client import Client
 from apimachinery.errors import StatusError
 from apimachinery.events import NORMAL, WARNING, EventRecorder
 from apimachinery.informer import Informer
-from apimachinery.models import now_rfc3339
 from apimachinery.resources import must_resource
+from apimachinery.timefmt import now_rfc3339
 from scheduler.algorithm import schedule
 from scheduler.cache import SchedulerCache, is_terminal
 from scheduler.metrics import SchedulerMetrics

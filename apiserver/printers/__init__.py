@@ -3,6 +3,9 @@
 kubectl prints the cells verbatim, so everything human-readable (ages, `1/1`, `80:30080/TCP`) is computed here.
 The server always sends the wide (`priority: 1`) columns too; kubectl hides them unless `-o wide`.
 The row logic follows kubernetes `pkg/printers/internalversion/printers.go`; the code is our own.
+
+kube-apiserver's built-in printers are code: they are registered here, by group and kind, in `PRINTERS`. A kind
+without one gets the default columns (Name, Created At); a custom resource gets its CRD's additionalPrinterColumns.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from apimachinery.resources import ResourceInfo
+from apiserver.crd.info import CustomResourceInfo
 from apiserver.printers.cluster import (
     CONFIGMAP_COLUMNS,
     EVENT_COLUMNS,
@@ -35,6 +40,7 @@ from apiserver.printers.common import (
     human_duration,
     parse_time,
 )
+from apiserver.printers.custom import custom_columns, custom_row
 from apiserver.printers.network import (
     ENDPOINTS_COLUMNS,
     ENDPOINTSLICE_COLUMNS,
@@ -57,6 +63,7 @@ from apiserver.printers.workloads import (
 )
 
 __all__ = [
+    "PRINTERS",
     "column_definitions",
     "format_labels",
     "format_ports",
@@ -66,29 +73,42 @@ __all__ = [
     "parse_time",
     "partial_metadata",
     "pod_status",
+    "printer_for",
     "to_table",
 ]
 
-PRINTERS: dict[str, tuple[list[Obj], Callable[[Obj, datetime], Row]]] = {
-    "pods": (POD_COLUMNS, pod_row),
-    "deployments": (DEPLOYMENT_COLUMNS, deployment_row),
-    "replicasets": (REPLICASET_COLUMNS, replicaset_row),
-    "daemonsets": (DAEMONSET_COLUMNS, daemonset_row),
-    "jobs": (JOB_COLUMNS, job_row),
-    "services": (SERVICE_COLUMNS, service_row),
-    "endpoints": (ENDPOINTS_COLUMNS, endpoints_row),
-    "endpointslices": (ENDPOINTSLICE_COLUMNS, endpointslice_row),
-    "nodes": (NODE_COLUMNS, node_row),
-    "namespaces": (NAMESPACE_COLUMNS, namespace_row),
-    "events": (EVENT_COLUMNS, event_row),
-    "leases": (LEASE_COLUMNS, lease_row),
-    "configmaps": (CONFIGMAP_COLUMNS, configmap_row),
-    "secrets": (SECRET_COLUMNS, secret_row),
+Printer = tuple[list[Obj], Callable[[Obj, datetime], Row]]
+
+# The built-in printers by (group, kind).
+PRINTERS: dict[tuple[str, str], Printer] = {
+    ("", "Pod"): (POD_COLUMNS, pod_row),
+    ("apps", "Deployment"): (DEPLOYMENT_COLUMNS, deployment_row),
+    ("apps", "ReplicaSet"): (REPLICASET_COLUMNS, replicaset_row),
+    ("apps", "DaemonSet"): (DAEMONSET_COLUMNS, daemonset_row),
+    ("batch", "Job"): (JOB_COLUMNS, job_row),
+    ("", "Service"): (SERVICE_COLUMNS, service_row),
+    ("", "Endpoints"): (ENDPOINTS_COLUMNS, endpoints_row),
+    ("discovery.k8s.io", "EndpointSlice"): (ENDPOINTSLICE_COLUMNS, endpointslice_row),
+    ("", "Node"): (NODE_COLUMNS, node_row),
+    ("", "Namespace"): (NAMESPACE_COLUMNS, namespace_row),
+    ("", "Event"): (EVENT_COLUMNS, event_row),
+    ("coordination.k8s.io", "Lease"): (LEASE_COLUMNS, lease_row),
+    ("", "ConfigMap"): (CONFIGMAP_COLUMNS, configmap_row),
+    ("", "Secret"): (SECRET_COLUMNS, secret_row),
 }
+DEFAULT: Printer = (DEFAULT_COLUMNS, default_row)
 
 
-def column_definitions(resource: str) -> list[Obj]:
-    return [dict(c) for c in PRINTERS.get(resource, (DEFAULT_COLUMNS, default_row))[0]]
+def printer_for(info: ResourceInfo) -> Printer:
+    """The columns and row function of a resource: its CRD's columns, its registered printer, or the default."""
+    if isinstance(info, CustomResourceInfo):
+        custom = info
+        return custom_columns(custom), lambda obj, now: custom_row(custom, obj, now)
+    return PRINTERS.get((info.group, info.kind), DEFAULT)
+
+
+def column_definitions(info: ResourceInfo) -> list[Obj]:
+    return [dict(c) for c in printer_for(info)[0]]
 
 
 def partial_metadata(obj: Obj) -> Obj:
@@ -101,21 +121,21 @@ def partial_metadata(obj: Obj) -> Obj:
 
 
 def to_table(
-    resource: str,
+    info: ResourceInfo,
     objs: list[Obj],
     *,
     include_object: str = "Metadata",
     list_meta: Obj | None = None,
     now: datetime | None = None,
 ) -> Obj:
-    """A meta.k8s.io/v1 Table of `objs` of `resource` (plural, e.g. "pods").
+    """A meta.k8s.io/v1 Table of `objs` of the resource `info` declares.
 
     `include_object` is the `includeObject` query parameter: `Metadata` (default: a PartialObjectMetadata per
     row), `Object` (the whole object) or `None`. `list_meta` becomes the Table's metadata (resourceVersion,
     continue). `now` is for tests; ages are relative to it.
     """
     now = now or datetime.now(UTC)
-    columns, render = PRINTERS.get(resource, (DEFAULT_COLUMNS, default_row))
+    columns, render = printer_for(info)
     rows = []
     for obj in objs:
         cells, conditions = render(obj, now)

@@ -1,4 +1,5 @@
-"""OpenAPI v3 documents: the shape kubectl's validation probe and `kubectl explain` rely on."""
+"""OpenAPI v3 documents: the shape kubectl's validation probe and `kubectl explain` rely on, derived from the
+resource table and the published schemas (custom resources from their CRD)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,19 @@ import pytest
 
 from apimachinery.errors import StatusError
 from apimachinery.resources import RESOURCES
-from apiserver import openapi
+from apiserver import fieldcheck, openapi
+from apiserver.crd.info import infos_from_crd
+from apiserver.openapi import OpenAPIDocuments
+from apiserver.resourcetable import ResourceTable
+from tests import factories
 
 GROUP_VERSIONS = sorted({(r.group, r.version) for r in RESOURCES})
 
+DOCS = OpenAPIDocuments(ResourceTable())
+
 
 def doc(group: str, version: str) -> dict[str, Any]:
-    document = openapi.group_version_document(group, version)
+    document = DOCS.group_version_document(group, version)
     assert document is not None
     return document
 
@@ -27,22 +34,22 @@ def schema(document: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def test_root_links_every_group_version_with_its_hash() -> None:
-    root = openapi.root_document()
+    root = DOCS.root_document()
     assert set(root["paths"]) == {f"apis/{g}/{v}" if g else f"api/{v}" for g, v in GROUP_VERSIONS}
     core = root["paths"]["api/v1"]["serverRelativeURL"]
-    assert core == f"/openapi/v3/api/v1?hash={openapi.document_hash('', 'v1')}"
-    apps = openapi.root_document(server_base="https://example:6443")["paths"]["apis/apps/v1"]
+    assert core == f"/openapi/v3/api/v1?hash={DOCS.document_hash('', 'v1')}"
+    apps = DOCS.root_document(server_base="https://example:6443")["paths"]["apis/apps/v1"]
     assert apps["serverRelativeURL"].startswith("https://example:6443/openapi/v3/apis/apps/v1?hash=")
 
 
 @pytest.mark.parametrize(("group", "version"), GROUP_VERSIONS)
 def test_hash_is_upper_sha512_of_the_served_json(group: str, version: str) -> None:
-    body = openapi.group_version_json(group, version)
-    digest = openapi.document_hash(group, version)
+    body = DOCS.group_version_json(group, version)
+    digest = DOCS.document_hash(group, version)
     assert re.fullmatch(r"[0-9A-F]{128}", digest)
     assert digest == hashlib.sha512(body).hexdigest().upper()
     assert json.loads(body) == doc(group, version)
-    assert openapi.document_hash(group, version) == digest, "stable across calls"
+    assert DOCS.document_hash(group, version) == digest, "stable across calls"
 
 
 def test_documents_are_copies() -> None:
@@ -142,19 +149,34 @@ def test_patch_metadata_on_merge_keyed_lists() -> None:
     assert strategy["x-kubernetes-patch-strategy"] == "retainKeys"
 
 
-def test_every_schema_is_described() -> None:
-    for name, body in openapi.all_schemas().items():
+def test_kind_schemas_are_the_published_ones() -> None:
+    pod = schema(doc("", "v1"), "io.k8s.api.core.v1.Pod")
+    assert pod["description"].startswith("Pod is a collection of containers")
+    assert "enum" not in pod["properties"]["kind"], "the schema file's additions are dropped"
+    assert pod["properties"]["kind"]["type"] == "string"
+    port = schema(doc("", "v1"), "io.k8s.api.core.v1.ServicePort")["properties"]["targetPort"]
+    assert port["allOf"] == [{"$ref": "#/components/schemas/io.k8s.apimachinery.pkg.util.intstr.IntOrString"}]
+    int_or_string = schema(doc("", "v1"), "io.k8s.apimachinery.pkg.util.intstr.IntOrString")
+    assert (int_or_string["type"], int_or_string["format"]) == ("string", "int-or-string")
+    for name, body in doc("", "v1")["components"]["schemas"].items():
         assert body.get("description"), name
-        for field, prop in body.get("properties", {}).items():
-            assert prop.get("description"), f"{name}.{field}"
+
+
+def test_v3_schema_rewrites_refs() -> None:
+    assert openapi.v3_schema({"$ref": "#/definitions/a.B", "description": "d"}) == {
+        "allOf": [{"$ref": "#/components/schemas/a.B"}],
+        "description": "d",
+    }
+    nested = openapi.v3_schema({"type": "array", "items": {"$ref": "#/definitions/a.B"}})
+    assert nested == {"type": "array", "items": {"allOf": [{"$ref": "#/components/schemas/a.B"}]}}
 
 
 @pytest.mark.parametrize("path", ["apis/apps/v2", "api/v2", "apis/nope/v1"])
 def test_unknown_group_version(path: str) -> None:
     group, version = openapi.parse_gv_path(path)
-    assert openapi.group_version_document(group, version) is None
+    assert DOCS.group_version_document(group, version) is None
     with pytest.raises(StatusError) as err:
-        openapi.group_version_json(group, version)
+        DOCS.group_version_json(group, version)
     assert err.value.code == 404
 
 
@@ -183,14 +205,15 @@ def test_unknown_fields_are_reported_with_their_paths() -> None:
                     "ports": [{"containerPort": 1, "hostport": 2}],
                 },
             ],
-            "affinity": {"anything": {"goes": True}},
+            "affinity": {"anything": {"goes": True}, "nodeAffinity": {}},
         },
         "extra": 1,
     }
-    assert openapi.unknown_fields(pod) == [
+    assert unknown_fields(pod) == [
         "metadata.colour",
         "spec.containers[1].imagePolicy",
         "spec.containers[1].ports[0].hostport",
+        "spec.affinity.anything",
         "extra",
     ]
 
@@ -238,16 +261,68 @@ def test_realistic_manifests_have_no_unknown_fields() -> None:
             },
         },
     }
-    assert openapi.unknown_fields(deployment) == []
+    assert unknown_fields(deployment) == []
     service = {
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": {"name": "s"},
         "spec": {"type": "NodePort", "selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]},
     }
-    assert openapi.unknown_fields(service) == []
+    assert unknown_fields(service) == []
+
+
+def unknown_fields(obj: dict[str, Any]) -> list[str]:
+    group, _, version = str(obj.get("apiVersion") or "").rpartition("/")
+    return fieldcheck.unknown_fields(obj, fieldcheck.kind_schema(group, version, str(obj.get("kind"))))
 
 
 def test_unknown_kinds_are_not_checked() -> None:
-    assert openapi.unknown_fields({"apiVersion": "example.com/v1", "kind": "Widget", "anything": 1}) == []
-    assert openapi.unknown_fields({"kind": "Pod", "whatever": 1}) == [], "no apiVersion: not our Pod schema"
+    assert unknown_fields({"apiVersion": "example.com/v1", "kind": "Widget", "anything": 1}) == []
+    assert unknown_fields({"kind": "Pod", "whatever": 1}) == [], "no apiVersion: not our Pod schema"
+
+
+# --- custom resources -------------------------------------------------------------------------------------------
+
+
+def test_custom_resource_documents_follow_the_table() -> None:
+    table = ResourceTable()
+    docs = OpenAPIDocuments(table)
+    core_hash = docs.document_hash("", "v1")
+    assert "apis/stable.example.com/v1" not in docs.root_document()["paths"]
+
+    crd = factories.crontab_crd()
+    table.set_custom(crd["metadata"]["name"], infos_from_crd(crd))
+    root = docs.root_document()["paths"]
+    assert {"apis/stable.example.com/v1", "apis/stable.example.com/v1beta1"} <= set(root)
+    document = docs.group_version_document("stable.example.com", "v1")
+    assert document is not None
+    kind = document["components"]["schemas"]["com.example.stable.v1.CronTab"]
+    assert kind["x-kubernetes-group-version-kind"] == [
+        {"group": "stable.example.com", "version": "v1", "kind": "CronTab"}
+    ]
+    assert kind["properties"]["spec"]["properties"]["replicas"]["default"] == 1
+    assert kind["properties"]["metadata"]["allOf"] == [
+        {"$ref": "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"}
+    ]
+    assert "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta" in document["components"]["schemas"]
+    listing = document["components"]["schemas"]["com.example.stable.v1.CronTabList"]
+    assert listing["x-kubernetes-group-version-kind"][0]["kind"] == "CronTabList"
+
+    item = document["paths"]["/apis/stable.example.com/v1/namespaces/{namespace}/crontabs/{name}"]["patch"]
+    assert item["x-kubernetes-group-version-kind"]["kind"] == "CronTab"
+    assert "fieldValidation" in {p["name"] for p in item["parameters"]}
+    assert "application/strategic-merge-patch+json" not in item["requestBody"]["content"]
+    assert "/apis/stable.example.com/v1/namespaces/{namespace}/crontabs/{name}/scale" in document["paths"]
+
+    # A changed CRD changes its documents' hashes, and only theirs.
+    before = docs.document_hash("stable.example.com", "v1")
+    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["x"] = {
+        "type": "string"
+    }
+    table.set_custom(crd["metadata"]["name"], infos_from_crd(crd))
+    assert docs.document_hash("stable.example.com", "v1") != before
+    assert docs.document_hash("", "v1") == core_hash
+
+    table.remove_custom(crd["metadata"]["name"])
+    assert docs.group_version_document("stable.example.com", "v1") is None
+    assert "apis/stable.example.com/v1" not in docs.root_document()["paths"]

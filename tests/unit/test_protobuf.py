@@ -270,7 +270,7 @@ def test_content_encoding_is_refused() -> None:
 
 def test_unknown_kind_is_unsupported() -> None:
     with pytest.raises(StatusError) as caught:
-        decode(envelope("batch/v1", "Job", msg(1, msg(1, "j"))))
+        decode(envelope("storage.k8s.io/v1", "StorageClass", msg(1, msg(1, "s"))))
     assert caught.value.code == 415
 
 
@@ -294,3 +294,99 @@ def test_endpoint_slice_with_pointer_zeros() -> None:
         }
     ]
     assert obj["ports"] == [{"name": "", "protocol": "TCP", "port": 80}]
+
+
+def test_overlay_check_finds_missing_fields_and_wrong_types() -> None:
+    overlay = protobuf_schema._parse(
+        "PodSpec: containers=2:int nosuch=99 restartPolicy=3 volumes=1:{Volume}\n"
+    )
+    problems = protobuf_schema._check_fields("PodSpec", "io.k8s.api.core.v1.PodSpec", overlay["PodSpec"])
+    assert problems == [
+        "PodSpec.containers=2: written int, the schema says [('Container', 'io.k8s.api.core.v1.Container')]",
+        "PodSpec.nosuch=99: io.k8s.api.core.v1.PodSpec has no field 'nosuch'",
+        "PodSpec.volumes=1: written {Volume}, the schema says [('Volume', 'io.k8s.api.core.v1.Volume')]",
+    ]
+
+
+def test_job_and_cronjob_as_kubectl_create_sends_them() -> None:
+    template = msg(6, msg(1, msg(1, "")), msg(2, msg(2, msg(1, "c"), msg(2, "busybox")), msg(3, "Never")))
+    job = decode(envelope("batch/v1", "Job", msg(1, msg(1, "j")) + msg(2, template, num(7, 0))))
+    assert job["spec"] == {
+        "template": {
+            "metadata": {},
+            "spec": {"containers": [{"name": "c", "image": "busybox"}], "restartPolicy": "Never"},
+        },
+        "backoffLimit": 0,
+    }
+    cron = decode(
+        envelope(
+            "batch/v1",
+            "CronJob",
+            msg(1, msg(1, "cj"))
+            + msg(2, msg(1, "*/5 * * * *"), msg(5, msg(1, msg(1, "cj")), msg(2, template))),
+        )
+    )
+    assert cron["spec"]["schedule"] == "*/5 * * * *"
+    assert cron["spec"]["jobTemplate"]["metadata"] == {"name": "cj"}
+    assert cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+
+
+def test_eviction_with_delete_options() -> None:
+    options = msg(2, num(1, 0), msg(2, msg(1, "u-1")), msg(4, "Foreground"), msg(5, "All"))
+    obj = decode(envelope("policy/v1", "Eviction", msg(1, msg(1, "p"), msg(3, "ns")) + options))
+    assert obj["deleteOptions"] == {
+        "gracePeriodSeconds": 0,
+        "preconditions": {"uid": "u-1"},
+        "propagationPolicy": "Foreground",
+        "dryRun": ["All"],
+    }
+
+
+def test_ingress_inline_rule_value_and_hpa_versions() -> None:
+    backend = msg(4, msg(1, "web"), msg(2, num(2, 80)))
+    rule = msg(
+        3, msg(1, "example.com"), msg(2, msg(1, msg(1, msg(1, "/"), msg(3, "Prefix"), msg(2, backend))))
+    )
+    ingress = decode(envelope("networking.k8s.io/v1", "Ingress", msg(1, msg(1, "i")) + msg(2, rule)))
+    assert ingress["spec"]["rules"] == [
+        {
+            "host": "example.com",
+            "http": {
+                "paths": [
+                    {
+                        "path": "/",
+                        "pathType": "Prefix",
+                        "backend": {"service": {"name": "web", "port": {"number": 80}}},
+                    }
+                ]
+            },
+        }
+    ]
+    target = msg(1, msg(1, "Deployment"), msg(2, "web"), msg(3, "apps/v1"))
+    v1 = decode(envelope("autoscaling/v1", "HorizontalPodAutoscaler", msg(2, target, num(3, 5), num(4, 80))))
+    assert v1["spec"] == {
+        "scaleTargetRef": {"kind": "Deployment", "name": "web", "apiVersion": "apps/v1"},
+        "maxReplicas": 5,
+        "targetCPUUtilizationPercentage": 80,
+    }
+    metric = msg(4, msg(1, "Resource"), msg(4, msg(1, "cpu"), msg(2, msg(1, "Utilization"), num(4, 50))))
+    v2 = decode(envelope("autoscaling/v2", "HorizontalPodAutoscaler", msg(2, target, num(3, 5), metric)))
+    assert v2["spec"]["metrics"] == [
+        {
+            "type": "Resource",
+            "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}},
+        }
+    ]
+
+
+def test_map_of_lists(monkeypatch: pytest.MonkeyPatch) -> None:
+    # SubjectAccessReviewSpec.extra is map[string][]string: each value a message with its items in field 1.
+    overlay = protobuf_schema._parse("SubjectAccessReview: spec=2\nSubjectAccessReviewSpec: user=5 extra=6\n")
+    monkeypatch.setattr(protobuf_schema, "OVERLAY", {**protobuf_schema.OVERLAY, **overlay})
+    protobuf_schema.fields_of.cache_clear()
+    try:
+        extra = entry(6, "scopes", msg(1, "a") + msg(1, "b"))
+        obj = decode(envelope("authorization.k8s.io/v1", "SubjectAccessReview", msg(2, msg(5, "ann"), extra)))
+    finally:
+        protobuf_schema.fields_of.cache_clear()
+    assert obj["spec"] == {"user": "ann", "extra": {"scopes": ["a", "b"]}}

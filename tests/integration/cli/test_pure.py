@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
+from apimachinery.jsonpath import render
 from cli.errors import CLIError
-from cli.jsonpath import render
 from cli.session import hoist_globals, parse_duration
 from cli.tabwriter import align, table
 from cli.threeway import three_way_patch

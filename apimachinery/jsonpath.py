@@ -5,6 +5,9 @@ Supported, as in kubectl: text outside braces; `{.a.b}`, `{$.a}`, `{.a['b.c']}`,
 == != < > <= >= and existence), unions `{.a['b','c']}`, string literals `{"\\n"}`, and
 `{range .items[*]}...{end}`. Several results of one expression print space-separated; strings print raw,
 other values as JSON. Missing keys print nothing (kubectl's --allow-missing-template-keys default).
+
+Shared by kctl (`-o jsonpath`, `wait --for=jsonpath`) and the apiserver (the additionalPrinterColumns of
+CustomResourceDefinitions, which are JSONPaths too).
 """
 
 from __future__ import annotations
@@ -14,10 +17,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from cli.errors import CLIError
 
-
-class JSONPathError(CLIError):
+class JSONPathError(ValueError):
     """The template does not parse."""
 
 
