@@ -225,13 +225,13 @@ def storage_raw(results: Path) -> list[str]:
     rows = []
     for ratio_name in ("etcd", "sqlite"):
         entry = r["ratios"][ratio_name]
-        rows.append([entry["baseline"], num(r["baseline"][entry["baseline"]]), ""])
-        rows.append([entry["figure"], num(r["figures"][entry["figure"]]), pct(entry["value"])])
-    return [
-        *table(["storage write path", "writes/s", "of the raw rate"], rows),
-        "",
-        sources({"storage_raw": r}),
-    ]
+        for key, values, share in (
+            (entry["baseline"], r["baseline"], ""),
+            (entry["figure"], r["figures"], pct(entry["value"])),
+        ):
+            rows.append([key, num(values[key]), spread(r["samples"][f"{key} (per round)"], num), share])
+    header = ["storage write path", "writes/s (median)", "rounds", "of the raw rate"]
+    return [*table(header, rows), "", sources({"storage_raw": r})]
 
 
 RENDERERS: dict[str, Callable[[Path], list[str]]] = {
