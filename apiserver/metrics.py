@@ -36,6 +36,12 @@ watchers = Gauge(
 watch_events = Counter(
     "apiserver_watch_events_total", "Watch events sent by resource.", ["resource"], registry=registry
 )
+storage_watches = Gauge(
+    "apiserver_storage_watches",
+    "Watches this apiserver holds open on storage, by backend: etcd watch streams, SQLite log followers.",
+    ["backend"],
+    registry=registry,
+)
 cache_size = Gauge(
     "apiserver_watch_cache_objects", "Objects held by the watch cache.", ["resource"], registry=registry
 )

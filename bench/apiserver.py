@@ -1,10 +1,12 @@
-"""API server benchmark: write and read throughput against the raw storage rate measured in the same run, list
-latency for 10,000 pods (from the watch cache and paged from storage), and watch delivery latency with 100 watchers.
+"""API server benchmark: pod creates against raw storage writes in the same run (alternating, several rounds), gets,
+10,000-pod lists (from the watch cache, consistent, paged from storage), watch delivery latency with 100 watchers,
+and the number of watches the apiserver holds on storage, measured, with and without those 100 watchers.
 
-    .venv/bin/python bench/apiserver.py [--backend etcd|sqlite|both] [--creates 3000] [--pods 10000] [--watchers 100]
+    .venv/bin/python bench/apiserver.py [--backend etcd|sqlite|both] [--rounds 3] [--creates 3000] [--pods 10000]
+                                        [--watchers 100]
 
-It starts its own etcd (for the etcd backend) and apiserver on loopback, prints a table and writes JSON to
-bench/results/apiserver-<backend>.json. Ratios, not absolute numbers, are what compare across machines.
+Starts its own etcd (etcd backend) or SQLite data dir, and apiserver, on loopback (bench/common.py). Writes
+bench/results/apiserver-<backend>.json (bench/record.py). Ratios, not absolute numbers, compare across machines.
 """
 
 from __future__ import annotations
@@ -12,33 +14,30 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import platform
 import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import httpload  # noqa: E402
-from bench.common import percentile  # noqa: E402
-from bench.storage_raw import raw_put_rate, raw_sqlite_put_rate  # noqa: E402
-from tests.harness import ApiServer, Etcd  # noqa: E402
+from bench import httpload
+from bench.common import ControlPlane, alternate, control_plane, percentile, summarize
+from bench.record import Recording, ratio, target
+from bench.storage_raw import raw_put_rate, raw_sqlite_put_rate
 
 NS = "bench"
 
 
-def pod(name: str) -> dict[str, Any]:
+def pod(name: str, app: str = "bench") -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": name, "labels": {"app": "bench"}},
+        "metadata": {"name": name, "labels": {"app": app}},
         "spec": {"containers": [{"name": "app", "image": "busybox:1", "command": ["sleep", "3600"]}]},
     }
 
@@ -57,8 +56,15 @@ async def get_rate(url: str, prefix: str, existing: int, n: int, concurrency: in
     return await httpload.run(url, n, concurrency, make, 200)
 
 
-async def list_latency(client: httpx.AsyncClient, params: dict[str, str], runs: int = 5) -> tuple[float, int]:
-    """Median seconds for a full list (following continue tokens) and the number of items."""
+async def raw_rate(cp: ControlPlane, n: int, concurrency: int) -> float:
+    """Plain puts on the same etcd, or group-committed inserts into a fresh SQLite file, per second."""
+    if cp.etcd is not None:
+        return await raw_put_rate(cp.etcd.url, n=n, concurrency=concurrency)
+    return await asyncio.to_thread(raw_sqlite_put_rate, Path(tempfile.gettempdir()), n, concurrency)
+
+
+async def list_times(client: httpx.AsyncClient, params: dict[str, str], runs: int) -> tuple[list[float], int]:
+    """Seconds for each of `runs` full lists (following continue tokens), and the number of items."""
     times: list[float] = []
     count = 0
     for _ in range(runs):
@@ -66,31 +72,28 @@ async def list_latency(client: httpx.AsyncClient, params: dict[str, str], runs: 
         count = 0
         token = None
         while True:
-            q = dict(params)
-            if token:
-                q["continue"] = token
-            r = await client.get(f"/api/v1/namespaces/{NS}/pods", params=q)
-            body = r.json()
+            q = dict(params, **({"continue": token} if token else {}))
+            body = (await client.get(f"/api/v1/namespaces/{NS}/pods", params=q)).json()
             count += len(body["items"])
             token = body["metadata"].get("continue")
             if not token:
                 break
         times.append(time.perf_counter() - start)
-    return statistics.median(times), count
+    return times, count
 
 
-async def watch_latency(url: str, watchers: int, events: int, rate: float) -> list[float]:
-    """Each of `watchers` streams receives `events` creates; latency = arrival - the moment the create was sent."""
+async def watch_latency(cp: ControlPlane, watchers: int, events: int, rate: float) -> tuple[list[float], Any]:
+    """Each of `watchers` streams receives `events` creates; latency = arrival - the moment the create was sent.
+    Also returns the storage watches measured while every watcher is open."""
     sent: dict[str, float] = {}
     latencies: list[float] = []
     ready = 0
     done = asyncio.Event()
     remaining = watchers * events
     limits = httpx.Limits(max_connections=watchers + 10)
-    async with httpx.AsyncClient(base_url=url, timeout=httpx.Timeout(30, read=None), limits=limits) as wc:
-        rv = (await wc.get(f"/api/v1/namespaces/{NS}/pods", params={"limit": "1"})).json()["metadata"][
-            "resourceVersion"
-        ]
+    async with cp.http(timeout=httpx.Timeout(30, read=None), limits=limits) as wc:
+        listed = (await wc.get(f"/api/v1/namespaces/{NS}/pods", params={"limit": "1"})).json()
+        rv = listed["metadata"]["resourceVersion"]
 
         async def watch() -> None:
             nonlocal ready, remaining
@@ -110,115 +113,123 @@ async def watch_latency(url: str, watchers: int, events: int, rate: float) -> li
                             return
 
         tasks = [asyncio.create_task(watch()) for _ in range(watchers)]
-        while ready < watchers:
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(0.5)
-        for i in range(events):
-            name = f"watch-{i:04d}"
-            body = pod(name)
-            body["metadata"]["labels"] = {"app": "watch"}
-            sent[name] = time.perf_counter()
-            r = await wc.post(f"/api/v1/namespaces/{NS}/pods", json=body)
-            assert r.status_code == 201, r.text
-            await asyncio.sleep(1 / rate)
         try:
+            deadline = time.monotonic() + 60
+            while ready < watchers or ((await cp.storage_watches())["client_watches"] or 0) < watchers:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"only {ready} of {watchers} watches opened")
+                await asyncio.sleep(0.05)
+            with_clients = await cp.storage_watches()
+            for i in range(events):
+                name = f"watch-{i:04d}"
+                sent[name] = time.perf_counter()
+                r = await wc.post(f"/api/v1/namespaces/{NS}/pods", json=pod(name, "watch"))
+                assert r.status_code == 201, r.text
+                await asyncio.sleep(1 / rate)
             await asyncio.wait_for(done.wait(), 60)
         finally:
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-    return latencies
+    return latencies, with_clients
 
 
-async def bench_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
-    etcd: Etcd | None = None
-    data_dir = None
-    if backend == "etcd":
-        etcd = Etcd()
-        etcd.start()
-        server = ApiServer(etcd.url)
-    else:
-        data_dir = tempfile.mkdtemp(prefix="kubelite-bench-sqlite-")
-        server = ApiServer(None, ["--storage-backend", "sqlite", "--data-dir", data_dir])
-    server.start()
-    results: dict[str, Any] = {"backend": backend}
-    try:
-        if etcd is not None:
-            results["raw_put_per_s"] = await raw_put_rate(
-                etcd.url, n=args.creates, concurrency=args.concurrency
-            )
-        else:
-            results["raw_put_per_s"] = await asyncio.to_thread(
-                raw_sqlite_put_rate, Path(tempfile.mkdtemp()), args.creates
-            )
-        limits = httpx.Limits(max_connections=args.concurrency + 10)
-        async with httpx.AsyncClient(base_url=server.url, timeout=60, limits=limits) as client:
-            await client.post("/api/v1/namespaces", json={"metadata": {"name": NS}})
-            results["api_create_per_s"] = await create_rate(server.url, "c", args.creates, args.concurrency)
-            results["api_get_per_s"] = await get_rate(
-                server.url, "c", args.creates, args.creates * 2, args.concurrency
-            )
-            # Fill up to --pods for the list measurements.
-            await create_rate(server.url, "l", max(0, args.pods - args.creates), args.concurrency)
-            results["list_cache_s"], results["list_items"] = await list_latency(
-                client, {"resourceVersion": "0"}
-            )
-            results["list_consistent_s"], _ = await list_latency(client, {})
-            results["list_paged_storage_s"], _ = await list_latency(client, {"limit": "500"})
-        lat = await watch_latency(server.url, args.watchers, args.watch_events, args.watch_rate)
-        results["watchers"] = args.watchers
-        results["watch_p50_ms"] = percentile(lat, 50) * 1000
-        results["watch_p99_ms"] = percentile(lat, 99) * 1000
-        async with httpx.AsyncClient(base_url=server.url) as c:
-            metrics = (await c.get("/metrics")).text
-        results["storage_watches"] = (
-            1  # one storage watch serves every cache (apiserver/watchcache.py Cacher)
-        )
-        results["open_watchers_metric_seen"] = "apiserver_registered_watchers" in metrics
-        results["create_vs_raw"] = results["api_create_per_s"] / results["raw_put_per_s"]
-    finally:
-        server.stop()
-        if etcd is not None:
-            etcd.destroy()
-    return results
+async def measure(cp: ControlPlane, args: argparse.Namespace) -> dict[str, Any]:
+    """Every measurement of one backend; per-round rates, lists of times, the storage-watch counts."""
+    raw: list[float] = []
+    creates: list[float] = []
+    gets: list[float] = []
+    async with cp.http(limits=httpx.Limits(max_connections=args.concurrency + 10)) as client:
+        await client.post("/api/v1/namespaces", json={"metadata": {"name": NS}})
+        for r, order in alternate("raw", "api", args.rounds):
+            for side in order:
+                if side == "raw":
+                    raw.append(await raw_rate(cp, args.creates, args.concurrency))
+                else:
+                    creates.append(await create_rate(cp.url, f"c{r}", args.creates, args.concurrency))
+            gets.append(await get_rate(cp.url, f"c{r}", args.creates, args.creates * 2, args.concurrency))
+        made = args.creates * args.rounds
+        await create_rate(cp.url, "l", max(0, args.pods - made), args.concurrency)  # fill up for the lists
+        lists = {
+            "list_cache": await list_times(client, {"resourceVersion": "0"}, args.list_runs),
+            "list_consistent": await list_times(client, {}, args.list_runs),
+            "list_paged_storage": await list_times(client, {"limit": "500"}, args.list_runs),
+        }
+    idle = await cp.storage_watches()
+    latencies, with_clients = await watch_latency(cp, args.watchers, args.watch_events, args.watch_rate)
+    return {"raw": raw, "creates": creates, "gets": gets, "lists": lists, "watch": latencies,
+            "storage_watches": {"idle": idle, "with_clients": with_clients}}  # fmt: skip
 
 
-def table(rows: list[dict[str, Any]]) -> str:
-    lines = [
-        "| backend | raw put/s | API create/s | create/raw | API get/s | list 10k (cache) | list 10k (consistent) | "
-        "list 10k (paged, storage) | watch p50 / p99 (100 watchers) |",
-        "|---|---|---|---|---|---|---|---|---|",
+def record(backend: str, rec: Recording, m: dict[str, Any], args: argparse.Namespace) -> None:
+    idle, busy = m["storage_watches"]["idle"], m["storage_watches"]["with_clients"]
+    figures: dict[str, Any] = {
+        "api_create_per_s": statistics.median(m["creates"]),
+        "api_get_per_s": statistics.median(m["gets"]),
+        "list_items": m["lists"]["list_cache"][1],
+        **{f"{k}_ms": 1000 * statistics.median(v[0]) for k, v in m["lists"].items()},
+        "watchers": args.watchers,
+        "watch_p50_ms": 1000 * percentile(m["watch"], 50),
+        "watch_p99_ms": 1000 * percentile(m["watch"], 99),
+        "client_watches": busy["client_watches"],
+        "storage_watches_idle": idle["apiserver_storage_watches"],
+        "storage_watches_with_clients": busy["apiserver_storage_watches"],
+    }
+    if "etcd_watchers" in busy:
+        figures["etcd_watchers_idle"] = idle["etcd_watchers"]
+        figures["etcd_watchers_with_clients"] = busy["etcd_watchers"]
+    baseline = {"raw_put_per_s": statistics.median(m["raw"])}
+    ratios = {"create_vs_raw_put": ratio("api_create_per_s", "raw_put_per_s", figures, baseline)}
+    per_round = [c / r for c, r in zip(m["creates"], m["raw"], strict=True)]
+    targets = [
+        target("API creates >= 50% of raw puts", "create_vs_raw_put", ">=", 0.5, ratios["create_vs_raw_put"]["value"]),
+        target(f"list {args.pods:,} pods from the cache <= 300 ms", "list_cache_ms", "<=", 300, figures["list_cache_ms"]),
+        target(f"watch p99 <= 50 ms, {args.watchers} watchers", "watch_p99_ms", "<=", 50, figures["watch_p99_ms"]),
+        target("one storage watch however many clients", "storage_watches_with_clients", "<=", 1,
+               figures["storage_watches_with_clients"]),
+    ]  # fmt: skip
+    samples = {
+        "raw_put_per_s (per round)": summarize(m["raw"], "1/s"),
+        "api_create_per_s (per round)": summarize(m["creates"], "1/s"),
+        "create_vs_raw_put (per round)": summarize(per_round, "ratio"),
+        "api_get_per_s (per round)": summarize(m["gets"], "1/s"),
+        **{f"{k}_ms (per run)": summarize([1000 * t for t in v[0]], "ms") for k, v in m["lists"].items()},
+        "watch_delivery_ms (per event and watcher)": summarize([1000 * x for x in m["watch"]], "ms"),
+    }
+    notes = [
+        "Rates and list times are medians over rounds (runs); raw and API rounds alternate, raw first in even "
+        "rounds. The storage-watch counts are the apiserver's apiserver_storage_watches gauge"
+        + (" and etcd's etcd_debugging_mvcc_watcher_total" if backend == "etcd" else "")
+        + ", read before the watchers open and while all of them are open.",
+        "raw_put_per_s: plain aetcd puts on the same etcd (started with --unsafe-no-fsync by tests/harness.py)"
+        if backend == "etcd"
+        else "raw_put_per_s: plain SQLite inserts (WAL, synchronous=FULL) committed in groups of the concurrency",
     ]
-    for r in rows:
-        lines.append(
-            f"| {r['backend']} | {r['raw_put_per_s']:.0f} | {r['api_create_per_s']:.0f} | {r['create_vs_raw']:.0%} | "
-            f"{r['api_get_per_s']:.0f} | {r['list_cache_s'] * 1000:.0f} ms | {r['list_consistent_s'] * 1000:.0f} ms | "
-            f"{r['list_paged_storage_s'] * 1000:.0f} ms | {r['watch_p50_ms']:.1f} / {r['watch_p99_ms']:.1f} ms |"
-        )
-    return "\n".join(lines)
+    rec.write(
+        figures=figures, baseline=baseline, ratios=ratios, targets=targets, samples=samples, notes=notes
+    )
 
 
 async def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--backend", choices=("etcd", "sqlite", "both"), default="both")
-    p.add_argument("--creates", type=int, default=3000)
-    p.add_argument("--pods", type=int, default=10000)
+    p.add_argument("--rounds", type=int, default=3, help="alternating raw / API create rounds")
+    p.add_argument("--creates", type=int, default=3000, help="creates (and raw puts) per round")
+    p.add_argument("--pods", type=int, default=10000, help="pods in the namespace for the lists")
+    p.add_argument("--list-runs", type=int, default=5)
     p.add_argument("--concurrency", type=int, default=64)
     p.add_argument("--watchers", type=int, default=100)
     p.add_argument("--watch-events", type=int, default=100)
     p.add_argument("--watch-rate", type=float, default=20.0, help="creates per second while watching")
     args = p.parse_args()
-    backends = ["etcd", "sqlite"] if args.backend == "both" else [args.backend]
-    rows = [await bench_backend(b, args) for b in backends]
-    out = REPO / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    stamp = {
-        "when": datetime.now(UTC).isoformat(),
-        "machine": platform.platform(),
-        "cpus": __import__("os").cpu_count(),
-    }
-    (out / "apiserver.json").write_text(json.dumps({**stamp, "args": vars(args), "results": rows}, indent=2))
-    print(table(rows))
+    from bench.report import show
+
+    for backend in ["etcd", "sqlite"] if args.backend == "both" else [args.backend]:
+        rec = Recording(f"apiserver-{backend}", {**vars(args), "backend": backend})
+        with control_plane(backend) as cp:
+            measured = await measure(cp, args)
+        record(backend, rec, measured, args)
+    show("apiserver")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from urllib.parse import urlsplit
+
+from bench.common import open_connection
 
 
 class Connection:
@@ -57,9 +58,7 @@ class Connection:
 
 
 async def connect(url: str) -> Connection:
-    parts = urlsplit(url)
-    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
-    return Connection(reader, writer, f"{parts.hostname}:{parts.port}")
+    return Connection(*await open_connection(url))
 
 
 async def run(

@@ -1,12 +1,20 @@
-"""Pod startup latency: 30 pods created at once on one real kubelet, against bare `docker run` in the same run.
+"""Pod start-up latency: 30 pods created at once on one real kubelet, against 30 bare pause + app pairs started the
+way the kubelet starts a pod (Docker, then the same CNI plugins with the same network config), in the same run.
 
-    python bench/pod_startup.py [--pods 30] [--rounds 1]
+    flock /tmp/kubelite-host.lock .venv/bin/python bench/pod_startup.py [--pods 30] [--rounds 4]
 
-Starts etcd, the apiserver and one kubelet (CNI networking) on this machine, creates N pods (pause + one busybox
-app container, image present) at once, and measures each pod's time from its create request to the watch event
-that shows it Running with all containers running. Then it starts N bare pause + app pairs with the Docker SDK
-(`network_mode=none` for the pause, `container:<pause>` for the app), N at once, timing each pair. Prints a table
-and writes JSON to bench/results/pod_startup-<timestamp>.json. Targets: p99 <= 3 s, p50 <= 2x bare Docker.
+Needs root, Docker and the CNI plugins (it changes bridges, routes and iptables: run it under the host lock).
+Starts etcd, the apiserver (bench/common.py) and one kubelet (CNI networking). Then, for --rounds rounds, in
+alternating order (bare first in even rounds, the kubelet first in odd ones), after one warm-up pod of each:
+* kubelet: create N pods (pause + one busybox app container, image present) at once; each pod's time from its
+  create request to the watch event that shows it Running with all containers running;
+* bare: N pairs at once, each timed from its first Docker call until the app container runs: the pause container
+  with network "none", CNI ADD on its network namespace (loopback, then bridge + host-local: the node network
+  config list the kubelet writes, kubelet/network/cni.py node_conflist, on a bridge and pod CIDR of its own), then
+  the app container in the pause container's network and IPC namespaces. Docker calls through a thread pool as
+  wide as N, as the kubelet's.
+What the kubelet's figure has that the bare one has not: the API (create, the kubelet's watch, its status
+update, our watch) and the kubelet's own work. Writes bench/results/pod_startup.json (bench/record.py).
 """
 
 from __future__ import annotations
@@ -14,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import platform
 import random
 import shutil
 import statistics
@@ -24,38 +31,22 @@ import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import docker
-import httpx
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.harness import ApiServer, Etcd, free_port, start_component, stop_process, wait_until  # noqa: E402
-from tests.images import BUSYBOX_IMAGE, PAUSE_IMAGE, ensure_images  # noqa: E402
+from bench.common import ControlPlane, alternate, control_plane, kubelet, percentile, summarize
+from bench.record import Recording, ratio, target
+from kubelet.network import host
+from kubelet.network.cni import CniInvoker, bridge_name, find_bin_dir, node_conflist
+from tests.e2e.kubelet.conftest import CLUSTER_CIDR, cleanup_node
+from tests.harness import route_exists, wait_until
+from tests.images import BUSYBOX_IMAGE, PAUSE_IMAGE, ensure_images
 
-CLUSTER_CIDR = "10.244.0.0/16"
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * p / 100
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
-
-
-def summary(values: list[float]) -> dict[str, float]:
-    return {
-        "n": len(values),
-        "p50": percentile(values, 50),
-        "p90": percentile(values, 90),
-        "p99": percentile(values, 99),
-        "max": max(values),
-        "mean": statistics.fmean(values),
-    }
+LABEL = "io.kubelite.bench"
 
 
 def _all_running(pod: dict[str, Any]) -> bool:
@@ -68,10 +59,10 @@ def _all_running(pod: dict[str, Any]) -> bool:
     )
 
 
-async def kubelet_round(api_url: str, node: str, n: int) -> list[float]:
+async def kubelet_round(cp: ControlPlane, node: str, n: int) -> list[float]:
     """Create n pods at once; seconds from each create request to the watch event showing it Running."""
     ns = f"bench-{uuid.uuid4().hex[:6]}"
-    async with httpx.AsyncClient(base_url=api_url, timeout=30) as client:
+    async with cp.http(timeout=30) as client:
         (await client.post("/api/v1/namespaces", json={"metadata": {"name": ns}})).raise_for_status()
         sent: dict[str, float] = {}
         running: dict[str, float] = {}
@@ -80,7 +71,7 @@ async def kubelet_round(api_url: str, node: str, n: int) -> list[float]:
 
         async def watch() -> None:
             async with client.stream("GET", f"/api/v1/namespaces/{ns}/pods", params={"watch": "true"},
-                                     timeout=httpx.Timeout(60, read=None)) as resp:  # fmt: skip
+                                     timeout=None) as resp:  # fmt: skip
                 watching.set()
                 async for line in resp.aiter_lines():
                     if not line.strip():
@@ -111,11 +102,12 @@ async def kubelet_round(api_url: str, node: str, n: int) -> list[float]:
             sent[name] = time.monotonic()
             (await client.post(f"/api/v1/namespaces/{ns}/pods", json=pod)).raise_for_status()
 
-        await asyncio.gather(*(create(i) for i in range(n)))
         try:
+            await asyncio.gather(*(create(i) for i in range(n)))
             await asyncio.wait_for(done.wait(), 120)
         finally:
             watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
         latencies = [running[name] - sent[name] for name in sent]
         await client.delete(f"/api/v1/namespaces/{ns}")
         for name in sent:
@@ -123,49 +115,132 @@ async def kubelet_round(api_url: str, node: str, n: int) -> list[float]:
     return latencies
 
 
-def docker_round(n: int, tag: str) -> list[float]:
-    """n bare pause + app pairs started at once with the Docker SDK; seconds per pair until the app runs."""
-    client = docker.from_env(max_pool_size=n + 4)
-    label = {"io.kubelite.bench": tag}
+class BarePairs:
+    """Pause + app pairs on Docker with CNI networking, without the API or a kubelet; on a bridge of their own."""
 
-    def pair(i: int) -> float:
+    def __init__(self, node: str, pod_cidr: str, root: Path, width: int) -> None:
+        bin_dir = find_bin_dir(None)
+        if bin_dir is None:
+            raise SystemExit("the CNI plugins are missing (see the README's requirements)")
+        self.node = node
+        self.conflist = node_conflist(node, pod_cidr, str(root / "networks"))
+        self.invoker = CniInvoker(bin_dir, root / "results")
+        self.docker = docker.from_env(max_pool_size=width + 4)
+        self.pool = ThreadPoolExecutor(width + 4, thread_name_prefix="bench-docker")
+        self.netns: dict[str, str] = {}  # pause container id -> its network namespace
+
+    async def _docker(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.pool, lambda: fn(*args, **kwargs))
+
+    async def pair(self, tag: str) -> float:
         start = time.monotonic()
-        pause = client.containers.run(PAUSE_IMAGE, detach=True, network_mode="none", ipc_mode="shareable",
-                                      labels=label, name=f"bench-{tag}-pause-{i}")  # fmt: skip
-        client.containers.run(BUSYBOX_IMAGE, ["sleep", "3600"], detach=True, network_mode=f"container:{pause.id}",
-                              ipc_mode=f"container:{pause.id}", labels=label, name=f"bench-{tag}-app-{i}")  # fmt: skip
+        run = self.docker.containers.run
+        label = {LABEL: self.node}
+        pause = await self._docker(run, PAUSE_IMAGE, detach=True, network_mode="none", ipc_mode="shareable",
+                                   labels=label, name=f"{self.node}-pause-{tag}")  # fmt: skip
+        await self._docker(pause.reload)  # its pid (the kubelet inspects the started sandbox likewise)
+        fake_pod = {"metadata": {"name": tag, "namespace": "bench", "uid": str(uuid.uuid4())}, "spec": {}}
+        self.netns[pause.id] = f"/proc/{pause.attrs['State']['Pid']}/ns/net"
+        await self.invoker.add(self.conflist, pause.id, self.netns[pause.id], fake_pod)
+        await self._docker(run, BUSYBOX_IMAGE, ["sleep", "3600"], detach=True, labels=label,
+                           network_mode=f"container:{pause.id}", ipc_mode=f"container:{pause.id}",
+                           name=f"{self.node}-app-{tag}")  # fmt: skip
         return time.monotonic() - start
 
+    async def round(self, n: int, tag: str) -> list[float]:
+        try:
+            return list(await asyncio.gather(*(self.pair(f"{tag}-{i}") for i in range(n))))
+        finally:
+            await self.remove()
+
+    async def remove(self) -> None:
+        """CNI DEL every networked pause container, then remove the containers."""
+        for cid in self.invoker.cached_ids():
+            await self.invoker.delete(self.conflist, cid, self.netns.pop(cid, ""))
+        for c in await self._docker(
+            self.docker.containers.list, all=True, filters={"label": f"{LABEL}={self.node}"}
+        ):
+            await self._docker(c.remove, force=True)
+
+    async def destroy(self) -> None:
+        await self.remove()
+        await host.run("ip", "link", "del", bridge_name(self.node), check=False)
+        self.pool.shutdown(wait=False)
+        self.docker.close()
+
+
+def node_containers_gone(node: str) -> bool:
+    out = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=io.kubelite.node={node}"],
+                         capture_output=True, text=True)  # fmt: skip
+    return not out.stdout.strip()
+
+
+def measure(cp: ControlPlane, args: argparse.Namespace, tmp: Path) -> dict[str, list[list[float]]]:
+    """Per-round samples of both sides, alternating which goes first."""
+    third = random.sample(range(100, 250), 2)
+    node = f"bench{uuid.uuid4().hex[:5]}"
+    proc = kubelet(cp, node, f"10.244.{third[0]}.0/24", tmp / "kubelet")
+    bare = BarePairs(f"bare{uuid.uuid4().hex[:5]}", f"10.244.{third[1]}.0/24", tmp / "bare", args.pods)
+    samples: dict[str, list[list[float]]] = {"kubelet": [], "bare": []}
     try:
-        with ThreadPoolExecutor(n) as pool:
-            return list(pool.map(pair, range(n)))
+        proc.start()
+
+        def one(side: str, n: int, tag: str) -> list[float]:
+            if side == "bare":
+                return asyncio.run(bare.round(n, tag))
+            got = asyncio.run(kubelet_round(cp, node, n))
+            wait_until(lambda: node_containers_gone(node), 60, 0.2, what="bench pods removed")
+            return got
+
+        one("bare", 1, "warmup")
+        one("kubelet", 1, "warmup")
+        for r, order in alternate("bare", "kubelet", args.rounds):
+            for side in order:
+                samples[side].append(one(side, args.pods, str(r)))
     finally:
-        for c in client.containers.list(all=True, filters={"label": f"io.kubelite.bench={tag}"}):
-            c.remove(force=True)
-        client.close()
+        proc.stop()
+        cleanup_node(proc)
+        proc.discard_log()
+        asyncio.run(bare.destroy())
+    return samples
 
 
-def cleanup_node(node: str, pod_cidr: str, root: Path) -> None:
-    from kubelet.network import host
-    from kubelet.network.cni import CniInvoker, bridge_name, node_conflist
-
-    conflist = node_conflist(node, pod_cidr, str(root / "cni" / "networks"))
-    invoker = CniInvoker("/usr/lib/cni", root / "cni" / "results")
-
-    async def teardown() -> None:
-        for cid in invoker.cached_ids():
-            try:
-                await invoker.delete(conflist, cid, "")
-            except Exception as exc:  # best effort; the bridge goes below
-                print(f"CNI DEL {cid[:12]}: {exc}", file=sys.stderr)
-        await host.remove_rules(CLUSTER_CIDR, pod_cidr, node)
-
-    asyncio.run(teardown())
-    ids = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=io.kubelite.node={node}"],
-                         capture_output=True, text=True).stdout.split()  # fmt: skip
-    if ids:
-        subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)
-    subprocess.run(["ip", "link", "del", bridge_name(node)], capture_output=True)
+def record(rec: Recording, samples: dict[str, list[list[float]]], args: argparse.Namespace) -> None:
+    kube = [x for r in samples["kubelet"] for x in r]
+    bare = [x for r in samples["bare"] for x in r]
+    figures = {f"kubelet_{q}_s": percentile(kube, int(q[1:])) for q in ("p50", "p90", "p99")}
+    baseline = {f"bare_{q}_s": percentile(bare, int(q[1:])) for q in ("p50", "p90", "p99")}
+    ratios = {q: ratio(f"kubelet_{q}_s", f"bare_{q}_s", figures, baseline, shown="x") for q in ("p50", "p99")}
+    per_round = [
+        statistics.median(k) / statistics.median(b)
+        for k, b in zip(samples["kubelet"], samples["bare"], strict=True)
+    ]
+    targets = [
+        target("kubelet p50 <= 2x bare p50", "p50", "<=", 2.0, ratios["p50"]["value"]),
+        target("kubelet p99 <= 3 s", "kubelet_p99_s", "<=", 3.0, figures["kubelet_p99_s"]),
+        target("kubelet p50 <= bare p50 (issue 24)", "p50", "<=", 1.0, ratios["p50"]["value"]),
+        target("kubelet p99 <= 1.1x bare p99 (issue 24)", "p99", "<=", 1.1, ratios["p99"]["value"]),
+    ]
+    rec.write(
+        figures=figures,
+        baseline=baseline,
+        ratios=ratios,
+        targets=targets,
+        samples={
+            "kubelet_s (per pod, all rounds)": summarize(kube, "s"),
+            "bare_s (per pair, all rounds)": summarize(bare, "s"),
+            "kubelet_p50_s (per round)": summarize([statistics.median(r) for r in samples["kubelet"]], "s"),
+            "bare_p50_s (per round)": summarize([statistics.median(r) for r in samples["bare"]], "s"),
+            "p50 ratio (per round)": summarize(per_round, "ratio"),
+        },
+        notes=[
+            "Both sides: pause (network none) + CNI ADD with the same plugins and node config list + busybox app "
+            "in the pause's namespaces, N at once. The kubelet's figure adds the API and the kubelet: create "
+            "request -> Running seen through a watch.",
+            "Rounds alternate (bare first in even rounds) after one warm-up pod of each; percentiles are over "
+            "every sample of every round.",
+        ],
+    )
 
 
 def main() -> None:
@@ -173,77 +248,23 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--pods", type=int, default=30)
-    parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("--out", default=str(REPO / "bench" / "results"))
+    parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
+    rec = Recording("pod_startup", vars(args))
     ensure_images()
-    guard_existed = bool(json.loads(subprocess.run(["ip", "-j", "route", "show", "exact", CLUSTER_CIDR],
-                                                   capture_output=True, text=True).stdout or "[]"))  # fmt: skip
-    node = f"bench{uuid.uuid4().hex[:5]}"
-    pod_cidr = f"10.244.{random.randint(100, 250)}.0/24"
+    guard_existed = route_exists(CLUSTER_CIDR)
     tmp = Path(tempfile.mkdtemp(prefix="kubelite-bench-"))
-    etcd = Etcd()
-    api: ApiServer | None = None
-    kubelet = None
-    log_path = None
-    kube: list[float] = []
-    bare: list[float] = []
     try:
-        etcd.start()
-        api = ApiServer(etcd.url)
-        api.start()
-        port = free_port()
-        kubelet, log_path = start_component(["kubelet", "--master", api.url, "--node-name", node,
-                                             "--node-ip", "127.0.0.1", "--address", "127.0.0.1", "--port", str(port),
-                                             "--pod-cidr", pod_cidr, "--root-dir", str(tmp / "root"),
-                                             "--cni-conf-dir", str(tmp / "cni")], "kubelet-bench")  # fmt: skip
-        wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200, 30,
-                   what="kubelet")  # fmt: skip
-        for r in range(args.rounds):
-            bare += docker_round(args.pods, f"{node}-{r}")
-            kube += asyncio.run(kubelet_round(api.url, node, args.pods))
-            wait_until(lambda: not subprocess.run(["docker", "ps", "-q", "--filter", f"label=io.kubelite.node={node}"],
-                                                  capture_output=True, text=True).stdout.strip(), 60,
-                       what="bench pods removed")  # fmt: skip
+        with control_plane() as cp:
+            samples = measure(cp, args, tmp)
     finally:
-        stop_process(kubelet)
-        cleanup_node(node, pod_cidr, tmp / "root")
-        if api is not None:
-            api.stop()
-            api.log_path.unlink(missing_ok=True)
-        etcd.destroy()
         if not guard_existed:
-            from kubelet.network import host
-
             asyncio.run(host.remove_guard(CLUSTER_CIDR))
         shutil.rmtree(tmp, ignore_errors=True)
-        if log_path is not None:
-            log_path.unlink(missing_ok=True)
-    k, d = summary(kube), summary(bare)
-    ratio = k["p50"] / d["p50"] if d["p50"] else float("inf")
-    print(f"pod startup, {args.pods} pods at once x {args.rounds} round(s), {platform.node()}")
-    print(f"{'':24}{'p50':>8}{'p90':>8}{'p99':>8}{'max':>8}")
-    for label, s in (("kubelet (create->Running)", k), ("bare docker run pair", d)):
-        print(f"{label:24}{s['p50']:8.2f}{s['p90']:8.2f}{s['p99']:8.2f}{s['max']:8.2f}")
-    print(f"p50 ratio kubelet/bare: {ratio:.2f}x (target <= 2x); kubelet p99 {k['p99']:.2f}s (target <= 3s)")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    result = {
-        "benchmark": "pod_startup",
-        "time": stamp,
-        "pods": args.pods,
-        "rounds": args.rounds,
-        "host": {"cpus": __import__("os").cpu_count(), "kernel": platform.release()},
-        "kubelet_seconds": k,
-        "bare_docker_seconds": d,
-        "p50_ratio": ratio,
-        "targets": {"p99_max_seconds": 3.0, "p50_ratio_max": 2.0},
-        "met": {"p99": k["p99"] <= 3.0, "p50_ratio": ratio <= 2.0},
-    }
-    path = out / f"pod_startup-{stamp}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {path}")
+    record(rec, samples, args)
+    from bench.report import show
+
+    show("pod_startup")
 
 
 if __name__ == "__main__":

@@ -1,44 +1,52 @@
 """Deployment rollout and node failure on hollow nodes: how long a 30-replica Deployment takes to come up and to
-roll to a new image (and whether availability held), then how long after a node group dies it is back at full
-strength.
+roll to a new image, how many pods were ready at the lowest point of each rolling update (measured by a watch)
+beside what the controller guarantees, then how long after a node group dies the Deployment is back at full strength.
 
     .venv/bin/python bench/rollout.py [--replicas 30] [--nodes 5] [--surge 25%] [--unavailable 25%]
-                                      [--grace 4] [--toleration 2]
+                                      [--rollouts 3] [--ready-delay 1] [--grace 4] [--toleration 2]
 
-Starts etcd, the apiserver, the scheduler, the controller-manager and hollow nodes (simulated kubelets that move
-bound pods to Running and Ready) on loopback. Creates the Deployment and times it to "rollout complete" (kubectl
-rollout status's test); then changes the image and times the rolling update, while a watch counts ready pods after
-every event. Then it SIGKILLs the hollow-node process that runs 3 of the nodes (their Leases stop) and times:
-the nodes going NotReady (--node-monitor-grace-period = --grace), the first eviction (after the shortened
+Starts etcd, the apiserver (bench/common.py), the scheduler, the controller-manager and hollow nodes (simulated
+kubelets that move bound pods to Running and Ready --ready-delay seconds after binding, a stand-in for container
+start-up: with no delay new pods are Ready before the controller can take old ones away, and a rollout never
+tests maxUnavailable) on loopback. Creates the Deployment and times it to "rollout complete" (kubectl rollout
+status's test); then changes the image --rollouts times, timing each rolling update while a watch on the pods
+counts, after every event, the Ready pods and all pods not being deleted. What the controller guarantees
+(Kubernetes' rolling update): Ready pods >= replicas - maxUnavailable (rounded down); maxSurge bounds the sum of
+the ReplicaSets' sizes (replicas + maxSurge, rounded up), which the pod count may pass for a moment. Then it SIGKILLs the hollow-node process that runs 3 of the nodes (their Leases stop) and
+times: the nodes going NotReady (--node-monitor-grace-period = --grace), the first eviction (after the shortened
 default tolerations, --toleration), and the Deployment back at full strength on the surviving nodes.
-Prints a table and writes JSON to bench/results/rollout-<timestamp>.json. The hollow nodes take no time to start
-containers, so the numbers are the control plane's own: apiserver, scheduler and controllers.
+Writes bench/results/rollout.json (bench/record.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import platform
+import math
+import statistics
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from apimachinery.client import Client  # noqa: E402
-from apimachinery.resources import by_resource  # noqa: E402
-from tests.harness import ApiServer, Etcd, free_port, start_component, stop_process, wait_until  # noqa: E402
+from apimachinery.client import Client
+from apimachinery.resources import must_resource
+from bench.common import ControlPlane, control_plane, summarize
+from bench.record import Recording, target
+from tests.harness import free_port, stop_process, wait_until
 
-PODS = by_resource("", "pods")
-NODES = by_resource("", "nodes")
-NAMESPACES = by_resource("", "namespaces")
-DEPLOYMENTS = by_resource("apps", "deployments")
+PODS = must_resource("", "pods")
+NODES = must_resource("", "nodes")
+NAMESPACES = must_resource("", "namespaces")
+DEPLOYMENTS = must_resource("apps", "deployments")
 NS = "bench-rollout"
+
+
+def int_or_percent(value: str) -> int | str:
+    """An IntOrString as the API wants it: "25%" stays a string, "1" becomes 1."""
+    return value if value.endswith("%") else int(value)
 
 
 def deployment(replicas: int, surge: str, unavailable: str) -> dict[str, Any]:
@@ -52,7 +60,10 @@ def deployment(replicas: int, surge: str, unavailable: str) -> dict[str, Any]:
             "selector": {"matchLabels": labels},
             "strategy": {
                 "type": "RollingUpdate",
-                "rollingUpdate": {"maxSurge": surge, "maxUnavailable": unavailable},
+                "rollingUpdate": {
+                    "maxSurge": int_or_percent(surge),
+                    "maxUnavailable": int_or_percent(unavailable),
+                },
             },
             "template": {
                 "metadata": {"labels": labels},
@@ -72,13 +83,23 @@ def ready(pod: dict[str, Any]) -> bool:
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds)
 
 
-class ReadyCounter:
+class PodCounter:
+    """One watch on the namespace's pods: after every event, the Ready pods and the pods not being deleted. Events
+    come in revision order and each changes one pod, so the counts are exact at every revision. Between `arm()` and
+    `disarm()` it keeps the lowest Ready count and the highest pod count."""
+
     def __init__(self, client: Client) -> None:
         self.client = client
         self.pods: dict[str, bool] = {}
         self.created = 0
+        self.events = 0
         self.min_ready: int | None = None
+        self.max_pods: int | None = None
         self.armed = False
+
+    def arm(self) -> None:
+        self.armed, self.events = True, 0
+        self.min_ready = self.max_pods = None
 
     async def run(self) -> None:
         async for etype, pod in self.client.watch(PODS, NS):
@@ -90,8 +111,10 @@ class ReadyCounter:
             else:
                 self.pods[uid] = ready(pod)
             if self.armed:
-                n = sum(self.pods.values())
+                self.events += 1
+                n, total = sum(self.pods.values()), len(self.pods)
                 self.min_ready = n if self.min_ready is None else min(self.min_ready, n)
+                self.max_pods = total if self.max_pods is None else max(self.max_pods, total)
 
 
 async def wait_complete(client: Client, timeout: float = 120.0) -> float:
@@ -111,8 +134,8 @@ async def wait_complete(client: Client, timeout: float = 120.0) -> float:
     raise TimeoutError("rollout did not complete")
 
 
-async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
-    client = Client(url)
+async def measure(cp: ControlPlane, args: argparse.Namespace) -> dict[str, Any]:
+    client = cp.client()
     try:
         await client.create(NAMESPACES, {"metadata": {"name": NS}})
 
@@ -123,43 +146,39 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
 
         while not await nodes_ready():
             await asyncio.sleep(0.1)
-        counter = ReadyCounter(client)
+        counter = PodCounter(client)
         watch = asyncio.create_task(counter.run())
         await asyncio.sleep(0.2)  # let the watch open before the first pod exists
         t0 = time.perf_counter()
         await client.create(DEPLOYMENTS, deployment(args.replicas, args.surge, args.unavailable), NS)
         await wait_complete(client)
         create_s = time.perf_counter() - t0
-        created_first = counter.created
-        counter.armed = True
-        patch = {"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "busybox:2"}]}}}}
-        t1 = time.perf_counter()
-        await client.patch(DEPLOYMENTS, "web", patch, NS, patch_type="strategic")
-        await wait_complete(client)
-        rollout_s = time.perf_counter() - t1
+        rollouts = []
+        for i in range(args.rollouts):
+            created = counter.created
+            counter.arm()
+            image = {
+                "spec": {"template": {"spec": {"containers": [{"name": "app", "image": f"busybox:{i + 2}"}]}}}
+            }
+            t1 = time.perf_counter()
+            await client.patch(DEPLOYMENTS, "web", image, NS, patch_type="strategic")
+            await wait_complete(client)
+            rollouts.append({"seconds": time.perf_counter() - t1, "min_ready": counter.min_ready,
+                             "max_pods": counter.max_pods, "pods_created": counter.created - created,
+                             "events": counter.events})  # fmt: skip
+            counter.armed = False
         watch.cancel()
         await asyncio.gather(watch, return_exceptions=True)
         d = await client.get(DEPLOYMENTS, "web", NS)
-        return {
-            "replicas": args.replicas,
-            "nodes": args.nodes,
-            "max_surge": args.surge,
-            "max_unavailable": args.unavailable,
-            "create_to_available_s": round(create_s, 3),
-            "rollout_s": round(rollout_s, 3),
-            "pods_created_initial": created_first,
-            "pods_created_rollout": counter.created - created_first,
-            "min_ready_during_rollout": counter.min_ready,
-            "allowed_min_ready": args.replicas - _floor_percent(args.unavailable, args.replicas),
-            "final_revision": d["metadata"]["annotations"].get("deployment.kubernetes.io/revision"),
-        }
+        revision = d["metadata"]["annotations"].get("deployment.kubernetes.io/revision")
+        return {"create_to_available_s": create_s, "rollouts": rollouts, "final_revision": revision}
     finally:
         await client.aclose()
 
 
-async def failover(url: str, args: argparse.Namespace, kill: Any) -> dict[str, Any]:
+async def failover(cp: ControlPlane, args: argparse.Namespace, kill: Any) -> dict[str, Any]:
     """Kill the first node group; time NotReady, first eviction and full strength again."""
-    client = Client(url)
+    client = cp.client()
     try:
         pods = (await client.list(PODS, NS))["items"]
         victims = {
@@ -208,8 +227,77 @@ def _ready_status(node: dict[str, Any]) -> str | None:
     return None
 
 
-def _floor_percent(value: str, total: int) -> int:
-    return int(value[:-1]) * total // 100 if value.endswith("%") else int(value)
+def resolve(value: str, total: int, *, round_up: bool) -> int:
+    """maxSurge / maxUnavailable against `total`, rounded as Kubernetes rounds them (surge up, unavailable down)."""
+    if not value.endswith("%"):
+        return int(value)
+    exact = int(value[:-1]) * total / 100
+    return math.ceil(exact) if round_up else math.floor(exact)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    toleration = str(args.toleration)
+    tolerations = ["--default-not-ready-toleration-seconds", toleration,
+                   "--default-unreachable-toleration-seconds", toleration]  # fmt: skip
+    with control_plane(apiserver_args=tolerations) as cp:
+        procs = []
+        try:
+            procs.append(cp.start_component("scheduler", ["--port", str(free_port())], "bench-scheduler"))
+            cm = ["--node-monitor-grace-period", f"{args.grace}s", "--node-eviction-rate", "10"]
+            procs.append(
+                cp.start_component("controller_manager", [*cm, "--port", str(free_port())], "bench-cm")
+            )
+            hollow = ["--lease-interval", "1", "--ready-delay", str(args.ready_delay)]
+            group_a = cp.start_component("kubelet.hollow", [*hollow, "--count", "3", "--name-prefix", "bench-a-"],
+                                         "bench-a")  # fmt: skip
+            procs.append(group_a)
+            rest = ["--count", str(args.nodes - 3), "--name-prefix", "bench-b-"]
+            procs.append(cp.start_component("kubelet.hollow", [*hollow, *rest], "bench-b"))
+            wait_until(lambda: all(p.poll() is None for p, _ in procs), 5, what="components running")
+            result = asyncio.run(measure(cp, args))
+            result.update(asyncio.run(failover(cp, args, group_a[0].kill)))
+        finally:
+            for proc, log in procs:
+                stop_process(proc)
+                log.unlink(missing_ok=True)
+    return result
+
+
+def record(rec: Recording, m: dict[str, Any], args: argparse.Namespace) -> None:
+    rollouts = m["rollouts"]
+    figures = {
+        "create_to_available_s": m["create_to_available_s"],
+        "rollout_s": statistics.median(r["seconds"] for r in rollouts),
+        "min_ready_measured": min(r["min_ready"] for r in rollouts),
+        "min_ready_guaranteed": args.replicas - resolve(args.unavailable, args.replicas, round_up=False),
+        "max_pods_measured": max(r["max_pods"] for r in rollouts),
+        "max_replicas_by_surge": args.replicas + resolve(args.surge, args.replicas, round_up=True),
+        "pods_created_per_rollout": statistics.median(r["pods_created"] for r in rollouts),
+        "final_revision": m["final_revision"],
+        **{k: m[k] for k in ("pods_on_killed_nodes", "killed_to_not_ready_s", "killed_to_first_eviction_s",
+                             "killed_to_full_strength_s")},
+    }  # fmt: skip
+    targets = [
+        target("Ready pods never below replicas - maxUnavailable", "min_ready_measured", ">=",
+               figures["min_ready_guaranteed"], figures["min_ready_measured"]),
+    ]  # fmt: skip
+    samples = {
+        "rollout_s (per rollout)": summarize([r["seconds"] for r in rollouts], "s"),
+        "min_ready (per rollout)": summarize([r["min_ready"] for r in rollouts], "pods"),
+        "max_pods (per rollout)": summarize([r["max_pods"] for r in rollouts], "pods"),
+        "watch events (per rollout)": summarize([r["events"] for r in rollouts], "events"),
+    }
+    notes = [
+        f"Hollow nodes: pods are Running and Ready {args.ready_delay:g} s after binding; no container runs, so the "
+        "times are the control plane's (apiserver, scheduler, controllers) plus that delay.",
+        "min_ready_measured / max_pods_measured: the lowest Ready count and the highest count of pods not being "
+        "deleted, over every event of every rolling update, from one watch on the pods. min_ready_guaranteed is "
+        "replicas - maxUnavailable (rounded down), what the rolling-update rules allow.",
+        "max_replicas_by_surge (replicas + maxSurge, rounded up) bounds the sum of the ReplicaSets' sizes, not the "
+        "pods: as in Kubernetes (kubernetes/kubernetes#95498), pods of a ReplicaSet just scaled down may still "
+        "exist when the new one grows, so max_pods_measured can pass it for a moment.",
+    ]
+    rec.write(figures=figures, targets=targets, samples=samples, notes=notes)
 
 
 def main() -> None:
@@ -218,6 +306,12 @@ def main() -> None:
     p.add_argument("--nodes", type=int, default=5)
     p.add_argument("--surge", default="25%")
     p.add_argument("--unavailable", default="25%")
+    p.add_argument(
+        "--rollouts", type=int, default=3, help="rolling updates (image changes), one after another"
+    )
+    p.add_argument(
+        "--ready-delay", type=float, default=1.0, help="hollow nodes: seconds from binding to Ready"
+    )
     p.add_argument("--grace", type=int, default=4, help="--node-monitor-grace-period, seconds")
     p.add_argument(
         "--toleration", type=int, default=2, help="default not-ready/unreachable tolerationSeconds"
@@ -225,83 +319,11 @@ def main() -> None:
     args = p.parse_args()
     if args.nodes < 4:
         p.error("--nodes must be at least 4 (3 are killed)")
+    rec = Recording("rollout", vars(args))
+    record(rec, run(args), args)
+    from bench.report import show
 
-    etcd = Etcd()
-    etcd.start()
-    toleration = str(args.toleration)
-    api = ApiServer(
-        etcd.url,
-        [
-            "--default-not-ready-toleration-seconds",
-            toleration,
-            "--default-unreachable-toleration-seconds",
-            toleration,
-        ],
-    )
-    procs = []
-    try:
-        api.start()
-        common = ["--master", api.url]
-        procs.append(start_component(["scheduler", *common, "--port", str(free_port())], "bench-scheduler"))
-        cm = ["--node-monitor-grace-period", f"{args.grace}s", "--node-eviction-rate", "10"]
-        procs.append(
-            start_component(["controller_manager", *common, *cm, "--port", str(free_port())], "bench-cm")
-        )
-        hollow = [*common, "--lease-interval", "1"]
-        group_a = start_component(
-            ["kubelet.hollow", *hollow, "--count", "3", "--name-prefix", "bench-a-"], "bench-a"
-        )
-        procs.append(group_a)
-        rest = str(args.nodes - 3)
-        procs.append(
-            start_component(
-                ["kubelet.hollow", *hollow, "--count", rest, "--name-prefix", "bench-b-"], "bench-b"
-            )
-        )
-        wait_until(lambda: all(p.poll() is None for p, _ in procs), 5, what="components running")
-        result = asyncio.run(measure(api.url, args))
-        result.update(asyncio.run(failover(api.url, args, group_a[0].kill)))
-        result["node_monitor_grace_period_s"] = args.grace
-        result["default_toleration_s"] = args.toleration
-    finally:
-        for proc, log in procs:
-            stop_process(proc)
-            log.unlink(missing_ok=True)
-        api.stop()
-        api.log_path.unlink(missing_ok=True)
-        etcd.destroy()
-
-    result["machine"] = {"python": platform.python_version(), "platform": platform.platform()}
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    result["timestamp"] = stamp
-    rows = [
-        ("replicas / hollow nodes", f"{result['replicas']} / {result['nodes']}"),
-        ("maxSurge / maxUnavailable", f"{result['max_surge']} / {result['max_unavailable']}"),
-        ("create -> all available", f"{result['create_to_available_s']:.2f} s"),
-        ("rolling update (image change)", f"{result['rollout_s']:.2f} s"),
-        ("pods created by the rollout", str(result["pods_created_rollout"])),
-        (
-            "min ready during rollout",
-            f"{result['min_ready_during_rollout']} (allowed >= {result['allowed_min_ready']})",
-        ),
-        ("final revision", str(result["final_revision"])),
-        (
-            "grace period / toleration",
-            f"{result['node_monitor_grace_period_s']} s / {result['default_toleration_s']} s",
-        ),
-        ("pods on the 3 killed nodes", str(result["pods_on_killed_nodes"])),
-        ("kill -> nodes NotReady", f"{result['killed_to_not_ready_s']:.2f} s"),
-        ("kill -> first eviction", f"{result['killed_to_first_eviction_s']:.2f} s"),
-        ("kill -> full strength again", f"{result['killed_to_full_strength_s']:.2f} s"),
-    ]
-    width = max(len(k) for k, _ in rows)
-    print(f"{'measure'.ljust(width)}  value")
-    for k, v in rows:
-        print(f"{k.ljust(width)}  {v}")
-    out = REPO / "bench" / "results" / f"rollout-{stamp}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"\nwritten to {out.relative_to(REPO)}")
+    show("controllers")
 
 
 if __name__ == "__main__":

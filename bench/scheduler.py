@@ -1,20 +1,16 @@
 """Scheduler throughput on hollow nodes, against the apiserver's own pod-create rate measured in the same run.
 
-    .venv/bin/python bench/scheduler.py [--pods 1000] [--nodes 100] [--concurrency 8] [--master URL]
+    .venv/bin/python bench/scheduler.py [--pods 1000] [--nodes 100] [--rounds 3] [--concurrency 8] [--master URL]
 
-1. Ceiling: create N pods that no scheduler picks up (schedulerName "bench-nobody") and time it: the apiserver's
-   pod-create rate on this machine, now.
-2. Start N/10 hollow nodes and kube-scheduler, watch the pods of a fresh namespace and create N pods as fast as
-   in step 1. Per pod: creation -> binding as seen by that one watch (ADDED, then the first event with
-   spec.nodeName). Throughput = N / (last binding - first creation).
-3. Backlog: stop the scheduler, create N more pods, start a fresh scheduler: its own rate, first to last bind
-   (the apiserver then serves binds, events and hollow-node status writes, but no creates).
-4. Print a table (plus the CPU seconds each process used during step 2, to show where the time goes) and write
-   JSON to bench/results/.
-
-Starts its own etcd and apiserver (tests/harness.py) unless --master is given. Each scheduled pod costs the
-apiserver four writes (create, binding, the Scheduled event, the hollow node's status update) where the ceiling
-costs one, and every process here shares the same CPUs: read the ratio with that in mind.
+Starts etcd, the apiserver (bench/common.py), N hollow nodes and kube-scheduler, then alternates, for --rounds:
+* create rate: create N pods that no scheduler picks up (schedulerName "bench-nobody") and time it: the
+  apiserver's pod-create rate on this machine, now, with the same processes running;
+* scheduling: watch the pods of a fresh namespace and create N pods as fast as possible. Per pod: creation ->
+  binding as seen by that one watch (ADDED, then the first event with spec.nodeName). Throughput = N / (last
+  binding - first creation).
+Each round's pods are deleted after it. Then a paced run (--paced-pods at --paced-rate/s: the latency when creates
+do not outrun the scheduler) and the backlog run (stop the scheduler, create N pods, start a fresh scheduler: its
+own rate, first to last bind). Writes bench/results/scheduler.json (bench/record.py).
 """
 
 from __future__ import annotations
@@ -22,27 +18,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
-import platform
 import statistics
 import sys
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from apimachinery.client import Client  # noqa: E402
-from apimachinery.errors import StatusError  # noqa: E402
-from apimachinery.resources import ResourceInfo, by_resource  # noqa: E402
-from bench.common import percentile  # noqa: E402
-from tests.harness import ApiServer, Etcd, free_port, start_component, stop_process  # noqa: E402
+from apimachinery.client import Client
+from apimachinery.errors import StatusError
+from apimachinery.resources import ResourceInfo, by_resource
+from bench.common import alternate, control_plane, percentile, summarize
+from bench.record import Recording, ratio, target
+from tests.harness import free_port, stop_process
 
 
 def _resource(name: str) -> ResourceInfo:
@@ -111,21 +104,26 @@ async def create_namespace(client: Client, name: str) -> None:
         await client.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
 
 
-async def measure_create_rate(client: Client, count: int, concurrency: int) -> dict[str, Any]:
-    namespace = f"bench-create-{uuid.uuid4().hex[:6]}"
-    await create_namespace(client, namespace)
-    names = [f"c-{i}" for i in range(count)]
-    seconds = await create_all(client, namespace, names, concurrency, "bench-nobody")
-    # Out of the way before the scheduling run (unassigned pods are deleted at once).
+async def drop_pods(client: Client, namespace: str, names: list[str], concurrency: int) -> None:
+    """Delete the pods at once (grace 0), so that rounds do not fill the nodes or slow each other."""
     semaphore = asyncio.Semaphore(concurrency)
 
     async def drop(name: str) -> None:
         async with semaphore:
-            with contextlib.suppress(StatusError):
+            with contextlib.suppress(StatusError):  # already gone
                 await client.delete(PODS, name, namespace, grace_period_seconds=0)
 
     await asyncio.gather(*(drop(n) for n in names))
-    return {"pods": count, "seconds": seconds, "pods_per_second": count / seconds}
+
+
+async def measure_create_rate(client: Client, count: int, concurrency: int) -> float:
+    """Pods/s of creating `count` pods that no scheduler picks up (schedulerName "bench-nobody")."""
+    namespace = f"bench-create-{uuid.uuid4().hex[:6]}"
+    await create_namespace(client, namespace)
+    names = [f"c-{i}" for i in range(count)]
+    seconds = await create_all(client, namespace, names, concurrency, "bench-nobody")
+    await drop_pods(client, namespace, names, concurrency)
+    return count / seconds
 
 
 async def wait_nodes_ready(client: Client, prefix: str, count: int, timeout: float = 120) -> None:
@@ -193,7 +191,8 @@ class Binds:
 async def stream_run(
     client: Client, count: int, concurrency: int, pids: dict[str, int], timeout: float, rate: float = 0
 ) -> dict[str, Any]:
-    """Pods created while the scheduler runs: throughput and creation -> binding latency."""
+    """Pods created while the scheduler runs: throughput, each pod's creation -> binding latency, CPU seconds of
+    each process. The pods are deleted afterwards."""
     namespace = f"bench-{uuid.uuid4().hex[:6]}"
     await create_namespace(client, namespace)
     binds = Binds(client, namespace, count)
@@ -204,21 +203,14 @@ async def stream_run(
     await binds.wait(timeout)
     cpu_after = {name: cpu_seconds(pid) for name, pid in pids.items()}
     events = await client.list(EVENTS, namespace)
-    scheduled_events = sum(1 for e in events["items"] if e.get("reason") == "Scheduled")
-    latencies = [binds.bound[n] - binds.added[n] for n in names]
     span = max(binds.bound.values()) - min(binds.added.values())
+    await drop_pods(client, namespace, names, concurrency)
     return {
-        "pods": count,
-        "create_seconds": create_seconds,
         "create_pods_per_second": count / create_seconds,
-        "seconds": span,
         "pods_per_second": count / span,
-        "latency_p50": percentile(latencies, 50),
-        "latency_p90": percentile(latencies, 90),
-        "latency_p99": percentile(latencies, 99),
-        "latency_mean": statistics.fmean(latencies),
-        "cpu_seconds": {name: round(cpu_after[name] - cpu_before[name], 2) for name in pids},
-        "scheduled_events_when_all_bound": scheduled_events,
+        "latencies": [binds.bound[n] - binds.added[n] for n in names],
+        "cpu_seconds": {name: cpu_after[name] - cpu_before[name] for name in pids},
+        "scheduled_events": sum(1 for e in events["items"] if e.get("reason") == "Scheduled"),
     }
 
 
@@ -273,70 +265,54 @@ def scrape(url: str) -> dict[str, float]:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    def profiled(name: str) -> list[str]:
-        """`python -m cProfile -o DIR/name.prof -m <component>` when --profile-dir is given."""
-        if not args.profile_dir:
-            return []
-        args.profile_dir.mkdir(parents=True, exist_ok=True)
-        return ["cProfile", "-o", str(args.profile_dir / f"{name}.prof"), "-m"]
+    """Every measurement: alternating create-rate and scheduling rounds, a paced run, the backlog run."""
+    with control_plane(url=args.master) as cp:
+        client = cp.client("bench-scheduler")
+        procs: list[tuple[str, Any, Path]] = []
 
-    etcd = server = None
-    procs: list[tuple[str, Any, Path]] = []
-    load_before = os.getloadavg()
-    try:
-        if args.master:
-            url = args.master
-        else:
-            etcd = Etcd()
-            etcd.start()
-            server = ApiServer(etcd.url)
-            server.start()
-            url = server.url
-        client = Client(url, user_agent="bench-scheduler")
-
-        async def start(name: str, *argv: str) -> Any:
-            proc, log = start_component([*profiled(name), *argv], name)
+        def start(name: str, module: str, argv: list[str]) -> Any:
+            wrap: list[str] = []
+            if args.profile_dir:  # python -m cProfile -o DIR/name.prof -m <module>
+                args.profile_dir.mkdir(parents=True, exist_ok=True)
+                wrap = ["cProfile", "-o", str(args.profile_dir / f"{name}.prof"), "-m"]
+            proc, log = cp.start_component(module, argv, name, wrap=wrap)
             procs.append((name, proc, log))
             return proc
 
         async def start_scheduler(port: int) -> Any:
-            proc = await start(
-                "scheduler",
-                "scheduler",
-                "--master",
-                url,
-                "--port",
-                str(port),
-                "--max-inflight-binds",
-                str(args.max_inflight_binds),
-            )
+            proc = start("scheduler", "scheduler", ["--port", str(port), "--max-inflight-binds",
+                                                    str(args.max_inflight_binds)])  # fmt: skip
             await wait_healthy(f"http://127.0.0.1:{port}/healthz")
             return proc
 
         try:
-            ceiling = await measure_create_rate(client, args.pods, args.concurrency)
             prefix = f"bench-{uuid.uuid4().hex[:4]}-"
-            hollow = await start(
-                "hollow",
-                "kubelet.hollow",
-                "--master",
-                url,
-                "--count",
-                str(args.nodes),
-                "--name-prefix",
-                prefix,
-            )
+            hollow = start("hollow", "kubelet.hollow", ["--count", str(args.nodes), "--name-prefix", prefix])
             await wait_nodes_ready(client, prefix, args.nodes)
             port = free_port()
             sched = await start_scheduler(port)
-            pids = {"scheduler": sched.pid, "hollow-nodes": hollow.pid}
-            if server is not None and server.proc is not None:
-                pids["apiserver"] = server.proc.pid
-            if etcd is not None and etcd.proc is not None:
-                pids["etcd"] = etcd.proc.pid
-            pids["bench (client)"] = os.getpid()
-            stream = await stream_run(client, args.pods, args.concurrency, pids, args.timeout, args.rate)
-            stream["scheduler_metrics"] = scrape(f"http://127.0.0.1:{port}/metrics")
+            pids = {"scheduler": sched.pid, "hollow-nodes": hollow.pid, "bench (client)": os.getpid()}
+            for name, pid in (
+                ("apiserver", cp.pid()),
+                ("etcd", cp.etcd.proc.pid if cp.etcd and cp.etcd.proc else None),
+            ):
+                if pid:
+                    pids[name] = pid
+            creates: list[float] = []
+            streams: list[dict[str, Any]] = []
+            for _r, order in alternate("create", "schedule", args.rounds):
+                for side in order:
+                    if side == "create":
+                        creates.append(await measure_create_rate(client, args.pods, args.concurrency))
+                    else:
+                        streams.append(
+                            await stream_run(client, args.pods, args.concurrency, pids, args.timeout)
+                        )
+            metrics = scrape(f"http://127.0.0.1:{port}/metrics")
+            paced = None
+            if args.paced_pods:
+                paced = await stream_run(client, args.paced_pods, args.concurrency, pids, args.timeout,
+                                         args.paced_rate)  # fmt: skip
             backlog = None
             if not args.no_backlog:
                 stop_process(sched, timeout=30)
@@ -345,82 +321,70 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 )
         finally:
             await client.aclose()
-    finally:
-        for _name, proc, _log in reversed(procs):
-            stop_process(proc, timeout=30)  # a profiled process writes its profile on the way out
-        for name, proc, log in procs:
-            if proc.returncode not in (0, None):
-                print(f"{name} exited {proc.returncode}; log tail:", file=sys.stderr)
-                print(log.read_text(errors="replace")[-3000:], file=sys.stderr)
-            if args.keep_logs:
-                print(f"log of {name}: {log}", file=sys.stderr)
-            else:
-                log.unlink(missing_ok=True)
-        if server is not None:
-            server.stop()
-            server.log_path.unlink(missing_ok=True)
-        if etcd is not None:
-            etcd.destroy()
-    return {
-        "benchmark": "scheduler",
-        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "loadavg_before": [round(x, 2) for x in load_before],
-            "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+            for _name, proc, _log in reversed(procs):
+                stop_process(proc, timeout=30)  # a profiled process writes its profile on the way out
+            for name, proc, log in procs:
+                if proc.returncode not in (0, None):
+                    print(f"{name} exited {proc.returncode}; log tail:", file=sys.stderr)
+                    print(log.read_text(errors="replace")[-3000:], file=sys.stderr)
+                if args.keep_logs:
+                    print(f"log of {name}: {log}", file=sys.stderr)
+                else:
+                    log.unlink(missing_ok=True)
+    return {"creates": creates, "streams": streams, "metrics": metrics, "paced": paced, "backlog": backlog}
+
+
+def record(rec: Recording, m: dict[str, Any], args: argparse.Namespace) -> None:
+    streams = m["streams"]
+    latencies = [x for s in streams for x in s["latencies"]]
+    rates = [s["pods_per_second"] for s in streams]
+    figures: dict[str, Any] = {
+        "scheduling_pods_per_s": statistics.median(rates),
+        "create_rate_during_scheduling_pods_per_s": statistics.median(
+            s["create_pods_per_second"] for s in streams
+        ),
+        "latency_p50_s": percentile(latencies, 50),
+        "latency_p99_s": percentile(latencies, 99),
+        "algorithm_avg_ms": m["metrics"]["algorithm_avg_ms"],
+        "binding_avg_ms": m["metrics"]["binding_avg_ms"],
+        "scheduled_events_when_all_bound": min(s["scheduled_events"] for s in streams),
+        "cpu_seconds_per_pod_ms": {
+            name: 1000 * sum(s["cpu_seconds"][name] for s in streams) / (args.pods * len(streams))
+            for name in streams[0]["cpu_seconds"]
         },
-        "params": {
-            "pods": args.pods,
-            "nodes": args.nodes,
-            "concurrency": args.concurrency,
-            "max_inflight_binds": args.max_inflight_binds,
-            "rate": args.rate,
-        },
-        "apiserver_create": ceiling,
-        "scheduling": stream,
-        "ratio_to_create_rate": stream["pods_per_second"] / ceiling["pods_per_second"],
-        "backlog": backlog,
     }
-
-
-def table(report: dict[str, Any]) -> str:
-    c, s, p = report["apiserver_create"], report["scheduling"], report["params"]
-    m = s["scheduler_metrics"]
-    rows = [
-        ("apiserver pod-create rate (no scheduling)", f"{c['pods_per_second']:.0f} pods/s"),
-        (
-            "create rate during the scheduling run" + (f" (paced at {p['rate']:.0f}/s)" if p["rate"] else ""),
-            f"{s['create_pods_per_second']:.0f} pods/s",
+    if m["paced"]:
+        figures["paced_rate_pods_per_s"] = args.paced_rate
+        figures["paced_latency_p50_s"] = percentile(m["paced"]["latencies"], 50)
+        figures["paced_latency_p99_s"] = percentile(m["paced"]["latencies"], 99)
+    if m["backlog"]:
+        figures["backlog_pods_per_s"] = m["backlog"]["pods_per_second"]
+    baseline = {"create_pods_per_s": statistics.median(m["creates"])}
+    ratios = {"scheduling_vs_create": ratio("scheduling_pods_per_s", "create_pods_per_s", figures, baseline)}
+    targets = [
+        target(">= 100 pods/s", "scheduling_pods_per_s", ">=", 100, figures["scheduling_pods_per_s"]),
+        target(">= 50% of the create rate", "scheduling_vs_create", ">=", 0.5, ratios["scheduling_vs_create"]["value"]),
+    ]  # fmt: skip
+    samples = {
+        "create_pods_per_s (per round)": summarize(m["creates"], "1/s"),
+        "scheduling_pods_per_s (per round)": summarize(rates, "1/s"),
+        "scheduling_vs_create (per round)": summarize(
+            [s / c for s, c in zip(rates, m["creates"], strict=True)], "ratio"
         ),
-        ("scheduling throughput (created -> bound)", f"{s['pods_per_second']:.0f} pods/s"),
-        ("  ratio to the create rate", f"{100 * report['ratio_to_create_rate']:.0f} %"),
-        ("latency creation -> binding p50", f"{1000 * s['latency_p50']:.0f} ms"),
-        ("latency creation -> binding p90", f"{1000 * s['latency_p90']:.0f} ms"),
-        ("latency creation -> binding p99", f"{1000 * s['latency_p99']:.0f} ms"),
-        ("scheduler: filter+score per pod (avg)", f"{m['algorithm_avg_ms']:.2f} ms"),
-        ("scheduler: bind request (avg)", f"{m['binding_avg_ms']:.1f} ms"),
-        (
-            "scheduler: attempts scheduled/unsched/error",
-            f"{m['attempts_scheduled']:.0f}/{m['attempts_unschedulable']:.0f}/{m['attempts_error']:.0f}",
-        ),
+        "creation_to_binding_s (per pod)": summarize(latencies, "s"),
+    }
+    if m["paced"]:
+        samples["paced creation_to_binding_s (per pod)"] = summarize(m["paced"]["latencies"], "s")
+    notes = [
+        "Create-rate and scheduling rounds alternate (create first in even rounds) with the scheduler and the hollow "
+        "nodes running throughout: the create rate is the apiserver's with the same processes watching. "
+        "Rates are medians over rounds; latencies are over every pod of every round.",
+        "Each scheduled pod costs the apiserver four writes (create, binding, Scheduled event, the hollow node's "
+        "status update) where the create-rate round costs one.",
     ]
-    rows.append(("Scheduled events written when all were bound", f"{s['scheduled_events_when_all_bound']}"))
-    rows += [
-        (f"CPU during run: {name}", f"{sec:.1f} s, {1000 * sec / s['pods']:.1f} ms/pod")
-        for name, sec in s["cpu_seconds"].items()
-    ]
-    if report.get("backlog"):
-        b = report["backlog"]
-        rows.append(
-            ("backlog: all pods pending, then scheduler starts", f"{b['pods_per_second']:.0f} pods/s")
-        )
-    load = report["machine"]["loadavg_before"][0], report["machine"]["loadavg_after"][0]
-    rows.append(("load average (1 min) before / after", f"{load[0]:.1f} / {load[1]:.1f}"))
-    p = report["params"]
-    width = max(len(r[0]) for r in rows)
-    head = f"scheduler benchmark: {p['pods']} pods on {p['nodes']} hollow nodes, {report['machine']['cpus']} CPUs"
-    return "\n".join([head, "-" * len(head), *(f"{k:<{width}}  {v:>14}" for k, v in rows)])
+    rec.write(
+        figures=figures, baseline=baseline, ratios=ratios, targets=targets, samples=samples, notes=notes
+    )
 
 
 def main() -> None:
@@ -429,24 +393,23 @@ def main() -> None:
     )
     parser.add_argument("--pods", type=int, default=1000)
     parser.add_argument("--nodes", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating create-rate / scheduling rounds")
     parser.add_argument("--concurrency", type=int, default=8, help="create requests in flight")
     parser.add_argument("--master", default=None, help="use this apiserver instead of starting one")
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument("--profile-dir", type=Path, default=None, help="cProfile scheduler and hollow nodes")
-    parser.add_argument(
-        "--rate", type=float, default=0, help="pace the scheduling run's creates (pods/s; 0: max)"
-    )
+    parser.add_argument("--paced-pods", type=int, default=500, help="pods of the paced run (0: none)")
+    parser.add_argument("--paced-rate", type=float, default=50, help="creates per second in the paced run")
     parser.add_argument("--max-inflight-binds", type=int, default=8, help="passed to kube-scheduler")
     parser.add_argument("--no-backlog", action="store_true", help="skip the all-pending-then-schedule run")
     parser.add_argument("--keep-logs", action="store_true", help="keep the component logs (paths on stderr)")
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
     args = parser.parse_args()
-    report = asyncio.run(run(args))
-    print(table(report))
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"scheduler-{report['date'].replace(':', '').replace('-', '')}.json"
-    path.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nwrote {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
+    rec = Recording("scheduler", {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()})
+    measured = asyncio.run(run(args))
+    record(rec, measured, args)
+    from bench.report import show
+
+    show("scheduler")
 
 
 if __name__ == "__main__":

@@ -1,18 +1,18 @@
 """Service proxy overhead against direct pod access in the same run, and the time to program 1,000 services.
 
-    .venv/bin/python bench/service.py [--requests 1000] [--services 1000] [--rounds 5]
+    flock /tmp/kubelite-host.lock .venv/bin/python bench/service.py [--requests 1000] [--services 1000] [--rounds 6]
 
-Needs root, iptables, Docker and the CNI plugins (like the e2e tests). Starts its own etcd, apiserver, one real
-kubelet and kube-proxy (tests/harness.py and the e2e helpers), and one busybox httpd pod.
+Needs root, iptables, Docker and the CNI plugins (like the e2e tests; run it under the host lock). Starts its own
+etcd, apiserver, one real kubelet and kube-proxy (bench/common.py), and one busybox httpd pod.
 
 1. Latency: `--requests` sequential HTTP/1.0 GETs from this host, each on a new TCP connection (so every request
    pays the per-connection cost of the proxy: conntrack + DNAT, or the userspace accept + connect), directly to
    the pod IP and through the service's cluster IP. Direct and proxied requests alternate in `--rounds` blocks,
-   so drift of the machine hits both alike. Phase A: kube-proxy in iptables mode; phase B: userspace mode.
+   and which goes first alternates too, so drift of the machine hits both alike. Phase A: kube-proxy in iptables mode; phase B: userspace mode.
 2. Programming: with kube-proxy in iptables mode, create `--services` selector-less services and their Endpoints
    (2 addresses each; no traffic is sent to them) as fast as the apiserver takes them; time until iptables-save
    shows every one of them, then the time of one full rewrite (kube-proxy restarted with all of them present).
-3. Print a table and write JSON to bench/results/.
+3. Write bench/results/service.json (bench/record.py) and print the README's table.
 
 Traffic goes only to the pod, to the service address (guard-routed to a local device) and to loopback.
 """
@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import platform
 import re
 import shutil
 import socket
@@ -33,19 +31,19 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.e2e.kubelet.conftest import CLUSTER_CIDR, KubeletProc, cleanup_node  # noqa: E402
-from tests.harness import ApiServer, Etcd, free_port, wait_until  # noqa: E402
-from tests.images import BUSYBOX_IMAGE, ensure_images  # noqa: E402
-from tests.integration.proxy.helpers import KubeProxyProc, iptables_save  # noqa: E402
+from bench.common import ControlPlane, alternate, control_plane, kube_proxy, kubelet, summarize
+from bench.record import Recording, ratio, target
+from tests.e2e.kubelet.conftest import CLUSTER_CIDR, cleanup_node
+from tests.harness import route_exists, wait_until
+from tests.images import BUSYBOX_IMAGE, ensure_images
+from tests.integration.proxy.helpers import iptables_save
 
 Obj = dict[str, Any]
 REQUEST = b"GET / HTTP/1.0\r\n\r\n"
@@ -66,38 +64,30 @@ def one_request(ip: str, port: int) -> float:
     return elapsed
 
 
-def summary(samples: list[float], wall: float) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {
-        "requests": len(samples),
-        "mean_ms": 1000 * statistics.fmean(samples),
-        "p50_ms": 1000 * ordered[len(ordered) // 2],
-        "p95_ms": 1000 * ordered[int(len(ordered) * 0.95)],
-        "p99_ms": 1000 * ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
-        "requests_per_second": len(samples) / wall,
-    }
-
-
 def compare(direct: tuple[str, int], proxied: tuple[str, int], total: int, rounds: int) -> dict[str, Any]:
-    """Alternate blocks of sequential requests to `direct` and `proxied`; per-target latency and rate."""
-    for target in (direct, proxied):
+    """Blocks of sequential requests to `direct` and `proxied`, alternating which goes first each round: every
+    request's seconds and each side's wall time, per round."""
+    for side in (direct, proxied):
         for _ in range(50):  # warm-up: ARP, conntrack, the httpd's page cache
-            one_request(*target)
-    samples: dict[str, list[float]] = {"direct": [], "proxied": []}
-    walls = {"direct": 0.0, "proxied": 0.0}
-    per_round = total // rounds
-    for _ in range(rounds):
-        for name, target in (("direct", direct), ("proxied", proxied)):
-            start = time.perf_counter()
-            samples[name] += [one_request(*target) for _ in range(per_round)]
-            walls[name] += time.perf_counter() - start
-    d, p = summary(samples["direct"], walls["direct"]), summary(samples["proxied"], walls["proxied"])
-    return {
-        "direct": d,
-        "proxied": p,
-        "latency_ratio": p["mean_ms"] / d["mean_ms"],
-        "p50_ratio": p["p50_ms"] / d["p50_ms"],
+            one_request(*side)
+    out: dict[str, Any] = {
+        "direct": [],
+        "proxied": [],
+        "walls": {"direct": 0.0, "proxied": 0.0},
+        "round_ratios": [],
     }
+    per_round = total // rounds
+    targets = {"direct": direct, "proxied": proxied}
+    for _r, order in alternate("direct", "proxied", rounds):
+        means = {}
+        for name in order:
+            start = time.perf_counter()
+            got = [one_request(*targets[name]) for _ in range(per_round)]
+            out["walls"][name] += time.perf_counter() - start
+            out[name] += got
+            means[name] = statistics.fmean(got)
+        out["round_ratios"].append(means["proxied"] / means["direct"])
+    return out
 
 
 def httpd_pod(node: str) -> Obj:
@@ -137,12 +127,12 @@ def programmed(ns: str) -> int:
     return len(re.findall(rf'--comment "{re.escape(ns)}/[^"]* cluster IP"', iptables_save("nat")))
 
 
-async def create_services(url: str, ns: str, count: int, concurrency: int = 16) -> float:
+async def create_services(cp: ControlPlane, ns: str, count: int, concurrency: int = 16) -> float:
     """Create `count` services and their Endpoints (2 made-up pod addresses each); returns the seconds it took."""
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(count):
         queue.put_nowait(i)
-    async with httpx.AsyncClient(base_url=url, timeout=30) as c:
+    async with cp.http(timeout=30) as c:
 
         async def worker() -> None:
             while not queue.empty():
@@ -158,7 +148,7 @@ async def create_services(url: str, ns: str, count: int, concurrency: int = 16) 
         return time.perf_counter() - start
 
 
-def scrape(proxy: KubeProxyProc) -> dict[str, float]:
+def scrape(proxy: Any) -> dict[str, float]:
     out = {}
     for line in proxy.metrics().splitlines():
         m = re.match(
@@ -171,161 +161,126 @@ def scrape(proxy: KubeProxyProc) -> dict[str, float]:
     return out
 
 
+def serve(api: httpx.Client, node: str) -> tuple[str, str]:
+    """The httpd pod on `node` and its service: (pod IP, cluster IP), both answering."""
+    ns = "bench-svc"
+    api.post("/api/v1/namespaces", json={"metadata": {"name": ns}}).raise_for_status()
+    api.post(f"/api/v1/namespaces/{ns}/pods", json=httpd_pod(node)).raise_for_status()
+
+    def pod_ip() -> str | None:
+        st = api.get(f"/api/v1/namespaces/{ns}/pods/srv").json().get("status", {})
+        return st.get("podIP") if st.get("phase") == "Running" else None
+
+    ip = str(wait_until(pod_ip, 60, 0.2, what="pod running"))
+    wait_until(lambda: one_request(ip, 8080), 20, 0.1, what="httpd answering")
+    api.post(f"/api/v1/namespaces/{ns}/services", json=service("srv")).raise_for_status()
+    api.post(f"/api/v1/namespaces/{ns}/endpoints", json=endpoints("srv", [ip])).raise_for_status()
+    cluster_ip = api.get(f"/api/v1/namespaces/{ns}/services/srv").json()["spec"]["clusterIP"]
+    wait_until(lambda: one_request(cluster_ip, 80), 20, 0.1, what="cluster IP")
+    return ip, cluster_ip
+
+
+def programming(cp: ControlPlane, api: httpx.Client, proxy: Any, count: int) -> dict[str, Any]:
+    """With kube-proxy in iptables mode: create `count` services and time them into iptables-save; then one full
+    rewrite (kube-proxy restarted with all of them present)."""
+    many = "bench-many"
+    api.post("/api/v1/namespaces", json={"metadata": {"name": many}}).raise_for_status()
+    before = scrape(proxy)
+    start = time.perf_counter()
+    create_seconds = asyncio.run(create_services(cp, many, count))
+    wait_until(lambda: programmed(many) >= count, 600, 0.5, what="all services programmed")
+    program_seconds = time.perf_counter() - start
+    after = scrape(proxy)
+    count_key, sum_key = (f"kubeproxy_sync_proxy_rules_duration_seconds_{x}" for x in ("count", "sum"))
+    syncs = after[count_key] - before[count_key]
+    proxy.kill()  # restart with everything present: one full rewrite from scratch
+    restart = time.perf_counter()
+    proxy.start()
+    restart_seconds = time.perf_counter() - restart
+    full = scrape(proxy)
+    return {
+        "create_s": create_seconds,
+        "created_to_programmed_s": program_seconds,
+        "syncs_during_creation": syncs,
+        "mean_sync_during_creation_s": (after[sum_key] - before[sum_key]) / syncs if syncs else None,
+        "restart_to_synced_s": restart_seconds,
+        "full_sync_s": full[sum_key],
+        "nat_rules": full['kubeproxy_sync_proxy_rules_iptables_total{table="nat"}'],
+        "filter_rules": full['kubeproxy_sync_proxy_rules_iptables_total{table="filter"}'],
+    }
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     if os.geteuid() != 0 or not shutil.which("iptables-restore") or not shutil.which("docker"):
         sys.exit("bench/service.py needs root, iptables and Docker")
     ensure_images()
-    report: dict[str, Any] = {
-        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "params": {"requests": args.requests, "services": args.services, "rounds": args.rounds},
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "kernel": platform.release(),
-            "loadavg_before": os.getloadavg(),
-        },
-    }
-    etcd = Etcd()
-    apiserver: ApiServer | None = None
     tmp = Path(tempfile.mkdtemp(prefix="kubelite-bench-service-"))
-    kubelet: KubeletProc | None = None
-    proxy: KubeProxyProc | None = None
-    guard_existed = bool(
-        subprocess.run(
-            ["ip", "route", "show", "exact", CLUSTER_CIDR], capture_output=True, text=True
-        ).stdout.strip()
-    )
-    try:
-        etcd.start()
-        apiserver = ApiServer(etcd.url)
-        apiserver.start()
-        api = httpx.Client(base_url=apiserver.url, timeout=30)
+    guard_existed = route_exists(CLUSTER_CIDR)
+    report: dict[str, Any] = {}
+    with control_plane() as cp:
         # Selector-less services with Endpoints written by hand (no controller mirrors them into slices here).
         source = ["--endpoints-source", "endpoints"]
-        proxy = KubeProxyProc(apiserver.url, extra=["--min-sync-period", "1", "--sync-period", "60", *source])
-        proxy.start()  # guard routes before anything else
-        node = f"bsvc{uuid.uuid4().hex[:4]}"
-        kubelet = KubeletProc(node, "10.244.251.0/24", free_port(), tmp / "root", tmp / "cni", apiserver.url)
-        kubelet.start()
-        ns = "bench-svc"
-        api.post("/api/v1/namespaces", json={"metadata": {"name": ns}}).raise_for_status()
-        api.post(f"/api/v1/namespaces/{ns}/pods", json=httpd_pod(node)).raise_for_status()
-
-        def pod_ip() -> str | None:
-            st = api.get(f"/api/v1/namespaces/{ns}/pods/srv").json().get("status", {})
-            return st.get("podIP") if st.get("phase") == "Running" else None
-
-        ip = str(wait_until(pod_ip, 60, 0.2, what="pod running"))
-        wait_until(lambda: one_request(ip, 8080), 20, 0.1, what="httpd answering")
-        api.post(f"/api/v1/namespaces/{ns}/services", json=service("srv")).raise_for_status()
-        api.post(f"/api/v1/namespaces/{ns}/endpoints", json=endpoints("srv", [ip])).raise_for_status()
-        cluster_ip = api.get(f"/api/v1/namespaces/{ns}/services/srv").json()["spec"]["clusterIP"]
-
-        wait_until(lambda: one_request(cluster_ip, 80), 20, 0.1, what="cluster IP (iptables)")
-        report["iptables"] = compare((ip, 8080), (cluster_ip, 80), args.requests, args.rounds)
-        proxy.stop()
-        userspace = KubeProxyProc(apiserver.url, mode="userspace", extra=source)
+        proxy = kube_proxy(cp, extra=["--min-sync-period", "1", "--sync-period", "60", *source])
+        node = kubelet(cp, f"bsvc{uuid.uuid4().hex[:4]}", "10.244.251.0/24", tmp)
         try:
-            userspace.start()
-            wait_until(lambda: one_request(cluster_ip, 80), 20, 0.1, what="cluster IP (userspace)")
-            report["userspace"] = compare((ip, 8080), (cluster_ip, 80), args.requests, args.rounds)
+            proxy.start()  # guard routes before anything else
+            node.start()
+            with cp.http_sync() as api:
+                ip, cluster_ip = serve(api, node.name)
+                report["iptables"] = compare((ip, 8080), (cluster_ip, 80), args.requests, args.rounds)
+                proxy.stop()
+                userspace = kube_proxy(cp, mode="userspace", extra=source)
+                try:
+                    userspace.start()
+                    wait_until(lambda: one_request(cluster_ip, 80), 20, 0.1, what="cluster IP (userspace)")
+                    report["userspace"] = compare((ip, 8080), (cluster_ip, 80), args.requests, args.rounds)
+                finally:
+                    userspace.stop()
+                    userspace.discard_log()
+                proxy.start()
+                report["programming"] = programming(cp, api, proxy, args.services)
         finally:
-            userspace.stop()
-            userspace.discard_log()
-
-        proxy.start()
-        many = "bench-many"
-        api.post("/api/v1/namespaces", json={"metadata": {"name": many}}).raise_for_status()
-        before = scrape(proxy)
-        start = time.perf_counter()
-        create_seconds = asyncio.run(create_services(apiserver.url, many, args.services))
-        wait_until(lambda: programmed(many) >= args.services, 600, 0.5, what="all services programmed")
-        program_seconds = time.perf_counter() - start
-        after = scrape(proxy)
-        syncs = (
-            after["kubeproxy_sync_proxy_rules_duration_seconds_count"]
-            - before["kubeproxy_sync_proxy_rules_duration_seconds_count"]
-        )
-        sync_sum = (
-            after["kubeproxy_sync_proxy_rules_duration_seconds_sum"]
-            - before["kubeproxy_sync_proxy_rules_duration_seconds_sum"]
-        )
-        proxy.kill()  # restart with everything present: one full rewrite from scratch
-        restart = time.perf_counter()
-        proxy.start()
-        restart_seconds = time.perf_counter() - restart
-        full = scrape(proxy)
-        report["programming"] = {
-            "services": args.services,
-            "endpoints_per_service": 2,
-            "create_seconds": create_seconds,
-            "created_to_programmed_seconds": program_seconds,
-            "syncs_during_creation": syncs,
-            "mean_sync_seconds_during_creation": sync_sum / syncs if syncs else None,
-            "restart_to_synced_seconds": restart_seconds,
-            "full_sync_seconds": full["kubeproxy_sync_proxy_rules_duration_seconds_sum"],
-            "nat_rules": full['kubeproxy_sync_proxy_rules_iptables_total{table="nat"}'],
-            "filter_rules": full['kubeproxy_sync_proxy_rules_iptables_total{table="filter"}'],
-        }
-        api.close()
-    finally:
-        if kubelet is not None:
-            kubelet.stop()
-            cleanup_node(kubelet)
-            kubelet.discard_log()
-        if proxy is not None:
+            node.stop()
+            cleanup_node(node)
+            node.discard_log()
             proxy.cleanup()
-        if apiserver is not None:
-            apiserver.stop()
-            apiserver.log_path.unlink(missing_ok=True)
-        etcd.destroy()
-        if not guard_existed:
-            subprocess.run(["ip", "route", "del", "blackhole", CLUSTER_CIDR], capture_output=True)
-            subprocess.run(["ip", "link", "del", "kubelite-guard"], capture_output=True)
-        shutil.rmtree(tmp, ignore_errors=True)
-    report["machine"]["loadavg_after"] = os.getloadavg()
+            if not guard_existed:
+                subprocess.run(["ip", "route", "del", "blackhole", CLUSTER_CIDR], capture_output=True)
+                subprocess.run(["ip", "link", "del", "kubelite-guard"], capture_output=True)
+            shutil.rmtree(tmp, ignore_errors=True)
     return report
 
 
-def table(report: dict[str, Any]) -> str:
-    rows: list[tuple[str, str]] = []
+def record(rec: Recording, report: dict[str, Any], args: argparse.Namespace) -> None:
+    figures: dict[str, Any] = dict(report["programming"])
+    baseline: dict[str, Any] = {}
+    ratios: dict[str, Any] = {}
+    samples: dict[str, Any] = {}
     for mode in ("iptables", "userspace"):
-        r = report[mode]
-        d, p = r["direct"], r["proxied"]
-        rows += [
-            (
-                f"[{mode}] direct to pod: mean / p50 / p99",
-                f"{d['mean_ms']:.3f} / {d['p50_ms']:.3f} / {d['p99_ms']:.3f} ms",
-            ),
-            (
-                f"[{mode}] via cluster IP: mean / p50 / p99",
-                f"{p['mean_ms']:.3f} / {p['p50_ms']:.3f} / {p['p99_ms']:.3f} ms",
-            ),
-            (
-                f"[{mode}] direct / via cluster IP",
-                f"{d['requests_per_second']:.0f} / {p['requests_per_second']:.0f} req/s",
-            ),
-            (f"[{mode}] latency ratio (mean, p50)", f"{r['latency_ratio']:.2f}x, {r['p50_ratio']:.2f}x"),
-        ]
-    g = report["programming"]
-    rows += [
-        (f"create {g['services']} services + endpoints (API)", f"{g['create_seconds']:.1f} s"),
-        ("first create -> all in iptables-save", f"{g['created_to_programmed_seconds']:.1f} s"),
-        (
-            "syncs meanwhile / mean sync time",
-            f"{g['syncs_during_creation']:.0f} / {g['mean_sync_seconds_during_creation']:.2f} s",
-        ),
-        (f"one full sync of {g['services']} services", f"{g['full_sync_seconds']:.2f} s"),
-        ("kube-proxy restart -> synced", f"{g['restart_to_synced_seconds']:.1f} s"),
-        ("rules nat / filter", f"{g['nat_rules']:.0f} / {g['filter_rules']:.0f}"),
+        m = report[mode]
+        figures[f"{mode}_cluster_ip_mean_ms"] = 1000 * statistics.fmean(m["proxied"])
+        figures[f"{mode}_cluster_ip_per_s"] = len(m["proxied"]) / m["walls"]["proxied"]
+        baseline[f"{mode}_direct_mean_ms"] = 1000 * statistics.fmean(m["direct"])
+        baseline[f"{mode}_direct_per_s"] = len(m["direct"]) / m["walls"]["direct"]
+        ratios[mode] = ratio(
+            f"{mode}_cluster_ip_mean_ms", f"{mode}_direct_mean_ms", figures, baseline, shown="x"
+        )
+        samples[f"{mode} direct_ms (per request)"] = summarize([1000 * x for x in m["direct"]], "ms")
+        samples[f"{mode} cluster_ip_ms (per request)"] = summarize([1000 * x for x in m["proxied"]], "ms")
+        samples[f"{mode} mean ratio (per round)"] = summarize(m["round_ratios"], "ratio")
+    targets = [
+        target("ClusterIP (iptables) mean latency <= 1.10x direct", "iptables", "<=", 1.10, ratios["iptables"]["value"]),
+        target("ClusterIP (userspace) mean latency <= 2x direct", "userspace", "<=", 2.0, ratios["userspace"]["value"]),
+    ]  # fmt: skip
+    notes = [
+        "Sequential HTTP/1.0 GETs from this host, a new connection each, to the pod IP and to the cluster IP, in "
+        f"{args.rounds} alternating blocks (direct first in even rounds); the ratio is of mean latencies.",
+        f"Programming: {args.services} selector-less services with Endpoints of 2 made-up addresses each (no traffic "
+        "to them); kube-proxy --min-sync-period 1.",
     ]
-    p = report["params"]
-    head = (
-        f"service proxy benchmark: {p['requests']} sequential requests per target (new connection each), "
-        f"{report['machine']['cpus']} CPUs"
+    rec.write(
+        figures=figures, baseline=baseline, ratios=ratios, targets=targets, samples=samples, notes=notes
     )
-    width = max(len(k) for k, _ in rows)
-    return "\n".join([head, "-" * len(head), *(f"{k:<{width}}  {v:>28}" for k, v in rows)])
 
 
 def main() -> None:
@@ -333,16 +288,14 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--requests", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--services", type=int, default=1000)
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
     args = parser.parse_args()
-    report = run(args)
-    print(table(report))
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"service-{report['date'].replace(':', '')}.json"
-    path.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nwrote {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
+    rec = Recording("service", vars(args))
+    record(rec, run(args), args)
+    from bench.report import show
+
+    show("service")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Raw storage write rates: the ceiling any apiserver write benchmark is measured against, in the same run.
 
-    .venv/bin/python bench/storage_raw.py [--n 5000] [--concurrency 64] [--etcd-servers URL]
+    .venv/bin/python bench/storage_raw.py [--n 5000] [--concurrency 64] [--rounds 3] [--etcd-servers URL]
 
 For the lead's API benchmark, import the functions:
 * `raw_put_rate(etcd_url)`: plain aetcd `put` calls (no transaction, no JSON), ops/s.
@@ -8,8 +8,9 @@ For the lead's API benchmark, import the functions:
   (WAL, synchronous=FULL), committed in groups of `concurrency` as the backend's group commit does at best, ops/s.
 * `storage_create_rate(storage)`: `Storage.create` through our backend (put-if-absent transaction + JSON), ops/s.
 
-Run as a script it prints all four (etcd raw, EtcdStorage, SQLite raw, SqliteStorage) and writes JSON to
-bench/results/. Starts its own etcd (tests/harness.py) unless --etcd-servers is given.
+Run as a script it measures all four (etcd raw, EtcdStorage, SQLite raw, SqliteStorage) for --rounds rounds,
+writes bench/results/storage_raw.json (bench/record.py) and prints the table. Starts its own etcd
+(tests/harness.py) unless --etcd-servers is given.
 """
 
 from __future__ import annotations
@@ -17,13 +18,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import platform
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ sys.path.insert(0, str(REPO))
 from apiserver.storage.etcd import EtcdStorage, parse_endpoints  # noqa: E402
 from apiserver.storage.interface import Storage  # noqa: E402
 from apiserver.storage.sqlite import SqliteStorage  # noqa: E402
+from bench.common import etcd_server, summarize  # noqa: E402
 
 # About the size of a small pod as stored.
 PAYLOAD: dict[str, Any] = {
@@ -110,21 +111,35 @@ async def storage_create_rate(storage: Storage, n: int = 5000, concurrency: int 
     return await _run_concurrently(n, concurrency, lambda i: storage.create(f"{prefix}{i:08d}", PAYLOAD))
 
 
-async def measure(etcd_url: str, n: int, concurrency: int) -> dict[str, float]:
-    results = {"etcd raw put": await raw_put_rate(etcd_url, n, concurrency)}
-    etcd_storage = EtcdStorage(etcd_url, compaction_interval=0)
-    try:
-        results["EtcdStorage.create"] = await storage_create_rate(etcd_storage, n, concurrency)
-    finally:
-        await etcd_storage.close()
-    results["sqlite raw insert"] = await asyncio.to_thread(raw_sqlite_put_rate, None, n, concurrency)
-    with tempfile.TemporaryDirectory(prefix="kubelite-bench-") as tmp:
-        sqlite_storage = SqliteStorage(tmp, compaction_interval=0)
+async def measure(etcd_url: str, n: int, concurrency: int, rounds: int) -> dict[str, list[float]]:
+    """Each write path's rate per round; the paths run in one order in even rounds and the reverse in odd ones."""
+
+    async def etcd_storage() -> float:
+        storage = EtcdStorage(etcd_url, compaction_interval=0)
         try:
-            results["SqliteStorage.create"] = await storage_create_rate(sqlite_storage, n, concurrency)
+            return await storage_create_rate(storage, n, concurrency)
         finally:
-            await sqlite_storage.close()
-    return results
+            await storage.close()
+
+    async def sqlite_storage() -> float:
+        with tempfile.TemporaryDirectory(prefix="kubelite-bench-") as tmp:
+            storage = SqliteStorage(tmp, compaction_interval=0)
+            try:
+                return await storage_create_rate(storage, n, concurrency)
+            finally:
+                await storage.close()
+
+    paths = {
+        "etcd raw put": lambda: raw_put_rate(etcd_url, n, concurrency),
+        "EtcdStorage.create": etcd_storage,
+        "sqlite raw insert": lambda: asyncio.to_thread(raw_sqlite_put_rate, None, n, concurrency),
+        "SqliteStorage.create": sqlite_storage,
+    }
+    rates: dict[str, list[float]] = {name: [] for name in paths}
+    for r in range(rounds):
+        for name in list(paths) if r % 2 == 0 else list(reversed(paths)):
+            rates[name].append(await paths[name]())
+    return rates
 
 
 def main() -> None:
@@ -133,41 +148,32 @@ def main() -> None:
     )
     parser.add_argument("--n", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--etcd-servers", default=None, help="an etcd to use instead of starting one")
     args = parser.parse_args()
+    from bench.record import Recording, ratio
+    from bench.report import show
 
-    etcd = None
-    url = args.etcd_servers
-    if url is None:
-        from tests.harness import Etcd
-
-        etcd = Etcd()
-        etcd.start()
-        url = etcd.url
-    try:
-        results = asyncio.run(measure(url, args.n, args.concurrency))
-    finally:
-        if etcd is not None:
-            etcd.destroy()
-
-    print(f"{'storage write path':<24} {'ops/s':>10}")
-    for name, rate in results.items():
-        print(f"{name:<24} {rate:>10.0f}")
-    out = REPO / "bench" / "results" / f"storage_raw-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps(
-            {
-                "benchmark": "storage_raw",
-                "n": args.n,
-                "concurrency": args.concurrency,
-                "machine": platform.platform(),
-                "ops_per_second": results,
-            },
-            indent=2,
-        )
+    rec = Recording("storage_raw", vars(args))
+    with etcd_server(args.etcd_servers) as url:
+        rates = asyncio.run(measure(url, args.n, args.concurrency, args.rounds))
+    median = {name: statistics.median(v) for name, v in rates.items()}
+    figures = {k: median[k] for k in ("EtcdStorage.create", "SqliteStorage.create")}
+    baseline = {k: median[k] for k in ("etcd raw put", "sqlite raw insert")}
+    rec.write(
+        figures=figures,
+        baseline=baseline,
+        ratios={
+            "etcd": ratio("EtcdStorage.create", "etcd raw put", figures, baseline),
+            "sqlite": ratio("SqliteStorage.create", "sqlite raw insert", figures, baseline),
+        },
+        samples={f"{name} (per round)": summarize(v, "1/s") for name, v in rates.items()},
+        notes=[
+            "Medians over rounds, writes per second. The etcd is tests/harness.py's (--unsafe-no-fsync) unless "
+            "--etcd-servers is given; raw SQLite inserts are committed in groups of the concurrency."
+        ],
     )
-    print(f"wrote {out.relative_to(REPO)}")
+    show("storage_raw")
 
 
 if __name__ == "__main__":

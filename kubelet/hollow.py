@@ -6,7 +6,8 @@
   (every 10 s, as the kubelet does), and their status (every --status-interval).
 * One informer on all pods (not one per node) picks the pods bound to its nodes and moves them to Running
   through the status subresource: a pod IP from a fake per-node range (100.64.0.0/10, or the node's podCIDR when
-  the IPAM controller set one), conditions and container statuses, without running any container.
+  the IPAM controller set one), conditions and container statuses, without running any container; with
+  --ready-delay S, only S seconds after it first saw the pod bound (a simulated container start-up time).
 * Deletes (grace 0) pods of its nodes that get a deletionTimestamp, as a kubelet does once containers stopped.
 
 Never use these in tests that claim containers run. Imports only `apimachinery` (no other kubelet module).
@@ -20,6 +21,7 @@ import contextlib
 import ipaddress
 import logging
 import os
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -225,6 +227,7 @@ class HollowNodes:
         lease_interval: float = 10.0,
         status_interval: float = 300.0,
         workers: int = 8,
+        ready_delay: float = 0.0,
     ) -> None:
         self.client = client
         self.names = [f"{prefix}{i}" for i in range(count)]
@@ -234,6 +237,8 @@ class HollowNodes:
         self.lease_interval = lease_interval
         self.status_interval = status_interval
         self.workers = workers
+        self.ready_delay = ready_delay
+        self._bound_seen: dict[str, float] = {}  # with ready_delay: when a pod was first seen bound here
         self.ips = {name: PodIPs(i) for i, name in enumerate(self.names)}
         self.pods = Informer(client, PODS)
         self.nodes = Informer(client, NODES)
@@ -355,6 +360,7 @@ class HollowNodes:
         pod = self.pods.store.get(key)
         node = (pod.get("spec") or {}).get("nodeName") if pod else None
         if pod is None or node not in self.ips:
+            self._bound_seen.pop(key, None)
             old_node = self._pod_nodes.pop(key, None)
             if old_node is not None:
                 self.ips[old_node].release(key)
@@ -369,6 +375,12 @@ class HollowNodes:
         if status.get("phase") in ("Running", "Succeeded", "Failed"):
             self.ips[node].take(key, status.get("podIP"))  # adopt what an earlier run reported
             return
+        if self.ready_delay > 0:  # a simulated start-up time: Running and Ready that long after binding
+            left = self._bound_seen.setdefault(key, time.monotonic()) + self.ready_delay - time.monotonic()
+            if left > 0:
+                self.queue.add_after(key, left)
+                return
+            self._bound_seen.pop(key, None)
         pod_ip = self.ips[node].take(key)
         try:
             await self.client.patch(
@@ -427,6 +439,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--status-interval", type=float, default=300.0)
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument(
+        "--ready-delay", type=float, default=0.0, help="seconds from binding to Running and Ready (default 0)"
+    )
+    parser.add_argument(
         "--delete-on-exit", action="store_true", help="delete the nodes and leases on SIGTERM"
     )
     parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"))
@@ -445,6 +460,7 @@ async def amain(args: argparse.Namespace) -> None:
         lease_interval=args.lease_interval,
         status_interval=args.status_interval,
         workers=args.workers,
+        ready_delay=args.ready_delay,
     )
     try:
         await hollow.run(delete_on_exit=args.delete_on_exit)

@@ -27,6 +27,7 @@ import grpc
 from aetcd import rpc
 from aetcd.utils import prefix_range_end
 
+from apiserver import metrics
 from apiserver.storage import (
     decode_continue,
     decode_value,
@@ -342,6 +343,8 @@ class EtcdStorage:
         while True:
             client = self._client()
             call = None
+            open_watches = metrics.storage_watches.labels("etcd")
+            counted = False
             try:
                 await client.connect()
                 call = rpc.WatchStub(client.channel).Watch(metadata=_REQUIRE_LEADER)
@@ -351,6 +354,8 @@ class EtcdStorage:
                 async with asyncio.timeout(self._timeout):
                     await call.write(rpc.WatchRequest(create_request=create))
                     response = await call.read()
+                open_watches.inc()
+                counted = True
                 while response is not grpc.aio.EOF:
                     if response.compact_revision:
                         self._compacted = max(self._compacted, int(response.compact_revision))
@@ -379,6 +384,8 @@ class EtcdStorage:
                 log.info("etcd watch dropped; re-watching", extra={"prefix": prefix, "error": str(exc)})
                 self._rotate(client)
             finally:
+                if counted:
+                    open_watches.dec()
                 if call is not None:
                     call.cancel()
             await asyncio.sleep(pause)

@@ -35,6 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
+from apiserver import metrics
 from apiserver.storage import (
     decode_continue,
     decode_value,
@@ -379,6 +380,7 @@ class SqliteStorage:
         while True:
             watcher = _Watcher(prefix)
             self._watchers.add(watcher)
+            metrics.storage_watches.labels("sqlite").inc()
             try:
                 # Everything up to `upto` is committed and comes from the log; later changes reach the queue.
                 upto = self._published
@@ -401,6 +403,7 @@ class SqliteStorage:
                         yield item.event()
             finally:
                 self._watchers.discard(watcher)
+                metrics.storage_watches.labels("sqlite").dec()
 
     async def close(self) -> None:
         if self._closed:

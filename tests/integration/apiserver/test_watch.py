@@ -8,11 +8,14 @@ import time
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.harness import ApiServer, running_apiserver
 from tests.integration.apiserver.conftest import make_pod
 
 pytestmark = pytest.mark.etcd
+
+ETCD_WATCHERS = "etcd_debugging_mvcc_watcher_total"  # etcd's gauge of the watches it serves
 
 
 class Watch:
@@ -171,21 +174,41 @@ def test_bookmarks_only_when_asked(api: httpx.Client, ns: str, apiserver: ApiSer
     assert plain.text == ""  # nothing happened, nothing sent
 
 
-def test_one_storage_watch_per_resource_however_many_clients(
-    api: httpx.Client, ns: str, apiserver: ApiServer
+def _gauge(metrics_text: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:
+    """Every sample of the gauge `name` in Prometheus text, by its sorted labels."""
+    return {
+        tuple(sorted(s.labels.items())): s.value
+        for family in text_string_to_metric_families(metrics_text)
+        for s in family.samples
+        if s.name == name
+    }
+
+
+def test_storage_watches_stay_constant_as_client_watches_are_added(
+    api: httpx.Client, ns: str, apiserver: ApiServer, request: pytest.FixtureRequest
 ) -> None:
-    watches = [Watch(f"{apiserver.url}/api/v1/namespaces/{ns}/pods", {}) for _ in range(20)]
+    """20 client watches on two resources add no watch on storage: the apiserver's own gauge of storage watches
+    stays at one, and on etcd, etcd's watcher gauge does not move (it counts every watch etcd serves)."""
+    storage_before = _gauge(api.get("/metrics").text, "apiserver_storage_watches")
+    assert list(storage_before.values()) == [1], storage_before  # one backend, one watch
+    ((_, backend),) = next(iter(storage_before))
+    etcd_url = request.getfixturevalue("etcd").url if backend == "etcd" else None
+    etcd_before = _gauge(httpx.get(f"{etcd_url}/metrics").text, ETCD_WATCHERS) if etcd_url else None
+    clients_before = sum(_gauge(api.get("/metrics").text, "apiserver_registered_watchers").values())
+
+    paths = [f"/api/v1/namespaces/{ns}/pods"] * 10 + [f"/api/v1/namespaces/{ns}/configmaps"] * 10
+    watches = [Watch(f"{apiserver.url}{path}", {}) for path in paths]
     try:
         api.post(f"/api/v1/namespaces/{ns}/pods", json=make_pod("fan"))
+        api.post(f"/api/v1/namespaces/{ns}/configmaps", json={"metadata": {"name": "fan"}})
         for w in watches:
             assert [f["object"]["metadata"]["name"] for f in w.wait_for(1)] == ["fan"]
         metrics = api.get("/metrics").text
-        watchers = [
-            line
-            for line in metrics.splitlines()
-            if line.startswith('apiserver_registered_watchers{resource="pods"}')
-        ]
-        assert watchers and float(watchers[0].split()[-1]) >= 20
+        assert sum(_gauge(metrics, "apiserver_registered_watchers").values()) >= clients_before + 20
+        assert _gauge(metrics, "apiserver_storage_watches") == storage_before
+        if etcd_url:
+            etcd_after = _gauge(httpx.get(f"{etcd_url}/metrics").text, ETCD_WATCHERS)
+            assert etcd_after == etcd_before and etcd_after[()] >= 1
     finally:
         for w in watches:
             w.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import time
 
 import pytest
 
@@ -64,3 +65,15 @@ def test_bound_pods_run_and_deleted_pods_go(api: Api, hollow, ns: str) -> None:
     resp = api.http.delete(f"/api/v1/namespaces/{ns}/pods/direct")  # graceful: the node finishes it
     assert resp.status_code == 200
     wait_until(lambda: api.pod(ns, "direct") is None, 10, what="pod deleted by its hollow node")
+
+
+def test_ready_delay_holds_a_bound_pod_pending_that_long(api: Api, hollow, ns: str) -> None:
+    hollow(1, "hd-", "--ready-delay", "1.5")
+    created = time.monotonic()
+    api.create_pod(ns, make_pod("slow", nodeName="hd-0"))
+    time.sleep(0.5)  # well inside the delay: no status yet (a check at a moment, not a wait)
+    assert (api.pod(ns, "slow") or {}).get("status", {}).get("phase") in (None, "Pending")
+    wait_until(
+        lambda: (api.pod(ns, "slow") or {}).get("status", {}).get("phase") == "Running", 10, what="Running"
+    )
+    assert time.monotonic() - created >= 1.5
