@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from apimachinery import workload_defaults
 from apimachinery.validation import parse_quantity
 
 Obj = dict[str, Any]
@@ -291,3 +292,4 @@ _DEFAULTERS: dict[tuple[str, str], Callable[[Obj], None]] = {
     ("apps", "ReplicaSet"): _default_replicaset,
     ("coordination.k8s.io", "Lease"): _default_lease,
 }
+_DEFAULTERS.update(workload_defaults.defaulters(default_pod_spec))

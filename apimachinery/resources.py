@@ -69,6 +69,21 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo("secrets", "Secret", "", "v1", True, (), ()),
     ResourceInfo("deployments", "Deployment", "apps", "v1", True, ("deploy",), ("all",), ("status", "scale")),
     ResourceInfo("replicasets", "ReplicaSet", "apps", "v1", True, ("rs",), ("all",), ("status", "scale")),
+    ResourceInfo("daemonsets", "DaemonSet", "apps", "v1", True, ("ds",), ("all",), ("status",)),
+    ResourceInfo("statefulsets", "StatefulSet", "apps", "v1", True, ("sts",), ("all",), ("status", "scale")),
+    ResourceInfo("controllerrevisions", "ControllerRevision", "apps", "v1", True),
+    ResourceInfo(
+        "replicationcontrollers",
+        "ReplicationController",
+        "",
+        "v1",
+        True,
+        ("rc",),
+        ("all",),
+        ("status", "scale"),
+    ),
+    ResourceInfo("jobs", "Job", "batch", "v1", True, (), ("all",), ("status",)),
+    ResourceInfo("cronjobs", "CronJob", "batch", "v1", True, ("cj",), ("all",), ("status",)),
     ResourceInfo("leases", "Lease", "coordination.k8s.io", "v1", True, (), ()),
 )
 

@@ -1,6 +1,6 @@
 """Field tables for the Kubernetes protobuf messages kubelite decodes (see `apiserver/protobuf.py`).
 
-Field numbers are those of the upstream `generated.proto` files (k8s.io/api core/v1, apps/v1, coordination/v1;
+Field numbers are those of the upstream `generated.proto` files (k8s.io/api core/v1, apps/v1, batch/v1, coordination/v1;
 k8s.io/apimachinery meta/v1, runtime, util/intstr, api/resource). Protobuf field numbers never change, so a
 message here may lack newer fields: the decoder skips those (and any other unknown field) instead of failing.
 
@@ -240,6 +240,30 @@ ReplicaSetStatus: replicas=1:int! fullyLabeledReplicas=2:int observedGeneration=
   availableReplicas=5:int conditions=6:[ReplicaSetCondition] terminatingReplicas=7:int!
 ReplicaSetCondition: type=1! status=2! lastTransitionTime=3:Time reason=4 message=5
 
+Job: metadata=1:ObjectMeta spec=2:JobSpec status=3:JobStatus
+JobSpec: parallelism=1:int! completions=2:int! activeDeadlineSeconds=3:int! selector=4:LabelSelector
+  manualSelector=5:bool! template=6:PodTemplateSpec backoffLimit=7:int! ttlSecondsAfterFinished=8:int!
+  completionMode=9! suspend=10:bool! podFailurePolicy=11:PodFailurePolicy backoffLimitPerIndex=12:int!
+  maxFailedIndexes=13:int! podReplacementPolicy=14! managedBy=15! successPolicy=16:SuccessPolicy
+PodFailurePolicy: rules=1:[PodFailurePolicyRule]
+PodFailurePolicyRule: action=1! onExitCodes=2:PodFailurePolicyOnExitCodesRequirement
+  onPodConditions=3:[PodFailurePolicyOnPodConditionsPattern]
+PodFailurePolicyOnExitCodesRequirement: containerName=1! operator=2! values=3:[int]
+PodFailurePolicyOnPodConditionsPattern: type=1! status=2!
+SuccessPolicy: rules=1:[SuccessPolicyRule]
+SuccessPolicyRule: succeededIndexes=1! succeededCount=2:int!
+JobStatus: conditions=1:[JobCondition] startTime=2:Time completionTime=3:Time active=4:int succeeded=5:int
+  failed=6:int completedIndexes=7 uncountedTerminatedPods=8:UncountedTerminatedPods ready=9:int!
+  failedIndexes=10! terminating=11:int!
+JobCondition: type=1! status=2! lastProbeTime=3:Time lastTransitionTime=4:Time reason=5 message=6
+UncountedTerminatedPods: succeeded=1:[string] failed=2:[string]
+
+CronJob: metadata=1:ObjectMeta spec=2:CronJobSpec status=3:CronJobStatus
+CronJobSpec: schedule=1! startingDeadlineSeconds=2:int! concurrencyPolicy=3 suspend=4:bool!
+  jobTemplate=5:JobTemplateSpec successfulJobsHistoryLimit=6:int! failedJobsHistoryLimit=7:int! timeZone=8!
+JobTemplateSpec: metadata=1:ObjectMeta spec=2:JobSpec
+CronJobStatus: active=1:[ObjectReference] lastScheduleTime=4:Time lastSuccessfulTime=5:Time
+
 Lease: metadata=1:ObjectMeta spec=2:LeaseSpec
 LeaseSpec: holderIdentity=1! leaseDurationSeconds=2:int! acquireTime=3:MicroTime renewTime=4:MicroTime
   leaseTransitions=5:int! strategy=6! preferredHolder=7!
@@ -258,6 +282,8 @@ KINDS: dict[tuple[str, str], str] = {
     ("apps/v1", "Deployment"): "Deployment",
     ("apps/v1", "ReplicaSet"): "ReplicaSet",
     ("coordination.k8s.io/v1", "Lease"): "Lease",
+    ("batch/v1", "Job"): "Job",
+    ("batch/v1", "CronJob"): "CronJob",
 }
 
 

@@ -51,6 +51,7 @@ from apimachinery.validation.pods import (
     _validate_pod_update,
     validate_pod_spec,
 )
+from apimachinery.validation.workloads import KINDS as WORKLOAD_KINDS
 
 # --- services, endpoints --------------------------------------------------------------------------------------
 
@@ -353,6 +354,7 @@ _KINDS: dict[tuple[str, str], tuple[NameCheck, Check | None, UpdateCheck | None]
     ("apps", "Deployment"): (is_dns1123_subdomain, _validate_deployment, _validate_selector_update),
     ("apps", "ReplicaSet"): (is_dns1123_subdomain, _validate_workload, _validate_selector_update),
     ("coordination.k8s.io", "Lease"): (is_dns1123_subdomain, _validate_lease, None),
+    **WORKLOAD_KINDS,
 }
 
 

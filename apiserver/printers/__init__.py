@@ -35,6 +35,16 @@ from apiserver.printers.common import (
     human_duration,
     parse_time,
 )
+from apiserver.printers.controllers import (
+    CONTROLLERREVISION_COLUMNS,
+    CRONJOB_COLUMNS,
+    REPLICATIONCONTROLLER_COLUMNS,
+    STATEFULSET_COLUMNS,
+    controller_revision_row,
+    cronjob_row,
+    replication_controller_row,
+    statefulset_row,
+)
 from apiserver.printers.network import (
     ENDPOINTS_COLUMNS,
     SERVICE_COLUMNS,
@@ -73,6 +83,10 @@ PRINTERS: dict[str, tuple[list[Obj], Callable[[Obj, datetime], Row]]] = {
     "replicasets": (REPLICASET_COLUMNS, replicaset_row),
     "daemonsets": (DAEMONSET_COLUMNS, daemonset_row),
     "jobs": (JOB_COLUMNS, job_row),
+    "cronjobs": (CRONJOB_COLUMNS, cronjob_row),
+    "statefulsets": (STATEFULSET_COLUMNS, statefulset_row),
+    "replicationcontrollers": (REPLICATIONCONTROLLER_COLUMNS, replication_controller_row),
+    "controllerrevisions": (CONTROLLERREVISION_COLUMNS, controller_revision_row),
     "services": (SERVICE_COLUMNS, service_row),
     "endpoints": (ENDPOINTS_COLUMNS, endpoints_row),
     "nodes": (NODE_COLUMNS, node_row),
