@@ -69,6 +69,7 @@ class Options:
     node_cidr_mask_size: int = 24
     allocate_node_cidrs: bool = True
     expectations_ttl: float = 300.0
+    job_pod_failure_backoff: float = 10.0  # seconds before a failed Job pod is replaced, doubling per failure
     workers: dict[str, int] = field(default_factory=dict)
     gc_resources: tuple[str, ...] | None = (
         None  # qualified resource names the GC watches; None = all but events

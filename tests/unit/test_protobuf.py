@@ -270,7 +270,7 @@ def test_content_encoding_is_refused() -> None:
 
 def test_unknown_kind_is_unsupported() -> None:
     with pytest.raises(StatusError) as caught:
-        decode(envelope("batch/v1", "Job", msg(1, msg(1, "j"))))
+        decode(envelope("example.com/v1", "Widget", msg(1, msg(1, "j"))))
     assert caught.value.code == 415
 
 

@@ -104,6 +104,12 @@ def test_select_controllers():
         "node-ipam",
         "garbage-collector",
         "namespace",
+        "replicationcontroller",
+        "daemonset",
+        "statefulset",
+        "job",
+        "cronjob",
+        "ttl-after-finished",
     ]
     assert select_controllers("*,-node-ipam,-garbagecollector") == [
         "replicaset",
@@ -111,6 +117,12 @@ def test_select_controllers():
         "endpoints",
         "node-lifecycle",
         "namespace",
+        "replicationcontroller",
+        "daemonset",
+        "statefulset",
+        "job",
+        "cronjob",
+        "ttl-after-finished",
     ]
     assert select_controllers("replicaset,deployment-controller") == ["replicaset", "deployment"]
     with pytest.raises(ValueError):
