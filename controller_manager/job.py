@@ -70,6 +70,9 @@ class JobController(Controller):
         super().__init__(ctx)
         self.expectations = Expectations(ttl=ctx.options.expectations_ttl)
         self.backoff: dict[str, util.Backoff] = {}
+        # job key -> uids of pods whose finalizer we removed while the cache may still show it (Kubernetes'
+        # finalizer expectations): counting such a pod again from a stale cache would count it twice.
+        self.releasing: dict[str, set[str]] = {}
         self.backoff_base = ctx.options.job_pod_failure_backoff
         self.job_informer = ctx.factory.informer(JOBS)
         self.pod_informer = ctx.factory.informer(PODS)
@@ -101,6 +104,15 @@ class JobController(Controller):
         job = self.job_informer.store.get(f"{pod['metadata'].get('namespace')}/{ref.get('name')}")
         return job if job is not None and job["metadata"].get("uid") == ref.get("uid") else None
 
+    def _tracked(self, key: str, pod: Obj) -> bool:
+        """Has the tracking finalizer, as far as this controller knows (see `releasing`)."""
+        return util.has_finalizer(pod) and pod["metadata"].get("uid") not in self.releasing.get(key, ())
+
+    def _observed_release(self, key: str, pod: Obj, *, gone: bool = False) -> None:
+        uids = self.releasing.get(key)
+        if uids is not None and (gone or not util.has_finalizer(pod)):
+            uids.discard(pod["metadata"].get("uid", ""))
+
     def _on_pod(self, pod: Obj) -> None:
         job = self._job_of(pod)
         if job is None:
@@ -110,6 +122,7 @@ class JobController(Controller):
                 self._enqueue_matching(pod)
             return
         key = key_of(job)
+        self._observed_release(key, pod)
         if util.is_finished(job):
             if util.has_finalizer(pod):
                 self.enqueue(ORPHAN + key_of(pod))
@@ -134,6 +147,7 @@ class JobController(Controller):
         job = self._job_of(pod)
         if job is not None:
             self.expectations.deletion_observed(key_of(job), key_of(pod))
+            self._observed_release(key_of(job), pod, gone=True)
             self.enqueue(key_of(job))
 
     def _enqueue_matching(self, pod: Obj) -> None:
@@ -175,6 +189,7 @@ class JobController(Controller):
         if cached is None:
             self.expectations.delete(key)
             self.backoff.pop(key, None)
+            self.releasing.pop(key, None)
             return None
         job = {**copy.deepcopy(cached), "kind": "Job", "apiVersion": "batch/v1"}
         if util.is_finished(job):
@@ -258,7 +273,7 @@ class JobController(Controller):
             return [
                 p
                 for p in pods
-                if util.has_finalizer(p)
+                if self._tracked(key_of(job), p)
                 and p["metadata"]["uid"] not in skip
                 and (not util.is_indexed(job) or util.valid_index(p, job))
                 and match(p)
@@ -434,7 +449,8 @@ class JobController(Controller):
         needs_flush = needs_flush or any(
             status.get(k) != old.get(k) for k in ("active", "ready", "terminating", "startTime")
         )
-        with_finalizer = {p["metadata"]["uid"] for p in s.pods if util.has_finalizer(p)}
+        key = key_of(job)
+        with_finalizer = {p["metadata"]["uid"] for p in s.pods if self._tracked(key, p)}
         needs_flush |= _count_uncounted(status, with_finalizer)
         uncounted = status.setdefault("uncountedTerminatedPods", {})
         to_release: list[Obj] = []
@@ -442,7 +458,7 @@ class JobController(Controller):
         failing = s.finished is not None and s.finished["type"] != util.SUCCESS_CRITERIA_MET
         for pod in s.pods:
             uid = pod["metadata"]["uid"]
-            if not util.has_finalizer(pod):
+            if uid not in with_finalizer:
                 continue
             failed = util.is_pod_failed(pod, job)
             if not (
@@ -494,7 +510,7 @@ class JobController(Controller):
             job = await self._write_status(job)
             self.backoff[key_of(job)] = s.new_backoff
         status = job["status"]
-        released = await self._remove_finalizers(to_release)
+        released = await self._remove_finalizers(key, to_release)
         changed = _count_uncounted(status, with_finalizer - released)
         done_counting = not (status.get("uncountedTerminatedPods") or {}).get("succeeded") and not (
             status.get("uncountedTerminatedPods") or {}
@@ -510,10 +526,12 @@ class JobController(Controller):
         if changed:
             await self._write_status(job)
 
-    async def _remove_finalizers(self, pods: list[Obj]) -> set[str]:
+    async def _remove_finalizers(self, key: str, pods: list[Obj]) -> set[str]:
         """The uids whose finalizer is now off (or whose pod is gone)."""
+        releasing = self.releasing.setdefault(key, set())
 
         async def one(pod: Obj) -> str | None:
+            releasing.add(str(pod["metadata"]["uid"]))
             try:
                 await self.client.patch(
                     PODS,
@@ -524,6 +542,7 @@ class JobController(Controller):
                 )
             except StatusError as err:
                 if err.code != 404:
+                    releasing.discard(str(pod["metadata"]["uid"]))  # nothing changed: count it as it is
                     log.warning(
                         "removing the tracking finalizer failed",
                         extra={"pod": key_of(pod), "error": err.message},

@@ -6,6 +6,8 @@ Pods are finished by `finish()` (the kubelet's report); the same on Docker is in
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from apimachinery.workloads import (
@@ -216,3 +218,27 @@ async def test_deleted_job_releases_its_pods(client, namespace, manager):
 
     # The garbage collector deletes them; the Job controller removes the finalizer that would keep them.
     await eventually(collected, timeout=30, what="pods of the deleted job gone")
+
+
+async def test_many_pods_finishing_at_once_are_counted_once(client, namespace, manager):
+    await client.create(JOBS, job("burst", completions=20, parallelism=20), namespace)
+    pods = await wait_live(client, namespace, "burst", 20)
+    seen: list[int] = []
+
+    async def watch_counts():
+        async for _etype, j in client.watch(JOBS, namespace, field_selector="metadata.name=burst"):
+            seen.append(int((j.get("status") or {}).get("succeeded") or 0))
+
+    watcher = asyncio.create_task(watch_counts())
+    try:
+        await asyncio.gather(*(finish(client, namespace, p["metadata"]["name"]) for p in pods))
+
+        async def complete():
+            j = await client.get(JOBS, "burst", namespace)
+            return j if conditions(j).get("Complete", ("",))[0] == "True" else None
+
+        j = await eventually(complete, timeout=40, what="Complete")
+    finally:
+        watcher.cancel()
+    assert j["status"]["succeeded"] == 20 and j["status"].get("failed", 0) == 0
+    assert seen and max(seen) == 20  # never counted past the number of pods
