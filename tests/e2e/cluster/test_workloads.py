@@ -36,6 +36,14 @@ Obj = dict[str, Any]
 
 
 def k(cluster: LocalCluster, ns: str, *args: str, stdin: str | None = None, ok: bool = True) -> str:
+    try:
+        return _k(cluster, ns, *args, stdin=stdin, ok=ok)
+    except (AssertionError, subprocess.TimeoutExpired) as exc:
+        state = _k(cluster, ns, "get", "pods,events", "-o", "wide", ok=True)
+        raise AssertionError(f"{exc}\n{state}\n{cluster.logs(2000)}") from None
+
+
+def _k(cluster: LocalCluster, ns: str, *args: str, stdin: str | None = None, ok: bool = True) -> str:
     home = cluster.tmp / "kubectl-home"
     home.mkdir(exist_ok=True)
     argv = [
@@ -202,6 +210,8 @@ def hollow_nodes(cluster: LocalCluster) -> Iterator[Any]:
             "--name-prefix",
             prefix,
             "--delete-on-exit",
+            "--lease-interval",  # this cluster's node monitor grace period is 5 s
+            "1",
         ]
         proc, log = start_component(args, "hollow")
         started.append((proc, log))
