@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
-from dataclasses import dataclass, field
 from typing import Any
 
 from apimachinery.errors import StatusError
@@ -27,10 +26,12 @@ from apimachinery.labels import from_label_selector
 from apimachinery.models import format_time
 from apimachinery.resources import must_resource
 from apimachinery.workloads import JOB_TRACKING_FINALIZER
+from controller_manager import job_tracking as tracking
 from controller_manager import job_util as util
 from controller_manager import replicaset_util
 from controller_manager.base import PODS, Context, Controller
 from controller_manager.expectations import Expectations
+from controller_manager.job_tracking import Sync
 from controller_manager.podutil import controller_ref, is_pod_ready, is_terminating, key_of, now, split_key
 from controller_manager.replicaset import namespace_terminating
 
@@ -41,25 +42,6 @@ Obj = dict[str, Any]
 JOBS = must_resource("batch", "jobs")
 ORPHAN = "orphan-pod:"
 REMOVE_FINALIZER = {"metadata": {"$deleteFromPrimitiveList/finalizers": [JOB_TRACKING_FINALIZER]}}
-
-
-@dataclass
-class Sync:
-    """One sync's view of a Job: its pods and the counts derived from them."""
-
-    job: Obj
-    pods: list[Obj]
-    active: list[Obj]
-    uncounted_succeeded: set[str]
-    uncounted_failed: set[str]
-    succeeded: int = 0
-    failed: int = 0
-    terminating: int = 0
-    ready: int = 0
-    done_indexes: set[int] = field(default_factory=set)
-    prev_indexes: set[int] = field(default_factory=set)
-    finished: Obj | None = None  # the condition the Job is heading for
-    new_backoff: util.Backoff = field(default_factory=util.Backoff)
 
 
 class JobController(Controller):
@@ -443,7 +425,8 @@ class JobController(Controller):
     # -- status ---------------------------------------------------------------------------------------------
 
     async def _track(self, job: Obj, s: Sync, cached: Obj, needs_flush: bool) -> None:
-        """Record finished pods, remove their finalizers, count them, and finish the Job (trackJobStatus...)."""
+        """Record finished pods, remove their finalizers, count them, and finish the Job (Kubernetes'
+        trackJobStatusAndRemoveFinalizers): see `job_tracking` for the decisions, here the writes in order."""
         status = job["status"]
         old = cached.get("status") or {}
         needs_flush = needs_flush or any(
@@ -451,71 +434,17 @@ class JobController(Controller):
         )
         key = key_of(job)
         with_finalizer = {p["metadata"]["uid"] for p in s.pods if self._tracked(key, p)}
-        needs_flush |= _count_uncounted(status, with_finalizer)
-        uncounted = status.setdefault("uncountedTerminatedPods", {})
-        to_release: list[Obj] = []
-        new_indexes: set[int] = set()
-        failing = s.finished is not None and s.finished["type"] != util.SUCCESS_CRITERIA_MET
-        for pod in s.pods:
-            uid = pod["metadata"]["uid"]
-            if uid not in with_finalizer:
-                continue
-            failed = util.is_pod_failed(pod, job)
-            if not (
-                is_terminating(job) or s.finished is not None or util.phase(pod) == "Succeeded" or failed
-            ):
-                continue
-            to_release.append(pod)
-            if util.phase(pod) == "Succeeded" and uid not in s.uncounted_failed:
-                if util.is_indexed(job):
-                    index = util.completion_index(pod)
-                    if util.valid_index(pod, job) and index is not None and index not in s.prev_indexes:
-                        new_indexes.add(index)
-                elif uid not in s.uncounted_succeeded:
-                    uncounted.setdefault("succeeded", []).append(uid)
-                    needs_flush = True
-            elif (failed or failing) and uid not in s.uncounted_failed:
-                if not util.is_indexed(job) or util.valid_index(pod, job):
-                    uncounted.setdefault("failed", []).append(uid)
-                    needs_flush = True
-            if (
-                len(new_indexes) + len(uncounted.get("succeeded") or []) + len(uncounted.get("failed") or [])
-                >= util.MAX_UNCOUNTED
-            ):
-                break
-        if util.is_indexed(job):
-            done = util.format_indexes(s.prev_indexes | new_indexes)
-            needs_flush |= done != (old.get("completedIndexes") or "")
-            status["completedIndexes"] = done
-            status["succeeded"] = len(s.prev_indexes | new_indexes)
-            if not done:
-                status.pop("completedIndexes")
+        needs_flush |= tracking.count_uncounted(status, with_finalizer)
+        to_release, recorded = tracking.record_finished(job, s, with_finalizer, old)
         stamp = format_time(now())
-        final = s.finished
-        if final is not None and final["type"] == util.FAILURE_TARGET:
-            if not util.condition_true(job, util.FAILURE_TARGET):
-                status.setdefault("conditions", []).append(
-                    {**final, "lastProbeTime": stamp, "lastTransitionTime": stamp}
-                )
-                needs_flush = True
-            final = util.new_condition(util.FAILED, "True", final["reason"], final["message"], stamp)
-        elif final is not None:
-            if not util.condition_true(job, util.SUCCESS_CRITERIA_MET):
-                status.setdefault("conditions", []).append(
-                    {**final, "lastProbeTime": stamp, "lastTransitionTime": stamp}
-                )
-                needs_flush = True
-            final = util.new_condition(util.COMPLETE, "True", final["reason"], final["message"], stamp)
-        if needs_flush:
+        final, interim = tracking.finish_conditions(job, s, stamp)
+        if needs_flush or recorded or interim:
             job = await self._write_status(job)
-            self.backoff[key_of(job)] = s.new_backoff
+            self.backoff[key] = s.new_backoff
         status = job["status"]
         released = await self._remove_finalizers(key, to_release)
-        changed = _count_uncounted(status, with_finalizer - released)
-        done_counting = not (status.get("uncountedTerminatedPods") or {}).get("succeeded") and not (
-            status.get("uncountedTerminatedPods") or {}
-        ).get("failed")
-        if final is not None and done_counting and int(status.get("terminating") or 0) == 0:
+        changed = tracking.count_uncounted(status, with_finalizer - released)
+        if final is not None and tracking.all_counted(status):
             util.ensure_condition(status, final["type"], "True", final["reason"], final["message"], stamp)
             if final["type"] == util.COMPLETE:
                 status["completionTime"] = stamp
@@ -559,17 +488,3 @@ class JobController(Controller):
         status["uncountedTerminatedPods"] = {k: v for k, v in uncounted.items() if v}
         updated = await self.client.update(JOBS, job, job["metadata"]["namespace"], subresource="status")
         return {**updated, "kind": "Job", "apiVersion": "batch/v1"}
-
-
-def _count_uncounted(status: Obj, with_finalizer: set[str]) -> bool:
-    """Move uids whose pods no longer have the finalizer from uncountedTerminatedPods into the counters."""
-    uncounted = status.setdefault("uncountedTerminatedPods", {})
-    changed = False
-    for key, counter in (("succeeded", "succeeded"), ("failed", "failed")):
-        uids = uncounted.get(key) or []
-        keep = [u for u in uids if u in with_finalizer]
-        if len(keep) != len(uids):
-            status[counter] = int(status.get(counter) or 0) + len(uids) - len(keep)
-            uncounted[key] = keep
-            changed = True
-    return changed

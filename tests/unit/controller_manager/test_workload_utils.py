@@ -372,3 +372,47 @@ def test_history_plan_and_truncation():
     for n, r in enumerate(old):
         r["metadata"]["name"] = f"r{n}"
     assert [r["metadata"]["name"] for r in history.to_delete(old, {"r3"}, 1)] == ["r0", "r1"]
+
+
+def test_job_tracking_counts_each_pod_once():
+    from controller_manager import job_tracking as tracking
+
+    job = {
+        "metadata": {"name": "j"},
+        "spec": {"completions": 3},
+        "status": {"succeeded": 1, "uncountedTerminatedPods": {"succeeded": ["a"]}},
+    }
+    done = pod("b", "Succeeded")
+    failed = pod("c", "Failed")
+    running = pod("d")
+    for p in (done, failed, running):
+        p["metadata"]["uid"] = p["metadata"]["name"]
+    s = tracking.Sync(job, [done, failed, running], [running], {"a"}, set())
+    # "a" lost its finalizer: counted; "b" and "c" still have theirs: recorded, to be released.
+    assert tracking.count_uncounted(job["status"], {"b", "c", "d"})
+    assert job["status"]["succeeded"] == 2
+    to_release, changed = tracking.record_finished(job, s, {"b", "c", "d"}, {})
+    assert changed and [p["metadata"]["name"] for p in to_release] == ["b", "c"]
+    assert job["status"]["uncountedTerminatedPods"] == {"succeeded": ["b"], "failed": ["c"]}
+    assert not tracking.all_counted(job["status"])
+    # The finalizers came off: both are counted, and the Job may finish.
+    tracking.count_uncounted(job["status"], {"d"})
+    assert (job["status"]["succeeded"], job["status"]["failed"]) == (3, 1) and tracking.all_counted(
+        job["status"]
+    )
+    # A second look at the same pods (now without finalizers) records nothing.
+    s2 = tracking.Sync(job, [done, failed, running], [running], set(), set())
+    assert tracking.record_finished(job, s2, {"d"}, {}) == ([], False)
+
+
+def test_job_tracking_conditions():
+    from controller_manager import job_tracking as tracking
+
+    job = {"metadata": {"name": "j"}, "spec": {}, "status": {}}
+    s = tracking.Sync(job, [], [], set(), set())
+    s.finished = job_util.new_condition("FailureTarget", "True", "BackoffLimitExceeded", "msg", "")
+    final, added = tracking.finish_conditions(job, s, "t")
+    assert added and final["type"] == "Failed" and final["reason"] == "BackoffLimitExceeded"
+    assert [c["type"] for c in job["status"]["conditions"]] == ["FailureTarget"]
+    final, added = tracking.finish_conditions(job, s, "t2")
+    assert not added  # the interim condition is written once
