@@ -14,6 +14,7 @@ from tests.integration.workloads.conftest import (
     CRONJOBS,
     DAEMONSETS,
     JOBS,
+    RCS,
     STATEFULSETS,
     eventually,
     finish,
@@ -138,3 +139,37 @@ async def test_rollouts_of_daemonsets_and_statefulsets(
     assert "rollout pause is not supported for daemonsets.apps" in kctl(
         "rollout", "pause", "ds/agent", ok=False
     )
+
+
+async def test_replication_controller_pages(kctl, kubectl, client, namespace, manager, scheduler, hollow):
+    hollow(1, f"{namespace}-r-")
+    rc = {
+        "apiVersion": "v1",
+        "kind": "ReplicationController",
+        "metadata": {"name": "keeper"},
+        "spec": {
+            "replicas": 2,
+            "template": {
+                "metadata": {"labels": {"app": "keeper"}},
+                "spec": {"containers": [{"name": "c", "image": "busybox:1"}]},
+            },
+        },
+    }
+    await client.create(RCS, rc, namespace)
+
+    async def ready():
+        return "2         2         2" in kctl("get", "rc", "keeper")
+
+    await eventually(ready, timeout=30, what="2 ready replicas in the table")
+    described = kctl("describe", "rc", "keeper")
+    assert "Selector:     app=keeper" in described
+    assert "Replicas:     2 current / 2 desired" in described
+    assert "Pods Status:  2 Running / 0 Waiting / 0 Succeeded / 0 Failed" in described
+    if kubectl is not None:
+        theirs = kubectl("describe", "rc", "keeper")
+        for line in (
+            "Replicas:     2 current / 2 desired",
+            "Pods Status:  2 Running / 0 Waiting / 0 Succeeded / 0 Failed",
+        ):
+            assert line in theirs
+    assert kctl("scale", "rc/keeper", "--replicas=1").strip() == "replicationcontroller/keeper scaled"
