@@ -324,7 +324,10 @@ def test_statefulset_in_order_scaled_and_rolled(cluster: LocalCluster, ns: str) 
         what="web-2 gone",
     )
     k(cluster, ns, "patch", "sts/web", "-p", '{"spec":{"updateStrategy":{"rollingUpdate":{"partition":1}}}}')
-    k(cluster, ns, "set", "image", "sts/web", f"c={SECOND_IMAGE}")
+    # A JSON patch, not `kubectl set image`: the strategic merge metadata of StatefulSets (merge containers by
+    # name) comes with the schema derivation of issue #16; until then a strategic patch replaces the list.
+    image = [{"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": SECOND_IMAGE}]
+    k(cluster, ns, "patch", "sts/web", "--type=json", "-p", json.dumps(image))
     out = k(cluster, ns, "rollout", "status", "sts/web", "--timeout=120s")
     assert "partitioned roll out complete: 1 new pods have been updated..." in out
     images = {
