@@ -204,6 +204,9 @@ async def test_watch_too_old_resource_version_is_410(etcd) -> None:
             # More changes than the watch cache keeps: the first revision falls out of its history.
             for i in range(6):
                 await c.create(CONFIGMAPS, configmap(f"newer-{i}"), ns)
+            # A consistent list waits until the watch cache has applied those writes; a watch does not, and one
+            # that arrives before the cache caught up may still (rightly) be served from the history it has.
+            await c.list(CONFIGMAPS, ns)
             with pytest.raises(StatusError) as exc:
                 async with contextlib.aclosing(
                     c.watch(
