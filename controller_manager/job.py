@@ -23,7 +23,6 @@ from typing import Any
 from apimachinery.errors import StatusError
 from apimachinery.events import NORMAL, WARNING
 from apimachinery.labels import from_label_selector
-from apimachinery.models import format_time
 from apimachinery.resources import must_resource
 from apimachinery.workloads import JOB_TRACKING_FINALIZER
 from controller_manager import job_tracking as tracking
@@ -32,7 +31,15 @@ from controller_manager import replicaset_util
 from controller_manager.base import PODS, Context, Controller
 from controller_manager.expectations import Expectations
 from controller_manager.job_tracking import Sync
-from controller_manager.podutil import controller_ref, is_pod_ready, is_terminating, key_of, now, split_key
+from controller_manager.podutil import (
+    controller_ref,
+    format_time,
+    is_pod_ready,
+    is_terminating,
+    key_of,
+    now,
+    split_key,
+)
 from controller_manager.replicaset import namespace_terminating
 
 log = logging.getLogger(__name__)
