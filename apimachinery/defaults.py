@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from apimachinery import workload_defaults
 from apimachinery.validation import parse_quantity
 
 Obj = dict[str, Any]
@@ -299,3 +300,4 @@ _DEFAULTERS: dict[tuple[str, str], Callable[[Obj], None]] = {
     ("coordination.k8s.io", "Lease"): _default_lease,
     ("discovery.k8s.io", "EndpointSlice"): _default_endpoint_slice,
 }
+_DEFAULTERS.update(workload_defaults.defaulters(default_pod_spec))

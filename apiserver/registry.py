@@ -396,6 +396,18 @@ class Store:
         precondition = new_md.get("resourceVersion")
         if precondition and str(precondition) != str(old_md.get("resourceVersion")):
             raise Abort(errors.conflict(self.info.resource, name_of(old), self.info.group))
+        sent_uid = new_md.get("uid")
+        if sent_uid and sent_uid != old_md.get("uid"):
+            # A uid in the request is a precondition (the kubelet writes a pod's status this way): the object
+            # under this name may be a newer one, e.g. a StatefulSet member recreated with the same name.
+            raise Abort(
+                errors.conflict(
+                    self.info.resource,
+                    name_of(old),
+                    self.info.group,
+                    f"Precondition failed: UID in precondition: {sent_uid}, UID in object meta: {old_md.get('uid')}",
+                )
+            )
         if new_md.get("name") and new_md["name"] != old_md.get("name"):
             raise Abort(
                 errors.bad_request(

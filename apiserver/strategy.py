@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from apimachinery.workloads import generate_job_selector
 from apiserver.allocator import ServiceAllocator
 
 Obj = dict[str, Any]
@@ -160,6 +161,13 @@ class EndpointSliceStrategy(Strategy):
     has_generation = True
 
 
+class JobStrategy(WithStatus):
+    def prepare_for_create(self, obj: Obj) -> None:
+        """A new Job's pods are tied to it by labels the server picks (uid is set by now), unless manualSelector."""
+        super().prepare_for_create(obj)
+        generate_job_selector(obj)
+
+
 def strategies(allocator: ServiceAllocator) -> dict[str, Strategy]:
     """Strategy by resource name; anything not listed uses the plain Strategy."""
     return {
@@ -170,4 +178,9 @@ def strategies(allocator: ServiceAllocator) -> dict[str, Strategy]:
         "deployments": WithStatus(),
         "replicasets": WithStatus(),
         "endpointslices": EndpointSliceStrategy(),
+        "daemonsets": WithStatus(),
+        "statefulsets": WithStatus(),
+        "replicationcontrollers": WithStatus(),
+        "jobs": JobStrategy(),
+        "cronjobs": WithStatus(),
     }

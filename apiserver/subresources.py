@@ -94,8 +94,12 @@ def scale_of(obj: Obj, paths: ScalePaths | None = None) -> Obj:
         status_replicas = (obj.get("status") or {}).get("replicas", 0)
         from apimachinery import labels
 
+        raw = spec.get("selector")
         try:
-            selector = str(labels.from_label_selector(spec.get("selector")))
+            if obj.get("kind") == "ReplicationController" and isinstance(raw, dict):
+                selector = str(labels.selector_from_set(raw))  # v1 RCs select with a plain map
+            else:
+                selector = str(labels.from_label_selector(raw))
         except ValueError:
             selector = ""
     return {

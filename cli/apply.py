@@ -86,27 +86,48 @@ def with_last_applied(obj: dict[str, Any]) -> dict[str, Any]:
 
 @app.command()
 def create(
-    args: list[str] = typer.Argument(None, help="Or: namespace NAME | deployment NAME --image=IMAGE"),
+    args: list[str] = typer.Argument(
+        None,
+        help="Or: namespace NAME | deployment NAME --image=IMAGE | job NAME (--image=IMAGE | --from=cronjob/X)"
+        " | cronjob NAME --image=IMAGE --schedule=SCHEDULE; words after '--' are the command",
+    ),
     filename: list[str] = typer.Option(None, "-f", "--filename", help="Manifest files, directories or '-'"),
     recursive: bool = typer.Option(False, "-R", "--recursive"),
-    image: list[str] = typer.Option(None, "--image", help="create deployment: container image(s)"),
+    image: list[str] = typer.Option(
+        None, "--image", help="create deployment|job|cronjob: container image(s)"
+    ),
     replicas: int = typer.Option(1, "-r", "--replicas", help="create deployment: replicas"),
     port: int = typer.Option(None, "--port", help="create deployment: container port"),
+    schedule: str = typer.Option(None, "--schedule", help="create cronjob: the schedule in cron format"),
+    restart: str = typer.Option("OnFailure", "--restart", help="create cronjob: OnFailure or Never"),
+    from_: str = typer.Option(
+        None, "--from", help="create job: the resource to take the Job from (cronjob/NAME)"
+    ),
     output: str = typer.Option(None, "-o", "--output", help="name|yaml|json"),
 ) -> None:
-    """Create resources from manifests (-f), or a namespace / deployment by name."""
+    """Create resources from manifests (-f), or a namespace / deployment / job / cronjob by name."""
 
     async def from_args(client: Client) -> bool:
-        if len(args) != 2:
-            raise CLIError("create needs -f FILE, or: namespace NAME | deployment NAME --image=IMAGE")
-        kind, name = args
+        if len(args) < 2:
+            raise CLIError("create needs -f FILE, or: namespace|deployment|job|cronjob NAME ...")
+        kind, name, command = args[0], args[1], list(args[2:])
         res = resolve(kind)
+        if command and (res is None or res.resource not in ("jobs", "cronjobs")):
+            raise CLIError(f"unexpected arguments: {' '.join(command)}")
         if res is not None and res.resource == "namespaces":
             obj = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
         elif res is not None and res.resource == "deployments":
             if not image:
                 raise CLIError('required flag(s) "image" not set')
             obj = builders.deployment(name, image, replicas, port, namespace_of())
+        elif res is not None and res.resource == "jobs":
+            obj = await _job_object(client, name, image, from_, command)
+        elif res is not None and res.resource == "cronjobs":
+            if not image or not schedule:
+                raise CLIError(
+                    f"required flag(s) {', '.join(f for f, v in (('image', image), ('schedule', schedule)) if not v)} not set"
+                )
+            obj = builders.cronjob(name, image[0], schedule, command, restart, namespace_of())
         else:
             raise CLIError(f"kctl create {kind} is not supported; use -f with a manifest")
         created = await client.create(res, obj, field_manager="kubectl-create")
@@ -135,6 +156,24 @@ def create(
         raise CLIError("must specify one of -f and -k")
     if failed:
         raise typer.Exit(1)
+
+
+async def _job_object(
+    client: Client, name: str, image: list[str] | None, source: str | None, command: list[str]
+) -> dict[str, Any]:
+    """The Job of `create job`: from --image (and the command), or from a CronJob's template (--from)."""
+    if bool(image) == bool(source):
+        raise CLIError("either --image or --from must be specified")
+    if image:
+        return builders.job(name, image[0], command, namespace_of())
+    kind, _, source_name = (source or "").partition("/")
+    res = resolve(kind)
+    if res is None or res.resource != "cronjobs" or not source_name:
+        raise CLIError(f"from must be an existing cronjob: {source}")
+    if command:
+        raise CLIError("cannot specify --from and command")
+    cronjob = await client.get(res, source_name, namespace_of())
+    return builders.job_from_cronjob(cronjob, name, namespace_of())
 
 
 def report(obj: dict[str, Any], res: ResourceInfo, verb: str, output: str | None) -> None:

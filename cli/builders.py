@@ -159,3 +159,65 @@ def service(
     if namespace:
         meta["namespace"] = namespace
     return {"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": spec}
+
+
+def job(name: str, image: str, command: list[str], namespace: str | None) -> dict[str, Any]:
+    """The Job of `kubectl create job NAME --image=IMAGE [-- COMMAND...]` (restartPolicy Never)."""
+    c: dict[str, Any] = {"name": name, "image": image, "resources": {}}
+    if command:
+        c["command"] = command
+    meta: dict[str, Any] = {"name": name}
+    if namespace:
+        meta["namespace"] = namespace
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": meta,
+        "spec": {"template": {"metadata": {}, "spec": {"containers": [c], "restartPolicy": "Never"}}},
+    }
+
+
+def cronjob(
+    name: str, image: str, schedule: str, command: list[str], restart: str, namespace: str | None
+) -> dict[str, Any]:
+    """The CronJob of `kubectl create cronjob NAME --image=IMAGE --schedule=... [-- COMMAND...]`."""
+    if restart not in ("OnFailure", "Never"):
+        raise CLIError(f"invalid restart policy: {restart}")
+    c: dict[str, Any] = {"name": name, "image": image, "resources": {}}
+    if command:
+        c["command"] = command
+    meta: dict[str, Any] = {"name": name}
+    if namespace:
+        meta["namespace"] = namespace
+    job_spec = {"template": {"metadata": {}, "spec": {"containers": [c], "restartPolicy": restart}}}
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": meta,
+        "spec": {"schedule": schedule, "jobTemplate": {"metadata": {"name": name}, "spec": job_spec}},
+    }
+
+
+def job_from_cronjob(cronjob: dict[str, Any], name: str, namespace: str | None) -> dict[str, Any]:
+    """`kubectl create job NAME --from=cronjob/X`: the CronJob's jobTemplate, marked as started by hand and
+    owned by the CronJob (controller, without blockOwnerDeletion, as kubectl sets it)."""
+    template = (cronjob.get("spec") or {}).get("jobTemplate") or {}
+    tmeta = template.get("metadata") or {}
+    meta: dict[str, Any] = {
+        "name": name,
+        "annotations": {"cronjob.kubernetes.io/instantiate": "manual", **(tmeta.get("annotations") or {})},
+        "ownerReferences": [
+            {
+                "apiVersion": "batch/v1",
+                "kind": "CronJob",
+                "name": cronjob["metadata"]["name"],
+                "uid": cronjob["metadata"]["uid"],
+                "controller": True,
+            }
+        ],
+    }
+    if tmeta.get("labels"):
+        meta["labels"] = dict(tmeta["labels"])
+    if namespace:
+        meta["namespace"] = namespace
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": meta, "spec": template.get("spec") or {}}

@@ -12,7 +12,7 @@ from apimachinery import labels as labelsel
 from apimachinery.client import Client
 from apimachinery.errors import StatusError
 from apimachinery.resources import ResourceInfo, resolve
-from cli import completion, describe_kinds, describers
+from cli import completion, describe_kinds, describe_workloads, describers
 from cli.errors import status_line
 from cli.session import namespace_of, run
 from cli.targets import parse_targets
@@ -85,6 +85,8 @@ async def describe_object(client: Client, res: ResourceInfo, obj: Obj) -> str:
             if any(o.get("uid") == meta.get("uid") for o in p["metadata"].get("ownerReferences") or [])
         ]
         return describe_kinds.replicaset_text(obj, pods, evs)
+    if res.resource in _WORKLOAD_PAGES:
+        return await _workload_page(client, res, obj, evs)
     if res.resource == "services":
         # As kubectl (1.32): the Service's EndpointSlices, found by their kubernetes.io/service-name label.
         slices = await client.list(
@@ -104,6 +106,38 @@ async def describe_object(client: Client, res: ResourceInfo, obj: Obj) -> str:
         return describe_kinds.namespace_text(obj)
     obj = {"apiVersion": res.api_version, "kind": res.kind, **obj}
     return describe_kinds.generic_text(obj, evs)
+
+
+_WORKLOAD_PAGES = ("jobs", "cronjobs", "daemonsets", "statefulsets", "replicationcontrollers")
+
+
+async def _owned_pods(client: Client, obj: Obj, selector: str) -> list[Obj]:
+    meta = obj["metadata"]
+    pods = (await client.list(_res("pods"), meta.get("namespace"), label_selector=selector or None))["items"]
+    return [
+        p
+        for p in pods
+        if any(o.get("uid") == meta.get("uid") for o in p["metadata"].get("ownerReferences") or [])
+    ]
+
+
+async def _workload_page(client: Client, res: ResourceInfo, obj: Obj, evs: list[Obj]) -> str:
+    if res.resource == "jobs":
+        return describe_workloads.job_text(obj, evs)
+    if res.resource == "cronjobs":
+        return describe_workloads.cronjob_text(obj, evs)
+    if res.resource == "replicationcontrollers":
+        selector = ",".join(
+            f"{k}={v}" for k, v in sorted(((obj.get("spec") or {}).get("selector") or {}).items())
+        )
+        return describe_workloads.replication_controller_text(
+            obj, await _owned_pods(client, obj, selector), evs
+        )
+    selector = labelsel.to_string((obj.get("spec") or {}).get("selector"))
+    pods = await _owned_pods(client, obj, "" if selector in ("<none>", "<error>") else selector)
+    if res.resource == "daemonsets":
+        return describe_workloads.daemonset_text(obj, pods, evs)
+    return describe_workloads.statefulset_text(obj, pods, evs)
 
 
 async def _find(client: Client, res: ResourceInfo, ns: str | None, name: str) -> list[Obj]:

@@ -1,9 +1,11 @@
-"""`kctl rollout status|history|undo|restart|pause|resume` for deployments, as kubectl does them.
+"""`kctl rollout status|history|undo|restart` for deployments, daemon sets and stateful sets, and
+`pause|resume` for deployments, as kubectl does them.
 
 status reads what kubectl reads (wire reference §9): observedGeneration, updated/available replicas and the
-Progressing condition. history comes from the ReplicaSets the deployment controls and their
+Progressing condition. A deployment's history comes from the ReplicaSets it controls and their
 `deployment.kubernetes.io/revision` annotations; undo copies a ReplicaSet's pod template (without the
-pod-template-hash label) back into the deployment.
+pod-template-hash label) back into the deployment. Daemon sets and stateful sets keep their history in
+ControllerRevisions (see `rollout_kinds`).
 """
 
 from __future__ import annotations
@@ -19,14 +21,16 @@ import typer
 
 from apimachinery.client import Client
 from apimachinery.resources import ResourceInfo
-from cli import describers, printing
+from cli import describers, printing, rollout_kinds
 from cli.errors import CLIError
 from cli.session import namespace_of, parse_duration, run
 from cli.tabwriter import DESCRIBE_MINWIDTH, DESCRIBE_PADDING, table
 from cli.targets import builtin, single_target
 from cli.waiting import Progress, object_states
 
-app = typer.Typer(help="Manage the rollout of a deployment.", no_args_is_help=True)
+app = typer.Typer(
+    help="Manage the rollout of a deployment, daemon set or stateful set.", no_args_is_help=True
+)
 
 REVISION = "deployment.kubernetes.io/revision"
 CHANGE_CAUSE = "kubernetes.io/change-cause"
@@ -35,11 +39,22 @@ RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 REPLICASETS = builtin("replicasets")
 
 
-def _deployment(args: list[str], verb: str) -> tuple[ResourceInfo, str]:
+def _deployment(
+    args: list[str], verb: str, kinds: tuple[str, ...] = ("deployments",)
+) -> tuple[ResourceInfo, str]:
     res, name = single_target(args, f"rollout {verb}")
-    if res.resource != "deployments":
-        raise CLIError(f"rollout {verb} is not supported for {res.qualified} (only deployments)")
+    if res.resource not in kinds:
+        raise CLIError(f"rollout {verb} is not supported for {res.qualified} (only {', '.join(kinds)})")
     return res, name
+
+
+def _status_message(obj: dict[str, Any]) -> tuple[str, bool]:
+    kind = obj.get("kind")
+    if kind == "DaemonSet":
+        return rollout_kinds.daemonset_status(obj)
+    if kind == "StatefulSet":
+        return rollout_kinds.statefulset_status(obj)
+    return status_message(obj)
 
 
 def status_message(d: dict[str, Any]) -> tuple[str, bool]:
@@ -69,12 +84,12 @@ def status_message(d: dict[str, Any]) -> tuple[str, bool]:
 
 @app.command()
 def status(
-    args: list[str] = typer.Argument(..., help="deployment/NAME or deployment NAME"),
+    args: list[str] = typer.Argument(..., help="deployment/NAME (or daemonset/NAME, statefulset/NAME)"),
     watch: bool = typer.Option(True, "-w", "--watch/--no-watch", help="Wait until the rollout finishes"),
     timeout: str = typer.Option("0s", "--timeout", help="Give up after this long (0: never)"),
 ) -> None:
     """Show the status of a rollout, waiting until it completes."""
-    res, name = _deployment(args, "status")
+    res, name = _deployment(args, "status", rollout_kinds.KINDS)
     seconds = parse_duration(timeout, 0) or None
 
     async def go(client: Client) -> None:
@@ -85,8 +100,8 @@ def status(
                 async with asyncio.timeout(seconds), aclosing(object_states(client, res, ns, name)) as states:
                     async for obj in states:
                         if obj is None:
-                            raise CLIError(f'deployments.apps "{name}" was deleted while waiting')
-                        message, done = status_message(obj)
+                            raise CLIError(f'{res.qualified} "{name}" was deleted while waiting')
+                        message, done = _status_message({"kind": res.kind, **obj})
                         if done or not watch:
                             progress.done(message)
                             return
@@ -122,31 +137,40 @@ def _template(rs: dict[str, Any]) -> dict[str, Any]:
 
 @app.command()
 def history(
-    args: list[str] = typer.Argument(..., help="deployment/NAME"),
+    args: list[str] = typer.Argument(..., help="deployment/NAME (or daemonset/NAME, statefulset/NAME)"),
     revision: int = typer.Option(0, "--revision", help="Show the pod template of this revision"),
 ) -> None:
-    """List the revisions of a deployment (or show one with --revision)."""
-    res, name = _deployment(args, "history")
+    """List the revisions of a deployment, daemon set or stateful set (or show one with --revision)."""
+    res, name = _deployment(args, "history", rollout_kinds.KINDS)
+    prefix = printing.kind_prefix(res)
 
     async def go(client: Client) -> None:
-        d = await client.get(res, name, namespace_of())
-        revs = await history_of(client, d)
+        obj = await client.get(res, name, namespace_of())
+        if res.resource == "deployments":
+            owned = await history_of(client, obj)
+            revs = {n: rs for n, rs in owned.items()}
+            templates = {n: _template(rs) for n, rs in owned.items()}
+        else:
+            revs = await rollout_kinds.revisions(client, obj)
+            templates = {n: rollout_kinds.revision_template(r) for n, r in revs.items()}
         if revision:
             if revision not in revs:
                 raise CLIError(f"unable to find the specified revision {revision}")
-            print(f"deployment.apps/{name} with revision #{revision}")
-            sys.stdout.write(describers.pod_template_text(_template(revs[revision])))
+            print(f"{prefix}/{name} with revision #{revision}")
+            sys.stdout.write(describers.pod_template_text(templates[revision]))
             return
         if not revs:
-            print(f'No rollout history found in deployment "{name}"')
+            print(
+                f'No rollout history found in deployment "{name}"'
+                if res.resource == "deployments"
+                else "No rollout history found."
+            )
             return
         rows = [["REVISION", "CHANGE-CAUSE"]]
         for r in sorted(revs):
             cause = (revs[r]["metadata"].get("annotations") or {}).get(CHANGE_CAUSE) or "<none>"
             rows.append([str(r), cause])
-        sys.stdout.write(
-            f"deployment.apps/{name} \n" + table(rows, DESCRIBE_MINWIDTH, DESCRIBE_PADDING) + "\n"
-        )
+        sys.stdout.write(f"{prefix}/{name} \n" + table(rows, DESCRIBE_MINWIDTH, DESCRIBE_PADDING) + "\n")
 
     run(go)
 
@@ -158,12 +182,15 @@ def undo(
         0, "--to-revision", help="The revision to roll back to (0: the previous)"
     ),
 ) -> None:
-    """Roll back to a previous revision: its pod template becomes the deployment's again."""
-    res, name = _deployment(args, "undo")
+    """Roll back to a previous revision: its pod template becomes the object's again."""
+    res, name = _deployment(args, "undo", rollout_kinds.KINDS)
 
     async def go(client: Client) -> None:
         ns = namespace_of()
         d = await client.get(res, name, ns)
+        if res.resource != "deployments":
+            await _undo_from_revisions(client, res, d, to_revision)
+            return
         if (d.get("spec") or {}).get("paused"):
             raise CLIError(
                 "you cannot rollback a paused deployment; resume it first with 'kctl rollout resume' and try again"
@@ -193,10 +220,24 @@ def undo(
     run(go)
 
 
+async def _undo_from_revisions(
+    client: Client, res: ResourceInfo, obj: dict[str, Any], to_revision: int
+) -> None:
+    """A daemon set's or stateful set's undo: the revision's data, a strategic merge patch, sent as is."""
+    name = obj["metadata"]["name"]
+    number, revision = rollout_kinds.pick(await rollout_kinds.revisions(client, obj), to_revision)
+    prefix = printing.kind_prefix(res)
+    if rollout_kinds.revision_template(revision) == (obj.get("spec") or {}).get("template"):
+        print(f"{prefix}/{name} skipped rollback (current template already matches revision {number})")
+        return
+    await client.patch(res, name, revision["data"], obj["metadata"].get("namespace"), "strategic")
+    print(f"{prefix}/{name} rolled back")
+
+
 @app.command()
 def restart(args: list[str] = typer.Argument(..., help="deployment/NAME")) -> None:
-    """Restart every pod of a deployment by a new rollout (the template's restartedAt annotation)."""
-    res, name = _deployment(args, "restart")
+    """Restart every pod of a deployment, daemon set or stateful set by a new rollout (restartedAt annotation)."""
+    res, name = _deployment(args, "restart", rollout_kinds.KINDS)
 
     async def go(client: Client) -> None:
         ns = namespace_of()

@@ -55,6 +55,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--node-eviction-rate", type=float, default=0.1, help="nodes per second that may get NoExecute taints"
     )
+    p.add_argument(
+        "--job-pod-failure-backoff",
+        type=duration,
+        default=10.0,
+        help="wait before replacing a failed Job pod, doubling per failure up to 10m (Kubernetes: 10s, fixed)",
+    )
     p.add_argument("--cluster-cidr", default="10.244.0.0/16")
     p.add_argument("--node-cidr-mask-size", type=int, default=24)
     p.add_argument("--allocate-node-cidrs", action=argparse.BooleanOptionalAction, default=True)
@@ -83,6 +89,7 @@ async def amain(args: argparse.Namespace) -> None:
         node_cidr_mask_size=args.node_cidr_mask_size,
         allocate_node_cidrs=args.allocate_node_cidrs,
         max_endpoints_per_slice=args.max_endpoints_per_slice,
+        job_pod_failure_backoff=args.job_pod_failure_backoff,
     )
     client = client_from_args(args, user_agent="kube-controller-manager")
     manager = ControllerManager(client, options, names)

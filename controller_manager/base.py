@@ -71,6 +71,7 @@ class Options:
     allocate_node_cidrs: bool = True
     max_endpoints_per_slice: int = 100
     expectations_ttl: float = 300.0
+    job_pod_failure_backoff: float = 10.0  # seconds before a failed Job pod is replaced, doubling per failure
     workers: dict[str, int] = field(default_factory=dict)
     gc_resources: tuple[str, ...] | None = (
         None  # qualified resource names the GC watches; None = all but events

@@ -35,6 +35,10 @@ class Expectations:
     def expect_deletions(self, key: str, pod_keys: Iterable[str]) -> None:
         self._items[key] = _Expectation(deletes=set(pod_keys), stamp=self.clock())
 
+    def expect(self, key: str, creations: int, deletions: Iterable[str]) -> None:
+        """Creations and deletions asked for in one go (a DaemonSet creates on some nodes, deletes on others)."""
+        self._items[key] = _Expectation(adds=creations, deletes=set(deletions), stamp=self.clock())
+
     def creation_observed(self, key: str) -> None:
         exp = self._items.get(key)
         if exp and exp.adds > 0:

@@ -18,14 +18,20 @@ from apimachinery.events import EventRecorder
 from apimachinery.informer import InformerFactory
 from apimachinery.leaderelection import LeaderElector
 from controller_manager.base import Context, Controller, Options
+from controller_manager.cronjob import CronJobController
+from controller_manager.daemonset import DaemonSetController
 from controller_manager.deployment import DeploymentController
 from controller_manager.endpoints import EndpointsController
 from controller_manager.endpointslice import EndpointSliceController
 from controller_manager.garbage_collector import GarbageCollector
+from controller_manager.job import JobController
 from controller_manager.namespace import NamespaceController
 from controller_manager.node_ipam import NodeIpamController
 from controller_manager.node_lifecycle import NodeLifecycleController
 from controller_manager.replicaset import ReplicaSetController
+from controller_manager.replication_controller import ReplicationControllerController
+from controller_manager.statefulset import StatefulSetController
+from controller_manager.ttl_after_finished import TTLAfterFinishedController
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +48,12 @@ CONTROLLERS: dict[str, Callable[[Context], Controller]] = {
     "node-ipam": NodeIpamController,
     "garbage-collector": GarbageCollector,
     "namespace": NamespaceController,
+    "replicationcontroller": ReplicationControllerController,
+    "daemonset": DaemonSetController,
+    "statefulset": StatefulSetController,
+    "job": JobController,
+    "cronjob": CronJobController,
+    "ttl-after-finished": TTLAfterFinishedController,
 }
 # kube-controller-manager's names for the same controllers, accepted in --controllers.
 ALIASES = {
@@ -56,6 +68,13 @@ ALIASES = {
     "namespace-controller": "namespace",
     "nodelifecycle": "node-lifecycle",
     "nodeipam": "node-ipam",
+    "replicationcontroller-controller": "replicationcontroller",
+    "daemonset-controller": "daemonset",
+    "statefulset-controller": "statefulset",
+    "job-controller": "job",
+    "cronjob-controller": "cronjob",
+    "ttl-after-finished-controller": "ttl-after-finished",
+    "ttlafterfinished": "ttl-after-finished",
 }
 
 

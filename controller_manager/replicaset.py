@@ -1,5 +1,8 @@
 """The ReplicaSet controller: keeps `spec.replicas` pods that match the selector, and reports how many are ready.
 
+The same code runs ReplicationControllers (`replication_controller.py`): only the resource, the kind and how the
+selector is read differ (a plain label map there), as in Kubernetes.
+
 Informers on ReplicaSets and Pods feed one queue of ReplicaSet keys. `reconcile` claims pods (adopting matching
 orphans, releasing owned pods that stopped matching), creates or deletes pods to reach `spec.replicas` when its
 expectations are satisfied, and writes the status. Creates go out in slow-start batches (1, 2, 4, ...); deletes
@@ -14,7 +17,7 @@ from typing import Any
 
 from apimachinery.errors import StatusError
 from apimachinery.events import NORMAL, WARNING
-from apimachinery.labels import from_label_selector
+from apimachinery.labels import Selector, from_label_selector
 from controller_manager import replicaset_util as util
 from controller_manager.base import PODS, REPLICASETS, Context, Controller
 from controller_manager.expectations import Expectations
@@ -39,16 +42,22 @@ def namespace_terminating(result: object) -> bool:
 class ReplicaSetController(Controller):
     name = "replicaset"
     default_workers = 5
+    resource = REPLICASETS
+    kind = "ReplicaSet"
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.expectations = Expectations(ttl=ctx.options.expectations_ttl)
-        self.rs_informer = ctx.factory.informer(REPLICASETS)
+        self.rs_informer = ctx.factory.informer(self.resource)
         self.pod_informer = ctx.factory.informer(PODS)
         self.rs_informer.add_handler(self._on_rs, lambda _old, new: self._on_rs(new), self._on_rs_delete)
         self.pod_informer.add_handler(self._on_pod_add, self._on_pod_update, self._on_pod_delete)
 
     # -- handlers: they only enqueue keys (and count what the cache has caught up with) ---------------------
+
+    def selector(self, rs: Obj) -> Selector:
+        """The owner's pod selector; ValueError when it is invalid."""
+        return from_label_selector((rs.get("spec") or {}).get("selector"))
 
     def _on_rs(self, rs: Obj) -> None:
         self.enqueue(key_of(rs))
@@ -60,7 +69,7 @@ class ReplicaSetController(Controller):
     def _owner_key(self, pod: Obj) -> str | None:
         """The key of the ReplicaSet that controls `pod`, if it is one we know (same uid)."""
         ref = controller_ref(pod)
-        if not ref or ref.get("kind") != "ReplicaSet":
+        if not ref or ref.get("kind") != self.kind:
             return None
         key = f"{pod['metadata'].get('namespace')}/{ref.get('name')}"
         rs = self.rs_informer.store.get(key)
@@ -74,7 +83,7 @@ class ReplicaSetController(Controller):
         labels = pod["metadata"].get("labels") or {}
         for rs in self.rs_informer.store.by_index("namespace", ns):
             try:
-                if from_label_selector((rs.get("spec") or {}).get("selector")).matches(labels):
+                if self.selector(rs).matches(labels):
                     self.enqueue(key_of(rs))
             except ValueError:
                 continue  # an invalid selector selects nothing
@@ -117,7 +126,7 @@ class ReplicaSetController(Controller):
             return None
         ns, _ = split_key(key)
         try:
-            selector = from_label_selector((rs.get("spec") or {}).get("selector"))
+            selector = self.selector(rs)
         except ValueError as exc:
             log.warning("invalid selector", extra={"replicaset": key, "error": str(exc)})
             return None
@@ -138,7 +147,7 @@ class ReplicaSetController(Controller):
         # Adopt only if the ReplicaSet still exists as we know it (a fresh read, not the cache): otherwise we
         # could claim pods for an owner that is already gone, and the garbage collector would delete them.
         try:
-            fresh = await self.client.get(REPLICASETS, rs["metadata"]["name"], rs["metadata"]["namespace"])
+            fresh = await self.client.get(self.resource, rs["metadata"]["name"], rs["metadata"]["namespace"])
         except StatusError as err:
             if err.code == 404:
                 return []
@@ -149,7 +158,7 @@ class ReplicaSetController(Controller):
         for pod in pods:
             body = {
                 "metadata": {
-                    "ownerReferences": util.owner_refs_with_controller(pod, {**rs, "kind": "ReplicaSet"}),
+                    "ownerReferences": util.owner_refs_with_controller(pod, self._typed(rs)),
                     "resourceVersion": pod["metadata"].get("resourceVersion"),
                 }
             }
@@ -188,7 +197,7 @@ class ReplicaSetController(Controller):
     async def _create_pods(self, key: str, rs: Obj, count: int) -> None:
         # Record first: the informer may see a new pod before the POST returns.
         self.expectations.expect_creations(key, count)
-        template = util.pod_from_template(rs)
+        template = util.pod_from_template(self._typed(rs))
         ns = rs["metadata"]["namespace"]
         remaining = count
         for batch in util.slow_start_batches(count):
@@ -240,13 +249,17 @@ class ReplicaSetController(Controller):
             return
         body = {**rs, "status": status}
         try:
-            await self.client.update(REPLICASETS, body, rs["metadata"]["namespace"], subresource="status")
+            await self.client.update(self.resource, body, rs["metadata"]["namespace"], subresource="status")
         except StatusError as err:
             if err.code == 404:
                 return
             if err.code != 409:
                 raise
             # Our cache is behind: write onto the latest version (status is ours alone to compute).
-            fresh = await self.client.get(REPLICASETS, rs["metadata"]["name"], rs["metadata"]["namespace"])
+            fresh = await self.client.get(self.resource, rs["metadata"]["name"], rs["metadata"]["namespace"])
             fresh["status"] = {**status, "observedGeneration": status["observedGeneration"]}
-            await self.client.update(REPLICASETS, fresh, rs["metadata"]["namespace"], subresource="status")
+            await self.client.update(self.resource, fresh, rs["metadata"]["namespace"], subresource="status")
+
+    def _typed(self, rs: Obj) -> Obj:
+        """The owner with its kind and apiVersion (informer objects may lack them)."""
+        return {**rs, "kind": self.kind, "apiVersion": self.resource.api_version}

@@ -75,7 +75,8 @@ def slow_start_batches(total: int, initial: int = 1) -> Iterator[int]:
 
 
 def pod_from_template(rs: Obj) -> Obj:
-    """The pod a ReplicaSet creates: its template, generateName `<rs>-`, owned by it (controller, blocking)."""
+    """The pod a ReplicaSet (or ReplicationController: its `kind`) creates: its template, generateName `<rs>-`,
+    owned by it (controller, blocking)."""
     meta = rs["metadata"]
     template = copy.deepcopy((rs.get("spec") or {}).get("template") or {})
     tmeta = template.get("metadata") or {}
@@ -85,8 +86,8 @@ def pod_from_template(rs: Obj) -> Obj:
         "labels": dict(tmeta.get("labels") or {}),
         "ownerReferences": [
             {
-                "apiVersion": "apps/v1",
-                "kind": "ReplicaSet",
+                "apiVersion": rs.get("apiVersion") or "apps/v1",
+                "kind": rs.get("kind") or "ReplicaSet",
                 "name": meta["name"],
                 "uid": meta["uid"],
                 "controller": True,

@@ -450,11 +450,12 @@ class PodSyncer:
             return status
         md = pod["metadata"]
         try:
-            await self.client.patch(
-                PODS, md["name"], {"status": status}, md.get("namespace"), subresource="status"
-            )
+            # The uid is a precondition: a pod recreated under the same name (a StatefulSet member) must not
+            # get the status of the one this worker ran.
+            body = {"metadata": {"uid": uid}, "status": status}
+            await self.client.patch(PODS, md["name"], body, md.get("namespace"), subresource="status")
         except StatusError as exc:
-            if exc.code == 404:
+            if exc.code in (404, 409):
                 return None
             raise
         except ClientConnectionError as exc:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from apimachinery.nodeselection import match_node_selector, tolerated
 from scheduler.nodeinfo import UNSCHEDULABLE_TAINT, HostPort, NodeInfo, PodInfo
-from scheduler.nodeselection import match_node_selector, tolerated
 from scheduler.resources import PODS
 
 ERR_UNSCHEDULABLE = "node(s) were unschedulable"

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from apimachinery.nodeselection import match_term, tolerated
 from scheduler.nodeinfo import NodeInfo, PodInfo
-from scheduler.nodeselection import match_term, tolerated
 from scheduler.resources import CPU, MEMORY
 
 MAX_NODE_SCORE = 100

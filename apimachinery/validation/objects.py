@@ -52,6 +52,7 @@ from apimachinery.validation.pods import (
     _validate_pod_update,
     validate_pod_spec,
 )
+from apimachinery.validation.workloads import KINDS as WORKLOAD_KINDS
 
 # --- services, endpoints --------------------------------------------------------------------------------------
 
@@ -359,6 +360,7 @@ _KINDS: dict[tuple[str, str], tuple[NameCheck, Check | None, UpdateCheck | None]
         validate_endpoint_slice,
         validate_endpoint_slice_update,
     ),
+    **WORKLOAD_KINDS,
 }
 
 

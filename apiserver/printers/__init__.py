@@ -40,6 +40,16 @@ from apiserver.printers.common import (
     human_duration,
     parse_time,
 )
+from apiserver.printers.controllers import (
+    CONTROLLERREVISION_COLUMNS,
+    CRONJOB_COLUMNS,
+    REPLICATIONCONTROLLER_COLUMNS,
+    STATEFULSET_COLUMNS,
+    controller_revision_row,
+    cronjob_row,
+    replication_controller_row,
+    statefulset_row,
+)
 from apiserver.printers.custom import custom_columns, custom_row
 from apiserver.printers.network import (
     ENDPOINTS_COLUMNS,
@@ -95,6 +105,10 @@ PRINTERS: dict[tuple[str, str], Printer] = {
     ("coordination.k8s.io", "Lease"): (LEASE_COLUMNS, lease_row),
     ("", "ConfigMap"): (CONFIGMAP_COLUMNS, configmap_row),
     ("", "Secret"): (SECRET_COLUMNS, secret_row),
+    ("batch", "CronJob"): (CRONJOB_COLUMNS, cronjob_row),
+    ("apps", "StatefulSet"): (STATEFULSET_COLUMNS, statefulset_row),
+    ("", "ReplicationController"): (REPLICATIONCONTROLLER_COLUMNS, replication_controller_row),
+    ("apps", "ControllerRevision"): (CONTROLLERREVISION_COLUMNS, controller_revision_row),
 }
 DEFAULT: Printer = (DEFAULT_COLUMNS, default_row)
 

@@ -148,6 +148,8 @@ def job_row(obj: Obj, now: datetime) -> Row:
         state = "Suspended"
     elif condition_true(conditions, "FailureTarget"):
         state = "FailureTarget"
+    elif condition_true(conditions, "SuccessCriteriaMet"):
+        state = "SuccessCriteriaMet"
     else:
         state = "Running"
     names, images = containers_and_images(template_spec(obj))

@@ -172,5 +172,7 @@ def test_table_row_is_kubectls() -> None:
         ports=[{"port": 80}, {"name": "dns"}, {}, {"port": 8080}],
     )
     obj["metadata"]["creationTimestamp"] = "2026-01-01T00:00:00Z"
-    row = to_table(must_resource("discovery.k8s.io", "endpointslices"), [obj], now=datetime(2026, 1, 1, 0, 5, tzinfo=UTC))["rows"][0]["cells"]
+    row = to_table(
+        must_resource("discovery.k8s.io", "endpointslices"), [obj], now=datetime(2026, 1, 1, 0, 5, tzinfo=UTC)
+    )["rows"][0]["cells"]
     assert row == ["web-x", "IPv4", "80,dns, + 1 more...", "10.0.0.1,10.0.0.2,10.0.0.3 + 2 more...", "5m"]

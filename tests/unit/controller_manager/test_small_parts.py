@@ -105,6 +105,12 @@ def test_select_controllers():
         "node-ipam",
         "garbage-collector",
         "namespace",
+        "replicationcontroller",
+        "daemonset",
+        "statefulset",
+        "job",
+        "cronjob",
+        "ttl-after-finished",
     ]
     assert select_controllers("*,-node-ipam,-garbagecollector") == [
         "replicaset",
@@ -113,6 +119,12 @@ def test_select_controllers():
         "endpointslice",
         "node-lifecycle",
         "namespace",
+        "replicationcontroller",
+        "daemonset",
+        "statefulset",
+        "job",
+        "cronjob",
+        "ttl-after-finished",
     ]
     assert select_controllers("replicaset,deployment-controller") == ["replicaset", "deployment"]
     with pytest.raises(ValueError):

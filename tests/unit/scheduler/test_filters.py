@@ -1,5 +1,6 @@
 import pytest
 
+from apimachinery.nodeselection import match_requirement, tolerates
 from scheduler.filters import (
     node_affinity,
     node_ports,
@@ -9,7 +10,6 @@ from scheduler.filters import (
     taint_toleration,
 )
 from scheduler.nodeinfo import NodeInfo, PodInfo
-from scheduler.nodeselection import match_requirement, tolerates
 from tests.unit.scheduler.factories import make_node, make_pod, required_affinity
 
 AFFINITY = ["node(s) didn't match Pod's node affinity/selector"]

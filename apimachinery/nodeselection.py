@@ -1,4 +1,5 @@
-"""Node selector terms and tolerations, with Kubernetes' matching rules.
+"""Node selector terms and tolerations, with Kubernetes' matching rules (the scheduler's filters and the DaemonSet
+controller both decide with them).
 
 * A `NodeSelectorTerm` ANDs its `matchExpressions` (on labels) and `matchFields` (only `metadata.name`);
   a term with neither matches no node. Terms of a `NodeSelector` are ORed.

@@ -1,0 +1,340 @@
+"""The DaemonSet controller: one pod per eligible node, rolled to a new template node by node.
+
+Informers on DaemonSets, Nodes, Pods and ControllerRevisions feed one queue of DaemonSet keys. `reconcile`:
+
+1. keeps the template history: the ControllerRevision of the current template is the update revision, its hash
+   labels the pods made from it (`history.py`);
+2. claims pods (adopts matching orphans, releases owned pods that stopped matching) and groups them by the node
+   they are for (bound, or pinned by node affinity while the scheduler has not bound them yet);
+3. when its expectations are met: creates a pod on every eligible node without one and deletes pods that must go
+   (`daemonset_util.plan_nodes`); if that needed nothing, takes one rolling-update step (RollingUpdate strategy;
+   OnDelete waits for the user to delete pods);
+4. drops history beyond revisionHistoryLimit and writes the status.
+
+Nodes changing (added, relabelled, tainted) wake every DaemonSet, so a new node gets its pod.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import time
+from typing import Any
+
+from apimachinery.errors import StatusError
+from apimachinery.events import NORMAL, WARNING
+from apimachinery.labels import from_label_selector
+from apimachinery.resources import must_resource
+from apimachinery.workloads import CONTROLLER_REVISION_HASH
+from controller_manager import daemonset_util as util
+from controller_manager import history, replicaset_util
+from controller_manager.base import NODES, PODS, Context, Controller
+from controller_manager.expectations import Expectations
+from controller_manager.podutil import controller_ref, is_terminating, key_of, now, split_key
+from controller_manager.replicaset import namespace_terminating
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+
+DAEMONSETS = must_resource("apps", "daemonsets")
+
+SUCCESSFUL_CREATE = "SuccessfulCreate"
+FAILED_CREATE = "FailedCreate"
+SUCCESSFUL_DELETE = "SuccessfulDelete"
+FAILED_DAEMON_POD = "FailedDaemonPod"
+SELECTING_ALL = "SelectingAll"
+FAILED_BACKOFF = (1.0, 900.0)  # first and longest wait before replacing a failed daemon pod on the same node
+
+
+class DaemonSetController(Controller):
+    name = "daemonset"
+    default_workers = 2
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.expectations = Expectations(ttl=ctx.options.expectations_ttl)
+        self.ds_informer = ctx.factory.informer(DAEMONSETS)
+        self.node_informer = ctx.factory.informer(NODES)
+        self.pod_informer = ctx.factory.informer(PODS)
+        self.cr_informer = ctx.factory.informer(history.CONTROLLERREVISIONS)
+        self.ds_informer.add_handler(self._on_ds, lambda _old, new: self._on_ds(new), self._on_ds_delete)
+        self.node_informer.add_handler(self._on_node, self._on_node_update, self._on_node)
+        self.pod_informer.add_handler(self._on_pod_add, self._on_pod_update, self._on_pod_delete)
+        self.cr_informer.add_handler(
+            self._on_revision, lambda _old, new: self._on_revision(new), self._on_revision
+        )
+        # (daemonset key, node) -> (monotonic time before which a failed pod is not replaced, current delay)
+        self._failed_backoff: dict[tuple[str, str], tuple[float, float]] = {}
+
+    # -- handlers -------------------------------------------------------------------------------------------
+
+    def _on_ds(self, ds: Obj) -> None:
+        self.enqueue(key_of(ds))
+
+    def _on_ds_delete(self, ds: Obj) -> None:
+        self.expectations.delete(key_of(ds))
+        self.enqueue(key_of(ds))
+
+    def _enqueue_all(self) -> None:
+        for key in self.ds_informer.store.keys():
+            self.enqueue(key)
+
+    def _on_node(self, _node: Obj) -> None:
+        self._enqueue_all()
+
+    def _on_node_update(self, old: Obj, new: Obj) -> None:
+        # Heartbeats change only status; labels, taints and unschedulable change where daemons may run.
+        if (old.get("metadata") or {}).get("labels") != (new.get("metadata") or {}).get("labels") or old.get(
+            "spec"
+        ) != new.get("spec"):
+            self._enqueue_all()
+
+    def _owner_key(self, obj: Obj) -> str | None:
+        ref = controller_ref(obj)
+        if not ref or ref.get("kind") != "DaemonSet":
+            return None
+        key = f"{obj['metadata'].get('namespace')}/{ref.get('name')}"
+        ds = self.ds_informer.store.get(key)
+        return key if ds is not None and ds["metadata"].get("uid") == ref.get("uid") else None
+
+    def _on_pod_add(self, pod: Obj) -> None:
+        key = self._owner_key(pod)
+        if key is not None:
+            self.expectations.creation_observed(key)
+            if is_terminating(pod):
+                self.expectations.deletion_observed(key, key_of(pod))
+            self.enqueue(key)
+        elif controller_ref(pod) is None:
+            self._enqueue_matching(pod)
+
+    def _on_pod_update(self, old: Obj, new: Obj) -> None:
+        key, old_key = self._owner_key(new), self._owner_key(old)
+        if key is not None and is_terminating(new):
+            self.expectations.deletion_observed(key, key_of(new))
+        if old_key is not None and old_key != key:
+            self.enqueue(old_key)
+        if key is not None:
+            self.enqueue(key)
+        elif controller_ref(new) is None:
+            self._enqueue_matching(new)
+
+    def _on_pod_delete(self, pod: Obj) -> None:
+        key = self._owner_key(pod)
+        if key is not None:
+            self.expectations.deletion_observed(key, key_of(pod))
+            self.enqueue(key)
+
+    def _enqueue_matching(self, pod: Obj) -> None:
+        labels = pod["metadata"].get("labels") or {}
+        for ds in self.ds_informer.store.by_index("namespace", pod["metadata"].get("namespace") or ""):
+            try:
+                if from_label_selector((ds.get("spec") or {}).get("selector")).matches(labels):
+                    self.enqueue(key_of(ds))
+            except ValueError:
+                continue
+
+    def _on_revision(self, revision: Obj) -> None:
+        key = self._owner_key(revision)
+        if key is not None:
+            self.enqueue(key)
+
+    # -- reconcile ------------------------------------------------------------------------------------------
+
+    async def reconcile(self, key: str) -> float | None:
+        cached = self.ds_informer.store.get(key)
+        if cached is None:
+            self.expectations.delete(key)
+            self._failed_backoff = {k: v for k, v in self._failed_backoff.items() if k[0] != key}
+            return None
+        ds = {**copy.deepcopy(cached), "kind": "DaemonSet", "apiVersion": "apps/v1"}
+        ns, _ = split_key(key)
+        try:
+            selector = from_label_selector((ds.get("spec") or {}).get("selector"))
+        except ValueError as exc:
+            log.warning("invalid selector", extra={"daemonset": key, "error": str(exc)})
+            return None
+        if selector.is_empty():
+            self.recorder.event(
+                ds,
+                WARNING,
+                SELECTING_ALL,
+                "This daemon set is selecting all pods. A non-empty selector is required.",
+            )
+            return None
+        revisions = history.owned(ds, self.cr_informer.store.by_index("namespace", ns or ""))
+        try:
+            update = await history.sync(
+                self.client, ds, revisions, (ds.get("status") or {}).get("collisionCount")
+            )
+        except history.HashCollisionError:
+            status = copy.deepcopy(ds.get("status") or {})
+            status["collisionCount"] = int(status.get("collisionCount") or 0) + 1
+            await self._write_status(ds, status)
+            return 0.1
+        revision_hash = (update["metadata"].get("labels") or {}).get(CONTROLLER_REVISION_HASH, "")
+        pods_by_node = await self._pods_by_node(ds, selector.matches)
+        nodes = self.node_informer.store.list()
+        at = now()
+        if self.expectations.satisfied(key) and not is_terminating(ds):
+            acted = await self._manage(key, ds, nodes, pods_by_node, revision_hash)
+            if not acted and self.expectations.satisfied(key):
+                strategy = (ds.get("spec") or {}).get("updateStrategy") or {}
+                if strategy.get("type", "RollingUpdate") == "RollingUpdate":
+                    desired = sum(1 for n in nodes if util.node_should_run(ds, n)[0])
+                    delete, surge_on = util.rolling_update(ds, pods_by_node, desired, revision_hash, at)
+                    await self._sync_nodes(key, ds, surge_on, delete, revision_hash)
+            await self._cleanup_history(ds, revisions, update, pods_by_node)
+        status = util.compute_status(ds, nodes, pods_by_node, revision_hash, at)
+        await self._write_status(ds, status)
+        return self._next_check(ds, status)
+
+    async def _pods_by_node(self, ds: Obj, matches: Any) -> dict[str, list[Obj]]:
+        ns = ds["metadata"]["namespace"]
+        candidates = self.pod_informer.store.by_index("namespace", ns)
+        owned, adopt, release = replicaset_util.classify_pods(ds, candidates, matches)
+        if adopt:
+            fresh = await self.client.get(DAEMONSETS, ds["metadata"]["name"], ns)
+            if fresh["metadata"].get("uid") == ds["metadata"]["uid"] and not is_terminating(fresh):
+                for pod in adopt:
+                    owned.append(
+                        await self._patch_owners(pod, replicaset_util.owner_refs_with_controller(pod, ds))
+                    )
+        for pod in release:
+            await self._patch_owners(
+                pod, replicaset_util.owner_refs_without(pod, ds["metadata"]["uid"]) or None
+            )
+        by_node: dict[str, list[Obj]] = {}
+        for pod in owned:
+            if not pod:
+                continue
+            node = util.target_node(pod)
+            if node:
+                by_node.setdefault(node, []).append(pod)
+        return by_node
+
+    async def _patch_owners(self, pod: Obj, refs: list[Obj] | None) -> Obj:
+        body = {
+            "metadata": {"ownerReferences": refs, "resourceVersion": pod["metadata"].get("resourceVersion")}
+        }
+        try:
+            return await self.client.patch(PODS, pod["metadata"]["name"], body, pod["metadata"]["namespace"])  # type: ignore[no-any-return]
+        except StatusError as err:
+            if err.code not in (404, 409):
+                raise
+            return {}  # gone or changed meanwhile: the next sync sees the new state
+
+    async def _manage(
+        self, key: str, ds: Obj, nodes: list[Obj], pods_by_node: dict[str, list[Obj]], revision_hash: str
+    ) -> bool:
+        """Create and delete so each eligible node has one daemon pod; True if anything was asked for."""
+        actions = util.plan_nodes(ds, nodes, pods_by_node, revision_hash, now())
+        delete = list(actions.delete)
+        for node, pod in actions.failed:
+            backoff_key = (key, node)
+            until, delay = self._failed_backoff.get(backoff_key, (0.0, 0.0))
+            if time.monotonic() < until:
+                self.queue.add_after(key, until - time.monotonic())
+                continue
+            delay = min(max(delay * 2, FAILED_BACKOFF[0]), FAILED_BACKOFF[1])
+            self._failed_backoff[backoff_key] = (time.monotonic() + delay, delay)
+            phase = (pod.get("status") or {}).get("phase")
+            verb = "failed" if phase == "Failed" else "succeeded"
+            self.recorder.event(
+                ds,
+                WARNING,
+                FAILED_DAEMON_POD,
+                f"Found {verb} daemon pod {key_of(pod)} on node {node}, will try to kill it",
+            )
+            delete.append(pod)
+        await self._sync_nodes(key, ds, actions.create_on, delete, revision_hash)
+        return bool(actions.create_on or delete)
+
+    async def _sync_nodes(
+        self, key: str, ds: Obj, create_on: list[str], delete: list[Obj], revision_hash: str
+    ) -> None:
+        if not create_on and not delete:
+            return
+        # Record first: the informer may show a new pod before its POST returns.
+        self.expectations.expect(key, len(create_on), [key_of(p) for p in delete])
+        ns = ds["metadata"]["namespace"]
+        errors: list[BaseException] = []
+        remaining = list(create_on)
+        for batch in replicaset_util.slow_start_batches(len(create_on)):
+            chunk, remaining = remaining[:batch], remaining[batch:]
+            results = await asyncio.gather(
+                *(self.client.create(PODS, util.new_pod(ds, node, revision_hash), ns) for node in chunk),
+                return_exceptions=True,
+            )
+            if any(namespace_terminating(r) for r in results):
+                self.expectations.expect_creations(key, 0)
+                return
+            for node, result in zip(chunk, results, strict=True):
+                if isinstance(result, BaseException):
+                    self.expectations.creation_observed(key)  # never to be observed
+                    self.recorder.event(ds, WARNING, FAILED_CREATE, f"Error creating: {result}")
+                    errors.append(result)
+                else:
+                    self.recorder.event(
+                        ds, NORMAL, SUCCESSFUL_CREATE, f"Created pod: {result['metadata']['name']}"
+                    )
+                    log.debug("created daemon pod", extra={"daemonset": key, "node": node})
+            if errors:
+                for _ in remaining:
+                    self.expectations.creation_observed(key)  # skipped, never sent
+                break
+        for pod in delete:
+            try:
+                await self.client.delete(PODS, pod["metadata"]["name"], ns)
+                self.recorder.event(ds, NORMAL, SUCCESSFUL_DELETE, f"Deleted pod: {pod['metadata']['name']}")
+            except StatusError as err:
+                self.expectations.deletion_observed(key, key_of(pod))
+                if err.code != 404:
+                    errors.append(err)
+        if errors:
+            raise errors[0]
+
+    async def _cleanup_history(
+        self, ds: Obj, revisions: list[Obj], update: Obj, pods_by_node: dict[str, list[Obj]]
+    ) -> None:
+        hashes = {
+            (p["metadata"].get("labels") or {}).get(CONTROLLER_REVISION_HASH)
+            for pods in pods_by_node.values()
+            for p in pods
+        }
+        live = {update["metadata"]["name"]}
+        live |= {
+            r["metadata"]["name"]
+            for r in revisions
+            if (r["metadata"].get("labels") or {}).get(CONTROLLER_REVISION_HASH) in hashes
+        }
+        limit = (ds.get("spec") or {}).get("revisionHistoryLimit", 10)
+        for revision in history.to_delete(
+            [r for r in revisions if r["metadata"]["name"] != update["metadata"]["name"]], live, limit
+        ):
+            try:
+                await self.client.delete(
+                    history.CONTROLLERREVISIONS, revision["metadata"]["name"], ds["metadata"]["namespace"]
+                )
+            except StatusError as err:
+                if err.code != 404:
+                    raise
+
+    def _next_check(self, ds: Obj, status: Obj) -> float | None:
+        """minReadySeconds: look again when ready pods may have become available."""
+        min_ready = int((ds.get("spec") or {}).get("minReadySeconds") or 0)
+        if min_ready > 0 and status.get("numberAvailable", 0) < status.get("numberReady", 0):
+            return float(min_ready)
+        return None
+
+    async def _write_status(self, ds: Obj, status: Obj) -> None:
+        if (ds.get("status") or {}) == status:
+            return
+        try:
+            await self.client.update(
+                DAEMONSETS, {**ds, "status": status}, ds["metadata"]["namespace"], subresource="status"
+            )
+        except StatusError as err:
+            if err.code != 404:
+                raise

@@ -1,0 +1,247 @@
+"""The StatefulSet controller: members `<set>-0 .. <set>-(n-1)` with stable names and hostnames, started in order,
+scaled down from the highest ordinal, rolled to a new template from the highest ordinal down to `partition`.
+
+Informers on StatefulSets, Pods and ControllerRevisions feed one queue of StatefulSet keys. `reconcile` keeps
+the template history (`history.py`: the current and the update revision), claims the members (pods whose name
+is `<set>-<n>` and that the selector selects), takes the step `statefulset_util.plan` decides and writes the status.
+
+Member names are fixed, so a controller that restarts, or that acts on a cache that is behind, can never make a
+second pod for an ordinal: the create answers AlreadyExists.
+
+volumeClaimTemplates are stored and each pod gets its claim volumes as Kubernetes gives them, but the claims are
+not created: PersistentVolumeClaims are not served yet. A Warning event says so for every pod created.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Any
+
+from apimachinery.errors import StatusError
+from apimachinery.events import NORMAL, WARNING
+from apimachinery.labels import from_label_selector
+from apimachinery.resources import must_resource
+from controller_manager import history, replicaset_util
+from controller_manager import statefulset_util as util
+from controller_manager.base import PODS, Context, Controller
+from controller_manager.podutil import controller_ref, is_terminating, key_of, now, split_key
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+
+STATEFULSETS = must_resource("apps", "statefulsets")
+
+SUCCESSFUL_CREATE = "SuccessfulCreate"
+FAILED_CREATE = "FailedCreate"
+SUCCESSFUL_DELETE = "SuccessfulDelete"
+FAILED_DELETE = "FailedDelete"
+SELECTING_ALL = "SelectingAll"
+
+
+class StatefulSetController(Controller):
+    name = "statefulset"
+    default_workers = 2
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.sts_informer = ctx.factory.informer(STATEFULSETS)
+        self.pod_informer = ctx.factory.informer(PODS)
+        self.cr_informer = ctx.factory.informer(history.CONTROLLERREVISIONS)
+        self.sts_informer.add_handler(self._on_sts, lambda _old, new: self._on_sts(new), self._on_sts)
+        self.pod_informer.add_handler(self._on_pod, self._on_pod_update, self._on_pod)
+        self.cr_informer.add_handler(
+            self._on_revision, lambda _old, new: self._on_revision(new), self._on_revision
+        )
+
+    # -- handlers -------------------------------------------------------------------------------------------
+
+    def _on_sts(self, sts: Obj) -> None:
+        self.enqueue(key_of(sts))
+
+    def _owner_key(self, obj: Obj) -> str | None:
+        ref = controller_ref(obj)
+        if not ref or ref.get("kind") != "StatefulSet":
+            return None
+        key = f"{obj['metadata'].get('namespace')}/{ref.get('name')}"
+        sts = self.sts_informer.store.get(key)
+        return key if sts is not None and sts["metadata"].get("uid") == ref.get("uid") else None
+
+    def _on_revision(self, revision: Obj) -> None:
+        key = self._owner_key(revision)
+        if key is not None:
+            self.enqueue(key)
+
+    def _on_pod(self, pod: Obj) -> None:
+        key = self._owner_key(pod)
+        if key is not None:
+            self.enqueue(key)
+        elif controller_ref(pod) is None:
+            self._enqueue_matching(pod)
+
+    def _on_pod_update(self, old: Obj, new: Obj) -> None:
+        old_key = self._owner_key(old)
+        if old_key is not None and old_key != self._owner_key(new):
+            self.enqueue(old_key)
+        self._on_pod(new)
+
+    def _enqueue_matching(self, pod: Obj) -> None:
+        name = str(pod["metadata"].get("name"))
+        for sts in self.sts_informer.store.by_index("namespace", pod["metadata"].get("namespace") or ""):
+            if util.ordinal_of(sts["metadata"]["name"], name) is not None:
+                self.enqueue(key_of(sts))
+
+    # -- reconcile ------------------------------------------------------------------------------------------
+
+    async def reconcile(self, key: str) -> float | None:
+        cached = self.sts_informer.store.get(key)
+        if cached is None:
+            return None
+        sts = {**copy.deepcopy(cached), "kind": "StatefulSet", "apiVersion": "apps/v1"}
+        ns, _ = split_key(key)
+        try:
+            selector = from_label_selector((sts.get("spec") or {}).get("selector"))
+        except ValueError as exc:
+            log.warning("invalid selector", extra={"statefulset": key, "error": str(exc)})
+            return None
+        if selector.is_empty():
+            self.recorder.event(
+                sts,
+                WARNING,
+                SELECTING_ALL,
+                "This statefulset is selecting all pods. A non-empty selector is required.",
+            )
+            return None
+        revisions = history.owned(sts, self.cr_informer.store.by_index("namespace", ns or ""))
+        status = copy.deepcopy(sts.get("status") or {})
+        try:
+            update = await history.sync(self.client, sts, revisions, status.get("collisionCount"))
+        except history.HashCollisionError:
+            status["collisionCount"] = int(status.get("collisionCount") or 0) + 1
+            await self._write_status(sts, status)
+            return 0.1
+        revisions = [r for r in revisions if r["metadata"]["name"] != update["metadata"]["name"]] + [update]
+        current = next(
+            (r for r in revisions if r["metadata"]["name"] == status.get("currentRevision")), update
+        )
+        pods = await self._claim(sts, selector.matches)
+        at = now()
+        if not is_terminating(sts):
+            step = util.plan(sts, pods, current, update, at)
+            await self._act(sts, step)
+            await self._cleanup_history(
+                sts, revisions, {current["metadata"]["name"], update["metadata"]["name"]}, pods
+            )
+        await self._write_status(sts, util.compute_status(sts, pods, current, update, at))
+        min_ready = int((sts.get("spec") or {}).get("minReadySeconds") or 0)
+        return float(min_ready) if min_ready > 0 else None
+
+    async def _claim(self, sts: Obj, matches: Any) -> list[Obj]:
+        """The set's members: owned pods that still match, plus orphans named like members (adopted)."""
+        ns, name = sts["metadata"]["namespace"], sts["metadata"]["name"]
+        candidates = [
+            p
+            for p in self.pod_informer.store.by_index("namespace", ns)
+            if util.ordinal_of(name, str(p["metadata"].get("name"))) is not None
+        ]
+        owned, adopt, release = replicaset_util.classify_pods(sts, candidates, matches)
+        if adopt:
+            fresh = await self.client.get(STATEFULSETS, name, ns)
+            if fresh["metadata"].get("uid") == sts["metadata"]["uid"] and not is_terminating(fresh):
+                for pod in adopt:
+                    patched = await self._patch_pod(
+                        pod, {"ownerReferences": replicaset_util.owner_refs_with_controller(pod, sts)}
+                    )
+                    if patched:
+                        owned.append(patched)
+        for pod in release:
+            await self._patch_pod(
+                pod,
+                {"ownerReferences": replicaset_util.owner_refs_without(pod, sts["metadata"]["uid"]) or None},
+            )
+        return owned
+
+    async def _patch_pod(self, pod: Obj, metadata: Obj) -> Obj | None:
+        body = {"metadata": {**metadata, "resourceVersion": pod["metadata"].get("resourceVersion")}}
+        try:
+            return await self.client.patch(PODS, pod["metadata"]["name"], body, pod["metadata"]["namespace"])  # type: ignore[no-any-return]
+        except StatusError as err:
+            if err.code not in (404, 409):
+                raise
+            return None  # gone or changed meanwhile: the next sync sees the new state
+
+    async def _act(self, sts: Obj, step: util.Step) -> None:
+        ns, name = sts["metadata"]["namespace"], sts["metadata"]["name"]
+        for pod in step.create:
+            pod_name = pod["metadata"]["name"]
+            try:
+                await self.client.create(PODS, pod, ns)
+            except StatusError as err:
+                if err.code == 409:
+                    continue  # our cache had not seen it: the member exists, which is all we wanted
+                self.recorder.event(
+                    sts,
+                    WARNING,
+                    FAILED_CREATE,
+                    f"create Pod {pod_name} in StatefulSet {name} failed error: {err.message}",
+                )
+                raise
+            self.recorder.event(
+                sts, NORMAL, SUCCESSFUL_CREATE, f"create Pod {pod_name} in StatefulSet {name} successful"
+            )
+            ordinal = util.ordinal_of(name, pod_name) or 0
+            for claim in util.claim_names(sts, ordinal):
+                self.recorder.event(
+                    sts,
+                    WARNING,
+                    FAILED_CREATE,
+                    f"create Claim {claim} for Pod {pod_name} in StatefulSet {name} failed error: "
+                    "PersistentVolumeClaims are not served by this cluster yet",
+                )
+        for pod in step.delete:
+            pod_name = pod["metadata"]["name"]
+            try:
+                await self.client.delete(PODS, pod_name, ns, preconditions={"uid": pod["metadata"]["uid"]})
+            except StatusError as err:
+                if err.code in (404, 409):
+                    continue  # gone already, or a new member took the name
+                self.recorder.event(
+                    sts,
+                    WARNING,
+                    FAILED_DELETE,
+                    f"delete Pod {pod_name} in StatefulSet {name} failed error: {err.message}",
+                )
+                raise
+            self.recorder.event(
+                sts, NORMAL, SUCCESSFUL_DELETE, f"delete Pod {pod_name} in StatefulSet {name} successful"
+            )
+        for pod in step.relabel:
+            ordinal = util.ordinal_of(name, pod["metadata"]["name"]) or 0
+            labels = {**(pod["metadata"].get("labels") or {}), **util.identity_labels(sts, ordinal)}
+            await self._patch_pod(pod, {"labels": labels})
+
+    async def _cleanup_history(self, sts: Obj, revisions: list[Obj], live: set[str], pods: list[Obj]) -> None:
+        hashes = {util.pod_revision(p) for p in pods}
+        live = live | {r["metadata"]["name"] for r in revisions if util.revision_hash(r) in hashes}
+        limit = (sts.get("spec") or {}).get("revisionHistoryLimit", 10)
+        ordered = sorted(revisions, key=lambda r: int(r.get("revision") or 0))
+        for revision in history.to_delete(ordered, live, limit):
+            try:
+                await self.client.delete(
+                    history.CONTROLLERREVISIONS, revision["metadata"]["name"], sts["metadata"]["namespace"]
+                )
+            except StatusError as err:
+                if err.code != 404:
+                    raise
+
+    async def _write_status(self, sts: Obj, status: Obj) -> None:
+        if (sts.get("status") or {}) == status:
+            return
+        try:
+            await self.client.update(
+                STATEFULSETS, {**sts, "status": status}, sts["metadata"]["namespace"], subresource="status"
+            )
+        except StatusError as err:
+            if err.code != 404:
+                raise

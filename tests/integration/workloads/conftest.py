@@ -1,0 +1,291 @@
+"""Fixtures for the workload controllers (Jobs, CronJobs, DaemonSets, StatefulSets, ReplicationControllers): a
+cluster of the module's own (etcd, apiserver, controller-manager, scheduler; its own node set, so DaemonSet counts
+are exact), hollow-node groups per test, and a stand-in kubelet that finishes Job pods.
+
+`finish(client, ns, pod, phase)` plays the kubelet's part for a pod that ran to completion (containers terminated
+with an exit code, phase Succeeded or Failed): hollow nodes never end a pod. The real kubelet doing the same on
+Docker is shown in tests/e2e/cluster/test_workloads.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from subprocess import Popen
+from typing import Any
+
+import httpx
+import pytest
+
+from apimachinery.client import Client
+from apimachinery.errors import StatusError
+from apimachinery.resources import ResourceInfo, by_resource
+from tests.harness import ApiServer, free_port, own_apiserver, start_component, stop_process, wait_until
+from tests.integration.controller_manager.conftest import eventually, now
+
+Obj = dict[str, Any]
+
+__all__ = ["eventually", "now"]
+
+
+def _res(group: str, name: str) -> ResourceInfo:
+    info = by_resource(group, name)
+    assert info is not None
+    return info
+
+
+PODS = _res("", "pods")
+NODES = _res("", "nodes")
+NAMESPACES = _res("", "namespaces")
+EVENTS = _res("", "events")
+RCS = _res("", "replicationcontrollers")
+JOBS = _res("batch", "jobs")
+CRONJOBS = _res("batch", "cronjobs")
+DAEMONSETS = _res("apps", "daemonsets")
+STATEFULSETS = _res("apps", "statefulsets")
+REVISIONS = _res("apps", "controllerrevisions")
+
+# Job pods are replaced after a failure with a backoff of 1 s (Kubernetes: 10 s), so failure tests stay short.
+MANAGER_ARGS = ["--job-pod-failure-backoff", "1s"]
+
+
+class Process:
+    """A component started with `python -m`; stopped by PID (SIGTERM, or SIGKILL with `kill()`)."""
+
+    def __init__(self, args: list[str], name: str, port: int | None = None) -> None:
+        self.port = port
+        self.proc: Popen[bytes] | None
+        self.proc, self.log_path = start_component(args, name)
+
+    def logs(self) -> str:
+        return Path(self.log_path).read_text(errors="replace")
+
+    def wait_healthy(self) -> None:
+        assert self.port is not None
+        wait_until(
+            lambda: (
+                self.alive()
+                and httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200
+            ),
+            20,
+            what="component /healthz",
+        )
+
+    def alive(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise AssertionError(f"component exited:\n{self.logs()[-3000:]}")
+        return True
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+
+    def stop(self) -> None:
+        stop_process(self.proc)
+        self.proc = None
+        Path(self.log_path).unlink(missing_ok=True)
+
+
+def start_manager(url: str, *args: str) -> Process:
+    port = free_port()
+    m = Process(
+        ["controller_manager", "--master", url, "--port", str(port), *MANAGER_ARGS, *args], "cm", port
+    )
+    m.wait_healthy()
+    return m
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[ApiServer]:
+    with own_apiserver() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def scheduler(cluster: ApiServer) -> Iterator[Process]:
+    port = free_port()
+    s = Process(["scheduler", "--master", cluster.url, "--port", str(port)], "scheduler", port)
+    s.wait_healthy()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def manager(cluster: ApiServer) -> Iterator[Process]:
+    m = start_manager(cluster.url)
+    yield m
+    m.stop()
+
+
+@pytest.fixture
+def start_managers(cluster: ApiServer) -> Iterator[Callable[..., Process]]:
+    """Managers of the test's own (for restart tests); all stopped at its end."""
+    started: list[Process] = []
+
+    def start(*args: str) -> Process:
+        m = start_manager(cluster.url, *args)
+        started.append(m)
+        return m
+
+    yield start
+    for m in started:
+        m.stop()
+
+
+@pytest.fixture
+async def client(cluster: ApiServer) -> AsyncIterator[Client]:
+    c = Client(cluster.url)
+    yield c
+    await c.aclose()
+
+
+@pytest.fixture
+async def namespace(client: Client) -> AsyncIterator[str]:
+    name = f"w-{uuid.uuid4().hex[:8]}"
+    await client.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    yield name
+    with contextlib.suppress(Exception):
+        await client.delete(NAMESPACES, name)
+
+
+@pytest.fixture
+def hollow(cluster: ApiServer) -> Iterator[Callable[..., list[str]]]:
+    """`hollow(count, prefix, *args)`: a group of hollow nodes, Ready before it returns; stopped (nodes deleted)
+    at the end of the test. `stop(prefix)` ends one group early."""
+    groups: dict[str, tuple[Process, list[str]]] = {}
+    http = httpx.Client(base_url=cluster.url, timeout=10)
+
+    def ready_nodes() -> set[str]:
+        items = http.get("/api/v1/nodes").json()["items"]
+        return {
+            n["metadata"]["name"]
+            for n in items
+            if any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"].get("conditions", []))
+        }
+
+    def start(count: int, prefix: str, *args: str) -> list[str]:
+        proc = Process(
+            [
+                "kubelet.hollow",
+                "--master",
+                cluster.url,
+                "--count",
+                str(count),
+                "--name-prefix",
+                prefix,
+                "--delete-on-exit",
+                *args,
+            ],
+            "hollow",
+        )
+        names = [f"{prefix}{i}" for i in range(count)]
+        groups[prefix] = (proc, names)
+        wait_until(lambda: proc.alive() and set(names) <= ready_nodes(), 20, what=f"hollow nodes {prefix}*")
+        return names
+
+    yield start
+    for proc, names in groups.values():
+        proc.stop()
+        for name in names:  # in case the group died before it could clean up
+            with contextlib.suppress(httpx.HTTPError):
+                http.delete(f"/api/v1/nodes/{name}")
+    http.close()
+
+
+async def finish(
+    client: Client, ns: str, name: str, phase: str = "Succeeded", exit_code: int | None = None
+) -> None:
+    """The kubelet's report for a pod whose containers all ended: terminated with `exit_code`, phase `phase`."""
+    code = exit_code if exit_code is not None else (0 if phase == "Succeeded" else 1)
+    stamp = now()
+    pod = await client.get(PODS, name, ns)
+    statuses = [
+        {
+            "name": c["name"],
+            "image": c.get("image", ""),
+            "imageID": "",
+            "ready": False,
+            "restartCount": 0,
+            "state": {
+                "terminated": {
+                    "exitCode": code,
+                    "reason": "Completed" if code == 0 else "Error",
+                    "startedAt": stamp,
+                    "finishedAt": stamp,
+                }
+            },
+        }
+        for c in pod["spec"]["containers"]
+    ]
+    status = {
+        "phase": phase,
+        "conditions": [
+            {"type": "Ready", "status": "False", "reason": "PodCompleted", "lastTransitionTime": stamp}
+        ],
+        "containerStatuses": statuses,
+    }
+    await client.patch(PODS, name, {"status": status}, ns, subresource="status")
+
+
+async def pods_of(client: Client, ns: str, *, label: str | None = None, live: bool = False) -> list[Obj]:
+    items = (await client.list(PODS, ns, label_selector=label))["items"]
+    if live:
+        items = [p for p in items if not p["metadata"].get("deletionTimestamp")]
+    return sorted(items, key=lambda p: p["metadata"]["name"])
+
+
+async def get_or_none(client: Client, res: ResourceInfo, name: str, ns: str | None) -> Obj | None:
+    try:
+        return await client.get(res, name, ns)  # type: ignore[no-any-return]
+    except StatusError as err:
+        if err.code == 404:
+            return None
+        raise
+
+
+async def event_reasons(client: Client, ns: str) -> list[str]:
+    return [e.get("reason", "") for e in (await client.list(EVENTS, ns))["items"]]
+
+
+def container(image: str = "busybox:1", **extra: Any) -> Obj:
+    return {"name": "c", "image": image, **extra}
+
+
+def job(name: str, restart: str = "Never", **spec: Any) -> Obj:
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": name},
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [container()],
+                    "restartPolicy": restart,
+                    "terminationGracePeriodSeconds": 0,
+                }
+            },
+            **spec,
+        },
+    }
+
+
+def workload(kind: str, name: str, image: str = "busybox:1", **spec: Any) -> Obj:
+    """A DaemonSet or StatefulSet (apps/v1) selecting app=<name>."""
+    labels = {"app": name}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": kind,
+        "metadata": {"name": name},
+        "spec": {
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [container(image)], "terminationGracePeriodSeconds": 0},
+            },
+            **spec,
+        },
+    }
