@@ -184,8 +184,14 @@ async def test_suspend_and_resume(client, namespace, manager):
     assert not j["status"].get("startTime") and not await pods_of(client, namespace)
     await client.patch(JOBS, "later", {"spec": {"suspend": False}}, namespace)
     await wait_live(client, namespace, "later", 1)
-    j = await client.get(JOBS, "later", namespace)
-    assert conditions(j)["Suspended"] == ("False", "JobResumed") and j["status"]["startTime"]
+
+    async def resumed():
+        # The controller creates the pod before it writes the Job's status: wait for the status too.
+        j = await client.get(JOBS, "later", namespace)
+        return j if conditions(j).get("Suspended") == ("False", "JobResumed") else None
+
+    j = await eventually(resumed, what="Suspended=False JobResumed")
+    assert j["status"]["startTime"]
     await client.patch(JOBS, "later", {"spec": {"suspend": True}}, namespace)
     await eventually(lambda: _none_left(client, namespace, "later"), what="the pod deleted on suspend")
     j = await client.get(JOBS, "later", namespace)
