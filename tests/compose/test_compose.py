@@ -217,7 +217,8 @@ def test_workload_from_the_cluster_registry(compose_cluster: Compose) -> None:
     # Scale, roll out a new image, read logs.
     c.kctl("scale", "deployment/web", "--replicas=6")
     wait_until(lambda: len(_web_pods(c)) == 6, timeout=120, interval=1, what="6 web pods ready")
-    # The manifest again with the new image (apply's three-way merge keeps the replicas that scale set).
+    # The manifest again, with the new image (and the replicas scale set: apply sets every field it names).
+    manifest[0]["spec"]["replicas"] = 6
     manifest[0]["spec"]["template"]["spec"]["containers"][0]["image"] = f"{IN_CLUSTER}/{WEB_IMAGE}:v2"
     c.kctl("apply", "-f", "-", stdin=yaml.safe_dump(manifest[0]))
     c.kctl("rollout", "status", "deployment/web", "--timeout=180s", timeout=200)
