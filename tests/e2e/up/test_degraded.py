@@ -25,6 +25,26 @@ pytestmark = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.slow]
 
 WEB = REPO / "examples" / "web.yaml"
 NODE_PORT = 30080
+HOST_PORT = 18080
+HOSTPORT_POD = {
+    "apiVersion": "v1",
+    "kind": "Pod",
+    "metadata": {"name": "hostport"},
+    "spec": {
+        "containers": [
+            {
+                "name": "httpd",
+                "image": "kubelite/busybox:1",
+                "command": [
+                    "sh",
+                    "-c",
+                    "mkdir -p /www; echo hostport > /www/index.html; exec httpd -f -p 80 -h /www",
+                ],
+                "ports": [{"containerPort": 80, "hostPort": HOST_PORT}],
+            }
+        ]
+    },
+}
 
 
 @pytest.fixture
@@ -94,6 +114,16 @@ def test_read_only_proc_sys_and_no_ipv6(confined: tuple[ConfinedMachine, UpClust
     assert machine.http_get(f"http://{svc['spec']['clusterIP']}/").startswith("Hello from kubelite")
     nat = machine.run("iptables-save", "-t", "nat").stdout
     assert "! -d 127.0.0.0/8" in nat and "--dport 30080" in nat
+    # A hostPort: CNI portmap runs without snat (which would have to set route_localnet on the bridge) and the
+    # pod starts; the port is published on the node's address.
+    manifest = cluster.tmp / "hostport.json"
+    manifest.write_text(json.dumps(HOSTPORT_POD))
+    applied = cluster.kctl("apply", "-f", str(manifest))
+    assert applied.returncode == 0, applied.stderr
+    page = wait_until(
+        lambda: machine.http_get(f"http://{NODE_IP}:{HOST_PORT}/"), 60, 0.5, what="the hostPort"
+    )
+    assert page.startswith("hostport")
     assert machine.run("cat", "/proc/sys/net/ipv4/conf/all/route_localnet").stdout.strip() == "0"
 
     assert _restarts(cluster) == dict.fromkeys(_restarts(cluster), 0)  # nothing crash-looped
