@@ -33,6 +33,7 @@ import typer
 
 from apimachinery.kubeconfig import write_kubeconfig
 from apimachinery.localimages import BUSYBOX_IMAGE, PAUSE_IMAGE, ensure_images
+from cli import machine
 from cli.errors import CLIError
 
 app = typer.Typer()
@@ -42,7 +43,6 @@ CLUSTER_CIDR = "10.244.0.0/16"
 NODE_POD_CIDR = "10.244.0.0/24"
 SERVICE_CIDR = "10.96.0.0/12"
 LOADBALANCER_CIDR = "10.250.0.0/24"
-CNI_BIN_DIR = Path("/usr/lib/cni")
 REPO = Path(__file__).resolve().parent.parent
 
 # The components' usual ports (kube-apiserver's is --port); each can be moved with a flag of `kctl up`.
@@ -77,12 +77,12 @@ def _port_free(port: int) -> bool:
 
 
 def preflight(ports: dict[str, int]) -> Preflight:
-    """Check the machine; refuse with a way forward, or choose a fallback and say so."""
+    """Check the machine; refuse with a way forward, or choose a fallback and say so (cli/machine.py)."""
     result = Preflight()
     try:
         import docker
 
-        docker.from_env(timeout=5).ping()
+        docker_info = docker.from_env(timeout=5).info()
     except Exception:
         raise CLIError(
             "Docker is not running (or this user may not use it): start the engine (`dockerd &` as root, or "
@@ -95,21 +95,9 @@ def preflight(ports: dict[str, int]) -> Preflight:
             "up (`kctl up --port N` moves the apiserver; --kubelet-port, --scheduler-port, "
             "--controller-manager-port, --proxy-port move the others)"
         )
-    iptables = shutil.which("iptables")
-    ok = (
-        iptables is not None
-        and subprocess.run([iptables, "-w", "5", "-t", "nat", "-L", "-n"], capture_output=True).returncode
-        == 0
-    )
-    if not ok:
-        result.proxy_mode = "userspace"
-        result.notes.append("no right to change iptables here: kube-proxy runs in userspace mode")
-    if not (CNI_BIN_DIR / "bridge").exists():
-        result.network = "docker-bridge"
-        result.notes.append(
-            f"CNI plugins not found in {CNI_BIN_DIR} (Debian: apt-get install "
-            "containernetworking-plugins): pods use a Docker bridge network instead"
-        )
+    plan = machine.assess(machine.probe(docker_info))
+    result.proxy_mode, result.network = plan.proxy_mode, plan.network
+    result.notes = [d.text() for d in plan.degradations]
     return result
 
 

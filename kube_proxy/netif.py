@@ -1,4 +1,4 @@
-"""The node's plumbing for virtual addresses: the guard device and its routes, local service addresses, sysctls.
+"""The node's plumbing for virtual addresses: the guard device and its routes, local service addresses.
 
 The service CIDR and the load-balancer pool are routed to a local device that drops what it is given (as IPVS
 mode's kube-ipvs0): a packet to a virtual address with no rule for it dies on this machine instead of following
@@ -25,7 +25,6 @@ from kube_proxy.command import run_command
 log = logging.getLogger("kube_proxy.netif")
 
 GUARD_DEVICE = "kubelite-svc"
-ROUTE_LOCALNET = "/proc/sys/net/ipv4/conf/all/route_localnet"
 
 
 class NetifError(Exception):
@@ -113,15 +112,3 @@ async def sync_addresses(wanted: Iterable[str], anchor: str, device: str = GUARD
     if batch:
         await _ip("-force", "-batch", "-", stdin=("\n".join(batch) + "\n").encode())
     return len(add), len(remove)
-
-
-def enable_route_localnet() -> bool:
-    """Set net.ipv4.conf.all.route_localnet=1 (node ports on 127.0.0.1 are DNAT'd to pods, which the kernel
-    otherwise refuses to route). Returns True when it changed the value."""
-    with open(ROUTE_LOCALNET) as f:
-        if f.read().strip() == "1":
-            return False
-    with open(ROUTE_LOCALNET, "w") as f:
-        f.write("1")
-    log.info("sysctl net.ipv4.conf.all.route_localnet=1")
-    return True

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from kube_proxy import netif
 from kube_proxy.metrics import ProxyMetrics
-from kube_proxy.servicemap import Endpoint, ProxyTable, ServicePort
+from kube_proxy.servicemap import Endpoint, ProxyTable
 from kube_proxy.splice import Listener, Splice
 
 log = logging.getLogger("kube_proxy.userspace")
@@ -68,56 +68,40 @@ class _Listening:
     backend: Backend
 
 
-class UserspaceProxier:
-    mode = "userspace"
+def node_port_addresses(table: ProxyTable, address: str) -> dict[tuple[str, int], str]:
+    """(address, nodePort) -> service port name, for every TCP service port with a node port."""
+    return {
+        (address, sp.node_port): sp.name_string for sp, _ in table if sp.protocol == "TCP" and sp.node_port
+    }
 
-    def __init__(
-        self, guard_cidrs: list[str], metrics: ProxyMetrics, *, bind_node_ports: str = "0.0.0.0"
-    ) -> None:
-        self.guard_cidrs = guard_cidrs
-        self.metrics = metrics
-        self.bind_node_ports = bind_node_ports
+
+class PortListeners:
+    """TCP listeners on (address, port) pairs, each sending its connections to the ready endpoints of one service
+    port. `sync` opens and closes listeners to match what it is given; a listener that cannot be opened (the
+    address is not local, the port is taken) is logged and counted, and tried again on the next sync."""
+
+    def __init__(self) -> None:
         self.listeners: dict[tuple[str, int], _Listening] = {}
         self.backends: dict[str, Backend] = {}
         self.connections: set[Splice] = set()
-        self.anchor = netif.anchor_address(guard_cidrs)
 
-    async def setup(self) -> None:
-        await netif.ensure_guard(self.guard_cidrs)
-        await netif.sync_addresses([], self.anchor)
-
-    def _wanted(self, table: ProxyTable) -> tuple[dict[tuple[str, int], str], dict[str, ServicePort]]:
-        addrs: dict[tuple[str, int], str] = {}
-        ports: dict[str, ServicePort] = {}
-        for sp, _ in table:
-            if sp.protocol != "TCP":
-                continue
-            key = sp.name_string
-            ports[key] = sp
-            addrs[(sp.cluster_ip, sp.port)] = key
-            for ip in (*sp.load_balancer_ips, *sp.external_ips):
-                addrs[(ip, sp.port)] = key
-            if sp.node_port:
-                addrs[(self.bind_node_ports, sp.node_port)] = key
-        return addrs, ports
-
-    async def sync(self, table: ProxyTable) -> None:
-        wanted, ports = self._wanted(table)
-        eps = {sp.name_string: endpoints for sp, endpoints in table}
-        for key, sp in ports.items():
-            backend = self.backends.setdefault(key, Backend(key))
-            backend.endpoints = eps.get(key, [])
-            backend.affinity_seconds = sp.affinity_seconds
-        for key in set(self.backends) - set(ports):
+    def sync(self, table: ProxyTable, wanted: dict[tuple[str, int], str]) -> int:
+        """Listen on exactly the addresses of `wanted` (address -> service port name); return how many of them
+        could not be opened."""
+        keys = set(wanted.values())
+        for sp, endpoints in table:
+            if sp.name_string in keys:
+                backend = self.backends.setdefault(sp.name_string, Backend(sp.name_string))
+                backend.endpoints = endpoints
+                backend.affinity_seconds = sp.affinity_seconds
+        for key in set(self.backends) - keys:
             del self.backends[key]
         for addr in [a for a, lst in self.listeners.items() if wanted.get(a) != lst.backend.name]:
             self.listeners.pop(addr).listener.close()
-        virtual = {ip for ip, _ in wanted if ip != self.bind_node_ports and ip != self.anchor}
-        await netif.sync_addresses(virtual, self.anchor)
         loop = asyncio.get_running_loop()
         failed = 0
         for addr, key in wanted.items():
-            if addr in self.listeners:
+            if addr in self.listeners or key not in self.backends:
                 continue
             backend = self.backends[key]
             try:
@@ -130,14 +114,56 @@ class UserspaceProxier:
                 )
                 continue
             self.listeners[addr] = _Listening(listener, backend)
-        self.metrics.rules.labels("listeners").set(len(self.listeners))
-        if failed:
-            raise OSError(f"{failed} listeners could not be opened")
+        return failed
 
-    async def shutdown(self) -> None:
+    def close(self) -> None:
         for lst in self.listeners.values():
             lst.listener.close()
         self.listeners.clear()
         for conn in list(self.connections):
             conn.close()
+
+
+class UserspaceProxier:
+    mode = "userspace"
+
+    def __init__(
+        self, guard_cidrs: list[str], metrics: ProxyMetrics, *, bind_node_ports: str = "0.0.0.0"
+    ) -> None:
+        self.guard_cidrs = guard_cidrs
+        self.metrics = metrics
+        self.bind_node_ports = bind_node_ports
+        self.ports = PortListeners()
+        self.anchor = netif.anchor_address(guard_cidrs)
+
+    @property
+    def listeners(self) -> dict[tuple[str, int], _Listening]:
+        return self.ports.listeners
+
+    async def setup(self) -> None:
+        await netif.ensure_guard(self.guard_cidrs)
+        await netif.sync_addresses([], self.anchor)
+
+    def _wanted(self, table: ProxyTable) -> dict[tuple[str, int], str]:
+        addrs: dict[tuple[str, int], str] = {}
+        for sp, _ in table:
+            if sp.protocol != "TCP":
+                continue
+            addrs[(sp.cluster_ip, sp.port)] = sp.name_string
+            for ip in (*sp.load_balancer_ips, *sp.external_ips):
+                addrs[(ip, sp.port)] = sp.name_string
+        return addrs | node_port_addresses(table, self.bind_node_ports)
+
+    async def sync(self, table: ProxyTable) -> None:
+        wanted = self._wanted(table)
+        # The service addresses are made local first: a listener can bind only a local address.
+        virtual = {ip for ip, _ in wanted if ip != self.bind_node_ports and ip != self.anchor}
+        await netif.sync_addresses(virtual, self.anchor)
+        failed = self.ports.sync(table, wanted)
+        self.metrics.rules.labels("listeners").set(len(self.ports.listeners))
+        if failed:
+            raise OSError(f"{failed} listeners could not be opened")
+
+    async def shutdown(self) -> None:
+        self.ports.close()
         await netif.sync_addresses([], self.anchor)  # the guard device and its routes stay

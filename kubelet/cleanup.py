@@ -11,7 +11,14 @@ import logging
 
 from kubelet.config import KubeletConfig
 from kubelet.network import host
-from kubelet.network.cni import CniInvoker, bridge_name, find_bin_dir, network_name, node_conflist
+from kubelet.network.cni import (
+    CniInvoker,
+    bridge_name,
+    find_bin_dir,
+    machine_portmap,
+    network_name,
+    node_conflist,
+)
 
 log = logging.getLogger("kubelet.cleanup")
 
@@ -25,7 +32,7 @@ async def cleanup_node(config: KubeletConfig) -> int:
     bin_dir = find_bin_dir(config.cni_bin_dir or None)
     if bin_dir:
         invoker = CniInvoker(bin_dir, root / "cni" / "results")
-        conflist = node_conflist(node, pod_cidr, str(root / "cni" / "networks"))
+        conflist = node_conflist(node, pod_cidr, str(root / "cni" / "networks"), machine_portmap())
         for cid in invoker.cached_ids():
             try:
                 await invoker.delete(conflist, cid, "")

@@ -15,6 +15,7 @@ import logging
 import threading
 from typing import Any
 
+from apimachinery import hostcheck
 from apimachinery.backoff import Backoff
 from apimachinery.client import Client, ClientConnectionError
 from apimachinery.errors import StatusError
@@ -220,6 +221,13 @@ class Kubelet:
         bin_dir = find_bin_dir(cfg.cni_bin_dir or None) if cfg.network_mode != "docker-bridge" else None
         if bin_dir is None and cfg.network_mode == "cni":
             raise RuntimeError(f"CNI plugins not found in {cfg.cni_bin_dir or '/usr/lib/cni, /opt/cni/bin'}")
+        if (
+            bin_dir
+            and cfg.network_mode == "auto"
+            and not hostcheck.sysctl_settable(hostcheck.IP_FORWARD, "1")
+        ):
+            log.warning("the CNI bridge plugin needs net.ipv4.ip_forward=1, which is 0 and read-only here")
+            bin_dir = None
         if bin_dir is None:
             return DockerBridgeNetwork(self.runtime, cfg.node_name, cfg.pod_cidr, cfg.cluster_cidr)
         return CniNetwork(

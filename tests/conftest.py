@@ -9,6 +9,9 @@ import pytest
 
 from tests.harness import ApiServer, Etcd, running_apiserver
 
+# A skip never passes quietly (tests/skip_policy.py); images are built before the timed tests (tests/prebuild.py).
+pytest_plugins = ["tests.skip_policy", "tests.prebuild"]
+
 
 def _need_etcd() -> None:
     if not shutil.which("etcd") and not shutil.which("/usr/bin/etcd"):

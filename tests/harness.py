@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -59,6 +60,24 @@ def route_exists(cidr: str) -> bool:
     """Whether this machine has a route for exactly `cidr` (e.g. a cluster's guard route, left by another run)."""
     out = subprocess.run(["ip", "-j", "route", "show", "exact", cidr], capture_output=True, text=True).stdout
     return bool(json.loads(out or "[]"))
+
+
+_pod_thirds_given: set[int] = set()
+
+
+def free_pod_cidrs(count: int, thirds: range) -> list[str]:
+    """`count` pod CIDRs 10.244.N.0/24, N from `thirds`, that no route of this machine uses now and that no other
+    caller in this test run was given. Two bridges with one subnet take each other's traffic: a pod address then
+    leads to the other bridge (a session-wide kubelet pair keeps its bridges to the end of the run)."""
+    out = subprocess.run(["ip", "-j", "-4", "route", "show"], capture_output=True, text=True).stdout
+    routed = set()
+    for route in json.loads(out or "[]"):
+        parts = str(route.get("dst", "")).split("/")[0].split(".")
+        if len(parts) == 4 and parts[:2] == ["10", "244"]:
+            routed.add(int(parts[2]))
+    picked = random.sample(sorted(set(thirds) - routed - _pod_thirds_given), count)
+    _pod_thirds_given.update(picked)
+    return [f"10.244.{n}.0/24" for n in picked]
 
 
 class _Server:

@@ -8,6 +8,10 @@ the final result.
 
 No masquerading by the bridge plugin (`ipMasq: false`): pod-to-pod traffic across nodes must keep its source IP.
 The node's host rules (network.host) masquerade only traffic that leaves the cluster CIDR.
+
+What the machine allows shapes the list (`machine_portmap`): without iptables there is no `portmap` (hostPorts are
+not published), and where /proc/sys is read-only `portmap` runs without `snat` (which needs route_localnet on the
+bridge), so hostPorts are reachable on the node's addresses but not on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -19,13 +23,14 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from apimachinery import hostcheck
 
 log = logging.getLogger("kubelet.cni")
 
 CNI_VERSION = "1.0.0"
-DEFAULT_BIN_DIRS = ("/usr/lib/cni", "/opt/cni/bin")
-REQUIRED_PLUGINS = ("bridge", "host-local", "loopback", "portmap")
+PortmapMode = Literal["snat", "no-snat", "none"]
 
 
 class CniError(Exception):
@@ -49,8 +54,22 @@ def network_name(node_name: str) -> str:
     return f"kubelite-{node_name}"
 
 
-def node_conflist(node_name: str, pod_cidr: str, data_dir: str) -> dict[str, Any]:
+def machine_portmap() -> PortmapMode:
+    """How this machine lets `portmap` publish hostPorts (see the module docstring)."""
+    if not hostcheck.iptables_installed():
+        return "none"
+    if not hostcheck.sysctl_settable(hostcheck.ROUTE_LOCALNET, "1"):
+        return "no-snat"
+    return "snat"
+
+
+def node_conflist(
+    node_name: str, pod_cidr: str, data_dir: str, portmap: PortmapMode = "snat"
+) -> dict[str, Any]:
     """The CNI network config list for a node: bridge + host-local over `pod_cidr`, then portmap."""
+    plugins: list[dict[str, Any]] = []
+    if portmap != "none":
+        plugins.append({"type": "portmap", "capabilities": {"portMappings": True}, "snat": portmap == "snat"})
     return {
         "cniVersion": CNI_VERSION,
         "name": network_name(node_name),
@@ -68,7 +87,7 @@ def node_conflist(node_name: str, pod_cidr: str, data_dir: str) -> dict[str, Any
                     "dataDir": data_dir,
                 },
             },
-            {"type": "portmap", "capabilities": {"portMappings": True}, "snat": True},
+            *plugins,
         ],
     }
 
@@ -105,11 +124,7 @@ def result_ip(result: dict[str, Any]) -> str:
 
 def find_bin_dir(configured: str | None) -> str | None:
     """The first directory holding all required plugins (the configured one only, when given)."""
-    candidates = [configured] if configured else list(DEFAULT_BIN_DIRS)
-    for d in candidates:
-        if d and all(os.access(os.path.join(d, p), os.X_OK) for p in REQUIRED_PLUGINS):
-            return d
-    return None
+    return hostcheck.cni_bin_dir(configured)
 
 
 @dataclass

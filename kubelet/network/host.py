@@ -18,6 +18,8 @@ import ipaddress
 import json
 import logging
 
+from apimachinery import hostcheck
+
 log = logging.getLogger("kubelet.network")
 
 GUARD_DEVICE = "kubelite-guard"
@@ -31,9 +33,14 @@ class HostNetworkError(Exception):
 
 
 async def run(*args: str, check: bool = True) -> tuple[int, str]:
-    proc = await asyncio.create_subprocess_exec(
-        *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-    )
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        )
+    except FileNotFoundError:
+        if check:
+            raise HostNetworkError(f"{args[0]}: command not found") from None
+        return 127, f"{args[0]}: command not found"
     out, _ = await proc.communicate()
     text = out.decode(errors="replace")
     if check and proc.returncode != 0:
@@ -75,12 +82,16 @@ async def remove_guard(cluster_cidr: str) -> None:
     await run("ip", "link", "del", GUARD_DEVICE, check=False)
 
 
-def ensure_forwarding() -> None:
-    with open("/proc/sys/net/ipv4/ip_forward") as f:
-        if f.read().strip() == "1":
-            return
-    with open("/proc/sys/net/ipv4/ip_forward", "w") as f:
-        f.write("1")
+def ensure_forwarding() -> bool:
+    """net.ipv4.ip_forward=1, or a warning where it is 0 and cannot be changed (read-only /proc/sys): pods then
+    reach this machine and each other on its bridge, but nothing is routed between bridges, nodes or beyond."""
+    if hostcheck.set_sysctl(hostcheck.IP_FORWARD, "1"):
+        return True
+    log.warning(
+        "net.ipv4.ip_forward is 0 and /proc/sys is read-only here: traffic between bridges, to other nodes and "
+        "from pods to other machines is not forwarded (pods still reach this machine and pods on its bridge)"
+    )
+    return False
 
 
 async def _ensure_chain(table: str, chain: str, parent: str) -> None:
@@ -97,8 +108,16 @@ async def _ensure_rule(table: str, chain: str, *rule: str) -> None:
 
 
 async def ensure_rules(cluster_cidr: str, pod_cidr: str, node_name: str) -> None:
-    """Accept forwarding of cluster traffic; masquerade what leaves the cluster CIDR from this node's pods."""
+    """Accept forwarding of cluster traffic; masquerade what leaves the cluster CIDR from this node's pods. Without
+    iptables there is nothing to accept (no firewall) and nothing masquerades: pods then cannot reach other
+    machines, which is said once."""
     ensure_forwarding()
+    if not hostcheck.iptables_installed():
+        log.warning(
+            "iptables is not installed: traffic from pods to other machines is not masqueraded (pods reach this "
+            "machine and each other; install iptables for the rest)"
+        )
+        return
     await _ensure_chain("filter", FORWARD_CHAIN, "FORWARD")
     comment = ["-m", "comment", "--comment", "kubelite pod traffic"]
     await _ensure_rule("filter", FORWARD_CHAIN, "-s", cluster_cidr, *comment, "-j", "ACCEPT")
@@ -112,6 +131,8 @@ async def ensure_rules(cluster_cidr: str, pod_cidr: str, node_name: str) -> None
 
 async def remove_rules(cluster_cidr: str, pod_cidr: str, node_name: str) -> None:
     """Remove this node's masquerade rule; the shared chains go when they are empty."""
+    if not hostcheck.iptables_installed():
+        return  # nothing was made
     await run(
         "iptables", "-w", "-t", "nat", "-D", MASQ_CHAIN, "-s", pod_cidr, "!", "-d", cluster_cidr,
         "-m", "comment", "--comment", f"kubelite masquerade {node_name}", "-j", "MASQUERADE", check=False,

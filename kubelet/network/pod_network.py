@@ -18,6 +18,7 @@ from kubelet.network import host
 from kubelet.network.cni import (
     CniInvoker,
     bridge_name,
+    machine_portmap,
     network_name,
     node_conflist,
     result_ip,
@@ -66,7 +67,8 @@ class CniNetwork:
         self.pod_cidr = pod_cidr
         self.cluster_cidr = cluster_cidr
         self.conf_dir = conf_dir
-        self.conflist = node_conflist(node_name, pod_cidr, str(root_dir / "cni" / "networks"))
+        self.portmap = machine_portmap()
+        self.conflist = node_conflist(node_name, pod_cidr, str(root_dir / "cni" / "networks"), self.portmap)
         self.invoker = CniInvoker(bin_dir, root_dir / "cni" / "results")
 
     @property
@@ -78,6 +80,11 @@ class CniNetwork:
         await host.ensure_guard(self.cluster_cidr)
         await host.ensure_rules(self.cluster_cidr, self.pod_cidr, self.node_name)
         path = write_conflist(self.conf_dir, self.conflist)
+        if self.portmap == "none":
+            log.warning("iptables is not installed: hostPorts are not published (no CNI portmap plugin)")
+        elif self.portmap == "no-snat":
+            log.warning("/proc/sys is read-only here: hostPorts are published on the node's addresses, not on "
+                        "127.0.0.1 (CNI portmap without snat, which needs route_localnet)")  # fmt: skip
         log.info("CNI network %s on bridge %s for %s (config %s)", self.conflist["name"], self.bridge,
                  self.pod_cidr, path)  # fmt: skip
 

@@ -1,5 +1,6 @@
-"""The compose deployment under test: images built once per run (deploy/build.sh, offline), one compose project
-per module with its own name, host ports and out folder, and `down -v` afterwards even when a test fails.
+"""The compose deployment under test: images built once per run before the first test (deploy/build.sh, offline;
+tests/prebuild.py), one compose project per module with its own name, host ports and out folder, and `down -v`
+afterwards even when a test fails.
 
 Skipped where docker or docker-compose is missing (scripts/test installs Debian's docker-compose 1.29).
 """
@@ -19,17 +20,13 @@ from typing import Any
 
 import pytest
 
+from tests.binaries import INSTALL_HINT, KCTL, KUBECTL
 from tests.harness import REPO, free_port, wait_until
+from tests.prebuild import COMPOSE_BUILD, build_compose_images, compose_available
 
 DEPLOY = REPO / "deploy"
 COMPOSE_FILE = DEPLOY / "docker-compose.yml"
 TEST_ENV = DEPLOY / "test.env"
-
-
-def _docker_ok() -> bool:
-    if not shutil.which("docker") or not shutil.which("docker-compose"):
-        return False
-    return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
 
 
 class Compose:
@@ -62,21 +59,33 @@ class Compose:
             raise AssertionError(f"docker-compose {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
         return proc
 
+    def kctl(
+        self, *args: str, check: bool = True, timeout: float = 60, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Our CLI with the cluster's kubeconfig (HTTPS, its CA, the admin token)."""
+        assert KCTL is not None, f"kctl is not installed ({INSTALL_HINT})"
+        return self._run_cli([KCTL, "--kubeconfig", str(self.kubeconfig), *args], check, timeout, stdin)
+
+    def kctl_json(self, *args: str) -> Any:
+        return json.loads(self.kctl(*args, "-o", "json").stdout)
+
     def kubectl(
         self, *args: str, check: bool = True, timeout: float = 60
     ) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(
-            ["kubectl", "--kubeconfig", str(self.kubeconfig), "--cache-dir", str(self.kubectl_cache), *args],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        if check and proc.returncode != 0:
-            raise AssertionError(f"kubectl {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
-        return proc
+        """The real kubectl, for the tests where kubectl itself is the subject."""
+        assert KUBECTL is not None, f"kubectl is not installed ({INSTALL_HINT})"
+        argv = [KUBECTL, "--kubeconfig", str(self.kubeconfig), "--cache-dir", str(self.kubectl_cache), *args]
+        return self._run_cli(argv, check, timeout, None)
 
-    def kubectl_json(self, *args: str) -> Any:
-        return json.loads(self.kubectl(*args, "-o", "json").stdout)
+    @staticmethod
+    def _run_cli(
+        argv: list[str], check: bool, timeout: float, stdin: str | None
+    ) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KUBE")}
+        proc = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=timeout, env=env)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"{' '.join(argv[:1] + argv[3:])} failed:\n{proc.stdout}\n{proc.stderr}")
+        return proc
 
     def container(self, service: str) -> str:
         """The container id of `service` (first replica)."""
@@ -126,7 +135,7 @@ class Compose:
 
 
 def nodes_ready(compose: Compose, count: int) -> bool:
-    proc = compose.kubectl("get", "nodes", "-o", "json", check=False)
+    proc = compose.kctl("get", "nodes", "-o", "json", check=False)
     if proc.returncode != 0:
         return False
     items = json.loads(proc.stdout)["items"]
@@ -139,13 +148,18 @@ def nodes_ready(compose: Compose, count: int) -> bool:
 
 
 @pytest.fixture(scope="session")
-def compose_images() -> None:
-    """Build every image once per test run (cached layers make a rebuild quick; images are kept as cache)."""
-    if not _docker_ok():
-        pytest.skip("docker and docker-compose are needed for the compose tests")
-    proc = subprocess.run([str(DEPLOY / "build.sh")], capture_output=True, text=True, timeout=900)
-    if proc.returncode != 0:
-        raise AssertionError(f"deploy/build.sh failed:\n{proc.stdout}\n{proc.stderr}")
+def compose_images(request: pytest.FixtureRequest) -> None:
+    """The images, built once per test run before the first test (tests/prebuild.py), outside the tests' time
+    limits; a failed build is every compose test's error."""
+    if not compose_available():
+        pytest.skip(
+            "docker and docker-compose are needed for the compose tests (scripts/install installs them)"
+        )
+    build = request.config.stash.get(COMPOSE_BUILD, None)
+    if build is None:  # the plugin did not run (e.g. -p no:tests.prebuild): build here, inside the timeout
+        build = build_compose_images()
+    if not build.ok:
+        raise AssertionError(f"deploy/build.sh failed after {build.seconds:.0f}s:\n{build.output[-4000:]}")
 
 
 @pytest.fixture(scope="module")

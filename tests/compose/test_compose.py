@@ -41,7 +41,7 @@ def _ready(pod: dict[str, Any]) -> bool:
 
 
 def _web_pods(compose: Compose) -> list[dict[str, Any]]:
-    return [p for p in compose.kubectl_json("get", "pods", "-l", "app=web")["items"] if _ready(p)]
+    return [p for p in compose.kctl_json("get", "pods", "-l", "app=web")["items"] if _ready(p)]
 
 
 def _http_from_pod(compose: Compose, node: str, pod: str, host: str, port: int) -> str:
@@ -101,9 +101,12 @@ def test_secure_by_default(compose_cluster: Compose) -> None:
 @pytest.mark.timeout(60)
 def test_two_ready_nodes_with_their_own_pod_cidrs(compose_cluster: Compose) -> None:
     c = compose_cluster
-    out = c.kubectl("get", "nodes").stdout
+    out = c.kctl("get", "nodes").stdout
     assert [line.split()[:2] for line in out.splitlines()[1:]] == [["node-1", "Ready"], ["node-2", "Ready"]]
-    nodes = c.kubectl_json("get", "nodes")["items"]
+    # The real kubectl works with the same kubeconfig: HTTPS with the generated CA, a bearer token.
+    out = c.kubectl("get", "nodes", "-o", "wide").stdout
+    assert [line.split()[:2] for line in out.splitlines()[1:]] == [["node-1", "Ready"], ["node-2", "Ready"]]
+    nodes = c.kctl_json("get", "nodes")["items"]
     cidrs = {n["spec"].get("podCIDR") for n in nodes}
     assert len(cidrs) == 2 and None not in cidrs
     # Figures for the README (shown with pytest -s).
@@ -186,26 +189,10 @@ def test_workload_from_the_cluster_registry(compose_cluster: Compose) -> None:
             },
         },
     ]
-    proc = subprocess.run(
-        [
-            "kubectl",
-            "--kubeconfig",
-            str(c.kubeconfig),
-            "--cache-dir",
-            str(c.kubectl_cache),
-            "apply",
-            "-f",
-            "-",
-        ],
-        input=yaml.safe_dump_all(manifest),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert proc.returncode == 0, proc.stderr
+    c.kctl("apply", "-f", "-", stdin=yaml.safe_dump_all(manifest))
     wait_until(lambda: len(_web_pods(c)) == 2, timeout=120, interval=1, what="2 web pods ready")
     wait_until(
-        lambda: _ready(c.kubectl_json("get", "pod", "client")),
+        lambda: _ready(c.kctl_json("get", "pod", "client")),
         timeout=60,
         interval=1,
         what="client pod ready",
@@ -218,20 +205,23 @@ def test_workload_from_the_cluster_registry(compose_cluster: Compose) -> None:
     # Pod on node-1 -> pod on node-2, by pod IP and through the ClusterIP.
     got = _http_from_pod(c, "node-1", "client", target["status"]["podIP"], 8080)
     assert f"hello from {target['metadata']['name']}" in got
-    svc = c.kubectl_json("get", "svc", "web")
+    svc = c.kctl_json("get", "svc", "web")
     cluster_ip, node_port = svc["spec"]["clusterIP"], svc["spec"]["ports"][0]["nodePort"]
     assert "hello from web-" in _http_from_pod(c, "node-1", "client", cluster_ip, 80)
 
     # The NodePort from the host, on each node container's address.
-    for node in c.kubectl_json("get", "nodes")["items"]:
+    for node in c.kctl_json("get", "nodes")["items"]:
         ip = next(a["address"] for a in node["status"]["addresses"] if a["type"] == "InternalIP")
         assert "hello from web-" in httpx.get(f"http://{ip}:{node_port}/", timeout=5).text
 
     # Scale, roll out a new image, read logs.
-    c.kubectl("scale", "deployment/web", "--replicas=6")
+    c.kctl("scale", "deployment/web", "--replicas=6")
     wait_until(lambda: len(_web_pods(c)) == 6, timeout=120, interval=1, what="6 web pods ready")
-    c.kubectl("set", "image", "deployment/web", f"web={IN_CLUSTER}/{WEB_IMAGE}:v2")
-    c.kubectl("rollout", "status", "deployment/web", "--timeout=180s", timeout=200)
+    # The manifest again, with the new image (and the replicas scale set: apply sets every field it names).
+    manifest[0]["spec"]["replicas"] = 6
+    manifest[0]["spec"]["template"]["spec"]["containers"][0]["image"] = f"{IN_CLUSTER}/{WEB_IMAGE}:v2"
+    c.kctl("apply", "-f", "-", stdin=yaml.safe_dump(manifest[0]))
+    c.kctl("rollout", "status", "deployment/web", "--timeout=180s", timeout=200)
     wait_until(
         lambda: (
             [p["spec"]["containers"][0]["image"] for p in _web_pods(c)]
@@ -242,7 +232,7 @@ def test_workload_from_the_cluster_registry(compose_cluster: Compose) -> None:
         what="6 ready pods of the new image",
     )
     pod = _web_pods(c)[0]["metadata"]["name"]
-    assert "serving" in c.kubectl("logs", pod).stdout
+    assert "serving" in c.kctl("logs", pod).stdout
 
 
 @pytest.mark.timeout(240)
@@ -256,7 +246,7 @@ def test_a_stopped_node_loses_its_pods_to_the_other(compose_cluster: Compose) ->
         return len(pods) == 6 and all(p["spec"]["nodeName"] == "node-1" for p in pods)
 
     wait_until(replaced, timeout=150, interval=2, what="6 ready web pods, all on node-1")
-    node = c.kubectl_json("get", "node", "node-2")
+    node = c.kctl_json("get", "node", "node-2")
     ready = next(x for x in node["status"]["conditions"] if x["type"] == "Ready")
     assert ready["status"] != "True"
 

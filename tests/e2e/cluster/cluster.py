@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import random
 import shutil
 import subprocess
 import tempfile
@@ -29,10 +28,12 @@ from typing import Any
 
 import httpx
 
+from tests.binaries import KCTL, KUBECTL
 from tests.e2e.kubelet.conftest import CLUSTER_CIDR, KubeletProc, cleanup_node
 from tests.harness import (
     ApiServer,
     Etcd,
+    free_pod_cidrs,
     free_port,
     route_exists,
     start_component,
@@ -45,8 +46,6 @@ from tests.kube import write_kubeconfig
 Obj = dict[str, Any]
 
 SECOND_IMAGE = BUSYBOX_IMAGE.rsplit(":", 1)[0] + ":2"
-KUBECTL = shutil.which("kubectl")
-KCTL = Path(__file__).resolve().parents[3] / ".venv" / "bin" / "kctl"
 HTTPD = "mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www"
 
 
@@ -55,19 +54,6 @@ def ensure_second_tag() -> None:
     ensure_images()
     if subprocess.run(["docker", "image", "inspect", SECOND_IMAGE], capture_output=True).returncode != 0:
         subprocess.run(["docker", "tag", BUSYBOX_IMAGE, SECOND_IMAGE], check=True, capture_output=True)
-
-
-def _free_thirds(count: int) -> list[int]:
-    """`count` values of N for pod CIDRs 10.244.N.0/24 that no route of this machine uses now: other clusters
-    (another test run, `kctl up`) may be up at the same time. 10-99: the kubelet and proxy e2e fixtures take
-    theirs from 100-249."""
-    out = subprocess.run(["ip", "-j", "-4", "route", "show"], capture_output=True, text=True).stdout
-    used = set()
-    for route in json.loads(out or "[]"):
-        parts = str(route.get("dst", "")).split(".")
-        if len(parts) == 4 and parts[:2] == ["10", "244"]:
-            used.add(int(parts[2]))
-    return random.sample(sorted(set(range(10, 100)) - used), count)
 
 
 @dataclass
@@ -129,11 +115,12 @@ class LocalCluster:
             "cluster-controller-manager",
         )  # fmt: skip
         suffix = uuid.uuid4().hex[:5]
-        thirds = _free_thirds(2)
+        # 10-99: the kubelet and proxy e2e fixtures take theirs from 100-249
+        cidrs = free_pod_cidrs(2, range(10, 100))
         self.kubelets = [
-            KubeletProc(f"{self.prefix}{suffix}{x}", f"10.244.{n}.0/24", free_port(),
+            KubeletProc(f"{self.prefix}{suffix}{x}", cidr, free_port(),
                         self.tmp / x / "root", self.tmp / x / "cni", self.url)
-            for x, n in zip("ab", thirds, strict=True)
+            for x, cidr in zip("ab", cidrs, strict=True)
         ]  # fmt: skip
         for k in self.kubelets:
             k.start()
@@ -339,5 +326,6 @@ def kctl(cluster: LocalCluster, *args: str, timeout: float = 60) -> subprocess.C
     """Our CLI, as a user runs it, against the cluster's kubeconfig."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KUBE")}
     env["HOME"] = str(cluster.tmp)
-    argv = [str(KCTL), "--kubeconfig", str(cluster.kubeconfig), *args]
+    assert KCTL is not None
+    argv = [KCTL, "--kubeconfig", str(cluster.kubeconfig), *args]
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)

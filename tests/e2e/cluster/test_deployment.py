@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.binaries import INSTALL_HINT
 from tests.e2e.cluster.cluster import KUBECTL, SECOND_IMAGE, LocalCluster, is_ready, kctl, kubectl, pod_image
 from tests.e2e.cluster.watchers import ReadyWatch, measure_failover
 from tests.harness import wait_until
@@ -106,7 +107,7 @@ def test_deployment_spreads_over_both_kubelets(cluster: LocalCluster) -> None:
     nodes = Counter(p["spec"]["nodeName"] for p in cluster.pods(ns, NAME))
     assert set(nodes) == {cluster.a.name, cluster.b.name}, f"pods by node: {dict(nodes)}"
     if KUBECTL is None:
-        pytest.skip("kubectl is not installed: `kubectl rollout status` not checked")
+        pytest.skip(f"kubectl is not installed ({INSTALL_HINT}): `kubectl rollout status` not checked")
     done = kubectl(cluster, "-n", ns, "rollout", "status", f"deployment/{NAME}", "--timeout=60s")
     assert done.returncode == 0, done.stderr
     assert "successfully rolled out" in done.stdout, done.stdout
@@ -117,15 +118,16 @@ def test_image_change_keeps_ready_pods_above_minimum(cluster: LocalCluster) -> N
     _rollout_under_watch(cluster, ns, lambda: cluster.set_image(ns, NAME, SECOND_IMAGE), SECOND_IMAGE)
     d = cluster.deployment(ns, NAME)
     assert d["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "2"
-    if KUBECTL is not None:
-        done = kubectl(cluster, "-n", ns, "rollout", "status", f"deployment/{NAME}", "--timeout=30s")
-        assert done.returncode == 0, done.stderr
+    if KUBECTL is None:
+        pytest.skip(f"kubectl is not installed ({INSTALL_HINT}): `kubectl rollout status` not checked")
+    done = kubectl(cluster, "-n", ns, "rollout", "status", f"deployment/{NAME}", "--timeout=30s")
+    assert done.returncode == 0, done.stderr
 
 
 def test_kubectl_rollout_undo_then_kctl_rollout_undo(cluster: LocalCluster) -> None:
     ns = _ns()
     if KUBECTL is None:
-        pytest.skip("kubectl is not installed")
+        pytest.skip(f"kubectl is not installed ({INSTALL_HINT})")
 
     def kubectl_undo() -> None:
         done = kubectl(cluster, "-n", ns, "rollout", "undo", f"deployment/{NAME}")

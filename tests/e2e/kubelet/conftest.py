@@ -1,7 +1,7 @@
 """Two real kubelets on this machine's Docker against the real apiserver, and everything to clean up after them.
 
 `node_pair` (session scope, on an apiserver of its own backed by the session etcd) starts kubelets "a" and "b" with different podCIDRs (inside 10.244.0.0/16, chosen at
-random so that concurrent runs do not collide), short back-offs and their own root and CNI dirs. At teardown it
+random among those no route of this machine uses, so that other clusters and other fixtures do not collide), short back-offs and their own root and CNI dirs. At teardown it
 stops them and removes every container labelled with their node names, their CNI state, bridges and host rules,
 and the guard route if this fixture created it, whether the tests passed or not.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import random
 import shutil
 import subprocess
 import tempfile
@@ -28,6 +27,7 @@ from tests.harness import (
     ApiServer,
     Etcd,
     docker_ok,
+    free_pod_cidrs,
     free_port,
     route_exists,
     running_apiserver,
@@ -209,13 +209,11 @@ def cleanup_node(kubelet: KubeletProc) -> None:
 
 def kubelet_pair(prefix: str, tmp: Path, api_url: str) -> list[KubeletProc]:
     """Two kubelets (not started), `<prefix>a` and `<prefix>b`, with their dirs under `tmp` and pod CIDRs
-    10.244.N.0/24 for two random N in 100-249 (the cluster e2e tests take theirs from 10-99)."""
-    third = random.sample(range(100, 250), 2)
+    10.244.N.0/24 for two free N in 100-249 (the cluster e2e tests take theirs from 10-99)."""
+    cidrs = free_pod_cidrs(2, range(100, 250))
     return [
-        KubeletProc(
-            f"{prefix}{x}", f"10.244.{n}.0/24", free_port(), tmp / x / "root", tmp / x / "cni", api_url
-        )
-        for x, n in zip("ab", third, strict=True)
+        KubeletProc(f"{prefix}{x}", cidr, free_port(), tmp / x / "root", tmp / x / "cni", api_url)
+        for x, cidr in zip("ab", cidrs, strict=True)
     ]
 
 

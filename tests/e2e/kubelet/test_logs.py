@@ -12,6 +12,7 @@ import time
 import httpx
 import pytest
 
+from tests.binaries import INSTALL_HINT, KCTL, KUBECTL
 from tests.e2e.kubelet.conftest import NodePair, make_pod
 from tests.harness import REPO, wait_until
 
@@ -95,9 +96,9 @@ def test_previous_log_of_a_crashed_container(node_pair: NodePair) -> None:
 
 @pytest.mark.kubectl
 def test_kubectl_logs_follow_streams(node_pair: NodePair) -> None:
-    kubectl = shutil.which("kubectl")
+    kubectl = KUBECTL
     if kubectl is None:
-        pytest.skip("kubectl not installed")
+        pytest.skip(f"kubectl is not installed ({INSTALL_HINT})")
     ns = _ticker(node_pair)
     cache = tempfile.mkdtemp(prefix="kubelite-kubectl-cache-")
     try:
@@ -110,9 +111,9 @@ def test_kubectl_logs_follow_streams(node_pair: NodePair) -> None:
 
 
 def test_kctl_logs_follow_streams(node_pair: NodePair) -> None:
-    kctl = REPO / ".venv" / "bin" / "kctl"
-    if not kctl.exists():
-        pytest.skip("kctl is not installed in the venv")
+    kctl = KCTL
+    if kctl is None:
+        pytest.skip(f"kctl is not installed ({INSTALL_HINT})")
     ns = _ticker(node_pair)
     lines = _read_streamed([str(kctl), "-s", str(node_pair.api.base_url).rstrip("/"), "-n", ns, "logs", "-f",
                             "ticker", "--tail", "2"], want=6)  # fmt: skip

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import shutil
 import signal
 import subprocess
@@ -24,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.harness import REPO, docker_ok, free_port
+from tests.harness import REPO, docker_ok, free_pod_cidrs, free_port
 
 
 @dataclass
@@ -33,7 +32,7 @@ class UpCluster:
     node: str = field(default_factory=lambda: "up" + uuid.uuid4().hex[:6])
     # Not the default 10.244.0.0/24, nor the kubelet and proxy e2e tests' range (100-249): a node of another
     # cluster on this machine with the same podCIDR would take the route to our pods.
-    pod_cidr: str = field(default_factory=lambda: f"10.244.{random.randrange(1, 100)}.0/24")
+    pod_cidr: str = field(default_factory=lambda: free_pod_cidrs(1, range(1, 100))[0])
     ports: dict[str, int] = field(
         default_factory=lambda: {
             "port": free_port(),
@@ -43,6 +42,7 @@ class UpCluster:
             "proxy-port": free_port(),
         }
     )
+    prefix: list[str] = field(default_factory=list)  # e.g. nsenter ... (tests/e2e/up/confined.py)
 
     @property
     def state(self) -> Path:
@@ -69,7 +69,7 @@ class UpCluster:
         env = {**os.environ, "KUBECONFIG": str(self.kubeconfig), "PYTHONUNBUFFERED": "1", **(env or {})}
         env.pop("KUBELITE_HOME", None)
         return subprocess.run(
-            [sys.executable, "-m", "cli.main", *args],
+            [*self.prefix, sys.executable, "-m", "cli.main", *args],
             capture_output=True,
             text=True,
             cwd=REPO,
@@ -119,19 +119,24 @@ def up_cluster() -> Iterator[UpCluster]:
     try:
         yield cluster
     finally:
-        pids = []
-        if cluster.state.exists():
+        tear_down(cluster)
+
+
+def tear_down(cluster: UpCluster) -> None:
+    """`kctl down --purge`; should that fail, kill what the supervisor left, by its process group and pids."""
+    pids = []
+    if cluster.state.exists():
+        try:
+            pids = [c["pid"] for c in cluster.status().values() if c.get("pid")]
+        except (OSError, ValueError, KeyError):
+            pass
+        sup = cluster.supervisor_pid()
+        if cluster.kctl("down", "--state-dir", str(cluster.state), "--purge").returncode != 0 and sup:
             try:
-                pids = [c["pid"] for c in cluster.status().values() if c.get("pid")]
-            except (OSError, ValueError, KeyError):
+                os.killpg(sup, signal.SIGKILL)
+            except OSError:
                 pass
-            sup = cluster.supervisor_pid()
-            if cluster.kctl("down", "--state-dir", str(cluster.state), "--purge").returncode != 0 and sup:
-                try:
-                    os.killpg(sup, signal.SIGKILL)
-                except OSError:
-                    pass
-        for pid in pids:
-            if pid_alive(pid):
-                os.kill(pid, signal.SIGKILL)
-        shutil.rmtree(cluster.tmp, ignore_errors=True)
+    for pid in pids:
+        if pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    shutil.rmtree(cluster.tmp, ignore_errors=True)

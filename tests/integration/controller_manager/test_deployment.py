@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import sys
 
 import pytest
 
+from tests.binaries import INSTALL_HINT, KUBECTL
 from tests.harness import REPO
 from tests.integration.controller_manager.conftest import (
     DEPLOYMENTS,
@@ -247,7 +247,7 @@ async def test_progress_deadline_exceeded(client, namespace, manager):
 
 async def kubectl(apiserver, cache_dir, *args, timeout=40):
     proc = await asyncio.create_subprocess_exec(
-        "kubectl",
+        KUBECTL,
         "--server",
         apiserver.url,
         "--cache-dir",
@@ -262,7 +262,7 @@ async def kubectl(apiserver, cache_dir, *args, timeout=40):
 
 
 @pytest.mark.kubectl
-@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+@pytest.mark.skipif(KUBECTL is None, reason=f"kubectl is not installed ({INSTALL_HINT})")
 @pytest.mark.timeout(90)
 async def test_kubectl_rollout_status_and_undo(client, namespace, manager, apiserver, tmp_path):
     async with PodReadier(client, namespace, delay=0.1):

@@ -1,8 +1,8 @@
 """Running the real `kubectl` against a test apiserver, and small helpers shared by the kubectl tests.
 
-`kubectl` on the project's machines is a dispatcher that probes `/version` and execs the bundled kubectl for the
-server's minor version; its discovery and probe results are cached in `--cache-dir`, which the fixtures make fresh
-for every test session so a changed discovery document is always re-read.
+kubectl is the one scripts/install puts into .venv/bin (tests/binaries.py resolves it); its discovery results are
+cached in `--cache-dir`, which the fixtures make fresh for every test session so a changed discovery document is
+always re-read.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import queue
 import re
-import shutil
 import subprocess
 import threading
 import time
@@ -22,15 +21,13 @@ import httpx
 import pytest
 
 from tests import factories
-
-# KUBELITE_KUBECTL runs the suite with another binary, e.g. one bundled `kubectl.1.31` without the dispatcher.
-KUBECTL = os.environ.get("KUBELITE_KUBECTL") or shutil.which("kubectl")
+from tests.binaries import INSTALL_HINT, KUBECTL
 
 # Every module of this folder needs kubectl and (through the apiserver fixture) etcd.
 MARKS = [
     pytest.mark.kubectl,
     pytest.mark.etcd,
-    pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed"),
+    pytest.mark.skipif(KUBECTL is None, reason=f"kubectl is not installed ({INSTALL_HINT})"),
 ]
 
 Obj = dict[str, Any]

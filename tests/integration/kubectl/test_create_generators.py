@@ -8,19 +8,16 @@ import copy
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.binaries import INSTALL_HINT, KUBECTL_131
 from tests.harness import ApiServer
-from tests.integration.kubectl.kube import KUBECTL, MARKS, Api, Kubectl, purge_namespace
+from tests.integration.kubectl.kube import MARKS, Api, Kubectl, purge_namespace
 
 pytestmark = MARKS
-
-# The dispatcher keeps the per-version binaries next to itself; 1.31 is the newest that still sends JSON.
-KUBECTL_131 = Path(KUBECTL).resolve().parent / "kubectl.1.31" if KUBECTL else None
 
 COMMANDS: list[tuple[str, list[str], str]] = [
     ("configmap c", ["create", "configmap", "c", "--from-literal=a=b", "--from-literal=c=d"], "configmaps/c"),
@@ -37,7 +34,7 @@ COMMANDS: list[tuple[str, list[str], str]] = [
 
 @dataclass(frozen=True)
 class Kubectl131(Kubectl):
-    """The bundled kubectl 1.31 binary, without the dispatcher."""
+    """kubectl 1.31 (.venv/bin/kubectl.1.31), the newest minor version that still sends JSON bodies."""
 
     def argv(self, *args: str) -> list[str]:
         return [str(KUBECTL_131), *super().argv(*args)[1:]]
@@ -74,7 +71,7 @@ def two_namespaces(api: Api) -> Iterator[tuple[str, str]]:
         purge_namespace(api.http, name)
 
 
-@pytest.mark.skipif(KUBECTL_131 is None or not KUBECTL_131.exists(), reason="no bundled kubectl 1.31")
+@pytest.mark.skipif(KUBECTL_131 is None, reason=f"kubectl 1.31 is not installed ({INSTALL_HINT})")
 def test_protobuf_creates_store_what_json_creates(
     kube: Kubectl, api: Api, two_namespaces: tuple[str, str]
 ) -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
-import random
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,7 +16,7 @@ from kubelet.network.cni import find_bin_dir
 from kubelet.network.pod_network import CniNetwork, DockerBridgeNetwork, PodNetwork
 from kubelet.runtime import spec
 from kubelet.runtime.docker import ContainerInfo, DockerRuntime
-from tests.harness import docker_ok
+from tests.harness import docker_ok, free_pod_cidrs
 from tests.images import BUSYBOX_IMAGE, PAUSE_IMAGE, ensure_images
 
 pytestmark = [pytest.mark.docker]
@@ -63,6 +63,19 @@ async def _app(
     return cid
 
 
+async def _listening(rt: DockerRuntime, container_id: str, port: int, timeout: float = 20) -> None:
+    """Wait until a TCP socket in the container's network namespace listens on `port` (state 0A in /proc/net/tcp or,
+    for a dual-stack socket, /proc/net/tcp6)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        _code, table = await rt.exec(container_id, ["cat", "/proc/net/tcp", "/proc/net/tcp6"], timeout=5)
+        local = [line.split()[1:4] for line in table.decode().splitlines() if ":" in line.split()[0]]
+        if any(addr.endswith(f":{port:04X}") and state == "0A" for addr, _remote, state in local):
+            return
+        assert asyncio.get_running_loop().time() < deadline, f"nothing listens on port {port}: {table!r}"
+        await asyncio.sleep(0.1)
+
+
 async def test_container_lifecycle_exec_logs(runtime: DockerRuntime, tmp_path: Path) -> None:
     pod = _pod("life")
     sid = await runtime.create(PAUSE_IMAGE, name=spec.sandbox_name(pod, 0), labels=spec.sandbox_labels(pod, 0),
@@ -107,11 +120,13 @@ async def test_cni_network_gives_ips_and_routes_between_bridges(
     guard_existed = bool(
         json.loads((await host.run("ip", "-j", "route", "show", "exact", CLUSTER_CIDR))[1] or "[]")
     )
-    a, b = random.sample(range(100, 250), 2)
+    # Subnets no bridge of this machine has: the kubelet e2e pair (session scope) keeps its bridges to the end of
+    # the run, and a second bridge on one of their subnets would send our packets to theirs.
+    cidr_a, cidr_b = free_pod_cidrs(2, range(100, 250))
     bin_dir = find_bin_dir(None)
     assert bin_dir is not None
-    nets = [CniNetwork(f"{runtime.node_name}{x}", f"10.244.{n}.0/24", CLUSTER_CIDR, bin_dir, tmp_path / x / "conf",
-                       tmp_path / x) for x, n in (("a", a), ("b", b))]  # fmt: skip
+    nets = [CniNetwork(f"{runtime.node_name}{x}", cidr, CLUSTER_CIDR, bin_dir, tmp_path / x / "conf",
+                       tmp_path / x) for x, cidr in (("a", cidr_a), ("b", cidr_b))]  # fmt: skip
     sandboxes: list[tuple[CniNetwork, ContainerInfo]] = []
     try:
         for net in nets:
@@ -123,17 +138,18 @@ async def test_cni_network_gives_ips_and_routes_between_bridges(
         sandboxes.append((nets[0], srv))
         cli, cli_ip = await _sandbox(runtime, nets[1], client_pod)
         sandboxes.append((nets[1], cli))
-        assert srv_ip.startswith(f"10.244.{a}.") and cli_ip.startswith(f"10.244.{b}.")
+        assert ipaddress.ip_address(srv_ip) in ipaddress.ip_network(cidr_a)
+        assert ipaddress.ip_address(cli_ip) in ipaddress.ip_network(cidr_b)
         assert await nets[0].recover_ip(srv) == srv_ip
-        await _app(
+        for ip, net in ((srv_ip, nets[0]), (cli_ip, nets[1])):  # each address is routed to its own bridge
+            route = json.loads((await host.run("ip", "-j", "route", "get", ip))[1])[0]
+            assert route["dev"] == net.bridge, f"{ip} is routed via {route}, not {net.bridge}"
+        server = await _app(
             runtime, server_pod, srv, srv_ip, tmp_path, ["sh", "-c", "exec nc -ll -p 9000 -e echo pong"]
         )
         cid = await _app(runtime, client_pod, cli, cli_ip, tmp_path, ["sleep", "3600"])
-        for _ in range(50):
-            _code, out = await runtime.exec(cid, ["sh", "-c", f"nc -w 1 {srv_ip} 9000 </dev/null"], timeout=5)
-            if out.strip() == b"pong":
-                break
-            await asyncio.sleep(0.1)
+        await _listening(runtime, server, 9000)
+        _code, out = await runtime.exec(cid, ["sh", "-c", f"nc -w 5 {srv_ip} 9000 </dev/null"], timeout=10)
         assert out.strip() == b"pong"
     finally:
         for net, sb in sandboxes:
@@ -146,9 +162,7 @@ async def test_cni_network_gives_ips_and_routes_between_bridges(
 
 
 async def test_docker_bridge_fallback(runtime: DockerRuntime, tmp_path: Path) -> None:
-    net = DockerBridgeNetwork(
-        runtime, runtime.node_name, f"10.244.{random.randint(100, 250)}.0/24", CLUSTER_CIDR
-    )
+    net = DockerBridgeNetwork(runtime, runtime.node_name, free_pod_cidrs(1, range(100, 250))[0], CLUSTER_CIDR)
     guard_existed = bool(
         json.loads((await host.run("ip", "-j", "route", "show", "exact", CLUSTER_CIDR))[1] or "[]")
     )
