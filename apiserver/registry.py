@@ -16,22 +16,27 @@ import builtins
 import contextlib
 import copy
 import logging
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from apimachinery import errors, fields, labels
+from apimachinery import errors, fields, labels, serialization
 from apimachinery.defaults import apply_defaults
 from apimachinery.errors import StatusError
 from apimachinery.resources import ResourceInfo
 from apimachinery.validation import validate
 from apiserver import metrics
+from apiserver.admission import Attributes
 from apiserver.objectmeta import generate_name, later, meta, name_of, new_uid, now, spec_changed
+from apiserver.storage import decode_continue
 from apiserver.storage.interface import ErrorCode, Storage, StorageError
 from apiserver.strategy import Strategy
 from apiserver.watchcache import CacheEvent, WatchCache
 
 log = logging.getLogger("apiserver.registry")
+
+INT64_MAX = 2**63 - 1
+MAX_OBJECT_BYTES = 1572864  # etcd's default --max-request-bytes (1.5 MiB)
 
 Obj = dict[str, Any]
 Predicate = Callable[[Obj], bool]
@@ -71,6 +76,10 @@ def storage_error(exc: StorageError, info: ResourceInfo, name: str) -> StatusErr
         )
     if exc.code is ErrorCode.UNAVAILABLE:
         return errors.unavailable(f"storage is unavailable: {exc}")
+    if exc.code is ErrorCode.CORRUPT:
+        return errors.internal(f"{exc}")
+    if exc.code is ErrorCode.TOO_LARGE:
+        return errors.too_large(f"Request entity too large: {exc}")
     if exc.code is ErrorCode.INVALID:
         # A read at a revision the store has not reached yet: Kubernetes answers 504, which clients retry.
         return errors.timeout(f"Too large resource version: {exc}")
@@ -91,6 +100,8 @@ class Store:
         self.cache = cache
         self.strategy = strategy
         self.prefix = f"/registry/{info.resource}/"
+        # Validating admission for creates and main-resource updates (set by the APIServer).
+        self.admission: Callable[[Attributes], Awaitable[None]] | None = None
 
     # ---- keys and selectors -------------------------------------------------------------------------------------
 
@@ -174,6 +185,8 @@ class Store:
         if opts.resource_version_match == "Exact" and opts.resource_version:
             revision = _parse_rv(opts.resource_version)
         token = opts.continue_token
+        if token:
+            check_continue(token)
         items: builtins.list[Obj] = []
         remaining: int | None = None
         try:
@@ -211,7 +224,9 @@ class Store:
 
     # ---- writes -------------------------------------------------------------------------------------------------
 
-    async def create(self, namespace: str | None, obj: Obj, *, dry_run: bool = False) -> Obj:
+    async def create(
+        self, namespace: str | None, obj: Obj, *, dry_run: bool = False, subresource: str = ""
+    ) -> Obj:
         md = meta(obj)
         generated = not md.get("name") and bool(md.get("generateName"))
         if generated:
@@ -234,6 +249,7 @@ class Store:
         self.strategy.prepare_for_create(obj)
         apply_defaults(obj)
         self._validate(obj, None)
+        await self._admit("CREATE", obj, None, dry_run=dry_run, subresource=subresource)
         await self.strategy.admit_create(obj, dry_run=dry_run)
         if dry_run:
             return obj
@@ -252,6 +268,7 @@ class Store:
         raise AssertionError("unreachable")
 
     def _validate(self, obj: Obj, old: Obj | None) -> None:
+        check_storable(obj)
         causes = validate(obj, old)
         causes += self.strategy.validate(obj, old)
         if causes:
@@ -266,18 +283,25 @@ class Store:
         subresource: str | None = None,
         dry_run: bool = False,
         create_if_missing: Callable[[], Obj] | None = None,
+        request_subresource: str = "",
     ) -> tuple[Obj, bool]:
         """Read-modify-write with compare-and-swap. `transform(current)` returns the object the client wants; a
-        resourceVersion in it is a precondition. Returns (stored object, created)."""
+        resourceVersion in it is a precondition. Returns (stored object, created).
+
+        `subresource` picks the write rules ("status": only status changes; "*": a server-side write past
+        validation); `request_subresource` is what the client asked for (the admission attributes' subresource:
+        a scale writes the main resource)."""
         key = self.key(namespace, name)
         pending_create: Obj | None = None
-        if (
-            self.strategy.allocates_on_update
-            and subresource is None
-            and not dry_run
-            and create_if_missing is None
-        ):
-            return await self._update_allocating(namespace, name, transform), False
+        if subresource is None and (self.strategy.allocates_on_update or self.admission is not None):
+            return await self._update_checked(
+                namespace,
+                name,
+                transform,
+                dry_run=dry_run,
+                create_if_missing=create_if_missing,
+                request_subresource=request_subresource,
+            )
 
         def try_update(current: Obj | None) -> Obj:
             nonlocal pending_create
@@ -319,23 +343,38 @@ class Store:
             obj = await self._delete_now(namespace, name, int(obj["metadata"]["resourceVersion"]), obj)
         return obj, False
 
-    async def _update_allocating(
-        self, namespace: str | None, name: str, transform: Callable[[Obj], Obj]
-    ) -> Obj:
-        """An update whose admission claims resources in storage (a Service that becomes a NodePort): read, decide,
-        claim what is new, then compare-and-swap on the revision that was read. On a lost race the claims are
-        released and the whole update is tried again; on success what the old object held and the new one does not
-        is released."""
+    async def _update_checked(
+        self,
+        namespace: str | None,
+        name: str,
+        transform: Callable[[Obj], Obj],
+        *,
+        dry_run: bool,
+        create_if_missing: Callable[[], Obj] | None,
+        request_subresource: str,
+    ) -> tuple[Obj, bool]:
+        """An update that admission plugins check, or whose strategy claims resources in storage (a Service that
+        becomes a NodePort): read, decide, admit, claim what is new, then compare-and-swap on the revision that was
+        read. Admission may wait (it reads namespaces), which a guaranteed_update callback must not. On a lost race
+        the claims are released and the whole update is tried again; on success what the old object held and the
+        new one does not is released."""
         key = self.key(namespace, name)
         for _ in range(10):
             try:
                 current = (await self.storage.get(key)).obj
             except StorageError as exc:
+                if exc.code is ErrorCode.NOT_FOUND and create_if_missing is not None:
+                    return await self.create(namespace, create_if_missing(), dry_run=dry_run), True
                 raise storage_error(exc, self.info, name) from None
             try:
                 new = self._prepare_update(copy.deepcopy(current), transform(copy.deepcopy(current)), None)
             except Abort as abort:
                 raise abort.error from None
+            await self._admit("UPDATE", new, current, dry_run=dry_run, subresource=request_subresource)
+            if dry_run:
+                # As kube-apiserver: a dry-run update answers the would-be object at the live resourceVersion.
+                new["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+                return new, False
             await self.strategy.admit_update(new, current)
             read_revision = current["metadata"]["resourceVersion"]
             lost_race = errors.conflict(self.info.resource, name, self.info.group)
@@ -358,8 +397,31 @@ class Store:
                 await self.strategy.abandon_update(new, current)
                 raise storage_error(exc, self.info, name) from None
             await self.strategy.commit_update(kv.obj, current)
-            return kv.obj
+            obj = kv.obj
+            if self._should_delete(obj):
+                obj = await self._delete_now(namespace, name, int(obj["metadata"]["resourceVersion"]), obj)
+            return obj, False
         raise errors.conflict(self.info.resource, name, self.info.group)
+
+    async def _admit(
+        self, operation: str, obj: Obj, old: Obj | None, *, dry_run: bool, subresource: str
+    ) -> None:
+        if self.admission is None:
+            return
+        md = obj.get("metadata") or {}
+        await self.admission(
+            Attributes(
+                operation=operation,
+                info=self.info,
+                subresource=subresource,
+                namespace=str(md.get("namespace") or "") if self.info.namespaced else "",
+                name=str(md.get("name") or ""),
+                obj=obj,
+                old=old,
+                user=None,
+                dry_run=dry_run,
+            )
+        )
 
     def _prepare_update(self, old: Obj, new: Obj, subresource: str | None) -> Obj:
         new_md = meta(new)
@@ -508,6 +570,30 @@ def _parse_rv(rv: str) -> int:
         value = int(rv)
     except ValueError:
         raise errors.bad_request(f'invalid resource version "{rv}"') from None
-    if value < 0:
+    if not 0 <= value <= INT64_MAX:
         raise errors.bad_request(f'invalid resource version "{rv}"')
     return value
+
+
+def check_continue(token: str) -> None:
+    """A continue token that is not one of ours is the client's mistake (400), as in kube-apiserver."""
+    try:
+        revision, _ = decode_continue(token)
+    except StorageError as exc:
+        raise errors.bad_request(f"{exc}") from None
+    if revision > INT64_MAX:
+        raise errors.bad_request("invalid continue token: the revision is out of range")
+
+
+def check_storable(obj: Obj) -> None:
+    """What storage can hold and every reader can decode: bounded nesting, 64-bit numbers, and a size under etcd's
+    default request limit (kube-apiserver answers 413 when etcd refuses a large write; kubelite refuses first, the
+    same on both backends)."""
+    problem = serialization.document_problem(obj)
+    if problem:
+        raise errors.bad_request(f"the object cannot be stored: {problem}")
+    size = len(serialization.dumps(obj))
+    if size > MAX_OBJECT_BYTES:
+        raise errors.too_large(
+            f"Request entity too large: the object is {size} bytes, the limit is {MAX_OBJECT_BYTES}"
+        )

@@ -16,7 +16,7 @@ from starlette.responses import Response, StreamingResponse
 
 from apimachinery import errors, serialization
 from apimachinery.errors import StatusError
-from apiserver import metrics, printers, subresources
+from apiserver import metrics, printers, subresources, warning
 from apiserver.patch import APPLY, apply_patch, parse_apply, patch_type
 from apiserver.registry import DeleteOptions, ListOptions, Store
 from apiserver.request import (
@@ -28,6 +28,7 @@ from apiserver.request import (
     int_param,
     parse_path,
     read_body,
+    read_delete_options,
     wants_table,
 )
 from apiserver.server import APIServer
@@ -72,28 +73,29 @@ class ResourceAPI:
         start = time.perf_counter()
         verb = _VERB_BY_METHOD.get(request.method, request.method.lower())
         resource = "unknown"
-        code = 500
-        try:
-            target = parse_path(group, version, rest.strip("/").split("/"))
-            resource = target.info.resource + (f"/{target.subresource}" if target.subresource else "")
-            if request.method == "GET" and not target.name:
-                verb = "watch" if flag(request.query_params.get("watch")) or target.watch_path else "list"
-            elif request.method == "DELETE" and not target.name:
-                verb = "deletecollection"
-            response = await self._dispatch(request, target, verb)
-            code = response.status_code
-            return response
-        except StatusError as err:
-            code = err.code
-            return status_response(err)
-        except Exception:
-            log.exception("request failed", extra={"method": request.method, "path": request.url.path})
-            code = 500
-            return status_response(errors.internal())
-        finally:
-            metrics.requests_total.labels(verb, resource, str(code)).inc()
-            if verb != "watch":
-                metrics.request_duration.labels(verb, resource).observe(time.perf_counter() - start)
+        with warning.collecting() as warnings:
+            try:
+                target = parse_path(group, version, rest.strip("/").split("/"))
+                resource = target.info.resource + (f"/{target.subresource}" if target.subresource else "")
+                if request.method == "GET" and not target.name:
+                    verb = "watch" if flag(request.query_params.get("watch")) or target.watch_path else "list"
+                elif request.method == "DELETE" and not target.name:
+                    verb = "deletecollection"
+                response = await self._dispatch(request, target, verb)
+            except StatusError as err:
+                response = status_response(err)
+            except RecursionError:
+                # Input nested deeper than the decoders allow is refused before this; an object stored deeply
+                # nested by an older server (or written past the API) must not make its readers fail with 500.
+                response = status_response(errors.bad_request("the object is nested too deeply to process"))
+            except Exception:
+                log.exception("request failed", extra={"method": request.method, "path": request.url.path})
+                response = status_response(errors.internal())
+        response.raw_headers.extend(warning.headers(warnings))
+        metrics.requests_total.labels(verb, resource, str(response.status_code)).inc()
+        if verb != "watch":
+            metrics.request_duration.labels(verb, resource).observe(time.perf_counter() - start)
+        return response
 
     async def _dispatch(self, request: Request, t: Target, verb: str) -> Response:
         store = self.server.store(t.info)
@@ -227,7 +229,7 @@ class ResourceAPI:
     # ---- writes ------------------------------------------------------------------------------------------------
 
     async def read_object(self, request: Request, t: Target, kind: str, api_version: str) -> Obj:
-        body = await read_body(request, self.server.options.max_request_bytes)
+        body = await read_body(request, self.server.options)
         obj = decode_object(request, body)
         check_kind(obj, kind, api_version)
         check_namespace(obj, t.namespace)
@@ -292,7 +294,7 @@ class ResourceAPI:
         assert t.name
         name = t.name
         ptype = patch_type(request.headers.get("content-type"))
-        body = await read_body(request, self.server.options.max_request_bytes)
+        body = await read_body(request, self.server.options)
         manager = request.query_params.get("fieldManager")
         if ptype == APPLY and not manager:
             raise errors.invalid(
@@ -338,19 +340,10 @@ class ResourceAPI:
             grace_period_seconds=int_param(request, "gracePeriodSeconds"),
             dry_run=self.dry_run(request),
         )
-        body = await read_body(request, self.server.options.max_request_bytes)
+        body = await read_body(request, self.server.options)
         if body.strip():
             data = decode_object(request, body)
-            opts.propagation_policy = data.get("propagationPolicy") or opts.propagation_policy
-            if data.get("orphanDependents") is True:
-                opts.propagation_policy = "Orphan"
-            if data.get("gracePeriodSeconds") is not None:
-                opts.grace_period_seconds = int(data["gracePeriodSeconds"])
-            pre = data.get("preconditions") or {}
-            opts.precondition_uid = pre.get("uid")
-            opts.precondition_rv = pre.get("resourceVersion")
-            if data.get("dryRun"):
-                opts.dry_run = True
+            read_delete_options(data, opts)
         if opts.propagation_policy not in (None, "Background", "Foreground", "Orphan"):
             raise errors.bad_request(
                 f"invalid propagationPolicy {opts.propagation_policy!r}: "

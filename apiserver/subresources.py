@@ -9,11 +9,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from apimachinery import errors
+from apimachinery.validation import check_int, invalid, is_qualified_name, required
+from apimachinery.validation.nodes import validate_binding
 from apiserver import podlogs
 from apiserver.objectmeta import now
 from apiserver.patch import apply_patch, patch_type
 from apiserver.registry import Abort, DeleteOptions, Store
-from apiserver.request import Target, check_kind, decode_object, read_body
+from apiserver.request import Target, check_kind, decode_object, read_body, read_delete_options
 
 if TYPE_CHECKING:
     from apiserver.rest import ResourceAPI
@@ -45,7 +47,7 @@ async def status(api: ResourceAPI, request: Request, store: Store, t: Target) ->
     info = store.info
     if request.method == "GET":
         return api.object_response(request, store, await store.get(t.namespace, t.name))
-    body = await read_body(request, api.server.options.max_request_bytes)
+    body = await read_body(request, api.server.options)
     if request.method == "PUT":
         obj = decode_object(request, body)
         check_kind(obj, info.kind, info.api_version)
@@ -64,6 +66,10 @@ async def status(api: ResourceAPI, request: Request, store: Store, t: Target) ->
     return api.object_response(request, store, updated)
 
 
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
 def scale_of(obj: Obj) -> Obj:
     md = obj["metadata"]
     spec = obj.get("spec") or {}
@@ -80,8 +86,8 @@ def scale_of(obj: Obj) -> Obj:
         "metadata": {
             k: md[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in md
         },
-        "spec": {"replicas": int(spec.get("replicas", 0))},
-        "status": {"replicas": int(st.get("replicas", 0)), "selector": selector},
+        "spec": {"replicas": _count(spec.get("replicas"))},
+        "status": {"replicas": _count(st.get("replicas")), "selector": selector},
     }
 
 
@@ -89,7 +95,7 @@ async def scale(api: ResourceAPI, request: Request, store: Store, t: Target) -> 
     assert t.name
     if request.method == "GET":
         return api.json_ok(scale_of(await store.get(t.namespace, t.name)))
-    body = await read_body(request, api.server.options.max_request_bytes)
+    body = await read_body(request, api.server.options)
     if request.method == "PUT":
         wanted = decode_object(request, body)
         check_kind(wanted, "Scale", "autoscaling/v1")
@@ -101,45 +107,38 @@ async def scale(api: ResourceAPI, request: Request, store: Store, t: Target) -> 
     def transform(current: Obj) -> Obj:
         current_scale = scale_of(current)
         new_scale = wanted if ptype is None else apply_patch(ptype, current_scale, body, kind="Scale")
-        replicas = (new_scale.get("spec") or {}).get("replicas")
-        if not isinstance(replicas, int) or replicas < 0:
-            raise Abort(
-                errors.invalid(
-                    "Scale",
-                    t.name or "",
-                    [
-                        {
-                            "reason": "FieldValueInvalid",
-                            "field": "spec.replicas",
-                            "message": f"Invalid value: {replicas!r}: must be greater than or equal to 0",
-                        }
-                    ],
-                    "autoscaling",
-                )
-            )
+        spec = new_scale.get("spec")
+        replicas = spec.get("replicas") if isinstance(spec, dict) else None
+        causes: list[dict[str, str]] = []
+        if replicas is None:
+            causes.append(required("spec.replicas", ""))
+        else:
+            check_int(replicas, "spec.replicas", causes)
+        if causes:
+            raise Abort(errors.invalid("Scale", t.name or "", causes, "autoscaling"))
         rv = (new_scale.get("metadata") or {}).get("resourceVersion")
         if rv and rv != current["metadata"]["resourceVersion"]:
             raise Abort(errors.conflict(store.info.resource, t.name or "", store.info.group))
         current.setdefault("spec", {})["replicas"] = replicas
         return current
 
-    updated, _ = await store.update(t.namespace, t.name, transform, dry_run=api.dry_run(request))
+    updated, _ = await store.update(
+        t.namespace, t.name, transform, dry_run=api.dry_run(request), request_subresource="scale"
+    )
     return api.json_ok(scale_of(updated))
 
 
 async def binding(api: ResourceAPI, request: Request, store: Store, t: Target) -> Response:
     """Bind a pod to a node, once: a pod that already has a node answers 409, as in Kubernetes."""
     assert t.name
-    body = await read_body(request, api.server.options.max_request_bytes)
+    body = await read_body(request, api.server.options)
     obj = decode_object(request, body)
     check_kind(obj, "Binding", "v1")
-    node = ((obj.get("target") or {}).get("name")) or ""
-    if not node:
-        raise errors.invalid(
-            "Binding",
-            t.name,
-            [{"reason": "FieldValueRequired", "field": "target.name", "message": "Required value"}],
-        )
+    causes: list[dict[str, str]] = []
+    validate_binding(obj, causes)
+    if causes:
+        raise errors.invalid("Binding", t.name, causes)
+    node = str(obj["target"]["name"])
     name = t.name
 
     def bind(current: Obj) -> Obj:
@@ -183,14 +182,15 @@ async def _update_whole(store: Store, t: Target, fn: Any) -> Obj:
 async def eviction(api: ResourceAPI, request: Request, store: Store, t: Target) -> Response:
     """policy/v1 Eviction: delete the pod (kubelite has no PodDisruptionBudgets, so every eviction is allowed)."""
     assert t.name
-    body = await read_body(request, api.server.options.max_request_bytes)
+    body = await read_body(request, api.server.options)
     obj = decode_object(request, body)
     if obj.get("kind") not in (None, "Eviction"):
         raise errors.bad_request(f"the kind of the provided object ({obj.get('kind')}) must be Eviction")
     opts = DeleteOptions()
     delete_options = obj.get("deleteOptions") or {}
-    if delete_options.get("gracePeriodSeconds") is not None:
-        opts.grace_period_seconds = int(delete_options["gracePeriodSeconds"])
+    if not isinstance(delete_options, dict):
+        raise errors.bad_request("Eviction: deleteOptions must be an object")
+    read_delete_options(delete_options, opts)
     await store.delete(t.namespace, t.name, opts)
     return api.json_ok(
         {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}, 201
@@ -200,10 +200,17 @@ async def eviction(api: ResourceAPI, request: Request, store: Store, t: Target) 
 async def finalize(api: ResourceAPI, request: Request, store: Store, t: Target) -> Response:
     """PUT namespaces/{name}/finalize: replace spec.finalizers; a terminating namespace with none left goes."""
     assert t.name
-    body = await read_body(request, api.server.options.max_request_bytes)
+    body = await read_body(request, api.server.options)
     obj = decode_object(request, body)
     check_kind(obj, "Namespace", "v1")
     wanted = (obj.get("spec") or {}).get("finalizers") or []
+    if not isinstance(wanted, list) or not all(isinstance(f, str) for f in wanted):
+        raise errors.bad_request("spec.finalizers must be a list of strings")
+    causes = [
+        invalid(f"spec.finalizers[{i}]", f, m) for i, f in enumerate(wanted) for m in is_qualified_name(f)
+    ]
+    if causes:
+        raise errors.invalid("Namespace", t.name, causes)
 
     def transform(current: Obj) -> Obj:
         current.setdefault("spec", {})["finalizers"] = list(wanted)
