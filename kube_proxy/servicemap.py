@@ -4,6 +4,11 @@ Pure functions, no I/O. A Service contributes one `ServicePort` per entry of `sp
 the same name contributes the ready addresses of the port with the same name and protocol. Services that proxy
 nothing are skipped, as kube-proxy skips them: headless (`clusterIP: None`), ExternalName, no cluster IP yet, and
 those labelled `service.kubernetes.io/service-proxy-name` (another proxy owns them).
+
+Every value that ends up in an iptables rule, an `ip` command or a listening socket is checked here a second time
+(the API server checked it first) with the same functions from `apimachinery.validation`: names, IPv4 addresses,
+port numbers. A bad value is skipped and reported as a `Rejection` (kube-proxy logs it and records an Event); the
+rest of that object, and every other object, is still proxied, so one bad object cannot break the rules for all.
 """
 
 from __future__ import annotations
@@ -12,9 +17,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from apimachinery.validation import host_ipv4, is_dns1035_label, is_dns1123_label, is_port, unicast_ipv4
+
 Obj = dict[str, Any]
 
 PROXY_NAME_LABEL = "service.kubernetes.io/service-proxy-name"
+MAX_AFFINITY_SECONDS = 86400
 DEFAULT_AFFINITY_SECONDS = 10800  # Kubernetes' default sessionAffinityConfig.clientIP.timeoutSeconds
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 
@@ -55,9 +63,45 @@ class Endpoint:
         return f"{self.ip}:{self.port}"
 
 
+@dataclass(frozen=True)
+class Rejection:
+    """A value of a Service or Endpoints object that kube-proxy refused to turn into a rule: the rest of the object
+    (and every other object) is still programmed. The API refuses all of these; they can only come from storage
+    written past it (or from an older server)."""
+
+    obj: Obj = field(compare=False, hash=False)
+    field: str
+    value: str
+    why: str
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        md = self.obj.get("metadata") or {}
+        return (str(md.get("uid")), str(md.get("resourceVersion")), self.field, self.value)
+
+    def message(self) -> str:
+        return f"kube-proxy skipped {self.field} {self.value}: {self.why}"
+
+
+Rejected = list[Rejection]
+
+
+def _reject(rejected: Rejected | None, obj: Obj, path: str, value: Any, why: str) -> None:
+    if rejected is not None:
+        rejected.append(Rejection(obj, path, repr(value)[:100], why))
+
+
+def _dict(value: Any) -> Obj:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def should_skip(svc: Obj) -> bool:
-    spec = svc.get("spec") or {}
-    labels = (svc.get("metadata") or {}).get("labels") or {}
+    spec = _dict(svc.get("spec"))
+    labels = _dict(_dict(svc.get("metadata")).get("labels"))
     if PROXY_NAME_LABEL in labels:
         return True
     if spec.get("type") == "ExternalName":
@@ -65,73 +109,144 @@ def should_skip(svc: Obj) -> bool:
     return spec.get("clusterIP") in (None, "", "None")
 
 
-def service_ports(svc: Obj) -> list[ServicePort]:
-    """The proxied ports of `svc` (empty when it is skipped)."""
+def _identity(obj: Obj, rejected: Rejected | None, name_check: Any) -> tuple[str, str] | None:
+    """(namespace, name), when both are valid names; they end up in rule comments and chain hashes."""
+    meta = _dict(obj.get("metadata"))
+    namespace, name = meta.get("namespace") or "default", meta.get("name")
+    if not isinstance(namespace, str) or is_dns1123_label(namespace):
+        _reject(rejected, obj, "metadata.namespace", namespace, "not a valid namespace name")
+        return None
+    if not isinstance(name, str) or name_check(name):
+        _reject(rejected, obj, "metadata.name", name, "not a valid name")
+        return None
+    return namespace, name
+
+
+def _addresses(obj: Obj, path: str, values: list[Any], rejected: Rejected | None) -> tuple[str, ...]:
+    """The IPv4 addresses among `values` (canonical form); each other entry is rejected on its own."""
+    out = []
+    for i, value in enumerate(values):
+        ip = host_ipv4(value)
+        if ip is None:
+            _reject(rejected, obj, f"{path}[{i}]", value, "not an IPv4 address")
+        else:
+            out.append(ip)
+    return tuple(out)
+
+
+def service_ports(svc: Obj, rejected: Rejected | None = None) -> list[ServicePort]:
+    """The proxied ports of `svc` (empty when it is skipped). Every value that reaches a rule is checked again
+    here, with the API's own functions; what fails is left out and reported in `rejected`."""
     if should_skip(svc):
         return []
-    meta = svc.get("metadata") or {}
-    spec = svc.get("spec") or {}
-    status = svc.get("status") or {}
-    lb_ips = tuple(
-        ing["ip"] for ing in (status.get("loadBalancer") or {}).get("ingress") or [] if ing.get("ip")
-    )
-    if spec.get("type") != "LoadBalancer":
-        lb_ips = ()
+    identity = _identity(svc, rejected, is_dns1035_label)
+    if identity is None:
+        return []
+    namespace, name = identity
+    spec = _dict(svc.get("spec"))
+    cluster_ip = host_ipv4(spec.get("clusterIP"))
+    if cluster_ip is None:
+        _reject(rejected, svc, "spec.clusterIP", spec.get("clusterIP"), "not an IPv4 address")
+        return []
+    ingress = _list(_dict(_dict(svc.get("status")).get("loadBalancer")).get("ingress"))
+    lb_ips: tuple[str, ...] = ()
+    if spec.get("type") == "LoadBalancer":
+        values = [_dict(ing).get("ip") for ing in ingress]
+        lb_ips = _addresses(svc, "status.loadBalancer.ingress[].ip", [v for v in values if v], rejected)
+    external_ips = _addresses(svc, "spec.externalIPs", _list(spec.get("externalIPs")), rejected)
     affinity = 0
     if spec.get("sessionAffinity") == "ClientIP":
-        cfg = ((spec.get("sessionAffinityConfig") or {}).get("clientIP") or {}).get("timeoutSeconds")
-        affinity = int(cfg) if cfg else DEFAULT_AFFINITY_SECONDS
+        cfg = _dict(_dict(spec.get("sessionAffinityConfig")).get("clientIP")).get("timeoutSeconds")
+        in_range = isinstance(cfg, int) and not isinstance(cfg, bool) and 0 < cfg <= MAX_AFFINITY_SECONDS
+        affinity = cfg if in_range and isinstance(cfg, int) else DEFAULT_AFFINITY_SECONDS
+    external = spec.get("type") in ("NodePort", "LoadBalancer")
     out = []
-    for p in spec.get("ports") or []:
+    for i, p in enumerate(_list(spec.get("ports"))):
+        p = _dict(p)
         protocol = str(p.get("protocol") or "TCP").upper()
+        port_name = p.get("name") or ""
         if protocol not in PROTOCOLS or not p.get("port"):
             continue
+        if not isinstance(port_name, str) or (port_name and is_dns1123_label(port_name)):
+            _reject(rejected, svc, f"spec.ports[{i}].name", port_name, "not a valid port name")
+            continue
+        if not is_port(p.get("port")):
+            _reject(rejected, svc, f"spec.ports[{i}].port", p.get("port"), "not a port number")
+            continue
+        node_port = p.get("nodePort") or 0
+        if external and node_port and not is_port(node_port):
+            _reject(rejected, svc, f"spec.ports[{i}].nodePort", node_port, "not a port number")
+            node_port = 0
         out.append(
             ServicePort(
-                namespace=str(meta.get("namespace") or "default"),
-                name=str(meta.get("name")),
-                port_name=str(p.get("name") or ""),
+                namespace=namespace,
+                name=name,
+                port_name=port_name,
                 protocol=protocol,
-                cluster_ip=str(spec["clusterIP"]),
-                port=int(p["port"]),
-                node_port=int(p.get("nodePort") or 0)
-                if spec.get("type") in ("NodePort", "LoadBalancer")
-                else 0,
+                cluster_ip=cluster_ip,
+                port=p["port"],
+                node_port=node_port if external else 0,
                 load_balancer_ips=lb_ips,
-                external_ips=tuple(spec.get("externalIPs") or ()),
+                external_ips=external_ips,
                 affinity_seconds=affinity,
             )
         )
     return out
 
 
-def ready_endpoints(endpoints: Obj | None, port_name: str, protocol: str) -> list[Endpoint]:
+def ready_endpoints(
+    endpoints: Obj | None, port_name: str, protocol: str, rejected: Rejected | None = None
+) -> list[Endpoint]:
     """The ready addresses of `endpoints` for the port named `port_name` ("" for the unnamed port), sorted and
-    without duplicates. Not-ready addresses never get traffic."""
+    without duplicates. Not-ready addresses never get traffic; addresses and ports that are not valid are left
+    out and reported in `rejected`."""
     found: set[Endpoint] = set()
-    for subset in (endpoints or {}).get("subsets") or []:
-        for port in subset.get("ports") or []:
+    obj = endpoints or {}
+    for s, subset in enumerate(_list(obj.get("subsets"))):
+        subset = _dict(subset)
+        for j, port in enumerate(_list(subset.get("ports"))):
+            port = _dict(port)
             if str(port.get("name") or "") != port_name:
                 continue
             if str(port.get("protocol") or "TCP").upper() != protocol:
                 continue
-            for addr in subset.get("addresses") or []:
-                if addr.get("ip"):
-                    found.add(Endpoint(str(addr["ip"]), int(port["port"]), str(addr.get("nodeName") or "")))
+            if not is_port(port.get("port")):
+                _reject(rejected, obj, f"subsets[{s}].ports[{j}].port", port.get("port"), "not a port number")
+                continue
+            for k, addr in enumerate(_list(subset.get("addresses"))):
+                addr = _dict(addr)
+                if not addr.get("ip"):
+                    continue
+                ip = unicast_ipv4(addr["ip"])
+                if ip is None:
+                    path = f"subsets[{s}].addresses[{k}].ip"
+                    _reject(rejected, obj, path, addr["ip"], "not a unicast IPv4 address")
+                    continue
+                found.add(Endpoint(ip, port["port"], str(addr.get("nodeName") or "")))
     return sorted(found)
 
 
 ProxyTable = list[tuple[ServicePort, list[Endpoint]]]
 
 
-def build_table(services: Iterable[Obj], endpoints_by_key: dict[str, Obj]) -> ProxyTable:
-    """Every proxied service port with its ready endpoints, sorted by name so the output is stable.
+def build_table(
+    services: Iterable[Obj], endpoints_by_key: dict[str, Obj], rejected: Rejected | None = None
+) -> ProxyTable:
+    """Every proxied service port with its ready endpoints, sorted by name so the output is stable. What cannot
+    be proxied safely is left out and reported in `rejected` (deduplicated).
 
     `endpoints_by_key` maps "namespace/name" to the Endpoints object of that name."""
     table: ProxyTable = []
+    found: Rejected = []
     for svc in services:
-        for sp in service_ports(svc):
+        for sp in service_ports(svc, found):
             eps = endpoints_by_key.get(sp.service_key)
-            table.append((sp, ready_endpoints(eps, sp.port_name, sp.protocol)))
+            table.append((sp, ready_endpoints(eps, sp.port_name, sp.protocol, found)))
     table.sort(key=lambda item: (item[0].namespace, item[0].name, item[0].port_name, item[0].protocol))
+    if rejected is not None:
+        seen: set[tuple[str, str, str, str]] = set()
+        for r in found:
+            if r.key not in seen:
+                seen.add(r.key)
+                rejected.append(r)
     return table
