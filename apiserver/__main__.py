@@ -13,6 +13,7 @@ import uvicorn
 
 from apimachinery import defaults
 from apimachinery.component import setup_logging
+from apimachinery.validation import parse_cidr
 from apiserver.app import create_app
 from apiserver.httpguard import Limits, guarded_protocol
 from apiserver.server import APIServer, Options
@@ -110,6 +111,8 @@ def read_tokens(path: str) -> dict[str, str]:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     setup_logging("kube-apiserver", args.log_level)
+    if args.cluster_cidr and parse_cidr(args.cluster_cidr) is None:
+        raise SystemExit(f"--cluster-cidr {args.cluster_cidr!r}: must be a CIDR such as 10.244.0.0/16")
     backend = args.storage_backend or ("etcd" if args.etcd_servers else "sqlite")
     options: dict[str, float] = {"request_timeout": args.etcd_request_timeout} if backend == "etcd" else {}
     storage = open_storage(args.etcd_servers or None, backend, args.data_dir, **options)
