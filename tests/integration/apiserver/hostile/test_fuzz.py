@@ -98,11 +98,12 @@ def test_no_5xx(openapi: Any, hostile: Hostile, session: requests.Session) -> No
     """Each operation of the schema, EXAMPLES generated cases each (schemathesis's strategies driven by Hypothesis
     directly: its pytest plugin does not load under this pytest)."""
     failures: list[str] = []
-    count = 0
+    count = operations = 0
     for result in openapi.get_all_operations():
         operation = result.ok()
         if (operation.method.upper(), operation.path) in DESTRUCTIVE:
             continue
+        operations += 1
 
         @given(case=operation.as_strategy())
         @settings(
@@ -122,6 +123,7 @@ def test_no_5xx(openapi: Any, hostile: Hostile, session: requests.Session) -> No
         except AssertionError as exc:
             failures.append(str(exc)[:600])
         assert httpx.get(hostile.server.url + "/readyz", timeout=5).status_code == 200
+    print(f"fuzz: {count} generated requests over {operations} operations")  # shown with pytest -s
     assert count >= 100, count
     assert not failures, "\n".join(failures)
 
