@@ -20,7 +20,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from apimachinery import errors, fields, labels, serialization
+from apimachinery import errors, fields, labels
 from apimachinery.defaults import apply_defaults
 from apimachinery.errors import StatusError
 from apimachinery.resources import ResourceInfo
@@ -28,15 +28,13 @@ from apimachinery.validation import validate
 from apiserver import metrics
 from apiserver.admission import Attributes
 from apiserver.objectmeta import generate_name, later, meta, name_of, new_uid, now, spec_changed
-from apiserver.storage import decode_continue
+from apiserver.storable import check_continue, check_storable, parse_rv
 from apiserver.storage.interface import ErrorCode, Storage, StorageError
 from apiserver.strategy import Strategy
 from apiserver.watchcache import CacheEvent, WatchCache
 
 log = logging.getLogger("apiserver.registry")
 
-INT64_MAX = 2**63 - 1
-MAX_OBJECT_BYTES = 1572864  # etcd's default --max-request-bytes (1.5 MiB)
 
 Obj = dict[str, Any]
 Predicate = Callable[[Obj], bool]
@@ -159,7 +157,7 @@ class Store:
             await self.cache.wait_ready(3.0)
             wanted = 0
             if rv and rv != "0":
-                wanted = _parse_rv(rv)
+                wanted = parse_rv(rv)
             elif rv == "0":
                 # "Any" revision may be stale, but one storage round trip lets the cache catch up first (up to a
                 # second), so a client that just wrote something finds it in its informer's first list.
@@ -183,7 +181,7 @@ class Store:
     ) -> tuple[builtins.list[Obj], str, str | None, int | None]:
         revision = 0
         if opts.resource_version_match == "Exact" and opts.resource_version:
-            revision = _parse_rv(opts.resource_version)
+            revision = parse_rv(opts.resource_version)
         token = opts.continue_token
         if token:
             check_continue(token)
@@ -217,7 +215,7 @@ class Store:
     ) -> AsyncGenerator[tuple[str, Obj, CacheEvent | None], None]:
         pred = self.predicate(namespace, opts)
         rv = opts.resource_version
-        from_revision = _parse_rv(rv) if rv and rv != "0" else 0
+        from_revision = parse_rv(rv) if rv and rv != "0" else 0
         return self.cache.watch(
             from_revision, pred, timeout=timeout, bookmark_interval=30.0 if bookmarks else None
         )
@@ -563,37 +561,3 @@ class Store:
             raise storage_error(exc, self.info, name) from None
         await self.strategy.release(kv.obj)
         return kv.obj
-
-
-def _parse_rv(rv: str) -> int:
-    try:
-        value = int(rv)
-    except ValueError:
-        raise errors.bad_request(f'invalid resource version "{rv}"') from None
-    if not 0 <= value <= INT64_MAX:
-        raise errors.bad_request(f'invalid resource version "{rv}"')
-    return value
-
-
-def check_continue(token: str) -> None:
-    """A continue token that is not one of ours is the client's mistake (400), as in kube-apiserver."""
-    try:
-        revision, _ = decode_continue(token)
-    except StorageError as exc:
-        raise errors.bad_request(f"{exc}") from None
-    if revision > INT64_MAX:
-        raise errors.bad_request("invalid continue token: the revision is out of range")
-
-
-def check_storable(obj: Obj) -> None:
-    """What storage can hold and every reader can decode: bounded nesting, 64-bit numbers, and a size under etcd's
-    default request limit (kube-apiserver answers 413 when etcd refuses a large write; kubelite refuses first, the
-    same on both backends)."""
-    problem = serialization.document_problem(obj)
-    if problem:
-        raise errors.bad_request(f"the object cannot be stored: {problem}")
-    size = len(serialization.dumps(obj))
-    if size > MAX_OBJECT_BYTES:
-        raise errors.too_large(
-            f"Request entity too large: the object is {size} bytes, the limit is {MAX_OBJECT_BYTES}"
-        )
