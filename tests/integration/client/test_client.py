@@ -204,6 +204,9 @@ async def test_watch_too_old_resource_version_is_410(etcd) -> None:
             # More changes than the watch cache keeps: the first revision falls out of its history.
             for i in range(6):
                 await c.create(CONFIGMAPS, configmap(f"newer-{i}"), ns)
+            # A consistent list returns once the watch cache has caught up with storage: before that, its history
+            # may still reach back to the first revision (the test raced the cache and was flaky).
+            await c.list(CONFIGMAPS, ns)
             with pytest.raises(StatusError) as exc:
                 async with contextlib.aclosing(
                     c.watch(
