@@ -20,6 +20,7 @@ from apimachinery.client import Client
 from apimachinery.errors import StatusError
 from apimachinery.resources import ResourceInfo, by_resource
 from apimachinery.tasks import cancel_and_wait
+from apimachinery.validation import is_dns1123_subdomain
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +136,11 @@ class EventRecorder:
                 if err.code != 404:
                     raise
                 # The Event was deleted (TTL or by hand): start a new one.
-        name = f"{ref.get('name')}.{time.time_ns():x}"
+        base = str(ref.get("name") or "")
+        if is_dns1123_subdomain(base) or len(base) > 200:
+            # An Event about an object whose name is itself invalid (written past the API) still needs a valid name.
+            base = "invalid-name"
+        name = f"{base}.{time.time_ns():x}"
         body = {
             "apiVersion": "v1",
             "kind": "Event",

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from apimachinery import errors
 from apiserver import discovery, metrics
+from apiserver.inflight import InflightLimit
 from apiserver.openapi import parse_gv_path
 from apiserver.rest import ResourceAPI, json_response, status_response
 from apiserver.server import APIServer
@@ -96,6 +97,10 @@ def create_app(server: APIServer) -> ASGIApp:
         if exc.status_code == 405:
             return status_response(errors.method_not_allowed())
         return status_response(errors.StatusError(exc.status_code, "Unknown", str(exc.detail)))
+
+    @app.exception_handler(errors.StatusError)
+    async def status_error(_request: Request, exc: errors.StatusError) -> Response:
+        return status_response(exc)
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception) -> Response:
@@ -189,4 +194,8 @@ def create_app(server: APIServer) -> ASGIApp:
     wrapped: ASGIApp = ResourceFastPath(app, resources)
     if tokens is not None:
         wrapped = TokenAuthentication(wrapped, tokens)
-    return wrapped
+    return InflightLimit(
+        wrapped,
+        read_only=server.options.max_requests_inflight,
+        mutating=server.options.max_mutating_requests_inflight,
+    )

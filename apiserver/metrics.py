@@ -45,6 +45,18 @@ storage_watches = Gauge(
 cache_size = Gauge(
     "apiserver_watch_cache_objects", "Objects held by the watch cache.", ["resource"], registry=registry
 )
+rejected_inflight = Counter(
+    "apiserver_dropped_requests_total",
+    "Requests refused with 429 by the in-flight limits, by request kind (readOnly, mutating).",
+    ["request_kind"],
+    registry=registry,
+)
+inflight_requests = Gauge(
+    "apiserver_current_inflight_requests",
+    "Requests in progress that count against the in-flight limits, by request kind.",
+    ["request_kind"],
+    registry=registry,
+)
 
 
 @contextmanager

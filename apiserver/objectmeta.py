@@ -18,7 +18,12 @@ def now() -> str:
 
 
 def later(seconds: int) -> str:
-    return (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The time `seconds` from now; a grace period too long for the calendar ends at its last second."""
+    try:
+        moment = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)
+    except OverflowError:
+        moment = dt.datetime.max.replace(tzinfo=dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def new_uid() -> str:

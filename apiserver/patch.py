@@ -18,9 +18,9 @@ import copy
 import json
 from typing import Any
 
-import yaml
-
-from apimachinery.errors import StatusError, bad_request, unsupported_media_type
+from apimachinery import serialization
+from apimachinery.errors import StatusError, bad_request, too_large, unsupported_media_type
+from apiserver import decoding
 from apiserver.strategic import strategic_merge
 
 MERGE = "application/merge-patch+json"
@@ -33,6 +33,10 @@ PATCH_TYPES = (JSON_PATCH, MERGE, APPLY, STRATEGIC)
 SHORT_NAMES = {"merge": MERGE, "json": JSON_PATCH, "strategic": STRATEGIC, "apply": APPLY}
 
 _REJECTED = "the server rejected our request due to an error in our request"
+# kube-apiserver's bounds on a JSON patch: operations per patch, and bytes that `copy` (and `add`) may duplicate,
+# so a short patch cannot double a document a hundred times.
+MAX_JSON_PATCH_OPERATIONS = 10000
+MAX_JSON_PATCH_COPY_BYTES = decoding.MAX_DECODED_BYTES
 
 
 def patch_type(content_type: str | None) -> str:
@@ -76,8 +80,8 @@ def apply_patch(content_type: str, original: dict[str, Any], body: bytes, *, kin
 def parse_apply(body: bytes) -> dict[str, Any]:
     """The applied configuration of a server-side apply body (YAML, or JSON, which is YAML)."""
     try:
-        config = yaml.safe_load(body.decode("utf-8") if isinstance(body, bytes | bytearray) else body)
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        config = decoding.loads_yaml(body)
+    except (decoding.DecodeError, UnicodeDecodeError) as exc:
         raise bad_request(f"error decoding YAML: {exc}") from exc
     if not isinstance(config, dict):
         raise bad_request("error decoding YAML: the applied configuration must be an object")
@@ -86,8 +90,8 @@ def parse_apply(body: bytes) -> dict[str, Any]:
 
 def _decode_json(body: bytes) -> Any:
     try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+        return decoding.loads_json(body)
+    except decoding.DecodeError as exc:
         raise bad_request(f"error decoding patch: {exc}") from exc
 
 
@@ -115,8 +119,24 @@ def json_patch(document: Any, operations: Any) -> Any:
     """Apply RFC 6902 `operations` to a copy of `document`. 400 if not a list of objects, 422 if one fails."""
     if not isinstance(operations, list) or not all(isinstance(op, dict) for op in operations):
         raise bad_request("invalid JSON patch: the patch must be a JSON array of operation objects")
+    if len(operations) > MAX_JSON_PATCH_OPERATIONS:
+        raise too_large(
+            f"The allowed count of operations in a JSON patch is {MAX_JSON_PATCH_OPERATIONS}, "
+            f"but the JSON patch has {len(operations)} operations"
+        )
     doc = copy.deepcopy(document)
+    copied = 0
     for index, op in enumerate(operations):
+        if op.get("op") == "copy":
+            try:
+                copied += len(serialization.dumps(_get(doc, _pointer(op.get("from")))))
+            except _PatchFailed:
+                pass  # reported by the operation itself below
+            if copied > MAX_JSON_PATCH_COPY_BYTES:
+                raise too_large(
+                    f"Unable to apply the JSON patch: its copy operations would duplicate more than "
+                    f"{MAX_JSON_PATCH_COPY_BYTES} bytes"
+                )
         try:
             doc = _apply_operation(doc, op)
         except _PatchFailed as exc:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import httpx
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from apimachinery import errors
+from apimachinery.validation import is_port, parse_ip
+from apiserver.request import int_param
 
 if TYPE_CHECKING:
     from apiserver.registry import Store
@@ -41,19 +44,46 @@ def pick_container(pod: Obj, requested: str | None) -> str:
 
 
 def kubelet_address(node: Obj) -> str:
-    status = node.get("status") or {}
-    port = (((status.get("daemonEndpoints") or {}).get("kubeletEndpoint") or {}).get("Port")) or 10250
-    addresses = status.get("addresses") or []
-    for kind in ("InternalIP", "ExternalIP", "Hostname"):
+    """`http://<ip>:<port>` of the node's kubelet, built only from an address that parses as an IP and a port
+    number: a Node object (which a kubelet writes) must not be able to point the apiserver at another URL."""
+    status = node.get("status") if isinstance(node.get("status"), dict) else {}
+    assert isinstance(status, dict)
+    endpoint = ((status.get("daemonEndpoints") or {}).get("kubeletEndpoint") or {}).get("Port")
+    port = endpoint if is_port(endpoint) else 10250
+    addresses = [a for a in status.get("addresses") or [] if isinstance(a, dict)]
+    for kind in ("InternalIP", "ExternalIP"):
         for a in addresses:
-            if a.get("type") == kind and a.get("address"):
-                return f"http://{a['address']}:{port}"
+            ip = parse_ip(a.get("address")) if a.get("type") == kind else None
+            if ip is not None:
+                host = f"[{ip}]" if ip.version == 6 else str(ip)
+                return f"http://{host}:{port}"
     raise errors.StatusError(
-        500, "InternalError", f"node {node['metadata']['name']} has no address to reach its kubelet"
+        500, "InternalError", f"node {node['metadata']['name']} has no valid IP address to reach its kubelet"
     )
 
 
+def log_params(request: Request) -> dict[str, str]:
+    """The log options passed on to the kubelet, each checked (Kubernetes' ValidatePodLogOptions)."""
+    params: dict[str, str] = {}
+    for key in _PASSED_ON:
+        raw = request.query_params.get(key)
+        if raw is None:
+            continue
+        if key in ("follow", "timestamps", "previous"):
+            params[key] = "true" if raw.lower() in ("true", "1") else "false"
+            continue
+        value = int_param(request, key)
+        low = 0 if key == "tailLines" else 1
+        if value is None or value < low:
+            raise errors.bad_request(
+                f"invalid value for {key}: {raw[:32]!r}: must be an integer of at least {low}"
+            )
+        params[key] = str(value)
+    return params
+
+
 async def pod_log(server: APIServer, request: Request, store: Store, namespace: str, name: str) -> Response:
+    params = log_params(request)
     pod = await store.get(namespace, name)
     container = pick_container(pod, request.query_params.get("container"))
     node_name = (pod.get("spec") or {}).get("nodeName")
@@ -73,9 +103,11 @@ async def pod_log(server: APIServer, request: Request, store: Store, namespace: 
     assert node_info is not None
     node = await server.store(node_info).get(None, node_name)
     base = kubelet_address(node)
-    params = {k: request.query_params[k] for k in _PASSED_ON if k in request.query_params}
-    url = f"{base}/containerLogs/{namespace}/{name}/{container}"
-    client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=None))
+    url = (
+        f"{base}/containerLogs/{quote(namespace, safe='')}/{quote(name, safe='')}/{quote(container, safe='')}"
+    )
+    # trust_env=False: HTTP(S)_PROXY and friends in the apiserver's environment must not reroute this request.
+    client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=None), trust_env=False)
     try:
         upstream = await client.send(client.build_request("GET", url, params=params), stream=True)
     except httpx.HTTPError as exc:

@@ -16,7 +16,7 @@ import builtins
 import contextlib
 import copy
 import logging
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,13 +26,16 @@ from apimachinery.errors import StatusError
 from apimachinery.resources import ResourceInfo
 from apimachinery.validation import validate
 from apiserver import metrics
+from apiserver.admission import Attributes
 from apiserver.fieldmanager import FieldManager
 from apiserver.objectmeta import generate_name, later, meta, name_of, new_uid, now, spec_changed
+from apiserver.storable import check_continue, check_storable, parse_rv
 from apiserver.storage.interface import ErrorCode, Storage, StorageError
 from apiserver.strategy import Strategy
 from apiserver.watchcache import CacheEvent, WatchCache
 
 log = logging.getLogger("apiserver.registry")
+
 
 Obj = dict[str, Any]
 Predicate = Callable[[Obj], bool]
@@ -73,6 +76,10 @@ def storage_error(exc: StorageError, info: ResourceInfo, name: str) -> StatusErr
         )
     if exc.code is ErrorCode.UNAVAILABLE:
         return errors.unavailable(f"storage is unavailable: {exc}")
+    if exc.code is ErrorCode.CORRUPT:
+        return errors.internal(f"{exc}")
+    if exc.code is ErrorCode.TOO_LARGE:
+        return errors.too_large(f"Request entity too large: {exc}")
     if exc.code is ErrorCode.INVALID:
         # A read at a revision the store has not reached yet: Kubernetes answers 504, which clients retry.
         return errors.timeout(f"Too large resource version: {exc}", retry_after=1)
@@ -100,6 +107,8 @@ class Store:
         self.cache = cache
         self.strategy = strategy
         self.prefix = prefix or f"/registry/{info.resource}/"
+        # Validating admission for creates and main-resource updates (set by the APIServer).
+        self.admission: Callable[[Attributes], Awaitable[None]] | None = None
 
     # ---- keys and selectors -------------------------------------------------------------------------------------
 
@@ -157,7 +166,7 @@ class Store:
             await self.cache.wait_ready(3.0)
             wanted = 0
             if rv and rv != "0":
-                wanted = _parse_rv(rv)
+                wanted = parse_rv(rv)
             elif rv == "0":
                 # "Any" revision may be stale, but one storage round trip lets the cache catch up first (up to a
                 # second), so a client that just wrote something finds it in its informer's first list.
@@ -173,7 +182,7 @@ class Store:
                 items, revision = self.cache.list_objects(pred, self.list_prefix(namespace))
                 return items, str(revision), None, None
             if rv:
-                raise errors.too_large_resource_version(_parse_rv(rv), self.cache.revision)
+                raise errors.too_large_resource_version(parse_rv(rv), self.cache.revision)
         return await self._list_from_storage(namespace, opts, pred)
 
     async def _list_from_storage(
@@ -181,8 +190,10 @@ class Store:
     ) -> tuple[builtins.list[Obj], str, str | None, int | None]:
         revision = 0
         if opts.resource_version_match == "Exact" and opts.resource_version:
-            revision = _parse_rv(opts.resource_version)
+            revision = parse_rv(opts.resource_version)
         token = opts.continue_token
+        if token:
+            check_continue(token)
         items: builtins.list[Obj] = []
         remaining: int | None = None
         try:
@@ -213,7 +224,7 @@ class Store:
     ) -> AsyncGenerator[tuple[str, Obj, CacheEvent | None], None]:
         pred = self.predicate(namespace, opts)
         rv = opts.resource_version
-        from_revision = _parse_rv(rv) if rv and rv != "0" else 0
+        from_revision = parse_rv(rv) if rv and rv != "0" else 0
         return self.cache.watch(
             from_revision, pred, timeout=timeout, bookmark_interval=30.0 if bookmarks else None
         )
@@ -230,7 +241,13 @@ class Store:
         )
 
     async def create(
-        self, namespace: str | None, obj: Obj, *, dry_run: bool = False, manager: str | None = None
+        self,
+        namespace: str | None,
+        obj: Obj,
+        *,
+        dry_run: bool = False,
+        manager: str | None = None,
+        subresource: str = "",
     ) -> Obj:
         """Store a new object. `manager` names who writes it, for its managed fields (None: the caller has set
         them, as server-side apply does)."""
@@ -258,6 +275,7 @@ class Store:
         if manager is not None:
             self.field_manager().update(None, obj, manager)
         self._validate(obj, None)
+        await self._admit("CREATE", obj, None, dry_run=dry_run, subresource=subresource)
         await self.strategy.admit_create(obj, dry_run=dry_run)
         if dry_run:
             return obj
@@ -276,6 +294,7 @@ class Store:
         raise AssertionError("unreachable")
 
     def _validate(self, obj: Obj, old: Obj | None) -> None:
+        check_storable(obj)
         causes = validate(obj, old)
         causes += self.strategy.validate(obj, old)
         if causes:
@@ -291,20 +310,28 @@ class Store:
         dry_run: bool = False,
         create_if_missing: Callable[[], Obj] | None = None,
         manager: str | None = None,
+        request_subresource: str = "",
     ) -> tuple[Obj, bool]:
         """Read-modify-write with compare-and-swap. `transform(current)` returns the object the client wants; a
         resourceVersion in it is a precondition. `manager` is recorded in the managed fields as the one who made
         the change (None: the transform has done that, as server-side apply does). Returns (stored object,
-        created)."""
+        created).
+
+        `subresource` picks the write rules ("status": only status changes; "*": a server-side write past
+        validation); `request_subresource` is what the client asked for (the admission attributes' subresource:
+        a scale writes the main resource)."""
         key = self.key(namespace, name)
         pending_create: Obj | None = None
-        if (
-            self.strategy.allocates_on_update
-            and subresource is None
-            and not dry_run
-            and create_if_missing is None
-        ):
-            return await self._update_allocating(namespace, name, transform, manager), False
+        if subresource is None and (self.strategy.allocates_on_update or self.admission is not None):
+            return await self._update_checked(
+                namespace,
+                name,
+                transform,
+                dry_run=dry_run,
+                create_if_missing=create_if_missing,
+                manager=manager,
+                request_subresource=request_subresource,
+            )
 
         def try_update(current: Obj | None) -> Obj:
             nonlocal pending_create
@@ -346,18 +373,31 @@ class Store:
             obj = await self._delete_now(namespace, name, int(obj["metadata"]["resourceVersion"]), obj)
         return obj, False
 
-    async def _update_allocating(
-        self, namespace: str | None, name: str, transform: Callable[[Obj], Obj], manager: str | None
-    ) -> Obj:
-        """An update whose admission claims resources in storage (a Service that becomes a NodePort): read, decide,
-        claim what is new, then compare-and-swap on the revision that was read. On a lost race the claims are
-        released and the whole update is tried again; on success what the old object held and the new one does not
-        is released."""
+    async def _update_checked(
+        self,
+        namespace: str | None,
+        name: str,
+        transform: Callable[[Obj], Obj],
+        *,
+        dry_run: bool,
+        create_if_missing: Callable[[], Obj] | None,
+        manager: str | None,
+        request_subresource: str,
+    ) -> tuple[Obj, bool]:
+        """An update that admission plugins check, or whose strategy claims resources in storage (a Service that
+        becomes a NodePort): read, decide, admit, claim what is new, then compare-and-swap on the revision that was
+        read. Admission may wait (it reads namespaces), which a guaranteed_update callback must not. On a lost race
+        the claims are released and the whole update is tried again; on success what the old object held and the
+        new one does not is released."""
         key = self.key(namespace, name)
         for _ in range(10):
             try:
                 current = (await self.storage.get(key)).obj
             except StorageError as exc:
+                if exc.code is ErrorCode.NOT_FOUND and create_if_missing is not None:
+                    return await self.create(
+                        namespace, create_if_missing(), dry_run=dry_run, manager=manager
+                    ), True
                 raise storage_error(exc, self.info, name) from None
             try:
                 new = self._prepare_update(
@@ -365,6 +405,11 @@ class Store:
                 )
             except Abort as abort:
                 raise abort.error from None
+            await self._admit("UPDATE", new, current, dry_run=dry_run, subresource=request_subresource)
+            if dry_run:
+                # As kube-apiserver: a dry-run update answers the would-be object at the live resourceVersion.
+                new["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+                return new, False
             await self.strategy.admit_update(new, current)
             read_revision = current["metadata"]["resourceVersion"]
             lost_race = errors.conflict(self.info.resource, name, self.info.group)
@@ -387,8 +432,31 @@ class Store:
                 await self.strategy.abandon_update(new, current)
                 raise storage_error(exc, self.info, name) from None
             await self.strategy.commit_update(kv.obj, current)
-            return kv.obj
+            obj = kv.obj
+            if self._should_delete(obj):
+                obj = await self._delete_now(namespace, name, int(obj["metadata"]["resourceVersion"]), obj)
+            return obj, False
         raise errors.conflict(self.info.resource, name, self.info.group)
+
+    async def _admit(
+        self, operation: str, obj: Obj, old: Obj | None, *, dry_run: bool, subresource: str
+    ) -> None:
+        if self.admission is None:
+            return
+        md = obj.get("metadata") or {}
+        await self.admission(
+            Attributes(
+                operation=operation,
+                info=self.info,
+                subresource=subresource,
+                namespace=str(md.get("namespace") or "") if self.info.namespaced else "",
+                name=str(md.get("name") or ""),
+                obj=obj,
+                old=old,
+                user=None,
+                dry_run=dry_run,
+            )
+        )
 
     def _prepare_update(self, old: Obj, new: Obj, subresource: str | None, manager: str | None = None) -> Obj:
         new_md = meta(new)
@@ -546,13 +614,3 @@ class Store:
             raise storage_error(exc, self.info, name) from None
         await self.strategy.release(kv.obj)
         return kv.obj
-
-
-def _parse_rv(rv: str) -> int:
-    try:
-        value = int(rv)
-    except ValueError:
-        raise errors.bad_request(f'invalid resource version "{rv}"') from None
-    if value < 0:
-        raise errors.bad_request(f'invalid resource version "{rv}"')
-    return value

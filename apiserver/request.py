@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-import yaml
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
-from apimachinery import errors, serialization
+from apimachinery import errors
 from apimachinery.resources import ResourceInfo
-from apiserver import protobuf
+from apiserver import decoding, protobuf
 from apiserver.resourcetable import ResourceTable
 
 Obj = dict[str, Any]
@@ -51,17 +51,33 @@ def parse_path(table: ResourceTable, group: str, version: str, parts: list[str])
     return Target(info, namespace, name, sub, watch_path)
 
 
-async def read_body(request: Request, limit: int) -> bytes:
+class BodyLimits(Protocol):
+    max_request_bytes: int
+    request_body_timeout: float
+
+
+async def read_body(request: Request, limits: BodyLimits) -> bytes:
+    """The request body, at most `max_request_bytes` (413) and received within `request_body_timeout` seconds
+    (408), so a client that trickles a body cannot hold a request open."""
+    limit = limits.max_request_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise errors.too_large(f"the request body is {declared} bytes, over the limit of {limit}")
+        raise errors.too_large(f"the request body is {declared[:32]} bytes, over the limit of {limit}")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise errors.too_large(f"the request body is over the limit of {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(limits.request_body_timeout):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise errors.too_large(f"the request body is over the limit of {limit} bytes")
+                chunks.append(chunk)
+    except TimeoutError:
+        raise errors.StatusError(
+            408, "Timeout", f"the request body was not received within {limits.request_body_timeout:g}s"
+        ) from None
+    except ClientDisconnect:
+        raise errors.bad_request("the client closed the connection before sending the whole body") from None
     return b"".join(chunks)
 
 
@@ -87,15 +103,15 @@ def decode_object(request: Request, body: bytes) -> Obj:
 
 def _json(body: bytes) -> Any:
     try:
-        return serialization.loads(body or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
+        return decoding.loads_json(body)
+    except decoding.DecodeError as exc:
         raise errors.bad_request(f"the body of the request could not be decoded as JSON: {exc}") from None
 
 
 def _yaml(body: bytes) -> Any:
     try:
-        return yaml.safe_load(body)
-    except yaml.YAMLError as exc:
+        return decoding.loads_yaml(body)
+    except (decoding.DecodeError, UnicodeDecodeError) as exc:
         raise errors.bad_request(f"the body of the request could not be decoded as YAML: {exc}") from None
 
 
@@ -133,15 +149,56 @@ def flag(value: str | None) -> bool:
     return value is not None and value.lower() in ("true", "1")
 
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
 def int_param(request: Request, name: str) -> int | None:
+    """An integer query parameter (int64, as every Kubernetes one is); 400 for anything else."""
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return None
     try:
-        return int(raw)
+        value = int(raw) if len(raw) <= 20 else None
     except ValueError:
-        raise errors.bad_request(f"invalid value for {name}: {raw!r}") from None
+        value = None
+    if value is None or not INT64_MIN <= value <= INT64_MAX:
+        raise errors.bad_request(f"invalid value for {name}: {raw[:64]!r}: must be a 64-bit integer")
+    return value
 
 
 def wants_table(request: Request) -> bool:
     return "as=Table" in request.headers.get("accept", "")
+
+
+def read_delete_options(data: Obj, opts: Any) -> None:
+    """The fields of a DeleteOptions body into `opts` (a registry.DeleteOptions); 400 for a field of the wrong
+    type, as kube-apiserver's decoder answers."""
+
+    def typed(key: str, kind: type | tuple[type, ...], what: str) -> Any:
+        value = data.get(key)
+        if value is not None and (not isinstance(value, kind) or (isinstance(value, bool) and kind is int)):
+            raise errors.bad_request(f"DeleteOptions: {key} must be {what}")
+        return value
+
+    policy = typed("propagationPolicy", str, "a string")
+    opts.propagation_policy = policy or opts.propagation_policy
+    orphan = typed("orphanDependents", bool, "a boolean")
+    if orphan is not None:
+        opts.orphan_dependents = orphan
+    grace = typed("gracePeriodSeconds", int, "an integer")
+    if grace is not None:
+        if not INT64_MIN <= grace <= INT64_MAX:
+            raise errors.bad_request("DeleteOptions: gracePeriodSeconds must be a 64-bit integer")
+        opts.grace_period_seconds = grace
+    pre = typed("preconditions", dict, "an object") or {}
+    uid, rv = pre.get("uid"), pre.get("resourceVersion")
+    if not isinstance(uid, str | None) or not isinstance(rv, str | None):
+        raise errors.bad_request(
+            "DeleteOptions: preconditions.uid and preconditions.resourceVersion must be strings"
+        )
+    opts.precondition_uid, opts.precondition_rv = uid, rv
+    dry_run = typed("dryRun", list, "a list")
+    if dry_run:
+        if any(v != "All" for v in dry_run):
+            raise errors.bad_request('DeleteOptions: dryRun: only "All" is supported')
+        opts.dry_run = True

@@ -17,7 +17,7 @@ from starlette.responses import Response, StreamingResponse
 from apimachinery import errors, serialization
 from apimachinery.errors import StatusError
 from apimachinery.resources import ResourceInfo
-from apiserver import fieldcheck, metrics, printers, subresources, writeopts
+from apiserver import fieldcheck, metrics, printers, subresources, warning, writeopts
 from apiserver.crd.store import check_patch_type
 from apiserver.fieldmanager import Conflicts
 from apiserver.patch import APPLY, apply_patch, parse_apply, patch_type
@@ -31,6 +31,7 @@ from apiserver.request import (
     int_param,
     parse_path,
     read_body,
+    read_delete_options,
     wants_table,
 )
 from apiserver.server import APIServer
@@ -68,28 +69,29 @@ class ResourceAPI:
         start = time.perf_counter()
         verb = _VERB_BY_METHOD.get(request.method, request.method.lower())
         resource = "unknown"
-        code = 500
-        try:
-            target = parse_path(self.server.table, group, version, rest.strip("/").split("/"))
-            resource = target.info.resource + (f"/{target.subresource}" if target.subresource else "")
-            if request.method == "GET" and not target.name:
-                verb = "watch" if flag(request.query_params.get("watch")) or target.watch_path else "list"
-            elif request.method == "DELETE" and not target.name:
-                verb = "deletecollection"
-            response = await self._dispatch(request, target, verb)
-            code = response.status_code
-            return response
-        except StatusError as err:
-            code = err.code
-            return status_response(err)
-        except Exception:
-            log.exception("request failed", extra={"method": request.method, "path": request.url.path})
-            code = 500
-            return status_response(errors.internal())
-        finally:
-            metrics.requests_total.labels(verb, resource, str(code)).inc()
-            if verb != "watch":
-                metrics.request_duration.labels(verb, resource).observe(time.perf_counter() - start)
+        with warning.collecting() as warnings:
+            try:
+                target = parse_path(self.server.table, group, version, rest.strip("/").split("/"))
+                resource = target.info.resource + (f"/{target.subresource}" if target.subresource else "")
+                if request.method == "GET" and not target.name:
+                    verb = "watch" if flag(request.query_params.get("watch")) or target.watch_path else "list"
+                elif request.method == "DELETE" and not target.name:
+                    verb = "deletecollection"
+                response = await self._dispatch(request, target, verb)
+            except StatusError as err:
+                response = status_response(err)
+            except RecursionError:
+                # Input nested deeper than the decoders allow is refused before this; an object stored deeply
+                # nested by an older server (or written past the API) must not make its readers fail with 500.
+                response = status_response(errors.bad_request("the object is nested too deeply to process"))
+            except Exception:
+                log.exception("request failed", extra={"method": request.method, "path": request.url.path})
+                response = status_response(errors.internal())
+        response.raw_headers.extend(warning.headers(warnings))
+        metrics.requests_total.labels(verb, resource, str(response.status_code)).inc()
+        if verb != "watch":
+            metrics.request_duration.labels(verb, resource).observe(time.perf_counter() - start)
+        return response
 
     async def _dispatch(self, request: Request, t: Target, verb: str) -> Response:
         store = self.server.store(t.info)
@@ -223,7 +225,7 @@ class ResourceAPI:
     # ---- writes ------------------------------------------------------------------------------------------------
 
     async def read_object(self, request: Request, t: Target, kind: str, api_version: str) -> Obj:
-        body = await read_body(request, self.server.options.max_request_bytes)
+        body = await read_body(request, self.server.options)
         obj = decode_object(request, body)
         check_kind(obj, kind, api_version)
         check_namespace(obj, t.namespace)
@@ -290,7 +292,7 @@ class ResourceAPI:
         check_patch_type(info, ptype)
         manager = writeopts.field_manager(request, "PatchOptions", required=ptype == APPLY)
         force = writeopts.force(request, apply=ptype == APPLY)
-        body = await read_body(request, self.server.options.max_request_bytes)
+        body = await read_body(request, self.server.options)
         dry_run = self.dry_run(request)
         if ptype == APPLY:
             return await self.server_side_apply(request, store, t, body, manager, force=force)
@@ -355,19 +357,10 @@ class ResourceAPI:
         )
         if q.get("orphanDependents") is not None:
             opts.orphan_dependents = flag(q.get("orphanDependents"))
-        body = await read_body(request, self.server.options.max_request_bytes)
+        body = await read_body(request, self.server.options)
         if body.strip():
             data = decode_object(request, body)
-            opts.propagation_policy = data.get("propagationPolicy") or opts.propagation_policy
-            if isinstance(data.get("orphanDependents"), bool):
-                opts.orphan_dependents = data["orphanDependents"]
-            if data.get("gracePeriodSeconds") is not None:
-                opts.grace_period_seconds = int(data["gracePeriodSeconds"])
-            pre = data.get("preconditions") or {}
-            opts.precondition_uid = pre.get("uid")
-            opts.precondition_rv = pre.get("resourceVersion")
-            if data.get("dryRun"):
-                opts.dry_run = True
+            read_delete_options(data, opts)
         if opts.orphan_dependents is True:
             opts.propagation_policy = "Orphan"
         if opts.propagation_policy not in (None, "Background", "Foreground", "Orphan"):

@@ -13,7 +13,10 @@ from typing import Any
 
 from apimachinery import errors
 from apimachinery.resources import RESOURCES, ResourceInfo
-from apiserver import fieldcheck, metrics
+from apiserver import fieldcheck, metrics, warning
+from apiserver.admission import Attributes
+from apiserver.admission.externalips import DenyServiceExternalIPs
+from apiserver.admission.podsecurity import PodSecurity, Policy
 from apiserver.allocator import ServiceAllocator
 from apiserver.crd.controller import CRDController
 from apiserver.crd.info import CustomResourceInfo
@@ -30,6 +33,19 @@ from apiserver.watchcache import Cacher, WatchCache
 log = logging.getLogger("apiserver")
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+# The resources an admission plugin of ours looks at: only their updates pay for admission's extra read.
+ADMITTED = {
+    ("", "pods"),
+    ("", "namespaces"),
+    ("", "services"),
+    ("", "replicationcontrollers"),
+    ("apps", "deployments"),
+    ("apps", "replicasets"),
+    ("apps", "daemonsets"),
+    ("apps", "statefulsets"),
+    ("batch", "jobs"),
+    ("batch", "cronjobs"),
+}
 
 
 @dataclass
@@ -39,8 +55,16 @@ class Options:
     loadbalancer_ip_range: str | None = "10.250.0.0/24"
     watch_cache_size: int = 10000
     max_request_bytes: int = 3 * 1024 * 1024
+    request_body_timeout: float = 60.0  # seconds to receive a whole request body
     tokens: dict[str, str] | None = None  # bearer token -> user name; None = no authentication
     event_ttl: float = 3600.0
+    # Pod Security admission: the level of namespaces without labels, and namespaces never checked.
+    pod_security_default: str = "privileged"
+    pod_security_exempt_namespaces: tuple[str, ...] = ()
+    allow_service_external_ips: bool = False  # DenyServiceExternalIPs is on unless this is set
+    cluster_cidr: str | None = None  # when set, Nodes' podCIDRs must lie inside it
+    max_requests_inflight: int = 400
+    max_mutating_requests_inflight: int = 200
 
 
 class APIServer:
@@ -53,7 +77,9 @@ class APIServer:
             self.options.service_node_port_range,
             self.options.loadbalancer_ip_range,
         )
-        by_resource = strategies(self.allocator) | {"customresourcedefinitions": CRDStrategy()}
+        by_resource = strategies(self.allocator, self.options.cluster_cidr) | {
+            "customresourcedefinitions": CRDStrategy()
+        }
         self.table = ResourceTable(RESOURCES)
         self.openapi = OpenAPIDocuments(self.table)
         self.stores: dict[tuple[str, str], Store] = {}
@@ -67,9 +93,47 @@ class APIServer:
         self.custom_stores: dict[tuple[str, str, str], CustomResourceStore] = {}
         self._custom_caches: dict[str, WatchCache] = {}
         self.crds = CRDController(self)
+        self.admission = self._admission_plugins()
+        for (group, resource), store in self.stores.items():
+            if (group, resource) in ADMITTED:
+                store.admission = self.admit
         self._bootstrap: asyncio.Task[None] | None = None
         self._gauges: asyncio.Task[None] | None = None
         self._expiry: asyncio.Task[None] | None = None
+
+    def _admission_plugins(self) -> list[Any]:
+        plugins: list[Any] = []
+        if not self.options.allow_service_external_ips:
+            plugins.append(DenyServiceExternalIPs())
+        plugins.append(
+            PodSecurity(
+                self.get_namespace,
+                self.pods_in,
+                defaults=Policy.uniform(self.options.pod_security_default),
+                exempt_namespaces=self.options.pod_security_exempt_namespaces,
+            )
+        )
+        return plugins
+
+    async def admit(self, a: Attributes) -> None:
+        """The validating admission plugins, in order; the first refusal wins. (Issue #14's chain replaces this.)"""
+        for plugin in self.admission:
+            await plugin.validate(a)
+        warning.add(*a.warnings)
+        if a.audit_annotations:
+            log.info(
+                "admission audit",
+                extra={"resource": a.info.resource, "object": a.name, "annotations": a.audit_annotations},
+            )
+
+    async def get_namespace(self, name: str) -> dict[str, Any]:
+        store = self.stores[("", "namespaces")]
+        obj = store.cache.get(f"/registry/namespaces/{name}")
+        return obj if obj is not None else await store.get(None, name)
+
+    def pods_in(self, namespace: str) -> list[dict[str, Any]]:
+        items, _ = self.stores[("", "pods")].cache.list_objects(None, f"/registry/pods/{namespace}/")
+        return items
 
     def store(self, info: ResourceInfo) -> Store:
         if isinstance(info, CustomResourceInfo):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from apimachinery.validation import pod_cidr_outside
 from apimachinery.workloads import generate_job_selector
 from apiserver.allocator import ServiceAllocator
 
@@ -70,6 +71,11 @@ class PodStrategy(WithStatus):
 
     def prepare_for_create(self, obj: Obj) -> None:
         obj["status"] = {"phase": "Pending"}
+        spec = obj.get("spec")
+        grace = spec.get("terminationGracePeriodSeconds") if isinstance(spec, dict) else None
+        if isinstance(grace, int) and not isinstance(grace, bool) and grace < 0:
+            # As kube-apiserver: a negative grace period means "as short as possible", which is 1 second.
+            spec["terminationGracePeriodSeconds"] = 1  # type: ignore[index]
 
     def grace_period(self, obj: Obj, requested: int | None) -> int:
         """Graceful deletion as Kubernetes does it: a pod on a node gets its grace period for the kubelet to stop it;
@@ -79,17 +85,24 @@ class PodStrategy(WithStatus):
         if not spec.get("nodeName") or phase in ("Succeeded", "Failed"):
             return 0
         if requested is not None:
-            return max(int(requested), 0)
+            return requested if requested >= 0 else 1
         existing = (obj.get("metadata") or {}).get("deletionGracePeriodSeconds")
-        if existing is not None:
-            return int(existing)
+        if isinstance(existing, int):
+            return existing
         grace = spec.get("terminationGracePeriodSeconds")
-        return 30 if grace is None else int(grace)
+        return grace if isinstance(grace, int) and not isinstance(grace, bool) and grace >= 0 else 30
 
 
 class NodeStrategy(Strategy):
     # Nodes may be created with status (the kubelet registers itself that way); /status exists for updates.
     status_subresource = True
+
+    def __init__(self, cluster_cidr: str | None = None) -> None:
+        self.cluster_cidr = cluster_cidr
+
+    def validate(self, obj: Obj, old: Obj | None) -> list[dict[str, str]]:
+        """With --cluster-cidr, a podCIDR must lie inside it: every kubelet routes other nodes' podCIDRs."""
+        return pod_cidr_outside(obj, self.cluster_cidr) if self.cluster_cidr else []
 
 
 class NamespaceStrategy(Strategy):
@@ -168,11 +181,11 @@ class JobStrategy(WithStatus):
         generate_job_selector(obj)
 
 
-def strategies(allocator: ServiceAllocator) -> dict[str, Strategy]:
+def strategies(allocator: ServiceAllocator, cluster_cidr: str | None = None) -> dict[str, Strategy]:
     """Strategy by resource name; anything not listed uses the plain Strategy."""
     return {
         "pods": PodStrategy(),
-        "nodes": NodeStrategy(),
+        "nodes": NodeStrategy(cluster_cidr),
         "namespaces": NamespaceStrategy(),
         "services": ServiceStrategy(allocator),
         "deployments": WithStatus(),

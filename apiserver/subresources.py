@@ -9,13 +9,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from apimachinery import errors
+from apimachinery.validation import check_int, invalid, is_qualified_name, required
+from apimachinery.validation.nodes import validate_binding
 from apiserver import podlogs, writeopts
 from apiserver.crd.info import CustomResourceInfo, ScalePaths
 from apiserver.crd.store import check_patch_type
 from apiserver.objectmeta import now
 from apiserver.patch import APPLY, apply_patch, patch_type
 from apiserver.registry import Abort, DeleteOptions, Store
-from apiserver.request import Target, check_kind, decode_object, read_body
+from apiserver.request import Target, check_kind, decode_object, read_body, read_delete_options
 
 if TYPE_CHECKING:
     from apiserver.rest import ResourceAPI
@@ -49,7 +51,7 @@ async def status(api: ResourceAPI, request: Request, store: Store, t: Target) ->
         return api.object_response(request, store, await store.get(t.namespace, t.name))
     if request.method == "PUT":
         manager = writeopts.field_manager(request, "UpdateOptions")
-        obj = decode_object(request, await read_body(request, api.server.options.max_request_bytes))
+        obj = decode_object(request, await read_body(request, api.server.options))
         check_kind(obj, info.kind, info.api_version)
 
         def transform(current: Obj) -> Obj:
@@ -59,7 +61,7 @@ async def status(api: ResourceAPI, request: Request, store: Store, t: Target) ->
         check_patch_type(info, ptype)
         manager = writeopts.field_manager(request, "PatchOptions", required=ptype == APPLY)
         force = writeopts.force(request, apply=ptype == APPLY)
-        body = await read_body(request, api.server.options.max_request_bytes)
+        body = await read_body(request, api.server.options)
         if ptype == APPLY:
             return await api.server_side_apply(
                 request, store, t, body, manager, force=force, subresource="status"
@@ -139,7 +141,7 @@ async def scale(api: ResourceAPI, request: Request, store: Store, t: Target) -> 
         return api.json_ok(scale_of(await store.get(t.namespace, t.name), paths))
     if request.method == "PUT":
         manager = writeopts.field_manager(request, "UpdateOptions")
-        body = await read_body(request, api.server.options.max_request_bytes)
+        body = await read_body(request, api.server.options)
         wanted = decode_object(request, body)
         check_kind(wanted, "Scale", "autoscaling/v1")
         ptype = None
@@ -148,27 +150,20 @@ async def scale(api: ResourceAPI, request: Request, store: Store, t: Target) -> 
         ptype = patch_type(request.headers.get("content-type"))
         manager = writeopts.field_manager(request, "PatchOptions", required=ptype == APPLY)
         writeopts.force(request, apply=ptype == APPLY)
-        body = await read_body(request, api.server.options.max_request_bytes)
+        body = await read_body(request, api.server.options)
 
     def transform(current: Obj) -> Obj:
         current_scale = scale_of(current, paths)
         new_scale = wanted if ptype is None else apply_patch(ptype, current_scale, body, kind="Scale")
-        replicas = (new_scale.get("spec") or {}).get("replicas")
-        if not isinstance(replicas, int) or replicas < 0:
-            raise Abort(
-                errors.invalid(
-                    "Scale",
-                    t.name or "",
-                    [
-                        {
-                            "reason": "FieldValueInvalid",
-                            "field": "spec.replicas",
-                            "message": f"Invalid value: {replicas!r}: must be greater than or equal to 0",
-                        }
-                    ],
-                    "autoscaling",
-                )
-            )
+        spec = new_scale.get("spec")
+        replicas = spec.get("replicas") if isinstance(spec, dict) else None
+        causes: list[dict[str, str]] = []
+        if replicas is None:
+            causes.append(required("spec.replicas", ""))
+        else:
+            check_int(replicas, "spec.replicas", causes)
+        if causes:
+            raise Abort(errors.invalid("Scale", t.name or "", causes, "autoscaling"))
         rv = (new_scale.get("metadata") or {}).get("resourceVersion")
         if rv and rv != current["metadata"]["resourceVersion"]:
             raise Abort(errors.conflict(store.info.resource, t.name or "", store.info.group))
@@ -185,16 +180,14 @@ async def scale(api: ResourceAPI, request: Request, store: Store, t: Target) -> 
 async def binding(api: ResourceAPI, request: Request, store: Store, t: Target) -> Response:
     """Bind a pod to a node, once: a pod that already has a node answers 409, as in Kubernetes."""
     assert t.name
-    body = await read_body(request, api.server.options.max_request_bytes)
+    body = await read_body(request, api.server.options)
     obj = decode_object(request, body)
     check_kind(obj, "Binding", "v1")
-    node = ((obj.get("target") or {}).get("name")) or ""
-    if not node:
-        raise errors.invalid(
-            "Binding",
-            t.name,
-            [{"reason": "FieldValueRequired", "field": "target.name", "message": "Required value"}],
-        )
+    causes: list[dict[str, str]] = []
+    validate_binding(obj, causes)
+    if causes:
+        raise errors.invalid("Binding", t.name, causes)
+    node = str(obj["target"]["name"])
     name = t.name
 
     def bind(current: Obj) -> Obj:
@@ -238,14 +231,15 @@ async def _update_whole(store: Store, t: Target, fn: Any) -> Obj:
 async def eviction(api: ResourceAPI, request: Request, store: Store, t: Target) -> Response:
     """policy/v1 Eviction: delete the pod (kubelite has no PodDisruptionBudgets, so every eviction is allowed)."""
     assert t.name
-    body = await read_body(request, api.server.options.max_request_bytes)
+    body = await read_body(request, api.server.options)
     obj = decode_object(request, body)
     if obj.get("kind") not in (None, "Eviction"):
         raise errors.bad_request(f"the kind of the provided object ({obj.get('kind')}) must be Eviction")
     opts = DeleteOptions()
     delete_options = obj.get("deleteOptions") or {}
-    if delete_options.get("gracePeriodSeconds") is not None:
-        opts.grace_period_seconds = int(delete_options["gracePeriodSeconds"])
+    if not isinstance(delete_options, dict):
+        raise errors.bad_request("Eviction: deleteOptions must be an object")
+    read_delete_options(delete_options, opts)
     await store.delete(t.namespace, t.name, opts)
     return api.json_ok(
         {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}, 201
@@ -255,10 +249,17 @@ async def eviction(api: ResourceAPI, request: Request, store: Store, t: Target) 
 async def finalize(api: ResourceAPI, request: Request, store: Store, t: Target) -> Response:
     """PUT namespaces/{name}/finalize: replace spec.finalizers; a terminating namespace with none left goes."""
     assert t.name
-    body = await read_body(request, api.server.options.max_request_bytes)
+    body = await read_body(request, api.server.options)
     obj = decode_object(request, body)
     check_kind(obj, "Namespace", "v1")
     wanted = (obj.get("spec") or {}).get("finalizers") or []
+    if not isinstance(wanted, list) or not all(isinstance(f, str) for f in wanted):
+        raise errors.bad_request("spec.finalizers must be a list of strings")
+    causes = [
+        invalid(f"spec.finalizers[{i}]", f, m) for i, f in enumerate(wanted) for m in is_qualified_name(f)
+    ]
+    if causes:
+        raise errors.invalid("Namespace", t.name, causes)
 
     def transform(current: Obj) -> Obj:
         current.setdefault("spec", {})["finalizers"] = list(wanted)

@@ -101,6 +101,11 @@ def preflight(ports: dict[str, int]) -> Preflight:
     return result
 
 
+# User namespaces get the baseline Pod Security Standard (no privileged, hostPath, host namespaces or host ports);
+# kube-system, where node-level add-ons live, is exempt. A namespace can choose otherwise with its labels.
+POD_SECURITY = ["--pod-security-default", "baseline", "--pod-security-exempt-namespaces", "kube-system"]
+
+
 def components(
     state: Path, ports: dict[str, int], node: str, pod_cidr: str, pre: Preflight, etcd_servers: str | None
 ) -> list[dict[str, Any]]:
@@ -122,7 +127,8 @@ def components(
             "name": "kube-apiserver",
             "health": f"{master}/readyz",
             "argv": [py, "-m", "apiserver", "--bind-address", "127.0.0.1", "--port",
-                     str(ports["kube-apiserver"]), "--service-cluster-ip-range", SERVICE_CIDR, *storage],
+                     str(ports["kube-apiserver"]), "--service-cluster-ip-range", SERVICE_CIDR, *storage,
+                     "--cluster-cidr", CLUSTER_CIDR, *POD_SECURITY],
         },
         {
             "name": "kube-controller-manager",

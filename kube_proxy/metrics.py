@@ -34,3 +34,8 @@ class ProxyMetrics:
         self.endpoints = Gauge(
             "kubeproxy_endpoints", "Ready endpoints proxied by the last sync.", registry=self.registry
         )
+        self.rejected = Counter(
+            "kubeproxy_rejected_values_total",
+            "Values of Services and Endpoints not turned into rules because they failed validation.",
+            registry=self.registry,
+        )

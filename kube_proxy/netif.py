@@ -20,6 +20,7 @@ import json
 import logging
 from collections.abc import Iterable
 
+from apimachinery.validation import host_ipv4
 from kube_proxy.command import run_command
 
 log = logging.getLogger("kube_proxy.netif")
@@ -102,7 +103,15 @@ def anchor_address(cidrs: Iterable[str]) -> str:
 async def sync_addresses(wanted: Iterable[str], anchor: str, device: str = GUARD_DEVICE) -> tuple[int, int]:
     """Make the /32 addresses of `device` exactly `wanted` plus `anchor` (one `ip -batch` call; additions first,
     and the anchor is never removed, so the device's routes survive). Returns (added, removed)."""
-    want = {str(ipaddress.ip_address(ip)) for ip in wanted} | {anchor}
+    want = {anchor}
+    for ip in wanted:
+        # Each address becomes a line of `ip -batch` input: only a plain IPv4 address may (an IPv6 zone, for
+        # one, is free text, and a newline in it would start a command of its own).
+        checked = host_ipv4(ip)
+        if checked is None:
+            log.warning("address not added: not an IPv4 address", extra={"address": repr(ip)[:100]})
+            continue
+        want.add(checked)
     have = await addresses(device)
     add = sorted(want - have, key=lambda ip: ip != anchor)  # the anchor first
     remove = sorted(have - want)

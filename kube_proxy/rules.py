@@ -25,10 +25,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from apimachinery.validation import host_ipv4, is_port
 from kube_proxy.servicemap import Endpoint, ProxyTable, ServicePort
+
+log = logging.getLogger("kube_proxy.rules")
 
 MASQ_MARK = "0x4000"
 
@@ -139,6 +144,22 @@ def probability(n: int) -> str:
     return f"{1.0 / n:0.10f}"
 
 
+_NAME_STRING = re.compile(r"[a-z0-9][-a-z0-9]*/[a-z0-9][-a-z0-9]*(:[a-z0-9][-a-z0-9]*)?")
+
+
+def safe_to_write(sp: ServicePort, endpoints: Iterable[Endpoint]) -> bool:
+    """Whether every value of `sp` and `endpoints` that goes into a rule is a plain name, IPv4 address or port."""
+    ips = (sp.cluster_ip, *sp.load_balancer_ips, *sp.external_ips, *(ep.ip for ep in endpoints))
+    ports = (sp.port, *(ep.port for ep in endpoints)) + ((sp.node_port,) if sp.node_port else ())
+    return (
+        bool(_NAME_STRING.fullmatch(sp.name_string))
+        and sp.protocol in ("TCP", "UDP", "SCTP")
+        and all(host_ipv4(ip) == ip for ip in ips)
+        and all(is_port(p) for p in ports)
+        and isinstance(sp.affinity_seconds, int)
+    )
+
+
 def _q(text: str) -> str:
     return '"' + text.replace('"', "'") + '"'
 
@@ -172,6 +193,10 @@ def build(table: ProxyTable, options: Options, existing_chains: Iterable[str] = 
         )
 
     for sp, endpoints in table:
+        if not safe_to_write(sp, endpoints):
+            # servicemap checked all of this; a table built some other way still cannot write a bad rule
+            log.warning("service port not programmed: unsafe value", extra={"service": repr(sp)[:300]})
+            continue
         name = sp.name_string
         proto = sp.protocol.lower()
         pmatch = f"-m {proto} -p {proto}"

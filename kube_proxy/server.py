@@ -15,14 +15,17 @@ import time
 from typing import Protocol
 
 from apimachinery.client import Client
+from apimachinery.events import EventRecorder
 from apimachinery.informer import InformerFactory
 from apimachinery.resources import must_resource
 from kube_proxy.metrics import ProxyMetrics
-from kube_proxy.servicemap import ProxyTable, build_table, build_table_from_slices
+from kube_proxy.servicemap import ProxyTable, Rejection, build_table, build_table_from_slices
 from kube_proxy.syncrunner import SyncRunner
 
 log = logging.getLogger("kube_proxy")
 
+
+REASON_REJECTED = "RejectedByKubeProxy"
 
 SERVICES = must_resource("", "services")
 ENDPOINTS = must_resource("", "endpoints")
@@ -56,6 +59,8 @@ class ProxyServer:
         self.proxier = proxier
         self.metrics = metrics
         self.node_name = node_name
+        self.recorder = EventRecorder(client, "kube-proxy", host=node_name)
+        self._reported: set[tuple[str, str, str, str]] = set()
         self.factory = InformerFactory(client)
         self.services = self.factory.informer(SERVICES)
         self.endpoints_source = endpoints_source
@@ -77,13 +82,39 @@ class ProxyServer:
         return last is not None and time.monotonic() - last < 2 * self.sync_period + 5
 
     def table(self) -> ProxyTable:
+        rejected: list[Rejection] = []
         if self.endpoints_source == "endpointslices":
-            return build_table_from_slices(self.services.store.list(), self.endpoints.store.list())
-        eps = {
-            f"{(e.get('metadata') or {}).get('namespace')}/{e['metadata']['name']}": e
-            for e in self.endpoints.store.list()
-        }
-        return build_table(self.services.store.list(), eps)
+            table = build_table_from_slices(self.services.store.list(), self.endpoints.store.list(), rejected)
+        else:
+            eps = {
+                f"{(e.get('metadata') or {}).get('namespace')}/{(e.get('metadata') or {}).get('name')}": e
+                for e in self.endpoints.store.list()
+            }
+            table = build_table(self.services.store.list(), eps, rejected)
+        self._report(rejected)
+        return table
+
+    def _report(self, rejected: list[Rejection]) -> None:
+        """A log line and a Warning Event per refused value, once per object version (not on every sync)."""
+        for r in rejected:
+            if r.key in self._reported:
+                continue
+            if len(self._reported) > 10000:
+                self._reported.clear()
+            self._reported.add(r.key)
+            md = r.obj.get("metadata") or {}
+            log.warning(
+                "value not programmed",
+                extra={
+                    "kind": r.obj.get("kind"),
+                    "object": f"{md.get('namespace')}/{md.get('name')}",
+                    "field": r.field,
+                    "value": r.value,
+                    "why": r.why,
+                },
+            )
+            self.metrics.rejected.inc()
+            self.recorder.event(r.obj, "Warning", REASON_REJECTED, f"{r.message()} (node {self.node_name})")
 
     async def _sync(self) -> None:
         start = time.monotonic()
@@ -119,6 +150,7 @@ class ProxyServer:
                 runner.cancel()
                 await asyncio.gather(runner, return_exceptions=True)
             await self.factory.stop()
+            await self.recorder.aclose()
             try:
                 await asyncio.shield(self.proxier.shutdown())
             except Exception:

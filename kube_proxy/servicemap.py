@@ -12,6 +12,11 @@ either source, as the kube-proxy was told:
 
 Services that proxy nothing are skipped, as kube-proxy skips them: headless (`clusterIP: None`), ExternalName, no
 cluster IP yet, and those labelled `service.kubernetes.io/service-proxy-name` (another proxy owns them).
+
+Every value that ends up in an iptables rule, an `ip` command or a listening socket is checked here a second time
+(the API server checked it first) with the same functions from `apimachinery.validation`: names, IPv4 addresses,
+port numbers. A bad value is skipped and reported as a `Rejection` (kube-proxy logs it and records an Event); the
+rest of that object, and every other object, is still proxied, so one bad object cannot break the rules for all.
 """
 
 from __future__ import annotations
@@ -20,9 +25,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from apimachinery.validation import host_ipv4, is_dns1035_label, is_dns1123_label, is_port, unicast_ipv4
+
 Obj = dict[str, Any]
 
 PROXY_NAME_LABEL = "service.kubernetes.io/service-proxy-name"
+MAX_AFFINITY_SECONDS = 86400
 DEFAULT_AFFINITY_SECONDS = 10800  # Kubernetes' default sessionAffinityConfig.clientIP.timeoutSeconds
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 
@@ -63,9 +71,45 @@ class Endpoint:
         return f"{self.ip}:{self.port}"
 
 
+@dataclass(frozen=True)
+class Rejection:
+    """A value of a Service or Endpoints object that kube-proxy refused to turn into a rule: the rest of the object
+    (and every other object) is still programmed. The API refuses all of these; they can only come from storage
+    written past it (or from an older server)."""
+
+    obj: Obj = field(compare=False, hash=False)
+    field: str
+    value: str
+    why: str
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        md = self.obj.get("metadata") or {}
+        return (str(md.get("uid")), str(md.get("resourceVersion")), self.field, self.value)
+
+    def message(self) -> str:
+        return f"kube-proxy skipped {self.field} {self.value}: {self.why}"
+
+
+Rejected = list[Rejection]
+
+
+def _reject(rejected: Rejected | None, obj: Obj, path: str, value: Any, why: str) -> None:
+    if rejected is not None:
+        rejected.append(Rejection(obj, path, repr(value)[:100], why))
+
+
+def _dict(value: Any) -> Obj:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def should_skip(svc: Obj) -> bool:
-    spec = svc.get("spec") or {}
-    labels = (svc.get("metadata") or {}).get("labels") or {}
+    spec = _dict(svc.get("spec"))
+    labels = _dict(_dict(svc.get("metadata")).get("labels"))
     if PROXY_NAME_LABEL in labels:
         return True
     if spec.get("type") == "ExternalName":
@@ -73,59 +117,120 @@ def should_skip(svc: Obj) -> bool:
     return spec.get("clusterIP") in (None, "", "None")
 
 
-def service_ports(svc: Obj) -> list[ServicePort]:
-    """The proxied ports of `svc` (empty when it is skipped)."""
+def _identity(obj: Obj, rejected: Rejected | None, name_check: Any) -> tuple[str, str] | None:
+    """(namespace, name), when both are valid names; they end up in rule comments and chain hashes."""
+    meta = _dict(obj.get("metadata"))
+    namespace, name = meta.get("namespace") or "default", meta.get("name")
+    if not isinstance(namespace, str) or is_dns1123_label(namespace):
+        _reject(rejected, obj, "metadata.namespace", namespace, "not a valid namespace name")
+        return None
+    if not isinstance(name, str) or name_check(name):
+        _reject(rejected, obj, "metadata.name", name, "not a valid name")
+        return None
+    return namespace, name
+
+
+def _addresses(obj: Obj, path: str, values: list[Any], rejected: Rejected | None) -> tuple[str, ...]:
+    """The IPv4 addresses among `values` (canonical form); each other entry is rejected on its own."""
+    out = []
+    for i, value in enumerate(values):
+        ip = host_ipv4(value)
+        if ip is None:
+            _reject(rejected, obj, f"{path}[{i}]", value, "not an IPv4 address")
+        else:
+            out.append(ip)
+    return tuple(out)
+
+
+def service_ports(svc: Obj, rejected: Rejected | None = None) -> list[ServicePort]:
+    """The proxied ports of `svc` (empty when it is skipped). Every value that reaches a rule is checked again
+    here, with the API's own functions; what fails is left out and reported in `rejected`."""
     if should_skip(svc):
         return []
-    meta = svc.get("metadata") or {}
-    spec = svc.get("spec") or {}
-    status = svc.get("status") or {}
-    lb_ips = tuple(
-        ing["ip"] for ing in (status.get("loadBalancer") or {}).get("ingress") or [] if ing.get("ip")
-    )
-    if spec.get("type") != "LoadBalancer":
-        lb_ips = ()
+    identity = _identity(svc, rejected, is_dns1035_label)
+    if identity is None:
+        return []
+    namespace, name = identity
+    spec = _dict(svc.get("spec"))
+    cluster_ip = host_ipv4(spec.get("clusterIP"))
+    if cluster_ip is None:
+        _reject(rejected, svc, "spec.clusterIP", spec.get("clusterIP"), "not an IPv4 address")
+        return []
+    ingress = _list(_dict(_dict(svc.get("status")).get("loadBalancer")).get("ingress"))
+    lb_ips: tuple[str, ...] = ()
+    if spec.get("type") == "LoadBalancer":
+        values = [_dict(ing).get("ip") for ing in ingress]
+        lb_ips = _addresses(svc, "status.loadBalancer.ingress[].ip", [v for v in values if v], rejected)
+    external_ips = _addresses(svc, "spec.externalIPs", _list(spec.get("externalIPs")), rejected)
     affinity = 0
     if spec.get("sessionAffinity") == "ClientIP":
-        cfg = ((spec.get("sessionAffinityConfig") or {}).get("clientIP") or {}).get("timeoutSeconds")
-        affinity = int(cfg) if cfg else DEFAULT_AFFINITY_SECONDS
+        cfg = _dict(_dict(spec.get("sessionAffinityConfig")).get("clientIP")).get("timeoutSeconds")
+        in_range = isinstance(cfg, int) and not isinstance(cfg, bool) and 0 < cfg <= MAX_AFFINITY_SECONDS
+        affinity = cfg if in_range and isinstance(cfg, int) else DEFAULT_AFFINITY_SECONDS
+    external = spec.get("type") in ("NodePort", "LoadBalancer")
     out = []
-    for p in spec.get("ports") or []:
+    for i, p in enumerate(_list(spec.get("ports"))):
+        p = _dict(p)
         protocol = str(p.get("protocol") or "TCP").upper()
+        port_name = p.get("name") or ""
         if protocol not in PROTOCOLS or not p.get("port"):
             continue
+        if not isinstance(port_name, str) or (port_name and is_dns1123_label(port_name)):
+            _reject(rejected, svc, f"spec.ports[{i}].name", port_name, "not a valid port name")
+            continue
+        if not is_port(p.get("port")):
+            _reject(rejected, svc, f"spec.ports[{i}].port", p.get("port"), "not a port number")
+            continue
+        node_port = p.get("nodePort") or 0
+        if external and node_port and not is_port(node_port):
+            _reject(rejected, svc, f"spec.ports[{i}].nodePort", node_port, "not a port number")
+            node_port = 0
         out.append(
             ServicePort(
-                namespace=str(meta.get("namespace") or "default"),
-                name=str(meta.get("name")),
-                port_name=str(p.get("name") or ""),
+                namespace=namespace,
+                name=name,
+                port_name=port_name,
                 protocol=protocol,
-                cluster_ip=str(spec["clusterIP"]),
-                port=int(p["port"]),
-                node_port=int(p.get("nodePort") or 0)
-                if spec.get("type") in ("NodePort", "LoadBalancer")
-                else 0,
+                cluster_ip=cluster_ip,
+                port=p["port"],
+                node_port=node_port if external else 0,
                 load_balancer_ips=lb_ips,
-                external_ips=tuple(spec.get("externalIPs") or ()),
+                external_ips=external_ips,
                 affinity_seconds=affinity,
             )
         )
     return out
 
 
-def ready_endpoints(endpoints: Obj | None, port_name: str, protocol: str) -> list[Endpoint]:
+def ready_endpoints(
+    endpoints: Obj | None, port_name: str, protocol: str, rejected: Rejected | None = None
+) -> list[Endpoint]:
     """The ready addresses of `endpoints` for the port named `port_name` ("" for the unnamed port), sorted and
-    without duplicates. Not-ready addresses never get traffic."""
+    without duplicates. Not-ready addresses never get traffic; addresses and ports that are not valid are left
+    out and reported in `rejected`."""
     found: set[Endpoint] = set()
-    for subset in (endpoints or {}).get("subsets") or []:
-        for port in subset.get("ports") or []:
+    obj = endpoints or {}
+    for s, subset in enumerate(_list(obj.get("subsets"))):
+        subset = _dict(subset)
+        for j, port in enumerate(_list(subset.get("ports"))):
+            port = _dict(port)
             if str(port.get("name") or "") != port_name:
                 continue
             if str(port.get("protocol") or "TCP").upper() != protocol:
                 continue
-            for addr in subset.get("addresses") or []:
-                if addr.get("ip"):
-                    found.add(Endpoint(str(addr["ip"]), int(port["port"]), str(addr.get("nodeName") or "")))
+            if not is_port(port.get("port")):
+                _reject(rejected, obj, f"subsets[{s}].ports[{j}].port", port.get("port"), "not a port number")
+                continue
+            for k, addr in enumerate(_list(subset.get("addresses"))):
+                addr = _dict(addr)
+                if not addr.get("ip"):
+                    continue
+                ip = unicast_ipv4(addr["ip"])
+                if ip is None:
+                    path = f"subsets[{s}].addresses[{k}].ip"
+                    _reject(rejected, obj, path, addr["ip"], "not a unicast IPv4 address")
+                    continue
+                found.add(Endpoint(ip, port["port"], str(addr.get("nodeName") or "")))
     return sorted(found)
 
 
@@ -133,14 +238,18 @@ SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 IP_ADDRESS_TYPES = ("IPv4",)  # the address families the proxiers program
 
 
-def slice_endpoints(slices: Iterable[Obj], port_name: str, protocol: str) -> list[Endpoint]:
-    """The endpoints of one service port across a Service's EndpointSlices, sorted and without duplicates."""
+def slice_endpoints(
+    slices: Iterable[Obj], port_name: str, protocol: str, rejected: Rejected | None = None
+) -> list[Endpoint]:
+    """The endpoints of one service port across a Service's EndpointSlices, sorted and without duplicates;
+    addresses and ports that are not valid are left out and reported in `rejected`."""
     ready: set[Endpoint] = set()
     terminating: set[Endpoint] = set()
     for s in slices:
         if s.get("addressType") not in IP_ADDRESS_TYPES:
             continue
-        for port in s.get("ports") or []:
+        for j, port in enumerate(_list(s.get("ports"))):
+            port = _dict(port)
             if (
                 str(port.get("name") or "") != port_name
                 or str(port.get("protocol") or "TCP").upper() != protocol
@@ -148,12 +257,26 @@ def slice_endpoints(slices: Iterable[Obj], port_name: str, protocol: str) -> lis
                 continue
             if port.get("port") is None:
                 continue
-            for ep in s.get("endpoints") or []:
-                addresses = ep.get("addresses") or []
+            if not is_port(port.get("port")):
+                _reject(rejected, s, f"ports[{j}].port", port.get("port"), "not a port number")
+                continue
+            for k, ep in enumerate(_list(s.get("endpoints"))):
+                ep = _dict(ep)
+                addresses = _list(ep.get("addresses"))
                 if not addresses:
                     continue
-                endpoint = Endpoint(str(addresses[0]), int(port["port"]), str(ep.get("nodeName") or ""))
-                cond = ep.get("conditions") or {}
+                ip = unicast_ipv4(addresses[0])
+                if ip is None:
+                    _reject(
+                        rejected,
+                        s,
+                        f"endpoints[{k}].addresses[0]",
+                        addresses[0],
+                        "not a unicast IPv4 address",
+                    )
+                    continue
+                endpoint = Endpoint(ip, int(port["port"]), str(ep.get("nodeName") or ""))
+                cond = _dict(ep.get("conditions"))
                 is_ready = cond.get("ready") is not False  # unknown (null) counts as ready
                 if is_ready:
                     ready.add(endpoint)
@@ -176,24 +299,49 @@ def slices_by_service(slices: Iterable[Obj]) -> dict[str, list[Obj]]:
 ProxyTable = list[tuple[ServicePort, list[Endpoint]]]
 
 
-def build_table(services: Iterable[Obj], endpoints_by_key: dict[str, Obj]) -> ProxyTable:
-    """Every proxied service port with its ready endpoints from Endpoints objects, sorted by name.
+def build_table(
+    services: Iterable[Obj], endpoints_by_key: dict[str, Obj], rejected: Rejected | None = None
+) -> ProxyTable:
+    """Every proxied service port with its ready endpoints from Endpoints objects, sorted by name. What cannot be
+    proxied safely is left out and reported in `rejected` (deduplicated).
 
     `endpoints_by_key` maps "namespace/name" to the Endpoints object of that name."""
     return _table(
-        services, lambda sp: ready_endpoints(endpoints_by_key.get(sp.service_key), sp.port_name, sp.protocol)
+        services,
+        lambda sp, found: ready_endpoints(
+            endpoints_by_key.get(sp.service_key), sp.port_name, sp.protocol, found
+        ),
+        rejected,
     )
 
 
-def build_table_from_slices(services: Iterable[Obj], slices: Iterable[Obj]) -> ProxyTable:
-    """Every proxied service port with its endpoints from EndpointSlices, sorted by name."""
+def build_table_from_slices(
+    services: Iterable[Obj], slices: Iterable[Obj], rejected: Rejected | None = None
+) -> ProxyTable:
+    """Every proxied service port with its endpoints from EndpointSlices, sorted by name; what cannot be proxied
+    safely is left out and reported in `rejected` (deduplicated)."""
     grouped = slices_by_service(slices)
     return _table(
-        services, lambda sp: slice_endpoints(grouped.get(sp.service_key, []), sp.port_name, sp.protocol)
+        services,
+        lambda sp, found: slice_endpoints(grouped.get(sp.service_key, []), sp.port_name, sp.protocol, found),
+        rejected,
     )
 
 
-def _table(services: Iterable[Obj], endpoints_of: Callable[[ServicePort], list[Endpoint]]) -> ProxyTable:
-    table: ProxyTable = [(sp, endpoints_of(sp)) for svc in services for sp in service_ports(svc)]
+def _table(
+    services: Iterable[Obj],
+    endpoints_of: Callable[[ServicePort, Rejected], list[Endpoint]],
+    rejected: Rejected | None,
+) -> ProxyTable:
+    found: Rejected = []
+    table: ProxyTable = [
+        (sp, endpoints_of(sp, found)) for svc in services for sp in service_ports(svc, found)
+    ]
     table.sort(key=lambda item: (item[0].namespace, item[0].name, item[0].port_name, item[0].protocol))
+    if rejected is not None:
+        seen: set[tuple[str, str, str, str]] = set()
+        for r in found:
+            if r.key not in seen:
+                seen.add(r.key)
+                rejected.append(r)
     return table

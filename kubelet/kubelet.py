@@ -31,6 +31,7 @@ from kubelet.metrics import KubeletMetrics
 from kubelet.network import host
 from kubelet.network.cni import find_bin_dir
 from kubelet.network.pod_network import CniNetwork, DockerBridgeNetwork, PodNetwork
+from kubelet.network.routes import desired_routes, own_pod_cidr_problem
 from kubelet.node import NodeAgent, host_facts
 from kubelet.pod_sync import PodSyncer
 from kubelet.pod_workers import PodWorkers
@@ -124,9 +125,19 @@ class Kubelet:
         self._routes_dirty.set()
         if node["metadata"]["name"] == self.config.node_name:
             cidr = node.get("spec", {}).get("podCIDR")
-            if cidr and not self.config.pod_cidr:
+            if cidr and not self.config.pod_cidr and self._own_cidr_ok(node, cidr):
                 self.config.pod_cidr = cidr
                 self._cidr_known.set()
+
+    def _own_cidr_ok(self, node: dict[str, Any], cidr: Any) -> bool:
+        """This node's podCIDR becomes a bridge, a CNI range and a masquerade rule: only one inside the cluster
+        CIDR is used; another is reported and the kubelet keeps waiting for a good one."""
+        problem = own_pod_cidr_problem(cidr, self.config.cluster_cidr)
+        if problem is None:
+            return True
+        log.error("not using this node's podCIDR: %s", problem)
+        self.recorder.event(node, "Warning", "InvalidPodCIDR", f"kubelet: not using the podCIDR: {problem}")
+        return False
 
     def _on_node_delete(self, node: dict[str, Any]) -> None:
         self._routes_dirty.set()
@@ -159,8 +170,11 @@ class Kubelet:
             cfg, self.client, host_facts(str(version.get("Version", "unknown"))), self.node_ip
         )
         node = await self._register()
-        if not cfg.pod_cidr and node.get("spec", {}).get("podCIDR"):
-            cfg.pod_cidr = node["spec"]["podCIDR"]
+        if cfg.pod_cidr and own_pod_cidr_problem(cfg.pod_cidr, cfg.cluster_cidr):
+            raise RuntimeError(f"--pod-cidr: {own_pod_cidr_problem(cfg.pod_cidr, cfg.cluster_cidr)}")
+        cidr = node.get("spec", {}).get("podCIDR")
+        if not cfg.pod_cidr and cidr and self._own_cidr_ok(node, cidr):
+            cfg.pod_cidr = cidr
         if cfg.pod_cidr:
             self._cidr_known.set()
         nodes = Informer(self.client, NODES)
@@ -267,25 +281,24 @@ class Kubelet:
                 log.warning("sweep failed: %s", exc)
 
     async def _routes_loop(self) -> None:
-        """host-gw: route every other node's podCIDR via its InternalIP, as Nodes come and go."""
+        """host-gw: route every other node's podCIDR via its InternalIP, as Nodes come and go; a Node whose
+        podCIDR or address may not be routed (network.routes) is skipped with a log line and an Event."""
+        reported: set[tuple[str, str, str]] = set()
         while True:
             await self._routes_dirty.wait()
             self._routes_dirty.clear()
-            desired: dict[str, str] = {}
-            for node in self._nodes.store.list():
-                if node["metadata"]["name"] == self.config.node_name:
-                    continue
-                cidr = node.get("spec", {}).get("podCIDR")
-                ip = next(
-                    (
-                        a["address"]
-                        for a in node.get("status", {}).get("addresses") or []
-                        if a.get("type") == "InternalIP"
-                    ),
-                    None,
-                )
-                if cidr and ip:
-                    desired[cidr] = ip
+            desired, rejected = desired_routes(
+                self._nodes.store.list(),
+                self.config.node_name,
+                self.config.cluster_cidr,
+                self.config.pod_cidr,
+            )
+            for r in rejected:
+                if r.key not in reported:
+                    reported.add(r.key)
+                    log.warning("%s of node %s skipped: %s", r.what, r.node["metadata"].get("name"), r.why)
+                    self.recorder.event(r.node, "Warning", "RouteRejected", f"kubelet {self.config.node_name} "
+                                        f"did not install the {r.what}: {r.why}")  # fmt: skip
             try:
                 await host.sync_routes(desired)
             except Exception as exc:

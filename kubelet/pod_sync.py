@@ -30,6 +30,7 @@ from kubelet.network.pod_network import PodNetwork
 from kubelet.probes import ProbeManager
 from kubelet.runtime import spec
 from kubelet.runtime.docker import LABEL_GRACE, ContainerInfo, DockerRuntime, RuntimeFailure
+from kubelet.runtime.mounts import MountError
 from kubelet.status import ContainerView, now_rfc3339, pod_status, status_changed
 
 log = logging.getLogger("kubelet.sync")
@@ -89,6 +90,12 @@ class PodSyncer:
             await self._kill_all(None, infos, self._label_grace(infos))
             await self._cleanup(uid, infos)
             return DONE
+        problem = spec.pod_problem(pod)
+        if problem is not None:
+            log.warning("pod %s/%s not run: %s", pod["metadata"].get("namespace"), pod["metadata"].get("name"),
+                        problem)  # fmt: skip
+            self.event(pod, "Warning", "FailedValidation", f"Error: the kubelet refused the pod: {problem}")
+            return None
         if pod["metadata"].get("deletionTimestamp"):
             md = pod["metadata"]
             grace = md.get("deletionGracePeriodSeconds")
@@ -344,11 +351,20 @@ class PodSyncer:
             elif result.reason == "ImagePullBackOff":
                 wake_in(max(retry, 0.1))
             return False
-        args = spec.container_args(
-            pod, c, sandbox_id=sandbox.id, restart_count=restart_count, init=init, pod_ip=pod_ip or "",
-            host_ip=self.host_ip(), root_dir=self.config.root_dir,
-        )  # fmt: skip
-        self._make_volume_dirs(pod)
+        try:
+            self._make_volume_dirs(pod)
+            args = spec.container_args(
+                pod, c, sandbox_id=sandbox.id, restart_count=restart_count, init=init, pod_ip=pod_ip or "",
+                host_ip=self.host_ip(), root_dir=self.config.root_dir,
+            )  # fmt: skip
+        except MountError as exc:
+            # A mount that would leave its volume (a subPath through a symlink, a volume written past the API):
+            # this container is not created; the pod's other containers and every other pod carry on.
+            log.warning("container %s of %s not created: %s", name, pod["metadata"].get("name"), exc)
+            waiting[name] = ("CreateContainerConfigError", str(exc))
+            self.event(pod, "Warning", "Failed", f"Error: {exc}")
+            wake_in(10.0)
+            return False
         image = args.pop("image")
         try:
             container_id = await self.runtime.create(image, **args)
@@ -426,7 +442,8 @@ class PodSyncer:
         self.pod_ips.pop(uid, None)
         self.last_status.pop(uid, None)
         self.start_observed.discard(uid)
-        shutil.rmtree(self.config.root_dir / "pods" / uid, ignore_errors=True)
+        if spec.valid_uid(uid):  # a uid is a directory name here; never one that could name ".."
+            shutil.rmtree(self.config.root_dir / "pods" / uid, ignore_errors=True)
 
     async def _write_status(
         self,

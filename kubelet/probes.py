@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from apimachinery.tasks import cancel_and_wait
+from apimachinery.validation import is_dns1123_subdomain, parse_ip
 from kubelet.runtime.docker import DockerRuntime
 
 log = logging.getLogger("kubelet.probes")
@@ -43,6 +44,21 @@ def resolve_port(port: Any, container: dict[str, Any]) -> int:
     raise ValueError(f"unknown port name {port!r}")
 
 
+def probe_url(scheme: str, host: Any, port: int, path: Any) -> httpx.URL:
+    """The probe's URL from its parts (as the kubelet's formatURL): the path cannot change the host or port
+    ("@other-host/" would, pasted into a string), and the host must be an IP address or a DNS name."""
+    if scheme not in ("http", "https") or not 1 <= port <= 65535:
+        raise ValueError(f"invalid probe scheme or port: {scheme!r} {port!r}")
+    if not isinstance(host, str) or (parse_ip(host) is None and is_dns1123_subdomain(host)):
+        raise ValueError(f"invalid probe host {host!r}")
+    raw = str(path or "/")
+    raw = raw if raw.startswith("/") else "/" + raw
+    route, _, query = raw.partition("?")
+    ip = parse_ip(host)
+    url = httpx.URL(scheme=scheme, host=str(ip) if ip is not None else host, port=port, path=route)
+    return url.copy_with(query=query.encode()) if query else url
+
+
 async def run_probe(
     probe: dict[str, Any], container: dict[str, Any], container_id: str, pod_ip: str, runtime: DockerRuntime
 ) -> ProbeResult:
@@ -62,7 +78,7 @@ async def run_probe(
             headers = {x["name"]: x["value"] for x in h.get("httpHeaders") or [] if "name" in x}
             headers.setdefault("User-Agent", "kube-probe/1.32")
             async with httpx.AsyncClient(verify=False, trust_env=False) as client:
-                resp = await client.get(f"{scheme}://{host}:{port}{path}", headers=headers, timeout=timeout)
+                resp = await client.get(probe_url(scheme, host, port, path), headers=headers, timeout=timeout)
             ok = 200 <= resp.status_code < 400
             return ProbeResult(ok, f"HTTP probe failed with statuscode: {resp.status_code}" if not ok else "")
         if "tcpSocket" in probe:

@@ -80,6 +80,19 @@ def free_pod_cidrs(count: int, thirds: range) -> list[str]:
     return [f"10.244.{n}.0/24" for n in picked]
 
 
+def freeze(proc: subprocess.Popen[bytes]) -> None:
+    """SIGSTOP `proc` and return once every one of its threads has stopped: the signal is only queued when kill()
+    returns, and a thread that is running may still answer a request or two before it takes effect."""
+    proc.send_signal(signal.SIGSTOP)
+
+    def stopped() -> bool:
+        tasks = Path(f"/proc/{proc.pid}/task")
+        states = [(t / "stat").read_text().rsplit(")", 1)[1].split()[0] for t in tasks.iterdir()]
+        return all(s in ("T", "t") for s in states)
+
+    wait_until(stopped, 5, 0.01, what=f"process {proc.pid} stopped")
+
+
 class _Server:
     """A server process of ours: `start` (by the subclass), `stop` by signal, `restart`."""
 

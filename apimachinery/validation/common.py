@@ -3,12 +3,13 @@ readers that turn malformed input into causes, and object metadata, label and se
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from apimachinery.validation.network import MSG_IP, parse_cidr, parse_ip
 
 Obj = dict[str, Any]
 Cause = dict[str, str]
@@ -94,7 +95,8 @@ _PERCENT = "[0-9]+%"
 
 
 def _full(fmt: str) -> re.Pattern[str]:
-    return re.compile(f"^{fmt}$")
+    """A pattern for `fullmatch` only: `$` would also match before a trailing newline."""
+    return re.compile(fmt)
 
 
 _RE_LABEL, _RE_SUBDOMAIN, _RE_1035 = _full(_DNS1123_LABEL), _full(_DNS1123_SUBDOMAIN), _full(_DNS1035_LABEL)
@@ -116,13 +118,13 @@ _MSG_LABEL_VALUE = (
     "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', "
     "and must start and end with an alphanumeric character"
 )
-_MSG_IP = "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"
+_MSG_IP = MSG_IP
 
 
 def is_dns1123_label(value: str) -> list[str]:
     errs = [_max_len(63)] if len(value) > 63 else []
-    if not _RE_LABEL.match(value):
-        if _RE_SUBDOMAIN.match(value):
+    if not _RE_LABEL.fullmatch(value):
+        if _RE_SUBDOMAIN.fullmatch(value):
             errs.append("must not contain dots")
         else:
             errs.append(_regex_error(_MSG_LABEL, _DNS1123_LABEL, "my-name", "123-abc"))
@@ -131,14 +133,14 @@ def is_dns1123_label(value: str) -> list[str]:
 
 def is_dns1123_subdomain(value: str) -> list[str]:
     errs = [_max_len(253)] if len(value) > 253 else []
-    if not _RE_SUBDOMAIN.match(value):
+    if not _RE_SUBDOMAIN.fullmatch(value):
         errs.append(_regex_error(_MSG_SUBDOMAIN, _DNS1123_SUBDOMAIN, "example.com"))
     return errs
 
 
 def is_dns1035_label(value: str) -> list[str]:
     errs = [_max_len(63)] if len(value) > 63 else []
-    if not _RE_1035.match(value):
+    if not _RE_1035.fullmatch(value):
         errs.append(_regex_error(_MSG_1035, _DNS1035_LABEL, "my-name", "abc-123"))
     return errs
 
@@ -165,14 +167,14 @@ def is_qualified_name(value: str) -> list[str]:
         errs.append("name part must be non-empty")
     elif len(name) > 63:
         errs.append("name part " + _max_len(63))
-    if not _RE_QUALIFIED.match(name):
+    if not _RE_QUALIFIED.fullmatch(name):
         errs.append("name part " + _regex_error(_MSG_QUALIFIED, _QUALIFIED, "MyName", "my.name", "123-abc"))
     return errs
 
 
 def is_label_value(value: str) -> list[str]:
     errs = [_max_len(63)] if len(value) > 63 else []
-    if not _RE_LABEL_VALUE.match(value):
+    if not _RE_LABEL_VALUE.fullmatch(value):
         errs.append(_regex_error(_MSG_LABEL_VALUE, _LABEL_VALUE, "MyValue", "my_value", "12345"))
     return errs
 
@@ -180,7 +182,7 @@ def is_label_value(value: str) -> list[str]:
 def is_port_name(value: str) -> list[str]:
     """An IANA service name: at most 15 of [-a-z0-9], at least one letter, no leading/trailing/double hyphen."""
     errs = [_max_len(15)] if len(value) > 15 else []
-    if not re.match(r"^[-a-z0-9]+$", value):
+    if not re.fullmatch(r"[-a-z0-9]+", value):
         errs.append("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)")
     if not re.search("[a-z]", value):
         errs.append("must contain at least one letter (a-z)")
@@ -192,28 +194,20 @@ def is_port_name(value: str) -> list[str]:
 
 
 def is_ip(value: Any) -> bool:
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return isinstance(value, str)
+    return parse_ip(value) is not None
 
 
 def is_cidr(value: Any) -> bool:
-    try:
-        ipaddress.ip_network(value, strict=False)
-    except (ValueError, TypeError):
-        return False
-    return isinstance(value, str) and "/" in value
+    return parse_cidr(value) is not None
 
 
 # --- quantities -----------------------------------------------------------------------------------------------
 
 QUANTITY_FORMAT = "^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$"
 _MSG_QUANTITY = f"quantities must match the regular expression '{QUANTITY_FORMAT}'"
-_RE_QUANTITY = re.compile(QUANTITY_FORMAT)
-_RE_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)$")
-_RE_EXPONENT = re.compile(r"^[eE][-+]?\d+$")
+_RE_QUANTITY = re.compile(QUANTITY_FORMAT[1:-1])  # used with fullmatch
+_RE_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)")
+_RE_EXPONENT = re.compile(r"[eE][-+]?\d+")
 _SUFFIXES: dict[str, Decimal] = {
     "": Decimal(1),
     "n": Decimal("1e-9"),
@@ -242,13 +236,13 @@ def parse_quantity(value: str | int | float) -> float:
         return float(value)
     if not isinstance(value, str):
         raise ValueError(f"invalid quantity: {value!r}")
-    match = _RE_QUANTITY.match(value)
-    if not match or not _RE_NUMBER.match(match.group(1)):
+    match = _RE_QUANTITY.fullmatch(value)
+    if not match or not _RE_NUMBER.fullmatch(match.group(1)):
         raise ValueError(f"invalid quantity: {value!r}")
     number, suffix = match.groups()
     if suffix in _SUFFIXES:
         scale = _SUFFIXES[suffix]
-    elif _RE_EXPONENT.match(suffix):
+    elif _RE_EXPONENT.fullmatch(suffix):
         scale = Decimal(10) ** int(suffix[1:])
     else:
         raise ValueError(f"invalid quantity: {value!r}")
@@ -306,10 +300,51 @@ def _int(parent: Obj, key: str, path: str, errs: Errs) -> int | None:
     return value
 
 
-def _min(parent: Obj, key: str, path: str, errs: Errs, low: int = 0) -> None:
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+INT64_MIN = -(2**63)
+
+
+def _min(parent: Obj, key: str, path: str, errs: Errs, low: int = 0, high: int = INT32_MAX) -> int | None:
+    """An integer field of at least `low` (Kubernetes' "must be greater than or equal to" message) that fits its
+    Go type (`high`: int32 unless told otherwise). Returns the value when it is fine."""
     value = _int(parent, key, path, errs)
-    if value is not None and value < low:
+    if value is None:
+        return None
+    if value < low:
         errs.append(invalid(path, value, f"must be greater than or equal to {low}"))
+        return None
+    if value > high:
+        errs.append(invalid(path, value, f"must be less than or equal to {high}"))
+        return None
+    return value
+
+
+def check_int(value: Any, path: str, errs: Errs, low: int = 0, high: int = INT32_MAX) -> int | None:
+    """`value` as an integer field at `path` (int32 unless told otherwise, at least `low`); None and a cause when
+    it is not one."""
+    return _min({"v": value}, "v", path, errs, low, high)
+
+
+def _in_range(value: Any, path: str, errs: Errs, low: int, high: int) -> bool:
+    """Kubernetes' IsInRange wording for an integer that must lie in [low, high]."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        errs.append(invalid(path, value, "must be an integer"))
+        return False
+    if not low <= value <= high:
+        errs.append(invalid(path, value, f"must be between {low} and {high}, inclusive"))
+        return False
+    return True
+
+
+def local_descending_path_errors(value: str) -> list[str]:
+    """Kubernetes' validateLocalDescendingPath (subPath, projected paths): relative, no `..` element."""
+    errs = []
+    if value.startswith("/"):
+        errs.append("must be a relative path")
+    if ".." in value.split("/"):
+        errs.append("must not contain '..'")
+    return errs
 
 
 def _enum(parent: Obj, key: str, path: str, allowed: list[str], errs: Errs) -> None:
@@ -391,7 +426,7 @@ def validate_object_meta(
             errs.extend(invalid(f"{path}.namespace", namespace, m) for m in is_dns1123_label(str(namespace)))
     elif namespaced is False and namespace:
         errs.append(forbidden(f"{path}.namespace", "not allowed on this type"))
-    _min(meta, "generation", f"{path}.generation", errs)
+    _min(meta, "generation", f"{path}.generation", errs, high=INT64_MAX)
     validate_labels(meta.get("labels"), f"{path}.labels", errs)
     validate_annotations(meta.get("annotations"), f"{path}.annotations", errs)
     controllers = 0

@@ -1,5 +1,5 @@
-"""Validation of every other kind (services, endpoints, deployments, replica sets, nodes, namespaces, events,
-leases, bindings) and the entry point `validate` that picks the rules by kind."""
+"""Validation of workloads (deployments, replica sets), namespaces, events and leases, and the entry point
+`validate` that picks the rules by kind (services and endpoints are in `services`, nodes and bindings in `nodes`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Any
 
 from apimachinery.resources import by_kind
 from apimachinery.validation.common import (
-    _MSG_IP,
     _PERCENT,
     _RE_PERCENT,
     Cause,
@@ -17,22 +16,14 @@ from apimachinery.validation.common import (
     Obj,
     _dict,
     _enum,
-    _int,
-    _int_or_port_name,
-    _items,
     _map,
     _min,
-    _port_number,
     _regex_error,
-    duplicate,
     forbidden,
     invalid,
-    is_cidr,
     is_dns1035_label,
     is_dns1123_label,
     is_dns1123_subdomain,
-    is_ip,
-    is_label_value,
     is_qualified_name,
     not_supported,
     required,
@@ -44,114 +35,18 @@ from apimachinery.validation.common import (
     validate_object_meta_update,
 )
 from apimachinery.validation.discovery import validate_endpoint_slice, validate_endpoint_slice_update
+from apimachinery.validation.nodes import validate_binding, validate_node, validate_node_update
 from apimachinery.validation.pods import (
-    PROTOCOLS,
-    TAINT_EFFECTS,
-    _quantity,
     _validate_pod,
     _validate_pod_update,
     validate_pod_spec,
 )
+from apimachinery.validation.services import (
+    validate_endpoints,
+    validate_service,
+    validate_service_update,
+)
 from apimachinery.validation.workloads import KINDS as WORKLOAD_KINDS
-
-# --- services, endpoints --------------------------------------------------------------------------------------
-
-SERVICE_TYPES = ["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"]
-
-
-def _validate_service(service: Obj, errs: Errs) -> None:
-    spec = _map(service, "spec", "spec", errs)
-    service_type = spec.get("type") or "ClusterIP"
-    _enum(spec, "type", "spec.type", SERVICE_TYPES, errs)
-    cluster_ip = spec.get("clusterIP") or ""
-    if service_type == "ExternalName":
-        external_name = spec.get("externalName")
-        if not external_name:
-            errs.append(required("spec.externalName", ""))
-        else:
-            errs.extend(
-                invalid("spec.externalName", external_name, m)
-                for m in is_dns1123_subdomain(str(external_name))
-            )
-    elif cluster_ip != "None" and not spec.get("ports"):
-        errs.append(required("spec.ports", ""))
-    if cluster_ip == "None" and service_type in ("NodePort", "LoadBalancer"):
-        errs.append(
-            invalid("spec.clusterIP", cluster_ip, f"may not be set to 'None' for {service_type} services")
-        )
-    elif cluster_ip not in ("", "None") and not is_ip(cluster_ip):
-        errs.append(invalid("spec.clusterIP", cluster_ip, _MSG_IP))
-    ports = _items(spec, "ports", "spec.ports", errs)
-    names: set[str] = set()
-    keys: set[tuple[str, str]] = set()
-    for _, port_path, port in ports:
-        _port_name(port.get("name"), f"{port_path}.name", len(ports) > 1, names, errs)
-        _port_number(port.get("port"), f"{port_path}.port", errs)
-        _enum(port, "protocol", f"{port_path}.protocol", PROTOCOLS, errs)
-        if port.get("targetPort") not in (None, 0, ""):
-            _int_or_port_name(port["targetPort"], f"{port_path}.targetPort", errs)
-        if port.get("nodePort") not in (None, 0):
-            if service_type == "ClusterIP":
-                errs.append(forbidden(f"{port_path}.nodePort", "may not be used when `type` is 'ClusterIP'"))
-            else:
-                _port_number(port["nodePort"], f"{port_path}.nodePort", errs)
-        key = (str(port.get("port")), str(port.get("protocol") or "TCP"))
-        if key in keys:
-            errs.append(duplicate(port_path, f"{key[0]}/{key[1]}"))
-        keys.add(key)
-    validate_labels(spec.get("selector"), "spec.selector", errs)
-    _enum(spec, "sessionAffinity", "spec.sessionAffinity", ["ClientIP", "None"], errs)
-    _enum(spec, "externalTrafficPolicy", "spec.externalTrafficPolicy", ["Cluster", "Local"], errs)
-    _enum(spec, "internalTrafficPolicy", "spec.internalTrafficPolicy", ["Cluster", "Local"], errs)
-    external_ips = spec.get("externalIPs")
-    for i, ip in enumerate(external_ips if isinstance(external_ips, list) else []):
-        if not is_ip(ip):
-            errs.append(invalid(f"spec.externalIPs[{i}]", ip, _MSG_IP))
-
-
-def _port_name(name: Any, path: str, needed: bool, seen: set[str], errs: Errs) -> None:
-    """A Service or Endpoints port's name: required when `needed` (the list has several ports), else optional; a
-    DNS-1123 label, unique among `seen` (which it joins)."""
-    if not name:
-        if needed:
-            errs.append(required(path, ""))
-        return
-    errs.extend(invalid(path, name, m) for m in is_dns1123_label(str(name)))
-    if str(name) in seen:
-        errs.append(duplicate(path, name))
-    seen.add(str(name))
-
-
-def _validate_service_update(new: Obj, old: Obj, errs: Errs) -> None:
-    new_spec, old_spec = _dict(new.get("spec")), _dict(old.get("spec"))
-    old_ip = old_spec.get("clusterIP") or ""
-    if old_ip and new_spec.get("type") != "ExternalName" and (new_spec.get("clusterIP") or "") != old_ip:
-        errs.append(invalid("spec.clusterIP", new_spec.get("clusterIP") or "", "field is immutable"))
-
-
-def _validate_endpoints(endpoints: Obj, errs: Errs) -> None:
-    for _, subset_path, subset in _items(endpoints, "subsets", "subsets", errs):
-        if not subset.get("addresses") and not subset.get("notReadyAddresses"):
-            errs.append(required(subset_path, "must specify `addresses` or `notReadyAddresses`"))
-        for key in ("addresses", "notReadyAddresses"):
-            for _, addr_path, address in _items(subset, key, f"{subset_path}.{key}", errs):
-                if not address.get("ip"):
-                    errs.append(required(f"{addr_path}.ip", ""))
-                elif not is_ip(address["ip"]):
-                    errs.append(invalid(f"{addr_path}.ip", address["ip"], _MSG_IP))
-                if address.get("nodeName"):
-                    node_name = str(address["nodeName"])
-                    errs.extend(
-                        invalid(f"{addr_path}.nodeName", node_name, m)
-                        for m in is_dns1123_subdomain(node_name)
-                    )
-        ports = _items(subset, "ports", f"{subset_path}.ports", errs)
-        names: set[str] = set()
-        for _, port_path, port in ports:
-            _port_name(port.get("name"), f"{port_path}.name", len(ports) > 1, names, errs)
-            _port_number(port.get("port"), f"{port_path}.port", errs)
-            _enum(port, "protocol", f"{port_path}.protocol", PROTOCOLS, errs)
-
 
 # --- apps -----------------------------------------------------------------------------------------------------
 
@@ -212,7 +107,7 @@ def _validate_workload(obj: Obj, errs: Errs) -> None:
 def _int_or_percent(value: Any, path: str, errs: Errs) -> float | None:
     """An IntOrString like maxSurge: a non-negative int, or "N%" (returned as the percentage)."""
     if isinstance(value, str):
-        if not _RE_PERCENT.match(value):
+        if not _RE_PERCENT.fullmatch(value):
             msg = "a valid percent string must be a numeric string followed by an ending '%'"
             errs.append(invalid(path, value, _regex_error(msg, _PERCENT, "1%", "93%")))
             return None
@@ -254,7 +149,7 @@ def _validate_deployment(deployment: Obj, errs: Errs) -> None:
                 invalid(f"{path}.maxUnavailable", rolling["maxUnavailable"], "must not be greater than 100%")
             )
     _min(spec, "revisionHistoryLimit", "spec.revisionHistoryLimit", errs)
-    deadline = _int(spec, "progressDeadlineSeconds", "spec.progressDeadlineSeconds", errs)
+    deadline = _min(spec, "progressDeadlineSeconds", "spec.progressDeadlineSeconds", errs)
     min_ready = spec.get("minReadySeconds")
     min_ready = min_ready if isinstance(min_ready, int) else 0
     if deadline is not None and deadline <= min_ready:
@@ -268,40 +163,6 @@ def _validate_selector_update(new: Obj, old: Obj, errs: Errs) -> None:
 
 
 # --- nodes, namespaces, events, leases, bindings --------------------------------------------------------------
-
-
-def _validate_node(node: Obj, errs: Errs) -> None:
-    spec = _map(node, "spec", "spec", errs)
-    cidrs = [("spec.podCIDR", spec.get("podCIDR"))]
-    pod_cidrs = spec.get("podCIDRs")
-    cidrs += [
-        (f"spec.podCIDRs[{i}]", c) for i, c in enumerate(pod_cidrs if isinstance(pod_cidrs, list) else [])
-    ]
-    for path, cidr in cidrs:
-        if cidr and not is_cidr(cidr):
-            errs.append(invalid(path, cidr, "must be a valid CIDR"))
-    seen: set[tuple[str, str]] = set()
-    for _, taint_path, taint in _items(spec, "taints", "spec.taints", errs):
-        key, effect = taint.get("key"), taint.get("effect")
-        if not key:
-            errs.append(required(f"{taint_path}.key", ""))
-        else:
-            errs.extend(invalid(f"{taint_path}.key", key, m) for m in is_qualified_name(str(key)))
-        if taint.get("value"):
-            errs.extend(
-                invalid(f"{taint_path}.value", taint["value"], m) for m in is_label_value(str(taint["value"]))
-            )
-        if not effect:
-            errs.append(required(f"{taint_path}.effect", ""))
-        else:
-            _enum(taint, "effect", f"{taint_path}.effect", TAINT_EFFECTS, errs)
-        if (str(key), str(effect)) in seen:
-            errs.append(duplicate(taint_path, taint, "taints must be unique by key and effect pair"))
-        seen.add((str(key), str(effect)))
-    status = _map(node, "status", "status", errs)
-    for kind in ("capacity", "allocatable"):
-        for name, value in _map(status, kind, f"status.{kind}", errs).items():
-            _quantity(value, f"status.{kind}[{name}]", errs)
 
 
 def _validate_namespace(namespace: Obj, errs: Errs) -> None:
@@ -333,11 +194,6 @@ def _validate_lease(lease: Obj, errs: Errs) -> None:
     _min(spec, "leaseTransitions", "spec.leaseTransitions", errs)
 
 
-def _validate_binding(binding: Obj, errs: Errs) -> None:
-    if not _map(binding, "target", "target", errs).get("name"):
-        errs.append(required("target.name", ""))
-
-
 # --- entry point ----------------------------------------------------------------------------------------------
 
 Check = Callable[[Obj, Errs], None]
@@ -347,11 +203,11 @@ UpdateCheck = Callable[[Obj, Obj, Errs], None]
 _KINDS: dict[tuple[str, str], tuple[NameCheck, Check | None, UpdateCheck | None]] = {
     ("", "Pod"): (is_dns1123_subdomain, _validate_pod, _validate_pod_update),
     ("", "Namespace"): (is_dns1123_label, _validate_namespace, None),
-    ("", "Service"): (is_dns1035_label, _validate_service, _validate_service_update),
-    ("", "Node"): (is_dns1123_subdomain, _validate_node, None),
-    ("", "Endpoints"): (is_dns1123_subdomain, _validate_endpoints, None),
+    ("", "Service"): (is_dns1035_label, validate_service, validate_service_update),
+    ("", "Node"): (is_dns1123_subdomain, validate_node, validate_node_update),
+    ("", "Endpoints"): (is_dns1123_subdomain, validate_endpoints, None),
     ("", "Event"): (is_dns1123_subdomain, _validate_event, None),
-    ("", "Binding"): (is_dns1123_subdomain, _validate_binding, None),
+    ("", "Binding"): (is_dns1123_subdomain, validate_binding, None),
     ("apps", "Deployment"): (is_dns1123_subdomain, _validate_deployment, _validate_selector_update),
     ("apps", "ReplicaSet"): (is_dns1123_subdomain, _validate_workload, _validate_selector_update),
     ("coordination.k8s.io", "Lease"): (is_dns1123_subdomain, _validate_lease, None),

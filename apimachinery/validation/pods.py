@@ -7,9 +7,12 @@ from typing import Any
 
 from apimachinery.validation.common import (
     _MSG_QUANTITY,
+    INT64_MAX,
+    INT64_MIN,
     Errs,
     Obj,
     _enum,
+    _in_range,
     _int,
     _int_or_port_name,
     _items,
@@ -31,6 +34,15 @@ from apimachinery.validation.common import (
     required,
     show,
     validate_labels,
+)
+from apimachinery.validation.podextras import (
+    validate_command,
+    validate_container_security,
+    validate_host_fields,
+    validate_host_path,
+    validate_mount,
+    validate_pod_security,
+    validate_port_host_ip,
 )
 
 # --- pods -----------------------------------------------------------------------------------------------------
@@ -61,7 +73,12 @@ FIELD_REF_PATHS = [
     "status.podIP",
     "status.podIPs",
 ]
-_RE_FIELD_REF_KEYED = re.compile(r"^metadata\.(labels|annotations)\['[^']+'\]$")
+_RE_FIELD_REF_KEYED = re.compile(r"metadata\.(labels|annotations)\['[^']+'\]")
+_RE_HEADER_NAME = re.compile(r"[-A-Za-z0-9]+")
+_MSG_HEADER_NAME = (
+    "a valid HTTP header must consist of alphanumeric characters or '-' (e.g. 'X-Header-Name', "
+    "regex used for validation is '[-A-Za-z0-9]+')"
+)
 _UPDATABLE_POD_FIELDS = (
     "`spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` "
     "(only additions to existing tolerations),`spec.terminationGracePeriodSeconds` "
@@ -87,8 +104,7 @@ def _validate_volumes(spec: Obj, path: str, errs: Errs) -> set[str]:
             errs.append(forbidden(f"{vol_path}.{sources[1]}", "may not specify more than 1 volume type"))
         host_path = _map(volume, "hostPath", f"{vol_path}.hostPath", errs)
         if "hostPath" in volume:
-            if not host_path.get("path"):
-                errs.append(required(f"{vol_path}.hostPath.path", ""))
+            validate_host_path(host_path, f"{vol_path}.hostPath", errs)
             _enum(host_path, "type", f"{vol_path}.hostPath.type", HOST_PATH_TYPES, errs)
         empty_dir = _map(volume, "emptyDir", f"{vol_path}.emptyDir", errs)
         if empty_dir.get("sizeLimit") is not None:
@@ -144,6 +160,12 @@ def _validate_probe(probe: Obj, path: str, errs: Errs, *, liveness_like: bool) -
                 _int_or_port_name(action["port"], f"{path}.{key}.port", errs)
     http_get = _map(probe, "httpGet", f"{path}.httpGet", errs)
     _enum(http_get, "scheme", f"{path}.httpGet.scheme", ["HTTP", "HTTPS"], errs)
+    for _, header_path, header in _items(http_get, "httpHeaders", f"{path}.httpGet.httpHeaders", errs):
+        name = header.get("name")
+        if not isinstance(name, str) or not _RE_HEADER_NAME.fullmatch(name):
+            errs.append(invalid(f"{path}.httpGet.httpHeaders", name, _MSG_HEADER_NAME))
+        if not isinstance(header.get("value", ""), str):
+            errs.append(invalid(f"{header_path}.value", header.get("value"), "must be a string"))
     for key in (
         "initialDelaySeconds",
         "timeoutSeconds",
@@ -181,7 +203,7 @@ def _validate_env(container: Obj, path: str, errs: Errs) -> None:
             ref_path = f"{env_path}.valueFrom.fieldRef.fieldPath"
             if not field_path:
                 errs.append(required(ref_path, ""))
-            elif field_path not in FIELD_REF_PATHS and not _RE_FIELD_REF_KEYED.match(str(field_path)):
+            elif field_path not in FIELD_REF_PATHS and not _RE_FIELD_REF_KEYED.fullmatch(str(field_path)):
                 errs.append(not_supported(ref_path, field_path, FIELD_REF_PATHS))
 
 
@@ -211,6 +233,7 @@ def _validate_container(
         if port.get("hostPort") not in (None, 0):
             _port_number(port["hostPort"], f"{port_path}.hostPort", errs)
         _enum(port, "protocol", f"{port_path}.protocol", PROTOCOLS, errs)
+        validate_port_host_ip(port, port_path, errs)
         name = port.get("name")
         if name:
             errs.extend(invalid(f"{port_path}.name", name, m) for m in is_port_name(str(name)))
@@ -218,6 +241,8 @@ def _validate_container(
                 errs.append(duplicate(f"{port_path}.name", name))
             port_names.add(str(name))
     _validate_env(container, path, errs)
+    validate_command(container, path, errs)
+    validate_container_security(container, path, errs)
     _validate_resources(_map(container, "resources", f"{path}.resources", errs), f"{path}.resources", errs)
     mount_paths: set[str] = set()
     for _, mount_path, mount in _items(container, "volumeMounts", f"{path}.volumeMounts", errs):
@@ -233,6 +258,7 @@ def _validate_container(
             errs.append(invalid(f"{mount_path}.mountPath", target, "must be unique"))
         else:
             mount_paths.add(str(target))
+        validate_mount(mount, mount_path, errs)
     for key in ("livenessProbe", "readinessProbe", "startupProbe"):
         if container.get(key) is None:
             continue
@@ -263,6 +289,8 @@ def _validate_tolerations(spec: Obj, path: str, errs: Errs) -> None:
                     'operator must be Exists when `key` is empty, which means "match all values and all keys"',
                 )
             )
+        if tol.get("tolerationSeconds") is not None:
+            _in_range(tol["tolerationSeconds"], f"{tol_path}.tolerationSeconds", errs, INT64_MIN, INT64_MAX)
         if tol.get("tolerationSeconds") is not None and effect != "NoExecute":
             errs.append(
                 invalid(
@@ -304,7 +332,8 @@ def validate_pod_spec(spec: Obj, path: str, errs: Errs) -> None:
             _validate_container(container, c_path, volumes, port_names, errs, init=init)
     _enum(spec, "restartPolicy", f"{path}.restartPolicy", RESTART_POLICIES, errs)
     _enum(spec, "dnsPolicy", f"{path}.dnsPolicy", DNS_POLICIES, errs)
-    _min(spec, "terminationGracePeriodSeconds", f"{path}.terminationGracePeriodSeconds", errs, low=-(2**63))
+    validate_host_fields(spec, path, errs)
+    validate_pod_security(spec, path, errs)
     deadline = _int(spec, "activeDeadlineSeconds", f"{path}.activeDeadlineSeconds", errs)
     if deadline is not None and not 1 <= deadline <= 2**31 - 1:
         errs.append(

@@ -124,30 +124,14 @@ class CustomResourceStore(Store):
         finally:
             await events.aclose()
 
-    async def create(
-        self, namespace: str | None, obj: Obj, *, dry_run: bool = False, manager: str | None = None
-    ) -> Obj:
-        return self._out(await super().create(namespace, obj, dry_run=dry_run, manager=manager))
+    async def create(self, namespace: str | None, obj: Obj, **options: Any) -> Obj:
+        return self._out(await super().create(namespace, obj, **options))
 
     async def update(
-        self,
-        namespace: str | None,
-        name: str,
-        transform: Callable[[Obj], Obj],
-        *,
-        subresource: str | None = None,
-        dry_run: bool = False,
-        create_if_missing: Callable[[], Obj] | None = None,
-        manager: str | None = None,
+        self, namespace: str | None, name: str, transform: Callable[[Obj], Obj], **options: Any
     ) -> tuple[Obj, bool]:
         updated, created = await super().update(
-            namespace,
-            name,
-            lambda current: transform(self._out(current)),
-            subresource=subresource,
-            dry_run=dry_run,
-            create_if_missing=create_if_missing,
-            manager=manager,
+            namespace, name, lambda current: transform(self._out(current)), **options
         )
         return self._out(updated), created
 

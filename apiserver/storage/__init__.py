@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import os
 from typing import Any
 
@@ -18,6 +19,8 @@ from apimachinery import serialization
 from apiserver.storage.interface import ErrorCode, Obj, Storage, StorageError
 
 __all__ = ["open_storage"]
+
+log = logging.getLogger("apiserver.storage")
 
 DEFAULT_DATA_DIR = "kubelite-data"
 
@@ -60,10 +63,23 @@ def strip_revision(obj: Obj) -> Obj:
     return obj
 
 
-def decode_value(value: bytes, revision: int) -> Obj:
-    """A fresh dict from stored bytes, stamped with `revision`."""
-    obj: Obj = serialization.loads(value)
+def decode_value(value: bytes, revision: int, key: str = "") -> Obj:
+    """A fresh dict from stored bytes, stamped with `revision`; StorageError(CORRUPT) when they are not an
+    object's JSON."""
+    try:
+        obj = serialization.loads(value)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise StorageError(
+            ErrorCode.CORRUPT, key, f"the stored value of {key} cannot be decoded: {exc}"
+        ) from None
+    if not isinstance(obj, dict):
+        raise StorageError(ErrorCode.CORRUPT, key, f"the stored value of {key} is not an object")
     return stamp(obj, revision)
+
+
+def skip_corrupt(key: str, exc: StorageError) -> None:
+    """Log a value that list or watch leaves out (see the storage interface)."""
+    log.warning("stored value cannot be decoded: left out", extra={"key": key, "error": str(exc)[:300]})
 
 
 def stamp(obj: Obj, revision: int) -> Obj:

@@ -33,6 +33,7 @@ from apiserver.storage import (
     decode_value,
     encode_continue,
     encode_value,
+    skip_corrupt,
     stamped_copy,
     strip_revision,
 )
@@ -174,6 +175,8 @@ class EtcdStorage:
             return StorageError(ErrorCode.COMPACTED, key, details, revision=await self._compact_revision())
         if "future revision" in details:
             return StorageError(ErrorCode.INVALID, key, f"revision is newer than the store: {details}")
+        if "request is too large" in details:
+            return StorageError(ErrorCode.TOO_LARGE, key, details)
         if exc.code() is grpc.StatusCode.INVALID_ARGUMENT:
             return StorageError(ErrorCode.INVALID, key, details)
         return StorageError(ErrorCode.UNAVAILABLE, key, f"etcd: {exc.code().name}: {details}")
@@ -205,16 +208,17 @@ class EtcdStorage:
         if limit > 0:
             response = await self._range(start_b, end_b, limit=limit, revision=revision)
             read_at = revision or response.header.revision
-            items = [_key_value(kv) for kv in response.kvs]
-            if not response.more or not items:
+            items = _decodable(response.kvs)
+            if not response.more or not response.kvs:
                 return ListResult(items, read_at)
-            token = encode_continue(read_at, items[-1].key[len(prefix) :] + "\x00")
-            return ListResult(items, read_at, token, response.count - len(items))
+            last = response.kvs[-1].key.decode()
+            token = encode_continue(read_at, last[len(prefix) :] + "\x00")
+            return ListResult(items, read_at, token, response.count - len(response.kvs))
         items = []
         while True:
             response = await self._range(start_b, end_b, limit=self._page_size, revision=revision)
             revision = revision or response.header.revision
-            items.extend(_key_value(kv) for kv in response.kvs)
+            items.extend(_decodable(response.kvs))
             if not response.more or not response.kvs:
                 return ListResult(items, revision)
             start_b = response.kvs[-1].key + b"\x00"
@@ -376,7 +380,12 @@ class EtcdStorage:
                     pause = _WATCH_BACKOFF_INITIAL
                     for event in response.events:
                         next_revision = int(event.kv.mod_revision) + 1
-                        yield _watch_event(event)
+                        try:
+                            decoded = _watch_event(event)
+                        except StorageError as exc:
+                            skip_corrupt(event.kv.key.decode(errors="replace"), exc)
+                            continue
+                        yield decoded
                     response = await call.read()
             except (grpc.aio.AioRpcError, TimeoutError) as exc:
                 if self._closed:
@@ -404,7 +413,18 @@ class EtcdStorage:
 
 
 def _key_value(kv: Any) -> KeyValue:
-    return KeyValue(kv.key.decode(), decode_value(kv.value, kv.mod_revision), int(kv.mod_revision))
+    key = kv.key.decode()
+    return KeyValue(key, decode_value(kv.value, kv.mod_revision, key), int(kv.mod_revision))
+
+
+def _decodable(kvs: Any) -> list[KeyValue]:
+    items = []
+    for kv in kvs:
+        try:
+            items.append(_key_value(kv))
+        except StorageError as exc:
+            skip_corrupt(kv.key.decode(errors="replace"), exc)
+    return items
 
 
 def _watch_event(event: Any) -> WatchEvent:

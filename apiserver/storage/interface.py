@@ -20,6 +20,8 @@ Contract, shared by every backend and checked by tests/integration/storage/test_
   from_revision=0 means "from now". StorageError(COMPACTED) when from_revision is compacted away.
   A dropped connection is retried transparently from the last revision seen + 1.
 * StorageError(UNAVAILABLE) when the backend cannot be reached within its request timeout.
+* A stored value that does not decode is StorageError(CORRUPT) for `get` and the writes; `list` and `watch`
+  leave it out (with a log line), so one bad value written past the apiserver cannot fail every reader.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ class ErrorCode(enum.Enum):
     COMPACTED = "Compacted"
     UNAVAILABLE = "Unavailable"
     INVALID = "Invalid"
+    TOO_LARGE = "TooLarge"  # the backend refused a value over its size limit
+    CORRUPT = "Corrupt"  # a stored value that does not decode (written past the apiserver)
 
 
 class StorageError(Exception):

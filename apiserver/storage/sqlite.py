@@ -41,6 +41,7 @@ from apiserver.storage import (
     decode_value,
     encode_continue,
     encode_value,
+    skip_corrupt,
     stamped_copy,
     strip_revision,
 )
@@ -256,10 +257,15 @@ class SqliteStorage:
             revision, relative = decode_continue(continue_token)
             lo = prefix + relative
         at, rows, remaining = await self._run(_list, lo, hi, revision, limit)
-        items = [KeyValue(key, decode_value(value, rev), rev) for rev, key, value in rows]
-        if remaining is None or not items:
+        items = []
+        for rev, key, value in rows:
+            try:
+                items.append(KeyValue(key, decode_value(value, rev, key), rev))
+            except StorageError as exc:
+                skip_corrupt(key, exc)
+        if remaining is None or not rows:
             return ListResult(items, at)
-        token = encode_continue(at, items[-1].key[len(prefix) :] + "\x00")
+        token = encode_continue(at, rows[-1][1][len(prefix) :] + "\x00")
         return ListResult(items, at, token, remaining)
 
     async def current_revision(self) -> int:
@@ -390,7 +396,12 @@ class SqliteStorage:
                         break
                     for change in batch:
                         next_revision = change.revision + 1
-                        yield change.event()
+                        try:
+                            decoded = change.event()
+                        except StorageError as exc:
+                            skip_corrupt(change.key, exc)
+                            continue
+                        yield decoded
                 next_revision = max(next_revision, upto + 1)
                 while True:
                     item = await watcher.queue.get()
@@ -400,7 +411,12 @@ class SqliteStorage:
                         raise StorageError(ErrorCode.UNAVAILABLE, prefix, "storage is closed")
                     if item.revision >= next_revision:
                         next_revision = item.revision + 1
-                        yield item.event()
+                        try:
+                            decoded = item.event()
+                        except StorageError as exc:
+                            skip_corrupt(item.key, exc)
+                            continue
+                        yield decoded
             finally:
                 self._watchers.discard(watcher)
                 metrics.storage_watches.labels("sqlite").dec()

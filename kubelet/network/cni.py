@@ -21,16 +21,22 @@ import hashlib
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from apimachinery import hostcheck
+from apimachinery.validation import is_port, parse_ip
 
 log = logging.getLogger("kubelet.cni")
 
 CNI_VERSION = "1.0.0"
 PortmapMode = Literal["snat", "no-snat", "none"]
+_CNI_ARG_VALUE = re.compile(r"[a-z0-9A-Z][-a-zA-Z0-9.]{0,252}")  # names and uids: no ';', '=' or spaces
+_CONTAINER_ID = re.compile(r"[0-9a-zA-Z][-0-9a-zA-Z_.]{0,127}")
+DEFAULT_BIN_DIRS = ("/usr/lib/cni", "/opt/cni/bin")
+REQUIRED_PLUGINS = ("bridge", "host-local", "loopback", "portmap")
 
 
 class CniError(Exception):
@@ -97,17 +103,29 @@ def loopback_conf() -> dict[str, Any]:
 
 
 def port_mappings(pod: dict[str, Any]) -> list[dict[str, Any]]:
-    """portmap's runtimeConfig entries for every container port with a hostPort."""
+    """portmap's runtimeConfig entries for every container port with a hostPort. portmap turns them into iptables
+    rules, so each value is checked again here; a bad one fails the pod's sandbox (CniError), no other pod's."""
     mappings = []
     for container in pod.get("spec", {}).get("containers") or []:
         for port in container.get("ports") or []:
             if port.get("hostPort"):
+                host_port, container_port = port.get("hostPort"), port.get("containerPort")
+                protocol = str(port.get("protocol") or "TCP").lower()
+                host_ip = port.get("hostIP")
+                if (
+                    not is_port(host_port)
+                    or not is_port(container_port)
+                    or protocol not in ("tcp", "udp", "sctp")
+                ):
+                    raise CniError("portmap", "ADD", 7, f"invalid port mapping {port!r}")
+                if host_ip and parse_ip(host_ip) is None:
+                    raise CniError("portmap", "ADD", 7, f"invalid hostIP {host_ip!r}")
                 mappings.append(
                     {
-                        "hostPort": int(port["hostPort"]),
-                        "containerPort": int(port["containerPort"]),
-                        "protocol": str(port.get("protocol", "TCP")).lower(),
-                        **({"hostIP": port["hostIP"]} if port.get("hostIP") else {}),
+                        "hostPort": host_port,
+                        "containerPort": container_port,
+                        "protocol": protocol,
+                        **({"hostIP": host_ip} if host_ip else {}),
                     }
                 )
     return mappings
@@ -173,9 +191,16 @@ class CniInvoker:
         return json.loads(out) if out.strip() else {}
 
     def _env(self, container_id: str, netns: str, ifname: str, pod: dict[str, Any] | None) -> dict[str, str]:
+        """The CNI environment. CNI_ARGS is `K=V;K=V`: a ';' or '=' in a pod's namespace, name or uid would add
+        arguments of its own, so those are checked again first."""
         args = "IgnoreUnknown=1"
+        if not _CONTAINER_ID.fullmatch(container_id):
+            raise CniError("cni", "ADD", 4, f"invalid container id {container_id!r}")
         if pod is not None:
             md = pod["metadata"]
+            for value in (md.get("namespace", "default"), md.get("name"), md.get("uid")):
+                if not isinstance(value, str) or not _CNI_ARG_VALUE.fullmatch(value):
+                    raise CniError("cni", "ADD", 4, f"invalid pod identity {value!r} for CNI_ARGS")
             args += (
                 f";K8S_POD_NAMESPACE={md.get('namespace', 'default')};K8S_POD_NAME={md['name']}"
                 f";K8S_POD_INFRA_CONTAINER_ID={container_id};K8S_POD_UID={md['uid']}"

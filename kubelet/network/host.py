@@ -19,6 +19,7 @@ import json
 import logging
 
 from apimachinery import hostcheck
+from apimachinery.validation import host_ipv4, host_ipv4_network
 
 log = logging.getLogger("kubelet.network")
 
@@ -157,9 +158,16 @@ async def local_addresses() -> set[str]:
 
 async def sync_routes(desired: dict[str, str]) -> None:
     """Make the proto-177 routes exactly `desired` (podCIDR -> gateway IP); gateways on this host are skipped
-    because such a node's bridge is local and already routed."""
+    because such a node's bridge is local and already routed. Entries that are not an IPv4 network and address
+    are skipped (the caller decided on validated Node fields; this is the second check, where `ip` runs)."""
     local = await local_addresses()
-    wanted = {cidr: via for cidr, via in desired.items() if via not in local}
+    wanted: dict[str, str] = {}
+    for cidr, via in desired.items():
+        net, gateway = host_ipv4_network(cidr), host_ipv4(via)
+        if net is None or gateway is None:
+            log.warning("route %r via %r skipped: not an IPv4 network and address", cidr, via)
+        elif gateway not in local:
+            wanted[str(net)] = gateway
     _, out = await run("ip", "-j", "route", "show", "proto", ROUTE_PROTO)
     present = {r["dst"]: r.get("gateway", "") for r in json.loads(out or "[]")}
     for cidr, via in wanted.items():

@@ -1,11 +1,13 @@
-"""Pure builders: a pod's spec to the arguments of Docker's container create (no I/O here).
+"""Builders: a pod's spec to the arguments of Docker's container create (no I/O here, except that bind mounts
+are resolved on the host's filesystem to keep them inside their volume).
 
 sandbox_name / container_name   dockershim-style unique names (k8s_<container>_<pod>_<ns>_<uid>_<attempt>)
 pod_labels                      the re-adoption labels of runtime.docker
 build_env                       env with fieldRef (pod name/namespace/uid/IP, node name, labels, annotations)
 expand                          $(VAR) references in command and args, as Kubernetes expands them
 resource_args                   limits.cpu -> nano_cpus, requests.cpu -> cpu_shares, limits.memory -> mem_limit
-volume_paths / volume_binds     emptyDir under the pod's dir, hostPath as given; volumeMounts -> binds
+volume_paths / volume_mounts    emptyDir under the pod's dir, hostPath as given; volumeMounts -> bind mounts
+                                that stay inside their volume (runtime.mounts)
 container_args                  everything above, for one container of a pod
 """
 
@@ -15,6 +17,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+from docker.types import Mount
+
+from apimachinery.validation import is_dns1123_label, is_dns1123_subdomain
 from kubelet.quantity import cpu_millis, memory_bytes
 from kubelet.runtime.docker import (
     LABEL_CONTAINER_NAME,
@@ -28,6 +33,7 @@ from kubelet.runtime.docker import (
     TYPE_CONTAINER,
     TYPE_SANDBOX,
 )
+from kubelet.runtime.mounts import MountError, check_host_path, check_volume_name, resolve_binds
 
 _INVALID_NAME = re.compile(r"[^a-zA-Z0-9_.-]")
 _VAR_REF = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
@@ -158,37 +164,64 @@ def resource_args(container: dict[str, Any]) -> dict[str, Any]:
     return args
 
 
+_UID = re.compile(r"[A-Za-z0-9][-A-Za-z0-9]{0,63}")
+
+
+def valid_uid(uid: Any) -> bool:
+    """A pod uid is a directory name under the kubelet's root: letters, digits and '-' only (server-made uids are
+    UUIDs), so a uid written past the API cannot name `..`."""
+    return isinstance(uid, str) and bool(_UID.fullmatch(uid))
+
+
+def pod_problem(pod: dict[str, Any]) -> str | None:
+    """Why this kubelet must not run `pod` at all, or None. The API refuses all of these; a pod written to storage
+    past it is refused here, before its uid or names reach a path, a container name or CNI's arguments."""
+    md = pod.get("metadata") or {}
+    if not valid_uid(md.get("uid")):
+        return f"pod uid {md.get('uid')!r} is not a valid uid"
+    namespace, name = md.get("namespace") or "default", md.get("name")
+    if not isinstance(namespace, str) or is_dns1123_label(namespace):
+        return f"namespace {namespace!r} is not a valid name"
+    if not isinstance(name, str) or is_dns1123_subdomain(name):
+        return f"pod name {name!r} is not a valid name"
+    spec = pod.get("spec") or {}
+    for key in ("initContainers", "containers"):
+        for c in spec.get(key) or []:
+            cname = c.get("name") if isinstance(c, dict) else None
+            if not isinstance(cname, str) or is_dns1123_label(cname):
+                return f"container name {cname!r} is not a valid name"
+    return None
+
+
 def pod_dir(root_dir: Path, pod: dict[str, Any]) -> Path:
-    return root_dir / "pods" / pod["metadata"]["uid"]
+    uid = pod["metadata"]["uid"]
+    if not valid_uid(uid):
+        raise MountError(f"pod uid {uid!r} is not a valid uid")
+    return root_dir / "pods" / uid
 
 
 def volume_paths(root_dir: Path, pod: dict[str, Any]) -> dict[str, tuple[str, str | None]]:
-    """name -> (host path, hostPath type) for the volumes this kubelet supports (emptyDir, hostPath)."""
+    """name -> (host path, hostPath type) for the volumes this kubelet supports (emptyDir, hostPath). Raises
+    MountError for a volume name or hostPath that could reach outside its place."""
     paths: dict[str, tuple[str, str | None]] = {}
     base = pod_dir(root_dir, pod) / "volumes"
     for vol in pod.get("spec", {}).get("volumes") or []:
-        name = vol.get("name", "")
         if "emptyDir" in vol:
+            name = check_volume_name(vol.get("name"))
             paths[name] = (str(base / "kubernetes.io~empty-dir" / name), "DirectoryOrCreate")
         elif "hostPath" in vol:
+            name = check_volume_name(vol.get("name"))
             hp = vol["hostPath"] or {}
-            paths[name] = (hp.get("path", ""), hp.get("type") or None)
+            paths[name] = (check_host_path(hp.get("path")), hp.get("type") or None)
     return paths
 
 
-def volume_binds(container: dict[str, Any], paths: dict[str, tuple[str, str | None]]) -> list[str]:
-    """Docker bind specs "host:container:ro|rw" for the container's volumeMounts (subPath included)."""
-    binds = []
-    for mount in container.get("volumeMounts") or []:
-        source = paths.get(mount.get("name", ""))
-        if source is None or not mount.get("mountPath"):
-            continue
-        host = source[0]
-        if mount.get("subPath"):
-            host = str(Path(host) / mount["subPath"])
-        mode = "ro" if mount.get("readOnly") else "rw"
-        binds.append(f"{host}:{mount['mountPath']}:{mode}")
-    return binds
+def volume_mounts(container: dict[str, Any], paths: dict[str, tuple[str, str | None]]) -> list[Mount]:
+    """Docker bind mounts for the container's volumeMounts: sources resolved and kept inside their volume
+    (`runtime.mounts`), passed as structured mounts rather than "src:dst:mode" strings."""
+    return [
+        Mount(b.target, b.source, type="bind", read_only=b.read_only) for b in resolve_binds(container, paths)
+    ]
 
 
 def container_args(
@@ -211,7 +244,7 @@ def container_args(
         "environment": env,
         "network_mode": f"container:{sandbox_id}",
         "ipc_mode": f"container:{sandbox_id}",
-        "volumes": volume_binds(container, volume_paths(root_dir, pod)),
+        "mounts": volume_mounts(container, volume_paths(root_dir, pod)),
         "tty": bool(container.get("tty")),
         "stdin_open": bool(container.get("stdin")),
         **resource_args(container),

@@ -6,12 +6,15 @@ puts net.ipv4.conf.all.route_localnet back to what it was when the object was ma
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -123,3 +126,22 @@ class KubeProxyProc:
         )
         ROUTE_LOCALNET.write_text(self.route_localnet_before)
         self.discard_log()
+
+
+@contextlib.contextmanager
+def local_address(address: str = "10.244.251.1") -> Iterator[str]:
+    """`address` made local on a device of this test (removed afterwards): a backend for Endpoints, which may not
+    be loopback addresses."""
+    device = f"klb{uuid.uuid4().hex[:6]}"
+    # A local address is delivered locally whatever its device; dummy where the kernel has it, else ifb.
+    for kind in ("dummy", "ifb"):
+        if subprocess.run(["ip", "link", "add", device, "type", kind], capture_output=True).returncode == 0:
+            break
+    else:
+        pytest.skip("neither dummy nor ifb devices are available")
+    try:
+        subprocess.run(["ip", "addr", "add", f"{address}/32", "dev", device], check=True, capture_output=True)
+        subprocess.run(["ip", "link", "set", device, "up"], check=True, capture_output=True)
+        yield address
+    finally:
+        subprocess.run(["ip", "link", "del", device], capture_output=True)

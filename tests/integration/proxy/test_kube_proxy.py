@@ -24,7 +24,13 @@ import pytest
 
 from kube_proxy import netif
 from tests.harness import REPO, ApiServer, wait_until
-from tests.integration.proxy.helpers import KubeProxyProc, need_iptables, our_lines, service_lines
+from tests.integration.proxy.helpers import (
+    KubeProxyProc,
+    local_address,
+    need_iptables,
+    our_lines,
+    service_lines,
+)
 
 pytestmark = [pytest.mark.etcd, pytest.mark.timeout(120)]
 
@@ -295,11 +301,20 @@ class _NameHandler(BaseHTTPRequestHandler):
         pass
 
 
+BACKEND_IP = "10.244.251.1"  # Endpoints may not be loopback addresses: a dummy device holds this one
+
+
 @pytest.fixture
 def backends() -> Iterator[list[int]]:
+    need_iptables()
+    with local_address(BACKEND_IP):
+        yield from _serve_names()
+
+
+def _serve_names() -> Iterator[list[int]]:
     servers = []
     for name in ("one", "two"):
-        srv = ThreadingHTTPServer(("127.0.0.1", 0), _NameHandler)
+        srv = ThreadingHTTPServer((BACKEND_IP, 0), _NameHandler)
         srv.name = name  # type: ignore[attr-defined]
         threading.Thread(target=srv.serve_forever, daemon=True).start()
         servers.append(srv)
@@ -321,7 +336,7 @@ def test_userspace_mode_proxies_cluster_ip_and_node_port_round_robin(
         body = {
             "metadata": {"name": "us"},
             "subsets": [
-                {"addresses": [{"ip": "127.0.0.1"}], "ports": [{"port": backends[0]}]},
+                {"addresses": [{"ip": BACKEND_IP}], "ports": [{"port": backends[0]}]},
             ],
         }
         assert api.post(f"/api/v1/namespaces/{ns}/endpoints", json=body).status_code == 201
@@ -333,7 +348,7 @@ def test_userspace_mode_proxies_cluster_ip_and_node_port_round_robin(
         assert our_lines() == []  # userspace mode never touches iptables
         # Two endpoints on distinct ports: the subsets differ by port, so the port name "" has both.
         body = api.get(f"/api/v1/namespaces/{ns}/endpoints/us").json()
-        body["subsets"].append({"addresses": [{"ip": "127.0.0.1"}], "ports": [{"port": backends[1]}]})
+        body["subsets"].append({"addresses": [{"ip": BACKEND_IP}], "ports": [{"port": backends[1]}]})
         assert api.put(f"/api/v1/namespaces/{ns}/endpoints/us", json=body).status_code == 200
         wait_until(
             lambda: {httpx.get(f"http://{ip}/", timeout=2).text for _ in range(4)} == {"one", "two"},

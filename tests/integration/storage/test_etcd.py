@@ -12,7 +12,7 @@ import pytest
 
 from apiserver.storage.etcd import EtcdStorage, parse_endpoints
 from apiserver.storage.interface import ErrorCode, KeyValue, StorageError
-from tests.harness import Etcd, free_port
+from tests.harness import Etcd, free_port, freeze
 from tests.integration.storage.conftest import make_obj, set_data
 
 pytestmark = [pytest.mark.etcd, pytest.mark.timeout(60)]
@@ -106,7 +106,7 @@ async def test_hung_etcd_is_unavailable_within_the_timeout(
     key = "/registry/hung/a"
     await private_store.create(key, make_obj("a"))
     assert private_etcd.proc is not None
-    private_etcd.proc.send_signal(signal.SIGSTOP)
+    freeze(private_etcd.proc)
     try:
         started = time.monotonic()
         results = await asyncio.gather(

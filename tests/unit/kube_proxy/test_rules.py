@@ -178,3 +178,19 @@ def test_cleanup_text_declares_then_deletes() -> None:
         "-X KUBE-SVC-X",
         "COMMIT",
     ]
+
+
+def test_a_table_with_unsafe_values_writes_no_rule_for_them() -> None:
+    """The last check, where the restore input is written: a table not built by servicemap still cannot inject."""
+    good = ServicePort("ns", "web", "", "TCP", "10.96.0.10", 80)
+    evil = ServicePort(
+        "ns", "evil", "", "TCP", "10.96.0.11", 80, external_ips=("1.2.3.4\n-A KUBE-SERVICES -j ACCEPT",)
+    )
+    assert rules.safe_to_write(good, [Endpoint("10.244.0.2", 8080)])
+    assert not rules.safe_to_write(evil, [])
+    assert not rules.safe_to_write(good, [Endpoint("10.244.0.2\nx", 8080)])
+    text = rules.build(
+        [(evil, [Endpoint("10.244.0.3", 80)]), (good, [Endpoint("10.244.0.2", 8080)])], OPTS
+    ).text()
+    assert "evil" not in text and "ns/web" in text
+    assert all(line.isprintable() for line in text.splitlines())

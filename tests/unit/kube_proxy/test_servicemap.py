@@ -142,3 +142,29 @@ def test_terminating_serving_endpoints_take_traffic_only_when_none_is_ready() ->
     ]
     both = [endpoint_slice("a", [draining, ep("10.244.1.7")])]
     assert [str(e) for e in slice_endpoints(both, "", "TCP")] == ["10.244.1.7:8080"]
+
+
+def test_hostile_values_are_rejected_one_by_one() -> None:
+    """A value that would reach a rule unchecked is left out and reported; the rest is still proxied."""
+    bad = svc("evil", type="LoadBalancer", externalIPs=["fe80::1%x\nnetns add pwn", "192.0.2.7"],
+              ports=[{"port": 80, "nodePort": 30080}, {"port": 81, "name": "bad name"}])  # fmt: skip
+    bad["status"] = {
+        "loadBalancer": {"ingress": [{"ip": "10.250.0.9\n-A KUBE-SERVICES -j ACCEPT"}, {"ip": "10.250.0.8"}]}
+    }
+    bad_name = svc("web\n")
+    bad_ip = svc("ipv6", clusterIP="fd00::1")
+    eps = endpoints("evil", addresses=[{"ip": "10.244.1.2"}, {"ip": "127.0.0.1"}, {"ip": "1.2.3.4\nx"}],
+                    ports=[{"port": 8080}])  # fmt: skip
+    rejected: list = []
+    table = build_table([bad, bad_name, bad_ip, svc("good")], {"ns1/evil": eps}, rejected)
+    assert [(sp.name, sp.port, sp.external_ips, sp.load_balancer_ips) for sp, _ in table] == [
+        ("evil", 80, ("192.0.2.7",), ("10.250.0.8",)),
+        ("good", 80, (), ()),
+    ]
+    assert table[0][1] == [Endpoint("10.244.1.2", 8080)]
+    fields = sorted(r.field for r in rejected)
+    assert fields == sorted([
+        "spec.externalIPs[0]", "status.loadBalancer.ingress[].ip[0]", "spec.ports[1].name", "metadata.name",
+        "spec.clusterIP", "subsets[0].addresses[1].ip", "subsets[0].addresses[2].ip",
+    ])  # fmt: skip
+    assert all("\n" not in r.message() for r in rejected)

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from kubelet.quantity import cpu_millis, memory_bytes
-from kubelet.runtime.spec import build_env, container_args, expand, resource_args, volume_binds, volume_paths
+from kubelet.runtime.spec import build_env, container_args, expand, resource_args, volume_mounts, volume_paths
 
 POD = {
     "metadata": {"name": "web", "namespace": "prod", "uid": "u-1", "labels": {"app": "web"}},
@@ -73,10 +73,13 @@ def test_volumes_and_binds(tmp_path: Path) -> None:
     paths = volume_paths(tmp_path, POD)
     assert paths["scratch"][0] == str(tmp_path / "pods/u-1/volumes/kubernetes.io~empty-dir/scratch")
     assert paths["etc"] == ("/etc", "Directory")
-    binds = volume_binds({"volumeMounts": [{"name": "scratch", "mountPath": "/data"},
-                                           {"name": "etc", "mountPath": "/host-etc", "readOnly": True},
-                                           {"name": "unknown", "mountPath": "/x"}]}, paths)  # fmt: skip
-    assert binds == [f"{paths['scratch'][0]}:/data:rw", "/etc:/host-etc:ro"]
+    mounts = volume_mounts({"volumeMounts": [{"name": "scratch", "mountPath": "/data"},
+                                             {"name": "etc", "mountPath": "/host-etc", "readOnly": True}]},
+                           paths)  # fmt: skip
+    assert [(m["Source"], m["Target"], m["Type"], m["ReadOnly"]) for m in mounts] == [
+        (paths["scratch"][0], "/data", "bind", False),
+        ("/etc", "/host-etc", "bind", True),
+    ]
 
 
 def test_container_args_command_and_args(tmp_path: Path) -> None:
