@@ -26,10 +26,16 @@ pytestmark = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.slow]
 WEB = REPO / "examples" / "web.yaml"
 NODE_PORT = 30080
 HOST_PORT = 18080
+# A hostPort is not allowed at Pod Security's baseline level, which `kctl up` enforces on user namespaces.
+HOSTPORT_NAMESPACE = {
+    "apiVersion": "v1",
+    "kind": "Namespace",
+    "metadata": {"name": "hostport", "labels": {"pod-security.kubernetes.io/enforce": "privileged"}},
+}
 HOSTPORT_POD = {
     "apiVersion": "v1",
     "kind": "Pod",
-    "metadata": {"name": "hostport"},
+    "metadata": {"name": "hostport", "namespace": "hostport"},
     "spec": {
         "containers": [
             {
@@ -117,7 +123,9 @@ def test_read_only_proc_sys_and_no_ipv6(confined: tuple[ConfinedMachine, UpClust
     # A hostPort: CNI portmap runs without snat (which would have to set route_localnet on the bridge) and the
     # pod starts; the port is published on the node's address.
     manifest = cluster.tmp / "hostport.json"
-    manifest.write_text(json.dumps(HOSTPORT_POD))
+    manifest.write_text(
+        json.dumps({"apiVersion": "v1", "kind": "List", "items": [HOSTPORT_NAMESPACE, HOSTPORT_POD]})
+    )
     applied = cluster.kctl("apply", "-f", str(manifest))
     assert applied.returncode == 0, applied.stderr
     page = wait_until(

@@ -72,6 +72,21 @@ def raw_endpoints(ns: str, name: str, *ips: str) -> dict[str, Any]:
             "subsets": [{"addresses": [{"ip": ip} for ip in ips], "ports": [{"port": 8080, "protocol": "TCP"}]}]}  # fmt: skip
 
 
+def raw_slice(ns: str, name: str, *ips: str) -> dict[str, Any]:
+    return {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": {"name": f"{name}-x", "namespace": ns, "labels": {"kubernetes.io/service-name": name}},
+            "addressType": "IPv4", "endpoints": [{"addresses": [ip], "conditions": {"ready": True}} for ip in ips],
+            "ports": [{"name": "", "port": 8080, "protocol": "TCP"}]}  # fmt: skip
+
+
+def put_endpoints(etcd: Etcd, source: str, ns: str, name: str, *ips: str) -> None:
+    """The endpoints of service `name` as the kube-proxy under test reads them, straight into etcd."""
+    if source == "endpoints":
+        put_raw(etcd, f"/registry/endpoints/{ns}/{name}", raw_endpoints(ns, name, *ips))
+    else:
+        put_raw(etcd, f"/registry/endpointslices/{ns}/{name}-x", raw_slice(ns, name, *ips))
+
+
 def events(api: httpx.Client, ns: str, reason: str) -> dict[str, str]:
     """involvedObject kind/name -> the messages of its Events with `reason`, joined."""
     found: dict[str, str] = {}
@@ -82,10 +97,15 @@ def events(api: httpx.Client, ns: str, reason: str) -> dict[str, str]:
     return found
 
 
+@pytest.fixture(params=["endpoints", "endpointslices"])
+def source(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
-def proxy(apiserver: ApiServer) -> Iterator[KubeProxyProc]:
+def proxy(apiserver: ApiServer, source: str) -> Iterator[KubeProxyProc]:
     need_iptables()
-    p = KubeProxyProc(apiserver.url)
+    p = KubeProxyProc(apiserver.url, extra=["--endpoints-source", source])
     try:
         yield p
     finally:
@@ -93,18 +113,17 @@ def proxy(apiserver: ApiServer) -> Iterator[KubeProxyProc]:
 
 
 def test_iptables_mode_skips_bad_values_and_programs_the_rest(
-    api: httpx.Client, ns: str, etcd: Etcd, proxy: KubeProxyProc
+    api: httpx.Client, ns: str, etcd: Etcd, proxy: KubeProxyProc, source: str
 ) -> None:
     proxy.start()
     good = raw_service(ns, "good")
     put_raw(etcd, f"/registry/services/{ns}/good", good)
-    put_raw(etcd, f"/registry/endpoints/{ns}/good", raw_endpoints(ns, "good", "10.244.82.2"))
+    put_endpoints(etcd, source, ns, "good", "10.244.82.2")
     lb = raw_service(ns, "evil-lb", type="LoadBalancer")
     lb["spec"]["ports"][0]["nodePort"] = 31999
     lb["status"] = {"loadBalancer": {"ingress": [{"ip": f"10.250.0.9\n{INJECTED}"}, {"ip": "10.250.0.8"}]}}
     put_raw(etcd, f"/registry/services/{ns}/evil-lb", lb)
-    put_raw(etcd, f"/registry/endpoints/{ns}/evil-lb",
-            raw_endpoints(ns, "evil-lb", f"10.244.82.3\n{INJECTED}", "10.244.82.4"))  # fmt: skip
+    put_endpoints(etcd, source, ns, "evil-lb", f"10.244.82.3\n{INJECTED}", "10.244.82.4")
     put_raw(etcd, f"/registry/services/{ns}/web\n", raw_service(ns, "web\n"))
     put_raw(
         etcd,
@@ -125,12 +144,17 @@ def test_iptables_mode_skips_bad_values_and_programs_the_rest(
     assert "-d 10.250.0.8/32" in lines and "--dport 31999" in lines
     assert any(f"-d {good['spec']['clusterIP']}/32" in x for x in our_lines())
     assert proxy.healthy()
-    wanted = {"Service/evil-lb", "Endpoints/evil-lb", "Service/web\n", "Service/evil-ext"}
+    endpoints_object, bad_field = (
+        ("Endpoints/evil-lb", "subsets[0].addresses[0].ip")
+        if source == "endpoints"
+        else ("EndpointSlice/evil-lb-x", "endpoints[0].addresses[0]")
+    )
+    wanted = {"Service/evil-lb", endpoints_object, "Service/web\n", "Service/evil-ext"}
     found = wait_until(lambda: (e := events(api, ns, "RejectedByKubeProxy")) and wanted <= set(e) and e, 15,
                        what="events about the refused values")  # fmt: skip
     assert "status.loadBalancer.ingress[].ip" in found["Service/evil-lb"]
     assert "not an IPv4 address" in found["Service/evil-lb"]
-    assert "subsets[0].addresses[0].ip" in found["Endpoints/evil-lb"]
+    assert bad_field in found[endpoints_object]
     assert "metadata.name" in found["Service/web\n"] and "spec.externalIPs[0]" in found["Service/evil-ext"]
     assert "value not programmed" in proxy.logs()
 
