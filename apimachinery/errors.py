@@ -123,6 +123,17 @@ def forbidden(message: str) -> StatusError:
     return StatusError(403, "Forbidden", message)
 
 
+def forbidden_resource(resource: str, group: str, name: str, why: str) -> StatusError:
+    """403 as Kubernetes' NewForbidden words it: `pods "x" is forbidden: <why>` (`forbidden: <why>` without a
+    resource)."""
+    if not resource:
+        return StatusError(403, "Forbidden", f"forbidden: {why}", details={})
+    what = qualified(resource, group)
+    message = f'{what} "{name}" is forbidden: {why}' if name else f"{what} is forbidden: {why}"
+    details = _details(resource, group, name or None)
+    return StatusError(403, "Forbidden", message, details=details)
+
+
 def unauthorized() -> StatusError:
     return StatusError(401, "Unauthorized", "Unauthorized")
 

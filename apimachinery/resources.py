@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+# Resources with only this verb are requests answered at once and never stored (TokenReview, the access reviews).
+CREATE_ONLY = ("create",)
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,10 @@ class ResourceInfo:
         """`deployments.apps`, or `pods` in the core group."""
         return f"{self.resource}.{self.group}" if self.group else self.resource
 
+    @property
+    def stored(self) -> bool:
+        return self.verbs != CREATE_ONLY
+
     def path_prefix(self) -> str:
         return f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
 
@@ -70,7 +76,23 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo("deployments", "Deployment", "apps", "v1", True, ("deploy",), ("all",), ("status", "scale")),
     ResourceInfo("replicasets", "ReplicaSet", "apps", "v1", True, ("rs",), ("all",), ("status", "scale")),
     ResourceInfo("leases", "Lease", "coordination.k8s.io", "v1", True, (), ()),
-)
+    ResourceInfo("serviceaccounts", "ServiceAccount", "", "v1", True, ("sa",), (), ("token",)),
+    ResourceInfo("roles", "Role", "rbac.authorization.k8s.io", "v1", True),
+    ResourceInfo("rolebindings", "RoleBinding", "rbac.authorization.k8s.io", "v1", True),
+    ResourceInfo("clusterroles", "ClusterRole", "rbac.authorization.k8s.io", "v1", False),
+    ResourceInfo("clusterrolebindings", "ClusterRoleBinding", "rbac.authorization.k8s.io", "v1", False),
+    # Reviews: create-only, answered at once and never stored (CREATE_ONLY).
+    ResourceInfo("tokenreviews", "TokenReview", "authentication.k8s.io", "v1", False, verbs=CREATE_ONLY),
+    ResourceInfo("selfsubjectreviews", "SelfSubjectReview", "authentication.k8s.io", "v1", False, verbs=CREATE_ONLY),
+    ResourceInfo("localsubjectaccessreviews", "LocalSubjectAccessReview", "authorization.k8s.io", "v1", True,
+                 verbs=CREATE_ONLY),
+    ResourceInfo("selfsubjectaccessreviews", "SelfSubjectAccessReview", "authorization.k8s.io", "v1", False,
+                 verbs=CREATE_ONLY),
+    ResourceInfo("selfsubjectrulesreviews", "SelfSubjectRulesReview", "authorization.k8s.io", "v1", False,
+                 verbs=CREATE_ONLY),
+    ResourceInfo("subjectaccessreviews", "SubjectAccessReview", "authorization.k8s.io", "v1", False,
+                 verbs=CREATE_ONLY),
+)  # fmt: skip
 
 _BY_RESOURCE = {(r.group, r.resource): r for r in RESOURCES}
 _BY_KIND = {(r.group, r.kind): r for r in RESOURCES}

@@ -401,6 +401,14 @@ def _gv_path(group: str, version: str) -> str:
     return f"apis/{group}/{version}" if group else f"api/{version}"
 
 
+def _with_placeholders(schemas: dict[str, Schema], roots: list[str]) -> dict[str, Schema]:
+    """Kinds without a schema here yet (RBAC, ServiceAccount, the reviews) get an open object schema, so every
+    $ref resolves and kubectl's validation probe finds their operations."""
+    for name in roots:
+        schemas.setdefault(name, {"type": "object", "x-kubernetes-preserve-unknown-fields": True})
+    return schemas
+
+
 def _referenced(schemas: dict[str, Schema], roots: list[str]) -> dict[str, Schema]:
     """The schemas reachable from `roots` through $ref."""
     prefix = "#/components/schemas/"
@@ -434,7 +442,7 @@ def _document(group: str, version: str) -> tuple[Schema, bytes, str]:
         "openapi": "3.0.0",
         "info": {"title": "Kubernetes", "version": "v1.32.0"},
         "paths": dict(sorted(paths.items())),
-        "components": {"schemas": _referenced(all_schemas(), roots)},
+        "components": {"schemas": _with_placeholders(_referenced(all_schemas(), roots), roots)},
     }
     encoded = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
     return document, encoded, hashlib.sha512(encoded).hexdigest().upper()

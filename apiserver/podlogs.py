@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from apimachinery import errors
+from apiserver import kubeletclient
 
 if TYPE_CHECKING:
     from apiserver.registry import Store
@@ -47,7 +48,7 @@ def kubelet_address(node: Obj) -> str:
     for kind in ("InternalIP", "ExternalIP", "Hostname"):
         for a in addresses:
             if a.get("type") == kind and a.get("address"):
-                return f"http://{a['address']}:{port}"
+                return f"https://{a['address']}:{port}"
     raise errors.StatusError(
         500, "InternalError", f"node {node['metadata']['name']} has no address to reach its kubelet"
     )
@@ -75,9 +76,12 @@ async def pod_log(server: APIServer, request: Request, store: Store, namespace: 
     base = kubelet_address(node)
     params = {k: request.query_params[k] for k in _PASSED_ON if k in request.query_params}
     url = f"{base}/containerLogs/{namespace}/{name}/{container}"
-    client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=None))
+    client = kubeletclient.client(server.options)
+    to_kubelet = client.build_request(
+        "GET", url, params=params, extensions=kubeletclient.request_extensions(node_name)
+    )
     try:
-        upstream = await client.send(client.build_request("GET", url, params=params), stream=True)
+        upstream = await client.send(to_kubelet, stream=True)
     except httpx.HTTPError as exc:
         await client.aclose()
         raise errors.StatusError(500, "InternalError", f'Get "{url}": {exc}') from None

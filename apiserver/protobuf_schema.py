@@ -1,6 +1,7 @@
 """Field tables for the Kubernetes protobuf messages kubelite decodes (see `apiserver/protobuf.py`).
 
-Field numbers are those of the upstream `generated.proto` files (k8s.io/api core/v1, apps/v1, coordination/v1;
+Field numbers are those of the upstream `generated.proto` files (k8s.io/api core/v1, apps/v1, coordination/v1,
+rbac/v1, authentication/v1, authorization/v1;
 k8s.io/apimachinery meta/v1, runtime, util/intstr, api/resource). Protobuf field numbers never change, so a
 message here may lack newer fields: the decoder skips those (and any other unknown field) instead of failing.
 
@@ -243,6 +244,47 @@ ReplicaSetCondition: type=1! status=2! lastTransitionTime=3:Time reason=4 messag
 Lease: metadata=1:ObjectMeta spec=2:LeaseSpec
 LeaseSpec: holderIdentity=1! leaseDurationSeconds=2:int! acquireTime=3:MicroTime renewTime=4:MicroTime
   leaseTransitions=5:int! strategy=6! preferredHolder=7!
+
+ServiceAccount: metadata=1:ObjectMeta secrets=2:[ObjectReference] imagePullSecrets=3:[LocalObjectReference]
+  automountServiceAccountToken=4:bool!
+
+Role: metadata=1:ObjectMeta rules=2:[PolicyRule]
+ClusterRole: metadata=1:ObjectMeta rules=2:[PolicyRule] aggregationRule=3:AggregationRule
+PolicyRule: verbs=1:[string] apiGroups=2:[string] resources=3:[string] resourceNames=4:[string]
+  nonResourceURLs=5:[string]
+AggregationRule: clusterRoleSelectors=1:[LabelSelector]
+RoleBinding: metadata=1:ObjectMeta subjects=2:[Subject] roleRef=3:RoleRef
+ClusterRoleBinding: metadata=1:ObjectMeta subjects=2:[Subject] roleRef=3:RoleRef
+RoleRef: apiGroup=1! kind=2! name=3!
+Subject: kind=1! apiGroup=2 name=3! namespace=4
+
+TokenRequest: metadata=1:ObjectMeta spec=2:TokenRequestSpec status=3:TokenRequestStatus
+TokenRequestSpec: audiences=1:[string]! boundObjectRef=3:BoundObjectReference expirationSeconds=4:int!
+BoundObjectReference: kind=1 apiVersion=2 name=3 uid=4
+TokenRequestStatus: token=1! expirationTimestamp=2:Time
+TokenReview: metadata=1:ObjectMeta spec=2:TokenReviewSpec status=3:TokenReviewStatus
+TokenReviewSpec: token=1 audiences=2:[string]
+TokenReviewStatus: authenticated=1:bool user=2:UserInfo error=3 audiences=4:[string]
+UserInfo: username=1 uid=2 groups=3:[string]
+SelfSubjectReview: metadata=1:ObjectMeta status=2:SelfSubjectReviewStatus
+SelfSubjectReviewStatus: userInfo=1:UserInfo
+
+SubjectAccessReview: metadata=1:ObjectMeta spec=2:SubjectAccessReviewSpec status=3:SubjectAccessReviewStatus
+LocalSubjectAccessReview: metadata=1:ObjectMeta spec=2:SubjectAccessReviewSpec status=3:SubjectAccessReviewStatus
+SubjectAccessReviewSpec: resourceAttributes=1:ResourceAttributes nonResourceAttributes=2:NonResourceAttributes
+  user=3 groups=4:[string] uid=6
+SelfSubjectAccessReview: metadata=1:ObjectMeta spec=2:SelfSubjectAccessReviewSpec
+  status=3:SubjectAccessReviewStatus
+SelfSubjectAccessReviewSpec: resourceAttributes=1:ResourceAttributes nonResourceAttributes=2:NonResourceAttributes
+ResourceAttributes: namespace=1 verb=2 group=3 version=4 resource=5 subresource=6 name=7
+  fieldSelector=8:FieldSelectorAttributes labelSelector=9:LabelSelectorAttributes
+FieldSelectorAttributes: rawSelector=1 requirements=2:[FieldSelectorRequirement]
+FieldSelectorRequirement: key=1! operator=2! values=3:[string]
+LabelSelectorAttributes: rawSelector=1 requirements=2:[LabelSelectorRequirement]
+NonResourceAttributes: path=1 verb=2
+SubjectAccessReviewStatus: allowed=1:bool! reason=2 evaluationError=3 denied=4:bool
+SelfSubjectRulesReview: metadata=1:ObjectMeta spec=2:SelfSubjectRulesReviewSpec
+SelfSubjectRulesReviewSpec: namespace=1
 """
 
 # The kinds a request body may carry: (apiVersion, kind) -> top-level message.
@@ -258,6 +300,18 @@ KINDS: dict[tuple[str, str], str] = {
     ("apps/v1", "Deployment"): "Deployment",
     ("apps/v1", "ReplicaSet"): "ReplicaSet",
     ("coordination.k8s.io/v1", "Lease"): "Lease",
+    ("v1", "ServiceAccount"): "ServiceAccount",
+    ("rbac.authorization.k8s.io/v1", "Role"): "Role",
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"): "ClusterRole",
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"): "RoleBinding",
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): "ClusterRoleBinding",
+    ("authentication.k8s.io/v1", "TokenRequest"): "TokenRequest",
+    ("authentication.k8s.io/v1", "TokenReview"): "TokenReview",
+    ("authentication.k8s.io/v1", "SelfSubjectReview"): "SelfSubjectReview",
+    ("authorization.k8s.io/v1", "SubjectAccessReview"): "SubjectAccessReview",
+    ("authorization.k8s.io/v1", "LocalSubjectAccessReview"): "LocalSubjectAccessReview",
+    ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): "SelfSubjectAccessReview",
+    ("authorization.k8s.io/v1", "SelfSubjectRulesReview"): "SelfSubjectRulesReview",
 }
 
 

@@ -24,8 +24,9 @@ from apimachinery import errors, fields, labels
 from apimachinery.defaults import apply_defaults
 from apimachinery.errors import StatusError
 from apimachinery.resources import ResourceInfo
+from apimachinery.user import UserInfo
 from apimachinery.validation import validate
-from apiserver import metrics
+from apiserver import admission, metrics
 from apiserver.objectmeta import generate_name, later, meta, name_of, new_uid, now, spec_changed
 from apiserver.storage.interface import ErrorCode, Storage, StorageError
 from apiserver.strategy import Strategy
@@ -91,6 +92,25 @@ class Store:
         self.cache = cache
         self.strategy = strategy
         self.prefix = f"/registry/{info.resource}/"
+        self.admission: admission.Chain = admission.EMPTY
+
+    def _attributes(
+        self,
+        operation: str,
+        user: UserInfo,
+        namespace: str | None,
+        name: str,
+        obj: Obj | None,
+        old: Obj | None,
+        *,
+        subresource: str | None = None,
+        dry_run: bool = False,
+    ) -> admission.Attributes | None:
+        """Admission attributes for a client's write, or None when no plugin wants to see it."""
+        sub = subresource or ""
+        if not self.admission.handles(operation, self.info, sub, user):
+            return None
+        return admission.Attributes(operation, self.info, sub, namespace or "", name, obj, old, user, dry_run)
 
     # ---- keys and selectors -------------------------------------------------------------------------------------
 
@@ -211,7 +231,16 @@ class Store:
 
     # ---- writes -------------------------------------------------------------------------------------------------
 
-    async def create(self, namespace: str | None, obj: Obj, *, dry_run: bool = False) -> Obj:
+    async def create(
+        self,
+        namespace: str | None,
+        obj: Obj,
+        *,
+        dry_run: bool = False,
+        user: UserInfo | None = None,
+        warnings: builtins.list[str] | None = None,
+    ) -> Obj:
+        """Store a new object. With `user` (a client's write), admission runs around validation."""
         md = meta(obj)
         generated = not md.get("name") and bool(md.get("generateName"))
         if generated:
@@ -233,7 +262,17 @@ class Store:
             md["generation"] = 1
         self.strategy.prepare_for_create(obj)
         apply_defaults(obj)
+        attrs = None
+        if user is not None:
+            attrs = self._attributes("CREATE", user, namespace, name_of(obj), obj, None, dry_run=dry_run)
+        if attrs is not None:
+            await self.admission.admit(attrs)
+            obj = attrs.obj or obj
+            md = meta(obj)
         self._validate(obj, None)
+        if attrs is not None:
+            await self.admission.validate(attrs)
+            _collect(attrs, warnings)
         await self.strategy.admit_create(obj, dry_run=dry_run)
         if dry_run:
             return obj
@@ -266,18 +305,34 @@ class Store:
         subresource: str | None = None,
         dry_run: bool = False,
         create_if_missing: Callable[[], Obj] | None = None,
+        user: UserInfo | None = None,
+        warnings: builtins.list[str] | None = None,
     ) -> tuple[Obj, bool]:
         """Read-modify-write with compare-and-swap. `transform(current)` returns the object the client wants; a
-        resourceVersion in it is a precondition. Returns (stored object, created)."""
+        resourceVersion in it is a precondition. Returns (stored object, created).
+
+        `subresource="*"` is a write by the server itself (binding, finalize): past client validation and
+        admission. With `user` (a client's write) admission runs, on the update or, for an apply that creates,
+        on the create."""
+        checked = user is not None and subresource != "*"
+        if checked:
+            assert user is not None
+            checked = self.admission.handles("UPDATE", self.info, subresource or "", user)
+        allocating = self.strategy.allocates_on_update and subresource is None and not dry_run
+        if checked or allocating:
+            return await self._update_checked(
+                namespace,
+                name,
+                transform,
+                subresource=subresource,
+                dry_run=dry_run,
+                create_if_missing=create_if_missing,
+                user=user if checked else None,
+                allocating=allocating,
+                warnings=warnings,
+            )
         key = self.key(namespace, name)
         pending_create: Obj | None = None
-        if (
-            self.strategy.allocates_on_update
-            and subresource is None
-            and not dry_run
-            and create_if_missing is None
-        ):
-            return await self._update_allocating(namespace, name, transform), False
 
         def try_update(current: Obj | None) -> Obj:
             nonlocal pending_create
@@ -310,7 +365,8 @@ class Store:
                 )
         except Abort as abort:
             if pending_create is not None:
-                return await self.create(namespace, pending_create, dry_run=dry_run), True
+                created = await self.create(namespace, pending_create, dry_run=dry_run, user=user)
+                return created, True
             raise abort.error from None
         except StorageError as exc:
             raise storage_error(exc, self.info, name) from None
@@ -319,24 +375,56 @@ class Store:
             obj = await self._delete_now(namespace, name, int(obj["metadata"]["resourceVersion"]), obj)
         return obj, False
 
-    async def _update_allocating(
-        self, namespace: str | None, name: str, transform: Callable[[Obj], Obj]
-    ) -> Obj:
-        """An update whose admission claims resources in storage (a Service that becomes a NodePort): read, decide,
-        claim what is new, then compare-and-swap on the revision that was read. On a lost race the claims are
-        released and the whole update is tried again; on success what the old object held and the new one does not
-        is released."""
+    async def _update_checked(
+        self,
+        namespace: str | None,
+        name: str,
+        transform: Callable[[Obj], Obj],
+        *,
+        subresource: str | None,
+        dry_run: bool,
+        create_if_missing: Callable[[], Obj] | None,
+        user: UserInfo | None,
+        allocating: bool,
+        warnings: builtins.list[str] | None,
+    ) -> tuple[Obj, bool]:
+        """An update that must await something between read and write: admission plugins, or a strategy that
+        claims resources in storage (a Service that becomes a NodePort). Read, decide, admit, claim what is new,
+        then compare-and-swap on the revision that was read. On a lost race the claims are released and the
+        whole update is tried again; on success what the old object held and the new one does not is released."""
         key = self.key(namespace, name)
         for _ in range(10):
             try:
                 current = (await self.storage.get(key)).obj
             except StorageError as exc:
+                if exc.code is ErrorCode.NOT_FOUND and create_if_missing is not None:
+                    created = await self.create(namespace, create_if_missing(), dry_run=dry_run, user=user)
+                    return created, True
                 raise storage_error(exc, self.info, name) from None
             try:
-                new = self._prepare_update(copy.deepcopy(current), transform(copy.deepcopy(current)), None)
+                new = self._prepare_update(
+                    copy.deepcopy(current), transform(copy.deepcopy(current)), subresource, validate=False
+                )
             except Abort as abort:
                 raise abort.error from None
-            await self.strategy.admit_update(new, current)
+            attrs = None
+            if user is not None:
+                attrs = self._attributes(
+                    "UPDATE", user, namespace, name, new, current, subresource=subresource, dry_run=dry_run
+                )
+            if attrs is not None:
+                await self.admission.admit(attrs)
+                new = attrs.obj or new
+            if subresource != "*":
+                self._validate(new, current)
+            if attrs is not None:
+                await self.admission.validate(attrs)
+                _collect(attrs, warnings)
+            if dry_run:
+                new["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+                return new, False
+            if allocating:
+                await self.strategy.admit_update(new, current)
             read_revision = current["metadata"]["resourceVersion"]
             lost_race = errors.conflict(self.info.resource, name, self.info.group)
 
@@ -348,20 +436,27 @@ class Store:
                 return _new
 
             try:
-                kv = await self.storage.guaranteed_update(key, swap)
+                with metrics.storage_timer("update", self.info.resource):
+                    kv = await self.storage.guaranteed_update(key, swap)
             except Abort as abort:
-                await self.strategy.abandon_update(new, current)
+                if allocating:
+                    await self.strategy.abandon_update(new, current)
                 if abort.error is lost_race:
                     continue
                 raise abort.error from None
             except StorageError as exc:
-                await self.strategy.abandon_update(new, current)
+                if allocating:
+                    await self.strategy.abandon_update(new, current)
                 raise storage_error(exc, self.info, name) from None
-            await self.strategy.commit_update(kv.obj, current)
-            return kv.obj
+            if allocating:
+                await self.strategy.commit_update(kv.obj, current)
+            obj = kv.obj
+            if self._should_delete(obj):
+                obj = await self._delete_now(namespace, name, int(obj["metadata"]["resourceVersion"]), obj)
+            return obj, False
         raise errors.conflict(self.info.resource, name, self.info.group)
 
-    def _prepare_update(self, old: Obj, new: Obj, subresource: str | None) -> Obj:
+    def _prepare_update(self, old: Obj, new: Obj, subresource: str | None, *, validate: bool = True) -> Obj:
         new_md = meta(new)
         old_md = old["metadata"]
         precondition = new_md.get("resourceVersion")
@@ -407,7 +502,9 @@ class Store:
             md["generation"] = generation or 1
         elif generation or "spec" in new:
             md["generation"] = generation + 1 if spec_changed(old, new) else max(generation, 1)
-        if subresource != "*":  # "*": a write by the server itself (binding), not checked like a client's
+        if (
+            validate and subresource != "*"
+        ):  # "*": the server's own write (binding), not checked like a client's
             self._validate_update(new, old)
         return new
 
@@ -426,9 +523,17 @@ class Store:
             and self.strategy.finalized(obj)
         )
 
-    async def delete(self, namespace: str | None, name: str, opts: DeleteOptions) -> tuple[Obj, bool]:
+    async def delete(
+        self,
+        namespace: str | None,
+        name: str,
+        opts: DeleteOptions,
+        *,
+        user: UserInfo | None = None,
+        subresource: str | None = None,
+    ) -> tuple[Obj, bool]:
         """Returns (object, deleted now). An object that must wait (finalizers, graceful pod deletion) is marked with a
-        deletionTimestamp and returned with deleted=False."""
+        deletionTimestamp and returned with deleted=False. With `user` (a client's delete) admission runs first."""
         key = self.key(namespace, name)
         try:
             current = await self.storage.get(key)
@@ -436,6 +541,13 @@ class Store:
             raise storage_error(exc, self.info, name) from None
         obj = current.obj
         md = obj["metadata"]
+        if user is not None:
+            attrs = self._attributes(
+                "DELETE", user, namespace, name, None, obj, subresource=subresource, dry_run=opts.dry_run
+            )
+            if attrs is not None:
+                await self.admission.admit(attrs)
+                await self.admission.validate(attrs)
         if opts.precondition_uid and opts.precondition_uid != md.get("uid"):
             raise errors.conflict(
                 self.info.resource,
@@ -511,3 +623,8 @@ def _parse_rv(rv: str) -> int:
     if value < 0:
         raise errors.bad_request(f'invalid resource version "{rv}"')
     return value
+
+
+def _collect(attrs: admission.Attributes, warnings: list[str] | None) -> None:
+    if warnings is not None:
+        warnings.extend(attrs.warnings)

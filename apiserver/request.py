@@ -10,6 +10,7 @@ from starlette.requests import Request
 
 from apimachinery import errors, serialization
 from apimachinery.resources import ResourceInfo, by_resource
+from apimachinery.user import UserInfo
 from apiserver import protobuf
 
 Obj = dict[str, Any]
@@ -48,6 +49,12 @@ def parse_path(group: str, version: str, parts: list[str]) -> Target:
     if name == "":
         raise errors.path_not_found()
     return Target(info, namespace, name, sub, watch_path)
+
+
+def user_of(request: Request) -> UserInfo | None:
+    """The authenticated user the auth filter put on the request (None only for in-process callers)."""
+    user = request.scope.get("user")
+    return user if isinstance(user, UserInfo) else None
 
 
 async def read_body(request: Request, limit: int) -> bytes:

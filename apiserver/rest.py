@@ -28,6 +28,7 @@ from apiserver.request import (
     int_param,
     parse_path,
     read_body,
+    user_of,
     wants_table,
 )
 from apiserver.server import APIServer
@@ -44,8 +45,21 @@ def encode(obj: Any) -> bytes:
     return serialization.dumps(obj)
 
 
-def json_response(obj: Any, status: int = 200) -> Response:
-    return Response(encode(obj), status_code=status, media_type="application/json")
+def json_response(obj: Any, status: int = 200, warnings: list[str] | None = None) -> Response:
+    headers = warning_headers(warnings)
+    response = Response(encode(obj), status_code=status, media_type="application/json")
+    for value in headers:
+        response.headers.append("Warning", value)
+    return response
+
+
+def warning_headers(warnings: list[str] | None) -> list[str]:
+    """`Warning: 299 - "text"` values (RFC 7234 warn-code 299, as kube-apiserver sends admission warnings)."""
+    out = []
+    for text in dict.fromkeys(warnings or []):
+        escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+        out.append(f'299 - "{escaped}"')
+    return out
 
 
 def status_response(err: StatusError) -> Response:
@@ -96,9 +110,13 @@ class ResourceAPI:
                 metrics.request_duration.labels(verb, resource).observe(time.perf_counter() - start)
 
     async def _dispatch(self, request: Request, t: Target, verb: str) -> Response:
-        store = self.server.store(t.info)
         if t.info.namespaced and t.name and not t.namespace:
             raise errors.path_not_found()
+        if not t.info.stored:
+            from apiserver.auth import reviews
+
+            return await reviews.handle(self, request, t)
+        store = self.server.store(t.info)
         if t.subresource:
             return await subresources.handle(self, request, store, t)
         if verb == "watch":
@@ -128,15 +146,18 @@ class ResourceAPI:
     def json_ok(self, obj: Any, status: int = 200) -> Response:
         return json_response(obj, status)
 
-    def object_response(self, request: Request, store: Store, obj: Obj, status: int = 200) -> Response:
+    def object_response(
+        self, request: Request, store: Store, obj: Obj, status: int = 200, warnings: list[str] | None = None
+    ) -> Response:
         if wants_table(request):
             return json_response(
                 self.table(
                     request, store, [obj], {"resourceVersion": obj["metadata"].get("resourceVersion", "")}
                 ),
                 status,
+                warnings,
             )
-        return json_response(obj, status)
+        return json_response(obj, status, warnings)
 
     def table(self, request: Request, store: Store, objs: list[Obj], list_meta: Obj) -> Obj:
         include = request.query_params.get("includeObject") or "Metadata"
@@ -265,8 +286,11 @@ class ResourceAPI:
                 ],
                 info.group,
             )
-        created = await store.create(t.namespace, obj, dry_run=self.dry_run(request))
-        return self.object_response(request, store, created, 201)
+        warnings: list[str] = []
+        created = await store.create(
+            t.namespace, obj, dry_run=self.dry_run(request), user=user_of(request), warnings=warnings
+        )
+        return self.object_response(request, store, created, 201, warnings)
 
     async def update(self, request: Request, store: Store, t: Target) -> Response:
         info = store.info
@@ -278,14 +302,17 @@ class ResourceAPI:
             raise errors.bad_request(
                 f"the name of the object ({body_name}) does not match the name on the URL ({t.name})"
             )
+        warnings: list[str] = []
         updated, created = await store.update(
             t.namespace,
             t.name,
             lambda _current: obj,
             dry_run=self.dry_run(request),
             create_if_missing=None,
+            user=user_of(request),
+            warnings=warnings,
         )
-        return self.object_response(request, store, updated, 201 if created else 200)
+        return self.object_response(request, store, updated, 201 if created else 200, warnings)
 
     async def patch(self, request: Request, store: Store, t: Target) -> Response:
         info = store.info
@@ -326,10 +353,17 @@ class ResourceAPI:
 
             if info.namespaced and t.namespace:
                 await self.server.check_namespace(t.namespace)
+        warnings: list[str] = []
         updated, created = await store.update(
-            t.namespace, name, transform, dry_run=dry_run, create_if_missing=create_if_missing
+            t.namespace,
+            name,
+            transform,
+            dry_run=dry_run,
+            create_if_missing=create_if_missing,
+            user=user_of(request),
+            warnings=warnings,
         )
-        return self.object_response(request, store, updated, 201 if created else 200)
+        return self.object_response(request, store, updated, 201 if created else 200, warnings)
 
     async def delete_options(self, request: Request) -> DeleteOptions:
         q = request.query_params
@@ -361,7 +395,7 @@ class ResourceAPI:
     async def delete(self, request: Request, store: Store, t: Target) -> Response:
         assert t.name
         opts = await self.delete_options(request)
-        obj, gone = await store.delete(t.namespace, t.name, opts)
+        obj, gone = await store.delete(t.namespace, t.name, opts, user=user_of(request))
         if store.info.resource == "pods" or not gone:
             # Pods come back whole (the Python client types the answer as V1Pod); so does anything still
             # terminating, as in Kubernetes.
@@ -378,7 +412,7 @@ class ResourceAPI:
         for item in items:
             md = item["metadata"]
             try:
-                obj, _ = await store.delete(md.get("namespace"), md["name"], opts)
+                obj, _ = await store.delete(md.get("namespace"), md["name"], opts, user=user_of(request))
                 deleted.append(obj)
             except StatusError as err:
                 if err.code != 404:

@@ -11,8 +11,13 @@ from dataclasses import dataclass
 
 from apimachinery import errors
 from apimachinery.resources import RESOURCES, ResourceInfo
-from apiserver import metrics
+from apimachinery.user import MASTERS
+from apiserver import metrics, plugins
 from apiserver.allocator import ServiceAllocator
+from apiserver.auth import Auth, bootstrap
+from apiserver.auth.authenticators import ServiceAccountTokens, TokenFile
+from apiserver.auth.tokens import TokenIssuer
+from apiserver.lookups import Lookups, RBACCaches
 from apiserver.objectmeta import new_uid, now
 from apiserver.registry import Store
 from apiserver.storage.interface import ErrorCode, Storage, StorageError
@@ -31,8 +36,18 @@ class Options:
     loadbalancer_ip_range: str | None = "10.250.0.0/24"
     watch_cache_size: int = 10000
     max_request_bytes: int = 3 * 1024 * 1024
-    tokens: dict[str, str] | None = None  # bearer token -> user name; None = no authentication
     event_ttl: float = 3600.0
+    # Trust (DESIGN.md section 11)
+    authorization_modes: tuple[str, ...] = ("Node", "RBAC")
+    token_file: TokenFile | None = None
+    token_issuer: TokenIssuer | None = None
+    # The `kubernetes` Service's endpoint: where pods reach this apiserver (None: no Service is kept).
+    advertise_address: str | None = None
+    secure_port: int = 6443
+    # The client certificate for the kubelets' APIs and the CA their serving certificates are checked with.
+    kubelet_client_cert: str | None = None
+    kubelet_client_key: str | None = None
+    kubelet_ca: str | None = None
 
 
 class APIServer:
@@ -48,14 +63,43 @@ class APIServer:
         by_resource = strategies(self.allocator)
         self.stores: dict[tuple[str, str], Store] = {}
         for info in RESOURCES:
+            if not info.stored:
+                continue
             cache = WatchCache(f"/registry/{info.resource}/", capacity=self.options.watch_cache_size)
             self.stores[(info.group, info.resource)] = Store(
                 info, storage, cache, by_resource.get(info.resource, Strategy())
             )
         self.cacher = Cacher(storage, [s.cache for s in self.stores.values()])
+        self._wire_auth()
         self._bootstrap: asyncio.Task[None] | None = None
         self._gauges: asyncio.Task[None] | None = None
         self._expiry: asyncio.Task[None] | None = None
+
+    def _wire_auth(self) -> None:
+        """Authentication, authorization and admission, from the plugin lists in apiserver/plugins.py."""
+        options = self.options
+        self.privileged_groups: tuple[str, ...] = (MASTERS,)
+        self.lookups = Lookups(self)
+        self.rbac_caches = RBACCaches(self)
+        self.token_file = options.token_file
+        self.token_issuer = options.token_issuer
+        self.sa_authenticator = (
+            ServiceAccountTokens(options.token_issuer, self.lookups) if options.token_issuer else None
+        )
+        self.rbac = plugins.rbac_authorizer(self) if "RBAC" in options.authorization_modes else None
+        self.bootstrapped = asyncio.Event()
+        self.auth = Auth(
+            plugins.authenticator_chain(self),
+            plugins.authorizer_chain(self, options.authorization_modes),
+            self._auth_ready,
+        )
+        chain = plugins.admission_chain(self)
+        for store in self.stores.values():
+            store.admission = chain
+
+    async def _auth_ready(self) -> None:
+        await self.rbac_caches.ready()
+        await self.bootstrapped.wait()
 
     def store(self, info: ResourceInfo) -> Store:
         return self.stores[(info.group, info.resource)]
@@ -79,7 +123,7 @@ class APIServer:
         await self.storage.close()
 
     async def ready(self) -> bool:
-        if not all(s.cache.ready.is_set() for s in self.stores.values()):
+        if not all(s.cache.ready.is_set() for s in self.stores.values()) or not self.bootstrapped.is_set():
             return False
         try:
             return await asyncio.wait_for(self.storage.healthy(), 2.0)
@@ -87,7 +131,25 @@ class APIServer:
             return False
 
     async def _ensure_system_namespaces(self) -> None:
-        """Create the namespaces every cluster has; retried until storage answers."""
+        """Create the namespaces every cluster has, the bootstrap RBAC policy and the `kubernetes` Service;
+        retried until storage answers."""
+        await self._create_namespaces()
+        delay = 0.2
+        while True:
+            try:
+                await bootstrap.reconcile(self.storage)
+                if self.options.advertise_address:
+                    await bootstrap.kubernetes_service(
+                        self, self.options.advertise_address, self.options.secure_port
+                    )
+                break
+            except StorageError as exc:
+                log.warning("bootstrap: storage is not answering (%s); retrying", exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+        self.bootstrapped.set()
+
+    async def _create_namespaces(self) -> None:
         pending = list(SYSTEM_NAMESPACES)
         delay = 0.2
         while pending:

@@ -13,7 +13,7 @@ from apiserver import podlogs
 from apiserver.objectmeta import now
 from apiserver.patch import apply_patch, patch_type
 from apiserver.registry import Abort, DeleteOptions, Store
-from apiserver.request import Target, check_kind, decode_object, read_body
+from apiserver.request import Target, check_kind, decode_object, read_body, user_of
 
 if TYPE_CHECKING:
     from apiserver.rest import ResourceAPI
@@ -37,6 +37,10 @@ async def handle(api: ResourceAPI, request: Request, store: Store, t: Target) ->
         return await finalize(api, request, store, t)
     if sub == "log" and method == "GET":
         return await podlogs.pod_log(api.server, request, store, t.namespace or "", t.name)
+    if sub == "token" and method == "POST":
+        from apiserver.auth import reviews
+
+        return await reviews.token_request(api, request, store, t)
     raise errors.method_not_allowed()
 
 
@@ -58,10 +62,17 @@ async def status(api: ResourceAPI, request: Request, store: Store, t: Target) ->
         def transform(current: Obj) -> Obj:
             return apply_patch(ptype, current, body, kind=info.kind)
 
+    warnings: list[str] = []
     updated, _ = await store.update(
-        t.namespace, t.name, transform, subresource="status", dry_run=api.dry_run(request)
+        t.namespace,
+        t.name,
+        transform,
+        subresource="status",
+        dry_run=api.dry_run(request),
+        user=user_of(request),
+        warnings=warnings,
     )
-    return api.object_response(request, store, updated)
+    return api.object_response(request, store, updated, warnings=warnings)
 
 
 def scale_of(obj: Obj) -> Obj:
@@ -123,7 +134,9 @@ async def scale(api: ResourceAPI, request: Request, store: Store, t: Target) -> 
         current.setdefault("spec", {})["replicas"] = replicas
         return current
 
-    updated, _ = await store.update(t.namespace, t.name, transform, dry_run=api.dry_run(request))
+    updated, _ = await store.update(
+        t.namespace, t.name, transform, dry_run=api.dry_run(request), user=user_of(request)
+    )
     return api.json_ok(scale_of(updated))
 
 
@@ -191,6 +204,13 @@ async def eviction(api: ResourceAPI, request: Request, store: Store, t: Target) 
     delete_options = obj.get("deleteOptions") or {}
     if delete_options.get("gracePeriodSeconds") is not None:
         opts.grace_period_seconds = int(delete_options["gracePeriodSeconds"])
+    user = user_of(request)
+    if user is not None:
+        attrs = store._attributes("CREATE", user, t.namespace, t.name, obj, None, subresource="eviction")
+        if attrs is not None:
+            await store.admission.admit(attrs)
+            await store.admission.validate(attrs)
+    # The pod's deletion is the eviction's effect, not a second client request: it is not admitted again.
     await store.delete(t.namespace, t.name, opts)
     return api.json_ok(
         {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}, 201

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import re
+from pathlib import Path
 
 from apimachinery.component import (
     add_client_args,
@@ -58,6 +59,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--cluster-cidr", default="10.244.0.0/16")
     p.add_argument("--node-cidr-mask-size", type=int, default=24)
     p.add_argument("--allocate-node-cidrs", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument(
+        "--root-ca-file",
+        dest="root_ca_pem",
+        type=lambda path: Path(path).read_text(),
+        default="",
+        help="the cluster CA, published to every namespace as the ConfigMap kube-root-ca.crt",
+    )
     p.add_argument("--bind-address", default="127.0.0.1", help="address of /healthz and /metrics")
     p.add_argument(
         "--port", type=int, default=10257, help="port of /healthz and /metrics (0: pick a free one)"
@@ -76,6 +84,7 @@ async def amain(args: argparse.Namespace) -> None:
         cluster_cidr=args.cluster_cidr,
         node_cidr_mask_size=args.node_cidr_mask_size,
         allocate_node_cidrs=args.allocate_node_cidrs,
+        root_ca_pem=args.root_ca_pem,
     )
     client = client_from_args(args, user_agent="kube-controller-manager")
     manager = ControllerManager(client, options, names)

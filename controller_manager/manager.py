@@ -18,6 +18,7 @@ from apimachinery.events import EventRecorder
 from apimachinery.informer import InformerFactory
 from apimachinery.leaderelection import LeaderElector
 from controller_manager.base import Context, Controller, Options
+from controller_manager.clusterrole_aggregation import ClusterRoleAggregationController
 from controller_manager.deployment import DeploymentController
 from controller_manager.endpoints import EndpointsController
 from controller_manager.garbage_collector import GarbageCollector
@@ -25,6 +26,7 @@ from controller_manager.namespace import NamespaceController
 from controller_manager.node_ipam import NodeIpamController
 from controller_manager.node_lifecycle import NodeLifecycleController
 from controller_manager.replicaset import ReplicaSetController
+from controller_manager.serviceaccounts import RootCAPublisher, ServiceAccountController
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,9 @@ CONTROLLERS: dict[str, Callable[[Context], Controller]] = {
     "node-ipam": NodeIpamController,
     "garbage-collector": GarbageCollector,
     "namespace": NamespaceController,
+    "serviceaccount": ServiceAccountController,
+    "root-ca-cert-publisher": RootCAPublisher,
+    "clusterrole-aggregation": ClusterRoleAggregationController,
 }
 # kube-controller-manager's names for the same controllers, accepted in --controllers.
 ALIASES = {
@@ -53,6 +58,9 @@ ALIASES = {
     "namespace-controller": "namespace",
     "nodelifecycle": "node-lifecycle",
     "nodeipam": "node-ipam",
+    "serviceaccount-controller": "serviceaccount",
+    "root-ca-certificate-publisher-controller": "root-ca-cert-publisher",
+    "clusterrole-aggregation-controller": "clusterrole-aggregation",
 }
 
 

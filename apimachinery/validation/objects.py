@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from apimachinery.resources import by_kind
+from apimachinery.validation import rbac
 from apimachinery.validation.common import (
     _MSG_IP,
     _PERCENT,
@@ -354,6 +355,7 @@ _KINDS: dict[tuple[str, str], tuple[NameCheck, Check | None, UpdateCheck | None]
     ("apps", "ReplicaSet"): (is_dns1123_subdomain, _validate_workload, _validate_selector_update),
     ("coordination.k8s.io", "Lease"): (is_dns1123_subdomain, _validate_lease, None),
 }
+_KINDS.update(rbac.KINDS)
 
 
 def validate(obj: Obj, old: Obj | None = None) -> list[Cause]:

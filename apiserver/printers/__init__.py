@@ -43,6 +43,14 @@ from apiserver.printers.network import (
     service_row,
 )
 from apiserver.printers.pods import POD_COLUMNS, pod_row, pod_status
+from apiserver.printers.rbac import (
+    BINDING_COLUMNS,
+    ROLE_COLUMNS,
+    SERVICE_ACCOUNT_COLUMNS,
+    binding_row,
+    role_row,
+    service_account_row,
+)
 from apiserver.printers.workloads import (
     DAEMONSET_COLUMNS,
     DEPLOYMENT_COLUMNS,
@@ -81,6 +89,11 @@ PRINTERS: dict[str, tuple[list[Obj], Callable[[Obj, datetime], Row]]] = {
     "leases": (LEASE_COLUMNS, lease_row),
     "configmaps": (CONFIGMAP_COLUMNS, configmap_row),
     "secrets": (SECRET_COLUMNS, secret_row),
+    "serviceaccounts": (SERVICE_ACCOUNT_COLUMNS, service_account_row),
+    "roles": (ROLE_COLUMNS, role_row),
+    "clusterroles": (ROLE_COLUMNS, role_row),
+    "rolebindings": (BINDING_COLUMNS, binding_row),
+    "clusterrolebindings": (BINDING_COLUMNS, binding_row),
 }
 
 

@@ -163,7 +163,7 @@ def pod_dir(root_dir: Path, pod: dict[str, Any]) -> Path:
 
 
 def volume_paths(root_dir: Path, pod: dict[str, Any]) -> dict[str, tuple[str, str | None]]:
-    """name -> (host path, hostPath type) for the volumes this kubelet supports (emptyDir, hostPath)."""
+    """name -> (host path, hostPath type) for the volumes this kubelet supports (emptyDir, hostPath, projected)."""
     paths: dict[str, tuple[str, str | None]] = {}
     base = pod_dir(root_dir, pod) / "volumes"
     for vol in pod.get("spec", {}).get("volumes") or []:
@@ -173,6 +173,9 @@ def volume_paths(root_dir: Path, pod: dict[str, Any]) -> dict[str, tuple[str, st
         elif "hostPath" in vol:
             hp = vol["hostPath"] or {}
             paths[name] = (hp.get("path", ""), hp.get("type") or None)
+        elif "projected" in vol:
+            # written by kubelet/projected.py before the containers start
+            paths[name] = (str(base / "kubernetes.io~projected" / name), "Projected")
     return paths
 
 
@@ -201,9 +204,11 @@ def container_args(
     pod_ip: str,
     host_ip: str,
     root_dir: Path,
+    service_env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Keyword arguments for `DockerRuntime.create` of one app or init container."""
-    env = build_env(pod, container, pod_ip, host_ip)
+    """Keyword arguments for `DockerRuntime.create` of one app or init container. `service_env` (the
+    KUBERNETES_SERVICE_* variables) comes first; the container's own env may override it."""
+    env = {**(service_env or {}), **build_env(pod, container, pod_ip, host_ip)}
     args: dict[str, Any] = {
         "image": container["image"],
         "name": container_name(pod, container["name"], restart_count),

@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from tests import factories
+from tests.harness import admin_tls
 
 # KUBELITE_KUBECTL runs the suite with another binary, e.g. one bundled `kubectl.1.31` without the dispatcher.
 KUBECTL = os.environ.get("KUBELITE_KUBECTL") or shutil.which("kubectl")
@@ -231,10 +232,10 @@ def purge_namespace(http: httpx.Client, namespace: str) -> None:
 
 
 class Api:
-    """The stored objects, read and written over plain HTTP (the tests' independent view of the server)."""
+    """The stored objects, read and written as the admin (the tests' independent view of the server)."""
 
     def __init__(self, base_url: str) -> None:
-        self.http = httpx.Client(base_url=base_url, timeout=10)
+        self.http = httpx.Client(base_url=base_url, timeout=10, verify=admin_tls())
 
     def close(self) -> None:
         self.http.close()

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.harness import ApiServer
@@ -124,9 +123,8 @@ def test_kubectl_sends_protobuf_and_reads_json_answers(kubectl: Kubectl, api: Ap
 
 def test_malformed_protobuf_is_a_bad_request(apiserver: ApiServer, ns: str) -> None:
     headers = {"Content-Type": "application/vnd.kubernetes.protobuf"}
-    r = httpx.post(
-        f"{apiserver.url}/api/v1/namespaces/{ns}/configmaps", content=b"k8s\x00\x0a\x05\x0a", headers=headers
-    )
+    with apiserver.client() as http:
+        r = http.post(f"/api/v1/namespaces/{ns}/configmaps", content=b"k8s\x00\x0a\x05\x0a", headers=headers)
     assert r.status_code == 400
     body = r.json()
     assert body["kind"] == "Status" and body["reason"] == "BadRequest"

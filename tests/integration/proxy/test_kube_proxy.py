@@ -32,7 +32,7 @@ Obj = dict[str, Any]
 
 @pytest.fixture
 def api(apiserver: ApiServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=apiserver.url, timeout=10) as c:
+    with apiserver.client(timeout=10) as c:
         yield c
 
 
@@ -46,7 +46,7 @@ def ns(api: httpx.Client) -> str:
 @pytest.fixture
 def proxy(apiserver: ApiServer) -> Iterator[KubeProxyProc]:
     need_iptables()
-    p = KubeProxyProc(apiserver.url)
+    p = KubeProxyProc(apiserver)
     try:
         yield p
     finally:
@@ -204,7 +204,7 @@ def test_a_second_kube_proxy_waits_for_the_first_then_takes_over(
     _service(api, ns, "shared")
     _endpoints(api, ns, "shared", ["10.244.81.2"])
     wait_until(lambda: any("DNAT" in x for x in service_lines(ns, "shared")), 10, what="rules")
-    second = KubeProxyProc(apiserver.url)
+    second = KubeProxyProc(apiserver)
     try:
         second.start(wait=False)
         wait_until(lambda: "waiting for it to exit" in second.logs(), 10, what="second one waiting")
@@ -264,7 +264,7 @@ def test_userspace_mode_proxies_cluster_ip_and_node_port_round_robin(
     api: httpx.Client, ns: str, backends: list[int], apiserver: ApiServer
 ) -> None:
     need_iptables()
-    proxy = KubeProxyProc(apiserver.url, mode="userspace")
+    proxy = KubeProxyProc(apiserver, mode="userspace")
     try:
         proxy.start()
         svc = _service(api, ns, "us", type="NodePort", sessionAffinity="None")

@@ -104,13 +104,18 @@ def test_select_controllers():
         "node-ipam",
         "garbage-collector",
         "namespace",
+        "serviceaccount",
+        "root-ca-cert-publisher",
+        "clusterrole-aggregation",
     ]
-    assert select_controllers("*,-node-ipam,-garbagecollector") == [
+    assert select_controllers("*,-node-ipam,-garbagecollector,-serviceaccount-controller") == [
         "replicaset",
         "deployment",
         "endpoints",
         "node-lifecycle",
         "namespace",
+        "root-ca-cert-publisher",
+        "clusterrole-aggregation",
     ]
     assert select_controllers("replicaset,deployment-controller") == ["replicaset", "deployment"]
     with pytest.raises(ValueError):
