@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO))
 from bench import httpload  # noqa: E402
 from bench.common import percentile  # noqa: E402
 from bench.storage_raw import raw_put_rate, raw_sqlite_put_rate  # noqa: E402
-from tests.harness import ApiServer, Etcd  # noqa: E402
+from tests.harness import ApiServer, Etcd, admin_tls  # noqa: E402
 
 NS = "bench"
 
@@ -87,7 +87,9 @@ async def watch_latency(url: str, watchers: int, events: int, rate: float) -> li
     done = asyncio.Event()
     remaining = watchers * events
     limits = httpx.Limits(max_connections=watchers + 10)
-    async with httpx.AsyncClient(base_url=url, timeout=httpx.Timeout(30, read=None), limits=limits) as wc:
+    async with httpx.AsyncClient(
+        verify=admin_tls(), base_url=url, timeout=httpx.Timeout(30, read=None), limits=limits
+    ) as wc:
         rv = (await wc.get(f"/api/v1/namespaces/{NS}/pods", params={"limit": "1"})).json()["metadata"][
             "resourceVersion"
         ]
@@ -152,7 +154,9 @@ async def bench_backend(backend: str, args: argparse.Namespace) -> dict[str, Any
                 raw_sqlite_put_rate, Path(tempfile.mkdtemp()), args.creates
             )
         limits = httpx.Limits(max_connections=args.concurrency + 10)
-        async with httpx.AsyncClient(base_url=server.url, timeout=60, limits=limits) as client:
+        async with httpx.AsyncClient(
+            verify=admin_tls(), base_url=server.url, timeout=60, limits=limits
+        ) as client:
             await client.post("/api/v1/namespaces", json={"metadata": {"name": NS}})
             results["api_create_per_s"] = await create_rate(server.url, "c", args.creates, args.concurrency)
             results["api_get_per_s"] = await get_rate(
@@ -169,7 +173,7 @@ async def bench_backend(backend: str, args: argparse.Namespace) -> dict[str, Any
         results["watchers"] = args.watchers
         results["watch_p50_ms"] = percentile(lat, 50) * 1000
         results["watch_p99_ms"] = percentile(lat, 99) * 1000
-        async with httpx.AsyncClient(base_url=server.url) as c:
+        async with httpx.AsyncClient(verify=admin_tls(), base_url=server.url) as c:
             metrics = (await c.get("/metrics")).text
         results["storage_watches"] = (
             1  # one storage watch serves every cache (apiserver/watchcache.py Cacher)

@@ -57,8 +57,14 @@ class Connection:
 
 
 async def connect(url: str) -> Connection:
+    """A keep-alive connection; https as the test cluster's admin (tests/harness.py's PKI)."""
     parts = urlsplit(url)
-    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    tls = None
+    if parts.scheme == "https":
+        from tests.harness import admin_tls
+
+        tls = admin_tls()
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port, ssl=tls)
     return Connection(reader, writer, f"{parts.hostname}:{parts.port}")
 
 

@@ -34,7 +34,17 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.harness import ApiServer, Etcd, free_port, start_component, stop_process, wait_until  # noqa: E402
+from tests.e2e.kubelet.conftest import start_token_controllers  # noqa: E402
+from tests.harness import (  # noqa: E402
+    ApiServer,
+    Etcd,
+    admin_tls,
+    free_port,
+    node_identity,
+    start_component,
+    stop_process,
+    wait_until,
+)
 from tests.images import BUSYBOX_IMAGE, PAUSE_IMAGE, ensure_images  # noqa: E402
 
 CLUSTER_CIDR = "10.244.0.0/16"
@@ -71,7 +81,7 @@ def _all_running(pod: dict[str, Any]) -> bool:
 async def kubelet_round(api_url: str, node: str, n: int) -> list[float]:
     """Create n pods at once; seconds from each create request to the watch event showing it Running."""
     ns = f"bench-{uuid.uuid4().hex[:6]}"
-    async with httpx.AsyncClient(base_url=api_url, timeout=30) as client:
+    async with httpx.AsyncClient(verify=admin_tls(), base_url=api_url, timeout=30) as client:
         (await client.post("/api/v1/namespaces", json={"metadata": {"name": ns}})).raise_for_status()
         sent: dict[str, float] = {}
         running: dict[str, float] = {}
@@ -185,6 +195,7 @@ def main() -> None:
     etcd = Etcd()
     api: ApiServer | None = None
     kubelet = None
+    controllers = None
     log_path = None
     kube: list[float] = []
     bare: list[float] = []
@@ -193,12 +204,17 @@ def main() -> None:
         api = ApiServer(etcd.url)
         api.start()
         port = free_port()
-        kubelet, log_path = start_component(["kubelet", "--master", api.url, "--node-name", node,
+        # Pods get their API credentials (kube-api-access): the default ServiceAccount and kube-root-ca.crt.
+        controllers = start_token_controllers(api)
+        cert, key = api.pki.serving(node, ("127.0.0.1",))
+        kubelet, log_path = start_component(["kubelet", *api.component_args(*node_identity(node)), "--node-name", node,
                                              "--node-ip", "127.0.0.1", "--address", "127.0.0.1", "--port", str(port),
+                                             "--tls-cert-file", str(cert), "--tls-private-key-file", str(key),
+                                             "--client-ca-file", api.ca_file,
                                              "--pod-cidr", pod_cidr, "--root-dir", str(tmp / "root"),
                                              "--cni-conf-dir", str(tmp / "cni")], "kubelet-bench")  # fmt: skip
-        wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200, 30,
-                   what="kubelet")  # fmt: skip
+        wait_until(lambda: httpx.get(f"https://127.0.0.1:{port}/healthz", timeout=1, verify=api.ca_file).status_code
+                   == 200, 30, what="kubelet")  # fmt: skip
         for r in range(args.rounds):
             bare += docker_round(args.pods, f"{node}-{r}")
             kube += asyncio.run(kubelet_round(api.url, node, args.pods))
@@ -207,6 +223,9 @@ def main() -> None:
                        what="bench pods removed")  # fmt: skip
     finally:
         stop_process(kubelet)
+        if controllers is not None:
+            stop_process(controllers[0])
+            controllers[1].unlink(missing_ok=True)
         cleanup_node(node, pod_cidr, tmp / "root")
         if api is not None:
             api.stop()

@@ -32,7 +32,16 @@ sys.path.insert(0, str(REPO))
 
 from apimachinery.client import Client  # noqa: E402
 from apimachinery.resources import by_resource  # noqa: E402
-from tests.harness import ApiServer, Etcd, free_port, start_component, stop_process, wait_until  # noqa: E402
+from tests.harness import (  # noqa: E402
+    CONTROLLER_MANAGER,
+    SCHEDULER,
+    ApiServer,
+    Etcd,
+    free_port,
+    start_component,
+    stop_process,
+    wait_until,
+)
 
 PODS = by_resource("", "pods")
 NODES = by_resource("", "nodes")
@@ -111,8 +120,8 @@ async def wait_complete(client: Client, timeout: float = 120.0) -> float:
     raise TimeoutError("rollout did not complete")
 
 
-async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
-    client = Client(url)
+async def measure(api: ApiServer, args: argparse.Namespace) -> dict[str, Any]:
+    client = Client(api.config())
     try:
         await client.create(NAMESPACES, {"metadata": {"name": NS}})
 
@@ -157,9 +166,9 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
         await client.aclose()
 
 
-async def failover(url: str, args: argparse.Namespace, kill: Any) -> dict[str, Any]:
+async def failover(api: ApiServer, args: argparse.Namespace, kill: Any) -> dict[str, Any]:
     """Kill the first node group; time NotReady, first eviction and full strength again."""
-    client = Client(url)
+    client = Client(api.config())
     try:
         pods = (await client.list(PODS, NS))["items"]
         victims = {
@@ -241,13 +250,15 @@ def main() -> None:
     procs = []
     try:
         api.start()
-        common = ["--master", api.url]
-        procs.append(start_component(["scheduler", *common, "--port", str(free_port())], "bench-scheduler"))
-        cm = ["--node-monitor-grace-period", f"{args.grace}s", "--node-eviction-rate", "10"]
+        scheduler = api.component_args(*SCHEDULER)
         procs.append(
-            start_component(["controller_manager", *common, *cm, "--port", str(free_port())], "bench-cm")
+            start_component(["scheduler", *scheduler, "--port", str(free_port())], "bench-scheduler")
         )
-        hollow = [*common, "--lease-interval", "1"]
+        cm = [*api.component_args(*CONTROLLER_MANAGER), "--root-ca-file", api.ca_file,
+              "--node-monitor-grace-period", f"{args.grace}s", "--node-eviction-rate", "10"]  # fmt: skip
+        procs.append(start_component(["controller_manager", *cm, "--port", str(free_port())], "bench-cm"))
+        # Hollow nodes stand for many kubelets at once: they run as the admin.
+        hollow = ["--kubeconfig", str(api.admin_kubeconfig), "--lease-interval", "1"]
         group_a = start_component(
             ["kubelet.hollow", *hollow, "--count", "3", "--name-prefix", "bench-a-"], "bench-a"
         )
@@ -259,8 +270,8 @@ def main() -> None:
             )
         )
         wait_until(lambda: all(p.poll() is None for p, _ in procs), 5, what="components running")
-        result = asyncio.run(measure(api.url, args))
-        result.update(asyncio.run(failover(api.url, args, group_a[0].kill)))
+        result = asyncio.run(measure(api, args))
+        result.update(asyncio.run(failover(api, args, group_a[0].kill)))
         result["node_monitor_grace_period_s"] = args.grace
         result["default_toleration_s"] = args.toleration
     finally:

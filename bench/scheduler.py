@@ -1,6 +1,6 @@
 """Scheduler throughput on hollow nodes, against the apiserver's own pod-create rate measured in the same run.
 
-    .venv/bin/python bench/scheduler.py [--pods 1000] [--nodes 100] [--concurrency 8] [--master URL]
+    .venv/bin/python bench/scheduler.py [--pods 1000] [--nodes 100] [--concurrency 8] [--kubeconfig PATH]
 
 1. Ceiling: create N pods that no scheduler picks up (schedulerName "bench-nobody") and time it: the apiserver's
    pod-create rate on this machine, now.
@@ -12,7 +12,7 @@
 4. Print a table (plus the CPU seconds each process used during step 2, to show where the time goes) and write
    JSON to bench/results/.
 
-Starts its own etcd and apiserver (tests/harness.py) unless --master is given. Each scheduled pod costs the
+Starts its own etcd and apiserver (tests/harness.py) unless --kubeconfig is given. Each scheduled pod costs the
 apiserver four writes (create, binding, the Scheduled event, the hollow node's status update) where the ceiling
 costs one, and every process here shares the same CPUs: read the ratio with that in mind.
 """
@@ -284,15 +284,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     procs: list[tuple[str, Any, Path]] = []
     load_before = os.getloadavg()
     try:
-        if args.master:
-            url = args.master
+        if args.kubeconfig:
+            kubeconfig = args.kubeconfig
         else:
             etcd = Etcd()
             etcd.start()
             server = ApiServer(etcd.url)
             server.start()
-            url = server.url
-        client = Client(url, user_agent="bench-scheduler")
+            kubeconfig = str(server.admin_kubeconfig)
+        client = Client.from_args(kubeconfig=kubeconfig, user_agent="bench-scheduler")
 
         async def start(name: str, *argv: str) -> Any:
             proc, log = start_component([*profiled(name), *argv], name)
@@ -303,8 +303,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             proc = await start(
                 "scheduler",
                 "scheduler",
-                "--master",
-                url,
+                "--kubeconfig",
+                kubeconfig,
                 "--port",
                 str(port),
                 "--max-inflight-binds",
@@ -319,8 +319,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             hollow = await start(
                 "hollow",
                 "kubelet.hollow",
-                "--master",
-                url,
+                "--kubeconfig",
+                kubeconfig,
                 "--count",
                 str(args.nodes),
                 "--name-prefix",
@@ -430,7 +430,9 @@ def main() -> None:
     parser.add_argument("--pods", type=int, default=1000)
     parser.add_argument("--nodes", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=8, help="create requests in flight")
-    parser.add_argument("--master", default=None, help="use this apiserver instead of starting one")
+    parser.add_argument(
+        "--kubeconfig", default=None, help="use this cluster (an admin kubeconfig) instead of starting one"
+    )
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument("--profile-dir", type=Path, default=None, help="cProfile scheduler and hollow nodes")
     parser.add_argument(

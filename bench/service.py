@@ -43,7 +43,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from tests.e2e.kubelet.conftest import CLUSTER_CIDR, KubeletProc, cleanup_node  # noqa: E402
-from tests.harness import ApiServer, Etcd, free_port, wait_until  # noqa: E402
+from tests.harness import ApiServer, Etcd, admin_tls, free_port, wait_until  # noqa: E402
 from tests.images import BUSYBOX_IMAGE, ensure_images  # noqa: E402
 from tests.integration.proxy.helpers import KubeProxyProc, iptables_save  # noqa: E402
 
@@ -106,6 +106,7 @@ def httpd_pod(node: str) -> Obj:
         "spec": {
             "nodeName": node,
             "terminationGracePeriodSeconds": 0,
+            "automountServiceAccountToken": False,  # no controller-manager here to publish kube-root-ca.crt
             "containers": [
                 {
                     "name": "httpd",
@@ -142,7 +143,7 @@ async def create_services(url: str, ns: str, count: int, concurrency: int = 16) 
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(count):
         queue.put_nowait(i)
-    async with httpx.AsyncClient(base_url=url, timeout=30) as c:
+    async with httpx.AsyncClient(verify=admin_tls(), base_url=url, timeout=30) as c:
 
         async def worker() -> None:
             while not queue.empty():
@@ -199,11 +200,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         etcd.start()
         apiserver = ApiServer(etcd.url)
         apiserver.start()
-        api = httpx.Client(base_url=apiserver.url, timeout=30)
-        proxy = KubeProxyProc(apiserver.url, extra=["--min-sync-period", "1", "--sync-period", "60"])
+        api = httpx.Client(verify=admin_tls(), base_url=apiserver.url, timeout=30)
+        proxy = KubeProxyProc(apiserver, extra=["--min-sync-period", "1", "--sync-period", "60"])
         proxy.start()  # guard routes before anything else
         node = f"bsvc{uuid.uuid4().hex[:4]}"
-        kubelet = KubeletProc(node, "10.244.251.0/24", free_port(), tmp / "root", tmp / "cni", apiserver.url)
+        kubelet = KubeletProc(node, "10.244.251.0/24", free_port(), tmp / "root", tmp / "cni", apiserver)
         kubelet.start()
         ns = "bench-svc"
         api.post("/api/v1/namespaces", json={"metadata": {"name": ns}}).raise_for_status()
@@ -222,7 +223,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         wait_until(lambda: one_request(cluster_ip, 80), 20, 0.1, what="cluster IP (iptables)")
         report["iptables"] = compare((ip, 8080), (cluster_ip, 80), args.requests, args.rounds)
         proxy.stop()
-        userspace = KubeProxyProc(apiserver.url, mode="userspace")
+        userspace = KubeProxyProc(apiserver, mode="userspace")
         try:
             userspace.start()
             wait_until(lambda: one_request(cluster_ip, 80), 20, 0.1, what="cluster IP (userspace)")
