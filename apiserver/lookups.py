@@ -105,6 +105,10 @@ class RBACCaches:
     def role(self, namespace: str, name: str) -> Obj | None:
         return self.roles.get(f"{self.roles.prefix}{namespace}/{name}")
 
+    def role_rules(self, kind: str, namespace: str, name: str) -> list[Obj] | None:
+        role = self.cluster_role(name) if kind == "ClusterRole" else self.role(namespace, name)
+        return None if role is None else list(role.get("rules") or [])
+
     async def ready(self) -> None:
         for cache in (
             self.roles,

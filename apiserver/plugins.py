@@ -4,7 +4,7 @@
     authorizers           system:masters, then --authorization-mode in the order given (Node, RBAC; AlwaysAllow
                           only when asked for)
     mutating admission    ServiceAccount (default account, token volume)
-    validating admission  NodeRestriction
+    validating admission  NodeRestriction, RBAC escalation (no granting what one does not hold)
 
 To add a plugin: write a small class (admission: `admit` or `validate`, see apiserver/admission/__init__.py;
 authorizer: `authorize`, see apiserver/auth/authorizer.py) and list it here.
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from apiserver import admission
 from apiserver.admission.noderestriction import NodeRestriction
+from apiserver.admission.rbac_escalation import RBACEscalation
 from apiserver.admission.serviceaccount import ServiceAccountAdmission
 from apiserver.auth import authenticators, authorizer
 from apiserver.auth.bootstrap import NODE
@@ -67,4 +68,8 @@ def admission_chain(server: APIServer) -> admission.Chain:
     validating: list[admission.ValidatingPlugin] = [
         NodeRestriction(server.lookups.pod, server.lookups.node),
     ]
+    if server.rbac is not None:
+        validating.append(
+            RBACEscalation(server.auth.authorizer, server.rbac.rules_for, server.rbac_caches.role_rules)
+        )
     return admission.Chain(mutating, validating)

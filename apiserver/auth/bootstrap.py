@@ -302,19 +302,26 @@ async def reconcile(storage: Any) -> None:
 
 
 async def fill_aggregated(storage: Any) -> None:
-    roles = [kv.obj for kv in (await storage.list("/registry/clusterroles/")).items]
-    for role in roles:
-        if not role.get("aggregationRule"):
-            continue
-        rules = aggregated_rules(role, roles)
-        if rules == (role.get("rules") or []):
-            continue
+    """Aggregated roles may aggregate aggregated roles (admin <- edit <- view): repeat until nothing changes."""
+    for _ in range(5):
+        roles = [kv.obj for kv in (await storage.list("/registry/clusterroles/")).items]
+        changed = False
+        for role in roles:
+            if not role.get("aggregationRule"):
+                continue
+            rules = aggregated_rules(role, roles)
+            if rules == (role.get("rules") or []):
+                continue
+            role["rules"] = rules  # later roles of this pass see it
 
-        def update(current: Obj | None, _rules: list[Obj] = rules) -> Obj:
-            assert current is not None
-            return {**current, "rules": _rules}
+            def update(current: Obj | None, _rules: list[Obj] = rules) -> Obj:
+                assert current is not None
+                return {**current, "rules": _rules}
 
-        await storage.guaranteed_update("/registry/clusterroles/" + role["metadata"]["name"], update)
+            await storage.guaranteed_update("/registry/clusterroles/" + role["metadata"]["name"], update)
+            changed = True
+        if not changed:
+            return
 
 
 def _merge_rules(current: Obj, wanted: Obj) -> Obj:

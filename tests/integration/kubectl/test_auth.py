@@ -172,3 +172,28 @@ def test_token_review_tells_whose_token_it_is(
     assert (
         api.create("/apis/authentication.k8s.io/v1/tokenreviews", review)["status"]["authenticated"] is False
     )
+
+
+def test_a_namespace_admin_cannot_grant_what_it_does_not_hold(
+    kubectl: Kubectl, ns: str, apiserver: ApiServer, tmp_path: Path
+) -> None:
+    """RBAC's escalation check: `admin` in a namespace may write Roles and RoleBindings there, but not hand out
+    cluster-admin nor rights it lacks itself."""
+    kubectl("create", "rolebinding", "carol-admin", "--clusterrole=admin", "--user=carol")
+    carol = Kubectl(
+        write_kubeconfig(tmp_path / "carol", apiserver, ns, user="carol", groups=()), kubectl.cache_dir
+    )
+    assert carol("create", "role", "reader", "--verb=get", "--resource=pods").strip() == (
+        "role.rbac.authorization.k8s.io/reader created"
+    )
+    carol("create", "rolebinding", "dave-reads", "--role=reader", "--user=dave")  # what she holds: fine
+    carol("create", "rolebinding", "dave-views", "--clusterrole=view", "--user=dave")
+    err = carol.fails("create", "rolebinding", "dave-root", "--clusterrole=cluster-admin", "--user=dave")
+    assert (
+        'rolebindings.rbac.authorization.k8s.io "dave-root" is forbidden: user "carol" (groups=["system:authenticated"]) is attempting to grant RBAC permissions not currently held:'
+        in err
+    )
+    err = carol.fails("create", "role", "nodes", "--verb=get", "--resource=nodes")
+    assert "is attempting to grant RBAC permissions not currently held" in err
+    assert '{APIGroups:[""], Resources:["nodes"], Verbs:["get"]}' in err
+    assert kubectl.run("auth", "can-i", "get", "nodes", "--as", "dave").stdout.strip() == "no"
