@@ -144,7 +144,7 @@ class APIServer:
                     )
                 break
             except StorageError as exc:
-                log.warning("bootstrap: storage is not answering (%s); retrying", exc)
+                log.warning("bootstrap did not finish (%s); retrying", exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
         self.bootstrapped.set()

@@ -370,13 +370,19 @@ async def kubernetes_service(server: Any, address: str, port: int) -> None:
             "sessionAffinity": "None",
         },
     }
+    key = "/registry/services/default/kubernetes"
     try:
-        await services.create("default", service)
-    except errors.StatusError as exc:
-        if not errors.is_already_exists(exc):
-            raise StorageError(
-                ErrorCode.UNAVAILABLE, "/registry/services/default/kubernetes", str(exc)
-            ) from exc
+        await services.get(
+            "default", "kubernetes"
+        )  # kept from an earlier start: its address is claimed already
+    except errors.StatusError as missing:
+        if not errors.is_not_found(missing):
+            raise StorageError(ErrorCode.UNAVAILABLE, key, str(missing)) from missing
+        try:
+            await services.create("default", service)
+        except errors.StatusError as exc:
+            if not errors.is_already_exists(exc):  # another apiserver may have been first
+                raise StorageError(ErrorCode.UNAVAILABLE, key, str(exc)) from exc
     endpoints = {
         "apiVersion": "v1",
         "kind": "Endpoints",
