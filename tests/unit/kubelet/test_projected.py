@@ -36,3 +36,65 @@ def test_downward_api_fields() -> None:
     assert field_value(pod, "metadata.labels['b']") == "2"
     with pytest.raises(VolumeError):
         field_value(pod, "spec.nodeName")
+
+
+async def test_tokens_are_requested_bound_to_the_pod_and_refreshed(tmp_path: Path) -> None:
+    import datetime as dt
+    import json
+
+    import httpx
+
+    from apimachinery.client import Client
+    from apiserver.admission.serviceaccount import api_access_volume
+    from kubelet.projected import ProjectedVolumes
+
+    issued: list[dict] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/serviceaccounts/app/token"):
+            body = json.loads(request.content)
+            issued.append(body)
+            expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=body["spec"]["expirationSeconds"])
+            status = {
+                "token": f"token-{len(issued)}",
+                "expirationTimestamp": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+            return httpx.Response(201, json={**body, "status": status})
+        if request.url.path == "/api/v1/namespaces/ns/configmaps/kube-root-ca.crt":
+            return httpx.Response(200, json={"data": {"ca.crt": "CA PEM"}})
+        return httpx.Response(
+            404, json={"kind": "Status", "code": 404, "reason": "NotFound", "message": "no"}
+        )
+
+    client = Client("https://apiserver.test", transport=httpx.MockTransport(answer))
+    pod = {
+        "metadata": {"name": "p", "namespace": "ns", "uid": "pod-uid"},
+        "spec": {"serviceAccountName": "app", "volumes": [api_access_volume("kube-api-access-abcde")]},
+    }
+    volumes = ProjectedVolumes(client, tmp_path)
+    try:
+        await volumes.prepare(pod)
+        vol = tmp_path / "pods" / "pod-uid" / "volumes" / "kubernetes.io~projected" / "kube-api-access-abcde"
+        assert (vol / "token").read_text() == "token-1"
+        assert (vol / "ca.crt").read_text() == "CA PEM" and (vol / "namespace").read_text() == "ns"
+        assert issued[0]["spec"]["boundObjectRef"] == {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "name": "p",
+            "uid": "pod-uid",
+        }
+        assert issued[0]["spec"]["expirationSeconds"] == 3607
+        await volumes.prepare(pod)  # a second container of the pod: the fresh token is reused
+        await volumes.refresh([pod])  # not due yet
+        assert len(issued) == 1
+        # 80% of its life has passed: the next refresh writes a new one.
+        key = next(iter(volumes.tokens))
+        issued_at, expires = volumes.tokens[key]
+        volumes.tokens[key] = (
+            issued_at - 0.81 * (expires - issued_at),
+            expires - 0.81 * (expires - issued_at),
+        )
+        await volumes.refresh([pod])
+        assert (vol / "token").read_text() == "token-2"
+    finally:
+        await client.aclose()
