@@ -27,12 +27,11 @@ import pytest
 from tests.harness import (
     CONTROLLER_MANAGER,
     ApiServer,
-    Etcd,
     docker_ok,
     free_port,
     node_identity,
+    own_apiserver,
     route_exists,
-    running_apiserver,
     start_component,
     stop_process,
     wait_until,
@@ -232,9 +231,11 @@ def kubelet_pair(prefix: str, tmp: Path, apiserver: ApiServer) -> list[KubeletPr
 
 
 @pytest.fixture(scope="session")
-def kubelet_apiserver(etcd: Etcd) -> Iterator[ApiServer]:
-    """A real apiserver for all kubelet e2e tests (session-wide, so the kubelets start once)."""
-    with running_apiserver(etcd.url) as server:
+def kubelet_apiserver() -> Iterator[ApiServer]:
+    """A real apiserver for all kubelet e2e tests (session-wide, so the kubelets start once), on an etcd of its
+    own: the controllers that run with it (start_token_controllers) act on every namespace of their etcd, and
+    must not act on the other suites' objects in the session etcd."""
+    with own_apiserver() as server:
         yield server
 
 

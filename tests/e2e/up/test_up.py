@@ -161,8 +161,14 @@ def test_up_from_a_clean_state_serves_a_web_page(up_cluster: UpCluster) -> None:
         cluster_ip = api.get("/api/v1/namespaces/default/services/web").json()["spec"]["clusterIP"]
     page = wait_until(lambda: "Hello from kubelite" in _get(f"http://127.0.0.1:{NODE_PORT}/") and 1, 30, 0.3)
     assert page
-    served_by = {_get(f"http://127.0.0.1:{NODE_PORT}/").split()[-1] for _ in range(20)}
-    assert served_by == seen["pod_names"]  # both pods serve
+    # Both pods serve, once kube-proxy has the second endpoint too (it may be a sync behind the first).
+    served_by: set[str] = set()
+
+    def both_serve() -> bool:
+        served_by.add(_get(f"http://127.0.0.1:{NODE_PORT}/").split()[-1])
+        return served_by == seen["pod_names"]
+
+    wait_until(both_serve, 20, 0.05, what=f"both web pods serving (so far {served_by})")
     # A cluster IP from the host only once kube-proxy's guard route keeps it on this machine.
     wait_until(_service_guard_routed, 10, 0.2, what="kube-proxy's guard route for service addresses")
     assert wait_until(lambda: "Hello from kubelite" in _get(f"http://{cluster_ip}/"), 30, 0.3)

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.harness import ApiServer
+from tests.harness import ApiServer, wait_until
 from tests.integration.kubectl.kube import MARKS, Api, Kubectl
 from tests.kube import write_kubeconfig
 
@@ -27,6 +27,9 @@ def viewer(kubectl: Kubectl, ns: str, apiserver: ApiServer, tmp_path: Path) -> K
     token from `kubectl create token`."""
     assert kubectl("create", "serviceaccount", "viewer").strip() == "serviceaccount/viewer created"
     kubectl("create", "rolebinding", "viewer-view", "--clusterrole=view", f"--serviceaccount={ns}:viewer")
+    # RBAC is read from the apiserver's caches: a new binding holds a moment after it is written (as in Kubernetes).
+    can = ("auth", "can-i", "list", "pods", "--as", f"system:serviceaccount:{ns}:viewer")
+    wait_until(lambda: kubectl.run(*can).stdout.strip() == "yes", 10, 0.1, what="the binding to hold")
     token = kubectl("create", "token", "viewer", "--duration=15m").strip()
     assert token.count(".") == 2  # a JWT
     config = write_kubeconfig(tmp_path / "viewer", apiserver, ns, token=token)
