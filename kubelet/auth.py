@@ -154,21 +154,34 @@ class AuthMiddleware:
         self.auth = auth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "http" and scope["path"] in PUBLIC_PATHS:
             await self.app(scope, receive, send)
             return
         try:
             user = await self.auth.authenticate(scope)
             if user is None:
-                await PlainTextResponse("Unauthorized", status_code=401)(scope, receive, send)
+                await _refuse(scope, receive, send, 401, "Unauthorized")
                 return
-            allowed, reason = await self.auth.authorize(user, scope["method"], scope["path"])
+            # A WebSocket upgrade is a GET; kubectl exec/attach/port-forward are `create` on nodes/proxy upstream.
+            method = scope.get("method", "GET") if scope["type"] == "http" else "POST"
+            allowed, reason = await self.auth.authorize(user, method, scope["path"])
         except (StatusError, ConnectionError) as exc:
             log.warning("cannot check a caller with the apiserver: %s", exc)
-            await PlainTextResponse("the apiserver could not be asked", status_code=503)(scope, receive, send)
+            await _refuse(scope, receive, send, 503, "the apiserver could not be asked")
             return
         if not allowed:
-            await PlainTextResponse(reason, status_code=403)(scope, receive, send)
+            await _refuse(scope, receive, send, 403, reason)
             return
         scope["user"] = user
         await self.app(scope, receive, send)
+
+
+async def _refuse(scope: Scope, receive: Receive, send: Send, code: int, text: str) -> None:
+    if scope["type"] == "http":
+        await PlainTextResponse(text, status_code=code)(scope, receive, send)
+    else:  # a WebSocket handshake: refuse it (policy violation) instead of answering HTTP
+        await receive()
+        await send({"type": "websocket.close", "code": 1008, "reason": text[:120]})

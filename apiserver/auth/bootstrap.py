@@ -136,8 +136,22 @@ SCHEDULER = [
 CONTROLLER_MANAGER = [
     # garbage collector and namespace controller: every kind
     rule(("get", "list", "watch", "patch", "update", "delete", "deletecollection"), "*", "*"),
-    rule("create", "", ("pods", "endpoints", "serviceaccounts", "configmaps", "secrets", "namespaces")),
-    rule("create", ("apps", "batch", "discovery.k8s.io", "coordination.k8s.io"), "*"),
+    rule(
+        "create",
+        "",
+        (
+            "pods",
+            "endpoints",
+            "serviceaccounts",
+            "configmaps",
+            "secrets",
+            "namespaces",
+            "persistentvolumeclaims",
+            "persistentvolumes",
+            "replicationcontrollers",
+        ),
+    ),
+    rule("create", ("apps", "batch", "discovery.k8s.io", "coordination.k8s.io", "policy"), "*"),
     rule("create", "", "serviceaccounts/token"),
     rule("create", "", "pods/eviction"),
     # the clusterrole-aggregation controller writes rules it may not hold itself
