@@ -206,7 +206,9 @@ def forbidden(message: str) -> StatusError:
 
 
 def forbidden_resource(resource: str, name: str, group: str, why: str) -> StatusError:
-    """errors.NewForbidden for a resource (and, when given, an object name)."""
+    """errors.NewForbidden for a resource (and, when given, an object name); `forbidden: <why>` without one."""
+    if not resource:
+        return forbidden(why)
     target = qualified(resource, group)
     message = f"{target} {go_quote(name)} is forbidden: {why}" if name else f"{target} is forbidden: {why}"
     return StatusError(403, "Forbidden", message, details=_resource_details(resource, group, name))

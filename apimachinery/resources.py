@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+# Resources with only this verb are requests answered at once and never stored (TokenReview, the access reviews).
+CREATE_ONLY = ("create",)
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,10 @@ class ResourceInfo:
     def qualified(self) -> str:
         """`deployments.apps`, or `pods` in the core group."""
         return f"{self.resource}.{self.group}" if self.group else self.resource
+
+    @property
+    def stored(self) -> bool:
+        return self.verbs != CREATE_ONLY
 
     def path_prefix(self) -> str:
         return f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
@@ -103,6 +109,43 @@ RESOURCES: tuple[ResourceInfo, ...] = (
         ("crd", "crds"),
         ("api-extensions",),
         ("status",),
+    ),
+    ResourceInfo("serviceaccounts", "ServiceAccount", "", "v1", True, ("sa",), (), ("token",)),
+    ResourceInfo("roles", "Role", "rbac.authorization.k8s.io", "v1", True),
+    ResourceInfo("rolebindings", "RoleBinding", "rbac.authorization.k8s.io", "v1", True),
+    ResourceInfo("clusterroles", "ClusterRole", "rbac.authorization.k8s.io", "v1", False),
+    ResourceInfo("clusterrolebindings", "ClusterRoleBinding", "rbac.authorization.k8s.io", "v1", False),
+    # Reviews: create-only, answered at once and never stored (CREATE_ONLY).
+    ResourceInfo("tokenreviews", "TokenReview", "authentication.k8s.io", "v1", False, verbs=CREATE_ONLY),
+    ResourceInfo(
+        "selfsubjectreviews", "SelfSubjectReview", "authentication.k8s.io", "v1", False, verbs=CREATE_ONLY
+    ),
+    ResourceInfo(
+        "localsubjectaccessreviews",
+        "LocalSubjectAccessReview",
+        "authorization.k8s.io",
+        "v1",
+        True,
+        verbs=CREATE_ONLY,
+    ),
+    ResourceInfo(
+        "selfsubjectaccessreviews",
+        "SelfSubjectAccessReview",
+        "authorization.k8s.io",
+        "v1",
+        False,
+        verbs=CREATE_ONLY,
+    ),
+    ResourceInfo(
+        "selfsubjectrulesreviews",
+        "SelfSubjectRulesReview",
+        "authorization.k8s.io",
+        "v1",
+        False,
+        verbs=CREATE_ONLY,
+    ),
+    ResourceInfo(
+        "subjectaccessreviews", "SubjectAccessReview", "authorization.k8s.io", "v1", False, verbs=CREATE_ONLY
     ),
 )
 

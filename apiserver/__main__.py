@@ -1,4 +1,5 @@
-"""kube-apiserver: `python -m apiserver --etcd-servers http://127.0.0.1:2379 --bind-address 127.0.0.1 --port 6443`.
+"""kube-apiserver: `python -m apiserver --etcd-servers http://127.0.0.1:2379 --bind-address 127.0.0.1 --port 6443
+--tls-cert-file ... --tls-private-key-file ... --client-ca-file ... --service-account-signing-key-file ...`.
 
 Only wiring lives here: flags -> storage -> APIServer -> FastAPI app -> uvicorn (which handles SIGTERM cleanly).
 """
@@ -6,18 +7,23 @@ Only wiring lives here: flags -> storage -> APIServer -> FastAPI app -> uvicorn 
 from __future__ import annotations
 
 import argparse
-import csv
+import ipaddress
 import logging
 
 import uvicorn
 
 from apimachinery import defaults
 from apimachinery.component import setup_logging
+from apimachinery.netutil import default_route_source
+from apimachinery.tlsserve import server_ssl_context
 from apimachinery.validation import parse_cidr
 from apiserver.app import create_app
+from apiserver.auth import tokens
+from apiserver.auth.authenticators import TokenFile
 from apiserver.httpguard import Limits, guarded_protocol
 from apiserver.server import APIServer, Options
 from apiserver.storage import open_storage
+from apiserver.storage.encryption import EncryptedStorage, load_encryption_config
 
 log = logging.getLogger("apiserver")
 
@@ -34,12 +40,54 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data-dir", default=None, help="directory of the embedded SQLite store")
     p.add_argument("--bind-address", default="127.0.0.1")
     p.add_argument("--port", "--secure-port", dest="port", type=int, default=6443)
-    p.add_argument("--tls-cert-file", default=None)
+    p.add_argument("--tls-cert-file", default=None, help="the serving certificate (PEM); HTTPS is required")
     p.add_argument("--tls-private-key-file", default=None)
+    p.add_argument(
+        "--client-ca-file",
+        default=None,
+        help="CA whose client certificates authenticate users (CN = user name, O = groups)",
+    )
     p.add_argument(
         "--token-auth-file",
         default=None,
-        help='CSV of token,user,uid[,"group1,group2"]; when set, every request needs a bearer token',
+        help='CSV of token,user,uid[,"group1,group2"]: static bearer tokens',
+    )
+    p.add_argument(
+        "--authorization-mode",
+        default="Node,RBAC",
+        help="comma-separated authorizers in order: Node, RBAC, AlwaysAllow, AlwaysDeny",
+    )
+    p.add_argument(
+        "--service-account-key-file",
+        action="append",
+        default=[],
+        help="PEM public (or private) keys that verify ServiceAccount tokens (repeatable)",
+    )
+    p.add_argument(
+        "--service-account-signing-key-file", default=None, help="the key that signs ServiceAccount tokens"
+    )
+    p.add_argument("--service-account-issuer", default=tokens.DEFAULT_ISSUER)
+    p.add_argument("--api-audiences", default="", help="audiences of API tokens (default: the issuer)")
+    p.add_argument("--service-account-max-token-expiration", type=int, default=48 * 3600, help="seconds")
+    p.add_argument(
+        "--advertise-address",
+        default=None,
+        help="where pods reach this apiserver (the `kubernetes` Service's endpoint; default: the bind address, "
+        "or the default route's source address when binding 0.0.0.0)",
+    )
+    p.add_argument(
+        "--kubelet-client-certificate", default=None, help="client certificate for the kubelets' APIs"
+    )
+    p.add_argument("--kubelet-client-key", default=None)
+    p.add_argument(
+        "--kubelet-certificate-authority",
+        default=None,
+        help="CA that signed the kubelets' serving certificates",
+    )
+    p.add_argument(
+        "--encryption-provider-config",
+        default=None,
+        help="an EncryptionConfiguration (apiserver.config.k8s.io/v1) for Secrets at rest",
     )
     p.add_argument("--service-cluster-ip-range", default="10.96.0.0/12")
     p.add_argument("--service-node-port-range", default="30000-32767")
@@ -99,13 +147,36 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def read_tokens(path: str) -> dict[str, str]:
-    tokens: dict[str, str] = {}
-    with open(path, newline="") as f:
-        for row in csv.reader(f):
-            if len(row) >= 2 and row[0].strip() and not row[0].startswith("#"):
-                tokens[row[0].strip()] = row[1].strip()
-    return tokens
+def advertise_address(args: argparse.Namespace) -> str | None:
+    """Where pods reach us: --advertise-address, else a specific bind address, else (0.0.0.0) the source address
+    of the default route. A loopback bind address cannot be reached from pods: no `kubernetes` Service then."""
+    if args.advertise_address:
+        return str(args.advertise_address)
+    bind = ipaddress.ip_address(args.bind_address)
+    if bind.is_loopback:
+        return None
+    if not bind.is_unspecified:
+        return str(bind)
+    return default_route_source()
+
+
+def token_issuer(args: argparse.Namespace) -> tokens.TokenIssuer | None:
+    if not args.service_account_signing_key_file and not args.service_account_key_file:
+        return None
+    signing = (
+        tokens.load_private_key(args.service_account_signing_key_file)
+        if args.service_account_signing_key_file
+        else None
+    )
+    verify = [k for path in args.service_account_key_file for k in tokens.load_public_keys(path)]
+    audiences = tuple(a.strip() for a in args.api_audiences.split(",") if a.strip())
+    return tokens.TokenIssuer(
+        signing,
+        verify,
+        issuer=args.service_account_issuer,
+        api_audiences=audiences,
+        max_expiration=args.service_account_max_token_expiration,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -115,7 +186,14 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"--cluster-cidr {args.cluster_cidr!r}: must be a CIDR such as 10.244.0.0/16")
     backend = args.storage_backend or ("etcd" if args.etcd_servers else "sqlite")
     options: dict[str, float] = {"request_timeout": args.etcd_request_timeout} if backend == "etcd" else {}
+    if not args.tls_cert_file or not args.tls_private_key_file:
+        raise SystemExit(
+            "kube-apiserver: --tls-cert-file and --tls-private-key-file are required (HTTPS only; "
+            "`kctl up` and deploy/scripts/certs.py make them)"
+        )
     storage = open_storage(args.etcd_servers or None, backend, args.data_dir, **options)
+    if args.encryption_provider_config:
+        storage = EncryptedStorage(storage, load_encryption_config(args.encryption_provider_config))
     # One setting covers both default tolerations (not-ready and unreachable); the smaller flag wins.
     defaults.set_default_toleration_seconds(
         min(args.default_not_ready_toleration_seconds, args.default_unreachable_toleration_seconds)
@@ -128,7 +206,6 @@ def main(argv: list[str] | None = None) -> None:
             loadbalancer_ip_range=args.loadbalancer_ip_range or None,
             watch_cache_size=args.watch_cache_size,
             event_ttl=args.event_ttl,
-            tokens=read_tokens(args.token_auth_file) if args.token_auth_file else None,
             pod_security_default=args.pod_security_default,
             pod_security_exempt_namespaces=tuple(
                 n for n in args.pod_security_exempt_namespaces.split(",") if n
@@ -138,18 +215,25 @@ def main(argv: list[str] | None = None) -> None:
             max_requests_inflight=args.max_requests_inflight,
             max_mutating_requests_inflight=args.max_mutating_requests_inflight,
             request_body_timeout=args.request_body_timeout,
+            authorization_modes=tuple(m.strip() for m in args.authorization_mode.split(",") if m.strip()),
+            token_file=TokenFile.read(args.token_auth_file) if args.token_auth_file else None,
+            token_issuer=token_issuer(args),
+            advertise_address=advertise_address(args),
+            secure_port=args.port,
+            kubelet_client_cert=args.kubelet_client_certificate,
+            kubelet_client_key=args.kubelet_client_key,
+            kubelet_ca=args.kubelet_certificate_authority,
         ),
     )
     limits = Limits(args.request_header_timeout, args.max_header_bytes, args.max_header_count)
     app = create_app(server)
-    scheme = "https" if args.tls_cert_file else "http"
-    log.info("serving", extra={"url": f"{scheme}://{args.bind_address}:{args.port}", "storage": backend})
+    log.info("serving", extra={"url": f"https://{args.bind_address}:{args.port}", "storage": backend})
+    ssl_context = server_ssl_context(args.tls_cert_file, args.tls_private_key_file, args.client_ca_file)
     uvicorn.run(
         app,
         host=args.bind_address,
         port=args.port,
-        ssl_certfile=args.tls_cert_file,
-        ssl_keyfile=args.tls_private_key_file,
+        ssl_context_factory=lambda _config, _default: ssl_context,
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=3,

@@ -1,4 +1,5 @@
-"""The FastAPI application: discovery, OpenAPI, health, metrics and the resource API, behind authentication.
+"""The FastAPI application: discovery, OpenAPI, health, metrics and the resource API, behind authentication and
+authorization (apiserver/auth/filter.py).
 
 Resource requests go to one catch-all route per API root and are dispatched by `ResourceAPI`, which parses the
 Kubernetes path itself: it is faster than hundreds of routes and keeps path rules in one place.
@@ -19,32 +20,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from apimachinery import errors
 from apiserver import discovery, metrics
+from apiserver.auth.filter import AuthFilter
 from apiserver.inflight import InflightLimit
 from apiserver.openapi import parse_gv_path
 from apiserver.rest import ResourceAPI, json_response, status_response
 from apiserver.server import APIServer
 
 log = logging.getLogger("apiserver.app")
-
-# Paths that answer without a token, as kube-apiserver's system:public-info-viewer role allows.
-PUBLIC_PATHS = ("/healthz", "/livez", "/readyz", "/version", "/version/")
-
-
-class TokenAuthentication:
-    """Bearer-token authentication as a plain ASGI middleware (it must not buffer watch streams)."""
-
-    def __init__(self, app: ASGIApp, tokens: dict[str, str]) -> None:
-        self.app = app
-        self.tokens = tokens
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] not in PUBLIC_PATHS:
-            header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
-            scheme, _, token = header.partition(" ")
-            if scheme.lower() != "bearer" or token.strip() not in self.tokens:
-                await status_response(errors.unauthorized())(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
 
 
 class ResourceFastPath:
@@ -88,7 +70,6 @@ def create_app(server: APIServer) -> ASGIApp:
 
     app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
     resources = ResourceAPI(server)
-    tokens = server.options.tokens
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> Response:
@@ -191,11 +172,10 @@ def create_app(server: APIServer) -> ASGIApp:
 
     # ---- resources: everything under /api/v1/ and /apis/{group}/{version}/ ---------------------------------
 
-    wrapped: ASGIApp = ResourceFastPath(app, resources)
-    if tokens is not None:
-        wrapped = TokenAuthentication(wrapped, tokens)
+    # Every request is authenticated and authorized before it reaches a route (apiserver/auth/filter.py); the
+    # in-flight limit comes first so that a flood is refused before it costs a signature check.
     return InflightLimit(
-        wrapped,
+        AuthFilter(ResourceFastPath(app, resources), server.auth),
         read_only=server.options.max_requests_inflight,
         mutating=server.options.max_mutating_requests_inflight,
     )

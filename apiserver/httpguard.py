@@ -1,6 +1,7 @@
 """HTTP framing limits below the application: what a client may hold open, and how much it may send as headers.
 
-uvicorn's httptools protocol, with:
+uvicorn's httptools protocol with the verified client certificate's subject in every request's scope
+(apimachinery.tlsserve.ClientCertProtocol), plus:
 
 * a header deadline: from the moment a connection opens (or a new request starts on a kept-alive one) the request
   line and all headers must arrive within `header_timeout` seconds (Go's ReadHeaderTimeout; kube-apiserver uses
@@ -22,10 +23,11 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE
 
 from apimachinery import serialization
 from apimachinery.errors import StatusError
+from apimachinery.tlsserve import ClientCertProtocol
 
 log = logging.getLogger("apiserver.http")
 
@@ -41,7 +43,7 @@ class _HeadersTooLarge(Exception):
     """Raised from a parser callback; httptools turns it into a parser error."""
 
 
-class GuardedProtocol(HttpToolsProtocol):
+class GuardedProtocol(ClientCertProtocol):
     limits = Limits()
 
     def connection_made(self, transport: Any) -> None:  # type: ignore[override]

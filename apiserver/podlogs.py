@@ -12,6 +12,7 @@ from starlette.responses import Response, StreamingResponse
 
 from apimachinery import errors
 from apimachinery.validation import is_port, parse_ip
+from apiserver import kubeletclient
 from apiserver.request import int_param
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ def pick_container(pod: Obj, requested: str | None) -> str:
 
 
 def kubelet_address(node: Obj) -> str:
-    """`http://<ip>:<port>` of the node's kubelet, built only from an address that parses as an IP and a port
+    """`https://<ip>:<port>` of the node's kubelet, built only from an address that parses as an IP and a port
     number: a Node object (which a kubelet writes) must not be able to point the apiserver at another URL."""
     status = node.get("status") if isinstance(node.get("status"), dict) else {}
     assert isinstance(status, dict)
@@ -56,7 +57,7 @@ def kubelet_address(node: Obj) -> str:
             ip = parse_ip(a.get("address")) if a.get("type") == kind else None
             if ip is not None:
                 host = f"[{ip}]" if ip.version == 6 else str(ip)
-                return f"http://{host}:{port}"
+                return f"https://{host}:{port}"
     raise errors.StatusError(
         500, "InternalError", f"node {node['metadata']['name']} has no valid IP address to reach its kubelet"
     )
@@ -106,10 +107,14 @@ async def pod_log(server: APIServer, request: Request, store: Store, namespace: 
     url = (
         f"{base}/containerLogs/{quote(namespace, safe='')}/{quote(name, safe='')}/{quote(container, safe='')}"
     )
-    # trust_env=False: HTTP(S)_PROXY and friends in the apiserver's environment must not reroute this request.
-    client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=None), trust_env=False)
+    # kubeletclient's client: the apiserver's kubelet client certificate, the kubelet CA checked for the node's
+    # name, and trust_env=False (HTTP(S)_PROXY in the apiserver's environment must not reroute this request).
+    client = kubeletclient.client(server.options)
+    to_kubelet = client.build_request(
+        "GET", url, params=params, extensions=kubeletclient.request_extensions(node_name)
+    )
     try:
-        upstream = await client.send(client.build_request("GET", url, params=params), stream=True)
+        upstream = await client.send(to_kubelet, stream=True)
     except httpx.HTTPError as exc:
         await client.aclose()
         raise errors.StatusError(500, "InternalError", f'Get "{url}": {exc}') from None

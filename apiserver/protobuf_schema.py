@@ -335,6 +335,47 @@ MetricTarget: type=1! value=2 averageValue=3 averageUtilization=4!
 Lease: metadata=1:ObjectMeta spec=2:LeaseSpec
 LeaseSpec: holderIdentity=1! leaseDurationSeconds=2:int! acquireTime=3:MicroTime renewTime=4:MicroTime
   leaseTransitions=5:int! strategy=6! preferredHolder=7!
+
+ServiceAccount: metadata=1:ObjectMeta secrets=2:[ObjectReference] imagePullSecrets=3:[LocalObjectReference]
+  automountServiceAccountToken=4:bool!
+
+Role: metadata=1:ObjectMeta rules=2:[PolicyRule]
+ClusterRole: metadata=1:ObjectMeta rules=2:[PolicyRule] aggregationRule=3:AggregationRule
+PolicyRule: verbs=1:[string] apiGroups=2:[string] resources=3:[string] resourceNames=4:[string]
+  nonResourceURLs=5:[string]
+AggregationRule: clusterRoleSelectors=1:[LabelSelector]
+RoleBinding: metadata=1:ObjectMeta subjects=2 roleRef=3:RoleRef
+ClusterRoleBinding: metadata=1:ObjectMeta subjects=2 roleRef=3:RoleRef
+RoleRef: apiGroup=1! kind=2! name=3!
+io.k8s.api.rbac.v1.Subject: kind=1! apiGroup=2 name=3! namespace=4
+
+io.k8s.api.authentication.v1.TokenRequest: metadata=1:ObjectMeta spec=2 status=3
+TokenRequestSpec: audiences=1:[string]! boundObjectRef=3:BoundObjectReference expirationSeconds=4:int!
+BoundObjectReference: kind=1 apiVersion=2 name=3 uid=4
+TokenRequestStatus: token=1! expirationTimestamp=2:Time
+TokenReview: metadata=1:ObjectMeta spec=2:TokenReviewSpec status=3:TokenReviewStatus
+TokenReviewSpec: token=1 audiences=2:[string]
+TokenReviewStatus: authenticated=1:bool user=2:UserInfo error=3 audiences=4:[string]
+UserInfo: username=1 uid=2 groups=3:[string]
+io.k8s.api.authentication.v1.SelfSubjectReview: metadata=1:ObjectMeta status=2
+io.k8s.api.authentication.v1.SelfSubjectReviewStatus: userInfo=1:UserInfo
+
+SubjectAccessReview: metadata=1:ObjectMeta spec=2:SubjectAccessReviewSpec status=3:SubjectAccessReviewStatus
+LocalSubjectAccessReview: metadata=1:ObjectMeta spec=2:SubjectAccessReviewSpec status=3:SubjectAccessReviewStatus
+SubjectAccessReviewSpec: resourceAttributes=1:ResourceAttributes nonResourceAttributes=2:NonResourceAttributes
+  user=3 groups=4:[string] uid=6
+SelfSubjectAccessReview: metadata=1:ObjectMeta spec=2:SelfSubjectAccessReviewSpec
+  status=3:SubjectAccessReviewStatus
+SelfSubjectAccessReviewSpec: resourceAttributes=1:ResourceAttributes nonResourceAttributes=2:NonResourceAttributes
+ResourceAttributes: namespace=1 verb=2 group=3 version=4 resource=5 subresource=6 name=7
+  fieldSelector=8:FieldSelectorAttributes labelSelector=9:LabelSelectorAttributes
+FieldSelectorAttributes: rawSelector=1 requirements=2:[FieldSelectorRequirement]
+FieldSelectorRequirement: key=1! operator=2! values=3:[string]
+LabelSelectorAttributes: rawSelector=1 requirements=2:[LabelSelectorRequirement]
+NonResourceAttributes: path=1 verb=2
+SubjectAccessReviewStatus: allowed=1:bool! reason=2 evaluationError=3 denied=4:bool
+SelfSubjectRulesReview: metadata=1:ObjectMeta spec=2:SelfSubjectRulesReviewSpec
+SelfSubjectRulesReviewSpec: namespace=1
 """
 
 

@@ -16,7 +16,7 @@ import builtins
 import contextlib
 import copy
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,9 +24,9 @@ from apimachinery import errors, fields, labels
 from apimachinery.defaults import apply_defaults
 from apimachinery.errors import StatusError
 from apimachinery.resources import ResourceInfo
+from apimachinery.user import UserInfo
 from apimachinery.validation import validate
-from apiserver import metrics
-from apiserver.admission import Attributes
+from apiserver import admission, metrics
 from apiserver.fieldmanager import FieldManager
 from apiserver.objectmeta import generate_name, later, meta, name_of, new_uid, now, spec_changed
 from apiserver.storable import check_continue, check_storable, parse_rv
@@ -107,8 +107,27 @@ class Store:
         self.cache = cache
         self.strategy = strategy
         self.prefix = prefix or f"/registry/{info.resource}/"
-        # Validating admission for creates and main-resource updates (set by the APIServer).
-        self.admission: Callable[[Attributes], Awaitable[None]] | None = None
+        # The admission chain (apiserver/plugins.py), set by the APIServer; it sees every client's write.
+        self.admission: admission.Chain = admission.EMPTY
+
+    def _attributes(
+        self,
+        operation: str,
+        user: UserInfo | None,
+        namespace: str | None,
+        name: str,
+        obj: Obj | None,
+        old: Obj | None,
+        *,
+        subresource: str | None = None,
+        dry_run: bool = False,
+    ) -> admission.Attributes | None:
+        """Admission attributes for a client's write, or None for the server's own writes (no user, or the
+        subresource "*") and when no plugin wants to see this one."""
+        sub = subresource or ""
+        if user is None or sub == "*" or not self.admission.handles(operation, self.info, sub, user):
+            return None
+        return admission.Attributes(operation, self.info, sub, namespace or "", name, obj, old, user, dry_run)
 
     # ---- keys and selectors -------------------------------------------------------------------------------------
 
@@ -248,9 +267,10 @@ class Store:
         dry_run: bool = False,
         manager: str | None = None,
         subresource: str = "",
+        user: UserInfo | None = None,
     ) -> Obj:
         """Store a new object. `manager` names who writes it, for its managed fields (None: the caller has set
-        them, as server-side apply does)."""
+        them, as server-side apply does). With `user` (a client's write), admission runs around validation."""
         md = meta(obj)
         generated = not md.get("name") and bool(md.get("generateName"))
         if generated:
@@ -274,8 +294,16 @@ class Store:
         apply_defaults(obj)
         if manager is not None:
             self.field_manager().update(None, obj, manager)
+        attrs = self._attributes(
+            "CREATE", user, namespace, name_of(obj), obj, None, subresource=subresource, dry_run=dry_run
+        )
+        if attrs is not None:
+            await self.admission.admit(attrs)
+            obj = attrs.obj or obj
+            md = meta(obj)
         self._validate(obj, None)
-        await self._admit("CREATE", obj, None, dry_run=dry_run, subresource=subresource)
+        if attrs is not None:
+            await self.admission.validate(attrs)
         await self.strategy.admit_create(obj, dry_run=dry_run)
         if dry_run:
             return obj
@@ -310,28 +338,34 @@ class Store:
         dry_run: bool = False,
         create_if_missing: Callable[[], Obj] | None = None,
         manager: str | None = None,
-        request_subresource: str = "",
+        user: UserInfo | None = None,
     ) -> tuple[Obj, bool]:
         """Read-modify-write with compare-and-swap. `transform(current)` returns the object the client wants; a
         resourceVersion in it is a precondition. `manager` is recorded in the managed fields as the one who made
         the change (None: the transform has done that, as server-side apply does). Returns (stored object,
         created).
 
-        `subresource` picks the write rules ("status": only status changes; "*": a server-side write past
-        validation); `request_subresource` is what the client asked for (the admission attributes' subresource:
-        a scale writes the main resource)."""
-        key = self.key(namespace, name)
-        pending_create: Obj | None = None
-        if subresource is None and (self.strategy.allocates_on_update or self.admission is not None):
+        `subresource` picks the write rules ("status": only status changes; "scale"; "*": a write by the server
+        itself (binding, finalize), past client validation and admission) and is the admission attributes'
+        subresource. With `user` (a client's write) admission runs, on the update or, for an apply that
+        creates, on the create."""
+        admitted = self._attributes("UPDATE", user, namespace, name, None, None, subresource=subresource)
+        allocating = self.strategy.allocates_on_update and subresource is None and not dry_run
+        if admitted is not None or allocating:
+            # The one read -> admit -> compare-and-swap path (admission may wait; a CAS callback must not).
             return await self._update_checked(
                 namespace,
                 name,
                 transform,
+                subresource=subresource,
                 dry_run=dry_run,
                 create_if_missing=create_if_missing,
                 manager=manager,
-                request_subresource=request_subresource,
+                user=user if admitted is not None else None,
+                allocating=allocating,
             )
+        key = self.key(namespace, name)
+        pending_create: Obj | None = None
 
         def try_update(current: Obj | None) -> Obj:
             nonlocal pending_create
@@ -364,7 +398,10 @@ class Store:
                 )
         except Abort as abort:
             if pending_create is not None:
-                return await self.create(namespace, pending_create, dry_run=dry_run), True
+                created = await self.create(
+                    namespace, pending_create, dry_run=dry_run, manager=manager, user=user
+                )
+                return created, True
             raise abort.error from None
         except StorageError as exc:
             raise storage_error(exc, self.info, name) from None
@@ -379,10 +416,12 @@ class Store:
         name: str,
         transform: Callable[[Obj], Obj],
         *,
+        subresource: str | None,
         dry_run: bool,
         create_if_missing: Callable[[], Obj] | None,
         manager: str | None,
-        request_subresource: str,
+        user: UserInfo | None,
+        allocating: bool,
     ) -> tuple[Obj, bool]:
         """An update that admission plugins check, or whose strategy claims resources in storage (a Service that
         becomes a NodePort): read, decide, admit, claim what is new, then compare-and-swap on the revision that was
@@ -395,22 +434,37 @@ class Store:
                 current = (await self.storage.get(key)).obj
             except StorageError as exc:
                 if exc.code is ErrorCode.NOT_FOUND and create_if_missing is not None:
-                    return await self.create(
-                        namespace, create_if_missing(), dry_run=dry_run, manager=manager
-                    ), True
+                    created = await self.create(
+                        namespace, create_if_missing(), dry_run=dry_run, manager=manager, user=user
+                    )
+                    return created, True
                 raise storage_error(exc, self.info, name) from None
             try:
                 new = self._prepare_update(
-                    copy.deepcopy(current), transform(copy.deepcopy(current)), None, manager
+                    copy.deepcopy(current),
+                    transform(copy.deepcopy(current)),
+                    subresource,
+                    manager,
+                    validate=False,
                 )
             except Abort as abort:
                 raise abort.error from None
-            await self._admit("UPDATE", new, current, dry_run=dry_run, subresource=request_subresource)
+            attrs = self._attributes(
+                "UPDATE", user, namespace, name, new, current, subresource=subresource, dry_run=dry_run
+            )
+            if attrs is not None:
+                await self.admission.admit(attrs)
+                new = attrs.obj or new
+            if subresource != "*":
+                self._validate(new, current)
+            if attrs is not None:
+                await self.admission.validate(attrs)
             if dry_run:
                 # As kube-apiserver: a dry-run update answers the would-be object at the live resourceVersion.
                 new["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
                 return new, False
-            await self.strategy.admit_update(new, current)
+            if allocating:
+                await self.strategy.admit_update(new, current)
             read_revision = current["metadata"]["resourceVersion"]
             lost_race = errors.conflict(self.info.resource, name, self.info.group)
 
@@ -422,43 +476,35 @@ class Store:
                 return _new
 
             try:
-                kv = await self.storage.guaranteed_update(key, swap)
+                with metrics.storage_timer("update", self.info.resource):
+                    kv = await self.storage.guaranteed_update(key, swap)
             except Abort as abort:
-                await self.strategy.abandon_update(new, current)
+                if allocating:
+                    await self.strategy.abandon_update(new, current)
                 if abort.error is lost_race:
                     continue
                 raise abort.error from None
             except StorageError as exc:
-                await self.strategy.abandon_update(new, current)
+                if allocating:
+                    await self.strategy.abandon_update(new, current)
                 raise storage_error(exc, self.info, name) from None
-            await self.strategy.commit_update(kv.obj, current)
+            if allocating:
+                await self.strategy.commit_update(kv.obj, current)
             obj = kv.obj
             if self._should_delete(obj):
                 obj = await self._delete_now(namespace, name, int(obj["metadata"]["resourceVersion"]), obj)
             return obj, False
         raise errors.conflict(self.info.resource, name, self.info.group)
 
-    async def _admit(
-        self, operation: str, obj: Obj, old: Obj | None, *, dry_run: bool, subresource: str
-    ) -> None:
-        if self.admission is None:
-            return
-        md = obj.get("metadata") or {}
-        await self.admission(
-            Attributes(
-                operation=operation,
-                info=self.info,
-                subresource=subresource,
-                namespace=str(md.get("namespace") or "") if self.info.namespaced else "",
-                name=str(md.get("name") or ""),
-                obj=obj,
-                old=old,
-                user=None,
-                dry_run=dry_run,
-            )
-        )
-
-    def _prepare_update(self, old: Obj, new: Obj, subresource: str | None, manager: str | None = None) -> Obj:
+    def _prepare_update(
+        self,
+        old: Obj,
+        new: Obj,
+        subresource: str | None,
+        manager: str | None = None,
+        *,
+        validate: bool = True,
+    ) -> Obj:
         new_md = meta(new)
         old_md = old["metadata"]
         precondition = new_md.get("resourceVersion")
@@ -521,7 +567,8 @@ class Store:
         if subresource != "*":  # "*": a write by the server itself (binding), not checked like a client's
             if manager is not None:
                 self.field_manager(subresource).update(old, new, manager)
-            self._validate_update(new, old)
+            if validate:
+                self._validate_update(new, old)
         return new
 
     def _validate_update(self, new: Obj, old: Obj) -> None:
@@ -539,9 +586,17 @@ class Store:
             and self.strategy.finalized(obj)
         )
 
-    async def delete(self, namespace: str | None, name: str, opts: DeleteOptions) -> tuple[Obj, bool]:
+    async def delete(
+        self,
+        namespace: str | None,
+        name: str,
+        opts: DeleteOptions,
+        *,
+        user: UserInfo | None = None,
+        subresource: str | None = None,
+    ) -> tuple[Obj, bool]:
         """Returns (object, deleted now). An object that must wait (finalizers, graceful pod deletion) is marked with a
-        deletionTimestamp and returned with deleted=False."""
+        deletionTimestamp and returned with deleted=False. With `user` (a client's delete) admission runs first."""
         key = self.key(namespace, name)
         try:
             current = await self.storage.get(key)
@@ -549,6 +604,13 @@ class Store:
             raise storage_error(exc, self.info, name) from None
         obj = current.obj
         md = obj["metadata"]
+        if user is not None:
+            attrs = self._attributes(
+                "DELETE", user, namespace, name, None, obj, subresource=subresource, dry_run=opts.dry_run
+            )
+            if attrs is not None:
+                await self.admission.admit(attrs)
+                await self.admission.validate(attrs)
         if opts.precondition_uid and opts.precondition_uid != md.get("uid"):
             raise errors.conflict(
                 self.info.resource,

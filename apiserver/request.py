@@ -10,6 +10,7 @@ from starlette.requests import ClientDisconnect, Request
 
 from apimachinery import errors
 from apimachinery.resources import ResourceInfo
+from apimachinery.user import UserInfo
 from apiserver import decoding, protobuf
 from apiserver.resourcetable import ResourceTable
 
@@ -49,6 +50,12 @@ def parse_path(table: ResourceTable, group: str, version: str, parts: list[str])
     if name == "":
         raise errors.path_not_found()
     return Target(info, namespace, name, sub, watch_path)
+
+
+def user_of(request: Request) -> UserInfo | None:
+    """The authenticated user the auth filter put on the request (None only for in-process callers)."""
+    user = request.scope.get("user")
+    return user if isinstance(user, UserInfo) else None
 
 
 class BodyLimits(Protocol):

@@ -32,6 +32,7 @@ from apiserver.request import (
     parse_path,
     read_body,
     read_delete_options,
+    user_of,
     wants_table,
 )
 from apiserver.server import APIServer
@@ -94,9 +95,13 @@ class ResourceAPI:
         return response
 
     async def _dispatch(self, request: Request, t: Target, verb: str) -> Response:
-        store = self.server.store(t.info)
         if t.info.namespaced and t.name and not t.namespace:
             raise errors.path_not_found()
+        if not t.info.stored:
+            from apiserver.auth import reviews
+
+            return await reviews.handle(self, request, t)
+        store = self.server.store(t.info)
         if t.subresource:
             return await subresources.handle(self, request, store, t)
         if verb == "watch":
@@ -261,7 +266,9 @@ class ResourceAPI:
                 ],
                 info.group,
             )
-        created = await store.create(t.namespace, obj, dry_run=self.dry_run(request), manager=manager)
+        created = await store.create(
+            t.namespace, obj, dry_run=self.dry_run(request), manager=manager, user=user_of(request)
+        )
         return self.object_response(request, store, created, 201)
 
     async def update(self, request: Request, store: Store, t: Target) -> Response:
@@ -282,6 +289,7 @@ class ResourceAPI:
             dry_run=self.dry_run(request),
             create_if_missing=None,
             manager=manager,
+            user=user_of(request),
         )
         return self.object_response(request, store, updated, 201 if created else 200)
 
@@ -302,7 +310,9 @@ class ResourceAPI:
             check_kind(patched, info.kind, info.api_version)
             return patched
 
-        updated, _ = await store.update(t.namespace, t.name, transform, dry_run=dry_run, manager=manager)
+        updated, _ = await store.update(
+            t.namespace, t.name, transform, dry_run=dry_run, manager=manager, user=user_of(request)
+        )
         return self.object_response(request, store, updated)
 
     async def server_side_apply(
@@ -345,6 +355,7 @@ class ResourceAPI:
             subresource=subresource,
             dry_run=self.dry_run(request),
             create_if_missing=create if subresource is None else None,
+            user=user_of(request),
         )
         return self.object_response(request, store, updated, 201 if created else 200)
 
@@ -377,7 +388,7 @@ class ResourceAPI:
         orphanDependents=false (the one case the handler marks Accepted)."""
         assert t.name
         opts = await self.delete_options(request)
-        obj, gone = await store.delete(t.namespace, t.name, opts)
+        obj, gone = await store.delete(t.namespace, t.name, opts, user=user_of(request))
         code = 202 if not gone and opts.orphan_dependents is False else 200
         if store.strategy.returns_deleted_object or not gone:
             return self.object_response(request, store, obj, code)
@@ -397,7 +408,7 @@ class ResourceAPI:
         for item in items:
             md = item["metadata"]
             try:
-                await store.delete(md.get("namespace"), md["name"], opts)
+                await store.delete(md.get("namespace"), md["name"], opts, user=user_of(request))
             except StatusError as err:
                 if not errors.is_not_found(err):
                     raise

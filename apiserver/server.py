@@ -13,15 +13,17 @@ from typing import Any
 
 from apimachinery import errors
 from apimachinery.resources import RESOURCES, ResourceInfo
-from apiserver import fieldcheck, metrics, warning
-from apiserver.admission import Attributes
-from apiserver.admission.externalips import DenyServiceExternalIPs
-from apiserver.admission.podsecurity import PodSecurity, Policy
+from apimachinery.user import MASTERS
+from apiserver import fieldcheck, metrics, plugins
 from apiserver.allocator import ServiceAllocator
+from apiserver.auth import Auth, bootstrap
+from apiserver.auth.authenticators import ServiceAccountTokens, TokenFile
+from apiserver.auth.tokens import TokenIssuer
 from apiserver.crd.controller import CRDController
 from apiserver.crd.info import CustomResourceInfo
 from apiserver.crd.lifecycle import CRDStrategy
 from apiserver.crd.store import CustomResourceStore, CustomResourceStrategy
+from apiserver.lookups import Lookups, RBACCaches
 from apiserver.objectmeta import new_uid, now
 from apiserver.openapi import OpenAPIDocuments
 from apiserver.registry import Store
@@ -33,19 +35,6 @@ from apiserver.watchcache import Cacher, WatchCache
 log = logging.getLogger("apiserver")
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
-# The resources an admission plugin of ours looks at: only their updates pay for admission's extra read.
-ADMITTED = {
-    ("", "pods"),
-    ("", "namespaces"),
-    ("", "services"),
-    ("", "replicationcontrollers"),
-    ("apps", "deployments"),
-    ("apps", "replicasets"),
-    ("apps", "daemonsets"),
-    ("apps", "statefulsets"),
-    ("batch", "jobs"),
-    ("batch", "cronjobs"),
-}
 
 
 @dataclass
@@ -56,7 +45,6 @@ class Options:
     watch_cache_size: int = 10000
     max_request_bytes: int = 3 * 1024 * 1024
     request_body_timeout: float = 60.0  # seconds to receive a whole request body
-    tokens: dict[str, str] | None = None  # bearer token -> user name; None = no authentication
     event_ttl: float = 3600.0
     # Pod Security admission: the level of namespaces without labels, and namespaces never checked.
     pod_security_default: str = "privileged"
@@ -65,6 +53,17 @@ class Options:
     cluster_cidr: str | None = None  # when set, Nodes' podCIDRs must lie inside it
     max_requests_inflight: int = 400
     max_mutating_requests_inflight: int = 200
+    # Trust (DESIGN.md section 11)
+    authorization_modes: tuple[str, ...] = ("Node", "RBAC")
+    token_file: TokenFile | None = None
+    token_issuer: TokenIssuer | None = None
+    # The `kubernetes` Service's endpoint: where pods reach this apiserver (None: no Service is kept).
+    advertise_address: str | None = None
+    secure_port: int = 6443
+    # The client certificate for the kubelets' APIs and the CA their serving certificates are checked with.
+    kubelet_client_cert: str | None = None
+    kubelet_client_key: str | None = None
+    kubelet_ca: str | None = None
 
 
 class APIServer:
@@ -84,6 +83,8 @@ class APIServer:
         self.openapi = OpenAPIDocuments(self.table)
         self.stores: dict[tuple[str, str], Store] = {}
         for info in RESOURCES:
+            if not info.stored:
+                continue
             cache = WatchCache(f"/registry/{info.resource}/", capacity=self.options.watch_cache_size)
             self.stores[(info.group, info.resource)] = Store(
                 info, storage, cache, by_resource.get(info.resource, Strategy())
@@ -93,47 +94,36 @@ class APIServer:
         self.custom_stores: dict[tuple[str, str, str], CustomResourceStore] = {}
         self._custom_caches: dict[str, WatchCache] = {}
         self.crds = CRDController(self)
-        self.admission = self._admission_plugins()
-        for (group, resource), store in self.stores.items():
-            if (group, resource) in ADMITTED:
-                store.admission = self.admit
+        self._wire_auth()
         self._bootstrap: asyncio.Task[None] | None = None
         self._gauges: asyncio.Task[None] | None = None
         self._expiry: asyncio.Task[None] | None = None
 
-    def _admission_plugins(self) -> list[Any]:
-        plugins: list[Any] = []
-        if not self.options.allow_service_external_ips:
-            plugins.append(DenyServiceExternalIPs())
-        plugins.append(
-            PodSecurity(
-                self.get_namespace,
-                self.pods_in,
-                defaults=Policy.uniform(self.options.pod_security_default),
-                exempt_namespaces=self.options.pod_security_exempt_namespaces,
-            )
+    def _wire_auth(self) -> None:
+        """Authentication, authorization and admission, from the plugin lists in apiserver/plugins.py."""
+        options = self.options
+        self.privileged_groups: tuple[str, ...] = (MASTERS,)
+        self.lookups = Lookups(self)
+        self.rbac_caches = RBACCaches(self)
+        self.token_file = options.token_file
+        self.token_issuer = options.token_issuer
+        self.sa_authenticator = (
+            ServiceAccountTokens(options.token_issuer, self.lookups) if options.token_issuer else None
         )
-        return plugins
+        self.rbac = plugins.rbac_authorizer(self) if "RBAC" in options.authorization_modes else None
+        self.bootstrapped = asyncio.Event()
+        self.auth = Auth(
+            plugins.authenticator_chain(self),
+            plugins.authorizer_chain(self, options.authorization_modes),
+            self._auth_ready,
+        )
+        self.admission = plugins.admission_chain(self)
+        for store in self.stores.values():
+            store.admission = self.admission
 
-    async def admit(self, a: Attributes) -> None:
-        """The validating admission plugins, in order; the first refusal wins. (Issue #14's chain replaces this.)"""
-        for plugin in self.admission:
-            await plugin.validate(a)
-        warning.add(*a.warnings)
-        if a.audit_annotations:
-            log.info(
-                "admission audit",
-                extra={"resource": a.info.resource, "object": a.name, "annotations": a.audit_annotations},
-            )
-
-    async def get_namespace(self, name: str) -> dict[str, Any]:
-        store = self.stores[("", "namespaces")]
-        obj = store.cache.get(f"/registry/namespaces/{name}")
-        return obj if obj is not None else await store.get(None, name)
-
-    def pods_in(self, namespace: str) -> list[dict[str, Any]]:
-        items, _ = self.stores[("", "pods")].cache.list_objects(None, f"/registry/pods/{namespace}/")
-        return items
+    async def _auth_ready(self) -> None:
+        await self.rbac_caches.ready()
+        await self.bootstrapped.wait()
 
     def store(self, info: ResourceInfo) -> Store:
         if isinstance(info, CustomResourceInfo):
@@ -183,9 +173,9 @@ class APIServer:
             self.custom_stores.pop((old.group, old.version, old.resource), None)
         for info in infos:
             strategy = CustomResourceStrategy(info, schemas)
-            self.custom_stores[(info.group, info.version, info.resource)] = CustomResourceStore(
-                info, self.storage, cache, strategy
-            )
+            store = CustomResourceStore(info, self.storage, cache, strategy)
+            store.admission = self.admission
+            self.custom_stores[(info.group, info.version, info.resource)] = store
         self.table.set_custom(crd_name, infos)
         log.info("serving custom resources", extra={"crd": crd_name, "versions": [i.version for i in infos]})
 
@@ -221,7 +211,7 @@ class APIServer:
         await self.storage.close()
 
     async def ready(self) -> bool:
-        if not all(s.cache.ready.is_set() for s in self.stores.values()):
+        if not all(s.cache.ready.is_set() for s in self.stores.values()) or not self.bootstrapped.is_set():
             return False
         if not self.crds.synced.is_set():
             return False
@@ -231,7 +221,25 @@ class APIServer:
             return False
 
     async def _ensure_system_namespaces(self) -> None:
-        """Create the namespaces every cluster has; retried until storage answers."""
+        """Create the namespaces every cluster has, the bootstrap RBAC policy and the `kubernetes` Service;
+        retried until storage answers."""
+        await self._create_namespaces()
+        delay = 0.2
+        while True:
+            try:
+                await bootstrap.reconcile(self.storage)
+                if self.options.advertise_address:
+                    await bootstrap.kubernetes_service(
+                        self, self.options.advertise_address, self.options.secure_port
+                    )
+                break
+            except StorageError as exc:
+                log.warning("bootstrap did not finish (%s); retrying", exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+        self.bootstrapped.set()
+
+    async def _create_namespaces(self) -> None:
         pending = list(SYSTEM_NAMESPACES)
         delay = 0.2
         while pending:

@@ -17,7 +17,7 @@ from apiserver.crd.store import check_patch_type
 from apiserver.objectmeta import now
 from apiserver.patch import APPLY, apply_patch, patch_type
 from apiserver.registry import Abort, DeleteOptions, Store
-from apiserver.request import Target, check_kind, decode_object, read_body, read_delete_options
+from apiserver.request import Target, check_kind, decode_object, read_body, read_delete_options, user_of
 
 if TYPE_CHECKING:
     from apiserver.rest import ResourceAPI
@@ -41,6 +41,10 @@ async def handle(api: ResourceAPI, request: Request, store: Store, t: Target) ->
         return await finalize(api, request, store, t)
     if sub == "log" and method == "GET":
         return await podlogs.pod_log(api.server, request, store, t.namespace or "", t.name)
+    if sub == "token" and method == "POST":
+        from apiserver.auth import reviews
+
+        return await reviews.token_request(api, request, store, t)
     raise errors.method_not_allowed()
 
 
@@ -77,6 +81,7 @@ async def status(api: ResourceAPI, request: Request, store: Store, t: Target) ->
         subresource="status",
         dry_run=api.dry_run(request),
         manager=manager,
+        user=user_of(request),
     )
     return api.object_response(request, store, updated)
 
@@ -172,7 +177,13 @@ async def scale(api: ResourceAPI, request: Request, store: Store, t: Target) -> 
 
     # Recorded on the object as an Update through the scale subresource (the managed fields' scale handler).
     updated, _ = await store.update(
-        t.namespace, t.name, transform, subresource="scale", dry_run=api.dry_run(request), manager=manager
+        t.namespace,
+        t.name,
+        transform,
+        subresource="scale",
+        dry_run=api.dry_run(request),
+        manager=manager,
+        user=user_of(request),
     )
     return api.json_ok(scale_of(updated, paths))
 
@@ -240,6 +251,13 @@ async def eviction(api: ResourceAPI, request: Request, store: Store, t: Target) 
     if not isinstance(delete_options, dict):
         raise errors.bad_request("Eviction: deleteOptions must be an object")
     read_delete_options(delete_options, opts)
+    attrs = store._attributes(
+        "CREATE", user_of(request), t.namespace, t.name, obj, None, subresource="eviction"
+    )
+    if attrs is not None:
+        await store.admission.admit(attrs)
+        await store.admission.validate(attrs)
+    # The pod's deletion is the eviction's effect, not a second client request: it is not admitted again.
     await store.delete(t.namespace, t.name, opts)
     return api.json_ok(
         {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}, 201

@@ -42,18 +42,18 @@ def pod(name: str, app: str = "bench") -> dict[str, Any]:
     }
 
 
-async def create_rate(url: str, prefix: str, n: int, concurrency: int) -> float:
+async def create_rate(cp: ControlPlane, prefix: str, n: int, concurrency: int) -> float:
     def make(i: int) -> tuple[str, str, bytes]:
         return "POST", f"/api/v1/namespaces/{NS}/pods", json.dumps(pod(f"{prefix}-{i:05d}")).encode()
 
-    return await httpload.run(url, n, concurrency, make, 201)
+    return await httpload.run(cp.url, n, concurrency, make, 201, tls=cp.tls())
 
 
-async def get_rate(url: str, prefix: str, existing: int, n: int, concurrency: int) -> float:
+async def get_rate(cp: ControlPlane, prefix: str, existing: int, n: int, concurrency: int) -> float:
     def make(i: int) -> tuple[str, str, bytes]:
         return "GET", f"/api/v1/namespaces/{NS}/pods/{prefix}-{i % existing:05d}", b""
 
-    return await httpload.run(url, n, concurrency, make, 200)
+    return await httpload.run(cp.url, n, concurrency, make, 200, tls=cp.tls())
 
 
 async def raw_rate(cp: ControlPlane, n: int, concurrency: int) -> float:
@@ -146,10 +146,10 @@ async def measure(cp: ControlPlane, args: argparse.Namespace) -> dict[str, Any]:
                 if side == "raw":
                     raw.append(await raw_rate(cp, args.creates, args.concurrency))
                 else:
-                    creates.append(await create_rate(cp.url, f"c{r}", args.creates, args.concurrency))
-            gets.append(await get_rate(cp.url, f"c{r}", args.creates, args.creates * 2, args.concurrency))
+                    creates.append(await create_rate(cp, f"c{r}", args.creates, args.concurrency))
+            gets.append(await get_rate(cp, f"c{r}", args.creates, args.creates * 2, args.concurrency))
         made = args.creates * args.rounds
-        await create_rate(cp.url, "l", max(0, args.pods - made), args.concurrency)  # fill up for the lists
+        await create_rate(cp, "l", max(0, args.pods - made), args.concurrency)  # fill up for the lists
         lists = {
             "list_cache": await list_times(client, {"resourceVersion": "0"}, args.list_runs),
             "list_consistent": await list_times(client, {}, args.list_runs),

@@ -2,8 +2,13 @@
 benchmark measures and makes its clients.
 
 Starting servers and making clients happens only here (`control_plane`, `ControlPlane.http`, `.client`,
-`.master_args`, `open_connection`, `kubelet`, `kube_proxy`), so a change in how the apiserver is reached (HTTPS and
-credentials, say) is one edit in this file.
+`.component_args`, `open_connection`, `kubelet`, `kube_proxy`, `token_controllers`), so how the apiserver is
+reached is one edit in this file. It is reached as the cluster reaches it: HTTPS, raw clients as the admin (a
+client certificate in system:masters, tests/harness.py's PKI), components each as its own identity through a
+kubeconfig of its own (the scheduler as system:kube-scheduler, the controller-manager as
+system:kube-controller-manager, a kubelet as system:node:<name>, kube-proxy as system:kube-proxy). Hollow nodes
+stand for many kubelets at once and run as the admin. A cluster that is already running is given by an admin
+kubeconfig.
 
 Run a benchmark from the repository root, as a module or a script: `.venv/bin/python -m bench.apiserver` or
 `.venv/bin/python bench/apiserver.py`. The result format is in bench/record.py.
@@ -14,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import math
 import shutil
+import ssl
 import statistics
 import subprocess
 import sys
@@ -33,7 +39,19 @@ if str(REPO) not in sys.path:  # run as a script: bench/x.py
     sys.path.insert(0, str(REPO))
 
 from apimachinery.client import Client  # noqa: E402
-from tests.harness import ApiServer, Etcd, free_port, start_component  # noqa: E402
+from apimachinery.kubeconfig import load as load_kubeconfig  # noqa: E402
+from tests.harness import (  # noqa: E402
+    CONTROLLER_MANAGER,
+    SCHEDULER,
+    ApiServer,
+    Etcd,
+    free_port,
+    start_component,
+    stop_process,
+)
+
+# The identity each component module runs as (anything else, e.g. kubelet.hollow: the admin).
+IDENTITIES = {"scheduler": SCHEDULER, "controller_manager": CONTROLLER_MANAGER}
 
 # The apiserver's gauge of watches it holds on storage (apiserver/metrics.py), and etcd's own gauges.
 STORAGE_WATCHES = "apiserver_storage_watches"
@@ -87,28 +105,49 @@ def alternate(first: str, second: str, rounds: int) -> Iterator[tuple[int, tuple
 
 @dataclass
 class ControlPlane:
-    """An apiserver (on etcd or SQLite) started for a benchmark, or one given by URL."""
+    """An apiserver (on etcd or SQLite) started for a benchmark, or a running one given by an admin kubeconfig."""
 
     url: str
+    kubeconfig: str  # the admin's
     apiserver: ApiServer | None = None
     etcd: Etcd | None = None
     backend: str = "etcd"
     _dirs: list[str] = field(default_factory=list)
 
-    def master_args(self) -> list[str]:
-        """How a component (scheduler, controller-manager, kubelet, hollow nodes) is told to reach the apiserver."""
-        return ["--master", self.url]
+    def tls(self) -> ssl.SSLContext:
+        """The admin's TLS: the cluster's CA and the admin's client certificate."""
+        if self.apiserver is not None:
+            return self.apiserver.ssl_context()
+        context = load_kubeconfig(self.kubeconfig).ssl_context()
+        if not isinstance(context, ssl.SSLContext):
+            raise ValueError(f"{self.kubeconfig}: not an https cluster with a CA")
+        return context
+
+    def component_args(self, module: str) -> list[str]:
+        """How a component (scheduler, controller-manager, hollow nodes) reaches the apiserver: a kubeconfig with
+        its own identity (the controller-manager also gets the CA it publishes as kube-root-ca.crt)."""
+        if self.apiserver is None:
+            return ["--kubeconfig", self.kubeconfig]
+        identity = IDENTITIES.get(module)
+        if identity is None:
+            return ["--kubeconfig", self.kubeconfig]
+        args = self.apiserver.component_args(*identity)
+        if module == "controller_manager":
+            args += ["--root-ca-file", self.apiserver.ca_file]
+        return args
 
     def http(self, **kwargs: Any) -> httpx.AsyncClient:
         kwargs.setdefault("timeout", 60)
-        return httpx.AsyncClient(base_url=self.url, **kwargs)
+        return httpx.AsyncClient(base_url=self.url, verify=self.tls(), **kwargs)
 
     def http_sync(self, **kwargs: Any) -> httpx.Client:
         kwargs.setdefault("timeout", 30)
-        return httpx.Client(base_url=self.url, **kwargs)
+        return httpx.Client(base_url=self.url, verify=self.tls(), **kwargs)
 
     def client(self, user_agent: str = "kubelite-bench") -> Client:
-        return Client(self.url, user_agent=user_agent)
+        if self.apiserver is not None:
+            return Client(self.apiserver.config(), user_agent=user_agent)
+        return Client.from_args(kubeconfig=self.kubeconfig, user_agent=user_agent)
 
     def pid(self) -> int | None:
         return self.apiserver.proc.pid if self.apiserver and self.apiserver.proc else None
@@ -116,9 +155,9 @@ class ControlPlane:
     def start_component(
         self, module: str, args: Sequence[str], log_name: str, *, wrap: Sequence[str] = ()
     ) -> tuple[subprocess.Popen[bytes], Path]:
-        """`python -m [wrap...] <module> --master ... <args>` (wrap: e.g. `cProfile -o F -m`); (process, log path),
-        the caller stops it."""
-        return start_component([*wrap, module, *self.master_args(), *args], log_name)
+        """`python -m [wrap...] <module> --kubeconfig ... <args>` (wrap: e.g. `cProfile -o F -m`); (process, log
+        path), the caller stops it."""
+        return start_component([*wrap, module, *self.component_args(module), *args], log_name)
 
     async def storage_watches(self) -> dict[str, float | None]:
         """The watches on storage, measured: the apiserver's own gauge, and for etcd, etcd's watcher and watch
@@ -152,12 +191,13 @@ def etcd_server(url: str | None = None) -> Iterator[str]:
 
 @contextmanager
 def control_plane(
-    backend: str = "etcd", apiserver_args: Sequence[str] = (), url: str | None = None
+    backend: str = "etcd", apiserver_args: Sequence[str] = (), kubeconfig: str | None = None
 ) -> Iterator[ControlPlane]:
     """A fresh etcd (backend "etcd") or SQLite data dir (backend "sqlite") and an apiserver on loopback, stopped
-    and removed afterwards; with `url`, an apiserver that is already running (nothing is started)."""
-    if url is not None:
-        yield ControlPlane(url.rstrip("/"), backend=backend)
+    and removed afterwards; with `kubeconfig` (an admin's), an apiserver that is already running (nothing is
+    started)."""
+    if kubeconfig is not None:
+        yield ControlPlane(load_kubeconfig(kubeconfig).server.rstrip("/"), kubeconfig, backend=backend)
         return
     etcd: Etcd | None = None
     server: ApiServer | None = None
@@ -171,7 +211,7 @@ def control_plane(
             dirs.append(tempfile.mkdtemp(prefix="kubelite-bench-sqlite-"))
             server = ApiServer(None, ["--storage-backend", "sqlite", "--data-dir", dirs[0], *apiserver_args])
         server.start()
-        yield ControlPlane(server.url, server, etcd, backend, dirs)
+        yield ControlPlane(server.url, str(server.admin_kubeconfig), server, etcd, backend, dirs)
     finally:
         if server is not None:
             server.stop()
@@ -182,25 +222,51 @@ def control_plane(
             shutil.rmtree(d, ignore_errors=True)
 
 
-async def open_connection(url: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, str]:
-    """A raw keep-alive connection to `url` for bench/httpload.py: (reader, writer, Host header)."""
+async def open_connection(
+    url: str, tls: ssl.SSLContext | None = None
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, str]:
+    """A raw keep-alive connection to `url` for bench/httpload.py: (reader, writer, Host header); TLS with `tls`
+    (ControlPlane.tls(): the admin) for an https URL."""
     parts = urlsplit(url)
-    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    context = tls if parts.scheme == "https" else None
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port, ssl=context)
     return reader, writer, f"{parts.hostname}:{parts.port}"
 
 
+def _started(cp: ControlPlane) -> ApiServer:
+    if cp.apiserver is None:
+        raise ValueError("this benchmark starts nodes: it needs an apiserver of its own, not --kubeconfig")
+    return cp.apiserver
+
+
 def kubelet(cp: ControlPlane, name: str, pod_cidr: str, root: Path, extra: Sequence[str] = ()) -> Any:
-    """A real kubelet (Docker, CNI) for `cp`, not yet started (tests/e2e/kubelet/conftest.py's KubeletProc)."""
+    """A real kubelet (Docker, CNI) for `cp`, not yet started (tests/e2e/kubelet/conftest.py's KubeletProc): it
+    runs as system:node:<name> and serves HTTPS with a certificate of the cluster's CA."""
     from tests.e2e.kubelet.conftest import KubeletProc
 
-    return KubeletProc(name, pod_cidr, free_port(), root / "root", root / "cni", cp.url, list(extra))
+    return KubeletProc(name, pod_cidr, free_port(), root / "root", root / "cni", _started(cp), list(extra))
 
 
 def kube_proxy(cp: ControlPlane, mode: str = "iptables", extra: Sequence[str] = ()) -> Any:
-    """A real kube-proxy for `cp`, not yet started (tests/integration/proxy/helpers.py's KubeProxyProc)."""
+    """A real kube-proxy for `cp`, not yet started (tests/integration/proxy/helpers.py's KubeProxyProc), as
+    system:kube-proxy."""
     from tests.integration.proxy.helpers import KubeProxyProc
 
-    return KubeProxyProc(cp.url, mode=mode, extra=list(extra))
+    return KubeProxyProc(_started(cp), mode=mode, extra=list(extra))
+
+
+@contextmanager
+def token_controllers(cp: ControlPlane) -> Iterator[None]:
+    """What a pod on a real kubelet needs for its API credentials (the default ServiceAccount, kube-root-ca.crt):
+    the controller-manager's serviceaccount and root-ca-cert-publisher controllers only, as its own identity."""
+    from tests.e2e.kubelet.conftest import start_token_controllers
+
+    proc, log = start_token_controllers(_started(cp))
+    try:
+        yield
+    finally:
+        stop_process(proc)
+        log.unlink(missing_ok=True)
 
 
 # -- Prometheus text -----------------------------------------------------------------------------------------------

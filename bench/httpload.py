@@ -8,6 +8,7 @@ writes a request and reads `Content-Length` bytes back, a few tens of microsecon
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections.abc import Callable
 
@@ -57,17 +58,23 @@ class Connection:
         self.writer.close()
 
 
-async def connect(url: str) -> Connection:
-    return Connection(*await open_connection(url))
+async def connect(url: str, tls: ssl.SSLContext | None = None) -> Connection:
+    return Connection(*await open_connection(url, tls))
 
 
 async def run(
-    url: str, n: int, concurrency: int, make: Callable[[int], tuple[str, str, bytes]], expect: int
+    url: str,
+    n: int,
+    concurrency: int,
+    make: Callable[[int], tuple[str, str, bytes]],
+    expect: int,
+    *,
+    tls: ssl.SSLContext | None = None,
 ) -> float:
-    """Send `n` requests (`make(i)` -> method, path, body) over `concurrency` keep-alive connections; requests/s.
-    Any answer other than `expect` raises."""
+    """Send `n` requests (`make(i)` -> method, path, body) over `concurrency` keep-alive connections (TLS with
+    `tls`: ControlPlane.tls()); requests/s. Any answer other than `expect` raises."""
     counter = iter(range(n))
-    conns = [await connect(url) for _ in range(concurrency)]
+    conns = [await connect(url, tls) for _ in range(concurrency)]
 
     async def worker(conn: Connection) -> None:
         for i in counter:

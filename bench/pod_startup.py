@@ -38,7 +38,15 @@ import docker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ControlPlane, alternate, control_plane, kubelet, percentile, summarize
+from bench.common import (
+    ControlPlane,
+    alternate,
+    control_plane,
+    kubelet,
+    percentile,
+    summarize,
+    token_controllers,
+)
 from bench.record import Recording, ratio, target
 from kubelet.network import host
 from kubelet.network.cni import CniInvoker, bridge_name, find_bin_dir, node_conflist
@@ -64,6 +72,13 @@ async def kubelet_round(cp: ControlPlane, node: str, n: int) -> list[float]:
     ns = f"bench-{uuid.uuid4().hex[:6]}"
     async with cp.http(timeout=30) as client:
         (await client.post("/api/v1/namespaces", json={"metadata": {"name": ns}})).raise_for_status()
+        # The namespace's kube-root-ca.crt (which every pod's API credentials need) is published a moment after
+        # the namespace appears; the clock starts once it is there, as for pods in any namespace but a new one.
+        deadline = time.monotonic() + 30
+        while (await client.get(f"/api/v1/namespaces/{ns}/configmaps/kube-root-ca.crt")).status_code != 200:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"kube-root-ca.crt in {ns}")
+            await asyncio.sleep(0.05)
         sent: dict[str, float] = {}
         running: dict[str, float] = {}
         done = asyncio.Event()
@@ -255,7 +270,8 @@ def main() -> None:
     guard_existed = route_exists(CLUSTER_CIDR)
     tmp = Path(tempfile.mkdtemp(prefix="kubelite-bench-"))
     try:
-        with control_plane() as cp:
+        # Pods get their API credentials (kube-api-access) as in a cluster: the controllers that publish them run.
+        with control_plane() as cp, token_controllers(cp):
             samples = measure(cp, args, tmp)
     finally:
         if not guard_existed:

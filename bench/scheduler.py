@@ -1,6 +1,6 @@
 """Scheduler throughput on hollow nodes, against the apiserver's own pod-create rate measured in the same run.
 
-    .venv/bin/python bench/scheduler.py [--pods 1000] [--nodes 100] [--rounds 3] [--concurrency 8] [--master URL]
+    .venv/bin/python bench/scheduler.py [--pods 1000] [--nodes 100] [--rounds 3] [--concurrency 8] [--kubeconfig PATH]
 
 Starts etcd, the apiserver (bench/common.py), N hollow nodes and kube-scheduler, then alternates, for --rounds:
 * create rate: create N pods that no scheduler picks up (schedulerName "bench-nobody") and time it: the
@@ -266,7 +266,7 @@ def scrape(url: str) -> dict[str, float]:
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     """Every measurement: alternating create-rate and scheduling rounds, a paced run, the backlog run."""
-    with control_plane(url=args.master) as cp:
+    with control_plane(kubeconfig=args.kubeconfig) as cp:
         client = cp.client("bench-scheduler")
         procs: list[tuple[str, Any, Path]] = []
 
@@ -395,7 +395,9 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=3, help="alternating create-rate / scheduling rounds")
     parser.add_argument("--concurrency", type=int, default=8, help="create requests in flight")
-    parser.add_argument("--master", default=None, help="use this apiserver instead of starting one")
+    parser.add_argument(
+        "--kubeconfig", default=None, help="use this cluster (an admin's kubeconfig) instead of starting one"
+    )
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument("--profile-dir", type=Path, default=None, help="cProfile scheduler and hollow nodes")
     parser.add_argument("--paced-pods", type=int, default=500, help="pods of the paced run (0: none)")

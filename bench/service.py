@@ -96,6 +96,7 @@ def httpd_pod(node: str) -> Obj:
         "spec": {
             "nodeName": node,
             "terminationGracePeriodSeconds": 0,
+            "automountServiceAccountToken": False,  # no controller-manager here to publish kube-root-ca.crt
             "containers": [
                 {
                     "name": "httpd",

@@ -6,9 +6,10 @@ context and makes it current (keeping the other contexts), and prints what runs 
 backend in the state directory unless --etcd-servers is given. `down` stops everything and removes the containers,
 bridge, routes and rules the cluster made; the data stays unless --purge.
 
-State directory layout: cluster.json (what `up` started: node, ports, component command lines), status.json (the
-supervisor's view: pids, restarts), supervisor.pid, supervisor.log, logs/<component>.log, data/ (SQLite), kubelet/
-(the kubelet's root dir: CNI results and IPAM), cni/ (the node's CNI config).
+State directory layout (0700): cluster.json (what `up` started: node, ports, component command lines), status.json
+(the supervisor's view: pids, restarts), supervisor.pid, supervisor.log, logs/<component>.log, data/ (SQLite),
+kubelet/ (the kubelet's root dir: CNI results and IPAM), cni/ (the node's CNI config), pki/ and kubeconfigs/ (the
+cluster's CA and every component's credentials, see cli/credentials.py; keys and kubeconfigs 0600).
 """
 
 from __future__ import annotations
@@ -31,9 +32,13 @@ from typing import Any
 import httpx
 import typer
 
+from apimachinery.kubeconfig import load as load_kubeconfig
 from apimachinery.kubeconfig import write_kubeconfig
 from apimachinery.localimages import BUSYBOX_IMAGE, PAUSE_IMAGE, ensure_images
+from apimachinery.netutil import default_route_source
+from apimachinery.pki import private_dir
 from cli import machine
+from cli.credentials import ClusterCredentials, admin_credentials, make_credentials
 from cli.errors import CLIError
 
 app = typer.Typer()
@@ -107,54 +112,76 @@ POD_SECURITY = ["--pod-security-default", "baseline", "--pod-security-exempt-nam
 
 
 def components(
-    state: Path, ports: dict[str, int], node: str, pod_cidr: str, pre: Preflight, etcd_servers: str | None
+    state: Path,
+    ports: dict[str, int],
+    node: str,
+    pod_cidr: str,
+    pre: Preflight,
+    etcd_servers: str | None,
+    creds: ClusterCredentials,
 ) -> list[dict[str, Any]]:
     """The supervisor's component list, in start order. kube-proxy starts before the kubelet so that its guard
-    routes for service addresses exist before any pod does."""
+    routes for service addresses exist before any pod does. Each component runs as its own identity (its
+    kubeconfig in state/kubeconfigs); the apiserver and the kubelet serve HTTPS only."""
     py = sys.executable
-    master = f"http://127.0.0.1:{ports['kube-apiserver']}"
+    api_port = str(ports["kube-apiserver"])
     storage = (
         ["--etcd-servers", etcd_servers]
         if etcd_servers
         else ["--storage-backend", "sqlite", "--data-dir", str(state / "data")]
     )
+    pki = creds.pki
 
-    def health(name: str) -> str:
-        return f"http://127.0.0.1:{ports[name]}/healthz"
+    def health(name: str, scheme: str = "http") -> str:
+        return f"{scheme}://127.0.0.1:{ports[name]}/healthz"
+
+    def kubeconfig(name: str) -> list[str]:
+        return ["--kubeconfig", str(creds.kubeconfig(name))]
 
     return [
         {
             "name": "kube-apiserver",
-            "health": f"{master}/readyz",
-            "argv": [py, "-m", "apiserver", "--bind-address", "127.0.0.1", "--port",
-                     str(ports["kube-apiserver"]), "--service-cluster-ip-range", SERVICE_CIDR, *storage,
+            "health": f"https://127.0.0.1:{api_port}/readyz",
+            # Every address: pods reach it through the `kubernetes` Service (10.96.0.1:443 -> node address).
+            "argv": [py, "-m", "apiserver", "--bind-address", "0.0.0.0", "--port", api_port,
+                     "--service-cluster-ip-range", SERVICE_CIDR, *storage,
+                     "--tls-cert-file", str(pki / "apiserver.crt"), "--tls-private-key-file", str(pki / "apiserver.key"),
+                     "--client-ca-file", str(creds.ca),
+                     "--service-account-signing-key-file", str(creds.sa_key),
+                     "--service-account-key-file", str(creds.sa_key),
+                     "--kubelet-client-certificate", str(pki / "apiserver-kubelet-client.crt"),
+                     "--kubelet-client-key", str(pki / "apiserver-kubelet-client.key"),
+                     "--kubelet-certificate-authority", str(creds.ca),
                      "--cluster-cidr", CLUSTER_CIDR, *POD_SECURITY],
         },
         {
             "name": "kube-controller-manager",
             "health": health("kube-controller-manager"),
-            "argv": [py, "-m", "controller_manager", "--master", master, "--cluster-cidr", CLUSTER_CIDR,
+            "argv": [py, "-m", "controller_manager", *kubeconfig("kube-controller-manager"),
+                     "--cluster-cidr", CLUSTER_CIDR, "--root-ca-file", str(creds.ca),
                      "--port", str(ports["kube-controller-manager"])],
         },
         {
             "name": "kube-scheduler",
             "health": health("kube-scheduler"),
-            "argv": [py, "-m", "scheduler", "--master", master, "--port", str(ports["kube-scheduler"])],
+            "argv": [py, "-m", "scheduler", *kubeconfig("kube-scheduler"), "--port", str(ports["kube-scheduler"])],
         },
         {
             "name": "kube-proxy",
             "health": health("kube-proxy"),
-            "argv": [py, "-m", "kube_proxy", "--master", master, "--node-name", node, "--proxy-mode",
+            "argv": [py, "-m", "kube_proxy", *kubeconfig("kube-proxy"), "--node-name", node, "--proxy-mode",
                      pre.proxy_mode, "--cluster-cidr", CLUSTER_CIDR, "--service-cluster-ip-range",
                      SERVICE_CIDR, "--port", str(ports["kube-proxy"])],
         },
         {
             "name": "kubelet",
-            "health": health("kubelet"),
-            "argv": [py, "-m", "kubelet", "--master", master, "--node-name", node, "--port",
+            "health": health("kubelet", "https"),
+            "argv": [py, "-m", "kubelet", *kubeconfig("kubelet"), "--node-name", node, "--port",
                      str(ports["kubelet"]), "--pod-cidr", pod_cidr, "--cluster-cidr", CLUSTER_CIDR,
                      "--root-dir", str(state / "kubelet"), "--cni-conf-dir", str(state / "cni"),
-                     "--network", pre.network],
+                     "--network", pre.network,
+                     "--tls-cert-file", str(pki / "kubelet.crt"), "--tls-private-key-file", str(pki / "kubelet.key"),
+                     "--client-ca-file", str(creds.ca)],
         },
     ]  # fmt: skip
 
@@ -210,16 +237,23 @@ def _wait(what: str, check: Callable[[], bool], timeout: float, state: Path, com
     )
 
 
-def _node_ready(master: str, node: str) -> bool:
-    r = httpx.get(f"{master}/api/v1/nodes/{node}", timeout=2)
+def _node_ready(master: str, node: str, admin: httpx.Client) -> bool:
+    r = admin.get(f"{master}/api/v1/nodes/{node}", timeout=2)
     if r.status_code != 200:
         return False
     conditions = (r.json().get("status") or {}).get("conditions") or []
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
 
-def _healthy(url: str) -> bool:
-    return httpx.get(url, timeout=2).status_code == 200
+def _healthy(url: str, ca: Path | None = None) -> bool:
+    """GET url answers 200; https URLs are checked against the cluster's CA (their /healthz and /readyz answer
+    without credentials)."""
+    verify: str | bool = str(ca) if ca is not None and ca.exists() else True
+    return httpx.get(url, timeout=2, verify=verify).status_code == 200
+
+
+def _admin_client(creds: ClusterCredentials) -> httpx.Client:
+    return httpx.Client(verify=load_kubeconfig(creds.kubeconfig("admin")).ssl_context(), timeout=5)
 
 
 def _kubeconfig_path() -> Path:
@@ -268,9 +302,11 @@ def up(
     pre = preflight(ports)
     for note in pre.notes:
         _err(f"note: {note}")
-    state.mkdir(parents=True, exist_ok=True)
+    private_dir(state)
     ensure_images()
-    comps = components(state, ports, node_name, pod_cidr, pre, etcd_servers)
+    master = f"https://127.0.0.1:{port}"
+    creds = make_credentials(state, node_name, default_route_source(), master)
+    comps = components(state, ports, node_name, pod_cidr, pre, etcd_servers, creds)
     spec = {
         "node": node_name,
         "pod_cidr": pod_cidr,
@@ -289,27 +325,35 @@ def up(
             start_new_session=True,
             cwd=str(REPO),
         )
-    master = f"http://127.0.0.1:{port}"
-    _wait("the apiserver", lambda: _healthy(f"{master}/readyz"), 60, state, "kube-apiserver")
+    _wait("the apiserver", lambda: _healthy(f"{master}/readyz", creds.ca), 60, state, "kube-apiserver")
     kubeconfig = _kubeconfig_path()
-    write_kubeconfig(kubeconfig, "kubelite", master, context="kubelite", make_current=True)
+    ca, cert, key = admin_credentials(creds)
+    write_kubeconfig(
+        kubeconfig, "kubelite", master, ca_data=ca, context="kubelite", make_current=True,
+        user="kubelite-admin", client_cert_data=cert, client_key_data=key,
+    )  # fmt: skip
     for c in comps[1:]:
-        _wait(c["name"], functools.partial(_healthy, c["health"]), 60, state, c["name"])
+        _wait(c["name"], functools.partial(_healthy, c["health"], creds.ca), 60, state, c["name"])
     # After the kubelet answers: a Node kept from an earlier run may still say Ready from back then.
-    _wait(f"node {node_name} to be Ready", lambda: _node_ready(master, node_name), timeout, state, "kubelet")
+    with _admin_client(creds) as admin:
+        _wait(f"node {node_name} to be Ready", lambda: _node_ready(master, node_name, admin), timeout, state,
+              "kubelet")  # fmt: skip
     status = _read_status(state)
     rows = [["COMPONENT", "PID", "LISTENS ON", "LOG"]]
     for c in comps:
         pid = next((s.get("pid") for s in status if s["name"] == c["name"]), None)
-        listen = str(c.get("health") or "").removeprefix("http://").split("/", 1)[0]
-        if c["name"] == "kubelet":
-            listen = listen.replace("127.0.0.1", "0.0.0.0")  # the kubelet's API serves every address
+        url = str(c.get("health") or "")
+        listen = url.split("://", 1)[-1].split("/", 1)[0]
+        if c["name"] in ("kubelet", "kube-apiserver"):
+            listen = "https://" + listen.replace("127.0.0.1", "0.0.0.0")  # they serve every address
         rows.append([c["name"], str(pid or "-"), listen, str(state / "logs" / f"{c['name']}.log")])
     print("kubelite is up:")
     print(_columns(rows), flush=True)
     print(f"storage: {'etcd at ' + etcd_servers if etcd_servers else 'SQLite in ' + str(state / 'data')}")
     print(f"network: {pre.network} (pods {pod_cidr}), kube-proxy: {pre.proxy_mode} mode")
-    print(f"kubeconfig: context kubelite in {kubeconfig} (now current)")
+    print(f"apiserver: {master} (HTTPS; clients authenticate with certificates or tokens, RBAC authorizes)")
+    print(f"kubeconfig: context kubelite in {kubeconfig} (now current; the admin, in system:masters)")
+    print(f"credentials: {creds.pki} (CA, certificates), {state / 'kubeconfigs'} (one per component)")
     print(f"images: {PAUSE_IMAGE} (pod sandbox), {BUSYBOX_IMAGE} (for examples)")
     print("try: kctl get nodes; stop with: kctl down")
 
@@ -448,7 +492,7 @@ def status(state_dir: Path = typer.Option(DEFAULT_STATE_DIR, "--state-dir")) -> 
         healthy = "-"
         if c.get("health") and c.get("pid"):
             try:
-                healthy = "ok" if _healthy(c["health"]) else "failing"
+                healthy = "ok" if _healthy(c["health"], ClusterCredentials(state).ca) else "failing"
             except httpx.HTTPError:
                 healthy = "unreachable"
         up_for = f"{int(time.time() - c['started'])}s" if c.get("started") and c.get("pid") else "-"

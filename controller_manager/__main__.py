@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import re
+from pathlib import Path
 
 from apimachinery.component import (
     add_client_args,
@@ -70,6 +71,13 @@ def parser() -> argparse.ArgumentParser:
         default=100,
         help="endpoints in one EndpointSlice, at most (1-1000)",
     )
+    p.add_argument(
+        "--root-ca-file",
+        dest="root_ca_pem",
+        type=lambda path: Path(path).read_text(),
+        default="",
+        help="the cluster CA, published to every namespace as the ConfigMap kube-root-ca.crt",
+    )
     p.add_argument("--bind-address", default="127.0.0.1", help="address of /healthz and /metrics")
     p.add_argument(
         "--port", type=int, default=10257, help="port of /healthz and /metrics (0: pick a free one)"
@@ -90,6 +98,7 @@ async def amain(args: argparse.Namespace) -> None:
         allocate_node_cidrs=args.allocate_node_cidrs,
         max_endpoints_per_slice=args.max_endpoints_per_slice,
         job_pod_failure_backoff=args.job_pod_failure_backoff,
+        root_ca_pem=args.root_ca_pem,
     )
     client = client_from_args(args, user_agent="kube-controller-manager")
     manager = ControllerManager(client, options, names)

@@ -76,6 +76,7 @@ class Options:
     gc_resources: tuple[str, ...] | None = (
         None  # qualified resource names the GC watches; None = all but events
     )
+    root_ca_pem: str = ""  # --root-ca-file: published as kube-root-ca.crt in every namespace
 
 
 @dataclass

@@ -18,6 +18,7 @@ from apimachinery.events import EventRecorder
 from apimachinery.informer import InformerFactory
 from apimachinery.leaderelection import LeaderElector
 from controller_manager.base import Context, Controller, Options
+from controller_manager.clusterrole_aggregation import ClusterRoleAggregationController
 from controller_manager.cronjob import CronJobController
 from controller_manager.daemonset import DaemonSetController
 from controller_manager.deployment import DeploymentController
@@ -30,6 +31,7 @@ from controller_manager.node_ipam import NodeIpamController
 from controller_manager.node_lifecycle import NodeLifecycleController
 from controller_manager.replicaset import ReplicaSetController
 from controller_manager.replication_controller import ReplicationControllerController
+from controller_manager.serviceaccounts import RootCAPublisher, ServiceAccountController
 from controller_manager.statefulset import StatefulSetController
 from controller_manager.ttl_after_finished import TTLAfterFinishedController
 
@@ -54,6 +56,9 @@ CONTROLLERS: dict[str, Callable[[Context], Controller]] = {
     "job": JobController,
     "cronjob": CronJobController,
     "ttl-after-finished": TTLAfterFinishedController,
+    "serviceaccount": ServiceAccountController,
+    "root-ca-cert-publisher": RootCAPublisher,
+    "clusterrole-aggregation": ClusterRoleAggregationController,
 }
 # kube-controller-manager's names for the same controllers, accepted in --controllers.
 ALIASES = {
@@ -75,6 +80,9 @@ ALIASES = {
     "cronjob-controller": "cronjob",
     "ttl-after-finished-controller": "ttl-after-finished",
     "ttlafterfinished": "ttl-after-finished",
+    "serviceaccount-controller": "serviceaccount",
+    "root-ca-certificate-publisher-controller": "root-ca-cert-publisher",
+    "clusterrole-aggregation-controller": "clusterrole-aggregation",
 }
 
 

@@ -43,8 +43,13 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Kubel
     p.add_argument(
         "--node-ip", default="", help="the Node's InternalIP (default: the default route's source)"
     )
-    p.add_argument("--address", default="0.0.0.0", help="address of the kubelet HTTP API")
+    p.add_argument("--address", default="0.0.0.0", help="address of the kubelet HTTPS API")
     p.add_argument("--port", type=int, default=10250)
+    p.add_argument("--tls-cert-file", default="", help="the kubelet API's serving certificate (required)")
+    p.add_argument("--tls-private-key-file", default="")
+    p.add_argument(
+        "--client-ca-file", default="", help="CA of the client certificates the kubelet API accepts"
+    )
     p.add_argument("--pod-cidr", default="", help="the node's podCIDR when no controller assigns one")
     p.add_argument(
         "--cluster-cidr", default="10.244.0.0/16", help="all pods' CIDR (routed to the guard device)"
@@ -91,7 +96,12 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Kubel
         crashloop_backoff_initial=args.crashloop_backoff_initial,
         crashloop_backoff_max=args.crashloop_backoff_max,
         network_mode=args.network,
+        tls_cert_file=args.tls_cert_file,
+        tls_private_key_file=args.tls_private_key_file,
+        client_ca_file=args.client_ca_file,
     )
+    if not args.cleanup and not (args.tls_cert_file and args.tls_private_key_file):
+        p.error("--tls-cert-file and --tls-private-key-file are required: the kubelet API serves HTTPS only")
     return args, config
 
 

@@ -31,3 +31,7 @@ class KubeletConfig:
     crashloop_backoff_max: float = 300.0
     crashloop_backoff_reset: float = 600.0
     network_mode: str = "auto"  # auto | cni | docker-bridge
+    # The HTTPS API: serving certificate and key, and the CA of the client certificates it accepts.
+    tls_cert_file: str = ""
+    tls_private_key_file: str = ""
+    client_ca_file: str = ""

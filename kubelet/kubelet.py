@@ -23,7 +23,9 @@ from apimachinery.events import EventRecorder
 from apimachinery.informer import Informer
 from apimachinery.localimages import PAUSE_IMAGE, ensure_images
 from apimachinery.tasks import cancel_and_wait
+from apimachinery.tlsserve import server_ssl_context
 from kubelet.api import NODES, PODS
+from kubelet.auth import KubeletAuth
 from kubelet.backoff import CrashLoopBackoff
 from kubelet.config import KubeletConfig
 from kubelet.images import ImageManager
@@ -42,6 +44,7 @@ from kubelet.server import build_app, make_server
 log = logging.getLogger("kubelet")
 
 SWEEP_INTERVAL = 30.0
+TOKEN_REFRESH_INTERVAL = 30.0
 
 
 async def default_node_ip() -> str:
@@ -197,9 +200,12 @@ class Kubelet:
             ImageManager(self.runtime, self.image_backoff), self.backoff, self.metrics, self.event,
             self.pods, lambda: self.node_ip,
         )  # fmt: skip
-        app = build_app(self.runtime, self.metrics, lambda: list(self.pods.values()), lambda: True)
-        self.server = make_server(app, cfg.address, cfg.port)
-        self._spawn(self.server.serve(), "http")
+        auth = KubeletAuth(self.client, cfg.node_name)
+        app = build_app(self.runtime, self.metrics, lambda: list(self.pods.values()), lambda: True, auth)
+        tls = server_ssl_context(cfg.tls_cert_file, cfg.tls_private_key_file, cfg.client_ca_file or None)
+        self.server = make_server(app, cfg.address, cfg.port, tls)
+        self._spawn(self.server.serve(), "https")
+        self._spawn(self._refresh_tokens(), "token-refresh")
         pods = Informer(self.client, PODS, field_selector=f"spec.nodeName={cfg.node_name}")
         pods.add_handler(on_add=self._on_pod, on_update=self._on_pod_update, on_delete=self._on_pod_delete)
         self._spawn(pods.run(), "pod-informer")
@@ -215,6 +221,13 @@ class Kubelet:
         self.ready.set()
         log.info("kubelet %s ready (network %s, pod CIDR %s, port %s)", cfg.node_name, self.network.mode,
                  cfg.pod_cidr, cfg.port)  # fmt: skip
+
+    async def _refresh_tokens(self) -> None:
+        """Keep the pods' projected ServiceAccount tokens fresh (each is rewritten at 80% of its life)."""
+        while True:
+            await asyncio.sleep(TOKEN_REFRESH_INTERVAL)
+            if self.syncer is not None:
+                await self.syncer.projected.refresh(list(self.pods.values()))
 
     async def _register(self) -> dict[str, Any]:
         """Register the Node, retrying while the apiserver is unreachable (it may start after us)."""

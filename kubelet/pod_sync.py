@@ -28,9 +28,11 @@ from kubelet.images import ImageManager
 from kubelet.metrics import KubeletMetrics
 from kubelet.network.pod_network import PodNetwork
 from kubelet.probes import ProbeManager
+from kubelet.projected import ProjectedVolumes, VolumeError
 from kubelet.runtime import spec
 from kubelet.runtime.docker import LABEL_GRACE, ContainerInfo, DockerRuntime, RuntimeFailure
 from kubelet.runtime.mounts import MountError
+from kubelet.service_env import MasterServiceEnv
 from kubelet.status import ContainerView, now_rfc3339, pod_status, status_changed
 
 log = logging.getLogger("kubelet.sync")
@@ -79,6 +81,8 @@ class PodSyncer:
         self.host_ip = host_ip
         self.pod_ips: dict[str, str] = {}
         self.last_status: dict[str, dict[str, Any]] = {}
+        self.projected = ProjectedVolumes(client, config.root_dir)
+        self.service_env = MasterServiceEnv(client)
         self.start_observed: set[str] = set()
 
     # -- entry point -------------------------------------------------------------------------------------------
@@ -352,10 +356,18 @@ class PodSyncer:
                 wake_in(max(retry, 0.1))
             return False
         try:
+            await self.projected.prepare(pod)
+        except (VolumeError, StatusError, ClientConnectionError) as exc:
+            waiting[name] = ("CreateContainerConfigError", str(exc))
+            self.event(pod, "Warning", "Failed", f"Error: {exc}")
+            wake_in(2.0)
+            return False
+        service_env = await self.service_env.get()
+        try:
             self._make_volume_dirs(pod)
             args = spec.container_args(
                 pod, c, sandbox_id=sandbox.id, restart_count=restart_count, init=init, pod_ip=pod_ip or "",
-                host_ip=self.host_ip(), root_dir=self.config.root_dir,
+                host_ip=self.host_ip(), root_dir=self.config.root_dir, service_env=service_env,
             )  # fmt: skip
         except MountError as exc:
             # A mount that would leave its volume (a subPath through a symlink, a volume written past the API):
@@ -444,6 +456,7 @@ class PodSyncer:
         self.start_observed.discard(uid)
         if spec.valid_uid(uid):  # a uid is a directory name here; never one that could name ".."
             shutil.rmtree(self.config.root_dir / "pods" / uid, ignore_errors=True)
+        self.projected.forget(uid)
 
     async def _write_status(
         self,

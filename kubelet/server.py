@@ -1,4 +1,6 @@
-"""The kubelet's HTTP API (plain HTTP on --port): container logs, /healthz, /metrics, /pods.
+"""The kubelet's HTTPS API on --port: container logs, /healthz, /metrics, /pods. Every path but /healthz needs an
+authenticated, authorized caller (kubelet/auth.py): the apiserver with its kubelet-client certificate, or anyone
+the apiserver's RBAC lets at nodes/proxy, nodes/metrics, ...
 
 GET /containerLogs/{namespace}/{pod}/{container}?follow=&tailLines=&timestamps=&previous=
     text/plain; with follow=true the body streams until the container stops or the client goes away.
@@ -8,6 +10,7 @@ GET /containerLogs/{namespace}/{pod}/{container}?follow=&tailLines=&timestamps=&
 from __future__ import annotations
 
 import contextlib
+import ssl
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -17,7 +20,10 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
+from apimachinery.tlsserve import ClientCertProtocol
+from kubelet.auth import AuthMiddleware, KubeletAuth
 from kubelet.metrics import KubeletMetrics
 from kubelet.runtime.docker import (
     LABEL_CONTAINER_NAME,
@@ -39,7 +45,8 @@ def build_app(
     metrics: KubeletMetrics,
     pods: Callable[[], list[dict[str, Any]]],
     healthy: Callable[[], bool],
-) -> Starlette:
+    auth: KubeletAuth,
+) -> ASGIApp:
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok") if healthy() else PlainTextResponse("unhealthy", status_code=500)
 
@@ -93,7 +100,7 @@ def build_app(
 
         return StreamingResponse(body(), media_type="text/plain")
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/healthz", healthz),
             Route("/metrics", metrics_endpoint),
@@ -101,6 +108,7 @@ def build_app(
             Route("/containerLogs/{namespace}/{pod}/{container}", container_logs),
         ]
     )
+    return AuthMiddleware(app, auth)
 
 
 class _Server(uvicorn.Server):
@@ -111,6 +119,16 @@ class _Server(uvicorn.Server):
         yield
 
 
-def make_server(app: Starlette, host: str, port: int) -> uvicorn.Server:
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", access_log=False)
+def make_server(app: ASGIApp, host: str, port: int, tls: ssl.SSLContext) -> uvicorn.Server:
+    """HTTPS on host:port with `tls` (server_ssl_context: serving certificate, client CA)."""
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        access_log=False,
+        http=ClientCertProtocol,
+        ssl_context_factory=lambda _config, _default: tls,
+    )
     return _Server(config)

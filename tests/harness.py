@@ -1,16 +1,36 @@
 """Real processes for tests: etcd in a temporary data dir and an apiserver on loopback, on free ports.
 
 Everything started here is stopped by its owner (fixtures in conftest.py), by PID, even when a test fails.
+
+The apiserver runs as in production: HTTPS only, every request authenticated and authorized (Node,RBAC). One test
+PKI per test run (`test_pki()`, a CA in a private temp dir) signs its serving certificate and every client's.
+What a test needs to talk to it, on `ApiServer`:
+
+    server.url                    https://127.0.0.1:<port>
+    server.ca_file                the CA that verifies the server
+    server.client(**kw)           an httpx.Client as the cluster admin (system:masters); async_client(**kw) too
+    admin_tls()                   `verify=` for any other httpx client, as the admin
+    server.admin_kubeconfig       a kubeconfig file for kubectl, kctl, lightkube, the Python client
+    server.config()               an apimachinery ClientConfig as the admin (for apimachinery.client.Client)
+    server.kubeconfig_for(user, groups)   a kubeconfig for another identity (a component, a test user)
+    server.component_args(user, groups)   ["--kubeconfig", that file], for a component's command line
+
+So a test written for plain HTTP converts mechanically: `httpx.Client(base_url=server.url, ...)` becomes
+`server.client(...)`, `Client(server.url)` becomes `Client(server.config())`, and `--master server.url` becomes
+`*server.component_args("system:kube-scheduler")` (or another component identity).
 """
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
 import os
 import random
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -21,7 +41,109 @@ from pathlib import Path
 
 import httpx
 
+from apimachinery.kubeconfig import ClientConfig
+from apimachinery.pki import CertificateAuthority, key_pem, new_key, private_dir, write_private
+
 REPO = Path(__file__).resolve().parent.parent
+ADMIN = ("kubernetes-admin", ("system:masters",))
+SCHEDULER = ("system:kube-scheduler", ())
+CONTROLLER_MANAGER = ("system:kube-controller-manager", ())
+KUBE_PROXY = ("system:kube-proxy", ())
+SERVICE_CIDR_FIRST_IP = "10.96.0.1"
+
+
+def node_identity(name: str) -> tuple[str, tuple[str, ...]]:
+    return f"system:node:{name}", ("system:nodes",)
+
+
+class TestPKI:
+    """The CA, the apiserver's serving certificate, the ServiceAccount signing key and client credentials of one
+    test run, in a private (0700) temp dir removed at exit. Credentials are made once per identity and reused."""
+
+    def __init__(self) -> None:
+        self.dir = private_dir(Path(tempfile.mkdtemp(prefix="kubelite-pki-")))
+        self.ca = CertificateAuthority.create("kubelite-test-ca")
+        self.ca.save(self.dir)
+        self.ca_file = str(self.dir / "ca.crt")
+        cert, key = self.ca.issue_files(
+            self.dir, "apiserver", "kube-apiserver", server=True, client=False,
+            dns_names=["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
+                       "kubernetes.default.svc.cluster.local"],
+            ip_addresses=["127.0.0.1", SERVICE_CIDR_FIRST_IP],
+        )  # fmt: skip
+        self.apiserver_cert, self.apiserver_key = str(cert), str(key)
+        self.sa_key = self.dir / "sa.key"
+        write_private(self.sa_key, key_pem(new_key()))
+        self.kubelet_client = self.credentials("kube-apiserver-kubelet-client")
+
+    def apiserver_args(self) -> list[str]:
+        return [
+            "--tls-cert-file", self.apiserver_cert, "--tls-private-key-file", self.apiserver_key,
+            "--client-ca-file", self.ca_file,
+            "--service-account-signing-key-file", str(self.sa_key), "--service-account-key-file", str(self.sa_key),
+            "--kubelet-client-certificate", str(self.kubelet_client[0]),
+            "--kubelet-client-key", str(self.kubelet_client[1]),
+            "--kubelet-certificate-authority", self.ca_file,
+        ]  # fmt: skip
+
+    @functools.cache  # noqa: B019 - one PKI per run, kept for the run
+    def credentials(self, user: str, groups: tuple[str, ...] = ()) -> tuple[Path, Path]:
+        """(certificate, key) files of a client certificate for `user` in `groups`."""
+        stem = "client-" + "".join(c if c.isalnum() else "-" for c in f"{user}-{'-'.join(groups)}")
+        return self.ca.issue_files(self.dir, stem, user, groups=groups)
+
+    def serving(self, name: str, ips: tuple[str, ...] = ("127.0.0.1",)) -> tuple[Path, Path]:
+        """A serving certificate for `name` (a kubelet's node name) and `ips`."""
+        stem = "serving-" + "".join(c if c.isalnum() else "-" for c in name)
+        return self.ca.issue_files(
+            self.dir, stem, name, server=True, client=False, dns_names=[name, "localhost"], ip_addresses=ips
+        )
+
+    def ssl_context(self, user: str = ADMIN[0], groups: tuple[str, ...] = ADMIN[1]) -> ssl.SSLContext:
+        ctx = ssl.create_default_context(cafile=self.ca_file)
+        cert, key = self.credentials(user, groups)
+        ctx.load_cert_chain(str(cert), str(key))
+        return ctx
+
+    def kubeconfig(self, server: str, user: str = ADMIN[0], groups: tuple[str, ...] = ADMIN[1]) -> Path:
+        """A kubeconfig (0600) for `user` at `server`: CA and client certificate inline, one context "kubelite"."""
+        import base64
+
+        import yaml
+
+        cert, key = self.credentials(user, groups)
+        b64 = lambda p: base64.b64encode(Path(p).read_bytes()).decode()  # noqa: E731
+        data = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "kubelite", "cluster": {"server": server, "certificate-authority-data": b64(self.ca_file)}}],
+            "users": [{"name": user, "user": {"client-certificate-data": b64(cert), "client-key-data": b64(key)}}],
+            "contexts": [{"name": "kubelite", "context": {"cluster": "kubelite", "user": user}}],
+            "current-context": "kubelite",
+        }  # fmt: skip
+        port = server.rsplit(":", 1)[-1]
+        path = self.dir / "kubeconfigs" / f"{cert.stem.removeprefix('client-')}-{port}.conf"
+        private_dir(path.parent)
+        write_private(path, yaml.safe_dump(data).encode())
+        return path
+
+
+def _groups(user: str, groups: tuple[str, ...] | None) -> tuple[str, ...]:
+    if groups is not None:
+        return groups
+    return ADMIN[1] if user == ADMIN[0] else ()
+
+
+def admin_tls() -> ssl.SSLContext:
+    """`verify=` for a raw httpx client that talks to a test apiserver as the admin (CA and client certificate)."""
+    return test_pki().ssl_context()
+
+
+@functools.cache
+def test_pki() -> TestPKI:
+    pki = TestPKI()
+    atexit.register(shutil.rmtree, pki.dir, True)
+    return pki
 
 
 def free_port() -> int:
@@ -163,7 +285,8 @@ class Etcd(_Server):
 
 
 class ApiServer(_Server):
-    """`python -m apiserver` on a free loopback port, as a user would start it."""
+    """`python -m apiserver` on a free loopback port, as a user would start it: HTTPS, authentication and
+    Node,RBAC authorization on (see the module docstring for how tests reach it)."""
 
     def __init__(self, etcd_url: str | None = None, extra_args: list[str] | None = None) -> None:
         self.etcd_url = etcd_url
@@ -171,15 +294,55 @@ class ApiServer(_Server):
         self.extra_args = extra_args or []
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = Path(tempfile.mkstemp(prefix="kubelite-apiserver-", suffix=".log")[1])
+        self.pki = test_pki()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def ca_file(self) -> str:
+        return self.pki.ca_file
+
+    @property
+    def admin_kubeconfig(self) -> Path:
+        return self.pki.kubeconfig(self.url)
+
+    def kubeconfig_for(self, user: str, groups: tuple[str, ...] = ()) -> Path:
+        return self.pki.kubeconfig(self.url, user, groups)
+
+    def component_args(self, user: str, groups: tuple[str, ...] = ()) -> list[str]:
+        return ["--kubeconfig", str(self.kubeconfig_for(user, groups))]
+
+    def ssl_context(self, user: str = ADMIN[0], groups: tuple[str, ...] = ADMIN[1]) -> ssl.SSLContext:
+        return self.pki.ssl_context(user, groups)
+
+    def client(
+        self, *, user: str = ADMIN[0], groups: tuple[str, ...] | None = None, **kwargs: object
+    ) -> httpx.Client:
+        """An httpx.Client on the apiserver as `user` (default: the admin, in system:masters; another user is in
+        `groups` only); kwargs go to httpx.Client."""
+        kwargs.setdefault("timeout", 10)
+        ctx = self.ssl_context(user, _groups(user, groups))
+        return httpx.Client(base_url=self.url, verify=ctx, **kwargs)  # type: ignore[arg-type]
+
+    def async_client(
+        self, *, user: str = ADMIN[0], groups: tuple[str, ...] | None = None, **kwargs: object
+    ) -> httpx.AsyncClient:
+        kwargs.setdefault("timeout", 10)
+        ctx = self.ssl_context(user, _groups(user, groups))
+        return httpx.AsyncClient(base_url=self.url, verify=ctx, **kwargs)  # type: ignore[arg-type]
+
+    def config(self, user: str = ADMIN[0], groups: tuple[str, ...] | None = None) -> ClientConfig:
+        """A ClientConfig for apimachinery.client.Client as `user` (default: the admin)."""
+        cert, key = self.pki.credentials(user, _groups(user, groups))
+        return ClientConfig(server=self.url, ca_file=self.ca_file, cert_file=str(cert), key_file=str(key))
 
     def start(self, wait_ready: bool = True) -> None:
         args = [sys.executable, "-m", "apiserver", "--bind-address", "127.0.0.1", "--port", str(self.port)]
         if self.etcd_url:
             args += ["--etcd-servers", self.etcd_url]
+        args += self.pki.apiserver_args()
         args += self.extra_args
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
@@ -187,11 +350,10 @@ class ApiServer(_Server):
         )
         log.close()
         if wait_ready:
-            wait_until(
-                lambda: httpx.get(self.url + "/readyz", timeout=1).status_code == 200,
-                30,
-                what="apiserver ready",
-            )
+            wait_until(self.ready, 30, what="apiserver ready")
+
+    def ready(self) -> bool:
+        return httpx.get(self.url + "/readyz", timeout=1, verify=self.ca_file).status_code == 200
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace")

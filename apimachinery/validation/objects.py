@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from apimachinery.resources import by_kind
+from apimachinery.validation import rbac
 from apimachinery.validation.common import (
     _PERCENT,
     _RE_PERCENT,
@@ -218,6 +219,7 @@ _KINDS: dict[tuple[str, str], tuple[NameCheck, Check | None, UpdateCheck | None]
     ),
     **WORKLOAD_KINDS,
 }
+_KINDS.update(rbac.KINDS)
 
 
 def validate(obj: Obj, old: Obj | None = None) -> list[Cause]:

@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from apimachinery import errors
+from apimachinery.resources import ResourceInfo
+from apimachinery.user import UserInfo
 from apiserver.admission import Attributes
 
 
@@ -17,10 +19,14 @@ def _external_ips(obj: Any) -> list[Any]:
 
 
 class DenyServiceExternalIPs:
+    def handles(self, operation: str, info: ResourceInfo, subresource: str, user: UserInfo) -> bool:
+        return (info.group, info.resource) == ("", "services") and not subresource and operation != "DELETE"
+
     async def validate(self, a: Attributes) -> None:
-        if (a.info.group, a.info.resource) != ("", "services") or a.subresource:
-            return
-        if a.operation not in ("CREATE", "UPDATE"):
+        if not self.handles(a.operation, a.info, a.subresource, a.user) or a.operation not in (
+            "CREATE",
+            "UPDATE",
+        ):
             return
         new = _external_ips(a.obj)
         old = set(map(str, _external_ips(a.old)))

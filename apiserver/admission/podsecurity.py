@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from apimachinery import errors
+from apimachinery.resources import ResourceInfo
+from apimachinery.user import UserInfo
 from apiserver.admission import Attributes
 from apiserver.admission.podsecurity_checks import LEVELS, evaluate, forbidden_detail
 
@@ -154,14 +156,14 @@ class PodSecurity:
         self.defaults = defaults or Policy.uniform("privileged")
         self.exempt = set(exempt_namespaces)
 
-    def handles(self, a: Attributes) -> bool:
-        key = (a.info.group, a.info.resource)
-        if a.operation not in ("CREATE", "UPDATE") or a.subresource:
+    def handles(self, operation: str, info: ResourceInfo, subresource: str, user: UserInfo) -> bool:
+        key = (info.group, info.resource)
+        if operation not in ("CREATE", "UPDATE") or subresource:
             return False
         return key in (("", "pods"), ("", "namespaces")) or key in POD_CONTROLLERS
 
     async def validate(self, a: Attributes) -> None:
-        if not self.handles(a):
+        if not self.handles(a.operation, a.info, a.subresource, a.user):
             return
         if a.info.resource == "namespaces":
             self._validate_namespace(a)

@@ -135,6 +135,8 @@ class CustomResourceStore(Store):
         )
         return self._out(updated), created
 
-    async def delete(self, namespace: str | None, name: str, opts: DeleteOptions) -> tuple[Obj, bool]:
-        obj, gone = await super().delete(namespace, name, opts)
+    async def delete(
+        self, namespace: str | None, name: str, opts: DeleteOptions, **options: Any
+    ) -> tuple[Obj, bool]:
+        obj, gone = await super().delete(namespace, name, opts, **options)
         return self._out(obj), gone

@@ -61,6 +61,14 @@ from apiserver.printers.network import (
     service_row,
 )
 from apiserver.printers.pods import POD_COLUMNS, pod_row, pod_status
+from apiserver.printers.rbac import (
+    BINDING_COLUMNS,
+    ROLE_COLUMNS,
+    SERVICE_ACCOUNT_COLUMNS,
+    binding_row,
+    role_row,
+    service_account_row,
+)
 from apiserver.printers.workloads import (
     DAEMONSET_COLUMNS,
     DEPLOYMENT_COLUMNS,
@@ -109,6 +117,11 @@ PRINTERS: dict[tuple[str, str], Printer] = {
     ("apps", "StatefulSet"): (STATEFULSET_COLUMNS, statefulset_row),
     ("", "ReplicationController"): (REPLICATIONCONTROLLER_COLUMNS, replication_controller_row),
     ("apps", "ControllerRevision"): (CONTROLLERREVISION_COLUMNS, controller_revision_row),
+    ("", "ServiceAccount"): (SERVICE_ACCOUNT_COLUMNS, service_account_row),
+    ("rbac.authorization.k8s.io", "Role"): (ROLE_COLUMNS, role_row),
+    ("rbac.authorization.k8s.io", "ClusterRole"): (ROLE_COLUMNS, role_row),
+    ("rbac.authorization.k8s.io", "RoleBinding"): (BINDING_COLUMNS, binding_row),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"): (BINDING_COLUMNS, binding_row),
 }
 DEFAULT: Printer = (DEFAULT_COLUMNS, default_row)
 

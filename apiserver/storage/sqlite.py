@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sqlite3
 from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -212,7 +213,12 @@ class SqliteStorage:
             self._compactor = self._loop.create_task(self._compact_periodically())
 
     def _open_db(self) -> int:
+        # Secrets are in here: the directory is 0700 and the file 0600 (SQLite gives its -wal and -shm files the
+        # database file's mode).
         self._path.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(self._path.parent, 0o700)
+        os.close(os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600))
+        os.chmod(self._path, 0o600)
         db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=True)
         db.execute("PRAGMA auto_vacuum = INCREMENTAL")  # only takes effect on a new file, before any table
         db.execute("PRAGMA journal_mode = WAL")

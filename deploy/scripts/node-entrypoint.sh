@@ -4,11 +4,13 @@
 # load the pod sandbox image, then run kube-proxy and the kubelet. If any of the three exits, the node stops (and
 # compose's restart policy decides what happens next).
 #
-# Environment: NODE_NAME (default: the hostname), KUBECONFIG_FILE (default /pki/kubeconfigs/$NODE_NAME.conf),
-# REGISTRY (the cluster registry, trusted over plain HTTP), CLUSTER_CIDR, KUBELET_ARGS, KUBE_PROXY_ARGS.
+# Credentials (this node's only, from its own volume, deploy/scripts/certs.py): /pki/kubelet.conf
+# (system:node:$NODE_NAME), /pki/kube-proxy.conf, /pki/kubelet.crt and .key (the kubelet API's HTTPS), /pki/ca.crt.
+# Environment: NODE_NAME (default: the hostname), PKI (default /pki), REGISTRY (the cluster registry, trusted over
+# plain HTTP), CLUSTER_CIDR, KUBELET_ARGS, KUBE_PROXY_ARGS.
 set -euo pipefail
 NODE_NAME=${NODE_NAME:-$(hostname)}
-KUBECONFIG_FILE=${KUBECONFIG_FILE:-/pki/kubeconfigs/$NODE_NAME.conf}
+PKI=${PKI:-/pki}
 REGISTRY=${REGISTRY:-registry:5000}
 CLUSTER_CIDR=${CLUSTER_CIDR:-10.244.0.0/16}
 
@@ -57,12 +59,13 @@ stop() {
 trap stop TERM INT
 
 # shellcheck disable=SC2086  # the *_ARGS are word lists on purpose
-kube-proxy --kubeconfig "$KUBECONFIG_FILE" --node-name "$NODE_NAME" --cluster-cidr "$CLUSTER_CIDR" \
+kube-proxy --kubeconfig "$PKI/kube-proxy.conf" --node-name "$NODE_NAME" --cluster-cidr "$CLUSTER_CIDR" \
   ${KUBE_PROXY_ARGS:-} &
 pids+=($!)
 # shellcheck disable=SC2086
-kubelet --kubeconfig "$KUBECONFIG_FILE" --node-name "$NODE_NAME" --cluster-cidr "$CLUSTER_CIDR" \
-  --address 0.0.0.0 ${KUBELET_ARGS:-} &
+kubelet --kubeconfig "$PKI/kubelet.conf" --node-name "$NODE_NAME" --cluster-cidr "$CLUSTER_CIDR" \
+  --address 0.0.0.0 --tls-cert-file "$PKI/kubelet.crt" --tls-private-key-file "$PKI/kubelet.key" \
+  --client-ca-file "$PKI/ca.crt" ${KUBELET_ARGS:-} &
 pids+=($!)
 
 set +e

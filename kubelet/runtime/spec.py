@@ -201,8 +201,8 @@ def pod_dir(root_dir: Path, pod: dict[str, Any]) -> Path:
 
 
 def volume_paths(root_dir: Path, pod: dict[str, Any]) -> dict[str, tuple[str, str | None]]:
-    """name -> (host path, hostPath type) for the volumes this kubelet supports (emptyDir, hostPath). Raises
-    MountError for a volume name or hostPath that could reach outside its place."""
+    """name -> (host path, hostPath type) for the volumes this kubelet supports (emptyDir, hostPath, projected).
+    Raises MountError for a volume name or hostPath that could reach outside its place."""
     paths: dict[str, tuple[str, str | None]] = {}
     base = pod_dir(root_dir, pod) / "volumes"
     for vol in pod.get("spec", {}).get("volumes") or []:
@@ -213,6 +213,10 @@ def volume_paths(root_dir: Path, pod: dict[str, Any]) -> dict[str, tuple[str, st
             name = check_volume_name(vol.get("name"))
             hp = vol["hostPath"] or {}
             paths[name] = (check_host_path(hp.get("path")), hp.get("type") or None)
+        elif "projected" in vol:
+            # written by kubelet/projected.py before the containers start
+            name = check_volume_name(vol.get("name"))
+            paths[name] = (str(base / "kubernetes.io~projected" / name), "Projected")
     return paths
 
 
@@ -234,9 +238,11 @@ def container_args(
     pod_ip: str,
     host_ip: str,
     root_dir: Path,
+    service_env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Keyword arguments for `DockerRuntime.create` of one app or init container."""
-    env = build_env(pod, container, pod_ip, host_ip)
+    """Keyword arguments for `DockerRuntime.create` of one app or init container. `service_env` (the
+    KUBERNETES_SERVICE_* variables) comes first; the container's own env may override it."""
+    env = {**(service_env or {}), **build_env(pod, container, pod_ip, host_ip)}
     args: dict[str, Any] = {
         "image": container["image"],
         "name": container_name(pod, container["name"], restart_count),

@@ -20,6 +20,7 @@ import httpx
 import pytest
 import yaml
 
+from apimachinery.kubeconfig import load as load_kubeconfig
 from cli.image import load_image
 from tests.compose.conftest import Compose
 from tests.harness import wait_until
@@ -65,13 +66,10 @@ def _http_from_pod(compose: Compose, node: str, pod: str, host: str, port: int) 
 
 
 def _client(compose: Compose) -> httpx.Client:
-    cfg = yaml.safe_load(compose.kubeconfig.read_text())
-    token = cfg["users"][0]["user"]["token"]
-    ctx = ssl.create_default_context(cafile=str(compose.out_dir / "ca.crt"))
+    """As the admin, with the client certificate of the kubeconfig the certs job wrote to the out folder."""
     return httpx.Client(
         base_url=f"https://127.0.0.1:{compose.apiserver_port}",
-        verify=ctx,
-        headers={"Authorization": f"Bearer {token}"},
+        verify=load_kubeconfig(compose.kubeconfig).ssl_context(),
         timeout=httpx.Timeout(5.0),
     )
 
@@ -96,6 +94,31 @@ def test_secure_by_default(compose_cluster: Compose) -> None:
     assert info["Internal"] is True
     probe = "import socket; socket.create_connection(('etcd-1', 2379), timeout=2)"
     assert c.node_exec("node-1", "python3", "-c", probe).returncode != 0
+
+
+@pytest.mark.timeout(60)
+def test_a_node_holds_only_its_own_credential(compose_cluster: Compose) -> None:
+    c = compose_cluster
+    files = c.node_exec(
+        "node-1", "sh", "-c", "LC_ALL=C ls /pki; stat -c '%a %n' /pki/*.key /pki/*.conf"
+    ).stdout.split("\n")
+    assert files[0:5] == ["ca.crt", "kube-proxy.conf", "kubelet.conf", "kubelet.crt", "kubelet.key"]
+    assert all(line.startswith("600 ") for line in files[5:] if line)
+    grep = c.node_exec("node-1", "sh", "-c", "grep -rl 'PRIVATE KEY' /pki; grep -rh 'system:' /pki/*.conf")
+    assert "ca.key" not in grep.stdout and "system:masters" not in grep.stdout
+    # That credential is node-1's, and the Node authorizer keeps it to node-1: node-2 is out of reach.
+    script = (
+        "import json,sys; from apimachinery.kubeconfig import load; import httpx; "
+        "c = httpx.Client(base_url='https://apiserver:6443', verify=load('/pki/kubelet.conf').ssl_context()); "
+        "r = c.patch('/api/v1/nodes/node-2', json={'spec': {'unschedulable': True}}, "
+        "headers={'Content-Type': 'application/merge-patch+json'}); print(r.status_code, r.json()['message']); "
+        "print(c.get('/api/v1/namespaces/kube-system/secrets').status_code)"
+    )
+    out = c.node_exec("node-1", "python3", "-c", script).stdout.splitlines()
+    assert out == [
+        '403 nodes "node-2" is forbidden: node "node-1" is not allowed to modify node "node-2"',
+        "403",
+    ]
 
 
 @pytest.mark.timeout(60)

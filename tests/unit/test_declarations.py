@@ -84,8 +84,13 @@ def test_create_only_kinds_have_only_their_operations() -> None:
         "authentication.k8s.io", "v1"
     )
     assert document is not None
-    assert list(document["paths"]) == ["/apis/authentication.k8s.io/v1/tokenreviews"]
-    assert set(document["paths"]["/apis/authentication.k8s.io/v1/tokenreviews"]) == {"post", "parameters"}
+    # The authentication.k8s.io/v1 kinds are both create-only: TokenReview and SelfSubjectReview.
+    assert list(document["paths"]) == [
+        "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+        "/apis/authentication.k8s.io/v1/tokenreviews",
+    ]
+    for path in document["paths"].values():
+        assert set(path) == {"post", "parameters"}
     assert "io.k8s.api.authentication.v1.TokenReview" in document["components"]["schemas"]
 
 

@@ -68,7 +68,10 @@ def test_their_kinds_get_openapi_and_patch_metadata(added: tuple[ResourceInfo, .
     binding = rbac["components"]["schemas"]["io.k8s.api.rbac.v1.RoleBinding"]
     assert binding["x-kubernetes-group-version-kind"][0]["kind"] == "RoleBinding"
     authn = docs.group_version_document("authentication.k8s.io", "v1")
-    assert authn is not None and list(authn["paths"]) == ["/apis/authentication.k8s.io/v1/tokenreviews"]
+    assert authn is not None and list(authn["paths"]) == [
+        "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+        "/apis/authentication.k8s.io/v1/tokenreviews",
+    ]
     fields = patchmeta.root_fields("RoleBinding", "rbac.authorization.k8s.io/v1")
     assert fields["subjects"].type == "io.k8s.api.rbac.v1.Subject"
     assert fields["metadata"].type == schemas.OBJECT_META

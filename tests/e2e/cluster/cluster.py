@@ -31,6 +31,8 @@ import httpx
 from tests.binaries import KCTL, KUBECTL
 from tests.e2e.kubelet.conftest import CLUSTER_CIDR, KubeletProc, cleanup_node
 from tests.harness import (
+    CONTROLLER_MANAGER,
+    SCHEDULER,
     ApiServer,
     Etcd,
     free_pod_cidrs,
@@ -103,14 +105,16 @@ class LocalCluster:
             ["--default-not-ready-toleration-seconds", tol, "--default-unreachable-toleration-seconds", tol],
         )
         self.apiserver.start()
-        self.api = httpx.Client(base_url=self.url, timeout=10)
-        write_kubeconfig(self.kubeconfig, self.url)
-        master = ["--master", self.url]
+        api = self.apiserver
+        self.api = api.client(timeout=10)
+        write_kubeconfig(self.kubeconfig, api)
+        # Each component as its own identity, with only its bootstrap role's rights.
         self.procs["scheduler"] = start_component(
-            ["scheduler", *master, "--port", str(free_port())], "cluster-scheduler"
+            ["scheduler", *api.component_args(*SCHEDULER), "--port", str(free_port())], "cluster-scheduler"
         )
         self.procs["controller-manager"] = start_component(
-            ["controller_manager", *master, "--port", str(free_port()),
+            ["controller_manager", *api.component_args(*CONTROLLER_MANAGER), "--port", str(free_port()),
+             "--root-ca-file", api.ca_file,
              "--node-monitor-grace-period", f"{self.grace}s", "--node-eviction-rate", "10"],
             "cluster-controller-manager",
         )  # fmt: skip
@@ -119,7 +123,7 @@ class LocalCluster:
         cidrs = free_pod_cidrs(2, range(10, 100))
         self.kubelets = [
             KubeletProc(f"{self.prefix}{suffix}{x}", cidr, free_port(),
-                        self.tmp / x / "root", self.tmp / x / "cni", self.url)
+                        self.tmp / x / "root", self.tmp / x / "cni", api)
             for x, cidr in zip("ab", cidrs, strict=True)
         ]  # fmt: skip
         for k in self.kubelets:

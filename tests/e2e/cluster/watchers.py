@@ -13,6 +13,7 @@ import httpx
 
 from tests.e2e.cluster.cluster import LocalCluster, Obj, is_ready
 from tests.e2e.kubelet.conftest import KubeletProc
+from tests.harness import admin_tls
 
 
 class ReadyWatch:
@@ -23,7 +24,7 @@ class ReadyWatch:
     """
 
     def __init__(self, url: str, ns: str, name: str) -> None:
-        self.http = httpx.Client(base_url=url, timeout=httpx.Timeout(10, read=None))
+        self.http = httpx.Client(base_url=url, timeout=httpx.Timeout(10, read=None), verify=admin_tls())
         self.path = f"/api/v1/namespaces/{ns}/pods"
         self.selector = f"app={name}"
         self.ready: dict[str, bool] = {}

@@ -24,13 +24,14 @@ import httpx
 import pytest
 
 from tests.harness import (
+    CONTROLLER_MANAGER,
     ApiServer,
-    Etcd,
     docker_ok,
     free_pod_cidrs,
     free_port,
+    node_identity,
+    own_apiserver,
     route_exists,
-    running_apiserver,
     start_component,
     stop_process,
     wait_until,
@@ -47,15 +48,20 @@ class KubeletProc:
     port: int
     root_dir: Path
     conf_dir: Path
-    apiserver_url: str
+    apiserver: (
+        ApiServer  # the kubelet runs as system:node:<name> on it, and serves HTTPS with a cert of its CA
+    )
     extra: list[str] = field(default_factory=list)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
 
     def args(self) -> list[str]:
+        cert, key = self.apiserver.pki.serving(self.name, ("127.0.0.1",))
         return [
             "kubelet",
-            "--master", self.apiserver_url,
+            *self.apiserver.component_args(*node_identity(self.name)),
+            "--tls-cert-file", str(cert), "--tls-private-key-file", str(key),
+            "--client-ca-file", self.apiserver.ca_file,
             "--node-name", self.name,
             "--node-ip", "127.0.0.1",
             "--address", "127.0.0.1",
@@ -80,7 +86,12 @@ class KubeletProc:
     def _healthy(self) -> bool:
         if self.proc is not None and self.proc.poll() is not None:
             raise RuntimeError(f"kubelet {self.name} exited:\n{self.logs()[-3000:]}")
-        return httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200
+        return (
+            httpx.get(
+                f"https://127.0.0.1:{self.port}/healthz", timeout=1, verify=self.apiserver.ca_file
+            ).status_code
+            == 200
+        )
 
     def stop(self) -> None:
         stop_process(self.proc, timeout=15)
@@ -209,20 +220,22 @@ def cleanup_node(kubelet: KubeletProc) -> None:
     shutil.rmtree(kubelet.conf_dir, ignore_errors=True)
 
 
-def kubelet_pair(prefix: str, tmp: Path, api_url: str) -> list[KubeletProc]:
+def kubelet_pair(prefix: str, tmp: Path, apiserver: ApiServer) -> list[KubeletProc]:
     """Two kubelets (not started), `<prefix>a` and `<prefix>b`, with their dirs under `tmp` and pod CIDRs
     10.244.N.0/24 for two free N in 100-249 (the cluster e2e tests take theirs from 10-99)."""
     cidrs = free_pod_cidrs(2, range(100, 250))
     return [
-        KubeletProc(f"{prefix}{x}", cidr, free_port(), tmp / x / "root", tmp / x / "cni", api_url)
+        KubeletProc(f"{prefix}{x}", cidr, free_port(), tmp / x / "root", tmp / x / "cni", apiserver)
         for x, cidr in zip("ab", cidrs, strict=True)
     ]
 
 
 @pytest.fixture(scope="session")
-def kubelet_apiserver(etcd: Etcd) -> Iterator[ApiServer]:
-    """A real apiserver for all kubelet e2e tests (session-wide, so the kubelets start once)."""
-    with running_apiserver(etcd.url) as server:
+def kubelet_apiserver() -> Iterator[ApiServer]:
+    """A real apiserver for all kubelet e2e tests (session-wide, so the kubelets start once), on an etcd of its
+    own: the controllers that run with it (start_token_controllers) act on every namespace of their etcd, and
+    must not act on the other suites' objects in the session etcd."""
+    with own_apiserver() as server:
         yield server
 
 
@@ -235,13 +248,17 @@ def node_pair(kubelet_apiserver: ApiServer) -> Iterator[NodePair]:
     guard_existed = route_exists(CLUSTER_CIDR)
     suffix = uuid.uuid4().hex[:5]
     tmp = Path(tempfile.mkdtemp(prefix="kubelite-kubelet-"))
-    kubelets = kubelet_pair(f"kl{suffix}", tmp, apiserver.url)
-    api = httpx.Client(base_url=apiserver.url, timeout=10)
+    kubelets = kubelet_pair(f"kl{suffix}", tmp, apiserver)
+    api = apiserver.client(timeout=10)
+    # What every pod needs to reach the API: the namespaces' default ServiceAccount and kube-root-ca.crt.
+    publisher = start_token_controllers(apiserver)
     try:
         for k in kubelets:
             k.start()
         yield NodePair(api, kubelets[0], kubelets[1])
     finally:
+        stop_process(publisher[0])
+        publisher[1].unlink(missing_ok=True)
         for k in kubelets:
             k.stop()
         for k in kubelets:
@@ -251,6 +268,16 @@ def node_pair(kubelet_apiserver: ApiServer) -> Iterator[NodePair]:
             asyncio.run(_remove_guard())
         shutil.rmtree(tmp, ignore_errors=True)
         api.close()
+
+
+def start_token_controllers(apiserver: ApiServer) -> tuple[subprocess.Popen[bytes], Path]:
+    """The controller-manager's serviceaccount and root-ca-cert-publisher controllers only: what pods need for
+    their API credentials, without controllers that would act on the tests' pods."""
+    return start_component(
+        ["controller_manager", *apiserver.component_args(*CONTROLLER_MANAGER), "--port", str(free_port()),
+         "--controllers", "serviceaccount,root-ca-cert-publisher", "--root-ca-file", apiserver.ca_file],
+        "token-controllers",
+    )  # fmt: skip
 
 
 async def _remove_guard() -> None:

@@ -63,26 +63,57 @@ def _read_streamed(args: list[str], want: int, timeout: float = 15) -> list[str]
 
 def test_kubelet_log_api(node_pair: NodePair) -> None:
     ns = _ticker(node_pair)
-    base = f"http://127.0.0.1:{node_pair.a.port}/containerLogs/{ns}/ticker/c"
-    wait_until(lambda: "line-3" in httpx.get(base, timeout=5).text, 10, what="log lines")
-    tail = httpx.get(base, params={"tailLines": "2"}, timeout=5).text.splitlines()
-    assert len(tail) == 2 and all(t.startswith("line-") for t in tail)
-    stamped = httpx.get(base, params={"tailLines": "1", "timestamps": "true"}, timeout=5).text
-    assert stamped[:4].isdigit() and "T" in stamped.split()[0] and stamped.split()[1].startswith("line-")
-    with httpx.stream("GET", base, params={"follow": "true", "tailLines": "0"}, timeout=10) as resp:
-        got = ""
-        for chunk in resp.iter_text():
-            got += chunk
-            if got.count("\n") >= 3:
-                break
-    assert got.startswith("line-")
-    assert (
-        httpx.get(f"http://127.0.0.1:{node_pair.a.port}/containerLogs/{ns}/nope/c", timeout=5).status_code
-        == 404
+    kubelet = node_pair.a
+    base = f"https://127.0.0.1:{kubelet.port}/containerLogs/{ns}/ticker/c"
+    # As the apiserver calls it: its kubelet-client certificate, bound to system:kubelet-api-admin.
+    http = httpx.Client(
+        verify=kubelet.apiserver.pki.ssl_context("kube-apiserver-kubelet-client", ()), timeout=5
     )
-    metrics = httpx.get(f"http://127.0.0.1:{node_pair.a.port}/metrics", timeout=5).text
+    with http:
+        wait_until(lambda: "line-3" in http.get(base).text, 10, what="log lines")
+        tail = http.get(base, params={"tailLines": "2"}).text.splitlines()
+        assert len(tail) == 2 and all(t.startswith("line-") for t in tail)
+        stamped = http.get(base, params={"tailLines": "1", "timestamps": "true"}).text
+        assert stamped[:4].isdigit() and "T" in stamped.split()[0] and stamped.split()[1].startswith("line-")
+        with http.stream("GET", base, params={"follow": "true", "tailLines": "0"}, timeout=10) as resp:
+            got = ""
+            for chunk in resp.iter_text():
+                got += chunk
+                if got.count("\n") >= 3:
+                    break
+        assert got.startswith("line-")
+        assert http.get(f"https://127.0.0.1:{kubelet.port}/containerLogs/{ns}/nope/c").status_code == 404
+        metrics = http.get(f"https://127.0.0.1:{kubelet.port}/metrics").text
     assert "kubelet_pod_start_duration_seconds_count" in metrics
     assert "kubelet_docker_operations_duration_seconds_bucket" in metrics
+
+
+def test_kubelet_api_refuses_anonymous_and_unauthorized_callers(node_pair: NodePair) -> None:
+    ns = _ticker(node_pair)
+    kubelet = node_pair.a
+    url = f"https://127.0.0.1:{kubelet.port}/containerLogs/{ns}/ticker/c"
+    anonymous = httpx.get(url, verify=kubelet.apiserver.ca_file, timeout=5)
+    assert (anonymous.status_code, anonymous.text) == (401, "Unauthorized")
+    assert (
+        httpx.get(f"https://127.0.0.1:{kubelet.port}/pods", verify=kubelet.apiserver.ca_file).status_code
+        == 401
+    )
+    # A user the CA vouches for but RBAC gives nothing on nodes/proxy: 403, from the kubelet's SubjectAccessReview.
+    stranger = httpx.get(url, verify=kubelet.apiserver.pki.ssl_context("mallory", ()), timeout=5)
+    assert stranger.status_code == 403
+    assert stranger.text == "Forbidden (user=mallory, verb=get, resource=nodes, subresource=proxy)"
+    # Another node's kubelet is no better.
+    other = kubelet.apiserver.pki.ssl_context(f"system:node:{node_pair.b.name}", ("system:nodes",))
+    assert httpx.get(url, verify=other, timeout=5).status_code == 403
+    # A bearer token is checked through a TokenReview: a made-up one is refused.
+    bad = httpx.get(
+        url, verify=kubelet.apiserver.ca_file, headers={"Authorization": "Bearer a.b.c"}, timeout=5
+    )
+    assert bad.status_code == 401
+    # Liveness needs no credentials and says nothing else.
+    assert (
+        httpx.get(f"https://127.0.0.1:{kubelet.port}/healthz", verify=kubelet.apiserver.ca_file).text == "ok"
+    )
 
 
 def test_previous_log_of_a_crashed_container(node_pair: NodePair) -> None:
@@ -102,7 +133,7 @@ def test_kubectl_logs_follow_streams(node_pair: NodePair) -> None:
     ns = _ticker(node_pair)
     cache = tempfile.mkdtemp(prefix="kubelite-kubectl-cache-")
     try:
-        lines = _read_streamed([kubectl, "--cache-dir", cache, "-s", str(node_pair.api.base_url).rstrip("/"),
+        lines = _read_streamed([kubectl, "--cache-dir", cache, "--kubeconfig", str(node_pair.a.apiserver.admin_kubeconfig),
                                 "-n", ns, "logs", "-f", "ticker"], want=8)  # fmt: skip
     finally:
         shutil.rmtree(cache, ignore_errors=True)
@@ -115,7 +146,7 @@ def test_kctl_logs_follow_streams(node_pair: NodePair) -> None:
     if kctl is None:
         pytest.skip(f"kctl is not installed ({INSTALL_HINT})")
     ns = _ticker(node_pair)
-    lines = _read_streamed([str(kctl), "-s", str(node_pair.api.base_url).rstrip("/"), "-n", ns, "logs", "-f",
+    lines = _read_streamed([str(kctl), "--kubeconfig", str(node_pair.a.apiserver.admin_kubeconfig), "-n", ns, "logs", "-f",
                             "ticker", "--tail", "2"], want=6)  # fmt: skip
     numbers = [int(line.removeprefix("line-")) for line in lines]
     assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))

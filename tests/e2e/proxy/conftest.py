@@ -26,6 +26,8 @@ import pytest
 
 from tests.e2e.kubelet.conftest import CLUSTER_CIDR, KubeletProc, cleanup_node, kubelet_pair
 from tests.harness import (
+    CONTROLLER_MANAGER,
+    SCHEDULER,
     ApiServer,
     Etcd,
     docker_ok,
@@ -242,28 +244,29 @@ def cluster() -> Iterator[Cluster]:
         etcd.start()
         apiserver = ApiServer(etcd.url)
         apiserver.start()
-        api = httpx.Client(base_url=apiserver.url, timeout=10)
+        api = apiserver.client(timeout=10)
         # kube-proxy first: its guard routes exist before any pod or service does.
-        proxy = KubeProxyProc(apiserver.url)
+        proxy = KubeProxyProc(apiserver)
         proxy.start()
         for args, name in (
             (
                 [
                     "controller_manager",
-                    "--master",
-                    apiserver.url,
+                    *apiserver.component_args(*CONTROLLER_MANAGER),
+                    "--root-ca-file",
+                    apiserver.ca_file,
                     "--port",
                     str(free_port()),
                     "--no-allocate-node-cidrs",
                 ],
                 "cm",
             ),
-            (["scheduler", "--master", apiserver.url, "--port", str(free_port())], "sched"),
+            (["scheduler", *apiserver.component_args(*SCHEDULER), "--port", str(free_port())], "sched"),
         ):
             proc, log = start_component(args, f"proxy-e2e-{name}")
             procs.append(proc)
             logs.append(log)
-        kubelets = kubelet_pair(f"kp{suffix}", tmp, apiserver.url)
+        kubelets = kubelet_pair(f"kp{suffix}", tmp, apiserver)
         for k in kubelets:
             k.start()
         assert all(p.poll() is None for p in procs), "controller-manager or scheduler exited"

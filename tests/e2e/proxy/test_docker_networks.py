@@ -13,7 +13,6 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from kube_proxy import rules
@@ -57,11 +56,11 @@ def test_service_between_docker_networks_needs_the_docker_user_rule(
     cli, srv = networks
     srv_ip = docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", srv)
     # No repair during the test; the Endpoints written below are what it reads.
-    proxy = KubeProxyProc(apiserver.url, extra=["--sync-period", "600", "--endpoints-source", "endpoints"])
+    proxy = KubeProxyProc(apiserver, extra=["--sync-period", "600", "--endpoints-source", "endpoints"])
     ns = f"dn-{uuid.uuid4().hex[:6]}"
     try:
         proxy.start()
-        with httpx.Client(base_url=apiserver.url, timeout=10) as api:
+        with apiserver.client(timeout=10) as api:
             assert api.post("/api/v1/namespaces", json={"metadata": {"name": ns}}).status_code == 201
             svc = api.post(
                 f"/api/v1/namespaces/{ns}/services",

@@ -136,7 +136,7 @@ def test_deleting_a_service_removes_every_rule_it_made(cluster: Cluster, web: We
 def test_userspace_mode(cluster: Cluster, web: Web) -> None:
     cluster.proxy.stop()
     assert our_lines() == []  # SIGTERM removed every rule
-    userspace = KubeProxyProc(cluster.proxy.apiserver_url, mode="userspace")
+    userspace = KubeProxyProc(cluster.proxy.apiserver, mode="userspace")
     try:
         userspace.start()
         assert our_lines() == []  # userspace mode writes no rules

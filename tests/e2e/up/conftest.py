@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
+from apimachinery.kubeconfig import load
 from tests.harness import REPO, docker_ok, free_pod_cidrs, free_port
 
 
@@ -54,7 +55,7 @@ class UpCluster:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.ports['port']}"
+        return f"https://127.0.0.1:{self.ports['port']}"
 
     def up_args(self) -> list[str]:
         args = ["up", "--state-dir", str(self.state), "--node-name", self.node, "--timeout", "60"]
@@ -89,7 +90,9 @@ class UpCluster:
             return None
 
     def api(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=10)
+        """As the admin, with the credentials `kctl up` made (state/kubeconfigs/admin.conf)."""
+        config = load(self.state / "kubeconfigs" / "admin.conf")
+        return httpx.Client(base_url=self.url, timeout=10, verify=config.ssl_context())
 
     def log(self, component: str) -> str:
         try:

@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import socket
+import stat
 import subprocess
 from typing import Any
 
@@ -17,6 +18,7 @@ import httpx
 import pytest
 import yaml
 
+from apimachinery.kubeconfig import load
 from kube_proxy.lock import ProxyLock
 from kubelet.network.cni import bridge_name
 from tests.e2e.up.conftest import UpCluster, pid_alive
@@ -130,7 +132,7 @@ def test_up_from_a_clean_state_serves_a_web_page(up_cluster: UpCluster) -> None:
     assert r.returncode == 0, f"{r.stdout}\n{r.stderr}\nkubelet log:\n{up_cluster.log('kubelet')}"
     for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy", "kubelet"):
         assert name in r.stdout
-    assert f"127.0.0.1:{up_cluster.ports['port']}" in r.stdout
+    assert f"https://127.0.0.1:{up_cluster.ports['port']}" in r.stdout
     config = yaml.safe_load(up_cluster.kubeconfig.read_text())
     assert config["current-context"] == "kubelite"
     assert {c["name"] for c in config["contexts"]} == {"mine", "kubelite"}
@@ -159,11 +161,110 @@ def test_up_from_a_clean_state_serves_a_web_page(up_cluster: UpCluster) -> None:
         cluster_ip = api.get("/api/v1/namespaces/default/services/web").json()["spec"]["clusterIP"]
     page = wait_until(lambda: "Hello from kubelite" in _get(f"http://127.0.0.1:{NODE_PORT}/") and 1, 30, 0.3)
     assert page
-    served_by = {_get(f"http://127.0.0.1:{NODE_PORT}/").split()[-1] for _ in range(20)}
-    assert served_by == seen["pod_names"]  # both pods serve
+    # Both pods serve, once kube-proxy has the second endpoint too (it may be a sync behind the first).
+    served_by: set[str] = set()
+
+    def both_serve() -> bool:
+        served_by.add(_get(f"http://127.0.0.1:{NODE_PORT}/").split()[-1])
+        return served_by == seen["pod_names"]
+
+    wait_until(both_serve, 20, 0.05, what=f"both web pods serving (so far {served_by})")
     # A cluster IP from the host only once kube-proxy's guard route keeps it on this machine.
     wait_until(_service_guard_routed, 10, 0.2, what="kube-proxy's guard route for service addresses")
     assert wait_until(lambda: "Hello from kubelite" in _get(f"http://{cluster_ip}/"), 30, 0.3)
+
+
+def test_up_makes_a_secure_cluster(up_cluster: UpCluster) -> None:
+    """HTTPS only, credentials per component in private files, anonymous callers refused."""
+    state = up_cluster.state
+    assert stat.S_IMODE(state.stat().st_mode) == 0o700
+    private = [*state.glob("pki/*.key"), *state.glob("kubeconfigs/*.conf"), *state.glob("data/*")]
+    assert {p.name for p in state.glob("kubeconfigs/*.conf")} == {
+        "admin.conf", "kube-scheduler.conf", "kube-controller-manager.conf", "kubelet.conf", "kube-proxy.conf"
+    }  # fmt: skip
+    assert private and all(stat.S_IMODE(p.stat().st_mode) & 0o077 == 0 for p in private), [
+        (p.name, oct(p.stat().st_mode)) for p in private if p.stat().st_mode & 0o077
+    ]
+    ca = str(state / "pki" / "ca.crt")
+    api = f"https://127.0.0.1:{up_cluster.ports['port']}"
+    assert httpx.get(f"{api}/api/v1/namespaces/default/secrets", verify=ca, timeout=5).status_code == 401
+    assert httpx.get(f"{api}/healthz", verify=ca, timeout=5).text == "ok"
+    kubelet = f"https://127.0.0.1:{up_cluster.ports['kubelet-port']}"
+    assert httpx.get(f"{kubelet}/pods", verify=ca, timeout=5).status_code == 401
+    # Each component is only itself: the scheduler may not read Secrets.
+    scheduler = load(state / "kubeconfigs" / "kube-scheduler.conf")
+    with httpx.Client(base_url=api, verify=scheduler.ssl_context(), timeout=5) as http:
+        denied = http.get("/api/v1/namespaces/default/secrets")
+    assert denied.status_code == 403
+    assert denied.json()["message"] == (
+        'secrets is forbidden: User "system:kube-scheduler" cannot list resource "secrets" in API group "" '
+        'in the namespace "default"'
+    )
+
+
+IN_POD = """
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+config.load_incluster_config()
+v1 = client.CoreV1Api()
+print("PODS", sorted(p.metadata.name for p in v1.list_namespaced_pod("{ns}").items))
+try:
+    v1.list_namespaced_secret("{ns}")
+    print("SECRETS allowed")
+except ApiException as exc:
+    print("SECRETS", exc.status)
+"""
+
+
+def test_a_pod_uses_its_service_account_with_the_official_python_client(up_cluster: UpCluster) -> None:
+    """config.load_incluster_config() in a pod: the projected token, ca.crt and KUBERNETES_SERVICE_HOST lead to
+    the apiserver through the `kubernetes` Service; a Role lets it list pods, nothing lets it read Secrets."""
+    image = (
+        "kubelite/base:bookworm"  # Debian with python3 (deploy/build-base.sh); the client comes from the venv
+    )
+    if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode != 0:
+        pytest.skip(f"{image} is not built here (deploy/build-base.sh makes it)")
+    site = next((REPO / ".venv" / "lib").glob("python3*/site-packages"))
+    ns = "incluster"
+    rbac = "/apis/rbac.authorization.k8s.io/v1/namespaces/incluster"
+    with up_cluster.api() as api:
+        assert api.post("/api/v1/namespaces", json={"metadata": {"name": ns}}).status_code == 201
+        role = {"metadata": {"name": "pod-reader"},
+                "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}]}  # fmt: skip
+        assert api.post(f"{rbac}/roles", json=role).status_code == 201
+        binding = {
+            "metadata": {"name": "default-reads-pods"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "pod-reader"},
+            "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": ns}],
+        }
+        assert api.post(f"{rbac}/rolebindings", json=binding).status_code == 201
+        pod = {
+            "metadata": {"name": "client"},
+            "spec": {
+                "restartPolicy": "Never",
+                "containers": [{
+                    "name": "client", "image": image, "imagePullPolicy": "Never",
+                    "command": ["python3", "-c", IN_POD.replace("{ns}", ns)],
+                    "env": [{"name": "PYTHONPATH", "value": "/opt/site"}],
+                    "volumeMounts": [{"name": "site", "mountPath": "/opt/site", "readOnly": True}],
+                }],
+                "volumes": [{"name": "site", "hostPath": {"path": str(site), "type": "Directory"}}],
+            },
+        }  # fmt: skip
+        created = api.post(f"/api/v1/namespaces/{ns}/pods", json=pod)
+        assert created.status_code == 201, created.text
+        volumes = created.json()["spec"]["volumes"]
+        assert any(v["name"].startswith("kube-api-access-") for v in volumes)
+
+        def finished() -> str | None:
+            phase = api.get(f"/api/v1/namespaces/{ns}/pods/client").json()["status"].get("phase")
+            return phase if phase in ("Succeeded", "Failed") else None
+
+        phase = wait_until(finished, 90, 0.5, what="the in-cluster client pod to finish")
+        log = api.get(f"/api/v1/namespaces/{ns}/pods/client/log").text
+        assert phase == "Succeeded", log
+        assert "PODS ['client']" in log and "SECRETS 403" in log, log
+        api.delete(f"/api/v1/namespaces/{ns}")
 
 
 def test_supervisor_restarts_a_crashed_component(up_cluster: UpCluster) -> None:

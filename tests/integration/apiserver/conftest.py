@@ -15,9 +15,7 @@ pytestmark = pytest.mark.etcd
 
 @pytest.fixture
 def api(apiserver: ApiServer) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=apiserver.url, timeout=10, headers={"Content-Type": "application/json"}
-    ) as client:
+    with apiserver.client(timeout=10, headers={"Content-Type": "application/json"}) as client:
         yield client
 
 

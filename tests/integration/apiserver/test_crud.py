@@ -227,7 +227,7 @@ def test_pagination_under_concurrent_writes(api: httpx.Client, ns: str, apiserve
         api.post(f"/api/v1/namespaces/{ns}/configmaps", json={"metadata": {"name": f"cm-{i:03d}"}})
 
     def writer() -> None:
-        with httpx.Client(base_url=apiserver.url, timeout=10) as c:
+        with apiserver.client(timeout=10) as c:
             for i in range(30, 60):
                 c.post(f"/api/v1/namespaces/{ns}/configmaps", json={"metadata": {"name": f"cm-{i:03d}"}})
 

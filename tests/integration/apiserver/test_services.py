@@ -5,6 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.harness import running_apiserver
+
 pytestmark = pytest.mark.etcd
 
 MERGE = {"Content-Type": "application/merge-patch+json"}
@@ -80,3 +82,25 @@ def test_first_service_ip_is_kept_for_the_kubernetes_service(api: httpx.Client, 
         for i in range(20)
     }
     assert "10.96.0.1" not in ips
+
+
+def test_the_kubernetes_service_points_at_the_apiserver_and_survives_restarts(etcd) -> None:
+    """The `kubernetes` Service (the first service address, port 443) and its Endpoints (the advertised address
+    and the secure port) are made at start-up and kept across restarts (nothing is sent to that address here)."""
+    with running_apiserver(etcd.url, ["--advertise-address", "192.0.2.10"]) as server:
+        for attempt in range(2):
+            with server.client() as api:
+                svc = api.get("/api/v1/namespaces/default/services/kubernetes").json()
+                assert svc["spec"]["clusterIP"] == "10.96.0.1"
+                assert svc["spec"]["ports"] == [
+                    {"name": "https", "port": 443, "protocol": "TCP", "targetPort": server.port}
+                ]
+                ep = api.get("/api/v1/namespaces/default/endpoints/kubernetes").json()
+                assert ep["subsets"] == [
+                    {
+                        "addresses": [{"ip": "192.0.2.10"}],
+                        "ports": [{"name": "https", "port": server.port, "protocol": "TCP"}],
+                    }
+                ]
+            if attempt == 0:
+                server.restart()

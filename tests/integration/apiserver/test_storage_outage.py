@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import httpx
 import pytest
 
 from tests.harness import ApiServer, Etcd, wait_until
@@ -14,7 +13,7 @@ pytestmark = [pytest.mark.etcd, pytest.mark.slow]
 
 
 def test_etcd_down_gives_503_then_recovers(private_etcd: Etcd, private_apiserver: ApiServer) -> None:
-    with httpx.Client(base_url=private_apiserver.url, timeout=15) as api:
+    with private_apiserver.client(timeout=15) as api:
         assert api.post("/api/v1/namespaces/default/pods", json=make_pod("before")).status_code == 201
         private_etcd.stop()
 
@@ -42,7 +41,7 @@ def test_etcd_down_gives_503_then_recovers(private_etcd: Etcd, private_apiserver
 def test_watch_survives_an_etcd_restart(private_etcd: Etcd, private_apiserver: ApiServer) -> None:
     from tests.integration.apiserver.test_watch import Watch
 
-    with httpx.Client(base_url=private_apiserver.url, timeout=15) as api:
+    with private_apiserver.client(timeout=15) as api:
         rv = api.get("/api/v1/namespaces/default/configmaps").json()["metadata"]["resourceVersion"]
         api.post("/api/v1/namespaces/default/configmaps", json={"metadata": {"name": "a"}})
         private_etcd.restart()

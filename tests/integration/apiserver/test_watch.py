@@ -10,7 +10,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.harness import ApiServer, running_apiserver
+from tests.harness import ApiServer, admin_tls, running_apiserver
 from tests.integration.apiserver.conftest import make_pod
 
 pytestmark = pytest.mark.etcd
@@ -25,7 +25,7 @@ class Watch:
         self.frames: list[dict] = []
         self.status = 0
         self.done = threading.Event()
-        self._client = httpx.Client(timeout=httpx.Timeout(10, read=30))
+        self._client = httpx.Client(timeout=httpx.Timeout(10, read=30), verify=admin_tls())
         self._thread = threading.Thread(target=self._run, args=(url, params, headers or {}), daemon=True)
         self._started = threading.Event()
         self._thread.start()
@@ -102,7 +102,7 @@ def test_resume_from_resource_version_replays_in_order(
 def check_too_old_is_410(url: str) -> None:
     """Against an apiserver with --watch-cache-size 5: a revision older than the watch cache's history gets an
     ERROR frame with a 410 Expired Status, then the end of the stream."""
-    with httpx.Client(base_url=url, timeout=10) as c:
+    with httpx.Client(base_url=url, timeout=10, verify=admin_tls()) as c:
         first = c.post(
             "/api/v1/namespaces/default/configmaps", json={"metadata": {"generateName": "old-"}}
         ).json()
@@ -157,7 +157,7 @@ def test_selectors_apply_to_events(api: httpx.Client, ns: str, apiserver: ApiSer
 
 def test_timeout_seconds_closes_the_stream(ns: str, apiserver: ApiServer) -> None:
     start = time.monotonic()
-    with httpx.Client(timeout=10) as c:
+    with httpx.Client(timeout=10, verify=admin_tls()) as c:
         r = c.get(
             f"{apiserver.url}/api/v1/namespaces/{ns}/pods", params={"watch": "1", "timeoutSeconds": "1"}
         )
@@ -166,7 +166,7 @@ def test_timeout_seconds_closes_the_stream(ns: str, apiserver: ApiServer) -> Non
 
 def test_bookmarks_only_when_asked(api: httpx.Client, ns: str, apiserver: ApiServer) -> None:
     rv = api.get(f"/api/v1/namespaces/{ns}/pods").json()["metadata"]["resourceVersion"]
-    with httpx.Client(timeout=10) as c:
+    with httpx.Client(timeout=10, verify=admin_tls()) as c:
         plain = c.get(
             f"{apiserver.url}/api/v1/namespaces/{ns}/pods",
             params={"watch": "1", "timeoutSeconds": "1", "resourceVersion": rv},

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from cli.main import run as kctl_run
 from tests.factories import deployment, pod
-from tests.harness import REPO, ApiServer, Etcd, running_apiserver
+from tests.harness import REPO, ApiServer, Etcd, admin_tls, running_apiserver
 from tests.kube import write_kubeconfig
 
 
@@ -38,7 +38,7 @@ class Api:
     """Direct REST calls for test setup and for checking resulting state."""
 
     def __init__(self, url: str) -> None:
-        self.http = httpx.Client(base_url=url, timeout=10)
+        self.http = httpx.Client(base_url=url, timeout=10, verify=admin_tls())
 
     def _check(self, resp: httpx.Response) -> Any:
         assert resp.is_success, f"{resp.request.method} {resp.request.url}: {resp.status_code} {resp.text}"
@@ -97,7 +97,7 @@ def ns(api: Api) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def kubeconfig(apiserver: ApiServer, ns: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A kubeconfig whose current context points at the module's apiserver and namespace."""
-    return write_kubeconfig(tmp_path_factory.mktemp("kubeconfig") / "config", apiserver.url, ns)
+    return write_kubeconfig(tmp_path_factory.mktemp("kubeconfig") / "config", apiserver, ns)
 
 
 @pytest.fixture

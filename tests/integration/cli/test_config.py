@@ -13,16 +13,30 @@ pytestmark = pytest.mark.etcd
 @pytest.fixture
 def two_contexts(tmp_path: Path, apiserver, ns) -> Path:
     cfg = tmp_path / "config"
+    admin = apiserver.config()
     cfg.write_text(
         yaml.safe_dump(
             {
                 "apiVersion": "v1",
                 "kind": "Config",
                 "clusters": [
-                    {"name": "live", "cluster": {"server": apiserver.url}},
+                    {
+                        "name": "live",
+                        "cluster": {"server": apiserver.url, "certificate-authority": apiserver.ca_file},
+                    },
                     {"name": "dead", "cluster": {"server": "http://127.0.0.1:1"}},
                 ],
-                "users": [{"name": "me", "user": {"token": "secret-token"}}],
+                # The client certificate authenticates (x509 comes first); the token is there for `config view`.
+                "users": [
+                    {
+                        "name": "me",
+                        "user": {
+                            "token": "secret-token",
+                            "client-certificate": admin.cert_file,
+                            "client-key": admin.key_file,
+                        },
+                    }
+                ],
                 "contexts": [
                     {"name": "live", "context": {"cluster": "live", "user": "me", "namespace": ns}},
                     {"name": "dead", "context": {"cluster": "dead", "user": "me"}},

@@ -113,17 +113,17 @@ def test_no_kubeconfig_at_all(tmp_path: Path):
 @pytest.fixture(scope="module")
 def secured_apiserver(etcd, tmp_path_factory) -> ApiServer:
     tokens = tmp_path_factory.mktemp("auth") / "tokens.csv"
-    tokens.write_text("good-token,alice,1\n")
+    tokens.write_text('good-token,alice,1,"system:masters"\n')
     with running_apiserver(etcd.url, ["--token-auth-file", str(tokens)]) as server:
         yield server
 
 
 def test_wrong_token(secured_apiserver: ApiServer, tmp_path: Path):
-    bad = write_kubeconfig(tmp_path / "bad", secured_apiserver.url, token="wrong-token")
+    bad = write_kubeconfig(tmp_path / "bad", secured_apiserver, token="wrong-token")
     r = kctl_subprocess("get", "namespaces", kubeconfig=bad)
     assert r.code == 1
     assert one_error_line(r.err) == "error: You must be logged in to the server (Unauthorized)"
-    good = write_kubeconfig(tmp_path / "good", secured_apiserver.url, token="good-token")
+    good = write_kubeconfig(tmp_path / "good", secured_apiserver, token="good-token")
     r = kctl_subprocess("get", "namespaces", kubeconfig=good)
     assert r.code == 0, r
     assert "default" in r.out

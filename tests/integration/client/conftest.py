@@ -50,7 +50,7 @@ async def make_namespace(client: Client, name: str | None = None) -> str:
 
 @pytest.fixture
 async def client(apiserver: ApiServer) -> AsyncIterator[Client]:
-    c = Client(apiserver.url, user_agent="kubelite-client-tests")
+    c = Client(apiserver.config(), user_agent="kubelite-client-tests")
     yield c
     await c.aclose()
 

@@ -198,7 +198,7 @@ async def test_watch_synthetic_added_selectors_and_timeout(client: Client, names
 @pytest.mark.slow
 async def test_watch_too_old_resource_version_is_410(etcd) -> None:
     with running_apiserver(etcd.url, ["--watch-cache-size", "3"]) as server:
-        async with Client(server.url) as c:
+        async with Client(server.config()) as c:
             ns = await make_namespace(c)
             first = await c.create(CONFIGMAPS, configmap("old"), ns)
             # More changes than the watch cache keeps: the first revision falls out of its history.

@@ -153,7 +153,7 @@ async def test_converges_after_apiserver_restart(private_etcd: Etcd, private_api
     """Changes made while the informer's apiserver is down (through another apiserver) reach the handlers."""
     other = ApiServer(private_etcd.url)
     other.start()
-    async with Client(private_apiserver.url) as client, Client(other.url) as writer:
+    async with Client(private_apiserver.config()) as client, Client(other.config()) as writer:
         try:
             ns = await make_namespace(client)
             for name in ("keep", "change", "remove"):
@@ -192,7 +192,7 @@ async def test_converges_after_apiserver_restart(private_etcd: Etcd, private_api
 
 @pytest.mark.slow
 async def test_converges_after_etcd_restart(private_etcd: Etcd, private_apiserver: ApiServer) -> None:
-    async with Client(private_apiserver.url) as client:
+    async with Client(private_apiserver.config()) as client:
         ns = await make_namespace(client)
         await client.create(CONFIGMAPS, configmap("a", {"v": "1"}), ns)
         informer = Informer(client, CONFIGMAPS, ns)

@@ -107,7 +107,7 @@ async def test_takeover_after_expiry_without_release(client: Client, namespace: 
 
 @pytest.mark.slow
 async def test_leader_steps_down_when_it_cannot_renew(private_apiserver: ApiServer) -> None:
-    async with Client(private_apiserver.url) as client:
+    async with Client(private_apiserver.config()) as client:
         a = Candidate(client, "default", unique("lease"), "a").start()
         try:
             await asyncio.wait_for(a.leading.wait(), 5)

@@ -41,7 +41,7 @@ def tls_apiserver(etcd: Etcd, tmp_path: Path) -> Iterator[tuple[str, Path]]:
         pytest.skip("openssl is not installed")
     make_ca_and_cert(tmp_path, "server")
     make_ca_and_cert(tmp_path, "other")
-    (tmp_path / "tokens.csv").write_text(f"{TOKEN},admin,uid-1\n")
+    (tmp_path / "tokens.csv").write_text(f'{TOKEN},admin,uid-1,"system:masters"\n')
     server = ApiServer(
         etcd.url,
         [

@@ -22,7 +22,7 @@ import pytest
 from apimachinery.client import Client
 from apimachinery.errors import StatusError
 from apimachinery.resources import ResourceInfo, by_resource
-from tests.harness import ApiServer, free_port, start_component, stop_process, wait_until
+from tests.harness import CONTROLLER_MANAGER, ApiServer, free_port, start_component, stop_process, wait_until
 
 Obj = dict[str, Any]
 
@@ -61,7 +61,15 @@ class ManagerProcess:
         self.port = free_port()
         self.proc: Popen[bytes] | None
         self.proc, self.log_path = start_component(
-            ["controller_manager", "--master", apiserver.url, "--port", str(self.port), *args],
+            [
+                "controller_manager",
+                *apiserver.component_args(*CONTROLLER_MANAGER),
+                "--port",
+                str(self.port),
+                "--root-ca-file",
+                apiserver.ca_file,
+                *args,
+            ],
             "controller-manager",
         )
 
@@ -124,7 +132,7 @@ def manager(apiserver: ApiServer) -> Iterator[ManagerProcess]:
 
 @pytest.fixture
 async def client(apiserver: ApiServer) -> AsyncIterator[Client]:
-    c = Client(apiserver.url)
+    c = Client(apiserver.config())
     yield c
     await c.aclose()
 

@@ -248,8 +248,8 @@ async def test_progress_deadline_exceeded(client, namespace, manager):
 async def kubectl(apiserver, cache_dir, *args, timeout=40):
     proc = await asyncio.create_subprocess_exec(
         KUBECTL,
-        "--server",
-        apiserver.url,
+        "--kubeconfig",
+        str(apiserver.admin_kubeconfig),
         "--cache-dir",
         str(cache_dir),
         *args,
@@ -290,7 +290,7 @@ async def test_kubectl_rollout_status_and_undo(client, namespace, manager, apise
 
 @pytest.mark.timeout(60)
 async def test_kctl_rollout_undo(client, namespace, manager, apiserver, tmp_path):
-    kubeconfig = write_kubeconfig(tmp_path / "config", apiserver.url)
+    kubeconfig = write_kubeconfig(tmp_path / "config", apiserver)
 
     async def kctl(*args):
         proc = await asyncio.create_subprocess_exec(

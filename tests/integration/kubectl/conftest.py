@@ -29,7 +29,7 @@ def api(apiserver: ApiServer) -> Iterator[Api]:
 @pytest.fixture(scope="module")
 def kube(apiserver: ApiServer, kubectl_home: Path) -> Kubectl:
     """kubectl bound to this module's apiserver, with no namespace (the kubeconfig's default)."""
-    config = write_kubeconfig(kubectl_home / f"kubeconfig-{apiserver.port}", apiserver.url)
+    config = write_kubeconfig(kubectl_home / f"kubeconfig-{apiserver.port}", apiserver)
     return Kubectl(kubeconfig=config, cache_dir=kubectl_home / "cache")
 
 

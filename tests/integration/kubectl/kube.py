@@ -22,6 +22,7 @@ import pytest
 
 from tests import factories
 from tests.binaries import INSTALL_HINT, KUBECTL
+from tests.harness import admin_tls
 
 # Every module of this folder needs kubectl and (through the apiserver fixture) etcd.
 MARKS = [
@@ -228,10 +229,10 @@ def purge_namespace(http: httpx.Client, namespace: str) -> None:
 
 
 class Api:
-    """The stored objects, read and written over plain HTTP (the tests' independent view of the server)."""
+    """The stored objects, read and written as the admin (the tests' independent view of the server)."""
 
     def __init__(self, base_url: str) -> None:
-        self.http = httpx.Client(base_url=base_url, timeout=10)
+        self.http = httpx.Client(base_url=base_url, timeout=10, verify=admin_tls())
 
     def close(self) -> None:
         self.http.close()

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.binaries import INSTALL_HINT, KUBECTL_131
@@ -121,9 +120,8 @@ def test_kubectl_sends_protobuf_and_reads_json_answers(kubectl: Kubectl, api: Ap
 
 def test_malformed_protobuf_is_a_bad_request(apiserver: ApiServer, ns: str) -> None:
     headers = {"Content-Type": "application/vnd.kubernetes.protobuf"}
-    r = httpx.post(
-        f"{apiserver.url}/api/v1/namespaces/{ns}/configmaps", content=b"k8s\x00\x0a\x05\x0a", headers=headers
-    )
+    with apiserver.client() as http:
+        r = http.post(f"/api/v1/namespaces/{ns}/configmaps", content=b"k8s\x00\x0a\x05\x0a", headers=headers)
     assert r.status_code == 400
     body = r.json()
     assert body["kind"] == "Status" and body["reason"] == "BadRequest"

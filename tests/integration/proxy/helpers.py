@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.harness import REPO, free_port, start_component, stop_process, wait_until
+from tests.harness import KUBE_PROXY, REPO, ApiServer, free_port, start_component, stop_process, wait_until
 
 ROUTE_LOCALNET = Path("/proc/sys/net/ipv4/conf/all/route_localnet")
 CLUSTER_CIDR = "10.244.0.0/16"
@@ -54,7 +54,7 @@ def service_lines(namespace: str, name: str, text: str | None = None) -> list[st
 
 @dataclass
 class KubeProxyProc:
-    apiserver_url: str
+    apiserver: ApiServer  # kube-proxy runs as system:kube-proxy on it
     mode: str = "iptables"
     extra: list[str] = field(default_factory=list)
     port: int = field(default_factory=free_port)
@@ -65,8 +65,7 @@ class KubeProxyProc:
     def args(self) -> list[str]:
         return [
             "kube_proxy",
-            "--master",
-            self.apiserver_url,
+            *self.apiserver.component_args(*KUBE_PROXY),
             "--node-name",
             "test-node",
             "--proxy-mode",

@@ -21,9 +21,9 @@ def _svc(name: str, **spec: Any) -> Obj:
     return {"metadata": {"name": name}, "spec": {"ports": [{"port": 80}], "selector": {"app": name}, **spec}}
 
 
-async def _create_all(url: str, ns: str, count: int, **spec: Any) -> list[httpx.Response]:
+async def _create_all(server: ApiServer, ns: str, count: int, **spec: Any) -> list[httpx.Response]:
     limits = httpx.Limits(max_connections=COUNT)
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as c:
+    async with server.async_client(timeout=60, limits=limits) as c:
         r = await c.post("/api/v1/namespaces", json={"metadata": {"name": ns}})
         assert r.status_code == 201, r.text
         return list(
@@ -38,7 +38,7 @@ async def _create_all(url: str, ns: str, count: int, **spec: Any) -> list[httpx.
 
 def test_200_concurrent_creates_get_200_distinct_addresses(pool_apiserver: ApiServer) -> None:
     ns = f"alloc-{uuid.uuid4().hex[:6]}"
-    responses = asyncio.run(_create_all(pool_apiserver.url, ns, COUNT, type="LoadBalancer"))
+    responses = asyncio.run(_create_all(pool_apiserver, ns, COUNT, type="LoadBalancer"))
     assert [r.status_code for r in responses] == [201] * COUNT, [
         r.text for r in responses if r.status_code != 201
     ][:3]
@@ -55,7 +55,7 @@ def test_requested_addresses_are_honoured_refused_when_taken_and_released_on_del
     pool_apiserver: ApiServer,
 ) -> None:
     ns = f"alloc-{uuid.uuid4().hex[:6]}"
-    with httpx.Client(base_url=pool_apiserver.url, timeout=10) as c:
+    with pool_apiserver.client(timeout=10) as c:
         assert c.post("/api/v1/namespaces", json={"metadata": {"name": ns}}).status_code == 201
         path = f"/api/v1/namespaces/{ns}/services"
         r = c.post(

@@ -39,7 +39,7 @@ Obj = dict[str, Any]
 
 @pytest.fixture
 def api(apiserver: ApiServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=apiserver.url, timeout=10) as c:
+    with apiserver.client(timeout=10) as c:
         yield c
 
 
@@ -53,7 +53,7 @@ def ns(api: httpx.Client) -> str:
 @pytest.fixture
 def proxy(apiserver: ApiServer) -> Iterator[KubeProxyProc]:
     need_iptables()
-    p = KubeProxyProc(apiserver.url)
+    p = KubeProxyProc(apiserver)
     try:
         yield p
     finally:
@@ -259,7 +259,7 @@ def test_a_second_kube_proxy_waits_for_the_first_then_takes_over(
     _service(api, ns, "shared")
     _endpoints(api, ns, "shared", ["10.244.81.2"])
     wait_until(lambda: any("DNAT" in x for x in service_lines(ns, "shared")), 10, what="rules")
-    second = KubeProxyProc(apiserver.url)
+    second = KubeProxyProc(apiserver)
     try:
         second.start(wait=False)
         wait_until(lambda: "waiting for it to exit" in second.logs(), 10, what="second one waiting")
@@ -329,7 +329,7 @@ def test_userspace_mode_proxies_cluster_ip_and_node_port_round_robin(
 ) -> None:
     need_iptables()
     # Loopback backends: Endpoints accept them; EndpointSlice validation refuses 127.0.0.0/8, as upstream.
-    proxy = KubeProxyProc(apiserver.url, mode="userspace", extra=["--endpoints-source", "endpoints"])
+    proxy = KubeProxyProc(apiserver, mode="userspace", extra=["--endpoints-source", "endpoints"])
     try:
         proxy.start()
         svc = _service(api, ns, "us", type="NodePort", sessionAffinity="None")

@@ -25,7 +25,7 @@ def apiserver(etcd: Etcd) -> Iterator[ApiServer]:
 @pytest.fixture(scope="module")
 def http(apiserver: ApiServer) -> Iterator[httpx.Client]:
     """The tests' independent view of what is stored."""
-    with httpx.Client(base_url=apiserver.url, timeout=10) as client:
+    with apiserver.client(timeout=10) as client:
         yield client
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from kubernetes import client, dynamic, watch
+from kubernetes import config as kube_config
 from kubernetes.client.rest import ApiException
 
 from tests.harness import ApiServer
@@ -20,9 +21,8 @@ pytestmark = pytest.mark.etcd
 @pytest.fixture(scope="module")
 def api_client(apiserver: ApiServer) -> Iterator[client.ApiClient]:
     config = client.Configuration()
-    config.host = apiserver.url
-    # The client sends the token even over plain HTTP; kubelite without --token-auth-file ignores it.
-    config.api_key = {"authorization": "Bearer test-token"}
+    # The admin kubeconfig: the cluster CA and a client certificate in system:masters.
+    kube_config.load_kube_config(config_file=str(apiserver.admin_kubeconfig), client_configuration=config)
     with client.ApiClient(config) as api:
         yield api
 

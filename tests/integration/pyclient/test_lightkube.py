@@ -25,7 +25,7 @@ pytestmark = pytest.mark.etcd
 
 @pytest.fixture(scope="module")
 def lk(apiserver: ApiServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
-    path = write_kubeconfig(Path(tmp_path_factory.mktemp("lightkube")) / "kubeconfig", apiserver.url)
+    path = write_kubeconfig(Path(tmp_path_factory.mktemp("lightkube")) / "kubeconfig", apiserver)
     client = Client(KubeConfig.from_file(path))
     yield client
     client._client._client.close()  # lightkube has no public close; its httpx client holds sockets

@@ -13,7 +13,16 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.harness import ApiServer, free_port, own_apiserver, start_component, stop_process, wait_until
+from tests.harness import (
+    SCHEDULER,
+    ApiServer,
+    admin_tls,
+    free_port,
+    own_apiserver,
+    start_component,
+    stop_process,
+    wait_until,
+)
 
 
 class Api:
@@ -21,7 +30,7 @@ class Api:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.http = httpx.Client(base_url=url, timeout=10)
+        self.http = httpx.Client(base_url=url, timeout=10, verify=admin_tls())
 
     def create_namespace(self) -> str:
         name = f"t-{uuid.uuid4().hex[:8]}"
@@ -72,7 +81,7 @@ def cluster() -> Iterator[ApiServer]:
 
 @pytest.fixture(scope="module")
 def api(cluster: ApiServer) -> Iterator[Api]:
-    client = Api(cluster.url)
+    client = Api(cluster.url)  # as the admin
     yield client
     client.http.close()
 
@@ -89,9 +98,11 @@ class Component:
         self.log.unlink(missing_ok=True)
 
 
-def start_scheduler(url: str, *extra: str) -> Component:
+def start_scheduler(server: ApiServer, *extra: str) -> Component:
+    """A scheduler as system:kube-scheduler (its bootstrap role is all it may do)."""
     port = free_port()
-    proc, log = start_component(["scheduler", "--master", url, "--port", str(port), *extra], "scheduler")
+    args = ["scheduler", *server.component_args(*SCHEDULER), "--port", str(port), *extra]
+    proc, log = start_component(args, "scheduler")
     comp = Component(proc, log, port)
     wait_until(
         lambda: (
@@ -106,7 +117,7 @@ def start_scheduler(url: str, *extra: str) -> Component:
 
 @pytest.fixture(scope="module")
 def scheduler(cluster: ApiServer) -> Iterator[Component]:
-    comp = start_scheduler(cluster.url)
+    comp = start_scheduler(cluster)
     yield comp
     comp.stop()
 
@@ -121,8 +132,9 @@ def hollow(api: Api, cluster: ApiServer) -> Iterator[Any]:
         proc, log = start_component(
             [
                 "kubelet.hollow",
-                "--master",
-                cluster.url,
+                # Hollow nodes stand for many kubelets at once: they run as the admin, not as one node.
+                "--kubeconfig",
+                str(cluster.admin_kubeconfig),
                 "--count",
                 str(count),
                 "--name-prefix",

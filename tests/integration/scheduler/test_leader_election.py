@@ -35,11 +35,11 @@ def leader_gauge(comp: Component) -> float:
 
 def test_standby_takes_over_when_leader_is_killed(api: Api, hollow, ns: str, cluster) -> None:
     hollow(2, "ha-")
-    first = start_scheduler(cluster.url, *FLAGS, "--identity", "sched-a")
+    first = start_scheduler(cluster, *FLAGS, "--identity", "sched-a")
     second: Component | None = None
     try:
         wait_until(lambda: holder(api) == "sched-a", 10, what="sched-a leads")
-        second = start_scheduler(cluster.url, *FLAGS, "--identity", "sched-b")
+        second = start_scheduler(cluster, *FLAGS, "--identity", "sched-b")
         api.create_pod(ns, make_pod("before"))
         api.wait_bound(ns, "before")
         assert leader_gauge(first) == 1 and leader_gauge(second) == 0

@@ -29,8 +29,8 @@ KILL_AFTER = 150  # acknowledged creates before the kill
 class Writers:
     """`WRITERS` threads creating ConfigMaps as fast as the apiserver answers, until the first failed request."""
 
-    def __init__(self, url: str, ns: str) -> None:
-        self.url = url
+    def __init__(self, server: SqliteApiServer, ns: str) -> None:
+        self.server = server
         self.ns = ns
         self.acked: dict[str, int] = {}  # name -> resourceVersion of its 201
         self.per_writer: list[list[int]] = [[] for _ in range(WRITERS)]
@@ -50,7 +50,7 @@ class Writers:
             return len(self.acked)
 
     def _run(self, i: int) -> None:
-        with httpx.Client(base_url=self.url, timeout=10) as c:
+        with self.server.client(timeout=10) as c:
             n = 0
             while True:
                 name = f"w{i}-{n:05d}"
@@ -73,12 +73,12 @@ class Writers:
 class Watcher:
     """One watch stream in a thread, from a resourceVersion; frames are kept until the stream breaks."""
 
-    def __init__(self, url: str, rv: str) -> None:
+    def __init__(self, server: SqliteApiServer, url: str, rv: str) -> None:
         self.frames: list[dict] = []
         self.status = 0
         self.connected = threading.Event()
         self.done = threading.Event()
-        self.client = httpx.Client(timeout=httpx.Timeout(10, read=60))
+        self.client = server.client(timeout=httpx.Timeout(10, read=60))
         threading.Thread(target=self._run, args=(url, rv), daemon=True).start()
         assert self.connected.wait(10), "watch did not connect"
 
@@ -111,12 +111,12 @@ def server(tmp_path: Path) -> Iterator[SqliteApiServer]:
 
 def test_kill_9_loses_no_acknowledged_create_and_watchers_resume(server: SqliteApiServer) -> None:
     ns = "crash"
-    with httpx.Client(base_url=server.url, timeout=10) as api:
+    with server.client(timeout=10) as api:
         assert api.post("/api/v1/namespaces", json={"metadata": {"name": ns}}).status_code == 201
         start_rv = api.get(f"/api/v1/namespaces/{ns}/configmaps").json()["metadata"]["resourceVersion"]
     url = f"{server.url}/api/v1/namespaces/{ns}/configmaps"
-    before = Watcher(url, start_rv)
-    writers = Writers(server.url, ns)
+    before = Watcher(server, url, start_rv)
+    writers = Writers(server, ns)
     writers.start()
     try:
         wait_until(lambda: writers.count() >= KILL_AFTER, 60, 0.01, what=f"{KILL_AFTER} acknowledged creates")
@@ -132,7 +132,7 @@ def test_kill_9_loses_no_acknowledged_create_and_watchers_resume(server: SqliteA
     max_acked = max(acked.values())
 
     server.start()  # same port, same data dir
-    with httpx.Client(base_url=server.url, timeout=10) as api:
+    with server.client(timeout=10) as api:
         listed = api.get(f"/api/v1/namespaces/{ns}/configmaps").json()
         present = {o["metadata"]["name"]: int(o["metadata"]["resourceVersion"]) for o in listed["items"]}
         # Every 201 survived, with the revision it was acknowledged with.
@@ -154,11 +154,11 @@ def test_kill_9_loses_no_acknowledged_create_and_watchers_resume(server: SqliteA
     # watcher that had fallen behind: one that had seen only the first half of those events.
     expected_names = set(present) | {"after-restart"}
     for seen in (before.frames, before.frames[: len(before.frames) // 2]):
-        _resume_and_check(url, seen, expected_names)
+        _resume_and_check(server, url, seen, expected_names)
 
 
-def _resume_and_check(url: str, seen: list[dict], expected_names: set[str]) -> None:
-    resumed = Watcher(url, str(seen[-1]["object"]["metadata"]["resourceVersion"]))
+def _resume_and_check(server: SqliteApiServer, url: str, seen: list[dict], expected_names: set[str]) -> None:
+    resumed = Watcher(server, url, str(seen[-1]["object"]["metadata"]["resourceVersion"]))
     try:
         wait_until(
             lambda: _names(seen + resumed.frames) >= expected_names or resumed.done.is_set(),

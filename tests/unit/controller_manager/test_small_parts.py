@@ -111,8 +111,11 @@ def test_select_controllers():
         "job",
         "cronjob",
         "ttl-after-finished",
+        "serviceaccount",
+        "root-ca-cert-publisher",
+        "clusterrole-aggregation",
     ]
-    assert select_controllers("*,-node-ipam,-garbagecollector") == [
+    assert select_controllers("*,-node-ipam,-garbagecollector,-serviceaccount-controller") == [
         "replicaset",
         "deployment",
         "endpoints",
@@ -125,6 +128,8 @@ def test_select_controllers():
         "job",
         "cronjob",
         "ttl-after-finished",
+        "root-ca-cert-publisher",
+        "clusterrole-aggregation",
     ]
     assert select_controllers("replicaset,deployment-controller") == ["replicaset", "deployment"]
     with pytest.raises(ValueError):
