@@ -359,6 +359,13 @@ class ApiServer(_Server):
         return self.log_path.read_text(errors="replace")
 
 
+def forbidden_lines(log: str) -> list[str]:
+    """The lines of a component's log that record a 403 from the apiserver (kube-apiserver's words: `... is
+    forbidden: User "..." cannot ...`). A component runs as its own identity with its bootstrap role; a request
+    that role does not allow is a controller that silently stops working, so tests assert there are none."""
+    return [line for line in log.splitlines() if "forbidden: User" in line]
+
+
 def start_component(args: list[str], log_name: str) -> tuple[subprocess.Popen[bytes], Path]:
     """Start `python -m <component> ...` with its log in a temp file; the caller stops it."""
     log_path = Path(tempfile.mkstemp(prefix=f"kubelite-{log_name}-", suffix=".log")[1])

@@ -62,7 +62,7 @@ class Compose:
     def kctl(
         self, *args: str, check: bool = True, timeout: float = 60, stdin: str | None = None
     ) -> subprocess.CompletedProcess[str]:
-        """Our CLI with the cluster's kubeconfig (HTTPS, its CA, the admin token)."""
+        """Our CLI with the cluster's kubeconfig (HTTPS, its CA, the admin client certificate)."""
         assert KCTL is not None, f"kctl is not installed ({INSTALL_HINT})"
         return self._run_cli([KCTL, "--kubeconfig", str(self.kubeconfig), *args], check, timeout, stdin)
 

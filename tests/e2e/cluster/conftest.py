@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.cluster.cluster import LocalCluster
-from tests.harness import docker_ok
+from tests.harness import docker_ok, forbidden_lines
 
 
 @pytest.fixture(scope="module")
@@ -26,5 +26,12 @@ def cluster() -> Iterator[LocalCluster]:
     try:
         c.start()
         yield c
+        # Each component ran as its own identity: none of them was refused anything (a silently forbidden
+        # controller, a kubelet the Node authorizer stops).
+        refused = {
+            name: forbidden_lines(c.log(name, tail=10**7))
+            for name in ["scheduler", "controller-manager", *(k.name for k in c.kubelets)]
+        }
+        assert not any(refused.values()), {n: lines[:3] for n, lines in refused.items() if lines}
     finally:
         c.stop()

@@ -203,8 +203,9 @@ def hollow_nodes(cluster: LocalCluster) -> Iterator[Any]:
     def start(count: int, prefix: str) -> list[str]:
         args = [
             "kubelet.hollow",
-            "--master",
-            cluster.url,
+            # Hollow nodes stand for many kubelets at once: they run as the admin.
+            "--kubeconfig",
+            str(cluster.apiserver.admin_kubeconfig),
             "--count",
             str(count),
             "--name-prefix",

@@ -57,7 +57,7 @@ class CRD:
 
 @pytest.fixture
 def api(apiserver: ApiServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=apiserver.url, timeout=10) as client:
+    with apiserver.client(timeout=10) as client:
         yield client
 
 
@@ -306,21 +306,21 @@ def test_invalid_crd_is_refused(api: httpx.Client) -> None:
 
 
 def test_custom_resources_survive_a_restart(private_apiserver: ApiServer) -> None:
-    with httpx.Client(base_url=private_apiserver.url, timeout=10) as api:
+    with private_apiserver.client(timeout=10) as api:
         definition = CRD(api)
         definition.create()
         assert api.post(
             definition.path(namespace="default"), json=as_group(crontab("kept"), definition.group)
         )
     private_apiserver.restart()
-    with httpx.Client(base_url=private_apiserver.url, timeout=10) as api:
+    with private_apiserver.client(timeout=10) as api:
         # Ready means the CRDs that exist are served again.
         assert api.get(definition.path(namespace="default", name="kept")).status_code == 200
         assert api.get(f"/apis/{definition.group}/v1").status_code == 200
 
 
 def test_a_crd_waits_for_objects_held_by_finalizers_across_a_restart(private_apiserver: ApiServer) -> None:
-    with httpx.Client(base_url=private_apiserver.url, timeout=10) as api:
+    with private_apiserver.client(timeout=10) as api:
         definition = CRD(api)
         definition.create()
         wait_until(
@@ -338,7 +338,7 @@ def test_a_crd_waits_for_objects_held_by_finalizers_across_a_restart(private_api
         assert crd["metadata"]["finalizers"] == ["customresourcecleanup.apiextensions.k8s.io"]
         assert conditions(crd)["Terminating"] == "True"
     private_apiserver.restart()
-    with httpx.Client(base_url=private_apiserver.url, timeout=10) as api:
+    with private_apiserver.client(timeout=10) as api:
         assert api.get(item).status_code == 200, "still served while its CRD waits for it"
         api.patch(
             item,

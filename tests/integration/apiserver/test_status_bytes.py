@@ -130,7 +130,8 @@ def test_unauthorized_bytes(etcd: Etcd, tmp_path: Path) -> None:
     tokens.write_text("secret-token,admin,1\n")
     tokens.chmod(0o600)
     with running_apiserver(etcd.url, ["--token-auth-file", str(tokens)]) as server:
-        r = httpx.get(server.url + "/api/v1/namespaces/default/pods", timeout=10)
+        # TLS (the server's CA), without credentials
+        r = httpx.get(server.url + "/api/v1/namespaces/default/pods", timeout=10, verify=server.ca_file)
     assert (r.status_code, r.content) == (
         401,
         STATUS + b'"message":"Unauthorized","reason":"Unauthorized","code":401}\n',

@@ -22,7 +22,15 @@ import pytest
 from apimachinery.client import Client
 from apimachinery.errors import StatusError
 from apimachinery.resources import ResourceInfo, by_resource
-from tests.harness import CONTROLLER_MANAGER, ApiServer, free_port, start_component, stop_process, wait_until
+from tests.harness import (
+    CONTROLLER_MANAGER,
+    ApiServer,
+    forbidden_lines,
+    free_port,
+    start_component,
+    stop_process,
+    wait_until,
+)
 
 Obj = dict[str, Any]
 
@@ -100,6 +108,12 @@ class ManagerProcess:
         self.stop()
         Path(self.log_path).unlink(missing_ok=True)
 
+    def assert_never_forbidden(self) -> None:
+        """It runs as system:kube-controller-manager: any 403 in its log is a controller its role does not cover
+        (tests.harness.forbidden_lines)."""
+        refused = forbidden_lines(self.logs())
+        assert not refused, "refused by RBAC:\n" + "\n".join(refused[:5])
+
 
 @pytest.fixture
 def start_manager(apiserver: ApiServer) -> Iterator[Callable[..., ManagerProcess]]:
@@ -114,6 +128,8 @@ def start_manager(apiserver: ApiServer) -> Iterator[Callable[..., ManagerProcess
 
     yield start
     for m in started:
+        m.stop()
+        m.assert_never_forbidden()
         m.cleanup()
 
 
@@ -123,6 +139,7 @@ def manager(apiserver: ApiServer) -> Iterator[ManagerProcess]:
     m = ManagerProcess(apiserver, [])
     m.wait_healthy()
     yield m
+    m.assert_never_forbidden()
     if os.environ.get("KUBELITE_KEEP_LOGS"):
         print(f"controller-manager log: {m.log_path}")
         m.stop()

@@ -8,7 +8,6 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.harness import ApiServer, Etcd, running_apiserver
@@ -45,15 +44,14 @@ def server(etcd: Etcd) -> Iterator[ApiServer]:
 
 @pytest.fixture(scope="module")
 def kube(server: ApiServer, kubectl_home: Path) -> Kubectl:
-    return Kubectl(kubeconfig=write_kubeconfig(kubectl_home / f"kubeconfig-{server.port}", server.url),
+    return Kubectl(kubeconfig=write_kubeconfig(kubectl_home / f"kubeconfig-{server.port}", server),
                    cache_dir=kubectl_home / "cache")  # fmt: skip
 
 
 def namespace(server: ApiServer, labels: dict[str, str] | None = None) -> str:
     name = f"psa-{uuid.uuid4().hex[:8]}"
-    r = httpx.post(
-        server.url + "/api/v1/namespaces", json={"metadata": {"name": name, "labels": labels or {}}}
-    )
+    with server.client() as api:
+        r = api.post("/api/v1/namespaces", json={"metadata": {"name": name, "labels": labels or {}}})
     assert r.status_code == 201, r.text
     return name
 

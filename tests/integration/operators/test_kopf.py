@@ -60,7 +60,7 @@ def peering_crd(kind: str, plural: str, scope: str) -> Obj:
 
 @pytest.fixture
 def api(apiserver: ApiServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=apiserver.url, timeout=10) as client:
+    with apiserver.client(timeout=10) as client:
         yield client
 
 
@@ -105,7 +105,7 @@ def cluster(api: httpx.Client) -> Iterator[tuple[str, str]]:
 def operator(apiserver: ApiServer, cluster: tuple[str, str], tmp_path: Path) -> Iterator[Path]:
     """`kopf run` as a process of its own, watching the namespace; its log file."""
     namespace, group = cluster
-    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", apiserver.url, namespace=namespace)
+    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", apiserver, namespace=namespace)
     log_path = Path(tempfile.mkstemp(prefix="kubelite-kopf-", suffix=".log")[1])
     env = {k: v for k, v in os.environ.items() if not k.startswith("KUBE")}
     env.update(KUBECONFIG=str(kubeconfig), CRONTAB_GROUP=group, PYTHONUNBUFFERED="1")

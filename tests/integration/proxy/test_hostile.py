@@ -35,7 +35,7 @@ INJECTED = "-A KUBE-SERVICES -j ACCEPT"
 
 @pytest.fixture
 def api(apiserver: ApiServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=apiserver.url, timeout=10) as c:
+    with apiserver.client(timeout=10) as c:
         yield c
 
 
@@ -105,7 +105,7 @@ def source(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def proxy(apiserver: ApiServer, source: str) -> Iterator[KubeProxyProc]:
     need_iptables()
-    p = KubeProxyProc(apiserver.url, extra=["--endpoints-source", source])
+    p = KubeProxyProc(apiserver, extra=["--endpoints-source", source])
     try:
         yield p
     finally:
@@ -163,7 +163,7 @@ def test_userspace_mode_never_feeds_a_zone_to_ip_batch(
     api: httpx.Client, ns: str, etcd: Etcd, apiserver: ApiServer
 ) -> None:
     need_iptables()
-    proxy = KubeProxyProc(apiserver.url, mode="userspace")
+    proxy = KubeProxyProc(apiserver, mode="userspace")
     before = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     try:
         proxy.start()

@@ -154,7 +154,7 @@ def test_the_endpoints_source_flag_chooses_slices_or_endpoints(
     )
     assert not any("10.244.82.3" in x for x in service_lines(ns, "src"))
     assert proxy.stop() == 0
-    legacy = KubeProxyProc(apiserver.url, extra=["--endpoints-source", "endpoints"])
+    legacy = KubeProxyProc(apiserver, extra=["--endpoints-source", "endpoints"])
     try:
         legacy.start()
         wait_until(

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from kubernetes import client, utils
+from kubernetes import config as kube_config
 
 from tests.harness import ApiServer
 
@@ -24,7 +25,8 @@ pytestmark = pytest.mark.etcd
 @pytest.fixture(scope="module")
 def api_client(apiserver: ApiServer) -> Iterator[client.ApiClient]:
     config = client.Configuration()
-    config.host = apiserver.url
+    # The admin kubeconfig: the cluster CA and a client certificate in system:masters.
+    kube_config.load_kube_config(config_file=str(apiserver.admin_kubeconfig), client_configuration=config)
     with client.ApiClient(config) as api:
         yield api
 

@@ -22,7 +22,17 @@ import pytest
 from apimachinery.client import Client
 from apimachinery.errors import StatusError
 from apimachinery.resources import ResourceInfo, by_resource
-from tests.harness import ApiServer, free_port, own_apiserver, start_component, stop_process, wait_until
+from tests.harness import (
+    CONTROLLER_MANAGER,
+    SCHEDULER,
+    ApiServer,
+    forbidden_lines,
+    free_port,
+    own_apiserver,
+    start_component,
+    stop_process,
+    wait_until,
+)
 from tests.integration.controller_manager.conftest import eventually, now
 
 Obj = dict[str, Any]
@@ -89,12 +99,21 @@ class Process:
         self.proc = None
         Path(self.log_path).unlink(missing_ok=True)
 
+    def assert_never_forbidden(self) -> None:
+        """Any 403 in the component's log fails the tests that ran it (tests.harness.forbidden_lines)."""
+        refused = forbidden_lines(self.logs())
+        assert not refused, "refused by RBAC:\n" + "\n".join(refused[:5])
 
-def start_manager(url: str, *args: str) -> Process:
+
+def start_manager(cluster: ApiServer, *args: str) -> Process:
+    """The controller-manager as system:kube-controller-manager (its bootstrap role, nothing more)."""
     port = free_port()
     m = Process(
-        ["controller_manager", "--master", url, "--port", str(port), *MANAGER_ARGS, *args], "cm", port
-    )
+        ["controller_manager", *cluster.component_args(*CONTROLLER_MANAGER), "--root-ca-file", cluster.ca_file,
+         "--port", str(port), *MANAGER_ARGS, *args],
+        "cm",
+        port,
+    )  # fmt: skip
     m.wait_healthy()
     return m
 
@@ -108,16 +127,18 @@ def cluster() -> Iterator[ApiServer]:
 @pytest.fixture(scope="module")
 def scheduler(cluster: ApiServer) -> Iterator[Process]:
     port = free_port()
-    s = Process(["scheduler", "--master", cluster.url, "--port", str(port)], "scheduler", port)
+    s = Process(["scheduler", *cluster.component_args(*SCHEDULER), "--port", str(port)], "scheduler", port)
     s.wait_healthy()
     yield s
+    s.assert_never_forbidden()
     s.stop()
 
 
 @pytest.fixture(scope="module")
 def manager(cluster: ApiServer) -> Iterator[Process]:
-    m = start_manager(cluster.url)
+    m = start_manager(cluster)
     yield m
+    m.assert_never_forbidden()
     m.stop()
 
 
@@ -127,18 +148,19 @@ def start_managers(cluster: ApiServer) -> Iterator[Callable[..., Process]]:
     started: list[Process] = []
 
     def start(*args: str) -> Process:
-        m = start_manager(cluster.url, *args)
+        m = start_manager(cluster, *args)
         started.append(m)
         return m
 
     yield start
     for m in started:
+        m.assert_never_forbidden()
         m.stop()
 
 
 @pytest.fixture
 async def client(cluster: ApiServer) -> AsyncIterator[Client]:
-    c = Client(cluster.url)
+    c = Client(cluster.config())
     yield c
     await c.aclose()
 
@@ -157,7 +179,7 @@ def hollow(cluster: ApiServer) -> Iterator[Callable[..., list[str]]]:
     """`hollow(count, prefix, *args)`: a group of hollow nodes, Ready before it returns; stopped (nodes deleted)
     at the end of the test. `stop(prefix)` ends one group early."""
     groups: dict[str, tuple[Process, list[str]]] = {}
-    http = httpx.Client(base_url=cluster.url, timeout=10)
+    http = cluster.client(timeout=10)
 
     def ready_nodes() -> set[str]:
         items = http.get("/api/v1/nodes").json()["items"]
@@ -171,8 +193,9 @@ def hollow(cluster: ApiServer) -> Iterator[Callable[..., list[str]]]:
         proc = Process(
             [
                 "kubelet.hollow",
-                "--master",
-                cluster.url,
+                # Hollow nodes stand for many kubelets at once: they run as the admin.
+                "--kubeconfig",
+                str(cluster.admin_kubeconfig),
                 "--count",
                 str(count),
                 "--name-prefix",

@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.etcd, pytest.mark.timeout(120)]
 @pytest.fixture
 def kctl(cluster: ApiServer, namespace: str, tmp_path: Path):
     """The real kctl entry point as a process (these tests run in an event loop; kctl starts its own)."""
-    config = write_kubeconfig(tmp_path / "config", cluster.url, namespace)
+    config = write_kubeconfig(tmp_path / "config", cluster, namespace)
 
     def call(*args: str, ok: bool = True) -> str:
         result = kctl_subprocess(*args, kubeconfig=config, timeout=90)
@@ -45,7 +45,7 @@ def kctl(cluster: ApiServer, namespace: str, tmp_path: Path):
 def kubectl(cluster: ApiServer, namespace: str, tmp_path: Path) -> Kubectl | None:
     if KUBECTL is None:
         return None
-    config = write_kubeconfig(tmp_path / "kubectl-config", cluster.url)
+    config = write_kubeconfig(tmp_path / "kubectl-config", cluster)
     return Kubectl(kubeconfig=config, cache_dir=tmp_path / "cache", namespace=namespace, timeout=60)
 
 

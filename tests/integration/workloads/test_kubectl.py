@@ -32,7 +32,7 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def kube(cluster: ApiServer, tmp_path_factory: pytest.TempPathFactory) -> Kubectl:
     home = tmp_path_factory.mktemp("kubectl-home")
-    config = write_kubeconfig(Path(home) / "kubeconfig", cluster.url)
+    config = write_kubeconfig(Path(home) / "kubeconfig", cluster)
     return Kubectl(kubeconfig=config, cache_dir=Path(home) / "cache", timeout=60)
 
 

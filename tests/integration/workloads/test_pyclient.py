@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 from kubernetes import client, utils
+from kubernetes import config as kube_config
 from kubernetes.client.rest import ApiException
 
 from tests.harness import ApiServer
@@ -20,7 +21,8 @@ pytestmark = [pytest.mark.etcd, pytest.mark.timeout(90)]
 @pytest.fixture(scope="module")
 def api_client(cluster: ApiServer) -> Iterator[client.ApiClient]:
     config = client.Configuration()
-    config.host = cluster.url
+    # The admin kubeconfig: the cluster CA and a client certificate in system:masters.
+    kube_config.load_kube_config(config_file=str(cluster.admin_kubeconfig), client_configuration=config)
     with client.ApiClient(config) as api:
         yield api
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import ssl
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -42,7 +44,7 @@ class Hostile:
     def __init__(self, etcd: Etcd, server: ApiServer) -> None:
         self.etcd = etcd
         self.server = server
-        self.api = httpx.Client(base_url=server.url, timeout=15)
+        self.api = server.client(timeout=15)  # as the admin (client certificate, system:masters)
         self.sentinels: dict[str, str] = {}  # path -> resourceVersion
 
     def put_raw(self, key: str, value: bytes | str) -> None:
@@ -107,7 +109,9 @@ def still_standing(hostile: Hostile) -> Iterator[None]:
     """After each test: ready, no traceback logged, the objects made before every attack unchanged."""
     start = len(hostile.server.logs())
     yield
-    assert httpx.get(hostile.server.url + "/readyz", timeout=5).status_code == 200
+    assert (
+        httpx.get(hostile.server.url + "/readyz", timeout=5, verify=hostile.server.ca_file).status_code == 200
+    )
     logs = hostile.server.logs()[start:]
     assert "Traceback" not in logs, logs[-4000:]
     assert '"level": "error"' not in logs, [line for line in logs.splitlines() if '"level": "error"' in line][
@@ -116,6 +120,17 @@ def still_standing(hostile: Hostile) -> Iterator[None]:
     for path, rv in hostile.sentinels.items():
         r = hostile.api.get(path)
         assert r.status_code == 200 and r.json()["metadata"]["resourceVersion"] == rv, r.text
+
+
+def tls_connection(server: ApiServer) -> ssl.SSLSocket:
+    """A raw connection to the apiserver as the admin: TCP, then TLS with the admin's client certificate (the
+    handshake done); what is sent on it after that is up to the test."""
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    try:
+        return server.ssl_context().wrap_socket(sock, server_hostname="127.0.0.1")
+    except BaseException:
+        sock.close()
+        raise
 
 
 @pytest.fixture

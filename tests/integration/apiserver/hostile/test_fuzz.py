@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
+from tests.harness import ADMIN
 from tests.integration.apiserver.hostile.conftest import Hostile
 
 SEED_NS = "fuzz"
@@ -86,9 +86,13 @@ def openapi(hostile: Hostile) -> Any:
 
 
 @pytest.fixture(scope="module")
-def session() -> Iterator[requests.Session]:
+def session(hostile: Hostile) -> Iterator[requests.Session]:
     s = requests.Session()
     s.trust_env = False  # only ever the apiserver on loopback, whatever the environment's proxy settings
+    # HTTPS as the admin: the test CA, and a client certificate in system:masters.
+    s.verify = hostile.server.ca_file
+    cert, key = hostile.server.pki.credentials(*ADMIN)
+    s.cert = (str(cert), str(key))
     yield s
     s.close()
 
@@ -122,7 +126,7 @@ def test_no_5xx(openapi: Any, hostile: Hostile, session: requests.Session) -> No
             run()
         except AssertionError as exc:
             failures.append(str(exc)[:600])
-        assert httpx.get(hostile.server.url + "/readyz", timeout=5).status_code == 200
+        assert hostile.api.get("/readyz", timeout=5).status_code == 200
     print(f"fuzz: {count} generated requests over {operations} operations")  # shown with pytest -s
     assert count >= 100, count
     assert not failures, "\n".join(failures)
@@ -137,7 +141,10 @@ def call(case: Any, hostile: Hostile, session: requests.Session) -> None:
     query = case.query or {}
     if query.get("watch") not in (None, False, "false"):
         query["timeoutSeconds"] = 1
-    response = case.call(base_url=hostile.server.url, session=session, timeout=15)
+    # schemathesis passes verify= itself: give the session's (the test CA) explicitly.
+    response = case.call(
+        base_url=hostile.server.url, session=session, timeout=15, verify=session.verify, cert=session.cert
+    )
     where = (
         f"{case.method} {case.formatted_path}?{case.query} -> {response.status_code}: {response.text[:300]}"
     )

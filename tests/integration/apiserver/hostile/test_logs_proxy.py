@@ -1,12 +1,14 @@
 """pods/{name}/log: the apiserver's request to a kubelet is built only from a node address that is an IP and a
 port number, and goes straight there whatever proxy the apiserver's environment names.
 
-Two local HTTP servers stand in for a kubelet and for an HTTP proxy; both record what reaches them.
+Two local servers stand in for a kubelet (HTTPS, with a serving certificate of the test CA for its node's name, as
+the apiserver checks) and for a proxy (plain HTTP, answering CONNECT too); both record what reaches them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ssl
 import threading
 import uuid
 from collections.abc import Iterator
@@ -29,14 +31,23 @@ class _Recorder(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    do_CONNECT = do_GET  # an HTTPS request through a proxy starts with CONNECT: record that too
+
     def log_message(self, *args: Any) -> None:
         pass
 
 
 @contextlib.contextmanager
-def recording_server() -> Iterator[ThreadingHTTPServer]:
+def recording_server(tls: ApiServer | None = None, node: str = "") -> Iterator[ThreadingHTTPServer]:
+    """A recording server on loopback; with `tls`, HTTPS with a serving certificate of that apiserver's test CA
+    for `node` (a kubelet's)."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     server.paths = []  # type: ignore[attr-defined]
+    if tls is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        cert, key = tls.pki.serving(node, ("127.0.0.1",))
+        context.load_cert_chain(str(cert), str(key))
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -57,14 +68,18 @@ def proxied_apiserver(hostile: Hostile, monkeypatch: pytest.MonkeyPatch) -> Iter
                 monkeypatch.context() as env
             ):  # for the apiserver's process only, not for this test's clients
                 # Upper case: what httpx honours (gRPC, the etcd client, reads the lower-case names only).
-                for name in ("HTTP_PROXY", "ALL_PROXY"):
+                for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
                     env.setenv(name, url)
                 env.setenv("NO_PROXY", "")
-                for name in ("http_proxy", "all_proxy", "no_proxy"):
+                for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
                     env.delenv(name, raising=False)
                 server.start(wait_ready=False)
             wait_until(
-                lambda: httpx.get(server.url + "/readyz", timeout=1).status_code == 200, 30, what="ready"
+                lambda: (
+                    httpx.get(server.url + "/readyz", timeout=1, verify=server.ca_file).status_code == 200
+                ),
+                30,
+                what="ready",
             )
             yield server, proxy
         finally:
@@ -93,15 +108,15 @@ def test_logs_go_to_the_kubelet_and_never_through_a_proxy(
     server, proxy = proxied_apiserver
     ns = hostile.namespace()
     node = f"logs-{uuid.uuid4().hex[:6]}"
-    with recording_server() as kubelet, httpx.Client(base_url=server.url, timeout=10) as api:
+    with recording_server(server, node) as kubelet, server.client(timeout=10) as api:
         _node(api, node, kubelet.server_address[1])
         _pod(api, ns, node)
         r = api.get(f"/api/v1/namespaces/{ns}/pods/talker/log", params={"tailLines": "5"})
         assert r.status_code == 200 and r.text == "a log line\n", r.text
         assert kubelet.paths == [f"/containerLogs/{ns}/talker/c?tailLines=5"]
     assert proxy.paths == []
-    api_del = httpx.delete(f"{server.url}/api/v1/nodes/{node}", timeout=5)
-    assert api_del.status_code == 200
+    with server.client(timeout=5) as api:
+        assert api.delete(f"/api/v1/nodes/{node}").status_code == 200
 
 
 def test_a_node_address_that_is_not_an_ip_is_never_fetched(hostile: Hostile) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from apimachinery import serialization
 from tests.harness import wait_until
 from tests.integration.apiserver.hostile.conftest import Hostile, assert_status
@@ -72,7 +70,7 @@ def test_garbage_in_storage_does_not_take_the_server_down(hostile: Hostile, ns: 
         assert [c["metadata"]["name"] for c in r.json()["items"]] == ["fine"]
     # The value itself reads as a storage failure, the one kind of 5xx there is.
     assert_status(api.get(f"/api/v1/namespaces/{ns}/configmaps/garbage"), 500, "InternalError")
-    assert httpx.get(hostile.server.url + "/readyz", timeout=5).status_code == 200
+    assert hostile.api.get("/readyz", timeout=5).status_code == 200
     assert "stored value cannot be decoded" in hostile.server.logs()
     hostile.delete_raw(f"/registry/configmaps/{ns}/garbage")
 
