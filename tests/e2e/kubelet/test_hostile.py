@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.kubelet.conftest import NodePair, make_pod
-from tests.harness import Etcd, wait_until
+from tests.harness import ApiServer, wait_until
 from tests.images import BUSYBOX_IMAGE
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e]
@@ -27,9 +27,16 @@ pytestmark = [pytest.mark.docker, pytest.mark.e2e]
 ROUTE_PROTO = "177"
 
 
-def put_raw(etcd: Etcd, key: str, obj: dict[str, Any]) -> None:
+@pytest.fixture
+def etcd_url(kubelet_apiserver: ApiServer) -> str:
+    """The etcd behind the kubelets' apiserver (an etcd of its own: tests/e2e/kubelet/conftest.py)."""
+    assert kubelet_apiserver.etcd_url is not None
+    return kubelet_apiserver.etcd_url
+
+
+def put_raw(etcd_url: str, key: str, obj: dict[str, Any]) -> None:
     subprocess.run(
-        [shutil.which("etcdctl") or "/usr/bin/etcdctl", "--endpoints", etcd.url, "put", key],
+        [shutil.which("etcdctl") or "/usr/bin/etcdctl", "--endpoints", etcd_url, "put", key],
         input=json.dumps(obj).encode(),
         check=True,
         capture_output=True,
@@ -38,9 +45,9 @@ def put_raw(etcd: Etcd, key: str, obj: dict[str, Any]) -> None:
     )
 
 
-def del_raw(etcd: Etcd, key: str) -> None:
+def del_raw(etcd_url: str, key: str) -> None:
     subprocess.run(
-        [shutil.which("etcdctl") or "/usr/bin/etcdctl", "--endpoints", etcd.url, "del", key],
+        [shutil.which("etcdctl") or "/usr/bin/etcdctl", "--endpoints", etcd_url, "del", key],
         capture_output=True, env={**os.environ, "ETCDCTL_API": "3"}, timeout=20,
     )  # fmt: skip
 
@@ -77,7 +84,7 @@ def raw_node(name: str, pod_cidr: str, ip: str) -> dict[str, Any]:
             "status": {"addresses": [{"type": "InternalIP", "address": ip}]}}  # fmt: skip
 
 
-def test_routes_only_from_valid_pod_cidrs(node_pair: NodePair, etcd: Etcd, peer: str) -> None:
+def test_routes_only_from_valid_pod_cidrs(node_pair: NodePair, etcd_url: str, peer: str) -> None:
     good_cidr = f"10.244.{random.randint(252, 254)}.0/24"
     suffix = uuid.uuid4().hex[:5]
     nodes = {
@@ -93,7 +100,7 @@ def test_routes_only_from_valid_pod_cidrs(node_pair: NodePair, etcd: Etcd, peer:
     default_before = subprocess.run(["ip", "route", "show", "default"], capture_output=True, text=True).stdout
     try:
         for name, node in nodes.items():
-            put_raw(etcd, f"/registry/nodes/{name}", node)
+            put_raw(etcd_url, f"/registry/nodes/{name}", node)
         wait_until(lambda: ours().get(good_cidr) == peer, 20, what=f"route {good_cidr} via {peer}")
         routes = ours()
         assert set(routes) <= {good_cidr} | {n.pod_cidr for n in (node_pair.a, node_pair.b)}, routes
@@ -115,7 +122,7 @@ def test_routes_only_from_valid_pod_cidrs(node_pair: NodePair, etcd: Etcd, peer:
         assert "skipped" in node_pair.a.logs()
     finally:
         for name in nodes:
-            del_raw(etcd, f"/registry/nodes/{name}")
+            del_raw(etcd_url, f"/registry/nodes/{name}")
     wait_until(lambda: good_cidr not in ours(), 20, what="the route to go with its node")
 
 
@@ -147,7 +154,7 @@ def test_a_sub_path_through_a_symlink_is_refused(node_pair: NodePair) -> None:
     assert any("outside its volume" in e["message"] for e in node_pair.events(ns, "escape"))
 
 
-def test_pods_written_past_the_api_are_refused_and_others_run(node_pair: NodePair, etcd: Etcd) -> None:
+def test_pods_written_past_the_api_are_refused_and_others_run(node_pair: NodePair, etcd_url: str) -> None:
     ns = node_pair.namespace()
     base = make_pod("raw", node_pair.a.name, [{"name": "c", "command": ["sleep", "3600"]}])
     uid = str(uuid.uuid4())
@@ -163,8 +170,8 @@ def test_pods_written_past_the_api_are_refused_and_others_run(node_pair: NodePai
     bad_uid = json.loads(json.dumps(escape))
     bad_uid["metadata"].update(name="raw-uid", uid="../../../../tmp/kubelite-pwn")
     del bad_uid["spec"]["containers"][0]["volumeMounts"]
-    put_raw(etcd, f"/registry/pods/{ns}/raw-subpath", escape)
-    put_raw(etcd, f"/registry/pods/{ns}/raw-uid", bad_uid)
+    put_raw(etcd_url, f"/registry/pods/{ns}/raw-subpath", escape)
+    put_raw(etcd_url, f"/registry/pods/{ns}/raw-uid", bad_uid)
     node_pair.create_pod(
         ns, make_pod("fine", node_pair.a.name, [{"name": "c", "command": ["sleep", "3600"]}])
     )

@@ -228,7 +228,11 @@ def test_a_pod_uses_its_service_account_with_the_official_python_client(up_clust
     ns = "incluster"
     rbac = "/apis/rbac.authorization.k8s.io/v1/namespaces/incluster"
     with up_cluster.api() as api:
-        assert api.post("/api/v1/namespaces", json={"metadata": {"name": ns}}).status_code == 201
+        # The pod mounts the venv's site-packages with a hostPath, which Pod Security's baseline level (what
+        # `kctl up` enforces on user namespaces) refuses: this namespace says privileged.
+        labels = {"pod-security.kubernetes.io/enforce": "privileged"}
+        created_ns = api.post("/api/v1/namespaces", json={"metadata": {"name": ns, "labels": labels}})
+        assert created_ns.status_code == 201, created_ns.text
         role = {"metadata": {"name": "pod-reader"},
                 "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}]}  # fmt: skip
         assert api.post(f"{rbac}/roles", json=role).status_code == 201
