@@ -144,8 +144,7 @@ class _UDPProtocol(asyncio.DatagramProtocol):
         self.tasks: set[asyncio.Task[None]] = set()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)
-        self.transport = transport
+        self.transport = transport  # type: ignore[assignment]  # a datagram transport, not its ABC
 
     def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
         reply = self.resolver.handle(data, tcp=False, family=self.family)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import socket
 from pathlib import Path
 
@@ -36,6 +37,17 @@ def _taints(text: str) -> list[dict[str, str]]:
     return taints
 
 
+def _ips(text: str) -> list[str]:
+    """10.96.0.10[,10.96.0.11]: the cluster DNS addresses, each checked."""
+    out = []
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        try:
+            out.append(str(ipaddress.ip_address(item)))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an IP address: {item!r}") from None
+    return out
+
+
 def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, KubeletConfig]:
     p = argparse.ArgumentParser(prog="kubelet", description="kubelite node agent: runs pods on Docker")
     add_client_args(p)
@@ -63,6 +75,11 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Kubel
     p.add_argument("--resync-interval", type=float, default=10.0)
     p.add_argument("--crashloop-backoff-initial", type=float, default=10.0)
     p.add_argument("--crashloop-backoff-max", type=float, default=300.0)
+    p.add_argument("--cluster-dns", type=_ips, default=[], help="DNS server addresses of ClusterFirst pods")
+    p.add_argument("--cluster-domain", default="cluster.local", help="the cluster's DNS domain")
+    p.add_argument(
+        "--resolv-conf", default="/etc/resolv.conf", help="the node's resolvers (dnsPolicy Default)"
+    )
     p.add_argument("--log-level", default="INFO")
     p.add_argument(
         "--cleanup",
@@ -91,6 +108,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Kubel
         crashloop_backoff_initial=args.crashloop_backoff_initial,
         crashloop_backoff_max=args.crashloop_backoff_max,
         network_mode=args.network,
+        cluster_dns=args.cluster_dns,
+        cluster_domain=args.cluster_domain.strip("."),
+        resolv_conf=args.resolv_conf,
     )
     return args, config
 

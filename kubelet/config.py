@@ -31,3 +31,6 @@ class KubeletConfig:
     crashloop_backoff_max: float = 300.0
     crashloop_backoff_reset: float = 600.0
     network_mode: str = "auto"  # auto | cni | docker-bridge
+    cluster_dns: list[str] = field(default_factory=list)  # the nameservers of ClusterFirst pods (kube-dns)
+    cluster_domain: str = "cluster.local"
+    resolv_conf: str = "/etc/resolv.conf"  # the node's resolvers, for dnsPolicy Default ("" = none)

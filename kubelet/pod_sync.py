@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from apimachinery.client import Client, ClientConnectionError
+from apimachinery.dnsconfig import read_resolv_conf
 from apimachinery.errors import StatusError
+from kubelet import pod_dns
 from kubelet.api import PODS
 from kubelet.backoff import CrashLoopBackoff
 from kubelet.config import KubeletConfig
@@ -304,7 +306,7 @@ class PodSyncer:
             image,
             name=spec.sandbox_name(pod, attempt),
             labels=spec.sandbox_labels(pod, attempt),
-            hostname=pod["metadata"]["name"][:63],
+            hostname=pod_dns.container_hostname(pod, self.config.cluster_domain),
             ipc_mode="shareable",
             **self.network.sandbox_args(pod),
         )
@@ -348,6 +350,13 @@ class PodSyncer:
             pod, c, sandbox_id=sandbox.id, restart_count=restart_count, init=init, pod_ip=pod_ip or "",
             host_ip=self.host_ip(), root_dir=self.config.root_dir,
         )  # fmt: skip
+        binds, warnings = pod_dns.write_pod_files(
+            spec.pod_dir(self.config.root_dir, pod), pod, c, pod_ip=pod_ip or "", cluster_dns=self.config.cluster_dns,
+            cluster_domain=self.config.cluster_domain, host=read_resolv_conf(self.config.resolv_conf),
+        )  # fmt: skip
+        args["volumes"] = [*args["volumes"], *binds]
+        for reason, message in warnings:
+            self.event(pod, "Warning", reason, message)
         self._make_volume_dirs(pod)
         image = args.pop("image")
         try:
