@@ -94,12 +94,23 @@ def source_address_towards(server_url: str) -> str:
         return str(s.getsockname()[0])
 
 
+class ConfigError(Exception):
+    """The flags do not make a kube-dns that pods can reach."""
+
+
 def advertise_address(args: argparse.Namespace, client: Client) -> str:
     if args.advertise_address:
-        return str(args.advertise_address)
-    if not ipaddress.ip_address(args.bind_address).is_unspecified:
-        return str(args.bind_address)
-    return source_address_towards(client.server)
+        address = str(args.advertise_address)
+    elif not ipaddress.ip_address(args.bind_address).is_unspecified:
+        address = str(args.bind_address)
+    else:
+        address = source_address_towards(client.server)
+    if args.publish and ipaddress.ip_address(address).is_loopback:
+        raise ConfigError(
+            f"the kube-dns endpoints would name {address}, a loopback address that pods cannot reach (and the "
+            "API refuses): give --advertise-address, or --no-publish"
+        )
+    return address
 
 
 def informers(factory: InformerFactory) -> tuple[Informer, Informer, Informer, Informer]:
@@ -125,7 +136,12 @@ async def amain(args: argparse.Namespace) -> None:
 
     for inf in (services, slices, pods):
         inf.add_handler(changed, changed, changed)
-    address = advertise_address(args, client)
+    try:
+        address = advertise_address(args, client)
+    except ConfigError as exc:
+        log.error(str(exc))
+        await client.aclose()
+        raise SystemExit(2) from None
     upstreams = upstreams_from_resolv_conf(args.resolv_conf, exclude=[args.bind_address, address, dns_ip])
     log.info(
         "forwarding other names", extra={"upstreams": [str(u) for u in upstreams], "from": args.resolv_conf}

@@ -230,9 +230,7 @@ class DNSServer:
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        udp_sock = bind_socket(self.host, self.port, socket.SOCK_DGRAM)
-        self.port = udp_sock.getsockname()[1]
-        tcp_sock = bind_socket(self.host, self.port, socket.SOCK_STREAM)
+        udp_sock, tcp_sock = self._bind_pair()
         family = udp_sock.family
         self._protocol = _UDPProtocol(self.resolver, family)
         try:
@@ -249,6 +247,23 @@ class DNSServer:
             tcp_sock.close()
             raise
         log.info("serving DNS", extra={"address": self.host, "port": self.port, "protocols": "udp,tcp"})
+
+    def _bind_pair(self) -> tuple[socket.socket, socket.socket]:
+        """A UDP and a TCP socket on one port. With port 0 the kernel picks the UDP one, which may be taken for TCP
+        by somebody else: then another is picked (a few times)."""
+        for attempt in range(20):
+            udp_sock = bind_socket(self.host, self.port, socket.SOCK_DGRAM)
+            port = udp_sock.getsockname()[1]
+            try:
+                tcp_sock = bind_socket(self.host, port, socket.SOCK_STREAM)
+            except OSError:
+                udp_sock.close()
+                if self.port != 0 or attempt == 19:
+                    raise
+                continue
+            self.port = port
+            return udp_sock, tcp_sock
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def stop(self) -> None:
         if self._udp is not None:

@@ -147,7 +147,7 @@ def test_srv_of_a_headless_service_names_each_endpoint():
         [eps("db", endpoints=[ep("10.244.0.7", hostname="db-0"), ep("10.244.1.5", hostname="db-1")],
              ports=[{"name": "pg", "port": 5432, "protocol": "TCP"}])],
     )  # fmt: skip
-    rcode, answer, _, extra = ask(zone, "_pg._tcp.db.shop.svc.cluster.local.", rt.SRV)
+    _rcode, answer, _, extra = ask(zone, "_pg._tcp.db.shop.svc.cluster.local.", rt.SRV)
     assert answer == [
         "0 50 5432 db-0.db.shop.svc.cluster.local.",
         "0 50 5432 db-1.db.shop.svc.cluster.local.",

@@ -50,7 +50,7 @@ async def upstream():
 
 @pytest.fixture
 async def server(upstream):
-    proto, port = upstream
+    _proto, port = upstream
     zone = make_zone(
         [svc("api"), svc("big", ip="None")],
         [eps("big", endpoints=[ep(f"10.244.{i // 200}.{i % 200 + 1}") for i in range(100)])],
