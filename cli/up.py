@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 import typer
 
+from apimachinery.dnsconfig import CLUSTER_DOMAIN, cluster_dns_ip
 from apimachinery.kubeconfig import write_kubeconfig
 from apimachinery.localimages import BUSYBOX_IMAGE, PAUSE_IMAGE, ensure_images
 from cli import machine
@@ -51,6 +52,7 @@ DEFAULT_PORTS = {
     "kube-controller-manager": 10257,
     "kube-scheduler": 10259,
     "kube-proxy": 10249,
+    "kube-dns": 9153,  # its /healthz, /readyz and /metrics; DNS itself is on the pod bridge's address, port 53
     "kubelet": 10250,
 }
 
@@ -93,7 +95,7 @@ def preflight(ports: dict[str, int]) -> Preflight:
         raise CLIError(
             f"port in use: {', '.join(taken)}. Stop what uses it, or run `kctl down` if a cluster is already "
             "up (`kctl up --port N` moves the apiserver; --kubelet-port, --scheduler-port, "
-            "--controller-manager-port, --proxy-port move the others)"
+            "--controller-manager-port, --proxy-port, --dns-metrics-port move the others)"
         )
     plan = machine.assess(machine.probe(docker_info))
     result.proxy_mode, result.network = plan.proxy_mode, plan.network
@@ -143,14 +145,38 @@ def components(
                      SERVICE_CIDR, "--port", str(ports["kube-proxy"])],
         },
         {
+            "name": "kube-dns",
+            "health": f"http://127.0.0.1:{ports['kube-dns']}/readyz",
+            "argv": [py, "-m", "kube_dns", "--master", master, "--bind-address", dns_address(pod_cidr),
+                     "--metrics-port", str(ports["kube-dns"]), "--service-cluster-ip-range", SERVICE_CIDR,
+                     "--cluster-cidr", CLUSTER_CIDR],
+        },
+        {
             "name": "kubelet",
             "health": health("kubelet"),
             "argv": [py, "-m", "kubelet", "--master", master, "--node-name", node, "--port",
                      str(ports["kubelet"]), "--pod-cidr", pod_cidr, "--cluster-cidr", CLUSTER_CIDR,
                      "--root-dir", str(state / "kubelet"), "--cni-conf-dir", str(state / "cni"),
-                     "--network", pre.network],
+                     "--network", pre.network, "--cluster-dns", pod_nameserver(pod_cidr, pre),
+                     "--cluster-domain", CLUSTER_DOMAIN],
         },
     ]  # fmt: skip
+
+
+def dns_address(pod_cidr: str) -> str:
+    """Where kube-dns listens: the node's own address on the pod bridge (the podCIDR's first host, the gateway
+    of every pod, which the CNI bridge plugin or Docker's bridge network gives the host). Pods reach it directly,
+    kube-proxy sends the kube-dns Service there, and nothing outside the machine can (it is not on any outside
+    interface). It appears with the first pod; kube-dns binds before that (IP_FREEBIND)."""
+    return str(ipaddress.IPv4Network(pod_cidr)[1])
+
+
+def pod_nameserver(pod_cidr: str, pre: Preflight) -> str:
+    """What ClusterFirst pods are told to ask: the kube-dns Service (10.96.0.10), as in Kubernetes; in userspace
+    proxy mode, which proxies TCP only, the DNS server's own address (a resolver asks over UDP first)."""
+    if pre.proxy_mode == "userspace":
+        return dns_address(pod_cidr)
+    return cluster_dns_ip(SERVICE_CIDR)
 
 
 def _alive(pid: int) -> bool:
@@ -236,11 +262,14 @@ def up(
         DEFAULT_PORTS["kube-controller-manager"], "--controller-manager-port"
     ),
     proxy_port: int = typer.Option(DEFAULT_PORTS["kube-proxy"], "--proxy-port", help="kube-proxy's /healthz"),
+    dns_metrics_port: int = typer.Option(
+        DEFAULT_PORTS["kube-dns"], "--dns-metrics-port", help="kube-dns's /healthz and /metrics"
+    ),
     pod_cidr: str = typer.Option(
         NODE_POD_CIDR, "--pod-cidr", help=f"the node's pod addresses (in {CLUSTER_CIDR})"
     ),
 ) -> None:
-    """Start a cluster on this machine: apiserver, scheduler, controller-manager, kubelet and kube-proxy."""
+    """Start a cluster on this machine: apiserver, scheduler, controller-manager, kubelet, kube-proxy, kube-dns."""
     state = state_dir.expanduser().resolve()
     if _supervisor_pid(state):
         raise CLIError(
@@ -251,6 +280,7 @@ def up(
         "kube-controller-manager": controller_manager_port,
         "kube-scheduler": scheduler_port,
         "kube-proxy": proxy_port,
+        "kube-dns": dns_metrics_port,
         "kubelet": kubelet_port,
     }
     try:
@@ -298,11 +328,14 @@ def up(
         listen = str(c.get("health") or "").removeprefix("http://").split("/", 1)[0]
         if c["name"] == "kubelet":
             listen = listen.replace("127.0.0.1", "0.0.0.0")  # the kubelet's API serves every address
+        if c["name"] == "kube-dns":
+            listen = f"{dns_address(pod_cidr)}:53"  # the DNS listeners (/metrics is on 127.0.0.1)
         rows.append([c["name"], str(pid or "-"), listen, str(state / "logs" / f"{c['name']}.log")])
     print("kubelite is up:")
     print(_columns(rows), flush=True)
     print(f"storage: {'etcd at ' + etcd_servers if etcd_servers else 'SQLite in ' + str(state / 'data')}")
     print(f"network: {pre.network} (pods {pod_cidr}), kube-proxy: {pre.proxy_mode} mode")
+    print(f"dns: {CLUSTER_DOMAIN} at {pod_nameserver(pod_cidr, pre)} (kube-system/kube-dns)")
     print(f"kubeconfig: context kubelite in {kubeconfig} (now current)")
     print(f"images: {PAUSE_IMAGE} (pod sandbox), {BUSYBOX_IMAGE} (for examples)")
     print("try: kctl get nodes; stop with: kctl down")
