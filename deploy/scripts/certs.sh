@@ -38,6 +38,7 @@ if [ ! -s tokens.csv ]; then
     echo "$(tok),admin,admin,\"system:masters\""
     echo "$(tok),system:kube-scheduler,system:kube-scheduler"
     echo "$(tok),system:kube-controller-manager,system:kube-controller-manager"
+    echo "$(tok),system:kube-dns,system:kube-dns"
     for n in $NODES; do echo "$(tok),system:node:$n,system:node:$n,\"system:nodes\""; done
   } >tokens.csv
 fi
@@ -68,6 +69,7 @@ KC
 }
 kubeconfig kubeconfigs/scheduler.conf "$IN_CLUSTER_SERVER" system:kube-scheduler
 kubeconfig kubeconfigs/controller-manager.conf "$IN_CLUSTER_SERVER" system:kube-controller-manager
+kubeconfig kubeconfigs/kube-dns.conf "$IN_CLUSTER_SERVER" system:kube-dns
 kubeconfig kubeconfigs/admin.conf "$IN_CLUSTER_SERVER" admin
 for n in $NODES; do kubeconfig "kubeconfigs/$n.conf" "$IN_CLUSTER_SERVER" "system:node:$n"; done
 # The services run as root; the files stay readable only inside the volume's containers.

@@ -5,12 +5,14 @@
 # compose's restart policy decides what happens next).
 #
 # Environment: NODE_NAME (default: the hostname), KUBECONFIG_FILE (default /pki/kubeconfigs/$NODE_NAME.conf),
-# REGISTRY (the cluster registry, trusted over plain HTTP), CLUSTER_CIDR, KUBELET_ARGS, KUBE_PROXY_ARGS.
+# REGISTRY (the cluster registry, trusted over plain HTTP), CLUSTER_CIDR, CLUSTER_DNS (the kube-dns Service's
+# address), KUBELET_ARGS, KUBE_PROXY_ARGS.
 set -euo pipefail
 NODE_NAME=${NODE_NAME:-$(hostname)}
 KUBECONFIG_FILE=${KUBECONFIG_FILE:-/pki/kubeconfigs/$NODE_NAME.conf}
 REGISTRY=${REGISTRY:-registry:5000}
 CLUSTER_CIDR=${CLUSTER_CIDR:-10.244.0.0/16}
+CLUSTER_DNS=${CLUSTER_DNS:-10.96.0.10}
 
 log() { echo "node-entrypoint: $*" >&2; }
 
@@ -62,7 +64,7 @@ kube-proxy --kubeconfig "$KUBECONFIG_FILE" --node-name "$NODE_NAME" --cluster-ci
 pids+=($!)
 # shellcheck disable=SC2086
 kubelet --kubeconfig "$KUBECONFIG_FILE" --node-name "$NODE_NAME" --cluster-cidr "$CLUSTER_CIDR" \
-  --address 0.0.0.0 ${KUBELET_ARGS:-} &
+  --address 0.0.0.0 --cluster-dns "$CLUSTER_DNS" --cluster-domain cluster.local ${KUBELET_ARGS:-} &
 pids+=($!)
 
 set +e
