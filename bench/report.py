@@ -234,6 +234,24 @@ def storage_raw(results: Path) -> list[str]:
     return [*table(header, rows), "", sources({"storage_raw": r})]
 
 
+def dns(results: Path) -> list[str]:
+    r = load("dns", results)
+    f, b, s, p = r["figures"], r["baseline"], r["samples"], r["params"]
+    ms_of = lambda summary, key: ms(1000 * summary[key])  # noqa: E731
+    rows = [
+        [f"kube-dns, {num(p['services'])} Services", f"{num(f['queries_per_s'])}/s",
+         spread(s["rate_per_round_kube_dns"], num), f"{ms(f['p50_ms'])} / {ms(f['p99_ms'])}",
+         f"{ms(f['idle_p50_ms'])} / {ms(f['idle_p99_ms'])}", pct(r["ratios"]["qps_vs_canned"]["value"])],
+        ["canned responder (baseline)", f"{num(b['queries_per_s'])}/s", spread(s["rate_per_round_canned"], num),
+         f"{ms_of(s['latency_loaded_canned'], 'p50')} / {ms(b['p99_ms'])}",
+         f"{ms_of(s['latency_idle_canned'], 'p50')} / {ms(b['idle_p99_ms'])}", ""],
+    ]  # fmt: skip
+    header = ["server", "A queries/s (median)", "rounds", f"p50 / p99, {p['window']} in flight",
+              "p50 / p99, one at a time", "of the baseline"]  # fmt: skip
+    lost = f"{num(f['lost'])} of the queries went unanswered." if f["lost"] else "No query went unanswered."
+    return [*table(header, rows), "", lost, "", targets(r), "", sources({"dns": r})]
+
+
 RENDERERS: dict[str, Callable[[Path], list[str]]] = {
     "apiserver": apiserver,
     "scheduler": scheduler,
@@ -241,6 +259,7 @@ RENDERERS: dict[str, Callable[[Path], list[str]]] = {
     "controllers": controllers,
     "service": service,
     "storage_raw": storage_raw,
+    "dns": dns,
 }
 
 
