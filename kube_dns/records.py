@@ -143,10 +143,12 @@ class Zone:
         self.ttl = ttl
         self.ranges = [ipaddress.ip_network(r, strict=False) for r in cluster_ranges]
         self.serial = int(time.time())
+        self.generation = 0  # counts changes: answers made before a change are stale after it
 
     def touch(self) -> None:
         """Something in the caches changed: the SOA serial follows (seconds, as CoreDNS's last-modified time)."""
         self.serial = max(self.serial, int(time.time()))
+        self.generation += 1
 
     # -- entry point -----------------------------------------------------------------------------------------
 

@@ -5,6 +5,11 @@ once from the caches (`records.Zone`), the rest are forwarded (`forward.Forwarde
 slow upstream never holds up cluster answers. Bad input never raises: a message that is not a query gets FORMERR
 (or nothing when not even the header can be read), an opcode other than QUERY gets NOTIMP.
 
+Answers of the cluster zone are kept, as bytes, by the query's own bytes (all but its id) until the caches next
+change: the same question asked again costs a dictionary lookup (names are asked over and over: every pod's
+resolver walks the same search path). Any change to a Service, EndpointSlice or Pod drops them all, so an answer
+is never older than the caches. Forwarded answers are not kept.
+
 UDP answers fit the client's buffer (512 bytes, or its EDNS size up to 1232): a longer one is truncated with the TC
 flag, and the client asks again over TCP. TCP connections carry any number of queries, each with its two-byte
 length, and close after 10 s idle.
@@ -41,6 +46,7 @@ log = logging.getLogger("kube_dns.server")
 UDP_DEFAULT_SIZE = 512
 UDP_MAX_SIZE = 1232  # the DNS flag day 2020 recommendation, as CoreDNS
 TCP_IDLE_TIMEOUT = 10.0
+ANSWER_CACHE_SIZE = 10_000
 IP_FREEBIND = getattr(socket, "IP_FREEBIND", 15)
 Reply = bytes | None | Coroutine[Any, Any, bytes | None]
 
@@ -64,10 +70,22 @@ class Resolver:
         self.metrics = metrics
         self.server = server
         self.zone_label = zone.origin.to_text()
+        self._answers: dict[
+            bytes, tuple[bytes, str, str, str, str]
+        ] = {}  # query bytes -> wire and metric labels
+        self._generation = zone.generation
 
     def handle(self, wire: bytes, *, tcp: bool, family: int) -> Reply:
         """The answer's bytes, None for no answer, or a coroutine that produces them (a forwarded query)."""
         start = time.monotonic()
+        if self._generation != self.zone.generation:
+            self._answers.clear()
+            self._generation = self.zone.generation
+        key = (b"t" if tcp else b"u") + wire[2:]
+        known = self._answers.get(key)
+        if known is not None and len(wire) >= 12:
+            self._count(self.zone_label, *known[1:], start)
+            return wire[:2] + known[0][2:]
         try:
             query = dns.message.from_wire(wire)
         except dns.exception.DNSException:
@@ -96,7 +114,11 @@ class Resolver:
         reply.answer = answer.answer
         reply.authority = answer.authority
         reply.additional = answer.additional
-        return self._finish(query, reply, tcp, start, self.zone_label, proto, fam, qtype_text)
+        out = self._finish(query, reply, tcp, start, self.zone_label, proto, fam, qtype_text)
+        if len(self._answers) >= ANSWER_CACHE_SIZE:
+            self._answers.clear()
+        self._answers[key] = (out, proto, fam, qtype_text, dns.rcode.to_text(reply.rcode()))
+        return out
 
     async def _forward(
         self, query: dns.message.Message, tcp: bool, start: float, proto: str, fam: str, qtype: str
@@ -126,11 +148,14 @@ class Resolver:
         if reply.edns >= 0:
             reply.use_edns(0, payload=UDP_MAX_SIZE)
         wire = reply.to_wire(max_size=limit, prefer_truncation=True)
+        self._count(zone, proto, fam, qtype, dns.rcode.to_text(reply.rcode()), start)
+        return wire
+
+    def _count(self, zone: str, proto: str, fam: str, qtype: str, rcode: str, start: float) -> None:
         m = self.metrics
         m.requests.labels(self.server, zone, proto, fam, qtype).inc()
-        m.responses.labels(self.server, zone, dns.rcode.to_text(reply.rcode())).inc()
+        m.responses.labels(self.server, zone, rcode).inc()
         m.duration.labels(self.server, zone, qtype).observe(time.monotonic() - start)
-        return wire
 
 
 # -- UDP -------------------------------------------------------------------------------------------------------

@@ -150,3 +150,32 @@ def test_upstreams_come_from_resolv_conf_without_our_own_addresses(tmp_path):
     )
     assert upstreams_from_resolv_conf(str(conf), exclude=["10.96.0.10"]) == [Upstream("127.0.0.53")]
     assert upstreams_from_resolv_conf(str(tmp_path / "missing")) == []
+
+
+def test_kept_answers_carry_the_new_id_and_go_when_the_caches_change():
+    zone = make_zone([svc("api")])
+    metrics = DNSMetrics()
+    resolver = Resolver(zone, Forwarder([], metrics), metrics, "x")
+    name = "api.shop.svc.cluster.local."
+
+    def ask(msg_id: int) -> dns.message.Message:
+        query = dns.message.make_query(name, "A")
+        query.id = msg_id
+        wire = resolver.handle(query.to_wire(), tcp=False, family=socket.AF_INET)
+        assert isinstance(wire, bytes)
+        return dns.message.from_wire(wire)
+
+    first, second = ask(1), ask(2)
+    assert (first.id, second.id) == (1, 2) and first.answer == second.answer
+    assert (
+        metrics.registry.get_sample_value(
+            "coredns_dns_requests_total",
+            {"server": "x", "zone": "cluster.local.", "proto": "udp", "family": "1", "type": "A"},
+        )
+        == 2
+    )
+    # The Service moves (its informer updates the store and touches the zone): the next answer is the new one.
+    moved = svc("api", ip="10.96.7.7")
+    zone.services._put("shop/api", moved)
+    zone.touch()
+    assert [str(rd) for rd in ask(3).answer[0]] == ["10.96.7.7"]
