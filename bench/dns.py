@@ -5,10 +5,13 @@
 An apiserver (SQLite) gets `--services` ClusterIP Services in 10 namespaces, then a real kube-dns process
 (`python -m kube_dns`, on loopback, not publishing its own Service) serves them. The load generator, in this
 process, sends A queries for the Services' names (in a shuffled cycle over all of them) over UDP, keeping `--window`
-queries outstanding, for `--seconds`, and times each query from its send to its answer. The baseline is the same
+queries outstanding, for `--seconds`, and times each query from its send to its answer, twice: once with the
+Services' names as written (after the first pass over them kube-dns answers from the answers it keeps), once with
+every letter's case drawn at random per query (DNS names are case-insensitive, so the answers are the same, but no
+two queries have the same bytes: every answer is looked up and built anew). The baseline is the same
 load generator against a responder that sends back one answer it made in advance, without reading the query
 beyond its id: what this machine's UDP path and the load generator allow. Rounds alternate which goes first.
-Then one query at a time (2,000 of them) for the latency of an idle server.
+Then one query at a time (2,000 of them, every answer built anew) for the latency of an idle server.
 """
 
 from __future__ import annotations
@@ -179,18 +182,20 @@ def main() -> None:
         try:
             last = names[-1]
             wait_until(lambda: _answers(dns_port, last), 60, 0.2, what="kube-dns to have every Service")
-            rates: dict[str, list[float]] = {"kube-dns": [], "canned": []}
-            lat: dict[str, list[float]] = {"kube-dns": [], "canned": []}
+            mixed = mixed_case(names, 50_000)
+            rates: dict[str, list[float]] = {"kube-dns": [], "uncached": [], "canned": []}
+            lat: dict[str, list[float]] = {"kube-dns": [], "uncached": [], "canned": []}
             lost = 0
             asyncio.run(load(dns_port, wires, args.window, 1.0))  # warm-up
             for _, order in alternate("kube-dns", "canned", args.rounds):
-                for side in order:
-                    port = dns_port if side == "kube-dns" else canned_port
-                    rate, latencies, missing = asyncio.run(load(port, wires, args.window, args.seconds))
+                for side in (*order, "uncached"):
+                    port = canned_port if side == "canned" else dns_port
+                    queries = mixed if side == "uncached" else wires
+                    rate, latencies, missing = asyncio.run(load(port, queries, args.window, args.seconds))
                     rates[side].append(rate)
                     lat[side] += latencies
-                    lost += missing if side == "kube-dns" else 0
-            idle = sequential(dns_port, wires, args.sequential)
+                    lost += missing if side != "canned" else 0
+            idle = sequential(dns_port, mixed, args.sequential)
             idle_canned = sequential(canned_port, wires, args.sequential)
         finally:
             canned.kill()
@@ -205,6 +210,9 @@ def main() -> None:
         "queries_per_s": med(rates["kube-dns"]),
         "p50_ms": summarize(lat["kube-dns"], "s")["p50"] * ms,
         "p99_ms": summarize(lat["kube-dns"], "s")["p99"] * ms,
+        "uncached_queries_per_s": med(rates["uncached"]),
+        "uncached_p50_ms": summarize(lat["uncached"], "s")["p50"] * ms,
+        "uncached_p99_ms": summarize(lat["uncached"], "s")["p99"] * ms,
         "idle_p50_ms": summarize(idle, "s")["p50"] * ms,
         "idle_p99_ms": summarize(idle, "s")["p99"] * ms,
         "lost": lost,
@@ -217,24 +225,35 @@ def main() -> None:
     rec.write(
         figures=figures,
         baseline=baseline,
-        ratios={"qps_vs_canned": ratio("queries_per_s", "queries_per_s", figures, baseline)},
+        ratios={
+            "qps_vs_canned": ratio("queries_per_s", "queries_per_s", figures, baseline),
+            "uncached_qps_vs_canned": ratio("uncached_queries_per_s", "queries_per_s", figures, baseline),
+        },
         targets=[
             target(
-                ">= 2,000 queries/s with 1,000 Services",
-                "queries_per_s",
+                ">= 2,000 queries/s with 1,000 Services, every answer built anew",
+                "uncached_queries_per_s",
                 ">=",
                 2000,
-                figures["queries_per_s"],
+                figures["uncached_queries_per_s"],
             ),
             target(
-                f"p99 <= 10 ms with {args.window} queries in flight", "p99_ms", "<=", 10, figures["p99_ms"]
+                f"p99 <= 10 ms with {args.window} queries in flight, every answer built anew",
+                "uncached_p99_ms",
+                "<=",
+                10,
+                figures["uncached_p99_ms"],
             ),
-            target("idle p99 <= 2 ms", "idle_p99_ms", "<=", 2, figures["idle_p99_ms"]),
+            target(
+                "idle p99 <= 2 ms, every answer built anew", "idle_p99_ms", "<=", 2, figures["idle_p99_ms"]
+            ),
         ],
         samples={
             "rate_per_round_kube_dns": summarize(rates["kube-dns"], "queries/s"),
             "rate_per_round_canned": summarize(rates["canned"], "queries/s"),
+            "rate_per_round_uncached": summarize(rates["uncached"], "queries/s"),
             "latency_loaded_kube_dns": summarize(lat["kube-dns"], "s"),
+            "latency_loaded_uncached": summarize(lat["uncached"], "s"),
             "latency_loaded_canned": summarize(lat["canned"], "s"),
             "latency_idle_kube_dns": summarize(idle, "s"),
             "latency_idle_canned": summarize(idle_canned, "s"),
@@ -245,6 +264,16 @@ def main() -> None:
             "the load generator runs in the benchmark's process on the same 2 cores as kube-dns and the apiserver",
         ],
     )
+
+
+def mixed_case(names: list[str], count: int) -> list[bytes]:
+    """`count` queries over `names`, each name with every letter's case drawn at random."""
+    rng = random.Random(2)
+    out = []
+    for i in range(count):
+        name = "".join(ch.upper() if rng.random() < 0.5 else ch for ch in names[i % len(names)])
+        out.append(dns.message.make_query(name, "A").to_wire())
+    return out
 
 
 def _answers(port: int, name: str) -> bool:
