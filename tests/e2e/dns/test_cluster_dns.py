@@ -40,6 +40,9 @@ def shop(dns_cluster: DNSCluster) -> dict[str, Any]:
              {"metadata": {"name": "db"}, "spec": {"selector": {"app": "api"}, "clusterIP": "None",
                                                    "ports": [{"name": "http", "port": 8080}]}})  # fmt: skip
     client = c.client_pod(ns, c.b.name)
+    # kube-dns listens on node A's bridge address, which exists once node A runs a pod (under `kctl up`, one node,
+    # any pod that asks has made it exist); the api pods may all land on B.
+    c.client_pod(ns, c.a.name, name="on-a")
     pods = wait_until(lambda: len(c.ready_pods(ns, "app=api")) == 2 and c.ready_pods(ns, "app=api"), 90, 0.3,
                       what="2 ready api pods")  # fmt: skip
     return {"ns": ns, "client": client, "ip": api["spec"]["clusterIP"], "pods": pods}
@@ -57,7 +60,9 @@ def addresses(output: str) -> set[str]:
     }
 
 
-def test_the_kube_dns_service_is_reachable_through_kube_proxy(dns_cluster: DNSCluster) -> None:
+def test_the_kube_dns_service_is_reachable_through_kube_proxy(
+    dns_cluster: DNSCluster, shop: dict[str, Any]
+) -> None:
     svc = dns_cluster.cluster.get("/api/v1/namespaces/kube-system/services/kube-dns")
     assert svc is not None and svc["spec"]["clusterIP"] == DNS_IP
     # kube-proxy programs the slice the DNS process wrote: UDP through the Service's address answers.
