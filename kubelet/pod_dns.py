@@ -207,16 +207,17 @@ def write_pod_files(
     cluster_dns: list[str],
     cluster_domain: str,
     host: ResolvConf,
-) -> tuple[list[str], list[tuple[str, str]]]:
-    """Write `<pod dir>/etc-hosts` and `<pod dir>/resolv.conf`; return the Docker binds that mount them read-only
-    into `container` (none for a path the container mounts a volume on), and the warnings of a new resolv.conf."""
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Write `<pod dir>/etc-hosts` and `<pod dir>/resolv.conf`; return the (host file, container path) pairs to
+    mount read-only into `container` (none for a path the container mounts a volume on), and the warnings of a new
+    resolv.conf."""
     mounted = {str(m.get("mountPath") or "").rstrip("/") for m in container.get("volumeMounts") or []}
     hostname, domain = pod_hostname(pod, cluster_domain)
-    binds: list[str] = []
+    binds: list[tuple[str, str]] = []
     hosts = pod_dir / "etc-hosts"
     _write_if_changed(hosts, hosts_file(pod, pod_ip, hostname, domain))
     if "/etc/hosts" not in mounted:
-        binds.append(f"{hosts}:/etc/hosts:ro")
+        binds.append((str(hosts), "/etc/hosts"))
     dns = pod_resolv_conf(pod, cluster_dns=cluster_dns, cluster_domain=cluster_domain, host=host)
     warnings: list[tuple[str, str]] = []
     if dns.conf is not None:
@@ -224,5 +225,5 @@ def write_pod_files(
         if _write_if_changed(resolv, render(dns.conf)):
             warnings = dns.warnings
         if "/etc/resolv.conf" not in mounted:
-            binds.append(f"{resolv}:/etc/resolv.conf:ro")
+            binds.append((str(resolv), "/etc/resolv.conf"))
     return binds, warnings

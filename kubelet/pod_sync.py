@@ -354,7 +354,7 @@ class PodSyncer:
             spec.pod_dir(self.config.root_dir, pod), pod, c, pod_ip=pod_ip or "", cluster_dns=self.config.cluster_dns,
             cluster_domain=self.config.cluster_domain, host=read_resolv_conf(self.config.resolv_conf),
         )  # fmt: skip
-        args["volumes"] = [*args["volumes"], *binds]
+        args["volumes"] = [*args["volumes"], *(f"{source}:{target}:ro" for source, target in binds)]
         for reason, message in warnings:
             self.event(pod, "Warning", reason, message)
         self._make_volume_dirs(pod)

@@ -122,13 +122,13 @@ def test_files_are_written_under_the_pod_dir_and_bound_read_only(tmp_path):
     p = pod()
     binds, _ = write_pod_files(tmp_path, p, p["spec"]["containers"][0], pod_ip="10.244.0.5",
                                cluster_dns=["10.96.0.10"], cluster_domain="cluster.local", host=HOST)  # fmt: skip
-    assert binds == [f"{tmp_path}/etc-hosts:/etc/hosts:ro", f"{tmp_path}/resolv.conf:/etc/resolv.conf:ro"]
+    assert binds == [(f"{tmp_path}/etc-hosts", "/etc/hosts"), (f"{tmp_path}/resolv.conf", "/etc/resolv.conf")]
     assert "10.244.0.5\tweb-0\n" in (tmp_path / "etc-hosts").read_text()
     assert "nameserver 10.96.0.10" in (tmp_path / "resolv.conf").read_text()
     own = {"name": "c", "volumeMounts": [{"name": "v", "mountPath": "/etc/resolv.conf"}]}
     binds, _ = write_pod_files(tmp_path, p, own, pod_ip="10.244.0.5", cluster_dns=[], cluster_domain="cluster.local",
                                host=HOST)  # fmt: skip
-    assert binds == [f"{tmp_path}/etc-hosts:/etc/hosts:ro"]
+    assert binds == [(f"{tmp_path}/etc-hosts", "/etc/hosts")]
 
 
 def test_cluster_dns_ip_is_the_tenth_address():
