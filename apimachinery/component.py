@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
 import traceback
 from collections.abc import Awaitable, Callable, Coroutine
@@ -111,10 +112,15 @@ async def serve_health(
     port: int,
     healthz: HealthCheck | None = None,
     registry: CollectorRegistry | None = None,
+    *,
+    readyz: HealthCheck | None = None,
+    sock: socket.socket | None = None,
 ) -> asyncio.Server:
     """Serve GET /healthz, /livez, /readyz (200 "ok" or 500 "unhealthy") and /metrics; port 0 picks a free one.
 
-    Returns the started server; `server.sockets[0].getsockname()[1]` is the port; `close()` it when done.
+    /readyz asks `readyz` when given (e.g. "caches synced"), else `healthz`. With `sock` (a bound socket), serve on
+    it instead of `host:port`. Returns the started server; `server.sockets[0].getsockname()[1]` is the port;
+    `close()` it when done.
     """
     reg = registry or REGISTRY
 
@@ -128,7 +134,7 @@ async def serve_health(
             if method not in ("GET", "HEAD"):
                 code, body = 405, b"method not allowed\n"
             elif path in ("/healthz", "/livez", "/readyz"):
-                ok = await _check(healthz)
+                ok = await _check(readyz if path == "/readyz" and readyz is not None else healthz)
                 code, body = (200, b"ok") if ok else (500, b"unhealthy")
             elif path == "/metrics":
                 code, body, ctype = 200, generate_latest(reg), CONTENT_TYPE_LATEST
@@ -148,6 +154,8 @@ async def serve_health(
         finally:
             writer.close()
 
+    if sock is not None:
+        return await asyncio.start_server(handle, sock=sock)
     return await asyncio.start_server(handle, host, port)
 
 

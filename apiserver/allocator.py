@@ -28,7 +28,15 @@ class Pool:
     """One allocation space (an IP range or a port range) with keys under `_PREFIX/<name>/`."""
 
     def __init__(
-        self, storage: Storage, name: str, first: int, last: int, render, parse, reserved: int = 0
+        self,
+        storage: Storage,
+        name: str,
+        first: int,
+        last: int,
+        render,
+        parse,
+        reserved: int = 0,
+        fallback_first: int | None = None,
     ) -> None:
         self.storage = storage
         self.name = name
@@ -36,8 +44,10 @@ class Pool:
         self.last = last
         self.render = render
         self.parse = parse
-        # The first `reserved` values are handed out only when asked for by name.
+        # The first `reserved` values are handed out only when asked for by name, or (from `fallback_first` on)
+        # once every other value is taken.
         self.dynamic_first = min(first + reserved, last)
+        self.fallback_first = fallback_first
 
     def key(self, value: int) -> str:
         return f"{_PREFIX}/{self.name}/{self.render(value)}"
@@ -69,6 +79,8 @@ class Pool:
         }
         free = [v for v in range(self.dynamic_first, self.last + 1) if v not in taken]
         random.shuffle(free)
+        if self.fallback_first is not None:
+            free += [v for v in range(self.fallback_first, self.dynamic_first) if v not in taken]
         for value in free[:64]:
             if await self.claim(value, owner):
                 return value
@@ -82,7 +94,18 @@ class Pool:
                 raise
 
 
-def _ip_pool(storage: Storage, name: str, cidr: str, reserved: int = 0) -> Pool:
+def static_band(size: int) -> int:
+    """How many addresses at the bottom of a service range are kept for Services that ask for one by name (the
+    kube-dns Service's 10th address, say): Kubernetes' rule (KEP-3070), min(max(16, size/16), 256), none for a
+    range under 16 addresses. Dynamic allocation takes them only when the rest of the range is full."""
+    if size < 16:
+        return 0
+    return min(max(16, size // 16), 256)
+
+
+def _ip_pool(
+    storage: Storage, name: str, cidr: str, reserved: int = 0, fallback_first: int | None = None
+) -> Pool:
     net = ipaddress.ip_network(cidr, strict=False)
     # Never the network or the broadcast address.
     first = int(net.network_address) + 1
@@ -95,14 +118,19 @@ def _ip_pool(storage: Storage, name: str, cidr: str, reserved: int = 0) -> Pool:
         lambda v: str(ipaddress.ip_address(v)),
         lambda s: int(ipaddress.ip_address(s)),
         reserved,
+        None if fallback_first is None else first + fallback_first,
     )
 
 
 class ServiceAllocator:
     def __init__(self, storage: Storage, service_cidr: str, node_ports: str, lb_cidr: str | None) -> None:
         lo, _, hi = node_ports.partition("-")
-        # The first host of the range is kept for the `kubernetes` service, as Kubernetes does.
-        self.cluster_ips = _ip_pool(storage, "clusterips", service_cidr, reserved=1)
+        # The first host of the range is kept for the `kubernetes` service, as Kubernetes does; the static band
+        # above it for addresses asked for by name (such as kube-dns's), handed out last.
+        size = ipaddress.ip_network(service_cidr, strict=False).num_addresses
+        self.cluster_ips = _ip_pool(
+            storage, "clusterips", service_cidr, reserved=max(1, static_band(size)), fallback_first=1
+        )
         self.node_ports = Pool(storage, "nodeports", int(lo), int(hi or lo), str, int)
         self.lb_ips = _ip_pool(storage, "loadbalancerips", lb_cidr) if lb_cidr else None
         self.service_cidr = service_cidr

@@ -27,6 +27,7 @@ BENCHMARKS = [
     ("apiserver", False),
     ("scheduler", False),
     ("rollout", False),
+    ("dns", False),
     ("pod_startup", True),
     ("service", True),
     ("failover", True),

@@ -234,6 +234,29 @@ def storage_raw(results: Path) -> list[str]:
     return [*table(header, rows), "", sources({"storage_raw": r})]
 
 
+def dns(results: Path) -> list[str]:
+    r = load("dns", results)
+    f, b, s, p = r["figures"], r["baseline"], r["samples"], r["params"]
+
+    def lat(summary: dict[str, Any]) -> str:
+        return f"{ms(1000 * summary['p50'])} / {ms(1000 * summary['p99'])}"
+
+    rows = [
+        [f"kube-dns, {num(p['services'])} Services, names asked again (kept answers)", f"{num(f['queries_per_s'])}/s",
+         spread(s["rate_per_round_kube_dns"], num), lat(s["latency_loaded_kube_dns"]), "",
+         pct(r["ratios"]["qps_vs_canned"]["value"])],
+        [f"kube-dns, {num(p['services'])} Services, every answer built anew", f"{num(f['uncached_queries_per_s'])}/s",
+         spread(s["rate_per_round_uncached"], num), lat(s["latency_loaded_uncached"]), lat(s["latency_idle_kube_dns"]),
+         pct(r["ratios"]["uncached_qps_vs_canned"]["value"])],
+        ["canned responder (baseline)", f"{num(b['queries_per_s'])}/s", spread(s["rate_per_round_canned"], num),
+         lat(s["latency_loaded_canned"]), lat(s["latency_idle_canned"]), ""],
+    ]  # fmt: skip
+    header = ["server", "A queries/s (median)", "rounds", f"p50 / p99, {p['window']} in flight",
+              "p50 / p99, one at a time", "of the baseline"]  # fmt: skip
+    lost = f"{num(f['lost'])} of the queries went unanswered." if f["lost"] else "No query went unanswered."
+    return [*table(header, rows), "", lost, "", targets(r), "", sources({"dns": r})]
+
+
 RENDERERS: dict[str, Callable[[Path], list[str]]] = {
     "apiserver": apiserver,
     "scheduler": scheduler,
@@ -241,6 +264,7 @@ RENDERERS: dict[str, Callable[[Path], list[str]]] = {
     "controllers": controllers,
     "service": service,
     "storage_raw": storage_raw,
+    "dns": dns,
 }
 
 

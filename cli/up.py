@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 import typer
 
+from apimachinery.dnsconfig import CLUSTER_DOMAIN, cluster_dns_ip
 from apimachinery.kubeconfig import load as load_kubeconfig
 from apimachinery.kubeconfig import write_kubeconfig
 from apimachinery.localimages import BUSYBOX_IMAGE, PAUSE_IMAGE, ensure_images
@@ -56,6 +57,7 @@ DEFAULT_PORTS = {
     "kube-controller-manager": 10257,
     "kube-scheduler": 10259,
     "kube-proxy": 10249,
+    "kube-dns": 9153,  # its /healthz, /readyz and /metrics; DNS itself is on the pod bridge's address, port 53
     "kubelet": 10250,
 }
 
@@ -98,7 +100,7 @@ def preflight(ports: dict[str, int]) -> Preflight:
         raise CLIError(
             f"port in use: {', '.join(taken)}. Stop what uses it, or run `kctl down` if a cluster is already "
             "up (`kctl up --port N` moves the apiserver; --kubelet-port, --scheduler-port, "
-            "--controller-manager-port, --proxy-port move the others)"
+            "--controller-manager-port, --proxy-port, --dns-metrics-port move the others)"
         )
     plan = machine.assess(machine.probe(docker_info))
     result.proxy_mode, result.network = plan.proxy_mode, plan.network
@@ -174,16 +176,40 @@ def components(
                      SERVICE_CIDR, "--port", str(ports["kube-proxy"])],
         },
         {
+            "name": "kube-dns",
+            "health": f"http://127.0.0.1:{ports['kube-dns']}/readyz",
+            "argv": [py, "-m", "kube_dns", *kubeconfig("kube-dns"), "--bind-address", dns_address(pod_cidr),
+                     "--metrics-port", str(ports["kube-dns"]), "--service-cluster-ip-range", SERVICE_CIDR,
+                     "--cluster-cidr", CLUSTER_CIDR],
+        },
+        {
             "name": "kubelet",
             "health": health("kubelet", "https"),
             "argv": [py, "-m", "kubelet", *kubeconfig("kubelet"), "--node-name", node, "--port",
                      str(ports["kubelet"]), "--pod-cidr", pod_cidr, "--cluster-cidr", CLUSTER_CIDR,
                      "--root-dir", str(state / "kubelet"), "--cni-conf-dir", str(state / "cni"),
-                     "--network", pre.network,
+                     "--network", pre.network, "--cluster-dns", pod_nameserver(pod_cidr, pre),
+                     "--cluster-domain", CLUSTER_DOMAIN,
                      "--tls-cert-file", str(pki / "kubelet.crt"), "--tls-private-key-file", str(pki / "kubelet.key"),
                      "--client-ca-file", str(creds.ca)],
         },
     ]  # fmt: skip
+
+
+def dns_address(pod_cidr: str) -> str:
+    """Where kube-dns listens: the node's own address on the pod bridge (the podCIDR's first host, the gateway
+    of every pod, which the CNI bridge plugin or Docker's bridge network gives the host). Pods reach it directly,
+    kube-proxy sends the kube-dns Service there, and nothing outside the machine can (it is not on any outside
+    interface). It appears with the first pod; kube-dns binds before that (IP_FREEBIND)."""
+    return str(ipaddress.IPv4Network(pod_cidr)[1])
+
+
+def pod_nameserver(pod_cidr: str, pre: Preflight) -> str:
+    """What ClusterFirst pods are told to ask: the kube-dns Service (10.96.0.10), as in Kubernetes; in userspace
+    proxy mode, which proxies TCP only, the DNS server's own address (a resolver asks over UDP first)."""
+    if pre.proxy_mode == "userspace":
+        return dns_address(pod_cidr)
+    return cluster_dns_ip(SERVICE_CIDR)
 
 
 def _alive(pid: int) -> bool:
@@ -276,11 +302,14 @@ def up(
         DEFAULT_PORTS["kube-controller-manager"], "--controller-manager-port"
     ),
     proxy_port: int = typer.Option(DEFAULT_PORTS["kube-proxy"], "--proxy-port", help="kube-proxy's /healthz"),
+    dns_metrics_port: int = typer.Option(
+        DEFAULT_PORTS["kube-dns"], "--dns-metrics-port", help="kube-dns's /healthz and /metrics"
+    ),
     pod_cidr: str = typer.Option(
         NODE_POD_CIDR, "--pod-cidr", help=f"the node's pod addresses (in {CLUSTER_CIDR})"
     ),
 ) -> None:
-    """Start a cluster on this machine: apiserver, scheduler, controller-manager, kubelet and kube-proxy."""
+    """Start a cluster on this machine: apiserver, scheduler, controller-manager, kubelet, kube-proxy, kube-dns."""
     state = state_dir.expanduser().resolve()
     if _supervisor_pid(state):
         raise CLIError(
@@ -291,6 +320,7 @@ def up(
         "kube-controller-manager": controller_manager_port,
         "kube-scheduler": scheduler_port,
         "kube-proxy": proxy_port,
+        "kube-dns": dns_metrics_port,
         "kubelet": kubelet_port,
     }
     try:
@@ -346,12 +376,15 @@ def up(
         listen = url.split("://", 1)[-1].split("/", 1)[0]
         if c["name"] in ("kubelet", "kube-apiserver"):
             listen = "https://" + listen.replace("127.0.0.1", "0.0.0.0")  # they serve every address
+        if c["name"] == "kube-dns":
+            listen = f"{dns_address(pod_cidr)}:53"  # the DNS listeners (/metrics is on 127.0.0.1)
         rows.append([c["name"], str(pid or "-"), listen, str(state / "logs" / f"{c['name']}.log")])
     print("kubelite is up:")
     print(_columns(rows), flush=True)
     print(f"storage: {'etcd at ' + etcd_servers if etcd_servers else 'SQLite in ' + str(state / 'data')}")
     print(f"network: {pre.network} (pods {pod_cidr}), kube-proxy: {pre.proxy_mode} mode")
     print(f"apiserver: {master} (HTTPS; clients authenticate with certificates or tokens, RBAC authorizes)")
+    print(f"dns: {CLUSTER_DOMAIN} at {pod_nameserver(pod_cidr, pre)} (kube-system/kube-dns)")
     print(f"kubeconfig: context kubelite in {kubeconfig} (now current; the admin, in system:masters)")
     print(f"credentials: {creds.pki} (CA, certificates), {state / 'kubeconfigs'} (one per component)")
     print(f"images: {PAUSE_IMAGE} (pod sandbox), {BUSYBOX_IMAGE} (for examples)")

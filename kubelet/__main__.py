@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import socket
 from pathlib import Path
 
@@ -34,6 +35,17 @@ def _taints(text: str) -> list[dict[str, str]]:
             taint["value"] = value
         taints.append(taint)
     return taints
+
+
+def _ips(text: str) -> list[str]:
+    """10.96.0.10[,10.96.0.11]: the cluster DNS addresses, each checked."""
+    out = []
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        try:
+            out.append(str(ipaddress.ip_address(item)))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an IP address: {item!r}") from None
+    return out
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, KubeletConfig]:
@@ -68,6 +80,11 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Kubel
     p.add_argument("--resync-interval", type=float, default=10.0)
     p.add_argument("--crashloop-backoff-initial", type=float, default=10.0)
     p.add_argument("--crashloop-backoff-max", type=float, default=300.0)
+    p.add_argument("--cluster-dns", type=_ips, default=[], help="DNS server addresses of ClusterFirst pods")
+    p.add_argument("--cluster-domain", default="cluster.local", help="the cluster's DNS domain")
+    p.add_argument(
+        "--resolv-conf", default="/etc/resolv.conf", help="the node's resolvers (dnsPolicy Default)"
+    )
     p.add_argument("--log-level", default="INFO")
     p.add_argument(
         "--cleanup",
@@ -99,6 +116,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Kubel
         tls_cert_file=args.tls_cert_file,
         tls_private_key_file=args.tls_private_key_file,
         client_ca_file=args.client_ca_file,
+        cluster_dns=args.cluster_dns,
+        cluster_domain=args.cluster_domain.strip("."),
+        resolv_conf=args.resolv_conf,
     )
     if not args.cleanup and not (args.tls_cert_file and args.tls_private_key_file):
         p.error("--tls-cert-file and --tls-private-key-file are required: the kubelet API serves HTTPS only")

@@ -35,3 +35,6 @@ class KubeletConfig:
     tls_cert_file: str = ""
     tls_private_key_file: str = ""
     client_ca_file: str = ""
+    cluster_dns: list[str] = field(default_factory=list)  # the nameservers of ClusterFirst pods (kube-dns)
+    cluster_domain: str = "cluster.local"
+    resolv_conf: str = "/etc/resolv.conf"  # the node's resolvers, for dnsPolicy Default ("" = none)

@@ -19,8 +19,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from docker.types import Mount
+
 from apimachinery.client import Client, ClientConnectionError
+from apimachinery.dnsconfig import read_resolv_conf
 from apimachinery.errors import StatusError
+from kubelet import pod_dns
 from kubelet.api import PODS
 from kubelet.backoff import CrashLoopBackoff
 from kubelet.config import KubeletConfig
@@ -315,7 +319,7 @@ class PodSyncer:
             image,
             name=spec.sandbox_name(pod, attempt),
             labels=spec.sandbox_labels(pod, attempt),
-            hostname=pod["metadata"]["name"][:63],
+            hostname=pod_dns.container_hostname(pod, self.config.cluster_domain),
             ipc_mode="shareable",
             **self.network.sandbox_args(pod),
         )
@@ -369,6 +373,11 @@ class PodSyncer:
                 pod, c, sandbox_id=sandbox.id, restart_count=restart_count, init=init, pod_ip=pod_ip or "",
                 host_ip=self.host_ip(), root_dir=self.config.root_dir, service_env=service_env,
             )  # fmt: skip
+            binds, warnings = pod_dns.write_pod_files(
+                spec.pod_dir(self.config.root_dir, pod), pod, c, pod_ip=pod_ip or "",
+                cluster_dns=self.config.cluster_dns, cluster_domain=self.config.cluster_domain,
+                host=read_resolv_conf(self.config.resolv_conf),
+            )  # fmt: skip
         except MountError as exc:
             # A mount that would leave its volume (a subPath through a symlink, a volume written past the API):
             # this container is not created; the pod's other containers and every other pod carry on.
@@ -377,6 +386,9 @@ class PodSyncer:
             self.event(pod, "Warning", "Failed", f"Error: {exc}")
             wake_in(10.0)
             return False
+        args["mounts"] = [*args["mounts"], *(Mount(t, s, type="bind", read_only=True) for s, t in binds)]
+        for reason, message in warnings:
+            self.event(pod, "Warning", reason, message)
         image = args.pop("image")
         try:
             container_id = await self.runtime.create(image, **args)

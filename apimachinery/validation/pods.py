@@ -35,6 +35,7 @@ from apimachinery.validation.common import (
     show,
     validate_labels,
 )
+from apimachinery.validation.pod_dns import validate_pod_dns
 from apimachinery.validation.podextras import (
     validate_command,
     validate_container_security,
@@ -344,6 +345,7 @@ def validate_pod_spec(spec: Obj, path: str, errs: Errs) -> None:
     if node_name:
         errs.extend(invalid(f"{path}.nodeName", node_name, m) for m in is_dns1123_subdomain(str(node_name)))
     _validate_tolerations(spec, path, errs)
+    validate_pod_dns(spec, path, errs)
 
 
 def _validate_pod(pod: Obj, errs: Errs) -> None:

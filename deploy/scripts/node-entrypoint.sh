@@ -7,12 +7,13 @@
 # Credentials (this node's only, from its own volume, deploy/scripts/certs.py): /pki/kubelet.conf
 # (system:node:$NODE_NAME), /pki/kube-proxy.conf, /pki/kubelet.crt and .key (the kubelet API's HTTPS), /pki/ca.crt.
 # Environment: NODE_NAME (default: the hostname), PKI (default /pki), REGISTRY (the cluster registry, trusted over
-# plain HTTP), CLUSTER_CIDR, KUBELET_ARGS, KUBE_PROXY_ARGS.
+# plain HTTP), CLUSTER_CIDR, CLUSTER_DNS (the kube-dns Service's address), KUBELET_ARGS, KUBE_PROXY_ARGS.
 set -euo pipefail
 NODE_NAME=${NODE_NAME:-$(hostname)}
 PKI=${PKI:-/pki}
 REGISTRY=${REGISTRY:-registry:5000}
 CLUSTER_CIDR=${CLUSTER_CIDR:-10.244.0.0/16}
+CLUSTER_DNS=${CLUSTER_DNS:-10.96.0.10}
 
 log() { echo "node-entrypoint: $*" >&2; }
 
@@ -64,7 +65,8 @@ kube-proxy --kubeconfig "$PKI/kube-proxy.conf" --node-name "$NODE_NAME" --cluste
 pids+=($!)
 # shellcheck disable=SC2086
 kubelet --kubeconfig "$PKI/kubelet.conf" --node-name "$NODE_NAME" --cluster-cidr "$CLUSTER_CIDR" \
-  --address 0.0.0.0 --tls-cert-file "$PKI/kubelet.crt" --tls-private-key-file "$PKI/kubelet.key" \
+  --address 0.0.0.0 --cluster-dns "$CLUSTER_DNS" --cluster-domain cluster.local \
+  --tls-cert-file "$PKI/kubelet.crt" --tls-private-key-file "$PKI/kubelet.key" \
   --client-ca-file "$PKI/ca.crt" ${KUBELET_ARGS:-} &
 pids+=($!)
 

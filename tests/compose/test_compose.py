@@ -258,6 +258,48 @@ def test_workload_from_the_cluster_registry(compose_cluster: Compose) -> None:
     assert "serving" in c.kctl("logs", pod).stdout
 
 
+def _pod_sh(compose: Compose, node: str, pod: str, script: str) -> str:
+    cid = compose.node_exec(
+        node, "docker", "ps", "-q",
+        "--filter", f"label=io.kubelite.pod.name={pod}", "--filter", "label=io.kubelite.type=container",
+    ).stdout.split()  # fmt: skip
+    assert cid, f"no container of pod {pod} on {node}"
+    return compose.node_exec(node, "docker", "exec", cid[0], "sh", "-c", script).stdout
+
+
+@pytest.mark.timeout(180)
+def test_cluster_dns_across_nodes(compose_cluster: Compose) -> None:
+    """A pod on node-1 finds, by name, a Service whose only pod runs on node-2, and reaches it: the query goes
+    through node-1's kube-proxy to the kube-dns container, the request through it to node-2."""
+    c = compose_cluster
+    wait_until(
+        lambda: c.health().get("kube-dns") == "healthy", timeout=60, interval=1, what="kube-dns healthy"
+    )
+    dns_svc = c.kctl_json("get", "svc", "kube-dns", "-n", "kube-system")
+    assert dns_svc["spec"]["clusterIP"] == "10.96.0.10"
+    manifest = [
+        {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "far", "labels": {"app": "far"}},
+         "spec": {"nodeName": "node-2", "containers": [{"name": "web", "image": f"{IN_CLUSTER}/{WEB_IMAGE}:v1",
+                                                         "command": ["sh", "-c", WEB_COMMAND],
+                                                         "ports": [{"containerPort": 8080}]}]}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "far"},
+         "spec": {"selector": {"app": "far"}, "ports": [{"port": 80, "targetPort": 8080}]}},
+    ]  # fmt: skip
+    c.kctl("apply", "-f", "-", stdin=yaml.safe_dump_all(manifest))
+    wait_until(lambda: _ready(c.kctl_json("get", "pod", "far")), timeout=90, interval=1, what="far pod ready")
+    ip = c.kctl_json("get", "svc", "far")["spec"]["clusterIP"]
+    resolv = _pod_sh(c, "node-1", "client", "cat /etc/resolv.conf")
+    assert "nameserver 10.96.0.10" in resolv and "search default.svc.cluster.local" in resolv, resolv
+    looked_up = wait_until(
+        lambda: ip in _pod_sh(c, "node-1", "client", "nslookup far.default.svc.cluster.local.") and 1,
+        timeout=30, interval=1, what="far resolved from node-1",
+    )  # fmt: skip
+    assert looked_up
+    assert ip in _pod_sh(c, "node-1", "client", "nslookup far")
+    got = _pod_sh(c, "node-1", "client", "timeout 10 wget -q -O- http://far/")
+    assert got.strip() == "hello from far", got
+
+
 @pytest.mark.timeout(240)
 def test_a_stopped_node_loses_its_pods_to_the_other(compose_cluster: Compose) -> None:
     c = compose_cluster

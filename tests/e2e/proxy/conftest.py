@@ -17,6 +17,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -226,6 +227,13 @@ def bridge_address(kubelet: KubeletProc) -> str:
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
+    with small_cluster() as c:
+        yield c
+
+
+@contextmanager
+def small_cluster(kubelet_args: tuple[str, ...] = ()) -> Iterator[Cluster]:
+    """The cluster above; `kubelet_args` are added to both kubelets' command lines."""
     need_iptables()
     if not docker_ok():
         pytest.skip("Docker engine not available")
@@ -268,6 +276,7 @@ def cluster() -> Iterator[Cluster]:
             logs.append(log)
         kubelets = kubelet_pair(f"kp{suffix}", tmp, apiserver)
         for k in kubelets:
+            k.extra = [*k.extra, *kubelet_args]
             k.start()
         assert all(p.poll() is None for p in procs), "controller-manager or scheduler exited"
         yield Cluster(api, kubelets[0], kubelets[1], proxy)

@@ -14,6 +14,8 @@ import stat
 import subprocess
 from typing import Any
 
+import dns.message
+import dns.query
 import httpx
 import pytest
 import yaml
@@ -130,7 +132,14 @@ def test_up_from_a_clean_state_serves_a_web_page(up_cluster: UpCluster) -> None:
     )
     r = up_cluster.kctl(*up_cluster.up_args())
     assert r.returncode == 0, f"{r.stdout}\n{r.stderr}\nkubelet log:\n{up_cluster.log('kubelet')}"
-    for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy", "kubelet"):
+    for name in (
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kube-proxy",
+        "kube-dns",
+        "kubelet",
+    ):
         assert name in r.stdout
     assert f"https://127.0.0.1:{up_cluster.ports['port']}" in r.stdout
     config = yaml.safe_load(up_cluster.kubeconfig.read_text())
@@ -143,7 +152,8 @@ def test_up_from_a_clean_state_serves_a_web_page(up_cluster: UpCluster) -> None:
     lines = status.stdout.strip().splitlines()
     rows = [line.split() for line in lines[:-1]]
     assert rows[0] == ["COMPONENT", "PID", "STATE", "RESTARTS", "UP", "HEALTH"]
-    assert len(rows) == 6 and all(row[2] == "running" and row[-1] == "ok" for row in rows[1:]), status.stdout
+    assert len(rows) == 7 and all(row[2] == "running" and row[-1] == "ok" for row in rows[1:]), status.stdout
+    assert "kube-dns" in [row[0] for row in rows]
     assert lines[-1].startswith("supervisor: pid ") and lines[-1].endswith("/healthz and /metrics")
 
     nodes = up_cluster.kctl("get", "nodes")
@@ -172,6 +182,19 @@ def test_up_from_a_clean_state_serves_a_web_page(up_cluster: UpCluster) -> None:
     # A cluster IP from the host only once kube-proxy's guard route keeps it on this machine.
     wait_until(_service_guard_routed, 10, 0.2, what="kube-proxy's guard route for service addresses")
     assert wait_until(lambda: "Hello from kubelite" in _get(f"http://{cluster_ip}/"), 30, 0.3)
+    # Cluster DNS: the supervised kube-dns answers through its Service (kube-proxy), and the pods use it.
+    assert wait_until(lambda: _dns_answer("web.default.svc.cluster.local.") == {cluster_ip}, 30, 0.3)
+    cid = sorted(seen["containers"])[0]
+    looked_up = subprocess.run(
+        ["docker", "exec", cid, "nslookup", "web"], capture_output=True, text=True, timeout=30
+    )
+    assert cluster_ip in looked_up.stdout, looked_up.stdout + looked_up.stderr
+
+
+def _dns_answer(name: str) -> set[str]:
+    """The A records of `name` from the kube-dns Service address (kubeadm's 10.96.0.10)."""
+    reply = dns.query.udp(dns.message.make_query(name, "A"), "10.96.0.10", timeout=2)
+    return {str(rd) for rrset in reply.answer for rd in rrset}
 
 
 def test_up_makes_a_secure_cluster(up_cluster: UpCluster) -> None:
