@@ -22,6 +22,7 @@ SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:"
 KUBE_PROXY = "system:kube-proxy"
 KUBE_SCHEDULER = "system:kube-scheduler"
 KUBE_CONTROLLER_MANAGER = "system:kube-controller-manager"
+KUBE_DNS = "system:kube-dns"  # the cluster DNS add-on (kube_dns), a host process with a client certificate
 APISERVER_KUBELET_CLIENT = "kube-apiserver-kubelet-client"
 
 

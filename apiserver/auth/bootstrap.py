@@ -167,6 +167,21 @@ NODE_PROXIER = [
     *EVENTS,
 ]
 
+# kube-dns (kube_dns/): informers on every namespace's Services, EndpointSlices and Pods, the answers it serves.
+KUBE_DNS = [
+    rule(("list", "watch"), "", ("services", "pods")),
+    rule(("list", "watch"), "discovery.k8s.io", "endpointslices"),
+]
+# ... and in kube-system only (a Role there), what it publishes: it creates its Service when missing (a create
+# cannot be limited to one name) and keeps its own EndpointSlice and Endpoints, watched by name.
+KUBE_DNS_NAMESPACE = "kube-system"
+KUBE_DNS_PUBLISH = [
+    rule("create", "", ("services", "endpoints")),
+    rule("create", "discovery.k8s.io", "endpointslices"),
+    rule(("list", "watch", "update"), "", "endpoints", names=("kube-dns",)),
+    rule("update", "discovery.k8s.io", "endpointslices", names=("kube-dns",)),
+]
+
 KUBELET_API_ADMIN = [
     rule(READ, "", "nodes"),
     rule("proxy", "", "nodes"),
@@ -191,8 +206,7 @@ def cluster_role(name: str, rules: list[Obj], *, aggregate_into: str = "", aggre
     return obj
 
 
-def binding(name: str, role: str, *subjects: tuple[str, str]) -> Obj:
-    """A ClusterRoleBinding of `role` to subjects given as (kind, name) ("ServiceAccount" names are ns/name)."""
+def _subjects(subjects: tuple[tuple[str, str], ...]) -> list[Obj]:
     out = []
     for kind, subject in subjects:
         if kind == "ServiceAccount":
@@ -200,16 +214,43 @@ def binding(name: str, role: str, *subjects: tuple[str, str]) -> Obj:
             out.append({"kind": kind, "name": sa, "namespace": namespace})
         else:
             out.append({"kind": kind, "apiGroup": "rbac.authorization.k8s.io", "name": subject})
+    return out
+
+
+def _metadata(name: str, namespace: str = "") -> Obj:
+    md: Obj = {
+        "name": name,
+        "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"},
+        "annotations": {AUTOUPDATE: "true"},
+    }
+    if namespace:
+        md["namespace"] = namespace
+    return md
+
+
+def binding(name: str, role: str, *subjects: tuple[str, str]) -> Obj:
+    """A ClusterRoleBinding of `role` to subjects given as (kind, name) ("ServiceAccount" names are ns/name)."""
     return {
         "apiVersion": RBAC_V1,
         "kind": "ClusterRoleBinding",
-        "metadata": {
-            "name": name,
-            "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"},
-            "annotations": {AUTOUPDATE: "true"},
-        },
+        "metadata": _metadata(name),
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
-        "subjects": out,
+        "subjects": _subjects(subjects),
+    }
+
+
+def namespace_role(namespace: str, name: str, rules: list[Obj]) -> Obj:
+    return {"apiVersion": RBAC_V1, "kind": "Role", "metadata": _metadata(name, namespace), "rules": rules}
+
+
+def namespace_binding(namespace: str, name: str, role: str, *subjects: tuple[str, str]) -> Obj:
+    """A RoleBinding in `namespace` of the Role `role` there (bootstrappolicy's NamespaceRoleBindings)."""
+    return {
+        "apiVersion": RBAC_V1,
+        "kind": "RoleBinding",
+        "metadata": _metadata(name, namespace),
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role},
+        "subjects": _subjects(subjects),
     }
 
 
@@ -251,10 +292,7 @@ def cluster_roles() -> list[Obj]:
         cluster_role("system:service-account-issuer-discovery", [urls("get", "/.well-known/openid-configuration",
                                                                       "/.well-known/openid-configuration/",
                                                                       "/openid/v1/jwks", "/openid/v1/jwks/")]),
-        cluster_role(
-            "system:kube-dns", [rule(("list", "watch"), "", ("endpoints", "services")),
-                                rule(("list", "watch"), "discovery.k8s.io", "endpointslices")],
-        ),
+        cluster_role("system:kube-dns", KUBE_DNS),
     ]  # fmt: skip
 
 
@@ -273,7 +311,7 @@ def cluster_role_bindings() -> list[Obj]:
         binding("system:node-proxier", "system:node-proxier", ("User", users.KUBE_PROXY)),
         binding("system:kube-controller-manager", "system:kube-controller-manager", ("User", users.KUBE_CONTROLLER_MANAGER)),
         binding("system:kube-scheduler", "system:kube-scheduler", ("User", users.KUBE_SCHEDULER)),
-        binding("system:kube-dns", "system:kube-dns", ("ServiceAccount", "kube-system/kube-dns")),
+        binding("system:kube-dns", "system:kube-dns", ("User", users.KUBE_DNS)),
         binding("system:node", "system:node"),
         binding("system:service-account-issuer-discovery", "system:service-account-issuer-discovery",
                 ("Group", users.SERVICE_ACCOUNTS)),
@@ -282,16 +320,27 @@ def cluster_role_bindings() -> list[Obj]:
     ]  # fmt: skip
 
 
+def namespace_roles() -> list[Obj]:
+    return [namespace_role(KUBE_DNS_NAMESPACE, "system:kube-dns", KUBE_DNS_PUBLISH)]
+
+
+def namespace_role_bindings() -> list[Obj]:
+    return [
+        namespace_binding(KUBE_DNS_NAMESPACE, "system:kube-dns", "system:kube-dns", ("User", users.KUBE_DNS))
+    ]
+
+
 # ---- reconcile at start-up -----------------------------------------------------------------------------------
 
 
 async def reconcile(storage: Any) -> None:
-    """Create the bootstrap roles and bindings that are missing; add missing rules and subjects to those that
+    """Create the bootstrap roles and bindings (cluster-wide, and the few in kube-system) that are missing; add missing rules and subjects to those that
     carry the autoupdate annotation; fill the aggregated roles. StorageError when storage does not answer."""
     from apiserver.storage.interface import ErrorCode, StorageError
 
     async def ensure(prefix: str, wanted: Obj, merge: Any) -> None:
-        key = prefix + wanted["metadata"]["name"]
+        md = wanted["metadata"]
+        key = prefix + (f"{md['namespace']}/" if md.get("namespace") else "") + md["name"]
         try:
             await storage.create(key, _stamped(wanted))
             return
@@ -312,6 +361,10 @@ async def reconcile(storage: Any) -> None:
         await ensure("/registry/clusterroles/", role, _merge_rules)
     for crb in cluster_role_bindings():
         await ensure("/registry/clusterrolebindings/", crb, _merge_subjects)
+    for role in namespace_roles():
+        await ensure("/registry/roles/", role, _merge_rules)
+    for rb in namespace_role_bindings():
+        await ensure("/registry/rolebindings/", rb, _merge_subjects)
     await fill_aggregated(storage)
 
 

@@ -78,6 +78,20 @@ NODE_PROXIER_CALLS = [
     ("events", ("create", "patch"), "", ("events",)),
 ]
 
+# kube-dns: its informers everywhere (the ClusterRole system:kube-dns) ...
+KUBE_DNS_CALLS = [
+    ("informers", ("list", "watch"), "", ("services", "pods")),
+    ("informers", ("list", "watch"), "discovery.k8s.io", ("endpointslices",)),
+]
+# ... and, in kube-system (the Role system:kube-dns), its publisher: (who, verbs, group, resources, name).
+KUBE_DNS_PUBLISH_CALLS = [
+    ("its Service, when missing", ("create",), "", ("services",), ""),
+    ("its Endpoints", ("create",), "", ("endpoints",), ""),
+    ("its Endpoints", ("list", "watch", "update"), "", ("endpoints",), "kube-dns"),
+    ("its EndpointSlice", ("create",), "discovery.k8s.io", ("endpointslices",), ""),
+    ("its EndpointSlice", ("update",), "discovery.k8s.io", ("endpointslices",), "kube-dns"),
+]
+
 
 def _missing(rules: list[dict], calls: list[tuple[str, tuple[str, ...], str, tuple[str, ...]]]) -> list[str]:
     missing = []
@@ -95,8 +109,9 @@ def _missing(rules: list[dict], calls: list[tuple[str, tuple[str, ...], str, tup
         (bootstrap.CONTROLLER_MANAGER, CONTROLLER_MANAGER_CALLS),
         (bootstrap.SCHEDULER, SCHEDULER_CALLS),
         (bootstrap.NODE_PROXIER, NODE_PROXIER_CALLS),
+        (bootstrap.KUBE_DNS, KUBE_DNS_CALLS),
     ],
-    ids=["system:kube-controller-manager", "system:kube-scheduler", "system:node-proxier"],
+    ids=["system:kube-controller-manager", "system:kube-scheduler", "system:node-proxier", "system:kube-dns"],
 )
 def test_each_component_role_covers_its_calls(rules: list[dict], calls: list) -> None:
     assert _missing(rules, calls) == []
@@ -105,3 +120,31 @@ def test_each_component_role_covers_its_calls(rules: list[dict], calls: list) ->
 def test_the_tables_can_fail() -> None:
     """A request no role grants is reported (so the tables above are checked, not assumed)."""
     assert _missing(bootstrap.NODE_PROXIER, [("x", ("create",), "", ("pods",))]) == ["x: create pods.core"]
+
+
+def _publish_rules(namespace: str) -> list[dict]:
+    """The rules system:kube-dns holds in `namespace` through the bootstrap RoleBindings."""
+    roles = {(r["metadata"]["namespace"], r["metadata"]["name"]): r for r in bootstrap.namespace_roles()}
+    rules: list[dict] = []
+    for rb in bootstrap.namespace_role_bindings():
+        md = rb["metadata"]
+        if md["namespace"] == namespace and {"kind": "User", "apiGroup": "rbac.authorization.k8s.io",
+                                             "name": "system:kube-dns"} in rb["subjects"]:  # fmt: skip
+            rules += roles[(namespace, rb["roleRef"]["name"])]["rules"]
+    return rules
+
+
+def test_kube_dns_publishes_in_kube_system_only_and_only_its_own_objects() -> None:
+    rules = _publish_rules("kube-system")
+    for who, verbs, group, resources, name in KUBE_DNS_PUBLISH_CALLS:
+        for verb in verbs:
+            for resource in resources:
+                wanted = bootstrap.rule(verb, group, resource, names=(name,) if name else ())
+                assert covers(rules, wanted), f"{who}: {verb} {resource}"
+    assert _publish_rules("default") == []
+    # Updates are held to its own objects; the Service it never changes; nothing is deleted.
+    for verb, group, resource in [("update", "", "endpoints"), ("update", "discovery.k8s.io", "endpointslices"),
+                                  ("update", "", "services"), ("delete", "", "endpoints"), ("patch", "", "endpoints"),
+                                  ("get", "", "secrets"), ("list", "", "endpoints")]:  # fmt: skip
+        assert not covers(rules, bootstrap.rule(verb, group, resource, names=("coredns",))), (verb, resource)
+    assert not covers(bootstrap.KUBE_DNS, bootstrap.rule("list", "", "secrets"))
