@@ -4,6 +4,7 @@
     /pki/apiserver           ca.crt, apiserver.crt/.key (serving), apiserver-kubelet-client.crt/.key, sa.key
     /pki/scheduler           ca.crt, scheduler.conf (system:kube-scheduler)
     /pki/controller-manager  ca.crt, controller-manager.conf (system:kube-controller-manager)
+    /pki/kube-dns            ca.crt, kube-dns.conf (system:kube-dns)
     /pki/node-N              ca.crt, kubelet.conf (system:node:node-N), kube-proxy.conf (system:kube-proxy),
                              kubelet.crt/.key (the kubelet API's serving certificate, for the name node-N)
     /out                     kubeconfig (the admin, https://127.0.0.1:$APISERVER_PORT) and ca.crt, for the host
@@ -63,13 +64,16 @@ def main() -> None:
     kubeconfig(ca, service_dir("scheduler", ca) / "scheduler.conf", SERVER, "system:kube-scheduler")
     kubeconfig(ca, service_dir("controller-manager", ca) / "controller-manager.conf", SERVER,
                "system:kube-controller-manager")  # fmt: skip
+    kubeconfig(ca, service_dir("kube-dns", ca) / "kube-dns.conf", SERVER, "system:kube-dns")
     for node in NODES:
         directory = service_dir(node, ca)
         kubeconfig(ca, directory / "kubelet.conf", SERVER, f"system:node:{node}", ("system:nodes",))
         kubeconfig(ca, directory / "kube-proxy.conf", SERVER, "system:kube-proxy")
         ca.issue_files(directory, "kubelet", node, server=True, client=False, dns_names=[node, "localhost"],
                        ip_addresses=["127.0.0.1"])  # fmt: skip
-    print(f"credentials written for the apiserver, scheduler, controller-manager and {', '.join(NODES)}")
+    print(
+        f"credentials written for the apiserver, scheduler, controller-manager, kube-dns and {', '.join(NODES)}"
+    )
 
     if OUT.is_dir():
         kubeconfig(ca, OUT / "kubeconfig", f"https://127.0.0.1:{APISERVER_PORT}", "kubernetes-admin",
