@@ -49,6 +49,7 @@ ADMIN = ("kubernetes-admin", ("system:masters",))
 SCHEDULER = ("system:kube-scheduler", ())
 CONTROLLER_MANAGER = ("system:kube-controller-manager", ())
 KUBE_PROXY = ("system:kube-proxy", ())
+KUBE_DNS = ("system:kube-dns", ())
 SERVICE_CIDR_FIRST_IP = "10.96.0.1"
 
 

@@ -1,6 +1,7 @@
 """A small cluster on this machine with cluster DNS: private etcd and apiserver, controller-manager, scheduler, two
 kubelets on Docker (told `--cluster-dns 10.96.0.10`), one kube-proxy, and kube-dns listening on node A's bridge
-address (as `kctl up` runs it), publishing the kube-dns Service and its endpoints itself. That address exists once
+address (as `kctl up` runs it, as its own identity system:kube-dns), publishing the kube-dns Service and its
+endpoints itself. That address exists once
 node A runs a pod: the tests' fixtures put one there before anything asks.
 
 kube-dns forwards names outside the cluster only to the resolvers of a resolv.conf this fixture writes, which names
@@ -28,7 +29,7 @@ import pytest
 
 from apimachinery.dnsconfig import cluster_dns_ip
 from tests.e2e.proxy.conftest import Cluster, small_cluster
-from tests.harness import free_port, start_component, stop_process, wait_until
+from tests.harness import KUBE_DNS, free_port, start_component, stop_process, wait_until
 
 DNS_IP = cluster_dns_ip("10.96.0.0/12")
 UPSTREAM = "127.0.0.153"
@@ -105,7 +106,7 @@ def dns_cluster() -> Iterator[DNSCluster]:
             address = _gateway(cluster.a.pod_cidr)
             metrics_port = free_port()
             proc, log = start_component(
-                ["kube_dns", "--master", str(cluster.api.base_url).rstrip("/"), "--bind-address", address,
+                ["kube_dns", *cluster.a.apiserver.component_args(*KUBE_DNS), "--bind-address", address,
                  "--dns-port", "53", "--metrics-port", str(metrics_port), "--resolv-conf", str(resolv)],
                 "kube-dns-e2e",
             )  # fmt: skip

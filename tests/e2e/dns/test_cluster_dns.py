@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.e2e.dns.conftest import DNS_IP, OUTSIDE_IP, OUTSIDE_NAME, DNSCluster, docker_exec
-from tests.harness import wait_until
+from tests.harness import forbidden_lines, wait_until
 from tests.images import BUSYBOX_IMAGE
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -193,3 +193,13 @@ def test_metrics_count_the_queries(dns_cluster: DNSCluster, shop: dict[str, Any]
     text = httpx.get(f"http://127.0.0.1:{dns_cluster.metrics_port}/metrics", timeout=5).text
     assert 'coredns_dns_requests_total{family="1",proto="udp"' in text
     assert 'rcode="NXDOMAIN"' in text and "coredns_forward_requests_total" in text
+
+
+def test_every_request_was_allowed_to_its_own_identity(dns_cluster: DNSCluster, shop: dict[str, Any]) -> None:
+    """kube-dns ran as system:kube-dns with its bootstrap roles, the kubelets (which wrote every pod's resolv.conf
+    and hosts, and their events) as system:node:<name> through the Node authorizer and NodeRestriction: none of
+    them was refused anything."""
+    c = dns_cluster.cluster
+    assert forbidden_lines(dns_cluster.log.read_text()) == []
+    for kubelet in (c.a, c.b):
+        assert forbidden_lines(kubelet.logs()) == [], kubelet.name

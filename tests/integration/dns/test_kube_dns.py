@@ -1,6 +1,8 @@
-"""kube-dns as a process against a real apiserver (embedded SQLite) and controller-manager, queried over loopback:
-it publishes its Service and endpoints, answers from its caches, follows changes within a second, serves health
-and metrics, and withdraws its endpoints on SIGTERM. No Docker: pods are made Ready by writing their status."""
+"""kube-dns as a process against a real apiserver (embedded SQLite, HTTPS, Node+RBAC) and controller-manager,
+queried over loopback: it runs as its own identity (system:kube-dns, its bootstrap roles), publishes its Service
+and endpoints, answers from its caches, follows changes within a second, serves health and metrics, and withdraws
+its endpoints on SIGTERM; its identity can do what that takes and nothing more. No Docker: pods are made Ready by
+writing their status."""
 
 from __future__ import annotations
 
@@ -17,7 +19,17 @@ import dns.rcode
 import httpx
 import pytest
 
-from tests.harness import ApiServer, free_port, running_apiserver, start_component, stop_process, wait_until
+from tests.harness import (
+    CONTROLLER_MANAGER,
+    KUBE_DNS,
+    ApiServer,
+    forbidden_lines,
+    free_port,
+    running_apiserver,
+    start_component,
+    stop_process,
+    wait_until,
+)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -41,8 +53,9 @@ def controller_manager(apiserver: ApiServer) -> Iterator[None]:
     proc, log = start_component(
         [
             "controller_manager",
-            "--master",
-            apiserver.url,
+            *apiserver.component_args(*CONTROLLER_MANAGER),
+            "--root-ca-file",
+            apiserver.ca_file,
             "--port",
             "0",
             "--controllers",
@@ -56,11 +69,11 @@ def controller_manager(apiserver: ApiServer) -> Iterator[None]:
 
 
 class KubeDNS:
-    def __init__(self, master: str, resolv_conf: Path) -> None:
+    def __init__(self, apiserver: ApiServer, resolv_conf: Path) -> None:
         self.dns_port = free_port()
         self.metrics_port = free_port()
         self.proc, self.log = start_component(
-            ["kube_dns", "--master", master, "--bind-address", "127.0.0.1", "--dns-port", str(self.dns_port),
+            ["kube_dns", *apiserver.component_args(*KUBE_DNS), "--bind-address", "127.0.0.1", "--dns-port", str(self.dns_port),
              "--metrics-port", str(self.metrics_port), "--service-cluster-ip-range", SERVICE_RANGE,
              "--resolv-conf", str(resolv_conf), "--advertise-address", ADVERTISED],
             "kube-dns",
@@ -80,7 +93,7 @@ class KubeDNS:
 def kube_dns(
     apiserver: ApiServer, controller_manager: None, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[KubeDNS]:
-    with httpx.Client(base_url=apiserver.url, timeout=10) as api:
+    with apiserver.client() as api:
         # Fill the dynamic part of the range first: kube-dns's address (the 10th) must still be free after.
         api.post("/api/v1/namespaces", json={"metadata": {"name": "fill"}})
         for i in range(14):
@@ -89,7 +102,7 @@ def kube_dns(
             assert int(r.json()["spec"]["clusterIP"].rsplit(".", 1)[1]) > 16  # outside the static band
     resolv = tmp_path_factory.mktemp("dns") / "resolv.conf"
     resolv.write_text("# no upstream: names outside the cluster fail here, they never leave the machine\n")
-    server = KubeDNS(apiserver.url, resolv)
+    server = KubeDNS(apiserver, resolv)
     try:
         wait_until(
             lambda: server.query("kubernetes.default.svc.cluster.local.") is not None, 20, what="kube-dns up"
@@ -107,7 +120,7 @@ def svc(name: str, **spec: object) -> dict:
 
 
 def test_it_publishes_its_service_at_the_tenth_address_and_its_endpoints(apiserver, kube_dns):
-    with httpx.Client(base_url=apiserver.url, timeout=10) as api:
+    with apiserver.client() as api:
         service = wait_until(lambda: _ok(api.get("/api/v1/namespaces/kube-system/services/kube-dns")), 10)
         assert service["spec"]["clusterIP"] == "10.0.0.10"
         assert [(p["name"], p["protocol"], p["port"]) for p in service["spec"]["ports"]] == [
@@ -144,7 +157,7 @@ def _first_answer_after(kube_dns: KubeDNS, name: str, expect: list[str], timeout
 
 def test_a_new_service_answers_within_a_second(apiserver, kube_dns):
     ns = f"n{uuid.uuid4().hex[:6]}"
-    with httpx.Client(base_url=apiserver.url, timeout=10) as api:
+    with apiserver.client() as api:
         api.post("/api/v1/namespaces", json={"metadata": {"name": ns}})
         name = f"api.{ns}.svc.cluster.local."
         assert kube_dns.query(name).rcode() == dns.rcode.NXDOMAIN
@@ -159,7 +172,7 @@ def test_a_new_service_answers_within_a_second(apiserver, kube_dns):
 
 def test_a_pod_becoming_ready_answers_within_a_second(apiserver, kube_dns):
     ns = f"n{uuid.uuid4().hex[:6]}"
-    with httpx.Client(base_url=apiserver.url, timeout=10) as api:
+    with apiserver.client() as api:
         api.post("/api/v1/namespaces", json={"metadata": {"name": ns}})
         assert (
             api.post(f"/api/v1/namespaces/{ns}/services", json=svc("db", clusterIP="None")).status_code == 201
@@ -201,10 +214,68 @@ def test_the_dns_port_is_served_over_tcp_too(kube_dns):
         assert s.recv(100) == b""
 
 
+def test_it_runs_as_its_own_identity_and_nothing_it_asks_is_refused(apiserver, kube_dns):
+    """Everything above (its informers, creating the Service, keeping the slice and Endpoints) was done as
+    system:kube-dns, with its bootstrap roles only: no request of its was refused."""
+    assert forbidden_lines(kube_dns.log.read_text()) == []
+    with apiserver.client(user=KUBE_DNS[0]) as dns_api:
+        who = dns_api.post("/apis/authentication.k8s.io/v1/selfsubjectreviews", json={
+            "apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"})  # fmt: skip
+        assert who.json()["status"]["userInfo"]["username"] == "system:kube-dns", who.text
+
+
+# What kube-dns's identity may not do: (method, path, body). Its roles allow list/watch of services, pods and
+# endpointslices everywhere, and in kube-system: create services, endpoints and endpointslices, and read and
+# update the `kube-dns` Endpoints and EndpointSlice only.
+_SLICES = "/apis/discovery.k8s.io/v1/namespaces"
+REFUSED = [
+    ("GET", "/api/v1/secrets", None),
+    ("GET", "/api/v1/namespaces/kube-system/secrets", None),
+    ("GET", "/api/v1/namespaces/kube-system/configmaps", None),
+    ("GET", "/api/v1/nodes", None),
+    ("GET", "/api/v1/namespaces/kube-system/services/kube-dns", None),  # a get: it reads through its informers
+    ("GET", "/api/v1/endpoints", None),  # only its own, watched by name
+    ("GET", "/api/v1/namespaces/kube-system/endpoints", None),
+    ("POST", "/api/v1/namespaces/default/services", {"metadata": {"name": "x"}, "spec": {"ports": [{"port": 1}]}}),
+    ("POST", "/api/v1/namespaces/default/endpoints", {"metadata": {"name": "x"}}),
+    ("POST", "/api/v1/namespaces/kube-system/pods",
+     {"metadata": {"name": "x"}, "spec": {"containers": [{"name": "c", "image": "x"}]}}),
+    ("PUT", "/api/v1/namespaces/kube-system/services/kube-dns", {"metadata": {"name": "kube-dns"}}),
+    ("DELETE", "/api/v1/namespaces/kube-system/services/kube-dns", None),
+    ("DELETE", "/api/v1/namespaces/kube-system/endpoints/kube-dns", None),
+    ("DELETE", f"{_SLICES}/kube-system/endpointslices/kube-dns", None),
+    ("PUT", "/api/v1/namespaces/kube-system/endpoints/kube-dns-other", {"metadata": {"name": "kube-dns-other"}}),
+    ("PUT", f"{_SLICES}/default/endpointslices/kube-dns",
+     {"metadata": {"name": "kube-dns"}, "addressType": "IPv4", "endpoints": []}),
+    ("PATCH", "/api/v1/namespaces/kube-system/endpoints/kube-dns", {"subsets": []}),
+    ("POST", "/api/v1/namespaces/default/pods/x/eviction", {"metadata": {"name": "x"}}),
+    ("POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {"metadata": {"name": "x"}}),
+    ("POST", "/api/v1/namespaces/kube-system/serviceaccounts/default/token", {}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("method", "path", "body"), REFUSED, ids=[f"{m} {p}" for m, p, _ in REFUSED])
+def test_its_identity_can_do_no_more_than_it_needs(apiserver, kube_dns, method, path, body):
+    headers = {"Content-Type": "application/merge-patch+json"} if method == "PATCH" else {}
+    with apiserver.client(user=KUBE_DNS[0]) as dns_api:
+        r = dns_api.request(method, path, json=body, headers=headers)
+    assert r.status_code == 403, r.text
+    assert r.json()["reason"] == "Forbidden" and 'User "system:kube-dns" cannot' in r.json()["message"]
+
+
+def test_its_identity_reads_what_it_serves(apiserver, kube_dns):
+    """The other side of the table above: the reads its informers make are allowed (so the 403s are about
+    scope, not a broken credential)."""
+    with apiserver.client(user=KUBE_DNS[0]) as dns_api:
+        for path in ("/api/v1/services", "/api/v1/pods", "/apis/discovery.k8s.io/v1/endpointslices",
+                     "/api/v1/namespaces/kube-system/endpoints?fieldSelector=metadata.name%3Dkube-dns"):  # fmt: skip
+            assert dns_api.get(path).status_code == 200, path
+
+
 def test_sigterm_withdraws_the_endpoints(apiserver, kube_dns):
     """Last in this module: it stops the module's kube-dns."""
     path = "/apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices/kube-dns"
-    with httpx.Client(base_url=apiserver.url, timeout=10) as api:
+    with apiserver.client() as api:
         assert api.get(path).json()["endpoints"]
         kube_dns.proc.send_signal(signal.SIGTERM)
         assert kube_dns.proc.wait(10) == 0
