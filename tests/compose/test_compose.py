@@ -23,7 +23,7 @@ import yaml
 from apimachinery.kubeconfig import load as load_kubeconfig
 from cli.image import load_image
 from tests.compose.conftest import Compose
-from tests.harness import wait_until
+from tests.harness import forbidden_lines, wait_until
 
 pytestmark = [pytest.mark.compose, pytest.mark.docker, pytest.mark.e2e, pytest.mark.slow]
 
@@ -277,6 +277,12 @@ def test_cluster_dns_across_nodes(compose_cluster: Compose) -> None:
     )
     dns_svc = c.kctl_json("get", "svc", "kube-dns", "-n", "kube-system")
     assert dns_svc["spec"]["clusterIP"] == "10.96.0.10"
+    # kube-dns holds its own credential only (system:kube-dns, 0600), and was refused nothing it asked.
+    files = c.node_exec(
+        "kube-dns", "sh", "-c", "LC_ALL=C ls /pki; stat -c '%a' /pki/kube-dns.conf"
+    ).stdout.split()
+    assert files == ["ca.crt", "kube-dns.conf", "600"]
+    assert "system:kube-dns" in c.node_exec("kube-dns", "grep", "-h", "system:", "/pki/kube-dns.conf").stdout
     manifest = [
         {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "far", "labels": {"app": "far"}},
          "spec": {"nodeName": "node-2", "containers": [{"name": "web", "image": f"{IN_CLUSTER}/{WEB_IMAGE}:v1",
@@ -298,6 +304,7 @@ def test_cluster_dns_across_nodes(compose_cluster: Compose) -> None:
     assert ip in _pod_sh(c, "node-1", "client", "nslookup far")
     got = _pod_sh(c, "node-1", "client", "timeout 10 wget -q -O- http://far/")
     assert got.strip() == "hello from far", got
+    assert forbidden_lines(c.run("logs", "--no-color", "kube-dns").stdout) == []
 
 
 @pytest.mark.timeout(240)
