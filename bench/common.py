@@ -42,6 +42,7 @@ from apimachinery.client import Client  # noqa: E402
 from apimachinery.kubeconfig import load as load_kubeconfig  # noqa: E402
 from tests.harness import (  # noqa: E402
     CONTROLLER_MANAGER,
+    KUBE_DNS,
     SCHEDULER,
     ApiServer,
     Etcd,
@@ -51,7 +52,7 @@ from tests.harness import (  # noqa: E402
 )
 
 # The identity each component module runs as (anything else, e.g. kubelet.hollow: the admin).
-IDENTITIES = {"scheduler": SCHEDULER, "controller_manager": CONTROLLER_MANAGER}
+IDENTITIES = {"scheduler": SCHEDULER, "controller_manager": CONTROLLER_MANAGER, "kube_dns": KUBE_DNS}
 
 # The apiserver's gauge of watches it holds on storage (apiserver/metrics.py), and etcd's own gauges.
 STORAGE_WATCHES = "apiserver_storage_watches"
