@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import multiprocessing
 import random
+import shutil
 import socket
 import tempfile
 import time
@@ -201,6 +202,7 @@ def main() -> None:
             canned.kill()
             stop_process(proc)
             log.unlink(missing_ok=True)
+            shutil.rmtree(tmp, ignore_errors=True)
 
     def med(xs: list[float]) -> float:
         return sorted(xs)[len(xs) // 2]
