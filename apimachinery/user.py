@@ -22,7 +22,10 @@ SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:"
 KUBE_PROXY = "system:kube-proxy"
 KUBE_SCHEDULER = "system:kube-scheduler"
 KUBE_CONTROLLER_MANAGER = "system:kube-controller-manager"
-KUBE_DNS = "system:kube-dns"  # the cluster DNS add-on (kube_dns), a host process with a client certificate
+# The cluster DNS add-on (kube_dns) is the ServiceAccount kube-system/kube-dns, as upstream's bootstrap policy has it:
+# a host process, so `kctl up` and compose mint it a client certificate with the groups a token of it would carry.
+KUBE_DNS = "system:serviceaccount:kube-system:kube-dns"
+KUBE_DNS_GROUPS = (SERVICE_ACCOUNTS, "system:serviceaccounts:kube-system")
 APISERVER_KUBELET_CLIENT = "kube-apiserver-kubelet-client"
 
 

@@ -1,8 +1,9 @@
 """`kube-dns --kubeconfig PATH [--bind-address A] [--dns-port 53] [...]`: the cluster's DNS server.
 
-It runs as its own identity, `system:kube-dns` (a client certificate in that kubeconfig; `kctl up` and compose
-make it), with the bootstrap roles of apiserver/auth/bootstrap.py: list/watch Services, Pods and EndpointSlices
-everywhere; in kube-system create Services, Endpoints and EndpointSlices and update its own two.
+It runs as its own identity, the ServiceAccount kube-system/kube-dns (`system:serviceaccount:kube-system:kube-dns`,
+a client certificate in that kubeconfig, which `kctl up` and compose make), with the bootstrap roles of
+apiserver/auth/bootstrap.py: list/watch Services, Pods and EndpointSlices everywhere; in kube-system create
+Services, Endpoints and EndpointSlices and update its own two.
 
 Wiring only: informers on Services, EndpointSlices and Pods (and the kube-dns Endpoints) -> the zone -> the UDP and
 TCP listeners; /healthz, /readyz (caches synced) and /metrics; the kube-dns Service and its endpoints kept by the

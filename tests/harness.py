@@ -49,7 +49,10 @@ ADMIN = ("kubernetes-admin", ("system:masters",))
 SCHEDULER = ("system:kube-scheduler", ())
 CONTROLLER_MANAGER = ("system:kube-controller-manager", ())
 KUBE_PROXY = ("system:kube-proxy", ())
-KUBE_DNS = ("system:kube-dns", ())
+KUBE_DNS = (
+    "system:serviceaccount:kube-system:kube-dns",
+    ("system:serviceaccounts", "system:serviceaccounts:kube-system"),
+)
 SERVICE_CIDR_FIRST_IP = "10.96.0.1"
 
 

@@ -175,6 +175,7 @@ KUBE_DNS = [
 # ... and in kube-system only (a Role there), what it publishes: it creates its Service when missing (a create
 # cannot be limited to one name) and keeps its own EndpointSlice and Endpoints, watched by name.
 KUBE_DNS_NAMESPACE = "kube-system"
+KUBE_DNS_ACCOUNT = "kube-system/kube-dns"  # the ServiceAccount both roles are bound to
 KUBE_DNS_PUBLISH = [
     rule("create", "", ("services", "endpoints")),
     rule("create", "discovery.k8s.io", "endpointslices"),
@@ -311,7 +312,7 @@ def cluster_role_bindings() -> list[Obj]:
         binding("system:node-proxier", "system:node-proxier", ("User", users.KUBE_PROXY)),
         binding("system:kube-controller-manager", "system:kube-controller-manager", ("User", users.KUBE_CONTROLLER_MANAGER)),
         binding("system:kube-scheduler", "system:kube-scheduler", ("User", users.KUBE_SCHEDULER)),
-        binding("system:kube-dns", "system:kube-dns", ("User", users.KUBE_DNS)),
+        binding("system:kube-dns", "system:kube-dns", ("ServiceAccount", KUBE_DNS_ACCOUNT)),
         binding("system:node", "system:node"),
         binding("system:service-account-issuer-discovery", "system:service-account-issuer-discovery",
                 ("Group", users.SERVICE_ACCOUNTS)),
@@ -326,7 +327,9 @@ def namespace_roles() -> list[Obj]:
 
 def namespace_role_bindings() -> list[Obj]:
     return [
-        namespace_binding(KUBE_DNS_NAMESPACE, "system:kube-dns", "system:kube-dns", ("User", users.KUBE_DNS))
+        namespace_binding(
+            KUBE_DNS_NAMESPACE, "system:kube-dns", "system:kube-dns", ("ServiceAccount", KUBE_DNS_ACCOUNT)
+        )
     ]
 
 

@@ -4,7 +4,7 @@
     /pki/apiserver           ca.crt, apiserver.crt/.key (serving), apiserver-kubelet-client.crt/.key, sa.key
     /pki/scheduler           ca.crt, scheduler.conf (system:kube-scheduler)
     /pki/controller-manager  ca.crt, controller-manager.conf (system:kube-controller-manager)
-    /pki/kube-dns            ca.crt, kube-dns.conf (system:kube-dns)
+    /pki/kube-dns            ca.crt, kube-dns.conf (the ServiceAccount kube-system/kube-dns)
     /pki/node-N              ca.crt, kubelet.conf (system:node:node-N), kube-proxy.conf (system:kube-proxy),
                              kubelet.crt/.key (the kubelet API's serving certificate, for the name node-N)
     /out                     kubeconfig (the admin, https://127.0.0.1:$APISERVER_PORT) and ca.crt, for the host
@@ -64,7 +64,8 @@ def main() -> None:
     kubeconfig(ca, service_dir("scheduler", ca) / "scheduler.conf", SERVER, "system:kube-scheduler")
     kubeconfig(ca, service_dir("controller-manager", ca) / "controller-manager.conf", SERVER,
                "system:kube-controller-manager")  # fmt: skip
-    kubeconfig(ca, service_dir("kube-dns", ca) / "kube-dns.conf", SERVER, "system:kube-dns")
+    kubeconfig(ca, service_dir("kube-dns", ca) / "kube-dns.conf", SERVER, "system:serviceaccount:kube-system:kube-dns",
+               ("system:serviceaccounts", "system:serviceaccounts:kube-system"))  # fmt: skip
     for node in NODES:
         directory = service_dir(node, ca)
         kubeconfig(ca, directory / "kubelet.conf", SERVER, f"system:node:{node}", ("system:nodes",))

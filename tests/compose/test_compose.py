@@ -277,12 +277,15 @@ def test_cluster_dns_across_nodes(compose_cluster: Compose) -> None:
     )
     dns_svc = c.kctl_json("get", "svc", "kube-dns", "-n", "kube-system")
     assert dns_svc["spec"]["clusterIP"] == "10.96.0.10"
-    # kube-dns holds its own credential only (system:kube-dns, 0600), and was refused nothing it asked.
+    # kube-dns holds its own credential only (the ServiceAccount kube-system/kube-dns, 0600), and was refused nothing.
     files = c.node_exec(
         "kube-dns", "sh", "-c", "LC_ALL=C ls /pki; stat -c '%a' /pki/kube-dns.conf"
     ).stdout.split()
     assert files == ["ca.crt", "kube-dns.conf", "600"]
-    assert "system:kube-dns" in c.node_exec("kube-dns", "grep", "-h", "system:", "/pki/kube-dns.conf").stdout
+    assert (
+        "system:serviceaccount:kube-system:kube-dns"
+        in c.node_exec("kube-dns", "grep", "-h", "system:", "/pki/kube-dns.conf").stdout
+    )
     manifest = [
         {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "far", "labels": {"app": "far"}},
          "spec": {"nodeName": "node-2", "containers": [{"name": "web", "image": f"{IN_CLUSTER}/{WEB_IMAGE}:v1",

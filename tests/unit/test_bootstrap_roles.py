@@ -123,13 +123,13 @@ def test_the_tables_can_fail() -> None:
 
 
 def _publish_rules(namespace: str) -> list[dict]:
-    """The rules system:kube-dns holds in `namespace` through the bootstrap RoleBindings."""
+    """The rules the ServiceAccount kube-system/kube-dns holds in `namespace` through the bootstrap RoleBindings."""
     roles = {(r["metadata"]["namespace"], r["metadata"]["name"]): r for r in bootstrap.namespace_roles()}
     rules: list[dict] = []
     for rb in bootstrap.namespace_role_bindings():
         md = rb["metadata"]
-        if md["namespace"] == namespace and {"kind": "User", "apiGroup": "rbac.authorization.k8s.io",
-                                             "name": "system:kube-dns"} in rb["subjects"]:  # fmt: skip
+        if md["namespace"] == namespace and {"kind": "ServiceAccount", "name": "kube-dns",
+                                             "namespace": "kube-system"} in rb["subjects"]:  # fmt: skip
             rules += roles[(namespace, rb["roleRef"]["name"])]["rules"]
     return rules
 

@@ -27,9 +27,12 @@ def test_kube_dns_runs_on_the_bridge_address_and_pods_ask_the_service():
     dns = _argv(comps, "kube-dns")
     assert _flag(dns, "--bind-address") == "10.244.3.1"
     assert _flag(dns, "--metrics-port") == "9153"
-    # Its own credential (made by make_credentials with the others), as system:kube-dns with no group.
+    # Its own credential (made by make_credentials with the others): the ServiceAccount kube-system/kube-dns.
     assert _flag(dns, "--kubeconfig") == "/tmp/state/kubeconfigs/kube-dns.conf"
-    assert identities("vm")["kube-dns"] == ("system:kube-dns", ())
+    assert identities("vm")["kube-dns"] == (
+        "system:serviceaccount:kube-system:kube-dns",
+        ("system:serviceaccounts", "system:serviceaccounts:kube-system"),
+    )
     assert "--master" not in dns
     kubelet = _argv(comps, "kubelet")
     assert _flag(kubelet, "--cluster-dns") == "10.96.0.10"
@@ -57,5 +60,12 @@ def test_kube_dns_gets_its_own_private_kubeconfig(tmp_path: Path) -> None:
     config = load(path)
     assert config.server == "https://127.0.0.1:6443" and config.cert_data and config.key_data
     subject = x509.load_pem_x509_certificate(config.cert_data.encode()).subject
-    assert subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value == "system:kube-dns"
-    assert subject.get_attributes_for_oid(x509.NameOID.ORGANIZATION_NAME) == []  # in no group
+    assert (
+        subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value
+        == "system:serviceaccount:kube-system:kube-dns"
+    )
+    groups = {a.value for a in subject.get_attributes_for_oid(x509.NameOID.ORGANIZATION_NAME)}
+    assert groups == {
+        "system:serviceaccounts",
+        "system:serviceaccounts:kube-system",
+    }  # as a token of it would carry

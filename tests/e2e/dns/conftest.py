@@ -1,8 +1,8 @@
 """A small cluster on this machine with cluster DNS: private etcd and apiserver, controller-manager, scheduler, two
 kubelets on Docker (told `--cluster-dns 10.96.0.10`), one kube-proxy, and kube-dns listening on node A's bridge
-address (as `kctl up` runs it, as its own identity system:kube-dns), publishing the kube-dns Service and its
-endpoints itself. That address exists once
-node A runs a pod: the tests' fixtures put one there before anything asks.
+address (as `kctl up` runs it, as its own identity, the ServiceAccount kube-system/kube-dns), publishing the
+kube-dns Service and its endpoints itself. That address exists once node A runs a pod: the tests' fixtures put one
+there before anything asks.
 
 kube-dns forwards names outside the cluster only to the resolvers of a resolv.conf this fixture writes, which names
 one resolver: `LoopbackResolver`, started here on 127.0.0.153:53. Nothing a test asks can leave the machine.

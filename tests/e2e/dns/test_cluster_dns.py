@@ -196,7 +196,7 @@ def test_metrics_count_the_queries(dns_cluster: DNSCluster, shop: dict[str, Any]
 
 
 def test_every_request_was_allowed_to_its_own_identity(dns_cluster: DNSCluster, shop: dict[str, Any]) -> None:
-    """kube-dns ran as system:kube-dns with its bootstrap roles, the kubelets (which wrote every pod's resolv.conf
+    """kube-dns ran as the ServiceAccount kube-system/kube-dns with its bootstrap roles, the kubelets (which wrote every pod's resolv.conf
     and hosts, and their events) as system:node:<name> through the Node authorizer and NodeRestriction: none of
     them was refused anything."""
     c = dns_cluster.cluster

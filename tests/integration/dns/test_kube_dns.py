@@ -1,5 +1,6 @@
 """kube-dns as a process against a real apiserver (embedded SQLite, HTTPS, Node+RBAC) and controller-manager,
-queried over loopback: it runs as its own identity (system:kube-dns, its bootstrap roles), publishes its Service
+queried over loopback: it runs as its own identity (the ServiceAccount kube-system/kube-dns, with its bootstrap
+roles), publishes its Service
 and endpoints, answers from its caches, follows changes within a second, serves health and metrics, and withdraws
 its endpoints on SIGTERM; its identity can do what that takes and nothing more. No Docker: pods are made Ready by
 writing their status."""
@@ -216,12 +217,15 @@ def test_the_dns_port_is_served_over_tcp_too(kube_dns):
 
 def test_it_runs_as_its_own_identity_and_nothing_it_asks_is_refused(apiserver, kube_dns):
     """Everything above (its informers, creating the Service, keeping the slice and Endpoints) was done as
-    system:kube-dns, with its bootstrap roles only: no request of its was refused."""
+    the ServiceAccount kube-system/kube-dns, with its bootstrap roles only: no request of its was refused."""
     assert forbidden_lines(kube_dns.log.read_text()) == []
-    with apiserver.client(user=KUBE_DNS[0]) as dns_api:
+    with apiserver.client(user=KUBE_DNS[0], groups=KUBE_DNS[1]) as dns_api:
         who = dns_api.post("/apis/authentication.k8s.io/v1/selfsubjectreviews", json={
             "apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"})  # fmt: skip
-        assert who.json()["status"]["userInfo"]["username"] == "system:kube-dns", who.text
+        user = who.json()["status"]["userInfo"]
+    assert user["username"] == "system:serviceaccount:kube-system:kube-dns", who.text
+    assert set(user["groups"]) == {"system:serviceaccounts", "system:serviceaccounts:kube-system",
+                                   "system:authenticated"}  # fmt: skip
 
 
 # What kube-dns's identity may not do: (method, path, body). Its roles allow list/watch of services, pods and
@@ -257,16 +261,16 @@ REFUSED = [
 @pytest.mark.parametrize(("method", "path", "body"), REFUSED, ids=[f"{m} {p}" for m, p, _ in REFUSED])
 def test_its_identity_can_do_no_more_than_it_needs(apiserver, kube_dns, method, path, body):
     headers = {"Content-Type": "application/merge-patch+json"} if method == "PATCH" else {}
-    with apiserver.client(user=KUBE_DNS[0]) as dns_api:
+    with apiserver.client(user=KUBE_DNS[0], groups=KUBE_DNS[1]) as dns_api:
         r = dns_api.request(method, path, json=body, headers=headers)
     assert r.status_code == 403, r.text
-    assert r.json()["reason"] == "Forbidden" and 'User "system:kube-dns" cannot' in r.json()["message"]
+    assert r.json()["reason"] == "Forbidden" and f'User "{KUBE_DNS[0]}" cannot' in r.json()["message"]
 
 
 def test_its_identity_reads_what_it_serves(apiserver, kube_dns):
     """The other side of the table above: the reads its informers make are allowed (so the 403s are about
     scope, not a broken credential)."""
-    with apiserver.client(user=KUBE_DNS[0]) as dns_api:
+    with apiserver.client(user=KUBE_DNS[0], groups=KUBE_DNS[1]) as dns_api:
         for path in ("/api/v1/services", "/api/v1/pods", "/apis/discovery.k8s.io/v1/endpointslices",
                      "/api/v1/namespaces/kube-system/endpoints?fieldSelector=metadata.name%3Dkube-dns"):  # fmt: skip
             assert dns_api.get(path).status_code == 200, path
