@@ -203,7 +203,8 @@ def test_up_makes_a_secure_cluster(up_cluster: UpCluster) -> None:
     assert stat.S_IMODE(state.stat().st_mode) == 0o700
     private = [*state.glob("pki/*.key"), *state.glob("kubeconfigs/*.conf"), *state.glob("data/*")]
     assert {p.name for p in state.glob("kubeconfigs/*.conf")} == {
-        "admin.conf", "kube-scheduler.conf", "kube-controller-manager.conf", "kubelet.conf", "kube-proxy.conf"
+        "admin.conf", "kube-scheduler.conf", "kube-controller-manager.conf", "kubelet.conf", "kube-proxy.conf",
+        "kube-dns.conf",
     }  # fmt: skip
     assert private and all(stat.S_IMODE(p.stat().st_mode) & 0o077 == 0 for p in private), [
         (p.name, oct(p.stat().st_mode)) for p in private if p.stat().st_mode & 0o077
