@@ -105,7 +105,8 @@ class EndpointSliceController(Controller):
         ]
         existing = self._slices_of(ns, name)
         if self.tracker.stale(key, existing):
-            return STALE_RETRY_SECONDS  # the slice informer's event of our last write brings the key back sooner
+            # Our last write is not in the cache yet; its informer event brings the key back, usually sooner.
+            return STALE_RETRY_SECONDS
         nodes = {n["metadata"]["name"]: n for n in self.node_informer.store.list()}
         desired = esu.desired_endpoints(svc, pods, nodes)
         todo = esu.plan(svc, desired, existing, self.max_per_slice)
