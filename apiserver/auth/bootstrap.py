@@ -413,6 +413,37 @@ async def kubernetes_service(server: Any, address: str, port: int) -> None:
     await server.storage.guaranteed_update(
         "/registry/endpoints/default/kubernetes", update, ignore_not_found=True
     )
+    await _kubernetes_slice(server, address, port)
+
+
+async def _kubernetes_slice(server: Any, address: str, port: int) -> None:
+    """The EndpointSlice `kubernetes` beside those Endpoints (kube-proxy reads slices; the Service has no
+    selector, so no controller writes one), as kube-apiserver's endpoint reconciler keeps it."""
+    from apimachinery.resources import must_resource
+
+    content = {
+        "addressType": "IPv4",
+        "endpoints": [{"addresses": [address], "conditions": {"ready": True}}],
+        "ports": [{"name": "https", "port": port, "protocol": "TCP"}],
+    }
+    slice_ = {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {"name": "kubernetes", "namespace": "default", "generation": 1,
+                     "labels": {"kubernetes.io/service-name": "kubernetes"}},
+        **content,
+    }  # fmt: skip
+
+    def update(current: Obj | None) -> Obj:
+        if current is None:
+            return _stamped(slice_)
+        if all(current.get(k) == v for k, v in content.items()):
+            return current
+        md = current["metadata"]
+        return {**current, **content, "metadata": {**md, "generation": int(md.get("generation") or 0) + 1}}
+
+    key = server.store(must_resource("discovery.k8s.io", "endpointslices")).key("default", "kubernetes")
+    await server.storage.guaranteed_update(key, update, ignore_not_found=True)
 
 
 def _first_service_ip(cidr: str) -> str:
