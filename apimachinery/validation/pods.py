@@ -78,7 +78,6 @@ FIELD_REF_PATHS = [
     "status.podIP",
     "status.podIPs",
 ]
-_RE_FIELD_REF_KEYED = re.compile(r"metadata\.(labels|annotations)\['[^']+'\]")
 _RE_HEADER_NAME = re.compile(r"[-A-Za-z0-9]+")
 _MSG_HEADER_NAME = (
     "a valid HTTP header must consist of alphanumeric characters or '-' (e.g. 'X-Header-Name', "
