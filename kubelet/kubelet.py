@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import threading
+from pathlib import Path
 from typing import Any
 
 from apimachinery import hostcheck
@@ -39,6 +40,7 @@ from kubelet.pod_sync import PodSyncer
 from kubelet.pod_workers import PodWorkers
 from kubelet.probes import ProbeManager
 from kubelet.runtime.docker import LABEL_POD_UID, DockerRuntime
+from kubelet.runtime.spec import valid_uid
 from kubelet.server import build_app, make_server
 
 log = logging.getLogger("kubelet")
@@ -61,6 +63,14 @@ async def default_node_ip() -> str:
 def _without_status(pod: dict[str, Any]) -> dict[str, Any]:
     md = {k: v for k, v in pod.get("metadata", {}).items() if k not in ("resourceVersion", "managedFields")}
     return {**{k: v for k, v in pod.items() if k != "status"}, "metadata": md}
+
+
+def pod_dirs(root_dir: Path) -> set[str]:
+    """The uids that have a directory under `<root>/pods`."""
+    try:
+        return {d.name for d in (root_dir / "pods").iterdir() if valid_uid(d.name) and d.is_dir()}
+    except OSError:
+        return set()
 
 
 class Kubelet:
@@ -271,7 +281,9 @@ class Kubelet:
         (orphans) are stopped and removed by their worker. Also refreshes the running gauges."""
         entries = await self.runtime.list_ids()
         uids = {(e.get("Labels") or {}).get(LABEL_POD_UID) for e in entries} - {None, ""}
-        for uid in uids | set(self.pods):
+        # A pod directory without a pod (deleted while this kubelet was down, containers gone): its worker removes
+        # it, unmounting its tmpfs volumes first.
+        for uid in uids | set(self.pods) | pod_dirs(self.config.root_dir):
             self.workers.update(str(uid))
         running = [e for e in entries if e.get("State") == "running"]
         self.metrics.running_pods.set(

@@ -86,9 +86,8 @@ class PodSyncer:
         self.last_status: dict[str, dict[str, Any]] = {}
         self.allocatable = allocatable
         self.volumes = ApiVolumes(client, config.root_dir, allocatable)
-        self.volume_failures: dict[
-            str, list[SetUpFailure]
-        ] = {}  # uid -> API volumes not written at the last sync
+        # uid -> the API volumes that could not be written at the pod's last sync
+        self.volume_failures: dict[str, list[SetUpFailure]] = {}
         self.service_env = MasterServiceEnv(client)
         self.start_observed: set[str] = set()
 
@@ -477,10 +476,10 @@ class PodSyncer:
         self.pod_ips.pop(uid, None)
         self.last_status.pop(uid, None)
         self.start_observed.discard(uid)
+        await self.volumes.tear_down(uid)  # its tmpfs mounts first: rmtree must not stop at a mount point
+        self.volume_failures.pop(uid, None)
         if spec.valid_uid(uid):  # a uid is a directory name here; never one that could name ".."
             shutil.rmtree(self.config.root_dir / "pods" / uid, ignore_errors=True)
-        self.volumes.tear_down(uid)
-        self.volume_failures.pop(uid, None)
 
     async def _write_status(
         self,

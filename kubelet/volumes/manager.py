@@ -3,11 +3,12 @@
 `set_up(pod)` writes each configMap, secret, downwardAPI and projected volume of the pod that is not current
 (an unchanged payload is not rewritten) and returns the volumes it could not write, with the reason; the pod
 worker does not start containers while any is failing (FailedMount, as the kubelet reports it), and logs the
-failures of a running pod's resync without stopping anything. `tear_down(uid)` forgets a pod's tokens.
+failures of a running pod's resync without stopping anything. `tear_down(uid)` forgets a pod's tokens and
+unmounts its tmpfs volumes.
 
 Directories: `<root>/pods/<uid>/volumes/<plugin dir>/<volume>`, the uid and volume name checked again here (they
 become host paths). The `kubernetes.io~secret` and `kubernetes.io~projected` directories (tokens) are 0700: only
-root on the host reaches those files.
+root on the host reaches those files; each of their volumes is a tmpfs when the kubelet may mount (`tmpfs`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from kubelet.runtime.spec import valid_uid
 from kubelet.volumes import PLUGIN_DIRS, api_volume_kind, configmap, downward, projected, secret
 from kubelet.volumes.atomic import PathError, write_atomically
 from kubelet.volumes.sources import ConfigError, ObjectCache
+from kubelet.volumes.tmpfs import Mounter, unmount_under
 
 log = logging.getLogger("kubelet.volumes")
 
@@ -49,9 +51,15 @@ def volume_dir(root_dir: Path, uid: str, kind: str, name: str) -> Path:
 
 class ApiVolumes:
     def __init__(
-        self, client: Client, root_dir: Path, allocatable: Callable[[], dict[str, str]] = dict
+        self,
+        client: Client,
+        root_dir: Path,
+        allocatable: Callable[[], dict[str, str]] = dict,
+        *,
+        tmpfs: bool = True,
     ) -> None:
         self.root_dir = root_dir
+        self.mounter = Mounter(tmpfs)
         self.objects = ObjectCache(client)
         self.tokens = projected.Tokens(client)
         self.allocatable = allocatable
@@ -70,6 +78,9 @@ class ApiVolumes:
                 if kind in PRIVATE_KINDS:
                     directory.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
                     directory.parent.chmod(0o700)
+                    if not directory.is_symlink():
+                        directory.mkdir(exist_ok=True)
+                        await self.mounter.ensure(directory)
                 if write_atomically(directory, files):
                     log.info(
                         "volume %s of pod %s written (%d files)",
@@ -90,5 +101,8 @@ class ApiVolumes:
             return downward.payload(pod, volume, self.allocatable())
         return await projected.payload(self.objects, self.tokens, pod, volume, self.allocatable())
 
-    def tear_down(self, uid: str) -> None:
+    async def tear_down(self, uid: str) -> None:
+        """Forget the pod's tokens and unmount its tmpfs volumes (before its directory is removed)."""
         self.tokens.forget(uid)
+        if valid_uid(uid):
+            await unmount_under(self.root_dir / "pods" / uid)

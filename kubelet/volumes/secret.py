@@ -2,7 +2,7 @@
 
 The files live under the pod's `kubernetes.io~secret` directory, which is 0700 so that no other user of the host
 can reach them; when the kubelet may mount (it runs as root) each secret volume is a tmpfs of its own, so the
-values never reach a disk (see `manager`)."""
+values never reach a disk (see `tmpfs`)."""
 
 from __future__ import annotations
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from kubelet.volumes.tmpfs import mounts_under
 from tests.binaries import INSTALL_HINT, KUBECTL
 from tests.e2e.kubelet.conftest import NodePair, make_pod
 from tests.e2e.kubelet.test_hostile import put_raw
@@ -37,9 +38,12 @@ def kubectl(node_pair: NodePair) -> Iterator[Kubectl]:
     cache = tempfile.mkdtemp(prefix="kubelite-kubectl-cache-")
     kubeconfig = str(node_pair.a.apiserver.admin_kubeconfig)
 
-    def run(*args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str, stdin: str | None = None, check: bool = True, editor: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         cmd = [str(KUBECTL), "--kubeconfig", kubeconfig, "--cache-dir", cache, *args]
-        done = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=60)
+        env = {**os.environ, "KUBE_EDITOR": editor} if editor else None
+        done = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=60, env=env)
         if check:
             assert done.returncode == 0, f"{' '.join(args)}: {done.stderr}"
         return done
@@ -145,16 +149,21 @@ def test_a_configmap_volume_follows_an_edit_and_a_secret_volume_is_private(
     secret_dir = node_pair.a.root_dir / "pods" / uid / "volumes" / "kubernetes.io~secret"
     assert stat.S_IMODE(secret_dir.stat().st_mode) == 0o700
     assert stat.S_IMODE((secret_dir / "creds" / "password").stat().st_mode) == 0o400
+    assert mounts_under(secret_dir) == [str(secret_dir / "creds")]  # in memory: a tmpfs of its own
+    assert str(secret_dir.parent / "kubernetes.io~configmap" / "cfg") not in mounts_under(secret_dir.parent)
     # An edit of the ConfigMap reaches the mounted file while the pod runs (the next pod sync, within seconds).
     changed_at = time.monotonic()
-    edited = kubectl("-n", ns, "create", "configmap", "app", "--from-literal=app.conf=v2", "--dry-run=client",
-                     "-o", "json").stdout  # fmt: skip
-    kubectl("-n", ns, "apply", "-f", "-", stdin=edited)
+    # `kubectl edit` with an editor that changes the value in the file kubectl hands it.
+    kubectl("-n", ns, "edit", "configmap", "app", editor="sed -i -e s/app.conf:\\ v1/app.conf:\\ v2/")
+    assert kubectl("-n", ns, "get", "configmap", "app", "-o", "jsonpath={.data.app\\.conf}").stdout == "v2"
     wait_until(lambda: read(node_pair, ns, "vol", "/etc/app/conf/app.conf") == "v2", 30, 0.2,
                what="the edited ConfigMap in the volume")  # fmt: skip
     print(f"configMap edit reached the volume in {time.monotonic() - changed_at:.1f}s (kubelet resync 5s)")
     assert node_pair.get_pod(ns, "vol")["status"]["containerStatuses"][0]["restartCount"] == 0  # type: ignore[index]
     node_pair.api.delete(f"/api/v1/namespaces/{ns}/pods/vol", params={"gracePeriodSeconds": "0"})
+    # The pod's worker unmounts its tmpfs volumes before it removes the pod's directory.
+    wait_until(lambda: not secret_dir.exists(), 30, 0.2, what="the pod's directory removed")
+    assert [m for m in mounts_under(node_pair.a.root_dir) if uid in m] == []
 
 
 def test_a_downward_api_volume_follows_the_labels(node_pair: NodePair, kubectl: Kubectl) -> None:
