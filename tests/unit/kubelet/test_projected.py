@@ -38,7 +38,7 @@ async def test_tokens_are_requested_bound_to_the_pod_and_refreshed(tmp_path: Pat
         "metadata": {"name": "p", "namespace": "ns", "uid": "pod-uid"},
         "spec": {"serviceAccountName": "app", "volumes": [api_access_volume("kube-api-access-abcde")]},
     }
-    volumes = ApiVolumes(client, tmp_path)
+    volumes = ApiVolumes(client, tmp_path, tmpfs=False)
     try:
         assert await volumes.set_up(pod) == []
         vol = tmp_path / "pods" / "pod-uid" / "volumes" / "kubernetes.io~projected" / "kube-api-access-abcde"
@@ -61,7 +61,7 @@ async def test_tokens_are_requested_bound_to_the_pod_and_refreshed(tmp_path: Pat
         volumes.tokens.issued[key] = (issued_at - 0.81 * life, expires - 0.81 * life, token)
         assert await volumes.set_up(pod) == []
         assert (vol / "token").read_text() == "token-2"
-        volumes.tear_down("pod-uid")
+        await volumes.tear_down("pod-uid")
         assert volumes.tokens.issued == {}
     finally:
         await client.aclose()

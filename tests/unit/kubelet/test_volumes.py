@@ -35,7 +35,7 @@ async def volumes(tmp_path: Path) -> AsyncIterator[ApiVolumes]:
     }
     STORE[("secrets", "ns", "db")] = secret(password="s3cret")
     client = objects_client(STORE)
-    manager = ApiVolumes(client, tmp_path)
+    manager = ApiVolumes(client, tmp_path, tmpfs=False)
     manager.objects.ttl = 0  # every sync reads the API: these tests change objects between syncs
     try:
         yield manager
