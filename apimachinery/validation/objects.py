@@ -35,6 +35,7 @@ from apimachinery.validation.common import (
     validate_object_meta,
     validate_object_meta_update,
 )
+from apimachinery.validation.configsources import CONFIG_KINDS
 from apimachinery.validation.discovery import validate_endpoint_slice, validate_endpoint_slice_update
 from apimachinery.validation.nodes import validate_binding, validate_node, validate_node_update
 from apimachinery.validation.pods import (
@@ -220,6 +221,7 @@ _KINDS: dict[tuple[str, str], tuple[NameCheck, Check | None, UpdateCheck | None]
     **WORKLOAD_KINDS,
 }
 _KINDS.update(rbac.KINDS)
+_KINDS.update(CONFIG_KINDS)
 
 
 def validate(obj: Obj, old: Obj | None = None) -> list[Cause]:
