@@ -158,7 +158,7 @@ class Workload:
     namespace: str
     name: str
     ready: str
-    healthy: bool
+    health: str  # ok / warn / bad, as `severity`
     replicas: int | None  # what scale would change; None when the kind has no replicas
     pods: list[PodRow] = field(default_factory=list)
 
@@ -216,7 +216,9 @@ def workloads(kinds: dict[str, tuple[str, str, list[Obj]]], pods: list[Obj]) -> 
             mine = [p for o in owners for p in pods_by_owner.get(o, [])]
             ready, healthy, replicas = _ready_of(kind, obj)
             rows = sorted((pod_row(p) for p in mine), key=lambda r: r.name)
-            healthy = healthy and not any(r.severity == "bad" for r in rows)
+            # Red only when something failed; a rollout on its way (pods pending, not all ready) is amber.
+            failing = not healthy and kind == "Job" or any(r.severity == "bad" for r in rows)
+            health = "bad" if failing else "ok" if healthy else "warn"
             out.append(
                 Workload(
                     kind,
@@ -225,7 +227,7 @@ def workloads(kinds: dict[str, tuple[str, str, list[Obj]]], pods: list[Obj]) -> 
                     namespace_of(obj),
                     name_of(obj),
                     ready,
-                    healthy,
+                    health,
                     replicas,
                     rows,
                 )
