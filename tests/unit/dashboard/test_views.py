@@ -69,7 +69,7 @@ def test_a_deployment_owns_the_pods_of_its_replicasets_and_hides_them() -> None:
     pods = [
         pod("web-abc-1", "r1", phase="Running"),
         pod("web-abc-2", "r1", containerStatuses=[waiting("CrashLoopBackOff")]),
-        pod("solo-1", "r2"),
+        pod("solo-1", "r2", phase="Pending"),
         pod("bare"),
     ]
     found = views.workloads({"Deployment": ("deployments", "apps/v1", [dep]),
