@@ -217,7 +217,7 @@ def workloads(kinds: dict[str, tuple[str, str, list[Obj]]], pods: list[Obj]) -> 
             ready, healthy, replicas = _ready_of(kind, obj)
             rows = sorted((pod_row(p) for p in mine), key=lambda r: r.name)
             # Red only when something failed; a rollout on its way (pods pending, not all ready) is amber.
-            failing = not healthy and kind == "Job" or any(r.severity == "bad" for r in rows)
+            failing = (not healthy and kind == "Job") or any(r.severity == "bad" for r in rows)
             health = "bad" if failing else "ok" if healthy else "warn"
             out.append(
                 Workload(
