@@ -18,7 +18,15 @@ from cli.session import GLOBALS
 app = typer.Typer()
 
 
-def dashboard_argv(*, port: int, address: str, no_open: bool, allow_writes: bool) -> list[str]:
+def dashboard_argv(
+    *,
+    port: int,
+    address: str,
+    no_open: bool,
+    allow_writes: bool,
+    tls_cert_file: str | None,
+    tls_key_file: str | None,
+) -> list[str]:
     if GLOBALS.server or GLOBALS.token:
         raise CLIError(
             "kctl dashboard uses a kubeconfig context; --server and --token are not supported here"
@@ -32,6 +40,8 @@ def dashboard_argv(*, port: int, address: str, no_open: bool, allow_writes: bool
         argv.append("--no-open")
     if allow_writes:
         argv.append("--allow-writes")
+    if tls_cert_file or tls_key_file:
+        argv += ["--tls-cert-file", tls_cert_file or "", "--tls-private-key-file", tls_key_file or ""]
     return argv
 
 
@@ -45,8 +55,15 @@ def dashboard(
     allow_writes: bool = typer.Option(
         False, "--allow-writes", help="Offer scale, rollout restart and delete"
     ),
+    tls_cert_file: str = typer.Option(
+        None, "--tls-cert-file", help="HTTPS certificate (default beyond loopback: made per run)"
+    ),
+    tls_key_file: str = typer.Option(None, "--tls-private-key-file", help="Its private key"),
 ) -> None:
     """Serve a web dashboard of the current context with your own credentials (read-only by default)."""
-    argv = dashboard_argv(port=port, address=address, no_open=no_open, allow_writes=allow_writes)
+    argv = dashboard_argv(
+        port=port, address=address, no_open=no_open, allow_writes=allow_writes,
+        tls_cert_file=tls_cert_file, tls_key_file=tls_key_file,
+    )  # fmt: skip
     sys.stdout.flush()
     os.execv(argv[0], argv)

@@ -2,7 +2,8 @@
 
 Only wires: options -> the user's ClientConfig -> the app -> uvicorn on a socket bound here (so `--port 0`
 works and the URL printed is the real one). It listens on 127.0.0.1 unless told otherwise; wherever it
-listens, the printed URL carries the access token without which it answers 401 (security.py).
+listens, the printed URL carries the access token without which it answers 401 (security.py); beyond loopback
+it serves HTTPS only (tls.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import uvicorn
 
 from apimachinery.component import setup_logging
 from apimachinery.kubeconfig import KubeconfigError, load
+from dashboard import tls
 from dashboard.app import Settings, create_app
 from dashboard.security import is_loopback
 
@@ -35,6 +37,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--address", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--no-open", action="store_true", help="do not open a browser")
     p.add_argument("--allow-writes", action="store_true", help="offer scale, rollout restart and delete")
+    p.add_argument(
+        "--tls-cert-file", default=None, help="HTTPS certificate (beyond loopback; default: made per run)"
+    )
+    p.add_argument("--tls-private-key-file", default=None, help="its private key")
     args = p.parse_args(argv)
     try:
         ipaddress.ip_address(args.address)
@@ -42,6 +48,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--address must be an IP address, not {args.address!r}")
     if not 0 <= args.port <= 65535:
         p.error("--port must be 0-65535")
+    if bool(args.tls_cert_file) != bool(args.tls_private_key_file):
+        p.error("--tls-cert-file and --tls-private-key-file go together")
     return args
 
 
@@ -72,22 +80,37 @@ def main(argv: list[str] | None = None) -> None:
         sock = bind(args.address, args.port)
     except OSError as exc:
         sys.exit(f"error: cannot listen on {args.address}:{args.port}: {exc.strerror}")
-    host, port = sock.getsockname()[:2]
-    shown = f"[{host}]" if ":" in host else host
-    url = f"http://{shown}:{port}/?token={app.state.keys.token}"
-    print(f"kubelite dashboard for context {config.context or '(default)'} at {config.server}", flush=True)
-    print(f"Open: {url}", flush=True)
-    if not loopback:
-        print(
-            "warning: listening beyond loopback over plain HTTP; anyone on the path can read the token",
-            flush=True,
+    # Beyond loopback always HTTPS: the token must not cross a network in clear.
+    serving = None
+    if not loopback or args.tls_cert_file:
+        serving = (
+            tls.given(args.tls_cert_file, args.tls_private_key_file)
+            if args.tls_cert_file
+            else tls.throwaway(args.address)
         )
+    host, port = sock.getsockname()[:2]
+    if ipaddress.ip_address(host).is_unspecified:
+        host = socket.gethostname()
+    shown = f"[{host}]" if ":" in host else host
+    scheme = "https" if serving else "http"
+    url = f"{scheme}://{shown}:{port}/?token={app.state.keys.token}"
+    print(f"kubelite dashboard for context {config.context or '(default)'} at {config.server}", flush=True)
+    if serving:
+        print(f"HTTPS certificate SHA-256 fingerprint: {serving.fingerprint}", flush=True)
+    print(f"Open: {url}", flush=True)
     if not args.no_open:
         webbrowser.open(url)
     server = uvicorn.Server(
-        uvicorn.Config(app, log_config=None, access_log=False, timeout_graceful_shutdown=2, lifespan="on")
-    )
-    server.run(sockets=[sock])
+        uvicorn.Config(
+            app, log_config=None, access_log=False, timeout_graceful_shutdown=2, lifespan="on",
+            ssl_certfile=serving.cert_file if serving else None, ssl_keyfile=serving.key_file if serving else None,
+        )
+    )  # fmt: skip
+    try:
+        server.run(sockets=[sock])
+    finally:
+        if serving:
+            serving.cleanup()
 
 
 if __name__ == "__main__":

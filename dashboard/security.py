@@ -93,7 +93,9 @@ def guard(
             rest = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
             target = request.url.path + (f"?{urlencode(rest)}" if rest else "")
             redirect = RedirectResponse(target, status_code=303)
-            redirect.set_cookie(COOKIE, keys.token, httponly=True, samesite="strict")
+            redirect.set_cookie(
+                COOKIE, keys.token, httponly=True, samesite="strict", secure=request.url.scheme == "https"
+            )
             return redirect
         if not (keys.is_token(request.cookies.get(COOKIE)) or keys.is_token(_bearer(request))):
             return PlainTextResponse(

@@ -23,8 +23,9 @@ from tests.harness import start_component, stop_process, wait_until
 class Dashboard:
     proc: subprocess.Popen[bytes]
     log_path: Path
-    url: str = ""  # http://127.0.0.1:<port>
+    url: str = ""  # http://127.0.0.1:<port> (https:// beyond loopback)
     token: str = ""
+    verify: object = True  # what httpx checks the dashboard's certificate with
 
     @property
     def login_url(self) -> str:
@@ -39,29 +40,33 @@ class Dashboard:
             base_url=self.url,
             headers={"Authorization": f"Bearer {self.token}"},
             trust_env=False,
+            verify=self.verify,  # type: ignore[arg-type]
             **kw,  # type: ignore[arg-type]
         )
 
     def _read_url(self) -> bool:
-        m = re.search(r"Open: (http://[^/\s]+)/\?token=(\S+)", self.log())
+        m = re.search(r"Open: (https?://[^/\s]+)/\?token=(\S+)", self.log())
         if m:
-            self.url, self.token = m.group(1), m.group(2)
+            # Listening on all addresses, it names the host; the tests reach it on loopback only.
+            self.url = re.sub(r"//[^:/]+:", "//127.0.0.1:", m.group(1))
+            self.token = m.group(2)
         if self.proc.poll() is not None:
             raise RuntimeError(f"the dashboard exited:\n{self.log()}")
         return bool(m)
 
 
 @contextmanager
-def running_dashboard(kubeconfig: Path, *flags: str) -> Iterator[Dashboard]:
+def running_dashboard(kubeconfig: Path, *flags: str, verify: object = True) -> Iterator[Dashboard]:
     # Through kctl, as a user starts it: kctl replaces itself with `python -m dashboard`.
     proc, log_path = start_component(
         ["cli.main", "--kubeconfig", str(kubeconfig), "dashboard", "--port", "0", "--no-open", *flags],
         "dashboard",
     )
-    board = Dashboard(proc, log_path)
+    board = Dashboard(proc, log_path, verify=verify)
     try:
         wait_until(board._read_url, 20, 0.05, what="the dashboard's URL")
-        wait_until(lambda: httpx.get(f"{board.url}/healthz", trust_env=False).status_code == 200, 10)
+        with board.client() as c:
+            wait_until(lambda: c.get("/healthz").status_code == 200, 10)
         yield board
     finally:
         stop_process(proc)

@@ -4,13 +4,18 @@ sees, that nothing from the API becomes markup, the live stream, the YAML view a
 from __future__ import annotations
 
 import json
+import re
+import ssl
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
+from tests import harness
 from tests.dashboard import Dashboard, running_dashboard
 from tests.harness import ApiServer, wait_until
 from tests.kube import write_kubeconfig
@@ -195,3 +200,31 @@ def test_scale_is_confirmed_then_done_as_the_user(
             lambda: api.get(f"/apis/apps/v1/namespaces/{ns}/deployments/web").json()["spec"]["replicas"] == 3,
             5,
         )
+
+
+def test_beyond_loopback_it_serves_https_only_with_the_token(apiserver: ApiServer, tmp_path: Path) -> None:
+    pki = harness.test_pki()
+    cert, key = pki.serving("kubelite-dashboard-test")
+    flags = ["--address", "0.0.0.0", "--tls-cert-file", str(cert), "--tls-private-key-file", str(key)]
+    verify = ssl.create_default_context(cafile=pki.ca_file)
+    with running_dashboard(_kubeconfig(apiserver, tmp_path), *flags, verify=verify) as board:
+        assert board.url.startswith("https://")
+        assert "HTTPS certificate SHA-256 fingerprint:" in board.log()
+        with httpx.Client(trust_env=False) as plain, pytest.raises(httpx.HTTPError):
+            plain.get(board.url.replace("https://", "http://") + "/healthz")
+        with httpx.Client(base_url=board.url, verify=verify, trust_env=False) as anon:
+            assert anon.get("/").status_code == 401
+            first = anon.get("/", params={"token": board.token})
+            assert first.status_code == 303 and "secure" in first.headers["set-cookie"].lower()
+            # No loopback Host rule here (it is not on loopback), but still the token.
+            assert anon.get("/", headers={"Host": "dashboard.example"}).status_code == 200
+    # Without certificate files it makes one for the run and prints the fingerprint it serves.
+    with running_dashboard(_kubeconfig(apiserver, tmp_path), "--address", "0.0.0.0", verify=False) as board:
+        printed = re.search(r"fingerprint: ([0-9A-F:]+)", board.log())
+        assert printed is not None
+        host, port = board.url.removeprefix("https://").rsplit(":", 1)
+        served = ssl.get_server_certificate((host, int(port)))
+        served_fp = (
+            x509.load_pem_x509_certificate(served.encode()).fingerprint(hashes.SHA256()).hex(":").upper()
+        )
+        assert served_fp == printed.group(1)
