@@ -9,6 +9,7 @@ dashboard's CSRF token.
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +27,7 @@ DELETABLE = frozenset(
 )
 ACTIONS = {"scale": SCALABLE, "restart": RESTARTABLE, "delete": DELETABLE}
 MAX_REPLICAS = 10_000
+ANSWER_TTL = 30.0
 
 
 @dataclass(frozen=True)
@@ -53,11 +55,24 @@ def api_verb(verb: str) -> str:
 class Writes:
     """Which write buttons this user gets; none at all unless the dashboard was started with --allow-writes."""
 
-    def __init__(self, *, enabled: bool) -> None:
+    def __init__(self, *, enabled: bool, ttl: float = ANSWER_TTL) -> None:
         self.enabled = enabled
+        self.ttl = ttl
+        self._answers: dict[tuple[str, str, str, str], tuple[float, bool]] = {}
 
     async def allowed(self, client: Client, verb: str, res: ResourceInfo, namespace: str) -> bool:
-        return self.enabled and await cluster.allowed(client, verb, res, namespace)
+        """The apiserver's answer, remembered for `ttl` seconds: a live page re-renders often, and the
+        buttons may lag a role change by that long (the apiserver decides on the request itself anyway)."""
+        if not self.enabled:
+            return False
+        key = (verb, res.group, res.resource, namespace)
+        now = time.monotonic()
+        cached = self._answers.get(key)
+        if cached is not None and now - cached[0] < self.ttl:
+            return cached[1]
+        answer = await cluster.allowed(client, verb, res, namespace)
+        self._answers[key] = (now, answer)
+        return answer
 
     async def _table(self, client: Client, keys: set[tuple[str, str, str]]) -> dict[str, bool]:
         """ "verb resource namespace" -> allowed, for (group, resource, namespace) keys; asked once each."""
@@ -69,12 +84,14 @@ class Writes:
             if (res := by_resource(group, resource)) is not None
             for verb in ("patch", "delete")
         ]
-        answers = await asyncio.gather(*(cluster.allowed(client, v, r, ns) for v, r, ns in questions))
+        answers = await asyncio.gather(*(self.allowed(client, v, r, ns) for v, r, ns in questions))
         return {f"{v} {r.resource} {ns}": ok for (v, r, ns), ok in zip(questions, answers, strict=True)}
 
-    async def for_workloads(self, client: Client, workloads: list[Any]) -> dict[str, bool]:
+    async def for_workloads(
+        self, client: Client, workloads: list[Any], standalone: list[Any]
+    ) -> dict[str, bool]:
         keys = {(_group(w.api_version), w.resource, w.namespace) for w in workloads}
-        keys |= {("", "pods", p.namespace) for w in workloads for p in w.pods}
+        keys |= {("", "pods", p.namespace) for p in [*standalone, *(p for w in workloads for p in w.pods)]}
         return await self._table(client, keys)
 
     async def for_services(self, client: Client, services: list[dict[str, Any]]) -> dict[str, bool]:

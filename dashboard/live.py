@@ -31,7 +31,7 @@ from apimachinery.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
-COALESCE = 0.3
+COALESCE = 0.5
 HEARTBEAT = 15.0
 WATCH_SECONDS = 300
 LOG_BATCH = 200

@@ -57,12 +57,13 @@ async def _workload_context(client: Client, namespace: str | None, writes: Any) 
         r.kind: listing.denied for r, listing in zip(cluster.WORKLOADS, lists, strict=True) if listing.denied
     }
     found = views.workloads(kinds, pods.items)
+    standalone = views.standalone_pods(pods.items)
     return {
         "workloads": found,
-        "standalone": views.standalone_pods(pods.items),
+        "standalone": standalone,
         "pods_denied": pods.denied,
         "kinds_denied": denied,
-        "can": await writes.for_workloads(client, found),
+        "can": await writes.for_workloads(client, found, standalone),
     }
 
 
