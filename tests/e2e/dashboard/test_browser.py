@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
@@ -53,22 +54,33 @@ def board(cluster: LocalCluster, ns: str) -> Iterator[Dashboard]:
         yield b
 
 
+# A live update replaces the page's body at any moment: read what a check needs in one script (atomic in the
+# page), and let a wait retry when an element it held was replaced.
+STALE = (StaleElementReferenceException, NoSuchElementException)
+
+
 def _wait(browser: Any, fn: Any, timeout: float = 60, what: str = "") -> Any:
-    return WebDriverWait(browser, timeout, poll_frequency=0.2).until(lambda d: fn(d), message=what)
+    return WebDriverWait(browser, timeout, poll_frequency=0.2, ignored_exceptions=STALE).until(
+        fn, message=what
+    )
 
 
-def _pod_rows(browser: Any, workload: str) -> list[Any]:
-    section = browser.find_elements(By.CSS_SELECTOR, f'section.workload[data-name="{workload}"]')
-    return section[0].find_elements(By.CSS_SELECTOR, "tr.pod-row") if section else []
+def _pod_statuses(browser: Any, workload: str) -> list[str]:
+    """The status word of each pod row in `workload`'s section, read at one instant."""
+    script = (
+        "const s = document.querySelector(`section.workload[data-name='${arguments[0]}']`);"
+        "return s ? Array.from(s.querySelectorAll('tr.pod-row [data-status]')).map(e => e.dataset.status) : [];"
+    )
+    return list(browser.execute_script(script, workload))
 
 
 def _running(browser: Any, workload: str) -> int:
-    rows = _pod_rows(browser, workload)
-    return sum(
-        1
-        for r in rows
-        if r.find_element(By.CSS_SELECTOR, "[data-status]").get_attribute("data-status") == "Running"
-    )
+    return _pod_statuses(browser, workload).count("Running")
+
+
+def _text(browser: Any, selector: str) -> str:
+    script = "const e = document.querySelector(arguments[0]); return e ? e.innerText : '';"
+    return str(browser.execute_script(script, selector))
 
 
 def _no_script_ran(browser: Any) -> None:
@@ -81,14 +93,22 @@ def test_overview_lists_the_deployment_and_its_pods_running(
     browser.get(f"{board.login_url}&namespace={ns}")
     assert "token=" not in browser.current_url  # traded for a cookie
     _wait(browser, lambda d: _running(d, "web") == 2, 90, "2 pods of web Running on the overview")
-    section = browser.find_element(By.CSS_SELECTOR, 'section.workload[data-name="web"]')
-    assert "Deployment" in section.text and "2/2 ready" in section.text
-    assert section.find_elements(By.CSS_SELECTOR, ".write-action")  # the admin may scale and delete
-    nodes = browser.find_elements(By.CSS_SELECTOR, "table.nodes tr[data-node]")
-    assert {n.get_attribute("data-node") for n in nodes} == {k.name for k in cluster.kubelets}
-    assert HOSTILE in browser.find_element(By.CSS_SELECTOR, "table.events").text  # shown as text
+    _wait(
+        browser, lambda d: "2/2 ready" in _text(d, 'section.workload[data-name="web"]'), 30, "web 2/2 ready"
+    )
+    assert "DEPLOYMENT" in _text(browser, 'section.workload[data-name="web"]').upper()
+    actions = browser.execute_script(
+        "return Array.from(document.querySelectorAll('section.workload[data-name=\"web\"] .write-action'))"
+        ".map(a => a.dataset.action)"
+    )
+    assert {"scale", "restart", "delete"} <= set(actions)  # the admin may
+    nodes = browser.execute_script(
+        "return Array.from(document.querySelectorAll('table.nodes tr[data-node]')).map(r => r.dataset.node)"
+    )
+    assert set(nodes) == {k.name for k in cluster.kubelets}
+    assert HOSTILE in _text(browser, "table.events")  # shown as text
     _no_script_ran(browser)
-    _wait(browser, lambda d: d.find_element(By.ID, "live-state").text == "live updates: on", 10)
+    _wait(browser, lambda d: _text(d, "#live-state") == "live updates: on", 10)
     browser.save_screenshot(str(shots / "overview.png"))
 
 
@@ -98,7 +118,7 @@ def test_scaling_with_kubectl_shows_the_new_pod_without_a_reload(
     browser.execute_script("window.__samePage = 'yes'")  # gone if the page were loaded again
     out = kubectl(cluster, "scale", "deployment/web", "--replicas=3", "-n", ns)
     assert out.returncode == 0, out.stderr
-    _wait(browser, lambda d: len(_pod_rows(d, "web")) == 3, 30, "a third pod row")
+    _wait(browser, lambda d: len(_pod_statuses(d, "web")) == 3, 30, "a third pod row")
     _wait(browser, lambda d: _running(d, "web") == 3, 90, "3 pods of web Running")
     assert browser.execute_script("return window.__samePage") == "yes"
     browser.save_screenshot(str(shots / "scaled.png"))
@@ -113,19 +133,27 @@ def test_a_crashlooping_pod_is_marked_and_its_logs_open(
            "spec": {"terminationGracePeriodSeconds": 1,
                     "containers": [{"name": "app", "image": BUSYBOX_IMAGE, "command": ["sh", "-c", script]}]}}  # fmt: skip
     assert cluster.api.post(f"/api/v1/namespaces/{ns}/pods", json=pod).status_code == 201
-    crashing = 'tr.pod-row[data-pod="crasher"] [data-status="CrashLoopBackOff"]'
+    crashing = 'tr.pod-row.sev-bad[data-pod="crasher"] [data-status="CrashLoopBackOff"]'
     _wait(
         browser, lambda d: d.find_elements(By.CSS_SELECTOR, crashing), 90, "crasher marked CrashLoopBackOff"
     )
-    row = browser.find_element(By.CSS_SELECTOR, 'tr.pod-row[data-pod="crasher"]')
-    assert "sev-bad" in (row.get_attribute("class") or "")
-    assert row.value_of_css_property("background-color") != "rgba(0, 0, 0, 0)"  # it stands out
+    background = browser.execute_script(
+        "return getComputedStyle(document.querySelector('tr.pod-row[data-pod=\"crasher\"]')).backgroundColor"
+    )
+    assert background not in ("rgba(0, 0, 0, 0)", "rgb(255, 255, 255)")  # the row stands out
     browser.save_screenshot(str(shots / "crashloop.png"))
-    # Open its logs from the keyboard: focus the link, press Enter.
-    link = row.find_element(By.LINK_TEXT, "Logs")
-    link.send_keys(Keys.ENTER)
-    _wait(browser, lambda d: "boom" in d.find_element(By.ID, "log").text, 30, "the crasher's log line")
-    assert HOSTILE in browser.find_element(By.ID, "log").text
+
+    def open_logs(d: Any) -> bool:
+        """From the keyboard: focus the row's Logs link, press Enter (again if a live update replaced it)."""
+        link = d.find_element(
+            By.CSS_SELECTOR, 'tr.pod-row[data-pod="crasher"] a[aria-label="Logs of crasher"]'
+        )
+        link.send_keys(Keys.ENTER)
+        return "/logs" in d.current_url
+
+    _wait(browser, open_logs, 10, "the crasher's logs page")
+    _wait(browser, lambda d: "boom" in _text(d, "#log"), 30, "the crasher's log line")
+    assert HOSTILE in _text(browser, "#log")
     _no_script_ran(browser)
     browser.save_screenshot(str(shots / "logs.png"))
 
@@ -151,7 +179,7 @@ def test_a_viewer_sees_no_write_buttons(browser: Any, cluster: LocalCluster, ns:
         browser.save_screenshot(str(shots / "viewer.png"))
         # The overview says what a viewer may not see (nodes) rather than failing.
         browser.get(f"{viewer.url}/?namespace={ns}")
-        _wait(browser, lambda d: "You may not see nodes" in d.find_element(By.ID, "main").text, 10)
+        _wait(browser, lambda d: "You may not see nodes" in _text(d, "#main"), 10)
         assert not browser.find_elements(By.CSS_SELECTOR, ".write-action")
 
 
