@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import signal
 import socket
 import sys
 import webbrowser
@@ -106,6 +107,8 @@ def main(argv: list[str] | None = None) -> None:
             ssl_certfile=serving.cert_file if serving else None, ssl_keyfile=serving.key_file if serving else None,
         )
     )  # fmt: skip
+    # uvicorn shuts down on SIGTERM, then raises the signal again: let that end the process with status 0.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         server.run(sockets=[sock])
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import ssl
 import uuid
 from collections.abc import Iterator
@@ -228,3 +229,12 @@ def test_beyond_loopback_it_serves_https_only_with_the_token(apiserver: ApiServe
             x509.load_pem_x509_certificate(served.encode()).fingerprint(hashes.SHA256()).hex(":").upper()
         )
         assert served_fp == printed.group(1)
+
+
+def test_sigterm_stops_it_promptly_with_a_stream_open(apiserver: ApiServer, ns: str, tmp_path: Path) -> None:
+    with running_dashboard(_kubeconfig(apiserver, tmp_path)) as board, board.client(timeout=10) as c:
+        with c.stream("GET", "/events/overview") as stream:
+            assert next(stream.iter_lines()).startswith("retry:")
+            board.proc.send_signal(signal.SIGTERM)
+            assert board.proc.wait(timeout=8) == 0
+        assert "Application shutdown complete" in board.log()  # the user's client was closed
