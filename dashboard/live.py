@@ -8,8 +8,8 @@ Contract of a stream:
 * Each watcher lists (for a resourceVersion) and then watches; after every list it marks the page changed,
   so the first render after connecting, and the one after a broken watch, reflect everything up to then.
   A burst of changes (a rollout) is rendered once per COALESCE seconds.
-* A watcher that is refused (401/403/404) stops for good; one that fails otherwise lists again after a
-  backoff. When the browser goes away, Starlette cancels the stream and the stream cancels its watchers.
+* A watcher that is refused (401/403/404) asks again every REFUSED_RETRY seconds (a role may be granted
+  meanwhile); one that fails otherwise lists again after a backoff. When the browser goes away, Starlette cancels the stream and the stream cancels its watchers.
 * Payloads are JSON (`{"html": ...}`, `{"lines": [...]}`), ASCII-escaped: a CR or LF inside an API string
   can never end an SSE field or start another.
 """
@@ -35,6 +35,7 @@ COALESCE = 0.5
 HEARTBEAT = 15.0
 WATCH_SECONDS = 300
 LOG_BATCH = 200
+REFUSED_RETRY = 30.0
 
 
 def sse(event: str, payload: Any) -> str:
@@ -58,9 +59,8 @@ async def watch_changes(
                         changed.set()
             backoff.reset()
         except StatusError as err:
-            if err.code in (401, 403, 404):
-                return  # the page already says the user may not see this
-            delay = backoff.next()
+            # Refused (the page says so): ask again now and then, as a role may be granted meanwhile.
+            delay = REFUSED_RETRY if err.code in (401, 403, 404) else backoff.next()
             log.info(
                 "watch ended; listing again",
                 extra={"resource": res.resource, "code": err.code, "delay": delay},

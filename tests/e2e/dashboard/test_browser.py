@@ -21,6 +21,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.dashboard import Dashboard, running_dashboard
 from tests.e2e.cluster.cluster import LocalCluster, kubectl
+from tests.harness import wait_until
 from tests.images import BUSYBOX_IMAGE
 from tests.kube import write_kubeconfig
 
@@ -174,6 +175,9 @@ def test_a_viewer_sees_no_write_buttons(browser: Any, cluster: LocalCluster, ns:
     kubeconfig = write_kubeconfig(
         cluster.tmp / "viewer.kubeconfig", cluster.apiserver, user=VIEWER, groups=()
     )
+    # RBAC reads its caches: wait until the binding holds before the viewer looks.
+    with cluster.apiserver.client(user=VIEWER, groups=()) as as_viewer:
+        wait_until(lambda: as_viewer.get(f"/apis/apps/v1/namespaces/{ns}/deployments").status_code == 200, 10)
     with running_dashboard(kubeconfig, "--allow-writes") as viewer:
         browser.get(f"{viewer.url}/workloads?token={viewer.token}&namespace={ns}")
         _wait(browser, lambda d: _running(d, "web") == 3, 30, "the viewer sees web's 3 pods")
