@@ -68,6 +68,10 @@ def ns(apiserver: ApiServer) -> Iterator[str]:
             api.post("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", json=binding).status_code
             == 201
         )
+        with apiserver.client(user=VIEWER, groups=()) as as_viewer:  # RBAC reads caches: wait until it holds
+            wait_until(
+                lambda: as_viewer.get(f"/apis/apps/v1/namespaces/{name}/deployments").status_code == 200, 10
+            )
         try:
             yield name
         finally:
