@@ -143,6 +143,11 @@ def test_a_crashlooping_pod_is_marked_and_its_logs_open(
     )
     assert background not in ("rgba(0, 0, 0, 0)", "rgb(255, 255, 255)")  # the row stands out
     browser.save_screenshot(str(shots / "crashloop.png"))
+    browser.set_window_size(1280, 1100)  # the whole overview in one picture (the README's)
+    try:
+        browser.save_screenshot(str(shots / "overview-tall.png"))
+    finally:
+        browser.set_window_size(1280, 800)
 
     def open_logs(d: Any) -> bool:
         """From the keyboard: focus the row's Logs link, press Enter (again if a live update replaced it)."""
