@@ -16,6 +16,7 @@ import typer
 from cli import (
     apply,
     config,
+    dashboard,
     delete,
     describe,
     get,
@@ -51,6 +52,7 @@ SUBCOMMANDS: list[typer.Typer] = [
     nodes.app,
     info.app,
     up.app,
+    dashboard.app,
 ]
 # Command groups (`kctl config view`, `kctl rollout status`...).
 GROUPS: dict[str, typer.Typer] = {
