@@ -79,6 +79,7 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo("replicasets", "ReplicaSet", "apps", "v1", True, ("rs",), ("all",), ("status", "scale")),
     ResourceInfo("leases", "Lease", "coordination.k8s.io", "v1", True, (), ()),
     ResourceInfo("endpointslices", "EndpointSlice", "discovery.k8s.io", "v1", True, (), ()),
+    ResourceInfo("networkpolicies", "NetworkPolicy", "networking.k8s.io", "v1", True, ("netpol",), ()),
     ResourceInfo(
         "customresourcedefinitions",
         "CustomResourceDefinition",

@@ -44,6 +44,7 @@ from apimachinery.validation.common import (
     validate_object_meta_update,
 )
 from apimachinery.validation.discovery import validate_endpoint_slice, validate_endpoint_slice_update
+from apimachinery.validation.networkpolicy import validate_network_policy
 from apimachinery.validation.pods import (
     PROTOCOLS,
     TAINT_EFFECTS,
@@ -359,6 +360,7 @@ _KINDS: dict[tuple[str, str], tuple[NameCheck, Check | None, UpdateCheck | None]
         validate_endpoint_slice,
         validate_endpoint_slice_update,
     ),
+    ("networking.k8s.io", "NetworkPolicy"): (is_dns1123_subdomain, validate_network_policy, None),
 }
 
 
