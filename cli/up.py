@@ -52,6 +52,7 @@ DEFAULT_PORTS = {
     "kube-scheduler": 10259,
     "kube-proxy": 10249,
     "kubelet": 10250,
+    "kube-netpol": 10265,
 }
 
 
@@ -59,6 +60,7 @@ DEFAULT_PORTS = {
 class Preflight:
     proxy_mode: str = "iptables"
     network: str = "cni"
+    netpol: bool = True  # the network policy agent can run (iptables rights and ipset)
     notes: list[str] = field(default_factory=list)
 
 
@@ -110,6 +112,12 @@ def preflight(ports: dict[str, int]) -> Preflight:
             f"CNI plugins not found in {CNI_BIN_DIR} (Debian: apt-get install "
             "containernetworking-plugins): pods use a Docker bridge network instead"
         )
+    if not ok or shutil.which("ipset") is None:
+        result.netpol = False
+        result.notes.append(
+            "network policies are not enforced here: kube-netpol needs iptables rights and ipset "
+            "(Debian: apt-get install ipset)"
+        )
     return result
 
 
@@ -117,7 +125,7 @@ def components(
     state: Path, ports: dict[str, int], node: str, pod_cidr: str, pre: Preflight, etcd_servers: str | None
 ) -> list[dict[str, Any]]:
     """The supervisor's component list, in start order. kube-proxy starts before the kubelet so that its guard
-    routes for service addresses exist before any pod does."""
+    routes for service addresses exist before any pod does; the network policy agent runs where it can."""
     py = sys.executable
     master = f"http://127.0.0.1:{ports['kube-apiserver']}"
     storage = (
@@ -162,6 +170,14 @@ def components(
                      "--root-dir", str(state / "kubelet"), "--cni-conf-dir", str(state / "cni"),
                      "--network", pre.network],
         },
+        # After the kubelet, whose KUBELITE-FORWARD accept would otherwise land above the agent's jump (the agent
+        # puts its jump back on top at every sync anyway).
+        *([{
+            "name": "kube-netpol",
+            "health": health("kube-netpol"),
+            "argv": [py, "-m", "netpol", "--master", master, "--node-name", node, "--port",
+                     str(ports["kube-netpol"])],
+        }] if pre.netpol else []),
     ]  # fmt: skip
 
 
@@ -248,6 +264,9 @@ def up(
         DEFAULT_PORTS["kube-controller-manager"], "--controller-manager-port"
     ),
     proxy_port: int = typer.Option(DEFAULT_PORTS["kube-proxy"], "--proxy-port", help="kube-proxy's /healthz"),
+    netpol_port: int = typer.Option(
+        DEFAULT_PORTS["kube-netpol"], "--netpol-port", help="the network policy agent's /healthz"
+    ),
     pod_cidr: str = typer.Option(
         NODE_POD_CIDR, "--pod-cidr", help=f"the node's pod addresses (in {CLUSTER_CIDR})"
     ),
@@ -264,6 +283,7 @@ def up(
         "kube-scheduler": scheduler_port,
         "kube-proxy": proxy_port,
         "kubelet": kubelet_port,
+        "kube-netpol": netpol_port,
     }
     try:
         inside = ipaddress.IPv4Network(pod_cidr).subnet_of(ipaddress.IPv4Network(CLUSTER_CIDR))
@@ -314,7 +334,9 @@ def up(
     print("kubelite is up:")
     print(_columns(rows), flush=True)
     print(f"storage: {'etcd at ' + etcd_servers if etcd_servers else 'SQLite in ' + str(state / 'data')}")
+    policies = "enforced by kube-netpol" if pre.netpol else "not enforced"
     print(f"network: {pre.network} (pods {pod_cidr}), kube-proxy: {pre.proxy_mode} mode")
+    print(f"network policies: {policies}")
     print(f"kubeconfig: context kubelite in {kubeconfig} (now current)")
     print(f"images: {PAUSE_IMAGE} (pod sandbox), {BUSYBOX_IMAGE} (for examples)")
     print("try: kctl get nodes; stop with: kctl down")
@@ -438,6 +460,14 @@ def down(
             print("removed kube-proxy's rules and routes")
         else:
             _err(f"warning: kube-proxy --cleanup failed: {proxy.stderr.strip()[-300:]}")
+        if any(c.get("name") == "kube-netpol" for c in spec.get("components", [])):
+            netpol = subprocess.run(
+                [sys.executable, "-m", "netpol", "--cleanup"], capture_output=True, text=True, cwd=str(REPO)
+            )
+            if netpol.returncode == 0:
+                print("removed kube-netpol's rules and sets")
+            else:
+                _err(f"warning: kube-netpol --cleanup failed: {netpol.stderr.strip()[-300:]}")
     if purge:
         shutil.rmtree(state, ignore_errors=True)
         print(f"deleted {state}")
