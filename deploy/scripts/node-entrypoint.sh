@@ -1,11 +1,12 @@
 #!/bin/bash
 # A kubelite node in one container, without --privileged: make the cgroup folders and /proc/sys writable (the
 # container has every capability but SYS_RESOURCE, and no seccomp/AppArmor profile), start the node's own dockerd,
-# load the pod sandbox image, then run kube-proxy and the kubelet. If any of the three exits, the node stops (and
-# compose's restart policy decides what happens next).
+# load the pod sandbox image, then run kube-proxy, the kubelet and the network policy agent (kube-netpol). If any of
+# them exits, the node stops (and compose's restart policy decides what happens next).
 #
 # Environment: NODE_NAME (default: the hostname), KUBECONFIG_FILE (default /pki/kubeconfigs/$NODE_NAME.conf),
-# REGISTRY (the cluster registry, trusted over plain HTTP), CLUSTER_CIDR, KUBELET_ARGS, KUBE_PROXY_ARGS.
+# REGISTRY (the cluster registry, trusted over plain HTTP), CLUSTER_CIDR, KUBELET_ARGS, KUBE_PROXY_ARGS,
+# KUBE_NETPOL_ARGS.
 set -euo pipefail
 NODE_NAME=${NODE_NAME:-$(hostname)}
 KUBECONFIG_FILE=${KUBECONFIG_FILE:-/pki/kubeconfigs/$NODE_NAME.conf}
@@ -49,7 +50,7 @@ fi
 pids=("$dockerd_pid")
 stop() {
   trap - TERM INT
-  # The kubelet and kube-proxy first, dockerd (and with it every pod container) last.
+  # The agents first, dockerd (and with it every pod container) last.
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null || true; done
   wait
   exit "${1:-0}"
@@ -63,6 +64,9 @@ pids+=($!)
 # shellcheck disable=SC2086
 kubelet --kubeconfig "$KUBECONFIG_FILE" --node-name "$NODE_NAME" --cluster-cidr "$CLUSTER_CIDR" \
   --address 0.0.0.0 ${KUBELET_ARGS:-} &
+pids+=($!)
+# shellcheck disable=SC2086
+kube-netpol --kubeconfig "$KUBECONFIG_FILE" --node-name "$NODE_NAME" ${KUBE_NETPOL_ARGS:-} &
 pids+=($!)
 
 set +e
