@@ -69,14 +69,13 @@ class DataPlane:
             self._sets = await ipset.our_sets()
             self._members = {}
             self._filter = None
-        wanted = rules.set_members(plan)
+        built = rules.compile_plan(plan, self._chains or ())
+        wanted = built.sets
         new = set(wanted) - self._sets
         changed = {n for n in wanted if n not in new and self._members.get(n) != wanted[n]}
         stale = self._sets - set(wanted)
         # Unreferenced since the last restore: destroy now. Referenced until this restore: destroy next time.
-        destroy = self._pending_destroy & stale
-        if full:
-            destroy = set()  # after a failure or at start, rules may still use them: wait one sync
+        destroy = set() if full else self._pending_destroy & stale  # (at start rules may still use them)
         text = rules.ipset_restore(wanted, changed, new, destroy)
         if text:
             await ipset.restore(text)
@@ -87,7 +86,6 @@ class DataPlane:
             self._members.pop(name, None)
         self._pending_destroy = stale - destroy
 
-        built = rules.filter_rules(plan, self._chains or ())
         jump = rules.jump_fix(await iptables.forward_rules())
         body = built.text()
         restored = bool(jump) or body != self._filter
@@ -100,15 +98,15 @@ class DataPlane:
         self._filter = body
         if full:
             self._last_full = time.monotonic()
-        self._count(plan, built, wanted)
+        self._count(plan, built)
         return SyncResult(bool(text), restored, full, built.skipped)
 
-    def _count(self, plan: Plan, built: rules.FilterRules, wanted: dict[str, frozenset[str]]) -> None:
+    def _count(self, plan: Plan, built: rules.Compiled) -> None:
         self.metrics.rules.set(built.rule_count)
         self.metrics.chains.set(len(built.chains))
-        self.metrics.sets.set(len(wanted))
-        self.metrics.set_entries.set(sum(len(m) for m in wanted.values()))
-        self.metrics.local_policies.set(len({c.key.rsplit("/", 1)[0] for c in plan.policy_chains}))
+        self.metrics.sets.set(len(built.sets))
+        self.metrics.set_entries.set(sum(len(m) for m in built.sets.values()))
+        self.metrics.local_policies.set(plan.policies)
         for direction in (INGRESS, EGRESS):
             self.metrics.isolated_pods.labels(direction).set(plan.isolated(direction))
         self.metrics.skipped.inc(len(built.skipped))

@@ -1,23 +1,26 @@
 """A plan as `iptables-restore --noflush` and `ipset restore` input: pure functions, and the one place where values
 become command text.
 
-The filter table, for a local pod P isolated by policies A and B (ingress shown; egress mirrors it with -s/dst):
+The filter table, for a local pod P that policies isolate (ingress shown; egress mirrors it with -s and dst):
 
     FORWARD             -j KLNP-FORWARD, kept the FIRST rule: before the kubelet's KUBELITE-FORWARD accept,
                         kube-proxy's KUBE-FORWARD and Docker's DOCKER-USER, any of which would accept the packet
     KLNP-FORWARD        RELATED,ESTABLISHED -> RETURN (connections already allowed are kept);
                         -s P -> KLNP-POD-EG-<P>, -d P -> KLNP-POD-IN-<P> for every isolated local pod
-    KLNP-POD-IN-<P>     -s P -> RETURN (a pod may always reach itself); -> KLNP-POL-IN-<A>; -> KLNP-POL-IN-<B>;
-                        not marked -> REJECT; clear the mark
-    KLNP-POL-IN-<A>     marked already -> RETURN; one rule per (rule, port): peers' set, protocol, port -> MARK
+    KLNP-POD-IN-<P>     -s P -> RETURN (a pod may always reach itself)
+                        source in KLNP-N-<P> (peers on any port) -> RETURN
+                        -p udp, source in KLNP-N-<P udp> (peers on any UDP port) -> RETURN   (when used)
+                        (source, destination port) in KLNP-X-<P> (peer and port pairs) -> RETURN
+                        -p tcp --dport 1000:9000, source in KLNP-N-<P range> -> RETURN     (wide ranges only)
+                        -p tcp (not service traffic) -> REJECT with a TCP reset; anything else -> REJECT
 
-The agent never ACCEPTs: allowed traffic returns to FORWARD and meets the rules it met before the agent existed,
-so a policy can only ever take traffic away (the egress guard and Docker's isolation stay in force). Traffic from
-the node itself to its pods (kubelet probes) and from pods to their node never passes FORWARD (it is OUTPUT and
-INPUT), so it is allowed, as upstream says it must be.
+Returning is allowing: the packet goes back to FORWARD and meets the rules it met before the agent existed. The
+agent never ACCEPTs, so a policy can only ever take traffic away (the egress guard and Docker's isolation stay in
+force). Traffic from the node itself to its pods (kubelet probes) and from pods to their node never passes FORWARD
+(it is OUTPUT and INPUT), so it is allowed, as upstream says it must be.
 
 Values reach the text only as `ipaddress` objects, ints checked to be ports, protocols from a fixed table and names
-that are hashes; `_check_*` raise on anything else and the rule is skipped (logged) while the rest is written.
+that are hashes; `_check_*` raise on anything else, and that one entry or rule is skipped (logged).
 """
 
 from __future__ import annotations
@@ -27,29 +30,26 @@ import hashlib
 import ipaddress
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from netpol.plan import EGRESS, INGRESS, Plan, PolicyRule, PortMatch
+from netpol.plan import EGRESS, INGRESS, Plan, PodRules
 from netpol.policy import PROTOCOLS
 
 log = logging.getLogger("netpol.rules")
 
 PREFIX = "KLNP-"
 TOP_CHAIN = "KLNP-FORWARD"
-MARK = "0x10000"  # kube-proxy uses 0x4000 (masquerade); nothing else on the node uses this bit
-SWAP_SET = "KLNP-SWAP"  # the scratch set `ipset swap` fills before it trades contents with a live one
 JUMP_COMMENT = "kubelite network policies"
 JUMP_RULE = f'-m comment --comment "{JUMP_COMMENT}" -j {TOP_CHAIN}'
-SET_TYPE = "hash:net family inet hashsize 64 maxelem 1048576"
+NET, PAIR = "hash:net", "hash:net,port"
+SET_OPTIONS = "family inet hashsize 64 maxelem 1048576"
+SWAP_SETS = {NET: "KLNP-SWAP-N", PAIR: "KLNP-SWAP-X"}  # scratch sets `ipset swap` trades contents with
 
-_CHAIN_PREFIXES = {
-    ("pod", INGRESS): "KLNP-POD-IN-",
-    ("pod", EGRESS): "KLNP-POD-EG-",
-    ("policy", INGRESS): "KLNP-POL-IN-",
-    ("policy", EGRESS): "KLNP-POL-EG-",
-}
-_NAME = re.compile(r"KLNP-[A-Z0-9-]{1,26}")  # chains: at most 28 characters, as iptables allows
+_POD_CHAINS = {INGRESS: "KLNP-POD-IN-", EGRESS: "KLNP-POD-EG-"}
+_CHAIN = re.compile(r"KLNP-[A-Z0-9-]{1,23}")  # chains: at most 28 characters, as iptables allows
+_SET = re.compile(r"KLNP-[NX]-[A-Z2-7]{16}")
+_OWNED = re.compile(r"KLNP-[A-Z0-9-]{1,26}")  # any set of ours, of this version or an earlier one
 _COMMENT = re.compile(r"[a-z0-9][-a-z0-9./ ]{0,250}")
 
 
@@ -57,13 +57,17 @@ def _hash(text: str) -> str:
     return base64.b32encode(hashlib.sha256(text.encode()).digest()).decode()[:16]
 
 
-def chain_name(kind: str, direction: str, key: str) -> str:
-    return _CHAIN_PREFIXES[(kind, direction)] + _hash(key)
+def chain_name(direction: str, key: str) -> str:
+    return _POD_CHAINS[direction] + _hash(key)
 
 
-def set_name(key: str) -> str:
-    """A set for `key`: "KLNP-S-" and a hash (23 characters; ipset allows 31)."""
-    return "KLNP-S-" + _hash(key)
+def set_name(kind: str, key: str) -> str:
+    """A set of `kind` (NET or PAIR) for `key`: "KLNP-N-" or "KLNP-X-" and a hash (23 characters; ipset allows 31)."""
+    return ("KLNP-N-" if kind == NET else "KLNP-X-") + _hash(key)
+
+
+def set_kind(name: str) -> str:
+    return PAIR if name.startswith("KLNP-X-") else NET
 
 
 def owned(name: str) -> bool:
@@ -73,8 +77,8 @@ def owned(name: str) -> bool:
 # -- checks: the last word on every value that becomes text ---------------------------------------------------
 
 
-def _check_name(name: str) -> str:
-    if not _NAME.fullmatch(name):
+def _check(pattern: re.Pattern[str], name: str) -> str:
+    if not pattern.fullmatch(name):
         raise ValueError(f"not one of our names: {name!r}")
     return name
 
@@ -110,43 +114,52 @@ def comment(text: str) -> str:
     return f'-m comment --comment "{text}"'
 
 
-# -- the filter table ----------------------------------------------------------------------------------------
+def _skip(skipped: list[str], exc: Exception) -> None:
+    skipped.append(str(exc))
+    log.error("entry skipped: a value failed its check", extra={"error": str(exc)})
 
 
-def _port_text(match: PortMatch) -> str:
-    protocol = _check_protocol(match.protocol)
-    parts = [f"-p {protocol} -m {protocol}"]
-    if match.ports is not None:
-        low, high = (_check_port(p) for p in match.ports)
-        if high < low:
-            raise ValueError(f"not a port range: {low}:{high}")
-        parts.append(f"--dport {low}" if low == high else f"--dport {low}:{high}")
-    if match.dst_set is not None:
-        parts.append(f"-m set --match-set {_check_name(set_name(match.dst_set))} dst")
-    return " ".join(parts)
+def _nets(members: Iterable[object], skipped: list[str]) -> frozenset[str]:
+    """Networks as text, collapsed; one that fails its check is left out (a set of allowed peers that lacks
+    one allows less, never more)."""
+    good = []
+    for member in members:
+        try:
+            _check_net(member)
+            good.append(member)
+        except ValueError as exc:
+            _skip(skipped, exc)
+    return frozenset(str(n) for n in ipaddress.collapse_addresses(good))  # type: ignore[type-var]
 
 
-def _policy_rule(chain: str, direction: str, rule: PolicyRule) -> str:
-    parts = [f"-A {chain}", comment(rule.comment)]
-    if rule.peer_set is not None:
-        side = "src" if direction == INGRESS else "dst"
-        parts.append(f"-m set --match-set {_check_name(set_name(rule.peer_set))} {side}")
-    if rule.port is not None:
-        parts.append(_port_text(rule.port))
-    parts.append(f"-j MARK --set-xmark {MARK}/{MARK}")
-    return " ".join(parts)
+def _pairs(pairs: Iterable[object], skipped: list[str]) -> frozenset[str]:
+    """(network, protocol, port) triples as ipset's `net,protocol:port`, networks collapsed per port."""
+    by_port: dict[tuple[str, int], list[object]] = {}
+    for pair in pairs:
+        try:
+            if not isinstance(pair, tuple) or len(pair) != 3:
+                raise ValueError(f"not a (network, protocol, port) pair: {pair!r}")
+            _check_net(pair[0])
+            by_port.setdefault((_check_protocol(pair[1]), _check_port(pair[2])), []).append(pair[0])
+        except ValueError as exc:
+            _skip(skipped, exc)
+    return frozenset(f"{n},{p}:{port}" for (p, port), nets in by_port.items() for n in _nets(nets, skipped))
+
+
+# -- one pod's chain and sets ---------------------------------------------------------------------------------
 
 
 @dataclass
-class FilterRules:
-    """The restore input for our chains and the chains it leaves in place."""
+class Compiled:
+    """The restore input for our chains, the sets they use, and what was left out."""
 
-    lines: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)  # chain declarations and rules, without COMMIT
     chains: set[str] = field(default_factory=set)
-    skipped: list[str] = field(default_factory=list)  # rules left out, and why
+    sets: dict[str, frozenset[str]] = field(default_factory=dict)  # name -> members (kind: `set_kind(name)`)
+    skipped: list[str] = field(default_factory=list)
 
     def text(self, extra: Iterable[str] = ()) -> str:
-        """The restore input; `extra` lines (the jump from FORWARD) go after the chain declarations."""
+        """The iptables-restore input; `extra` lines (the jump from FORWARD) go after the chain declarations."""
         declared = [line for line in self.lines if line.startswith(":")]
         rest = [line for line in self.lines if not line.startswith(":")]
         return "*filter\n" + "".join(line + "\n" for line in [*declared, *extra, *rest, "COMMIT"])
@@ -156,45 +169,76 @@ class FilterRules:
         return sum(1 for line in self.lines if line.startswith("-A "))
 
 
-def _rule(out: list[str], skipped: list[str], build: Callable[[], str]) -> None:
-    """Append `build()`; a value that fails its check skips this one rule (and says so)."""
-    try:
-        out.append(build())
-    except ValueError as exc:
-        skipped.append(str(exc))
-        log.error("rule skipped: a value failed its check", extra={"error": str(exc)})
+def _pod_rules(pod: PodRules, out: Compiled) -> list[str]:
+    """The rules of one pod's chain (and its sets into `out.sets`)."""
+    name = _check(_CHAIN, chain_name(pod.direction, pod.key))
+    side = "src" if pod.direction == INGRESS else "dst"
+    self_flag = "-s" if pod.direction == INGRESS else "-d"
+    ip = _check_ip(pod.ip)
+    lines = [f"-A {name} {self_flag} {ip}/32 {comment('to itself')} -j RETURN"]
+    if pod.allow_all:
+        return [*lines, f"-A {name} {comment('a policy allows all')} -j RETURN"]
+
+    def with_set(kind: str, key: str, members: frozenset[str], match: str) -> str:
+        set_ = _check(_SET, set_name(kind, key))
+        out.sets[set_] = members
+        return f"-A {name} {match.format(set=set_)} -j RETURN"
+
+    nets = _nets(pod.any_port, out.skipped)
+    lines.append(with_set(NET, f"{pod.key}/any", nets, f"-m set --match-set {{set}} {side}"))
+    for protocol in sorted(pod.protocol_any):
+        try:
+            p = _check_protocol(protocol)
+        except ValueError as exc:
+            _skip(out.skipped, exc)
+            continue
+        members = _nets(pod.protocol_any[protocol], out.skipped)
+        lines.append(
+            with_set(NET, f"{pod.key}/any/{p}", members, f"-p {p} -m set --match-set {{set}} {side}")
+        )
+    pairs = _pairs(pod.pairs, out.skipped)
+    lines.append(with_set(PAIR, f"{pod.key}/pairs", pairs, f"-m set --match-set {{set}} {side},dst"))
+    for i, wide in enumerate(pod.ranges):
+        try:
+            p, low, high = _check_protocol(wide.protocol), _check_port(wide.low), _check_port(wide.high)
+        except ValueError as exc:
+            _skip(out.skipped, exc)
+            continue
+        match = f"-p {p} -m {p} --dport {low}:{high}"
+        if wide.peers is None:
+            lines.append(f"-A {name} {match} -j RETURN")
+        else:
+            members = _nets(wide.peers, out.skipped)
+            lines.append(
+                with_set(NET, f"{pod.key}/range/{i}", members, f"{match} -m set --match-set {{set}} {side}")
+            )
+    reason = comment(f"{pod.pod} {pod.direction} not allowed by any policy")
+    # TCP gets a reset: the kernel rate-limits ICMP errors (to about one a second per peer), so a client that
+    # retries would see its later attempts hang instead of fail. Not for service traffic (DNAT): the reset would
+    # come from the pod's address, which the client never spoke to, while an ICMP error is translated back.
+    lines.append(f"-A {name} -p tcp -m conntrack ! --ctstate DNAT {reason} -j REJECT --reject-with tcp-reset")
+    lines.append(f"-A {name} {reason} -j REJECT")
+    return lines
 
 
-def _pod_chain_lines(plan: Plan, out: list[str]) -> list[str]:
-    """The pod chains' rules; returns the jumps into them for the top chain."""
+def compile_plan(plan: Plan, existing: Iterable[str] = ()) -> Compiled:
+    """The restore input for `plan` and its sets. `existing` are our chains present now; those the plan does not
+    use are flushed and deleted in the same restore."""
+    out = Compiled()
     jumps: list[str] = []
-    for pod in plan.pod_chains:
-        name = _check_name(chain_name("pod", pod.direction, pod.key))
-        flag, peer = ("-s", "-d") if pod.direction == EGRESS else ("-d", "-s")
-        ip = _check_ip(pod.ip)
-        jumps.append(f"-A {TOP_CHAIN} {flag} {ip}/32 {comment(pod.pod)} -j {name}")
-        out.append(f"-A {name} {peer} {ip}/32 {comment('to itself')} -j RETURN")
-        for key in pod.policies:
-            out.append(f"-A {name} -j {_check_name(chain_name('policy', pod.direction, key))}")
-        reason = comment(f"{pod.pod} {pod.direction} not allowed by any policy")
-        out.append(f"-A {name} -m mark ! --mark {MARK}/{MARK} {reason} -j REJECT")
-        out.append(f"-A {name} -j MARK --set-xmark 0x0/{MARK}")
-    return jumps
-
-
-def filter_rules(plan: Plan, existing: Iterable[str] = ()) -> FilterRules:
-    """The restore input for `plan`. `existing` are our chains present now; those the plan does not use are
-    flushed and deleted in the same restore."""
-    out = FilterRules()
     body: list[str] = []
-    for chain in plan.policy_chains:
-        name = _check_name(chain_name("policy", chain.direction, chain.key))
+    for pod in plan.pods:
+        try:
+            rules = _pod_rules(pod, out)
+        except ValueError as exc:  # a pod whose own address fails its check: no chain, nothing to isolate
+            out.skipped.append(str(exc))
+            log.error("pod chain skipped: a value failed its check", extra={"error": str(exc)})
+            continue
+        name = chain_name(pod.direction, pod.key)
         out.chains.add(name)
-        body.append(f"-A {name} -m mark --mark {MARK}/{MARK} -j RETURN")
-        for rule in chain.rules:
-            _rule(body, out.skipped, lambda: _policy_rule(name, chain.direction, rule))  # noqa: B023
-    out.chains |= {chain_name("pod", c.direction, c.key) for c in plan.pod_chains}
-    jumps = _pod_chain_lines(plan, body)
+        flag = "-s" if pod.direction == EGRESS else "-d"
+        jumps.append(f"-A {TOP_CHAIN} {flag} {_check_ip(pod.ip)}/32 {comment(pod.pod)} -j {name}")
+        body += rules
     top = [
         f"-A {TOP_CHAIN} -m conntrack --ctstate RELATED,ESTABLISHED {comment('connections already allowed')}"
         " -j RETURN",
@@ -220,38 +264,25 @@ def jump_fix(forward_rules: list[str]) -> list[str]:
 # -- sets ----------------------------------------------------------------------------------------------------
 
 
-def set_members(plan: Plan) -> dict[str, frozenset[str]]:
-    """Each set's name and its members as text. A member that fails its check is left out (a set of peers or of
-    named-port holders that lacks one allows less, never more)."""
-    out: dict[str, frozenset[str]] = {}
-    for key, members in plan.sets.items():
-        texts = set()
-        for member in members:
-            try:
-                texts.add(_check_net(member))
-            except ValueError as exc:
-                log.error("set member skipped: it failed its check", extra={"error": str(exc)})
-        out[_check_name(set_name(key))] = frozenset(texts)
-    return out
-
-
 def ipset_restore(
     wanted: dict[str, frozenset[str]], changed: Iterable[str], new: Iterable[str], destroy: Iterable[str]
 ) -> str:
-    """`ipset restore` input: sets in `new` are created and filled; sets in `changed` are refilled through the
-    scratch set and `swap`, so a packet never meets a half-filled set; sets in `destroy` go last (they are no
-    longer in any rule; should one still be, the restore stops there, after everything else is done)."""
+    """`ipset restore` input: sets in `new` are created and filled; sets in `changed` are refilled through a
+    scratch set of their type and `swap`, so a packet never meets a half-filled set; sets in `destroy` go last
+    (they are in no rule any more; should one still be, the restore stops there, after everything else)."""
     lines: list[str] = []
     for name in sorted(new):
-        lines.append(f"create {_check_name(name)} {SET_TYPE} -exist")
+        lines.append(f"create {_check(_SET, name)} {set_kind(name)} {SET_OPTIONS} -exist")
         lines += [f"add {name} {m} -exist" for m in sorted(wanted[name])]
     refill = sorted(set(changed) - set(new))
-    if refill:
-        lines.append(f"create {SWAP_SET} {SET_TYPE} -exist")
-        for name in refill:
-            lines.append(f"flush {SWAP_SET}")
-            lines += [f"add {SWAP_SET} {m} -exist" for m in sorted(wanted[name])]
-            lines.append(f"swap {SWAP_SET} {_check_name(name)}")
-        lines.append(f"destroy {SWAP_SET}")
-    lines += [f"destroy {_check_name(name)}" for name in sorted(destroy)]
+    scratch = sorted({set_kind(name) for name in refill})
+    for kind in scratch:
+        lines.append(f"create {SWAP_SETS[kind]} {kind} {SET_OPTIONS} -exist")
+    for name in refill:
+        swap = SWAP_SETS[set_kind(name)]
+        lines.append(f"flush {swap}")
+        lines += [f"add {swap} {m} -exist" for m in sorted(wanted[name])]
+        lines.append(f"swap {swap} {_check(_SET, name)}")
+    lines += [f"destroy {SWAP_SETS[kind]}" for kind in scratch]
+    lines += [f"destroy {_check(_OWNED, name)}" for name in sorted(destroy)]
     return "".join(line + "\n" for line in lines)

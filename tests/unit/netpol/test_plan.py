@@ -69,12 +69,21 @@ def test_pods_that_policies_do_not_concern() -> None:
     assert pod_info(pod("junk", "10.0.0.1; reboot")) is None
 
 
+def only(plan: planning.Plan, pod: str, direction: str = "ingress") -> planning.PodRules:
+    (found,) = [p for p in plan.pods if p.pod == pod and p.direction == direction]
+    return found
+
+
 def test_default_deny_isolates_only_local_selected_pods() -> None:
     plan = build(netpol({"podSelector": {}}))
-    isolated = {(c.pod, c.direction) for c in plan.pod_chains}
-    assert isolated == {("app/server", "ingress"), ("app/client", "ingress"), ("app/other", "ingress")}
-    (chain,) = plan.policy_chains
-    assert chain.rules == [] and plan.sets == {}
+    assert {(p.pod, p.direction) for p in plan.pods} == {
+        ("app/server", "ingress"),
+        ("app/client", "ingress"),
+        ("app/other", "ingress"),
+    }
+    server = only(plan, "app/server")
+    assert not server.allow_all and not server.any_port and not server.pairs and not server.ranges
+    assert plan.policies == 1
 
 
 def test_pod_selector_peers_are_the_namespace_pods_on_every_node() -> None:
@@ -86,48 +95,22 @@ def test_pod_selector_peers_are_the_namespace_pods_on_every_node() -> None:
             }
         )
     )
-    assert [c.pod for c in plan.pod_chains] == ["app/server"]
-    (rule,) = plan.policy_chains[0].rules
-    assert rule.port is None and rule.peer_set is not None
-    assert plan.sets[rule.peer_set] == nets("10.244.1.3/32", "10.244.2.5/32")  # not the guest of another ns
+    assert [p.pod for p in plan.pods] == ["app/server"]
+    # Any port, from the clients of the policy's namespace on both nodes (not the guest of another namespace).
+    assert plan.pods[0].any_port == set(nets("10.244.1.3/32", "10.244.2.5/32"))
 
 
 def test_namespace_selector_alone_and_combined() -> None:
-    alone = build(
-        netpol(
-            {
-                "podSelector": {"matchLabels": {"app": "server"}},
-                "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"team": "blue"}}}]}],
-            }
-        )
-    )
-    assert list(alone.sets.values()) == [nets("10.244.2.6/32")]
-    combined = build(
-        netpol(
-            {
-                "podSelector": {"matchLabels": {"app": "server"}},
-                "ingress": [
-                    {"from": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"role": "client"}}}]}
-                ],
-            }
-        )
-    )
-    assert list(combined.sets.values()) == [nets("10.244.1.3/32", "10.244.2.5/32", "10.244.2.6/32")]
-    by_name = build(
-        netpol(
-            {
-                "podSelector": {"matchLabels": {"app": "server"}},
-                "ingress": [
-                    {
-                        "from": [
-                            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "guests"}}}
-                        ]
-                    }
-                ],
-            }
-        )
-    )
-    assert list(by_name.sets.values()) == [nets("10.244.2.6/32")]
+    def peers(peer: Obj) -> set[ipaddress.IPv4Network]:
+        spec = {"podSelector": {"matchLabels": {"app": "server"}}, "ingress": [{"from": [peer]}]}
+        return only(build(netpol(spec)), "app/server").any_port
+
+    assert peers({"namespaceSelector": {"matchLabels": {"team": "blue"}}}) == set(nets("10.244.2.6/32"))
+    combined = {"namespaceSelector": {}, "podSelector": {"matchLabels": {"role": "client"}}}
+    assert peers(combined) == set(nets("10.244.1.3/32", "10.244.2.5/32", "10.244.2.6/32"))
+    by_name = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "guests"}}}
+    assert peers(by_name) == set(nets("10.244.2.6/32"))
+    assert peers({"namespaceSelector": {"matchLabels": {"team": "none"}}}) == set()
 
 
 def test_ip_block_with_except_and_pods_unite() -> None:
@@ -151,7 +134,7 @@ def test_ip_block_with_except_and_pods_unite() -> None:
             }
         )
     )
-    members = next(iter(plan.sets.values()))
+    members = only(plan, "app/server").any_port
     allowed = [
         ipaddress.IPv4Address(a) for a in ("192.168.0.1", "192.168.2.1", "192.168.200.1", "10.244.1.3")
     ]
@@ -176,75 +159,93 @@ def test_ports_ranges_and_named_ports_resolved_per_pod() -> None:
         pod("server2", "10.244.1.9", {"app": "server"}, ports=[{"name": "http", "containerPort": 9090}]),
         pod("server3", "10.244.1.10", {"app": "server"}),  # no port called http
     ]
-    plan = build(
+    spec = {
+        "podSelector": {"matchLabels": {"app": "server"}},
+        "ingress": [
+            {
+                "from": [{"podSelector": {"matchLabels": {"role": "client"}}}],
+                "ports": [
+                    {"port": 80, "endPort": 82},
+                    {"port": 1000, "endPort": 9000},
+                    {"protocol": "UDP"},
+                    {"port": "http"},
+                ],
+            }
+        ],
+    }
+    plan = build(netpol(spec), pods=pods)
+    clients = nets("10.244.1.3/32", "10.244.2.5/32")
+    server = only(plan, "app/server")
+    assert server.pairs == {(n, "tcp", p) for n in clients for p in (80, 81, 82, 8080)}
+    assert server.protocol_any == {"udp": set(clients)}
+    assert server.ranges == [planning.PortRange("tcp", 1000, 9000, tuple(clients))]
+    assert {(n, p) for n, _, p in only(plan, "app/server2").pairs} >= {(clients[0], 9090)}
+    assert not any(p in (8080, 9090) for _, _, p in only(plan, "app/server3").pairs)
+
+
+def test_no_peers_means_anyone_and_no_rules_mean_no_one() -> None:
+    anyone = build(
         netpol(
             {
                 "podSelector": {"matchLabels": {"app": "server"}},
-                "ingress": [
-                    {
-                        "ports": [
-                            {"port": 80, "endPort": 90},
-                            {"protocol": "UDP"},
-                            {"port": "http"},
-                        ]
-                    }
-                ],
-            }
-        ),
-        pods=pods,
-    )
-    ports = [r.port for r in plan.policy_chains[0].rules]
-    assert [(p.protocol, p.ports) for p in ports if p] == [
-        ("tcp", (80, 90)),
-        ("udp", None),
-        ("tcp", (8080, 8080)),
-        ("tcp", (9090, 9090)),
-    ]
-    named = {p.ports: plan.sets[p.dst_set] for p in ports if p and p.dst_set}
-    assert named == {(8080, 8080): nets("10.244.1.2/32"), (9090, 9090): nets("10.244.1.9/32")}
-
-
-def test_egress_named_port_resolves_on_the_peers() -> None:
-    plan = build(
-        netpol(
-            {
-                "podSelector": {"matchLabels": {"role": "client"}},
-                "policyTypes": ["Egress"],
-                "egress": [
-                    {"to": [{"podSelector": {"matchLabels": {"app": "server"}}}], "ports": [{"port": "http"}]}
-                ],
+                "ingress": [{"ports": [{"port": 53, "protocol": "UDP"}]}],
             }
         )
     )
-    assert {(c.pod, c.direction) for c in plan.pod_chains} == {("app/client", "egress")}
-    (rule,) = plan.policy_chains[0].rules
-    assert rule.peer_set is None and rule.port is not None and rule.port.ports == (8080, 8080)
-    assert rule.port.dst_set is not None and plan.sets[rule.port.dst_set] == nets("10.244.1.2/32")
+    assert only(anyone, "app/server").pairs == {(n, "udp", 53) for n in planning.ANY}
+    everything = build(netpol({"podSelector": {"matchLabels": {"app": "server"}}, "ingress": [{}]}))
+    assert only(everything, "app/server").allow_all
 
 
-def test_a_pod_under_several_policies_jumps_to_each_in_order() -> None:
+def test_egress_named_port_resolves_on_each_peer() -> None:
+    pods = [
+        *PODS,
+        pod(
+            "server2",
+            "10.244.2.9",
+            {"app": "server"},
+            node="n2",
+            ports=[{"name": "http", "containerPort": 9090}],
+        ),
+    ]
+    spec = {
+        "podSelector": {"matchLabels": {"role": "client"}},
+        "policyTypes": ["Egress"],
+        "egress": [
+            {"to": [{"podSelector": {"matchLabels": {"app": "server"}}}], "ports": [{"port": "http"}]}
+        ],
+    }
+    plan = build(netpol(spec), pods=pods)
+    assert {(p.pod, p.direction) for p in plan.pods} == {("app/client", "egress")}
+    assert only(plan, "app/client", "egress").pairs == {
+        (ipaddress.IPv4Network("10.244.1.2/32"), "tcp", 8080),
+        (ipaddress.IPv4Network("10.244.2.9/32"), "tcp", 9090),
+    }
+
+
+def test_policies_selecting_a_pod_add_up() -> None:
     plan = build(
         netpol({"podSelector": {}}, name="b-deny"),
-        netpol({"podSelector": {"matchLabels": {"app": "server"}}, "ingress": [{}]}, name="a-allow"),
+        netpol(
+            {"podSelector": {"matchLabels": {"app": "server"}}, "ingress": [{"ports": [{"port": 80}]}]},
+            name="a-web",
+        ),
         netpol(
             {"podSelector": {"matchLabels": {"app": "server"}}, "policyTypes": ["Egress"]}, name="c-egress"
         ),
     )
-    server = {c.direction: c.policies for c in plan.pod_chains if c.pod == "app/server"}
-    assert server == {
-        "ingress": ["app/a-allow/ingress", "app/b-deny/ingress"],
-        "egress": ["app/c-egress/egress"],
+    server = only(plan, "app/server")
+    assert server.policies == ["app/a-web", "app/b-deny"]
+    assert {p for _, _, p in server.pairs} == {80}
+    assert only(plan, "app/server", "egress").policies == ["app/c-egress"]
+    assert plan.pods[0].direction == "egress"  # egress jumps come first in FORWARD
+    assert plan.policies == 3
+
+
+def test_a_selected_pod_with_no_peers_yet_allows_nothing() -> None:
+    spec = {
+        "podSelector": {"matchLabels": {"app": "server"}},
+        "ingress": [{"from": [{"podSelector": {"matchLabels": {"role": "nobody"}}}]}],
     }
-    assert plan.pod_chains[0].direction == "egress"  # egress chains come first in FORWARD
-
-
-def test_a_selected_pod_with_no_peers_yet_gets_an_empty_set() -> None:
-    plan = build(
-        netpol(
-            {
-                "podSelector": {"matchLabels": {"app": "server"}},
-                "ingress": [{"from": [{"podSelector": {"matchLabels": {"role": "nobody"}}}]}],
-            }
-        )
-    )
-    assert list(plan.sets.values()) == [[]]  # an empty set matches nothing: nobody is let in
+    server = only(build(netpol(spec)), "app/server")
+    assert not server.any_port and not server.allow_all

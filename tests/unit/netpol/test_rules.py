@@ -1,4 +1,5 @@
-"""The restore input: names by hashing, every value checked again, stale chains removed, our jump first."""
+"""The restore input: names by hashing, every value checked again, stale chains removed, our jump first, sets
+refilled without a moment half full."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ import re
 from typing import Any
 
 from netpol import rules
-from netpol.plan import EGRESS, INGRESS, Plan, PodChain, PolicyChain, PolicyRule, PortMatch
+from netpol.plan import ANY, EGRESS, INGRESS, Plan, PodRules, PortRange, build
 from netpol.policy import parse_policy
 from netpol.selection import Cluster
 
 IP = ipaddress.IPv4Address("10.244.1.2")
+CLIENT = ipaddress.IPv4Network("10.244.1.3/32")
 
 
 def sample_plan() -> Plan:
@@ -19,7 +21,15 @@ def sample_plan() -> Plan:
         "podSelector": {"matchLabels": {"app": "server"}},
         "policyTypes": ["Ingress", "Egress"],
         "ingress": [
-            {"from": [{"podSelector": {}}], "ports": [{"port": 80, "endPort": 90}, {"port": "http"}]}
+            {
+                "from": [{"podSelector": {"matchLabels": {"role": "client"}}}],
+                "ports": [
+                    {"port": 80, "endPort": 81},
+                    {"port": "http"},
+                    {"protocol": "UDP"},
+                    {"port": 1000, "endPort": 2000},
+                ],
+            }
         ],
         "egress": [{"to": [{"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.9.0.0/16"]}}]}],
     }
@@ -29,54 +39,81 @@ def sample_plan() -> Plan:
             "metadata": {"name": "s", "namespace": "shop", "labels": {"app": "server"}},
             "spec": {"nodeName": "n1", "containers": [{"ports": [{"name": "http", "containerPort": 8080}]}]},
             "status": {"podIP": "10.244.1.2"},
-        }
+        },
+        {
+            "metadata": {"name": "c", "namespace": "shop", "labels": {"role": "client"}},
+            "spec": {"nodeName": "n2"},
+            "status": {"podIP": "10.244.1.3"},
+        },
     ]
     assert parsed.policy is not None
-    from netpol.plan import build
-
     return build([parsed.policy], Cluster(pods, [{"metadata": {"name": "shop"}}]), ["n1"])
 
 
 def test_names_are_hashes_within_iptables_and_ipset_limits() -> None:
     evil = "ns/" + "x" * 300 + '"; -j ACCEPT'
-    for kind in ("pod", "policy"):
-        for direction in (INGRESS, EGRESS):
-            name = rules.chain_name(kind, direction, evil)
-            assert re.fullmatch(r"KLNP-(POD|POL)-(IN|EG)-[A-Z2-7]{16}", name) and len(name) <= 28
-    assert re.fullmatch(r"KLNP-S-[A-Z2-7]{16}", rules.set_name(evil)) and len(rules.set_name(evil)) <= 31
-    assert rules.chain_name("pod", INGRESS, "a/b") != rules.chain_name("pod", EGRESS, "a/b")
+    for direction in (INGRESS, EGRESS):
+        name = rules.chain_name(direction, evil)
+        assert re.fullmatch(r"KLNP-POD-(IN|EG)-[A-Z2-7]{16}", name) and len(name) <= 28
+    for kind in (rules.NET, rules.PAIR):
+        name = rules.set_name(kind, evil)
+        assert (
+            re.fullmatch(r"KLNP-[NX]-[A-Z2-7]{16}", name) and len(name) <= 31 and rules.set_kind(name) == kind
+        )
+    assert rules.chain_name(INGRESS, "a/b") != rules.chain_name(EGRESS, "a/b")
 
 
-def test_the_filter_text_for_a_policy() -> None:
-    plan = sample_plan()
-    text = rules.filter_rules(plan).text()
-    pod_in = rules.chain_name("pod", INGRESS, "shop/s/ingress")
-    pol_in = rules.chain_name("policy", INGRESS, "shop/web/ingress")
-    pod_eg = rules.chain_name("pod", EGRESS, "shop/s/egress")
-    peers = rules.set_name("shop/web/ingress/0")
-    named = rules.set_name("shop/web/ingress/0/tcp/http/8080")
-    lines = text.splitlines()
+def test_the_chains_and_sets_for_a_policy() -> None:
+    built = rules.compile_plan(sample_plan())
+    lines = built.text().splitlines()
+    pod_in = rules.chain_name(INGRESS, "shop/s/ingress")
+    pod_eg = rules.chain_name(EGRESS, "shop/s/egress")
+    any_in = rules.set_name(rules.NET, "shop/s/ingress/any")
+    udp_in = rules.set_name(rules.NET, "shop/s/ingress/any/udp")
+    pairs_in = rules.set_name(rules.PAIR, "shop/s/ingress/pairs")
+    range_in = rules.set_name(rules.NET, "shop/s/ingress/range/0")
+    any_eg = rules.set_name(rules.NET, "shop/s/egress/any")
     assert lines[0] == "*filter" and lines[-1] == "COMMIT"
     top = [line for line in lines if line.startswith("-A KLNP-FORWARD")]
     assert "--ctstate RELATED,ESTABLISHED" in top[0] and top[0].endswith("-j RETURN")
     assert top[1].startswith("-A KLNP-FORWARD -s 10.244.1.2/32") and top[1].endswith(f"-j {pod_eg}")
     assert top[2].startswith("-A KLNP-FORWARD -d 10.244.1.2/32") and top[2].endswith(f"-j {pod_in}")
-    pod_rules = [line for line in lines if line.startswith(f"-A {pod_in} ")]
-    assert pod_rules[0].startswith(f"-A {pod_in} -s 10.244.1.2/32") and pod_rules[0].endswith("-j RETURN")
-    assert pod_rules[1] == f"-A {pod_in} -j {pol_in}"
-    assert "-m mark ! --mark 0x10000/0x10000" in pod_rules[2] and pod_rules[2].endswith("-j REJECT")
-    assert pod_rules[3] == f"-A {pod_in} -j MARK --set-xmark 0x0/0x10000"
-    policy_rules = [line for line in lines if line.startswith(f"-A {pol_in} ")]
-    assert policy_rules[0] == f"-A {pol_in} -m mark --mark 0x10000/0x10000 -j RETURN"
-    assert f"-m set --match-set {peers} src -p tcp -m tcp --dport 80:90 -j MARK" in policy_rules[1]
-    assert f"--dport 8080 -m set --match-set {named} dst -j MARK" in policy_rules[2]
+    chain = [line.removeprefix(f"-A {pod_in} ") for line in lines if line.startswith(f"-A {pod_in} ")]
+    assert chain[0].startswith("-s 10.244.1.2/32") and chain[0].endswith("-j RETURN")
+    assert chain[1] == f"-m set --match-set {any_in} src -j RETURN"
+    assert chain[2] == f"-p udp -m set --match-set {udp_in} src -j RETURN"
+    assert chain[3] == f"-m set --match-set {pairs_in} src,dst -j RETURN"
+    assert chain[4] == f"-p tcp -m tcp --dport 1000:2000 -m set --match-set {range_in} src -j RETURN"
+    assert chain[5].startswith("-p tcp -m conntrack ! --ctstate DNAT")
+    assert chain[5].endswith("-j REJECT --reject-with tcp-reset")
+    assert chain[6].endswith("-j REJECT")
+    assert len(chain) == 7
+    egress = [line for line in lines if line.startswith(f"-A {pod_eg} ")]
+    assert egress[0].startswith(f"-A {pod_eg} -d 10.244.1.2/32")
+    assert egress[1] == f"-A {pod_eg} -m set --match-set {any_eg} dst -j RETURN"
+    assert any(
+        f"--match-set {rules.set_name(rules.PAIR, 'shop/s/egress/pairs')} dst,dst" in line for line in egress
+    )
+    assert built.sets[any_in] == frozenset()
+    assert built.sets[udp_in] == frozenset({"10.244.1.3/32"})
+    assert built.sets[pairs_in] == frozenset(
+        {"10.244.1.3/32,tcp:80", "10.244.1.3/32,tcp:81", "10.244.1.3/32,tcp:8080"}
+    )
+    assert built.sets[range_in] == frozenset({"10.244.1.3/32"})
+    assert "10.9.0.0/16" not in built.sets[any_eg] and "10.0.0.0/13" in built.sets[any_eg]
     assert not any("ACCEPT" in line for line in lines)  # the agent only ever takes traffic away
 
 
+def test_allow_all_is_one_return() -> None:
+    plan = Plan(pods=[PodRules("a/p/ingress", INGRESS, "a/p", IP, allow_all=True)])
+    built = rules.compile_plan(plan)
+    chain = [line for line in built.lines if line.startswith("-A KLNP-POD-IN-")]
+    assert len(chain) == 2 and chain[1].endswith("-j RETURN") and built.sets == {}
+
+
 def test_stale_chains_are_flushed_and_deleted() -> None:
-    plan = sample_plan()
-    old = "KLNP-POL-IN-AAAAAAAAAAAAAAAA"
-    built = rules.filter_rules(plan, existing=[old, "KUBE-FORWARD", rules.TOP_CHAIN])
+    old = "KLNP-POD-IN-AAAAAAAAAAAAAAAA"
+    built = rules.compile_plan(sample_plan(), existing=[old, "KUBE-FORWARD", rules.TOP_CHAIN])
     lines = built.text().splitlines()
     assert f":{old} - [0:0]" in lines and f"-X {old}" in lines
     assert lines.index(f"-X {old}") > max(i for i, line in enumerate(lines) if line.startswith("-A "))
@@ -84,30 +121,31 @@ def test_stale_chains_are_flushed_and_deleted() -> None:
     assert old not in built.chains
 
 
-def test_a_value_that_fails_its_check_skips_one_rule_only() -> None:
-    plan = Plan(
-        pod_chains=[PodChain("a/p/ingress", INGRESS, "a/p", IP, ["a/x/ingress"])],
-        policy_chains=[
-            PolicyChain(
-                "a/x/ingress",
-                INGRESS,
-                "a/x ingress",
-                [
-                    PolicyRule("bad port", None, PortMatch("tcp", (0, 5))),
-                    PolicyRule("bad protocol", None, PortMatch("icmp; -j ACCEPT")),
-                    PolicyRule("fine", None, PortMatch("udp", (53, 53))),
-                ],
-            )
-        ],
+def test_a_value_that_fails_its_check_is_left_out_alone() -> None:
+    bad: Any = "10.0.0.0/8 -j ACCEPT"
+    pod = PodRules(
+        "a/p/ingress",
+        INGRESS,
+        "a/p",
+        IP,
+        any_port={CLIENT, bad},
+        pairs={(CLIENT, "tcp", 80), (CLIENT, "tcp", 0), (CLIENT, "icmp; -j ACCEPT", 1)},
+        ranges=[PortRange("tcp", 0, 100, None), PortRange("udp", 1000, 2000, None)],
     )
-    built = rules.filter_rules(plan)
-    assert len(built.skipped) == 2
-    marks = [line for line in built.lines if "--set-xmark 0x10000/0x10000" in line]
-    assert len(marks) == 1 and "-p udp -m udp --dport 53" in marks[0]
+    built = rules.compile_plan(Plan(pods=[pod]))
+    assert built.sets[rules.set_name(rules.NET, "a/p/ingress/any")] == frozenset({"10.244.1.3/32"})
+    assert built.sets[rules.set_name(rules.PAIR, "a/p/ingress/pairs")] == frozenset({"10.244.1.3/32,tcp:80"})
+    assert len(built.skipped) == 4
+    text = built.text()
+    assert "--dport 0:100" not in text and "-p udp -m udp --dport 1000:2000 -j RETURN" in text
+    bad_ip = Plan(pods=[PodRules("a/q/ingress", INGRESS, "a/q", bad)])
+    assert rules.compile_plan(bad_ip).chains == {
+        rules.TOP_CHAIN
+    }  # no chain for a pod without a valid address
 
 
 def test_comments_carry_only_name_characters() -> None:
-    assert rules.comment("shop/web ingress rule 0") == '-m comment --comment "shop/web ingress rule 0"'
+    assert rules.comment("shop/web ingress") == '-m comment --comment "shop/web ingress"'
     for evil in ('x" -j ACCEPT "', "a\nb", "$(reboot)", "A/B"):
         assert rules.comment(evil) == '-m comment --comment "kubelite network policy"'
 
@@ -127,30 +165,26 @@ def test_jump_fix_keeps_our_jump_first() -> None:
 
 
 def test_jump_goes_after_declarations() -> None:
-    text = rules.filter_rules(Plan()).text(["-I FORWARD 1 " + rules.JUMP_RULE]).splitlines()
+    text = rules.compile_plan(Plan()).text(["-I FORWARD 1 " + rules.JUMP_RULE]).splitlines()
     assert text.index(":KLNP-FORWARD - [0:0]") < text.index("-I FORWARD 1 " + rules.JUMP_RULE)
 
 
-def test_ipset_restore_creates_swaps_and_destroys_last() -> None:
-    wanted = {
-        "KLNP-S-NEW": frozenset({"10.0.0.0/8"}),
-        "KLNP-S-OLD": frozenset({"10.1.1.1/32", "10.1.1.2/32"}),
-    }
-    text = rules.ipset_restore(wanted, changed={"KLNP-S-OLD"}, new={"KLNP-S-NEW"}, destroy={"KLNP-S-GONE"})
+def test_ipset_restore_creates_swaps_by_type_and_destroys_last() -> None:
+    new, old = rules.set_name(rules.NET, "new"), rules.set_name(rules.PAIR, "old")
+    wanted = {new: frozenset({"10.0.0.0/8"}), old: frozenset({"10.1.1.1/32,tcp:80", "10.1.1.2/32,udp:53"})}
+    text = rules.ipset_restore(wanted, changed={old}, new={new}, destroy={"KLNP-S-OLDFORMAT"})
     lines = text.splitlines()
-    assert lines[0] == f"create KLNP-S-NEW {rules.SET_TYPE} -exist"
-    assert "add KLNP-S-NEW 10.0.0.0/8 -exist" in lines
-    swap = lines.index("swap KLNP-SWAP KLNP-S-OLD")
-    assert lines[swap - 2 : swap] == ["add KLNP-SWAP 10.1.1.1/32 -exist", "add KLNP-SWAP 10.1.1.2/32 -exist"]
-    assert lines[-2:] == ["destroy KLNP-SWAP", "destroy KLNP-S-GONE"]
+    assert lines[0] == f"create {new} hash:net {rules.SET_OPTIONS} -exist"
+    assert f"add {new} 10.0.0.0/8 -exist" in lines
+    assert f"create KLNP-SWAP-X hash:net,port {rules.SET_OPTIONS} -exist" in lines
+    swap = lines.index(f"swap KLNP-SWAP-X {old}")
+    assert lines[swap - 2 : swap] == [
+        "add KLNP-SWAP-X 10.1.1.1/32,tcp:80 -exist",
+        "add KLNP-SWAP-X 10.1.1.2/32,udp:53 -exist",
+    ]
+    assert lines[-2:] == ["destroy KLNP-SWAP-X", "destroy KLNP-S-OLDFORMAT"]
     assert rules.ipset_restore({}, (), (), ()) == ""
 
 
-def test_set_members_are_canonical_text() -> None:
-    plan = sample_plan()
-    members = rules.set_members(plan)
-    egress = members[rules.set_name("shop/web/egress/0")]
-    assert "10.9.0.0/16" not in egress and "10.0.0.0/13" in egress
-    bad: Any = "10.0.0.0/8 -j ACCEPT"
-    skipped = rules.set_members(Plan(sets={"k": [ipaddress.IPv4Network("10.0.0.0/8"), bad]}))
-    assert skipped == {rules.set_name("k"): frozenset({"10.0.0.0/8"})}
+def test_any_peer_is_the_two_halves() -> None:
+    assert sum(n.num_addresses for n in ANY) == 2**32
