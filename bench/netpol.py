@@ -160,7 +160,10 @@ def enforcement(api: httpx.Client, probe: Probe, ip: str, rounds: int) -> dict[s
                 time.sleep(0.6)  # more than --min-sync-period: each change comes after a quiet spell
                 start = time.monotonic()
                 change().raise_for_status()
-                samples[kind].append(until(lines, open_) - start)
+                try:
+                    samples[kind].append(until(lines, open_) - start)
+                except queue.Empty:
+                    raise AssertionError(f"{kind}: the client never saw the connection {'open' if open_ else 'refused'}") from None
     finally:
         proc.kill()
         proc.wait()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 
 from apimachinery.hostcmd import run_command
@@ -22,7 +23,10 @@ def available() -> bool:
 async def restore(text: str) -> None:
     code, out = await run_command("ipset", "restore", stdin=text.encode())
     if code != 0:
-        raise IpsetError(f"ipset restore: exit {code}: {out.strip()[:2000]}")
+        where = re.search(r"Error in line (\d+)", out)
+        lines = text.splitlines()
+        line = lines[int(where.group(1)) - 1] if where and 0 < int(where.group(1)) <= len(lines) else ""
+        raise IpsetError(f"ipset restore: exit {code}: {out.strip()[:2000]} (the line: {line!r})")
 
 
 async def our_sets() -> set[str]:

@@ -72,6 +72,12 @@ def _direction_rules(policy: Policy, direction: str) -> tuple[Rule, ...] | None:
     return policy.ingress if direction == INGRESS else policy.egress
 
 
+def _or_any(peers: list[Net] | None) -> list[Net] | tuple[Net, ...]:
+    """The peers a rule names, or anyone when it names none. (Not `peers or ANY`: peers that select nobody
+    yet are an empty list, and must allow nobody.)"""
+    return ANY if peers is None else peers
+
+
 @dataclass
 class _Compiled:
     """One rule with what does not depend on the selected pod worked out once."""
@@ -110,9 +116,9 @@ def add_rule(into: PodRules, compiled: _Compiled, target: PodInfo) -> None:
             if port in compiled.egress_named:
                 into.pairs |= compiled.egress_named[port]
             elif (number := target.ports.get((port.name, port.protocol))) is not None:
-                into.pairs |= {(net, port.protocol, number) for net in peers or ANY}
+                into.pairs |= {(net, port.protocol, number) for net in _or_any(peers)}
         elif port.number is None:
-            into.protocol_any.setdefault(port.protocol, set()).update(peers or ANY)
+            into.protocol_any.setdefault(port.protocol, set()).update(_or_any(peers))
         else:
             low, high = port.number, port.end or port.number
             if high - low + 1 > WIDE_RANGE:
@@ -120,7 +126,9 @@ def add_rule(into: PodRules, compiled: _Compiled, target: PodInfo) -> None:
                     PortRange(port.protocol, low, high, None if peers is None else tuple(peers))
                 )
             else:
-                into.pairs |= {(net, port.protocol, n) for net in peers or ANY for n in range(low, high + 1)}
+                into.pairs |= {
+                    (net, port.protocol, n) for net in _or_any(peers) for n in range(low, high + 1)
+                }
 
 
 def build(policies: Iterable[Policy], cluster: Cluster, local_nodes: Iterable[str]) -> Plan:

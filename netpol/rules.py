@@ -122,14 +122,18 @@ def _skip(skipped: list[str], exc: Exception) -> None:
 def _nets(members: Iterable[object], skipped: list[str]) -> frozenset[str]:
     """Networks as text, collapsed; one that fails its check is left out (a set of allowed peers that lacks
     one allows less, never more)."""
-    good = []
+    good: list[ipaddress.IPv4Network] = []
     for member in members:
         try:
             _check_net(member)
-            good.append(member)
         except ValueError as exc:
             _skip(skipped, exc)
-    return frozenset(str(n) for n in ipaddress.collapse_addresses(good))  # type: ignore[type-var]
+            continue
+        assert isinstance(member, ipaddress.IPv4Network)
+        good.append(member)
+    collapsed = ipaddress.collapse_addresses(good)
+    # ipset's net types cannot hold a /0: anyone stays the two halves.
+    return frozenset(str(half) for n in collapsed for half in (n.subnets() if n.prefixlen == 0 else [n]))
 
 
 def _pairs(pairs: Iterable[object], skipped: list[str]) -> frozenset[str]:

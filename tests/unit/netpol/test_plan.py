@@ -249,3 +249,23 @@ def test_a_selected_pod_with_no_peers_yet_allows_nothing() -> None:
     }
     server = only(build(netpol(spec)), "app/server")
     assert not server.any_port and not server.allow_all
+
+
+def test_peers_that_select_nobody_allow_nobody_on_any_of_their_ports() -> None:
+    spec = {
+        "podSelector": {"matchLabels": {"app": "server"}},
+        "ingress": [
+            {
+                "from": [{"podSelector": {"matchLabels": {"role": "nobody"}}}],
+                "ports": [
+                    {"port": 80},
+                    {"protocol": "UDP"},
+                    {"port": "http"},
+                    {"port": 1000, "endPort": 2000},
+                ],
+            }
+        ],
+    }
+    server = only(build(netpol(spec)), "app/server")
+    assert server.pairs == set() and server.protocol_any == {"udp": set()} and not server.allow_all
+    assert server.ranges == [planning.PortRange("tcp", 1000, 2000, ())]

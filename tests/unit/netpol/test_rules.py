@@ -188,3 +188,12 @@ def test_ipset_restore_creates_swaps_by_type_and_destroys_last() -> None:
 
 def test_any_peer_is_the_two_halves() -> None:
     assert sum(n.num_addresses for n in ANY) == 2**32
+
+
+def test_anyone_is_written_as_two_halves_never_a_slash_zero() -> None:
+    pod = PodRules("a/p/ingress", INGRESS, "a/p", IP, any_port=set(ANY), pairs={(n, "tcp", 80) for n in ANY})
+    built = rules.compile_plan(Plan(pods=[pod]))
+    assert built.sets[rules.set_name(rules.NET, "a/p/ingress/any")] == frozenset({"0.0.0.0/1", "128.0.0.0/1"})
+    assert built.sets[rules.set_name(rules.PAIR, "a/p/ingress/pairs")] == frozenset(
+        {"0.0.0.0/1,tcp:80", "128.0.0.0/1,tcp:80"}
+    )
