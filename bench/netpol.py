@@ -163,7 +163,9 @@ def enforcement(api: httpx.Client, probe: Probe, ip: str, rounds: int) -> dict[s
                 try:
                     samples[kind].append(until(lines, open_) - start)
                 except queue.Empty:
-                    raise AssertionError(f"{kind}: the client never saw the connection {'open' if open_ else 'refused'}") from None
+                    raise AssertionError(
+                        f"{kind}: the client never saw the connection {'open' if open_ else 'refused'}"
+                    ) from None
     finally:
         proc.kill()
         proc.wait()
@@ -187,6 +189,21 @@ async def create_all(cp: ControlPlane, objs: list[Obj], concurrency: int = 16) -
 
 def programmed(agent: NetpolProc, count: int) -> bool:
     return agent.metrics().get("netpol_policies_programmed") == count
+
+
+def settle(agent: NetpolProc, quiet: float = 1.0) -> None:
+    """Wait until the agent has not synced for `quiet` seconds: a measurement must not share the machine's two
+    cores with the agent and the apiserver still working through a burst."""
+
+    def syncs() -> float:
+        return agent.metrics().get("netpol_sync_duration_seconds_count", 0.0)
+
+    def still() -> bool:
+        before = syncs()
+        time.sleep(quiet)
+        return syncs() == before
+
+    wait_until(still, 60, 0, what="the agent quiet")
 
 
 def sync_seconds(agent: NetpolProc, since: int = 0) -> list[tuple[bool, float]]:
@@ -275,6 +292,7 @@ def latency(cp: ControlPlane, api: httpx.Client, agent: NetpolProc, probe: Probe
             if state == "many":
                 asyncio.run(create_all(cp, many(args.policies)))
                 wait_until(lambda: programmed(agent, args.policies), 120, 0.2, what="all policies programmed")
+            settle(agent)
             got = probe.latency(ip, per_round)
             out[state] += got
             means[state] = statistics.fmean(got)
@@ -339,9 +357,15 @@ def record(rec: Recording, report: dict[str, Any], args: argparse.Namespace) -> 
         "mean ratio (per round)": summarize(lat["round_ratios"], "ratio"),
         "sync during creation (ms)": summarize([1000 * x for x in sc["sync_during_creation_s"]], "ms"),
     }
-    worst = max(max(v) for v in e.values())
+    figures["worst_enforcement_ms"] = 1000 * max(max(v) for v in e.values())
     targets = [
-        target("every change enforced within a second", "worst enforcement", "<=", 1000, 1000 * worst),
+        target(
+            "every change enforced within a second",
+            "worst_enforcement_ms",
+            "<=",
+            1000,
+            figures["worst_enforcement_ms"],
+        ),
         target(
             f"request latency with {args.policies} policies <= 1.10x none",
             "latency",
