@@ -1,8 +1,8 @@
 """kube-netpol as a real process for tests and benchmarks, plus reading back what it programmed (iptables, ipset).
 
-`NetpolProc.cleanup()` stops the agent and runs `python -m netpol --cleanup` (chains, the jump from FORWARD, sets)
-in the same network namespace, whatever the test did. `netns` runs everything inside a named network namespace
-(`ip netns exec`), so a test can give the agent a filter table of its own.
+`NetpolProc.cleanup()` stops the agent and runs `python -m netpol --cleanup` (chains, the jump from FORWARD, sets),
+whatever the test did. With `path_prefix`, the agent finds iptables and ipset there first: tests put wrappers there
+that run the real tools inside a network namespace of their own. The readers take a `netns` for the same reason.
 """
 
 from __future__ import annotations
@@ -65,10 +65,10 @@ def our_sets(netns: str | None = None) -> dict[str, set[str]]:
 class NetpolProc:
     apiserver_url: str
     node_names: list[str]
-    netns: str | None = None
     extra: list[str] = field(default_factory=list)
     port: int = field(default_factory=free_port)
     lock_file: str | None = None
+    path_prefix: str | None = None  # a folder searched first for iptables and ipset (wrappers, in tests)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
 
@@ -86,28 +86,26 @@ class NetpolProc:
         self.log_path = Path(name)
         with os.fdopen(fd, "ab") as log:
             self.proc = subprocess.Popen(
-                _in(self.netns, [sys.executable, "-m", *self.args()]),
+                [sys.executable, "-m", *self.args()],
                 stdout=log,
                 stderr=log,
                 cwd=REPO,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env=self._env(),
             )
         if wait:
             wait_until(self.healthy, timeout, 0.1, what="kube-netpol healthz")
+
+    def _env(self) -> dict[str, str]:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if self.path_prefix:
+            env["PATH"] = f"{self.path_prefix}:{env.get('PATH', '/usr/sbin:/usr/bin:/sbin:/bin')}"
+        return env
 
     def _url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def _get(self, path: str) -> httpx.Response:
-        if self.netns is None:
-            return httpx.get(self._url(path), timeout=2)
-        out = subprocess.run(
-            ["ip", "netns", "exec", self.netns, sys.executable, "-c",
-             f"import httpx; r = httpx.get({self._url(path)!r}, timeout=2); print(r.status_code); print(r.text)"],
-            capture_output=True, text=True, timeout=10,
-        )  # fmt: skip
-        code, _, text = out.stdout.partition("\n")
-        return httpx.Response(int(code or 599), text=text)
+        return httpx.get(self._url(path), timeout=2)
 
     def healthy(self) -> bool:
         if self.proc is not None and self.proc.poll() is not None:
@@ -134,8 +132,9 @@ class NetpolProc:
     def run_cleanup(self) -> subprocess.CompletedProcess[str]:
         lock = ["--lock-file", self.lock_file] if self.lock_file else []
         return subprocess.run(
-            _in(self.netns, [sys.executable, "-m", "netpol", "--cleanup", *lock]),
+            [sys.executable, "-m", "netpol", "--cleanup", *lock],
             cwd=REPO,
+            env=self._env(),
             capture_output=True,
             text=True,
             timeout=60,
