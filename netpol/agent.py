@@ -20,7 +20,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from apimachinery.client import Client
 from apimachinery.events import WARNING, EventRecorder
@@ -42,6 +42,12 @@ SKIPPED = "PolicyEntrySkipped"
 COMPONENT = "kube-netpol"
 
 Obj = dict[str, Any]
+
+
+class EventSink(Protocol):
+    """Where Events about policies go: apimachinery.events.EventRecorder, or a test's list."""
+
+    def event(self, obj: Obj, type: str, reason: str, message: str) -> None: ...
 
 
 def pod_fingerprint(pod: Obj) -> tuple[Any, ...]:
@@ -75,20 +81,21 @@ class PolicyAgent:
         node_names: Iterable[str],
         min_sync_period: float = 0.5,
         sync_period: float = 10.0,
-        recorder: EventRecorder | None = None,
+        recorder: EventSink | None = None,
     ) -> None:
         self.client = client
         self.dataplane = dataplane
         self.metrics = metrics
         self.node_names = sorted(set(node_names))
         self.sync_period = sync_period
-        self.recorder = recorder or EventRecorder(client, COMPONENT, self.node_names[0])
+        self.recorder: EventSink = recorder or EventRecorder(client, COMPONENT, self.node_names[0])
         self.factory = InformerFactory(client)
         self.policies = self.factory.informer(POLICIES)
         self.pods = self.factory.informer(PODS)
         self.namespaces = self.factory.informer(NAMESPACES)
         self.runner = SyncRunner(self._sync, min_interval=min_sync_period, max_interval=sync_period)
-        self._reported: set[tuple[str, str, str]] = set()  # (uid, resourceVersion, problem) already recorded
+        # uid -> (resourceVersion, problems already recorded for that version); only policies that still exist
+        self._reported: dict[str, tuple[str, set[str]]] = {}
         request = self.runner.request
         self.policies.add_handler(lambda _o: request(), lambda _o, _n: request(), lambda _o: request())
         self.pods.add_handler(lambda _o: request(), self._pod_updated, lambda _o: request())
@@ -109,22 +116,24 @@ class PolicyAgent:
 
     def _policies(self) -> list[Policy]:
         out = []
+        reported: dict[str, tuple[str, set[str]]] = {}
         for obj in self.policies.store.list():
             parsed = parse_policy(obj)
-            if parsed.problems:
-                self._report(obj, parsed.problems)
+            meta = obj.get("metadata") or {}
+            uid, version = str(meta.get("uid")), str(meta.get("resourceVersion"))
+            seen = self._reported.get(uid)
+            reported[uid] = seen if seen is not None and seen[0] == version else (version, set())
+            self._report(obj, [p for p in parsed.problems if p not in reported[uid][1]])
+            reported[uid][1].update(parsed.problems)
             if parsed.policy is not None:
                 out.append(parsed.policy)
+        self._reported = reported
         return out
 
     def _report(self, obj: Obj, problems: list[str]) -> None:
-        """Log and record each problem of a policy once per version of it."""
+        """Log and record each problem of a policy (once per version of it: the caller remembers)."""
         meta = obj.get("metadata") or {}
         for problem in problems:
-            key = (str(meta.get("uid")), str(meta.get("resourceVersion")), problem)
-            if key in self._reported:
-                continue
-            self._reported.add(key)
             self.metrics.skipped.inc()
             log.warning(
                 "policy entry skipped",
@@ -175,6 +184,7 @@ class PolicyAgent:
                 runner.cancel()
                 await asyncio.gather(runner, return_exceptions=True)
             await self.factory.stop()
-            with contextlib.suppress(TimeoutError):  # an apiserver that is gone takes the last events with it
-                await self.recorder.flush(2)
-            await self.recorder.aclose()
+            if isinstance(self.recorder, EventRecorder):
+                with contextlib.suppress(TimeoutError):  # an apiserver that is gone takes the last events
+                    await self.recorder.flush(2)
+                await self.recorder.aclose()
