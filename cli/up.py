@@ -112,12 +112,6 @@ def preflight(ports: dict[str, int]) -> Preflight:
             f"CNI plugins not found in {CNI_BIN_DIR} (Debian: apt-get install "
             "containernetworking-plugins): pods use a Docker bridge network instead"
         )
-    if not ok or shutil.which("ipset") is None:
-        result.netpol = False
-        result.notes.append(
-            "network policies are not enforced here: kube-netpol needs iptables rights and ipset "
-            "(Debian: apt-get install ipset)"
-        )
     return result
 
 
@@ -179,6 +173,17 @@ def components(
                      str(ports["kube-netpol"])],
         }] if pre.netpol else []),
     ]  # fmt: skip
+
+
+def netpol_preflight(pre: Preflight) -> None:
+    """kube-netpol runs where iptables may be changed (kube-proxy's iptables mode says so) and ipset is installed;
+    elsewhere `kctl up` says that network policies are not enforced."""
+    if pre.proxy_mode != "iptables" or shutil.which("ipset") is None:
+        pre.netpol = False
+        pre.notes.append(
+            "network policies are not enforced here: kube-netpol needs iptables rights and ipset "
+            "(Debian: apt-get install ipset)"
+        )
 
 
 def _alive(pid: int) -> bool:
@@ -292,6 +297,7 @@ def up(
     if not inside:
         raise CLIError(f"--pod-cidr {pod_cidr} is not a network inside the cluster's {CLUSTER_CIDR}")
     pre = preflight(ports)
+    netpol_preflight(pre)
     for note in pre.notes:
         _err(f"note: {note}")
     state.mkdir(parents=True, exist_ok=True)
