@@ -5,6 +5,7 @@ egress, node-2's the server's ingress. Written with the real kubectl; traffic on
 
 from __future__ import annotations
 
+import json
 import subprocess
 from typing import Any
 
@@ -69,6 +70,10 @@ def _apply(c: Compose, objs: tuple[dict[str, Any], ...]) -> None:
     assert proc.returncode == 0, proc.stderr
 
 
+def kubectl_json(c: Compose, *args: str) -> Any:
+    return json.loads(c.kubectl(*args, "-o", "json").stdout)
+
+
 def get(c: Compose, node: str, pod_name: str, ip: str, port: int = 8080) -> str:
     """GET / from inside `pod_name` (a container of `node`'s own Docker engine): the body, "" on failure."""
     cid = c.node_exec(
@@ -106,9 +111,9 @@ def test_policies_across_two_nodes(compose_cluster: Compose) -> None:
         ),
     )
     c.kubectl("wait", "-n", NS, "--for=condition=Ready", "pod", "--all", "--timeout=120s", timeout=150)
-    pods = {p["metadata"]["name"]: p for p in c.kubectl_json("get", "pods", "-n", NS)["items"]}
+    pods = {p["metadata"]["name"]: p for p in kubectl_json(c, "get", "pods", "-n", NS)["items"]}
     server = pods["server"]["status"]["podIP"]
-    db = c.kubectl_json("get", "svc", "db", "-n", NS)["spec"]["clusterIP"]
+    db = kubectl_json(c, "get", "svc", "db", "-n", NS)["spec"]["clusterIP"]
     eventually(lambda: get(c, "node-1", "client", server) == "server", "the client reaching the server", 30)
     eventually(lambda: get(c, "node-1", "client", db, 80) == "db", "the client reaching the db service", 30)
 
