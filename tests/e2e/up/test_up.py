@@ -132,6 +132,7 @@ def test_up_from_a_clean_state_serves_a_web_page(up_cluster: UpCluster) -> None:
     assert r.returncode == 0, f"{r.stdout}\n{r.stderr}\nkubelet log:\n{up_cluster.log('kubelet')}"
     for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy", "kubelet"):
         assert name in r.stdout
+    assert "kube-netpol" in r.stdout and "network policies: enforced by kube-netpol" in r.stdout
     assert f"https://127.0.0.1:{up_cluster.ports['port']}" in r.stdout
     config = yaml.safe_load(up_cluster.kubeconfig.read_text())
     assert config["current-context"] == "kubelite"
@@ -143,7 +144,7 @@ def test_up_from_a_clean_state_serves_a_web_page(up_cluster: UpCluster) -> None:
     lines = status.stdout.strip().splitlines()
     rows = [line.split() for line in lines[:-1]]
     assert rows[0] == ["COMPONENT", "PID", "STATE", "RESTARTS", "UP", "HEALTH"]
-    assert len(rows) == 6 and all(row[2] == "running" and row[-1] == "ok" for row in rows[1:]), status.stdout
+    assert len(rows) == 7 and all(row[2] == "running" and row[-1] == "ok" for row in rows[1:]), status.stdout
     assert lines[-1].startswith("supervisor: pid ") and lines[-1].endswith("/healthz and /metrics")
 
     nodes = up_cluster.kctl("get", "nodes")
