@@ -4,8 +4,8 @@ through the node, against no policies in the same run.
     flock /tmp/kubelite-host.lock .venv/bin/python -m bench.netpol [--policies 500] [--requests 2000] [--rounds 4]
 
 Needs root, iptables, ipset and Docker (run it under the host lock). Starts its own etcd, apiserver, one real
-kubelet and kube-netpol (bench/common.py; kube-netpol with its default sync periods), an httpd server pod and a
-client pod. The client's packets come from bench/netprobe.py run inside the client pod's network namespace
+kubelet and kube-netpol (bench/common.py; kube-netpol as its own identity, with its default sync periods), an
+httpd server pod and a client pod. The client's packets come from bench/netprobe.py run inside the client pod's network namespace
 (`nsenter`), so they cross the node's FORWARD chain exactly as the pod's own do.
 
 1. Enforcement: a probe in the client connects to the server every 5 ms and reports when the outcome changes.
@@ -51,7 +51,7 @@ from bench.record import Recording, ratio, target
 from tests.e2e.kubelet.conftest import CLUSTER_CIDR, cleanup_node
 from tests.harness import route_exists, wait_until
 from tests.images import BUSYBOX_IMAGE, ensure_images
-from tests.integration.netpol.helpers import NetpolProc
+from tests.integration.netpol.helpers import NetpolProc, agent_args
 
 Obj = dict[str, Any]
 NS = "bench-netpol"
@@ -241,7 +241,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     report: dict[str, Any] = {}
     with control_plane() as cp:
         node = kubelet(cp, f"bnp{uuid.uuid4().hex[:4]}", "10.244.253.0/24", tmp)
-        agent = NetpolProc(cp.url, [node.name], extra=["--min-sync-period", "0.5", "--sync-period", "10"])
+        assert cp.apiserver is not None  # control_plane() started its own
+        agent = NetpolProc(agent_args(cp.apiserver, node.name), [node.name],
+                           extra=["--min-sync-period", "0.5", "--sync-period", "10"])  # fmt: skip
         try:
             node.start()
             agent.start()

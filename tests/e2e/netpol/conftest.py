@@ -21,7 +21,7 @@ import yaml
 from tests.e2e.proxy.conftest import Cluster, cluster  # noqa: F401  (the module fixture, reused)
 from tests.images import BUSYBOX_IMAGE
 from tests.integration.kubectl.kube import KUBECTL, Kubectl
-from tests.integration.netpol.helpers import NetpolProc, need_tools
+from tests.integration.netpol.helpers import NetpolProc, agent_args, need_tools
 from tests.kube import write_kubeconfig
 
 Obj = dict[str, Any]
@@ -111,9 +111,10 @@ def net(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     if KUBECTL is None:
         pytest.skip("kubectl is not installed")
     home: Path = tmp_path_factory.mktemp("netpol-kubectl")
-    url = str(cluster.api.base_url).rstrip("/")
-    kubectl = Kubectl(write_kubeconfig(home / "kubeconfig", url), home / "cache")
-    agent = NetpolProc(url, [cluster.a.name, cluster.b.name])
+    apiserver = cluster.proxy.apiserver
+    kubectl = Kubectl(write_kubeconfig(home / "kubeconfig", apiserver), home / "cache")
+    # One agent for both nodes (one network namespace), as the agent of the first one.
+    agent = NetpolProc(agent_args(apiserver, cluster.a.name), [cluster.a.name, cluster.b.name])
     try:
         agent.start()
         yield Net(cluster, agent, kubectl)

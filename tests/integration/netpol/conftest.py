@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from tests.harness import ApiServer
-from tests.integration.netpol.helpers import NetpolProc, need_tools
+from tests.integration.netpol.helpers import NetpolProc, agent_args, need_tools
 
 Obj = dict[str, Any]
 
@@ -72,7 +72,7 @@ def _sh(*args: str) -> str:
 @dataclass
 class NetnsNode:
     api: httpx.Client
-    apiserver_url: str
+    apiserver: ApiServer
     tmp: Path
     suffix: str = field(default_factory=lambda: uuid.uuid4().hex[:6])
     third: int = field(default_factory=lambda: random.randrange(1, 250))
@@ -163,7 +163,7 @@ class NetnsNode:
     def start_agent(self, *extra: str) -> NetpolProc:
         wrappers = self.tmp / "bin"
         agent = NetpolProc(
-            self.apiserver_url,
+            agent_args(self.apiserver, self.node_name),
             [self.node_name],
             extra=list(extra),
             lock_file=str(self.tmp / "netpol.lock"),
@@ -188,8 +188,8 @@ class NetnsNode:
 def node(apiserver: ApiServer) -> Iterator[NetnsNode]:
     need_tools()
     tmp = Path(tempfile.mkdtemp(prefix="kubelite-netpol-ns-"))
-    api = httpx.Client(base_url=apiserver.url, timeout=10)
-    n = NetnsNode(api, apiserver.url, tmp)
+    api = apiserver.client()
+    n = NetnsNode(api, apiserver, tmp)
     try:
         n.setup()
         yield n

@@ -1,6 +1,7 @@
 """kube-netpol as a real process for tests and benchmarks, plus reading back what it programmed (iptables, ipset).
 
-`NetpolProc.cleanup()` stops the agent and runs `python -m netpol --cleanup` (chains, the jump from FORWARD, sets),
+The agent runs as its own identity (`agent_args`: system:kube-netpol:<node>, with the bootstrap role
+system:kube-netpol) on the HTTPS apiserver. `NetpolProc.cleanup()` stops the agent and runs `python -m netpol --cleanup` (chains, the jump from FORWARD, sets),
 whatever the test did. With `path_prefix`, the agent finds iptables and ipset there first: tests put wrappers there
 that run the real tools inside a network namespace of their own. The readers take a `netns` for the same reason.
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.harness import REPO, free_port, stop_process, wait_until
+from tests.harness import REPO, ApiServer, free_port, netpol_identity, stop_process, wait_until
 
 SYNC_METRICS = re.compile(
     r"^(netpol_sync_duration_seconds_(?:sum|count)|netpol_[a-z_]+(?:\{[^}]*\})?) (\S+)$"
@@ -61,9 +62,14 @@ def our_sets(netns: str | None = None) -> dict[str, set[str]]:
     return sets
 
 
+def agent_args(apiserver: ApiServer, node: str) -> list[str]:
+    """How kube-netpol reaches `apiserver`: a kubeconfig of the agent's own identity on `node`."""
+    return apiserver.component_args(*netpol_identity(node))
+
+
 @dataclass
 class NetpolProc:
-    apiserver_url: str
+    client_args: list[str]  # --kubeconfig PATH of its identity (agent_args), or an admin's in a benchmark
     node_names: list[str]
     extra: list[str] = field(default_factory=list)
     port: int = field(default_factory=free_port)
@@ -76,7 +82,7 @@ class NetpolProc:
         nodes = [a for n in self.node_names for a in ("--node-name", n)]
         lock = ["--lock-file", self.lock_file] if self.lock_file else []
         return [
-            "netpol", "--master", self.apiserver_url, *nodes, "--port", str(self.port),
+            "netpol", *self.client_args, *nodes, "--port", str(self.port),
             "--min-sync-period", "0.2", "--sync-period", "5", *lock, *self.extra,
         ]  # fmt: skip
 

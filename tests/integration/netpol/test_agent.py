@@ -158,7 +158,7 @@ def test_one_agent_per_namespace_and_no_cleanup_under_a_live_one(node: NetnsNode
     create(node, ns, "deny", {"podSelector": {}})
     until(lambda: node.reach("a", server, 8080) == "refused", "the deny")
     second = NetpolProc(
-        first.apiserver_url, first.node_names, lock_file=first.lock_file, path_prefix=first.path_prefix
+        first.client_args, first.node_names, lock_file=first.lock_file, path_prefix=first.path_prefix
     )
     second.start(wait=False)
     try:
