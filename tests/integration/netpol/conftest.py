@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.harness import ApiServer
+from tests.harness import ApiServer, forbidden_lines, wait_until
 from tests.integration.netpol.helpers import NetpolProc, agent_args, need_tools
 
 Obj = dict[str, Any]
@@ -88,6 +88,14 @@ class NetnsNode:
     def node_name(self) -> str:
         return f"nsnode-{self.suffix}"
 
+    @property
+    def calls_log(self) -> Path:
+        return self.tmp / "calls.log"
+
+    def calls(self) -> list[str]:
+        """Every iptables and ipset command the agent ran so far, in order ("tool args...")."""
+        return self.calls_log.read_text().splitlines() if self.calls_log.exists() else []
+
     def ip(self, host: int) -> str:
         return f"10.77.{self.third}.{host}"
 
@@ -109,7 +117,10 @@ class NetnsNode:
             real = shutil.which(tool)
             assert real is not None
             script = wrappers / tool
-            script.write_text(f'#!/bin/sh\nexec ip netns exec {self.netns} {real} "$@"\n')
+            # Each call is logged (tool and arguments) so tests can tell restores from rule-by-rule commands.
+            script.write_text(
+                f'#!/bin/sh\necho "{tool} $*" >> {self.calls_log}\nexec ip netns exec {self.netns} {real} "$@"\n'
+            )
             script.chmod(0o755)
 
     def add_pod(self, name: str, host: int, labels: dict[str, str], ns: str, *, serve: bool = True) -> str:
@@ -173,15 +184,54 @@ class NetnsNode:
         self.agent = agent
         return agent
 
-    def teardown(self) -> None:
+    def teardown(self) -> list[str]:
+        """Remove everything; return the lines of the agent's log that record a 403 (there should be none)."""
+        refused: list[str] = []
         if self.agent is not None:
             self.agent.stop()
+            refused = forbidden_lines(self.agent.logs())
             self.agent.discard_log()
         for proc in self.procs:
             proc.kill()
             proc.wait(5)
         for netns in [*self.pods.values(), self.netns]:
             subprocess.run(["ip", "netns", "del", netns], capture_output=True)
+        return refused
+
+
+def namespace(node: NetnsNode, **labels: str) -> str:
+    """A new namespace with `labels` (its name unique to the test)."""
+    name = f"np-{uuid.uuid4().hex[:8]}"
+    r = node.api.post("/api/v1/namespaces", json={"metadata": {"name": name, "labels": labels}})
+    assert r.status_code == 201, r.text
+    return name
+
+
+def create(node: NetnsNode, ns: str, name: str, spec: Obj) -> None:
+    r = node.api.post(
+        f"/apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies",
+        json={"metadata": {"name": name}, "spec": spec},
+    )
+    assert r.status_code == 201, r.text
+
+
+def delete(node: NetnsNode, ns: str, name: str) -> None:
+    r = node.api.delete(f"/apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies/{name}")
+    assert r.status_code == 200, r.text
+
+
+def until(check: Callable[[], bool], what: str, timeout: float = 5) -> None:
+    wait_until(check, timeout, 0.05, what=what)
+
+
+def label(node: NetnsNode, path: str, **labels: str | None) -> None:
+    """Merge `labels` into the labels of the object at `path` (None removes one)."""
+    r = node.api.patch(
+        path,
+        json={"metadata": {"labels": labels}},
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    assert r.status_code == 200, r.text
 
 
 @pytest.fixture
@@ -190,10 +240,13 @@ def node(apiserver: ApiServer) -> Iterator[NetnsNode]:
     tmp = Path(tempfile.mkdtemp(prefix="kubelite-netpol-ns-"))
     api = apiserver.client()
     n = NetnsNode(api, apiserver, tmp)
+    refused: list[str] = []
     try:
         n.setup()
         yield n
     finally:
-        n.teardown()
+        refused = n.teardown()
         api.close()
         shutil.rmtree(tmp, ignore_errors=True)
+    # The agent's own identity was enough for everything it did (tests.harness.forbidden_lines).
+    assert refused == [], refused

@@ -5,43 +5,16 @@ named port, a killed agent (its rules stay; the next one removes what is stale),
 from __future__ import annotations
 
 import signal
-import uuid
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from tests.harness import wait_until
-from tests.integration.netpol.conftest import NetnsNode
+from tests.integration.netpol.conftest import NetnsNode, create, delete, namespace, until
 from tests.integration.netpol.helpers import NetpolProc, forward_rules, iptables_lines, our_sets
 
 pytestmark = [pytest.mark.etcd, pytest.mark.timeout(120)]
 
 Obj = dict[str, Any]
-
-
-def namespace(node: NetnsNode, **labels: str) -> str:
-    name = f"np-{uuid.uuid4().hex[:8]}"
-    r = node.api.post("/api/v1/namespaces", json={"metadata": {"name": name, "labels": labels}})
-    assert r.status_code == 201, r.text
-    return name
-
-
-def create(node: NetnsNode, ns: str, name: str, spec: Obj) -> None:
-    r = node.api.post(
-        f"/apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies",
-        json={"metadata": {"name": name}, "spec": spec},
-    )
-    assert r.status_code == 201, r.text
-
-
-def delete(node: NetnsNode, ns: str, name: str) -> None:
-    r = node.api.delete(f"/apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies/{name}")
-    assert r.status_code == 200, r.text
-
-
-def until(check: Callable[[], bool], what: str, timeout: float = 5) -> None:
-    wait_until(check, timeout, 0.05, what=what)
 
 
 def test_ip_block_with_except_and_ports_on_the_wire(node: NetnsNode) -> None:
