@@ -181,7 +181,8 @@ def test_up_makes_a_secure_cluster(up_cluster: UpCluster) -> None:
     assert stat.S_IMODE(state.stat().st_mode) == 0o700
     private = [*state.glob("pki/*.key"), *state.glob("kubeconfigs/*.conf"), *state.glob("data/*")]
     assert {p.name for p in state.glob("kubeconfigs/*.conf")} == {
-        "admin.conf", "kube-scheduler.conf", "kube-controller-manager.conf", "kubelet.conf", "kube-proxy.conf"
+        "admin.conf", "kube-scheduler.conf", "kube-controller-manager.conf", "kubelet.conf", "kube-proxy.conf",
+        "kube-netpol.conf",
     }  # fmt: skip
     assert private and all(stat.S_IMODE(p.stat().st_mode) & 0o077 == 0 for p in private), [
         (p.name, oct(p.stat().st_mode)) for p in private if p.stat().st_mode & 0o077
@@ -200,6 +201,19 @@ def test_up_makes_a_secure_cluster(up_cluster: UpCluster) -> None:
     assert denied.json()["message"] == (
         'secrets is forbidden: User "system:kube-scheduler" cannot list resource "secrets" in API group "" '
         'in the namespace "default"'
+    )
+    # Nor the network policy agent (its own identity per node), which may not write the policies it enforces.
+    netpol = load(state / "kubeconfigs" / "kube-netpol.conf")
+    node = f"system:kube-netpol:{up_cluster.node}"
+    with httpx.Client(base_url=api, verify=netpol.ssl_context(), timeout=5) as http:
+        secrets = http.get("/api/v1/namespaces/default/secrets")
+        policies = http.post("/apis/networking.k8s.io/v1/namespaces/default/networkpolicies",
+                             json={"metadata": {"name": "x"}, "spec": {"podSelector": {}}})  # fmt: skip
+        assert http.get("/apis/networking.k8s.io/v1/networkpolicies").status_code == 200
+    assert secrets.status_code == 403 and f'User "{node}" cannot list resource "secrets"' in secrets.text
+    assert (
+        policies.status_code == 403
+        and f'User "{node}" cannot create resource "networkpolicies"' in policies.text
     )
 
 
