@@ -210,11 +210,10 @@ def test_up_makes_a_secure_cluster(up_cluster: UpCluster) -> None:
         policies = http.post("/apis/networking.k8s.io/v1/namespaces/default/networkpolicies",
                              json={"metadata": {"name": "x"}, "spec": {"podSelector": {}}})  # fmt: skip
         assert http.get("/apis/networking.k8s.io/v1/networkpolicies").status_code == 200
-    assert secrets.status_code == 403 and f'User "{node}" cannot list resource "secrets"' in secrets.text
-    assert (
-        policies.status_code == 403
-        and f'User "{node}" cannot create resource "networkpolicies"' in policies.text
-    )
+    assert secrets.status_code == 403, secrets.text
+    assert f'User "{node}" cannot list resource "secrets"' in secrets.json()["message"]
+    assert policies.status_code == 403, policies.text
+    assert f'User "{node}" cannot create resource "networkpolicies"' in policies.json()["message"]
 
 
 IN_POD = """
