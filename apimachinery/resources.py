@@ -100,6 +100,7 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo("cronjobs", "CronJob", "batch", "v1", True, ("cj",), ("all",), ("status",)),
     ResourceInfo("leases", "Lease", "coordination.k8s.io", "v1", True, (), ()),
     ResourceInfo("endpointslices", "EndpointSlice", "discovery.k8s.io", "v1", True, (), ()),
+    ResourceInfo("networkpolicies", "NetworkPolicy", "networking.k8s.io", "v1", True, ("netpol",), ()),
     ResourceInfo(
         "customresourcedefinitions",
         "CustomResourceDefinition",

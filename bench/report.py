@@ -220,6 +220,37 @@ def service(results: Path) -> list[str]:
     return [*table(header, rows), "", programming, "", targets(r), "", sources({"service": r})]
 
 
+def netpol(results: Path) -> list[str]:
+    r = load("netpol", results)
+    f, b, s, p = r["figures"], r["baseline"], r["samples"], r["params"]
+    n = num(p["policies"])
+    rows = []
+    for kind, label in (("policy_create", "a policy created"), ("label_change", "a pod's label changed"),
+                        ("policy_delete", "a policy deleted")):  # fmt: skip
+        x = s[f"{kind} (ms)"]
+        rows.append([label, ms(x["p50"]), ms(x["p90"]), ms(x["max"]), str(x["n"])])
+    enforced = table(["change", "enforced after (p50)", "p90", "max", "changes"], rows)
+    none, many = s["no policies: request (ms)"], s[f"{p['policies']} policies: request (ms)"]
+    rounds = spread(s["mean ratio (per round)"], times)
+    latency = table(
+        ["requests from a pod to a pod (new connection each)", "mean", "p50", "p99", "mean vs none"],
+        [
+            ["no policies", ms(none["mean"]), ms(none["p50"]), ms(none["p99"]), ""],
+            [f"{n} policies selecting the server", ms(many["mean"]), ms(many["p50"]), ms(many["p99"]),
+             f"{times(r['ratios']['latency']['value'])} (rounds {rounds})"],
+        ],
+    )  # fmt: skip
+    sync = (
+        f"Sync time: creating {n} policies took {f['create_policies_s']:.1f} s through the API and all were "
+        f"enforced {f['program_policies_s']:.1f} s after the first create ({f['syncs_during_creation']:.0f} syncs); "
+        f"one full rewrite with all {n} takes {sec(f['full_sync_many_s'])}; a sync after a pod's label changed "
+        f"takes {ms(f['label_sync_many_ms'])} with them ({ms(b['label_sync_none_ms'])} without). They compile "
+        f"into {f['iptables_rules']:.0f} rules and {f['ipsets']:.0f} sets: every policy that selects a pod lands in "
+        "that pod's sets."
+    )
+    return [*enforced, "", *latency, "", sync, "", targets(r), "", sources({"netpol": r})]
+
+
 def storage_raw(results: Path) -> list[str]:
     r = load("storage_raw", results)
     rows = []
@@ -240,6 +271,7 @@ RENDERERS: dict[str, Callable[[Path], list[str]]] = {
     "pod_startup": pod_startup,
     "controllers": controllers,
     "service": service,
+    "netpol": netpol,
     "storage_raw": storage_raw,
 }
 

@@ -167,6 +167,14 @@ NODE_PROXIER = [
     *EVENTS,
 ]
 
+# kube-netpol (netpol/agent.py): informers on policies, pods and namespaces; Warning Events about skipped entries
+# (apimachinery.events: create, then patch for a repeat). Nothing else: it never writes a policy or reads a Secret.
+NETPOL_AGENT = [
+    rule(("list", "watch"), "networking.k8s.io", "networkpolicies"),
+    rule(("list", "watch"), "", ("pods", "namespaces")),
+    rule(("create", "patch"), "", "events"),
+]
+
 KUBELET_API_ADMIN = [
     rule(READ, "", "nodes"),
     rule("proxy", "", "nodes"),
@@ -246,6 +254,7 @@ def cluster_roles() -> list[Obj]:
         cluster_role("system:kube-scheduler", SCHEDULER),
         cluster_role("system:kube-controller-manager", CONTROLLER_MANAGER),
         cluster_role("system:node-proxier", NODE_PROXIER),
+        cluster_role("system:kube-netpol", NETPOL_AGENT),
         cluster_role("system:kubelet-api-admin", KUBELET_API_ADMIN),
         cluster_role("system:auth-delegator", REVIEWS),
         cluster_role("system:service-account-issuer-discovery", [urls("get", "/.well-known/openid-configuration",
@@ -271,6 +280,7 @@ def cluster_role_bindings() -> list[Obj]:
             ("Group", users.UNAUTHENTICATED),
         ),
         binding("system:node-proxier", "system:node-proxier", ("User", users.KUBE_PROXY)),
+        binding("system:kube-netpol", "system:kube-netpol", ("Group", users.KUBE_NETPOLS)),
         binding("system:kube-controller-manager", "system:kube-controller-manager", ("User", users.KUBE_CONTROLLER_MANAGER)),
         binding("system:kube-scheduler", "system:kube-scheduler", ("User", users.KUBE_SCHEDULER)),
         binding("system:kube-dns", "system:kube-dns", ("ServiceAccount", "kube-system/kube-dns")),

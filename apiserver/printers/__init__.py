@@ -60,6 +60,7 @@ from apiserver.printers.network import (
     format_ports,
     service_row,
 )
+from apiserver.printers.networkpolicy import NETWORKPOLICY_COLUMNS, networkpolicy_row
 from apiserver.printers.pods import POD_COLUMNS, pod_row, pod_status
 from apiserver.printers.rbac import (
     BINDING_COLUMNS,
@@ -107,6 +108,7 @@ PRINTERS: dict[tuple[str, str], Printer] = {
     ("", "Service"): (SERVICE_COLUMNS, service_row),
     ("", "Endpoints"): (ENDPOINTS_COLUMNS, endpoints_row),
     ("discovery.k8s.io", "EndpointSlice"): (ENDPOINTSLICE_COLUMNS, endpointslice_row),
+    ("networking.k8s.io", "NetworkPolicy"): (NETWORKPOLICY_COLUMNS, networkpolicy_row),
     ("", "Node"): (NODE_COLUMNS, node_row),
     ("", "Namespace"): (NAMESPACE_COLUMNS, namespace_row),
     ("", "Event"): (EVENT_COLUMNS, event_row),
