@@ -362,7 +362,7 @@ class PodSyncer:
             self.event(pod, "Warning", "Failed", f"Error: {exc}")
             wake_in(2.0)
             return False
-        service_env = await self.service_env.get()
+        service_env = await self.service_env.for_pod(pod)
         try:
             self._make_volume_dirs(pod)
             args = spec.container_args(
