@@ -1,4 +1,4 @@
-"""The protobuf form of `/openapi/v2` (`application/com.github.proto-openapi.spec.v2@v1.0+protobuf`).
+"""The protobuf form of `/openapi/v2` (`application/com.github.proto-openapi.spec.v2[@.]v1.0+protobuf`).
 
 client-go's `DiscoveryClient.OpenAPISchema()` (helm's client-side validation) asks for this form only: a gnostic
 `openapi.v2.Document` message. The messages come from gnostic's published `OpenAPIv2.proto` (Apache-2.0, kept
@@ -27,8 +27,10 @@ from google.protobuf import descriptor_pb2, message_factory
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
-MEDIA_TYPE = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
-LEGACY_MEDIA_TYPE = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+# client-go asks for the `@` form; kube-openapi accepts both and answers with the `.` one, as Go's mime parser
+# refuses an `@` in a Content-Type (kubectl explain --output=plaintext-openapiv2 fails on it).
+MEDIA_TYPE = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+ASKED_MEDIA_TYPE = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
 PROTO_FILE = Path(__file__).parent / "openapiv2" / "OpenAPIv2.proto"
 PACKAGE = "openapi.v2"
 
