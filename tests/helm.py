@@ -31,7 +31,12 @@ from tests.binaries import HELM, INSTALL_HINT
 
 needs_helm = pytest.mark.skipif(HELM is None, reason=f"helm is not installed ({INSTALL_HINT})")
 
-HTTPD = "mkdir -p /www && echo demo-ok > /www/index.html && exec httpd -f -p {port} -h /www"
+# httpd in the background of a shell that exits on SIGTERM: as PID 1, httpd itself would ignore it and make every
+# pod wait out its 30 s grace period.
+HTTPD = (
+    "mkdir -p /www && echo demo-ok > /www/index.html; httpd -f -p {port} -h /www & "
+    "trap 'kill $!; exit 0' TERM; wait"
+)
 
 
 @dataclass(frozen=True)
