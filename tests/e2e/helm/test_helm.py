@@ -1,6 +1,6 @@
 """The real helm 3.17 on a `kctl up` cluster: the chart `helm create` makes (tests/helm.py says what the test
 changes in it) installed with --wait and its hooks, upgraded with a rolling update, rolled back, tested and
-uninstalled leaving nothing behind; then a chart that ships a CRD and a custom object."""
+uninstalled leaving nothing behind; a chart that ships a CRD and a custom object; --wait-for-jobs."""
 
 from __future__ import annotations
 
@@ -190,3 +190,23 @@ def test_chart_with_a_crd_and_a_custom_object(api: httpx.Client, helm: Helm, ns:
         assert api.get(crd).status_code == 200, "helm never deletes what crds/ installed"
     finally:
         api.delete(crd)
+
+
+def test_wait_for_jobs_returns_once_the_job_completed(
+    api: httpx.Client, helm: Helm, ns: str, tmp_path: Path
+) -> None:
+    chart = tmp_path / "batch"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: batch\nversion: 0.1.0\n")
+    (chart / "templates" / "job.yaml").write_text(
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {{ .Release.Name }}-once\nspec:\n"
+        "  backoffLimit: 0\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n"
+        f"        - name: once\n          image: {BUSYBOX_IMAGE}\n"
+        "          command: ['sh', '-c', 'sleep 2; echo done']\n"
+    )
+    helm("install", "b1", str(chart), "--wait", "--wait-for-jobs", "--timeout", "90s")
+    job = api.get(f"/apis/batch/v1/namespaces/{ns}/jobs/b1-once").json()
+    assert {c["type"]: c["status"] for c in job["status"].get("conditions") or []}.get("Complete") == "True"
+    assert job["status"]["succeeded"] == 1
+    helm("uninstall", "b1", "--wait")
+    assert api.get(f"/apis/batch/v1/namespaces/{ns}/jobs/b1-once").status_code == 404
