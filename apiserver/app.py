@@ -23,6 +23,7 @@ from apiserver import discovery, metrics
 from apiserver.auth.filter import AuthFilter
 from apiserver.inflight import InflightLimit
 from apiserver.openapi import parse_gv_path
+from apiserver.openapi_v2 import respond as openapi_v2_respond
 from apiserver.rest import ResourceAPI, json_response, status_response
 from apiserver.server import APIServer
 
@@ -155,6 +156,10 @@ def create_app(server: APIServer) -> ASGIApp:
         return json_response(body)
 
     # ---- OpenAPI ----------------------------------------------------------------------------------------------
+
+    @app.get("/openapi/v2")
+    async def openapi_v2(request: Request) -> Response:
+        return openapi_v2_respond(server.openapi_v2, request)
 
     @app.get("/openapi/v3")
     @app.get("/openapi/v3/")

@@ -26,6 +26,7 @@ from apiserver.crd.store import CustomResourceStore, CustomResourceStrategy
 from apiserver.lookups import Lookups, RBACCaches
 from apiserver.objectmeta import new_uid, now
 from apiserver.openapi import OpenAPIDocuments
+from apiserver.openapi_v2 import SwaggerDocument
 from apiserver.registry import Store
 from apiserver.resourcetable import ResourceTable
 from apiserver.storage.interface import ErrorCode, Storage, StorageError
@@ -81,6 +82,7 @@ class APIServer:
         }
         self.table = ResourceTable(RESOURCES)
         self.openapi = OpenAPIDocuments(self.table)
+        self.openapi_v2 = SwaggerDocument(self.table)
         self.stores: dict[tuple[str, str], Store] = {}
         for info in RESOURCES:
             if not info.stored:

@@ -375,7 +375,7 @@ class PodSyncer:
             return False
         try:
             env = await container_env(
-                pod, c, self.volumes.objects, service_env=await self.service_env.get(), pod_ip=pod_ip or "",
+                pod, c, self.volumes.objects, service_env=await self.service_env.for_pod(pod), pod_ip=pod_ip or "",
                 host_ip=self.host_ip(), allocatable=self.allocatable(),
                 warn=lambda reason, message: self.event(pod, "Warning", reason, message),
             )  # fmt: skip
