@@ -16,8 +16,7 @@ from starlette.responses import Response, StreamingResponse
 
 from apimachinery import errors, serialization
 from apimachinery.errors import StatusError
-from apimachinery.resources import ResourceInfo
-from apiserver import fieldcheck, metrics, printers, subresources, warning, writeopts
+from apiserver import fieldcheck, metrics, printers, subresources, warning, watchlist, writeopts
 from apiserver.crd.store import check_patch_type
 from apiserver.fieldmanager import Conflicts
 from apiserver.patch import APPLY, apply_patch, parse_apply, patch_type
@@ -159,6 +158,7 @@ class ResourceAPI:
         )
 
     async def list(self, request: Request, store: Store, t: Target) -> Response:
+        watchlist.send_initial_events(request, watch=False)
         opts = self.list_options(request)
         items, rv, token, remaining = await store.list(t.namespace, opts)
         list_meta: Obj = {"resourceVersion": rv}
@@ -178,10 +178,15 @@ class ResourceAPI:
 
     async def watch(self, request: Request, store: Store, t: Target) -> Response:
         opts = self.list_options(request)
+        initial = watchlist.send_initial_events(request, watch=True)
         timeout = int_param(request, "timeoutSeconds")
         bookmarks = flag(request.query_params.get("allowWatchBookmarks"))
         events = store.watch(
-            t.namespace, opts, timeout=float(timeout) if timeout else None, bookmarks=bookmarks
+            t.namespace,
+            opts,
+            timeout=float(timeout) if timeout else None,
+            bookmarks=bookmarks,
+            initial_events=initial,
         )
         table = wants_table(request)
         info = store.info
@@ -248,8 +253,9 @@ class ResourceAPI:
         if info.namespaced and not t.namespace:
             raise errors.method_not_allowed()  # no POST route on the all-namespaces path
         manager = writeopts.field_manager(request, "CreateOptions")
+        how = fieldcheck.directive(request.query_params.get("fieldValidation"), "CreateOptions")
         obj = await self.read_object(request, t, info.kind, info.api_version)
-        self.strict_fields(request, obj, info)
+        fieldcheck.enforce(obj, self.server.schema_of(info), how)
         md = obj.get("metadata") or {}
         if info.namespaced and t.namespace:
             await self.server.check_namespace(t.namespace, info.resource, info.group, md.get("name") or "")
@@ -274,8 +280,9 @@ class ResourceAPI:
     async def update(self, request: Request, store: Store, t: Target) -> Response:
         info = store.info
         manager = writeopts.field_manager(request, "UpdateOptions")
+        how = fieldcheck.directive(request.query_params.get("fieldValidation"), "UpdateOptions")
         obj = await self.read_object(request, t, info.kind, info.api_version)
-        self.strict_fields(request, obj, info)
+        fieldcheck.enforce(obj, self.server.schema_of(info), how)
         assert t.name
         body_name = (obj.get("metadata") or {}).get("name")
         if body_name and body_name != t.name:
@@ -300,14 +307,17 @@ class ResourceAPI:
         check_patch_type(info, ptype)
         manager = writeopts.field_manager(request, "PatchOptions", required=ptype == APPLY)
         force = writeopts.force(request, apply=ptype == APPLY)
+        how = fieldcheck.directive(request.query_params.get("fieldValidation"), "PatchOptions")
         body = await read_body(request, self.server.options)
         dry_run = self.dry_run(request)
         if ptype == APPLY:
             return await self.server_side_apply(request, store, t, body, manager, force=force)
+        schema = self.server.schema_of(info)
 
         def transform(current: Obj) -> Obj:
             patched = apply_patch(ptype, current, body, kind=info.kind)
             check_kind(patched, info.kind, info.api_version)
+            fieldcheck.enforce(patched, schema, how)
             return patched
 
         updated, _ = await store.update(
@@ -333,6 +343,12 @@ class ResourceAPI:
         config = parse_apply(body)
         check_kind(config, info.kind, info.api_version)
         check_namespace(config, t.namespace)
+        group_version = f"{info.group}/{info.version}" if info.group else f"/{info.version}"
+        fieldcheck.refuse_in_apply(
+            config,
+            self.server.schema_of(info),
+            f"{t.namespace or ''}/{name}; {group_version}, Kind={info.kind}",
+        )
         fields = store.field_manager(subresource)
 
         def apply(current: Obj | None) -> Obj:
@@ -421,13 +437,3 @@ class ResourceAPI:
                 "items": items,
             }
         )
-
-    def strict_fields(self, request: Request, obj: Obj, info: ResourceInfo) -> None:
-        """fieldValidation=Strict: unknown fields are an error (400), as in the real server."""
-        if request.query_params.get("fieldValidation") != "Strict":
-            return
-        unknown = fieldcheck.unknown_fields(obj, self.server.schema_of(info))
-        if unknown:
-            raise errors.bad_request(
-                "strict decoding error: " + ", ".join(f'unknown field "{f}"' for f in unknown)
-            )
