@@ -240,12 +240,17 @@ class Store:
         *,
         timeout: float | None,
         bookmarks: bool,
+        initial_events: bool | None = None,
     ) -> AsyncGenerator[tuple[str, Obj, CacheEvent | None], None]:
         pred = self.predicate(namespace, opts)
         rv = opts.resource_version
         from_revision = parse_rv(rv) if rv and rv != "0" else 0
         return self.cache.watch(
-            from_revision, pred, timeout=timeout, bookmark_interval=30.0 if bookmarks else None
+            from_revision,
+            pred,
+            timeout=timeout,
+            bookmark_interval=30.0 if bookmarks else None,
+            initial_events=initial_events,
         )
 
     # ---- writes -------------------------------------------------------------------------------------------------
