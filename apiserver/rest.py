@@ -42,6 +42,7 @@ log = logging.getLogger("apiserver.rest")
 Obj = dict[str, Any]
 
 _VERB_BY_METHOD = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+_METRIC_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT"})
 
 
 def encode(obj: Any) -> bytes:
@@ -61,6 +62,41 @@ def status_response(err: StatusError) -> Response:
     return Response(encode(body), status_code=err.code, media_type="application/json", headers=headers)
 
 
+def metric_labels(
+    request: Request, group: str, version: str, target: Target | None, verb: str
+) -> dict[str, str]:
+    """The labels of apiserver_request_total for one request, as kube-apiserver's CleanVerb and CleanScope derive
+    them: GET of a collection is LIST, a watch WATCH, an apply patch APPLY, the rest the method; the scope is
+    `resource` for one object (and for a create), else `namespace` or `cluster`."""
+    method = request.method
+    if verb in ("list", "watch"):
+        reported = verb.upper()
+    elif method == "PATCH" and request.headers.get("content-type", "").split(";")[0].strip() == APPLY:
+        reported = "APPLY"
+    else:
+        reported = method if method in _METRIC_METHODS else "other"  # label values stay bounded
+    if target is None:  # an unknown resource: nothing of the client's path becomes a label value
+        group, version, scope, resource, subresource = "", "", "", "", ""
+    else:
+        resource, subresource = target.info.resource, target.subresource or ""
+        if target.name or verb == "create":
+            scope = "resource"
+        else:
+            scope = "namespace" if target.namespace else "cluster"
+    dry_runs = set(request.query_params.getlist("dryRun"))
+    dry_run = ",".join(sorted(dry_runs)) if dry_runs <= {"All"} else "invalid"
+    return {
+        "verb": reported,
+        "dry_run": dry_run,
+        "group": group,
+        "version": version,
+        "resource": resource,
+        "subresource": subresource,
+        "scope": scope,
+        "component": "apiserver",
+    }
+
+
 class ResourceAPI:
     def __init__(self, server: APIServer) -> None:
         self.server = server
@@ -68,11 +104,10 @@ class ResourceAPI:
     async def handle(self, request: Request, group: str, version: str, rest: str) -> Response:
         start = time.perf_counter()
         verb = _VERB_BY_METHOD.get(request.method, request.method.lower())
-        resource = "unknown"
+        target: Target | None = None
         with warning.collecting() as warnings:
             try:
                 target = parse_path(self.server.table, group, version, rest.strip("/").split("/"))
-                resource = target.info.resource + (f"/{target.subresource}" if target.subresource else "")
                 if request.method == "GET" and not target.name:
                     verb = "watch" if flag(request.query_params.get("watch")) or target.watch_path else "list"
                 elif request.method == "DELETE" and not target.name:
@@ -88,9 +123,9 @@ class ResourceAPI:
                 log.exception("request failed", extra={"method": request.method, "path": request.url.path})
                 response = status_response(errors.internal())
         response.raw_headers.extend(warning.headers(warnings))
-        metrics.requests_total.labels(verb, resource, str(response.status_code)).inc()
-        if verb != "watch":
-            metrics.request_duration.labels(verb, resource).observe(time.perf_counter() - start)
+        labels = metric_labels(request, group, version, target, verb)
+        seconds = None if verb == "watch" else time.perf_counter() - start
+        metrics.observe_request(labels, response.status_code, seconds)
         return response
 
     async def _dispatch(self, request: Request, t: Target, verb: str) -> Response:

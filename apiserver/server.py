@@ -288,8 +288,11 @@ class APIServer:
 
     async def _update_gauges(self) -> None:
         while True:
-            for (_, resource), store in self.stores.items():
+            for (group, resource), store in self.stores.items():
                 metrics.cache_size.labels(resource).set(len(store.cache.objects))
+                metrics.storage_objects.labels(f"{resource}.{group}" if group else resource).set(
+                    len(store.cache.objects)
+                )
             await asyncio.sleep(5)
 
     async def check_namespace(
