@@ -9,8 +9,13 @@
   the IPAM controller set one), conditions and container statuses, without running any container; with
   --ready-delay S, only S seconds after it first saw the pod bound (a simulated container start-up time).
 * Deletes (grace 0) pods of its nodes that get a deletionTimestamp, as a kubelet does once containers stopped.
+* Serves a tiny kubelet API of its own (kubelet/hollow_api.py) on --kubelet-port (default: a free one) and
+  advertises that port for every node, so `kubectl logs` of a hollow pod says the pod is simulated instead of
+  reaching whatever real kubelet listens on 10250. TLS: --tls-cert-file/--tls-private-key-file (SANs naming the
+  nodes) or a self-signed certificate; --client-ca-file requires the apiserver's client certificate.
 
-Never use these in tests that claim containers run. Imports only `apimachinery` (no other kubelet module).
+Never use these in tests that claim containers run. Imports only `apimachinery` and kubelet.hollow_api (no other
+kubelet module).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from apimachinery.informer import Informer
 from apimachinery.resources import must_resource
 from apimachinery.timefmt import now_rfc3339
 from apimachinery.workqueue import WorkQueue, run_workers
+from kubelet import hollow_api
 
 log = logging.getLogger("hollow")
 
@@ -81,13 +87,13 @@ def node_conditions(stamp: str) -> list[dict[str, str]]:
     ]
 
 
-def node_status(name: str, capacity: dict[str, str], stamp: str) -> dict[str, Any]:
+def node_status(name: str, capacity: dict[str, str], stamp: str, port: int = 10250) -> dict[str, Any]:
     return {
         "capacity": dict(capacity),
         "allocatable": dict(capacity),
         "conditions": node_conditions(stamp),
         "addresses": [{"type": "InternalIP", "address": NODE_IP}, {"type": "Hostname", "address": name}],
-        "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+        "daemonEndpoints": {"kubeletEndpoint": {"Port": port}},
         "nodeInfo": {
             "machineID": uuid.uuid5(uuid.NAMESPACE_DNS, name).hex,
             "systemUUID": str(uuid.uuid5(uuid.NAMESPACE_URL, name)),
@@ -104,7 +110,12 @@ def node_status(name: str, capacity: dict[str, str], stamp: str) -> dict[str, An
 
 
 def node_object(
-    name: str, capacity: dict[str, str], labels: dict[str, str], taints: list[dict[str, str]], stamp: str
+    name: str,
+    capacity: dict[str, str],
+    labels: dict[str, str],
+    taints: list[dict[str, str]],
+    stamp: str,
+    port: int = 10250,
 ) -> dict[str, Any]:
     spec: dict[str, Any] = {}
     if taints:
@@ -123,7 +134,7 @@ def node_object(
             },
         },
         "spec": spec,
-        "status": node_status(name, capacity, stamp),
+        "status": node_status(name, capacity, stamp, port),
     }
 
 
@@ -228,8 +239,10 @@ class HollowNodes:
         status_interval: float = 300.0,
         workers: int = 8,
         ready_delay: float = 0.0,
+        kubelet_port: int = 10250,
     ) -> None:
         self.client = client
+        self.kubelet_port = kubelet_port  # where this process's hollow kubelet API listens
         self.names = [f"{prefix}{i}" for i in range(count)]
         self.capacity = capacity or {"cpu": "4", "memory": "16Gi", "pods": "110"}
         self.labels = labels or {}
@@ -273,7 +286,7 @@ class HollowNodes:
 
     async def _register_node(self, name: str) -> None:
         stamp = now()
-        body = node_object(name, self.capacity, self.labels, self.taints, stamp)
+        body = node_object(name, self.capacity, self.labels, self.taints, stamp, self.kubelet_port)
         try:
             created = await self.client.create(NODES, body)
         except StatusError as err:
@@ -348,6 +361,12 @@ class HollowNodes:
         ips = self.ips.get(name)
         if ips is not None:
             ips.set_cidr((node.get("spec") or {}).get("podCIDR"))
+
+    def node_of(self, namespace: str, name: str) -> str | None:
+        """The hollow node of this process a pod is bound to (for the kubelet API), or None."""
+        pod = self.pods.store.get(f"{namespace}/{name}")
+        node = ((pod or {}).get("spec") or {}).get("nodeName")
+        return node if node in self.ips else None
 
     def _on_pod(self, pod: dict[str, Any]) -> None:
         meta = pod.get("metadata") or {}
@@ -444,11 +463,42 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--delete-on-exit", action="store_true", help="delete the nodes and leases on SIGTERM"
     )
+    parser.add_argument(
+        "--kubelet-port",
+        type=_port,
+        default=0,
+        help="port of the hollow kubelet API on 127.0.0.1 (0: a free one)",
+    )
+    parser.add_argument("--tls-cert-file", default="", help="serving certificate of the hollow kubelet API")
+    parser.add_argument("--tls-private-key-file", default="")
+    parser.add_argument(
+        "--client-ca-file", default=None, help="require client certificates signed by this CA"
+    )
     parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"))
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if bool(args.tls_cert_file) != bool(args.tls_private_key_file):
+        parser.error("--tls-cert-file and --tls-private-key-file go together")
+    return args
+
+
+def _port(text: str) -> int:
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {text} is not in 0..65535")
+    return port
 
 
 async def amain(args: argparse.Namespace) -> None:
+    names = [f"{args.name_prefix}{i}" for i in range(args.count)]
+    if args.tls_cert_file:
+        cert, key = args.tls_cert_file, args.tls_private_key_file
+    else:
+        cert, key = hollow_api.self_signed(names, NODE_IP)
+    context = hollow_api.ssl_context(cert, key, args.client_ca_file)
+    node_of: list[Callable[[str, str], str | None]] = []  # set once the nodes exist
+    api = await hollow_api.serve(
+        NODE_IP, args.kubelet_port, context, lambda ns, pod: node_of[0](ns, pod) if node_of else None
+    )
     client = client_from_args(args, user_agent="kubelite-hollow-nodes")
     hollow = HollowNodes(
         client,
@@ -461,10 +511,14 @@ async def amain(args: argparse.Namespace) -> None:
         status_interval=args.status_interval,
         workers=args.workers,
         ready_delay=args.ready_delay,
+        kubelet_port=hollow_api.bound_port(api),
     )
+    node_of.append(hollow.node_of)
+    log.info("hollow kubelet API listening", extra={"address": f"{NODE_IP}:{hollow.kubelet_port}"})
     try:
         await hollow.run(delete_on_exit=args.delete_on_exit)
     finally:
+        api.close()
         await client.aclose()
 
 
