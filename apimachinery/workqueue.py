@@ -82,8 +82,9 @@ class WorkQueue(Generic[K]):
         self._shutting_down = False
         self._queued_at: dict[K, float] = {}  # since when each waiting key waits
         self._started_at: dict[K, float] = {}  # since when each processing key is processed
+        # Every series of the queue exists from its start, as client-go registers them.
         for metric in (DEPTH, ADDS, RETRIES, QUEUE_DURATION, WORK_DURATION):
-            metric.labels(name)  # every series of the queue exists from its start, as client-go registers them
+            metric.labels(name)
         UNFINISHED.labels(name).set_function(self._unfinished_seconds)
         LONGEST.labels(name).set_function(self._longest_seconds)
 
