@@ -79,6 +79,8 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo("services", "Service", "", "v1", True, ("svc",), ("all",), ("status",)),
     ResourceInfo("endpoints", "Endpoints", "", "v1", True, ("ep",), (), (), list_kind="EndpointsList"),
     ResourceInfo("events", "Event", "", "v1", True, ("ev",), ()),
+    # The same Events as events.k8s.io/v1 shows them (apiserver/eventsv1.py): one storage, two views.
+    ResourceInfo("events", "Event", "events.k8s.io", "v1", True, ("ev",), ()),
     ResourceInfo("configmaps", "ConfigMap", "", "v1", True, ("cm",), ()),
     ResourceInfo("secrets", "Secret", "", "v1", True, (), ()),
     ResourceInfo("deployments", "Deployment", "apps", "v1", True, ("deploy",), ("all",), ("status", "scale")),

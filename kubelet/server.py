@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import uvicorn
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
@@ -51,7 +51,9 @@ def build_app(
         return PlainTextResponse("ok") if healthy() else PlainTextResponse("unhealthy", status_code=500)
 
     async def metrics_endpoint(request: Request) -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        # This kubelet's registry, then the process's (rest_client_*, workqueue_*, kubernetes_build_info).
+        body = generate_latest(metrics.registry) + generate_latest(REGISTRY)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     async def pod_list(request: Request) -> Response:
         return JSONResponse({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": pods()})

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from apimachinery.resources import ResourceInfo
+from apiserver import eventsv1
 from apiserver.crd.info import CustomResourceInfo
 from apiserver.printers.cluster import (
     CONFIGMAP_COLUMNS,
@@ -112,6 +113,7 @@ PRINTERS: dict[tuple[str, str], Printer] = {
     ("", "Node"): (NODE_COLUMNS, node_row),
     ("", "Namespace"): (NAMESPACE_COLUMNS, namespace_row),
     ("", "Event"): (EVENT_COLUMNS, event_row),
+    ("events.k8s.io", "Event"): (EVENT_COLUMNS, lambda event, now: event_row(eventsv1.to_core(event), now)),
     ("coordination.k8s.io", "Lease"): (LEASE_COLUMNS, lease_row),
     ("", "ConfigMap"): (CONFIGMAP_COLUMNS, configmap_row),
     ("", "Secret"): (SECRET_COLUMNS, secret_row),
