@@ -66,3 +66,17 @@ def storage_timer(operation: str, resource: str) -> Iterator[None]:
         yield
     finally:
         storage_duration.labels(operation, resource).observe(time.perf_counter() - start)
+
+
+streams_open = Gauge(
+    "apiserver_pod_streams_open",
+    "Open exec, attach and port-forward sessions relayed to kubelets, by subresource.",
+    ["subresource"],
+    registry=registry,
+)
+streams_total = Counter(
+    "apiserver_pod_streams",
+    "Exec, attach and port-forward sessions relayed to kubelets, by subresource.",
+    ["subresource"],
+    registry=registry,
+)
