@@ -66,9 +66,12 @@ class Framing:
         return bytes((channel,)) + payload
 
     def decode(self, message: bytes | str) -> tuple[int, bytes]:
+        if isinstance(message, str) and not self.base64:
+            # The channel byte and payload in a text message (the Python client's write_stdin of a str).
+            message = message.encode("utf-8")
         if isinstance(message, str):
-            if not self.base64 or not message or not message[0].isdigit():
-                raise FrameError("unexpected text message")
+            if not message or not message[0].isdigit():
+                raise FrameError("a base64 message must start with its channel digit")
             try:
                 return int(message[0]), base64.b64decode(message[1:], validate=True)
             except binascii.Error as exc:

@@ -14,7 +14,7 @@ import pytest
 
 from tests.binaries import INSTALL_HINT, KUBECTL, KUBECTL_131
 from tests.e2e.kubelet.conftest import NodePair, make_pod
-from tests.harness import REPO, wait_until
+from tests.harness import REPO
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e]
 
@@ -23,9 +23,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.e2e]
 def shell_pod(node_pair: NodePair) -> tuple[str, str]:
     """A running pod `sh` with one container `c` (stdin open, for attach) in a namespace of its own."""
     ns = node_pair.namespace()
-    node_pair.create_pod(
-        ns, make_pod("sh", node_pair.a.name, [{"name": "c", "command": ["sleep", "3600"]}])
-    )
+    node_pair.create_pod(ns, make_pod("sh", node_pair.a.name, [{"name": "c", "command": ["sleep", "3600"]}]))
     node_pair.wait_running(ns, "sh")
     return ns, "sh"
 
@@ -39,7 +37,9 @@ def kubectl_cmd(node_pair: NodePair) -> Iterator[list[str]]:
     subprocess.run(["rm", "-rf", cache], check=False)
 
 
-def run(args: list[str], *, stdin: bytes | None = None, timeout: float = 30) -> subprocess.CompletedProcess[bytes]:
+def run(
+    args: list[str], *, stdin: bytes | None = None, timeout: float = 30
+) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(args, input=stdin, capture_output=True, timeout=timeout, cwd=REPO)
 
 
@@ -61,3 +61,84 @@ def test_kubectl_exec_stdin(kubectl_cmd: list[str], shell_pod: tuple[str, str]) 
     done = run([*kubectl_cmd, "-n", ns, "exec", "-i", pod, "--", "sh", "-c", "cat | md5sum"], stdin=data)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[0].decode() == hashlib.md5(data).hexdigest()
+
+
+@pytest.mark.kubectl
+def test_kubectl_exec_tty(kubectl_cmd: list[str], shell_pod: tuple[str, str]) -> None:
+    ns, pod = shell_pod
+    # kubectl asks for a tty only when its own stdin is a terminal; `script` gives it one.
+    line = " ".join(
+        [*kubectl_cmd, "-n", ns, "exec", "-it", pod, "--", "sh", "-c", "'tty; stty size; exit 4'"]
+    )
+    done = run(["script", "-qec", line, "/dev/null"], stdin=b"")
+    assert done.returncode == 4, done.stdout
+    assert b"/dev/pts/" in done.stdout, done.stdout
+
+
+@pytest.mark.kubectl
+def test_kubectl_cp_both_ways(kubectl_cmd: list[str], shell_pod: tuple[str, str], tmp_path: Path) -> None:
+    ns, pod = shell_pod
+    src = tmp_path / "up.bin"
+    src.write_bytes(os.urandom(3_000_000))
+    up = run([*kubectl_cmd, "cp", str(src), f"{ns}/{pod}:/tmp/up.bin"])
+    assert up.returncode == 0, up.stderr
+    check = run([*kubectl_cmd, "-n", ns, "exec", pod, "--", "md5sum", "/tmp/up.bin"])
+    assert check.stdout.split()[0].decode() == hashlib.md5(src.read_bytes()).hexdigest()
+    back = tmp_path / "down.bin"
+    down = run([*kubectl_cmd, "cp", f"{ns}/{pod}:/tmp/up.bin", str(back)])
+    assert down.returncode == 0, down.stderr
+    assert back.read_bytes() == src.read_bytes()
+
+
+@pytest.mark.kubectl
+def test_kubectl_exec_refusals(
+    kubectl_cmd: list[str], node_pair: NodePair, shell_pod: tuple[str, str]
+) -> None:
+    ns, pod = shell_pod
+    missing = run([*kubectl_cmd, "-n", ns, "exec", pod, "-c", "nope", "--", "true"])
+    assert missing.returncode == 1
+    assert b"container nope is not valid for pod sh" in missing.stderr, missing.stderr
+    no_pod = run([*kubectl_cmd, "-n", ns, "exec", "ghost", "--", "true"])
+    assert no_pod.returncode == 1 and b'pods "ghost" not found' in no_pod.stderr, no_pod.stderr
+    nosuch = run([*kubectl_cmd, "-n", ns, "exec", pod, "--", "no-such-command"])
+    assert nosuch.returncode == 126, nosuch.stderr
+    assert b'exec: "no-such-command": executable file not found' in nosuch.stdout + nosuch.stderr
+    # A pod whose container has exited.
+    node_pair.create_pod(ns, make_pod("done", node_pair.a.name, [{"name": "c", "command": ["true"]}],
+                                      restartPolicy="Never"))  # fmt: skip
+    node_pair.wait_pod(
+        ns, "done", lambda p: p["status"].get("phase") == "Succeeded", what="pod done Succeeded"
+    )
+    stopped = run([*kubectl_cmd, "-n", ns, "exec", "done", "--", "true"])
+    assert stopped.returncode == 1
+    assert b"cannot exec into a container in a completed pod; current phase is Succeeded" in stopped.stderr
+
+
+@pytest.mark.kubectl
+def test_kubectl_131_exec(node_pair: NodePair, shell_pod: tuple[str, str]) -> None:
+    if KUBECTL_131 is None:
+        pytest.skip(f"kubectl 1.31 is not installed ({INSTALL_HINT})")
+    ns, pod = shell_pod
+    with tempfile.TemporaryDirectory() as cache:
+        kubectl = [
+            KUBECTL_131,
+            "--cache-dir",
+            cache,
+            "--kubeconfig",
+            str(node_pair.a.apiserver.admin_kubeconfig),
+        ]
+        done = run([*kubectl, "-n", ns, "exec", "-i", pod, "--", "sh", "-c", "cat; exit 5"], stdin=b"hello")
+    assert (done.returncode, done.stdout) == (5, b"hello"), done.stderr
+
+
+@pytest.mark.kubectl
+def test_kubectl_attach(kubectl_cmd: list[str], node_pair: NodePair) -> None:
+    ns = node_pair.namespace()
+    script = "read a; echo got:$a; read b; echo got:$b >&2; exit 7"
+    node_pair.create_pod(ns, make_pod("reader", node_pair.a.name, [{"name": "c", "stdin": True,
+                         "command": ["sh", "-c", script]}], restartPolicy="Never"))  # fmt: skip
+    node_pair.wait_running(ns, "reader")
+    done = run([*kubectl_cmd, "-n", ns, "attach", "-i", "reader"], stdin=b"one\ntwo\n")
+    assert b"got:one\n" in done.stdout, done
+    assert b"got:two\n" in done.stderr, done
+    assert done.returncode == 7, done.stderr
