@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from uvicorn.protocols.websockets.wsproto_impl import WSProtocol
 
 from apimachinery.pki import subject
 
@@ -49,8 +49,11 @@ class ClientCertProtocol(HttpToolsProtocol):
             self.scope["extensions"] = {"tls": {"client_cert_subject": self._subject}}
 
 
-class ClientCertWebSocketProtocol(WebSocketsSansIOProtocol):
-    """The same for WebSocket upgrades (uvicorn `ws=` class): the upgraded connection gets a scope of its own."""
+class ClientCertWebSocketProtocol(WSProtocol):
+    """The same for WebSocket upgrades (uvicorn `ws=` class): the upgraded connection gets a scope of its own.
+
+    On wsproto rather than websockets: kubectl's port-forward offers the subprotocol `SPDY/3.1+portforward.k8s.io`,
+    which is not an RFC 7230 token, and the websockets library refuses the whole handshake for it."""
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)

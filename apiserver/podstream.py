@@ -23,6 +23,8 @@ from starlette.datastructures import QueryParams
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.client import ClientProtocol
+from websockets.datastructures import Headers
 from websockets.typing import Subprotocol
 
 from apimachinery import errors
@@ -111,7 +113,7 @@ async def handle(
 ) -> None:
     namespace, name, sub = target
     ws = WebSocket(scope, receive, send)
-    offered = [Subprotocol(p) for p in scope.get("subprotocols") or []]
+    offered = [str(p) for p in scope.get("subprotocols") or []]
     try:
         upstream = await plan(server, namespace, name, sub, ws.query_params)
         kubelet = await _dial(server, upstream, offered)
@@ -127,18 +129,22 @@ async def handle(
         metrics.streams_open.labels(sub).dec()
 
 
-async def _dial(server: APIServer, upstream: Upstream, offered: list[Subprotocol]) -> ClientConnection:
+async def _dial(server: APIServer, upstream: Upstream, offered: list[str]) -> ClientConnection:
+    # The offered subprotocols go as a header of our own: kubectl's `SPDY/3.1+portforward.k8s.io` has a '/',
+    # which websockets' RFC 7230 token check refuses; _KubeletConnection checks the kubelet's choice instead.
+    headers = {"Sec-WebSocket-Protocol": ", ".join(offered)} if offered else None
     try:
         return await connect(
             upstream.url,
             ssl=kubeletclient.ssl_context(server.options),
             server_hostname=upstream.node,
-            subprotocols=offered or None,
+            additional_headers=headers,
             open_timeout=CONNECT_TIMEOUT,
             max_size=MAX_MESSAGE,
             compression=None,
             ping_interval=None,  # the client keeps its own socket alive; the kubelet idles a session out
             proxy=None,
+            create_connection=type("KubeletConnection", (_KubeletConnection,), {"offered": tuple(offered)}),
         )
     except websockets.InvalidStatus as exc:
         text = exc.response.body.decode(errors="replace").strip() if exc.response.body else ""
@@ -152,6 +158,26 @@ async def _dial(server: APIServer, upstream: Upstream, offered: list[Subprotocol
         raise errors.StatusError(
             500, "InternalError", f"error dialing backend: the kubelet on node {upstream.node}: {exc}"
         ) from None
+
+
+class _KubeletConnection(ClientConnection):
+    """Takes the kubelet's Sec-WebSocket-Protocol as the single value it is, if it is one the client offered."""
+
+    offered: tuple[str, ...] = ()
+
+    def __init__(self, protocol: ClientProtocol, **kwargs: Any) -> None:
+        offered = self.offered
+
+        def chosen(headers: Headers) -> Subprotocol | None:
+            values = [v.strip() for v in headers.get_all("Sec-WebSocket-Protocol")]
+            if not values:
+                return None
+            if len(values) > 1 or values[0] not in offered:
+                raise websockets.InvalidHeader("Sec-WebSocket-Protocol", f"unexpected {', '.join(values)[:80]}")
+            return Subprotocol(values[0])
+
+        protocol.process_subprotocol = chosen  # type: ignore[method-assign]
+        super().__init__(protocol, **kwargs)
 
 
 async def relay(ws: WebSocket, kubelet: ClientConnection) -> None:
