@@ -30,6 +30,7 @@ BENCHMARKS = [
     ("pod_startup", True),
     ("service", True),
     ("failover", True),
+    ("streaming", True),
 ]
 
 

@@ -10,11 +10,12 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.binaries import INSTALL_HINT, KUBECTL, KUBECTL_131
 from tests.e2e.kubelet.conftest import NodePair, make_pod
-from tests.harness import REPO
+from tests.harness import REPO, wait_until
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e]
 
@@ -142,3 +143,79 @@ def test_kubectl_attach(kubectl_cmd: list[str], node_pair: NodePair) -> None:
     assert b"got:one\n" in done.stdout, done
     assert b"got:two\n" in done.stderr, done
     assert done.returncode == 7, done.stderr
+
+
+def _sessions_open(node_pair: NodePair) -> tuple[float, float]:
+    """(exec sessions the kubelet holds, exec streams the apiserver relays), from their /metrics."""
+    kubelet = node_pair.a
+    ctx = kubelet.apiserver.pki.ssl_context("kube-apiserver-kubelet-client", ())
+    kubelet_text = httpx.get(f"https://127.0.0.1:{kubelet.port}/metrics", verify=ctx, timeout=5).text
+    api_text = node_pair.api.get("/metrics").text
+    return _sample(kubelet_text, 'kubelet_streaming_sessions_open{kind="exec"}'), _sample(
+        api_text, 'apiserver_pod_streams_open{subresource="exec"}'
+    )
+
+
+def _sample(text: str, name: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
+@pytest.mark.kubectl
+def test_client_dropping_mid_stream_leaves_nothing_behind(
+    kubectl_cmd: list[str], node_pair: NodePair, shell_pod: tuple[str, str]
+) -> None:
+    ns, pod = shell_pod
+    marker = "4242"
+    proc = subprocess.Popen([*kubectl_cmd, "-n", ns, "exec", "-i", pod, "--", "sleep", marker],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    found = node_pair.get_pod(ns, pod)
+    assert found is not None
+
+    def sleeping() -> bool:
+        return f"sleep {marker}" in node_pair.exec(found, "c", "ps").stdout
+
+    try:
+        wait_until(sleeping, 15, what="the exec'd process to run")
+        assert _sessions_open(node_pair)[0] >= 1
+    finally:
+        proc.kill()  # the client vanishes: no close frame, no stdin end, the TCP connection just goes
+        proc.wait(5)
+    wait_until(lambda: not sleeping(), 15, what="the kubelet to kill the orphaned exec")
+    wait_until(lambda: _sessions_open(node_pair) == (0.0, 0.0), 15, what="every exec session to close")
+
+
+@pytest.mark.kubectl
+def test_exec_needs_create_on_pods_exec(
+    kubectl_cmd: list[str], node_pair: NodePair, shell_pod: tuple[str, str]
+) -> None:
+    ns, pod = shell_pod
+    api = node_pair.api
+    role = {"metadata": {"name": "viewer"}, "rules": [{"apiGroups": [""], "resources": ["pods"],
+            "verbs": ["get", "list"]}]}  # fmt: skip
+    binding = {"metadata": {"name": "viewer"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+               "name": "viewer"}, "subjects": [{"kind": "User", "name": "viewer-only",
+               "apiGroup": "rbac.authorization.k8s.io"}]}  # fmt: skip
+    for kind, body in (("roles", role), ("rolebindings", binding)):
+        r = api.post(f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/{kind}", json=body)
+        assert r.status_code == 201, r.text
+    kubeconfig = node_pair.a.apiserver.kubeconfig_for("viewer-only")
+    as_viewer = [kubectl_cmd[0], "--cache-dir", kubectl_cmd[2], "--kubeconfig", str(kubeconfig)]
+    # The role works for what it allows ...
+    wait_until(
+        lambda: run([*as_viewer, "-n", ns, "get", "pod", pod]).returncode == 0, 10, what="RBAC to apply"
+    )
+    # ... and not for exec, by WebSocket (kubectl 1.32) or any other way.
+    denied = run([*as_viewer, "-n", ns, "exec", pod, "--", "true"])
+    assert denied.returncode == 1
+    assert b'User "viewer-only" cannot create resource "pods/exec"' in denied.stderr, denied.stderr
+    plain = api.post(f"/api/v1/namespaces/{ns}/pods/{pod}/exec", params={"command": "true", "stdout": "true"})
+    assert plain.status_code == 400 and "Upgrade request required" in plain.text
+    # With create on pods/exec it goes through.
+    role["rules"].append({"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create"]})  # type: ignore[attr-defined]
+    r = api.put(f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles/viewer", json=role)
+    assert r.status_code == 200, r.text
+    wait_until(lambda: run([*as_viewer, "-n", ns, "exec", pod, "--", "true"]).returncode == 0, 10,
+               what="exec once allowed")  # fmt: skip
