@@ -173,7 +173,9 @@ class _KubeletConnection(ClientConnection):
             if not values:
                 return None
             if len(values) > 1 or values[0] not in offered:
-                raise websockets.InvalidHeader("Sec-WebSocket-Protocol", f"unexpected {', '.join(values)[:80]}")
+                raise websockets.InvalidHeader(
+                    "Sec-WebSocket-Protocol", f"unexpected {', '.join(values)[:80]}"
+                )
             return Subprotocol(values[0])
 
         protocol.process_subprotocol = chosen  # type: ignore[method-assign]
