@@ -84,11 +84,11 @@ def stream_params(sub: str, query: QueryParams) -> dict[str, Any]:
 
 async def plan(server: APIServer, namespace: str, name: str, sub: str, query: QueryParams) -> Upstream:
     """Where on which kubelet to open the stream; a StatusError for anything kube-apiserver refuses first."""
-    params = stream_params(sub, query)
     pods = by_resource("", "pods")
     nodes = by_resource("", "nodes")
     assert pods is not None and nodes is not None
-    pod = await server.store(pods).get(namespace, name)
+    pod = await server.store(pods).get(namespace, name)  # a missing pod is 404 before anything else
+    params = stream_params(sub, query)
     node_name = (pod.get("spec") or {}).get("nodeName")
     if not node_name:
         raise errors.bad_request(f"pod {name} does not have a host assigned")
