@@ -145,6 +145,8 @@ class _Pair:
     writer: asyncio.StreamWriter | None = None
     task: asyncio.Task[None] | None = None
     ready: asyncio.Event = field(default_factory=asyncio.Event)
+    client_done: bool = False  # the client's FIN (or RST) on the data stream
+    pod_done: bool = False  # the pod's end of the connection reached the client
 
 
 class SpdyForwarder:
@@ -187,6 +189,9 @@ class SpdyForwarder:
                             await pair.writer.drain()
                         if frame.fin and pair.writer.can_write_eof():
                             pair.writer.write_eof()
+                if frame.fin:
+                    pair.client_done = True
+                    self.forget(pair)
             return True
         if frame.type == spdy.SYN_STREAM:
             await self.open_stream(frame)
@@ -194,8 +199,11 @@ class SpdyForwarder:
             await self.send(self.encoder.ping(frame.ping_id))
         elif frame.type == spdy.RST_STREAM:
             pair = self.by_data.get(frame.stream_id)
-            if pair is not None and pair.writer is not None:
-                pair.writer.close()
+            if pair is not None:
+                if pair.writer is not None:
+                    pair.writer.close()
+                pair.client_done = pair.pod_done = True
+                self.forget(pair)
         elif frame.type == spdy.GOAWAY:
             return False
         return True
@@ -221,7 +229,24 @@ class SpdyForwarder:
         if pair.data and pair.error and pair.task is None:
             pair.task = asyncio.ensure_future(self.forward(pair))
 
+    def forget(self, pair: _Pair) -> None:
+        """Drop a connection's streams once both ends are done (a session may carry many connections)."""
+        if pair.client_done and pair.pod_done:
+            self.by_data.pop(pair.data, None)
+            for key, known in list(self.pairs.items()):
+                if known is pair:
+                    del self.pairs[key]
+            if pair.writer is not None:
+                pair.writer.close()
+
     async def forward(self, pair: _Pair) -> None:
+        try:
+            await self._copy_out(pair)
+        finally:
+            pair.pod_done = True
+            self.forget(pair)
+
+    async def _copy_out(self, pair: _Pair) -> None:
         try:
             reader, pair.writer = await netns.connect(self.path, pair.port)
         except OSError as exc:
