@@ -1,0 +1,134 @@
+"""The real kubectl's port-forward (SPDY/3.1 tunnelled in WebSocket) through the real apiserver to the kubelet's
+port-forward code, without Docker: a stand-in node serves only the kubelet's /portForward endpoint, with
+kubelet.portforward.SpdyForwarder pointed at this process's own network namespace, in front of an HTTP server on
+127.0.0.1. The whole path with a real pod and Docker is tests/e2e/kubelet/test_port_forward.py."""
+
+from __future__ import annotations
+
+import asyncio
+import http.server
+import re
+import subprocess
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket
+
+from apimachinery import channels
+from apimachinery.tlsserve import ClientCertWebSocketProtocol, server_ssl_context
+from kubelet.portforward import SpdyForwarder
+from tests.binaries import INSTALL_HINT, KUBECTL_131
+from tests.harness import ApiServer, free_port, wait_until
+from tests.integration.kubectl.kube import MARKS, Kubectl
+
+pytestmark = MARKS
+BODY = b"through-the-tunnel\n"
+FORWARDING = re.compile(r"Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)")
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(BODY)))
+        self.end_headers()
+        self.wfile.write(BODY)
+
+    def log_message(self, *args: Any) -> None:
+        return None
+
+
+@pytest.fixture(scope="module")
+def target_server() -> Iterator[int]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def stand_in_node(apiserver: ApiServer) -> Iterator[str]:
+    """A Node whose kubelet endpoint is a server with only the kubelet's port-forward (host namespace)."""
+    name = f"pf-{uuid.uuid4().hex[:6]}"
+
+    async def port_forward(ws: WebSocket) -> None:
+        protocol = channels.negotiate(ws.scope.get("subprotocols") or [], channels.PORT_FORWARD_PROTOCOLS)
+        assert protocol == channels.SPDY_TUNNEL_PORT_FORWARD
+        await ws.accept(subprotocol=protocol)
+        await SpdyForwarder(ws, "/proc/self/ns/net").run()
+
+    cert, key = apiserver.pki.serving(name)
+    port = free_port()
+    tls = server_ssl_context(str(cert), str(key), apiserver.ca_file)
+    config = uvicorn.Config(
+        Starlette(routes=[WebSocketRoute("/portForward/{namespace}/{pod}", port_forward)]),
+        host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws=ClientCertWebSocketProtocol,
+        ssl_context_factory=lambda _c, _d: tls,
+    )  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread.start()
+    wait_until(lambda: server.started, 10, what="the stand-in kubelet")
+    with apiserver.client() as api:
+        node = {"metadata": {"name": name}}
+        assert api.post("/api/v1/nodes", json=node).status_code == 201
+        status = {"addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
+                  "daemonEndpoints": {"kubeletEndpoint": {"Port": port}}}  # fmt: skip
+        r = api.patch(f"/api/v1/nodes/{name}/status", json={"status": status},
+                      headers={"Content-Type": "application/merge-patch+json"})  # fmt: skip
+        assert r.status_code == 200, r.text
+        try:
+            yield name
+        finally:
+            api.delete(f"/api/v1/nodes/{name}")
+            server.should_exit = True
+            thread.join(10)
+
+
+@pytest.mark.parametrize("version", ["1.32", "1.31"])
+def test_kubectl_port_forward_speaks_spdy_through_the_apiserver(
+    apiserver: ApiServer, kubectl: Kubectl, stand_in_node: str, target_server: int, version: str
+) -> None:
+    ns = kubectl.namespace
+    argv = kubectl.argv("port-forward", "pod/web", f":{target_server}")
+    if version == "1.31":
+        if KUBECTL_131 is None:
+            pytest.skip(f"kubectl 1.31 is not installed ({INSTALL_HINT})")
+        argv[0] = KUBECTL_131
+    with apiserver.client() as api:
+        pod = {"metadata": {"name": "web"}, "spec": {"nodeName": stand_in_node,
+               "containers": [{"name": "c", "image": "busybox"}]}}  # fmt: skip
+        assert api.post(f"/api/v1/namespaces/{ns}/pods", json=pod).status_code == 201
+        r = api.patch(f"/api/v1/namespaces/{ns}/pods/web/status", json={"status": {"phase": "Running"}},
+                      headers={"Content-Type": "application/merge-patch+json"})  # fmt: skip
+        assert r.status_code == 200, r.text
+    proc = subprocess.Popen(argv, env=kubectl.env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        found = FORWARDING.search(line)
+        if not found:
+            proc.kill()
+            raise AssertionError(f"{line!r} {proc.stderr.read() if proc.stderr else ''}")
+        with httpx.Client(trust_env=False, timeout=10) as http:
+            for _ in range(3):  # a connection each: new SPDY streams in the same tunnel
+                reply = http.get(f"http://127.0.0.1:{found.group(1)}/")
+                assert (reply.status_code, reply.content) == (200, BODY)
+            big = [http.get(f"http://127.0.0.1:{found.group(1)}/") for _ in range(5)]
+        assert all(r.content == BODY for r in big)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
