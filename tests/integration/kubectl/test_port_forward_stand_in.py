@@ -23,7 +23,7 @@ from starlette.websockets import WebSocket
 
 from apimachinery import channels
 from apimachinery.tlsserve import ClientCertWebSocketProtocol, server_ssl_context
-from kubelet.portforward import SpdyForwarder
+from kubelet.portforward import SpdyForwarder, forward_channels
 from tests.binaries import INSTALL_HINT, KUBECTL_131
 from tests.harness import ApiServer, free_port, wait_until
 from tests.integration.kubectl.kube import MARKS, Kubectl
@@ -61,9 +61,14 @@ def stand_in_node(apiserver: ApiServer) -> Iterator[str]:
 
     async def port_forward(ws: WebSocket) -> None:
         protocol = channels.negotiate(ws.scope.get("subprotocols") or [], channels.PORT_FORWARD_PROTOCOLS)
-        assert protocol == channels.SPDY_TUNNEL_PORT_FORWARD
+        assert protocol is not None
         await ws.accept(subprotocol=protocol)
-        await SpdyForwarder(ws, "/proc/self/ns/net").run()
+        if protocol == channels.SPDY_TUNNEL_PORT_FORWARD:
+            await SpdyForwarder(ws, "/proc/self/ns/net").run()
+        else:
+            ports = [int(p) for p in ws.query_params.getlist("port")]
+            await forward_channels(ws, channels.Framing(protocol), "/proc/self/ns/net", ports)
+            await ws.close()
 
     cert, key = apiserver.pki.serving(name)
     port = free_port()
@@ -93,16 +98,10 @@ def stand_in_node(apiserver: ApiServer) -> Iterator[str]:
             thread.join(10)
 
 
-@pytest.mark.parametrize("version", ["1.32", "1.31"])
-def test_kubectl_port_forward_speaks_spdy_through_the_apiserver(
-    apiserver: ApiServer, kubectl: Kubectl, stand_in_node: str, target_server: int, version: str
-) -> None:
+@pytest.fixture
+def running_pod(apiserver: ApiServer, kubectl: Kubectl, stand_in_node: str) -> str:
     ns = kubectl.namespace
-    argv = kubectl.argv("port-forward", "pod/web", f":{target_server}")
-    if version == "1.31":
-        if KUBECTL_131 is None:
-            pytest.skip(f"kubectl 1.31 is not installed ({INSTALL_HINT})")
-        argv[0] = KUBECTL_131
+    assert ns is not None
     with apiserver.client() as api:
         pod = {"metadata": {"name": "web"}, "spec": {"nodeName": stand_in_node,
                "containers": [{"name": "c", "image": "busybox"}]}}  # fmt: skip
@@ -110,6 +109,42 @@ def test_kubectl_port_forward_speaks_spdy_through_the_apiserver(
         r = api.patch(f"/api/v1/namespaces/{ns}/pods/web/status", json={"status": {"phase": "Running"}},
                       headers={"Content-Type": "application/merge-patch+json"})  # fmt: skip
         assert r.status_code == 200, r.text
+    return ns
+
+
+def test_python_client_portforward_through_the_apiserver(
+    apiserver: ApiServer, running_pod: str, target_server: int
+) -> None:
+    from kubernetes import client, config
+    from kubernetes.stream import portforward
+
+    api_client = config.new_client_from_config(config_file=str(apiserver.admin_kubeconfig))
+    try:
+        core = client.CoreV1Api(api_client)
+        pf = portforward(
+            core.connect_get_namespaced_pod_portforward, "web", running_pod, ports=str(target_server)
+        )
+        sock = pf.socket(target_server)
+        sock.settimeout(10)
+        sock.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+        sock.close()
+    finally:
+        api_client.close()
+    assert reply.startswith(b"HTTP/1.0 200") and reply.endswith(BODY)
+
+
+@pytest.mark.parametrize("version", ["1.32", "1.31"])
+def test_kubectl_port_forward_speaks_spdy_through_the_apiserver(
+    kubectl: Kubectl, running_pod: str, target_server: int, version: str
+) -> None:
+    argv = kubectl.argv("port-forward", "pod/web", f":{target_server}")
+    if version == "1.31":
+        if KUBECTL_131 is None:
+            pytest.skip(f"kubectl 1.31 is not installed ({INSTALL_HINT})")
+        argv[0] = KUBECTL_131
     proc = subprocess.Popen(argv, env=kubectl.env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
