@@ -1,16 +1,19 @@
-"""The real kubectl's port-forward (SPDY/3.1 tunnelled in WebSocket) through the real apiserver to the kubelet's
-port-forward code, without Docker: a stand-in node serves only the kubelet's /portForward endpoint, with
-kubelet.portforward.SpdyForwarder pointed at this process's own network namespace, in front of an HTTP server on
-127.0.0.1. The whole path with a real pod and Docker is tests/e2e/kubelet/test_port_forward.py."""
+"""The real kubectl (1.32 and 1.31) and the Python client through the real apiserver to the kubelet's streaming
+code, without Docker: a stand-in node serves the kubelet's /portForward endpoint (kubelet.portforward's SPDY and
+channel forwarders, pointed at this process's own network namespace, in front of an HTTP server on 127.0.0.1) and
+its /exec endpoint (kubelet.streaming.relay joined to a local process instead of a Docker exec stream). The whole
+path with real pods on Docker is tests/e2e/kubelet/test_exec.py and test_port_forward.py."""
 
 from __future__ import annotations
 
 import asyncio
 import http.server
+import os
 import re
 import subprocess
 import threading
 import uuid
+from asyncio.subprocess import PIPE, STDOUT
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +27,8 @@ from starlette.websockets import WebSocket
 from apimachinery import channels
 from apimachinery.tlsserve import ClientCertWebSocketProtocol, server_ssl_context
 from kubelet.portforward import SpdyForwarder, forward_channels
+from kubelet.runtime.hijack import RawStream
+from kubelet.streaming import _finish, relay
 from tests.binaries import INSTALL_HINT, KUBECTL_131
 from tests.harness import ApiServer, free_port, wait_until
 from tests.integration.kubectl.kube import MARKS, Kubectl
@@ -70,11 +75,32 @@ def stand_in_node(apiserver: ApiServer) -> Iterator[str]:
             await forward_channels(ws, channels.Framing(protocol), "/proc/self/ns/net", ports)
             await ws.close()
 
+    async def exec_here(ws: WebSocket) -> None:
+        protocol = channels.negotiate(ws.scope.get("subprotocols") or [], channels.EXEC_PROTOCOLS)
+        assert protocol is not None
+        command = ws.query_params.getlist("command")
+        assert command[0] in ("cat", "sh")  # what these tests run; nothing else
+        proc = await asyncio.create_subprocess_exec(*command, stdin=PIPE, stdout=PIPE, stderr=STDOUT)
+        assert proc.stdin is not None and proc.stdout is not None
+        await ws.accept(subprotocol=protocol)
+        framing = channels.Framing(protocol)
+
+        async def resize(width: int, height: int) -> None:
+            return None
+
+        ended = await relay(ws, framing, RawStream(proc.stdout, proc.stdin, multiplexed=False), resize)
+        if not ended:
+            proc.kill()
+        code = await proc.wait()
+        if ended:
+            await _finish(ws, framing, channels.exit_status(code), code)
+
     cert, key = apiserver.pki.serving(name)
     port = free_port()
     tls = server_ssl_context(str(cert), str(key), apiserver.ca_file)
     config = uvicorn.Config(
-        Starlette(routes=[WebSocketRoute("/portForward/{namespace}/{pod}", port_forward)]),
+        Starlette(routes=[WebSocketRoute("/portForward/{namespace}/{pod}", port_forward),
+                          WebSocketRoute("/exec/{namespace}/{pod}/{container}", exec_here)]),
         host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws=ClientCertWebSocketProtocol,
         ssl_context_factory=lambda _c, _d: tls,
     )  # fmt: skip
@@ -167,3 +193,21 @@ def test_kubectl_port_forward_speaks_spdy_through_the_apiserver(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
+
+
+@pytest.mark.parametrize("version", ["1.32", "1.31"])
+def test_kubectl_exec_stdin_close_and_exit_code(kubectl: Kubectl, running_pod: str, version: str) -> None:
+    binary = KUBECTL_131 if version == "1.31" else None
+    if version == "1.31" and binary is None:
+        pytest.skip(f"kubectl 1.31 is not installed ({INSTALL_HINT})")
+    data = os.urandom(2_000_000)
+    argv = kubectl.argv("exec", "-i", "web", "--", "cat")
+    argv[0] = binary or argv[0]
+    done = subprocess.run(argv, input=data, capture_output=True, env=kubectl.env(), timeout=30)
+    # Everything comes back, and cat ends: stdin's end reached it (v5's close signal; 1.31 speaks v5 too).
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == data
+    argv = kubectl.argv("exec", "web", "--", "sh", "-c", "exit 7")
+    argv[0] = binary or argv[0]
+    failed = subprocess.run(argv, capture_output=True, env=kubectl.env(), timeout=30)
+    assert failed.returncode == 7, failed.stderr
