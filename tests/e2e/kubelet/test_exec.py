@@ -214,8 +214,9 @@ def test_exec_needs_create_on_pods_exec(
     plain = api.post(f"/api/v1/namespaces/{ns}/pods/{pod}/exec", params={"command": "true", "stdout": "true"})
     assert plain.status_code == 400 and "Upgrade request required" in plain.text
     # With create on pods/exec it goes through.
-    role["rules"].append({"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create"]})  # type: ignore[attr-defined]
-    r = api.put(f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles/viewer", json=role)
+    rules = [*role["rules"], {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create"]}]  # type: ignore[misc]
+    r = api.patch(f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles/viewer", json={"rules": rules},
+                  headers={"Content-Type": "application/merge-patch+json"})  # fmt: skip
     assert r.status_code == 200, r.text
     wait_until(lambda: run([*as_viewer, "-n", ns, "exec", pod, "--", "true"]).returncode == 0, 10,
                what="exec once allowed")  # fmt: skip

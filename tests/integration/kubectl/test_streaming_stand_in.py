@@ -15,6 +15,7 @@ import threading
 import uuid
 from asyncio.subprocess import PIPE, STDOUT
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -211,3 +212,39 @@ def test_kubectl_exec_stdin_close_and_exit_code(kubectl: Kubectl, running_pod: s
     argv[0] = binary or argv[0]
     failed = subprocess.run(argv, capture_output=True, env=kubectl.env(), timeout=30)
     assert failed.returncode == 7, failed.stderr
+
+
+def test_exec_and_port_forward_need_create_on_their_subresources(
+    apiserver: ApiServer, kubectl: Kubectl, running_pod: str
+) -> None:
+    ns = running_pod
+    with apiserver.client() as api:
+        role = {"metadata": {"name": "viewer"}, "rules": [{"apiGroups": [""], "resources": ["pods"],
+                "verbs": ["get", "list"]}]}  # fmt: skip
+        binding = {"metadata": {"name": "viewer"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io",
+                   "kind": "Role", "name": "viewer"}, "subjects": [{"kind": "User", "name": "pod-viewer",
+                   "apiGroup": "rbac.authorization.k8s.io"}]}  # fmt: skip
+        for kind, body in (("roles", role), ("rolebindings", binding)):
+            r = api.post(f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/{kind}", json=body)
+            assert r.status_code == 201, r.text
+        viewer = replace(kubectl, kubeconfig=apiserver.kubeconfig_for("pod-viewer"))
+
+        def run(*args: str) -> subprocess.CompletedProcess[bytes]:
+            return subprocess.run(viewer.argv(*args), capture_output=True, env=viewer.env(), timeout=30)
+
+        wait_until(lambda: run("get", "pod", "web").returncode == 0, 10, what="the role to apply")
+        denied = run("exec", "web", "--", "sh", "-c", "exit 0")
+        assert denied.returncode == 1
+        assert b'User "pod-viewer" cannot create resource "pods/exec" in API group ""' in denied.stderr, (
+            denied
+        )
+        forward = run("port-forward", "pod/web", ":80")
+        assert forward.returncode == 1 and b'cannot create resource "pods/portforward"' in forward.stderr, (
+            forward
+        )
+        rules = [*role["rules"], {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create"]}]  # type: ignore[misc]
+        r = api.patch(f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles/viewer", json={"rules": rules},
+                      headers={"Content-Type": "application/merge-patch+json"})  # fmt: skip
+        assert r.status_code == 200, r.text
+        wait_until(lambda: run("exec", "web", "--", "sh", "-c", "exit 0").returncode == 0, 10,
+                   what="exec once create on pods/exec is granted")  # fmt: skip
