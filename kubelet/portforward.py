@@ -30,7 +30,7 @@ from kubelet.runtime.docker import (
     TYPE_SANDBOX,
     DockerRuntime,
 )
-from kubelet.streaming import _counted, deny
+from kubelet.streaming import counted, deny
 
 log = logging.getLogger("kubelet.portforward")
 
@@ -76,7 +76,7 @@ async def handle_port_forward(ws: WebSocket, runtime: DockerRuntime, metrics: Ku
         await deny(ws, 404, f'pod "{pod}" in namespace "{ns}" has no running sandbox on this node')
         return
     await ws.accept(subprotocol=protocol)
-    with _counted(metrics, "portforward"):
+    with counted(metrics, "portforward"):
         try:
             if protocol == channels.SPDY_TUNNEL_PORT_FORWARD:
                 await SpdyForwarder(ws, path).run()

@@ -94,13 +94,13 @@ async def handle_exec(ws: WebSocket, runtime: DockerRuntime, metrics: KubeletMet
         return
     await ws.accept(subprotocol=protocol)
     framing = channels.Framing(protocol)
-    with _counted(metrics, "exec"):
+    with counted(metrics, "exec"):
         try:
             stream = await open_stream(
                 f"/exec/{exec_id}/start", {"Detach": False, "Tty": tty}, multiplexed=not tty
             )
         except HijackError as exc:
-            await _finish(ws, framing, channels.failure_status(str(exc)), None)
+            await finish(ws, framing, channels.failure_status(str(exc)), None)
             return
 
         async def resize(width: int, height: int) -> None:
@@ -111,7 +111,7 @@ async def handle_exec(ws: WebSocket, runtime: DockerRuntime, metrics: KubeletMet
             await _kill_exec(runtime, exec_id, container_id)
             return
         code = await _exec_exit_code(runtime, exec_id)
-        await _finish(ws, framing, channels.exit_status(code), code)
+        await finish(ws, framing, channels.exit_status(code), code)
 
 
 async def handle_attach(ws: WebSocket, runtime: DockerRuntime, metrics: KubeletMetrics) -> None:
@@ -129,14 +129,14 @@ async def handle_attach(ws: WebSocket, runtime: DockerRuntime, metrics: KubeletM
     stdin = flag(ws, "input") and bool(config.get("OpenStdin"))
     await ws.accept(subprotocol=protocol)
     framing = channels.Framing(protocol)
-    with _counted(metrics, "attach"):
+    with counted(metrics, "attach"):
         query = f"stream=1&stdout=1&stderr=1&stdin={int(stdin)}"
         try:
             stream = await open_stream(
                 f"/containers/{container_id}/attach?{query}", None, multiplexed=not tty
             )
         except HijackError as exc:
-            await _finish(ws, framing, channels.failure_status(str(exc)), None)
+            await finish(ws, framing, channels.failure_status(str(exc)), None)
             return
 
         async def resize(width: int, height: int) -> None:
@@ -146,7 +146,7 @@ async def handle_attach(ws: WebSocket, runtime: DockerRuntime, metrics: KubeletM
             return  # the client detached; the container goes on
         state = await _wait_exited(runtime, container_id)
         code = int(state.get("ExitCode") or 0)
-        await _finish(ws, framing, channels.exit_status(code), code)
+        await finish(ws, framing, channels.exit_status(code), code)
 
 
 async def relay(ws: WebSocket, framing: channels.Framing, stream: RawStream, resize: Resize) -> bool:
@@ -209,7 +209,7 @@ async def _send(ws: WebSocket, message: bytes | str) -> None:
         await ws.send_bytes(message)
 
 
-async def _finish(ws: WebSocket, framing: channels.Framing, status: dict[str, Any], code: int | None) -> None:
+async def finish(ws: WebSocket, framing: channels.Framing, status: dict[str, Any], code: int | None) -> None:
     """The error channel's last word, then a normal close. v1 protocols only get a message, and only on failure."""
     with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
         if framing.has_exit_code:
@@ -259,7 +259,7 @@ async def _kill_exec(runtime: DockerRuntime, exec_id: str, container_id: str) ->
 
 
 @contextlib.contextmanager
-def _counted(metrics: KubeletMetrics, kind: str) -> Any:
+def counted(metrics: KubeletMetrics, kind: str) -> Any:
     metrics.streaming_sessions_total.labels(kind).inc()
     metrics.streaming_sessions.labels(kind).inc()
     try:

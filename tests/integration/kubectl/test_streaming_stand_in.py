@@ -29,7 +29,7 @@ from apimachinery import channels
 from apimachinery.tlsserve import ClientCertWebSocketProtocol, server_ssl_context
 from kubelet.portforward import SpdyForwarder, forward_channels
 from kubelet.runtime.hijack import RawStream
-from kubelet.streaming import _finish, relay
+from kubelet.streaming import finish, relay
 from tests.binaries import INSTALL_HINT, KUBECTL_131
 from tests.harness import ApiServer, free_port, wait_until
 from tests.integration.kubectl.kube import MARKS, Kubectl
@@ -94,7 +94,7 @@ def stand_in_node(apiserver: ApiServer) -> Iterator[str]:
             proc.kill()
         code = await proc.wait()
         if ended:
-            await _finish(ws, framing, channels.exit_status(code), code)
+            await finish(ws, framing, channels.exit_status(code), code)
 
     cert, key = apiserver.pki.serving(name)
     port = free_port()
