@@ -35,7 +35,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import ControlPlane, alternate, control_plane, kubelet, summarize, token_controllers
-from bench.record import Recording, ratio, target
+from bench.record import RESULTS, Recording, ratio, target
 from kubelet.network import host
 from tests.binaries import KUBECTL
 from tests.e2e.kubelet.conftest import CLUSTER_CIDR, cleanup_node
@@ -220,9 +220,9 @@ def main() -> None:
             asyncio.run(host.remove_guard(CLUSTER_CIDR))
         shutil.rmtree(tmp, ignore_errors=True)
     record(rec, samples, args)
-    from bench.report import show
+    from bench.report import streaming
 
-    show("streaming")
+    print("\n".join(streaming(RESULTS)))
 
 
 if __name__ == "__main__":
