@@ -79,7 +79,7 @@ def _finish(code: int) -> None:
         raise typer.Exit(code)
 
 
-@app.command(context_settings={"allow_interspersed_args": False})
+@app.command()
 def exec(
     pod: str = typer.Argument(..., help="POD (or pod/NAME)"),
     command: list[str] = typer.Argument(None, help="The command and its arguments, after --"),
@@ -90,6 +90,7 @@ def exec(
 ) -> None:
     """Execute a command in a container."""
     name = pod.removeprefix("pod/").removeprefix("pods/")
+    command = command[1:] if command and command[0] == "--" else command
     if not command:
         raise CLIError("you must specify at least one command for the container")
     use_tty = tty and sys.stdin.isatty()

@@ -30,7 +30,7 @@ from apimachinery.tlsserve import ClientCertWebSocketProtocol, server_ssl_contex
 from kubelet.portforward import SpdyForwarder, forward_channels
 from kubelet.runtime.hijack import RawStream
 from kubelet.streaming import finish, relay
-from tests.binaries import INSTALL_HINT, KUBECTL_131
+from tests.binaries import INSTALL_HINT, KCTL, KUBECTL_131
 from tests.harness import ApiServer, free_port, wait_until
 from tests.integration.kubectl.kube import MARKS, Kubectl
 
@@ -248,3 +248,21 @@ def test_exec_and_port_forward_need_create_on_their_subresources(
         assert r.status_code == 200, r.text
         wait_until(lambda: run("exec", "web", "--", "sh", "-c", "exit 0").returncode == 0, 10,
                    what="exec once create on pods/exec is granted")  # fmt: skip
+
+
+def test_kctl_exec_through_the_apiserver(apiserver: ApiServer, running_pod: str) -> None:
+    if KCTL is None:
+        pytest.skip(f"kctl is not installed ({INSTALL_HINT})")
+    kctl = [str(KCTL), "--kubeconfig", str(apiserver.admin_kubeconfig), "-n", running_pod, "exec"]
+    data = os.urandom(500_000)
+    echoed = subprocess.run([*kctl, "-i", "web", "-c", "c", "--", "cat"], input=data, capture_output=True,
+                            timeout=30)  # fmt: skip
+    assert echoed.returncode == 0, echoed.stderr
+    assert echoed.stdout == data
+    failed = subprocess.run(
+        [*kctl, "web", "--", "sh", "-c", "echo out; exit 6"], capture_output=True, timeout=30
+    )
+    assert (failed.returncode, failed.stdout) == (6, b"out\n"), failed.stderr
+    assert b"command terminated with exit code 6" in failed.stderr
+    wrong = subprocess.run([*kctl, "web", "-c", "nope", "--", "true"], capture_output=True, timeout=30)
+    assert wrong.returncode == 1 and b"container nope is not valid for pod web" in wrong.stderr, wrong.stderr
