@@ -256,7 +256,7 @@ RENDERERS: dict[str, Callable[[Path], list[str]]] = {
     "apiserver": apiserver,
     "scheduler": scheduler,
     "pod_startup": pod_startup,
-    # "streaming": streaming,  -- joins once bench/results/streaming.json is committed (with its README block)
+    "streaming": streaming,
     "controllers": controllers,
     "service": service,
     "storage_raw": storage_raw,
