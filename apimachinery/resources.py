@@ -74,7 +74,16 @@ class ResourceInfo:
 
 RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo("namespaces", "Namespace", "", "v1", False, ("ns",), (), ("status", "finalize")),
-    ResourceInfo("pods", "Pod", "", "v1", True, ("po",), ("all",), ("status", "binding", "log", "eviction")),
+    ResourceInfo(
+        "pods",
+        "Pod",
+        "",
+        "v1",
+        True,
+        ("po",),
+        ("all",),
+        ("status", "binding", "log", "eviction", "exec", "attach", "portforward"),
+    ),
     ResourceInfo("nodes", "Node", "", "v1", False, ("no",), (), ("status",)),
     ResourceInfo("services", "Service", "", "v1", True, ("svc",), ("all",), ("status",)),
     ResourceInfo("endpoints", "Endpoints", "", "v1", True, ("ep",), (), (), list_kind="EndpointsList"),

@@ -19,7 +19,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from apimachinery import errors
-from apiserver import discovery, metrics
+from apiserver import discovery, metrics, podstream
 from apiserver.auth.filter import AuthFilter
 from apiserver.inflight import InflightLimit
 from apiserver.openapi import parse_gv_path
@@ -45,6 +45,9 @@ class ResourceFastPath:
                 response = await self.resources.handle(Request(scope, receive), *target)
                 await response(scope, receive, send)
                 return
+        elif scope["type"] == "websocket" and (stream := podstream.match(scope["path"])) is not None:
+            await podstream.handle(self.resources.server, scope, receive, send, stream)
+            return
         await self.app(scope, receive, send)
 
 

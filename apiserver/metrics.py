@@ -121,3 +121,17 @@ def observe_request(labels: dict[str, str], code: int, seconds: float | None) ->
     if seconds is not None:
         request_duration.labels(**labels).observe(seconds)
         request_sli_duration.labels(**{k: v for k, v in labels.items() if k != "dry_run"}).observe(seconds)
+
+
+streams_open = Gauge(
+    "apiserver_pod_streams_open",
+    "Open exec, attach and port-forward sessions relayed to kubelets, by subresource.",
+    ["subresource"],
+    registry=registry,
+)
+streams_total = Counter(
+    "apiserver_pod_streams",
+    "Exec, attach and port-forward sessions relayed to kubelets, by subresource.",
+    ["subresource"],
+    registry=registry,
+)

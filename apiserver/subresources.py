@@ -41,6 +41,11 @@ async def handle(api: ResourceAPI, request: Request, store: Store, t: Target) ->
         return await finalize(api, request, store, t)
     if sub == "log" and method == "GET":
         return await podlogs.pod_log(api.server, request, store, t.namespace or "", t.name)
+    if sub in ("exec", "attach", "portforward") and method in ("GET", "POST"):
+        from apiserver import podstream
+
+        await podstream.plan(api.server, t.namespace or "", t.name, sub, request.query_params)
+        raise podstream.not_upgraded(request.headers)
     if sub == "token" and method == "POST":
         from apiserver.auth import reviews
 

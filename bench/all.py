@@ -31,6 +31,7 @@ BENCHMARKS = [
     ("service", True),
     ("netpol", True),
     ("failover", True),
+    ("streaming", True),
 ]
 
 

@@ -265,10 +265,29 @@ def storage_raw(results: Path) -> list[str]:
     return [*table(header, rows), "", sources({"storage_raw": r})]
 
 
+def streaming(results: Path) -> list[str]:
+    r = load("streaming", results)
+    f, b, p = r["figures"], r["baseline"], r["params"]
+    rows = [
+        [f"`kubectl cp` of {p['mb']} MiB from the pod", sec(f["kubectl_cp_down_s"]),
+         f"{f['kubectl_cp_down_mb_per_s']:.0f} MiB/s", f"`docker cp`: {sec(b['docker_cp_down_s'])}",
+         times(r["ratios"]["cp_down"]["value"])],
+        [f"`kubectl cp` of {p['mb']} MiB to the pod", sec(f["kubectl_cp_up_s"]),
+         f"{f['kubectl_cp_up_mb_per_s']:.0f} MiB/s", f"`docker cp`: {sec(b['docker_cp_up_s'])}",
+         times(r["ratios"]["cp_up"]["value"])],
+        [f"{p['mb']} MiB over HTTP through `kubectl port-forward`", sec(f["port_forward_s"]),
+         f"{f['port_forward_mb_per_s']:.0f} MiB/s", f"GET from the pod's address: {sec(b['direct_s'])}",
+         times(r["ratios"]["port_forward"]["value"])],
+    ]  # fmt: skip
+    header = [f"median of {p['rounds']} runs", "time", "rate", "the same without kubelite", "ratio"]
+    return [*table(header, rows), "", targets(r), "", sources({"streaming": r})]
+
+
 RENDERERS: dict[str, Callable[[Path], list[str]]] = {
     "apiserver": apiserver,
     "scheduler": scheduler,
     "pod_startup": pod_startup,
+    "streaming": streaming,
     "controllers": controllers,
     "service": service,
     "netpol": netpol,
