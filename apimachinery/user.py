@@ -27,6 +27,9 @@ KUBE_CONTROLLER_MANAGER = "system:kube-controller-manager"
 KUBE_DNS = "system:serviceaccount:kube-system:kube-dns"
 KUBE_DNS_GROUPS = (SERVICE_ACCOUNTS, "system:serviceaccounts:kube-system")
 APISERVER_KUBELET_CLIENT = "kube-apiserver-kubelet-client"
+# The network policy agent, one per node: `system:kube-netpol:<node>` in the group every agent is in.
+KUBE_NETPOL_PREFIX = "system:kube-netpol:"
+KUBE_NETPOLS = "system:kube-netpols"
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,11 @@ def node_name(user: UserInfo) -> str | None:
     if NODES not in user.groups or not user.name.startswith(NODE_PREFIX):
         return None
     return user.name[len(NODE_PREFIX) :]
+
+
+def netpol_agent(node: str) -> tuple[str, tuple[str, ...]]:
+    """(user, groups) of the network policy agent on `node`."""
+    return f"{KUBE_NETPOL_PREFIX}{node}", (KUBE_NETPOLS,)
 
 
 def service_account_name(namespace: str, name: str) -> str:

@@ -59,6 +59,7 @@ DEFAULT_PORTS = {
     "kube-proxy": 10249,
     "kube-dns": 9153,  # its /healthz, /readyz and /metrics; DNS itself is on the pod bridge's address, port 53
     "kubelet": 10250,
+    "kube-netpol": 10265,
 }
 
 
@@ -66,6 +67,7 @@ DEFAULT_PORTS = {
 class Preflight:
     proxy_mode: str = "iptables"
     network: str = "cni"
+    netpol: bool = True  # the network policy agent can run (iptables rights and ipset)
     notes: list[str] = field(default_factory=list)
 
 
@@ -123,8 +125,9 @@ def components(
     creds: ClusterCredentials,
 ) -> list[dict[str, Any]]:
     """The supervisor's component list, in start order. kube-proxy starts before the kubelet so that its guard
-    routes for service addresses exist before any pod does. Each component runs as its own identity (its
-    kubeconfig in state/kubeconfigs); the apiserver and the kubelet serve HTTPS only."""
+    routes for service addresses exist before any pod does; the network policy agent runs where it can. Each
+    component runs as its own identity (its kubeconfig in state/kubeconfigs); the apiserver and the kubelet serve
+    HTTPS only."""
     py = sys.executable
     api_port = str(ports["kube-apiserver"])
     storage = (
@@ -193,6 +196,14 @@ def components(
                      "--tls-cert-file", str(pki / "kubelet.crt"), "--tls-private-key-file", str(pki / "kubelet.key"),
                      "--client-ca-file", str(creds.ca)],
         },
+        # After the kubelet, whose KUBELITE-FORWARD accept would otherwise land above the agent's jump (the agent
+        # puts its jump back on top at every sync anyway).
+        *([{
+            "name": "kube-netpol",
+            "health": health("kube-netpol"),
+            "argv": [py, "-m", "netpol", *kubeconfig("kube-netpol"), "--node-name", node, "--port",
+                     str(ports["kube-netpol"])],
+        }] if pre.netpol else []),
     ]  # fmt: skip
 
 
@@ -210,6 +221,17 @@ def pod_nameserver(pod_cidr: str, pre: Preflight) -> str:
     if pre.proxy_mode == "userspace":
         return dns_address(pod_cidr)
     return cluster_dns_ip(SERVICE_CIDR)
+
+
+def netpol_preflight(pre: Preflight) -> None:
+    """kube-netpol runs where iptables may be changed (kube-proxy's iptables mode says so) and ipset is installed;
+    elsewhere `kctl up` says that network policies are not enforced."""
+    if pre.proxy_mode != "iptables" or shutil.which("ipset") is None:
+        pre.netpol = False
+        pre.notes.append(
+            "network policies are not enforced here: kube-netpol needs iptables rights and ipset "
+            "(Debian: apt-get install ipset)"
+        )
 
 
 def _alive(pid: int) -> bool:
@@ -305,6 +327,9 @@ def up(
     dns_metrics_port: int = typer.Option(
         DEFAULT_PORTS["kube-dns"], "--dns-metrics-port", help="kube-dns's /healthz and /metrics"
     ),
+    netpol_port: int = typer.Option(
+        DEFAULT_PORTS["kube-netpol"], "--netpol-port", help="the network policy agent's /healthz"
+    ),
     pod_cidr: str = typer.Option(
         NODE_POD_CIDR, "--pod-cidr", help=f"the node's pod addresses (in {CLUSTER_CIDR})"
     ),
@@ -322,6 +347,7 @@ def up(
         "kube-proxy": proxy_port,
         "kube-dns": dns_metrics_port,
         "kubelet": kubelet_port,
+        "kube-netpol": netpol_port,
     }
     try:
         inside = ipaddress.IPv4Network(pod_cidr).subnet_of(ipaddress.IPv4Network(CLUSTER_CIDR))
@@ -330,6 +356,7 @@ def up(
     if not inside:
         raise CLIError(f"--pod-cidr {pod_cidr} is not a network inside the cluster's {CLUSTER_CIDR}")
     pre = preflight(ports)
+    netpol_preflight(pre)
     for note in pre.notes:
         _err(f"note: {note}")
     private_dir(state)
@@ -382,7 +409,9 @@ def up(
     print("kubelite is up:")
     print(_columns(rows), flush=True)
     print(f"storage: {'etcd at ' + etcd_servers if etcd_servers else 'SQLite in ' + str(state / 'data')}")
+    policies = "enforced by kube-netpol" if pre.netpol else "not enforced"
     print(f"network: {pre.network} (pods {pod_cidr}), kube-proxy: {pre.proxy_mode} mode")
+    print(f"network policies: {policies}")
     print(f"apiserver: {master} (HTTPS; clients authenticate with certificates or tokens, RBAC authorizes)")
     print(f"dns: {CLUSTER_DOMAIN} at {pod_nameserver(pod_cidr, pre)} (kube-system/kube-dns)")
     print(f"kubeconfig: context kubelite in {kubeconfig} (now current; the admin, in system:masters)")
@@ -509,6 +538,14 @@ def down(
             print("removed kube-proxy's rules and routes")
         else:
             _err(f"warning: kube-proxy --cleanup failed: {proxy.stderr.strip()[-300:]}")
+        if any(c.get("name") == "kube-netpol" for c in spec.get("components", [])):
+            netpol = subprocess.run(
+                [sys.executable, "-m", "netpol", "--cleanup"], capture_output=True, text=True, cwd=str(REPO)
+            )
+            if netpol.returncode == 0:
+                print("removed kube-netpol's rules and sets")
+            else:
+                _err(f"warning: kube-netpol --cleanup failed: {netpol.stderr.strip()[-300:]}")
     if purge:
         shutil.rmtree(state, ignore_errors=True)
         print(f"deleted {state}")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from apimachinery.validation import is_dns1123_label, local_descending_path_errors
+from kubelet.volumes import API_VOLUME
 
 
 class MountError(Exception):
@@ -81,7 +82,8 @@ def resolve_binds(
     container: dict[str, Any], volumes: dict[str, tuple[str, str | None]], *, create: bool = True
 ) -> list[Bind]:
     """The bind mounts for `container`'s volumeMounts, given each volume's host directory (`volume_paths`).
-    Raises MountError for the first mount that is not safe."""
+    Raises MountError for the first mount that is not safe. The API volumes (configMap, secret, downwardAPI,
+    projected) are always read-only, as in Kubernetes: the kubelet owns their files."""
     binds = []
     for mount in container.get("volumeMounts") or []:
         if not isinstance(mount, dict):
@@ -90,5 +92,6 @@ def resolve_binds(
         if name not in volumes:
             raise MountError(f"volumeMount {name!r} names no volume of the pod")
         source = _source(volumes[str(name)][0], mount.get("subPath"), create=create)
-        binds.append(Bind(source, _target(mount), mount.get("readOnly") is True))
+        read_only = mount.get("readOnly") is True or volumes[str(name)][1] == API_VOLUME
+        binds.append(Bind(source, _target(mount), read_only))
     return binds

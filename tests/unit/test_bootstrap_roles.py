@@ -91,6 +91,12 @@ KUBE_DNS_PUBLISH_CALLS = [
     ("its EndpointSlice", ("create",), "discovery.k8s.io", ("endpointslices",), ""),
     ("its EndpointSlice", ("update",), "discovery.k8s.io", ("endpointslices",), "kube-dns"),
 ]
+# kube-netpol (netpol/agent.py): its three informers, and Events on policies with skipped entries.
+NETPOL_AGENT_CALLS = [
+    ("informers", ("list", "watch"), "networking.k8s.io", ("networkpolicies",)),
+    ("informers", ("list", "watch"), "", ("pods", "namespaces")),
+    ("events", ("create", "patch"), "", ("events",)),
+]
 
 
 def _missing(rules: list[dict], calls: list[tuple[str, tuple[str, ...], str, tuple[str, ...]]]) -> list[str]:
@@ -110,8 +116,15 @@ def _missing(rules: list[dict], calls: list[tuple[str, tuple[str, ...], str, tup
         (bootstrap.SCHEDULER, SCHEDULER_CALLS),
         (bootstrap.NODE_PROXIER, NODE_PROXIER_CALLS),
         (bootstrap.KUBE_DNS, KUBE_DNS_CALLS),
+        (bootstrap.NETPOL_AGENT, NETPOL_AGENT_CALLS),
     ],
-    ids=["system:kube-controller-manager", "system:kube-scheduler", "system:node-proxier", "system:kube-dns"],
+    ids=[
+        "system:kube-controller-manager",
+        "system:kube-scheduler",
+        "system:node-proxier",
+        "system:kube-dns",
+        "system:kube-netpol",
+    ],
 )
 def test_each_component_role_covers_its_calls(rules: list[dict], calls: list) -> None:
     assert _missing(rules, calls) == []
@@ -148,3 +161,14 @@ def test_kube_dns_publishes_in_kube_system_only_and_only_its_own_objects() -> No
                                   ("get", "", "secrets"), ("list", "", "endpoints")]:  # fmt: skip
         assert not covers(rules, bootstrap.rule(verb, group, resource, names=("coredns",))), (verb, resource)
     assert not covers(bootstrap.KUBE_DNS, bootstrap.rule("list", "", "secrets"))
+
+
+def test_the_netpol_agent_role_is_only_its_calls() -> None:
+    """Least privilege: the agent never writes what it enforces, nor reads anything beyond its informers."""
+    for verb in ("get", "create", "update", "patch", "delete"):
+        assert not covers(
+            bootstrap.NETPOL_AGENT, bootstrap.rule(verb, "networking.k8s.io", "networkpolicies")
+        )
+    for verb in ("get", "list", "watch"):
+        assert not covers(bootstrap.NETPOL_AGENT, bootstrap.rule(verb, "", "secrets"))
+    assert not covers(bootstrap.NETPOL_AGENT, bootstrap.rule("update", "", "pods"))

@@ -42,6 +42,7 @@ class UpCluster:
             "controller-manager-port": free_port(),
             "proxy-port": free_port(),
             "dns-metrics-port": free_port(),
+            "netpol-port": free_port(),
         }
     )
     prefix: list[str] = field(default_factory=list)  # e.g. nsenter ... (tests/e2e/up/confined.py)
