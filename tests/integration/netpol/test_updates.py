@@ -147,14 +147,16 @@ def test_each_sync_is_one_restore_and_never_a_rule_by_rule_command(node: NetnsNo
     # A label that moves a pod into a peer set: a set changes, the rules do not.
     label(node, pods_path(ns, "a"), friend="yes")
     until(lambda: node.reach("a", server, 8080) == "open", "the new friend let in")
+    # The set is in force as soon as `ipset restore` returns; the sync is counted a moment later, when it ends.
+    until(lambda: _restores(node)[0] > syncs, "the sync counted")
     syncs_after, iptables_after, ipsets_after = _restores(node)
-    assert syncs_after > syncs
     assert ipsets_after - ipsets <= syncs_after - syncs and ipsets_after > ipsets
     assert iptables_after == iptables, "only a set changed: no iptables-restore"
 
     # A policy change: its chains are rewritten, in one iptables-restore per sync.
     create(node, ns, "deny-all", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]})
     until(lambda: node.reach("a", server, 8080) != "open", "the egress deny on a")
+    until(lambda: _restores(node)[0] > syncs_after, "the sync counted")
     syncs_end, iptables_end, _ = _restores(node)
     assert 1 <= iptables_end - iptables_after <= syncs_end - syncs_after
 
