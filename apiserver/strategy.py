@@ -181,6 +181,17 @@ class JobStrategy(WithStatus):
         generate_job_selector(obj)
 
 
+class VolumeStrategy(Strategy):
+    """PersistentVolumes and claims: a new one is Pending whatever status it came with; status is its own
+    subresource, written by the PV controller."""
+
+    status_subresource = True
+    returns_deleted_object = True
+
+    def prepare_for_create(self, obj: Obj) -> None:
+        obj["status"] = {"phase": "Pending"}
+
+
 def strategies(allocator: ServiceAllocator, cluster_cidr: str | None = None) -> dict[str, Strategy]:
     """Strategy by resource name; anything not listed uses the plain Strategy."""
     return {
@@ -196,4 +207,6 @@ def strategies(allocator: ServiceAllocator, cluster_cidr: str | None = None) -> 
         "replicationcontrollers": WithStatus(),
         "jobs": JobStrategy(),
         "cronjobs": WithStatus(),
+        "persistentvolumes": VolumeStrategy(),
+        "persistentvolumeclaims": VolumeStrategy(),
     }

@@ -1,0 +1,168 @@
+"""What the storage parts share: PersistentVolumes, claims and StorageClasses as the PV controller, the scheduler's
+volume filter, the kubelet and the admission read them.
+
+* `matches(pv, claim)`: whether a volume can satisfy a claim (class, access modes, capacity, selector, mode);
+* `node_of(pv)`: the one node a volume's nodeAffinity pins it to, `pv_allows_node(pv, node)` in general;
+* `is_default_class(sc)`: the is-default-class annotation, as kube-apiserver reads it;
+* the local-path provisioner's names, and `local_path_for(root, pv_name)` / `check_local_path(root, path)`:
+  the directory of a provisioned volume, built from a checked root and name and checked again where it is used.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from typing import Any
+
+from apimachinery.nodeselection import match_node_selector
+from apimachinery.validation.common import parse_quantity, selector_matches
+
+Obj = dict[str, Any]
+
+ACCESS_MODES = ("ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod")
+RECLAIM_POLICIES = ("Delete", "Recycle", "Retain")
+BINDING_MODES = ("Immediate", "WaitForFirstConsumer")
+VOLUME_MODES = ("Filesystem", "Block")
+
+DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
+BETA_DEFAULT_CLASS_ANNOTATION = "storageclass.beta.kubernetes.io/is-default-class"
+SELECTED_NODE = "volume.kubernetes.io/selected-node"
+STORAGE_PROVISIONER = "volume.kubernetes.io/storage-provisioner"
+BETA_STORAGE_PROVISIONER = "volume.beta.kubernetes.io/storage-provisioner"
+PROVISIONED_BY = "pv.kubernetes.io/provisioned-by"
+BIND_COMPLETED = "pv.kubernetes.io/bind-completed"
+BOUND_BY_CONTROLLER = "pv.kubernetes.io/bound-by-controller"
+PVC_PROTECTION = "kubernetes.io/pvc-protection"
+PV_PROTECTION = "kubernetes.io/pv-protection"
+HOSTNAME_LABEL = "kubernetes.io/hostname"
+
+# The local-path provisioner: its name in StorageClass.provisioner, the Node annotation by which a kubelet
+# publishes the root its volumes live under, and the finalizer the node holds on a PV whose directory exists.
+LOCAL_PATH_PROVISIONER = "kubelite.io/local-path"
+LOCAL_PATH_ROOT_ANNOTATION = "kubelite.io/local-path-root"
+LOCAL_PATH_FINALIZER = "kubelite.io/local-path-directory"
+LOCAL_PATH_CLASS = "local-path"
+_PV_NAME = re.compile(r"pvc-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+class PathError(ValueError):
+    """A volume path that is not a clean absolute path, or lies outside the root it must stay under."""
+
+
+def storage_bytes(value: Any) -> float:
+    """A storage quantity in bytes; 0 for a missing or malformed one (validation refuses those at the API)."""
+    try:
+        return parse_quantity(value) if value is not None else 0.0
+    except ValueError:
+        return 0.0
+
+
+def claim_request(claim: Obj) -> float:
+    return storage_bytes(
+        (((claim.get("spec") or {}).get("resources") or {}).get("requests") or {}).get("storage")
+    )
+
+
+def pv_capacity(pv: Obj) -> float:
+    return storage_bytes(((pv.get("spec") or {}).get("capacity") or {}).get("storage"))
+
+
+def class_of(obj: Obj) -> str:
+    """The storageClassName of a PV or claim ("" = none)."""
+    return str((obj.get("spec") or {}).get("storageClassName") or "")
+
+
+def is_default_class(sc: Obj) -> bool:
+    annotations = (sc.get("metadata") or {}).get("annotations") or {}
+    return "true" in (
+        annotations.get(DEFAULT_CLASS_ANNOTATION),
+        annotations.get(BETA_DEFAULT_CLASS_ANNOTATION),
+    )
+
+
+def mismatch(pv: Obj, claim: Obj) -> str | None:
+    """Why `pv` cannot satisfy `claim` (None when it can): class, volume mode, access modes, size, selector."""
+    spec, cspec = pv.get("spec") or {}, claim.get("spec") or {}
+    if class_of(pv) != class_of(claim):
+        return "storage class differs"
+    if (spec.get("volumeMode") or "Filesystem") != (cspec.get("volumeMode") or "Filesystem"):
+        return "volume mode differs"
+    offered = set(spec.get("accessModes") or ())
+    if not set(cspec.get("accessModes") or ()) <= offered:
+        return "access modes not offered"
+    if pv_capacity(pv) < claim_request(claim):
+        return "capacity too small"
+    selector = cspec.get("selector")
+    if selector and not selector_matches(selector, (pv.get("metadata") or {}).get("labels") or {}):
+        return "selector does not match"
+    return None
+
+
+def matches(pv: Obj, claim: Obj) -> bool:
+    return mismatch(pv, claim) is None
+
+
+def pv_allows_node(pv: Obj, node: Obj) -> bool:
+    """Whether the PV's nodeAffinity admits the node (a PV without one is reachable from every node)."""
+    required = (((pv.get("spec") or {}).get("nodeAffinity") or {}).get("required")) or None
+    if not required:
+        return True
+    md = node.get("metadata") or {}
+    return match_node_selector(required, md.get("labels") or {}, str(md.get("name") or ""))
+
+
+def node_of(pv: Obj) -> str | None:
+    """The node a PV is pinned to by a single `kubernetes.io/hostname In [node]` term, else None."""
+    required = ((pv.get("spec") or {}).get("nodeAffinity") or {}).get("required") or {}
+    terms = required.get("nodeSelectorTerms") or []
+    if len(terms) != 1:
+        return None
+    exprs = (terms[0] or {}).get("matchExpressions") or []
+    if len(exprs) != 1:
+        return None
+    expr = exprs[0] or {}
+    values = expr.get("values") or []
+    if expr.get("key") == HOSTNAME_LABEL and expr.get("operator") == "In" and len(values) == 1:
+        return str(values[0])
+    return None
+
+
+def pin_to_node(node: str) -> Obj:
+    """A PV nodeAffinity that admits one node by its hostname label."""
+    term = {"matchExpressions": [{"key": HOSTNAME_LABEL, "operator": "In", "values": [node]}]}
+    return {"required": {"nodeSelectorTerms": [term]}}
+
+
+def clean_absolute(path: Any) -> str:
+    """`path` if it is a normalized absolute path (no `..`, `.`, `//`, trailing `/`, NUL), else PathError."""
+    if not isinstance(path, str) or not path.startswith("/") or "\0" in path:
+        raise PathError(f"path {path!r} must be an absolute path")
+    if posixpath.normpath(path) != path or path.startswith("//") or ".." in path.split("/"):
+        raise PathError(f"path {path!r} must be a normalized path without '..'")
+    return path
+
+
+def is_local_path_pv_name(name: Any) -> bool:
+    return isinstance(name, str) and _PV_NAME.fullmatch(name) is not None
+
+
+def local_path_for(root: str, pv_name: str) -> str:
+    """The directory of a provisioned volume: `<root>/<pv name>`, both checked."""
+    if not is_local_path_pv_name(pv_name):
+        raise PathError(f"volume name {pv_name!r} is not one the local-path provisioner gives")
+    return posixpath.join(clean_absolute(root), pv_name)
+
+
+def check_local_path(root: str, path: Any) -> str:
+    """On the node: `path` resolved through symlinks, which must be a directory name directly under the resolved
+    root (the provisioner's layout). PathError otherwise."""
+    clean_absolute(path)
+    real_root = os.path.realpath(root)
+    parent, name = posixpath.split(path)
+    if os.path.realpath(parent) != real_root or not is_local_path_pv_name(name):
+        raise PathError(f"path {path!r} is outside the local volume root {root!r}")
+    real = os.path.realpath(path)
+    if os.path.lexists(path) and posixpath.dirname(real) != real_root:
+        raise PathError(f"path {path!r} resolves to {real}, outside the local volume root {root!r}")
+    return posixpath.join(real_root, name)
