@@ -81,7 +81,9 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo("events", "Event", "", "v1", True, ("ev",), ()),
     ResourceInfo("configmaps", "ConfigMap", "", "v1", True, ("cm",), ()),
     ResourceInfo("persistentvolumes", "PersistentVolume", "", "v1", False, ("pv",), (), ("status",)),
-    ResourceInfo("persistentvolumeclaims", "PersistentVolumeClaim", "", "v1", True, ("pvc",), (), ("status",)),
+    ResourceInfo(
+        "persistentvolumeclaims", "PersistentVolumeClaim", "", "v1", True, ("pvc",), (), ("status",)
+    ),
     ResourceInfo("secrets", "Secret", "", "v1", True, (), ()),
     ResourceInfo("deployments", "Deployment", "apps", "v1", True, ("deploy",), ("all",), ("status", "scale")),
     ResourceInfo("replicasets", "ReplicaSet", "apps", "v1", True, ("rs",), ("all",), ("status", "scale")),

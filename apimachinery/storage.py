@@ -17,13 +17,19 @@ from typing import Any
 
 from apimachinery.nodeselection import match_node_selector
 from apimachinery.validation.common import parse_quantity, selector_matches
+from apimachinery.validation.storage import (
+    ACCESS_MODES,
+    BINDING_MODES,
+    RECLAIM_POLICIES,
+    VOLUME_MODES,
+    PathError,
+    clean_absolute,
+)
+
+__all__ = ["ACCESS_MODES", "BINDING_MODES", "RECLAIM_POLICIES", "VOLUME_MODES", "PathError", "clean_absolute"]
 
 Obj = dict[str, Any]
 
-ACCESS_MODES = ("ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod")
-RECLAIM_POLICIES = ("Delete", "Recycle", "Retain")
-BINDING_MODES = ("Immediate", "WaitForFirstConsumer")
-VOLUME_MODES = ("Filesystem", "Block")
 
 DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
 BETA_DEFAULT_CLASS_ANNOTATION = "storageclass.beta.kubernetes.io/is-default-class"
@@ -44,10 +50,6 @@ LOCAL_PATH_ROOT_ANNOTATION = "kubelite.io/local-path-root"
 LOCAL_PATH_FINALIZER = "kubelite.io/local-path-directory"
 LOCAL_PATH_CLASS = "local-path"
 _PV_NAME = re.compile(r"pvc-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-class PathError(ValueError):
-    """A volume path that is not a clean absolute path, or lies outside the root it must stay under."""
 
 
 def storage_bytes(value: Any) -> float:
@@ -71,6 +73,19 @@ def pv_capacity(pv: Obj) -> float:
 def class_of(obj: Obj) -> str:
     """The storageClassName of a PV or claim ("" = none)."""
     return str((obj.get("spec") or {}).get("storageClassName") or "")
+
+
+def claim_ref(claim: Obj) -> Obj:
+    """The ObjectReference a bound PV keeps in spec.claimRef."""
+    md = claim["metadata"]
+    return {
+        "kind": "PersistentVolumeClaim",
+        "apiVersion": "v1",
+        "namespace": md.get("namespace", ""),
+        "name": md["name"],
+        "uid": md.get("uid", ""),
+        "resourceVersion": md.get("resourceVersion", ""),
+    }
 
 
 def is_default_class(sc: Obj) -> bool:
@@ -132,15 +147,6 @@ def pin_to_node(node: str) -> Obj:
     """A PV nodeAffinity that admits one node by its hostname label."""
     term = {"matchExpressions": [{"key": HOSTNAME_LABEL, "operator": "In", "values": [node]}]}
     return {"required": {"nodeSelectorTerms": [term]}}
-
-
-def clean_absolute(path: Any) -> str:
-    """`path` if it is a normalized absolute path (no `..`, `.`, `//`, trailing `/`, NUL), else PathError."""
-    if not isinstance(path, str) or not path.startswith("/") or "\0" in path:
-        raise PathError(f"path {path!r} must be an absolute path")
-    if posixpath.normpath(path) != path or path.startswith("//") or ".." in path.split("/"):
-        raise PathError(f"path {path!r} must be a normalized path without '..'")
-    return path
 
 
 def is_local_path_pv_name(name: Any) -> bool:

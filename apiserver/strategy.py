@@ -182,14 +182,22 @@ class JobStrategy(WithStatus):
 
 
 class VolumeStrategy(Strategy):
-    """PersistentVolumes and claims: a new one is Pending whatever status it came with; status is its own
-    subresource, written by the PV controller."""
+    """PersistentVolumes and claims: a new one is Pending whatever status it came with (status is its own
+    subresource, written by the PV controller) and carries its protection finalizer (what upstream's
+    StorageObjectInUseProtection admission adds; controller_manager.volume_protection removes it)."""
 
     status_subresource = True
     returns_deleted_object = True
 
+    def __init__(self, finalizer: str) -> None:
+        self.finalizer = finalizer
+
     def prepare_for_create(self, obj: Obj) -> None:
         obj["status"] = {"phase": "Pending"}
+        md = obj.setdefault("metadata", {})
+        finalizers = md.get("finalizers") if isinstance(md.get("finalizers"), list) else []
+        if self.finalizer not in finalizers:
+            md["finalizers"] = [*finalizers, self.finalizer]
 
 
 def strategies(allocator: ServiceAllocator, cluster_cidr: str | None = None) -> dict[str, Strategy]:
@@ -207,6 +215,6 @@ def strategies(allocator: ServiceAllocator, cluster_cidr: str | None = None) -> 
         "replicationcontrollers": WithStatus(),
         "jobs": JobStrategy(),
         "cronjobs": WithStatus(),
-        "persistentvolumes": VolumeStrategy(),
-        "persistentvolumeclaims": VolumeStrategy(),
+        "persistentvolumes": VolumeStrategy("kubernetes.io/pv-protection"),
+        "persistentvolumeclaims": VolumeStrategy("kubernetes.io/pvc-protection"),
     }

@@ -8,16 +8,9 @@ kubelet checks a local path again against its volume root (apimachinery.storage.
 
 from __future__ import annotations
 
+import posixpath
 from typing import Any
 
-from apimachinery.storage import (
-    ACCESS_MODES,
-    BINDING_MODES,
-    RECLAIM_POLICIES,
-    VOLUME_MODES,
-    PathError,
-    clean_absolute,
-)
 from apimachinery.validation.common import (
     Errs,
     Obj,
@@ -34,6 +27,25 @@ from apimachinery.validation.common import (
 from apimachinery.validation.pods import _quantity
 
 NameCheck = Any
+
+ACCESS_MODES = ("ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod")
+RECLAIM_POLICIES = ("Delete", "Recycle", "Retain")
+BINDING_MODES = ("Immediate", "WaitForFirstConsumer")
+VOLUME_MODES = ("Filesystem", "Block")
+
+
+class PathError(ValueError):
+    """A volume path that is not a clean absolute path, or lies outside the root it must stay under."""
+
+
+def clean_absolute(path: Any) -> str:
+    """`path` if it is a normalized absolute path (no `..`, `.`, `//`, trailing `/`, NUL), else PathError."""
+    if not isinstance(path, str) or not path.startswith("/") or "\0" in path:
+        raise PathError(f"path {path!r} must be an absolute path")
+    if posixpath.normpath(path) != path or path.startswith("//") or ".." in path.split("/"):
+        raise PathError(f"path {path!r} must be a normalized path without '..'")
+    return path
+
 
 # The volume sources a PV may name (each is one key of spec); the kubelet mounts hostPath and local.
 PV_SOURCES = (

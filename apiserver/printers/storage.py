@@ -20,7 +20,7 @@ PV_COLUMNS = columns(
     Reason: reason is a brief CamelCase string that describes any failure and is meant for machine parsing and tidy display in the CLI.
     Age
     VolumeMode [wide]: volumeMode defines if a volume is intended to be used with a formatted filesystem or to remain in raw block state.
-"""  # noqa: E501
+"""
 )
 PVC_COLUMNS = columns(
     """
@@ -43,7 +43,7 @@ STORAGECLASS_COLUMNS = columns(
     VolumeBindingMode: volumeBindingMode indicates how PersistentVolumeClaims should be provisioned and bound.
     AllowVolumeExpansion: allowVolumeExpansion shows whether the storage class allow volume expand.
     Age
-"""  # noqa: E501
+"""
 )
 _SHORT_MODES = {
     "ReadWriteOnce": "RWO",
