@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 from apimachinery.nodeselection import match_node_selector
-from apimachinery.validation.common import parse_quantity, selector_matches
+from apimachinery.validation.common import is_dns1123_subdomain, parse_quantity, selector_matches
 from apimachinery.validation.storage import (
     ACCESS_MODES,
     BINDING_MODES,
@@ -49,6 +49,8 @@ LOCAL_PATH_PROVISIONER = "kubelite.io/local-path"
 LOCAL_PATH_ROOT_ANNOTATION = "kubelite.io/local-path-root"
 LOCAL_PATH_FINALIZER = "kubelite.io/local-path-directory"
 LOCAL_PATH_CLASS = "local-path"
+LOCAL_PATH_ACCESS_MODES = ("ReadWriteOnce", "ReadWriteOncePod")
+LOCAL_PATH_MAX_SIZE = "maxSize"  # a StorageClass parameter: the largest claim the class provisions
 _PV_NAME = re.compile(r"pvc-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -118,6 +120,29 @@ def matches(pv: Obj, claim: Obj) -> bool:
     return mismatch(pv, claim) is None
 
 
+def local_path_refusal(claim: Obj, sc: Obj) -> str | None:
+    """Why the class cannot provision this claim at all (None when it can)."""
+    spec = claim.get("spec") or {}
+    modes = [m for m in spec.get("accessModes") or [] if m not in LOCAL_PATH_ACCESS_MODES]
+    if modes:
+        return (
+            f"the local-path provisioner offers only ReadWriteOnce and ReadWriteOncePod access modes, "
+            f"not {', '.join(modes)}"
+        )
+    if (spec.get("volumeMode") or "Filesystem") != "Filesystem":
+        return "the local-path provisioner offers only Filesystem volumes"
+    limit = (sc.get("parameters") or {}).get(LOCAL_PATH_MAX_SIZE)
+    if limit:
+        try:
+            too_big = claim_request(claim) > parse_quantity(limit)
+        except ValueError:
+            return f"storage class {sc['metadata']['name']} has an invalid {LOCAL_PATH_MAX_SIZE} {limit!r}"
+        if too_big:
+            requested = ((spec.get("resources") or {}).get("requests") or {}).get("storage")
+            return f"requested {requested} is more than storage class {sc['metadata']['name']} allows ({LOCAL_PATH_MAX_SIZE} {limit})"
+    return None
+
+
 def pv_allows_node(pv: Obj, node: Obj) -> bool:
     """Whether the PV's nodeAffinity admits the node (a PV without one is reachable from every node)."""
     required = (((pv.get("spec") or {}).get("nodeAffinity") or {}).get("required")) or None
@@ -161,12 +186,12 @@ def local_path_for(root: str, pv_name: str) -> str:
 
 
 def check_local_path(root: str, path: Any) -> str:
-    """On the node: `path` resolved through symlinks, which must be a directory name directly under the resolved
-    root (the provisioner's layout). PathError otherwise."""
+    """On the node: `path` resolved through symlinks, which must be a directory directly under the resolved root,
+    named as a DNS subdomain (the provisioner names it after its PV). PathError otherwise."""
     clean_absolute(path)
     real_root = os.path.realpath(root)
     parent, name = posixpath.split(path)
-    if os.path.realpath(parent) != real_root or not is_local_path_pv_name(name):
+    if os.path.realpath(parent) != real_root or is_dns1123_subdomain(name):
         raise PathError(f"path {path!r} is outside the local volume root {root!r}")
     real = os.path.realpath(path)
     if os.path.lexists(path) and posixpath.dirname(real) != real_root:

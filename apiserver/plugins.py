@@ -47,7 +47,9 @@ def authorizer_chain(server: APIServer, modes: tuple[str, ...]) -> authorizer.Ch
     chain: list[authorizer.Authorizer] = [authorizer.PrivilegedGroups(server.privileged_groups)]
     for mode in modes:
         if mode == "Node":
-            chain.append(NodeAuthorizer(server.lookups.pods, server.lookups.claim, NODE))
+            chain.append(
+                NodeAuthorizer(server.lookups.pods, server.lookups.claim, NODE, server.lookups.volume)
+            )
         elif mode == "RBAC":
             assert server.rbac is not None
             chain.append(server.rbac)

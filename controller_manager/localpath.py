@@ -17,38 +17,12 @@ from typing import TYPE_CHECKING, Any
 from apimachinery import storage
 from apimachinery.errors import StatusError
 from apimachinery.resources import must_resource
-from apimachinery.validation import parse_quantity
 
 if TYPE_CHECKING:
     from controller_manager.persistentvolume import PersistentVolumeController
 
 Obj = dict[str, Any]
-ACCESS_MODES = ("ReadWriteOnce", "ReadWriteOncePod")
-MAX_SIZE = "maxSize"
 PVS = must_resource("", "persistentvolumes")
-
-
-def refusal(claim: Obj, sc: Obj) -> str | None:
-    """Why the class cannot provision this claim at all (None when it can)."""
-    spec = claim.get("spec") or {}
-    modes = [m for m in spec.get("accessModes") or [] if m not in ACCESS_MODES]
-    if modes:
-        return (
-            f"the local-path provisioner offers only ReadWriteOnce and ReadWriteOncePod access modes, "
-            f"not {', '.join(modes)}"
-        )
-    if (spec.get("volumeMode") or "Filesystem") != "Filesystem":
-        return "the local-path provisioner offers only Filesystem volumes"
-    limit = (sc.get("parameters") or {}).get(MAX_SIZE)
-    if limit:
-        try:
-            too_big = storage.claim_request(claim) > parse_quantity(limit)
-        except ValueError:
-            return f"storage class {sc['metadata']['name']} has an invalid {MAX_SIZE} {limit!r}"
-        if too_big:
-            requested = ((spec.get("resources") or {}).get("requests") or {}).get("storage")
-            return f"requested {requested} is more than storage class {sc['metadata']['name']} allows ({MAX_SIZE} {limit})"
-    return None
 
 
 def volume_for(claim: Obj, sc: Obj, node: Obj) -> Obj:
@@ -76,7 +50,7 @@ def volume_for(claim: Obj, sc: Obj, node: Obj) -> Obj:
 
 
 async def provision(ctl: PersistentVolumeController, claim: Obj, sc: Obj) -> None:
-    why = refusal(claim, sc)
+    why = storage.local_path_refusal(claim, sc)
     node_name = ((claim.get("metadata") or {}).get("annotations") or {}).get(storage.SELECTED_NODE)
     if why is None and not node_name:
         why = "the local-path provisioner needs volumeBindingMode WaitForFirstConsumer (no node selected)"

@@ -118,7 +118,7 @@ class PersistentVolumeController(Controller):
             return None
         sc = self.storage_class(storage.class_of(claim))
         local = sc is not None and sc.get("provisioner") == storage.LOCAL_PATH_PROVISIONER
-        why = localpath.refusal(claim, sc) if sc is not None and local else None
+        why = storage.local_path_refusal(claim, sc) if sc is not None and local else None
         if why is not None:  # said at once, not only when a pod comes
             self.recorder.event(claim, "Warning", "ProvisioningFailed", why)
             return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,7 @@ class KubeletConfig:
     cni_bin_dir: str = ""  # "" = /usr/lib/cni or /opt/cni/bin, whichever has the plugins
     cni_conf_dir: Path = Path("/etc/cni/net.d")
     root_dir: Path = Path("/var/lib/kubelet")
+    local_path_root: Path | None = None  # local PersistentVolumes live here; None = <root_dir>/local-volumes
     pause_image: str = "kubelite/pause:1"
     node_labels: dict[str, str] = field(default_factory=dict)
     register_with_taints: list[dict[str, str]] = field(default_factory=list)
@@ -35,3 +37,7 @@ class KubeletConfig:
     tls_cert_file: str = ""
     tls_private_key_file: str = ""
     client_ca_file: str = ""
+
+    @property
+    def local_root(self) -> Path:
+        return Path(os.path.abspath(self.local_path_root or self.root_dir / "local-volumes"))

@@ -23,6 +23,7 @@ from apimachinery.client import Client, ClientConnectionError
 from apimachinery.errors import StatusError
 from kubelet.api import PODS
 from kubelet.backoff import CrashLoopBackoff
+from kubelet.claims import ClaimError, ClaimVolumes
 from kubelet.config import KubeletConfig
 from kubelet.images import ImageManager
 from kubelet.metrics import KubeletMetrics
@@ -82,6 +83,7 @@ class PodSyncer:
         self.pod_ips: dict[str, str] = {}
         self.last_status: dict[str, dict[str, Any]] = {}
         self.projected = ProjectedVolumes(client, config.root_dir)
+        self.claims = ClaimVolumes(client, config.root_dir, config.local_root, config.node_name)
         self.service_env = MasterServiceEnv(client)
         self.start_observed: set[str] = set()
 
@@ -357,7 +359,8 @@ class PodSyncer:
             return False
         try:
             await self.projected.prepare(pod)
-        except (VolumeError, StatusError, ClientConnectionError) as exc:
+            await self.claims.prepare(pod)
+        except (VolumeError, ClaimError, MountError, StatusError, ClientConnectionError) as exc:
             waiting[name] = ("CreateContainerConfigError", str(exc))
             self.event(pod, "Warning", "Failed", f"Error: {exc}")
             wake_in(2.0)

@@ -126,6 +126,7 @@ SCHEDULER = [
     rule("create", "", ("pods/binding", "bindings")),
     rule(("patch", "update"), "", "pods/status"),
     rule(READ, "", ("services", "replicationcontrollers", "persistentvolumeclaims", "persistentvolumes", "namespaces")),
+    rule("patch", "", "persistentvolumeclaims"),  # the selected-node annotation of WaitForFirstConsumer claims
     rule(READ, "apps", ("replicasets", "statefulsets")),
     rule(READ, "policy", "poddisruptionbudgets"),
     rule(READ, "storage.k8s.io", ("csinodes", "csidrivers", "csistoragecapacities", "storageclasses")),

@@ -18,6 +18,8 @@ from typing import Any
 
 from apimachinery.validation import is_dns1123_label, local_descending_path_errors
 
+READ_ONLY = "ReadOnly"  # the kind of a volume every mount of which is read-only (a readOnly claim)
+
 
 class MountError(Exception):
     """A volumeMount that cannot be bound safely; the message says which and why."""
@@ -90,5 +92,6 @@ def resolve_binds(
         if name not in volumes:
             raise MountError(f"volumeMount {name!r} names no volume of the pod")
         source = _source(volumes[str(name)][0], mount.get("subPath"), create=create)
-        binds.append(Bind(source, _target(mount), mount.get("readOnly") is True))
+        read_only = mount.get("readOnly") is True or volumes[str(name)][1] == READ_ONLY
+        binds.append(Bind(source, _target(mount), read_only))
     return binds

@@ -33,7 +33,7 @@ from kubelet.runtime.docker import (
     TYPE_CONTAINER,
     TYPE_SANDBOX,
 )
-from kubelet.runtime.mounts import MountError, check_host_path, check_volume_name, resolve_binds
+from kubelet.runtime.mounts import READ_ONLY, MountError, check_host_path, check_volume_name, resolve_binds
 
 _INVALID_NAME = re.compile(r"[^a-zA-Z0-9_.-]")
 _VAR_REF = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
@@ -213,6 +213,11 @@ def volume_paths(root_dir: Path, pod: dict[str, Any]) -> dict[str, tuple[str, st
             name = check_volume_name(vol.get("name"))
             hp = vol["hostPath"] or {}
             paths[name] = (check_host_path(hp.get("path")), hp.get("type") or None)
+        elif "persistentVolumeClaim" in vol:
+            # a link to the claim's volume directory, made by kubelet/claims.py before the containers start
+            name = check_volume_name(vol.get("name"))
+            kind = READ_ONLY if (vol["persistentVolumeClaim"] or {}).get("readOnly") else "Claim"
+            paths[name] = (str(base / "kubernetes.io~pvc" / name), kind)
         elif "projected" in vol:
             # written by kubelet/projected.py before the containers start
             name = check_volume_name(vol.get("name"))
