@@ -10,7 +10,9 @@ runtime.mounts resolves and confines subPaths under the directory it points to. 
 removes the link, never the data.
 
 `sweep()` runs every few seconds: for each provisioned directory under the root whose PersistentVolume is being
-deleted, it removes the directory (checked again) and then this node's finalizer. The Node authorizer lets a
+deleted, it removes the directory (checked again; only when the volume's reclaim policy is Delete: a Retain
+volume's data stays for its administrator, as upstream) and then this node's finalizer. A directory whose volume
+this node may not read (gone, or not pinned here) is left alone and not asked about again. The Node authorizer lets a
 kubelet read and update only the local volumes pinned to it, and NodeRestriction only that finalizer.
 """
 
@@ -51,6 +53,7 @@ class ClaimVolumes:
         self.root_dir = root_dir
         self.local_root = local_root
         self.node_name = node_name
+        self.left_alone: set[str] = set()  # directories whose volume this node may not read
 
     async def prepare(self, pod: Obj) -> None:
         """Link every persistentVolumeClaim volume of the pod to its directory; ClaimError if one cannot be."""
@@ -116,12 +119,20 @@ class ClaimVolumes:
         """Remove the directories of provisioned volumes being deleted, then release their finalizer."""
         names = await asyncio.to_thread(_provisioned_dirs, self.local_root)
         for name in names:
+            if name in self.left_alone:
+                continue
             try:
                 pv = await self.client.get(PVS, name)
             except StatusError as exc:
-                log.debug("local volume %s: %s", name, exc.message)
+                if exc.code in (403, 404):
+                    self.left_alone.add(name)
+                log.info("local volume %s left alone (HTTP %s from the apiserver)", name, exc.code)
                 continue
             if not pv["metadata"].get("deletionTimestamp"):
+                continue
+            if (pv.get("spec") or {}).get("persistentVolumeReclaimPolicy") != "Delete":
+                await self._release(pv)
+                self.left_alone.add(name)
                 continue
             try:
                 path = storage.check_local_path(
