@@ -222,3 +222,27 @@ async def test_bad_volumes_are_refused(client, namespace):
     with pytest.raises(StatusError) as err:
         await client.create(PVCS, claim("y", modes=("ReadWriteSometimes",)), namespace)
     assert err.value.code == 422 and "spec.accessModes" in str(err.value)
+
+
+def test_apiserver_keeps_the_default_local_path_class() -> None:
+    """`--default-local-path-storage-class` (kctl up, compose): the class exists, is the default, and a claim
+    without a class gets it; a class the administrator changed is left as it is."""
+    from tests.harness import own_apiserver
+
+    with own_apiserver(["--default-local-path-storage-class"]) as server, server.client() as http:
+        sc = http.get("/apis/storage.k8s.io/v1/storageclasses/local-path").json()
+        assert sc["provisioner"] == storage.LOCAL_PATH_PROVISIONER
+        assert sc["volumeBindingMode"] == "WaitForFirstConsumer" and sc["reclaimPolicy"] == "Delete"
+        assert storage.is_default_class(sc)
+        made = http.post("/api/v1/namespaces/default/persistentvolumeclaims", json=claim("c")).json()
+        assert made["spec"]["storageClassName"] == "local-path"
+        table = http.get(
+            "/apis/storage.k8s.io/v1/storageclasses",
+            headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"},
+        ).json()
+        assert [c["name"] for c in table["columnDefinitions"]] == [
+            "Name", "Provisioner", "ReclaimPolicy", "VolumeBindingMode", "AllowVolumeExpansion", "Age",
+        ]  # fmt: skip
+        assert table["rows"][0]["cells"][:5] == [
+            "local-path (default)", storage.LOCAL_PATH_PROVISIONER, "Delete", "WaitForFirstConsumer", False,
+        ]  # fmt: skip
