@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from apimachinery import storage
-from tests.e2e.cluster.cluster import KUBECTL, LocalCluster
+from tests.e2e.cluster.cluster import KUBECTL, LocalCluster, kctl
 from tests.e2e.cluster.test_workloads import get, k
 from tests.harness import wait_until
 from tests.images import BUSYBOX_IMAGE
@@ -172,7 +172,18 @@ def test_wait_for_consumer_provision_on_its_node_data_survives_restart_then_dele
     )
     described = k(cluster, ns, "describe", "pvc", "data")
     assert "Bound" in described and pv_name in described and "ProvisioningSucceeded" in described
-    assert "Node Affinity" in k(cluster, ns, "describe", "pv", pv_name)
+    pv_page = k(cluster, ns, "describe", "pv", pv_name)
+    assert "Node Affinity" in pv_page and f"kubernetes.io/hostname in [{node}]" in pv_page
+    # kctl: the same columns (the server's table) and describe pages.
+    ours = kctl(cluster, "get", "pvc", "-n", ns, "--no-headers")
+    assert ours.returncode == 0 and ours.stdout.split()[:3] == ["data", "Bound", pv_name], ours
+    page = kctl(cluster, "describe", "pvc", "data", "-n", ns)
+    assert page.returncode == 0 and "Used By:" in page.stdout and "reader" in page.stdout, page
+    page = kctl(cluster, "describe", "pv", pv_name)
+    assert page.returncode == 0 and "LocalVolume" in page.stdout, page
+    assert str(volume_dir(cluster, node, pv_name)) in page.stdout
+    page = kctl(cluster, "describe", "sc", cls)
+    assert page.returncode == 0 and "WaitForFirstConsumer" in page.stdout, page
 
     # Deleting the claim (its pods first: the claim is protected while they exist) deletes volume and directory.
     k(cluster, ns, "delete", "pod", "writer", "reader", "--wait=true", "--timeout=60s")
