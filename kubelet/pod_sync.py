@@ -459,6 +459,10 @@ class PodSyncer:
         self.start_observed.discard(uid)
         if spec.valid_uid(uid):  # a uid is a directory name here; never one that could name ".."
             shutil.rmtree(self.config.root_dir / "pods" / uid, ignore_errors=True)
+            try:
+                await self.runtime.remove_pod_volumes(uid)  # emptyDir medium Memory
+            except RuntimeFailure as exc:
+                log.warning("volumes of pod %s not removed: %s", uid, exc)
         self.projected.forget(uid)
 
     async def _write_status(

@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from docker.types import Mount
+from docker.types import DriverConfig, Mount
 
 from apimachinery.validation import is_dns1123_label, is_dns1123_subdomain
 from kubelet.quantity import cpu_millis, memory_bytes
@@ -33,7 +33,15 @@ from kubelet.runtime.docker import (
     TYPE_CONTAINER,
     TYPE_SANDBOX,
 )
-from kubelet.runtime.mounts import READ_ONLY, MountError, check_host_path, check_volume_name, resolve_binds
+from kubelet.runtime.mounts import (
+    MEMORY,
+    READ_ONLY,
+    MountError,
+    check_host_path,
+    check_target,
+    check_volume_name,
+    resolve_binds,
+)
 
 _INVALID_NAME = re.compile(r"[^a-zA-Z0-9_.-]")
 _VAR_REF = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
@@ -208,7 +216,10 @@ def volume_paths(root_dir: Path, pod: dict[str, Any]) -> dict[str, tuple[str, st
     for vol in pod.get("spec", {}).get("volumes") or []:
         if "emptyDir" in vol:
             name = check_volume_name(vol.get("name"))
-            paths[name] = (str(base / "kubernetes.io~empty-dir" / name), "DirectoryOrCreate")
+            if (vol["emptyDir"] or {}).get("medium") == "Memory":
+                paths[name] = (memory_volume_name(pod, name), MEMORY)
+            else:
+                paths[name] = (str(base / "kubernetes.io~empty-dir" / name), "DirectoryOrCreate")
         elif "hostPath" in vol:
             name = check_volume_name(vol.get("name"))
             hp = vol["hostPath"] or {}
@@ -223,6 +234,40 @@ def volume_paths(root_dir: Path, pod: dict[str, Any]) -> dict[str, tuple[str, st
             name = check_volume_name(vol.get("name"))
             paths[name] = (str(base / "kubernetes.io~projected" / name), "Projected")
     return paths
+
+
+def memory_volume_name(pod: dict[str, Any], name: str) -> str:
+    """The Docker volume of an emptyDir of medium Memory: one per pod and volume, shared by its containers."""
+    uid = pod["metadata"]["uid"]
+    if not valid_uid(uid):
+        raise MountError(f"pod uid {uid!r} is not a valid uid")
+    return f"kubelite-memory-{uid}-{check_volume_name(name)}"
+
+
+def memory_mounts(pod: dict[str, Any], container: dict[str, Any]) -> list[Mount]:
+    """tmpfs volumes for the container's mounts of emptyDir medium Memory volumes, `sizeLimit` as their size
+    (Docker's local driver with type tmpfs; the volume is labelled with the pod's uid and removed with the pod)."""
+    memory = {
+        v["name"]: (v.get("emptyDir") or {}).get("sizeLimit")
+        for v in (pod.get("spec") or {}).get("volumes") or []
+        if isinstance(v, dict) and "emptyDir" in v and (v["emptyDir"] or {}).get("medium") == "Memory"
+    }
+    mounts = []
+    for mount in container.get("volumeMounts") or []:
+        if not isinstance(mount, dict) or mount.get("name") not in memory:
+            continue
+        size = memory[mount["name"]]
+        options = {"type": "tmpfs", "device": "tmpfs"}
+        if size is not None:
+            options["o"] = f"size={memory_bytes(size)}"
+        mounts.append(
+            Mount(
+                check_target(mount), memory_volume_name(pod, mount["name"]), type="volume",
+                read_only=mount.get("readOnly") is True, labels={LABEL_POD_UID: pod["metadata"]["uid"]},
+                driver_config=DriverConfig("local", options),
+            )
+        )  # fmt: skip
+    return mounts
 
 
 def volume_mounts(container: dict[str, Any], paths: dict[str, tuple[str, str | None]]) -> list[Mount]:
@@ -255,7 +300,7 @@ def container_args(
         "environment": env,
         "network_mode": f"container:{sandbox_id}",
         "ipc_mode": f"container:{sandbox_id}",
-        "mounts": volume_mounts(container, volume_paths(root_dir, pod)),
+        "mounts": volume_mounts(container, volume_paths(root_dir, pod)) + memory_mounts(pod, container),
         "tty": bool(container.get("tty")),
         "stdin_open": bool(container.get("stdin")),
         **resource_args(container),

@@ -11,6 +11,7 @@ One module-scoped cluster (see conftest.py); each test makes its own StorageClas
 from __future__ import annotations
 
 import json
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -351,3 +352,40 @@ def test_statefulset_claims_survive_a_rolling_restart(
     k(cluster, ns, "delete", "statefulset", "db", "--wait=true", "--timeout=60s")
     # The claims outlive the set (retention policy Retain).
     assert get(cluster, ns, "pvc/d-db-0")["status"]["phase"] == "Bound"
+
+
+def test_memory_empty_dir_is_a_shared_sized_tmpfs(cluster: LocalCluster, ns: str) -> None:
+    body = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "mem"},
+        "spec": {
+            "restartPolicy": "Never",
+            "terminationGracePeriodSeconds": 1,
+            "volumes": [{"name": "cache", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}}],
+            "initContainers": [
+                {"name": "w", "image": BUSYBOX_IMAGE, "command": ["sh", "-c", "echo shared > /cache/x"],
+                 "volumeMounts": [{"name": "cache", "mountPath": "/cache"}]}
+            ],
+            "containers": [
+                {"name": "r", "image": BUSYBOX_IMAGE,
+                 "command": ["sh", "-c", "cat /cache/x; grep ' /cache ' /proc/mounts"],
+                 "volumeMounts": [{"name": "cache", "mountPath": "/cache"}]}
+            ],
+        },
+    }  # fmt: skip
+    k(cluster, ns, "apply", "-f", "-", stdin=json.dumps(body))
+    uid = finished(cluster, ns, "mem")["metadata"]["uid"]
+    lines = k(cluster, ns, "logs", "mem").splitlines()
+    assert lines[0] == "shared"  # written by the init container, read by the app container
+    assert lines[1].startswith("tmpfs /cache tmpfs") and "size=16384k" in lines[1], lines
+    k(cluster, ns, "delete", "pod", "mem", "--wait=true", "--timeout=60s")
+
+    def volume_gone() -> bool:
+        listed = subprocess.run(
+            ["docker", "volume", "ls", "-q", "--filter", f"label=io.kubelite.pod.uid={uid}"],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        return listed.stdout.strip() == ""
+
+    wait_until(volume_gone, 30, 0.5, what="the pod's tmpfs volume removed")
