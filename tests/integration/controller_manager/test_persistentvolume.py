@@ -246,3 +246,49 @@ def test_apiserver_keeps_the_default_local_path_class() -> None:
         assert table["rows"][0]["cells"][:5] == [
             "local-path (default)", storage.LOCAL_PATH_PROVISIONER, "Delete", "WaitForFirstConsumer", False,
         ]  # fmt: skip
+
+
+async def test_statefulset_claims_per_ordinal_are_created_and_kept(client, namespace, manager):
+    sts_res = must_resource("apps", "statefulsets")
+    sts = {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": "db"},
+        "spec": {
+            "replicas": 2,
+            "podManagementPolicy": "Parallel",
+            "serviceName": "db",
+            "selector": {"matchLabels": {"app": "db"}},
+            "template": {
+                "metadata": {"labels": {"app": "db"}},
+                "spec": {"containers": [{"name": "c", "image": "busybox:1",
+                                         "volumeMounts": [{"name": "d", "mountPath": "/d"}]}]},
+            },
+            "volumeClaimTemplates": [
+                {"metadata": {"name": "d", "labels": {"tier": "db"}},
+                 "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}},
+                          "storageClassName": "none-here"}}
+            ],
+        },
+    }  # fmt: skip
+    await client.create(sts_res, sts, namespace)
+
+    async def both():
+        names = {c["metadata"]["name"] for c in (await client.list(PVCS, namespace))["items"]}
+        return names >= {"d-db-0", "d-db-1"}
+
+    await eventually(both, what="claims d-db-0 and d-db-1")
+    first = await client.get(PVCS, "d-db-0", namespace)
+    assert first["metadata"]["labels"] == {"tier": "db", "app": "db"}
+    assert not first["metadata"].get("ownerReferences")  # retention policy Retain: not owned by the set
+    pod = await eventually(lambda: client.get(PODS, "db-0", namespace), what="member db-0")
+    assert {"name": "d", "persistentVolumeClaim": {"claimName": "d-db-0"}} in pod["spec"]["volumes"]
+    # The member is replaced; its claim is the same object.
+    await client.delete(PODS, "db-0", namespace, grace_period_seconds=0)
+
+    async def replaced():
+        new = await client.get(PODS, "db-0", namespace)
+        return new["metadata"]["uid"] != pod["metadata"]["uid"]
+
+    await eventually(replaced, what="db-0 recreated")
+    assert (await client.get(PVCS, "d-db-0", namespace))["metadata"]["uid"] == first["metadata"]["uid"]
