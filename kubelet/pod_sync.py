@@ -319,6 +319,7 @@ class PodSyncer:
             labels=spec.sandbox_labels(pod, attempt),
             hostname=pod["metadata"]["name"][:63],
             ipc_mode="shareable",
+            mounts=spec.sandbox_mounts(pod),  # the pod's emptyDir medium Memory volumes live as long as it
             **self.network.sandbox_args(pod),
         )
         await self.runtime.start(sandbox_id)

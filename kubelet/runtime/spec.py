@@ -244,30 +244,44 @@ def memory_volume_name(pod: dict[str, Any], name: str) -> str:
     return f"kubelite-memory-{uid}-{check_volume_name(name)}"
 
 
-def memory_mounts(pod: dict[str, Any], container: dict[str, Any]) -> list[Mount]:
-    """tmpfs volumes for the container's mounts of emptyDir medium Memory volumes, `sizeLimit` as their size
-    (Docker's local driver with type tmpfs; the volume is labelled with the pod's uid and removed with the pod)."""
-    memory = {
+def _memory_volumes(pod: dict[str, Any]) -> dict[str, Any]:
+    """name -> sizeLimit (or None) of the pod's emptyDir medium Memory volumes."""
+    return {
         v["name"]: (v.get("emptyDir") or {}).get("sizeLimit")
         for v in (pod.get("spec") or {}).get("volumes") or []
         if isinstance(v, dict) and "emptyDir" in v and (v["emptyDir"] or {}).get("medium") == "Memory"
     }
-    mounts = []
-    for mount in container.get("volumeMounts") or []:
-        if not isinstance(mount, dict) or mount.get("name") not in memory:
-            continue
-        size = memory[mount["name"]]
-        options = {"type": "tmpfs", "device": "tmpfs"}
-        if size is not None:
-            options["o"] = f"size={memory_bytes(size)}"
-        mounts.append(
-            Mount(
-                check_target(mount), memory_volume_name(pod, mount["name"]), type="volume",
-                read_only=mount.get("readOnly") is True, labels={LABEL_POD_UID: pod["metadata"]["uid"]},
-                driver_config=DriverConfig("local", options),
-            )
-        )  # fmt: skip
-    return mounts
+
+
+def _memory_mount(pod: dict[str, Any], name: str, size: Any, target: str, read_only: bool) -> Mount:
+    options = {"type": "tmpfs", "device": "tmpfs"}
+    if size is not None:
+        options["o"] = f"size={memory_bytes(size)}"
+    return Mount(
+        target, memory_volume_name(pod, name), type="volume", read_only=read_only,
+        labels={LABEL_POD_UID: pod["metadata"]["uid"]}, driver_config=DriverConfig("local", options),
+    )  # fmt: skip
+
+
+def memory_mounts(pod: dict[str, Any], container: dict[str, Any]) -> list[Mount]:
+    """tmpfs volumes for the container's mounts of emptyDir medium Memory volumes, `sizeLimit` as their size
+    (Docker's local driver with type tmpfs; the volume is labelled with the pod's uid and removed with the pod)."""
+    memory = _memory_volumes(pod)
+    return [
+        _memory_mount(pod, m["name"], memory[m["name"]], check_target(m), m.get("readOnly") is True)
+        for m in container.get("volumeMounts") or []
+        if isinstance(m, dict) and m.get("name") in memory
+    ]
+
+
+def sandbox_mounts(pod: dict[str, Any]) -> list[Mount]:
+    """The pod's tmpfs volumes, mounted in its pause container too: Docker unmounts (and empties) a tmpfs volume
+    when no container has it mounted, so the sandbox keeps it alive for the life of the pod (an init container's
+    files reach the app containers, and survive container restarts)."""
+    return [
+        _memory_mount(pod, name, size, f"/kubelite-memory/{check_volume_name(name)}", False)
+        for name, size in _memory_volumes(pod).items()
+    ]
 
 
 def volume_mounts(container: dict[str, Any], paths: dict[str, tuple[str, str | None]]) -> list[Mount]:

@@ -13,7 +13,7 @@ import pytest
 from kubelet.claims import _relink, link_path
 from kubelet.runtime.docker import LABEL_POD_UID
 from kubelet.runtime.mounts import MountError
-from kubelet.runtime.spec import container_args, volume_paths
+from kubelet.runtime.spec import container_args, sandbox_mounts, volume_paths
 
 UID = "0b8b1d7c-2a11-4c1e-9f5e-3f0c9a528f7e"
 
@@ -75,5 +75,8 @@ def test_memory_empty_dir_is_a_sized_tmpfs_volume(tmp_path: Path) -> None:
     assert config == {"Name": "local", "Options": {"type": "tmpfs", "device": "tmpfs", "o": "size=67108864"}}
     assert cache["VolumeOptions"]["Labels"] == {LABEL_POD_UID: UID}
     assert mounts["/disk"]["Type"] == "bind"
+    # The pause container holds the tmpfs for the pod's life (Docker empties it when nothing mounts it).
+    held = sandbox_mounts(p)
+    assert [(m["Target"], m["Source"]) for m in held] == [("/kubelite-memory/cache", cache["Source"])]
     with pytest.raises(MountError, match="subPath"):
         args(tmp_path, pod(p["spec"]["volumes"], [{"name": "cache", "mountPath": "/c", "subPath": "x"}]))
