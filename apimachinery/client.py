@@ -22,6 +22,7 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 
+from apimachinery import clientmetrics
 from apimachinery.errors import StatusError
 from apimachinery.kubeconfig import ClientConfig, KubeconfigError, load
 from apimachinery.resources import ResourceInfo
@@ -131,6 +132,7 @@ class Client:
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=32),
             trust_env=False,
             transport=transport,
+            event_hooks=clientmetrics.HOOKS,
         )
 
     @classmethod
@@ -178,6 +180,7 @@ class Client:
     def _conn_error(self, method: str, path: str, exc: Exception) -> ClientConnectionError:
         what = type(exc).__name__
         detail = str(exc) or what
+        clientmetrics.failed("GET" if method == "WATCH" else method, self._http.base_url)
         return ClientConnectionError(
             f"apiserver {self.server} unreachable ({method} {path}): {what}: {detail}"
         )

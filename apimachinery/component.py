@@ -24,6 +24,7 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 
+from apimachinery import buildinfo  # noqa: F401  (registers kubernetes_build_info)
 from apimachinery.client import Client
 
 log = logging.getLogger(__name__)
@@ -131,7 +132,10 @@ async def serve_health(
                 ok = await _check(healthz)
                 code, body = (200, b"ok") if ok else (500, b"unhealthy")
             elif path == "/metrics":
-                code, body, ctype = 200, generate_latest(reg), CONTENT_TYPE_LATEST
+                # The component's own registry, then the process-wide one (the shared client's rest_client_*,
+                # the work queues' workqueue_*, kubernetes_build_info, process_*).
+                body = generate_latest(reg) + (generate_latest(REGISTRY) if reg is not REGISTRY else b"")
+                code, ctype = 200, CONTENT_TYPE_LATEST
             else:
                 code, body = 404, b"not found\n"
             reason = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 500: "Internal Server Error"}[

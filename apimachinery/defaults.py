@@ -289,6 +289,20 @@ def _default_lease(lease: Obj) -> None:
     _sub(lease, "spec")
 
 
+def _default_network_policy(policy: Obj) -> None:
+    # SetDefaults_NetworkPolicy and _NetworkPolicyPort (networking/v1), and what Go's non-pointer podSelector
+    # reads back as: ports are TCP unless they say otherwise; without policyTypes a policy is about Ingress,
+    # and about Egress too when it has egress rules.
+    spec = _sub(policy, "spec")
+    _sub(spec, "podSelector")
+    for direction in ("ingress", "egress"):
+        for rule in _dicts(spec.get(direction)):
+            for port in _dicts(rule.get("ports")):
+                _default(port, "protocol", "TCP")
+    if not spec.get("policyTypes"):
+        spec["policyTypes"] = ["Ingress", *(["Egress"] if spec.get("egress") else [])]
+
+
 _DEFAULTERS: dict[tuple[str, str], Callable[[Obj], None]] = {
     ("", "Pod"): _default_pod,
     ("", "Service"): _default_service,
@@ -300,6 +314,7 @@ _DEFAULTERS: dict[tuple[str, str], Callable[[Obj], None]] = {
     ("apps", "ReplicaSet"): _default_replicaset,
     ("coordination.k8s.io", "Lease"): _default_lease,
     ("discovery.k8s.io", "EndpointSlice"): _default_endpoint_slice,
+    ("networking.k8s.io", "NetworkPolicy"): _default_network_policy,
 }
 _DEFAULTERS.update(workload_defaults.defaulters(default_pod_spec))
 _DEFAULTERS.update(storage_validation.DEFAULTERS)

@@ -74,11 +74,22 @@ class ResourceInfo:
 
 RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo("namespaces", "Namespace", "", "v1", False, ("ns",), (), ("status", "finalize")),
-    ResourceInfo("pods", "Pod", "", "v1", True, ("po",), ("all",), ("status", "binding", "log", "eviction")),
+    ResourceInfo(
+        "pods",
+        "Pod",
+        "",
+        "v1",
+        True,
+        ("po",),
+        ("all",),
+        ("status", "binding", "log", "eviction", "exec", "attach", "portforward"),
+    ),
     ResourceInfo("nodes", "Node", "", "v1", False, ("no",), (), ("status",)),
     ResourceInfo("services", "Service", "", "v1", True, ("svc",), ("all",), ("status",)),
     ResourceInfo("endpoints", "Endpoints", "", "v1", True, ("ep",), (), (), list_kind="EndpointsList"),
     ResourceInfo("events", "Event", "", "v1", True, ("ev",), ()),
+    # The same Events as events.k8s.io/v1 shows them (apiserver/eventsv1.py): one storage, two views.
+    ResourceInfo("events", "Event", "events.k8s.io", "v1", True, ("ev",), ()),
     ResourceInfo("configmaps", "ConfigMap", "", "v1", True, ("cm",), ()),
     ResourceInfo("persistentvolumes", "PersistentVolume", "", "v1", False, ("pv",), (), ("status",)),
     ResourceInfo(
@@ -105,6 +116,7 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo("leases", "Lease", "coordination.k8s.io", "v1", True, (), ()),
     ResourceInfo("endpointslices", "EndpointSlice", "discovery.k8s.io", "v1", True, (), ()),
     ResourceInfo("storageclasses", "StorageClass", "storage.k8s.io", "v1", False, ("sc",), ()),
+    ResourceInfo("networkpolicies", "NetworkPolicy", "networking.k8s.io", "v1", True, ("netpol",), ()),
     ResourceInfo(
         "customresourcedefinitions",
         "CustomResourceDefinition",

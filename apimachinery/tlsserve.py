@@ -5,6 +5,7 @@ and the verified client certificate's subject handed to the application.
                                                `client_ca` when one is sent (a bad one fails the handshake)
     ClientCertProtocol                         uvicorn's httptools protocol, plus
                                                scope["extensions"]["tls"]["client_cert_subject"] = (CN, (O, ...))
+    ClientCertWebSocketProtocol                the same for uvicorn's WebSocket protocol (exec, port-forward)
     client_cert_subject(scope)                 that pair, or None when the client sent no certificate
 
 The subject is read once per connection (a connection's certificate cannot change) and only from a certificate
@@ -18,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.websockets.wsproto_impl import WSProtocol
 
 from apimachinery.pki import subject
 
@@ -45,6 +47,20 @@ class ClientCertProtocol(HttpToolsProtocol):
             self._subject = _peer_subject(self.transport)
         if self._subject is not None:
             self.scope["extensions"] = {"tls": {"client_cert_subject": self._subject}}
+
+
+class ClientCertWebSocketProtocol(WSProtocol):
+    """The same for WebSocket upgrades (uvicorn `ws=` class): the upgraded connection gets a scope of its own.
+
+    On wsproto rather than websockets: kubectl's port-forward offers the subprotocol `SPDY/3.1+portforward.k8s.io`,
+    which is not an RFC 7230 token, and the websockets library refuses the whole handshake for it."""
+
+    def handle_connect(self, event: Any) -> None:
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)
+        found = _peer_subject(self.transport) if scope is not None else None
+        if scope is not None and found is not None:
+            scope["extensions"]["tls"] = {"client_cert_subject": found}
 
 
 def _peer_subject(transport: Any) -> Subject | None:

@@ -23,6 +23,9 @@ KUBE_PROXY = "system:kube-proxy"
 KUBE_SCHEDULER = "system:kube-scheduler"
 KUBE_CONTROLLER_MANAGER = "system:kube-controller-manager"
 APISERVER_KUBELET_CLIENT = "kube-apiserver-kubelet-client"
+# The network policy agent, one per node: `system:kube-netpol:<node>` in the group every agent is in.
+KUBE_NETPOL_PREFIX = "system:kube-netpol:"
+KUBE_NETPOLS = "system:kube-netpols"
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,11 @@ def node_name(user: UserInfo) -> str | None:
     if NODES not in user.groups or not user.name.startswith(NODE_PREFIX):
         return None
     return user.name[len(NODE_PREFIX) :]
+
+
+def netpol_agent(node: str) -> tuple[str, tuple[str, ...]]:
+    """(user, groups) of the network policy agent on `node`."""
+    return f"{KUBE_NETPOL_PREFIX}{node}", (KUBE_NETPOLS,)
 
 
 def service_account_name(namespace: str, name: str) -> str:

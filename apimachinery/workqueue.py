@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 
 from apimachinery.backoff import ItemBackoff
 
@@ -28,9 +29,37 @@ log = logging.getLogger(__name__)
 
 K = TypeVar("K", bound=Hashable)
 
-DEPTH = Gauge("workqueue_depth", "Current depth of the work queue", ["name"])
-ADDS = Counter("workqueue_adds_total", "Keys added to the work queue", ["name"])
-RETRIES = Counter("workqueue_retries_total", "Rate-limited requeues", ["name"])
+# client-go's workqueue metrics (k8s.io/component-base/metrics/prometheus/workqueue): names, labels, buckets.
+DEPTH = Gauge("workqueue_depth", "Current depth of workqueue", ["name"])
+ADDS = Counter("workqueue_adds_total", "Total number of adds handled by workqueue", ["name"])
+RETRIES = Counter("workqueue_retries_total", "Total number of retries handled by workqueue", ["name"])
+_DURATION_BUCKETS = tuple(
+    10e-9 * 10**i for i in range(10)
+)  # 10 ns .. 1000 s (ExponentialBuckets(10e-9, 10, 10))
+QUEUE_DURATION = Histogram(
+    "workqueue_queue_duration_seconds",
+    "How long in seconds an item stays in workqueue before being requested.",
+    ["name"],
+    buckets=_DURATION_BUCKETS,
+)
+WORK_DURATION = Histogram(
+    "workqueue_work_duration_seconds",
+    "How long in seconds processing an item from workqueue takes.",
+    ["name"],
+    buckets=_DURATION_BUCKETS,
+)
+UNFINISHED = Gauge(
+    "workqueue_unfinished_work_seconds",
+    "How many seconds of work has done that is in progress and hasn't been observed by work_duration. Large "
+    "values indicate stuck threads. One can deduce the number of stuck threads by observing the rate at which "
+    "this increases.",
+    ["name"],
+)
+LONGEST = Gauge(
+    "workqueue_longest_running_processor_seconds",
+    "How many seconds has the longest running processor for workqueue been running.",
+    ["name"],
+)
 
 
 class QueueShutDown(Exception):
@@ -51,6 +80,26 @@ class WorkQueue(Generic[K]):
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._delayed: dict[K, asyncio.TimerHandle] = {}
         self._shutting_down = False
+        self._queued_at: dict[K, float] = {}  # since when each waiting key waits
+        self._started_at: dict[K, float] = {}  # since when each processing key is processed
+        # Every series of the queue exists from its start, as client-go registers them.
+        for metric in (DEPTH, ADDS, RETRIES, QUEUE_DURATION, WORK_DURATION):
+            metric.labels(name)
+        UNFINISHED.labels(name).set_function(self._unfinished_seconds)
+        LONGEST.labels(name).set_function(self._longest_seconds)
+
+    def _unfinished_seconds(self) -> float:
+        now = time.monotonic()
+        return sum(now - t for t in self._started_at.values())
+
+    def _longest_seconds(self) -> float:
+        now = time.monotonic()
+        return max((now - t for t in self._started_at.values()), default=0.0)
+
+    def _enqueue(self, key: K) -> None:
+        self._queue.append(key)
+        self._queued_at.setdefault(key, time.monotonic())
+        DEPTH.labels(self.name).set(len(self._queue))
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -66,8 +115,7 @@ class WorkQueue(Generic[K]):
         ADDS.labels(self.name).inc()
         if key in self._processing:
             return  # queued again by done()
-        self._queue.append(key)
-        DEPTH.labels(self.name).set(len(self._queue))
+        self._enqueue(key)
         self._wake_one()
 
     def _wake_one(self) -> None:
@@ -122,15 +170,20 @@ class WorkQueue(Generic[K]):
                 raise
         key = self._queue.popleft()
         DEPTH.labels(self.name).set(len(self._queue))
+        now = time.monotonic()
+        QUEUE_DURATION.labels(self.name).observe(now - self._queued_at.pop(key, now))
+        self._started_at[key] = now
         self._processing.add(key)
         self._dirty.discard(key)
         return key
 
     def done(self, key: K) -> None:
         self._processing.discard(key)
+        started = self._started_at.pop(key, None)
+        if started is not None:
+            WORK_DURATION.labels(self.name).observe(time.monotonic() - started)
         if key in self._dirty:
-            self._queue.append(key)
-            DEPTH.labels(self.name).set(len(self._queue))
+            self._enqueue(key)
             self._wake_one()
 
     def shutdown(self) -> None:

@@ -15,7 +15,7 @@ import uvicorn
 from apimachinery import defaults
 from apimachinery.component import setup_logging
 from apimachinery.netutil import default_route_source
-from apimachinery.tlsserve import server_ssl_context
+from apimachinery.tlsserve import ClientCertWebSocketProtocol, server_ssl_context
 from apimachinery.validation import parse_cidr
 from apiserver.app import create_app
 from apiserver.auth import tokens
@@ -247,6 +247,8 @@ def main(argv: list[str] | None = None) -> None:
         lifespan="on",
         loop="uvloop",
         http=guarded_protocol(limits),
+        ws=ClientCertWebSocketProtocol,
+        ws_per_message_deflate=False,
     )
 
 

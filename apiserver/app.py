@@ -19,10 +19,11 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from apimachinery import errors
-from apiserver import discovery, metrics
+from apiserver import discovery, metrics, podstream
 from apiserver.auth.filter import AuthFilter
 from apiserver.inflight import InflightLimit
 from apiserver.openapi import parse_gv_path
+from apiserver.openapi_v2 import respond as openapi_v2_respond
 from apiserver.rest import ResourceAPI, json_response, status_response
 from apiserver.server import APIServer
 
@@ -44,6 +45,9 @@ class ResourceFastPath:
                 response = await self.resources.handle(Request(scope, receive), *target)
                 await response(scope, receive, send)
                 return
+        elif scope["type"] == "websocket" and (stream := podstream.match(scope["path"])) is not None:
+            await podstream.handle(self.resources.server, scope, receive, send, stream)
+            return
         await self.app(scope, receive, send)
 
 
@@ -155,6 +159,10 @@ def create_app(server: APIServer) -> ASGIApp:
         return json_response(body)
 
     # ---- OpenAPI ----------------------------------------------------------------------------------------------
+
+    @app.get("/openapi/v2")
+    async def openapi_v2(request: Request) -> Response:
+        return openapi_v2_respond(server.openapi_v2, request)
 
     @app.get("/openapi/v3")
     @app.get("/openapi/v3/")

@@ -7,25 +7,14 @@ a new CRD's kind is found on first use."""
 
 from __future__ import annotations
 
-import platform
 from typing import Any
 
+from apimachinery.buildinfo import VERSION as VERSION  # served at /version
 from apimachinery.resources import ResourceInfo
 from apiserver.resourcetable import ResourceTable
 
 Obj = dict[str, Any]
 
-VERSION = {
-    "major": "1",
-    "minor": "32",
-    "gitVersion": "v1.32.0-kubelite",
-    "gitCommit": "kubelite",
-    "gitTreeState": "clean",
-    "buildDate": "2026-11-27T00:00:00Z",
-    "goVersion": "python" + platform.python_version(),
-    "compiler": "cpython",
-    "platform": "linux/amd64",
-}
 
 AGGREGATED_V2 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 AGGREGATED_V2BETA1 = "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList"
@@ -37,6 +26,9 @@ _SUBRESOURCE_KINDS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     "binding": ("", "v1", "Binding", ("create",)),
     "eviction": ("policy", "v1", "Eviction", ("create",)),
     "log": ("", "v1", "Pod", ("get",)),
+    "exec": ("", "v1", "PodExecOptions", ("create", "get")),
+    "attach": ("", "v1", "PodAttachOptions", ("create", "get")),
+    "portforward": ("", "v1", "PodPortForwardOptions", ("create", "get")),
     "finalize": ("", "v1", "Namespace", ("update",)),
     "token": ("authentication.k8s.io", "v1", "TokenRequest", ("create",)),
 }

@@ -61,7 +61,7 @@ def custom_schema_name(info: ResourceInfo, kind: str | None = None) -> str:
     return f"{reversed_group}.{info.version}.{kind or info.kind}"
 
 
-def _custom_definitions(info: CustomResourceInfo) -> tuple[str, str, dict[str, Schema]]:
+def custom_definitions(info: CustomResourceInfo) -> tuple[str, str, dict[str, Schema]]:
     """The kind and list definitions of a custom resource version, from its CRD's schema."""
     gvk = {"group": info.group, "version": info.version, "kind": info.kind}
     base: Schema = dict(info.schema or {"type": "object", "x-kubernetes-preserve-unknown-fields": True})
@@ -102,7 +102,7 @@ _METADATA = "Standard object's metadata."
 _LIST_METADATA = "Standard list metadata."
 
 
-def _builtin_names(info: ResourceInfo) -> tuple[str, str | None]:
+def builtin_names(info: ResourceInfo) -> tuple[str, str | None]:
     """The published definitions of a kind and of its list (None for a kind that has none: the reviews)."""
     kind = schemas.for_kind(info.group, info.version, info.kind)
     if kind is None:
@@ -110,7 +110,7 @@ def _builtin_names(info: ResourceInfo) -> tuple[str, str | None]:
     return kind, schemas.for_kind(info.group, info.version, info.list_kind_name)
 
 
-def _reachable(roots: list[str], lookup: dict[str, Schema]) -> dict[str, Schema]:
+def reachable(roots: list[str], lookup: dict[str, Schema]) -> dict[str, Schema]:
     """The definitions reachable from `roots` through $ref, sorted by name."""
     seen: dict[str, Schema] = {}
     stack = list(roots)
@@ -139,10 +139,10 @@ def build_document(resources: list[ResourceInfo]) -> Schema:
     for info in resources:
         list_name: str | None
         if isinstance(info, CustomResourceInfo):
-            kind_name, list_name, definitions = _custom_definitions(info)
+            kind_name, list_name, definitions = custom_definitions(info)
             own.update(definitions)
         else:
-            kind_name, list_name = _builtin_names(info)
+            kind_name, list_name = builtin_names(info)
         custom = isinstance(info, CustomResourceInfo)
         paths.update(openapi_paths.resource_paths(info, kind_name, list_name, custom=custom))
     body = json.dumps(paths)
@@ -152,7 +152,7 @@ def build_document(resources: list[ResourceInfo]) -> Schema:
         "info": {"title": TITLE, "version": schemas.KUBERNETES_VERSION},
         "paths": dict(sorted(paths.items())),
         "components": {
-            "schemas": {name: v3_schema(schema) for name, schema in _reachable(roots, own).items()}
+            "schemas": {name: v3_schema(schema) for name, schema in reachable(roots, own).items()}
         },
     }
 

@@ -499,9 +499,20 @@ def fields_of(message: Message) -> dict[int, Field]:
 def message_for_kind(api_version: str, kind: str) -> Message | None:
     """The message of a kind's request body, or None when it cannot be decoded."""
     group, _, version = api_version.rpartition("/")
-    definition = schemas.for_kind(group, version, kind)
+    definition = schemas.for_kind(group, version, kind) or _shared_kind(group, version, kind)
     overlay = _overlay_name(definition) if definition else None
     return (overlay, definition) if overlay and definition else None
+
+
+# Options kinds that one definition declares for every group version (so `schemas.for_kind` leaves them out):
+# client-go sends DeleteOptions as protobuf with a typed client's DELETE (helm's release Secrets).
+_SHARED_KINDS = {"DeleteOptions": "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions"}
+
+
+def _shared_kind(group: str, version: str, kind: str) -> str | None:
+    name = _SHARED_KINDS.get(kind)
+    schema = schemas.definition(name) if name else None
+    return name if schema and (group, version, kind) in schemas.gvks_of(schema) else None
 
 
 def _definitions_named(name: str) -> list[str]:

@@ -240,13 +240,35 @@ class Store:
         *,
         timeout: float | None,
         bookmarks: bool,
+        initial_events: bool | None = None,
     ) -> AsyncGenerator[tuple[str, Obj, CacheEvent | None], None]:
         pred = self.predicate(namespace, opts)
         rv = opts.resource_version
         from_revision = parse_rv(rv) if rv and rv != "0" else 0
-        return self.cache.watch(
-            from_revision, pred, timeout=timeout, bookmark_interval=30.0 if bookmarks else None
-        )
+        options: dict[str, Any] = {
+            "timeout": timeout,
+            "bookmark_interval": 30.0 if bookmarks else None,
+            "initial_events": initial_events,
+        }
+        if initial_events and not rv:
+            return self._watch_list_consistent(pred, options)
+        return self.cache.watch(from_revision, pred, **options)
+
+    async def _watch_list_consistent(
+        self, pred: Predicate | None, options: dict[str, Any]
+    ) -> AsyncGenerator[tuple[str, Obj, CacheEvent | None], None]:
+        """A watch-list without a resourceVersion starts from a consistent read: the state at storage's current
+        revision (the cache waits until it has seen it), as a list without one does."""
+        try:
+            revision = await self.storage.current_revision()
+        except StorageError as exc:
+            raise storage_error(exc, self.info, "") from None
+        events = self.cache.watch(revision, pred, **options)
+        try:
+            async for item in events:
+                yield item
+        finally:
+            await events.aclose()
 
     # ---- writes -------------------------------------------------------------------------------------------------
 

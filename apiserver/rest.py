@@ -16,8 +16,7 @@ from starlette.responses import Response, StreamingResponse
 
 from apimachinery import errors, serialization
 from apimachinery.errors import StatusError
-from apimachinery.resources import ResourceInfo
-from apiserver import fieldcheck, metrics, printers, subresources, warning, writeopts
+from apiserver import fieldcheck, metrics, printers, subresources, warning, watchlist, writeopts
 from apiserver.crd.store import check_patch_type
 from apiserver.fieldmanager import Conflicts
 from apiserver.patch import APPLY, apply_patch, parse_apply, patch_type
@@ -43,6 +42,7 @@ log = logging.getLogger("apiserver.rest")
 Obj = dict[str, Any]
 
 _VERB_BY_METHOD = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+_METRIC_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT"})
 
 
 def encode(obj: Any) -> bytes:
@@ -62,6 +62,41 @@ def status_response(err: StatusError) -> Response:
     return Response(encode(body), status_code=err.code, media_type="application/json", headers=headers)
 
 
+def metric_labels(
+    request: Request, group: str, version: str, target: Target | None, verb: str
+) -> dict[str, str]:
+    """The labels of apiserver_request_total for one request, as kube-apiserver's CleanVerb and CleanScope derive
+    them: GET of a collection is LIST, a watch WATCH, an apply patch APPLY, the rest the method; the scope is
+    `resource` for one object (and for a create), else `namespace` or `cluster`."""
+    method = request.method
+    if verb in ("list", "watch"):
+        reported = verb.upper()
+    elif method == "PATCH" and request.headers.get("content-type", "").split(";")[0].strip() == APPLY:
+        reported = "APPLY"
+    else:
+        reported = method if method in _METRIC_METHODS else "other"  # label values stay bounded
+    if target is None:  # an unknown resource: nothing of the client's path becomes a label value
+        group, version, scope, resource, subresource = "", "", "", "", ""
+    else:
+        resource, subresource = target.info.resource, target.subresource or ""
+        if target.name or verb == "create":
+            scope = "resource"
+        else:
+            scope = "namespace" if target.namespace else "cluster"
+    dry_runs = set(request.query_params.getlist("dryRun"))
+    dry_run = ",".join(sorted(dry_runs)) if dry_runs <= {"All"} else "invalid"
+    return {
+        "verb": reported,
+        "dry_run": dry_run,
+        "group": group,
+        "version": version,
+        "resource": resource,
+        "subresource": subresource,
+        "scope": scope,
+        "component": "apiserver",
+    }
+
+
 class ResourceAPI:
     def __init__(self, server: APIServer) -> None:
         self.server = server
@@ -69,11 +104,10 @@ class ResourceAPI:
     async def handle(self, request: Request, group: str, version: str, rest: str) -> Response:
         start = time.perf_counter()
         verb = _VERB_BY_METHOD.get(request.method, request.method.lower())
-        resource = "unknown"
+        target: Target | None = None
         with warning.collecting() as warnings:
             try:
                 target = parse_path(self.server.table, group, version, rest.strip("/").split("/"))
-                resource = target.info.resource + (f"/{target.subresource}" if target.subresource else "")
                 if request.method == "GET" and not target.name:
                     verb = "watch" if flag(request.query_params.get("watch")) or target.watch_path else "list"
                 elif request.method == "DELETE" and not target.name:
@@ -89,9 +123,9 @@ class ResourceAPI:
                 log.exception("request failed", extra={"method": request.method, "path": request.url.path})
                 response = status_response(errors.internal())
         response.raw_headers.extend(warning.headers(warnings))
-        metrics.requests_total.labels(verb, resource, str(response.status_code)).inc()
-        if verb != "watch":
-            metrics.request_duration.labels(verb, resource).observe(time.perf_counter() - start)
+        labels = metric_labels(request, group, version, target, verb)
+        seconds = None if verb == "watch" else time.perf_counter() - start
+        metrics.observe_request(labels, response.status_code, seconds)
         return response
 
     async def _dispatch(self, request: Request, t: Target, verb: str) -> Response:
@@ -159,6 +193,7 @@ class ResourceAPI:
         )
 
     async def list(self, request: Request, store: Store, t: Target) -> Response:
+        watchlist.send_initial_events(request, watch=False)
         opts = self.list_options(request)
         items, rv, token, remaining = await store.list(t.namespace, opts)
         list_meta: Obj = {"resourceVersion": rv}
@@ -178,10 +213,15 @@ class ResourceAPI:
 
     async def watch(self, request: Request, store: Store, t: Target) -> Response:
         opts = self.list_options(request)
+        initial = watchlist.send_initial_events(request, watch=True)
         timeout = int_param(request, "timeoutSeconds")
         bookmarks = flag(request.query_params.get("allowWatchBookmarks"))
         events = store.watch(
-            t.namespace, opts, timeout=float(timeout) if timeout else None, bookmarks=bookmarks
+            t.namespace,
+            opts,
+            timeout=float(timeout) if timeout else None,
+            bookmarks=bookmarks,
+            initial_events=initial,
         )
         table = wants_table(request)
         info = store.info
@@ -248,8 +288,9 @@ class ResourceAPI:
         if info.namespaced and not t.namespace:
             raise errors.method_not_allowed()  # no POST route on the all-namespaces path
         manager = writeopts.field_manager(request, "CreateOptions")
+        how = fieldcheck.directive(request.query_params.get("fieldValidation"), "CreateOptions")
         obj = await self.read_object(request, t, info.kind, info.api_version)
-        self.strict_fields(request, obj, info)
+        fieldcheck.enforce(obj, self.server.schema_of(info), how)
         md = obj.get("metadata") or {}
         if info.namespaced and t.namespace:
             await self.server.check_namespace(t.namespace, info.resource, info.group, md.get("name") or "")
@@ -274,8 +315,9 @@ class ResourceAPI:
     async def update(self, request: Request, store: Store, t: Target) -> Response:
         info = store.info
         manager = writeopts.field_manager(request, "UpdateOptions")
+        how = fieldcheck.directive(request.query_params.get("fieldValidation"), "UpdateOptions")
         obj = await self.read_object(request, t, info.kind, info.api_version)
-        self.strict_fields(request, obj, info)
+        fieldcheck.enforce(obj, self.server.schema_of(info), how)
         assert t.name
         body_name = (obj.get("metadata") or {}).get("name")
         if body_name and body_name != t.name:
@@ -300,14 +342,17 @@ class ResourceAPI:
         check_patch_type(info, ptype)
         manager = writeopts.field_manager(request, "PatchOptions", required=ptype == APPLY)
         force = writeopts.force(request, apply=ptype == APPLY)
+        how = fieldcheck.directive(request.query_params.get("fieldValidation"), "PatchOptions")
         body = await read_body(request, self.server.options)
         dry_run = self.dry_run(request)
         if ptype == APPLY:
             return await self.server_side_apply(request, store, t, body, manager, force=force)
+        schema = self.server.schema_of(info)
 
         def transform(current: Obj) -> Obj:
             patched = apply_patch(ptype, current, body, kind=info.kind)
             check_kind(patched, info.kind, info.api_version)
+            fieldcheck.enforce(patched, schema, how)
             return patched
 
         updated, _ = await store.update(
@@ -333,6 +378,12 @@ class ResourceAPI:
         config = parse_apply(body)
         check_kind(config, info.kind, info.api_version)
         check_namespace(config, t.namespace)
+        group_version = f"{info.group}/{info.version}" if info.group else f"/{info.version}"
+        fieldcheck.refuse_in_apply(
+            config,
+            self.server.schema_of(info),
+            f"{t.namespace or ''}/{name}; {group_version}, Kind={info.kind}",
+        )
         fields = store.field_manager(subresource)
 
         def apply(current: Obj | None) -> Obj:
@@ -421,13 +472,3 @@ class ResourceAPI:
                 "items": items,
             }
         )
-
-    def strict_fields(self, request: Request, obj: Obj, info: ResourceInfo) -> None:
-        """fieldValidation=Strict: unknown fields are an error (400), as in the real server."""
-        if request.query_params.get("fieldValidation") != "Strict":
-            return
-        unknown = fieldcheck.unknown_fields(obj, self.server.schema_of(info))
-        if unknown:
-            raise errors.bad_request(
-                "strict decoding error: " + ", ".join(f'unknown field "{f}"' for f in unknown)
-            )

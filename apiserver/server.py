@@ -14,7 +14,7 @@ from typing import Any
 from apimachinery import errors
 from apimachinery.resources import RESOURCES, ResourceInfo
 from apimachinery.user import MASTERS
-from apiserver import fieldcheck, metrics, plugins
+from apiserver import eventsv1, fieldcheck, metrics, plugins
 from apiserver.allocator import ServiceAllocator
 from apiserver.auth import Auth, bootstrap
 from apiserver.auth.authenticators import ServiceAccountTokens, TokenFile
@@ -26,6 +26,7 @@ from apiserver.crd.store import CustomResourceStore, CustomResourceStrategy
 from apiserver.lookups import Lookups, RBACCaches
 from apiserver.objectmeta import new_uid, now
 from apiserver.openapi import OpenAPIDocuments
+from apiserver.openapi_v2 import SwaggerDocument
 from apiserver.registry import Store
 from apiserver.resourcetable import ResourceTable
 from apiserver.storage.interface import ErrorCode, Storage, StorageError
@@ -84,15 +85,20 @@ class APIServer:
         }
         self.table = ResourceTable(RESOURCES)
         self.openapi = OpenAPIDocuments(self.table)
+        self.openapi_v2 = SwaggerDocument(self.table)
         self.stores: dict[tuple[str, str], Store] = {}
         for info in RESOURCES:
-            if not info.stored:
+            if not info.stored or info.group == eventsv1.GROUP:
                 continue
             cache = WatchCache(f"/registry/{info.resource}/", capacity=self.options.watch_cache_size)
             self.stores[(info.group, info.resource)] = Store(
                 info, storage, cache, by_resource.get(info.resource, Strategy())
             )
         self.cacher = Cacher(storage, [s.cache for s in self.stores.values()])
+        events_v1 = next(i for i in RESOURCES if i.group == eventsv1.GROUP)
+        self.stores[(eventsv1.GROUP, "events")] = eventsv1.EventsV1Store(
+            events_v1, self.stores[("", "events")]
+        )
         # Custom resources: a store per served version, a watch cache per CRD (all its versions share it).
         self.custom_stores: dict[tuple[str, str, str], CustomResourceStore] = {}
         self._custom_caches: dict[str, WatchCache] = {}
@@ -289,8 +295,11 @@ class APIServer:
 
     async def _update_gauges(self) -> None:
         while True:
-            for (_, resource), store in self.stores.items():
+            for (group, resource), store in self.stores.items():
                 metrics.cache_size.labels(resource).set(len(store.cache.objects))
+                metrics.storage_objects.labels(f"{resource}.{group}" if group else resource).set(
+                    len(store.cache.objects)
+                )
             await asyncio.sleep(5)
 
     async def check_namespace(

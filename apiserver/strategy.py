@@ -5,6 +5,7 @@ The defaults here fit most resources; a subclass overrides only what its resourc
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from apimachinery.validation import pod_cidr_outside
@@ -200,6 +201,27 @@ class VolumeStrategy(Strategy):
             md["finalizers"] = [*finalizers, self.finalizer]
 
 
+class SecretStrategy(Strategy):
+    """stringData is write-only: its keys are merged into data (base64), overriding data's (as the v1 conversion
+    does), and it is not stored."""
+
+    def prepare_for_create(self, obj: Obj) -> None:
+        super().prepare_for_create(obj)
+        merge_string_data(obj)
+
+    def prepare_for_update(self, new: Obj, old: Obj) -> None:
+        merge_string_data(new)
+
+
+def merge_string_data(secret: Obj) -> None:
+    string_data = secret.pop("stringData", None)
+    if isinstance(string_data, dict) and string_data:
+        data: Obj = secret["data"] if isinstance(secret.get("data"), dict) else {}
+        for key, value in string_data.items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
+        secret["data"] = data
+
+
 def strategies(allocator: ServiceAllocator, cluster_cidr: str | None = None) -> dict[str, Strategy]:
     """Strategy by resource name; anything not listed uses the plain Strategy."""
     return {
@@ -217,4 +239,5 @@ def strategies(allocator: ServiceAllocator, cluster_cidr: str | None = None) -> 
         "cronjobs": WithStatus(),
         "persistentvolumes": VolumeStrategy("kubernetes.io/pv-protection"),
         "persistentvolumeclaims": VolumeStrategy("kubernetes.io/pvc-protection"),
+        "secrets": SecretStrategy(),
     }

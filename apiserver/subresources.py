@@ -11,7 +11,7 @@ from starlette.responses import Response
 from apimachinery import errors
 from apimachinery.validation import check_int, invalid, is_qualified_name, required
 from apimachinery.validation.nodes import validate_binding
-from apiserver import podlogs, writeopts
+from apiserver import fieldcheck, podlogs, writeopts
 from apiserver.crd.info import CustomResourceInfo, ScalePaths
 from apiserver.crd.store import check_patch_type
 from apiserver.objectmeta import now
@@ -41,6 +41,11 @@ async def handle(api: ResourceAPI, request: Request, store: Store, t: Target) ->
         return await finalize(api, request, store, t)
     if sub == "log" and method == "GET":
         return await podlogs.pod_log(api.server, request, store, t.namespace or "", t.name)
+    if sub in ("exec", "attach", "portforward") and method in ("GET", "POST"):
+        from apiserver import podstream
+
+        await podstream.plan(api.server, t.namespace or "", t.name, sub, request.query_params)
+        raise podstream.not_upgraded(request.headers)
     if sub == "token" and method == "POST":
         from apiserver.auth import reviews
 
@@ -53,10 +58,13 @@ async def status(api: ResourceAPI, request: Request, store: Store, t: Target) ->
     info = store.info
     if request.method == "GET":
         return api.object_response(request, store, await store.get(t.namespace, t.name))
+    schema = api.server.schema_of(info)
     if request.method == "PUT":
         manager = writeopts.field_manager(request, "UpdateOptions")
+        how = fieldcheck.directive(request.query_params.get("fieldValidation"), "UpdateOptions")
         obj = decode_object(request, await read_body(request, api.server.options))
         check_kind(obj, info.kind, info.api_version)
+        fieldcheck.enforce(obj, schema, how)
 
         def transform(current: Obj) -> Obj:
             return obj
@@ -65,6 +73,7 @@ async def status(api: ResourceAPI, request: Request, store: Store, t: Target) ->
         check_patch_type(info, ptype)
         manager = writeopts.field_manager(request, "PatchOptions", required=ptype == APPLY)
         force = writeopts.force(request, apply=ptype == APPLY)
+        how = fieldcheck.directive(request.query_params.get("fieldValidation"), "PatchOptions")
         body = await read_body(request, api.server.options)
         if ptype == APPLY:
             return await api.server_side_apply(
@@ -72,7 +81,9 @@ async def status(api: ResourceAPI, request: Request, store: Store, t: Target) ->
             )
 
         def transform(current: Obj) -> Obj:
-            return apply_patch(ptype, current, body, kind=info.kind)
+            patched = apply_patch(ptype, current, body, kind=info.kind)
+            fieldcheck.enforce(patched, schema, how)
+            return patched
 
     updated, _ = await store.update(
         t.namespace,

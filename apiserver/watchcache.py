@@ -104,6 +104,14 @@ class Watcher:
         self.queue.put_nowait(None)
 
 
+INITIAL_EVENTS_END = "k8s.io/initial-events-end"
+
+
+def initial_events_end(revision: int) -> Obj:
+    """The metadata of the BOOKMARK that ends a watch-list's initial events (metav1.InitialEventsAnnotationKey)."""
+    return {"metadata": {"resourceVersion": str(revision), "annotations": {INITIAL_EVENTS_END: "true"}}}
+
+
 class WatchCache:
     """The cache for one resource type (one storage prefix)."""
 
@@ -206,15 +214,29 @@ class WatchCache:
         *,
         timeout: float | None = None,
         bookmark_interval: float | None = None,
+        initial_events: bool | None = None,
     ) -> AsyncGenerator[tuple[str, Obj, CacheEvent | None], None]:
         """Yield (type, object, cache event or None). `from_revision` None or 0: synthetic ADDED for every current
         object, then live events. Ends after `timeout` seconds; with `bookmark_interval`, a BOOKMARK carrying the
-        cache's revision is sent whenever that long passes without an event."""
+        cache's revision is sent whenever that long passes without an event.
+
+        `initial_events` is a watch-list's sendInitialEvents: True sends the state not older than `from_revision`
+        as ADDED events, then a BOOKMARK annotated `k8s.io/initial-events-end`; False starts at `from_revision`
+        (or now) with no initial state."""
         await self.wait_ready(5.0)
         pred = predicate
         watcher = Watcher(pred, 0, self.watcher_capacity)
         initial: list[tuple[str, Obj, CacheEvent | None]] = []
-        if not from_revision:
+        if initial_events is True:
+            if from_revision and not await self.wait_fresh(from_revision, 3.0):
+                raise errors.too_large_resource_version(from_revision, self.revision)
+            objs, rev = self.list_objects(pred)
+            initial = [("ADDED", o, None) for o in objs]
+            initial.append(("BOOKMARK", initial_events_end(rev), None))
+            watcher.from_revision = rev
+        elif initial_events is False and not from_revision:
+            watcher.from_revision = self.revision
+        elif not from_revision:
             objs, rev = self.list_objects(pred)
             initial = [("ADDED", o, None) for o in objs]
             watcher.from_revision = rev

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.all [--only apiserver,rollout] [--no-lock]
 
-Benchmarks that use Docker, iptables or kube-proxy (pod_startup, service, failover; root needed) run under the host
+Benchmarks that use Docker, iptables or kube-proxy (pod_startup, service, netpol, failover; root needed) run under the host
 lock, `flock /tmp/kubelite-host.lock`, taken here for each of them, so do not run this command itself under that
 lock (the lock would wait for itself) unless you pass --no-lock. The others run without it. Each benchmark writes
 bench/results/<name>.json; then bench/report.py rewrites the README's benchmark blocks from those files.
@@ -29,7 +29,9 @@ BENCHMARKS = [
     ("rollout", False),
     ("pod_startup", True),
     ("service", True),
+    ("netpol", True),
     ("failover", True),
+    ("streaming", True),
 ]
 
 

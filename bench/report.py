@@ -220,6 +220,37 @@ def service(results: Path) -> list[str]:
     return [*table(header, rows), "", programming, "", targets(r), "", sources({"service": r})]
 
 
+def netpol(results: Path) -> list[str]:
+    r = load("netpol", results)
+    f, b, s, p = r["figures"], r["baseline"], r["samples"], r["params"]
+    n = num(p["policies"])
+    rows = []
+    for kind, label in (("policy_create", "a policy created"), ("label_change", "a pod's label changed"),
+                        ("policy_delete", "a policy deleted")):  # fmt: skip
+        x = s[f"{kind} (ms)"]
+        rows.append([label, ms(x["p50"]), ms(x["p90"]), ms(x["max"]), str(x["n"])])
+    enforced = table(["change", "enforced after (p50)", "p90", "max", "changes"], rows)
+    none, many = s["no policies: request (ms)"], s[f"{p['policies']} policies: request (ms)"]
+    rounds = spread(s["mean ratio (per round)"], times)
+    latency = table(
+        ["requests from a pod to a pod (new connection each)", "mean", "p50", "p99", "mean vs none"],
+        [
+            ["no policies", ms(none["mean"]), ms(none["p50"]), ms(none["p99"]), ""],
+            [f"{n} policies selecting the server", ms(many["mean"]), ms(many["p50"]), ms(many["p99"]),
+             f"{times(r['ratios']['latency']['value'])} (rounds {rounds})"],
+        ],
+    )  # fmt: skip
+    sync = (
+        f"Sync time: creating {n} policies took {f['create_policies_s']:.1f} s through the API and all were "
+        f"enforced {f['program_policies_s']:.1f} s after the first create ({f['syncs_during_creation']:.0f} syncs); "
+        f"one full rewrite with all {n} takes {sec(f['full_sync_many_s'])}; a sync after a pod's label changed "
+        f"takes {ms(f['label_sync_many_ms'])} with them ({ms(b['label_sync_none_ms'])} without). They compile "
+        f"into {f['iptables_rules']:.0f} rules and {f['ipsets']:.0f} sets: every policy that selects a pod lands in "
+        "that pod's sets."
+    )
+    return [*enforced, "", *latency, "", sync, "", targets(r), "", sources({"netpol": r})]
+
+
 def storage_raw(results: Path) -> list[str]:
     r = load("storage_raw", results)
     rows = []
@@ -234,12 +265,32 @@ def storage_raw(results: Path) -> list[str]:
     return [*table(header, rows), "", sources({"storage_raw": r})]
 
 
+def streaming(results: Path) -> list[str]:
+    r = load("streaming", results)
+    f, b, p = r["figures"], r["baseline"], r["params"]
+    rows = [
+        [f"`kubectl cp` of {p['mb']} MiB from the pod", sec(f["kubectl_cp_down_s"]),
+         f"{f['kubectl_cp_down_mb_per_s']:.0f} MiB/s", f"`docker cp`: {sec(b['docker_cp_down_s'])}",
+         times(r["ratios"]["cp_down"]["value"])],
+        [f"`kubectl cp` of {p['mb']} MiB to the pod", sec(f["kubectl_cp_up_s"]),
+         f"{f['kubectl_cp_up_mb_per_s']:.0f} MiB/s", f"`docker cp`: {sec(b['docker_cp_up_s'])}",
+         times(r["ratios"]["cp_up"]["value"])],
+        [f"{p['mb']} MiB over HTTP through `kubectl port-forward`", sec(f["port_forward_s"]),
+         f"{f['port_forward_mb_per_s']:.0f} MiB/s", f"GET from the pod's address: {sec(b['direct_s'])}",
+         times(r["ratios"]["port_forward"]["value"])],
+    ]  # fmt: skip
+    header = [f"median of {p['rounds']} runs", "time", "rate", "the same without kubelite", "ratio"]
+    return [*table(header, rows), "", targets(r), "", sources({"streaming": r})]
+
+
 RENDERERS: dict[str, Callable[[Path], list[str]]] = {
     "apiserver": apiserver,
     "scheduler": scheduler,
     "pod_startup": pod_startup,
+    "streaming": streaming,
     "controllers": controllers,
     "service": service,
+    "netpol": netpol,
     "storage_raw": storage_raw,
 }
 

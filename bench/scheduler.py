@@ -244,9 +244,12 @@ def scrape(url: str) -> dict[str, float]:
         name, _, value = line.rpartition(" ")
         values[name] = float(value)
 
+    def total(series: str) -> float:  # summed over every label set
+        return sum(v for k, v in values.items() if k == series or k.startswith(series + "{"))
+
     def avg(metric: str) -> float:
-        count = values.get(f"{metric}_count", 0.0)
-        return values.get(f"{metric}_sum", 0.0) / count if count else float("nan")
+        count = total(f"{metric}_count")
+        return total(f"{metric}_sum") / count if count else float("nan")
 
     return {
         "attempts_scheduled": values.get(
@@ -260,7 +263,7 @@ def scrape(url: str) -> dict[str, float]:
         ),
         "algorithm_avg_ms": 1000 * avg("scheduler_scheduling_algorithm_duration_seconds"),
         "binding_avg_ms": 1000 * avg("scheduler_binding_duration_seconds"),
-        "e2e_avg_ms": 1000 * avg("scheduler_e2e_scheduling_duration_seconds"),
+        "e2e_avg_ms": 1000 * avg("scheduler_pod_scheduling_sli_duration_seconds"),
     }
 
 

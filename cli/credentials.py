@@ -8,7 +8,8 @@
     pki/sa.key                              the ServiceAccount token signing key
     kubeconfigs/<component>.conf            one client certificate per component, each its own least-privileged
                                             identity: admin (system:masters), kube-scheduler, kube-controller-
-                                            manager, kubelet (system:node:<node>), kube-proxy
+                                            manager, kubelet (system:node:<node>), kube-proxy, kube-netpol
+                                            (system:kube-netpol:<node>)
 
 Every key and kubeconfig is 0600. Certificates are re-issued on each `up` (cheap; the addresses may have
 changed); the CA and the signing key are kept, so existing ServiceAccount tokens and kubeconfigs stay valid.
@@ -67,6 +68,7 @@ def identities(node: str) -> dict[str, tuple[str, tuple[str, ...]]]:
         "kube-controller-manager": (users.KUBE_CONTROLLER_MANAGER, ()),
         "kubelet": (f"{users.NODE_PREFIX}{node}", (users.NODES,)),
         "kube-proxy": (users.KUBE_PROXY, ()),
+        "kube-netpol": users.netpol_agent(node),
     }
 
 

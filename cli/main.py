@@ -16,14 +16,18 @@ import typer
 from cli import (
     apply,
     config,
+    cp,
+    dashboard,
     delete,
     describe,
+    exec,
     get,
     image,
     info,
     logs,
     mutate,
     nodes,
+    portforward,
     rollout,
     up,
     wait,
@@ -47,10 +51,14 @@ SUBCOMMANDS: list[typer.Typer] = [
     delete.app,
     mutate.app,
     logs.app,
+    exec.app,
+    cp.app,
+    portforward.app,
     wait.app,
     nodes.app,
     info.app,
     up.app,
+    dashboard.app,
 ]
 # Command groups (`kctl config view`, `kctl rollout status`...).
 GROUPS: dict[str, typer.Typer] = {

@@ -57,6 +57,7 @@ DEFAULT_PORTS = {
     "kube-scheduler": 10259,
     "kube-proxy": 10249,
     "kubelet": 10250,
+    "kube-netpol": 10265,
 }
 
 
@@ -64,6 +65,7 @@ DEFAULT_PORTS = {
 class Preflight:
     proxy_mode: str = "iptables"
     network: str = "cni"
+    netpol: bool = True  # the network policy agent can run (iptables rights and ipset)
     notes: list[str] = field(default_factory=list)
 
 
@@ -121,8 +123,9 @@ def components(
     creds: ClusterCredentials,
 ) -> list[dict[str, Any]]:
     """The supervisor's component list, in start order. kube-proxy starts before the kubelet so that its guard
-    routes for service addresses exist before any pod does. Each component runs as its own identity (its
-    kubeconfig in state/kubeconfigs); the apiserver and the kubelet serve HTTPS only."""
+    routes for service addresses exist before any pod does; the network policy agent runs where it can. Each
+    component runs as its own identity (its kubeconfig in state/kubeconfigs); the apiserver and the kubelet serve
+    HTTPS only."""
     py = sys.executable
     api_port = str(ports["kube-apiserver"])
     storage = (
@@ -183,7 +186,26 @@ def components(
                      "--tls-cert-file", str(pki / "kubelet.crt"), "--tls-private-key-file", str(pki / "kubelet.key"),
                      "--client-ca-file", str(creds.ca)],
         },
+        # After the kubelet, whose KUBELITE-FORWARD accept would otherwise land above the agent's jump (the agent
+        # puts its jump back on top at every sync anyway).
+        *([{
+            "name": "kube-netpol",
+            "health": health("kube-netpol"),
+            "argv": [py, "-m", "netpol", *kubeconfig("kube-netpol"), "--node-name", node, "--port",
+                     str(ports["kube-netpol"])],
+        }] if pre.netpol else []),
     ]  # fmt: skip
+
+
+def netpol_preflight(pre: Preflight) -> None:
+    """kube-netpol runs where iptables may be changed (kube-proxy's iptables mode says so) and ipset is installed;
+    elsewhere `kctl up` says that network policies are not enforced."""
+    if pre.proxy_mode != "iptables" or shutil.which("ipset") is None:
+        pre.netpol = False
+        pre.notes.append(
+            "network policies are not enforced here: kube-netpol needs iptables rights and ipset "
+            "(Debian: apt-get install ipset)"
+        )
 
 
 def _alive(pid: int) -> bool:
@@ -276,6 +298,9 @@ def up(
         DEFAULT_PORTS["kube-controller-manager"], "--controller-manager-port"
     ),
     proxy_port: int = typer.Option(DEFAULT_PORTS["kube-proxy"], "--proxy-port", help="kube-proxy's /healthz"),
+    netpol_port: int = typer.Option(
+        DEFAULT_PORTS["kube-netpol"], "--netpol-port", help="the network policy agent's /healthz"
+    ),
     pod_cidr: str = typer.Option(
         NODE_POD_CIDR, "--pod-cidr", help=f"the node's pod addresses (in {CLUSTER_CIDR})"
     ),
@@ -292,6 +317,7 @@ def up(
         "kube-scheduler": scheduler_port,
         "kube-proxy": proxy_port,
         "kubelet": kubelet_port,
+        "kube-netpol": netpol_port,
     }
     try:
         inside = ipaddress.IPv4Network(pod_cidr).subnet_of(ipaddress.IPv4Network(CLUSTER_CIDR))
@@ -300,6 +326,7 @@ def up(
     if not inside:
         raise CLIError(f"--pod-cidr {pod_cidr} is not a network inside the cluster's {CLUSTER_CIDR}")
     pre = preflight(ports)
+    netpol_preflight(pre)
     for note in pre.notes:
         _err(f"note: {note}")
     private_dir(state)
@@ -350,7 +377,9 @@ def up(
     print("kubelite is up:")
     print(_columns(rows), flush=True)
     print(f"storage: {'etcd at ' + etcd_servers if etcd_servers else 'SQLite in ' + str(state / 'data')}")
+    policies = "enforced by kube-netpol" if pre.netpol else "not enforced"
     print(f"network: {pre.network} (pods {pod_cidr}), kube-proxy: {pre.proxy_mode} mode")
+    print(f"network policies: {policies}")
     print(f"apiserver: {master} (HTTPS; clients authenticate with certificates or tokens, RBAC authorizes)")
     print(f"kubeconfig: context kubelite in {kubeconfig} (now current; the admin, in system:masters)")
     print(f"credentials: {creds.pki} (CA, certificates), {state / 'kubeconfigs'} (one per component)")
@@ -476,6 +505,14 @@ def down(
             print("removed kube-proxy's rules and routes")
         else:
             _err(f"warning: kube-proxy --cleanup failed: {proxy.stderr.strip()[-300:]}")
+        if any(c.get("name") == "kube-netpol" for c in spec.get("components", [])):
+            netpol = subprocess.run(
+                [sys.executable, "-m", "netpol", "--cleanup"], capture_output=True, text=True, cwd=str(REPO)
+            )
+            if netpol.returncode == 0:
+                print("removed kube-netpol's rules and sets")
+            else:
+                _err(f"warning: kube-netpol --cleanup failed: {netpol.stderr.strip()[-300:]}")
     if purge:
         shutil.rmtree(state, ignore_errors=True)
         print(f"deleted {state}")

@@ -19,10 +19,13 @@ from apimachinery.labels import selector_from_set
 from controller_manager import endpointslice_util as esu
 from controller_manager.base import ENDPOINTSLICES, NODES, PODS, SERVICES, Context, Controller
 from controller_manager.podutil import key_of, split_key
+from controller_manager.slicetracker import SliceTracker
 
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
+
+STALE_RETRY_SECONDS = 1.0
 
 
 def _selects(service: Obj, labels: dict[str, str] | None) -> bool:
@@ -37,6 +40,7 @@ class EndpointSliceController(Controller):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.max_per_slice = ctx.options.max_endpoints_per_slice
+        self.tracker = SliceTracker()
         self.svc_informer = ctx.factory.informer(SERVICES)
         self.pod_informer = ctx.factory.informer(PODS)
         self.node_informer = ctx.factory.informer(NODES)
@@ -89,6 +93,7 @@ class EndpointSliceController(Controller):
         if svc is None:
             for s in self._slices_of(ns, name):
                 await self._delete(s)
+            self.tracker.forget(key)
             return None
         spec = svc.get("spec") or {}
         if spec.get("type") == "ExternalName" or not spec.get("selector"):
@@ -98,15 +103,20 @@ class EndpointSliceController(Controller):
             for p in self.pod_informer.store.by_index("namespace", ns)
             if _selects(svc, p["metadata"].get("labels"))
         ]
+        existing = self._slices_of(ns, name)
+        if self.tracker.stale(key, existing):
+            # Our last write is not in the cache yet; its informer event brings the key back, usually sooner.
+            return STALE_RETRY_SECONDS
         nodes = {n["metadata"]["name"]: n for n in self.node_informer.store.list()}
         desired = esu.desired_endpoints(svc, pods, nodes)
-        todo = esu.plan(svc, desired, self._slices_of(ns, name), self.max_per_slice)
+        todo = esu.plan(svc, desired, existing, self.max_per_slice)
         for s in todo.delete:
             await self._delete(s)
+            self.tracker.deleted(key, s["metadata"]["name"])
         for s in todo.update:
-            await self.client.update(ENDPOINTSLICES, s, ns)
+            self.tracker.wrote(key, await self.client.update(ENDPOINTSLICES, s, ns))
         for s in todo.create:
-            await self.client.create(ENDPOINTSLICES, s, ns)
+            self.tracker.wrote(key, await self.client.create(ENDPOINTSLICES, s, ns))
         return None
 
     async def _delete(self, slice_: Obj) -> None:

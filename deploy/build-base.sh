@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the offline base image kubelite/base:bookworm from Debian packages (no container registry needed):
-# debootstrap a minbase bookworm with python3, dockerd, CNI plugins, iptables, etcd and the registry, then
+# debootstrap a minbase bookworm with python3, dockerd, CNI plugins, iptables, ipset, etcd and the registry, then
 # `docker import` it. Needs root and an apt mirror (MIRROR, default http://deb.debian.org/debian). ~1-2 min.
 #   deploy/build-base.sh            build unless the image exists
 #   deploy/build-base.sh --force    rebuild
@@ -8,7 +8,7 @@ set -euo pipefail
 IMAGE=${BASE_IMAGE_NAME:-kubelite/base:bookworm}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 SUITE=${SUITE:-bookworm}
-PACKAGES=python3,python3-venv,ca-certificates,docker.io,containernetworking-plugins,iptables,iproute2,etcd-server,docker-registry,busybox-static,procps,openssl
+PACKAGES=python3,python3-venv,ca-certificates,docker.io,containernetworking-plugins,iptables,ipset,iproute2,etcd-server,docker-registry,busybox-static,procps,openssl
 
 if [ "${1:-}" != "--force" ] && docker image inspect "$IMAGE" >/dev/null 2>&1; then
   echo "$IMAGE exists (pass --force to rebuild)"

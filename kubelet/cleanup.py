@@ -19,6 +19,7 @@ from kubelet.network.cni import (
     network_name,
     node_conflist,
 )
+from kubelet.volumes.tmpfs import unmount_under
 
 log = logging.getLogger("kubelet.cleanup")
 
@@ -51,6 +52,7 @@ async def cleanup_node(config: KubeletConfig) -> int:
                 net.remove()
     except Exception as exc:
         log.warning(f"warning: could not remove the containers of node {node}: {exc}")
+    await unmount_under(root / "pods")  # the pods' secret volumes (tmpfs), so that the directory can go
     await host.run("ip", "link", "del", bridge_name(node), check=False)
     await host.remove_rules(config.cluster_cidr, pod_cidr, node)
     _, links = await host.run("ip", "-j", "link", "show", "type", "bridge", check=False)

@@ -9,8 +9,13 @@
   the IPAM controller set one), conditions and container statuses, without running any container; with
   --ready-delay S, only S seconds after it first saw the pod bound (a simulated container start-up time).
 * Deletes (grace 0) pods of its nodes that get a deletionTimestamp, as a kubelet does once containers stopped.
+* Serves a tiny kubelet API of its own (kubelet/hollow_api.py) on --kubelet-port (default: a free one) and
+  advertises that port for every node, so `kubectl logs` of a hollow pod says the pod is simulated instead of
+  reaching whatever real kubelet listens on 10250. TLS: --tls-cert-file/--tls-private-key-file (SANs naming the
+  nodes) or a self-signed certificate; --client-ca-file requires the apiserver's client certificate.
 
-Never use these in tests that claim containers run. Imports only `apimachinery` (no other kubelet module).
+Never use these in tests that claim containers run. Imports only `apimachinery` and kubelet.hollow_api (no other
+kubelet module).
 """
 
 from __future__ import annotations
@@ -27,12 +32,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from apimachinery.client import Client
-from apimachinery.component import add_client_args, client_from_args, run_until_signal, setup_logging
+from apimachinery.component import client_from_args, run_until_signal, setup_logging
 from apimachinery.errors import StatusError
 from apimachinery.informer import Informer
 from apimachinery.resources import must_resource
 from apimachinery.timefmt import now_rfc3339
 from apimachinery.workqueue import WorkQueue, run_workers
+from kubelet import hollow_api
+from kubelet.hollow_cli import parse_args
+from kubelet.hollow_cli import parse_taint as parse_taint
 
 log = logging.getLogger("hollow")
 
@@ -49,15 +57,6 @@ NAMESPACES = must_resource("", "namespaces")
 LEASES = must_resource("coordination.k8s.io", "leases")
 
 now = now_rfc3339
-
-
-def parse_taint(text: str) -> dict[str, str]:
-    """`key=value:Effect` or `key:Effect` (kubectl taint syntax)."""
-    spec, _, effect = text.rpartition(":")
-    key, _, value = spec.partition("=")
-    if not key or effect not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
-        raise ValueError(f"invalid taint {text!r}: want key[=value]:NoSchedule|PreferNoSchedule|NoExecute")
-    return {"key": key, "value": value, "effect": effect} if value else {"key": key, "effect": effect}
 
 
 def node_conditions(stamp: str) -> list[dict[str, str]]:
@@ -81,13 +80,13 @@ def node_conditions(stamp: str) -> list[dict[str, str]]:
     ]
 
 
-def node_status(name: str, capacity: dict[str, str], stamp: str) -> dict[str, Any]:
+def node_status(name: str, capacity: dict[str, str], stamp: str, port: int = 10250) -> dict[str, Any]:
     return {
         "capacity": dict(capacity),
         "allocatable": dict(capacity),
         "conditions": node_conditions(stamp),
         "addresses": [{"type": "InternalIP", "address": NODE_IP}, {"type": "Hostname", "address": name}],
-        "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+        "daemonEndpoints": {"kubeletEndpoint": {"Port": port}},
         "nodeInfo": {
             "machineID": uuid.uuid5(uuid.NAMESPACE_DNS, name).hex,
             "systemUUID": str(uuid.uuid5(uuid.NAMESPACE_URL, name)),
@@ -104,7 +103,12 @@ def node_status(name: str, capacity: dict[str, str], stamp: str) -> dict[str, An
 
 
 def node_object(
-    name: str, capacity: dict[str, str], labels: dict[str, str], taints: list[dict[str, str]], stamp: str
+    name: str,
+    capacity: dict[str, str],
+    labels: dict[str, str],
+    taints: list[dict[str, str]],
+    stamp: str,
+    port: int = 10250,
 ) -> dict[str, Any]:
     spec: dict[str, Any] = {}
     if taints:
@@ -123,7 +127,7 @@ def node_object(
             },
         },
         "spec": spec,
-        "status": node_status(name, capacity, stamp),
+        "status": node_status(name, capacity, stamp, port),
     }
 
 
@@ -228,8 +232,10 @@ class HollowNodes:
         status_interval: float = 300.0,
         workers: int = 8,
         ready_delay: float = 0.0,
+        kubelet_port: int = 10250,
     ) -> None:
         self.client = client
+        self.kubelet_port = kubelet_port  # where this process's hollow kubelet API listens
         self.names = [f"{prefix}{i}" for i in range(count)]
         self.capacity = capacity or {"cpu": "4", "memory": "16Gi", "pods": "110"}
         self.labels = labels or {}
@@ -273,7 +279,7 @@ class HollowNodes:
 
     async def _register_node(self, name: str) -> None:
         stamp = now()
-        body = node_object(name, self.capacity, self.labels, self.taints, stamp)
+        body = node_object(name, self.capacity, self.labels, self.taints, stamp, self.kubelet_port)
         try:
             created = await self.client.create(NODES, body)
         except StatusError as err:
@@ -349,6 +355,12 @@ class HollowNodes:
         if ips is not None:
             ips.set_cidr((node.get("spec") or {}).get("podCIDR"))
 
+    def node_of(self, namespace: str, name: str) -> str | None:
+        """The hollow node of this process a pod is bound to (for the kubelet API), or None."""
+        pod = self.pods.store.get(f"{namespace}/{name}")
+        node = ((pod or {}).get("spec") or {}).get("nodeName")
+        return node if node in self.ips else None
+
     def _on_pod(self, pod: dict[str, Any]) -> None:
         meta = pod.get("metadata") or {}
         key = f"{meta.get('namespace')}/{meta.get('name')}"
@@ -413,42 +425,17 @@ class HollowNodes:
                 await asyncio.shield(self.unregister())
 
 
-def _labels(text: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in filter(None, (s.strip() for s in text.split(","))):
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise argparse.ArgumentTypeError(f"label {item!r} is not key=value")
-        out[key] = value
-    return out
-
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="kubelite-hollow-nodes", description="Simulated nodes for scale tests."
-    )
-    add_client_args(parser)
-    parser.add_argument("--count", type=int, required=True)
-    parser.add_argument("--name-prefix", default="hollow-")
-    parser.add_argument("--cpu", default="4")
-    parser.add_argument("--memory", default="16Gi")
-    parser.add_argument("--pods", default="110")
-    parser.add_argument("--labels", type=_labels, default={}, help="extra node labels: k=v,k2=v2")
-    parser.add_argument("--taint", action="append", type=parse_taint, default=[], help="key[=value]:Effect")
-    parser.add_argument("--lease-interval", type=float, default=10.0)
-    parser.add_argument("--status-interval", type=float, default=300.0)
-    parser.add_argument("--workers", type=int, default=8)
-    parser.add_argument(
-        "--ready-delay", type=float, default=0.0, help="seconds from binding to Running and Ready (default 0)"
-    )
-    parser.add_argument(
-        "--delete-on-exit", action="store_true", help="delete the nodes and leases on SIGTERM"
-    )
-    parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"))
-    return parser.parse_args(argv)
-
-
 async def amain(args: argparse.Namespace) -> None:
+    names = [f"{args.name_prefix}{i}" for i in range(args.count)]
+    if args.tls_cert_file:
+        cert, key = args.tls_cert_file, args.tls_private_key_file
+    else:
+        cert, key = hollow_api.self_signed(names, NODE_IP)
+    context = hollow_api.ssl_context(cert, key, args.client_ca_file)
+    node_of: list[Callable[[str, str], str | None]] = []  # set once the nodes exist
+    api = await hollow_api.serve(
+        NODE_IP, args.kubelet_port, context, lambda ns, pod: node_of[0](ns, pod) if node_of else None
+    )
     client = client_from_args(args, user_agent="kubelite-hollow-nodes")
     hollow = HollowNodes(
         client,
@@ -461,10 +448,14 @@ async def amain(args: argparse.Namespace) -> None:
         status_interval=args.status_interval,
         workers=args.workers,
         ready_delay=args.ready_delay,
+        kubelet_port=hollow_api.bound_port(api),
     )
+    node_of.append(hollow.node_of)
+    log.info("hollow kubelet API listening", extra={"address": f"{NODE_IP}:{hollow.kubelet_port}"})
     try:
         await hollow.run(delete_on_exit=args.delete_on_exit)
     finally:
+        api.close()
         await client.aclose()
 
 

@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import threading
+from pathlib import Path
 from typing import Any
 
 from apimachinery import hostcheck
@@ -39,13 +40,13 @@ from kubelet.pod_sync import PodSyncer
 from kubelet.pod_workers import PodWorkers
 from kubelet.probes import ProbeManager
 from kubelet.runtime.docker import LABEL_POD_UID, DockerRuntime
+from kubelet.runtime.spec import valid_uid
 from kubelet.server import build_app, make_server
 
 log = logging.getLogger("kubelet")
 
 SWEEP_INTERVAL = 30.0
 LOCAL_VOLUME_SWEEP_INTERVAL = 3.0
-TOKEN_REFRESH_INTERVAL = 30.0
 
 
 async def default_node_ip() -> str:
@@ -63,6 +64,14 @@ async def default_node_ip() -> str:
 def _without_status(pod: dict[str, Any]) -> dict[str, Any]:
     md = {k: v for k, v in pod.get("metadata", {}).items() if k not in ("resourceVersion", "managedFields")}
     return {**{k: v for k, v in pod.items() if k != "status"}, "metadata": md}
+
+
+def pod_dirs(root_dir: Path) -> set[str]:
+    """The uids that have a directory under `<root>/pods`."""
+    try:
+        return {d.name for d in (root_dir / "pods").iterdir() if valid_uid(d.name) and d.is_dir()}
+    except OSError:
+        return set()
 
 
 class Kubelet:
@@ -199,14 +208,13 @@ class Kubelet:
         self.syncer = PodSyncer(
             cfg, self.client, self.runtime, self.network, self.probes,
             ImageManager(self.runtime, self.image_backoff), self.backoff, self.metrics, self.event,
-            self.pods, lambda: self.node_ip,
+            self.pods, lambda: self.node_ip, self._allocatable,
         )  # fmt: skip
         auth = KubeletAuth(self.client, cfg.node_name)
         app = build_app(self.runtime, self.metrics, lambda: list(self.pods.values()), lambda: True, auth)
         tls = server_ssl_context(cfg.tls_cert_file, cfg.tls_private_key_file, cfg.client_ca_file or None)
         self.server = make_server(app, cfg.address, cfg.port, tls)
         self._spawn(self.server.serve(), "https")
-        self._spawn(self._refresh_tokens(), "token-refresh")
         pods = Informer(self.client, PODS, field_selector=f"spec.nodeName={cfg.node_name}")
         pods.add_handler(on_add=self._on_pod, on_update=self._on_pod_update, on_delete=self._on_pod_delete)
         self._spawn(pods.run(), "pod-informer")
@@ -224,12 +232,10 @@ class Kubelet:
         log.info("kubelet %s ready (network %s, pod CIDR %s, port %s)", cfg.node_name, self.network.mode,
                  cfg.pod_cidr, cfg.port)  # fmt: skip
 
-    async def _refresh_tokens(self) -> None:
-        """Keep the pods' projected ServiceAccount tokens fresh (each is rewritten at 80% of its life)."""
-        while True:
-            await asyncio.sleep(TOKEN_REFRESH_INTERVAL)
-            if self.syncer is not None:
-                await self.syncer.projected.refresh(list(self.pods.values()))
+    def _allocatable(self) -> dict[str, str]:
+        """The node's allocatable resources (what an unset limit means to the downward API)."""
+        node = (self.agent.node if self.agent is not None else None) or {}
+        return {str(k): str(v) for k, v in ((node.get("status") or {}).get("allocatable") or {}).items()}
 
     async def _register(self) -> dict[str, Any]:
         """Register the Node, retrying while the apiserver is unreachable (it may start after us)."""
@@ -277,7 +283,9 @@ class Kubelet:
         (orphans) are stopped and removed by their worker. Also refreshes the running gauges."""
         entries = await self.runtime.list_ids()
         uids = {(e.get("Labels") or {}).get(LABEL_POD_UID) for e in entries} - {None, ""}
-        for uid in uids | set(self.pods):
+        # A pod directory without a pod (deleted while this kubelet was down, containers gone): its worker removes
+        # it, unmounting its tmpfs volumes first.
+        for uid in uids | set(self.pods) | pod_dirs(self.config.root_dir):
             self.workers.update(str(uid))
         running = [e for e in entries if e.get("State") == "running"]
         self.metrics.running_pods.set(

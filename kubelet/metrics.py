@@ -35,3 +35,15 @@ class KubeletMetrics:
             ["operation_type"],
             registry=self.registry,
         )
+        self.streaming_sessions = Gauge(
+            "kubelet_streaming_sessions_open",
+            "Open exec, attach and port-forward sessions, by kind.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.streaming_sessions_total = Counter(
+            "kubelet_streaming_sessions_started",
+            "Exec, attach and port-forward sessions started, by kind.",
+            ["kind"],
+            registry=self.registry,
+        )

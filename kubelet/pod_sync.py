@@ -25,16 +25,18 @@ from kubelet.api import PODS
 from kubelet.backoff import CrashLoopBackoff
 from kubelet.claims import ClaimError, ClaimVolumes
 from kubelet.config import KubeletConfig
+from kubelet.env import container_env
 from kubelet.images import ImageManager
 from kubelet.metrics import KubeletMetrics
 from kubelet.network.pod_network import PodNetwork
 from kubelet.probes import ProbeManager
-from kubelet.projected import ProjectedVolumes, VolumeError
 from kubelet.runtime import spec
 from kubelet.runtime.docker import LABEL_GRACE, ContainerInfo, DockerRuntime, RuntimeFailure
 from kubelet.runtime.mounts import MountError
 from kubelet.service_env import MasterServiceEnv
 from kubelet.status import ContainerView, now_rfc3339, pod_status, status_changed
+from kubelet.volumes.manager import ApiVolumes, SetUpFailure
+from kubelet.volumes.sources import ConfigError
 
 log = logging.getLogger("kubelet.sync")
 
@@ -68,6 +70,7 @@ class PodSyncer:
         event: EventFn,
         pods: dict[str, dict[str, Any]],
         host_ip: Callable[[], str],
+        allocatable: Callable[[], dict[str, str]] = dict,
     ) -> None:
         self.config = config
         self.client = client
@@ -82,8 +85,11 @@ class PodSyncer:
         self.host_ip = host_ip
         self.pod_ips: dict[str, str] = {}
         self.last_status: dict[str, dict[str, Any]] = {}
-        self.projected = ProjectedVolumes(client, config.root_dir)
         self.claims = ClaimVolumes(client, config.root_dir, config.local_root, config.node_name)
+        self.allocatable = allocatable
+        self.volumes = ApiVolumes(client, config.root_dir, allocatable)
+        # uid -> the API volumes that could not be written at the pod's last sync
+        self.volume_failures: dict[str, list[SetUpFailure]] = {}
         self.service_env = MasterServiceEnv(client)
         self.start_observed: set[str] = set()
 
@@ -142,6 +148,15 @@ class PodSyncer:
             await self._stop_sandbox(sandboxes)
             await self._write_status(pod, init_views, app_views, init_failed)
             return None
+
+        # The API volumes are written before any container starts and again on every sync (a changed ConfigMap
+        # reaches the files); while one fails, no container starts (running ones carry on).
+        failures = self.volume_failures[uid] = await self.volumes.set_up(pod)
+        for failure in failures:
+            log.warning("pod %s: %s", pod["metadata"].get("name"), failure.message())
+            self.event(pod, "Warning", "FailedMount", failure.message())
+        if failures:
+            wake_in(2.0)
 
         sandbox = sandboxes[0] if sandboxes else None
         pod_ip = self.pod_ips.get(uid)
@@ -358,20 +373,28 @@ class PodSyncer:
             elif result.reason == "ImagePullBackOff":
                 wake_in(max(retry, 0.1))
             return False
+        if self.volume_failures.get(pod["metadata"]["uid"]):
+            waiting[name] = ("ContainerCreating", "")  # FailedMount events say which volume and why
+            return False
         try:
-            await self.projected.prepare(pod)
             await self.claims.prepare(pod)
-        except (VolumeError, ClaimError, MountError, StatusError, ClientConnectionError) as exc:
+            env = await container_env(
+                pod, c, self.volumes.objects, service_env=await self.service_env.for_pod(pod), pod_ip=pod_ip or "",
+                host_ip=self.host_ip(), allocatable=self.allocatable(),
+                warn=lambda reason, message: self.event(pod, "Warning", reason, message),
+            )  # fmt: skip
+        except (ConfigError, ClaimError, MountError, StatusError, ClientConnectionError) as exc:
+            # A missing ConfigMap, Secret or key, or a claim not yet bound or whose volume cannot be reached: the
+            # kubelet's CreateContainerConfigError, retried until it is there.
             waiting[name] = ("CreateContainerConfigError", str(exc))
             self.event(pod, "Warning", "Failed", f"Error: {exc}")
             wake_in(2.0)
             return False
-        service_env = await self.service_env.get()
         try:
             self._make_volume_dirs(pod)
             args = spec.container_args(
-                pod, c, sandbox_id=sandbox.id, restart_count=restart_count, init=init, pod_ip=pod_ip or "",
-                host_ip=self.host_ip(), root_dir=self.config.root_dir, service_env=service_env,
+                pod, c, sandbox_id=sandbox.id, restart_count=restart_count, init=init,
+                root_dir=self.config.root_dir, env=env,
             )  # fmt: skip
         except MountError as exc:
             # A mount that would leave its volume (a subPath through a symlink, a volume written past the API):
@@ -458,13 +481,14 @@ class PodSyncer:
         self.pod_ips.pop(uid, None)
         self.last_status.pop(uid, None)
         self.start_observed.discard(uid)
+        await self.volumes.tear_down(uid)  # its tmpfs mounts first: rmtree must not stop at a mount point
+        self.volume_failures.pop(uid, None)
         if spec.valid_uid(uid):  # a uid is a directory name here; never one that could name ".."
             shutil.rmtree(self.config.root_dir / "pods" / uid, ignore_errors=True)
             try:
                 await self.runtime.remove_pod_volumes(uid)  # emptyDir medium Memory
             except RuntimeFailure as exc:
                 log.warning("volumes of pod %s not removed: %s", uid, exc)
-        self.projected.forget(uid)
 
     async def _write_status(
         self,

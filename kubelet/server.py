@@ -15,14 +15,16 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import uvicorn
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp
+from starlette.websockets import WebSocket
 
-from apimachinery.tlsserve import ClientCertProtocol
+from apimachinery.tlsserve import ClientCertProtocol, ClientCertWebSocketProtocol
+from kubelet import portforward, streaming
 from kubelet.auth import AuthMiddleware, KubeletAuth
 from kubelet.metrics import KubeletMetrics
 from kubelet.runtime.docker import (
@@ -51,7 +53,9 @@ def build_app(
         return PlainTextResponse("ok") if healthy() else PlainTextResponse("unhealthy", status_code=500)
 
     async def metrics_endpoint(request: Request) -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        # This kubelet's registry, then the process's (rest_client_*, workqueue_*, kubernetes_build_info).
+        body = generate_latest(metrics.registry) + generate_latest(REGISTRY)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     async def pod_list(request: Request) -> Response:
         return JSONResponse({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": pods()})
@@ -100,8 +104,20 @@ def build_app(
 
         return StreamingResponse(body(), media_type="text/plain")
 
+    async def exec_endpoint(ws: WebSocket) -> None:
+        await streaming.handle_exec(ws, runtime, metrics)
+
+    async def attach_endpoint(ws: WebSocket) -> None:
+        await streaming.handle_attach(ws, runtime, metrics)
+
+    async def port_forward_endpoint(ws: WebSocket) -> None:
+        await portforward.handle_port_forward(ws, runtime, metrics)
+
     app = Starlette(
         routes=[
+            WebSocketRoute("/exec/{namespace}/{pod}/{container}", exec_endpoint),
+            WebSocketRoute("/attach/{namespace}/{pod}/{container}", attach_endpoint),
+            WebSocketRoute("/portForward/{namespace}/{pod}", port_forward_endpoint),
             Route("/healthz", healthz),
             Route("/metrics", metrics_endpoint),
             Route("/pods", pod_list),
@@ -129,6 +145,8 @@ def make_server(app: ASGIApp, host: str, port: int, tls: ssl.SSLContext) -> uvic
         lifespan="off",
         access_log=False,
         http=ClientCertProtocol,
+        ws=ClientCertWebSocketProtocol,
+        ws_per_message_deflate=False,
         ssl_context_factory=lambda _config, _default: tls,
     )
     return _Server(config)

@@ -1,6 +1,10 @@
-"""The environment every container gets to find the apiserver: KUBERNETES_SERVICE_HOST/PORT and the Docker-link
-style KUBERNETES_PORT_* variables, from the `kubernetes` Service in `default` (as the kubelet sets them for every
-pod, whatever enableServiceLinks says). Read from the API at most once a minute."""
+"""The environment containers get to find services: `<NAME>_SERVICE_HOST/PORT` and the Docker-link style
+`<NAME>_PORT_*` variables.
+
+Every pod gets those of the `kubernetes` Service in `default` (whatever enableServiceLinks says), read from the API
+at most once a minute. A pod whose `enableServiceLinks` is not false also gets those of every Service of its own
+namespace that has a cluster IP, as they are when its container is created (the kubelet's service links); the
+`kubernetes` ones win over a same-named variable of another service."""
 
 from __future__ import annotations
 
@@ -18,24 +22,28 @@ SERVICES = must_resource("", "services")
 TTL = 60.0
 
 
+def _env_name(name: str) -> str:
+    return name.upper().replace("-", "_")
+
+
 def service_env(service: dict[str, Any]) -> dict[str, str]:
-    """KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT(_<NAME>) and KUBERNETES_PORT(_<port>_<PROTO>...)."""
+    """<NAME>_SERVICE_HOST, <NAME>_SERVICE_PORT(_<PORT NAME>) and <NAME>_PORT(_<port>_<PROTO>...) of a Service
+    with a cluster IP (none for a headless one); NAME is the Service's name, upper case, `-` as `_`."""
     spec = service.get("spec") or {}
     host = spec.get("clusterIP")
     ports = spec.get("ports") or []
     if not host or host == "None" or not ports:
         return {}
-    env = {"KUBERNETES_SERVICE_HOST": str(host), "KUBERNETES_SERVICE_PORT": str(ports[0].get("port"))}
+    svc = _env_name(str((service.get("metadata") or {}).get("name") or "kubernetes"))
+    env = {f"{svc}_SERVICE_HOST": str(host), f"{svc}_SERVICE_PORT": str(ports[0].get("port"))}
     for port in ports:
         if port.get("name"):
-            env[f"KUBERNETES_SERVICE_PORT_{str(port['name']).upper().replace('-', '_')}"] = str(
-                port.get("port")
-            )
+            env[f"{svc}_SERVICE_PORT_{_env_name(str(port['name']))}"] = str(port.get("port"))
     first = ports[0]
-    env["KUBERNETES_PORT"] = f"{str(first.get('protocol') or 'TCP').lower()}://{host}:{first.get('port')}"
+    env[f"{svc}_PORT"] = f"{str(first.get('protocol') or 'TCP').lower()}://{host}:{first.get('port')}"
     for port in ports:
         proto = str(port.get("protocol") or "TCP")
-        prefix = f"KUBERNETES_PORT_{port.get('port')}_{proto}"
+        prefix = f"{svc}_PORT_{port.get('port')}_{proto}"
         env[prefix] = f"{proto.lower()}://{host}:{port.get('port')}"
         env[f"{prefix}_PROTO"] = proto.lower()
         env[f"{prefix}_PORT"] = str(port.get("port"))
@@ -63,3 +71,20 @@ class MasterServiceEnv:
             return self._env
         self._read_at = time.monotonic()
         return self._env
+
+    async def for_pod(self, pod: dict[str, Any]) -> dict[str, str]:
+        """The service environment of a container of `pod` (see the module docstring)."""
+        master = await self.get()
+        if (pod.get("spec") or {}).get("enableServiceLinks") is False:
+            return master
+        namespace = (pod.get("metadata") or {}).get("namespace") or "default"
+        try:
+            services = (await self.client.list(SERVICES, namespace)).get("items") or []
+        except (StatusError, ClientConnectionError) as exc:
+            # The container still starts, as it would have before it had links; say so.
+            log.warning("cannot list the services of %s for service links: %s", namespace, exc)
+            return master
+        env: dict[str, str] = {}
+        for service in sorted(services, key=lambda s: str(s.get("metadata", {}).get("name"))):
+            env.update(service_env(service))
+        return {**env, **master}

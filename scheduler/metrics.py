@@ -1,8 +1,10 @@
 """The scheduler's Prometheus metrics, in a registry of their own (several schedulers may share a process in tests).
 
-Names follow kube-scheduler where it has one: `scheduler_schedule_attempts_total{result}`,
-`scheduler_pending_pods{queue}`, `scheduler_e2e_scheduling_duration_seconds` (first queued -> bound),
-`scheduler_scheduling_algorithm_duration_seconds` (filter + score of one attempt).
+Names, labels and buckets follow kube-scheduler 1.32 where it has them: `scheduler_schedule_attempts_total{result,
+profile}`, `scheduler_pending_pods{queue}`, `scheduler_scheduling_attempt_duration_seconds{result, profile}` (one
+attempt: filter and score, plus the binding when it succeeds), `scheduler_pod_scheduling_sli_duration_seconds
+{attempts}` (from the pod's first arrival in the queue to its binding; it replaced the removed
+`scheduler_e2e_scheduling_duration_seconds`) and `scheduler_scheduling_algorithm_duration_seconds`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from collections.abc import Callable
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 LATENCY_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 60)
+ATTEMPT_BUCKETS = tuple(0.001 * 2**i for i in range(15))  # ExponentialBuckets(0.001, 2, 15)
+SLI_BUCKETS = tuple(0.01 * 2**i for i in range(20))  # ExponentialBuckets(0.01, 2, 20)
 ALGORITHM_BUCKETS = (0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5)
 
 
@@ -24,10 +28,19 @@ class SchedulerMetrics:
             ["result", "profile"],
             registry=self.registry,
         )
-        self.e2e_latency = Histogram(
-            "scheduler_e2e_scheduling_duration_seconds",
-            "From the pod's first arrival in the scheduling queue to its successful binding.",
-            buckets=LATENCY_BUCKETS,
+        self.attempt_latency = Histogram(
+            "scheduler_scheduling_attempt_duration_seconds",
+            "Scheduling attempt latency in seconds (scheduling algorithm + binding)",
+            ["result", "profile"],
+            buckets=ATTEMPT_BUCKETS,
+            registry=self.registry,
+        )
+        self.sli_latency = Histogram(
+            "scheduler_pod_scheduling_sli_duration_seconds",
+            "E2e latency for a pod being scheduled, from the time the pod enters the scheduling queue and might "
+            "involve multiple scheduling attempts.",
+            ["attempts"],
+            buckets=SLI_BUCKETS,
             registry=self.registry,
         )
         self.algorithm_latency = Histogram(

@@ -274,6 +274,9 @@ class Scheduler:
         self.metrics.algorithm_latency.observe(time.perf_counter() - started)
         if result.node is None:
             self.metrics.attempts.labels(result="unschedulable", profile=self.name).inc()
+            self.metrics.attempt_latency.labels(result="unschedulable", profile=self.name).observe(
+                time.perf_counter() - started
+            )
             log.info("unschedulable", extra={"pod": key, "reason": result.message})
             self.queue.add_unschedulable(queued, result.message)
             self.recorder.event(pod_for_event(latest), WARNING, FAILED_SCHEDULING, result.message)
@@ -281,9 +284,9 @@ class Scheduler:
             return
         self.cache.assume(info, result.node)
         self.queue.done(key)
-        self._spawn(self._bind(queued, info, result.node), f"bind-{key}")
+        self._spawn(self._bind(queued, info, result.node, started), f"bind-{key}")
 
-    async def _bind(self, queued: QueuedPod, info: PodInfo, node: str) -> None:
+    async def _bind(self, queued: QueuedPod, info: PodInfo, node: str, attempt_started: float) -> None:
         key = info.key
         try:
             async with self._writes:
@@ -310,7 +313,12 @@ class Scheduler:
             return
         self.metrics.binding_latency.observe(time.perf_counter() - started)
         self.metrics.attempts.labels(result="scheduled", profile=self.name).inc()
-        self.metrics.e2e_latency.observe(max(0.0, time.monotonic() - queued.initial_timestamp))
+        self.metrics.attempt_latency.labels(result="scheduled", profile=self.name).observe(
+            time.perf_counter() - attempt_started
+        )
+        self.metrics.sli_latency.labels(attempts=str(max(1, queued.attempts))).observe(
+            max(0.0, time.monotonic() - queued.initial_timestamp)
+        )
         namespace = info.namespace
         self.recorder.event(
             pod_for_event(info.pod),

@@ -29,3 +29,4 @@ KUBECTL_131: str | None = (
     str(VENV_BIN / "kubectl.1.31") if os.access(VENV_BIN / "kubectl.1.31", os.X_OK) else None
 )
 KCTL: str | None = _venv_or_path("kctl")
+HELM: str | None = os.environ.get("KUBELITE_HELM") or _venv_or_path("helm")

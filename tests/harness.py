@@ -56,6 +56,11 @@ def node_identity(name: str) -> tuple[str, tuple[str, ...]]:
     return f"system:node:{name}", ("system:nodes",)
 
 
+def netpol_identity(node: str) -> tuple[str, tuple[str, ...]]:
+    """The network policy agent of `node` (apimachinery.user.netpol_agent)."""
+    return f"system:kube-netpol:{node}", ("system:kube-netpols",)
+
+
 class TestPKI:
     """The CA, the apiserver's serving certificate, the ServiceAccount signing key and client credentials of one
     test run, in a private (0700) temp dir removed at exit. Credentials are made once per identity and reused."""

@@ -35,7 +35,9 @@ from apimachinery.validation.common import (
     validate_object_meta,
     validate_object_meta_update,
 )
+from apimachinery.validation.configsources import CONFIG_KINDS
 from apimachinery.validation.discovery import validate_endpoint_slice, validate_endpoint_slice_update
+from apimachinery.validation.networkpolicy import validate_network_policy
 from apimachinery.validation.nodes import validate_binding, validate_node, validate_node_update
 from apimachinery.validation.pods import (
     _validate_pod,
@@ -218,10 +220,12 @@ _KINDS: dict[tuple[str, str], tuple[NameCheck, Check | None, UpdateCheck | None]
         validate_endpoint_slice,
         validate_endpoint_slice_update,
     ),
+    ("networking.k8s.io", "NetworkPolicy"): (is_dns1123_subdomain, validate_network_policy, None),
     **WORKLOAD_KINDS,
 }
 _KINDS.update(rbac.KINDS)
 _KINDS.update(STORAGE_KINDS)
+_KINDS.update(CONFIG_KINDS)
 
 
 def validate(obj: Obj, old: Obj | None = None) -> list[Cause]:

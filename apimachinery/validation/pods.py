@@ -35,6 +35,11 @@ from apimachinery.validation.common import (
     show,
     validate_labels,
 )
+from apimachinery.validation.configsources import (
+    validate_config_volume,
+    validate_env_from,
+    validate_value_from,
+)
 from apimachinery.validation.podextras import (
     validate_command,
     validate_container_security,
@@ -73,7 +78,6 @@ FIELD_REF_PATHS = [
     "status.podIP",
     "status.podIPs",
 ]
-_RE_FIELD_REF_KEYED = re.compile(r"metadata\.(labels|annotations)\['[^']+'\]")
 _RE_HEADER_NAME = re.compile(r"[-A-Za-z0-9]+")
 _MSG_HEADER_NAME = (
     "a valid HTTP header must consist of alphanumeric characters or '-' (e.g. 'X-Header-Name', "
@@ -106,6 +110,7 @@ def _validate_volumes(spec: Obj, path: str, errs: Errs) -> set[str]:
         if "hostPath" in volume:
             validate_host_path(host_path, f"{vol_path}.hostPath", errs)
             _enum(host_path, "type", f"{vol_path}.hostPath.type", HOST_PATH_TYPES, errs)
+        validate_config_volume(volume, vol_path, errs)
         empty_dir = _map(volume, "emptyDir", f"{vol_path}.emptyDir", errs)
         if empty_dir.get("sizeLimit") is not None:
             _quantity(empty_dir["sizeLimit"], f"{vol_path}.emptyDir.sizeLimit", errs)
@@ -192,19 +197,8 @@ def _validate_env(container: Obj, path: str, errs: Errs) -> None:
                     "a valid environment variable name must consist only of printable ASCII characters other than '='",
                 )
             )
-        value_from = _map(env, "valueFrom", f"{env_path}.valueFrom", errs)
-        if "valueFrom" in env and env.get("value"):
-            errs.append(
-                invalid(f"{env_path}.valueFrom", "", "may not be specified when `value` is not empty")
-            )
-        if "fieldRef" in value_from:
-            field_ref = _map(value_from, "fieldRef", f"{env_path}.valueFrom.fieldRef", errs)
-            field_path = field_ref.get("fieldPath")
-            ref_path = f"{env_path}.valueFrom.fieldRef.fieldPath"
-            if not field_path:
-                errs.append(required(ref_path, ""))
-            elif field_path not in FIELD_REF_PATHS and not _RE_FIELD_REF_KEYED.fullmatch(str(field_path)):
-                errs.append(not_supported(ref_path, field_path, FIELD_REF_PATHS))
+        validate_value_from(env, env_path, FIELD_REF_PATHS, errs)
+    validate_env_from(container, path, errs)
 
 
 def _validate_container(

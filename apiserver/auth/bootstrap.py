@@ -168,6 +168,14 @@ NODE_PROXIER = [
     *EVENTS,
 ]
 
+# kube-netpol (netpol/agent.py): informers on policies, pods and namespaces; Warning Events about skipped entries
+# (apimachinery.events: create, then patch for a repeat). Nothing else: it never writes a policy or reads a Secret.
+NETPOL_AGENT = [
+    rule(("list", "watch"), "networking.k8s.io", "networkpolicies"),
+    rule(("list", "watch"), "", ("pods", "namespaces")),
+    rule(("create", "patch"), "", "events"),
+]
+
 KUBELET_API_ADMIN = [
     rule(READ, "", "nodes"),
     rule("proxy", "", "nodes"),
@@ -247,6 +255,7 @@ def cluster_roles() -> list[Obj]:
         cluster_role("system:kube-scheduler", SCHEDULER),
         cluster_role("system:kube-controller-manager", CONTROLLER_MANAGER),
         cluster_role("system:node-proxier", NODE_PROXIER),
+        cluster_role("system:kube-netpol", NETPOL_AGENT),
         cluster_role("system:kubelet-api-admin", KUBELET_API_ADMIN),
         cluster_role("system:auth-delegator", REVIEWS),
         cluster_role("system:service-account-issuer-discovery", [urls("get", "/.well-known/openid-configuration",
@@ -272,6 +281,7 @@ def cluster_role_bindings() -> list[Obj]:
             ("Group", users.UNAUTHENTICATED),
         ),
         binding("system:node-proxier", "system:node-proxier", ("User", users.KUBE_PROXY)),
+        binding("system:kube-netpol", "system:kube-netpol", ("Group", users.KUBE_NETPOLS)),
         binding("system:kube-controller-manager", "system:kube-controller-manager", ("User", users.KUBE_CONTROLLER_MANAGER)),
         binding("system:kube-scheduler", "system:kube-scheduler", ("User", users.KUBE_SCHEDULER)),
         binding("system:kube-dns", "system:kube-dns", ("ServiceAccount", "kube-system/kube-dns")),
@@ -441,6 +451,37 @@ async def kubernetes_service(server: Any, address: str, port: int) -> None:
     await server.storage.guaranteed_update(
         "/registry/endpoints/default/kubernetes", update, ignore_not_found=True
     )
+    await _kubernetes_slice(server, address, port)
+
+
+async def _kubernetes_slice(server: Any, address: str, port: int) -> None:
+    """The EndpointSlice `kubernetes` beside those Endpoints (kube-proxy reads slices; the Service has no
+    selector, so no controller writes one), as kube-apiserver's endpoint reconciler keeps it."""
+    from apimachinery.resources import must_resource
+
+    content = {
+        "addressType": "IPv4",
+        "endpoints": [{"addresses": [address], "conditions": {"ready": True}}],
+        "ports": [{"name": "https", "port": port, "protocol": "TCP"}],
+    }
+    slice_ = {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {"name": "kubernetes", "namespace": "default", "generation": 1,
+                     "labels": {"kubernetes.io/service-name": "kubernetes"}},
+        **content,
+    }  # fmt: skip
+
+    def update(current: Obj | None) -> Obj:
+        if current is None:
+            return _stamped(slice_)
+        if all(current.get(k) == v for k, v in content.items()):
+            return current
+        md = current["metadata"]
+        return {**current, **content, "metadata": {**md, "generation": int(md.get("generation") or 0) + 1}}
+
+    key = server.store(must_resource("discovery.k8s.io", "endpointslices")).key("default", "kubernetes")
+    await server.storage.guaranteed_update(key, update, ignore_not_found=True)
 
 
 def _first_service_ip(cidr: str) -> str:

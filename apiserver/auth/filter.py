@@ -13,6 +13,7 @@ import asyncio
 import logging
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from apimachinery import errors
 from apimachinery.tlsserve import client_cert_subject
@@ -54,8 +55,8 @@ class AuthFilter:
         except errors.StatusError as err:
             if scope["type"] == "http":
                 await status_response(err)(scope, receive, send)
-            else:
-                await send({"type": "websocket.close", "code": 1008})
+            else:  # refuse the upgrade with the same Status, as kube-apiserver answers before upgrading
+                await WebSocket(scope, receive, send).send_denial_response(status_response(err))
             return
         scope["user"] = user
         scope["request_info"] = info

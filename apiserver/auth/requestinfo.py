@@ -45,6 +45,9 @@ class RequestInfo:
     field_selector: tuple[tuple[str, str, str], ...] = field(default=())
 
 
+CONNECT_SUBRESOURCES = frozenset({"exec", "attach", "portforward"})
+
+
 def parse(method: str, path: str, query: str | bytes = "") -> RequestInfo:
     verb = _VERBS.get(method.upper(), method.lower())
     parts = [p for p in path.split("/") if p]
@@ -70,6 +73,10 @@ def parse(method: str, path: str, query: str | bytes = "") -> RequestInfo:
     resource = rest[0]
     name = rest[1] if len(rest) > 1 else ""
     subresource = rest[2] if len(rest) > 2 else ""
+    if resource == "pods" and subresource in CONNECT_SUBRESOURCES:
+        # A WebSocket upgrade is a GET, but it starts a process or opens a connection in the pod: upstream
+        # (AuthorizePodWebsocketUpgradeCreatePermission) authorizes it as `create`, like the POST.
+        verb = "create"
     if not name and verb == "get":
         verb = "watch" if _true(params.get("watch")) else "list"
     if not name and verb == "delete":

@@ -110,9 +110,19 @@ class CustomResourceStore(Store):
         return [self._out(o) for o in items], revision, token, remaining
 
     def watch(
-        self, namespace: str | None, opts: ListOptions, *, timeout: float | None, bookmarks: bool
+        self,
+        namespace: str | None,
+        opts: ListOptions,
+        *,
+        timeout: float | None,
+        bookmarks: bool,
+        initial_events: bool | None = None,
     ) -> AsyncGenerator[tuple[str, Obj, CacheEvent | None], None]:
-        return self._converted(super().watch(namespace, opts, timeout=timeout, bookmarks=bookmarks))
+        return self._converted(
+            super().watch(
+                namespace, opts, timeout=timeout, bookmarks=bookmarks, initial_events=initial_events
+            )
+        )
 
     async def _converted(
         self, events: AsyncGenerator[tuple[str, Obj, CacheEvent | None], None]

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from apimachinery.resources import ResourceInfo
+from apiserver import eventsv1
 from apiserver.crd.info import CustomResourceInfo
 from apiserver.printers.cluster import (
     CONFIGMAP_COLUMNS,
@@ -60,6 +61,7 @@ from apiserver.printers.network import (
     format_ports,
     service_row,
 )
+from apiserver.printers.networkpolicy import NETWORKPOLICY_COLUMNS, networkpolicy_row
 from apiserver.printers.pods import POD_COLUMNS, pod_row, pod_status
 from apiserver.printers.rbac import (
     BINDING_COLUMNS,
@@ -115,9 +117,11 @@ PRINTERS: dict[tuple[str, str], Printer] = {
     ("", "Service"): (SERVICE_COLUMNS, service_row),
     ("", "Endpoints"): (ENDPOINTS_COLUMNS, endpoints_row),
     ("discovery.k8s.io", "EndpointSlice"): (ENDPOINTSLICE_COLUMNS, endpointslice_row),
+    ("networking.k8s.io", "NetworkPolicy"): (NETWORKPOLICY_COLUMNS, networkpolicy_row),
     ("", "Node"): (NODE_COLUMNS, node_row),
     ("", "Namespace"): (NAMESPACE_COLUMNS, namespace_row),
     ("", "Event"): (EVENT_COLUMNS, event_row),
+    ("events.k8s.io", "Event"): (EVENT_COLUMNS, lambda event, now: event_row(eventsv1.to_core(event), now)),
     ("coordination.k8s.io", "Lease"): (LEASE_COLUMNS, lease_row),
     ("", "ConfigMap"): (CONFIGMAP_COLUMNS, configmap_row),
     ("", "Secret"): (SECRET_COLUMNS, secret_row),

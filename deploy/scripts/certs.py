@@ -5,6 +5,7 @@
     /pki/scheduler           ca.crt, scheduler.conf (system:kube-scheduler)
     /pki/controller-manager  ca.crt, controller-manager.conf (system:kube-controller-manager)
     /pki/node-N              ca.crt, kubelet.conf (system:node:node-N), kube-proxy.conf (system:kube-proxy),
+                             kube-netpol.conf (system:kube-netpol:node-N, in system:kube-netpols),
                              kubelet.crt/.key (the kubelet API's serving certificate, for the name node-N)
     /out                     kubeconfig (the admin, https://127.0.0.1:$APISERVER_PORT) and ca.crt, for the host
 
@@ -20,6 +21,7 @@ import os
 import shutil
 from pathlib import Path
 
+from apimachinery import user as users
 from apimachinery.kubeconfig import write_kubeconfig
 from apimachinery.pki import CertificateAuthority, key_pem, new_key, private_dir, write_private, write_public
 
@@ -67,6 +69,7 @@ def main() -> None:
         directory = service_dir(node, ca)
         kubeconfig(ca, directory / "kubelet.conf", SERVER, f"system:node:{node}", ("system:nodes",))
         kubeconfig(ca, directory / "kube-proxy.conf", SERVER, "system:kube-proxy")
+        kubeconfig(ca, directory / "kube-netpol.conf", SERVER, *users.netpol_agent(node))
         ca.issue_files(directory, "kubelet", node, server=True, client=False, dns_names=[node, "localhost"],
                        ip_addresses=["127.0.0.1"])  # fmt: skip
     print(f"credentials written for the apiserver, scheduler, controller-manager and {', '.join(NODES)}")

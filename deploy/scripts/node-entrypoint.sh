@@ -1,13 +1,14 @@
 #!/bin/bash
 # A kubelite node in one container, without --privileged: make the cgroup folders and /proc/sys writable (the
 # container has every capability but SYS_RESOURCE, and no seccomp/AppArmor profile), start the node's own dockerd,
-# load the pod sandbox image, then run kube-proxy and the kubelet. If any of the three exits, the node stops (and
-# compose's restart policy decides what happens next).
+# load the pod sandbox image, then run kube-proxy, the kubelet and the network policy agent (kube-netpol). If any of
+# them exits, the node stops (and compose's restart policy decides what happens next).
 #
 # Credentials (this node's only, from its own volume, deploy/scripts/certs.py): /pki/kubelet.conf
-# (system:node:$NODE_NAME), /pki/kube-proxy.conf, /pki/kubelet.crt and .key (the kubelet API's HTTPS), /pki/ca.crt.
+# (system:node:$NODE_NAME), /pki/kube-proxy.conf, /pki/kube-netpol.conf (system:kube-netpol:$NODE_NAME),
+# /pki/kubelet.crt and .key (the kubelet API's HTTPS), /pki/ca.crt.
 # Environment: NODE_NAME (default: the hostname), PKI (default /pki), REGISTRY (the cluster registry, trusted over
-# plain HTTP), CLUSTER_CIDR, KUBELET_ARGS, KUBE_PROXY_ARGS.
+# plain HTTP), CLUSTER_CIDR, KUBELET_ARGS, KUBE_PROXY_ARGS, KUBE_NETPOL_ARGS.
 set -euo pipefail
 NODE_NAME=${NODE_NAME:-$(hostname)}
 PKI=${PKI:-/pki}
@@ -51,7 +52,7 @@ fi
 pids=("$dockerd_pid")
 stop() {
   trap - TERM INT
-  # The kubelet and kube-proxy first, dockerd (and with it every pod container) last.
+  # The agents first, dockerd (and with it every pod container) last.
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null || true; done
   wait
   exit "${1:-0}"
@@ -66,6 +67,9 @@ pids+=($!)
 kubelet --kubeconfig "$PKI/kubelet.conf" --node-name "$NODE_NAME" --cluster-cidr "$CLUSTER_CIDR" \
   --address 0.0.0.0 --tls-cert-file "$PKI/kubelet.crt" --tls-private-key-file "$PKI/kubelet.key" \
   --client-ca-file "$PKI/ca.crt" ${KUBELET_ARGS:-} &
+pids+=($!)
+# shellcheck disable=SC2086
+kube-netpol --kubeconfig "$PKI/kube-netpol.conf" --node-name "$NODE_NAME" ${KUBE_NETPOL_ARGS:-} &
 pids+=($!)
 
 set +e

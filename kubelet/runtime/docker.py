@@ -278,6 +278,32 @@ class DockerRuntime:
 
         return await asyncio.wait_for(self._call("exec", run), timeout)
 
+    async def exec_create(self, container_id: str, cmd: list[str], *, stdin: bool, tty: bool) -> str:
+        """An exec instance (not started) of `cmd` in the container; its id. Output is always attached."""
+        created = await self._call(
+            "exec_create",
+            self.client.api.exec_create,
+            container_id,
+            cmd,
+            stdin=stdin,
+            stdout=True,
+            stderr=True,
+            tty=tty,
+        )
+        return str(created["Id"])
+
+    async def exec_inspect(self, exec_id: str) -> dict[str, Any]:
+        return await self._call("exec_inspect", self.client.api.exec_inspect, exec_id)
+
+    async def exec_resize(self, exec_id: str, *, width: int, height: int) -> None:
+        await self._call("exec_resize", self.client.api.exec_resize, exec_id, height=height, width=width)
+
+    async def resize(self, container_id: str, *, width: int, height: int) -> None:
+        await self._call("resize", self.client.api.resize, container_id, height, width)
+
+    async def inspect_raw(self, container_id: str) -> dict[str, Any]:
+        return await self._call("inspect", self.client.api.inspect_container, container_id)
+
     async def logs(
         self, container_id: str, *, follow: bool = False, tail: int | None = None, timestamps: bool = False
     ) -> AsyncGenerator[bytes, None]:

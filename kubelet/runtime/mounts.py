@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from apimachinery.validation import is_dns1123_label, local_descending_path_errors
+from kubelet.volumes import API_VOLUME
 
 READ_ONLY = "ReadOnly"  # the kind of a volume every mount of which is read-only (a readOnly claim)
 MEMORY = "Memory"  # an emptyDir of medium Memory: a Docker tmpfs volume, not a host directory (runtime.spec)
@@ -84,7 +85,8 @@ def resolve_binds(
     container: dict[str, Any], volumes: dict[str, tuple[str, str | None]], *, create: bool = True
 ) -> list[Bind]:
     """The bind mounts for `container`'s volumeMounts, given each volume's host directory (`volume_paths`).
-    Raises MountError for the first mount that is not safe."""
+    Raises MountError for the first mount that is not safe. The API volumes (configMap, secret, downwardAPI,
+    projected) are always read-only, as in Kubernetes: the kubelet owns their files."""
     binds = []
     for mount in container.get("volumeMounts") or []:
         if not isinstance(mount, dict):
@@ -97,6 +99,6 @@ def resolve_binds(
                 raise MountError(f"volumeMount {name!r}: subPath is not supported on emptyDir medium Memory")
             continue  # mounted as a volume by runtime.spec.memory_mounts
         source = _source(volumes[str(name)][0], mount.get("subPath"), create=create)
-        read_only = mount.get("readOnly") is True or volumes[str(name)][1] == READ_ONLY
+        read_only = mount.get("readOnly") is True or volumes[str(name)][1] in (READ_ONLY, API_VOLUME)
         binds.append(Bind(source, check_target(mount), read_only))
     return binds

@@ -3,12 +3,11 @@ are resolved on the host's filesystem to keep them inside their volume).
 
 sandbox_name / container_name   dockershim-style unique names (k8s_<container>_<pod>_<ns>_<uid>_<attempt>)
 pod_labels                      the re-adoption labels of runtime.docker
-build_env                       env with fieldRef (pod name/namespace/uid/IP, node name, labels, annotations)
-expand                          $(VAR) references in command and args, as Kubernetes expands them
 resource_args                   limits.cpu -> nano_cpus, requests.cpu -> cpu_shares, limits.memory -> mem_limit
-volume_paths / volume_mounts    emptyDir under the pod's dir, hostPath as given; volumeMounts -> bind mounts
-                                that stay inside their volume (runtime.mounts)
-container_args                  everything above, for one container of a pod
+volume_paths / volume_mounts    emptyDir under the pod's dir, hostPath as given, the API volumes (kubelet.volumes)
+                                in theirs; volumeMounts -> bind mounts that stay inside their volume (runtime.mounts)
+container_args                  everything above, for one container of a pod, given its env (kubelet.env), with
+                                $(VAR) references in command and args expanded
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from typing import Any
 from docker.types import DriverConfig, Mount
 
 from apimachinery.validation import is_dns1123_label, is_dns1123_subdomain
+from kubelet.env import expand
 from kubelet.quantity import cpu_millis, memory_bytes
 from kubelet.runtime.docker import (
     LABEL_CONTAINER_NAME,
@@ -42,9 +42,9 @@ from kubelet.runtime.mounts import (
     check_volume_name,
     resolve_binds,
 )
+from kubelet.volumes import API_VOLUME, PLUGIN_DIRS, api_volume_kind
 
 _INVALID_NAME = re.compile(r"[^a-zA-Z0-9_.-]")
-_VAR_REF = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
 
 
 def _part(s: str) -> str:
@@ -86,73 +86,6 @@ def container_labels(pod: dict[str, Any], name: str, restart_count: int, init: b
     if init:
         labels[LABEL_INIT] = "true"
     return labels
-
-
-def _field_value(pod: dict[str, Any], path: str, pod_ip: str, host_ip: str) -> str:
-    md = pod.get("metadata", {})
-    spec = pod.get("spec", {})
-    simple = {
-        "metadata.name": md.get("name", ""),
-        "metadata.namespace": md.get("namespace", "default"),
-        "metadata.uid": md.get("uid", ""),
-        "spec.nodeName": spec.get("nodeName", ""),
-        "spec.serviceAccountName": spec.get("serviceAccountName", ""),
-        "status.podIP": pod_ip,
-        "status.podIPs": pod_ip,
-        "status.hostIP": host_ip,
-        "status.hostIPs": host_ip,
-    }
-    if path in simple:
-        return str(simple[path])
-    match = re.fullmatch(r"metadata\.(labels|annotations)\['([^']*)'\]", path)
-    if match:
-        return str((md.get(match.group(1)) or {}).get(match.group(2), ""))
-    return ""
-
-
-def _resource_value(container: dict[str, Any], ref: dict[str, Any]) -> str:
-    resource = ref.get("resource", "")
-    kind, _, name = resource.partition(".")
-    value = ((container.get("resources") or {}).get(kind) or {}).get(name)
-    if value is None:
-        return "0"
-    divisor = ref.get("divisor") or "1"
-    if name == "cpu":
-        millis = cpu_millis(value)
-        div = cpu_millis(divisor)
-        return str(max(1, -(-millis // div)))
-    return str(-(-memory_bytes(value) // max(1, memory_bytes(divisor))))
-
-
-def build_env(pod: dict[str, Any], container: dict[str, Any], pod_ip: str, host_ip: str) -> dict[str, str]:
-    """The container's environment in order; later entries may refer to earlier ones with $(NAME)."""
-    env: dict[str, str] = {}
-    for var in container.get("env") or []:
-        name = var.get("name")
-        if not name:
-            continue
-        if "value" in var or "valueFrom" not in var:
-            env[name] = expand(str(var.get("value") or ""), env)
-            continue
-        source = var["valueFrom"] or {}
-        if "fieldRef" in source:
-            env[name] = _field_value(pod, source["fieldRef"].get("fieldPath", ""), pod_ip, host_ip)
-        elif "resourceFieldRef" in source:
-            env[name] = _resource_value(container, source["resourceFieldRef"])
-        # configMapKeyRef / secretKeyRef need objects this kubelet does not read yet: left unset.
-    return env
-
-
-def expand(text: str, env: dict[str, str]) -> str:
-    """Replace $(NAME) with env[NAME]; $$ is a literal $; unknown references stay as written (Kubernetes rule)."""
-
-    def sub(m: re.Match[str]) -> str:
-        if m.group(0) == "$$":
-            return "$"
-        name = m.group(1)
-        return env[name] if name in env else m.group(0)
-
-    return _VAR_REF.sub(sub, text)
 
 
 def resource_args(container: dict[str, Any]) -> dict[str, Any]:
@@ -209,8 +142,9 @@ def pod_dir(root_dir: Path, pod: dict[str, Any]) -> Path:
 
 
 def volume_paths(root_dir: Path, pod: dict[str, Any]) -> dict[str, tuple[str, str | None]]:
-    """name -> (host path, hostPath type) for the volumes this kubelet supports (emptyDir, hostPath, projected).
-    Raises MountError for a volume name or hostPath that could reach outside its place."""
+    """name -> (host path or Docker volume, kind) for the volumes this kubelet supports (emptyDir, emptyDir medium
+    Memory, hostPath, persistentVolumeClaim, and the API volumes: configMap, secret, downwardAPI, projected). Raises
+    MountError for a volume name or hostPath that could reach outside its place."""
     paths: dict[str, tuple[str, str | None]] = {}
     base = pod_dir(root_dir, pod) / "volumes"
     for vol in pod.get("spec", {}).get("volumes") or []:
@@ -227,12 +161,12 @@ def volume_paths(root_dir: Path, pod: dict[str, Any]) -> dict[str, tuple[str, st
         elif "persistentVolumeClaim" in vol:
             # a link to the claim's volume directory, made by kubelet/claims.py before the containers start
             name = check_volume_name(vol.get("name"))
-            kind = READ_ONLY if (vol["persistentVolumeClaim"] or {}).get("readOnly") else "Claim"
-            paths[name] = (str(base / "kubernetes.io~pvc" / name), kind)
-        elif "projected" in vol:
-            # written by kubelet/projected.py before the containers start
+            claim_kind = READ_ONLY if (vol["persistentVolumeClaim"] or {}).get("readOnly") else "Claim"
+            paths[name] = (str(base / "kubernetes.io~pvc" / name), claim_kind)
+        elif (kind := api_volume_kind(vol)) is not None:
+            # written by kubelet/volumes before the containers start
             name = check_volume_name(vol.get("name"))
-            paths[name] = (str(base / "kubernetes.io~projected" / name), "Projected")
+            paths[name] = (str(base / PLUGIN_DIRS[kind] / name), API_VOLUME)
     return paths
 
 
@@ -299,14 +233,10 @@ def container_args(
     sandbox_id: str,
     restart_count: int,
     init: bool,
-    pod_ip: str,
-    host_ip: str,
     root_dir: Path,
-    service_env: dict[str, str] | None = None,
+    env: dict[str, str],
 ) -> dict[str, Any]:
-    """Keyword arguments for `DockerRuntime.create` of one app or init container. `service_env` (the
-    KUBERNETES_SERVICE_* variables) comes first; the container's own env may override it."""
-    env = {**(service_env or {}), **build_env(pod, container, pod_ip, host_ip)}
+    """Keyword arguments for `DockerRuntime.create` of one app or init container with environment `env`."""
     args: dict[str, Any] = {
         "image": container["image"],
         "name": container_name(pod, container["name"], restart_count),

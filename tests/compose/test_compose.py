@@ -102,8 +102,15 @@ def test_a_node_holds_only_its_own_credential(compose_cluster: Compose) -> None:
     files = c.node_exec(
         "node-1", "sh", "-c", "LC_ALL=C ls /pki; stat -c '%a %n' /pki/*.key /pki/*.conf"
     ).stdout.split("\n")
-    assert files[0:5] == ["ca.crt", "kube-proxy.conf", "kubelet.conf", "kubelet.crt", "kubelet.key"]
-    assert all(line.startswith("600 ") for line in files[5:] if line)
+    assert files[0:6] == [
+        "ca.crt",
+        "kube-netpol.conf",
+        "kube-proxy.conf",
+        "kubelet.conf",
+        "kubelet.crt",
+        "kubelet.key",
+    ]
+    assert all(line.startswith("600 ") for line in files[6:] if line)
     grep = c.node_exec("node-1", "sh", "-c", "grep -rl 'PRIVATE KEY' /pki; grep -rh 'system:' /pki/*.conf")
     assert "ca.key" not in grep.stdout and "system:masters" not in grep.stdout
     # That credential is node-1's, and the Node authorizer keeps it to node-1: node-2 is out of reach.
@@ -117,6 +124,20 @@ def test_a_node_holds_only_its_own_credential(compose_cluster: Compose) -> None:
     out = c.node_exec("node-1", "python3", "-c", script).stdout.splitlines()
     assert out == [
         '403 nodes "node-2" is forbidden: node "node-1" is not allowed to modify node "node-2"',
+        "403",
+    ]
+    # The node's network policy agent is node-1's own identity too, and may neither read Secrets nor write policies.
+    script = (
+        "from apimachinery.kubeconfig import load; import httpx; "
+        "c = httpx.Client(base_url='https://apiserver:6443', verify=load('/pki/kube-netpol.conf').ssl_context()); "
+        "print(c.get('/api/v1/namespaces/kube-system/secrets').json()['message']); "
+        "print(c.post('/apis/networking.k8s.io/v1/namespaces/default/networkpolicies', "
+        "json={'metadata': {'name': 'x'}, 'spec': {'podSelector': {}}}).status_code)"
+    )
+    out = c.node_exec("node-1", "python3", "-c", script).stdout.splitlines()
+    assert out == [
+        'secrets is forbidden: User "system:kube-netpol:node-1" cannot list resource "secrets" in API group "" '
+        'in the namespace "kube-system"',
         "403",
     ]
 

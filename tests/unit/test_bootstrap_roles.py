@@ -78,6 +78,13 @@ NODE_PROXIER_CALLS = [
     ("events", ("create", "patch"), "", ("events",)),
 ]
 
+# kube-netpol (netpol/agent.py): its three informers, and Events on policies with skipped entries.
+NETPOL_AGENT_CALLS = [
+    ("informers", ("list", "watch"), "networking.k8s.io", ("networkpolicies",)),
+    ("informers", ("list", "watch"), "", ("pods", "namespaces")),
+    ("events", ("create", "patch"), "", ("events",)),
+]
+
 
 def _missing(rules: list[dict], calls: list[tuple[str, tuple[str, ...], str, tuple[str, ...]]]) -> list[str]:
     missing = []
@@ -95,8 +102,14 @@ def _missing(rules: list[dict], calls: list[tuple[str, tuple[str, ...], str, tup
         (bootstrap.CONTROLLER_MANAGER, CONTROLLER_MANAGER_CALLS),
         (bootstrap.SCHEDULER, SCHEDULER_CALLS),
         (bootstrap.NODE_PROXIER, NODE_PROXIER_CALLS),
+        (bootstrap.NETPOL_AGENT, NETPOL_AGENT_CALLS),
     ],
-    ids=["system:kube-controller-manager", "system:kube-scheduler", "system:node-proxier"],
+    ids=[
+        "system:kube-controller-manager",
+        "system:kube-scheduler",
+        "system:node-proxier",
+        "system:kube-netpol",
+    ],
 )
 def test_each_component_role_covers_its_calls(rules: list[dict], calls: list) -> None:
     assert _missing(rules, calls) == []
@@ -105,3 +118,14 @@ def test_each_component_role_covers_its_calls(rules: list[dict], calls: list) ->
 def test_the_tables_can_fail() -> None:
     """A request no role grants is reported (so the tables above are checked, not assumed)."""
     assert _missing(bootstrap.NODE_PROXIER, [("x", ("create",), "", ("pods",))]) == ["x: create pods.core"]
+
+
+def test_the_netpol_agent_role_is_only_its_calls() -> None:
+    """Least privilege: the agent never writes what it enforces, nor reads anything beyond its informers."""
+    for verb in ("get", "create", "update", "patch", "delete"):
+        assert not covers(
+            bootstrap.NETPOL_AGENT, bootstrap.rule(verb, "networking.k8s.io", "networkpolicies")
+        )
+    for verb in ("get", "list", "watch"):
+        assert not covers(bootstrap.NETPOL_AGENT, bootstrap.rule(verb, "", "secrets"))
+    assert not covers(bootstrap.NETPOL_AGENT, bootstrap.rule("update", "", "pods"))

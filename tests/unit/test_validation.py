@@ -694,13 +694,13 @@ def test_namespace_event_lease_binding() -> None:
 
 
 def test_unknown_kind_gets_metadata_checks_only() -> None:
-    cm = {
+    sa = {
         "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": "Cfg", "namespace": "d"},
-        "data": {"k": 1},
+        "kind": "ServiceAccount",
+        "metadata": {"name": "Robot", "namespace": "d"},
+        "automountServiceAccountToken": "x",
     }
-    assert fields(cm) == {"metadata.name": "FieldValueInvalid"}
+    assert fields(sa) == {"metadata.name": "FieldValueInvalid"}
     custom = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}
     assert validate(custom) == []
 

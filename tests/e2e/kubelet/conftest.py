@@ -195,6 +195,7 @@ def cleanup_node(kubelet: KubeletProc) -> None:
     """Remove everything of one node: containers (after CNI DEL of their sandboxes), bridge, rules, dirs."""
     from kubelet.network import host
     from kubelet.network.cni import CniInvoker, bridge_name, node_conflist
+    from kubelet.volumes.tmpfs import unmount_under
 
     ids = subprocess.run(
         ["docker", "ps", "-aq", "--filter", f"label=io.kubelite.node={kubelet.name}"],
@@ -211,6 +212,7 @@ def cleanup_node(kubelet: KubeletProc) -> None:
             except Exception as exc:  # best effort: the bridge and dirs go below anyway
                 print(f"CNI DEL {cid[:12]}: {exc}")
         await host.remove_rules(CLUSTER_CIDR, kubelet.pod_cidr, kubelet.name)
+        await unmount_under(kubelet.root_dir)  # the pods' secret volumes (tmpfs) before the directory goes
 
     asyncio.run(teardown())
     if ids:

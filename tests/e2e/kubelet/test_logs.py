@@ -86,6 +86,9 @@ def test_kubelet_log_api(node_pair: NodePair) -> None:
         metrics = http.get(f"https://127.0.0.1:{kubelet.port}/metrics").text
     assert "kubelet_pod_start_duration_seconds_count" in metrics
     assert "kubelet_docker_operations_duration_seconds_bucket" in metrics
+    # The process-wide metrics too: the shared client's requests to the apiserver, the build.
+    assert 'rest_client_requests_total{code="200",host="127.0.0.1:' in metrics
+    assert 'kubernetes_build_info{build_date="' in metrics
 
 
 def test_kubelet_api_refuses_anonymous_and_unauthorized_callers(node_pair: NodePair) -> None:

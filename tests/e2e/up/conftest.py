@@ -41,6 +41,7 @@ class UpCluster:
             "scheduler-port": free_port(),
             "controller-manager-port": free_port(),
             "proxy-port": free_port(),
+            "netpol-port": free_port(),
         }
     )
     prefix: list[str] = field(default_factory=list)  # e.g. nsenter ... (tests/e2e/up/confined.py)

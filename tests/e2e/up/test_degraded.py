@@ -144,8 +144,10 @@ def test_no_iptables(confined: tuple[ConfinedMachine, UpCluster]) -> None:
     machine, cluster = confined
     assert machine.run("sh", "-c", "command -v iptables").returncode != 0  # really not there
     out, err, notes = _up(cluster)
-    assert len(notes) == 1, err
+    assert len(notes) == 2, err
     assert notes[0].startswith("iptables cannot be used here")
+    assert notes[1].startswith("network policies are not enforced here: kube-netpol needs iptables")
+    assert "network policies: not enforced" in out and "kube-netpol" not in out
     assert "for the rest: install iptables" in err
     assert "kube-proxy: userspace mode" in out and "network: cni" in out
 

@@ -132,6 +132,7 @@ def test_up_from_a_clean_state_serves_a_web_page(up_cluster: UpCluster) -> None:
     assert r.returncode == 0, f"{r.stdout}\n{r.stderr}\nkubelet log:\n{up_cluster.log('kubelet')}"
     for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy", "kubelet"):
         assert name in r.stdout
+    assert "kube-netpol" in r.stdout and "network policies: enforced by kube-netpol" in r.stdout
     assert f"https://127.0.0.1:{up_cluster.ports['port']}" in r.stdout
     config = yaml.safe_load(up_cluster.kubeconfig.read_text())
     assert config["current-context"] == "kubelite"
@@ -143,7 +144,7 @@ def test_up_from_a_clean_state_serves_a_web_page(up_cluster: UpCluster) -> None:
     lines = status.stdout.strip().splitlines()
     rows = [line.split() for line in lines[:-1]]
     assert rows[0] == ["COMPONENT", "PID", "STATE", "RESTARTS", "UP", "HEALTH"]
-    assert len(rows) == 6 and all(row[2] == "running" and row[-1] == "ok" for row in rows[1:]), status.stdout
+    assert len(rows) == 7 and all(row[2] == "running" and row[-1] == "ok" for row in rows[1:]), status.stdout
     assert lines[-1].startswith("supervisor: pid ") and lines[-1].endswith("/healthz and /metrics")
 
     nodes = up_cluster.kctl("get", "nodes")
@@ -180,7 +181,8 @@ def test_up_makes_a_secure_cluster(up_cluster: UpCluster) -> None:
     assert stat.S_IMODE(state.stat().st_mode) == 0o700
     private = [*state.glob("pki/*.key"), *state.glob("kubeconfigs/*.conf"), *state.glob("data/*")]
     assert {p.name for p in state.glob("kubeconfigs/*.conf")} == {
-        "admin.conf", "kube-scheduler.conf", "kube-controller-manager.conf", "kubelet.conf", "kube-proxy.conf"
+        "admin.conf", "kube-scheduler.conf", "kube-controller-manager.conf", "kubelet.conf", "kube-proxy.conf",
+        "kube-netpol.conf",
     }  # fmt: skip
     assert private and all(stat.S_IMODE(p.stat().st_mode) & 0o077 == 0 for p in private), [
         (p.name, oct(p.stat().st_mode)) for p in private if p.stat().st_mode & 0o077
@@ -200,6 +202,18 @@ def test_up_makes_a_secure_cluster(up_cluster: UpCluster) -> None:
         'secrets is forbidden: User "system:kube-scheduler" cannot list resource "secrets" in API group "" '
         'in the namespace "default"'
     )
+    # Nor the network policy agent (its own identity per node), which may not write the policies it enforces.
+    netpol = load(state / "kubeconfigs" / "kube-netpol.conf")
+    node = f"system:kube-netpol:{up_cluster.node}"
+    with httpx.Client(base_url=api, verify=netpol.ssl_context(), timeout=5) as http:
+        secrets = http.get("/api/v1/namespaces/default/secrets")
+        policies = http.post("/apis/networking.k8s.io/v1/namespaces/default/networkpolicies",
+                             json={"metadata": {"name": "x"}, "spec": {"podSelector": {}}})  # fmt: skip
+        assert http.get("/apis/networking.k8s.io/v1/networkpolicies").status_code == 200
+    assert secrets.status_code == 403, secrets.text
+    assert f'User "{node}" cannot list resource "secrets"' in secrets.json()["message"]
+    assert policies.status_code == 403, policies.text
+    assert f'User "{node}" cannot create resource "networkpolicies"' in policies.json()["message"]
 
 
 IN_POD = """

@@ -85,8 +85,8 @@ def test_first_service_ip_is_kept_for_the_kubernetes_service(api: httpx.Client, 
 
 
 def test_the_kubernetes_service_points_at_the_apiserver_and_survives_restarts(etcd) -> None:
-    """The `kubernetes` Service (the first service address, port 443) and its Endpoints (the advertised address
-    and the secure port) are made at start-up and kept across restarts (nothing is sent to that address here)."""
+    """The `kubernetes` Service (the first service address, port 443), its Endpoints and its EndpointSlice (the
+    advertised address and the secure port) are made at start-up and kept across restarts (nothing is sent to that address here)."""
     with running_apiserver(etcd.url, ["--advertise-address", "192.0.2.10"]) as server:
         for attempt in range(2):
             with server.client() as api:
@@ -102,5 +102,11 @@ def test_the_kubernetes_service_points_at_the_apiserver_and_survives_restarts(et
                         "ports": [{"name": "https", "port": server.port, "protocol": "TCP"}],
                     }
                 ]
+                es = api.get("/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/kubernetes").json()
+                assert es["metadata"]["labels"] == {"kubernetes.io/service-name": "kubernetes"}
+                assert es["metadata"]["generation"] == 1  # unchanged by the restart
+                assert es["addressType"] == "IPv4"
+                assert es["endpoints"] == [{"addresses": ["192.0.2.10"], "conditions": {"ready": True}}]
+                assert es["ports"] == [{"name": "https", "port": server.port, "protocol": "TCP"}]
             if attempt == 0:
                 server.restart()

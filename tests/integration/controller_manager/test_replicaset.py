@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.integration.controller_manager.conftest import (
@@ -121,5 +123,14 @@ async def test_healthz_and_metrics(manager):
         assert (await http.get("/healthz")).text == "ok"
         body = (await http.get("/metrics")).text
     assert 'workqueue_depth{name="replicaset"}' in body
+    # client-go's names: the work queue's latencies, the REST client's requests, the build.
+    assert 'workqueue_queue_duration_seconds_count{name="replicaset"}' in body
+    assert 'workqueue_work_duration_seconds_bucket{le="1e-08",name="replicaset"}' in body
+    assert 'workqueue_longest_running_processor_seconds{name="replicaset"}' in body
+    assert re.search(r'rest_client_requests_total\{code="200",host="127\.0\.0\.1:\d+",method="GET"\}', body)
+    assert re.search(
+        r'rest_client_request_duration_seconds_count\{host="127\.0\.0\.1:\d+",verb="PATCH"\}', body
+    )
+    assert 'kubernetes_build_info{build_date="' in body and 'minor="32"' in body
     assert 'controller_reconcile_duration_seconds_count{controller="replicaset"}' in body
     assert "controller_reconcile_errors_total" in body

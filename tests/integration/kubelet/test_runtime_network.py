@@ -56,8 +56,8 @@ async def _app(
     rt: DockerRuntime, pod: dict, sandbox: ContainerInfo, ip: str, tmp: Path, command: list[str]
 ) -> str:
     c = {**pod["spec"]["containers"][0], "command": command}
-    args = spec.container_args(pod, c, sandbox_id=sandbox.id, restart_count=0, init=False, pod_ip=ip,
-                               host_ip="127.0.0.1", root_dir=tmp)  # fmt: skip
+    args = spec.container_args(pod, c, sandbox_id=sandbox.id, restart_count=0, init=False, root_dir=tmp,
+                               env={})  # fmt: skip
     cid = await rt.create(args.pop("image"), **args)
     await rt.start(cid)
     return cid

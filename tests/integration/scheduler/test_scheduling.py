@@ -147,5 +147,10 @@ def test_healthz_and_metrics(api: Api, scheduler: Component) -> None:
     metrics = httpx.get(base + "/metrics").text
     assert 'scheduler_schedule_attempts_total{profile="default-scheduler",result="scheduled"}' in metrics
     assert 'scheduler_schedule_attempts_total{profile="default-scheduler",result="unschedulable"}' in metrics
-    assert "scheduler_e2e_scheduling_duration_seconds_bucket" in metrics
+    assert "scheduler_e2e_scheduling_duration_seconds" not in metrics, "removed upstream in 1.29"
+    assert (
+        'scheduler_scheduling_attempt_duration_seconds_bucket{le="0.001",profile="default-scheduler",result="scheduled"}'
+        in metrics
+    )
+    assert 'scheduler_pod_scheduling_sli_duration_seconds_count{attempts="1"}' in metrics
     assert 'scheduler_pending_pods{queue="unschedulable"}' in metrics

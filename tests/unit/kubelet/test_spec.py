@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from kubelet.quantity import cpu_millis, memory_bytes
-from kubelet.runtime.spec import build_env, container_args, expand, resource_args, volume_mounts, volume_paths
+from kubelet.runtime.spec import container_args, resource_args, volume_mounts, volume_paths
 
 POD = {
     "metadata": {"name": "web", "namespace": "prod", "uid": "u-1", "labels": {"app": "web"}},
@@ -30,30 +30,6 @@ def test_memory_bytes(text: str, n: int) -> None:
 def test_bad_quantity() -> None:
     with pytest.raises(ValueError):
         memory_bytes("lots")
-
-
-def test_env_with_field_refs_and_expansion() -> None:
-    container = {
-        "name": "c",
-        "env": [
-            {"name": "A", "value": "x"},
-            {"name": "B", "value": "$(A)-y-$$(A)-$(MISSING)"},
-            {"name": "POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
-            {"name": "NS", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
-            {"name": "IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
-            {"name": "NODE", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
-            {"name": "APP", "valueFrom": {"fieldRef": {"fieldPath": "metadata.labels['app']"}}},
-            {
-                "name": "LIM",
-                "valueFrom": {"resourceFieldRef": {"resource": "limits.memory", "divisor": "1Mi"}},
-            },
-        ],
-        "resources": {"limits": {"memory": "64Mi"}},
-    }
-    env = build_env(POD, container, "10.244.1.5", "10.0.0.1")
-    assert env == {"A": "x", "B": "x-y-$(A)-$(MISSING)", "POD": "web", "NS": "prod", "IP": "10.244.1.5",
-                   "NODE": "n1", "APP": "web", "LIM": "64"}  # fmt: skip
-    assert expand("echo $(A) $$HOME", env) == "echo x $HOME"
 
 
 def test_resources_to_docker() -> None:
@@ -85,8 +61,8 @@ def test_volumes_and_binds(tmp_path: Path) -> None:
 def test_container_args_command_and_args(tmp_path: Path) -> None:
     c = {"name": "c", "image": "busybox", "command": ["sh", "-c"], "args": ["echo $(X)"], "workingDir": "/w",
          "env": [{"name": "X", "value": "1"}]}  # fmt: skip
-    args = container_args(POD, c, sandbox_id="sb", restart_count=2, init=False, pod_ip="ip", host_ip="h",
-                          root_dir=tmp_path)  # fmt: skip
+    args = container_args(POD, c, sandbox_id="sb", restart_count=2, init=False, root_dir=tmp_path,
+                          env={"X": "1"})  # fmt: skip
     assert args["entrypoint"] == ["sh", "-c"] and args["command"] == ["echo 1"]
     assert args["network_mode"] == "container:sb" and args["working_dir"] == "/w"
     assert args["name"] == "k8s_c_web_prod_u-1_2"
@@ -95,6 +71,6 @@ def test_container_args_command_and_args(tmp_path: Path) -> None:
         args["labels"]["io.kubelite.type"] == "container" and args["labels"]["io.kubelite.pod.uid"] == "u-1"
     )
     only_args = container_args(POD, {"name": "c", "image": "b", "args": ["x"]}, sandbox_id="sb", restart_count=0,
-                               init=True, pod_ip="", host_ip="", root_dir=tmp_path)  # fmt: skip
+                               init=True, root_dir=tmp_path, env={})  # fmt: skip
     assert "entrypoint" not in only_args and only_args["command"] == ["x"]
     assert only_args["labels"]["io.kubelite.container.init"] == "true"

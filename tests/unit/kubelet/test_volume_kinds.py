@@ -29,8 +29,8 @@ def pod(volumes: list[dict[str, Any]], mounts: list[dict[str, Any]]) -> dict[str
 
 
 def args(root: Path, p: dict[str, Any]) -> dict[str, Any]:
-    return container_args(p, p["spec"]["containers"][0], sandbox_id="s", restart_count=0, init=False, pod_ip="",
-                          host_ip="", root_dir=root)  # fmt: skip
+    return container_args(p, p["spec"]["containers"][0], sandbox_id="s", restart_count=0, init=False,
+                          root_dir=root, env={})  # fmt: skip
 
 
 def test_claim_volume_follows_its_link_and_confines_subpaths(tmp_path: Path) -> None:

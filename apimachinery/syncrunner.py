@@ -1,0 +1,62 @@
+"""Run a sync function when asked, at most once per `min_interval`, and at least once per `max_interval`.
+
+Requests that arrive while a sync waits or runs fold into one more sync, so a burst of changes costs one rewrite
+(kube-proxy's BoundedFrequencyRunner, reduced to what kube-proxy and the policy agent use). The first request after
+a quiet spell runs at once. A sync that raises is retried after `retry_interval`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger("apimachinery.syncrunner")
+
+
+class SyncRunner:
+    def __init__(
+        self,
+        fn: Callable[[], Awaitable[None]],
+        *,
+        min_interval: float = 1.0,
+        max_interval: float = 30.0,
+        retry_interval: float = 1.0,
+    ) -> None:
+        self.fn = fn
+        self.min_interval = min_interval
+        self.max_interval = max_interval
+        self.retry_interval = retry_interval
+        self._wanted = asyncio.Event()
+        self._last = float("-inf")
+        self.runs = 0
+        self.failures = 0
+        self.last_success: float | None = None  # monotonic time of the last sync that worked
+
+    def request(self) -> None:
+        """Ask for a sync; cheap, callable from any handler."""
+        self._wanted.set()
+
+    async def run(self) -> None:
+        """Loop until cancelled."""
+        while True:
+            try:
+                await asyncio.wait_for(self._wanted.wait(), self.max_interval)
+            except TimeoutError:
+                pass  # periodic resync: repairs rules someone else removed
+            wait = self._last + self.min_interval - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._wanted.clear()
+            self._last = time.monotonic()
+            self.runs += 1
+            try:
+                await self.fn()
+                self.last_success = time.monotonic()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self.failures += 1
+                log.exception("sync failed, retrying", extra={"retry_in": self.retry_interval})
+                asyncio.get_running_loop().call_later(self.retry_interval, self._wanted.set)

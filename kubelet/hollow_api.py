@@ -1,0 +1,123 @@
+"""The kubelet API of hollow nodes: one small HTTPS server per kubelite-hollow-nodes process, on a port of its own,
+which every node of the process advertises (status.daemonEndpoints.kubeletEndpoint.Port). The apiserver's log
+requests for a hollow pod land here instead of on whatever real kubelet listens on 10250 of the advertised
+address, and get a clear answer: the pod is simulated, no container runs, there are no logs.
+
+    GET /healthz                                    ok
+    GET /containerLogs/{namespace}/{pod}/{container}  200 text/plain: the "simulated" message (404 for a pod that
+                                                    is not on one of this process's nodes)
+    anything else                                   404 (exec, attach, port-forward: nothing runs to reach)
+
+TLS always: with --tls-cert-file/--tls-private-key-file (a serving certificate whose SANs name the hollow nodes,
+since the apiserver verifies the node's name), else a self-signed one made at start (an apiserver that checks
+kubelet certificates then refuses it, and still reaches nothing real). With --client-ca-file, a client
+certificate signed by that CA is required, as the apiserver presents one. Imports only `apimachinery`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import ssl
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from apimachinery.pki import CertificateAuthority, private_dir, write_private, write_public
+
+log = logging.getLogger("hollow.api")
+
+_LOGS = re.compile(
+    r"/containerLogs/(?P<ns>[a-z0-9][a-z0-9.-]*)/(?P<pod>[a-z0-9][a-z0-9.-]*)/(?P<c>[A-Za-z0-9._-]+)"
+)
+MAX_HEAD = 16384
+
+# (namespace, pod name) -> the hollow node the pod is bound to, or None.
+NodeOf = Callable[[str, str], str | None]
+
+
+def simulated_message(namespace: str, pod: str, container: str, node: str) -> str:
+    return (
+        f"pod {namespace}/{pod} is simulated by hollow node {node} (kubelite-hollow-nodes): container {container} "
+        "never ran, so there are no logs\n"
+    )
+
+
+def self_signed(names: list[str], address: str) -> tuple[str, str]:
+    """A serving certificate for `names` and `address`, signed by a throwaway CA; files in a private temp dir."""
+    directory = private_dir(Path(tempfile.mkdtemp(prefix="kubelite-hollow-tls-")))
+    ca = CertificateAuthority.create("kubelite-hollow-self-signed")
+    cert, key = ca.issue(
+        "kubelite-hollow-nodes", server=True, client=False, dns_names=names, ip_addresses=[address]
+    )
+    write_public(directory / "tls.crt", cert)
+    write_private(directory / "tls.key", key)
+    return str(directory / "tls.crt"), str(directory / "tls.key")
+
+
+def ssl_context(cert_file: str, key_file: str, client_ca_file: str | None) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(cert_file, key_file)
+    if client_ca_file:
+        ctx.load_verify_locations(cafile=client_ca_file)
+        ctx.verify_mode = ssl.CERT_REQUIRED
+    return ctx
+
+
+def answer(method: str, target: str, node_of: NodeOf) -> tuple[int, str]:
+    """(status, text) for one request line."""
+    path = target.partition("?")[0]
+    if method not in ("GET", "HEAD"):
+        return 405, "method not allowed\n"
+    if path == "/healthz":
+        return 200, "ok"
+    m = _LOGS.fullmatch(path)
+    if m is None:
+        return 404, "not found: a hollow node runs no containers\n"
+    node = node_of(m["ns"], m["pod"])
+    if node is None:
+        return 404, f"pod {m['ns']}/{m['pod']} is not on a hollow node of this process\n"
+    return 200, simulated_message(m["ns"], m["pod"], m["c"], node)
+
+
+_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}
+
+
+async def serve(host: str, port: int, context: ssl.SSLContext, node_of: NodeOf) -> asyncio.Server:
+    """Start the server; its port is `server.sockets[0].getsockname()[1]`."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            async with asyncio.timeout(10):
+                head = await reader.readuntil(b"\r\n\r\n")
+            if len(head) > MAX_HEAD:
+                code, text, method = 400, "request too large\n", "GET"
+            else:
+                method, _, rest = head.decode("latin-1").partition(" ")
+                code, text = answer(method, rest.partition(" ")[0], node_of)
+            body = text.encode()
+            writer.write(
+                f"HTTP/1.1 {code} {_REASONS[code]}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+                + (body if method != "HEAD" else b"")
+            )
+            await writer.drain()
+        except (
+            TimeoutError,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            ConnectionError,
+            ssl.SSLError,
+        ):
+            pass  # a client that hung up, sent garbage or failed the handshake gets nothing
+        finally:
+            writer.close()
+
+    return await asyncio.start_server(handle, host, port, ssl=context, limit=MAX_HEAD)
+
+
+def bound_port(server: Any) -> int:
+    return int(server.sockets[0].getsockname()[1])

@@ -1,0 +1,145 @@
+"""`kube-netpol --master URL | --kubeconfig PATH --node-name NAME [--node-name NAME2 ...] [--cleanup]`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import shutil
+import socket
+import sys
+from pathlib import Path
+
+from apimachinery.component import (
+    add_client_args,
+    client_from_args,
+    run_until_signal,
+    serve_health,
+    setup_logging,
+)
+from apimachinery.nslock import NamespaceLock
+from netpol import ipset, iptables
+from netpol.agent import PolicyAgent
+from netpol.dataplane import DataPlane, cleanup, ensure_bridge_netfilter
+from netpol.metrics import PolicyMetrics
+
+log = logging.getLogger("netpol")
+
+DEFAULT_LOCK = Path("/run/kubelite/kube-netpol.lock")
+DEFAULT_PORT = 10265
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="kube-netpol",
+        description="kubelite network policy agent: NetworkPolicies -> iptables and ipsets",
+    )
+    add_client_args(p)
+    p.add_argument(
+        "--node-name",
+        "--hostname-override",
+        dest="node_names",
+        action="append",
+        help="the node whose pods are local (default: the host name); repeat it for every node that shares "
+        "this network namespace",
+    )
+    p.add_argument("--cleanup", action="store_true", help="remove every chain, rule and set of ours, exit")
+    p.add_argument("--bind-address", default="127.0.0.1", help="address of /healthz and /metrics")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help="port of /healthz and /metrics (0: any)")
+    p.add_argument("--min-sync-period", type=float, default=0.5, help="seconds between two syncs, at least")
+    p.add_argument("--sync-period", type=float, default=10.0, help="a sync at least this often, seconds")
+    p.add_argument(
+        "--full-sync-period",
+        type=float,
+        default=60.0,
+        help="re-read and rewrite everything this often, seconds",
+    )
+    p.add_argument("--lock-file", type=Path, default=DEFAULT_LOCK, help="one agent per network namespace")
+    p.add_argument("--log-level", default="INFO")
+    args = p.parse_args(argv)
+    args.node_names = args.node_names or [socket.gethostname()]
+    return args
+
+
+def tools_missing() -> list[str]:
+    return [tool for tool in ("iptables-restore", "iptables-save", "ipset") if shutil.which(tool) is None]
+
+
+async def wait_for_lock(lock: NamespaceLock, path: Path, interval: float = 0.5) -> None:
+    """A second agent in this network namespace waits (unhealthy, touching nothing) until the first exits."""
+    if lock.acquire():
+        return
+    log.warning(
+        "another kube-netpol programs this network namespace: waiting for it to exit",
+        extra={"holder_pid": lock.holder(), "lock_file": str(path)},
+    )
+    while not lock.acquire():
+        await asyncio.sleep(interval)
+    log.info("took over the kube-netpol lock")
+
+
+async def amain(args: argparse.Namespace) -> None:
+    metrics = PolicyMetrics()
+    client = client_from_args(args, user_agent="kube-netpol")
+    agent = PolicyAgent(
+        client,
+        DataPlane(metrics, full_sync_interval=args.full_sync_period),
+        metrics,
+        node_names=args.node_names,
+        min_sync_period=args.min_sync_period,
+        sync_period=args.sync_period,
+    )
+    health = await serve_health(args.bind_address, args.port, agent.healthy, metrics.registry)
+    log.info(
+        "serving /healthz and /metrics",
+        extra={"address": args.bind_address, "port": health.sockets[0].getsockname()[1]},
+    )
+    lock = NamespaceLock(args.lock_file)
+    try:
+        await wait_for_lock(lock, args.lock_file)
+        ensure_bridge_netfilter()
+        await agent.run()
+    finally:
+        health.close()
+        await client.aclose()
+        lock.release()
+
+
+async def run_cleanup(args: argparse.Namespace) -> bool:
+    """Remove everything unless a running agent holds the lock (it would only write it all again)."""
+    lock = NamespaceLock(args.lock_file)
+    if not lock.acquire():
+        log.error(
+            "a running kube-netpol holds the lock: not cleaning up under it",
+            extra={"holder_pid": lock.holder(), "lock_file": str(args.lock_file)},
+        )
+        return False
+    try:
+        chains, sets = await cleanup()
+    finally:
+        lock.release()
+    log.info("cleaned up", extra={"chains": chains, "sets": sets})
+    return True
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    setup_logging("kube-netpol", args.log_level)
+    missing = tools_missing()
+    if missing and not args.cleanup:
+        log.error(
+            "cannot program network policies: missing %s (Debian: apt-get install iptables ipset)", missing
+        )
+        sys.exit(1)
+    if args.cleanup:
+        try:
+            done = asyncio.run(run_cleanup(args))
+        except (iptables.IptablesError, ipset.IpsetError) as exc:
+            log.error("cleanup failed", extra={"error": str(exc)})
+            sys.exit(1)
+        sys.exit(0 if done else 1)
+    run_until_signal(amain(args))
+
+
+if __name__ == "__main__":
+    main()

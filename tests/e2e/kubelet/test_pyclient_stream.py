@@ -1,0 +1,98 @@
+"""The official Python client's streaming API against kubelite: `stream(connect_get_namespaced_pod_exec, ...)`
+with its exit code (`returncode`) and stdin, and `portforward(...)` to a server inside the pod's network namespace."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+
+import pytest
+from kubernetes import client, config
+from kubernetes.stream import portforward, stream
+
+from tests.e2e.kubelet.conftest import NodePair, make_pod
+
+pytestmark = [pytest.mark.docker, pytest.mark.e2e]
+
+# httpd on the pod's loopback only: reachable through port-forward (inside the namespace), not from the host.
+HTTPD = "mkdir -p /www && echo hello-from-pod > /www/index.html && exec httpd -f -p 127.0.0.1:8080 -h /www"
+
+
+@pytest.fixture(scope="module")
+def web(node_pair: NodePair) -> tuple[str, str]:
+    ns = node_pair.namespace()
+    node_pair.create_pod(
+        ns, make_pod("web", node_pair.a.name, [{"name": "c", "command": ["sh", "-c", HTTPD]}])
+    )
+    node_pair.wait_running(ns, "web")
+    return ns, "web"
+
+
+@pytest.fixture
+def core(node_pair: NodePair) -> Iterator[client.CoreV1Api]:
+    api = config.new_client_from_config(config_file=str(node_pair.a.apiserver.admin_kubeconfig))
+    yield client.CoreV1Api(api)
+    api.close()
+
+
+def test_exec_returncode_and_output(core: client.CoreV1Api, web: tuple[str, str]) -> None:
+    ns, pod = web
+    resp = stream(core.connect_get_namespaced_pod_exec, pod, ns, command=["sh", "-c", "echo hi; echo oops >&2; exit 9"],
+                  stderr=True, stdin=False, stdout=True, tty=False, _preload_content=False)  # fmt: skip
+    resp.run_forever(timeout=20)
+    assert resp.read_stdout() == "hi\n"
+    assert resp.read_stderr() == "oops\n"
+    assert resp.returncode == 9
+    ok = stream(core.connect_get_namespaced_pod_exec, pod, ns, command=["true"], stderr=True, stdin=False,
+                stdout=True, tty=False, _preload_content=False)  # fmt: skip
+    ok.run_forever(timeout=20)
+    assert ok.returncode == 0
+
+
+def test_exec_preloaded_and_stdin(core: client.CoreV1Api, web: tuple[str, str]) -> None:
+    ns, pod = web
+    text = stream(core.connect_get_namespaced_pod_exec, pod, ns, command=["cat", "/etc/hostname"],
+                  stderr=True, stdin=False, stdout=True, tty=False)  # fmt: skip
+    assert text.strip() == pod
+    resp = stream(core.connect_get_namespaced_pod_exec, pod, ns, command=["sh", "-c", "read x; echo got-$x"],
+                  stderr=True, stdin=True, stdout=True, tty=False, _preload_content=False)  # fmt: skip
+    resp.write_stdin("abc\n")
+    deadline = time.monotonic() + 20
+    out = ""
+    while resp.is_open() and time.monotonic() < deadline:
+        resp.update(timeout=1)
+        out += resp.read_stdout() if resp.peek_stdout() else ""
+    out += resp.read_stdout() if resp.peek_stdout() else ""  # what came with the last update
+    assert out == "got-abc\n"
+    assert resp.returncode == 0
+
+
+def test_portforward_raw_socket(core: client.CoreV1Api, web: tuple[str, str]) -> None:
+    ns, pod = web
+    pf = portforward(core.connect_get_namespaced_pod_portforward, pod, ns, ports="8080")
+    sock = pf.socket(8080)
+    sock.setblocking(True)
+    sock.settimeout(20)
+    sock.sendall(b"GET /index.html HTTP/1.0\r\nHost: web\r\n\r\n")
+    reply = b""
+    while chunk := sock.recv(65536):
+        reply += chunk
+    sock.close()
+    assert reply.startswith(b"HTTP/1.") and b" 200 " in reply.split(b"\r\n")[0], reply[:200]
+    assert reply.endswith(b"hello-from-pod\n")
+    assert pf.error(8080) is None
+
+
+def test_portforward_refused_port_reports_error(core: client.CoreV1Api, web: tuple[str, str]) -> None:
+    ns, pod = web
+    pf = portforward(core.connect_get_namespaced_pod_portforward, pod, ns, ports="8081")
+    sock = pf.socket(8081)
+    sock.settimeout(20)
+    with contextlib.suppress(OSError):  # the client closes its end when the error arrives: EOF or a reset
+        assert sock.recv(10) == b""
+    deadline = time.monotonic() + 10
+    while pf.error(8081) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "8081" in (pf.error(8081) or ""), pf.error(8081)
+    assert "refused" in (pf.error(8081) or "").lower()
