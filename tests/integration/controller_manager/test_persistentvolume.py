@@ -258,9 +258,9 @@ async def test_statefulset_claims_per_ordinal_are_created_and_kept(client, names
             "replicas": 2,
             "podManagementPolicy": "Parallel",
             "serviceName": "db",
-            "selector": {"matchLabels": {"app": "db"}},
+            "selector": {"matchLabels": {"app": "sts-claims"}},
             "template": {
-                "metadata": {"labels": {"app": "db"}},
+                "metadata": {"labels": {"app": "sts-claims"}},
                 "spec": {"containers": [{"name": "c", "image": "busybox:1",
                                          "volumeMounts": [{"name": "d", "mountPath": "/d"}]}]},
             },
@@ -279,7 +279,7 @@ async def test_statefulset_claims_per_ordinal_are_created_and_kept(client, names
 
     await eventually(both, what="claims d-db-0 and d-db-1")
     first = await client.get(PVCS, "d-db-0", namespace)
-    assert first["metadata"]["labels"] == {"tier": "db", "app": "db"}
+    assert first["metadata"]["labels"] == {"tier": "db", "app": "sts-claims"}
     assert not first["metadata"].get("ownerReferences")  # retention policy Retain: not owned by the set
     pod = await eventually(lambda: client.get(PODS, "db-0", namespace), what="member db-0")
     assert {"name": "d", "persistentVolumeClaim": {"claimName": "d-db-0"}} in pod["spec"]["volumes"]
