@@ -91,6 +91,10 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     # The same Events as events.k8s.io/v1 shows them (apiserver/eventsv1.py): one storage, two views.
     ResourceInfo("events", "Event", "events.k8s.io", "v1", True, ("ev",), ()),
     ResourceInfo("configmaps", "ConfigMap", "", "v1", True, ("cm",), ()),
+    ResourceInfo("persistentvolumes", "PersistentVolume", "", "v1", False, ("pv",), (), ("status",)),
+    ResourceInfo(
+        "persistentvolumeclaims", "PersistentVolumeClaim", "", "v1", True, ("pvc",), (), ("status",)
+    ),
     ResourceInfo("secrets", "Secret", "", "v1", True, (), ()),
     ResourceInfo("deployments", "Deployment", "apps", "v1", True, ("deploy",), ("all",), ("status", "scale")),
     ResourceInfo("replicasets", "ReplicaSet", "apps", "v1", True, ("rs",), ("all",), ("status", "scale")),
@@ -111,6 +115,7 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo("cronjobs", "CronJob", "batch", "v1", True, ("cj",), ("all",), ("status",)),
     ResourceInfo("leases", "Lease", "coordination.k8s.io", "v1", True, (), ()),
     ResourceInfo("endpointslices", "EndpointSlice", "discovery.k8s.io", "v1", True, (), ()),
+    ResourceInfo("storageclasses", "StorageClass", "storage.k8s.io", "v1", False, ("sc",), ()),
     ResourceInfo("networkpolicies", "NetworkPolicy", "networking.k8s.io", "v1", True, ("netpol",), ()),
     ResourceInfo(
         "customresourcedefinitions",

@@ -166,7 +166,8 @@ def resolve(name: str) -> str | None:
     """A full definition name for a full or short one (`PodSpec`, `io.k8s.api.core.v1.PodSpec`), or None.
 
     A short name that several packages use (`Subject`: rbac and flowcontrol) resolves to the core, meta or apps
-    one, else to the one of the only package with served kinds among them, else to none."""
+    one, else to the one of the only package with served kinds among them (or of the only such package where it is
+    a kind itself), else to none."""
     defs = definitions()
     if name in defs:
         return name
@@ -177,6 +178,8 @@ def resolve(name: str) -> str | None:
         if package + name in defs:
             return package + name
     served = [package + name for package in _served_packages() if package + name in defs]
+    if len(served) > 1:  # `TokenRequest`: authentication's kind, and a field type of storage's CSIDriver
+        served = [full for full in served if gvks_of(defs[full])]
     return served[0] if len(served) == 1 else None
 
 

@@ -121,6 +121,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--cluster-cidr", default="", help="when set, a Node's podCIDR(s) must lie inside this network"
     )
     p.add_argument(
+        "--default-local-path-storage-class",
+        action="store_true",
+        help="keep a default StorageClass `local-path` (the kubelets' local volumes): created when missing",
+    )
+    p.add_argument(
         "--max-requests-inflight", type=int, default=400, help="read-only requests at once (0: no limit)"
     )
     p.add_argument(
@@ -211,6 +216,7 @@ def main(argv: list[str] | None = None) -> None:
                 n for n in args.pod_security_exempt_namespaces.split(",") if n
             ),
             allow_service_external_ips=args.allow_service_external_ips,
+            default_local_path_storage_class=args.default_local_path_storage_class,
             cluster_cidr=args.cluster_cidr or None,
             max_requests_inflight=args.max_requests_inflight,
             max_mutating_requests_inflight=args.max_mutating_requests_inflight,

@@ -44,6 +44,14 @@ class Lookups:
         store = self._store("", "persistentvolumeclaims")
         return store.cache.get(store.key(namespace, name)) if store is not None else None
 
+    def volume(self, name: str) -> Obj | None:
+        store = self._store("", "persistentvolumes")
+        return store.cache.get(store.key(None, name)) if store is not None else None
+
+    def storage_classes(self) -> list[Obj]:
+        store = self._store("storage.k8s.io", "storageclasses")
+        return list(store.cache.objects.values()) if store is not None else []
+
     # ---- asynchronous, cache then storage (admission, token checks) --------------------------------------
 
     async def _get(self, group: str, resource: str, namespace: str | None, name: str) -> Obj | None:

@@ -3,7 +3,7 @@
     authenticators        x509 client certificates, --token-auth-file, ServiceAccount tokens
     authorizers           system:masters, then --authorization-mode in the order given (Node, RBAC; AlwaysAllow
                           only when asked for)
-    mutating admission    ServiceAccount (default account, token volume)
+    mutating admission    ServiceAccount (default account, token volume), DefaultStorageClass (claims)
     validating admission  NodeRestriction, PodSecurity (--pod-security-default, exempt namespaces),
                           DenyServiceExternalIPs (unless --allow-service-external-ips), RBAC escalation (no
                           granting what one does not hold)
@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from apiserver import admission
+from apiserver.admission.defaultstorageclass import DefaultStorageClass
 from apiserver.admission.externalips import DenyServiceExternalIPs
 from apiserver.admission.noderestriction import NodeRestriction
 from apiserver.admission.podsecurity import PodSecurity, Policy
@@ -46,7 +47,9 @@ def authorizer_chain(server: APIServer, modes: tuple[str, ...]) -> authorizer.Ch
     chain: list[authorizer.Authorizer] = [authorizer.PrivilegedGroups(server.privileged_groups)]
     for mode in modes:
         if mode == "Node":
-            chain.append(NodeAuthorizer(server.lookups.pods, server.lookups.claim, NODE))
+            chain.append(
+                NodeAuthorizer(server.lookups.pods, server.lookups.claim, NODE, server.lookups.volume)
+            )
         elif mode == "RBAC":
             assert server.rbac is not None
             chain.append(server.rbac)
@@ -68,6 +71,7 @@ def admission_chain(server: APIServer) -> admission.Chain:
         ServiceAccountAdmission(
             server.lookups.service_account, server.lookups.create_default_service_account
         ),
+        DefaultStorageClass(server.lookups.storage_classes),
     ]
     validating: list[admission.ValidatingPlugin] = [
         NodeRestriction(server.lookups.pod, server.lookups.node),

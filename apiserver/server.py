@@ -51,6 +51,9 @@ class Options:
     pod_security_default: str = "privileged"
     pod_security_exempt_namespaces: tuple[str, ...] = ()
     allow_service_external_ips: bool = False  # DenyServiceExternalIPs is on unless this is set
+    default_local_path_storage_class: bool = (
+        False  # keep the default `local-path` StorageClass (created if missing)
+    )
     cluster_cidr: str | None = None  # when set, Nodes' podCIDRs must lie inside it
     max_requests_inflight: int = 400
     max_mutating_requests_inflight: int = 200
@@ -234,6 +237,8 @@ class APIServer:
         while True:
             try:
                 await bootstrap.reconcile(self.storage)
+                if self.options.default_local_path_storage_class:
+                    await bootstrap.local_path_storage_class(self.storage)
                 if self.options.advertise_address:
                     await bootstrap.kubernetes_service(
                         self, self.options.advertise_address, self.options.secure_port

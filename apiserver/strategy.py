@@ -182,6 +182,25 @@ class JobStrategy(WithStatus):
         generate_job_selector(obj)
 
 
+class VolumeStrategy(Strategy):
+    """PersistentVolumes and claims: a new one is Pending whatever status it came with (status is its own
+    subresource, written by the PV controller) and carries its protection finalizer (what upstream's
+    StorageObjectInUseProtection admission adds; controller_manager.volume_protection removes it)."""
+
+    status_subresource = True
+    returns_deleted_object = True
+
+    def __init__(self, finalizer: str) -> None:
+        self.finalizer = finalizer
+
+    def prepare_for_create(self, obj: Obj) -> None:
+        obj["status"] = {"phase": "Pending"}
+        md = obj.setdefault("metadata", {})
+        finalizers = md.get("finalizers") if isinstance(md.get("finalizers"), list) else []
+        if self.finalizer not in finalizers:
+            md["finalizers"] = [*finalizers, self.finalizer]
+
+
 class SecretStrategy(Strategy):
     """stringData is write-only: its keys are merged into data (base64), overriding data's (as the v1 conversion
     does), and it is not stored."""
@@ -218,5 +237,7 @@ def strategies(allocator: ServiceAllocator, cluster_cidr: str | None = None) -> 
         "replicationcontrollers": WithStatus(),
         "jobs": JobStrategy(),
         "cronjobs": WithStatus(),
+        "persistentvolumes": VolumeStrategy("kubernetes.io/pv-protection"),
+        "persistentvolumeclaims": VolumeStrategy("kubernetes.io/pvc-protection"),
         "secrets": SecretStrategy(),
     }

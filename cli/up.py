@@ -157,7 +157,7 @@ def components(
                      "--kubelet-client-certificate", str(pki / "apiserver-kubelet-client.crt"),
                      "--kubelet-client-key", str(pki / "apiserver-kubelet-client.key"),
                      "--kubelet-certificate-authority", str(creds.ca),
-                     "--cluster-cidr", CLUSTER_CIDR, *POD_SECURITY],
+                     "--cluster-cidr", CLUSTER_CIDR, *POD_SECURITY, "--default-local-path-storage-class"],
         },
         {
             "name": "kube-controller-manager",

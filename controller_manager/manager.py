@@ -29,11 +29,13 @@ from controller_manager.job import JobController
 from controller_manager.namespace import NamespaceController
 from controller_manager.node_ipam import NodeIpamController
 from controller_manager.node_lifecycle import NodeLifecycleController
+from controller_manager.persistentvolume import PersistentVolumeController
 from controller_manager.replicaset import ReplicaSetController
 from controller_manager.replication_controller import ReplicationControllerController
 from controller_manager.serviceaccounts import RootCAPublisher, ServiceAccountController
 from controller_manager.statefulset import StatefulSetController
 from controller_manager.ttl_after_finished import TTLAfterFinishedController
+from controller_manager.volume_protection import VolumeProtectionController
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,8 @@ CONTROLLERS: dict[str, Callable[[Context], Controller]] = {
     "serviceaccount": ServiceAccountController,
     "root-ca-cert-publisher": RootCAPublisher,
     "clusterrole-aggregation": ClusterRoleAggregationController,
+    "persistentvolume-binder": PersistentVolumeController,
+    "volume-protection": VolumeProtectionController,
 }
 # kube-controller-manager's names for the same controllers, accepted in --controllers.
 ALIASES = {
@@ -83,6 +87,9 @@ ALIASES = {
     "serviceaccount-controller": "serviceaccount",
     "root-ca-certificate-publisher-controller": "root-ca-cert-publisher",
     "clusterrole-aggregation-controller": "clusterrole-aggregation",
+    "persistentvolume-binder-controller": "persistentvolume-binder",
+    "pvc-protection": "volume-protection",
+    "pv-protection": "volume-protection",
 }
 
 

@@ -8,8 +8,10 @@ is `<set>-<n>` and that the selector selects), takes the step `statefulset_util.
 Member names are fixed, so a controller that restarts, or that acts on a cache that is behind, can never make a
 second pod for an ordinal: the create answers AlreadyExists.
 
-volumeClaimTemplates are stored and each pod gets its claim volumes as Kubernetes gives them, but the claims are
-not created: PersistentVolumeClaims are not served yet. A Warning event says so for every pod created.
+volumeClaimTemplates: before a member is created, its claims `<template>-<set>-<ordinal>` are (an existing claim
+is kept as it is: a member that is deleted, rolled or rescheduled finds its data again). The claims are not owned
+by the set (persistentVolumeClaimRetentionPolicy Retain, Kubernetes' default): deleting or scaling the set keeps
+them.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from controller_manager.base import PODS, Context, Controller
 from controller_manager.podutil import controller_ref, is_terminating, key_of, now, split_key
 
 log = logging.getLogger(__name__)
+PVCS = must_resource("", "persistentvolumeclaims")
 
 Obj = dict[str, Any]
 
@@ -175,6 +178,7 @@ class StatefulSetController(Controller):
         ns, name = sts["metadata"]["namespace"], sts["metadata"]["name"]
         for pod in step.create:
             pod_name = pod["metadata"]["name"]
+            await self._create_claims(sts, pod_name)
             try:
                 await self.client.create(PODS, pod, ns)
             except StatusError as err:
@@ -190,15 +194,6 @@ class StatefulSetController(Controller):
             self.recorder.event(
                 sts, NORMAL, SUCCESSFUL_CREATE, f"create Pod {pod_name} in StatefulSet {name} successful"
             )
-            ordinal = util.ordinal_of(name, pod_name) or 0
-            for claim in util.claim_names(sts, ordinal):
-                self.recorder.event(
-                    sts,
-                    WARNING,
-                    FAILED_CREATE,
-                    f"create Claim {claim} for Pod {pod_name} in StatefulSet {name} failed error: "
-                    "PersistentVolumeClaims are not served by this cluster yet",
-                )
         for pod in step.delete:
             pod_name = pod["metadata"]["name"]
             try:
@@ -220,6 +215,25 @@ class StatefulSetController(Controller):
             ordinal = util.ordinal_of(name, pod["metadata"]["name"]) or 0
             labels = {**(pod["metadata"].get("labels") or {}), **util.identity_labels(sts, ordinal)}
             await self._patch_pod(pod, {"labels": labels})
+
+    async def _create_claims(self, sts: Obj, pod_name: str) -> None:
+        """The member's claims that do not exist yet (an existing one, bound to its data, is kept)."""
+        ns, name = sts["metadata"]["namespace"], sts["metadata"]["name"]
+        for claim in util.new_claims(sts, util.ordinal_of(name, pod_name) or 0):
+            claim_name = claim["metadata"]["name"]
+            try:
+                await self.client.create(PVCS, claim, ns)
+            except StatusError as err:
+                if err.code == 409:
+                    continue
+                self.recorder.event(
+                    sts, WARNING, FAILED_CREATE,
+                    f"create Claim {claim_name} for Pod {pod_name} in StatefulSet {name} failed error: {err.message}",
+                )  # fmt: skip
+                raise
+            self.recorder.event(
+                sts, NORMAL, SUCCESSFUL_CREATE, f"create Claim {claim_name} for Pod {pod_name} in StatefulSet {name} success"
+            )  # fmt: skip
 
     async def _cleanup_history(self, sts: Obj, revisions: list[Obj], live: set[str], pods: list[Obj]) -> None:
         hashes = {util.pod_revision(p) for p in pods}

@@ -84,8 +84,8 @@ def new_pod(sts: Obj, revision: Obj, ordinal: int) -> Obj:
         spec["subdomain"] = service
     claims = [c for c in (sts.get("spec") or {}).get("volumeClaimTemplates") or [] if isinstance(c, dict)]
     if claims:
-        # As Kubernetes does: a volume per claim template, on the claim `<template>-<set>-<ordinal>`. The claims
-        # themselves are not created until PersistentVolumeClaims are served (see the controller).
+        # As Kubernetes does: a volume per claim template, on the claim `<template>-<set>-<ordinal>` (the
+        # controller creates the claims before the pod).
         names = {str(meta(c).get("name")) for c in claims}
         volumes = [v for v in spec.get("volumes") or [] if v.get("name") not in names]
         for claim in names:
@@ -119,6 +119,25 @@ def claim_names(sts: Obj, ordinal: int) -> list[str]:
     return [
         f"{meta(c).get('name')}-{name}" for c in (sts.get("spec") or {}).get("volumeClaimTemplates") or []
     ]
+
+
+def new_claims(sts: Obj, ordinal: int) -> list[Obj]:
+    """The claims of member `ordinal`, from the volumeClaimTemplates: the template's spec, its labels plus the
+    set's matchLabels, named `<template>-<set>-<ordinal>` in the set's namespace."""
+    selector = ((sts.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    out = []
+    for template, name in zip(
+        (sts.get("spec") or {}).get("volumeClaimTemplates") or [], claim_names(sts, ordinal), strict=True
+    ):
+        tmeta = meta(template)
+        claim_meta: Obj = {"name": name, "labels": {**(tmeta.get("labels") or {}), **selector}}
+        if tmeta.get("annotations"):
+            claim_meta["annotations"] = dict(tmeta["annotations"])
+        spec = copy.deepcopy(template.get("spec") or {})
+        out.append(
+            {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": claim_meta, "spec": spec}
+        )
+    return out
 
 
 def _finished(pod: Obj) -> bool:

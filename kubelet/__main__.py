@@ -69,6 +69,11 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Kubel
     p.add_argument("--cni-bin-dir", default="")
     p.add_argument("--cni-conf-dir", default="/etc/cni/net.d")
     p.add_argument("--root-dir", default="/var/lib/kubelet")
+    p.add_argument(
+        "--local-path-root",
+        default="",
+        help="where local PersistentVolumes live (default <root-dir>/local-volumes)",
+    )
     p.add_argument("--network", choices=["auto", "cni", "docker-bridge"], default="auto")
     p.add_argument("--pod-infra-container-image", default="kubelite/pause:1")
     p.add_argument("--node-labels", type=_pairs, default={})
@@ -102,6 +107,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Kubel
         cni_bin_dir=args.cni_bin_dir,
         cni_conf_dir=Path(args.cni_conf_dir),
         root_dir=Path(args.root_dir),
+        local_path_root=Path(args.local_path_root) if args.local_path_root else None,
         pause_image=args.pod_infra_container_image,
         node_labels=args.node_labels,
         register_with_taints=args.register_with_taints,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,7 @@ class KubeletConfig:
     cni_bin_dir: str = ""  # "" = /usr/lib/cni or /opt/cni/bin, whichever has the plugins
     cni_conf_dir: Path = Path("/etc/cni/net.d")
     root_dir: Path = Path("/var/lib/kubelet")
+    local_path_root: Path | None = None  # local PersistentVolumes live here; None = <root_dir>/local-volumes
     pause_image: str = "kubelite/pause:1"
     node_labels: dict[str, str] = field(default_factory=dict)
     register_with_taints: list[dict[str, str]] = field(default_factory=list)
@@ -38,3 +40,7 @@ class KubeletConfig:
     cluster_dns: list[str] = field(default_factory=list)  # the nameservers of ClusterFirst pods (kube-dns)
     cluster_domain: str = "cluster.local"
     resolv_conf: str = "/etc/resolv.conf"  # the node's resolvers, for dnsPolicy Default ("" = none)
+
+    @property
+    def local_root(self) -> Path:
+        return Path(os.path.abspath(self.local_path_root or self.root_dir / "local-volumes"))

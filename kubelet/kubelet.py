@@ -46,6 +46,7 @@ from kubelet.server import build_app, make_server
 log = logging.getLogger("kubelet")
 
 SWEEP_INTERVAL = 30.0
+LOCAL_VOLUME_SWEEP_INTERVAL = 3.0
 
 
 async def default_node_ip() -> str:
@@ -224,6 +225,7 @@ class Kubelet:
         )
         await self._sweep()  # re-adopt (wake workers for what runs) and remove orphans
         self._spawn(self._sweep_loop(), "sweep")
+        self._spawn(self._local_volume_loop(), "local-volumes")
         if self.network.mode == "cni":
             self._spawn(self._routes_loop(), "routes")
         self.ready.set()
@@ -300,6 +302,16 @@ class Kubelet:
                 await self._sweep()
             except Exception as exc:  # Docker hiccup; the next sweep retries
                 log.warning("sweep failed: %s", exc)
+
+    async def _local_volume_loop(self) -> None:
+        """Remove the directories of local volumes being deleted (kubelet/claims.py), every few seconds."""
+        while True:
+            await asyncio.sleep(LOCAL_VOLUME_SWEEP_INTERVAL)
+            if self.syncer is not None:
+                try:
+                    await self.syncer.claims.sweep()
+                except Exception as exc:  # the apiserver away: the next sweep retries
+                    log.warning("local volume sweep failed: %s", exc)
 
     async def _routes_loop(self) -> None:
         """host-gw: route every other node's podCIDR via its InternalIP, as Nodes come and go; a Node whose

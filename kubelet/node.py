@@ -20,6 +20,7 @@ from typing import Any
 
 from apimachinery.client import Client, ClientConnectionError
 from apimachinery.errors import StatusError
+from apimachinery.storage import LOCAL_PATH_ROOT_ANNOTATION
 from kubelet.api import LEASES, NAMESPACES, NODES
 from kubelet.config import KubeletConfig
 
@@ -104,6 +105,7 @@ def node_object(config: KubeletConfig, facts: dict[str, Any], node_ip: str) -> d
         "metadata": {
             "name": config.node_name,
             "labels": node_labels(config, facts["nodeInfo"]["architecture"]),
+            "annotations": {LOCAL_PATH_ROOT_ANNOTATION: str(config.local_root)},
         },
         "spec": spec,
         "status": node_status(config, facts, node_ip, {}, now_rfc3339()),
@@ -219,7 +221,12 @@ class NodeAgent:
             if exc.code != 409:
                 raise
             node = await self.client.get(NODES, self.config.node_name)
-            patch: dict[str, Any] = {"metadata": {"labels": obj["metadata"]["labels"]}}
+            patch: dict[str, Any] = {
+                "metadata": {
+                    "labels": obj["metadata"]["labels"],
+                    "annotations": obj["metadata"]["annotations"],
+                }
+            }
             if self.config.pod_cidr and not node.get("spec", {}).get("podCIDR"):
                 patch["spec"] = {"podCIDR": self.config.pod_cidr, "podCIDRs": [self.config.pod_cidr]}
             self.node = await self.client.patch(NODES, self.config.node_name, patch)

@@ -27,6 +27,7 @@ from apimachinery.errors import StatusError
 from kubelet import pod_dns
 from kubelet.api import PODS
 from kubelet.backoff import CrashLoopBackoff
+from kubelet.claims import ClaimError, ClaimVolumes
 from kubelet.config import KubeletConfig
 from kubelet.env import container_env
 from kubelet.images import ImageManager
@@ -88,6 +89,7 @@ class PodSyncer:
         self.host_ip = host_ip
         self.pod_ips: dict[str, str] = {}
         self.last_status: dict[str, dict[str, Any]] = {}
+        self.claims = ClaimVolumes(client, config.root_dir, config.local_root, config.node_name)
         self.allocatable = allocatable
         self.volumes = ApiVolumes(client, config.root_dir, allocatable)
         # uid -> the API volumes that could not be written at the pod's last sync
@@ -336,6 +338,7 @@ class PodSyncer:
             labels=spec.sandbox_labels(pod, attempt),
             hostname=pod_dns.container_hostname(pod, self.config.cluster_domain),
             ipc_mode="shareable",
+            mounts=spec.sandbox_mounts(pod),  # the pod's emptyDir medium Memory volumes live as long as it
             **self.network.sandbox_args(pod),
         )
         await self.runtime.start(sandbox_id)
@@ -378,13 +381,15 @@ class PodSyncer:
             waiting[name] = ("ContainerCreating", "")  # FailedMount events say which volume and why
             return False
         try:
+            await self.claims.prepare(pod)
             env = await container_env(
                 pod, c, self.volumes.objects, service_env=await self.service_env.for_pod(pod), pod_ip=pod_ip or "",
                 host_ip=self.host_ip(), allocatable=self.allocatable(),
                 warn=lambda reason, message: self.event(pod, "Warning", reason, message),
             )  # fmt: skip
-        except ConfigError as exc:
-            # A missing ConfigMap, Secret or key: the kubelet's CreateContainerConfigError, retried until it exists.
+        except (ConfigError, ClaimError, MountError, StatusError, ClientConnectionError) as exc:
+            # A missing ConfigMap, Secret or key, or a claim not yet bound or whose volume cannot be reached: the
+            # kubelet's CreateContainerConfigError, retried until it is there.
             waiting[name] = ("CreateContainerConfigError", str(exc))
             self.event(pod, "Warning", "Failed", f"Error: {exc}")
             wake_in(2.0)
@@ -492,6 +497,10 @@ class PodSyncer:
         self.volume_failures.pop(uid, None)
         if spec.valid_uid(uid):  # a uid is a directory name here; never one that could name ".."
             shutil.rmtree(self.config.root_dir / "pods" / uid, ignore_errors=True)
+            try:
+                await self.runtime.remove_pod_volumes(uid)  # emptyDir medium Memory
+            except RuntimeFailure as exc:
+                log.warning("volumes of pod %s not removed: %s", uid, exc)
 
     async def _write_status(
         self,

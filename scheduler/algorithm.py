@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from scheduler.filters import run_filters
@@ -57,7 +57,9 @@ def schedule(
     nodes: Iterable[NodeInfo],
     ctx: ScoreContext | None = None,
     rng: random.Random | None = None,
+    extra_filter: Callable[[NodeInfo], list[str]] | None = None,
 ) -> ScheduleResult:
+    """`extra_filter` runs after the plugin filters (the volume binding filter, which needs the claim caches)."""
     rng = rng or random.Random()
     reasons: Counter[str] = Counter()
     feasible: list[NodeInfo] = []
@@ -66,7 +68,7 @@ def schedule(
         if node.node is None:  # pods seen on a node the informer has not delivered yet
             continue
         total += 1
-        failed = run_filters(pod, node)
+        failed = run_filters(pod, node) or (extra_filter(node) if extra_filter is not None else [])
         if failed:
             reasons.update(failed)
         else:

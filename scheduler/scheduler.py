@@ -21,12 +21,13 @@ from apimachinery.events import NORMAL, WARNING, EventRecorder
 from apimachinery.informer import Informer
 from apimachinery.resources import must_resource
 from apimachinery.timefmt import now_rfc3339
-from scheduler.algorithm import schedule
+from scheduler.algorithm import ScheduleResult, schedule
 from scheduler.cache import SchedulerCache, is_terminal
 from scheduler.metrics import SchedulerMetrics
 from scheduler.nodeinfo import PodInfo, pod_key
 from scheduler.queue import QueueClosed, QueuedPod, SchedulingQueue
 from scheduler.scores import ScoreContext
+from scheduler.volumes import VolumeBinding
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,9 @@ class Scheduler:
         self.pods = Informer(client, PODS)
         self.nodes = Informer(client, NODES)
         self.services = Informer(client, SERVICES)
+        self.volumes = VolumeBinding(client)
+        for informer in self.volumes.informers:
+            informer.add_handler(self._on_volume_change, lambda _old, new: self._on_volume_change(new))
         self._tasks: set[asyncio.Task[Any]] = set()
         # Binds run as tasks so a slow apiserver does not stall decisions, but only so many at once: the
         # apiserver is one process, and httpx's pool costs CPU per request in proportion to its open connections
@@ -181,16 +185,24 @@ class Scheduler:
     def _on_node_delete(self, node: dict[str, Any]) -> None:
         self.cache.remove_node(node["metadata"]["name"])
 
+    def _on_volume_change(self, _obj: dict[str, Any]) -> None:
+        """A claim bound, a volume or class appeared: pods waiting on volumes may fit now."""
+        self.queue.move_all_to_active_or_backoff("VolumeChange")
+
+    @property
+    def _informers(self) -> tuple[Informer, ...]:
+        return (self.nodes, self.services, self.pods, *self.volumes.informers)
+
     # --- running -------------------------------------------------------------------------------------------
 
     async def run_informers(self) -> None:
         """List+watch pods, nodes and services until cancelled."""
         async with asyncio.TaskGroup() as group:
-            for informer in (self.nodes, self.services, self.pods):
+            for informer in self._informers:
                 group.create_task(informer.run(), name=f"informer-{informer.res.resource}")
 
     async def wait_synced(self, timeout: float | None = None) -> None:
-        for informer in (self.nodes, self.services, self.pods):
+        for informer in self._informers:
             await informer.wait_synced(timeout)
 
     async def run(self) -> None:
@@ -250,7 +262,15 @@ class Scheduler:
             return
         info = PodInfo.of(latest) if latest is not queued.pod else queued.info
         started = time.perf_counter()
-        result = schedule(info, self.cache.node_infos(), self._score_context(info), self.rng)
+        unresolvable, volume_filter = self.volumes.filter_for(latest)
+        if unresolvable is not None:
+            result = ScheduleResult(
+                None, f"0/{len(self.cache.node_infos())} nodes are available: {unresolvable}."
+            )
+        else:
+            result = schedule(
+                info, self.cache.node_infos(), self._score_context(info), self.rng, volume_filter
+            )
         self.metrics.algorithm_latency.observe(time.perf_counter() - started)
         if result.node is None:
             self.metrics.attempts.labels(result="unschedulable", profile=self.name).inc()
@@ -271,6 +291,14 @@ class Scheduler:
         try:
             async with self._writes:
                 started = time.perf_counter()
+                try:
+                    await self.volumes.select_node(info.pod, node)
+                except (
+                    StatusError
+                ) as exc:  # a claim gone or changed: decide again later, not "bound meanwhile"
+                    raise ConnectionError(
+                        f"selecting node {node} for the pod's claims: {exc.message}"
+                    ) from exc
                 await self.client.create(PODS, binding(info.pod, node), info.namespace, "binding")
         except (StatusError, ConnectionError, TimeoutError) as exc:
             self.cache.forget(key)

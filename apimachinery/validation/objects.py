@@ -49,6 +49,7 @@ from apimachinery.validation.services import (
     validate_service,
     validate_service_update,
 )
+from apimachinery.validation.storage import KINDS as STORAGE_KINDS
 from apimachinery.validation.workloads import KINDS as WORKLOAD_KINDS
 
 # --- apps -----------------------------------------------------------------------------------------------------
@@ -223,6 +224,7 @@ _KINDS: dict[tuple[str, str], tuple[NameCheck, Check | None, UpdateCheck | None]
     **WORKLOAD_KINDS,
 }
 _KINDS.update(rbac.KINDS)
+_KINDS.update(STORAGE_KINDS)
 _KINDS.update(CONFIG_KINDS)
 
 

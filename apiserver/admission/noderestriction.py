@@ -8,7 +8,9 @@ the node's own objects:
   only mirror pods (bound to itself, owned by its Node, referring to no secret, configmap, claim or
   service account);
 * its own Lease in kube-node-lease;
-* tokens only for a ServiceAccount of a pod bound to it, and bound to that pod.
+* tokens only for a ServiceAccount of a pod bound to it, and bound to that pod;
+* on a PersistentVolume pinned to it (which the Node authorizer lets it update), only the local-path
+  provisioner's finalizer, nothing else.
 
 Messages are Kubernetes'.
 """
@@ -19,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from apimachinery.resources import ResourceInfo
+from apimachinery.storage import LOCAL_PATH_FINALIZER, node_of
 from apimachinery.user import UserInfo, node_name
 from apiserver.admission import Attributes, forbidden
 from apiserver.auth.node import LEASE_NAMESPACE, references
@@ -43,7 +46,7 @@ KUBELET_LABELS = frozenset(
 )
 KUBELET_LABEL_NAMESPACES = ("kubelet.kubernetes.io", "node.kubernetes.io")
 _HANDLED = {("", "pods"), ("", "nodes"), ("", "serviceaccounts"), ("coordination.k8s.io", "leases"),
-            ("", "persistentvolumeclaims")}  # fmt: skip
+            ("", "persistentvolumeclaims"), ("", "persistentvolumes")}  # fmt: skip
 
 
 class NodeRestriction:
@@ -75,6 +78,19 @@ class NodeRestriction:
             self._lease(node, a)
         elif resource == ("", "persistentvolumeclaims") and a.subresource != "status":
             raise forbidden(a, "may only update PVC status")
+        elif resource == ("", "persistentvolumes"):
+            self._volume(node, a)
+
+    def _volume(self, node: str, a: Attributes) -> None:
+        """Only the local-path finalizer may change, on a volume pinned to this node."""
+        old, new = a.old or {}, a.obj or {}
+        if a.operation != "UPDATE" or a.subresource or node_of(old) != node:
+            raise forbidden(a, f'node "{node}" may only update local volumes pinned to itself')
+        old_md, new_md = old.get("metadata") or {}, new.get("metadata") or {}
+        changed = set(old_md.get("finalizers") or []) ^ set(new_md.get("finalizers") or [])
+        same = all(old_md.get(k) == new_md.get(k) for k in ("labels", "annotations", "ownerReferences"))
+        if changed - {LOCAL_PATH_FINALIZER} or not same or old.get("spec") != new.get("spec"):
+            raise forbidden(a, f'node "{node}" may only add or remove the {LOCAL_PATH_FINALIZER} finalizer')
 
     # ---- pods ----------------------------------------------------------------------------------------------
 

@@ -126,6 +126,7 @@ SCHEDULER = [
     rule("create", "", ("pods/binding", "bindings")),
     rule(("patch", "update"), "", "pods/status"),
     rule(READ, "", ("services", "replicationcontrollers", "persistentvolumeclaims", "persistentvolumes", "namespaces")),
+    rule("patch", "", "persistentvolumeclaims"),  # the selected-node annotation of WaitForFirstConsumer claims
     rule(READ, "apps", ("replicasets", "statefulsets")),
     rule(READ, "policy", "poddisruptionbudgets"),
     rule(READ, "storage.k8s.io", ("csinodes", "csidrivers", "csistoragecapacities", "storageclasses")),
@@ -379,6 +380,33 @@ async def reconcile(storage: Any) -> None:
     for rb in namespace_role_bindings():
         await ensure("/registry/rolebindings/", rb, _merge_subjects)
     await fill_aggregated(storage)
+
+
+def local_path_class() -> Obj:
+    """The default StorageClass of `kctl up` and compose: the kubelets' local volumes, bound on first use."""
+    return {
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "StorageClass",
+        "metadata": {
+            "name": "local-path",
+            "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+        },
+        "provisioner": "kubelite.io/local-path",
+        "reclaimPolicy": "Delete",
+        "volumeBindingMode": "WaitForFirstConsumer",
+    }
+
+
+async def local_path_storage_class(storage: Any) -> None:
+    """Create the `local-path` StorageClass when it is missing (the add-on manager's EnsureExists: an
+    administrator's changes stay; a deleted class comes back at the next start)."""
+    from apiserver.storage.interface import ErrorCode, StorageError
+
+    try:
+        await storage.create("/registry/storageclasses/local-path", _stamped(local_path_class()))
+    except StorageError as exc:
+        if exc.code is not ErrorCode.EXISTS:
+            raise
 
 
 async def fill_aggregated(storage: Any) -> None:

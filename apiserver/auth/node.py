@@ -3,6 +3,8 @@
 A kubelet is the user system:node:<name> in the group system:nodes. It may:
 * read a Secret, ConfigMap, PersistentVolumeClaim (and its PersistentVolume) only when a pod bound to it
   refers to it (volumes, env, envFrom, image pull secrets, projected sources);
+* get, update and patch a local PersistentVolume pinned to it by nodeAffinity (kubelite's local-path volumes:
+  the kubelet holds a finalizer while the directory exists; NodeRestriction lets it change nothing else);
 * create a token only for a ServiceAccount a pod bound to it runs as (NodeRestriction then checks the binding);
 * get, create, update, patch and delete only its own Lease in kube-node-lease;
 * list and watch pods only with the field selector spec.nodeName=<itself>, and get a pod bound to it;
@@ -21,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from apimachinery.storage import node_of
 from apimachinery.user import node_name
 from apiserver.auth.authorizer import Attributes, Decision
 from apiserver.auth.rbac import rule_allows
@@ -66,12 +69,15 @@ class NodeAuthorizer:
         pods: Callable[[str], Iterable[Obj]],
         claims: Callable[[str, str], Obj | None],
         rules: list[Obj],
+        volumes: Callable[[str], Obj | None] = lambda _name: None,
     ) -> None:
         """`pods(namespace)` yields the pods of a namespace ("" = all) from the cache; `claims(ns, name)` finds a
-        PersistentVolumeClaim (None where the kind is not served); `rules` are system:node's."""
+        PersistentVolumeClaim (None where the kind is not served); `rules` are system:node's; `volumes(name)` finds
+        a PersistentVolume."""
         self.pods = pods
         self.claims = claims
         self.rules = rules
+        self.volumes = volumes
 
     def authorize(self, attrs: Attributes) -> tuple[Decision, str]:
         node = node_name(attrs.user)
@@ -137,6 +143,10 @@ class NodeAuthorizer:
         return self._no_relation(node)
 
     def _volume(self, node: str, a: Attributes) -> tuple[Decision, str]:
+        if a.verb in ("get", "update", "patch") and not a.subresource and a.name:
+            pv = self.volumes(a.name)
+            if pv is not None and (pv.get("spec") or {}).get("local") and node_of(pv) == node:
+                return Decision.ALLOW, ""
         if a.verb != "get":
             return Decision.NO_OPINION, "can only get individual resources of this type"
         if a.subresource:

@@ -71,6 +71,14 @@ from apiserver.printers.rbac import (
     role_row,
     service_account_row,
 )
+from apiserver.printers.storage import (
+    PV_COLUMNS,
+    PVC_COLUMNS,
+    STORAGECLASS_COLUMNS,
+    pv_row,
+    pvc_row,
+    storageclass_row,
+)
 from apiserver.printers.workloads import (
     DAEMONSET_COLUMNS,
     DEPLOYMENT_COLUMNS,
@@ -126,6 +134,9 @@ PRINTERS: dict[tuple[str, str], Printer] = {
     ("rbac.authorization.k8s.io", "ClusterRole"): (ROLE_COLUMNS, role_row),
     ("rbac.authorization.k8s.io", "RoleBinding"): (BINDING_COLUMNS, binding_row),
     ("rbac.authorization.k8s.io", "ClusterRoleBinding"): (BINDING_COLUMNS, binding_row),
+    ("", "PersistentVolume"): (PV_COLUMNS, pv_row),
+    ("", "PersistentVolumeClaim"): (PVC_COLUMNS, pvc_row),
+    ("storage.k8s.io", "StorageClass"): (STORAGECLASS_COLUMNS, storageclass_row),
 }
 DEFAULT: Printer = (DEFAULT_COLUMNS, default_row)
 

@@ -256,6 +256,15 @@ class DockerRuntime:
             if "No such container" not in str(exc) and "already in progress" not in str(exc):
                 raise
 
+    async def remove_pod_volumes(self, pod_uid: str) -> None:
+        """Remove the Docker volumes of a pod that is gone (its emptyDir medium Memory tmpfs volumes)."""
+
+        def run() -> None:
+            for volume in self.client.volumes.list(filters={"label": f"{LABEL_POD_UID}={pod_uid}"}):
+                volume.remove(force=True)
+
+        await self._call("remove_volumes", run)
+
     # -- exec and logs -----------------------------------------------------------------------------------------
 
     async def exec(self, container_id: str, cmd: list[str], timeout: float) -> tuple[int, bytes]:

@@ -19,6 +19,9 @@ from typing import Any
 from apimachinery.validation import is_dns1123_label, local_descending_path_errors
 from kubelet.volumes import API_VOLUME
 
+READ_ONLY = "ReadOnly"  # the kind of a volume every mount of which is read-only (a readOnly claim)
+MEMORY = "Memory"  # an emptyDir of medium Memory: a Docker tmpfs volume, not a host directory (runtime.spec)
+
 
 class MountError(Exception):
     """A volumeMount that cannot be bound safely; the message says which and why."""
@@ -48,7 +51,7 @@ def check_host_path(path: Any) -> str:
     return path
 
 
-def _target(mount: dict[str, Any]) -> str:
+def check_target(mount: dict[str, Any]) -> str:
     target = mount.get("mountPath")
     if (
         not isinstance(target, str)
@@ -91,7 +94,11 @@ def resolve_binds(
         name = mount.get("name")
         if name not in volumes:
             raise MountError(f"volumeMount {name!r} names no volume of the pod")
+        if volumes[str(name)][1] == MEMORY:
+            if mount.get("subPath") or mount.get("subPathExpr"):
+                raise MountError(f"volumeMount {name!r}: subPath is not supported on emptyDir medium Memory")
+            continue  # mounted as a volume by runtime.spec.memory_mounts
         source = _source(volumes[str(name)][0], mount.get("subPath"), create=create)
-        read_only = mount.get("readOnly") is True or volumes[str(name)][1] == API_VOLUME
-        binds.append(Bind(source, _target(mount), read_only))
+        read_only = mount.get("readOnly") is True or volumes[str(name)][1] in (READ_ONLY, API_VOLUME)
+        binds.append(Bind(source, check_target(mount), read_only))
     return binds

@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from docker.types import Mount
+from docker.types import DriverConfig, Mount
 
 from apimachinery.validation import is_dns1123_label, is_dns1123_subdomain
 from kubelet.env import expand
@@ -33,7 +33,15 @@ from kubelet.runtime.docker import (
     TYPE_CONTAINER,
     TYPE_SANDBOX,
 )
-from kubelet.runtime.mounts import MountError, check_host_path, check_volume_name, resolve_binds
+from kubelet.runtime.mounts import (
+    MEMORY,
+    READ_ONLY,
+    MountError,
+    check_host_path,
+    check_target,
+    check_volume_name,
+    resolve_binds,
+)
 from kubelet.volumes import API_VOLUME, PLUGIN_DIRS, api_volume_kind
 
 _INVALID_NAME = re.compile(r"[^a-zA-Z0-9_.-]")
@@ -134,24 +142,80 @@ def pod_dir(root_dir: Path, pod: dict[str, Any]) -> Path:
 
 
 def volume_paths(root_dir: Path, pod: dict[str, Any]) -> dict[str, tuple[str, str | None]]:
-    """name -> (host path, hostPath type) for the volumes this kubelet supports (emptyDir, hostPath, and the API
-    volumes: configMap, secret, downwardAPI, projected). Raises MountError for a volume name or hostPath that could
-    reach outside its place."""
+    """name -> (host path or Docker volume, kind) for the volumes this kubelet supports (emptyDir, emptyDir medium
+    Memory, hostPath, persistentVolumeClaim, and the API volumes: configMap, secret, downwardAPI, projected). Raises
+    MountError for a volume name or hostPath that could reach outside its place."""
     paths: dict[str, tuple[str, str | None]] = {}
     base = pod_dir(root_dir, pod) / "volumes"
     for vol in pod.get("spec", {}).get("volumes") or []:
         if "emptyDir" in vol:
             name = check_volume_name(vol.get("name"))
-            paths[name] = (str(base / "kubernetes.io~empty-dir" / name), "DirectoryOrCreate")
+            if (vol["emptyDir"] or {}).get("medium") == "Memory":
+                paths[name] = (memory_volume_name(pod, name), MEMORY)
+            else:
+                paths[name] = (str(base / "kubernetes.io~empty-dir" / name), "DirectoryOrCreate")
         elif "hostPath" in vol:
             name = check_volume_name(vol.get("name"))
             hp = vol["hostPath"] or {}
             paths[name] = (check_host_path(hp.get("path")), hp.get("type") or None)
+        elif "persistentVolumeClaim" in vol:
+            # a link to the claim's volume directory, made by kubelet/claims.py before the containers start
+            name = check_volume_name(vol.get("name"))
+            claim_kind = READ_ONLY if (vol["persistentVolumeClaim"] or {}).get("readOnly") else "Claim"
+            paths[name] = (str(base / "kubernetes.io~pvc" / name), claim_kind)
         elif (kind := api_volume_kind(vol)) is not None:
             # written by kubelet/volumes before the containers start
             name = check_volume_name(vol.get("name"))
             paths[name] = (str(base / PLUGIN_DIRS[kind] / name), API_VOLUME)
     return paths
+
+
+def memory_volume_name(pod: dict[str, Any], name: str) -> str:
+    """The Docker volume of an emptyDir of medium Memory: one per pod and volume, shared by its containers."""
+    uid = pod["metadata"]["uid"]
+    if not valid_uid(uid):
+        raise MountError(f"pod uid {uid!r} is not a valid uid")
+    return f"kubelite-memory-{uid}-{check_volume_name(name)}"
+
+
+def _memory_volumes(pod: dict[str, Any]) -> dict[str, Any]:
+    """name -> sizeLimit (or None) of the pod's emptyDir medium Memory volumes."""
+    return {
+        v["name"]: (v.get("emptyDir") or {}).get("sizeLimit")
+        for v in (pod.get("spec") or {}).get("volumes") or []
+        if isinstance(v, dict) and "emptyDir" in v and (v["emptyDir"] or {}).get("medium") == "Memory"
+    }
+
+
+def _memory_mount(pod: dict[str, Any], name: str, size: Any, target: str, read_only: bool) -> Mount:
+    options = {"type": "tmpfs", "device": "tmpfs"}
+    if size is not None:
+        options["o"] = f"size={memory_bytes(size)}"
+    return Mount(
+        target, memory_volume_name(pod, name), type="volume", read_only=read_only,
+        labels={LABEL_POD_UID: pod["metadata"]["uid"]}, driver_config=DriverConfig("local", options),
+    )  # fmt: skip
+
+
+def memory_mounts(pod: dict[str, Any], container: dict[str, Any]) -> list[Mount]:
+    """tmpfs volumes for the container's mounts of emptyDir medium Memory volumes, `sizeLimit` as their size
+    (Docker's local driver with type tmpfs; the volume is labelled with the pod's uid and removed with the pod)."""
+    memory = _memory_volumes(pod)
+    return [
+        _memory_mount(pod, m["name"], memory[m["name"]], check_target(m), m.get("readOnly") is True)
+        for m in container.get("volumeMounts") or []
+        if isinstance(m, dict) and m.get("name") in memory
+    ]
+
+
+def sandbox_mounts(pod: dict[str, Any]) -> list[Mount]:
+    """The pod's tmpfs volumes, mounted in its pause container too: Docker unmounts (and empties) a tmpfs volume
+    when no container has it mounted, so the sandbox keeps it alive for the life of the pod (an init container's
+    files reach the app containers, and survive container restarts)."""
+    return [
+        _memory_mount(pod, name, size, f"/kubelite-memory/{check_volume_name(name)}", False)
+        for name, size in _memory_volumes(pod).items()
+    ]
 
 
 def volume_mounts(container: dict[str, Any], paths: dict[str, tuple[str, str | None]]) -> list[Mount]:
@@ -180,7 +244,7 @@ def container_args(
         "environment": env,
         "network_mode": f"container:{sandbox_id}",
         "ipc_mode": f"container:{sandbox_id}",
-        "mounts": volume_mounts(container, volume_paths(root_dir, pod)),
+        "mounts": volume_mounts(container, volume_paths(root_dir, pod)) + memory_mounts(pod, container),
         "tty": bool(container.get("tty")),
         "stdin_open": bool(container.get("stdin")),
         **resource_args(container),

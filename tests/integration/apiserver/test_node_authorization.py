@@ -179,3 +179,54 @@ def test_a_kubelet_uses_only_its_own_lease_and_tokens_for_its_pods(
     assert _message(kubelet.post(token, json=request(pod_b))).endswith(
         "node requested token bound to a pod scheduled on a different node"
     )
+
+
+def _local_pv(name: str, node: str) -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": {"name": name},
+        "spec": {
+            "capacity": {"storage": "1Gi"},
+            "accessModes": ["ReadWriteOnce"],
+            "local": {"path": f"/var/lib/kubelite/local/{name}"},
+            "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
+                {"key": "kubernetes.io/hostname", "operator": "In", "values": [node]}]}]}},
+        },
+    }  # fmt: skip
+
+
+def test_a_kubelet_may_touch_only_the_finalizer_of_its_own_local_volumes(
+    nodes: tuple[str, str, httpx.Client], api: httpx.Client
+) -> None:
+    a, b, kubelet = nodes
+    mine, theirs = f"pv-{uuid.uuid4().hex[:6]}", f"pv-{uuid.uuid4().hex[:6]}"
+    try:
+        assert api.post("/api/v1/persistentvolumes", json=_local_pv(mine, a)).status_code == 201
+        assert api.post("/api/v1/persistentvolumes", json=_local_pv(theirs, b)).status_code == 201
+        pv = kubelet.get(f"/api/v1/persistentvolumes/{mine}")
+        assert pv.status_code == 200, pv.text
+        held = pv.json()
+        held["metadata"]["finalizers"] = [*held["metadata"]["finalizers"], "kubelite.io/local-path-directory"]
+        r = kubelet.put(f"/api/v1/persistentvolumes/{mine}", json=held)
+        assert r.status_code == 200, r.text
+        # Nothing else: not its capacity, not another finalizer, not a volume of another node, not a new one.
+        grown = r.json()
+        grown["spec"]["capacity"] = {"storage": "100Gi"}
+        r = kubelet.put(f"/api/v1/persistentvolumes/{mine}", json=grown)
+        assert "may only add or remove the kubelite.io/local-path-directory finalizer" in _message(r)
+        stripped = kubelet.get(f"/api/v1/persistentvolumes/{mine}").json()
+        stripped["metadata"]["finalizers"] = []
+        r = kubelet.put(f"/api/v1/persistentvolumes/{mine}", json=stripped)
+        assert "may only add or remove" in _message(r)  # the pv-protection finalizer is not the node's
+        assert "no relationship found" in _message(kubelet.get(f"/api/v1/persistentvolumes/{theirs}"))
+        assert kubelet.get("/api/v1/persistentvolumes").status_code == 403
+        assert kubelet.post("/api/v1/persistentvolumes", json=_local_pv("pv-new", a)).status_code == 403
+    finally:
+        for name in (mine, theirs):
+            api.delete(f"/api/v1/persistentvolumes/{name}")
+            current = api.get(f"/api/v1/persistentvolumes/{name}")
+            if current.status_code == 200:
+                obj = current.json()
+                obj["metadata"]["finalizers"] = []
+                api.put(f"/api/v1/persistentvolumes/{name}", json=obj)

@@ -114,6 +114,8 @@ def test_select_controllers():
         "serviceaccount",
         "root-ca-cert-publisher",
         "clusterrole-aggregation",
+        "persistentvolume-binder",
+        "volume-protection",
     ]
     assert select_controllers("*,-node-ipam,-garbagecollector,-serviceaccount-controller") == [
         "replicaset",
@@ -130,6 +132,8 @@ def test_select_controllers():
         "ttl-after-finished",
         "root-ca-cert-publisher",
         "clusterrole-aggregation",
+        "persistentvolume-binder",
+        "volume-protection",
     ]
     assert select_controllers("replicaset,deployment-controller") == ["replicaset", "deployment"]
     with pytest.raises(ValueError):

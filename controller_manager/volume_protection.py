@@ -1,0 +1,106 @@
+"""The pvc-protection and pv-protection controllers: the `kubernetes.io/pvc-protection` finalizer keeps a claim that
+a pod still uses from going away, `kubernetes.io/pv-protection` a volume that is still bound.
+
+Both finalizers are set when the object is created (apiserver.strategy.VolumeStrategy). Once the object is being
+deleted, the finalizer is removed when it is safe:
+* a claim, when no pod of its namespace that has not finished (phase Succeeded/Failed) names it in a
+  persistentVolumeClaim volume; the pod cache is checked, then the API (the cache may not yet have a new pod);
+* a volume, when its phase is not Bound.
+Removal is an update with the object's resourceVersion, so a finalizer added meanwhile is never lost.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from apimachinery import storage
+from apimachinery.resources import must_resource
+from controller_manager.base import PODS, Context, Controller
+from controller_manager.podutil import is_terminating
+
+Obj = dict[str, Any]
+PVS = must_resource("", "persistentvolumes")
+PVCS = must_resource("", "persistentvolumeclaims")
+
+
+def claims_of(pod: Obj) -> set[str]:
+    names = set()
+    for volume in (pod.get("spec") or {}).get("volumes") or []:
+        claim = (volume or {}).get("persistentVolumeClaim") or {}
+        if claim.get("claimName"):
+            names.add(str(claim["claimName"]))
+    return names
+
+
+def pod_uses(pod: Obj, claim_name: str) -> bool:
+    return (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed") and claim_name in claims_of(
+        pod
+    )
+
+
+def without(obj: Obj, finalizer: str) -> Obj:
+    out = copy.deepcopy(obj)
+    out["metadata"]["finalizers"] = [f for f in out["metadata"].get("finalizers") or [] if f != finalizer]
+    return out
+
+
+class VolumeProtectionController(Controller):
+    name = "volume-protection"
+    default_workers = 1
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.pvs = ctx.factory.informer(PVS)
+        self.claims = ctx.factory.informer(PVCS)
+        self.pods = ctx.factory.informer(PODS)
+        self.pvs.add_handler(self._on_pv, lambda _o, n: self._on_pv(n))
+        self.claims.add_handler(self._on_claim, lambda _o, n: self._on_claim(n))
+        self.pods.add_handler(None, lambda o, _n: self._on_pod(o), self._on_pod)
+
+    def _on_pv(self, pv: Obj) -> None:
+        if is_terminating(pv) and storage.PV_PROTECTION in (pv["metadata"].get("finalizers") or []):
+            self.enqueue(f"volume:{pv['metadata']['name']}")
+
+    def _on_claim(self, claim: Obj) -> None:
+        if is_terminating(claim) and storage.PVC_PROTECTION in (claim["metadata"].get("finalizers") or []):
+            self.enqueue(f"claim:{claim['metadata'].get('namespace', '')}/{claim['metadata']['name']}")
+
+    def _on_pod(self, pod: Obj) -> None:
+        """A pod that finished or went away may free its claims."""
+        namespace = pod["metadata"].get("namespace", "")
+        for name in claims_of(pod):
+            claim = self.claims.store.get(f"{namespace}/{name}")
+            if claim is not None:
+                self._on_claim(claim)
+
+    async def reconcile(self, key: str) -> float | None:
+        kind, _, rest = key.partition(":")
+        if kind == "volume":
+            pv = self.pvs.store.get(rest)
+            if (
+                pv is None
+                or not is_terminating(pv)
+                or storage.PV_PROTECTION not in (pv["metadata"].get("finalizers") or [])
+            ):
+                return None
+            if (pv.get("status") or {}).get("phase") != "Bound":
+                await self.client.update(PVS, without(pv, storage.PV_PROTECTION))
+            return None
+        namespace, _, name = rest.partition("/")
+        claim = self.claims.store.get(rest)
+        if (
+            claim is None
+            or not is_terminating(claim)
+            or storage.PVC_PROTECTION not in (claim["metadata"].get("finalizers") or [])
+        ):
+            return None
+        if any(
+            pod_uses(p, name) for p in self.pods.store.list() if p["metadata"].get("namespace") == namespace
+        ):
+            return None
+        live = await self.client.list(PODS, namespace)
+        if any(pod_uses(p, name) for p in live["items"]):
+            return 2.0  # a pod the cache has not seen yet: look again
+        await self.client.update(PVCS, without(claim, storage.PVC_PROTECTION))
+        return None

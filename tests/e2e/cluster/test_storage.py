@@ -1,0 +1,391 @@
+"""Persistent storage on a whole cluster on real Docker (two kubelets, the scheduler, the controller-manager),
+driven by the real kubectl: a WaitForFirstConsumer claim stays Pending until a pod uses it and is then provisioned
+on that pod's node; data outlives pods and a kubelet restart; a readOnly claim and a subPath; deleting the claim
+deletes the volume and its directory (Delete), or keeps both (Retain); pods of a claim bound on one node never
+land on the other; a StatefulSet's claims survive a rolling restart with their data; bad input gives events or
+is refused.
+
+One module-scoped cluster (see conftest.py); each test makes its own StorageClass and namespace.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from apimachinery import storage
+from tests.e2e.cluster.cluster import KUBECTL, LocalCluster, kctl
+from tests.e2e.cluster.test_workloads import get, k
+from tests.harness import wait_until
+from tests.images import BUSYBOX_IMAGE
+
+pytestmark = [
+    pytest.mark.docker,
+    pytest.mark.e2e,
+    pytest.mark.slow,
+    pytest.mark.etcd,
+    pytest.mark.kubectl,
+    pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed"),
+    pytest.mark.timeout(300),
+]
+
+Obj = dict[str, Any]
+
+
+@pytest.fixture
+def ns(cluster: LocalCluster) -> Iterator[str]:
+    name = cluster.namespace()
+    yield name
+    k(cluster, name, "delete", "namespace", name, "--wait=false", ok=True)
+
+
+@pytest.fixture
+def storage_class(cluster: LocalCluster) -> Iterator[Any]:
+    made: list[str] = []
+
+    def make(policy: str = "Delete", max_size: str = "1Gi") -> str:
+        name = f"lp-{uuid.uuid4().hex[:8]}"
+        body = {
+            "apiVersion": "storage.k8s.io/v1",
+            "kind": "StorageClass",
+            "metadata": {"name": name},
+            "provisioner": storage.LOCAL_PATH_PROVISIONER,
+            "reclaimPolicy": policy,
+            "volumeBindingMode": "WaitForFirstConsumer",
+            "parameters": {"maxSize": max_size},
+        }
+        k(cluster, "default", "apply", "-f", "-", stdin=json.dumps(body))
+        made.append(name)
+        return name
+
+    yield make
+    for name in made:
+        k(cluster, "default", "delete", "storageclass", name, "--wait=false", ok=True)
+
+
+def claim(name: str, cls: str, size: str = "64Mi", modes: tuple[str, ...] = ("ReadWriteOnce",)) -> str:
+    body = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": name},
+        "spec": {
+            "storageClassName": cls,
+            "accessModes": list(modes),
+            "resources": {"requests": {"storage": size}},
+        },
+    }
+    return json.dumps(body)
+
+
+def pod(name: str, claim_name: str, script: str, *, read_only: bool = False, node: str | None = None) -> str:
+    spec: Obj = {
+        "restartPolicy": "Never",
+        "terminationGracePeriodSeconds": 1,
+        "containers": [
+            {
+                "name": "c",
+                "image": BUSYBOX_IMAGE,
+                "command": ["sh", "-c", script],
+                "volumeMounts": [
+                    {"name": "d", "mountPath": "/data"},
+                    {"name": "d", "mountPath": "/sub", "subPath": "sub"},
+                ],
+            }
+        ],
+        "volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": claim_name, "readOnly": read_only}}],
+    }
+    if node:
+        spec["nodeSelector"] = {storage.HOSTNAME_LABEL: node}
+    return json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec})
+
+
+def finished(cluster: LocalCluster, ns: str, name: str) -> Obj:
+    k(cluster, ns, "wait", "--for=jsonpath={.status.phase}=Succeeded", f"pod/{name}", "--timeout=90s")
+    return get(cluster, ns, f"pod/{name}")
+
+
+def kubelet_of(cluster: LocalCluster, node: str) -> Any:
+    return next(kl for kl in cluster.kubelets if kl.name == node)
+
+
+def volume_dir(cluster: LocalCluster, node: str, pv_name: str) -> Path:
+    return kubelet_of(cluster, node).root_dir / "local-volumes" / pv_name
+
+
+def events_of(cluster: LocalCluster, ns: str, name: str) -> dict[str, str]:
+    items = json.loads(
+        k(cluster, ns, "get", "events", "-o", "json", "--field-selector", f"involvedObject.name={name}")
+    )
+    return {e["reason"]: e["message"] for e in items["items"]}
+
+
+def gone(cluster: LocalCluster, ns: str, what: str) -> bool:
+    return "NotFound" in k(cluster, ns, "get", what, ok=False)
+
+
+def test_wait_for_consumer_provision_on_its_node_data_survives_restart_then_delete(
+    cluster: LocalCluster, ns: str, storage_class: Any
+) -> None:
+    cls = storage_class("Delete")
+    k(cluster, ns, "apply", "-f", "-", stdin=claim("data", cls))
+    wait_until(
+        lambda: "WaitForFirstConsumer" in events_of(cluster, ns, "data"), 30, what="WaitForFirstConsumer"
+    )
+    assert get(cluster, ns, "pvc/data")["status"]["phase"] == "Pending"
+    assert not get(cluster, ns, "pvc/data")["spec"].get("volumeName")
+
+    k(cluster, ns, "apply", "-f", "-", stdin=pod("writer", "data", "echo hello > /sub/f && cat /data/sub/f"))
+    writer = finished(cluster, ns, "writer")
+    node = writer["spec"]["nodeName"]
+    bound = get(cluster, ns, "pvc/data")
+    assert bound["status"]["phase"] == "Bound"
+    pv_name = bound["spec"]["volumeName"]
+    pv = get(cluster, ns, f"pv/{pv_name}")
+    assert storage.node_of(pv) == node  # provisioned on the pod's node
+    directory = volume_dir(cluster, node, pv_name)
+    assert (directory / "sub" / "f").read_text() == "hello\n"
+    assert k(cluster, ns, "logs", "writer").strip() == "hello"
+
+    # The node's kubelet restarts; the next pod of the claim reads the data there, through a readOnly claim.
+    kl = kubelet_of(cluster, node)
+    kl.stop()
+    kl.start()
+    wait_until(lambda: cluster.node_ready(node) == "True", 30, what="node Ready again")
+    script = "cat /data/sub/f; if touch /data/x 2>/dev/null; then echo WRITABLE; else echo READONLY; fi"
+    k(cluster, ns, "apply", "-f", "-", stdin=pod("reader", "data", script, read_only=True))
+    reader = finished(cluster, ns, "reader")
+    assert reader["spec"]["nodeName"] == node
+    assert k(cluster, ns, "logs", "reader").split() == ["hello", "READONLY"]
+
+    # kubectl's columns.
+    table = k(cluster, ns, "get", "pv,pvc,sc", "--no-headers")
+    assert any(line.split()[:2] == [f"persistentvolume/{pv_name}", "64Mi"] for line in table.splitlines()), (
+        table
+    )
+    assert any(
+        line.split()[:3] == ["persistentvolumeclaim/data", "Bound", pv_name] for line in table.splitlines()
+    )
+    described = k(cluster, ns, "describe", "pvc", "data")
+    assert "Bound" in described and pv_name in described and "ProvisioningSucceeded" in described
+    pv_page = k(cluster, ns, "describe", "pv", pv_name)
+    assert "Node Affinity" in pv_page and f"kubernetes.io/hostname in [{node}]" in pv_page
+    # kctl: the same columns (the server's table) and describe pages.
+    ours = kctl(cluster, "get", "pvc", "-n", ns, "--no-headers")
+    assert ours.returncode == 0 and ours.stdout.split()[:3] == ["data", "Bound", pv_name], ours
+    page = kctl(cluster, "describe", "pvc", "data", "-n", ns)
+    assert page.returncode == 0 and "Used By:" in page.stdout and "reader" in page.stdout, page
+    page = kctl(cluster, "describe", "pv", pv_name)
+    assert page.returncode == 0 and "LocalVolume" in page.stdout, page
+    assert str(volume_dir(cluster, node, pv_name)) in page.stdout
+    page = kctl(cluster, "describe", "sc", cls)
+    assert page.returncode == 0 and "WaitForFirstConsumer" in page.stdout, page
+
+    # Deleting the claim (its pods first: the claim is protected while they exist) deletes volume and directory.
+    k(cluster, ns, "delete", "pod", "writer", "reader", "--wait=true", "--timeout=60s")
+    k(cluster, ns, "delete", "pvc", "data", "--wait=true", "--timeout=60s")
+    wait_until(lambda: gone(cluster, ns, f"pv/{pv_name}"), 60, 0.5, what="the volume deleted")
+    wait_until(lambda: not directory.exists(), 30, 0.5, what="the directory removed")
+
+
+def test_retain_keeps_volume_and_directory(cluster: LocalCluster, ns: str, storage_class: Any) -> None:
+    cls = storage_class("Retain")
+    k(cluster, ns, "apply", "-f", "-", stdin=claim("kept", cls))
+    k(cluster, ns, "apply", "-f", "-", stdin=pod("w", "kept", "echo keep > /data/f"))
+    node = finished(cluster, ns, "w")["spec"]["nodeName"]
+    pv_name = get(cluster, ns, "pvc/kept")["spec"]["volumeName"]
+    k(cluster, ns, "delete", "pod", "w", "--wait=true", "--timeout=60s")
+    k(cluster, ns, "delete", "pvc", "kept", "--wait=true", "--timeout=60s")
+    wait_until(
+        lambda: get(cluster, ns, f"pv/{pv_name}")["status"]["phase"] == "Released",
+        30,
+        0.5,
+        what="pv Released",
+    )
+    directory = volume_dir(cluster, node, pv_name)
+    assert (directory / "f").read_text() == "keep\n"
+    # The administrator deletes the volume: the object goes, the data stays (Retain).
+    k(cluster, ns, "delete", "pv", pv_name, "--wait=true", "--timeout=60s")
+    assert (directory / "f").read_text() == "keep\n"
+
+
+def test_pods_of_a_claim_bound_on_node_a_never_land_on_b(
+    cluster: LocalCluster, ns: str, storage_class: Any
+) -> None:
+    cls = storage_class()
+    a = cluster.a.name
+    k(cluster, ns, "apply", "-f", "-", stdin=claim("pinned", cls))
+    k(cluster, ns, "apply", "-f", "-", stdin=pod("first", "pinned", "true", node=a))
+    assert finished(cluster, ns, "first")["spec"]["nodeName"] == a
+    for i in range(4):
+        k(cluster, ns, "apply", "-f", "-", stdin=pod(f"p{i}", "pinned", "true"))
+    for i in range(4):
+        assert finished(cluster, ns, f"p{i}")["spec"]["nodeName"] == a
+    # With A cordoned the pod waits rather than go to B.
+    k(cluster, ns, "cordon", a)
+    try:
+        k(cluster, ns, "apply", "-f", "-", stdin=pod("waits", "pinned", "true"))
+        wait_until(
+            lambda: (
+                "volume node affinity conflict" in events_of(cluster, ns, "waits").get("FailedScheduling", "")
+            ),
+            30,
+            0.5,
+            what="FailedScheduling for the volume's node",
+        )
+        assert not get(cluster, ns, "pod/waits")["spec"].get("nodeName")
+    finally:
+        k(cluster, ns, "uncordon", a)
+    assert finished(cluster, ns, "waits")["spec"]["nodeName"] == a
+
+
+def test_bad_input(cluster: LocalCluster, ns: str, storage_class: Any) -> None:
+    cls = storage_class(max_size="100Mi")
+    k(cluster, ns, "apply", "-f", "-", stdin=claim("huge", cls, size="5Gi"))
+    k(cluster, ns, "apply", "-f", "-", stdin=claim("many", cls, modes=("ReadWriteMany",)))
+    wait_until(lambda: "ProvisioningFailed" in events_of(cluster, ns, "huge"), 30, what="size refused")
+    wait_until(lambda: "ProvisioningFailed" in events_of(cluster, ns, "many"), 30, what="mode refused")
+    assert "maxSize 100Mi" in events_of(cluster, ns, "huge")["ProvisioningFailed"]
+    assert "ReadWriteMany" in events_of(cluster, ns, "many")["ProvisioningFailed"]
+    assert "ProvisioningFailed" in k(cluster, ns, "describe", "pvc", "huge")
+
+    # A local PV outside the node's local volume root: the API takes it (a clean absolute path), the kubelet
+    # refuses to mount it.
+    a = cluster.a.name
+    pv_name = f"outside-{uuid.uuid4().hex[:6]}"
+    outside = cluster.tmp / pv_name
+    outside.mkdir()
+    pv = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": {"name": pv_name},
+        "spec": {
+            "capacity": {"storage": "64Mi"},
+            "accessModes": ["ReadWriteOnce"],
+            "storageClassName": "",
+            "local": {"path": str(outside)},
+            "nodeAffinity": storage.pin_to_node(a),
+        },
+    }
+    k(cluster, ns, "apply", "-f", "-", stdin=json.dumps(pv))
+    try:
+        static = json.loads(claim("static", ""))
+        static["spec"]["volumeName"] = pv_name
+        k(cluster, ns, "apply", "-f", "-", stdin=json.dumps(static))
+        k(cluster, ns, "apply", "-f", "-", stdin=pod("escape", "static", "echo x > /data/f"))
+
+        def refused() -> bool:
+            return "outside the local volume root" in events_of(cluster, ns, "escape").get("Failed", "")
+
+        wait_until(refused, 60, 0.5, what="the kubelet refusing the path")
+        assert not (outside / "f").exists()
+        # And a path with '..' never gets in.
+        bad = json.loads(json.dumps(pv))
+        bad["metadata"]["name"] = pv_name + "-dots"
+        bad["spec"]["local"]["path"] = f"{outside}/../../etc"
+        out = k(cluster, ns, "apply", "-f", "-", stdin=json.dumps(bad), ok=False)
+        assert "spec.local.path" in out and "Invalid value" in out
+    finally:
+        k(cluster, ns, "delete", "pod", "escape", "--wait=true", "--timeout=60s", ok=True)
+        k(cluster, ns, "delete", "pvc", "static", "--wait=true", "--timeout=60s", ok=True)
+        k(cluster, ns, "delete", "pv", pv_name, "--wait=false", ok=True)
+
+
+def test_statefulset_claims_survive_a_rolling_restart(
+    cluster: LocalCluster, ns: str, storage_class: Any
+) -> None:
+    cls = storage_class()
+    script = (
+        "f=/d/boot; [ -f /d/id ] || hostname > /d/id; echo x >> $f; "
+        "echo started id=$(cat /d/id) boots=$(wc -l < $f); exec sleep 3600"
+    )
+    sts = {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": "db"},
+        "spec": {
+            "replicas": 2,
+            "serviceName": "db",
+            "selector": {"matchLabels": {"app": "db"}},
+            "template": {
+                "metadata": {"labels": {"app": "db"}},
+                "spec": {
+                    "terminationGracePeriodSeconds": 1,
+                    "containers": [
+                        {
+                            "name": "c",
+                            "image": BUSYBOX_IMAGE,
+                            "command": ["sh", "-c", script],
+                            "volumeMounts": [{"name": "d", "mountPath": "/d"}],
+                        }
+                    ],
+                },
+            },
+            "volumeClaimTemplates": [
+                {
+                    "metadata": {"name": "d"},
+                    "spec": {
+                        "storageClassName": cls,
+                        "accessModes": ["ReadWriteOnce"],
+                        "resources": {"requests": {"storage": "32Mi"}},
+                    },
+                }
+            ],
+        },
+    }
+    k(cluster, ns, "apply", "-f", "-", stdin=json.dumps(sts))
+    k(cluster, ns, "rollout", "status", "statefulset/db", "--timeout=120s")
+    volumes = {c: get(cluster, ns, f"pvc/{c}")["spec"]["volumeName"] for c in ("d-db-0", "d-db-1")}
+    for member in ("db-0", "db-1"):
+        assert k(cluster, ns, "logs", member).split() == ["started", f"id={member}", "boots=1"]
+
+    k(cluster, ns, "rollout", "restart", "statefulset/db")
+    k(cluster, ns, "rollout", "status", "statefulset/db", "--timeout=150s")
+    for member in ("db-0", "db-1"):
+        assert k(cluster, ns, "logs", member).split() == ["started", f"id={member}", "boots=2"]
+    assert {c: get(cluster, ns, f"pvc/{c}")["spec"]["volumeName"] for c in volumes} == volumes
+    k(cluster, ns, "delete", "statefulset", "db", "--wait=true", "--timeout=60s")
+    # The claims outlive the set (retention policy Retain).
+    assert get(cluster, ns, "pvc/d-db-0")["status"]["phase"] == "Bound"
+
+
+def test_memory_empty_dir_is_a_shared_sized_tmpfs(cluster: LocalCluster, ns: str) -> None:
+    body = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "mem"},
+        "spec": {
+            "restartPolicy": "Never",
+            "terminationGracePeriodSeconds": 1,
+            "volumes": [{"name": "cache", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}}],
+            "initContainers": [
+                {"name": "w", "image": BUSYBOX_IMAGE, "command": ["sh", "-c", "echo shared > /cache/x"],
+                 "volumeMounts": [{"name": "cache", "mountPath": "/cache"}]}
+            ],
+            "containers": [
+                {"name": "r", "image": BUSYBOX_IMAGE,
+                 "command": ["sh", "-c", "cat /cache/x; grep ' /cache ' /proc/mounts"],
+                 "volumeMounts": [{"name": "cache", "mountPath": "/cache"}]}
+            ],
+        },
+    }  # fmt: skip
+    k(cluster, ns, "apply", "-f", "-", stdin=json.dumps(body))
+    uid = finished(cluster, ns, "mem")["metadata"]["uid"]
+    lines = k(cluster, ns, "logs", "mem").splitlines()
+    assert lines[0] == "shared"  # written by the init container, read by the app container
+    assert lines[1].startswith("tmpfs /cache tmpfs") and "size=16384k" in lines[1], lines
+    k(cluster, ns, "delete", "pod", "mem", "--wait=true", "--timeout=60s")
+
+    def volume_gone() -> bool:
+        listed = subprocess.run(
+            ["docker", "volume", "ls", "-q", "--filter", f"label=io.kubelite.pod.uid={uid}"],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        return listed.stdout.strip() == ""
+
+    wait_until(volume_gone, 30, 0.5, what="the pod's tmpfs volume removed")
