@@ -8,9 +8,8 @@ user's own helm state is never read or written.
 * the image is the local busybox (`tests/images.py`; nothing can be pulled here), and the container gets a
   `command` (a new `command` value, rendered by one line added to templates/deployment.yaml) that serves
   HTTP on the chart's port with busybox httpd, so the generated liveness and readiness probes pass;
-* `helm test`'s pod (templates/tests/test-connection.yaml) uses the same image and fetches the page from the
-  Service's cluster IP through its service-link variable (`<FULLNAME>_SERVICE_HOST`), not its DNS name: this
-  branch has no cluster DNS;
+* `helm test`'s pod (templates/tests/test-connection.yaml) uses the same image; its stock command, `wget
+  <fullname>:<port>`, reaches the Service by name through cluster DNS;
 * templates/hooks.yaml adds a pre-install and a post-install hook Job (deleted by helm once they succeed).
 
 `crd_chart` ships a CustomResourceDefinition in crds/ and one custom object in templates/.
@@ -123,13 +122,6 @@ def demo_chart(helm: Helm, parent: Path, repository: str, tag: str) -> tuple[Pat
     )
     test_pod = chart / "templates" / "tests" / "test-connection.yaml"
     _edit(test_pod, "image: busybox", 'image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"')
-    _edit(
-        test_pod,
-        "command: ['wget']\n      args: ['{{ include \"demo.fullname\" . }}:{{ .Values.service.port }}']",
-        "command: ['sh', '-c']\n"
-        '      args: [\'wget -q -O- http://${{ include "demo.fullname" . | upper | replace "-" "_" }}'
-        "_SERVICE_HOST:{{ .Values.service.port }}']",
-    )
     hooks = "---\n".join(_HOOK_JOB.format(phase=phase) for phase in ("pre-install", "post-install"))
     (chart / "templates" / "hooks.yaml").write_text(hooks)
     values = parent / "local-values.yaml"

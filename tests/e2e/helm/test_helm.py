@@ -1,6 +1,7 @@
 """The real helm 3.17 on a `kctl up` cluster: the chart `helm create` makes (tests/helm.py says what the test
 changes in it) installed with --wait and its hooks, upgraded with a rolling update, rolled back, tested and
-uninstalled leaving nothing behind; a chart that ships a CRD and a custom object; --wait-for-jobs."""
+uninstalled leaving nothing behind; a chart that ships a CRD and a custom object; --wait-for-jobs; --wait for a
+PersistentVolumeClaim (until Bound) and uninstall --wait removing it and its volume."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from apimachinery import storage
 from tests.binaries import KUBECTL
 from tests.e2e.cluster.cluster import SECOND_IMAGE, ensure_second_tag
 from tests.e2e.up.conftest import UpCluster
@@ -154,7 +156,10 @@ def test_demo_chart_install_upgrade_rollback_test_uninstall(
     tested = helm("test", "d1", "--logs", "--timeout", "120s")
     assert f"TEST SUITE:     {name}-test-connection" in tested
     assert "Phase:          Succeeded" in tested
-    assert "demo-ok" in tested  # the page, fetched through the Service's cluster IP
+    # The stock `wget d1-demo:80` found the Service by its name (cluster DNS) and saved the page.
+    cluster_ip = api.get(f"/api/v1/namespaces/{ns}/services/{name}").json()["spec"]["clusterIP"]
+    assert f"Connecting to {name}:80 ({cluster_ip}:80)" in tested
+    assert "'index.html' saved" in tested
 
     helm("uninstall", "d1", "--wait", "--timeout", "120s")
     assert helm("list", "-a", "-q").strip() == ""
@@ -210,3 +215,92 @@ def test_wait_for_jobs_returns_once_the_job_completed(
     assert job["status"]["succeeded"] == 1
     helm("uninstall", "b1", "--wait")
     assert api.get(f"/apis/batch/v1/namespaces/{ns}/jobs/b1-once").status_code == 404
+
+
+# A Deployment whose pod writes the release's token into its claim and is Ready once it reads it back.
+_STORE_CHART = {
+    "pvc.yaml": """\
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: {{ .Release.Name }}-data
+spec:
+  accessModes: [ReadWriteOnce]
+  resources:
+    requests:
+      storage: 10Mi
+""",
+    "deployment.yaml": """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}-store
+spec:
+  replicas: 1
+  strategy: {type: Recreate}
+  selector:
+    matchLabels: {app: {{ .Release.Name }}-store}
+  template:
+    metadata:
+      labels: {app: {{ .Release.Name }}-store}
+    spec:
+      terminationGracePeriodSeconds: 5
+      containers:
+        - name: store
+          image: {{ .Values.image }}
+          command: ["sh", "-c", "echo {{ .Values.token }} > /data/note; trap 'exit 0' TERM; sleep 3600 & wait"]
+          readinessProbe:
+            exec: {command: ["cat", "/data/note"]}
+            periodSeconds: 1
+          volumeMounts:
+            - {name: data, mountPath: /data}
+      volumes:
+        - name: data
+          persistentVolumeClaim: {claimName: {{ .Release.Name }}-data}
+""",
+}
+
+
+def test_wait_returns_once_the_claim_is_bound_and_uninstall_deletes_the_volume(
+    cluster: UpCluster, api: httpx.Client, helm: Helm, ns: str, tmp_path: Path
+) -> None:
+    chart = tmp_path / "store"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: store\nversion: 0.1.0\n")
+    for name, text in _STORE_CHART.items():
+        (chart / "templates" / name).write_text(text)
+    token = uuid.uuid4().hex
+    assert KUBECTL is not None
+
+    def kubectl(*args: str) -> str:
+        done = subprocess.run([KUBECTL, "--kubeconfig", str(cluster.kubeconfig), "-n", ns, *args],
+                              capture_output=True, text=True, timeout=60, env=helm.env())  # fmt: skip
+        assert done.returncode == 0, f"kubectl {' '.join(args)}:\n{done.stderr}"
+        return done.stdout
+
+    values = ["--set", f"image={BUSYBOX_IMAGE}", "--set-string", f"token={token}"]
+    installed = helm.run("install", "p1", str(chart), *values, "--wait", "--timeout", "90s", "--debug")
+    assert installed.returncode == 0, installed.stderr
+    # The claim waits for its first consumer (the class is WaitForFirstConsumer), so helm's first readiness
+    # check found it unbound and helm went on polling until it was Bound.
+    assert f"PersistentVolumeClaim is not bound: {ns}/p1-data" in installed.stderr
+    row = kubectl("get", "pvc", "p1-data", "--no-headers").split()
+    claim = json.loads(kubectl("get", "pvc", "p1-data", "-o", "json"))
+    pv_name = claim["spec"]["volumeName"]
+    assert row[:6] == ["p1-data", "Bound", pv_name, "10Mi", "RWO", storage.LOCAL_PATH_CLASS], row
+    pv = json.loads(kubectl("get", "pv", pv_name, "-o", "json"))
+    assert pv["spec"]["persistentVolumeReclaimPolicy"] == "Delete"
+    (pod,) = items(api, f"/api/v1/namespaces/{ns}/pods", labelSelector="app=p1-store")
+    assert pod["spec"]["nodeName"] == cluster.node
+    assert storage.node_of(pv) == cluster.node  # pinned to the node the pod landed on
+    assert kubectl("exec", "deploy/p1-store", "--", "cat", "/data/note").strip() == token
+    volume_dir = Path(pv["spec"]["local"]["path"])
+    assert (volume_dir / "note").read_text().strip() == token  # on the node, in the volume's directory
+
+    helm("uninstall", "p1", "--wait", "--timeout", "90s")
+    # helm waited for the claim itself to go (its protection finalizer holds it until the pod is gone) ...
+    assert api.get(f"/api/v1/namespaces/{ns}/persistentvolumeclaims/p1-data").status_code == 404
+    # ... and the reclaim policy Delete then removes the volume and its directory.
+    wait_until(lambda: api.get(f"/api/v1/persistentvolumes/{pv_name}").status_code == 404, 60, 0.5,
+               what=f"{pv_name} deleted")  # fmt: skip
+    assert not volume_dir.exists()
