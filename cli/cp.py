@@ -98,12 +98,26 @@ def pack(local: Path, name: str, archive: IO[bytes]) -> None:
     archive.seek(0)
 
 
+def _extract(tar: tarfile.TarFile, dest: str) -> None:
+    if hasattr(tarfile, "data_filter"):
+        tar.extractall(dest, filter="data")
+        return
+    # Python before 3.11.4 (Debian 12's 3.11.2) has no extraction filters: take plain files and directories that
+    # stay inside `dest`, without set-id bits, and refuse anything else (links, devices).
+    for member in tar.getmembers():
+        name = member.name
+        if name.startswith("/") or ".." in Path(name).parts or not (member.isreg() or member.isdir()):
+            raise tarfile.TarError(f"refused {name!r}: only files and directories inside the target")
+        member.mode &= 0o777
+    tar.extractall(dest)
+
+
 def unpack(archive: IO[bytes], remote: str, local: Path) -> None:
     archive.seek(0)
     with tempfile.TemporaryDirectory() as unpacked:
         try:
             with tarfile.open(fileobj=archive, mode="r") as tar:
-                tar.extractall(unpacked, filter="data")
+                _extract(tar, unpacked)
         except tarfile.TarError as exc:
             raise CLIError(f"cannot unpack what the container sent: {exc}") from None
         got = Path(unpacked) / remote.lstrip("/")

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.binaries import KUBECTL
 from tests.compose.conftest import Compose
 from tests.harness import wait_until
 
@@ -51,9 +52,10 @@ def policy(name: str, spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _apply(c: Compose, objs: tuple[dict[str, Any], ...]) -> None:
+    assert KUBECTL is not None
     proc = subprocess.run(
         [
-            "kubectl",
+            KUBECTL,
             "--kubeconfig",
             str(c.kubeconfig),
             "--cache-dir",
