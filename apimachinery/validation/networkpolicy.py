@@ -17,6 +17,7 @@ from typing import Any
 from apimachinery.validation.common import (
     Errs,
     Obj,
+    _items,
     forbidden,
     invalid,
     is_port_name,
@@ -58,23 +59,6 @@ def _selector(parent: Obj, key: str, path: str, errs: Errs) -> bool:
     else:
         validate_label_selector(value, path, errs)
     return True
-
-
-def _items(parent: Obj, key: str, path: str, errs: Errs) -> list[tuple[str, Obj]]:
-    """(path, item) for every object of the list `parent[key]`; anything else there is reported."""
-    value = parent.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        errs.append(invalid(path, value, "must be a list"))
-        return []
-    out = []
-    for i, item in enumerate(value):
-        if isinstance(item, dict):
-            out.append((f"{path}[{i}]", item))
-        else:
-            errs.append(invalid(f"{path}[{i}]", item, "must be an object"))
-    return out
 
 
 def validate_port(port: Obj, path: str, errs: Errs) -> None:
@@ -153,10 +137,10 @@ def validate_network_policy(policy: Obj, errs: Errs) -> None:
         return
     _selector(spec, "podSelector", "spec.podSelector", errs)  # unset is {} (all pods): defaulting fills it in
     for direction, peers in (("ingress", "from"), ("egress", "to")):
-        for rule_path, rule in _items(spec, direction, f"spec.{direction}", errs):
-            for port_path, port in _items(rule, "ports", f"{rule_path}.ports", errs):
+        for _, rule_path, rule in _items(spec, direction, f"spec.{direction}", errs):
+            for _, port_path, port in _items(rule, "ports", f"{rule_path}.ports", errs):
                 validate_port(port, port_path, errs)
-            for peer_path, peer in _items(rule, peers, f"{rule_path}.{peers}", errs):
+            for _, peer_path, peer in _items(rule, peers, f"{rule_path}.{peers}", errs):
                 validate_peer(peer, peer_path, errs)
     types = spec.get("policyTypes")
     if types is None:
