@@ -8,6 +8,7 @@ The kernel drops the lock when its holder dies, so a killed agent never leaves a
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import logging
 import os
@@ -50,6 +51,18 @@ class NamespaceLock:
             return self.path.read_text().strip()
         except OSError:
             return ""
+
+    async def wait(self, who: str, interval: float = 0.5) -> None:
+        """Take the lock, waiting (unhealthy, touching nothing) while another `who` holds it."""
+        if self.acquire():
+            return
+        log.warning(
+            f"another {who} programs this network namespace: waiting for it to exit",
+            extra={"holder_pid": self.holder(), "lock_file": str(self.path)},
+        )
+        while not self.acquire():
+            await asyncio.sleep(interval)
+        log.info(f"took over the {who} lock")
 
     def release(self) -> None:
         if self.fd is not None:

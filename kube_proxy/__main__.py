@@ -102,26 +102,12 @@ async def amain(args: argparse.Namespace) -> None:
     )
     lock = ProxyLock(args.lock_file)
     try:
-        await wait_for_lock(lock, args.lock_file)
+        await lock.wait("kube-proxy")
         await server.run()
     finally:
         health.close()
         await client.aclose()
         lock.release()
-
-
-async def wait_for_lock(lock: ProxyLock, path: Path, interval: float = 0.5) -> None:
-    """Two kube-proxies in one network namespace would fight over the same chains: a second one waits
-    (unhealthy, touching nothing) until the first exits, then takes over."""
-    if lock.acquire():
-        return
-    log.warning(
-        "another kube-proxy programs this network namespace: waiting for it to exit",
-        extra={"holder_pid": lock.holder(), "lock_file": str(path)},
-    )
-    while not lock.acquire():
-        await asyncio.sleep(interval)
-    log.info("took over the kube-proxy lock")
 
 
 async def cleanup(args: argparse.Namespace) -> bool:

@@ -65,19 +65,6 @@ def tools_missing() -> list[str]:
     return [tool for tool in ("iptables-restore", "iptables-save", "ipset") if shutil.which(tool) is None]
 
 
-async def wait_for_lock(lock: NamespaceLock, path: Path, interval: float = 0.5) -> None:
-    """A second agent in this network namespace waits (unhealthy, touching nothing) until the first exits."""
-    if lock.acquire():
-        return
-    log.warning(
-        "another kube-netpol programs this network namespace: waiting for it to exit",
-        extra={"holder_pid": lock.holder(), "lock_file": str(path)},
-    )
-    while not lock.acquire():
-        await asyncio.sleep(interval)
-    log.info("took over the kube-netpol lock")
-
-
 async def amain(args: argparse.Namespace) -> None:
     metrics = PolicyMetrics()
     client = client_from_args(args, user_agent="kube-netpol")
@@ -96,7 +83,7 @@ async def amain(args: argparse.Namespace) -> None:
     )
     lock = NamespaceLock(args.lock_file)
     try:
-        await wait_for_lock(lock, args.lock_file)
+        await lock.wait("kube-netpol")
         ensure_bridge_netfilter()
         await agent.run()
     finally:
