@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import calendar
 import logging
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -41,6 +42,7 @@ from kubelet.runtime.docker import LABEL_GRACE, ContainerInfo, DockerRuntime, Ru
 from kubelet.runtime.mounts import MountError
 from kubelet.service_env import MasterServiceEnv
 from kubelet.status import ContainerView, now_rfc3339, pod_status, status_changed
+from kubelet.volumes import ownership
 from kubelet.volumes.manager import ApiVolumes, SetUpFailure
 from kubelet.volumes.sources import ConfigError
 
@@ -400,7 +402,7 @@ class PodSyncer:
         in place); None, with the container's waiting reason and an event, when they cannot be made yet."""
         c, name = start.spec, start.spec["name"]
         try:
-            await self.claims.prepare(pod)
+            local_claims = await self.claims.prepare(pod)
             env = await container_env(
                 pod, c, self.volumes.objects, service_env=await self.service_env.for_pod(pod), pod_ip=pod_ip or "",
                 host_ip=self.host_ip(), allocatable=self.allocatable(),
@@ -414,7 +416,7 @@ class PodSyncer:
             run.wake_in(2.0)
             return None
         try:
-            self._make_volume_dirs(pod)
+            await asyncio.to_thread(self._make_volume_dirs, pod, local_claims)
             args = spec.container_args(
                 pod, c, sandbox_id=sandbox.id, restart_count=start.restart_count, init=start.init,
                 root_dir=self.config.root_dir, env=env,
@@ -437,10 +439,31 @@ class PodSyncer:
             self.event(pod, "Warning", reason, message)
         return args
 
-    def _make_volume_dirs(self, pod: dict[str, Any]) -> None:
-        for path, kind in spec.volume_paths(self.config.root_dir, pod).values():
+    def _make_volume_dirs(self, pod: dict[str, Any], local_claims: dict[str, str]) -> None:
+        """The pod's emptyDir directories (mode 0777, as the kubelet makes them: any user of the pod writes there)
+        and hostPath DirectoryOrCreate ones; then the fsGroup's ownership of its emptyDirs and local claims."""
+        paths = spec.volume_paths(self.config.root_dir, pod)
+        empty_dirs = [
+            str(v["name"])
+            for v in pod.get("spec", {}).get("volumes") or []
+            if "emptyDir" in v and (v["emptyDir"] or {}).get("medium") != "Memory"
+        ]
+        for name, (path, kind) in paths.items():
             if kind == "DirectoryOrCreate" and path and not Path(path).exists():
                 Path(path).mkdir(parents=True, exist_ok=True)
+                if name in empty_dirs:
+                    os.chmod(path, 0o777)
+        try:
+            group, policy = ownership.fs_group(pod), ownership.change_policy(pod)
+        except ownership.OwnershipError as exc:
+            raise MountError(str(exc)) from exc
+        if group is None:
+            return
+        for name, path in [*((n, paths[n][0]) for n in empty_dirs), *local_claims.items()]:
+            try:
+                ownership.set_volume_ownership(path, group, policy)
+            except OSError as exc:
+                raise MountError(f'fsGroup ownership of volume "{name}" failed: {exc}') from exc
 
     async def _gc_instances(self, by_name: dict[str, list[ContainerInfo]]) -> None:
         """Keep the latest two instances of each container (the current one and the one `--previous` shows)."""
