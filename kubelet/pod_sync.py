@@ -42,7 +42,7 @@ from kubelet.runtime.docker import LABEL_GRACE, ContainerInfo, DockerRuntime, Ru
 from kubelet.runtime.mounts import MountError
 from kubelet.service_env import MasterServiceEnv
 from kubelet.status import ContainerView, now_rfc3339, pod_status, status_changed
-from kubelet.volumes import ownership
+from kubelet.volumes import limits, ownership
 from kubelet.volumes.manager import ApiVolumes, SetUpFailure
 from kubelet.volumes.sources import ConfigError
 
@@ -113,6 +113,7 @@ class PodSyncer:
         self.volume_failures: dict[str, list[SetUpFailure]] = {}
         self.service_env = MasterServiceEnv(client)
         self.start_observed: set[str] = set()
+        self.evictions: dict[str, str] = {}  # uid -> why the pod was evicted
 
     # -- entry point -------------------------------------------------------------------------------------------
 
@@ -143,7 +144,37 @@ class PodSyncer:
                 if exc.code not in (404, 409):
                     raise
             return None  # the DELETED event brings us back with pod None
+        if uid in self.evictions:
+            await self._evict(pod, infos, self.evictions[uid])
+            return None
         return await self._sync_running(pod, infos)
+
+    # -- eviction ----------------------------------------------------------------------------------------------
+
+    async def check_limits(self) -> list[str]:
+        """Evict the running pods whose emptyDir outgrew its sizeLimit (kubelet.volumes.limits); their uids."""
+        evicted = []
+        for uid, pod in list(self.pods.items()):
+            if uid in self.evictions or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+                continue
+            if pod["metadata"].get("deletionTimestamp") or spec.pod_problem(pod) is not None:
+                continue
+            message = await asyncio.to_thread(limits.exceeded, self.config.root_dir, pod)
+            if message is not None:
+                log.warning("evicting pod %s/%s: %s", pod["metadata"].get("namespace"), pod["metadata"]["name"],
+                            message)  # fmt: skip
+                self.evictions[uid] = message
+                self.event(pod, "Warning", "Evicted", message)
+                evicted.append(uid)
+        return evicted
+
+    async def _evict(self, pod: dict[str, Any], infos: list[ContainerInfo], message: str) -> None:
+        """As the kubelet's eviction manager: kill the pod's containers at once, then phase Failed, Evicted."""
+        await self._kill_all(pod, infos, 0)
+        observed = by_name(await self.runtime.list_containers(pod["metadata"]["uid"]))
+        init_views, app_views, init_failed = self._views(pod, observed, {})
+        evicted = {"phase": "Failed", "reason": "Evicted", "message": message}
+        await self._write_status(pod, init_views, app_views, init_failed, evicted)
 
     # -- a live pod --------------------------------------------------------------------------------------------
 
@@ -520,6 +551,7 @@ class PodSyncer:
         self.pod_ips.pop(uid, None)
         self.last_status.pop(uid, None)
         self.start_observed.discard(uid)
+        self.evictions.pop(uid, None)
         await self.volumes.tear_down(uid)  # its tmpfs mounts first: rmtree must not stop at a mount point
         self.volume_failures.pop(uid, None)
         if spec.valid_uid(uid):  # a uid is a directory name here; never one that could name ".."
@@ -535,6 +567,7 @@ class PodSyncer:
         init_views: list[ContainerView],
         app_views: list[ContainerView],
         init_failed: bool,
+        override: dict[str, Any] | None = None,
     ) -> dict[str, Any] | None:
         uid = pod["metadata"]["uid"]
         old = pod.get("status") or {}
@@ -547,6 +580,7 @@ class PodSyncer:
             base, init_views, app_views, pod_ip=self.pod_ips.get(uid) or None, host_ip=self.host_ip(),
             start_time=start_time, init_failed=init_failed,
         )  # fmt: skip
+        status.update(override or {})
         if not status_changed(old, status) or self.last_status.get(uid) == status:
             return status
         md = pod["metadata"]

@@ -36,7 +36,8 @@ _MSG_SYSCTL = (
 _MSG_ID = "must be between 0 and 2147483647, inclusive"
 
 
-FS_GROUP_CHANGE_POLICIES = ("OnRootMismatch", "Always")
+FS_GROUP_CHANGE_POLICIES = ["OnRootMismatch", "Always"]
+
 
 def _bool(parent: Obj, key: str, path: str, errs: Errs) -> bool | None:
     value = parent.get(key)
