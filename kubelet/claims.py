@@ -55,18 +55,24 @@ class ClaimVolumes:
         self.node_name = node_name
         self.left_alone: set[str] = set()  # directories whose volume this node may not read
 
-    async def prepare(self, pod: Obj) -> None:
-        """Link every persistentVolumeClaim volume of the pod to its directory; ClaimError if one cannot be."""
+    async def prepare(self, pod: Obj) -> dict[str, str]:
+        """Link every persistentVolumeClaim volume of the pod to its directory; ClaimError if one cannot be.
+        Returns the volumes backed by local persistent volumes (name -> directory): those get the pod's fsGroup
+        (hostPath ones do not, as upstream)."""
         namespace = pod["metadata"].get("namespace") or "default"
+        local: dict[str, str] = {}
         for volume in (pod.get("spec") or {}).get("volumes") or []:
             source = (volume or {}).get("persistentVolumeClaim")
             if source is None:
                 continue
-            target = await self._directory(namespace, str(source.get("claimName") or ""))
+            target, is_local = await self._directory(namespace, str(source.get("claimName") or ""))
             link = link_path(self.root_dir, pod, volume.get("name"))
             await asyncio.to_thread(_relink, link, target)
+            if is_local:
+                local[str(volume.get("name"))] = target
+        return local
 
-    async def _directory(self, namespace: str, claim_name: str) -> str:
+    async def _directory(self, namespace: str, claim_name: str) -> tuple[str, bool]:
         try:
             claim = await self.client.get(PVCS, claim_name, namespace)
         except StatusError as exc:
@@ -85,7 +91,7 @@ class ClaimVolumes:
                 f'persistentvolume "{volume_name}" is pinned to node {pinned}, not {self.node_name}'
             )
         if pv_spec.get("hostPath"):
-            return check_host_path(pv_spec["hostPath"].get("path"))
+            return check_host_path(pv_spec["hostPath"].get("path")), False
         if not pv_spec.get("local"):
             raise ClaimError(
                 f'persistentvolume "{volume_name}" is neither hostPath nor local: not supported here'
@@ -101,7 +107,7 @@ class ClaimVolumes:
             await asyncio.to_thread(os.makedirs, path, 0o777, True)
         elif not await asyncio.to_thread(os.path.isdir, path):
             raise ClaimError(f'persistentvolume "{volume_name}": directory {path} does not exist')
-        return path
+        return path, True
 
     async def _hold(self, pv: Obj) -> None:
         """This node's finalizer on a provisioned volume, before its directory exists."""

@@ -226,6 +226,7 @@ class Kubelet:
         await self._sweep()  # re-adopt (wake workers for what runs) and remove orphans
         self._spawn(self._sweep_loop(), "sweep")
         self._spawn(self._local_volume_loop(), "local-volumes")
+        self._spawn(self._eviction_loop(), "eviction")
         if self.network.mode == "cni":
             self._spawn(self._routes_loop(), "routes")
         self.ready.set()
@@ -312,6 +313,17 @@ class Kubelet:
                     await self.syncer.claims.sweep()
                 except Exception as exc:  # the apiserver away: the next sweep retries
                     log.warning("local volume sweep failed: %s", exc)
+
+    async def _eviction_loop(self) -> None:
+        """Evict pods whose emptyDir outgrew its sizeLimit (kubelet/volumes/limits.py), every few seconds."""
+        while True:
+            await asyncio.sleep(self.config.eviction_monitoring_interval)
+            if self.syncer is not None:
+                try:
+                    for uid in await self.syncer.check_limits():
+                        self.workers.update(uid)
+                except Exception as exc:  # a pod directory going away mid-walk; the next round retries
+                    log.warning("emptyDir usage check failed: %s", exc)
 
     async def _routes_loop(self) -> None:
         """host-gw: route every other node's podCIDR via its InternalIP, as Nodes come and go; a Node whose

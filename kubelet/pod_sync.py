@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import calendar
 import logging
+import os
 import shutil
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -33,12 +35,14 @@ from kubelet.env import container_env
 from kubelet.images import ImageManager
 from kubelet.metrics import KubeletMetrics
 from kubelet.network.pod_network import PodNetwork
+from kubelet.pod_actions import PodActions, Start, by_name, compute_pod_actions, latest_first, restart_policy
 from kubelet.probes import ProbeManager
 from kubelet.runtime import spec
 from kubelet.runtime.docker import LABEL_GRACE, ContainerInfo, DockerRuntime, RuntimeFailure
 from kubelet.runtime.mounts import MountError
 from kubelet.service_env import MasterServiceEnv
 from kubelet.status import ContainerView, now_rfc3339, pod_status, status_changed
+from kubelet.volumes import limits, ownership
 from kubelet.volumes.manager import ApiVolumes, SetUpFailure
 from kubelet.volumes.sources import ConfigError
 
@@ -56,8 +60,21 @@ def _epoch(ts: str | None) -> float:
     return float(calendar.timegm(datetime.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S").timetuple()))
 
 
-def _latest_first(infos: list[ContainerInfo]) -> list[ContainerInfo]:
-    return sorted(infos, key=lambda i: (i.restart_count, i.created), reverse=True)
+def _sandbox_of(infos: list[ContainerInfo]) -> ContainerInfo | None:
+    """The pod's current sandbox when it runs."""
+    sandboxes = latest_first([i for i in infos if i.is_sandbox])
+    return sandboxes[0] if sandboxes and sandboxes[0].running else None
+
+
+@dataclass
+class _SyncPass:
+    """What one sync learns on its way: the containers' waiting reasons, and when it wants to run again."""
+
+    waiting: dict[str, tuple[str, str]] = field(default_factory=dict)
+    requeue: float | None = None
+
+    def wake_in(self, seconds: float) -> None:
+        self.requeue = seconds if self.requeue is None else min(self.requeue, seconds)
 
 
 class PodSyncer:
@@ -96,6 +113,7 @@ class PodSyncer:
         self.volume_failures: dict[str, list[SetUpFailure]] = {}
         self.service_env = MasterServiceEnv(client)
         self.start_observed: set[str] = set()
+        self.evictions: dict[str, str] = {}  # uid -> why the pod was evicted
 
     # -- entry point -------------------------------------------------------------------------------------------
 
@@ -126,134 +144,73 @@ class PodSyncer:
                 if exc.code not in (404, 409):
                     raise
             return None  # the DELETED event brings us back with pod None
+        if uid in self.evictions:
+            await self._evict(pod, infos, self.evictions[uid])
+            return None
         return await self._sync_running(pod, infos)
+
+    # -- eviction ----------------------------------------------------------------------------------------------
+
+    async def check_limits(self) -> list[str]:
+        """Evict the running pods whose emptyDir outgrew its sizeLimit (kubelet.volumes.limits); their uids."""
+        evicted = []
+        for uid, pod in list(self.pods.items()):
+            if uid in self.evictions or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+                continue
+            if pod["metadata"].get("deletionTimestamp") or spec.pod_problem(pod) is not None:
+                continue
+            message = await asyncio.to_thread(limits.exceeded, self.config.root_dir, pod)
+            if message is not None:
+                log.warning("evicting pod %s/%s: %s", pod["metadata"].get("namespace"), pod["metadata"]["name"],
+                            message)  # fmt: skip
+                self.evictions[uid] = message
+                self.event(pod, "Warning", "Evicted", message)
+                evicted.append(uid)
+        return evicted
+
+    async def _evict(self, pod: dict[str, Any], infos: list[ContainerInfo], message: str) -> None:
+        """As the kubelet's eviction manager: kill the pod's containers at once, then phase Failed, Evicted."""
+        await self._kill_all(pod, infos, 0)
+        observed = by_name(await self.runtime.list_containers(pod["metadata"]["uid"]))
+        init_views, app_views, init_failed = self._views(pod, observed, {})
+        evicted = {"phase": "Failed", "reason": "Evicted", "message": message}
+        await self._write_status(pod, init_views, app_views, init_failed, evicted)
 
     # -- a live pod --------------------------------------------------------------------------------------------
 
     async def _sync_running(self, pod: dict[str, Any], infos: list[ContainerInfo]) -> float | None:
         uid = pod["metadata"]["uid"]
-        pod_spec = pod.get("spec", {})
-        policy = pod_spec.get("restartPolicy") or "Always"
-        init_specs = pod_spec.get("initContainers") or []
-        app_specs = pod_spec.get("containers") or []
-        sandboxes = _latest_first([i for i in infos if i.is_sandbox])
-        by_name: dict[str, list[ContainerInfo]] = {}
-        for info in _latest_first([i for i in infos if not i.is_sandbox]):
-            by_name.setdefault(info.container_name, []).append(info)
-        waiting: dict[str, tuple[str, str]] = {}
-        requeue: float | None = None
-
-        def wake_in(seconds: float) -> None:
-            nonlocal requeue
-            requeue = seconds if requeue is None else min(requeue, seconds)
-
-        init_views, app_views, init_failed = self._views(pod, by_name, waiting)
-        if self._terminal(pod, policy, init_views, app_views, init_failed):
-            await self._stop_sandbox(sandboxes)
+        run = _SyncPass()
+        init_views, app_views, init_failed = self._views(pod, by_name(infos), run.waiting)
+        if self._terminal(pod, restart_policy(pod), init_views, app_views, init_failed):
+            await self._stop_sandbox(latest_first([i for i in infos if i.is_sandbox]))
             await self._write_status(pod, init_views, app_views, init_failed)
             return None
+        await self._set_up_volumes(pod, run)
 
-        # The API volumes are written before any container starts and again on every sync (a changed ConfigMap
-        # reaches the files); while one fails, no container starts (running ones carry on).
-        failures = self.volume_failures[uid] = await self.volumes.set_up(pod)
-        for failure in failures:
-            log.warning("pod %s: %s", pod["metadata"].get("name"), failure.message())
-            self.event(pod, "Warning", "FailedMount", failure.message())
-        if failures:
-            wake_in(2.0)
-
-        sandbox = sandboxes[0] if sandboxes else None
+        actions = self._actions(pod, infos)
         pod_ip = self.pod_ips.get(uid)
-        if sandbox is None or not sandbox.running:
-            attempt = sandbox.restart_count + 1 if sandbox else 0
-            if sandbox is not None:
-                # The network namespace is gone: everything in it must start again in a new sandbox.
-                self.event(
-                    pod, "Normal", "SandboxChanged", "Pod sandbox changed, it will be killed and re-created."
-                )
-                await self._kill_all(pod, [i for i in infos if i.running and not i.is_sandbox], 0)
-                await self._stop_sandbox(sandboxes)
-            try:
-                sandbox, pod_ip = await self._create_sandbox(pod, attempt)
-            except Exception as exc:
-                self.event(pod, "Warning", "FailedCreatePodSandBox", f"Failed to create pod sandbox: {exc}")
-                log.warning("sandbox for %s failed: %s", pod["metadata"]["name"], exc)
+        if actions.create_sandbox:
+            if not await self._recreate_sandbox(pod, infos, actions):
                 return 2.0
-            by_name = {}
-            for info in _latest_first(
-                [i for i in await self.runtime.list_containers(uid) if not i.is_sandbox]
-            ):
-                by_name.setdefault(info.container_name, []).append(info)
-        elif pod_ip is None:
-            pod_ip = await self.network.recover_ip(sandbox) or ""
-            self.pod_ips[uid] = pod_ip
-
-        changed = False
-        init_done = True
-        for c in init_specs:
-            instances = by_name.get(c["name"], [])
-            cur = instances[0] if instances else None
-            if cur is not None and cur.exited and cur.exit_code == 0:
-                continue
-            init_done = False
-            if cur is not None and (cur.running or cur.status == "created"):
-                if cur.status == "created":
-                    await self.runtime.start(cur.id)
-                    changed = True
-                break
-            restart_count = 0
-            if cur is not None:  # failed
-                if policy == "Never":
-                    break
-                remaining = self.backoff.remaining((uid, c["name"]), cur.finished_epoch)
-                if remaining > 0:
-                    self._crashloop(pod, c["name"], waiting)
-                    wake_in(remaining)
-                    break
-                restart_count = cur.restart_count + 1
-            if cur is not None:
-                self.backoff.next((uid, c["name"]))
-            changed |= await self._start(pod, c, sandbox, pod_ip, restart_count, True, waiting, wake_in)
-            break
-
-        if init_done:
-            for c in app_specs:
-                instances = by_name.get(c["name"], [])
-                cur = instances[0] if instances else None
-                if cur is not None and cur.running:
-                    why = self.probes.must_kill(cur.id)
-                    if not why:
-                        continue
-                    self.event(pod, "Normal", "Killing", why)
-                    await self.runtime.stop(cur.id, self._grace(pod))
-                    changed = True
-                    cur = await self.runtime.inspect(cur.id)
-                    if cur is None:
-                        continue
-                if cur is not None and cur.status == "created":
-                    await self.runtime.start(cur.id)
-                    changed = True
-                    continue
-                restart_count = 0
-                if cur is not None:
-                    if policy == "Never" or (policy == "OnFailure" and cur.exit_code == 0):
-                        continue
-                    remaining = self.backoff.remaining((uid, c["name"]), cur.finished_epoch)
-                    if remaining > 0:
-                        self._crashloop(pod, c["name"], waiting)
-                        wake_in(remaining)
-                        continue
-                    self.backoff.next((uid, c["name"]))
-                    restart_count = cur.restart_count + 1
-                changed |= await self._start(pod, c, sandbox, pod_ip, restart_count, False, waiting, wake_in)
-
-        if changed:
             infos = await self.runtime.list_containers(uid)
-            by_name = {}
-            for info in _latest_first([i for i in infos if not i.is_sandbox]):
-                by_name.setdefault(info.container_name, []).append(info)
-            await self._gc_instances(by_name)
-        init_views, app_views, init_failed = self._views(pod, by_name, waiting)
+            actions = self._actions(pod, infos)
+            pod_ip = self.pod_ips.get(uid)
+        elif pod_ip is None and (sandbox := _sandbox_of(infos)) is not None:
+            pod_ip = self.pod_ips[uid] = await self.network.recover_ip(sandbox) or ""
+        killed = bool(actions.kill)
+        if killed:
+            for info, why in actions.kill:
+                self.event(pod, "Normal", "Killing", why)
+                await self.runtime.stop(info.id, self._grace(pod))
+            infos = await self.runtime.list_containers(uid)
+            actions = self._actions(pod, infos)  # the killed containers have exited: restart them
+        changed = await self._perform(pod, actions, _sandbox_of(infos), pod_ip, run) or killed
+
+        observed = by_name(await self.runtime.list_containers(uid)) if changed else by_name(infos)
+        if changed:
+            await self._gc_instances(observed)
+        init_views, app_views, init_failed = self._views(pod, observed, run.waiting)
         running = {
             v.spec["name"]: (v.current.id, v.current.started_epoch)
             for v in app_views
@@ -261,13 +218,86 @@ class PodSyncer:
         }
         self.probes.sync(pod, running, pod_ip or "")
         status = await self._write_status(pod, init_views, app_views, init_failed)
-        if status and status["phase"] == "Running" and uid not in self.start_observed:
-            if len(running) == len(app_specs):
-                self.start_observed.add(uid)
-                created = _epoch(pod["metadata"].get("creationTimestamp"))
-                if created:
-                    self.metrics.pod_start_duration.observe(max(0.0, time.time() - created))
-        return requeue
+        self._observe_start(pod, status, len(running))
+        return run.requeue
+
+    def _actions(self, pod: dict[str, Any], infos: list[ContainerInfo]) -> PodActions:
+        uid = pod["metadata"]["uid"]
+        failed_liveness = {}
+        for info in infos:
+            if info.running and not info.is_sandbox and (why := self.probes.must_kill(info.id)):
+                failed_liveness[info.id] = why
+        return compute_pod_actions(
+            pod,
+            infos,
+            backoff_remaining=lambda name, since: self.backoff.remaining((uid, name), since),
+            liveness_failures=failed_liveness,
+        )
+
+    async def _set_up_volumes(self, pod: dict[str, Any], run: _SyncPass) -> None:
+        """The API volumes are written before any container starts and again on every sync (a changed ConfigMap
+        reaches the files); while one fails, no container starts (running ones carry on)."""
+        failures = self.volume_failures[pod["metadata"]["uid"]] = await self.volumes.set_up(pod)
+        for failure in failures:
+            log.warning("pod %s: %s", pod["metadata"].get("name"), failure.message())
+            self.event(pod, "Warning", "FailedMount", failure.message())
+        if failures:
+            run.wake_in(2.0)
+
+    async def _recreate_sandbox(
+        self, pod: dict[str, Any], infos: list[ContainerInfo], actions: PodActions
+    ) -> bool:
+        """A new sandbox for the pod (its old one, if any, stopped with everything in it). False when it failed."""
+        if actions.sandbox_attempt > 0:
+            # The network namespace is gone: everything in it must start again in a new sandbox.
+            self.event(
+                pod, "Normal", "SandboxChanged", "Pod sandbox changed, it will be killed and re-created."
+            )
+            await self._kill_all(pod, actions.kill_for_sandbox, 0)
+            await self._stop_sandbox(latest_first([i for i in infos if i.is_sandbox]))
+        try:
+            await self._create_sandbox(pod, actions.sandbox_attempt)
+        except Exception as exc:
+            self.event(pod, "Warning", "FailedCreatePodSandBox", f"Failed to create pod sandbox: {exc}")
+            log.warning("sandbox for %s failed: %s", pod["metadata"]["name"], exc)
+            return False
+        return True
+
+    async def _perform(
+        self,
+        pod: dict[str, Any],
+        actions: PodActions,
+        sandbox: ContainerInfo | None,
+        pod_ip: str | None,
+        run: _SyncPass,
+    ) -> bool:
+        """Carry out the starts and back-offs of `actions`; True when a container was created or started."""
+        uid = pod["metadata"]["uid"]
+        for name, remaining in actions.back_off.items():
+            self._crashloop(pod, name, run.waiting)
+            run.wake_in(remaining)
+        changed = False
+        for info in actions.resume:
+            await self.runtime.start(info.id)
+            changed = True
+        if sandbox is None:  # it died since it was created: the next sync makes a new one
+            return changed
+        for start in actions.start:
+            if start.restart:
+                self.backoff.next((uid, start.spec["name"]))
+            changed |= await self._start(pod, start, sandbox, pod_ip, run)
+        return changed
+
+    def _observe_start(self, pod: dict[str, Any], status: dict[str, Any] | None, running: int) -> None:
+        """The pod start latency metric, once per pod: creation to every app container running."""
+        uid = pod["metadata"]["uid"]
+        if not status or status["phase"] != "Running" or uid in self.start_observed:
+            return
+        if running == len(pod.get("spec", {}).get("containers") or []):
+            self.start_observed.add(uid)
+            created = _epoch(pod["metadata"].get("creationTimestamp"))
+            if created:
+                self.metrics.pod_start_duration.observe(max(0.0, time.time() - created))
 
     # -- pieces ------------------------------------------------------------------------------------------------
 
@@ -327,7 +357,7 @@ class PodSyncer:
         waiting[name] = ("CrashLoopBackOff", message)
         self.event(pod, "Warning", "BackOff", "Back-off restarting failed container " + name)
 
-    async def _create_sandbox(self, pod: dict[str, Any], attempt: int) -> tuple[ContainerInfo, str]:
+    async def _create_sandbox(self, pod: dict[str, Any], attempt: int) -> None:
         uid = pod["metadata"]["uid"]
         image = self.config.pause_image
         if await self.runtime.image_id(image) is None:
@@ -351,37 +381,59 @@ class PodSyncer:
             await self.runtime.remove(sandbox_id)
             raise
         self.pod_ips[uid] = pod_ip
-        return sandbox, pod_ip
 
     async def _start(
-        self,
-        pod: dict[str, Any],
-        c: dict[str, Any],
-        sandbox: ContainerInfo,
-        pod_ip: str | None,
-        restart_count: int,
-        init: bool,
-        waiting: dict[str, tuple[str, str]],
-        wake_in: Callable[[float], None],
+        self, pod: dict[str, Any], start: Start, sandbox: ContainerInfo, pod_ip: str | None, run: _SyncPass
     ) -> bool:
         """Pull (per policy), create and start one container. False (and a waiting reason) when it could not."""
-        name = c["name"]
+        c, name = start.spec, start.spec["name"]
+        if not await self._image_ready(pod, c, run):
+            return False
+        if self.volume_failures.get(pod["metadata"]["uid"]):
+            run.waiting[name] = ("ContainerCreating", "")  # FailedMount events say which volume and why
+            return False
+        args = await self._container_args(pod, start, sandbox, pod_ip, run)
+        if args is None:
+            return False
+        image = args.pop("image")
+        try:
+            container_id = await self.runtime.create(image, **args)
+        except RuntimeFailure as exc:
+            run.waiting[name] = ("CreateContainerError", str(exc))
+            self.event(pod, "Warning", "Failed", f"Error: {exc}")
+            run.wake_in(5.0)
+            return False
+        self.event(pod, "Normal", "Created", f"Created container {name}")
+        try:
+            await self.runtime.start(container_id)
+        except RuntimeFailure as exc:
+            self.event(pod, "Warning", "Failed", f"Error: failed to start container {name}: {exc}")
+            return True  # it exists, exited: the restart policy and back-off take it from here
+        self.event(pod, "Normal", "Started", f"Started container {name}")
+        return True
+
+    async def _image_ready(self, pod: dict[str, Any], c: dict[str, Any], run: _SyncPass) -> bool:
         result = await self.images.ensure(
             c.get("image", ""), c.get("imagePullPolicy"), lambda t, r, m: self.event(pod, t, r, m)
         )
-        if not result.ok:
-            waiting[name] = (result.reason, result.message)
-            retry = self.images.retry_in(c.get("image", ""))
-            if result.reason == "ErrImagePull":
-                wake_in(min(1.0, retry / 2))  # the next look shows ImagePullBackOff while the back-off runs
-            elif result.reason == "ImagePullBackOff":
-                wake_in(max(retry, 0.1))
-            return False
-        if self.volume_failures.get(pod["metadata"]["uid"]):
-            waiting[name] = ("ContainerCreating", "")  # FailedMount events say which volume and why
-            return False
+        if result.ok:
+            return True
+        run.waiting[c["name"]] = (result.reason, result.message)
+        retry = self.images.retry_in(c.get("image", ""))
+        if result.reason == "ErrImagePull":
+            run.wake_in(min(1.0, retry / 2))  # the next look shows ImagePullBackOff while the back-off runs
+        elif result.reason == "ImagePullBackOff":
+            run.wake_in(max(retry, 0.1))
+        return False
+
+    async def _container_args(
+        self, pod: dict[str, Any], start: Start, sandbox: ContainerInfo, pod_ip: str | None, run: _SyncPass
+    ) -> dict[str, Any] | None:
+        """Docker's create arguments for the container (its claims linked, its env built, its volume and DNS files
+        in place); None, with the container's waiting reason and an event, when they cannot be made yet."""
+        c, name = start.spec, start.spec["name"]
         try:
-            await self.claims.prepare(pod)
+            local_claims = await self.claims.prepare(pod)
             env = await container_env(
                 pod, c, self.volumes.objects, service_env=await self.service_env.for_pod(pod), pod_ip=pod_ip or "",
                 host_ip=self.host_ip(), allocatable=self.allocatable(),
@@ -390,14 +442,14 @@ class PodSyncer:
         except (ConfigError, ClaimError, MountError, StatusError, ClientConnectionError) as exc:
             # A missing ConfigMap, Secret or key, or a claim not yet bound or whose volume cannot be reached: the
             # kubelet's CreateContainerConfigError, retried until it is there.
-            waiting[name] = ("CreateContainerConfigError", str(exc))
+            run.waiting[name] = ("CreateContainerConfigError", str(exc))
             self.event(pod, "Warning", "Failed", f"Error: {exc}")
-            wake_in(2.0)
-            return False
+            run.wake_in(2.0)
+            return None
         try:
-            self._make_volume_dirs(pod)
+            await asyncio.to_thread(self._make_volume_dirs, pod, local_claims)
             args = spec.container_args(
-                pod, c, sandbox_id=sandbox.id, restart_count=restart_count, init=init,
+                pod, c, sandbox_id=sandbox.id, restart_count=start.restart_count, init=start.init,
                 root_dir=self.config.root_dir, env=env,
             )  # fmt: skip
             binds, warnings = pod_dns.write_pod_files(
@@ -409,34 +461,40 @@ class PodSyncer:
             # A mount that would leave its volume (a subPath through a symlink, a volume written past the API):
             # this container is not created; the pod's other containers and every other pod carry on.
             log.warning("container %s of %s not created: %s", name, pod["metadata"].get("name"), exc)
-            waiting[name] = ("CreateContainerConfigError", str(exc))
+            run.waiting[name] = ("CreateContainerConfigError", str(exc))
             self.event(pod, "Warning", "Failed", f"Error: {exc}")
-            wake_in(10.0)
-            return False
+            run.wake_in(10.0)
+            return None
         args["mounts"] = [*args["mounts"], *(Mount(t, s, type="bind", read_only=True) for s, t in binds)]
         for reason, message in warnings:
             self.event(pod, "Warning", reason, message)
-        image = args.pop("image")
-        try:
-            container_id = await self.runtime.create(image, **args)
-        except RuntimeFailure as exc:
-            waiting[name] = ("CreateContainerError", str(exc))
-            self.event(pod, "Warning", "Failed", f"Error: {exc}")
-            wake_in(5.0)
-            return False
-        self.event(pod, "Normal", "Created", f"Created container {name}")
-        try:
-            await self.runtime.start(container_id)
-        except RuntimeFailure as exc:
-            self.event(pod, "Warning", "Failed", f"Error: failed to start container {name}: {exc}")
-            return True  # it exists, exited: the restart policy and back-off take it from here
-        self.event(pod, "Normal", "Started", f"Started container {name}")
-        return True
+        return args
 
-    def _make_volume_dirs(self, pod: dict[str, Any]) -> None:
-        for path, kind in spec.volume_paths(self.config.root_dir, pod).values():
+    def _make_volume_dirs(self, pod: dict[str, Any], local_claims: dict[str, str]) -> None:
+        """The pod's emptyDir directories (mode 0777, as the kubelet makes them: any user of the pod writes there)
+        and hostPath DirectoryOrCreate ones; then the fsGroup's ownership of its emptyDirs and local claims."""
+        paths = spec.volume_paths(self.config.root_dir, pod)
+        empty_dirs = [
+            str(v["name"])
+            for v in pod.get("spec", {}).get("volumes") or []
+            if "emptyDir" in v and (v["emptyDir"] or {}).get("medium") != "Memory"
+        ]
+        for name, (path, kind) in paths.items():
             if kind == "DirectoryOrCreate" and path and not Path(path).exists():
                 Path(path).mkdir(parents=True, exist_ok=True)
+                if name in empty_dirs:
+                    os.chmod(path, 0o777)
+        try:
+            group, policy = ownership.fs_group(pod), ownership.change_policy(pod)
+        except ownership.OwnershipError as exc:
+            raise MountError(str(exc)) from exc
+        if group is None:
+            return
+        for name, path in [*((n, paths[n][0]) for n in empty_dirs), *local_claims.items()]:
+            try:
+                ownership.set_volume_ownership(path, group, policy)
+            except OSError as exc:
+                raise MountError(f'fsGroup ownership of volume "{name}" failed: {exc}') from exc
 
     async def _gc_instances(self, by_name: dict[str, list[ContainerInfo]]) -> None:
         """Keep the latest two instances of each container (the current one and the one `--previous` shows)."""
@@ -493,6 +551,7 @@ class PodSyncer:
         self.pod_ips.pop(uid, None)
         self.last_status.pop(uid, None)
         self.start_observed.discard(uid)
+        self.evictions.pop(uid, None)
         await self.volumes.tear_down(uid)  # its tmpfs mounts first: rmtree must not stop at a mount point
         self.volume_failures.pop(uid, None)
         if spec.valid_uid(uid):  # a uid is a directory name here; never one that could name ".."
@@ -508,6 +567,7 @@ class PodSyncer:
         init_views: list[ContainerView],
         app_views: list[ContainerView],
         init_failed: bool,
+        override: dict[str, Any] | None = None,
     ) -> dict[str, Any] | None:
         uid = pod["metadata"]["uid"]
         old = pod.get("status") or {}
@@ -520,6 +580,7 @@ class PodSyncer:
             base, init_views, app_views, pod_ip=self.pod_ips.get(uid) or None, host_ip=self.host_ip(),
             start_time=start_time, init_failed=init_failed,
         )  # fmt: skip
+        status.update(override or {})
         if not status_changed(old, status) or self.last_status.get(uid) == status:
             return status
         md = pod["metadata"]

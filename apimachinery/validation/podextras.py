@@ -36,6 +36,9 @@ _MSG_SYSCTL = (
 _MSG_ID = "must be between 0 and 2147483647, inclusive"
 
 
+FS_GROUP_CHANGE_POLICIES = ["OnRootMismatch", "Always"]
+
+
 def _bool(parent: Obj, key: str, path: str, errs: Errs) -> bool | None:
     value = parent.get(key)
     if value is not None and not isinstance(value, bool):
@@ -139,6 +142,9 @@ def validate_pod_security(spec: Obj, path: str, errs: Errs) -> None:
     _bool(sc, "runAsNonRoot", f"{sc_path}.runAsNonRoot", errs)
     for key in ("runAsUser", "runAsGroup", "fsGroup"):
         _id(sc, key, f"{sc_path}.{key}", errs)
+    policy = sc.get("fsGroupChangePolicy")
+    if policy is not None and policy not in FS_GROUP_CHANGE_POLICIES:
+        errs.append(not_supported(f"{sc_path}.fsGroupChangePolicy", policy, FS_GROUP_CHANGE_POLICIES))
     groups = sc.get("supplementalGroups")
     for i, group in enumerate(groups if isinstance(groups, list) else []):
         if isinstance(group, bool) or not isinstance(group, int) or not 0 <= group <= INT32_MAX:

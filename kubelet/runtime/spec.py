@@ -178,19 +178,47 @@ def memory_volume_name(pod: dict[str, Any], name: str) -> str:
     return f"kubelite-memory-{uid}-{check_volume_name(name)}"
 
 
-def _memory_volumes(pod: dict[str, Any]) -> dict[str, Any]:
-    """name -> sizeLimit (or None) of the pod's emptyDir medium Memory volumes."""
-    return {
-        v["name"]: (v.get("emptyDir") or {}).get("sizeLimit")
-        for v in (pod.get("spec") or {}).get("volumes") or []
-        if isinstance(v, dict) and "emptyDir" in v and (v["emptyDir"] or {}).get("medium") == "Memory"
-    }
+def pod_memory_limit(pod: dict[str, Any]) -> int | None:
+    """The pod's memory limit in bytes, as upstream's PodLimits: the sum of its app containers' limits, or the
+    largest init container's if that is more; None when an app container has no limit (the pod has none)."""
+    spec = pod.get("spec") or {}
+
+    def limit(c: dict[str, Any]) -> int | None:
+        value = ((c.get("resources") or {}).get("limits") or {}).get("memory")
+        return memory_bytes(value) if value is not None else None
+
+    apps = [limit(c) for c in spec.get("containers") or []]
+    if not apps or any(v is None for v in apps):
+        return None
+    inits = [v for v in (limit(c) for c in spec.get("initContainers") or []) if v is not None]
+    return max([sum(v for v in apps if v is not None), *inits])
 
 
-def _memory_mount(pod: dict[str, Any], name: str, size: Any, target: str, read_only: bool) -> Mount:
+def _memory_volumes(pod: dict[str, Any]) -> dict[str, int | None]:
+    """name -> size in bytes (or None: tmpfs's default) of the pod's emptyDir medium Memory volumes: the volume's
+    sizeLimit, or the pod's memory limit when that is smaller or there is no sizeLimit (as the kubelet sizes them)."""
+    pod_limit = pod_memory_limit(pod)
+    out: dict[str, int | None] = {}
+    for v in (pod.get("spec") or {}).get("volumes") or []:
+        if isinstance(v, dict) and "emptyDir" in v and (v["emptyDir"] or {}).get("medium") == "Memory":
+            size_limit = (v["emptyDir"] or {}).get("sizeLimit")
+            sizes = [
+                x for x in (memory_bytes(size_limit) if size_limit is not None else None, pod_limit) if x
+            ]
+            out[v["name"]] = min(sizes) if sizes else None
+    return out
+
+
+def _memory_mount(pod: dict[str, Any], name: str, size: int | None, target: str, read_only: bool) -> Mount:
     options = {"type": "tmpfs", "device": "tmpfs"}
-    if size is not None:
-        options["o"] = f"size={memory_bytes(size)}"
+    mount_options = [f"size={size}"] if size is not None else []
+    fs_group = ((pod.get("spec") or {}).get("securityContext") or {}).get("fsGroup")
+    if (
+        fs_group is not None
+    ):  # the tmpfs root as an fsGroup volume's: the group's, setgid (and sticky, as tmpfs is)
+        mount_options += [f"gid={_id(fs_group, 'fsGroup')}", "mode=3777"]
+    if mount_options:
+        options["o"] = ",".join(mount_options)
     return Mount(
         target, memory_volume_name(pod, name), type="volume", read_only=read_only,
         labels={LABEL_POD_UID: pod["metadata"]["uid"]}, driver_config=DriverConfig("local", options),
@@ -198,7 +226,7 @@ def _memory_mount(pod: dict[str, Any], name: str, size: Any, target: str, read_o
 
 
 def memory_mounts(pod: dict[str, Any], container: dict[str, Any]) -> list[Mount]:
-    """tmpfs volumes for the container's mounts of emptyDir medium Memory volumes, `sizeLimit` as their size
+    """tmpfs volumes for the container's mounts of emptyDir medium Memory volumes, sized by `_memory_volumes`
     (Docker's local driver with type tmpfs; the volume is labelled with the pod's uid and removed with the pod)."""
     memory = _memory_volumes(pod)
     return [
@@ -256,12 +284,31 @@ def container_args(
         args["command"] = [expand(str(a), env) for a in container["args"]]
     if container.get("workingDir"):
         args["working_dir"] = container["workingDir"]
-    sc = container.get("securityContext") or {}
-    if sc.get("runAsUser") is not None:
-        user = str(sc["runAsUser"])
-        if sc.get("runAsGroup") is not None:
-            user += f":{sc['runAsGroup']}"
-        args["user"] = user
-    if sc.get("privileged"):
+    args.update(identity_args(pod, container))
+    if (container.get("securityContext") or {}).get("privileged"):
         args["privileged"] = True
     return args
+
+
+def identity_args(pod: dict[str, Any], container: dict[str, Any]) -> dict[str, Any]:
+    """Docker's user and group_add for a container: runAsUser/runAsGroup from the container's securityContext,
+    else the pod's; the pod's fsGroup and supplementalGroups as supplementary groups (checked again here: they
+    reach Docker as strings)."""
+    pod_sc = (pod.get("spec") or {}).get("securityContext") or {}
+    sc = container.get("securityContext") or {}
+    args: dict[str, Any] = {}
+    uid = sc.get("runAsUser", pod_sc.get("runAsUser"))
+    gid = sc.get("runAsGroup", pod_sc.get("runAsGroup"))
+    if uid is not None:
+        args["user"] = str(_id(uid, "runAsUser")) + (f":{_id(gid, 'runAsGroup')}" if gid is not None else "")
+    groups = [pod_sc["fsGroup"]] if pod_sc.get("fsGroup") is not None else []
+    groups += list(pod_sc.get("supplementalGroups") or [])
+    if groups:
+        args["group_add"] = list(dict.fromkeys(str(_id(g, "supplementalGroups")) for g in groups))
+    return args
+
+
+def _id(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 2**31 - 1:
+        raise MountError(f"{what} {value!r} is not a valid id")
+    return value

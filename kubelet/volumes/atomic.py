@@ -24,6 +24,8 @@ import stat
 import time
 from pathlib import Path, PurePosixPath
 
+from kubelet.volumes.ownership import RO_FILE, root_matches, set_volume_ownership
+
 Payload = dict[str, tuple[bytes, int]]  # relative path -> (content, mode)
 DATA = "..data"
 MAX_PATH = 4096
@@ -90,12 +92,20 @@ def current_payload(directory: Path) -> Payload | None:
     return out
 
 
-def write_atomically(directory: Path, files: Payload, *, dir_mode: int = 0o755) -> bool:
-    """Make `directory` hold exactly `files` (see the module doc). True when it wrote, False when unchanged."""
+def write_atomically(
+    directory: Path, files: Payload, *, dir_mode: int = 0o755, group: int | None = None
+) -> bool:
+    """Make `directory` hold exactly `files` (see the module doc). True when it wrote, False when unchanged.
+    With `group` (the pod's fsGroup) every file and directory is that group's, files group-readable and
+    directories setgid (kubelet.volumes.ownership, for a read-only volume)."""
     files = check_payload(files)
+    if group is not None:
+        files = {p: (c, m | RO_FILE) for p, (c, m) in files.items()}
     if directory.is_symlink():
         raise PathError(f"volume directory {directory} is a symlink")
     directory.mkdir(parents=True, exist_ok=True, mode=dir_mode)
+    if group is not None and not root_matches(str(directory), group, read_only=True):
+        set_volume_ownership(str(directory), group, read_only=True)
     if current_payload(directory) == {p: (c, m & 0o777) for p, (c, m) in files.items()}:
         return False
     stamp = f"..{time.strftime('%Y_%m_%d_%H_%M_%S')}.{time.monotonic_ns()}"
@@ -108,7 +118,11 @@ def write_atomically(directory: Path, files: Payload, *, dir_mode: int = 0o755) 
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "wb") as f:
             f.write(content)
+            if group is not None:
+                os.fchown(f.fileno(), -1, group)
             os.fchmod(f.fileno(), mode & 0o777)
+    if group is not None:  # the fresh payload's directories (its files are done)
+        set_volume_ownership(str(data_dir), group, read_only=True)
     previous = os.readlink(directory / DATA) if (directory / DATA).is_symlink() else None
     tmp_link = directory / "..data_tmp"
     tmp_link.unlink(missing_ok=True)

@@ -9,6 +9,7 @@ unmounts its tmpfs volumes.
 Directories: `<root>/pods/<uid>/volumes/<plugin dir>/<volume>`, the uid and volume name checked again here (they
 become host paths). The `kubernetes.io~secret` and `kubernetes.io~projected` directories (tokens) are 0700: only
 root on the host reaches those files; each of their volumes is a tmpfs when the kubelet may mount (`tmpfs`).
+With the pod's fsGroup their files are that group's and group-readable (`ownership`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from kubelet.runtime.mounts import MountError, check_volume_name
 from kubelet.runtime.spec import valid_uid
 from kubelet.volumes import PLUGIN_DIRS, api_volume_kind, configmap, downward, projected, secret
 from kubelet.volumes.atomic import PathError, write_atomically
+from kubelet.volumes.ownership import OwnershipError, fs_group
 from kubelet.volumes.sources import ConfigError, ObjectCache
 from kubelet.volumes.tmpfs import Mounter, unmount_under
 
@@ -81,14 +83,14 @@ class ApiVolumes:
                     if not directory.is_symlink():
                         directory.mkdir(exist_ok=True)
                         await self.mounter.ensure(directory)
-                if write_atomically(directory, files):
+                if write_atomically(directory, files, group=fs_group(pod)):
                     log.info(
                         "volume %s of pod %s written (%d files)",
                         name,
                         pod["metadata"].get("name"),
                         len(files),
                     )
-            except (ConfigError, PathError, MountError, OSError) as exc:
+            except (ConfigError, PathError, MountError, OwnershipError, OSError) as exc:
                 failures.append(SetUpFailure(name, str(exc)))
         return failures
 

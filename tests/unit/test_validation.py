@@ -284,6 +284,16 @@ def test_pod_enums() -> None:
     )
 
 
+def test_fs_group_change_policy() -> None:
+    ok = make_pod(securityContext={"fsGroup": 2000, "fsGroupChangePolicy": "OnRootMismatch"})
+    assert fields(ok) == {}
+    bad = make_pod(securityContext={"fsGroup": 2000, "fsGroupChangePolicy": "Sometimes"})
+    assert fields(bad) == {"spec.securityContext.fsGroupChangePolicy": "FieldValueNotSupported"}
+    assert message(bad, "spec.securityContext.fsGroupChangePolicy") == (
+        'Unsupported value: "Sometimes": supported values: "OnRootMismatch", "Always"'
+    )
+
+
 def test_volumes_and_mounts() -> None:
     pod = make_pod(
         volumes=[

@@ -389,3 +389,105 @@ def test_memory_empty_dir_is_a_shared_sized_tmpfs(cluster: LocalCluster, ns: str
         return listed.stdout.strip() == ""
 
     wait_until(volume_gone, 30, 0.5, what="the pod's tmpfs volume removed")
+
+
+FS_GROUP_SCRIPT = """
+id -G
+echo e > /e/f; stat -c 'e %g %a' /e /e/f
+echo p > /p/f; stat -c 'p %g %a' /p /p/f
+echo m > /m/f; stat -c 'm %g %a' /m
+cat /s/key; echo; stat -L -c 's %g %a' /s/key
+cat /c/conf; echo
+"""
+
+
+def test_fs_group_owns_the_volumes_of_a_non_root_pod(
+    cluster: LocalCluster, ns: str, storage_class: Any
+) -> None:
+    """uid 1000 (no group of its own) writes into an emptyDir, a local-path claim (made root's 0755) and a memory
+    emptyDir, and reads a 0400 Secret: all through fsGroup 2000, which the process holds with its supplementary
+    group 3000."""
+    cls = storage_class()
+    k(cluster, ns, "apply", "-f", "-", stdin=claim("owned", cls))
+    k(cluster, ns, "create", "secret", "generic", "s", "--from-literal=key=s3cret")
+    k(cluster, ns, "create", "configmap", "c", "--from-literal=conf=hello")
+    mounts = [{"name": n, "mountPath": f"/{n}"} for n in ("e", "p", "m", "s", "c")]
+    body = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "owned"},
+        "spec": {
+            "restartPolicy": "Never",
+            "terminationGracePeriodSeconds": 1,
+            "securityContext": {"runAsUser": 1000, "fsGroup": 2000, "supplementalGroups": [3000],
+                                "fsGroupChangePolicy": "OnRootMismatch"},
+            "containers": [{"name": "c", "image": BUSYBOX_IMAGE, "command": ["sh", "-ec", FS_GROUP_SCRIPT],
+                            "volumeMounts": mounts}],
+            "volumes": [
+                {"name": "e", "emptyDir": {}},
+                {"name": "p", "persistentVolumeClaim": {"claimName": "owned"}},
+                {"name": "m", "emptyDir": {"medium": "Memory", "sizeLimit": "8Mi"}},
+                {"name": "s", "secret": {"secretName": "s", "defaultMode": 0o400}},
+                {"name": "c", "configMap": {"name": "c"}},
+            ],
+        },
+    }  # fmt: skip
+    k(cluster, ns, "apply", "-f", "-", stdin=json.dumps(body))
+    done = wait_until(
+        lambda: get(cluster, ns, "pod/owned")["status"].get("phase") in ("Succeeded", "Failed"),
+        90, 0.5, what="the pod to finish",
+    )  # fmt: skip
+    assert done
+    out = k(cluster, ns, "logs", "owned")
+    assert get(cluster, ns, "pod/owned")["status"]["phase"] == "Succeeded", out
+    lines = out.splitlines()
+    assert {"2000", "3000"} <= set(lines[0].split()), lines[0]  # the supplementary groups
+    assert lines[1:3] == ["e 2000 2777", "e 2000 644"], (
+        lines
+    )  # emptyDir 0777 as upstream, setgid, the group's
+    assert lines[3] == "p 2000 2775" and lines[4] == "p 2000 644", lines  # writable only through the group
+    assert lines[5] == "m 2000 3777", lines
+    assert lines[6:8] == ["s3cret", "s 2000 440"], lines  # a 0400 secret read through the group
+    assert lines[8] == "hello", lines
+    # The claim's directory on the node holds the file, with the group.
+    node = get(cluster, ns, "pod/owned")["spec"]["nodeName"]
+    directory = volume_dir(cluster, node, get(cluster, ns, "pvc/owned")["spec"]["volumeName"])
+    assert (directory / "f").read_text() == "p\n" and directory.stat().st_gid == 2000
+
+
+def test_empty_dir_over_its_size_limit_evicts_the_pod(cluster: LocalCluster, ns: str) -> None:
+    body = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "hog"},
+        "spec": {
+            "terminationGracePeriodSeconds": 30,  # eviction does not wait for it
+            "volumes": [{"name": "scratch", "emptyDir": {"sizeLimit": "1Mi"}},
+                        {"name": "roomy", "emptyDir": {"sizeLimit": "64Mi"}}],
+            "containers": [{"name": "c", "image": BUSYBOX_IMAGE,
+                            "command": ["sh", "-c", "dd if=/dev/zero of=/roomy/f bs=1M count=2; "
+                                        "dd if=/dev/zero of=/scratch/f bs=1M count=4; exec sleep 3600"],
+                            "volumeMounts": [{"name": "scratch", "mountPath": "/scratch"},
+                                             {"name": "roomy", "mountPath": "/roomy"}]}],
+        },
+    }  # fmt: skip
+    k(cluster, ns, "apply", "-f", "-", stdin=json.dumps(body))
+    wait_until(
+        lambda: get(cluster, ns, "pod/hog")["status"].get("phase") == "Failed",
+        60,
+        0.5,
+        what="the pod evicted",
+    )
+    status = get(cluster, ns, "pod/hog")["status"]
+    message = 'Usage of EmptyDir volume "scratch" exceeds the limit "1Mi".'
+    assert status["reason"] == "Evicted" and status["message"] == message, status
+    assert status["containerStatuses"][0]["state"].get("terminated"), status  # killed, not left running
+    assert events_of(cluster, ns, "hog").get("Evicted") == message
+    # It stays down: the kubelet does not restart an evicted pod's containers (restartPolicy Always).
+    node = get(cluster, ns, "pod/hog")["spec"]["nodeName"]
+    running = subprocess.run(
+        ["docker", "ps", "-q", "--filter", f"label=io.kubelite.pod.uid={get(cluster, ns, 'pod/hog')['metadata']['uid']}",
+         "--filter", f"label=io.kubelite.node={node}"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert running.stdout.strip() == ""
