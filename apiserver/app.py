@@ -61,6 +61,9 @@ async def _node_proxy(
         response = await nodeproxy.handle(resources.server, Request(scope, receive), *target)
     except errors.StatusError as err:
         response = status_response(err)
+    except Exception:
+        log.exception("node proxy request failed", extra={"path": scope["path"]})
+        response = status_response(errors.internal())
     await response(scope, receive, send)
 
 
