@@ -4,7 +4,7 @@ never read anything themselves. So a scrape costs nothing but rendering, however
 
 A round costs one Docker list call plus a few small sysfs/procfs reads per container; a new container is inspected
 once (its cgroup, image, start time and log path are cached by id). Writable-layer sizes make Docker walk the
-layers, so they are asked for only every `fs_interval` seconds.
+layers, so they are asked for only every `fs_interval` seconds (every 10 s at most while new containers have no size yet).
 """
 
 from __future__ import annotations
@@ -106,7 +106,9 @@ class StatsCollector:
             known = await self._inspect(cid)
             if known is not None:
                 self._known[cid] = known
-        if time.monotonic() - self._sizes_at >= self.fs_interval:
+        since = time.monotonic() - self._sizes_at
+        unsized = any(cid not in self._sizes for cid in running)
+        if since >= self.fs_interval or (unsized and since >= max(self.interval, 10.0)):
             self._sizes_at = time.monotonic()
             try:
                 self._sizes = await self.runtime.container_sizes()
