@@ -33,7 +33,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ControlPlane, alternate, control_plane, kubelet, token_controllers
+from bench.common import ControlPlane, alternate, control_plane, kubelet, summarize, token_controllers
 from bench.record import Recording, target
 from kubelet.runtime.docker import DockerRuntime
 from kubelet.stats.collector import StatsCollector
@@ -167,7 +167,7 @@ def main() -> None:
                 direct,
             ),
         ],
-        samples={"off": rates["off"], "on": rates["on"]},
+        samples={"off": summarize(rates["off"], "cores"), "on": summarize(rates["on"], "cores")},
         notes=[f"interval {INTERVAL:g}s; each window {args.window:g}s after {SETTLE:g}s of settling"],
     )
 
