@@ -33,6 +33,7 @@ BENCHMARKS = [
     ("netpol", True),
     ("failover", True),
     ("streaming", True),
+    ("kubelet_stats", True),
 ]
 
 
