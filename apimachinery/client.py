@@ -23,7 +23,7 @@ from typing import Any, Literal, TypeVar
 import httpx
 
 from apimachinery import clientmetrics
-from apimachinery.errors import StatusError
+from apimachinery.errors import StatusError, is_conflict
 from apimachinery.kubeconfig import ClientConfig, KubeconfigError, load
 from apimachinery.resources import ResourceInfo
 
@@ -420,7 +420,7 @@ async def retry_on_conflict(fn: Callable[[], Awaitable[T]], attempts: int = 5, d
         try:
             return await fn()
         except StatusError as err:
-            if err.code != 409 or err.reason != "Conflict" or attempt == attempts:
+            if not is_conflict(err) or attempt == attempts:
                 raise
             await asyncio.sleep(delay * 2 ** (attempt - 1))
     raise AssertionError("unreachable")  # pragma: no cover

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from apimachinery.client import Client
-from apimachinery.errors import StatusError
+from apimachinery.errors import StatusError, is_not_found
 from apimachinery.resources import ResourceInfo, by_resource
 from apimachinery.tasks import cancel_and_wait
 from apimachinery.validation import is_dns1123_subdomain
@@ -133,7 +133,7 @@ class EventRecorder:
                 self._remember(key, (ns, name, count + 1))
                 return
             except StatusError as err:
-                if err.code != 404:
+                if not is_not_found(err):
                     raise
                 # The Event was deleted (TTL or by hand): start a new one.
         base = str(ref.get("name") or "")

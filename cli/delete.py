@@ -9,7 +9,7 @@ from contextlib import aclosing
 import typer
 
 from apimachinery.client import Client
-from apimachinery.errors import StatusError
+from apimachinery.errors import StatusError, is_not_found
 from apimachinery.resources import ResourceInfo
 from cli import completion, manifests
 from cli.errors import CLIError, status_line
@@ -106,9 +106,9 @@ def delete(
             try:
                 result = await client.delete(res, name, obj_ns, CASCADE[cascade], grace)
             except StatusError as err:
-                if err.code == 404 and ignore_not_found:
+                if is_not_found(err) and ignore_not_found:
                     continue
-                if err.code != 404:
+                if not is_not_found(err):
                     raise
                 print(status_line(err), file=sys.stderr)
                 failed = True

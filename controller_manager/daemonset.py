@@ -22,7 +22,7 @@ import logging
 import time
 from typing import Any
 
-from apimachinery.errors import StatusError
+from apimachinery.errors import StatusError, ignore_not_found, is_conflict, is_not_found
 from apimachinery.events import NORMAL, WARNING
 from apimachinery.labels import from_label_selector
 from apimachinery.resources import must_resource
@@ -221,7 +221,7 @@ class DaemonSetController(Controller):
         try:
             return await self.client.patch(PODS, pod["metadata"]["name"], body, pod["metadata"]["namespace"])  # type: ignore[no-any-return]
         except StatusError as err:
-            if err.code not in (404, 409):
+            if not (is_not_found(err) or is_conflict(err)):
                 raise
             return {}  # gone or changed meanwhile: the next sync sees the new state
 
@@ -290,7 +290,7 @@ class DaemonSetController(Controller):
                 self.recorder.event(ds, NORMAL, SUCCESSFUL_DELETE, f"Deleted pod: {pod['metadata']['name']}")
             except StatusError as err:
                 self.expectations.deletion_observed(key, key_of(pod))
-                if err.code != 404:
+                if not is_not_found(err):
                     errors.append(err)
         if errors:
             raise errors[0]
@@ -313,13 +313,10 @@ class DaemonSetController(Controller):
         for revision in history.to_delete(
             [r for r in revisions if r["metadata"]["name"] != update["metadata"]["name"]], live, limit
         ):
-            try:
+            with ignore_not_found():
                 await self.client.delete(
                     history.CONTROLLERREVISIONS, revision["metadata"]["name"], ds["metadata"]["namespace"]
                 )
-            except StatusError as err:
-                if err.code != 404:
-                    raise
 
     def _next_check(self, ds: Obj, status: Obj) -> float | None:
         """minReadySeconds: look again when ready pods may have become available."""
@@ -331,10 +328,7 @@ class DaemonSetController(Controller):
     async def _write_status(self, ds: Obj, status: Obj) -> None:
         if (ds.get("status") or {}) == status:
             return
-        try:
+        with ignore_not_found():
             await self.client.update(
                 DAEMONSETS, {**ds, "status": status}, ds["metadata"]["namespace"], subresource="status"
             )
-        except StatusError as err:
-            if err.code != 404:
-                raise

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from apimachinery.client import Client, ClientConnectionError, status_error
-from apimachinery.errors import StatusError
+from apimachinery.errors import StatusError, is_forbidden, is_not_found, is_unauthorized
 from apimachinery.resources import ResourceInfo, must_resource
 
 Obj = dict[str, Any]
@@ -59,7 +59,7 @@ async def list_items(client: Client, res: ResourceInfo, namespace: str | None = 
     try:
         return Listing((await client.list_all(res, namespace or None))["items"])
     except StatusError as err:
-        if err.code in (401, 403, 404):
+        if is_unauthorized(err) or is_forbidden(err) or is_not_found(err):
             return Listing([], err.message or err.reason)
         raise
 

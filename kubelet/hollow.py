@@ -33,7 +33,7 @@ from typing import Any
 
 from apimachinery.client import Client
 from apimachinery.component import client_from_args, run_until_signal, setup_logging
-from apimachinery.errors import StatusError
+from apimachinery.errors import StatusError, is_already_exists, is_not_found
 from apimachinery.informer import Informer
 from apimachinery.resources import must_resource
 from apimachinery.timefmt import now_rfc3339
@@ -283,7 +283,7 @@ class HollowNodes:
         try:
             created = await self.client.create(NODES, body)
         except StatusError as err:
-            if err.code != 409:
+            if not is_already_exists(err):
                 raise
             created = None  # re-adopt a node from an earlier run: refresh its status below
         if created is None or not ((created.get("status") or {}).get("conditions")):
@@ -304,7 +304,7 @@ class HollowNodes:
         try:
             await self.client.create(LEASES, body, LEASE_NAMESPACE)
         except StatusError as err:
-            if err.code != 409:
+            if not is_already_exists(err):
                 raise
             await self._renew_lease(name)
 
@@ -317,7 +317,7 @@ class HollowNodes:
                 LEASE_NAMESPACE,
             )
         except StatusError as err:
-            if err.code != 404:
+            if not is_not_found(err):
                 raise
             await self._create_lease(name)  # never created (a failed start) or deleted by someone
 
@@ -399,7 +399,7 @@ class HollowNodes:
                 PODS, name, {"status": running_status(pod, pod_ip, now())}, namespace, subresource="status"
             )
         except StatusError as err:
-            if err.code == 404:
+            if is_not_found(err):
                 return
             raise
         self.running += 1

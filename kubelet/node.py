@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from apimachinery.client import Client, ClientConnectionError
-from apimachinery.errors import StatusError
+from apimachinery.errors import StatusError, ignore_not_found, is_already_exists, is_conflict, is_not_found
 from apimachinery.storage import LOCAL_PATH_ROOT_ANNOTATION
 from kubelet.api import LEASES, NAMESPACES, NODES
 from kubelet.config import KubeletConfig
@@ -218,7 +218,7 @@ class NodeAgent:
             self.node = await self.client.create(NODES, obj)
             log.info("registered node %s", self.config.node_name)
         except StatusError as exc:
-            if exc.code != 409:
+            if not is_already_exists(exc):
                 raise
             node = await self.client.get(NODES, self.config.node_name)
             patch: dict[str, Any] = {
@@ -254,7 +254,7 @@ class NodeAgent:
                 NODES, self.config.node_name, {"status": status}, subresource="status"
             )
         except StatusError as exc:
-            if exc.code == 404:
+            if is_not_found(exc):
                 log.warning("node %s was deleted, registering again", self.config.node_name)
                 await self.register()
                 return
@@ -275,17 +275,14 @@ class NodeAgent:
                 self._lease = await self.client.update(LEASES, lease, LEASE_NAMESPACE)
                 return
             except StatusError as exc:
-                if exc.code not in (404, 409):
+                if not (is_not_found(exc) or is_conflict(exc)):
                     raise
                 self._lease = None
-        try:
+        with ignore_not_found():
             current = await self.client.get(LEASES, name, LEASE_NAMESPACE)
             current["spec"] = {**current.get("spec", {}), **spec}
             self._lease = await self.client.update(LEASES, current, LEASE_NAMESPACE)
             return
-        except StatusError as exc:
-            if exc.code != 404:
-                raise
         owner = []
         if self.node and self.node.get("metadata", {}).get("uid"):
             owner = [{"apiVersion": "v1", "kind": "Node", "name": name, "uid": self.node["metadata"]["uid"]}]
@@ -298,12 +295,12 @@ class NodeAgent:
         try:
             self._lease = await self.client.create(LEASES, lease_obj, LEASE_NAMESPACE)
         except StatusError as exc:
-            if exc.code != 404:  # 404: the namespace does not exist yet
+            if not is_not_found(exc):  # 404: the namespace does not exist yet
                 raise
             try:
                 await self.client.create(NAMESPACES, {"metadata": {"name": LEASE_NAMESPACE}})
             except StatusError as ns_exc:
-                if ns_exc.code != 409:
+                if not is_already_exists(ns_exc):
                     raise
             self._lease = await self.client.create(LEASES, lease_obj, LEASE_NAMESPACE)
 
