@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from apimachinery import timefmt
 from apimachinery.timefmt import human_duration
 from cli.tabwriter import DESCRIBE_MINWIDTH, DESCRIBE_PADDING, align
 
@@ -33,9 +34,8 @@ class Doc:
 
 
 def parse_time(ts: str) -> datetime:
-    """An RFC 3339 timestamp (kept here, so kctl starts without importing more)."""
-    dt = datetime.fromisoformat(ts.replace("Z", "+00:00"))
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+    """An RFC 3339 timestamp (a zone-less one read as UTC)."""
+    return timefmt.parse_time(ts, naive_utc=True)
 
 
 def when(ts: str | None) -> str:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import copy
 import logging
-from datetime import UTC
 from typing import Any
 
 from apimachinery.errors import StatusError, ignore_not_found, is_already_exists, is_not_found
 from apimachinery.events import NORMAL, WARNING
 from apimachinery.resources import must_resource
+from apimachinery.timefmt import format_time
 from controller_manager import cronjob_util as util
 from controller_manager.base import Context, Controller
 from controller_manager.podutil import controller_ref, is_terminating, key_of, now, parse_time, split_key
@@ -166,7 +166,7 @@ class CronJobController(Controller):
             if any(ref.get("uid") == job["metadata"]["uid"] for ref in status.get("active") or []):
                 return decision.requeue
         status.setdefault("active", []).append(util.job_reference(job))
-        status["lastScheduleTime"] = decision.scheduled.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        status["lastScheduleTime"] = format_time(decision.scheduled)
         return decision.requeue
 
     async def _delete_job(self, cj: Obj, job: Obj) -> None:

@@ -14,13 +14,13 @@ import os
 import platform
 import shutil
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from apimachinery.client import Client, ClientConnectionError
 from apimachinery.errors import StatusError, ignore_not_found, is_already_exists, is_conflict, is_not_found
 from apimachinery.storage import LOCAL_PATH_ROOT_ANNOTATION
+from apimachinery.timefmt import now_rfc3339
 from kubelet.api import LEASES, NAMESPACES, NODES
 from kubelet.config import KubeletConfig
 
@@ -75,10 +75,6 @@ def host_facts(docker_version: str) -> dict[str, Any]:
             "architecture": _ARCH.get(platform.machine(), platform.machine()),
         },
     }
-
-
-def now_rfc3339() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def node_labels(config: KubeletConfig, arch: str) -> dict[str, str]:
@@ -196,7 +192,7 @@ def _without_heartbeats(status: dict[str, Any]) -> dict[str, Any]:
 
 
 def _microtime() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return now_rfc3339(micro=True)
 
 
 class NodeAgent:
