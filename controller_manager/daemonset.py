@@ -22,6 +22,7 @@ import logging
 import time
 from typing import Any
 
+from apimachinery.backoff import ItemBackoff
 from apimachinery.errors import StatusError, ignore_not_found, is_conflict, is_not_found
 from apimachinery.events import NORMAL, WARNING
 from apimachinery.labels import from_label_selector
@@ -65,8 +66,9 @@ class DaemonSetController(Controller):
         self.cr_informer.add_handler(
             self._on_revision, lambda _old, new: self._on_revision(new), self._on_revision
         )
-        # (daemonset key, node) -> (monotonic time before which a failed pod is not replaced, current delay)
-        self._failed_backoff: dict[tuple[str, str], tuple[float, float]] = {}
+        # (daemonset key, node) -> monotonic time before which a failed pod is not replaced, and the delays
+        self._failed_until: dict[tuple[str, str], float] = {}
+        self._failed_delays = ItemBackoff(*FAILED_BACKOFF)
 
     # -- handlers -------------------------------------------------------------------------------------------
 
@@ -146,7 +148,9 @@ class DaemonSetController(Controller):
         cached = self.ds_informer.store.get(key)
         if cached is None:
             self.expectations.delete(key)
-            self._failed_backoff = {k: v for k, v in self._failed_backoff.items() if k[0] != key}
+            for gone in [k for k in self._failed_until if k[0] == key]:
+                del self._failed_until[gone]
+                self._failed_delays.forget(gone)
             return None
         ds = {**copy.deepcopy(cached), "kind": "DaemonSet", "apiVersion": "apps/v1"}
         ns, _ = split_key(key)
@@ -233,12 +237,11 @@ class DaemonSetController(Controller):
         delete = list(actions.delete)
         for node, pod in actions.failed:
             backoff_key = (key, node)
-            until, delay = self._failed_backoff.get(backoff_key, (0.0, 0.0))
+            until = self._failed_until.get(backoff_key, 0.0)
             if time.monotonic() < until:
                 self.queue.add_after(key, until - time.monotonic())
                 continue
-            delay = min(max(delay * 2, FAILED_BACKOFF[0]), FAILED_BACKOFF[1])
-            self._failed_backoff[backoff_key] = (time.monotonic() + delay, delay)
+            self._failed_until[backoff_key] = time.monotonic() + self._failed_delays.when(backoff_key)
             phase = (pod.get("status") or {}).get("phase")
             verb = "failed" if phase == "Failed" else "succeeded"
             self.recorder.event(

@@ -27,6 +27,7 @@ import grpc
 from aetcd import rpc
 from aetcd.utils import prefix_range_end
 
+from apimachinery.backoff import Backoff
 from apiserver import metrics
 from apiserver.storage import (
     decode_continue,
@@ -140,7 +141,7 @@ class EtcdStorage:
         loop = asyncio.get_running_loop()
         budget = self._timeout if timeout is None else timeout
         deadline = loop.time() + budget
-        pause = 0.05
+        backoff = Backoff(initial=0.05, cap=0.5)
         attempt = 0
         while True:
             client = self._client()
@@ -166,8 +167,7 @@ class EtcdStorage:
                 raise last
             if attempt % len(self._clients) == 0:
                 # Every endpoint refused: give gRPC's reconnect a moment before the next round.
-                await asyncio.sleep(min(pause, left))
-                pause = min(pause * 2, 0.5)
+                await asyncio.sleep(min(backoff.next(), left))
 
     async def _translate(self, exc: grpc.aio.AioRpcError, key: str) -> StorageError:
         details = exc.details() or ""
@@ -343,7 +343,7 @@ class EtcdStorage:
         the last revision seen + 1. Only compaction ends it (StorageError(COMPACTED)); the caller cancels it."""
         key, end = prefix.encode(), prefix_end(prefix.encode())
         next_revision = from_revision
-        pause = _WATCH_BACKOFF_INITIAL
+        backoff = Backoff(initial=_WATCH_BACKOFF_INITIAL, cap=_WATCH_BACKOFF_MAX)
         while True:
             client = self._client()
             call = None
@@ -377,7 +377,7 @@ class EtcdStorage:
                         break
                     if response.created and next_revision == 0:
                         next_revision = int(response.header.revision) + 1
-                    pause = _WATCH_BACKOFF_INITIAL
+                    backoff.reset()
                     for event in response.events:
                         next_revision = int(event.kv.mod_revision) + 1
                         try:
@@ -397,8 +397,7 @@ class EtcdStorage:
                     open_watches.dec()
                 if call is not None:
                     call.cancel()
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, _WATCH_BACKOFF_MAX)
+            await asyncio.sleep(backoff.next())
 
     async def close(self) -> None:
         self._closed = True
