@@ -1,5 +1,5 @@
 """Running a host command (iptables, ipset, ip) to completion, even when the caller is cancelled (shared by
-kube-proxy and the network policy agent)."""
+the kubelet, kube-proxy and the network policy agent)."""
 
 from __future__ import annotations
 
@@ -29,3 +29,15 @@ async def run_command(*args: str, stdin: bytes | None = None) -> tuple[int, str]
         await done
         raise
     return proc.returncode or 0, out.decode(errors="replace")
+
+
+class HostCommandError(Exception):
+    """A host command (`ip`, `iptables`) failed; the message is the command line and its output."""
+
+
+async def run_checked(*args: str, stdin: bytes | None = None, check: bool = True) -> tuple[int, str]:
+    """`run_command`, raising HostCommandError for a non-zero exit (a missing command too) when `check`."""
+    code, text = await run_command(*args, stdin=stdin)
+    if check and code != 0:
+        raise HostCommandError(f"{' '.join(args)}: {text.strip()}")
+    return code, text

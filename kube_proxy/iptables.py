@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import re
 
+from apimachinery.hostcmd import run_command
 from kube_proxy import rules
-from kube_proxy.command import run_command
 from kube_proxy.rules import Jump
 
 log = logging.getLogger("kube_proxy.iptables")
