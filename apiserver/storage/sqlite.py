@@ -38,13 +38,13 @@ from typing import Any, NamedTuple, TypeVar
 
 from apiserver import metrics
 from apiserver.storage import (
+    cas,
     decode_continue,
     decode_value,
     encode_continue,
     encode_value,
     skip_corrupt,
     stamped_copy,
-    strip_revision,
 )
 from apiserver.storage.interface import (
     ErrorCode,
@@ -347,23 +347,18 @@ class SqliteStorage:
     async def guaranteed_update(
         self, key: str, try_update: TryUpdate, *, ignore_not_found: bool = False
     ) -> KeyValue:
-        current = await self._run(_latest_live, key)
-        while True:
-            if current is None:
-                if not ignore_not_found:
-                    raise StorageError(ErrorCode.NOT_FOUND, key)
-                new = try_update(None)
-                expect = 0
-            else:
-                new = try_update(decode_value(current.value, current.id))
-                stored = decode_value(current.value, current.id)
-                if strip_revision(new) == strip_revision(stored):
-                    return KeyValue(key, stored, current.id)
-                expect = current.id
-            revision, current = await self._append(key, expect, encode_value(new))
-            if revision:
-                return KeyValue(key, stamped_copy(new, revision), revision)
-            # Lost a race: `current` is now the state that won; try again from it.
+        return await cas.guaranteed_update(self, key, try_update, ignore_not_found=ignore_not_found)
+
+    async def read(self, key: str) -> cas.Stored | None:
+        """The compare-and-swap primitives of apiserver.storage.cas: the newest live row, and one append."""
+        row = await self._run(_latest_live, key)
+        return None if row is None else cas.Stored(row.value, row.id)
+
+    async def swap(self, key: str, expected: int, value: bytes) -> tuple[int, cas.Stored | None]:
+        revision, row = await self._append(key, expected, value)
+        if revision:
+            return revision, None
+        return 0, None if row is None else cas.Stored(row.value, row.id)
 
     async def compact(self, revision: int) -> None:
         await self._run(_compact, revision)
