@@ -10,7 +10,7 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from apimachinery.client import Client
 from apimachinery.durations import parse_flag_duration
@@ -144,11 +144,3 @@ def current_namespace() -> str:
 def namespace_of(all_namespaces: bool = False) -> str | None:
     """The namespace a command works in: None for -A, else -n, the context's namespace or "default"."""
     return None if all_namespaces else GLOBALS.default_namespace()
-
-
-def qualified_kind(obj: dict[str, Any]) -> str:
-    """`deployment.apps` / `pod`: the type prefix kubectl prints in `deployment.apps/web created`."""
-    api_version = str(obj.get("apiVersion") or "v1")
-    group = api_version.rpartition("/")[0]
-    kind = str(obj.get("kind") or "").lower()
-    return f"{kind}.{group}" if group else kind
