@@ -163,6 +163,7 @@ class NodeAgent:
         self._last_report = 0.0
         self.lease = nodestatus.NodeLease(client, config.node_name, config.lease_duration)
         self.registered = asyncio.Event()
+        self._background: set[asyncio.Task[None]] = set()  # referenced until done (the loop keeps weak ones)
 
     async def register(self) -> dict[str, Any]:
         """Create the Node, or adopt the existing one (setting podCIDR from the flag if it has none)."""
@@ -237,7 +238,9 @@ class NodeAgent:
 
     def on_node_deleted(self) -> None:
         """Our Node vanished from the API: register again (in the background)."""
-        asyncio.create_task(self._reregister(), name="node-reregister")
+        task = asyncio.create_task(self._reregister(), name="node-reregister")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _reregister(self) -> None:
         try:
