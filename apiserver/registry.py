@@ -387,15 +387,10 @@ class Store:
                 allocating=allocating,
             )
         key = self.key(namespace, name)
-        pending_create: Obj | None = None
 
         def try_update(current: Obj | None) -> Obj:
-            nonlocal pending_create
-            if current is None:
-                if create_if_missing is None:
-                    raise Abort(errors.not_found(self.info.resource, name, self.info.group))
-                pending_create = create_if_missing()
-                raise Abort(errors.internal("create"))
+            if current is None:  # gone (or deleted while we tried): NotFound, or a create below
+                raise Abort(errors.not_found(self.info.resource, name, self.info.group))
             current = copy.deepcopy(current)
             wanted = transform(copy.deepcopy(current))
             return self._prepare_update(current, wanted, subresource, manager)
@@ -415,22 +410,22 @@ class Store:
                     # resourceVersion (kubectl diff would otherwise show a removed resourceVersion line).
                     updated["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
                     return updated, False
-                kv = await self.storage.guaranteed_update(
-                    key, try_update, ignore_not_found=create_if_missing is not None
-                )
+                kv = await self.storage.guaranteed_update(key, try_update)
         except Abort as abort:
-            if pending_create is not None:
-                created = await self.create(
-                    namespace, pending_create, dry_run=dry_run, manager=manager, user=user
-                )
-                return created, True
-            raise abort.error from None
+            if create_if_missing is None or not errors.is_not_found(abort.error):
+                raise abort.error from None
         except StorageError as exc:
-            raise storage_error(exc, self.info, name) from None
-        obj = kv.obj
-        if self._should_delete(obj):
-            obj = await self._delete_now(namespace, name, int(obj["metadata"]["resourceVersion"]), obj)
-        return obj, False
+            if create_if_missing is None or exc.code is not ErrorCode.NOT_FOUND:
+                raise storage_error(exc, self.info, name) from None
+        else:
+            obj = kv.obj
+            if self._should_delete(obj):
+                obj = await self._delete_now(namespace, name, int(obj["metadata"]["resourceVersion"]), obj)
+            return obj, False
+        # Not there (or deleted while we tried), and this update may create: it does.
+        return await self.create(
+            namespace, create_if_missing(), dry_run=dry_run, manager=manager, user=user
+        ), True
 
     async def _update_checked(
         self,
