@@ -3,10 +3,12 @@ address in them with no more specific route (a pod bridge, a service rule, anoth
 instead of following the default route off it (DESIGN.md section 7). The kubelet guards the cluster CIDR, kube-proxy
 the service CIDR and the load-balancer pool, each with a device of its own.
 
-The device is a `dummy` where the kernel has that driver, else an `ifb` (which drops every packet sent to it that no
-tc action redirected: the same guarantee). With neither, `blackhole` routes still keep packets on the machine, but
-the host's own connections to those addresses then fail at connect(). Only a missing driver falls back: any other
-failure (no permission, a bad name) is raised, so a guard is never silently weaker than asked for.
+The device is a `dummy` where the kernel has that driver, else (for a caller that asks for it) an `ifb`, which drops
+every packet sent to it that no tc action redirected: the same guarantee. With neither, `blackhole` routes still
+keep packets on the machine, but the host's own connections to those addresses then fail at connect(): right for
+pod addresses (fail fast), wrong for service addresses (the nat OUTPUT chain never sees the packet), which is why
+kube-proxy asks for the ifb and the kubelet does not. Only a missing driver falls back: any other failure (no
+permission, a bad name) is raised, so a guard is never silently weaker than asked for.
 
 Commands run through apimachinery.hostcmd, so a cancelled caller (SIGTERM) never leaves a half-made guard behind a
 command that is still running.
@@ -22,7 +24,6 @@ from apimachinery.hostcmd import HostCommandError, run_checked
 
 log = logging.getLogger("apimachinery.guard")
 
-DEVICE_KINDS = ("dummy", "ifb")
 _NO_DRIVER = ("Unknown device type", "not supported")
 
 
@@ -35,9 +36,9 @@ async def device_kind(device: str) -> str | None:
     return str((info.get("linkinfo") or {}).get("info_kind") or "dummy")
 
 
-async def _make_device(device: str) -> str | None:
-    """Create `device` as the first kind of DEVICE_KINDS the kernel supports; None when it supports none."""
-    for kind in DEVICE_KINDS:
+async def _make_device(device: str, kinds: tuple[str, ...]) -> str | None:
+    """Create `device` as the first of `kinds` the kernel supports; None when it supports none."""
+    for kind in kinds:
         code, out = await run_checked("ip", "link", "add", device, "type", kind, check=False)
         if code == 0 or "File exists" in out:
             return kind
@@ -51,19 +52,21 @@ async def _exact_routes(cidr: str) -> list[dict[str, str]]:
     return list(json.loads(out or "[]"))
 
 
-async def ensure_guard(cidrs: Iterable[str], device: str, *, keep_other_routes: bool = False) -> str:
-    """Route every CIDR in `cidrs` to `device` (created when missing) or, without a device driver, to a blackhole.
-    Returns the guard's kind: "dummy", "ifb" or "blackhole".
+async def ensure_guard(
+    cidrs: Iterable[str], device: str, *, kinds: tuple[str, ...] = ("dummy",), keep_other_routes: bool = False
+) -> str:
+    """Route every CIDR in `cidrs` to `device` (created as the first of `kinds` the kernel supports, when missing)
+    or, with none of them, to a blackhole. Returns the guard's kind: "dummy", "ifb" or "blackhole".
 
     With `keep_other_routes`, a route some other party already has for exactly one of the CIDRs is left in
     place (it is added, never replaced); without, ours replaces it."""
     cidrs = list(cidrs)
-    kind = await device_kind(device) or await _make_device(device)
+    kind = await device_kind(device) or await _make_device(device, kinds)
     if kind is None:
         log.warning(
-            "no dummy or ifb device support: guarding with blackhole routes (host-originated traffic to the "
-            "guarded addresses will not work)",
-            extra={"cidrs": cidrs},
+            "no device support for the guard: blackhole routes instead (the host's own connections to the "
+            "guarded addresses fail at once)",
+            extra={"cidrs": cidrs, "kinds": list(kinds)},
         )
         for cidr in cidrs:
             await _route(keep_other_routes, "blackhole", cidr)

@@ -43,7 +43,7 @@ async def device_exists(name: str = GUARD_DEVICE) -> bool:
 async def ensure_guard(cidrs: Iterable[str], device: str = GUARD_DEVICE) -> str:
     """Route every CIDR in `cidrs` to the guard device (apimachinery.guard; created when missing), replacing any
     other route for exactly that prefix. Returns the guard's kind: "dummy", "ifb" or "blackhole"."""
-    return await guard.ensure_guard(cidrs, device)
+    return await guard.ensure_guard(cidrs, device, kinds=("dummy", "ifb"))
 
 
 async def remove_guard(cidrs: Iterable[str], device: str = GUARD_DEVICE) -> None:

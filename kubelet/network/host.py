@@ -35,9 +35,9 @@ async def run(*args: str, check: bool = True) -> tuple[int, str]:
 
 
 async def ensure_guard(cluster_cidr: str) -> str:
-    """Route `cluster_cidr` to the guard device (apimachinery.guard: a dummy, else an ifb, else a blackhole
-    route), leaving alone a route some other party already has for exactly that prefix. Returns the guard's
-    kind."""
+    """Route `cluster_cidr` to the guard device (apimachinery.guard: a dummy, else a blackhole route, so that
+    the host's own connections to a pod address nobody has fail at once), leaving alone a route some other party
+    already has for exactly that prefix. Returns the guard's kind."""
     return await guard.ensure_guard([cluster_cidr], GUARD_DEVICE, keep_other_routes=True)
 
 
