@@ -482,36 +482,45 @@ class Store:
                 return new, False
             if allocating:
                 await self.strategy.admit_update(new, current)
-            read_revision = current["metadata"]["resourceVersion"]
-            lost_race = errors.conflict(self.info.resource, name, self.info.group)
-
-            def swap(
-                live: Obj | None, _new: Obj = new, _rv: str = read_revision, _lost: StatusError = lost_race
-            ) -> Obj:
-                if live is None or live["metadata"]["resourceVersion"] != _rv:
-                    raise Abort(_lost)
-                return _new
-
-            try:
-                with metrics.storage_timer("update", self.info.resource):
-                    kv = await self.storage.guaranteed_update(key, swap)
-            except Abort as abort:
-                if allocating:
-                    await self.strategy.abandon_update(new, current)
-                if abort.error is lost_race:
-                    continue
-                raise abort.error from None
-            except StorageError as exc:
-                if allocating:
-                    await self.strategy.abandon_update(new, current)
-                raise storage_error(exc, self.info, name) from None
-            if allocating:
-                await self.strategy.commit_update(kv.obj, current)
-            obj = kv.obj
-            if self._should_delete(obj):
-                obj = await self._delete_now(namespace, name, int(obj["metadata"]["resourceVersion"]), obj)
-            return obj, False
+            stored = await self._swap_checked(key, name, new, current, allocating=allocating)
+            if stored is None:
+                continue  # lost a race: read, decide and admit again
+            if self._should_delete(stored):
+                stored = await self._delete_now(
+                    namespace, name, int(stored["metadata"]["resourceVersion"]), stored
+                )
+            return stored, False
         raise errors.conflict(self.info.resource, name, self.info.group)
+
+    async def _swap_checked(
+        self, key: str, name: str, new: Obj, current: Obj, *, allocating: bool
+    ) -> Obj | None:
+        """Write `new` only if the object is still at the revision `current` was read at: the stored object, or None
+        when another write came first. What an allocating strategy claimed is committed or released."""
+        read_revision = current["metadata"]["resourceVersion"]
+        lost_race = errors.conflict(self.info.resource, name, self.info.group)
+
+        def swap(live: Obj | None) -> Obj:
+            if live is None or live["metadata"]["resourceVersion"] != read_revision:
+                raise Abort(lost_race)
+            return new
+
+        try:
+            with metrics.storage_timer("update", self.info.resource):
+                kv = await self.storage.guaranteed_update(key, swap)
+        except Abort as abort:
+            if allocating:
+                await self.strategy.abandon_update(new, current)
+            if abort.error is lost_race:
+                return None
+            raise abort.error from None
+        except StorageError as exc:
+            if allocating:
+                await self.strategy.abandon_update(new, current)
+            raise storage_error(exc, self.info, name) from None
+        if allocating:
+            await self.strategy.commit_update(kv.obj, current)
+        return kv.obj
 
     def _prepare_update(
         self,
