@@ -33,7 +33,7 @@ from typing import Any
 
 from apimachinery.client import Client
 from apimachinery.component import client_from_args, run_until_signal, setup_logging
-from apimachinery.errors import StatusError, is_already_exists, is_not_found
+from apimachinery.errors import StatusError, ignore_not_found, is_already_exists, is_not_found
 from apimachinery.informer import Informer
 from apimachinery.resources import must_resource
 from apimachinery.timefmt import now_rfc3339
@@ -271,7 +271,7 @@ class HollowNodes:
 
         async def drop(name: str) -> None:
             for res, ns in ((LEASES, LEASE_NAMESPACE), (NODES, None)):
-                with contextlib.suppress(StatusError):  # already gone
+                with contextlib.suppress(StatusError):  # best effort: gone already, or left for the caller
                     await self.client.delete(res, name, ns)
 
         await self._each(drop)
@@ -310,7 +310,7 @@ class HollowNodes:
         meta, status = pod["metadata"], pod.get("status") or {}
         namespace, name = meta.get("namespace"), meta["name"]
         if meta.get("deletionTimestamp"):
-            with contextlib.suppress(StatusError):  # 404: already gone
+            with ignore_not_found():  # a failure of another kind is retried
                 await self.client.delete(PODS, name, namespace, grace_period_seconds=0)
             return
         if status.get("phase") in ("Running", "Succeeded", "Failed"):
