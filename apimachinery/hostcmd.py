@@ -35,9 +35,13 @@ class HostCommandError(Exception):
     """A host command (`ip`, `iptables`) failed; the message is the command line and its output."""
 
 
-async def run_checked(*args: str, stdin: bytes | None = None, check: bool = True) -> tuple[int, str]:
-    """`run_command`, raising HostCommandError for a non-zero exit (a missing command too) when `check`."""
+async def run_checked(
+    *args: str, stdin: bytes | None = None, check: bool = True, error: type[Exception] = HostCommandError
+) -> tuple[int, str]:
+    """`run_command`, raising `error` for a non-zero exit (a missing command too) when `check`. The message names
+    the command (its first words when it is long) and the start of its output, so a huge restore stays readable."""
     code, text = await run_command(*args, stdin=stdin)
     if check and code != 0:
-        raise HostCommandError(f"{' '.join(args)}: {text.strip()}")
+        shown = " ".join(args) if len(args) <= 8 else " ".join(args[:4]) + " ..."
+        raise error(f"{shown}: exit {code}: {text.strip()[:2000]}")
     return code, text
