@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import os
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, Literal, TypeVar
@@ -23,7 +24,8 @@ from typing import Any, Literal, TypeVar
 import httpx
 
 from apimachinery import clientmetrics
-from apimachinery.errors import StatusError
+from apimachinery.backoff import Backoff
+from apimachinery.errors import StatusError, is_conflict
 from apimachinery.kubeconfig import ClientConfig, KubeconfigError, load
 from apimachinery.resources import ResourceInfo
 
@@ -416,11 +418,12 @@ class Client:
 
 async def retry_on_conflict(fn: Callable[[], Awaitable[T]], attempts: int = 5, delay: float = 0.01) -> T:
     """Run `fn` (read, change, write) again while it raises 409 Conflict, a few times with a growing pause."""
+    backoff = Backoff(initial=delay, cap=math.inf)
     for attempt in range(1, attempts + 1):
         try:
             return await fn()
         except StatusError as err:
-            if err.code != 409 or err.reason != "Conflict" or attempt == attempts:
+            if not is_conflict(err) or attempt == attempts:
                 raise
-            await asyncio.sleep(delay * 2 ** (attempt - 1))
+            await asyncio.sleep(backoff.next())
     raise AssertionError("unreachable")  # pragma: no cover

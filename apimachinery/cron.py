@@ -8,12 +8,13 @@ The five-field grammar is croniter's; we only refuse what Kubernetes refuses (si
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
+
+from apimachinery.durations import parse_go_duration
 
 MACROS = {
     "@yearly": "0 0 1 1 *",
@@ -24,8 +25,6 @@ MACROS = {
     "@midnight": "0 0 * * *",
     "@hourly": "0 * * * *",
 }
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
-_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 class ScheduleError(ValueError):
@@ -33,10 +32,10 @@ class ScheduleError(ValueError):
 
 
 def _go_duration(text: str) -> float:
-    parts = _DURATION_PART.findall(text)
-    if not text or "".join(n + u for n, u in parts) != text:
-        raise ScheduleError(f"failed to parse duration @every {text}: invalid duration")
-    return sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
+    try:
+        return parse_go_duration(text)
+    except ValueError:
+        raise ScheduleError(f"failed to parse duration @every {text}: invalid duration") from None
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,10 @@
 
     StatusError            an error that the API answers with a Status body (code, reason, message, details)
 
-Clients raise the same type when the server answers with a Status, so `err.code == 404` reads the same on both
-sides of the wire.
+Clients raise the same type when the server answers with a Status, so `is_not_found(err)` reads the same on both
+sides of the wire. Callers test an error with the predicates at the end (`is_not_found`, `is_already_exists`,
+`is_conflict`, ...), never with a raw `err.code`: a 409 is AlreadyExists (a create lost to an existing name) or
+Conflict (a stale resourceVersion or a failed precondition), and the two mean different things.
 
 The builders say what kube-apiserver says, word for word: each names the function of
 k8s.io/apimachinery/pkg/api/errors (or the apiserver code path) whose Status it reproduces. `status()` lays the
@@ -14,6 +16,8 @@ message, field), empty ones left out as `omitempty` does, `details` present only
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 _DETAIL_ORDER = ("name", "group", "kind", "uid", "causes", "retryAfterSeconds")
@@ -297,3 +301,48 @@ def is_conflict(err: BaseException) -> bool:
 
 def is_already_exists(err: BaseException) -> bool:
     return isinstance(err, StatusError) and err.reason == "AlreadyExists"
+
+
+def is_gone(err: BaseException) -> bool:
+    """410: a resourceVersion too old for the server's window (relist)."""
+    return isinstance(err, StatusError) and err.code == 410
+
+
+def is_forbidden(err: BaseException) -> bool:
+    return isinstance(err, StatusError) and err.code == 403
+
+
+def is_unauthorized(err: BaseException) -> bool:
+    return isinstance(err, StatusError) and err.code == 401
+
+
+def is_method_not_supported(err: BaseException) -> bool:
+    """405: the server does not offer this verb or subresource."""
+    return isinstance(err, StatusError) and err.code == 405
+
+
+def is_too_many_requests(err: BaseException) -> bool:
+    return isinstance(err, StatusError) and err.code == 429
+
+
+def is_invalid(err: BaseException) -> bool:
+    return isinstance(err, StatusError) and err.code == 422
+
+
+@contextmanager
+def ignore_not_found() -> Iterator[None]:
+    """Run the block; a NotFound from it means the object is gone already, which is what the caller wanted."""
+    try:
+        yield
+    except StatusError as err:
+        if not is_not_found(err):
+            raise
+
+
+def is_bad_request(err: BaseException) -> bool:
+    return isinstance(err, StatusError) and err.code == 400
+
+
+def is_timeout(err: BaseException) -> bool:
+    """504: a server-side timeout, or a read at a resourceVersion the server has not reached yet."""
+    return isinstance(err, StatusError) and err.code == 504

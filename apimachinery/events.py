@@ -13,13 +13,13 @@ import logging
 import socket
 import time
 from collections import OrderedDict
-from datetime import UTC, datetime
 from typing import Any
 
 from apimachinery.client import Client
-from apimachinery.errors import StatusError
+from apimachinery.errors import StatusError, is_not_found
 from apimachinery.resources import ResourceInfo, by_resource
 from apimachinery.tasks import cancel_and_wait
+from apimachinery.timefmt import now_rfc3339
 from apimachinery.validation import is_dns1123_subdomain
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ _CACHE_SIZE = 4096
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return now_rfc3339()
 
 
 def object_reference(obj: dict[str, Any]) -> dict[str, Any]:
@@ -133,7 +133,7 @@ class EventRecorder:
                 self._remember(key, (ns, name, count + 1))
                 return
             except StatusError as err:
-                if err.code != 404:
+                if not is_not_found(err):
                     raise
                 # The Event was deleted (TTL or by hand): start a new one.
         base = str(ref.get("name") or "")

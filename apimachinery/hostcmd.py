@@ -1,5 +1,5 @@
 """Running a host command (iptables, ipset, ip) to completion, even when the caller is cancelled (shared by
-kube-proxy and the network policy agent)."""
+the kubelet, kube-proxy and the network policy agent)."""
 
 from __future__ import annotations
 
@@ -29,3 +29,19 @@ async def run_command(*args: str, stdin: bytes | None = None) -> tuple[int, str]
         await done
         raise
     return proc.returncode or 0, out.decode(errors="replace")
+
+
+class HostCommandError(Exception):
+    """A host command (`ip`, `iptables`) failed; the message is the command line and its output."""
+
+
+async def run_checked(
+    *args: str, stdin: bytes | None = None, check: bool = True, error: type[Exception] = HostCommandError
+) -> tuple[int, str]:
+    """`run_command`, raising `error` for a non-zero exit (a missing command too) when `check`. The message names
+    the command (its first words when it is long) and the start of its output, so a huge restore stays readable."""
+    code, text = await run_command(*args, stdin=stdin)
+    if check and code != 0:
+        shown = " ".join(args) if len(args) <= 8 else " ".join(args[:4]) + " ..."
+        raise error(f"{shown}: exit {code}: {text.strip()[:2000]}")
+    return code, text

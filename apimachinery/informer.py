@@ -31,7 +31,7 @@ from typing import Any
 
 from apimachinery.backoff import Backoff
 from apimachinery.client import Client
-from apimachinery.errors import StatusError
+from apimachinery.errors import StatusError, is_gone, is_timeout
 from apimachinery.resources import ResourceInfo
 from apimachinery.tasks import cancel_and_wait
 
@@ -205,7 +205,7 @@ class Informer:
                 raise
             except Exception as exc:
                 delay = self.backoff.next()
-                level = logging.INFO if isinstance(exc, StatusError) and exc.code == 410 else logging.WARNING
+                level = logging.INFO if isinstance(exc, StatusError) and is_gone(exc) else logging.WARNING
                 log.log(
                     level,
                     "list/watch failed, relisting",
@@ -231,7 +231,7 @@ class Informer:
             )
         except StatusError as err:
             # 410: too old; 504: newer than the server has (e.g. a restored etcd). Either way, read current state.
-            self._rv_unavailable = err.code in (410, 504)
+            self._rv_unavailable = is_gone(err) or is_timeout(err)
             raise
         self._rv_unavailable = False
         log.debug(

@@ -142,7 +142,9 @@ class Requirement:
             op = Operator(operator)
         except ValueError:
             supported = ", ".join(f'"{o.value}"' for o in Operator)
-            raise ValueError(f'operator: Unsupported value: "{operator}": supported values: {supported}')
+            raise ValueError(
+                f'operator: Unsupported value: "{operator}": supported values: {supported}'
+            ) from None
         if op in _SET_OPS and not values:
             errs.append("values: Invalid value: []: for 'in', 'notin' operators, values set can't be empty")
         elif op in _EXACT_OPS and len(values) != 1:
@@ -368,7 +370,7 @@ class _Parser:
             try:
                 requirements.append(self._requirement())
             except ValueError as exc:
-                raise ValueError(f"unable to parse requirement: {exc}")
+                raise ValueError(f"unable to parse requirement: {exc}") from exc
             kind, lit = self._next()
             if kind == _END:
                 return requirements

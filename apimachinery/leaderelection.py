@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apimachinery.client import Client
-from apimachinery.errors import StatusError
+from apimachinery.errors import StatusError, is_already_exists, is_conflict, is_not_found
 from apimachinery.resources import ResourceInfo, must_resource
 from apimachinery.timefmt import format_time, parse_time_or_none
 
@@ -98,7 +98,7 @@ class LeaderElector:
         try:
             lease = await self.client.get(LEASES, self.name, self.namespace)
         except StatusError as err:
-            if err.code != 404:
+            if not is_not_found(err):
                 raise
             body = {
                 "apiVersion": "coordination.k8s.io/v1",
@@ -109,7 +109,7 @@ class LeaderElector:
             try:
                 self._lease = await self.client.create(LEASES, body, self.namespace)
             except StatusError as err2:
-                if err2.code == 409:
+                if is_already_exists(err2):
                     return False  # somebody created it first
                 raise
             return True
@@ -123,7 +123,7 @@ class LeaderElector:
         try:
             self._lease = await self.client.update(LEASES, lease, self.namespace)
         except StatusError as err:
-            if err.code == 409:
+            if is_conflict(err):
                 return False  # a concurrent writer won this round; look again next period
             raise
         return True

@@ -16,23 +16,26 @@ def now_rfc3339(micro: bool = False) -> str:
     return format_time(datetime.now(UTC), micro)
 
 
-def parse_time(value: str) -> datetime:
-    """An aware datetime from an RFC 3339 string ("Z" or an offset, optional fraction). ValueError if malformed."""
+def parse_time(value: str, *, naive_utc: bool = False) -> datetime:
+    """An aware datetime from an RFC 3339 string ("Z" or an offset, optional fraction). ValueError if malformed,
+    and for a timestamp without a zone unless `naive_utc` (then it is read as UTC, as lenient readers do)."""
     text = value.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:
+        if naive_utc:
+            return parsed.replace(tzinfo=UTC)
         raise ValueError(f"timestamp without a time zone: {value!r}")
     return parsed
 
 
-def parse_time_or_none(value: str | None) -> datetime | None:
+def parse_time_or_none(value: object, *, naive_utc: bool = False) -> datetime | None:
     """`parse_time`, but None for an absent, empty or malformed timestamp (for fields a reader may skip)."""
-    if not value:
+    if not isinstance(value, str) or not value:
         return None
     try:
-        return parse_time(value)
+        return parse_time(value, naive_utc=naive_utc)
     except ValueError:
         return None
 

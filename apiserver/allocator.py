@@ -171,7 +171,7 @@ class ServiceAllocator:
             except ValueError:
                 raise _invalid(
                     name, "spec.clusterIP", f'Invalid value: "{requested}": must be a valid IP address'
-                )
+                ) from None
             if not self.cluster_ips.contains(value):
                 raise _invalid(
                     name,

@@ -7,6 +7,8 @@ import random
 import uuid
 from typing import Any
 
+from apimachinery.timefmt import format_time, now_rfc3339
+
 Obj = dict[str, Any]
 
 # The alphabet Kubernetes uses for generated name suffixes (no vowels, no look-alikes).
@@ -14,7 +16,7 @@ _SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 
 def now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return now_rfc3339()
 
 
 def later(seconds: int) -> str:
@@ -23,7 +25,7 @@ def later(seconds: int) -> str:
         moment = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)
     except OverflowError:
         moment = dt.datetime.max.replace(tzinfo=dt.UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time(moment)
 
 
 def new_uid() -> str:

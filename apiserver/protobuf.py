@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from apimachinery import errors
+from apimachinery.timefmt import format_time
 from apiserver.protobuf_schema import Field, Message, fields_of, message_for_kind
 
 log = logging.getLogger(__name__)
@@ -271,7 +272,4 @@ def _time(data: bytes, micro: bool) -> str | None:
         moment = datetime.fromtimestamp(seconds, UTC)
     except (OverflowError, OSError, ValueError):
         raise Malformed(f"time {seconds} is out of range") from None
-    stamp = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    if micro:
-        return f"{stamp}.{nanos // 1000:06d}Z"
-    return stamp + "Z"
+    return format_time(moment.replace(microsecond=nanos // 1000) if micro else moment, micro)

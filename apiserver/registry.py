@@ -387,15 +387,10 @@ class Store:
                 allocating=allocating,
             )
         key = self.key(namespace, name)
-        pending_create: Obj | None = None
 
         def try_update(current: Obj | None) -> Obj:
-            nonlocal pending_create
-            if current is None:
-                if create_if_missing is None:
-                    raise Abort(errors.not_found(self.info.resource, name, self.info.group))
-                pending_create = create_if_missing()
-                raise Abort(errors.internal("create"))
+            if current is None:  # gone (or deleted while we tried): NotFound, or a create below
+                raise Abort(errors.not_found(self.info.resource, name, self.info.group))
             current = copy.deepcopy(current)
             wanted = transform(copy.deepcopy(current))
             return self._prepare_update(current, wanted, subresource, manager)
@@ -415,22 +410,22 @@ class Store:
                     # resourceVersion (kubectl diff would otherwise show a removed resourceVersion line).
                     updated["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
                     return updated, False
-                kv = await self.storage.guaranteed_update(
-                    key, try_update, ignore_not_found=create_if_missing is not None
-                )
+                kv = await self.storage.guaranteed_update(key, try_update)
         except Abort as abort:
-            if pending_create is not None:
-                created = await self.create(
-                    namespace, pending_create, dry_run=dry_run, manager=manager, user=user
-                )
-                return created, True
-            raise abort.error from None
+            if create_if_missing is None or not errors.is_not_found(abort.error):
+                raise abort.error from None
         except StorageError as exc:
-            raise storage_error(exc, self.info, name) from None
-        obj = kv.obj
-        if self._should_delete(obj):
-            obj = await self._delete_now(namespace, name, int(obj["metadata"]["resourceVersion"]), obj)
-        return obj, False
+            if create_if_missing is None or exc.code is not ErrorCode.NOT_FOUND:
+                raise storage_error(exc, self.info, name) from None
+        else:
+            obj = kv.obj
+            if self._should_delete(obj):
+                obj = await self._delete_now(namespace, name, int(obj["metadata"]["resourceVersion"]), obj)
+            return obj, False
+        # Not there (or deleted while we tried), and this update may create: it does.
+        return await self.create(
+            namespace, create_if_missing(), dry_run=dry_run, manager=manager, user=user
+        ), True
 
     async def _update_checked(
         self,
@@ -487,36 +482,45 @@ class Store:
                 return new, False
             if allocating:
                 await self.strategy.admit_update(new, current)
-            read_revision = current["metadata"]["resourceVersion"]
-            lost_race = errors.conflict(self.info.resource, name, self.info.group)
-
-            def swap(
-                live: Obj | None, _new: Obj = new, _rv: str = read_revision, _lost: StatusError = lost_race
-            ) -> Obj:
-                if live is None or live["metadata"]["resourceVersion"] != _rv:
-                    raise Abort(_lost)
-                return _new
-
-            try:
-                with metrics.storage_timer("update", self.info.resource):
-                    kv = await self.storage.guaranteed_update(key, swap)
-            except Abort as abort:
-                if allocating:
-                    await self.strategy.abandon_update(new, current)
-                if abort.error is lost_race:
-                    continue
-                raise abort.error from None
-            except StorageError as exc:
-                if allocating:
-                    await self.strategy.abandon_update(new, current)
-                raise storage_error(exc, self.info, name) from None
-            if allocating:
-                await self.strategy.commit_update(kv.obj, current)
-            obj = kv.obj
-            if self._should_delete(obj):
-                obj = await self._delete_now(namespace, name, int(obj["metadata"]["resourceVersion"]), obj)
-            return obj, False
+            stored = await self._swap_checked(key, name, new, current, allocating=allocating)
+            if stored is None:
+                continue  # lost a race: read, decide and admit again
+            if self._should_delete(stored):
+                stored = await self._delete_now(
+                    namespace, name, int(stored["metadata"]["resourceVersion"]), stored
+                )
+            return stored, False
         raise errors.conflict(self.info.resource, name, self.info.group)
+
+    async def _swap_checked(
+        self, key: str, name: str, new: Obj, current: Obj, *, allocating: bool
+    ) -> Obj | None:
+        """Write `new` only if the object is still at the revision `current` was read at: the stored object, or None
+        when another write came first. What an allocating strategy claimed is committed or released."""
+        read_revision = current["metadata"]["resourceVersion"]
+        lost_race = errors.conflict(self.info.resource, name, self.info.group)
+
+        def swap(live: Obj | None) -> Obj:
+            if live is None or live["metadata"]["resourceVersion"] != read_revision:
+                raise Abort(lost_race)
+            return new
+
+        try:
+            with metrics.storage_timer("update", self.info.resource):
+                kv = await self.storage.guaranteed_update(key, swap)
+        except Abort as abort:
+            if allocating:
+                await self.strategy.abandon_update(new, current)
+            if abort.error is lost_race:
+                return None
+            raise abort.error from None
+        except StorageError as exc:
+            if allocating:
+                await self.strategy.abandon_update(new, current)
+            raise storage_error(exc, self.info, name) from None
+        if allocating:
+            await self.strategy.commit_update(kv.obj, current)
+        return kv.obj
 
     def _prepare_update(
         self,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from apimachinery import errors
+from apimachinery.backoff import Backoff
 from apimachinery.resources import RESOURCES, ResourceInfo
 from apimachinery.user import MASTERS
 from apiserver import eventsv1, fieldcheck, metrics, plugins
@@ -233,7 +234,7 @@ class APIServer:
         """Create the namespaces every cluster has, the bootstrap RBAC policy and the `kubernetes` Service;
         retried until storage answers."""
         await self._create_namespaces()
-        delay = 0.2
+        backoff = Backoff(initial=0.2, cap=2.0)
         while True:
             try:
                 await bootstrap.reconcile(self.storage)
@@ -246,13 +247,12 @@ class APIServer:
                 break
             except StorageError as exc:
                 log.warning("bootstrap did not finish (%s); retrying", exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
+                await asyncio.sleep(backoff.next())
         self.bootstrapped.set()
 
     async def _create_namespaces(self) -> None:
         pending = list(SYSTEM_NAMESPACES)
-        delay = 0.2
+        backoff = Backoff(initial=0.2, cap=2.0)
         while pending:
             name = pending[0]
             obj = {
@@ -274,8 +274,7 @@ class APIServer:
                 if exc.code is ErrorCode.EXISTS:
                     pending.pop(0)
                     continue
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
+                await asyncio.sleep(backoff.next())
 
     async def _expire_events(self) -> None:
         """Events live for --event-ttl (one hour by default), as in Kubernetes, where etcd leases expire them."""

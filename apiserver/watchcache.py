@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from apimachinery import errors, serialization
+from apimachinery.backoff import Backoff
 from apiserver.storage.interface import Storage, StorageError
 
 log = logging.getLogger("apiserver.watchcache")
@@ -341,11 +342,11 @@ class Cacher:
         return self._by_resource.get(name)
 
     async def _run(self) -> None:
-        delay = 0.1
+        backoff = Backoff(initial=0.1, cap=2.0)
         while True:
             try:
                 revision = await self._relist()
-                delay = 0.1
+                backoff.reset()
                 async for event in self.storage.watch(self.root, revision + 1):
                     cache = self._cache_for(event.key)
                     if cache is not None:
@@ -366,8 +367,7 @@ class Cacher:
                 cache.ready.clear()
                 for w in list(cache.watchers):
                     w.terminate()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)
+            await asyncio.sleep(backoff.next())
 
     async def _relist(self) -> int:
         """One consistent list of everything, split by resource."""

@@ -20,7 +20,7 @@ from typing import Any
 import typer
 
 from apimachinery.client import Client
-from apimachinery.errors import StatusError, is_conflict
+from apimachinery.errors import StatusError, is_conflict, is_invalid, is_not_found
 from apimachinery.resources import ResourceInfo, resolve
 from cli import builders, csaupgrade, manifests, printing
 from cli.errors import CLIError, status_line
@@ -217,7 +217,7 @@ def apply(
                 else:
                     print(
                         status_line(
-                            err, f'error when applying patch to "{m.source}"' if err.code != 422 else None
+                            err, f'error when applying patch to "{m.source}"' if not is_invalid(err) else None
                         ),
                         file=sys.stderr,
                     )
@@ -235,7 +235,7 @@ async def _client_side(client: Client, res: ResourceInfo, obj: dict[str, Any], o
     try:
         current = await client.get(res, meta["name"], ns)
     except StatusError as err:
-        if err.code != 404:
+        if not is_not_found(err):
             raise
         created = await client.create(res, modified, ns, field_manager="kubectl-client-side-apply")
         report(created, res, "created", output)

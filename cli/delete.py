@@ -9,7 +9,7 @@ from contextlib import aclosing
 import typer
 
 from apimachinery.client import Client
-from apimachinery.errors import StatusError
+from apimachinery.errors import StatusError, is_not_found
 from apimachinery.resources import ResourceInfo
 from cli import completion, manifests
 from cli.errors import CLIError, status_line
@@ -64,6 +64,37 @@ def delete(
     """Delete resources by names, label selector, --all, or manifests (-f)."""
     if cascade not in CASCADE:
         raise CLIError(f'invalid cascade value ({cascade}). Must be "background", "foreground", or "orphan"')
+    grace = _grace(grace_period, now=now, force=force)
+    wait_for = parse_duration(timeout, 0) or 7 * 24 * 3600.0
+    ns = namespace_of(all_namespaces)
+
+    async def go(client: Client) -> bool:
+        if filename:
+            if args:
+                raise CLIError("cannot specify both resource names and -f")
+            todo = _from_manifests(filename, recursive, ns)
+        else:
+            todo = await _from_args(client, args or [], ns, selector, all_=all_)
+            if not todo:
+                print(f"No resources found{f' in {ns} namespace' if ns else ''}", file=sys.stderr)
+                return False
+        failed, gone = await _delete_each(
+            client, todo, CASCADE[cascade], grace, ignore_not_found=ignore_not_found, output=output
+        )
+        if wait and gone:
+            await _wait_all(client, gone, wait_for)
+        return failed
+
+    if run(go):
+        raise typer.Exit(1)
+
+
+Target = tuple[ResourceInfo, str | None, str]  # resource, namespace (None: cluster-scoped), name
+Deleted = tuple[ResourceInfo, str | None, str, str | None]  # ... and the uid the server answered
+
+
+def _grace(grace_period: int, *, now: bool, force: bool) -> int | None:
+    """The grace period to send (None: the object's default), as kubectl derives it from its flags."""
     grace: int | None = None if grace_period < 0 else grace_period
     if now:
         grace = 1
@@ -71,68 +102,80 @@ def delete(
         grace = 0 if grace is None else grace
         if grace == 0:
             print(FORCE_WARNING, file=sys.stderr)
-    wait_for = parse_duration(timeout, 0) or 7 * 24 * 3600.0
-    ns = namespace_of(all_namespaces)
+    return grace
 
-    async def go(client: Client) -> bool:
-        todo: list[tuple[ResourceInfo, str | None, str]] = []
-        if filename:
-            if args:
-                raise CLIError("cannot specify both resource names and -f")
-            for m in manifests.load(filename, recursive):
-                res = m.resource()
-                obj_ns = (m.obj.get("metadata") or {}).get("namespace") or ns
-                todo.append((res, obj_ns if res.namespaced else None, m.name))
-        else:
-            targets = parse_targets(args or [])
-            for t in targets:
-                if t.names:
-                    if selector or all_:
-                        raise CLIError("name cannot be provided when a selector is specified")
-                    todo += [(t.res, ns, n) for n in t.names]
-                    continue
-                if not selector and not all_:
-                    raise CLIError(
-                        "resource(s) were provided, but no name was specified (use --all or -l to delete many)"
-                    )
-                lst = await client.list_all(t.res, ns if t.res.namespaced else None, selector or None)
-                todo += [(t.res, i["metadata"].get("namespace"), i["metadata"]["name"]) for i in lst["items"]]
-            if not todo:
-                print(f"No resources found{f' in {ns} namespace' if ns else ''}", file=sys.stderr)
-                return False
-        failed = False
-        gone: list[tuple[ResourceInfo, str | None, str, str | None]] = []
-        for res, obj_ns, name in todo:
-            try:
-                result = await client.delete(res, name, obj_ns, CASCADE[cascade], grace)
-            except StatusError as err:
-                if err.code == 404 and ignore_not_found:
-                    continue
-                if err.code != 404:
-                    raise
+
+def _from_manifests(filename: list[str], recursive: bool, ns: str | None) -> list[Target]:
+    todo: list[Target] = []
+    for m in manifests.load(filename, recursive):
+        res = m.resource()
+        obj_ns = (m.obj.get("metadata") or {}).get("namespace") or ns
+        todo.append((res, obj_ns if res.namespaced else None, m.name))
+    return todo
+
+
+async def _from_args(
+    client: Client, args: list[str], ns: str | None, selector: str | None, *, all_: bool
+) -> list[Target]:
+    """Named objects, or every object of a type that matches `selector` (or all of them, with --all)."""
+    todo: list[Target] = []
+    for t in parse_targets(args):
+        if t.names:
+            if selector or all_:
+                raise CLIError("name cannot be provided when a selector is specified")
+            todo += [(t.res, ns, n) for n in t.names]
+            continue
+        if not selector and not all_:
+            raise CLIError(
+                "resource(s) were provided, but no name was specified (use --all or -l to delete many)"
+            )
+        lst = await client.list_all(t.res, ns if t.res.namespaced else None, selector or None)
+        todo += [(t.res, i["metadata"].get("namespace"), i["metadata"]["name"]) for i in lst["items"]]
+    return todo
+
+
+async def _delete_each(
+    client: Client,
+    todo: list[Target],
+    propagation: str,
+    grace: int | None,
+    *,
+    ignore_not_found: bool,
+    output: str | None,
+) -> tuple[bool, list[Deleted]]:
+    """Delete every target, printing a line for each; (whether one was missing, the ones deleted)."""
+    failed = False
+    gone: list[Deleted] = []
+    for res, obj_ns, name in todo:
+        try:
+            result = await client.delete(res, name, obj_ns, propagation, grace)
+        except StatusError as err:
+            if not is_not_found(err):
+                raise
+            if not ignore_not_found:
                 print(status_line(err), file=sys.stderr)
                 failed = True
-                continue
-            uid = (result.get("metadata") or {}).get("uid") if result.get("kind") != "Status" else None
-            uid = uid or (result.get("details") or {}).get("uid")
-            print(
-                f"{res.singular}{'.' + res.group if res.group else ''}/{name}"
-                if output == "name"
-                else deleted_line(res, name),
-                flush=True,
-            )
-            gone.append((res, obj_ns, name, uid))
-        if wait and gone:
-            try:
-                async with asyncio.timeout(wait_for):
-                    for res, obj_ns, name, uid in gone:
-                        await wait_deleted(client, res, obj_ns, name, uid)
-            except TimeoutError as exc:
-                raise CLIError(f"timed out waiting for the condition on {res.qualified}/{name}") from exc
-        return failed
+            continue
+        uid = (result.get("metadata") or {}).get("uid") if result.get("kind") != "Status" else None
+        uid = uid or (result.get("details") or {}).get("uid")
+        print(
+            f"{res.singular}{'.' + res.group if res.group else ''}/{name}"
+            if output == "name"
+            else deleted_line(res, name),
+            flush=True,
+        )
+        gone.append((res, obj_ns, name, uid))
+    return failed, gone
 
-    if run(go):
-        raise typer.Exit(1)
+
+async def _wait_all(client: Client, gone: list[Deleted], wait_for: float) -> None:
+    res, name = gone[0][0], gone[0][2]
+    try:
+        async with asyncio.timeout(wait_for):
+            for res, obj_ns, name, uid in gone:
+                await wait_deleted(client, res, obj_ns, name, uid)
+    except TimeoutError as exc:
+        raise CLIError(f"timed out waiting for the condition on {res.qualified}/{name}") from exc
 
 
 async def wait_deleted(

@@ -10,7 +10,7 @@ import typer
 
 from apimachinery import labels as labelsel
 from apimachinery.client import Client
-from apimachinery.errors import StatusError
+from apimachinery.errors import StatusError, is_bad_request, is_forbidden, is_not_found
 from apimachinery.resources import ResourceInfo, resolve
 from cli import completion, describe_kinds, describe_netpol, describe_storage, describe_workloads, describers
 from cli.errors import status_line
@@ -43,7 +43,7 @@ async def events_for(client: Client, obj: Obj, res: ResourceInfo) -> list[Obj]:
             _res("events"), ns if res.namespaced else None, field_selector=",".join(fields)
         )
     except StatusError as err:
-        if err.code not in (400, 403, 404):
+        if not (is_bad_request(err) or is_forbidden(err) or is_not_found(err)):
             raise
         return []  # events are optional context: a server that cannot select them still gets a describe
     return list(lst["items"])
@@ -154,7 +154,7 @@ async def _find(client: Client, res: ResourceInfo, ns: str | None, name: str) ->
     try:
         return [await client.get(res, name, ns)]
     except StatusError as err:
-        if err.code != 404:
+        if not is_not_found(err):
             raise
         lst = await client.list_all(res, ns if res.namespaced else None)
         found = [o for o in lst["items"] if o["metadata"]["name"].startswith(name)]
@@ -185,7 +185,7 @@ def describe(
                     try:
                         objs += await _find(client, t.res, ns, n)
                     except StatusError as err:
-                        if err.code != 404:
+                        if not is_not_found(err):
                             raise
                         print(status_line(err), file=sys.stderr)
                         failed = True

@@ -9,6 +9,7 @@ from cli.describers import (
     annotation_lines,
     controlled_by,
     events,
+    header,
     label_lines,
     multiline,
     selector_text,
@@ -40,11 +41,7 @@ def _rs_line(rs: Obj) -> str:
 def deployment_text(dep: Obj, new_rs: Obj | None, old_rs: list[Obj], evs: list[Obj]) -> str:
     meta, spec, status = dep["metadata"], dep.get("spec") or {}, dep.get("status") or {}
     d = Doc()
-    d.w(0, f"Name:\t{meta['name']}\n")
-    d.w(0, f"Namespace:\t{meta.get('namespace', '')}\n")
-    d.w(0, f"CreationTimestamp:\t{when(meta.get('creationTimestamp'))}\n")
-    label_lines(d, 0, meta)
-    annotation_lines(d, 0, meta)
+    header(d, meta, ("CreationTimestamp", when(meta.get("creationTimestamp"))))
     d.w(0, f"Selector:\t{selector_text(spec.get('selector'))}\n")
     want = spec.get("replicas", 1)
     d.w(
@@ -77,11 +74,7 @@ def deployment_text(dep: Obj, new_rs: Obj | None, old_rs: list[Obj], evs: list[O
 def replicaset_text(rs: Obj, pods: list[Obj], evs: list[Obj]) -> str:
     meta, spec, status = rs["metadata"], rs.get("spec") or {}, rs.get("status") or {}
     d = Doc()
-    d.w(0, f"Name:\t{meta['name']}\n")
-    d.w(0, f"Namespace:\t{meta.get('namespace', '')}\n")
-    d.w(0, f"Selector:\t{selector_text(spec.get('selector'))}\n")
-    label_lines(d, 0, meta)
-    annotation_lines(d, 0, meta)
+    header(d, meta, ("Selector", selector_text(spec.get("selector"))))
     controlled_by(d, meta)
     d.w(0, f"Replicas:\t{status.get('replicas', 0)} current / {spec.get('replicas', 1)} desired\n")
     phases = [(p.get("status") or {}).get("phase", "Pending") for p in pods]
@@ -137,10 +130,7 @@ def _host_port(address: str, port: Any) -> str:
 def service_text(svc: Obj, slices: list[Obj], evs: list[Obj]) -> str:
     meta, spec, status = svc["metadata"], svc.get("spec") or {}, svc.get("status") or {}
     d = Doc()
-    d.w(0, f"Name:\t{meta['name']}\n")
-    d.w(0, f"Namespace:\t{meta.get('namespace', '')}\n")
-    label_lines(d, 0, meta)
-    annotation_lines(d, 0, meta)
+    header(d, meta)
     sel = spec.get("selector") or {}
     d.w(0, f"Selector:\t{','.join(f'{k}={v}' for k, v in sorted(sel.items())) or '<none>'}\n")
     d.w(0, f"Type:\t{spec.get('type', 'ClusterIP')}\n")
@@ -177,10 +167,7 @@ def service_text(svc: Obj, slices: list[Obj], evs: list[Obj]) -> str:
 def endpoints_text(ep: Obj, evs: list[Obj]) -> str:
     meta = ep["metadata"]
     d = Doc()
-    d.w(0, f"Name:\t{meta['name']}\n")
-    d.w(0, f"Namespace:\t{meta.get('namespace', '')}\n")
-    label_lines(d, 0, meta)
-    annotation_lines(d, 0, meta)
+    header(d, meta)
     d.w(0, "Subsets:\n")
     for s in ep.get("subsets") or []:
         ready = ",".join(a.get("ip", "") for a in s.get("addresses") or []) or "<none>"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cli.describers import Doc, annotation_lines, events, label_lines
+from cli.describers import Doc, annotation_lines, events, header
 
 Obj = dict[str, Any]
 _SHORT_MODES = {
@@ -50,17 +50,21 @@ def pv_text(pv: Obj, evs: list[Obj]) -> str:
     meta, spec = pv["metadata"], pv.get("spec") or {}
     ref = spec.get("claimRef") or {}
     d = Doc()
-    d.w(0, f"Name:\t{meta['name']}\n")
-    label_lines(d, 0, meta)
-    annotation_lines(d, 0, meta)
-    d.w(0, f"Finalizers:\t{_finalizers(meta)}\n")
-    d.w(0, f"StorageClass:\t{spec.get('storageClassName', '')}\n")
-    d.w(0, f"Status:\t{_phase(pv)}\n")
+    header(d, meta, namespaced=False)
+    d.fields(
+        0,
+        ("Finalizers", _finalizers(meta)),
+        ("StorageClass", spec.get("storageClassName", "")),
+        ("Status", _phase(pv)),
+    )
     d.w(0, f"Claim:\t{ref.get('namespace', '')}/{ref.get('name', '')}\n" if ref else "Claim:\t\n")
-    d.w(0, f"Reclaim Policy:\t{spec.get('persistentVolumeReclaimPolicy', '')}\n")
-    d.w(0, f"Access Modes:\t{access_modes(spec.get('accessModes'))}\n")
-    d.w(0, f"VolumeMode:\t{spec.get('volumeMode', 'Filesystem')}\n")
-    d.w(0, f"Capacity:\t{(spec.get('capacity') or {}).get('storage', '')}\n")
+    d.fields(
+        0,
+        ("Reclaim Policy", spec.get("persistentVolumeReclaimPolicy", "")),
+        ("Access Modes", access_modes(spec.get("accessModes"))),
+        ("VolumeMode", spec.get("volumeMode", "Filesystem")),
+        ("Capacity", (spec.get("capacity") or {}).get("storage", "")),
+    )
     _node_affinity(d, spec.get("nodeAffinity"))
     d.w(0, f"Message:\t{(pv.get('status') or {}).get('message', '')}\n")
     d.w(0, "Source:\n")
@@ -83,18 +87,21 @@ def pv_text(pv: Obj, evs: list[Obj]) -> str:
 def pvc_text(claim: Obj, users: list[str], evs: list[Obj]) -> str:
     meta, spec, status = claim["metadata"], claim.get("spec") or {}, claim.get("status") or {}
     d = Doc()
-    d.w(0, f"Name:\t{meta['name']}\n")
-    d.w(0, f"Namespace:\t{meta.get('namespace', '')}\n")
-    d.w(0, f"StorageClass:\t{spec.get('storageClassName', '')}\n")
-    d.w(0, f"Status:\t{_phase(claim)}\n")
-    d.w(0, f"Volume:\t{spec.get('volumeName', '')}\n")
-    label_lines(d, 0, meta)
-    annotation_lines(d, 0, meta)
-    d.w(0, f"Finalizers:\t{_finalizers(meta)}\n")
-    d.w(0, f"Capacity:\t{(status.get('capacity') or {}).get('storage', '')}\n")
-    d.w(0, f"Access Modes:\t{access_modes(status.get('accessModes'))}\n")
-    d.w(0, f"VolumeMode:\t{spec.get('volumeMode', 'Filesystem')}\n")
-    d.w(0, f"Used By:\t{users[0] if users else '<none>'}\n")
+    header(
+        d,
+        meta,
+        ("StorageClass", spec.get("storageClassName", "")),
+        ("Status", _phase(claim)),
+        ("Volume", spec.get("volumeName", "")),
+    )
+    d.fields(
+        0,
+        ("Finalizers", _finalizers(meta)),
+        ("Capacity", (status.get("capacity") or {}).get("storage", "")),
+        ("Access Modes", access_modes(status.get("accessModes"))),
+        ("VolumeMode", spec.get("volumeMode", "Filesystem")),
+        ("Used By", users[0] if users else "<none>"),
+    )
     for user in users[1:]:
         d.w(0, f"\t{user}\n")
     events(d, evs)
@@ -110,12 +117,15 @@ def storage_class_text(sc: Obj, evs: list[Obj]) -> str:
     d.w(0, f"Name:\t{meta['name']}\n")
     d.w(0, f"IsDefaultClass:\t{'Yes' if default else 'No'}\n")
     annotation_lines(d, 0, meta)
-    d.w(0, f"Provisioner:\t{sc.get('provisioner', '')}\n")
-    d.w(0, f"Parameters:\t{params}\n")
-    d.w(0, f"AllowVolumeExpansion:\t{'<unset>' if expansion is None else str(expansion)}\n")
-    d.w(0, f"MountOptions:\t{', '.join(sc.get('mountOptions') or []) or '<none>'}\n")
-    d.w(0, f"ReclaimPolicy:\t{sc.get('reclaimPolicy', '')}\n")
-    d.w(0, f"VolumeBindingMode:\t{sc.get('volumeBindingMode', '')}\n")
+    d.fields(
+        0,
+        ("Provisioner", sc.get("provisioner", "")),
+        ("Parameters", params),
+        ("AllowVolumeExpansion", "<unset>" if expansion is None else str(expansion)),
+        ("MountOptions", ", ".join(sc.get("mountOptions") or []) or "<none>"),
+        ("ReclaimPolicy", sc.get("reclaimPolicy", "")),
+        ("VolumeBindingMode", sc.get("volumeBindingMode", "")),
+    )
     events(d, evs)
     return d.text()
 

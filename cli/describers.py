@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from apimachinery import timefmt
 from apimachinery.timefmt import human_duration
 from cli.tabwriter import DESCRIBE_MINWIDTH, DESCRIBE_PADDING, align
 
@@ -25,6 +26,11 @@ class Doc:
     def w(self, level: int, text: str) -> None:
         self.parts.append("  " * level + text)
 
+    def fields(self, level: int, *rows: tuple[str, object]) -> None:
+        """One `Label:<tab>value` line per row, in order."""
+        for label, value in rows:
+            self.w(level, f"{label}:\t{value}\n")
+
     def text(self) -> str:
         return align("".join(self.parts), DESCRIBE_MINWIDTH, DESCRIBE_PADDING)
 
@@ -33,9 +39,18 @@ class Doc:
 
 
 def parse_time(ts: str) -> datetime:
-    """An RFC 3339 timestamp (kept here, so kctl starts without importing more)."""
-    dt = datetime.fromisoformat(ts.replace("Z", "+00:00"))
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+    """An RFC 3339 timestamp (a zone-less one read as UTC)."""
+    return timefmt.parse_time(ts, naive_utc=True)
+
+
+def header(d: Doc, meta: Obj, *fields: tuple[str, object], namespaced: bool = True) -> None:
+    """kubectl's opening lines of most kinds: Name, Namespace, the kind's own `fields`, Labels, Annotations."""
+    d.w(0, f"Name:\t{meta['name']}\n")
+    if namespaced:
+        d.w(0, f"Namespace:\t{meta.get('namespace', '')}\n")
+    d.fields(0, *fields)
+    label_lines(d, 0, meta)
+    annotation_lines(d, 0, meta)
 
 
 def when(ts: str | None) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import httpx
 
 from apimachinery.client import ClientConnectionError
-from apimachinery.errors import StatusError
+from apimachinery.errors import StatusError, is_unauthorized
 from apimachinery.jsonpath import JSONPathError
 from apimachinery.kubeconfig import KubeconfigError
 
@@ -35,7 +35,7 @@ def server_address(server: str) -> str:
 
 def status_line(err: StatusError, action: str | None = None) -> str:
     """kubectl's line for an error Status; `action` (e.g. 'error when creating "pod.yaml"') goes before it."""
-    if err.code == 401:
+    if is_unauthorized(err):
         return "error: You must be logged in to the server (Unauthorized)"
     message = err.message or err.reason
     if action:

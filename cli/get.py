@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from apimachinery.client import Client
-from apimachinery.errors import StatusError
+from apimachinery.errors import StatusError, is_not_found
 from apimachinery.resources import ResourceInfo
 from cli import completion, printing, streams
 from cli.errors import CLIError, status_line
@@ -157,7 +157,7 @@ async def _get(
                     objs = await fetch_objects(client, t.res, ns, name, params)
                     objects.extend((t.res, o) for o in objs)
             except StatusError as err:
-                if name is None or err.code != 404:
+                if name is None or not is_not_found(err):
                     raise
                 print(status_line(err), file=sys.stderr)
                 failed = True

@@ -54,14 +54,14 @@ def load_image(client: docker.DockerClient, image: str, registry: str, cluster_r
     try:
         local = client.images.get(image)
     except docker.errors.ImageNotFound:
-        raise CLIError(f"image {image!r} is not present in the local Docker engine")
+        raise CLIError(f"image {image!r} is not present in the local Docker engine") from None
     path, tag = split_reference(image)
     target = f"{registry}/{path}"
     local.tag(target, tag)
     try:
         errors = _push_errors(client.images.push(target, tag, stream=True, decode=True))
     except docker.errors.APIError as exc:
-        raise CLIError(f"pushing {target}:{tag} failed: {exc.explanation or exc}")
+        raise CLIError(f"pushing {target}:{tag} failed: {exc.explanation or exc}") from exc
     finally:
         try:
             client.images.remove(f"{target}:{tag}", noprune=True)
@@ -90,7 +90,7 @@ def load(
     try:
         client = docker.from_env()
     except docker.errors.DockerException as exc:
-        raise CLIError(f"cannot reach the local Docker engine: {exc}")
+        raise CLIError(f"cannot reach the local Docker engine: {exc}") from exc
     try:
         for image in images:
             name = load_image(client, image, registry, cluster_registry)

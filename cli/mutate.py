@@ -16,7 +16,7 @@ import typer
 
 from apimachinery import labels as labelsel
 from apimachinery.client import Client
-from apimachinery.errors import StatusError
+from apimachinery.errors import StatusError, is_not_found
 from apimachinery.resources import resolve
 from cli import builders, completion, printing
 from cli.apply import report
@@ -199,7 +199,7 @@ def _change_metadata(
                     try:
                         objs.append(await client.get(t.res, n, ns))
                     except StatusError as err:
-                        if err.code != 404:
+                        if not is_not_found(err):
                             raise
                         print(status_line(err), file=sys.stderr)
                         failed = True

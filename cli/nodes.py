@@ -14,7 +14,13 @@ from typing import Any
 import typer
 
 from apimachinery.client import Client
-from apimachinery.errors import StatusError
+from apimachinery.errors import (
+    StatusError,
+    ignore_not_found,
+    is_method_not_supported,
+    is_not_found,
+    is_too_many_requests,
+)
 from cli.delete import wait_deleted
 from cli.errors import CLIError
 from cli.session import parse_duration, run
@@ -122,23 +128,20 @@ async def evict(client: Client, pod: dict[str, Any], grace: int | None, use_evic
                 await client.create(PODS, body, ns, subresource="eviction")
                 return "evicted"
             except StatusError as err:
-                if err.code == 429:
+                if is_too_many_requests(err):
                     print(
                         f'error when evicting pods/"{name}" -n "{ns}" (will retry after 5s): {err.message}',
                         file=sys.stderr,
                     )
                     await asyncio.sleep(5)
                     continue
-                if err.code == 404 and err.details.get("name") == name:
+                if is_not_found(err) and err.details.get("name") == name:
                     return "evicted"  # already gone
-                if err.code not in (404, 405):
+                if not (is_not_found(err) or is_method_not_supported(err)):
                     raise
                 break  # the server has no eviction subresource: delete instead, as kubectl does
-    try:
+    with ignore_not_found():
         await client.delete(PODS, name, ns, grace_period_seconds=grace)
-    except StatusError as err:
-        if err.code != 404:
-            raise
     return "deleted"
 
 

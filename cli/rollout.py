@@ -14,13 +14,13 @@ import asyncio
 import copy
 import sys
 from contextlib import aclosing
-from datetime import UTC, datetime
 from typing import Any
 
 import typer
 
 from apimachinery.client import Client
 from apimachinery.resources import ResourceInfo
+from apimachinery.timefmt import now_rfc3339
 from cli import describers, printing, rollout_kinds
 from cli.errors import CLIError
 from cli.session import namespace_of, parse_duration, run
@@ -246,7 +246,7 @@ def restart(args: list[str] = typer.Argument(..., help="deployment/NAME")) -> No
             raise CLIError(
                 f'deployments.apps "{name}" can\'t restart paused deployment (run rollout resume first)'
             )
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = now_rfc3339()
         patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: now}}}}}
         await client.patch(res, name, patch, ns, "strategic", field_manager="kubectl-rollout")
         print(f"{printing.kind_prefix(res)}/{name} restarted")

@@ -10,9 +10,10 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from apimachinery.client import Client
+from apimachinery.durations import parse_flag_duration
 from apimachinery.kubeconfig import ClientConfig, KubeconfigError, load
 from cli.errors import CLIError
 
@@ -59,19 +60,10 @@ def parse_duration(text: str | None, default: float | None = None) -> float | No
     """Seconds from a Go-style duration (`30s`, `1m30s`, `2h`, `500ms`) or a bare number of seconds; 0 = none."""
     if text is None or text == "":
         return default
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        return float(text)
-    total = 0.0
-    units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-    pos = 0
-    for m in re.finditer(r"(\d+(?:\.\d+)?)(ms|s|m|h)", text):
-        if m.start() != pos:
-            break
-        total += float(m.group(1)) * units[m.group(2)]
-        pos = m.end()
-    if pos != len(text) or pos == 0:
-        raise CLIError(f'invalid duration "{text}" (use e.g. 30s, 5m, 1h)')
-    return total
+    try:
+        return parse_flag_duration(text)
+    except ValueError:
+        raise CLIError(f'invalid duration "{text}" (use e.g. 30s, 5m, 1h)') from None
 
 
 @dataclass
@@ -152,11 +144,3 @@ def current_namespace() -> str:
 def namespace_of(all_namespaces: bool = False) -> str | None:
     """The namespace a command works in: None for -A, else -n, the context's namespace or "default"."""
     return None if all_namespaces else GLOBALS.default_namespace()
-
-
-def qualified_kind(obj: dict[str, Any]) -> str:
-    """`deployment.apps` / `pod`: the type prefix kubectl prints in `deployment.apps/web created`."""
-    api_version = str(obj.get("apiVersion") or "v1")
-    group = api_version.rpartition("/")[0]
-    kind = str(obj.get("kind") or "").lower()
-    return f"{kind}.{group}" if group else kind

@@ -7,33 +7,17 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
-
-from apimachinery.client import Client, ClientConnectionError, status_error
+from apimachinery.client import Client
 from apimachinery.errors import StatusError
+from apimachinery.streams import stream_lines
 
 
 async def lines(
     client: Client, path: str, params: dict[str, str], accept: str = "application/json"
 ) -> AsyncIterator[str]:
     """Each line of the response body until the server ends it. Non-2xx raises `StatusError`."""
-    config = client.config
-    headers = {"Accept": accept, "User-Agent": "kctl/0.1.0"}
-    if config.token:
-        headers["Authorization"] = f"Bearer {config.token}"
-    timeout = httpx.Timeout(connect=5.0, read=None, write=30.0, pool=5.0)
-    async with httpx.AsyncClient(
-        base_url=config.server, headers=headers, verify=config.ssl_context(), timeout=timeout, trust_env=False
-    ) as http:
-        try:
-            async with http.stream("GET", path, params=params) as resp:
-                if not resp.is_success:
-                    await resp.aread()
-                    raise status_error(resp)
-                async for line in resp.aiter_lines():
-                    yield line
-        except httpx.TransportError as exc:
-            raise ClientConnectionError(f"apiserver {config.server} unreachable (GET {path}): {exc}") from exc
+    async for line in stream_lines(client, path, params, accept=accept, user_agent="kctl/0.1.0"):
+        yield line
 
 
 async def watch_frames(

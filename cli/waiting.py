@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Any
 
 from apimachinery.client import Client
-from apimachinery.errors import StatusError
+from apimachinery.errors import StatusError, is_gone
 from apimachinery.resources import ResourceInfo
 
 
@@ -38,7 +38,7 @@ async def object_states(
                     elif etype in ("ADDED", "MODIFIED"):
                         yield obj
         except StatusError as err:
-            if err.code != 410:
+            if not is_gone(err):
                 raise
             # Expired: our resourceVersion fell out of the server's window; relist and go on.
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import re
 from pathlib import Path
 
 from apimachinery.component import (
@@ -14,25 +13,19 @@ from apimachinery.component import (
     serve_health,
     setup_logging,
 )
+from apimachinery.durations import parse_flag_duration
 from controller_manager.base import Options
 from controller_manager.manager import CONTROLLERS, ControllerManager, select_controllers
 
 log = logging.getLogger("controller_manager")
 
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-
 
 def duration(text: str) -> float:
     """A Go-style duration (`40s`, `1m30s`, `500ms`) or plain seconds, in seconds."""
-    text = text.strip()
     try:
-        return float(text)
-    except ValueError:
-        pass
-    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h)", text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise argparse.ArgumentTypeError(f"invalid duration {text!r}")
-    return sum(float(n) * _UNITS[u] for n, u in parts)
+        return parse_flag_duration(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
 
 
 def parser() -> argparse.ArgumentParser:

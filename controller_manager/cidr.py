@@ -55,6 +55,3 @@ class CIDRAllocator:
         index = self._index(cidr)
         if index is not None:
             self._used.discard(index)
-
-    def in_use(self) -> int:
-        return len(self._used)

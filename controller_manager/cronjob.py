@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import copy
 import logging
-from datetime import UTC
 from typing import Any
 
-from apimachinery.errors import StatusError
+from apimachinery.errors import StatusError, ignore_not_found, is_already_exists, is_not_found
 from apimachinery.events import NORMAL, WARNING
 from apimachinery.resources import must_resource
+from apimachinery.timefmt import format_time
 from controller_manager import cronjob_util as util
 from controller_manager.base import Context, Controller
 from controller_manager.podutil import controller_ref, is_terminating, key_of, now, parse_time, split_key
@@ -126,7 +126,7 @@ class CronJobController(Controller):
             try:
                 await self.client.get(JOBS, ref.get("name", ""), ref.get("namespace"))
             except StatusError as err:
-                if err.code != 404:
+                if not is_not_found(err):
                     raise
                 self.recorder.event(cj, NORMAL, "MissingJob", f"Active job went missing: {ref.get('name')}")
                 active.remove(ref)
@@ -145,7 +145,7 @@ class CronJobController(Controller):
                 try:
                     job = await self.client.get(JOBS, ref.get("name", ""), ref.get("namespace"))
                 except StatusError as err:
-                    if err.code != 404:
+                    if not is_not_found(err):
                         raise
                     continue
                 await self._delete_job(cj, job)
@@ -156,7 +156,7 @@ class CronJobController(Controller):
         except StatusError as err:
             if namespace_terminating(err):
                 return None
-            if err.code != 409:
+            if not is_already_exists(err):
                 self.recorder.event(cj, WARNING, "FailedCreate", f"Error creating job: {err.message}")
                 raise
             # Created before (a restart or a lost status write): take it into the active list if it is ours.
@@ -166,7 +166,7 @@ class CronJobController(Controller):
             if any(ref.get("uid") == job["metadata"]["uid"] for ref in status.get("active") or []):
                 return decision.requeue
         status.setdefault("active", []).append(util.job_reference(job))
-        status["lastScheduleTime"] = decision.scheduled.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        status["lastScheduleTime"] = format_time(decision.scheduled)
         return decision.requeue
 
     async def _delete_job(self, cj: Obj, job: Obj) -> None:
@@ -176,7 +176,7 @@ class CronJobController(Controller):
                 JOBS, name, job["metadata"]["namespace"], propagation_policy="Background"
             )
         except StatusError as err:
-            if err.code != 404:
+            if not is_not_found(err):
                 self.recorder.event(cj, WARNING, "FailedDelete", f"Deleted job: {err.message}")
                 raise
         status = cj["status"]
@@ -187,8 +187,5 @@ class CronJobController(Controller):
         self.recorder.event(cj, NORMAL, "SuccessfulDelete", f"Deleted job {name}")
 
     async def _write_status(self, cj: Obj) -> None:
-        try:
+        with ignore_not_found():
             await self.client.update(CRONJOBS, cj, cj["metadata"]["namespace"], subresource="status")
-        except StatusError as err:
-            if err.code != 404:
-                raise

@@ -22,7 +22,8 @@ import logging
 import time
 from typing import Any
 
-from apimachinery.errors import StatusError
+from apimachinery.backoff import ItemBackoff
+from apimachinery.errors import StatusError, ignore_not_found, is_conflict, is_not_found
 from apimachinery.events import NORMAL, WARNING
 from apimachinery.labels import from_label_selector
 from apimachinery.resources import must_resource
@@ -65,8 +66,9 @@ class DaemonSetController(Controller):
         self.cr_informer.add_handler(
             self._on_revision, lambda _old, new: self._on_revision(new), self._on_revision
         )
-        # (daemonset key, node) -> (monotonic time before which a failed pod is not replaced, current delay)
-        self._failed_backoff: dict[tuple[str, str], tuple[float, float]] = {}
+        # (daemonset key, node) -> monotonic time before which a failed pod is not replaced, and the delays
+        self._failed_until: dict[tuple[str, str], float] = {}
+        self._failed_delays = ItemBackoff(*FAILED_BACKOFF)
 
     # -- handlers -------------------------------------------------------------------------------------------
 
@@ -146,7 +148,9 @@ class DaemonSetController(Controller):
         cached = self.ds_informer.store.get(key)
         if cached is None:
             self.expectations.delete(key)
-            self._failed_backoff = {k: v for k, v in self._failed_backoff.items() if k[0] != key}
+            for gone in [k for k in self._failed_until if k[0] == key]:
+                del self._failed_until[gone]
+                self._failed_delays.forget(gone)
             return None
         ds = {**copy.deepcopy(cached), "kind": "DaemonSet", "apiVersion": "apps/v1"}
         ns, _ = split_key(key)
@@ -221,7 +225,7 @@ class DaemonSetController(Controller):
         try:
             return await self.client.patch(PODS, pod["metadata"]["name"], body, pod["metadata"]["namespace"])  # type: ignore[no-any-return]
         except StatusError as err:
-            if err.code not in (404, 409):
+            if not (is_not_found(err) or is_conflict(err)):
                 raise
             return {}  # gone or changed meanwhile: the next sync sees the new state
 
@@ -233,12 +237,11 @@ class DaemonSetController(Controller):
         delete = list(actions.delete)
         for node, pod in actions.failed:
             backoff_key = (key, node)
-            until, delay = self._failed_backoff.get(backoff_key, (0.0, 0.0))
+            until = self._failed_until.get(backoff_key, 0.0)
             if time.monotonic() < until:
                 self.queue.add_after(key, until - time.monotonic())
                 continue
-            delay = min(max(delay * 2, FAILED_BACKOFF[0]), FAILED_BACKOFF[1])
-            self._failed_backoff[backoff_key] = (time.monotonic() + delay, delay)
+            self._failed_until[backoff_key] = time.monotonic() + self._failed_delays.when(backoff_key)
             phase = (pod.get("status") or {}).get("phase")
             verb = "failed" if phase == "Failed" else "succeeded"
             self.recorder.event(
@@ -290,7 +293,7 @@ class DaemonSetController(Controller):
                 self.recorder.event(ds, NORMAL, SUCCESSFUL_DELETE, f"Deleted pod: {pod['metadata']['name']}")
             except StatusError as err:
                 self.expectations.deletion_observed(key, key_of(pod))
-                if err.code != 404:
+                if not is_not_found(err):
                     errors.append(err)
         if errors:
             raise errors[0]
@@ -313,13 +316,10 @@ class DaemonSetController(Controller):
         for revision in history.to_delete(
             [r for r in revisions if r["metadata"]["name"] != update["metadata"]["name"]], live, limit
         ):
-            try:
+            with ignore_not_found():
                 await self.client.delete(
                     history.CONTROLLERREVISIONS, revision["metadata"]["name"], ds["metadata"]["namespace"]
                 )
-            except StatusError as err:
-                if err.code != 404:
-                    raise
 
     def _next_check(self, ds: Obj, status: Obj) -> float | None:
         """minReadySeconds: look again when ready pods may have become available."""
@@ -331,10 +331,7 @@ class DaemonSetController(Controller):
     async def _write_status(self, ds: Obj, status: Obj) -> None:
         if (ds.get("status") or {}) == status:
             return
-        try:
+        with ignore_not_found():
             await self.client.update(
                 DAEMONSETS, {**ds, "status": status}, ds["metadata"]["namespace"], subresource="status"
             )
-        except StatusError as err:
-            if err.code != 404:
-                raise

@@ -18,7 +18,7 @@ import copy
 import logging
 from typing import Any
 
-from apimachinery.errors import StatusError
+from apimachinery.errors import StatusError, ignore_not_found, is_already_exists, is_conflict, is_not_found
 from apimachinery.events import NORMAL, WARNING
 from apimachinery.labels import from_label_selector
 from controller_manager import deployment_status as dstatus
@@ -154,7 +154,7 @@ class DeploymentController(Controller):
                     try:
                         owned.append(await self.client.patch(REPLICASETS, rs["metadata"]["name"], body, ns))
                     except StatusError as err:
-                        if err.code not in (404, 409):
+                        if not (is_not_found(err) or is_conflict(err)):
                             raise
         for rs in release:
             remaining = replicaset_util.owner_refs_without(rs, d["metadata"]["uid"]) or None
@@ -167,7 +167,7 @@ class DeploymentController(Controller):
             try:
                 await self.client.patch(REPLICASETS, rs["metadata"]["name"], body, ns)
             except StatusError as err:
-                if err.code not in (404, 409):
+                if not (is_not_found(err) or is_conflict(err)):
                     raise
         return owned
 
@@ -218,7 +218,7 @@ class DeploymentController(Controller):
             created = _with_kind(await self.client.create(REPLICASETS, body, ns), "ReplicaSet")
             fresh = True
         except StatusError as err:
-            if err.code != 409:
+            if not is_already_exists(err):
                 self.recorder.event(
                     d,
                     WARNING,
@@ -370,11 +370,8 @@ class DeploymentController(Controller):
 
     async def _cleanup(self, d: Obj, old: list[Obj]) -> None:
         for rs in revisions.history_to_delete(d, old):
-            try:
+            with ignore_not_found():
                 await self.client.delete(REPLICASETS, rs["metadata"]["name"], rs["metadata"]["namespace"])
-            except StatusError as err:
-                if err.code != 404:
-                    raise
 
     # -- status ---------------------------------------------------------------------------------------------
 

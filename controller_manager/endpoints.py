@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from apimachinery.errors import StatusError
+from apimachinery.errors import StatusError, ignore_not_found, is_already_exists
 from apimachinery.labels import selector_from_set
 from controller_manager import endpoints_util
 from controller_manager.base import ENDPOINTS, PODS, SERVICES, Context, Controller
@@ -71,11 +71,8 @@ class EndpointsController(Controller):
         ns, name = split_key(key)
         svc = self.svc_informer.store.get(key)
         if svc is None:
-            try:
+            with ignore_not_found():
                 await self.client.delete(ENDPOINTS, name, ns)
-            except StatusError as err:
-                if err.code != 404:
-                    raise
             return None
         if not (svc.get("spec") or {}).get("selector"):
             return None
@@ -92,7 +89,7 @@ class EndpointsController(Controller):
                 await self.client.create(ENDPOINTS, desired, ns)
                 return None
             except StatusError as err:
-                if err.code != 409:
+                if not is_already_exists(err):
                     raise
                 # Our cache is behind: update the one that exists.
                 existing = await self.client.get(ENDPOINTS, name, ns)

@@ -23,7 +23,7 @@ import logging
 from typing import Any
 
 from apimachinery.client import retry_on_conflict
-from apimachinery.errors import StatusError
+from apimachinery.errors import StatusError, ignore_not_found, is_conflict, is_not_found
 from apimachinery.informer import Informer
 from apimachinery.resources import RESOURCES, ResourceInfo, by_kind
 from controller_manager.base import Context, Controller
@@ -190,7 +190,7 @@ class GarbageCollector(Controller):
         try:
             live = await self.client.get(info, ref["name"], namespace if info.namespaced else None)
         except StatusError as err:
-            if err.code == 404:
+            if is_not_found(err):
                 return "dangling"
             raise
         if live["metadata"].get("uid") != uid:
@@ -230,7 +230,7 @@ class GarbageCollector(Controller):
                 res, meta["name"], ns, propagation_policy=policy, preconditions={"uid": meta["uid"]}
             )
         except StatusError as err:
-            if err.code not in (404, 409):
+            if not (is_not_found(err) or is_conflict(err)):
                 raise
             # Gone already, or a different object now has the name (uid precondition): nothing to do.
 
@@ -257,11 +257,8 @@ class GarbageCollector(Controller):
             }
             await self.client.patch(res, meta["name"], body, meta.get("namespace"))
 
-        try:
+        with ignore_not_found():
             await retry_on_conflict(attempt)
-        except StatusError as err:
-            if err.code != 404:
-                raise
 
     async def _remove_finalizer(self, res: ResourceInfo, obj: Obj, finalizer: str) -> None:
         meta = obj["metadata"]
@@ -274,11 +271,8 @@ class GarbageCollector(Controller):
             body["metadata"]["finalizers"] = [f for f in _finalizers(current) if f != finalizer]
             await self.client.update(res, body, meta.get("namespace"))
 
-        try:
+        with ignore_not_found():
             await retry_on_conflict(attempt)
-        except StatusError as err:
-            if err.code != 404:
-                raise
 
 
 def _state(owner: Obj) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from apimachinery.client import Client
-from apimachinery.errors import StatusError
+from apimachinery.errors import StatusError, is_already_exists
 from apimachinery.resources import must_resource
 from apimachinery.workloads import CONTROLLER_REVISION_HASH
 from controller_manager.hashing import fnv32a, safe_encode
@@ -119,7 +119,7 @@ async def sync(client: Client, owner: Obj, revisions: list[Obj], collision_count
     try:
         return await client.create(CONTROLLERREVISIONS, step.create, ns)  # type: ignore[no-any-return]
     except StatusError as err:
-        if err.code != 409:
+        if not is_already_exists(err):
             raise
         existing = await client.get(CONTROLLERREVISIONS, step.create["metadata"]["name"], ns)
         mine = (controller_ref(existing) or {}).get("uid") == owner["metadata"]["uid"]

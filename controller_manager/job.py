@@ -20,7 +20,7 @@ import copy
 import logging
 from typing import Any
 
-from apimachinery.errors import StatusError
+from apimachinery.errors import StatusError, ignore_not_found, is_conflict, is_not_found
 from apimachinery.events import NORMAL, WARNING
 from apimachinery.labels import from_label_selector
 from apimachinery.resources import must_resource
@@ -162,11 +162,8 @@ class JobController(Controller):
         if job is not None and not util.is_finished(job):
             return  # adopted meanwhile
         ns, name = split_key(pod_key)
-        try:
+        with ignore_not_found():
             await self.client.patch(PODS, name, REMOVE_FINALIZER, ns, patch_type="strategic")
-        except StatusError as err:
-            if err.code != 404:
-                raise
 
     # -- reconcile ------------------------------------------------------------------------------------------
 
@@ -335,7 +332,7 @@ class JobController(Controller):
         try:
             return await self.client.patch(PODS, pod["metadata"]["name"], body, pod["metadata"]["namespace"])  # type: ignore[no-any-return]
         except StatusError as err:
-            if err.code not in (404, 409):
+            if not (is_not_found(err) or is_conflict(err)):
                 raise
             return None  # gone or changed meanwhile: the next sync sees the new state
 
@@ -413,7 +410,7 @@ class JobController(Controller):
                 self.recorder.event(job, NORMAL, "SuccessfulDelete", f"Deleted pod: {name}")
             except StatusError as err:
                 self.expectations.deletion_observed(key, key_of(pod))
-                if err.code != 404:
+                if not is_not_found(err):
                     raise
         return removed
 
@@ -421,11 +418,8 @@ class JobController(Controller):
         """A failing Job's running pods: deleted with their finalizers kept, so they are counted as failed."""
         removed = 0
         for pod in pods:
-            try:
+            with ignore_not_found():
                 await self.client.delete(PODS, pod["metadata"]["name"], pod["metadata"]["namespace"])
-            except StatusError as err:
-                if err.code != 404:
-                    raise
             removed += 1
         return removed
 
@@ -477,7 +471,7 @@ class JobController(Controller):
                     patch_type="strategic",
                 )
             except StatusError as err:
-                if err.code != 404:
+                if not is_not_found(err):
                     releasing.discard(str(pod["metadata"]["uid"]))  # nothing changed: count it as it is
                     log.warning(
                         "removing the tracking finalizer failed",

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from apimachinery import storage
-from apimachinery.errors import StatusError
+from apimachinery.errors import StatusError, is_already_exists
 from apimachinery.resources import must_resource
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ async def provision(ctl: PersistentVolumeController, claim: Obj, sc: Obj) -> Non
     try:
         await ctl.client.create(PVS, pv)
     except StatusError as err:
-        if err.code != 409:
+        if not is_already_exists(err):
             raise
     ctl.recorder.event(
         claim, "Normal", "ProvisioningSucceeded", f"Successfully provisioned volume {pv['metadata']['name']}"

@@ -179,6 +179,3 @@ class ControllerManager:
 
     def healthy(self) -> bool:
         return True
-
-    def queue_depths(self) -> dict[str, int]:
-        return {c.name: len(c.queue) for c in self.controllers}

@@ -12,7 +12,7 @@ import copy
 import logging
 from typing import Any
 
-from apimachinery.errors import StatusError
+from apimachinery.errors import StatusError, ignore_not_found, is_method_not_supported, is_not_found
 from apimachinery.resources import RESOURCES, ResourceInfo
 from controller_manager.base import NAMESPACES, Context, Controller
 from controller_manager.podutil import key_of
@@ -64,25 +64,22 @@ class NamespaceController(Controller):
         try:
             items = (await self.client.list_all(res, namespace))["items"]
         except StatusError as err:
-            if err.code in (404, 405):
+            if is_not_found(err) or is_method_not_supported(err):
                 return 0  # not served by this apiserver
             raise
         for obj in items:
             meta = obj.get("metadata") or {}
             if meta.get("deletionTimestamp"):
                 continue
-            try:
+            with ignore_not_found():
                 await self.client.delete(res, meta["name"], namespace, propagation_policy="Background")
-            except StatusError as err:
-                if err.code != 404:
-                    raise
         return len(items)
 
     async def _count(self, res: ResourceInfo, namespace: str) -> int:
         try:
             return len((await self.client.list(res, namespace))["items"])
         except StatusError as err:
-            if err.code in (404, 405):
+            if is_not_found(err) or is_method_not_supported(err):
                 return 0
             raise
 
@@ -90,7 +87,7 @@ class NamespaceController(Controller):
         try:
             ns = await self.client.get(NAMESPACES, name)
         except StatusError as err:
-            if err.code == 404:
+            if is_not_found(err):
                 return
             raise
         body = copy.deepcopy(ns)

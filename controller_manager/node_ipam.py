@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from apimachinery.errors import StatusError
+from apimachinery.errors import StatusError, is_not_found
 from apimachinery.events import WARNING
 from controller_manager.base import NODES, Context, Controller
 from controller_manager.cidr import CIDRAllocator, CIDRExhaustedError
@@ -69,7 +69,7 @@ class NodeIpamController(Controller):
         try:
             await self.client.patch(NODES, key, {"spec": {"podCIDR": cidr, "podCIDRs": [cidr]}})
         except StatusError as err:
-            if err.code == 404:
+            if is_not_found(err):
                 self.allocator.release(self.assigned.pop(key))
                 return None
             raise

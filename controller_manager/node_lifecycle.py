@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from apimachinery.errors import StatusError
+from apimachinery.errors import StatusError, ignore_not_found, is_conflict, is_not_found
 from apimachinery.events import NORMAL, WARNING
 from controller_manager import taints
 from controller_manager.base import LEASES, NODES, PODS, Context, Controller
@@ -182,7 +182,7 @@ class NodeLifecycleController(Controller):
             try:
                 await self.client.update(PODS, body, subresource="status")
             except StatusError as err:
-                if err.code not in (404, 409):
+                if not (is_not_found(err) or is_conflict(err)):
                     raise
                 # Changed or gone meanwhile: the pod event brings the node back here.
             self.recorder.event(
@@ -248,11 +248,8 @@ class NodeLifecycleController(Controller):
             TAINT_MANAGER_EVICTION,
             f"Marking for deletion Pod {ns}/{name}",
         )
-        try:
+        with ignore_not_found():
             await self.client.delete(PODS, name, ns)
-        except StatusError as err:
-            if err.code != 404:
-                raise
         log.info("evicted pod", extra={"pod": f"{ns}/{name}", "node": pod["spec"].get("nodeName")})
 
 

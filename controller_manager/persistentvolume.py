@@ -24,7 +24,7 @@ import logging
 from typing import Any
 
 from apimachinery import storage
-from apimachinery.errors import StatusError, is_not_found
+from apimachinery.errors import StatusError, is_conflict, is_not_found
 from apimachinery.resources import must_resource
 from controller_manager import localpath
 from controller_manager.base import Context, Controller
@@ -276,7 +276,7 @@ class PersistentVolumeController(Controller):
             try:
                 await self.client.delete(PVS, name, preconditions={"uid": pv["metadata"]["uid"]})
             except StatusError as err:
-                if not is_not_found(err) and err.code != 409:
+                if not (is_not_found(err) or is_conflict(err)):
                     raise
             self.recorder.event(pv, "Normal", "VolumeDelete", f"deleting volume {name}: its claim is gone")
             return

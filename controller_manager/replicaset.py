@@ -15,7 +15,7 @@ import asyncio
 import logging
 from typing import Any
 
-from apimachinery.errors import StatusError
+from apimachinery.errors import StatusError, is_conflict, is_forbidden, is_not_found
 from apimachinery.events import NORMAL, WARNING
 from apimachinery.labels import Selector, from_label_selector
 from controller_manager import replicaset_util as util
@@ -34,7 +34,7 @@ FAILED_DELETE = "FailedDelete"
 
 
 def namespace_terminating(result: object) -> bool:
-    if not isinstance(result, StatusError) or result.code != 403:
+    if not isinstance(result, StatusError) or not is_forbidden(result):
         return False
     return any(c.get("reason") == "NamespaceTerminating" for c in result.details.get("causes") or [])
 
@@ -149,7 +149,7 @@ class ReplicaSetController(Controller):
         try:
             fresh = await self.client.get(self.resource, rs["metadata"]["name"], rs["metadata"]["namespace"])
         except StatusError as err:
-            if err.code == 404:
+            if is_not_found(err):
                 return []
             raise
         if fresh["metadata"].get("uid") != rs["metadata"]["uid"] or is_terminating(fresh):
@@ -167,7 +167,7 @@ class ReplicaSetController(Controller):
                     await self.client.patch(PODS, pod["metadata"]["name"], body, pod["metadata"]["namespace"])
                 )
             except StatusError as err:
-                if err.code not in (404, 409):
+                if not (is_not_found(err) or is_conflict(err)):
                     raise
                 # Gone or changed meanwhile: the next sync sees the new state.
         return adopted
@@ -183,7 +183,7 @@ class ReplicaSetController(Controller):
             try:
                 await self.client.patch(PODS, pod["metadata"]["name"], body, pod["metadata"]["namespace"])
             except StatusError as err:
-                if err.code not in (404, 409):
+                if not (is_not_found(err) or is_conflict(err)):
                     raise
 
     async def _manage_replicas(self, key: str, rs: Obj, owned: list[Obj]) -> None:
@@ -232,7 +232,7 @@ class ReplicaSetController(Controller):
                 await self.client.delete(PODS, name, pod["metadata"]["namespace"])
             except StatusError as err:
                 self.expectations.deletion_observed(key, key_of(pod))
-                if err.code == 404:
+                if is_not_found(err):
                     return
                 self.recorder.event(rs, WARNING, FAILED_DELETE, f"Error deleting: {err}")
                 raise
@@ -251,9 +251,9 @@ class ReplicaSetController(Controller):
         try:
             await self.client.update(self.resource, body, rs["metadata"]["namespace"], subresource="status")
         except StatusError as err:
-            if err.code == 404:
+            if is_not_found(err):
                 return
-            if err.code != 409:
+            if not is_conflict(err):
                 raise
             # Our cache is behind: write onto the latest version (status is ours alone to compute).
             fresh = await self.client.get(self.resource, rs["metadata"]["name"], rs["metadata"]["namespace"])

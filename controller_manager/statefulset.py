@@ -20,7 +20,7 @@ import copy
 import logging
 from typing import Any
 
-from apimachinery.errors import StatusError
+from apimachinery.errors import StatusError, ignore_not_found, is_already_exists, is_conflict, is_not_found
 from apimachinery.events import NORMAL, WARNING
 from apimachinery.labels import from_label_selector
 from apimachinery.resources import must_resource
@@ -170,7 +170,7 @@ class StatefulSetController(Controller):
         try:
             return await self.client.patch(PODS, pod["metadata"]["name"], body, pod["metadata"]["namespace"])  # type: ignore[no-any-return]
         except StatusError as err:
-            if err.code not in (404, 409):
+            if not (is_not_found(err) or is_conflict(err)):
                 raise
             return None  # gone or changed meanwhile: the next sync sees the new state
 
@@ -182,7 +182,7 @@ class StatefulSetController(Controller):
             try:
                 await self.client.create(PODS, pod, ns)
             except StatusError as err:
-                if err.code == 409:
+                if is_already_exists(err):
                     continue  # our cache had not seen it: the member exists, which is all we wanted
                 self.recorder.event(
                     sts,
@@ -199,7 +199,7 @@ class StatefulSetController(Controller):
             try:
                 await self.client.delete(PODS, pod_name, ns, preconditions={"uid": pod["metadata"]["uid"]})
             except StatusError as err:
-                if err.code in (404, 409):
+                if is_not_found(err) or is_conflict(err):
                     continue  # gone already, or a new member took the name
                 self.recorder.event(
                     sts,
@@ -224,7 +224,7 @@ class StatefulSetController(Controller):
             try:
                 await self.client.create(PVCS, claim, ns)
             except StatusError as err:
-                if err.code == 409:
+                if is_already_exists(err):
                     continue
                 self.recorder.event(
                     sts, WARNING, FAILED_CREATE,
@@ -241,21 +241,15 @@ class StatefulSetController(Controller):
         limit = (sts.get("spec") or {}).get("revisionHistoryLimit", 10)
         ordered = sorted(revisions, key=lambda r: int(r.get("revision") or 0))
         for revision in history.to_delete(ordered, live, limit):
-            try:
+            with ignore_not_found():
                 await self.client.delete(
                     history.CONTROLLERREVISIONS, revision["metadata"]["name"], sts["metadata"]["namespace"]
                 )
-            except StatusError as err:
-                if err.code != 404:
-                    raise
 
     async def _write_status(self, sts: Obj, status: Obj) -> None:
         if (sts.get("status") or {}) == status:
             return
-        try:
+        with ignore_not_found():
             await self.client.update(
                 STATEFULSETS, {**sts, "status": status}, sts["metadata"]["namespace"], subresource="status"
             )
-        except StatusError as err:
-            if err.code != 404:
-                raise

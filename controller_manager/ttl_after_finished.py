@@ -11,7 +11,7 @@ import copy
 from datetime import datetime
 from typing import Any
 
-from apimachinery.errors import StatusError
+from apimachinery.errors import StatusError, is_conflict, is_not_found
 from apimachinery.resources import must_resource
 from controller_manager.base import Context, Controller
 from controller_manager.podutil import get_condition, is_terminating, key_of, now, parse_time, split_key
@@ -67,7 +67,7 @@ class TTLAfterFinishedController(Controller):
         try:
             fresh = await self.client.get(JOBS, name, ns)
         except StatusError as err:
-            if err.code == 404:
+            if is_not_found(err):
                 return None
             raise
         left = seconds_left(copy.deepcopy(fresh), now())
@@ -84,6 +84,6 @@ class TTLAfterFinishedController(Controller):
                 preconditions={"uid": fresh["metadata"]["uid"]},
             )
         except StatusError as err:
-            if err.code not in (404, 409):
+            if not (is_not_found(err) or is_conflict(err)):
                 raise
         return None

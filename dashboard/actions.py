@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from apimachinery.client import Client
 from apimachinery.resources import ResourceInfo, by_resource
+from apimachinery.timefmt import now_rfc3339
 from dashboard import cluster, views
 from dashboard.cluster import BadRequest
 
@@ -109,7 +109,7 @@ async def perform(client: Client, action: Action, replicas: int | None = None) -
             raise BadRequest(f"replicas must be a number from 0 to {MAX_REPLICAS}")
         await client.patch(action.res, action.name, {"spec": {"replicas": replicas}}, action.namespace)
     elif action.verb == "restart":
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = now_rfc3339()
         body = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: now}}}}}
         await client.patch(action.res, action.name, body, action.namespace, "strategic")
     else:

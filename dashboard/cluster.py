@@ -13,11 +13,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
-from apimachinery.client import Client, ClientConnectionError, status_error
-from apimachinery.errors import StatusError
+from apimachinery.client import Client
+from apimachinery.errors import StatusError, is_forbidden, is_not_found, is_unauthorized
 from apimachinery.resources import ResourceInfo, must_resource
+from apimachinery.streams import stream_lines
 
 Obj = dict[str, Any]
 
@@ -59,7 +58,7 @@ async def list_items(client: Client, res: ResourceInfo, namespace: str | None = 
     try:
         return Listing((await client.list_all(res, namespace or None))["items"])
     except StatusError as err:
-        if err.code in (401, 403, 404):
+        if is_unauthorized(err) or is_forbidden(err) or is_not_found(err):
             return Listing([], err.message or err.reason)
         raise
 
@@ -139,24 +138,16 @@ async def log_lines(
         params["follow"] = "true"
     if previous:
         params["previous"] = "true"
-    config = client.config
-    headers = {"Accept": "*/*", "User-Agent": "kubelite-dashboard"}
-    if config.token:
-        headers["Authorization"] = f"Bearer {config.token}"
     # No read timeout while following: a quiet container may write nothing for minutes.
-    timeout = httpx.Timeout(connect=5.0, read=None if follow else 30.0, write=30.0, pool=5.0)
-    async with httpx.AsyncClient(
-        base_url=config.server, headers=headers, verify=config.ssl_context(), timeout=timeout, trust_env=False
-    ) as http:
-        try:
-            async with http.stream("GET", path, params=params) as resp:
-                if not resp.is_success:
-                    await resp.aread()
-                    raise status_error(resp)
-                async for line in resp.aiter_lines():
-                    yield line
-        except httpx.TransportError as exc:
-            raise ClientConnectionError(f"apiserver {config.server} unreachable (GET {path}): {exc}") from exc
+    async for line in stream_lines(
+        client,
+        path,
+        params,
+        accept="*/*",
+        user_agent="kubelite-dashboard",
+        read_timeout=None if follow else 30.0,
+    ):
+        yield line
 
 
 def to_json(obj: Any) -> str:

@@ -25,7 +25,7 @@ from typing import Any
 
 from apimachinery.backoff import Backoff
 from apimachinery.client import Client, ClientConnectionError
-from apimachinery.errors import StatusError
+from apimachinery.errors import StatusError, is_forbidden, is_not_found, is_unauthorized
 from apimachinery.resources import ResourceInfo
 from apimachinery.tasks import cancel_and_wait
 
@@ -60,7 +60,11 @@ async def watch_changes(
             backoff.reset()
         except StatusError as err:
             # Refused (the page says so): ask again now and then, as a role may be granted meanwhile.
-            delay = REFUSED_RETRY if err.code in (401, 403, 404) else backoff.next()
+            delay = (
+                REFUSED_RETRY
+                if (is_unauthorized(err) or is_forbidden(err) or is_not_found(err))
+                else backoff.next()
+            )
             log.info(
                 "watch ended; listing again",
                 extra={"resource": res.resource, "code": err.code, "delay": delay},

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from apimachinery.timefmt import parse_time_or_none
 from apimachinery.validation.common import parse_quantity
 
 Obj = dict[str, Any]
@@ -106,11 +107,8 @@ def ready_count(pod: Obj) -> str:
 
 def age(timestamp: Any, now: datetime | None = None) -> str:
     """ "5s", "3m", "2h", "4d" since an RFC 3339 timestamp; "" when there is none."""
-    if not isinstance(timestamp, str) or not timestamp:
-        return ""
-    try:
-        then = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
-    except ValueError:
+    then = parse_time_or_none(timestamp, naive_utc=True)
+    if then is None:
         return ""
     seconds = max(0, int(((now or datetime.now(UTC)) - then).total_seconds()))
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from apimachinery import errors
+from apimachinery.backoff import Backoff
 from apimachinery.client import Client
 from apimachinery.dnsconfig import DNS_LABEL, DNS_NAMESPACE, DNS_SERVICE
 from apimachinery.informer import Informer
@@ -165,18 +166,18 @@ class Publisher:
 
     async def run(self) -> None:
         """Reconcile after every change and once a minute, until cancelled; failures are retried."""
-        delay = 0.5
+        backoff = Backoff(initial=0.5, cap=10.0)
         while True:
             self._wake.clear()
             try:
                 await self.reconcile()
-                delay = 0.5
+                backoff.reset()
                 timeout = RESYNC_SECONDS
             except (errors.StatusError, ConnectionError) as exc:
+                timeout = backoff.next()
                 log.warning(
-                    "publishing the kube-dns Service failed", extra={"error": str(exc), "retry_in": delay}
+                    "publishing the kube-dns Service failed", extra={"error": str(exc), "retry_in": timeout}
                 )
-                timeout, delay = delay, min(delay * 2, 10.0)
             try:
                 async with asyncio.timeout(timeout):
                     await self._wake.wait()

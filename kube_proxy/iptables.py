@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import re
 
+from apimachinery.hostcmd import run_checked
 from kube_proxy import rules
-from kube_proxy.command import run_command
 from kube_proxy.rules import Jump
 
 log = logging.getLogger("kube_proxy.iptables")
@@ -25,10 +25,7 @@ class IptablesError(Exception):
 
 
 async def _run(*args: str, stdin: bytes | None = None, check: bool = True) -> tuple[int, str]:
-    code, text = await run_command(*args, stdin=stdin)
-    if check and code != 0:
-        raise IptablesError(f"{' '.join(args[:4])}...: exit {code}: {text.strip()[:2000]}")
-    return code, text
+    return await run_checked(*args, stdin=stdin, check=check, error=IptablesError)
 
 
 async def restore(text: str) -> None:

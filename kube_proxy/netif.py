@@ -1,11 +1,10 @@
 """The node's plumbing for virtual addresses: the guard device and its routes, local service addresses.
 
 The service CIDR and the load-balancer pool are routed to a local device that drops what it is given (as IPVS
-mode's kube-ipvs0): a packet to a virtual address with no rule for it dies on this machine instead of following
-the default route off it. This must be in place before any rule is written. The device is a `dummy` where the
-kernel has that driver, else an `ifb` (which drops every packet sent to it that no tc action redirected, the
-same guarantee). With neither, a `blackhole` route still keeps packets on the machine, but the host's own
-connections to service addresses then fail at connect() (before the nat OUTPUT chain could rewrite them).
+mode's kube-ipvs0; the guard code is apimachinery.guard, shared with the kubelet): a packet to a virtual address
+with no rule for it dies on this machine instead of following the default route off it. This must be in place
+before any rule is written. With only `blackhole` routes (no dummy or ifb driver), the host's own connections to
+service addresses fail at connect() (before the nat OUTPUT chain could rewrite them).
 
 Userspace mode makes the service addresses local by adding them (/32) to the guard device, so its listeners can
 bind them. Linux flushes every route of a device when its last IPv4 address is deleted, which would take the
@@ -20,71 +19,36 @@ import json
 import logging
 from collections.abc import Iterable
 
+from apimachinery import guard
+from apimachinery.hostcmd import HostCommandError, run_checked
 from apimachinery.validation import host_ipv4
-from kube_proxy.command import run_command
 
 log = logging.getLogger("kube_proxy.netif")
 
 GUARD_DEVICE = "kubelite-svc"
 
 
-class NetifError(Exception):
-    """An `ip` command failed."""
+# An `ip` command failed (the shared runner's error, under the name kube-proxy has used).
+NetifError = HostCommandError
 
 
 async def _ip(*args: str, stdin: bytes | None = None, check: bool = True) -> tuple[int, str]:
-    code, text = await run_command("ip", *args, stdin=stdin)
-    if check and code != 0:
-        raise NetifError(f"ip {' '.join(args)}: {text.strip()}")
-    return code, text
+    return await run_checked("ip", *args, stdin=stdin, check=check)
 
 
 async def device_exists(name: str = GUARD_DEVICE) -> bool:
-    code, _ = await _ip("link", "show", name, check=False)
-    return code == 0
+    return await guard.device_kind(name) is not None
 
 
 async def ensure_guard(cidrs: Iterable[str], device: str = GUARD_DEVICE) -> str:
-    """Route every CIDR in `cidrs` to the guard device (created when missing). Returns the device kind in use:
-    "dummy", "ifb" or "blackhole"."""
-    kind = "blackhole"
-    if await device_exists(device):
-        _, out = await _ip("-j", "-d", "link", "show", device)
-        info = json.loads(out or "[{}]")[0]
-        kind = ((info.get("linkinfo") or {}).get("info_kind")) or "dummy"
-    else:
-        for candidate in ("dummy", "ifb"):
-            code, out = await _ip("link", "add", device, "type", candidate, check=False)
-            if code == 0 or "File exists" in out:
-                kind = candidate
-                break
-    if kind == "blackhole":
-        log.warning(
-            "no dummy or ifb device support: guarding with blackhole routes (host-originated service "
-            "traffic will not work in iptables mode)"
-        )
-        for cidr in cidrs:
-            await _ip("route", "replace", "blackhole", cidr)
-        return kind
-    await _ip("link", "set", device, "up")
-    for cidr in cidrs:
-        await _ip("route", "replace", cidr, "dev", device)
-    log.info("guard routes in place", extra={"device": device, "kind": kind, "cidrs": list(cidrs)})
-    return kind
+    """Route every CIDR in `cidrs` to the guard device (apimachinery.guard; created when missing), replacing any
+    other route for exactly that prefix. Returns the guard's kind: "dummy", "ifb" or "blackhole"."""
+    return await guard.ensure_guard(cidrs, device, kinds=("dummy", "ifb"))
 
 
 async def remove_guard(cidrs: Iterable[str], device: str = GUARD_DEVICE) -> None:
     """Delete the guard device (its routes and addresses go with it) and blackhole fallbacks for `cidrs`."""
-    await _ip("link", "del", device, check=False)
-    for cidr in cidrs:
-        await _ip("route", "del", "blackhole", cidr, check=False)
-
-
-async def guard_routes(device: str = GUARD_DEVICE) -> set[str]:
-    code, out = await _ip("-j", "route", "show", "dev", device, check=False)
-    if code != 0:
-        return set()
-    return {r["dst"] for r in json.loads(out or "[]")}
+    await guard.remove_guard(cidrs, device)
 
 
 async def addresses(device: str = GUARD_DEVICE) -> set[str]:

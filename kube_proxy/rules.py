@@ -171,13 +171,31 @@ def _chain_line(name: str) -> str:
 def build(table: ProxyTable, options: Options, existing_chains: Iterable[str] = ()) -> Rules:
     """The rules for `table`. `existing_chains` are the nat chains present now; service chains among them that
     the new rules do not use are deleted."""
-    mark = options.masq_mark
-    out = Rules()
-    filter_rules: list[str] = []
-    nat_rules: list[str] = []
+    nat_rules, filter_rules = _base_rules(options)
     nat_service_chains: list[str] = []
+    for sp, endpoints in table:
+        if not safe_to_write(sp, endpoints):
+            # servicemap checked all of this; a table built some other way still cannot write a bad rule
+            log.warning("service port not programmed: unsafe value", extra={"service": repr(sp)[:300]})
+        elif not endpoints:
+            filter_rules += _reject_rules(sp)
+        else:
+            nat_rules += _entry_rules(sp)
+            chains, rules = _service_chains(sp, endpoints, options)
+            nat_service_chains += chains
+            nat_rules += rules
+    local = "-m addrtype --dst-type LOCAL" + ("" if options.localhost_nodeports else " ! -d 127.0.0.0/8")
+    nat_rules.append(
+        f"-A KUBE-SERVICES -m comment --comment {_q(NODEPORTS_COMMENT)} {local} -j KUBE-NODEPORTS"
+    )
+    filter_rules += _forward_rules(options.masq_mark)
+    return _assemble(nat_rules, filter_rules, nat_service_chains, existing_chains)
 
-    nat_rules += [
+
+def _base_rules(options: Options) -> tuple[list[str], list[str]]:
+    """(nat, filter) rules that do not depend on services: masquerading marked packets, the localnet firewall."""
+    mark = options.masq_mark
+    nat_rules = [
         f"-A KUBE-POSTROUTING -m mark ! --mark {mark}/{mark} -j RETURN",
         # Clear the mark so a packet that goes round again is not masqueraded twice.
         f"-A KUBE-POSTROUTING -j MARK --xor-mark {mark}",
@@ -185,101 +203,122 @@ def build(table: ProxyTable, options: Options, existing_chains: Iterable[str] = 
         " -j MASQUERADE --random-fully",
         f"-A KUBE-MARK-MASQ -j MARK --or-mark {mark}",
     ]
+    filter_rules = []
     if options.localhost_nodeports:
         # route_localnet lets packets to 127/8 arrive from anywhere; only our DNAT'd ones may.
         filter_rules.append(
             f"-A KUBE-FIREWALL -m comment --comment {_q('block incoming localnet connections')}"
             " -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP"
         )
+    return nat_rules, filter_rules
 
-    for sp, endpoints in table:
-        if not safe_to_write(sp, endpoints):
-            # servicemap checked all of this; a table built some other way still cannot write a bad rule
-            log.warning("service port not programmed: unsafe value", extra={"service": repr(sp)[:300]})
-            continue
-        name = sp.name_string
-        proto = sp.protocol.lower()
-        pmatch = f"-m {proto} -p {proto}"
-        svc = svc_chain(sp)
-        ext = ext_chain(sp)
-        external = bool(sp.node_port or sp.load_balancer_ips or sp.external_ips)
-        if not endpoints:
-            comment = _q(f"{name} has no endpoints")
-            filter_rules.append(
-                f"-A KUBE-SERVICES -m comment --comment {comment} {pmatch} -d {sp.cluster_ip}/32"
-                f" --dport {sp.port} -j REJECT"
-            )
-            for ip in (*sp.external_ips, *sp.load_balancer_ips):
-                filter_rules.append(
-                    f"-A KUBE-EXTERNAL-SERVICES -m comment --comment {comment} {pmatch} -d {ip}/32"
-                    f" --dport {sp.port} -j REJECT"
-                )
-            if sp.node_port:
-                filter_rules.append(
-                    f"-A KUBE-EXTERNAL-SERVICES -m comment --comment {comment} -m addrtype --dst-type LOCAL"
-                    f" {pmatch} --dport {sp.node_port} -j REJECT"
-                )
-            continue
 
-        cluster_match = f"-m comment --comment {_q(name + ' cluster IP')} {pmatch} -d {sp.cluster_ip}/32 --dport {sp.port}"
-        nat_rules.append(f"-A KUBE-SERVICES {cluster_match} -j {svc}")
-        for ip in sp.external_ips:
-            nat_rules.append(
-                f"-A KUBE-SERVICES -m comment --comment {_q(name + ' external IP')} {pmatch} -d {ip}/32"
-                f" --dport {sp.port} -j {ext}"
-            )
-        for ip in sp.load_balancer_ips:
-            nat_rules.append(
-                f"-A KUBE-SERVICES -m comment --comment {_q(name + ' loadbalancer IP')} {pmatch} -d {ip}/32"
-                f" --dport {sp.port} -j {ext}"
-            )
-        if sp.node_port:
-            nat_rules.append(
-                f"-A KUBE-NODEPORTS -m comment --comment {_q(name)} {pmatch} --dport {sp.node_port} -j {ext}"
-            )
+def _match(sp: ServicePort) -> str:
+    proto = sp.protocol.lower()
+    return f"-m {proto} -p {proto}"
 
-        nat_service_chains.append(svc)
-        if options.masquerade_all:
-            nat_rules.append(f"-A {svc} {cluster_match} -j KUBE-MARK-MASQ")
-        elif options.cluster_cidr:
-            # Off-cluster clients (the host itself, another machine routing the service CIDR here) are
-            # masqueraded so the reply comes back through this node and is un-DNAT'd.
-            nat_rules.append(f"-A {svc} {cluster_match} ! -s {options.cluster_cidr} -j KUBE-MARK-MASQ")
-        if external:
-            nat_service_chains.append(ext)
-            nat_rules.append(
-                f"-A {ext} -m comment --comment {_q(f'masquerade traffic for {name} external destinations')}"
-                " -j KUBE-MARK-MASQ"
-            )
-            nat_rules.append(f"-A {ext} -j {svc}")
 
-        seps = [(ep, sep_chain(sp, ep)) for ep in endpoints]
-        if sp.affinity_seconds:
-            for ep, sep in seps:
-                nat_rules.append(
-                    f"-A {svc} -m comment --comment {_q(f'{name} -> {ep}')} -m recent --name {sep} --rcheck"
-                    f" --seconds {sp.affinity_seconds} --reap -j {sep}"
-                )
-        n = len(seps)
-        for i, (ep, sep) in enumerate(seps):
-            stat = f" -m statistic --mode random --probability {probability(n - i)}" if i < n - 1 else ""
-            nat_rules.append(f"-A {svc} -m comment --comment {_q(f'{name} -> {ep}')}{stat} -j {sep}")
-        for ep, sep in seps:
-            nat_service_chains.append(sep)
-            # Hairpin: an endpoint reaching itself through the service must see the reply come from the
-            # service address, so its own packets are masqueraded (the reply then goes via the host).
-            nat_rules.append(f"-A {sep} -m comment --comment {_q(name)} -s {ep.ip}/32 -j KUBE-MARK-MASQ")
-            recent = f" -m recent --name {sep} --set" if sp.affinity_seconds else ""
-            nat_rules.append(
-                f"-A {sep} -m comment --comment {_q(name)}{recent} {pmatch} -j DNAT --to-destination {ep}"
-            )
+def _reject_rules(sp: ServicePort) -> list[str]:
+    """filter rules that refuse connections to a service port without ready endpoints, on every address."""
+    comment, pmatch = _q(f"{sp.name_string} has no endpoints"), _match(sp)
+    rules = [
+        f"-A KUBE-SERVICES -m comment --comment {comment} {pmatch} -d {sp.cluster_ip}/32"
+        f" --dport {sp.port} -j REJECT"
+    ]
+    for ip in (*sp.external_ips, *sp.load_balancer_ips):
+        rules.append(
+            f"-A KUBE-EXTERNAL-SERVICES -m comment --comment {comment} {pmatch} -d {ip}/32"
+            f" --dport {sp.port} -j REJECT"
+        )
+    if sp.node_port:
+        rules.append(
+            f"-A KUBE-EXTERNAL-SERVICES -m comment --comment {comment} -m addrtype --dst-type LOCAL"
+            f" {pmatch} --dport {sp.node_port} -j REJECT"
+        )
+    return rules
 
-    local = "-m addrtype --dst-type LOCAL" + ("" if options.localhost_nodeports else " ! -d 127.0.0.0/8")
-    nat_rules.append(
-        f"-A KUBE-SERVICES -m comment --comment {_q(NODEPORTS_COMMENT)} {local} -j KUBE-NODEPORTS"
+
+def _cluster_match(sp: ServicePort) -> str:
+    return (
+        f"-m comment --comment {_q(sp.name_string + ' cluster IP')} {_match(sp)} -d {sp.cluster_ip}/32"
+        f" --dport {sp.port}"
     )
 
-    filter_rules += [
+
+def _entry_rules(sp: ServicePort) -> list[str]:
+    """nat rules that send a service port's addresses (cluster, external, load-balancer IPs; the node port) to
+    its chains."""
+    name, pmatch, svc, ext = sp.name_string, _match(sp), svc_chain(sp), ext_chain(sp)
+    rules = [f"-A KUBE-SERVICES {_cluster_match(sp)} -j {svc}"]
+    for ip in sp.external_ips:
+        rules.append(
+            f"-A KUBE-SERVICES -m comment --comment {_q(name + ' external IP')} {pmatch} -d {ip}/32"
+            f" --dport {sp.port} -j {ext}"
+        )
+    for ip in sp.load_balancer_ips:
+        rules.append(
+            f"-A KUBE-SERVICES -m comment --comment {_q(name + ' loadbalancer IP')} {pmatch} -d {ip}/32"
+            f" --dport {sp.port} -j {ext}"
+        )
+    if sp.node_port:
+        rules.append(
+            f"-A KUBE-NODEPORTS -m comment --comment {_q(name)} {pmatch} --dport {sp.node_port} -j {ext}"
+        )
+    return rules
+
+
+def _service_chains(
+    sp: ServicePort, endpoints: list[Endpoint], options: Options
+) -> tuple[list[str], list[str]]:
+    """(chains, rules) of a service port with ready endpoints: KUBE-SVC (masquerade, then spread over the
+    endpoints), KUBE-EXT for external traffic, and one KUBE-SEP per endpoint."""
+    name, svc, ext = sp.name_string, svc_chain(sp), ext_chain(sp)
+    chains, rules = [svc], []
+    if options.masquerade_all:
+        rules.append(f"-A {svc} {_cluster_match(sp)} -j KUBE-MARK-MASQ")
+    elif options.cluster_cidr:
+        # Off-cluster clients (the host itself, another machine routing the service CIDR here) are
+        # masqueraded so the reply comes back through this node and is un-DNAT'd.
+        rules.append(f"-A {svc} {_cluster_match(sp)} ! -s {options.cluster_cidr} -j KUBE-MARK-MASQ")
+    if sp.node_port or sp.load_balancer_ips or sp.external_ips:
+        chains.append(ext)
+        rules.append(
+            f"-A {ext} -m comment --comment {_q(f'masquerade traffic for {name} external destinations')}"
+            " -j KUBE-MARK-MASQ"
+        )
+        rules.append(f"-A {ext} -j {svc}")
+    seps = [(ep, sep_chain(sp, ep)) for ep in endpoints]
+    rules += _spread_rules(sp, svc, seps)
+    for ep, sep in seps:
+        chains.append(sep)
+        # Hairpin: an endpoint reaching itself through the service must see the reply come from the
+        # service address, so its own packets are masqueraded (the reply then goes via the host).
+        rules.append(f"-A {sep} -m comment --comment {_q(name)} -s {ep.ip}/32 -j KUBE-MARK-MASQ")
+        recent = f" -m recent --name {sep} --set" if sp.affinity_seconds else ""
+        rules.append(
+            f"-A {sep} -m comment --comment {_q(name)}{recent} {_match(sp)} -j DNAT --to-destination {ep}"
+        )
+    return chains, rules
+
+
+def _spread_rules(sp: ServicePort, svc: str, seps: list[tuple[Endpoint, str]]) -> list[str]:
+    """The KUBE-SVC jumps to the endpoint chains: sticky ones first (session affinity), then an equal share each."""
+    name, rules = sp.name_string, []
+    if sp.affinity_seconds:
+        for ep, sep in seps:
+            rules.append(
+                f"-A {svc} -m comment --comment {_q(f'{name} -> {ep}')} -m recent --name {sep} --rcheck"
+                f" --seconds {sp.affinity_seconds} --reap -j {sep}"
+            )
+    n = len(seps)
+    for i, (ep, sep) in enumerate(seps):
+        stat = f" -m statistic --mode random --probability {probability(n - i)}" if i < n - 1 else ""
+        rules.append(f"-A {svc} -m comment --comment {_q(f'{name} -> {ep}')}{stat} -j {sep}")
+    return rules
+
+
+def _forward_rules(mark: str) -> list[str]:
+    return [
         "-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP",
         f"-A KUBE-FORWARD -m comment --comment {_q('kubernetes forwarding rules')} -m mark --mark {mark}/{mark}"
         " -j ACCEPT",
@@ -287,20 +326,29 @@ def build(table: ProxyTable, options: Options, existing_chains: Iterable[str] = 
         " -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
     ]
 
+
+def _assemble(
+    nat_rules: list[str],
+    filter_rules: list[str],
+    nat_service_chains: list[str],
+    existing_chains: Iterable[str],
+) -> Rules:
+    """The restore input: every chain declared, then the rules, then the stale service chains deleted."""
     active = set(nat_service_chains)
     stale = sorted(c for c in set(existing_chains) - active if is_service_chain(c))
-    out.filter = [*map(_chain_line, FILTER_CHAINS), *filter_rules, "COMMIT"]
-    out.nat = [
-        *map(_chain_line, NAT_CHAINS),
-        *map(_chain_line, nat_service_chains),
-        *map(_chain_line, stale),
-        *nat_rules,
-        *(f"-X {c}" for c in stale),
-        "COMMIT",
-    ]
-    out.nat_chains = active
-    out.deleted_chains = set(stale)
-    return out
+    return Rules(
+        filter=[*map(_chain_line, FILTER_CHAINS), *filter_rules, "COMMIT"],
+        nat=[
+            *map(_chain_line, NAT_CHAINS),
+            *map(_chain_line, nat_service_chains),
+            *map(_chain_line, stale),
+            *nat_rules,
+            *(f"-X {c}" for c in stale),
+            "COMMIT",
+        ],
+        nat_chains=active,
+        deleted_chains=set(stale),
+    )
 
 
 def cleanup_text(nat_chains: Iterable[str], filter_chains: Iterable[str]) -> str:

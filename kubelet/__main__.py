@@ -12,6 +12,7 @@ from apimachinery.component import add_client_args, client_from_args, run_until_
 from kubelet.cleanup import cleanup_node
 from kubelet.config import KubeletConfig
 from kubelet.kubelet import Kubelet
+from kubelet.nodestatus import parse_taint
 
 
 def _pairs(text: str) -> dict[str, str]:
@@ -24,17 +25,10 @@ def _pairs(text: str) -> dict[str, str]:
 
 def _taints(text: str) -> list[dict[str, str]]:
     """key=value:Effect,key2:Effect -> Node taints."""
-    taints = []
-    for item in filter(None, (p.strip() for p in text.split(","))):
-        kv, _, effect = item.rpartition(":")
-        if not kv:
-            raise argparse.ArgumentTypeError(f"taint {item!r} needs an effect (key=value:NoSchedule)")
-        key, _, value = kv.partition("=")
-        taint = {"key": key, "effect": effect}
-        if value:
-            taint["value"] = value
-        taints.append(taint)
-    return taints
+    try:
+        return [parse_taint(item) for item in filter(None, (p.strip() for p in text.split(",")))]
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
 
 
 def _ips(text: str) -> list[str]:

@@ -27,7 +27,7 @@ from typing import Any
 
 from apimachinery import storage
 from apimachinery.client import Client
-from apimachinery.errors import StatusError
+from apimachinery.errors import StatusError, is_conflict, is_forbidden, is_not_found
 from apimachinery.resources import must_resource
 from kubelet.runtime import spec
 from kubelet.runtime.mounts import check_host_path, check_volume_name
@@ -130,7 +130,7 @@ class ClaimVolumes:
             try:
                 pv = await self.client.get(PVS, name)
             except StatusError as exc:
-                if exc.code in (403, 404):
+                if is_forbidden(exc) or is_not_found(exc):
                     self.left_alone.add(name)
                 log.info("local volume %s left alone (HTTP %s from the apiserver)", name, exc.code)
                 continue
@@ -161,7 +161,7 @@ class ClaimVolumes:
         try:
             await self.client.update(PVS, pv)
         except StatusError as exc:
-            if exc.code not in (404, 409):
+            if not (is_not_found(exc) or is_conflict(exc)):
                 raise
 
 

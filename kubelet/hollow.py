@@ -14,8 +14,8 @@
   reaching whatever real kubelet listens on 10250. TLS: --tls-cert-file/--tls-private-key-file (SANs naming the
   nodes) or a self-signed certificate; --client-ca-file requires the apiserver's client certificate.
 
-Never use these in tests that claim containers run. Imports only `apimachinery` and kubelet.hollow_api (no other
-kubelet module).
+Never use these in tests that claim containers run. Imports only `apimachinery`, kubelet.hollow_api and
+kubelet.nodestatus (the node status, Lease and taint code the real kubelet uses too), no other kubelet module.
 """
 
 from __future__ import annotations
@@ -33,18 +33,18 @@ from typing import Any
 
 from apimachinery.client import Client
 from apimachinery.component import client_from_args, run_until_signal, setup_logging
-from apimachinery.errors import StatusError
+from apimachinery.errors import StatusError, ignore_not_found, is_already_exists, is_not_found
 from apimachinery.informer import Informer
 from apimachinery.resources import must_resource
 from apimachinery.timefmt import now_rfc3339
 from apimachinery.workqueue import WorkQueue, run_workers
-from kubelet import hollow_api
+from kubelet import hollow_api, nodestatus
 from kubelet.hollow_cli import parse_args
-from kubelet.hollow_cli import parse_taint as parse_taint
+from kubelet.nodestatus import LEASE_NAMESPACE
+from kubelet.nodestatus import parse_taint as parse_taint
 
 log = logging.getLogger("hollow")
 
-LEASE_NAMESPACE = "kube-node-lease"
 LEASE_DURATION = 40
 FAKE_POD_RANGE = ipaddress.ip_network("100.64.0.0/10")
 NODE_IP = "127.0.0.1"  # nothing listens for a hollow node; loopback keeps stray traffic on this machine
@@ -53,52 +53,23 @@ KUBELET_VERSION = "v1.32.0-kubelite-hollow"
 
 PODS = must_resource("", "pods")
 NODES = must_resource("", "nodes")
-NAMESPACES = must_resource("", "namespaces")
-LEASES = must_resource("coordination.k8s.io", "leases")
+LEASES = nodestatus.LEASES
 
 now = now_rfc3339
 
 
-def node_conditions(stamp: str) -> list[dict[str, str]]:
-    def cond(type_: str, status: str, reason: str, message: str) -> dict[str, str]:
-        return {
-            "type": type_,
-            "status": status,
-            "reason": reason,
-            "message": message,
-            "lastHeartbeatTime": stamp,
-            "lastTransitionTime": stamp,
-        }
-
-    return [
-        cond(
-            "MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"
-        ),
-        cond("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-        cond("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
-        cond("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
-    ]
-
-
-def node_status(name: str, capacity: dict[str, str], stamp: str, port: int = 10250) -> dict[str, Any]:
+def node_info(name: str) -> dict[str, str]:
     return {
-        "capacity": dict(capacity),
-        "allocatable": dict(capacity),
-        "conditions": node_conditions(stamp),
-        "addresses": [{"type": "InternalIP", "address": NODE_IP}, {"type": "Hostname", "address": name}],
-        "daemonEndpoints": {"kubeletEndpoint": {"Port": port}},
-        "nodeInfo": {
-            "machineID": uuid.uuid5(uuid.NAMESPACE_DNS, name).hex,
-            "systemUUID": str(uuid.uuid5(uuid.NAMESPACE_URL, name)),
-            "bootID": str(uuid.uuid4()),
-            "kernelVersion": os.uname().release,
-            "osImage": "kubelite hollow node",
-            "containerRuntimeVersion": "hollow://1.0.0",
-            "kubeletVersion": KUBELET_VERSION,
-            "kubeProxyVersion": KUBELET_VERSION,
-            "operatingSystem": "linux",
-            "architecture": "amd64",
-        },
+        "machineID": uuid.uuid5(uuid.NAMESPACE_DNS, name).hex,
+        "systemUUID": str(uuid.uuid5(uuid.NAMESPACE_URL, name)),
+        "bootID": str(uuid.uuid4()),
+        "kernelVersion": os.uname().release,
+        "osImage": "kubelite hollow node",
+        "containerRuntimeVersion": "hollow://1.0.0",
+        "kubeletVersion": KUBELET_VERSION,
+        "kubeProxyVersion": KUBELET_VERSION,
+        "operatingSystem": "linux",
+        "architecture": "amd64",
     }
 
 
@@ -110,25 +81,18 @@ def node_object(
     stamp: str,
     port: int = 10250,
 ) -> dict[str, Any]:
-    spec: dict[str, Any] = {}
-    if taints:
-        spec["taints"] = taints
-    return {
-        "apiVersion": "v1",
-        "kind": "Node",
-        "metadata": {
-            "name": name,
-            "labels": {
-                "kubernetes.io/hostname": name,
-                "kubernetes.io/os": "linux",
-                "kubernetes.io/arch": "amd64",
-                "kubelite.io/hollow": "true",
-                **labels,
-            },
-        },
-        "spec": spec,
-        "status": node_status(name, capacity, stamp, port),
+    """The Node a hollow node registers: the kubelet's shape (kubelet/nodestatus.py) with simulated facts."""
+    status = nodestatus.node_status(
+        name=name, node_ip=NODE_IP, capacity=capacity, node_info=node_info(name), port=port, now=stamp
+    )
+    all_labels = {
+        "kubernetes.io/hostname": name,
+        "kubernetes.io/os": "linux",
+        "kubernetes.io/arch": "amd64",
+        "kubelite.io/hollow": "true",
+        **labels,
     }
+    return nodestatus.node_object(name, all_labels, status, taints=taints)
 
 
 def running_status(pod: dict[str, Any], pod_ip: str, stamp: str) -> dict[str, Any]:
@@ -246,6 +210,7 @@ class HollowNodes:
         self.ready_delay = ready_delay
         self._bound_seen: dict[str, float] = {}  # with ready_delay: when a pod was first seen bound here
         self.ips = {name: PodIPs(i) for i, name in enumerate(self.names)}
+        self.leases = {name: nodestatus.NodeLease(client, name, LEASE_DURATION) for name in self.names}
         self.pods = Informer(client, PODS)
         self.nodes = Informer(client, NODES)
         self.queue: WorkQueue[str] = WorkQueue("hollow-pods")
@@ -270,10 +235,6 @@ class HollowNodes:
         await asyncio.gather(*(one(name) for name in self.names))
 
     async def register(self) -> None:
-        with contextlib.suppress(StatusError):  # exists already (the apiserver usually creates it)
-            await self.client.create(
-                NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": LEASE_NAMESPACE}}
-            )
         await self._each(self._register_node)
         log.info("registered hollow nodes", extra={"count": len(self.names), "first": self.names[:1]})
 
@@ -283,53 +244,21 @@ class HollowNodes:
         try:
             created = await self.client.create(NODES, body)
         except StatusError as err:
-            if err.code != 409:
+            if not is_already_exists(err):
                 raise
             created = None  # re-adopt a node from an earlier run: refresh its status below
         if created is None or not ((created.get("status") or {}).get("conditions")):
             await self.client.patch(NODES, name, {"status": body["status"]}, subresource="status")
-        await self._create_lease(name)
-
-    async def _create_lease(self, name: str) -> None:
-        body = {
-            "apiVersion": "coordination.k8s.io/v1",
-            "kind": "Lease",
-            "metadata": {"name": name, "namespace": LEASE_NAMESPACE},
-            "spec": {
-                "holderIdentity": name,
-                "leaseDurationSeconds": LEASE_DURATION,
-                "renewTime": now(micro=True),
-            },
-        }
-        try:
-            await self.client.create(LEASES, body, LEASE_NAMESPACE)
-        except StatusError as err:
-            if err.code != 409:
-                raise
-            await self._renew_lease(name)
+        await self._renew_lease(name)
 
     async def _renew_lease(self, name: str) -> None:
-        try:
-            await self.client.patch(
-                LEASES,
-                name,
-                {"spec": {"holderIdentity": name, "renewTime": now(micro=True)}},
-                LEASE_NAMESPACE,
-            )
-        except StatusError as err:
-            if err.code != 404:
-                raise
-            await self._create_lease(name)  # never created (a failed start) or deleted by someone
+        node = self.nodes.store.get(name)
+        await self.leases[name].renew(((node or {}).get("metadata") or {}).get("uid"))
 
     async def _refresh_status(self, name: str) -> None:
-        stamp = now()
-        conditions = node_conditions(stamp)
         node = self.nodes.store.get(name)
-        if node is not None:  # keep transition times, move only the heartbeat
-            old = {c.get("type"): c for c in (node.get("status") or {}).get("conditions") or []}
-            for c in conditions:
-                if (old.get(c["type"]) or {}).get("status") == c["status"]:
-                    c["lastTransitionTime"] = old[c["type"]].get("lastTransitionTime") or stamp
+        old = {c.get("type"): c for c in ((node or {}).get("status") or {}).get("conditions") or []}
+        conditions = nodestatus.node_conditions(old, now())  # keeps transition times, moves the heartbeat
         await self.client.patch(NODES, name, {"status": {"conditions": conditions}}, subresource="status")
 
     async def _every(self, interval: float, fn: Callable[[str], Awaitable[None]]) -> None:
@@ -342,7 +271,7 @@ class HollowNodes:
 
         async def drop(name: str) -> None:
             for res, ns in ((LEASES, LEASE_NAMESPACE), (NODES, None)):
-                with contextlib.suppress(StatusError):  # already gone
+                with contextlib.suppress(StatusError):  # best effort: gone already, or left for the caller
                     await self.client.delete(res, name, ns)
 
         await self._each(drop)
@@ -381,7 +310,7 @@ class HollowNodes:
         meta, status = pod["metadata"], pod.get("status") or {}
         namespace, name = meta.get("namespace"), meta["name"]
         if meta.get("deletionTimestamp"):
-            with contextlib.suppress(StatusError):  # 404: already gone
+            with ignore_not_found():  # a failure of another kind is retried
                 await self.client.delete(PODS, name, namespace, grace_period_seconds=0)
             return
         if status.get("phase") in ("Running", "Succeeded", "Failed"):
@@ -399,7 +328,7 @@ class HollowNodes:
                 PODS, name, {"status": running_status(pod, pod_ip, now())}, namespace, subresource="status"
             )
         except StatusError as err:
-            if err.code == 404:
+            if is_not_found(err):
                 return
             raise
         self.running += 1

@@ -6,15 +6,7 @@ import argparse
 import os
 
 from apimachinery.component import add_client_args
-
-
-def parse_taint(text: str) -> dict[str, str]:
-    """`key=value:Effect` or `key:Effect` (kubectl taint syntax)."""
-    spec, _, effect = text.rpartition(":")
-    key, _, value = spec.partition("=")
-    if not key or effect not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
-        raise ValueError(f"invalid taint {text!r}: want key[=value]:NoSchedule|PreferNoSchedule|NoExecute")
-    return {"key": key, "value": value, "effect": effect} if value else {"key": key, "effect": effect}
+from kubelet.nodestatus import parse_taint
 
 
 def _labels(text: str) -> dict[str, str]:

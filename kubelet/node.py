@@ -14,19 +14,19 @@ import os
 import platform
 import shutil
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from apimachinery.client import Client, ClientConnectionError
-from apimachinery.errors import StatusError
+from apimachinery.errors import StatusError, is_already_exists, is_not_found
 from apimachinery.storage import LOCAL_PATH_ROOT_ANNOTATION
-from kubelet.api import LEASES, NAMESPACES, NODES
+from apimachinery.timefmt import now_rfc3339
+from kubelet import nodestatus
+from kubelet.api import NODES
 from kubelet.config import KubeletConfig
 
 log = logging.getLogger("kubelet.node")
 
-LEASE_NAMESPACE = "kube-node-lease"
 KUBELET_VERSION = "v1.32.0-kubelite"
 _ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le", "s390x": "s390x"}
 
@@ -77,10 +77,6 @@ def host_facts(docker_version: str) -> dict[str, Any]:
     }
 
 
-def now_rfc3339() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def node_labels(config: KubeletConfig, arch: str) -> dict[str, str]:
     return {
         "kubernetes.io/hostname": config.node_name,
@@ -93,23 +89,14 @@ def node_labels(config: KubeletConfig, arch: str) -> dict[str, str]:
 
 
 def node_object(config: KubeletConfig, facts: dict[str, Any], node_ip: str) -> dict[str, Any]:
-    spec: dict[str, Any] = {}
-    if config.pod_cidr:
-        spec["podCIDR"] = config.pod_cidr
-        spec["podCIDRs"] = [config.pod_cidr]
-    if config.register_with_taints:
-        spec["taints"] = config.register_with_taints
-    return {
-        "apiVersion": "v1",
-        "kind": "Node",
-        "metadata": {
-            "name": config.node_name,
-            "labels": node_labels(config, facts["nodeInfo"]["architecture"]),
-            "annotations": {LOCAL_PATH_ROOT_ANNOTATION: str(config.local_root)},
-        },
-        "spec": spec,
-        "status": node_status(config, facts, node_ip, {}, now_rfc3339()),
-    }
+    return nodestatus.node_object(
+        config.node_name,
+        node_labels(config, facts["nodeInfo"]["architecture"]),
+        node_status(config, facts, node_ip, {}, now_rfc3339()),
+        taints=config.register_with_taints,
+        pod_cidr=config.pod_cidr,
+        annotations={LOCAL_PATH_ROOT_ANNOTATION: str(config.local_root)},
+    )
 
 
 def _pressure(config: KubeletConfig) -> dict[str, bool]:
@@ -128,13 +115,6 @@ def _pressure(config: KubeletConfig) -> dict[str, bool]:
     }
 
 
-_CONDITION_TEXT = {
-    "MemoryPressure": ("KubeletHasSufficientMemory", "KubeletHasInsufficientMemory", "memory"),
-    "DiskPressure": ("KubeletHasNoDiskPressure", "KubeletHasDiskPressure", "disk"),
-    "PIDPressure": ("KubeletHasSufficientPID", "KubeletHasInsufficientPID", "PID"),
-}
-
-
 def node_status(
     config: KubeletConfig,
     facts: dict[str, Any],
@@ -151,39 +131,16 @@ def node_status(
         "ephemeral-storage": f"{facts.get('disk', 0) // 1024}Ki",
         **config.capacity,
     }
-    pressure = pressure if pressure is not None else {"MemoryPressure": False, "DiskPressure": False,
-                                                       "PIDPressure": False}  # fmt: skip
-
-    def cond(ctype: str, value: bool, reason: str, message: str) -> dict[str, Any]:
-        status = "True" if value else "False"
-        prev = old_conditions.get(ctype) or {}
-        return {
-            "type": ctype,
-            "status": status,
-            "lastHeartbeatTime": now,
-            "lastTransitionTime": prev.get("lastTransitionTime") if prev.get("status") == status else now,
-            "reason": reason,
-            "message": message,
-        }
-
-    conditions = []
-    for ctype, (ok_reason, bad_reason, what) in _CONDITION_TEXT.items():
-        bad = pressure.get(ctype, False)
-        text = f"kubelet has {'insufficient' if bad else 'sufficient'} {what}" if what != "disk" else (
-            "kubelet has disk pressure" if bad else "kubelet has no disk pressure")  # fmt: skip
-        conditions.append(cond(ctype, bad, bad_reason if bad else ok_reason, text))
-    conditions.append(cond("Ready", True, "KubeletReady", "kubelet is posting ready status"))
-    return {
-        "capacity": capacity,
-        "allocatable": dict(capacity),
-        "addresses": [
-            {"type": "InternalIP", "address": node_ip},
-            {"type": "Hostname", "address": config.node_name},
-        ],
-        "conditions": conditions,
-        "daemonEndpoints": {"kubeletEndpoint": {"Port": config.port}},
-        "nodeInfo": facts["nodeInfo"],
-    }
+    return nodestatus.node_status(
+        name=config.node_name,
+        node_ip=node_ip,
+        capacity=capacity,
+        node_info=facts["nodeInfo"],
+        port=config.port,
+        now=now,
+        old_conditions=old_conditions,
+        pressure=pressure,
+    )
 
 
 def _without_heartbeats(status: dict[str, Any]) -> dict[str, Any]:
@@ -195,10 +152,6 @@ def _without_heartbeats(status: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _microtime() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 class NodeAgent:
     def __init__(self, config: KubeletConfig, client: Client, facts: dict[str, Any], node_ip: str) -> None:
         self.config = config
@@ -208,8 +161,9 @@ class NodeAgent:
         self.node: dict[str, Any] | None = None
         self._last_status: dict[str, Any] | None = None
         self._last_report = 0.0
-        self._lease: dict[str, Any] | None = None
+        self.lease = nodestatus.NodeLease(client, config.node_name, config.lease_duration)
         self.registered = asyncio.Event()
+        self._background: set[asyncio.Task[None]] = set()  # referenced until done (the loop keeps weak ones)
 
     async def register(self) -> dict[str, Any]:
         """Create the Node, or adopt the existing one (setting podCIDR from the flag if it has none)."""
@@ -218,7 +172,7 @@ class NodeAgent:
             self.node = await self.client.create(NODES, obj)
             log.info("registered node %s", self.config.node_name)
         except StatusError as exc:
-            if exc.code != 409:
+            if not is_already_exists(exc):
                 raise
             node = await self.client.get(NODES, self.config.node_name)
             patch: dict[str, Any] = {
@@ -254,7 +208,7 @@ class NodeAgent:
                 NODES, self.config.node_name, {"status": status}, subresource="status"
             )
         except StatusError as exc:
-            if exc.code == 404:
+            if is_not_found(exc):
                 log.warning("node %s was deleted, registering again", self.config.node_name)
                 await self.register()
                 return
@@ -263,49 +217,7 @@ class NodeAgent:
         self._last_report = time.monotonic()
 
     async def renew_lease(self) -> None:
-        name = self.config.node_name
-        spec = {
-            "holderIdentity": name,
-            "leaseDurationSeconds": self.config.lease_duration,
-            "renewTime": _microtime(),
-        }
-        if self._lease is not None:
-            lease = {**self._lease, "spec": {**self._lease.get("spec", {}), **spec}}
-            try:
-                self._lease = await self.client.update(LEASES, lease, LEASE_NAMESPACE)
-                return
-            except StatusError as exc:
-                if exc.code not in (404, 409):
-                    raise
-                self._lease = None
-        try:
-            current = await self.client.get(LEASES, name, LEASE_NAMESPACE)
-            current["spec"] = {**current.get("spec", {}), **spec}
-            self._lease = await self.client.update(LEASES, current, LEASE_NAMESPACE)
-            return
-        except StatusError as exc:
-            if exc.code != 404:
-                raise
-        owner = []
-        if self.node and self.node.get("metadata", {}).get("uid"):
-            owner = [{"apiVersion": "v1", "kind": "Node", "name": name, "uid": self.node["metadata"]["uid"]}]
-        lease_obj = {
-            "apiVersion": "coordination.k8s.io/v1",
-            "kind": "Lease",
-            "metadata": {"name": name, "namespace": LEASE_NAMESPACE, "ownerReferences": owner},
-            "spec": {**spec, "acquireTime": spec["renewTime"]},
-        }
-        try:
-            self._lease = await self.client.create(LEASES, lease_obj, LEASE_NAMESPACE)
-        except StatusError as exc:
-            if exc.code != 404:  # 404: the namespace does not exist yet
-                raise
-            try:
-                await self.client.create(NAMESPACES, {"metadata": {"name": LEASE_NAMESPACE}})
-            except StatusError as ns_exc:
-                if ns_exc.code != 409:
-                    raise
-            self._lease = await self.client.create(LEASES, lease_obj, LEASE_NAMESPACE)
+        await self.lease.renew((self.node or {}).get("metadata", {}).get("uid"))
 
     async def run(self) -> None:
         """Heartbeats until cancelled: the Lease every renew interval, the status every update interval."""
@@ -326,7 +238,9 @@ class NodeAgent:
 
     def on_node_deleted(self) -> None:
         """Our Node vanished from the API: register again (in the background)."""
-        asyncio.create_task(self._reregister(), name="node-reregister")
+        task = asyncio.create_task(self._reregister(), name="node-reregister")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _reregister(self) -> None:
         try:

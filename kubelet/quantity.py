@@ -35,7 +35,7 @@ def _number(s: str) -> Decimal:
     try:
         return Decimal(s)
     except InvalidOperation:
-        raise ValueError(f"invalid quantity {s!r}")
+        raise ValueError(f"invalid quantity {s!r}") from None
 
 
 def cpu_millis(text: str | int | float) -> int:

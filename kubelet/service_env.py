@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from apimachinery.client import Client, ClientConnectionError
-from apimachinery.errors import StatusError
+from apimachinery.errors import StatusError, is_not_found
 from apimachinery.resources import must_resource
 
 log = logging.getLogger("kubelet.env")
@@ -63,7 +63,7 @@ class MasterServiceEnv:
         try:
             self._env = service_env(await self.client.get(SERVICES, "kubernetes", "default"))
         except StatusError as exc:
-            if exc.code != 404:
+            if not is_not_found(exc):
                 log.warning("cannot read the kubernetes service: %s", exc)
             self._env = {}
         except ClientConnectionError as exc:

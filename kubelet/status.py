@@ -8,14 +8,10 @@ restart policy will not start them again.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
+from apimachinery.timefmt import now_rfc3339
 from kubelet.runtime.docker import ContainerInfo
-
-
-def now_rfc3339() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass

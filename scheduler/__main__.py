@@ -21,6 +21,7 @@ from apimachinery.component import (
     serve_health,
     setup_logging,
 )
+from apimachinery.durations import parse_flag_duration
 from apimachinery.events import EventRecorder
 from apimachinery.leaderelection import LeaderElector
 from scheduler.metrics import SchedulerMetrics
@@ -34,12 +35,11 @@ class LeadershipLostError(RuntimeError):
 
 
 def _seconds(text: str) -> float:
-    """15, 15s, 1.5s, 500ms, 1m (Kubernetes flag durations)."""
-    text = text.strip()
-    for suffix, factor in (("ms", 0.001), ("s", 1.0), ("m", 60.0)):
-        if text.endswith(suffix):
-            return float(text[: -len(suffix)]) * factor
-    return float(text)
+    """15, 15s, 1.5s, 500ms, 1m30s, 1h (Kubernetes flag durations, or bare seconds)."""
+    try:
+        return parse_flag_duration(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from apimachinery.client import Client
-from apimachinery.errors import StatusError
+from apimachinery.errors import StatusError, is_conflict, is_not_found
 from apimachinery.events import NORMAL, WARNING, EventRecorder
 from apimachinery.informer import Informer
 from apimachinery.resources import must_resource
@@ -303,7 +303,7 @@ class Scheduler:
         except (StatusError, ConnectionError, TimeoutError) as exc:
             self.cache.forget(key)
             self.metrics.attempts.labels(result="error", profile=self.name).inc()
-            if isinstance(exc, StatusError) and exc.code in (404, 409):
+            if isinstance(exc, StatusError) and (is_not_found(exc) or is_conflict(exc)):
                 # Gone, or bound meanwhile (e.g. by a previous leader): the informer tells the rest.
                 log.info("bind not needed", extra={"pod": key, "node": node, "error": exc.message})
                 return

@@ -13,12 +13,14 @@ The answer is the request with `status` filled in (and `metadata.creationTimesta
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from apimachinery import errors
+from apimachinery.timefmt import format_time
 from apimachinery.user import UserInfo
 from apiserver.auth.authenticators import Credentials
 from apiserver.auth.authorizer import Attributes, Decision
@@ -292,6 +294,4 @@ async def _bound_pod(
 
 
 def _rfc3339(epoch: int) -> str:
-    import datetime as dt
-
-    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time(dt.datetime.fromtimestamp(epoch, dt.UTC))

@@ -18,6 +18,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from apimachinery import errors
+from apimachinery.backoff import Backoff
 from apimachinery.errors import StatusError
 from apiserver.crd.info import infos_from_crd
 from apiserver.crd.lifecycle import CLEANUP_FINALIZER, desired_status, established
@@ -70,7 +71,7 @@ class CRDController:
         asyncio.get_running_loop().call_later(RETRY_SECONDS, self._enqueue, name)
 
     async def _watch(self) -> None:
-        delay = 0.1
+        backoff = Backoff(initial=0.1, cap=5.0)
         while True:
             try:
                 cache = self.store.cache
@@ -85,13 +86,12 @@ class CRDController:
                     self.synced.set()
                 async for _etype, obj, _ in cache.watch(cache.revision, None):
                     self._enqueue(obj["metadata"]["name"])
-                    delay = 0.1
+                    backoff.reset()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("the CRD watch failed; starting again")
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+            await asyncio.sleep(backoff.next())
 
     async def _work(self) -> None:
         while True:

@@ -9,12 +9,12 @@ is empty is dropped. At most ten Update entries are kept: the oldest are merged 
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 from apimachinery import fieldpath
 from apimachinery.fieldpath import FieldSet
+from apimachinery.timefmt import parse_time_or_none
 
 APPLY = "Apply"
 UPDATE = "Update"
@@ -104,12 +104,8 @@ def encode(managed: Managed) -> list[dict[str, Any]] | None:
 
 
 def _seconds(stamp: str | None) -> float:
-    if not stamp:
-        return 0.0
-    try:
-        return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return 0.0
+    parsed = parse_time_or_none(stamp, naive_utc=True)
+    return parsed.timestamp() if parsed else 0.0
 
 
 def cap_updates(managed: Managed, limit: int = MAX_UPDATE_MANAGERS) -> None:

@@ -21,7 +21,6 @@ apply), and that annotation is kept in step with what was applied.
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +28,7 @@ from typing import Any
 from apimachinery import errors, fieldpath
 from apimachinery.fieldpath import FieldSet, Path
 from apimachinery.serialization import dumps_go
+from apimachinery.timefmt import now_rfc3339
 from apiserver.fieldmanager import managed as mf
 from apiserver.fieldmanager import schema, typed
 from apiserver.fieldmanager.typed import MISSING, SchemaError
@@ -114,7 +114,7 @@ def _identity_json(who: mf.Identity) -> str:
 
 
 def now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return now_rfc3339()
 
 
 @dataclass

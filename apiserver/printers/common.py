@@ -3,10 +3,10 @@ timestamps, label and selector formatting, and the NAME / AGE cells."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from apimachinery.timefmt import human_duration
+from apimachinery.timefmt import format_time, human_duration, parse_time_or_none
 
 Obj = dict[str, Any]
 Row = tuple[list[Any], list[dict[str, Any]] | None]  # cells, row conditions
@@ -51,13 +51,7 @@ def columns(text: str) -> list[Obj]:
 
 def parse_time(value: Any) -> datetime | None:
     """An RFC 3339 timestamp (`2026-11-27T08:17:33Z`, fractions allowed) or None."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parse_time_or_none(value, naive_utc=True)
 
 
 def since(value: Any, now: datetime) -> str:
@@ -120,7 +114,7 @@ DEFAULT_COLUMNS = columns(
 
 def default_row(obj: Obj, now: datetime) -> Row:
     created = parse_time((obj.get("metadata") or {}).get("creationTimestamp"))
-    return [name_of(obj), created.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if created else None], None
+    return [name_of(obj), format_time(created) if created else None], None
 
 
 def condition_true(conditions: list[Obj], type_: str) -> bool:

@@ -27,15 +27,16 @@ import grpc
 from aetcd import rpc
 from aetcd.utils import prefix_range_end
 
+from apimachinery.backoff import Backoff
 from apiserver import metrics
 from apiserver.storage import (
+    cas,
     decode_continue,
     decode_value,
     encode_continue,
     encode_value,
     skip_corrupt,
     stamped_copy,
-    strip_revision,
 )
 from apiserver.storage.interface import (
     ErrorCode,
@@ -140,7 +141,7 @@ class EtcdStorage:
         loop = asyncio.get_running_loop()
         budget = self._timeout if timeout is None else timeout
         deadline = loop.time() + budget
-        pause = 0.05
+        backoff = Backoff(initial=0.05, cap=0.5)
         attempt = 0
         while True:
             client = self._client()
@@ -166,8 +167,7 @@ class EtcdStorage:
                 raise last
             if attempt % len(self._clients) == 0:
                 # Every endpoint refused: give gRPC's reconnect a moment before the next round.
-                await asyncio.sleep(min(pause, left))
-                pause = min(pause * 2, 0.5)
+                await asyncio.sleep(min(backoff.next(), left))
 
     async def _translate(self, exc: grpc.aio.AioRpcError, key: str) -> StorageError:
         details = exc.details() or ""
@@ -266,28 +266,21 @@ class EtcdStorage:
     async def guaranteed_update(
         self, key: str, try_update: TryUpdate, *, ignore_not_found: bool = False
     ) -> KeyValue:
+        return await cas.guaranteed_update(self, key, try_update, ignore_not_found=ignore_not_found)
+
+    async def read(self, key: str) -> cas.Stored | None:
+        """The compare-and-swap primitives of apiserver.storage.cas: a Range, and a Txn on mod_revision."""
+        response = await self._range(key.encode())
+        return cas.Stored(response.kvs[0].value, response.kvs[0].mod_revision) if response.kvs else None
+
+    async def swap(self, key: str, expected: int, value: bytes) -> tuple[int, cas.Stored | None]:
         k = key.encode()
-        response = await self._range(k)
-        current = response.kvs[0] if response.kvs else None
-        while True:
-            if current is None:
-                if not ignore_not_found:
-                    raise StorageError(ErrorCode.NOT_FOUND, key)
-                new = try_update(None)
-                compare = _absent(k)
-            else:
-                new = try_update(decode_value(current.value, current.mod_revision))
-                stored = decode_value(current.value, current.mod_revision)
-                if strip_revision(new) == strip_revision(stored):
-                    return KeyValue(key, stored, current.mod_revision)
-                compare = _mod_is(k, current.mod_revision)
-            txn = await self._txn(key, compare, [_put(k, encode_value(new))], [_get(k)])
-            if txn.succeeded:
-                revision = txn.header.revision
-                return KeyValue(key, stamped_copy(new, revision), revision)
-            # Lost a race: start over from the state the failed transaction read.
-            kvs = txn.responses[0].response_range.kvs
-            current = kvs[0] if kvs else None
+        compare = _absent(k) if expected == 0 else _mod_is(k, expected)
+        txn = await self._txn(key, compare, [_put(k, value)], [_get(k)])
+        if txn.succeeded:
+            return txn.header.revision, None
+        kvs = txn.responses[0].response_range.kvs
+        return 0, cas.Stored(kvs[0].value, kvs[0].mod_revision) if kvs else None
 
     async def compact(self, revision: int) -> None:
         request = rpc.CompactionRequest(revision=revision, physical=False)
@@ -343,7 +336,7 @@ class EtcdStorage:
         the last revision seen + 1. Only compaction ends it (StorageError(COMPACTED)); the caller cancels it."""
         key, end = prefix.encode(), prefix_end(prefix.encode())
         next_revision = from_revision
-        pause = _WATCH_BACKOFF_INITIAL
+        backoff = Backoff(initial=_WATCH_BACKOFF_INITIAL, cap=_WATCH_BACKOFF_MAX)
         while True:
             client = self._client()
             call = None
@@ -377,7 +370,7 @@ class EtcdStorage:
                         break
                     if response.created and next_revision == 0:
                         next_revision = int(response.header.revision) + 1
-                    pause = _WATCH_BACKOFF_INITIAL
+                    backoff.reset()
                     for event in response.events:
                         next_revision = int(event.kv.mod_revision) + 1
                         try:
@@ -397,8 +390,7 @@ class EtcdStorage:
                     open_watches.dec()
                 if call is not None:
                     call.cancel()
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, _WATCH_BACKOFF_MAX)
+            await asyncio.sleep(backoff.next())
 
     async def close(self) -> None:
         self._closed = True

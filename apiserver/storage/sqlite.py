@@ -31,21 +31,22 @@ import contextlib
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 from apiserver import metrics
 from apiserver.storage import (
+    cas,
     decode_continue,
     decode_value,
     encode_continue,
     encode_value,
     skip_corrupt,
     stamped_copy,
-    strip_revision,
 )
+from apiserver.storage import sqlite_log as sql
 from apiserver.storage.interface import (
     ErrorCode,
     KeyValue,
@@ -60,76 +61,16 @@ log = logging.getLogger("apiserver.storage.sqlite")
 
 T = TypeVar("T")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    key TEXT NOT NULL,
-    created INTEGER NOT NULL,
-    deleted INTEGER NOT NULL,
-    create_revision INTEGER NOT NULL,
-    prev_revision INTEGER NOT NULL,
-    value BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS log_key_id ON log (key, id);
-CREATE UNIQUE INDEX IF NOT EXISTS log_key_prev ON log (key, prev_revision);
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-"""
-# The newest row of each key at revision :at (rows are superseded by a later row of the same key).
-_VISIBLE = """
-FROM log AS l
-WHERE l.key >= :lo AND l.key < :hi AND l.id <= :at AND l.deleted = 0
-  AND NOT EXISTS (SELECT 1 FROM log AS n WHERE n.key = l.key AND n.id > l.id AND n.id <= :at)
-"""
-_MUST_EXIST = -1  # expectation for `_append`: any live revision
 _MAX_BATCH = 1000
-_REPLAY_BATCH = 500
 _CLOSED = "closed"
 _OVERFLOW = "overflow"
-
-
-class _Change(NamedTuple):
-    """One committed write, as handed to watchers (decoded per watcher, so nobody shares a dict)."""
-
-    revision: int
-    key: str
-    type: str  # ADDED | MODIFIED | DELETED
-    value: bytes  # for DELETED: the last state
-    prev_value: bytes | None
-    prev_revision: int
-
-    def event(self) -> WatchEvent:
-        prev = None if self.prev_value is None else decode_value(self.prev_value, self.prev_revision)
-        return WatchEvent(self.type, self.key, decode_value(self.value, self.revision), self.revision, prev)
-
-
-class _Row(NamedTuple):
-    id: int
-    value: bytes
-
-
-_Result = tuple[int, _Row | None]
-
-
-class _Write(NamedTuple):
-    key: str
-    expect: int
-    value: bytes | None
-    future: asyncio.Future[_Result]
 
 
 class _Watcher:
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
-        self.queue: asyncio.Queue[_Change | str] = asyncio.Queue()
+        self.queue: asyncio.Queue[sql.Change | str] = asyncio.Queue()
         self.stopped = False
-
-
-def _prefix_range(prefix: str) -> tuple[str, str]:
-    """[lo, hi) holding every key that starts with `prefix` (SQLite compares TEXT as UTF-8 bytes, which keeps
-    code point order)."""
-    if not prefix:
-        return "", chr(0x10FFFF) * 2
-    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
 class SqliteStorage:
@@ -159,7 +100,7 @@ class SqliteStorage:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._opening: asyncio.Future[None] | None = None
         self._published = 0  # loop side: the newest revision handed to watchers
-        self._pending: list[_Write] = []  # writes waiting for the next group commit
+        self._pending: list[sql.Write] = []  # writes waiting for the next group commit
         self._flusher: asyncio.Task[None] | None = None
         self._watchers: set[_Watcher] = set()
         self._compactor: asyncio.Task[None] | None = None
@@ -225,16 +166,16 @@ class SqliteStorage:
         db.execute(f"PRAGMA synchronous = {self._synchronous}")
         db.execute("PRAGMA busy_timeout = 5000")
         db.execute("PRAGMA journal_size_limit = 67108864")
-        db.executescript(_SCHEMA)
+        db.executescript(sql.SCHEMA)
         self._db = db
-        return _revision(db)
+        return sql.store_revision(db)
 
-    def _publish_soon(self, changes: list[_Change]) -> None:
+    def _publish_soon(self, changes: list[sql.Change]) -> None:
         """Called on the SQLite thread after a commit; the loop runs these in commit order."""
         assert self._loop is not None
         self._loop.call_soon_threadsafe(self._publish, changes)
 
-    def _publish(self, changes: list[_Change]) -> None:
+    def _publish(self, changes: list[sql.Change]) -> None:
         for change in changes:
             self._published = max(self._published, change.revision)
             for watcher in self._watchers:
@@ -250,7 +191,7 @@ class SqliteStorage:
     # -- reads -------------------------------------------------------------------------------------------------
 
     async def get(self, key: str) -> KeyValue:
-        row = await self._run(_latest_live, key)
+        row = await self._run(sql.latest_live, key)
         if row is None:
             raise StorageError(ErrorCode.NOT_FOUND, key)
         return KeyValue(key, decode_value(row.value, row.id), row.id)
@@ -258,11 +199,11 @@ class SqliteStorage:
     async def list(
         self, prefix: str, *, limit: int = 0, continue_token: str | None = None, revision: int = 0
     ) -> ListResult:
-        lo, hi = _prefix_range(prefix)
+        lo, hi = sql.prefix_range(prefix)
         if continue_token:
             revision, relative = decode_continue(continue_token)
             lo = prefix + relative
-        at, rows, remaining = await self._run(_list, lo, hi, revision, limit)
+        at, rows, remaining = await self._run(sql.list_rows, lo, hi, revision, limit)
         items = []
         for rev, key, value in rows:
             try:
@@ -275,7 +216,7 @@ class SqliteStorage:
         return ListResult(items, at, token, remaining)
 
     async def current_revision(self) -> int:
-        return await self._run(_revision)
+        return await self._run(sql.store_revision)
 
     async def healthy(self) -> bool:
         try:
@@ -286,8 +227,8 @@ class SqliteStorage:
 
     # -- writes ------------------------------------------------------------------------------------------------
 
-    async def _append(self, key: str, expect: int, value: bytes | None) -> _Result:
-        """Append a write of `key` if its newest live revision matches `expect` (0: absent, _MUST_EXIST: any,
+    async def _append(self, key: str, expect: int, value: bytes | None) -> sql.Result:
+        """Append a write of `key` if its newest live revision matches `expect` (0: absent, sql.MUST_EXIST: any,
         else that revision); `value` None is a delete. Returns (new revision, previous row) on success and
         (0, current row or None) when the expectation failed.
 
@@ -295,8 +236,8 @@ class SqliteStorage:
         and one fsync for all of them; each is acknowledged only after that commit."""
         await self._ready()
         assert self._loop is not None
-        future: asyncio.Future[_Result] = self._loop.create_future()
-        self._pending.append(_Write(key, expect, value, future))
+        future: asyncio.Future[sql.Result] = self._loop.create_future()
+        self._pending.append(sql.Write(key, expect, value, future))
         if self._flusher is None or self._flusher.done():
             self._flusher = self._loop.create_task(self._flush())
         return await future
@@ -320,8 +261,8 @@ class SqliteStorage:
                 if not write.future.done():
                     write.future.set_result(result)
 
-    def _commit_batch(self, db: sqlite3.Connection, batch: Sequence[_Write]) -> Sequence[_Result]:
-        results, changes = _apply_batch(db, batch)
+    def _commit_batch(self, db: sqlite3.Connection, batch: Sequence[sql.Write]) -> Sequence[sql.Result]:
+        results, changes = sql.apply_batch(db, batch)
         if changes:
             self._publish_soon(changes)
         return results
@@ -333,7 +274,7 @@ class SqliteStorage:
         return KeyValue(key, stamped_copy(obj, revision), revision)
 
     async def delete(self, key: str, *, expected_revision: int | None = None) -> KeyValue:
-        expect = _MUST_EXIST if expected_revision is None else expected_revision
+        expect = sql.MUST_EXIST if expected_revision is None else expected_revision
         revision, row = await self._append(key, expect, None)
         if not revision:
             if row is None:
@@ -347,26 +288,21 @@ class SqliteStorage:
     async def guaranteed_update(
         self, key: str, try_update: TryUpdate, *, ignore_not_found: bool = False
     ) -> KeyValue:
-        current = await self._run(_latest_live, key)
-        while True:
-            if current is None:
-                if not ignore_not_found:
-                    raise StorageError(ErrorCode.NOT_FOUND, key)
-                new = try_update(None)
-                expect = 0
-            else:
-                new = try_update(decode_value(current.value, current.id))
-                stored = decode_value(current.value, current.id)
-                if strip_revision(new) == strip_revision(stored):
-                    return KeyValue(key, stored, current.id)
-                expect = current.id
-            revision, current = await self._append(key, expect, encode_value(new))
-            if revision:
-                return KeyValue(key, stamped_copy(new, revision), revision)
-            # Lost a race: `current` is now the state that won; try again from it.
+        return await cas.guaranteed_update(self, key, try_update, ignore_not_found=ignore_not_found)
+
+    async def read(self, key: str) -> cas.Stored | None:
+        """The compare-and-swap primitives of apiserver.storage.cas: the newest live row, and one append."""
+        row = await self._run(sql.latest_live, key)
+        return None if row is None else cas.Stored(row.value, row.id)
+
+    async def swap(self, key: str, expected: int, value: bytes) -> tuple[int, cas.Stored | None]:
+        revision, row = await self._append(key, expected, value)
+        if revision:
+            return revision, None
+        return 0, None if row is None else cas.Stored(row.value, row.id)
 
     async def compact(self, revision: int) -> None:
-        await self._run(_compact, revision)
+        await self._run(sql.compact, revision)
 
     async def _compact_periodically(self) -> None:
         previous = 0
@@ -388,7 +324,7 @@ class SqliteStorage:
         live. StorageError(COMPACTED) when the log no longer reaches back that far."""
         await self._ready()  # so that `_published` is the store's revision
         next_revision = from_revision or self._published + 1
-        lo, hi = _prefix_range(prefix)
+        lo, hi = sql.prefix_range(prefix)
         while True:
             watcher = _Watcher(prefix)
             self._watchers.add(watcher)
@@ -397,7 +333,7 @@ class SqliteStorage:
                 # Everything up to `upto` is committed and comes from the log; later changes reach the queue.
                 upto = self._published
                 while next_revision <= upto:
-                    batch = await self._run(_replay, lo, hi, next_revision, upto)
+                    batch = await self._run(sql.replay, lo, hi, next_revision, upto)
                     if not batch:
                         break
                     for change in batch:
@@ -444,160 +380,3 @@ class SqliteStorage:
         if self._db is not None and self._loop is not None:
             await self._loop.run_in_executor(self._executor, self._db.close)
         self._executor.shutdown(wait=False)
-
-
-# -- queries, run on the SQLite thread ----------------------------------------------------------------------------
-
-
-def _revision(db: sqlite3.Connection) -> int:
-    row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'log'").fetchone()
-    return int(row[0]) if row else 0
-
-
-def _compacted(db: sqlite3.Connection) -> int:
-    row = db.execute("SELECT value FROM meta WHERE name = 'compacted'").fetchone()
-    return int(row[0]) if row else 0
-
-
-def _newest(db: sqlite3.Connection, key: str) -> tuple[_Row | None, int, int]:
-    """(the live row of `key` or None, id and create_revision of its newest row, a tombstone included; 0 if none)."""
-    row = db.execute(
-        "SELECT id, deleted, create_revision, value FROM log WHERE key = ? ORDER BY id DESC LIMIT 1", (key,)
-    ).fetchone()
-    if row is None:
-        return None, 0, 0
-    return (None if row[1] else _Row(row[0], row[3])), row[0], row[2]
-
-
-def _apply_batch(db: sqlite3.Connection, batch: Sequence[_Write]) -> tuple[list[_Result], list[_Change]]:
-    """Apply a batch of writes in one transaction: ([(revision or 0, previous/current live row)], changes)."""
-    results: list[_Result] = []
-    changes: list[_Change] = []
-    with _immediate(db):
-        revision = _revision(db)
-        for write in batch:
-            live, newest_id, create_revision = _newest(db, write.key)
-            if write.expect == 0:
-                ok = live is None
-            elif write.expect == _MUST_EXIST:
-                ok = live is not None
-            else:
-                ok = live is not None and live.id == write.expect
-            if not ok:
-                results.append((0, live))
-                continue
-            revision += 1
-            if write.value is None:
-                assert live is not None
-                change = _Change(revision, write.key, "DELETED", live.value, live.value, live.id)
-            elif live is None:
-                change = _Change(revision, write.key, "ADDED", write.value, None, 0)
-            else:
-                change = _Change(revision, write.key, "MODIFIED", write.value, live.value, live.id)
-            db.execute(
-                "INSERT INTO log (id, key, created, deleted, create_revision, prev_revision, value)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    revision,
-                    write.key,
-                    int(live is None),
-                    int(write.value is None),
-                    revision if live is None else create_revision,
-                    newest_id,
-                    change.value,
-                ),
-            )
-            changes.append(change)
-            results.append((revision, live))
-    return results, changes
-
-
-def _latest_live(db: sqlite3.Connection, key: str) -> _Row | None:
-    row = db.execute(
-        "SELECT id, deleted, value FROM log WHERE key = ? ORDER BY id DESC LIMIT 1", (key,)
-    ).fetchone()
-    return None if row is None or row[1] else _Row(row[0], row[2])
-
-
-def _check_revision(db: sqlite3.Connection, revision: int) -> None:
-    compacted = _compacted(db)
-    if revision < compacted:
-        raise StorageError(
-            ErrorCode.COMPACTED, message=f"revision {revision} has been compacted", revision=compacted
-        )
-
-
-def _list(
-    db: sqlite3.Connection, lo: str, hi: str, revision: int, limit: int
-) -> tuple[int, list[tuple[int, str, bytes]], int | None]:
-    """(read revision, [(revision, key, value)], remaining count when more keys follow, else None)."""
-    db.execute("BEGIN")
-    try:
-        current = _revision(db)
-        if revision:
-            _check_revision(db, revision)
-            if revision > current:
-                raise StorageError(ErrorCode.INVALID, message=f"revision {revision} is newer than the store")
-        at = revision or current
-        params = {"lo": lo, "hi": hi, "at": at}
-        sql = f"SELECT l.id, l.key, l.value {_VISIBLE} ORDER BY l.key"
-        if limit <= 0:
-            return at, db.execute(sql, params).fetchall(), None
-        rows = db.execute(f"{sql} LIMIT {int(limit) + 1}", params).fetchall()
-        if len(rows) <= limit:
-            return at, rows, None
-        rows = rows[:limit]
-        params["lo"] = rows[-1][1] + "\x00"
-        (remaining,) = db.execute(f"SELECT COUNT(*) {_VISIBLE}", params).fetchone()
-        return at, rows, int(remaining)
-    finally:
-        db.commit()
-
-
-def _replay(db: sqlite3.Connection, lo: str, hi: str, start: int, upto: int) -> list[_Change]:
-    _check_revision(db, start)
-    rows = db.execute(
-        "SELECT l.id, l.key, l.created, l.deleted, l.value, l.prev_revision, p.value"
-        " FROM log AS l LEFT JOIN log AS p ON p.id = l.prev_revision"
-        " WHERE l.id >= ? AND l.id <= ? AND l.key >= ? AND l.key < ? ORDER BY l.id LIMIT ?",
-        (start, upto, lo, hi, _REPLAY_BATCH),
-    ).fetchall()
-    changes = []
-    for rev, key, created, deleted, value, prev_revision, prev_value in rows:
-        if deleted:
-            changes.append(_Change(rev, key, "DELETED", value, value, prev_revision))
-        elif created:
-            changes.append(_Change(rev, key, "ADDED", value, None, 0))
-        else:
-            changes.append(_Change(rev, key, "MODIFIED", value, prev_value, prev_revision))
-    return changes
-
-
-def _compact(db: sqlite3.Connection, revision: int) -> None:
-    """Forget history before `revision`: reads and watches at `revision` or later are unaffected."""
-    with _immediate(db):
-        if revision > _revision(db):
-            raise StorageError(ErrorCode.INVALID, message=f"revision {revision} is newer than the store")
-        if revision <= _compacted(db):
-            return
-        db.execute(
-            "DELETE FROM log WHERE id < :rev AND (deleted = 1 OR EXISTS"
-            " (SELECT 1 FROM log AS n WHERE n.key = log.key AND n.id > log.id AND n.id <= :rev))",
-            {"rev": revision},
-        )
-        db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('compacted', ?)", (revision,))
-    # executescript steps the pragma to the end; execute() would free a single page.
-    db.executescript("PRAGMA incremental_vacuum;")
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-
-
-@contextlib.contextmanager
-def _immediate(db: sqlite3.Connection) -> Iterator[None]:
-    """A write transaction: committed when the block ends (also by `return`), rolled back when it raises."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        db.rollback()
-        raise
-    db.commit()

@@ -45,7 +45,7 @@ def join(name: str, endpoint: str) -> str:
             break
         except OSError as exc:
             if time.monotonic() > deadline:
-                raise SystemExit(f"cannot join the etcd cluster through {endpoint}: {exc}")
+                raise SystemExit(f"cannot join the etcd cluster through {endpoint}: {exc}") from exc
             print(f"waiting for {endpoint}: {exc}", file=sys.stderr)
             time.sleep(1)
     parts = []

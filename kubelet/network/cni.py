@@ -172,10 +172,10 @@ class CniInvoker:
             out, err = await asyncio.wait_for(
                 proc.communicate(json.dumps(plugin_conf).encode()), self.timeout
             )
-        except TimeoutError:
+        except TimeoutError as exc:
             proc.kill()
             await proc.wait()
-            raise CniError(plugin, command, 999, f"timed out after {self.timeout}s")
+            raise CniError(plugin, command, 999, f"timed out after {self.timeout}s") from exc
         if proc.returncode != 0:
             try:
                 body = json.loads(out or b"{}")

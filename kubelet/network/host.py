@@ -1,8 +1,8 @@
 """The node's own network plumbing for pod traffic (outside any pod): routes and iptables rules.
 
-ensure_guard      the cluster CIDR routed to a local dummy interface, so that a pod address without a more
-                  specific route (a bridge, another node) is dropped on this machine, never sent to the
-                  default gateway (DESIGN.md section 7). Shared by all kubelets of a machine; never removed
+ensure_guard      the cluster CIDR routed to a local guard device (apimachinery.guard), so that a pod
+                  address without a more specific route (a bridge, another node) is dropped on this machine,
+                  never sent to the default gateway (DESIGN.md section 7). Shared by all kubelets of a machine; never removed
                   by a kubelet on exit (others may rely on it); `remove_guard` is for tests and teardown.
 ensure_rules      FORWARD accepts traffic from and to the cluster CIDR (the host's FORWARD policy may be DROP,
                   as Docker sets it), and traffic leaving the cluster CIDR from this node's podCIDR is
@@ -13,12 +13,12 @@ sync_routes       host-gw: every other node's podCIDR via its InternalIP, progra
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import json
 import logging
 
-from apimachinery import hostcheck
+from apimachinery import guard, hostcheck
+from apimachinery.hostcmd import run_checked
 from apimachinery.validation import host_ipv4, host_ipv4_network
 
 log = logging.getLogger("kubelet.network")
@@ -29,58 +29,20 @@ FORWARD_CHAIN = "KUBELITE-FORWARD"
 MASQ_CHAIN = "KUBELITE-POSTROUTING"
 
 
-class HostNetworkError(Exception):
-    """An `ip` or `iptables` command failed."""
-
-
 async def run(*args: str, check: bool = True) -> tuple[int, str]:
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-        )
-    except FileNotFoundError:
-        if check:
-            raise HostNetworkError(f"{args[0]}: command not found") from None
-        return 127, f"{args[0]}: command not found"
-    out, _ = await proc.communicate()
-    text = out.decode(errors="replace")
-    if check and proc.returncode != 0:
-        raise HostNetworkError(f"{' '.join(args)}: {text.strip()}")
-    return proc.returncode or 0, text
+    """Run a host command to completion (even when cancelled); HostCommandError for a failure when `check`."""
+    return await run_checked(*args, check=check)
 
 
 async def ensure_guard(cluster_cidr: str) -> str:
-    """Route `cluster_cidr` to the dummy guard device (created if missing), unless some route for exactly that
-    prefix exists. Kernels without the dummy driver get a `blackhole` route instead: the same guarantee (the
-    packet is dropped here). Returns the kind of guard in place ("dummy", "blackhole" or "existing")."""
-    _, out = await run("ip", "-j", "route", "show", "exact", cluster_cidr)
-    routes = json.loads(out or "[]")
-    if any(r.get("dev") == GUARD_DEVICE for r in routes):
-        return "dummy"
-    if any(r.get("type") == "blackhole" for r in routes):
-        return "blackhole"
-    code, _ = await run("ip", "link", "show", GUARD_DEVICE, check=False)
-    if code != 0:
-        code, out = await run("ip", "link", "add", GUARD_DEVICE, "type", "dummy", check=False)
-        if code != 0 and "File exists" not in out:
-            if "Unknown device type" not in out and "not supported" not in out:
-                raise HostNetworkError(out)
-            code, out = await run("ip", "route", "add", "blackhole", cluster_cidr, check=False)
-            if code != 0 and "File exists" not in out:
-                raise HostNetworkError(out)
-            log.info("guard route blackhole %s (no dummy interface support in this kernel)", cluster_cidr)
-            return "blackhole"
-    await run("ip", "link", "set", GUARD_DEVICE, "up")
-    code, out = await run("ip", "route", "add", cluster_cidr, "dev", GUARD_DEVICE, check=False)
-    if code != 0 and "File exists" not in out:
-        raise HostNetworkError(out)
-    log.info("guard route %s dev %s", cluster_cidr, GUARD_DEVICE)
-    return "dummy"
+    """Route `cluster_cidr` to the guard device (apimachinery.guard: a dummy, else a blackhole route, so that
+    the host's own connections to a pod address nobody has fail at once), leaving alone a route some other party
+    already has for exactly that prefix. Returns the guard's kind."""
+    return await guard.ensure_guard([cluster_cidr], GUARD_DEVICE, keep_other_routes=True)
 
 
 async def remove_guard(cluster_cidr: str) -> None:
-    await run("ip", "route", "del", "blackhole", cluster_cidr, check=False)
-    await run("ip", "link", "del", GUARD_DEVICE, check=False)
+    await guard.remove_guard([cluster_cidr], GUARD_DEVICE)
 
 
 def ensure_forwarding() -> bool:
