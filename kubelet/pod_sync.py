@@ -10,14 +10,12 @@ wants to run again (a back-off ending), or None.
 from __future__ import annotations
 
 import asyncio
-import calendar
 import logging
 import os
 import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +23,8 @@ from docker.types import Mount
 
 from apimachinery.client import Client, ClientConnectionError
 from apimachinery.dnsconfig import read_resolv_conf
-from apimachinery.errors import StatusError
+from apimachinery.errors import StatusError, is_conflict, is_not_found
+from apimachinery.timefmt import parse_time_or_none
 from kubelet import pod_dns
 from kubelet.api import PODS
 from kubelet.backoff import CrashLoopBackoff
@@ -55,9 +54,8 @@ EventFn = Callable[[dict[str, Any], str, str, str], None]
 
 def _epoch(ts: str | None) -> float:
     """Seconds since the epoch of an RFC 3339 UTC timestamp ("2026-01-01T00:00:00Z"); 0 for none."""
-    if not ts:
-        return 0.0
-    return float(calendar.timegm(datetime.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S").timetuple()))
+    parsed = parse_time_or_none(ts, naive_utc=True)
+    return parsed.timestamp() if parsed else 0.0
 
 
 def _sandbox_of(infos: list[ContainerInfo]) -> ContainerInfo | None:
@@ -141,7 +139,7 @@ class PodSyncer:
                     PODS, md["name"], md.get("namespace"), grace_period_seconds=0, preconditions={"uid": uid}
                 )
             except StatusError as exc:
-                if exc.code not in (404, 409):
+                if not (is_not_found(exc) or is_conflict(exc)):  # gone, or another pod under the name now
                     raise
             return None  # the DELETED event brings us back with pod None
         if uid in self.evictions:
@@ -590,7 +588,7 @@ class PodSyncer:
             body = {"metadata": {"uid": uid}, "status": status}
             await self.client.patch(PODS, md["name"], body, md.get("namespace"), subresource="status")
         except StatusError as exc:
-            if exc.code in (404, 409):
+            if is_not_found(exc) or is_conflict(exc):  # gone, or the uid precondition names another pod
                 return None
             raise
         except ClientConnectionError as exc:

@@ -8,13 +8,13 @@ Two sources may not write the same path.
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from typing import Any
 
 from apimachinery.client import Client, ClientConnectionError
 from apimachinery.errors import StatusError
 from apimachinery.resources import must_resource
+from apimachinery.timefmt import parse_time_or_none
 from kubelet.volumes import downward
 from kubelet.volumes.atomic import PathError, Payload
 from kubelet.volumes.sources import ConfigError, ObjectCache, default_mode, key_files
@@ -102,7 +102,5 @@ async def payload(
 def _epoch(stamp: str | None) -> float:
     if not stamp:
         return 0.0
-    try:
-        return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return 0.0
+    parsed = parse_time_or_none(stamp)
+    return parsed.timestamp() if parsed else 0.0

@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from apimachinery.client import Client, ClientConnectionError
-from apimachinery.errors import StatusError
+from apimachinery.errors import StatusError, is_not_found
 from apimachinery.resources import must_resource
 from kubelet.quantity import cpu_millis, memory_bytes
 
@@ -51,7 +51,7 @@ class ObjectCache:
         try:
             obj = await self.client.get(resource, name, namespace)
         except StatusError as exc:
-            if exc.code != 404:
+            if not is_not_found(exc):
                 raise ConfigError(exc.message) from exc
             obj = None
         except ClientConnectionError as exc:
