@@ -114,6 +114,9 @@ def select_controllers(spec: str) -> list[str]:
     return [n for n in enabled if n not in disabled]
 
 
+STALL_AFTER = 300.0  # seconds without progress on a work queue before /healthz fails
+
+
 class LeadershipLostError(Exception):
     """This manager was leader and is not any more."""
 
@@ -178,7 +181,14 @@ class ControllerManager:
         raise LeadershipLostError(f"{self.identity} lost the lease {LEASE_NAMESPACE}/{LEASE_NAME}")
 
     def healthy(self) -> bool:
-        return True
+        """/healthz: the caches synced once this manager leads, and no controller's queue stuck (a key waiting or
+        in work for STALL_AFTER seconds: its workers hang). A stand-by manager is healthy."""
+        if self.leading and not self.synced:
+            return False
+        stuck = [c.name for c in self.controllers if c.queue.stalled_for() > STALL_AFTER]
+        if stuck:
+            log.warning("work queues stalled", extra={"controllers": stuck, "limit_seconds": STALL_AFTER})
+        return not stuck
 
     def queue_depths(self) -> dict[str, int]:
         return {c.name: len(c.queue) for c in self.controllers}
