@@ -148,7 +148,7 @@ def components(
             "name": "kube-apiserver",
             "health": f"https://127.0.0.1:{api_port}/readyz",
             "liveness": f"https://127.0.0.1:{api_port}/livez",
-            "backoff": {"initial": 0.2, "cap": 2.0},  # everything waits on it: restarted quickly, always
+            "backoff": {"initial": 0.1, "cap": 2.0},  # everything waits on it: restarted quickly, always
             # Every address: pods reach it through the `kubernetes` Service (10.96.0.1:443 -> node address).
             "argv": [py, "-m", "apiserver", "--bind-address", "0.0.0.0", "--port", api_port,
                      "--service-cluster-ip-range", SERVICE_CIDR, *storage,
@@ -210,6 +210,15 @@ def components(
     for c in comps:  # the supervisor restarts a component whose liveness URL fails (cli/supervisor.py)
         c.setdefault("liveness", c["health"].replace("/readyz", "/healthz"))
     return comps
+
+
+def audit_args(state: Path, policy: Path) -> list[str]:
+    """The apiserver's audit flags: the policy as given (the apiserver refuses a bad one at start, and `kctl up`
+    shows why), the log in the state directory's logs/ (0600)."""
+    policy = policy.expanduser().resolve()
+    if not policy.is_file():
+        raise CLIError(f"--audit-policy-file {policy}: no such file")
+    return ["--audit-policy-file", str(policy), "--audit-log-path", str(state / "logs" / "audit.log")]
 
 
 def dns_address(pod_cidr: str) -> str:
@@ -338,6 +347,9 @@ def up(
     pod_cidr: str = typer.Option(
         NODE_POD_CIDR, "--pod-cidr", help=f"the node's pod addresses (in {CLUSTER_CIDR})"
     ),
+    audit_policy_file: Path = typer.Option(
+        None, "--audit-policy-file", help="an audit.k8s.io/v1 Policy: the apiserver audits to logs/audit.log"
+    ),
 ) -> None:
     """Start a cluster on this machine: apiserver, scheduler, controller-manager, kubelet, kube-proxy, kube-dns."""
     state = state_dir.expanduser().resolve()
@@ -371,6 +383,8 @@ def up(
     master = f"https://127.0.0.1:{port}"
     creds = make_credentials(state, node_name, default_route_source(), master)
     comps = components(state, ports, node_name, pod_cidr, pre, etcd_servers, creds)
+    if audit_policy_file is not None:
+        comps[0]["argv"] += audit_args(state, audit_policy_file)
     spec = {
         "node": node_name,
         "pod_cidr": pod_cidr,
