@@ -132,6 +132,7 @@ class ControllerManager:
         self.controllers: list[Controller] = []
         self.leading = False
         self.synced = False
+        self.factory: InformerFactory | None = None
 
     async def run_controllers(self) -> None:
         """Build every controller, sync the caches, run them until cancelled; clean up on the way out."""
@@ -139,6 +140,7 @@ class ControllerManager:
         recorder = EventRecorder(self.client, COMPONENT)
         ctx = Context(self.client, factory, recorder, self.options)
         self.controllers = [CONTROLLERS[name](ctx) for name in self.names]
+        self.factory = factory
         self.leading = True
         try:
             factory.start()
@@ -182,8 +184,11 @@ class ControllerManager:
 
     def healthy(self) -> bool:
         """/healthz: the caches synced once this manager leads, and no controller's queue stuck (a key waiting or
-        in work for STALL_AFTER seconds: its workers hang). A stand-by manager is healthy."""
+        in work for STALL_AFTER seconds: its workers hang), and every informer running. A stand-by manager is healthy."""
         if self.leading and not self.synced:
+            return False
+        if self.leading and self.factory is not None and not self.factory.running():
+            log.warning("an informer has stopped")
             return False
         stuck = [c.name for c in self.controllers if c.queue.stalled_for() > STALL_AFTER]
         if stuck:

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from apimachinery.informer import InformerFactory
 from apimachinery.workqueue import WorkQueue
 from controller_manager import manager as cm
 
@@ -39,6 +40,7 @@ class _Controller:
 def test_controller_manager_healthz() -> None:
     manager = cm.ControllerManager.__new__(cm.ControllerManager)
     manager.controllers = []
+    manager.factory = None
     manager.leading, manager.synced = False, False
     assert manager.healthy()  # stand-by
     manager.leading = True
@@ -48,3 +50,20 @@ def test_controller_manager_healthz() -> None:
     assert manager.healthy()
     manager.controllers.append(_Controller("job", cm.STALL_AFTER + 1))  # type: ignore[arg-type]
     assert not manager.healthy()
+
+
+class _Client:
+    pass
+
+
+async def test_informer_factory_running_until_an_informer_dies() -> None:
+    factory = InformerFactory(_Client())  # type: ignore[arg-type]
+    assert not factory.running()  # not started
+    factory._started = True
+    alive = asyncio.get_running_loop().create_future()
+    factory._tasks[1] = asyncio.ensure_future(alive)
+    assert factory.running()
+    alive.set_exception(RuntimeError("watch failed for good"))
+    await asyncio.sleep(0)
+    assert not factory.running()
+    factory._tasks[1].exception()
