@@ -141,3 +141,53 @@ def test_components_die_with_a_killed_supervisor(supervised: Supervised) -> None
     supervised.proc.wait(5)
     wait_until(lambda: not any(_alive(p) for p in pids), 5, 0.05, what="no orphan left")
     assert not any(supervised.answers(n) for n in supervised.ports)
+
+
+def test_kctl_status_without_a_supervisor_reads_pids_and_health(tmp_path: Path) -> None:
+    """Components running with no supervisor (one that died before they could follow it): `kctl status` finds
+    them by their pids and command lines and asks their health URLs; a recorded pid that is gone is not running."""
+    port = free_port()
+    argv = [
+        sys.executable,
+        "-m",
+        "http.server",
+        "--bind",
+        "127.0.0.1",
+        "--directory",
+        str(tmp_path),
+        str(port),
+    ]
+    gone = [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(free_port())]
+    state = tmp_path / "state"
+    state.mkdir()
+    health = f"http://127.0.0.1:{port}/"
+    spec = {"components": [{"name": "web", "argv": argv, "health": health}, {"name": "old", "argv": gone}]}
+    (state / "cluster.json").write_text(json.dumps(spec))
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    try:
+        wait_until(lambda: httpx.get(health, timeout=0.5).status_code == 200, 10, 0.1, what="the component")
+        components = [
+            {"name": "web", "pid": proc.pid, "state": "running", "restarts": 2, "started": time.time(), "health": health},
+            {"name": "old", "pid": dead.pid, "state": "running", "restarts": 0, "started": time.time(), "health": None},
+        ]  # fmt: skip
+        (state / "status.json").write_text(json.dumps({"supervisor": 1, "components": components}))
+        r = subprocess.run(
+            [sys.executable, "-m", "cli.main", "status", "--state-dir", str(state)],
+            capture_output=True, text=True, cwd=REPO, timeout=60,
+        )  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        rows = {line.split()[0]: line.split() for line in r.stdout.splitlines()[1:] if line.split()}
+        assert rows["web"][:3] == ["web", str(proc.pid), "running"] and rows["web"][-1] == "ok", r.stdout
+        assert "unsupervised" in r.stdout.splitlines()[1]
+        assert rows["old"][1] == "-" and "not running" in r.stdout.splitlines()[2], r.stdout
+        assert r.stdout.splitlines()[-1].startswith("supervisor: not running"), r.stdout
+    finally:
+        proc.kill()
+        proc.wait(5)
+    r = subprocess.run(
+        [sys.executable, "-m", "cli.main", "status", "--state-dir", str(state)],
+        capture_output=True, text=True, cwd=REPO, timeout=60,
+    )  # fmt: skip
+    assert r.returncode != 0 and "no cluster is running" in r.stderr
