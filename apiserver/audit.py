@@ -7,8 +7,8 @@ audit.k8s.io/v1 Event per line, JSON), as k8s.io/apiserver pkg/audit evaluates a
   either resources+namespaces (resource requests only; `pods/log`, `*/status`, `deployments/*`, resourceNames)
   or nonResourceURLs (`/healthz*`).
 * Every request a rule logs gives a RequestReceived event when it arrives and a ResponseComplete (or Panic) event
-  when it ends, both with the same auditID; at Request the request body is kept, at RequestResponse also the
-  response's.
+  when it ends (a watch also ResponseStarted when its stream begins), all with the same auditID; at Request the
+  request body is kept, at RequestResponse also the response's.
 * The log file is created 0600 (it may hold Secrets at the Request levels).
 """
 

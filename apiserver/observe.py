@@ -72,6 +72,10 @@ class RequestObserver:
                     headers = list(message.get("headers", []))
                     headers.append((b"audit-id", state.event.audit_id.encode()))
                     message = {**message, "headers": headers}
+                    if audit is not None and state.decision is not None and state.info().verb == "watch":
+                        # A long-running request also says when its response began, as kube-apiserver's do.
+                        state.event.response_status = {"metadata": {}, "code": state.code}
+                        audit.emit(state.event, "ResponseStarted", state.decision.omit_stages, time.time())
             elif message["type"] == "http.response.body" and state.keep_response_body():
                 state.response_body.extend(message.get("body", b"")[: BODY_LIMIT - len(state.response_body)])
             await send(message)

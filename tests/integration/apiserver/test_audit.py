@@ -54,6 +54,8 @@ def test_audit_log_records_who_did_what(tmp_path: Path) -> None:
             )
             assert r.status_code == 201, r.text
             assert admin.get("/api/v1/namespaces/default/secrets/s1").status_code == 200
+            watch = admin.get("/api/v1/namespaces/default/pods", params={"watch": "1", "timeoutSeconds": "1"})
+            assert watch.status_code == 200
         with server.client(user="mallory", groups=()) as mallory:
             assert mallory.get("/api/v1/namespaces/default/secrets").status_code == 403
 
@@ -109,6 +111,9 @@ def test_audit_log_records_who_did_what(tmp_path: Path) -> None:
         and d["objectRef"]["namespace"] == "default"
     )
     assert d["responseStatus"]["code"] == 403 and d["responseStatus"]["reason"] == "Forbidden"
+    watches = [e for e in events if e["verb"] == "watch"]
+    assert [e["stage"] for e in watches] == ["RequestReceived", "ResponseStarted", "ResponseComplete"]
+    assert len({e["auditID"] for e in watches}) == 1 and watches[1]["responseStatus"]["code"] == 200
     for e in events:
         assert e["apiVersion"] == "audit.k8s.io/v1" and e["kind"] == "Event"
         assert e["requestReceivedTimestamp"] <= e["stageTimestamp"]
