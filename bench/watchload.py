@@ -27,6 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.common import ControlPlane, control_plane, percentile  # noqa: E402
+from bench.record import Recording, ratio, target  # noqa: E402
 
 
 class _Watcher:
@@ -186,17 +187,41 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=60.0)
     args = p.parse_args()
     backends = ["sqlite", "etcd"] if args.backend == "both" else [args.backend]
+    rec = Recording("watchload", vars(args))
     rows = []
     for backend in backends:
         for watchers in (0, args.watchers):
             row = run(backend, watchers, args)
             rows.append(row)
             print(orjson.dumps(row).decode(), flush=True)
+    figures: dict[str, Any] = {}
+    baseline: dict[str, Any] = {}
+    ratios: dict[str, Any] = {}
+    targets = []
     for backend in backends:
         base, loaded = (r for r in rows if r["backend"] == backend)
-        ratio = loaded["write_ops_per_s"] / base["write_ops_per_s"] if base["write_ops_per_s"] else 0
-        print(f"{backend}: {args.watchers} watchers keep {ratio:.0%} of the write rate; p99 "
+        baseline[f"{backend}_writes_per_s_no_watchers"] = base["write_ops_per_s"]
+        baseline[f"{backend}_mutating_p99_ms_no_watchers"] = base["mutating_p99_ms"]
+        figures[f"{backend}_writes_per_s"] = loaded["write_ops_per_s"]
+        figures[f"{backend}_mutating_p99_ms"] = loaded["mutating_p99_ms"]
+        figures[f"{backend}_errors"] = base["error_count"] + loaded["error_count"]
+        figures[f"{backend}_watchers_saw_all"] = loaded.get("watchers_saw_all")
+        figures[f"{backend}_watch_disorder"] = loaded.get("watch_disorder")
+        key = f"{backend}_with_vs_without_watchers"
+        ratios[key] = ratio(
+            f"{backend}_writes_per_s", f"{backend}_writes_per_s_no_watchers", figures, baseline
+        )
+        targets += [
+            target(f"{backend}: write rate with watchers >= 75% of without", key, ">=", 0.75, ratios[key]["value"]),
+            target(f"{backend}: mutating p99 <= 1 s", f"{backend}_mutating_p99_ms", "<=", 1000,
+                   loaded["mutating_p99_ms"]),
+        ]  # fmt: skip
+        print(f"{backend}: {args.watchers} watchers keep {ratios[key]['value']:.0%} of the write rate; p99 "
               f"{base['mutating_p99_ms']} -> {loaded['mutating_p99_ms']} ms")  # fmt: skip
+    notes = [
+        "writers and watchers run on the same machine as the apiserver; the watchers in a process of their own"
+    ]
+    rec.write(figures=figures, baseline=baseline, ratios=ratios, targets=targets, notes=notes)
 
 
 if __name__ == "__main__":
