@@ -283,7 +283,12 @@ class WatchCache:
                         return
                     wait = min(wait, left) if wait else left
                 try:
-                    got = await asyncio.wait_for(watcher.queue.get(), wait)
+                    # A burst is taken without wait_for, which costs a task per call (the watch of a client that
+                    # asks for bookmarks or a timeout, as every informer does).
+                    if watcher.queue.empty():
+                        got = await asyncio.wait_for(watcher.queue.get(), wait)
+                    else:
+                        got = watcher.queue.get_nowait()
                 except TimeoutError:
                     if bookmark_interval and (deadline is None or loop.time() < deadline):
                         yield "BOOKMARK", {"metadata": {"resourceVersion": str(self.revision)}}, None
