@@ -40,7 +40,13 @@ class _Watcher:
 
     async def run(self, client: httpx.AsyncClient, ready: Any) -> None:
         while True:
-            params = {"watch": "1", "resourceVersion": self.resume}
+            # As an informer watches: with a timeout and bookmarks.
+            params = {
+                "watch": "1",
+                "resourceVersion": self.resume,
+                "timeoutSeconds": "600",
+                "allowWatchBookmarks": "true",
+            }
             try:
                 async with client.stream(
                     "GET", f"/api/v1/namespaces/{self.ns}/configmaps", params=params
@@ -62,6 +68,9 @@ class _Watcher:
             self.errors += 1
             return
         revision = int(ev["object"]["metadata"]["resourceVersion"])
+        if ev["type"] == "BOOKMARK":
+            self.resume = str(max(revision, self.last))
+            return
         self.disorder += revision <= self.last
         self.last, self.resume = revision, str(revision)
         self.seen += 1
