@@ -381,6 +381,11 @@ class InformerFactory:
             await asyncio.gather(*(inf.wait_synced() for inf in self._informers.values()))
         return True
 
+    def running(self) -> bool:
+        """Started, and no informer's task has ended (an informer that died stops its component's work: its
+        /healthz says so)."""
+        return self._started and not any(t.done() for t in self._tasks.values())
+
     async def stop(self) -> None:
         await cancel_and_wait(self._tasks.values())
         self._tasks.clear()

@@ -96,6 +96,13 @@ class WorkQueue(Generic[K]):
         now = time.monotonic()
         return max((now - t for t in self._started_at.values()), default=0.0)
 
+    def stalled_for(self) -> float:
+        """Seconds the queue has gone without progress: the longest a key has waited or been processed (0 when
+        idle). A component's /healthz fails past a limit: its workers are stuck (DESIGN.md, operability)."""
+        now = time.monotonic()
+        waiting = max((now - t for t in self._queued_at.values()), default=0.0)
+        return max(waiting, self._longest_seconds())
+
     def _enqueue(self, key: K) -> None:
         self._queue.append(key)
         self._queued_at.setdefault(key, time.monotonic())

@@ -18,6 +18,7 @@ from apimachinery.netutil import default_route_source
 from apimachinery.tlsserve import ClientCertWebSocketProtocol, server_ssl_context
 from apimachinery.validation import parse_cidr
 from apiserver.app import create_app
+from apiserver.audit import Auditor, LogBackend, PolicyError, load_policy
 from apiserver.auth import tokens
 from apiserver.auth.authenticators import TokenFile
 from apiserver.httpguard import Limits, guarded_protocol
@@ -144,11 +145,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--request-body-timeout", type=float, default=60.0, help="seconds for a request body to arrive"
     )
     p.add_argument(
-        "--keep-alive-timeout", type=float, default=5.0, help="idle seconds between kept-alive requests"
+        "--keep-alive-timeout",
+        type=float,
+        default=90.0,
+        # As kube-apiserver's IdleTimeout: longer than any client keeps an idle connection (httpx 5 s, Go 90 s),
+        # so that the server never closes a connection at the moment a client sends on it.
+        help="idle seconds between kept-alive requests",
     )
     p.add_argument("--max-header-bytes", type=int, default=1 << 20, help="request line and headers, in bytes")
     p.add_argument("--max-header-count", type=int, default=256, help="header fields per request")
     p.add_argument("--log-level", default="INFO")
+    p.add_argument(
+        "--access-log", action="store_true", help="log every request (method, URI, code, latency, user)"
+    )
+    p.add_argument(
+        "--audit-log-path",
+        default=None,
+        help="append audit.k8s.io/v1 events here, one per line ('-': stdout)",
+    )
+    p.add_argument(
+        "--audit-policy-file", default=None, help="an audit.k8s.io/v1 Policy: what is logged, at which level"
+    )
     return p.parse_args(argv)
 
 
@@ -184,6 +201,21 @@ def token_issuer(args: argparse.Namespace) -> tokens.TokenIssuer | None:
     )
 
 
+def make_auditor(args: argparse.Namespace) -> Auditor | None:
+    """The audit log, when both --audit-log-path and --audit-policy-file are given (as kube-apiserver: a path
+    without a policy logs nothing)."""
+    if not args.audit_log_path:
+        return None
+    if not args.audit_policy_file:
+        log.warning("--audit-log-path without --audit-policy-file: nothing is audited")
+        return None
+    try:
+        policy = load_policy(args.audit_policy_file)
+    except PolicyError as exc:
+        raise SystemExit(f"--audit-policy-file: {exc}") from None
+    return Auditor(policy, LogBackend(args.audit_log_path))
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     setup_logging("kube-apiserver", args.log_level)
@@ -203,6 +235,7 @@ def main(argv: list[str] | None = None) -> None:
     defaults.set_default_toleration_seconds(
         min(args.default_not_ready_toleration_seconds, args.default_unreachable_toleration_seconds)
     )
+    auditor = make_auditor(args)
     server = APIServer(
         storage,
         Options(
@@ -229,6 +262,8 @@ def main(argv: list[str] | None = None) -> None:
             kubelet_client_cert=args.kubelet_client_certificate,
             kubelet_client_key=args.kubelet_client_key,
             kubelet_ca=args.kubelet_certificate_authority,
+            access_log=args.access_log,
+            auditor=auditor,
         ),
     )
     limits = Limits(args.request_header_timeout, args.max_header_bytes, args.max_header_count)

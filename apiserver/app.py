@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from apimachinery import errors
 from apiserver import discovery, metrics, nodeproxy, podstream
 from apiserver.auth.filter import AuthFilter
+from apiserver.health import HealthEndpoint
 from apiserver.inflight import InflightLimit
+from apiserver.observe import RequestObserver
 from apiserver.openapi import parse_gv_path
 from apiserver.openapi_v2 import respond as openapi_v2_respond
 from apiserver.rest import ResourceAPI, json_response, status_response
@@ -67,6 +69,14 @@ async def _node_proxy(
     await response(scope, receive, send)
 
 
+def _single_check(endpoint: HealthEndpoint) -> Callable[[str], Awaitable[Response]]:
+    async def single(check: str) -> Response:
+        response = await endpoint.single(check)
+        return response if response is not None else status_response(errors.path_not_found())
+
+    return single
+
+
 def match_resource_path(path: str) -> tuple[str, str, str] | None:
     """(group, version, rest) for `/api/v1/<rest>` and `/apis/<group>/<version>/<rest>`; None for anything else."""
     if path.startswith("/api/v1/"):
@@ -110,18 +120,10 @@ def create_app(server: APIServer) -> ASGIApp:
 
     # ---- health and metrics ----------------------------------------------------------------------------------
 
-    @app.get("/healthz")
-    @app.get("/livez")
-    async def healthz() -> PlainTextResponse:
-        return PlainTextResponse("ok")
-
-    @app.get("/readyz")
-    async def readyz() -> PlainTextResponse:
-        if await server.ready():
-            return PlainTextResponse("ok")
-        return PlainTextResponse(
-            "[-]etcd failed: storage is not answering\nreadyz check failed", status_code=500
-        )
+    # /livez, /readyz, /healthz and their named checks (apiserver/health.py).
+    for endpoint in server.health.values():
+        app.add_api_route(f"/{endpoint.name}", endpoint.aggregate, methods=["GET"])
+        app.add_api_route(f"/{endpoint.name}/{{check:path}}", _single_check(endpoint), methods=["GET"])
 
     @app.get("/metrics")
     async def prometheus_metrics() -> Response:
@@ -198,8 +200,10 @@ def create_app(server: APIServer) -> ASGIApp:
 
     # Every request is authenticated and authorized before it reaches a route (apiserver/auth/filter.py); the
     # in-flight limit comes first so that a flood is refused before it costs a signature check.
-    return InflightLimit(
+    limited = InflightLimit(
         AuthFilter(ResourceFastPath(app, resources), server.auth),
         read_only=server.options.max_requests_inflight,
         mutating=server.options.max_mutating_requests_inflight,
     )
+    # Outermost: 5xx causes, the access log and the audit log see every answer (apiserver/observe.py).
+    return RequestObserver(limited, access_log=server.options.access_log, auditor=server.options.auditor)

@@ -17,6 +17,7 @@ from apimachinery.resources import RESOURCES, ResourceInfo
 from apimachinery.user import MASTERS
 from apiserver import eventsv1, fieldcheck, metrics, plugins
 from apiserver.allocator import ServiceAllocator
+from apiserver.audit import Auditor
 from apiserver.auth import Auth, bootstrap
 from apiserver.auth.authenticators import ServiceAccountTokens, TokenFile
 from apiserver.auth.tokens import TokenIssuer
@@ -24,6 +25,7 @@ from apiserver.crd.controller import CRDController
 from apiserver.crd.info import CustomResourceInfo
 from apiserver.crd.lifecycle import CRDStrategy
 from apiserver.crd.store import CustomResourceStore, CustomResourceStrategy
+from apiserver.health import HealthEndpoint, NamedCheck, WriteProbe, event_check, ping, read_check
 from apiserver.lookups import Lookups, RBACCaches
 from apiserver.objectmeta import new_uid, now
 from apiserver.openapi import OpenAPIDocuments
@@ -31,6 +33,7 @@ from apiserver.openapi_v2 import SwaggerDocument
 from apiserver.registry import Store
 from apiserver.resourcetable import ResourceTable
 from apiserver.storage.interface import ErrorCode, Storage, StorageError
+from apiserver.storagewatch import ObservedStorage
 from apiserver.strategy import Strategy, strategies
 from apiserver.watchcache import Cacher, WatchCache
 
@@ -69,11 +72,18 @@ class Options:
     kubelet_client_cert: str | None = None
     kubelet_client_key: str | None = None
     kubelet_ca: str | None = None
+    # Operability (#26): one log line per request, and the audit log (apiserver/observe.py, apiserver/audit.py).
+    access_log: bool = False
+    auditor: Auditor | None = None
 
 
 class APIServer:
     def __init__(self, storage: Storage, options: Options | None = None) -> None:
-        self.storage = storage
+        # Every storage failure is logged; every write's outcome feeds /readyz's etcd-readiness check.
+        observed = ObservedStorage(storage)
+        self.write_probe = WriteProbe(observed)
+        observed.on_write = self.write_probe.record
+        storage = self.storage = observed
         self.options = options or Options()
         self.allocator = ServiceAllocator(
             storage,
@@ -108,6 +118,32 @@ class APIServer:
         self._bootstrap: asyncio.Task[None] | None = None
         self._gauges: asyncio.Task[None] | None = None
         self._expiry: asyncio.Task[None] | None = None
+        self.health = self._health_endpoints()
+
+    def _health_endpoints(self) -> dict[str, HealthEndpoint]:
+        """/livez, /readyz and /healthz with kube-apiserver's check names (apiserver/health.py)."""
+        reads = NamedCheck("etcd", read_check(self.storage))
+        hooks = [
+            NamedCheck("poststarthook/bootstrap-controller", event_check(self.bootstrapped, "not finished")),
+            NamedCheck("poststarthook/crd-informer-synced", event_check(self.crds.synced, "not synced")),
+        ]
+        live = [NamedCheck("ping", ping), reads, *hooks]
+        ready = [
+            NamedCheck("ping", ping),
+            reads,
+            NamedCheck("etcd-readiness", self.write_probe.check),
+            NamedCheck("informer-sync", self._caches_synced),
+            *hooks,
+        ]
+        return {
+            "livez": HealthEndpoint("livez", live),
+            "readyz": HealthEndpoint("readyz", ready),
+            "healthz": HealthEndpoint("healthz", live),
+        }
+
+    async def _caches_synced(self) -> str | None:
+        waiting = sorted(r for (_g, r), s in self.stores.items() if not s.cache.ready.is_set())
+        return f"watch caches not synced: {', '.join(waiting[:5])}" if waiting else None
 
     def _wire_auth(self) -> None:
         """Authentication, authorization and admission, from the plugin lists in apiserver/plugins.py."""
@@ -209,8 +245,10 @@ class APIServer:
         self._bootstrap = asyncio.create_task(self._ensure_system_namespaces())
         self._gauges = asyncio.create_task(self._update_gauges())
         self._expiry = asyncio.create_task(self._expire_events())
+        self.write_probe.start()
 
     async def stop(self) -> None:
+        await self.write_probe.stop()
         for task in (self._bootstrap, self._gauges, self._expiry):
             if task:
                 task.cancel()
@@ -221,14 +259,11 @@ class APIServer:
         await self.storage.close()
 
     async def ready(self) -> bool:
-        if not all(s.cache.ready.is_set() for s in self.stores.values()) or not self.bootstrapped.is_set():
-            return False
-        if not self.crds.synced.is_set():
-            return False
-        try:
-            return await asyncio.wait_for(self.storage.healthy(), 2.0)
-        except (TimeoutError, StorageError):
-            return False
+        """Every /readyz check passes."""
+        for check in self.health["readyz"].checks:
+            if await check.check() is not None:
+                return False
+        return True
 
     async def _ensure_system_namespaces(self) -> None:
         """Create the namespaces every cluster has, the bootstrap RBAC policy and the `kubernetes` Service;

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import contextvars
 import logging
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
@@ -65,6 +66,7 @@ class Watcher:
         self.from_revision = from_revision
         self.queue: asyncio.Queue[tuple[str, Obj, CacheEvent | None] | None] = asyncio.Queue(capacity)
         self.closed = False
+        self.backlog = 0  # initial events (a replay or a list) not yet yielded
 
     def offer(self, event: CacheEvent) -> None:
         if self.closed or event.revision <= self.from_revision:
@@ -103,6 +105,19 @@ class Watcher:
         while not self.queue.empty():
             self.queue.get_nowait()
         self.queue.put_nowait(None)
+
+
+# The watcher served by the current task: an async generator runs in its consumer's task and context, so the
+# response that streams a watch can ask whether more events are ready (`events_ready`) and send them in one write.
+_serving: contextvars.ContextVar[Watcher | None] = contextvars.ContextVar("watcher", default=None)
+
+
+def events_ready() -> int:
+    """How many events the watch this task streams can take without waiting (0: the next one must be awaited)."""
+    watcher = _serving.get()
+    if watcher is None or watcher.closed:
+        return 0
+    return watcher.backlog + watcher.queue.qsize()
 
 
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
@@ -253,8 +268,11 @@ class WatchCache:
             if self.buffer:
                 watcher.from_revision = max(from_revision, self.buffer[-1].revision)
         self.watchers.add(watcher)
+        _serving.set(watcher)
         try:
+            watcher.backlog = len(initial)
             for item in initial:
+                watcher.backlog -= 1
                 yield item
             loop = asyncio.get_running_loop()
             deadline = loop.time() + timeout if timeout else None
@@ -266,7 +284,12 @@ class WatchCache:
                         return
                     wait = min(wait, left) if wait else left
                 try:
-                    got = await asyncio.wait_for(watcher.queue.get(), wait)
+                    # A burst is taken without wait_for, which costs a task per call (the watch of a client that
+                    # asks for bookmarks or a timeout, as every informer does).
+                    if watcher.queue.empty():
+                        got = await asyncio.wait_for(watcher.queue.get(), wait)
+                    else:
+                        got = watcher.queue.get_nowait()
                 except TimeoutError:
                     if bookmark_interval and (deadline is None or loop.time() < deadline):
                         yield "BOOKMARK", {"metadata": {"resourceVersion": str(self.revision)}}, None
@@ -276,6 +299,7 @@ class WatchCache:
                 yield got
         finally:
             watcher.closed = True
+            watcher.backlog = 0
             self.watchers.discard(watcher)
 
 

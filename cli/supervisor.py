@@ -1,27 +1,35 @@
-"""The process supervisor behind `kctl up`: it runs the cluster's components, restarts any that crash, and stops
-them all, in reverse order, on SIGTERM.
+"""The process supervisor behind `kctl up`: it runs the cluster's components, restarts any that crash or fail their
+liveness probe (their /livez or /healthz, as a kubelet probes), and stops them all, in reverse order, on SIGTERM.
+Components die with it: each child asks the kernel for SIGTERM when its parent dies (PR_SET_PDEATHSIG), so a
+supervisor killed -9 leaves no orphan that would hold the cluster's ports.
 
     python -m cli.supervisor STATE_DIR
 
-It reads `STATE_DIR/cluster.json` (written by `kctl up`): an ordered list of components, each with its command line
-and an HTTP health URL. Each component's output goes to `STATE_DIR/logs/<name>.log`. The supervisor writes
+It reads `STATE_DIR/cluster.json` (written by `kctl up`): an ordered list of components, each with its command line,
+an HTTP health URL (ready: start the next one), a liveness URL and optionally its restart `backoff`, and the CA
+that the HTTPS URLs are checked with. Each component's output goes to `STATE_DIR/logs/<name>.log`. It writes
 `STATE_DIR/status.json` (pid, state, restarts, started) whenever something changes, which `kctl status` reads.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import json
 import os
 import signal
+import ssl
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from apimachinery.backoff import Backoff
 from apimachinery.component import serve_health
 
 registry = CollectorRegistry()
@@ -35,11 +43,21 @@ component_restarts = Counter(
     registry=registry,
 )
 
+# Restart back-off: it doubles while a component keeps failing and starts over once a restart has made it healthy.
+# The apiserver's is short and capped low (cluster.json gives it `backoff`): every other component waits on it.
 RESTART_BACKOFF_INITIAL = 1.0
 RESTART_BACKOFF_MAX = 30.0
-# A component that ran this long before dying gets its backoff reset.
+# Without a health URL, a component that ran this long before dying gets its back-off reset.
 STABLE_AFTER = 60.0
 STOP_GRACE = 15.0
+# The liveness probe, as a kubelet's: every PERIOD seconds, TIMEOUT each, restart after THRESHOLD failures in a
+# row; failures count once the component has been healthy, or after STARTUP_GRACE seconds of never being so.
+PROBE_PERIOD = 1.0
+PROBE_TIMEOUT = 1.0
+PROBE_THRESHOLD = 3
+STARTUP_GRACE = 60.0
+KILL_GRACE = 2.0  # seconds between SIGTERM and SIGKILL for a component that failed its liveness probe
+PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -48,17 +66,30 @@ class Component:
     argv: list[str]
     health: str | None = None
     env: dict[str, str] = field(default_factory=dict)
+    liveness: str | None = None
     proc: asyncio.subprocess.Process | None = None
     restarts: int = 0
     started: float = 0.0
     state: str = "pending"
-    backoff: float = RESTART_BACKOFF_INITIAL
+    backoff: Backoff = field(default_factory=lambda: Backoff(RESTART_BACKOFF_INITIAL, RESTART_BACKOFF_MAX))
+    healthy: bool = False
+
+
+def die_with_parent() -> None:
+    """In the child between fork and exec: SIGTERM when the supervisor dies (even by SIGKILL), so that no component
+    runs on unsupervised; if the supervisor is already gone, exit now."""
+    parent = os.getppid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 class Supervisor:
-    def __init__(self, state_dir: Path, components: list[Component]) -> None:
+    def __init__(self, state_dir: Path, components: list[Component], ca: str | None = None) -> None:
         self.state_dir = state_dir
         self.components = components
+        self.ca = ca
         self.stopping = asyncio.Event()
         self.health_port = 0
         (state_dir / "logs").mkdir(parents=True, exist_ok=True)
@@ -75,6 +106,7 @@ class Supervisor:
                     "restarts": c.restarts,
                     "started": c.started,
                     "health": c.health,
+                    "liveness": c.liveness,
                 }
                 for c in self.components
             ],
@@ -92,40 +124,90 @@ class Supervisor:
                 stderr=log,
                 stdin=asyncio.subprocess.DEVNULL,
                 env={**os.environ, "PYTHONUNBUFFERED": "1", **c.env},
+                preexec_fn=die_with_parent,
             )
         finally:
             log.close()
         c.started = time.time()
-        c.state = "running"
+        c.state = "starting" if c.liveness else "running"
+        c.healthy = False
         component_up.labels(c.name).set(1)
         self.write_status()
 
     async def watch(self, c: Component) -> None:
-        """Keep one component running until the supervisor stops."""
+        """Keep one component running (and alive) until the supervisor stops."""
         while not self.stopping.is_set():
             try:
                 await self.start(c)
-                assert c.proc is not None
-                code: int | str = await c.proc.wait()
+                reason = await self.supervise(c)
             except OSError as exc:  # the command could not be started at all: retried with back-off too
                 c.started = time.time()
-                code = str(exc)
+                reason = str(exc)
             if self.stopping.is_set():
                 break
             ran = time.time() - c.started
-            if ran > STABLE_AFTER:
-                c.backoff = RESTART_BACKOFF_INITIAL
-            c.state = f"restarting (exit {code})"
+            if not c.liveness and ran > STABLE_AFTER:
+                c.backoff.reset()
+            delay = c.backoff.next()
+            c.state = f"restarting ({reason})"
             c.restarts += 1
             component_up.labels(c.name).set(0)
             component_restarts.labels(c.name).inc()
             self.write_status()
-            _log(f"{c.name} exited with {code} after {ran:.0f}s; restarting in {c.backoff:.0f}s")
+            _log(f"{c.name}: {reason} after {ran:.1f}s; restarting in {delay:.1f}s")
             try:
-                await asyncio.wait_for(self.stopping.wait(), c.backoff)
+                await asyncio.wait_for(self.stopping.wait(), delay)
             except TimeoutError:
                 pass
-            c.backoff = min(c.backoff * 2, RESTART_BACKOFF_MAX)
+
+    async def supervise(self, c: Component) -> str:
+        """Wait until the component exits or fails its liveness probe (then stop it); why it must restart."""
+        assert c.proc is not None
+        exited = asyncio.create_task(c.proc.wait())
+        probe = asyncio.create_task(self.probe_liveness(c))
+        await asyncio.wait({exited, probe}, return_when=asyncio.FIRST_COMPLETED)
+        if exited.done():
+            probe.cancel()
+            await asyncio.gather(probe, return_exceptions=True)
+            return f"exit {exited.result()}"
+        reason = probe.result()
+        _log(f"{c.name}: {reason}; stopping it")
+        with contextlib.suppress(ProcessLookupError):
+            c.proc.send_signal(signal.SIGTERM)
+            c.proc.send_signal(signal.SIGCONT)  # a stopped process must run to handle its SIGTERM
+        try:
+            await asyncio.wait_for(asyncio.shield(exited), KILL_GRACE)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                c.proc.kill()
+            await exited
+        return reason
+
+    async def probe_liveness(self, c: Component) -> str:
+        """Probe c.liveness until it fails PROBE_THRESHOLD times in a row; returns the last failure."""
+        if not c.liveness:
+            await asyncio.Future()  # nothing to probe: only an exit restarts it
+        assert c.liveness is not None
+        failures, since = 0, time.monotonic()
+        async with httpx.AsyncClient(timeout=PROBE_TIMEOUT, verify=self._verify()) as client:
+            while True:
+                await asyncio.sleep(PROBE_PERIOD)
+                error = await _probe(client, c.liveness)
+                if error is None:
+                    failures = 0
+                    if not c.healthy:
+                        c.healthy = True
+                        c.backoff.reset()  # this start worked: the next failure restarts quickly again
+                        c.state = "running"
+                        self.write_status()
+                    continue
+                if c.healthy or time.monotonic() - since > STARTUP_GRACE:
+                    failures += 1
+                    if failures >= PROBE_THRESHOLD:
+                        return f"liveness probe failed {failures} times ({error})"
+
+    def _verify(self) -> ssl.SSLContext | bool:
+        return ssl.create_default_context(cafile=self.ca) if self.ca else True
 
     async def stop_all(self) -> None:
         for c in reversed(self.components):
@@ -166,17 +248,23 @@ class Supervisor:
     async def wait_healthy(self, c: Component, timeout: float) -> None:
         if not c.health:
             return
-        import httpx
-
         deadline = time.monotonic() + timeout
-        async with httpx.AsyncClient(timeout=1.0, verify=False) as client:
+        async with httpx.AsyncClient(timeout=1.0, verify=self._verify()) as client:
             while time.monotonic() < deadline and not self.stopping.is_set():
-                try:
-                    if (await client.get(c.health)).status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass  # not up yet
+                if await _probe(client, c.health) is None:
+                    return
                 await asyncio.sleep(0.2)
+
+
+async def _probe(client: httpx.AsyncClient, url: str) -> str | None:
+    """None when GET url answers 200, else what went wrong."""
+    try:
+        r = await client.get(url)
+    except httpx.TimeoutException:
+        return f"GET {url}: no answer in {PROBE_TIMEOUT:g}s"
+    except httpx.HTTPError as exc:
+        return f"GET {url}: {type(exc).__name__}"
+    return None if r.status_code == 200 else f"GET {url}: {r.status_code}"
 
 
 def _log(message: str) -> None:
@@ -195,12 +283,23 @@ def _log(message: str) -> None:
 
 def load(state_dir: Path) -> list[Component]:
     spec: dict[str, Any] = json.loads((state_dir / "cluster.json").read_text())
-    return [Component(c["name"], c["argv"], c.get("health"), c.get("env", {})) for c in spec["components"]]
+    out = []
+    for c in spec["components"]:
+        comp = Component(c["name"], c["argv"], c.get("health"), c.get("env", {}), c.get("liveness"))
+        if isinstance(c.get("backoff"), dict):
+            comp.backoff = Backoff(float(c["backoff"]["initial"]), float(c["backoff"]["cap"]))
+        out.append(comp)
+    return out
+
+
+def load_ca(state_dir: Path) -> str | None:
+    ca = json.loads((state_dir / "cluster.json").read_text()).get("ca")
+    return str(ca) if ca else None
 
 
 def main() -> None:
     state_dir = Path(sys.argv[1])
-    supervisor = Supervisor(state_dir, load(state_dir))
+    supervisor = Supervisor(state_dir, load(state_dir), load_ca(state_dir))
     (state_dir / "supervisor.pid").write_text(str(os.getpid()))
     try:
         asyncio.run(supervisor.run())

@@ -143,10 +143,12 @@ def components(
     def kubeconfig(name: str) -> list[str]:
         return ["--kubeconfig", str(creds.kubeconfig(name))]
 
-    return [
+    comps: list[dict[str, Any]] = [
         {
             "name": "kube-apiserver",
             "health": f"https://127.0.0.1:{api_port}/readyz",
+            "liveness": f"https://127.0.0.1:{api_port}/livez",
+            "backoff": {"initial": 0.1, "cap": 2.0},  # everything waits on it: restarted quickly, always
             # Every address: pods reach it through the `kubernetes` Service (10.96.0.1:443 -> node address).
             "argv": [py, "-m", "apiserver", "--bind-address", "0.0.0.0", "--port", api_port,
                      "--service-cluster-ip-range", SERVICE_CIDR, *storage,
@@ -205,6 +207,18 @@ def components(
                      str(ports["kube-netpol"])],
         }] if pre.netpol else []),
     ]  # fmt: skip
+    for c in comps:  # the supervisor restarts a component whose liveness URL fails (cli/supervisor.py)
+        c.setdefault("liveness", c["health"].replace("/readyz", "/healthz"))
+    return comps
+
+
+def audit_args(state: Path, policy: Path) -> list[str]:
+    """The apiserver's audit flags: the policy as given (the apiserver refuses a bad one at start, and `kctl up`
+    shows why), the log in the state directory's logs/ (0600)."""
+    policy = policy.expanduser().resolve()
+    if not policy.is_file():
+        raise CLIError(f"--audit-policy-file {policy}: no such file")
+    return ["--audit-policy-file", str(policy), "--audit-log-path", str(state / "logs" / "audit.log")]
 
 
 def dns_address(pod_cidr: str) -> str:
@@ -333,6 +347,9 @@ def up(
     pod_cidr: str = typer.Option(
         NODE_POD_CIDR, "--pod-cidr", help=f"the node's pod addresses (in {CLUSTER_CIDR})"
     ),
+    audit_policy_file: Path = typer.Option(
+        None, "--audit-policy-file", help="an audit.k8s.io/v1 Policy: the apiserver audits to logs/audit.log"
+    ),
 ) -> None:
     """Start a cluster on this machine: apiserver, scheduler, controller-manager, kubelet, kube-proxy, kube-dns."""
     state = state_dir.expanduser().resolve()
@@ -355,6 +372,8 @@ def up(
         inside = False
     if not inside:
         raise CLIError(f"--pod-cidr {pod_cidr} is not a network inside the cluster's {CLUSTER_CIDR}")
+    if _kill_orphans(state):  # a supervisor killed before its components could follow it (cli/supervisor.py)
+        _err("note: stopped the components left by a supervisor that had died")
     pre = preflight(ports)
     netpol_preflight(pre)
     for note in pre.notes:
@@ -364,12 +383,15 @@ def up(
     master = f"https://127.0.0.1:{port}"
     creds = make_credentials(state, node_name, default_route_source(), master)
     comps = components(state, ports, node_name, pod_cidr, pre, etcd_servers, creds)
+    if audit_policy_file is not None:
+        comps[0]["argv"] += audit_args(state, audit_policy_file)
     spec = {
         "node": node_name,
         "pod_cidr": pod_cidr,
         "port": port,
         "ports": ports,
         "network": pre.network,
+        "ca": str(creds.ca),
         "components": comps,
     }
     (state / "cluster.json").write_text(json.dumps(spec, indent=2))
@@ -553,24 +575,40 @@ def down(
 
 @app.command("status")
 def status(state_dir: Path = typer.Option(DEFAULT_STATE_DIR, "--state-dir")) -> None:
-    """Show the components that `kctl up` runs and whether they are healthy."""
+    """Show the components that `kctl up` runs and whether they are healthy: from their pids and health endpoints,
+    so it is right even when the supervisor is gone."""
     state = state_dir.expanduser().resolve()
-    if not _supervisor_pid(state):
+    supervisor = _supervisor_pid(state)
+    recorded = _read_status(state)
+    running = {
+        c["name"]: int(c["pid"])
+        for c in recorded
+        if c.get("pid") and _alive(int(c["pid"])) and _is_ours(int(c["pid"]), state)
+    }
+    if not supervisor and not running:
         raise CLIError(f"no cluster is running from {state} (start one with `kctl up`)")
     rows = [["COMPONENT", "PID", "STATE", "RESTARTS", "UP", "HEALTH"]]
-    for c in _read_status(state):
+    for c in recorded:
+        pid = running.get(c["name"])
+        if pid is None:
+            phase = c["state"] if supervisor and c["state"].startswith("restarting") else "not running"
+        else:
+            phase = c["state"] if supervisor else "running (unsupervised)"
         healthy = "-"
-        if c.get("health") and c.get("pid"):
+        if c.get("health") and pid:
             try:
                 healthy = "ok" if _healthy(c["health"], ClusterCredentials(state).ca) else "failing"
             except httpx.HTTPError:
                 healthy = "unreachable"
-        up_for = f"{int(time.time() - c['started'])}s" if c.get("started") and c.get("pid") else "-"
-        rows.append([c["name"], str(c.get("pid") or "-"), c["state"], str(c["restarts"]), up_for, healthy])
+        up_for = f"{int(time.time() - c['started'])}s" if c.get("started") and pid else "-"
+        rows.append([c["name"], str(pid or "-"), phase, str(c["restarts"]), up_for, healthy])
     print(_columns(rows))
+    if not supervisor:
+        print("supervisor: not running: nothing restarts these components; `kctl down` stops them")
+        return
     try:
         supervisor_health = json.loads((state / "status.json").read_text()).get("health")
     except (OSError, ValueError):
         supervisor_health = None
     if supervisor_health:
-        print(f"supervisor: pid {_supervisor_pid(state)}, {supervisor_health} and /metrics")
+        print(f"supervisor: pid {supervisor}, {supervisor_health} and /metrics")

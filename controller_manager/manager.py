@@ -114,6 +114,9 @@ def select_controllers(spec: str) -> list[str]:
     return [n for n in enabled if n not in disabled]
 
 
+STALL_AFTER = 300.0  # seconds without progress on a work queue before /healthz fails
+
+
 class LeadershipLostError(Exception):
     """This manager was leader and is not any more."""
 
@@ -129,6 +132,7 @@ class ControllerManager:
         self.controllers: list[Controller] = []
         self.leading = False
         self.synced = False
+        self.factory: InformerFactory | None = None
 
     async def run_controllers(self) -> None:
         """Build every controller, sync the caches, run them until cancelled; clean up on the way out."""
@@ -136,6 +140,7 @@ class ControllerManager:
         recorder = EventRecorder(self.client, COMPONENT)
         ctx = Context(self.client, factory, recorder, self.options)
         self.controllers = [CONTROLLERS[name](ctx) for name in self.names]
+        self.factory = factory
         self.leading = True
         try:
             factory.start()
@@ -178,4 +183,14 @@ class ControllerManager:
         raise LeadershipLostError(f"{self.identity} lost the lease {LEASE_NAMESPACE}/{LEASE_NAME}")
 
     def healthy(self) -> bool:
-        return True
+        """/healthz: the caches synced once this manager leads, and no controller's queue stuck (a key waiting or
+        in work for STALL_AFTER seconds: its workers hang), and every informer running. A stand-by manager is healthy."""
+        if self.leading and not self.synced:
+            return False
+        if self.leading and self.factory is not None and not self.factory.running():
+            log.warning("an informer has stopped")
+            return False
+        stuck = [c.name for c in self.controllers if c.queue.stalled_for() > STALL_AFTER]
+        if stuck:
+            log.warning("work queues stalled", extra={"controllers": stuck, "limit_seconds": STALL_AFTER})
+        return not stuck

@@ -162,8 +162,11 @@ async def amain(args: argparse.Namespace) -> None:
             metrics.cache_objects.labels(name).set(len(inf.store))
         return all(inf.has_synced for inf in (services, slices, pods))
 
+    # /healthz: every informer still runs (one that died would leave the answers stale for good).
     health = [
-        await serve_health(args.health_bind_address, args.metrics_port, None, metrics.registry, readyz=ready)
+        await serve_health(
+            args.health_bind_address, args.metrics_port, factory.running, metrics.registry, readyz=ready
+        )
     ]
     metrics_port = health[0].sockets[0].getsockname()[1]
     if (

@@ -73,11 +73,17 @@ async def amain(args: argparse.Namespace) -> None:
         recorder=recorder,
         max_inflight_writes=args.max_inflight_binds,
     )
+    informers = asyncio.create_task(sched.run_informers(), name="informers")
+
+    def healthy() -> bool:
+        """/healthz: the informers run (a failed one ends their task) and have synced. A blocked event loop
+        does not answer at all, which a liveness probe counts as a failure too."""
+        return not informers.done() and sched.synced()
+
     server = None
     if args.port:
-        server = await serve_health(args.bind_address, args.port, registry=metrics.registry)
+        server = await serve_health(args.bind_address, args.port, healthy, registry=metrics.registry)
         log.info("serving health and metrics", extra={"address": args.bind_address, "port": args.port})
-    informers = asyncio.create_task(sched.run_informers(), name="informers")
     lost = False
     try:
         if args.leader_elect:

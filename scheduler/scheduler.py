@@ -201,6 +201,9 @@ class Scheduler:
             for informer in self._informers:
                 group.create_task(informer.run(), name=f"informer-{informer.res.resource}")
 
+    def synced(self) -> bool:
+        return all(informer.has_synced for informer in self._informers)
+
     async def wait_synced(self, timeout: float | None = None) -> None:
         for informer in self._informers:
             await informer.wait_synced(timeout)

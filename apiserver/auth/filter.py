@@ -78,6 +78,7 @@ class AuthFilter:
             return user, info
         await self._wait_ready()
         user = impersonate(user, headers, self.auth.authorizer)
+        scope["user"] = user  # the audit log and the access log name the user of a refused request too
         attrs = Attributes(user, info)
         decision, reason = self.auth.authorizer.authorize(attrs)
         if decision is not Decision.ALLOW:
