@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 import time
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from typing import Any
 from apimachinery import errors
 from apimachinery.backoff import Backoff
 from apimachinery.resources import RESOURCES, ResourceInfo
+from apimachinery.timefmt import parse_time_or_none
 from apimachinery.user import MASTERS
 from apiserver import eventsv1, fieldcheck, metrics, plugins
 from apiserver.allocator import ServiceAllocator
@@ -365,7 +365,5 @@ class APIServer:
 
 
 def _epoch(stamp: str) -> float:
-    try:
-        return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return time.time()
+    parsed = parse_time_or_none(stamp)
+    return parsed.timestamp() if parsed else time.time()
