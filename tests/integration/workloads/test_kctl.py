@@ -63,7 +63,7 @@ async def test_create_job_cronjob_and_from(kctl, client, namespace, manager):
     )
     assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
     out = kctl(
-        "create", "cronjob", "nightly", "--image=busybox:1", "--schedule=*/5 * * * *", "--restart=Never"
+        "create", "cronjob", "nightly", "--image=busybox:1", "--schedule=0 0 29 2 *", "--restart=Never"
     )
     assert out.strip() == "cronjob.batch/nightly created"
     cj = await client.get(CRONJOBS, "nightly", namespace)
@@ -87,7 +87,7 @@ async def test_create_job_cronjob_and_from(kctl, client, namespace, manager):
     assert "Pods Statuses:    0 Active (0 Ready) / 1 Succeeded / 0 Failed" in described
     assert "Completion Mode:  NonIndexed" in described
     described = kctl("describe", "cronjob", "nightly")
-    assert "Schedule:                      */5 * * * *" in described
+    assert "Schedule:                      0 0 29 2 *" in described
     assert "Active Jobs:         <none>" in described
 
 
