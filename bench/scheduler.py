@@ -191,10 +191,10 @@ class Binds:
 async def wait_scheduled_events(
     client: Client, namespace: str, count: int, seen: int, timeout: float = 60
 ) -> float:
-    """Seconds until `count` Scheduled events exist in the namespace (polled every 0.25 s, `timeout` at most)."""
+    """Seconds until `count` Scheduled events exist in the namespace (polled every 0.5 s, `timeout` at most)."""
     started = time.perf_counter()
     while seen < count and time.perf_counter() - started < timeout:
-        await asyncio.sleep(0.25)
+        await asyncio.sleep(0.5)  # a list of up to --pods events: not too often
         events = await client.list(EVENTS, namespace)
         seen = sum(1 for e in events["items"] if e.get("reason") == "Scheduled")
     return time.perf_counter() - started
