@@ -37,7 +37,7 @@ from kubelet.network.pod_network import PodNetwork
 from kubelet.pod_actions import PodActions, Start, by_name, compute_pod_actions, latest_first, restart_policy
 from kubelet.probes import ProbeManager
 from kubelet.runtime import spec
-from kubelet.runtime.docker import LABEL_GRACE, ContainerInfo, DockerRuntime, RuntimeFailure
+from kubelet.runtime.docker import LABEL_GRACE, ContainerInfo, DockerRuntime, ImageMissing, RuntimeFailure
 from kubelet.runtime.mounts import MountError
 from kubelet.service_env import MasterServiceEnv
 from kubelet.status import ContainerView, now_rfc3339, pod_status, status_changed
@@ -189,9 +189,11 @@ class PodSyncer:
         actions = self._actions(pod, infos)
         pod_ip = self.pod_ips.get(uid)
         if actions.create_sandbox:
-            if not await self._recreate_sandbox(pod, infos, actions):
+            sandbox = await self._recreate_sandbox(pod, infos, actions)
+            if sandbox is None:
                 return 2.0
-            infos = await self.runtime.list_containers(uid)
+            # A first sandbox is all the pod has: no need to ask Docker again.
+            infos = [sandbox] if not infos else await self.runtime.list_containers(uid)
             actions = self._actions(pod, infos)
             pod_ip = self.pod_ips.get(uid)
         elif pod_ip is None and (sandbox := _sandbox_of(infos)) is not None:
@@ -244,8 +246,8 @@ class PodSyncer:
 
     async def _recreate_sandbox(
         self, pod: dict[str, Any], infos: list[ContainerInfo], actions: PodActions
-    ) -> bool:
-        """A new sandbox for the pod (its old one, if any, stopped with everything in it). False when it failed."""
+    ) -> ContainerInfo | None:
+        """A new sandbox for the pod (its old one, if any, stopped with everything in it). None when it failed."""
         if actions.sandbox_attempt > 0:
             # The network namespace is gone: everything in it must start again in a new sandbox.
             self.event(
@@ -254,12 +256,11 @@ class PodSyncer:
             await self._kill_all(pod, actions.kill_for_sandbox, 0)
             await self._stop_sandbox(latest_first([i for i in infos if i.is_sandbox]))
         try:
-            await self._create_sandbox(pod, actions.sandbox_attempt)
+            return await self._create_sandbox(pod, actions.sandbox_attempt)
         except Exception as exc:
             self.event(pod, "Warning", "FailedCreatePodSandBox", f"Failed to create pod sandbox: {exc}")
             log.warning("sandbox for %s failed: %s", pod["metadata"]["name"], exc)
-            return False
-        return True
+            return None
 
     async def _perform(
         self,
@@ -283,8 +284,17 @@ class PodSyncer:
         for start in actions.start:
             if start.restart:
                 self.backoff.next((uid, start.spec["name"]))
-            changed |= await self._start(pod, start, sandbox, pod_ip, run)
-        return changed
+        # Their files and links are made one container at a time (they share the pod's), then Docker creates and
+        # starts the app containers at once (init containers come one at a time anyway).
+        ready = []
+        for start in actions.start:
+            args = await self._prepare(pod, start, sandbox, pod_ip, run)
+            if args is not None:
+                ready.append((start.spec["name"], args))
+        started = await asyncio.gather(
+            *(self._create_and_start(pod, name, args, run) for name, args in ready)
+        )
+        return changed or any(started)
 
     def _observe_start(self, pod: dict[str, Any], status: dict[str, Any] | None, running: int) -> None:
         """The pod start latency metric, once per pod: creation to every app container running."""
@@ -355,13 +365,10 @@ class PodSyncer:
         waiting[name] = ("CrashLoopBackOff", message)
         self.event(pod, "Warning", "BackOff", "Back-off restarting failed container " + name)
 
-    async def _create_sandbox(self, pod: dict[str, Any], attempt: int) -> None:
+    async def _create_sandbox(self, pod: dict[str, Any], attempt: int) -> ContainerInfo:
         uid = pod["metadata"]["uid"]
         image = self.config.pause_image
-        if await self.runtime.image_id(image) is None:
-            await self.runtime.pull(image)
-        sandbox_id = await self.runtime.create(
-            image,
+        args = dict(
             name=spec.sandbox_name(pod, attempt),
             labels=spec.sandbox_labels(pod, attempt),
             hostname=pod_dns.container_hostname(pod, self.config.cluster_domain),
@@ -369,6 +376,11 @@ class PodSyncer:
             mounts=spec.sandbox_mounts(pod),  # the pod's emptyDir medium Memory volumes live as long as it
             **self.network.sandbox_args(pod),
         )
+        try:
+            sandbox_id = await self.runtime.create(image, **args)
+        except ImageMissing:  # pulled only when missing: no image inspect before every sandbox
+            await self.runtime.pull(image)
+            sandbox_id = await self.runtime.create(image, **args)
         await self.runtime.start(sandbox_id)
         sandbox = await self.runtime.inspect(sandbox_id)
         if sandbox is None or not sandbox.running:
@@ -379,20 +391,25 @@ class PodSyncer:
             await self.runtime.remove(sandbox_id)
             raise
         self.pod_ips[uid] = pod_ip
+        return sandbox
 
-    async def _start(
+    async def _prepare(
         self, pod: dict[str, Any], start: Start, sandbox: ContainerInfo, pod_ip: str | None, run: _SyncPass
-    ) -> bool:
-        """Pull (per policy), create and start one container. False (and a waiting reason) when it could not."""
+    ) -> dict[str, Any] | None:
+        """Pull (per policy) and make the create arguments of one container; None (and a waiting reason) when it
+        cannot be created yet."""
         c, name = start.spec, start.spec["name"]
         if not await self._image_ready(pod, c, run):
-            return False
+            return None
         if self.volume_failures.get(pod["metadata"]["uid"]):
             run.waiting[name] = ("ContainerCreating", "")  # FailedMount events say which volume and why
-            return False
-        args = await self._container_args(pod, start, sandbox, pod_ip, run)
-        if args is None:
-            return False
+            return None
+        return await self._container_args(pod, start, sandbox, pod_ip, run)
+
+    async def _create_and_start(
+        self, pod: dict[str, Any], name: str, args: dict[str, Any], run: _SyncPass
+    ) -> bool:
+        """Create and start one container. False (and a waiting reason) when it could not be created."""
         image = args.pop("image")
         try:
             container_id = await self.runtime.create(image, **args)

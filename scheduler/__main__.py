@@ -12,8 +12,12 @@ import contextlib
 import logging
 import os
 import socket
+import ssl
 import uuid
 
+import httpx
+
+from apimachinery.client import Client
 from apimachinery.component import (
     add_client_args,
     client_from_args,
@@ -25,9 +29,12 @@ from apimachinery.durations import parse_flag_duration
 from apimachinery.events import EventRecorder
 from apimachinery.leaderelection import LeaderElector
 from scheduler.metrics import SchedulerMetrics
+from scheduler.ratelimit import RateLimitedTransport, TokenBucket
 from scheduler.scheduler import DEFAULT_SCHEDULER_NAME, Scheduler
 
 log = logging.getLogger("scheduler")
+
+EVENT_QUEUE = 8000
 
 
 class LeadershipLostError(RuntimeError):
@@ -42,6 +49,24 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(str(err)) from err
 
 
+def one_connection_client(client: Client, verify: ssl.SSLContext | bool, user_agent: str) -> Client:
+    """A client of the same apiserver and identity that keeps one connection (a pool of one costs no search)."""
+    transport = httpx.AsyncHTTPTransport(
+        verify=verify,
+        limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+        trust_env=False,
+    )
+    return Client(client.config, user_agent=user_agent, transport=transport)
+
+
+def events_client(client: Client, verify: ssl.SSLContext | bool, args: argparse.Namespace) -> Client:
+    """The recorder's own client, its writes limited to --events-qps (kube-scheduler's event client has its own
+    QPS too): during a burst of bindings the Scheduled events queue instead of halving the binding rate."""
+    inner = httpx.AsyncHTTPTransport(verify=verify, trust_env=False)
+    transport = RateLimitedTransport(inner, TokenBucket(args.events_qps, args.events_burst))
+    return Client(client.config, user_agent="kube-scheduler", transport=transport)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="kube-scheduler", description=__doc__)
     add_client_args(parser)
@@ -50,6 +75,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--scheduler-name", default=DEFAULT_SCHEDULER_NAME)
     parser.add_argument(
         "--max-inflight-binds", type=int, default=8, help="binding and status requests in flight at once"
+    )
+    parser.add_argument("--events-qps", type=float, default=50.0, help="event writes a second (token bucket)")
+    parser.add_argument(
+        "--events-burst", type=int, default=100, help="event writes above --events-qps at once"
     )
     parser.add_argument("--leader-elect", action="store_true", help="run only while holding the leader lease")
     parser.add_argument("--leader-elect-lease-duration", type=_seconds, default=15.0)
@@ -65,13 +94,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 async def amain(args: argparse.Namespace) -> None:
     client = client_from_args(args, user_agent="kube-scheduler")
     metrics = SchedulerMetrics()
-    recorder = EventRecorder(client, args.scheduler_name)
+    # Binds and events write through clients of their own, off the pool that holds the informers' watches.
+    verify = client.config.ssl_context()
+    writers = [
+        one_connection_client(client, verify, "kube-scheduler")
+        for _ in range(max(1, args.max_inflight_binds))
+    ]
+    events = events_client(client, verify, args)
+    # Room for the events of a burst of thousands of pods while they wait for their rate.
+    recorder = EventRecorder(events, args.scheduler_name, queue_size=EVENT_QUEUE)
     sched = Scheduler(
         client,
         name=args.scheduler_name,
         metrics=metrics,
         recorder=recorder,
         max_inflight_writes=args.max_inflight_binds,
+        writers=writers,
     )
     informers = asyncio.create_task(sched.run_informers(), name="informers")
 
@@ -117,6 +155,8 @@ async def amain(args: argparse.Namespace) -> None:
         await recorder.aclose()
         if server is not None:
             server.close()
+        for other in (*writers, events):
+            await other.aclose()
         await client.aclose()
     if lost:
         raise LeadershipLostError("leader election lost")

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import random
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from apimachinery.client import Client
@@ -106,6 +107,7 @@ class Scheduler:
         rng: random.Random | None = None,
         max_inflight_writes: int = 8,
         queue: SchedulingQueue | None = None,
+        writers: list[Client] | None = None,
     ) -> None:
         self.client = client
         self.name = name
@@ -122,9 +124,13 @@ class Scheduler:
             informer.add_handler(self._on_volume_change, lambda _old, new: self._on_volume_change(new))
         self._tasks: set[asyncio.Task[Any]] = set()
         # Binds run as tasks so a slow apiserver does not stall decisions, but only so many at once: the
-        # apiserver is one process, and httpx's pool costs CPU per request in proportion to its open connections
-        # (measured: ~1.9 ms client CPU per request with 8 in flight, ~4-5 ms with 32).
-        self._writes = asyncio.Semaphore(max_inflight_writes)
+        # apiserver is one process. Each write borrows a client from this queue (it is the semaphore): given
+        # `writers`, each one connection of its own, because httpcore's pool costs CPU per request in
+        # proportion to the square of its idle connections (a quarter of the scheduler's CPU with the watches,
+        # binds and events sharing one pool); else the one shared client, `max_inflight_writes` times.
+        self._writers: asyncio.Queue[Client] = asyncio.Queue()
+        for writer in writers or [client] * max_inflight_writes:
+            self._writers.put_nowait(writer)
         self.metrics.watch_queue(self.queue.lengths)
         self.pods.add_handler(self._on_pod_add, self._on_pod_update, self._on_pod_delete)
         self.nodes.add_handler(self._on_node_add, self._on_node_update, self._on_node_delete)
@@ -237,6 +243,15 @@ class Scheduler:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    @contextlib.asynccontextmanager
+    async def _writer(self) -> AsyncIterator[Client]:
+        """A client to write with, once one of the writes in flight has finished."""
+        writer = await self._writers.get()
+        try:
+            yield writer
+        finally:
+            self._writers.put_nowait(writer)
+
     def _spawn(self, coro: Any, name: str) -> None:
         task = asyncio.get_running_loop().create_task(coro, name=name)
         self._tasks.add(task)
@@ -292,7 +307,7 @@ class Scheduler:
     async def _bind(self, queued: QueuedPod, info: PodInfo, node: str, attempt_started: float) -> None:
         key = info.key
         try:
-            async with self._writes:
+            async with self._writer() as writer:
                 started = time.perf_counter()
                 try:
                     await self.volumes.select_node(info.pod, node)
@@ -302,7 +317,7 @@ class Scheduler:
                     raise ConnectionError(
                         f"selecting node {node} for the pod's claims: {exc.message}"
                     ) from exc
-                await self.client.create(PODS, binding(info.pod, node), info.namespace, "binding")
+                await writer.create(PODS, binding(info.pod, node), info.namespace, "binding")
         except (StatusError, ConnectionError, TimeoutError) as exc:
             self.cache.forget(key)
             self.metrics.attempts.labels(result="error", profile=self.name).inc()
@@ -350,10 +365,10 @@ class Scheduler:
             )
         conditions = [c for c in conditions if c.get("type") != "PodScheduled"] + [condition]
         meta = pod["metadata"]
-        async with self._writes:
+        async with self._writer() as writer:
             with contextlib.suppress(StatusError, ConnectionError, TimeoutError):
                 # Best effort: the next failed attempt writes it again; a deleted pod needs no condition.
-                await self.client.patch(
+                await writer.patch(
                     PODS,
                     meta["name"],
                     {"status": {"conditions": conditions}},

@@ -15,7 +15,7 @@ from kubelet.network import host
 from kubelet.network.cni import find_bin_dir
 from kubelet.network.pod_network import CniNetwork, DockerBridgeNetwork, PodNetwork
 from kubelet.runtime import spec
-from kubelet.runtime.docker import ContainerInfo, DockerRuntime
+from kubelet.runtime.docker import ContainerInfo, DockerRuntime, ImageMissing
 from tests.harness import docker_ok, free_pod_cidrs
 from tests.images import BUSYBOX_IMAGE, PAUSE_IMAGE, ensure_images
 
@@ -180,3 +180,12 @@ async def test_docker_bridge_fallback(runtime: DockerRuntime, tmp_path: Path) ->
         await net.destroy()
         if not guard_existed:
             await host.remove_guard(CLUSTER_CIDR)
+
+
+async def test_create_of_a_missing_image_says_so(runtime: DockerRuntime) -> None:
+    """The kubelet pulls the pause image only when a create says it is missing (no inspect before each sandbox)."""
+    with pytest.raises(ImageMissing):
+        await runtime.create(
+            "kubelite/no-such-image:never", name=f"missing-{uuid.uuid4().hex[:8]}", labels={}
+        )
+    assert await runtime.list_ids() == []
