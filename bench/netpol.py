@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import queue
@@ -49,9 +50,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import REPO, ControlPlane, alternate, control_plane, kubelet, summarize
 from bench.record import Recording, ratio, target
 from tests.e2e.kubelet.conftest import CLUSTER_CIDR, cleanup_node
-from tests.harness import route_exists, wait_until
+from tests.harness import route_exists
 from tests.images import BUSYBOX_IMAGE, ensure_images
 from tests.integration.netpol.helpers import NetpolProc, agent_args
+from tests.polling import wait_until
 
 Obj = dict[str, Any]
 NS = "bench-netpol"
@@ -258,7 +260,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     return p if (p.get("status") or {}).get("phase") == "Running" else None
 
                 server, client = (
-                    wait_until(lambda n=n: running(n), 60, 0.2, what=n) for n in ("server", "client")
+                    wait_until(functools.partial(running, n), 60, 0.2, what=n) for n in ("server", "client")
                 )
                 ip = server["status"]["podIP"]
                 cid = client["status"]["containerStatuses"][0]["containerID"].removeprefix("docker://")

@@ -35,7 +35,8 @@ from apimachinery.client import Client
 from apimachinery.resources import must_resource
 from bench.common import ControlPlane, control_plane, summarize
 from bench.record import Recording, target
-from tests.harness import free_port, stop_process, wait_until
+from tests.harness import free_port, stop_process
+from tests.polling import wait_until
 
 PODS = must_resource("", "pods")
 NODES = must_resource("", "nodes")

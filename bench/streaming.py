@@ -39,8 +39,9 @@ from bench.record import RESULTS, Recording, ratio, target
 from kubelet.network import host
 from tests.binaries import KUBECTL
 from tests.e2e.kubelet.conftest import CLUSTER_CIDR, cleanup_node
-from tests.harness import free_pod_cidrs, route_exists, wait_until
+from tests.harness import free_pod_cidrs, route_exists
 from tests.images import BUSYBOX_IMAGE, ensure_images
+from tests.polling import wait_until
 
 SERVE = "mkdir -p /www && dd if=/dev/urandom of=/www/data bs=1048576 count={mb} 2>/dev/null && exec httpd -f -p 8080 -h /www"
 FORWARDING = re.compile(r"Forwarding from 127\.0\.0\.1:(\d+) -> 8080")

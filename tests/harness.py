@@ -34,7 +34,6 @@ import ssl
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,6 +42,7 @@ import httpx
 
 from apimachinery.kubeconfig import ClientConfig
 from apimachinery.pki import CertificateAuthority, key_pem, new_key, private_dir, write_private
+from tests.polling import wait_until
 
 REPO = Path(__file__).resolve().parent.parent
 ADMIN = ("kubernetes-admin", ("system:masters",))
@@ -159,24 +159,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05, what: str = "condition"):
-    """Poll `predicate` until it returns a truthy value; return it. Raise TimeoutError after `timeout`."""
-    deadline = time.monotonic() + timeout
-    last_exc: BaseException | None = None
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except Exception as exc:  # the predicate may fail until the thing it waits for is up
-            last_exc = exc
-        time.sleep(interval)
-    raise TimeoutError(
-        f"timed out after {timeout}s waiting for {what}"
-        + (f" (last error: {last_exc!r})" if last_exc else "")
-    )
 
 
 def docker_ok() -> bool:

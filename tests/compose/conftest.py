@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 
 from tests.binaries import INSTALL_HINT, KCTL, KUBECTL
-from tests.harness import REPO, free_port, wait_until
+from tests.harness import REPO, free_port
+from tests.polling import wait_until
 from tests.prebuild import COMPOSE_BUILD, build_compose_images, compose_available
 
 DEPLOY = REPO / "deploy"

@@ -40,10 +40,10 @@ from tests.harness import (
     route_exists,
     start_component,
     stop_process,
-    wait_until,
 )
 from tests.images import BUSYBOX_IMAGE, ensure_images
 from tests.kube import write_kubeconfig
+from tests.polling import wait_until
 
 Obj = dict[str, Any]
 

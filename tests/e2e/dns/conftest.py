@@ -29,7 +29,8 @@ import pytest
 
 from apimachinery.dnsconfig import cluster_dns_ip
 from tests.e2e.proxy.conftest import Cluster, small_cluster
-from tests.harness import KUBE_DNS, free_port, start_component, stop_process, wait_until
+from tests.harness import KUBE_DNS, free_port, start_component, stop_process
+from tests.polling import wait_until
 
 DNS_IP = cluster_dns_ip("10.96.0.0/12")
 UPSTREAM = "127.0.0.153"

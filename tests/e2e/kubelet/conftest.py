@@ -34,9 +34,9 @@ from tests.harness import (
     route_exists,
     start_component,
     stop_process,
-    wait_until,
 )
 from tests.images import BUSYBOX_IMAGE, ensure_images
+from tests.polling import wait_until
 
 CLUSTER_CIDR = "10.244.0.0/16"
 

@@ -14,7 +14,8 @@ import pytest
 
 from tests.binaries import INSTALL_HINT, KCTL, KUBECTL
 from tests.e2e.kubelet.conftest import NodePair, make_pod
-from tests.harness import REPO, wait_until
+from tests.harness import REPO
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e]
 

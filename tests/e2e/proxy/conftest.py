@@ -36,10 +36,10 @@ from tests.harness import (
     route_exists,
     start_component,
     stop_process,
-    wait_until,
 )
 from tests.images import BUSYBOX_IMAGE, ensure_images
 from tests.integration.proxy.helpers import KubeProxyProc, need_iptables
+from tests.polling import wait_until
 
 Obj = dict[str, Any]
 
@@ -305,7 +305,3 @@ def small_cluster(kubelet_args: tuple[str, ...] = ()) -> Iterator[Cluster]:
 
             asyncio.run(host.remove_guard(CLUSTER_CIDR))
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def poll(predicate: Any, timeout: float = 30, interval: float = 0.2, what: str = "condition") -> Any:
-    return wait_until(predicate, timeout, interval, what=what)

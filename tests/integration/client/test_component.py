@@ -12,7 +12,8 @@ import httpx
 from prometheus_client import CollectorRegistry, Counter
 
 from apimachinery.component import serve_health
-from tests.harness import REPO, wait_until
+from tests.harness import REPO
+from tests.polling import wait_until
 
 
 async def test_serve_health_and_metrics() -> None:

@@ -29,8 +29,8 @@ from tests.harness import (
     free_port,
     start_component,
     stop_process,
-    wait_until,
 )
+from tests.polling import wait_until
 
 Obj = dict[str, Any]
 
@@ -162,28 +162,6 @@ async def namespace(client: Client) -> AsyncIterator[str]:
     yield name
     with contextlib.suppress(Exception):
         await client.delete(NAMESPACES, name)
-
-
-async def eventually(
-    predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.1, what: str = "condition"
-) -> Any:
-    """Await `predicate()` (sync or async) until truthy; return its value. TimeoutError after `timeout`."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    last: BaseException | None = None
-    while loop.time() < deadline:
-        try:
-            value = predicate()
-            if asyncio.iscoroutine(value):
-                value = await value
-            if value:
-                return value
-        except StatusError as exc:  # not there yet
-            last = exc
-        await asyncio.sleep(interval)
-    raise TimeoutError(
-        f"timed out after {timeout}s waiting for {what}" + (f" (last error: {last!r})" if last else "")
-    )
 
 
 def now() -> str:

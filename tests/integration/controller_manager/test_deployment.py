@@ -18,10 +18,10 @@ from tests.integration.controller_manager.conftest import (
     REPLICASETS,
     PodReadier,
     deployment,
-    eventually,
     is_ready,
 )
 from tests.kube import write_kubeconfig
+from tests.polling import eventually
 
 pytestmark = [pytest.mark.etcd]
 

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.controller_manager.conftest import (
-    ENDPOINTS,
-    PODS,
-    SERVICES,
-    eventually,
-    pod_ready_status,
-)
+from tests.integration.controller_manager.conftest import ENDPOINTS, PODS, SERVICES, pod_ready_status
+from tests.polling import eventually
 
 pytestmark = [pytest.mark.etcd]
 

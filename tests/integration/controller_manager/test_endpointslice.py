@@ -9,13 +9,8 @@ from typing import Any
 import pytest
 
 from apimachinery.resources import by_resource
-from tests.integration.controller_manager.conftest import (
-    NODES,
-    PODS,
-    SERVICES,
-    eventually,
-    pod_ready_status,
-)
+from tests.integration.controller_manager.conftest import NODES, PODS, SERVICES, pod_ready_status
+from tests.polling import eventually
 
 pytestmark = [pytest.mark.etcd]
 

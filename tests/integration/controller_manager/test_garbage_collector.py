@@ -11,8 +11,8 @@ from tests.integration.controller_manager.conftest import (
     PODS,
     REPLICASETS,
     deployment,
-    eventually,
 )
+from tests.polling import eventually
 
 pytestmark = [pytest.mark.etcd]
 

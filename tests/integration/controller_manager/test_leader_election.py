@@ -9,9 +9,9 @@ from tests.integration.controller_manager.conftest import (
     LEASES,
     REPLICASETS,
     LivePodCounter,
-    eventually,
     replicaset,
 )
+from tests.polling import eventually
 
 pytestmark = [pytest.mark.etcd, pytest.mark.slow]
 

@@ -12,8 +12,8 @@ from tests.integration.controller_manager.conftest import (
     PODS,
     SERVICES,
     deployment,
-    eventually,
 )
+from tests.polling import eventually
 
 pytestmark = [pytest.mark.etcd]
 

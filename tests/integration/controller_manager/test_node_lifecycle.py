@@ -16,11 +16,11 @@ from tests.integration.controller_manager.conftest import (
     LEASES,
     NODES,
     PODS,
-    eventually,
     is_ready,
     now,
     pod_ready_status,
 )
+from tests.polling import eventually
 
 pytestmark = [pytest.mark.etcd, pytest.mark.slow]
 

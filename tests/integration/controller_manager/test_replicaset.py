@@ -11,12 +11,12 @@ from tests.integration.controller_manager.conftest import (
     PODS,
     REPLICASETS,
     LivePodCounter,
-    eventually,
     is_ready,
     next_ip,
     pod_ready_status,
     replicaset,
 )
+from tests.polling import eventually
 
 pytestmark = [pytest.mark.etcd]
 

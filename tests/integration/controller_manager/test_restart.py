@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.controller_manager.conftest import DEPLOYMENTS, PODS, PodReadier, eventually
+from tests.integration.controller_manager.conftest import DEPLOYMENTS, PODS, PodReadier
 from tests.integration.controller_manager.test_deployment import (
     REVISION,
     deployment,
@@ -16,6 +16,7 @@ from tests.integration.controller_manager.test_deployment import (
     rolling,
     rollout_complete,
 )
+from tests.polling import eventually
 
 pytestmark = [pytest.mark.etcd, pytest.mark.slow]
 

@@ -18,8 +18,9 @@ from cryptography.hazmat.primitives import hashes
 
 from tests import harness
 from tests.dashboard import Dashboard, running_dashboard
-from tests.harness import ApiServer, wait_until
+from tests.harness import ApiServer
 from tests.kube import write_kubeconfig
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.etcd, pytest.mark.timeout(90)]
 

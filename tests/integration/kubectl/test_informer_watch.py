@@ -9,9 +9,10 @@ import time
 import uuid
 from pathlib import Path
 
-from tests.harness import Etcd, running_apiserver, wait_until
+from tests.harness import Etcd, running_apiserver
 from tests.integration.kubectl.kube import MARKS, Api, Kubectl, pod, purge_namespace
 from tests.kube import write_kubeconfig
+from tests.polling import wait_until
 
 pytestmark = MARKS
 

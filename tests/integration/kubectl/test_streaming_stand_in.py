@@ -31,8 +31,9 @@ from kubelet.portforward import SpdyForwarder, forward_channels
 from kubelet.runtime.hijack import RawStream
 from kubelet.streaming import finish, relay
 from tests.binaries import INSTALL_HINT, KCTL, KUBECTL_131
-from tests.harness import ApiServer, free_port, wait_until
+from tests.harness import ApiServer, free_port
 from tests.integration.kubectl.kube import MARKS, Kubectl
+from tests.polling import wait_until
 
 pytestmark = MARKS
 BODY = b"through-the-tunnel\n"

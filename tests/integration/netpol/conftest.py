@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.harness import ApiServer, forbidden_lines, wait_until
+from tests.harness import ApiServer, forbidden_lines
 from tests.integration.netpol.helpers import NetpolProc, agent_args, need_tools
 
 Obj = dict[str, Any]
@@ -218,10 +218,6 @@ def create(node: NetnsNode, ns: str, name: str, spec: Obj) -> None:
 def delete(node: NetnsNode, ns: str, name: str) -> None:
     r = node.api.delete(f"/apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies/{name}")
     assert r.status_code == 200, r.text
-
-
-def until(check: Callable[[], bool], what: str, timeout: float = 5) -> None:
-    wait_until(check, timeout, 0.05, what=what)
 
 
 def label(node: NetnsNode, path: str, **labels: str | None) -> None:

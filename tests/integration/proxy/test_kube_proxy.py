@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from kube_proxy import netif
-from tests.harness import REPO, ApiServer, wait_until
+from tests.harness import REPO, ApiServer
 from tests.integration.proxy.helpers import (
     KubeProxyProc,
     local_address,
@@ -31,6 +31,7 @@ from tests.integration.proxy.helpers import (
     our_lines,
     service_lines,
 )
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.etcd, pytest.mark.timeout(120)]
 

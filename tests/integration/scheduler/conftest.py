@@ -21,8 +21,8 @@ from tests.harness import (
     own_apiserver,
     start_component,
     stop_process,
-    wait_until,
 )
+from tests.polling import wait_until
 
 
 class Api:

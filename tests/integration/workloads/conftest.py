@@ -31,13 +31,13 @@ from tests.harness import (
     own_apiserver,
     start_component,
     stop_process,
-    wait_until,
 )
-from tests.integration.controller_manager.conftest import eventually, now
+from tests.integration.controller_manager.conftest import now
+from tests.polling import wait_until
 
 Obj = dict[str, Any]
 
-__all__ = ["eventually", "now"]
+__all__ = ["now"]
 
 
 def _res(group: str, name: str) -> ResourceInfo:

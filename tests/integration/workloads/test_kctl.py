@@ -16,12 +16,12 @@ from tests.integration.workloads.conftest import (
     JOBS,
     RCS,
     STATEFULSETS,
-    eventually,
     finish,
     pods_of,
     workload,
 )
 from tests.kube import write_kubeconfig
+from tests.polling import eventually
 
 pytestmark = [pytest.mark.etcd, pytest.mark.timeout(120)]
 

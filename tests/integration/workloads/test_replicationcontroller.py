@@ -11,12 +11,12 @@ from tests.integration.workloads.conftest import (
     PODS,
     RCS,
     STATEFULSETS,
-    eventually,
     get_or_none,
     job,
     pods_of,
     workload,
 )
+from tests.polling import eventually
 
 pytestmark = [pytest.mark.etcd, pytest.mark.timeout(90)]
 

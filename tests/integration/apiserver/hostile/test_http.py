@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from tests.harness import wait_until
 from tests.integration.apiserver.hostile.conftest import (
     BODY_TIMEOUT,
     HEADER_TIMEOUT,
@@ -24,6 +23,7 @@ from tests.integration.apiserver.hostile.conftest import (
     Hostile,
     tls_connection,
 )
+from tests.polling import wait_until
 
 
 def _inflight(hostile: Hostile) -> float:
