@@ -243,7 +243,7 @@ def _started(cp: ControlPlane) -> ApiServer:
 def kubelet(cp: ControlPlane, name: str, pod_cidr: str, root: Path, extra: Sequence[str] = ()) -> Any:
     """A real kubelet (Docker, CNI) for `cp`, not yet started (tests/e2e/kubelet/conftest.py's KubeletProc): it
     runs as system:node:<name> and serves HTTPS with a certificate of the cluster's CA."""
-    from tests.e2e.kubelet.conftest import KubeletProc
+    from tests.e2e.kubelet.helpers import KubeletProc
 
     return KubeletProc(name, pod_cidr, free_port(), root / "root", root / "cni", _started(cp), list(extra))
 
@@ -260,7 +260,7 @@ def kube_proxy(cp: ControlPlane, mode: str = "iptables", extra: Sequence[str] = 
 def token_controllers(cp: ControlPlane) -> Iterator[None]:
     """What a pod on a real kubelet needs for its API credentials (the default ServiceAccount, kube-root-ca.crt):
     the controller-manager's serviceaccount and root-ca-cert-publisher controllers only, as its own identity."""
-    from tests.e2e.kubelet.conftest import start_token_controllers
+    from tests.e2e.kubelet.helpers import start_token_controllers
 
     proc, log = start_token_controllers(_started(cp))
     try:

@@ -50,7 +50,7 @@ from bench.common import (
 from bench.record import Recording, ratio, target
 from kubelet.network import host
 from kubelet.network.cni import CniInvoker, bridge_name, find_bin_dir, node_conflist
-from tests.e2e.kubelet.conftest import CLUSTER_CIDR, cleanup_node
+from tests.e2e.kubelet.helpers import CLUSTER_CIDR, cleanup_node
 from tests.harness import route_exists
 from tests.images import BUSYBOX_IMAGE, PAUSE_IMAGE, ensure_images
 from tests.polling import wait_until

@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import ControlPlane, alternate, control_plane, kube_proxy, kubelet, summarize
 from bench.record import Recording, ratio, target
-from tests.e2e.kubelet.conftest import CLUSTER_CIDR, cleanup_node
+from tests.e2e.kubelet.helpers import CLUSTER_CIDR, cleanup_node
 from tests.harness import route_exists
 from tests.images import BUSYBOX_IMAGE, ensure_images
 from tests.integration.proxy.helpers import iptables_save

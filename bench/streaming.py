@@ -38,7 +38,7 @@ from bench.common import ControlPlane, alternate, control_plane, kubelet, summar
 from bench.record import RESULTS, Recording, ratio, target
 from kubelet.network import host
 from tests.binaries import KUBECTL
-from tests.e2e.kubelet.conftest import CLUSTER_CIDR, cleanup_node
+from tests.e2e.kubelet.helpers import CLUSTER_CIDR, cleanup_node
 from tests.harness import free_pod_cidrs, route_exists
 from tests.images import BUSYBOX_IMAGE, ensure_images
 from tests.polling import wait_until

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 
 import pytest
 
-from tests.harness import ApiServer, Etcd, running_apiserver
+from tests.harness import ApiServer, Etcd, need_etcd, running_apiserver
 
 # A skip never passes quietly (tests/skip_policy.py); images are built before the timed tests (tests/prebuild.py).
 pytest_plugins = ["tests.skip_policy", "tests.prebuild"]
 
 
-def _need_etcd() -> None:
-    if not shutil.which("etcd") and not shutil.which("/usr/bin/etcd"):
-        pytest.skip("etcd is not installed (the README's test command installs it)")
-
-
 @pytest.fixture(scope="session")
 def etcd() -> Iterator[Etcd]:
     """One etcd for the whole run; tests use unique names or key prefixes so they do not see each other."""
-    _need_etcd()
+    need_etcd()
     server = Etcd()
     server.start()
     yield server
@@ -31,7 +25,7 @@ def etcd() -> Iterator[Etcd]:
 @pytest.fixture
 def private_etcd() -> Iterator[Etcd]:
     """An etcd of the test's own, for tests that stop or restart it."""
-    _need_etcd()
+    need_etcd()
     server = Etcd()
     server.start()
     yield server

@@ -22,7 +22,7 @@ import yaml
 
 from apimachinery.kubeconfig import load as load_kubeconfig
 from cli.image import load_image
-from tests.compose.conftest import Compose
+from tests.compose.helpers import Compose
 from tests.harness import forbidden_lines
 from tests.polling import wait_until
 

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from tests.binaries import KUBECTL
-from tests.compose.conftest import Compose
+from tests.compose.helpers import Compose
 from tests.polling import wait_until
 
 pytestmark = [pytest.mark.compose, pytest.mark.docker, pytest.mark.e2e, pytest.mark.kubectl, pytest.mark.slow]

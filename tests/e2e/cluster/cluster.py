@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 
 from tests.binaries import KCTL, KUBECTL
-from tests.e2e.kubelet.conftest import CLUSTER_CIDR, KubeletProc, cleanup_node
+from tests.e2e.kubelet.helpers import CLUSTER_CIDR, KubeletProc, cleanup_node
 from tests.harness import (
     CONTROLLER_MANAGER,
     SCHEDULER,

@@ -17,7 +17,7 @@ import dns.rcode
 import httpx
 import pytest
 
-from tests.e2e.dns.conftest import DNS_IP, OUTSIDE_IP, OUTSIDE_NAME, DNSCluster, docker_exec
+from tests.e2e.dns.helpers import DNS_IP, OUTSIDE_IP, OUTSIDE_NAME, DNSCluster, docker_exec
 from tests.harness import forbidden_lines
 from tests.images import BUSYBOX_IMAGE
 from tests.polling import wait_until

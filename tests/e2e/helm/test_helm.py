@@ -19,7 +19,7 @@ import pytest
 from apimachinery import storage
 from tests.binaries import KUBECTL
 from tests.e2e.cluster.cluster import SECOND_IMAGE, ensure_second_tag
-from tests.e2e.up.conftest import UpCluster
+from tests.e2e.up.helpers import UpCluster
 from tests.helm import Helm, crd_chart, demo_chart, needs_helm
 from tests.images import BUSYBOX_IMAGE
 from tests.polling import wait_until

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.kubelet.conftest import NodePair, make_pod
+from tests.e2e.kubelet.helpers import NodePair, make_pod
 from tests.harness import ApiServer
 from tests.images import BUSYBOX_IMAGE
 from tests.polling import wait_until

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.binaries import INSTALL_HINT, KCTL
-from tests.e2e.kubelet.conftest import NodePair, make_pod
+from tests.e2e.kubelet.helpers import NodePair, make_pod
 from tests.harness import REPO
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e]

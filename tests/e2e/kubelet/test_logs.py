@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.binaries import INSTALL_HINT, KCTL, KUBECTL
-from tests.e2e.kubelet.conftest import NodePair, make_pod
+from tests.e2e.kubelet.helpers import NodePair, make_pod
 from tests.harness import REPO
 from tests.polling import wait_until
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.kubelet.conftest import NodePair, make_pod
+from tests.e2e.kubelet.helpers import NodePair, make_pod
 from tests.harness import free_port
 from tests.polling import wait_until
 

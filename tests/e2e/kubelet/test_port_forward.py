@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.binaries import INSTALL_HINT, KUBECTL, KUBECTL_131
-from tests.e2e.kubelet.conftest import NodePair, make_pod
+from tests.e2e.kubelet.helpers import NodePair, make_pod
 from tests.harness import REPO
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.kubectl]

@@ -14,7 +14,7 @@ import subprocess
 import httpx
 import pytest
 
-from tests.e2e.netpol.conftest import Net, policy
+from tests.e2e.netpol.helpers import Net, policy
 from tests.integration.netpol.helpers import forward_rules, iptables_lines, our_sets
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.kubectl, pytest.mark.timeout(300)]

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.proxy.conftest import Cluster, bridge_address, get_script, host_get, httpd_pod_spec
+from tests.e2e.proxy.helpers import Cluster, bridge_address, get_script, host_get, httpd_pod_spec
 from tests.integration.proxy.helpers import KubeProxyProc, iptables_save, our_lines, service_lines
 from tests.polling import wait_until
 

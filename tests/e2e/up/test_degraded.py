@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.up.confined import NODE_IP, ConfinedMachine
-from tests.e2e.up.conftest import UpCluster, tear_down
+from tests.e2e.up.helpers import UpCluster, tear_down
 from tests.harness import REPO, docker_ok
 from tests.polling import wait_until
 

@@ -23,7 +23,7 @@ import yaml
 from apimachinery.kubeconfig import load
 from kube_proxy.lock import ProxyLock
 from kubelet.network.cni import bridge_name
-from tests.e2e.up.conftest import UpCluster, pid_alive
+from tests.e2e.up.helpers import UpCluster, pid_alive
 from tests.harness import REPO
 from tests.polling import wait_until
 

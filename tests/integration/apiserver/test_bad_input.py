@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.integration.apiserver.conftest import make_pod
+from tests.integration.apiserver.helpers import make_pod
 
 pytestmark = pytest.mark.etcd
 

@@ -7,7 +7,7 @@ import concurrent.futures
 import httpx
 import pytest
 
-from tests.integration.apiserver.conftest import make_deployment, make_pod
+from tests.integration.apiserver.helpers import make_deployment, make_pod
 
 pytestmark = pytest.mark.etcd
 

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.apiserver.conftest import make_deployment
+from tests.integration.apiserver.helpers import make_deployment
 from tests.integration.apiserver.test_crd import CRD, as_group, crontab
 
 pytestmark = pytest.mark.etcd

@@ -13,7 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.harness import ApiServer
-from tests.integration.apiserver.conftest import make_pod
+from tests.integration.apiserver.helpers import make_pod
 from tests.integration.apiserver.test_watch import Watch
 
 pytestmark = pytest.mark.etcd

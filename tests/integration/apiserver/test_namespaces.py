@@ -7,7 +7,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.integration.apiserver.conftest import make_pod
+from tests.integration.apiserver.helpers import make_pod
 
 pytestmark = pytest.mark.etcd
 

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.harness import Etcd, running_apiserver
-from tests.integration.apiserver.conftest import make_deployment, make_pod
+from tests.integration.apiserver.helpers import make_deployment, make_pod
 
 pytestmark = pytest.mark.etcd
 

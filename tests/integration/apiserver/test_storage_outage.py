@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tests.harness import ApiServer, Etcd
-from tests.integration.apiserver.conftest import make_pod
+from tests.integration.apiserver.helpers import make_pod
 from tests.polling import wait_until
 
 pytestmark = [pytest.mark.etcd, pytest.mark.slow]

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.integration.apiserver.conftest import make_pod
+from tests.integration.apiserver.helpers import make_pod
 
 pytestmark = pytest.mark.etcd
 

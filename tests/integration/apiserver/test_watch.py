@@ -11,7 +11,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.harness import ApiServer, admin_tls, running_apiserver
-from tests.integration.apiserver.conftest import make_pod
+from tests.integration.apiserver.helpers import make_pod
 
 pytestmark = pytest.mark.etcd
 

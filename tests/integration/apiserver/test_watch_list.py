@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.harness import ApiServer
-from tests.integration.apiserver.conftest import make_pod
+from tests.integration.apiserver.helpers import make_pod
 from tests.integration.apiserver.test_watch import Watch
 
 pytestmark = pytest.mark.etcd

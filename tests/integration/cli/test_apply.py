@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.integration.cli.conftest import deployment_manifest
+from tests.integration.cli.helpers import deployment_manifest
 
 pytestmark = pytest.mark.etcd
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.cli.conftest import deployment_manifest, pod_manifest
+from tests.integration.cli.helpers import deployment_manifest, pod_manifest
 
 pytestmark = pytest.mark.etcd
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.integration.cli.conftest import deployment_manifest, pod_manifest
+from tests.integration.cli.helpers import deployment_manifest, pod_manifest
 
 pytestmark = pytest.mark.etcd
 

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from tests.harness import REPO
-from tests.integration.cli.conftest import deployment_manifest, pod_manifest
+from tests.integration.cli.helpers import deployment_manifest, pod_manifest
 
 pytestmark = pytest.mark.etcd
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.cli.conftest import pod_manifest
+from tests.integration.cli.helpers import pod_manifest
 
 pytestmark = pytest.mark.etcd
 

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from tests.harness import REPO
-from tests.integration.cli.conftest import deployment_manifest
+from tests.integration.cli.helpers import deployment_manifest
 
 pytestmark = pytest.mark.etcd
 

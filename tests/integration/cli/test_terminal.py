@@ -14,7 +14,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.harness import REPO
-from tests.integration.cli.conftest import deployment_manifest, pod_manifest
+from tests.integration.cli.helpers import deployment_manifest, pod_manifest
 
 pytestmark = pytest.mark.etcd
 

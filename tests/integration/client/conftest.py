@@ -4,48 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 
 from apimachinery.client import Client
 from apimachinery.errors import StatusError
-from apimachinery.resources import ResourceInfo, by_resource
 from tests.harness import ApiServer
-
-
-def res(group: str, resource: str) -> ResourceInfo:
-    info = by_resource(group, resource)
-    assert info is not None
-    return info
-
-
-NAMESPACES = res("", "namespaces")
-CONFIGMAPS = res("", "configmaps")
-PODS = res("", "pods")
-DEPLOYMENTS = res("apps", "deployments")
-EVENTS = res("", "events")
-LEASES = res("coordination.k8s.io", "leases")
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def configmap(name: str, data: dict[str, str] | None = None, labels: dict[str, str] | None = None) -> dict:
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": name, "labels": labels or {}},
-        "data": data or {},
-    }
-
-
-async def make_namespace(client: Client, name: str | None = None) -> str:
-    name = name or unique("client")
-    await client.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
-    return name
+from tests.integration.client.helpers import (
+    NAMESPACES,
+    make_namespace,
+)
 
 
 @pytest.fixture

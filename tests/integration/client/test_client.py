@@ -10,7 +10,7 @@ import pytest
 from apimachinery.client import Client, ClientConnectionError
 from apimachinery.errors import StatusError
 from tests.harness import free_port, running_apiserver
-from tests.integration.client.conftest import CONFIGMAPS, DEPLOYMENTS, configmap, make_namespace
+from tests.integration.client.helpers import CONFIGMAPS, DEPLOYMENTS, configmap, make_namespace
 
 pytestmark = pytest.mark.etcd
 

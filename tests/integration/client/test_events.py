@@ -7,7 +7,7 @@ import pytest
 from apimachinery.client import Client
 from apimachinery.events import EventRecorder
 from tests.harness import free_port
-from tests.integration.client.conftest import CONFIGMAPS, EVENTS, NAMESPACES, configmap
+from tests.integration.client.helpers import CONFIGMAPS, EVENTS, NAMESPACES, configmap
 
 pytestmark = pytest.mark.etcd
 

@@ -11,7 +11,7 @@ from apimachinery.client import Client
 from apimachinery.errors import StatusError
 from apimachinery.informer import Informer, InformerFactory, key_of
 from tests.harness import ApiServer, Etcd
-from tests.integration.client.conftest import CONFIGMAPS, configmap, make_namespace
+from tests.integration.client.helpers import CONFIGMAPS, configmap, make_namespace
 from tests.polling import eventually
 
 pytestmark = pytest.mark.etcd

@@ -10,7 +10,7 @@ import pytest
 from apimachinery.client import Client
 from apimachinery.leaderelection import LeaderElector
 from tests.harness import ApiServer
-from tests.integration.client.conftest import LEASES, unique
+from tests.integration.client.helpers import LEASES, unique
 
 pytestmark = pytest.mark.etcd
 

@@ -14,7 +14,7 @@ from apimachinery.client import Client, ClientConnectionError
 from apimachinery.errors import StatusError
 from apimachinery.kubeconfig import write_kubeconfig
 from tests.harness import ApiServer, Etcd
-from tests.integration.client.conftest import NAMESPACES
+from tests.integration.client.helpers import NAMESPACES
 from tests.polling import wait_until
 
 pytestmark = pytest.mark.etcd

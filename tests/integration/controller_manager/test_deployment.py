@@ -11,7 +11,7 @@ import pytest
 
 from tests.binaries import INSTALL_HINT, KUBECTL
 from tests.harness import REPO
-from tests.integration.controller_manager.conftest import (
+from tests.integration.controller_manager.helpers import (
     DEPLOYMENTS,
     EVENTS,
     PODS,

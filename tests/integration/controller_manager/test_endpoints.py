@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.controller_manager.conftest import ENDPOINTS, PODS, SERVICES, pod_ready_status
+from tests.integration.controller_manager.helpers import ENDPOINTS, PODS, SERVICES, pod_ready_status
 from tests.polling import eventually
 
 pytestmark = [pytest.mark.etcd]

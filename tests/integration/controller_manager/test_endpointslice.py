@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from apimachinery.resources import by_resource
-from tests.integration.controller_manager.conftest import NODES, PODS, SERVICES, pod_ready_status
+from tests.integration.controller_manager.helpers import NODES, PODS, SERVICES, pod_ready_status
 from tests.polling import eventually
 
 pytestmark = [pytest.mark.etcd]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from apimachinery.errors import StatusError
-from tests.integration.controller_manager.conftest import (
+from tests.integration.controller_manager.helpers import (
     CONFIGMAPS,
     DEPLOYMENTS,
     PODS,

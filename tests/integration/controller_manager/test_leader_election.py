@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.controller_manager.conftest import (
+from tests.integration.controller_manager.helpers import (
     FAST_LEASE,
     LEASES,
     REPLICASETS,

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from apimachinery.errors import StatusError
-from tests.integration.controller_manager.conftest import (
+from tests.integration.controller_manager.helpers import (
     EVENTS,
     LEASES,
     NODES,

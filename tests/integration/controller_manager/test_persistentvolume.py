@@ -12,7 +12,7 @@ import pytest
 from apimachinery import storage
 from apimachinery.errors import StatusError
 from apimachinery.resources import must_resource
-from tests.integration.controller_manager.conftest import EVENTS, NODES, PODS
+from tests.integration.controller_manager.helpers import EVENTS, NODES, PODS
 from tests.polling import eventually
 
 pytestmark = [pytest.mark.etcd]

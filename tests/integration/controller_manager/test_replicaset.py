@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.integration.controller_manager.conftest import (
+from tests.integration.controller_manager.helpers import (
     EVENTS,
     PODS,
     REPLICASETS,

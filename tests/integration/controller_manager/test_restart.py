@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.controller_manager.conftest import DEPLOYMENTS, PODS, PodReadier
+from tests.integration.controller_manager.helpers import DEPLOYMENTS, PODS, PodReadier
 from tests.integration.controller_manager.test_deployment import (
     REVISION,
     deployment,

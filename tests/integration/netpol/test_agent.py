@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.netpol.conftest import NetnsNode, create, delete, namespace
 from tests.integration.netpol.helpers import NetpolProc, forward_rules, iptables_lines, our_sets
+from tests.integration.netpol.netns import NetnsNode, create, delete, namespace
 from tests.polling import wait_until
 
 pytestmark = [pytest.mark.etcd, pytest.mark.timeout(120)]

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.integration.netpol.conftest import NetnsNode, create, label, namespace
+from tests.integration.netpol.netns import NetnsNode, create, label, namespace
 from tests.polling import wait_until
 
 pytestmark = [pytest.mark.etcd, pytest.mark.timeout(120)]

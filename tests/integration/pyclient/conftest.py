@@ -11,9 +11,7 @@ import pytest
 
 from tests.harness import ApiServer, Etcd, running_apiserver
 from tests.integration.kubectl.kube import purge_namespace
-
-# Per resource type; big enough for every resume the tests do, small enough to overflow on purpose.
-WATCH_CACHE_SIZE = 20
+from tests.integration.pyclient.helpers import WATCH_CACHE_SIZE
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from kubernetes import config as kube_config
 from kubernetes.client.rest import ApiException
 
 from tests.harness import ApiServer
-from tests.integration.pyclient.conftest import WATCH_CACHE_SIZE
+from tests.integration.pyclient.helpers import WATCH_CACHE_SIZE
 
 pytestmark = pytest.mark.etcd
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.sqlite.conftest import SqliteApiServer
+from tests.integration.sqlite.helpers import SqliteApiServer
 from tests.polling import wait_until
 
 pytestmark = pytest.mark.slow

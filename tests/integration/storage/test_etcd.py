@@ -13,7 +13,7 @@ import pytest
 from apiserver.storage.etcd import EtcdStorage, parse_endpoints
 from apiserver.storage.interface import ErrorCode, KeyValue, StorageError
 from tests.harness import Etcd, free_port, freeze
-from tests.integration.storage.conftest import make_obj, set_data
+from tests.integration.storage.helpers import make_obj, set_data
 
 pytestmark = [pytest.mark.etcd, pytest.mark.timeout(60)]
 

@@ -10,7 +10,7 @@ from datetime import datetime
 import pytest
 
 from apimachinery.workloads import CRONJOB_SCHEDULED_TIMESTAMP
-from tests.integration.workloads.conftest import CRONJOBS, JOBS, event_reasons, finish, pods_of
+from tests.integration.workloads.helpers import CRONJOBS, JOBS, event_reasons, finish, pods_of
 from tests.polling import eventually
 
 pytestmark = [pytest.mark.etcd, pytest.mark.slow, pytest.mark.timeout(150)]

@@ -16,7 +16,7 @@ from apimachinery.workloads import (
     JOB_NAME_LABEL,
     JOB_TRACKING_FINALIZER,
 )
-from tests.integration.workloads.conftest import JOBS, PODS, event_reasons, finish, get_or_none, job, pods_of
+from tests.integration.workloads.helpers import JOBS, PODS, event_reasons, finish, get_or_none, job, pods_of
 from tests.polling import eventually
 
 pytestmark = [pytest.mark.etcd, pytest.mark.timeout(90)]

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from tests.harness import ApiServer
-from tests.integration.cli.conftest import kctl_subprocess
+from tests.integration.cli.helpers import kctl_subprocess
 from tests.integration.kubectl.kube import KUBECTL, Kubectl
-from tests.integration.workloads.conftest import (
+from tests.integration.workloads.helpers import (
     CRONJOBS,
     DAEMONSETS,
     JOBS,

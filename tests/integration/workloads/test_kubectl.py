@@ -10,7 +10,7 @@ import pytest
 
 from tests.harness import ApiServer
 from tests.integration.kubectl.kube import KUBECTL, Kubectl
-from tests.integration.workloads.conftest import CRONJOBS, DAEMONSETS, JOBS, STATEFULSETS, finish, pods_of
+from tests.integration.workloads.helpers import CRONJOBS, DAEMONSETS, JOBS, STATEFULSETS, finish, pods_of
 from tests.kube import write_kubeconfig
 from tests.polling import eventually
 

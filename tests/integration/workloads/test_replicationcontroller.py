@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.workloads.conftest import (
+from tests.integration.workloads.helpers import (
     DAEMONSETS,
     JOBS,
     PODS,

@@ -12,7 +12,7 @@ import contextlib
 
 import pytest
 
-from tests.integration.workloads.conftest import DAEMONSETS, JOBS, PODS, RCS, STATEFULSETS, job, workload
+from tests.integration.workloads.helpers import DAEMONSETS, JOBS, PODS, RCS, STATEFULSETS, job, workload
 from tests.polling import eventually
 
 pytestmark = [pytest.mark.etcd, pytest.mark.slow, pytest.mark.timeout(180)]

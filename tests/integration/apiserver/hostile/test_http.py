@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.apiserver.hostile.conftest import (
+from tests.integration.apiserver.hostile.helpers import (
     BODY_TIMEOUT,
     HEADER_TIMEOUT,
     MAX_MUTATING,

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests.harness import ApiServer
-from tests.integration.apiserver.hostile.conftest import Hostile, assert_status
+from tests.integration.apiserver.hostile.helpers import Hostile, assert_status
 from tests.polling import wait_until
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from apimachinery import serialization
-from tests.integration.apiserver.hostile.conftest import Hostile, assert_status
+from tests.integration.apiserver.hostile.helpers import Hostile, assert_status
 from tests.polling import wait_until
 
 
