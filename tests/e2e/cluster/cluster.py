@@ -28,6 +28,7 @@ from typing import Any
 
 import httpx
 
+from tests import factories
 from tests.binaries import KCTL, KUBECTL
 from tests.e2e.kubelet.helpers import CLUSTER_CIDR, KubeletProc, cleanup_node
 from tests.harness import (
@@ -278,7 +279,6 @@ class LocalCluster:
 
 def deployment(name: str, replicas: int, image: str = BUSYBOX_IMAGE) -> Obj:
     """busybox httpd behind an HTTP readiness probe; 25% surge/unavailable (2 and 1 of 6)."""
-    labels = {"app": name}
     container = {
         "name": "httpd",
         "image": image,
@@ -287,23 +287,15 @@ def deployment(name: str, replicas: int, image: str = BUSYBOX_IMAGE) -> Obj:
         "readinessProbe": {"httpGet": {"path": "/index.html", "port": 8080}, "periodSeconds": 1},
         "resources": {"requests": {"cpu": "50m", "memory": "16Mi"}},
     }
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": labels},
-            "strategy": {
-                "type": "RollingUpdate",
-                "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"},
-            },
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {"terminationGracePeriodSeconds": 2, "containers": [container]},
-            },
-        },
-    }
+    rolling = {"maxSurge": "25%", "maxUnavailable": "25%"}
+    return factories.deployment(
+        name,
+        replicas,
+        containers=[container],
+        labelled=False,
+        pod_spec={"terminationGracePeriodSeconds": 2},
+        strategy={"type": "RollingUpdate", "rollingUpdate": rolling},
+    )
 
 
 def is_ready(pod: Obj) -> bool:

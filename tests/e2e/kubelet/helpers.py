@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from tests import factories
 from tests.harness import (
     CONTROLLER_MANAGER,
     ApiServer,
@@ -177,14 +178,10 @@ def container_id(pod: dict[str, Any], container: str) -> str:
 
 
 def make_pod(name: str, node: str, containers: list[dict[str, Any]], **spec: Any) -> dict[str, Any]:
-    for c in containers:
-        c.setdefault("image", BUSYBOX_IMAGE)
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name},
-        "spec": {"nodeName": node, "terminationGracePeriodSeconds": 1, "containers": containers, **spec},
-    }
+    """A pod bound to `node` (no scheduler here), busybox unless a container says otherwise, a short grace period."""
+    return factories.pod(
+        name, image=BUSYBOX_IMAGE, node=node, containers=containers, terminationGracePeriodSeconds=1, **spec
+    )
 
 
 def cleanup_node(kubelet: KubeletProc) -> None:

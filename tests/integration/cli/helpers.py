@@ -16,7 +16,6 @@ from typing import Any
 
 import httpx
 
-from tests.factories import deployment, pod
 from tests.harness import REPO, admin_tls
 
 
@@ -89,11 +88,3 @@ def kctl_subprocess(
         env=full_env,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
-
-
-def pod_manifest(name: str, labels: dict[str, str] | None = None, image: str = "busybox") -> dict[str, Any]:
-    return pod(name, labels, image, container="main")
-
-
-def deployment_manifest(name: str, replicas: int = 2, image: str = "nginx:1.25") -> dict[str, Any]:
-    return deployment(name, replicas, image, container="web", ports=[80])

@@ -38,15 +38,6 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def configmap(name: str, data: dict[str, str] | None = None, labels: dict[str, str] | None = None) -> dict:
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": name, "labels": labels or {}},
-        "data": data or {},
-    }
-
-
 async def make_namespace(client: Client, name: str | None = None) -> str:
     name = name or unique("client")
     await client.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})

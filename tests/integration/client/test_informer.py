@@ -10,8 +10,9 @@ import pytest
 from apimachinery.client import Client
 from apimachinery.errors import StatusError
 from apimachinery.informer import Informer, InformerFactory, key_of
+from tests.factories import configmap
 from tests.harness import ApiServer, Etcd
-from tests.integration.client.helpers import CONFIGMAPS, configmap, make_namespace
+from tests.integration.client.helpers import CONFIGMAPS, make_namespace
 from tests.polling import eventually
 
 pytestmark = pytest.mark.etcd

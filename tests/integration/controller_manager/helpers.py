@@ -19,6 +19,7 @@ from typing import Any
 from apimachinery.client import Client
 from apimachinery.errors import StatusError
 from apimachinery.resources import ResourceInfo, by_resource
+from tests import factories
 from tests.harness import (
     CONTROLLER_MANAGER,
     ApiServer,
@@ -135,41 +136,20 @@ def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# The controller tests' pods: container "c", no grace period (nothing runs them; deletion is immediate).
+FAST_EXIT = {"terminationGracePeriodSeconds": 0}
+
+
 def template(image: str = "busybox:1", labels: dict[str, str] | None = None, **spec: Any) -> Obj:
-    return {
-        "metadata": {"labels": labels or {"app": "web"}},
-        "spec": {"containers": [{"name": "c", "image": image}], "terminationGracePeriodSeconds": 0, **spec},
-    }
+    return factories.template(labels or {"app": "web"}, [{"name": "c", "image": image}], **FAST_EXIT, **spec)
 
 
 def replicaset(name: str, replicas: int, labels: dict[str, str] | None = None, **spec: Any) -> Obj:
-    labels = labels or {"app": name}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "ReplicaSet",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": labels},
-            "template": template(labels=labels),
-            **spec,
-        },
-    }
+    return factories.replicaset(name, replicas, labels, pod_spec=FAST_EXIT, **spec)
 
 
 def deployment(name: str, replicas: int, image: str = "busybox:1", **spec: Any) -> Obj:
-    labels = {"app": name}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": labels},
-            "template": template(image, labels),
-            **spec,
-        },
-    }
+    return factories.deployment(name, replicas, image, "c", labelled=False, pod_spec=FAST_EXIT, **spec)
 
 
 def pod_ready_status(ip: str, ready: bool = True) -> Obj:

@@ -17,6 +17,7 @@ import pytest
 from kubernetes import client, utils
 from kubernetes import config as kube_config
 
+from tests import factories
 from tests.harness import ApiServer
 
 pytestmark = pytest.mark.etcd
@@ -32,24 +33,7 @@ def api_client(apiserver: ApiServer) -> Iterator[client.ApiClient]:
 
 
 def _deployment(name: str, ns: str) -> dict[str, Any]:
-    labels = {"app": name}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": ns, "labels": labels},
-        "spec": {
-            "replicas": 3,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {
-                    "containers": [
-                        {"name": "nginx", "image": "nginx:1.15.4", "ports": [{"containerPort": 80}]}
-                    ]
-                },
-            },
-        },
-    }
+    return factories.deployment(name, 3, "nginx:1.15.4", "nginx", [80], namespace=ns)
 
 
 def test_fail_to_create_error_carries_kube_apiservers_bytes(api_client: client.ApiClient, ns: str) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from tests import factories
 from tests.harness import (
     SCHEDULER,
     ApiServer,
@@ -100,16 +101,8 @@ def start_scheduler(server: ApiServer, *extra: str) -> Component:
 
 
 def make_pod(name: str, cpu: str | None = "100m", **spec: Any) -> dict[str, Any]:
-    container: dict[str, Any] = {"name": "app", "image": "busybox"}
-    if cpu:
-        container["resources"] = {"requests": {"cpu": cpu}}
-    ports = spec.pop("host_port", None)
-    if ports:
-        container["ports"] = [{"containerPort": 80, "hostPort": ports}]
-    meta = spec.pop("metadata", {})
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, **meta},
-        "spec": {"containers": [container], **spec},
-    }
+    """A pod requesting `cpu`; `host_port` asks for that host port (container port 80), `metadata` adds metadata."""
+    host_port = spec.pop("host_port", None)
+    ports = [{"containerPort": 80, "hostPort": host_port}] if host_port else None
+    box = factories.container("app", "busybox", ports=ports, cpu=cpu)
+    return factories.pod(name, containers=[box], metadata=spec.pop("metadata", {}), **spec)
