@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import inspect
+import time
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -43,3 +46,26 @@ def apiserver(etcd: Etcd) -> Iterator[ApiServer]:
 def private_apiserver(private_etcd: Etcd) -> Iterator[ApiServer]:
     with running_apiserver(private_etcd.url) as server:
         yield server
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_tasks(request: pytest.FixtureRequest) -> None:
+    """Every coroutine test fails if it leaves asyncio tasks running (informers, electors, recorders, servers
+    must be stopped). Set up before the test's other fixtures, so it checks after they are torn down."""
+    if inspect.iscoroutinefunction(getattr(request.node, "obj", None)):
+        request.getfixturevalue("_no_leftover_tasks")
+
+
+@pytest.fixture
+async def _no_leftover_tasks() -> AsyncIterator[None]:
+    yield
+    current = asyncio.current_task()
+    deadline = time.monotonic() + 1.0
+    while True:
+        # httpx's nested stream generators are finalized by short-lived tasks that the loop creates on garbage
+        # collection; those finish by themselves. Anything still running after a second is a real leak.
+        left = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+        if not left or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.01)
+    assert not left, f"tasks left running: {left}"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -32,19 +30,3 @@ async def namespace(client: Client) -> AsyncIterator[str]:
         await client.delete(NAMESPACES, name)
     except StatusError:
         pass  # best effort: the namespace stays Terminating without a namespace controller; names are unique
-
-
-@pytest.fixture(autouse=True)
-async def no_leftover_tasks() -> AsyncIterator[None]:
-    """Fail a test that leaves asyncio tasks running (informers, electors, recorders must be stopped)."""
-    yield
-    current = asyncio.current_task()
-    deadline = time.monotonic() + 1.0
-    while True:
-        # httpx's nested stream generators are finalized by short-lived tasks that the loop creates on garbage
-        # collection; those finish by themselves. Anything still running after a second is a real leak.
-        left = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
-        if not left or time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.01)
-    assert not left, f"tasks left running: {left}"
