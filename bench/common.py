@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import math
-import shutil
 import ssl
 import statistics
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,6 +38,7 @@ if str(REPO) not in sys.path:  # run as a script: bench/x.py
 
 from apimachinery.client import Client  # noqa: E402
 from apimachinery.kubeconfig import load as load_kubeconfig  # noqa: E402
+from tests import cluster  # noqa: E402
 from tests.harness import (  # noqa: E402
     CONTROLLER_MANAGER,
     KUBE_DNS,
@@ -48,7 +47,6 @@ from tests.harness import (  # noqa: E402
     Etcd,
     free_port,
     start_component,
-    stop_process,
 )
 
 # The identity each component module runs as (anything else, e.g. kubelet.hollow: the admin).
@@ -194,33 +192,17 @@ def etcd_server(url: str | None = None) -> Iterator[str]:
 def control_plane(
     backend: str = "etcd", apiserver_args: Sequence[str] = (), kubeconfig: str | None = None
 ) -> Iterator[ControlPlane]:
-    """A fresh etcd (backend "etcd") or SQLite data dir (backend "sqlite") and an apiserver on loopback, stopped
-    and removed afterwards; with `kubeconfig` (an admin's), an apiserver that is already running (nothing is
-    started)."""
+    """A fresh etcd (backend "etcd") or SQLite data dir (backend "sqlite") and an apiserver on loopback
+    (tests/cluster.py, as the e2e tests start theirs), stopped and removed afterwards; with `kubeconfig` (an
+    admin's), an apiserver that is already running (nothing is started)."""
     if kubeconfig is not None:
         yield ControlPlane(load_kubeconfig(kubeconfig).server.rstrip("/"), kubeconfig, backend=backend)
         return
-    etcd: Etcd | None = None
-    server: ApiServer | None = None
-    dirs: list[str] = []
-    try:
-        if backend == "etcd":
-            etcd = Etcd()
-            etcd.start()
-            server = ApiServer(etcd.url, list(apiserver_args))
-        else:
-            dirs.append(tempfile.mkdtemp(prefix="kubelite-bench-sqlite-"))
-            server = ApiServer(None, ["--storage-backend", "sqlite", "--data-dir", dirs[0], *apiserver_args])
-        server.start()
-        yield ControlPlane(server.url, str(server.admin_kubeconfig), server, etcd, backend, dirs)
-    finally:
-        if server is not None:
-            server.stop()
-            server.log_path.unlink(missing_ok=True)
-        if etcd is not None:
-            etcd.destroy()
-        for d in dirs:
-            shutil.rmtree(d, ignore_errors=True)
+    with cluster.control_plane(backend, apiserver_args) as started:
+        server = started.apiserver
+        yield ControlPlane(
+            server.url, str(server.admin_kubeconfig), server, started.etcd, backend, started.dirs
+        )
 
 
 async def open_connection(
@@ -258,16 +240,9 @@ def kube_proxy(cp: ControlPlane, mode: str = "iptables", extra: Sequence[str] = 
 
 @contextmanager
 def token_controllers(cp: ControlPlane) -> Iterator[None]:
-    """What a pod on a real kubelet needs for its API credentials (the default ServiceAccount, kube-root-ca.crt):
-    the controller-manager's serviceaccount and root-ca-cert-publisher controllers only, as its own identity."""
-    from tests.e2e.kubelet.helpers import start_token_controllers
-
-    proc, log = start_token_controllers(_started(cp))
-    try:
+    """What a pod on a real kubelet needs for its API credentials (tests/cluster.py's token_controllers)."""
+    with cluster.token_controllers(_started(cp)):
         yield
-    finally:
-        stop_process(proc)
-        log.unlink(missing_ok=True)
 
 
 # -- Prometheus text -----------------------------------------------------------------------------------------------

@@ -26,7 +26,6 @@ import re
 import shutil
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,8 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import ControlPlane, alternate, control_plane, kube_proxy, kubelet, summarize
 from bench.record import Recording, ratio, target
-from tests.e2e.kubelet.helpers import CLUSTER_CIDR, cleanup_node
-from tests.harness import route_exists
+from tests.cluster import guard_route_restored, running_nodes
 from tests.images import BUSYBOX_IMAGE, ensure_images
 from tests.integration.proxy.helpers import iptables_save
 from tests.polling import wait_until
@@ -217,17 +215,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         sys.exit("bench/service.py needs root, iptables and Docker")
     ensure_images()
     tmp = Path(tempfile.mkdtemp(prefix="kubelite-bench-service-"))
-    guard_existed = route_exists(CLUSTER_CIDR)
     report: dict[str, Any] = {}
-    with control_plane() as cp:
+    with guard_route_restored(), control_plane() as cp:
         # Selector-less services with Endpoints written by hand (no controller mirrors them into slices here).
         source = ["--endpoints-source", "endpoints"]
         proxy = kube_proxy(cp, extra=["--min-sync-period", "1", "--sync-period", "60", *source])
         node = kubelet(cp, f"bsvc{uuid.uuid4().hex[:4]}", "10.244.251.0/24", tmp)
         try:
             proxy.start()  # guard routes before anything else
-            node.start()
-            with cp.http_sync() as api:
+            with running_nodes([node]), cp.http_sync() as api:
                 ip, cluster_ip = serve(api, node.name)
                 report["iptables"] = compare((ip, 8080), (cluster_ip, 80), args.requests, args.rounds)
                 proxy.stop()
@@ -242,13 +238,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 proxy.start()
                 report["programming"] = programming(cp, api, proxy, args.services)
         finally:
-            node.stop()
-            cleanup_node(node)
-            node.discard_log()
             proxy.cleanup()
-            if not guard_existed:
-                subprocess.run(["ip", "route", "del", "blackhole", CLUSTER_CIDR], capture_output=True)
-                subprocess.run(["ip", "link", "del", "kubelite-guard"], capture_output=True)
             shutil.rmtree(tmp, ignore_errors=True)
     return report
 

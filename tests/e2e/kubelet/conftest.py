@@ -8,7 +8,6 @@ and the guard route if this fixture created it, whether the tests passed or not.
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import tempfile
 import uuid
@@ -17,20 +16,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.cluster import guard_route_restored, running_nodes, token_controllers
 from tests.e2e.kubelet.helpers import (
-    CLUSTER_CIDR,
     NodePair,
-    _remove_guard,
-    cleanup_node,
     kubelet_pair,
-    start_token_controllers,
 )
 from tests.harness import (
     ApiServer,
     docker_ok,
     own_apiserver,
-    route_exists,
-    stop_process,
 )
 from tests.images import ensure_images
 
@@ -50,26 +44,14 @@ def node_pair(kubelet_apiserver: ApiServer) -> Iterator[NodePair]:
     if not docker_ok():
         pytest.skip("Docker engine not available")
     ensure_images()
-    guard_existed = route_exists(CLUSTER_CIDR)
     suffix = uuid.uuid4().hex[:5]
     tmp = Path(tempfile.mkdtemp(prefix="kubelite-kubelet-"))
     kubelets = kubelet_pair(f"kl{suffix}", tmp, apiserver)
     api = apiserver.client(timeout=10)
-    # What every pod needs to reach the API: the namespaces' default ServiceAccount and kube-root-ca.crt.
-    publisher = start_token_controllers(apiserver)
     try:
-        for k in kubelets:
-            k.start()
-        yield NodePair(api, kubelets[0], kubelets[1])
+        # What every pod needs to reach the API: the namespaces' default ServiceAccount and kube-root-ca.crt.
+        with guard_route_restored(), token_controllers(apiserver), running_nodes(kubelets):
+            yield NodePair(api, kubelets[0], kubelets[1])
     finally:
-        stop_process(publisher[0])
-        publisher[1].unlink(missing_ok=True)
-        for k in kubelets:
-            k.stop()
-        for k in kubelets:
-            cleanup_node(k)
-            k.discard_log()
-        if not guard_existed:
-            asyncio.run(_remove_guard())
         shutil.rmtree(tmp, ignore_errors=True)
         api.close()

@@ -233,9 +233,3 @@ def start_token_controllers(apiserver: ApiServer) -> tuple[subprocess.Popen[byte
          "--controllers", "serviceaccount,root-ca-cert-publisher", "--root-ca-file", apiserver.ca_file],
         "token-controllers",
     )  # fmt: skip
-
-
-async def _remove_guard() -> None:
-    from kubelet.network import host
-
-    await host.remove_guard(CLUSTER_CIDR)

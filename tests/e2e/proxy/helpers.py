@@ -12,7 +12,6 @@ whether the tests passed or not.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
 import subprocess
@@ -27,15 +26,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.kubelet.helpers import CLUSTER_CIDR, KubeletProc, cleanup_node, kubelet_pair
+from tests.cluster import control_plane, guard_route_restored, running_nodes
+from tests.e2e.kubelet.helpers import KubeletProc, kubelet_pair
 from tests.harness import (
     CONTROLLER_MANAGER,
     SCHEDULER,
-    ApiServer,
-    Etcd,
     docker_ok,
     free_port,
-    route_exists,
     start_component,
     stop_process,
 )
@@ -235,70 +232,51 @@ def small_cluster(kubelet_args: tuple[str, ...] = ()) -> Iterator[Cluster]:
     if not docker_ok():
         pytest.skip("Docker engine not available")
     ensure_images()
-    guard_existed = route_exists(CLUSTER_CIDR)
-    etcd = Etcd()
-    apiserver: ApiServer | None = None
     procs: list[subprocess.Popen[bytes]] = []
     logs: list[Path] = []
     tmp = Path(tempfile.mkdtemp(prefix="kubelite-proxy-e2e-"))
     suffix = uuid.uuid4().hex[:5]
-    kubelets: list[KubeletProc] = []
-    proxy: KubeProxyProc | None = None
-    api: httpx.Client | None = None
     try:
-        etcd.start()
-        apiserver = ApiServer(etcd.url)
-        apiserver.start()
-        api = apiserver.client(timeout=10)
-        # kube-proxy first: its guard routes exist before any pod or service does.
-        proxy = KubeProxyProc(apiserver)
-        proxy.start()
-        for args, name in (
-            (
-                [
-                    "controller_manager",
-                    *apiserver.component_args(*CONTROLLER_MANAGER),
-                    "--root-ca-file",
-                    apiserver.ca_file,
-                    "--port",
-                    str(free_port()),
-                    "--no-allocate-node-cidrs",
-                ],
-                "cm",
-            ),
-            (["scheduler", *apiserver.component_args(*SCHEDULER), "--port", str(free_port())], "sched"),
-        ):
-            proc, log = start_component(args, f"proxy-e2e-{name}")
-            procs.append(proc)
-            logs.append(log)
-        kubelets = kubelet_pair(f"kp{suffix}", tmp, apiserver)
-        for k in kubelets:
-            k.extra = [*k.extra, *kubelet_args]
-            k.start()
-        assert all(p.poll() is None for p in procs), "controller-manager or scheduler exited"
-        yield Cluster(api, kubelets[0], kubelets[1], proxy)
+        with guard_route_restored(), control_plane() as started:
+            apiserver = started.apiserver
+            # kube-proxy first: its guard routes exist before any pod or service does.
+            proxy = KubeProxyProc(apiserver)
+            try:
+                proxy.start()
+                for args, name in (
+                    (
+                        [
+                            "controller_manager",
+                            *apiserver.component_args(*CONTROLLER_MANAGER),
+                            "--root-ca-file",
+                            apiserver.ca_file,
+                            "--port",
+                            str(free_port()),
+                            "--no-allocate-node-cidrs",
+                        ],
+                        "cm",
+                    ),
+                    (
+                        ["scheduler", *apiserver.component_args(*SCHEDULER), "--port", str(free_port())],
+                        "sched",
+                    ),
+                ):
+                    proc, log = start_component(args, f"proxy-e2e-{name}")
+                    procs.append(proc)
+                    logs.append(log)
+                kubelets = kubelet_pair(f"kp{suffix}", tmp, apiserver)
+                for k in kubelets:
+                    k.extra = [*k.extra, *kubelet_args]
+                # Containers go by their node label, not through the API: faster, and works when the control
+                # plane is what failed.
+                with apiserver.client(timeout=10) as api, running_nodes(kubelets):
+                    assert all(p.poll() is None for p in procs), "controller-manager or scheduler exited"
+                    yield Cluster(api, kubelets[0], kubelets[1], proxy)
+            finally:
+                proxy.cleanup()
+                for proc in procs:
+                    stop_process(proc)
+                for log in logs:
+                    log.unlink(missing_ok=True)
     finally:
-        # Containers go by their node label, not through the API: faster, and works when the control plane
-        # is what failed.
-        for k in kubelets:
-            k.stop()
-        for k in kubelets:
-            cleanup_node(k)
-            k.discard_log()
-        if proxy is not None:
-            proxy.cleanup()
-        for proc in procs:
-            stop_process(proc)
-        for log in logs:
-            log.unlink(missing_ok=True)
-        if api is not None:
-            api.close()
-        if apiserver is not None:
-            apiserver.stop()
-            apiserver.log_path.unlink(missing_ok=True)
-        etcd.destroy()
-        if not guard_existed:
-            from kubelet.network import host
-
-            asyncio.run(host.remove_guard(CLUSTER_CIDR))
         shutil.rmtree(tmp, ignore_errors=True)
