@@ -16,13 +16,14 @@ Run a benchmark from the repository root, as a module or a script: `.venv/bin/py
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import math
 import ssl
 import statistics
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,6 +98,27 @@ def alternate(first: str, second: str, rounds: int) -> Iterator[tuple[int, tuple
     always runs first (warm caches, a machine getting busier)."""
     for r in range(rounds):
         yield r, (first, second) if r % 2 == 0 else (second, first)
+
+
+def benchmark_main(
+    doc: str,
+    name: str,
+    run: Callable[[argparse.Namespace], dict[str, Any]],
+    record: Callable[[Any, dict[str, Any], argparse.Namespace], None],
+    **options: int,
+) -> None:
+    """A benchmark's command line: `--<option> N` for each of `options` (its default), then `run(args)`, its
+    `record` into bench/results (bench/record.py) and the report of `name`."""
+    from bench.record import Recording
+    from bench.report import show
+
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for option, default in options.items():
+        parser.add_argument("--" + option.replace("_", "-"), type=int, default=default)
+    args = parser.parse_args()
+    rec = Recording(name, vars(args))
+    record(rec, run(args), args)
+    show(name)
 
 
 # -- servers and clients -------------------------------------------------------------------------------------------

@@ -47,9 +47,10 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import REPO, ControlPlane, alternate, control_plane, kubelet, summarize
+from bench.common import REPO, ControlPlane, alternate, benchmark_main, control_plane, kubelet, summarize
 from bench.record import Recording, ratio, target
 from tests.cluster import guard_route_restored, running_nodes
+from tests.factories import network_policy
 from tests.images import BUSYBOX_IMAGE, ensure_images
 from tests.integration.netpol.helpers import NetpolProc, agent_args
 from tests.polling import wait_until
@@ -71,17 +72,8 @@ def pod(name: str, node: str, labels: dict[str, str], command: list[str]) -> Obj
     }
 
 
-def policy(name: str, spec: Obj) -> Obj:
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": {"name": name},
-        "spec": spec,
-    }
-
-
-DENY = policy("deny", {"podSelector": {}, "policyTypes": ["Ingress"]})
-ALLOW = policy(
+DENY = network_policy("deny", {"podSelector": {}, "policyTypes": ["Ingress"]})
+ALLOW = network_policy(
     "allow",
     {
         "podSelector": {"matchLabels": {"app": "server"}},
@@ -102,7 +94,7 @@ def many(count: int) -> list[Obj]:
             "podSelector": {"matchLabels": {"app": "server"}},
             "ingress": [{"from": [{"podSelector": {"matchLabels": peer}}], "ports": [{"port": 8080}]}],
         }
-        out.append(policy(f"np-{i:04d}", spec))
+        out.append(network_policy(f"np-{i:04d}", spec))
     return out
 
 
@@ -396,19 +388,9 @@ def record(rec: Recording, report: dict[str, Any], args: argparse.Namespace) -> 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    benchmark_main(
+        __doc__ or "", "netpol", run, record, policies=500, requests=2000, rounds=4, enforcement_rounds=20
     )
-    parser.add_argument("--policies", type=int, default=500)
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--rounds", type=int, default=4)
-    parser.add_argument("--enforcement-rounds", type=int, default=20)
-    args = parser.parse_args()
-    rec = Recording("netpol", vars(args))
-    record(rec, run(args), args)
-    from bench.report import show
-
-    show("netpol")
 
 
 if __name__ == "__main__":

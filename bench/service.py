@@ -24,7 +24,6 @@ import asyncio
 import os
 import re
 import shutil
-import socket
 import statistics
 import sys
 import tempfile
@@ -37,7 +36,16 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ControlPlane, alternate, control_plane, kube_proxy, kubelet, summarize
+from bench.common import (
+    ControlPlane,
+    alternate,
+    benchmark_main,
+    control_plane,
+    kube_proxy,
+    kubelet,
+    summarize,
+)
+from bench.netprobe import one_request
 from bench.record import Recording, ratio, target
 from tests.cluster import guard_route_restored, running_nodes
 from tests.images import BUSYBOX_IMAGE, ensure_images
@@ -45,22 +53,6 @@ from tests.integration.proxy.helpers import iptables_save
 from tests.polling import wait_until
 
 Obj = dict[str, Any]
-REQUEST = b"GET / HTTP/1.0\r\n\r\n"
-
-
-def one_request(ip: str, port: int) -> float:
-    """One GET on a fresh connection; returns seconds from connect() to the server closing it."""
-    start = time.perf_counter()
-    with socket.create_connection((ip, port), timeout=5) as s:
-        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        s.sendall(REQUEST)
-        data = b""
-        while chunk := s.recv(65536):
-            data += chunk
-    elapsed = time.perf_counter() - start
-    if not data.startswith(b"HTTP/1.") or b" 200 " not in data.split(b"\r\n", 1)[0]:
-        raise RuntimeError(f"bad response from {ip}:{port}: {data[:80]!r}")
-    return elapsed
 
 
 def compare(direct: tuple[str, int], proxied: tuple[str, int], total: int, rounds: int) -> dict[str, Any]:
@@ -276,18 +268,7 @@ def record(rec: Recording, report: dict[str, Any], args: argparse.Namespace) -> 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--requests", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=6)
-    parser.add_argument("--services", type=int, default=1000)
-    args = parser.parse_args()
-    rec = Recording("service", vars(args))
-    record(rec, run(args), args)
-    from bench.report import show
-
-    show("service")
+    benchmark_main(__doc__ or "", "service", run, record, requests=1000, rounds=6, services=1000)
 
 
 if __name__ == "__main__":

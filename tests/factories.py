@@ -176,6 +176,16 @@ def configmap(
     }
 
 
+def network_policy(name: str, spec: Obj, *, namespace: str | None = None) -> Obj:
+    """A NetworkPolicy `name` with `spec` as given."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": _metadata(name, namespace, None, None),
+        "spec": spec,
+    }
+
+
 def crontab_crd(
     group: str = "stable.example.com",
     plural: str = "crontabs",

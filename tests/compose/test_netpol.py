@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests import factories
 from tests.binaries import KUBECTL
 from tests.compose.helpers import Compose
 from tests.polling import wait_until
@@ -39,15 +40,6 @@ def pod(name: str, node: str, labels: dict[str, str], *, serve: bool = True) -> 
         "kind": "Pod",
         "metadata": {"name": name, "namespace": NS, "labels": labels},
         "spec": {"nodeName": node, "terminationGracePeriodSeconds": 0, "containers": [container]},
-    }
-
-
-def policy(name: str, spec: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": {"name": name, "namespace": NS},
-        "spec": spec,
     }
 
 
@@ -120,7 +112,9 @@ def test_policies_across_two_nodes(compose_cluster: Compose) -> None:
     )
 
     # Ingress, enforced by node-2's agent for a client on node-1.
-    _apply(c, (policy("deny", {"podSelector": {}, "policyTypes": ["Ingress"]}),))
+    _apply(
+        c, (factories.network_policy("deny", {"podSelector": {}, "policyTypes": ["Ingress"]}, namespace=NS),)
+    )
     wait_until(lambda: get(c, "node-1", "client", server) == "", 10, 0.1, what="default deny on node-2")
     allow = {
         "podSelector": {"matchLabels": {"app": "server"}},
@@ -128,7 +122,7 @@ def test_policies_across_two_nodes(compose_cluster: Compose) -> None:
             {"from": [{"podSelector": {"matchLabels": {"role": "client"}}}], "ports": [{"port": "http"}]}
         ],
     }
-    _apply(c, (policy("allow-clients", allow),))
+    _apply(c, (factories.network_policy("allow-clients", allow, namespace=NS),))
     wait_until(
         lambda: get(c, "node-1", "client", server) == "server", 10, 0.1, what="the labelled client let in"
     )
@@ -143,7 +137,7 @@ def test_policies_across_two_nodes(compose_cluster: Compose) -> None:
         "policyTypes": ["Egress"],
         "egress": [{"to": [{"podSelector": {"matchLabels": {"app": "server"}}}]}],
     }
-    _apply(c, (policy("client-egress", egress),))
+    _apply(c, (factories.network_policy("client-egress", egress, namespace=NS),))
     wait_until(
         lambda: get(c, "node-1", "client", db, 80) == "", 10, 0.1, what="egress blocking the db service"
     )

@@ -95,12 +95,3 @@ class Net:
                     f"timed out after {timeout}s waiting for {what}\n{self.agent.logs()[-3000:]}"
                 )
             time.sleep(0.05)
-
-
-def policy(name: str, spec: Obj) -> Obj:
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": {"name": name},
-        "spec": spec,
-    }

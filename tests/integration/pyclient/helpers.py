@@ -1,7 +1,4 @@
-"""Helpers for the tests in this folder, importable by its tests (the fixtures stay in conftest.py).
-
-Fixtures for the client-library suites: one apiserver per module with a small watch cache (so that a watch
-from an old resourceVersion gets 410 Gone after a few writes), and a namespace of its own for every test."""
+"""What the client-library suites share besides fixtures (those are in conftest.py)."""
 
 from __future__ import annotations
 

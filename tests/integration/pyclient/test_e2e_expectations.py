@@ -10,26 +10,14 @@ same client calls (our own tests; the suite itself is not copied):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from kubernetes import client, utils
-from kubernetes import config as kube_config
 
 from tests import factories
-from tests.harness import ApiServer
 
 pytestmark = pytest.mark.etcd
-
-
-@pytest.fixture(scope="module")
-def api_client(apiserver: ApiServer) -> Iterator[client.ApiClient]:
-    config = client.Configuration()
-    # The admin kubeconfig: the cluster CA and a client certificate in system:masters.
-    kube_config.load_kube_config(config_file=str(apiserver.admin_kubeconfig), client_configuration=config)
-    with client.ApiClient(config) as api:
-        yield api
 
 
 def _deployment(name: str, ns: str) -> dict[str, Any]:
