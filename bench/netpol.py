@@ -49,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import REPO, ControlPlane, alternate, benchmark_main, control_plane, kubelet, summarize
 from bench.record import Recording, ratio, target
+from tests import factories
 from tests.cluster import guard_route_restored, running_nodes
 from tests.factories import network_policy
 from tests.images import BUSYBOX_IMAGE, ensure_images
@@ -62,14 +63,8 @@ SERVE = "mkdir -p /www && echo srv > /www/index.html && exec httpd -f -p 8080 -h
 
 
 def pod(name: str, node: str, labels: dict[str, str], command: list[str]) -> Obj:
-    return {
-        "metadata": {"name": name, "labels": labels},
-        "spec": {
-            "nodeName": node,
-            "terminationGracePeriodSeconds": 0,
-            "containers": [{"name": "c", "image": BUSYBOX_IMAGE, "command": command}],
-        },
-    }
+    box = factories.container("c", BUSYBOX_IMAGE, command=command)
+    return factories.pod(name, labels, node=node, containers=[box], terminationGracePeriodSeconds=0)
 
 
 DENY = network_policy("deny", {"podSelector": {}, "policyTypes": ["Ingress"]})

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from apimachinery.errors import StatusError
+from tests import factories
 from tests.integration.controller_manager.helpers import (
     EVENTS,
     LEASES,
@@ -67,17 +68,14 @@ class Heartbeat:
 
 
 def pod(name, node, tolerations):
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name},
-        "spec": {
-            "nodeName": node,
-            "terminationGracePeriodSeconds": 0,
-            "containers": [{"name": "c", "image": "busybox"}],
-            "tolerations": tolerations,
-        },
-    }
+    return factories.pod(
+        name,
+        image="busybox",
+        container="c",
+        node=node,
+        terminationGracePeriodSeconds=0,
+        tolerations=tolerations,
+    )
 
 
 def ready_condition(status="True"):
