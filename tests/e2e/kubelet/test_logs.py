@@ -56,9 +56,8 @@ def _read_streamed(args: list[str], want: int, timeout: float = 15) -> list[str]
                 return lines
     finally:
         proc.kill()
-        proc.wait(5)
+        _, stderr = proc.communicate(timeout=5)  # closes its pipes
         sel.close()
-    stderr = proc.stderr.read() if proc.stderr else ""
     raise AssertionError(f"streamed only {lines!r} (exit {proc.returncode}): {stderr}")
 
 

@@ -196,6 +196,8 @@ class NetnsNode:
         for proc in self.procs:
             proc.kill()
             proc.wait(5)
+            if proc.stdout is not None:
+                proc.stdout.close()
         for netns in [*self.pods.values(), self.netns]:
             subprocess.run(["ip", "netns", "del", netns], capture_output=True)
         return refused
