@@ -1,11 +1,4 @@
-"""Helpers for the tests in this folder, importable by its tests (the fixtures stay in conftest.py).
-
-The compose deployment under test: images built once per run before the first test (deploy/build.sh, offline;
-tests/prebuild.py), one compose project per module with its own name, host ports and out folder, and `down -v`
-afterwards even when a test fails.
-
-Skipped where docker or docker-compose is missing (scripts/test installs Debian's docker-compose 1.29).
-"""
+"""What the compose tests share besides their fixtures (those, and how they set things up, are in conftest.py)."""
 
 from __future__ import annotations
 
@@ -19,11 +12,7 @@ from tests.binaries import INSTALL_HINT, KCTL, KUBECTL
 from tests.harness import REPO, free_port
 
 DEPLOY = REPO / "deploy"
-
-
 COMPOSE_FILE = DEPLOY / "docker-compose.yml"
-
-
 TEST_ENV = DEPLOY / "test.env"
 
 

@@ -1,14 +1,4 @@
-"""Helpers for the tests in this folder, importable by its tests (the fixtures stay in conftest.py).
-
-A small cluster on this machine with cluster DNS: private etcd and apiserver, controller-manager, scheduler, two
-kubelets on Docker (told `--cluster-dns 10.96.0.10`), one kube-proxy, and kube-dns listening on node A's bridge
-address (as `kctl up` runs it, as its own identity, the ServiceAccount kube-system/kube-dns), publishing the
-kube-dns Service and its endpoints itself. That address exists once node A runs a pod: the tests' fixtures put one
-there before anything asks.
-
-kube-dns forwards names outside the cluster only to the resolvers of a resolv.conf this fixture writes, which names
-one resolver: `LoopbackResolver`, started here on 127.0.0.153:53. Nothing a test asks can leave the machine.
-"""
+"""What the e2e dns tests share besides their fixtures (those, and how they set things up, are in conftest.py)."""
 
 from __future__ import annotations
 
@@ -27,14 +17,8 @@ from apimachinery.dnsconfig import cluster_dns_ip
 from tests.e2e.proxy.helpers import Cluster
 
 DNS_IP = cluster_dns_ip("10.96.0.0/12")
-
-
 UPSTREAM = "127.0.0.153"
-
-
 OUTSIDE_NAME = "outside.test."
-
-
 OUTSIDE_IP = "192.0.2.77"
 
 

@@ -1,12 +1,4 @@
-"""Helpers for the tests in this folder, importable by its tests (the fixtures stay in conftest.py).
-
-Two real kubelets on this machine's Docker against the real apiserver, and everything to clean up after them.
-
-`node_pair` (session scope, on an apiserver of its own backed by the session etcd) starts kubelets "a" and "b" with different podCIDRs (inside 10.244.0.0/16, chosen at
-random among those no route of this machine uses, so that other clusters and other fixtures do not collide), short back-offs and their own root and CNI dirs. At teardown it
-stops them and removes every container labelled with their node names, their CNI state, bridges and host rules,
-and the guard route if this fixture created it, whether the tests passed or not.
-"""
+"""What the e2e kubelet tests share besides their fixtures (those, and how they set things up, are in conftest.py)."""
 
 from __future__ import annotations
 

@@ -1,12 +1,4 @@
-"""Helpers for the tests in this folder, importable by its tests (the fixtures stay in conftest.py).
-
-Network policies end to end: the service tests' cluster (a private etcd and apiserver, the real controller-manager
-and scheduler, two real kubelets on Docker with CNI bridges, one kube-proxy) plus ONE kube-netpol for both nodes
-(they share this machine's network namespace, as they share kube-proxy), and the real kubectl.
-
-Teardown stops the agent and runs `kube-netpol --cleanup`, then the cluster's own teardown, whether the tests
-passed or not. Traffic goes only between the pods these tests create, on the bridges the kubelets create.
-"""
+"""What the e2e netpol tests share besides their fixtures (those, and how they set things up, are in conftest.py)."""
 
 from __future__ import annotations
 
@@ -24,8 +16,6 @@ from tests.integration.kubectl.kube import Kubectl
 from tests.integration.netpol.helpers import NetpolProc
 
 Obj = dict[str, Any]
-
-
 SERVE = 'mkdir -p /www && echo "$POD_NAME" > /www/index.html && exec httpd -f -p 8080 -h /www'
 
 

@@ -1,14 +1,4 @@
-"""Helpers for the tests in this folder, importable by its tests (the fixtures stay in conftest.py).
-
-A whole small cluster on this machine for the service tests, and everything to clean up after it.
-
-`cluster` (module scope): a private etcd and apiserver (so the scheduler sees only our nodes), the real
-controller-manager (endpoints, deployment, replicaset controllers), the real scheduler, two real kubelets on
-Docker with CNI bridges, and ONE kube-proxy for both (they share this machine's network namespace). The
-kube-proxy's guard routes are in place before any test sends a packet to a service address. Teardown removes
-kube-proxy's rules, device and routes, the kubelets' containers, bridges and rules, and restores route_localnet,
-whether the tests passed or not.
-"""
+"""What the e2e proxy tests share besides their fixtures (those, and how they set things up, are in conftest.py)."""
 
 from __future__ import annotations
 

@@ -1,11 +1,4 @@
-"""Helpers for the tests in this folder, importable by its tests (the fixtures stay in conftest.py).
-
-`kctl up` on this machine from a clean state: a state dir, kubeconfig and ports of the test's own.
-
-`UpCluster` runs kctl as a user would (`python -m cli.main ...` with KUBECONFIG pointing at a temp file, so the
-user's own config is never touched) with every component on a free port and a node name of its own. Teardown runs
-`kctl down --purge` and, should that fail, kills whatever the supervisor left by its process group.
-"""
+"""What the e2e up tests share besides their fixtures (those, and how they set things up, are in conftest.py)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""Helpers for the tests in this folder, importable by its tests (the fixtures stay in conftest.py).
-
-Fixtures for the kctl tests: a kubeconfig for the module's apiserver, a namespace of the module's own,
-kctl run in-process (fast) or as a real subprocess, and a small HTTP helper to set up objects and write the
-status a controller would write."""
+"""What the integration cli tests share besides their fixtures (those are in conftest.py)."""
 
 from __future__ import annotations
 

@@ -9,10 +9,8 @@ import pytest
 from apimachinery.client import Client
 from apimachinery.errors import StatusError
 from tests.harness import ApiServer
-from tests.integration.client.helpers import (
-    NAMESPACES,
-    make_namespace,
-)
+from tests.integration.client.helpers import make_namespace
+from tests.resources import NAMESPACES
 
 
 @pytest.fixture

@@ -1,37 +1,11 @@
-"""Helpers for the tests in this folder, importable by its tests (the fixtures stay in conftest.py).
-
-Fixtures for the client-side tests: a `Client` of the module's apiserver and a fresh namespace per test."""
+"""What the integration client tests share besides their fixtures (those are in conftest.py)."""
 
 from __future__ import annotations
 
 import uuid
 
 from apimachinery.client import Client
-from apimachinery.resources import ResourceInfo, by_resource
-
-
-def res(group: str, resource: str) -> ResourceInfo:
-    info = by_resource(group, resource)
-    assert info is not None
-    return info
-
-
-NAMESPACES = res("", "namespaces")
-
-
-CONFIGMAPS = res("", "configmaps")
-
-
-PODS = res("", "pods")
-
-
-DEPLOYMENTS = res("apps", "deployments")
-
-
-EVENTS = res("", "events")
-
-
-LEASES = res("coordination.k8s.io", "leases")
+from tests.resources import NAMESPACES
 
 
 def unique(prefix: str) -> str:

@@ -12,7 +12,8 @@ from apimachinery.errors import StatusError
 from tests import factories
 from tests.factories import configmap
 from tests.harness import free_port, running_apiserver
-from tests.integration.client.helpers import CONFIGMAPS, DEPLOYMENTS, make_namespace
+from tests.integration.client.helpers import make_namespace
+from tests.resources import CONFIGMAPS, DEPLOYMENTS
 
 pytestmark = pytest.mark.etcd
 

@@ -8,7 +8,7 @@ from apimachinery.client import Client
 from apimachinery.events import EventRecorder
 from tests.factories import configmap
 from tests.harness import free_port
-from tests.integration.client.helpers import CONFIGMAPS, EVENTS, NAMESPACES
+from tests.resources import CONFIGMAPS, EVENTS, NAMESPACES
 
 pytestmark = pytest.mark.etcd
 

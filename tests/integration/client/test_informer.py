@@ -12,8 +12,9 @@ from apimachinery.errors import StatusError
 from apimachinery.informer import Informer, InformerFactory, key_of
 from tests.factories import configmap
 from tests.harness import ApiServer, Etcd
-from tests.integration.client.helpers import CONFIGMAPS, make_namespace
+from tests.integration.client.helpers import make_namespace
 from tests.polling import eventually
+from tests.resources import CONFIGMAPS
 
 pytestmark = pytest.mark.etcd
 

@@ -11,7 +11,7 @@ from apimachinery.client import Client
 from apimachinery.errors import StatusError
 from apimachinery.kubeconfig import ClientConfig
 from tests.factories import configmap
-from tests.integration.client.helpers import CONFIGMAPS
+from tests.resources import CONFIGMAPS
 
 
 def transport(responses: list[httpx.Response], seen: list[httpx.Request]) -> httpx.MockTransport:

@@ -14,8 +14,8 @@ from apimachinery.client import Client, ClientConnectionError
 from apimachinery.errors import StatusError
 from apimachinery.kubeconfig import write_kubeconfig
 from tests.harness import ApiServer, Etcd
-from tests.integration.client.helpers import NAMESPACES
 from tests.polling import wait_until
+from tests.resources import NAMESPACES
 
 pytestmark = pytest.mark.etcd
 

@@ -17,10 +17,8 @@ from apimachinery.client import Client
 from tests.harness import (
     ApiServer,
 )
-from tests.integration.controller_manager.helpers import (
-    NAMESPACES,
-    ManagerProcess,
-)
+from tests.integration.controller_manager.helpers import ManagerProcess
+from tests.resources import NAMESPACES
 
 
 @pytest.fixture

@@ -1,10 +1,4 @@
-"""Helpers for the tests in this folder, importable by its tests (the fixtures stay in conftest.py).
-
-Fixtures for controller-manager tests: the manager as a real process, a client, namespaces, and a stand-in kubelet.
-
-`PodReadier` plays the part of the kubelet for tests that need pods to become ready without containers: it
-watches pods in a namespace and writes Running + Ready=True + a pod IP through the status subresource.
-"""
+"""What the integration controller_manager tests share besides their fixtures (those are in conftest.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +12,6 @@ from typing import Any
 
 from apimachinery.client import Client
 from apimachinery.errors import StatusError
-from apimachinery.resources import ResourceInfo, by_resource
 from tests import factories
 from tests.harness import (
     CONTROLLER_MANAGER,
@@ -29,44 +22,9 @@ from tests.harness import (
     stop_process,
 )
 from tests.polling import wait_until
+from tests.resources import PODS
 
 Obj = dict[str, Any]
-
-
-def _res(group: str, name: str) -> ResourceInfo:
-    info = by_resource(group, name)
-    assert info is not None
-    return info
-
-
-PODS = _res("", "pods")
-
-
-NODES = _res("", "nodes")
-
-
-SERVICES = _res("", "services")
-
-
-ENDPOINTS = _res("", "endpoints")
-
-
-NAMESPACES = _res("", "namespaces")
-
-
-CONFIGMAPS = _res("", "configmaps")
-
-
-EVENTS = _res("", "events")
-
-
-REPLICASETS = _res("apps", "replicasets")
-
-
-DEPLOYMENTS = _res("apps", "deployments")
-
-
-LEASES = _res("coordination.k8s.io", "leases")
 
 
 FAST_LEASE = [

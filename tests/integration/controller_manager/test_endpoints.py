@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests import factories
-from tests.integration.controller_manager.helpers import ENDPOINTS, PODS, SERVICES, pod_ready_status
+from tests.integration.controller_manager.helpers import pod_ready_status
 from tests.polling import eventually
+from tests.resources import ENDPOINTS, PODS, SERVICES
 
 pytestmark = [pytest.mark.etcd]
 

@@ -10,8 +10,9 @@ import pytest
 
 from apimachinery.resources import by_resource
 from tests import factories
-from tests.integration.controller_manager.helpers import NODES, PODS, SERVICES, pod_ready_status
+from tests.integration.controller_manager.helpers import pod_ready_status
 from tests.polling import eventually
+from tests.resources import NODES, PODS, SERVICES
 
 pytestmark = [pytest.mark.etcd]
 

@@ -5,14 +5,9 @@ from __future__ import annotations
 import pytest
 
 from apimachinery.errors import StatusError
-from tests.integration.controller_manager.helpers import (
-    CONFIGMAPS,
-    DEPLOYMENTS,
-    PODS,
-    REPLICASETS,
-    deployment,
-)
+from tests.integration.controller_manager.helpers import deployment
 from tests.polling import eventually
+from tests.resources import CONFIGMAPS, DEPLOYMENTS, PODS, REPLICASETS
 
 pytestmark = [pytest.mark.etcd]
 

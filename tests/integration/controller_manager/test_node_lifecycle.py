@@ -12,16 +12,9 @@ import pytest
 
 from apimachinery.errors import StatusError
 from tests import factories
-from tests.integration.controller_manager.helpers import (
-    EVENTS,
-    LEASES,
-    NODES,
-    PODS,
-    is_ready,
-    now,
-    pod_ready_status,
-)
+from tests.integration.controller_manager.helpers import is_ready, now, pod_ready_status
 from tests.polling import eventually
+from tests.resources import EVENTS, LEASES, NODES, PODS
 
 pytestmark = [pytest.mark.etcd, pytest.mark.slow]
 

@@ -7,9 +7,6 @@ import re
 import pytest
 
 from tests.integration.controller_manager.helpers import (
-    EVENTS,
-    PODS,
-    REPLICASETS,
     LivePodCounter,
     is_ready,
     next_ip,
@@ -17,6 +14,7 @@ from tests.integration.controller_manager.helpers import (
     replicaset,
 )
 from tests.polling import eventually
+from tests.resources import EVENTS, PODS, REPLICASETS
 
 pytestmark = [pytest.mark.etcd]
 

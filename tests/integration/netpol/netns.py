@@ -1,13 +1,4 @@
-"""Helpers for the tests in this folder, importable by its tests (the fixtures stay in conftest.py).
-
-A node of our own without Docker: network namespaces for the node and its "pods", a bridge, veth pairs, and a
-kube-netpol whose iptables and ipset commands act inside the node's namespace (through wrappers first on its PATH:
-`ip netns exec NODE /usr/sbin/iptables ...`), while the agent itself talks to the test apiserver on loopback.
-
-The pods are API objects whose status the test writes (podIP on the bridge's subnet), and small Python servers and
-clients run in their namespaces. Nothing touches the host's own filter table or sets; every namespace, process
-and file goes away at teardown. Traffic stays between these namespaces (10.77.x.0/24 exists only inside them).
-"""
+"""What the integration netpol tests share besides their fixtures (those are in conftest.py)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,4 @@
-"""Helpers for the tests in this folder, importable by its tests (the fixtures stay in conftest.py).
-
-Fixtures for scheduler tests: a cluster of our own per module (exact node counts in the messages), a running
-kube-scheduler, hollow-node groups started per test (and deleted after it), and a small sync API helper."""
+"""What the integration scheduler tests share besides their fixtures (those are in conftest.py)."""
 
 from __future__ import annotations
 

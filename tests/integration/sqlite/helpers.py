@@ -1,12 +1,4 @@
-"""Helpers for the tests in this folder, importable by its tests (the fixtures stay in conftest.py).
-
-The API integration tests on the embedded SQLite backend: the `apiserver` fixture, overridden for this folder.
-
-`tests/integration/apiserver/` is written against the `apiserver` fixture (an apiserver on the session etcd). Here
-the same name gives an apiserver on `--storage-backend sqlite --data-dir <tmp>`, and `api` / `ns` are the
-apiserver folder's own fixtures (re-exported: fixtures of another folder's conftest are not visible here), so
-they build on this `apiserver`.
-"""
+"""What the integration sqlite tests share besides their fixtures (those are in conftest.py)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,4 @@
-"""Helpers for the tests in this folder, importable by its tests (the fixtures stay in conftest.py).
-
-Fixtures for the storage conformance suite: every backend behind one `storage` fixture, and helpers."""
+"""What the integration storage tests share besides their fixtures (those are in conftest.py)."""
 
 from __future__ import annotations
 

@@ -23,12 +23,9 @@ from tests.harness import (
     free_port,
     own_apiserver,
 )
-from tests.integration.workloads.helpers import (
-    NAMESPACES,
-    Process,
-    start_manager,
-)
+from tests.integration.workloads.helpers import Process, start_manager
 from tests.polling import wait_until
+from tests.resources import NAMESPACES
 
 
 @pytest.fixture(scope="module")

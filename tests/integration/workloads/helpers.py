@@ -1,13 +1,4 @@
-"""Helpers for the tests in this folder, importable by its tests (the fixtures stay in conftest.py).
-
-Fixtures for the workload controllers (Jobs, CronJobs, DaemonSets, StatefulSets, ReplicationControllers): a
-cluster of the module's own (etcd, apiserver, controller-manager, scheduler; its own node set, so DaemonSet counts
-are exact), hollow-node groups per test, and a stand-in kubelet that finishes Job pods.
-
-`finish(client, ns, pod, phase)` plays the kubelet's part for a pod that ran to completion (containers terminated
-with an exit code, phase Succeeded or Failed): hollow nodes never end a pod. The real kubelet doing the same on
-Docker is shown in tests/e2e/cluster/test_workloads.py.
-"""
+"""What the integration workloads tests share besides their fixtures (those are in conftest.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +10,7 @@ import httpx
 
 from apimachinery.client import Client
 from apimachinery.errors import StatusError
-from apimachinery.resources import ResourceInfo, by_resource
+from apimachinery.resources import ResourceInfo
 from tests.harness import (
     CONTROLLER_MANAGER,
     ApiServer,
@@ -30,44 +21,9 @@ from tests.harness import (
 )
 from tests.integration.controller_manager.helpers import now
 from tests.polling import wait_until
+from tests.resources import EVENTS, PODS
 
 Obj = dict[str, Any]
-
-
-def _res(group: str, name: str) -> ResourceInfo:
-    info = by_resource(group, name)
-    assert info is not None
-    return info
-
-
-PODS = _res("", "pods")
-
-
-NODES = _res("", "nodes")
-
-
-NAMESPACES = _res("", "namespaces")
-
-
-EVENTS = _res("", "events")
-
-
-RCS = _res("", "replicationcontrollers")
-
-
-JOBS = _res("batch", "jobs")
-
-
-CRONJOBS = _res("batch", "cronjobs")
-
-
-DAEMONSETS = _res("apps", "daemonsets")
-
-
-STATEFULSETS = _res("apps", "statefulsets")
-
-
-REVISIONS = _res("apps", "controllerrevisions")
 
 
 # Job pods are replaced after a failure with a backoff of 1 s (Kubernetes: 10 s), so failure tests stay short.

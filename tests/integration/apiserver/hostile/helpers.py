@@ -1,13 +1,4 @@
-"""Helpers for the tests in this folder, importable by its tests (the fixtures stay in conftest.py).
-
-The hostile-input suite's apiserver: its own etcd, tight limits so slow-client tests finish in seconds, and
-after every test the checks the issue asks for: the apiserver is still ready, its log has no traceback, and the
-objects created before the attack are intact.
-
-`assert_status(response, code, reason)` checks a refusal: the exact code, a Kubernetes Status body (kind, code,
-reason, a message), no traceback in the body. `put_raw(key, value)` writes straight into etcd with the real
-`etcdctl`, past the API and its validation, as an attacker with storage access (or an older server) would.
-"""
+"""What the integration apiserver hostile tests share besides their fixtures (those are in conftest.py)."""
 
 from __future__ import annotations
 
@@ -25,11 +16,7 @@ from apimachinery import serialization
 from tests.harness import ApiServer, Etcd
 
 HEADER_TIMEOUT = 2.0
-
-
 BODY_TIMEOUT = 2.0
-
-
 MAX_MUTATING = 4
 
 
