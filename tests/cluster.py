@@ -3,20 +3,31 @@ benchmarks alike (bench/common.py): a control plane (etcd or SQLite, and an apis
 controllers pods need for their API credentials, and the cluster CIDR's guard route, removed afterwards unless it
 was there before (another cluster's).
 
-Each is a context manager that cleans up whether the body passed or raised.
+Each is a context manager that cleans up whether the body passed or raised. With KUBELITE_KEEP_LOGS set, the
+components' logs are kept (and their paths printed) instead of removed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from tests.e2e.kubelet.helpers import CLUSTER_CIDR, KubeletProc, cleanup_node, start_token_controllers
 from tests.harness import ApiServer, Etcd, route_exists, stop_process
+
+
+def discard_log(path: Path) -> None:
+    """Remove a component's log, or with KUBELITE_KEEP_LOGS keep it and say where it is."""
+    if os.environ.get("KUBELITE_KEEP_LOGS"):
+        print(f"kept log: {path}")
+    else:
+        path.unlink(missing_ok=True)
 
 
 @dataclass
@@ -48,7 +59,7 @@ def control_plane(backend: str = "etcd", apiserver_args: Sequence[str] = ()) -> 
     finally:
         if server is not None:
             server.stop()
-            server.log_path.unlink(missing_ok=True)
+            discard_log(server.log_path)
         if etcd is not None:
             etcd.destroy()
         for d in dirs:
@@ -93,4 +104,4 @@ def token_controllers(apiserver: ApiServer) -> Iterator[None]:
         yield
     finally:
         stop_process(proc)
-        log.unlink(missing_ok=True)
+        discard_log(log)
