@@ -17,6 +17,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -115,7 +116,7 @@ def test_rules_follow_services_and_endpoints_and_go_away_on_sigterm(
         netif.GUARD_DEVICE
         in subprocess.run(["ip", "route", "show", "10.96.0.0/12"], capture_output=True, text=True).stdout
     )
-    assert open("/proc/sys/net/ipv4/conf/all/route_localnet").read().strip() == "1"
+    assert Path("/proc/sys/net/ipv4/conf/all/route_localnet").read_text().strip() == "1"
     svc = _service(api, ns, "web", type="NodePort")
     _endpoints(api, ns, "web", ["10.244.77.2", "10.244.77.3"])
     lines = wait_until(
