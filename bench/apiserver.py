@@ -29,17 +29,13 @@ from bench import httpload
 from bench.common import ControlPlane, alternate, control_plane, percentile, summarize
 from bench.record import Recording, ratio, target
 from bench.storage_raw import raw_put_rate, raw_sqlite_put_rate
+from tests import factories
 
 NS = "bench"
 
 
 def pod(name: str, app: str = "bench") -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "labels": {"app": app}},
-        "spec": {"containers": [{"name": "app", "image": "busybox:1", "command": ["sleep", "3600"]}]},
-    }
+    return factories.pod(name, {"app": app}, containers=[factories.container(command=["sleep", "3600"])])
 
 
 async def create_rate(cp: ControlPlane, prefix: str, n: int, concurrency: int) -> float:

@@ -16,15 +16,14 @@ Run a benchmark from the repository root, as a module or a script: `.venv/bin/py
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import math
-import shutil
 import ssl
 import statistics
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +39,7 @@ if str(REPO) not in sys.path:  # run as a script: bench/x.py
 
 from apimachinery.client import Client  # noqa: E402
 from apimachinery.kubeconfig import load as load_kubeconfig  # noqa: E402
+from tests import cluster  # noqa: E402
 from tests.harness import (  # noqa: E402
     CONTROLLER_MANAGER,
     KUBE_DNS,
@@ -48,7 +48,6 @@ from tests.harness import (  # noqa: E402
     Etcd,
     free_port,
     start_component,
-    stop_process,
 )
 
 # The identity each component module runs as (anything else, e.g. kubelet.hollow: the admin).
@@ -99,6 +98,27 @@ def alternate(first: str, second: str, rounds: int) -> Iterator[tuple[int, tuple
     always runs first (warm caches, a machine getting busier)."""
     for r in range(rounds):
         yield r, (first, second) if r % 2 == 0 else (second, first)
+
+
+def benchmark_main(
+    doc: str,
+    name: str,
+    run: Callable[[argparse.Namespace], dict[str, Any]],
+    record: Callable[[Any, dict[str, Any], argparse.Namespace], None],
+    **options: int,
+) -> None:
+    """A benchmark's command line: `--<option> N` for each of `options` (its default), then `run(args)`, its
+    `record` into bench/results (bench/record.py) and the report of `name`."""
+    from bench.record import Recording
+    from bench.report import show
+
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for option, default in options.items():
+        parser.add_argument("--" + option.replace("_", "-"), type=int, default=default)
+    args = parser.parse_args()
+    rec = Recording(name, vars(args))
+    record(rec, run(args), args)
+    show(name)
 
 
 # -- servers and clients -------------------------------------------------------------------------------------------
@@ -194,33 +214,17 @@ def etcd_server(url: str | None = None) -> Iterator[str]:
 def control_plane(
     backend: str = "etcd", apiserver_args: Sequence[str] = (), kubeconfig: str | None = None
 ) -> Iterator[ControlPlane]:
-    """A fresh etcd (backend "etcd") or SQLite data dir (backend "sqlite") and an apiserver on loopback, stopped
-    and removed afterwards; with `kubeconfig` (an admin's), an apiserver that is already running (nothing is
-    started)."""
+    """A fresh etcd (backend "etcd") or SQLite data dir (backend "sqlite") and an apiserver on loopback
+    (tests/cluster.py, as the e2e tests start theirs), stopped and removed afterwards; with `kubeconfig` (an
+    admin's), an apiserver that is already running (nothing is started)."""
     if kubeconfig is not None:
         yield ControlPlane(load_kubeconfig(kubeconfig).server.rstrip("/"), kubeconfig, backend=backend)
         return
-    etcd: Etcd | None = None
-    server: ApiServer | None = None
-    dirs: list[str] = []
-    try:
-        if backend == "etcd":
-            etcd = Etcd()
-            etcd.start()
-            server = ApiServer(etcd.url, list(apiserver_args))
-        else:
-            dirs.append(tempfile.mkdtemp(prefix="kubelite-bench-sqlite-"))
-            server = ApiServer(None, ["--storage-backend", "sqlite", "--data-dir", dirs[0], *apiserver_args])
-        server.start()
-        yield ControlPlane(server.url, str(server.admin_kubeconfig), server, etcd, backend, dirs)
-    finally:
-        if server is not None:
-            server.stop()
-            server.log_path.unlink(missing_ok=True)
-        if etcd is not None:
-            etcd.destroy()
-        for d in dirs:
-            shutil.rmtree(d, ignore_errors=True)
+    with cluster.control_plane(backend, apiserver_args) as started:
+        server = started.apiserver
+        yield ControlPlane(
+            server.url, str(server.admin_kubeconfig), server, started.etcd, backend, started.dirs
+        )
 
 
 async def open_connection(
@@ -243,7 +247,7 @@ def _started(cp: ControlPlane) -> ApiServer:
 def kubelet(cp: ControlPlane, name: str, pod_cidr: str, root: Path, extra: Sequence[str] = ()) -> Any:
     """A real kubelet (Docker, CNI) for `cp`, not yet started (tests/e2e/kubelet/conftest.py's KubeletProc): it
     runs as system:node:<name> and serves HTTPS with a certificate of the cluster's CA."""
-    from tests.e2e.kubelet.conftest import KubeletProc
+    from tests.e2e.kubelet.helpers import KubeletProc
 
     return KubeletProc(name, pod_cidr, free_port(), root / "root", root / "cni", _started(cp), list(extra))
 
@@ -258,16 +262,9 @@ def kube_proxy(cp: ControlPlane, mode: str = "iptables", extra: Sequence[str] = 
 
 @contextmanager
 def token_controllers(cp: ControlPlane) -> Iterator[None]:
-    """What a pod on a real kubelet needs for its API credentials (the default ServiceAccount, kube-root-ca.crt):
-    the controller-manager's serviceaccount and root-ca-cert-publisher controllers only, as its own identity."""
-    from tests.e2e.kubelet.conftest import start_token_controllers
-
-    proc, log = start_token_controllers(_started(cp))
-    try:
+    """What a pod on a real kubelet needs for its API credentials (tests/cluster.py's token_controllers)."""
+    with cluster.token_controllers(_started(cp)):
         yield
-    finally:
-        stop_process(proc)
-        log.unlink(missing_ok=True)
 
 
 # -- Prometheus text -----------------------------------------------------------------------------------------------

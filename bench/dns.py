@@ -32,7 +32,8 @@ import dns.rrset
 
 from bench.common import alternate, control_plane, free_port, summarize
 from bench.record import Recording, ratio, target
-from tests.harness import stop_process, wait_until
+from tests.harness import stop_process
+from tests.polling import wait_until
 
 NAMESPACES = 10
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import queue
@@ -46,12 +47,14 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import REPO, ControlPlane, alternate, control_plane, kubelet, summarize
+from bench.common import REPO, ControlPlane, alternate, benchmark_main, control_plane, kubelet, summarize
 from bench.record import Recording, ratio, target
-from tests.e2e.kubelet.conftest import CLUSTER_CIDR, cleanup_node
-from tests.harness import route_exists, wait_until
+from tests import factories
+from tests.cluster import guard_route_restored, running_nodes
+from tests.factories import network_policy
 from tests.images import BUSYBOX_IMAGE, ensure_images
 from tests.integration.netpol.helpers import NetpolProc, agent_args
+from tests.polling import wait_until
 
 Obj = dict[str, Any]
 NS = "bench-netpol"
@@ -60,27 +63,12 @@ SERVE = "mkdir -p /www && echo srv > /www/index.html && exec httpd -f -p 8080 -h
 
 
 def pod(name: str, node: str, labels: dict[str, str], command: list[str]) -> Obj:
-    return {
-        "metadata": {"name": name, "labels": labels},
-        "spec": {
-            "nodeName": node,
-            "terminationGracePeriodSeconds": 0,
-            "containers": [{"name": "c", "image": BUSYBOX_IMAGE, "command": command}],
-        },
-    }
+    box = factories.container("c", BUSYBOX_IMAGE, command=command)
+    return factories.pod(name, labels, node=node, containers=[box], terminationGracePeriodSeconds=0)
 
 
-def policy(name: str, spec: Obj) -> Obj:
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": {"name": name},
-        "spec": spec,
-    }
-
-
-DENY = policy("deny", {"podSelector": {}, "policyTypes": ["Ingress"]})
-ALLOW = policy(
+DENY = network_policy("deny", {"podSelector": {}, "policyTypes": ["Ingress"]})
+ALLOW = network_policy(
     "allow",
     {
         "podSelector": {"matchLabels": {"app": "server"}},
@@ -101,7 +89,7 @@ def many(count: int) -> list[Obj]:
             "podSelector": {"matchLabels": {"app": "server"}},
             "ingress": [{"from": [{"podSelector": {"matchLabels": peer}}], "ports": [{"port": 8080}]}],
         }
-        out.append(policy(f"np-{i:04d}", spec))
+        out.append(network_policy(f"np-{i:04d}", spec))
     return out
 
 
@@ -230,6 +218,36 @@ def label_sync(api: httpx.Client, agent: NetpolProc, ip: str, probe: Probe) -> f
     return sync_seconds(agent, before)[0][1]
 
 
+def measure(
+    cp: ControlPlane, api: httpx.Client, agent: NetpolProc, node: str, args: argparse.Namespace
+) -> Obj:
+    """A server and a client pod on `node`, then every measurement between them."""
+    report: Obj = {}
+    api.post("/api/v1/namespaces", json={"metadata": {"name": NS}}).raise_for_status()
+    for obj in (pod("server", node, {"app": "server"}, ["sh", "-c", SERVE]),
+                pod("client", node, {"role": "client"}, ["sleep", "3600"])):  # fmt: skip
+        api.post(f"/api/v1/namespaces/{NS}/pods", json=obj).raise_for_status()
+
+    def running(name: str) -> Obj | None:
+        p = api.get(f"/api/v1/namespaces/{NS}/pods/{name}").json()
+        return p if (p.get("status") or {}).get("phase") == "Running" else None
+
+    server, client = (
+        wait_until(functools.partial(running, n), 60, 0.2, what=n) for n in ("server", "client")
+    )
+    ip = server["status"]["podIP"]
+    cid = client["status"]["containerStatuses"][0]["containerID"].removeprefix("docker://")
+    pid = int(subprocess.run(["docker", "inspect", "-f", "{{.State.Pid}}", cid], capture_output=True,
+                             text=True, check=True).stdout)  # fmt: skip
+    probe = Probe(pid)
+    wait_until(lambda: probe.latency(ip, 1), 30, 0.2, what="the server answering the client")
+    report["enforcement"] = enforcement(api, probe, ip, args.enforcement_rounds)
+    report["label_sync_none_s"] = [label_sync(api, agent, ip, probe) for _ in range(5)]
+    report["latency"] = latency(cp, api, agent, probe, ip, args)
+    report["scale"] = scale(cp, api, agent, probe, ip, args)
+    return report
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     if os.geteuid() != 0 or not all(
         shutil.which(t) for t in ("iptables-restore", "ipset", "docker", "nsenter")
@@ -237,47 +255,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         sys.exit("bench/netpol.py needs root, iptables, ipset, nsenter and Docker")
     ensure_images()
     tmp = Path(tempfile.mkdtemp(prefix="kubelite-bench-netpol-"))
-    guard_existed = route_exists(CLUSTER_CIDR)
     report: dict[str, Any] = {}
-    with control_plane() as cp:
+    with guard_route_restored(), control_plane() as cp:
         node = kubelet(cp, f"bnp{uuid.uuid4().hex[:4]}", "10.244.253.0/24", tmp)
         assert cp.apiserver is not None  # control_plane() started its own
         agent = NetpolProc(agent_args(cp.apiserver, node.name), [node.name],
                            extra=["--min-sync-period", "0.5", "--sync-period", "10"])  # fmt: skip
         try:
-            node.start()
-            agent.start()
-            with cp.http_sync() as api:
-                api.post("/api/v1/namespaces", json={"metadata": {"name": NS}}).raise_for_status()
-                for obj in (pod("server", node.name, {"app": "server"}, ["sh", "-c", SERVE]),
-                            pod("client", node.name, {"role": "client"}, ["sleep", "3600"])):  # fmt: skip
-                    api.post(f"/api/v1/namespaces/{NS}/pods", json=obj).raise_for_status()
-
-                def running(name: str) -> Obj | None:
-                    p = api.get(f"/api/v1/namespaces/{NS}/pods/{name}").json()
-                    return p if (p.get("status") or {}).get("phase") == "Running" else None
-
-                server, client = (
-                    wait_until(lambda n=n: running(n), 60, 0.2, what=n) for n in ("server", "client")
-                )
-                ip = server["status"]["podIP"]
-                cid = client["status"]["containerStatuses"][0]["containerID"].removeprefix("docker://")
-                pid = int(subprocess.run(["docker", "inspect", "-f", "{{.State.Pid}}", cid], capture_output=True,
-                                         text=True, check=True).stdout)  # fmt: skip
-                probe = Probe(pid)
-                wait_until(lambda: probe.latency(ip, 1), 30, 0.2, what="the server answering the client")
-                report["enforcement"] = enforcement(api, probe, ip, args.enforcement_rounds)
-                report["label_sync_none_s"] = [label_sync(api, agent, ip, probe) for _ in range(5)]
-                report["latency"] = latency(cp, api, agent, probe, ip, args)
-                report["scale"] = scale(cp, api, agent, probe, ip, args)
+            with running_nodes([node]):
+                try:
+                    agent.start()
+                    with cp.http_sync() as api:
+                        report = measure(cp, api, agent, node.name, args)
+                finally:
+                    agent.cleanup()  # before the node goes: as before
         finally:
-            agent.cleanup()
-            node.stop()
-            cleanup_node(node)
-            node.discard_log()
-            if not guard_existed:
-                subprocess.run(["ip", "route", "del", "blackhole", CLUSTER_CIDR], capture_output=True)
-                subprocess.run(["ip", "link", "del", "kubelite-guard"], capture_output=True)
             shutil.rmtree(tmp, ignore_errors=True)
     return report
 
@@ -391,19 +383,9 @@ def record(rec: Recording, report: dict[str, Any], args: argparse.Namespace) -> 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    benchmark_main(
+        __doc__ or "", "netpol", run, record, policies=500, requests=2000, rounds=4, enforcement_rounds=20
     )
-    parser.add_argument("--policies", type=int, default=500)
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--rounds", type=int, default=4)
-    parser.add_argument("--enforcement-rounds", type=int, default=20)
-    args = parser.parse_args()
-    rec = Recording("netpol", vars(args))
-    record(rec, run(args), args)
-    from bench.report import show
-
-    show("netpol")
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ def watch(ip: str, port: int, seconds: float) -> None:
 
 
 def one_request(ip: str, port: int) -> float:
+    """One GET on a fresh connection; returns seconds from connect() to the server closing it."""
     start = time.perf_counter()
     with socket.create_connection((ip, port), timeout=5) as s:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -48,7 +49,7 @@ def one_request(ip: str, port: int) -> float:
         while chunk := s.recv(65536):
             data += chunk
     elapsed = time.perf_counter() - start
-    if b" 200 " not in data.split(b"\r\n", 1)[0]:
+    if not data.startswith(b"HTTP/1.") or b" 200 " not in data.split(b"\r\n", 1)[0]:
         raise RuntimeError(f"bad response from {ip}:{port}: {data[:80]!r}")
     return elapsed
 

@@ -50,9 +50,9 @@ from bench.common import (
 from bench.record import Recording, ratio, target
 from kubelet.network import host
 from kubelet.network.cni import CniInvoker, bridge_name, find_bin_dir, node_conflist
-from tests.e2e.kubelet.conftest import CLUSTER_CIDR, cleanup_node
-from tests.harness import route_exists, wait_until
+from tests.cluster import guard_route_restored, running_nodes
 from tests.images import BUSYBOX_IMAGE, PAUSE_IMAGE, ensure_images
+from tests.polling import wait_until
 
 LABEL = "io.kubelite.bench"
 
@@ -198,24 +198,21 @@ def measure(cp: ControlPlane, args: argparse.Namespace, tmp: Path) -> dict[str, 
     bare = BarePairs(f"bare{uuid.uuid4().hex[:5]}", f"10.244.{third[1]}.0/24", tmp / "bare", args.pods)
     samples: dict[str, list[list[float]]] = {"kubelet": [], "bare": []}
     try:
-        proc.start()
+        with running_nodes([proc]):
 
-        def one(side: str, n: int, tag: str) -> list[float]:
-            if side == "bare":
-                return asyncio.run(bare.round(n, tag))
-            got = asyncio.run(kubelet_round(cp, node, n))
-            wait_until(lambda: node_containers_gone(node), 60, 0.2, what="bench pods removed")
-            return got
+            def one(side: str, n: int, tag: str) -> list[float]:
+                if side == "bare":
+                    return asyncio.run(bare.round(n, tag))
+                got = asyncio.run(kubelet_round(cp, node, n))
+                wait_until(lambda: node_containers_gone(node), 60, 0.2, what="bench pods removed")
+                return got
 
-        one("bare", 1, "warmup")
-        one("kubelet", 1, "warmup")
-        for r, order in alternate("bare", "kubelet", args.rounds):
-            for side in order:
-                samples[side].append(one(side, args.pods, str(r)))
+            one("bare", 1, "warmup")
+            one("kubelet", 1, "warmup")
+            for r, order in alternate("bare", "kubelet", args.rounds):
+                for side in order:
+                    samples[side].append(one(side, args.pods, str(r)))
     finally:
-        proc.stop()
-        cleanup_node(proc)
-        proc.discard_log()
         asyncio.run(bare.destroy())
     return samples
 
@@ -267,15 +264,12 @@ def main() -> None:
     args = parser.parse_args()
     rec = Recording("pod_startup", vars(args))
     ensure_images()
-    guard_existed = route_exists(CLUSTER_CIDR)
     tmp = Path(tempfile.mkdtemp(prefix="kubelite-bench-"))
     try:
         # Pods get their API credentials (kube-api-access) as in a cluster: the controllers that publish them run.
-        with control_plane() as cp, token_controllers(cp):
+        with guard_route_restored(), control_plane() as cp, token_controllers(cp):
             samples = measure(cp, args, tmp)
     finally:
-        if not guard_existed:
-            asyncio.run(host.remove_guard(CLUSTER_CIDR))
         shutil.rmtree(tmp, ignore_errors=True)
     record(rec, samples, args)
     from bench.report import show

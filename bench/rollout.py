@@ -35,7 +35,9 @@ from apimachinery.client import Client
 from apimachinery.resources import must_resource
 from bench.common import ControlPlane, control_plane, summarize
 from bench.record import Recording, target
-from tests.harness import free_port, stop_process, wait_until
+from tests import factories
+from tests.harness import free_port, stop_process
+from tests.polling import wait_until
 
 PODS = must_resource("", "pods")
 NODES = must_resource("", "nodes")
@@ -50,32 +52,15 @@ def int_or_percent(value: str) -> int | str:
 
 
 def deployment(replicas: int, surge: str, unavailable: str) -> dict[str, Any]:
-    labels = {"app": "web"}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "web"},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": labels},
-            "strategy": {
-                "type": "RollingUpdate",
-                "rollingUpdate": {
-                    "maxSurge": int_or_percent(surge),
-                    "maxUnavailable": int_or_percent(unavailable),
-                },
-            },
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {
-                    "terminationGracePeriodSeconds": 0,
-                    "containers": [
-                        {"name": "app", "image": "busybox:1", "resources": {"requests": {"cpu": "10m"}}}
-                    ],
-                },
-            },
-        },
-    }
+    rolling = {"maxSurge": int_or_percent(surge), "maxUnavailable": int_or_percent(unavailable)}
+    return factories.deployment(
+        "web",
+        replicas,
+        containers=[factories.container(cpu="10m")],
+        labelled=False,
+        pod_spec={"terminationGracePeriodSeconds": 0},
+        strategy={"type": "RollingUpdate", "rollingUpdate": rolling},
+    )
 
 
 def ready(pod: dict[str, Any]) -> bool:

@@ -24,9 +24,7 @@ import asyncio
 import os
 import re
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,30 +36,23 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ControlPlane, alternate, control_plane, kube_proxy, kubelet, summarize
+from bench.common import (
+    ControlPlane,
+    alternate,
+    benchmark_main,
+    control_plane,
+    kube_proxy,
+    kubelet,
+    summarize,
+)
+from bench.netprobe import one_request
 from bench.record import Recording, ratio, target
-from tests.e2e.kubelet.conftest import CLUSTER_CIDR, cleanup_node
-from tests.harness import route_exists, wait_until
+from tests.cluster import guard_route_restored, running_nodes
 from tests.images import BUSYBOX_IMAGE, ensure_images
 from tests.integration.proxy.helpers import iptables_save
+from tests.polling import wait_until
 
 Obj = dict[str, Any]
-REQUEST = b"GET / HTTP/1.0\r\n\r\n"
-
-
-def one_request(ip: str, port: int) -> float:
-    """One GET on a fresh connection; returns seconds from connect() to the server closing it."""
-    start = time.perf_counter()
-    with socket.create_connection((ip, port), timeout=5) as s:
-        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        s.sendall(REQUEST)
-        data = b""
-        while chunk := s.recv(65536):
-            data += chunk
-    elapsed = time.perf_counter() - start
-    if not data.startswith(b"HTTP/1.") or b" 200 " not in data.split(b"\r\n", 1)[0]:
-        raise RuntimeError(f"bad response from {ip}:{port}: {data[:80]!r}")
-    return elapsed
 
 
 def compare(direct: tuple[str, int], proxied: tuple[str, int], total: int, rounds: int) -> dict[str, Any]:
@@ -216,17 +207,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         sys.exit("bench/service.py needs root, iptables and Docker")
     ensure_images()
     tmp = Path(tempfile.mkdtemp(prefix="kubelite-bench-service-"))
-    guard_existed = route_exists(CLUSTER_CIDR)
     report: dict[str, Any] = {}
-    with control_plane() as cp:
+    with guard_route_restored(), control_plane() as cp:
         # Selector-less services with Endpoints written by hand (no controller mirrors them into slices here).
         source = ["--endpoints-source", "endpoints"]
         proxy = kube_proxy(cp, extra=["--min-sync-period", "1", "--sync-period", "60", *source])
         node = kubelet(cp, f"bsvc{uuid.uuid4().hex[:4]}", "10.244.251.0/24", tmp)
         try:
             proxy.start()  # guard routes before anything else
-            node.start()
-            with cp.http_sync() as api:
+            with running_nodes([node]), cp.http_sync() as api:
                 ip, cluster_ip = serve(api, node.name)
                 report["iptables"] = compare((ip, 8080), (cluster_ip, 80), args.requests, args.rounds)
                 proxy.stop()
@@ -241,13 +230,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 proxy.start()
                 report["programming"] = programming(cp, api, proxy, args.services)
         finally:
-            node.stop()
-            cleanup_node(node)
-            node.discard_log()
             proxy.cleanup()
-            if not guard_existed:
-                subprocess.run(["ip", "route", "del", "blackhole", CLUSTER_CIDR], capture_output=True)
-                subprocess.run(["ip", "link", "del", "kubelite-guard"], capture_output=True)
             shutil.rmtree(tmp, ignore_errors=True)
     return report
 
@@ -285,18 +268,7 @@ def record(rec: Recording, report: dict[str, Any], args: argparse.Namespace) -> 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--requests", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=6)
-    parser.add_argument("--services", type=int, default=1000)
-    args = parser.parse_args()
-    rec = Recording("service", vars(args))
-    record(rec, run(args), args)
-    from bench.report import show
-
-    show("service")
+    benchmark_main(__doc__ or "", "service", run, record, requests=1000, rounds=6, services=1000)
 
 
 if __name__ == "__main__":

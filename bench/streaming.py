@@ -17,7 +17,6 @@ Every copy is checked (size and sha256). Writes bench/results/streaming.json (be
 from __future__ import annotations
 
 import argparse
-import asyncio
 import hashlib
 import re
 import shutil
@@ -36,11 +35,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import ControlPlane, alternate, control_plane, kubelet, summarize, token_controllers
 from bench.record import RESULTS, Recording, ratio, target
-from kubelet.network import host
 from tests.binaries import KUBECTL
-from tests.e2e.kubelet.conftest import CLUSTER_CIDR, cleanup_node
-from tests.harness import free_pod_cidrs, route_exists, wait_until
+from tests.cluster import guard_route_restored, running_nodes
+from tests.harness import free_pod_cidrs
 from tests.images import BUSYBOX_IMAGE, ensure_images
+from tests.polling import wait_until
 
 SERVE = "mkdir -p /www && dd if=/dev/urandom of=/www/data bs=1048576 count={mb} 2>/dev/null && exec httpd -f -p 8080 -h /www"
 FORWARDING = re.compile(r"Forwarding from 127\.0\.0\.1:(\d+) -> 8080")
@@ -202,22 +201,14 @@ def main() -> None:
         sys.exit("kubectl is missing: scripts/install puts it into .venv/bin")
     rec = Recording("streaming", vars(args))
     ensure_images()
-    guard_existed = route_exists(CLUSTER_CIDR)
     tmp = Path(tempfile.mkdtemp(prefix="kubelite-bench-"))
     try:
-        with control_plane() as cp, token_controllers(cp):
+        with guard_route_restored(), control_plane() as cp, token_controllers(cp):
             node = f"bench{uuid.uuid4().hex[:5]}"
             proc = kubelet(cp, node, free_pod_cidrs(1, range(100, 250))[0], tmp / "kubelet")
-            try:
-                proc.start()
+            with running_nodes([proc]):
                 samples = measure(Pod(cp, node, args.mb), args, tmp)
-            finally:
-                proc.stop()
-                cleanup_node(proc)
-                proc.discard_log()
     finally:
-        if not guard_existed:
-            asyncio.run(host.remove_guard(CLUSTER_CIDR))
         shutil.rmtree(tmp, ignore_errors=True)
     record(rec, samples, args)
     from bench.report import streaming

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.harness import start_component, stop_process, wait_until
+from tests.harness import start_component, stop_process
+from tests.polling import wait_until
 
 
 @dataclass

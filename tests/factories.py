@@ -8,20 +8,70 @@ from typing import Any
 Obj = dict[str, Any]
 
 
+def _container(
+    name: str = "app",
+    image: str = "busybox:1",
+    *,
+    ports: list[int] | list[Obj] | None = None,
+    cpu: str | None = None,
+    **fields: Any,
+) -> Obj:
+    """One container `name` running `image`; `ports` become container ports (a number, or the port's whole entry), `cpu` a CPU request, `fields` are
+    added as they are (command, env, readinessProbe, ...)."""
+    box: Obj = {"name": name, "image": image}
+    if ports:
+        box["ports"] = [{"containerPort": p} if isinstance(p, int) else p for p in ports]
+    if cpu:
+        box["resources"] = {"requests": {"cpu": cpu}}
+    box.update(fields)
+    return box
+
+
+container = _container  # (a parameter of pod and deployment has the same name)
+
+
+def _metadata(name: str, namespace: str | None, labels: dict[str, str] | None, extra: Obj | None) -> Obj:
+    meta: Obj = {"name": name}
+    if namespace is not None:
+        meta["namespace"] = namespace
+    if labels is not None:
+        meta["labels"] = dict(labels)
+    meta.update(extra or {})
+    return meta
+
+
 def pod(
     name: str,
     labels: dict[str, str] | None = None,
     image: str = "busybox:1",
     container: str = "app",
+    *,
+    namespace: str | None = None,
+    node: str | None = None,
+    containers: list[Obj] | None = None,
+    metadata: Obj | None = None,
     **spec: Any,
 ) -> Obj:
-    """A Pod `name` with one container `container` running `image`; `spec` adds or replaces pod spec fields."""
+    """A Pod `name` with one container `container` running `image` (or `containers`, each given `image` if it has
+    none), on `node` if given; `spec` adds or replaces pod spec fields, `metadata` adds metadata fields."""
+    if containers is None:
+        containers = [{"name": container, "image": image}]
+    for box in containers:
+        box.setdefault("image", image)
+    body: Obj = {"containers": containers}
+    if node is not None:
+        body["nodeName"] = node
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": name, "labels": labels or {}},
-        "spec": {"containers": [{"name": container, "image": image}], **spec},
+        "metadata": _metadata(name, namespace, labels or {}, metadata),
+        "spec": {**body, **spec},
     }
+
+
+def template(labels: dict[str, str], containers: list[Obj], **spec: Any) -> Obj:
+    """A pod template: pods labelled `labels` running `containers`; `spec` adds pod spec fields."""
+    return {"metadata": {"labels": dict(labels)}, "spec": {"containers": containers, **spec}}
 
 
 def deployment(
@@ -30,22 +80,109 @@ def deployment(
     image: str = "nginx:1.25",
     container: str = "app",
     ports: list[int] | None = None,
+    *,
+    labels: dict[str, str] | None = None,
+    namespace: str | None = None,
+    containers: list[Obj] | None = None,
+    metadata: Obj | None = None,
+    labelled: bool = True,
+    pod_spec: Obj | None = None,
+    **spec: Any,
 ) -> Obj:
-    """A Deployment `name` labelled and selecting `app=<name>`, whose pods run one container `container` with
-    `image` (and `ports` as container ports, if given)."""
-    labels = {"app": name}
-    box: Obj = {"name": container, "image": image}
-    if ports:
-        box["ports"] = [{"containerPort": p} for p in ports]
+    """A Deployment `name` selecting `labels` (default `app=<name>`), whose pods run one container `container`
+    with `image` (and `ports` as container ports), or `containers`. The Deployment carries the labels itself unless
+    `labelled` is false; `pod_spec` adds pod spec fields, `spec` Deployment spec fields (strategy, ...)."""
+    labels = labels or {"app": name}
+    containers = containers or [_container(container, image, ports=ports)]
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": name, "labels": dict(labels)},
+        "metadata": _metadata(name, namespace, labels if labelled else None, metadata),
         "spec": {
             "replicas": replicas,
             "selector": {"matchLabels": dict(labels)},
-            "template": {"metadata": {"labels": dict(labels)}, "spec": {"containers": [box]}},
+            "template": template(labels, containers, **(pod_spec or {})),
+            **spec,
         },
+    }
+
+
+def replicaset(
+    name: str,
+    replicas: int,
+    labels: dict[str, str] | None = None,
+    image: str = "busybox:1",
+    container: str = "c",
+    *,
+    pod_spec: Obj | None = None,
+    **spec: Any,
+) -> Obj:
+    """A ReplicaSet `name` selecting `labels` (default `app=<name>`) of pods running `image`."""
+    labels = labels or {"app": name}
+    containers = [{"name": container, "image": image}]
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": dict(labels)},
+            "template": template(labels, containers, **(pod_spec or {})),
+            **spec,
+        },
+    }
+
+
+def service(
+    name: str,
+    selector: dict[str, str] | None = None,
+    port: int = 80,
+    target_port: int | str = 8080,
+    *,
+    namespace: str | None = None,
+    port_name: str | None = "http",
+    **spec: Any,
+) -> Obj:
+    """A Service `name` sending `port` to `target_port` of the pods `selector` picks (default `app=<name>`)."""
+    entry: Obj = {"port": port, "targetPort": target_port}
+    if port_name:
+        entry = {"name": port_name, **entry}
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _metadata(name, namespace, None, None),
+        "spec": {"selector": selector if selector is not None else {"app": name}, "ports": [entry], **spec},
+    }
+
+
+def namespace(name: str, labels: dict[str, str] | None = None) -> Obj:
+    """A Namespace `name`, labelled `labels` if given."""
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": _metadata(name, None, labels, None)}
+
+
+def configmap(
+    name: str,
+    data: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None,
+    *,
+    namespace: str | None = None,
+) -> Obj:
+    """A ConfigMap `name` holding `data`."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": _metadata(name, namespace, labels or {}, None),
+        "data": dict(data or {}),
+    }
+
+
+def network_policy(name: str, spec: Obj, *, namespace: str | None = None) -> Obj:
+    """A NetworkPolicy `name` with `spec` as given."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": _metadata(name, namespace, None, None),
+        "spec": spec,
     }
 
 

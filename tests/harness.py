@@ -34,15 +34,16 @@ import ssl
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
 from apimachinery.kubeconfig import ClientConfig
 from apimachinery.pki import CertificateAuthority, key_pem, new_key, private_dir, write_private
+from tests.polling import wait_until
 
 REPO = Path(__file__).resolve().parent.parent
 ADMIN = ("kubernetes-admin", ("system:masters",))
@@ -161,24 +162,6 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05, what: str = "condition"):
-    """Poll `predicate` until it returns a truthy value; return it. Raise TimeoutError after `timeout`."""
-    deadline = time.monotonic() + timeout
-    last_exc: BaseException | None = None
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except Exception as exc:  # the predicate may fail until the thing it waits for is up
-            last_exc = exc
-        time.sleep(interval)
-    raise TimeoutError(
-        f"timed out after {timeout}s waiting for {what}"
-        + (f" (last error: {last_exc!r})" if last_exc else "")
-    )
-
-
 def docker_ok() -> bool:
     """Whether a Docker engine answers here (tests that need one skip otherwise)."""
     return (
@@ -239,6 +222,12 @@ class _Server:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+
+def need_etcd() -> None:
+    """Skip the test (tests/skip_policy.py makes that a failure in CI) when no etcd binary is installed."""
+    if not shutil.which("etcd") and not shutil.which("/usr/bin/etcd"):
+        pytest.skip("etcd is not installed (the README's test command installs it)")
 
 
 class Etcd(_Server):

@@ -22,8 +22,9 @@ import yaml
 
 from apimachinery.kubeconfig import load as load_kubeconfig
 from cli.image import load_image
-from tests.compose.conftest import Compose
-from tests.harness import forbidden_lines, wait_until
+from tests.compose.helpers import Compose
+from tests.harness import forbidden_lines
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.compose, pytest.mark.docker, pytest.mark.e2e, pytest.mark.slow]
 

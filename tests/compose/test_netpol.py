@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 import yaml
 
+from tests import factories
 from tests.binaries import KUBECTL
-from tests.compose.conftest import Compose
-from tests.harness import wait_until
+from tests.compose.helpers import Compose
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.compose, pytest.mark.docker, pytest.mark.e2e, pytest.mark.kubectl, pytest.mark.slow]
 
@@ -39,15 +40,6 @@ def pod(name: str, node: str, labels: dict[str, str], *, serve: bool = True) -> 
         "kind": "Pod",
         "metadata": {"name": name, "namespace": NS, "labels": labels},
         "spec": {"nodeName": node, "terminationGracePeriodSeconds": 0, "containers": [container]},
-    }
-
-
-def policy(name: str, spec: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": {"name": name, "namespace": NS},
-        "spec": spec,
     }
 
 
@@ -89,10 +81,6 @@ def get(c: Compose, node: str, pod_name: str, ip: str, port: int = 8080) -> str:
     return out.stdout.strip() if out.returncode == 0 else ""
 
 
-def eventually(check: Any, what: str, timeout: float = 10) -> None:
-    wait_until(lambda: bool(check()), timeout, 0.1, what=what)
-
-
 @pytest.mark.timeout(300)
 def test_policies_across_two_nodes(compose_cluster: Compose) -> None:
     c = compose_cluster
@@ -116,47 +104,59 @@ def test_policies_across_two_nodes(compose_cluster: Compose) -> None:
     pods = {p["metadata"]["name"]: p for p in kubectl_json(c, "get", "pods", "-n", NS)["items"]}
     server = pods["server"]["status"]["podIP"]
     db = kubectl_json(c, "get", "svc", "db", "-n", NS)["spec"]["clusterIP"]
-    eventually(lambda: get(c, "node-1", "client", server) == "server", "the client reaching the server", 30)
-    eventually(lambda: get(c, "node-1", "client", db, 80) == "db", "the client reaching the db service", 30)
+    wait_until(
+        lambda: get(c, "node-1", "client", server) == "server", 30, 0.1, what="the client reaching the server"
+    )
+    wait_until(
+        lambda: get(c, "node-1", "client", db, 80) == "db", 30, 0.1, what="the client reaching the db service"
+    )
 
     # Ingress, enforced by node-2's agent for a client on node-1.
-    _apply(c, (policy("deny", {"podSelector": {}, "policyTypes": ["Ingress"]}),))
-    eventually(lambda: get(c, "node-1", "client", server) == "", "default deny on node-2")
+    _apply(
+        c, (factories.network_policy("deny", {"podSelector": {}, "policyTypes": ["Ingress"]}, namespace=NS),)
+    )
+    wait_until(lambda: get(c, "node-1", "client", server) == "", 10, 0.1, what="default deny on node-2")
     allow = {
         "podSelector": {"matchLabels": {"app": "server"}},
         "ingress": [
             {"from": [{"podSelector": {"matchLabels": {"role": "client"}}}], "ports": [{"port": "http"}]}
         ],
     }
-    _apply(c, (policy("allow-clients", allow),))
-    eventually(lambda: get(c, "node-1", "client", server) == "server", "the labelled client let in")
+    _apply(c, (factories.network_policy("allow-clients", allow, namespace=NS),))
+    wait_until(
+        lambda: get(c, "node-1", "client", server) == "server", 10, 0.1, what="the labelled client let in"
+    )
     assert get(c, "node-1", "other", server) == ""
     assert any("KLNP-POD-IN-" in line for line in c.node_exec("node-2", "iptables-save").stdout.splitlines())
 
     # Egress, enforced by node-1's agent: the client may reach the server only, not the db service.
     c.kubectl("delete", "netpol", "deny", "-n", NS)
-    eventually(lambda: get(c, "node-1", "client", db, 80) == "db", "the db service open again")
+    wait_until(lambda: get(c, "node-1", "client", db, 80) == "db", 10, 0.1, what="the db service open again")
     egress = {
         "podSelector": {"matchLabels": {"role": "client"}},
         "policyTypes": ["Egress"],
         "egress": [{"to": [{"podSelector": {"matchLabels": {"app": "server"}}}]}],
     }
-    _apply(c, (policy("client-egress", egress),))
-    eventually(lambda: get(c, "node-1", "client", db, 80) == "", "egress blocking the db service")
+    _apply(c, (factories.network_policy("client-egress", egress, namespace=NS),))
+    wait_until(
+        lambda: get(c, "node-1", "client", db, 80) == "", 10, 0.1, what="egress blocking the db service"
+    )
     assert get(c, "node-1", "client", server) == "server"
     assert any("KLNP-POD-EG-" in line for line in c.node_exec("node-1", "iptables-save").stdout.splitlines())
 
     # Removing the policies restores traffic.
     c.kubectl("delete", "netpol", "--all", "-n", NS)
-    eventually(lambda: get(c, "node-1", "client", db, 80) == "db", "traffic restored")
-    eventually(lambda: get(c, "node-1", "other", server) == "server", "traffic restored for other")
+    wait_until(lambda: get(c, "node-1", "client", db, 80) == "db", 10, 0.1, what="traffic restored")
+    wait_until(
+        lambda: get(c, "node-1", "other", server) == "server", 10, 0.1, what="traffic restored for other"
+    )
     for node in ("node-1", "node-2"):
         health = c.node_exec(
             node, "python3", "/opt/kubelite/deploy/probe.py", "http://127.0.0.1:10265/healthz"
         )
         assert health.returncode == 0, health.stdout + health.stderr
         # Sets that no rule uses any more go at the agent's next sync (at most --sync-period later).
-        eventually(
+        wait_until(
             lambda node=node: (
                 not [
                     s
@@ -164,7 +164,8 @@ def test_policies_across_two_nodes(compose_cluster: Compose) -> None:
                     if s.startswith("KLNP-S-")
                 ]
             ),
-            f"{node}'s sets removed",
             20,
+            0.1,
+            what=f"{node}'s sets removed",
         )
     c.kubectl("delete", "namespace", NS, "--wait=false")

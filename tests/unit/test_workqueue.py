@@ -10,14 +10,7 @@ import pytest
 
 from apimachinery.backoff import Backoff, ItemBackoff
 from apimachinery.workqueue import QueueShutDown, TerminalError, WorkQueue, run_workers
-
-
-async def wait_for(predicate, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met")
-        await asyncio.sleep(0.005)
+from tests.polling import eventually
 
 
 async def test_dedup_while_waiting() -> None:
@@ -63,7 +56,7 @@ async def test_no_two_workers_on_one_key() -> None:
         q.add("a")
         q.add("b")
         await asyncio.sleep(0.002)
-    await wait_for(lambda: len(q) == 0 and not active)
+    await eventually(lambda: len(q) == 0 and not active, 5.0, 0.005)
     q.shutdown()
     await asyncio.wait_for(workers, 2)
     assert overlap == []
@@ -82,8 +75,8 @@ async def test_errors_requeue_with_backoff_and_success_forgets() -> None:
 
     workers = asyncio.create_task(run_workers(q, reconcile, workers=2))
     q.add("k")
-    await wait_for(lambda: len(times) == 4)
-    await wait_for(lambda: q.num_requeues("k") == 0)
+    await eventually(lambda: len(times) == 4, 5.0, 0.005)
+    await eventually(lambda: q.num_requeues("k") == 0, 5.0, 0.005)
     gaps = [b - a for a, b in itertools.pairwise(times)]
     # 10 ms, 20 ms, 40 ms: each retry waits at least its own delay, and they grow.
     assert gaps[0] >= 0.009 and gaps[1] >= 0.019 and gaps[2] >= 0.039
@@ -101,7 +94,7 @@ async def test_terminal_error_is_not_retried() -> None:
 
     workers = asyncio.create_task(run_workers(q, reconcile))
     q.add("x")
-    await wait_for(lambda: calls == ["x"])
+    await eventually(lambda: calls == ["x"], 5.0, 0.005)
     await asyncio.sleep(0.05)
     assert calls == ["x"] and len(q) == 0 and q.num_requeues("x") == 0
     q.shutdown()

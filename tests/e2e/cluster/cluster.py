@@ -14,7 +14,6 @@ seconds; watchers.py observes rollouts and times a kubelet failover.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
@@ -22,14 +21,17 @@ import subprocess
 import tempfile
 import time
 import uuid
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from tests import factories
 from tests.binaries import KCTL, KUBECTL
-from tests.e2e.kubelet.conftest import CLUSTER_CIDR, KubeletProc, cleanup_node
+from tests.cluster import control_plane, discard_log, guard_route_restored, running_nodes
+from tests.e2e.kubelet.helpers import KubeletProc
 from tests.harness import (
     CONTROLLER_MANAGER,
     SCHEDULER,
@@ -37,13 +39,12 @@ from tests.harness import (
     Etcd,
     free_pod_cidrs,
     free_port,
-    route_exists,
     start_component,
     stop_process,
-    wait_until,
 )
 from tests.images import BUSYBOX_IMAGE, ensure_images
 from tests.kube import write_kubeconfig
+from tests.polling import wait_until
 
 Obj = dict[str, Any]
 
@@ -75,7 +76,7 @@ class LocalCluster:
     kubelets: list[KubeletProc] = field(default_factory=list)
     procs: dict[str, tuple[Any, Path]] = field(default_factory=dict)
     api: httpx.Client | None = None
-    guard_existed: bool = True
+    _stack: ExitStack = field(default_factory=ExitStack)
 
     @property
     def url(self) -> str:
@@ -95,19 +96,24 @@ class LocalCluster:
         return self.tmp / "kubeconfig"
 
     def start(self) -> None:
+        """Start everything (tests/cluster.py's pieces); what did start is stopped by stop(), even after a failure
+        here."""
         ensure_second_tag()
-        self.guard_existed = route_exists(CLUSTER_CIDR)
-        self.etcd = Etcd()
-        self.etcd.start()
+        stack = self._stack
+        stack.enter_context(guard_route_restored())
         tol = str(self.toleration)
-        self.apiserver = ApiServer(
-            self.etcd.url,
-            ["--default-not-ready-toleration-seconds", tol, "--default-unreachable-toleration-seconds", tol],
-        )
-        self.apiserver.start()
+        started = stack.enter_context(
+            control_plane(
+                apiserver_args=[
+                    "--default-not-ready-toleration-seconds", tol, "--default-unreachable-toleration-seconds", tol
+                ]
+            )
+        )  # fmt: skip
+        self.etcd, self.apiserver = started.etcd, started.apiserver
         api = self.apiserver
-        self.api = api.client(timeout=10)
+        self.api = stack.enter_context(api.client(timeout=10))
         write_kubeconfig(self.kubeconfig, api)
+        stack.callback(self._stop_components)
         # Each component as its own identity, with only its bootstrap role's rights.
         self.procs["scheduler"] = start_component(
             ["scheduler", *api.component_args(*SCHEDULER), "--port", str(free_port())], "cluster-scheduler"
@@ -126,8 +132,7 @@ class LocalCluster:
                         self.tmp / x / "root", self.tmp / x / "cni", api)
             for x, cidr in zip("ab", cidrs, strict=True)
         ]  # fmt: skip
-        for k in self.kubelets:
-            k.start()
+        stack.enter_context(running_nodes(self.kubelets))
         wait_until(self._nodes_ready, 30, 0.2, what="both nodes Ready")
         for name, (proc, _log) in self.procs.items():
             if proc.poll() is not None:
@@ -164,38 +169,19 @@ class LocalCluster:
         names = ["apiserver", "scheduler", "controller-manager", *(k.name for k in self.kubelets)]
         return "\n".join(f"----- {n} -----\n{self.log(n, tail)}" for n in names)
 
-    def stop(self) -> None:
-        keep = bool(os.environ.get("KUBELITE_KEEP_LOGS"))
-        for k in self.kubelets:
-            k.stop()
-        for k in self.kubelets:
-            cleanup_node(k)
-            if keep:
-                print(f"kept log: {k.log_path}")
-            k.discard_log()
+    def _stop_components(self) -> None:
         for proc, log in self.procs.values():
             stop_process(proc)
-            if keep:
-                print(f"kept log: {log}")
-            else:
-                log.unlink(missing_ok=True)
+            discard_log(log)
         self.procs.clear()
-        if self.api is not None:
-            self.api.close()
-            self.api = None
-        if self.apiserver is not None:
-            self.apiserver.stop()
-            if keep:
-                print(f"kept log: {self.apiserver.log_path}")
-            else:
-                self.apiserver.log_path.unlink(missing_ok=True)
-        if self.etcd is not None:
-            self.etcd.destroy()
-        if not self.guard_existed:
-            from kubelet.network import host
 
-            asyncio.run(host.remove_guard(CLUSTER_CIDR))
-        shutil.rmtree(self.tmp, ignore_errors=True)
+    def stop(self) -> None:
+        """Stop what start() started, in reverse order (kubelets and their nodes first, the guard route last)."""
+        try:
+            self._stack.close()
+        finally:
+            self.api = None
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
     # --- objects -------------------------------------------------------------------------------------------
 
@@ -278,7 +264,6 @@ class LocalCluster:
 
 def deployment(name: str, replicas: int, image: str = BUSYBOX_IMAGE) -> Obj:
     """busybox httpd behind an HTTP readiness probe; 25% surge/unavailable (2 and 1 of 6)."""
-    labels = {"app": name}
     container = {
         "name": "httpd",
         "image": image,
@@ -287,23 +272,15 @@ def deployment(name: str, replicas: int, image: str = BUSYBOX_IMAGE) -> Obj:
         "readinessProbe": {"httpGet": {"path": "/index.html", "port": 8080}, "periodSeconds": 1},
         "resources": {"requests": {"cpu": "50m", "memory": "16Mi"}},
     }
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": labels},
-            "strategy": {
-                "type": "RollingUpdate",
-                "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"},
-            },
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {"terminationGracePeriodSeconds": 2, "containers": [container]},
-            },
-        },
-    }
+    rolling = {"maxSurge": "25%", "maxUnavailable": "25%"}
+    return factories.deployment(
+        name,
+        replicas,
+        containers=[container],
+        labelled=False,
+        pod_spec={"terminationGracePeriodSeconds": 2},
+        strategy={"type": "RollingUpdate", "rollingUpdate": rolling},
+    )
 
 
 def is_ready(pod: Obj) -> bool:

@@ -17,8 +17,8 @@ import pytest
 from tests.binaries import INSTALL_HINT
 from tests.e2e.cluster.cluster import KUBECTL, SECOND_IMAGE, LocalCluster, is_ready, kctl, kubectl, pod_image
 from tests.e2e.cluster.watchers import ReadyWatch, measure_failover
-from tests.harness import wait_until
 from tests.images import BUSYBOX_IMAGE
+from tests.polling import wait_until
 
 # Each test waits for whole rollouts or a failover of real containers: more than the default timeout.
 pytestmark = [

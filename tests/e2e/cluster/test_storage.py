@@ -22,8 +22,8 @@ import pytest
 from apimachinery import storage
 from tests.e2e.cluster.cluster import KUBECTL, LocalCluster, kctl
 from tests.e2e.cluster.test_workloads import get, k
-from tests.harness import wait_until
 from tests.images import BUSYBOX_IMAGE
+from tests.polling import wait_until
 
 pytestmark = [
     pytest.mark.docker,

@@ -19,8 +19,9 @@ from typing import Any
 import pytest
 
 from tests.e2e.cluster.cluster import KUBECTL, SECOND_IMAGE, LocalCluster, is_ready
-from tests.harness import start_component, stop_process, wait_until
+from tests.harness import start_component, stop_process
 from tests.images import BUSYBOX_IMAGE
+from tests.polling import wait_until
 
 pytestmark = [
     pytest.mark.docker,

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from tests.e2e.cluster.cluster import LocalCluster, Obj, is_ready
-from tests.e2e.kubelet.conftest import KubeletProc
+from tests.e2e.kubelet.helpers import KubeletProc
 from tests.harness import admin_tls
 
 

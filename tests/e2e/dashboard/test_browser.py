@@ -21,9 +21,9 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.dashboard import Dashboard, running_dashboard
 from tests.e2e.cluster.cluster import LocalCluster, kubectl
-from tests.harness import wait_until
 from tests.images import BUSYBOX_IMAGE
 from tests.kube import write_kubeconfig
+from tests.polling import wait_until
 
 pytestmark = [
     pytest.mark.docker,

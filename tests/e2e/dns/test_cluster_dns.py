@@ -17,9 +17,10 @@ import dns.rcode
 import httpx
 import pytest
 
-from tests.e2e.dns.conftest import DNS_IP, OUTSIDE_IP, OUTSIDE_NAME, DNSCluster, docker_exec
-from tests.harness import forbidden_lines, wait_until
+from tests.e2e.dns.helpers import DNS_IP, OUTSIDE_IP, OUTSIDE_NAME, DNSCluster, docker_exec
+from tests.harness import forbidden_lines
 from tests.images import BUSYBOX_IMAGE
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.timeout(300)]
 

@@ -11,10 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.up.conftest import UpCluster, tear_down
-from tests.harness import docker_ok, wait_until
+from tests.e2e.up.helpers import UpCluster, tear_down
+from tests.harness import docker_ok
 from tests.helm import Helm
 from tests.images import ensure_images
+from tests.polling import wait_until
 
 
 @pytest.fixture(scope="module")

@@ -19,10 +19,10 @@ import pytest
 from apimachinery import storage
 from tests.binaries import KUBECTL
 from tests.e2e.cluster.cluster import SECOND_IMAGE, ensure_second_tag
-from tests.e2e.up.conftest import UpCluster
-from tests.harness import wait_until
+from tests.e2e.up.helpers import UpCluster
 from tests.helm import Helm, crd_chart, demo_chart, needs_helm
 from tests.images import BUSYBOX_IMAGE
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.slow, needs_helm]
 

@@ -21,9 +21,10 @@ import pytest
 
 from kubelet.volumes.tmpfs import mounts_under
 from tests.binaries import INSTALL_HINT, KUBECTL
-from tests.e2e.kubelet.conftest import NodePair, make_pod
+from tests.e2e.kubelet.helpers import NodePair, make_pod
 from tests.e2e.kubelet.test_hostile import put_raw
-from tests.harness import ApiServer, wait_until
+from tests.harness import ApiServer
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.kubectl]
 

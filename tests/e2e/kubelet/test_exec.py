@@ -14,8 +14,9 @@ import httpx
 import pytest
 
 from tests.binaries import INSTALL_HINT, KUBECTL, KUBECTL_131
-from tests.e2e.kubelet.conftest import NodePair, make_pod
-from tests.harness import REPO, wait_until
+from tests.e2e.kubelet.helpers import NodePair, make_pod
+from tests.harness import REPO
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e]
 
@@ -182,7 +183,7 @@ def test_client_dropping_mid_stream_leaves_nothing_behind(
         assert _sessions_open(node_pair)[0] >= 1
     finally:
         proc.kill()  # the client vanishes: no close frame, no stdin end, the TCP connection just goes
-        proc.wait(5)
+        proc.communicate(timeout=5)
     wait_until(lambda: not sleeping(), 15, what="the kubelet to kill the orphaned exec")
     wait_until(lambda: _sessions_open(node_pair) == (0.0, 0.0), 15, what="every exec session to close")
 

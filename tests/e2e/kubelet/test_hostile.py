@@ -18,9 +18,10 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.kubelet.conftest import NodePair, make_pod
-from tests.harness import ApiServer, wait_until
+from tests.e2e.kubelet.helpers import NodePair, make_pod
+from tests.harness import ApiServer
 from tests.images import BUSYBOX_IMAGE
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e]
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.binaries import INSTALL_HINT, KCTL
-from tests.e2e.kubelet.conftest import NodePair, make_pod
+from tests.e2e.kubelet.helpers import NodePair, make_pod
 from tests.harness import REPO
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e]
@@ -87,10 +87,12 @@ def test_kctl_port_forward(node_pair: NodePair, pod: tuple[str, str]) -> None:
         _stop(proc)
 
 
-def _stop(proc: subprocess.Popen[str]) -> None:
+def _stop(proc: subprocess.Popen[str]) -> str:
+    """Stop `proc`, reap it and close its pipes; what it wrote to stderr."""
     proc.terminate()
     try:
-        proc.wait(5)
+        _, err = proc.communicate(timeout=5)
     except subprocess.TimeoutExpired:
         proc.kill()
-        proc.wait(5)
+        _, err = proc.communicate(timeout=5)
+    return err or ""

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from tests.e2e.kubelet.conftest import NodePair, make_pod
-from tests.harness import wait_until
+from tests.e2e.kubelet.helpers import NodePair, make_pod
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e]
 

@@ -13,8 +13,9 @@ import httpx
 import pytest
 
 from tests.binaries import INSTALL_HINT, KCTL, KUBECTL
-from tests.e2e.kubelet.conftest import NodePair, make_pod
-from tests.harness import REPO, wait_until
+from tests.e2e.kubelet.helpers import NodePair, make_pod
+from tests.harness import REPO
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e]
 
@@ -55,9 +56,8 @@ def _read_streamed(args: list[str], want: int, timeout: float = 15) -> list[str]
                 return lines
     finally:
         proc.kill()
-        proc.wait(5)
+        _, stderr = proc.communicate(timeout=5)  # closes its pipes
         sel.close()
-    stderr = proc.stderr.read() if proc.stderr else ""
     raise AssertionError(f"streamed only {lines!r} (exit {proc.returncode}): {stderr}")
 
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.kubelet.conftest import NodePair, make_pod
-from tests.harness import free_port, wait_until
+from tests.e2e.kubelet.helpers import NodePair, make_pod
+from tests.harness import free_port
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e]
 

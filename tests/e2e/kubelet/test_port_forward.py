@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.binaries import INSTALL_HINT, KUBECTL, KUBECTL_131
-from tests.e2e.kubelet.conftest import NodePair, make_pod
+from tests.e2e.kubelet.helpers import NodePair, make_pod
 from tests.harness import REPO
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.kubectl]
@@ -47,10 +47,7 @@ def forward(kubectl: str, kubeconfig: Path, ns: str, target: str, remote: int) -
             line = proc.stdout.readline()  # kubectl prints this line, or exits (then readline returns "")
             found = FORWARDING.search(line)
             if not found:
-                _stop(proc)
-                raise AssertionError(
-                    f"kubectl port-forward: {line!r} {proc.stderr.read() if proc.stderr else ''}"
-                )
+                raise AssertionError(f"kubectl port-forward: {line!r} {_stop(proc)}")
             yield int(found.group(1))
         finally:
             _stop(proc)
@@ -91,10 +88,12 @@ def test_kubectl_port_forward_to_a_closed_port(node_pair: NodePair, web: tuple[s
             get_through(port)
 
 
-def _stop(proc: subprocess.Popen[str]) -> None:
+def _stop(proc: subprocess.Popen[str]) -> str:
+    """Stop `proc`, reap it and close its pipes; what it wrote to stderr."""
     proc.terminate()
     try:
-        proc.wait(5)
+        _, err = proc.communicate(timeout=5)
     except subprocess.TimeoutExpired:
         proc.kill()
-        proc.wait(5)
+        _, err = proc.communicate(timeout=5)
+    return err or ""

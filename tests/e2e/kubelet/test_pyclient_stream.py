@@ -11,7 +11,7 @@ import pytest
 from kubernetes import client, config
 from kubernetes.stream import portforward, stream
 
-from tests.e2e.kubelet.conftest import NodePair, make_pod
+from tests.e2e.kubelet.helpers import NodePair, make_pod
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e]
 

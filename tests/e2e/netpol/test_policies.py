@@ -14,7 +14,8 @@ import subprocess
 import httpx
 import pytest
 
-from tests.e2e.netpol.conftest import Net, policy
+from tests.e2e.netpol.helpers import Net
+from tests.factories import network_policy
 from tests.integration.netpol.helpers import forward_rules, iptables_lines, our_sets
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.kubectl, pytest.mark.timeout(300)]
@@ -22,7 +23,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.kubectl, pytest.m
 # "Within a second" is the target (bench/netpol.py measures it); the tests allow for docker exec's own latency.
 ENFORCED = 3.0
 
-ALLOW_CLIENTS = policy(
+ALLOW_CLIENTS = network_policy(
     "allow-clients",
     {
         "podSelector": {"matchLabels": {"app": "server"}},
@@ -31,7 +32,7 @@ ALLOW_CLIENTS = policy(
         ],
     },
 )
-DENY = policy("deny", {"podSelector": {}, "policyTypes": ["Ingress"]})
+DENY = network_policy("deny", {"podSelector": {}, "policyTypes": ["Ingress"]})
 
 
 def test_default_deny_blocks_and_a_label_lets_a_client_in(net: Net) -> None:
@@ -89,7 +90,7 @@ def test_namespace_selector(net: Net) -> None:
     net.apply(
         ns,
         DENY,
-        policy(
+        network_policy(
             "allow-blue",
             {
                 "podSelector": {"matchLabels": {"app": "server"}},
@@ -119,7 +120,7 @@ def test_egress_policy_stops_a_pod_reaching_another_service(net: Net) -> None:
     net.eventually(lambda: net.get(client, db, 80) == "db", "the db service answering", 30)
     net.apply(
         ns,
-        policy(
+        network_policy(
             "client-egress",
             {
                 "podSelector": {"matchLabels": {"role": "client"}},
@@ -192,7 +193,7 @@ def test_an_entry_the_agent_cannot_program_is_skipped_with_an_event(net: Net) ->
     client = net.pod(ns, "client", c.b.name, {"role": "client"}, serve=False)
     other = net.pod(ns, "other", c.b.name, serve=False)
     ip = server["status"]["podIP"]
-    mixed = policy(
+    mixed = network_policy(
         "mixed",
         {
             "podSelector": {"matchLabels": {"app": "server"}},

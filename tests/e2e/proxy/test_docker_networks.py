@@ -16,10 +16,11 @@ from collections.abc import Iterator
 import pytest
 
 from kube_proxy import rules
-from tests.e2e.proxy.conftest import get_script
-from tests.harness import ApiServer, docker_ok, wait_until
+from tests.e2e.proxy.helpers import get_script
+from tests.harness import ApiServer, docker_ok
 from tests.images import BUSYBOX_IMAGE, ensure_images
 from tests.integration.proxy.helpers import KubeProxyProc, need_iptables, service_lines
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.timeout(180)]
 

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.proxy.conftest import Cluster, bridge_address, get_script, host_get, httpd_pod_spec, poll
+from tests.e2e.proxy.helpers import Cluster, bridge_address, get_script, host_get, httpd_pod_spec
 from tests.integration.proxy.helpers import KubeProxyProc, iptables_save, our_lines, service_lines
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -29,10 +30,12 @@ class Web:
         cluster.deployment(self.ns, "web", REPLICAS)
         self.svc = cluster.service(self.ns, "web", {"app": "web"})
         self.ip = self.svc["spec"]["clusterIP"]
-        poll(lambda: len(cluster.ready_pods(self.ns, "app=web")) == REPLICAS, 90, what="3 ready web pods")
+        wait_until(
+            lambda: len(cluster.ready_pods(self.ns, "app=web")) == REPLICAS, 90, 0.2, what="3 ready web pods"
+        )
         self.names = {p["metadata"]["name"] for p in cluster.ready_pods(self.ns, "app=web")}
         ips = {p["status"]["podIP"] for p in cluster.ready_pods(self.ns, "app=web")}
-        poll(lambda: cluster.endpoint_ips(self.ns, "web") == ips, 30, what="endpoints of web")
+        wait_until(lambda: cluster.endpoint_ips(self.ns, "web") == ips, 30, 0.2, what="endpoints of web")
         self.client = cluster.client_pod(self.ns, cluster.b.name)
 
     def nodes(self) -> set[str]:
@@ -50,9 +53,10 @@ def _names(responses: list[str]) -> Counter[str]:
 
 def test_cluster_ip_from_a_pod_on_the_other_node_spreads_over_all_pods(cluster: Cluster, web: Web) -> None:
     assert cluster.a.name in web.nodes(), "the scheduler should have put web pods on node a as well"
-    poll(
+    wait_until(
         lambda: cluster.fetch_many(web.client, f"http://{web.ip}/", 1)[0] in web.names,
         20,
+        0.2,
         what="the cluster IP answering",
     )
     got = _names(cluster.fetch_many(web.client, f"http://{web.ip}/", 60))
@@ -66,7 +70,9 @@ def test_node_port_from_the_host_on_localhost_and_a_node_address(cluster: Cluste
     svc = cluster.service(web.ns, "web-np", {"app": "web"}, type="NodePort")
     port = svc["spec"]["ports"][0]["nodePort"]
     assert 30000 <= port <= 32767
-    poll(lambda: host_get(f"http://127.0.0.1:{port}/") in web.names, 20, what="node port on 127.0.0.1")
+    wait_until(
+        lambda: host_get(f"http://127.0.0.1:{port}/") in web.names, 20, 0.2, what="node port on 127.0.0.1"
+    )
     seen = {host_get(f"http://127.0.0.1:{port}/") for _ in range(30)}
     assert seen <= web.names and len(seen) >= 2, seen
     node_addr = bridge_address(cluster.a)
@@ -77,14 +83,19 @@ def test_load_balancer_ip_from_the_host(cluster: Cluster, web: Web) -> None:
     svc = cluster.service(web.ns, "web-lb", {"app": "web"}, type="LoadBalancer")
     lb_ip = svc["status"]["loadBalancer"]["ingress"][0]["ip"]
     assert lb_ip.startswith("10.250.0."), lb_ip
-    poll(lambda: host_get(f"http://{lb_ip}/") in web.names, 20, what="load-balancer IP")
+    wait_until(lambda: host_get(f"http://{lb_ip}/") in web.names, 20, 0.2, what="load-balancer IP")
     assert _names(cluster.fetch_many(web.client, f"http://{lb_ip}/", 5)).keys() <= web.names
 
 
 def test_session_affinity_client_ip_sticks_to_one_pod(cluster: Cluster, web: Web) -> None:
     svc = cluster.service(web.ns, "web-sticky", {"app": "web"}, sessionAffinity="ClientIP")
     url = f"http://{svc['spec']['clusterIP']}/"
-    poll(lambda: cluster.fetch_many(web.client, url, 1)[0] in web.names, 20, what="sticky service answering")
+    wait_until(
+        lambda: cluster.fetch_many(web.client, url, 1)[0] in web.names,
+        20,
+        0.2,
+        what="sticky service answering",
+    )
     got = _names(cluster.fetch_many(web.client, url, 20))
     assert len(got) == 1 and set(got) <= web.names, got
 
@@ -95,26 +106,36 @@ def test_hairpin_a_pod_reaches_itself_through_its_service(cluster: Cluster, web:
     spec["spec"]["nodeName"] = cluster.a.name
     cluster.create(f"/api/v1/namespaces/{web.ns}/pods", spec)
     svc = cluster.service(web.ns, "solo", {"app": "solo"})
-    poll(lambda: cluster.ready_pods(web.ns, "app=solo"), 40, what="solo ready")
+    wait_until(lambda: cluster.ready_pods(web.ns, "app=solo"), 40, 0.2, what="solo ready")
     pod = cluster.ready_pods(web.ns, "app=solo")[0]
     url = f"http://{svc['spec']['clusterIP']}/"
-    poll(lambda: cluster.fetch_many(pod, url, 1) == ["solo"], 20, what="solo reaching itself via its service")
+    wait_until(
+        lambda: cluster.fetch_many(pod, url, 1) == ["solo"],
+        20,
+        0.2,
+        what="solo reaching itself via its service",
+    )
     assert cluster.fetch_many(pod, url, 5) == ["solo"] * 5
 
 
 def test_headless_service_gets_no_rules(cluster: Cluster, web: Web) -> None:
     headless = cluster.service(web.ns, "web-headless", {"app": "web"}, clusterIP="None")
     assert headless["spec"]["clusterIP"] == "None"
-    poll(lambda: len(cluster.endpoint_ips(web.ns, "web-headless")) == REPLICAS, 20, what="headless endpoints")
+    wait_until(
+        lambda: len(cluster.endpoint_ips(web.ns, "web-headless")) == REPLICAS,
+        20,
+        0.2,
+        what="headless endpoints",
+    )
     # A service created after it has rules: kube-proxy has synced since the headless one existed.
     cluster.service(web.ns, "after-headless", {"app": "web"})
-    poll(lambda: service_lines(web.ns, "after-headless"), 20, what="rules of the later service")
+    wait_until(lambda: service_lines(web.ns, "after-headless"), 20, 0.2, what="rules of the later service")
     assert service_lines(web.ns, "web-headless") == []
 
 
 def test_deleting_a_service_removes_every_rule_it_made(cluster: Cluster, web: Web) -> None:
     cluster.service(web.ns, "doomed", {"app": "web"}, type="LoadBalancer")
-    lines = poll(lambda: service_lines(web.ns, "doomed"), 20, what="rules of doomed")
+    lines = wait_until(lambda: service_lines(web.ns, "doomed"), 20, 0.2, what="rules of doomed")
     chains = {
         tok
         for line in lines
@@ -129,7 +150,7 @@ def test_deleting_a_service_removes_every_rule_it_made(cluster: Cluster, web: We
         text = iptables_save()
         return not service_lines(web.ns, "doomed", text) and not any(c in text for c in chains)
 
-    poll(gone, 20, what="every rule and chain of doomed removed")
+    wait_until(gone, 20, 0.2, what="every rule and chain of doomed removed")
     assert service_lines(web.ns, "web")  # the others are untouched
 
 
@@ -153,16 +174,22 @@ def test_userspace_mode(cluster: Cluster, web: Web) -> None:
 
 
 def test_kube_proxy_killed_and_restarted_restores_the_rules(cluster: Cluster, web: Web) -> None:
-    poll(lambda: service_lines(web.ns, "web"), 20, what="web rules (after the restart by the previous test)")
+    wait_until(
+        lambda: service_lines(web.ns, "web"),
+        20,
+        0.2,
+        what="web rules (after the restart by the previous test)",
+    )
     before = {line for line in our_lines() if line.startswith(("-A KUBE-SVC-", "-A KUBE-SEP-"))}
     cluster.proxy.kill()  # SIGKILL: nothing cleaned up
     assert service_lines(web.ns, "web"), "rules should survive a crash"
     subprocess.run(["iptables", "-w", "-t", "nat", "-F", "KUBE-SERVICES"], check=True)  # and then get lost
     late = cluster.service(web.ns, "while-down", {"app": "web"})
     cluster.proxy.start()
-    poll(
+    wait_until(
         lambda: service_lines(web.ns, "web") and service_lines(web.ns, "while-down"),
         20,
+        0.2,
         what="rules restored",
     )
     after = {line for line in our_lines() if line.startswith(("-A KUBE-SVC-", "-A KUBE-SEP-"))}
@@ -180,7 +207,9 @@ def test_scale_down_takes_pods_out_of_rotation_without_failed_requests(cluster: 
     traffic = subprocess.Popen(["docker", "exec", cid, "sh", "-c", loop], stdout=subprocess.PIPE, text=True)
     try:
         cluster.scale(web.ns, "web", 1)
-        poll(lambda: len(cluster.endpoint_ips(web.ns, "web")) == 1, 30, what="endpoints down to one pod")
+        wait_until(
+            lambda: len(cluster.endpoint_ips(web.ns, "web")) == 1, 30, 0.2, what="endpoints down to one pod"
+        )
         out, _ = traffic.communicate(timeout=60)
     finally:
         if traffic.poll() is None:

@@ -23,8 +23,9 @@ import yaml
 from apimachinery.kubeconfig import load
 from kube_proxy.lock import ProxyLock
 from kubelet.network.cni import bridge_name
-from tests.e2e.up.conftest import UpCluster, pid_alive
-from tests.harness import REPO, wait_until
+from tests.e2e.up.helpers import UpCluster, pid_alive
+from tests.harness import REPO
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.slow]
 

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.e2e.up.conftest import UpCluster
-from tests.harness import wait_until
+from tests.e2e.up.helpers import UpCluster
 from tests.images import BUSYBOX_IMAGE
 from tests.integration.kubectl.kube import KUBECTL
 from tests.integration.netpol.helpers import forward_rules, iptables_lines, need_tools, our_sets
+from tests.polling import wait_until
 
 pytestmark = [
     pytest.mark.docker,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.integration.apiserver.conftest import make_pod
+from tests import factories
 
 pytestmark = pytest.mark.etcd
 
@@ -38,23 +38,23 @@ def test_yaml_body_is_accepted(api: httpx.Client, ns: str) -> None:
 
 
 def test_kind_or_version_that_does_not_fit_the_path_is_400(api: httpx.Client, ns: str) -> None:
-    body = make_pod("k")
+    body = factories.pod("k")
     body["kind"] = "Service"
     assert_status(api.post(f"/api/v1/namespaces/{ns}/pods", json=body), 400)
-    body = make_pod("k")
+    body = factories.pod("k")
     body["apiVersion"] = "apps/v1"
     assert_status(api.post(f"/api/v1/namespaces/{ns}/pods", json=body), 400)
 
 
 def test_body_namespace_must_match_path(api: httpx.Client, ns: str) -> None:
-    body = make_pod("n")
+    body = factories.pod("n")
     body["metadata"]["namespace"] = "elsewhere"
     b = assert_status(api.post(f"/api/v1/namespaces/{ns}/pods", json=body), 400)
     assert "does not match the namespace" in b["message"]
 
 
 def test_invalid_object_is_422_with_causes(api: httpx.Client, ns: str) -> None:
-    body = make_pod("Not_Valid")
+    body = factories.pod("Not_Valid")
     body["spec"]["containers"][0]["image"] = ""
     b = assert_status(api.post(f"/api/v1/namespaces/{ns}/pods", json=body), 422, "Invalid")
     fields = {c["field"] for c in b["details"]["causes"]}
@@ -88,7 +88,7 @@ def test_unsupported_media_type_is_415(api: httpx.Client, ns: str) -> None:
         headers={"Content-Type": "application/vnd.kubernetes.protobuf"},
     )
     assert_status(r, 400, "BadRequest")
-    api.post(f"/api/v1/namespaces/{ns}/pods", json=make_pod("p"))
+    api.post(f"/api/v1/namespaces/{ns}/pods", json=factories.pod("p"))
     r = api.patch(
         f"/api/v1/namespaces/{ns}/pods/p", content=b"{}", headers={"Content-Type": "application/xml"}
     )
@@ -101,12 +101,12 @@ def test_bad_query_values_are_400(api: httpx.Client, ns: str) -> None:
         api.get(f"/api/v1/namespaces/{ns}/pods", params={"watch": "1", "resourceVersion": "abc"}), 400
     )
     assert_status(
-        api.post(f"/api/v1/namespaces/{ns}/pods", params={"dryRun": "Some"}, json=make_pod("d")), 400
+        api.post(f"/api/v1/namespaces/{ns}/pods", params={"dryRun": "Some"}, json=factories.pod("d")), 400
     )
 
 
 def test_immutable_fields_on_update_are_422(api: httpx.Client, ns: str) -> None:
-    api.post(f"/api/v1/namespaces/{ns}/pods", json=make_pod("imm"))
+    api.post(f"/api/v1/namespaces/{ns}/pods", json=factories.pod("imm"))
     pod = api.get(f"/api/v1/namespaces/{ns}/pods/imm").json()
     pod["spec"]["restartPolicy"] = "Never"
     assert_status(api.put(f"/api/v1/namespaces/{ns}/pods/imm", json=pod), 422, "Invalid")

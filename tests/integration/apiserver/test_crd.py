@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from tests import factories
-from tests.harness import ApiServer, wait_until
+from tests.harness import ApiServer
+from tests.polling import wait_until
 
 pytestmark = pytest.mark.etcd
 

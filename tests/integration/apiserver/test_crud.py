@@ -7,13 +7,13 @@ import concurrent.futures
 import httpx
 import pytest
 
-from tests.integration.apiserver.conftest import make_deployment, make_pod
+from tests import factories
 
 pytestmark = pytest.mark.etcd
 
 
 def test_create_get_list_delete_pod(api: httpx.Client, ns: str) -> None:
-    r = api.post(f"/api/v1/namespaces/{ns}/pods", json=make_pod("web", {"app": "web"}))
+    r = api.post(f"/api/v1/namespaces/{ns}/pods", json=factories.pod("web", {"app": "web"}))
     assert r.status_code == 201, r.text
     pod = r.json()
     md = pod["metadata"]
@@ -36,15 +36,15 @@ def test_create_get_list_delete_pod(api: httpx.Client, ns: str) -> None:
 
 
 def test_create_existing_is_409_already_exists(api: httpx.Client, ns: str) -> None:
-    assert api.post(f"/api/v1/namespaces/{ns}/pods", json=make_pod("dup")).status_code == 201
-    r = api.post(f"/api/v1/namespaces/{ns}/pods", json=make_pod("dup"))
+    assert api.post(f"/api/v1/namespaces/{ns}/pods", json=factories.pod("dup")).status_code == 201
+    r = api.post(f"/api/v1/namespaces/{ns}/pods", json=factories.pod("dup"))
     assert r.status_code == 409
     assert r.json()["reason"] == "AlreadyExists"
     assert r.json()["message"] == 'pods "dup" already exists'
 
 
 def test_generate_name(api: httpx.Client, ns: str) -> None:
-    body = make_pod("")
+    body = factories.pod("")
     body["metadata"] = {"generateName": "web-"}
     names = {
         api.post(f"/api/v1/namespaces/{ns}/pods", json=body).json()["metadata"]["name"] for _ in range(5)
@@ -63,7 +63,10 @@ def test_missing_kind_and_api_version_are_filled_from_the_url(api: httpx.Client,
 
 
 def test_update_with_stale_resource_version_is_409_conflict(api: httpx.Client, ns: str) -> None:
-    created = api.post(f"/apis/apps/v1/namespaces/{ns}/deployments", json=make_deployment("web")).json()
+    created = api.post(
+        f"/apis/apps/v1/namespaces/{ns}/deployments",
+        json=factories.deployment("web", replicas=1, image="busybox:1", labelled=False),
+    ).json()
     assert created["metadata"]["generation"] == 1
     first = dict(created)
     first["spec"] = {**created["spec"], "replicas": 3}
@@ -78,7 +81,10 @@ def test_update_with_stale_resource_version_is_409_conflict(api: httpx.Client, n
 
 
 def test_status_subresource_is_separate_from_spec(api: httpx.Client, ns: str) -> None:
-    d = api.post(f"/apis/apps/v1/namespaces/{ns}/deployments", json=make_deployment("st")).json()
+    d = api.post(
+        f"/apis/apps/v1/namespaces/{ns}/deployments",
+        json=factories.deployment("st", replicas=1, image="busybox:1", labelled=False),
+    ).json()
     d["status"] = {"replicas": 7, "observedGeneration": 1}
     r = api.put(f"/apis/apps/v1/namespaces/{ns}/deployments/st/status", json=d)
     assert r.status_code == 200, r.text
@@ -93,7 +99,7 @@ def test_status_subresource_is_separate_from_spec(api: httpx.Client, ns: str) ->
 
 
 def test_binding_sets_node_once(api: httpx.Client, ns: str) -> None:
-    api.post(f"/api/v1/namespaces/{ns}/pods", json=make_pod("b"))
+    api.post(f"/api/v1/namespaces/{ns}/pods", json=factories.pod("b"))
     binding = {
         "apiVersion": "v1",
         "kind": "Binding",
@@ -111,7 +117,8 @@ def test_binding_sets_node_once(api: httpx.Client, ns: str) -> None:
 
 def test_graceful_pod_deletion_on_a_node(api: httpx.Client, ns: str) -> None:
     api.post(
-        f"/api/v1/namespaces/{ns}/pods", json=make_pod("g", nodeName="n1", terminationGracePeriodSeconds=20)
+        f"/api/v1/namespaces/{ns}/pods",
+        json=factories.pod("g", nodeName="n1", terminationGracePeriodSeconds=20),
     )
     r = api.delete(f"/api/v1/namespaces/{ns}/pods/g")
     assert r.status_code == 200
@@ -135,7 +142,10 @@ def test_finalizers_hold_deletion_until_removed(api: httpx.Client, ns: str) -> N
 
 
 def test_delete_preconditions_and_status_for_non_pods(api: httpx.Client, ns: str) -> None:
-    d = api.post(f"/apis/apps/v1/namespaces/{ns}/deployments", json=make_deployment("pre")).json()
+    d = api.post(
+        f"/apis/apps/v1/namespaces/{ns}/deployments",
+        json=factories.deployment("pre", replicas=1, image="busybox:1", labelled=False),
+    ).json()
     r = api.request(
         "DELETE",
         f"/apis/apps/v1/namespaces/{ns}/deployments/pre",
@@ -152,7 +162,10 @@ def test_delete_preconditions_and_status_for_non_pods(api: httpx.Client, ns: str
 
 
 def test_foreground_deletion_adds_the_finalizer(api: httpx.Client, ns: str) -> None:
-    api.post(f"/apis/apps/v1/namespaces/{ns}/deployments", json=make_deployment("fg"))
+    api.post(
+        f"/apis/apps/v1/namespaces/{ns}/deployments",
+        json=factories.deployment("fg", replicas=1, image="busybox:1", labelled=False),
+    )
     r = api.request(
         "DELETE", f"/apis/apps/v1/namespaces/{ns}/deployments/fg", json={"propagationPolicy": "Foreground"}
     )
@@ -162,7 +175,10 @@ def test_foreground_deletion_adds_the_finalizer(api: httpx.Client, ns: str) -> N
 
 
 def test_scale_subresource(api: httpx.Client, ns: str) -> None:
-    api.post(f"/apis/apps/v1/namespaces/{ns}/deployments", json=make_deployment("sc", 2))
+    api.post(
+        f"/apis/apps/v1/namespaces/{ns}/deployments",
+        json=factories.deployment("sc", 2, image="busybox:1", labelled=False),
+    )
     scale = api.get(f"/apis/apps/v1/namespaces/{ns}/deployments/sc/scale").json()
     assert scale["kind"] == "Scale" and scale["spec"]["replicas"] == 2 and "replicas" in scale["status"]
     assert scale["status"]["selector"] == "app=sc"
@@ -183,7 +199,7 @@ def test_cluster_scoped_and_all_namespaces_paths(api: httpx.Client, ns: str) -> 
     r = api.post("/api/v1/nodes", json=node)
     assert r.status_code == 201 and "namespace" not in r.json()["metadata"]
     assert r.json()["status"]["capacity"] == {"cpu": "2"}  # nodes register with their status
-    api.post(f"/api/v1/namespaces/{ns}/pods", json=make_pod("everywhere"))
+    api.post(f"/api/v1/namespaces/{ns}/pods", json=factories.pod("everywhere"))
     all_pods = api.get("/api/v1/pods").json()["items"]
     assert any(p["metadata"]["name"] == "everywhere" and p["metadata"]["namespace"] == ns for p in all_pods)
     api.delete(f"/api/v1/nodes/node-{ns}")
@@ -191,7 +207,9 @@ def test_cluster_scoped_and_all_namespaces_paths(api: httpx.Client, ns: str) -> 
 
 def test_delete_collection_with_selector(api: httpx.Client, ns: str) -> None:
     for i in range(4):
-        api.post(f"/api/v1/namespaces/{ns}/pods", json=make_pod(f"p{i}", {"group": "a" if i < 3 else "b"}))
+        api.post(
+            f"/api/v1/namespaces/{ns}/pods", json=factories.pod(f"p{i}", {"group": "a" if i < 3 else "b"})
+        )
     r = api.delete(f"/api/v1/namespaces/{ns}/pods", params={"labelSelector": "group=a"})
     assert r.status_code == 200 and len(r.json()["items"]) == 3
     left = api.get(f"/api/v1/namespaces/{ns}/pods").json()["items"]
@@ -200,10 +218,10 @@ def test_delete_collection_with_selector(api: httpx.Client, ns: str) -> None:
 
 def test_label_and_field_selectors(api: httpx.Client, ns: str) -> None:
     api.post(
-        f"/api/v1/namespaces/{ns}/pods", json=make_pod("a", {"tier": "fe", "env": "prod"}, nodeName="n1")
+        f"/api/v1/namespaces/{ns}/pods", json=factories.pod("a", {"tier": "fe", "env": "prod"}, nodeName="n1")
     )
-    api.post(f"/api/v1/namespaces/{ns}/pods", json=make_pod("b", {"tier": "be", "env": "prod"}))
-    api.post(f"/api/v1/namespaces/{ns}/pods", json=make_pod("c", {"tier": "fe"}))
+    api.post(f"/api/v1/namespaces/{ns}/pods", json=factories.pod("b", {"tier": "be", "env": "prod"}))
+    api.post(f"/api/v1/namespaces/{ns}/pods", json=factories.pod("c", {"tier": "fe"}))
 
     def names(**params: str) -> list[str]:
         r = api.get(f"/api/v1/namespaces/{ns}/pods", params=params)
@@ -257,6 +275,6 @@ def test_pagination_under_concurrent_writes(api: httpx.Client, ns: str, apiserve
 
 
 def test_dry_run_writes_nothing(api: httpx.Client, ns: str) -> None:
-    r = api.post(f"/api/v1/namespaces/{ns}/pods", params={"dryRun": "All"}, json=make_pod("dry"))
+    r = api.post(f"/api/v1/namespaces/{ns}/pods", params={"dryRun": "All"}, json=factories.pod("dry"))
     assert r.status_code == 201 and r.json()["metadata"]["name"] == "dry"
     assert api.get(f"/api/v1/namespaces/{ns}/pods/dry").status_code == 404

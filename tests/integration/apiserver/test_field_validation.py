@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.apiserver.conftest import make_deployment
+from tests import factories
 from tests.integration.apiserver.test_crd import CRD, as_group, crontab
 
 pytestmark = pytest.mark.etcd
@@ -34,7 +34,7 @@ def warnings_of(r: httpx.Response) -> list[str]:
 
 
 def with_unknown(name: str) -> Obj:
-    obj = make_deployment(name)
+    obj = factories.deployment(name, replicas=1, image="busybox:1", labelled=False)
     obj["spec"]["bogus"] = 1
     obj["spec"]["template"]["spec"]["containers"][0]["imagee"] = "typo"
     return obj
@@ -73,7 +73,9 @@ def test_create(api: httpx.Client, deployments: str, directive: str | None) -> N
 
 @pytest.mark.parametrize("directive", ["Strict", "Warn", "Ignore"])
 def test_update(api: httpx.Client, deployments: str, directive: str) -> None:
-    created = api.post(deployments, json=make_deployment("web")).json()
+    created = api.post(
+        deployments, json=factories.deployment("web", replicas=1, image="busybox:1", labelled=False)
+    ).json()
     body = with_unknown("web")
     body["metadata"]["resourceVersion"] = created["metadata"]["resourceVersion"]
     r = api.put(f"{deployments}/web", json=body, params={"fieldValidation": directive})
@@ -98,7 +100,7 @@ PATCHES = {
 @pytest.mark.parametrize("ptype", list(PATCHES))
 @pytest.mark.parametrize("directive", ["Strict", "Warn", "Ignore", None])
 def test_patch(api: httpx.Client, deployments: str, ptype: str, directive: str | None) -> None:
-    api.post(deployments, json=make_deployment("web"))
+    api.post(deployments, json=factories.deployment("web", replicas=1, image="busybox:1", labelled=False))
     params = {"fieldValidation": directive} if directive else {}
     r = api.patch(
         f"{deployments}/web",
@@ -118,7 +120,7 @@ def test_patch(api: httpx.Client, deployments: str, ptype: str, directive: str |
 
 
 def test_status_subresource_prunes(api: httpx.Client, deployments: str) -> None:
-    api.post(deployments, json=make_deployment("web"))
+    api.post(deployments, json=factories.deployment("web", replicas=1, image="busybox:1", labelled=False))
     r = api.patch(
         f"{deployments}/web/status",
         content=json.dumps({"status": {"observedGeneration": 1, "madeUp": "x"}}),
@@ -147,7 +149,11 @@ def test_apply_refuses_unknown_fields(api: httpx.Client, deployments: str, ns: s
 
 
 def test_unsupported_directive_is_422(api: httpx.Client, deployments: str) -> None:
-    r = api.post(deployments, json=make_deployment("web"), params={"fieldValidation": "Loud"})
+    r = api.post(
+        deployments,
+        json=factories.deployment("web", replicas=1, image="busybox:1", labelled=False),
+        params={"fieldValidation": "Loud"},
+    )
     assert r.status_code == 422, r.text
     cause = r.json()["details"]["causes"][0]
     assert cause["field"] == "fieldValidation"

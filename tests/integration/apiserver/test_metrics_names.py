@@ -12,8 +12,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests import factories
 from tests.harness import ApiServer
-from tests.integration.apiserver.conftest import make_pod
 from tests.integration.apiserver.test_watch import Watch
 
 pytestmark = pytest.mark.etcd
@@ -72,7 +72,7 @@ def scrape(api: httpx.Client) -> list[tuple[str, dict[str, str]]]:
 
 def test_request_metrics_as_kube_apiserver(api: httpx.Client, ns: str, apiserver: ApiServer) -> None:
     pods = f"/api/v1/namespaces/{ns}/pods"
-    assert api.post(pods, json=make_pod("m")).status_code == 201
+    assert api.post(pods, json=factories.pod("m")).status_code == 201
     assert api.get(pods).status_code == 200
     assert api.get(f"{pods}/m").status_code == 200
     assert api.get("/api/v1/pods").status_code == 200

@@ -7,7 +7,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.integration.apiserver.conftest import make_pod
+from tests import factories
 
 pytestmark = pytest.mark.etcd
 
@@ -18,7 +18,7 @@ def test_system_namespaces_exist(api: httpx.Client) -> None:
 
 
 def test_create_in_missing_namespace_is_404(api: httpx.Client) -> None:
-    r = api.post("/api/v1/namespaces/does-not-exist/pods", json=make_pod("x"))
+    r = api.post("/api/v1/namespaces/does-not-exist/pods", json=factories.pod("x"))
     assert r.status_code == 404 and r.json()["message"] == 'namespaces "does-not-exist" not found'
 
 
@@ -29,7 +29,7 @@ def test_terminating_namespace_refuses_new_objects(api: httpx.Client) -> None:
     assert r.status_code in (200, 202)
     live = api.get(f"/api/v1/namespaces/{name}").json()
     assert live["status"]["phase"] == "Terminating" and live["metadata"]["deletionTimestamp"]
-    r = api.post(f"/api/v1/namespaces/{name}/pods", json=make_pod("late"))
+    r = api.post(f"/api/v1/namespaces/{name}/pods", json=factories.pod("late"))
     assert r.status_code == 403 and "being terminated" in r.json()["message"]
     # The namespace controller's last step: remove the kubernetes finalizer; then the namespace goes.
     live["spec"]["finalizers"] = []

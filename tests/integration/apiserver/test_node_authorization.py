@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests import factories
 from tests.harness import ApiServer, node_identity
 
 pytestmark = pytest.mark.etcd
@@ -23,10 +24,8 @@ def _node(name: str) -> dict:
 
 
 def _pod(name: str, node: str, secret: str | None = None) -> dict:
-    spec: dict = {"nodeName": node, "containers": [{"name": "c", "image": "busybox"}]}
-    if secret:
-        spec["volumes"] = [{"name": "s", "secret": {"secretName": secret}}]
-    return {"metadata": {"name": name}, "spec": spec}
+    volumes = {"volumes": [{"name": "s", "secret": {"secretName": secret}}]} if secret else {}
+    return factories.pod(name, image="busybox", container="c", node=node, **volumes)
 
 
 def _message(r: httpx.Response) -> str:

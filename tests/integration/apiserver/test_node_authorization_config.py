@@ -10,7 +10,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.harness import ApiServer, node_identity, wait_until
+from tests.harness import ApiServer, node_identity
+from tests.polling import wait_until
 
 pytestmark = pytest.mark.etcd
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import factories
 from tests.harness import Etcd, running_apiserver
-from tests.integration.apiserver.conftest import make_deployment, make_pod
 
 pytestmark = pytest.mark.etcd
 
@@ -45,9 +45,9 @@ def test_not_found_bytes(api: httpx.Client, ns: str) -> None:
 
 def test_already_exists_and_conflict_bytes(api: httpx.Client, ns: str) -> None:
     path = f"/apis/apps/v1/namespaces/{ns}/deployments"
-    first = api.post(path, json=make_deployment("web"))
+    first = api.post(path, json=factories.deployment("web", replicas=1, image="busybox:1", labelled=False))
     assert first.status_code == 201
-    r = api.post(path, json=make_deployment("web"))
+    r = api.post(path, json=factories.deployment("web", replicas=1, image="busybox:1", labelled=False))
     assert (r.status_code, r.content) == (
         409,
         STATUS + b'"message":"deployments.apps \\"web\\" already exists","reason":"AlreadyExists",'
@@ -66,7 +66,7 @@ def test_already_exists_and_conflict_bytes(api: httpx.Client, ns: str) -> None:
 
 
 def test_invalid_bytes(api: httpx.Client, ns: str) -> None:
-    body = make_pod("x")
+    body = factories.pod("x")
     body["metadata"] = {}
     r = api.post(f"/api/v1/namespaces/{ns}/pods", json=body)
     assert (r.status_code, r.content) == (
@@ -91,7 +91,7 @@ def test_invalid_bytes(api: httpx.Client, ns: str) -> None:
 
 
 def test_method_and_media_type_bytes(api: httpx.Client, ns: str) -> None:
-    r = api.post(f"/api/v1/namespaces/{ns}/pods/p", json=make_pod("p"))
+    r = api.post(f"/api/v1/namespaces/{ns}/pods/p", json=factories.pod("p"))
     assert (r.status_code, r.content) == (
         405,
         STATUS + b'"message":"the server does not allow this method on the requested resource",'
@@ -112,7 +112,7 @@ def test_forbidden_in_a_terminating_namespace_bytes(api: httpx.Client) -> None:
     deleted = api.delete(f"/api/v1/namespaces/{name}")
     assert deleted.status_code == 200 and deleted.json()["kind"] == "Namespace"
     assert deleted.json()["status"]["phase"] == "Terminating"
-    r = api.post(f"/api/v1/namespaces/{name}/pods", json=make_pod("p"))
+    r = api.post(f"/api/v1/namespaces/{name}/pods", json=factories.pod("p"))
     assert (r.status_code, r.content) == (
         403,
         STATUS
@@ -151,7 +151,10 @@ def test_every_json_body_ends_with_a_newline(api: httpx.Client, ns: str) -> None
 def test_delete_returns_a_success_status_for_kinds_that_do_not_return_the_object(
     api: httpx.Client, ns: str
 ) -> None:
-    created = api.post(f"/apis/apps/v1/namespaces/{ns}/deployments", json=make_deployment("web")).json()
+    created = api.post(
+        f"/apis/apps/v1/namespaces/{ns}/deployments",
+        json=factories.deployment("web", replicas=1, image="busybox:1", labelled=False),
+    ).json()
     r = delete(api, f"/apis/apps/v1/namespaces/{ns}/deployments/web", {"propagationPolicy": "Background"})
     uid = created["metadata"]["uid"].encode()
     assert (r.status_code, r.content) == (
@@ -170,7 +173,7 @@ def test_delete_returns_a_success_status_for_kinds_that_do_not_return_the_object
 @pytest.mark.parametrize(
     ("path", "body", "kind"),
     [
-        ("/api/v1/namespaces/{ns}/pods", make_pod("p"), "Pod"),
+        ("/api/v1/namespaces/{ns}/pods", factories.pod("p"), "Pod"),
         (
             "/api/v1/namespaces/{ns}/services",
             {"metadata": {"name": "s"}, "spec": {"ports": [{"port": 80}]}},
@@ -190,13 +193,18 @@ def test_delete_returns_the_object_for_kinds_whose_registry_returns_it(
 
 def test_delete_of_an_object_that_stays_returns_it(api: httpx.Client, ns: str) -> None:
     path = f"/apis/apps/v1/namespaces/{ns}/deployments"
-    api.post(path, json=make_deployment("fg")).raise_for_status()
+    api.post(
+        path, json=factories.deployment("fg", replicas=1, image="busybox:1", labelled=False)
+    ).raise_for_status()
     # Foreground: the object stays, with the foregroundDeletion finalizer, until the garbage collector is done.
     r = delete(api, f"{path}/fg", {"propagationPolicy": "Foreground"})
     assert r.status_code == 200
     assert r.json()["kind"] == "Deployment" and "foregroundDeletion" in r.json()["metadata"]["finalizers"]
     # orphanDependents=false on an object that stays is the one 202 kube-apiserver sends.
-    body = {**make_deployment("held"), "metadata": {"name": "held", "finalizers": ["example.com/hold"]}}
+    body = {
+        **factories.deployment("held", replicas=1, image="busybox:1", labelled=False),
+        "metadata": {"name": "held", "finalizers": ["example.com/hold"]},
+    }
     api.post(path, json=body).raise_for_status()
     r = delete(api, f"{path}/held", {"orphanDependents": False})
     assert r.status_code == 202 and r.json()["metadata"]["deletionTimestamp"]

@@ -6,19 +6,20 @@ import time
 
 import pytest
 
-from tests.harness import ApiServer, Etcd, wait_until
-from tests.integration.apiserver.conftest import make_pod
+from tests import factories
+from tests.harness import ApiServer, Etcd
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.etcd, pytest.mark.slow]
 
 
 def test_etcd_down_gives_503_then_recovers(private_etcd: Etcd, private_apiserver: ApiServer) -> None:
     with private_apiserver.client(timeout=15) as api:
-        assert api.post("/api/v1/namespaces/default/pods", json=make_pod("before")).status_code == 201
+        assert api.post("/api/v1/namespaces/default/pods", json=factories.pod("before")).status_code == 201
         private_etcd.stop()
 
         for method, path, body in [
-            ("POST", "/api/v1/namespaces/default/pods", make_pod("during")),
+            ("POST", "/api/v1/namespaces/default/pods", factories.pod("during")),
             ("GET", "/api/v1/namespaces/default/pods/before", None),
             ("GET", "/api/v1/namespaces/default/pods", None),
         ]:
@@ -32,7 +33,7 @@ def test_etcd_down_gives_503_then_recovers(private_etcd: Etcd, private_apiserver
 
         private_etcd.start()
         wait_until(lambda: api.get("/readyz").status_code == 200, 30, what="apiserver ready again")
-        r = api.post("/api/v1/namespaces/default/pods", json=make_pod("after"))
+        r = api.post("/api/v1/namespaces/default/pods", json=factories.pod("after"))
         assert r.status_code == 201, r.text
         names = {p["metadata"]["name"] for p in api.get("/api/v1/namespaces/default/pods").json()["items"]}
         assert {"before", "after"} <= names and "during" not in names

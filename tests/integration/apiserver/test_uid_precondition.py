@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.integration.apiserver.conftest import make_pod
+from tests import factories
 
 pytestmark = pytest.mark.etcd
 
@@ -17,9 +17,9 @@ MERGE = {"Content-Type": "application/merge-patch+json"}
 
 def test_status_patch_with_the_old_uid_is_refused(api, ns):
     path = f"/api/v1/namespaces/{ns}/pods/p"
-    first = api.post(f"/api/v1/namespaces/{ns}/pods", json=make_pod("p")).json()
+    first = api.post(f"/api/v1/namespaces/{ns}/pods", json=factories.pod("p")).json()
     assert api.delete(path, params={"gracePeriodSeconds": 0}).status_code == 200
-    second = api.post(f"/api/v1/namespaces/{ns}/pods", json=make_pod("p")).json()
+    second = api.post(f"/api/v1/namespaces/{ns}/pods", json=factories.pod("p")).json()
     stale = {"metadata": {"uid": first["metadata"]["uid"]}, "status": {"phase": "Failed"}}
     r = api.patch(path + "/status", content=json.dumps(stale), headers=MERGE)
     assert r.status_code == 409, r.text

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests import factories
 from tests.harness import ApiServer, admin_tls, running_apiserver
-from tests.integration.apiserver.conftest import make_pod
 
 pytestmark = pytest.mark.etcd
 
@@ -56,11 +56,11 @@ class Watch:
 
 
 def test_watch_from_zero_then_live(api: httpx.Client, ns: str, apiserver: ApiServer) -> None:
-    api.post(f"/api/v1/namespaces/{ns}/pods", json=make_pod("one"))
+    api.post(f"/api/v1/namespaces/{ns}/pods", json=factories.pod("one"))
     w = Watch(f"{apiserver.url}/api/v1/namespaces/{ns}/pods", {"resourceVersion": "0"})
     try:
         assert [f["type"] for f in w.wait_for(1)] == ["ADDED"]
-        api.post(f"/api/v1/namespaces/{ns}/pods", json=make_pod("two"))
+        api.post(f"/api/v1/namespaces/{ns}/pods", json=factories.pod("two"))
         api.patch(
             f"/api/v1/namespaces/{ns}/pods/two",
             json={"metadata": {"labels": {"a": "b"}}},
@@ -88,7 +88,7 @@ def test_resume_from_resource_version_replays_in_order(
 ) -> None:
     rv = api.get(f"/api/v1/namespaces/{ns}/pods").json()["metadata"]["resourceVersion"]
     for i in range(5):
-        api.post(f"/api/v1/namespaces/{ns}/pods", json=make_pod(f"r{i}"))
+        api.post(f"/api/v1/namespaces/{ns}/pods", json=factories.pod(f"r{i}"))
     w = Watch(f"{apiserver.url}/api/v1/namespaces/{ns}/pods", {"resourceVersion": rv})
     try:
         frames = w.wait_for(5)
@@ -132,8 +132,8 @@ def test_too_old_resource_version_is_410_error_frame(etcd) -> None:
 def test_selectors_apply_to_events(api: httpx.Client, ns: str, apiserver: ApiServer) -> None:
     w = Watch(f"{apiserver.url}/api/v1/namespaces/{ns}/pods", {"labelSelector": "app=web"})
     try:
-        api.post(f"/api/v1/namespaces/{ns}/pods", json=make_pod("other", {"app": "db"}))
-        api.post(f"/api/v1/namespaces/{ns}/pods", json=make_pod("w", {"app": "web"}))
+        api.post(f"/api/v1/namespaces/{ns}/pods", json=factories.pod("other", {"app": "db"}))
+        api.post(f"/api/v1/namespaces/{ns}/pods", json=factories.pod("w", {"app": "web"}))
         # Leaving the selection is a DELETED for this watcher, entering it an ADDED.
         api.patch(
             f"/api/v1/namespaces/{ns}/pods/w",
@@ -199,7 +199,7 @@ def test_storage_watches_stay_constant_as_client_watches_are_added(
     paths = [f"/api/v1/namespaces/{ns}/pods"] * 10 + [f"/api/v1/namespaces/{ns}/configmaps"] * 10
     watches = [Watch(f"{apiserver.url}{path}", {}) for path in paths]
     try:
-        api.post(f"/api/v1/namespaces/{ns}/pods", json=make_pod("fan"))
+        api.post(f"/api/v1/namespaces/{ns}/pods", json=factories.pod("fan"))
         api.post(f"/api/v1/namespaces/{ns}/configmaps", json={"metadata": {"name": "fan"}})
         for w in watches:
             assert [f["object"]["metadata"]["name"] for f in w.wait_for(1)] == ["fan"]

@@ -7,8 +7,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests import factories
 from tests.harness import ApiServer
-from tests.integration.apiserver.conftest import make_pod
 from tests.integration.apiserver.test_watch import Watch
 
 pytestmark = pytest.mark.etcd
@@ -24,7 +24,7 @@ WATCH_LIST = {
 def test_initial_events_then_end_bookmark_then_live(api: httpx.Client, ns: str, apiserver: ApiServer) -> None:
     pods = f"/api/v1/namespaces/{ns}/pods"
     for name in ("a", "b"):
-        assert api.post(pods, json=make_pod(name)).status_code == 201
+        assert api.post(pods, json=factories.pod(name)).status_code == 201
     rv = api.get(pods).json()["metadata"]["resourceVersion"]
     w = Watch(f"{apiserver.url}{pods}", {**WATCH_LIST, "resourceVersion": rv})
     try:
@@ -39,7 +39,7 @@ def test_initial_events_then_end_bookmark_then_live(api: httpx.Client, ns: str, 
         assert end["object"]["kind"] == "Pod" and end["object"]["apiVersion"] == "v1"
         assert end["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
         assert int(end["object"]["metadata"]["resourceVersion"]) >= int(rv)
-        assert api.post(pods, json=make_pod("c")).status_code == 201
+        assert api.post(pods, json=factories.pod("c")).status_code == 201
         live = w.wait_for(4)[3]
         assert (live["type"], live["object"]["metadata"]["name"]) == ("ADDED", "c")
     finally:
@@ -48,11 +48,11 @@ def test_initial_events_then_end_bookmark_then_live(api: httpx.Client, ns: str, 
 
 def test_without_initial_events_starts_now(api: httpx.Client, ns: str, apiserver: ApiServer) -> None:
     pods = f"/api/v1/namespaces/{ns}/pods"
-    assert api.post(pods, json=make_pod("old")).status_code == 201
+    assert api.post(pods, json=factories.pod("old")).status_code == 201
     w = Watch(f"{apiserver.url}{pods}", {**WATCH_LIST, "sendInitialEvents": "false"})
     try:
         assert w.status == 200
-        assert api.post(pods, json=make_pod("new")).status_code == 201
+        assert api.post(pods, json=factories.pod("new")).status_code == 201
         frames = w.wait_for(1)
         assert [(f["type"], f["object"]["metadata"]["name"]) for f in frames] == [("ADDED", "new")]
     finally:

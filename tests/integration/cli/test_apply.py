@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.integration.cli.conftest import deployment_manifest
+from tests import factories
 
 pytestmark = pytest.mark.etcd
 
@@ -36,7 +36,7 @@ def test_create_multi_document_and_stdin(kctl, api, ns, tmp_path):
 
 def test_apply_three_way_merge(kctl, api, ns, tmp_path):
     path = f"/apis/apps/v1/namespaces/{ns}/deployments/web"
-    manifest = deployment_manifest("web", replicas=2)
+    manifest = factories.deployment("web", replicas=2, container="web", ports=[80])
     manifest["spec"]["template"]["spec"]["containers"][0]["env"] = [{"name": "A", "value": "1"}]
     f = write(tmp_path / "web.yaml", manifest)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.cli.conftest import deployment_manifest, pod_manifest
+from tests import factories
 
 pytestmark = pytest.mark.etcd
 
@@ -50,7 +50,9 @@ def test_run_dry_run_prints_yaml(kctl, api, ns):
 
 
 def test_expose_and_scale(kctl, api, ns):
-    api.post(f"/apis/apps/v1/namespaces/{ns}/deployments", deployment_manifest("exp"))
+    api.post(
+        f"/apis/apps/v1/namespaces/{ns}/deployments", factories.deployment("exp", container="web", ports=[80])
+    )
     r = kctl("expose", "deployment/exp", "--port=8080", "--target-port=80", "--type=NodePort")
     assert (r.code, r.out) == (0, "service/exp exposed\n"), r
     svc = api.get(f"/api/v1/namespaces/{ns}/services/exp")
@@ -72,7 +74,10 @@ def test_expose_and_scale(kctl, api, ns):
 
 
 def test_label_and_annotate(kctl, api, ns):
-    api.post(f"/api/v1/namespaces/{ns}/pods", pod_manifest("lab", {"app": "lab"}))
+    api.post(
+        f"/api/v1/namespaces/{ns}/pods",
+        factories.pod("lab", {"app": "lab"}, image="busybox", container="main"),
+    )
     path = f"/api/v1/namespaces/{ns}/pods/lab"
     assert kctl("label", "pod", "lab", "tier=fe", "env=dev").out == "pod/lab labeled\n"
     r = kctl("label", "pod/lab", "tier=be")
@@ -92,7 +97,10 @@ def test_label_and_annotate(kctl, api, ns):
 
 
 def test_edit_applies_the_editors_change(kctl, api, ns, tmp_path: Path):
-    api.post(f"/apis/apps/v1/namespaces/{ns}/deployments", deployment_manifest("ed", replicas=2))
+    api.post(
+        f"/apis/apps/v1/namespaces/{ns}/deployments",
+        factories.deployment("ed", replicas=2, container="web", ports=[80]),
+    )
     editor = tmp_path / "editor.py"
     editor.write_text(
         "import sys, re\n"
@@ -124,7 +132,7 @@ def test_delete_by_name_selector_and_all(kctl, api, ns):
 
 
 def test_wait_for_condition_and_delete(kctl, api, ns):
-    api.post(f"/api/v1/namespaces/{ns}/pods", pod_manifest("waiter"))
+    api.post(f"/api/v1/namespaces/{ns}/pods", factories.pod("waiter", image="busybox", container="main"))
     path = f"/api/v1/namespaces/{ns}/pods/waiter"
 
     def later() -> None:

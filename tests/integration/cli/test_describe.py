@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.integration.cli.conftest import deployment_manifest, pod_manifest
+from tests import factories
 
 pytestmark = pytest.mark.etcd
 
@@ -44,7 +44,9 @@ def event(api, ns: str, obj: dict, reason: str, message: str, component: str, co
 
 
 def test_describe_pod_with_events(kctl, api, ns):
-    pod = api.post(f"/api/v1/namespaces/{ns}/pods", pod_manifest("dp", {"app": "dp"}))
+    pod = api.post(
+        f"/api/v1/namespaces/{ns}/pods", factories.pod("dp", {"app": "dp"}, image="busybox", container="main")
+    )
     api.write_status(
         f"/api/v1/namespaces/{ns}/pods/dp",
         {
@@ -92,7 +94,10 @@ def test_describe_pod_with_events(kctl, api, ns):
 
 
 def test_describe_deployment_and_replicaset(kctl, api, ns):
-    d = api.post(f"/apis/apps/v1/namespaces/{ns}/deployments", deployment_manifest("dd", replicas=2))
+    d = api.post(
+        f"/apis/apps/v1/namespaces/{ns}/deployments",
+        factories.deployment("dd", replicas=2, container="web", ports=[80]),
+    )
     tmpl = d["spec"]["template"]
     rs = api.post(
         f"/apis/apps/v1/namespaces/{ns}/replicasets",

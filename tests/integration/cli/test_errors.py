@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.harness import ApiServer, free_port, running_apiserver
-from tests.integration.cli.conftest import kctl_subprocess
+from tests.integration.cli.helpers import kctl_subprocess
 from tests.kube import write_kubeconfig
 
 pytestmark = pytest.mark.etcd

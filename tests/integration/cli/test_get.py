@@ -11,8 +11,8 @@ import time
 import pytest
 import yaml
 
+from tests import factories
 from tests.harness import REPO
-from tests.integration.cli.conftest import deployment_manifest, pod_manifest
 
 pytestmark = pytest.mark.etcd
 
@@ -24,7 +24,9 @@ def objects(api, ns):
         ("beta", {"app": "web", "tier": "be"}),
         ("gamma", {"app": "db"}),
     ):
-        api.post(f"/api/v1/namespaces/{ns}/pods", pod_manifest(name, labels))
+        api.post(
+            f"/api/v1/namespaces/{ns}/pods", factories.pod(name, labels, image="busybox", container="main")
+        )
     api.write_status(
         f"/api/v1/namespaces/{ns}/pods/alpha",
         {
@@ -43,7 +45,9 @@ def objects(api, ns):
             ],
         },
     )
-    api.post(f"/apis/apps/v1/namespaces/{ns}/deployments", deployment_manifest("web"))
+    api.post(
+        f"/apis/apps/v1/namespaces/{ns}/deployments", factories.deployment("web", container="web", ports=[80])
+    )
     api.post(
         f"/api/v1/namespaces/{ns}/services",
         {
@@ -172,7 +176,10 @@ def test_watch_streams_new_rows(api, ns, kubeconfig):
         # kctl lists, then watches from the list's resourceVersion: the pod shows up whether it is created
         # before the list or after, and the status change after it is never missed.
         deadline = time.monotonic() + 10
-        api.post(f"/api/v1/namespaces/{ns}/pods", pod_manifest("watched", {"app": "watched"}))
+        api.post(
+            f"/api/v1/namespaces/{ns}/pods",
+            factories.pod("watched", {"app": "watched"}, image="busybox", container="main"),
+        )
         lines: list[str] = []
         assert proc.stdout is not None
         while time.monotonic() < deadline:

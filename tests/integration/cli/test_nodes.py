@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.cli.conftest import pod_manifest
+from tests import factories
 
 pytestmark = pytest.mark.etcd
 
 
 def owned(name: str, node: str, kind: str | None) -> dict:
-    pod = pod_manifest(name)
+    pod = factories.pod(name, image="busybox", container="main")
     pod["spec"]["nodeName"] = node
     if kind:
         pod["metadata"]["ownerReferences"] = [

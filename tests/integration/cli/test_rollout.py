@@ -10,8 +10,8 @@ import time
 
 import pytest
 
+from tests import factories
 from tests.harness import REPO
-from tests.integration.cli.conftest import deployment_manifest
 
 pytestmark = pytest.mark.etcd
 
@@ -51,7 +51,10 @@ def make_rs(api, ns: str, deploy: dict, revision: int, image: str) -> dict:
 @pytest.fixture(scope="module")
 def deploy(api, ns):
     """Deployment `web` at revision 2 (nginx:1.26), with ReplicaSets for revisions 1 and 2."""
-    d = api.post(f"/apis/apps/v1/namespaces/{ns}/deployments", deployment_manifest("web", image="nginx:1.26"))
+    d = api.post(
+        f"/apis/apps/v1/namespaces/{ns}/deployments",
+        factories.deployment("web", image="nginx:1.26", container="web", ports=[80]),
+    )
     make_rs(api, ns, d, 1, "nginx:1.25")
     make_rs(api, ns, d, 2, "nginx:1.26")
     return d
@@ -110,7 +113,10 @@ def test_rollout_status_follows_the_status_fields(api, ns, deploy, kubeconfig):
 
 
 def test_rollout_status_no_watch_and_timeout(kctl, api, ns, deploy):
-    api.post(f"/apis/apps/v1/namespaces/{ns}/deployments", deployment_manifest("slow"))
+    api.post(
+        f"/apis/apps/v1/namespaces/{ns}/deployments",
+        factories.deployment("slow", container="web", ports=[80]),
+    )
     r = kctl("rollout", "status", "deploy/slow", "--no-watch")
     assert (r.code, r.out) == (0, "Waiting for deployment spec update to be observed...\n")
     start = time.monotonic()

@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 import pytest
 
+from tests import factories
 from tests.harness import REPO
-from tests.integration.cli.conftest import deployment_manifest, pod_manifest
 
 pytestmark = pytest.mark.etcd
 
@@ -54,7 +54,9 @@ class Terminal:
 
 
 def test_waiting_shows_a_live_line(api, ns, kubeconfig):
-    api.post(f"/apis/apps/v1/namespaces/{ns}/deployments", deployment_manifest("tty"))
+    api.post(
+        f"/apis/apps/v1/namespaces/{ns}/deployments", factories.deployment("tty", container="web", ports=[80])
+    )
     term = Terminal(["rollout", "status", "deploy/tty", "--timeout=2s"], kubeconfig)
     try:
         out = term.read_until(lambda o: b"timed out" in o)
@@ -67,7 +69,10 @@ def test_waiting_shows_a_live_line(api, ns, kubeconfig):
 
 
 def test_watch_redraws_the_table(api, ns, kubeconfig):
-    api.post(f"/api/v1/namespaces/{ns}/pods", pod_manifest("tty-pod", {"app": "tty"}))
+    api.post(
+        f"/api/v1/namespaces/{ns}/pods",
+        factories.pod("tty-pod", {"app": "tty"}, image="busybox", container="main"),
+    )
     term = Terminal(["get", "pods", "-w", "-l", "app=tty"], kubeconfig)
     try:
         term.read_until(lambda o: b"tty-pod" in o)

@@ -2,50 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 
 from apimachinery.client import Client
 from apimachinery.errors import StatusError
-from apimachinery.resources import ResourceInfo, by_resource
 from tests.harness import ApiServer
-
-
-def res(group: str, resource: str) -> ResourceInfo:
-    info = by_resource(group, resource)
-    assert info is not None
-    return info
-
-
-NAMESPACES = res("", "namespaces")
-CONFIGMAPS = res("", "configmaps")
-PODS = res("", "pods")
-DEPLOYMENTS = res("apps", "deployments")
-EVENTS = res("", "events")
-LEASES = res("coordination.k8s.io", "leases")
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def configmap(name: str, data: dict[str, str] | None = None, labels: dict[str, str] | None = None) -> dict:
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": name, "labels": labels or {}},
-        "data": data or {},
-    }
-
-
-async def make_namespace(client: Client, name: str | None = None) -> str:
-    name = name or unique("client")
-    await client.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
-    return name
+from tests.integration.client.helpers import make_namespace
+from tests.resources import NAMESPACES
 
 
 @pytest.fixture
@@ -63,19 +28,3 @@ async def namespace(client: Client) -> AsyncIterator[str]:
         await client.delete(NAMESPACES, name)
     except StatusError:
         pass  # best effort: the namespace stays Terminating without a namespace controller; names are unique
-
-
-@pytest.fixture(autouse=True)
-async def no_leftover_tasks() -> AsyncIterator[None]:
-    """Fail a test that leaves asyncio tasks running (informers, electors, recorders must be stopped)."""
-    yield
-    current = asyncio.current_task()
-    deadline = time.monotonic() + 1.0
-    while True:
-        # httpx's nested stream generators are finalized by short-lived tasks that the loop creates on garbage
-        # collection; those finish by themselves. Anything still running after a second is a real leak.
-        left = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
-        if not left or time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.01)
-    assert not left, f"tasks left running: {left}"

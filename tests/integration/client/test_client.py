@@ -9,25 +9,18 @@ import pytest
 
 from apimachinery.client import Client, ClientConnectionError
 from apimachinery.errors import StatusError
+from tests import factories
+from tests.factories import configmap
 from tests.harness import free_port, running_apiserver
-from tests.integration.client.conftest import CONFIGMAPS, DEPLOYMENTS, configmap, make_namespace
+from tests.integration.client.helpers import make_namespace
+from tests.resources import CONFIGMAPS, DEPLOYMENTS
 
 pytestmark = pytest.mark.etcd
 
 
 def deployment(name: str) -> dict:
-    labels = {"app": name}
-    container = {"name": "main", "image": "busybox", "env": [{"name": "A", "value": "1"}]}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": 0,
-            "selector": {"matchLabels": labels},
-            "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}},
-        },
-    }
+    box = {"name": "main", "image": "busybox", "env": [{"name": "A", "value": "1"}]}
+    return factories.deployment(name, 0, containers=[box], labelled=False)
 
 
 async def test_crud_roundtrip(client: Client, namespace: str) -> None:

@@ -12,7 +12,8 @@ import httpx
 from prometheus_client import CollectorRegistry, Counter
 
 from apimachinery.component import serve_health
-from tests.harness import REPO, wait_until
+from tests.harness import REPO
+from tests.polling import wait_until
 
 
 async def test_serve_health_and_metrics() -> None:
@@ -64,17 +65,18 @@ def test_run_until_signal_and_json_logs() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-c", SCRIPT], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    try:
-        assert proc.stdout is not None
-        wait_until(lambda: proc.stdout.readline().strip() == "ready", 10, what="the script to start")
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(10) == 0
-        assert proc.stderr is not None
-        lines = [json.loads(line) for line in proc.stderr.read().splitlines() if line.strip()]
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(5)
+    with proc:  # closes its pipes
+        try:
+            assert proc.stdout is not None
+            wait_until(lambda: proc.stdout.readline().strip() == "ready", 10, what="the script to start")
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(10) == 0
+            assert proc.stderr is not None
+            lines = [json.loads(line) for line in proc.stderr.read().splitlines() if line.strip()]
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(5)
     started = next(x for x in lines if x["msg"] == "started")
     assert started["component"] == "demo-component" and started["level"] == "info"
     assert started["answer"] == 42 and started["logger"] == "demo" and started["ts"].endswith("Z")

@@ -6,8 +6,9 @@ import pytest
 
 from apimachinery.client import Client
 from apimachinery.events import EventRecorder
+from tests.factories import configmap
 from tests.harness import free_port
-from tests.integration.client.conftest import CONFIGMAPS, EVENTS, NAMESPACES, configmap
+from tests.resources import CONFIGMAPS, EVENTS, NAMESPACES
 
 pytestmark = pytest.mark.etcd
 

@@ -4,31 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 
 from apimachinery.client import Client
 from apimachinery.errors import StatusError
 from apimachinery.informer import Informer, InformerFactory, key_of
+from tests.factories import configmap
 from tests.harness import ApiServer, Etcd
-from tests.integration.client.conftest import CONFIGMAPS, configmap, make_namespace
+from tests.integration.client.helpers import make_namespace
+from tests.polling import eventually
+from tests.resources import CONFIGMAPS
 
 pytestmark = pytest.mark.etcd
-
-
-async def eventually(
-    predicate: Callable[[], Any],
-    timeout: float = 15.0,
-    what: str = "condition",
-    state: Callable[[], Any] = str,
-) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}; state: {state()}")
-        await asyncio.sleep(0.05)
 
 
 def describe(informer: Informer, mirror: Mirror) -> str:

@@ -10,7 +10,8 @@ import pytest
 from apimachinery.client import Client
 from apimachinery.errors import StatusError
 from apimachinery.kubeconfig import ClientConfig
-from tests.integration.client.conftest import CONFIGMAPS, configmap
+from tests.factories import configmap
+from tests.resources import CONFIGMAPS
 
 
 def transport(responses: list[httpx.Response], seen: list[httpx.Request]) -> httpx.MockTransport:

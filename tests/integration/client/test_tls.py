@@ -13,8 +13,9 @@ import pytest
 from apimachinery.client import Client, ClientConnectionError
 from apimachinery.errors import StatusError
 from apimachinery.kubeconfig import write_kubeconfig
-from tests.harness import ApiServer, Etcd, wait_until
-from tests.integration.client.conftest import NAMESPACES
+from tests.harness import ApiServer, Etcd
+from tests.polling import wait_until
+from tests.resources import NAMESPACES
 
 pytestmark = pytest.mark.etcd
 

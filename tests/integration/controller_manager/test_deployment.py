@@ -11,17 +11,10 @@ import pytest
 
 from tests.binaries import INSTALL_HINT, KUBECTL
 from tests.harness import REPO
-from tests.integration.controller_manager.conftest import (
-    DEPLOYMENTS,
-    EVENTS,
-    PODS,
-    REPLICASETS,
-    PodReadier,
-    deployment,
-    eventually,
-    is_ready,
-)
+from tests.integration.controller_manager.helpers import PodReadier, deployment, is_ready
 from tests.kube import write_kubeconfig
+from tests.polling import eventually
+from tests.resources import DEPLOYMENTS, EVENTS, PODS, REPLICASETS
 
 pytestmark = [pytest.mark.etcd]
 

@@ -4,28 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.controller_manager.conftest import (
-    ENDPOINTS,
-    PODS,
-    SERVICES,
-    eventually,
-    pod_ready_status,
-)
+from tests import factories
+from tests.integration.controller_manager.helpers import pod_ready_status
+from tests.polling import eventually
+from tests.resources import ENDPOINTS, PODS, SERVICES
 
 pytestmark = [pytest.mark.etcd]
 
 
 def pod(name, labels, port_name="http", port=8080):
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "labels": labels},
-        "spec": {
-            "containers": [
-                {"name": "c", "image": "busybox", "ports": [{"name": port_name, "containerPort": port}]}
-            ]
-        },
-    }
+    box = factories.container("c", "busybox", ports=[{"name": port_name, "containerPort": port}])
+    return factories.pod(name, labels, containers=[box])
 
 
 async def test_endpoints_follow_readiness_and_labels(client, namespace, manager):

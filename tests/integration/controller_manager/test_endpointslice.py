@@ -9,13 +9,10 @@ from typing import Any
 import pytest
 
 from apimachinery.resources import by_resource
-from tests.integration.controller_manager.conftest import (
-    NODES,
-    PODS,
-    SERVICES,
-    eventually,
-    pod_ready_status,
-)
+from tests import factories
+from tests.integration.controller_manager.helpers import pod_ready_status
+from tests.polling import eventually
+from tests.resources import NODES, PODS, SERVICES
 
 pytestmark = [pytest.mark.etcd]
 
@@ -25,17 +22,8 @@ Obj = dict[str, Any]
 
 
 def pod(name: str, labels: dict[str, str], port: int = 8080, **spec: Any) -> Obj:
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "labels": labels},
-        "spec": {
-            "containers": [
-                {"name": "c", "image": "busybox", "ports": [{"name": "http", "containerPort": port}]}
-            ],
-            **spec,
-        },
-    }
+    box = factories.container("c", "busybox", ports=[{"name": "http", "containerPort": port}])
+    return factories.pod(name, labels, containers=[box], **spec)
 
 
 def service(name: str, **spec: Any) -> Obj:

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.controller_manager.conftest import (
-    FAST_LEASE,
-    LEASES,
-    REPLICASETS,
-    LivePodCounter,
-    eventually,
-    replicaset,
-)
+from tests.integration.controller_manager.helpers import FAST_LEASE, LivePodCounter, replicaset
+from tests.polling import eventually
+from tests.resources import LEASES, REPLICASETS
 
 pytestmark = [pytest.mark.etcd, pytest.mark.slow]
 

@@ -5,15 +5,9 @@ from __future__ import annotations
 import pytest
 
 from apimachinery.errors import StatusError
-from tests.integration.controller_manager.conftest import (
-    CONFIGMAPS,
-    DEPLOYMENTS,
-    NAMESPACES,
-    PODS,
-    SERVICES,
-    deployment,
-    eventually,
-)
+from tests.integration.controller_manager.helpers import deployment
+from tests.polling import eventually
+from tests.resources import CONFIGMAPS, DEPLOYMENTS, NAMESPACES, PODS, SERVICES
 
 pytestmark = [pytest.mark.etcd]
 

@@ -11,16 +11,10 @@ from datetime import UTC, datetime
 import pytest
 
 from apimachinery.errors import StatusError
-from tests.integration.controller_manager.conftest import (
-    EVENTS,
-    LEASES,
-    NODES,
-    PODS,
-    eventually,
-    is_ready,
-    now,
-    pod_ready_status,
-)
+from tests import factories
+from tests.integration.controller_manager.helpers import is_ready, now, pod_ready_status
+from tests.polling import eventually
+from tests.resources import EVENTS, LEASES, NODES, PODS
 
 pytestmark = [pytest.mark.etcd, pytest.mark.slow]
 
@@ -67,17 +61,14 @@ class Heartbeat:
 
 
 def pod(name, node, tolerations):
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name},
-        "spec": {
-            "nodeName": node,
-            "terminationGracePeriodSeconds": 0,
-            "containers": [{"name": "c", "image": "busybox"}],
-            "tolerations": tolerations,
-        },
-    }
+    return factories.pod(
+        name,
+        image="busybox",
+        container="c",
+        node=node,
+        terminationGracePeriodSeconds=0,
+        tolerations=tolerations,
+    )
 
 
 def ready_condition(status="True"):

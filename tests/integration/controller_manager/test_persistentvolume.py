@@ -12,7 +12,8 @@ import pytest
 from apimachinery import storage
 from apimachinery.errors import StatusError
 from apimachinery.resources import must_resource
-from tests.integration.controller_manager.conftest import EVENTS, NODES, PODS, eventually
+from tests.polling import eventually
+from tests.resources import EVENTS, NODES, PODS
 
 pytestmark = [pytest.mark.etcd]
 

@@ -6,17 +6,15 @@ import re
 
 import pytest
 
-from tests.integration.controller_manager.conftest import (
-    EVENTS,
-    PODS,
-    REPLICASETS,
+from tests.integration.controller_manager.helpers import (
     LivePodCounter,
-    eventually,
     is_ready,
     next_ip,
     pod_ready_status,
     replicaset,
 )
+from tests.polling import eventually
+from tests.resources import EVENTS, PODS, REPLICASETS
 
 pytestmark = [pytest.mark.etcd]
 

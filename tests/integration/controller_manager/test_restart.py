@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.controller_manager.conftest import DEPLOYMENTS, PODS, PodReadier, eventually
+from tests.integration.controller_manager.helpers import PodReadier
 from tests.integration.controller_manager.test_deployment import (
     REVISION,
     deployment,
@@ -16,6 +16,8 @@ from tests.integration.controller_manager.test_deployment import (
     rolling,
     rollout_complete,
 )
+from tests.polling import eventually
+from tests.resources import DEPLOYMENTS, PODS
 
 pytestmark = [pytest.mark.etcd, pytest.mark.slow]
 

@@ -16,10 +16,11 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from tests import harness
+from tests import factories, harness
 from tests.dashboard import Dashboard, running_dashboard
-from tests.harness import ApiServer, wait_until
+from tests.harness import ApiServer
 from tests.kube import write_kubeconfig
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.etcd, pytest.mark.timeout(90)]
 
@@ -28,20 +29,9 @@ VIEWER = "dashboard-viewer"
 
 
 def _deployment(name: str, replicas: int = 2) -> dict:
-    labels = {"app": name}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "annotations": {"note": HOSTILE}},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {"containers": [{"name": "c", "image": "busybox"}]},
-            },
-        },
-    }
+    return factories.deployment(
+        name, replicas, "busybox", "c", labelled=False, metadata={"annotations": {"note": HOSTILE}}
+    )
 
 
 @pytest.fixture(scope="module")

@@ -29,8 +29,8 @@ from tests.harness import (
     running_apiserver,
     start_component,
     stop_process,
-    wait_until,
 )
+from tests.polling import wait_until
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -20,7 +20,6 @@ from typing import Any
 import httpx
 import pytest
 
-from tests import factories
 from tests.binaries import INSTALL_HINT, KUBECTL
 from tests.harness import admin_tls
 
@@ -152,22 +151,6 @@ def table(output: str) -> list[dict[str, str]]:
 
 
 # ---- objects written by the tests over HTTP ------------------------------------------------------------------------
-
-
-def pod(name: str, labels: dict[str, str] | None = None, image: str = "nginx:1.25", **spec: Any) -> Obj:
-    return factories.pod(name, labels, image, **spec)
-
-
-deployment = factories.deployment
-
-
-def service(name: str, selector: dict[str, str], port: int = 80, target_port: int = 8080) -> Obj:
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {"name": name},
-        "spec": {"selector": selector, "ports": [{"name": "http", "port": port, "targetPort": target_port}]},
-    }
 
 
 def running_status(ip: str = "10.244.0.7", host_ip: str = "10.0.0.5", container: str = "app") -> Obj:

@@ -10,9 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.harness import ApiServer, wait_until
+from tests.harness import ApiServer
 from tests.integration.kubectl.kube import MARKS, Api, Kubectl
 from tests.kube import write_kubeconfig
+from tests.polling import wait_until
 
 pytestmark = MARKS
 

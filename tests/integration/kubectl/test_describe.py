@@ -5,16 +5,8 @@ from __future__ import annotations
 
 import uuid
 
-from tests.integration.kubectl.kube import (
-    MARKS,
-    Api,
-    Kubectl,
-    deployment,
-    pod,
-    running_status,
-    service,
-    table,
-)
+from tests import factories
+from tests.integration.kubectl.kube import MARKS, Api, Kubectl, running_status, table
 
 pytestmark = MARKS
 
@@ -54,7 +46,7 @@ def _fields(text: str) -> dict[str, str]:
 
 def test_describe_pod_with_status_and_events(kubectl: Kubectl, api: Api, ns: str) -> None:
     pods = f"/api/v1/namespaces/{ns}/pods"
-    created = api.create(pods, pod("web", {"app": "web"}, nodeName="node-1"))
+    created = api.create(pods, factories.pod("web", {"app": "web"}, nodeName="node-1", image="nginx:1.25"))
     api.merge_patch(f"{pods}/web/status", running_status(ip="10.244.3.4", host_ip="10.0.0.9"))
     api.create(
         f"/api/v1/namespaces/{ns}/events",
@@ -63,7 +55,7 @@ def test_describe_pod_with_status_and_events(kubectl: Kubectl, api: Api, ns: str
     api.create(
         f"/api/v1/namespaces/{ns}/events", _event(created, "Pulled", "Image already present", "kubelet")
     )
-    other = api.create(pods, pod("other"))
+    other = api.create(pods, factories.pod("other", image="nginx:1.25"))
     api.create(f"/api/v1/namespaces/{ns}/events", _event(other, "Noise", "not about web", "kubelet"))
 
     text = kubectl("describe", "pod", "web")
@@ -114,7 +106,7 @@ def _replicaset(dep: dict, revision: int, image: str, replicas: int) -> dict:
 def _deployment_with_history(api: Api, ns: str) -> dict:
     """A deployment at revision 2 (nginx:1.26) with its two ReplicaSets and a status as the controller writes."""
     base = f"/apis/apps/v1/namespaces/{ns}"
-    obj = deployment("web", replicas=3, image="nginx:1.26")
+    obj = factories.deployment("web", replicas=3, image="nginx:1.26")
     obj["metadata"]["annotations"] = {"deployment.kubernetes.io/revision": "2"}
     dep = api.create(f"{base}/deployments", obj)
     api.create(f"{base}/replicasets", _replicaset(dep, 1, "nginx:1.25", 0))
@@ -199,7 +191,8 @@ def test_describe_deployment_and_rollout(kubectl: Kubectl, api: Api, ns: str) ->
 
 def test_rollout_undo(kubectl: Kubectl, api: Api, ns: str) -> None:
     dep = api.create(
-        f"/apis/apps/v1/namespaces/{ns}/deployments", deployment("web", replicas=1, image="nginx:1.26")
+        f"/apis/apps/v1/namespaces/{ns}/deployments",
+        factories.deployment("web", replicas=1, image="nginx:1.26"),
     )
     for revision, image in ((1, "nginx:1.25"), (2, "nginx:1.26")):
         api.create(f"/apis/apps/v1/namespaces/{ns}/replicasets", _replicaset(dep, revision, image, 1))
@@ -257,7 +250,7 @@ def test_describe_node(kube: Kubectl, api: Api, ns: str) -> None:
     }
     api.create("/api/v1/nodes", node)
     try:
-        bound = pod("worker", nodeName=name)
+        bound = factories.pod("worker", nodeName=name, image="nginx:1.25")
         bound["spec"]["containers"][0]["resources"] = {"requests": {"cpu": "500m", "memory": "1Gi"}}
         api.create(f"/api/v1/namespaces/{ns}/pods", bound)
 
@@ -288,7 +281,8 @@ def test_describe_node(kube: Kubectl, api: Api, ns: str) -> None:
 
 def test_describe_service(kubectl: Kubectl, api: Api, ns: str) -> None:
     svc = api.create(
-        f"/api/v1/namespaces/{ns}/services", service("web", {"app": "web"}, port=80, target_port=8080)
+        f"/api/v1/namespaces/{ns}/services",
+        factories.service("web", {"app": "web"}, port=80, target_port=8080),
     )
     api.create(f"/api/v1/namespaces/{ns}/events", _event(svc, "Created", "service created", "test"))
     text = kubectl("describe", "svc", "web")
@@ -303,7 +297,7 @@ def test_describe_service(kubectl: Kubectl, api: Api, ns: str) -> None:
 
 def test_wait_for_condition_ready(kubectl: Kubectl, api: Api, ns: str) -> None:
     pods = f"/api/v1/namespaces/{ns}/pods"
-    api.create(pods, pod("slow"))
+    api.create(pods, factories.pod("slow", image="nginx:1.25"))
     waiter = kubectl.start("wait", "--for=condition=Ready", "pod/slow", "--timeout=30s")
     try:
         # kubectl lists, sees no Ready condition and watches; the status arrives afterwards.

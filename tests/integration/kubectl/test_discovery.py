@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from tests.integration.kubectl.kube import MARKS, Api, Kubectl, deployment, service, table
+from tests import factories
+from tests.integration.kubectl.kube import MARKS, Api, Kubectl, table
 
 pytestmark = MARKS
 
@@ -60,8 +61,8 @@ def test_api_resources_lists_core_apps_and_coordination(kube: Kubectl, api: Api)
 
 
 def test_short_and_qualified_names(kubectl: Kubectl, api: Api, ns: str) -> None:
-    api.create(f"/apis/apps/v1/namespaces/{ns}/deployments", deployment("web"))
-    api.create(f"/api/v1/namespaces/{ns}/services", service("web", {"app": "web"}))
+    api.create(f"/apis/apps/v1/namespaces/{ns}/deployments", factories.deployment("web"))
+    api.create(f"/api/v1/namespaces/{ns}/services", factories.service("web", {"app": "web"}))
     for spelling in ("deploy", "deployment", "deployments", "deployments.apps", "deployments.v1.apps"):
         assert kubectl("get", spelling, "-o", "name").split() == ["deployment.apps/web"], spelling
     for spelling in ("svc", "service", "services"):

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from tests.integration.kubectl.kube import MARKS, Api, Kubectl, service, table
+from tests import factories
+from tests.integration.kubectl.kube import MARKS, Api, Kubectl, table
 
 pytestmark = MARKS
 
@@ -30,7 +31,7 @@ def test_endpointslices_are_served_listed_and_described(kubectl: Kubectl, api: A
     assert [(r["NAME"], r["APIVERSION"], r["NAMESPACED"], r["KIND"]) for r in resources] == [
         ("endpointslices", "discovery.k8s.io/v1", "true", "EndpointSlice")
     ]
-    api.create(f"/api/v1/namespaces/{ns}/services", service("web", {"app": "web"}))
+    api.create(f"/api/v1/namespaces/{ns}/services", factories.service("web", {"app": "web"}))
     base = f"/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices"
     api.create(base, _slice("web-a", "web", ["10.244.0.5", "10.244.0.6", "10.244.0.7", "10.244.0.8"]))
     rows = table(kubectl("get", "endpointslices"))

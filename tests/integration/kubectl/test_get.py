@@ -6,16 +6,8 @@ import json
 
 import yaml
 
-from tests.integration.kubectl.kube import (
-    MARKS,
-    Api,
-    Kubectl,
-    deployment,
-    pod,
-    running_status,
-    service,
-    table,
-)
+from tests import factories
+from tests.integration.kubectl.kube import MARKS, Api, Kubectl, running_status, table
 
 pytestmark = MARKS
 
@@ -25,8 +17,8 @@ def _pods(api: Api, ns: str) -> str:
 
 
 def test_get_pods_table_and_wide(kubectl: Kubectl, api: Api, ns: str) -> None:
-    api.create(_pods(api, ns), pod("web-1", {"app": "web"}, nodeName="node-a"))
-    api.create(_pods(api, ns), pod("web-2", {"app": "web"}))
+    api.create(_pods(api, ns), factories.pod("web-1", {"app": "web"}, nodeName="node-a", image="nginx:1.25"))
+    api.create(_pods(api, ns), factories.pod("web-2", {"app": "web"}, image="nginx:1.25"))
     api.merge_patch(f"{_pods(api, ns)}/web-1/status", running_status(ip="10.244.1.9"))
 
     out = kubectl("get", "pods")
@@ -59,8 +51,8 @@ def test_get_missing_is_not_found(kubectl: Kubectl, ns: str) -> None:
 
 
 def test_get_several_types_at_once(kubectl: Kubectl, api: Api, ns: str) -> None:
-    api.create(f"/apis/apps/v1/namespaces/{ns}/deployments", deployment("web", replicas=3))
-    api.create(f"/api/v1/namespaces/{ns}/services", service("web", {"app": "web"}))
+    api.create(f"/apis/apps/v1/namespaces/{ns}/deployments", factories.deployment("web", replicas=3))
+    api.create(f"/api/v1/namespaces/{ns}/services", factories.service("web", {"app": "web"}))
     stored_svc = api.get(f"/api/v1/namespaces/{ns}/services/web")
 
     out = kubectl("get", "deploy,svc")
@@ -82,8 +74,8 @@ def test_get_several_types_at_once(kubectl: Kubectl, api: Api, ns: str) -> None:
 
 
 def test_output_formats(kubectl: Kubectl, api: Api, ns: str) -> None:
-    api.create(_pods(api, ns), pod("a", {"app": "web"}, image="busybox:1.36"))
-    api.create(_pods(api, ns), pod("b", {"app": "db"}))
+    api.create(_pods(api, ns), factories.pod("a", {"app": "web"}, image="busybox:1.36"))
+    api.create(_pods(api, ns), factories.pod("b", {"app": "db"}, image="nginx:1.25"))
     stored = {p["metadata"]["name"]: p for p in api.get(_pods(api, ns))["items"]}
 
     as_json = json.loads(kubectl("get", "pods", "-o", "json"))
@@ -116,7 +108,7 @@ def test_label_selectors(kubectl: Kubectl, api: Api, ns: str) -> None:
         "bare": {},
     }
     for name, ls in labels.items():
-        api.create(_pods(api, ns), pod(name, ls))
+        api.create(_pods(api, ns), factories.pod(name, ls, image="nginx:1.25"))
 
     def names(selector: str) -> set[str]:
         return {n.removeprefix("pod/") for n in kubectl("get", "pods", "-l", selector, "-o", "name").split()}
@@ -140,7 +132,10 @@ def test_label_selectors(kubectl: Kubectl, api: Api, ns: str) -> None:
 
 def test_field_selectors(kubectl: Kubectl, api: Api, ns: str) -> None:
     for name in ("one", "two", "three"):
-        api.create(_pods(api, ns), pod(name, nodeName="node-x" if name == "two" else None))
+        api.create(
+            _pods(api, ns),
+            factories.pod(name, nodeName="node-x" if name == "two" else None, image="nginx:1.25"),
+        )
     api.merge_patch(f"{_pods(api, ns)}/one/status", running_status())
 
     def names(selector: str) -> list[str]:
@@ -159,8 +154,8 @@ def test_all_namespaces(kube: Kubectl, api: Api, ns: str) -> None:
     other = ns + "-b"
     api.create("/api/v1/namespaces", {"metadata": {"name": other}})
     try:
-        api.create(_pods(api, ns), pod("p1", {"suite": ns}))
-        api.create(_pods(api, other), pod("p2", {"suite": ns}))
+        api.create(_pods(api, ns), factories.pod("p1", {"suite": ns}, image="nginx:1.25"))
+        api.create(_pods(api, other), factories.pod("p2", {"suite": ns}, image="nginx:1.25"))
         out = kube("get", "pods", "-A", "-l", f"suite={ns}")
         assert out.splitlines()[0].split()[:2] == ["NAMESPACE", "NAME"]
         assert {(r["NAMESPACE"], r["NAME"]) for r in table(out)} == {(ns, "p1"), (other, "p2")}
@@ -176,11 +171,11 @@ def test_all_namespaces(kube: Kubectl, api: Api, ns: str) -> None:
 
 
 def test_get_watch_prints_new_rows(kubectl: Kubectl, api: Api, ns: str) -> None:
-    api.create(_pods(api, ns), pod("before"))
+    api.create(_pods(api, ns), factories.pod("before", image="nginx:1.25"))
     watch = kubectl.start("get", "pods", "-w")
     try:
         watch.wait_line(lambda line: line.startswith("before "))
-        api.create(_pods(api, ns), pod("after"))
+        api.create(_pods(api, ns), factories.pod("after", image="nginx:1.25"))
         row = watch.wait_line(lambda line: line.startswith("after "))
         assert row.split()[1:3] == ["0/1", "Pending"]
 
@@ -198,8 +193,8 @@ def test_get_watch_prints_new_rows(kubectl: Kubectl, api: Api, ns: str) -> None:
 
 
 def test_get_single_object_watch(kubectl: Kubectl, api: Api, ns: str) -> None:
-    api.create(_pods(api, ns), pod("solo"))
-    api.create(_pods(api, ns), pod("noise"))
+    api.create(_pods(api, ns), factories.pod("solo", image="nginx:1.25"))
+    api.create(_pods(api, ns), factories.pod("noise", image="nginx:1.25"))
     watch = kubectl.start("get", "pod", "solo", "-w", "-o", "name")
     try:
         watch.wait_line(lambda line: line == "pod/solo")
@@ -226,12 +221,12 @@ HEADERS = {
 
 def test_table_columns_per_resource(kubectl: Kubectl, api: Api, ns: str) -> None:
     base = f"/api/v1/namespaces/{ns}"
-    api.create(f"{base}/pods", pod("p"))
-    api.create(f"/apis/apps/v1/namespaces/{ns}/deployments", deployment("d"))
-    rs = deployment("r")
+    api.create(f"{base}/pods", factories.pod("p", image="nginx:1.25"))
+    api.create(f"/apis/apps/v1/namespaces/{ns}/deployments", factories.deployment("d"))
+    rs = factories.deployment("r")
     rs["kind"] = "ReplicaSet"
     api.create(f"/apis/apps/v1/namespaces/{ns}/replicasets", rs)
-    api.create(f"{base}/services", service("s", {"app": "x"}))
+    api.create(f"{base}/services", factories.service("s", {"app": "x"}))
     api.create(
         f"{base}/endpoints",
         {
@@ -270,14 +265,14 @@ def test_table_columns_per_resource(kubectl: Kubectl, api: Api, ns: str) -> None
 
 def test_pagination_and_watch_events(kube: Kubectl, kubectl: Kubectl, api: Api, ns: str) -> None:
     for i in range(5):
-        api.create(f"/api/v1/namespaces/{ns}/pods", pod(f"p{i}"))
+        api.create(f"/api/v1/namespaces/{ns}/pods", factories.pod(f"p{i}", image="nginx:1.25"))
     # --chunk-size makes kubectl page with limit/continue and stitch the pages into one table
     paged = table(kubectl("get", "pods", "--chunk-size=2"))
     assert [r["NAME"] for r in paged] == [f"p{i}" for i in range(5)]
 
     watch = kube.start("get", "pods", "-A", "-w", "--output-watch-events", "-l", f"suite={ns}")
     try:
-        api.create(f"/api/v1/namespaces/{ns}/pods", pod("w", {"suite": ns}))
+        api.create(f"/api/v1/namespaces/{ns}/pods", factories.pod("w", {"suite": ns}, image="nginx:1.25"))
         added = watch.wait_line(lambda line: line.split()[:3] == ["ADDED", ns, "w"])
         assert "Pending" in added
         api.merge_patch(f"/api/v1/namespaces/{ns}/pods/w", {"metadata": {"labels": {"more": "1"}}})

@@ -9,9 +9,11 @@ import time
 import uuid
 from pathlib import Path
 
-from tests.harness import Etcd, running_apiserver, wait_until
-from tests.integration.kubectl.kube import MARKS, Api, Kubectl, pod, purge_namespace
+from tests import factories
+from tests.harness import Etcd, running_apiserver
+from tests.integration.kubectl.kube import MARKS, Api, Kubectl, purge_namespace
 from tests.kube import write_kubeconfig
+from tests.polling import wait_until
 
 pytestmark = MARKS
 
@@ -27,7 +29,7 @@ def test_informer_relists_after_410(etcd: Etcd, tmp_path: Path) -> None:
         log = tmp_path / "kubectl.log"
         proc = None
         try:
-            api.create(f"/api/v1/namespaces/{ns}/pods", pod("p"))
+            api.create(f"/api/v1/namespaces/{ns}/pods", factories.pod("p", image="nginx:1.25"))
             with log.open("w") as err:
                 proc = subprocess.Popen(
                     kubectl.argv(
@@ -67,7 +69,7 @@ def test_informer_relists_after_410(etcd: Etcd, tmp_path: Path) -> None:
 def test_watch_list_informer(kubectl: Kubectl, api: Api, ns: str) -> None:
     """With client-go's WatchListClient feature on, kubectl's informer streams its initial state through
     sendInitialEvents and stops waiting at the bookmark that ends it."""
-    api.create(f"/api/v1/namespaces/{ns}/pods", pod("p", {"x": "y"}))
+    api.create(f"/api/v1/namespaces/{ns}/pods", factories.pod("p", {"x": "y"}, image="nginx:1.25"))
     done = subprocess.run(
         kubectl.argv("wait", "-v=6", "--for=jsonpath={.metadata.labels.x}=y", "pod/p", "--timeout=20s"),
         capture_output=True,

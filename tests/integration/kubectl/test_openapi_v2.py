@@ -12,8 +12,8 @@ import yaml
 
 from apiserver import openapi_v2_proto
 from tests import factories
-from tests.harness import wait_until
 from tests.integration.kubectl.kube import MARKS, Api, Kubectl
+from tests.polling import wait_until
 
 pytestmark = MARKS
 

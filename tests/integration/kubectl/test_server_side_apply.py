@@ -11,7 +11,8 @@ from typing import Any
 
 import yaml
 
-from tests.integration.kubectl.kube import MARKS, Api, Kubectl, deployment
+from tests import factories
+from tests.integration.kubectl.kube import MARKS, Api, Kubectl
 
 pytestmark = MARKS
 
@@ -34,7 +35,7 @@ def _fields(obj: Obj, manager: str) -> Obj:
 
 def test_two_managers_conflict_until_one_forces(kubectl: Kubectl, api: Api, ns: str, tmp_path: Path) -> None:
     path = f"/apis/apps/v1/namespaces/{ns}/deployments/web"
-    obj = deployment("web", replicas=2)
+    obj = factories.deployment("web", replicas=2)
     manifest = _write(tmp_path, obj)
     out = kubectl("apply", "--server-side", "--field-manager=alice", "-f", manifest)
     assert out.strip() == "deployment.apps/web serverside-applied"
@@ -67,7 +68,7 @@ def test_a_field_one_manager_drops_goes_unless_another_owns_it(
     kubectl: Kubectl, api: Api, ns: str, tmp_path: Path
 ) -> None:
     path = f"/apis/apps/v1/namespaces/{ns}/deployments/web"
-    obj = deployment("web")
+    obj = factories.deployment("web")
     obj["metadata"]["labels"] = {"app": "web", "tier": "front", "team": "a"}
     kubectl("apply", "--server-side", "--field-manager=alice", "-f", _write(tmp_path, obj))
     other = {
@@ -86,7 +87,7 @@ def test_conflict_with_a_client_side_apply_and_its_migration(
     kubectl: Kubectl, api: Api, ns: str, tmp_path: Path
 ) -> None:
     path = f"/apis/apps/v1/namespaces/{ns}/deployments/web"
-    obj = deployment("web", replicas=1)
+    obj = factories.deployment("web", replicas=1)
     kubectl("apply", "-f", _write(tmp_path, obj))
     assert ("kubectl-client-side-apply", "Update") in _managers(api.get(path))
 
@@ -117,7 +118,9 @@ def test_conflict_with_a_client_side_apply_and_its_migration(
 
 
 def test_get_hides_managed_fields_unless_asked(kubectl: Kubectl, ns: str, tmp_path: Path) -> None:
-    kubectl("apply", "--server-side", "--field-manager=alice", "-f", _write(tmp_path, deployment("web")))
+    kubectl(
+        "apply", "--server-side", "--field-manager=alice", "-f", _write(tmp_path, factories.deployment("web"))
+    )
     assert "managedFields" not in yaml.safe_load(kubectl("get", "deploy", "web", "-o", "yaml"))["metadata"]
     shown = yaml.safe_load(kubectl("get", "deploy", "web", "-o", "yaml", "--show-managed-fields"))
     [entry] = shown["metadata"]["managedFields"]
@@ -133,7 +136,7 @@ def test_get_hides_managed_fields_unless_asked(kubectl: Kubectl, ns: str, tmp_pa
 
 def test_writes_record_their_manager(kubectl: Kubectl, api: Api, ns: str, tmp_path: Path) -> None:
     path = f"/apis/apps/v1/namespaces/{ns}/deployments/web"
-    kubectl("create", "-f", _write(tmp_path, deployment("web")))
+    kubectl("create", "-f", _write(tmp_path, factories.deployment("web")))
     kubectl("scale", "deploy/web", "--replicas=4")
     kubectl("label", "deploy/web", "extra=yes")
     entries = {

@@ -31,8 +31,9 @@ from kubelet.portforward import SpdyForwarder, forward_channels
 from kubelet.runtime.hijack import RawStream
 from kubelet.streaming import finish, relay
 from tests.binaries import INSTALL_HINT, KCTL, KUBECTL_131
-from tests.harness import ApiServer, free_port, wait_until
+from tests.harness import ApiServer, free_port
 from tests.integration.kubectl.kube import MARKS, Kubectl
+from tests.polling import wait_until
 
 pytestmark = MARKS
 BODY = b"through-the-tunnel\n"
@@ -158,6 +159,11 @@ def test_python_client_portforward_through_the_apiserver(
         while chunk := sock.recv(65536):
             reply += chunk
         sock.close()
+        # The client's proxy thread ends once the local socket is closed, leaving its websocket's socket open
+        # (websocket-client's close() skips a socket it no longer counts as connected): close it here.
+        wait_until(lambda: not any(t.name.startswith("Kubernetes port forward proxy") for t in threading.enumerate()),
+                   10, what="the port-forward proxy thread to end")  # fmt: skip
+        pf.websocket.shutdown()
     finally:
         api_client.close()
     assert reply.startswith(b"HTTP/1.0 200") and reply.endswith(BODY)
@@ -174,26 +180,27 @@ def test_kubectl_port_forward_speaks_spdy_through_the_apiserver(
         argv[0] = KUBECTL_131
     proc = subprocess.Popen(argv, env=kubectl.env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        found = FORWARDING.search(line)
-        if not found:
-            proc.kill()
-            raise AssertionError(f"{line!r} {proc.stderr.read() if proc.stderr else ''}")
-        with httpx.Client(trust_env=False, timeout=10) as http:
-            for _ in range(3):  # a connection each: new SPDY streams in the same tunnel
-                reply = http.get(f"http://127.0.0.1:{found.group(1)}/")
-                assert (reply.status_code, reply.content) == (200, BODY)
-            big = [http.get(f"http://127.0.0.1:{found.group(1)}/") for _ in range(5)]
-        assert all(r.content == BODY for r in big)
-    finally:
-        proc.terminate()
+    with proc:  # closes its pipes
         try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            found = FORWARDING.search(line)
+            if not found:
+                proc.kill()
+                raise AssertionError(f"{line!r} {proc.stderr.read() if proc.stderr else ''}")
+            with httpx.Client(trust_env=False, timeout=10) as http:
+                for _ in range(3):  # a connection each: new SPDY streams in the same tunnel
+                    reply = http.get(f"http://127.0.0.1:{found.group(1)}/")
+                    assert (reply.status_code, reply.content) == (200, BODY)
+                big = [http.get(f"http://127.0.0.1:{found.group(1)}/") for _ in range(5)]
+            assert all(r.content == BODY for r in big)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
 
 
 @pytest.mark.parametrize("version", ["1.32", "1.31"])

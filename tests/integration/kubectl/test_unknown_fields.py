@@ -8,13 +8,14 @@ from pathlib import Path
 
 import yaml
 
-from tests.integration.kubectl.kube import MARKS, Api, Kubectl, pod
+from tests import factories
+from tests.integration.kubectl.kube import MARKS, Api, Kubectl
 
 pytestmark = MARKS
 
 
 def _manifest(tmp_path: Path, name: str) -> Path:
-    obj = pod(name)
+    obj = factories.pod(name, image="nginx:1.25")
     obj["spec"]["bogusField"] = "x"
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(obj))

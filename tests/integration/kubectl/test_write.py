@@ -9,7 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from tests.integration.kubectl.kube import MARKS, Api, Kubectl, deployment, pod, purge_namespace
+from tests import factories
+from tests.integration.kubectl.kube import MARKS, Api, Kubectl, purge_namespace
 
 pytestmark = MARKS
 
@@ -23,7 +24,7 @@ def _manifest(tmp_path: Path, obj: dict, name: str = "manifest.yaml") -> Path:
 
 
 def test_create_from_file(kubectl: Kubectl, api: Api, ns: str, tmp_path: Path) -> None:
-    manifest = _manifest(tmp_path, pod("nginx", {"app": "web"}))
+    manifest = _manifest(tmp_path, factories.pod("nginx", {"app": "web"}, image="nginx:1.25"))
     assert kubectl("create", "-f", str(manifest)).strip() == "pod/nginx created"
 
     stored = api.get(f"/api/v1/namespaces/{ns}/pods/nginx")
@@ -37,7 +38,7 @@ def test_create_from_file(kubectl: Kubectl, api: Api, ns: str, tmp_path: Path) -
 
 
 def test_create_rejects_unknown_fields(kubectl: Kubectl, api: Api, ns: str, tmp_path: Path) -> None:
-    bad = pod("strict")
+    bad = factories.pod("strict", image="nginx:1.25")
     bad["spec"]["containers"][0]["imagee"] = "typo"
     err = kubectl.fails("create", "-f", str(_manifest(tmp_path, bad)))
     assert "imagee" in err and "unknown field" in err
@@ -45,7 +46,7 @@ def test_create_rejects_unknown_fields(kubectl: Kubectl, api: Api, ns: str, tmp_
 
 
 def test_apply_new_unchanged_changed(kubectl: Kubectl, api: Api, ns: str, tmp_path: Path) -> None:
-    obj = deployment("web", replicas=2)
+    obj = factories.deployment("web", replicas=2)
     manifest = _manifest(tmp_path, obj)
     path = f"/apis/apps/v1/namespaces/{ns}/deployments/web"
 
@@ -91,7 +92,7 @@ def test_apply_server_side(kubectl: Kubectl, api: Api, ns: str, tmp_path: Path) 
     assert api.get(path)["data"] == {"a": "2", "b": "3"}
 
     # An object created by client-side apply can be taken over by server-side apply.
-    obj = deployment("ssa", replicas=1)
+    obj = factories.deployment("ssa", replicas=1)
     dmanifest = _manifest(tmp_path, obj, "deploy.yaml")
     kubectl("apply", "-f", str(dmanifest))
     obj["spec"]["replicas"] = 4
@@ -104,7 +105,7 @@ def test_apply_server_side(kubectl: Kubectl, api: Api, ns: str, tmp_path: Path) 
 
 
 def test_diff(kubectl: Kubectl, api: Api, ns: str, tmp_path: Path) -> None:
-    obj = deployment("web", replicas=3)
+    obj = factories.deployment("web", replicas=3)
     manifest = _manifest(tmp_path, obj)
     kubectl("apply", "-f", str(manifest))
     path = f"/apis/apps/v1/namespaces/{ns}/deployments/web"
@@ -126,7 +127,7 @@ def test_diff(kubectl: Kubectl, api: Api, ns: str, tmp_path: Path) -> None:
 
 
 def test_diff_shows_only_real_changes(kubectl: Kubectl, tmp_path: Path) -> None:
-    obj = deployment("web", replicas=3)
+    obj = factories.deployment("web", replicas=3)
     manifest = _manifest(tmp_path, obj)
     kubectl("apply", "-f", str(manifest))
     obj["spec"]["replicas"] = 5
@@ -146,7 +147,7 @@ def test_diff_server_side_new_object(kubectl: Kubectl, api: Api, ns: str, tmp_pa
 
 
 def test_server_dry_run_writes_nothing(kubectl: Kubectl, api: Api, ns: str, tmp_path: Path) -> None:
-    manifest = _manifest(tmp_path, pod("dry"))
+    manifest = _manifest(tmp_path, factories.pod("dry", image="nginx:1.25"))
     assert (
         kubectl("apply", "-f", str(manifest), "--dry-run=server").strip()
         == "pod/dry created (server dry run)"
@@ -172,7 +173,7 @@ def test_create_generators(kubectl: Kubectl, api: Api, ns: str) -> None:
 
 
 def test_patch_merge_json_strategic(kubectl: Kubectl, api: Api, ns: str) -> None:
-    api.create(f"/apis/apps/v1/namespaces/{ns}/deployments", deployment("web", replicas=1))
+    api.create(f"/apis/apps/v1/namespaces/{ns}/deployments", factories.deployment("web", replicas=1))
     path = f"/apis/apps/v1/namespaces/{ns}/deployments/web"
 
     out = kubectl("patch", "deploy", "web", "--type=merge", "-p", '{"spec":{"replicas":2}}')
@@ -213,7 +214,7 @@ def test_patch_merge_json_strategic(kubectl: Kubectl, api: Api, ns: str) -> None
 
 
 def test_label_and_annotate(kubectl: Kubectl, api: Api, ns: str) -> None:
-    api.create(f"/api/v1/namespaces/{ns}/pods", pod("p", {"app": "web"}))
+    api.create(f"/api/v1/namespaces/{ns}/pods", factories.pod("p", {"app": "web"}, image="nginx:1.25"))
     path = f"/api/v1/namespaces/{ns}/pods/p"
 
     assert kubectl("label", "pod", "p", "env=prod", "tier=fe").strip() == "pod/p labeled"
@@ -231,14 +232,14 @@ def test_label_and_annotate(kubectl: Kubectl, api: Api, ns: str) -> None:
     assert api.get(path)["metadata"]["annotations"] == {"note": "hello world"}
 
     # label by selector, over several objects
-    api.create(f"/api/v1/namespaces/{ns}/pods", pod("q", {"app": "web"}))
+    api.create(f"/api/v1/namespaces/{ns}/pods", factories.pod("q", {"app": "web"}, image="nginx:1.25"))
     out = kubectl("label", "pods", "-l", "app=web", "batch=1")
     assert sorted(out.split("\n")[:2]) == ["pod/p labeled", "pod/q labeled"]
     assert api.get(f"/api/v1/namespaces/{ns}/pods/q")["metadata"]["labels"]["batch"] == "1"
 
 
 def test_scale(kubectl: Kubectl, api: Api, ns: str) -> None:
-    api.create(f"/apis/apps/v1/namespaces/{ns}/deployments", deployment("web", replicas=1))
+    api.create(f"/apis/apps/v1/namespaces/{ns}/deployments", factories.deployment("web", replicas=1))
     path = f"/apis/apps/v1/namespaces/{ns}/deployments/web"
 
     assert kubectl("scale", "deploy/web", "--replicas=3").strip() == "deployment.apps/web scaled"
@@ -259,7 +260,7 @@ def test_scale(kubectl: Kubectl, api: Api, ns: str) -> None:
 
 
 def test_set_image(kubectl: Kubectl, api: Api, ns: str) -> None:
-    api.create(f"/apis/apps/v1/namespaces/{ns}/deployments", deployment("web"))
+    api.create(f"/apis/apps/v1/namespaces/{ns}/deployments", factories.deployment("web"))
     out = kubectl("set", "image", "deploy/web", "app=nginx:1.27")
     assert out.strip() == "deployment.apps/web image updated"
     stored = api.get(f"/apis/apps/v1/namespaces/{ns}/deployments/web")
@@ -268,7 +269,7 @@ def test_set_image(kubectl: Kubectl, api: Api, ns: str) -> None:
 
 
 def test_expose_deployment(kubectl: Kubectl, api: Api, ns: str) -> None:
-    api.create(f"/apis/apps/v1/namespaces/{ns}/deployments", deployment("web"))
+    api.create(f"/apis/apps/v1/namespaces/{ns}/deployments", factories.deployment("web"))
     assert (
         kubectl("expose", "deploy", "web", "--port=80", "--target-port=8080").strip() == "service/web exposed"
     )
@@ -298,18 +299,18 @@ def test_run(kubectl: Kubectl, api: Api, ns: str) -> None:
 
 
 def test_delete_from_file_and_by_name(kubectl: Kubectl, api: Api, ns: str, tmp_path: Path) -> None:
-    manifest = _manifest(tmp_path, pod("gone"))
+    manifest = _manifest(tmp_path, factories.pod("gone", image="nginx:1.25"))
     kubectl("create", "-f", str(manifest))
     assert kubectl("delete", "-f", str(manifest)).strip() == 'pod "gone" deleted'
     assert api.status_code(f"/api/v1/namespaces/{ns}/pods/gone") == 404
 
     for name in ("a", "b"):
-        api.create(f"/api/v1/namespaces/{ns}/pods", pod(name))
+        api.create(f"/api/v1/namespaces/{ns}/pods", factories.pod(name, image="nginx:1.25"))
     out = kubectl("delete", "pod", "a", "b")
     assert out.splitlines() == ['pod "a" deleted', 'pod "b" deleted']
     assert api.get(f"/api/v1/namespaces/{ns}/pods")["items"] == []
 
-    api.create(f"/apis/apps/v1/namespaces/{ns}/deployments", deployment("web"))
+    api.create(f"/apis/apps/v1/namespaces/{ns}/deployments", factories.deployment("web"))
     assert kubectl("delete", "deploy", "web").strip() == 'deployment.apps "web" deleted'
     assert api.status_code(f"/apis/apps/v1/namespaces/{ns}/deployments/web") == 404
 
@@ -317,8 +318,8 @@ def test_delete_from_file_and_by_name(kubectl: Kubectl, api: Api, ns: str, tmp_p
     assert 'Error from server (NotFound): pods "never" not found' in err
     assert kubectl.run("delete", "pod", "never", "--ignore-not-found").returncode == 0
 
-    api.create(f"/api/v1/namespaces/{ns}/pods", pod("l1", {"del": "yes"}))
-    api.create(f"/api/v1/namespaces/{ns}/pods", pod("l2", {"del": "no"}))
+    api.create(f"/api/v1/namespaces/{ns}/pods", factories.pod("l1", {"del": "yes"}, image="nginx:1.25"))
+    api.create(f"/api/v1/namespaces/{ns}/pods", factories.pod("l2", {"del": "no"}, image="nginx:1.25"))
     assert kubectl("delete", "pods", "-l", "del=yes").strip() == 'pod "l1" deleted'
     assert [p["metadata"]["name"] for p in api.get(f"/api/v1/namespaces/{ns}/pods")["items"]] == ["l2"]
 
@@ -327,7 +328,7 @@ def test_multi_document_apply_and_delete(kube: Kubectl, api: Api, ns: str, tmp_p
     target = ns + "-m"
     docs = [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": target}},
-        {**deployment("web"), "metadata": {"name": "web", "namespace": target}},
+        {**factories.deployment("web"), "metadata": {"name": "web", "namespace": target}},
         {
             "apiVersion": "v1",
             "kind": "Service",
@@ -364,7 +365,7 @@ def test_multi_document_apply_and_delete(kube: Kubectl, api: Api, ns: str, tmp_p
 def test_edit_replace_and_node_commands(
     kube: Kubectl, kubectl: Kubectl, api: Api, ns: str, tmp_path: Path
 ) -> None:
-    api.create(f"/api/v1/namespaces/{ns}/pods", pod("e"))
+    api.create(f"/api/v1/namespaces/{ns}/pods", factories.pod("e", image="nginx:1.25"))
     # kubectl edit runs $EDITOR on a temp file and PATCHes the difference
     editor = tmp_path / "editor.sh"
     editor.write_text("#!/bin/sh\nsed -i 's/nginx:1.25/nginx:1.27/' \"$1\"\n")

@@ -20,7 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.harness import REPO, ApiServer, free_port, netpol_identity, stop_process, wait_until
+from tests.harness import REPO, ApiServer, free_port, netpol_identity, stop_process
+from tests.polling import wait_until
 
 SYNC_METRICS = re.compile(
     r"^(netpol_sync_duration_seconds_(?:sum|count)|netpol_[a-z_]+(?:\{[^}]*\})?) (\S+)$"

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.integration.netpol.conftest import NetnsNode, create, delete, namespace, until
 from tests.integration.netpol.helpers import NetpolProc, forward_rules, iptables_lines, our_sets
+from tests.integration.netpol.netns import NetnsNode, create, delete, namespace
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.etcd, pytest.mark.timeout(120)]
 
@@ -38,7 +39,7 @@ def test_ip_block_with_except_and_ports_on_the_wire(node: NetnsNode) -> None:
             ],
         },
     )
-    until(lambda: node.reach("b", server, 8080) == "refused", "the except refusing b")
+    wait_until(lambda: node.reach("b", server, 8080) == "refused", 5, what="the except refusing b")
     assert node.reach("a", server, 8080) == "open"
     assert node.reach("c", server, 8080) == "open"
     assert node.reach("a", server, 9090) == "refused"  # only the listed port
@@ -71,7 +72,7 @@ def test_udp_and_a_wide_port_range(node: NetnsNode) -> None:
             ],
         },
     )
-    until(lambda: node.reach("c", server, 9090) == "refused", "the policy in force")
+    wait_until(lambda: node.reach("c", server, 9090) == "refused", 5, what="the policy in force")
     assert node.reach("c", server, 8080) == "open" and node.reach("c", server, 7000) == "open"
     assert node.reach("a", server, 5353, "udp") == "open"
     assert node.reach("c", server, 5353, "udp") == "refused"
@@ -98,7 +99,7 @@ def test_egress_to_a_named_port_of_selected_pods(node: NetnsNode) -> None:
             ],
         },
     )
-    until(lambda: node.reach("a", other, 8080) == "refused", "egress to other refused")
+    wait_until(lambda: node.reach("a", other, 8080) == "refused", 5, what="egress to other refused")
     assert node.reach("a", server, 8080) == "open"  # "web" is 8080 on the server
     assert node.reach("a", server, 9090) == "refused"
 
@@ -109,7 +110,7 @@ def test_a_killed_agent_leaves_its_rules_and_the_next_removes_what_is_stale(node
     node.add_pod("a", 10, {}, ns, serve=False)
     agent = node.start_agent()
     create(node, ns, "deny", {"podSelector": {}})
-    until(lambda: node.reach("a", server, 8080) == "refused", "the deny")
+    wait_until(lambda: node.reach("a", server, 8080) == "refused", 5, what="the deny")
     agent.stop(signal.SIGKILL)
     assert node.reach("a", server, 8080) == "refused"  # fail closed while no agent runs
     delete(node, ns, "deny")
@@ -118,9 +119,13 @@ def test_a_killed_agent_leaves_its_rules_and_the_next_removes_what_is_stale(node
     assert stale_chains and stale_sets
     agent.discard_log()
     node.start_agent("--sync-period", "1")
-    until(lambda: node.reach("a", server, 8080) == "open", "the new agent removing the stale rules")
+    wait_until(
+        lambda: node.reach("a", server, 8080) == "open", 5, what="the new agent removing the stale rules"
+    )
     assert not any(line.split()[0] in stale_chains for line in iptables_lines(node.netns))
-    until(lambda: not (set(our_sets(node.netns)) & stale_sets), "the stale sets destroyed a sync later")
+    wait_until(
+        lambda: not (set(our_sets(node.netns)) & stale_sets), 5, what="the stale sets destroyed a sync later"
+    )
 
 
 def test_one_agent_per_namespace_and_no_cleanup_under_a_live_one(node: NetnsNode) -> None:
@@ -129,22 +134,23 @@ def test_one_agent_per_namespace_and_no_cleanup_under_a_live_one(node: NetnsNode
     node.add_pod("a", 10, {}, ns, serve=False)
     first = node.start_agent()
     create(node, ns, "deny", {"podSelector": {}})
-    until(lambda: node.reach("a", server, 8080) == "refused", "the deny")
+    wait_until(lambda: node.reach("a", server, 8080) == "refused", 5, what="the deny")
     second = NetpolProc(
         first.client_args, first.node_names, lock_file=first.lock_file, path_prefix=first.path_prefix
     )
     second.start(wait=False)
     try:
-        until(
+        wait_until(
             lambda: "another kube-netpol programs this network namespace" in second.logs(),
-            "the second waiting",
+            5,
+            what="the second waiting",
         )
         assert not second.healthy()
         refused = first.run_cleanup()
         assert refused.returncode == 1 and "holds the lock" in refused.stderr
         assert iptables_lines(node.netns)
         first.stop()
-        until(lambda: second.healthy(), "the second taking over", 15)
+        wait_until(lambda: second.healthy(), 15, what="the second taking over")
         assert node.reach("a", server, 8080) == "refused"
     finally:
         second.stop()

@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.harness import wait_until
-from tests.integration.netpol.conftest import NetnsNode, create, label, namespace, until
+from tests.integration.netpol.netns import NetnsNode, create, label, namespace
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.etcd, pytest.mark.timeout(120)]
 
@@ -23,7 +23,7 @@ WITHIN = 1.0
 def enforced_in(check: Callable[[], bool], what: str) -> float:
     """Seconds from now until `check` holds (polled without pause; fails after 5 s)."""
     start = time.monotonic()
-    until(check, what)
+    wait_until(check, 5, what=what)
     return time.monotonic() - start
 
 
@@ -49,7 +49,7 @@ def test_namespace_and_pod_selector_in_one_peer_and_label_changes(node: NetnsNod
         "blue-clients",
         {"podSelector": {"matchLabels": {"app": "server"}}, "ingress": [{"from": [peer]}]},
     )
-    until(lambda: node.reach("blue-other", server, 8080) == "refused", "the policy in force")
+    wait_until(lambda: node.reach("blue-other", server, 8080) == "refused", 5, what="the policy in force")
     assert node.reach("blue-client", server, 8080) == "open"  # both selectors match
     assert node.reach("red-client", server, 8080) == "refused"  # the pod matches, its namespace does not
 
@@ -97,7 +97,7 @@ def test_default_deny_of_egress_with_one_exception(node: NetnsNode) -> None:
             "egress": [{"to": [{"ipBlock": {"cidr": server + "/32"}}], "ports": [{"port": 8080}]}],
         },
     )
-    until(lambda: node.reach("client", server, 8080) == "open", "the exception")
+    wait_until(lambda: node.reach("client", server, 8080) == "open", 5, what="the exception")
     assert node.reach("client", server, 9090) != "open"
     assert node.reach("client", other, 8080) != "open"
 
@@ -139,24 +139,24 @@ def test_each_sync_is_one_restore_and_never_a_rule_by_rule_command(node: NetnsNo
             "ingress": [{"from": [{"podSelector": {"matchLabels": {"friend": "yes"}}}]}],
         },
     )
-    until(lambda: node.reach("a", server, 8080) == "refused", "the policy in force")
+    wait_until(lambda: node.reach("a", server, 8080) == "refused", 5, what="the policy in force")
     wait_until(_settled(node), 5, 0.3, what="the agent idle")  # its sync period is 5 s, min 0.2 s
     syncs, iptables, ipsets = _restores(node)
     calls = len(node.calls())
 
     # A label that moves a pod into a peer set: a set changes, the rules do not.
     label(node, pods_path(ns, "a"), friend="yes")
-    until(lambda: node.reach("a", server, 8080) == "open", "the new friend let in")
+    wait_until(lambda: node.reach("a", server, 8080) == "open", 5, what="the new friend let in")
     # The set is in force as soon as `ipset restore` returns; the sync is counted a moment later, when it ends.
-    until(lambda: _restores(node)[0] > syncs, "the sync counted")
+    wait_until(lambda: _restores(node)[0] > syncs, 5, what="the sync counted")
     syncs_after, iptables_after, ipsets_after = _restores(node)
     assert ipsets_after - ipsets <= syncs_after - syncs and ipsets_after > ipsets
     assert iptables_after == iptables, "only a set changed: no iptables-restore"
 
     # A policy change: its chains are rewritten, in one iptables-restore per sync.
     create(node, ns, "deny-all", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]})
-    until(lambda: node.reach("a", server, 8080) != "open", "the egress deny on a")
-    until(lambda: _restores(node)[0] > syncs_after, "the sync counted")
+    wait_until(lambda: node.reach("a", server, 8080) != "open", 5, what="the egress deny on a")
+    wait_until(lambda: _restores(node)[0] > syncs_after, 5, what="the sync counted")
     syncs_end, iptables_end, _ = _restores(node)
     assert 1 <= iptables_end - iptables_after <= syncs_end - syncs_after
 
@@ -182,7 +182,7 @@ def test_a_skipped_entry_is_an_event_written_as_the_agent(node: NetnsNode) -> No
     create(
         node, ns, "mixed", {"podSelector": {"matchLabels": {"app": "server"}}, "ingress": [{"from": peers}]}
     )
-    until(lambda: node.reach("b", server, 8080) == "refused", "the rest of the policy in force")
+    wait_until(lambda: node.reach("b", server, 8080) == "refused", 5, what="the rest of the policy in force")
     assert node.reach("a", server, 8080) == "open"
 
     def skipped() -> list[dict]:
@@ -190,7 +190,7 @@ def test_a_skipped_entry_is_an_event_written_as_the_agent(node: NetnsNode) -> No
         assert r.status_code == 200, r.text
         return [e for e in r.json()["items"] if e.get("reason") == "PolicyEntrySkipped"]
 
-    until(lambda: len(skipped()) == 1, "the Event")
+    wait_until(lambda: len(skipped()) == 1, 5, what="the Event")
     event = skipped()[0]
     assert event["type"] == "Warning" and event["involvedObject"]["name"] == "mixed"
     assert "fd00:10::/64" in event["message"] and event["source"]["component"] == "kube-netpol"
@@ -198,4 +198,4 @@ def test_a_skipped_entry_is_an_event_written_as_the_agent(node: NetnsNode) -> No
 
     # A new version with the same problem: the same Event again, counted by a patch.
     label(node, f"/apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies/mixed", touched="yes")
-    until(lambda: [e.get("count") for e in skipped()] == [2], "the repeat counted")
+    wait_until(lambda: [e.get("count") for e in skipped()] == [2], 5, what="the repeat counted")

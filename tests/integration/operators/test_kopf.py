@@ -16,8 +16,9 @@ import httpx
 import pytest
 
 from tests import factories
-from tests.harness import ApiServer, stop_process, wait_until
+from tests.harness import ApiServer, stop_process
 from tests.kube import write_kubeconfig
+from tests.polling import wait_until
 
 pytest.importorskip("kopf")
 pytestmark = [pytest.mark.etcd, pytest.mark.slow]

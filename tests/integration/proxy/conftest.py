@@ -6,12 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import _need_etcd
-from tests.harness import ApiServer, own_apiserver
+from tests.harness import ApiServer, need_etcd, own_apiserver
 
 
 @pytest.fixture(scope="module")
 def pool_apiserver() -> Iterator[ApiServer]:
-    _need_etcd()
+    need_etcd()
     with own_apiserver() as server:
         yield server

@@ -21,7 +21,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.harness import KUBE_PROXY, REPO, ApiServer, free_port, start_component, stop_process, wait_until
+from tests.harness import KUBE_PROXY, REPO, ApiServer, free_port, start_component, stop_process
+from tests.polling import wait_until
 
 ROUTE_LOCALNET = Path("/proc/sys/net/ipv4/conf/all/route_localnet")
 CLUSTER_CIDR = "10.244.0.0/16"

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.harness import ApiServer, Etcd, wait_until
+from tests.harness import ApiServer, Etcd
 from tests.integration.proxy.helpers import (
     KubeProxyProc,
     iptables_save,
@@ -27,6 +27,7 @@ from tests.integration.proxy.helpers import (
     our_lines,
     service_lines,
 )
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.etcd, pytest.mark.timeout(120)]
 

@@ -17,13 +17,14 @@ import threading
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from kube_proxy import netif
-from tests.harness import REPO, ApiServer, wait_until
+from tests.harness import REPO, ApiServer
 from tests.integration.proxy.helpers import (
     KubeProxyProc,
     local_address,
@@ -31,6 +32,7 @@ from tests.integration.proxy.helpers import (
     our_lines,
     service_lines,
 )
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.etcd, pytest.mark.timeout(120)]
 
@@ -114,7 +116,7 @@ def test_rules_follow_services_and_endpoints_and_go_away_on_sigterm(
         netif.GUARD_DEVICE
         in subprocess.run(["ip", "route", "show", "10.96.0.0/12"], capture_output=True, text=True).stdout
     )
-    assert open("/proc/sys/net/ipv4/conf/all/route_localnet").read().strip() == "1"
+    assert Path("/proc/sys/net/ipv4/conf/all/route_localnet").read_text().strip() == "1"
     svc = _service(api, ns, "web", type="NodePort")
     _endpoints(api, ns, "web", ["10.244.77.2", "10.244.77.3"])
     lines = wait_until(

@@ -1,5 +1,6 @@
 """Fixtures for the client-library suites: one apiserver per module with a small watch cache (so that a watch
-from an old resourceVersion gets 410 Gone after a few writes), and a namespace of its own for every test."""
+from an old resourceVersion gets 410 Gone after a few writes), a namespace of its own for every test, and the
+official Python client as the admin (`api_client`, and its `core`, `apps` and `events` APIs)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from kubernetes import client, config
 
 from tests.harness import ApiServer, Etcd, running_apiserver
 from tests.integration.kubectl.kube import purge_namespace
-
-# Per resource type; big enough for every resume the tests do, small enough to overflow on purpose.
-WATCH_CACHE_SIZE = 20
+from tests.integration.pyclient.helpers import WATCH_CACHE_SIZE
 
 
 @pytest.fixture(scope="module")
@@ -36,3 +36,27 @@ def ns(http: httpx.Client) -> Iterator[str]:
     assert r.status_code == 201, r.text
     yield name
     purge_namespace(http, name)
+
+
+@pytest.fixture(scope="module")
+def api_client(apiserver: ApiServer) -> Iterator[client.ApiClient]:
+    configuration = client.Configuration()
+    # The admin kubeconfig: the cluster CA and a client certificate in system:masters.
+    config.load_kube_config(config_file=str(apiserver.admin_kubeconfig), client_configuration=configuration)
+    with client.ApiClient(configuration) as api:
+        yield api
+
+
+@pytest.fixture
+def core(api_client: client.ApiClient) -> client.CoreV1Api:
+    return client.CoreV1Api(api_client)
+
+
+@pytest.fixture
+def apps(api_client: client.ApiClient) -> client.AppsV1Api:
+    return client.AppsV1Api(api_client)
+
+
+@pytest.fixture
+def events(api_client: client.ApiClient) -> client.EventsV1Api:
+    return client.EventsV1Api(api_client)

@@ -10,46 +10,18 @@ same client calls (our own tests; the suite itself is not copied):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from kubernetes import client, utils
-from kubernetes import config as kube_config
 
-from tests.harness import ApiServer
+from tests import factories
 
 pytestmark = pytest.mark.etcd
 
 
-@pytest.fixture(scope="module")
-def api_client(apiserver: ApiServer) -> Iterator[client.ApiClient]:
-    config = client.Configuration()
-    # The admin kubeconfig: the cluster CA and a client certificate in system:masters.
-    kube_config.load_kube_config(config_file=str(apiserver.admin_kubeconfig), client_configuration=config)
-    with client.ApiClient(config) as api:
-        yield api
-
-
 def _deployment(name: str, ns: str) -> dict[str, Any]:
-    labels = {"app": name}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": ns, "labels": labels},
-        "spec": {
-            "replicas": 3,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {
-                    "containers": [
-                        {"name": "nginx", "image": "nginx:1.15.4", "ports": [{"containerPort": 80}]}
-                    ]
-                },
-            },
-        },
-    }
+    return factories.deployment(name, 3, "nginx:1.15.4", "nginx", [80], namespace=ns)
 
 
 def test_fail_to_create_error_carries_kube_apiservers_bytes(api_client: client.ApiClient, ns: str) -> None:

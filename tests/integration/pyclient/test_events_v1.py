@@ -3,35 +3,13 @@ one stored object with upstream's field mapping; list, get, watch, create with t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 from kubernetes import client, watch
-from kubernetes import config as kube_config
 from kubernetes.client.rest import ApiException
 
-from tests.harness import ApiServer
-
 pytestmark = pytest.mark.etcd
-
-
-@pytest.fixture(scope="module")
-def api_client(apiserver: ApiServer) -> Iterator[client.ApiClient]:
-    config = client.Configuration()
-    kube_config.load_kube_config(config_file=str(apiserver.admin_kubeconfig), client_configuration=config)
-    with client.ApiClient(config) as api:
-        yield api
-
-
-@pytest.fixture
-def core(api_client: client.ApiClient) -> client.CoreV1Api:
-    return client.CoreV1Api(api_client)
-
-
-@pytest.fixture
-def events(api_client: client.ApiClient) -> client.EventsV1Api:
-    return client.EventsV1Api(api_client)
 
 
 def _core_event(ns: str) -> client.CoreV1Event:

@@ -4,37 +4,15 @@ scale subresource, discovery APIs, the dynamic client, JSON patch and server-sid
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import httpx
 import pytest
 from kubernetes import client, dynamic, watch
-from kubernetes import config as kube_config
 from kubernetes.client.rest import ApiException
 
-from tests.harness import ApiServer
-from tests.integration.pyclient.conftest import WATCH_CACHE_SIZE
+from tests.integration.pyclient.helpers import WATCH_CACHE_SIZE
 
 pytestmark = pytest.mark.etcd
-
-
-@pytest.fixture(scope="module")
-def api_client(apiserver: ApiServer) -> Iterator[client.ApiClient]:
-    config = client.Configuration()
-    # The admin kubeconfig: the cluster CA and a client certificate in system:masters.
-    kube_config.load_kube_config(config_file=str(apiserver.admin_kubeconfig), client_configuration=config)
-    with client.ApiClient(config) as api:
-        yield api
-
-
-@pytest.fixture
-def core(api_client: client.ApiClient) -> client.CoreV1Api:
-    return client.CoreV1Api(api_client)
-
-
-@pytest.fixture
-def apps(api_client: client.ApiClient) -> client.AppsV1Api:
-    return client.AppsV1Api(api_client)
 
 
 def _pod(name: str, labels: dict[str, str] | None = None) -> client.V1Pod:

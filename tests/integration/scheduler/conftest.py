@@ -4,72 +4,19 @@ kube-scheduler, hollow-node groups started per test (and deleted after it), and 
 from __future__ import annotations
 
 import contextlib
-import subprocess
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.harness import (
-    SCHEDULER,
     ApiServer,
-    admin_tls,
-    free_port,
     own_apiserver,
     start_component,
-    stop_process,
-    wait_until,
 )
-
-
-class Api:
-    """Just enough of the REST API for tests, synchronous."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.http = httpx.Client(base_url=url, timeout=10, verify=admin_tls())
-
-    def create_namespace(self) -> str:
-        name = f"t-{uuid.uuid4().hex[:8]}"
-        self.post("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
-        return name
-
-    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        resp = self.http.post(path, json=body)
-        assert resp.status_code in (200, 201), resp.text
-        return resp.json()  # type: ignore[no-any-return]
-
-    def get(self, path: str) -> dict[str, Any] | None:
-        resp = self.http.get(path)
-        if resp.status_code == 404:
-            return None
-        resp.raise_for_status()
-        return resp.json()  # type: ignore[no-any-return]
-
-    def create_pod(self, namespace: str, pod: dict[str, Any]) -> dict[str, Any]:
-        return self.post(f"/api/v1/namespaces/{namespace}/pods", pod)
-
-    def pod(self, namespace: str, name: str) -> dict[str, Any] | None:
-        return self.get(f"/api/v1/namespaces/{namespace}/pods/{name}")
-
-    def node_of(self, namespace: str, name: str) -> str | None:
-        pod = self.pod(namespace, name)
-        return (pod or {}).get("spec", {}).get("nodeName")
-
-    def wait_bound(self, namespace: str, name: str, timeout: float = 10) -> str:
-        return wait_until(
-            lambda: self.node_of(namespace, name), timeout, what=f"pod {namespace}/{name} bound"
-        )  # type: ignore[no-any-return]
-
-    def events(self, namespace: str, reason: str | None = None) -> list[dict[str, Any]]:
-        items = (self.get(f"/api/v1/namespaces/{namespace}/events") or {}).get("items") or []
-        return [e for e in items if reason is None or e.get("reason") == reason]
-
-    def nodes(self) -> list[dict[str, Any]]:
-        return (self.get("/api/v1/nodes") or {}).get("items") or []
+from tests.integration.scheduler.helpers import Api, Component, start_scheduler
+from tests.polling import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -84,35 +31,6 @@ def api(cluster: ApiServer) -> Iterator[Api]:
     client = Api(cluster.url)  # as the admin
     yield client
     client.http.close()
-
-
-class Component:
-    def __init__(self, proc: subprocess.Popen[bytes], log: Path, port: int | None = None) -> None:
-        self.proc, self.log, self.port = proc, log, port
-
-    def logs(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def stop(self) -> None:
-        stop_process(self.proc)
-        self.log.unlink(missing_ok=True)
-
-
-def start_scheduler(server: ApiServer, *extra: str) -> Component:
-    """A scheduler as system:kube-scheduler (its bootstrap role is all it may do)."""
-    port = free_port()
-    args = ["scheduler", *server.component_args(*SCHEDULER), "--port", str(port), *extra]
-    proc, log = start_component(args, "scheduler")
-    comp = Component(proc, log, port)
-    wait_until(
-        lambda: (
-            proc.poll() is None
-            and httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
-        ),
-        15,
-        what="scheduler /healthz",
-    )
-    return comp
 
 
 @pytest.fixture(scope="module")
@@ -190,19 +108,3 @@ def ns(api: Api) -> Iterator[str]:
             f"/api/v1/namespaces/{name}/pods/{pod['metadata']['name']}",
             json={"gracePeriodSeconds": 0},
         )
-
-
-def make_pod(name: str, cpu: str | None = "100m", **spec: Any) -> dict[str, Any]:
-    container: dict[str, Any] = {"name": "app", "image": "busybox"}
-    if cpu:
-        container["resources"] = {"requests": {"cpu": cpu}}
-    ports = spec.pop("host_port", None)
-    if ports:
-        container["ports"] = [{"containerPort": 80, "hostPort": ports}]
-    meta = spec.pop("metadata", {})
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, **meta},
-        "spec": {"containers": [container], **spec},
-    }

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from tests.harness import wait_until
-from tests.integration.scheduler.conftest import Api, make_pod
+from tests.integration.scheduler.helpers import Api, make_pod
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.etcd, pytest.mark.slow]
 

@@ -14,10 +14,11 @@ from kubernetes import config as kube_config
 
 from tests import harness
 from tests.binaries import KUBECTL
-from tests.harness import ApiServer, wait_until
+from tests.harness import ApiServer
 from tests.integration.kubectl.kube import MARKS, Kubectl
-from tests.integration.scheduler.conftest import Api, make_pod
+from tests.integration.scheduler.helpers import Api, make_pod
 from tests.kube import write_kubeconfig
+from tests.polling import wait_until
 
 pytestmark = MARKS  # etcd, and kubectl installed
 

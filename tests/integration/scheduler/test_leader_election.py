@@ -8,8 +8,8 @@ import time
 import httpx
 import pytest
 
-from tests.harness import wait_until
-from tests.integration.scheduler.conftest import Api, Component, make_pod, start_scheduler
+from tests.integration.scheduler.helpers import Api, Component, make_pod, start_scheduler
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.etcd, pytest.mark.slow]
 

@@ -9,8 +9,8 @@ from collections import Counter
 import httpx
 import pytest
 
-from tests.harness import wait_until
-from tests.integration.scheduler.conftest import Api, Component, make_pod
+from tests.integration.scheduler.helpers import Api, Component, make_pod
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.etcd, pytest.mark.slow]
 

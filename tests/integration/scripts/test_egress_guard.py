@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -51,7 +52,7 @@ def test_on_drops_private_ranges_leaving_by_the_default_route_and_lets_dns_out()
     assert "status=0" in out
     resolvers = [
         line.split()[1]
-        for line in open("/etc/resolv.conf").read().splitlines()
+        for line in Path("/etc/resolv.conf").read_text().splitlines()
         if line.startswith("nameserver") and ":" not in line and not line.split()[1].startswith("127.")
     ]
     for chain in ("OUTPUT", "FORWARD"):

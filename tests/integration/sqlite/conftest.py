@@ -1,9 +1,8 @@
 """The API integration tests on the embedded SQLite backend: the `apiserver` fixture, overridden for this folder.
 
 `tests/integration/apiserver/` is written against the `apiserver` fixture (an apiserver on the session etcd). Here
-the same name gives an apiserver on `--storage-backend sqlite --data-dir <tmp>`, and `api` / `ns` are the
-apiserver folder's own fixtures (re-exported: fixtures of another folder's conftest are not visible here), so
-they build on this `apiserver`.
+the same name gives an apiserver on `--storage-backend sqlite --data-dir <tmp>`, and `api` / `ns`
+(tests/integration/conftest.py) build on this `apiserver`.
 """
 
 from __future__ import annotations
@@ -16,20 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.harness import ApiServer
-from tests.integration.apiserver.conftest import api, ns
-
-__all__ = ["SqliteApiServer", "api", "apiserver", "ns"]
-
-
-class SqliteApiServer(ApiServer):
-    """`python -m apiserver --storage-backend sqlite --data-dir DIR` on a free port; restartable on the same
-    data dir (which the owner removes)."""
-
-    def __init__(self, data_dir: Path, extra_args: list[str] | None = None) -> None:
-        self.data_dir = data_dir
-        super().__init__(
-            None, ["--storage-backend", "sqlite", "--data-dir", str(data_dir), *(extra_args or [])]
-        )
+from tests.integration.sqlite.helpers import SqliteApiServer
 
 
 @pytest.fixture(scope="module")

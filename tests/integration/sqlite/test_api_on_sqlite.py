@@ -12,7 +12,7 @@ from tests.integration.apiserver.test_crud import *  # noqa: F403
 from tests.integration.apiserver.test_namespaces import *  # noqa: F403
 from tests.integration.apiserver.test_watch import *  # noqa: F403
 from tests.integration.apiserver.test_watch import check_too_old_is_410
-from tests.integration.sqlite.conftest import SqliteApiServer
+from tests.integration.sqlite.helpers import SqliteApiServer
 
 # Imported with the modules' other names; the etcd-only test is replaced by the one below.
 del test_too_old_resource_version_is_410_error_frame  # noqa: F821

@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.harness import wait_until
-from tests.integration.sqlite.conftest import SqliteApiServer
+from tests.integration.sqlite.helpers import SqliteApiServer
+from tests.polling import wait_until
 
 pytestmark = pytest.mark.slow
 

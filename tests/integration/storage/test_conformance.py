@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from apiserver.storage.interface import ErrorCode, Storage, StorageError
-from tests.integration.storage.conftest import make_obj, same, set_data
+from tests.integration.storage.helpers import make_obj, same, set_data
 
 pytestmark = pytest.mark.timeout(30)
 

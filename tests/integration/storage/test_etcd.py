@@ -13,7 +13,7 @@ import pytest
 from apiserver.storage.etcd import EtcdStorage, parse_endpoints
 from apiserver.storage.interface import ErrorCode, KeyValue, StorageError
 from tests.harness import Etcd, free_port, freeze
-from tests.integration.storage.conftest import make_obj, set_data
+from tests.integration.storage.helpers import make_obj, set_data
 
 pytestmark = [pytest.mark.etcd, pytest.mark.timeout(60)]
 
@@ -25,7 +25,7 @@ async def private_store(private_etcd: Etcd) -> AsyncIterator[EtcdStorage]:
     await store.close()
 
 
-async def eventually(action: Callable[[], Awaitable[Any]], timeout: float = 15.0) -> Any:
+async def through_outage(action: Callable[[], Awaitable[Any]], timeout: float = 15.0) -> Any:
     """Retry `action` while it raises UNAVAILABLE, until `timeout`."""
     deadline = time.monotonic() + timeout
     while True:
@@ -48,7 +48,7 @@ async def create_surely(store: EtcdStorage, key: str) -> None:
                 return None
             raise
 
-    await eventually(create)
+    await through_outage(create)
 
 
 def test_parse_endpoints() -> None:
@@ -94,7 +94,7 @@ async def test_stopped_etcd_is_unavailable_quickly_then_recovers(
     assert time.monotonic() - started < 1.5
 
     await asyncio.to_thread(private_etcd.start)
-    fetched = await eventually(lambda: private_store.get(key))
+    fetched = await through_outage(lambda: private_store.get(key))
     assert fetched.obj["metadata"]["name"] == "a"
     assert await private_store.healthy()
 
@@ -120,7 +120,7 @@ async def test_hung_etcd_is_unavailable_within_the_timeout(
         assert not await private_store.healthy()
     finally:
         private_etcd.proc.send_signal(signal.SIGCONT)
-    assert (await eventually(lambda: private_store.get(key))).obj["metadata"]["name"] == "a"
+    assert (await through_outage(lambda: private_store.get(key))).obj["metadata"]["name"] == "a"
 
 
 async def test_watch_survives_an_etcd_restart(

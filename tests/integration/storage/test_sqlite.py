@@ -20,7 +20,7 @@ from apiserver.storage.etcd import EtcdStorage
 from apiserver.storage.interface import ErrorCode, StorageError
 from apiserver.storage.sqlite import SqliteStorage
 from tests.harness import REPO
-from tests.integration.storage.conftest import make_obj, set_data
+from tests.integration.storage.helpers import make_obj, set_data
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -10,14 +10,9 @@ from datetime import datetime
 import pytest
 
 from apimachinery.workloads import CRONJOB_SCHEDULED_TIMESTAMP
-from tests.integration.workloads.conftest import (
-    CRONJOBS,
-    JOBS,
-    event_reasons,
-    eventually,
-    finish,
-    pods_of,
-)
+from tests.integration.workloads.helpers import event_reasons, finish, pods_of
+from tests.polling import eventually
+from tests.resources import CRONJOBS, JOBS
 
 pytestmark = [pytest.mark.etcd, pytest.mark.slow, pytest.mark.timeout(150)]
 

@@ -7,15 +7,9 @@ from __future__ import annotations
 import pytest
 
 from apimachinery.workloads import CONTROLLER_REVISION_HASH
-from tests.integration.workloads.conftest import (
-    DAEMONSETS,
-    NODES,
-    PODS,
-    REVISIONS,
-    eventually,
-    pods_of,
-    workload,
-)
+from tests.integration.workloads.helpers import pods_of, workload
+from tests.polling import eventually
+from tests.resources import DAEMONSETS, NODES, PODS, REVISIONS
 
 pytestmark = [pytest.mark.etcd, pytest.mark.timeout(120)]
 

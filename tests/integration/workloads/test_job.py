@@ -16,16 +16,9 @@ from apimachinery.workloads import (
     JOB_NAME_LABEL,
     JOB_TRACKING_FINALIZER,
 )
-from tests.integration.workloads.conftest import (
-    JOBS,
-    PODS,
-    event_reasons,
-    eventually,
-    finish,
-    get_or_none,
-    job,
-    pods_of,
-)
+from tests.integration.workloads.helpers import event_reasons, finish, get_or_none, job, pods_of
+from tests.polling import eventually
+from tests.resources import JOBS, PODS
 
 pytestmark = [pytest.mark.etcd, pytest.mark.timeout(90)]
 

@@ -8,20 +8,12 @@ from pathlib import Path
 import pytest
 
 from tests.harness import ApiServer
-from tests.integration.cli.conftest import kctl_subprocess
+from tests.integration.cli.helpers import kctl_subprocess
 from tests.integration.kubectl.kube import KUBECTL, Kubectl
-from tests.integration.workloads.conftest import (
-    CRONJOBS,
-    DAEMONSETS,
-    JOBS,
-    RCS,
-    STATEFULSETS,
-    eventually,
-    finish,
-    pods_of,
-    workload,
-)
+from tests.integration.workloads.helpers import finish, pods_of, workload
 from tests.kube import write_kubeconfig
+from tests.polling import eventually
+from tests.resources import CRONJOBS, DAEMONSETS, JOBS, RCS, STATEFULSETS
 
 pytestmark = [pytest.mark.etcd, pytest.mark.timeout(120)]
 

@@ -10,16 +10,10 @@ import pytest
 
 from tests.harness import ApiServer
 from tests.integration.kubectl.kube import KUBECTL, Kubectl
-from tests.integration.workloads.conftest import (
-    CRONJOBS,
-    DAEMONSETS,
-    JOBS,
-    STATEFULSETS,
-    eventually,
-    finish,
-    pods_of,
-)
+from tests.integration.workloads.helpers import finish, pods_of
 from tests.kube import write_kubeconfig
+from tests.polling import eventually
+from tests.resources import CRONJOBS, DAEMONSETS, JOBS, STATEFULSETS
 
 pytestmark = [
     pytest.mark.etcd,

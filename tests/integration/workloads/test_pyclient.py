@@ -13,7 +13,7 @@ from kubernetes import config as kube_config
 from kubernetes.client.rest import ApiException
 
 from tests.harness import ApiServer
-from tests.integration.workloads.conftest import eventually
+from tests.polling import eventually
 
 pytestmark = [pytest.mark.etcd, pytest.mark.timeout(90)]
 

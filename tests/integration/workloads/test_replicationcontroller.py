@@ -5,18 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.workloads.conftest import (
-    DAEMONSETS,
-    JOBS,
-    PODS,
-    RCS,
-    STATEFULSETS,
-    eventually,
-    get_or_none,
-    job,
-    pods_of,
-    workload,
-)
+from tests.integration.workloads.helpers import get_or_none, job, pods_of, workload
+from tests.polling import eventually
+from tests.resources import DAEMONSETS, JOBS, PODS, RCS, STATEFULSETS
 
 pytestmark = [pytest.mark.etcd, pytest.mark.timeout(90)]
 

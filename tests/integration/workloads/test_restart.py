@@ -12,16 +12,9 @@ import contextlib
 
 import pytest
 
-from tests.integration.workloads.conftest import (
-    DAEMONSETS,
-    JOBS,
-    PODS,
-    RCS,
-    STATEFULSETS,
-    eventually,
-    job,
-    workload,
-)
+from tests.integration.workloads.helpers import job, workload
+from tests.polling import eventually
+from tests.resources import DAEMONSETS, JOBS, PODS, RCS, STATEFULSETS
 
 pytestmark = [pytest.mark.etcd, pytest.mark.slow, pytest.mark.timeout(180)]
 

@@ -10,14 +10,9 @@ import contextlib
 import pytest
 
 from apimachinery.workloads import CONTROLLER_REVISION_HASH, POD_INDEX_LABEL, STATEFULSET_POD_NAME
-from tests.integration.workloads.conftest import (
-    EVENTS,
-    PODS,
-    STATEFULSETS,
-    eventually,
-    pods_of,
-    workload,
-)
+from tests.integration.workloads.helpers import pods_of, workload
+from tests.polling import eventually
+from tests.resources import EVENTS, PODS, STATEFULSETS
 
 pytestmark = [pytest.mark.etcd, pytest.mark.timeout(120)]
 

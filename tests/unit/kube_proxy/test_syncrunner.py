@@ -6,13 +6,7 @@ import asyncio
 import time
 
 from kube_proxy.syncrunner import SyncRunner
-
-
-async def _eventually(predicate, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.01)
+from tests.polling import eventually
 
 
 async def test_a_burst_costs_one_sync_after_the_first() -> None:
@@ -25,11 +19,11 @@ async def test_a_burst_costs_one_sync_after_the_first() -> None:
     task = asyncio.create_task(runner.run())
     try:
         runner.request()
-        await _eventually(lambda: len(calls) == 1)
+        await eventually(lambda: len(calls) == 1, 5.0, 0.01)
         for _ in range(100):  # a burst right after a sync
             runner.request()
             await asyncio.sleep(0)
-        await _eventually(lambda: len(calls) == 2)
+        await eventually(lambda: len(calls) == 2, 5.0, 0.01)
         await asyncio.sleep(0.5)
         assert len(calls) == 2
         assert calls[1] - calls[0] >= 0.3 - 0.01
@@ -51,10 +45,10 @@ async def test_failure_is_retried_and_periodic_resync_happens() -> None:
     task = asyncio.create_task(runner.run())
     try:
         runner.request()
-        await _eventually(lambda: calls >= 2 and runner.last_success is not None)
+        await eventually(lambda: calls >= 2 and runner.last_success is not None, 5.0, 0.01)
         assert runner.failures == 1
         before = calls
-        await _eventually(lambda: calls > before)  # no request: the periodic resync
+        await eventually(lambda: calls > before, 5.0, 0.01)  # no request: the periodic resync
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.integration.apiserver.hostile.conftest import Hostile, assert_status
+from tests.integration.apiserver.hostile.helpers import Hostile, assert_status
 
 JSON = "application/json"
 YAML = "application/yaml"

@@ -17,7 +17,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from tests.harness import ADMIN
-from tests.integration.apiserver.hostile.conftest import Hostile
+from tests.integration.apiserver.hostile.helpers import Hostile
 
 SEED_NS = "fuzz"
 SEED_NAME = "seed"

@@ -16,14 +16,14 @@ from typing import Any
 
 import pytest
 
-from tests.harness import wait_until
-from tests.integration.apiserver.hostile.conftest import (
+from tests.integration.apiserver.hostile.helpers import (
     BODY_TIMEOUT,
     HEADER_TIMEOUT,
     MAX_MUTATING,
     Hostile,
     tls_connection,
 )
+from tests.polling import wait_until
 
 
 def _inflight(hostile: Hostile) -> float:

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.apiserver.hostile.conftest import assert_status
+from tests.integration.apiserver.hostile.helpers import assert_status
 
 MERGE = {"Content-Type": "application/merge-patch+json"}
 

@@ -18,8 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.harness import ApiServer, wait_until
-from tests.integration.apiserver.hostile.conftest import Hostile, assert_status
+from tests.harness import ApiServer
+from tests.integration.apiserver.hostile.helpers import Hostile, assert_status
+from tests.polling import wait_until
 
 
 class _Recorder(BaseHTTPRequestHandler):

@@ -8,7 +8,7 @@ import json
 import httpx
 import pytest
 
-from tests.integration.apiserver.hostile.conftest import assert_status
+from tests.integration.apiserver.hostile.helpers import assert_status
 
 LIST = [
     ({"labelSelector": "a in (b"}, 400),

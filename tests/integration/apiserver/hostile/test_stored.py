@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from apimachinery import serialization
-from tests.harness import wait_until
-from tests.integration.apiserver.hostile.conftest import Hostile, assert_status
+from tests.integration.apiserver.hostile.helpers import Hostile, assert_status
+from tests.polling import wait_until
 
 
 def deep(levels: int) -> dict[str, Any]:

@@ -1,0 +1,87 @@
+"""What the e2e netpol tests share besides their fixtures (those, and how they set things up, are in conftest.py)."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from tests.e2e.proxy.helpers import Cluster
+from tests.images import BUSYBOX_IMAGE
+from tests.integration.kubectl.kube import Kubectl
+from tests.integration.netpol.helpers import NetpolProc
+
+Obj = dict[str, Any]
+SERVE = 'mkdir -p /www && echo "$POD_NAME" > /www/index.html && exec httpd -f -p 8080 -h /www'
+
+
+@dataclass
+class Net:
+    """The cluster, its agent and kubectl, and the ways a test reaches a pod."""
+
+    cluster: Cluster
+    agent: NetpolProc
+    kubectl: Kubectl
+    made: list[str] = field(default_factory=list)
+
+    def namespace(self, **labels: str) -> str:
+        ns = self.cluster.namespace()
+        if labels:
+            self.kubectl("label", "namespace", ns, *(f"{k}={v}" for k, v in labels.items()))
+        return ns
+
+    def apply(self, ns: str, *objs: Obj) -> None:
+        self.kubectl("apply", "-n", ns, "-f", "-", stdin=yaml.safe_dump_all(objs))
+
+    def pod(
+        self, ns: str, name: str, node: str, labels: dict[str, str] | None = None, *, serve: bool = True
+    ) -> Obj:
+        """A busybox pod pinned to `node`: an httpd on :8080 answering its own name (a readiness probe on it),
+        or only a shell to send requests from."""
+        container: Obj = {"name": "c", "image": BUSYBOX_IMAGE}
+        if serve:
+            container["command"] = ["sh", "-c", SERVE]
+            container["env"] = [
+                {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}
+            ]
+            container["ports"] = [{"name": "http", "containerPort": 8080}]
+            container["readinessProbe"] = {"httpGet": {"path": "/", "port": 8080}, "periodSeconds": 1}
+        else:
+            container["command"] = ["sleep", "3600"]
+        self.cluster.create(
+            f"/api/v1/namespaces/{ns}/pods",
+            {
+                "metadata": {"name": name, "labels": labels or {}},
+                "spec": {"nodeName": node, "terminationGracePeriodSeconds": 0, "containers": [container]},
+            },
+        )
+        return self.cluster.wait_running(ns, name, 60)
+
+    def get(self, client: Obj, ip: str, port: int = 8080) -> str:
+        """GET / from inside `client` with busybox wget: the body, or "" when the connection failed. (The time
+        limit is busybox `timeout`'s: busybox-static's `wget -T` dies of SIGSEGV.)"""
+        cid = client["status"]["containerStatuses"][0]["containerID"].removeprefix("docker://")
+        out = subprocess.run(
+            ["docker", "exec", cid, "sh", "-c", f"timeout 3 wget -q -O - http://{ip}:{port}/"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+        return out.stdout.strip() if out.returncode == 0 else ""
+
+    def eventually(self, check: Callable[[], bool], what: str, timeout: float = 5) -> float:
+        """Poll `check` until it holds; return how long that took (seconds)."""
+        start = time.monotonic()
+        deadline = start + timeout
+        while True:
+            if check():
+                return time.monotonic() - start
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"timed out after {timeout}s waiting for {what}\n{self.agent.logs()[-3000:]}"
+                )
+            time.sleep(0.05)

@@ -1,0 +1,224 @@
+"""What the integration controller_manager tests share besides their fixtures (those are in conftest.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from datetime import UTC, datetime
+from pathlib import Path
+from subprocess import Popen
+from typing import Any
+
+from apimachinery.client import Client
+from apimachinery.errors import StatusError
+from tests import factories
+from tests.harness import (
+    CONTROLLER_MANAGER,
+    ApiServer,
+    forbidden_lines,
+    free_port,
+    start_component,
+    stop_process,
+)
+from tests.polling import wait_until
+from tests.resources import PODS
+
+Obj = dict[str, Any]
+
+
+FAST_LEASE = [
+    "--leader-elect-lease-duration",
+    "3s",
+    "--leader-elect-renew-deadline",
+    "2s",
+    "--leader-elect-retry-period",
+    "0.5s",
+]
+
+
+class ManagerProcess:
+    """`python -m controller_manager` against an apiserver; `stop()` by PID (SIGTERM, or SIGKILL if asked)."""
+
+    def __init__(self, apiserver: ApiServer, args: list[str]) -> None:
+        self.port = free_port()
+        self.proc: Popen[bytes] | None
+        self.proc, self.log_path = start_component(
+            [
+                "controller_manager",
+                *apiserver.component_args(*CONTROLLER_MANAGER),
+                "--port",
+                str(self.port),
+                "--root-ca-file",
+                apiserver.ca_file,
+                *args,
+            ],
+            "controller-manager",
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def logs(self) -> str:
+        return Path(self.log_path).read_text(errors="replace")
+
+    def wait_healthy(self) -> None:
+        import httpx
+
+        wait_until(
+            lambda: httpx.get(self.url + "/healthz", timeout=1).status_code == 200, 20, what="manager healthz"
+        )
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+
+    def stop(self) -> None:
+        stop_process(self.proc)
+        self.proc = None
+
+    def cleanup(self) -> None:
+        self.stop()
+        Path(self.log_path).unlink(missing_ok=True)
+
+    def assert_never_forbidden(self) -> None:
+        """It runs as system:kube-controller-manager: any 403 in its log is a controller its role does not cover
+        (tests.harness.forbidden_lines)."""
+        refused = forbidden_lines(self.logs())
+        assert not refused, "refused by RBAC:\n" + "\n".join(refused[:5])
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# The controller tests' pods: container "c", no grace period (nothing runs them; deletion is immediate).
+FAST_EXIT = {"terminationGracePeriodSeconds": 0}
+
+
+def template(image: str = "busybox:1", labels: dict[str, str] | None = None, **spec: Any) -> Obj:
+    return factories.template(labels or {"app": "web"}, [{"name": "c", "image": image}], **FAST_EXIT, **spec)
+
+
+def replicaset(name: str, replicas: int, labels: dict[str, str] | None = None, **spec: Any) -> Obj:
+    return factories.replicaset(name, replicas, labels, pod_spec=FAST_EXIT, **spec)
+
+
+def deployment(name: str, replicas: int, image: str = "busybox:1", **spec: Any) -> Obj:
+    return factories.deployment(name, replicas, image, "c", labelled=False, pod_spec=FAST_EXIT, **spec)
+
+
+def pod_ready_status(ip: str, ready: bool = True) -> Obj:
+    return {
+        "status": {
+            "phase": "Running",
+            "podIP": ip,
+            "podIPs": [{"ip": ip}],
+            "conditions": [
+                {"type": "Ready", "status": "True" if ready else "False", "lastTransitionTime": now()}
+            ],
+        }
+    }
+
+
+def is_ready(pod: Obj) -> bool:
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in (pod.get("status") or {}).get("conditions") or []
+    )
+
+
+_ips = itertools.count(2)
+
+
+def next_ip() -> str:
+    n = next(_ips)
+    return f"10.250.{n // 250}.{n % 250 + 1}"
+
+
+class PodReadier:
+    """A stand-in kubelet: every new pod in `namespace` becomes Running and Ready after `delay` seconds."""
+
+    def __init__(self, client: Client, namespace: str, delay: float = 0.0) -> None:
+        self.client = client
+        self.namespace = namespace
+        self.delay = delay
+        self.paused = False
+        self._task: asyncio.Task[None] | None = None
+        self._pending: set[asyncio.Task[None]] = set()
+        self._done: set[str] = set()
+
+    async def __aenter__(self) -> PodReadier:
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        for t in self._pending:
+            t.cancel()
+        await asyncio.gather(self._task, *self._pending, return_exceptions=True)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                async for _etype, pod in self.client.watch(PODS, self.namespace):
+                    uid = pod["metadata"]["uid"]
+                    if uid in self._done or is_ready(pod) or pod["metadata"].get("deletionTimestamp"):
+                        continue
+                    self._done.add(uid)
+                    task = asyncio.create_task(self._ready(pod["metadata"]["name"]))
+                    self._pending.add(task)
+                    task.add_done_callback(self._pending.discard)
+            except StatusError:
+                await asyncio.sleep(0.1)
+
+    async def _ready(self, name: str) -> None:
+        await asyncio.sleep(self.delay)
+        while self.paused:
+            await asyncio.sleep(0.05)
+        with contextlib.suppress(StatusError):
+            await self.client.patch(
+                PODS, name, pod_ready_status(next_ip()), self.namespace, subresource="status"
+            )
+
+
+class LivePodCounter:
+    """Counts, from a watch, the pods of a namespace that exist and are not being deleted; remembers the maximum."""
+
+    def __init__(self, client: Client, namespace: str) -> None:
+        self.client = client
+        self.namespace = namespace
+        self.live: set[str] = set()
+        self.max = 0
+        self._task: asyncio.Task[None] | None = None
+        self._started = asyncio.Event()
+
+    async def __aenter__(self) -> LivePodCounter:
+        self._task = asyncio.create_task(self._run())
+        await self._started.wait()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        listed = await self.client.list(PODS, self.namespace)
+        rv = listed["metadata"]["resourceVersion"]
+        for pod in listed["items"]:
+            self._see("ADDED", pod)
+        self._started.set()
+        async for etype, pod in self.client.watch(PODS, self.namespace, resource_version=rv):
+            self._see(etype, pod)
+
+    def _see(self, etype: str, pod: Obj) -> None:
+        uid = pod["metadata"]["uid"]
+        if etype == "DELETED" or pod["metadata"].get("deletionTimestamp"):
+            self.live.discard(uid)
+        else:
+            self.live.add(uid)
+        self.max = max(self.max, len(self.live))
