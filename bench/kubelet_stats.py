@@ -37,7 +37,7 @@ from bench.common import ControlPlane, alternate, control_plane, kubelet, summar
 from bench.record import Recording, target
 from kubelet.runtime.docker import DockerRuntime
 from kubelet.stats.collector import StatsCollector
-from tests.e2e.kubelet.conftest import cleanup_node
+from tests.e2e.kubelet.helpers import cleanup_node
 from tests.harness import wait_until
 from tests.images import BUSYBOX_IMAGE, ensure_images
 

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from cli.image import load_image
-from tests.compose.conftest import Compose
+from tests.compose.helpers import Compose
 from tests.harness import wait_until
 
 pytestmark = [pytest.mark.compose, pytest.mark.docker, pytest.mark.e2e, pytest.mark.slow]

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from tests.binaries import KUBECTL
-from tests.e2e.kubelet.conftest import (
+from tests.e2e.kubelet.helpers import (
     KubeletProc,
     cleanup_node,
     container_id,

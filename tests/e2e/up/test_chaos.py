@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.up.conftest import UpCluster, pid_alive, tear_down
+from tests.e2e.up.helpers import UpCluster, pid_alive, tear_down
 from tests.harness import docker_ok, wait_until
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.slow]
