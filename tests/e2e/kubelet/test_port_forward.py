@@ -25,15 +25,25 @@ FORWARDING = re.compile(r"Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)")
 @pytest.fixture(scope="module")
 def web(node_pair: NodePair) -> tuple[str, str]:
     ns = node_pair.namespace()
-    pod = make_pod("web", node_pair.a.name, [{"name": "c", "command": ["sh", "-c", HTTPD],
+    # Ready only once httpd answers (Running alone comes before it listens: the first request could race it).
+    ready = {
+        "exec": {"command": ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/index.html"]},
+        "periodSeconds": 1,
+    }
+    pod = make_pod("web", node_pair.a.name, [{"name": "c", "command": ["sh", "-c", HTTPD], "readinessProbe": ready,
                    "ports": [{"name": "http", "containerPort": 8080}]}])  # fmt: skip
     pod["metadata"]["labels"] = {"app": "web"}
     node_pair.create_pod(ns, pod)
     svc = {"metadata": {"name": "web"}, "spec": {"selector": {"app": "web"},
            "ports": [{"port": 80, "targetPort": "http"}]}}  # fmt: skip
     assert node_pair.api.post(f"/api/v1/namespaces/{ns}/services", json=svc).status_code == 201
-    node_pair.wait_running(ns, "web")
+    node_pair.wait_pod(ns, "web", _ready, what="pod web Ready")
     return ns, "web"
+
+
+def _ready(pod: dict) -> bool:
+    conditions = pod.get("status", {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
 
 def forward(kubectl: str, kubeconfig: Path, ns: str, target: str, remote: int) -> Iterator[int]:
