@@ -128,7 +128,15 @@ class AvailabilityChecker:
         if old is not None and all(old.get(k) == wanted[k] for k in ("status", "reason", "message")):
             return
         if old is None or old.get("status") != wanted["status"]:
-            log.info("apiservice availability changed", extra={"apiservice": name, **wanted})
+            log.info(
+                "apiservice availability changed",
+                extra={
+                    "apiservice": name,
+                    "available": wanted["status"],
+                    "reason": wanted["reason"],
+                    "detail": wanted["message"],
+                },
+            )
 
         def transform(current: Obj) -> Obj:
             obj = copy.deepcopy(current)
