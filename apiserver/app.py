@@ -19,7 +19,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from apimachinery import errors
-from apiserver import discovery, metrics, podstream
+from apiserver import discovery, metrics, nodeproxy, podstream
 from apiserver.auth.filter import AuthFilter
 from apiserver.inflight import InflightLimit
 from apiserver.openapi import parse_gv_path
@@ -39,6 +39,9 @@ class ResourceFastPath:
         self.resources = resources
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (node_proxy := nodeproxy.match(scope["path"])) is not None:
+            await _node_proxy(self.resources, scope, receive, send, node_proxy)
+            return
         if scope["type"] == "http":
             target = match_resource_path(scope["path"])
             if target is not None:
@@ -55,6 +58,16 @@ class ResourceFastPath:
             await podstream.handle(self.resources.server, scope, receive, send, stream)
             return
         await self.app(scope, receive, send)
+
+
+async def _node_proxy(
+    resources: ResourceAPI, scope: Scope, receive: Receive, send: Send, target: tuple[str, str]
+) -> None:
+    try:
+        response = await nodeproxy.handle(resources.server, Request(scope, receive), *target)
+    except errors.StatusError as err:
+        response = status_response(err)
+    await response(scope, receive, send)
 
 
 def match_resource_path(path: str) -> tuple[str, str, str] | None:
