@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
+import os
 
 import uvicorn
 
@@ -201,6 +202,10 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(
             "kube-apiserver: --tls-cert-file and --tls-private-key-file are required (HTTPS only; "
             "`kctl up` and deploy/scripts/certs.py make them)"
+        )
+    if args.register_metrics_apiservice and not os.path.isfile(args.register_metrics_apiservice):
+        raise SystemExit(
+            f"--register-metrics-apiservice {args.register_metrics_apiservice!r}: no such CA file"
         )
     storage = open_storage(args.etcd_servers or None, backend, args.data_dir, **options)
     if args.encryption_provider_config:

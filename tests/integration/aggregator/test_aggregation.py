@@ -16,7 +16,7 @@ import pytest
 from tests.harness import ApiServer, wait_until
 from tests.harness import test_pki as cluster_pki
 from tests.integration.aggregator.backend import EchoBackend
-from tests.integration.aggregator.conftest import FrontProxy, local_address
+from tests.integration.aggregator.frontproxy import FrontProxy, local_address
 from tests.integration.kubectl.kube import Kubectl
 from tests.kube import write_kubeconfig
 

@@ -15,7 +15,7 @@ import pytest
 
 from tests.harness import ApiServer, forbidden_lines, wait_until
 from tests.harness import test_pki as cluster_pki
-from tests.integration.aggregator.conftest import FrontProxy, local_address
+from tests.integration.aggregator.frontproxy import FrontProxy, local_address
 from tests.integration.aggregator.metricsserver import MetricsServer
 
 pytestmark = pytest.mark.timeout(120)
