@@ -1,7 +1,8 @@
 """The availability check of aggregated APIServices (kube-aggregator's AvailableConditionController).
 
 Every few seconds, for each aggregated APIService: resolve its Service to an endpoint and ask the backend for its
-discovery document (`GET /apis/<group>/<version>` with the front-proxy certificate, as the proxy would). The
+discovery document (`GET /apis/<group>/<version>` with the front-proxy certificate, as the proxy would, as the
+user system:kube-aggregator). The
 Available condition says what was found, with upstream's reasons:
 
     ServiceNotFound         the Service does not exist (or lacks the port)
@@ -25,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from apimachinery import errors
+from apimachinery.user import MASTERS, UserInfo
+from apiserver.aggregator.proxy import identity_headers
 from apiserver.aggregator.registry import GROUP, Registry
 from apiserver.aggregator.resolve import Backend, resolve
 from apiserver.objectmeta import now
@@ -37,6 +40,9 @@ log = logging.getLogger("apiserver.aggregator.available")
 Obj = dict[str, Any]
 INTERVAL = 5.0  # seconds between checks of one APIService (kube-aggregator: on changes and every 30 s)
 CHECK_TIMEOUT = httpx.Timeout(5.0)
+# Who the check asks as (kube-aggregator's discovery manager: system:kube-aggregator in system:masters), so that
+# the backend answers with its resources rather than a 401.
+CHECKER = UserInfo("system:kube-aggregator", groups=(MASTERS,))
 
 
 def condition(status: bool, reason: str, message: str) -> Obj:
@@ -102,7 +108,11 @@ class AvailabilityChecker:
             async with httpx.AsyncClient(
                 verify=backend.ssl_context, timeout=CHECK_TIMEOUT, trust_env=False
             ) as c:
-                response = await c.get(backend.url + path, extensions={"sni_hostname": backend.server_name})
+                response = await c.get(
+                    backend.url + path,
+                    headers=identity_headers(CHECKER),
+                    extensions={"sni_hostname": backend.server_name},
+                )
         except httpx.HTTPError as exc:
             return None, f"failing or missing response from {backend.url}{path}: {exc}"
         if response.status_code in (401, 403):

@@ -7,6 +7,7 @@ cluster."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import tempfile
@@ -103,6 +104,9 @@ def cluster() -> Iterator[Cluster]:
             assert api.post("/api/v1/namespaces", json={"metadata": {"name": ns}}).status_code == 201
             kubelet.start()
             metrics = MetricsServer(apiserver, front_proxy.ca_file, tmp, local_address(), resolution=2.0)
+            apiservice = "/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.metrics.k8s.io"
+            wait_until(lambda: '"Available", "status": "True"' in json.dumps(api.get(apiservice).json()), 30,
+                       what="v1beta1.metrics.k8s.io Available")  # fmt: skip
             yield Cluster(apiserver, kubelet, metrics, api, ns, apiserver.admin_kubeconfig)
         finally:
             if metrics is not None:
@@ -133,12 +137,24 @@ def test_kubectl_top_follows_a_busy_container(cluster: Cluster) -> None:
     assert cluster.api.post(f"/api/v1/namespaces/{cluster.ns}/pods", json=pod).status_code == 201
     cid = container_id(cluster.running("busy"), "spin")
 
+    last: list[str] = []
+
     def top_busy() -> int:
         r = subprocess.run([KUBECTL or "kubectl", "--kubeconfig", str(cluster.kubeconfig), "top", "pod", "busy", "-n",
                             cluster.ns], capture_output=True, text=True, timeout=30)  # fmt: skip
+        last[:] = [r.stdout + r.stderr]
         return _millicores(_row(r.stdout, "busy")[1]) if r.returncode == 0 else 0
 
-    wait_until(lambda: top_busy() > 300, 60, 0.5, what="kubectl top pod busy above 300m")
+    try:
+        wait_until(lambda: top_busy() > 300, 60, 0.5, what="kubectl top pod busy above 300m")
+    except TimeoutError:
+        apiservice = cluster.api.get(
+            "/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.metrics.k8s.io"
+        ).json()
+        pytest.fail(
+            f"kubectl top: {last}\napiservice: {apiservice.get('status')}\n"
+            f"metrics-server: {cluster.metrics.logs()[-3000:]}"
+        )
     engine = docker.from_env()
     try:
         container = engine.containers.get(cid)

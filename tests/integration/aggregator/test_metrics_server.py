@@ -62,6 +62,13 @@ def test_metrics_api_through_the_apiserver(apiserver: ApiServer, metrics_server:
         assert kinds == {"nodes": "NodeMetrics", "pods": "PodMetrics"}
         r = api.get(f"{METRICS}/nodes")
         assert r.status_code == 200 and r.json()["kind"] == "NodeMetricsList", r.text
+        # Aggregated discovery (what kubectl top reads) has the backend's resources, fetched as
+        # system:kube-aggregator: without them kubectl says "Metrics API not available".
+        accept = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+        items = api.get("/apis", headers={"Accept": accept}).json()["items"]
+        [version] = next(i for i in items if i["metadata"]["name"] == "metrics.k8s.io")["versions"]
+        assert version["freshness"] == "Current"
+        assert sorted(r["resource"] for r in version["resources"]) == ["nodes", "pods"]
         r = api.get(f"{METRICS}/namespaces/default/pods?labelSelector=app%3Dweb")
         assert r.status_code == 200 and r.json() == {
             "kind": "PodMetricsList",
