@@ -193,11 +193,19 @@ def create_app(server: APIServer) -> ASGIApp:
     @app.get("/openapi/v3")
     @app.get("/openapi/v3/")
     async def openapi_root() -> Response:
-        return json_response(server.openapi.root_document())
+        body = server.openapi.root_document()
+        for versions in server.aggregator.groups().values():  # served by their backends (the route below)
+            for obj in versions:
+                gv = f"apis/{obj['spec']['group']}/{obj['spec']['version']}"
+                body["paths"][gv] = {"serverRelativeURL": f"/openapi/v3/{gv}"}
+        return json_response(body)
 
     @app.get("/openapi/v3/{gv:path}")
-    async def openapi_gv(gv: str) -> Response:
+    async def openapi_gv(request: Request, gv: str) -> Response:
         try:
+            api_service = server.aggregator.api_service_for(*parse_gv_path(gv))
+            if api_service is not None:
+                return await server.aggregator_proxy.handle(request, api_service)
             body = server.openapi.group_version_json(*parse_gv_path(gv))
         except errors.StatusError as err:
             return status_response(err)

@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from apimachinery import errors, fields, labels
 from apimachinery.user import UserInfo
+from metrics_server import openapi
 from metrics_server.auth import Authorizer, RequestHeader
 from metrics_server.storage import Storage, Usage
 
@@ -133,6 +134,10 @@ class MetricsAPI:
             raise errors.unauthorized()
         path = request.url.path.rstrip("/")
         parts = [p for p in path.split("/") if p]
+        if parts == ["openapi", "v3"]:
+            return JSONResponse(openapi.root())
+        if parts == ["openapi", "v3", "apis", GROUP, VERSION]:
+            return JSONResponse(openapi.document())
         if parts == ["apis"]:
             return JSONResponse({"kind": "APIGroupList", "apiVersion": "v1", "groups": [api_group()]})
         if parts == ["apis", GROUP]:

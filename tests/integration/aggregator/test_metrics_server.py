@@ -69,6 +69,13 @@ def test_metrics_api_through_the_apiserver(apiserver: ApiServer, metrics_server:
         [version] = next(i for i in items if i["metadata"]["name"] == "metrics.k8s.io")["versions"]
         assert version["freshness"] == "Current"
         assert sorted(r["resource"] for r in version["resources"]) == ["nodes", "pods"]
+        # OpenAPI v3: the group is listed, and its document comes from the backend.
+        assert "apis/metrics.k8s.io/v1beta1" in api.get("/openapi/v3").json()["paths"]
+        doc = api.get("/openapi/v3/apis/metrics.k8s.io/v1beta1").json()
+        gvk = doc["components"]["schemas"]["io.k8s.metrics.pkg.apis.metrics.v1beta1.NodeMetrics"][
+            "x-kubernetes-group-version-kind"
+        ]
+        assert gvk == [{"group": "metrics.k8s.io", "version": "v1beta1", "kind": "NodeMetrics"}]
         r = api.get(f"{METRICS}/namespaces/default/pods?labelSelector=app%3Dweb")
         assert r.status_code == 200 and r.json() == {
             "kind": "PodMetricsList",
