@@ -186,6 +186,9 @@ def test_kubectl_top_follows_a_busy_container(cluster: Cluster) -> None:
     assert ours_containers.splitlines()[0] == containers.splitlines()[0]
     assert _row(ours_containers, "busy")[1] == "spin" and _millicores(_row(ours_containers, "busy")[2]) > 300
     assert cluster.kctl("top", "pods", "-A").splitlines()[0] == everywhere.splitlines()[0]
+    print(
+        f"docker stats (millicores): {theirs}\nkubectl top (millicores): {ours}\n{nodes}{containers}{everywhere}"
+    )
 
 
 def test_the_python_clients_metrics_utilities(cluster: Cluster) -> None:
