@@ -75,6 +75,11 @@ def pod_rows(metrics: list[Obj], *, all_namespaces: bool, containers: bool) -> l
     return rows
 
 
+def _kubectl_table(rows: list[list[str]]) -> str:
+    """kubectl top ends every cell with a tab, the last one too: its last column is padded like the others."""
+    return table([[*row, ""] for row in rows])
+
+
 async def _require_metrics_api(client: Client) -> None:
     groups = await client.request("GET", "/apis")
     if not any(g.get("name") == "metrics.k8s.io" for g in (groups or {}).get("groups") or []):
@@ -91,7 +96,7 @@ async def _top_nodes(client: Client, name: str | None, selector: str | None) -> 
     if not items:
         raise CLIError("metrics not available yet")
     nodes = {n["metadata"]["name"]: n for n in (await client.request("GET", "/api/v1/nodes"))["items"]}
-    return table(node_rows(sorted(items, key=lambda m: m["metadata"]["name"]), nodes))
+    return _kubectl_table(node_rows(sorted(items, key=lambda m: m["metadata"]["name"]), nodes))
 
 
 async def _top_pods(client: Client, name: str | None, namespace: str | None, selector: str | None,
@@ -107,7 +112,7 @@ async def _top_pods(client: Client, name: str | None, namespace: str | None, sel
         where = f" in {namespace} namespace" if namespace else ""
         raise CLIError(f"No resources found{where}.")
     items.sort(key=lambda m: (m["metadata"].get("namespace", ""), m["metadata"]["name"]))
-    return table(pod_rows(items, all_namespaces=namespace is None, containers=containers))
+    return _kubectl_table(pod_rows(items, all_namespaces=namespace is None, containers=containers))
 
 
 @top_app.command("nodes")
