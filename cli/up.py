@@ -146,6 +146,7 @@ def components(
         return ["--kubeconfig", str(creds.kubeconfig(name))]
 
     metrics_health = ports.get("metrics-server", DEFAULT_PORTS["metrics-server"])
+    metrics_https = ports.get("metrics-server-https", METRICS_SERVER_PORT)
 
     return [
         {
@@ -210,7 +211,7 @@ def components(
                      "--tls-cert-file", str(pki / "metrics-server.crt"),
                      "--tls-private-key-file", str(pki / "metrics-server.key"),
                      "--requestheader-client-ca-file", str(creds.front_proxy_ca),
-                     "--secure-port", str(METRICS_SERVER_PORT), "--health-port", str(metrics_health),
+                     "--secure-port", str(metrics_https), "--health-port", str(metrics_health),
                      "--advertise-address", default_route_source() or dns_address(pod_cidr)],
         },
         # After the kubelet, whose KUBELITE-FORWARD accept would otherwise land above the agent's jump (the agent
@@ -347,6 +348,14 @@ def up(
     netpol_port: int = typer.Option(
         DEFAULT_PORTS["kube-netpol"], "--netpol-port", help="the network policy agent's /healthz"
     ),
+    metrics_server_port: int = typer.Option(
+        METRICS_SERVER_PORT, "--metrics-server-port", help="metrics-server's HTTPS port (metrics.k8s.io)"
+    ),
+    metrics_server_health_port: int = typer.Option(
+        DEFAULT_PORTS["metrics-server"],
+        "--metrics-server-health-port",
+        help="metrics-server's /healthz and /metrics",
+    ),
     pod_cidr: str = typer.Option(
         NODE_POD_CIDR, "--pod-cidr", help=f"the node's pod addresses (in {CLUSTER_CIDR})"
     ),
@@ -365,6 +374,8 @@ def up(
         "kube-dns": dns_metrics_port,
         "kubelet": kubelet_port,
         "kube-netpol": netpol_port,
+        "metrics-server": metrics_server_health_port,
+        "metrics-server-https": metrics_server_port,
     }
     try:
         inside = ipaddress.IPv4Network(pod_cidr).subnet_of(ipaddress.IPv4Network(CLUSTER_CIDR))
@@ -421,7 +432,7 @@ def up(
         if c["name"] in ("kubelet", "kube-apiserver"):
             listen = "https://" + listen.replace("127.0.0.1", "0.0.0.0")  # they serve every address
         if c["name"] == "metrics-server":
-            listen = f"https://0.0.0.0:{METRICS_SERVER_PORT}"  # metrics.k8s.io (/metrics is on 127.0.0.1)
+            listen = f"https://0.0.0.0:{ports['metrics-server-https']}"  # metrics.k8s.io (/metrics is on 127.0.0.1)
         if c["name"] == "kube-dns":
             listen = f"{dns_address(pod_cidr)}:53"  # the DNS listeners (/metrics is on 127.0.0.1)
         rows.append([c["name"], str(pid or "-"), listen, str(state / "logs" / f"{c['name']}.log")])
