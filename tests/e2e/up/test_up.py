@@ -255,6 +255,20 @@ except ApiException as exc:
 """
 
 
+def test_kubectl_top_on_the_up_cluster(up_cluster: UpCluster) -> None:
+    """metrics-server, started by `kctl up` with its own credential, serves the node's usage through the
+    apiserver's aggregation layer (the APIService v1beta1.metrics.k8s.io, Available)."""
+
+    def top() -> str:
+        r = up_cluster.kctl("top", "nodes")
+        return r.stdout if r.returncode == 0 and up_cluster.node in r.stdout else ""
+
+    shown = wait_until(top, 90, 2, what="kctl top nodes on the up cluster")
+    assert shown.splitlines()[0].split() == ["NAME", "CPU(cores)", "CPU(%)", "MEMORY(bytes)", "MEMORY(%)"]
+    apiservice = up_cluster.kctl("get", "apiservices", "v1beta1.metrics.k8s.io")
+    assert apiservice.stdout.split()[4:7] == ["v1beta1.metrics.k8s.io", "kube-system/metrics-server", "True"]
+
+
 def test_a_pod_uses_its_service_account_with_the_official_python_client(up_cluster: UpCluster) -> None:
     """config.load_incluster_config() in a pod: the projected token, ca.crt and KUBERNETES_SERVICE_HOST lead to
     the apiserver through the `kubernetes` Service; a Role lets it list pods, nothing lets it read Secrets."""
