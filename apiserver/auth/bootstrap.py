@@ -185,12 +185,13 @@ KUBE_DNS_PUBLISH = [
 ]
 
 # metrics-server (metrics_server/): the nodes it scrapes (their kubelets' /metrics/resource, which the kubelet
-# authorizes as nodes/metrics), the pods it reports on, and the reviews that delegate its own authentication and
-# authorization to the apiserver (bound to system:auth-delegator too).
+# authorizes as nodes/metrics), the pods it reports on, and the SubjectAccessReviews that delegate its
+# authorization to the apiserver (it takes no tokens, so no TokenReviews: less than system:auth-delegator).
 METRICS_SERVER = [
     rule(("get", "list"), "", "nodes"),
     rule("get", "", ("nodes/metrics", "nodes/stats")),
     rule("list", "", "pods"),
+    rule("create", "authorization.k8s.io", "subjectaccessreviews"),
 ]
 # ... and in kube-system, what it publishes (as kube-dns): its Service and EndpointSlice, created when missing.
 METRICS_SERVER_NAMESPACE = "kube-system"
@@ -346,7 +347,6 @@ def cluster_role_bindings() -> list[Obj]:
         binding("system:kube-scheduler", "system:kube-scheduler", ("User", users.KUBE_SCHEDULER)),
         binding("system:kube-dns", "system:kube-dns", ("ServiceAccount", KUBE_DNS_ACCOUNT)),
         binding("system:metrics-server", "system:metrics-server", ("User", users.METRICS_SERVER)),
-        binding("metrics-server:system:auth-delegator", "system:auth-delegator", ("User", users.METRICS_SERVER)),
         binding("system:node", "system:node"),
         binding("system:service-account-issuer-discovery", "system:service-account-issuer-discovery",
                 ("Group", users.SERVICE_ACCOUNTS)),
