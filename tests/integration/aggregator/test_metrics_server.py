@@ -114,7 +114,14 @@ def test_identity_headers_count_only_from_the_front_proxy_certificate(
         assert r.status_code == 403 and 'User "nobody" cannot list resource "nodes"' in r.json()["message"]
 
 
-def test_health_metrics_and_least_privilege(metrics_server: MetricsServer) -> None:
+def test_health_metrics_and_least_privilege(apiserver: ApiServer, metrics_server: MetricsServer) -> None:
+    with apiserver.client(user="system:metrics-server", groups=()) as api:
+        assert api.get("/api/v1/namespaces/kube-system/secrets").status_code == 403
+        assert api.get("/api/v1/pods").status_code == 200
+        assert (
+            api.get("/api/v1/nodes/any/proxy/metrics/resource").status_code == 403
+        )  # only nodes/metrics, not proxy
+        assert api.delete("/api/v1/namespaces/kube-system/services/kube-dns").status_code == 403
     base = f"http://127.0.0.1:{metrics_server.health_port}"
     assert httpx.get(base + "/healthz").text == "ok"
     assert httpx.get(base + "/readyz").text == "ok"
