@@ -47,7 +47,13 @@ class ResourceFastPath:
         if scope["type"] == "http":
             target = match_resource_path(scope["path"])
             if target is not None:
-                response = await self.resources.handle(Request(scope, receive), *target)
+                request = Request(scope, receive)
+                # An aggregated group goes to its APIService's backend (apiserver/aggregator).
+                api_service = self.resources.server.aggregator.api_service_for(target[0], target[1])
+                if api_service is not None:
+                    response = await self.resources.server.aggregator_proxy.handle(request, api_service)
+                else:
+                    response = await self.resources.handle(request, *target)
                 await response(scope, receive, send)
                 return
         elif scope["type"] == "websocket" and (stream := podstream.match(scope["path"])) is not None:
@@ -142,6 +148,8 @@ def create_app(server: APIServer) -> ASGIApp:
             return json_response(legacy)
         api_version = "apidiscovery.k8s.io/v2beta1" if "v2beta1" in wanted else "apidiscovery.k8s.io/v2"
         body = discovery.aggregated(server.table, core, api_version)
+        if not core:
+            body["items"] += server.aggregator.aggregated_discovery()
         return Response(json_response(body).body, media_type=wanted, headers={"Vary": "Accept"})
 
     @app.get("/api")
@@ -153,7 +161,9 @@ def create_app(server: APIServer) -> ASGIApp:
     @app.get("/apis")
     @app.get("/apis/")
     async def apis_root(request: Request) -> Response:
-        return aggregated_or(request, False, discovery.api_group_list(server.table))
+        legacy = discovery.api_group_list(server.table)
+        legacy["groups"] += [server.aggregator.api_group(g) for g in server.aggregator.groups()]
+        return aggregated_or(request, False, legacy)
 
     @app.get("/api/v1")
     @app.get("/api/v1/")
@@ -163,14 +173,17 @@ def create_app(server: APIServer) -> ASGIApp:
     @app.api_route("/apis/{group}", methods=["GET"])
     @app.api_route("/apis/{group}/", methods=["GET"])
     async def api_group(group: str) -> Response:
-        body = discovery.api_group(server.table, group)
+        body = discovery.api_group(server.table, group) or server.aggregator.api_group(group)
         if body is None:
             return status_response(errors.path_not_found())
         return json_response(body)
 
     @app.api_route("/apis/{group}/{version}", methods=["GET"])
     @app.api_route("/apis/{group}/{version}/", methods=["GET"])
-    async def group_version(group: str, version: str) -> Response:
+    async def group_version(request: Request, group: str, version: str) -> Response:
+        api_service = server.aggregator.api_service_for(group, version)
+        if api_service is not None:
+            return await server.aggregator_proxy.handle(request, api_service)
         body = discovery.resource_list(server.table, group, version)
         if body is None:
             return status_response(errors.path_not_found())
@@ -185,11 +198,19 @@ def create_app(server: APIServer) -> ASGIApp:
     @app.get("/openapi/v3")
     @app.get("/openapi/v3/")
     async def openapi_root() -> Response:
-        return json_response(server.openapi.root_document())
+        body = server.openapi.root_document()
+        for versions in server.aggregator.groups().values():  # served by their backends (the route below)
+            for obj in versions:
+                gv = f"apis/{obj['spec']['group']}/{obj['spec']['version']}"
+                body["paths"][gv] = {"serverRelativeURL": f"/openapi/v3/{gv}"}
+        return json_response(body)
 
     @app.get("/openapi/v3/{gv:path}")
-    async def openapi_gv(gv: str) -> Response:
+    async def openapi_gv(request: Request, gv: str) -> Response:
         try:
+            api_service = server.aggregator.api_service_for(*parse_gv_path(gv))
+            if api_service is not None:
+                return await server.aggregator_proxy.handle(request, api_service)
             body = server.openapi.group_version_json(*parse_gv_path(gv))
         except errors.StatusError as err:
             return status_response(err)

@@ -16,6 +16,9 @@ from apimachinery.resources import RESOURCES, ResourceInfo
 from apimachinery.timefmt import parse_time_or_none
 from apimachinery.user import MASTERS
 from apiserver import eventsv1, fieldcheck, metrics, plugins
+from apiserver.aggregator.available import AvailabilityChecker
+from apiserver.aggregator.proxy import Proxy
+from apiserver.aggregator.registry import Registry
 from apiserver.allocator import ServiceAllocator
 from apiserver.audit import Auditor
 from apiserver.auth import Auth, bootstrap
@@ -75,6 +78,11 @@ class Options:
     # Operability (#26): one log line per request, and the audit log (apiserver/observe.py, apiserver/audit.py).
     access_log: bool = False
     auditor: Auditor | None = None
+    # The aggregation layer: the front-proxy client certificate shown to aggregated servers, and whether to keep
+    # the metrics-server's APIService (v1beta1.metrics.k8s.io, caBundle: metrics_ca_file) registered.
+    proxy_client_cert: str | None = None
+    proxy_client_key: str | None = None
+    metrics_apiservice_ca_file: str | None = None
 
 
 class APIServer:
@@ -114,6 +122,9 @@ class APIServer:
         self.custom_stores: dict[tuple[str, str, str], CustomResourceStore] = {}
         self._custom_caches: dict[str, WatchCache] = {}
         self.crds = CRDController(self)
+        self.aggregator = Registry(self)
+        self.aggregator_proxy = Proxy(self)
+        self.availability = AvailabilityChecker(self, self.aggregator)
         self._wire_auth()
         self._bootstrap: asyncio.Task[None] | None = None
         self._gauges: asyncio.Task[None] | None = None
@@ -246,6 +257,7 @@ class APIServer:
         self._gauges = asyncio.create_task(self._update_gauges())
         self._expiry = asyncio.create_task(self._expire_events())
         self.write_probe.start()
+        self.availability.start()
 
     async def stop(self) -> None:
         await self.write_probe.stop()
@@ -254,6 +266,8 @@ class APIServer:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        await self.availability.stop()
+        await self.aggregator_proxy.aclose()
         await self.crds.stop()
         await self.cacher.stop()
         await self.storage.close()
@@ -275,6 +289,10 @@ class APIServer:
                 await bootstrap.reconcile(self.storage)
                 if self.options.default_local_path_storage_class:
                     await bootstrap.local_path_storage_class(self.storage)
+                if self.options.metrics_apiservice_ca_file:
+                    await bootstrap.ensure_metrics_api_service(
+                        self.storage, self.options.metrics_apiservice_ca_file
+                    )
                 if self.options.advertise_address:
                     await bootstrap.kubernetes_service(
                         self, self.options.advertise_address, self.options.secure_port

@@ -60,7 +60,9 @@ DEFAULT_PORTS = {
     "kube-dns": 9153,  # its /healthz, /readyz and /metrics; DNS itself is on the pod bridge's address, port 53
     "kubelet": 10250,
     "kube-netpol": 10265,
+    "metrics-server": 10271,  # its /healthz, /readyz and /metrics; metrics.k8s.io is HTTPS on METRICS_SERVER_PORT
 }
+METRICS_SERVER_PORT = 4443
 
 
 @dataclass
@@ -143,6 +145,9 @@ def components(
     def kubeconfig(name: str) -> list[str]:
         return ["--kubeconfig", str(creds.kubeconfig(name))]
 
+    metrics_health = ports.get("metrics-server", DEFAULT_PORTS["metrics-server"])
+    metrics_https = ports.get("metrics-server-https", METRICS_SERVER_PORT)
+
     comps: list[dict[str, Any]] = [
         {
             "name": "kube-apiserver",
@@ -159,7 +164,10 @@ def components(
                      "--kubelet-client-certificate", str(pki / "apiserver-kubelet-client.crt"),
                      "--kubelet-client-key", str(pki / "apiserver-kubelet-client.key"),
                      "--kubelet-certificate-authority", str(creds.ca),
-                     "--cluster-cidr", CLUSTER_CIDR, *POD_SECURITY, "--default-local-path-storage-class"],
+                     "--cluster-cidr", CLUSTER_CIDR, *POD_SECURITY, "--default-local-path-storage-class",
+                     "--proxy-client-cert-file", str(pki / "front-proxy-client.crt"),
+                     "--proxy-client-key-file", str(pki / "front-proxy-client.key"),
+                     "--register-metrics-apiservice", str(creds.ca)],
         },
         {
             "name": "kube-controller-manager",
@@ -197,6 +205,16 @@ def components(
                      "--cluster-domain", CLUSTER_DOMAIN,
                      "--tls-cert-file", str(pki / "kubelet.crt"), "--tls-private-key-file", str(pki / "kubelet.key"),
                      "--client-ca-file", str(creds.ca)],
+        },
+        {
+            "name": "metrics-server",
+            "health": f"http://127.0.0.1:{metrics_health}/readyz",
+            "argv": [py, "-m", "metrics_server", *kubeconfig("metrics-server"),
+                     "--tls-cert-file", str(pki / "metrics-server.crt"),
+                     "--tls-private-key-file", str(pki / "metrics-server.key"),
+                     "--requestheader-client-ca-file", str(creds.front_proxy_ca),
+                     "--secure-port", str(metrics_https), "--health-port", str(metrics_health),
+                     "--advertise-address", default_route_source() or dns_address(pod_cidr)],
         },
         # After the kubelet, whose KUBELITE-FORWARD accept would otherwise land above the agent's jump (the agent
         # puts its jump back on top at every sync anyway).
@@ -344,6 +362,14 @@ def up(
     netpol_port: int = typer.Option(
         DEFAULT_PORTS["kube-netpol"], "--netpol-port", help="the network policy agent's /healthz"
     ),
+    metrics_server_port: int = typer.Option(
+        METRICS_SERVER_PORT, "--metrics-server-port", help="metrics-server's HTTPS port (metrics.k8s.io)"
+    ),
+    metrics_server_health_port: int = typer.Option(
+        DEFAULT_PORTS["metrics-server"],
+        "--metrics-server-health-port",
+        help="metrics-server's /healthz and /metrics",
+    ),
     pod_cidr: str = typer.Option(
         NODE_POD_CIDR, "--pod-cidr", help=f"the node's pod addresses (in {CLUSTER_CIDR})"
     ),
@@ -365,6 +391,8 @@ def up(
         "kube-dns": dns_metrics_port,
         "kubelet": kubelet_port,
         "kube-netpol": netpol_port,
+        "metrics-server": metrics_server_health_port,
+        "metrics-server-https": metrics_server_port,
     }
     try:
         inside = ipaddress.IPv4Network(pod_cidr).subnet_of(ipaddress.IPv4Network(CLUSTER_CIDR))
@@ -425,6 +453,8 @@ def up(
         listen = url.split("://", 1)[-1].split("/", 1)[0]
         if c["name"] in ("kubelet", "kube-apiserver"):
             listen = "https://" + listen.replace("127.0.0.1", "0.0.0.0")  # they serve every address
+        if c["name"] == "metrics-server":
+            listen = f"https://0.0.0.0:{ports['metrics-server-https']}"  # metrics.k8s.io (/metrics is on 127.0.0.1)
         if c["name"] == "kube-dns":
             listen = f"{dns_address(pod_cidr)}:53"  # the DNS listeners (/metrics is on 127.0.0.1)
         rows.append([c["name"], str(pid or "-"), listen, str(state / "logs" / f"{c['name']}.log")])

@@ -412,3 +412,32 @@ def test_down_leaves_nothing_behind(compose_cluster: Compose) -> None:
     c = compose_cluster
     c.down()
     assert c.leftovers() == {"containers": [], "networks": [], "volumes": []}
+
+
+@pytest.mark.timeout(240)
+def test_metrics_server_and_kubectl_top(compose_cluster: Compose) -> None:
+    """metrics-server runs as its own container with its own credential (system:metrics-server, 0600, the
+    front-proxy CA but no key), the apiserver proxies metrics.k8s.io to it with its front-proxy certificate, and
+    `kctl top nodes` shows both nodes from their kubelets' /metrics/resource."""
+    c = compose_cluster
+    wait_until(lambda: c.health().get("metrics-server") == "healthy", timeout=90, interval=1,
+               what="metrics-server healthy")  # fmt: skip
+    files = c.node_exec(
+        "metrics-server",
+        "sh",
+        "-c",
+        "LC_ALL=C ls /pki; stat -c '%a' /pki/metrics-server.conf /pki/metrics-server.key",
+    ).stdout.split()
+    assert files == ["ca.crt", "front-proxy-ca.crt", "metrics-server.conf", "metrics-server.crt",
+                     "metrics-server.key", "600", "600"]  # fmt: skip
+    assert (
+        "system:metrics-server"
+        in c.node_exec("metrics-server", "grep", "-h", "system:", "/pki/metrics-server.conf").stdout
+    )
+
+    def top() -> str:
+        out = c.kctl("top", "nodes", check=False)
+        return out.stdout if out.returncode == 0 and "node-1" in out.stdout and "node-2" in out.stdout else ""
+
+    shown = wait_until(top, timeout=120, interval=2, what="kctl top nodes with both nodes")
+    assert shown.splitlines()[0].split() == ["NAME", "CPU(cores)", "CPU(%)", "MEMORY(bytes)", "MEMORY(%)"]

@@ -35,6 +35,8 @@ class UpCluster:
             "proxy-port": free_port(),
             "dns-metrics-port": free_port(),
             "netpol-port": free_port(),
+            "metrics-server-port": free_port(),
+            "metrics-server-health-port": free_port(),
         }
     )
     prefix: list[str] = field(default_factory=list)  # e.g. nsenter ... (tests/e2e/up/confined.py)

@@ -140,6 +140,7 @@ def test_up_from_a_clean_state_serves_a_web_page(up_cluster: UpCluster) -> None:
         "kube-proxy",
         "kube-dns",
         "kubelet",
+        "metrics-server",
     ):
         assert name in r.stdout
     assert "kube-netpol" in r.stdout and "network policies: enforced by kube-netpol" in r.stdout
@@ -154,7 +155,7 @@ def test_up_from_a_clean_state_serves_a_web_page(up_cluster: UpCluster) -> None:
     lines = status.stdout.strip().splitlines()
     rows = [line.split() for line in lines[:-1]]
     assert rows[0] == ["COMPONENT", "PID", "STATE", "RESTARTS", "UP", "HEALTH"]
-    assert len(rows) == 8 and all(row[2] == "running" and row[-1] == "ok" for row in rows[1:]), status.stdout
+    assert len(rows) == 9 and all(row[2] == "running" and row[-1] == "ok" for row in rows[1:]), status.stdout
     assert {"kube-dns", "kube-netpol"} <= {row[0] for row in rows}
     assert lines[-1].startswith("supervisor: pid ") and lines[-1].endswith("/healthz and /metrics")
 
@@ -207,7 +208,7 @@ def test_up_makes_a_secure_cluster(up_cluster: UpCluster) -> None:
     assert {p.name for p in state.glob("kubeconfigs/*.conf")} == {
         "admin.conf", "kube-scheduler.conf", "kube-controller-manager.conf", "kubelet.conf", "kube-proxy.conf",
         "kube-dns.conf",
-        "kube-netpol.conf",
+        "kube-netpol.conf", "metrics-server.conf",
     }  # fmt: skip
     assert private and all(stat.S_IMODE(p.stat().st_mode) & 0o077 == 0 for p in private), [
         (p.name, oct(p.stat().st_mode)) for p in private if p.stat().st_mode & 0o077
@@ -253,6 +254,20 @@ try:
 except ApiException as exc:
     print("SECRETS", exc.status)
 """
+
+
+def test_kubectl_top_on_the_up_cluster(up_cluster: UpCluster) -> None:
+    """metrics-server, started by `kctl up` with its own credential, serves the node's usage through the
+    apiserver's aggregation layer (the APIService v1beta1.metrics.k8s.io, Available)."""
+
+    def top() -> str:
+        r = up_cluster.kctl("top", "nodes")
+        return r.stdout if r.returncode == 0 and up_cluster.node in r.stdout else ""
+
+    shown = wait_until(top, 90, 2, what="kctl top nodes on the up cluster")
+    assert shown.splitlines()[0].split() == ["NAME", "CPU(cores)", "CPU(%)", "MEMORY(bytes)", "MEMORY(%)"]
+    apiservice = up_cluster.kctl("get", "apiservices", "v1beta1.metrics.k8s.io")
+    assert apiservice.stdout.split()[4:7] == ["v1beta1.metrics.k8s.io", "kube-system/metrics-server", "True"]
 
 
 def test_a_pod_uses_its_service_account_with_the_official_python_client(up_cluster: UpCluster) -> None:

@@ -5,7 +5,9 @@ same client calls (our own tests; the suite itself is not copied):
 * test_utils.py compares `str(FailToCreateError)` with kube-apiserver's exact AlreadyExists bytes, newline included;
 * test_client.py deletes a Service with `delete_namespaced_service`, which the client types as V1Service;
 * test_utils.py creates a Deployment, then applies the same manifest server-side as "python-client";
-* test_watch.py deletes a collection of ConfigMaps and expects the list empty afterwards.
+* test_watch.py deletes a collection of ConfigMaps and expects the list empty afterwards;
+* test_utils.py creates an APIService twice and compares the AlreadyExists bytes (its metrics test,
+  test_metrics_utilities_integration, needs a kubelet and Docker: tests/e2e/metrics/test_top.py).
 """
 
 from __future__ import annotations
@@ -48,6 +50,38 @@ def test_fail_to_create_error_carries_kube_apiservers_bytes(api_client: client.A
         '"message":"deployments.apps \\"triple-nginx\\" already exists","reason":"AlreadyExists",'
         '"details":{"name":"triple-nginx","group":"apps","kind":"deployments"},"code":409}\n'
     )
+
+
+def test_apiservice_create_conflict_and_read(api_client: client.ApiClient) -> None:
+    """test_create_apiservice_from_yaml_with_conflict, with its api-service.yaml in apiregistration.k8s.io/v1 (the
+    file still says v1beta1, which Kubernetes stopped serving in 1.22): created, read back, then refused with
+    kube-apiserver's AlreadyExists bytes."""
+    api_service = {
+        "apiVersion": "apiregistration.k8s.io/v1",
+        "kind": "APIService",
+        "metadata": {"name": "v1alpha1.wardle.k8s.io"},
+        "spec": {"insecureSkipTLSVerify": True, "group": "wardle.k8s.io", "groupPriorityMinimum": 1000,
+                 "versionPriority": 15, "service": {"name": "api", "namespace": "wardle"}, "version": "v1alpha1"},
+    }  # fmt: skip
+    utils.create_from_dict(api_client, api_service)
+    reg_api = client.ApiregistrationV1Api(api_client)
+    try:
+        svc = reg_api.read_api_service(name="v1alpha1.wardle.k8s.io")
+        assert (svc.metadata.name, svc.spec.group, svc.spec.version) == (
+            "v1alpha1.wardle.k8s.io",
+            "wardle.k8s.io",
+            "v1alpha1",
+        )
+        with pytest.raises(utils.FailToCreateError) as caught:
+            utils.create_from_dict(api_client, api_service)
+        assert str(caught.value) == (
+            'Error from server (Conflict): {"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",'
+            '"message":"apiservices.apiregistration.k8s.io \\"v1alpha1.wardle.k8s.io\\" already exists",'
+            '"reason":"AlreadyExists","details":{"name":"v1alpha1.wardle.k8s.io","group":"apiregistration.k8s.io",'
+            '"kind":"apiservices"},"code":409}\n'
+        )
+    finally:
+        reg_api.delete_api_service(name="v1alpha1.wardle.k8s.io", body={})
 
 
 def test_deletes_answer_as_the_client_types_them(api_client: client.ApiClient, ns: str) -> None:
