@@ -31,7 +31,6 @@ from tests.e2e.kubelet.helpers import (
     make_pod,
     start_token_controllers,
 )
-from tests.e2e.kubelet.test_stats import _docker_cores
 from tests.harness import (
     ApiServer,
     docker_ok,
@@ -225,3 +224,12 @@ def test_the_python_clients_metrics_utilities(cluster: Cluster) -> None:
     finally:
         cluster.api.delete(f"/api/v1/namespaces/{ns}/pods/myapp-pod?gracePeriodSeconds=0")
         cluster.api.delete(f"/api/v1/namespaces/{ns}")
+
+
+def _docker_cores(container: docker.models.containers.Container) -> float:
+    """One `docker stats` reading of a container, in cores, computed as the docker CLI computes CPUPerc/100."""
+    s = container.stats(stream=False)
+    cpu_delta = s["cpu_stats"]["cpu_usage"]["total_usage"] - s["precpu_stats"]["cpu_usage"]["total_usage"]
+    system_delta = s["cpu_stats"]["system_cpu_usage"] - s["precpu_stats"].get("system_cpu_usage", 0)
+    online = s["cpu_stats"].get("online_cpus") or len(s["cpu_stats"]["cpu_usage"].get("percpu_usage") or [1])
+    return float(cpu_delta / system_delta * online) if system_delta > 0 else 0.0
