@@ -14,7 +14,7 @@ from typing import Any
 from apimachinery import errors
 from apimachinery.resources import RESOURCES, ResourceInfo
 from apimachinery.user import MASTERS
-from apiserver import eventsv1, fieldcheck, metrics, plugins
+from apiserver import autoscalingv1, eventsv1, fieldcheck, metrics, plugins
 from apiserver.allocator import ServiceAllocator
 from apiserver.auth import Auth, bootstrap
 from apiserver.auth.authenticators import ServiceAccountTokens, TokenFile
@@ -88,7 +88,7 @@ class APIServer:
         self.openapi_v2 = SwaggerDocument(self.table)
         self.stores: dict[tuple[str, str], Store] = {}
         for info in RESOURCES:
-            if not info.stored or info.group == eventsv1.GROUP:
+            if not info.stored or info.group == eventsv1.GROUP or autoscalingv1.is_view(info):
                 continue
             cache = WatchCache(f"/registry/{info.resource}/", capacity=self.options.watch_cache_size)
             self.stores[(info.group, info.resource)] = Store(
@@ -99,6 +99,13 @@ class APIServer:
         self.stores[(eventsv1.GROUP, "events")] = eventsv1.EventsV1Store(
             events_v1, self.stores[("", "events")]
         )
+        # Versions served beside their group's storage version, by (group, version, resource).
+        hpa_v1 = next(i for i in RESOURCES if autoscalingv1.is_view(i))
+        self.views: dict[tuple[str, str, str], Store] = {
+            (hpa_v1.group, hpa_v1.version, hpa_v1.resource): autoscalingv1.HPAV1Store(
+                hpa_v1, self.stores[(hpa_v1.group, hpa_v1.resource)]
+            )
+        }
         # Custom resources: a store per served version, a watch cache per CRD (all its versions share it).
         self.custom_stores: dict[tuple[str, str, str], CustomResourceStore] = {}
         self._custom_caches: dict[str, WatchCache] = {}
@@ -127,7 +134,7 @@ class APIServer:
             self._auth_ready,
         )
         self.admission = plugins.admission_chain(self)
-        for store in self.stores.values():
+        for store in [*self.stores.values(), *self.views.values()]:
             store.admission = self.admission
 
     async def _auth_ready(self) -> None:
@@ -137,7 +144,8 @@ class APIServer:
     def store(self, info: ResourceInfo) -> Store:
         if isinstance(info, CustomResourceInfo):
             return self.custom_stores[(info.group, info.version, info.resource)]
-        return self.stores[(info.group, info.resource)]
+        view = self.views.get((info.group, info.version, info.resource))
+        return view or self.stores[(info.group, info.resource)]
 
     def store_for(self, group: str, resource: str) -> Store:
         return self.stores[(group, resource)]

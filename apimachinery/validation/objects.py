@@ -8,6 +8,7 @@ from typing import Any
 
 from apimachinery.resources import by_kind
 from apimachinery.validation import rbac
+from apimachinery.validation.autoscaling import KINDS as AUTOSCALING_KINDS
 from apimachinery.validation.common import (
     _PERCENT,
     _RE_PERCENT,
@@ -226,6 +227,7 @@ _KINDS: dict[tuple[str, str], tuple[NameCheck, Check | None, UpdateCheck | None]
 _KINDS.update(rbac.KINDS)
 _KINDS.update(STORAGE_KINDS)
 _KINDS.update(CONFIG_KINDS)
+_KINDS.update(AUTOSCALING_KINDS)
 
 
 def validate(obj: Obj, old: Obj | None = None) -> list[Cause]:
