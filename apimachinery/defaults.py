@@ -13,8 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from apimachinery import workload_defaults
-from apimachinery.validation import parse_quantity
 from apimachinery.validation import autoscaling as autoscaling_validation
+from apimachinery.validation import parse_quantity
 from apimachinery.validation import storage as storage_validation
 
 Obj = dict[str, Any]

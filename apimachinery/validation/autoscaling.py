@@ -155,9 +155,7 @@ def _validate_metric(metric: Any, path: str, errs: Errs) -> None:
     source_key = {"ContainerResource": "containerResource"}.get(kind, kind[0].lower() + kind[1:])
     source = metric.get(source_key)
     if not isinstance(source, dict):
-        errs.append(
-            required(f"{path}.{source_key}", "must populate information for the given metric source")
-        )
+        errs.append(required(f"{path}.{source_key}", "must populate information for the given metric source"))
         return
     for other in ("resource", "containerResource", "pods", "object", "external"):
         if other != source_key and metric.get(other) is not None:
