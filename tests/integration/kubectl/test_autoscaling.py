@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+from cli.describe_autoscaling import hpa_text
 from tests.factories import deployment
 from tests.integration.kubectl.kube import MARKS, Api, Kubectl, table
 
@@ -53,8 +54,27 @@ def test_kubectl_autoscale_and_get_hpa(kubectl: Kubectl, api: Api, ns: str) -> N
     )
     rows = table(kubectl("get", "hpa"))
     assert (rows[0]["TARGETS"], rows[0]["REPLICAS"]) == ("cpu: 12%/50%", "2")
-    described = kubectl("describe", "hpa", "web")
-    assert "Reference:" in described and "Deployment/web" in described
+    # kctl's describe page is kubectl's, line for line (behavior and conditions included).
+    api.merge_patch(
+        V2.format(ns=ns) + "/web", {"spec": {"behavior": {"scaleDown": {"stabilizationWindowSeconds": 60}}}}
+    )
+    api.merge_patch(
+        V2.format(ns=ns) + "/web/status",
+        {
+            "status": {
+                "conditions": [
+                    {
+                        "type": "AbleToScale",
+                        "status": "True",
+                        "reason": "ReadyForNewScale",
+                        "message": "recommended size matches current size",
+                        "lastTransitionTime": "2026-12-05T19:00:00Z",
+                    }
+                ]
+            }
+        },
+    )
+    assert kubectl("describe", "hpa", "web") == hpa_text(api.get(V2.format(ns=ns) + "/web"), [])
 
 
 def test_v1_and_v2_are_views_of_one_object(api: Api, ns: str) -> None:
