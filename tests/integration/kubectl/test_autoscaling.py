@@ -21,6 +21,13 @@ def test_kubectl_autoscale_and_get_hpa(kubectl: Kubectl, api: Api, ns: str) -> N
     assert "autoscaling/v2" in kubectl("api-versions").split()
     out = kubectl("autoscale", "deployment", "web", "--min", "1", "--max", "3", "--cpu-percent", "50")
     assert "horizontalpodautoscaler.autoscaling/web autoscaled" in out
+    # kubectl 1.32 writes autoscaling/v1 (targetCPUUtilizationPercentage); it is stored as v2.
+    dry = json.loads(
+        kubectl(
+            "autoscale", "deployment", "web", "--name", "x", "--max", "2", "--dry-run=client", "-o", "json"
+        )
+    )
+    assert dry["apiVersion"] == "autoscaling/v1" and dry["spec"]["maxReplicas"] == 2
     rows = table(kubectl("get", "hpa"))
     assert [
         (r["NAME"], r["REFERENCE"], r["TARGETS"], r["MINPODS"], r["MAXPODS"], r["REPLICAS"]) for r in rows
