@@ -99,10 +99,10 @@ class CertificateAuthority:
         return cls(cert, key)
 
     @classmethod
-    def load_or_create(cls, directory: Path) -> CertificateAuthority:
+    def load_or_create(cls, directory: Path, common_name: str = "kubelite-ca") -> CertificateAuthority:
         if (directory / "ca.crt").exists() and (directory / "ca.key").exists():
             return cls.load(directory)
-        ca = cls.create()
+        ca = cls.create(common_name)
         ca.save(directory)
         return ca
 

@@ -148,6 +148,17 @@ RESOURCES: tuple[ResourceInfo, ...] = (
         ("api-extensions",),
         ("status",),
     ),
+    # Aggregation (apiserver/aggregator): which server serves a group and version.
+    ResourceInfo(
+        "apiservices",
+        "APIService",
+        "apiregistration.k8s.io",
+        "v1",
+        False,
+        (),
+        ("api-extensions",),
+        ("status",),
+    ),
     ResourceInfo("serviceaccounts", "ServiceAccount", "", "v1", True, ("sa",), (), ("token",)),
     ResourceInfo("roles", "Role", "rbac.authorization.k8s.io", "v1", True),
     ResourceInfo("rolebindings", "RoleBinding", "rbac.authorization.k8s.io", "v1", True),

@@ -27,6 +27,11 @@ KUBE_CONTROLLER_MANAGER = "system:kube-controller-manager"
 KUBE_DNS = "system:serviceaccount:kube-system:kube-dns"
 KUBE_DNS_GROUPS = (SERVICE_ACCOUNTS, "system:serviceaccounts:kube-system")
 APISERVER_KUBELET_CLIENT = "kube-apiserver-kubelet-client"
+# The metrics add-on (metrics_server), a host process or a container with a client certificate of its own.
+METRICS_SERVER = "system:metrics-server"
+# The apiserver's front-proxy client certificate (the aggregation layer): aggregated servers trust X-Remote-* only
+# from a certificate with this name, issued by the front-proxy CA.
+FRONT_PROXY_CLIENT = "front-proxy-client"
 # The network policy agent, one per node: `system:kube-netpol:<node>` in the group every agent is in.
 KUBE_NETPOL_PREFIX = "system:kube-netpol:"
 KUBE_NETPOLS = "system:kube-netpols"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
+import os
 
 import uvicorn
 
@@ -84,6 +85,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="CA that signed the kubelets' serving certificates",
     )
+    p.add_argument("--proxy-client-cert-file", default=None,
+                   help="the front-proxy client certificate shown to aggregated API servers")  # fmt: skip
+    p.add_argument("--proxy-client-key-file", default=None)
+    p.add_argument("--register-metrics-apiservice", metavar="CA_FILE", default=None,
+                   help="keep the APIService v1beta1.metrics.k8s.io (kube-system/metrics-server) registered, "
+                   "its serving certificate checked against CA_FILE")  # fmt: skip
     p.add_argument(
         "--encryption-provider-config",
         default=None,
@@ -196,6 +203,10 @@ def main(argv: list[str] | None = None) -> None:
             "kube-apiserver: --tls-cert-file and --tls-private-key-file are required (HTTPS only; "
             "`kctl up` and deploy/scripts/certs.py make them)"
         )
+    if args.register_metrics_apiservice and not os.path.isfile(args.register_metrics_apiservice):
+        raise SystemExit(
+            f"--register-metrics-apiservice {args.register_metrics_apiservice!r}: no such CA file"
+        )
     storage = open_storage(args.etcd_servers or None, backend, args.data_dir, **options)
     if args.encryption_provider_config:
         storage = EncryptedStorage(storage, load_encryption_config(args.encryption_provider_config))
@@ -229,6 +240,9 @@ def main(argv: list[str] | None = None) -> None:
             kubelet_client_cert=args.kubelet_client_certificate,
             kubelet_client_key=args.kubelet_client_key,
             kubelet_ca=args.kubelet_certificate_authority,
+            proxy_client_cert=args.proxy_client_cert_file,
+            proxy_client_key=args.proxy_client_key_file,
+            metrics_apiservice_ca_file=args.register_metrics_apiservice,
         ),
     )
     limits = Limits(args.request_header_timeout, args.max_header_bytes, args.max_header_count)

@@ -19,7 +19,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from apimachinery import errors
-from apiserver import discovery, metrics, podstream
+from apiserver import discovery, metrics, nodeproxy, podstream
 from apiserver.auth.filter import AuthFilter
 from apiserver.inflight import InflightLimit
 from apiserver.openapi import parse_gv_path
@@ -39,16 +39,35 @@ class ResourceFastPath:
         self.resources = resources
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (node_proxy := nodeproxy.match(scope["path"])) is not None:
+            await _node_proxy(self.resources, scope, receive, send, node_proxy)
+            return
         if scope["type"] == "http":
             target = match_resource_path(scope["path"])
             if target is not None:
-                response = await self.resources.handle(Request(scope, receive), *target)
+                request = Request(scope, receive)
+                # An aggregated group goes to its APIService's backend (apiserver/aggregator).
+                api_service = self.resources.server.aggregator.api_service_for(target[0], target[1])
+                if api_service is not None:
+                    response = await self.resources.server.aggregator_proxy.handle(request, api_service)
+                else:
+                    response = await self.resources.handle(request, *target)
                 await response(scope, receive, send)
                 return
         elif scope["type"] == "websocket" and (stream := podstream.match(scope["path"])) is not None:
             await podstream.handle(self.resources.server, scope, receive, send, stream)
             return
         await self.app(scope, receive, send)
+
+
+async def _node_proxy(
+    resources: ResourceAPI, scope: Scope, receive: Receive, send: Send, target: tuple[str, str]
+) -> None:
+    try:
+        response = await nodeproxy.handle(resources.server, Request(scope, receive), *target)
+    except errors.StatusError as err:
+        response = status_response(err)
+    await response(scope, receive, send)
 
 
 def match_resource_path(path: str) -> tuple[str, str, str] | None:
@@ -124,6 +143,8 @@ def create_app(server: APIServer) -> ASGIApp:
             return json_response(legacy)
         api_version = "apidiscovery.k8s.io/v2beta1" if "v2beta1" in wanted else "apidiscovery.k8s.io/v2"
         body = discovery.aggregated(server.table, core, api_version)
+        if not core:
+            body["items"] += server.aggregator.aggregated_discovery()
         return Response(json_response(body).body, media_type=wanted, headers={"Vary": "Accept"})
 
     @app.get("/api")
@@ -135,7 +156,9 @@ def create_app(server: APIServer) -> ASGIApp:
     @app.get("/apis")
     @app.get("/apis/")
     async def apis_root(request: Request) -> Response:
-        return aggregated_or(request, False, discovery.api_group_list(server.table))
+        legacy = discovery.api_group_list(server.table)
+        legacy["groups"] += [server.aggregator.api_group(g) for g in server.aggregator.groups()]
+        return aggregated_or(request, False, legacy)
 
     @app.get("/api/v1")
     @app.get("/api/v1/")
@@ -145,14 +168,17 @@ def create_app(server: APIServer) -> ASGIApp:
     @app.api_route("/apis/{group}", methods=["GET"])
     @app.api_route("/apis/{group}/", methods=["GET"])
     async def api_group(group: str) -> Response:
-        body = discovery.api_group(server.table, group)
+        body = discovery.api_group(server.table, group) or server.aggregator.api_group(group)
         if body is None:
             return status_response(errors.path_not_found())
         return json_response(body)
 
     @app.api_route("/apis/{group}/{version}", methods=["GET"])
     @app.api_route("/apis/{group}/{version}/", methods=["GET"])
-    async def group_version(group: str, version: str) -> Response:
+    async def group_version(request: Request, group: str, version: str) -> Response:
+        api_service = server.aggregator.api_service_for(group, version)
+        if api_service is not None:
+            return await server.aggregator_proxy.handle(request, api_service)
         body = discovery.resource_list(server.table, group, version)
         if body is None:
             return status_response(errors.path_not_found())

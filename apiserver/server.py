@@ -15,6 +15,9 @@ from apimachinery import errors
 from apimachinery.resources import RESOURCES, ResourceInfo
 from apimachinery.user import MASTERS
 from apiserver import autoscalingv1, eventsv1, fieldcheck, metrics, plugins
+from apiserver.aggregator.available import AvailabilityChecker
+from apiserver.aggregator.proxy import Proxy
+from apiserver.aggregator.registry import Registry
 from apiserver.allocator import ServiceAllocator
 from apiserver.auth import Auth, bootstrap
 from apiserver.auth.authenticators import ServiceAccountTokens, TokenFile
@@ -68,6 +71,11 @@ class Options:
     kubelet_client_cert: str | None = None
     kubelet_client_key: str | None = None
     kubelet_ca: str | None = None
+    # The aggregation layer: the front-proxy client certificate shown to aggregated servers, and whether to keep
+    # the metrics-server's APIService (v1beta1.metrics.k8s.io, caBundle: metrics_ca_file) registered.
+    proxy_client_cert: str | None = None
+    proxy_client_key: str | None = None
+    metrics_apiservice_ca_file: str | None = None
 
 
 class APIServer:
@@ -110,6 +118,9 @@ class APIServer:
         self.custom_stores: dict[tuple[str, str, str], CustomResourceStore] = {}
         self._custom_caches: dict[str, WatchCache] = {}
         self.crds = CRDController(self)
+        self.aggregator = Registry(self)
+        self.aggregator_proxy = Proxy(self)
+        self.availability = AvailabilityChecker(self, self.aggregator)
         self._wire_auth()
         self._bootstrap: asyncio.Task[None] | None = None
         self._gauges: asyncio.Task[None] | None = None
@@ -216,6 +227,7 @@ class APIServer:
         self._bootstrap = asyncio.create_task(self._ensure_system_namespaces())
         self._gauges = asyncio.create_task(self._update_gauges())
         self._expiry = asyncio.create_task(self._expire_events())
+        self.availability.start()
 
     async def stop(self) -> None:
         for task in (self._bootstrap, self._gauges, self._expiry):
@@ -223,6 +235,8 @@ class APIServer:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        await self.availability.stop()
+        await self.aggregator_proxy.aclose()
         await self.crds.stop()
         await self.cacher.stop()
         await self.storage.close()
@@ -247,6 +261,10 @@ class APIServer:
                 await bootstrap.reconcile(self.storage)
                 if self.options.default_local_path_storage_class:
                     await bootstrap.local_path_storage_class(self.storage)
+                if self.options.metrics_apiservice_ca_file:
+                    await bootstrap.ensure_metrics_api_service(
+                        self.storage, self.options.metrics_apiservice_ca_file
+                    )
                 if self.options.advertise_address:
                     await bootstrap.kubernetes_service(
                         self, self.options.advertise_address, self.options.secure_port

@@ -241,4 +241,5 @@ def strategies(allocator: ServiceAllocator, cluster_cidr: str | None = None) -> 
         "persistentvolumeclaims": VolumeStrategy("kubernetes.io/pvc-protection"),
         "secrets": SecretStrategy(),
         "horizontalpodautoscalers": WithStatus(),
+        "apiservices": WithStatus(),
     }

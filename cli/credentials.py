@@ -6,11 +6,15 @@
     pki/apiserver-kubelet-client.crt, .key  the apiserver's client certificate for the kubelet API
     pki/kubelet.crt, .key                   the kubelet API's serving certificate (node name and address)
     pki/sa.key                              the ServiceAccount token signing key
+    pki/front-proxy/ca.crt, ca.key          the front-proxy CA (the aggregation layer; made once, kept)
+    pki/front-proxy-client.crt, .key        the apiserver's front-proxy client certificate (CN front-proxy-client):
+                                            aggregated servers believe X-Remote-* only from it
+    pki/metrics-server.crt, .key            metrics-server's serving certificate (metrics-server.kube-system.svc)
     kubeconfigs/<component>.conf            one client certificate per component, each its own least-privileged
                                             identity: admin (system:masters), kube-scheduler, kube-controller-
                                             manager, kubelet (system:node:<node>), kube-proxy, kube-netpol
                                             (system:kube-netpol:<node>), kube-dns (the ServiceAccount
-                                            kube-system/kube-dns)
+                                            kube-system/kube-dns), metrics-server (system:metrics-server)
 
 Every key and kubeconfig is 0600. Certificates are re-issued on each `up` (cheap; the addresses may have
 changed); the CA and the signing key are kept, so existing ServiceAccount tokens and kubeconfigs stay valid.
@@ -60,6 +64,10 @@ class ClusterCredentials:
     def sa_key(self) -> Path:
         return self.pki / "sa.key"
 
+    @property
+    def front_proxy_ca(self) -> Path:
+        return self.pki / "front-proxy" / "ca.crt"
+
 
 def identities(node: str) -> dict[str, tuple[str, tuple[str, ...]]]:
     """kubeconfig name -> (user, groups) of each component."""
@@ -71,6 +79,7 @@ def identities(node: str) -> dict[str, tuple[str, tuple[str, ...]]]:
         "kube-proxy": (users.KUBE_PROXY, ()),
         "kube-netpol": users.netpol_agent(node),
         "kube-dns": (users.KUBE_DNS, users.KUBE_DNS_GROUPS),
+        "metrics-server": (users.METRICS_SERVER, ()),
     }
 
 
@@ -85,6 +94,11 @@ def make_credentials(state: Path, node: str, node_ip: str | None, server: str) -
     ca.issue_files(creds.pki, "apiserver-kubelet-client", users.APISERVER_KUBELET_CLIENT)
     ca.issue_files(creds.pki, "kubelet", node, server=True, client=False, dns_names=[node, "localhost"],
                    ip_addresses=["127.0.0.1", *([node_ip] if node_ip else [])])  # fmt: skip
+    # The aggregation layer: a CA of its own, so that no cluster client certificate can pass for the front proxy.
+    front_proxy = CertificateAuthority.load_or_create(creds.pki / "front-proxy", "front-proxy-ca")
+    front_proxy.issue_files(creds.pki, "front-proxy-client", users.FRONT_PROXY_CLIENT)
+    ca.issue_files(creds.pki, "metrics-server", "metrics-server", server=True, client=False,
+                   dns_names=["metrics-server.kube-system.svc", "metrics-server.kube-system.svc.cluster.local"])  # fmt: skip
     if not creds.sa_key.exists():
         write_private(creds.sa_key, key_pem(new_key()))
     private_dir(state / "kubeconfigs")

@@ -29,6 +29,7 @@ from cli import (
     nodes,
     portforward,
     rollout,
+    top,
     up,
     wait,
 )
@@ -59,6 +60,7 @@ SUBCOMMANDS: list[typer.Typer] = [
     info.app,
     up.app,
     dashboard.app,
+    top.app,
 ]
 # Command groups (`kctl config view`, `kctl rollout status`...).
 GROUPS: dict[str, typer.Typer] = {

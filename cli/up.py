@@ -60,7 +60,9 @@ DEFAULT_PORTS = {
     "kube-dns": 9153,  # its /healthz, /readyz and /metrics; DNS itself is on the pod bridge's address, port 53
     "kubelet": 10250,
     "kube-netpol": 10265,
+    "metrics-server": 10271,  # its /healthz, /readyz and /metrics; metrics.k8s.io is HTTPS on METRICS_SERVER_PORT
 }
+METRICS_SERVER_PORT = 4443
 
 
 @dataclass
@@ -143,6 +145,8 @@ def components(
     def kubeconfig(name: str) -> list[str]:
         return ["--kubeconfig", str(creds.kubeconfig(name))]
 
+    metrics_health = ports.get("metrics-server", DEFAULT_PORTS["metrics-server"])
+
     return [
         {
             "name": "kube-apiserver",
@@ -157,7 +161,10 @@ def components(
                      "--kubelet-client-certificate", str(pki / "apiserver-kubelet-client.crt"),
                      "--kubelet-client-key", str(pki / "apiserver-kubelet-client.key"),
                      "--kubelet-certificate-authority", str(creds.ca),
-                     "--cluster-cidr", CLUSTER_CIDR, *POD_SECURITY, "--default-local-path-storage-class"],
+                     "--cluster-cidr", CLUSTER_CIDR, *POD_SECURITY, "--default-local-path-storage-class",
+                     "--proxy-client-cert-file", str(pki / "front-proxy-client.crt"),
+                     "--proxy-client-key-file", str(pki / "front-proxy-client.key"),
+                     "--register-metrics-apiservice", str(creds.ca)],
         },
         {
             "name": "kube-controller-manager",
@@ -195,6 +202,16 @@ def components(
                      "--cluster-domain", CLUSTER_DOMAIN,
                      "--tls-cert-file", str(pki / "kubelet.crt"), "--tls-private-key-file", str(pki / "kubelet.key"),
                      "--client-ca-file", str(creds.ca)],
+        },
+        {
+            "name": "metrics-server",
+            "health": f"http://127.0.0.1:{metrics_health}/readyz",
+            "argv": [py, "-m", "metrics_server", *kubeconfig("metrics-server"),
+                     "--tls-cert-file", str(pki / "metrics-server.crt"),
+                     "--tls-private-key-file", str(pki / "metrics-server.key"),
+                     "--requestheader-client-ca-file", str(creds.front_proxy_ca),
+                     "--secure-port", str(METRICS_SERVER_PORT), "--health-port", str(metrics_health),
+                     "--advertise-address", default_route_source() or dns_address(pod_cidr)],
         },
         # After the kubelet, whose KUBELITE-FORWARD accept would otherwise land above the agent's jump (the agent
         # puts its jump back on top at every sync anyway).
@@ -403,6 +420,8 @@ def up(
         listen = url.split("://", 1)[-1].split("/", 1)[0]
         if c["name"] in ("kubelet", "kube-apiserver"):
             listen = "https://" + listen.replace("127.0.0.1", "0.0.0.0")  # they serve every address
+        if c["name"] == "metrics-server":
+            listen = f"https://0.0.0.0:{METRICS_SERVER_PORT}"  # metrics.k8s.io (/metrics is on 127.0.0.1)
         if c["name"] == "kube-dns":
             listen = f"{dns_address(pod_cidr)}:53"  # the DNS listeners (/metrics is on 127.0.0.1)
         rows.append([c["name"], str(pid or "-"), listen, str(state / "logs" / f"{c['name']}.log")])

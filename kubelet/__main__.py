@@ -83,6 +83,12 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Kubel
     p.add_argument("--node-status-update-frequency", type=float, default=10.0)
     p.add_argument("--lease-renew-interval", type=float, default=10.0)
     p.add_argument("--resync-interval", type=float, default=10.0)
+    p.add_argument(
+        "--housekeeping-interval",
+        type=float,
+        default=10.0,
+        help="seconds between stats collections (0 = off)",
+    )
     p.add_argument("--crashloop-backoff-initial", type=float, default=10.0)
     p.add_argument("--crashloop-backoff-max", type=float, default=300.0)
     p.add_argument("--cluster-dns", type=_ips, default=[], help="DNS server addresses of ClusterFirst pods")
@@ -116,6 +122,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Kubel
         node_status_update_frequency=args.node_status_update_frequency,
         lease_renew_interval=args.lease_renew_interval,
         resync_interval=args.resync_interval,
+        stats_interval=args.housekeeping_interval,
         crashloop_backoff_initial=args.crashloop_backoff_initial,
         crashloop_backoff_max=args.crashloop_backoff_max,
         network_mode=args.network,

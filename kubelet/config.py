@@ -29,6 +29,7 @@ class KubeletConfig:
     node_status_update_frequency: float = 10.0
     node_status_report_frequency: float = 60.0
     resync_interval: float = 10.0
+    stats_interval: float = 10.0  # how often container and node stats are collected (0 = not at all)
     crashloop_backoff_initial: float = 10.0
     crashloop_backoff_max: float = 300.0
     crashloop_backoff_reset: float = 600.0

@@ -42,6 +42,7 @@ from kubelet.probes import ProbeManager
 from kubelet.runtime.docker import LABEL_POD_UID, DockerRuntime
 from kubelet.runtime.spec import valid_uid
 from kubelet.server import build_app, make_server
+from kubelet.stats.collector import StatsCollector
 
 log = logging.getLogger("kubelet")
 
@@ -211,7 +212,13 @@ class Kubelet:
             self.pods, lambda: self.node_ip, self._allocatable,
         )  # fmt: skip
         auth = KubeletAuth(self.client, cfg.node_name)
-        app = build_app(self.runtime, self.metrics, lambda: list(self.pods.values()), lambda: True, auth)
+        self.stats = StatsCollector(self.runtime, cfg.node_name, cfg.root_dir, interval=cfg.stats_interval)
+        if cfg.stats_interval > 0:
+            self._spawn(self.stats.run(), "stats")
+        app = build_app(
+            self.runtime, self.metrics, lambda: list(self.pods.values()), lambda: True, auth,
+            self.stats if cfg.stats_interval > 0 else None,
+        )  # fmt: skip
         tls = server_ssl_context(cfg.tls_cert_file, cfg.tls_private_key_file, cfg.client_ca_file or None)
         self.server = make_server(app, cfg.address, cfg.port, tls)
         self._spawn(self.server.serve(), "https")

@@ -5,6 +5,9 @@ the apiserver's RBAC lets at nodes/proxy, nodes/metrics, ...
 GET /containerLogs/{namespace}/{pod}/{container}?follow=&tailLines=&timestamps=&previous=
     text/plain; with follow=true the body streams until the container stops or the client goes away.
     The apiserver's pods/{name}/log proxies here (the Node's daemonEndpoints.kubeletEndpoint.Port).
+GET /stats/summary[?only_cpu_and_memory=true]   the Summary API (stats/v1alpha1), nodes/stats
+GET /metrics/resource, /metrics/cadvisor         resource and cAdvisor metrics, nodes/metrics
+    All three render the stats collector's last round (kubelet/stats/): a scrape never reads a cgroup.
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ from kubelet.runtime.docker import (
     TYPE_CONTAINER,
     DockerRuntime,
 )
+from kubelet.stats import exposition
+from kubelet.stats import summary as stats_summary
+from kubelet.stats.collector import StatsCollector
 
 
 def _flag(request: Request, name: str) -> bool:
@@ -48,6 +54,7 @@ def build_app(
     pods: Callable[[], list[dict[str, Any]]],
     healthy: Callable[[], bool],
     auth: KubeletAuth,
+    stats: StatsCollector | None = None,
 ) -> ASGIApp:
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok") if healthy() else PlainTextResponse("unhealthy", status_code=500)
@@ -56,6 +63,24 @@ def build_app(
         # This kubelet's registry, then the process's (rest_client_*, workqueue_*, kubernetes_build_info).
         body = generate_latest(metrics.registry) + generate_latest(REGISTRY)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+    async def stats_summary_endpoint(request: Request) -> Response:
+        if stats is None:
+            return PlainTextResponse("stats collection is off", status_code=404)
+        body = stats_summary.summary(
+            stats.snapshot, only_cpu_and_memory=_flag(request, "only_cpu_and_memory")
+        )
+        return JSONResponse(body)
+
+    async def resource_metrics(request: Request) -> Response:
+        if stats is None:
+            return PlainTextResponse("stats collection is off", status_code=404)
+        return Response(exposition.resource_metrics(stats.snapshot), media_type=exposition.CONTENT_TYPE)
+
+    async def cadvisor_metrics(request: Request) -> Response:
+        if stats is None:
+            return PlainTextResponse("stats collection is off", status_code=404)
+        return Response(exposition.cadvisor_metrics(stats.snapshot), media_type=exposition.CONTENT_TYPE)
 
     async def pod_list(request: Request) -> Response:
         return JSONResponse({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": pods()})
@@ -120,6 +145,9 @@ def build_app(
             WebSocketRoute("/portForward/{namespace}/{pod}", port_forward_endpoint),
             Route("/healthz", healthz),
             Route("/metrics", metrics_endpoint),
+            Route("/metrics/resource", resource_metrics),
+            Route("/metrics/cadvisor", cadvisor_metrics),
+            Route("/stats/summary", stats_summary_endpoint),
             Route("/pods", pod_list),
             Route("/containerLogs/{namespace}/{pod}/{container}", container_logs),
         ]

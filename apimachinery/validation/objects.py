@@ -8,6 +8,7 @@ from typing import Any
 
 from apimachinery.resources import by_kind
 from apimachinery.validation import rbac
+from apimachinery.validation.apiregistration import KINDS as APIREGISTRATION_KINDS
 from apimachinery.validation.autoscaling import KINDS as AUTOSCALING_KINDS
 from apimachinery.validation.common import (
     _PERCENT,
@@ -228,6 +229,7 @@ _KINDS.update(rbac.KINDS)
 _KINDS.update(STORAGE_KINDS)
 _KINDS.update(CONFIG_KINDS)
 _KINDS.update(AUTOSCALING_KINDS)
+_KINDS.update(APIREGISTRATION_KINDS)
 
 
 def validate(obj: Obj, old: Obj | None = None) -> list[Cause]:

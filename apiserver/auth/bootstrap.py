@@ -184,6 +184,25 @@ KUBE_DNS_PUBLISH = [
     rule("update", "discovery.k8s.io", "endpointslices", names=("kube-dns",)),
 ]
 
+# metrics-server (metrics_server/): the nodes it scrapes (their kubelets' /metrics/resource, which the kubelet
+# authorizes as nodes/metrics), the pods it reports on, and the reviews that delegate its own authentication and
+# authorization to the apiserver (bound to system:auth-delegator too).
+METRICS_SERVER = [
+    rule(("get", "list"), "", "nodes"),
+    rule("get", "", ("nodes/metrics", "nodes/stats")),
+    rule("list", "", "pods"),
+]
+# ... and in kube-system, what it publishes (as kube-dns): its Service and EndpointSlice, created when missing.
+METRICS_SERVER_NAMESPACE = "kube-system"
+METRICS_SERVER_PUBLISH = [
+    rule("create", "", "services"),
+    rule("create", "discovery.k8s.io", "endpointslices"),
+    rule("get", "", "services", names=("metrics-server",)),
+    rule(("get", "update"), "discovery.k8s.io", "endpointslices", names=("metrics-server",)),
+]
+# Who may read the metrics: aggregated into view, edit and admin (metrics-server's aggregated-metrics-reader).
+METRICS_READER = [rule(READ, "metrics.k8s.io", ("pods", "nodes"))]
+
 # kube-netpol (netpol/agent.py): informers on policies, pods and namespaces; Warning Events about skipped entries
 # (apimachinery.events: create, then patch for a repeat). Nothing else: it never writes a policy or reads a Secret.
 NETPOL_AGENT = [
@@ -304,6 +323,8 @@ def cluster_roles() -> list[Obj]:
                                                                       "/.well-known/openid-configuration/",
                                                                       "/openid/v1/jwks", "/openid/v1/jwks/")]),
         cluster_role("system:kube-dns", KUBE_DNS),
+        cluster_role("system:metrics-server", METRICS_SERVER),
+        cluster_role("system:aggregated-metrics-reader", METRICS_READER, aggregate_into="view"),
     ]  # fmt: skip
 
 
@@ -324,6 +345,8 @@ def cluster_role_bindings() -> list[Obj]:
         binding("system:kube-controller-manager", "system:kube-controller-manager", ("User", users.KUBE_CONTROLLER_MANAGER)),
         binding("system:kube-scheduler", "system:kube-scheduler", ("User", users.KUBE_SCHEDULER)),
         binding("system:kube-dns", "system:kube-dns", ("ServiceAccount", KUBE_DNS_ACCOUNT)),
+        binding("system:metrics-server", "system:metrics-server", ("User", users.METRICS_SERVER)),
+        binding("metrics-server:system:auth-delegator", "system:auth-delegator", ("User", users.METRICS_SERVER)),
         binding("system:node", "system:node"),
         binding("system:service-account-issuer-discovery", "system:service-account-issuer-discovery",
                 ("Group", users.SERVICE_ACCOUNTS)),
@@ -333,14 +356,23 @@ def cluster_role_bindings() -> list[Obj]:
 
 
 def namespace_roles() -> list[Obj]:
-    return [namespace_role(KUBE_DNS_NAMESPACE, "system:kube-dns", KUBE_DNS_PUBLISH)]
+    return [
+        namespace_role(KUBE_DNS_NAMESPACE, "system:kube-dns", KUBE_DNS_PUBLISH),
+        namespace_role(METRICS_SERVER_NAMESPACE, "system:metrics-server", METRICS_SERVER_PUBLISH),
+    ]
 
 
 def namespace_role_bindings() -> list[Obj]:
     return [
         namespace_binding(
             KUBE_DNS_NAMESPACE, "system:kube-dns", "system:kube-dns", ("ServiceAccount", KUBE_DNS_ACCOUNT)
-        )
+        ),
+        namespace_binding(
+            METRICS_SERVER_NAMESPACE,
+            "system:metrics-server",
+            "system:metrics-server",
+            ("User", users.METRICS_SERVER),
+        ),
     ]
 
 
@@ -404,6 +436,44 @@ async def local_path_storage_class(storage: Any) -> None:
 
     try:
         await storage.create("/registry/storageclasses/local-path", _stamped(local_path_class()))
+    except StorageError as exc:
+        if exc.code is not ErrorCode.EXISTS:
+            raise
+
+
+METRICS_GROUP, METRICS_VERSION = "metrics.k8s.io", "v1beta1"
+
+
+def metrics_api_service(ca_pem: bytes) -> Obj:
+    """The metrics-server's registration: metrics.k8s.io/v1beta1 served by kube-system/metrics-server, whose
+    certificate the given CA signed (for metrics-server.kube-system.svc)."""
+    import base64
+
+    return {
+        "apiVersion": "apiregistration.k8s.io/v1",
+        "kind": "APIService",
+        "metadata": {"name": f"{METRICS_VERSION}.{METRICS_GROUP}", "labels": {"k8s-app": "metrics-server"}},
+        "spec": {
+            "group": METRICS_GROUP,
+            "version": METRICS_VERSION,
+            "service": {"namespace": METRICS_SERVER_NAMESPACE, "name": "metrics-server", "port": 443},
+            "caBundle": base64.b64encode(ca_pem).decode(),
+            "groupPriorityMinimum": 100,
+            "versionPriority": 100,
+        },
+    }
+
+
+async def ensure_metrics_api_service(storage: Any, ca_file: str) -> None:
+    """Create the metrics APIService when it is missing (EnsureExists, as local_path_storage_class)."""
+    import asyncio
+    from pathlib import Path
+
+    from apiserver.storage.interface import ErrorCode, StorageError
+
+    wanted = metrics_api_service(await asyncio.to_thread(Path(ca_file).read_bytes))
+    try:
+        await storage.create(f"/registry/apiservices/{wanted['metadata']['name']}", _stamped(wanted))
     except StorageError as exc:
         if exc.code is not ErrorCode.EXISTS:
             raise

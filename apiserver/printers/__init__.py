@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from apimachinery.resources import ResourceInfo
 from apiserver import eventsv1
 from apiserver.crd.info import CustomResourceInfo
+from apiserver.printers.apiregistration import APISERVICE_COLUMNS, apiservice_row
 from apiserver.printers.autoscaling import HPA_COLUMNS, hpa_row
 from apiserver.printers.cluster import (
     CONFIGMAP_COLUMNS,
@@ -139,6 +140,7 @@ PRINTERS: dict[tuple[str, str], Printer] = {
     ("", "PersistentVolumeClaim"): (PVC_COLUMNS, pvc_row),
     ("storage.k8s.io", "StorageClass"): (STORAGECLASS_COLUMNS, storageclass_row),
     ("autoscaling", "HorizontalPodAutoscaler"): (HPA_COLUMNS, hpa_row),
+    ("apiregistration.k8s.io", "APIService"): (APISERVICE_COLUMNS, apiservice_row),
 }
 DEFAULT: Printer = (DEFAULT_COLUMNS, default_row)
 

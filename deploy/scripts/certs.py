@@ -1,10 +1,15 @@
 """One-shot job of the compose cluster: its CA, and each service's credentials in a volume of that service's own.
 
     /ca                      (volume pki-ca: only this job mounts it) ca.crt, ca.key, sa.key: kept across runs
-    /pki/apiserver           ca.crt, apiserver.crt/.key (serving), apiserver-kubelet-client.crt/.key, sa.key
+    /pki/apiserver           ca.crt, apiserver.crt/.key (serving), apiserver-kubelet-client.crt/.key, sa.key,
+                             front-proxy-client.crt/.key (the aggregation layer's client certificate, from the
+                             front-proxy CA kept in /ca/front-proxy)
     /pki/scheduler           ca.crt, scheduler.conf (system:kube-scheduler)
     /pki/controller-manager  ca.crt, controller-manager.conf (system:kube-controller-manager)
     /pki/kube-dns            ca.crt, kube-dns.conf (the ServiceAccount kube-system/kube-dns)
+    /pki/metrics-server      ca.crt, metrics-server.conf (system:metrics-server), metrics-server.crt/.key
+                             (serving, metrics-server.kube-system.svc), front-proxy-ca.crt (whose client certificate
+                             it believes X-Remote-* from)
     /pki/node-N              ca.crt, kubelet.conf (system:node:node-N), kube-proxy.conf (system:kube-proxy),
                              kube-netpol.conf (system:kube-netpol:node-N, in system:kube-netpols),
                              kubelet.crt/.key (the kubelet API's serving certificate, for the name node-N)
@@ -62,6 +67,14 @@ def main() -> None:
                    dns_names=APISERVER_NAMES, ip_addresses=APISERVER_IPS)  # fmt: skip
     ca.issue_files(api, "apiserver-kubelet-client", "kube-apiserver-kubelet-client")
     write_private(api / "sa.key", sa_key.read_bytes())
+    front_proxy = CertificateAuthority.load_or_create(CA_DIR / "front-proxy", "front-proxy-ca")
+    front_proxy.issue_files(api, "front-proxy-client", users.FRONT_PROXY_CLIENT)
+
+    metrics = service_dir("metrics-server", ca)
+    kubeconfig(ca, metrics / "metrics-server.conf", SERVER, users.METRICS_SERVER)
+    ca.issue_files(metrics, "metrics-server", "metrics-server", server=True, client=False,
+                   dns_names=["metrics-server.kube-system.svc", "metrics-server.kube-system.svc.cluster.local"])  # fmt: skip
+    write_public(metrics / "front-proxy-ca.crt", front_proxy.pem)
 
     kubeconfig(ca, service_dir("scheduler", ca) / "scheduler.conf", SERVER, "system:kube-scheduler")
     kubeconfig(ca, service_dir("controller-manager", ca) / "controller-manager.conf", SERVER,
@@ -76,7 +89,8 @@ def main() -> None:
         ca.issue_files(directory, "kubelet", node, server=True, client=False, dns_names=[node, "localhost"],
                        ip_addresses=["127.0.0.1"])  # fmt: skip
     print(
-        f"credentials written for the apiserver, scheduler, controller-manager, kube-dns and {', '.join(NODES)}"
+        f"credentials written for the apiserver, scheduler, controller-manager, kube-dns, metrics-server and "
+        f"{', '.join(NODES)}"
     )
 
     if OUT.is_dir():

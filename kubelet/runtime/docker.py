@@ -191,6 +191,19 @@ class DockerRuntime:
             labels.append(f"{LABEL_POD_UID}={pod_uid}")
         return await self._call("list", self.client.api.containers, all=True, filters={"label": labels})
 
+    async def info(self) -> dict[str, Any]:
+        """The engine's `docker info` (CgroupDriver, CgroupVersion, DockerRootDir, ...)."""
+        return await self._call("info", self.client.info)
+
+    async def container_sizes(self) -> dict[str, int]:
+        """Id -> size in bytes of the writable layer of this node's running containers. Docker walks every layer
+        to answer: call it seldom."""
+        labels = [f"{LABEL_NODE}={self.node_name}"]
+        entries = await self._call(
+            "list_sizes", self.client.api.containers, size=True, filters={"label": labels}
+        )
+        return {str(e["Id"]): int(e.get("SizeRw") or 0) for e in entries}
+
     async def inspect(self, container_id: str) -> ContainerInfo | None:
         """The container's state, or None when it no longer exists."""
         try:

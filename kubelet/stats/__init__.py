@@ -1,0 +1,1 @@
+"""Node, pod and container resource usage (cgroups, /proc), collected on an interval for the kubelet API."""
