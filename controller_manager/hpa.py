@@ -26,7 +26,12 @@ from apimachinery import labels
 from apimachinery.errors import StatusError, is_conflict
 from apimachinery.resources import ResourceInfo, by_kind, must_resource
 from apimachinery.validation import parse_quantity
-from apimachinery.validation.autoscaling import default_scale_down, default_scale_up, filled_rules
+from apimachinery.validation.autoscaling import (
+    default_scale_down,
+    default_scale_up,
+    filled_rules,
+    group_version_ok,
+)
 from controller_manager import hpa_behavior, hpa_replicas
 from controller_manager.base import PODS, Context, Controller
 from controller_manager.hpa_behavior import History, Normalized
@@ -317,7 +322,7 @@ class HorizontalPodAutoscalerController(Controller):
         if known is not None:
             return known
         group, _, version = api_version.rpartition("/")
-        if not group or not version:
+        if not group or not group_version_ok(api_version):  # it becomes a URL path below
             raise ScaleTargetError(
                 f"no scale subresource known for {kind} of {api_version or 'no apiVersion'}"
             )

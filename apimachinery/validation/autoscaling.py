@@ -17,6 +17,7 @@ from apimachinery.validation.common import (
     _dict,
     _map,
     invalid,
+    is_dns1123_label,
     is_dns1123_subdomain,
     not_supported,
     parse_quantity,
@@ -139,6 +140,20 @@ def _validate_target_ref(ref: Any, path: str, errs: Errs) -> None:
     name = ref.get("name")
     if isinstance(name, str) and name and "/" not in name:
         errs.extend(invalid(f"{path}.name", name, m) for m in is_dns1123_subdomain(name))
+    api_version = ref.get("apiVersion")
+    if api_version is not None and not group_version_ok(api_version):
+        errs.append(invalid(f"{path}.apiVersion", api_version, "must be a version or a group/version"))
+
+
+def group_version_ok(value: Any) -> bool:
+    """`v1` or `group/version`, the group a DNS subdomain and the version a DNS label: what may go into a URL
+    path (the controller checks it again before it builds one)."""
+    if not isinstance(value, str) or not value:
+        return False
+    group, slash, version = value.rpartition("/")
+    if is_dns1123_label(version) or (slash and not group):
+        return False
+    return not group or not is_dns1123_subdomain(group)
 
 
 def _validate_metric(metric: Any, path: str, errs: Errs) -> None:
