@@ -61,6 +61,18 @@ def test_kubectl_autoscale_and_get_hpa(kubectl: Kubectl, api: Api, ns: str) -> N
     )
     rows = table(kubectl("get", "hpa"))
     assert (rows[0]["TARGETS"], rows[0]["REPLICAS"]) == ("cpu: 12%/50%", "2")
+    # The v1 view: the same columns, and the object as v1 has it.
+    rows = table(kubectl("get", "horizontalpodautoscalers.v1.autoscaling"))
+    assert (rows[0]["TARGETS"], rows[0]["REPLICAS"]) == ("cpu: 12%/50%", "2")
+    as_v1 = json.loads(kubectl("get", "horizontalpodautoscalers.v1.autoscaling", "web", "-o", "json"))
+    assert as_v1["apiVersion"] == "autoscaling/v1"
+    assert (
+        as_v1["spec"]["targetCPUUtilizationPercentage"],
+        as_v1["status"]["currentCPUUtilizationPercentage"],
+    ) == (
+        50,
+        12,
+    )
     # kctl's describe page is kubectl's, line for line (behavior and conditions included).
     api.merge_patch(
         V2.format(ns=ns) + "/web", {"spec": {"behavior": {"scaleDown": {"stabilizationWindowSeconds": 60}}}}
