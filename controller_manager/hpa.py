@@ -94,7 +94,6 @@ class HorizontalPodAutoscalerController(Controller):
         spec, status = hpa["spec"], hpa.setdefault("status", {})
         status["observedGeneration"] = hpa["metadata"].get("generation")
         ref = spec.get("scaleTargetRef") or {}
-        reference = f"{ref.get('kind')}/{ref.get('name')}"
         try:
             target = await self._target_resource(ref)
             scale = await self.client.get(target, str(ref.get("name")), hpa["metadata"]["namespace"], "scale")
@@ -133,43 +132,48 @@ class HorizontalPodAutoscalerController(Controller):
                 return
             desired = self._normalize(key, hpa, current, proposed, minimum, maximum)
         rescale = desired != current and not (current == 0 and minimum != 0)
-        if rescale:
-            try:
-                await self.client.update(
-                    target,
-                    {**scale, "spec": {**scale.get("spec", {}), "replicas": desired}},
-                    subresource="scale",
-                )
-            except StatusError as exc:
-                if is_conflict(exc):
-                    raise  # the scale changed under us: the base requeues soon
-                set_condition(
-                    status, "AbleToScale", "False", "FailedUpdateScale",
-                    f"the HPA controller was unable to update the target scale: {exc}",
-                )  # fmt: skip
-                self.recorder.event(
-                    hpa, "Warning", "FailedRescale", f"New size: {desired}; reason: {reason}; error: {exc}"
-                )
-                status["currentReplicas"] = current
-                status["currentMetrics"] = metric_statuses or None
-                return
-            set_condition(
-                status, "AbleToScale", "True", "SucceededRescale",
-                f"the HPA controller was able to update the target scale to {desired}",
-            )  # fmt: skip
-            self.recorder.event(hpa, "Normal", "SuccessfulRescale", f"New size: {desired}; reason: {reason}")
-            now = datetime.now(UTC)
-            hpa_behavior.record_scale(self._history(key), spec.get("behavior"), current, desired, now)
-            status["lastScaleTime"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
-            log.info(
-                "rescaled",
-                extra={"hpa": key, "target": reference, "from": current, "to": desired, "reason": reason},
-            )
-        else:
+        if rescale and not await self._rescale(key, hpa, target, scale, current, desired, reason):
+            desired = -1  # the write failed: desiredReplicas stays as it was
+        elif not rescale:
             desired = current
         status["currentReplicas"] = current
-        status["desiredReplicas"] = desired
+        if desired >= 0:
+            status["desiredReplicas"] = desired
         status["currentMetrics"] = metric_statuses or None
+
+    async def _rescale(
+        self, key: str, hpa: Obj, target: ResourceInfo, scale: Obj, current: int, desired: int, reason: str
+    ) -> bool:
+        """Set the target's replicas through its scale subresource; conditions, event and history follow."""
+        status = hpa["status"]
+        try:
+            body = {**scale, "spec": {**scale.get("spec", {}), "replicas": desired}}
+            await self.client.update(target, body, subresource="scale")
+        except StatusError as exc:
+            if is_conflict(exc):
+                raise  # the scale changed under us: the base requeues soon
+            set_condition(
+                status, "AbleToScale", "False", "FailedUpdateScale",
+                f"the HPA controller was unable to update the target scale: {exc}",
+            )  # fmt: skip
+            message = f"New size: {desired}; reason: {reason}; error: {exc}"
+            self.recorder.event(hpa, "Warning", "FailedRescale", message)
+            return False
+        set_condition(
+            status, "AbleToScale", "True", "SucceededRescale",
+            f"the HPA controller was able to update the target scale to {desired}",
+        )  # fmt: skip
+        self.recorder.event(hpa, "Normal", "SuccessfulRescale", f"New size: {desired}; reason: {reason}")
+        now = datetime.now(UTC)
+        hpa_behavior.record_scale(self._history(key), hpa["spec"].get("behavior"), current, desired, now)
+        status["lastScaleTime"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        ref = hpa["spec"].get("scaleTargetRef") or {}
+        target_name = f"{ref.get('kind')}/{ref.get('name')}"
+        log.info(
+            "rescaled",
+            extra={"hpa": key, "target": target_name, "from": current, "to": desired, "reason": reason},
+        )
+        return True
 
     def _history(self, key: str) -> History:
         return self.histories.setdefault(key, History())
