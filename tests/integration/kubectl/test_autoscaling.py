@@ -212,3 +212,23 @@ def test_scale_subresource_of_each_kind(kubectl: Kubectl, api: Api, ns: str) -> 
         r = api.http.put(path + "/scale", json={**scale, "spec": {"replicas": -1}})
         assert r.status_code == 422, r.text
     assert json.loads(kubectl("get", "deploy", "d", "-o", "json"))["spec"]["replicas"] == 3
+
+
+def test_apply_through_either_version(kubectl: Kubectl, api: Api, ns: str) -> None:
+    manifest = """
+apiVersion: autoscaling/v1
+kind: HorizontalPodAutoscaler
+metadata: {name: applied}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  maxReplicas: %d
+  targetCPUUtilizationPercentage: 40
+"""
+    assert "created" in kubectl("apply", "-f", "-", stdin=manifest % 3)
+    assert "configured" in kubectl("apply", "-f", "-", stdin=manifest % 4)
+    assert "serverside-applied" in kubectl(
+        "apply", "--server-side", "--force-conflicts", "-f", "-", stdin=manifest % 5
+    )
+    stored = api.get(V2.format(ns=ns) + "/applied")
+    assert stored["spec"]["maxReplicas"] == 5
+    assert stored["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 40
