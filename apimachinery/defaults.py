@@ -14,6 +14,7 @@ from typing import Any
 
 from apimachinery import workload_defaults
 from apimachinery.validation import apiregistration as apiregistration_validation
+from apimachinery.validation import autoscaling as autoscaling_validation
 from apimachinery.validation import parse_quantity
 from apimachinery.validation import storage as storage_validation
 
@@ -319,4 +320,5 @@ _DEFAULTERS: dict[tuple[str, str], Callable[[Obj], None]] = {
 }
 _DEFAULTERS.update(workload_defaults.defaulters(default_pod_spec))
 _DEFAULTERS.update(storage_validation.DEFAULTERS)
+_DEFAULTERS.update(autoscaling_validation.DEFAULTERS)
 _DEFAULTERS.update(apiregistration_validation.DEFAULTERS)

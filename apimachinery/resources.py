@@ -114,6 +114,27 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo("jobs", "Job", "batch", "v1", True, (), ("all",), ("status",)),
     ResourceInfo("cronjobs", "CronJob", "batch", "v1", True, ("cj",), ("all",), ("status",)),
     ResourceInfo("leases", "Lease", "coordination.k8s.io", "v1", True, (), ()),
+    # autoscaling/v2 is the storage version; v1 is a view of the same objects (apiserver/autoscalingv1.py).
+    ResourceInfo(
+        "horizontalpodautoscalers",
+        "HorizontalPodAutoscaler",
+        "autoscaling",
+        "v2",
+        True,
+        ("hpa",),
+        ("all",),
+        ("status",),
+    ),
+    ResourceInfo(
+        "horizontalpodautoscalers",
+        "HorizontalPodAutoscaler",
+        "autoscaling",
+        "v1",
+        True,
+        ("hpa",),
+        (),
+        ("status",),
+    ),
     ResourceInfo("endpointslices", "EndpointSlice", "discovery.k8s.io", "v1", True, (), ()),
     ResourceInfo("storageclasses", "StorageClass", "storage.k8s.io", "v1", False, ("sc",), ()),
     ResourceInfo("networkpolicies", "NetworkPolicy", "networking.k8s.io", "v1", True, ("netpol",), ()),
@@ -177,8 +198,9 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     ),
 )
 
-_BY_RESOURCE = {(r.group, r.resource): r for r in RESOURCES}
-_BY_KIND = {(r.group, r.kind): r for r in RESOURCES}
+# The first entry of a group wins: its preferred (storage) version, where a group serves two.
+_BY_RESOURCE = {(r.group, r.resource): r for r in reversed(RESOURCES)}
+_BY_KIND = {(r.group, r.kind): r for r in reversed(RESOURCES)}
 
 
 def groups() -> list[tuple[str, str]]:

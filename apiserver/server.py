@@ -15,7 +15,7 @@ from apimachinery.backoff import Backoff
 from apimachinery.resources import RESOURCES, ResourceInfo
 from apimachinery.timefmt import parse_time_or_none
 from apimachinery.user import MASTERS
-from apiserver import eventsv1, fieldcheck, metrics, plugins
+from apiserver import autoscalingv1, eventsv1, fieldcheck, metrics, plugins
 from apiserver.aggregator.available import AvailabilityChecker
 from apiserver.aggregator.proxy import Proxy
 from apiserver.aggregator.registry import Registry
@@ -107,7 +107,7 @@ class APIServer:
         self.openapi_v2 = SwaggerDocument(self.table)
         self.stores: dict[tuple[str, str], Store] = {}
         for info in RESOURCES:
-            if not info.stored or info.group == eventsv1.GROUP:
+            if not info.stored or info.group == eventsv1.GROUP or autoscalingv1.is_view(info):
                 continue
             cache = WatchCache(f"/registry/{info.resource}/", capacity=self.options.watch_cache_size)
             self.stores[(info.group, info.resource)] = Store(
@@ -118,6 +118,13 @@ class APIServer:
         self.stores[(eventsv1.GROUP, "events")] = eventsv1.EventsV1Store(
             events_v1, self.stores[("", "events")]
         )
+        # Versions served beside their group's storage version, by (group, version, resource).
+        hpa_v1 = next(i for i in RESOURCES if autoscalingv1.is_view(i))
+        self.views: dict[tuple[str, str, str], Store] = {
+            (hpa_v1.group, hpa_v1.version, hpa_v1.resource): autoscalingv1.HPAV1Store(
+                hpa_v1, self.stores[(hpa_v1.group, hpa_v1.resource)]
+            )
+        }
         # Custom resources: a store per served version, a watch cache per CRD (all its versions share it).
         self.custom_stores: dict[tuple[str, str, str], CustomResourceStore] = {}
         self._custom_caches: dict[str, WatchCache] = {}
@@ -175,7 +182,7 @@ class APIServer:
             self._auth_ready,
         )
         self.admission = plugins.admission_chain(self)
-        for store in self.stores.values():
+        for store in [*self.stores.values(), *self.views.values()]:
             store.admission = self.admission
 
     async def _auth_ready(self) -> None:
@@ -185,7 +192,8 @@ class APIServer:
     def store(self, info: ResourceInfo) -> Store:
         if isinstance(info, CustomResourceInfo):
             return self.custom_stores[(info.group, info.version, info.resource)]
-        return self.stores[(info.group, info.resource)]
+        view = self.views.get((info.group, info.version, info.resource))
+        return view or self.stores[(info.group, info.resource)]
 
     def store_for(self, group: str, resource: str) -> Store:
         return self.stores[(group, resource)]

@@ -240,5 +240,6 @@ def strategies(allocator: ServiceAllocator, cluster_cidr: str | None = None) -> 
         "persistentvolumes": VolumeStrategy("kubernetes.io/pv-protection"),
         "persistentvolumeclaims": VolumeStrategy("kubernetes.io/pvc-protection"),
         "secrets": SecretStrategy(),
+        "horizontalpodautoscalers": WithStatus(),
         "apiservices": WithStatus(),
     }

@@ -12,7 +12,15 @@ from apimachinery import labels as labelsel
 from apimachinery.client import Client
 from apimachinery.errors import StatusError, is_bad_request, is_forbidden, is_not_found
 from apimachinery.resources import ResourceInfo, resolve
-from cli import completion, describe_kinds, describe_netpol, describe_storage, describe_workloads, describers
+from cli import (
+    completion,
+    describe_autoscaling,
+    describe_kinds,
+    describe_netpol,
+    describe_storage,
+    describe_workloads,
+    describers,
+)
 from cli.errors import status_line
 from cli.session import namespace_of, run
 from cli.targets import parse_targets
@@ -111,6 +119,8 @@ async def describe_object(client: Client, res: ResourceInfo, obj: Obj) -> str:
         return describe_storage.pvc_text(obj, describe_storage.claim_users(pods, meta["name"]), evs)
     if res.resource == "storageclasses":
         return describe_storage.storage_class_text(obj, evs)
+    if res.resource == "horizontalpodautoscalers" and res.version == "v2":
+        return describe_autoscaling.hpa_text(obj, evs)
     if res.resource == "networkpolicies" and res.group == "networking.k8s.io":
         return describe_netpol.networkpolicy_text(obj)
     obj = {"apiVersion": res.api_version, "kind": res.kind, **obj}

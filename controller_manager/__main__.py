@@ -71,6 +71,16 @@ def parser() -> argparse.ArgumentParser:
         default="",
         help="the cluster CA, published to every namespace as the ConfigMap kube-root-ca.crt",
     )
+    p.add_argument(
+        "--horizontal-pod-autoscaler-sync-period", dest="hpa_sync_period", type=duration, default=15.0
+    )
+    p.add_argument(
+        "--horizontal-pod-autoscaler-downscale-stabilization",
+        dest="hpa_downscale_stabilization",
+        type=duration,
+        default=300.0,
+    )
+    p.add_argument("--horizontal-pod-autoscaler-tolerance", dest="hpa_tolerance", type=float, default=0.1)
     p.add_argument("--bind-address", default="127.0.0.1", help="address of /healthz and /metrics")
     p.add_argument(
         "--port", type=int, default=10257, help="port of /healthz and /metrics (0: pick a free one)"
@@ -92,6 +102,9 @@ async def amain(args: argparse.Namespace) -> None:
         max_endpoints_per_slice=args.max_endpoints_per_slice,
         job_pod_failure_backoff=args.job_pod_failure_backoff,
         root_ca_pem=args.root_ca_pem,
+        hpa_sync_period=args.hpa_sync_period,
+        hpa_downscale_stabilization=args.hpa_downscale_stabilization,
+        hpa_tolerance=args.hpa_tolerance,
     )
     client = client_from_args(args, user_agent="kube-controller-manager")
     manager = ControllerManager(client, options, names)

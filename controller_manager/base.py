@@ -77,6 +77,9 @@ class Options:
         None  # qualified resource names the GC watches; None = all but events
     )
     root_ca_pem: str = ""  # --root-ca-file: published as kube-root-ca.crt in every namespace
+    hpa_sync_period: float = 15.0  # --horizontal-pod-autoscaler-sync-period
+    hpa_downscale_stabilization: float = 300.0  # its window for HPAs without a behavior
+    hpa_tolerance: float = 0.1  # a usage ratio this close to 1 changes nothing
 
 
 @dataclass

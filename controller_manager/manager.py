@@ -25,6 +25,7 @@ from controller_manager.deployment import DeploymentController
 from controller_manager.endpoints import EndpointsController
 from controller_manager.endpointslice import EndpointSliceController
 from controller_manager.garbage_collector import GarbageCollector
+from controller_manager.hpa import HorizontalPodAutoscalerController
 from controller_manager.job import JobController
 from controller_manager.namespace import NamespaceController
 from controller_manager.node_ipam import NodeIpamController
@@ -63,6 +64,7 @@ CONTROLLERS: dict[str, Callable[[Context], Controller]] = {
     "clusterrole-aggregation": ClusterRoleAggregationController,
     "persistentvolume-binder": PersistentVolumeController,
     "volume-protection": VolumeProtectionController,
+    "horizontal-pod-autoscaler": HorizontalPodAutoscalerController,
 }
 # kube-controller-manager's names for the same controllers, accepted in --controllers.
 ALIASES = {
@@ -90,6 +92,8 @@ ALIASES = {
     "persistentvolume-binder-controller": "persistentvolume-binder",
     "pvc-protection": "volume-protection",
     "pv-protection": "volume-protection",
+    "horizontalpodautoscaling": "horizontal-pod-autoscaler",
+    "horizontal-pod-autoscaler-controller": "horizontal-pod-autoscaler",
 }
 
 

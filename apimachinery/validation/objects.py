@@ -9,6 +9,7 @@ from typing import Any
 from apimachinery.resources import by_kind
 from apimachinery.validation import rbac
 from apimachinery.validation.apiregistration import KINDS as APIREGISTRATION_KINDS
+from apimachinery.validation.autoscaling import KINDS as AUTOSCALING_KINDS
 from apimachinery.validation.common import (
     _PERCENT,
     _RE_PERCENT,
@@ -227,6 +228,7 @@ _KINDS: dict[tuple[str, str], tuple[NameCheck, Check | None, UpdateCheck | None]
 _KINDS.update(rbac.KINDS)
 _KINDS.update(STORAGE_KINDS)
 _KINDS.update(CONFIG_KINDS)
+_KINDS.update(AUTOSCALING_KINDS)
 _KINDS.update(APIREGISTRATION_KINDS)
 
 

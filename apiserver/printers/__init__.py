@@ -17,6 +17,7 @@ from apimachinery.resources import ResourceInfo
 from apiserver import eventsv1
 from apiserver.crd.info import CustomResourceInfo
 from apiserver.printers.apiregistration import APISERVICE_COLUMNS, apiservice_row
+from apiserver.printers.autoscaling import HPA_COLUMNS, hpa_row
 from apiserver.printers.cluster import (
     CONFIGMAP_COLUMNS,
     EVENT_COLUMNS,
@@ -138,6 +139,7 @@ PRINTERS: dict[tuple[str, str], Printer] = {
     ("", "PersistentVolume"): (PV_COLUMNS, pv_row),
     ("", "PersistentVolumeClaim"): (PVC_COLUMNS, pvc_row),
     ("storage.k8s.io", "StorageClass"): (STORAGECLASS_COLUMNS, storageclass_row),
+    ("autoscaling", "HorizontalPodAutoscaler"): (HPA_COLUMNS, hpa_row),
     ("apiregistration.k8s.io", "APIService"): (APISERVICE_COLUMNS, apiservice_row),
 }
 DEFAULT: Printer = (DEFAULT_COLUMNS, default_row)

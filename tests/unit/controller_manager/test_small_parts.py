@@ -116,6 +116,7 @@ def test_select_controllers():
         "clusterrole-aggregation",
         "persistentvolume-binder",
         "volume-protection",
+        "horizontal-pod-autoscaler",
     ]
     assert select_controllers("*,-node-ipam,-garbagecollector,-serviceaccount-controller") == [
         "replicaset",
@@ -134,6 +135,7 @@ def test_select_controllers():
         "clusterrole-aggregation",
         "persistentvolume-binder",
         "volume-protection",
+        "horizontal-pod-autoscaler",
     ]
     assert select_controllers("replicaset,deployment-controller") == ["replicaset", "deployment"]
     with pytest.raises(ValueError):
