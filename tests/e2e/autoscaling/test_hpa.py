@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from tests.binaries import KUBECTL
-from tests.e2e.kubelet.conftest import KubeletProc, cleanup_node, start_token_controllers
+from tests.e2e.kubelet.helpers import KubeletProc, cleanup_node, start_token_controllers
 from tests.harness import (
     CONTROLLER_MANAGER,
     SCHEDULER,

@@ -26,7 +26,9 @@ from controller_manager.hpa_metrics import MetricsUnavailable
 from controller_manager.hpa_replicas import PodMetric
 from tests.factories import crontab_crd
 from tests.harness import CONTROLLER_MANAGER, ApiServer
-from tests.integration.controller_manager.conftest import DEPLOYMENTS, EVENTS, PODS, deployment, eventually
+from tests.integration.controller_manager.helpers import deployment
+from tests.polling import eventually
+from tests.resources import DEPLOYMENTS, EVENTS, PODS
 
 Obj = dict[str, Any]
 HPAS = must_resource("autoscaling", "horizontalpodautoscalers")
