@@ -112,11 +112,14 @@ def test_every_component_and_kubelet_is_up_and_cadvisor_has_the_pods(monitored: 
         seen = [(t["labels"]["job"], t["scrapeUrl"], t["health"], t["lastError"]) for t in targets]
         raise AssertionError(f"not every target is up: {seen}") from None
     print(f"every target up {time.monotonic() - start:.1f}s after the pod ran")
+    for t in sorted(api(port, "targets", state="active")["activeTargets"], key=lambda t: t["scrapeUrl"]):
+        print(f"{t['labels']['job']:<24} {t['labels']['instance']:<22} {t['health']:<4} {t['scrapeUrl']}")
 
     # The running pod's container CPU, scraped from a kubelet's /metrics/cadvisor through the node proxy.
     query = f'container_cpu_usage_seconds_total{{namespace="{NS}",pod="busy",container="c"}}'
     series = wait_until(lambda: api(port, "query", query=query)["result"], timeout=60, interval=2, what=query)
     assert series[0]["metric"]["job"] == "kubelet-cadvisor"
+    assert series[0]["metric"]["instance"] == series[0]["metric"]["node"]
     assert float(series[0]["value"][1]) > 0
     print(query, "->", series[0]["metric"], series[0]["value"])
 
