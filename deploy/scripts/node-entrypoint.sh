@@ -63,6 +63,7 @@ trap stop TERM INT
 
 # shellcheck disable=SC2086  # the *_ARGS are word lists on purpose
 kube-proxy --kubeconfig "$PKI/kube-proxy.conf" --node-name "$NODE_NAME" --cluster-cidr "$CLUSTER_CIDR" \
+  --bind-address "${METRICS_BIND_ADDRESS:-127.0.0.1}" \
   ${KUBE_PROXY_ARGS:-} &
 pids+=($!)
 # shellcheck disable=SC2086
@@ -72,7 +73,8 @@ kubelet --kubeconfig "$PKI/kubelet.conf" --node-name "$NODE_NAME" --cluster-cidr
   --client-ca-file "$PKI/ca.crt" ${KUBELET_ARGS:-} &
 pids+=($!)
 # shellcheck disable=SC2086
-kube-netpol --kubeconfig "$PKI/kube-netpol.conf" --node-name "$NODE_NAME" ${KUBE_NETPOL_ARGS:-} &
+kube-netpol --kubeconfig "$PKI/kube-netpol.conf" --node-name "$NODE_NAME" \
+  --bind-address "${METRICS_BIND_ADDRESS:-127.0.0.1}" ${KUBE_NETPOL_ARGS:-} &
 pids+=($!)
 
 set +e
