@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.compose.conftest import Compose, nodes_ready
+from tests.compose.helpers import Compose, nodes_ready
 from tests.harness import free_port, wait_until
 
 pytestmark = [pytest.mark.compose, pytest.mark.docker, pytest.mark.e2e, pytest.mark.slow]
