@@ -105,7 +105,25 @@ def create_app(server: APIServer) -> ASGIApp:
             await server.stop()
 
     app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+    _add_error_handlers(app)
+    _add_health_routes(app, server)
+    _add_discovery_routes(app, server)
+    _add_openapi_routes(app, server)
+    # ---- resources: everything under /api/v1/ and /apis/{group}/{version}/ ---------------------------------
     resources = ResourceAPI(server)
+    # Every request is authenticated and authorized before it reaches a route (apiserver/auth/filter.py); the
+    # in-flight limit comes first so that a flood is refused before it costs a signature check.
+    limited = InflightLimit(
+        AuthFilter(ResourceFastPath(app, resources), server.auth),
+        read_only=server.options.max_requests_inflight,
+        mutating=server.options.max_mutating_requests_inflight,
+    )
+    # Outermost: 5xx causes, the access log and the audit log see every answer (apiserver/observe.py).
+    return RequestObserver(limited, access_log=server.options.access_log, auditor=server.options.auditor)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """Every failure answers with a Kubernetes Status, an unexpected one without its traceback."""
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> Response:
@@ -124,8 +142,8 @@ def create_app(server: APIServer) -> ASGIApp:
         log.error("unhandled error", exc_info=exc)
         return status_response(errors.internal())
 
-    # ---- health and metrics ----------------------------------------------------------------------------------
 
+def _add_health_routes(app: FastAPI, server: APIServer) -> None:
     # /livez, /readyz, /healthz and their named checks (apiserver/health.py).
     for endpoint in server.health.values():
         app.add_api_route(f"/{endpoint.name}", endpoint.aggregate, methods=["GET"])
@@ -135,7 +153,9 @@ def create_app(server: APIServer) -> ASGIApp:
     async def prometheus_metrics() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    # ---- discovery --------------------------------------------------------------------------------------------
+
+def _add_discovery_routes(app: FastAPI, server: APIServer) -> None:
+    """/version, /api, /apis and each group and version, aggregated groups included (apiserver/aggregator/)."""
 
     @app.get("/version")
     @app.get("/version/")
@@ -189,7 +209,9 @@ def create_app(server: APIServer) -> ASGIApp:
             return status_response(errors.path_not_found())
         return json_response(body)
 
-    # ---- OpenAPI ----------------------------------------------------------------------------------------------
+
+def _add_openapi_routes(app: FastAPI, server: APIServer) -> None:
+    """/openapi/v2 and /openapi/v3, with aggregated groups' documents served by their backends."""
 
     @app.get("/openapi/v2")
     async def openapi_v2(request: Request) -> Response:
@@ -216,15 +238,3 @@ def create_app(server: APIServer) -> ASGIApp:
             return status_response(err)
         # The cached bytes the ?hash= was computed from.
         return Response(body, media_type="application/json")
-
-    # ---- resources: everything under /api/v1/ and /apis/{group}/{version}/ ---------------------------------
-
-    # Every request is authenticated and authorized before it reaches a route (apiserver/auth/filter.py); the
-    # in-flight limit comes first so that a flood is refused before it costs a signature check.
-    limited = InflightLimit(
-        AuthFilter(ResourceFastPath(app, resources), server.auth),
-        read_only=server.options.max_requests_inflight,
-        mutating=server.options.max_mutating_requests_inflight,
-    )
-    # Outermost: 5xx causes, the access log and the audit log see every answer (apiserver/observe.py).
-    return RequestObserver(limited, access_log=server.options.access_log, auditor=server.options.auditor)
