@@ -74,9 +74,21 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--root-ca-file",
         dest="root_ca_pem",
-        type=lambda path: Path(path).read_text(),
+        type=lambda path: Path(path).read_text() if path else "",
         default="",
         help="the cluster CA, published to every namespace as the ConfigMap kube-root-ca.crt",
+    )
+    p.add_argument(
+        "--cluster-signing-cert-file", default="", help="the CA certificate the CSR signer signs with"
+    )
+    p.add_argument(
+        "--cluster-signing-key-file", default="", help="its private key (the signer is off without it)"
+    )
+    p.add_argument(
+        "--cluster-signing-duration",
+        type=duration,
+        default=365 * 24 * 3600.0,
+        help="longest certificate lifetime",
     )
     p.add_argument("--bind-address", default="127.0.0.1", help="address of /healthz and /metrics")
     p.add_argument(
@@ -99,6 +111,9 @@ async def amain(args: argparse.Namespace) -> None:
         max_endpoints_per_slice=args.max_endpoints_per_slice,
         job_pod_failure_backoff=args.job_pod_failure_backoff,
         root_ca_pem=args.root_ca_pem,
+        cluster_signing_cert_file=args.cluster_signing_cert_file,
+        cluster_signing_key_file=args.cluster_signing_key_file,
+        cluster_signing_duration=args.cluster_signing_duration,
     )
     client = client_from_args(args, user_agent="kube-controller-manager")
     manager = ControllerManager(client, options, names)

@@ -77,6 +77,10 @@ class Options:
         None  # qualified resource names the GC watches; None = all but events
     )
     root_ca_pem: str = ""  # --root-ca-file: published as kube-root-ca.crt in every namespace
+    # The CSR signer's CA (--cluster-signing-cert-file, --cluster-signing-key-file) and longest lifetime.
+    cluster_signing_cert_file: str = ""
+    cluster_signing_key_file: str = ""
+    cluster_signing_duration: float = 365 * 24 * 3600.0
 
 
 @dataclass

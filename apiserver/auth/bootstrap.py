@@ -116,6 +116,7 @@ NODE = [
     rule(READ, "storage.k8s.io", "csidrivers"),
     rule(("get", "create", "update", "patch", "delete"), "storage.k8s.io", "csinodes"),
     rule(READ, "node.k8s.io", "runtimeclasses"),
+    rule(("create", "get", "list", "watch"), "certificates.k8s.io", "certificatesigningrequests"),
 ]
 
 SCHEDULER = [
@@ -157,6 +158,18 @@ CONTROLLER_MANAGER = [
     rule("create", "", "pods/eviction"),
     # the clusterrole-aggregation controller writes rules it may not hold itself
     rule("escalate", "rbac.authorization.k8s.io", "clusterroles"),
+    # the CSR approver and signer (apiserver/auth/bootstrap_join.py names the signers)
+    rule("approve", "certificates.k8s.io", "signers", names=("kubernetes.io/kube-apiserver-client-kubelet",)),
+    rule(
+        "sign",
+        "certificates.k8s.io",
+        "signers",
+        names=(
+            "kubernetes.io/kube-apiserver-client",
+            "kubernetes.io/kube-apiserver-client-kubelet",
+            "kubernetes.io/kubelet-serving",
+        ),
+    ),
     *REVIEWS,
     *EVENTS,
 ]
@@ -197,6 +210,12 @@ KUBELET_API_ADMIN = [
     rule("proxy", "", "nodes"),
     rule("*", "", ("nodes/proxy", "nodes/metrics", "nodes/stats", "nodes/log")),
 ]
+
+
+def _join() -> Any:
+    from apiserver.auth import bootstrap_join  # it builds on this module's helpers
+
+    return bootstrap_join
 
 
 def cluster_role(name: str, rules: list[Obj], *, aggregate_into: str = "", aggregated_from: str = "") -> Obj:
@@ -304,6 +323,7 @@ def cluster_roles() -> list[Obj]:
                                                                       "/.well-known/openid-configuration/",
                                                                       "/openid/v1/jwks", "/openid/v1/jwks/")]),
         cluster_role("system:kube-dns", KUBE_DNS),
+        *_join().cluster_roles(),
     ]  # fmt: skip
 
 
@@ -329,18 +349,23 @@ def cluster_role_bindings() -> list[Obj]:
                 ("Group", users.SERVICE_ACCOUNTS)),
         binding("kube-apiserver-kubelet-client", "system:kubelet-api-admin",
                 ("User", users.APISERVER_KUBELET_CLIENT)),
+        *_join().cluster_role_bindings(),
     ]  # fmt: skip
 
 
 def namespace_roles() -> list[Obj]:
-    return [namespace_role(KUBE_DNS_NAMESPACE, "system:kube-dns", KUBE_DNS_PUBLISH)]
+    return [
+        namespace_role(KUBE_DNS_NAMESPACE, "system:kube-dns", KUBE_DNS_PUBLISH),
+        *_join().namespace_roles(),
+    ]
 
 
 def namespace_role_bindings() -> list[Obj]:
     return [
         namespace_binding(
             KUBE_DNS_NAMESPACE, "system:kube-dns", "system:kube-dns", ("ServiceAccount", KUBE_DNS_ACCOUNT)
-        )
+        ),
+        *_join().namespace_role_bindings(),
     ]
 
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from apimachinery.resources import ResourceInfo
 from apiserver import eventsv1
 from apiserver.crd.info import CustomResourceInfo
+from apiserver.printers.certificates import CSR_COLUMNS, csr_row
 from apiserver.printers.cluster import (
     CONFIGMAP_COLUMNS,
     EVENT_COLUMNS,
@@ -137,6 +138,7 @@ PRINTERS: dict[tuple[str, str], Printer] = {
     ("", "PersistentVolume"): (PV_COLUMNS, pv_row),
     ("", "PersistentVolumeClaim"): (PVC_COLUMNS, pvc_row),
     ("storage.k8s.io", "StorageClass"): (STORAGECLASS_COLUMNS, storageclass_row),
+    ("certificates.k8s.io", "CertificateSigningRequest"): (CSR_COLUMNS, csr_row),
 }
 DEFAULT: Printer = (DEFAULT_COLUMNS, default_row)
 

@@ -116,6 +116,10 @@ def test_select_controllers():
         "clusterrole-aggregation",
         "persistentvolume-binder",
         "volume-protection",
+        "csrapproving",
+        "csrsigning",
+        "bootstrapsigner",
+        "tokencleaner",
     ]
     assert select_controllers("*,-node-ipam,-garbagecollector,-serviceaccount-controller") == [
         "replicaset",
@@ -134,6 +138,10 @@ def test_select_controllers():
         "clusterrole-aggregation",
         "persistentvolume-binder",
         "volume-protection",
+        "csrapproving",
+        "csrsigning",
+        "bootstrapsigner",
+        "tokencleaner",
     ]
     assert select_controllers("replicaset,deployment-controller") == ["replicaset", "deployment"]
     with pytest.raises(ValueError):
