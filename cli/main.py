@@ -29,6 +29,7 @@ from cli import (
     nodes,
     portforward,
     rollout,
+    token,
     up,
     wait,
 )
@@ -65,6 +66,7 @@ GROUPS: dict[str, typer.Typer] = {
     "config": config.app,
     "rollout": rollout.app,
     "image": image.app,
+    "token": token.app,
 }
 
 for _sub in SUBCOMMANDS:
