@@ -216,6 +216,11 @@ def sign(
     return cert_pem(builder.sign(ca.key, hashes.SHA256()))
 
 
+def dns_sans(request: x509.CertificateSigningRequest) -> set[str]:
+    sans = _sans(request)
+    return set(sans.get_values_for_type(x509.DNSName)) if sans is not None else set()
+
+
 def node_name_of(request: x509.CertificateSigningRequest) -> str:
     return common_name(request).removeprefix(NODE_PREFIX)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import ipaddress
 import secrets
 import time
 from typing import Any
@@ -18,21 +19,30 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
-from apimachinery.certificates import APPROVED, DENIED, FAILED, KUBELET_CLIENT, NODES_GROUP, has_condition
+from apimachinery.certificates import (
+    APPROVED,
+    DENIED,
+    FAILED,
+    KUBELET_CLIENT,
+    KUBELET_SERVING,
+    NODES_GROUP,
+    has_condition,
+)
 from apimachinery.client import Client
 from apimachinery.pki import key_pem, new_key
 from apimachinery.resources import must_resource
 
 CSRS = must_resource("certificates.k8s.io", "certificatesigningrequests")
 CLIENT_USAGES = ["digital signature", "client auth"]
+SERVING_USAGES = ["digital signature", "server auth"]
 
 
 class BootstrapError(RuntimeError):
     """The certificate was denied, failed, or did not come in time."""
 
 
-def node_csr(node: str) -> tuple[bytes, bytes]:
-    """(CSR PEM, key PEM) for the node's client certificate."""
+def node_csr(node: str, dns: tuple[str, ...] = (), ips: tuple[str, ...] = ()) -> tuple[bytes, bytes]:
+    """(CSR PEM, key PEM) for system:node:<node> in system:nodes, with DNS and IP SANs when given (serving)."""
     key = new_key()
     name = x509.Name(
         [
@@ -40,7 +50,12 @@ def node_csr(node: str) -> tuple[bytes, bytes]:
             x509.NameAttribute(NameOID.COMMON_NAME, f"system:node:{node}"),
         ]
     )
-    request = x509.CertificateSigningRequestBuilder().subject_name(name).sign(key, hashes.SHA256())
+    builder = x509.CertificateSigningRequestBuilder().subject_name(name)
+    sans: list[x509.GeneralName] = [x509.DNSName(d) for d in dns]
+    sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
+    if sans:
+        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+    request = builder.sign(key, hashes.SHA256())
     return request.public_bytes(serialization.Encoding.PEM), key_pem(key)
 
 
@@ -49,10 +64,30 @@ async def request_client_certificate(
 ) -> tuple[bytes, bytes]:
     """Ask for a kubelet client certificate as whoever `client` is; (certificate PEM, key PEM)."""
     csr_pem, key = node_csr(node)
+    return await _request(client, csr_pem, key, KUBELET_CLIENT, CLIENT_USAGES, timeout, expiration_seconds)
+
+
+async def request_serving_certificate(
+    client: Client, node: str, ips: tuple[str, ...], *, timeout: float
+) -> tuple[bytes, bytes]:
+    """Ask, as the node itself, for the kubelet API's serving certificate (its name and addresses)."""
+    csr_pem, key = node_csr(node, dns=(node,), ips=ips)
+    return await _request(client, csr_pem, key, KUBELET_SERVING, SERVING_USAGES, timeout, None)
+
+
+async def _request(
+    client: Client,
+    csr_pem: bytes,
+    key: bytes,
+    signer: str,
+    usages: list[str],
+    timeout: float,
+    expiration_seconds: int | None,
+) -> tuple[bytes, bytes]:
     spec: dict[str, Any] = {
         "request": base64.b64encode(csr_pem).decode(),
-        "signerName": KUBELET_CLIENT,
-        "usages": CLIENT_USAGES,
+        "signerName": signer,
+        "usages": usages,
     }
     if expiration_seconds is not None:
         spec["expirationSeconds"] = expiration_seconds

@@ -24,6 +24,7 @@ from cli import (
     get,
     image,
     info,
+    join,
     logs,
     mutate,
     nodes,
@@ -59,6 +60,7 @@ SUBCOMMANDS: list[typer.Typer] = [
     nodes.app,
     info.app,
     up.app,
+    join.app,
     dashboard.app,
 ]
 # Command groups (`kctl config view`, `kctl rollout status`...).

@@ -8,6 +8,7 @@ prints the `kctl join` command for the new token.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import yaml
 from apimachinery import bootstraptoken as bt
 from apimachinery.client import Client
 from apimachinery.errors import StatusError, is_already_exists, is_not_found
+from apimachinery.kubeconfig import load
 from apimachinery.timefmt import human_duration
 from cli.errors import CLIError
 from cli.session import GLOBALS, parse_duration, run
@@ -67,8 +69,11 @@ def cluster_info_of(obj: dict[str, Any]) -> tuple[str, bytes]:
     return str(cluster.get("server") or ""), base64.b64decode(cluster.get("certificate-authority-data") or "")
 
 
-async def ensure_cluster_info(client: Client, server: str, ca_pem: bytes) -> dict[str, Any]:
-    """The cluster-info ConfigMap, created for `server` and `ca_pem` when missing (an existing one wins)."""
+async def ensure_cluster_info(
+    client: Client, server: str, ca_pem: bytes, *, replace: bool = False
+) -> dict[str, Any]:
+    """The cluster-info ConfigMap, created for `server` and `ca_pem` when missing; an existing one wins unless
+    `replace` (`kctl up --advertise-address` publishes the address it was given)."""
     body = {
         "metadata": {"name": bt.CLUSTER_INFO, "namespace": bt.CLUSTER_INFO_NAMESPACE},
         "data": {"kubeconfig": cluster_info_kubeconfig(server, ca_pem)},
@@ -78,6 +83,9 @@ async def ensure_cluster_info(client: Client, server: str, ca_pem: bytes) -> dic
     except StatusError as err:
         if not is_already_exists(err):
             raise
+    if replace:
+        patch = {"data": body["data"]}
+        return await client.patch(CONFIGMAPS, bt.CLUSTER_INFO, patch, bt.CLUSTER_INFO_NAMESPACE)  # type: ignore[no-any-return]
     return await client.get(CONFIGMAPS, bt.CLUSTER_INFO, bt.CLUSTER_INFO_NAMESPACE)  # type: ignore[no-any-return]
 
 
@@ -95,7 +103,7 @@ def _client_ca() -> bytes:
 
 
 async def create_token(
-    client: Client, token: bt.Token, ttl: float, description: str, ca_pem: bytes
+    client: Client, token: bt.Token, ttl: float, description: str, ca_pem: bytes, *, server: str = ""
 ) -> tuple[str, bytes]:
     """Store `token` and make sure cluster-info exists; (the cluster's address, its CA) as cluster-info says."""
     now = dt.datetime.now(dt.UTC)
@@ -103,7 +111,7 @@ async def create_token(
         secret = bt.token_secret(token, ttl=ttl, now=now, description=description)
     except ValueError as exc:
         raise CLIError(str(exc)) from exc
-    info = await ensure_cluster_info(client, client.server, ca_pem)
+    info = await ensure_cluster_info(client, server or client.server, ca_pem, replace=bool(server))
     try:
         await client.create(SECRETS, secret, bt.NAMESPACE)
     except StatusError as err:
@@ -200,3 +208,16 @@ def delete(tokens: list[str] = typer.Argument(..., help="Tokens or token ids to 
 
     for line in run(remove):
         print(line)
+
+
+def first_join_command(creds: Any, server: str) -> str:
+    """For `kctl up --advertise-address`: cluster-info for `server` and a new 24h token; the join command."""
+    token = bt.Token.generate()
+    ca_pem = creds.ca.read_bytes()
+
+    async def make() -> tuple[str, bytes]:
+        async with Client(load(creds.kubeconfig("admin")), user_agent="kctl-up") as client:
+            return await create_token(client, token, DEFAULT_TTL, "made by kctl up", ca_pem, server=server)
+
+    _, ca = asyncio.run(make())
+    return join_command(server, token, ca)

@@ -123,6 +123,7 @@ def components(
     pre: Preflight,
     etcd_servers: str | None,
     creds: ClusterCredentials,
+    advertise: str | None = None,
 ) -> list[dict[str, Any]]:
     """The supervisor's component list, in start order. kube-proxy starts before the kubelet so that its guard
     routes for service addresses exist before any pod does; the network policy agent runs where it can. Each
@@ -157,13 +158,15 @@ def components(
                      "--kubelet-client-certificate", str(pki / "apiserver-kubelet-client.crt"),
                      "--kubelet-client-key", str(pki / "apiserver-kubelet-client.key"),
                      "--kubelet-certificate-authority", str(creds.ca),
-                     "--cluster-cidr", CLUSTER_CIDR, *POD_SECURITY, "--default-local-path-storage-class"],
+                     "--cluster-cidr", CLUSTER_CIDR, *POD_SECURITY, "--default-local-path-storage-class",
+                     *(["--advertise-address", advertise] if advertise else [])],
         },
         {
             "name": "kube-controller-manager",
             "health": health("kube-controller-manager"),
             "argv": [py, "-m", "controller_manager", *kubeconfig("kube-controller-manager"),
                      "--cluster-cidr", CLUSTER_CIDR, "--root-ca-file", str(creds.ca),
+                     "--cluster-signing-cert-file", str(creds.ca), "--cluster-signing-key-file", str(pki / "ca.key"),
                      "--port", str(ports["kube-controller-manager"])],
         },
         {
@@ -194,7 +197,7 @@ def components(
                      "--network", pre.network, "--cluster-dns", pod_nameserver(pod_cidr, pre),
                      "--cluster-domain", CLUSTER_DOMAIN,
                      "--tls-cert-file", str(pki / "kubelet.crt"), "--tls-private-key-file", str(pki / "kubelet.key"),
-                     "--client-ca-file", str(creds.ca)],
+                     "--client-ca-file", str(creds.ca), *(["--node-ip", advertise] if advertise else [])],
         },
         # After the kubelet, whose KUBELITE-FORWARD accept would otherwise land above the agent's jump (the agent
         # puts its jump back on top at every sync anyway).
@@ -205,6 +208,22 @@ def components(
                      str(ports["kube-netpol"])],
         }] if pre.netpol else []),
     ]  # fmt: skip
+
+
+def check_advertise_address(text: str) -> str:
+    """--advertise-address: an IPv4 address of this machine (not loopback, not unspecified)."""
+    try:
+        address = ipaddress.IPv4Address(text)
+    except ValueError:
+        raise CLIError(f"--advertise-address {text!r} is not an IPv4 address") from None
+    if address.is_loopback or address.is_unspecified or address.is_multicast:
+        raise CLIError(f"--advertise-address {text} is not an address other machines can reach")
+    with socket.socket() as s:
+        try:
+            s.bind((str(address), 0))
+        except OSError:
+            raise CLIError(f"--advertise-address {text} is not an address of this machine") from None
+    return str(address)
 
 
 def dns_address(pod_cidr: str) -> str:
@@ -333,6 +352,9 @@ def up(
     pod_cidr: str = typer.Option(
         NODE_POD_CIDR, "--pod-cidr", help=f"the node's pod addresses (in {CLUSTER_CIDR})"
     ),
+    advertise_address: str = typer.Option(
+        None, "--advertise-address", help="an address of this machine other machines join at (`kctl join`)"
+    ),
 ) -> None:
     """Start a cluster on this machine: apiserver, scheduler, controller-manager, kubelet, kube-proxy, kube-dns."""
     state = state_dir.expanduser().resolve()
@@ -355,6 +377,8 @@ def up(
         inside = False
     if not inside:
         raise CLIError(f"--pod-cidr {pod_cidr} is not a network inside the cluster's {CLUSTER_CIDR}")
+    if advertise_address:
+        advertise_address = check_advertise_address(advertise_address)
     pre = preflight(ports)
     netpol_preflight(pre)
     for note in pre.notes:
@@ -362,8 +386,8 @@ def up(
     private_dir(state)
     ensure_images()
     master = f"https://127.0.0.1:{port}"
-    creds = make_credentials(state, node_name, default_route_source(), master)
-    comps = components(state, ports, node_name, pod_cidr, pre, etcd_servers, creds)
+    creds = make_credentials(state, node_name, advertise_address or default_route_source(), master)
+    comps = components(state, ports, node_name, pod_cidr, pre, etcd_servers, creds, advertise_address)
     spec = {
         "node": node_name,
         "pod_cidr": pod_cidr,
@@ -418,6 +442,10 @@ def up(
     print(f"credentials: {creds.pki} (CA, certificates), {state / 'kubeconfigs'} (one per component)")
     print(f"images: {PAUSE_IMAGE} (pod sandbox), {BUSYBOX_IMAGE} (for examples)")
     print("try: kctl get nodes; stop with: kctl down")
+    if advertise_address:
+        from cli.token import first_join_command
+
+        print(f"add a machine: {first_join_command(creds, f'https://{advertise_address}:{port}')}")
 
 
 def _columns(rows: list[list[str]]) -> str:

@@ -3,8 +3,10 @@
 * csrapproving: a pending request for a kubelet client certificate (signer kube-apiserver-client-kubelet,
   subject system:node:<name> in system:nodes, client usages, no SANs) is approved when a SubjectAccessReview
   says its requester may create `certificatesigningrequests/nodeclient` (a bootstrap token's user) or, when the
-  requester is the node itself, `certificatesigningrequests/selfnodeclient` (renewal). Anything else is left for
-  a person (`kubectl certificate approve`).
+  requester is the node itself, `certificatesigningrequests/selfnodeclient` (renewal). kubelite adds one rule of
+  its own: a node's request for its own kubelet serving certificate (its name as the only DNS SAN) is approved
+  after a review of `certificatesigningrequests/selfnodeserving`. Anything else is left for a person
+  (`kubectl certificate approve`).
 * csrsigning: an approved, not yet issued request for one of our signers (kube-apiserver-client,
   kube-apiserver-client-kubelet, kubelet-serving) gets a certificate from the cluster CA, valid for
   spec.expirationSeconds capped at --cluster-signing-duration; a request the signer's rules refuse gets a Failed
@@ -58,16 +60,23 @@ def _finished(csr: Obj) -> bool:
 
 
 def approval_subresources(csr: Obj) -> list[str]:
-    """Which SubjectAccessReviews may approve `csr` (pure): ["selfnodeclient", "nodeclient"], ["nodeclient"] or []."""
+    """Which SubjectAccessReviews may approve `csr` (pure): ["selfnodeclient", "nodeclient"], ["nodeclient"],
+    ["selfnodeserving"] or []."""
     spec = csr.get("spec") or {}
-    if spec.get("signerName") != certs.KUBELET_CLIENT:
-        return []
     request = _request(csr)
-    if request is None or certs.kubelet_client_problem(request, list(spec.get("usages") or [])):
+    if request is None:
         return []
-    if spec.get("username") == certs.common_name(request):
-        return ["selfnodeclient", "nodeclient"]
-    return ["nodeclient"]
+    usages = list(spec.get("usages") or [])
+    own = spec.get("username") == certs.common_name(request)
+    if spec.get("signerName") == certs.KUBELET_SERVING:
+        # kubelite's rule (upstream leaves serving certificates to a person): the node itself, for its own name.
+        # Its IP SANs are the addresses it also writes into its own Node status, which is all the apiserver dials.
+        if not own or certs.kubelet_serving_problem(request, usages):
+            return []
+        return ["selfnodeserving"] if certs.dns_sans(request) <= {certs.node_name_of(request)} else []
+    if spec.get("signerName") != certs.KUBELET_CLIENT or certs.kubelet_client_problem(request, usages):
+        return []
+    return ["selfnodeclient", "nodeclient"] if own else ["nodeclient"]
 
 
 def _condition(type_: str, reason: str, message: str) -> Obj:
@@ -127,10 +136,12 @@ class CSRApprovingController(Controller):
         return bool((answer.get("status") or {}).get("allowed"))
 
     async def _approve(self, csr: Obj, subresource: str) -> None:
-        message = (
-            "Auto approving self kubelet client certificate after SubjectAccessReview."
-            if subresource == "selfnodeclient"
-            else "Auto approving kubelet client certificate after SubjectAccessReview."
+        message = {
+            "selfnodeclient": "Auto approving self kubelet client certificate after SubjectAccessReview.",
+            "nodeclient": "Auto approving kubelet client certificate after SubjectAccessReview.",
+        }.get(
+            subresource,
+            "Auto approving the node's own kubelet serving certificate after SubjectAccessReview.",
         )
         body = {**csr, "status": {**(csr.get("status") or {})}}
         body["status"]["conditions"] = [

@@ -159,7 +159,12 @@ CONTROLLER_MANAGER = [
     # the clusterrole-aggregation controller writes rules it may not hold itself
     rule("escalate", "rbac.authorization.k8s.io", "clusterroles"),
     # the CSR approver and signer (apiserver/auth/bootstrap_join.py names the signers)
-    rule("approve", "certificates.k8s.io", "signers", names=("kubernetes.io/kube-apiserver-client-kubelet",)),
+    rule(
+        "approve",
+        "certificates.k8s.io",
+        "signers",
+        names=("kubernetes.io/kube-apiserver-client-kubelet", "kubernetes.io/kubelet-serving"),
+    ),
     rule(
         "sign",
         "certificates.k8s.io",

@@ -4,7 +4,10 @@ cluster-info Role that `kubeadm init` creates), reconciled at start-up with the 
     system:node-bootstrapper                                    create and read CSRs (a bootstrap token's user)
     system:certificates.k8s.io:certificatesigningrequests:nodeclient       may have a node client CSR auto-approved
     system:certificates.k8s.io:certificatesigningrequests:selfnodeclient   may have its own renewal auto-approved
+    ...:selfnodeserving (kubelite's)                            may have its own serving certificate approved
     system:certificates.k8s.io:<signer>-approver                approve CSRs of that signer (for people or tools)
+    system:node-proxier for system:nodes (kubelite's)           kube-proxy on a joined machine uses the node's
+                                                                credential
     kube-public Role kubeadm:bootstrap-signer-clusterinfo       anyone, even anonymous, may read cluster-info
 """
 
@@ -29,6 +32,7 @@ CERTIFICATES = "certificates.k8s.io"
 CSRS = "certificatesigningrequests"
 NODECLIENT = "system:certificates.k8s.io:certificatesigningrequests:nodeclient"
 SELFNODECLIENT = "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient"
+SELFNODESERVING = "system:certificates.k8s.io:certificatesigningrequests:selfnodeserving"  # kubelite's own
 CLUSTER_INFO_ROLE = "kubeadm:bootstrap-signer-clusterinfo"
 
 
@@ -42,6 +46,7 @@ def cluster_roles() -> list[Obj]:
         cluster_role("system:node-bootstrapper", [rule(("create", *READ), CERTIFICATES, CSRS)]),
         cluster_role(NODECLIENT, [rule("create", CERTIFICATES, f"{CSRS}/nodeclient")]),
         cluster_role(SELFNODECLIENT, [rule("create", CERTIFICATES, f"{CSRS}/selfnodeclient")]),
+        cluster_role(SELFNODESERVING, [rule("create", CERTIFICATES, f"{CSRS}/selfnodeserving")]),
         _approver(KUBE_APISERVER_CLIENT),
         _approver(KUBELET_CLIENT),
         _approver(KUBELET_SERVING),
@@ -54,6 +59,9 @@ def cluster_role_bindings() -> list[Obj]:
         binding("kubeadm:kubelet-bootstrap", "system:node-bootstrapper", ("Group", bt.DEFAULT_EXTRA_GROUP)),
         binding("kubeadm:node-autoapprove-bootstrap", NODECLIENT, ("Group", bt.DEFAULT_EXTRA_GROUP)),
         binding("kubeadm:node-autoapprove-certificate-rotation", SELFNODECLIENT, ("Group", users.NODES)),
+        binding("kubelite:node-autoapprove-serving", SELFNODESERVING, ("Group", users.NODES)),
+        # kube-proxy on a joined machine runs with the node's credential (a node may read what it proxies).
+        binding("kubelite:node-proxier", "system:node-proxier", ("Group", users.NODES)),
     ]
 
 

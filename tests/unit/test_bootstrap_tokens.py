@@ -90,6 +90,12 @@ def _csr(cn: str, orgs: tuple[str, ...], username: str, usages: list[str], dns: 
 CLIENT = ["digital signature", "client auth"]
 
 
+def _serving(cn: str, username: str, dns: tuple[str, ...]) -> dict:
+    csr = _csr(cn, ("system:nodes",), username, ["digital signature", "server auth"], dns=dns)
+    csr["spec"]["signerName"] = "kubernetes.io/kubelet-serving"
+    return csr
+
+
 @pytest.mark.parametrize(
     ("csr", "wanted"),
     [
@@ -99,6 +105,9 @@ CLIENT = ["digital signature", "client auth"]
         (_csr("someone", ("system:nodes",), "system:bootstrap:abcdef", CLIENT), []),
         (_csr("system:node:a", ("system:nodes",), "u", ["digital signature", "server auth"]), []),
         (_csr("system:node:a", ("system:nodes",), "u", CLIENT, dns=("a",)), []),
+        (_serving("system:node:a", "system:node:a", ("a",)), ["selfnodeserving"]),
+        (_serving("system:node:a", "system:node:b", ("a",)), []),  # another node asks
+        (_serving("system:node:a", "system:node:a", ("a", "kubernetes.default")), []),  # a name not its own
     ],
 )
 def test_which_csrs_may_be_auto_approved(csr: dict, wanted: list[str]) -> None:
