@@ -39,6 +39,7 @@ from apimachinery.tlsbootstrap import BootstrapError, request_client_certificate
 from cli import up as upmod
 from cli.discovery import Cluster, DiscoveryError, discover
 from cli.errors import CLIError
+from cli.session import GLOBALS
 
 app = typer.Typer()
 
@@ -138,7 +139,7 @@ def join(
     server: str = typer.Argument(
         ..., help="the apiserver, https://IP:PORT (as `kctl up` or `kctl token create` printed it)"
     ),
-    token: str = typer.Option(..., "--token", help="a bootstrap token, abcdef.0123456789abcdef"),
+    token: str = typer.Option(None, "--token", help="a bootstrap token, abcdef.0123456789abcdef"),
     ca_hash: str = typer.Option(
         ..., "--discovery-token-ca-cert-hash", help="sha256:<hex> of the cluster CA's public key"
     ),
@@ -157,6 +158,11 @@ def join(
     state = state_dir.expanduser().resolve()
     if upmod._supervisor_pid(state):
         raise CLIError(f"this machine already runs kubelite from {state}; `kctl down` stops it")
+    token = token or GLOBALS.token or ""  # kctl's global --token (a bearer token) takes the flag first
+    if not token:
+        raise CLIError(
+            "kctl join needs --token (a bootstrap token: `kctl token create` on the first machine)"
+        )
     try:
         parsed = bt.Token.parse(token)
         cluster = discover(server, parsed, ca_hash)
