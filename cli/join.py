@@ -69,7 +69,7 @@ async def bootstrap(
     as_node = ClientConfig(server=cluster.server, ca_data=ca, cert_data=cert.decode(), key_data=key.decode())
     async with Client(as_node, user_agent="kctl-join") as c:
         serving, serving_key = await request_serving_certificate(
-            c, node, (node_ip,), timeout=BOOTSTRAP_TIMEOUT
+            c, node, (node_ip, "127.0.0.1"), timeout=BOOTSTRAP_TIMEOUT
         )
     return cert, key, serving, serving_key
 
