@@ -148,12 +148,13 @@ YAML""")
         )
         assert got
 
-    # Remove the machine: drain, delete the node, kctl down there; its routes go from the first machine too.
+    # Remove the machine: drain it, `kctl down` there (its kubelet would register the Node again), delete the
+    # Node; its route goes from the first machine too.
     pod_cidr = m1.json("get", "node", "m2")["spec"]["podCIDR"]
     assert pod_cidr in m1.sh("ip route show proto 177").stdout
     m1.kctl("drain", "m2", "--ignore-daemonsets", "--force", "--delete-emptydir-data", timeout=240)
-    m1.kctl("delete", "node", "m2")
     m2.kctl("down", "--purge", timeout=240)
+    m1.kctl("delete", "node", "m2")
     wait("m2's route gone from m1", lambda: pod_cidr not in m1.sh("ip route show proto 177").stdout, 60)
     assert m2.sh("docker ps -aq").stdout.strip() == ""
     assert m2.sh("ip route show proto 177").stdout.strip() == ""
