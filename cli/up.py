@@ -556,6 +556,8 @@ def down(
             print(cleanup.stdout.strip())
         else:
             _err(f"warning: kubelet --cleanup failed: {cleanup.stderr.strip()[-300:]}")
+        # The kubelet's host-gw routes to other nodes' pods (proto 177, kubelet/network/host.py) are the machine's.
+        subprocess.run(["ip", "route", "flush", "proto", "177"], capture_output=True, check=False)
         proxy = subprocess.run(
             [sys.executable, "-m", "kube_proxy", "--cleanup", "--service-cluster-ip-range", SERVICE_CIDR],
             capture_output=True,
