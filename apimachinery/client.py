@@ -18,6 +18,7 @@ import json
 import logging
 import math
 import os
+import ssl
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, Literal, TypeVar
 
@@ -125,10 +126,11 @@ class Client:
         headers = {"Accept": "application/json", "User-Agent": user_agent}
         if self.config.token:
             headers["Authorization"] = f"Bearer {self.config.token}"
+        self._tls = self.config.ssl_context()
         self._http = httpx.AsyncClient(
             base_url=self.config.server,
             headers=headers,
-            verify=self.config.ssl_context(),
+            verify=self._tls,
             timeout=httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=5.0),
             # Every watch holds a connection for minutes; never let them starve ordinary requests.
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=32),
@@ -136,6 +138,13 @@ class Client:
             transport=transport,
             event_hooks=clientmetrics.HOOKS,
         )
+
+    def use_client_certificate(self, cert_file: str, key_file: str) -> None:
+        """Present this certificate from now on (a rotated one): new connections use it, open ones (watches)
+        keep the one they were made with until they end."""
+        if not isinstance(self._tls, ssl.SSLContext):
+            raise ValueError("this client does not use TLS")
+        self._tls.load_cert_chain(cert_file, key_file)
 
     @classmethod
     def from_args(

@@ -22,6 +22,7 @@ AGGREGATED_V2BETA1 = "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGro
 # Subresources by resource, with the kind they answer and their verbs.
 _SUBRESOURCE_KINDS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     "status": ("", "", "", ("get", "patch", "update")),
+    "approval": ("", "", "", ("get", "patch", "update")),  # a CertificateSigningRequest's
     "scale": ("autoscaling", "v1", "Scale", ("get", "patch", "update")),
     "binding": ("", "v1", "Binding", ("create",)),
     "eviction": ("policy", "v1", "Eviction", ("create",)),
@@ -36,7 +37,7 @@ _SUBRESOURCE_KINDS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
 
 def _sub(r: ResourceInfo, sub: str) -> tuple[str, str, str, tuple[str, ...]]:
     group, version, kind, verbs = _SUBRESOURCE_KINDS[sub]
-    if sub == "status":
+    if sub in ("status", "approval"):
         return r.group, r.version, r.kind, verbs
     return group, version or r.version, kind, verbs
 

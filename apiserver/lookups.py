@@ -71,6 +71,9 @@ class Lookups:
     async def service_account(self, namespace: str, name: str) -> Obj | None:
         return await self._get("", "serviceaccounts", namespace, name)
 
+    async def secret(self, namespace: str, name: str) -> Obj | None:
+        return await self._get("", "secrets", namespace, name)
+
     async def pod(self, namespace: str, name: str) -> Obj | None:
         return await self._get("", "pods", namespace, name)
 

@@ -1,12 +1,14 @@
 """The request pipeline's plugins, in order: the one place that lists them (DESIGN.md section 11).
 
-    authenticators        x509 client certificates, --token-auth-file, ServiceAccount tokens
+    authenticators        x509 client certificates, --token-auth-file, ServiceAccount tokens, bootstrap tokens
     authorizers           system:masters, then --authorization-mode in the order given (Node, RBAC; AlwaysAllow
                           only when asked for)
-    mutating admission    ServiceAccount (default account, token volume), DefaultStorageClass (claims)
+    mutating admission    ServiceAccount (default account, token volume), DefaultStorageClass (claims),
+                          CSRRequester (a CSR's spec.username is its creator)
     validating admission  NodeRestriction, PodSecurity (--pod-security-default, exempt namespaces),
                           DenyServiceExternalIPs (unless --allow-service-external-ips), RBAC escalation (no
-                          granting what one does not hold)
+                          granting what one does not hold), CertificateApproval, CertificateSigning and
+                          CertificateSubjectRestriction (CSRs: approve/sign on the signer; no system:masters)
 
 To add a plugin: write a small class (admission: `admit` or `validate`, see apiserver/admission/__init__.py;
 authorizer: `authorize`, see apiserver/auth/authorizer.py) and list it here.
@@ -17,6 +19,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from apiserver import admission
+from apiserver.admission.certificates import (
+    CertificateApproval,
+    CertificateSigning,
+    CertificateSubjectRestriction,
+    CSRRequester,
+)
 from apiserver.admission.defaultstorageclass import DefaultStorageClass
 from apiserver.admission.externalips import DenyServiceExternalIPs
 from apiserver.admission.noderestriction import NodeRestriction
@@ -25,6 +33,7 @@ from apiserver.admission.rbac_escalation import RBACEscalation
 from apiserver.admission.serviceaccount import ServiceAccountAdmission
 from apiserver.auth import authenticators, authorizer
 from apiserver.auth.bootstrap import NODE
+from apiserver.auth.bootstraptokens import BootstrapTokens
 from apiserver.auth.node import NodeAuthorizer
 from apiserver.auth.rbac import RBACAuthorizer
 
@@ -40,6 +49,7 @@ def authenticator_chain(server: APIServer) -> authenticators.Chain:
         chain.append(server.token_file)
     if server.sa_authenticator is not None:
         chain.append(server.sa_authenticator)
+    chain.append(BootstrapTokens(server.lookups.secret))
     return authenticators.Chain(chain)
 
 
@@ -72,6 +82,7 @@ def admission_chain(server: APIServer) -> admission.Chain:
             server.lookups.service_account, server.lookups.create_default_service_account
         ),
         DefaultStorageClass(server.lookups.storage_classes),
+        CSRRequester(),
     ]
     validating: list[admission.ValidatingPlugin] = [
         NodeRestriction(server.lookups.pod, server.lookups.node),
@@ -81,6 +92,12 @@ def admission_chain(server: APIServer) -> admission.Chain:
             defaults=Policy.uniform(server.options.pod_security_default),
             exempt_namespaces=server.options.pod_security_exempt_namespaces,
         ),
+    ]
+    authorize = server.auth.authorizer.authorize
+    validating += [
+        CertificateApproval(authorize),
+        CertificateSigning(authorize),
+        CertificateSubjectRestriction(),
     ]
     if not server.options.allow_service_external_ips:
         validating.append(DenyServiceExternalIPs())

@@ -100,6 +100,14 @@ NamespaceSpec: finalizers=1:[string]
 NamespaceStatus: phase=1 conditions=2:[NamespaceCondition]
 NamespaceCondition: type=1! status=2! lastTransitionTime=4:Time reason=5 message=6
 
+CertificateSigningRequest: metadata=1:ObjectMeta spec=2:CertificateSigningRequestSpec
+  status=3:CertificateSigningRequestStatus
+CertificateSigningRequestSpec: request=1:bytes username=2 uid=3 groups=4:[string] usages=5:[string] extra=6
+  signerName=7 expirationSeconds=8:int!
+CertificateSigningRequestStatus: conditions=1:[CertificateSigningRequestCondition] certificate=2:bytes
+CertificateSigningRequestCondition: type=1! reason=2 message=3 lastUpdateTime=4:Time lastTransitionTime=5:Time
+  status=6!
+
 ConfigMap: metadata=1:ObjectMeta data=2:{string} binaryData=3:{bytes} immutable=4:bool!
 Secret: metadata=1:ObjectMeta data=2:{bytes} type=3 stringData=4:{string} immutable=5:bool!
 

@@ -556,12 +556,13 @@ class Store:
             )
         new.setdefault("apiVersion", old.get("apiVersion"))
         new.setdefault("kind", old.get("kind"))
-        if subresource == "status":
+        if subresource in ("status", "approval"):
             merged = copy.deepcopy(old)
             merged["status"] = new.get("status", {})
             if manager is None and "managedFields" in new_md:  # set by a server-side apply to /status
                 merged["metadata"]["managedFields"] = new_md["managedFields"]
             new = merged
+            self.strategy.prepare_for_subresource(new, old, subresource)
         elif subresource is None and self.strategy.status_subresource:
             # The main resource ignores status changes, as in Kubernetes; status goes through /status.
             if "status" in old:

@@ -24,6 +24,7 @@ from apiserver.audit import Auditor
 from apiserver.auth import Auth, bootstrap
 from apiserver.auth.authenticators import ServiceAccountTokens, TokenFile
 from apiserver.auth.tokens import TokenIssuer
+from apiserver.certificates import CSRStrategy
 from apiserver.crd.controller import CRDController
 from apiserver.crd.info import CustomResourceInfo
 from apiserver.crd.lifecycle import CRDStrategy
@@ -100,7 +101,8 @@ class APIServer:
             self.options.loadbalancer_ip_range,
         )
         by_resource = strategies(self.allocator, self.options.cluster_cidr) | {
-            "customresourcedefinitions": CRDStrategy()
+            "customresourcedefinitions": CRDStrategy(),
+            "certificatesigningrequests": CSRStrategy(),
         }
         self.table = ResourceTable(RESOURCES)
         self.openapi = OpenAPIDocuments(self.table)

@@ -32,6 +32,9 @@ class Strategy:
     def prepare_for_update(self, new: Obj, old: Obj) -> None:
         """Called for writes to the main resource (not /status)."""
 
+    def prepare_for_subresource(self, new: Obj, old: Obj, subresource: str) -> None:
+        """Called for writes to /status (and CSRs' /approval) after status was taken from the request."""
+
     def prepare_for_delete(self, obj: Obj) -> None:
         """Called when the object is marked for deletion (deletionTimestamp set) but must wait."""
 

@@ -29,7 +29,7 @@ async def handle(api: ResourceAPI, request: Request, store: Store, t: Target) ->
     assert t.name and t.subresource
     sub = t.subresource
     method = request.method
-    if sub == "status" and method in ("GET", "PUT", "PATCH"):
+    if sub in ("status", "approval") and method in ("GET", "PUT", "PATCH"):
         return await status(api, request, store, t)
     if sub == "scale" and method in ("GET", "PUT", "PATCH"):
         return await scale(api, request, store, t)
@@ -54,8 +54,10 @@ async def handle(api: ResourceAPI, request: Request, store: Store, t: Target) ->
 
 
 async def status(api: ResourceAPI, request: Request, store: Store, t: Target) -> Response:
-    assert t.name
+    """GET, PUT and PATCH of /status (and of a CSR's /approval, which writes status.conditions only)."""
+    assert t.name and t.subresource
     info = store.info
+    sub = t.subresource
     if request.method == "GET":
         return api.object_response(request, store, await store.get(t.namespace, t.name))
     schema = api.server.schema_of(info)
@@ -76,9 +78,7 @@ async def status(api: ResourceAPI, request: Request, store: Store, t: Target) ->
         how = fieldcheck.directive(request.query_params.get("fieldValidation"), "PatchOptions")
         body = await read_body(request, api.server.options)
         if ptype == APPLY:
-            return await api.server_side_apply(
-                request, store, t, body, manager, force=force, subresource="status"
-            )
+            return await api.server_side_apply(request, store, t, body, manager, force=force, subresource=sub)
 
         def transform(current: Obj) -> Obj:
             patched = apply_patch(ptype, current, body, kind=info.kind)
@@ -89,7 +89,7 @@ async def status(api: ResourceAPI, request: Request, store: Store, t: Target) ->
         t.namespace,
         t.name,
         transform,
-        subresource="status",
+        subresource=sub,
         dry_run=api.dry_run(request),
         manager=manager,
         user=user_of(request),

@@ -24,11 +24,13 @@ from cli import (
     get,
     image,
     info,
+    join,
     logs,
     mutate,
     nodes,
     portforward,
     rollout,
+    token,
     top,
     up,
     wait,
@@ -59,6 +61,7 @@ SUBCOMMANDS: list[typer.Typer] = [
     nodes.app,
     info.app,
     up.app,
+    join.app,
     dashboard.app,
     top.app,
 ]
@@ -67,6 +70,7 @@ GROUPS: dict[str, typer.Typer] = {
     "config": config.app,
     "rollout": rollout.app,
     "image": image.app,
+    "token": token.app,
 }
 
 for _sub in SUBCOMMANDS:

@@ -125,6 +125,7 @@ def components(
     pre: Preflight,
     etcd_servers: str | None,
     creds: ClusterCredentials,
+    advertise: str | None = None,
 ) -> list[dict[str, Any]]:
     """The supervisor's component list, in start order. kube-proxy starts before the kubelet so that its guard
     routes for service addresses exist before any pod does; the network policy agent runs where it can. Each
@@ -167,13 +168,15 @@ def components(
                      "--cluster-cidr", CLUSTER_CIDR, *POD_SECURITY, "--default-local-path-storage-class",
                      "--proxy-client-cert-file", str(pki / "front-proxy-client.crt"),
                      "--proxy-client-key-file", str(pki / "front-proxy-client.key"),
-                     "--register-metrics-apiservice", str(creds.ca)],
+                     "--register-metrics-apiservice", str(creds.ca),
+                     *(["--advertise-address", advertise] if advertise else [])],
         },
         {
             "name": "kube-controller-manager",
             "health": health("kube-controller-manager"),
             "argv": [py, "-m", "controller_manager", *kubeconfig("kube-controller-manager"),
                      "--cluster-cidr", CLUSTER_CIDR, "--root-ca-file", str(creds.ca),
+                     "--cluster-signing-cert-file", str(creds.ca), "--cluster-signing-key-file", str(pki / "ca.key"),
                      "--port", str(ports["kube-controller-manager"])],
         },
         {
@@ -204,7 +207,7 @@ def components(
                      "--network", pre.network, "--cluster-dns", pod_nameserver(pod_cidr, pre),
                      "--cluster-domain", CLUSTER_DOMAIN,
                      "--tls-cert-file", str(pki / "kubelet.crt"), "--tls-private-key-file", str(pki / "kubelet.key"),
-                     "--client-ca-file", str(creds.ca)],
+                     "--client-ca-file", str(creds.ca), *(["--node-ip", advertise] if advertise else [])],
         },
         {
             "name": "metrics-server",
@@ -237,6 +240,22 @@ def audit_args(state: Path, policy: Path) -> list[str]:
     if not policy.is_file():
         raise CLIError(f"--audit-policy-file {policy}: no such file")
     return ["--audit-policy-file", str(policy), "--audit-log-path", str(state / "logs" / "audit.log")]
+
+
+def check_advertise_address(text: str) -> str:
+    """--advertise-address: an IPv4 address of this machine (not loopback, not unspecified)."""
+    try:
+        address = ipaddress.IPv4Address(text)
+    except ValueError:
+        raise CLIError(f"--advertise-address {text!r} is not an IPv4 address") from None
+    if address.is_loopback or address.is_unspecified or address.is_multicast:
+        raise CLIError(f"--advertise-address {text} is not an address other machines can reach")
+    with socket.socket() as s:
+        try:
+            s.bind((str(address), 0))
+        except OSError:
+            raise CLIError(f"--advertise-address {text} is not an address of this machine") from None
+    return str(address)
 
 
 def dns_address(pod_cidr: str) -> str:
@@ -376,6 +395,9 @@ def up(
     audit_policy_file: Path = typer.Option(
         None, "--audit-policy-file", help="an audit.k8s.io/v1 Policy: the apiserver audits to logs/audit.log"
     ),
+    advertise_address: str = typer.Option(
+        None, "--advertise-address", help="an address of this machine other machines join at (`kctl join`)"
+    ),
 ) -> None:
     """Start a cluster on this machine: apiserver, scheduler, controller-manager, kubelet, kube-proxy, kube-dns."""
     state = state_dir.expanduser().resolve()
@@ -402,6 +424,8 @@ def up(
         raise CLIError(f"--pod-cidr {pod_cidr} is not a network inside the cluster's {CLUSTER_CIDR}")
     if _kill_orphans(state):  # a supervisor killed before its components could follow it (cli/supervisor.py)
         _err("note: stopped the components left by a supervisor that had died")
+    if advertise_address:
+        advertise_address = check_advertise_address(advertise_address)
     pre = preflight(ports)
     netpol_preflight(pre)
     for note in pre.notes:
@@ -409,8 +433,8 @@ def up(
     private_dir(state)
     ensure_images()
     master = f"https://127.0.0.1:{port}"
-    creds = make_credentials(state, node_name, default_route_source(), master)
-    comps = components(state, ports, node_name, pod_cidr, pre, etcd_servers, creds)
+    creds = make_credentials(state, node_name, advertise_address or default_route_source(), master)
+    comps = components(state, ports, node_name, pod_cidr, pre, etcd_servers, creds, advertise_address)
     if audit_policy_file is not None:
         comps[0]["argv"] += audit_args(state, audit_policy_file)
     spec = {
@@ -470,6 +494,10 @@ def up(
     print(f"credentials: {creds.pki} (CA, certificates), {state / 'kubeconfigs'} (one per component)")
     print(f"images: {PAUSE_IMAGE} (pod sandbox), {BUSYBOX_IMAGE} (for examples)")
     print("try: kctl get nodes; stop with: kctl down")
+    if advertise_address:
+        from cli.token import first_join_command
+
+        print(f"add a machine: {first_join_command(creds, f'https://{advertise_address}:{port}')}")
 
 
 def _columns(rows: list[list[str]]) -> str:
@@ -580,6 +608,8 @@ def down(
             print(cleanup.stdout.strip())
         else:
             _err(f"warning: kubelet --cleanup failed: {cleanup.stderr.strip()[-300:]}")
+        # The kubelet's host-gw routes to other nodes' pods (proto 177, kubelet/network/host.py) are the machine's.
+        subprocess.run(["ip", "route", "flush", "proto", "177"], capture_output=True, check=False)
         proxy = subprocess.run(
             [sys.executable, "-m", "kube_proxy", "--cleanup", "--service-cluster-ip-range", SERVICE_CIDR],
             capture_output=True,

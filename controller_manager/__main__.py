@@ -67,7 +67,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--root-ca-file",
         dest="root_ca_pem",
-        type=lambda path: Path(path).read_text(),
+        type=lambda path: Path(path).read_text() if path else "",
         default="",
         help="the cluster CA, published to every namespace as the ConfigMap kube-root-ca.crt",
     )
@@ -81,6 +81,18 @@ def parser() -> argparse.ArgumentParser:
         default=300.0,
     )
     p.add_argument("--horizontal-pod-autoscaler-tolerance", dest="hpa_tolerance", type=float, default=0.1)
+    p.add_argument(
+        "--cluster-signing-cert-file", default="", help="the CA certificate the CSR signer signs with"
+    )
+    p.add_argument(
+        "--cluster-signing-key-file", default="", help="its private key (the signer is off without it)"
+    )
+    p.add_argument(
+        "--cluster-signing-duration",
+        type=duration,
+        default=365 * 24 * 3600.0,
+        help="longest certificate lifetime",
+    )
     p.add_argument("--bind-address", default="127.0.0.1", help="address of /healthz and /metrics")
     p.add_argument(
         "--port", type=int, default=10257, help="port of /healthz and /metrics (0: pick a free one)"
@@ -105,6 +117,9 @@ async def amain(args: argparse.Namespace) -> None:
         hpa_sync_period=args.hpa_sync_period,
         hpa_downscale_stabilization=args.hpa_downscale_stabilization,
         hpa_tolerance=args.hpa_tolerance,
+        cluster_signing_cert_file=args.cluster_signing_cert_file,
+        cluster_signing_key_file=args.cluster_signing_key_file,
+        cluster_signing_duration=args.cluster_signing_duration,
     )
     client = client_from_args(args, user_agent="kube-controller-manager")
     manager = ControllerManager(client, options, names)

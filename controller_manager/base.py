@@ -80,6 +80,10 @@ class Options:
     hpa_sync_period: float = 15.0  # --horizontal-pod-autoscaler-sync-period
     hpa_downscale_stabilization: float = 300.0  # its window for HPAs without a behavior
     hpa_tolerance: float = 0.1  # a usage ratio this close to 1 changes nothing
+    # The CSR signer's CA (--cluster-signing-cert-file, --cluster-signing-key-file) and longest lifetime.
+    cluster_signing_cert_file: str = ""
+    cluster_signing_key_file: str = ""
+    cluster_signing_duration: float = 365 * 24 * 3600.0
 
 
 @dataclass

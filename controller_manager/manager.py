@@ -18,6 +18,8 @@ from apimachinery.events import EventRecorder
 from apimachinery.informer import InformerFactory
 from apimachinery.leaderelection import LeaderElector
 from controller_manager.base import Context, Controller, Options
+from controller_manager.bootstrap_tokens import BootstrapSigner, TokenCleaner
+from controller_manager.certificates import CSRApprovingController, CSRSigningController
 from controller_manager.clusterrole_aggregation import ClusterRoleAggregationController
 from controller_manager.cronjob import CronJobController
 from controller_manager.daemonset import DaemonSetController
@@ -65,6 +67,10 @@ CONTROLLERS: dict[str, Callable[[Context], Controller]] = {
     "persistentvolume-binder": PersistentVolumeController,
     "volume-protection": VolumeProtectionController,
     "horizontal-pod-autoscaler": HorizontalPodAutoscalerController,
+    "csrapproving": CSRApprovingController,
+    "csrsigning": CSRSigningController,
+    "bootstrapsigner": BootstrapSigner,
+    "tokencleaner": TokenCleaner,
 }
 # kube-controller-manager's names for the same controllers, accepted in --controllers.
 ALIASES = {

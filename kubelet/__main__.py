@@ -9,6 +9,7 @@ import socket
 from pathlib import Path
 
 from apimachinery.component import add_client_args, client_from_args, run_until_signal, setup_logging
+from kubelet.certrotation import rotate_forever
 from kubelet.cleanup import cleanup_node
 from kubelet.config import KubeletConfig
 from kubelet.kubelet import Kubelet
@@ -90,6 +91,12 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Kubel
     p.add_argument(
         "--resolv-conf", default="/etc/resolv.conf", help="the node's resolvers (dnsPolicy Default)"
     )
+    p.add_argument(
+        "--rotate-certificates",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="renew the kubeconfig's client certificate through a CSR before it expires",
+    )
     p.add_argument("--log-level", default="INFO")
     p.add_argument(
         "--cleanup",
@@ -134,9 +141,14 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Kubel
 
 async def _run(args: argparse.Namespace, config: KubeletConfig) -> None:
     client = client_from_args(args, user_agent=f"kubelet/{config.node_name}")
+    rotation = None
+    if args.kubeconfig and args.rotate_certificates:
+        rotation = asyncio.create_task(rotate_forever(client, Path(args.kubeconfig), config.node_name))
     try:
         await Kubelet(config, client).run()
     finally:
+        if rotation is not None:
+            rotation.cancel()
         await client.aclose()
 
 

@@ -116,6 +116,7 @@ NODE = [
     rule(READ, "storage.k8s.io", "csidrivers"),
     rule(("get", "create", "update", "patch", "delete"), "storage.k8s.io", "csinodes"),
     rule(READ, "node.k8s.io", "runtimeclasses"),
+    rule(("create", "get", "list", "watch"), "certificates.k8s.io", "certificatesigningrequests"),
 ]
 
 SCHEDULER = [
@@ -157,6 +158,23 @@ CONTROLLER_MANAGER = [
     rule("create", "", "pods/eviction"),
     # the clusterrole-aggregation controller writes rules it may not hold itself
     rule("escalate", "rbac.authorization.k8s.io", "clusterroles"),
+    # the CSR approver and signer (apiserver/auth/bootstrap_join.py names the signers)
+    rule(
+        "approve",
+        "certificates.k8s.io",
+        "signers",
+        names=("kubernetes.io/kube-apiserver-client-kubelet", "kubernetes.io/kubelet-serving"),
+    ),
+    rule(
+        "sign",
+        "certificates.k8s.io",
+        "signers",
+        names=(
+            "kubernetes.io/kube-apiserver-client",
+            "kubernetes.io/kube-apiserver-client-kubelet",
+            "kubernetes.io/kubelet-serving",
+        ),
+    ),
     *REVIEWS,
     *EVENTS,
 ]
@@ -217,6 +235,12 @@ KUBELET_API_ADMIN = [
     rule("proxy", "", "nodes"),
     rule("*", "", ("nodes/proxy", "nodes/metrics", "nodes/stats", "nodes/log")),
 ]
+
+
+def _join() -> Any:
+    from apiserver.auth import bootstrap_join  # it builds on this module's helpers
+
+    return bootstrap_join
 
 
 def cluster_role(name: str, rules: list[Obj], *, aggregate_into: str = "", aggregated_from: str = "") -> Obj:
@@ -326,6 +350,7 @@ def cluster_roles() -> list[Obj]:
         cluster_role("system:kube-dns", KUBE_DNS),
         cluster_role("system:metrics-server", METRICS_SERVER),
         cluster_role("system:aggregated-metrics-reader", METRICS_READER, aggregate_into="view"),
+        *_join().cluster_roles(),
     ]  # fmt: skip
 
 
@@ -352,6 +377,7 @@ def cluster_role_bindings() -> list[Obj]:
                 ("Group", users.SERVICE_ACCOUNTS)),
         binding("kube-apiserver-kubelet-client", "system:kubelet-api-admin",
                 ("User", users.APISERVER_KUBELET_CLIENT)),
+        *_join().cluster_role_bindings(),
     ]  # fmt: skip
 
 
@@ -359,6 +385,7 @@ def namespace_roles() -> list[Obj]:
     return [
         namespace_role(KUBE_DNS_NAMESPACE, "system:kube-dns", KUBE_DNS_PUBLISH),
         namespace_role(METRICS_SERVER_NAMESPACE, "system:metrics-server", METRICS_SERVER_PUBLISH),
+        *_join().namespace_roles(),
     ]
 
 
@@ -373,6 +400,7 @@ def namespace_role_bindings() -> list[Obj]:
             "system:metrics-server",
             ("User", users.METRICS_SERVER),
         ),
+        *_join().namespace_role_bindings(),
     ]
 
 

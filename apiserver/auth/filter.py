@@ -2,7 +2,8 @@
 with `scope["user"]` (a UserInfo) and `scope["request_info"]` (a RequestInfo) set. It never buffers a body, so
 watch streams pass through untouched.
 
-* No credentials: anonymous, allowed only on PUBLIC_PATHS (health and version); elsewhere 401.
+* No credentials: anonymous, allowed on PUBLIC_PATHS (health and version), authorized like anyone on
+  ANONYMOUS_AUTHORIZED (the cluster-info ConfigMap); elsewhere 401.
 * Credentials nobody accepts: 401 on every path.
 * Refused by the authorizers: 403 with kube-apiserver's message.
 """
@@ -28,6 +29,9 @@ log = logging.getLogger("apiserver.auth")
 
 # What anonymous requests may reach, as kube-apiserver's system:public-info-viewer role allows.
 PUBLIC_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/version", "/version/"})
+# What anonymous requests may ask for, subject to authorization: the cluster-info ConfigMap a joining machine
+# reads before it has credentials (RBAC grants system:anonymous `get` on it, as kubeadm does).
+ANONYMOUS_AUTHORIZED = frozenset({"/api/v1/namespaces/kube-public/configmaps/cluster-info"})
 READY_WAIT = 5.0  # seconds a request waits for the authorizers' caches right after start-up
 
 
@@ -66,11 +70,16 @@ class AuthFilter:
         headers: list[tuple[bytes, bytes]] = scope["headers"]
         path: str = scope["path"]
         creds = Credentials(client_cert_subject(scope), bearer_token(headers))
+        user: UserInfo | None
         if creds.empty:
-            if path not in PUBLIC_PATHS:
+            if path in ANONYMOUS_AUTHORIZED and scope.get("method") == "GET":
+                user = ANONYMOUS_USER
+            elif path not in PUBLIC_PATHS:
                 raise errors.unauthorized()
-            return ANONYMOUS_USER, requestinfo.parse(scope.get("method", "GET"), path)
-        user = await self.auth.authenticator.authenticate(creds)
+            else:
+                return ANONYMOUS_USER, requestinfo.parse(scope.get("method", "GET"), path)
+        else:
+            user = await self.auth.authenticator.authenticate(creds)
         if user is None:
             raise errors.unauthorized()
         info = requestinfo.parse(scope.get("method", "GET"), path, scope.get("query_string", b""))

@@ -18,6 +18,7 @@ from apiserver import eventsv1
 from apiserver.crd.info import CustomResourceInfo
 from apiserver.printers.apiregistration import APISERVICE_COLUMNS, apiservice_row
 from apiserver.printers.autoscaling import HPA_COLUMNS, hpa_row
+from apiserver.printers.certificates import CSR_COLUMNS, csr_row
 from apiserver.printers.cluster import (
     CONFIGMAP_COLUMNS,
     EVENT_COLUMNS,
@@ -141,6 +142,7 @@ PRINTERS: dict[tuple[str, str], Printer] = {
     ("storage.k8s.io", "StorageClass"): (STORAGECLASS_COLUMNS, storageclass_row),
     ("autoscaling", "HorizontalPodAutoscaler"): (HPA_COLUMNS, hpa_row),
     ("apiregistration.k8s.io", "APIService"): (APISERVICE_COLUMNS, apiservice_row),
+    ("certificates.k8s.io", "CertificateSigningRequest"): (CSR_COLUMNS, csr_row),
 }
 DEFAULT: Printer = (DEFAULT_COLUMNS, default_row)
 

@@ -117,6 +117,10 @@ def test_select_controllers():
         "persistentvolume-binder",
         "volume-protection",
         "horizontal-pod-autoscaler",
+        "csrapproving",
+        "csrsigning",
+        "bootstrapsigner",
+        "tokencleaner",
     ]
     assert select_controllers("*,-node-ipam,-garbagecollector,-serviceaccount-controller") == [
         "replicaset",
@@ -136,6 +140,10 @@ def test_select_controllers():
         "persistentvolume-binder",
         "volume-protection",
         "horizontal-pod-autoscaler",
+        "csrapproving",
+        "csrsigning",
+        "bootstrapsigner",
+        "tokencleaner",
     ]
     assert select_controllers("replicaset,deployment-controller") == ["replicaset", "deployment"]
     with pytest.raises(ValueError):
