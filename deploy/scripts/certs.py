@@ -5,7 +5,8 @@
                              front-proxy-client.crt/.key (the aggregation layer's client certificate, from the
                              front-proxy CA kept in /ca/front-proxy)
     /pki/scheduler           ca.crt, scheduler.conf (system:kube-scheduler)
-    /pki/controller-manager  ca.crt, controller-manager.conf (system:kube-controller-manager)
+    /pki/controller-manager  ca.crt, controller-manager.conf (system:kube-controller-manager), ca.key (the CSR
+                             signer signs with the cluster CA, as kubeadm's controller-manager does)
     /pki/kube-dns            ca.crt, kube-dns.conf (the ServiceAccount kube-system/kube-dns)
     /pki/metrics-server      ca.crt, metrics-server.conf (system:metrics-server), metrics-server.crt/.key
                              (serving, metrics-server.kube-system.svc), front-proxy-ca.crt (whose client certificate
@@ -15,7 +16,8 @@
                              kubelet.crt/.key (the kubelet API's serving certificate, for the name node-N)
     /out                     kubeconfig (the admin, https://127.0.0.1:$APISERVER_PORT) and ca.crt, for the host
 
-So a node container holds only its own node's credential: no CA key, no admin credential, no other node's.
+So a node container holds only its own node's credential: no CA key, no admin credential, no other node's. The CA key
+leaves /ca only for the controller-manager's CSR signer.
 Keys and kubeconfigs are 0600 (the services run as root); /out's files are handed to the folder's owner.
 
 Environment: NODES (default "node-1 node-2"), APISERVER_PORT, APISERVER_IP (an extra SAN), IN_CLUSTER_SERVER.
@@ -77,8 +79,9 @@ def main() -> None:
     write_public(metrics / "front-proxy-ca.crt", front_proxy.pem)
 
     kubeconfig(ca, service_dir("scheduler", ca) / "scheduler.conf", SERVER, "system:kube-scheduler")
-    kubeconfig(ca, service_dir("controller-manager", ca) / "controller-manager.conf", SERVER,
-               "system:kube-controller-manager")  # fmt: skip
+    manager = service_dir("controller-manager", ca)
+    kubeconfig(ca, manager / "controller-manager.conf", SERVER, "system:kube-controller-manager")
+    write_private(manager / "ca.key", (CA_DIR / "ca.key").read_bytes())
     kubeconfig(ca, service_dir("kube-dns", ca) / "kube-dns.conf", SERVER, "system:serviceaccount:kube-system:kube-dns",
                ("system:serviceaccounts", "system:serviceaccounts:kube-system"))  # fmt: skip
     for node in NODES:

@@ -8,6 +8,7 @@ The tests share one compose project (module fixture) and run in file order; each
 
 from __future__ import annotations
 
+import base64
 import json
 import ssl
 import subprocess
@@ -19,6 +20,10 @@ import docker
 import httpx
 import pytest
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from apimachinery.kubeconfig import load as load_kubeconfig
 from cli.image import load_image
@@ -141,6 +146,44 @@ def test_a_node_holds_only_its_own_credential(compose_cluster: Compose) -> None:
         'in the namespace "kube-system"',
         "403",
     ]
+
+
+@pytest.mark.timeout(60)
+def test_the_controller_manager_signs_approved_csrs(compose_cluster: Compose) -> None:
+    """The CSR signer has the cluster CA (only the controller-manager's volume holds its key): an approved
+    kube-apiserver-client request is issued a certificate for its subject, signed by the cluster's CA."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "compose-csr-user")])
+    request = x509.CertificateSigningRequestBuilder().subject_name(subject).sign(key, hashes.SHA256())
+    name = "compose-" + uuid.uuid4().hex[:6]
+    body = {
+        "apiVersion": "certificates.k8s.io/v1",
+        "kind": "CertificateSigningRequest",
+        "metadata": {"name": name},
+        "spec": {
+            "request": base64.b64encode(request.public_bytes(serialization.Encoding.PEM)).decode(),
+            "signerName": "kubernetes.io/kube-apiserver-client",
+            "usages": ["digital signature", "client auth"],
+            "expirationSeconds": 600,
+        },
+    }
+    path = "/apis/certificates.k8s.io/v1/certificatesigningrequests"
+    with _client(compose_cluster) as api:
+        csr = api.post(path, json=body)
+        assert csr.status_code == 201, csr.text
+        approved = csr.json()
+        approved["status"] = {"conditions": [{"type": "Approved", "status": "True", "reason": "ComposeTest"}]}
+        assert api.put(f"{path}/{name}/approval", json=approved).status_code == 200
+
+        def issued() -> str:
+            return str(api.get(f"{path}/{name}").json().get("status", {}).get("certificate") or "")
+
+        pem = wait_until(issued, timeout=30, interval=0.5, what=f"CSR {name} issued")
+        api.delete(f"{path}/{name}")
+    cert = x509.load_pem_x509_certificate(base64.b64decode(pem))
+    ca = x509.load_pem_x509_certificate(str(load_kubeconfig(compose_cluster.kubeconfig).ca_data).encode())
+    assert cert.subject == subject and cert.issuer == ca.subject
+    cert.verify_directly_issued_by(ca)
 
 
 @pytest.mark.timeout(60)
