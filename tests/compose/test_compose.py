@@ -451,13 +451,6 @@ def test_ha_profile_survives_losing_an_etcd_member_and_an_apiserver(compose_clus
 
 
 @pytest.mark.timeout(240)
-def test_down_leaves_nothing_behind(compose_cluster: Compose) -> None:
-    c = compose_cluster
-    c.down()
-    assert c.leftovers() == {"containers": [], "networks": [], "volumes": []}
-
-
-@pytest.mark.timeout(240)
 def test_metrics_server_and_kubectl_top(compose_cluster: Compose) -> None:
     """metrics-server runs as its own container with its own credential (system:metrics-server, 0600, the
     front-proxy CA but no key), the apiserver proxies metrics.k8s.io to it with its front-proxy certificate, and
@@ -484,3 +477,10 @@ def test_metrics_server_and_kubectl_top(compose_cluster: Compose) -> None:
 
     shown = wait_until(top, timeout=120, interval=2, what="kctl top nodes with both nodes")
     assert shown.splitlines()[0].split() == ["NAME", "CPU(cores)", "CPU(%)", "MEMORY(bytes)", "MEMORY(%)"]
+
+
+@pytest.mark.timeout(240)
+def test_down_leaves_nothing_behind(compose_cluster: Compose) -> None:
+    c = compose_cluster
+    c.down()
+    assert c.leftovers() == {"containers": [], "networks": [], "volumes": []}
