@@ -22,6 +22,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import typer
@@ -45,7 +46,7 @@ from cli.up_components import (
     dns_address,
     pod_nameserver,
 )
-from cli.up_preflight import check_advertise_address, netpol_preflight, preflight
+from cli.up_preflight import Preflight, check_advertise_address, netpol_preflight, preflight
 from cli.up_state import (
     DEFAULT_STATE_DIR,
     _columns,
@@ -101,6 +102,126 @@ def _kubeconfig_path() -> Path:
     return Path(first or "~/.kube/config").expanduser()
 
 
+def _check_start(state: Path, pod_cidr: str, advertise_address: str | None) -> str | None:
+    """Refuse a second cluster from the same state directory and a --pod-cidr outside the cluster's network; stop
+    what a dead supervisor left running; return the checked --advertise-address."""
+    if _supervisor_pid(state):
+        raise CLIError(
+            f"a cluster is already running from {state}; `kctl status` shows it, `kctl down` stops it"
+        )
+    try:
+        inside = ipaddress.IPv4Network(pod_cidr).subnet_of(ipaddress.IPv4Network(CLUSTER_CIDR))
+    except (ValueError, TypeError):
+        inside = False
+    if not inside:
+        raise CLIError(f"--pod-cidr {pod_cidr} is not a network inside the cluster's {CLUSTER_CIDR}")
+    if _kill_orphans(state):  # a supervisor killed before its components could follow it (cli/supervisor.py)
+        _err("note: stopped the components left by a supervisor that had died")
+    if advertise_address:
+        advertise_address = check_advertise_address(advertise_address)
+    return advertise_address
+
+
+def _prepare_machine(state: Path, ports: dict[str, int]) -> Preflight:
+    """Check the machine (saying what falls back), make the state directory and the local images."""
+    pre = preflight(ports)
+    netpol_preflight(pre)
+    for note in pre.notes:
+        _err(f"note: {note}")
+    private_dir(state)
+    ensure_images()
+    return pre
+
+
+def _start_supervisor(state: Path, spec: dict[str, Any]) -> None:
+    """Write cluster.json and start the supervisor detached (its own session), logging to supervisor.log."""
+    (state / "cluster.json").write_text(json.dumps(spec, indent=2))
+    with open(state / "supervisor.log", "ab") as log:  # the child keeps its own copy of the descriptor
+        subprocess.Popen(
+            [sys.executable, "-m", "cli.supervisor", str(state)],
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=str(REPO),
+        )
+
+
+def _wait_until_up(
+    state: Path,
+    master: str,
+    creds: ClusterCredentials,
+    comps: list[dict[str, Any]],
+    node_name: str,
+    timeout: float,
+) -> Path:
+    """Wait for the apiserver, write the admin's kubeconfig context (returning its file), then wait for every other
+    component and for the node to be Ready."""
+    _wait("the apiserver", lambda: _healthy(f"{master}/readyz", creds.ca), 60, state, "kube-apiserver")
+    kubeconfig = _kubeconfig_path()
+    ca, cert, key = admin_credentials(creds)
+    write_kubeconfig(
+        kubeconfig, "kubelite", master, ca_data=ca, context="kubelite", make_current=True,
+        user="kubelite-admin", client_cert_data=cert, client_key_data=key,
+    )  # fmt: skip
+    for c in comps[1:]:
+        _wait(c["name"], functools.partial(_healthy, c["health"], creds.ca), 60, state, c["name"])
+    # After the kubelet answers: a Node kept from an earlier run may still say Ready from back then.
+    with _admin_client(creds) as admin:
+        _wait(f"node {node_name} to be Ready", lambda: _node_ready(master, node_name, admin), timeout, state,
+              "kubelet")  # fmt: skip
+    return kubeconfig
+
+
+def _component_rows(state: Path, spec: dict[str, Any]) -> list[list[str]]:
+    """COMPONENT, PID, LISTENS ON, LOG of every component (pids from the supervisor's status.json)."""
+    ports, pod_cidr = spec["ports"], spec["pod_cidr"]
+    status = _read_status(state)
+    rows = [["COMPONENT", "PID", "LISTENS ON", "LOG"]]
+    for c in spec["components"]:
+        pid = next((s.get("pid") for s in status if s["name"] == c["name"]), None)
+        url = str(c.get("health") or "")
+        listen = url.split("://", 1)[-1].split("/", 1)[0]
+        if c["name"] in ("kubelet", "kube-apiserver"):
+            listen = "https://" + listen.replace("127.0.0.1", "0.0.0.0")  # they serve every address
+        if c["name"] == "metrics-server":
+            listen = f"https://0.0.0.0:{ports['metrics-server-https']}"  # metrics.k8s.io (/metrics is on 127.0.0.1)
+        if c["name"] == "kube-dns":
+            listen = f"{dns_address(pod_cidr)}:53"  # the DNS listeners (/metrics is on 127.0.0.1)
+        rows.append([c["name"], str(pid or "-"), listen, str(state / "logs" / f"{c['name']}.log")])
+    return rows
+
+
+def _print_summary(
+    state: Path,
+    spec: dict[str, Any],
+    pre: Preflight,
+    etcd_servers: str | None,
+    creds: ClusterCredentials,
+    kubeconfig: Path,
+    advertise_address: str | None,
+) -> None:
+    """What runs where, and how to use and stop it."""
+    port, pod_cidr = spec["port"], spec["pod_cidr"]
+    master = f"https://127.0.0.1:{port}"
+    print("kubelite is up:")
+    print(_columns(_component_rows(state, spec)), flush=True)
+    print(f"storage: {'etcd at ' + etcd_servers if etcd_servers else 'SQLite in ' + str(state / 'data')}")
+    policies = "enforced by kube-netpol" if pre.netpol else "not enforced"
+    print(f"network: {pre.network} (pods {pod_cidr}), kube-proxy: {pre.proxy_mode} mode")
+    print(f"network policies: {policies}")
+    print(f"apiserver: {master} (HTTPS; clients authenticate with certificates or tokens, RBAC authorizes)")
+    print(f"dns: {CLUSTER_DOMAIN} at {pod_nameserver(pod_cidr, pre)} (kube-system/kube-dns)")
+    print(f"kubeconfig: context kubelite in {kubeconfig} (now current; the admin, in system:masters)")
+    print(f"credentials: {creds.pki} (CA, certificates), {state / 'kubeconfigs'} (one per component)")
+    print(f"images: {PAUSE_IMAGE} (pod sandbox), {BUSYBOX_IMAGE} (for examples)")
+    print("try: kctl get nodes; stop with: kctl down")
+    if advertise_address:
+        from cli.token import first_join_command
+
+        print(f"add a machine: {first_join_command(creds, f'https://{advertise_address}:{port}')}")
+
+
 @app.command("up")
 def up(
     state_dir: Path = typer.Option(DEFAULT_STATE_DIR, "--state-dir", help="where data, logs and pids live"),
@@ -142,10 +263,7 @@ def up(
 ) -> None:
     """Start a cluster on this machine: apiserver, scheduler, controller-manager, kubelet, kube-proxy, kube-dns."""
     state = state_dir.expanduser().resolve()
-    if _supervisor_pid(state):
-        raise CLIError(
-            f"a cluster is already running from {state}; `kctl status` shows it, `kctl down` stops it"
-        )
+    advertise = _check_start(state, pod_cidr, advertise_address)
     ports = {
         "kube-apiserver": port,
         "kube-controller-manager": controller_manager_port,
@@ -157,25 +275,10 @@ def up(
         "metrics-server": metrics_server_health_port,
         "metrics-server-https": metrics_server_port,
     }
-    try:
-        inside = ipaddress.IPv4Network(pod_cidr).subnet_of(ipaddress.IPv4Network(CLUSTER_CIDR))
-    except (ValueError, TypeError):
-        inside = False
-    if not inside:
-        raise CLIError(f"--pod-cidr {pod_cidr} is not a network inside the cluster's {CLUSTER_CIDR}")
-    if _kill_orphans(state):  # a supervisor killed before its components could follow it (cli/supervisor.py)
-        _err("note: stopped the components left by a supervisor that had died")
-    if advertise_address:
-        advertise_address = check_advertise_address(advertise_address)
-    pre = preflight(ports)
-    netpol_preflight(pre)
-    for note in pre.notes:
-        _err(f"note: {note}")
-    private_dir(state)
-    ensure_images()
+    pre = _prepare_machine(state, ports)
     master = f"https://127.0.0.1:{port}"
-    creds = make_credentials(state, node_name, advertise_address or default_route_source(), master)
-    comps = components(state, ports, node_name, pod_cidr, pre, etcd_servers, creds, advertise_address)
+    creds = make_credentials(state, node_name, advertise or default_route_source(), master)
+    comps = components(state, ports, node_name, pod_cidr, pre, etcd_servers, creds, advertise)
     if audit_policy_file is not None:
         comps[0]["argv"] += audit_args(state, audit_policy_file)
     spec = {
@@ -187,58 +290,9 @@ def up(
         "ca": str(creds.ca),
         "components": comps,
     }
-    (state / "cluster.json").write_text(json.dumps(spec, indent=2))
-    with open(state / "supervisor.log", "ab") as log:  # the child keeps its own copy of the descriptor
-        subprocess.Popen(
-            [sys.executable, "-m", "cli.supervisor", str(state)],
-            stdout=log,
-            stderr=log,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            cwd=str(REPO),
-        )
-    _wait("the apiserver", lambda: _healthy(f"{master}/readyz", creds.ca), 60, state, "kube-apiserver")
-    kubeconfig = _kubeconfig_path()
-    ca, cert, key = admin_credentials(creds)
-    write_kubeconfig(
-        kubeconfig, "kubelite", master, ca_data=ca, context="kubelite", make_current=True,
-        user="kubelite-admin", client_cert_data=cert, client_key_data=key,
-    )  # fmt: skip
-    for c in comps[1:]:
-        _wait(c["name"], functools.partial(_healthy, c["health"], creds.ca), 60, state, c["name"])
-    # After the kubelet answers: a Node kept from an earlier run may still say Ready from back then.
-    with _admin_client(creds) as admin:
-        _wait(f"node {node_name} to be Ready", lambda: _node_ready(master, node_name, admin), timeout, state,
-              "kubelet")  # fmt: skip
-    status = _read_status(state)
-    rows = [["COMPONENT", "PID", "LISTENS ON", "LOG"]]
-    for c in comps:
-        pid = next((s.get("pid") for s in status if s["name"] == c["name"]), None)
-        url = str(c.get("health") or "")
-        listen = url.split("://", 1)[-1].split("/", 1)[0]
-        if c["name"] in ("kubelet", "kube-apiserver"):
-            listen = "https://" + listen.replace("127.0.0.1", "0.0.0.0")  # they serve every address
-        if c["name"] == "metrics-server":
-            listen = f"https://0.0.0.0:{ports['metrics-server-https']}"  # metrics.k8s.io (/metrics is on 127.0.0.1)
-        if c["name"] == "kube-dns":
-            listen = f"{dns_address(pod_cidr)}:53"  # the DNS listeners (/metrics is on 127.0.0.1)
-        rows.append([c["name"], str(pid or "-"), listen, str(state / "logs" / f"{c['name']}.log")])
-    print("kubelite is up:")
-    print(_columns(rows), flush=True)
-    print(f"storage: {'etcd at ' + etcd_servers if etcd_servers else 'SQLite in ' + str(state / 'data')}")
-    policies = "enforced by kube-netpol" if pre.netpol else "not enforced"
-    print(f"network: {pre.network} (pods {pod_cidr}), kube-proxy: {pre.proxy_mode} mode")
-    print(f"network policies: {policies}")
-    print(f"apiserver: {master} (HTTPS; clients authenticate with certificates or tokens, RBAC authorizes)")
-    print(f"dns: {CLUSTER_DOMAIN} at {pod_nameserver(pod_cidr, pre)} (kube-system/kube-dns)")
-    print(f"kubeconfig: context kubelite in {kubeconfig} (now current; the admin, in system:masters)")
-    print(f"credentials: {creds.pki} (CA, certificates), {state / 'kubeconfigs'} (one per component)")
-    print(f"images: {PAUSE_IMAGE} (pod sandbox), {BUSYBOX_IMAGE} (for examples)")
-    print("try: kctl get nodes; stop with: kctl down")
-    if advertise_address:
-        from cli.token import first_join_command
-
-        print(f"add a machine: {first_join_command(creds, f'https://{advertise_address}:{port}')}")
+    _start_supervisor(state, spec)
+    kubeconfig = _wait_until_up(state, master, creds, comps, node_name, timeout)
+    _print_summary(state, spec, pre, etcd_servers, creds, kubeconfig, advertise)
 
 
 app.command("down")(down)
