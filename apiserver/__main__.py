@@ -30,8 +30,8 @@ from apiserver.storage.encryption import EncryptedStorage, load_encryption_confi
 log = logging.getLogger("apiserver")
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="kube-apiserver", description="kubelite's Kubernetes API server")
+def _storage_flags(p: argparse.ArgumentParser) -> None:
+    """Where the API keeps its objects."""
     p.add_argument("--etcd-servers", default="", help="comma-separated etcd client URLs")
     p.add_argument(
         "--storage-backend",
@@ -40,6 +40,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="etcd (needs --etcd-servers) or sqlite (embedded; the default without --etcd-servers)",
     )
     p.add_argument("--data-dir", default=None, help="directory of the embedded SQLite store")
+
+
+def _security_flags(p: argparse.ArgumentParser) -> None:
+    """The HTTPS socket, who may authenticate (client certificates, tokens) and how requests are authorized."""
     p.add_argument("--bind-address", default="127.0.0.1")
     p.add_argument("--port", "--secure-port", dest="port", type=int, default=6443)
     p.add_argument("--tls-cert-file", default=None, help="the serving certificate (PEM); HTTPS is required")
@@ -71,6 +75,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--service-account-issuer", default=tokens.DEFAULT_ISSUER)
     p.add_argument("--api-audiences", default="", help="audiences of API tokens (default: the issuer)")
     p.add_argument("--service-account-max-token-expiration", type=int, default=48 * 3600, help="seconds")
+
+
+def _peer_flags(p: argparse.ArgumentParser) -> None:
+    """How the apiserver is reached by pods and reaches kubelets, aggregated API servers and metrics-server."""
     p.add_argument(
         "--advertise-address",
         default=None,
@@ -92,6 +100,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--register-metrics-apiservice", metavar="CA_FILE", default=None,
                    help="keep the APIService v1beta1.metrics.k8s.io (kube-system/metrics-server) registered, "
                    "its serving certificate checked against CA_FILE")  # fmt: skip
+
+
+def _cluster_flags(p: argparse.ArgumentParser) -> None:
+    """What the API stores and admits: encryption at rest, Service ranges, tolerations, caches, Pod Security."""
     p.add_argument(
         "--encryption-provider-config",
         default=None,
@@ -133,6 +145,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="keep a default StorageClass `local-path` (the kubelets' local volumes): created when missing",
     )
+
+
+def _limit_flags(p: argparse.ArgumentParser) -> None:
+    """Bounds on requests in flight, slow clients and request size."""
     p.add_argument(
         "--max-requests-inflight", type=int, default=400, help="read-only requests at once (0: no limit)"
     )
@@ -161,6 +177,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--max-header-bytes", type=int, default=1 << 20, help="request line and headers, in bytes")
     p.add_argument("--max-header-count", type=int, default=256, help="header fields per request")
+
+
+def _logging_flags(p: argparse.ArgumentParser) -> None:
+    """The process log, the access log and the audit log."""
     p.add_argument("--log-level", default="INFO")
     p.add_argument(
         "--access-log", action="store_true", help="log every request (method, URI, code, latency, user)"
@@ -173,6 +193,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--audit-policy-file", default=None, help="an audit.k8s.io/v1 Policy: what is logged, at which level"
     )
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="kube-apiserver", description="kubelite's Kubernetes API server")
+    _storage_flags(p)
+    _security_flags(p)
+    _peer_flags(p)
+    _cluster_flags(p)
+    _limit_flags(p)
+    _logging_flags(p)
     return p.parse_args(argv)
 
 

@@ -40,6 +40,8 @@ from cli import up as upmod
 from cli.discovery import Cluster, DiscoveryError, discover
 from cli.errors import CLIError
 from cli.session import GLOBALS
+from cli.up_components import SERVICE_CIDR
+from cli.up_preflight import Preflight
 
 app = typer.Typer()
 
@@ -92,7 +94,7 @@ def write_node_credentials(
 
 
 def node_components(
-    state: Path, node: str, node_ip: str, ports: dict[str, int], pre: upmod.Preflight
+    state: Path, node: str, node_ip: str, ports: dict[str, int], pre: Preflight
 ) -> list[dict[str, Any]]:
     """The supervisor's list on a joined machine: kube-proxy, then the kubelet (its podCIDR comes from the
     cluster's node IPAM)."""
@@ -105,7 +107,7 @@ def node_components(
             "health": f"http://127.0.0.1:{ports['kube-proxy']}/healthz",
             "argv": [py, "-m", "kube_proxy", "--kubeconfig", str(conf / "kube-proxy.conf"), "--node-name", node,
                      "--proxy-mode", pre.proxy_mode, "--cluster-cidr", upmod.CLUSTER_CIDR,
-                     "--service-cluster-ip-range", upmod.SERVICE_CIDR, "--port", str(ports["kube-proxy"])],
+                     "--service-cluster-ip-range", SERVICE_CIDR, "--port", str(ports["kube-proxy"])],
         },
         {
             "name": "kubelet",
@@ -113,7 +115,7 @@ def node_components(
             "argv": [py, "-m", "kubelet", "--kubeconfig", str(conf / "kubelet.conf"), "--node-name", node,
                      "--node-ip", node_ip, "--port", str(ports["kubelet"]), "--cluster-cidr", upmod.CLUSTER_CIDR,
                      "--root-dir", str(state / "kubelet"), "--cni-conf-dir", str(state / "cni"),
-                     "--network", pre.network, "--cluster-dns", cluster_dns_ip(upmod.SERVICE_CIDR),
+                     "--network", pre.network, "--cluster-dns", cluster_dns_ip(SERVICE_CIDR),
                      "--cluster-domain", CLUSTER_DOMAIN,
                      "--tls-cert-file", str(pki / "kubelet.crt"), "--tls-private-key-file", str(pki / "kubelet.key"),
                      "--client-ca-file", str(pki / "ca.crt")],

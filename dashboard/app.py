@@ -50,35 +50,27 @@ def _render_error(templates: Jinja2Templates, request: Request, code: int, messa
     )
 
 
-def create_app(settings: Settings) -> FastAPI:
-    keys = security.Secrets(settings.token)
-    writes = Writes(enabled=settings.allow_writes)
-    templates = Jinja2Templates(directory=str(HERE / "templates"))  # autoescape is on for .html
-    registry = CollectorRegistry()
-    requests_total = Counter(
-        "dashboard_requests_total", "Requests served, by route", ["route"], registry=registry
-    )
-    streams_open = Gauge("dashboard_streams_open", "Server-sent event streams open now", registry=registry)
-    state: dict[str, Client] = {}
+@dataclass
+class _Parts:
+    """What the route groups share: the settings, the access secrets, the templates, the metrics and the
+    apiserver client (made at startup, inside the server's event loop)."""
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state["client"] = Client(settings.config, user_agent="kubelite-dashboard")
-        try:
-            yield
-        finally:
-            await state.pop("client").aclose()
+    settings: Settings
+    keys: security.Secrets
+    writes: Writes
+    templates: Jinja2Templates
+    registry: CollectorRegistry
+    requests_total: Counter
+    streams_open: Gauge
+    state: dict[str, Client]
 
-    app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.keys = keys
-    app.middleware("http")(security.guard(keys, loopback=settings.loopback))
-    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    templates.env.globals.update(
-        context_name=settings.context, allow_writes=settings.allow_writes, csrf=keys.csrf
-    )
+    def client(self) -> Client:
+        return self.state["client"]
 
-    def client() -> Client:
-        return state["client"]
+
+def _error_handlers(app: FastAPI, parts: _Parts) -> None:
+    """Errors become one small page with the apiserver's own words, never a traceback."""
+    templates = parts.templates
 
     @app.exception_handler(BadRequest)
     async def _bad(request: Request, exc: BadRequest) -> Response:
@@ -93,6 +85,11 @@ def create_app(settings: Settings) -> FastAPI:
     async def _unreachable(request: Request, exc: ClientConnectionError) -> Response:
         return _render_error(templates, request, 502, str(exc))
 
+
+def _health_routes(app: FastAPI, parts: _Parts) -> None:
+    """/healthz and the dashboard's own /metrics."""
+    registry = parts.registry
+
     @app.get("/healthz", response_class=PlainTextResponse)
     async def healthz() -> str:
         return "ok"
@@ -100,6 +97,12 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/metrics")
     async def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _page_routes(app: FastAPI, parts: _Parts) -> None:
+    """The pages (overview, listings, a pod) and their live server-sent event streams."""
+    templates, client, writes = parts.templates, parts.client, parts.writes
+    requests_total, streams_open = parts.requests_total, parts.streams_open
 
     async def render_page(request: Request, page: Page, params: dict[str, str]) -> Response:
         requests_total.labels(page.name).inc()
@@ -158,6 +161,11 @@ def create_app(settings: Settings) -> FastAPI:
             counted(), media_type="text/event-stream", headers={"X-Accel-Buffering": "no"}
         )
 
+
+def _object_routes(app: FastAPI, parts: _Parts) -> None:
+    """A pod's logs (a page and its stream) and any object as YAML."""
+    templates, client, requests_total = parts.templates, parts.client, parts.requests_total
+
     def _log_params(request: Request, namespace: str, name: str) -> tuple[str, bool]:
         container = request.query_params.get("container", "")
         cluster.object_path("v1", "pods", namespace, name)  # validates both names
@@ -211,6 +219,12 @@ def create_app(settings: Settings) -> FastAPI:
             {"title": f"{resource}/{name}", "text": text, "resource": resource, "name": name},
         )
 
+
+def _action_routes(app: FastAPI, parts: _Parts) -> None:
+    """The write actions: a confirmation page, then a CSRF-checked POST (only with --allow-writes)."""
+    settings, keys, templates, client = parts.settings, parts.keys, parts.templates, parts.client
+    requests_total = parts.requests_total
+
     def _action_from(fields: dict[str, str]) -> actions.Action:
         if not settings.allow_writes:
             raise BadRequest("this dashboard is read-only (start it with --allow-writes)")
@@ -255,6 +269,40 @@ def create_app(settings: Settings) -> FastAPI:
         requests_total.labels(f"action-{action.verb}").inc()
         await actions.perform(client(), action, replicas)
         return RedirectResponse(_back(fields.get("back", "/")), status_code=303)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    keys = security.Secrets(settings.token)
+    writes = Writes(enabled=settings.allow_writes)
+    templates = Jinja2Templates(directory=str(HERE / "templates"))  # autoescape is on for .html
+    registry = CollectorRegistry()
+    requests_total = Counter(
+        "dashboard_requests_total", "Requests served, by route", ["route"], registry=registry
+    )
+    streams_open = Gauge("dashboard_streams_open", "Server-sent event streams open now", registry=registry)
+    state: dict[str, Client] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state["client"] = Client(settings.config, user_agent="kubelite-dashboard")
+        try:
+            yield
+        finally:
+            await state.pop("client").aclose()
+
+    app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.keys = keys
+    app.middleware("http")(security.guard(keys, loopback=settings.loopback))
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    templates.env.globals.update(
+        context_name=settings.context, allow_writes=settings.allow_writes, csrf=keys.csrf
+    )
+    parts = _Parts(settings, keys, writes, templates, registry, requests_total, streams_open, state)
+    _error_handlers(app, parts)
+    _health_routes(app, parts)
+    _page_routes(app, parts)
+    _object_routes(app, parts)
+    _action_routes(app, parts)
 
     app.state.started = time.time()
     return app

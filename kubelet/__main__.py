@@ -43,6 +43,40 @@ def _ips(text: str) -> list[str]:
     return out
 
 
+def _config(args: argparse.Namespace) -> KubeletConfig:
+    """The KubeletConfig the flags describe."""
+    return KubeletConfig(
+        node_name=args.node_name,
+        node_ip=args.node_ip,
+        address=args.address,
+        port=args.port,
+        pod_cidr=args.pod_cidr,
+        cluster_cidr=args.cluster_cidr,
+        cni_bin_dir=args.cni_bin_dir,
+        cni_conf_dir=Path(args.cni_conf_dir),
+        root_dir=Path(args.root_dir),
+        local_path_root=Path(args.local_path_root) if args.local_path_root else None,
+        pause_image=args.pod_infra_container_image,
+        node_labels=args.node_labels,
+        register_with_taints=args.register_with_taints,
+        capacity=args.capacity,
+        max_pods=args.max_pods,
+        node_status_update_frequency=args.node_status_update_frequency,
+        lease_renew_interval=args.lease_renew_interval,
+        resync_interval=args.resync_interval,
+        stats_interval=args.housekeeping_interval,
+        crashloop_backoff_initial=args.crashloop_backoff_initial,
+        crashloop_backoff_max=args.crashloop_backoff_max,
+        network_mode=args.network,
+        tls_cert_file=args.tls_cert_file,
+        tls_private_key_file=args.tls_private_key_file,
+        client_ca_file=args.client_ca_file,
+        cluster_dns=args.cluster_dns,
+        cluster_domain=args.cluster_domain.strip("."),
+        resolv_conf=args.resolv_conf,
+    )
+
+
 def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, KubeletConfig]:
     p = argparse.ArgumentParser(prog="kubelet", description="kubelite node agent: runs pods on Docker")
     add_client_args(p)
@@ -104,36 +138,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Kubel
         help="remove this node's containers, CNI attachments, bridge and rules from this machine, then exit",
     )
     args = p.parse_args(argv)
-    config = KubeletConfig(
-        node_name=args.node_name,
-        node_ip=args.node_ip,
-        address=args.address,
-        port=args.port,
-        pod_cidr=args.pod_cidr,
-        cluster_cidr=args.cluster_cidr,
-        cni_bin_dir=args.cni_bin_dir,
-        cni_conf_dir=Path(args.cni_conf_dir),
-        root_dir=Path(args.root_dir),
-        local_path_root=Path(args.local_path_root) if args.local_path_root else None,
-        pause_image=args.pod_infra_container_image,
-        node_labels=args.node_labels,
-        register_with_taints=args.register_with_taints,
-        capacity=args.capacity,
-        max_pods=args.max_pods,
-        node_status_update_frequency=args.node_status_update_frequency,
-        lease_renew_interval=args.lease_renew_interval,
-        resync_interval=args.resync_interval,
-        stats_interval=args.housekeeping_interval,
-        crashloop_backoff_initial=args.crashloop_backoff_initial,
-        crashloop_backoff_max=args.crashloop_backoff_max,
-        network_mode=args.network,
-        tls_cert_file=args.tls_cert_file,
-        tls_private_key_file=args.tls_private_key_file,
-        client_ca_file=args.client_ca_file,
-        cluster_dns=args.cluster_dns,
-        cluster_domain=args.cluster_domain.strip("."),
-        resolv_conf=args.resolv_conf,
-    )
+    config = _config(args)
     if not args.cleanup and not (args.tls_cert_file and args.tls_private_key_file):
         p.error("--tls-cert-file and --tls-private-key-file are required: the kubelet API serves HTTPS only")
     return args, config

@@ -48,6 +48,51 @@ def _flag(request: Request, name: str) -> bool:
     return request.query_params.get(name, "").lower() in ("true", "1", "yes")
 
 
+async def _container_logs(runtime: DockerRuntime, request: Request) -> Response:
+    """GET /containerLogs/{namespace}/{pod}/{container}: the newest (or, with previous, the one before)
+    container's log, streamed while follow is set."""
+    ns = request.path_params["namespace"]
+    pod = request.path_params["pod"]
+    container = request.path_params["container"]
+    entries = [
+        e
+        for e in await runtime.list_ids()
+        if (e.get("Labels") or {}).get(LABEL_POD_NAMESPACE) == ns
+        and e["Labels"].get(LABEL_POD_NAME) == pod
+        and e["Labels"].get(LABEL_CONTAINER_NAME) == container
+        and e["Labels"].get(LABEL_TYPE) == TYPE_CONTAINER
+    ]
+    entries.sort(
+        key=lambda e: (int(e["Labels"].get(LABEL_RESTART_COUNT, "0")), e.get("Created", 0)), reverse=True
+    )
+    index = 1 if _flag(request, "previous") else 0
+    if len(entries) <= index:
+        what = "previous terminated container" if index else "container"
+        return PlainTextResponse(
+            f'{what} "{container}" in pod "{pod}" not found', status_code=404 if not index else 400
+        )
+    tail_text = request.query_params.get("tailLines")
+    tail = int(tail_text) if tail_text and tail_text.lstrip("-").isdigit() and int(tail_text) >= 0 else None
+    follow = _flag(request, "follow")
+    if tail == 0 and not follow:
+        return PlainTextResponse("")
+    stream = runtime.logs(
+        entries[index]["Id"],
+        follow=follow,
+        tail=tail,
+        timestamps=_flag(request, "timestamps"),
+    )
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in stream:
+                yield chunk
+        finally:
+            await stream.aclose()  # ends Docker's follow stream when the client goes away
+
+    return StreamingResponse(body(), media_type="text/plain")
+
+
 def build_app(
     runtime: DockerRuntime,
     metrics: KubeletMetrics,
@@ -86,48 +131,7 @@ def build_app(
         return JSONResponse({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": pods()})
 
     async def container_logs(request: Request) -> Response:
-        ns = request.path_params["namespace"]
-        pod = request.path_params["pod"]
-        container = request.path_params["container"]
-        entries = [
-            e
-            for e in await runtime.list_ids()
-            if (e.get("Labels") or {}).get(LABEL_POD_NAMESPACE) == ns
-            and e["Labels"].get(LABEL_POD_NAME) == pod
-            and e["Labels"].get(LABEL_CONTAINER_NAME) == container
-            and e["Labels"].get(LABEL_TYPE) == TYPE_CONTAINER
-        ]
-        entries.sort(
-            key=lambda e: (int(e["Labels"].get(LABEL_RESTART_COUNT, "0")), e.get("Created", 0)), reverse=True
-        )
-        index = 1 if _flag(request, "previous") else 0
-        if len(entries) <= index:
-            what = "previous terminated container" if index else "container"
-            return PlainTextResponse(
-                f'{what} "{container}" in pod "{pod}" not found', status_code=404 if not index else 400
-            )
-        tail_text = request.query_params.get("tailLines")
-        tail = (
-            int(tail_text) if tail_text and tail_text.lstrip("-").isdigit() and int(tail_text) >= 0 else None
-        )
-        follow = _flag(request, "follow")
-        if tail == 0 and not follow:
-            return PlainTextResponse("")
-        stream = runtime.logs(
-            entries[index]["Id"],
-            follow=follow,
-            tail=tail,
-            timestamps=_flag(request, "timestamps"),
-        )
-
-        async def body() -> AsyncIterator[bytes]:
-            try:
-                async for chunk in stream:
-                    yield chunk
-            finally:
-                await stream.aclose()  # ends Docker's follow stream when the client goes away
-
-        return StreamingResponse(body(), media_type="text/plain")
+        return await _container_logs(runtime, request)
 
     async def exec_endpoint(ws: WebSocket) -> None:
         await streaming.handle_exec(ws, runtime, metrics)

@@ -12,7 +12,7 @@ from apimachinery import bootstraptoken as bt
 from cli.discovery import DiscoveryError, check_url, discover
 from cli.errors import CLIError
 from cli.token import cluster_info_kubeconfig, cluster_info_of, token_rows
-from cli.up import check_advertise_address
+from cli.up_preflight import check_advertise_address
 
 
 @pytest.mark.parametrize(

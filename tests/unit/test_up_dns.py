@@ -7,7 +7,8 @@ import stat
 from pathlib import Path
 
 from cli.credentials import ClusterCredentials, identities
-from cli.up import DEFAULT_PORTS, Preflight, components
+from cli.up_components import DEFAULT_PORTS, components
+from cli.up_preflight import Preflight
 
 CREDS = ClusterCredentials(Path("/tmp/state"))
 

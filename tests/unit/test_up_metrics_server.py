@@ -9,7 +9,8 @@ from pathlib import Path
 
 from apimachinery.pki import CertificateAuthority, subject
 from cli.credentials import identities, make_credentials
-from cli.up import DEFAULT_PORTS, Preflight, components
+from cli.up_components import DEFAULT_PORTS, components
+from cli.up_preflight import Preflight
 
 
 def _flag(argv: list[str], flag: str) -> str:
