@@ -16,7 +16,8 @@ import re
 from typing import Any
 
 from apimachinery.nodeselection import match_node_selector
-from apimachinery.validation.common import is_dns1123_subdomain, parse_quantity, selector_matches
+from apimachinery.validation.common import selector_matches
+from apimachinery.validation.quantity import parse_quantity
 from apimachinery.validation.storage import (
     ACCESS_MODES,
     BINDING_MODES,
@@ -25,6 +26,7 @@ from apimachinery.validation.storage import (
     PathError,
     clean_absolute,
 )
+from apimachinery.validation.syntax import is_dns1123_subdomain
 
 __all__ = ["ACCESS_MODES", "BINDING_MODES", "RECLAIM_POLICIES", "VOLUME_MODES", "PathError", "clean_absolute"]
 

@@ -22,7 +22,8 @@ from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from apimachinery.resources import ResourceInfo
-from apiserver.registry import DeleteOptions, ListOptions, Store
+from apiserver.registry import Store
+from apiserver.registry_types import DeleteOptions, ListOptions
 from apiserver.watchcache import CacheEvent
 
 Obj = dict[str, Any]

@@ -25,15 +25,8 @@ from apimachinery.certificates import (
     MIN_EXPIRATION_SECONDS,
     parse_request,
 )
-from apimachinery.validation.common import (
-    Errs,
-    duplicate,
-    forbidden,
-    invalid,
-    is_qualified_name,
-    not_supported,
-    required,
-)
+from apimachinery.validation.common import Errs, duplicate, forbidden, invalid, not_supported, required
+from apimachinery.validation.syntax import is_qualified_name
 from apiserver.strategy import Strategy
 
 Obj = dict[str, Any]

@@ -26,7 +26,8 @@ from typing import Any
 from apimachinery import errors
 from apimachinery.resources import ResourceInfo
 from apimachinery.validation.common import Cause, invalid, required, too_long
-from apiserver.registry import DeleteOptions, ListOptions, Store
+from apiserver.registry import Store
+from apiserver.registry_types import DeleteOptions, ListOptions
 from apiserver.watchcache import CacheEvent
 
 Obj = dict[str, Any]

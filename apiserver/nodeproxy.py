@@ -26,7 +26,7 @@ from starlette.responses import Response, StreamingResponse
 
 from apimachinery import errors
 from apimachinery.resources import must_resource
-from apimachinery.validation.common import is_dns1123_subdomain
+from apimachinery.validation.syntax import is_dns1123_subdomain
 from apiserver import kubeletclient
 from apiserver.podlogs import kubelet_address
 

@@ -32,10 +32,10 @@ from apiserver.admission.podsecurity import PodSecurity, Policy
 from apiserver.admission.rbac_escalation import RBACEscalation
 from apiserver.admission.serviceaccount import ServiceAccountAdmission
 from apiserver.auth import authenticators, authorizer
-from apiserver.auth.bootstrap import NODE
 from apiserver.auth.bootstraptokens import BootstrapTokens
 from apiserver.auth.node import NodeAuthorizer
 from apiserver.auth.rbac import RBACAuthorizer
+from apiserver.auth.roles_components import NODE
 
 if TYPE_CHECKING:
     from apiserver.server import APIServer

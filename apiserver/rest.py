@@ -20,7 +20,8 @@ from apiserver import fieldcheck, metrics, printers, subresources, warning, watc
 from apiserver.crd.store import check_patch_type
 from apiserver.fieldmanager import Conflicts
 from apiserver.patch import APPLY, apply_patch, parse_apply, patch_type
-from apiserver.registry import Abort, DeleteOptions, ListOptions, Store
+from apiserver.registry import Store
+from apiserver.registry_types import Abort, DeleteOptions, ListOptions
 from apiserver.request import (
     Target,
     check_kind,

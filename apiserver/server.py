@@ -15,7 +15,7 @@ from apimachinery.backoff import Backoff
 from apimachinery.resources import RESOURCES, ResourceInfo
 from apimachinery.timefmt import parse_time_or_none
 from apimachinery.user import MASTERS
-from apiserver import autoscalingv1, eventsv1, fieldcheck, metrics, plugins
+from apiserver import autoscalingv1, defaultobjects, eventsv1, fieldcheck, metrics, plugins
 from apiserver.aggregator.available import AvailabilityChecker
 from apiserver.aggregator.proxy import Proxy
 from apiserver.aggregator.registry import Registry
@@ -298,13 +298,13 @@ class APIServer:
             try:
                 await bootstrap.reconcile(self.storage)
                 if self.options.default_local_path_storage_class:
-                    await bootstrap.local_path_storage_class(self.storage)
+                    await defaultobjects.local_path_storage_class(self.storage)
                 if self.options.metrics_apiservice_ca_file:
-                    await bootstrap.ensure_metrics_api_service(
+                    await defaultobjects.ensure_metrics_api_service(
                         self.storage, self.options.metrics_apiservice_ca_file
                     )
                 if self.options.advertise_address:
-                    await bootstrap.kubernetes_service(
+                    await defaultobjects.kubernetes_service(
                         self, self.options.advertise_address, self.options.secure_port
                     )
                 break

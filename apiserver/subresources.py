@@ -16,7 +16,8 @@ from apiserver.crd.info import CustomResourceInfo, ScalePaths
 from apiserver.crd.store import check_patch_type
 from apiserver.objectmeta import now
 from apiserver.patch import APPLY, apply_patch, patch_type
-from apiserver.registry import Abort, DeleteOptions, Store
+from apiserver.registry import Store
+from apiserver.registry_types import Abort, DeleteOptions
 from apiserver.request import Target, check_kind, decode_object, read_body, read_delete_options, user_of
 
 if TYPE_CHECKING:

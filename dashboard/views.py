@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from apimachinery.timefmt import parse_time_or_none
-from apimachinery.validation.common import parse_quantity
+from apimachinery.validation.quantity import parse_quantity
 
 Obj = dict[str, Any]
 

@@ -2,7 +2,7 @@
 
 It runs as its own identity, the ServiceAccount kube-system/kube-dns (`system:serviceaccount:kube-system:kube-dns`,
 a client certificate in that kubeconfig, which `kctl up` and compose make), with the bootstrap roles of
-apiserver/auth/bootstrap.py: list/watch Services, Pods and EndpointSlices everywhere; in kube-system create
+apiserver/auth/roles_addons.py: list/watch Services, Pods and EndpointSlices everywhere; in kube-system create
 Services, Endpoints and EndpointSlices and update its own two.
 
 Wiring only: informers on Services, EndpointSlices and Pods (and the kube-dns Endpoints) -> the zone -> the UDP and

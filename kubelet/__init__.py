@@ -4,6 +4,8 @@ kubelet.py        wiring: node agent, informers, pod workers, Docker events, swe
 node.py           Node registration, Lease heartbeat, node status
 pod_workers.py    one serialised worker per pod
 pod_sync.py       one pod's reconciliation (sandbox, init and app containers, restarts, deletion, eviction)
+pod_start.py      its start steps: sandbox, image, volume directories, create arguments, create and start
+pod_status_writer.py  its status: container views, finished or not, the status patch, start latency
 pod_actions.py    pure: what a sync must do, from the pod's spec and its observed containers
 status.py         pure pod status computation
 probes.py         liveness / readiness / startup probes

@@ -11,51 +11,32 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import shutil
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from docker.types import Mount
-
-from apimachinery.client import Client, ClientConnectionError
-from apimachinery.dnsconfig import read_resolv_conf
+from apimachinery.client import Client
 from apimachinery.errors import StatusError, is_conflict, is_not_found
-from apimachinery.timefmt import parse_time_or_none
-from kubelet import pod_dns
 from kubelet.api import PODS
 from kubelet.backoff import CrashLoopBackoff
-from kubelet.claims import ClaimError, ClaimVolumes
+from kubelet.claims import ClaimVolumes
 from kubelet.config import KubeletConfig
-from kubelet.env import container_env
 from kubelet.images import ImageManager
 from kubelet.metrics import KubeletMetrics
 from kubelet.network.pod_network import PodNetwork
-from kubelet.pod_actions import PodActions, Start, by_name, compute_pod_actions, latest_first, restart_policy
+from kubelet.pod_actions import PodActions, by_name, compute_pod_actions, latest_first, restart_policy
+from kubelet.pod_start import EventFn, PodStarter, SyncPass
+from kubelet.pod_status_writer import PodStatusWriter
 from kubelet.probes import ProbeManager
 from kubelet.runtime import spec
-from kubelet.runtime.docker import LABEL_GRACE, ContainerInfo, DockerRuntime, ImageMissing, RuntimeFailure
-from kubelet.runtime.mounts import MountError
+from kubelet.runtime.docker import LABEL_GRACE, ContainerInfo, DockerRuntime, RuntimeFailure
 from kubelet.service_env import MasterServiceEnv
-from kubelet.status import ContainerView, now_rfc3339, pod_status, status_changed
-from kubelet.volumes import limits, ownership
+from kubelet.volumes import limits
 from kubelet.volumes.manager import ApiVolumes, SetUpFailure
-from kubelet.volumes.sources import ConfigError
 
 log = logging.getLogger("kubelet.sync")
 
 DONE = -1.0
-
-EventFn = Callable[[dict[str, Any], str, str, str], None]
-
-
-def _epoch(ts: str | None) -> float:
-    """Seconds since the epoch of an RFC 3339 UTC timestamp ("2026-01-01T00:00:00Z"); 0 for none."""
-    parsed = parse_time_or_none(ts, naive_utc=True)
-    return parsed.timestamp() if parsed else 0.0
 
 
 def _sandbox_of(infos: list[ContainerInfo]) -> ContainerInfo | None:
@@ -64,18 +45,7 @@ def _sandbox_of(infos: list[ContainerInfo]) -> ContainerInfo | None:
     return sandboxes[0] if sandboxes and sandboxes[0].running else None
 
 
-@dataclass
-class _SyncPass:
-    """What one sync learns on its way: the containers' waiting reasons, and when it wants to run again."""
-
-    waiting: dict[str, tuple[str, str]] = field(default_factory=dict)
-    requeue: float | None = None
-
-    def wake_in(self, seconds: float) -> None:
-        self.requeue = seconds if self.requeue is None else min(self.requeue, seconds)
-
-
-class PodSyncer:
+class PodSyncer(PodStarter, PodStatusWriter):
     def __init__(
         self,
         config: KubeletConfig,
@@ -178,7 +148,7 @@ class PodSyncer:
 
     async def _sync_running(self, pod: dict[str, Any], infos: list[ContainerInfo]) -> float | None:
         uid = pod["metadata"]["uid"]
-        run = _SyncPass()
+        run = SyncPass()
         init_views, app_views, init_failed = self._views(pod, by_name(infos), run.waiting)
         if self._terminal(pod, restart_policy(pod), init_views, app_views, init_failed):
             await self._stop_sandbox(latest_first([i for i in infos if i.is_sandbox]))
@@ -234,7 +204,7 @@ class PodSyncer:
             liveness_failures=failed_liveness,
         )
 
-    async def _set_up_volumes(self, pod: dict[str, Any], run: _SyncPass) -> None:
+    async def _set_up_volumes(self, pod: dict[str, Any], run: SyncPass) -> None:
         """The API volumes are written before any container starts and again on every sync (a changed ConfigMap
         reaches the files); while one fails, no container starts (running ones carry on)."""
         failures = self.volume_failures[pod["metadata"]["uid"]] = await self.volumes.set_up(pod)
@@ -268,7 +238,7 @@ class PodSyncer:
         actions: PodActions,
         sandbox: ContainerInfo | None,
         pod_ip: str | None,
-        run: _SyncPass,
+        run: SyncPass,
     ) -> bool:
         """Carry out the starts and back-offs of `actions`; True when a container was created or started."""
         uid = pod["metadata"]["uid"]
@@ -296,64 +266,7 @@ class PodSyncer:
         )
         return changed or any(started)
 
-    def _observe_start(self, pod: dict[str, Any], status: dict[str, Any] | None, running: int) -> None:
-        """The pod start latency metric, once per pod: creation to every app container running."""
-        uid = pod["metadata"]["uid"]
-        if not status or status["phase"] != "Running" or uid in self.start_observed:
-            return
-        if running == len(pod.get("spec", {}).get("containers") or []):
-            self.start_observed.add(uid)
-            created = _epoch(pod["metadata"].get("creationTimestamp"))
-            if created:
-                self.metrics.pod_start_duration.observe(max(0.0, time.time() - created))
-
     # -- pieces ------------------------------------------------------------------------------------------------
-
-    def _views(
-        self,
-        pod: dict[str, Any],
-        by_name: dict[str, list[ContainerInfo]],
-        waiting: dict[str, tuple[str, str]],
-    ) -> tuple[list[ContainerView], list[ContainerView], bool]:
-        policy = pod.get("spec", {}).get("restartPolicy") or "Always"
-
-        def view(c: dict[str, Any]) -> ContainerView:
-            instances = by_name.get(c["name"], [])
-            cur = instances[0] if instances else None
-            prev = instances[1] if len(instances) > 1 else None
-            reason, message = waiting.get(c["name"], (None, ""))
-            ready = started = False
-            if cur is not None and cur.running:
-                started = self.probes.started(cur.id, c)
-                ready = self.probes.ready(cur.id, c)
-            return ContainerView(c, cur, prev, reason, message, ready, started)
-
-        init_views = [view(c) for c in pod.get("spec", {}).get("initContainers") or []]
-        app_views = [view(c) for c in pod.get("spec", {}).get("containers") or []]
-        init_failed = policy == "Never" and any(
-            v.current is not None and v.current.exited and v.current.exit_code != 0 for v in init_views
-        )
-        return init_views, app_views, init_failed
-
-    @staticmethod
-    def _terminal(
-        pod: dict[str, Any],
-        policy: str,
-        init_views: list[ContainerView],
-        app_views: list[ContainerView],
-        init_failed: bool,
-    ) -> bool:
-        if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed") or init_failed:
-            return True
-        if policy == "Always" or not app_views:
-            return False
-        for v in app_views:
-            cur = v.current
-            if cur is None or not cur.exited:
-                return False
-            if policy == "OnFailure" and cur.exit_code != 0:
-                return False
-        return True
 
     def _crashloop(self, pod: dict[str, Any], name: str, waiting: dict[str, tuple[str, str]]) -> None:
         delay = self.backoff.delay((pod["metadata"]["uid"], name))
@@ -364,152 +277,6 @@ class PodSyncer:
         )
         waiting[name] = ("CrashLoopBackOff", message)
         self.event(pod, "Warning", "BackOff", "Back-off restarting failed container " + name)
-
-    async def _create_sandbox(self, pod: dict[str, Any], attempt: int) -> ContainerInfo:
-        uid = pod["metadata"]["uid"]
-        image = self.config.pause_image
-        args = dict(
-            name=spec.sandbox_name(pod, attempt),
-            labels=spec.sandbox_labels(pod, attempt),
-            hostname=pod_dns.container_hostname(pod, self.config.cluster_domain),
-            ipc_mode="shareable",
-            mounts=spec.sandbox_mounts(pod),  # the pod's emptyDir medium Memory volumes live as long as it
-            **self.network.sandbox_args(pod),
-        )
-        try:
-            sandbox_id = await self.runtime.create(image, **args)
-        except ImageMissing:  # pulled only when missing: no image inspect before every sandbox
-            await self.runtime.pull(image)
-            sandbox_id = await self.runtime.create(image, **args)
-        await self.runtime.start(sandbox_id)
-        sandbox = await self.runtime.inspect(sandbox_id)
-        if sandbox is None or not sandbox.running:
-            raise RuntimeFailure("pause container exited at once")
-        try:
-            pod_ip = await self.network.setup(pod, sandbox)
-        except Exception:
-            await self.runtime.remove(sandbox_id)
-            raise
-        self.pod_ips[uid] = pod_ip
-        return sandbox
-
-    async def _prepare(
-        self, pod: dict[str, Any], start: Start, sandbox: ContainerInfo, pod_ip: str | None, run: _SyncPass
-    ) -> dict[str, Any] | None:
-        """Pull (per policy) and make the create arguments of one container; None (and a waiting reason) when it
-        cannot be created yet."""
-        c, name = start.spec, start.spec["name"]
-        if not await self._image_ready(pod, c, run):
-            return None
-        if self.volume_failures.get(pod["metadata"]["uid"]):
-            run.waiting[name] = ("ContainerCreating", "")  # FailedMount events say which volume and why
-            return None
-        return await self._container_args(pod, start, sandbox, pod_ip, run)
-
-    async def _create_and_start(
-        self, pod: dict[str, Any], name: str, args: dict[str, Any], run: _SyncPass
-    ) -> bool:
-        """Create and start one container. False (and a waiting reason) when it could not be created."""
-        image = args.pop("image")
-        try:
-            container_id = await self.runtime.create(image, **args)
-        except RuntimeFailure as exc:
-            run.waiting[name] = ("CreateContainerError", str(exc))
-            self.event(pod, "Warning", "Failed", f"Error: {exc}")
-            run.wake_in(5.0)
-            return False
-        self.event(pod, "Normal", "Created", f"Created container {name}")
-        try:
-            await self.runtime.start(container_id)
-        except RuntimeFailure as exc:
-            self.event(pod, "Warning", "Failed", f"Error: failed to start container {name}: {exc}")
-            return True  # it exists, exited: the restart policy and back-off take it from here
-        self.event(pod, "Normal", "Started", f"Started container {name}")
-        return True
-
-    async def _image_ready(self, pod: dict[str, Any], c: dict[str, Any], run: _SyncPass) -> bool:
-        result = await self.images.ensure(
-            c.get("image", ""), c.get("imagePullPolicy"), lambda t, r, m: self.event(pod, t, r, m)
-        )
-        if result.ok:
-            return True
-        run.waiting[c["name"]] = (result.reason, result.message)
-        retry = self.images.retry_in(c.get("image", ""))
-        if result.reason == "ErrImagePull":
-            run.wake_in(min(1.0, retry / 2))  # the next look shows ImagePullBackOff while the back-off runs
-        elif result.reason == "ImagePullBackOff":
-            run.wake_in(max(retry, 0.1))
-        return False
-
-    async def _container_args(
-        self, pod: dict[str, Any], start: Start, sandbox: ContainerInfo, pod_ip: str | None, run: _SyncPass
-    ) -> dict[str, Any] | None:
-        """Docker's create arguments for the container (its claims linked, its env built, its volume and DNS files
-        in place); None, with the container's waiting reason and an event, when they cannot be made yet."""
-        c, name = start.spec, start.spec["name"]
-        try:
-            local_claims = await self.claims.prepare(pod)
-            env = await container_env(
-                pod, c, self.volumes.objects, service_env=await self.service_env.for_pod(pod), pod_ip=pod_ip or "",
-                host_ip=self.host_ip(), allocatable=self.allocatable(),
-                warn=lambda reason, message: self.event(pod, "Warning", reason, message),
-            )  # fmt: skip
-        except (ConfigError, ClaimError, MountError, StatusError, ClientConnectionError) as exc:
-            # A missing ConfigMap, Secret or key, or a claim not yet bound or whose volume cannot be reached: the
-            # kubelet's CreateContainerConfigError, retried until it is there.
-            run.waiting[name] = ("CreateContainerConfigError", str(exc))
-            self.event(pod, "Warning", "Failed", f"Error: {exc}")
-            run.wake_in(2.0)
-            return None
-        try:
-            await asyncio.to_thread(self._make_volume_dirs, pod, local_claims)
-            args = spec.container_args(
-                pod, c, sandbox_id=sandbox.id, restart_count=start.restart_count, init=start.init,
-                root_dir=self.config.root_dir, env=env,
-            )  # fmt: skip
-            binds, warnings = pod_dns.write_pod_files(
-                spec.pod_dir(self.config.root_dir, pod), pod, c, pod_ip=pod_ip or "",
-                cluster_dns=self.config.cluster_dns, cluster_domain=self.config.cluster_domain,
-                host=read_resolv_conf(self.config.resolv_conf),
-            )  # fmt: skip
-        except MountError as exc:
-            # A mount that would leave its volume (a subPath through a symlink, a volume written past the API):
-            # this container is not created; the pod's other containers and every other pod carry on.
-            log.warning("container %s of %s not created: %s", name, pod["metadata"].get("name"), exc)
-            run.waiting[name] = ("CreateContainerConfigError", str(exc))
-            self.event(pod, "Warning", "Failed", f"Error: {exc}")
-            run.wake_in(10.0)
-            return None
-        args["mounts"] = [*args["mounts"], *(Mount(t, s, type="bind", read_only=True) for s, t in binds)]
-        for reason, message in warnings:
-            self.event(pod, "Warning", reason, message)
-        return args
-
-    def _make_volume_dirs(self, pod: dict[str, Any], local_claims: dict[str, str]) -> None:
-        """The pod's emptyDir directories (mode 0777, as the kubelet makes them: any user of the pod writes there)
-        and hostPath DirectoryOrCreate ones; then the fsGroup's ownership of its emptyDirs and local claims."""
-        paths = spec.volume_paths(self.config.root_dir, pod)
-        empty_dirs = [
-            str(v["name"])
-            for v in pod.get("spec", {}).get("volumes") or []
-            if "emptyDir" in v and (v["emptyDir"] or {}).get("medium") != "Memory"
-        ]
-        for name, (path, kind) in paths.items():
-            if kind == "DirectoryOrCreate" and path and not Path(path).exists():
-                Path(path).mkdir(parents=True, exist_ok=True)
-                if name in empty_dirs:
-                    os.chmod(path, 0o777)
-        try:
-            group, policy = ownership.fs_group(pod), ownership.change_policy(pod)
-        except ownership.OwnershipError as exc:
-            raise MountError(str(exc)) from exc
-        if group is None:
-            return
-        for name, path in [*((n, paths[n][0]) for n in empty_dirs), *local_claims.items()]:
-            try:
-                ownership.set_volume_ownership(path, group, policy)
-            except OSError as exc:
-                raise MountError(f'fsGroup ownership of volume "{name}" failed: {exc}') from exc
 
     async def _gc_instances(self, by_name: dict[str, list[ContainerInfo]]) -> None:
         """Keep the latest two instances of each container (the current one and the one `--previous` shows)."""
@@ -575,41 +342,3 @@ class PodSyncer:
                 await self.runtime.remove_pod_volumes(uid)  # emptyDir medium Memory
             except RuntimeFailure as exc:
                 log.warning("volumes of pod %s not removed: %s", uid, exc)
-
-    async def _write_status(
-        self,
-        pod: dict[str, Any],
-        init_views: list[ContainerView],
-        app_views: list[ContainerView],
-        init_failed: bool,
-        override: dict[str, Any] | None = None,
-    ) -> dict[str, Any] | None:
-        uid = pod["metadata"]["uid"]
-        old = pod.get("status") or {}
-        # Our last write may not have come back through the informer yet: base transition times on it.
-        base = {**pod, "status": self.last_status.get(uid) or old}
-        start_time = (
-            old.get("startTime") or (self.last_status.get(uid) or {}).get("startTime") or now_rfc3339()
-        )
-        status = pod_status(
-            base, init_views, app_views, pod_ip=self.pod_ips.get(uid) or None, host_ip=self.host_ip(),
-            start_time=start_time, init_failed=init_failed,
-        )  # fmt: skip
-        status.update(override or {})
-        if not status_changed(old, status) or self.last_status.get(uid) == status:
-            return status
-        md = pod["metadata"]
-        try:
-            # The uid is a precondition: a pod recreated under the same name (a StatefulSet member) must not
-            # get the status of the one this worker ran.
-            body = {"metadata": {"uid": uid}, "status": status}
-            await self.client.patch(PODS, md["name"], body, md.get("namespace"), subresource="status")
-        except StatusError as exc:
-            if is_not_found(exc) or is_conflict(exc):  # gone, or the uid precondition names another pod
-                return None
-            raise
-        except ClientConnectionError as exc:
-            log.warning("status of %s not written: %s", md["name"], exc)
-            return status
-        self.last_status[uid] = status
-        return status

@@ -2,7 +2,7 @@
 [--kubelet-certificate-authority CA] [--metric-resolution 15] [--secure-port 4443] [...]`.
 
 It runs as its own identity, system:metrics-server (the client certificate in that kubeconfig, made by `kctl up`
-and compose), with the bootstrap roles of apiserver/auth/bootstrap.py: get/list nodes, get nodes/metrics and
+and compose), with the bootstrap roles of apiserver/auth/roles_addons.py: get/list nodes, get nodes/metrics and
 nodes/stats (the kubelets check that), list pods, create reviews; in kube-system its own Service and
 EndpointSlice.
 

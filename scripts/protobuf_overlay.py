@@ -1,4 +1,4 @@
-"""Print protobuf overlay lines (apiserver/protobuf_schema.py) for Go types of k8s.io/api, from their struct tags.
+"""Print protobuf overlay lines (apiserver/protobuf_fields.py) for Go types of k8s.io/api, from their struct tags.
 
     python scripts/protobuf_overlay.py K8S_API_CHECKOUT/batch/v1/types.go Job JobSpec JobTemplateSpec
 

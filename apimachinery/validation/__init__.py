@@ -17,24 +17,14 @@ kube-proxy, the kubelet and the log proxy call again where a value becomes a com
 from __future__ import annotations
 
 from apimachinery.validation.common import (
-    QUANTITY_FORMAT,
     NameCheck,
     check_int,
     duplicate,
     forbidden,
     invalid,
-    is_cidr,
-    is_dns1035_label,
-    is_dns1123_label,
-    is_dns1123_subdomain,
-    is_ip,
-    is_label_value,
-    is_port_name,
-    is_qualified_name,
     local_descending_path_errors,
     not_found,
     not_supported,
-    parse_quantity,
     required,
     selector_matches,
     show,
@@ -72,7 +62,18 @@ from apimachinery.validation.pods import (
     TAINT_EFFECTS,
     validate_pod_spec,
 )
+from apimachinery.validation.quantity import QUANTITY_FORMAT, parse_quantity
 from apimachinery.validation.services import SERVICE_TYPES
+from apimachinery.validation.syntax import (
+    is_cidr,
+    is_dns1035_label,
+    is_dns1123_label,
+    is_dns1123_subdomain,
+    is_ip,
+    is_label_value,
+    is_port_name,
+    is_qualified_name,
+)
 
 __all__ = [
     "DNS_POLICIES",

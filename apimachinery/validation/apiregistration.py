@@ -10,17 +10,8 @@ from __future__ import annotations
 import base64
 import binascii
 
-from apimachinery.validation.common import (
-    Errs,
-    Obj,
-    _map,
-    forbidden,
-    invalid,
-    is_dns1035_label,
-    is_dns1123_label,
-    is_dns1123_subdomain,
-    required,
-)
+from apimachinery.validation.common import Errs, Obj, _map, forbidden, invalid, required
+from apimachinery.validation.syntax import is_dns1035_label, is_dns1123_label, is_dns1123_subdomain
 
 DEFAULT_SERVICE_PORT = 443
 

@@ -11,18 +11,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from apimachinery.validation.common import (
-    Errs,
-    Obj,
-    _dict,
-    _map,
-    invalid,
-    is_dns1123_label,
-    is_dns1123_subdomain,
-    not_supported,
-    parse_quantity,
-    required,
-)
+from apimachinery.validation.common import Errs, Obj, _dict, _map, invalid, not_supported, required
+from apimachinery.validation.quantity import parse_quantity
+from apimachinery.validation.syntax import is_dns1123_label, is_dns1123_subdomain
 
 DEFAULT_CPU_UTILIZATION = 80
 MAX_STABILIZATION_WINDOW = 3600  # MaxStabilizationWindowSeconds

@@ -18,15 +18,13 @@ from apimachinery.validation.common import (
     Obj,
     _items,
     _map,
-    _regex_error,
     forbidden,
     invalid,
-    is_dns1123_subdomain,
-    is_qualified_name,
     local_descending_path_errors,
     not_supported,
     required,
 )
+from apimachinery.validation.syntax import _regex_error, is_dns1123_subdomain, is_qualified_name
 
 MODE_ERROR = "must be a number between 0 and 0777 (octal), both inclusive"
 VOLUME_FIELD_PATHS = ["metadata.annotations", "metadata.labels", "metadata.name", "metadata.namespace",

@@ -16,13 +16,11 @@ from apimachinery.validation.common import (
     _items,
     duplicate,
     invalid,
-    is_dns1123_label,
-    is_dns1123_subdomain,
-    is_qualified_name,
     not_supported,
     required,
 )
 from apimachinery.validation.pods import PROTOCOLS
+from apimachinery.validation.syntax import is_dns1123_label, is_dns1123_subdomain, is_qualified_name
 
 ADDRESS_TYPES = ["FQDN", "IPv4", "IPv6"]
 MAX_ENDPOINTS = 1000

@@ -20,11 +20,11 @@ from apimachinery.validation.common import (
     _items,
     forbidden,
     invalid,
-    is_port_name,
     not_supported,
     required,
     validate_label_selector,
 )
+from apimachinery.validation.syntax import is_port_name
 
 PROTOCOLS = ["TCP", "UDP", "SCTP"]
 POLICY_TYPES = ["Ingress", "Egress"]

@@ -21,14 +21,12 @@ from apimachinery.validation.common import (
     _port_number,
     duplicate,
     invalid,
-    is_dns1123_subdomain,
-    is_label_value,
-    is_qualified_name,
     not_supported,
     required,
 )
 from apimachinery.validation.network import cidr_errors, ip_errors, parse_cidr
 from apimachinery.validation.pods import TAINT_EFFECTS, _quantity
+from apimachinery.validation.syntax import is_dns1123_subdomain, is_label_value, is_qualified_name
 
 ADDRESS_TYPES = ["ExternalDNS", "ExternalIP", "Hostname", "InternalDNS", "InternalIP"]
 _IP_TYPES = ("InternalIP", "ExternalIP")

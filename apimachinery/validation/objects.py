@@ -11,8 +11,6 @@ from apimachinery.validation import rbac
 from apimachinery.validation.apiregistration import KINDS as APIREGISTRATION_KINDS
 from apimachinery.validation.autoscaling import KINDS as AUTOSCALING_KINDS
 from apimachinery.validation.common import (
-    _PERCENT,
-    _RE_PERCENT,
     Cause,
     Errs,
     NameCheck,
@@ -21,13 +19,8 @@ from apimachinery.validation.common import (
     _enum,
     _map,
     _min,
-    _regex_error,
     forbidden,
     invalid,
-    is_dns1035_label,
-    is_dns1123_label,
-    is_dns1123_subdomain,
-    is_qualified_name,
     not_supported,
     required,
     selector_matches,
@@ -52,6 +45,15 @@ from apimachinery.validation.services import (
     validate_service_update,
 )
 from apimachinery.validation.storage import KINDS as STORAGE_KINDS
+from apimachinery.validation.syntax import (
+    _PERCENT,
+    _RE_PERCENT,
+    _regex_error,
+    is_dns1035_label,
+    is_dns1123_label,
+    is_dns1123_subdomain,
+    is_qualified_name,
+)
 from apimachinery.validation.workloads import KINDS as WORKLOAD_KINDS
 
 # --- apps -----------------------------------------------------------------------------------------------------

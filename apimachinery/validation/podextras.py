@@ -18,13 +18,12 @@ from apimachinery.validation.common import (
     _items,
     _map,
     invalid,
-    is_dns1123_label,
-    is_dns1123_subdomain,
     local_descending_path_errors,
     not_supported,
     required,
 )
 from apimachinery.validation.network import ip_errors
+from apimachinery.validation.syntax import is_dns1123_label, is_dns1123_subdomain
 
 SECCOMP_TYPES = ["Localhost", "RuntimeDefault", "Unconfined"]
 PROC_MOUNT_TYPES = ["Default", "Unmasked"]

@@ -6,7 +6,6 @@ import re
 from typing import Any
 
 from apimachinery.validation.common import (
-    _MSG_QUANTITY,
     INT64_MAX,
     INT64_MIN,
     Errs,
@@ -23,14 +22,8 @@ from apimachinery.validation.common import (
     duplicate,
     forbidden,
     invalid,
-    is_dns1123_label,
-    is_dns1123_subdomain,
-    is_label_value,
-    is_port_name,
-    is_qualified_name,
     not_found,
     not_supported,
-    parse_quantity,
     required,
     show,
     validate_labels,
@@ -49,6 +42,14 @@ from apimachinery.validation.podextras import (
     validate_mount,
     validate_pod_security,
     validate_port_host_ip,
+)
+from apimachinery.validation.quantity import _MSG_QUANTITY, parse_quantity
+from apimachinery.validation.syntax import (
+    is_dns1123_label,
+    is_dns1123_subdomain,
+    is_label_value,
+    is_port_name,
+    is_qualified_name,
 )
 
 # --- pods -----------------------------------------------------------------------------------------------------

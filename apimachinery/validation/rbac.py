@@ -16,11 +16,11 @@ from apimachinery.validation.common import (
     _dict,
     _items,
     invalid,
-    is_dns1123_subdomain,
     not_supported,
     required,
     validate_label_selector,
 )
+from apimachinery.validation.syntax import is_dns1123_subdomain
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
 SUBJECT_KINDS = ["Group", "ServiceAccount", "User"]

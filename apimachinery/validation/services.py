@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 from apimachinery.validation.common import (
-    _MSG_IP,
     Errs,
     Obj,
     _dict,
@@ -21,9 +20,6 @@ from apimachinery.validation.common import (
     duplicate,
     forbidden,
     invalid,
-    is_dns1123_label,
-    is_dns1123_subdomain,
-    is_qualified_name,
     required,
     validate_labels,
 )
@@ -34,6 +30,7 @@ from apimachinery.validation.network import (
     parse_ip,
 )
 from apimachinery.validation.pods import PROTOCOLS
+from apimachinery.validation.syntax import _MSG_IP, is_dns1123_label, is_dns1123_subdomain, is_qualified_name
 
 SERVICE_TYPES = ["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"]
 IP_FAMILIES = ["IPv4", "IPv6"]

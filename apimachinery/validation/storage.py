@@ -18,13 +18,12 @@ from apimachinery.validation.common import (
     _map,
     forbidden,
     invalid,
-    is_dns1123_subdomain,
-    is_qualified_name,
     not_supported,
     required,
     validate_label_selector,
 )
 from apimachinery.validation.pods import _quantity
+from apimachinery.validation.syntax import is_dns1123_subdomain, is_qualified_name
 
 NameCheck = Any
 

@@ -16,8 +16,6 @@ from apimachinery.validation.common import (
     NameCheck,
     forbidden,
     invalid,
-    is_dns1123_label,
-    is_dns1123_subdomain,
     not_supported,
     required,
     selector_matches,
@@ -26,6 +24,7 @@ from apimachinery.validation.common import (
     validate_labels,
 )
 from apimachinery.validation.pods import validate_pod_spec
+from apimachinery.validation.syntax import is_dns1123_label, is_dns1123_subdomain
 
 Obj = dict[str, Any]
 Errs = list[dict[str, str]]

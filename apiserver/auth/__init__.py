@@ -5,6 +5,8 @@
     impersonation.py    Impersonate-* headers
     authorizer.py       the authorizer interface, the chain, the 403 message
     rbac.py, node.py    the RBAC and Node authorizers; bootstrap.py the roles every cluster starts with
+    policy.py           the vocabulary of those roles (rules, role and binding shapes)
+    roles_*.py          the bootstrap rules by who they are for: people, components, add-ons
     reviews.py          TokenReview, the access reviews, SelfSubjectReview, TokenRequest
     filter.py           the ASGI middleware that runs authentication and authorization on every request
 

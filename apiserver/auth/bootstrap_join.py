@@ -1,5 +1,6 @@
 """The bootstrap roles for machines that join a cluster (upstream's bootstrappolicy, plus the bindings and the
-cluster-info Role that `kubeadm init` creates), reconciled at start-up with the rest of apiserver/auth/bootstrap.py.
+cluster-info Role that `kubeadm init` creates), reconciled at start-up with the rest of apiserver/auth/bootstrap.py
+and built with apiserver/auth/policy.py.
 
     system:node-bootstrapper                                    create and read CSRs (a bootstrap token's user)
     system:certificates.k8s.io:certificatesigningrequests:nodeclient       may have a node client CSR auto-approved
@@ -18,7 +19,7 @@ from typing import Any
 from apimachinery import bootstraptoken as bt
 from apimachinery import user as users
 from apimachinery.certificates import KUBE_APISERVER_CLIENT, KUBELET_CLIENT, KUBELET_SERVING
-from apiserver.auth.bootstrap import (
+from apiserver.auth.policy import (
     READ,
     binding,
     cluster_role,

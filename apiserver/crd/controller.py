@@ -22,7 +22,7 @@ from apimachinery.backoff import Backoff
 from apimachinery.errors import StatusError
 from apiserver.crd.info import infos_from_crd
 from apiserver.crd.lifecycle import CLEANUP_FINALIZER, desired_status, established
-from apiserver.registry import DeleteOptions, ListOptions
+from apiserver.registry_types import DeleteOptions, ListOptions
 
 if TYPE_CHECKING:
     from apiserver.server import APIServer

@@ -16,7 +16,8 @@ from typing import Any
 from apimachinery import errors
 from apiserver.crd import structural
 from apiserver.crd.info import CustomResourceInfo
-from apiserver.registry import DeleteOptions, ListOptions, Store
+from apiserver.registry import Store
+from apiserver.registry_types import DeleteOptions, ListOptions
 from apiserver.storage.interface import Storage
 from apiserver.strategy import Strategy
 from apiserver.watchcache import CacheEvent, WatchCache

@@ -9,16 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from apimachinery.validation.common import (
-    Cause,
-    forbidden,
-    invalid,
-    is_dns1035_label,
-    is_dns1123_label,
-    is_dns1123_subdomain,
-    not_supported,
-    required,
-)
+from apimachinery.validation.common import Cause, forbidden, invalid, not_supported, required
+from apimachinery.validation.syntax import is_dns1035_label, is_dns1123_label, is_dns1123_subdomain
 from apiserver.crd import structural
 
 Obj = dict[str, Any]

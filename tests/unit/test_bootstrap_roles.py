@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from apiserver.auth import bootstrap
+from apiserver.auth import bootstrap, policy, roles_addons, roles_components
 from apiserver.auth.rbac import covers
 
 READ = ("get", "list", "watch")
@@ -104,7 +104,7 @@ def _missing(rules: list[dict], calls: list[tuple[str, tuple[str, ...], str, tup
     for who, verbs, group, resources in calls:
         for verb in verbs:
             for resource in resources:
-                if not covers(rules, bootstrap.rule(verb, group, resource)):
+                if not covers(rules, policy.rule(verb, group, resource)):
                     missing.append(f"{who}: {verb} {resource}.{group or 'core'}")
     return missing
 
@@ -112,11 +112,11 @@ def _missing(rules: list[dict], calls: list[tuple[str, tuple[str, ...], str, tup
 @pytest.mark.parametrize(
     ("rules", "calls"),
     [
-        (bootstrap.CONTROLLER_MANAGER, CONTROLLER_MANAGER_CALLS),
-        (bootstrap.SCHEDULER, SCHEDULER_CALLS),
-        (bootstrap.NODE_PROXIER, NODE_PROXIER_CALLS),
-        (bootstrap.KUBE_DNS, KUBE_DNS_CALLS),
-        (bootstrap.NETPOL_AGENT, NETPOL_AGENT_CALLS),
+        (roles_components.CONTROLLER_MANAGER, CONTROLLER_MANAGER_CALLS),
+        (roles_components.SCHEDULER, SCHEDULER_CALLS),
+        (roles_components.NODE_PROXIER, NODE_PROXIER_CALLS),
+        (roles_addons.KUBE_DNS, KUBE_DNS_CALLS),
+        (roles_components.NETPOL_AGENT, NETPOL_AGENT_CALLS),
     ],
     ids=[
         "system:kube-controller-manager",
@@ -132,7 +132,9 @@ def test_each_component_role_covers_its_calls(rules: list[dict], calls: list) ->
 
 def test_the_tables_can_fail() -> None:
     """A request no role grants is reported (so the tables above are checked, not assumed)."""
-    assert _missing(bootstrap.NODE_PROXIER, [("x", ("create",), "", ("pods",))]) == ["x: create pods.core"]
+    assert _missing(roles_components.NODE_PROXIER, [("x", ("create",), "", ("pods",))]) == [
+        "x: create pods.core"
+    ]
 
 
 def _publish_rules(namespace: str) -> list[dict]:
@@ -152,23 +154,23 @@ def test_kube_dns_publishes_in_kube_system_only_and_only_its_own_objects() -> No
     for who, verbs, group, resources, name in KUBE_DNS_PUBLISH_CALLS:
         for verb in verbs:
             for resource in resources:
-                wanted = bootstrap.rule(verb, group, resource, names=(name,) if name else ())
+                wanted = policy.rule(verb, group, resource, names=(name,) if name else ())
                 assert covers(rules, wanted), f"{who}: {verb} {resource}"
     assert _publish_rules("default") == []
     # Updates are held to its own objects; the Service it never changes; nothing is deleted.
     for verb, group, resource in [("update", "", "endpoints"), ("update", "discovery.k8s.io", "endpointslices"),
                                   ("update", "", "services"), ("delete", "", "endpoints"), ("patch", "", "endpoints"),
                                   ("get", "", "secrets"), ("list", "", "endpoints")]:  # fmt: skip
-        assert not covers(rules, bootstrap.rule(verb, group, resource, names=("coredns",))), (verb, resource)
-    assert not covers(bootstrap.KUBE_DNS, bootstrap.rule("list", "", "secrets"))
+        assert not covers(rules, policy.rule(verb, group, resource, names=("coredns",))), (verb, resource)
+    assert not covers(roles_addons.KUBE_DNS, policy.rule("list", "", "secrets"))
 
 
 def test_the_netpol_agent_role_is_only_its_calls() -> None:
     """Least privilege: the agent never writes what it enforces, nor reads anything beyond its informers."""
     for verb in ("get", "create", "update", "patch", "delete"):
         assert not covers(
-            bootstrap.NETPOL_AGENT, bootstrap.rule(verb, "networking.k8s.io", "networkpolicies")
+            roles_components.NETPOL_AGENT, policy.rule(verb, "networking.k8s.io", "networkpolicies")
         )
     for verb in ("get", "list", "watch"):
-        assert not covers(bootstrap.NETPOL_AGENT, bootstrap.rule(verb, "", "secrets"))
-    assert not covers(bootstrap.NETPOL_AGENT, bootstrap.rule("update", "", "pods"))
+        assert not covers(roles_components.NETPOL_AGENT, policy.rule(verb, "", "secrets"))
+    assert not covers(roles_components.NETPOL_AGENT, policy.rule("update", "", "pods"))

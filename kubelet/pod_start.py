@@ -1,0 +1,211 @@
+"""Starting a pod's containers (kubelet/pod_sync.py decides which): the sandbox with its network, each
+container's image, volume directories and Docker create arguments, then create and start, with the waiting
+reason and the time to look again when a step cannot finish yet."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from docker.types import Mount
+
+from apimachinery.client import ClientConnectionError
+from apimachinery.dnsconfig import read_resolv_conf
+from apimachinery.errors import StatusError
+from kubelet import pod_dns
+from kubelet.claims import ClaimError, ClaimVolumes
+from kubelet.config import KubeletConfig
+from kubelet.env import container_env
+from kubelet.images import ImageManager
+from kubelet.network.pod_network import PodNetwork
+from kubelet.pod_actions import Start
+from kubelet.runtime import spec
+from kubelet.runtime.docker import ContainerInfo, DockerRuntime, ImageMissing, RuntimeFailure
+from kubelet.runtime.mounts import MountError
+from kubelet.service_env import MasterServiceEnv
+from kubelet.volumes import ownership
+from kubelet.volumes.manager import ApiVolumes, SetUpFailure
+from kubelet.volumes.sources import ConfigError
+
+log = logging.getLogger("kubelet.sync")
+
+EventFn = Callable[[dict[str, Any], str, str, str], None]
+
+
+@dataclass
+class SyncPass:
+    """What one sync learns on its way: the containers' waiting reasons, and when it wants to run again."""
+
+    waiting: dict[str, tuple[str, str]] = field(default_factory=dict)
+    requeue: float | None = None
+
+    def wake_in(self, seconds: float) -> None:
+        self.requeue = seconds if self.requeue is None else min(self.requeue, seconds)
+
+
+class PodStarter:
+    """The start steps of `PodSyncer`, which holds these parts."""
+
+    config: KubeletConfig
+    runtime: DockerRuntime
+    network: PodNetwork
+    images: ImageManager
+    event: EventFn
+    host_ip: Callable[[], str]
+    pod_ips: dict[str, str]
+    claims: ClaimVolumes
+    allocatable: Callable[[], dict[str, str]]
+    volumes: ApiVolumes
+    volume_failures: dict[str, list[SetUpFailure]]
+    service_env: MasterServiceEnv
+
+    async def _create_sandbox(self, pod: dict[str, Any], attempt: int) -> ContainerInfo:
+        uid = pod["metadata"]["uid"]
+        image = self.config.pause_image
+        args = dict(
+            name=spec.sandbox_name(pod, attempt),
+            labels=spec.sandbox_labels(pod, attempt),
+            hostname=pod_dns.container_hostname(pod, self.config.cluster_domain),
+            ipc_mode="shareable",
+            mounts=spec.sandbox_mounts(pod),  # the pod's emptyDir medium Memory volumes live as long as it
+            **self.network.sandbox_args(pod),
+        )
+        try:
+            sandbox_id = await self.runtime.create(image, **args)
+        except ImageMissing:  # pulled only when missing: no image inspect before every sandbox
+            await self.runtime.pull(image)
+            sandbox_id = await self.runtime.create(image, **args)
+        await self.runtime.start(sandbox_id)
+        sandbox = await self.runtime.inspect(sandbox_id)
+        if sandbox is None or not sandbox.running:
+            raise RuntimeFailure("pause container exited at once")
+        try:
+            pod_ip = await self.network.setup(pod, sandbox)
+        except Exception:
+            await self.runtime.remove(sandbox_id)
+            raise
+        self.pod_ips[uid] = pod_ip
+        return sandbox
+
+    async def _prepare(
+        self, pod: dict[str, Any], start: Start, sandbox: ContainerInfo, pod_ip: str | None, run: SyncPass
+    ) -> dict[str, Any] | None:
+        """Pull (per policy) and make the create arguments of one container; None (and a waiting reason) when it
+        cannot be created yet."""
+        c, name = start.spec, start.spec["name"]
+        if not await self._image_ready(pod, c, run):
+            return None
+        if self.volume_failures.get(pod["metadata"]["uid"]):
+            run.waiting[name] = ("ContainerCreating", "")  # FailedMount events say which volume and why
+            return None
+        return await self._container_args(pod, start, sandbox, pod_ip, run)
+
+    async def _create_and_start(
+        self, pod: dict[str, Any], name: str, args: dict[str, Any], run: SyncPass
+    ) -> bool:
+        """Create and start one container. False (and a waiting reason) when it could not be created."""
+        image = args.pop("image")
+        try:
+            container_id = await self.runtime.create(image, **args)
+        except RuntimeFailure as exc:
+            run.waiting[name] = ("CreateContainerError", str(exc))
+            self.event(pod, "Warning", "Failed", f"Error: {exc}")
+            run.wake_in(5.0)
+            return False
+        self.event(pod, "Normal", "Created", f"Created container {name}")
+        try:
+            await self.runtime.start(container_id)
+        except RuntimeFailure as exc:
+            self.event(pod, "Warning", "Failed", f"Error: failed to start container {name}: {exc}")
+            return True  # it exists, exited: the restart policy and back-off take it from here
+        self.event(pod, "Normal", "Started", f"Started container {name}")
+        return True
+
+    async def _image_ready(self, pod: dict[str, Any], c: dict[str, Any], run: SyncPass) -> bool:
+        result = await self.images.ensure(
+            c.get("image", ""), c.get("imagePullPolicy"), lambda t, r, m: self.event(pod, t, r, m)
+        )
+        if result.ok:
+            return True
+        run.waiting[c["name"]] = (result.reason, result.message)
+        retry = self.images.retry_in(c.get("image", ""))
+        if result.reason == "ErrImagePull":
+            run.wake_in(min(1.0, retry / 2))  # the next look shows ImagePullBackOff while the back-off runs
+        elif result.reason == "ImagePullBackOff":
+            run.wake_in(max(retry, 0.1))
+        return False
+
+    async def _container_args(
+        self, pod: dict[str, Any], start: Start, sandbox: ContainerInfo, pod_ip: str | None, run: SyncPass
+    ) -> dict[str, Any] | None:
+        """Docker's create arguments for the container (its claims linked, its env built, its volume and DNS files
+        in place); None, with the container's waiting reason and an event, when they cannot be made yet."""
+        c, name = start.spec, start.spec["name"]
+        try:
+            local_claims = await self.claims.prepare(pod)
+            env = await container_env(
+                pod, c, self.volumes.objects, service_env=await self.service_env.for_pod(pod), pod_ip=pod_ip or "",
+                host_ip=self.host_ip(), allocatable=self.allocatable(),
+                warn=lambda reason, message: self.event(pod, "Warning", reason, message),
+            )  # fmt: skip
+        except (ConfigError, ClaimError, MountError, StatusError, ClientConnectionError) as exc:
+            # A missing ConfigMap, Secret or key, or a claim not yet bound or whose volume cannot be reached: the
+            # kubelet's CreateContainerConfigError, retried until it is there.
+            run.waiting[name] = ("CreateContainerConfigError", str(exc))
+            self.event(pod, "Warning", "Failed", f"Error: {exc}")
+            run.wake_in(2.0)
+            return None
+        try:
+            await asyncio.to_thread(self._make_volume_dirs, pod, local_claims)
+            args = spec.container_args(
+                pod, c, sandbox_id=sandbox.id, restart_count=start.restart_count, init=start.init,
+                root_dir=self.config.root_dir, env=env,
+            )  # fmt: skip
+            binds, warnings = pod_dns.write_pod_files(
+                spec.pod_dir(self.config.root_dir, pod), pod, c, pod_ip=pod_ip or "",
+                cluster_dns=self.config.cluster_dns, cluster_domain=self.config.cluster_domain,
+                host=read_resolv_conf(self.config.resolv_conf),
+            )  # fmt: skip
+        except MountError as exc:
+            # A mount that would leave its volume (a subPath through a symlink, a volume written past the API):
+            # this container is not created; the pod's other containers and every other pod carry on.
+            log.warning("container %s of %s not created: %s", name, pod["metadata"].get("name"), exc)
+            run.waiting[name] = ("CreateContainerConfigError", str(exc))
+            self.event(pod, "Warning", "Failed", f"Error: {exc}")
+            run.wake_in(10.0)
+            return None
+        args["mounts"] = [*args["mounts"], *(Mount(t, s, type="bind", read_only=True) for s, t in binds)]
+        for reason, message in warnings:
+            self.event(pod, "Warning", reason, message)
+        return args
+
+    def _make_volume_dirs(self, pod: dict[str, Any], local_claims: dict[str, str]) -> None:
+        """The pod's emptyDir directories (mode 0777, as the kubelet makes them: any user of the pod writes there)
+        and hostPath DirectoryOrCreate ones; then the fsGroup's ownership of its emptyDirs and local claims."""
+        paths = spec.volume_paths(self.config.root_dir, pod)
+        empty_dirs = [
+            str(v["name"])
+            for v in pod.get("spec", {}).get("volumes") or []
+            if "emptyDir" in v and (v["emptyDir"] or {}).get("medium") != "Memory"
+        ]
+        for name, (path, kind) in paths.items():
+            if kind == "DirectoryOrCreate" and path and not Path(path).exists():
+                Path(path).mkdir(parents=True, exist_ok=True)
+                if name in empty_dirs:
+                    os.chmod(path, 0o777)
+        try:
+            group, policy = ownership.fs_group(pod), ownership.change_policy(pod)
+        except ownership.OwnershipError as exc:
+            raise MountError(str(exc)) from exc
+        if group is None:
+            return
+        for name, path in [*((n, paths[n][0]) for n in empty_dirs), *local_claims.items()]:
+            try:
+                ownership.set_volume_ownership(path, group, policy)
+            except OSError as exc:
+                raise MountError(f'fsGroup ownership of volume "{name}" failed: {exc}') from exc
