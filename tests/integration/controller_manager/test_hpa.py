@@ -186,11 +186,20 @@ async def test_scales_up_to_max_and_down_after_the_window(
     assert await replicas(client, namespace) == 3
     await eventually(lambda: _equals(replicas(client, namespace), 1), 15, what="scale-down to 1")
     assert asyncio.get_running_loop().time() - quiet_since >= 1.5  # not before the window
-    got = await client.get(HPAS, "web", namespace)
-    assert got["status"]["desiredReplicas"] == 1
-    assert ("SuccessfulRescale", "New size: 1; reason: All metrics below target") in await events_of(
-        client, namespace, "web"
-    )
+
+    # The controller writes the scale first, then the HPA's status (as upstream's does), and the event after both:
+    # they follow the new count, not with it.
+    async def status_says_one() -> bool:
+        got = await client.get(HPAS, "web", namespace)
+        return bool(got["status"].get("desiredReplicas") == 1)
+
+    await eventually(status_says_one, 10, what="status.desiredReplicas 1")
+    rescaled = ("SuccessfulRescale", "New size: 1; reason: All metrics below target")
+
+    async def rescale_event() -> bool:
+        return rescaled in await events_of(client, namespace, "web")
+
+    await eventually(rescale_event, 10, what="SuccessfulRescale to 1")
 
 
 async def test_no_metrics_and_no_scale_are_conditions_and_events(
