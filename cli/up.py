@@ -63,11 +63,14 @@ from cli.up_state import (
 app = typer.Typer()
 
 
-def _wait(what: str, check: Callable[[], bool], timeout: float, state: Path, component: str) -> None:
+def _wait(
+    what: str, check: Callable[[], bool], timeout: float, state: Path, component: str, say: bool = True
+) -> None:
     """Poll `check` until it holds; on timeout, or when the supervisor has died, fail showing the end of the
     component's log (or the supervisor's)."""
     start = time.monotonic()
-    _err(f"waiting for {what}...")
+    if say:
+        _err(f"waiting for {what}...")
     while time.monotonic() < start + timeout:
         try:
             if check():
@@ -170,7 +173,21 @@ def _wait_until_up(
     with _admin_client(creds) as admin:
         _wait(f"node {node_name} to be Ready", lambda: _node_ready(master, node_name, admin), timeout, state,
               "kubelet")  # fmt: skip
+    # The supervisor's own liveness probe (every second) marks each component running: until it has, `kctl status`
+    # would say "starting" for a component that already answers.
+    _wait(
+        "the supervisor to see every component running",
+        lambda: _all_running(state),
+        30,
+        state,
+        "kube-apiserver",
+    )
     return kubeconfig
+
+
+def _all_running(state: Path) -> bool:
+    status = _read_status(state)
+    return bool(status) and all(c.get("state") == "running" for c in status)
 
 
 def _component_rows(state: Path, spec: dict[str, Any]) -> list[list[str]]:

@@ -156,10 +156,35 @@ def test_pki() -> TestPKI:
     return pki
 
 
+_HANDED_OUT: set[int] = set()
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A loopback port nothing listens on, for a server a test starts a moment later. It comes from below the
+    kernel's ephemeral range: a port the kernel picked (bind to 0) is also what it hands to the next outgoing
+    connection, which then holds it when the server binds (a kubelet failed with "address already in use"), and
+    from below the NodePort range (30000-32767, where kube-proxy may listen). Not the same port twice in one test
+    process."""
+    low = min(_ephemeral_low(), 30000)
+    for _ in range(200):
+        port = random.randrange(15000, max(low, 15001))
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
+    raise RuntimeError(f"no free loopback port in 15000-{low - 1} after 200 tries")
 
 
 def docker_ok() -> bool:

@@ -171,9 +171,8 @@ def container_id(pod: dict[str, Any], container: str) -> str:
 
 def make_pod(name: str, node: str, containers: list[dict[str, Any]], **spec: Any) -> dict[str, Any]:
     """A pod bound to `node` (no scheduler here), busybox unless a container says otherwise, a short grace period."""
-    return factories.pod(
-        name, image=BUSYBOX_IMAGE, node=node, containers=containers, terminationGracePeriodSeconds=1, **spec
-    )
+    spec.setdefault("terminationGracePeriodSeconds", 1)
+    return factories.pod(name, image=BUSYBOX_IMAGE, node=node, containers=containers, **spec)
 
 
 def cleanup_node(kubelet: KubeletProc) -> None:

@@ -4,14 +4,17 @@ with its exit code (`returncode`) and stdin, and `portforward(...)` to a server 
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from kubernetes import client, config
 from kubernetes.stream import portforward, stream
 
 from tests.e2e.kubelet.helpers import NodePair, make_pod
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e]
 
@@ -82,6 +85,7 @@ def test_portforward_raw_socket(core: client.CoreV1Api, web: tuple[str, str]) ->
     assert reply.startswith(b"HTTP/1.") and b" 200 " in reply.split(b"\r\n")[0], reply[:200]
     assert reply.endswith(b"hello-from-pod\n")
     assert pf.error(8080) is None
+    _close(pf)
 
 
 def test_portforward_refused_port_reports_error(core: client.CoreV1Api, web: tuple[str, str]) -> None:
@@ -96,3 +100,13 @@ def test_portforward_refused_port_reports_error(core: client.CoreV1Api, web: tup
         time.sleep(0.05)
     assert "8081" in (pf.error(8081) or ""), pf.error(8081)
     assert "refused" in (pf.error(8081) or "").lower()
+    _close(pf)
+
+
+def _close(pf: Any) -> None:
+    """Close a port-forward for good: its local sockets, then (once the client's proxy thread has ended) the
+    websocket's own socket, which websocket-client's close() skips once it no longer counts it as connected."""
+    pf.close()
+    wait_until(lambda: not any(t.name.startswith("Kubernetes port forward proxy") for t in threading.enumerate()),
+               10, what="the port-forward proxy thread to end")  # fmt: skip
+    pf.websocket.shutdown()

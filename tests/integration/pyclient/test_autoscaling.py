@@ -53,6 +53,7 @@ def test_hpa_v1_and_v2_and_scale(api_client: client.ApiClient, ns: str) -> None:
     v2.patch_namespaced_horizontal_pod_autoscaler("web", ns, {"spec": {"maxReplicas": 5}})
     first = next(events)
     stream.stop()
+    events.close()  # the generator's finally closes the response (left to the collector, its socket leaked)
     assert first["type"] == "MODIFIED" and first["object"].spec.max_replicas == 5
     assert v1.read_namespaced_horizontal_pod_autoscaler("web", ns).spec.max_replicas == 5
 
