@@ -230,7 +230,7 @@ async def _refusal(
         if user is None:
             return 401, b"Unauthorized\n"
         allowed, reason = await auth.authorize(user, "get", path="/metrics")
-    except (StatusError, ConnectionError, OSError) as exc:
+    except (StatusError, OSError) as exc:  # OSError: ConnectionError, the client's too
         log.warning("cannot check a caller with the apiserver: %s", exc)
         return 503, b"the apiserver could not be asked\n"
     return None if allowed else (403, reason.encode() + b"\n")

@@ -174,6 +174,20 @@ async def test_serve_health_refuses_plain_http_beyond_loopback() -> None:
         ("kube_proxy", ["--bind-address", "0.0.0.0"], "the plain /metrics port has no TLS"),
         ("netpol", ["--bind-address", "::"], "the plain /metrics port has no TLS"),
         ("scheduler", ["--secure-port", "10259"], "--secure-port needs --tls-cert-file"),
+        (
+            "metrics_server",
+            [
+                "--tls-cert-file",
+                "c",
+                "--tls-private-key-file",
+                "k",
+                "--requestheader-client-ca-file",
+                "ca",
+                "--health-bind-address",
+                "0.0.0.0",
+            ],
+            "the plain /metrics port has no TLS",
+        ),
     ],
 )
 def test_components_refuse_plain_metrics_beyond_loopback(module: str, args: list[str], message: str) -> None:
