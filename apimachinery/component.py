@@ -3,7 +3,8 @@
 add_client_args(parser)       --master, --kubeconfig, --context
 client_from_args(args, ...)   the `Client` those options name
 setup_logging(component)      JSON lines on stderr: ts, level, component, logger, msg, extra fields
-serve_health(host, port, ...) a tiny HTTP server for /healthz (/livez, /readyz) and /metrics
+serve_health(host, port, ...) a tiny HTTP(S) server for /healthz (/livez, /readyz) and /metrics; beyond loopback
+                              only with TLS and delegated auth (apimachinery/secureserving.py builds those)
 run_until_signal(main())      run the main coroutine; SIGTERM/SIGINT cancel it; exit 0 (1 on a crash)
 """
 
@@ -12,11 +13,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import inspect
+import ipaddress
 import json
 import logging
 import os
 import signal
 import socket
+import ssl
 import sys
 import traceback
 from collections.abc import Awaitable, Callable, Coroutine
@@ -27,6 +30,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 
 from apimachinery import buildinfo  # noqa: F401  (registers kubernetes_build_info)
 from apimachinery.client import Client
+from apimachinery.delegated import DelegatedAuth, bearer_token
+from apimachinery.errors import StatusError
+from apimachinery.pki import subject
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +114,20 @@ async def _check(healthz: HealthCheck | None) -> bool:
         return False
 
 
+class InsecureBindError(ValueError):
+    """A health/metrics server asked to listen beyond loopback without TLS and authentication."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (an address, or "localhost") is on loopback only; "" and "0.0.0.0" are not."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 async def serve_health(
     host: str,
     port: int,
@@ -116,14 +136,28 @@ async def serve_health(
     *,
     readyz: HealthCheck | None = None,
     sock: socket.socket | None = None,
+    tls: ssl.SSLContext | None = None,
+    auth: DelegatedAuth | None = None,
+    plain_beyond_loopback: bool = False,
 ) -> asyncio.Server:
     """Serve GET /healthz, /livez, /readyz (200 "ok" or 500 "unhealthy") and /metrics; port 0 picks a free one.
 
     /readyz asks `readyz` when given (e.g. "caches synced"), else `healthz`. With `sock` (a bound socket), serve on
     it instead of `host:port`. Returns the started server; `server.sockets[0].getsockname()[1]` is the port;
     `close()` it when done.
+
+    With `tls` and `auth`, HTTPS: /metrics answers only a caller the apiserver authenticates (a client certificate
+    the context verifies, or a bearer token: 401 otherwise) and authorizes for `get` on the nonResourceURL
+    /metrics (403 otherwise); the health paths stay anonymous, as upstream's always-allowed /healthz. A non-loopback
+    address without both raises InsecureBindError (`plain_beyond_loopback`: the add-ons not converted yet).
     """
     reg = registry or REGISTRY
+    where = sock.getsockname()[0] if sock is not None else host
+    if not is_loopback(where) and (tls is None or auth is None) and not plain_beyond_loopback:
+        raise InsecureBindError(
+            f"refusing to serve /metrics on {where or '*'}:{port} (beyond loopback) without TLS and "
+            "authentication: bind 127.0.0.1, or give the secure port a serving certificate"
+        )
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -137,6 +171,8 @@ async def serve_health(
             elif path in ("/healthz", "/livez", "/readyz"):
                 ok = await _check(readyz if path == "/readyz" and readyz is not None else healthz)
                 code, body = (200, b"ok") if ok else (500, b"unhealthy")
+            elif path == "/metrics" and auth is not None and (refused := await _refusal(auth, writer, head)):
+                code, body = refused
             elif path == "/metrics":
                 # The component's own registry, then the process-wide one (the shared client's rest_client_*,
                 # the work queues' workqueue_*, kubernetes_build_info, process_*).
@@ -144,23 +180,60 @@ async def serve_health(
                 code, ctype = 200, CONTENT_TYPE_LATEST
             else:
                 code, body = 404, b"not found\n"
-            reason = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 500: "Internal Server Error"}[
-                code
-            ]
             writer.write(
-                f"HTTP/1.1 {code} {reason}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
+                f"HTTP/1.1 {code} {_REASONS[code]}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
                 f"Connection: close\r\n\r\n".encode()
                 + (body if method != "HEAD" else b"")
             )
             await writer.drain()
-        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+        except (
+            TimeoutError,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            ConnectionError,
+            ssl.SSLError,
+        ):
             pass  # a probe that hung up or sent garbage gets nothing
         finally:
             writer.close()
 
     if sock is not None:
-        return await asyncio.start_server(handle, sock=sock)
-    return await asyncio.start_server(handle, host, port)
+        return await asyncio.start_server(handle, sock=sock, ssl=tls)
+    return await asyncio.start_server(handle, host, port, ssl=tls)
+
+
+_REASONS = {
+    200: "OK",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+async def _refusal(
+    auth: DelegatedAuth, writer: asyncio.StreamWriter, head: bytes
+) -> tuple[int, bytes] | None:
+    """None when the caller may GET /metrics; else the status and text to answer."""
+    ssl_object = writer.get_extra_info("ssl_object")
+    der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+    headers = []
+    for line in head.split(b"\r\n")[1:]:
+        name, sep, value = line.partition(b":")
+        if sep:
+            headers.append((name.strip().lower(), value.strip()))
+    try:
+        # With CERT_OPTIONAL a certificate is present only once the handshake has verified it.
+        user = await auth.authenticate(subject(der) if der else None, bearer_token(headers))
+        if user is None:
+            return 401, b"Unauthorized\n"
+        allowed, reason = await auth.authorize(user, "get", path="/metrics")
+    except (StatusError, OSError) as exc:  # OSError: ConnectionError, the client's too
+        log.warning("cannot check a caller with the apiserver: %s", exc)
+        return 503, b"the apiserver could not be asked\n"
+    return None if allowed else (403, reason.encode() + b"\n")
 
 
 # -- main ---------------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from apimachinery.component import (
     setup_logging,
 )
 from apimachinery.durations import parse_flag_duration
+from apimachinery.secureserving import add_secure_serving_args, serve_secure, serving_args_error
 from controller_manager.base import Options
 from controller_manager.manager import CONTROLLERS, ControllerManager, select_controllers
 
@@ -98,6 +99,7 @@ def parser() -> argparse.ArgumentParser:
         "--port", type=int, default=10257, help="port of /healthz and /metrics (0: pick a free one)"
     )
     p.add_argument("--log-level", default="INFO")
+    add_secure_serving_args(p)
     return p
 
 
@@ -124,6 +126,7 @@ async def amain(args: argparse.Namespace) -> None:
     client = client_from_args(args, user_agent="kube-controller-manager")
     manager = ControllerManager(client, options, names)
     server = await serve_health(args.bind_address, args.port, manager.healthy)
+    secure = await serve_secure(args, client, manager.healthy)
     port = server.sockets[0].getsockname()[1]
     log.info(
         "serving /healthz and /metrics",
@@ -138,6 +141,8 @@ async def amain(args: argparse.Namespace) -> None:
         )
     finally:
         server.close()
+        if secure is not None:
+            secure.close()
         await client.aclose()
 
 
@@ -145,6 +150,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     if not 1 <= args.max_endpoints_per_slice <= 1000:
         parser().error("--max-endpoints-per-slice must be between 1 and 1000")
+    if error := serving_args_error(args):
+        parser().error(error)
     setup_logging("kube-controller-manager", args.log_level)
     run_until_signal(amain(args))
 

@@ -163,9 +163,16 @@ async def amain(args: argparse.Namespace) -> None:
         return all(inf.has_synced for inf in (services, slices, pods))
 
     # /healthz: every informer still runs (one that died would leave the answers stale for good).
+    # Plain HTTP beyond loopback, as CoreDNS's :9153 upstream: kube-dns has no secure metrics port yet (a
+    # follow-up); every other component's plain port is loopback-only (apimachinery/secureserving.py).
     health = [
         await serve_health(
-            args.health_bind_address, args.metrics_port, factory.running, metrics.registry, readyz=ready
+            args.health_bind_address,
+            args.metrics_port,
+            factory.running,
+            metrics.registry,
+            readyz=ready,
+            plain_beyond_loopback=True,
         )
     ]
     metrics_port = health[0].sockets[0].getsockname()[1]
@@ -175,7 +182,11 @@ async def amain(args: argparse.Namespace) -> None:
     ):
         # The Service's `metrics` port leads to the advertised address: serve /metrics there too.
         sock = bind_socket(address, metrics_port, socket.SOCK_STREAM)
-        health.append(await serve_health("", 0, None, metrics.registry, readyz=ready, sock=sock))
+        health.append(
+            await serve_health(
+                "", 0, None, metrics.registry, readyz=ready, sock=sock, plain_beyond_loopback=True
+            )
+        )
     log.info("serving /healthz, /readyz and /metrics", extra={"address": args.health_bind_address,
                                                                 "port": metrics_port})  # fmt: skip
     publisher = None

@@ -16,6 +16,7 @@ from apimachinery.component import (
     serve_health,
     setup_logging,
 )
+from apimachinery.secureserving import add_secure_serving_args, serve_secure, serving_args_error
 from kube_proxy import iptables, netif, rules
 from kube_proxy.iptables_proxier import IptablesProxier, cleanup_all
 from kube_proxy.lock import DEFAULT_PATH, ProxyLock
@@ -64,7 +65,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--lock-file", type=Path, default=DEFAULT_PATH, help="one kube-proxy per network namespace"
     )
     p.add_argument("--log-level", default="INFO")
-    return p.parse_args(argv)
+    add_secure_serving_args(p)
+    args = p.parse_args(argv)
+    if error := serving_args_error(args):
+        p.error(error)
+    return args
 
 
 def guard_cidrs(args: argparse.Namespace) -> list[str]:
@@ -96,6 +101,7 @@ async def amain(args: argparse.Namespace) -> None:
         endpoints_source=args.endpoints_source,
     )
     health = await serve_health(args.bind_address, args.port, server.healthy, metrics.registry)
+    secure = await serve_secure(args, client, server.healthy, metrics.registry)
     log.info(
         "serving /healthz and /metrics",
         extra={"address": args.bind_address, "port": health.sockets[0].getsockname()[1]},
@@ -106,6 +112,8 @@ async def amain(args: argparse.Namespace) -> None:
         await server.run()
     finally:
         health.close()
+        if secure is not None:
+            secure.close()
         await client.aclose()
         lock.release()
 

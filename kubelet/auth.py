@@ -13,34 +13,21 @@ anywhere else /healthz too needs credentials (as upstream, whose anonymous healt
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import logging
-import time
-from typing import Any
 
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from apimachinery.client import Client
+from apimachinery.delegated import VERBS, DelegatedAuth, bearer_token
 from apimachinery.errors import StatusError
-from apimachinery.resources import must_resource
 from apimachinery.tlsserve import client_cert_subject
 from apimachinery.user import UserInfo
 
 log = logging.getLogger("kubelet.auth")
 
-TOKEN_REVIEWS = must_resource("authentication.k8s.io", "tokenreviews")
-ACCESS_REVIEWS = must_resource("authorization.k8s.io", "subjectaccessreviews")
 PUBLIC_PATHS = frozenset({"/healthz"})
-_VERBS = {
-    "GET": "get",
-    "HEAD": "get",
-    "POST": "create",
-    "PUT": "update",
-    "PATCH": "patch",
-    "DELETE": "delete",
-}
 
 
 def subresource_for(path: str) -> str:
@@ -50,102 +37,28 @@ def subresource_for(path: str) -> str:
     return "proxy"
 
 
-class _TTLCache:
-    def __init__(self, limit: int = 4096) -> None:
-        self.entries: dict[Any, tuple[float, Any]] = {}
-        self.limit = limit
-
-    def get(self, key: Any) -> Any | None:
-        hit = self.entries.get(key)
-        if hit is None or hit[0] < time.monotonic():
-            self.entries.pop(key, None)
-            return None
-        return hit[1]
-
-    def put(self, key: Any, value: Any, ttl: float) -> None:
-        if len(self.entries) >= self.limit:
-            self.entries.clear()
-        self.entries[key] = (time.monotonic() + ttl, value)
-
-
 class KubeletAuth:
-    def __init__(
-        self,
-        client: Client,
-        node_name: str,
-        *,
-        authn_ttl: float = 120.0,
-        allowed_ttl: float = 300.0,
-        denied_ttl: float = 30.0,
-    ) -> None:
-        self.client = client
+    """The kubelet's questions to the apiserver (apimachinery/delegated.py), on the node's subresources."""
+
+    def __init__(self, client: Client, node_name: str, **ttls: float) -> None:
+        self.delegate = DelegatedAuth(client, **ttls)
         self.node_name = node_name
-        self.authn_ttl = authn_ttl
-        self.allowed_ttl = allowed_ttl
-        self.denied_ttl = denied_ttl
-        self._tokens = _TTLCache()
-        self._decisions = _TTLCache()
 
     async def authenticate(self, scope: Scope) -> UserInfo | None:
-        subject = client_cert_subject(scope)
-        if subject is not None and subject[0]:
-            return UserInfo(subject[0], groups=subject[1])
-        token = _bearer(scope)
-        if not token:
-            return None
-        key = hashlib.sha256(token.encode()).digest()
-        cached = self._tokens.get(key)
-        if cached is not None:
-            return cached or None
-        review = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": {"token": token}}
-        status = (await self.client.create(TOKEN_REVIEWS, review)).get("status") or {}
-        user = UserInfo.from_json(status.get("user") or {}) if status.get("authenticated") else None
-        # A refused token is remembered briefly too, so a client retrying a bad token does not flood the apiserver.
-        self._tokens.put(key, user or False, self.authn_ttl if user else self.denied_ttl)
-        return user
+        return await self.delegate.authenticate(
+            client_cert_subject(scope), bearer_token(scope.get("headers") or [])
+        )
 
     async def authorize(self, user: UserInfo, method: str, path: str) -> tuple[bool, str]:
-        verb = _VERBS.get(method.upper(), method.lower())
-        subresource = subresource_for(path)
-        key = (user.name, user.groups, verb, subresource)
-        cached = self._decisions.get(key)
-        if cached is not None:
-            return cached
-        review = {
-            "apiVersion": "authorization.k8s.io/v1",
-            "kind": "SubjectAccessReview",
-            "spec": {
-                "user": user.name,
-                "uid": user.uid,
-                "groups": list(user.groups),
-                "extra": {k: list(v) for k, v in user.extra.items()},
-                "resourceAttributes": {
-                    "verb": verb,
-                    "resource": "nodes",
-                    "subresource": subresource,
-                    "name": self.node_name,
-                    "version": "v1",
-                },
-            },
+        attributes = {
+            "resource": "nodes",
+            "subresource": subresource_for(path),
+            "name": self.node_name,
+            "version": "v1",
         }
-        status = (await self.client.create(ACCESS_REVIEWS, review)).get("status") or {}
-        allowed = bool(status.get("allowed"))
-        reason = (
-            f"Forbidden (user={user.name}, verb={verb}, resource=nodes, subresource={subresource})"
-            if not allowed
-            else ""
+        return await self.delegate.authorize(
+            user, VERBS.get(method.upper(), method.lower()), resource=attributes
         )
-        self._decisions.put(key, (allowed, reason), self.allowed_ttl if allowed else self.denied_ttl)
-        return allowed, reason
-
-
-def _bearer(scope: Scope) -> str | None:
-    for key, value in scope.get("headers") or []:
-        if key == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            if scheme.lower() == "bearer" and token.strip():
-                return token.strip()
-    return None
 
 
 class AuthMiddleware:

@@ -87,6 +87,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if not 0.5 <= args.metric_resolution <= 3600:
         p.error("--metric-resolution must be between 0.5 and 3600 seconds")
+    if not ipaddress.ip_address(args.health_bind_address).is_loopback:
+        p.error(
+            "--health-bind-address: the plain /metrics port has no TLS or authentication and serves loopback only"
+        )
     if not 0 <= args.secure_port <= 65535 or not 0 <= args.health_port <= 65535:
         p.error("ports must be in 0-65535")
     return args

@@ -18,6 +18,7 @@ from apimachinery.component import (
     setup_logging,
 )
 from apimachinery.nslock import NamespaceLock
+from apimachinery.secureserving import add_secure_serving_args, serve_secure, serving_args_error
 from netpol import ipset, iptables
 from netpol.agent import PolicyAgent
 from netpol.dataplane import DataPlane, cleanup, ensure_bridge_netfilter
@@ -56,7 +57,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--lock-file", type=Path, default=DEFAULT_LOCK, help="one agent per network namespace")
     p.add_argument("--log-level", default="INFO")
+    add_secure_serving_args(p)
     args = p.parse_args(argv)
+    if error := serving_args_error(args):
+        p.error(error)
     args.node_names = args.node_names or [socket.gethostname()]
     return args
 
@@ -77,6 +81,7 @@ async def amain(args: argparse.Namespace) -> None:
         sync_period=args.sync_period,
     )
     health = await serve_health(args.bind_address, args.port, agent.healthy, metrics.registry)
+    secure = await serve_secure(args, client, agent.healthy, metrics.registry)
     log.info(
         "serving /healthz and /metrics",
         extra={"address": args.bind_address, "port": health.sockets[0].getsockname()[1]},
@@ -88,6 +93,8 @@ async def amain(args: argparse.Namespace) -> None:
         await agent.run()
     finally:
         health.close()
+        if secure is not None:
+            secure.close()
         await client.aclose()
         lock.release()
 

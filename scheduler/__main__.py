@@ -28,6 +28,7 @@ from apimachinery.component import (
 from apimachinery.durations import parse_flag_duration
 from apimachinery.events import EventRecorder
 from apimachinery.leaderelection import LeaderElector
+from apimachinery.secureserving import add_secure_serving_args, serve_secure, serving_args_error
 from scheduler.metrics import SchedulerMetrics
 from scheduler.ratelimit import RateLimitedTransport, TokenBucket
 from scheduler.scheduler import DEFAULT_SCHEDULER_NAME, Scheduler
@@ -88,7 +89,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--leader-elect-resource-name", default="kube-scheduler")
     parser.add_argument("--identity", default=None, help="leader election identity (default: host_uuid)")
     parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"))
-    return parser.parse_args(argv)
+    add_secure_serving_args(parser)
+    args = parser.parse_args(argv)
+    if error := serving_args_error(args):
+        parser.error(error)
+    return args
 
 
 async def amain(args: argparse.Namespace) -> None:
@@ -122,6 +127,12 @@ async def amain(args: argparse.Namespace) -> None:
     if args.port:
         server = await serve_health(args.bind_address, args.port, healthy, registry=metrics.registry)
         log.info("serving health and metrics", extra={"address": args.bind_address, "port": args.port})
+    secure = await serve_secure(args, client, healthy, metrics.registry)
+    if secure is not None:
+        log.info(
+            "serving health and metrics over HTTPS",
+            extra={"address": args.secure_bind_address, "port": args.secure_port},
+        )
     lost = False
     try:
         if args.leader_elect:
@@ -153,8 +164,9 @@ async def amain(args: argparse.Namespace) -> None:
         with contextlib.suppress(Exception):
             await recorder.flush(1.0)
         await recorder.aclose()
-        if server is not None:
-            server.close()
+        for srv in (server, secure):
+            if srv is not None:
+                srv.close()
         for other in (*writers, events):
             await other.aclose()
         await client.aclose()

@@ -95,15 +95,18 @@ NODE_PROXIER = [
     rule(("list", "watch"), "", ("services", "endpoints")),
     rule(("get", "list", "watch"), "", "nodes"),
     rule(("list", "watch"), "discovery.k8s.io", "endpointslices"),
+    *REVIEWS,  # its secure /metrics port asks the apiserver who a caller is and what it may do
     *EVENTS,
 ]
 
 # kube-netpol (netpol/agent.py): informers on policies, pods and namespaces; Warning Events about skipped entries
-# (apimachinery.events: create, then patch for a repeat). Nothing else: it never writes a policy or reads a Secret.
+# (apimachinery.events: create, then patch for a repeat); the reviews of its secure /metrics port. It never writes a
+# policy or reads a Secret.
 NETPOL_AGENT = [
     rule(("list", "watch"), "networking.k8s.io", "networkpolicies"),
     rule(("list", "watch"), "", ("pods", "namespaces")),
     rule(("create", "patch"), "", "events"),
+    *REVIEWS,  # its secure /metrics port asks the apiserver who a caller is and what it may do
 ]
 
 KUBELET_API_ADMIN = [

@@ -4,16 +4,19 @@
     /pki/apiserver           ca.crt, apiserver.crt/.key (serving), apiserver-kubelet-client.crt/.key, sa.key,
                              front-proxy-client.crt/.key (the aggregation layer's client certificate, from the
                              front-proxy CA kept in /ca/front-proxy)
-    /pki/scheduler           ca.crt, scheduler.conf (system:kube-scheduler)
-    /pki/controller-manager  ca.crt, controller-manager.conf (system:kube-controller-manager), ca.key (the CSR
-                             signer signs with the cluster CA, as kubeadm's controller-manager does)
+    /pki/scheduler           ca.crt, scheduler.conf (system:kube-scheduler), serving.crt/.key (its secure /metrics
+                             port, for the names scheduler-1, scheduler-2)
+    /pki/controller-manager  ca.crt, controller-manager.conf (system:kube-controller-manager), serving.crt/.key
+                             (controller-manager-1, controller-manager-2), ca.key (the CSR signer signs
+                             with the cluster CA, as kubeadm's controller-manager does)
     /pki/kube-dns            ca.crt, kube-dns.conf (the ServiceAccount kube-system/kube-dns)
     /pki/metrics-server      ca.crt, metrics-server.conf (system:metrics-server), metrics-server.crt/.key
                              (serving, metrics-server.kube-system.svc), front-proxy-ca.crt (whose client certificate
                              it believes X-Remote-* from)
     /pki/node-N              ca.crt, kubelet.conf (system:node:node-N), kube-proxy.conf (system:kube-proxy),
                              kube-netpol.conf (system:kube-netpol:node-N, in system:kube-netpols),
-                             kubelet.crt/.key (the kubelet API's serving certificate, for the name node-N)
+                             kubelet.crt/.key (the kubelet API's serving certificate, for the name node-N),
+                             metrics.crt/.key (kube-proxy's and kube-netpol's secure /metrics ports, node-N)
     /out                     kubeconfig (the admin, https://127.0.0.1:$APISERVER_PORT) and ca.crt, for the host
 
 So a node container holds only its own node's credential: no CA key, no admin credential, no other node's. The CA key
@@ -78,10 +81,16 @@ def main() -> None:
                    dns_names=["metrics-server.kube-system.svc", "metrics-server.kube-system.svc.cluster.local"])  # fmt: skip
     write_public(metrics / "front-proxy-ca.crt", front_proxy.pem)
 
-    kubeconfig(ca, service_dir("scheduler", ca) / "scheduler.conf", SERVER, "system:kube-scheduler")
-    manager = service_dir("controller-manager", ca)
-    kubeconfig(ca, manager / "controller-manager.conf", SERVER, "system:kube-controller-manager")
-    write_private(manager / "ca.key", (CA_DIR / "ca.key").read_bytes())
+    for name, user in (
+        ("scheduler", "system:kube-scheduler"),
+        ("controller-manager", "system:kube-controller-manager"),
+    ):
+        directory = service_dir(name, ca)
+        kubeconfig(ca, directory / f"{name}.conf", SERVER, user)
+        # Its secure /metrics port's certificate, for every replica's service name (the ha profile has two).
+        ca.issue_files(directory, "serving", f"kube-{name}", server=True, client=False,
+                       dns_names=[f"{name}-1", f"{name}-2", "localhost"], ip_addresses=["127.0.0.1"])  # fmt: skip
+    write_private(PKI / "controller-manager" / "ca.key", (CA_DIR / "ca.key").read_bytes())
     kubeconfig(ca, service_dir("kube-dns", ca) / "kube-dns.conf", SERVER, "system:serviceaccount:kube-system:kube-dns",
                ("system:serviceaccounts", "system:serviceaccounts:kube-system"))  # fmt: skip
     for node in NODES:
@@ -91,6 +100,8 @@ def main() -> None:
         kubeconfig(ca, directory / "kube-netpol.conf", SERVER, *users.netpol_agent(node))
         ca.issue_files(directory, "kubelet", node, server=True, client=False, dns_names=[node, "localhost"],
                        ip_addresses=["127.0.0.1"])  # fmt: skip
+        ca.issue_files(directory, "metrics", f"{node}-metrics", server=True, client=False,
+                       dns_names=[node, "localhost"], ip_addresses=["127.0.0.1"])  # fmt: skip
     print(
         f"credentials written for the apiserver, scheduler, controller-manager, kube-dns, metrics-server and "
         f"{', '.join(NODES)}"

@@ -6,7 +6,8 @@
 #
 # Credentials (this node's only, from its own volume, deploy/scripts/certs.py): /pki/kubelet.conf
 # (system:node:$NODE_NAME), /pki/kube-proxy.conf, /pki/kube-netpol.conf (system:kube-netpol:$NODE_NAME),
-# /pki/kubelet.crt and .key (the kubelet API's HTTPS), /pki/ca.crt.
+# /pki/kubelet.crt and .key (the kubelet API's HTTPS), /pki/metrics.crt and .key (kube-proxy's and kube-netpol's secure
+# /metrics ports, 10263 and 10266; their plain ones stay on 127.0.0.1), /pki/ca.crt.
 # Environment: NODE_NAME (default: the hostname), PKI (default /pki), REGISTRY (the cluster registry, trusted over
 # plain HTTP), CLUSTER_CIDR, CLUSTER_DNS (the kube-dns Service's address), KUBELET_ARGS, KUBE_PROXY_ARGS,
 # KUBE_NETPOL_ARGS.
@@ -63,8 +64,8 @@ trap stop TERM INT
 
 # shellcheck disable=SC2086  # the *_ARGS are word lists on purpose
 kube-proxy --kubeconfig "$PKI/kube-proxy.conf" --node-name "$NODE_NAME" --cluster-cidr "$CLUSTER_CIDR" \
-  --bind-address "${METRICS_BIND_ADDRESS:-127.0.0.1}" \
-  ${KUBE_PROXY_ARGS:-} &
+  --secure-port 10263 --tls-cert-file "$PKI/metrics.crt" --tls-private-key-file "$PKI/metrics.key" \
+  --client-ca-file "$PKI/ca.crt" ${KUBE_PROXY_ARGS:-} &
 pids+=($!)
 # shellcheck disable=SC2086
 kubelet --kubeconfig "$PKI/kubelet.conf" --node-name "$NODE_NAME" --cluster-cidr "$CLUSTER_CIDR" \
@@ -74,7 +75,8 @@ kubelet --kubeconfig "$PKI/kubelet.conf" --node-name "$NODE_NAME" --cluster-cidr
 pids+=($!)
 # shellcheck disable=SC2086
 kube-netpol --kubeconfig "$PKI/kube-netpol.conf" --node-name "$NODE_NAME" \
-  --bind-address "${METRICS_BIND_ADDRESS:-127.0.0.1}" ${KUBE_NETPOL_ARGS:-} &
+  --secure-port 10266 --tls-cert-file "$PKI/metrics.crt" --tls-private-key-file "$PKI/metrics.key" \
+  --client-ca-file "$PKI/ca.crt" ${KUBE_NETPOL_ARGS:-} &
 pids+=($!)
 
 set +e

@@ -8,7 +8,8 @@ what that discovery would watch and writes file_sd files with the same `__meta_k
       get/list/watch nodes, pods, services, endpoints, endpointslices (discovery);
       get nodes/metrics, nodes/proxy (the kubelets' /metrics and /metrics/cadvisor); get nonResourceURL /metrics
     $TOKEN_DIR/token            a TokenRequest token (0600), requested again after two thirds of its life
-    $TOKEN_DIR/ca.crt           the cluster CA, to check the apiserver's and the kubelets' certificates
+    $TOKEN_DIR/ca.crt           the cluster CA, to check the certificates of the apiserver, the kubelets and the
+                                components' secure /metrics ports
     $TOKEN_DIR/sd/apiserver.json  the endpoints of default/kubernetes (role endpoints)
     $TOKEN_DIR/sd/kubelet.json    every Node at its kubelet port (role node)
 

@@ -1,7 +1,8 @@
 """The compose `monitoring` profile: Debian's Prometheus scrapes every control-plane component and both nodes'
 kubelets (their /metrics, and /metrics/cadvisor through the apiserver's node proxy), kube-proxies and kube-netpols,
 with targets discovered from the API and a ServiceAccount token (deploy/scripts/prometheus_sd.py). Asked through
-Prometheus's own HTTP API on the host's loopback.
+Prometheus's own HTTP API on the host's loopback. The scheduler, controller-manager, kube-proxies and kube-netpols
+are scraped on their secure ports (HTTPS, the token checked with the apiserver); nothing plain is on the network.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from tests.harness import free_port, wait_until
 pytestmark = [pytest.mark.compose, pytest.mark.docker, pytest.mark.e2e, pytest.mark.slow]
 
 PROFILE = ("monitoring",)
+# The jobs scraped over HTTPS (kube-dns alone is still plain, as CoreDNS's :9153).
+HTTPS_JOBS = frozenset(("apiserver", "kubelet", "kubelet-cadvisor", "kube-proxy", "kube-netpol", "kube-scheduler",
+                        "kube-controller-manager"))  # fmt: skip
 # job -> how many targets: one per node for the node jobs, one per component otherwise.
 EXPECTED = {
     "apiserver": 1,
@@ -47,7 +51,7 @@ def monitored(compose_images: None) -> Iterator[tuple[Compose, int]]:
     out = Path(tempfile.mkdtemp(prefix="kubelite-prom-"))
     compose = Compose(f"klprom{uuid.uuid4().hex[:8]}", out)
     port = free_port()
-    compose.env.update({"PROMETHEUS_PORT": str(port), "KUBELITE_METRICS_BIND_ADDRESS": "0.0.0.0"})
+    compose.env.update({"PROMETHEUS_PORT": str(port)})
     try:
         compose.run("build", "prometheus", profiles=PROFILE, timeout=600)
         compose.run("up", "-d", profiles=PROFILE, timeout=600)
@@ -114,6 +118,9 @@ def test_every_component_and_kubelet_is_up_and_cadvisor_has_the_pods(monitored: 
     print(f"every target up {time.monotonic() - start:.1f}s after the pod ran")
     for t in sorted(api(port, "targets", state="active")["activeTargets"], key=lambda t: t["scrapeUrl"]):
         print(f"{t['labels']['job']:<24} {t['labels']['instance']:<22} {t['health']:<4} {t['scrapeUrl']}")
+    for t in api(port, "targets", state="active")["activeTargets"]:
+        if t["labels"]["job"] in HTTPS_JOBS:
+            assert t["scrapeUrl"].startswith("https://"), t["scrapeUrl"]
 
     # The running pod's container CPU, scraped from a kubelet's /metrics/cadvisor through the node proxy.
     query = f'container_cpu_usage_seconds_total{{namespace="{NS}",pod="busy",container="c"}}'
@@ -133,3 +140,22 @@ def test_every_component_and_kubelet_is_up_and_cadvisor_has_the_pods(monitored: 
         ("kubelet_running_pods", "kubelet"),
     ):
         assert api(port, "query", query=f'count({name}{{job="{job}"}})')["result"], f"no {name} from {job}"
+
+
+def probe_from_node(compose: Compose, url: str) -> tuple[int, str]:
+    """GET `url` from inside node-1 (on the compose network), its CA trusted: (exit code, error text)."""
+    done = compose.node_exec("node-1", "python3", "/opt/kubelite/deploy/probe.py", url)
+    return done.returncode, done.stderr
+
+
+def test_metrics_on_the_network_need_a_token(monitored: tuple[Compose, int]) -> None:
+    """From another container: the secure ports answer /healthz to anyone and /metrics to no one anonymous (401);
+    the plain ports are on the components' loopback only (nothing answers on the network)."""
+    compose, _ = monitored
+    for host, secure, plain in (("scheduler-1", 10259, 10251), ("controller-manager-1", 10257, 10252),
+                                ("node-2", 10263, 10249), ("node-2", 10266, 10265)):  # fmt: skip
+        assert probe_from_node(compose, f"https://{host}:{secure}/healthz") == (0, "")
+        code, err = probe_from_node(compose, f"https://{host}:{secure}/metrics")
+        assert code == 1 and "401" in err, err
+        code, err = probe_from_node(compose, f"http://{host}:{plain}/healthz")
+        assert code == 1 and "refused" in err.lower(), err
