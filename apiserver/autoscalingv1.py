@@ -18,13 +18,10 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from apimachinery.resources import ResourceInfo
-from apiserver.registry import Store
-from apiserver.registry_types import DeleteOptions, ListOptions
-from apiserver.watchcache import CacheEvent
+from apiserver.views import ConvertingStore
 
 Obj = dict[str, Any]
 
@@ -147,57 +144,11 @@ def to_v2(hpa: Obj) -> Obj:
     return out
 
 
-class HPAV1Store(Store):
+class HPAV1Store(ConvertingStore):
     """The autoscaling/v1 view: converts on the way in and out, shares the v2 store's cache and storage."""
 
-    def __init__(self, info: ResourceInfo, v2: Store) -> None:
-        super().__init__(info, v2.storage, v2.cache, v2.strategy, prefix=v2.prefix)
+    def to_view(self, obj: Obj) -> Obj:
+        return to_v1(obj)
 
-    async def get(self, namespace: str | None, name: str) -> Obj:
-        return to_v1(await super().get(namespace, name))
-
-    async def list(
-        self, namespace: str | None, opts: ListOptions
-    ) -> tuple[list[Obj], str, str | None, int | None]:
-        items, revision, token, remaining = await super().list(namespace, opts)
-        return [to_v1(o) for o in items], revision, token, remaining
-
-    def watch(
-        self,
-        namespace: str | None,
-        opts: ListOptions,
-        *,
-        timeout: float | None,
-        bookmarks: bool,
-        initial_events: bool | None = None,
-    ) -> AsyncGenerator[tuple[str, Obj, CacheEvent | None], None]:
-        events = super().watch(
-            namespace, opts, timeout=timeout, bookmarks=bookmarks, initial_events=initial_events
-        )
-        return self._converted(events)
-
-    async def _converted(
-        self, events: AsyncGenerator[tuple[str, Obj, CacheEvent | None], None]
-    ) -> AsyncGenerator[tuple[str, Obj, CacheEvent | None], None]:
-        try:
-            async for event_type, obj, _ in events:
-                yield event_type, to_v1(obj), None  # the cache's encoded frames are autoscaling/v2
-        finally:
-            await events.aclose()
-
-    async def create(self, namespace: str | None, obj: Obj, **options: Any) -> Obj:
-        return to_v1(await super().create(namespace, to_v2(obj), **options))
-
-    async def update(
-        self, namespace: str | None, name: str, transform: Callable[[Obj], Obj], **options: Any
-    ) -> tuple[Obj, bool]:
-        updated, created = await super().update(
-            namespace, name, lambda current: to_v2(transform(to_v1(current))), **options
-        )
-        return to_v1(updated), created
-
-    async def delete(
-        self, namespace: str | None, name: str, opts: DeleteOptions, **options: Any
-    ) -> tuple[Obj, bool]:
-        obj, gone = await super().delete(namespace, name, opts, **options)
-        return to_v1(obj), gone
+    def to_stored(self, obj: Obj) -> Obj:
+        return to_v2(obj)

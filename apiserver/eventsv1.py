@@ -20,15 +20,11 @@ upstream, since both views select on the one stored object.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from apimachinery import errors
-from apimachinery.resources import ResourceInfo
 from apimachinery.validation.common import Cause, invalid, required, too_long
-from apiserver.registry import Store
-from apiserver.registry_types import DeleteOptions, ListOptions
-from apiserver.watchcache import CacheEvent
+from apiserver.views import ConvertingStore
 
 Obj = dict[str, Any]
 
@@ -101,62 +97,17 @@ def validate_create(event: Obj) -> list[Cause]:
     return causes
 
 
-class EventsV1Store(Store):
+class EventsV1Store(ConvertingStore):
     """The events.k8s.io/v1 view: converts on the way in and out, shares the core Events' cache and storage."""
 
-    def __init__(self, info: ResourceInfo, core: Store) -> None:
-        super().__init__(info, core.storage, core.cache, core.strategy, prefix=core.prefix)
+    def to_view(self, obj: Obj) -> Obj:
+        return to_v1(obj)
 
-    async def get(self, namespace: str | None, name: str) -> Obj:
-        return to_v1(await super().get(namespace, name))
+    def to_stored(self, obj: Obj) -> Obj:
+        return to_core(obj)
 
-    async def list(
-        self, namespace: str | None, opts: ListOptions
-    ) -> tuple[list[Obj], str, str | None, int | None]:
-        items, revision, token, remaining = await super().list(namespace, opts)
-        return [to_v1(o) for o in items], revision, token, remaining
-
-    def watch(
-        self,
-        namespace: str | None,
-        opts: ListOptions,
-        *,
-        timeout: float | None,
-        bookmarks: bool,
-        initial_events: bool | None = None,
-    ) -> AsyncGenerator[tuple[str, Obj, CacheEvent | None], None]:
-        events = super().watch(
-            namespace, opts, timeout=timeout, bookmarks=bookmarks, initial_events=initial_events
-        )
-        return self._converted(events)
-
-    async def _converted(
-        self, events: AsyncGenerator[tuple[str, Obj, CacheEvent | None], None]
-    ) -> AsyncGenerator[tuple[str, Obj, CacheEvent | None], None]:
-        try:
-            async for event_type, obj, _ in events:
-                yield event_type, to_v1(obj), None  # the cache's encoded frames are core/v1
-        finally:
-            await events.aclose()
-
-    async def create(self, namespace: str | None, obj: Obj, **options: Any) -> Obj:
+    def check_create(self, obj: Obj) -> None:
         causes = validate_create(obj)
         if causes:
             name = str((obj.get("metadata") or {}).get("name") or "")
             raise errors.invalid(self.info.kind, name, causes, self.info.group)
-        return to_v1(await super().create(namespace, to_core(obj), **options))
-
-    async def update(
-        self, namespace: str | None, name: str, transform: Callable[[Obj], Obj], **options: Any
-    ) -> tuple[Obj, bool]:
-        # create_if_missing (server-side apply) makes an events.k8s.io object, which goes through self.create.
-        updated, created = await super().update(
-            namespace, name, lambda current: to_core(transform(to_v1(current))), **options
-        )
-        return to_v1(updated), created
-
-    async def delete(
-        self, namespace: str | None, name: str, opts: DeleteOptions, **options: Any
-    ) -> tuple[Obj, bool]:
-        obj, gone = await super().delete(namespace, name, opts, **options)
-        return to_v1(obj), gone
