@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import ipaddress
 import socket
 
@@ -17,3 +18,11 @@ def default_route_source() -> str | None:
             return None
         address = str(s.getsockname()[0])
     return None if ipaddress.ip_address(address).is_unspecified else address
+
+
+def ip_argument(text: str) -> str:
+    """An argparse `type=` for a flag that takes one IP address (v4 or v6), normalized."""
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an IP address: {text!r}") from None

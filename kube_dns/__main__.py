@@ -30,6 +30,7 @@ from apimachinery.component import (
 )
 from apimachinery.dnsconfig import CLUSTER_DOMAIN, DNS_NAMESPACE, DNS_SERVICE, cluster_dns_ip
 from apimachinery.informer import Informer, InformerFactory
+from apimachinery.netutil import ip_argument
 from apimachinery.resources import must_resource
 from kube_dns.forward import Forwarder, upstreams_from_resolv_conf
 from kube_dns.metrics import DNSMetrics
@@ -39,13 +40,6 @@ from kube_dns.server import DNSServer, Resolver, bind_socket
 
 log = logging.getLogger("kube_dns")
 PODS = must_resource("", "pods")
-
-
-def _ip(text: str) -> str:
-    try:
-        return str(ipaddress.ip_address(text))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an IP address: {text!r}") from None
 
 
 def _cidr(text: str) -> str:
@@ -63,19 +57,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--cluster-cidr", type=_cidr, default="10.244.0.0/16", help="pods' addresses (reverse zone)"
     )
-    p.add_argument("--cluster-dns-ip", type=_ip, default=None, help="the kube-dns Service's address "
+    p.add_argument("--cluster-dns-ip", type=ip_argument, default=None, help="the kube-dns Service's address "
                    "(default: the 10th address of --service-cluster-ip-range)")  # fmt: skip
     p.add_argument(
-        "--bind-address", type=_ip, default="0.0.0.0", help="DNS listeners' address (may not exist yet)"
+        "--bind-address",
+        type=ip_argument,
+        default="0.0.0.0",
+        help="DNS listeners' address (may not exist yet)",
     )
     p.add_argument(
         "--dns-port", type=int, default=53, help="UDP and TCP port of the DNS listeners (0: a free one)"
     )
-    p.add_argument("--advertise-address", type=_ip, default=None, help="the address the kube-dns endpoints name "
+    p.add_argument("--advertise-address", type=ip_argument, default=None, help="the address the kube-dns endpoints name "
                    "(default: --bind-address, or when that is 0.0.0.0 the address this host reaches the apiserver "
                    "from)")  # fmt: skip
     p.add_argument(
-        "--health-bind-address", type=_ip, default="127.0.0.1", help="address of /healthz and /metrics"
+        "--health-bind-address",
+        type=ip_argument,
+        default="127.0.0.1",
+        help="address of /healthz and /metrics",
     )
     p.add_argument("--metrics-port", "--port", dest="metrics_port", type=int, default=9153,
                    help="port of /healthz, /readyz and /metrics, also served on the advertised address")  # fmt: skip

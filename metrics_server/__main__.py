@@ -37,6 +37,7 @@ from apimachinery.component import (
     serve_health,
     setup_logging,
 )
+from apimachinery.netutil import ip_argument
 from apimachinery.resources import must_resource
 from apimachinery.tlsserve import ClientCertProtocol, server_ssl_context
 from apimachinery.user import FRONT_PROXY_CLIENT
@@ -51,19 +52,12 @@ NODES = must_resource("", "nodes")
 PODS = must_resource("", "pods")
 
 
-def _ip(text: str) -> str:
-    try:
-        return str(ipaddress.ip_address(text))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an IP address: {text!r}") from None
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="metrics-server", description="kubelite metrics-server: metrics.k8s.io")
     add_client_args(p)
-    p.add_argument("--bind-address", type=_ip, default="0.0.0.0", help="address of the HTTPS API")
+    p.add_argument("--bind-address", type=ip_argument, default="0.0.0.0", help="address of the HTTPS API")
     p.add_argument("--secure-port", type=int, default=4443)
-    p.add_argument("--advertise-address", type=_ip, default=None, help="the address the EndpointSlice names "
+    p.add_argument("--advertise-address", type=ip_argument, default=None, help="the address the EndpointSlice names "
                    "(default: the address this host reaches the apiserver from)")  # fmt: skip
     p.add_argument(
         "--tls-cert-file", required=True, help="serving certificate, for metrics-server.kube-system.svc"
@@ -77,7 +71,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="CA of the kubelets' serving certificates (default: the kubeconfig's CA)")  # fmt: skip
     p.add_argument("--metric-resolution", type=float, default=15.0, help="seconds between scrapes")
     p.add_argument("--kubelet-timeout", type=float, default=10.0)
-    p.add_argument("--health-bind-address", type=_ip, default="127.0.0.1")
+    p.add_argument("--health-bind-address", type=ip_argument, default="127.0.0.1")
     p.add_argument(
         "--health-port", type=int, default=10271, help="/healthz, /readyz and /metrics (plain HTTP)"
     )
