@@ -108,15 +108,17 @@ def test_a_node_holds_only_its_own_credential(compose_cluster: Compose) -> None:
     files = c.node_exec(
         "node-1", "sh", "-c", "LC_ALL=C ls /pki; stat -c '%a %n' /pki/*.key /pki/*.conf"
     ).stdout.split("\n")
-    assert files[0:6] == [
+    assert files[0:8] == [
         "ca.crt",
         "kube-netpol.conf",
         "kube-proxy.conf",
         "kubelet.conf",
         "kubelet.crt",
         "kubelet.key",
+        "metrics.crt",  # the secure /metrics port of kube-proxy and kube-netpol
+        "metrics.key",
     ]
-    assert all(line.startswith("600 ") for line in files[6:] if line)
+    assert all(line.startswith("600 ") for line in files[8:] if line)
     grep = c.node_exec("node-1", "sh", "-c", "grep -rl 'PRIVATE KEY' /pki; grep -rh 'system:' /pki/*.conf")
     assert "ca.key" not in grep.stdout and "system:masters" not in grep.stdout
     # That credential is node-1's, and the Node authorizer keeps it to node-1: node-2 is out of reach.
