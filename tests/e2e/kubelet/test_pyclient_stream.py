@@ -51,6 +51,8 @@ def test_exec_returncode_and_output(core: client.CoreV1Api, web: tuple[str, str]
                 stdout=True, tty=False, _preload_content=False)  # fmt: skip
     ok.run_forever(timeout=20)
     assert ok.returncode == 0
+    resp.close()  # the websockets, closed here rather than by the collector (a leaked socket fails a later test)
+    ok.close()
 
 
 def test_exec_preloaded_and_stdin(core: client.CoreV1Api, web: tuple[str, str]) -> None:
@@ -69,6 +71,7 @@ def test_exec_preloaded_and_stdin(core: client.CoreV1Api, web: tuple[str, str]) 
     out += resp.read_stdout() if resp.peek_stdout() else ""  # what came with the last update
     assert out == "got-abc\n"
     assert resp.returncode == 0
+    resp.close()
 
 
 def test_portforward_raw_socket(core: client.CoreV1Api, web: tuple[str, str]) -> None:
