@@ -51,8 +51,8 @@ def test_exec_returncode_and_output(core: client.CoreV1Api, web: tuple[str, str]
                 stdout=True, tty=False, _preload_content=False)  # fmt: skip
     ok.run_forever(timeout=20)
     assert ok.returncode == 0
-    resp.close()  # the websockets, closed here rather than by the collector (a leaked socket fails a later test)
-    ok.close()
+    _close_exec(resp)  # here rather than by the collector (a leaked socket fails a later test)
+    _close_exec(ok)
 
 
 def test_exec_preloaded_and_stdin(core: client.CoreV1Api, web: tuple[str, str]) -> None:
@@ -71,7 +71,7 @@ def test_exec_preloaded_and_stdin(core: client.CoreV1Api, web: tuple[str, str]) 
     out += resp.read_stdout() if resp.peek_stdout() else ""  # what came with the last update
     assert out == "got-abc\n"
     assert resp.returncode == 0
-    resp.close()
+    _close_exec(resp)
 
 
 def test_portforward_raw_socket(core: client.CoreV1Api, web: tuple[str, str]) -> None:
@@ -104,6 +104,13 @@ def test_portforward_refused_port_reports_error(core: client.CoreV1Api, web: tup
     assert "8081" in (pf.error(8081) or ""), pf.error(8081)
     assert "refused" in (pf.error(8081) or "").lower()
     _close(pf)
+
+
+def _close_exec(resp: Any) -> None:
+    """Close an exec stream's websocket and its socket (websocket-client's close() skips the socket once the server
+    has closed the stream)."""
+    resp.close()
+    resp.sock.shutdown()
 
 
 def _close(pf: Any) -> None:
