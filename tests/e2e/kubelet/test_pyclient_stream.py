@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from kubernetes import client, config
-from kubernetes.stream import portforward, stream
+from kubernetes.stream import portforward, stream, ws_client
 
 from tests.e2e.kubelet.helpers import NodePair, make_pod
 from tests.polling import wait_until
@@ -55,7 +55,26 @@ def test_exec_returncode_and_output(core: client.CoreV1Api, web: tuple[str, str]
     _close_exec(ok)
 
 
-def test_exec_preloaded_and_stdin(core: client.CoreV1Api, web: tuple[str, str]) -> None:
+@pytest.fixture
+def opened_streams(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
+    """Every exec websocket the client opens during the test, closed at the end: with _preload_content=True the client
+    reads the stream to its end and returns the text without ever closing the websocket (ws_client.websocket_call)."""
+    opened: list[Any] = []
+
+    class Tracked(ws_client.WSClient):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            opened.append(self)
+
+    monkeypatch.setattr(ws_client, "WSClient", Tracked)
+    yield opened
+    for resp in opened:
+        _close_exec(resp)
+
+
+def test_exec_preloaded_and_stdin(
+    core: client.CoreV1Api, web: tuple[str, str], opened_streams: list[Any]
+) -> None:
     ns, pod = web
     text = stream(core.connect_get_namespaced_pod_exec, pod, ns, command=["cat", "/etc/hostname"],
                   stderr=True, stdin=False, stdout=True, tty=False)  # fmt: skip
@@ -71,7 +90,7 @@ def test_exec_preloaded_and_stdin(core: client.CoreV1Api, web: tuple[str, str]) 
     out += resp.read_stdout() if resp.peek_stdout() else ""  # what came with the last update
     assert out == "got-abc\n"
     assert resp.returncode == 0
-    _close_exec(resp)
+    assert len(opened_streams) == 2  # the preloaded one and this one, both closed by the fixture
 
 
 def test_portforward_raw_socket(core: client.CoreV1Api, web: tuple[str, str]) -> None:
