@@ -140,7 +140,8 @@ async def serve_health(
     auth: DelegatedAuth | None = None,
     plain_beyond_loopback: bool = False,
 ) -> asyncio.Server:
-    """Serve GET /healthz, /livez, /readyz (200 "ok" or 500 "unhealthy") and /metrics; port 0 picks a free one.
+    """Serve GET /healthz, /livez, /readyz (200 "ok"; "unhealthy" with 503 from /readyz, 500 from the others) and
+    /metrics; port 0 picks a free one.
 
     /readyz asks `readyz` when given (e.g. "caches synced"), else `healthz`. With `sock` (a bound socket), serve on
     it instead of `host:port`. Returns the started server; `server.sockets[0].getsockname()[1]` is the port;
@@ -170,7 +171,7 @@ async def serve_health(
                 code, body = 405, b"method not allowed\n"
             elif path in ("/healthz", "/livez", "/readyz"):
                 ok = await _check(readyz if path == "/readyz" and readyz is not None else healthz)
-                code, body = (200, b"ok") if ok else (500, b"unhealthy")
+                code, body = (200, b"ok") if ok else (503 if path == "/readyz" else 500, b"unhealthy")
             elif path == "/metrics" and auth is not None and (refused := await _refusal(auth, writer, head)):
                 code, body = refused
             elif path == "/metrics":

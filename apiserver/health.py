@@ -1,9 +1,12 @@
 """/livez, /readyz and /healthz as kube-apiserver serves them: named checks, each also at `/<endpoint>/<name>`.
 
-    GET /readyz                 "ok", or 500 with every check's line ("[-]etcd-readiness failed: reason withheld")
+    GET /readyz                 "ok", or 503 with every check's line ("[-]etcd-readiness failed: reason withheld")
     GET /readyz?verbose         every check's line, then "readyz check passed"
     GET /readyz?exclude=etcd    the named check is skipped ("[+]etcd excluded: ok")
-    GET /readyz/etcd            one check: "ok", or 500 "internal server error: <cause>"
+    GET /readyz/etcd            one check: "ok", or 503 "internal server error: <cause>"
+
+A failing /readyz answers 503 Service Unavailable (an apiserver that is not ready is unavailable, and load balancers
+and the issue's operators read it so); /livez and /healthz answer 500 as upstream does for every endpoint.
 
 The text is upstream's (k8s.io/apiserver pkg/server/healthz). A failed check's cause is withheld from the
 aggregate endpoints, which anonymous callers may read, and logged instead (once per change of cause); the
@@ -131,6 +134,7 @@ class HealthEndpoint:
     def __init__(self, name: str, checks: list[NamedCheck]) -> None:
         self.name = name
         self.checks = checks
+        self.failed_code = 503 if name == "readyz" else 500
         self._logged: dict[str, str] = {}
 
     def names(self) -> list[str]:
@@ -158,7 +162,7 @@ class HealthEndpoint:
         self._log(failed)
         body = "".join(line + "\n" for line in lines)
         if failed:
-            return _text(f"{body}{self.name} check failed\n", 500)
+            return _text(f"{body}{self.name} check failed\n", self.failed_code)
         if "verbose" not in params:
             return _text("ok", 200)
         return _text(f"{body}{self.name} check passed\n", 200)
@@ -171,7 +175,7 @@ class HealthEndpoint:
         cause = await _run(c)
         if cause is None:
             return _text("ok", 200)
-        return _text(f"internal server error: {cause}\n", 500)
+        return _text(f"internal server error: {cause}\n", self.failed_code)
 
     def _log(self, failed: list[tuple[str, str]]) -> None:
         """A failing check is logged when it starts failing or its cause changes, and when it recovers: an

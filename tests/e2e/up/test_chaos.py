@@ -105,7 +105,7 @@ def test_a_full_data_directory_turns_readyz_red_and_is_logged(cluster: UpCluster
             )
             start = time.monotonic()
             red = wait_until(
-                lambda: (r := api.get("/readyz")).status_code == 500 and r, 10, 0.2, what="readyz red"
+                lambda: (r := api.get("/readyz")).status_code == 503 and r, 10, 0.2, what="readyz red"
             )
             assert "[-]etcd-readiness failed: reason withheld" in red.text.splitlines(), red.text
             logged = wait_until(
@@ -136,7 +136,7 @@ def test_a_full_data_directory_turns_readyz_red_and_is_logged(cluster: UpCluster
     assert (
         _apiserver(cluster)["restarts"] == restarts
     )  # alive all along: a full disk is not fixed by a restart
-    print(f"full data directory -> /readyz 500 naming etcd-readiness and logged in {took:.1f}s")
+    print(f"full data directory -> /readyz 503 naming etcd-readiness and logged in {took:.1f}s")
 
 
 def test_a_killed_supervisor_takes_its_components_and_up_starts_again(cluster: UpCluster) -> None:

@@ -104,14 +104,14 @@ def test_a_full_disk_turns_readyz_red_and_back(tmp_path: Path) -> None:
                 start = time.monotonic()
                 # Nothing writes meanwhile: the write probe alone must notice, within 10 s.
                 failing = wait_until(
-                    lambda: (r := api.get("/readyz")).status_code == 500 and r, 10, what="/readyz red"
+                    lambda: (r := api.get("/readyz")).status_code == 503 and r, 10, what="/readyz red"
                 )
                 assert "[-]etcd-readiness failed: reason withheld" in failing.text.splitlines()
                 assert "[+]etcd ok" in failing.text.splitlines()  # reads still work
                 assert failing.text.endswith("readyz check failed\n")
                 assert time.monotonic() - start < 10
                 detail = api.get("/readyz/etcd-readiness")
-                assert detail.status_code == 500 and "disk is full" in detail.text, detail.text
+                assert detail.status_code == 503 and "disk is full" in detail.text, detail.text
                 assert api.get("/livez").status_code == 200  # alive: restarting would not help
 
                 r = api.post("/api/v1/namespaces/default/configmaps", json={"metadata": {"name": "full"}})

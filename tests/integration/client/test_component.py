@@ -31,7 +31,8 @@ async def test_serve_health_and_metrics() -> None:
             r = await http.get("/healthz")
             assert (r.status_code, r.text) == (200, "ok")
             healthy["ok"] = False
-            assert (await http.get("/readyz")).status_code == 500
+            assert (await http.get("/readyz")).status_code == 503
+            assert (await http.get("/livez")).status_code == 500
             metrics = await http.get("/metrics")
             assert metrics.status_code == 200
             assert "kubelite_test_things_total 3.0" in metrics.text
