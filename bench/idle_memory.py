@@ -23,6 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench.common import summarize  # noqa: E402
 from bench.record import Recording, target  # noqa: E402
 from tests.e2e.up.helpers import UpCluster, tear_down  # noqa: E402
 
@@ -85,8 +86,9 @@ def main() -> None:
         tear_down(cluster)
     per = {name: statistics.median(r[name][0] for r in rounds) for name in rounds[0]}
     per_pss = {name: statistics.median(r[name][1] for r in rounds) for name in rounds[0]}
-    total = statistics.median(sum(v[0] for v in r.values()) for r in rounds)
-    total_pss = statistics.median(sum(v[1] for v in r.values()) for r in rounds)
+    totals = [sum(v[0] for v in r.values()) for r in rounds]
+    totals_pss = [sum(v[1] for v in r.values()) for r in rounds]
+    total, total_pss = statistics.median(totals), statistics.median(totals_pss)
     for name in sorted(per, key=per.__getitem__, reverse=True):
         print(f"{name:20} RSS {per[name]:6.1f} MiB  PSS {per_pss[name]:6.1f} MiB")
     print(f"{'total':20} RSS {total:6.1f} MiB  PSS {total_pss:6.1f} MiB")
@@ -101,6 +103,10 @@ def main() -> None:
                 total,
             )
         ],
+        samples={
+            "total_rss_mib (per sample)": summarize(totals, "MiB"),
+            "total_pss_mib (per sample)": summarize(totals_pss, "MiB"),
+        },
         notes=[
             f"medians of {args.samples} samples {args.interval:g}s apart, {args.settle:g}s after kctl up returned",
             "RSS counts each process's shared pages (Python, libraries) again; PSS splits them",

@@ -265,6 +265,19 @@ def storage_raw(results: Path) -> list[str]:
     return [*table(header, rows), "", sources({"storage_raw": r})]
 
 
+def idle_memory(results: Path) -> list[str]:
+    r = load("idle_memory", results)
+    f = r["figures"]
+    order = sorted(f["rss_mib"], key=f["rss_mib"].__getitem__, reverse=True)
+    rows = [[name, f"{f['rss_mib'][name]:.0f} MiB", f"{f['pss_mib'][name]:.0f} MiB"] for name in order]
+    rows.append(["**all of them**", f"**{f['total_rss_mib']:.0f} MiB**", f"**{f['total_pss_mib']:.0f} MiB**"])
+    lines = table(["`kctl up` at idle", "RSS", "PSS (shared pages split)"], rows)
+    verdicts = [
+        f"{t['what']}: {t['value']:.0f} MiB ({'met' if t['met'] else '**missed**'})" for t in r["targets"]
+    ]
+    return [*lines, "", "Targets: " + "; ".join(verdicts) + ".", "", sources({"idle_memory": r})]
+
+
 def dns(results: Path) -> list[str]:
     r = load("dns", results)
     f, b, s, p = r["figures"], r["baseline"], r["samples"], r["params"]
@@ -316,6 +329,7 @@ RENDERERS: dict[str, Callable[[Path], list[str]]] = {
     "netpol": netpol,
     "storage_raw": storage_raw,
     "dns": dns,
+    "idle_memory": idle_memory,
 }
 
 
