@@ -162,6 +162,45 @@ class NodePair:
         )
 
 
+# httpd on the pod's loopback only: reachable through exec and port-forward (inside the namespace), not the host.
+HTTPD = "mkdir -p /www && echo hello-from-pod > /www/index.html && exec httpd -f -p 127.0.0.1:8080 -h /www"
+
+
+def start_web_pod(node_pair: NodePair, name: str, labels: dict[str, str] | None = None) -> str:
+    """A pod on node a serving "hello-from-pod" with HTTPD (container port `http`, 8080), created in a namespace of
+    its own and waited for until Ready: Ready only once httpd answers, since Running comes before it listens and a
+    first request could race it. Returns the namespace."""
+    ns = node_pair.namespace()
+    ready = {
+        "exec": {"command": ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/index.html"]},
+        "periodSeconds": 1,
+    }
+    container = {"name": "c", "command": ["sh", "-c", HTTPD], "readinessProbe": ready,
+                 "ports": [{"name": "http", "containerPort": 8080}]}  # fmt: skip
+    pod = make_pod(name, node_pair.a.name, [container])
+    if labels:
+        pod["metadata"]["labels"] = labels
+    node_pair.create_pod(ns, pod)
+    node_pair.wait_pod(ns, name, pod_ready, what=f"pod {name} Ready")
+    return ns
+
+
+def pod_ready(pod: dict[str, Any]) -> bool:
+    conditions = pod.get("status", {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+def stop_collecting_stderr(proc: subprocess.Popen[str]) -> str:
+    """Stop `proc` (SIGTERM, then SIGKILL after 5 s), reap it and close its pipes; what it wrote to stderr."""
+    proc.terminate()
+    try:
+        _, err = proc.communicate(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate(timeout=5)
+    return err or ""
+
+
 def container_id(pod: dict[str, Any], container: str) -> str:
     for s in pod.get("status", {}).get("containerStatuses") or []:
         if s["name"] == container and s.get("containerID"):

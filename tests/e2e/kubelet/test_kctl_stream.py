@@ -12,22 +12,15 @@ import httpx
 import pytest
 
 from tests.binaries import INSTALL_HINT, KCTL
-from tests.e2e.kubelet.helpers import NodePair, make_pod
+from tests.e2e.kubelet.helpers import NodePair, make_pod, start_web_pod, stop_collecting_stderr
 from tests.harness import REPO
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e]
 
-HTTPD = "mkdir -p /www && echo hello-from-pod > /www/index.html && exec httpd -f -p 127.0.0.1:8080 -h /www"
-
 
 @pytest.fixture(scope="module")
 def pod(node_pair: NodePair) -> tuple[str, str]:
-    ns = node_pair.namespace()
-    node_pair.create_pod(
-        ns, make_pod("kc", node_pair.a.name, [{"name": "c", "command": ["sh", "-c", HTTPD]}])
-    )
-    node_pair.wait_running(ns, "kc")
-    return ns, "kc"
+    return start_web_pod(node_pair, "kc"), "kc"
 
 
 def kctl(node_pair: NodePair, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
@@ -84,15 +77,4 @@ def test_kctl_port_forward(node_pair: NodePair, pod: tuple[str, str]) -> None:
             for _ in range(2):
                 assert http.get(f"http://127.0.0.1:{found.group(1)}/index.html").text == "hello-from-pod\n"
     finally:
-        _stop(proc)
-
-
-def _stop(proc: subprocess.Popen[str]) -> str:
-    """Stop `proc`, reap it and close its pipes; what it wrote to stderr."""
-    proc.terminate()
-    try:
-        _, err = proc.communicate(timeout=5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        _, err = proc.communicate(timeout=5)
-    return err or ""
+        stop_collecting_stderr(proc)

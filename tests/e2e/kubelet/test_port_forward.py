@@ -13,37 +13,21 @@ import httpx
 import pytest
 
 from tests.binaries import INSTALL_HINT, KUBECTL, KUBECTL_131
-from tests.e2e.kubelet.helpers import NodePair, make_pod
+from tests.e2e.kubelet.helpers import NodePair, start_web_pod, stop_collecting_stderr
 from tests.harness import REPO
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.kubectl]
 
-HTTPD = "mkdir -p /www && echo hello-from-pod > /www/index.html && exec httpd -f -p 127.0.0.1:8080 -h /www"
 FORWARDING = re.compile(r"Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)")
 
 
 @pytest.fixture(scope="module")
 def web(node_pair: NodePair) -> tuple[str, str]:
-    ns = node_pair.namespace()
-    # Ready only once httpd answers (Running alone comes before it listens: the first request could race it).
-    ready = {
-        "exec": {"command": ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/index.html"]},
-        "periodSeconds": 1,
-    }
-    pod = make_pod("web", node_pair.a.name, [{"name": "c", "command": ["sh", "-c", HTTPD], "readinessProbe": ready,
-                   "ports": [{"name": "http", "containerPort": 8080}]}])  # fmt: skip
-    pod["metadata"]["labels"] = {"app": "web"}
-    node_pair.create_pod(ns, pod)
+    ns = start_web_pod(node_pair, "web", labels={"app": "web"})
     svc = {"metadata": {"name": "web"}, "spec": {"selector": {"app": "web"},
            "ports": [{"port": 80, "targetPort": "http"}]}}  # fmt: skip
     assert node_pair.api.post(f"/api/v1/namespaces/{ns}/services", json=svc).status_code == 201
-    node_pair.wait_pod(ns, "web", _ready, what="pod web Ready")
     return ns, "web"
-
-
-def _ready(pod: dict) -> bool:
-    conditions = pod.get("status", {}).get("conditions") or []
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
 
 def forward(kubectl: str, kubeconfig: Path, ns: str, target: str, remote: int) -> Iterator[int]:
@@ -57,10 +41,10 @@ def forward(kubectl: str, kubeconfig: Path, ns: str, target: str, remote: int) -
             line = proc.stdout.readline()  # kubectl prints this line, or exits (then readline returns "")
             found = FORWARDING.search(line)
             if not found:
-                raise AssertionError(f"kubectl port-forward: {line!r} {_stop(proc)}")
+                raise AssertionError(f"kubectl port-forward: {line!r} {stop_collecting_stderr(proc)}")
             yield int(found.group(1))
         finally:
-            _stop(proc)
+            stop_collecting_stderr(proc)
 
 
 def get_through(port: int) -> httpx.Response:
@@ -96,14 +80,3 @@ def test_kubectl_port_forward_to_a_closed_port(node_pair: NodePair, web: tuple[s
     for port in forward(KUBECTL, node_pair.a.apiserver.admin_kubeconfig, ns, "pod/web", 9999):
         with pytest.raises(httpx.HTTPError):
             get_through(port)
-
-
-def _stop(proc: subprocess.Popen[str]) -> str:
-    """Stop `proc`, reap it and close its pipes; what it wrote to stderr."""
-    proc.terminate()
-    try:
-        _, err = proc.communicate(timeout=5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        _, err = proc.communicate(timeout=5)
-    return err or ""

@@ -13,23 +13,15 @@ import pytest
 from kubernetes import client, config
 from kubernetes.stream import portforward, stream, ws_client
 
-from tests.e2e.kubelet.helpers import NodePair, make_pod
+from tests.e2e.kubelet.helpers import NodePair, start_web_pod
 from tests.polling import wait_until
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e]
 
-# httpd on the pod's loopback only: reachable through port-forward (inside the namespace), not from the host.
-HTTPD = "mkdir -p /www && echo hello-from-pod > /www/index.html && exec httpd -f -p 127.0.0.1:8080 -h /www"
-
 
 @pytest.fixture(scope="module")
 def web(node_pair: NodePair) -> tuple[str, str]:
-    ns = node_pair.namespace()
-    node_pair.create_pod(
-        ns, make_pod("web", node_pair.a.name, [{"name": "c", "command": ["sh", "-c", HTTPD]}])
-    )
-    node_pair.wait_running(ns, "web")
-    return ns, "web"
+    return start_web_pod(node_pair, "web"), "web"
 
 
 @pytest.fixture
