@@ -147,7 +147,13 @@ async def test_scales_up_to_max_and_down_after_the_window(
     await client.create(HPAS, hpa("web", WEB, behavior=behavior), namespace)
 
     await eventually(lambda: _equals(replicas(client, namespace), 2), 15, what="scale-up to 2")
-    got = await client.get(HPAS, "web", namespace)
+
+    async def scaled_up_status() -> dict | None:
+        # The controller writes the scale first and its own status after: the new size can show before it.
+        got = await client.get(HPAS, "web", namespace)
+        return got if (got.get("status") or {}).get("lastScaleTime") else None
+
+    got = await eventually(scaled_up_status, 15, what="the HPA's status after the rescale")
     assert got["status"]["currentMetrics"] == [
         {
             "type": "Resource",
@@ -155,11 +161,15 @@ async def test_scales_up_to_max_and_down_after_the_window(
         }
     ]
     assert condition(got, "ScalingActive") == ("True", "ValidMetricFound")
-    assert got["status"]["lastScaleTime"]
-    assert (
+    scaled_up = (
         "SuccessfulRescale",
         "New size: 2; reason: cpu resource utilization (percentage of request) above target",
-    ) in await events_of(client, namespace, "web")
+    )
+
+    async def scale_up_event() -> bool:  # events are written by a rate-limited recorder, after the fact
+        return scaled_up in await events_of(client, namespace, "web")
+
+    await eventually(scale_up_event, 15, what="the SuccessfulRescale event")
 
     # Two busy pods ask for 4; maxReplicas holds it at 3.
     await add_pod(client, namespace, "web-1")
