@@ -48,11 +48,10 @@ class NamespaceController(Controller):
             return None
         if FINALIZER not in ((ns.get("spec") or {}).get("finalizers") or []):
             return None
-        touched = 0
-        for res in namespaced_resources():
-            touched += await self._delete_all(res, key)
-        # Most objects go at once; count what is still there (graceful pods, finalizers) before finalizing.
-        remaining = sum([await self._count(res, key) for res in namespaced_resources()]) if touched else 0
+        touched = [res for res in namespaced_resources() if await self._delete_all(res, key)]
+        # Most objects go at once; count what is still there (graceful pods, finalizers) before finalizing. Only
+        # the kinds that had objects are listed again: nothing new can be created in a terminating namespace.
+        remaining = sum([await self._count(res, key) for res in touched])
         if remaining:
             log.info("namespace not empty yet", extra={"namespace": key, "remaining": remaining})
             return RECHECK_SECONDS
