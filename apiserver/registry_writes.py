@@ -103,7 +103,10 @@ class StoreWrites:
         def try_update(current: Obj | None) -> Obj:
             if current is None:  # gone (or deleted while we tried): NotFound, or a create below
                 raise Abort(errors.not_found(self.info.resource, name, self.info.group))
-            current = copy.deepcopy(current)
+            if subresource != "*":
+                # _prepare_update may share parts of `current` with the result (status kept from it), which the
+                # caller's dict must not see; the server's own writes ("*": binding) take nothing from it.
+                current = copy.deepcopy(current)
             wanted = transform(copy.deepcopy(current))
             return self._prepare_update(current, wanted, subresource, manager)
 
