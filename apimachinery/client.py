@@ -19,10 +19,11 @@ import logging
 import math
 import os
 import ssl
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any, Literal, TypeVar
 
 import httpx
+import orjson
 
 from apimachinery import clientmetrics
 from apimachinery.backoff import Backoff
@@ -80,11 +81,36 @@ def _retry_after(resp: httpx.Response) -> float | None:
         return None  # an HTTP-date; the apiserver never sends one, treat as absent
 
 
+def loads(data: bytes | str) -> Any:
+    """json.loads, through orjson (several times faster on API objects: every watch frame and response of a
+    controller goes through here) for all it takes; what orjson refuses (NaN, integers beyond 64 bits) the
+    standard library decides, so the result is json.loads's for any input."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
+
+
+async def _lines(resp: httpx.Response) -> AsyncIterator[bytes]:
+    """The lines of a streamed body as bytes (a watch: one JSON document a line), without the text layer of
+    `aiter_lines`: a frame is decoded once, by `loads`."""
+    pending = b""
+    async for chunk in resp.aiter_bytes():
+        pending += chunk
+        if b"\n" not in chunk:
+            continue
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            yield line
+    if pending:
+        yield pending
+
+
 def status_error(resp: httpx.Response) -> StatusError:
     """The `StatusError` for a non-2xx response (reads `resp.content`, which must be loaded)."""
     body: Any = None
     try:
-        body = json.loads(resp.content) if resp.content else None
+        body = loads(resp.content) if resp.content else None
     except ValueError:
         body = None  # not JSON (e.g. a proxy's HTML page): built from code and text below
     if isinstance(body, dict) and body.get("kind") == "Status":
@@ -231,7 +257,7 @@ class Client:
                 raise self._conn_error(method, path, exc) from exc
             if resp.is_success:
                 if resp.headers.get("content-type", "").startswith("application/json"):
-                    return resp.json() if resp.content else None
+                    return loads(resp.content) if resp.content else None
                 return resp.text
             if resp.status_code in RETRY_STATUSES and attempt < tries:
                 ra = _retry_after(resp)
@@ -409,14 +435,14 @@ class Client:
                 if not resp.is_success:
                     await resp.aread()
                     raise status_error(resp)
-                async for line in resp.aiter_lines():
+                async for line in _lines(resp):
                     if not line.strip():
                         continue
                     try:
-                        frame = json.loads(line)
+                        frame = loads(line)
                         etype, obj = str(frame["type"]), frame.get("object") or {}
                     except (ValueError, KeyError, TypeError) as exc:
-                        msg = f"malformed watch frame: {line[:200]!r}"
+                        msg = f"malformed watch frame: {line[:200].decode('utf-8', 'replace')!r}"
                         raise StatusError(500, "InternalError", msg) from exc
                     if etype == "ERROR":
                         raise StatusError.from_status(obj, 500)

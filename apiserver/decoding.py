@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import yaml
 
 from apimachinery import serialization
@@ -30,6 +31,22 @@ class DecodeError(ValueError):
 
 
 def loads_json(body: bytes | str) -> Any:
+    data = body or b"null"
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        pass  # what orjson refuses, serialization.loads decides (and _check below)
+    else:
+        # orjson yields only 64-bit integers and finite floats, so depth is all that is left to check; a
+        # document with no more brackets than the depth limit cannot be nested deeper (the common case,
+        # decided without walking the object).
+        if isinstance(data, str):
+            brackets = data.count("{") + data.count("[")
+        else:
+            brackets = data.count(b"{") + data.count(b"[")
+        if brackets > serialization.MAX_DEPTH:
+            _check(value)
+        return value
     try:
         value = serialization.loads(body or b"null")
     except (ValueError, UnicodeDecodeError) as exc:

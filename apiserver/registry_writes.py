@@ -18,8 +18,10 @@ from apiserver.admission import Attributes, Chain
 from apiserver.fieldmanager import FieldManager
 from apiserver.objectmeta import later, meta, name_of, now, spec_changed
 from apiserver.registry_types import Abort, DeleteOptions, Obj, storage_error
+from apiserver.storage import fresh
 from apiserver.storage.interface import ErrorCode, Storage, StorageError
 from apiserver.strategy import Strategy
+from apiserver.watchcache import WatchCache
 
 
 class StoreWrites:
@@ -29,6 +31,7 @@ class StoreWrites:
     storage: Storage
     strategy: Strategy
     admission: Chain
+    cache: WatchCache
 
     if TYPE_CHECKING:
 
@@ -103,8 +106,11 @@ class StoreWrites:
         def try_update(current: Obj | None) -> Obj:
             if current is None:  # gone (or deleted while we tried): NotFound, or a create below
                 raise Abort(errors.not_found(self.info.resource, name, self.info.group))
-            current = copy.deepcopy(current)
-            wanted = transform(copy.deepcopy(current))
+            if subresource != "*":
+                # _prepare_update may share parts of `current` with the result (status kept from it), which the
+                # caller's dict must not see; the server's own writes ("*": binding) take nothing from it.
+                current = fresh(current)
+            wanted = transform(fresh(current))
             return self._prepare_update(current, wanted, subresource, manager)
 
         try:
@@ -122,7 +128,8 @@ class StoreWrites:
                     # resourceVersion (kubectl diff would otherwise show a removed resourceVersion line).
                     updated["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
                     return updated, False
-                kv = await self.storage.guaranteed_update(key, try_update)
+                # The watch cache's state first (no read when it is current), as kube-apiserver does.
+                kv = await self.storage.guaranteed_update(key, try_update, cached=self.cache.get(key))
         except Abort as abort:
             if create_if_missing is None or not errors.is_not_found(abort.error):
                 raise abort.error from None
@@ -158,9 +165,12 @@ class StoreWrites:
         the claims are released and the whole update is tried again; on success what the old object held and the
         new one does not is released."""
         key = self.key(namespace, name)
-        for _ in range(10):
+        for attempt in range(10):
+            cached = self.cache.get(key) if attempt == 0 else None
             try:
-                current = (await self.storage.get(key)).obj
+                # The first try decides on the watch cache's state (a fresh copy: admission gets it as the old
+                # object) when it has one; the swap fails if that was stale, and the next try reads storage.
+                current = fresh(cached) if cached is not None else (await self.storage.get(key)).obj
             except StorageError as exc:
                 if exc.code is ErrorCode.NOT_FOUND and create_if_missing is not None:
                     created = await self.create(
@@ -170,8 +180,8 @@ class StoreWrites:
                 raise storage_error(exc, self.info, name) from None
             try:
                 new = self._prepare_update(
-                    copy.deepcopy(current),
-                    transform(copy.deepcopy(current)),
+                    fresh(current),
+                    transform(fresh(current)),
                     subresource,
                     manager,
                     validate=False,
@@ -219,7 +229,7 @@ class StoreWrites:
 
         try:
             with metrics.storage_timer("update", self.info.resource):
-                kv = await self.storage.guaranteed_update(key, swap)
+                kv = await self.storage.guaranteed_update(key, swap, cached=current)
         except Abort as abort:
             if allocating:
                 await self.strategy.abandon_update(new, current)
@@ -269,7 +279,7 @@ class StoreWrites:
         new.setdefault("apiVersion", old.get("apiVersion"))
         new.setdefault("kind", old.get("kind"))
         if subresource in ("status", "approval"):
-            merged = copy.deepcopy(old)
+            merged = fresh(old)
             merged["status"] = new.get("status", {})
             if manager is None and "managedFields" in new_md:  # set by a server-side apply to /status
                 merged["metadata"]["managedFields"] = new_md["managedFields"]

@@ -114,10 +114,12 @@ class ObservedStorage:
         return result
 
     async def guaranteed_update(
-        self, key: str, try_update: TryUpdate, *, ignore_not_found: bool = False
+        self, key: str, try_update: TryUpdate, *, ignore_not_found: bool = False, cached: Obj | None = None
     ) -> KeyValue:
         try:
-            result = await self.inner.guaranteed_update(key, try_update, ignore_not_found=ignore_not_found)
+            result = await self.inner.guaranteed_update(
+                key, try_update, ignore_not_found=ignore_not_found, cached=cached
+            )
         except StorageError as exc:
             self._failed("update", key, exc)
             raise

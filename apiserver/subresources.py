@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -243,11 +242,10 @@ async def binding(api: ResourceAPI, request: Request, store: Store, t: Target) -
 
 
 async def _update_whole(store: Store, t: Target, fn: Any) -> Obj:
-    """A server-side write of spec and status together (binding), past the checks meant for clients."""
+    """A server-side write of spec and status together (binding), past the checks meant for clients. `fn` may
+    change the object it is given: store.update hands it a copy of its own."""
     assert t.name
-    updated, _ = await store.update(
-        t.namespace, t.name, lambda current: fn(copy.deepcopy(current)), subresource="*"
-    )
+    updated, _ = await store.update(t.namespace, t.name, fn, subresource="*")
     return updated
 
 

@@ -425,7 +425,7 @@ def main() -> None:
     parser.add_argument("--profile-dir", type=Path, default=None, help="cProfile scheduler and hollow nodes")
     parser.add_argument("--paced-pods", type=int, default=500, help="pods of the paced run (0: none)")
     parser.add_argument("--paced-rate", type=float, default=50, help="creates per second in the paced run")
-    parser.add_argument("--max-inflight-binds", type=int, default=8, help="passed to kube-scheduler")
+    parser.add_argument("--max-inflight-binds", type=int, default=32, help="passed to kube-scheduler")
     parser.add_argument("--no-backlog", action="store_true", help="skip the all-pending-then-schedule run")
     parser.add_argument("--keep-logs", action="store_true", help="keep the component logs (paths on stderr)")
     args = parser.parse_args()

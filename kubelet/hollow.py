@@ -28,8 +28,10 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
+
+import httpx
 
 from apimachinery.client import Client
 from apimachinery.component import client_from_args, run_until_signal, setup_logging
@@ -197,8 +199,15 @@ class HollowNodes:
         workers: int = 8,
         ready_delay: float = 0.0,
         kubelet_port: int = 10250,
+        writers: list[Client] | None = None,
     ) -> None:
         self.client = client
+        # The pods' writes borrow a client from this queue: given `writers`, each with one connection of its
+        # own (httpcore looks at every connection of a pool on each request, and the shared pool also holds
+        # the watches and the lease renewals); else the shared client, once per worker.
+        self._writers: asyncio.Queue[Client] = asyncio.Queue()
+        for writer in writers or [client] * workers:
+            self._writers.put_nowait(writer)
         self.kubelet_port = kubelet_port  # where this process's hollow kubelet API listens
         self.names = [f"{prefix}{i}" for i in range(count)]
         self.capacity = capacity or {"cpu": "4", "memory": "16Gi", "pods": "110"}
@@ -311,7 +320,8 @@ class HollowNodes:
         namespace, name = meta.get("namespace"), meta["name"]
         if meta.get("deletionTimestamp"):
             with ignore_not_found():  # a failure of another kind is retried
-                await self.client.delete(PODS, name, namespace, grace_period_seconds=0)
+                async with self._writer() as writer:
+                    await writer.delete(PODS, name, namespace, grace_period_seconds=0)
             return
         if status.get("phase") in ("Running", "Succeeded", "Failed"):
             self.ips[node].take(key, status.get("podIP"))  # adopt what an earlier run reported
@@ -324,14 +334,27 @@ class HollowNodes:
             self._bound_seen.pop(key, None)
         pod_ip = self.ips[node].take(key)
         try:
-            await self.client.patch(
-                PODS, name, {"status": running_status(pod, pod_ip, now())}, namespace, subresource="status"
-            )
+            async with self._writer() as writer:
+                await writer.patch(
+                    PODS,
+                    name,
+                    {"status": running_status(pod, pod_ip, now())},
+                    namespace,
+                    subresource="status",
+                )
         except StatusError as err:
             if is_not_found(err):
                 return
             raise
         self.running += 1
+
+    @contextlib.asynccontextmanager
+    async def _writer(self) -> AsyncIterator[Client]:
+        writer = await self._writers.get()
+        try:
+            yield writer
+        finally:
+            self._writers.put_nowait(writer)
 
     # --- running -------------------------------------------------------------------------------------------
 
@@ -366,6 +389,7 @@ async def amain(args: argparse.Namespace) -> None:
         NODE_IP, args.kubelet_port, context, lambda ns, pod: node_of[0](ns, pod) if node_of else None
     )
     client = client_from_args(args, user_agent="kubelite-hollow-nodes")
+    writers = [one_connection_client(client) for _ in range(max(1, args.workers))]
     hollow = HollowNodes(
         client,
         args.count,
@@ -378,6 +402,7 @@ async def amain(args: argparse.Namespace) -> None:
         workers=args.workers,
         ready_delay=args.ready_delay,
         kubelet_port=hollow_api.bound_port(api),
+        writers=writers,
     )
     node_of.append(hollow.node_of)
     log.info("hollow kubelet API listening", extra={"address": f"{NODE_IP}:{hollow.kubelet_port}"})
@@ -385,7 +410,19 @@ async def amain(args: argparse.Namespace) -> None:
         await hollow.run(delete_on_exit=args.delete_on_exit)
     finally:
         api.close()
+        for writer in writers:
+            await writer.aclose()
         await client.aclose()
+
+
+def one_connection_client(client: Client) -> Client:
+    """A client of the same apiserver and identity that keeps one connection (a pool of one costs no search)."""
+    transport = httpx.AsyncHTTPTransport(
+        verify=client.config.ssl_context(),
+        limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+        trust_env=False,
+    )
+    return Client(client.config, user_agent="kubelite-hollow-nodes", transport=transport)
 
 
 def main(argv: list[str] | None = None) -> None:

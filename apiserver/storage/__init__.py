@@ -55,6 +55,13 @@ def encode_value(obj: Obj) -> bytes:
     return serialization.dumps(obj)
 
 
+def fresh(obj: Obj) -> Obj:
+    """A deep copy of a stored object (a watch cache's, shared with its watchers) to change freely: a JSON round
+    trip, several times faster than copy.deepcopy (a stored object holds nothing else)."""
+    copied: Obj = serialization.loads(serialization.dumps(obj))
+    return copied
+
+
 def strip_revision(obj: Obj) -> Obj:
     """`obj` without metadata.resourceVersion (a shallow copy when it had one), to compare content."""
     meta = obj.get("metadata")

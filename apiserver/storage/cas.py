@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from apiserver.storage import decode_value, encode_value, stamped_copy, strip_revision
-from apiserver.storage.interface import ErrorCode, KeyValue, StorageError, TryUpdate
+from apiserver.storage.interface import ErrorCode, KeyValue, Obj, StorageError, TryUpdate
 
 
 @dataclass(frozen=True)
@@ -34,11 +34,21 @@ class CompareAndSwap(Protocol):
 
 
 async def guaranteed_update(
-    backend: CompareAndSwap, key: str, try_update: TryUpdate, *, ignore_not_found: bool = False
+    backend: CompareAndSwap,
+    key: str,
+    try_update: TryUpdate,
+    *,
+    ignore_not_found: bool = False,
+    cached: Obj | None = None,
 ) -> KeyValue:
     """See the storage interface: `try_update` may be called several times; a result equal to the current object
-    is not written and the current object is returned."""
-    current = await backend.read(key)
+    is not written and the current object is returned. With `cached` (a recent state, stamped with its revision)
+    the first try starts from it instead of a read: the swap compares revisions, so a stale one loses and the
+    loop goes on from the state that won."""
+    current = _from_cache(cached)
+    from_cache = current is not None
+    if current is None:
+        current = await backend.read(key)
     while True:
         if current is None:
             if not ignore_not_found:
@@ -50,9 +60,24 @@ async def guaranteed_update(
             new = try_update(decode_value(current.value, current.revision))
             stored = decode_value(current.value, current.revision)
             if strip_revision(new) == strip_revision(stored):
+                if from_cache:  # "unchanged" only counts against the stored state
+                    current, from_cache = await backend.read(key), False
+                    continue
                 return KeyValue(key, stored, current.revision)
             expected = current.revision
         revision, current = await backend.swap(key, expected, encode_value(new))
+        from_cache = False
         if revision:
             return KeyValue(key, stamped_copy(new, revision), revision)
         # Lost a race: `current` is now the state that won; try again from it.
+
+
+def _from_cache(cached: Obj | None) -> Stored | None:
+    """A cached object as the stored state it was decoded from (its bytes re-encoded; its revision), or None."""
+    if cached is None:
+        return None
+    try:
+        revision = int(cached["metadata"]["resourceVersion"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return Stored(encode_value(cached), revision) if revision > 0 else None

@@ -248,8 +248,9 @@ class EncryptedStorage:
         return self._kv(await self.inner.delete(key, expected_revision=expected_revision))
 
     async def guaranteed_update(
-        self, key: str, try_update: TryUpdate, *, ignore_not_found: bool = False
+        self, key: str, try_update: TryUpdate, *, ignore_not_found: bool = False, cached: Obj | None = None
     ) -> KeyValue:
+        # `cached` (plaintext) is not what the backend stores (sealed): the backend reads.
         def sealed_update(stored: Obj | None) -> Obj:
             current = self.open(key, stored)
             new = try_update(current)

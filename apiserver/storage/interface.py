@@ -14,6 +14,9 @@ Contract, shared by every backend and checked by tests/integration/storage/test_
   `try_update(current)` which returns the new object (or raises to abort), and writes it only if the key's revision
   is still the one read (compare-and-swap), retrying the whole read-change-write on a lost race. A result equal to
   the current object is not written and the current object is returned. `try_update` may be called several times.
+  `cached` (optional: a recent state of the object, e.g. the watch cache's) is tried first instead of a read, as
+  kube-apiserver's GuaranteedUpdate does with its cached existing object: a stale one only costs a retry from the
+  stored state (and is never answered as "unchanged"). A backend may ignore it.
 * `list(prefix, limit=N, continue_token=...)` pages in key order at one revision; the continue token carries that
   revision; `revision=R` reads at revision R (StorageError(COMPACTED) when compacted away).
 * `watch(prefix, from_revision)` yields every change with revision >= from_revision, in order, then live changes;
@@ -95,7 +98,7 @@ class Storage(Protocol):
     async def delete(self, key: str, *, expected_revision: int | None = None) -> KeyValue: ...
 
     async def guaranteed_update(
-        self, key: str, try_update: TryUpdate, *, ignore_not_found: bool = False
+        self, key: str, try_update: TryUpdate, *, ignore_not_found: bool = False, cached: Obj | None = None
     ) -> KeyValue: ...
 
     def watch(self, prefix: str, from_revision: int = 0) -> AsyncIterator[WatchEvent]: ...

@@ -286,9 +286,11 @@ class SqliteStorage:
         return KeyValue(key, decode_value(row.value, revision), revision)
 
     async def guaranteed_update(
-        self, key: str, try_update: TryUpdate, *, ignore_not_found: bool = False
+        self, key: str, try_update: TryUpdate, *, ignore_not_found: bool = False, cached: Obj | None = None
     ) -> KeyValue:
-        return await cas.guaranteed_update(self, key, try_update, ignore_not_found=ignore_not_found)
+        return await cas.guaranteed_update(
+            self, key, try_update, ignore_not_found=ignore_not_found, cached=cached
+        )
 
     async def read(self, key: str) -> cas.Stored | None:
         """The compare-and-swap primitives of apiserver.storage.cas: the newest live row, and one append."""
