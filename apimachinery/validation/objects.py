@@ -21,12 +21,7 @@ from apimachinery.validation.common import (
     _min,
     forbidden,
     invalid,
-    not_supported,
     required,
-    selector_matches,
-    validate_annotations,
-    validate_label_selector,
-    validate_labels,
     validate_object_meta,
     validate_object_meta_update,
 )
@@ -37,7 +32,6 @@ from apimachinery.validation.nodes import validate_binding, validate_node, valid
 from apimachinery.validation.pods import (
     _validate_pod,
     _validate_pod_update,
-    validate_pod_spec,
 )
 from apimachinery.validation.services import (
     validate_endpoints,
@@ -55,6 +49,7 @@ from apimachinery.validation.syntax import (
     is_qualified_name,
 )
 from apimachinery.validation.workloads import KINDS as WORKLOAD_KINDS
+from apimachinery.validation.workloads import validate_template, workload_selector
 
 # --- apps -----------------------------------------------------------------------------------------------------
 
@@ -64,52 +59,11 @@ def _validate_workload(obj: Obj, errs: Errs) -> None:
     spec = _map(obj, "spec", "spec", errs)
     _min(spec, "replicas", "spec.replicas", errs)
     _min(spec, "minReadySeconds", "spec.minReadySeconds", errs)
-    selector = spec.get("selector")
-    if selector is None:
-        errs.append(required("spec.selector", ""))
-    elif not isinstance(selector, dict):
-        errs.append(invalid("spec.selector", selector, "must be an object"))
-        selector = None
-    elif not selector.get("matchLabels") and not selector.get("matchExpressions"):
-        errs.append(invalid("spec.selector", selector, "empty selector is invalid for deployment"))
-        selector = None
-    else:
-        before = len(errs)
-        validate_label_selector(selector, "spec.selector", errs)
-        if len(errs) > before:
-            selector = (
-                None  # an invalid selector cannot be matched against the template (nor is it, upstream)
-            )
-    if spec.get("template") is None:
-        errs.append(required("spec.template", ""))
-        return
-    template = _map(spec, "template", "spec.template", errs)
-    meta = _map(template, "metadata", "spec.template.metadata", errs)
-    labels = meta.get("labels")
-    validate_labels(labels, "spec.template.metadata.labels", errs)
-    validate_annotations(meta.get("annotations"), "spec.template.metadata.annotations", errs)
-    if (
-        selector is not None
-        and isinstance(labels or {}, dict)
-        and not selector_matches(selector, labels or {})
-    ):
-        errs.append(
-            invalid(
-                "spec.template.metadata.labels", labels or {}, "`selector` does not match template `labels`"
-            )
-        )
-    pod_spec = _map(template, "spec", "spec.template.spec", errs)
-    validate_pod_spec(pod_spec, "spec.template.spec", errs)
-    restart = pod_spec.get("restartPolicy")
-    if restart is not None and restart != "Always":
-        errs.append(not_supported("spec.template.spec.restartPolicy", restart, ["Always"]))
-    if pod_spec.get("activeDeadlineSeconds") is not None:
-        errs.append(
-            forbidden(
-                "spec.template.spec.activeDeadlineSeconds",
-                "activeDeadlineSeconds in ReplicaSet is not Supported",
-            )
-        )
+    # Kubernetes words these for Deployments and ReplicaSets alike ("for deployment", "in ReplicaSet").
+    selects = workload_selector(spec, errs, "Deployment")
+    validate_template(
+        spec, errs, selects=selects, restart=["Always"], kind="ReplicaSet", restart_optional=True
+    )
 
 
 def _int_or_percent(value: Any, path: str, errs: Errs) -> float | None:
