@@ -13,10 +13,9 @@ from apimachinery.component import (
     add_client_args,
     client_from_args,
     run_until_signal,
-    serve_health,
     setup_logging,
 )
-from apimachinery.secureserving import add_secure_serving_args, serve_secure, serving_args_error
+from apimachinery.secureserving import add_secure_serving_args, serving, serving_args_error
 from kube_proxy import iptables, netif, rules
 from kube_proxy.iptables_proxier import IptablesProxier, cleanup_all
 from kube_proxy.lock import DEFAULT_PATH, ProxyLock
@@ -100,22 +99,9 @@ async def amain(args: argparse.Namespace) -> None:
         sync_period=args.sync_period,
         endpoints_source=args.endpoints_source,
     )
-    health = await serve_health(args.bind_address, args.port, server.healthy, metrics.registry)
-    secure = await serve_secure(args, client, server.healthy, metrics.registry)
-    log.info(
-        "serving /healthz and /metrics",
-        extra={"address": args.bind_address, "port": health.sockets[0].getsockname()[1]},
-    )
     lock = ProxyLock(args.lock_file)
-    try:
-        await lock.wait("kube-proxy")
+    async with serving(args, client, server.healthy, metrics.registry, log=log, lock=lock, who="kube-proxy"):
         await server.run()
-    finally:
-        health.close()
-        if secure is not None:
-            secure.close()
-        await client.aclose()
-        lock.release()
 
 
 async def cleanup(args: argparse.Namespace) -> bool:

@@ -14,11 +14,10 @@ from apimachinery.component import (
     add_client_args,
     client_from_args,
     run_until_signal,
-    serve_health,
     setup_logging,
 )
 from apimachinery.nslock import NamespaceLock
-from apimachinery.secureserving import add_secure_serving_args, serve_secure, serving_args_error
+from apimachinery.secureserving import add_secure_serving_args, serving, serving_args_error
 from netpol import ipset, iptables
 from netpol.agent import PolicyAgent
 from netpol.dataplane import DataPlane, cleanup, ensure_bridge_netfilter
@@ -80,23 +79,10 @@ async def amain(args: argparse.Namespace) -> None:
         min_sync_period=args.min_sync_period,
         sync_period=args.sync_period,
     )
-    health = await serve_health(args.bind_address, args.port, agent.healthy, metrics.registry)
-    secure = await serve_secure(args, client, agent.healthy, metrics.registry)
-    log.info(
-        "serving /healthz and /metrics",
-        extra={"address": args.bind_address, "port": health.sockets[0].getsockname()[1]},
-    )
     lock = NamespaceLock(args.lock_file)
-    try:
-        await lock.wait("kube-netpol")
+    async with serving(args, client, agent.healthy, metrics.registry, log=log, lock=lock, who="kube-netpol"):
         ensure_bridge_netfilter()
         await agent.run()
-    finally:
-        health.close()
-        if secure is not None:
-            secure.close()
-        await client.aclose()
-        lock.release()
 
 
 async def run_cleanup(args: argparse.Namespace) -> bool:
