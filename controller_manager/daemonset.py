@@ -30,9 +30,10 @@ from apimachinery.resources import must_resource
 from apimachinery.workloads import CONTROLLER_REVISION_HASH
 from controller_manager import daemonset_util as util
 from controller_manager import history, replicaset_util
-from controller_manager.base import NODES, PODS, Context, Controller
+from controller_manager.base import NODES, PODS, Context
 from controller_manager.expectations import Expectations
-from controller_manager.podutil import controller_ref, is_terminating, key_of, now, split_key
+from controller_manager.ownership import PodOwnerController
+from controller_manager.podutil import is_terminating, key_of, now, split_key
 from controller_manager.replicaset import namespace_terminating
 
 log = logging.getLogger(__name__)
@@ -49,14 +50,15 @@ SELECTING_ALL = "SelectingAll"
 FAILED_BACKOFF = (1.0, 900.0)  # first and longest wait before replacing a failed daemon pod on the same node
 
 
-class DaemonSetController(Controller):
+class DaemonSetController(PodOwnerController):
     name = "daemonset"
+    kind = "DaemonSet"
     default_workers = 2
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.expectations = Expectations(ttl=ctx.options.expectations_ttl)
-        self.ds_informer = ctx.factory.informer(DAEMONSETS)
+        self.ds_informer = self.owner_informer = ctx.factory.informer(DAEMONSETS)
         self.node_informer = ctx.factory.informer(NODES)
         self.pod_informer = ctx.factory.informer(PODS)
         self.cr_informer = ctx.factory.informer(history.CONTROLLERREVISIONS)
@@ -92,50 +94,6 @@ class DaemonSetController(Controller):
             "spec"
         ) != new.get("spec"):
             self._enqueue_all()
-
-    def _owner_key(self, obj: Obj) -> str | None:
-        ref = controller_ref(obj)
-        if not ref or ref.get("kind") != "DaemonSet":
-            return None
-        key = f"{obj['metadata'].get('namespace')}/{ref.get('name')}"
-        ds = self.ds_informer.store.get(key)
-        return key if ds is not None and ds["metadata"].get("uid") == ref.get("uid") else None
-
-    def _on_pod_add(self, pod: Obj) -> None:
-        key = self._owner_key(pod)
-        if key is not None:
-            self.expectations.creation_observed(key)
-            if is_terminating(pod):
-                self.expectations.deletion_observed(key, key_of(pod))
-            self.enqueue(key)
-        elif controller_ref(pod) is None:
-            self._enqueue_matching(pod)
-
-    def _on_pod_update(self, old: Obj, new: Obj) -> None:
-        key, old_key = self._owner_key(new), self._owner_key(old)
-        if key is not None and is_terminating(new):
-            self.expectations.deletion_observed(key, key_of(new))
-        if old_key is not None and old_key != key:
-            self.enqueue(old_key)
-        if key is not None:
-            self.enqueue(key)
-        elif controller_ref(new) is None:
-            self._enqueue_matching(new)
-
-    def _on_pod_delete(self, pod: Obj) -> None:
-        key = self._owner_key(pod)
-        if key is not None:
-            self.expectations.deletion_observed(key, key_of(pod))
-            self.enqueue(key)
-
-    def _enqueue_matching(self, pod: Obj) -> None:
-        labels = pod["metadata"].get("labels") or {}
-        for ds in self.ds_informer.store.by_index("namespace", pod["metadata"].get("namespace") or ""):
-            try:
-                if from_label_selector((ds.get("spec") or {}).get("selector")).matches(labels):
-                    self.enqueue(key_of(ds))
-            except ValueError:
-                continue
 
     def _on_revision(self, revision: Obj) -> None:
         key = self._owner_key(revision)

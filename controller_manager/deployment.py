@@ -25,6 +25,7 @@ from controller_manager import deployment_status as dstatus
 from controller_manager import replicaset_util, revisions, rollout
 from controller_manager.base import DEPLOYMENTS, PODS, REPLICASETS, Context, Controller
 from controller_manager.hashing import compute_hash
+from controller_manager.ownership import owner_key
 from controller_manager.podutil import controller_ref, get_condition, is_terminating, key_of, now, split_key
 
 log = logging.getLogger(__name__)
@@ -59,12 +60,7 @@ class DeploymentController(Controller):
         self.enqueue(key_of(d))
 
     def _owner_key(self, rs: Obj) -> str | None:
-        ref = controller_ref(rs)
-        if not ref or ref.get("kind") != "Deployment":
-            return None
-        key = f"{rs['metadata'].get('namespace')}/{ref.get('name')}"
-        d = self.d_informer.store.get(key)
-        return key if d is not None and d["metadata"].get("uid") == ref.get("uid") else None
+        return owner_key(rs, "Deployment", self.d_informer.store)
 
     def _on_rs(self, rs: Obj) -> None:
         key = self._owner_key(rs)

@@ -20,7 +20,7 @@ import copy
 import logging
 from typing import Any
 
-from apimachinery.errors import StatusError, ignore_not_found, is_conflict, is_not_found
+from apimachinery.errors import StatusError, ignore_not_found, is_not_found
 from apimachinery.events import NORMAL, WARNING
 from apimachinery.labels import from_label_selector
 from apimachinery.resources import must_resource
@@ -31,6 +31,7 @@ from controller_manager import replicaset_util
 from controller_manager.base import PODS, Context, Controller
 from controller_manager.expectations import Expectations
 from controller_manager.job_tracking import Sync
+from controller_manager.ownership import patch_pod_metadata
 from controller_manager.podutil import (
     controller_ref,
     format_time,
@@ -317,24 +318,18 @@ class JobController(Controller):
                     finalizers = list(pod["metadata"].get("finalizers") or [])
                     finalizers += [] if JOB_TRACKING_FINALIZER in finalizers else [JOB_TRACKING_FINALIZER]
                     refs = replicaset_util.owner_refs_with_controller(pod, job)
-                    patched = await self._patch_pod(pod, {"ownerReferences": refs, "finalizers": finalizers})
+                    patched = await patch_pod_metadata(
+                        self.client, pod, {"ownerReferences": refs, "finalizers": finalizers}
+                    )
                     if patched:
                         owned.append(patched)
         for pod in release:
-            await self._patch_pod(
+            await patch_pod_metadata(
+                self.client,
                 pod,
                 {"ownerReferences": replicaset_util.owner_refs_without(pod, job["metadata"]["uid"]) or None},
             )
         return owned
-
-    async def _patch_pod(self, pod: Obj, metadata: Obj) -> Obj | None:
-        body = {"metadata": {**metadata, "resourceVersion": pod["metadata"].get("resourceVersion")}}
-        try:
-            return await self.client.patch(PODS, pod["metadata"]["name"], body, pod["metadata"]["namespace"])  # type: ignore[no-any-return]
-        except StatusError as err:
-            if not (is_not_found(err) or is_conflict(err)):
-                raise
-            return None  # gone or changed meanwhile: the next sync sees the new state
 
     # -- pods -----------------------------------------------------------------------------------------------
 

@@ -17,11 +17,11 @@ from typing import Any
 
 from apimachinery.errors import StatusError, is_conflict, is_forbidden, is_not_found
 from apimachinery.events import NORMAL, WARNING
-from apimachinery.labels import Selector, from_label_selector
 from controller_manager import replicaset_util as util
-from controller_manager.base import PODS, REPLICASETS, Context, Controller
+from controller_manager.base import PODS, REPLICASETS, Context
 from controller_manager.expectations import Expectations
-from controller_manager.podutil import controller_ref, is_pod_active, is_terminating, key_of, now, split_key
+from controller_manager.ownership import PodOwnerController
+from controller_manager.podutil import is_pod_active, is_terminating, key_of, now, split_key
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def namespace_terminating(result: object) -> bool:
     return any(c.get("reason") == "NamespaceTerminating" for c in result.details.get("causes") or [])
 
 
-class ReplicaSetController(Controller):
+class ReplicaSetController(PodOwnerController):
     name = "replicaset"
     default_workers = 5
     resource = REPLICASETS
@@ -48,16 +48,12 @@ class ReplicaSetController(Controller):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.expectations = Expectations(ttl=ctx.options.expectations_ttl)
-        self.rs_informer = ctx.factory.informer(self.resource)
+        self.rs_informer = self.owner_informer = ctx.factory.informer(self.resource)
         self.pod_informer = ctx.factory.informer(PODS)
         self.rs_informer.add_handler(self._on_rs, lambda _old, new: self._on_rs(new), self._on_rs_delete)
         self.pod_informer.add_handler(self._on_pod_add, self._on_pod_update, self._on_pod_delete)
 
     # -- handlers: they only enqueue keys (and count what the cache has caught up with) ---------------------
-
-    def selector(self, rs: Obj) -> Selector:
-        """The owner's pod selector; ValueError when it is invalid."""
-        return from_label_selector((rs.get("spec") or {}).get("selector"))
 
     def _on_rs(self, rs: Obj) -> None:
         self.enqueue(key_of(rs))
@@ -65,57 +61,6 @@ class ReplicaSetController(Controller):
     def _on_rs_delete(self, rs: Obj) -> None:
         self.expectations.delete(key_of(rs))
         self.enqueue(key_of(rs))
-
-    def _owner_key(self, pod: Obj) -> str | None:
-        """The key of the ReplicaSet that controls `pod`, if it is one we know (same uid)."""
-        ref = controller_ref(pod)
-        if not ref or ref.get("kind") != self.kind:
-            return None
-        key = f"{pod['metadata'].get('namespace')}/{ref.get('name')}"
-        rs = self.rs_informer.store.get(key)
-        if rs is None or rs["metadata"].get("uid") != ref.get("uid"):
-            return None
-        return key
-
-    def _enqueue_matching(self, pod: Obj) -> None:
-        """An orphan changed: every ReplicaSet in its namespace that selects it may want to adopt it."""
-        ns = pod["metadata"].get("namespace") or ""
-        labels = pod["metadata"].get("labels") or {}
-        for rs in self.rs_informer.store.by_index("namespace", ns):
-            try:
-                if self.selector(rs).matches(labels):
-                    self.enqueue(key_of(rs))
-            except ValueError:
-                continue  # an invalid selector selects nothing
-
-    def _on_pod_add(self, pod: Obj) -> None:
-        key = self._owner_key(pod)
-        if key is not None:
-            self.expectations.creation_observed(key)
-            if is_terminating(pod):
-                self.expectations.deletion_observed(key, key_of(pod))
-            self.enqueue(key)
-        elif controller_ref(pod) is None:
-            self._enqueue_matching(pod)
-
-    def _on_pod_update(self, old: Obj, new: Obj) -> None:
-        new_key = self._owner_key(new)
-        old_key = self._owner_key(old)
-        if new_key is not None and is_terminating(new):
-            # A graceful delete shows up as deletionTimestamp long before the DELETED event.
-            self.expectations.deletion_observed(new_key, key_of(new))
-        if old_key is not None and old_key != new_key:
-            self.enqueue(old_key)
-        if new_key is not None:
-            self.enqueue(new_key)
-        elif controller_ref(new) is None:
-            self._enqueue_matching(new)
-
-    def _on_pod_delete(self, pod: Obj) -> None:
-        key = self._owner_key(pod)
-        if key is not None:
-            self.expectations.deletion_observed(key, key_of(pod))
-            self.enqueue(key)
 
     # -- reconcile ------------------------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from apimachinery.resources import must_resource
 from controller_manager import history, replicaset_util
 from controller_manager import statefulset_util as util
 from controller_manager.base import PODS, Context, Controller
+from controller_manager.ownership import owner_key, patch_pod_metadata
 from controller_manager.podutil import controller_ref, is_terminating, key_of, now, split_key
 
 log = logging.getLogger(__name__)
@@ -64,12 +65,7 @@ class StatefulSetController(Controller):
         self.enqueue(key_of(sts))
 
     def _owner_key(self, obj: Obj) -> str | None:
-        ref = controller_ref(obj)
-        if not ref or ref.get("kind") != "StatefulSet":
-            return None
-        key = f"{obj['metadata'].get('namespace')}/{ref.get('name')}"
-        sts = self.sts_informer.store.get(key)
-        return key if sts is not None and sts["metadata"].get("uid") == ref.get("uid") else None
+        return owner_key(obj, "StatefulSet", self.sts_informer.store)
 
     def _on_revision(self, revision: Obj) -> None:
         key = self._owner_key(revision)
@@ -153,26 +149,20 @@ class StatefulSetController(Controller):
             fresh = await self.client.get(STATEFULSETS, name, ns)
             if fresh["metadata"].get("uid") == sts["metadata"]["uid"] and not is_terminating(fresh):
                 for pod in adopt:
-                    patched = await self._patch_pod(
-                        pod, {"ownerReferences": replicaset_util.owner_refs_with_controller(pod, sts)}
+                    patched = await patch_pod_metadata(
+                        self.client,
+                        pod,
+                        {"ownerReferences": replicaset_util.owner_refs_with_controller(pod, sts)},
                     )
                     if patched:
                         owned.append(patched)
         for pod in release:
-            await self._patch_pod(
+            await patch_pod_metadata(
+                self.client,
                 pod,
                 {"ownerReferences": replicaset_util.owner_refs_without(pod, sts["metadata"]["uid"]) or None},
             )
         return owned
-
-    async def _patch_pod(self, pod: Obj, metadata: Obj) -> Obj | None:
-        body = {"metadata": {**metadata, "resourceVersion": pod["metadata"].get("resourceVersion")}}
-        try:
-            return await self.client.patch(PODS, pod["metadata"]["name"], body, pod["metadata"]["namespace"])  # type: ignore[no-any-return]
-        except StatusError as err:
-            if not (is_not_found(err) or is_conflict(err)):
-                raise
-            return None  # gone or changed meanwhile: the next sync sees the new state
 
     async def _act(self, sts: Obj, step: util.Step) -> None:
         ns, name = sts["metadata"]["namespace"], sts["metadata"]["name"]
@@ -214,7 +204,7 @@ class StatefulSetController(Controller):
         for pod in step.relabel:
             ordinal = util.ordinal_of(name, pod["metadata"]["name"]) or 0
             labels = {**(pod["metadata"].get("labels") or {}), **util.identity_labels(sts, ordinal)}
-            await self._patch_pod(pod, {"labels": labels})
+            await patch_pod_metadata(self.client, pod, {"labels": labels})
 
     async def _create_claims(self, sts: Obj, pod_name: str) -> None:
         """The member's claims that do not exist yet (an existing one, bound to its data, is kept)."""

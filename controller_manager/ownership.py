@@ -1,0 +1,95 @@
+"""What the controllers that own objects share: which known owner controls an object (`owner_key`), the pod
+handlers of a controller that counts its creates and deletes with expectations (`PodOwnerController`), and the
+metadata patch that adopts or releases a pod (`patch_pod_metadata`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apimachinery.client import Client
+from apimachinery.errors import StatusError, is_conflict, is_not_found
+from apimachinery.informer import Informer, Store
+from apimachinery.labels import Selector, from_label_selector
+from controller_manager.base import PODS, Controller
+from controller_manager.expectations import Expectations
+from controller_manager.podutil import controller_ref, is_terminating, key_of
+
+Obj = dict[str, Any]
+
+
+def owner_key(obj: Obj, kind: str, owners: Store) -> str | None:
+    """The key of the `kind` object in `owners` that controls `obj`: None when its controller is of another kind,
+    or is not in the cache with the uid the reference names (a deleted and re-created owner is another owner)."""
+    ref = controller_ref(obj)
+    if not ref or ref.get("kind") != kind:
+        return None
+    key = f"{obj['metadata'].get('namespace')}/{ref.get('name')}"
+    owner = owners.get(key)
+    return key if owner is not None and owner["metadata"].get("uid") == ref.get("uid") else None
+
+
+async def patch_pod_metadata(client: Client, pod: Obj, metadata: Obj) -> Obj | None:
+    """Patch `metadata` (owner references, finalizers) into `pod` at the version we saw; None when the pod is
+    gone or changed meanwhile (the next sync sees the new state)."""
+    body = {"metadata": {**metadata, "resourceVersion": pod["metadata"].get("resourceVersion")}}
+    try:
+        return await client.patch(PODS, pod["metadata"]["name"], body, pod["metadata"]["namespace"])  # type: ignore[no-any-return]
+    except StatusError as err:
+        if not (is_not_found(err) or is_conflict(err)):
+            raise
+        return None
+
+
+class PodOwnerController(Controller):
+    """A controller of `kind` objects (held by `owner_informer`) that create pods and count them in
+    `expectations`. Its pod handlers only enqueue owner keys, and tell the expectations what the cache has
+    caught up with; an orphan that changes wakes every owner in its namespace that selects it (to adopt it)."""
+
+    kind: str
+    owner_informer: Informer
+    expectations: Expectations
+
+    def selector(self, owner: Obj) -> Selector:
+        """The owner's pod selector; ValueError when it is invalid."""
+        return from_label_selector((owner.get("spec") or {}).get("selector"))
+
+    def _owner_key(self, obj: Obj) -> str | None:
+        return owner_key(obj, self.kind, self.owner_informer.store)
+
+    def _enqueue_matching(self, pod: Obj) -> None:
+        ns = pod["metadata"].get("namespace") or ""
+        labels = pod["metadata"].get("labels") or {}
+        for owner in self.owner_informer.store.by_index("namespace", ns):
+            try:
+                if self.selector(owner).matches(labels):
+                    self.enqueue(key_of(owner))
+            except ValueError:
+                continue  # an invalid selector selects nothing
+
+    def _on_pod_add(self, pod: Obj) -> None:
+        key = self._owner_key(pod)
+        if key is not None:
+            self.expectations.creation_observed(key)
+            if is_terminating(pod):
+                self.expectations.deletion_observed(key, key_of(pod))
+            self.enqueue(key)
+        elif controller_ref(pod) is None:
+            self._enqueue_matching(pod)
+
+    def _on_pod_update(self, old: Obj, new: Obj) -> None:
+        key, old_key = self._owner_key(new), self._owner_key(old)
+        if key is not None and is_terminating(new):
+            # A graceful delete shows up as deletionTimestamp long before the DELETED event.
+            self.expectations.deletion_observed(key, key_of(new))
+        if old_key is not None and old_key != key:
+            self.enqueue(old_key)
+        if key is not None:
+            self.enqueue(key)
+        elif controller_ref(new) is None:
+            self._enqueue_matching(new)
+
+    def _on_pod_delete(self, pod: Obj) -> None:
+        key = self._owner_key(pod)
+        if key is not None:
+            self.expectations.deletion_observed(key, key_of(pod))
+            self.enqueue(key)
