@@ -23,7 +23,7 @@ import time
 from typing import Any
 
 from apimachinery.backoff import ItemBackoff
-from apimachinery.errors import StatusError, ignore_not_found, is_conflict, is_not_found
+from apimachinery.errors import StatusError, ignore_not_found, is_not_found
 from apimachinery.events import NORMAL, WARNING
 from apimachinery.labels import from_label_selector
 from apimachinery.resources import must_resource
@@ -32,7 +32,7 @@ from controller_manager import daemonset_util as util
 from controller_manager import history, replicaset_util
 from controller_manager.base import NODES, PODS, Context
 from controller_manager.expectations import Expectations
-from controller_manager.ownership import PodOwnerController
+from controller_manager.ownership import PodOwnerController, claim_pods
 from controller_manager.podutil import is_terminating, key_of, now, split_key
 from controller_manager.replicaset import namespace_terminating
 
@@ -156,17 +156,7 @@ class DaemonSetController(PodOwnerController):
         ns = ds["metadata"]["namespace"]
         candidates = self.pod_informer.store.by_index("namespace", ns)
         owned, adopt, release = replicaset_util.classify_pods(ds, candidates, matches)
-        if adopt:
-            fresh = await self.client.get(DAEMONSETS, ds["metadata"]["name"], ns)
-            if fresh["metadata"].get("uid") == ds["metadata"]["uid"] and not is_terminating(fresh):
-                for pod in adopt:
-                    owned.append(
-                        await self._patch_owners(pod, replicaset_util.owner_refs_with_controller(pod, ds))
-                    )
-        for pod in release:
-            await self._patch_owners(
-                pod, replicaset_util.owner_refs_without(pod, ds["metadata"]["uid"]) or None
-            )
+        owned += await claim_pods(self.client, DAEMONSETS, ds, adopt, release)
         by_node: dict[str, list[Obj]] = {}
         for pod in owned:
             if not pod:
@@ -175,17 +165,6 @@ class DaemonSetController(PodOwnerController):
             if node:
                 by_node.setdefault(node, []).append(pod)
         return by_node
-
-    async def _patch_owners(self, pod: Obj, refs: list[Obj] | None) -> Obj:
-        body = {
-            "metadata": {"ownerReferences": refs, "resourceVersion": pod["metadata"].get("resourceVersion")}
-        }
-        try:
-            return await self.client.patch(PODS, pod["metadata"]["name"], body, pod["metadata"]["namespace"])  # type: ignore[no-any-return]
-        except StatusError as err:
-            if not (is_not_found(err) or is_conflict(err)):
-                raise
-            return {}  # gone or changed meanwhile: the next sync sees the new state
 
     async def _manage(
         self, key: str, ds: Obj, nodes: list[Obj], pods_by_node: dict[str, list[Obj]], revision_hash: str

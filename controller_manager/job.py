@@ -31,7 +31,7 @@ from controller_manager import replicaset_util
 from controller_manager.base import PODS, Context, Controller
 from controller_manager.expectations import Expectations
 from controller_manager.job_tracking import Sync
-from controller_manager.ownership import patch_pod_metadata
+from controller_manager.ownership import claim_pods
 from controller_manager.podutil import (
     controller_ref,
     format_time,
@@ -50,6 +50,14 @@ Obj = dict[str, Any]
 JOBS = must_resource("batch", "jobs")
 ORPHAN = "orphan-pod:"
 REMOVE_FINALIZER = {"metadata": {"$deleteFromPrimitiveList/finalizers": [JOB_TRACKING_FINALIZER]}}
+
+
+def _with_tracking_finalizer(pod: Obj) -> Obj:
+    """An adopted pod's finalizers: its own plus the Job tracking finalizer (once)."""
+    finalizers = list(pod["metadata"].get("finalizers") or [])
+    return {
+        "finalizers": finalizers + ([] if JOB_TRACKING_FINALIZER in finalizers else [JOB_TRACKING_FINALIZER])
+    }
 
 
 class JobController(Controller):
@@ -311,24 +319,9 @@ class JobController(Controller):
         owned, adopt, release = replicaset_util.classify_pods(
             job, self.pod_informer.store.by_index("namespace", ns), matches
         )
-        if adopt:
-            fresh = await self.client.get(JOBS, job["metadata"]["name"], ns)
-            if fresh["metadata"].get("uid") == job["metadata"]["uid"] and not is_terminating(fresh):
-                for pod in adopt:
-                    finalizers = list(pod["metadata"].get("finalizers") or [])
-                    finalizers += [] if JOB_TRACKING_FINALIZER in finalizers else [JOB_TRACKING_FINALIZER]
-                    refs = replicaset_util.owner_refs_with_controller(pod, job)
-                    patched = await patch_pod_metadata(
-                        self.client, pod, {"ownerReferences": refs, "finalizers": finalizers}
-                    )
-                    if patched:
-                        owned.append(patched)
-        for pod in release:
-            await patch_pod_metadata(
-                self.client,
-                pod,
-                {"ownerReferences": replicaset_util.owner_refs_without(pod, job["metadata"]["uid"]) or None},
-            )
+        owned += await claim_pods(
+            self.client, JOBS, job, adopt, release, adopt_metadata=_with_tracking_finalizer
+        )
         return owned
 
     # -- pods -----------------------------------------------------------------------------------------------

@@ -1,15 +1,18 @@
-"""What the controllers that own objects share: which known owner controls an object (`owner_key`), the pod
-handlers of a controller that counts its creates and deletes with expectations (`PodOwnerController`), and the
-metadata patch that adopts or releases a pod (`patch_pod_metadata`)."""
+"""What the controllers that own pods share: which known owner controls an object (`owner_key`), the pod handlers
+of a controller that counts its creates and deletes with expectations (`PodOwnerController`), and the writes that
+adopt and release pods (`claim_pods`, `patch_pod_metadata`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from apimachinery.client import Client
 from apimachinery.errors import StatusError, is_conflict, is_not_found
 from apimachinery.informer import Informer, Store
 from apimachinery.labels import Selector, from_label_selector
+from apimachinery.resources import ResourceInfo
+from controller_manager import replicaset_util
 from controller_manager.base import PODS, Controller
 from controller_manager.expectations import Expectations
 from controller_manager.podutil import controller_ref, is_terminating, key_of
@@ -38,6 +41,45 @@ async def patch_pod_metadata(client: Client, pod: Obj, metadata: Obj) -> Obj | N
         if not (is_not_found(err) or is_conflict(err)):
             raise
         return None
+
+
+async def claim_pods(
+    client: Client,
+    resource: ResourceInfo,
+    owner: Obj,
+    adopt: list[Obj],
+    release: list[Obj],
+    *,
+    adopt_metadata: Callable[[Obj], Obj] | None = None,
+) -> list[Obj]:
+    """Adopt the orphans `adopt` and release the pods `release` (as `replicaset_util.classify_pods` split them);
+    returns the adopted pods. `adopt_metadata(pod)` adds to the owner references an adopted pod gets.
+
+    Adopts only if the owner still exists as we know it (a fresh read, not the cache) and is not being deleted:
+    otherwise we could claim pods for an owner that is already gone, and the garbage collector would delete them.
+    A pod gone or changed meanwhile is skipped (the next sync sees the new state)."""
+    adopted = []
+    if adopt and await _still_there(client, resource, owner):
+        for pod in adopt:
+            metadata = {"ownerReferences": replicaset_util.owner_refs_with_controller(pod, owner)}
+            if adopt_metadata is not None:
+                metadata |= adopt_metadata(pod)
+            if patched := await patch_pod_metadata(client, pod, metadata):
+                adopted.append(patched)
+    for pod in release:
+        refs = replicaset_util.owner_refs_without(pod, owner["metadata"]["uid"])
+        await patch_pod_metadata(client, pod, {"ownerReferences": refs or None})
+    return adopted
+
+
+async def _still_there(client: Client, resource: ResourceInfo, owner: Obj) -> bool:
+    try:
+        fresh = await client.get(resource, owner["metadata"]["name"], owner["metadata"]["namespace"])
+    except StatusError as err:
+        if is_not_found(err):
+            return False
+        raise
+    return bool(fresh["metadata"].get("uid") == owner["metadata"]["uid"] and not is_terminating(fresh))
 
 
 class PodOwnerController(Controller):

@@ -20,7 +20,7 @@ from apimachinery.events import NORMAL, WARNING
 from controller_manager import replicaset_util as util
 from controller_manager.base import PODS, REPLICASETS, Context
 from controller_manager.expectations import Expectations
-from controller_manager.ownership import PodOwnerController
+from controller_manager.ownership import PodOwnerController, claim_pods
 from controller_manager.podutil import is_pod_active, is_terminating, key_of, now, split_key
 
 log = logging.getLogger(__name__)
@@ -78,58 +78,12 @@ class ReplicaSetController(PodOwnerController):
         need_sync = self.expectations.satisfied(key) and not is_terminating(rs)
         candidates = [p for p in self.pod_informer.store.by_index("namespace", ns or "") if is_pod_active(p)]
         owned, adopt, release = util.classify_pods(rs, candidates, selector.matches)
-        owned += await self._adopt(rs, adopt)
-        await self._release(rs, release)
+        owned += await claim_pods(self.client, self.resource, self._typed(rs), adopt, release)
         if need_sync:
             await self._manage_replicas(key, rs, owned)
         at = now()
         await self._write_status(rs, util.compute_status(rs, owned, at))
         return util.next_availability_check(rs, owned, at)
-
-    async def _adopt(self, rs: Obj, pods: list[Obj]) -> list[Obj]:
-        if not pods:
-            return []
-        # Adopt only if the ReplicaSet still exists as we know it (a fresh read, not the cache): otherwise we
-        # could claim pods for an owner that is already gone, and the garbage collector would delete them.
-        try:
-            fresh = await self.client.get(self.resource, rs["metadata"]["name"], rs["metadata"]["namespace"])
-        except StatusError as err:
-            if is_not_found(err):
-                return []
-            raise
-        if fresh["metadata"].get("uid") != rs["metadata"]["uid"] or is_terminating(fresh):
-            return []
-        adopted = []
-        for pod in pods:
-            body = {
-                "metadata": {
-                    "ownerReferences": util.owner_refs_with_controller(pod, self._typed(rs)),
-                    "resourceVersion": pod["metadata"].get("resourceVersion"),
-                }
-            }
-            try:
-                adopted.append(
-                    await self.client.patch(PODS, pod["metadata"]["name"], body, pod["metadata"]["namespace"])
-                )
-            except StatusError as err:
-                if not (is_not_found(err) or is_conflict(err)):
-                    raise
-                # Gone or changed meanwhile: the next sync sees the new state.
-        return adopted
-
-    async def _release(self, rs: Obj, pods: list[Obj]) -> None:
-        for pod in pods:
-            body = {
-                "metadata": {
-                    "ownerReferences": util.owner_refs_without(pod, rs["metadata"]["uid"]) or None,
-                    "resourceVersion": pod["metadata"].get("resourceVersion"),
-                }
-            }
-            try:
-                await self.client.patch(PODS, pod["metadata"]["name"], body, pod["metadata"]["namespace"])
-            except StatusError as err:
-                if not (is_not_found(err) or is_conflict(err)):
-                    raise
 
     async def _manage_replicas(self, key: str, rs: Obj, owned: list[Obj]) -> None:
         wanted = int((rs.get("spec") or {}).get("replicas", 1))

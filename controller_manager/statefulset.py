@@ -27,7 +27,7 @@ from apimachinery.resources import must_resource
 from controller_manager import history, replicaset_util
 from controller_manager import statefulset_util as util
 from controller_manager.base import PODS, Context, Controller
-from controller_manager.ownership import owner_key, patch_pod_metadata
+from controller_manager.ownership import claim_pods, owner_key, patch_pod_metadata
 from controller_manager.podutil import controller_ref, is_terminating, key_of, now, split_key
 
 log = logging.getLogger(__name__)
@@ -145,23 +145,7 @@ class StatefulSetController(Controller):
             if util.ordinal_of(name, str(p["metadata"].get("name"))) is not None
         ]
         owned, adopt, release = replicaset_util.classify_pods(sts, candidates, matches)
-        if adopt:
-            fresh = await self.client.get(STATEFULSETS, name, ns)
-            if fresh["metadata"].get("uid") == sts["metadata"]["uid"] and not is_terminating(fresh):
-                for pod in adopt:
-                    patched = await patch_pod_metadata(
-                        self.client,
-                        pod,
-                        {"ownerReferences": replicaset_util.owner_refs_with_controller(pod, sts)},
-                    )
-                    if patched:
-                        owned.append(patched)
-        for pod in release:
-            await patch_pod_metadata(
-                self.client,
-                pod,
-                {"ownerReferences": replicaset_util.owner_refs_without(pod, sts["metadata"]["uid"]) or None},
-            )
+        owned += await claim_pods(self.client, STATEFULSETS, sts, adopt, release)
         return owned
 
     async def _act(self, sts: Obj, step: util.Step) -> None:
