@@ -88,8 +88,7 @@ def hpa_text(hpa: Obj, evs: list[Obj]) -> str:
     conditions = status.get("conditions") or []
     if conditions:
         d.w(0, "Conditions:\n")
-        d.w(1, "Type\tStatus\tReason\tMessage\n")
-        d.w(1, "----\t------\t------\t-------\n")
+        d.table_head(1, "Type", "Status", "Reason", "Message")
         for c in conditions:
             d.w(1, f"{c.get('type')}\t{c.get('status')}\t{c.get('reason', '')}\t{c.get('message', '')}\n")
     events(d, evs)
