@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import socket
-import sys
 from pathlib import Path
 
 from apimachinery.component import (
     add_client_args,
     client_from_args,
+    exit_after_cleanup,
     run_until_signal,
     setup_logging,
 )
@@ -107,12 +106,7 @@ async def amain(args: argparse.Namespace) -> None:
 async def cleanup(args: argparse.Namespace) -> bool:
     """Remove everything unless a running kube-proxy holds the lock (it relies on the guard device)."""
     lock = ProxyLock(args.lock_file)
-    owner = lock.acquire()
-    if not owner:
-        log.error(
-            "a running kube-proxy holds the lock: not cleaning up under it",
-            extra={"holder_pid": lock.holder(), "lock_file": str(args.lock_file)},
-        )
+    if not lock.acquire_for_cleanup("kube-proxy"):
         return False
     try:
         await cleanup_all(guard_cidrs(args))  # userspace addresses go with the device
@@ -125,12 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     setup_logging("kube-proxy", args.log_level)
     if args.cleanup:
-        try:
-            done = asyncio.run(cleanup(args))
-        except (iptables.IptablesError, netif.NetifError) as exc:
-            log.error("cleanup failed", extra={"error": str(exc)})
-            sys.exit(1)
-        sys.exit(0 if done else 1)
+        exit_after_cleanup(cleanup(args), (iptables.IptablesError, netif.NetifError))
     run_until_signal(amain(args))
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import shutil
 import socket
@@ -13,6 +12,7 @@ from pathlib import Path
 from apimachinery.component import (
     add_client_args,
     client_from_args,
+    exit_after_cleanup,
     run_until_signal,
     setup_logging,
 )
@@ -88,11 +88,7 @@ async def amain(args: argparse.Namespace) -> None:
 async def run_cleanup(args: argparse.Namespace) -> bool:
     """Remove everything unless a running agent holds the lock (it would only write it all again)."""
     lock = NamespaceLock(args.lock_file)
-    if not lock.acquire():
-        log.error(
-            "a running kube-netpol holds the lock: not cleaning up under it",
-            extra={"holder_pid": lock.holder(), "lock_file": str(args.lock_file)},
-        )
+    if not lock.acquire_for_cleanup("kube-netpol"):
         return False
     try:
         chains, sets = await cleanup()
@@ -112,12 +108,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         sys.exit(1)
     if args.cleanup:
-        try:
-            done = asyncio.run(run_cleanup(args))
-        except (iptables.IptablesError, ipset.IpsetError) as exc:
-            log.error("cleanup failed", extra={"error": str(exc)})
-            sys.exit(1)
-        sys.exit(0 if done else 1)
+        exit_after_cleanup(run_cleanup(args), (iptables.IptablesError, ipset.IpsetError))
     run_until_signal(amain(args))
 
 
