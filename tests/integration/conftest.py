@@ -1,15 +1,20 @@
 """Fixtures shared by the integration folders: a JSON client of the module's `apiserver` and a namespace of the test's
-own. Folders override `apiserver` (sqlite: an SQLite-backed one) and these build on whichever is in force."""
+own (`api`, `ns`), and their async counterparts (`client`, a `Client`, and `namespace`). Folders override
+`apiserver` (sqlite: an SQLite-backed one; workloads: a cluster of the module's own) and these build on whichever
+is in force."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 
+from apimachinery.client import Client
 from tests.harness import ApiServer
+from tests.resources import NAMESPACES
 
 
 @pytest.fixture
@@ -25,3 +30,20 @@ def ns(api: httpx.Client) -> Iterator[str]:
     assert r.status_code == 201, r.text
     yield name
     api.delete(f"/api/v1/namespaces/{name}")
+
+
+@pytest.fixture
+async def client(apiserver: ApiServer) -> AsyncIterator[Client]:
+    c = Client(apiserver.config())
+    yield c
+    await c.aclose()
+
+
+@pytest.fixture
+async def namespace(client: Client) -> AsyncIterator[str]:
+    """A fresh namespace for one test, deleted afterwards (best effort)."""
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    await client.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    yield name
+    with contextlib.suppress(Exception):
+        await client.delete(NAMESPACES, name)
