@@ -8,42 +8,29 @@ Its own module (and so its own cluster): no other manager may run meanwhile.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import pytest
 
-from tests.integration.workloads.helpers import job, workload
+from tests.integration.workloads.helpers import PodWatch, job, workload
 from tests.polling import eventually
 from tests.resources import DAEMONSETS, JOBS, PODS, RCS, STATEFULSETS
 
 pytestmark = [pytest.mark.etcd, pytest.mark.slow, pytest.mark.timeout(180)]
 
 
-class Creations:
+class Creations(PodWatch):
     """From a watch: every pod uid ever created in the namespace, and how many were deleted."""
 
     def __init__(self, client, ns):
-        self.client, self.ns = client, ns
+        super().__init__(client, ns)
         self.created: set[str] = set()
         self.deleted = 0
-        self._task = None
 
-    async def __aenter__(self):
-        listed = await self.client.list(PODS, self.ns)
-        self._task = asyncio.create_task(self._run(listed["metadata"]["resourceVersion"]))
-        return self
-
-    async def __aexit__(self, *exc):
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-
-    async def _run(self, rv):
-        async for etype, pod in self.client.watch(PODS, self.ns, resource_version=rv):
-            if etype == "ADDED":
-                self.created.add(pod["metadata"]["uid"])
-            elif etype == "DELETED" or pod["metadata"].get("deletionTimestamp"):
-                self.deleted += 1
+    def seen(self, etype, pod):
+        if etype == "ADDED":
+            self.created.add(pod["metadata"]["uid"])
+        elif etype == "DELETED" or pod["metadata"].get("deletionTimestamp"):
+            self.deleted += 1
 
 
 def rc(name, replicas):
