@@ -158,3 +158,24 @@ class LivePodCounter:
         else:
             self.live.add(uid)
         self.max = max(self.max, len(self.live))
+
+
+def serving_pod(
+    name: str, labels: dict[str, str], port: int = 8080, port_name: str = "http", **spec: Any
+) -> Obj:
+    """A pod whose container "c" serves on `port` (named `port_name`)."""
+    box = factories.container("c", "busybox", ports=[{"name": port_name, "containerPort": port}])
+    return factories.pod(name, labels, containers=[box], **spec)
+
+
+async def web_and_db_pods(client: Client, namespace: str) -> None:
+    """What the endpoint tests select from: pods "a" (app=web, ready, 10.251.0.1), "b" (app=web on port 9090, not
+    ready, 10.251.0.2) and "other" (app=db, ready, 10.251.0.3)."""
+    await client.create(PODS, serving_pod("a", {"app": "web"}), namespace)
+    await client.create(PODS, serving_pod("b", {"app": "web"}, port=9090), namespace)
+    await client.create(PODS, serving_pod("other", {"app": "db"}), namespace)
+    await client.patch(PODS, "a", pod_ready_status("10.251.0.1"), namespace, subresource="status")
+    await client.patch(
+        PODS, "b", pod_ready_status("10.251.0.2", ready=False), namespace, subresource="status"
+    )
+    await client.patch(PODS, "other", pod_ready_status("10.251.0.3"), namespace, subresource="status")
