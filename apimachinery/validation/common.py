@@ -173,6 +173,18 @@ def local_descending_path_errors(value: str) -> list[str]:
     return errs
 
 
+def required_enum(parent: Obj, key: str, path: str, allowed: list[str], errs: Errs, detail: str = "") -> Any:
+    """A field that must be one of `allowed`: its value, or None and a cause (required when it is empty)."""
+    value = parent.get(key)
+    if not value:
+        errs.append(required(path, detail))
+        return None
+    if value not in allowed:
+        errs.append(not_supported(path, value, allowed))
+        return None
+    return value
+
+
 def _enum(parent: Obj, key: str, path: str, allowed: list[str], errs: Errs) -> None:
     value = parent.get(key)
     if value is not None and value not in allowed:
