@@ -19,7 +19,6 @@ from apimachinery.validation.common import (
     _enum,
     _map,
     _min,
-    forbidden,
     invalid,
     required,
     validate_object_meta,
@@ -49,7 +48,12 @@ from apimachinery.validation.syntax import (
     is_qualified_name,
 )
 from apimachinery.validation.workloads import KINDS as WORKLOAD_KINDS
-from apimachinery.validation.workloads import validate_template, workload_selector
+from apimachinery.validation.workloads import (
+    not_both_zero,
+    rolling_update,
+    validate_template,
+    workload_selector,
+)
 
 # --- apps -----------------------------------------------------------------------------------------------------
 
@@ -85,27 +89,12 @@ def _int_or_percent(value: Any, path: str, errs: Errs) -> float | None:
 def _validate_deployment(deployment: Obj, errs: Errs) -> None:
     _validate_workload(deployment, errs)
     spec = _map(deployment, "spec", "spec", errs)
-    strategy = _map(spec, "strategy", "spec.strategy", errs)
-    _enum(strategy, "type", "spec.strategy.type", ["Recreate", "RollingUpdate"], errs)
-    if strategy.get("type") == "Recreate" and strategy.get("rollingUpdate") is not None:
-        errs.append(
-            forbidden(
-                "spec.strategy.rollingUpdate", "may not be specified when strategy `type` is 'Recreate'"
-            )
-        )
-    rolling = _map(strategy, "rollingUpdate", "spec.strategy.rollingUpdate", errs)
+    rolling = rolling_update(spec, "strategy", ["Recreate", "RollingUpdate"], errs, forbidden_with="Recreate")
     if rolling:
         path = "spec.strategy.rollingUpdate"
         surge = _int_or_percent(rolling.get("maxSurge", 0), f"{path}.maxSurge", errs)
         unavailable = _int_or_percent(rolling.get("maxUnavailable", 0), f"{path}.maxUnavailable", errs)
-        if unavailable == 0 and surge == 0:
-            errs.append(
-                invalid(
-                    f"{path}.maxUnavailable",
-                    rolling.get("maxUnavailable", 0),
-                    "may not be 0 when `maxSurge` is 0",
-                )
-            )
+        not_both_zero(rolling, path, unavailable, surge, errs)
         if isinstance(rolling.get("maxUnavailable"), str) and unavailable is not None and unavailable > 100:
             errs.append(
                 invalid(f"{path}.maxUnavailable", rolling["maxUnavailable"], "must not be greater than 100%")

@@ -69,6 +69,34 @@ def _int_or_percent(value: Any, path: str, errs: Errs) -> float | None:
     return float(value)
 
 
+def rolling_update(
+    spec: Obj, key: str, types: list[str], errs: Errs, *, forbidden_with: str, detail: str = ""
+) -> Obj:
+    """spec.<key>, an update strategy: its type one of `types`, no rollingUpdate with type `forbidden_with` (the
+    cause says `detail`, or kubectl's usual words). Returns the rollingUpdate section ({} when there is none)."""
+    path = f"spec.{key}"
+    strategy = _map(spec, key, path, errs)
+    _enum(strategy, "type", f"{path}.type", types, errs)
+    if strategy.get("type") == forbidden_with and strategy.get("rollingUpdate") is not None:
+        detail = detail or f"may not be specified when strategy `type` is '{forbidden_with}'"
+        errs.append(forbidden(f"{path}.rollingUpdate", detail))
+    return _map(strategy, "rollingUpdate", f"{path}.rollingUpdate", errs)
+
+
+def not_both_zero(
+    rolling: Obj, path: str, unavailable: float | None, surge: float | None, errs: Errs
+) -> None:
+    """A rolling update must be able to move: maxUnavailable and maxSurge may not both be 0."""
+    if unavailable == 0 and surge == 0:
+        errs.append(
+            invalid(
+                f"{path}.maxUnavailable",
+                rolling.get("maxUnavailable", 0),
+                "may not be 0 when `maxSurge` is 0",
+            )
+        )
+
+
 def _immutable(new: Obj, old: Obj, path: str, errs: Errs) -> None:
     """`path` (dotted, under the objects' roots) must be the same in `new` and `old`."""
     a: Any = new
@@ -266,27 +294,14 @@ def _validate_daemonset(ds: Obj, errs: Errs) -> None:
     validate_template(spec, errs, selects=selects, restart=["Always"], kind="DaemonSet")
     _non_negative(spec, "minReadySeconds", "spec.minReadySeconds", errs)
     _non_negative(spec, "revisionHistoryLimit", "spec.revisionHistoryLimit", errs)
-    strategy = _map(spec, "updateStrategy", "spec.updateStrategy", errs)
-    _enum(strategy, "type", "spec.updateStrategy.type", ["RollingUpdate", "OnDelete"], errs)
-    if strategy.get("type") == "OnDelete" and strategy.get("rollingUpdate") is not None:
-        errs.append(
-            forbidden(
-                "spec.updateStrategy.rollingUpdate", "may not be specified when strategy `type` is 'OnDelete'"
-            )
-        )
-    rolling = _map(strategy, "rollingUpdate", "spec.updateStrategy.rollingUpdate", errs)
+    rolling = rolling_update(
+        spec, "updateStrategy", ["RollingUpdate", "OnDelete"], errs, forbidden_with="OnDelete"
+    )
     if rolling:
         path = "spec.updateStrategy.rollingUpdate"
         unavailable = _int_or_percent(rolling.get("maxUnavailable", 0), f"{path}.maxUnavailable", errs)
         surge = _int_or_percent(rolling.get("maxSurge", 0), f"{path}.maxSurge", errs)
-        if unavailable == 0 and surge == 0:
-            errs.append(
-                invalid(
-                    f"{path}.maxUnavailable",
-                    rolling.get("maxUnavailable", 0),
-                    "may not be 0 when `maxSurge` is 0",
-                )
-            )
+        not_both_zero(rolling, path, unavailable, surge, errs)
         if unavailable and surge:
             errs.append(
                 invalid(
@@ -319,13 +334,14 @@ def _validate_statefulset(sts: Obj, errs: Errs) -> None:
     service = spec.get("serviceName")
     if service:
         errs.extend(invalid("spec.serviceName", service, m) for m in is_dns1123_label(str(service)))
-    strategy = _map(spec, "updateStrategy", "spec.updateStrategy", errs)
-    _enum(strategy, "type", "spec.updateStrategy.type", ["RollingUpdate", "OnDelete"], errs)
-    if strategy.get("type") == "OnDelete" and strategy.get("rollingUpdate") is not None:
-        errs.append(
-            forbidden("spec.updateStrategy.rollingUpdate", "only allowed for updateStrategy 'RollingUpdate'")
-        )
-    rolling = _map(strategy, "rollingUpdate", "spec.updateStrategy.rollingUpdate", errs)
+    rolling = rolling_update(
+        spec,
+        "updateStrategy",
+        ["RollingUpdate", "OnDelete"],
+        errs,
+        forbidden_with="OnDelete",
+        detail="only allowed for updateStrategy 'RollingUpdate'",
+    )
     _non_negative(rolling, "partition", "spec.updateStrategy.rollingUpdate.partition", errs)
     retention = _map(
         spec, "persistentVolumeClaimRetentionPolicy", "spec.persistentVolumeClaimRetentionPolicy", errs
