@@ -9,6 +9,9 @@ from collections.abc import Callable
 from typing import Any
 
 from apimachinery.validation.syntax import (
+    _PERCENT,
+    _RE_PERCENT,
+    _regex_error,
     is_dns1123_label,
     is_label_value,
     is_port_name,
@@ -144,6 +147,29 @@ def _min(parent: Obj, key: str, path: str, errs: Errs, low: int = 0, high: int =
         errs.append(invalid(path, value, f"must be less than or equal to {high}"))
         return None
     return value
+
+
+def int_or_percent(
+    value: Any, path: str, errs: Errs, *, at_most_100: bool = False, show_regex: bool = True
+) -> float | None:
+    """An IntOrString like maxSurge: a non-negative integer, or "N%" (at most 100% with `at_most_100`); the number
+    or the percentage, None when it is neither. `show_regex`: the percent message names the regex, as upstream
+    (the DaemonSet's does not, yet)."""
+    if isinstance(value, str):
+        if not _RE_PERCENT.fullmatch(value):
+            msg = "a valid percent string must be a numeric string followed by an ending '%'"
+            errs.append(invalid(path, value, _regex_error(msg, _PERCENT, "1%", "93%") if show_regex else msg))
+            return None
+        percent = float(value[:-1])
+        if at_most_100 and percent > 100:
+            errs.append(invalid(path, value, "must not be greater than 100%"))
+        return percent
+    if isinstance(value, bool) or not isinstance(value, int):
+        errs.append(invalid(path, value, "must be an integer or percentage (e.g '5%')"))
+        return None
+    if value < 0:
+        errs.append(invalid(path, value, "must be greater than or equal to 0"))
+    return float(value)
 
 
 def check_int(value: Any, path: str, errs: Errs, low: int = 0, high: int = INT32_MAX) -> int | None:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from apimachinery.resources import by_kind
 from apimachinery.validation import rbac
@@ -19,6 +18,7 @@ from apimachinery.validation.common import (
     _enum,
     _map,
     _min,
+    int_or_percent,
     invalid,
     required,
     validate_object_meta,
@@ -39,9 +39,6 @@ from apimachinery.validation.services import (
 )
 from apimachinery.validation.storage import KINDS as STORAGE_KINDS
 from apimachinery.validation.syntax import (
-    _PERCENT,
-    _RE_PERCENT,
-    _regex_error,
     is_dns1035_label,
     is_dns1123_label,
     is_dns1123_subdomain,
@@ -70,30 +67,14 @@ def _validate_workload(obj: Obj, errs: Errs) -> None:
     )
 
 
-def _int_or_percent(value: Any, path: str, errs: Errs) -> float | None:
-    """An IntOrString like maxSurge: a non-negative int, or "N%" (returned as the percentage)."""
-    if isinstance(value, str):
-        if not _RE_PERCENT.fullmatch(value):
-            msg = "a valid percent string must be a numeric string followed by an ending '%'"
-            errs.append(invalid(path, value, _regex_error(msg, _PERCENT, "1%", "93%")))
-            return None
-        return float(value[:-1])
-    if isinstance(value, bool) or not isinstance(value, int):
-        errs.append(invalid(path, value, "must be an integer or percentage (e.g '5%')"))
-        return None
-    if value < 0:
-        errs.append(invalid(path, value, "must be greater than or equal to 0"))
-    return float(value)
-
-
 def _validate_deployment(deployment: Obj, errs: Errs) -> None:
     _validate_workload(deployment, errs)
     spec = _map(deployment, "spec", "spec", errs)
     rolling = rolling_update(spec, "strategy", ["Recreate", "RollingUpdate"], errs, forbidden_with="Recreate")
     if rolling:
         path = "spec.strategy.rollingUpdate"
-        surge = _int_or_percent(rolling.get("maxSurge", 0), f"{path}.maxSurge", errs)
-        unavailable = _int_or_percent(rolling.get("maxUnavailable", 0), f"{path}.maxUnavailable", errs)
+        surge = int_or_percent(rolling.get("maxSurge", 0), f"{path}.maxSurge", errs)
+        unavailable = int_or_percent(rolling.get("maxUnavailable", 0), f"{path}.maxUnavailable", errs)
         not_both_zero(rolling, path, unavailable, surge, errs)
         if isinstance(rolling.get("maxUnavailable"), str) and unavailable is not None and unavailable > 100:
             errs.append(

@@ -21,6 +21,7 @@ from apimachinery.validation.common import (
     _int,
     _map,
     forbidden,
+    int_or_percent,
     invalid,
     not_supported,
     required,
@@ -45,28 +46,6 @@ def _non_negative(parent: Obj, key: str, path: str, errs: Errs, low: int = 0) ->
     if value is not None and value < low:
         errs.append(invalid(path, value, f"must be greater than or equal to {low}"))
     return value
-
-
-def _int_or_percent(value: Any, path: str, errs: Errs) -> float | None:
-    """maxUnavailable / maxSurge: a non-negative integer or "N%" (at most 100%); returns the number."""
-    if isinstance(value, str):
-        digits = value[:-1]
-        if not value.endswith("%") or not digits.isdigit():
-            errs.append(
-                invalid(
-                    path, value, "a valid percent string must be a numeric string followed by an ending '%'"
-                )
-            )
-            return None
-        if int(digits) > 100:
-            errs.append(invalid(path, value, "must not be greater than 100%"))
-        return float(digits)
-    if isinstance(value, bool) or not isinstance(value, int):
-        errs.append(invalid(path, value, "must be an integer or percentage (e.g '5%')"))
-        return None
-    if value < 0:
-        errs.append(invalid(path, value, "must be greater than or equal to 0"))
-    return float(value)
 
 
 def rolling_update(
@@ -143,7 +122,7 @@ def validate_template(
     policy = pod_spec.get("restartPolicy")
     if policy is None and restart_optional:
         pass
-    elif not policy:
+    elif not policy and not restart_optional:
         errs.append(
             required("spec.template.spec.restartPolicy", f"valid values: {', '.join(map(repr, restart))}")
         )
@@ -299,8 +278,16 @@ def _validate_daemonset(ds: Obj, errs: Errs) -> None:
     )
     if rolling:
         path = "spec.updateStrategy.rollingUpdate"
-        unavailable = _int_or_percent(rolling.get("maxUnavailable", 0), f"{path}.maxUnavailable", errs)
-        surge = _int_or_percent(rolling.get("maxSurge", 0), f"{path}.maxSurge", errs)
+        unavailable = int_or_percent(
+            rolling.get("maxUnavailable", 0),
+            f"{path}.maxUnavailable",
+            errs,
+            at_most_100=True,
+            show_regex=False,
+        )
+        surge = int_or_percent(
+            rolling.get("maxSurge", 0), f"{path}.maxSurge", errs, at_most_100=True, show_regex=False
+        )
         not_both_zero(rolling, path, unavailable, surge, errs)
         if unavailable and surge:
             errs.append(
