@@ -21,8 +21,9 @@ from prometheus_client import Counter, Histogram
 
 from apimachinery.client import Client
 from apimachinery.errors import StatusError, is_conflict
-from apimachinery.events import EventRecorder
+from apimachinery.events import WARNING, EventRecorder
 from apimachinery.informer import InformerFactory
+from apimachinery.labels import Selector, from_label_selector
 from apimachinery.resources import must_resource
 from apimachinery.workqueue import WorkQueue, run_workers
 
@@ -57,6 +58,8 @@ NAMESPACES = must_resource("", "namespaces")
 REPLICASETS = must_resource("apps", "replicasets")
 DEPLOYMENTS = must_resource("apps", "deployments")
 LEASES = must_resource("coordination.k8s.io", "leases")
+
+SELECTING_ALL = "SelectingAll"  # the event of an owner whose empty selector would select every pod
 
 
 @dataclass
@@ -112,6 +115,20 @@ class Controller:
 
     async def reconcile(self, key: str) -> float | None:
         raise NotImplementedError
+
+    def selector_of(self, owner: Obj, key: str, noun: str) -> Selector | None:
+        """`owner`'s spec.selector, for a reconcile: None when it is invalid (logged) or selects every pod (refused,
+        as upstream, with a SelectingAll warning event that names the owner as `noun`)."""
+        try:
+            selector = from_label_selector((owner.get("spec") or {}).get("selector"))
+        except ValueError as exc:
+            log.warning("invalid selector", extra={self.name: key, "error": str(exc)})
+            return None
+        if selector.is_empty():
+            message = f"This {noun} is selecting all pods. A non-empty selector is required."
+            self.recorder.event(owner, WARNING, SELECTING_ALL, message)
+            return None
+        return selector
 
     async def _timed_reconcile(self, key: str) -> None:
         started = time.perf_counter()

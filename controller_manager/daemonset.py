@@ -25,7 +25,6 @@ from typing import Any
 from apimachinery.backoff import ItemBackoff
 from apimachinery.errors import StatusError, ignore_not_found, is_not_found
 from apimachinery.events import NORMAL, WARNING
-from apimachinery.labels import from_label_selector
 from apimachinery.resources import must_resource
 from apimachinery.workloads import CONTROLLER_REVISION_HASH
 from controller_manager import daemonset_util as util
@@ -46,7 +45,6 @@ SUCCESSFUL_CREATE = "SuccessfulCreate"
 FAILED_CREATE = "FailedCreate"
 SUCCESSFUL_DELETE = "SuccessfulDelete"
 FAILED_DAEMON_POD = "FailedDaemonPod"
-SELECTING_ALL = "SelectingAll"
 FAILED_BACKOFF = (1.0, 900.0)  # first and longest wait before replacing a failed daemon pod on the same node
 
 
@@ -112,18 +110,8 @@ class DaemonSetController(PodOwnerController):
             return None
         ds = {**copy.deepcopy(cached), "kind": "DaemonSet", "apiVersion": "apps/v1"}
         ns, _ = split_key(key)
-        try:
-            selector = from_label_selector((ds.get("spec") or {}).get("selector"))
-        except ValueError as exc:
-            log.warning("invalid selector", extra={"daemonset": key, "error": str(exc)})
-            return None
-        if selector.is_empty():
-            self.recorder.event(
-                ds,
-                WARNING,
-                SELECTING_ALL,
-                "This daemon set is selecting all pods. A non-empty selector is required.",
-            )
+        selector = self.selector_of(ds, key, "daemon set")
+        if selector is None:
             return None
         revisions = history.owned(ds, self.cr_informer.store.by_index("namespace", ns or ""))
         try:

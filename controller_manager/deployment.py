@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 
 SCALING_REPLICA_SET = "ScalingReplicaSet"
-SELECTING_ALL = "SelectingAll"
 FAILED_CREATE_RS = "FailedCreate"
 
 
@@ -102,18 +101,8 @@ class DeploymentController(Controller):
             return None
         d = _with_kind(copy.deepcopy(cached), "Deployment")
         spec = d.get("spec") or {}
-        try:
-            selector = from_label_selector(spec.get("selector"))
-        except ValueError as exc:
-            log.warning("invalid selector", extra={"deployment": key, "error": str(exc)})
-            return None
-        if selector.is_empty():
-            self.recorder.event(
-                d,
-                WARNING,
-                SELECTING_ALL,
-                "This deployment is selecting all pods. A non-empty selector is required.",
-            )
+        selector = self.selector_of(d, key, "deployment")
+        if selector is None:
             return None
         rss = await self._claim_replica_sets(d, selector.matches)
         if is_terminating(d):

@@ -22,7 +22,6 @@ from typing import Any
 
 from apimachinery.errors import StatusError, ignore_not_found, is_already_exists, is_conflict, is_not_found
 from apimachinery.events import NORMAL, WARNING
-from apimachinery.labels import from_label_selector
 from apimachinery.resources import must_resource
 from controller_manager import history, replicaset_util
 from controller_manager import statefulset_util as util
@@ -41,7 +40,6 @@ SUCCESSFUL_CREATE = "SuccessfulCreate"
 FAILED_CREATE = "FailedCreate"
 SUCCESSFUL_DELETE = "SuccessfulDelete"
 FAILED_DELETE = "FailedDelete"
-SELECTING_ALL = "SelectingAll"
 
 
 class StatefulSetController(Controller):
@@ -99,18 +97,8 @@ class StatefulSetController(Controller):
             return None
         sts = {**copy.deepcopy(cached), "kind": "StatefulSet", "apiVersion": "apps/v1"}
         ns, _ = split_key(key)
-        try:
-            selector = from_label_selector((sts.get("spec") or {}).get("selector"))
-        except ValueError as exc:
-            log.warning("invalid selector", extra={"statefulset": key, "error": str(exc)})
-            return None
-        if selector.is_empty():
-            self.recorder.event(
-                sts,
-                WARNING,
-                SELECTING_ALL,
-                "This statefulset is selecting all pods. A non-empty selector is required.",
-            )
+        selector = self.selector_of(sts, key, "statefulset")
+        if selector is None:
             return None
         revisions = history.owned(sts, self.cr_informer.store.by_index("namespace", ns or ""))
         status = copy.deepcopy(sts.get("status") or {})
