@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,10 +23,11 @@ from prometheus_client import Counter, Histogram
 from apimachinery.client import Client
 from apimachinery.errors import StatusError, is_conflict
 from apimachinery.events import WARNING, EventRecorder
-from apimachinery.informer import InformerFactory
+from apimachinery.informer import Informer, InformerFactory
 from apimachinery.labels import Selector, from_label_selector
 from apimachinery.resources import must_resource
 from apimachinery.workqueue import WorkQueue, run_workers
+from controller_manager.podutil import key_of
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +114,21 @@ class Controller:
 
     def enqueue(self, key: str) -> None:
         self.queue.add(key)
+
+    def enqueue_object(self, obj: Obj) -> None:
+        """The handler of a controller keyed by the objects it watches: reconcile `obj` (by its cache key)."""
+        self.enqueue(key_of(obj))
+
+    def enqueue_changes(
+        self, informer: Informer, on_delete: Callable[[Obj], Any] | None = None, *, deletes: bool = True
+    ) -> None:
+        """Reconcile every object of `informer` that is added or updated, and one that is deleted (or call
+        `on_delete` for it instead; nothing without `deletes`)."""
+        informer.add_handler(
+            self.enqueue_object,
+            lambda _old, new: self.enqueue_object(new),
+            on_delete or (self.enqueue_object if deletes else None),
+        )
 
     async def reconcile(self, key: str) -> float | None:
         raise NotImplementedError

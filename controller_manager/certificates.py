@@ -99,10 +99,7 @@ class _CSRController(Controller):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.csrs = ctx.factory.informer(CSRS)
-        self.csrs.add_handler(self._enqueue, lambda _old, new: self._enqueue(new), None)
-
-    def _enqueue(self, csr: Obj) -> None:
-        self.enqueue(csr["metadata"]["name"])
+        self.enqueue_changes(self.csrs, deletes=False)
 
 
 class CSRApprovingController(_CSRController):

@@ -60,7 +60,7 @@ class DaemonSetController(PodOwnerController):
         self.node_informer = ctx.factory.informer(NODES)
         self.pod_informer = ctx.factory.informer(PODS)
         self.cr_informer = ctx.factory.informer(history.CONTROLLERREVISIONS)
-        self.ds_informer.add_handler(self._on_ds, lambda _old, new: self._on_ds(new), self._on_ds_delete)
+        self.enqueue_changes(self.ds_informer, self._on_ds_delete)
         self.node_informer.add_handler(self._on_node, self._on_node_update, self._on_node)
         self.pod_informer.add_handler(self._on_pod_add, self._on_pod_update, self._on_pod_delete)
         self.cr_informer.add_handler(
@@ -71,9 +71,6 @@ class DaemonSetController(PodOwnerController):
         self._failed_delays = ItemBackoff(*FAILED_BACKOFF)
 
     # -- handlers -------------------------------------------------------------------------------------------
-
-    def _on_ds(self, ds: Obj) -> None:
-        self.enqueue(key_of(ds))
 
     def _on_ds_delete(self, ds: Obj) -> None:
         self.expectations.delete(key_of(ds))

@@ -49,14 +49,11 @@ class DeploymentController(Controller):
         self.d_informer = ctx.factory.informer(DEPLOYMENTS)
         self.rs_informer = ctx.factory.informer(REPLICASETS)
         self.pod_informer = ctx.factory.informer(PODS)
-        self.d_informer.add_handler(self._on_d, lambda _old, new: self._on_d(new), self._on_d)
+        self.enqueue_changes(self.d_informer)
         self.rs_informer.add_handler(self._on_rs, self._on_rs_update, self._on_rs)
         self.pod_informer.add_handler(on_delete=self._on_pod_delete)
 
     # -- handlers -------------------------------------------------------------------------------------------
-
-    def _on_d(self, d: Obj) -> None:
-        self.enqueue(key_of(d))
 
     def _owner_key(self, rs: Obj) -> str | None:
         return owner_key(rs, "Deployment", self.d_informer.store)

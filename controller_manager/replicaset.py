@@ -50,13 +50,10 @@ class ReplicaSetController(PodOwnerController):
         self.expectations = Expectations(ttl=ctx.options.expectations_ttl)
         self.rs_informer = self.owner_informer = ctx.factory.informer(self.resource)
         self.pod_informer = ctx.factory.informer(PODS)
-        self.rs_informer.add_handler(self._on_rs, lambda _old, new: self._on_rs(new), self._on_rs_delete)
+        self.enqueue_changes(self.rs_informer, self._on_rs_delete)
         self.pod_informer.add_handler(self._on_pod_add, self._on_pod_update, self._on_pod_delete)
 
     # -- handlers: they only enqueue keys (and count what the cache has caught up with) ---------------------
-
-    def _on_rs(self, rs: Obj) -> None:
-        self.enqueue(key_of(rs))
 
     def _on_rs_delete(self, rs: Obj) -> None:
         self.expectations.delete(key_of(rs))

@@ -25,7 +25,7 @@ class ServicePodsController(Controller):
         super().__init__(ctx)
         self.svc_informer = ctx.factory.informer(SERVICES)
         self.pod_informer = ctx.factory.informer(PODS)
-        self.svc_informer.add_handler(self._on_svc, lambda _old, new: self._on_svc(new), self._on_svc)
+        self.enqueue_changes(self.svc_informer)
         self.pod_informer.add_handler(self._on_pod, self._on_pod_update, self._on_pod)
 
     def selected_pods(self, svc: Obj, ns: str) -> list[Obj]:
@@ -35,9 +35,6 @@ class ServicePodsController(Controller):
             for p in self.pod_informer.store.by_index("namespace", ns)
             if selects(svc, p["metadata"].get("labels"))
         ]
-
-    def _on_svc(self, svc: Obj) -> None:
-        self.enqueue(key_of(svc))
 
     def _services_for(self, pod: Obj, labels: dict[str, str] | None) -> list[str]:
         ns = (pod.get("metadata") or {}).get("namespace") or ""

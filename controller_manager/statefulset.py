@@ -51,16 +51,13 @@ class StatefulSetController(Controller):
         self.sts_informer = ctx.factory.informer(STATEFULSETS)
         self.pod_informer = ctx.factory.informer(PODS)
         self.cr_informer = ctx.factory.informer(history.CONTROLLERREVISIONS)
-        self.sts_informer.add_handler(self._on_sts, lambda _old, new: self._on_sts(new), self._on_sts)
+        self.enqueue_changes(self.sts_informer)
         self.pod_informer.add_handler(self._on_pod, self._on_pod_update, self._on_pod)
         self.cr_informer.add_handler(
             self._on_revision, lambda _old, new: self._on_revision(new), self._on_revision
         )
 
     # -- handlers -------------------------------------------------------------------------------------------
-
-    def _on_sts(self, sts: Obj) -> None:
-        self.enqueue(key_of(sts))
 
     def _owner_key(self, obj: Obj) -> str | None:
         return owner_key(obj, "StatefulSet", self.sts_informer.store)
