@@ -143,16 +143,9 @@ class StatefulSetController(Controller):
             except StatusError as err:
                 if is_already_exists(err):
                     continue  # our cache had not seen it: the member exists, which is all we wanted
-                self.recorder.event(
-                    sts,
-                    WARNING,
-                    FAILED_CREATE,
-                    f"create Pod {pod_name} in StatefulSet {name} failed error: {err.message}",
-                )
+                self._pod_event(sts, "create", pod_name, err)
                 raise
-            self.recorder.event(
-                sts, NORMAL, SUCCESSFUL_CREATE, f"create Pod {pod_name} in StatefulSet {name} successful"
-            )
+            self._pod_event(sts, "create", pod_name)
         for pod in step.delete:
             pod_name = pod["metadata"]["name"]
             try:
@@ -160,20 +153,23 @@ class StatefulSetController(Controller):
             except StatusError as err:
                 if is_not_found(err) or is_conflict(err):
                     continue  # gone already, or a new member took the name
-                self.recorder.event(
-                    sts,
-                    WARNING,
-                    FAILED_DELETE,
-                    f"delete Pod {pod_name} in StatefulSet {name} failed error: {err.message}",
-                )
+                self._pod_event(sts, "delete", pod_name, err)
                 raise
-            self.recorder.event(
-                sts, NORMAL, SUCCESSFUL_DELETE, f"delete Pod {pod_name} in StatefulSet {name} successful"
-            )
+            self._pod_event(sts, "delete", pod_name)
         for pod in step.relabel:
             ordinal = util.ordinal_of(name, pod["metadata"]["name"]) or 0
             labels = {**(pod["metadata"].get("labels") or {}), **util.identity_labels(sts, ordinal)}
             await patch_pod_metadata(self.client, pod, {"labels": labels})
+
+    def _pod_event(self, sts: Obj, verb: str, pod_name: str, err: StatusError | None = None) -> None:
+        """The event of a member created or deleted, or of the attempt that failed (upstream's recordPodEvent)."""
+        what = f"{verb} Pod {pod_name} in StatefulSet {sts['metadata']['name']}"
+        if err is None:
+            reason = SUCCESSFUL_CREATE if verb == "create" else SUCCESSFUL_DELETE
+            self.recorder.event(sts, NORMAL, reason, f"{what} successful")
+        else:
+            reason = FAILED_CREATE if verb == "create" else FAILED_DELETE
+            self.recorder.event(sts, WARNING, reason, f"{what} failed error: {err.message}")
 
     async def _create_claims(self, sts: Obj, pod_name: str) -> None:
         """The member's claims that do not exist yet (an existing one, bound to its data, is kept)."""
