@@ -1,5 +1,6 @@
 """Fixtures shared by the integration folders: a JSON client of the module's `apiserver` and a namespace of the test's
-own (`api`, `ns`), and their async counterparts (`client`, a `Client`, and `namespace`). Folders override
+own (`api`, `ns`), their async counterparts (`client`, a `Client`, and `namespace`), and `api_client`, the
+official Python client's, as the admin. Folders override
 `apiserver` (sqlite: an SQLite-backed one; workloads: a cluster of the module's own) and these build on whichever
 is in force."""
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -47,3 +49,16 @@ async def namespace(client: Client) -> AsyncIterator[str]:
     yield name
     with contextlib.suppress(Exception):
         await client.delete(NAMESPACES, name)
+
+
+@pytest.fixture(scope="module")
+def api_client(apiserver: ApiServer) -> Iterator[Any]:
+    """The official Python client's ApiClient, as the admin (the admin kubeconfig: the cluster CA and a client
+    certificate in system:masters)."""
+    from kubernetes import client as kclient  # only the folders that use it pay for importing it
+    from kubernetes import config as kconfig
+
+    configuration = kclient.Configuration()
+    kconfig.load_kube_config(config_file=str(apiserver.admin_kubeconfig), client_configuration=configuration)
+    with kclient.ApiClient(configuration) as api:
+        yield api

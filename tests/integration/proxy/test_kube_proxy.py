@@ -14,7 +14,6 @@ import socket
 import subprocess
 import sys
 import threading
-import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -37,19 +36,6 @@ from tests.polling import wait_until
 pytestmark = [pytest.mark.etcd, pytest.mark.timeout(120)]
 
 Obj = dict[str, Any]
-
-
-@pytest.fixture
-def api(apiserver: ApiServer) -> Iterator[httpx.Client]:
-    with apiserver.client(timeout=10) as c:
-        yield c
-
-
-@pytest.fixture
-def ns(api: httpx.Client) -> str:
-    name = f"kp-{uuid.uuid4().hex[:8]}"
-    assert api.post("/api/v1/namespaces", json={"metadata": {"name": name}}).status_code == 201
-    return name
 
 
 @pytest.fixture
