@@ -96,6 +96,29 @@ def start_manager(apiserver: ApiServer, *args: str) -> Component:
     return m
 
 
+@contextlib.contextmanager
+def managers(apiserver: ApiServer, *common: str) -> Iterator[Callable[..., Component]]:
+    """`start(*args)`: a controller-manager (with `common` args too) for the body of the block; on the way out each
+    stops, and its role must have refused it nothing."""
+    started: list[Component] = []
+
+    def start(*args: str) -> Component:
+        m = start_manager(apiserver, *common, *args)
+        started.append(m)
+        return m
+
+    try:
+        yield start
+    finally:
+        for m in started:
+            m.stop()
+        for m in started:
+            try:
+                m.assert_never_forbidden()
+            finally:
+                m.cleanup()
+
+
 def _ready_nodes(http: httpx.Client) -> set[str]:
     return {
         n["metadata"]["name"]

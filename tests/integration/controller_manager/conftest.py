@@ -20,18 +20,8 @@ from tests.harness import ApiServer
 @pytest.fixture
 def start_manager(apiserver: ApiServer) -> Iterator[Callable[..., Component]]:
     """Start controller-manager processes for one test; all of them are stopped at its end."""
-    started: list[Component] = []
-
-    def start(*args: str) -> Component:
-        m = components.start_manager(apiserver, *args)
-        started.append(m)
-        return m
-
-    yield start
-    for m in started:
-        m.stop()
-        m.assert_never_forbidden()
-        m.cleanup()
+    with components.managers(apiserver) as start:
+        yield start
 
 
 @pytest.fixture(scope="module")

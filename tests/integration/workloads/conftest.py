@@ -13,14 +13,14 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.components import Component, hollow_groups
+from tests.components import Component, hollow_groups, managers
 from tests.harness import (
     SCHEDULER,
     ApiServer,
     free_port,
     own_apiserver,
 )
-from tests.integration.workloads.helpers import start_manager
+from tests.integration.workloads.helpers import MANAGER_ARGS, start_manager
 
 
 @pytest.fixture(scope="module")
@@ -56,17 +56,8 @@ def manager(cluster: ApiServer) -> Iterator[Component]:
 @pytest.fixture
 def start_managers(cluster: ApiServer) -> Iterator[Callable[..., Component]]:
     """Managers of the test's own (for restart tests); all stopped at its end."""
-    started: list[Component] = []
-
-    def start(*args: str) -> Component:
-        m = start_manager(cluster, *args)
-        started.append(m)
-        return m
-
-    yield start
-    for m in started:
-        m.assert_never_forbidden()
-        m.cleanup()
+    with managers(cluster, *MANAGER_ARGS) as start:
+        yield start
 
 
 @pytest.fixture
