@@ -19,8 +19,8 @@ from apimachinery.resources import must_resource
 from apimachinery.timefmt import format_time
 from controller_manager import cronjob_util as util
 from controller_manager.base import Context, Controller
+from controller_manager.ownership import namespace_terminating
 from controller_manager.podutil import controller_ref, is_terminating, now, parse_time, split_key
-from controller_manager.replicaset import namespace_terminating
 
 log = logging.getLogger(__name__)
 

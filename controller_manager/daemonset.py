@@ -31,9 +31,15 @@ from controller_manager import daemonset_util as util
 from controller_manager import history, replicaset_util
 from controller_manager.base import NODES, PODS, Context
 from controller_manager.expectations import Expectations
-from controller_manager.ownership import PodOwnerController, claim_pods
+from controller_manager.ownership import (
+    FAILED_CREATE,
+    SUCCESSFUL_CREATE,
+    SUCCESSFUL_DELETE,
+    PodOwnerController,
+    claim_pods,
+    namespace_terminating,
+)
 from controller_manager.podutil import is_terminating, key_of, now, split_key
-from controller_manager.replicaset import namespace_terminating
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +47,6 @@ Obj = dict[str, Any]
 
 DAEMONSETS = must_resource("apps", "daemonsets")
 
-SUCCESSFUL_CREATE = "SuccessfulCreate"
-FAILED_CREATE = "FailedCreate"
-SUCCESSFUL_DELETE = "SuccessfulDelete"
 FAILED_DAEMON_POD = "FailedDaemonPod"
 FAILED_BACKOFF = (1.0, 900.0)  # first and longest wait before replacing a failed daemon pod on the same node
 

@@ -31,7 +31,7 @@ from controller_manager import replicaset_util
 from controller_manager.base import PODS, Context, Controller
 from controller_manager.expectations import Expectations
 from controller_manager.job_tracking import Sync
-from controller_manager.ownership import claim_pods
+from controller_manager.ownership import claim_pods, namespace_terminating
 from controller_manager.podutil import (
     controller_ref,
     format_time,
@@ -41,7 +41,6 @@ from controller_manager.podutil import (
     now,
     split_key,
 )
-from controller_manager.replicaset import namespace_terminating
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from apimachinery.client import Client
-from apimachinery.errors import StatusError, is_conflict, is_not_found
+from apimachinery.errors import StatusError, is_conflict, is_forbidden, is_not_found
 from apimachinery.informer import Informer, Store
 from apimachinery.labels import Selector, from_label_selector
 from apimachinery.resources import ResourceInfo
@@ -18,6 +18,19 @@ from controller_manager.expectations import Expectations
 from controller_manager.podutil import controller_ref, is_terminating, key_of
 
 Obj = dict[str, Any]
+
+# The events of a controller that creates and deletes what it owns (upstream's controller_utils reasons).
+SUCCESSFUL_CREATE = "SuccessfulCreate"
+FAILED_CREATE = "FailedCreate"
+SUCCESSFUL_DELETE = "SuccessfulDelete"
+FAILED_DELETE = "FailedDelete"
+
+
+def namespace_terminating(result: object) -> bool:
+    """Whether `result` is the 403 of a create in a namespace being deleted (nothing to report or retry)."""
+    if not isinstance(result, StatusError) or not is_forbidden(result):
+        return False
+    return any(c.get("reason") == "NamespaceTerminating" for c in result.details.get("causes") or [])
 
 
 def owner_key(obj: Obj, kind: str, owners: Store) -> str | None:

@@ -15,28 +15,25 @@ import asyncio
 import logging
 from typing import Any
 
-from apimachinery.errors import StatusError, is_conflict, is_forbidden, is_not_found
+from apimachinery.errors import StatusError, is_conflict, is_not_found
 from apimachinery.events import NORMAL, WARNING
 from controller_manager import replicaset_util as util
 from controller_manager.base import PODS, REPLICASETS, Context
 from controller_manager.expectations import Expectations
-from controller_manager.ownership import PodOwnerController, claim_pods
+from controller_manager.ownership import (
+    FAILED_CREATE,
+    FAILED_DELETE,
+    SUCCESSFUL_CREATE,
+    SUCCESSFUL_DELETE,
+    PodOwnerController,
+    claim_pods,
+    namespace_terminating,
+)
 from controller_manager.podutil import is_pod_active, is_terminating, key_of, now, split_key
 
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
-
-SUCCESSFUL_CREATE = "SuccessfulCreate"
-FAILED_CREATE = "FailedCreate"
-SUCCESSFUL_DELETE = "SuccessfulDelete"
-FAILED_DELETE = "FailedDelete"
-
-
-def namespace_terminating(result: object) -> bool:
-    if not isinstance(result, StatusError) or not is_forbidden(result):
-        return False
-    return any(c.get("reason") == "NamespaceTerminating" for c in result.details.get("causes") or [])
 
 
 class ReplicaSetController(PodOwnerController):

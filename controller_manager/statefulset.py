@@ -26,7 +26,15 @@ from apimachinery.resources import must_resource
 from controller_manager import history, replicaset_util
 from controller_manager import statefulset_util as util
 from controller_manager.base import PODS, Context, Controller
-from controller_manager.ownership import claim_pods, owner_key, patch_pod_metadata
+from controller_manager.ownership import (
+    FAILED_CREATE,
+    FAILED_DELETE,
+    SUCCESSFUL_CREATE,
+    SUCCESSFUL_DELETE,
+    claim_pods,
+    owner_key,
+    patch_pod_metadata,
+)
 from controller_manager.podutil import controller_ref, is_terminating, key_of, now, split_key
 
 log = logging.getLogger(__name__)
@@ -35,11 +43,6 @@ PVCS = must_resource("", "persistentvolumeclaims")
 Obj = dict[str, Any]
 
 STATEFULSETS = must_resource("apps", "statefulsets")
-
-SUCCESSFUL_CREATE = "SuccessfulCreate"
-FAILED_CREATE = "FailedCreate"
-SUCCESSFUL_DELETE = "SuccessfulDelete"
-FAILED_DELETE = "FailedDelete"
 
 
 class StatefulSetController(Controller):
