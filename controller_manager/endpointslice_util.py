@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controller_manager.endpoints_util import resolve_target_port
-from controller_manager.podutil import controller_reference, is_pod_ready
+from controller_manager.podutil import controller_reference, is_pod_ready, pod_reference
 
 Obj = dict[str, Any]
 
@@ -86,12 +86,7 @@ def pod_endpoint(service: Obj, pod: Obj, address: str, node: Obj | None) -> Obj:
     }
     if spec.get("hostname") and spec.get("subdomain") == service["metadata"]["name"]:
         ep["hostname"] = spec["hostname"]
-    ep["targetRef"] = {
-        "kind": "Pod",
-        "namespace": meta.get("namespace"),
-        "name": meta["name"],
-        "uid": meta.get("uid"),
-    }
+    ep["targetRef"] = pod_reference(pod)
     if spec.get("nodeName"):
         ep["nodeName"] = spec["nodeName"]
     zone = ((node or {}).get("metadata") or {}).get("labels", {}).get(ZONE_LABEL)

@@ -44,6 +44,12 @@ def controller_reference(owner: Obj, api_version: str, kind: str) -> Obj:
     }
 
 
+def pod_reference(pod: Obj) -> Obj:
+    """The targetRef of an endpoint that is `pod`."""
+    m = pod["metadata"]
+    return {"kind": "Pod", "namespace": m.get("namespace"), "name": m["name"], "uid": m.get("uid")}
+
+
 def key_of(obj: Obj) -> str:
     """The cache key: `namespace/name`, or `name` for cluster-scoped objects (client-go's MetaNamespaceKeyFunc)."""
     m = meta(obj)
