@@ -1,11 +1,12 @@
 """Kubelite components as real processes, for the integration tests: `Component` (`python -m <module>` with its
-log in a file, /healthz, stop by PID, the check that its role refused it nothing), `start_manager` (the
-controller-manager with its own identity) and `hollow_groups` (groups of hollow nodes, Ready before a test uses
-them and deleted after it)."""
+log in a file, /healthz, stop by PID, the check that its role refused it nothing), `start_manager` and `managers`
+(the controller-manager with its own identity), `hollow_groups` (groups of hollow nodes, Ready before a test uses
+them and deleted after it), and `LogFile` (a node agent's log, kept with KUBELITE_KEEP_LOGS)."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from subprocess import Popen
@@ -21,6 +22,20 @@ from tests.harness import (
     stop_process,
 )
 from tests.polling import wait_until
+
+
+class LogFile:
+    """The log of a component at `self.log_path` (None before it started)."""
+
+    log_path: Path | None
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+    def discard_log(self) -> None:
+        """Remove the log, unless KUBELITE_KEEP_LOGS asks to keep it."""
+        if self.log_path is not None and not os.environ.get("KUBELITE_KEEP_LOGS"):
+            self.log_path.unlink(missing_ok=True)
 
 
 class Component:

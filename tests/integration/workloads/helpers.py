@@ -130,6 +130,23 @@ def job(name: str, restart: str = "Never", **spec: Any) -> Obj:
     }
 
 
+def rc(name: str, replicas: int, **spec: Any) -> Obj:
+    """A ReplicationController of pods labelled app=<name>; its selector, unless given, defaults from them."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ReplicationController",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas,
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [container()], "terminationGracePeriodSeconds": 0},
+            },
+            **spec,
+        },
+    }
+
+
 def workload(kind: str, name: str, image: str = "busybox:1", **spec: Any) -> Obj:
     """A DaemonSet or StatefulSet (apps/v1) selecting app=<name>."""
     labels = {"app": name}

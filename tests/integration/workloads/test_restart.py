@@ -11,7 +11,7 @@ import asyncio
 
 import pytest
 
-from tests.integration.workloads.helpers import PodWatch, job, workload
+from tests.integration.workloads.helpers import PodWatch, job, rc, workload
 from tests.polling import eventually
 from tests.resources import DAEMONSETS, JOBS, PODS, RCS, STATEFULSETS
 
@@ -33,27 +33,10 @@ class Creations(PodWatch):
             self.deleted += 1
 
 
-def rc(name, replicas):
-    labels = {"app": name}
-    return {
-        "apiVersion": "v1",
-        "kind": "ReplicationController",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": replicas,
-            "selector": labels,
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {"containers": [{"name": "c", "image": "busybox:1"}]},
-            },
-        },
-    }
-
-
 CASES = {
     # kind: (resource, object, pods wanted)
     "Job": (JOBS, lambda: job("j", parallelism=200, completions=200), 200),
-    "ReplicationController": (RCS, lambda: rc("r", 200), 200),
+    "ReplicationController": (RCS, lambda: rc("r", 200, selector={"app": "r"}), 200),
     "StatefulSet": (
         STATEFULSETS,
         lambda: workload("StatefulSet", "s", replicas=100, podManagementPolicy="Parallel"),
