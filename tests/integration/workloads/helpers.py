@@ -9,7 +9,7 @@ from typing import Any
 from apimachinery.client import Client
 from apimachinery.errors import StatusError
 from apimachinery.resources import ResourceInfo
-from tests import components
+from tests import components, factories
 from tests.components import Component
 from tests.harness import ApiServer
 from tests.integration.controller_manager.helpers import now
@@ -131,20 +131,11 @@ def job(name: str, restart: str = "Never", **spec: Any) -> Obj:
 
 
 def rc(name: str, replicas: int, **spec: Any) -> Obj:
-    """A ReplicationController of pods labelled app=<name>; its selector, unless given, defaults from them."""
-    return {
-        "apiVersion": "v1",
-        "kind": "ReplicationController",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": replicas,
-            "template": {
-                "metadata": {"labels": {"app": name}},
-                "spec": {"containers": [container()], "terminationGracePeriodSeconds": 0},
-            },
-            **spec,
-        },
-    }
+    """A ReplicationController of pods labelled app=<name>: the ReplicaSet of the same name, as v1, with no
+    selector (it defaults from the template's labels) unless `spec` gives one (a label map)."""
+    rs = factories.replicaset(name, replicas, pod_spec={"terminationGracePeriodSeconds": 0})
+    rs_spec = {k: v for k, v in rs["spec"].items() if k != "selector"}
+    return {**rs, "apiVersion": "v1", "kind": "ReplicationController", "spec": {**rs_spec, **spec}}
 
 
 def workload(kind: str, name: str, image: str = "busybox:1", **spec: Any) -> Obj:
