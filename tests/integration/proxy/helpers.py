@@ -115,11 +115,20 @@ class KubeProxyProc(LogFile):
     def cleanup(self) -> None:
         """Stop, then remove every rule, address, device and route of kube-proxy; restore route_localnet."""
         self.stop()
-        subprocess.run(
-            [sys.executable, "-m", "kube_proxy", "--cleanup"], cwd=REPO, capture_output=True, timeout=60
-        )
+        run_cleanup()
         ROUTE_LOCALNET.write_text(self.route_localnet_before)
         self.discard_log()
+
+
+def run_cleanup() -> subprocess.CompletedProcess[str]:
+    """`kube-proxy --cleanup` (it refuses, exit 1, while a kube-proxy holds the lock)."""
+    return subprocess.run(
+        [sys.executable, "-m", "kube_proxy", "--cleanup"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @contextlib.contextmanager
