@@ -24,7 +24,7 @@ import sys
 import traceback
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 
@@ -238,6 +238,17 @@ async def _refusal(
 
 
 # -- main ---------------------------------------------------------------------------------------------------
+
+
+def exit_after_cleanup(cleanup: Coroutine[Any, Any, bool], failures: tuple[type[Exception], ...]) -> NoReturn:
+    """A component's `--cleanup`: run `cleanup`, then exit 0 when it cleaned up, 1 when it declined (it returned
+    False) or failed with one of `failures` (logged)."""
+    try:
+        done = asyncio.run(cleanup)
+    except failures as exc:
+        log.error("cleanup failed", extra={"error": str(exc)})
+        sys.exit(1)
+    sys.exit(0 if done else 1)
 
 
 def run_until_signal(main_coro: Coroutine[Any, Any, Any]) -> None:

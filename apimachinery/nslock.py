@@ -52,6 +52,17 @@ class NamespaceLock:
         except OSError:
             return ""
 
+    def acquire_for_cleanup(self, who: str) -> bool:
+        """Take the lock for a one-off cleanup: True when we hold it; False (and an error logged) while a running
+        `who` holds it, since a cleanup under it would remove what it relies on."""
+        if self.acquire():
+            return True
+        log.error(
+            f"a running {who} holds the lock: not cleaning up under it",
+            extra={"holder_pid": self.holder(), "lock_file": str(self.path)},
+        )
+        return False
+
     async def wait(self, who: str, interval: float = 0.5) -> None:
         """Take the lock, waiting (unhealthy, touching nothing) while another `who` holds it."""
         if self.acquire():

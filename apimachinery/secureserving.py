@@ -15,13 +15,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import logging
 import os
+from collections.abc import AsyncIterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry
 
 from apimachinery.client import Client
 from apimachinery.component import HealthCheck, is_loopback, serve_health
 from apimachinery.delegated import DelegatedAuth
+from apimachinery.nslock import NamespaceLock
 from apimachinery.tlsserve import server_ssl_context
 
 
@@ -82,3 +87,37 @@ async def serve_secure(
         tls=tls,
         auth=DelegatedAuth(client),
     )
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    args: argparse.Namespace,
+    client: Client,
+    healthz: HealthCheck | None,
+    registry: CollectorRegistry | None,
+    *,
+    log: logging.Logger,
+    lock: NamespaceLock | None = None,
+    who: str = "",
+    extra: dict[str, Any] | None = None,
+) -> AsyncIterator[None]:
+    """A component's body, run while it serves /healthz and /metrics on --bind-address:--port and the secure port
+    (when given), and (with `lock`) once it holds `lock` as `who`. On the way out the servers close, then
+    `client`, then the lock is released."""
+    health = await serve_health(args.bind_address, args.port, healthz, registry)
+    secure = await serve_secure(args, client, healthz, registry)
+    log.info(
+        "serving /healthz and /metrics",
+        extra={"address": args.bind_address, "port": health.sockets[0].getsockname()[1], **(extra or {})},
+    )
+    try:
+        if lock is not None:
+            await lock.wait(who)
+        yield
+    finally:
+        health.close()
+        if secure is not None:
+            secure.close()
+        await client.aclose()
+        if lock is not None:
+            lock.release()

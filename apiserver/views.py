@@ -58,8 +58,10 @@ class ConvertingStore(Store):
 
     async def _converted(self, events: WatchEvents) -> WatchEvents:
         try:
-            async for event_type, obj, _ in events:
-                yield event_type, self.to_view(obj), None  # the cache's encoded frames are the stored version
+            async for event_type, obj, cached in events:
+                view = self.to_view(obj)
+                # The cache's encoded frames are of the stored object: only an unconverted object may use them.
+                yield event_type, view, cached if view is obj else None
         finally:
             await events.aclose()
 

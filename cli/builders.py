@@ -161,20 +161,22 @@ def service(
     return {"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": spec}
 
 
-def job(name: str, image: str, command: list[str], namespace: str | None) -> dict[str, Any]:
-    """The Job of `kubectl create job NAME --image=IMAGE [-- COMMAND...]` (restartPolicy Never)."""
+def _job_spec(name: str, image: str, command: list[str], restart: str) -> dict[str, Any]:
+    """A Job's spec as `kubectl create job/cronjob` writes it: one container named like the object."""
     c: dict[str, Any] = {"name": name, "image": image, "resources": {}}
     if command:
         c["command"] = command
-    meta: dict[str, Any] = {"name": name}
-    if namespace:
-        meta["namespace"] = namespace
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": meta,
-        "spec": {"template": {"metadata": {}, "spec": {"containers": [c], "restartPolicy": "Never"}}},
-    }
+    return {"template": {"metadata": {}, "spec": {"containers": [c], "restartPolicy": restart}}}
+
+
+def _meta(name: str, namespace: str | None) -> dict[str, Any]:
+    return {"name": name, "namespace": namespace} if namespace else {"name": name}
+
+
+def job(name: str, image: str, command: list[str], namespace: str | None) -> dict[str, Any]:
+    """The Job of `kubectl create job NAME --image=IMAGE [-- COMMAND...]` (restartPolicy Never)."""
+    spec = _job_spec(name, image, command, "Never")
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": _meta(name, namespace), "spec": spec}
 
 
 def cronjob(
@@ -183,17 +185,11 @@ def cronjob(
     """The CronJob of `kubectl create cronjob NAME --image=IMAGE --schedule=... [-- COMMAND...]`."""
     if restart not in ("OnFailure", "Never"):
         raise CLIError(f"invalid restart policy: {restart}")
-    c: dict[str, Any] = {"name": name, "image": image, "resources": {}}
-    if command:
-        c["command"] = command
-    meta: dict[str, Any] = {"name": name}
-    if namespace:
-        meta["namespace"] = namespace
-    job_spec = {"template": {"metadata": {}, "spec": {"containers": [c], "restartPolicy": restart}}}
+    job_spec = _job_spec(name, image, command, restart)
     return {
         "apiVersion": "batch/v1",
         "kind": "CronJob",
-        "metadata": meta,
+        "metadata": _meta(name, namespace),
         "spec": {"schedule": schedule, "jobTemplate": {"metadata": {"name": name}, "spec": job_spec}},
     }
 

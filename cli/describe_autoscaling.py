@@ -12,36 +12,25 @@ Obj = dict[str, Any]
 
 def _metric_line(d: Doc, spec: Obj, status: Obj | None) -> None:
     kind = spec.get("type")
-    status = status or {}
-    if kind == "Resource":
-        source = spec.get("resource") or {}
-        target = source.get("target") or {}
-        current = (status.get("resource") or {}).get("current") or {}
-        name = source.get("name", "")
-        if target.get("averageValue") is not None:
-            now = current.get("averageValue", "<unknown>")
-            d.w(1, f"resource {name} on pods:\t{now} / {target['averageValue']}\n")
-            return
-        now = "<unknown>"
-        if current.get("averageUtilization") is not None:
-            now = f"{current['averageUtilization']}% ({current.get('averageValue', '')})"
-        goal = "<auto>" if target.get("averageUtilization") is None else f"{target['averageUtilization']}%"
-        d.w(1, f"resource {name} on pods  (as a percentage of request):\t{now} / {goal}\n")
-    elif kind == "ContainerResource":
-        source = spec.get("containerResource") or {}
-        target = source.get("target") or {}
-        current = (status.get("containerResource") or {}).get("current") or {}
-        what = f'resource {source.get("name", "")} of container "{source.get("container", "")}" on pods'
-        if target.get("averageValue") is not None:
-            d.w(1, f"{what}:\t{current.get('averageValue', '<unknown>')} / {target['averageValue']}\n")
-            return
-        now = "<unknown>"
-        if current.get("averageUtilization") is not None:
-            now = f"{current['averageUtilization']}% ({current.get('averageValue', '')})"
-        goal = "<auto>" if target.get("averageUtilization") is None else f"{target['averageUtilization']}%"
-        d.w(1, f"{what}  (as a percentage of request):\t{now} / {goal}\n")
-    else:
+    if kind not in ("Resource", "ContainerResource"):
         d.w(1, f"<unknown metric type {kind}>\n")
+        return
+    key = "resource" if kind == "Resource" else "containerResource"
+    source = spec.get(key) or {}
+    target = source.get("target") or {}
+    current = ((status or {}).get(key) or {}).get("current") or {}
+    what = f"resource {source.get('name', '')}"
+    if kind == "ContainerResource":
+        what += f' of container "{source.get("container", "")}"'
+    what += " on pods"
+    if target.get("averageValue") is not None:
+        d.w(1, f"{what}:\t{current.get('averageValue', '<unknown>')} / {target['averageValue']}\n")
+        return
+    now = "<unknown>"
+    if current.get("averageUtilization") is not None:
+        now = f"{current['averageUtilization']}% ({current.get('averageValue', '')})"
+    goal = "<auto>" if target.get("averageUtilization") is None else f"{target['averageUtilization']}%"
+    d.w(1, f"{what}  (as a percentage of request):\t{now} / {goal}\n")
 
 
 def _direction(d: Doc, title: str, rules: Obj | None) -> None:
@@ -88,8 +77,7 @@ def hpa_text(hpa: Obj, evs: list[Obj]) -> str:
     conditions = status.get("conditions") or []
     if conditions:
         d.w(0, "Conditions:\n")
-        d.w(1, "Type\tStatus\tReason\tMessage\n")
-        d.w(1, "----\t------\t------\t-------\n")
+        d.table_head(1, "Type", "Status", "Reason", "Message")
         for c in conditions:
             d.w(1, f"{c.get('type')}\t{c.get('status')}\t{c.get('reason', '')}\t{c.get('message', '')}\n")
     events(d, evs)

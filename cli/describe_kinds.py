@@ -25,8 +25,7 @@ def _conditions(d: Doc, conds: list[Obj]) -> None:
     if not conds:
         return
     d.w(0, "Conditions:\n")
-    d.w(1, "Type\tStatus\tReason\n")
-    d.w(1, "----\t------\t------\n")
+    d.table_head(1, "Type", "Status", "Reason")
     for c in conds:
         d.w(1, f"{c.get('type')} \t{c.get('status')}\t{c.get('reason', '')}\n")
 
@@ -177,8 +176,7 @@ def endpoints_text(ep: Obj, evs: list[Obj]) -> str:
         ports = s.get("ports") or []
         if ports:
             d.w(1, "Ports:\n")
-            d.w(2, "Name\tPort\tProtocol\n")
-            d.w(2, "----\t----\t--------\n")
+            d.table_head(2, "Name", "Port", "Protocol")
             for p in ports:
                 d.w(2, f"{_port_name(p)}\t{p.get('port')}\t{p.get('protocol', 'TCP')}\n")
         else:
@@ -206,8 +204,7 @@ def node_text(node: Obj, pods: list[Obj], evs: list[Obj]) -> str:
     d.w(0, f"Unschedulable:\t{str(bool(spec.get('unschedulable'))).lower()}\n")
     conds = status.get("conditions") or []
     d.w(0, "Conditions:\n")
-    d.w(1, "Type\tStatus\tLastHeartbeatTime\tLastTransitionTime\tReason\tMessage\n")
-    d.w(1, "----\t------\t-----------------\t------------------\t------\t-------\n")
+    d.table_head(1, "Type", "Status", "LastHeartbeatTime", "LastTransitionTime", "Reason", "Message")
     for c in conds:
         d.w(
             1,
@@ -244,8 +241,7 @@ def node_text(node: Obj, pods: list[Obj], evs: list[Obj]) -> str:
     active = [p for p in pods if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
     d.w(0, f"Non-terminated Pods:\t({len(active)} in total)\n")
     if active:
-        d.w(1, "Namespace\tName\tAge\n")
-        d.w(1, "---------\t----\t---\n")
+        d.table_head(1, "Namespace", "Name", "Age")
         from cli.describers import age
 
         for p in active:

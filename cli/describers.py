@@ -31,6 +31,11 @@ class Doc:
         for label, value in rows:
             self.w(level, f"{label}:\t{value}\n")
 
+    def table_head(self, level: int, *titles: str) -> None:
+        """A table's title line and the dashes under it, as kubectl describe prints them."""
+        self.w(level, "\t".join(titles) + "\n")
+        self.w(level, "\t".join("-" * len(t) for t in titles) + "\n")
+
     def text(self) -> str:
         return align("".join(self.parts), DESCRIBE_MINWIDTH, DESCRIBE_PADDING)
 

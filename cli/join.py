@@ -42,6 +42,7 @@ from cli.errors import CLIError
 from cli.session import GLOBALS
 from cli.up_components import SERVICE_CIDR
 from cli.up_preflight import Preflight
+from cli.up_state import is_healthy, supervisor_pid, tell
 
 app = typer.Typer()
 
@@ -158,7 +159,7 @@ def join(
 ) -> None:
     """Join this machine to a cluster as a node (kubelet and kube-proxy), with a bootstrap token."""
     state = state_dir.expanduser().resolve()
-    if upmod._supervisor_pid(state):
+    if supervisor_pid(state):
         raise CLIError(f"this machine already runs kubelite from {state}; `kctl down` stops it")
     token = token or GLOBALS.token or ""  # kctl's global --token (a bearer token) takes the flag first
     if not token:
@@ -178,15 +179,15 @@ def join(
     ports = {"kube-proxy": proxy_port, "kubelet": kubelet_port}
     pre = upmod.preflight(ports)
     for note in pre.notes:
-        upmod._err(f"note: {note}")
+        tell(f"note: {note}")
     private_dir(state)
-    upmod._err(f"cluster {cluster.server} found; its CA matches {ca_hash}")
+    tell(f"cluster {cluster.server} found; its CA matches {ca_hash}")
     try:
         creds = asyncio.run(bootstrap(cluster, parsed, node_name, ip))
     except BootstrapError as exc:
         raise CLIError(f"cannot join: {exc}") from None
     write_node_credentials(state, cluster, node_name, creds)
-    upmod._err(f"this node's certificate for system:node:{node_name} is issued (kubeconfigs/kubelet.conf)")
+    tell(f"this node's certificate for system:node:{node_name} is issued (kubeconfigs/kubelet.conf)")
     ensure_images()
     comps = node_components(state, node_name, ip, ports, pre)
     spec = {"node": node_name, "joined": cluster.server, "pod_cidr": "", "ports": ports, "network": pre.network,
@@ -197,8 +198,8 @@ def join(
                          stdin=subprocess.DEVNULL, start_new_session=True, cwd=str(upmod.REPO))  # fmt: skip
     ca = state / "pki" / "ca.crt"
     for c in comps:
-        upmod._wait(c["name"], functools.partial(upmod._healthy, c["health"], ca), 60, state, c["name"])
-    upmod._wait(f"node {node_name} to be Ready", lambda: _ready(_node(cluster.server, node_name, state)), timeout,
+        upmod.wait_for(c["name"], functools.partial(is_healthy, c["health"], ca), 60, state, c["name"])
+    upmod.wait_for(f"node {node_name} to be Ready", lambda: _ready(_node(cluster.server, node_name, state)), timeout,
                 state, "kubelet")  # fmt: skip
     node = _node(cluster.server, node_name, state) or {}
     pod_cidr = (node.get("spec") or {}).get("podCIDR") or ""

@@ -9,6 +9,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -238,28 +239,24 @@ def _change_metadata(
         raise typer.Exit(1)
 
 
-@app.command()
-def label(
-    args: list[str] = typer.Argument(..., help="TYPE NAME... KEY=VALUE... KEY-..."),
-    selector: str = typer.Option(None, "-l", "--selector"),
-    all_: bool = typer.Option(False, "--all"),
-    all_namespaces: bool = typer.Option(False, "-A", "--all-namespaces"),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Allow replacing existing values"),
-) -> None:
-    """Add, change (--overwrite) or remove (KEY-) labels."""
-    _change_metadata("labels", args, selector, all_, overwrite, all_namespaces)
+def _metadata_command(field: str) -> Callable[..., None]:
+    """`kctl label` (field "labels") or `kctl annotate` ("annotations"): the same options, the same rules."""
+
+    def command(
+        args: list[str] = typer.Argument(..., help="TYPE NAME... KEY=VALUE... KEY-..."),
+        selector: str = typer.Option(None, "-l", "--selector"),
+        all_: bool = typer.Option(False, "--all"),
+        all_namespaces: bool = typer.Option(False, "-A", "--all-namespaces"),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Allow replacing existing values"),
+    ) -> None:
+        _change_metadata(field, args, selector, all_, overwrite, all_namespaces)
+
+    command.__doc__ = f"Add, change (--overwrite) or remove (KEY-) {field}."
+    return command
 
 
-@app.command()
-def annotate(
-    args: list[str] = typer.Argument(..., help="TYPE NAME... KEY=VALUE... KEY-..."),
-    selector: str = typer.Option(None, "-l", "--selector"),
-    all_: bool = typer.Option(False, "--all"),
-    all_namespaces: bool = typer.Option(False, "-A", "--all-namespaces"),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Allow replacing existing values"),
-) -> None:
-    """Add, change (--overwrite) or remove (KEY-) annotations."""
-    _change_metadata("annotations", args, selector, all_, overwrite, all_namespaces)
+label = app.command("label")(_metadata_command("labels"))
+annotate = app.command("annotate")(_metadata_command("annotations"))
 
 
 EDIT_HEADER = """# Please edit the object below. Lines beginning with a '#' will be ignored,

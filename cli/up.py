@@ -49,41 +49,41 @@ from cli.up_components import (
 from cli.up_preflight import Preflight, check_advertise_address, netpol_preflight, preflight
 from cli.up_state import (
     DEFAULT_STATE_DIR,
-    _columns,
-    _err,
-    _healthy,
-    _kill_orphans,
-    _log_tail,
-    _read_status,
-    _supervisor_pid,
+    columns,
     down,
+    is_healthy,
+    kill_orphans,
+    log_tail,
+    read_status,
     status,
+    supervisor_pid,
+    tell,
 )
 
 app = typer.Typer()
 
 
-def _wait(
+def wait_for(
     what: str, check: Callable[[], bool], timeout: float, state: Path, component: str, say: bool = True
 ) -> None:
     """Poll `check` until it holds; on timeout, or when the supervisor has died, fail showing the end of the
     component's log (or the supervisor's)."""
     start = time.monotonic()
     if say:
-        _err(f"waiting for {what}...")
+        tell(f"waiting for {what}...")
     while time.monotonic() < start + timeout:
         try:
             if check():
                 return
         except httpx.HTTPError:
             pass  # not up yet
-        if time.monotonic() > start + 2 and not _supervisor_pid(state):
+        if time.monotonic() > start + 2 and not supervisor_pid(state):
             log = state / "supervisor.log"
-            raise CLIError(f"the supervisor exited; the end of {log}:\n{_log_tail(log)}")
+            raise CLIError(f"the supervisor exited; the end of {log}:\n{log_tail(log)}")
         time.sleep(0.3)
     log = state / "logs" / f"{component}.log"
     raise CLIError(
-        f"timed out waiting for {what}; the end of {log}:\n{_log_tail(log)}\n"
+        f"timed out waiting for {what}; the end of {log}:\n{log_tail(log)}\n"
         "(`kctl status` shows the components, `kctl down` stops them)"
     )
 
@@ -108,7 +108,7 @@ def _kubeconfig_path() -> Path:
 def _check_start(state: Path, pod_cidr: str, advertise_address: str | None) -> str | None:
     """Refuse a second cluster from the same state directory and a --pod-cidr outside the cluster's network; stop
     what a dead supervisor left running; return the checked --advertise-address."""
-    if _supervisor_pid(state):
+    if supervisor_pid(state):
         raise CLIError(
             f"a cluster is already running from {state}; `kctl status` shows it, `kctl down` stops it"
         )
@@ -118,8 +118,8 @@ def _check_start(state: Path, pod_cidr: str, advertise_address: str | None) -> s
         inside = False
     if not inside:
         raise CLIError(f"--pod-cidr {pod_cidr} is not a network inside the cluster's {CLUSTER_CIDR}")
-    if _kill_orphans(state):  # a supervisor killed before its components could follow it (cli/supervisor.py)
-        _err("note: stopped the components left by a supervisor that had died")
+    if kill_orphans(state):  # a supervisor killed before its components could follow it (cli/supervisor.py)
+        tell("note: stopped the components left by a supervisor that had died")
     if advertise_address:
         advertise_address = check_advertise_address(advertise_address)
     return advertise_address
@@ -130,7 +130,7 @@ def _prepare_machine(state: Path, ports: dict[str, int]) -> Preflight:
     pre = preflight(ports)
     netpol_preflight(pre)
     for note in pre.notes:
-        _err(f"note: {note}")
+        tell(f"note: {note}")
     private_dir(state)
     ensure_images()
     return pre
@@ -160,7 +160,7 @@ def _wait_until_up(
 ) -> Path:
     """Wait for the apiserver, write the admin's kubeconfig context (returning its file), then wait for every other
     component and for the node to be Ready."""
-    _wait("the apiserver", lambda: _healthy(f"{master}/readyz", creds.ca), 60, state, "kube-apiserver")
+    wait_for("the apiserver", lambda: is_healthy(f"{master}/readyz", creds.ca), 60, state, "kube-apiserver")
     kubeconfig = _kubeconfig_path()
     ca, cert, key = admin_credentials(creds)
     write_kubeconfig(
@@ -168,14 +168,14 @@ def _wait_until_up(
         user="kubelite-admin", client_cert_data=cert, client_key_data=key,
     )  # fmt: skip
     for c in comps[1:]:
-        _wait(c["name"], functools.partial(_healthy, c["health"], creds.ca), 60, state, c["name"])
+        wait_for(c["name"], functools.partial(is_healthy, c["health"], creds.ca), 60, state, c["name"])
     # After the kubelet answers: a Node kept from an earlier run may still say Ready from back then.
     with _admin_client(creds) as admin:
-        _wait(f"node {node_name} to be Ready", lambda: _node_ready(master, node_name, admin), timeout, state,
+        wait_for(f"node {node_name} to be Ready", lambda: _node_ready(master, node_name, admin), timeout, state,
               "kubelet")  # fmt: skip
     # The supervisor's own liveness probe (every second) marks each component running: until it has, `kctl status`
     # would say "starting" for a component that already answers.
-    _wait(
+    wait_for(
         "the supervisor to see every component running",
         lambda: _all_running(state),
         30,
@@ -186,14 +186,14 @@ def _wait_until_up(
 
 
 def _all_running(state: Path) -> bool:
-    status = _read_status(state)
+    status = read_status(state)
     return bool(status) and all(c.get("state") == "running" for c in status)
 
 
 def _component_rows(state: Path, spec: dict[str, Any]) -> list[list[str]]:
     """COMPONENT, PID, LISTENS ON, LOG of every component (pids from the supervisor's status.json)."""
     ports, pod_cidr = spec["ports"], spec["pod_cidr"]
-    status = _read_status(state)
+    status = read_status(state)
     rows = [["COMPONENT", "PID", "LISTENS ON", "LOG"]]
     for c in spec["components"]:
         pid = next((s.get("pid") for s in status if s["name"] == c["name"]), None)
@@ -222,7 +222,7 @@ def _print_summary(
     port, pod_cidr = spec["port"], spec["pod_cidr"]
     master = f"https://127.0.0.1:{port}"
     print("kubelite is up:")
-    print(_columns(_component_rows(state, spec)), flush=True)
+    print(columns(_component_rows(state, spec)), flush=True)
     print(f"storage: {'etcd at ' + etcd_servers if etcd_servers else 'SQLite in ' + str(state / 'data')}")
     policies = "enforced by kube-netpol" if pre.netpol else "not enforced"
     print(f"network: {pre.network} (pods {pod_cidr}), kube-proxy: {pre.proxy_mode} mode")

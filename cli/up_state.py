@@ -28,7 +28,7 @@ from cli.up_components import CLUSTER_CIDR, NODE_POD_CIDR, REPO, SERVICE_CIDR
 DEFAULT_STATE_DIR = Path(os.environ.get("KUBELITE_HOME", Path.home() / ".kubelite"))
 
 
-def _err(message: str) -> None:
+def tell(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
@@ -41,7 +41,7 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(") ", 1)[-1][:1] not in ("Z", "X")
 
 
-def _supervisor_pid(state: Path) -> int | None:
+def supervisor_pid(state: Path) -> int | None:
     """The pid of the supervisor running from `state`, if it runs (checked by its command line: pids get reused)."""
     try:
         pid = int((state / "supervisor.pid").read_text())
@@ -53,7 +53,7 @@ def _supervisor_pid(state: Path) -> int | None:
     return pid
 
 
-def _log_tail(path: Path, lines: int = 5) -> str:
+def log_tail(path: Path, lines: int = 5) -> str:
     try:
         text = path.read_text(errors="replace").splitlines()
     except OSError:
@@ -61,20 +61,20 @@ def _log_tail(path: Path, lines: int = 5) -> str:
     return "\n".join("    " + line[:300] for line in text[-lines:])
 
 
-def _healthy(url: str, ca: Path | None = None) -> bool:
+def is_healthy(url: str, ca: Path | None = None) -> bool:
     """GET url answers 200; https URLs are checked against the cluster's CA (their /healthz and /readyz answer
     without credentials)."""
     verify: str | bool = str(ca) if ca is not None and ca.exists() else True
     return httpx.get(url, timeout=2, verify=verify).status_code == 200
 
 
-def _columns(rows: list[list[str]]) -> str:
+def columns(rows: list[list[str]]) -> str:
     """Left-aligned columns, three spaces apart (like `kctl get`), never cut to the terminal's width."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("   ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in rows)
 
 
-def _read_status(state: Path) -> list[dict[str, Any]]:
+def read_status(state: Path) -> list[dict[str, Any]]:
     try:
         return list(json.loads((state / "status.json").read_text())["components"])
     except (OSError, ValueError, KeyError):
@@ -86,20 +86,20 @@ def _stop_supervisor(state: Path, pid: int) -> None:
     process group (the components are in it) is killed."""
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and _supervisor_pid(state):
+    while time.monotonic() < deadline and supervisor_pid(state):
         time.sleep(0.2)
-    if _supervisor_pid(state):
+    if supervisor_pid(state):
         try:
             os.killpg(pid, signal.SIGKILL)
         except OSError:
             pass  # gone meanwhile
 
 
-def _kill_orphans(state: Path) -> int:
+def kill_orphans(state: Path) -> int:
     """Components left running by a supervisor that was itself killed (kill -9, OOM): found through status.json,
     and killed only if the pid still runs one of our command lines (pids get reused)."""
     killed = 0
-    for c in _read_status(state):
+    for c in read_status(state):
         pid = c.get("pid")
         if pid and _alive(int(pid)) and _is_ours(int(pid), state):
             try:
@@ -135,12 +135,12 @@ def down(
 ) -> None:
     """Stop the cluster started by `kctl up` and remove its containers and rules (data stays unless --purge)."""
     state = state_dir.expanduser().resolve()
-    pid = _supervisor_pid(state)
+    pid = supervisor_pid(state)
     if pid:
         _stop_supervisor(state, pid)
-        _kill_orphans(state)  # should the supervisor have died on the way
+        kill_orphans(state)  # should the supervisor have died on the way
         print("stopped the components")
-    elif _kill_orphans(state):
+    elif kill_orphans(state):
         print("stopped the components left by a supervisor that had died")
     else:
         print(f"no cluster is running from {state}")
@@ -174,7 +174,7 @@ def down(
         if cleanup.returncode == 0:
             print(cleanup.stdout.strip())
         else:
-            _err(f"warning: kubelet --cleanup failed: {cleanup.stderr.strip()[-300:]}")
+            tell(f"warning: kubelet --cleanup failed: {cleanup.stderr.strip()[-300:]}")
         # The kubelet's host-gw routes to other nodes' pods (proto 177, kubelet/network/host.py) are the machine's.
         subprocess.run(["ip", "route", "flush", "proto", "177"], capture_output=True, check=False)
         proxy = subprocess.run(
@@ -186,7 +186,7 @@ def down(
         if proxy.returncode == 0:
             print("removed kube-proxy's rules and routes")
         else:
-            _err(f"warning: kube-proxy --cleanup failed: {proxy.stderr.strip()[-300:]}")
+            tell(f"warning: kube-proxy --cleanup failed: {proxy.stderr.strip()[-300:]}")
         if any(c.get("name") == "kube-netpol" for c in spec.get("components", [])):
             netpol = subprocess.run(
                 [sys.executable, "-m", "netpol", "--cleanup"], capture_output=True, text=True, cwd=str(REPO)
@@ -194,7 +194,7 @@ def down(
             if netpol.returncode == 0:
                 print("removed kube-netpol's rules and sets")
             else:
-                _err(f"warning: kube-netpol --cleanup failed: {netpol.stderr.strip()[-300:]}")
+                tell(f"warning: kube-netpol --cleanup failed: {netpol.stderr.strip()[-300:]}")
     if purge:
         shutil.rmtree(state, ignore_errors=True)
         print(f"deleted {state}")
@@ -204,8 +204,8 @@ def status(state_dir: Path = typer.Option(DEFAULT_STATE_DIR, "--state-dir")) -> 
     """Show the components that `kctl up` runs and whether they are healthy: from their pids and health endpoints,
     so it is right even when the supervisor is gone."""
     state = state_dir.expanduser().resolve()
-    supervisor = _supervisor_pid(state)
-    recorded = _read_status(state)
+    supervisor = supervisor_pid(state)
+    recorded = read_status(state)
     running = {
         c["name"]: int(c["pid"])
         for c in recorded
@@ -223,12 +223,12 @@ def status(state_dir: Path = typer.Option(DEFAULT_STATE_DIR, "--state-dir")) -> 
         healthy = "-"
         if c.get("health") and pid:
             try:
-                healthy = "ok" if _healthy(c["health"], ClusterCredentials(state).ca) else "failing"
+                healthy = "ok" if is_healthy(c["health"], ClusterCredentials(state).ca) else "failing"
             except httpx.HTTPError:
                 healthy = "unreachable"
         up_for = f"{int(time.time() - c['started'])}s" if c.get("started") and pid else "-"
         rows.append([c["name"], str(pid or "-"), phase, str(c["restarts"]), up_for, healthy])
-    print(_columns(rows))
+    print(columns(rows))
     if not supervisor:
         print("supervisor: not running: nothing restarts these components; `kctl down` stops them")
         return

@@ -10,11 +10,10 @@ from apimachinery.component import (
     add_client_args,
     client_from_args,
     run_until_signal,
-    serve_health,
     setup_logging,
 )
 from apimachinery.durations import parse_flag_duration
-from apimachinery.secureserving import add_secure_serving_args, serve_secure, serving_args_error
+from apimachinery.secureserving import add_secure_serving_args, serving, serving_args_error
 from controller_manager.base import Options
 from controller_manager.manager import CONTROLLERS, ControllerManager, select_controllers
 
@@ -125,25 +124,13 @@ async def amain(args: argparse.Namespace) -> None:
     )
     client = client_from_args(args, user_agent="kube-controller-manager")
     manager = ControllerManager(client, options, names)
-    server = await serve_health(args.bind_address, args.port, manager.healthy)
-    secure = await serve_secure(args, client, manager.healthy)
-    port = server.sockets[0].getsockname()[1]
-    log.info(
-        "serving /healthz and /metrics",
-        extra={"address": f"{args.bind_address}:{port}", "controllers": names},
-    )
-    try:
+    async with serving(args, client, manager.healthy, None, log=log, extra={"controllers": names}):
         await manager.run(
             leader_elect=args.leader_elect,
             lease_duration=args.leader_elect_lease_duration,
             renew_deadline=args.leader_elect_renew_deadline,
             retry_period=args.leader_elect_retry_period,
         )
-    finally:
-        server.close()
-        if secure is not None:
-            secure.close()
-        await client.aclose()
 
 
 def main(argv: list[str] | None = None) -> None:

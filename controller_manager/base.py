@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,10 +22,12 @@ from prometheus_client import Counter, Histogram
 
 from apimachinery.client import Client
 from apimachinery.errors import StatusError, is_conflict
-from apimachinery.events import EventRecorder
-from apimachinery.informer import InformerFactory
+from apimachinery.events import WARNING, EventRecorder
+from apimachinery.informer import Informer, InformerFactory
+from apimachinery.labels import Selector, from_label_selector
 from apimachinery.resources import must_resource
 from apimachinery.workqueue import WorkQueue, run_workers
+from controller_manager.podutil import key_of
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,8 @@ NAMESPACES = must_resource("", "namespaces")
 REPLICASETS = must_resource("apps", "replicasets")
 DEPLOYMENTS = must_resource("apps", "deployments")
 LEASES = must_resource("coordination.k8s.io", "leases")
+
+SELECTING_ALL = "SelectingAll"  # the event of an owner whose empty selector would select every pod
 
 
 @dataclass
@@ -110,8 +115,37 @@ class Controller:
     def enqueue(self, key: str) -> None:
         self.queue.add(key)
 
+    def enqueue_object(self, obj: Obj) -> None:
+        """The handler of a controller keyed by the objects it watches: reconcile `obj` (by its cache key)."""
+        self.enqueue(key_of(obj))
+
+    def enqueue_changes(
+        self, informer: Informer, on_delete: Callable[[Obj], Any] | None = None, *, deletes: bool = True
+    ) -> None:
+        """Reconcile every object of `informer` that is added or updated, and one that is deleted (or call
+        `on_delete` for it instead; nothing without `deletes`)."""
+        informer.add_handler(
+            self.enqueue_object,
+            lambda _old, new: self.enqueue_object(new),
+            on_delete or (self.enqueue_object if deletes else None),
+        )
+
     async def reconcile(self, key: str) -> float | None:
         raise NotImplementedError
+
+    def selector_of(self, owner: Obj, key: str, noun: str) -> Selector | None:
+        """`owner`'s spec.selector, for a reconcile: None when it is invalid (logged) or selects every pod (refused,
+        as upstream, with a SelectingAll warning event that names the owner as `noun`)."""
+        try:
+            selector = from_label_selector((owner.get("spec") or {}).get("selector"))
+        except ValueError as exc:
+            log.warning("invalid selector", extra={self.name: key, "error": str(exc)})
+            return None
+        if selector.is_empty():
+            message = f"This {noun} is selecting all pods. A non-empty selector is required."
+            self.recorder.event(owner, WARNING, SELECTING_ALL, message)
+            return None
+        return selector
 
     async def _timed_reconcile(self, key: str) -> None:
         started = time.perf_counter()

@@ -91,17 +91,19 @@ def _condition(type_: str, reason: str, message: str) -> Obj:
     }
 
 
-class CSRApprovingController(Controller):
-    name = "csrapproving"
+class _CSRController(Controller):
+    """A controller of CertificateSigningRequests, keyed by name; it ignores deletes (nothing is left to do)."""
+
     default_workers = 1
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.csrs = ctx.factory.informer(CSRS)
-        self.csrs.add_handler(self._enqueue, lambda _old, new: self._enqueue(new), None)
+        self.enqueue_changes(self.csrs, deletes=False)
 
-    def _enqueue(self, csr: Obj) -> None:
-        self.enqueue(csr["metadata"]["name"])
+
+class CSRApprovingController(_CSRController):
+    name = "csrapproving"
 
     async def reconcile(self, key: str) -> float | None:
         csr = self.csrs.store.get(key)
@@ -157,19 +159,13 @@ class CSRApprovingController(Controller):
         log.info("approved", extra={"csr": csr["metadata"]["name"], "rule": subresource})
 
 
-class CSRSigningController(Controller):
+class CSRSigningController(_CSRController):
     name = "csrsigning"
-    default_workers = 1
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.ca = _load_ca(ctx.options.cluster_signing_cert_file, ctx.options.cluster_signing_key_file)
         self.maximum = dt.timedelta(seconds=ctx.options.cluster_signing_duration)
-        self.csrs = ctx.factory.informer(CSRS)
-        self.csrs.add_handler(self._enqueue, lambda _old, new: self._enqueue(new), None)
-
-    def _enqueue(self, csr: Obj) -> None:
-        self.enqueue(csr["metadata"]["name"])
 
     async def reconcile(self, key: str) -> float | None:
         csr = self.csrs.store.get(key)

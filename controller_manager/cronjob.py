@@ -19,8 +19,8 @@ from apimachinery.resources import must_resource
 from apimachinery.timefmt import format_time
 from controller_manager import cronjob_util as util
 from controller_manager.base import Context, Controller
-from controller_manager.podutil import controller_ref, is_terminating, key_of, now, parse_time, split_key
-from controller_manager.replicaset import namespace_terminating
+from controller_manager.ownership import namespace_terminating
+from controller_manager.podutil import controller_ref, is_terminating, now, parse_time, split_key
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +38,10 @@ class CronJobController(Controller):
         super().__init__(ctx)
         self.cj_informer = ctx.factory.informer(CRONJOBS)
         self.job_informer = ctx.factory.informer(JOBS)
-        self.cj_informer.add_handler(self._on_cj, lambda _old, new: self._on_cj(new), self._on_cj)
+        self.enqueue_changes(self.cj_informer)
         self.job_informer.add_handler(self._on_job, self._on_job_update, self._on_job)
 
     # -- handlers -------------------------------------------------------------------------------------------
-
-    def _on_cj(self, cj: Obj) -> None:
-        self.enqueue(key_of(cj))
 
     def _owner_key(self, job: Obj) -> str | None:
         ref = controller_ref(job)

@@ -16,7 +16,7 @@ from typing import Any
 
 from apimachinery import cron
 from apimachinery.workloads import CRONJOB_SCHEDULED_TIMESTAMP
-from controller_manager.podutil import get_condition, meta, parse_time
+from controller_manager.podutil import controller_reference, get_condition, meta, parse_time
 
 Obj = dict[str, Any]
 
@@ -138,16 +138,7 @@ def job_for(cj: Obj, scheduled: datetime) -> Obj:
         "namespace": m.get("namespace"),
         "labels": dict(tmeta.get("labels") or {}),
         "annotations": annotations,
-        "ownerReferences": [
-            {
-                "apiVersion": "batch/v1",
-                "kind": "CronJob",
-                "name": m["name"],
-                "uid": m["uid"],
-                "controller": True,
-                "blockOwnerDeletion": True,
-            }
-        ],
+        "ownerReferences": [controller_reference(cj, "batch/v1", "CronJob")],
     }
     return {"apiVersion": "batch/v1", "kind": "Job", "metadata": job_meta, "spec": template.get("spec") or {}}
 

@@ -23,17 +23,23 @@ import time
 from typing import Any
 
 from apimachinery.backoff import ItemBackoff
-from apimachinery.errors import StatusError, ignore_not_found, is_conflict, is_not_found
+from apimachinery.errors import StatusError, ignore_not_found, is_not_found
 from apimachinery.events import NORMAL, WARNING
-from apimachinery.labels import from_label_selector
 from apimachinery.resources import must_resource
 from apimachinery.workloads import CONTROLLER_REVISION_HASH
 from controller_manager import daemonset_util as util
 from controller_manager import history, replicaset_util
-from controller_manager.base import NODES, PODS, Context, Controller
+from controller_manager.base import NODES, PODS, Context
 from controller_manager.expectations import Expectations
-from controller_manager.podutil import controller_ref, is_terminating, key_of, now, split_key
-from controller_manager.replicaset import namespace_terminating
+from controller_manager.ownership import (
+    FAILED_CREATE,
+    SUCCESSFUL_CREATE,
+    SUCCESSFUL_DELETE,
+    PodOwnerController,
+    claim_pods,
+    namespace_terminating,
+)
+from controller_manager.podutil import is_terminating, key_of, now, split_key
 
 log = logging.getLogger(__name__)
 
@@ -41,26 +47,23 @@ Obj = dict[str, Any]
 
 DAEMONSETS = must_resource("apps", "daemonsets")
 
-SUCCESSFUL_CREATE = "SuccessfulCreate"
-FAILED_CREATE = "FailedCreate"
-SUCCESSFUL_DELETE = "SuccessfulDelete"
 FAILED_DAEMON_POD = "FailedDaemonPod"
-SELECTING_ALL = "SelectingAll"
 FAILED_BACKOFF = (1.0, 900.0)  # first and longest wait before replacing a failed daemon pod on the same node
 
 
-class DaemonSetController(Controller):
+class DaemonSetController(PodOwnerController):
     name = "daemonset"
+    kind = "DaemonSet"
     default_workers = 2
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.expectations = Expectations(ttl=ctx.options.expectations_ttl)
-        self.ds_informer = ctx.factory.informer(DAEMONSETS)
+        self.ds_informer = self.owner_informer = ctx.factory.informer(DAEMONSETS)
         self.node_informer = ctx.factory.informer(NODES)
         self.pod_informer = ctx.factory.informer(PODS)
         self.cr_informer = ctx.factory.informer(history.CONTROLLERREVISIONS)
-        self.ds_informer.add_handler(self._on_ds, lambda _old, new: self._on_ds(new), self._on_ds_delete)
+        self.enqueue_changes(self.ds_informer, self._on_ds_delete)
         self.node_informer.add_handler(self._on_node, self._on_node_update, self._on_node)
         self.pod_informer.add_handler(self._on_pod_add, self._on_pod_update, self._on_pod_delete)
         self.cr_informer.add_handler(
@@ -71,9 +74,6 @@ class DaemonSetController(Controller):
         self._failed_delays = ItemBackoff(*FAILED_BACKOFF)
 
     # -- handlers -------------------------------------------------------------------------------------------
-
-    def _on_ds(self, ds: Obj) -> None:
-        self.enqueue(key_of(ds))
 
     def _on_ds_delete(self, ds: Obj) -> None:
         self.expectations.delete(key_of(ds))
@@ -93,50 +93,6 @@ class DaemonSetController(Controller):
         ) != new.get("spec"):
             self._enqueue_all()
 
-    def _owner_key(self, obj: Obj) -> str | None:
-        ref = controller_ref(obj)
-        if not ref or ref.get("kind") != "DaemonSet":
-            return None
-        key = f"{obj['metadata'].get('namespace')}/{ref.get('name')}"
-        ds = self.ds_informer.store.get(key)
-        return key if ds is not None and ds["metadata"].get("uid") == ref.get("uid") else None
-
-    def _on_pod_add(self, pod: Obj) -> None:
-        key = self._owner_key(pod)
-        if key is not None:
-            self.expectations.creation_observed(key)
-            if is_terminating(pod):
-                self.expectations.deletion_observed(key, key_of(pod))
-            self.enqueue(key)
-        elif controller_ref(pod) is None:
-            self._enqueue_matching(pod)
-
-    def _on_pod_update(self, old: Obj, new: Obj) -> None:
-        key, old_key = self._owner_key(new), self._owner_key(old)
-        if key is not None and is_terminating(new):
-            self.expectations.deletion_observed(key, key_of(new))
-        if old_key is not None and old_key != key:
-            self.enqueue(old_key)
-        if key is not None:
-            self.enqueue(key)
-        elif controller_ref(new) is None:
-            self._enqueue_matching(new)
-
-    def _on_pod_delete(self, pod: Obj) -> None:
-        key = self._owner_key(pod)
-        if key is not None:
-            self.expectations.deletion_observed(key, key_of(pod))
-            self.enqueue(key)
-
-    def _enqueue_matching(self, pod: Obj) -> None:
-        labels = pod["metadata"].get("labels") or {}
-        for ds in self.ds_informer.store.by_index("namespace", pod["metadata"].get("namespace") or ""):
-            try:
-                if from_label_selector((ds.get("spec") or {}).get("selector")).matches(labels):
-                    self.enqueue(key_of(ds))
-            except ValueError:
-                continue
-
     def _on_revision(self, revision: Obj) -> None:
         key = self._owner_key(revision)
         if key is not None:
@@ -154,18 +110,8 @@ class DaemonSetController(Controller):
             return None
         ds = {**copy.deepcopy(cached), "kind": "DaemonSet", "apiVersion": "apps/v1"}
         ns, _ = split_key(key)
-        try:
-            selector = from_label_selector((ds.get("spec") or {}).get("selector"))
-        except ValueError as exc:
-            log.warning("invalid selector", extra={"daemonset": key, "error": str(exc)})
-            return None
-        if selector.is_empty():
-            self.recorder.event(
-                ds,
-                WARNING,
-                SELECTING_ALL,
-                "This daemon set is selecting all pods. A non-empty selector is required.",
-            )
+        selector = self.selector_of(ds, key, "daemon set")
+        if selector is None:
             return None
         revisions = history.owned(ds, self.cr_informer.store.by_index("namespace", ns or ""))
         try:
@@ -198,17 +144,7 @@ class DaemonSetController(Controller):
         ns = ds["metadata"]["namespace"]
         candidates = self.pod_informer.store.by_index("namespace", ns)
         owned, adopt, release = replicaset_util.classify_pods(ds, candidates, matches)
-        if adopt:
-            fresh = await self.client.get(DAEMONSETS, ds["metadata"]["name"], ns)
-            if fresh["metadata"].get("uid") == ds["metadata"]["uid"] and not is_terminating(fresh):
-                for pod in adopt:
-                    owned.append(
-                        await self._patch_owners(pod, replicaset_util.owner_refs_with_controller(pod, ds))
-                    )
-        for pod in release:
-            await self._patch_owners(
-                pod, replicaset_util.owner_refs_without(pod, ds["metadata"]["uid"]) or None
-            )
+        owned += await claim_pods(self.client, DAEMONSETS, ds, adopt, release)
         by_node: dict[str, list[Obj]] = {}
         for pod in owned:
             if not pod:
@@ -217,17 +153,6 @@ class DaemonSetController(Controller):
             if node:
                 by_node.setdefault(node, []).append(pod)
         return by_node
-
-    async def _patch_owners(self, pod: Obj, refs: list[Obj] | None) -> Obj:
-        body = {
-            "metadata": {"ownerReferences": refs, "resourceVersion": pod["metadata"].get("resourceVersion")}
-        }
-        try:
-            return await self.client.patch(PODS, pod["metadata"]["name"], body, pod["metadata"]["namespace"])  # type: ignore[no-any-return]
-        except StatusError as err:
-            if not (is_not_found(err) or is_conflict(err)):
-                raise
-            return {}  # gone or changed meanwhile: the next sync sees the new state
 
     async def _manage(
         self, key: str, ds: Obj, nodes: list[Obj], pods_by_node: dict[str, list[Obj]], revision_hash: str

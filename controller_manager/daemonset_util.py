@@ -15,7 +15,13 @@ from typing import Any
 from apimachinery.nodeselection import match_node_selector, tolerated
 from apimachinery.workloads import CONTROLLER_REVISION_HASH
 from controller_manager import rollout
-from controller_manager.podutil import is_pod_available, is_pod_ready, is_terminating, meta
+from controller_manager.podutil import (
+    controller_reference,
+    is_pod_available,
+    is_pod_ready,
+    is_terminating,
+    meta,
+)
 
 Obj = dict[str, Any]
 
@@ -116,16 +122,7 @@ def new_pod(ds: Obj, node_name: str, revision_hash: str) -> Obj:
         "generateName": f"{m['name']}-",
         "namespace": m.get("namespace"),
         "labels": {**(tmeta.get("labels") or {}), CONTROLLER_REVISION_HASH: revision_hash},
-        "ownerReferences": [
-            {
-                "apiVersion": "apps/v1",
-                "kind": "DaemonSet",
-                "name": m["name"],
-                "uid": m["uid"],
-                "controller": True,
-                "blockOwnerDeletion": True,
-            }
-        ],
+        "ownerReferences": [controller_reference(ds, "apps/v1", "DaemonSet")],
     }
     if tmeta.get("annotations"):
         pod_meta["annotations"] = dict(tmeta["annotations"])

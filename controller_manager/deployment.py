@@ -25,6 +25,7 @@ from controller_manager import deployment_status as dstatus
 from controller_manager import replicaset_util, revisions, rollout
 from controller_manager.base import DEPLOYMENTS, PODS, REPLICASETS, Context, Controller
 from controller_manager.hashing import compute_hash
+from controller_manager.ownership import owner_key
 from controller_manager.podutil import controller_ref, get_condition, is_terminating, key_of, now, split_key
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,6 @@ log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 
 SCALING_REPLICA_SET = "ScalingReplicaSet"
-SELECTING_ALL = "SelectingAll"
 FAILED_CREATE_RS = "FailedCreate"
 
 
@@ -49,22 +49,14 @@ class DeploymentController(Controller):
         self.d_informer = ctx.factory.informer(DEPLOYMENTS)
         self.rs_informer = ctx.factory.informer(REPLICASETS)
         self.pod_informer = ctx.factory.informer(PODS)
-        self.d_informer.add_handler(self._on_d, lambda _old, new: self._on_d(new), self._on_d)
+        self.enqueue_changes(self.d_informer)
         self.rs_informer.add_handler(self._on_rs, self._on_rs_update, self._on_rs)
         self.pod_informer.add_handler(on_delete=self._on_pod_delete)
 
     # -- handlers -------------------------------------------------------------------------------------------
 
-    def _on_d(self, d: Obj) -> None:
-        self.enqueue(key_of(d))
-
     def _owner_key(self, rs: Obj) -> str | None:
-        ref = controller_ref(rs)
-        if not ref or ref.get("kind") != "Deployment":
-            return None
-        key = f"{rs['metadata'].get('namespace')}/{ref.get('name')}"
-        d = self.d_informer.store.get(key)
-        return key if d is not None and d["metadata"].get("uid") == ref.get("uid") else None
+        return owner_key(rs, "Deployment", self.d_informer.store)
 
     def _on_rs(self, rs: Obj) -> None:
         key = self._owner_key(rs)
@@ -106,18 +98,8 @@ class DeploymentController(Controller):
             return None
         d = _with_kind(copy.deepcopy(cached), "Deployment")
         spec = d.get("spec") or {}
-        try:
-            selector = from_label_selector(spec.get("selector"))
-        except ValueError as exc:
-            log.warning("invalid selector", extra={"deployment": key, "error": str(exc)})
-            return None
-        if selector.is_empty():
-            self.recorder.event(
-                d,
-                WARNING,
-                SELECTING_ALL,
-                "This deployment is selecting all pods. A non-empty selector is required.",
-            )
+        selector = self.selector_of(d, key, "deployment")
+        if selector is None:
             return None
         rss = await self._claim_replica_sets(d, selector.matches)
         if is_terminating(d):

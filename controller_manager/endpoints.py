@@ -12,53 +12,26 @@ import logging
 from typing import Any
 
 from apimachinery.errors import StatusError, ignore_not_found, is_already_exists
-from apimachinery.labels import selector_from_set
 from controller_manager import endpoints_util
-from controller_manager.base import ENDPOINTS, PODS, SERVICES, Context, Controller
+from controller_manager.base import ENDPOINTS, Context
 from controller_manager.podutil import key_of, split_key
+from controller_manager.serviceselection import ServicePodsController
 
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
 
 
-def _selects(service: Obj, labels: dict[str, str] | None) -> bool:
-    selector = (service.get("spec") or {}).get("selector")
-    return bool(selector) and selector_from_set(selector).matches(labels or {})
-
-
-class EndpointsController(Controller):
+class EndpointsController(ServicePodsController):
     name = "endpoints"
     default_workers = 5
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self.svc_informer = ctx.factory.informer(SERVICES)
-        self.pod_informer = ctx.factory.informer(PODS)
         self.ep_informer = ctx.factory.informer(ENDPOINTS)
-        self.svc_informer.add_handler(self._on_svc, lambda _old, new: self._on_svc(new), self._on_svc)
-        self.pod_informer.add_handler(self._on_pod, self._on_pod_update, self._on_pod)
         self.ep_informer.add_handler(on_delete=self._on_ep_delete)
 
     # -- handlers -------------------------------------------------------------------------------------------
-
-    def _on_svc(self, svc: Obj) -> None:
-        self.enqueue(key_of(svc))
-
-    def _services_for(self, pod: Obj, labels: dict[str, str] | None) -> list[str]:
-        ns = (pod.get("metadata") or {}).get("namespace") or ""
-        return [key_of(s) for s in self.svc_informer.store.by_index("namespace", ns) if _selects(s, labels)]
-
-    def _on_pod(self, pod: Obj) -> None:
-        for key in self._services_for(pod, pod["metadata"].get("labels")):
-            self.enqueue(key)
-
-    def _on_pod_update(self, old: Obj, new: Obj) -> None:
-        keys = set(self._services_for(new, new["metadata"].get("labels")))
-        if (old["metadata"].get("labels") or {}) != (new["metadata"].get("labels") or {}):
-            keys |= set(self._services_for(old, old["metadata"].get("labels")))
-        for key in keys:
-            self.enqueue(key)
 
     def _on_ep_delete(self, ep: Obj) -> None:
         # Deleted by someone else while its Service still selects pods: write it again.
@@ -76,11 +49,7 @@ class EndpointsController(Controller):
             return None
         if not (svc.get("spec") or {}).get("selector"):
             return None
-        pods = [
-            p
-            for p in self.pod_informer.store.by_index("namespace", ns or "")
-            if _selects(svc, p["metadata"].get("labels"))
-        ]
+        pods = self.selected_pods(svc, ns or "")
         subsets = endpoints_util.compute_subsets(svc, pods)
         existing = self.ep_informer.store.get(key)
         desired = endpoints_util.endpoints_for(svc, subsets, existing)

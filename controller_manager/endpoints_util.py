@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from controller_manager.podutil import is_pod_ready
+from controller_manager.podutil import is_pod_ready, pod_reference
 
 Obj = dict[str, Any]
 
@@ -31,16 +31,10 @@ def resolve_target_port(service_port: Obj, pod: Obj) -> int | None:
 
 
 def pod_address(pod: Obj, service: Obj) -> Obj:
-    meta = pod["metadata"]
     spec = pod.get("spec") or {}
     addr: Obj = {
         "ip": pod["status"]["podIP"],
-        "targetRef": {
-            "kind": "Pod",
-            "namespace": meta.get("namespace"),
-            "name": meta["name"],
-            "uid": meta.get("uid"),
-        },
+        "targetRef": pod_reference(pod),
     }
     if spec.get("nodeName"):
         addr["nodeName"] = spec["nodeName"]

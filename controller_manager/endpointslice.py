@@ -15,10 +15,10 @@ import logging
 from typing import Any
 
 from apimachinery.errors import StatusError, is_not_found
-from apimachinery.labels import selector_from_set
 from controller_manager import endpointslice_util as esu
-from controller_manager.base import ENDPOINTSLICES, NODES, PODS, SERVICES, Context, Controller
-from controller_manager.podutil import key_of, split_key
+from controller_manager.base import ENDPOINTSLICES, NODES, Context
+from controller_manager.podutil import split_key
+from controller_manager.serviceselection import ServicePodsController
 from controller_manager.slicetracker import SliceTracker
 
 log = logging.getLogger(__name__)
@@ -28,12 +28,7 @@ Obj = dict[str, Any]
 STALE_RETRY_SECONDS = 1.0
 
 
-def _selects(service: Obj, labels: dict[str, str] | None) -> bool:
-    selector = (service.get("spec") or {}).get("selector")
-    return bool(selector) and selector_from_set(selector).matches(labels or {})
-
-
-class EndpointSliceController(Controller):
+class EndpointSliceController(ServicePodsController):
     name = "endpointslice"
     default_workers = 5
 
@@ -41,35 +36,13 @@ class EndpointSliceController(Controller):
         super().__init__(ctx)
         self.max_per_slice = ctx.options.max_endpoints_per_slice
         self.tracker = SliceTracker()
-        self.svc_informer = ctx.factory.informer(SERVICES)
-        self.pod_informer = ctx.factory.informer(PODS)
         self.node_informer = ctx.factory.informer(NODES)
         self.slice_informer = ctx.factory.informer(
             ENDPOINTSLICES, label_selector=f"{esu.MANAGED_BY_LABEL}={esu.CONTROLLER_NAME}"
         )
-        self.svc_informer.add_handler(self._on_svc, lambda _old, new: self._on_svc(new), self._on_svc)
-        self.pod_informer.add_handler(self._on_pod, self._on_pod_update, self._on_pod)
         self.slice_informer.add_handler(self._on_slice, lambda _old, new: self._on_slice(new), self._on_slice)
 
     # -- handlers -------------------------------------------------------------------------------------------
-
-    def _on_svc(self, svc: Obj) -> None:
-        self.enqueue(key_of(svc))
-
-    def _services_for(self, pod: Obj, labels: dict[str, str] | None) -> list[str]:
-        ns = (pod.get("metadata") or {}).get("namespace") or ""
-        return [key_of(s) for s in self.svc_informer.store.by_index("namespace", ns) if _selects(s, labels)]
-
-    def _on_pod(self, pod: Obj) -> None:
-        for key in self._services_for(pod, pod["metadata"].get("labels")):
-            self.enqueue(key)
-
-    def _on_pod_update(self, old: Obj, new: Obj) -> None:
-        keys = set(self._services_for(new, new["metadata"].get("labels")))
-        if (old["metadata"].get("labels") or {}) != (new["metadata"].get("labels") or {}):
-            keys |= set(self._services_for(old, old["metadata"].get("labels")))
-        for key in keys:
-            self.enqueue(key)
 
     def _on_slice(self, slice_: Obj) -> None:
         md = slice_.get("metadata") or {}
@@ -98,11 +71,7 @@ class EndpointSliceController(Controller):
         spec = svc.get("spec") or {}
         if spec.get("type") == "ExternalName" or not spec.get("selector"):
             return None  # no slices from this controller (upstream: issues.k8s.io/105986; no selector)
-        pods = [
-            p
-            for p in self.pod_informer.store.by_index("namespace", ns)
-            if _selects(svc, p["metadata"].get("labels"))
-        ]
+        pods = self.selected_pods(svc, ns)
         existing = self._slices_of(ns, name)
         if self.tracker.stale(key, existing):
             # Our last write is not in the cache yet; its informer event brings the key back, usually sooner.

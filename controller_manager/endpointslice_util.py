@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controller_manager.endpoints_util import resolve_target_port
-from controller_manager.podutil import is_pod_ready
+from controller_manager.podutil import controller_reference, is_pod_ready, pod_reference
 
 Obj = dict[str, Any]
 
@@ -86,12 +86,7 @@ def pod_endpoint(service: Obj, pod: Obj, address: str, node: Obj | None) -> Obj:
     }
     if spec.get("hostname") and spec.get("subdomain") == service["metadata"]["name"]:
         ep["hostname"] = spec["hostname"]
-    ep["targetRef"] = {
-        "kind": "Pod",
-        "namespace": meta.get("namespace"),
-        "name": meta["name"],
-        "uid": meta.get("uid"),
-    }
+    ep["targetRef"] = pod_reference(pod)
     if spec.get("nodeName"):
         ep["nodeName"] = spec["nodeName"]
     zone = ((node or {}).get("metadata") or {}).get("labels", {}).get(ZONE_LABEL)
@@ -167,16 +162,7 @@ def new_slice(service: Obj, address_type: str, ports: list[Obj], endpoints: list
             "generateName": prefix,
             "namespace": meta.get("namespace"),
             "labels": slice_labels(service),
-            "ownerReferences": [
-                {
-                    "apiVersion": "v1",
-                    "kind": "Service",
-                    "name": meta["name"],
-                    "uid": meta.get("uid"),
-                    "controller": True,
-                    "blockOwnerDeletion": True,
-                }
-            ],
+            "ownerReferences": [controller_reference(service, "v1", "Service")],
         },
         "addressType": address_type,
         "endpoints": endpoints,

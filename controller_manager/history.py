@@ -21,7 +21,7 @@ from apimachinery.errors import StatusError, is_already_exists
 from apimachinery.resources import must_resource
 from apimachinery.workloads import CONTROLLER_REVISION_HASH
 from controller_manager.hashing import fnv32a, safe_encode
-from controller_manager.podutil import controller_ref
+from controller_manager.podutil import controller_ref, controller_reference
 
 Obj = dict[str, Any]
 
@@ -65,14 +65,7 @@ def new_revision(owner: Obj, data: Obj, number: int, collision_count: int | None
             "namespace": meta.get("namespace"),
             "labels": labels,
             "ownerReferences": [
-                {
-                    "apiVersion": owner.get("apiVersion") or "apps/v1",
-                    "kind": owner["kind"],
-                    "name": meta["name"],
-                    "uid": meta["uid"],
-                    "controller": True,
-                    "blockOwnerDeletion": True,
-                }
+                controller_reference(owner, owner.get("apiVersion") or "apps/v1", owner["kind"])
             ],
         },
         "data": data,

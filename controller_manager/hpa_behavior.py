@@ -16,6 +16,7 @@ Both return the replicas and the reasons for the AbleToScale and ScalingLimited 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -115,13 +116,9 @@ def _changed_in(period: int, events: list[ScaleEvent], now: datetime) -> int:
     return sum(e.change for e in events if e.at > cutoff)
 
 
-def scale_up_limit(current: int, history: History, rules: Obj, now: datetime) -> int:
-    """The most replicas the scale-up policies allow now."""
-    select = rules.get("selectPolicy") or "Max"
-    if select == "Disabled":
-        return current
-    pick = min if select == "Min" else max
-    result = INT32_MAX if select == "Min" else -INT32_MAX
+def _policies(current: int, history: History, rules: Obj, now: datetime) -> Iterator[tuple[int, bool, int]]:
+    """Per scaling policy: the replicas at the start of its period, whether it counts pods (else a percent), and
+    its value."""
     for policy in rules.get("policies") or []:
         period = int(policy.get("periodSeconds") or 0)
         start = (
@@ -129,12 +126,19 @@ def scale_up_limit(current: int, history: History, rules: Obj, now: datetime) ->
             - _changed_in(period, history.scale_ups, now)
             + _changed_in(period, history.scale_downs, now)
         )
-        value = int(policy.get("value") or 0)
-        if policy.get("type") == "Pods":
-            proposed = start + value
-        else:  # Percent: rounded up, or a small target could never grow
-            proposed = math.ceil(start * (1 + value / 100))
-        result = pick(result, proposed)
+        yield start, policy.get("type") == "Pods", int(policy.get("value") or 0)
+
+
+def scale_up_limit(current: int, history: History, rules: Obj, now: datetime) -> int:
+    """The most replicas the scale-up policies allow now."""
+    select = rules.get("selectPolicy") or "Max"
+    if select == "Disabled":
+        return current
+    pick = min if select == "Min" else max
+    result = INT32_MAX if select == "Min" else -INT32_MAX
+    for start, pods, value in _policies(current, history, rules, now):
+        # Percent: rounded up, or a small target could never grow
+        result = pick(result, start + value if pods else math.ceil(start * (1 + value / 100)))
     return result
 
 
@@ -145,19 +149,8 @@ def scale_down_limit(current: int, history: History, rules: Obj, now: datetime) 
         return current
     pick = max if select == "Min" else min
     result = -INT32_MAX if select == "Min" else INT32_MAX
-    for policy in rules.get("policies") or []:
-        period = int(policy.get("periodSeconds") or 0)
-        start = (
-            current
-            - _changed_in(period, history.scale_ups, now)
-            + _changed_in(period, history.scale_downs, now)
-        )
-        value = int(policy.get("value") or 0)
-        if policy.get("type") == "Pods":
-            proposed = start - value
-        else:
-            proposed = int(start * (1 - value / 100))
-        result = pick(result, proposed)
+    for start, pods, value in _policies(current, history, rules, now):
+        result = pick(result, start - value if pods else int(start * (1 - value / 100)))
     return result
 
 

@@ -17,6 +17,7 @@ Values are in milli-units throughout (millicores, milli-bytes), as upstream's me
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -156,6 +157,40 @@ def usage_ratio(metrics: dict[str, PodMetric], target: int) -> tuple[float, int]
     return average / target, average
 
 
+def _counted(
+    pods: list[Obj], metrics: dict[str, PodMetric], resource: str, now: datetime
+) -> tuple[Groups, dict[str, PodMetric]]:
+    """The pods' groups and the metrics that count (not of ignored or unready pods); MetricError when none do."""
+    if not pods:
+        raise MetricError("no pods returned by selector while calculating replica count")
+    groups = group_pods(pods, metrics, resource, now)
+    metrics = {k: v for k, v in metrics.items() if k not in groups.ignored and k not in groups.unready}
+    if not metrics:
+        raise MetricError("did not receive metrics for targeted pods (pods might be unready)")
+    return groups, metrics
+
+
+def _filled(
+    metrics: dict[str, PodMetric],
+    groups: Groups,
+    ratio: float,
+    at_target: Callable[[str], int],
+    now: datetime,
+) -> dict[str, PodMetric]:
+    """`metrics` with the cautious guesses for the pods without one: a pod with no metric uses `at_target(name)`
+    on a scale-down and nothing on a scale-up; an unready pod uses nothing on a scale-up."""
+    filled = dict(metrics)
+    for name in groups.missing:
+        if ratio < 1.0:
+            filled[name] = PodMetric(at_target(name), now, timedelta(0))
+        elif ratio > 1.0:
+            filled[name] = PodMetric(0, now, timedelta(0))
+    if groups.unready and ratio > 1.0:
+        for name in groups.unready:
+            filled[name] = PodMetric(0, now, timedelta(0))
+    return filled
+
+
 def utilization_replicas(
     current: int,
     target: int,
@@ -168,12 +203,7 @@ def utilization_replicas(
     tolerance: float = TOLERANCE,
 ) -> Proposal:
     """The replicas a `target` percent of requests asks for (GetResourceReplicas)."""
-    if not pods:
-        raise MetricError("no pods returned by selector while calculating replica count")
-    groups = group_pods(pods, metrics, resource, now)
-    metrics = {k: v for k, v in metrics.items() if k not in groups.ignored and k not in groups.unready}
-    if not metrics:
-        raise MetricError("did not receive metrics for targeted pods (pods might be unready)")
+    groups, metrics = _counted(pods, metrics, resource, now)
     requests = pod_requests(pods, resource, container)
     ratio, utilization, average = utilization_ratio(metrics, requests, target)
     scale_up_with_unready = bool(groups.unready) and ratio > 1.0
@@ -182,15 +212,7 @@ def utilization_replicas(
             return Proposal(current, utilization, average)
         return Proposal(math.ceil(ratio * groups.ready), utilization, average)
     fallback = max(100, target)
-    filled = dict(metrics)
-    for name in groups.missing:
-        if ratio < 1.0:
-            filled[name] = PodMetric(requests.get(name, 0) * fallback // 100, now, timedelta(0))
-        elif ratio > 1.0:
-            filled[name] = PodMetric(0, now, timedelta(0))
-    if scale_up_with_unready:
-        for name in groups.unready:
-            filled[name] = PodMetric(0, now, timedelta(0))
+    filled = _filled(metrics, groups, ratio, lambda name: requests.get(name, 0) * fallback // 100, now)
     new_ratio, _, _ = utilization_ratio(filled, requests, target)
     replicas = _settled(current, ratio, new_ratio, len(filled), tolerance)
     return Proposal(replicas, utilization, average)
@@ -207,27 +229,14 @@ def average_value_replicas(
     tolerance: float = TOLERANCE,
 ) -> Proposal:
     """The replicas an average of `target` milli-units per pod asks for (calcPlainMetricReplicas)."""
-    if not pods:
-        raise MetricError("no pods returned by selector while calculating replica count")
-    groups = group_pods(pods, metrics, resource, now)
-    metrics = {k: v for k, v in metrics.items() if k not in groups.ignored and k not in groups.unready}
-    if not metrics:
-        raise MetricError("did not receive metrics for targeted pods (pods might be unready)")
+    groups, metrics = _counted(pods, metrics, resource, now)
     ratio, average = usage_ratio(metrics, target)
     scale_up_with_unready = bool(groups.unready) and ratio > 1.0
     if not scale_up_with_unready and not groups.missing:
         if abs(1.0 - ratio) <= tolerance:
             return Proposal(current, None, average)
         return Proposal(math.ceil(ratio * groups.ready), None, average)
-    filled = dict(metrics)
-    for name in groups.missing:
-        if ratio < 1.0:
-            filled[name] = PodMetric(target, now, timedelta(0))
-        elif ratio > 1.0:
-            filled[name] = PodMetric(0, now, timedelta(0))
-    if scale_up_with_unready:
-        for name in groups.unready:
-            filled[name] = PodMetric(0, now, timedelta(0))
+    filled = _filled(metrics, groups, ratio, lambda _name: target, now)
     new_ratio, _ = usage_ratio(filled, target)
     return Proposal(_settled(current, ratio, new_ratio, len(filled), tolerance), None, average)
 

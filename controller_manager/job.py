@@ -20,7 +20,7 @@ import copy
 import logging
 from typing import Any
 
-from apimachinery.errors import StatusError, ignore_not_found, is_conflict, is_not_found
+from apimachinery.errors import StatusError, ignore_not_found, is_not_found
 from apimachinery.events import NORMAL, WARNING
 from apimachinery.labels import from_label_selector
 from apimachinery.resources import must_resource
@@ -31,6 +31,7 @@ from controller_manager import replicaset_util
 from controller_manager.base import PODS, Context, Controller
 from controller_manager.expectations import Expectations
 from controller_manager.job_tracking import Sync
+from controller_manager.ownership import claim_pods, namespace_terminating
 from controller_manager.podutil import (
     controller_ref,
     format_time,
@@ -40,7 +41,6 @@ from controller_manager.podutil import (
     now,
     split_key,
 )
-from controller_manager.replicaset import namespace_terminating
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,14 @@ Obj = dict[str, Any]
 JOBS = must_resource("batch", "jobs")
 ORPHAN = "orphan-pod:"
 REMOVE_FINALIZER = {"metadata": {"$deleteFromPrimitiveList/finalizers": [JOB_TRACKING_FINALIZER]}}
+
+
+def _with_tracking_finalizer(pod: Obj) -> Obj:
+    """An adopted pod's finalizers: its own plus the Job tracking finalizer (once)."""
+    finalizers = list(pod["metadata"].get("finalizers") or [])
+    return {
+        "finalizers": finalizers + ([] if JOB_TRACKING_FINALIZER in finalizers else [JOB_TRACKING_FINALIZER])
+    }
 
 
 class JobController(Controller):
@@ -310,31 +318,10 @@ class JobController(Controller):
         owned, adopt, release = replicaset_util.classify_pods(
             job, self.pod_informer.store.by_index("namespace", ns), matches
         )
-        if adopt:
-            fresh = await self.client.get(JOBS, job["metadata"]["name"], ns)
-            if fresh["metadata"].get("uid") == job["metadata"]["uid"] and not is_terminating(fresh):
-                for pod in adopt:
-                    finalizers = list(pod["metadata"].get("finalizers") or [])
-                    finalizers += [] if JOB_TRACKING_FINALIZER in finalizers else [JOB_TRACKING_FINALIZER]
-                    refs = replicaset_util.owner_refs_with_controller(pod, job)
-                    patched = await self._patch_pod(pod, {"ownerReferences": refs, "finalizers": finalizers})
-                    if patched:
-                        owned.append(patched)
-        for pod in release:
-            await self._patch_pod(
-                pod,
-                {"ownerReferences": replicaset_util.owner_refs_without(pod, job["metadata"]["uid"]) or None},
-            )
+        owned += await claim_pods(
+            self.client, JOBS, job, adopt, release, adopt_metadata=_with_tracking_finalizer
+        )
         return owned
-
-    async def _patch_pod(self, pod: Obj, metadata: Obj) -> Obj | None:
-        body = {"metadata": {**metadata, "resourceVersion": pod["metadata"].get("resourceVersion")}}
-        try:
-            return await self.client.patch(PODS, pod["metadata"]["name"], body, pod["metadata"]["namespace"])  # type: ignore[no-any-return]
-        except StatusError as err:
-            if not (is_not_found(err) or is_conflict(err)):
-                raise
-            return None  # gone or changed meanwhile: the next sync sees the new state
 
     # -- pods -----------------------------------------------------------------------------------------------
 

@@ -17,7 +17,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from apimachinery.workloads import JOB_COMPLETION_INDEX, JOB_COMPLETION_INDEX_ENV, JOB_TRACKING_FINALIZER
-from controller_manager.podutil import deletion_rank, get_condition, is_terminating, meta, parse_time
+from controller_manager.podutil import (
+    controller_reference,
+    deletion_rank,
+    get_condition,
+    is_terminating,
+    meta,
+    parse_time,
+)
 
 Obj = dict[str, Any]
 
@@ -168,16 +175,7 @@ def new_pod(job: Obj, index: int | None) -> Obj:
         "namespace": m.get("namespace"),
         "labels": labels,
         "finalizers": finalizers,
-        "ownerReferences": [
-            {
-                "apiVersion": "batch/v1",
-                "kind": "Job",
-                "name": m["name"],
-                "uid": m["uid"],
-                "controller": True,
-                "blockOwnerDeletion": True,
-            }
-        ],
+        "ownerReferences": [controller_reference(job, "batch/v1", "Job")],
     }
     if annotations:
         pod_meta["annotations"] = annotations

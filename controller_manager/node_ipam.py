@@ -13,7 +13,6 @@ from apimachinery.errors import StatusError, is_not_found
 from apimachinery.events import WARNING
 from controller_manager.base import NODES, Context, Controller
 from controller_manager.cidr import CIDRAllocator, CIDRExhaustedError
-from controller_manager.podutil import key_of
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +30,7 @@ class NodeIpamController(Controller):
         self.allocator = CIDRAllocator(ctx.options.cluster_cidr, ctx.options.node_cidr_mask_size)
         self.assigned: dict[str, str] = {}  # node name -> the subnet we know it has (or are giving it)
         self.node_informer = ctx.factory.informer(NODES)
-        self.node_informer.add_handler(self._on_node, lambda _old, new: self._on_node(new), self._on_node)
-
-    def _on_node(self, node: Obj) -> None:
-        self.enqueue(key_of(node))
+        self.enqueue_changes(self.node_informer)
 
     async def start(self) -> None:
         for node in self.node_informer.store.list():

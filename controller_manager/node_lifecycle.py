@@ -25,7 +25,7 @@ from apimachinery.errors import StatusError, ignore_not_found, is_conflict, is_n
 from apimachinery.events import NORMAL, WARNING
 from controller_manager import taints
 from controller_manager.base import LEASES, NODES, PODS, Context, Controller
-from controller_manager.podutil import format_time, get_condition, is_pod_ready, key_of, now
+from controller_manager.podutil import format_time, get_condition, is_pod_ready, now
 
 log = logging.getLogger(__name__)
 
@@ -80,14 +80,11 @@ class NodeLifecycleController(Controller):
         self.lease_informer = ctx.factory.informer(LEASES, namespace=LEASE_NAMESPACE)
         self.pod_informer = ctx.factory.informer(PODS)
         self.pod_informer.add_indexer("nodeName", pod_node_index)
-        self.node_informer.add_handler(self._on_node, lambda _old, new: self._on_node(new), self._on_node)
+        self.enqueue_changes(self.node_informer)
         self.lease_informer.add_handler(self._on_lease, lambda _old, new: self._on_lease(new), None)
         self.pod_informer.add_handler(self._on_pod, lambda _old, new: self._on_pod(new), None)
 
     # -- handlers -------------------------------------------------------------------------------------------
-
-    def _on_node(self, node: Obj) -> None:
-        self.enqueue(key_of(node))
 
     def _on_lease(self, lease: Obj) -> None:
         self.enqueue(lease["metadata"]["name"])

@@ -30,6 +30,26 @@ def meta(obj: Obj) -> Obj:
     return obj.get("metadata") or {}
 
 
+def controller_reference(owner: Obj, api_version: str, kind: str) -> Obj:
+    """An owner reference to `owner` as the controller of what it creates, blocking the owner's deletion in the
+    foreground until it is gone."""
+    m = owner["metadata"]
+    return {
+        "apiVersion": api_version,
+        "kind": kind,
+        "name": m["name"],
+        "uid": m["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def pod_reference(pod: Obj) -> Obj:
+    """The targetRef of an endpoint that is `pod`."""
+    m = pod["metadata"]
+    return {"kind": "Pod", "namespace": m.get("namespace"), "name": m["name"], "uid": m.get("uid")}
+
+
 def key_of(obj: Obj) -> str:
     """The cache key: `namespace/name`, or `name` for cluster-scoped objects (client-go's MetaNamespaceKeyFunc)."""
     m = meta(obj)

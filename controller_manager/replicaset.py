@@ -15,31 +15,28 @@ import asyncio
 import logging
 from typing import Any
 
-from apimachinery.errors import StatusError, is_conflict, is_forbidden, is_not_found
+from apimachinery.errors import StatusError, is_conflict, is_not_found
 from apimachinery.events import NORMAL, WARNING
-from apimachinery.labels import Selector, from_label_selector
 from controller_manager import replicaset_util as util
-from controller_manager.base import PODS, REPLICASETS, Context, Controller
+from controller_manager.base import PODS, REPLICASETS, Context
 from controller_manager.expectations import Expectations
-from controller_manager.podutil import controller_ref, is_pod_active, is_terminating, key_of, now, split_key
+from controller_manager.ownership import (
+    FAILED_CREATE,
+    FAILED_DELETE,
+    SUCCESSFUL_CREATE,
+    SUCCESSFUL_DELETE,
+    PodOwnerController,
+    claim_pods,
+    namespace_terminating,
+)
+from controller_manager.podutil import is_pod_active, is_terminating, key_of, now, split_key
 
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
 
-SUCCESSFUL_CREATE = "SuccessfulCreate"
-FAILED_CREATE = "FailedCreate"
-SUCCESSFUL_DELETE = "SuccessfulDelete"
-FAILED_DELETE = "FailedDelete"
 
-
-def namespace_terminating(result: object) -> bool:
-    if not isinstance(result, StatusError) or not is_forbidden(result):
-        return False
-    return any(c.get("reason") == "NamespaceTerminating" for c in result.details.get("causes") or [])
-
-
-class ReplicaSetController(Controller):
+class ReplicaSetController(PodOwnerController):
     name = "replicaset"
     default_workers = 5
     resource = REPLICASETS
@@ -48,74 +45,16 @@ class ReplicaSetController(Controller):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.expectations = Expectations(ttl=ctx.options.expectations_ttl)
-        self.rs_informer = ctx.factory.informer(self.resource)
+        self.rs_informer = self.owner_informer = ctx.factory.informer(self.resource)
         self.pod_informer = ctx.factory.informer(PODS)
-        self.rs_informer.add_handler(self._on_rs, lambda _old, new: self._on_rs(new), self._on_rs_delete)
+        self.enqueue_changes(self.rs_informer, self._on_rs_delete)
         self.pod_informer.add_handler(self._on_pod_add, self._on_pod_update, self._on_pod_delete)
 
     # -- handlers: they only enqueue keys (and count what the cache has caught up with) ---------------------
 
-    def selector(self, rs: Obj) -> Selector:
-        """The owner's pod selector; ValueError when it is invalid."""
-        return from_label_selector((rs.get("spec") or {}).get("selector"))
-
-    def _on_rs(self, rs: Obj) -> None:
-        self.enqueue(key_of(rs))
-
     def _on_rs_delete(self, rs: Obj) -> None:
         self.expectations.delete(key_of(rs))
         self.enqueue(key_of(rs))
-
-    def _owner_key(self, pod: Obj) -> str | None:
-        """The key of the ReplicaSet that controls `pod`, if it is one we know (same uid)."""
-        ref = controller_ref(pod)
-        if not ref or ref.get("kind") != self.kind:
-            return None
-        key = f"{pod['metadata'].get('namespace')}/{ref.get('name')}"
-        rs = self.rs_informer.store.get(key)
-        if rs is None or rs["metadata"].get("uid") != ref.get("uid"):
-            return None
-        return key
-
-    def _enqueue_matching(self, pod: Obj) -> None:
-        """An orphan changed: every ReplicaSet in its namespace that selects it may want to adopt it."""
-        ns = pod["metadata"].get("namespace") or ""
-        labels = pod["metadata"].get("labels") or {}
-        for rs in self.rs_informer.store.by_index("namespace", ns):
-            try:
-                if self.selector(rs).matches(labels):
-                    self.enqueue(key_of(rs))
-            except ValueError:
-                continue  # an invalid selector selects nothing
-
-    def _on_pod_add(self, pod: Obj) -> None:
-        key = self._owner_key(pod)
-        if key is not None:
-            self.expectations.creation_observed(key)
-            if is_terminating(pod):
-                self.expectations.deletion_observed(key, key_of(pod))
-            self.enqueue(key)
-        elif controller_ref(pod) is None:
-            self._enqueue_matching(pod)
-
-    def _on_pod_update(self, old: Obj, new: Obj) -> None:
-        new_key = self._owner_key(new)
-        old_key = self._owner_key(old)
-        if new_key is not None and is_terminating(new):
-            # A graceful delete shows up as deletionTimestamp long before the DELETED event.
-            self.expectations.deletion_observed(new_key, key_of(new))
-        if old_key is not None and old_key != new_key:
-            self.enqueue(old_key)
-        if new_key is not None:
-            self.enqueue(new_key)
-        elif controller_ref(new) is None:
-            self._enqueue_matching(new)
-
-    def _on_pod_delete(self, pod: Obj) -> None:
-        key = self._owner_key(pod)
-        if key is not None:
-            self.expectations.deletion_observed(key, key_of(pod))
-            self.enqueue(key)
 
     # -- reconcile ------------------------------------------------------------------------------------------
 
@@ -133,58 +72,12 @@ class ReplicaSetController(Controller):
         need_sync = self.expectations.satisfied(key) and not is_terminating(rs)
         candidates = [p for p in self.pod_informer.store.by_index("namespace", ns or "") if is_pod_active(p)]
         owned, adopt, release = util.classify_pods(rs, candidates, selector.matches)
-        owned += await self._adopt(rs, adopt)
-        await self._release(rs, release)
+        owned += await claim_pods(self.client, self.resource, self._typed(rs), adopt, release)
         if need_sync:
             await self._manage_replicas(key, rs, owned)
         at = now()
         await self._write_status(rs, util.compute_status(rs, owned, at))
         return util.next_availability_check(rs, owned, at)
-
-    async def _adopt(self, rs: Obj, pods: list[Obj]) -> list[Obj]:
-        if not pods:
-            return []
-        # Adopt only if the ReplicaSet still exists as we know it (a fresh read, not the cache): otherwise we
-        # could claim pods for an owner that is already gone, and the garbage collector would delete them.
-        try:
-            fresh = await self.client.get(self.resource, rs["metadata"]["name"], rs["metadata"]["namespace"])
-        except StatusError as err:
-            if is_not_found(err):
-                return []
-            raise
-        if fresh["metadata"].get("uid") != rs["metadata"]["uid"] or is_terminating(fresh):
-            return []
-        adopted = []
-        for pod in pods:
-            body = {
-                "metadata": {
-                    "ownerReferences": util.owner_refs_with_controller(pod, self._typed(rs)),
-                    "resourceVersion": pod["metadata"].get("resourceVersion"),
-                }
-            }
-            try:
-                adopted.append(
-                    await self.client.patch(PODS, pod["metadata"]["name"], body, pod["metadata"]["namespace"])
-                )
-            except StatusError as err:
-                if not (is_not_found(err) or is_conflict(err)):
-                    raise
-                # Gone or changed meanwhile: the next sync sees the new state.
-        return adopted
-
-    async def _release(self, rs: Obj, pods: list[Obj]) -> None:
-        for pod in pods:
-            body = {
-                "metadata": {
-                    "ownerReferences": util.owner_refs_without(pod, rs["metadata"]["uid"]) or None,
-                    "resourceVersion": pod["metadata"].get("resourceVersion"),
-                }
-            }
-            try:
-                await self.client.patch(PODS, pod["metadata"]["name"], body, pod["metadata"]["namespace"])
-            except StatusError as err:
-                if not (is_not_found(err) or is_conflict(err)):
-                    raise
 
     async def _manage_replicas(self, key: str, rs: Obj, owned: list[Obj]) -> None:
         wanted = int((rs.get("spec") or {}).get("replicas", 1))

@@ -7,7 +7,13 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from controller_manager.podutil import deletion_rank, is_pod_available, is_pod_ready, parse_time
+from controller_manager.podutil import (
+    controller_reference,
+    deletion_rank,
+    is_pod_available,
+    is_pod_ready,
+    parse_time,
+)
 
 Obj = dict[str, Any]
 
@@ -85,14 +91,7 @@ def pod_from_template(rs: Obj) -> Obj:
         "namespace": meta.get("namespace"),
         "labels": dict(tmeta.get("labels") or {}),
         "ownerReferences": [
-            {
-                "apiVersion": rs.get("apiVersion") or "apps/v1",
-                "kind": rs.get("kind") or "ReplicaSet",
-                "name": meta["name"],
-                "uid": meta["uid"],
-                "controller": True,
-                "blockOwnerDeletion": True,
-            }
+            controller_reference(rs, rs.get("apiVersion") or "apps/v1", rs.get("kind") or "ReplicaSet")
         ],
     }
     if tmeta.get("annotations"):
@@ -135,12 +134,5 @@ def owner_refs_without(obj: Obj, uid: str) -> list[Obj]:
 
 
 def owner_refs_with_controller(obj: Obj, owner: Obj) -> list[Obj]:
-    ref = {
-        "apiVersion": owner.get("apiVersion", "apps/v1"),
-        "kind": owner.get("kind", "ReplicaSet"),
-        "name": owner["metadata"]["name"],
-        "uid": owner["metadata"]["uid"],
-        "controller": True,
-        "blockOwnerDeletion": True,
-    }
+    ref = controller_reference(owner, owner.get("apiVersion", "apps/v1"), owner.get("kind", "ReplicaSet"))
     return [*owner_refs_without(obj, owner["metadata"]["uid"]), ref]

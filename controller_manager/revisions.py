@@ -13,6 +13,7 @@ from typing import Any
 
 from controller_manager import rollout
 from controller_manager.hashing import HASH_LABEL, templates_equal, without_hash_label
+from controller_manager.podutil import controller_reference
 
 Obj = dict[str, Any]
 
@@ -174,11 +175,4 @@ def new_rs_object(deployment: Obj, pod_hash: str, replicas: int, revision: int) 
 
 
 def controller_owner_ref(owner: Obj) -> Obj:
-    return {
-        "apiVersion": owner.get("apiVersion", "apps/v1"),
-        "kind": owner.get("kind", "Deployment"),
-        "name": owner["metadata"]["name"],
-        "uid": owner["metadata"]["uid"],
-        "controller": True,
-        "blockOwnerDeletion": True,
-    }
+    return controller_reference(owner, owner.get("apiVersion", "apps/v1"), owner.get("kind", "Deployment"))

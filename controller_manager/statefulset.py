@@ -22,11 +22,19 @@ from typing import Any
 
 from apimachinery.errors import StatusError, ignore_not_found, is_already_exists, is_conflict, is_not_found
 from apimachinery.events import NORMAL, WARNING
-from apimachinery.labels import from_label_selector
 from apimachinery.resources import must_resource
 from controller_manager import history, replicaset_util
 from controller_manager import statefulset_util as util
 from controller_manager.base import PODS, Context, Controller
+from controller_manager.ownership import (
+    FAILED_CREATE,
+    FAILED_DELETE,
+    SUCCESSFUL_CREATE,
+    SUCCESSFUL_DELETE,
+    claim_pods,
+    owner_key,
+    patch_pod_metadata,
+)
 from controller_manager.podutil import controller_ref, is_terminating, key_of, now, split_key
 
 log = logging.getLogger(__name__)
@@ -35,12 +43,6 @@ PVCS = must_resource("", "persistentvolumeclaims")
 Obj = dict[str, Any]
 
 STATEFULSETS = must_resource("apps", "statefulsets")
-
-SUCCESSFUL_CREATE = "SuccessfulCreate"
-FAILED_CREATE = "FailedCreate"
-SUCCESSFUL_DELETE = "SuccessfulDelete"
-FAILED_DELETE = "FailedDelete"
-SELECTING_ALL = "SelectingAll"
 
 
 class StatefulSetController(Controller):
@@ -52,7 +54,7 @@ class StatefulSetController(Controller):
         self.sts_informer = ctx.factory.informer(STATEFULSETS)
         self.pod_informer = ctx.factory.informer(PODS)
         self.cr_informer = ctx.factory.informer(history.CONTROLLERREVISIONS)
-        self.sts_informer.add_handler(self._on_sts, lambda _old, new: self._on_sts(new), self._on_sts)
+        self.enqueue_changes(self.sts_informer)
         self.pod_informer.add_handler(self._on_pod, self._on_pod_update, self._on_pod)
         self.cr_informer.add_handler(
             self._on_revision, lambda _old, new: self._on_revision(new), self._on_revision
@@ -60,16 +62,8 @@ class StatefulSetController(Controller):
 
     # -- handlers -------------------------------------------------------------------------------------------
 
-    def _on_sts(self, sts: Obj) -> None:
-        self.enqueue(key_of(sts))
-
     def _owner_key(self, obj: Obj) -> str | None:
-        ref = controller_ref(obj)
-        if not ref or ref.get("kind") != "StatefulSet":
-            return None
-        key = f"{obj['metadata'].get('namespace')}/{ref.get('name')}"
-        sts = self.sts_informer.store.get(key)
-        return key if sts is not None and sts["metadata"].get("uid") == ref.get("uid") else None
+        return owner_key(obj, "StatefulSet", self.sts_informer.store)
 
     def _on_revision(self, revision: Obj) -> None:
         key = self._owner_key(revision)
@@ -103,18 +97,8 @@ class StatefulSetController(Controller):
             return None
         sts = {**copy.deepcopy(cached), "kind": "StatefulSet", "apiVersion": "apps/v1"}
         ns, _ = split_key(key)
-        try:
-            selector = from_label_selector((sts.get("spec") or {}).get("selector"))
-        except ValueError as exc:
-            log.warning("invalid selector", extra={"statefulset": key, "error": str(exc)})
-            return None
-        if selector.is_empty():
-            self.recorder.event(
-                sts,
-                WARNING,
-                SELECTING_ALL,
-                "This statefulset is selecting all pods. A non-empty selector is required.",
-            )
+        selector = self.selector_of(sts, key, "statefulset")
+        if selector is None:
             return None
         revisions = history.owned(sts, self.cr_informer.store.by_index("namespace", ns or ""))
         status = copy.deepcopy(sts.get("status") or {})
@@ -149,30 +133,8 @@ class StatefulSetController(Controller):
             if util.ordinal_of(name, str(p["metadata"].get("name"))) is not None
         ]
         owned, adopt, release = replicaset_util.classify_pods(sts, candidates, matches)
-        if adopt:
-            fresh = await self.client.get(STATEFULSETS, name, ns)
-            if fresh["metadata"].get("uid") == sts["metadata"]["uid"] and not is_terminating(fresh):
-                for pod in adopt:
-                    patched = await self._patch_pod(
-                        pod, {"ownerReferences": replicaset_util.owner_refs_with_controller(pod, sts)}
-                    )
-                    if patched:
-                        owned.append(patched)
-        for pod in release:
-            await self._patch_pod(
-                pod,
-                {"ownerReferences": replicaset_util.owner_refs_without(pod, sts["metadata"]["uid"]) or None},
-            )
+        owned += await claim_pods(self.client, STATEFULSETS, sts, adopt, release)
         return owned
-
-    async def _patch_pod(self, pod: Obj, metadata: Obj) -> Obj | None:
-        body = {"metadata": {**metadata, "resourceVersion": pod["metadata"].get("resourceVersion")}}
-        try:
-            return await self.client.patch(PODS, pod["metadata"]["name"], body, pod["metadata"]["namespace"])  # type: ignore[no-any-return]
-        except StatusError as err:
-            if not (is_not_found(err) or is_conflict(err)):
-                raise
-            return None  # gone or changed meanwhile: the next sync sees the new state
 
     async def _act(self, sts: Obj, step: util.Step) -> None:
         ns, name = sts["metadata"]["namespace"], sts["metadata"]["name"]
@@ -184,16 +146,9 @@ class StatefulSetController(Controller):
             except StatusError as err:
                 if is_already_exists(err):
                     continue  # our cache had not seen it: the member exists, which is all we wanted
-                self.recorder.event(
-                    sts,
-                    WARNING,
-                    FAILED_CREATE,
-                    f"create Pod {pod_name} in StatefulSet {name} failed error: {err.message}",
-                )
+                self._pod_event(sts, "create", pod_name, err)
                 raise
-            self.recorder.event(
-                sts, NORMAL, SUCCESSFUL_CREATE, f"create Pod {pod_name} in StatefulSet {name} successful"
-            )
+            self._pod_event(sts, "create", pod_name)
         for pod in step.delete:
             pod_name = pod["metadata"]["name"]
             try:
@@ -201,20 +156,23 @@ class StatefulSetController(Controller):
             except StatusError as err:
                 if is_not_found(err) or is_conflict(err):
                     continue  # gone already, or a new member took the name
-                self.recorder.event(
-                    sts,
-                    WARNING,
-                    FAILED_DELETE,
-                    f"delete Pod {pod_name} in StatefulSet {name} failed error: {err.message}",
-                )
+                self._pod_event(sts, "delete", pod_name, err)
                 raise
-            self.recorder.event(
-                sts, NORMAL, SUCCESSFUL_DELETE, f"delete Pod {pod_name} in StatefulSet {name} successful"
-            )
+            self._pod_event(sts, "delete", pod_name)
         for pod in step.relabel:
             ordinal = util.ordinal_of(name, pod["metadata"]["name"]) or 0
             labels = {**(pod["metadata"].get("labels") or {}), **util.identity_labels(sts, ordinal)}
-            await self._patch_pod(pod, {"labels": labels})
+            await patch_pod_metadata(self.client, pod, {"labels": labels})
+
+    def _pod_event(self, sts: Obj, verb: str, pod_name: str, err: StatusError | None = None) -> None:
+        """The event of a member created or deleted, or of the attempt that failed (upstream's recordPodEvent)."""
+        what = f"{verb} Pod {pod_name} in StatefulSet {sts['metadata']['name']}"
+        if err is None:
+            reason = SUCCESSFUL_CREATE if verb == "create" else SUCCESSFUL_DELETE
+            self.recorder.event(sts, NORMAL, reason, f"{what} successful")
+        else:
+            reason = FAILED_CREATE if verb == "create" else FAILED_DELETE
+            self.recorder.event(sts, WARNING, reason, f"{what} failed error: {err.message}")
 
     async def _create_claims(self, sts: Obj, pod_name: str) -> None:
         """The member's claims that do not exist yet (an existing one, bound to its data, is kept)."""

@@ -19,7 +19,13 @@ from datetime import datetime
 from typing import Any
 
 from apimachinery.workloads import CONTROLLER_REVISION_HASH, POD_INDEX_LABEL, STATEFULSET_POD_NAME
-from controller_manager.podutil import is_pod_available, is_pod_ready, is_terminating, meta
+from controller_manager.podutil import (
+    controller_reference,
+    is_pod_available,
+    is_pod_ready,
+    is_terminating,
+    meta,
+)
 
 Obj = dict[str, Any]
 
@@ -97,16 +103,7 @@ def new_pod(sts: Obj, revision: Obj, ordinal: int) -> Obj:
         "name": name,
         "namespace": m.get("namespace"),
         "labels": labels,
-        "ownerReferences": [
-            {
-                "apiVersion": "apps/v1",
-                "kind": "StatefulSet",
-                "name": m["name"],
-                "uid": m["uid"],
-                "controller": True,
-                "blockOwnerDeletion": True,
-            }
-        ],
+        "ownerReferences": [controller_reference(sts, "apps/v1", "StatefulSet")],
     }
     if tmeta.get("annotations"):
         pod_meta["annotations"] = dict(tmeta["annotations"])

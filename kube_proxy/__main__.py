@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import socket
-import sys
 from pathlib import Path
 
 from apimachinery.component import (
     add_client_args,
     client_from_args,
+    exit_after_cleanup,
     run_until_signal,
-    serve_health,
     setup_logging,
 )
-from apimachinery.secureserving import add_secure_serving_args, serve_secure, serving_args_error
+from apimachinery.secureserving import add_secure_serving_args, serving, serving_args_error
 from kube_proxy import iptables, netif, rules
 from kube_proxy.iptables_proxier import IptablesProxier, cleanup_all
 from kube_proxy.lock import DEFAULT_PATH, ProxyLock
@@ -100,33 +98,15 @@ async def amain(args: argparse.Namespace) -> None:
         sync_period=args.sync_period,
         endpoints_source=args.endpoints_source,
     )
-    health = await serve_health(args.bind_address, args.port, server.healthy, metrics.registry)
-    secure = await serve_secure(args, client, server.healthy, metrics.registry)
-    log.info(
-        "serving /healthz and /metrics",
-        extra={"address": args.bind_address, "port": health.sockets[0].getsockname()[1]},
-    )
     lock = ProxyLock(args.lock_file)
-    try:
-        await lock.wait("kube-proxy")
+    async with serving(args, client, server.healthy, metrics.registry, log=log, lock=lock, who="kube-proxy"):
         await server.run()
-    finally:
-        health.close()
-        if secure is not None:
-            secure.close()
-        await client.aclose()
-        lock.release()
 
 
 async def cleanup(args: argparse.Namespace) -> bool:
     """Remove everything unless a running kube-proxy holds the lock (it relies on the guard device)."""
     lock = ProxyLock(args.lock_file)
-    owner = lock.acquire()
-    if not owner:
-        log.error(
-            "a running kube-proxy holds the lock: not cleaning up under it",
-            extra={"holder_pid": lock.holder(), "lock_file": str(args.lock_file)},
-        )
+    if not lock.acquire_for_cleanup("kube-proxy"):
         return False
     try:
         await cleanup_all(guard_cidrs(args))  # userspace addresses go with the device
@@ -139,12 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     setup_logging("kube-proxy", args.log_level)
     if args.cleanup:
-        try:
-            done = asyncio.run(cleanup(args))
-        except (iptables.IptablesError, netif.NetifError) as exc:
-            log.error("cleanup failed", extra={"error": str(exc)})
-            sys.exit(1)
-        sys.exit(0 if done else 1)
+        exit_after_cleanup(cleanup(args), (iptables.IptablesError, netif.NetifError))
     run_until_signal(amain(args))
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import shutil
 import socket
@@ -13,12 +12,12 @@ from pathlib import Path
 from apimachinery.component import (
     add_client_args,
     client_from_args,
+    exit_after_cleanup,
     run_until_signal,
-    serve_health,
     setup_logging,
 )
 from apimachinery.nslock import NamespaceLock
-from apimachinery.secureserving import add_secure_serving_args, serve_secure, serving_args_error
+from apimachinery.secureserving import add_secure_serving_args, serving, serving_args_error
 from netpol import ipset, iptables
 from netpol.agent import PolicyAgent
 from netpol.dataplane import DataPlane, cleanup, ensure_bridge_netfilter
@@ -80,33 +79,16 @@ async def amain(args: argparse.Namespace) -> None:
         min_sync_period=args.min_sync_period,
         sync_period=args.sync_period,
     )
-    health = await serve_health(args.bind_address, args.port, agent.healthy, metrics.registry)
-    secure = await serve_secure(args, client, agent.healthy, metrics.registry)
-    log.info(
-        "serving /healthz and /metrics",
-        extra={"address": args.bind_address, "port": health.sockets[0].getsockname()[1]},
-    )
     lock = NamespaceLock(args.lock_file)
-    try:
-        await lock.wait("kube-netpol")
+    async with serving(args, client, agent.healthy, metrics.registry, log=log, lock=lock, who="kube-netpol"):
         ensure_bridge_netfilter()
         await agent.run()
-    finally:
-        health.close()
-        if secure is not None:
-            secure.close()
-        await client.aclose()
-        lock.release()
 
 
 async def run_cleanup(args: argparse.Namespace) -> bool:
     """Remove everything unless a running agent holds the lock (it would only write it all again)."""
     lock = NamespaceLock(args.lock_file)
-    if not lock.acquire():
-        log.error(
-            "a running kube-netpol holds the lock: not cleaning up under it",
-            extra={"holder_pid": lock.holder(), "lock_file": str(args.lock_file)},
-        )
+    if not lock.acquire_for_cleanup("kube-netpol"):
         return False
     try:
         chains, sets = await cleanup()
@@ -126,12 +108,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         sys.exit(1)
     if args.cleanup:
-        try:
-            done = asyncio.run(run_cleanup(args))
-        except (iptables.IptablesError, ipset.IpsetError) as exc:
-            log.error("cleanup failed", extra={"error": str(exc)})
-            sys.exit(1)
-        sys.exit(0 if done else 1)
+        exit_after_cleanup(run_cleanup(args), (iptables.IptablesError, ipset.IpsetError))
     run_until_signal(amain(args))
 
 

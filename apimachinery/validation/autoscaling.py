@@ -11,7 +11,16 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from apimachinery.validation.common import Errs, Obj, _dict, _map, invalid, not_supported, required
+from apimachinery.validation.common import (
+    Errs,
+    Obj,
+    _dict,
+    _map,
+    invalid,
+    not_supported,
+    required,
+    required_enum,
+)
 from apimachinery.validation.quantity import parse_quantity
 from apimachinery.validation.syntax import is_dns1123_label, is_dns1123_subdomain
 
@@ -151,12 +160,8 @@ def _validate_metric(metric: Any, path: str, errs: Errs) -> None:
     if not isinstance(metric, dict):
         errs.append(invalid(path, metric, "must be an object"))
         return
-    kind = metric.get("type")
-    if not kind:
-        errs.append(required(f"{path}.type", ""))
-        return
-    if kind not in METRIC_TYPES:
-        errs.append(not_supported(f"{path}.type", kind, METRIC_TYPES))
+    kind = required_enum(metric, "type", f"{path}.type", METRIC_TYPES, errs)
+    if kind is None:
         return
     source_key = {"ContainerResource": "containerResource"}.get(kind, kind[0].lower() + kind[1:])
     source = metric.get(source_key)
@@ -181,12 +186,10 @@ def _validate_target(target: Any, path: str, kind: str, errs: Errs) -> None:
     if not isinstance(target, dict):
         errs.append(required(path, "must specify a metric target"))
         return
-    ttype = target.get("type")
-    if not ttype:
-        errs.append(required(f"{path}.type", "must specify a metric target type"))
-        return
-    if ttype not in TARGET_TYPES:
-        errs.append(not_supported(f"{path}.type", ttype, TARGET_TYPES))
+    ttype = required_enum(
+        target, "type", f"{path}.type", TARGET_TYPES, errs, "must specify a metric target type"
+    )
+    if ttype is None:
         return
     if kind in ("Resource", "ContainerResource", "Pods") and ttype == "Value":
         errs.append(invalid(f"{path}.type", ttype, f"must be AverageValue or Utilization for {kind} metrics"))

@@ -9,6 +9,9 @@ from collections.abc import Callable
 from typing import Any
 
 from apimachinery.validation.syntax import (
+    _PERCENT,
+    _RE_PERCENT,
+    _regex_error,
     is_dns1123_label,
     is_label_value,
     is_port_name,
@@ -146,6 +149,29 @@ def _min(parent: Obj, key: str, path: str, errs: Errs, low: int = 0, high: int =
     return value
 
 
+def int_or_percent(
+    value: Any, path: str, errs: Errs, *, at_most_100: bool = False, show_regex: bool = True
+) -> float | None:
+    """An IntOrString like maxSurge: a non-negative integer, or "N%" (at most 100% with `at_most_100`); the number
+    or the percentage, None when it is neither. `show_regex`: the percent message names the regex, as upstream
+    (the DaemonSet's does not, yet)."""
+    if isinstance(value, str):
+        if not _RE_PERCENT.fullmatch(value):
+            msg = "a valid percent string must be a numeric string followed by an ending '%'"
+            errs.append(invalid(path, value, _regex_error(msg, _PERCENT, "1%", "93%") if show_regex else msg))
+            return None
+        percent = float(value[:-1])
+        if at_most_100 and percent > 100:
+            errs.append(invalid(path, value, "must not be greater than 100%"))
+        return percent
+    if isinstance(value, bool) or not isinstance(value, int):
+        errs.append(invalid(path, value, "must be an integer or percentage (e.g '5%')"))
+        return None
+    if value < 0:
+        errs.append(invalid(path, value, "must be greater than or equal to 0"))
+    return float(value)
+
+
 def check_int(value: Any, path: str, errs: Errs, low: int = 0, high: int = INT32_MAX) -> int | None:
     """`value` as an integer field at `path` (int32 unless told otherwise, at least `low`); None and a cause when
     it is not one."""
@@ -171,6 +197,18 @@ def local_descending_path_errors(value: str) -> list[str]:
     if ".." in value.split("/"):
         errs.append("must not contain '..'")
     return errs
+
+
+def required_enum(parent: Obj, key: str, path: str, allowed: list[str], errs: Errs, detail: str = "") -> Any:
+    """A field that must be one of `allowed`: its value, or None and a cause (required when it is empty)."""
+    value = parent.get(key)
+    if not value:
+        errs.append(required(path, detail))
+        return None
+    if value not in allowed:
+        errs.append(not_supported(path, value, allowed))
+        return None
+    return value
 
 
 def _enum(parent: Obj, key: str, path: str, allowed: list[str], errs: Errs) -> None:

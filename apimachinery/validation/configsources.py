@@ -23,6 +23,7 @@ from apimachinery.validation.common import (
     local_descending_path_errors,
     not_supported,
     required,
+    required_enum,
 )
 from apimachinery.validation.syntax import _regex_error, is_dns1123_subdomain, is_qualified_name
 
@@ -103,12 +104,8 @@ def _field_selector(ref: Obj, path: str, allowed: list[str], errs: Errs) -> None
 def resource_selector(ref: Obj, path: str, errs: Errs, *, volume: bool) -> None:
     if volume and not ref.get("containerName"):
         errs.append(required(f"{path}.containerName", ""))
-    resource = ref.get("resource")
-    if not resource:
-        errs.append(required(f"{path}.resource", ""))
-        return
-    if resource not in RESOURCE_FIELDS:
-        errs.append(not_supported(f"{path}.resource", resource, RESOURCE_FIELDS))
+    resource = required_enum(ref, "resource", f"{path}.resource", RESOURCE_FIELDS, errs)
+    if resource is None:
         return
     divisor = ref.get("divisor")
     if divisor is None:
@@ -151,18 +148,13 @@ def _downward_files(source: Obj, path: str, errs: Errs) -> list[str]:
 
 def validate_config_volume(volume: Obj, path: str, errs: Errs) -> None:
     """The configMap, secret, downwardAPI or projected source of one volume (nothing when it has none)."""
-    if volume.get("configMap") is not None:
-        source = _map(volume, "configMap", f"{path}.configMap", errs)
-        if not source.get("name"):
-            errs.append(required(f"{path}.configMap.name", ""))
-        _mode(source, "defaultMode", f"{path}.configMap.defaultMode", errs)
-        _key_to_paths(source, f"{path}.configMap", errs)
-    if volume.get("secret") is not None:
-        source = _map(volume, "secret", f"{path}.secret", errs)
-        if not source.get("secretName"):
-            errs.append(required(f"{path}.secret.secretName", ""))
-        _mode(source, "defaultMode", f"{path}.secret.defaultMode", errs)
-        _key_to_paths(source, f"{path}.secret", errs)
+    for kind, name_key in (("configMap", "name"), ("secret", "secretName")):
+        if volume.get(kind) is not None:
+            source = _map(volume, kind, f"{path}.{kind}", errs)
+            if not source.get(name_key):
+                errs.append(required(f"{path}.{kind}.{name_key}", ""))
+            _mode(source, "defaultMode", f"{path}.{kind}.defaultMode", errs)
+            _key_to_paths(source, f"{path}.{kind}", errs)
     if volume.get("downwardAPI") is not None:
         source = _map(volume, "downwardAPI", f"{path}.downwardAPI", errs)
         _mode(source, "defaultMode", f"{path}.downwardAPI.defaultMode", errs)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from apimachinery.resources import by_kind
 from apimachinery.validation import rbac
@@ -19,14 +18,9 @@ from apimachinery.validation.common import (
     _enum,
     _map,
     _min,
-    forbidden,
+    int_or_percent,
     invalid,
-    not_supported,
     required,
-    selector_matches,
-    validate_annotations,
-    validate_label_selector,
-    validate_labels,
     validate_object_meta,
     validate_object_meta_update,
 )
@@ -37,7 +31,6 @@ from apimachinery.validation.nodes import validate_binding, validate_node, valid
 from apimachinery.validation.pods import (
     _validate_pod,
     _validate_pod_update,
-    validate_pod_spec,
 )
 from apimachinery.validation.services import (
     validate_endpoints,
@@ -46,15 +39,18 @@ from apimachinery.validation.services import (
 )
 from apimachinery.validation.storage import KINDS as STORAGE_KINDS
 from apimachinery.validation.syntax import (
-    _PERCENT,
-    _RE_PERCENT,
-    _regex_error,
     is_dns1035_label,
     is_dns1123_label,
     is_dns1123_subdomain,
     is_qualified_name,
 )
 from apimachinery.validation.workloads import KINDS as WORKLOAD_KINDS
+from apimachinery.validation.workloads import (
+    not_both_zero,
+    rolling_update,
+    validate_template,
+    workload_selector,
+)
 
 # --- apps -----------------------------------------------------------------------------------------------------
 
@@ -64,94 +60,22 @@ def _validate_workload(obj: Obj, errs: Errs) -> None:
     spec = _map(obj, "spec", "spec", errs)
     _min(spec, "replicas", "spec.replicas", errs)
     _min(spec, "minReadySeconds", "spec.minReadySeconds", errs)
-    selector = spec.get("selector")
-    if selector is None:
-        errs.append(required("spec.selector", ""))
-    elif not isinstance(selector, dict):
-        errs.append(invalid("spec.selector", selector, "must be an object"))
-        selector = None
-    elif not selector.get("matchLabels") and not selector.get("matchExpressions"):
-        errs.append(invalid("spec.selector", selector, "empty selector is invalid for deployment"))
-        selector = None
-    else:
-        before = len(errs)
-        validate_label_selector(selector, "spec.selector", errs)
-        if len(errs) > before:
-            selector = (
-                None  # an invalid selector cannot be matched against the template (nor is it, upstream)
-            )
-    if spec.get("template") is None:
-        errs.append(required("spec.template", ""))
-        return
-    template = _map(spec, "template", "spec.template", errs)
-    meta = _map(template, "metadata", "spec.template.metadata", errs)
-    labels = meta.get("labels")
-    validate_labels(labels, "spec.template.metadata.labels", errs)
-    validate_annotations(meta.get("annotations"), "spec.template.metadata.annotations", errs)
-    if (
-        selector is not None
-        and isinstance(labels or {}, dict)
-        and not selector_matches(selector, labels or {})
-    ):
-        errs.append(
-            invalid(
-                "spec.template.metadata.labels", labels or {}, "`selector` does not match template `labels`"
-            )
-        )
-    pod_spec = _map(template, "spec", "spec.template.spec", errs)
-    validate_pod_spec(pod_spec, "spec.template.spec", errs)
-    restart = pod_spec.get("restartPolicy")
-    if restart is not None and restart != "Always":
-        errs.append(not_supported("spec.template.spec.restartPolicy", restart, ["Always"]))
-    if pod_spec.get("activeDeadlineSeconds") is not None:
-        errs.append(
-            forbidden(
-                "spec.template.spec.activeDeadlineSeconds",
-                "activeDeadlineSeconds in ReplicaSet is not Supported",
-            )
-        )
-
-
-def _int_or_percent(value: Any, path: str, errs: Errs) -> float | None:
-    """An IntOrString like maxSurge: a non-negative int, or "N%" (returned as the percentage)."""
-    if isinstance(value, str):
-        if not _RE_PERCENT.fullmatch(value):
-            msg = "a valid percent string must be a numeric string followed by an ending '%'"
-            errs.append(invalid(path, value, _regex_error(msg, _PERCENT, "1%", "93%")))
-            return None
-        return float(value[:-1])
-    if isinstance(value, bool) or not isinstance(value, int):
-        errs.append(invalid(path, value, "must be an integer or percentage (e.g '5%')"))
-        return None
-    if value < 0:
-        errs.append(invalid(path, value, "must be greater than or equal to 0"))
-    return float(value)
+    # Kubernetes words these for Deployments and ReplicaSets alike ("for deployment", "in ReplicaSet").
+    selects = workload_selector(spec, errs, "Deployment")
+    validate_template(
+        spec, errs, selects=selects, restart=["Always"], kind="ReplicaSet", restart_optional=True
+    )
 
 
 def _validate_deployment(deployment: Obj, errs: Errs) -> None:
     _validate_workload(deployment, errs)
     spec = _map(deployment, "spec", "spec", errs)
-    strategy = _map(spec, "strategy", "spec.strategy", errs)
-    _enum(strategy, "type", "spec.strategy.type", ["Recreate", "RollingUpdate"], errs)
-    if strategy.get("type") == "Recreate" and strategy.get("rollingUpdate") is not None:
-        errs.append(
-            forbidden(
-                "spec.strategy.rollingUpdate", "may not be specified when strategy `type` is 'Recreate'"
-            )
-        )
-    rolling = _map(strategy, "rollingUpdate", "spec.strategy.rollingUpdate", errs)
+    rolling = rolling_update(spec, "strategy", ["Recreate", "RollingUpdate"], errs, forbidden_with="Recreate")
     if rolling:
         path = "spec.strategy.rollingUpdate"
-        surge = _int_or_percent(rolling.get("maxSurge", 0), f"{path}.maxSurge", errs)
-        unavailable = _int_or_percent(rolling.get("maxUnavailable", 0), f"{path}.maxUnavailable", errs)
-        if unavailable == 0 and surge == 0:
-            errs.append(
-                invalid(
-                    f"{path}.maxUnavailable",
-                    rolling.get("maxUnavailable", 0),
-                    "may not be 0 when `maxSurge` is 0",
-                )
-            )
+        surge = int_or_percent(rolling.get("maxSurge", 0), f"{path}.maxSurge", errs)
+        unavailable = int_or_percent(rolling.get("maxUnavailable", 0), f"{path}.maxUnavailable", errs)
+        not_both_zero(rolling, path, unavailable, surge, errs)
         if isinstance(rolling.get("maxUnavailable"), str) and unavailable is not None and unavailable > 100:
             errs.append(
                 invalid(f"{path}.maxUnavailable", rolling["maxUnavailable"], "must not be greater than 100%")

@@ -5,6 +5,7 @@ privileged container, a hostPath volume) is Pod Security admission's business, n
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from apimachinery.validation.common import (
     INT32_MAX,
@@ -38,20 +39,21 @@ _MSG_ID = "must be between 0 and 2147483647, inclusive"
 FS_GROUP_CHANGE_POLICIES = ["OnRootMismatch", "Always"]
 
 
-def _bool(parent: Obj, key: str, path: str, errs: Errs) -> bool | None:
+def _typed(parent: Obj, key: str, path: str, errs: Errs, kind: type, noun: str) -> Any:
+    """`parent[key]` when it is absent or a `kind`; else None and a cause ("must be <noun>")."""
     value = parent.get(key)
-    if value is not None and not isinstance(value, bool):
-        errs.append(invalid(path, value, "must be a boolean"))
+    if value is not None and not isinstance(value, kind):
+        errs.append(invalid(path, value, f"must be {noun}"))
         return None
     return value
+
+
+def _bool(parent: Obj, key: str, path: str, errs: Errs) -> bool | None:
+    return _typed(parent, key, path, errs, bool, "a boolean")  # type: ignore[no-any-return]
 
 
 def _string(parent: Obj, key: str, path: str, errs: Errs) -> str | None:
-    value = parent.get(key)
-    if value is not None and not isinstance(value, str):
-        errs.append(invalid(path, value, "must be a string"))
-        return None
-    return value
+    return _typed(parent, key, path, errs, str, "a string")  # type: ignore[no-any-return]
 
 
 def _strings(parent: Obj, key: str, path: str, errs: Errs) -> list[str]:

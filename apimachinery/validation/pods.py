@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from apimachinery.validation.common import (
@@ -203,6 +204,16 @@ def _validate_env(container: Obj, path: str, errs: Errs) -> None:
     validate_env_from(container, path, errs)
 
 
+def _unique_name(item: Obj, path: str, check: Callable[[str], list[str]], seen: set[str], errs: Errs) -> None:
+    """`item`'s name (when it has one): valid by `check`, and not one of `seen` (which it joins)."""
+    name = item.get("name")
+    if name:
+        errs.extend(invalid(path, name, m) for m in check(str(name)))
+        if str(name) in seen:
+            errs.append(duplicate(path, name))
+        seen.add(str(name))
+
+
 def _validate_container(
     container: Obj, path: str, volumes: set[str], port_names: set[str], errs: Errs, *, init: bool
 ) -> None:
@@ -230,12 +241,7 @@ def _validate_container(
             _port_number(port["hostPort"], f"{port_path}.hostPort", errs)
         _enum(port, "protocol", f"{port_path}.protocol", PROTOCOLS, errs)
         validate_port_host_ip(port, port_path, errs)
-        name = port.get("name")
-        if name:
-            errs.extend(invalid(f"{port_path}.name", name, m) for m in is_port_name(str(name)))
-            if str(name) in port_names:
-                errs.append(duplicate(f"{port_path}.name", name))
-            port_names.add(str(name))
+        _unique_name(port, f"{port_path}.name", is_port_name, port_names, errs)
     _validate_env(container, path, errs)
     validate_command(container, path, errs)
     validate_container_security(container, path, errs)
@@ -319,12 +325,7 @@ def validate_pod_spec(spec: Obj, path: str, errs: Errs) -> None:
     port_names: set[str] = set()
     for init, items in ((True, init_containers), (False, containers)):
         for _, c_path, container in items:
-            name = container.get("name")
-            if name:
-                errs.extend(invalid(f"{c_path}.name", name, m) for m in is_dns1123_label(str(name)))
-                if str(name) in names:
-                    errs.append(duplicate(f"{c_path}.name", name))
-                names.add(str(name))
+            _unique_name(container, f"{c_path}.name", is_dns1123_label, names, errs)
             _validate_container(container, c_path, volumes, port_names, errs, init=init)
     _enum(spec, "restartPolicy", f"{path}.restartPolicy", RESTART_POLICIES, errs)
     _enum(spec, "dnsPolicy", f"{path}.dnsPolicy", DNS_POLICIES, errs)

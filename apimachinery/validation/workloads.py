@@ -3,7 +3,7 @@ ControllerRevision (Kubernetes' `pkg/apis/batch/validation` and `pkg/apis/apps/v
 meet; field paths and messages as Kubernetes prints them).
 
 `KINDS` maps (group, kind) to (name check, object check, update check); `objects.validate` looks kinds up there.
-Only the public building blocks of `common` and `pods` are used, so this module stands on its own.
+It reads fields with `common`'s typed readers and checks pod templates with `pods.validate_pod_spec`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,15 @@ from typing import Any
 
 from apimachinery import cron
 from apimachinery.validation.common import (
+    Errs,
     NameCheck,
+    Obj,
+    _dict,
+    _enum,
+    _int,
+    _map,
     forbidden,
+    int_or_percent,
     invalid,
     not_supported,
     required,
@@ -26,8 +33,6 @@ from apimachinery.validation.common import (
 from apimachinery.validation.pods import validate_pod_spec
 from apimachinery.validation.syntax import is_dns1123_label, is_dns1123_subdomain
 
-Obj = dict[str, Any]
-Errs = list[dict[str, str]]
 Check = Callable[[Obj, Errs], None]
 UpdateCheck = Callable[[Obj, Obj, Errs], None]
 
@@ -35,55 +40,40 @@ IMMUTABLE = "field is immutable"
 CRONJOB_NAME_MAX = 52  # the Jobs it creates append "-<minutes since the epoch>" (11 characters) to the name
 
 
-def _obj(value: Any) -> Obj:
-    return value if isinstance(value, dict) else {}
-
-
-def _section(parent: Obj, key: str, path: str, errs: Errs) -> Obj:
-    value = parent.get(key)
-    if value is not None and not isinstance(value, dict):
-        errs.append(invalid(path, value, "must be an object"))
-    return _obj(value)
-
-
 def _non_negative(parent: Obj, key: str, path: str, errs: Errs, low: int = 0) -> int | None:
-    value = parent.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        errs.append(invalid(path, value, "must be an integer"))
-        return None
-    if value < low:
+    """An integer of at least `low`; unlike `_min` it has no upper bound and returns a too-small value too."""
+    value = _int(parent, key, path, errs)
+    if value is not None and value < low:
         errs.append(invalid(path, value, f"must be greater than or equal to {low}"))
     return value
 
 
-def _one_of(parent: Obj, key: str, path: str, allowed: list[str], errs: Errs) -> None:
-    value = parent.get(key)
-    if value is not None and value not in allowed:
-        errs.append(not_supported(path, value, allowed))
+def rolling_update(
+    spec: Obj, key: str, types: list[str], errs: Errs, *, forbidden_with: str, detail: str = ""
+) -> Obj:
+    """spec.<key>, an update strategy: its type one of `types`, no rollingUpdate with type `forbidden_with` (the
+    cause says `detail`, or kubectl's usual words). Returns the rollingUpdate section ({} when there is none)."""
+    path = f"spec.{key}"
+    strategy = _map(spec, key, path, errs)
+    _enum(strategy, "type", f"{path}.type", types, errs)
+    if strategy.get("type") == forbidden_with and strategy.get("rollingUpdate") is not None:
+        detail = detail or f"may not be specified when strategy `type` is '{forbidden_with}'"
+        errs.append(forbidden(f"{path}.rollingUpdate", detail))
+    return _map(strategy, "rollingUpdate", f"{path}.rollingUpdate", errs)
 
 
-def _int_or_percent(value: Any, path: str, errs: Errs) -> float | None:
-    """maxUnavailable / maxSurge: a non-negative integer or "N%" (at most 100%); returns the number."""
-    if isinstance(value, str):
-        digits = value[:-1]
-        if not value.endswith("%") or not digits.isdigit():
-            errs.append(
-                invalid(
-                    path, value, "a valid percent string must be a numeric string followed by an ending '%'"
-                )
+def not_both_zero(
+    rolling: Obj, path: str, unavailable: float | None, surge: float | None, errs: Errs
+) -> None:
+    """A rolling update must be able to move: maxUnavailable and maxSurge may not both be 0."""
+    if unavailable == 0 and surge == 0:
+        errs.append(
+            invalid(
+                f"{path}.maxUnavailable",
+                rolling.get("maxUnavailable", 0),
+                "may not be 0 when `maxSurge` is 0",
             )
-            return None
-        if int(digits) > 100:
-            errs.append(invalid(path, value, "must not be greater than 100%"))
-        return float(digits)
-    if isinstance(value, bool) or not isinstance(value, int):
-        errs.append(invalid(path, value, "must be an integer or percentage (e.g '5%')"))
-        return None
-    if value < 0:
-        errs.append(invalid(path, value, "must be greater than or equal to 0"))
-    return float(value)
+        )
 
 
 def _immutable(new: Obj, old: Obj, path: str, errs: Errs) -> None:
@@ -91,7 +81,7 @@ def _immutable(new: Obj, old: Obj, path: str, errs: Errs) -> None:
     a: Any = new
     b: Any = old
     for part in path.split("."):
-        a, b = _obj(a).get(part), _obj(b).get(part)
+        a, b = _dict(a).get(part), _dict(b).get(part)
     if a != b:
         errs.append(invalid(path, a, IMMUTABLE))
 
@@ -99,7 +89,7 @@ def _immutable(new: Obj, old: Obj, path: str, errs: Errs) -> None:
 # --- templates ------------------------------------------------------------------------------------------------
 
 
-def _template(
+def validate_template(
     spec: Obj,
     errs: Errs,
     *,
@@ -107,13 +97,15 @@ def _template(
     restart: list[str],
     kind: str,
     extra_volumes: list[Obj] | None = None,
+    restart_optional: bool = False,
 ) -> None:
-    """spec.template: labels the selector selects (when given), a valid pod spec, an allowed restartPolicy."""
+    """spec.template: labels the selector selects (when given), a valid pod spec, an allowed restartPolicy
+    (required unless `restart_optional`: Deployments and ReplicaSets default it)."""
     if spec.get("template") is None:
         errs.append(required("spec.template", ""))
         return
-    template = _section(spec, "template", "spec.template", errs)
-    meta = _section(template, "metadata", "spec.template.metadata", errs)
+    template = _map(spec, "template", "spec.template", errs)
+    meta = _map(template, "metadata", "spec.template.metadata", errs)
     labels = meta.get("labels")
     validate_labels(labels, "spec.template.metadata.labels", errs)
     validate_annotations(meta.get("annotations"), "spec.template.metadata.annotations", errs)
@@ -123,12 +115,14 @@ def _template(
                 "spec.template.metadata.labels", labels or {}, "`selector` does not match template `labels`"
             )
         )
-    pod_spec = _section(template, "spec", "spec.template.spec", errs)
+    pod_spec = _map(template, "spec", "spec.template.spec", errs)
     if extra_volumes:
         pod_spec = {**pod_spec, "volumes": [*(pod_spec.get("volumes") or []), *extra_volumes]}
     validate_pod_spec(pod_spec, "spec.template.spec", errs)
     policy = pod_spec.get("restartPolicy")
-    if not policy:
+    if policy is None and restart_optional:
+        pass
+    elif not policy and not restart_optional:
         errs.append(
             required("spec.template.spec.restartPolicy", f"valid values: {', '.join(map(repr, restart))}")
         )
@@ -143,7 +137,7 @@ def _template(
         )
 
 
-def _label_selector(spec: Obj, errs: Errs, kind: str) -> Callable[[dict[str, str]], bool] | None:
+def workload_selector(spec: Obj, errs: Errs, kind: str) -> Callable[[dict[str, str]], bool] | None:
     """spec.selector as a LabelSelector: required and non-empty; the matcher, or None when it is unusable."""
     selector = spec.get("selector")
     if selector is None:
@@ -178,10 +172,8 @@ def _job_spec_fields(spec: Obj, errs: Errs) -> None:
         _non_negative(spec, key, f"spec.{key}", errs)
     for key in ("backoffLimitPerIndex", "maxFailedIndexes"):
         _non_negative(spec, key, f"spec.{key}", errs)
-    _one_of(spec, "completionMode", "spec.completionMode", ["NonIndexed", "Indexed"], errs)
-    _one_of(
-        spec, "podReplacementPolicy", "spec.podReplacementPolicy", ["TerminatingOrFailed", "Failed"], errs
-    )
+    _enum(spec, "completionMode", "spec.completionMode", ["NonIndexed", "Indexed"], errs)
+    _enum(spec, "podReplacementPolicy", "spec.podReplacementPolicy", ["TerminatingOrFailed", "Failed"], errs)
     if spec.get("completionMode") == "Indexed":
         if spec.get("completions") is None:
             errs.append(required("spec.completions", "when completion mode is Indexed"))
@@ -200,28 +192,28 @@ def _job_spec_fields(spec: Obj, errs: Errs) -> None:
 
 
 def _validate_job(job: Obj, errs: Errs) -> None:
-    spec = _section(job, "spec", "spec", errs)
+    spec = _map(job, "spec", "spec", errs)
     _job_spec_fields(spec, errs)
-    selects = _label_selector(spec, errs, "Job")
-    _template(spec, errs, selects=selects, restart=_JOB_RESTART, kind="Job")
+    selects = workload_selector(spec, errs, "Job")
+    validate_template(spec, errs, selects=selects, restart=_JOB_RESTART, kind="Job")
 
 
 def _validate_job_update(new: Obj, old: Obj, errs: Errs) -> None:
     for path in ("spec.selector", "spec.completions", "spec.completionMode", "spec.podFailurePolicy",
                  "spec.backoffLimitPerIndex"):  # fmt: skip
         _immutable(new, old, path, errs)
-    new_t = _obj(_obj(new.get("spec")).get("template"))
-    old_t = _obj(_obj(old.get("spec")).get("template"))
+    new_t = _dict(_dict(new.get("spec")).get("template"))
+    old_t = _dict(_dict(old.get("spec")).get("template"))
     if new_t == old_t:
         return
     # Scheduling directives of a Job that is suspended and never ran may change (Kubernetes allows it so that a
     # queueing controller can place the Job before it starts); nothing else in the template may.
-    old_spec = _obj(old.get("spec"))
-    if old_spec.get("suspend") is True and not _obj(old.get("status")).get("startTime"):
+    old_spec = _dict(old.get("spec"))
+    if old_spec.get("suspend") is True and not _dict(old.get("status")).get("startTime"):
         scheduling = ("nodeSelector", "affinity", "tolerations", "schedulingGates")
 
         def rest(t: Obj) -> Obj:
-            return {**t, "spec": {k: v for k, v in _obj(t.get("spec")).items() if k not in scheduling}}
+            return {**t, "spec": {k: v for k, v in _dict(t.get("spec")).items() if k not in scheduling}}
 
         if rest(new_t) == rest(old_t):
             return
@@ -236,7 +228,7 @@ def _validate_cronjob_name(name: str) -> list[str]:
 
 
 def _validate_cronjob(cronjob: Obj, errs: Errs) -> None:
-    spec = _section(cronjob, "spec", "spec", errs)
+    spec = _map(cronjob, "spec", "spec", errs)
     schedule = spec.get("schedule")
     if not schedule:
         errs.append(required("spec.schedule", ""))
@@ -253,11 +245,11 @@ def _validate_cronjob(cronjob: Obj, errs: Errs) -> None:
             cron.time_zone(str(zone))
         except cron.ScheduleError as exc:
             errs.append(invalid("spec.timeZone", zone, str(exc)))
-    _one_of(spec, "concurrencyPolicy", "spec.concurrencyPolicy", ["Allow", "Forbid", "Replace"], errs)
+    _enum(spec, "concurrencyPolicy", "spec.concurrencyPolicy", ["Allow", "Forbid", "Replace"], errs)
     for key in ("startingDeadlineSeconds", "successfulJobsHistoryLimit", "failedJobsHistoryLimit"):
         _non_negative(spec, key, f"spec.{key}", errs)
-    job_template = _section(spec, "jobTemplate", "spec.jobTemplate", errs)
-    job_spec = _section(job_template, "spec", "spec.jobTemplate.spec", errs)
+    job_template = _map(spec, "jobTemplate", "spec.jobTemplate", errs)
+    job_spec = _map(job_template, "spec", "spec.jobTemplate.spec", errs)
     if job_spec.get("selector") is not None:
         errs.append(
             invalid(
@@ -268,7 +260,7 @@ def _validate_cronjob(cronjob: Obj, errs: Errs) -> None:
         errs.append(not_supported("spec.jobTemplate.spec.manualSelector", True, ["nil", "false"]))
     sub: Errs = []
     _job_spec_fields(job_spec, sub)
-    _template(job_spec, sub, selects=None, restart=_JOB_RESTART, kind="Job")
+    validate_template(job_spec, sub, selects=None, restart=_JOB_RESTART, kind="Job")
     errs.extend({**c, "field": "spec.jobTemplate." + c["field"]} for c in sub)
 
 
@@ -276,32 +268,27 @@ def _validate_cronjob(cronjob: Obj, errs: Errs) -> None:
 
 
 def _validate_daemonset(ds: Obj, errs: Errs) -> None:
-    spec = _section(ds, "spec", "spec", errs)
-    selects = _label_selector(spec, errs, "DaemonSet")
-    _template(spec, errs, selects=selects, restart=["Always"], kind="DaemonSet")
+    spec = _map(ds, "spec", "spec", errs)
+    selects = workload_selector(spec, errs, "DaemonSet")
+    validate_template(spec, errs, selects=selects, restart=["Always"], kind="DaemonSet")
     _non_negative(spec, "minReadySeconds", "spec.minReadySeconds", errs)
     _non_negative(spec, "revisionHistoryLimit", "spec.revisionHistoryLimit", errs)
-    strategy = _section(spec, "updateStrategy", "spec.updateStrategy", errs)
-    _one_of(strategy, "type", "spec.updateStrategy.type", ["RollingUpdate", "OnDelete"], errs)
-    if strategy.get("type") == "OnDelete" and strategy.get("rollingUpdate") is not None:
-        errs.append(
-            forbidden(
-                "spec.updateStrategy.rollingUpdate", "may not be specified when strategy `type` is 'OnDelete'"
-            )
-        )
-    rolling = _section(strategy, "rollingUpdate", "spec.updateStrategy.rollingUpdate", errs)
+    rolling = rolling_update(
+        spec, "updateStrategy", ["RollingUpdate", "OnDelete"], errs, forbidden_with="OnDelete"
+    )
     if rolling:
         path = "spec.updateStrategy.rollingUpdate"
-        unavailable = _int_or_percent(rolling.get("maxUnavailable", 0), f"{path}.maxUnavailable", errs)
-        surge = _int_or_percent(rolling.get("maxSurge", 0), f"{path}.maxSurge", errs)
-        if unavailable == 0 and surge == 0:
-            errs.append(
-                invalid(
-                    f"{path}.maxUnavailable",
-                    rolling.get("maxUnavailable", 0),
-                    "may not be 0 when `maxSurge` is 0",
-                )
-            )
+        unavailable = int_or_percent(
+            rolling.get("maxUnavailable", 0),
+            f"{path}.maxUnavailable",
+            errs,
+            at_most_100=True,
+            show_regex=False,
+        )
+        surge = int_or_percent(
+            rolling.get("maxSurge", 0), f"{path}.maxSurge", errs, at_most_100=True, show_regex=False
+        )
+        not_both_zero(rolling, path, unavailable, surge, errs)
         if unavailable and surge:
             errs.append(
                 invalid(
@@ -316,7 +303,7 @@ def _claim_volumes(spec: Obj, errs: Errs) -> list[Obj]:
     """The volumes a StatefulSet's pods get for its volumeClaimTemplates (so that mounts of them validate)."""
     volumes = []
     for i, claim in enumerate(spec.get("volumeClaimTemplates") or []):
-        name = _obj(_obj(claim).get("metadata")).get("name")
+        name = _dict(_dict(claim).get("metadata")).get("name")
         path = f"spec.volumeClaimTemplates[{i}].metadata.name"
         if not name:
             errs.append(required(path, ""))
@@ -327,32 +314,31 @@ def _claim_volumes(spec: Obj, errs: Errs) -> list[Obj]:
 
 
 def _validate_statefulset(sts: Obj, errs: Errs) -> None:
-    spec = _section(sts, "spec", "spec", errs)
+    spec = _map(sts, "spec", "spec", errs)
     for key in ("replicas", "minReadySeconds", "revisionHistoryLimit"):
         _non_negative(spec, key, f"spec.{key}", errs)
-    _one_of(spec, "podManagementPolicy", "spec.podManagementPolicy", ["OrderedReady", "Parallel"], errs)
+    _enum(spec, "podManagementPolicy", "spec.podManagementPolicy", ["OrderedReady", "Parallel"], errs)
     service = spec.get("serviceName")
     if service:
         errs.extend(invalid("spec.serviceName", service, m) for m in is_dns1123_label(str(service)))
-    strategy = _section(spec, "updateStrategy", "spec.updateStrategy", errs)
-    _one_of(strategy, "type", "spec.updateStrategy.type", ["RollingUpdate", "OnDelete"], errs)
-    if strategy.get("type") == "OnDelete" and strategy.get("rollingUpdate") is not None:
-        errs.append(
-            forbidden("spec.updateStrategy.rollingUpdate", "only allowed for updateStrategy 'RollingUpdate'")
-        )
-    rolling = _section(strategy, "rollingUpdate", "spec.updateStrategy.rollingUpdate", errs)
+    rolling = rolling_update(
+        spec,
+        "updateStrategy",
+        ["RollingUpdate", "OnDelete"],
+        errs,
+        forbidden_with="OnDelete",
+        detail="only allowed for updateStrategy 'RollingUpdate'",
+    )
     _non_negative(rolling, "partition", "spec.updateStrategy.rollingUpdate.partition", errs)
-    retention = _section(
+    retention = _map(
         spec, "persistentVolumeClaimRetentionPolicy", "spec.persistentVolumeClaimRetentionPolicy", errs
     )
     for key in ("whenDeleted", "whenScaled"):
-        _one_of(
-            retention, key, f"spec.persistentVolumeClaimRetentionPolicy.{key}", ["Retain", "Delete"], errs
-        )
-    ordinals = _section(spec, "ordinals", "spec.ordinals", errs)
+        _enum(retention, key, f"spec.persistentVolumeClaimRetentionPolicy.{key}", ["Retain", "Delete"], errs)
+    ordinals = _map(spec, "ordinals", "spec.ordinals", errs)
     _non_negative(ordinals, "start", "spec.ordinals.start", errs)
-    selects = _label_selector(spec, errs, "StatefulSet")
-    _template(
+    selects = workload_selector(spec, errs, "StatefulSet")
+    validate_template(
         spec,
         errs,
         selects=selects,
@@ -373,7 +359,7 @@ _STS_MUTABLE = {
 
 
 def _validate_statefulset_update(new: Obj, old: Obj, errs: Errs) -> None:
-    a, b = _obj(new.get("spec")), _obj(old.get("spec"))
+    a, b = _dict(new.get("spec")), _dict(old.get("spec"))
     keys = (set(a) | set(b)) - _STS_MUTABLE
     # revisionHistoryLimit and serviceName are defaulted or optional on both sides; compare what is there.
     if any(a.get(k) != b.get(k) for k in keys):
@@ -387,7 +373,7 @@ def _validate_statefulset_update(new: Obj, old: Obj, errs: Errs) -> None:
 
 
 def _validate_replication_controller(rc: Obj, errs: Errs) -> None:
-    spec = _section(rc, "spec", "spec", errs)
+    spec = _map(rc, "spec", "spec", errs)
     _non_negative(spec, "replicas", "spec.replicas", errs)
     _non_negative(spec, "minReadySeconds", "spec.minReadySeconds", errs)
     selector = spec.get("selector")
@@ -399,7 +385,7 @@ def _validate_replication_controller(rc: Obj, errs: Errs) -> None:
     else:
         validate_labels(selector, "spec.selector", errs)
         selects = lambda labels: all(labels.get(k) == v for k, v in selector.items())  # noqa: E731
-    _template(spec, errs, selects=selects, restart=["Always"], kind="ReplicationController")
+    validate_template(spec, errs, selects=selects, restart=["Always"], kind="ReplicationController")
 
 
 def _validate_controller_revision(revision: Obj, errs: Errs) -> None:

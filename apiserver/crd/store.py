@@ -10,17 +10,16 @@ kube-apiserver.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from apimachinery import errors
 from apiserver.crd import structural
 from apiserver.crd.info import CustomResourceInfo
 from apiserver.registry import Store
-from apiserver.registry_types import DeleteOptions, ListOptions
 from apiserver.storage.interface import Storage
 from apiserver.strategy import Strategy
-from apiserver.watchcache import CacheEvent, WatchCache
+from apiserver.views import ConvertingStore
+from apiserver.watchcache import WatchCache
 
 Obj = dict[str, Any]
 
@@ -79,19 +78,25 @@ def _in_version(obj: Obj, api_version: str) -> Obj:
     return {"apiVersion": api_version, **{k: v for k, v in obj.items() if k != "apiVersion"}}
 
 
-class CustomResourceStore(Store):
-    """The generic store for one served version, over the objects of every version."""
+class CustomResourceStore(ConvertingStore):
+    """The generic store for one served version, over the objects of every version. Objects are converted to the
+    storage version in `_validate`, after validation in the version they were written in, so `to_stored` leaves
+    them as they are."""
 
     info: CustomResourceInfo
 
     def __init__(
         self, info: CustomResourceInfo, storage: Storage, cache: WatchCache, strategy: Strategy
     ) -> None:
-        super().__init__(info, storage, cache, strategy, prefix=info.storage_prefix)
+        # Not a view over another store: every served version has the same storage prefix, by the CRD's name.
+        Store.__init__(self, info, storage, cache, strategy, prefix=info.storage_prefix)
         self.storage_api_version = f"{info.group}/{info.storage_version}"
 
-    def _out(self, obj: Obj) -> Obj:
+    def to_view(self, obj: Obj) -> Obj:
         return _in_version(obj, self.info.api_version)
+
+    def to_stored(self, obj: Obj) -> Obj:
+        return obj
 
     def _validate(self, obj: Obj, old: Obj | None) -> None:
         super()._validate(obj, old)
@@ -100,54 +105,3 @@ class CustomResourceStore(Store):
             converted = _in_version(obj, self.storage_api_version)
             obj.clear()
             obj.update(converted)
-
-    async def get(self, namespace: str | None, name: str) -> Obj:
-        return self._out(await super().get(namespace, name))
-
-    async def list(
-        self, namespace: str | None, opts: ListOptions
-    ) -> tuple[list[Obj], str, str | None, int | None]:
-        items, revision, token, remaining = await super().list(namespace, opts)
-        return [self._out(o) for o in items], revision, token, remaining
-
-    def watch(
-        self,
-        namespace: str | None,
-        opts: ListOptions,
-        *,
-        timeout: float | None,
-        bookmarks: bool,
-        initial_events: bool | None = None,
-    ) -> AsyncGenerator[tuple[str, Obj, CacheEvent | None], None]:
-        return self._converted(
-            super().watch(
-                namespace, opts, timeout=timeout, bookmarks=bookmarks, initial_events=initial_events
-            )
-        )
-
-    async def _converted(
-        self, events: AsyncGenerator[tuple[str, Obj, CacheEvent | None], None]
-    ) -> AsyncGenerator[tuple[str, Obj, CacheEvent | None], None]:
-        try:
-            async for event_type, obj, cached in events:
-                out = self._out(obj)
-                yield event_type, out, cached if out is obj else None
-        finally:
-            await events.aclose()
-
-    async def create(self, namespace: str | None, obj: Obj, **options: Any) -> Obj:
-        return self._out(await super().create(namespace, obj, **options))
-
-    async def update(
-        self, namespace: str | None, name: str, transform: Callable[[Obj], Obj], **options: Any
-    ) -> tuple[Obj, bool]:
-        updated, created = await super().update(
-            namespace, name, lambda current: transform(self._out(current)), **options
-        )
-        return self._out(updated), created
-
-    async def delete(
-        self, namespace: str | None, name: str, opts: DeleteOptions, **options: Any
-    ) -> tuple[Obj, bool]:
-        obj, gone = await super().delete(namespace, name, opts, **options)
-        return self._out(obj), gone

@@ -17,6 +17,7 @@ from apiserver.printers.common import (
     since,
     template_spec,
 )
+from apiserver.printers.workloads import replica_columns, replica_counts_row
 
 STATEFULSET_COLUMNS = columns(
     """
@@ -36,34 +37,11 @@ def statefulset_row(obj: Obj, now: datetime) -> Row:
     return [name_of(obj), ready, age(obj, now), names, images], None
 
 
-REPLICATIONCONTROLLER_COLUMNS = columns(
-    """
-    Name
-    Desired [integer]: Replicas is the number of desired replicas.
-    Current [integer]: Replicas is the most recently observed number of replicas.
-    Ready [integer]: The number of ready replicas for this replication controller.
-    Age
-    Containers [wide]: Names of each container in the template.
-    Images [wide]: Images referenced by each container in the template.
-    Selector [wide]: Selector is a label query over pods that should match the Replicas count.
-"""
-)
+REPLICATIONCONTROLLER_COLUMNS = replica_columns("replication controller", "Replicas")
 
 
 def replication_controller_row(obj: Obj, now: datetime) -> Row:
-    spec, status = obj.get("spec") or {}, obj.get("status") or {}
-    names, images = containers_and_images(template_spec(obj))
-    cells = [
-        name_of(obj),
-        int(spec.get("replicas", 1)),
-        int(status.get("replicas", 0)),
-        int(status.get("readyReplicas", 0)),
-        age(obj, now),
-        names,
-        images,
-        format_labels(spec.get("selector")),
-    ]
-    return cells, None
+    return replica_counts_row(obj, now, format_labels((obj.get("spec") or {}).get("selector")))
 
 
 CRONJOB_COLUMNS = columns(

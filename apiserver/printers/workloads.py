@@ -52,21 +52,24 @@ def deployment_row(obj: Obj, now: datetime) -> Row:
     return cells, None
 
 
-REPLICASET_COLUMNS = columns(
-    """
+def replica_columns(owner: str, counted: str) -> list[Obj]:
+    """The columns of a ReplicaSet and a ReplicationController (the descriptions name the kind's own words)."""
+    return columns(
+        f"""
     Name
     Desired [integer]: Replicas is the number of desired replicas.
     Current [integer]: Replicas is the most recently observed number of replicas.
-    Ready [integer]: The number of ready replicas for this replica set.
+    Ready [integer]: The number of ready replicas for this {owner}.
     Age
     Containers [wide]: Names of each container in the template.
     Images [wide]: Images referenced by each container in the template.
-    Selector [wide]: Selector is a label query over pods that should match the replica count.
+    Selector [wide]: Selector is a label query over pods that should match the {counted} count.
 """
-)
+    )
 
 
-def replicaset_row(obj: Obj, now: datetime) -> Row:
+def replica_counts_row(obj: Obj, now: datetime, selector: str) -> Row:
+    """A row of `replica_columns`; `selector` is the object's selector as its kind prints it."""
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
     names, images = containers_and_images(template_spec(obj))
     cells = [
@@ -77,9 +80,16 @@ def replicaset_row(obj: Obj, now: datetime) -> Row:
         age(obj, now),
         names,
         images,
-        format_selector(spec.get("selector")),
+        selector,
     ]
     return cells, None
+
+
+REPLICASET_COLUMNS = replica_columns("replica set", "replica")
+
+
+def replicaset_row(obj: Obj, now: datetime) -> Row:
+    return replica_counts_row(obj, now, format_selector((obj.get("spec") or {}).get("selector")))
 
 
 DAEMONSET_COLUMNS = columns(

@@ -27,7 +27,8 @@ def fields(obj):
     return {c["field"]: c["message"] for c in validate(apply_defaults(obj))}
 
 
-def test_job_defaults_selector_and_validation():
+def defaulted_job():
+    """A Job "j" (uid U) as the apiserver stores it: its selector generated, its defaults applied."""
     job = {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -36,6 +37,11 @@ def test_job_defaults_selector_and_validation():
     }
     generate_job_selector(job)
     apply_defaults(job)
+    return job
+
+
+def test_job_defaults_selector_and_validation():
+    job = defaulted_job()
     spec = job["spec"]
     assert (
         spec["completions"],
@@ -79,14 +85,7 @@ def test_job_defaults_selector_and_validation():
 
 
 def test_job_updates():
-    job = {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {"name": "j", "namespace": "n", "uid": "U"},
-        "spec": {"template": template(restart="Never")},
-    }
-    generate_job_selector(job)
-    apply_defaults(job)
+    job = defaulted_job()
     changed = {**job, "spec": {**job["spec"], "completions": 3}}
     assert "spec.completions" in {c["field"] for c in validate(changed, job)}
     image = {

@@ -9,10 +9,7 @@ exec`) it goes back to 1 after the HPA's scale-down window, shortened to 10 s in
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import tempfile
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,23 +18,18 @@ import httpx
 import pytest
 
 from tests.binaries import KUBECTL
-from tests.e2e.kubelet.helpers import KubeletProc, cleanup_node, start_token_controllers
+from tests.e2e.metricsnode import metrics_node
 from tests.harness import (
     CONTROLLER_MANAGER,
     SCHEDULER,
     ApiServer,
     docker_ok,
-    free_pod_cidrs,
     free_port,
-    own_apiserver,
     start_component,
     stop_process,
     wait_until,
 )
-from tests.harness import test_pki as cluster_pki
-from tests.images import BUSYBOX_IMAGE, ensure_images
-from tests.integration.aggregator.frontproxy import apiserver_args, local_address, make_front_proxy
-from tests.integration.aggregator.metricsserver import MetricsServer
+from tests.images import BUSYBOX_IMAGE
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.timeout(400)]
 
@@ -80,20 +72,10 @@ def cluster() -> Iterator[Cluster]:
         pytest.skip("Docker engine not available")
     if KUBECTL is None:
         pytest.skip("kubectl is not installed (scripts/install)")
-    ensure_images()
-    tmp = Path(tempfile.mkdtemp(prefix="kubelite-hpa-"))
-    front_proxy = make_front_proxy(tmp)
-    with own_apiserver(apiserver_args(front_proxy, cluster_pki().ca_file)) as apiserver:
-        [cidr] = free_pod_cidrs(1, range(100, 250))
-        kubelet = KubeletProc(f"hp{uuid.uuid4().hex[:6]}", cidr, free_port(), tmp / "root", tmp / "cni", apiserver,
-                              extra=["--housekeeping-interval", "1"])  # fmt: skip
-        api = apiserver.client(timeout=10)
-        ns = f"hpa-{uuid.uuid4().hex[:6]}"
-        procs = [start_token_controllers(apiserver)]
-        metrics = None
+    with metrics_node("hpa") as node:
+        apiserver = node.apiserver
+        procs = []
         try:
-            assert api.post("/api/v1/namespaces", json={"metadata": {"name": ns}}).status_code == 201
-            kubelet.start()
             procs.append(start_component(
                 ["scheduler", *apiserver.component_args(*SCHEDULER), "--port", str(free_port())], "hpa-scheduler"
             ))  # fmt: skip
@@ -103,21 +85,12 @@ def cluster() -> Iterator[Cluster]:
                  "--horizontal-pod-autoscaler-sync-period", "2s"],
                 "hpa-controller-manager",
             ))  # fmt: skip
-            metrics = MetricsServer(apiserver, front_proxy.ca_file, tmp, local_address(), resolution=2.0)
-            logs = {"controller-manager": procs[2][1]}
-            yield Cluster(apiserver, api, ns, apiserver.admin_kubeconfig, logs)
+            logs = {"controller-manager": procs[1][1]}
+            yield Cluster(apiserver, node.api, node.ns, apiserver.admin_kubeconfig, logs)
         finally:
-            if metrics is not None:
-                metrics.stop()
-                metrics.log.unlink(missing_ok=True)
             for proc, log in procs:
                 stop_process(proc)
                 log.unlink(missing_ok=True)
-            kubelet.stop()
-            cleanup_node(kubelet)
-            kubelet.discard_log()
-            api.close()
-    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def busy_deployment(name: str) -> dict:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests import factories
 from tests.binaries import KCTL, KUBECTL
@@ -37,6 +38,7 @@ from tests.harness import (
     SCHEDULER,
     ApiServer,
     Etcd,
+    docker_ok,
     free_pod_cidrs,
     free_port,
     start_component,
@@ -50,6 +52,27 @@ Obj = dict[str, Any]
 
 SECOND_IMAGE = BUSYBOX_IMAGE.rsplit(":", 1)[0] + ":2"
 HTTPD = "mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www"
+
+
+# What a test module needs that drives a LocalCluster with the real kubectl.
+KUBECTL_CLUSTER_MARKS = [
+    pytest.mark.docker,
+    pytest.mark.e2e,
+    pytest.mark.slow,
+    pytest.mark.etcd,
+    pytest.mark.kubectl,
+    pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed"),
+]
+
+
+def skip_unless_a_cluster_can_run() -> None:
+    """Skip the test (module) on a machine where a LocalCluster cannot start: no etcd, no Docker, not root."""
+    if not (shutil.which("etcd") or Path("/usr/bin/etcd").exists()):
+        pytest.skip("etcd is not installed")
+    if not docker_ok():
+        pytest.skip("Docker engine not available")
+    if os.geteuid() != 0:
+        pytest.skip("the kubelets need root here (bridges, routes, iptables)")
 
 
 def ensure_second_tag() -> None:

@@ -3,25 +3,17 @@ and cleaned up at the end of the module whether the tests passed or not."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.e2e.cluster.cluster import LocalCluster
-from tests.harness import docker_ok, forbidden_lines
+from tests.e2e.cluster.cluster import LocalCluster, skip_unless_a_cluster_can_run
+from tests.harness import forbidden_lines
 
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[LocalCluster]:
-    if not (shutil.which("etcd") or Path("/usr/bin/etcd").exists()):
-        pytest.skip("etcd is not installed")
-    if not docker_ok():
-        pytest.skip("Docker engine not available")
-    if os.geteuid() != 0:
-        pytest.skip("the kubelets need root here (bridges, routes, iptables)")
+    skip_unless_a_cluster_can_run()
     c = LocalCluster(grace=5, toleration=5)
     try:
         c.start()

@@ -20,20 +20,12 @@ from typing import Any
 import pytest
 
 from apimachinery import storage
-from tests.e2e.cluster.cluster import KUBECTL, LocalCluster, kctl
+from tests.e2e.cluster.cluster import KUBECTL_CLUSTER_MARKS, LocalCluster, kctl
 from tests.e2e.cluster.test_workloads import get, k
 from tests.images import BUSYBOX_IMAGE
 from tests.polling import wait_until
 
-pytestmark = [
-    pytest.mark.docker,
-    pytest.mark.e2e,
-    pytest.mark.slow,
-    pytest.mark.etcd,
-    pytest.mark.kubectl,
-    pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed"),
-    pytest.mark.timeout(300),
-]
+pytestmark = [*KUBECTL_CLUSTER_MARKS, pytest.mark.timeout(300)]
 
 Obj = dict[str, Any]
 

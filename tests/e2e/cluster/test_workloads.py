@@ -18,20 +18,12 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.cluster.cluster import KUBECTL, SECOND_IMAGE, LocalCluster, is_ready
+from tests.e2e.cluster.cluster import KUBECTL, KUBECTL_CLUSTER_MARKS, SECOND_IMAGE, LocalCluster, is_ready
 from tests.harness import start_component, stop_process
 from tests.images import BUSYBOX_IMAGE
 from tests.polling import wait_until
 
-pytestmark = [
-    pytest.mark.docker,
-    pytest.mark.e2e,
-    pytest.mark.slow,
-    pytest.mark.etcd,
-    pytest.mark.kubectl,
-    pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed"),
-    pytest.mark.timeout(240),
-]
+pytestmark = [*KUBECTL_CLUSTER_MARKS, pytest.mark.timeout(240)]
 
 Obj = dict[str, Any]
 

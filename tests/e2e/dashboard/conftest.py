@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.cluster.cluster import LocalCluster
-from tests.harness import docker_ok
+from tests.e2e.cluster.cluster import LocalCluster, skip_unless_a_cluster_can_run
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -23,12 +22,7 @@ CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[LocalCluster]:
-    if not (shutil.which("etcd") or Path("/usr/bin/etcd").exists()):
-        pytest.skip("etcd is not installed")
-    if not docker_ok():
-        pytest.skip("Docker engine not available")
-    if os.geteuid() != 0:
-        pytest.skip("the kubelets need root here (bridges, routes, iptables)")
+    skip_unless_a_cluster_can_run()
     c = LocalCluster(prefix="kd")
     try:
         c.start()

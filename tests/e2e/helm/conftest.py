@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -11,8 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.up.helpers import UpCluster, tear_down
-from tests.harness import docker_ok
+from tests.e2e.up.helpers import UpCluster, skip_unless_up_can_run, tear_down
 from tests.helm import Helm
 from tests.images import ensure_images
 from tests.polling import wait_until
@@ -20,10 +18,7 @@ from tests.polling import wait_until
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[UpCluster]:
-    if not docker_ok():
-        pytest.skip("Docker engine not available")
-    if os.geteuid() != 0:
-        pytest.skip("kctl up needs root here (bridges, routes, iptables)")
+    skip_unless_up_can_run()
     ensure_images()
     up = UpCluster(Path(tempfile.mkdtemp(prefix="kubelite-helm-")))
     try:

@@ -7,10 +7,7 @@ cluster."""
 
 from __future__ import annotations
 
-import json
-import shutil
 import subprocess
-import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,23 +23,15 @@ from kubernetes import utils
 from tests.binaries import KUBECTL
 from tests.e2e.kubelet.helpers import (
     KubeletProc,
-    cleanup_node,
     container_id,
     make_pod,
-    start_token_controllers,
 )
+from tests.e2e.metricsnode import METRICS_APISERVICE, metrics_node
 from tests.harness import (
     ApiServer,
     docker_ok,
-    free_pod_cidrs,
-    free_port,
-    own_apiserver,
-    stop_process,
     wait_until,
 )
-from tests.harness import test_pki as cluster_pki
-from tests.images import ensure_images
-from tests.integration.aggregator.frontproxy import apiserver_args, local_address, make_front_proxy
 from tests.integration.aggregator.metricsserver import MetricsServer
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -87,37 +76,10 @@ def cluster() -> Iterator[Cluster]:
         pytest.skip("Docker engine not available")
     if KUBECTL is None:
         pytest.skip("kubectl is not installed (scripts/install)")
-    ensure_images()
-    tmp = Path(tempfile.mkdtemp(prefix="kubelite-top-"))
-    front_proxy = make_front_proxy(tmp)
-    # The metrics APIService's caBundle is the cluster CA (metrics-server's certificate is issued by it).
-    with own_apiserver(apiserver_args(front_proxy, cluster_pki().ca_file)) as apiserver:
-        [cidr] = free_pod_cidrs(1, range(100, 250))
-        kubelet = KubeletProc(f"tp{uuid.uuid4().hex[:6]}", cidr, free_port(), tmp / "root", tmp / "cni", apiserver,
-                              extra=["--housekeeping-interval", "1"])  # fmt: skip
-        api = apiserver.client(timeout=10)
-        ns = f"top-{uuid.uuid4().hex[:6]}"
-        tokens = start_token_controllers(apiserver)
-        metrics = None
-        try:
-            assert api.post("/api/v1/namespaces", json={"metadata": {"name": ns}}).status_code == 201
-            kubelet.start()
-            metrics = MetricsServer(apiserver, front_proxy.ca_file, tmp, local_address(), resolution=2.0)
-            apiservice = "/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.metrics.k8s.io"
-            wait_until(lambda: '"Available", "status": "True"' in json.dumps(api.get(apiservice).json()), 30,
-                       what="v1beta1.metrics.k8s.io Available")  # fmt: skip
-            yield Cluster(apiserver, kubelet, metrics, api, ns, apiserver.admin_kubeconfig)
-        finally:
-            if metrics is not None:
-                metrics.stop()
-                metrics.log.unlink(missing_ok=True)
-            stop_process(tokens[0])
-            tokens[1].unlink(missing_ok=True)
-            kubelet.stop()
-            cleanup_node(kubelet)
-            kubelet.discard_log()
-            api.close()
-    shutil.rmtree(tmp, ignore_errors=True)
+    with metrics_node("top") as node:
+        yield Cluster(
+            node.apiserver, node.kubelet, node.metrics, node.api, node.ns, node.apiserver.admin_kubeconfig
+        )
 
 
 def _millicores(cell: str) -> int:
@@ -147,9 +109,7 @@ def test_kubectl_top_follows_a_busy_container(cluster: Cluster) -> None:
     try:
         wait_until(lambda: top_busy() > 300, 60, 0.5, what="kubectl top pod busy above 300m")
     except TimeoutError:
-        apiservice = cluster.api.get(
-            "/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.metrics.k8s.io"
-        ).json()
+        apiservice = cluster.api.get(METRICS_APISERVICE).json()
         pytest.fail(
             f"kubectl top: {last}\napiservice: {apiservice.get('status')}\n"
             f"metrics-server: {cluster.metrics.logs()[-3000:]}"

@@ -7,23 +7,18 @@ user's own config is never touched) with every component on a free port and a no
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.up.helpers import UpCluster, tear_down
-from tests.harness import docker_ok
+from tests.e2e.up.helpers import UpCluster, skip_unless_up_can_run, tear_down
 
 
 @pytest.fixture(scope="module")
 def up_cluster() -> Iterator[UpCluster]:
-    if not docker_ok():
-        pytest.skip("Docker engine not available")
-    if os.geteuid() != 0:
-        pytest.skip("kctl up needs root here (bridges, routes, iptables)")
+    skip_unless_up_can_run()
     cluster = UpCluster(Path(tempfile.mkdtemp(prefix="kubelite-up-")))
     try:
         yield cluster

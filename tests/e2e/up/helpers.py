@@ -14,9 +14,18 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from apimachinery.kubeconfig import load
-from tests.harness import REPO, free_pod_cidrs, free_port
+from tests.harness import REPO, docker_ok, free_pod_cidrs, free_port
+
+
+def skip_unless_up_can_run() -> None:
+    """Skip on a machine where `kctl up` cannot run: no Docker, or not root."""
+    if not docker_ok():
+        pytest.skip("Docker engine not available")
+    if os.geteuid() != 0:
+        pytest.skip("kctl up needs root here (bridges, routes, iptables)")
 
 
 @dataclass

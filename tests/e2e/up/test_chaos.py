@@ -19,18 +19,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.up.helpers import UpCluster, pid_alive, tear_down
-from tests.harness import docker_ok, wait_until
+from tests.e2e.up.helpers import UpCluster, pid_alive, skip_unless_up_can_run, tear_down
+from tests.harness import wait_until
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[UpCluster]:
-    if not docker_ok():
-        pytest.skip("Docker engine not available")
-    if os.geteuid() != 0:
-        pytest.skip("kctl up needs root here (bridges, routes, iptables)")
+    skip_unless_up_can_run()
     up = UpCluster(Path(tempfile.mkdtemp(prefix="kubelite-chaos-")))
     data = up.state / "data"
     data.mkdir(parents=True)

@@ -6,14 +6,13 @@ Server-side apply refuses them whatever the directive ("field not declared in sc
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from tests import factories
-from tests.integration.apiserver.test_crd import CRD, as_group, crontab
+from tests.integration.apiserver.crds import CRD, as_group, crontab
 
 pytestmark = pytest.mark.etcd
 
@@ -158,14 +157,6 @@ def test_unsupported_directive_is_422(api: httpx.Client, deployments: str) -> No
     cause = r.json()["details"]["causes"][0]
     assert cause["field"] == "fieldValidation"
     assert cause["message"] == 'Unsupported value: "Loud": supported values: "Ignore", "Strict", "Warn"'
-
-
-@pytest.fixture
-def crd(api: httpx.Client) -> Iterator[CRD]:
-    definition = CRD(api)
-    definition.create()
-    yield definition
-    definition.delete()
 
 
 def test_custom_resource(api: httpx.Client, crd: CRD, ns: str) -> None:

@@ -1,4 +1,5 @@
-"""Fixtures for controller-manager tests: the manager as a real process, a client, namespaces, and a stand-in kubelet.
+"""Fixtures for controller-manager tests: the manager as a real process (`client` and `namespace` come from
+tests/integration/conftest.py), and a stand-in kubelet.
 
 `PodReadier` plays the part of the kubelet for tests that need pods to become ready without containers: it
 watches pods in a namespace and writes Running + Ready=True + a pod IP through the status subresource.
@@ -6,44 +7,27 @@ watches pods in a namespace and writes Running + Ready=True + a pod IP through t
 
 from __future__ import annotations
 
-import contextlib
 import os
-import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
-from apimachinery.client import Client
-from tests.harness import (
-    ApiServer,
-)
-from tests.integration.controller_manager.helpers import ManagerProcess
-from tests.resources import NAMESPACES
+from tests import components
+from tests.components import Component
+from tests.harness import ApiServer
 
 
 @pytest.fixture
-def start_manager(apiserver: ApiServer) -> Iterator[Callable[..., ManagerProcess]]:
+def start_manager(apiserver: ApiServer) -> Iterator[Callable[..., Component]]:
     """Start controller-manager processes for one test; all of them are stopped at its end."""
-    started: list[ManagerProcess] = []
-
-    def start(*args: str) -> ManagerProcess:
-        m = ManagerProcess(apiserver, list(args))
-        started.append(m)
-        m.wait_healthy()
-        return m
-
-    yield start
-    for m in started:
-        m.stop()
-        m.assert_never_forbidden()
-        m.cleanup()
+    with components.managers(apiserver) as start:
+        yield start
 
 
 @pytest.fixture(scope="module")
-def manager(apiserver: ApiServer) -> Iterator[ManagerProcess]:
+def manager(apiserver: ApiServer) -> Iterator[Component]:
     """One manager with every controller for a whole test module (most tests only need it running)."""
-    m = ManagerProcess(apiserver, [])
-    m.wait_healthy()
+    m = components.start_manager(apiserver)
     yield m
     m.assert_never_forbidden()
     if os.environ.get("KUBELITE_KEEP_LOGS"):
@@ -51,20 +35,3 @@ def manager(apiserver: ApiServer) -> Iterator[ManagerProcess]:
         m.stop()
         return
     m.cleanup()
-
-
-@pytest.fixture
-async def client(apiserver: ApiServer) -> AsyncIterator[Client]:
-    c = Client(apiserver.config())
-    yield c
-    await c.aclose()
-
-
-@pytest.fixture
-async def namespace(client: Client) -> AsyncIterator[str]:
-    """A fresh namespace for one test, deleted afterwards (best effort)."""
-    name = f"cm-{uuid.uuid4().hex[:8]}"
-    await client.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
-    yield name
-    with contextlib.suppress(Exception):
-        await client.delete(NAMESPACES, name)

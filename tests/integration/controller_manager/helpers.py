@@ -6,22 +6,11 @@ import asyncio
 import contextlib
 import itertools
 from datetime import UTC, datetime
-from pathlib import Path
-from subprocess import Popen
 from typing import Any
 
 from apimachinery.client import Client
 from apimachinery.errors import StatusError
 from tests import factories
-from tests.harness import (
-    CONTROLLER_MANAGER,
-    ApiServer,
-    forbidden_lines,
-    free_port,
-    start_component,
-    stop_process,
-)
-from tests.polling import wait_until
 from tests.resources import PODS
 
 Obj = dict[str, Any]
@@ -35,59 +24,6 @@ FAST_LEASE = [
     "--leader-elect-retry-period",
     "0.5s",
 ]
-
-
-class ManagerProcess:
-    """`python -m controller_manager` against an apiserver; `stop()` by PID (SIGTERM, or SIGKILL if asked)."""
-
-    def __init__(self, apiserver: ApiServer, args: list[str]) -> None:
-        self.port = free_port()
-        self.proc: Popen[bytes] | None
-        self.proc, self.log_path = start_component(
-            [
-                "controller_manager",
-                *apiserver.component_args(*CONTROLLER_MANAGER),
-                "--port",
-                str(self.port),
-                "--root-ca-file",
-                apiserver.ca_file,
-                *args,
-            ],
-            "controller-manager",
-        )
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def logs(self) -> str:
-        return Path(self.log_path).read_text(errors="replace")
-
-    def wait_healthy(self) -> None:
-        import httpx
-
-        wait_until(
-            lambda: httpx.get(self.url + "/healthz", timeout=1).status_code == 200, 20, what="manager healthz"
-        )
-
-    def kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(5)
-
-    def stop(self) -> None:
-        stop_process(self.proc)
-        self.proc = None
-
-    def cleanup(self) -> None:
-        self.stop()
-        Path(self.log_path).unlink(missing_ok=True)
-
-    def assert_never_forbidden(self) -> None:
-        """It runs as system:kube-controller-manager: any 403 in its log is a controller its role does not cover
-        (tests.harness.forbidden_lines)."""
-        refused = forbidden_lines(self.logs())
-        assert not refused, "refused by RBAC:\n" + "\n".join(refused[:5])
 
 
 def now() -> str:
@@ -222,3 +158,24 @@ class LivePodCounter:
         else:
             self.live.add(uid)
         self.max = max(self.max, len(self.live))
+
+
+def serving_pod(
+    name: str, labels: dict[str, str], port: int = 8080, port_name: str = "http", **spec: Any
+) -> Obj:
+    """A pod whose container "c" serves on `port` (named `port_name`)."""
+    box = factories.container("c", "busybox", ports=[{"name": port_name, "containerPort": port}])
+    return factories.pod(name, labels, containers=[box], **spec)
+
+
+async def web_and_db_pods(client: Client, namespace: str) -> None:
+    """What the endpoint tests select from: pods "a" (app=web, ready, 10.251.0.1), "b" (app=web on port 9090, not
+    ready, 10.251.0.2) and "other" (app=db, ready, 10.251.0.3)."""
+    await client.create(PODS, serving_pod("a", {"app": "web"}), namespace)
+    await client.create(PODS, serving_pod("b", {"app": "web"}, port=9090), namespace)
+    await client.create(PODS, serving_pod("other", {"app": "db"}), namespace)
+    await client.patch(PODS, "a", pod_ready_status("10.251.0.1"), namespace, subresource="status")
+    await client.patch(
+        PODS, "b", pod_ready_status("10.251.0.2", ready=False), namespace, subresource="status"
+    )
+    await client.patch(PODS, "other", pod_ready_status("10.251.0.3"), namespace, subresource="status")

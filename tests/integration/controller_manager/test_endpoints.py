@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests import factories
-from tests.integration.controller_manager.helpers import pod_ready_status
+from tests.integration.controller_manager.helpers import pod_ready_status, web_and_db_pods
 from tests.polling import eventually
 from tests.resources import ENDPOINTS, PODS, SERVICES
 
 pytestmark = [pytest.mark.etcd]
-
-
-def pod(name, labels, port_name="http", port=8080):
-    box = factories.container("c", "busybox", ports=[{"name": port_name, "containerPort": port}])
-    return factories.pod(name, labels, containers=[box])
 
 
 async def test_endpoints_follow_readiness_and_labels(client, namespace, manager):
@@ -25,14 +19,7 @@ async def test_endpoints_follow_readiness_and_labels(client, namespace, manager)
         "spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]},
     }
     await client.create(SERVICES, svc, namespace)
-    await client.create(PODS, pod("a", {"app": "web"}), namespace)
-    await client.create(PODS, pod("b", {"app": "web"}, port=9090), namespace)
-    await client.create(PODS, pod("other", {"app": "db"}), namespace)
-    await client.patch(PODS, "a", pod_ready_status("10.251.0.1"), namespace, subresource="status")
-    await client.patch(
-        PODS, "b", pod_ready_status("10.251.0.2", ready=False), namespace, subresource="status"
-    )
-    await client.patch(PODS, "other", pod_ready_status("10.251.0.3"), namespace, subresource="status")
+    await web_and_db_pods(client, namespace)
 
     async def subsets():
         ep = await client.get(ENDPOINTS, "web", namespace)

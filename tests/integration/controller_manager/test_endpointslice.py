@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from apimachinery.resources import by_resource
-from tests import factories
-from tests.integration.controller_manager.helpers import pod_ready_status
+from tests.integration.controller_manager.helpers import pod_ready_status, serving_pod, web_and_db_pods
 from tests.polling import eventually
 from tests.resources import NODES, PODS, SERVICES
 
@@ -19,11 +18,6 @@ pytestmark = [pytest.mark.etcd]
 SLICES = by_resource("discovery.k8s.io", "endpointslices")
 assert SLICES is not None
 Obj = dict[str, Any]
-
-
-def pod(name: str, labels: dict[str, str], port: int = 8080, **spec: Any) -> Obj:
-    box = factories.container("c", "busybox", ports=[{"name": "http", "containerPort": port}])
-    return factories.pod(name, labels, containers=[box], **spec)
 
 
 def service(name: str, **spec: Any) -> Obj:
@@ -63,14 +57,7 @@ async def endpoints_by_pod(client, namespace: str, name: str) -> dict[str, tuple
 async def test_slices_follow_readiness_labels_and_termination(client, namespace, start_manager) -> None:
     start_manager("--controllers", "endpointslice")
     svc = await client.create(SERVICES, service("web"), namespace)
-    await client.create(PODS, pod("a", {"app": "web"}), namespace)
-    await client.create(PODS, pod("b", {"app": "web"}, port=9090), namespace)
-    await client.create(PODS, pod("other", {"app": "db"}), namespace)
-    await client.patch(PODS, "a", pod_ready_status("10.251.0.1"), namespace, subresource="status")
-    await client.patch(
-        PODS, "b", pod_ready_status("10.251.0.2", ready=False), namespace, subresource="status"
-    )
-    await client.patch(PODS, "other", pod_ready_status("10.251.0.3"), namespace, subresource="status")
+    await web_and_db_pods(client, namespace)
 
     expected = {
         "a": ("10.251.0.1", (8080,), True, True, False),
@@ -113,7 +100,7 @@ async def test_slices_follow_readiness_labels_and_termination(client, namespace,
     )
     # A terminating pod stays, not ready but serving (kube-proxy falls back to it when nothing else is ready).
     await client.create(NODES, {"apiVersion": "v1", "kind": "Node", "metadata": {"name": f"n-{namespace}"}})
-    bound = pod("c", {"app": "web"}, nodeName=f"n-{namespace}", terminationGracePeriodSeconds=300)
+    bound = serving_pod("c", {"app": "web"}, nodeName=f"n-{namespace}", terminationGracePeriodSeconds=300)
     await client.create(PODS, bound, namespace)
     await client.patch(PODS, "c", pod_ready_status("10.251.0.4"), namespace, subresource="status")
     await eventually(lambda: _has(endpoints_by_pod(client, namespace, "web"), "c"), what="c in a slice")
@@ -157,7 +144,7 @@ async def test_a_slice_holds_at_most_max_endpoints_and_churn_touches_one_slice(
     start_manager("--controllers", "endpointslice", "--max-endpoints-per-slice", "3")
     await client.create(SERVICES, service("many", clusterIP="None"), namespace)
     for i in range(7):
-        await client.create(PODS, pod(f"p{i}", {"app": "many"}), namespace)
+        await client.create(PODS, serving_pod(f"p{i}", {"app": "many"}), namespace)
         await client.patch(
             PODS, f"p{i}", pod_ready_status(f"10.251.1.{i + 1}"), namespace, subresource="status"
         )

@@ -87,33 +87,21 @@ async def test_orphan_keeps_dependents(client, namespace, manager):
     assert not child["metadata"].get("ownerReferences")
 
 
-async def test_deleting_a_deployment_cascades_to_replicasets_and_pods(client, namespace, manager):
+@pytest.mark.parametrize("propagation", ["Background", "Foreground"])
+async def test_deleting_a_deployment_cascades_to_replicasets_and_pods(
+    client, namespace, manager, propagation
+):
     await client.create(DEPLOYMENTS, deployment("gc", 3), namespace)
 
     async def pods(n):
         return len((await client.list(PODS, namespace))["items"]) == n
 
     await eventually(lambda: pods(3), what="3 pods")
-    await client.delete(DEPLOYMENTS, "gc", namespace, propagation_policy="Background")
+    await client.delete(DEPLOYMENTS, "gc", namespace, propagation_policy=propagation)
 
     async def all_gone():
-        rs = (await client.list(REPLICASETS, namespace))["items"]
-        return not rs and await pods(0)
-
-    await eventually(all_gone, what="replicasets and pods collected")
-
-
-async def test_foreground_deployment_deletion(client, namespace, manager):
-    await client.create(DEPLOYMENTS, deployment("fgd", 2), namespace)
-
-    async def pods(n):
-        return len((await client.list(PODS, namespace))["items"]) == n
-
-    await eventually(lambda: pods(2), what="2 pods")
-    await client.delete(DEPLOYMENTS, "fgd", namespace, propagation_policy="Foreground")
-
-    async def all_gone():
-        d = await exists(client, DEPLOYMENTS, "fgd", namespace)
+        # In the foreground the Deployment itself stays (deletionTimestamp set) until its dependents are gone.
+        d = await exists(client, DEPLOYMENTS, "gc", namespace)
         rs = (await client.list(REPLICASETS, namespace))["items"]
         return d is None and not rs and await pods(0)
 

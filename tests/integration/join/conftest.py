@@ -9,14 +9,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.components import Component
 from tests.harness import (
     CONTROLLER_MANAGER,
     ApiServer,
-    forbidden_lines,
     free_port,
-    start_component,
-    stop_process,
-    wait_until,
 )
 
 pytestmark = pytest.mark.etcd
@@ -27,29 +24,22 @@ CONTROLLERS = "csrapproving,csrsigning,bootstrapsigner,tokencleaner"
 @pytest.fixture(scope="module")
 def signer(apiserver: ApiServer) -> Iterator[Path]:
     """The controller-manager (CSR approver and signer, bootstrap signer, token cleaner); yields its log path."""
-    port = free_port()
     pki = apiserver.pki.dir
-    proc, log = start_component(
+    port = free_port()
+    m = Component(
         ["controller_manager", *apiserver.component_args(*CONTROLLER_MANAGER), "--port", str(port),
          "--controllers", CONTROLLERS, "--cluster-signing-cert-file", str(pki / "ca.crt"),
          "--cluster-signing-key-file", str(pki / "ca.key"), "--cluster-signing-duration", "2h"],
         "controller-manager",
+        port,
     )  # fmt: skip
     try:
-        try:
-            wait_until(
-                lambda: httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200,
-                20,
-                what="controller-manager healthy",
-            )
-        except TimeoutError as exc:
-            raise AssertionError(log.read_text(errors="replace")[-3000:]) from exc
-        yield log
+        m.wait_healthy()
+        yield m.log_path
+        m.stop()
+        m.assert_never_forbidden()
     finally:
-        stop_process(proc)
-        refused = forbidden_lines(log.read_text(errors="replace"))
-        log.unlink(missing_ok=True)
-    assert not refused, "the controller-manager was refused:\n" + "\n".join(refused[:5])
+        m.cleanup()
 
 
 @pytest.fixture(scope="module")

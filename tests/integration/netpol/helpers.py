@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.components import LogFile
 from tests.harness import REPO, ApiServer, free_port, netpol_identity, stop_process
 from tests.polling import wait_until
 
@@ -69,7 +70,7 @@ def agent_args(apiserver: ApiServer, node: str) -> list[str]:
 
 
 @dataclass
-class NetpolProc:
+class NetpolProc(LogFile):
     client_args: list[str]  # --kubeconfig PATH of its identity (agent_args), or an admin's in a benchmark
     node_names: list[str]
     extra: list[str] = field(default_factory=list)
@@ -146,13 +147,6 @@ class NetpolProc:
             text=True,
             timeout=60,
         )
-
-    def logs(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path else ""
-
-    def discard_log(self) -> None:
-        if self.log_path is not None and not os.environ.get("KUBELITE_KEEP_LOGS"):
-            self.log_path.unlink(missing_ok=True)
 
     def cleanup(self) -> None:
         """Stop, then remove every chain, rule and set of ours."""

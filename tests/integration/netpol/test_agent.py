@@ -104,13 +104,20 @@ def test_egress_to_a_named_port_of_selected_pods(node: NetnsNode) -> None:
     assert node.reach("a", server, 9090) == "refused"
 
 
-def test_a_killed_agent_leaves_its_rules_and_the_next_removes_what_is_stale(node: NetnsNode) -> None:
+def deny_all(node: NetnsNode) -> tuple[str, str, NetpolProc]:
+    """A namespace with pods "server" and "a", and a running agent enforcing a deny-all policy there:
+    (namespace, the server's address, the agent)."""
     ns = namespace(node)
     server = node.add_pod("server", 20, {"app": "server"}, ns)
     node.add_pod("a", 10, {}, ns, serve=False)
     agent = node.start_agent()
     create(node, ns, "deny", {"podSelector": {}})
     wait_until(lambda: node.reach("a", server, 8080) == "refused", 5, what="the deny")
+    return ns, server, agent
+
+
+def test_a_killed_agent_leaves_its_rules_and_the_next_removes_what_is_stale(node: NetnsNode) -> None:
+    ns, server, agent = deny_all(node)
     agent.stop(signal.SIGKILL)
     assert node.reach("a", server, 8080) == "refused"  # fail closed while no agent runs
     delete(node, ns, "deny")
@@ -129,12 +136,7 @@ def test_a_killed_agent_leaves_its_rules_and_the_next_removes_what_is_stale(node
 
 
 def test_one_agent_per_namespace_and_no_cleanup_under_a_live_one(node: NetnsNode) -> None:
-    ns = namespace(node)
-    server = node.add_pod("server", 20, {"app": "server"}, ns)
-    node.add_pod("a", 10, {}, ns, serve=False)
-    first = node.start_agent()
-    create(node, ns, "deny", {"podSelector": {}})
-    wait_until(lambda: node.reach("a", server, 8080) == "refused", 5, what="the deny")
+    _, server, first = deny_all(node)
     second = NetpolProc(
         first.client_args, first.node_names, lock_file=first.lock_file, path_prefix=first.path_prefix
     )

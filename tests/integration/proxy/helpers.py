@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.components import LogFile
 from tests.harness import KUBE_PROXY, REPO, ApiServer, free_port, start_component, stop_process
 from tests.polling import wait_until
 
@@ -54,7 +55,7 @@ def service_lines(namespace: str, name: str, text: str | None = None) -> list[st
 
 
 @dataclass
-class KubeProxyProc:
+class KubeProxyProc(LogFile):
     apiserver: ApiServer  # kube-proxy runs as system:kube-proxy on it
     mode: str = "iptables"
     extra: list[str] = field(default_factory=list)
@@ -111,21 +112,23 @@ class KubeProxyProc:
             self.proc.wait(5)
         self.proc = None
 
-    def logs(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path else ""
-
-    def discard_log(self) -> None:
-        if self.log_path is not None and not os.environ.get("KUBELITE_KEEP_LOGS"):
-            self.log_path.unlink(missing_ok=True)
-
     def cleanup(self) -> None:
         """Stop, then remove every rule, address, device and route of kube-proxy; restore route_localnet."""
         self.stop()
-        subprocess.run(
-            [sys.executable, "-m", "kube_proxy", "--cleanup"], cwd=REPO, capture_output=True, timeout=60
-        )
+        run_cleanup()
         ROUTE_LOCALNET.write_text(self.route_localnet_before)
         self.discard_log()
+
+
+def run_cleanup() -> subprocess.CompletedProcess[str]:
+    """`kube-proxy --cleanup` (it refuses, exit 1, while a kube-proxy holds the lock)."""
+    return subprocess.run(
+        [sys.executable, "-m", "kube_proxy", "--cleanup"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @contextlib.contextmanager

@@ -34,19 +34,6 @@ pytestmark = [pytest.mark.etcd, pytest.mark.timeout(120)]
 INJECTED = "-A KUBE-SERVICES -j ACCEPT"
 
 
-@pytest.fixture
-def api(apiserver: ApiServer) -> Iterator[httpx.Client]:
-    with apiserver.client(timeout=10) as c:
-        yield c
-
-
-@pytest.fixture
-def ns(api: httpx.Client) -> str:
-    name = f"kh-{uuid.uuid4().hex[:8]}"
-    assert api.post("/api/v1/namespaces", json={"metadata": {"name": name}}).status_code == 201
-    return name
-
-
 def put_raw(etcd: Etcd, key: str, obj: dict[str, Any]) -> None:
     """Straight into etcd with etcdctl: no validation, no admission."""
     obj["metadata"].setdefault("uid", str(uuid.uuid4()))

@@ -12,9 +12,7 @@ import json
 import re
 import socket
 import subprocess
-import sys
 import threading
-import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -24,12 +22,13 @@ import httpx
 import pytest
 
 from kube_proxy import netif
-from tests.harness import REPO, ApiServer
+from tests.harness import ApiServer
 from tests.integration.proxy.helpers import (
     KubeProxyProc,
     local_address,
     need_iptables,
     our_lines,
+    run_cleanup,
     service_lines,
 )
 from tests.polling import wait_until
@@ -37,19 +36,6 @@ from tests.polling import wait_until
 pytestmark = [pytest.mark.etcd, pytest.mark.timeout(120)]
 
 Obj = dict[str, Any]
-
-
-@pytest.fixture
-def api(apiserver: ApiServer) -> Iterator[httpx.Client]:
-    with apiserver.client(timeout=10) as c:
-        yield c
-
-
-@pytest.fixture
-def ns(api: httpx.Client) -> str:
-    name = f"kp-{uuid.uuid4().hex[:8]}"
-    assert api.post("/api/v1/namespaces", json={"metadata": {"name": name}}).status_code == 201
-    return name
 
 
 @pytest.fixture
@@ -225,13 +211,7 @@ def test_restart_after_kill_rewrites_rules_and_cleanup_removes_everything(
     )
     assert any(x.startswith("-A PREROUTING") and "KUBE-SERVICES" in x for x in our_lines())
     proxy.kill()
-    out = subprocess.run(
-        [sys.executable, "-m", "kube_proxy", "--cleanup"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    out = run_cleanup()
     assert out.returncode == 0, out.stderr
     assert our_lines() == []
     assert subprocess.run(["ip", "link", "show", netif.GUARD_DEVICE], capture_output=True).returncode != 0
@@ -242,13 +222,7 @@ def test_cleanup_refuses_while_a_kube_proxy_runs(api: httpx.Client, ns: str, pro
     _service(api, ns, "guarded")
     _endpoints(api, ns, "guarded", ["10.244.80.2"])
     wait_until(lambda: any("DNAT" in x for x in service_lines(ns, "guarded")), 10, what="rules")
-    out = subprocess.run(
-        [sys.executable, "-m", "kube_proxy", "--cleanup"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    out = run_cleanup()
     assert out.returncode == 1 and "holds the lock" in out.stderr
     assert subprocess.run(["ip", "link", "show", netif.GUARD_DEVICE], capture_output=True).returncode == 0
     assert any("DNAT" in x for x in service_lines(ns, "guarded"))
@@ -270,13 +244,7 @@ def test_a_second_kube_proxy_waits_for_the_first_then_takes_over(
         # ... and the second takes over and writes them again.
         wait_until(second.healthy, 15, what="second one healthy")
         wait_until(lambda: any("DNAT" in x for x in service_lines(ns, "shared")), 10, what="rules rewritten")
-        refused = subprocess.run(
-            [sys.executable, "-m", "kube_proxy", "--cleanup"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        refused = run_cleanup()
         assert refused.returncode == 1
         assert second.stop() == 0
         assert our_lines() == []

@@ -1,6 +1,6 @@
 """Fixtures for the client-library suites: one apiserver per module with a small watch cache (so that a watch
 from an old resourceVersion gets 410 Gone after a few writes), a namespace of its own for every test, and the
-official Python client as the admin (`api_client`, and its `core`, `apps` and `events` APIs)."""
+official Python client as the admin (its `core`, `apps` and `events` APIs; `api_client` is in tests/integration/conftest.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from kubernetes import client, config
+from kubernetes import client
 
 from tests.harness import ApiServer, Etcd, running_apiserver
 from tests.integration.kubectl.kube import purge_namespace
@@ -36,15 +36,6 @@ def ns(http: httpx.Client) -> Iterator[str]:
     assert r.status_code == 201, r.text
     yield name
     purge_namespace(http, name)
-
-
-@pytest.fixture(scope="module")
-def api_client(apiserver: ApiServer) -> Iterator[client.ApiClient]:
-    configuration = client.Configuration()
-    # The admin kubeconfig: the cluster CA and a client certificate in system:masters.
-    config.load_kube_config(config_file=str(apiserver.admin_kubeconfig), client_configuration=configuration)
-    with client.ApiClient(configuration) as api:
-        yield api
 
 
 @pytest.fixture

@@ -4,24 +4,11 @@ AppsV1Api."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from kubernetes import client, watch
-from kubernetes import config as kube_config
 from kubernetes.client.rest import ApiException
 
-from tests.harness import ApiServer
-
 pytestmark = pytest.mark.etcd
-
-
-@pytest.fixture(scope="module")
-def api_client(apiserver: ApiServer) -> Iterator[client.ApiClient]:
-    config = client.Configuration()
-    kube_config.load_kube_config(config_file=str(apiserver.admin_kubeconfig), client_configuration=config)
-    with client.ApiClient(config) as api:
-        yield api
 
 
 def test_hpa_v1_and_v2_and_scale(api_client: client.ApiClient, ns: str) -> None:

@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from subprocess import Popen
+import asyncio
+import contextlib
 from typing import Any
-
-import httpx
 
 from apimachinery.client import Client
 from apimachinery.errors import StatusError
 from apimachinery.resources import ResourceInfo
-from tests.harness import (
-    CONTROLLER_MANAGER,
-    ApiServer,
-    forbidden_lines,
-    free_port,
-    start_component,
-    stop_process,
-)
+from tests import components, factories
+from tests.components import Component
+from tests.harness import ApiServer
 from tests.integration.controller_manager.helpers import now
-from tests.polling import wait_until
 from tests.resources import EVENTS, PODS
 
 Obj = dict[str, Any]
@@ -30,61 +22,35 @@ Obj = dict[str, Any]
 MANAGER_ARGS = ["--job-pod-failure-backoff", "1s"]
 
 
-class Process:
-    """A component started with `python -m`; stopped by PID (SIGTERM, or SIGKILL with `kill()`)."""
+class PodWatch:
+    """Inside `async with`: a watch of the namespace's pods from the moment it is entered; `seen(type, pod)` is
+    called for each event."""
 
-    def __init__(self, args: list[str], name: str, port: int | None = None) -> None:
-        self.port = port
-        self.proc: Popen[bytes] | None
-        self.proc, self.log_path = start_component(args, name)
+    def __init__(self, client: Client, ns: str) -> None:
+        self.client, self.ns = client, ns
+        self._task: asyncio.Task[None] | None = None
 
-    def logs(self) -> str:
-        return Path(self.log_path).read_text(errors="replace")
+    async def __aenter__(self) -> Any:
+        listed = await self.client.list(PODS, self.ns)
+        self._task = asyncio.create_task(self._run(listed["metadata"]["resourceVersion"]))
+        return self
 
-    def wait_healthy(self) -> None:
-        assert self.port is not None
-        wait_until(
-            lambda: (
-                self.alive()
-                and httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200
-            ),
-            20,
-            what="component /healthz",
-        )
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
 
-    def alive(self) -> bool:
-        assert self.proc is not None
-        if self.proc.poll() is not None:
-            raise AssertionError(f"component exited:\n{self.logs()[-3000:]}")
-        return True
+    async def _run(self, rv: str) -> None:
+        async for etype, pod in self.client.watch(PODS, self.ns, resource_version=rv):
+            self.seen(etype, pod)
 
-    def kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(5)
-
-    def stop(self) -> None:
-        stop_process(self.proc)
-        self.proc = None
-        Path(self.log_path).unlink(missing_ok=True)
-
-    def assert_never_forbidden(self) -> None:
-        """Any 403 in the component's log fails the tests that ran it (tests.harness.forbidden_lines)."""
-        refused = forbidden_lines(self.logs())
-        assert not refused, "refused by RBAC:\n" + "\n".join(refused[:5])
+    def seen(self, etype: str, pod: Obj) -> None:
+        raise NotImplementedError
 
 
-def start_manager(cluster: ApiServer, *args: str) -> Process:
-    """The controller-manager as system:kube-controller-manager (its bootstrap role, nothing more)."""
-    port = free_port()
-    m = Process(
-        ["controller_manager", *cluster.component_args(*CONTROLLER_MANAGER), "--root-ca-file", cluster.ca_file,
-         "--port", str(port), *MANAGER_ARGS, *args],
-        "cm",
-        port,
-    )  # fmt: skip
-    m.wait_healthy()
-    return m
+def start_manager(cluster: ApiServer, *args: str) -> Component:
+    return components.start_manager(cluster, *MANAGER_ARGS, *args)
 
 
 async def finish(
@@ -162,6 +128,14 @@ def job(name: str, restart: str = "Never", **spec: Any) -> Obj:
             **spec,
         },
     }
+
+
+def rc(name: str, replicas: int, **spec: Any) -> Obj:
+    """A ReplicationController of pods labelled app=<name>: the ReplicaSet of the same name, as v1, with no
+    selector (it defaults from the template's labels) unless `spec` gives one (a label map)."""
+    rs = factories.replicaset(name, replicas, pod_spec={"terminationGracePeriodSeconds": 0})
+    rs_spec = {k: v for k, v in rs["spec"].items() if k != "selector"}
+    return {**rs, "apiVersion": "v1", "kind": "ReplicationController", "spec": {**rs_spec, **spec}}
 
 
 def workload(kind: str, name: str, image: str = "busybox:1", **spec: Any) -> Obj:

@@ -5,26 +5,14 @@ running so that every status the client reads back is one a controller wrote (it
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from kubernetes import client, utils
-from kubernetes import config as kube_config
 from kubernetes.client.rest import ApiException
 
-from tests.harness import ApiServer
 from tests.polling import eventually
 
 pytestmark = [pytest.mark.etcd, pytest.mark.timeout(90)]
-
-
-@pytest.fixture(scope="module")
-def api_client(cluster: ApiServer) -> Iterator[client.ApiClient]:
-    config = client.Configuration()
-    # The admin kubeconfig: the cluster CA and a client certificate in system:masters.
-    kube_config.load_kube_config(config_file=str(cluster.admin_kubeconfig), client_configuration=config)
-    with client.ApiClient(config) as api:
-        yield api
 
 
 def name() -> str:

@@ -5,30 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.workloads.helpers import get_or_none, job, pods_of, workload
+from tests.integration.workloads.helpers import get_or_none, job, pods_of, rc, workload
 from tests.polling import eventually
 from tests.resources import DAEMONSETS, JOBS, PODS, RCS, STATEFULSETS
 
 pytestmark = [pytest.mark.etcd, pytest.mark.timeout(90)]
-
-
-def rc(name, replicas):
-    labels = {"app": name}
-    return {
-        "apiVersion": "v1",
-        "kind": "ReplicationController",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": replicas,
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {
-                    "containers": [{"name": "c", "image": "busybox:1"}],
-                    "terminationGracePeriodSeconds": 0,
-                },
-            },
-        },
-    }
 
 
 async def ready_replicas(client, ns, name, n):

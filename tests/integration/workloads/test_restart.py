@@ -8,65 +8,35 @@ Its own module (and so its own cluster): no other manager may run meanwhile.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import pytest
 
-from tests.integration.workloads.helpers import job, workload
+from tests.integration.workloads.helpers import PodWatch, job, rc, workload
 from tests.polling import eventually
 from tests.resources import DAEMONSETS, JOBS, PODS, RCS, STATEFULSETS
 
 pytestmark = [pytest.mark.etcd, pytest.mark.slow, pytest.mark.timeout(180)]
 
 
-class Creations:
+class Creations(PodWatch):
     """From a watch: every pod uid ever created in the namespace, and how many were deleted."""
 
     def __init__(self, client, ns):
-        self.client, self.ns = client, ns
+        super().__init__(client, ns)
         self.created: set[str] = set()
         self.deleted = 0
-        self._task = None
 
-    async def __aenter__(self):
-        listed = await self.client.list(PODS, self.ns)
-        self._task = asyncio.create_task(self._run(listed["metadata"]["resourceVersion"]))
-        return self
-
-    async def __aexit__(self, *exc):
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-
-    async def _run(self, rv):
-        async for etype, pod in self.client.watch(PODS, self.ns, resource_version=rv):
-            if etype == "ADDED":
-                self.created.add(pod["metadata"]["uid"])
-            elif etype == "DELETED" or pod["metadata"].get("deletionTimestamp"):
-                self.deleted += 1
-
-
-def rc(name, replicas):
-    labels = {"app": name}
-    return {
-        "apiVersion": "v1",
-        "kind": "ReplicationController",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": replicas,
-            "selector": labels,
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {"containers": [{"name": "c", "image": "busybox:1"}]},
-            },
-        },
-    }
+    def seen(self, etype, pod):
+        if etype == "ADDED":
+            self.created.add(pod["metadata"]["uid"])
+        elif etype == "DELETED" or pod["metadata"].get("deletionTimestamp"):
+            self.deleted += 1
 
 
 CASES = {
     # kind: (resource, object, pods wanted)
     "Job": (JOBS, lambda: job("j", parallelism=200, completions=200), 200),
-    "ReplicationController": (RCS, lambda: rc("r", 200), 200),
+    "ReplicationController": (RCS, lambda: rc("r", 200, selector={"app": "r"}), 200),
     "StatefulSet": (
         STATEFULSETS,
         lambda: workload("StatefulSet", "s", replicas=100, podManagementPolicy="Parallel"),

@@ -4,53 +4,38 @@ down to a partition, OnDelete, Parallel pod management, and the status kubectl's
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-
 import pytest
 
 from apimachinery.workloads import CONTROLLER_REVISION_HASH, POD_INDEX_LABEL, STATEFULSET_POD_NAME
-from tests.integration.workloads.helpers import pods_of, workload
+from tests.integration.workloads.helpers import PodWatch, pods_of, workload
 from tests.polling import eventually
 from tests.resources import EVENTS, PODS, STATEFULSETS
 
 pytestmark = [pytest.mark.etcd, pytest.mark.timeout(120)]
 
 
-class PodLog:
+class PodLog(PodWatch):
     """Records, from a watch, the order in which pods are created, become ready and get deleted."""
 
     def __init__(self, client, ns):
-        self.client, self.ns = client, ns
+        super().__init__(client, ns)
         self.events: list[tuple[str, str]] = []
         self._ready: set[str] = set()
-        self._task = None
 
-    async def __aenter__(self):
-        listed = await self.client.list(PODS, self.ns)
-        self._task = asyncio.create_task(self._run(listed["metadata"]["resourceVersion"]))
-        return self
-
-    async def __aexit__(self, *exc):
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-
-    async def _run(self, rv):
-        async for etype, pod in self.client.watch(PODS, self.ns, resource_version=rv):
-            name = pod["metadata"]["name"]
-            if etype == "ADDED":
-                self.events.append(("created", name))
-            elif etype == "DELETED" or pod["metadata"].get("deletionTimestamp"):
-                if ("deleted", name) != (self.events[-1] if self.events else None):
-                    self.events.append(("deleted", name))
-                self._ready.discard(name)
-            ready = any(
-                c["type"] == "Ready" and c["status"] == "True" for c in pod["status"].get("conditions", [])
-            )
-            if ready and name not in self._ready and not pod["metadata"].get("deletionTimestamp"):
-                self._ready.add(name)
-                self.events.append(("ready", name))
+    def seen(self, etype, pod):
+        name = pod["metadata"]["name"]
+        if etype == "ADDED":
+            self.events.append(("created", name))
+        elif etype == "DELETED" or pod["metadata"].get("deletionTimestamp"):
+            if ("deleted", name) != (self.events[-1] if self.events else None):
+                self.events.append(("deleted", name))
+            self._ready.discard(name)
+        ready = any(
+            c["type"] == "Ready" and c["status"] == "True" for c in pod["status"].get("conditions", [])
+        )
+        if ready and name not in self._ready and not pod["metadata"].get("deletionTimestamp"):
+            self._ready.add(name)
+            self.events.append(("ready", name))
 
     def of(self, kind):
         return [n for k, n in self.events if k == kind]

@@ -53,15 +53,20 @@ def test_rollout_progress_then_complete():
     assert ds.deployment_complete(d, status)
 
 
-def test_progress_deadline_exceeded():
-    stale = format_time(AT - timedelta(seconds=700))
-    cond = {
+def progressing_since(seconds: int) -> dict:
+    """Progressing=True (ReplicaSetUpdated), last updated and changed `seconds` before AT."""
+    then = format_time(AT - timedelta(seconds=seconds))
+    return {
         "type": "Progressing",
         "status": "True",
         "reason": ds.RS_UPDATED,
-        "lastUpdateTime": stale,
-        "lastTransitionTime": stale,
+        "lastUpdateTime": then,
+        "lastTransitionTime": then,
     }
+
+
+def test_progress_deadline_exceeded():
+    cond = progressing_since(700)
     d = deployment(
         2,
         1,
@@ -82,14 +87,7 @@ def test_progress_deadline_exceeded():
 
 
 def test_requeue_after_counts_down_to_deadline():
-    t = format_time(AT - timedelta(seconds=100))
-    cond = {
-        "type": "Progressing",
-        "status": "True",
-        "reason": ds.RS_UPDATED,
-        "lastUpdateTime": t,
-        "lastTransitionTime": t,
-    }
+    cond = progressing_since(100)
     d = deployment(2, progressDeadlineSeconds=120)
     after = ds.requeue_after(d, {"conditions": [cond], "replicas": 2}, AT)
     assert after == 21.0

@@ -1,0 +1,150 @@
+"""What the controllers that own pods share: which known owner controls an object (`owner_key`), the pod handlers
+of a controller that counts its creates and deletes with expectations (`PodOwnerController`), and the writes that
+adopt and release pods (`claim_pods`, `patch_pod_metadata`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from apimachinery.client import Client
+from apimachinery.errors import StatusError, is_conflict, is_forbidden, is_not_found
+from apimachinery.informer import Informer, Store
+from apimachinery.labels import Selector, from_label_selector
+from apimachinery.resources import ResourceInfo
+from controller_manager import replicaset_util
+from controller_manager.base import PODS, Controller
+from controller_manager.expectations import Expectations
+from controller_manager.podutil import controller_ref, is_terminating, key_of
+
+Obj = dict[str, Any]
+
+# The events of a controller that creates and deletes what it owns (upstream's controller_utils reasons).
+SUCCESSFUL_CREATE = "SuccessfulCreate"
+FAILED_CREATE = "FailedCreate"
+SUCCESSFUL_DELETE = "SuccessfulDelete"
+FAILED_DELETE = "FailedDelete"
+
+
+def namespace_terminating(result: object) -> bool:
+    """Whether `result` is the 403 of a create in a namespace being deleted (nothing to report or retry)."""
+    if not isinstance(result, StatusError) or not is_forbidden(result):
+        return False
+    return any(c.get("reason") == "NamespaceTerminating" for c in result.details.get("causes") or [])
+
+
+def owner_key(obj: Obj, kind: str, owners: Store) -> str | None:
+    """The key of the `kind` object in `owners` that controls `obj`: None when its controller is of another kind,
+    or is not in the cache with the uid the reference names (a deleted and re-created owner is another owner)."""
+    ref = controller_ref(obj)
+    if not ref or ref.get("kind") != kind:
+        return None
+    key = f"{obj['metadata'].get('namespace')}/{ref.get('name')}"
+    owner = owners.get(key)
+    return key if owner is not None and owner["metadata"].get("uid") == ref.get("uid") else None
+
+
+async def patch_pod_metadata(client: Client, pod: Obj, metadata: Obj) -> Obj | None:
+    """Patch `metadata` (owner references, finalizers) into `pod` at the version we saw; None when the pod is
+    gone or changed meanwhile (the next sync sees the new state)."""
+    body = {"metadata": {**metadata, "resourceVersion": pod["metadata"].get("resourceVersion")}}
+    try:
+        return await client.patch(PODS, pod["metadata"]["name"], body, pod["metadata"]["namespace"])  # type: ignore[no-any-return]
+    except StatusError as err:
+        if not (is_not_found(err) or is_conflict(err)):
+            raise
+        return None
+
+
+async def claim_pods(
+    client: Client,
+    resource: ResourceInfo,
+    owner: Obj,
+    adopt: list[Obj],
+    release: list[Obj],
+    *,
+    adopt_metadata: Callable[[Obj], Obj] | None = None,
+) -> list[Obj]:
+    """Adopt the orphans `adopt` and release the pods `release` (as `replicaset_util.classify_pods` split them);
+    returns the adopted pods. `adopt_metadata(pod)` adds to the owner references an adopted pod gets.
+
+    Adopts only if the owner still exists as we know it (a fresh read, not the cache) and is not being deleted:
+    otherwise we could claim pods for an owner that is already gone, and the garbage collector would delete them.
+    A pod gone or changed meanwhile is skipped (the next sync sees the new state)."""
+    adopted = []
+    if adopt and await _still_there(client, resource, owner):
+        for pod in adopt:
+            metadata = {"ownerReferences": replicaset_util.owner_refs_with_controller(pod, owner)}
+            if adopt_metadata is not None:
+                metadata |= adopt_metadata(pod)
+            if patched := await patch_pod_metadata(client, pod, metadata):
+                adopted.append(patched)
+    for pod in release:
+        refs = replicaset_util.owner_refs_without(pod, owner["metadata"]["uid"])
+        await patch_pod_metadata(client, pod, {"ownerReferences": refs or None})
+    return adopted
+
+
+async def _still_there(client: Client, resource: ResourceInfo, owner: Obj) -> bool:
+    try:
+        fresh = await client.get(resource, owner["metadata"]["name"], owner["metadata"]["namespace"])
+    except StatusError as err:
+        if is_not_found(err):
+            return False
+        raise
+    return bool(fresh["metadata"].get("uid") == owner["metadata"]["uid"] and not is_terminating(fresh))
+
+
+class PodOwnerController(Controller):
+    """A controller of `kind` objects (held by `owner_informer`) that create pods and count them in
+    `expectations`. Its pod handlers only enqueue owner keys, and tell the expectations what the cache has
+    caught up with; an orphan that changes wakes every owner in its namespace that selects it (to adopt it)."""
+
+    kind: str
+    owner_informer: Informer
+    expectations: Expectations
+
+    def selector(self, owner: Obj) -> Selector:
+        """The owner's pod selector; ValueError when it is invalid."""
+        return from_label_selector((owner.get("spec") or {}).get("selector"))
+
+    def _owner_key(self, obj: Obj) -> str | None:
+        return owner_key(obj, self.kind, self.owner_informer.store)
+
+    def _enqueue_matching(self, pod: Obj) -> None:
+        ns = pod["metadata"].get("namespace") or ""
+        labels = pod["metadata"].get("labels") or {}
+        for owner in self.owner_informer.store.by_index("namespace", ns):
+            try:
+                if self.selector(owner).matches(labels):
+                    self.enqueue(key_of(owner))
+            except ValueError:
+                continue  # an invalid selector selects nothing
+
+    def _on_pod_add(self, pod: Obj) -> None:
+        key = self._owner_key(pod)
+        if key is not None:
+            self.expectations.creation_observed(key)
+            if is_terminating(pod):
+                self.expectations.deletion_observed(key, key_of(pod))
+            self.enqueue(key)
+        elif controller_ref(pod) is None:
+            self._enqueue_matching(pod)
+
+    def _on_pod_update(self, old: Obj, new: Obj) -> None:
+        key, old_key = self._owner_key(new), self._owner_key(old)
+        if key is not None and is_terminating(new):
+            # A graceful delete shows up as deletionTimestamp long before the DELETED event.
+            self.expectations.deletion_observed(key, key_of(new))
+        if old_key is not None and old_key != key:
+            self.enqueue(old_key)
+        if key is not None:
+            self.enqueue(key)
+        elif controller_ref(new) is None:
+            self._enqueue_matching(new)
+
+    def _on_pod_delete(self, pod: Obj) -> None:
+        key = self._owner_key(pod)
+        if key is not None:
+            self.expectations.deletion_observed(key, key_of(pod))
+            self.enqueue(key)
