@@ -19,6 +19,7 @@ import ipaddress
 import logging
 import socket
 import urllib.parse
+from collections.abc import Callable
 
 from apimachinery.client import Client
 from apimachinery.component import (
@@ -128,6 +129,43 @@ def informers(factory: InformerFactory) -> tuple[Informer, Informer, Informer, I
     return services, slices, pods, endpoints
 
 
+async def serve_health_and_metrics(
+    args: argparse.Namespace,
+    address: str,
+    healthy: Callable[[], bool],
+    ready: Callable[[], bool],
+    metrics: DNSMetrics,
+) -> list[asyncio.Server]:
+    """/healthz (every informer still runs: one that died would leave the answers stale for good), /readyz and
+    /metrics on --health-bind-address:--metrics-port, and on the advertised address too, where the Service's
+    `metrics` port leads. Plain HTTP beyond loopback, as CoreDNS's :9153 upstream: kube-dns has no secure metrics
+    port yet (a follow-up); every other component's plain port is loopback-only (apimachinery/secureserving.py)."""
+    health = [
+        await serve_health(
+            args.health_bind_address,
+            args.metrics_port,
+            healthy,
+            metrics.registry,
+            readyz=ready,
+            plain_beyond_loopback=True,
+        )
+    ]
+    metrics_port = health[0].sockets[0].getsockname()[1]
+    if (
+        address != args.health_bind_address
+        and not ipaddress.ip_address(args.health_bind_address).is_unspecified
+    ):
+        sock = bind_socket(address, metrics_port, socket.SOCK_STREAM)
+        health.append(
+            await serve_health(
+                "", 0, None, metrics.registry, readyz=ready, sock=sock, plain_beyond_loopback=True
+            )
+        )
+    log.info("serving /healthz, /readyz and /metrics", extra={"address": args.health_bind_address,
+                                                                "port": metrics_port})  # fmt: skip
+    return health
+
+
 async def amain(args: argparse.Namespace) -> None:
     metrics = DNSMetrics()
     client = client_from_args(args, user_agent="kube-dns")
@@ -162,33 +200,8 @@ async def amain(args: argparse.Namespace) -> None:
             metrics.cache_objects.labels(name).set(len(inf.store))
         return all(inf.has_synced for inf in (services, slices, pods))
 
-    # /healthz: every informer still runs (one that died would leave the answers stale for good).
-    # Plain HTTP beyond loopback, as CoreDNS's :9153 upstream: kube-dns has no secure metrics port yet (a
-    # follow-up); every other component's plain port is loopback-only (apimachinery/secureserving.py).
-    health = [
-        await serve_health(
-            args.health_bind_address,
-            args.metrics_port,
-            factory.running,
-            metrics.registry,
-            readyz=ready,
-            plain_beyond_loopback=True,
-        )
-    ]
+    health = await serve_health_and_metrics(args, address, factory.running, ready, metrics)
     metrics_port = health[0].sockets[0].getsockname()[1]
-    if (
-        address != args.health_bind_address
-        and not ipaddress.ip_address(args.health_bind_address).is_unspecified
-    ):
-        # The Service's `metrics` port leads to the advertised address: serve /metrics there too.
-        sock = bind_socket(address, metrics_port, socket.SOCK_STREAM)
-        health.append(
-            await serve_health(
-                "", 0, None, metrics.registry, readyz=ready, sock=sock, plain_beyond_loopback=True
-            )
-        )
-    log.info("serving /healthz, /readyz and /metrics", extra={"address": args.health_bind_address,
-                                                                "port": metrics_port})  # fmt: skip
     publisher = None
     if args.publish:
         target = Target(address, server.port, metrics_port)
