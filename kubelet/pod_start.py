@@ -39,10 +39,13 @@ EventFn = Callable[[dict[str, Any], str, str, str], None]
 
 @dataclass
 class SyncPass:
-    """What one sync learns on its way: the containers' waiting reasons, and when it wants to run again."""
+    """What one sync learns on its way: the containers' waiting reasons, when it wants to run again, and the
+    containers it created or started (the only ones whose state it must read again)."""
 
     waiting: dict[str, tuple[str, str]] = field(default_factory=dict)
     requeue: float | None = None
+    touched: list[str] = field(default_factory=list)
+    sandbox_failed: bool = False  # a new sandbox's network could not be set up (it is gone)
 
     def wake_in(self, seconds: float) -> None:
         self.requeue = seconds if self.requeue is None else min(self.requeue, seconds)
@@ -65,7 +68,6 @@ class PodStarter:
     service_env: MasterServiceEnv
 
     async def _create_sandbox(self, pod: dict[str, Any], attempt: int) -> ContainerInfo:
-        uid = pod["metadata"]["uid"]
         image = self.config.pause_image
         args = dict(
             name=spec.sandbox_name(pod, attempt),
@@ -84,13 +86,17 @@ class PodStarter:
         sandbox = await self.runtime.inspect(sandbox_id)
         if sandbox is None or not sandbox.running:
             raise RuntimeFailure("pause container exited at once")
+        return sandbox
+
+    async def _wire_sandbox(self, pod: dict[str, Any], sandbox: ContainerInfo) -> str:
+        """The started sandbox's network (CNI ADD); its pod IP. A sandbox that cannot be wired is removed."""
         try:
             pod_ip = await self.network.setup(pod, sandbox)
         except Exception:
-            await self.runtime.remove(sandbox_id)
+            await self.runtime.remove(sandbox.id)
             raise
-        self.pod_ips[uid] = pod_ip
-        return sandbox
+        self.pod_ips[pod["metadata"]["uid"]] = pod_ip
+        return pod_ip
 
     async def _prepare(
         self, pod: dict[str, Any], start: Start, sandbox: ContainerInfo, pod_ip: str | None, run: SyncPass
@@ -109,22 +115,37 @@ class PodStarter:
         self, pod: dict[str, Any], name: str, args: dict[str, Any], run: SyncPass
     ) -> bool:
         """Create and start one container. False (and a waiting reason) when it could not be created."""
+        container_id = await self._create_container(pod, name, args, run)
+        if container_id is None:
+            return False
+        await self._start_container(pod, name, container_id)
+        return True
+
+    async def _create_container(
+        self, pod: dict[str, Any], name: str, args: dict[str, Any], run: SyncPass
+    ) -> str | None:
+        """Create one container (not started); its id. None (and a waiting reason) when it could not be created."""
         image = args.pop("image")
         try:
             container_id = await self.runtime.create(image, **args)
+            run.touched.append(container_id)
         except RuntimeFailure as exc:
             run.waiting[name] = ("CreateContainerError", str(exc))
             self.event(pod, "Warning", "Failed", f"Error: {exc}")
             run.wake_in(5.0)
-            return False
+            return None
         self.event(pod, "Normal", "Created", f"Created container {name}")
+        return container_id
+
+    async def _start_container(self, pod: dict[str, Any], name: str, container_id: str) -> None:
+        """Start a created container. One that fails to start exists, exited: the restart policy and back-off
+        take it from there."""
         try:
             await self.runtime.start(container_id)
         except RuntimeFailure as exc:
             self.event(pod, "Warning", "Failed", f"Error: failed to start container {name}: {exc}")
-            return True  # it exists, exited: the restart policy and back-off take it from here
+            return
         self.event(pod, "Normal", "Started", f"Started container {name}")
-        return True
 
     async def _image_ready(self, pod: dict[str, Any], c: dict[str, Any], run: SyncPass) -> bool:
         result = await self.images.ensure(
@@ -183,6 +204,10 @@ class PodStarter:
         for reason, message in warnings:
             self.event(pod, "Warning", reason, message)
         return args
+
+    def _write_hosts(self, pod: dict[str, Any], pod_ip: str) -> None:
+        """The pod's /etc/hosts with its IP, once its network is set up (its containers were created before)."""
+        pod_dns.write_hosts(spec.pod_dir(self.config.root_dir, pod), pod, pod_ip, self.config.cluster_domain)
 
     def _make_volume_dirs(self, pod: dict[str, Any], local_claims: dict[str, str]) -> None:
         """The pod's emptyDir directories (mode 0777, as the kubelet makes them: any user of the pod writes there)
