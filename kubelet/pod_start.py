@@ -1,6 +1,10 @@
 """Starting a pod's containers (kubelet/pod_sync.py decides which): the sandbox with its network, each
 container's image, volume directories and Docker create arguments, then create and start, with the waiting
-reason and the time to look again when a step cannot finish yet."""
+reason and the time to look again when a step cannot finish yet.
+
+A new sandbox's network (CNI ADD) is set up while its app containers are created, as creating needs no network;
+they start once it is done and the pod IP is in the pod's /etc/hosts. Init containers, and containers whose env
+holds the pod IP, are created after it."""
 
 from __future__ import annotations
 
@@ -20,10 +24,10 @@ from apimachinery.errors import StatusError
 from kubelet import pod_dns
 from kubelet.claims import ClaimError, ClaimVolumes
 from kubelet.config import KubeletConfig
-from kubelet.env import container_env
+from kubelet.env import container_env, uses_pod_ip
 from kubelet.images import ImageManager
 from kubelet.network.pod_network import PodNetwork
-from kubelet.pod_actions import Start
+from kubelet.pod_actions import PodActions, Start
 from kubelet.runtime import spec
 from kubelet.runtime.docker import ContainerInfo, DockerRuntime, ImageMissing, RuntimeFailure
 from kubelet.runtime.mounts import MountError
@@ -234,3 +238,76 @@ class PodStarter:
                 ownership.set_volume_ownership(path, group, policy)
             except OSError as exc:
                 raise MountError(f'fsGroup ownership of volume "{name}" failed: {exc}') from exc
+
+    # -- a new sandbox: its containers created while its network is set up ------------------------------------
+
+    def _sandbox_failed(self, pod: dict[str, Any], exc: Exception) -> None:
+        self.event(pod, "Warning", "FailedCreatePodSandBox", f"Failed to create pod sandbox: {exc}")
+        log.warning("sandbox for %s failed: %s", pod["metadata"]["name"], exc)
+
+    async def _wired(self, pod: dict[str, Any], sandbox: ContainerInfo, run: SyncPass) -> str | None:
+        """Wire the new sandbox's network; its pod IP, or None when that failed (the sandbox is gone then)."""
+        try:
+            return await self._wire_sandbox(pod, sandbox)
+        except Exception as exc:
+            self._sandbox_failed(pod, exc)
+            run.sandbox_failed = True
+            return None
+
+    async def _ready(
+        self,
+        pod: dict[str, Any],
+        starts: list[Start],
+        sandbox: ContainerInfo,
+        pod_ip: str | None,
+        run: SyncPass,
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """(name, create arguments) of the containers that can be created now. Their files and links are made one
+        container at a time (they share the pod's); Docker then creates (and starts) them at once (init containers
+        come one at a time anyway)."""
+        ready = []
+        for start in starts:
+            args = await self._prepare(pod, start, sandbox, pod_ip, run)
+            if args is not None:
+                ready.append((start.spec["name"], args))
+        return ready
+
+    @staticmethod
+    def _create_before_wired(actions: PodActions) -> bool:
+        """Whether a new sandbox's containers may be created while its network is set up: app containers whose
+        environment does not hold the pod IP (creating needs no network; starting waits for it, as the IP in
+        /etc/hosts does). An init container waits: it may look at the network as soon as it runs."""
+        return all(not start.init and not uses_pod_ip(start.spec) for start in actions.start)
+
+    async def _start_beside_wiring(
+        self, pod: dict[str, Any], sandbox: ContainerInfo, starts: list[Start], run: SyncPass
+    ) -> bool:
+        """Make and create the containers while the new sandbox's network is set up (CNI ADD), then, the pod IP
+        written into the pod's /etc/hosts, start them. When the network fails, the created containers go with
+        the sandbox. True when a container was created."""
+        made, pod_ip = await asyncio.gather(
+            self._create_all(pod, starts, sandbox, run),
+            self._wired(pod, sandbox, run),
+            return_exceptions=True,
+        )
+        if isinstance(made, BaseException):
+            raise made
+        if isinstance(pod_ip, BaseException):  # not an error of the network (_wired reports those): cancelled
+            raise pod_ip
+        if pod_ip is None:
+            await asyncio.gather(*(self.runtime.remove(cid) for _, cid in made))
+            return bool(made)
+        if made:
+            await asyncio.to_thread(self._write_hosts, pod, pod_ip)
+            await asyncio.gather(*(self._start_container(pod, name, cid) for name, cid in made))
+        return bool(made)
+
+    async def _create_all(
+        self, pod: dict[str, Any], starts: list[Start], sandbox: ContainerInfo, run: SyncPass
+    ) -> list[tuple[str, str]]:
+        """Create (not start) the containers that can be created before the pod has its IP: (name, id) each."""
+        ready = await self._ready(pod, starts, sandbox, None, run)
+        created = await asyncio.gather(
+            *(self._create_container(pod, name, args, run) for name, args in ready)
+        )
+        return [(name, cid) for (name, _), cid in zip(ready, created, strict=True) if cid is not None]

@@ -21,11 +21,10 @@ from kubelet.api import PODS
 from kubelet.backoff import CrashLoopBackoff
 from kubelet.claims import ClaimVolumes
 from kubelet.config import KubeletConfig
-from kubelet.env import uses_pod_ip
 from kubelet.images import ImageManager
 from kubelet.metrics import KubeletMetrics
 from kubelet.network.pod_network import PodNetwork
-from kubelet.pod_actions import PodActions, Start, by_name, compute_pod_actions, latest_first, restart_policy
+from kubelet.pod_actions import PodActions, by_name, compute_pod_actions, latest_first, restart_policy
 from kubelet.pod_start import EventFn, PodStarter, SyncPass
 from kubelet.pod_status_writer import PodStatusWriter
 from kubelet.probes import ProbeManager
@@ -261,19 +260,6 @@ class PodSyncer(PodStarter, PodStatusWriter):
             self._sandbox_failed(pod, exc)
             return None
 
-    def _sandbox_failed(self, pod: dict[str, Any], exc: Exception) -> None:
-        self.event(pod, "Warning", "FailedCreatePodSandBox", f"Failed to create pod sandbox: {exc}")
-        log.warning("sandbox for %s failed: %s", pod["metadata"]["name"], exc)
-
-    async def _wired(self, pod: dict[str, Any], sandbox: ContainerInfo, run: SyncPass) -> str | None:
-        """Wire the new sandbox's network; its pod IP, or None when that failed (the sandbox is gone then)."""
-        try:
-            return await self._wire_sandbox(pod, sandbox)
-        except Exception as exc:
-            self._sandbox_failed(pod, exc)
-            run.sandbox_failed = True
-            return None
-
     async def _perform(
         self,
         pod: dict[str, Any],
@@ -311,64 +297,6 @@ class PodSyncer(PodStarter, PodStatusWriter):
             *(self._create_and_start(pod, name, args, run) for name, args in ready)
         )
         return changed or any(started)
-
-    async def _ready(
-        self,
-        pod: dict[str, Any],
-        starts: list[Start],
-        sandbox: ContainerInfo,
-        pod_ip: str | None,
-        run: SyncPass,
-    ) -> list[tuple[str, dict[str, Any]]]:
-        """(name, create arguments) of the containers that can be created now. Their files and links are made one
-        container at a time (they share the pod's); Docker then creates (and starts) them at once (init containers
-        come one at a time anyway)."""
-        ready = []
-        for start in starts:
-            args = await self._prepare(pod, start, sandbox, pod_ip, run)
-            if args is not None:
-                ready.append((start.spec["name"], args))
-        return ready
-
-    @staticmethod
-    def _create_before_wired(actions: PodActions) -> bool:
-        """Whether a new sandbox's containers may be created while its network is set up: app containers whose
-        environment does not hold the pod IP (creating needs no network; starting waits for it, as the IP in
-        /etc/hosts does). An init container waits: it may look at the network as soon as it runs."""
-        return all(not start.init and not uses_pod_ip(start.spec) for start in actions.start)
-
-    async def _start_beside_wiring(
-        self, pod: dict[str, Any], sandbox: ContainerInfo, starts: list[Start], run: SyncPass
-    ) -> bool:
-        """Make and create the containers while the new sandbox's network is set up (CNI ADD), then, the pod IP
-        written into the pod's /etc/hosts, start them. When the network fails, the created containers go with
-        the sandbox. True when a container was created."""
-        made, pod_ip = await asyncio.gather(
-            self._create_all(pod, starts, sandbox, run),
-            self._wired(pod, sandbox, run),
-            return_exceptions=True,
-        )
-        if isinstance(made, BaseException):
-            raise made
-        if isinstance(pod_ip, BaseException):  # not an error of the network (_wired reports those): cancelled
-            raise pod_ip
-        if pod_ip is None:
-            await asyncio.gather(*(self.runtime.remove(cid) for _, cid in made))
-            return bool(made)
-        if made:
-            await asyncio.to_thread(self._write_hosts, pod, pod_ip)
-            await asyncio.gather(*(self._start_container(pod, name, cid) for name, cid in made))
-        return bool(made)
-
-    async def _create_all(
-        self, pod: dict[str, Any], starts: list[Start], sandbox: ContainerInfo, run: SyncPass
-    ) -> list[tuple[str, str]]:
-        """Create (not start) the containers that can be created before the pod has its IP: (name, id) each."""
-        ready = await self._ready(pod, starts, sandbox, None, run)
-        created = await asyncio.gather(
-            *(self._create_container(pod, name, args, run) for name, args in ready)
-        )
-        return [(name, cid) for (name, _), cid in zip(ready, created, strict=True) if cid is not None]
 
     # -- pieces ------------------------------------------------------------------------------------------------
 
