@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,14 @@ from kubelet.images import ImageManager
 from kubelet.network.pod_network import PodNetwork
 from kubelet.pod_actions import PodActions, Start
 from kubelet.runtime import spec
-from kubelet.runtime.docker import ContainerInfo, DockerRuntime, ImageMissing, RuntimeFailure
+from kubelet.runtime.docker import (
+    LABEL_TYPE,
+    TYPE_SANDBOX,
+    ContainerInfo,
+    DockerRuntime,
+    ImageMissing,
+    RuntimeFailure,
+)
 from kubelet.runtime.mounts import MountError
 from kubelet.service_env import MasterServiceEnv
 from kubelet.volumes import ownership
@@ -71,7 +78,8 @@ class PodStarter:
     volume_failures: dict[str, list[SetUpFailure]]
     service_env: MasterServiceEnv
 
-    async def _create_sandbox(self, pod: dict[str, Any], attempt: int) -> ContainerInfo:
+    async def _create_sandbox_container(self, pod: dict[str, Any], attempt: int) -> str:
+        """Create (not start) the pod's pause container; its id."""
         image = self.config.pause_image
         args = dict(
             name=spec.sandbox_name(pod, attempt),
@@ -82,10 +90,16 @@ class PodStarter:
             **self.network.sandbox_args(pod),
         )
         try:
-            sandbox_id = await self.runtime.create(image, **args)
+            return await self.runtime.create(image, **args)
         except ImageMissing:  # pulled only when missing: no image inspect before every sandbox
             await self.runtime.pull(image)
-            sandbox_id = await self.runtime.create(image, **args)
+            return await self.runtime.create(image, **args)
+
+    async def _create_sandbox(self, pod: dict[str, Any], attempt: int) -> ContainerInfo:
+        """Create and start the pod's pause container (its network comes next: `_wire_sandbox`)."""
+        return await self._start_sandbox(await self._create_sandbox_container(pod, attempt))
+
+    async def _start_sandbox(self, sandbox_id: str) -> ContainerInfo:
         await self.runtime.start(sandbox_id)
         sandbox = await self.runtime.inspect(sandbox_id)
         if sandbox is None or not sandbox.running:
@@ -311,3 +325,60 @@ class PodStarter:
             *(self._create_container(pod, name, args, run) for name, args in ready)
         )
         return [(name, cid) for (name, _), cid in zip(ready, created, strict=True) if cid is not None]
+
+    async def _start_fresh_pod(
+        self, pod: dict[str, Any], starts: list[Start], volumes: Awaitable[None], run: SyncPass
+    ) -> ContainerInfo | None:
+        """A pod with no container yet whose containers may be created before it has its IP: the pause container
+        is created, then started and wired (CNI ADD) while the containers are created in it (once the API
+        volumes they mount are written); they start when the pod IP is in its /etc/hosts. The running sandbox,
+        or None when it failed (the containers created for it are removed)."""
+        written = asyncio.ensure_future(volumes)  # the pause container needs none of them
+        try:
+            return await self._fresh_pod_steps(pod, starts, written, run)
+        finally:
+            if not written.done():  # cancelled (the kubelet stops) before its containers awaited it
+                written.cancel()
+
+    async def _fresh_pod_steps(
+        self, pod: dict[str, Any], starts: list[Start], written: asyncio.Future[None], run: SyncPass
+    ) -> ContainerInfo | None:
+        try:
+            sandbox_id = await self._create_sandbox_container(pod, 0)
+        except Exception as exc:
+            await written
+            self._sandbox_failed(pod, exc)
+            return None
+
+        async def containers() -> list[tuple[str, str]]:
+            await written
+            return await self._create_all(pod, starts, will_run(sandbox_id), run)
+
+        async def sandbox_up() -> ContainerInfo:
+            sandbox = await self._start_sandbox(sandbox_id)
+            await self._wire_sandbox(pod, sandbox)
+            return sandbox
+
+        made, sandbox = await asyncio.gather(containers(), sandbox_up(), return_exceptions=True)
+        if isinstance(sandbox, BaseException):
+            if not isinstance(made, BaseException):  # in a sandbox that will not run: they go with it
+                await asyncio.gather(*(self.runtime.remove(cid) for _, cid in made))
+            if not isinstance(sandbox, Exception):
+                raise sandbox
+            self._sandbox_failed(pod, sandbox)
+            return None
+        if isinstance(made, BaseException):
+            raise made
+        if made:
+            await asyncio.to_thread(self._write_hosts, pod, self.pod_ips[pod["metadata"]["uid"]])
+            await asyncio.gather(*(self._start_container(pod, name, cid) for name, cid in made))
+        return sandbox
+
+
+def will_run(sandbox_id: str) -> ContainerInfo:
+    """A created sandbox as it will be once started: what deciding a new pod's first containers, and making their
+    create arguments, need of it."""
+    return ContainerInfo(
+        id=sandbox_id, name="", labels={LABEL_TYPE: TYPE_SANDBOX}, status="running", exit_code=0,
+        started_at=None, finished_at=None, created="", image="", image_id="", pid=0,
+    )  # fmt: skip

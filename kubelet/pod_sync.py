@@ -24,8 +24,8 @@ from kubelet.config import KubeletConfig
 from kubelet.images import ImageManager
 from kubelet.metrics import KubeletMetrics
 from kubelet.network.pod_network import PodNetwork
-from kubelet.pod_actions import PodActions, by_name, compute_pod_actions, latest_first, restart_policy
-from kubelet.pod_start import EventFn, PodStarter, SyncPass
+from kubelet.pod_actions import PodActions, Start, by_name, compute_pod_actions, latest_first, restart_policy
+from kubelet.pod_start import EventFn, PodStarter, SyncPass, will_run
 from kubelet.pod_status_writer import PodStatusWriter
 from kubelet.probes import ProbeManager
 from kubelet.runtime import spec
@@ -157,7 +157,14 @@ class PodSyncer(PodStarter, PodStatusWriter):
         actions = self._actions(pod, infos)
         pod_ip = self.pod_ips.get(uid)
         wire = actions.create_sandbox
-        if actions.create_sandbox:
+        fresh = self._fresh_starts(pod) if actions.create_sandbox and not infos else None
+        if fresh is not None:
+            sandbox = await self._start_fresh_pod(pod, fresh, self._set_up_volumes(pod, run), run)
+            if sandbox is None:
+                return 2.0
+            infos, actions, wire = [sandbox], PodActions(), False  # its containers were created and started
+            pod_ip = self.pod_ips.get(uid)
+        elif actions.create_sandbox:
             sandbox = await self._sandbox_beside_volumes(pod, infos, actions, run)
             if sandbox is None:
                 return 2.0
@@ -177,6 +184,7 @@ class PodSyncer(PodStarter, PodStatusWriter):
             infos = await self.runtime.list_containers(uid)
             actions = self._actions(pod, infos)  # the killed containers have exited: restart them
         changed = await self._perform(pod, actions, _sandbox_of(infos), pod_ip, run, wire) or killed
+        changed = changed or bool(run.touched)
         if run.sandbox_failed:
             return 2.0
         pod_ip = self.pod_ips.get(uid)
@@ -194,6 +202,12 @@ class PodSyncer(PodStarter, PodStatusWriter):
         status = await self._write_status(pod, init_views, app_views, init_failed)
         self._observe_start(pod, status, len(running))
         return run.requeue
+
+    def _fresh_starts(self, pod: dict[str, Any]) -> list[Start] | None:
+        """The containers a pod with none yet starts in its first sandbox, when they may all be created before the
+        pod has its IP (kubelet.pod_start._start_fresh_pod); else None."""
+        actions = self._actions(pod, [will_run("")])
+        return actions.start if self._create_before_wired(actions) else None
 
     async def _sandbox_beside_volumes(
         self, pod: dict[str, Any], infos: list[ContainerInfo], actions: PodActions, run: SyncPass
