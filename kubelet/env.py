@@ -44,6 +44,18 @@ def expand(text: str, *envs: dict[str, str]) -> str:
     return _VAR_REF.sub(sub, text)
 
 
+POD_IP_FIELDS = ("status.podIP", "status.podIPs")
+
+
+def uses_pod_ip(container: Obj) -> bool:
+    """Whether the container's environment holds the pod IP (a fieldRef to status.podIP or status.podIPs)."""
+    for var in container.get("env") or []:
+        ref = ((var.get("valueFrom") or {}) if isinstance(var, dict) else {}).get("fieldRef") or {}
+        if str(ref.get("fieldPath") or "") in POD_IP_FIELDS:
+            return True
+    return False
+
+
 async def container_env(
     pod: Obj,
     container: Obj,

@@ -282,7 +282,10 @@ class Kubelet:
 
     def _on_docker_event(self, event: dict[str, Any]) -> None:
         if event.get("status") in ("die", "oom", "start", "destroy") or event.get("Action") in ("die", "oom"):
-            uid = ((event.get("Actor") or {}).get("Attributes") or {}).get(LABEL_POD_UID)
+            actor = event.get("Actor") or {}
+            if event.get("status") == "start" and self.runtime.started_here(str(actor.get("ID") or "")):
+                return  # the pod worker that started it has reported it; a second sync would only add load
+            uid = (actor.get("Attributes") or {}).get(LABEL_POD_UID)
             if uid:
                 self.workers.update(uid)
 

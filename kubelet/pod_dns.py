@@ -198,6 +198,14 @@ def _write_if_changed(path: Path, text: str) -> bool:
     return True
 
 
+def write_hosts(pod_dir: Path, pod: Obj, pod_ip: str, cluster_domain: str) -> Path:
+    """Write `<pod dir>/etc-hosts` (when it changed: a new pod IP); its path."""
+    hostname, domain = pod_hostname(pod, cluster_domain)
+    hosts = pod_dir / "etc-hosts"
+    _write_if_changed(hosts, hosts_file(pod, pod_ip, hostname, domain))
+    return hosts
+
+
 def write_pod_files(
     pod_dir: Path,
     pod: Obj,
@@ -212,10 +220,8 @@ def write_pod_files(
     mount read-only into `container` (none for a path the container mounts a volume on), and the warnings of a new
     resolv.conf."""
     mounted = {str(m.get("mountPath") or "").rstrip("/") for m in container.get("volumeMounts") or []}
-    hostname, domain = pod_hostname(pod, cluster_domain)
     binds: list[tuple[str, str]] = []
-    hosts = pod_dir / "etc-hosts"
-    _write_if_changed(hosts, hosts_file(pod, pod_ip, hostname, domain))
+    hosts = write_hosts(pod_dir, pod, pod_ip, cluster_domain)
     if "/etc/hosts" not in mounted:
         binds.append((str(hosts), "/etc/hosts"))
     dns = pod_resolv_conf(pod, cluster_dns=cluster_dns, cluster_domain=cluster_domain, host=host)

@@ -24,8 +24,8 @@ from kubelet.config import KubeletConfig
 from kubelet.images import ImageManager
 from kubelet.metrics import KubeletMetrics
 from kubelet.network.pod_network import PodNetwork
-from kubelet.pod_actions import PodActions, by_name, compute_pod_actions, latest_first, restart_policy
-from kubelet.pod_start import EventFn, PodStarter, SyncPass
+from kubelet.pod_actions import PodActions, Start, by_name, compute_pod_actions, latest_first, restart_policy
+from kubelet.pod_start import EventFn, PodStarter, SyncPass, will_run
 from kubelet.pod_status_writer import PodStatusWriter
 from kubelet.probes import ProbeManager
 from kubelet.runtime import spec
@@ -154,20 +154,28 @@ class PodSyncer(PodStarter, PodStatusWriter):
             await self._stop_sandbox(latest_first([i for i in infos if i.is_sandbox]))
             await self._write_status(pod, init_views, app_views, init_failed)
             return None
-        await self._set_up_volumes(pod, run)
-
         actions = self._actions(pod, infos)
         pod_ip = self.pod_ips.get(uid)
-        if actions.create_sandbox:
-            sandbox = await self._recreate_sandbox(pod, infos, actions)
+        wire = actions.create_sandbox
+        fresh = self._fresh_starts(pod) if actions.create_sandbox and not infos else None
+        if fresh is not None:
+            sandbox = await self._start_fresh_pod(pod, fresh, self._set_up_volumes(pod, run), run)
+            if sandbox is None:
+                return 2.0
+            infos, actions, wire = [sandbox], PodActions(), False  # its containers were created and started
+            pod_ip = self.pod_ips.get(uid)
+        elif actions.create_sandbox:
+            sandbox = await self._sandbox_beside_volumes(pod, infos, actions, run)
             if sandbox is None:
                 return 2.0
             # A first sandbox is all the pod has: no need to ask Docker again.
             infos = [sandbox] if not infos else await self.runtime.list_containers(uid)
             actions = self._actions(pod, infos)
-            pod_ip = self.pod_ips.get(uid)
-        elif pod_ip is None and (sandbox := _sandbox_of(infos)) is not None:
-            pod_ip = self.pod_ips[uid] = await self.network.recover_ip(sandbox) or ""
+            pod_ip = None  # its network is set up with its containers' creation (_perform)
+        else:
+            await self._set_up_volumes(pod, run)
+            if pod_ip is None and (sandbox := _sandbox_of(infos)) is not None:
+                pod_ip = self.pod_ips[uid] = await self.network.recover_ip(sandbox) or ""
         killed = bool(actions.kill)
         if killed:
             for info, why in actions.kill:
@@ -175,9 +183,13 @@ class PodSyncer(PodStarter, PodStatusWriter):
                 await self.runtime.stop(info.id, self._grace(pod))
             infos = await self.runtime.list_containers(uid)
             actions = self._actions(pod, infos)  # the killed containers have exited: restart them
-        changed = await self._perform(pod, actions, _sandbox_of(infos), pod_ip, run) or killed
+        changed = await self._perform(pod, actions, _sandbox_of(infos), pod_ip, run, wire) or killed
+        changed = changed or bool(run.touched)
+        if run.sandbox_failed:
+            return 2.0
+        pod_ip = self.pod_ips.get(uid)
 
-        observed = by_name(await self.runtime.list_containers(uid)) if changed else by_name(infos)
+        observed = by_name(await self._reinspected(infos, run.touched)) if changed else by_name(infos)
         if changed:
             await self._gc_instances(observed)
         init_views, app_views, init_failed = self._views(pod, observed, run.waiting)
@@ -190,6 +202,36 @@ class PodSyncer(PodStarter, PodStatusWriter):
         status = await self._write_status(pod, init_views, app_views, init_failed)
         self._observe_start(pod, status, len(running))
         return run.requeue
+
+    def _fresh_starts(self, pod: dict[str, Any]) -> list[Start] | None:
+        """The containers a pod with none yet starts in its first sandbox, when they may all be created before the
+        pod has its IP (kubelet.pod_start._start_fresh_pod); else None."""
+        actions = self._actions(pod, [will_run("")])
+        return actions.start if self._create_before_wired(actions) else None
+
+    async def _sandbox_beside_volumes(
+        self, pod: dict[str, Any], infos: list[ContainerInfo], actions: PodActions, run: SyncPass
+    ) -> ContainerInfo | None:
+        """A new sandbox, made while the API volumes are written: the pause container needs none of them, the
+        containers (which wait for both) all of them. None when the sandbox failed."""
+        volumes, sandbox = await asyncio.gather(
+            self._set_up_volumes(pod, run),
+            self._recreate_sandbox(pod, infos, actions),
+            return_exceptions=True,
+        )
+        for result in (volumes, sandbox):
+            if isinstance(result, BaseException):
+                raise result
+        assert not isinstance(sandbox, BaseException)
+        return sandbox
+
+    async def _reinspected(self, infos: list[ContainerInfo], touched: list[str]) -> list[ContainerInfo]:
+        """`infos` with the containers this sync created or started read again (one inspect each instead of
+        listing and inspecting all of the pod's): nothing else of the pod changed by this sync's hand. One that
+        is gone already is left out; its `destroy` event brings the worker back."""
+        fresh = await asyncio.gather(*(self.runtime.inspect(cid) for cid in touched))
+        kept = [i for i in infos if i.id not in touched]
+        return kept + [i for i in fresh if i is not None]
 
     def _actions(self, pod: dict[str, Any], infos: list[ContainerInfo]) -> PodActions:
         uid = pod["metadata"]["uid"]
@@ -225,11 +267,11 @@ class PodSyncer(PodStarter, PodStatusWriter):
             )
             await self._kill_all(pod, actions.kill_for_sandbox, 0)
             await self._stop_sandbox(latest_first([i for i in infos if i.is_sandbox]))
+        self.pod_ips.pop(pod["metadata"]["uid"], None)  # the new sandbox gets its own when it is wired
         try:
             return await self._create_sandbox(pod, actions.sandbox_attempt)
         except Exception as exc:
-            self.event(pod, "Warning", "FailedCreatePodSandBox", f"Failed to create pod sandbox: {exc}")
-            log.warning("sandbox for %s failed: %s", pod["metadata"]["name"], exc)
+            self._sandbox_failed(pod, exc)
             return None
 
     async def _perform(
@@ -239,14 +281,17 @@ class PodSyncer(PodStarter, PodStatusWriter):
         sandbox: ContainerInfo | None,
         pod_ip: str | None,
         run: SyncPass,
+        wire: bool = False,
     ) -> bool:
-        """Carry out the starts and back-offs of `actions`; True when a container was created or started."""
+        """Carry out the starts and back-offs of `actions`; True when a container was created or started. With
+        `wire`, the sandbox is new and its network is set up here too."""
         uid = pod["metadata"]["uid"]
         for name, remaining in actions.back_off.items():
             self._crashloop(pod, name, run.waiting)
             run.wake_in(remaining)
         changed = False
         for info in actions.resume:
+            run.touched.append(info.id)
             await self.runtime.start(info.id)
             changed = True
         if sandbox is None:  # it died since it was created: the next sync makes a new one
@@ -254,13 +299,14 @@ class PodSyncer(PodStarter, PodStatusWriter):
         for start in actions.start:
             if start.restart:
                 self.backoff.next((uid, start.spec["name"]))
-        # Their files and links are made one container at a time (they share the pod's), then Docker creates and
-        # starts the app containers at once (init containers come one at a time anyway).
-        ready = []
-        for start in actions.start:
-            args = await self._prepare(pod, start, sandbox, pod_ip, run)
-            if args is not None:
-                ready.append((start.spec["name"], args))
+        if wire and not self._create_before_wired(actions):
+            pod_ip = await self._wired(pod, sandbox, run)
+            if pod_ip is None:
+                return changed
+            wire = False
+        if wire:
+            return await self._start_beside_wiring(pod, sandbox, actions.start, run) or changed
+        ready = await self._ready(pod, actions.start, sandbox, pod_ip, run)
         started = await asyncio.gather(
             *(self._create_and_start(pod, name, args, run) for name, args in ready)
         )

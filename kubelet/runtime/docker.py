@@ -39,6 +39,8 @@ TYPE_SANDBOX = "sandbox"
 TYPE_CONTAINER = "container"
 
 _NO_TIME = "0001-01-01T00:00:00Z"
+OWN_STARTS_MAX = 1024
+OWN_STARTS_TTL = 60.0
 T = TypeVar("T")
 
 
@@ -158,6 +160,7 @@ class DockerRuntime:
         # The SDK's HTTP pool must be as wide as the thread pool, or threads queue on connections.
         self.client = client or docker.from_env(max_pool_size=workers, timeout=120)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"docker-{node_name}")
+        self._own_starts: dict[str, float] = {}  # container id -> when this runtime asked Docker to start it
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -247,7 +250,21 @@ class DockerRuntime:
         return str(created["Id"])
 
     async def start(self, container_id: str) -> None:
-        await self._call("start_container", self.client.api.start, container_id)
+        """Start the container. Its `start` event is then known to be ours (`started_here`)."""
+        self._own_starts[container_id] = time.monotonic()
+        try:
+            await self._call("start_container", self.client.api.start, container_id)
+        except RuntimeFailure:
+            self._own_starts.pop(container_id, None)
+            raise
+
+    def started_here(self, container_id: str) -> bool:
+        """True, once, when the container's `start` event comes from this runtime's own start: the pod worker
+        that started it reports it already (not a coroutine; call it on the event loop)."""
+        if len(self._own_starts) > OWN_STARTS_MAX:  # events missed (the stream reconnected): forget old ones
+            horizon = time.monotonic() - OWN_STARTS_TTL
+            self._own_starts = {k: t for k, t in self._own_starts.items() if t > horizon}
+        return self._own_starts.pop(container_id, None) is not None
 
     async def stop(self, container_id: str, timeout: float) -> None:
         """Send the stop signal (SIGTERM), wait `timeout` seconds, then SIGKILL. A gone container is not an error."""

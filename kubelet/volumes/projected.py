@@ -8,6 +8,7 @@ Two sources may not write the same path.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -75,28 +76,51 @@ async def payload(
 ) -> Payload:
     projected = volume.get("projected") or {}
     mode = default_mode(projected)
-    namespace = pod["metadata"].get("namespace", "")
+    sources = [s if isinstance(s, dict) else {} for s in projected.get("sources") or []]
+    # The sources are read at once (a token request and a ConfigMap read are two API round trips, not one after
+    # the other); the first failing source, in order, is the error.
+    got = await asyncio.gather(
+        *(_source_files(objects, tokens, pod, volume, s, mode, allocatable) for s in sources),
+        return_exceptions=True,
+    )
     out: Payload = {}
-    for source in projected.get("sources") or []:
-        source = source if isinstance(source, dict) else {}
-        files: Payload = {}
-        if source.get("serviceAccountToken") is not None:
-            spec = source["serviceAccountToken"] or {}
-            token = await tokens.get(pod, volume["name"], spec)
-            files = {str(spec.get("path") or "token"): (token.encode(), mode)}
-        elif source.get("configMap") is not None or source.get("secret") is not None:
-            kind = "configMap" if source.get("configMap") is not None else "secret"
-            ref = source[kind] or {}
-            name, optional = str(ref.get("name") or ""), ref.get("optional") is True
-            data = await objects.data(kind, namespace, name, optional=optional)
-            files = key_files(kind, name, data, ref.get("items"), optional=optional, mode=mode)
-        elif source.get("downwardAPI") is not None:
-            files = downward.files(pod, (source["downwardAPI"] or {}).get("items"), mode, allocatable)
+    for files in got:
+        if isinstance(files, BaseException):
+            raise files
         for path in files:
             if path in out:
                 raise PathError(f"conflicting duplicate paths {path!r} in projected volume")
         out.update(files)
     return out
+
+
+async def _source_files(
+    objects: ObjectCache,
+    tokens: Tokens,
+    pod: Obj,
+    volume: Obj,
+    source: Obj,
+    mode: int,
+    allocatable: dict[str, str],
+) -> Payload:
+    """The files of one source of a projected volume."""
+    if source.get("serviceAccountToken") is not None:
+        spec = source["serviceAccountToken"] or {}
+        token = await tokens.get(pod, volume["name"], spec)
+        return {str(spec.get("path") or "token"): (token.encode(), mode)}
+    if source.get("configMap") is not None or source.get("secret") is not None:
+        kind = "configMap" if source.get("configMap") is not None else "secret"
+        ref = source[kind] or {}
+        name, optional = str(ref.get("name") or ""), ref.get("optional") is True
+        data = await objects.data(kind, namespace_of(pod), name, optional=optional)
+        return key_files(kind, name, data, ref.get("items"), optional=optional, mode=mode)
+    if source.get("downwardAPI") is not None:
+        return downward.files(pod, (source["downwardAPI"] or {}).get("items"), mode, allocatable)
+    return {}
+
+
+def namespace_of(pod: Obj) -> str:
+    return str(pod["metadata"].get("namespace", ""))
 
 
 def _epoch(stamp: str | None) -> float:

@@ -7,6 +7,7 @@ The messages are the kubelet's: a missing object is `configmap "x" not found`, a
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -39,13 +40,28 @@ class ObjectCache:
         self.client = client
         self.ttl = ttl
         self._entries: dict[tuple[str, str, str], tuple[float, Obj | None]] = {}
+        self._reading: dict[tuple[str, str, str], asyncio.Task[Obj | None]] = {}
 
     async def get(self, kind: str, namespace: str, name: str) -> Obj | None:
-        """The object, None when it does not exist; ConfigError when it cannot be read."""
+        """The object, None when it does not exist; ConfigError when it cannot be read. Pods that ask for the same
+        object while it is being read share that one read (30 new pods, one kube-root-ca.crt GET)."""
         key = (kind, namespace, name)
         hit = self._entries.get(key)
         if hit is not None and time.monotonic() - hit[0] < self.ttl:
             return hit[1]
+        reading = self._reading.get(key)
+        if reading is None:
+            reading = self._reading[key] = asyncio.ensure_future(self._read(key))
+            reading.add_done_callback(lambda task: self._read_done(key, task))
+        return await asyncio.shield(reading)
+
+    def _read_done(self, key: tuple[str, str, str], task: asyncio.Task[Obj | None]) -> None:
+        self._reading.pop(key, None)
+        if not task.cancelled():
+            task.exception()  # retrieved: every waiter may have gone (cancelled) before it failed
+
+    async def _read(self, key: tuple[str, str, str]) -> Obj | None:
+        kind, namespace, name = key
         resource, _, _ = KINDS[kind]
         obj: Obj | None
         try:

@@ -72,6 +72,10 @@ def test_two_container_pod_shares_ip_and_localhost(node_pair: NodePair) -> None:
     assert out.rstrip().endswith("hello-from-web")
     ip = node_pair.exec(pod, "client", "ip", "-4", "-o", "addr", "show", "eth0").stdout
     assert pod["status"]["podIP"] + "/" in ip
+    # Created while CNI ADD gave the pod its IP, started once it had: /etc/hosts names the pod by that IP.
+    for name in statuses:
+        hosts = node_pair.exec(pod, name, "cat", "/etc/hosts").stdout
+        assert f"{pod['status']['podIP']}\tweb\n" in hosts
     containers = node_pair.containers(ns, "web")
     sandbox = next(c for c in containers if c["Config"]["Labels"]["io.kubelite.type"] == "sandbox")
     assert sandbox["HostConfig"]["NetworkMode"] == "none"  # CNI mode: the plugins wired its namespace
