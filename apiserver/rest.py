@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from apimachinery import errors, serialization
 from apimachinery.errors import StatusError
-from apiserver import fieldcheck, metrics, printers, subresources, warning, watchlist, writeopts
+from apiserver import fieldcheck, metrics, printers, subresources, warning, watchlist, watchstream, writeopts
 from apiserver.crd.store import check_patch_type
 from apiserver.fieldmanager import Conflicts
 from apiserver.patch import APPLY, apply_patch, parse_apply, patch_type
@@ -36,14 +35,13 @@ from apiserver.request import (
     wants_table,
 )
 from apiserver.server import APIServer
-from apiserver.watchcache import events_ready, frame
+from apiserver.watchcache import frame
 
 log = logging.getLogger("apiserver.rest")
 
 Obj = dict[str, Any]
 
 _VERB_BY_METHOD = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
-WATCH_BATCH_BYTES = 64 * 1024  # a watch writes at most this much at once when events come in a burst
 _METRIC_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT"})
 
 
@@ -225,56 +223,14 @@ class ResourceAPI:
             bookmarks=bookmarks,
             initial_events=initial,
         )
-        table = wants_table(request)
-        info = store.info
+        table = None
+        if wants_table(request):
 
-        async def frames() -> AsyncIterator[bytes]:
-            sent = metrics.watch_events.labels(info.resource)
-            while True:
-                try:
-                    etype, obj, cached = await anext(events)
-                except StopAsyncIteration:
-                    return
-                except StatusError as err:
-                    # Kubernetes answers 200 and reports watch errors (410 Expired) as an ERROR frame.
-                    yield frame("ERROR", err.status())
-                    return
-                sent.inc()
-                if etype == "BOOKMARK":
-                    bookmark = {
-                        "kind": info.kind,
-                        "apiVersion": info.api_version,
-                        "metadata": obj["metadata"],
-                    }
-                    yield frame("BOOKMARK", bookmark)
-                elif table:
-                    meta = {"resourceVersion": obj["metadata"].get("resourceVersion", "")}
-                    yield frame(etype, self.table(request, store, [obj], meta))
-                elif cached is not None:
-                    yield cached.encoded()  # serialized once for every watcher
-                else:
-                    yield frame(etype, obj)
+            def table(etype: str, obj: Obj) -> bytes:
+                meta = {"resourceVersion": obj["metadata"].get("resourceVersion", "")}
+                return frame(etype, self.table(request, store, [obj], meta))
 
-        async def stream() -> AsyncIterator[bytes]:
-            """The frames, several in one write while more events are ready (a burst costs one TLS record and one
-            send per watcher, not one per event)."""
-            metrics.watchers.labels(info.resource).inc()
-            batch: list[bytes] = []
-            size = 0
-            try:
-                async for chunk in frames():
-                    batch.append(chunk)
-                    size += len(chunk)
-                    if size >= WATCH_BATCH_BYTES or not events_ready():
-                        yield b"".join(batch)
-                        batch, size = [], 0
-                if batch:
-                    yield b"".join(batch)
-            finally:
-                metrics.watchers.labels(info.resource).dec()
-                await events.aclose()
-
-        return StreamingResponse(stream(), media_type="application/json")
+        return watchstream.response(events, store.info, table)
 
     # ---- writes ------------------------------------------------------------------------------------------------
 

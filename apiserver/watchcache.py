@@ -58,13 +58,21 @@ def frame(event_type: str, obj: Obj) -> bytes:
     return serialization.dumps_go({"type": event_type, "object": obj})
 
 
+Item = tuple[str, Obj, CacheEvent | None]
+
+
 class Watcher:
-    """One client watch: a bounded queue filled by the cache's dispatch loop."""
+    """One client watch: a bounded queue filled by the cache's dispatch loop.
+
+    A deque and one future to wake the reader, not an asyncio.Queue and asyncio.wait_for: this runs once per event
+    per watcher, and wait_for (Python 3.11) makes a task for every wait."""
 
     def __init__(self, predicate: Filter | None, from_revision: int, capacity: int) -> None:
         self.predicate = predicate
         self.from_revision = from_revision
-        self.queue: asyncio.Queue[tuple[str, Obj, CacheEvent | None] | None] = asyncio.Queue(capacity)
+        self.capacity = capacity
+        self.items: collections.deque[Item | None] = collections.deque()  # None: the end
+        self.waiter: asyncio.Future[None] | None = None
         self.closed = False
         self.backlog = 0  # initial events (a replay or a list) not yet yielded
 
@@ -74,13 +82,38 @@ class Watcher:
         item = self._translate(event)
         if item is None:
             return
-        try:
-            self.queue.put_nowait(item)
-        except asyncio.QueueFull:
+        if len(self.items) >= self.capacity:
             log.warning("terminating a watcher that cannot keep up", extra={"revision": event.revision})
             self.terminate()
+            return
+        self._push(item)
 
-    def _translate(self, ev: CacheEvent) -> tuple[str, Obj, CacheEvent | None] | None:
+    def _push(self, item: Item | None) -> None:
+        self.items.append(item)
+        waiter = self.waiter
+        if waiter is not None:
+            self.waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def next(self, timeout: float | None) -> Item | None:
+        """The next item (None: the watch ends); TimeoutError when `timeout` seconds pass without one."""
+        if not self.items:
+            loop = asyncio.get_running_loop()
+            waiter = self.waiter = loop.create_future()
+            expiry = loop.call_later(timeout, _release, waiter) if timeout is not None else None
+            try:
+                await waiter
+            finally:
+                if expiry is not None:
+                    expiry.cancel()
+                if self.waiter is waiter:
+                    self.waiter = None
+            if not self.items:
+                raise TimeoutError
+        return self.items.popleft()
+
+    def _translate(self, ev: CacheEvent) -> Item | None:
         """Selector-aware event type, as the cacher does: an object leaving the selection is DELETED for this watcher,
         one entering it is ADDED."""
         if self.predicate is None:
@@ -101,10 +134,14 @@ class Watcher:
         if self.closed:
             return
         self.closed = True
-        # Drop what is queued so the sentinel always fits; the client resumes from the last revision it saw.
-        while not self.queue.empty():
-            self.queue.get_nowait()
-        self.queue.put_nowait(None)
+        # Drop what is queued; the client resumes from the last revision it saw.
+        self.items.clear()
+        self._push(None)
+
+
+def _release(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 # The watcher served by the current task: an async generator runs in its consumer's task and context, so the
@@ -117,7 +154,7 @@ def events_ready() -> int:
     watcher = _serving.get()
     if watcher is None or watcher.closed:
         return 0
-    return watcher.backlog + watcher.queue.qsize()
+    return watcher.backlog + len(watcher.items)
 
 
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
@@ -231,7 +268,7 @@ class WatchCache:
         timeout: float | None = None,
         bookmark_interval: float | None = None,
         initial_events: bool | None = None,
-    ) -> AsyncGenerator[tuple[str, Obj, CacheEvent | None], None]:
+    ) -> AsyncGenerator[Item, None]:
         """Yield (type, object, cache event or None). `from_revision` None or 0: synthetic ADDED for every current
         object, then live events. Ends after `timeout` seconds; with `bookmark_interval`, a BOOKMARK carrying the
         cache's revision is sent whenever that long passes without an event.
@@ -242,7 +279,7 @@ class WatchCache:
         await self.wait_ready(5.0)
         pred = predicate
         watcher = Watcher(pred, 0, self.watcher_capacity)
-        initial: list[tuple[str, Obj, CacheEvent | None]] = []
+        initial: list[Item] = []
         if initial_events is True:
             if from_revision and not await self.wait_fresh(from_revision, 3.0):
                 raise errors.too_large_resource_version(from_revision, self.revision)
@@ -284,12 +321,7 @@ class WatchCache:
                         return
                     wait = min(wait, left) if wait else left
                 try:
-                    # A burst is taken without wait_for, which costs a task per call (the watch of a client that
-                    # asks for bookmarks or a timeout, as every informer does).
-                    if watcher.queue.empty():
-                        got = await asyncio.wait_for(watcher.queue.get(), wait)
-                    else:
-                        got = watcher.queue.get_nowait()
+                    got = await watcher.next(wait)
                 except TimeoutError:
                     if bookmark_interval and (deadline is None or loop.time() < deadline):
                         yield "BOOKMARK", {"metadata": {"resourceVersion": str(self.revision)}}, None

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import asyncio
 
+import orjson
+import pytest
+
+from apimachinery.resources import must_resource
+from apiserver import watchstream
 from apiserver.watchcache import WatchCache, events_ready
+
+CONFIGMAPS = must_resource("", "configmaps")
 
 
 def obj(name: str, rv: int) -> dict[str, object]:
@@ -62,3 +69,52 @@ async def test_a_slow_watcher_is_closed_instead_of_slowing_the_writer() -> None:
     resumed = cache.watch(2, None, timeout=0.05)
     names = [item[1]["metadata"]["name"] async for item in resumed]
     assert names == [f"x{rv}" for rv in range(3, 10)]
+
+
+def _events(chunk: bytes) -> list[str]:
+    return [orjson.loads(line)["object"]["metadata"]["name"] for line in chunk.splitlines()]
+
+
+async def test_a_quiet_watch_writes_its_next_event_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(watchstream, "FLUSH_INTERVAL", 3600.0)  # a write that waited for it would never come
+    cache = WatchCache("/registry/configmaps/")
+    cache.reset({}, 1)
+    body = watchstream._body(cache.watch(1, None, timeout=30), CONFIGMAPS, None)
+    cache.apply("ADDED", "/registry/configmaps/ns/a", obj("a", 2), 2)
+    assert _events(await asyncio.wait_for(anext(body), 10)) == ["a"]
+    await body.aclose()
+
+
+async def test_a_busy_watch_takes_the_events_of_its_flush_interval_in_one_write(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(watchstream, "FLUSH_INTERVAL", 2.0)
+    cache = WatchCache("/registry/configmaps/")
+    cache.reset({}, 1)
+    body = watchstream._body(cache.watch(1, None, timeout=30), CONFIGMAPS, None)
+    cache.apply("ADDED", "/registry/configmaps/ns/a", obj("a", 2), 2)
+    assert _events(await anext(body)) == ["a"]
+    cache.apply("ADDED", "/registry/configmaps/ns/b", obj("b", 3), 3)
+    second = asyncio.ensure_future(anext(body))
+    await asyncio.sleep(0)  # the watch has taken "b" and waits out the interval since its last write
+    assert not second.done()
+    for rv, name in ((4, "c"), (5, "d")):
+        cache.apply("ADDED", f"/registry/configmaps/ns/{name}", obj(name, rv), rv)
+    assert _events(await asyncio.wait_for(second, 10)) == ["b", "c", "d"], "one write, in order"
+    await body.aclose()
+
+
+async def test_every_watcher_shares_the_one_encoding_in_its_writes() -> None:
+    cache = WatchCache("/registry/configmaps/")
+    cache.reset({}, 1)
+    bodies = [watchstream._body(cache.watch(1, None, timeout=30), CONFIGMAPS, None) for _ in range(3)]
+    firsts = [asyncio.ensure_future(anext(b)) for b in bodies]
+    await asyncio.sleep(0)
+    cache.apply("ADDED", "/registry/configmaps/ns/a", obj("a", 2), 2)
+    writes = await asyncio.wait_for(asyncio.gather(*firsts), 10)
+    assert len({id(w) for w in writes}) == 1, (
+        "a write of one shared event is the event's own bytes, not a copy"
+    )
+    assert cache.buffer[-1].encoded() is writes[0]
+    for b in bodies:
+        await b.aclose()
