@@ -106,9 +106,17 @@ def test_unschedulable_pod_reports_then_lands_when_a_node_appears(
     hollow(2, "other-")
     api.create_pod(ns, make_pod("waiting", nodeSelector={"pool": "late"}))
     expected = f"0/2 nodes are available: 2 {AFFINITY_MSG}."
-    assert failure_message(api, ns, "waiting") == expected
-    events = wait_until(lambda: api.events(ns, "FailedScheduling"), 10, what="FailedScheduling event")
-    assert events[0]["message"] == expected and events[0]["type"] == "Warning"
+    # The pod and the nodes reach the scheduler through two watches, with no order between them: it may try the
+    # pod before it has seen the second node ("0/1"); that node's arrival brings the pod back, counted right.
+    wait_until(
+        lambda: failure_message(api, ns, "waiting") == expected, 10, what="the message counting 2 nodes"
+    )
+    events = wait_until(
+        lambda: [e for e in api.events(ns, "FailedScheduling") if e["message"] == expected],
+        10,
+        what="FailedScheduling event",
+    )
+    assert events[0]["type"] == "Warning"
     assert events[0]["involvedObject"]["name"] == "waiting"
 
     started = time.monotonic()
