@@ -8,10 +8,12 @@ the ASGI layers, one TLS record and one send(2), and with 100 watchers each writ
   cachingObject does); only a watch whose event differs (a Table, a selector turning MODIFIED into ADDED or
   DELETED, a converted version, a BOOKMARK) encodes its own frame;
 * every event that is ready when one is sent goes in the same write (`events_ready()`), up to WATCH_BATCH_BYTES;
-* a busy watch writes at most once per FLUSH_INTERVAL: when events keep coming, the next write waits until
-  FLUSH_INTERVAL has passed since the last one and takes every event that arrived meanwhile (TCP_CORK-like). A
-  watch that has been quiet that long writes its next event at once, so an idle cluster sees no added latency;
-  a busy one sees each event at most FLUSH_INTERVAL later, in the same order, with the same bytes.
+* a busy watch could write at most once per FLUSH_INTERVAL (the next write waiting until that much time has
+  passed since the last one, taking every event that arrived meanwhile). It is 0, as in kube-apiserver, which
+  flushes whenever its queue is empty: at 50 ms the events reached informers later than writes reached the
+  apiserver, and the Job controller then created a pod too many and counted finished pods twice (its
+  expectations do not cover every decision it takes from a cache that lags), so the delay stays off until the
+  controllers are proven against it.
 
 The watcher's queue stays bounded (apiserver.watchcache.Watcher): a client that reads too slowly is closed and
 resumes from the last resourceVersion it saw; writers never wait for a watch.
@@ -35,7 +37,7 @@ Events = AsyncGenerator[tuple[str, Obj, CacheEvent | None], None]
 TableFrame = Callable[[str, Obj], bytes]
 
 WATCH_BATCH_BYTES = 64 * 1024  # a watch writes at most this much at once when events come in a burst
-FLUSH_INTERVAL = 0.05  # seconds: a busy watch writes at most this often, each write taking every ready event
+FLUSH_INTERVAL = 0.0  # seconds: how often a busy watch may write at most (0: whenever its queue is empty)
 
 
 def response(events: Events, info: ResourceInfo, table: TableFrame | None = None) -> StreamingResponse:
