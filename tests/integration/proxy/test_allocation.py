@@ -56,17 +56,23 @@ def test_requested_addresses_are_honoured_refused_when_taken_and_released_on_del
 ) -> None:
     ns = f"alloc-{uuid.uuid4().hex[:6]}"
     with pool_apiserver.client(timeout=10) as c:
+        # The module's other test leaves 200 Services holding random addresses: ask for ones none of them holds.
+        held = c.get("/api/v1/services").json()["items"]
+        held_ports = {p.get("nodePort") for svc in held for p in svc["spec"].get("ports") or []}
+        held_ips = {svc["spec"].get("clusterIP") for svc in held}
+        port = next(p for p in range(31777, 32768) if p not in held_ports)
+        ip = next(f"10.96.7.{i}" for i in range(7, 255) if f"10.96.7.{i}" not in held_ips)
         assert c.post("/api/v1/namespaces", json={"metadata": {"name": ns}}).status_code == 201
         path = f"/api/v1/namespaces/{ns}/services"
         r = c.post(
             path,
-            json=_svc("a", clusterIP="10.96.7.7", type="NodePort", ports=[{"port": 80, "nodePort": 31777}]),
+            json=_svc("a", clusterIP=ip, type="NodePort", ports=[{"port": 80, "nodePort": port}]),
         )
         assert r.status_code == 201, r.text
-        assert r.json()["spec"]["clusterIP"] == "10.96.7.7"
-        taken_ip = c.post(path, json=_svc("b", clusterIP="10.96.7.7"))
+        assert r.json()["spec"]["clusterIP"] == ip
+        taken_ip = c.post(path, json=_svc("b", clusterIP=ip))
         assert taken_ip.status_code == 422 and "already allocated" in taken_ip.text
-        taken_port = c.post(path, json=_svc("c", type="NodePort", ports=[{"port": 80, "nodePort": 31777}]))
+        taken_port = c.post(path, json=_svc("c", type="NodePort", ports=[{"port": 80, "nodePort": port}]))
         assert taken_port.status_code == 422
         out_of_range = c.post(path, json=_svc("d", clusterIP="192.0.2.9"))
         assert out_of_range.status_code == 422
@@ -75,6 +81,6 @@ def test_requested_addresses_are_honoured_refused_when_taken_and_released_on_del
         assert c.delete(f"{path}/a").status_code == 200
         again = c.post(
             path,
-            json=_svc("e", clusterIP="10.96.7.7", type="NodePort", ports=[{"port": 80, "nodePort": 31777}]),
+            json=_svc("e", clusterIP=ip, type="NodePort", ports=[{"port": 80, "nodePort": port}]),
         )
         assert again.status_code == 201, again.text
