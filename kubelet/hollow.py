@@ -28,10 +28,8 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
-
-import httpx
 
 from apimachinery.client import Client
 from apimachinery.component import client_from_args, run_until_signal, setup_logging
@@ -40,6 +38,7 @@ from apimachinery.informer import Informer
 from apimachinery.resources import must_resource
 from apimachinery.timefmt import now_rfc3339
 from apimachinery.workqueue import WorkQueue, run_workers
+from apimachinery.writerpool import WriterPool, one_connection_client
 from kubelet import hollow_api, nodestatus
 from kubelet.hollow_cli import parse_args
 from kubelet.nodestatus import LEASE_NAMESPACE
@@ -205,9 +204,7 @@ class HollowNodes:
         # The pods' writes borrow a client from this queue: given `writers`, each with one connection of its
         # own (httpcore looks at every connection of a pool on each request, and the shared pool also holds
         # the watches and the lease renewals); else the shared client, once per worker.
-        self._writers: asyncio.Queue[Client] = asyncio.Queue()
-        for writer in writers or [client] * workers:
-            self._writers.put_nowait(writer)
+        self._writers = WriterPool(writers, client, workers)
         self.kubelet_port = kubelet_port  # where this process's hollow kubelet API listens
         self.names = [f"{prefix}{i}" for i in range(count)]
         self.capacity = capacity or {"cpu": "4", "memory": "16Gi", "pods": "110"}
@@ -320,7 +317,7 @@ class HollowNodes:
         namespace, name = meta.get("namespace"), meta["name"]
         if meta.get("deletionTimestamp"):
             with ignore_not_found():  # a failure of another kind is retried
-                async with self._writer() as writer:
+                async with self._writers.borrow() as writer:
                     await writer.delete(PODS, name, namespace, grace_period_seconds=0)
             return
         if status.get("phase") in ("Running", "Succeeded", "Failed"):
@@ -334,7 +331,7 @@ class HollowNodes:
             self._bound_seen.pop(key, None)
         pod_ip = self.ips[node].take(key)
         try:
-            async with self._writer() as writer:
+            async with self._writers.borrow() as writer:
                 await writer.patch(
                     PODS,
                     name,
@@ -347,14 +344,6 @@ class HollowNodes:
                 return
             raise
         self.running += 1
-
-    @contextlib.asynccontextmanager
-    async def _writer(self) -> AsyncIterator[Client]:
-        writer = await self._writers.get()
-        try:
-            yield writer
-        finally:
-            self._writers.put_nowait(writer)
 
     # --- running -------------------------------------------------------------------------------------------
 
@@ -389,7 +378,10 @@ async def amain(args: argparse.Namespace) -> None:
         NODE_IP, args.kubelet_port, context, lambda ns, pod: node_of[0](ns, pod) if node_of else None
     )
     client = client_from_args(args, user_agent="kubelite-hollow-nodes")
-    writers = [one_connection_client(client) for _ in range(max(1, args.workers))]
+    verify = client.config.ssl_context()
+    writers = [
+        one_connection_client(client, verify, "kubelite-hollow-nodes") for _ in range(max(1, args.workers))
+    ]
     hollow = HollowNodes(
         client,
         args.count,
@@ -413,16 +405,6 @@ async def amain(args: argparse.Namespace) -> None:
         for writer in writers:
             await writer.aclose()
         await client.aclose()
-
-
-def one_connection_client(client: Client) -> Client:
-    """A client of the same apiserver and identity that keeps one connection (a pool of one costs no search)."""
-    transport = httpx.AsyncHTTPTransport(
-        verify=client.config.ssl_context(),
-        limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-        trust_env=False,
-    )
-    return Client(client.config, user_agent="kubelite-hollow-nodes", transport=transport)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -29,6 +29,7 @@ from apimachinery.durations import parse_flag_duration
 from apimachinery.events import EventRecorder
 from apimachinery.leaderelection import LeaderElector
 from apimachinery.secureserving import add_secure_serving_args, serve_secure, serving_args_error
+from apimachinery.writerpool import one_connection_client
 from scheduler.metrics import SchedulerMetrics
 from scheduler.ratelimit import RateLimitedTransport, TokenBucket
 from scheduler.scheduler import DEFAULT_SCHEDULER_NAME, Scheduler
@@ -48,16 +49,6 @@ def _seconds(text: str) -> float:
         return parse_flag_duration(text)
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err)) from err
-
-
-def one_connection_client(client: Client, verify: ssl.SSLContext | bool, user_agent: str) -> Client:
-    """A client of the same apiserver and identity that keeps one connection (a pool of one costs no search)."""
-    transport = httpx.AsyncHTTPTransport(
-        verify=verify,
-        limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-        trust_env=False,
-    )
-    return Client(client.config, user_agent=user_agent, transport=transport)
 
 
 def events_client(client: Client, verify: ssl.SSLContext | bool, args: argparse.Namespace) -> Client:

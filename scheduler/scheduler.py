@@ -13,7 +13,6 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 from apimachinery.client import Client
@@ -22,6 +21,7 @@ from apimachinery.events import NORMAL, WARNING, EventRecorder
 from apimachinery.informer import Informer
 from apimachinery.resources import must_resource
 from apimachinery.timefmt import now_rfc3339
+from apimachinery.writerpool import WriterPool
 from scheduler.algorithm import ScheduleResult, schedule
 from scheduler.cache import SchedulerCache, is_terminal
 from scheduler.metrics import SchedulerMetrics
@@ -128,9 +128,7 @@ class Scheduler:
         # `writers`, each one connection of its own, because httpcore's pool costs CPU per request in
         # proportion to the square of its idle connections (a quarter of the scheduler's CPU with the watches,
         # binds and events sharing one pool); else the one shared client, `max_inflight_writes` times.
-        self._writers: asyncio.Queue[Client] = asyncio.Queue()
-        for writer in writers or [client] * max_inflight_writes:
-            self._writers.put_nowait(writer)
+        self._writers = WriterPool(writers, client, max_inflight_writes)
         self.metrics.watch_queue(self.queue.lengths)
         self.pods.add_handler(self._on_pod_add, self._on_pod_update, self._on_pod_delete)
         self.nodes.add_handler(self._on_node_add, self._on_node_update, self._on_node_delete)
@@ -243,15 +241,6 @@ class Scheduler:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    @contextlib.asynccontextmanager
-    async def _writer(self) -> AsyncIterator[Client]:
-        """A client to write with, once one of the writes in flight has finished."""
-        writer = await self._writers.get()
-        try:
-            yield writer
-        finally:
-            self._writers.put_nowait(writer)
-
     def _spawn(self, coro: Any, name: str) -> None:
         task = asyncio.get_running_loop().create_task(coro, name=name)
         self._tasks.add(task)
@@ -307,7 +296,7 @@ class Scheduler:
     async def _bind(self, queued: QueuedPod, info: PodInfo, node: str, attempt_started: float) -> None:
         key = info.key
         try:
-            async with self._writer() as writer:
+            async with self._writers.borrow() as writer:
                 started = time.perf_counter()
                 try:
                     await self.volumes.select_node(info.pod, node)
@@ -365,7 +354,7 @@ class Scheduler:
             )
         conditions = [c for c in conditions if c.get("type") != "PodScheduled"] + [condition]
         meta = pod["metadata"]
-        async with self._writer() as writer:
+        async with self._writers.borrow() as writer:
             with contextlib.suppress(StatusError, ConnectionError, TimeoutError):
                 # Best effort: the next failed attempt writes it again; a deleted pod needs no condition.
                 await writer.patch(
