@@ -369,10 +369,10 @@ class HollowNodes:
 async def amain(args: argparse.Namespace) -> None:
     names = [f"{args.name_prefix}{i}" for i in range(args.count)]
     if args.tls_cert_file:
-        cert, key = args.tls_cert_file, args.tls_private_key_file
+        context = hollow_api.ssl_context(args.tls_cert_file, args.tls_private_key_file, args.client_ca_file)
     else:
-        cert, key = hollow_api.self_signed(names, NODE_IP)
-    context = hollow_api.ssl_context(cert, key, args.client_ca_file)
+        with hollow_api.self_signed(names, NODE_IP) as (cert, key):
+            context = hollow_api.ssl_context(cert, key, args.client_ca_file)
     node_of: list[Callable[[str, str], str | None]] = []  # set once the nodes exist
     api = await hollow_api.serve(
         NODE_IP, args.kubelet_port, context, lambda ns, pod: node_of[0](ns, pod) if node_of else None

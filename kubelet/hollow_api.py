@@ -17,11 +17,12 @@ certificate signed by that CA is required, as the apiserver presents one. Import
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import ssl
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,16 +46,19 @@ def simulated_message(namespace: str, pod: str, container: str, node: str) -> st
     )
 
 
-def self_signed(names: list[str], address: str) -> tuple[str, str]:
-    """A serving certificate for `names` and `address`, signed by a throwaway CA; files in a private temp dir."""
-    directory = private_dir(Path(tempfile.mkdtemp(prefix="kubelite-hollow-tls-")))
-    ca = CertificateAuthority.create("kubelite-hollow-self-signed")
-    cert, key = ca.issue(
-        "kubelite-hollow-nodes", server=True, client=False, dns_names=names, ip_addresses=[address]
-    )
-    write_public(directory / "tls.crt", cert)
-    write_private(directory / "tls.key", key)
-    return str(directory / "tls.crt"), str(directory / "tls.key")
+@contextlib.contextmanager
+def self_signed(names: list[str], address: str) -> Iterator[tuple[str, str]]:
+    """A serving certificate for `names` and `address`, signed by a throwaway CA: its files, in a private temp dir
+    that is removed (key and all) once the caller has loaded them."""
+    with tempfile.TemporaryDirectory(prefix="kubelite-hollow-tls-") as tmp:
+        directory = private_dir(Path(tmp))
+        ca = CertificateAuthority.create("kubelite-hollow-self-signed")
+        cert, key = ca.issue(
+            "kubelite-hollow-nodes", server=True, client=False, dns_names=names, ip_addresses=[address]
+        )
+        write_public(directory / "tls.crt", cert)
+        write_private(directory / "tls.key", key)
+        yield str(directory / "tls.crt"), str(directory / "tls.key")
 
 
 def ssl_context(cert_file: str, key_file: str, client_ca_file: str | None) -> ssl.SSLContext:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 import sqlite3
 import stat
 import tempfile
@@ -45,8 +46,11 @@ def encrypted(request: pytest.FixtureRequest) -> Iterator[tuple[ApiServer, Path,
         "--encryption-provider-config",
         str(config),
     ]
-    with running_apiserver(None, args) as server:
-        yield server, data, request.param
+    try:
+        with running_apiserver(None, args) as server:
+            yield server, data, request.param
+    finally:
+        shutil.rmtree(data.parent, ignore_errors=True)
 
 
 def _stored(data: Path, key: str) -> bytes:
