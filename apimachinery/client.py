@@ -23,9 +23,8 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any, Literal, TypeVar
 
 import httpx
-import orjson
 
-from apimachinery import clientmetrics
+from apimachinery import clientmetrics, serialization
 from apimachinery.backoff import Backoff
 from apimachinery.errors import StatusError, is_conflict
 from apimachinery.kubeconfig import ClientConfig, KubeconfigError, load
@@ -81,19 +80,9 @@ def _retry_after(resp: httpx.Response) -> float | None:
         return None  # an HTTP-date; the apiserver never sends one, treat as absent
 
 
-def loads(data: bytes | str) -> Any:
-    """json.loads, through orjson (several times faster on API objects: every watch frame and response of a
-    controller goes through here) for all it takes; what orjson refuses (NaN, integers beyond 64 bits) the
-    standard library decides, so the result is json.loads's for any input."""
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return json.loads(data)
-
-
 async def _lines(resp: httpx.Response) -> AsyncIterator[bytes]:
     """The lines of a streamed body as bytes (a watch: one JSON document a line), without the text layer of
-    `aiter_lines`: a frame is decoded once, by `loads`."""
+    `aiter_lines`: a frame is decoded once, by `serialization.loads`."""
     pending = b""
     async for chunk in resp.aiter_bytes():
         pending += chunk
@@ -110,7 +99,7 @@ def status_error(resp: httpx.Response) -> StatusError:
     """The `StatusError` for a non-2xx response (reads `resp.content`, which must be loaded)."""
     body: Any = None
     try:
-        body = loads(resp.content) if resp.content else None
+        body = serialization.loads(resp.content) if resp.content else None
     except ValueError:
         body = None  # not JSON (e.g. a proxy's HTML page): built from code and text below
     if isinstance(body, dict) and body.get("kind") == "Status":
@@ -257,7 +246,7 @@ class Client:
                 raise self._conn_error(method, path, exc) from exc
             if resp.is_success:
                 if resp.headers.get("content-type", "").startswith("application/json"):
-                    return loads(resp.content) if resp.content else None
+                    return serialization.loads(resp.content) if resp.content else None
                 return resp.text
             if resp.status_code in RETRY_STATUSES and attempt < tries:
                 ra = _retry_after(resp)
@@ -439,7 +428,7 @@ class Client:
                     if not line.strip():
                         continue
                     try:
-                        frame = loads(line)
+                        frame = serialization.loads(line)
                         etype, obj = str(frame["type"]), frame.get("object") or {}
                     except (ValueError, KeyError, TypeError) as exc:
                         msg = f"malformed watch frame: {line[:200].decode('utf-8', 'replace')!r}"
