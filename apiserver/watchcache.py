@@ -90,11 +90,9 @@ class Watcher:
 
     def _push(self, item: Item | None) -> None:
         self.items.append(item)
-        waiter = self.waiter
-        if waiter is not None:
+        if self.waiter is not None:
+            _release(self.waiter)
             self.waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
 
     async def next(self, timeout: float | None) -> Item | None:
         """The next item (None: the watch ends); TimeoutError when `timeout` seconds pass without one."""
