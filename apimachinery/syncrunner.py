@@ -11,6 +11,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from apimachinery.informer import InformerFactory
 
 log = logging.getLogger("apimachinery.syncrunner")
 
@@ -60,3 +64,20 @@ class SyncRunner:
                 self.failures += 1
                 log.exception("sync failed, retrying", extra={"retry_in": self.retry_interval})
                 asyncio.get_running_loop().call_later(self.retry_interval, self._wanted.set)
+
+    async def run_informed(self, factory: InformerFactory, synced: dict[str, Any]) -> None:
+        """Start `factory`'s informers and, once their caches are filled (logged with `synced`), sync at once and
+        then as asked until cancelled; the informers stop on the way out. kube-proxy and the policy agent."""
+        factory.start()
+        runner: asyncio.Task[None] | None = None
+        try:
+            await factory.wait_synced()
+            log.info("informers synced", extra=synced)
+            runner = asyncio.create_task(self.run(), name="sync-runner")
+            self.request()
+            await runner
+        finally:
+            if runner is not None:
+                runner.cancel()
+                await asyncio.gather(runner, return_exceptions=True)
+            await factory.stop()

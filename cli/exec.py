@@ -9,7 +9,7 @@ import sys
 import termios
 import tty as ttymod
 from collections.abc import Iterator
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -24,6 +24,13 @@ from cli.targets import builtin
 app = typer.Typer()
 
 PROTOCOLS = (channels.V5, channels.V4)
+
+# The flags exec and attach share (kubectl's StreamOptions).
+Pod = Annotated[str, typer.Argument(help="POD (or pod/NAME)")]
+Container = Annotated[str | None, typer.Option("-c", "--container", help="Container name")]
+Stdin = Annotated[bool, typer.Option("-i", "--stdin", help="Pass stdin to the container")]
+Tty = Annotated[bool, typer.Option("-t", "--tty", help="Stdin is a TTY")]
+Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="Only print output from the remote session")]
 
 
 async def _pod(client: Client, name: str, ns: str, verb: str) -> dict[str, Any]:
@@ -73,6 +80,10 @@ async def stream_to(
         )
 
 
+def _pod_name(pod: str) -> str:
+    return pod.removeprefix("pod/").removeprefix("pods/")
+
+
 def _finish(code: int) -> None:
     if code:
         print(f"command terminated with exit code {code}", file=sys.stderr)
@@ -81,15 +92,17 @@ def _finish(code: int) -> None:
 
 @app.command()
 def exec(
-    pod: str = typer.Argument(..., help="POD (or pod/NAME)"),
-    command: list[str] = typer.Argument(None, help="The command and its arguments, after --"),
-    container: str = typer.Option(None, "-c", "--container", help="Container name"),
-    stdin: bool = typer.Option(False, "-i", "--stdin", help="Pass stdin to the container"),
-    tty: bool = typer.Option(False, "-t", "--tty", help="Stdin is a TTY"),
-    quiet: bool = typer.Option(False, "-q", "--quiet", help="Only print output from the remote session"),
+    pod: Pod,
+    command: Annotated[
+        list[str] | None, typer.Argument(help="The command and its arguments, after --")
+    ] = None,
+    container: Container = None,
+    stdin: Stdin = False,
+    tty: Tty = False,
+    quiet: Quiet = False,
 ) -> None:
     """Execute a command in a container."""
-    name = pod.removeprefix("pod/").removeprefix("pods/")
+    name = _pod_name(pod)
     command = command[1:] if command and command[0] == "--" else command
     if not command:
         raise CLIError("you must specify at least one command for the container")
@@ -109,14 +122,14 @@ def exec(
 
 @app.command()
 def attach(
-    pod: str = typer.Argument(..., help="POD (or pod/NAME)"),
-    container: str = typer.Option(None, "-c", "--container", help="Container name"),
-    stdin: bool = typer.Option(False, "-i", "--stdin", help="Pass stdin to the container"),
-    tty: bool = typer.Option(False, "-t", "--tty", help="Stdin is a TTY"),
-    quiet: bool = typer.Option(False, "-q", "--quiet", help="Only print output from the remote session"),
+    pod: Pod,
+    container: Container = None,
+    stdin: Stdin = False,
+    tty: Tty = False,
+    quiet: Quiet = False,
 ) -> None:
     """Attach to the main process of a running container."""
-    name = pod.removeprefix("pod/").removeprefix("pods/")
+    name = _pod_name(pod)
 
     async def go(client: Client) -> int:
         ns = current_namespace()

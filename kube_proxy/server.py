@@ -137,19 +137,9 @@ class ProxyServer:
     async def run(self) -> None:
         """Set up the guard, start the informers, sync until cancelled; then remove our rules/listeners."""
         await self.proxier.setup()
-        self.factory.start()
-        runner: asyncio.Task[None] | None = None
         try:
-            await self.factory.wait_synced()
-            log.info("informers synced", extra={"node": self.node_name, "mode": self.proxier.mode})
-            runner = asyncio.create_task(self.runner.run(), name="sync-runner")
-            self.runner.request()
-            await runner
+            await self.runner.run_informed(self.factory, {"node": self.node_name, "mode": self.proxier.mode})
         finally:
-            if runner is not None:
-                runner.cancel()
-                await asyncio.gather(runner, return_exceptions=True)
-            await self.factory.stop()
             await self.recorder.aclose()
             try:
                 await asyncio.shield(self.proxier.shutdown())

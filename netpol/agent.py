@@ -15,7 +15,6 @@ On SIGTERM the agent stops and leaves its rules in place: policies stay enforced
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
@@ -171,19 +170,9 @@ class PolicyAgent:
 
     async def run(self) -> None:
         """Start the informers, sync until cancelled. The rules stay when it stops (see the module docstring)."""
-        self.factory.start()
-        runner: asyncio.Task[None] | None = None
         try:
-            await self.factory.wait_synced()
-            log.info("informers synced", extra={"nodes": self.node_names})
-            runner = asyncio.create_task(self.runner.run(), name="sync-runner")
-            self.runner.request()
-            await runner
+            await self.runner.run_informed(self.factory, {"nodes": self.node_names})
         finally:
-            if runner is not None:
-                runner.cancel()
-                await asyncio.gather(runner, return_exceptions=True)
-            await self.factory.stop()
             if isinstance(self.recorder, EventRecorder):
                 with contextlib.suppress(TimeoutError):  # an apiserver that is gone takes the last events
                     await self.recorder.flush(2)

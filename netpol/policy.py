@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from apimachinery import labels
 
@@ -156,6 +157,8 @@ def parse_peer(value: Any) -> Peer:
     )
 
 
+T = TypeVar("T")
+
 _MALFORMED: list[Any] = []  # what `_entries` returns for a value that is not a list
 
 
@@ -169,6 +172,19 @@ def _entries(value: Any, what: str, problems: list[str]) -> list[Any] | None:
     return value
 
 
+def _parse_each(
+    items: list[Any] | None, parse: Callable[[Any], T], path: str, problems: list[str]
+) -> list[T]:
+    """The entries of `items` that `parse` accepts; each one it refuses is noted in `problems` and skipped."""
+    parsed: list[T] = []
+    for i, item in enumerate(items or []):
+        try:
+            parsed.append(parse(item))
+        except ValueError as exc:
+            problems.append(f"{path}[{i}] {exc}: skipped")
+    return parsed
+
+
 def parse_rule(value: Any, path: str, peers_key: str, problems: list[str]) -> Rule | None:
     """One ingress or egress rule; None when it cannot be used as written (it then allows nothing)."""
     if not isinstance(value, dict):
@@ -179,18 +195,8 @@ def parse_rule(value: Any, path: str, peers_key: str, problems: list[str]) -> Ru
     if raw_peers is _MALFORMED or raw_ports is _MALFORMED:
         problems.append(f"{path}: rule skipped")
         return None
-    peers: list[Peer] = []
-    for i, item in enumerate(raw_peers or []):
-        try:
-            peers.append(parse_peer(item))
-        except ValueError as exc:
-            problems.append(f"{path}.{peers_key}[{i}] {exc}: skipped")
-    ports: list[Port] = []
-    for i, item in enumerate(raw_ports or []):
-        try:
-            ports.append(parse_port(item))
-        except ValueError as exc:
-            problems.append(f"{path}.ports[{i}] {exc}: skipped")
+    peers = _parse_each(raw_peers, parse_peer, f"{path}.{peers_key}", problems)
+    ports = _parse_each(raw_ports, parse_port, f"{path}.ports", problems)
     # An empty list means "any"; a list whose every entry was skipped must not come to mean that.
     for written, usable, what in ((raw_peers, peers, peers_key), (raw_ports, ports, "ports")):
         if written and not usable:
