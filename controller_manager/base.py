@@ -12,6 +12,7 @@ deadlines, minReadySeconds, tolerationSeconds).
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import time
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from apimachinery.errors import StatusError, is_conflict
 from apimachinery.events import WARNING, EventRecorder
 from apimachinery.informer import Informer, InformerFactory
 from apimachinery.labels import Selector, from_label_selector
-from apimachinery.resources import must_resource
+from apimachinery.resources import ResourceInfo, must_resource
 from apimachinery.workqueue import WorkQueue, run_workers
 from controller_manager.podutil import key_of
 
@@ -99,6 +100,33 @@ class Context:
     options: Options
 
 
+def with_kind(obj: Obj, res: ResourceInfo) -> Obj:
+    """`obj` with the kind and apiVersion that events and writes need (cached and listed objects have neither)."""
+    return {**obj, "kind": res.kind, "apiVersion": res.group_version}
+
+
+def working_copy(informer: Informer, key: str) -> Obj | None:
+    """The object cached at `key`, copied for reconcile to change (never change the cache's own: other
+    controllers read it), with its kind; None when it is gone."""
+    cached = informer.store.get(key)
+    return None if cached is None else with_kind(copy.deepcopy(cached), informer.res)
+
+
+Handler = Callable[[Obj], Any]
+UpdateHandler = Callable[[Obj, Obj], Any]
+
+
+class Same:
+    """The default of `Controller.watch`'s update and delete handlers: the change handler."""
+
+
+SAME = Same()
+
+
+def _on_new(on_change: Handler) -> UpdateHandler:
+    return lambda _old, new: on_change(new)
+
+
 class Controller:
     """Base of every controller: subclasses set `name`, wire informers in `__init__`, and write `reconcile`."""
 
@@ -119,16 +147,27 @@ class Controller:
         """The handler of a controller keyed by the objects it watches: reconcile `obj` (by its cache key)."""
         self.enqueue(key_of(obj))
 
-    def enqueue_changes(
-        self, informer: Informer, on_delete: Callable[[Obj], Any] | None = None, *, deletes: bool = True
-    ) -> None:
-        """Reconcile every object of `informer` that is added or updated, and one that is deleted (or call
-        `on_delete` for it instead; nothing without `deletes`)."""
-        informer.add_handler(
-            self.enqueue_object,
-            lambda _old, new: self.enqueue_object(new),
-            on_delete or (self.enqueue_object if deletes else None),
-        )
+    def watch(
+        self,
+        res: ResourceInfo,
+        on_change: Handler | None = None,
+        *,
+        on_update: UpdateHandler | Same | None = SAME,
+        on_delete: Handler | Same | None = SAME,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> Informer:
+        """The shared informer on `res` (narrowed by namespace and selectors), with this controller's handlers:
+        `on_change(obj)` on an add, an update (with the new object) and a delete, unless `on_update(old, new)` or
+        `on_delete(obj)` is given for those (None: ignore that kind of event). Handlers only enqueue keys."""
+        informer = self.ctx.factory.informer(res, namespace, label_selector, field_selector)
+        if isinstance(on_update, Same):
+            on_update = None if on_change is None else _on_new(on_change)
+        if isinstance(on_delete, Same):
+            on_delete = on_change
+        informer.add_handler(on_change, on_update, on_delete)
+        return informer
 
     async def reconcile(self, key: str) -> float | None:
         raise NotImplementedError

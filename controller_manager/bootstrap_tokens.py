@@ -47,13 +47,16 @@ class BootstrapSigner(Controller):
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self.secrets = ctx.factory.informer(SECRETS, namespace=bt.NAMESPACE)
-        self.configmaps = ctx.factory.informer(
-            CONFIGMAPS, namespace=bt.CLUSTER_INFO_NAMESPACE, field_selector=f"metadata.name={bt.CLUSTER_INFO}"
-        )
         wake = lambda *_: self.enqueue(SIGN_KEY)  # noqa: E731 - one key: the whole ConfigMap is recomputed
-        self.secrets.add_handler(wake, wake, wake)
-        self.configmaps.add_handler(wake, wake, None)
+        self.secrets = self.watch(SECRETS, wake, on_update=wake, namespace=bt.NAMESPACE)
+        self.configmaps = self.watch(
+            CONFIGMAPS,
+            wake,
+            on_update=wake,
+            on_delete=None,
+            namespace=bt.CLUSTER_INFO_NAMESPACE,
+            field_selector=f"metadata.name={bt.CLUSTER_INFO}",
+        )
 
     async def reconcile(self, key: str) -> float | None:
         cm = self.configmaps.store.get(f"{bt.CLUSTER_INFO_NAMESPACE}/{bt.CLUSTER_INFO}")
@@ -95,8 +98,7 @@ class TokenCleaner(Controller):
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self.secrets = ctx.factory.informer(SECRETS, namespace=bt.NAMESPACE)
-        self.secrets.add_handler(self._enqueue, lambda _old, new: self._enqueue(new), None)
+        self.secrets = self.watch(SECRETS, self._enqueue, on_delete=None, namespace=bt.NAMESPACE)
 
     def _enqueue(self, secret: Obj) -> None:
         if _is_token_secret(secret):

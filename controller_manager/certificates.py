@@ -98,8 +98,7 @@ class _CSRController(Controller):
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self.csrs = ctx.factory.informer(CSRS)
-        self.enqueue_changes(self.csrs, deletes=False)
+        self.csrs = self.watch(CSRS, self.enqueue_object, on_delete=None)
 
 
 class CSRApprovingController(_CSRController):

@@ -28,12 +28,7 @@ class ClusterRoleAggregationController(Controller):
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self.roles = ctx.factory.informer(CLUSTERROLES)
-        self.roles.add_handler(
-            lambda _role: self._enqueue_aggregating(),
-            lambda _old, _new: self._enqueue_aggregating(),
-            lambda _role: self._enqueue_aggregating(),
-        )
+        self.roles = self.watch(CLUSTERROLES, lambda _role: self._enqueue_aggregating())
 
     def _enqueue_aggregating(self) -> None:
         for role in self.roles.store.list():

@@ -18,7 +18,7 @@ from apimachinery.events import NORMAL, WARNING
 from apimachinery.resources import must_resource
 from apimachinery.timefmt import format_time
 from controller_manager import cronjob_util as util
-from controller_manager.base import Context, Controller
+from controller_manager.base import Context, Controller, working_copy
 from controller_manager.ownership import namespace_terminating
 from controller_manager.podutil import controller_ref, is_terminating, now, parse_time, split_key
 
@@ -36,10 +36,8 @@ class CronJobController(Controller):
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self.cj_informer = ctx.factory.informer(CRONJOBS)
-        self.job_informer = ctx.factory.informer(JOBS)
-        self.enqueue_changes(self.cj_informer)
-        self.job_informer.add_handler(self._on_job, self._on_job_update, self._on_job)
+        self.cj_informer = self.watch(CRONJOBS, self.enqueue_object)
+        self.job_informer = self.watch(JOBS, self._on_job, on_update=self._on_job_update)
 
     # -- handlers -------------------------------------------------------------------------------------------
 
@@ -63,10 +61,9 @@ class CronJobController(Controller):
     # -- reconcile ------------------------------------------------------------------------------------------
 
     async def reconcile(self, key: str) -> float | None:
-        cached = self.cj_informer.store.get(key)
-        if cached is None:
+        cj = working_copy(self.cj_informer, key)
+        if cj is None:
             return None
-        cj = {**copy.deepcopy(cached), "kind": "CronJob", "apiVersion": "batch/v1"}
         ns, _ = split_key(key)
         uid = cj["metadata"]["uid"]
         jobs = [

@@ -17,7 +17,6 @@ Nodes changing (added, relabelled, tainted) wake every DaemonSet, so a new node 
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 import time
 from typing import Any
@@ -29,7 +28,7 @@ from apimachinery.resources import must_resource
 from apimachinery.workloads import CONTROLLER_REVISION_HASH
 from controller_manager import daemonset_util as util
 from controller_manager import history, replicaset_util
-from controller_manager.base import NODES, PODS, Context
+from controller_manager.base import NODES, PODS, Context, working_copy
 from controller_manager.expectations import Expectations
 from controller_manager.ownership import (
     FAILED_CREATE,
@@ -59,25 +58,15 @@ class DaemonSetController(PodOwnerController):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.expectations = Expectations(ttl=ctx.options.expectations_ttl)
-        self.ds_informer = self.owner_informer = ctx.factory.informer(DAEMONSETS)
-        self.node_informer = ctx.factory.informer(NODES)
-        self.pod_informer = ctx.factory.informer(PODS)
-        self.cr_informer = ctx.factory.informer(history.CONTROLLERREVISIONS)
-        self.enqueue_changes(self.ds_informer, self._on_ds_delete)
-        self.node_informer.add_handler(self._on_node, self._on_node_update, self._on_node)
-        self.pod_informer.add_handler(self._on_pod_add, self._on_pod_update, self._on_pod_delete)
-        self.cr_informer.add_handler(
-            self._on_revision, lambda _old, new: self._on_revision(new), self._on_revision
-        )
+        self.ds_informer = self.owner_informer = self.watch_owners(DAEMONSETS)
+        self.node_informer = self.watch(NODES, self._on_node, on_update=self._on_node_update)
+        self.pod_informer = self.watch_pods()
+        self.cr_informer = self.watch(history.CONTROLLERREVISIONS, self._on_revision)
         # (daemonset key, node) -> monotonic time before which a failed pod is not replaced, and the delays
         self._failed_until: dict[tuple[str, str], float] = {}
         self._failed_delays = ItemBackoff(*FAILED_BACKOFF)
 
     # -- handlers -------------------------------------------------------------------------------------------
-
-    def _on_ds_delete(self, ds: Obj) -> None:
-        self.expectations.delete(key_of(ds))
-        self.enqueue(key_of(ds))
 
     def _enqueue_all(self) -> None:
         for key in self.ds_informer.store.keys():
@@ -101,28 +90,21 @@ class DaemonSetController(PodOwnerController):
     # -- reconcile ------------------------------------------------------------------------------------------
 
     async def reconcile(self, key: str) -> float | None:
-        cached = self.ds_informer.store.get(key)
-        if cached is None:
+        ds = working_copy(self.ds_informer, key)
+        if ds is None:
             self.expectations.delete(key)
             for gone in [k for k in self._failed_until if k[0] == key]:
                 del self._failed_until[gone]
                 self._failed_delays.forget(gone)
             return None
-        ds = {**copy.deepcopy(cached), "kind": "DaemonSet", "apiVersion": "apps/v1"}
         ns, _ = split_key(key)
         selector = self.selector_of(ds, key, "daemon set")
         if selector is None:
             return None
         revisions = history.owned(ds, self.cr_informer.store.by_index("namespace", ns or ""))
-        try:
-            update = await history.sync(
-                self.client, ds, revisions, (ds.get("status") or {}).get("collisionCount")
-            )
-        except history.HashCollisionError:
-            status = copy.deepcopy(ds.get("status") or {})
-            status["collisionCount"] = int(status.get("collisionCount") or 0) + 1
-            await self._write_status(ds, status)
-            return 0.1
+        update = await history.update_revision(self.client, ds, revisions, self._write_status)
+        if update is None:
+            return history.COLLISION_RETRY
         revision_hash = (update["metadata"].get("labels") or {}).get(CONTROLLER_REVISION_HASH, "")
         pods_by_node = await self._pods_by_node(ds, selector.matches)
         nodes = self.node_informer.store.list()

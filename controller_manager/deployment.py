@@ -23,7 +23,15 @@ from apimachinery.events import NORMAL, WARNING
 from apimachinery.labels import from_label_selector
 from controller_manager import deployment_status as dstatus
 from controller_manager import replicaset_util, revisions, rollout
-from controller_manager.base import DEPLOYMENTS, PODS, REPLICASETS, Context, Controller
+from controller_manager.base import (
+    DEPLOYMENTS,
+    PODS,
+    REPLICASETS,
+    Context,
+    Controller,
+    with_kind,
+    working_copy,
+)
 from controller_manager.hashing import compute_hash
 from controller_manager.ownership import owner_key
 from controller_manager.podutil import controller_ref, get_condition, is_terminating, key_of, now, split_key
@@ -36,22 +44,15 @@ SCALING_REPLICA_SET = "ScalingReplicaSet"
 FAILED_CREATE_RS = "FailedCreate"
 
 
-def _with_kind(obj: Obj, kind: str) -> Obj:
-    return {**obj, "kind": kind, "apiVersion": "apps/v1"}
-
-
 class DeploymentController(Controller):
     name = "deployment"
     default_workers = 5
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self.d_informer = ctx.factory.informer(DEPLOYMENTS)
-        self.rs_informer = ctx.factory.informer(REPLICASETS)
-        self.pod_informer = ctx.factory.informer(PODS)
-        self.enqueue_changes(self.d_informer)
-        self.rs_informer.add_handler(self._on_rs, self._on_rs_update, self._on_rs)
-        self.pod_informer.add_handler(on_delete=self._on_pod_delete)
+        self.d_informer = self.watch(DEPLOYMENTS, self.enqueue_object)
+        self.rs_informer = self.watch(REPLICASETS, self._on_rs, on_update=self._on_rs_update)
+        self.pod_informer = self.watch(PODS, on_delete=self._on_pod_delete)
 
     # -- handlers -------------------------------------------------------------------------------------------
 
@@ -93,10 +94,9 @@ class DeploymentController(Controller):
     # -- reconcile ------------------------------------------------------------------------------------------
 
     async def reconcile(self, key: str) -> float | None:
-        cached = self.d_informer.store.get(key)
-        if cached is None:
+        d = working_copy(self.d_informer, key)
+        if d is None:
             return None
-        d = _with_kind(copy.deepcopy(cached), "Deployment")
         spec = d.get("spec") or {}
         selector = self.selector_of(d, key, "deployment")
         if selector is None:
@@ -121,7 +121,7 @@ class DeploymentController(Controller):
         ns, _ = split_key(key_of(d))
         candidates = self.rs_informer.store.by_index("namespace", ns or "")
         owned, adopt, release = replicaset_util.classify_pods(d, candidates, selector)
-        owned = [_with_kind(copy.deepcopy(rs), "ReplicaSet") for rs in owned]
+        owned = [with_kind(copy.deepcopy(rs), REPLICASETS) for rs in owned]
         if adopt:
             fresh = await self.client.get(DEPLOYMENTS, d["metadata"]["name"], ns)
             if fresh["metadata"].get("uid") == d["metadata"]["uid"] and not is_terminating(fresh):
@@ -175,7 +175,7 @@ class DeploymentController(Controller):
                 body = copy.deepcopy(new_rs)
                 body["metadata"]["annotations"] = annotations
                 body["spec"]["minReadySeconds"] = min_ready
-                new_rs = _with_kind(await self.client.update(REPLICASETS, body, ns), "ReplicaSet")
+                new_rs = with_kind(await self.client.update(REPLICASETS, body, ns), REPLICASETS)
             d = await self._set_revision(d, revisions.revision_of(new_rs))
             if (
                 dstatus.progress_deadline(d) is not None
@@ -197,7 +197,7 @@ class DeploymentController(Controller):
         body = revisions.new_rs_object(d, pod_hash, 0, new_revision)
         body["spec"]["replicas"] = rollout.new_rs_new_replicas(d, [*old, body], body)
         try:
-            created = _with_kind(await self.client.create(REPLICASETS, body, ns), "ReplicaSet")
+            created = with_kind(await self.client.create(REPLICASETS, body, ns), REPLICASETS)
             fresh = True
         except StatusError as err:
             if not is_already_exists(err):
@@ -217,7 +217,7 @@ class DeploymentController(Controller):
                 status["collisionCount"] = int(collision or 0) + 1
                 await self._write_status(d, status)
                 raise
-            created, fresh = _with_kind(existing, "ReplicaSet"), False  # our cache had not seen it yet
+            created, fresh = with_kind(existing, REPLICASETS), False  # our cache had not seen it yet
         if fresh and created["spec"]["replicas"] > 0:
             self.recorder.event(
                 d,
@@ -245,9 +245,9 @@ class DeploymentController(Controller):
                 "resourceVersion": d["metadata"]["resourceVersion"],
             }
         }
-        return _with_kind(
+        return with_kind(
             await self.client.patch(DEPLOYMENTS, d["metadata"]["name"], body, d["metadata"]["namespace"]),
-            "Deployment",
+            DEPLOYMENTS,
         )
 
     # -- steps ----------------------------------------------------------------------------------------------
@@ -262,8 +262,8 @@ class DeploymentController(Controller):
         body = copy.deepcopy(rs)
         body["metadata"]["annotations"] = {**annotations, **wanted}
         body["spec"]["replicas"] = replicas
-        updated = _with_kind(
-            await self.client.update(REPLICASETS, body, rs["metadata"]["namespace"]), "ReplicaSet"
+        updated = with_kind(
+            await self.client.update(REPLICASETS, body, rs["metadata"]["namespace"]), REPLICASETS
         )
         if old_size != replicas:
             direction = "up" if replicas > old_size else "down"
@@ -370,4 +370,4 @@ class DeploymentController(Controller):
         updated = await self.client.update(
             DEPLOYMENTS, body, d["metadata"]["namespace"], subresource="status"
         )
-        return _with_kind(updated, "Deployment")
+        return with_kind(updated, DEPLOYMENTS)

@@ -28,8 +28,7 @@ class EndpointsController(ServicePodsController):
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self.ep_informer = ctx.factory.informer(ENDPOINTS)
-        self.ep_informer.add_handler(on_delete=self._on_ep_delete)
+        self.ep_informer = self.watch(ENDPOINTS, on_delete=self._on_ep_delete)
 
     # -- handlers -------------------------------------------------------------------------------------------
 

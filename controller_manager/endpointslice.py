@@ -37,10 +37,9 @@ class EndpointSliceController(ServicePodsController):
         self.max_per_slice = ctx.options.max_endpoints_per_slice
         self.tracker = SliceTracker()
         self.node_informer = ctx.factory.informer(NODES)
-        self.slice_informer = ctx.factory.informer(
-            ENDPOINTSLICES, label_selector=f"{esu.MANAGED_BY_LABEL}={esu.CONTROLLER_NAME}"
+        self.slice_informer = self.watch(
+            ENDPOINTSLICES, self._on_slice, label_selector=f"{esu.MANAGED_BY_LABEL}={esu.CONTROLLER_NAME}"
         )
-        self.slice_informer.add_handler(self._on_slice, lambda _old, new: self._on_slice(new), self._on_slice)
 
     # -- handlers -------------------------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,6 +97,23 @@ def plan(owner: Obj, revisions: list[Obj], collision_count: int | None) -> Plan:
 
 class HashCollisionError(Exception):
     """Another revision already has the name the current template hashes to: bump collisionCount and retry."""
+
+
+COLLISION_RETRY = 0.1  # seconds before an owner whose new revision's name was taken tries again
+
+
+async def update_revision(
+    client: Client, owner: Obj, revisions: list[Obj], write_status: Callable[[Obj, Obj], Awaitable[None]]
+) -> Obj | None:
+    """The owner's update revision (`sync`); None after a hash collision, which bumps status.collisionCount
+    (written with `write_status(owner, status)`) so that the next try, after COLLISION_RETRY, hashes elsewhere."""
+    status = owner.get("status") or {}
+    try:
+        return await sync(client, owner, revisions, status.get("collisionCount"))
+    except HashCollisionError:
+        bumped = {**copy.deepcopy(status), "collisionCount": int(status.get("collisionCount") or 0) + 1}
+        await write_status(owner, bumped)
+        return None
 
 
 async def sync(client: Client, owner: Obj, revisions: list[Obj], collision_count: int | None) -> Obj:

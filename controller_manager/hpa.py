@@ -59,9 +59,8 @@ class HorizontalPodAutoscalerController(Controller):
         super().__init__(ctx)
         self.metrics: MetricsClient = metrics or APIMetricsClient(ctx.client)
         self.sync_period = ctx.options.hpa_sync_period
-        self.hpa_informer = ctx.factory.informer(HPAS)
+        self.hpa_informer = self.watch(HPAS, self._on_hpa, on_delete=self._on_hpa_delete)
         self.pod_informer = ctx.factory.informer(PODS)
-        self.hpa_informer.add_handler(self._on_hpa, lambda _old, new: self._on_hpa(new), self._on_hpa_delete)
         self.histories: dict[str, History] = {}
         self._resources: dict[tuple[str, str], ResourceInfo] = {}
 

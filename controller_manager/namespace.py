@@ -35,8 +35,7 @@ class NamespaceController(Controller):
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self.ns_informer = ctx.factory.informer(NAMESPACES)
-        self.ns_informer.add_handler(self._on_ns, lambda _old, new: self._on_ns(new), None)
+        self.ns_informer = self.watch(NAMESPACES, self._on_ns, on_delete=None)
 
     def _on_ns(self, ns: Obj) -> None:
         if (ns.get("metadata") or {}).get("deletionTimestamp"):

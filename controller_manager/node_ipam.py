@@ -11,7 +11,7 @@ from typing import Any
 
 from apimachinery.errors import StatusError, is_not_found
 from apimachinery.events import WARNING
-from controller_manager.base import NODES, Context, Controller
+from controller_manager.base import NODES, Context, Controller, with_kind
 from controller_manager.cidr import CIDRAllocator, CIDRExhaustedError
 
 log = logging.getLogger(__name__)
@@ -29,8 +29,7 @@ class NodeIpamController(Controller):
         super().__init__(ctx)
         self.allocator = CIDRAllocator(ctx.options.cluster_cidr, ctx.options.node_cidr_mask_size)
         self.assigned: dict[str, str] = {}  # node name -> the subnet we know it has (or are giving it)
-        self.node_informer = ctx.factory.informer(NODES)
-        self.enqueue_changes(self.node_informer)
+        self.node_informer = self.watch(NODES, self.enqueue_object)
 
     async def start(self) -> None:
         for node in self.node_informer.store.list():
@@ -57,9 +56,7 @@ class NodeIpamController(Controller):
             try:
                 cidr = self.allocator.allocate()
             except CIDRExhaustedError as exc:
-                self.recorder.event(
-                    {**node, "kind": "Node", "apiVersion": "v1"}, WARNING, CIDR_NOT_AVAILABLE, str(exc)
-                )
+                self.recorder.event(with_kind(node, NODES), WARNING, CIDR_NOT_AVAILABLE, str(exc))
                 return 30.0
             self.assigned[key] = cidr
         try:

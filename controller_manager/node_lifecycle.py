@@ -24,7 +24,7 @@ from typing import Any
 from apimachinery.errors import StatusError, ignore_not_found, is_conflict, is_not_found
 from apimachinery.events import NORMAL, WARNING
 from controller_manager import taints
-from controller_manager.base import LEASES, NODES, PODS, Context, Controller
+from controller_manager.base import LEASES, NODES, PODS, Context, Controller, with_kind, working_copy
 from controller_manager.podutil import format_time, get_condition, is_pod_ready, now
 
 log = logging.getLogger(__name__)
@@ -76,13 +76,10 @@ class NodeLifecycleController(Controller):
         self.grace = ctx.options.node_monitor_grace_period
         self.bucket = TokenBucket(ctx.options.node_eviction_rate)
         self.probes: dict[str, _Probe] = {}
-        self.node_informer = ctx.factory.informer(NODES)
-        self.lease_informer = ctx.factory.informer(LEASES, namespace=LEASE_NAMESPACE)
-        self.pod_informer = ctx.factory.informer(PODS)
+        self.node_informer = self.watch(NODES, self.enqueue_object)
+        self.lease_informer = self.watch(LEASES, self._on_lease, on_delete=None, namespace=LEASE_NAMESPACE)
+        self.pod_informer = self.watch(PODS, self._on_pod, on_delete=None)
         self.pod_informer.add_indexer("nodeName", pod_node_index)
-        self.enqueue_changes(self.node_informer)
-        self.lease_informer.add_handler(self._on_lease, lambda _old, new: self._on_lease(new), None)
-        self.pod_informer.add_handler(self._on_pod, lambda _old, new: self._on_pod(new), None)
 
     # -- handlers -------------------------------------------------------------------------------------------
 
@@ -113,11 +110,10 @@ class NodeLifecycleController(Controller):
         return mono - probe.seen_at
 
     async def reconcile(self, key: str) -> float | None:
-        cached = self.node_informer.store.get(key)
-        if cached is None:
+        node = working_copy(self.node_informer, key)
+        if node is None:
             self.probes.pop(key, None)
             return None
-        node = {**copy.deepcopy(cached), "kind": "Node", "apiVersion": "v1"}
         silent = self._silent_for(node)
         next_check: float | None = None
         if silent > self.grace:
@@ -165,7 +161,7 @@ class NodeLifecycleController(Controller):
         name = node["metadata"]["name"]
         log.info("node stopped posting status", extra={"node": name})
         self.recorder.event(node, NORMAL, NODE_NOT_READY, f"Node {name} status is now: {NODE_NOT_READY}")
-        return {**updated, "kind": "Node", "apiVersion": "v1"}
+        return with_kind(updated, NODES)
 
     async def _mark_pods_not_ready(self, node: Obj) -> None:
         at = format_time(now())
@@ -182,9 +178,7 @@ class NodeLifecycleController(Controller):
                 if not (is_not_found(err) or is_conflict(err)):
                     raise
                 # Changed or gone meanwhile: the pod event brings the node back here.
-            self.recorder.event(
-                {**pod, "kind": "Pod", "apiVersion": "v1"}, WARNING, NODE_NOT_READY, "Node is not ready"
-            )
+            self.recorder.event(with_kind(pod, PODS), WARNING, NODE_NOT_READY, "Node is not ready")
 
     async def _sync_taints(self, node: Obj, ready_status: str | None) -> float | None:
         current = (node.get("spec") or {}).get("taints") or []
@@ -240,7 +234,7 @@ class NodeLifecycleController(Controller):
     async def _evict_pod(self, pod: Obj) -> None:
         ns, name = pod["metadata"].get("namespace"), pod["metadata"]["name"]
         self.recorder.event(
-            {**pod, "kind": "Pod", "apiVersion": "v1"},
+            with_kind(pod, PODS),
             NORMAL,
             TAINT_MANAGER_EVICTION,
             f"Marking for deletion Pod {ns}/{name}",

@@ -104,6 +104,19 @@ class PodOwnerController(Controller):
     owner_informer: Informer
     expectations: Expectations
 
+    def watch_owners(self, res: ResourceInfo) -> Informer:
+        """The informer on the owners: a change reconciles the owner; a deletion also forgets its expectations."""
+        return self.watch(res, self.enqueue_object, on_delete=self._on_owner_delete)
+
+    def watch_pods(self) -> Informer:
+        return self.watch(
+            PODS, self._on_pod_add, on_update=self._on_pod_update, on_delete=self._on_pod_delete
+        )
+
+    def _on_owner_delete(self, owner: Obj) -> None:
+        self.expectations.delete(key_of(owner))
+        self.enqueue(key_of(owner))
+
     def selector(self, owner: Obj) -> Selector:
         """The owner's pod selector; ValueError when it is invalid."""
         return from_label_selector((owner.get("spec") or {}).get("selector"))

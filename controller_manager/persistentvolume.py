@@ -62,13 +62,10 @@ class PersistentVolumeController(Controller):
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self.pvs = ctx.factory.informer(PVS)
-        self.claims = ctx.factory.informer(PVCS)
-        self.classes = ctx.factory.informer(CLASSES)
+        self.pvs = self.watch(PVS, self._on_pv)
+        self.claims = self.watch(PVCS, self._on_claim)
+        self.classes = self.watch(CLASSES, lambda _sc: self._all_pending(), on_update=None, on_delete=None)
         self.nodes = ctx.factory.informer(NODES)
-        self.pvs.add_handler(self._on_pv, lambda _o, n: self._on_pv(n), self._on_pv)
-        self.claims.add_handler(self._on_claim, lambda _o, n: self._on_claim(n), self._on_claim)
-        self.classes.add_handler(lambda _sc: self._all_pending(), None, None)
 
     def _on_pv(self, pv: Obj) -> None:
         self.enqueue(f"volume:{pv['metadata']['name']}")

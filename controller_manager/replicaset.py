@@ -45,16 +45,10 @@ class ReplicaSetController(PodOwnerController):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.expectations = Expectations(ttl=ctx.options.expectations_ttl)
-        self.rs_informer = self.owner_informer = ctx.factory.informer(self.resource)
-        self.pod_informer = ctx.factory.informer(PODS)
-        self.enqueue_changes(self.rs_informer, self._on_rs_delete)
-        self.pod_informer.add_handler(self._on_pod_add, self._on_pod_update, self._on_pod_delete)
+        self.rs_informer = self.owner_informer = self.watch_owners(self.resource)
+        self.pod_informer = self.watch_pods()
 
     # -- handlers: they only enqueue keys (and count what the cache has caught up with) ---------------------
-
-    def _on_rs_delete(self, rs: Obj) -> None:
-        self.expectations.delete(key_of(rs))
-        self.enqueue(key_of(rs))
 
     # -- reconcile ------------------------------------------------------------------------------------------
 

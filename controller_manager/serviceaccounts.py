@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 from apimachinery.errors import StatusError, is_already_exists, is_not_found
-from apimachinery.resources import must_resource
+from apimachinery.resources import ResourceInfo, must_resource
 from controller_manager.base import NAMESPACES, Context, Controller
 
 log = logging.getLogger(__name__)
@@ -28,52 +28,72 @@ ROOT_CA = "kube-root-ca.crt"
 DESCRIPTION = "kubernetes.io/description"
 
 
-def _namespace_of(obj: Obj) -> str:
-    return str((obj.get("metadata") or {}).get("namespace") or "")
-
-
 def _active(ns: Obj | None) -> bool:
     return ns is not None and not (ns.get("metadata") or {}).get("deletionTimestamp")
 
 
-class ServiceAccountController(Controller):
-    name = "serviceaccount"
+class PerNamespaceObject(Controller):
+    """One object, `object_name` of `resource`, in every namespace that is not terminating: created when it is
+    missing (so re-created when deleted), written back when `stale`. Keyed by namespace."""
+
     default_workers = 1
+    resource: ResourceInfo
+    object_name: str
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self.namespaces = ctx.factory.informer(NAMESPACES)
-        self.accounts = ctx.factory.informer(SERVICEACCOUNTS, field_selector=f"metadata.name={DEFAULT}")
-        self.namespaces.add_handler(lambda ns: self.enqueue(ns["metadata"]["name"]), None, None)
-        self.accounts.add_handler(None, None, lambda sa: self.enqueue(_namespace_of(sa)))
+        self.namespaces = self.watch(NAMESPACES, self.enqueue_object, on_update=None, on_delete=None)
+        self.objects = self.watch(
+            self.resource,
+            on_update=lambda _old, new: self._enqueue_namespace(new),
+            on_delete=self._enqueue_namespace,
+            field_selector=f"metadata.name={self.object_name}",
+        )
+
+    def _enqueue_namespace(self, obj: Obj) -> None:
+        self.enqueue(str((obj.get("metadata") or {}).get("namespace") or ""))
+
+    def wanted(self) -> Obj:
+        """The object to create."""
+        return {"metadata": {"name": self.object_name}}
+
+    def stale(self, current: Obj) -> Obj | None:
+        """The merge patch that brings `current` up to date; None when it is."""
+        return None
 
     async def reconcile(self, key: str) -> float | None:
-        if not _active(self.namespaces.store.get(key)) or self.accounts.store.get(f"{key}/{DEFAULT}"):
+        if not _active(self.namespaces.store.get(key)):
             return None
+        current = self.objects.store.get(f"{key}/{self.object_name}")
         try:
-            await self.client.create(SERVICEACCOUNTS, {"metadata": {"name": DEFAULT}}, key)
-            log.info("created the default service account", extra={"namespace": key})
+            if current is None:
+                await self.client.create(self.resource, self.wanted(), key)
+                log.info(
+                    "created", extra={"namespace": key, "name": self.object_name, "controller": self.name}
+                )
+            elif (patch := self.stale(current)) is not None:
+                await self.client.patch(self.resource, self.object_name, patch, key)
         except StatusError as err:
-            if not (is_already_exists(err) or is_not_found(err)):  # not found: the namespace just went
+            # AlreadyExists: another writer was first; NotFound: the namespace just went.
+            if not (is_already_exists(err) or is_not_found(err)):
                 raise
         return None
 
 
-class RootCAPublisher(Controller):
+class ServiceAccountController(PerNamespaceObject):
+    name = "serviceaccount"
+    resource = SERVICEACCOUNTS
+    object_name = DEFAULT
+
+
+class RootCAPublisher(PerNamespaceObject):
     name = "root-ca-cert-publisher"
-    default_workers = 1
+    resource = CONFIGMAPS
+    object_name = ROOT_CA
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.ca = ctx.options.root_ca_pem
-        self.namespaces = ctx.factory.informer(NAMESPACES)
-        self.configmaps = ctx.factory.informer(CONFIGMAPS, field_selector=f"metadata.name={ROOT_CA}")
-        self.namespaces.add_handler(lambda ns: self.enqueue(ns["metadata"]["name"]), None, None)
-        self.configmaps.add_handler(
-            None,
-            lambda _old, new: self.enqueue(_namespace_of(new)),
-            lambda cm: self.enqueue(_namespace_of(cm)),
-        )
 
     def wanted(self) -> Obj:
         return {
@@ -81,19 +101,14 @@ class RootCAPublisher(Controller):
             "data": {"ca.crt": self.ca},
         }
 
+    def stale(self, current: Obj) -> Obj | None:
+        data = {"ca.crt": self.ca}
+        return None if (current.get("data") or {}) == data else {"data": data}
+
     async def reconcile(self, key: str) -> float | None:
-        if not self.ca or not _active(self.namespaces.store.get(key)):
-            return None
-        current = self.configmaps.store.get(f"{key}/{ROOT_CA}")
-        try:
-            if current is None:
-                await self.client.create(CONFIGMAPS, self.wanted(), key)
-            elif (current.get("data") or {}) != {"ca.crt": self.ca}:
-                await self.client.patch(CONFIGMAPS, ROOT_CA, {"data": {"ca.crt": self.ca}}, key)
-        except StatusError as err:
-            if not (is_already_exists(err) or is_not_found(err)):
-                raise
-        return None
+        if not self.ca:
+            return None  # no --root-ca-file: nothing to publish
+        return await super().reconcile(key)
 
 
 _ROOT_CA_DESCRIPTION = (

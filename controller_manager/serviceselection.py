@@ -23,10 +23,8 @@ class ServicePodsController(Controller):
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self.svc_informer = ctx.factory.informer(SERVICES)
-        self.pod_informer = ctx.factory.informer(PODS)
-        self.enqueue_changes(self.svc_informer)
-        self.pod_informer.add_handler(self._on_pod, self._on_pod_update, self._on_pod)
+        self.svc_informer = self.watch(SERVICES, self.enqueue_object)
+        self.pod_informer = self.watch(PODS, self._on_pod, on_update=self._on_pod_update)
 
     def selected_pods(self, svc: Obj, ns: str) -> list[Obj]:
         """The cached pods of namespace `ns` that `svc` selects."""

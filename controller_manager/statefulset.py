@@ -16,7 +16,6 @@ them.
 
 from __future__ import annotations
 
-import copy
 import logging
 from typing import Any
 
@@ -25,7 +24,7 @@ from apimachinery.events import NORMAL, WARNING
 from apimachinery.resources import must_resource
 from controller_manager import history, replicaset_util
 from controller_manager import statefulset_util as util
-from controller_manager.base import PODS, Context, Controller
+from controller_manager.base import PODS, Context, Controller, working_copy
 from controller_manager.ownership import (
     FAILED_CREATE,
     FAILED_DELETE,
@@ -51,14 +50,9 @@ class StatefulSetController(Controller):
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self.sts_informer = ctx.factory.informer(STATEFULSETS)
-        self.pod_informer = ctx.factory.informer(PODS)
-        self.cr_informer = ctx.factory.informer(history.CONTROLLERREVISIONS)
-        self.enqueue_changes(self.sts_informer)
-        self.pod_informer.add_handler(self._on_pod, self._on_pod_update, self._on_pod)
-        self.cr_informer.add_handler(
-            self._on_revision, lambda _old, new: self._on_revision(new), self._on_revision
-        )
+        self.sts_informer = self.watch(STATEFULSETS, self.enqueue_object)
+        self.pod_informer = self.watch(PODS, self._on_pod, on_update=self._on_pod_update)
+        self.cr_informer = self.watch(history.CONTROLLERREVISIONS, self._on_revision)
 
     # -- handlers -------------------------------------------------------------------------------------------
 
@@ -92,22 +86,18 @@ class StatefulSetController(Controller):
     # -- reconcile ------------------------------------------------------------------------------------------
 
     async def reconcile(self, key: str) -> float | None:
-        cached = self.sts_informer.store.get(key)
-        if cached is None:
+        sts = working_copy(self.sts_informer, key)
+        if sts is None:
             return None
-        sts = {**copy.deepcopy(cached), "kind": "StatefulSet", "apiVersion": "apps/v1"}
         ns, _ = split_key(key)
         selector = self.selector_of(sts, key, "statefulset")
         if selector is None:
             return None
         revisions = history.owned(sts, self.cr_informer.store.by_index("namespace", ns or ""))
-        status = copy.deepcopy(sts.get("status") or {})
-        try:
-            update = await history.sync(self.client, sts, revisions, status.get("collisionCount"))
-        except history.HashCollisionError:
-            status["collisionCount"] = int(status.get("collisionCount") or 0) + 1
-            await self._write_status(sts, status)
-            return 0.1
+        update = await history.update_revision(self.client, sts, revisions, self._write_status)
+        if update is None:
+            return history.COLLISION_RETRY
+        status = sts.get("status") or {}
         revisions = [r for r in revisions if r["metadata"]["name"] != update["metadata"]["name"]] + [update]
         current = next(
             (r for r in revisions if r["metadata"]["name"] == status.get("currentRevision")), update

@@ -45,8 +45,7 @@ class TTLAfterFinishedController(Controller):
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self.job_informer = ctx.factory.informer(JOBS)
-        self.job_informer.add_handler(self._on_job, lambda _old, new: self._on_job(new))
+        self.job_informer = self.watch(JOBS, self._on_job, on_delete=None)
 
     def _on_job(self, job: Obj) -> None:
         if (job.get("spec") or {}).get("ttlSecondsAfterFinished") is not None and finish_time(
