@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cli.describers import Doc, annotation_lines, events, label_lines, when
+from cli.describers import Doc, described, events, header, sections, when
 
 Obj = dict[str, Any]
 
@@ -50,14 +50,11 @@ def _direction(d: Doc, title: str, rules: Obj | None) -> None:
             )
 
 
-def hpa_text(hpa: Obj, evs: list[Obj]) -> str:
-    meta, spec, status = hpa["metadata"], hpa.get("spec") or {}, hpa.get("status") or {}
+@described
+def hpa_text(d: Doc, hpa: Obj, evs: list[Obj]) -> None:
+    meta, spec, status = sections(hpa)
     ref = spec.get("scaleTargetRef") or {}
-    d = Doc()
-    d.w(0, f"Name:\t{meta['name']}\n")
-    d.w(0, f"Namespace:\t{meta.get('namespace', '')}\n")
-    label_lines(d, 0, meta)
-    annotation_lines(d, 0, meta)
+    header(d, meta)
     d.w(0, f"CreationTimestamp:\t{when(meta.get('creationTimestamp'))}\n")
     d.w(0, f"Reference:\t{ref.get('kind', '')}/{ref.get('name', '')}\n")
     d.w(0, "Metrics:\t( current / target )\n")
@@ -81,4 +78,3 @@ def hpa_text(hpa: Obj, evs: list[Obj]) -> str:
         for c in conditions:
             d.w(1, f"{c.get('type')}\t{c.get('status')}\t{c.get('reason', '')}\t{c.get('message', '')}\n")
     events(d, evs)
-    return d.text()

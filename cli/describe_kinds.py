@@ -8,10 +8,13 @@ from cli.describers import (
     Doc,
     annotation_lines,
     controlled_by,
+    described,
     events,
     header,
     label_lines,
+    label_map,
     multiline,
+    sections,
     selector_text,
     template_into,
     when,
@@ -37,9 +40,9 @@ def _rs_line(rs: Obj) -> str:
     )
 
 
-def deployment_text(dep: Obj, new_rs: Obj | None, old_rs: list[Obj], evs: list[Obj]) -> str:
-    meta, spec, status = dep["metadata"], dep.get("spec") or {}, dep.get("status") or {}
-    d = Doc()
+@described
+def deployment_text(d: Doc, dep: Obj, new_rs: Obj | None, old_rs: list[Obj], evs: list[Obj]) -> None:
+    meta, spec, status = sections(dep)
     header(d, meta, ("CreationTimestamp", when(meta.get("creationTimestamp"))))
     d.w(0, f"Selector:\t{selector_text(spec.get('selector'))}\n")
     want = spec.get("replicas", 1)
@@ -67,12 +70,11 @@ def deployment_text(dep: Obj, new_rs: Obj | None, old_rs: list[Obj], evs: list[O
     d.w(0, f"OldReplicaSets:\t{', '.join(_rs_line(r) for r in old_rs) or '<none>'}\n")
     d.w(0, f"NewReplicaSet:\t{_rs_line(new_rs) if new_rs else '<none>'}\n")
     events(d, evs)
-    return d.text()
 
 
-def replicaset_text(rs: Obj, pods: list[Obj], evs: list[Obj]) -> str:
-    meta, spec, status = rs["metadata"], rs.get("spec") or {}, rs.get("status") or {}
-    d = Doc()
+@described
+def replicaset_text(d: Doc, rs: Obj, pods: list[Obj], evs: list[Obj]) -> None:
+    meta, spec, status = sections(rs)
     header(d, meta, ("Selector", selector_text(spec.get("selector"))))
     controlled_by(d, meta)
     d.w(0, f"Replicas:\t{status.get('replicas', 0)} current / {spec.get('replicas', 1)} desired\n")
@@ -85,7 +87,6 @@ def replicaset_text(rs: Obj, pods: list[Obj], evs: list[Obj]) -> str:
     template_into(d, spec.get("template") or {})
     _conditions(d, status.get("conditions") or [])
     events(d, evs)
-    return d.text()
 
 
 def _port_name(p: Obj) -> str:
@@ -126,23 +127,20 @@ def _host_port(address: str, port: Any) -> str:
     return f"{host}:{port}"
 
 
-def service_text(svc: Obj, slices: list[Obj], evs: list[Obj]) -> str:
-    meta, spec, status = svc["metadata"], svc.get("spec") or {}, svc.get("status") or {}
-    d = Doc()
+@described
+def service_text(d: Doc, svc: Obj, slices: list[Obj], evs: list[Obj]) -> None:
+    meta, spec, status = sections(svc)
     header(d, meta)
-    sel = spec.get("selector") or {}
-    d.w(0, f"Selector:\t{','.join(f'{k}={v}' for k, v in sorted(sel.items())) or '<none>'}\n")
+    d.fields(0, ("Selector", label_map(spec.get("selector"))))
     d.w(0, f"Type:\t{spec.get('type', 'ClusterIP')}\n")
-    if spec.get("ipFamilyPolicy"):
-        d.w(0, f"IP Family Policy:\t{spec['ipFamilyPolicy']}\n")
-    if spec.get("ipFamilies"):
-        d.w(0, f"IP Families:\t{','.join(spec['ipFamilies'])}\n")
-    d.w(0, f"IP:\t{spec.get('clusterIP', '')}\n")
+    d.optional(
+        0,
+        ("IP Family Policy", spec.get("ipFamilyPolicy")),
+        ("IP Families", ",".join(spec.get("ipFamilies") or [])),
+    )
+    d.fields(0, ("IP", spec.get("clusterIP", "")))
     ips = spec.get("clusterIPs") or ([spec["clusterIP"]] if spec.get("clusterIP") else [])
-    if ips:
-        d.w(0, f"IPs:\t{','.join(ips)}\n")
-    if spec.get("externalIPs"):
-        d.w(0, f"External IPs:\t{','.join(spec['externalIPs'])}\n")
+    d.optional(0, ("IPs", ",".join(ips)), ("External IPs", ",".join(spec.get("externalIPs") or [])))
     ingress = (status.get("loadBalancer") or {}).get("ingress") or []
     if ingress:
         d.w(0, f"LoadBalancer Ingress:\t{', '.join(i.get('ip') or i.get('hostname', '') for i in ingress)}\n")
@@ -155,17 +153,17 @@ def service_text(svc: Obj, slices: list[Obj], evs: list[Obj]) -> str:
             d.w(0, f"NodePort:\t{_port_name(p)}\t{p['nodePort']}/{proto}\n")
         d.w(0, f"Endpoints:\t{format_endpoint_slices(slices, p.get('name') or '')}\n")
     d.w(0, f"Session Affinity:\t{spec.get('sessionAffinity', 'None')}\n")
-    if spec.get("externalTrafficPolicy"):
-        d.w(0, f"External Traffic Policy:\t{spec['externalTrafficPolicy']}\n")
-    if spec.get("internalTrafficPolicy"):
-        d.w(0, f"Internal Traffic Policy:\t{spec['internalTrafficPolicy']}\n")
+    d.optional(
+        0,
+        ("External Traffic Policy", spec.get("externalTrafficPolicy")),
+        ("Internal Traffic Policy", spec.get("internalTrafficPolicy")),
+    )
     events(d, evs)
-    return d.text()
 
 
-def endpoints_text(ep: Obj, evs: list[Obj]) -> str:
+@described
+def endpoints_text(d: Doc, ep: Obj, evs: list[Obj]) -> None:
     meta = ep["metadata"]
-    d = Doc()
     header(d, meta)
     d.w(0, "Subsets:\n")
     for s in ep.get("subsets") or []:
@@ -183,18 +181,14 @@ def endpoints_text(ep: Obj, evs: list[Obj]) -> str:
             d.w(1, "Ports:\t<none>\n")
         d.w(0, "\n")
     events(d, evs)
-    return d.text()
 
 
-def node_text(node: Obj, pods: list[Obj], evs: list[Obj]) -> str:
-    meta, spec, status = node["metadata"], node.get("spec") or {}, node.get("status") or {}
+@described
+def node_text(d: Doc, node: Obj, pods: list[Obj], evs: list[Obj]) -> None:
+    meta, spec, status = sections(node)
     node_labels = meta.get("labels") or {}
     roles = sorted(k.split("/", 1)[1] for k in node_labels if k.startswith("node-role.kubernetes.io/"))
-    d = Doc()
-    d.w(0, f"Name:\t{meta['name']}\n")
-    d.w(0, f"Roles:\t{','.join(roles) or '<none>'}\n")
-    label_lines(d, 0, meta)
-    annotation_lines(d, 0, meta)
+    header(d, meta, ("Roles", ",".join(roles) or "<none>"), namespaced=False)
     d.w(0, f"CreationTimestamp:\t{when(meta.get('creationTimestamp'))}\n")
     taints = [
         f"{t.get('key')}{'=' + t['value'] if t.get('value') else ''}:{t.get('effect')}"
@@ -248,27 +242,24 @@ def node_text(node: Obj, pods: list[Obj], evs: list[Obj]) -> str:
             pm = p["metadata"]
             d.w(1, f"{pm.get('namespace')}\t{pm['name']}\t{age(pm.get('creationTimestamp'))}\n")
     events(d, evs)
-    return d.text()
 
 
-def namespace_text(ns: Obj) -> str:
+@described
+def namespace_text(d: Doc, ns: Obj) -> None:
     meta, status = ns["metadata"], ns.get("status") or {}
-    d = Doc()
     d.w(0, f"Name:\t{meta['name']}\n")
     label_lines(d, 0, meta)
     annotation_lines(d, 0, meta)
     d.w(0, f"Status:\t{status.get('phase', 'Active')}\n")
     d.w(0, "\nNo resource quota.\n\nNo LimitRange resource.\n")
-    return d.text()
 
 
-def generic_text(obj: Obj, evs: list[Obj]) -> str:
+@described
+def generic_text(d: Doc, obj: Obj, evs: list[Obj]) -> None:
     """Any other kind: the metadata lines, then the rest of the object as indented YAML."""
     meta = obj.get("metadata") or {}
-    d = Doc()
     d.w(0, f"Name:\t{meta.get('name', '')}\n")
-    if meta.get("namespace"):
-        d.w(0, f"Namespace:\t{meta['namespace']}\n")
+    d.optional(0, ("Namespace", meta.get("namespace")))
     label_lines(d, 0, meta)
     annotation_lines(d, 0, meta)
     d.w(0, f"API Version:\t{obj.get('apiVersion', '')}\n")
@@ -278,4 +269,3 @@ def generic_text(obj: Obj, evs: list[Obj]) -> str:
         for line in to_yaml(rest).splitlines():
             d.w(0, line + "\n")
     events(d, evs)
-    return d.text()

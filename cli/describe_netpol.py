@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from apimachinery.labels import to_string as selector_string
-from cli.describers import Doc, annotation_lines, label_lines, parse_time
+from cli.describers import Doc, annotation_lines, described, label_lines, parse_time
 
 Obj = dict[str, Any]
 INDENT = "    "  # kubectl's initialIndent for the rule lines
@@ -64,9 +64,9 @@ def _rules(d: Doc, rules: list[Obj], peers_key: str, title: str, direction: str,
             d.w(0, f"{INDENT}----------\n")
 
 
-def networkpolicy_text(policy: Obj) -> str:
+@described
+def networkpolicy_text(d: Doc, policy: Obj) -> None:
     meta, spec = policy.get("metadata") or {}, policy.get("spec") or {}
-    d = Doc()
     d.w(0, f"Name:\t{meta.get('name', '')}\n")
     d.w(0, f"Namespace:\t{meta.get('namespace', '')}\n")
     d.w(0, f"Created on:\t{created_on(meta.get('creationTimestamp'))}\n")
@@ -95,4 +95,3 @@ def networkpolicy_text(policy: Obj) -> str:
     else:
         d.w(1, "Not affecting egress traffic\n")
     d.w(1, f"Policy Types: {', '.join(types)}\n")
-    return d.text()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cli.describers import Doc, annotation_lines, events, header
+from cli.describers import Doc, annotation_lines, described, events, header, sections
 
 Obj = dict[str, Any]
 _SHORT_MODES = {
@@ -46,10 +46,10 @@ def _node_affinity(d: Doc, affinity: Obj | None) -> None:
         d.w(2, f"Term {i}:\t{', '.join(exprs) or '<none>'}\n")
 
 
-def pv_text(pv: Obj, evs: list[Obj]) -> str:
+@described
+def pv_text(d: Doc, pv: Obj, evs: list[Obj]) -> None:
     meta, spec = pv["metadata"], pv.get("spec") or {}
     ref = spec.get("claimRef") or {}
-    d = Doc()
     header(d, meta, namespaced=False)
     d.fields(
         0,
@@ -81,12 +81,11 @@ def pv_text(pv: Obj, evs: list[Obj]) -> str:
         ]
         d.w(1, f"Type:\t{kinds[0] if kinds else '<unknown>'}\n")
     events(d, evs)
-    return d.text()
 
 
-def pvc_text(claim: Obj, users: list[str], evs: list[Obj]) -> str:
-    meta, spec, status = claim["metadata"], claim.get("spec") or {}, claim.get("status") or {}
-    d = Doc()
+@described
+def pvc_text(d: Doc, claim: Obj, users: list[str], evs: list[Obj]) -> None:
+    meta, spec, status = sections(claim)
     header(
         d,
         meta,
@@ -105,15 +104,14 @@ def pvc_text(claim: Obj, users: list[str], evs: list[Obj]) -> str:
     for user in users[1:]:
         d.w(0, f"\t{user}\n")
     events(d, evs)
-    return d.text()
 
 
-def storage_class_text(sc: Obj, evs: list[Obj]) -> str:
+@described
+def storage_class_text(d: Doc, sc: Obj, evs: list[Obj]) -> None:
     meta = sc["metadata"]
     default = (meta.get("annotations") or {}).get(DEFAULT_CLASS) == "true"
     params = ",".join(f"{k}={v}" for k, v in sorted((sc.get("parameters") or {}).items())) or "<none>"
     expansion = sc.get("allowVolumeExpansion")
-    d = Doc()
     d.w(0, f"Name:\t{meta['name']}\n")
     d.w(0, f"IsDefaultClass:\t{'Yes' if default else 'No'}\n")
     annotation_lines(d, 0, meta)
@@ -127,7 +125,6 @@ def storage_class_text(sc: Obj, evs: list[Obj]) -> str:
         ("VolumeBindingMode", sc.get("volumeBindingMode", "")),
     )
     events(d, evs)
-    return d.text()
 
 
 def claim_users(pods: list[Obj], claim_name: str) -> list[str]:

@@ -8,13 +8,16 @@ from typing import Any
 
 from cli.describers import (
     Doc,
-    annotation_lines,
     controlled_by,
+    described,
     events,
-    label_lines,
+    header,
+    label_map,
+    sections,
     selector_text,
     template_into,
     when,
+    when_set,
 )
 
 Obj = dict[str, Any]
@@ -28,12 +31,6 @@ def _phases(pods: list[Obj]) -> str:
     )
 
 
-def _head(d: Doc, meta: Obj, *, namespace: bool = True) -> None:
-    d.w(0, f"Name:\t{meta['name']}\n")
-    if namespace:
-        d.w(0, f"Namespace:\t{meta.get('namespace', '')}\n")
-
-
 def _job_spec(d: Doc, spec: Obj) -> None:
     d.w(0, f"Parallelism:\t{spec.get('parallelism', '<unset>')}\n")
     d.w(0, f"Completions:\t{spec.get('completions', '<unset>')}\n")
@@ -45,19 +42,17 @@ def _job_spec(d: Doc, spec: Obj) -> None:
         d.w(0, f"TTL Seconds After Finished:\t{spec['ttlSecondsAfterFinished']}\n")
 
 
-def job_text(job: Obj, evs: list[Obj]) -> str:
-    meta, spec, status = job["metadata"], job.get("spec") or {}, job.get("status") or {}
-    d = Doc()
-    _head(d, meta)
-    d.w(0, f"Selector:\t{selector_text(spec.get('selector'))}\n")
-    label_lines(d, 0, meta)
-    annotation_lines(d, 0, meta)
+@described
+def job_text(d: Doc, job: Obj, evs: list[Obj]) -> None:
+    meta, spec, status = sections(job)
+    header(d, meta, ("Selector", selector_text(spec.get("selector"))))
     controlled_by(d, meta)
     _job_spec(d, spec)
-    if status.get("startTime"):
-        d.w(0, f"Start Time:\t{when(status['startTime'])}\n")
-    if status.get("completionTime"):
-        d.w(0, f"Completed At:\t{when(status['completionTime'])}\n")
+    d.optional(
+        0,
+        ("Start Time", when_set(status.get("startTime"))),
+        ("Completed At", when_set(status.get("completionTime"))),
+    )
     if spec.get("activeDeadlineSeconds") is not None:
         d.w(0, f"Active Deadline Seconds:\t{spec['activeDeadlineSeconds']}s\n")
     ready = status.get("ready", 0)
@@ -70,18 +65,14 @@ def job_text(job: Obj, evs: list[Obj]) -> str:
         d.w(0, f"Completed Indexes:\t{status.get('completedIndexes') or '<none>'}\n")
     template_into(d, spec.get("template") or {})
     events(d, evs)
-    return d.text()
 
 
-def cronjob_text(cj: Obj, evs: list[Obj]) -> str:
-    meta, spec, status = cj["metadata"], cj.get("spec") or {}, cj.get("status") or {}
-    d = Doc()
-    _head(d, meta)
-    label_lines(d, 0, meta)
-    annotation_lines(d, 0, meta)
+@described
+def cronjob_text(d: Doc, cj: Obj, evs: list[Obj]) -> None:
+    meta, spec, status = sections(cj)
+    header(d, meta)
     d.w(0, f"Schedule:\t{spec.get('schedule', '')}\n")
-    if spec.get("timeZone"):
-        d.w(0, f"Time Zone:\t{spec['timeZone']}\n")
+    d.optional(0, ("Time Zone", spec.get("timeZone")))
     d.w(0, f"Concurrency Policy:\t{spec.get('concurrencyPolicy', 'Allow')}\n")
     d.w(0, f"Suspend:\t{'True' if spec.get('suspend') else 'False'}\n")
     for title, key in (
@@ -104,18 +95,19 @@ def cronjob_text(cj: Obj, evs: list[Obj]) -> str:
     active = ", ".join(a.get("name", "") for a in status.get("active") or [])
     d.w(0, f"Active Jobs:\t{active or '<none>'}\n")
     events(d, evs)
-    return d.text()
 
 
-def daemonset_text(ds: Obj, pods: list[Obj], evs: list[Obj]) -> str:
-    meta, spec, status = ds["metadata"], ds.get("spec") or {}, ds.get("status") or {}
-    d = Doc()
-    _head(d, meta, namespace=False)
-    d.w(0, f"Selector:\t{selector_text(spec.get('selector'))}\n")
+@described
+def daemonset_text(d: Doc, ds: Obj, pods: list[Obj], evs: list[Obj]) -> None:
+    meta, spec, status = sections(ds)
     node_selector = ((spec.get("template") or {}).get("spec") or {}).get("nodeSelector") or {}
-    d.w(0, f"Node-Selector:\t{','.join(f'{k}={v}' for k, v in sorted(node_selector.items())) or '<none>'}\n")
-    label_lines(d, 0, meta)
-    annotation_lines(d, 0, meta)
+    header(
+        d,
+        meta,
+        ("Selector", selector_text(spec.get("selector"))),
+        ("Node-Selector", label_map(node_selector)),
+        namespaced=False,
+    )
     for title, key in (
         ("Desired Number of Nodes Scheduled", "desiredNumberScheduled"),
         ("Current Number of Nodes Scheduled", "currentNumberScheduled"),
@@ -127,17 +119,17 @@ def daemonset_text(ds: Obj, pods: list[Obj], evs: list[Obj]) -> str:
     d.w(0, f"Pods Status:\t{_phases(pods)}\n")
     template_into(d, spec.get("template") or {})
     events(d, evs)
-    return d.text()
 
 
-def statefulset_text(sts: Obj, pods: list[Obj], evs: list[Obj]) -> str:
-    meta, spec, status = sts["metadata"], sts.get("spec") or {}, sts.get("status") or {}
-    d = Doc()
-    _head(d, meta)
-    d.w(0, f"CreationTimestamp:\t{when(meta.get('creationTimestamp'))}\n")
-    d.w(0, f"Selector:\t{selector_text(spec.get('selector'))}\n")
-    label_lines(d, 0, meta)
-    annotation_lines(d, 0, meta)
+@described
+def statefulset_text(d: Doc, sts: Obj, pods: list[Obj], evs: list[Obj]) -> None:
+    meta, spec, status = sections(sts)
+    header(
+        d,
+        meta,
+        ("CreationTimestamp", when(meta.get("creationTimestamp"))),
+        ("Selector", selector_text(spec.get("selector"))),
+    )
     d.w(0, f"Replicas:\t{spec.get('replicas', 1)} desired | {status.get('replicas', 0)} total\n")
     strategy = spec.get("updateStrategy") or {}
     d.w(0, f"Update Strategy:\t{strategy.get('type', 'RollingUpdate')}\n")
@@ -160,19 +152,13 @@ def statefulset_text(sts: Obj, pods: list[Obj], evs: list[Obj]) -> str:
             )
             d.w(1, f"Access Modes:\t{','.join(cspec.get('accessModes') or [])}\n")
     events(d, evs)
-    return d.text()
 
 
-def replication_controller_text(rc: Obj, pods: list[Obj], evs: list[Obj]) -> str:
-    meta, spec, status = rc["metadata"], rc.get("spec") or {}, rc.get("status") or {}
-    d = Doc()
-    _head(d, meta)
-    selector = spec.get("selector") or {}
-    d.w(0, f"Selector:\t{','.join(f'{k}={v}' for k, v in sorted(selector.items())) or '<none>'}\n")
-    label_lines(d, 0, meta)
-    annotation_lines(d, 0, meta)
+@described
+def replication_controller_text(d: Doc, rc: Obj, pods: list[Obj], evs: list[Obj]) -> None:
+    meta, spec, status = sections(rc)
+    header(d, meta, ("Selector", label_map(spec.get("selector"))))
     d.w(0, f"Replicas:\t{status.get('replicas', 0)} current / {spec.get('replicas', 1)} desired\n")
     d.w(0, f"Pods Status:\t{_phases(pods)}\n")
     template_into(d, spec.get("template") or {})
     events(d, evs)
-    return d.text()

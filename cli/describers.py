@@ -6,8 +6,10 @@ Lines are built with tabs at nesting levels (two spaces per level) and aligned w
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Concatenate, ParamSpec
 
 from apimachinery import timefmt
 from apimachinery.timefmt import human_duration
@@ -31,6 +33,10 @@ class Doc:
         for label, value in rows:
             self.w(level, f"{label}:\t{value}\n")
 
+    def optional(self, level: int, *rows: tuple[str, object]) -> None:
+        """`fields`, leaving out the rows whose value is unset or empty (kubectl prints those only when set)."""
+        self.fields(level, *((label, value) for label, value in rows if value))
+
     def table_head(self, level: int, *titles: str) -> None:
         """A table's title line and the dashes under it, as kubectl describe prints them."""
         self.w(level, "\t".join(titles) + "\n")
@@ -38,6 +44,27 @@ class Doc:
 
     def text(self) -> str:
         return align("".join(self.parts), DESCRIBE_MINWIDTH, DESCRIBE_PADDING)
+
+
+P = ParamSpec("P")
+
+
+def described(write: Callable[Concatenate[Doc, P], None]) -> Callable[P, str]:
+    """A describer from a function that writes an object's lines into a Doc: the aligned text (kubectl's
+    tabbedString)."""
+
+    @functools.wraps(write)
+    def text(*args: P.args, **kwargs: P.kwargs) -> str:
+        d = Doc()
+        write(d, *args, **kwargs)
+        return d.text()
+
+    return text
+
+
+def sections(obj: Obj) -> tuple[Obj, Obj, Obj]:
+    """An object's metadata, spec and status (the last two empty when unset)."""
+    return obj["metadata"], obj.get("spec") or {}, obj.get("status") or {}
 
 
 # -- formatting helpers ---------------------------------------------------------------------------------------
@@ -68,6 +95,11 @@ def when(ts: str | None) -> str:
         return ts
 
 
+def when_set(ts: str | None) -> str:
+    """`when`, or nothing for an unset time (a line that `Doc.optional` then leaves out)."""
+    return when(ts) if ts else ""
+
+
 def age(ts: str | None, now: datetime | None = None) -> str:
     if not ts:
         return "<unknown>"
@@ -96,6 +128,11 @@ def label_lines(doc: Doc, level: int, meta: Obj, title: str = "Labels") -> None:
 def annotation_lines(doc: Doc, level: int, meta: Obj) -> None:
     items = [f"{k}: {v}" for k, v in sorted((meta.get("annotations") or {}).items()) if k != LAST_APPLIED]
     multiline(doc, level, "Annotations", items)
+
+
+def label_map(labels: dict[str, str] | None) -> str:
+    """A plain label map as a selector (`a=b,c=d`), as kubectl prints map selectors and node selectors."""
+    return ",".join(f"{k}={v}" for k, v in sorted((labels or {}).items())) or "<none>"
 
 
 def selector_text(sel: Obj | None) -> str:
@@ -165,15 +202,10 @@ def _state(doc: Doc, title: str, state: Obj) -> None:
     elif "terminated" in state:
         t = state["terminated"]
         doc.w(2, f"{title}:\tTerminated\n")
-        if t.get("reason"):
-            doc.w(3, f"Reason:\t{t['reason']}\n")
-        if t.get("message"):
-            doc.w(3, f"Message:\t{t['message']}\n")
-        doc.w(3, f"Exit Code:\t{t.get('exitCode', 0)}\n")
-        if t.get("signal"):
-            doc.w(3, f"Signal:\t{t['signal']}\n")
-        doc.w(3, f"Started:\t{when(t.get('startedAt'))}\n")
-        doc.w(3, f"Finished:\t{when(t.get('finishedAt'))}\n")
+        doc.optional(3, ("Reason", t.get("reason")), ("Message", t.get("message")))
+        doc.fields(3, ("Exit Code", t.get("exitCode", 0)))
+        doc.optional(3, ("Signal", t.get("signal")))
+        doc.fields(3, ("Started", when(t.get("startedAt"))), ("Finished", when(t.get("finishedAt"))))
     elif "waiting" in state:
         doc.w(2, f"{title}:\tWaiting\n")
         if state["waiting"].get("reason"):
@@ -341,19 +373,17 @@ def qos_class(pod: Obj) -> str:
     return "Burstable"
 
 
-def pod_text(pod: Obj, evs: list[Obj]) -> str:
-    meta, spec, status = pod["metadata"], pod.get("spec") or {}, pod.get("status") or {}
-    d = Doc()
+@described
+def pod_text(d: Doc, pod: Obj, evs: list[Obj]) -> None:
+    meta, spec, status = sections(pod)
     d.w(0, f"Name:\t{meta['name']}\n")
     d.w(0, f"Namespace:\t{meta.get('namespace', '')}\n")
     d.w(0, f"Priority:\t{spec.get('priority', 0)}\n")
-    if spec.get("priorityClassName"):
-        d.w(0, f"Priority Class Name:\t{spec['priorityClassName']}\n")
+    d.optional(0, ("Priority Class Name", spec.get("priorityClassName")))
     d.w(0, f"Service Account:\t{spec.get('serviceAccountName', 'default')}\n")
     node = spec.get("nodeName")
     d.w(0, f"Node:\t{node + '/' + status.get('hostIP', '') if node else '<none>'}\n")
-    if status.get("startTime"):
-        d.w(0, f"Start Time:\t{when(status['startTime'])}\n")
+    d.optional(0, ("Start Time", when_set(status.get("startTime"))))
     label_lines(d, 0, meta)
     annotation_lines(d, 0, meta)
     if meta.get("deletionTimestamp"):
@@ -361,10 +391,7 @@ def pod_text(pod: Obj, evs: list[Obj]) -> str:
         d.w(0, f"Termination Grace Period:\t{meta.get('deletionGracePeriodSeconds', 30)}s\n")
     else:
         d.w(0, f"Status:\t{status.get('phase', 'Pending')}\n")
-    if status.get("reason"):
-        d.w(0, f"Reason:\t{status['reason']}\n")
-    if status.get("message"):
-        d.w(0, f"Message:\t{status['message']}\n")
+    d.optional(0, ("Reason", status.get("reason")), ("Message", status.get("message")))
     d.w(0, f"IP:\t{status.get('podIP', '')}\n")
     ips = [i.get("ip", "") for i in status.get("podIPs") or []]
     if ips:
@@ -390,7 +417,6 @@ def pod_text(pod: Obj, evs: list[Obj]) -> str:
     node_selectors(d, 0, spec)
     tolerations(d, 0, spec.get("tolerations") or [])
     events(d, evs)
-    return d.text()
 
 
 def template_into(d: Doc, tmpl: Obj) -> None:
@@ -400,8 +426,7 @@ def template_into(d: Doc, tmpl: Obj) -> None:
     label_lines(d, 1, meta)
     if meta.get("annotations"):
         annotation_lines(d, 1, meta)
-    if spec.get("serviceAccountName"):
-        d.w(1, f"Service Account:\t{spec['serviceAccountName']}\n")
+    d.optional(1, ("Service Account", spec.get("serviceAccountName")))
     if spec.get("initContainers"):
         d.w(1, "Init Containers:\n")
         containers(d, spec["initContainers"], None, " ")
@@ -412,7 +437,6 @@ def template_into(d: Doc, tmpl: Obj) -> None:
     tolerations(d, 1, spec.get("tolerations") or [])
 
 
-def pod_template_text(tmpl: Obj) -> str:
-    d = Doc()
+@described
+def pod_template_text(d: Doc, tmpl: Obj) -> None:
     template_into(d, tmpl)
-    return d.text()
