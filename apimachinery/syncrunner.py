@@ -10,13 +10,48 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from prometheus_client import Counter, Gauge, Histogram
+
     from apimachinery.informer import InformerFactory
 
 log = logging.getLogger("apimachinery.syncrunner")
+
+
+class SyncMetrics(Protocol):
+    """What a component that syncs a data plane counts (kube-proxy and the policy agent, each under its names)."""
+
+    @property
+    def sync_duration(self) -> Histogram: ...
+    @property
+    def sync_failures(self) -> Counter: ...
+    @property
+    def last_sync(self) -> Gauge: ...
+
+
+@dataclass
+class SyncTimer:
+    start: float  # time.monotonic() when the sync began
+    elapsed: float = 0.0  # seconds it took, once it succeeded
+
+
+@contextmanager
+def timed_sync(metrics: SyncMetrics, start: float) -> Iterator[SyncTimer]:
+    """Count the sync in the block: a failure (re-raised), or its duration since `start` and the time it ended."""
+    timer = SyncTimer(start)
+    try:
+        yield timer
+    except Exception:
+        metrics.sync_failures.inc()
+        raise
+    timer.elapsed = time.monotonic() - start
+    metrics.sync_duration.observe(timer.elapsed)
+    metrics.last_sync.set(time.time())
 
 
 class SyncRunner:

@@ -172,13 +172,10 @@ def endpoints_text(d: Doc, ep: Obj, evs: list[Obj]) -> None:
         d.w(1, f"Addresses:\t{ready}\n")
         d.w(1, f"NotReadyAddresses:\t{not_ready}\n")
         ports = s.get("ports") or []
-        if ports:
-            d.w(1, "Ports:\n")
+        if d.section(1, "Ports", ports):
             d.table_head(2, "Name", "Port", "Protocol")
             for p in ports:
                 d.w(2, f"{_port_name(p)}\t{p.get('port')}\t{p.get('protocol', 'TCP')}\n")
-        else:
-            d.w(1, "Ports:\t<none>\n")
         d.w(0, "\n")
     events(d, evs)
 

@@ -139,18 +139,16 @@ def statefulset_text(d: Doc, sts: Obj, pods: list[Obj], evs: list[Obj]) -> None:
     d.w(0, f"Pods Status:\t{_phases(pods)}\n")
     template_into(d, spec.get("template") or {})
     claims = spec.get("volumeClaimTemplates") or []
-    if not claims:
-        d.w(0, "Volume Claims:\t<none>\n")
-    else:
-        d.w(0, "Volume Claims:\n")
+    if d.section(0, "Volume Claims", claims):
         for claim in claims:
             cspec = claim.get("spec") or {}
-            d.w(1, f"Name:\t{(claim.get('metadata') or {}).get('name', '')}\n")
-            d.w(1, f"StorageClass:\t{cspec.get('storageClassName', '')}\n")
-            d.w(
-                1, f"Capacity:\t{((cspec.get('resources') or {}).get('requests') or {}).get('storage', '')}\n"
+            d.fields(
+                1,
+                ("Name", (claim.get("metadata") or {}).get("name", "")),
+                ("StorageClass", cspec.get("storageClassName", "")),
+                ("Capacity", ((cspec.get("resources") or {}).get("requests") or {}).get("storage", "")),
+                ("Access Modes", ",".join(cspec.get("accessModes") or [])),
             )
-            d.w(1, f"Access Modes:\t{','.join(cspec.get('accessModes') or [])}\n")
     events(d, evs)
 
 

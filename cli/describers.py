@@ -7,7 +7,7 @@ Lines are built with tabs at nesting levels (two spaces per level) and aligned w
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sized
 from datetime import UTC, datetime
 from typing import Any, Concatenate, ParamSpec
 
@@ -36,6 +36,12 @@ class Doc:
     def optional(self, level: int, *rows: tuple[str, object]) -> None:
         """`fields`, leaving out the rows whose value is unset or empty (kubectl prints those only when set)."""
         self.fields(level, *((label, value) for label, value in rows if value))
+
+    def section(self, level: int, title: str, items: Sized) -> bool:
+        """A section's title line: `Title:<tab><none>` when there are no `items` (False: nothing follows), else
+        `Title:` (True: the caller writes the items under it)."""
+        self.w(level, f"{title}:\n" if items else f"{title}:\t<none>\n")
+        return bool(items)
 
     def table_head(self, level: int, *titles: str) -> None:
         """A table's title line and the dashes under it, as kubectl describe prints them."""
@@ -160,10 +166,8 @@ def controlled_by(doc: Doc, meta: Obj) -> None:
 
 def events(doc: Doc, items: list[Obj], now: datetime | None = None) -> None:
     """The Events table that ends most describe outputs."""
-    if not items:
-        doc.w(0, "Events:\t<none>\n")
+    if not doc.section(0, "Events", items):
         return
-    doc.w(0, "Events:\n")
     doc.w(1, "Type\tReason\tAge\tFrom\tMessage\n")
     doc.w(1, "----\t------\t----\t----\t-------\n")
     for e in sorted(items, key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or ""):
@@ -225,10 +229,8 @@ def _resources(doc: Doc, c: Obj) -> None:
 
 def _env(doc: Doc, c: Obj) -> None:
     env = c.get("env") or []
-    if not env:
-        doc.w(2, "Environment:\t<none>\n")
+    if not doc.section(2, "Environment", env):
         return
-    doc.w(2, "Environment:\n")
     for e in env:
         if "value" in e or "valueFrom" not in e:
             doc.w(3, f"{e['name']}:\t{e.get('value', '')}\n")
@@ -243,10 +245,8 @@ def _env(doc: Doc, c: Obj) -> None:
 
 def _mounts(doc: Doc, c: Obj) -> None:
     mounts = c.get("volumeMounts") or []
-    if not mounts:
-        doc.w(2, "Mounts:\t<none>\n")
+    if not doc.section(2, "Mounts", mounts):
         return
-    doc.w(2, "Mounts:\n")
     for m in sorted(mounts, key=lambda m: m.get("mountPath", "")):
         doc.w(3, f"{m['mountPath']} from {m['name']} ({'ro' if m.get('readOnly') else 'rw'})\n")
 
@@ -302,10 +302,8 @@ def _probe(p: Obj) -> str:
 
 
 def volumes(doc: Doc, level: int, vols: list[Obj]) -> None:
-    if not vols:
-        doc.w(level, "Volumes:\t<none>\n")
+    if not doc.section(level, "Volumes", vols):
         return
-    doc.w(level, "Volumes:\n")
     for v in vols:
         doc.w(level + 1, f"{v['name']}:\n")
         if "emptyDir" in v:
@@ -394,12 +392,8 @@ def pod_text(d: Doc, pod: Obj, evs: list[Obj]) -> None:
     d.optional(0, ("Reason", status.get("reason")), ("Message", status.get("message")))
     d.w(0, f"IP:\t{status.get('podIP', '')}\n")
     ips = [i.get("ip", "") for i in status.get("podIPs") or []]
-    if ips:
-        d.w(0, "IPs:\n")
-        for ip in ips:
-            d.w(1, f"IP:\t{ip}\n")
-    else:
-        d.w(0, "IPs:\t<none>\n")
+    if d.section(0, "IPs", ips):
+        d.fields(1, *(("IP", ip) for ip in ips))
     controlled_by(d, meta)
     if spec.get("initContainers"):
         d.w(0, "Init Containers:\n")

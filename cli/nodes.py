@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import typer
@@ -64,46 +66,67 @@ def _controller(pod: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+@dataclass(frozen=True)
+class _Filter:
+    """One of kubectl drain's pod filters. A pod it `applies` to blocks the drain (`error`) unless its override
+    flag is on; then the pod is removed with a `warning`, or (`keep`) left where it is."""
+
+    applies: Callable[[dict[str, Any], dict[str, Any] | None, bool], bool]  # (pod, its controller, finished)
+    warning: str
+    error: str
+    keep: bool = False
+
+
+DAEMONSET_PODS = _Filter(
+    lambda _pod, owner, _finished: owner is not None and owner.get("kind") == "DaemonSet",
+    "ignoring DaemonSet-managed Pods",
+    "cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore)",
+    keep=True,
+)
+UNREPLICATED_PODS = _Filter(
+    lambda _pod, owner, finished: not owner and not finished,
+    "deleting Pods that declare no controller",
+    "cannot delete Pods that declare no controller (use --force to override)",
+)
+LOCAL_STORAGE_PODS = _Filter(
+    lambda pod, _owner, finished: (
+        not finished and any("emptyDir" in v for v in (pod.get("spec") or {}).get("volumes") or [])
+    ),
+    "deleting Pods with local storage",
+    "cannot delete Pods with local storage (use --delete-emptydir-data to override)",
+)
+
+
 def classify(
     pods: list[dict[str, Any]], ignore_daemonsets: bool, force: bool, delete_emptydir: bool
 ) -> tuple[list[dict[str, Any]], list[str], list[str]]:
     """(pods to remove, warnings, errors) for a drain, by kubectl's filters."""
+    filters = (
+        (DAEMONSET_PODS, ignore_daemonsets),
+        (UNREPLICATED_PODS, force),
+        (LOCAL_STORAGE_PODS, delete_emptydir),
+    )
     remove: list[dict[str, Any]] = []
     warnings: dict[str, list[str]] = {}
     errors: dict[str, list[str]] = {}
     for pod in pods:
         meta = pod.get("metadata") or {}
-        ref = f"{meta.get('namespace')}/{meta.get('name')}"
         if MIRROR in (meta.get("annotations") or {}):
             continue
+        ref = f"{meta.get('namespace')}/{meta.get('name')}"
         finished = (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
         owner = _controller(pod)
-        if owner and owner.get("kind") == "DaemonSet":
-            if ignore_daemonsets:
-                warnings.setdefault("ignoring DaemonSet-managed Pods", []).append(ref)
-            else:
-                errors.setdefault(
-                    "cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore)", []
-                ).append(ref)
-            continue
-        if not owner and not finished:
-            if force:
-                warnings.setdefault("deleting Pods that declare no controller", []).append(ref)
-            else:
-                errors.setdefault(
-                    "cannot delete Pods that declare no controller (use --force to override)", []
-                ).append(ref)
+        for check, overridden in filters:
+            if not check.applies(pod, owner, finished):
                 continue
-        volumes = (pod.get("spec") or {}).get("volumes") or []
-        if any("emptyDir" in v for v in volumes) and not finished:
-            if delete_emptydir:
-                warnings.setdefault("deleting Pods with local storage", []).append(ref)
+            if overridden:
+                warnings.setdefault(check.warning, []).append(ref)
             else:
-                errors.setdefault(
-                    "cannot delete Pods with local storage (use --delete-emptydir-data to override)", []
-                ).append(ref)
-                continue
-        remove.append(pod)
+                errors.setdefault(check.error, []).append(ref)
+            if check.keep or not overridden:
+                break
+        else:
+            remove.append(pod)
     return (
         remove,
         [f"{k}: {', '.join(v)}" for k, v in warnings.items()],

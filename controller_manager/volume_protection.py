@@ -45,25 +45,27 @@ def without(obj: Obj, finalizer: str) -> Obj:
     return out
 
 
+def _held(obj: Obj, finalizer: str) -> bool:
+    """Deleted, and waiting for us to release `finalizer`."""
+    return is_terminating(obj) and finalizer in (obj["metadata"].get("finalizers") or [])
+
+
 class VolumeProtectionController(Controller):
     name = "volume-protection"
     default_workers = 1
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self.pvs = ctx.factory.informer(PVS)
-        self.claims = ctx.factory.informer(PVCS)
-        self.pods = ctx.factory.informer(PODS)
-        self.pvs.add_handler(self._on_pv, lambda _o, n: self._on_pv(n))
-        self.claims.add_handler(self._on_claim, lambda _o, n: self._on_claim(n))
-        self.pods.add_handler(None, lambda o, _n: self._on_pod(o), self._on_pod)
+        self.pvs = self.watch(PVS, self._on_pv, on_delete=None)
+        self.claims = self.watch(PVCS, self._on_claim, on_delete=None)
+        self.pods = self.watch(PODS, on_update=lambda old, _new: self._on_pod(old), on_delete=self._on_pod)
 
     def _on_pv(self, pv: Obj) -> None:
-        if is_terminating(pv) and storage.PV_PROTECTION in (pv["metadata"].get("finalizers") or []):
+        if _held(pv, storage.PV_PROTECTION):
             self.enqueue(f"volume:{pv['metadata']['name']}")
 
     def _on_claim(self, claim: Obj) -> None:
-        if is_terminating(claim) and storage.PVC_PROTECTION in (claim["metadata"].get("finalizers") or []):
+        if _held(claim, storage.PVC_PROTECTION):
             self.enqueue(f"claim:{claim['metadata'].get('namespace', '')}/{claim['metadata']['name']}")
 
     def _on_pod(self, pod: Obj) -> None:
@@ -78,22 +80,14 @@ class VolumeProtectionController(Controller):
         kind, _, rest = key.partition(":")
         if kind == "volume":
             pv = self.pvs.store.get(rest)
-            if (
-                pv is None
-                or not is_terminating(pv)
-                or storage.PV_PROTECTION not in (pv["metadata"].get("finalizers") or [])
-            ):
+            if pv is None or not _held(pv, storage.PV_PROTECTION):
                 return None
             if (pv.get("status") or {}).get("phase") != "Bound":
                 await self.client.update(PVS, without(pv, storage.PV_PROTECTION))
             return None
         namespace, _, name = rest.partition("/")
         claim = self.claims.store.get(rest)
-        if (
-            claim is None
-            or not is_terminating(claim)
-            or storage.PVC_PROTECTION not in (claim["metadata"].get("finalizers") or [])
-        ):
+        if claim is None or not _held(claim, storage.PVC_PROTECTION):
             return None
         if any(
             pod_uses(p, name) for p in self.pods.store.list() if p["metadata"].get("namespace") == namespace

@@ -18,6 +18,7 @@ from apimachinery.client import Client
 from apimachinery.events import EventRecorder
 from apimachinery.informer import InformerFactory
 from apimachinery.resources import must_resource
+from apimachinery.syncrunner import timed_sync
 from kube_proxy.metrics import ProxyMetrics
 from kube_proxy.servicemap import ProxyTable, Rejection, build_table, build_table_from_slices
 from kube_proxy.syncrunner import SyncRunner
@@ -119,19 +120,17 @@ class ProxyServer:
     async def _sync(self) -> None:
         start = time.monotonic()
         table = self.table()
-        try:
+        with timed_sync(self.metrics, start) as timer:
             await self.proxier.sync(table)
-        except Exception:
-            self.metrics.sync_failures.inc()
-            raise
-        elapsed = time.monotonic() - start
-        self.metrics.sync_duration.observe(elapsed)
-        self.metrics.last_sync.set(time.time())
         self.metrics.service_ports.set(len(table))
         self.metrics.endpoints.set(sum(len(eps) for _, eps in table))
         log.info(
             "synced",
-            extra={"mode": self.proxier.mode, "service_ports": len(table), "seconds": round(elapsed, 4)},
+            extra={
+                "mode": self.proxier.mode,
+                "service_ports": len(table),
+                "seconds": round(timer.elapsed, 4),
+            },
         )
 
     async def run(self) -> None:

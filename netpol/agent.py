@@ -25,7 +25,7 @@ from apimachinery.client import Client
 from apimachinery.events import WARNING, EventRecorder
 from apimachinery.informer import InformerFactory
 from apimachinery.resources import must_resource
-from apimachinery.syncrunner import SyncRunner
+from apimachinery.syncrunner import SyncRunner, timed_sync
 from netpol import plan as planning
 from netpol.dataplane import DataPlane
 from netpol.metrics import PolicyMetrics
@@ -146,14 +146,8 @@ class PolicyAgent:
         policies = self._policies()
         cluster = Cluster(self.pods.store.list(), self.namespaces.store.list())
         plan = planning.build(policies, cluster, self.node_names)
-        try:
+        with timed_sync(self.metrics, start) as timer:
             result = await self.dataplane.apply(plan)
-        except Exception:
-            self.metrics.sync_failures.inc()
-            raise
-        elapsed = time.monotonic() - start
-        self.metrics.sync_duration.observe(elapsed)
-        self.metrics.last_sync.set(time.time())
         self.metrics.policies.set(len(self.policies.store))
         log.info(
             "synced",
@@ -164,7 +158,7 @@ class PolicyAgent:
                 "iptables_restore": result.iptables_restored,
                 "ipset_restore": result.ipset_restored,
                 "full": result.full,
-                "seconds": round(elapsed, 4),
+                "seconds": round(timer.elapsed, 4),
             },
         )
 
