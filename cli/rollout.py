@@ -63,7 +63,7 @@ def status_message(d: dict[str, Any]) -> tuple[str, bool]:
     Raises CLIError when the Progressing condition says the progress deadline was exceeded."""
     name = d["metadata"]["name"]
     spec, status = d.get("spec") or {}, d.get("status") or {}
-    if int(d["metadata"].get("generation") or 0) > int(status.get("observedGeneration") or 0):
+    if rollout_kinds.spec_unobserved(d):
         return "Waiting for deployment spec update to be observed...", False
     for c in status.get("conditions") or []:
         if c.get("type") == "Progressing" and c.get("reason") == "ProgressDeadlineExceeded":

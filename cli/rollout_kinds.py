@@ -21,12 +21,25 @@ CONTROLLERREVISIONS = must_resource("apps", "controllerrevisions")
 KINDS = ("deployments", "daemonsets", "statefulsets")
 
 
+def spec_unobserved(obj: Obj) -> bool:
+    """The controller has not yet seen the object's latest spec (status.observedGeneration is behind)."""
+    observed = int((obj.get("status") or {}).get("observedGeneration") or 0)
+    return int(obj["metadata"].get("generation") or 0) > observed
+
+
+def rolling_update_strategy(spec: Obj) -> Obj:
+    """spec.updateStrategy of a DaemonSet or StatefulSet; CLIError unless it is RollingUpdate (the default)."""
+    strategy: Obj = spec.get("updateStrategy") or {}
+    if (strategy.get("type") or "RollingUpdate") != "RollingUpdate":
+        raise CLIError("rollout status is only available for RollingUpdate strategy type")
+    return strategy
+
+
 def daemonset_status(ds: Obj) -> tuple[str, bool]:
     name = ds["metadata"]["name"]
-    spec, status = ds.get("spec") or {}, ds.get("status") or {}
-    if ((spec.get("updateStrategy") or {}).get("type") or "RollingUpdate") != "RollingUpdate":
-        raise CLIError("rollout status is only available for RollingUpdate strategy type")
-    if int(ds["metadata"].get("generation") or 0) > int(status.get("observedGeneration") or 0):
+    status = ds.get("status") or {}
+    rolling_update_strategy(ds.get("spec") or {})
+    if spec_unobserved(ds):
         return "Waiting for daemon set spec update to be observed...", False
     desired = int(status.get("desiredNumberScheduled") or 0)
     updated = int(status.get("updatedNumberScheduled") or 0)
@@ -41,11 +54,8 @@ def daemonset_status(ds: Obj) -> tuple[str, bool]:
 
 def statefulset_status(sts: Obj) -> tuple[str, bool]:
     spec, status = sts.get("spec") or {}, sts.get("status") or {}
-    strategy = spec.get("updateStrategy") or {}
-    if (strategy.get("type") or "RollingUpdate") != "RollingUpdate":
-        raise CLIError("rollout status is only available for RollingUpdate strategy type")
-    observed = int(status.get("observedGeneration") or 0)
-    if observed == 0 or int(sts["metadata"].get("generation") or 0) > observed:
+    strategy = rolling_update_strategy(spec)
+    if int(status.get("observedGeneration") or 0) == 0 or spec_unobserved(sts):
         return "Waiting for statefulset spec update to be observed...", False
     replicas = spec.get("replicas", 1)
     ready = int(status.get("readyReplicas") or 0)
