@@ -21,7 +21,7 @@ rest of that object, and every other object, is still proxied, so one bad object
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -202,6 +202,38 @@ def service_ports(svc: Obj, rejected: Rejected | None = None) -> list[ServicePor
     return out
 
 
+def _ports_of(
+    ports: Any,
+    port_name: str,
+    protocol: str,
+    rejected: Rejected | None,
+    obj: Obj,
+    path: str,
+    *,
+    unset_ok: bool,
+) -> Iterator[Obj]:
+    """The entries of `ports` (at `path` in `obj`) for the service port `port_name`/`protocol` whose port number
+    is valid; the others are reported in `rejected` (one without a port is skipped silently when `unset_ok`)."""
+    for j, port in enumerate(_list(ports)):
+        port = _dict(port)
+        if str(port.get("name") or "") != port_name or str(port.get("protocol") or "TCP").upper() != protocol:
+            continue
+        if unset_ok and port.get("port") is None:
+            continue
+        if not is_port(port.get("port")):
+            _reject(rejected, obj, f"{path}[{j}].port", port.get("port"), "not a port number")
+            continue
+        yield port
+
+
+def _address(value: Any, rejected: Rejected | None, obj: Obj, path: str) -> str | None:
+    """`value` as a unicast IPv4 address; None (reported in `rejected`) when it is not one."""
+    ip = unicast_ipv4(value)
+    if ip is None:
+        _reject(rejected, obj, path, value, "not a unicast IPv4 address")
+    return ip
+
+
 def ready_endpoints(
     endpoints: Obj | None, port_name: str, protocol: str, rejected: Rejected | None = None
 ) -> list[Endpoint]:
@@ -212,23 +244,16 @@ def ready_endpoints(
     obj = endpoints or {}
     for s, subset in enumerate(_list(obj.get("subsets"))):
         subset = _dict(subset)
-        for j, port in enumerate(_list(subset.get("ports"))):
-            port = _dict(port)
-            if str(port.get("name") or "") != port_name:
-                continue
-            if str(port.get("protocol") or "TCP").upper() != protocol:
-                continue
-            if not is_port(port.get("port")):
-                _reject(rejected, obj, f"subsets[{s}].ports[{j}].port", port.get("port"), "not a port number")
-                continue
+        ports = _ports_of(
+            subset.get("ports"), port_name, protocol, rejected, obj, f"subsets[{s}].ports", unset_ok=False
+        )
+        for port in ports:
             for k, addr in enumerate(_list(subset.get("addresses"))):
                 addr = _dict(addr)
                 if not addr.get("ip"):
                     continue
-                ip = unicast_ipv4(addr["ip"])
+                ip = _address(addr["ip"], rejected, obj, f"subsets[{s}].addresses[{k}].ip")
                 if ip is None:
-                    path = f"subsets[{s}].addresses[{k}].ip"
-                    _reject(rejected, obj, path, addr["ip"], "not a unicast IPv4 address")
                     continue
                 found.add(Endpoint(ip, port["port"], str(addr.get("nodeName") or "")))
     return sorted(found)
@@ -248,32 +273,14 @@ def slice_endpoints(
     for s in slices:
         if s.get("addressType") not in IP_ADDRESS_TYPES:
             continue
-        for j, port in enumerate(_list(s.get("ports"))):
-            port = _dict(port)
-            if (
-                str(port.get("name") or "") != port_name
-                or str(port.get("protocol") or "TCP").upper() != protocol
-            ):
-                continue
-            if port.get("port") is None:
-                continue
-            if not is_port(port.get("port")):
-                _reject(rejected, s, f"ports[{j}].port", port.get("port"), "not a port number")
-                continue
+        for port in _ports_of(s.get("ports"), port_name, protocol, rejected, s, "ports", unset_ok=True):
             for k, ep in enumerate(_list(s.get("endpoints"))):
                 ep = _dict(ep)
                 addresses = _list(ep.get("addresses"))
                 if not addresses:
                     continue
-                ip = unicast_ipv4(addresses[0])
+                ip = _address(addresses[0], rejected, s, f"endpoints[{k}].addresses[0]")
                 if ip is None:
-                    _reject(
-                        rejected,
-                        s,
-                        f"endpoints[{k}].addresses[0]",
-                        addresses[0],
-                        "not a unicast IPv4 address",
-                    )
                     continue
                 endpoint = Endpoint(ip, int(port["port"]), str(ep.get("nodeName") or ""))
                 cond = _dict(ep.get("conditions"))
