@@ -23,8 +23,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from apimachinery import labels
-from apimachinery.errors import StatusError, is_conflict
+from apimachinery.errors import StatusError, ignore_not_found, is_conflict
 from apimachinery.resources import ResourceInfo, by_kind, must_resource
+from apimachinery.timefmt import format_time
 from apimachinery.validation import parse_quantity
 from apimachinery.validation.autoscaling import (
     default_scale_down,
@@ -165,7 +166,7 @@ class HorizontalPodAutoscalerController(Controller):
         self.recorder.event(hpa, "Normal", "SuccessfulRescale", f"New size: {desired}; reason: {reason}")
         now = datetime.now(UTC)
         hpa_behavior.record_scale(self._history(key), hpa["spec"].get("behavior"), current, desired, now)
-        status["lastScaleTime"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        status["lastScaleTime"] = format_time(now)
         ref = hpa["spec"].get("scaleTargetRef") or {}
         target_name = f"{ref.get('kind')}/{ref.get('name')}"
         log.info(
@@ -345,9 +346,5 @@ class HorizontalPodAutoscalerController(Controller):
     async def _write_status(self, hpa: Obj) -> None:
         status = {k: v for k, v in hpa["status"].items() if v is not None}
         body = {**hpa, "status": status}
-        try:
+        with ignore_not_found():  # deleted meanwhile
             await self.client.update(HPAS, body, subresource="status")
-        except StatusError as exc:
-            if exc.code == 404:
-                return  # deleted meanwhile
-            raise

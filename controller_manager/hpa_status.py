@@ -3,16 +3,13 @@ its status last changed (upstream's setConditionInList)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
+
+from apimachinery.timefmt import now_rfc3339
 
 Obj = dict[str, Any]
 
 ORDER = ("AbleToScale", "ScalingActive", "ScalingLimited")
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def set_condition(status: Obj, type_: str, value: str, reason: str, message: str) -> None:
@@ -20,10 +17,10 @@ def set_condition(status: Obj, type_: str, value: str, reason: str, message: str
     conditions: list[Obj] = [c for c in status.get("conditions") or [] if isinstance(c, dict)]
     existing = next((c for c in conditions if c.get("type") == type_), None)
     if existing is None:
-        existing = {"type": type_, "lastTransitionTime": _now()}
+        existing = {"type": type_, "lastTransitionTime": now_rfc3339()}
         conditions.append(existing)
     elif existing.get("status") != value:
-        existing["lastTransitionTime"] = _now()
+        existing["lastTransitionTime"] = now_rfc3339()
     existing.update(status=value, reason=reason, message=message)
     rank = {name: i for i, name in enumerate(ORDER)}
     status["conditions"] = sorted(conditions, key=lambda c: rank.get(str(c.get("type")), len(ORDER)))
