@@ -16,7 +16,6 @@ Nodes changing (added, relabelled, tainted) wake every DaemonSet, so a new node 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from typing import Any
@@ -31,12 +30,9 @@ from controller_manager import history, replicaset_util
 from controller_manager.base import NODES, PODS, Context, working_copy
 from controller_manager.expectations import Expectations
 from controller_manager.ownership import (
-    FAILED_CREATE,
-    SUCCESSFUL_CREATE,
     SUCCESSFUL_DELETE,
     PodOwnerController,
     claim_pods,
-    namespace_terminating,
 )
 from controller_manager.podutil import is_terminating, key_of, now, split_key
 
@@ -169,31 +165,11 @@ class DaemonSetController(PodOwnerController):
         # Record first: the informer may show a new pod before its POST returns.
         self.expectations.expect(key, len(create_on), [key_of(p) for p in delete])
         ns = ds["metadata"]["namespace"]
-        errors: list[BaseException] = []
-        remaining = list(create_on)
-        for batch in replicaset_util.slow_start_batches(len(create_on)):
-            chunk, remaining = remaining[:batch], remaining[batch:]
-            results = await asyncio.gather(
-                *(self.client.create(PODS, util.new_pod(ds, node, revision_hash), ns) for node in chunk),
-                return_exceptions=True,
-            )
-            if any(namespace_terminating(r) for r in results):
-                self.expectations.expect_creations(key, 0)
-                return
-            for node, result in zip(chunk, results, strict=True):
-                if isinstance(result, BaseException):
-                    self.expectations.creation_observed(key)  # never to be observed
-                    self.recorder.event(ds, WARNING, FAILED_CREATE, f"Error creating: {result}")
-                    errors.append(result)
-                else:
-                    self.recorder.event(
-                        ds, NORMAL, SUCCESSFUL_CREATE, f"Created pod: {result['metadata']['name']}"
-                    )
-                    log.debug("created daemon pod", extra={"daemonset": key, "node": node})
-            if errors:
-                for _ in remaining:
-                    self.expectations.creation_observed(key)  # skipped, never sent
-                break
+        errors = await self.create_pods(
+            key, ds, [util.new_pod(ds, node, revision_hash) for node in create_on]
+        )
+        if errors is None:
+            return
         for pod in delete:
             try:
                 await self.client.delete(PODS, pod["metadata"]["name"], ns)

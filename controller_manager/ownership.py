@@ -4,11 +4,13 @@ adopt and release pods (`claim_pods`, `patch_pod_metadata`)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
 from apimachinery.client import Client
 from apimachinery.errors import StatusError, is_conflict, is_forbidden, is_not_found
+from apimachinery.events import NORMAL, WARNING
 from apimachinery.informer import Informer, Store
 from apimachinery.labels import Selector, from_label_selector
 from apimachinery.resources import ResourceInfo
@@ -155,6 +157,36 @@ class PodOwnerController(Controller):
             self.enqueue(key)
         elif controller_ref(new) is None:
             self._enqueue_matching(new)
+
+    async def create_pods(self, key: str, owner: Obj, bodies: list[Obj]) -> list[BaseException] | None:
+        """Create `bodies` in `owner`'s namespace in slow-start batches (1, 2, 4, ...), each already counted in
+        the expectations of `key`, with an event for each; stop after the first batch that had a failure (the rest
+        are never sent, so never expected). The failures; None when the namespace is terminating (stop)."""
+        ns = owner["metadata"]["namespace"]
+        remaining = list(bodies)
+        for batch in replicaset_util.slow_start_batches(len(bodies)):
+            chunk, remaining = remaining[:batch], remaining[batch:]
+            results = await asyncio.gather(
+                *(self.client.create(PODS, body, ns) for body in chunk), return_exceptions=True
+            )
+            if any(namespace_terminating(r) for r in results):
+                # Nothing can be created there any more, and the namespace controller is deleting the rest.
+                self.expectations.expect_creations(key, 0)
+                return None
+            errors = [r for r in results if isinstance(r, BaseException)]
+            for r in results:
+                if isinstance(r, BaseException):
+                    self.expectations.creation_observed(key)  # it will never be observed
+                    self.recorder.event(owner, WARNING, FAILED_CREATE, f"Error creating: {r}")
+                else:
+                    self.recorder.event(
+                        owner, NORMAL, SUCCESSFUL_CREATE, f"Created pod: {r['metadata']['name']}"
+                    )
+            if errors:
+                for _ in remaining:
+                    self.expectations.creation_observed(key)  # skipped, never sent
+                return errors
+        return []
 
     def _on_pod_delete(self, pod: Obj) -> None:
         key = self._owner_key(pod)

@@ -21,13 +21,10 @@ from controller_manager import replicaset_util as util
 from controller_manager.base import PODS, REPLICASETS, Context
 from controller_manager.expectations import Expectations
 from controller_manager.ownership import (
-    FAILED_CREATE,
     FAILED_DELETE,
-    SUCCESSFUL_CREATE,
     SUCCESSFUL_DELETE,
     PodOwnerController,
     claim_pods,
-    namespace_terminating,
 )
 from controller_manager.podutil import is_pod_active, is_terminating, key_of, now, split_key
 
@@ -85,30 +82,9 @@ class ReplicaSetController(PodOwnerController):
         # Record first: the informer may see a new pod before the POST returns.
         self.expectations.expect_creations(key, count)
         template = util.pod_from_template(self._typed(rs))
-        ns = rs["metadata"]["namespace"]
-        remaining = count
-        for batch in util.slow_start_batches(count):
-            results = await asyncio.gather(
-                *(self.client.create(PODS, template, ns) for _ in range(batch)), return_exceptions=True
-            )
-            remaining -= batch
-            if any(namespace_terminating(r) for r in results):
-                # Nothing can be created there any more, and the namespace controller is deleting the rest.
-                self.expectations.expect_creations(key, 0)
-                return
-            errors = [r for r in results if isinstance(r, BaseException)]
-            for r in results:
-                if isinstance(r, BaseException):
-                    self.expectations.creation_observed(key)  # it will never be observed
-                    self.recorder.event(rs, WARNING, FAILED_CREATE, f"Error creating: {r}")
-                else:
-                    self.recorder.event(
-                        rs, NORMAL, SUCCESSFUL_CREATE, f"Created pod: {r['metadata']['name']}"
-                    )
-            if errors:
-                for _ in range(remaining):
-                    self.expectations.creation_observed(key)  # skipped, never sent
-                raise errors[0]
+        errors = await self.create_pods(key, rs, [template] * count)
+        if errors:
+            raise errors[0]
 
     async def _delete_pods(self, key: str, rs: Obj, victims: list[Obj]) -> None:
         self.expectations.expect_deletions(key, [key_of(p) for p in victims])
