@@ -11,7 +11,6 @@ import asyncio
 import logging
 import socket
 import uuid
-from collections.abc import Callable
 
 from apimachinery.client import Client
 from apimachinery.events import EventRecorder
@@ -46,31 +45,34 @@ COMPONENT = "controller-manager"
 LEASE_NAMESPACE = "kube-system"
 LEASE_NAME = "kube-controller-manager"
 
-CONTROLLERS: dict[str, Callable[[Context], Controller]] = {
-    "replicaset": ReplicaSetController,
-    "deployment": DeploymentController,
-    "endpoints": EndpointsController,
-    "endpointslice": EndpointSliceController,
-    "node-lifecycle": NodeLifecycleController,
-    "node-ipam": NodeIpamController,
-    "garbage-collector": GarbageCollector,
-    "namespace": NamespaceController,
-    "replicationcontroller": ReplicationControllerController,
-    "daemonset": DaemonSetController,
-    "statefulset": StatefulSetController,
-    "job": JobController,
-    "cronjob": CronJobController,
-    "ttl-after-finished": TTLAfterFinishedController,
-    "serviceaccount": ServiceAccountController,
-    "root-ca-cert-publisher": RootCAPublisher,
-    "clusterrole-aggregation": ClusterRoleAggregationController,
-    "persistentvolume-binder": PersistentVolumeController,
-    "volume-protection": VolumeProtectionController,
-    "horizontal-pod-autoscaler": HorizontalPodAutoscalerController,
-    "csrapproving": CSRApprovingController,
-    "csrsigning": CSRSigningController,
-    "bootstrapsigner": BootstrapSigner,
-    "tokencleaner": TokenCleaner,
+CONTROLLERS: dict[str, type[Controller]] = {
+    c.name: c
+    for c in (
+        ReplicaSetController,
+        DeploymentController,
+        EndpointsController,
+        EndpointSliceController,
+        NodeLifecycleController,
+        NodeIpamController,
+        GarbageCollector,
+        NamespaceController,
+        ReplicationControllerController,
+        DaemonSetController,
+        StatefulSetController,
+        JobController,
+        CronJobController,
+        TTLAfterFinishedController,
+        ServiceAccountController,
+        RootCAPublisher,
+        ClusterRoleAggregationController,
+        PersistentVolumeController,
+        VolumeProtectionController,
+        HorizontalPodAutoscalerController,
+        CSRApprovingController,
+        CSRSigningController,
+        BootstrapSigner,
+        TokenCleaner,
+    )
 }
 # kube-controller-manager's names for the same controllers, accepted in --controllers.
 ALIASES = {
