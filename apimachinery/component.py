@@ -24,15 +24,18 @@ import sys
 import traceback
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 
 from apimachinery import buildinfo  # noqa: F401  (registers kubernetes_build_info)
-from apimachinery.client import Client
-from apimachinery.delegated import DelegatedAuth, bearer_token
 from apimachinery.errors import StatusError
-from apimachinery.pki import subject
+
+# The client (httpx) and the certificate parser (cryptography) are imported where they are used: the supervisor
+# serves its health with this module and uses neither (bench/idle_memory.py).
+if TYPE_CHECKING:
+    from apimachinery.client import Client
+    from apimachinery.delegated import DelegatedAuth
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,8 @@ def add_client_args(parser: argparse.ArgumentParser) -> None:
 
 
 def client_from_args(args: argparse.Namespace, user_agent: str = "kubelite") -> Client:
+    from apimachinery.client import Client
+
     return Client.from_args(
         getattr(args, "master", None),
         getattr(args, "kubeconfig", None),
@@ -218,6 +223,9 @@ async def _refusal(
     auth: DelegatedAuth, writer: asyncio.StreamWriter, head: bytes
 ) -> tuple[int, bytes] | None:
     """None when the caller may GET /metrics; else the status and text to answer."""
+    from apimachinery.delegated import bearer_token
+    from apimachinery.pki import subject
+
     ssl_object = writer.get_extra_info("ssl_object")
     der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
     headers = []

@@ -27,7 +27,6 @@ from apimachinery.client import Client
 from apimachinery.component import HealthCheck, is_loopback, serve_health
 from apimachinery.delegated import DelegatedAuth
 from apimachinery.nslock import NamespaceLock
-from apimachinery.tlsserve import server_ssl_context
 
 
 def add_secure_serving_args(parser: argparse.ArgumentParser) -> None:
@@ -77,6 +76,9 @@ async def serve_secure(
 ) -> asyncio.Server | None:
     if not args.secure_port:
         return None
+    # Imported here: it brings uvicorn's protocols, which a component without a secure port does not need.
+    from apimachinery.tlsserve import server_ssl_context
+
     tls = server_ssl_context(args.tls_cert_file, args.tls_private_key_file, args.client_ca_file)
     return await serve_health(
         args.secure_bind_address,

@@ -21,8 +21,6 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.wsproto_impl import WSProtocol
 
-from apimachinery.pki import subject
-
 Subject = tuple[str, tuple[str, ...]]
 
 
@@ -68,8 +66,12 @@ def _peer_subject(transport: Any) -> Subject | None:
     if ssl_object is None:
         return None
     der = ssl_object.getpeercert(binary_form=True)
-    # With CERT_OPTIONAL, a certificate is only present here once the handshake has verified it.
-    return subject(der) if der else None
+    if not der:  # with CERT_OPTIONAL, a certificate is only present here once the handshake has verified it
+        return None
+    # cryptography: loaded with the first client certificate, not at start.
+    from apimachinery.pki import subject
+
+    return subject(der)
 
 
 def client_cert_subject(scope: Mapping[str, Any]) -> Subject | None:

@@ -6,6 +6,9 @@ Only wiring lives here: flags -> storage -> APIServer -> FastAPI app -> uvicorn 
 
 from __future__ import annotations
 
+from apimachinery import lean  # noqa: F401  (first: keeps unused libraries out of this process)
+
+# isort: split
 import argparse
 import ipaddress
 import logging

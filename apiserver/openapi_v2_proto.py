@@ -20,12 +20,15 @@ import tempfile
 from functools import cache
 from importlib import resources as importlib_resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from google.protobuf import descriptor_pb2, message_factory
-from google.protobuf.descriptor import FieldDescriptor
-from google.protobuf.message import Message
+
+# protobuf is imported with the first /openapi/v2 protobuf request (_classes), not with the apiserver (~2.4 MiB of
+# its memory, bench/idle_memory.py).
+if TYPE_CHECKING:
+    from google.protobuf.descriptor import FieldDescriptor
+    from google.protobuf.message import Message
 
 # client-go asks for the `@` form; kube-openapi accepts both and answers with the `.` one, as Go's mime parser
 # refuses an `@` in a Content-Type (kubectl explain --output=plaintext-openapiv2 fails on it).
@@ -42,6 +45,7 @@ class NotSwagger(ValueError):
 @cache
 def _classes() -> dict[str, type[Message]]:
     """The message classes of gnostic's OpenAPIv2.proto by full name (`openapi.v2.Document`)."""
+    from google.protobuf import descriptor_pb2, message_factory
     from grpc_tools import protoc  # imported on first use: only a /openapi/v2 protobuf request needs it
 
     well_known = importlib_resources.files("grpc_tools") / "_proto"
@@ -112,7 +116,7 @@ def _fill(message: Message, value: Any, where: str) -> None:
 def _named(pair: Message, key: str, item: Any, where: str) -> None:
     pair.name = key  # type: ignore[attr-defined]
     value_field = pair.DESCRIPTOR.fields_by_name["value"]
-    if value_field.type == FieldDescriptor.TYPE_STRING:
+    if value_field.type == value_field.TYPE_STRING:
         pair.value = item  # type: ignore[attr-defined]
     else:
         _fill(pair.value, item, where)  # type: ignore[attr-defined]
@@ -120,7 +124,7 @@ def _named(pair: Message, key: str, item: Any, where: str) -> None:
 
 def _set(message: Message, field: FieldDescriptor, item: Any, where: str) -> None:
     repeated = field.is_repeated
-    if field.type != FieldDescriptor.TYPE_MESSAGE:
+    if field.type != field.TYPE_MESSAGE:
         if repeated:
             getattr(message, field.name).extend(item)
         else:

@@ -25,8 +25,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-import httpx
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from apimachinery.backoff import Backoff
@@ -90,6 +90,7 @@ class Supervisor:
         self.state_dir = state_dir
         self.components = components
         self.ca = ca
+        self.tls = ssl.create_default_context(cafile=ca)  # without a CA: the system's
         self.stopping = asyncio.Event()
         self.health_port = 0
         (state_dir / "logs").mkdir(parents=True, exist_ok=True)
@@ -189,25 +190,21 @@ class Supervisor:
             await asyncio.Future()  # nothing to probe: only an exit restarts it
         assert c.liveness is not None
         failures, since = 0, time.monotonic()
-        async with httpx.AsyncClient(timeout=PROBE_TIMEOUT, verify=self._verify()) as client:
-            while True:
-                await asyncio.sleep(PROBE_PERIOD)
-                error = await _probe(client, c.liveness)
-                if error is None:
-                    failures = 0
-                    if not c.healthy:
-                        c.healthy = True
-                        c.backoff.reset()  # this start worked: the next failure restarts quickly again
-                        c.state = "running"
-                        self.write_status()
-                    continue
-                if c.healthy or time.monotonic() - since > STARTUP_GRACE:
-                    failures += 1
-                    if failures >= PROBE_THRESHOLD:
-                        return f"liveness probe failed {failures} times ({error})"
-
-    def _verify(self) -> ssl.SSLContext | bool:
-        return ssl.create_default_context(cafile=self.ca) if self.ca else True
+        while True:
+            await asyncio.sleep(PROBE_PERIOD)
+            error = await _probe(c.liveness, self.tls)
+            if error is None:
+                failures = 0
+                if not c.healthy:
+                    c.healthy = True
+                    c.backoff.reset()  # this start worked: the next failure restarts quickly again
+                    c.state = "running"
+                    self.write_status()
+                continue
+            if c.healthy or time.monotonic() - since > STARTUP_GRACE:
+                failures += 1
+                if failures >= PROBE_THRESHOLD:
+                    return f"liveness probe failed {failures} times ({error})"
 
     async def stop_all(self) -> None:
         for c in reversed(self.components):
@@ -249,22 +246,42 @@ class Supervisor:
         if not c.health:
             return
         deadline = time.monotonic() + timeout
-        async with httpx.AsyncClient(timeout=1.0, verify=self._verify()) as client:
-            while time.monotonic() < deadline and not self.stopping.is_set():
-                if await _probe(client, c.health) is None:
-                    return
-                await asyncio.sleep(0.2)
+        while time.monotonic() < deadline and not self.stopping.is_set():
+            if await _probe(c.health, self.tls) is None:
+                return
+            await asyncio.sleep(0.2)
 
 
-async def _probe(client: httpx.AsyncClient, url: str) -> str | None:
-    """None when GET url answers 200, else what went wrong."""
+async def _probe(url: str, tls: ssl.SSLContext) -> str | None:
+    """None when GET url answers 200 within PROBE_TIMEOUT, else what went wrong.
+
+    Only the status line is read, as a kubelet's HTTP probe reads the code; written here on asyncio's streams
+    rather than with httpx, which with its dependencies would double the supervisor's memory (bench/idle_memory.py).
+    An https URL's certificate is checked against `tls` (the cluster's CA), host name included."""
+    parts = urlsplit(url)
+    https = parts.scheme == "https"
+    host, port = parts.hostname or "127.0.0.1", parts.port or (443 if https else 80)
+    writer = None
     try:
-        r = await client.get(url)
-    except httpx.TimeoutException:
+        async with asyncio.timeout(PROBE_TIMEOUT):
+            reader, writer = await asyncio.open_connection(host, port, ssl=tls if https else None)
+            target = parts.path or "/"
+            writer.write(
+                f"GET {target} HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n\r\n".encode()
+            )
+            status = await reader.readline()
+    except TimeoutError:
         return f"GET {url}: no answer in {PROBE_TIMEOUT:g}s"
-    except httpx.HTTPError as exc:
+    except (OSError, ssl.SSLError) as exc:  # refused, reset, a certificate that does not verify
         return f"GET {url}: {type(exc).__name__}"
-    return None if r.status_code == 200 else f"GET {url}: {r.status_code}"
+    finally:
+        if writer is not None:
+            writer.close()
+    version, _, rest = status.decode("latin-1").partition(" ")
+    code = rest.partition(" ")[0]
+    if not version.startswith("HTTP/"):
+        return f"GET {url}: not an HTTP answer"
+    return None if code == "200" else f"GET {url}: {code}"
 
 
 def _log(message: str) -> None:

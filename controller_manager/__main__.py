@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from apimachinery import lean  # noqa: F401  (first: keeps unused libraries out of this process)
+
+# isort: split
 import argparse
 import logging
 from pathlib import Path

@@ -8,6 +8,9 @@ it serves HTTPS only (tls.py).
 
 from __future__ import annotations
 
+from apimachinery import lean  # noqa: F401  (first: keeps unused libraries out of this process)
+
+# isort: split
 import argparse
 import ipaddress
 import signal

@@ -8,3 +8,9 @@
 
 The package is `kube_dns`, not `dns`: `dns` is dnspython's own top-level package, which this one uses.
 """
+
+import dns._features
+
+# kube-dns asks upstream servers over UDP and TCP only. Left on, importing dnspython's query modules brings its
+# DNS-over-HTTPS client (httpx2, httpcore2: ~2.5 MiB of kube-dns's memory, bench/idle_memory.py).
+dns._features.force("doh", False)

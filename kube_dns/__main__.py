@@ -12,6 +12,9 @@ publisher. SIGTERM withdraws the endpoints, then stops.
 
 from __future__ import annotations
 
+from apimachinery import lean  # noqa: F401  (first: keeps unused libraries out of this process)
+
+# isort: split
 import argparse
 import asyncio
 import gc

@@ -13,6 +13,9 @@ Wiring only: every --metric-resolution seconds, list nodes and pods, scrape each
 
 from __future__ import annotations
 
+from apimachinery import lean  # noqa: F401  (first: keeps unused libraries out of this process)
+
+# isort: split
 import argparse
 import asyncio
 import contextlib

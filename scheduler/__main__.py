@@ -6,6 +6,9 @@ leader election (optional) -> scheduling loop; /healthz and /metrics on --bind-a
 
 from __future__ import annotations
 
+from apimachinery import lean  # noqa: F401  (first: keeps unused libraries out of this process)
+
+# isort: split
 import argparse
 import asyncio
 import contextlib
