@@ -74,6 +74,22 @@ def template(labels: dict[str, str], containers: list[Obj], **spec: Any) -> Obj:
     return {"metadata": {"labels": dict(labels)}, "spec": {"containers": containers, **spec}}
 
 
+def _workload(
+    kind: str, metadata: Obj, labels: dict[str, str], containers: list[Obj], pod_spec: Obj | None, spec: Obj
+) -> Obj:
+    """An apps/v1 `kind` selecting `labels`, whose pod template labels its pods so and runs `containers`."""
+    return {
+        "apiVersion": "apps/v1",
+        "kind": kind,
+        "metadata": metadata,
+        "spec": {
+            "selector": {"matchLabels": dict(labels)},
+            "template": template(labels, containers, **(pod_spec or {})),
+            **spec,
+        },
+    }
+
+
 def deployment(
     name: str,
     replicas: int = 2,
@@ -94,17 +110,8 @@ def deployment(
     `labelled` is false; `pod_spec` adds pod spec fields, `spec` Deployment spec fields (strategy, ...)."""
     labels = labels or {"app": name}
     containers = containers or [_container(container, image, ports=ports)]
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": _metadata(name, namespace, labels if labelled else None, metadata),
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": dict(labels)},
-            "template": template(labels, containers, **(pod_spec or {})),
-            **spec,
-        },
-    }
+    meta = _metadata(name, namespace, labels if labelled else None, metadata)
+    return _workload("Deployment", meta, labels, containers, pod_spec, {"replicas": replicas, **spec})
 
 
 def replicaset(
@@ -120,17 +127,26 @@ def replicaset(
     """A ReplicaSet `name` selecting `labels` (default `app=<name>`) of pods running `image`."""
     labels = labels or {"app": name}
     containers = [{"name": container, "image": image}]
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "ReplicaSet",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": dict(labels)},
-            "template": template(labels, containers, **(pod_spec or {})),
-            **spec,
-        },
-    }
+    return _workload(
+        "ReplicaSet", {"name": name}, labels, containers, pod_spec, {"replicas": replicas, **spec}
+    )
+
+
+def daemonset(
+    name: str, containers: list[Obj], *, labels: dict[str, str] | None = None, **pod_spec: Any
+) -> Obj:
+    """A DaemonSet `name` selecting `labels` (default `app=<name>`) of pods running `containers`; `pod_spec` adds
+    pod spec fields."""
+    return _workload("DaemonSet", {"name": name}, labels or {"app": name}, containers, pod_spec, {})
+
+
+def statefulset(
+    name: str, replicas: int, containers: list[Obj], *, service: str | None = None, **pod_spec: Any
+) -> Obj:
+    """A StatefulSet `name` of `replicas` pods labelled `app=<name>` running `containers`, governed by the Service
+    `service` (default `name`); `pod_spec` adds pod spec fields."""
+    spec = {"replicas": replicas, "serviceName": service or name}
+    return _workload("StatefulSet", {"name": name}, {"app": name}, containers, pod_spec, spec)
 
 
 def service(

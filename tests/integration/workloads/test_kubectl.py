@@ -4,10 +4,12 @@ bodies), tables, `describe`, and `rollout status|history|undo` for DaemonSets an
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from tests import factories
 from tests.harness import ApiServer
 from tests.integration.kubectl.kube import KUBECTL, Kubectl
 from tests.integration.workloads.helpers import finish, pods_of
@@ -35,33 +37,9 @@ def k(kube: Kubectl, namespace: str) -> Kubectl:
     return kube.in_namespace(namespace)
 
 
-DS = """
-apiVersion: apps/v1
-kind: DaemonSet
-metadata: {name: agent}
-spec:
-  selector: {matchLabels: {app: agent}}
-  template:
-    metadata: {labels: {app: agent}}
-    spec:
-      containers: [{name: c, image: "busybox:1"}]
-      terminationGracePeriodSeconds: 0
-"""
-
-STS = """
-apiVersion: apps/v1
-kind: StatefulSet
-metadata: {name: db}
-spec:
-  replicas: 2
-  serviceName: db
-  selector: {matchLabels: {app: db}}
-  template:
-    metadata: {labels: {app: db}}
-    spec:
-      containers: [{name: c, image: "busybox:1"}]
-      terminationGracePeriodSeconds: 0
-"""
+_BOX = [factories.container("c", "busybox:1")]
+DS = json.dumps(factories.daemonset("agent", _BOX, terminationGracePeriodSeconds=0))
+STS = json.dumps(factories.statefulset("db", 2, _BOX, terminationGracePeriodSeconds=0))
 
 
 async def test_create_job_cronjob_and_from(k, client, namespace, manager):
