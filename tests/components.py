@@ -1,6 +1,6 @@
 """Kubelite components as real processes, for the integration tests: `Component` (`python -m <module>` with its
 log in a file, /healthz, stop by PID, the check that its role refused it nothing), `start_manager` and `managers`
-(the controller-manager with its own identity), `hollow_groups` (groups of hollow nodes, Ready before a test uses
+(the controller-manager with its own identity), `start_scheduler`, `hollow_groups` (groups of hollow nodes, Ready before a test uses
 them and deleted after it), and `LogFile` (a node agent's log, kept with KUBELITE_KEEP_LOGS)."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import httpx
 
 from tests.harness import (
     CONTROLLER_MANAGER,
+    SCHEDULER,
     ApiServer,
     forbidden_lines,
     free_port,
@@ -109,6 +110,20 @@ def start_manager(apiserver: ApiServer, *args: str) -> Component:
         m.cleanup()
         raise
     return m
+
+
+def start_scheduler(apiserver: ApiServer, *args: str) -> Component:
+    """The scheduler as system:kube-scheduler (its bootstrap role is all it may do), healthy."""
+    port = free_port()
+    s = Component(
+        ["scheduler", *apiserver.component_args(*SCHEDULER), "--port", str(port), *args], "scheduler", port
+    )
+    try:
+        s.wait_healthy(15)
+    except BaseException:
+        s.cleanup()
+        raise
+    return s
 
 
 @contextlib.contextmanager
