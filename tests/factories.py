@@ -133,20 +133,82 @@ def replicaset(
 
 
 def daemonset(
-    name: str, containers: list[Obj], *, labels: dict[str, str] | None = None, **pod_spec: Any
+    name: str,
+    containers: list[Obj],
+    *,
+    labels: dict[str, str] | None = None,
+    pod_spec: Obj | None = None,
+    **spec: Any,
 ) -> Obj:
     """A DaemonSet `name` selecting `labels` (default `app=<name>`) of pods running `containers`; `pod_spec` adds
-    pod spec fields."""
-    return _workload("DaemonSet", {"name": name}, labels or {"app": name}, containers, pod_spec, {})
+    pod spec fields, `spec` DaemonSet spec fields."""
+    return _workload("DaemonSet", {"name": name}, labels or {"app": name}, containers, pod_spec, spec)
 
 
 def statefulset(
-    name: str, replicas: int, containers: list[Obj], *, service: str | None = None, **pod_spec: Any
+    name: str,
+    replicas: int,
+    containers: list[Obj],
+    *,
+    labels: dict[str, str] | None = None,
+    service: str | None = None,
+    pod_spec: Obj | None = None,
+    **spec: Any,
 ) -> Obj:
-    """A StatefulSet `name` of `replicas` pods labelled `app=<name>` running `containers`, governed by the Service
-    `service` (default `name`); `pod_spec` adds pod spec fields."""
-    spec = {"replicas": replicas, "serviceName": service or name}
-    return _workload("StatefulSet", {"name": name}, {"app": name}, containers, pod_spec, spec)
+    """A StatefulSet `name` of `replicas` pods labelled `labels` (default `app=<name>`) running `containers`,
+    governed by the Service `service` (default `name`); `pod_spec` adds pod spec fields, `spec` StatefulSet spec
+    fields (volumeClaimTemplates, podManagementPolicy, ...)."""
+    labels = labels or {"app": name}
+    spec = {"replicas": replicas, "serviceName": service or name, **spec}
+    return _workload("StatefulSet", {"name": name}, labels, containers, pod_spec, spec)
+
+
+def claim_template(
+    name: str,
+    storage_class: str | None = None,
+    size: str = "64Mi",
+    modes: tuple[str, ...] = ("ReadWriteOnce",),
+    *,
+    labels: dict[str, str] | None = None,
+    **spec: Any,
+) -> Obj:
+    """The metadata and spec of a PersistentVolumeClaim `name` for `size` of `storage_class` (as a StatefulSet's
+    volumeClaimTemplates hold them); `spec` adds claim spec fields (volumeName, ...)."""
+    body: Obj = {"accessModes": list(modes), "resources": {"requests": {"storage": size}}}
+    if storage_class is not None:
+        body["storageClassName"] = storage_class
+    return {"metadata": _metadata(name, None, labels, None), "spec": {**body, **spec}}
+
+
+def claim(
+    name: str,
+    storage_class: str | None = None,
+    size: str = "64Mi",
+    modes: tuple[str, ...] = ("ReadWriteOnce",),
+    **spec: Any,
+) -> Obj:
+    """A PersistentVolumeClaim `name` for `size` of `storage_class`; `spec` adds claim spec fields."""
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        **claim_template(name, storage_class, size, modes, **spec),
+    }
+
+
+def local_volume(name: str, path: str, node_affinity: Obj, size: str = "64Mi", **spec: Any) -> Obj:
+    """A local PersistentVolume `name` at `path` on the nodes `node_affinity` picks; `spec` adds spec fields."""
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": {"name": name},
+        "spec": {
+            "capacity": {"storage": size},
+            "accessModes": ["ReadWriteOnce"],
+            "local": {"path": path},
+            "nodeAffinity": node_affinity,
+            **spec,
+        },
+    }
 
 
 def service(

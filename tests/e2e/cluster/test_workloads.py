@@ -175,7 +175,7 @@ def test_cronjob_fires_within_a_minute(cluster: LocalCluster, ns: str) -> None:
 
 def _daemonset() -> str:
     box = factories.container("c", BUSYBOX_IMAGE, command=["sh", "-c", "exec sleep 3600"])
-    return json.dumps(factories.daemonset("agent", [box], terminationGracePeriodSeconds=1))
+    return json.dumps(factories.daemonset("agent", [box], pod_spec={"terminationGracePeriodSeconds": 1}))
 
 
 @pytest.fixture
@@ -268,7 +268,7 @@ def _statefulset() -> str:
         command=["sh", "-c", "hostname > /tmp/name; cat /tmp/name; exec sleep 3600"],
         readinessProbe={"exec": {"command": ["cat", "/tmp/name"]}, "periodSeconds": 1},
     )
-    return json.dumps(factories.statefulset("web", 3, [box], terminationGracePeriodSeconds=1))
+    return json.dumps(factories.statefulset("web", 3, [box], pod_spec={"terminationGracePeriodSeconds": 1}))
 
 
 def test_statefulset_in_order_scaled_and_rolled(cluster: LocalCluster, ns: str) -> None:

@@ -12,6 +12,7 @@ import pytest
 from apimachinery import storage
 from apimachinery.errors import StatusError
 from apimachinery.resources import must_resource
+from tests import factories
 from tests.polling import eventually
 from tests.resources import EVENTS, NODES, PODS
 
@@ -251,27 +252,16 @@ def test_apiserver_keeps_the_default_local_path_class() -> None:
 
 async def test_statefulset_claims_per_ordinal_are_created_and_kept(client, namespace, manager):
     sts_res = must_resource("apps", "statefulsets")
-    sts = {
-        "apiVersion": "apps/v1",
-        "kind": "StatefulSet",
-        "metadata": {"name": "db"},
-        "spec": {
-            "replicas": 2,
-            "podManagementPolicy": "Parallel",
-            "serviceName": "db",
-            "selector": {"matchLabels": {"app": "sts-claims"}},
-            "template": {
-                "metadata": {"labels": {"app": "sts-claims"}},
-                "spec": {"containers": [{"name": "c", "image": "busybox:1",
-                                         "volumeMounts": [{"name": "d", "mountPath": "/d"}]}]},
-            },
-            "volumeClaimTemplates": [
-                {"metadata": {"name": "d", "labels": {"tier": "db"}},
-                 "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}},
-                          "storageClassName": "none-here"}}
-            ],
-        },
-    }  # fmt: skip
+    box = factories.container("c", "busybox:1", volumeMounts=[{"name": "d", "mountPath": "/d"}])
+    claims = [factories.claim_template("d", "none-here", "1Gi", labels={"tier": "db"})]
+    sts = factories.statefulset(
+        "db",
+        2,
+        [box],
+        labels={"app": "sts-claims"},
+        podManagementPolicy="Parallel",
+        volumeClaimTemplates=claims,
+    )
     await client.create(sts_res, sts, namespace)
 
     async def both():

@@ -38,8 +38,8 @@ def k(kube: Kubectl, namespace: str) -> Kubectl:
 
 
 _BOX = [factories.container("c", "busybox:1")]
-DS = json.dumps(factories.daemonset("agent", _BOX, terminationGracePeriodSeconds=0))
-STS = json.dumps(factories.statefulset("db", 2, _BOX, terminationGracePeriodSeconds=0))
+DS = json.dumps(factories.daemonset("agent", _BOX, pod_spec={"terminationGracePeriodSeconds": 0}))
+STS = json.dumps(factories.statefulset("db", 2, _BOX, pod_spec={"terminationGracePeriodSeconds": 0}))
 
 
 async def test_create_job_cronjob_and_from(k, client, namespace, manager):
