@@ -264,6 +264,34 @@ def network_policy(name: str, spec: Obj, *, namespace: str | None = None) -> Obj
     }
 
 
+def cpu_utilization(percent: int) -> Obj:
+    """An HPA metric: average CPU utilization of `percent` per cent of the pods' requests."""
+    return {
+        "type": "Resource",
+        "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": percent}},
+    }
+
+
+def hpa(
+    name: str,
+    max_replicas: int = 3,
+    target: Obj | None = None,
+    *,
+    api_version: str = "autoscaling/v2",
+    namespace: str | None = None,
+    **spec: Any,
+) -> Obj:
+    """A HorizontalPodAutoscaler `name` scaling `target` (default the Deployment `name`) up to `max_replicas`, in
+    `api_version`; `spec` adds spec fields (minReplicas, metrics, behavior, ...)."""
+    target = target or {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
+    return {
+        "apiVersion": api_version,
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": _metadata(name, namespace, None, None),
+        "spec": {"scaleTargetRef": target, "maxReplicas": max_replicas, **spec},
+    }
+
+
 def crontab_crd(
     group: str = "stable.example.com",
     plural: str = "crontabs",

@@ -151,23 +151,23 @@ def test_pod_fields(text: str, obj: dict, matched: bool) -> None:
 
 
 def test_event_fields_core_and_events_k8s_io() -> None:
+    # One event in both APIs: events.k8s.io/v1 renames involvedObject, source and reportingComponent.
+    pod = {"kind": "Pod", "name": "nginx", "namespace": "default", "uid": "u-1"}
+    said = {"kind": "Event", "reason": "Scheduled", "type": "Normal"}
+    by = "default-scheduler"
     core = {
-        "kind": "Event",
+        **said,
         "apiVersion": "v1",
-        "involvedObject": {"kind": "Pod", "name": "nginx", "namespace": "default", "uid": "u-1"},
-        "reason": "Scheduled",
-        "type": "Normal",
-        "source": {"component": "default-scheduler"},
-        "reportingComponent": "default-scheduler",
+        "involvedObject": pod,
+        "source": {"component": by},
+        "reportingComponent": by,
     }
     modern = {
-        "kind": "Event",
+        **said,
         "apiVersion": "events.k8s.io/v1",
-        "regarding": {"kind": "Pod", "name": "nginx", "namespace": "default", "uid": "u-1"},
-        "reason": "Scheduled",
-        "type": "Normal",
-        "deprecatedSource": {"component": "default-scheduler"},
-        "reportingController": "default-scheduler",
+        "regarding": pod,
+        "deprecatedSource": {"component": by},
+        "reportingController": by,
     }
     text = (
         "involvedObject.name=nginx,involvedObject.namespace=default,involvedObject.uid=u-1,"
