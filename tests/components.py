@@ -127,6 +127,20 @@ def start_scheduler(apiserver: ApiServer, *args: str) -> Component:
 
 
 @contextlib.contextmanager
+def checked(component: Component) -> Iterator[Component]:
+    """`component` for the body of the block; on the way out it stops, and its role must have refused it
+    nothing."""
+    try:
+        yield component
+    finally:
+        component.stop()
+        try:
+            component.assert_never_forbidden()
+        finally:
+            component.cleanup()
+
+
+@contextlib.contextmanager
 def managers(apiserver: ApiServer, *common: str) -> Iterator[Callable[..., Component]]:
     """`start(*args)`: a controller-manager (with `common` args too) for the body of the block; on the way out each
     stops, and its role must have refused it nothing."""

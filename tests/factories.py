@@ -90,6 +90,20 @@ def _workload(
     }
 
 
+def workload(
+    kind: str,
+    name: str,
+    containers: list[Obj],
+    *,
+    labels: dict[str, str] | None = None,
+    pod_spec: Obj | None = None,
+    **spec: Any,
+) -> Obj:
+    """An apps/v1 `kind` (DaemonSet, StatefulSet, ...) `name` selecting `labels` (default `app=<name>`) of pods
+    running `containers`; `pod_spec` adds pod spec fields, `spec` the kind's spec fields, as they are."""
+    return _workload(kind, {"name": name}, labels or {"app": name}, containers, pod_spec, spec)
+
+
 def deployment(
     name: str,
     replicas: int = 2,
@@ -132,17 +146,9 @@ def replicaset(
     )
 
 
-def daemonset(
-    name: str,
-    containers: list[Obj],
-    *,
-    labels: dict[str, str] | None = None,
-    pod_spec: Obj | None = None,
-    **spec: Any,
-) -> Obj:
-    """A DaemonSet `name` selecting `labels` (default `app=<name>`) of pods running `containers`; `pod_spec` adds
-    pod spec fields, `spec` DaemonSet spec fields."""
-    return _workload("DaemonSet", {"name": name}, labels or {"app": name}, containers, pod_spec, spec)
+def daemonset(name: str, containers: list[Obj], *, pod_spec: Obj | None = None, **spec: Any) -> Obj:
+    """A DaemonSet `name` of pods labelled `app=<name>` running `containers` (see `workload`)."""
+    return workload("DaemonSet", name, containers, pod_spec=pod_spec, **spec)
 
 
 def statefulset(
@@ -158,9 +164,8 @@ def statefulset(
     """A StatefulSet `name` of `replicas` pods labelled `labels` (default `app=<name>`) running `containers`,
     governed by the Service `service` (default `name`); `pod_spec` adds pod spec fields, `spec` StatefulSet spec
     fields (volumeClaimTemplates, podManagementPolicy, ...)."""
-    labels = labels or {"app": name}
     spec = {"replicas": replicas, "serviceName": service or name, **spec}
-    return _workload("StatefulSet", {"name": name}, labels, containers, pod_spec, spec)
+    return workload("StatefulSet", name, containers, labels=labels, pod_spec=pod_spec, **spec)
 
 
 def claim_template(
@@ -208,6 +213,41 @@ def local_volume(name: str, path: str, node_affinity: Obj, size: str = "64Mi", *
             "nodeAffinity": node_affinity,
             **spec,
         },
+    }
+
+
+def job(
+    name: str,
+    containers: list[Obj],
+    restart: str = "Never",
+    *,
+    pod_spec: Obj | None = None,
+    **spec: Any,
+) -> Obj:
+    """A Job `name` whose pods run `containers` with restartPolicy `restart`; `pod_spec` adds pod spec fields,
+    `spec` Job spec fields (completions, parallelism, backoffLimit, ...)."""
+    pods = {"spec": {"containers": containers, "restartPolicy": restart, **(pod_spec or {})}}
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": name},
+        "spec": {"template": pods, **spec},
+    }
+
+
+def cronjob(
+    name: str, schedule: str, job_spec: Obj, *, job_labels: dict[str, str] | None = None, **spec: Any
+) -> Obj:
+    """A CronJob `name` on `schedule` whose Jobs have the spec `job_spec` (a Job's spec, as `job(...)["spec"]`) and
+    the labels `job_labels`; `spec` adds CronJob spec fields (suspend, concurrencyPolicy, ...)."""
+    template: Obj = {"spec": job_spec}
+    if job_labels is not None:
+        template = {"metadata": {"labels": dict(job_labels)}, **template}
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": name},
+        "spec": {"schedule": schedule, "jobTemplate": template, **spec},
     }
 
 

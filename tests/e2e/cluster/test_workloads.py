@@ -76,22 +76,8 @@ def condition(job: Obj, ctype: str) -> str | None:
 
 
 def job_yaml(name: str, command: str, **spec: Any) -> str:
-    body = {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {"name": name},
-        "spec": {
-            **spec,
-            "template": {
-                "spec": {
-                    "restartPolicy": "Never",
-                    "terminationGracePeriodSeconds": 1,
-                    "containers": [{"name": "c", "image": BUSYBOX_IMAGE, "command": ["sh", "-c", command]}],
-                }
-            },
-        },
-    }
-    return json.dumps(body)
+    box = factories.container("c", BUSYBOX_IMAGE, command=["sh", "-c", command])
+    return json.dumps(factories.job(name, [box], pod_spec={"terminationGracePeriodSeconds": 1}, **spec))
 
 
 @pytest.fixture
