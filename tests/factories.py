@@ -200,20 +200,16 @@ def claim(
     }
 
 
+def persistent_volume(name: str, size: str = "64Mi", **spec: Any) -> Obj:
+    """A ReadWriteOnce PersistentVolume `name` of `size`; `spec` gives its source (local, hostPath, ...) and adds
+    other spec fields."""
+    body = {"capacity": {"storage": size}, "accessModes": ["ReadWriteOnce"], **spec}
+    return {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": name}, "spec": body}
+
+
 def local_volume(name: str, path: str, node_affinity: Obj, size: str = "64Mi", **spec: Any) -> Obj:
     """A local PersistentVolume `name` at `path` on the nodes `node_affinity` picks; `spec` adds spec fields."""
-    return {
-        "apiVersion": "v1",
-        "kind": "PersistentVolume",
-        "metadata": {"name": name},
-        "spec": {
-            "capacity": {"storage": size},
-            "accessModes": ["ReadWriteOnce"],
-            "local": {"path": path},
-            "nodeAffinity": node_affinity,
-            **spec,
-        },
-    }
+    return persistent_volume(name, size, local={"path": path}, nodeAffinity=node_affinity, **spec)
 
 
 def job(
@@ -332,6 +328,23 @@ def hpa(
     }
 
 
+def crd(group: str, kind: str, plural: str, schema: Obj, *, scope: str = "Namespaced", **names: Any) -> Obj:
+    """A CustomResourceDefinition `plural`.`group` of `kind`, serving and storing one version v1 whose objects
+    `schema` (an openAPIV3Schema) describes; `names` adds names fields (listKind, shortNames, ...)."""
+    version = {"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": schema}}
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.{group}"},
+        "spec": {
+            "group": group,
+            "scope": scope,
+            "names": {"plural": plural, "singular": kind.lower(), "kind": kind, **names},
+            "versions": [version],
+        },
+    }
+
+
 def crontab_crd(
     group: str = "stable.example.com",
     plural: str = "crontabs",
@@ -393,27 +406,7 @@ def crontab_crd(
             "labelSelectorPath": ".status.selector",
         },
     }
-    version = {
-        "schema": {"openAPIV3Schema": schema},
-        "subresources": subresources,
-        "additionalPrinterColumns": columns,
-    }
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{plural}.{group}"},
-        "spec": {
-            "group": group,
-            "scope": scope,
-            "names": {
-                "plural": plural,
-                "singular": kind.lower(),
-                "kind": kind,
-                "shortNames": list(short_names),
-            },
-            "versions": [
-                {"name": "v1", "served": True, "storage": True, **copy.deepcopy(version)},
-                {"name": "v1beta1", "served": True, "storage": False, **copy.deepcopy(version)},
-            ],
-        },
-    }
+    made = crd(group, kind, plural, schema, scope=scope, shortNames=list(short_names))
+    v1 = {**made["spec"]["versions"][0], "subresources": subresources, "additionalPrinterColumns": columns}
+    made["spec"]["versions"] = [v1, {**copy.deepcopy(v1), "name": "v1beta1", "storage": False}]
+    return made

@@ -24,26 +24,14 @@ CLASSES = must_resource("storage.k8s.io", "storageclasses")
 
 
 def claim(name: str, size: str = "1Gi", modes=("ReadWriteOnce",), cls: str | None = None, **spec):
-    body = {"accessModes": list(modes), "resources": {"requests": {"storage": size}}, **spec}
-    if cls is not None:
-        body["storageClassName"] = cls
-    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name}, "spec": body}
+    return factories.claim(name, cls, size, modes, **spec)
 
 
 def host_pv(name: str, size: str = "2Gi", policy: str = "Retain", cls: str = "", **spec):
-    return {
-        "apiVersion": "v1",
-        "kind": "PersistentVolume",
-        "metadata": {"name": name},
-        "spec": {
-            "capacity": {"storage": size},
-            "accessModes": ["ReadWriteOnce"],
-            "persistentVolumeReclaimPolicy": policy,
-            "storageClassName": cls,
-            "hostPath": {"path": f"/tmp/{name}"},
-            **spec,
-        },
-    }
+    source = {"path": f"/tmp/{name}"}
+    return factories.persistent_volume(
+        name, size, persistentVolumeReclaimPolicy=policy, storageClassName=cls, hostPath=source, **spec
+    )
 
 
 def local_class(name: str, **extra):
