@@ -6,7 +6,6 @@ them and deleted after it), and `LogFile` (a node agent's log, kept with KUBELIT
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from subprocess import Popen
@@ -17,6 +16,7 @@ from tests.harness import (
     CONTROLLER_MANAGER,
     SCHEDULER,
     ApiServer,
+    discard_log,
     forbidden_lines,
     free_port,
     start_component,
@@ -35,8 +35,8 @@ class LogFile:
 
     def discard_log(self) -> None:
         """Remove the log, unless KUBELITE_KEEP_LOGS asks to keep it."""
-        if self.log_path is not None and not os.environ.get("KUBELITE_KEEP_LOGS"):
-            self.log_path.unlink(missing_ok=True)
+        if self.log_path is not None:
+            discard_log(self.log_path)
 
 
 class Component:
@@ -84,9 +84,9 @@ class Component:
         self.proc = None
 
     def cleanup(self) -> None:
-        """Stop it and remove its log."""
+        """Stop it and remove its log (kept with KUBELITE_KEEP_LOGS)."""
         self.stop()
-        Path(self.log_path).unlink(missing_ok=True)
+        discard_log(Path(self.log_path))
 
     def assert_never_forbidden(self) -> None:
         """It runs as its own identity with its bootstrap role: any 403 in its log is a request the role does not

@@ -146,6 +146,22 @@ def replicaset(
     )
 
 
+def revision_replicaset(owner: Obj, revision: int, image: str, replicas: int = 0) -> Obj:
+    """The ReplicaSet the Deployment controller keeps for revision `revision` of `owner` (a stored Deployment, with
+    its uid): `owner`'s pod template with its first container on `image`, labelled with the pod-template-hash
+    `h<revision>abc`, and controlled by `owner`."""
+    name, hash_ = owner["metadata"]["name"], f"h{revision}abc"
+    pods = copy.deepcopy(owner["spec"]["template"])
+    pods["spec"]["containers"][0]["image"] = image
+    labels = pods["metadata"]["labels"] = {**pods["metadata"]["labels"], "pod-template-hash": hash_}
+    ref = {"apiVersion": "apps/v1", "kind": "Deployment", "name": name, "uid": owner["metadata"]["uid"],
+           "controller": True, "blockOwnerDeletion": True}  # fmt: skip
+    annotations = {"deployment.kubernetes.io/revision": str(revision)}
+    meta = _metadata(f"{name}-{hash_}", None, labels, {"annotations": annotations, "ownerReferences": [ref]})
+    spec = {"replicas": replicas, "selector": {"matchLabels": dict(labels)}, "template": pods}
+    return {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": meta, "spec": spec}
+
+
 def daemonset(name: str, containers: list[Obj], *, pod_spec: Obj | None = None, **spec: Any) -> Obj:
     """A DaemonSet `name` of pods labelled `app=<name>` running `containers` (see `workload`)."""
     return workload("DaemonSet", name, containers, pod_spec=pod_spec, **spec)

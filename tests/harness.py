@@ -404,6 +404,14 @@ def start_component(args: list[str], log_name: str) -> tuple[subprocess.Popen[by
     return proc, log_path
 
 
+def discard_log(path: Path) -> None:
+    """Remove a component's log, or with KUBELITE_KEEP_LOGS keep it and say where it is."""
+    if os.environ.get("KUBELITE_KEEP_LOGS"):
+        print(f"kept log: {path}")
+    else:
+        path.unlink(missing_ok=True)
+
+
 def stop_process(
     proc: subprocess.Popen[bytes] | None, timeout: float = 10, sig: int = signal.SIGTERM
 ) -> None:

@@ -16,6 +16,7 @@ import pytest
 
 from apimachinery.client import Client
 from tests.harness import ApiServer, own_apiserver
+from tests.namespaces import temporary_namespace
 from tests.resources import NAMESPACES
 
 
@@ -34,11 +35,8 @@ def api(apiserver: ApiServer) -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def ns(api: httpx.Client) -> Iterator[str]:
-    name = "t-" + uuid.uuid4().hex[:8]
-    r = api.post("/api/v1/namespaces", json={"metadata": {"name": name}})
-    assert r.status_code == 201, r.text
-    yield name
-    api.delete(f"/api/v1/namespaces/{name}")
+    with temporary_namespace(api) as name:
+        yield name
 
 
 @pytest.fixture

@@ -31,13 +31,14 @@ import pytest
 
 from tests import factories
 from tests.binaries import KCTL, KUBECTL
-from tests.cluster import control_plane, discard_log, guard_route_restored, running_nodes
+from tests.cluster import control_plane, guard_route_restored, running_nodes
 from tests.e2e.kubelet.helpers import KubeletProc
 from tests.harness import (
     CONTROLLER_MANAGER,
     SCHEDULER,
     ApiServer,
     Etcd,
+    discard_log,
     docker_ok,
     free_pod_cidrs,
     free_port,

@@ -61,6 +61,13 @@ class Net:
         )
         return self.cluster.wait_running(ns, name, 60)
 
+    def server_and_client(self, ns: str, client_labels: dict[str, str] | None = None) -> tuple[Obj, Obj, str]:
+        """What most tests start from: `server` (app=server, serving) on node A, `client` (labelled
+        `client_labels`, only a shell) on node B, and the server's pod IP."""
+        server = self.pod(ns, "server", self.cluster.a.name, {"app": "server"})
+        client = self.pod(ns, "client", self.cluster.b.name, client_labels, serve=False)
+        return server, client, server["status"]["podIP"]
+
     def get(self, client: Obj, ip: str, port: int = 8080) -> str:
         """GET / from inside `client` with busybox wget: the body, or "" when the connection failed. (The time
         limit is busybox `timeout`'s: busybox-static's `wget -T` dies of SIGSEGV.)"""

@@ -31,13 +31,10 @@ MERGE = {"Content-Type": "application/merge-patch+json"}
 
 def peering_crd(kind: str, plural: str, scope: str) -> Obj:
     """kopf's peering CRDs, as its documentation declares them (kopf.dev/v1, status free-form)."""
-    status = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
-    schema = {
-        "type": "object",
-        "x-kubernetes-preserve-unknown-fields": True,
-        "properties": {"status": status},
-    }
-    return factories.crd("kopf.dev", kind, plural, schema, scope=scope)
+    free_form = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    return factories.crd(
+        "kopf.dev", kind, plural, {**free_form, "properties": {"status": free_form}}, scope=scope
+    )
 
 
 @pytest.fixture
