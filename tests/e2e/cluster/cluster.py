@@ -55,12 +55,10 @@ SECOND_IMAGE = BUSYBOX_IMAGE.rsplit(":", 1)[0] + ":2"
 HTTPD = "mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www"
 
 
-# What a test module needs that drives a LocalCluster with the real kubectl.
+# What a test module needs that drives a LocalCluster (with the real kubectl).
+CLUSTER_MARKS = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.slow, pytest.mark.etcd]
 KUBECTL_CLUSTER_MARKS = [
-    pytest.mark.docker,
-    pytest.mark.e2e,
-    pytest.mark.slow,
-    pytest.mark.etcd,
+    *CLUSTER_MARKS,
     pytest.mark.kubectl,
     pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed"),
 ]
