@@ -15,6 +15,7 @@ from apimachinery.resources import must_resource
 from tests import factories
 from tests.polling import eventually
 from tests.resources import EVENTS, NODES, PODS
+from tests.stored import absent
 
 pytestmark = [pytest.mark.etcd]
 
@@ -102,14 +103,7 @@ async def test_static_binding_protection_and_retain(client, namespace, manager, 
     assert held["metadata"].get("deletionTimestamp")
     await client.delete(PODS, "user", namespace, grace_period_seconds=0)
 
-    async def claim_gone():
-        try:
-            await client.get(PVCS, "data", namespace)
-        except StatusError as err:
-            return err.code == 404
-        return False
-
-    await eventually(claim_gone, what="claim gone once its pod is")
+    await eventually(lambda: absent(client, PVCS, "data", namespace), what="claim gone once its pod is")
     # Retain: the volume stays, Released.
     await eventually(lambda: _is(client, PVS, pv_name, None, "Released"), what="pv Released")
     assert (await client.get(PVS, pv_name))["spec"]["claimRef"]["name"] == "data"
@@ -157,14 +151,7 @@ async def test_wait_for_first_consumer_then_local_path_provisioning(client, name
     # Delete: the claim goes, the volume object goes (no node holds its directory here).
     await client.delete(PVCS, "wait", namespace)
 
-    async def pv_gone():
-        try:
-            await client.get(PVS, pv_name)
-        except StatusError as err:
-            return err.code == 404
-        return False
-
-    await eventually(pv_gone, what="provisioned pv deleted with its claim")
+    await eventually(lambda: absent(client, PVS, pv_name), what="provisioned pv deleted with its claim")
 
 
 async def _has_reason(client, ns, name, reason):

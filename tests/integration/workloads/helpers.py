@@ -7,13 +7,12 @@ import contextlib
 from typing import Any
 
 from apimachinery.client import Client
-from apimachinery.errors import StatusError
-from apimachinery.resources import ResourceInfo
 from tests import components, factories
 from tests.components import Component
 from tests.harness import ApiServer
 from tests.integration.controller_manager.helpers import now
 from tests.resources import EVENTS, PODS
+from tests.stored import get_or_none as get_or_none  # (re-exported for the workload tests)
 
 Obj = dict[str, Any]
 
@@ -94,15 +93,6 @@ async def pods_of(client: Client, ns: str, *, label: str | None = None, live: bo
     if live:
         items = [p for p in items if not p["metadata"].get("deletionTimestamp")]
     return sorted(items, key=lambda p: p["metadata"]["name"])
-
-
-async def get_or_none(client: Client, res: ResourceInfo, name: str, ns: str | None) -> Obj | None:
-    try:
-        return await client.get(res, name, ns)  # type: ignore[no-any-return]
-    except StatusError as err:
-        if err.code == 404:
-            return None
-        raise
 
 
 async def event_reasons(client: Client, ns: str) -> list[str]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.workloads.helpers import get_or_none, job, pods_of, rc, workload
+from tests.integration.workloads.helpers import job, pods_of, rc, workload
 from tests.polling import eventually
 from tests.resources import DAEMONSETS, JOBS, PODS, RCS, STATEFULSETS
+from tests.stored import get_or_none
 
 pytestmark = [pytest.mark.etcd, pytest.mark.timeout(90)]
 
