@@ -113,6 +113,10 @@ class NodePair:
         assert r.status_code == 201, r.text
         return dict(r.json())
 
+    def delete_pod(self, ns: str, name: str) -> None:
+        """Delete the pod at once (grace period 0)."""
+        self.api.delete(f"/api/v1/namespaces/{ns}/pods/{name}", params={"gracePeriodSeconds": "0"})
+
     def get_pod(self, ns: str, name: str) -> dict[str, Any] | None:
         r = self.api.get(f"/api/v1/namespaces/{ns}/pods/{name}")
         if r.status_code == 404:
