@@ -32,6 +32,12 @@ def write(path: Path, data: dict) -> Path:
     return path
 
 
+def one_context(cluster: dict, user: dict) -> dict:
+    """A config whose current context `ctx` joins the cluster `c` and the user `u`."""
+    return config(clusters=[("c", cluster)], users=[("u", user)], contexts=[("ctx", {"cluster": "c", "user": "u"})],
+                  current="ctx")  # fmt: skip
+
+
 def config(clusters=(), users=(), contexts=(), current=None) -> dict:
     data: dict = {
         "apiVersion": "v1",
@@ -85,14 +91,9 @@ def test_current_context_and_named_context(tmp_path: Path) -> None:
 def test_relative_cert_paths_resolve_against_the_file(tmp_path: Path) -> None:
     sub = tmp_path / "sub"
     sub.mkdir()
+    cluster = {"server": "https://x", "certificate-authority": "ca.crt"}
     path = write(
-        sub / "config",
-        config(
-            clusters=[("c", {"server": "https://x", "certificate-authority": "ca.crt"})],
-            users=[("u", {"client-certificate": "u.crt", "client-key": "/abs/u.key"})],
-            contexts=[("ctx", {"cluster": "c", "user": "u"})],
-            current="ctx",
-        ),
+        sub / "config", one_context(cluster, {"client-certificate": "u.crt", "client-key": "/abs/u.key"})
     )
     cfg = load(path)
     assert cfg.ca_file == str(sub.resolve() / "ca.crt")
@@ -135,11 +136,8 @@ def test_default_path_and_missing(tmp_path: Path) -> None:
 def test_client_certificate_data(tmp_path: Path) -> None:
     path = write(
         tmp_path / "config",
-        config(
-            clusters=[("c", {"server": "https://x"})],
-            users=[("u", {"client-certificate-data": b64("CERT"), "client-key-data": b64("KEY")})],
-            contexts=[("ctx", {"cluster": "c", "user": "u"})],
-            current="ctx",
+        one_context(
+            {"server": "https://x"}, {"client-certificate-data": b64("CERT"), "client-key-data": b64("KEY")}
         ),
     )
     cfg = load(path)
