@@ -14,6 +14,7 @@ from tests.e2e.proxy.helpers import Cluster
 from tests.images import BUSYBOX_IMAGE
 from tests.integration.kubectl.kube import Kubectl
 from tests.integration.netpol.helpers import NetpolProc
+from tests.polling import wait_until
 
 Obj = dict[str, Any]
 SERVE = 'mkdir -p /www && echo "$POD_NAME" > /www/index.html && exec httpd -f -p 8080 -h /www'
@@ -83,12 +84,8 @@ class Net:
     def eventually(self, check: Callable[[], bool], what: str, timeout: float = 5) -> float:
         """Poll `check` until it holds; return how long that took (seconds)."""
         start = time.monotonic()
-        deadline = start + timeout
-        while True:
-            if check():
-                return time.monotonic() - start
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"timed out after {timeout}s waiting for {what}\n{self.agent.logs()[-3000:]}"
-                )
-            time.sleep(0.05)
+        try:
+            wait_until(check, timeout, 0.05, what=what, ignore=())
+        except TimeoutError as exc:
+            raise AssertionError(f"{exc}\n{self.agent.logs()[-3000:]}") from None
+        return time.monotonic() - start
