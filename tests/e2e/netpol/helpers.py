@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from tests import factories
 from tests.e2e.proxy.helpers import Cluster
 from tests.images import BUSYBOX_IMAGE
 from tests.integration.kubectl.kube import Kubectl
@@ -18,6 +19,13 @@ from tests.polling import wait_until
 
 Obj = dict[str, Any]
 SERVE = 'mkdir -p /www && echo "$POD_NAME" > /www/index.html && exec httpd -f -p 8080 -h /www'
+
+
+def serving_container(image: str, **fields: Any) -> Obj:
+    """Container `c`: busybox httpd on :8080 (port `http`) answering its pod's name; `fields` are added."""
+    name_env = {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}
+    ports = [{"name": "http", "containerPort": 8080}]
+    return factories.container("c", image, command=["sh", "-c", SERVE], env=[name_env], ports=ports, **fields)
 
 
 @dataclass
@@ -43,23 +51,13 @@ class Net:
     ) -> Obj:
         """A busybox pod pinned to `node`: an httpd on :8080 answering its own name (a readiness probe on it),
         or only a shell to send requests from."""
-        container: Obj = {"name": "c", "image": BUSYBOX_IMAGE}
+        box = serving_container(BUSYBOX_IMAGE) if serve else factories.container("c", BUSYBOX_IMAGE)
         if serve:
-            container["command"] = ["sh", "-c", SERVE]
-            container["env"] = [
-                {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}
-            ]
-            container["ports"] = [{"name": "http", "containerPort": 8080}]
-            container["readinessProbe"] = {"httpGet": {"path": "/", "port": 8080}, "periodSeconds": 1}
+            box["readinessProbe"] = {"httpGet": {"path": "/", "port": 8080}, "periodSeconds": 1}
         else:
-            container["command"] = ["sleep", "3600"]
-        self.cluster.create(
-            f"/api/v1/namespaces/{ns}/pods",
-            {
-                "metadata": {"name": name, "labels": labels or {}},
-                "spec": {"nodeName": node, "terminationGracePeriodSeconds": 0, "containers": [container]},
-            },
-        )
+            box["command"] = ["sleep", "3600"]
+        pod = factories.pod(name, labels, containers=[box], node=node, terminationGracePeriodSeconds=0)
+        self.cluster.create(f"/api/v1/namespaces/{ns}/pods", pod)
         return self.cluster.wait_running(ns, name, 60)
 
     def server_and_client(self, ns: str, client_labels: dict[str, str] | None = None) -> tuple[Obj, Obj, str]:
