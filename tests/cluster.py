@@ -10,24 +10,14 @@ components' logs are kept (and their paths printed) instead of removed.
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from tests.e2e.kubelet.helpers import CLUSTER_CIDR, KubeletProc, cleanup_node, start_token_controllers
-from tests.harness import ApiServer, Etcd, route_exists, stop_process
-
-
-def discard_log(path: Path) -> None:
-    """Remove a component's log, or with KUBELITE_KEEP_LOGS keep it and say where it is."""
-    if os.environ.get("KUBELITE_KEEP_LOGS"):
-        print(f"kept log: {path}")
-    else:
-        path.unlink(missing_ok=True)
+from tests.harness import ApiServer, Etcd, discard_log, route_exists, stop_process
 
 
 @dataclass

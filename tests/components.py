@@ -1,12 +1,11 @@
 """Kubelite components as real processes, for the integration tests: `Component` (`python -m <module>` with its
 log in a file, /healthz, stop by PID, the check that its role refused it nothing), `start_manager` and `managers`
-(the controller-manager with its own identity), `hollow_groups` (groups of hollow nodes, Ready before a test uses
+(the controller-manager with its own identity), `start_scheduler`, `hollow_groups` (groups of hollow nodes, Ready before a test uses
 them and deleted after it), and `LogFile` (a node agent's log, kept with KUBELITE_KEEP_LOGS)."""
 
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from subprocess import Popen
@@ -15,7 +14,9 @@ import httpx
 
 from tests.harness import (
     CONTROLLER_MANAGER,
+    SCHEDULER,
     ApiServer,
+    discard_log,
     forbidden_lines,
     free_port,
     start_component,
@@ -34,8 +35,8 @@ class LogFile:
 
     def discard_log(self) -> None:
         """Remove the log, unless KUBELITE_KEEP_LOGS asks to keep it."""
-        if self.log_path is not None and not os.environ.get("KUBELITE_KEEP_LOGS"):
-            self.log_path.unlink(missing_ok=True)
+        if self.log_path is not None:
+            discard_log(self.log_path)
 
 
 class Component:
@@ -83,9 +84,9 @@ class Component:
         self.proc = None
 
     def cleanup(self) -> None:
-        """Stop it and remove its log."""
+        """Stop it and remove its log (kept with KUBELITE_KEEP_LOGS)."""
         self.stop()
-        Path(self.log_path).unlink(missing_ok=True)
+        discard_log(Path(self.log_path))
 
     def assert_never_forbidden(self) -> None:
         """It runs as its own identity with its bootstrap role: any 403 in its log is a request the role does not
@@ -109,6 +110,34 @@ def start_manager(apiserver: ApiServer, *args: str) -> Component:
         m.cleanup()
         raise
     return m
+
+
+def start_scheduler(apiserver: ApiServer, *args: str) -> Component:
+    """The scheduler as system:kube-scheduler (its bootstrap role is all it may do), healthy."""
+    port = free_port()
+    s = Component(
+        ["scheduler", *apiserver.component_args(*SCHEDULER), "--port", str(port), *args], "scheduler", port
+    )
+    try:
+        s.wait_healthy(15)
+    except BaseException:
+        s.cleanup()
+        raise
+    return s
+
+
+@contextlib.contextmanager
+def checked(component: Component) -> Iterator[Component]:
+    """`component` for the body of the block; on the way out it stops, and its role must have refused it
+    nothing."""
+    try:
+        yield component
+    finally:
+        component.stop()
+        try:
+            component.assert_never_forbidden()
+        finally:
+            component.cleanup()
 
 
 @contextlib.contextmanager

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from tests.harness import ApiServer, Etcd, need_etcd, running_apiserver
+from tests.harness import ApiServer, Etcd, running_apiserver, running_etcd
 
 # A skip never passes quietly (tests/skip_policy.py); images are built before the timed tests (tests/prebuild.py).
 pytest_plugins = ["tests.skip_policy", "tests.prebuild"]
@@ -18,21 +18,15 @@ pytest_plugins = ["tests.skip_policy", "tests.prebuild"]
 @pytest.fixture(scope="session")
 def etcd() -> Iterator[Etcd]:
     """One etcd for the whole run; tests use unique names or key prefixes so they do not see each other."""
-    need_etcd()
-    server = Etcd()
-    server.start()
-    yield server
-    server.destroy()
+    with running_etcd() as server:
+        yield server
 
 
 @pytest.fixture
 def private_etcd() -> Iterator[Etcd]:
     """An etcd of the test's own, for tests that stop or restart it."""
-    need_etcd()
-    server = Etcd()
-    server.start()
-    yield server
-    server.destroy()
+    with running_etcd() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ and stops it by PID afterwards (its log removed unless the test failed and KUBEL
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.harness import start_component, stop_process
+from tests.harness import discard_log, start_component, stop_process
 from tests.polling import wait_until
 
 
@@ -71,7 +70,4 @@ def running_dashboard(kubeconfig: Path, *flags: str, verify: object = True) -> I
         yield board
     finally:
         stop_process(proc)
-        if os.environ.get("KUBELITE_KEEP_LOGS"):
-            print(f"kept log: {log_path}")
-        else:
-            log_path.unlink(missing_ok=True)
+        discard_log(log_path)

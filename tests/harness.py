@@ -404,6 +404,14 @@ def start_component(args: list[str], log_name: str) -> tuple[subprocess.Popen[by
     return proc, log_path
 
 
+def discard_log(path: Path) -> None:
+    """Remove a component's log, or with KUBELITE_KEEP_LOGS keep it and say where it is."""
+    if os.environ.get("KUBELITE_KEEP_LOGS"):
+        print(f"kept log: {path}")
+    else:
+        path.unlink(missing_ok=True)
+
+
 def stop_process(
     proc: subprocess.Popen[bytes] | None, timeout: float = 10, sig: int = signal.SIGTERM
 ) -> None:
@@ -431,12 +439,19 @@ def running_apiserver(etcd_url: str | None, extra_args: list[str] | None = None)
 
 
 @contextmanager
-def own_apiserver(extra_args: list[str] | None = None) -> Iterator[ApiServer]:
-    """A fresh etcd and an apiserver on it, for tests whose state must not be shared; both go away after."""
+def running_etcd() -> Iterator[Etcd]:
+    """A fresh etcd (the test is skipped where none is installed); destroyed with its data afterwards."""
+    need_etcd()
     etcd = Etcd()
     etcd.start()
     try:
-        with running_apiserver(etcd.url, extra_args) as server:
-            yield server
+        yield etcd
     finally:
         etcd.destroy()
+
+
+@contextmanager
+def own_apiserver(extra_args: list[str] | None = None) -> Iterator[ApiServer]:
+    """A fresh etcd and an apiserver on it, for tests whose state must not be shared; both go away after."""
+    with running_etcd() as etcd, running_apiserver(etcd.url, extra_args) as server:
+        yield server

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests import factories
 from tests.binaries import HELM, INSTALL_HINT
 
 needs_helm = pytest.mark.skipif(HELM is None, reason=f"helm is not installed ({INSTALL_HINT})")
@@ -146,37 +147,10 @@ def crd_chart(parent: Path, group: str) -> Path:
         yaml.safe_dump({"apiVersion": "v2", "name": "widgets", "version": "0.1.0"})
     )
     (chart / "values.yaml").write_text("size: 3\ncolor: blue\n")
-    crd = {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"widgets.{group}"},
-        "spec": {
-            "group": group,
-            "scope": "Namespaced",
-            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
-            "versions": [
-                {
-                    "name": "v1",
-                    "served": True,
-                    "storage": True,
-                    "schema": {
-                        "openAPIV3Schema": {
-                            "type": "object",
-                            "properties": {
-                                "spec": {
-                                    "type": "object",
-                                    "properties": {
-                                        "size": {"type": "integer", "minimum": 1},
-                                        "color": {"type": "string", "nullable": True},
-                                    },
-                                }
-                            },
-                        }
-                    },
-                }
-            ],
-        },
-    }
+    size = {"type": "integer", "minimum": 1}
+    spec = {"type": "object", "properties": {"size": size, "color": {"type": "string", "nullable": True}}}
+    schema = {"type": "object", "properties": {"spec": spec}}
+    crd = factories.crd(group, "Widget", "widgets", schema, listKind="WidgetList")
     (chart / "crds" / "widgets.yaml").write_text(yaml.safe_dump(crd))
     (chart / "templates" / "widget.yaml").write_text(
         f"apiVersion: {group}/v1\n"

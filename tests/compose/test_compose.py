@@ -102,6 +102,16 @@ def test_secure_by_default(compose_cluster: Compose) -> None:
     assert c.node_exec("node-1", "python3", "-c", probe).returncode != 0
 
 
+def as_node_1(c: Compose, kubeconfig: str, *statements: str) -> list[str]:
+    """What `statements` print, run by python on node-1 with `c`, an httpx client to the apiserver that trusts the
+    cluster CA and presents the credential of /pki/<kubeconfig>."""
+    client = (
+        f"c = httpx.Client(base_url='https://apiserver:6443', verify=load('/pki/{kubeconfig}').ssl_context())"
+    )
+    script = "; ".join(["from apimachinery.kubeconfig import load", "import httpx", client, *statements])
+    return c.node_exec("node-1", "python3", "-c", script).stdout.splitlines()
+
+
 @pytest.mark.timeout(60)
 def test_a_node_holds_only_its_own_credential(compose_cluster: Compose) -> None:
     c = compose_cluster
@@ -122,27 +132,25 @@ def test_a_node_holds_only_its_own_credential(compose_cluster: Compose) -> None:
     grep = c.node_exec("node-1", "sh", "-c", "grep -rl 'PRIVATE KEY' /pki; grep -rh 'system:' /pki/*.conf")
     assert "ca.key" not in grep.stdout and "system:masters" not in grep.stdout
     # That credential is node-1's, and the Node authorizer keeps it to node-1: node-2 is out of reach.
-    script = (
-        "import json,sys; from apimachinery.kubeconfig import load; import httpx; "
-        "c = httpx.Client(base_url='https://apiserver:6443', verify=load('/pki/kubelet.conf').ssl_context()); "
+    out = as_node_1(
+        c,
+        "kubelet.conf",
         "r = c.patch('/api/v1/nodes/node-2', json={'spec': {'unschedulable': True}}, "
-        "headers={'Content-Type': 'application/merge-patch+json'}); print(r.status_code, r.json()['message']); "
-        "print(c.get('/api/v1/namespaces/kube-system/secrets').status_code)"
+        "headers={'Content-Type': 'application/merge-patch+json'}); print(r.status_code, r.json()['message'])",
+        "print(c.get('/api/v1/namespaces/kube-system/secrets').status_code)",
     )
-    out = c.node_exec("node-1", "python3", "-c", script).stdout.splitlines()
     assert out == [
         '403 nodes "node-2" is forbidden: node "node-1" is not allowed to modify node "node-2"',
         "403",
     ]
     # The node's network policy agent is node-1's own identity too, and may neither read Secrets nor write policies.
-    script = (
-        "from apimachinery.kubeconfig import load; import httpx; "
-        "c = httpx.Client(base_url='https://apiserver:6443', verify=load('/pki/kube-netpol.conf').ssl_context()); "
-        "print(c.get('/api/v1/namespaces/kube-system/secrets').json()['message']); "
+    out = as_node_1(
+        c,
+        "kube-netpol.conf",
+        "print(c.get('/api/v1/namespaces/kube-system/secrets').json()['message'])",
         "print(c.post('/apis/networking.k8s.io/v1/namespaces/default/networkpolicies', "
-        "json={'metadata': {'name': 'x'}, 'spec': {'podSelector': {}}}).status_code)"
+        "json={'metadata': {'name': 'x'}, 'spec': {'podSelector': {}}}).status_code)",
     )
-    out = c.node_exec("node-1", "python3", "-c", script).stdout.splitlines()
     assert out == [
         'secrets is forbidden: User "system:kube-netpol:node-1" cannot list resource "secrets" in API group "" '
         'in the namespace "kube-system"',

@@ -15,32 +15,23 @@ import yaml
 from tests import factories
 from tests.binaries import KUBECTL
 from tests.compose.helpers import Compose
+from tests.e2e.netpol.helpers import serving_container
 from tests.polling import wait_until
 
 pytestmark = [pytest.mark.compose, pytest.mark.docker, pytest.mark.e2e, pytest.mark.kubectl, pytest.mark.slow]
 
 NS = "netpol"
-SERVE = 'mkdir -p /www && echo "$POD_NAME" > /www/index.html && exec httpd -f -p 8080 -h /www'
 
 
 def pod(name: str, node: str, labels: dict[str, str], *, serve: bool = True) -> dict[str, Any]:
-    container: dict[str, Any] = {
-        "name": "c",
-        "image": "kubelite/busybox:1",
-        "imagePullPolicy": "IfNotPresent",
-    }
+    image = "kubelite/busybox:1"
     if serve:
-        container["command"] = ["sh", "-c", SERVE]
-        container["env"] = [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}]
-        container["ports"] = [{"name": "http", "containerPort": 8080}]
+        box = serving_container(image, imagePullPolicy="IfNotPresent")
     else:
-        container["command"] = ["sleep", "3600"]
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "namespace": NS, "labels": labels},
-        "spec": {"nodeName": node, "terminationGracePeriodSeconds": 0, "containers": [container]},
-    }
+        box = factories.container("c", image, imagePullPolicy="IfNotPresent", command=["sleep", "3600"])
+    return factories.pod(
+        name, labels, containers=[box], namespace=NS, node=node, terminationGracePeriodSeconds=0
+    )
 
 
 def _apply(c: Compose, objs: tuple[dict[str, Any], ...]) -> None:

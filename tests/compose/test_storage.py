@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from cli.image import load_image
+from tests import factories
 from tests.compose.helpers import Compose
 from tests.harness import wait_until
 
@@ -57,22 +58,13 @@ def claim(compose_cluster: Compose) -> Iterator[str]:
 
 
 def pod(name: str, image: str, script: str, node: str | None = None) -> str:
-    spec: dict[str, Any] = {
-        "restartPolicy": "Never",
-        "terminationGracePeriodSeconds": 1,
-        "containers": [
-            {
-                "name": "c",
-                "image": image,
-                "command": ["sh", "-c", script],
-                "volumeMounts": [{"name": "d", "mountPath": "/data"}],
-            }
-        ],
-        "volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "pinned"}}],
-    }
+    mounts = [{"name": "d", "mountPath": "/data"}]
+    box = factories.container("c", image, command=["sh", "-c", script], volumeMounts=mounts)
+    volume = {"name": "d", "persistentVolumeClaim": {"claimName": "pinned"}}
+    spec: dict[str, Any] = {"restartPolicy": "Never", "terminationGracePeriodSeconds": 1, "volumes": [volume]}
     if node:
         spec["nodeSelector"] = {HOSTNAME_LABEL: node}
-    return yaml.safe_dump({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec})
+    return yaml.safe_dump(factories.pod(name, containers=[box], **spec))
 
 
 def phase(c: Compose, name: str) -> str:

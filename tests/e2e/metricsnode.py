@@ -15,14 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pytest
 
+from tests.binaries import KUBECTL
 from tests.cluster import running_nodes, token_controllers
 from tests.e2e.kubelet.helpers import KubeletProc
-from tests.harness import ApiServer, free_pod_cidrs, free_port, own_apiserver, wait_until
+from tests.harness import ApiServer, docker_ok, free_pod_cidrs, free_port, own_apiserver
 from tests.harness import test_pki as cluster_pki
 from tests.images import ensure_images
 from tests.integration.aggregator.frontproxy import apiserver_args, local_address, make_front_proxy
 from tests.integration.aggregator.metricsserver import MetricsServer
+from tests.polling import wait_until
 
 METRICS_APISERVICE = "/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.metrics.k8s.io"
 
@@ -34,6 +37,14 @@ class MetricsNode:
     metrics: MetricsServer
     api: httpx.Client  # the admin's
     ns: str
+
+
+def skip_unless_metrics_node_can_run() -> None:
+    """Skip the test (module) where the metrics node cannot start (no Docker) or kubectl is missing."""
+    if not docker_ok():
+        pytest.skip("Docker engine not available")
+    if KUBECTL is None:
+        pytest.skip("kubectl is not installed (scripts/install)")
 
 
 @contextmanager

@@ -1,5 +1,5 @@
 """Fixtures shared by the integration folders: a JSON client of the module's `apiserver` and a namespace of the test's
-own (`api`, `ns`), their async counterparts (`client`, a `Client`, and `namespace`), and `api_client`, the
+own (`api`, `ns`), `cluster` (an etcd and apiserver of the module's own), their async counterparts (`client`, a `Client`, and `namespace`), and `api_client`, the
 official Python client's, as the admin. Folders override
 `apiserver` (sqlite: an SQLite-backed one; workloads: a cluster of the module's own) and these build on whichever
 is in force."""
@@ -15,8 +15,16 @@ import httpx
 import pytest
 
 from apimachinery.client import Client
-from tests.harness import ApiServer
+from tests.harness import ApiServer, own_apiserver
+from tests.namespaces import temporary_namespace
 from tests.resources import NAMESPACES
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[ApiServer]:
+    """etcd + apiserver of the module's own, for tests whose nodes or counts other modules must not change."""
+    with own_apiserver() as server:
+        yield server
 
 
 @pytest.fixture
@@ -27,11 +35,8 @@ def api(apiserver: ApiServer) -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def ns(api: httpx.Client) -> Iterator[str]:
-    name = "t-" + uuid.uuid4().hex[:8]
-    r = api.post("/api/v1/namespaces", json={"metadata": {"name": name}})
-    assert r.status_code == 201, r.text
-    yield name
-    api.delete(f"/api/v1/namespaces/{name}")
+    with temporary_namespace(api) as name:
+        yield name
 
 
 @pytest.fixture

@@ -9,11 +9,9 @@ from apimachinery.defaults import apply_defaults
 from apimachinery.validation import validate
 from apiserver.autoscalingv1 import METRICS, to_v1, to_v2
 from apiserver.printers.autoscaling import format_metrics
+from tests import factories
 
-CPU50 = {
-    "type": "Resource",
-    "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}},
-}
+CPU50 = factories.cpu_utilization(50)
 MEM = {
     "type": "Resource",
     "resource": {"name": "memory", "target": {"type": "AverageValue", "averageValue": "100Mi"}},
@@ -21,13 +19,7 @@ MEM = {
 
 
 def hpa(**spec: object) -> dict:
-    return {
-        "apiVersion": "autoscaling/v2",
-        "kind": "HorizontalPodAutoscaler",
-        "metadata": {"name": "web", "namespace": "default"},
-        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}, "maxReplicas": 3,
-                 **spec},
-    }  # fmt: skip
+    return factories.hpa("web", 3, namespace="default", **spec)
 
 
 def test_v2_round_trips_through_v1() -> None:

@@ -13,27 +13,14 @@ from apimachinery import errors
 from apimachinery import fieldpath as fp
 from apiserver.fieldmanager import Conflicts, FieldManager, schema, typed
 from apiserver.fieldmanager import managed as mf
+from tests import factories
 
 DEPLOYMENT = schema.root("Deployment")
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
 def deployment(replicas: int = 1, image: str = "nginx", **extra: Any) -> dict[str, Any]:
-    obj: dict[str, Any] = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "web", "namespace": "default", "labels": {"app": "web"}},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": {"app": "web"}},
-            "template": {
-                "metadata": {"labels": {"app": "web"}},
-                "spec": {"containers": [{"name": "nginx", "image": image, "ports": [{"containerPort": 80}]}]},
-            },
-        },
-    }
-    obj.update(extra)
-    return obj
+    return {**factories.deployment("web", replicas, image, "nginx", [80], namespace="default"), **extra}
 
 
 def stored(obj: dict[str, Any]) -> dict[str, Any]:

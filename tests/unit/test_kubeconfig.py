@@ -6,6 +6,7 @@ import base64
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -20,9 +21,21 @@ def b64(s: str) -> str:
     return base64.b64encode(s.encode()).decode()
 
 
+def loaded(path: Path, *, like: dict[str, Any], context: str | None = None) -> dict[str, Any]:
+    """The fields that `like` names of the config loaded from `path` (in `context`), to compare with `like`."""
+    cfg = load(path, context=context)
+    return {name: getattr(cfg, name) for name in like}
+
+
 def write(path: Path, data: dict) -> Path:
     path.write_text(yaml.safe_dump(data))
     return path
+
+
+def one_context(cluster: dict, user: dict) -> dict:
+    """A config whose current context `ctx` joins the cluster `c` and the user `u`."""
+    return config(clusters=[("c", cluster)], users=[("u", user)], contexts=[("ctx", {"cluster": "c", "user": "u"})],
+                  current="ctx")  # fmt: skip
 
 
 def config(clusters=(), users=(), contexts=(), current=None) -> dict:
@@ -61,21 +74,16 @@ def test_current_context_and_named_context(tmp_path: Path) -> None:
             current="ca",
         ),
     )
-    cfg = load(path)
-    assert (cfg.server, cfg.token, cfg.namespace, cfg.ca_data, cfg.insecure) == (
-        "https://a:6443",
-        "tok-a",
-        "team",
-        CA_PEM,
-        False,
-    )
-    cfg_b = load(path, context="cb")
-    assert (cfg_b.server, cfg_b.token, cfg_b.namespace, cfg_b.insecure) == (
-        "http://b:8080",
-        "file-token",
-        "default",
-        True,
-    )
+    want = {
+        "server": "https://a:6443",
+        "token": "tok-a",
+        "namespace": "team",
+        "ca_data": CA_PEM,
+        "insecure": False,
+    }
+    assert loaded(path, like=want) == want
+    want = {"server": "http://b:8080", "token": "file-token", "namespace": "default", "insecure": True}
+    assert loaded(path, context="cb", like=want) == want
     with pytest.raises(KubeconfigError, match="nope"):
         load(path, context="nope")
 
@@ -83,14 +91,9 @@ def test_current_context_and_named_context(tmp_path: Path) -> None:
 def test_relative_cert_paths_resolve_against_the_file(tmp_path: Path) -> None:
     sub = tmp_path / "sub"
     sub.mkdir()
+    cluster = {"server": "https://x", "certificate-authority": "ca.crt"}
     path = write(
-        sub / "config",
-        config(
-            clusters=[("c", {"server": "https://x", "certificate-authority": "ca.crt"})],
-            users=[("u", {"client-certificate": "u.crt", "client-key": "/abs/u.key"})],
-            contexts=[("ctx", {"cluster": "c", "user": "u"})],
-            current="ctx",
-        ),
+        sub / "config", one_context(cluster, {"client-certificate": "u.crt", "client-key": "/abs/u.key"})
     )
     cfg = load(path)
     assert cfg.ca_file == str(sub.resolve() / "ca.crt")
@@ -133,11 +136,8 @@ def test_default_path_and_missing(tmp_path: Path) -> None:
 def test_client_certificate_data(tmp_path: Path) -> None:
     path = write(
         tmp_path / "config",
-        config(
-            clusters=[("c", {"server": "https://x"})],
-            users=[("u", {"client-certificate-data": b64("CERT"), "client-key-data": b64("KEY")})],
-            contexts=[("ctx", {"cluster": "c", "user": "u"})],
-            current="ctx",
+        one_context(
+            {"server": "https://x"}, {"client-certificate-data": b64("CERT"), "client-key-data": b64("KEY")}
         ),
     )
     cfg = load(path)
@@ -155,14 +155,9 @@ def test_write_merges_without_destroying_other_contexts(tmp_path: Path) -> None:
         ),
     )
     write_kubeconfig(path, "kubelite", "https://127.0.0.1:6443", token="abc", ca_data=CA_PEM, namespace="dev")
-    cfg = load(path)
-    assert (cfg.context, cfg.server, cfg.token, cfg.ca_data, cfg.namespace) == (
-        "kubelite",
-        "https://127.0.0.1:6443",
-        "abc",
-        CA_PEM,
-        "dev",
-    )
+    want = {"context": "kubelite", "server": "https://127.0.0.1:6443", "token": "abc", "ca_data": CA_PEM,
+            "namespace": "dev"}  # fmt: skip
+    assert loaded(path, like=want) == want
     prod = load(path, context="prod")
     assert (prod.server, prod.token) == ("https://prod", "secret")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -17,19 +17,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import factories
 from tests.binaries import KUBECTL
-from tests.e2e.metricsnode import metrics_node
-from tests.harness import (
-    CONTROLLER_MANAGER,
-    SCHEDULER,
-    ApiServer,
-    docker_ok,
-    free_port,
-    start_component,
-    stop_process,
-    wait_until,
-)
+from tests.e2e.metricsnode import metrics_node, skip_unless_metrics_node_can_run
+from tests.harness import CONTROLLER_MANAGER, SCHEDULER, ApiServer, free_port, start_component, stop_process
 from tests.images import BUSYBOX_IMAGE
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.timeout(400)]
 
@@ -68,10 +61,7 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
-    if not docker_ok():
-        pytest.skip("Docker engine not available")
-    if KUBECTL is None:
-        pytest.skip("kubectl is not installed (scripts/install)")
+    skip_unless_metrics_node_can_run()
     with metrics_node("hpa") as node:
         apiserver = node.apiserver
         procs = []
@@ -94,26 +84,15 @@ def cluster() -> Iterator[Cluster]:
 
 
 def busy_deployment(name: str) -> dict:
-    labels = {"app": name}
-    container = {
-        "name": "load",
-        "image": BUSYBOX_IMAGE,
-        "command": ["sh", "-c", LOAD],
-        "resources": {"requests": {"cpu": "100m"}, "limits": {"cpu": "200m"}},
-    }
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {"containers": [container], "terminationGracePeriodSeconds": 1},
-            },
-        },
-    }
+    load = factories.container(
+        "load",
+        BUSYBOX_IMAGE,
+        command=["sh", "-c", LOAD],
+        resources={"requests": {"cpu": "100m"}, "limits": {"cpu": "200m"}},
+    )
+    return factories.deployment(
+        name, 1, containers=[load], labelled=False, pod_spec={"terminationGracePeriodSeconds": 1}
+    )
 
 
 def test_hpa_scales_a_busy_deployment_up_and_back_down(cluster: Cluster) -> None:

@@ -31,13 +31,14 @@ import pytest
 
 from tests import factories
 from tests.binaries import KCTL, KUBECTL
-from tests.cluster import control_plane, discard_log, guard_route_restored, running_nodes
+from tests.cluster import control_plane, guard_route_restored, running_nodes
 from tests.e2e.kubelet.helpers import KubeletProc
 from tests.harness import (
     CONTROLLER_MANAGER,
     SCHEDULER,
     ApiServer,
     Etcd,
+    discard_log,
     docker_ok,
     free_pod_cidrs,
     free_port,
@@ -54,12 +55,10 @@ SECOND_IMAGE = BUSYBOX_IMAGE.rsplit(":", 1)[0] + ":2"
 HTTPD = "mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www"
 
 
-# What a test module needs that drives a LocalCluster with the real kubectl.
+# What a test module needs that drives a LocalCluster (with the real kubectl).
+CLUSTER_MARKS = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.slow, pytest.mark.etcd]
 KUBECTL_CLUSTER_MARKS = [
-    pytest.mark.docker,
-    pytest.mark.e2e,
-    pytest.mark.slow,
-    pytest.mark.etcd,
+    *CLUSTER_MARKS,
     pytest.mark.kubectl,
     pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed"),
 ]

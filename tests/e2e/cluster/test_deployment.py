@@ -15,19 +15,22 @@ from typing import Any
 import pytest
 
 from tests.binaries import INSTALL_HINT
-from tests.e2e.cluster.cluster import KUBECTL, SECOND_IMAGE, LocalCluster, is_ready, kctl, kubectl, pod_image
+from tests.e2e.cluster.cluster import (
+    CLUSTER_MARKS,
+    KUBECTL,
+    SECOND_IMAGE,
+    LocalCluster,
+    is_ready,
+    kctl,
+    kubectl,
+    pod_image,
+)
 from tests.e2e.cluster.watchers import ReadyWatch, measure_failover
 from tests.images import BUSYBOX_IMAGE
 from tests.polling import wait_until
 
 # Each test waits for whole rollouts or a failover of real containers: more than the default timeout.
-pytestmark = [
-    pytest.mark.docker,
-    pytest.mark.e2e,
-    pytest.mark.slow,
-    pytest.mark.etcd,
-    pytest.mark.timeout(180),
-]
+pytestmark = [*CLUSTER_MARKS, pytest.mark.timeout(180)]
 
 NAME = "web"
 REPLICAS = 6

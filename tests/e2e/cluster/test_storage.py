@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from apimachinery import storage
+from tests import factories
 from tests.e2e.cluster.cluster import KUBECTL_CLUSTER_MARKS, LocalCluster, kctl
 from tests.e2e.cluster.test_workloads import get, k
 from tests.images import BUSYBOX_IMAGE
@@ -62,39 +63,17 @@ def storage_class(cluster: LocalCluster) -> Iterator[Any]:
 
 
 def claim(name: str, cls: str, size: str = "64Mi", modes: tuple[str, ...] = ("ReadWriteOnce",)) -> str:
-    body = {
-        "apiVersion": "v1",
-        "kind": "PersistentVolumeClaim",
-        "metadata": {"name": name},
-        "spec": {
-            "storageClassName": cls,
-            "accessModes": list(modes),
-            "resources": {"requests": {"storage": size}},
-        },
-    }
-    return json.dumps(body)
+    return json.dumps(factories.claim(name, cls, size, modes))
 
 
 def pod(name: str, claim_name: str, script: str, *, read_only: bool = False, node: str | None = None) -> str:
-    spec: Obj = {
-        "restartPolicy": "Never",
-        "terminationGracePeriodSeconds": 1,
-        "containers": [
-            {
-                "name": "c",
-                "image": BUSYBOX_IMAGE,
-                "command": ["sh", "-c", script],
-                "volumeMounts": [
-                    {"name": "d", "mountPath": "/data"},
-                    {"name": "d", "mountPath": "/sub", "subPath": "sub"},
-                ],
-            }
-        ],
-        "volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": claim_name, "readOnly": read_only}}],
-    }
+    mounts = [{"name": "d", "mountPath": "/data"}, {"name": "d", "mountPath": "/sub", "subPath": "sub"}]
+    box = factories.container("c", BUSYBOX_IMAGE, command=["sh", "-c", script], volumeMounts=mounts)
+    volume = {"name": "d", "persistentVolumeClaim": {"claimName": claim_name, "readOnly": read_only}}
+    spec: Obj = {"restartPolicy": "Never", "terminationGracePeriodSeconds": 1, "volumes": [volume]}
     if node:
         spec["nodeSelector"] = {storage.HOSTNAME_LABEL: node}
-    return json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec})
+    return json.dumps(factories.pod(name, containers=[box], **spec))
 
 
 def finished(cluster: LocalCluster, ns: str, name: str) -> Obj:
@@ -252,22 +231,10 @@ def test_bad_input(cluster: LocalCluster, ns: str, storage_class: Any) -> None:
     pv_name = f"outside-{uuid.uuid4().hex[:6]}"
     outside = cluster.tmp / pv_name
     outside.mkdir()
-    pv = {
-        "apiVersion": "v1",
-        "kind": "PersistentVolume",
-        "metadata": {"name": pv_name},
-        "spec": {
-            "capacity": {"storage": "64Mi"},
-            "accessModes": ["ReadWriteOnce"],
-            "storageClassName": "",
-            "local": {"path": str(outside)},
-            "nodeAffinity": storage.pin_to_node(a),
-        },
-    }
+    pv = factories.local_volume(pv_name, str(outside), storage.pin_to_node(a), storageClassName="")
     k(cluster, ns, "apply", "-f", "-", stdin=json.dumps(pv))
     try:
-        static = json.loads(claim("static", ""))
-        static["spec"]["volumeName"] = pv_name
+        static = factories.claim("static", "", volumeName=pv_name)
         k(cluster, ns, "apply", "-f", "-", stdin=json.dumps(static))
         k(cluster, ns, "apply", "-f", "-", stdin=pod("escape", "static", "echo x > /data/f"))
 
@@ -296,40 +263,16 @@ def test_statefulset_claims_survive_a_rolling_restart(
         "f=/d/boot; [ -f /d/id ] || hostname > /d/id; echo x >> $f; "
         "echo started id=$(cat /d/id) boots=$(wc -l < $f); exec sleep 3600"
     )
-    sts = {
-        "apiVersion": "apps/v1",
-        "kind": "StatefulSet",
-        "metadata": {"name": "db"},
-        "spec": {
-            "replicas": 2,
-            "serviceName": "db",
-            "selector": {"matchLabels": {"app": "db"}},
-            "template": {
-                "metadata": {"labels": {"app": "db"}},
-                "spec": {
-                    "terminationGracePeriodSeconds": 1,
-                    "containers": [
-                        {
-                            "name": "c",
-                            "image": BUSYBOX_IMAGE,
-                            "command": ["sh", "-c", script],
-                            "volumeMounts": [{"name": "d", "mountPath": "/d"}],
-                        }
-                    ],
-                },
-            },
-            "volumeClaimTemplates": [
-                {
-                    "metadata": {"name": "d"},
-                    "spec": {
-                        "storageClassName": cls,
-                        "accessModes": ["ReadWriteOnce"],
-                        "resources": {"requests": {"storage": "32Mi"}},
-                    },
-                }
-            ],
-        },
-    }
+    box = factories.container(
+        "c", BUSYBOX_IMAGE, command=["sh", "-c", script], volumeMounts=[{"name": "d", "mountPath": "/d"}]
+    )
+    sts = factories.statefulset(
+        "db",
+        2,
+        [box],
+        pod_spec={"terminationGracePeriodSeconds": 1},
+        volumeClaimTemplates=[factories.claim_template("d", cls, "32Mi")],
+    )
     k(cluster, ns, "apply", "-f", "-", stdin=json.dumps(sts))
     k(cluster, ns, "rollout", "status", "statefulset/db", "--timeout=120s")
     volumes = {c: get(cluster, ns, f"pvc/{c}")["spec"]["volumeName"] for c in ("d-db-0", "d-db-1")}
@@ -347,25 +290,26 @@ def test_statefulset_claims_survive_a_rolling_restart(
 
 
 def test_memory_empty_dir_is_a_shared_sized_tmpfs(cluster: LocalCluster, ns: str) -> None:
-    body = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": "mem"},
-        "spec": {
-            "restartPolicy": "Never",
-            "terminationGracePeriodSeconds": 1,
-            "volumes": [{"name": "cache", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}}],
-            "initContainers": [
-                {"name": "w", "image": BUSYBOX_IMAGE, "command": ["sh", "-c", "echo shared > /cache/x"],
-                 "volumeMounts": [{"name": "cache", "mountPath": "/cache"}]}
-            ],
-            "containers": [
-                {"name": "r", "image": BUSYBOX_IMAGE,
-                 "command": ["sh", "-c", "cat /cache/x; grep ' /cache ' /proc/mounts"],
-                 "volumeMounts": [{"name": "cache", "mountPath": "/cache"}]}
-            ],
-        },
-    }  # fmt: skip
+    cache = [{"name": "cache", "mountPath": "/cache"}]
+    body = factories.pod(
+        "mem",
+        containers=[
+            factories.container(
+                "r",
+                BUSYBOX_IMAGE,
+                command=["sh", "-c", "cat /cache/x; grep ' /cache ' /proc/mounts"],
+                volumeMounts=cache,
+            )
+        ],
+        restartPolicy="Never",
+        terminationGracePeriodSeconds=1,
+        volumes=[{"name": "cache", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}}],
+        initContainers=[
+            factories.container(
+                "w", BUSYBOX_IMAGE, command=["sh", "-c", "echo shared > /cache/x"], volumeMounts=cache
+            )
+        ],
+    )
     k(cluster, ns, "apply", "-f", "-", stdin=json.dumps(body))
     uid = finished(cluster, ns, "mem")["metadata"]["uid"]
     lines = k(cluster, ns, "logs", "mem").splitlines()
@@ -404,26 +348,22 @@ def test_fs_group_owns_the_volumes_of_a_non_root_pod(
     k(cluster, ns, "create", "secret", "generic", "s", "--from-literal=key=s3cret")
     k(cluster, ns, "create", "configmap", "c", "--from-literal=conf=hello")
     mounts = [{"name": n, "mountPath": f"/{n}"} for n in ("e", "p", "m", "s", "c")]
-    body = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": "owned"},
-        "spec": {
-            "restartPolicy": "Never",
-            "terminationGracePeriodSeconds": 1,
-            "securityContext": {"runAsUser": 1000, "fsGroup": 2000, "supplementalGroups": [3000],
-                                "fsGroupChangePolicy": "OnRootMismatch"},
-            "containers": [{"name": "c", "image": BUSYBOX_IMAGE, "command": ["sh", "-ec", FS_GROUP_SCRIPT],
-                            "volumeMounts": mounts}],
-            "volumes": [
-                {"name": "e", "emptyDir": {}},
-                {"name": "p", "persistentVolumeClaim": {"claimName": "owned"}},
-                {"name": "m", "emptyDir": {"medium": "Memory", "sizeLimit": "8Mi"}},
-                {"name": "s", "secret": {"secretName": "s", "defaultMode": 0o400}},
-                {"name": "c", "configMap": {"name": "c"}},
-            ],
-        },
-    }  # fmt: skip
+    box = factories.container("c", BUSYBOX_IMAGE, command=["sh", "-ec", FS_GROUP_SCRIPT], volumeMounts=mounts)
+    body = factories.pod(
+        "owned",
+        containers=[box],
+        restartPolicy="Never",
+        terminationGracePeriodSeconds=1,
+        securityContext={"runAsUser": 1000, "fsGroup": 2000, "supplementalGroups": [3000],
+                         "fsGroupChangePolicy": "OnRootMismatch"},
+        volumes=[
+            {"name": "e", "emptyDir": {}},
+            {"name": "p", "persistentVolumeClaim": {"claimName": "owned"}},
+            {"name": "m", "emptyDir": {"medium": "Memory", "sizeLimit": "8Mi"}},
+            {"name": "s", "secret": {"secretName": "s", "defaultMode": 0o400}},
+            {"name": "c", "configMap": {"name": "c"}},
+        ],
+    )  # fmt: skip
     k(cluster, ns, "apply", "-f", "-", stdin=json.dumps(body))
     done = wait_until(
         lambda: get(cluster, ns, "pod/owned")["status"].get("phase") in ("Succeeded", "Failed"),
@@ -448,21 +388,19 @@ def test_fs_group_owns_the_volumes_of_a_non_root_pod(
 
 
 def test_empty_dir_over_its_size_limit_evicts_the_pod(cluster: LocalCluster, ns: str) -> None:
-    body = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": "hog"},
-        "spec": {
-            "terminationGracePeriodSeconds": 30,  # eviction does not wait for it
-            "volumes": [{"name": "scratch", "emptyDir": {"sizeLimit": "1Mi"}},
-                        {"name": "roomy", "emptyDir": {"sizeLimit": "64Mi"}}],
-            "containers": [{"name": "c", "image": BUSYBOX_IMAGE,
-                            "command": ["sh", "-c", "dd if=/dev/zero of=/roomy/f bs=1M count=2; "
-                                        "dd if=/dev/zero of=/scratch/f bs=1M count=4; exec sleep 3600"],
-                            "volumeMounts": [{"name": "scratch", "mountPath": "/scratch"},
-                                             {"name": "roomy", "mountPath": "/roomy"}]}],
-        },
-    }  # fmt: skip
+    script = "dd if=/dev/zero of=/roomy/f bs=1M count=2; dd if=/dev/zero of=/scratch/f bs=1M count=4; exec sleep 3600"
+    mounts = [{"name": "scratch", "mountPath": "/scratch"}, {"name": "roomy", "mountPath": "/roomy"}]
+    body = factories.pod(
+        "hog",
+        containers=[
+            factories.container("c", BUSYBOX_IMAGE, command=["sh", "-c", script], volumeMounts=mounts)
+        ],
+        terminationGracePeriodSeconds=30,  # eviction does not wait for it
+        volumes=[
+            {"name": "scratch", "emptyDir": {"sizeLimit": "1Mi"}},
+            {"name": "roomy", "emptyDir": {"sizeLimit": "64Mi"}},
+        ],
+    )
     k(cluster, ns, "apply", "-f", "-", stdin=json.dumps(body))
     wait_until(
         lambda: get(cluster, ns, "pod/hog")["status"].get("phase") == "Failed",

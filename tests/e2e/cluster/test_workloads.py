@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tests import factories
 from tests.e2e.cluster.cluster import KUBECTL, KUBECTL_CLUSTER_MARKS, SECOND_IMAGE, LocalCluster, is_ready
 from tests.harness import start_component, stop_process
 from tests.images import BUSYBOX_IMAGE
@@ -75,22 +76,8 @@ def condition(job: Obj, ctype: str) -> str | None:
 
 
 def job_yaml(name: str, command: str, **spec: Any) -> str:
-    body = {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {"name": name},
-        "spec": {
-            **spec,
-            "template": {
-                "spec": {
-                    "restartPolicy": "Never",
-                    "terminationGracePeriodSeconds": 1,
-                    "containers": [{"name": "c", "image": BUSYBOX_IMAGE, "command": ["sh", "-c", command]}],
-                }
-            },
-        },
-    }
-    return json.dumps(body)
+    box = factories.container("c", BUSYBOX_IMAGE, command=["sh", "-c", command])
+    return json.dumps(factories.job(name, [box], pod_spec={"terminationGracePeriodSeconds": 1}, **spec))
 
 
 @pytest.fixture
@@ -172,21 +159,9 @@ def test_cronjob_fires_within_a_minute(cluster: LocalCluster, ns: str) -> None:
     assert k(cluster, ns, "logs", "job/by-hand").strip() == "tick"
 
 
-DAEMONSET = """
-apiVersion: apps/v1
-kind: DaemonSet
-metadata: {name: agent}
-spec:
-  selector: {matchLabels: {app: agent}}
-  template:
-    metadata: {labels: {app: agent}}
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers:
-      - name: c
-        image: IMAGE
-        command: [sh, -c, "exec sleep 3600"]
-"""
+def _daemonset() -> str:
+    box = factories.container("c", BUSYBOX_IMAGE, command=["sh", "-c", "exec sleep 3600"])
+    return json.dumps(factories.daemonset("agent", [box], pod_spec={"terminationGracePeriodSeconds": 1}))
 
 
 @pytest.fixture
@@ -243,7 +218,7 @@ def placement(cluster: LocalCluster, ns: str, selector: str) -> dict[str, str]:
 
 def test_daemonset_on_real_and_hollow_nodes(cluster: LocalCluster, ns: str, hollow_nodes: Any) -> None:
     hollow = hollow_nodes(2, f"{ns}-h-")
-    k(cluster, ns, "apply", "-f", "-", stdin=DAEMONSET.replace("IMAGE", BUSYBOX_IMAGE))
+    k(cluster, ns, "apply", "-f", "-", stdin=_daemonset())
     k(cluster, ns, "rollout", "status", "ds/agent", "--timeout=90s")
     real = [cluster.a.name, cluster.b.name]
     expected = {n: BUSYBOX_IMAGE for n in real + hollow}
@@ -272,30 +247,18 @@ def test_daemonset_on_real_and_hollow_nodes(cluster: LocalCluster, ns: str, holl
     )
 
 
-STATEFULSET = """
-apiVersion: apps/v1
-kind: StatefulSet
-metadata: {name: web}
-spec:
-  replicas: 3
-  serviceName: web
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers:
-      - name: c
-        image: IMAGE
-        command: [sh, -c, "hostname > /tmp/name; cat /tmp/name; exec sleep 3600"]
-        readinessProbe:
-          exec: {command: [cat, /tmp/name]}
-          periodSeconds: 1
-"""
+def _statefulset() -> str:
+    box = factories.container(
+        "c",
+        BUSYBOX_IMAGE,
+        command=["sh", "-c", "hostname > /tmp/name; cat /tmp/name; exec sleep 3600"],
+        readinessProbe={"exec": {"command": ["cat", "/tmp/name"]}, "periodSeconds": 1},
+    )
+    return json.dumps(factories.statefulset("web", 3, [box], pod_spec={"terminationGracePeriodSeconds": 1}))
 
 
 def test_statefulset_in_order_scaled_and_rolled(cluster: LocalCluster, ns: str) -> None:
-    k(cluster, ns, "apply", "-f", "-", stdin=STATEFULSET.replace("IMAGE", BUSYBOX_IMAGE))
+    k(cluster, ns, "apply", "-f", "-", stdin=_statefulset())
     out = k(cluster, ns, "rollout", "status", "sts/web", "--timeout=120s")
     assert "partitioned roll out complete: 3 new pods have been updated..." in out
     members = pods_by(cluster, ns, "app=web")

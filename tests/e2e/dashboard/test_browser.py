@@ -20,18 +20,12 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.dashboard import Dashboard, running_dashboard
-from tests.e2e.cluster.cluster import LocalCluster, kubectl
+from tests.e2e.cluster.cluster import CLUSTER_MARKS, LocalCluster, kubectl
 from tests.images import BUSYBOX_IMAGE
 from tests.kube import write_kubeconfig
 from tests.polling import wait_until
 
-pytestmark = [
-    pytest.mark.docker,
-    pytest.mark.e2e,
-    pytest.mark.etcd,
-    pytest.mark.slow,
-    pytest.mark.timeout(240),
-]
+pytestmark = [*CLUSTER_MARKS, pytest.mark.timeout(240)]
 
 HOSTILE = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
 VIEWER = "dashboard-e2e-viewer"

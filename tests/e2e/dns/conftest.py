@@ -10,7 +10,6 @@ one resolver: `LoopbackResolver`, started here on 127.0.0.153:53. Nothing a test
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -27,7 +26,7 @@ from tests.e2e.dns.helpers import (
     _gateway,
 )
 from tests.e2e.proxy.helpers import small_cluster
-from tests.harness import KUBE_DNS, free_port, start_component, stop_process
+from tests.harness import KUBE_DNS, discard_log, free_port, start_component, stop_process
 from tests.polling import wait_until
 
 
@@ -67,10 +66,7 @@ def dns_cluster() -> Iterator[DNSCluster]:
                 yield DNSCluster(cluster, address, metrics_port, upstream, log)
             finally:
                 stop_process(proc)
-                if os.environ.get("KUBELITE_KEEP_LOGS"):
-                    print(f"kube-dns log: {log}")
-                else:
-                    log.unlink(missing_ok=True)
+                discard_log(log)
     finally:
         upstream.close()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
 import subprocess
 import uuid
@@ -18,6 +17,7 @@ from tests import factories
 from tests.harness import (
     CONTROLLER_MANAGER,
     ApiServer,
+    discard_log,
     free_pod_cidrs,
     free_port,
     node_identity,
@@ -87,8 +87,8 @@ class KubeletProc:
         self.proc = None
 
     def discard_log(self) -> None:
-        if self.log_path is not None and not os.environ.get("KUBELITE_KEEP_LOGS"):
-            self.log_path.unlink(missing_ok=True)
+        if self.log_path is not None:
+            discard_log(self.log_path)
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path else ""
@@ -112,6 +112,10 @@ class NodePair:
         r = self.api.post(f"/api/v1/namespaces/{ns}/pods", json=pod)
         assert r.status_code == 201, r.text
         return dict(r.json())
+
+    def delete_pod(self, ns: str, name: str) -> None:
+        """Delete the pod at once (grace period 0)."""
+        self.api.delete(f"/api/v1/namespaces/{ns}/pods/{name}", params={"gracePeriodSeconds": "0"})
 
     def get_pod(self, ns: str, name: str) -> dict[str, Any] | None:
         r = self.api.get(f"/api/v1/namespaces/{ns}/pods/{name}")

@@ -67,6 +67,11 @@ def waiting(pod: dict[str, Any], container: str = "c") -> dict[str, Any]:
     return {}
 
 
+def env_var(node_pair: NodePair, pod: dict[str, Any], name: str) -> str:
+    """The value of the environment variable `name` in the pod's container c."""
+    return node_pair.exec(pod, "c", "sh", "-c", f"echo ${name}").stdout.strip()
+
+
 def read(node_pair: NodePair, ns: str, name: str, path: str) -> str:
     pod = node_pair.get_pod(ns, name)
     assert pod is not None
@@ -116,8 +121,8 @@ def test_a_pod_reads_env_from_a_configmap_and_a_secret(node_pair: NodePair, kube
     kubectl("-n", ns, "patch", "configmap", "app", "-p", '{"data":{"mode":"slow"}}')
     running = node_pair.get_pod(ns, "env")
     assert running is not None
-    assert node_pair.exec(running, "c", "sh", "-c", "echo $MODE").stdout.strip() == "fast"
-    node_pair.api.delete(f"/api/v1/namespaces/{ns}/pods/env", params={"gracePeriodSeconds": "0"})
+    assert env_var(node_pair, running, "MODE") == "fast"
+    node_pair.delete_pod(ns, "env")
 
 
 def test_a_configmap_volume_follows_an_edit_and_a_secret_volume_is_private(
@@ -161,7 +166,7 @@ def test_a_configmap_volume_follows_an_edit_and_a_secret_volume_is_private(
                what="the edited ConfigMap in the volume")  # fmt: skip
     print(f"configMap edit reached the volume in {time.monotonic() - changed_at:.1f}s (kubelet resync 5s)")
     assert node_pair.get_pod(ns, "vol")["status"]["containerStatuses"][0]["restartCount"] == 0  # type: ignore[index]
-    node_pair.api.delete(f"/api/v1/namespaces/{ns}/pods/vol", params={"gracePeriodSeconds": "0"})
+    node_pair.delete_pod(ns, "vol")
     # The pod's worker unmounts its tmpfs volumes before it removes the pod's directory.
     wait_until(lambda: not secret_dir.exists(), 30, 0.2, what="the pod's directory removed")
     assert [m for m in mounts_under(node_pair.a.root_dir) if uid in m] == []
@@ -191,7 +196,7 @@ def test_a_downward_api_volume_follows_the_labels(node_pair: NodePair, kubectl: 
     kubectl("-n", ns, "label", "pod", "info", "tier=back", "--overwrite")
     wait_until(lambda: read(node_pair, ns, "info", "/etc/info/tier") == "back", 30, 0.2, what="the new label")
     assert read(node_pair, ns, "info", "/etc/info/labels") == 'app="web"\ntier="back"'
-    node_pair.api.delete(f"/api/v1/namespaces/{ns}/pods/info", params={"gracePeriodSeconds": "0"})
+    node_pair.delete_pod(ns, "info")
 
 
 def test_a_missing_key_keeps_the_container_from_starting_until_it_exists(
@@ -210,8 +215,8 @@ def test_a_missing_key_keeps_the_container_from_starting_until_it_exists(
                            f"ConfigMap {ns}/app" for e in node_pair.events(ns, "nokey")), 20)  # fmt: skip
     kubectl("-n", ns, "patch", "configmap", "app", "-p", '{"data":{"level":"3"}}')
     running = node_pair.wait_running(ns, "nokey", 30)
-    assert node_pair.exec(running, "c", "sh", "-c", "echo $LEVEL").stdout.strip() == "3"
-    node_pair.api.delete(f"/api/v1/namespaces/{ns}/pods/nokey", params={"gracePeriodSeconds": "0"})
+    assert env_var(node_pair, running, "LEVEL") == "3"
+    node_pair.delete_pod(ns, "nokey")
 
 
 def test_a_missing_configmap_volume_waits_and_optional_ones_do_not(
@@ -238,7 +243,7 @@ def test_a_missing_configmap_volume_waits_and_optional_ones_do_not(
     node_pair.wait_running(ns, "novol", 30)
     assert read(node_pair, ns, "novol", "/etc/cfg/k") == "v"
     for name in ("novol", "optional"):
-        node_pair.api.delete(f"/api/v1/namespaces/{ns}/pods/{name}", params={"gracePeriodSeconds": "0"})
+        node_pair.delete_pod(ns, name)
 
 
 def test_paths_out_of_the_volume_are_refused_by_the_api_and_by_the_kubelet(
@@ -275,4 +280,4 @@ def test_paths_out_of_the_volume_are_refused_by_the_api_and_by_the_kubelet(
     ]
     stray = [p for p in Path(node_pair.a.root_dir).rglob("*") if p.is_file() and p.read_bytes() == b"pwned"]
     assert stray == []
-    node_pair.api.delete(f"/api/v1/namespaces/{ns}/pods/escape", params={"gracePeriodSeconds": "0"})
+    node_pair.delete_pod(ns, "escape")

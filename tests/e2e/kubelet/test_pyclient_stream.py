@@ -15,6 +15,7 @@ from kubernetes.stream import portforward, stream, ws_client
 
 from tests.e2e.kubelet.helpers import NodePair, start_web_pod
 from tests.polling import wait_until
+from tests.sockets import exchange
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e]
 
@@ -88,14 +89,7 @@ def test_exec_preloaded_and_stdin(
 def test_portforward_raw_socket(core: client.CoreV1Api, web: tuple[str, str]) -> None:
     ns, pod = web
     pf = portforward(core.connect_get_namespaced_pod_portforward, pod, ns, ports="8080")
-    sock = pf.socket(8080)
-    sock.setblocking(True)
-    sock.settimeout(20)
-    sock.sendall(b"GET /index.html HTTP/1.0\r\nHost: web\r\n\r\n")
-    reply = b""
-    while chunk := sock.recv(65536):
-        reply += chunk
-    sock.close()
+    reply = exchange(pf.socket(8080), b"GET /index.html HTTP/1.0\r\nHost: web\r\n\r\n", 20)
     assert reply.startswith(b"HTTP/1.") and b" 200 " in reply.split(b"\r\n")[0], reply[:200]
     assert reply.endswith(b"hello-from-pod\n")
     assert pf.error(8080) is None

@@ -21,18 +21,11 @@ from kubernetes import config as kconfig
 from kubernetes import utils
 
 from tests.binaries import KUBECTL
-from tests.e2e.kubelet.helpers import (
-    KubeletProc,
-    container_id,
-    make_pod,
-)
-from tests.e2e.metricsnode import METRICS_APISERVICE, metrics_node
-from tests.harness import (
-    ApiServer,
-    docker_ok,
-    wait_until,
-)
+from tests.e2e.kubelet.helpers import KubeletProc, container_id, make_pod
+from tests.e2e.metricsnode import METRICS_APISERVICE, metrics_node, skip_unless_metrics_node_can_run
+from tests.harness import ApiServer
 from tests.integration.aggregator.metricsserver import MetricsServer
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -72,10 +65,7 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
-    if not docker_ok():
-        pytest.skip("Docker engine not available")
-    if KUBECTL is None:
-        pytest.skip("kubectl is not installed (scripts/install)")
+    skip_unless_metrics_node_can_run()
     with metrics_node("top") as node:
         yield Cluster(
             node.apiserver, node.kubelet, node.metrics, node.api, node.ns, node.apiserver.admin_kubeconfig

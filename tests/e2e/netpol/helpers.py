@@ -10,13 +10,22 @@ from typing import Any
 
 import yaml
 
+from tests import factories
 from tests.e2e.proxy.helpers import Cluster
 from tests.images import BUSYBOX_IMAGE
 from tests.integration.kubectl.kube import Kubectl
 from tests.integration.netpol.helpers import NetpolProc
+from tests.polling import wait_until
 
 Obj = dict[str, Any]
 SERVE = 'mkdir -p /www && echo "$POD_NAME" > /www/index.html && exec httpd -f -p 8080 -h /www'
+
+
+def serving_container(image: str, **fields: Any) -> Obj:
+    """Container `c`: busybox httpd on :8080 (port `http`) answering its pod's name; `fields` are added."""
+    name_env = {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}
+    ports = [{"name": "http", "containerPort": 8080}]
+    return factories.container("c", image, command=["sh", "-c", SERVE], env=[name_env], ports=ports, **fields)
 
 
 @dataclass
@@ -42,24 +51,21 @@ class Net:
     ) -> Obj:
         """A busybox pod pinned to `node`: an httpd on :8080 answering its own name (a readiness probe on it),
         or only a shell to send requests from."""
-        container: Obj = {"name": "c", "image": BUSYBOX_IMAGE}
+        box = serving_container(BUSYBOX_IMAGE) if serve else factories.container("c", BUSYBOX_IMAGE)
         if serve:
-            container["command"] = ["sh", "-c", SERVE]
-            container["env"] = [
-                {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}
-            ]
-            container["ports"] = [{"name": "http", "containerPort": 8080}]
-            container["readinessProbe"] = {"httpGet": {"path": "/", "port": 8080}, "periodSeconds": 1}
+            box["readinessProbe"] = {"httpGet": {"path": "/", "port": 8080}, "periodSeconds": 1}
         else:
-            container["command"] = ["sleep", "3600"]
-        self.cluster.create(
-            f"/api/v1/namespaces/{ns}/pods",
-            {
-                "metadata": {"name": name, "labels": labels or {}},
-                "spec": {"nodeName": node, "terminationGracePeriodSeconds": 0, "containers": [container]},
-            },
-        )
+            box["command"] = ["sleep", "3600"]
+        pod = factories.pod(name, labels, containers=[box], node=node, terminationGracePeriodSeconds=0)
+        self.cluster.create(f"/api/v1/namespaces/{ns}/pods", pod)
         return self.cluster.wait_running(ns, name, 60)
+
+    def server_and_client(self, ns: str, client_labels: dict[str, str] | None = None) -> tuple[Obj, Obj, str]:
+        """What most tests start from: `server` (app=server, serving) on node A, `client` (labelled
+        `client_labels`, only a shell) on node B, and the server's pod IP."""
+        server = self.pod(ns, "server", self.cluster.a.name, {"app": "server"})
+        client = self.pod(ns, "client", self.cluster.b.name, client_labels, serve=False)
+        return server, client, server["status"]["podIP"]
 
     def get(self, client: Obj, ip: str, port: int = 8080) -> str:
         """GET / from inside `client` with busybox wget: the body, or "" when the connection failed. (The time
@@ -76,12 +82,8 @@ class Net:
     def eventually(self, check: Callable[[], bool], what: str, timeout: float = 5) -> float:
         """Poll `check` until it holds; return how long that took (seconds)."""
         start = time.monotonic()
-        deadline = start + timeout
-        while True:
-            if check():
-                return time.monotonic() - start
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"timed out after {timeout}s waiting for {what}\n{self.agent.logs()[-3000:]}"
-                )
-            time.sleep(0.05)
+        try:
+            wait_until(check, timeout, 0.05, what=what, ignore=())
+        except TimeoutError as exc:
+            raise AssertionError(f"{exc}\n{self.agent.logs()[-3000:]}") from None
+        return time.monotonic() - start

@@ -38,10 +38,8 @@ DENY = network_policy("deny", {"podSelector": {}, "policyTypes": ["Ingress"]})
 def test_default_deny_blocks_and_a_label_lets_a_client_in(net: Net) -> None:
     c = net.cluster
     ns = net.namespace()
-    server = net.pod(ns, "server", c.a.name, {"app": "server"})
-    client = net.pod(ns, "client", c.b.name, {"role": "client"}, serve=False)
+    _server, client, ip = net.server_and_client(ns, {"role": "client"})
     other = net.pod(ns, "other", c.a.name, serve=False)  # same node as the server: bridged traffic
-    ip = server["status"]["podIP"]
     net.eventually(lambda: net.get(client, ip) == "server", "the client reaching the server", 20)
     assert net.get(other, ip) == "server"
 
@@ -144,11 +142,8 @@ def test_egress_policy_stops_a_pod_reaching_another_service(net: Net) -> None:
 
 
 def test_open_connections_are_kept_and_new_ones_refused(net: Net) -> None:
-    c = net.cluster
     ns = net.namespace()
-    server = net.pod(ns, "server", c.a.name, {"app": "server"})
-    client = net.pod(ns, "client", c.b.name, serve=False)
-    ip = server["status"]["podIP"]
+    server, client, ip = net.server_and_client(ns)
     server_cid = server["status"]["containerStatuses"][0]["containerID"].removeprefix("docker://")
     client_cid = client["status"]["containerStatuses"][0]["containerID"].removeprefix("docker://")
 
@@ -189,10 +184,8 @@ def test_open_connections_are_kept_and_new_ones_refused(net: Net) -> None:
 def test_an_entry_the_agent_cannot_program_is_skipped_with_an_event(net: Net) -> None:
     c = net.cluster
     ns = net.namespace()
-    server = net.pod(ns, "server", c.a.name, {"app": "server"})
-    client = net.pod(ns, "client", c.b.name, {"role": "client"}, serve=False)
+    _server, client, ip = net.server_and_client(ns, {"role": "client"})
     other = net.pod(ns, "other", c.b.name, serve=False)
-    ip = server["status"]["podIP"]
     mixed = network_policy(
         "mixed",
         {
@@ -251,11 +244,8 @@ def test_metrics_count_rules_sets_and_syncs(net: Net) -> None:
 
 
 def test_stopping_the_agent_keeps_rules_until_cleanup(net: Net) -> None:
-    c = net.cluster
     ns = net.namespace()
-    server = net.pod(ns, "server", c.a.name, {"app": "server"})
-    client = net.pod(ns, "client", c.b.name, serve=False)
-    ip = server["status"]["podIP"]
+    _server, client, ip = net.server_and_client(ns)
     net.apply(ns, DENY)
     net.eventually(lambda: net.get(client, ip) == "", "the deny")
     assert net.agent.stop() == 0  # SIGTERM: a clean exit that leaves the policies enforced (fail closed)

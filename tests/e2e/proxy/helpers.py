@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests import factories
 from tests.cluster import control_plane, guard_route_restored, running_nodes
 from tests.e2e.kubelet.helpers import KubeletProc, kubelet_pair
 from tests.harness import (
@@ -41,23 +42,20 @@ HTTPD_CMD = (
 )
 
 
+def httpd_container() -> Obj:
+    """busybox httpd on :8080 (port `http`) answering its pod's name, ready once it answers."""
+    return factories.container(
+        "httpd",
+        BUSYBOX_IMAGE,
+        command=["sh", "-c", HTTPD_CMD],
+        env=[{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
+        ports=[{"name": "http", "containerPort": 8080}],
+        readinessProbe={"httpGet": {"path": "/", "port": 8080}, "periodSeconds": 1},
+    )
+
+
 def httpd_pod_spec(labels: dict[str, str]) -> Obj:
-    return {
-        "metadata": {"labels": labels},
-        "spec": {
-            "terminationGracePeriodSeconds": 10,
-            "containers": [
-                {
-                    "name": "httpd",
-                    "image": BUSYBOX_IMAGE,
-                    "command": ["sh", "-c", HTTPD_CMD],
-                    "env": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
-                    "ports": [{"name": "http", "containerPort": 8080}],
-                    "readinessProbe": {"httpGet": {"path": "/", "port": 8080}, "periodSeconds": 1},
-                }
-            ],
-        },
-    }
+    return factories.template(labels, [httpd_container()], terminationGracePeriodSeconds=10)
 
 
 @dataclass
@@ -95,17 +93,10 @@ class Cluster:
         return self.create(f"/api/v1/namespaces/{ns}/services", body)
 
     def deployment(self, ns: str, name: str, replicas: int) -> Obj:
-        labels = {"app": name}
-        body = {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": name},
-            "spec": {
-                "replicas": replicas,
-                "selector": {"matchLabels": labels},
-                "template": httpd_pod_spec(labels),
-            },
-        }
+        pods = {"terminationGracePeriodSeconds": 10}
+        body = factories.deployment(
+            name, replicas, containers=[httpd_container()], labelled=False, pod_spec=pods
+        )
         return self.create(f"/apis/apps/v1/namespaces/{ns}/deployments", body)
 
     def scale(self, ns: str, name: str, replicas: int) -> None:

@@ -19,6 +19,9 @@ import pytest
 from apimachinery.kubeconfig import load
 from tests.harness import REPO, docker_ok, free_pod_cidrs, free_port
 
+# What a test module needs that runs `kctl up`.
+UP_MARKS = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.slow]
+
 
 def skip_unless_up_can_run() -> None:
     """Skip on a machine where `kctl up` cannot run: no Docker, or not root."""

@@ -19,10 +19,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.up.helpers import UpCluster, pid_alive, skip_unless_up_can_run, tear_down
+from tests.e2e.up.helpers import UP_MARKS, UpCluster, pid_alive, skip_unless_up_can_run, tear_down
 from tests.harness import wait_until
 
-pytestmark = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.slow]
+pytestmark = UP_MARKS
 
 
 @pytest.fixture(scope="module")

@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 
 from tests.e2e.up.confined import NODE_IP, ConfinedMachine
-from tests.e2e.up.helpers import UpCluster, tear_down
+from tests.e2e.up.helpers import UP_MARKS, UpCluster, tear_down
 from tests.harness import REPO, docker_ok
 from tests.polling import wait_until
 
-pytestmark = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.slow]
+pytestmark = UP_MARKS
 
 WEB = REPO / "examples" / "web.yaml"
 NODE_PORT = 30080

@@ -23,11 +23,11 @@ import yaml
 from apimachinery.kubeconfig import load
 from kube_proxy.lock import ProxyLock
 from kubelet.network.cni import bridge_name
-from tests.e2e.up.helpers import UpCluster, pid_alive
+from tests.e2e.up.helpers import UP_MARKS, UpCluster, pid_alive
 from tests.harness import REPO
 from tests.polling import wait_until
 
-pytestmark = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.slow]
+pytestmark = UP_MARKS
 
 WEB = REPO / "examples" / "web.yaml"
 NODE_PORT = 30080  # fixed in examples/web.yaml

@@ -12,19 +12,13 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.e2e.up.helpers import UpCluster
+from tests.e2e.up.helpers import UP_MARKS, UpCluster
 from tests.images import BUSYBOX_IMAGE
 from tests.integration.kubectl.kube import KUBECTL
 from tests.integration.netpol.helpers import forward_rules, iptables_lines, need_tools, our_sets
 from tests.polling import wait_until
 
-pytestmark = [
-    pytest.mark.docker,
-    pytest.mark.e2e,
-    pytest.mark.kubectl,
-    pytest.mark.slow,
-    pytest.mark.timeout(300),
-]
+pytestmark = [*UP_MARKS, pytest.mark.kubectl, pytest.mark.timeout(300)]
 
 
 def kubectl(cluster: UpCluster, *args: str, stdin: str | None = None) -> str:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from apimachinery import storage
 from tests import factories
 from tests.harness import ApiServer, node_identity
 
@@ -181,18 +182,7 @@ def test_a_kubelet_uses_only_its_own_lease_and_tokens_for_its_pods(
 
 
 def _local_pv(name: str, node: str) -> dict:
-    return {
-        "apiVersion": "v1",
-        "kind": "PersistentVolume",
-        "metadata": {"name": name},
-        "spec": {
-            "capacity": {"storage": "1Gi"},
-            "accessModes": ["ReadWriteOnce"],
-            "local": {"path": f"/var/lib/kubelite/local/{name}"},
-            "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
-                {"key": "kubernetes.io/hostname", "operator": "In", "values": [node]}]}]}},
-        },
-    }  # fmt: skip
+    return factories.local_volume(name, f"/var/lib/kubelite/local/{name}", storage.pin_to_node(node), "1Gi")
 
 
 def test_a_kubelet_may_touch_only_the_finalizer_of_its_own_local_volumes(

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests import factories
 from tests.harness import ApiServer, node_identity
 from tests.polling import wait_until
 
@@ -41,11 +42,8 @@ def _pod(name: str, node: str) -> dict:
         {"name": "c", "projected": {"sources": [{"configMap": {"name": "proj-cm"}},
                                                 {"secret": {"name": "proj-secret"}}]}},
     ]  # fmt: skip
-    container = {"name": "c", "image": "busybox", "env": env, "envFrom": env_from}
-    return {
-        "metadata": {"name": name},
-        "spec": {"nodeName": node, "containers": [container], "volumes": volumes},
-    }
+    container = factories.container("c", "busybox", env=env, envFrom=env_from)
+    return factories.pod(name, containers=[container], node=node, volumes=volumes)
 
 
 REFERENCED = {

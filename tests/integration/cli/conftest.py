@@ -5,7 +5,6 @@ status a controller would write."""
 from __future__ import annotations
 
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from cli.main import run as kctl_run
 from tests.harness import ApiServer, Etcd, running_apiserver
 from tests.integration.cli.helpers import Api, Result, kctl_subprocess
 from tests.kube import write_kubeconfig
+from tests.namespaces import temporary_namespace
 
 
 @pytest.fixture(scope="package")
@@ -36,10 +36,8 @@ def api(apiserver: ApiServer) -> Iterator[Api]:
 @pytest.fixture(scope="module")
 def ns(api: Api) -> Iterator[str]:
     """A namespace of the module's own (the etcd is shared by the whole session)."""
-    name = f"kctl-{uuid.uuid4().hex[:8]}"
-    api.post("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
-    yield name
-    api.http.delete(f"/api/v1/namespaces/{name}")
+    with temporary_namespace(api.http, "kctl-") as name:
+        yield name
 
 
 @pytest.fixture(scope="module")

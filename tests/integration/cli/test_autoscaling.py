@@ -5,23 +5,20 @@ from __future__ import annotations
 
 import pytest
 
+from tests import factories
+
 pytestmark = pytest.mark.etcd
 
 
 def test_get_and_describe_hpa(kctl, api, ns):
     path = f"/apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers"
-    api.post(path, {
-        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "web"},
-        "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
-            "maxReplicas": 3,
-            "metrics": [
-                {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}},
-                {"type": "Resource", "resource": {"name": "memory", "target": {"type": "AverageValue", "averageValue": "100Mi"}}},
-            ],
-            "behavior": {"scaleDown": {"stabilizationWindowSeconds": 60}},
-        },
-    })  # fmt: skip
+    memory = {
+        "type": "Resource",
+        "resource": {"name": "memory", "target": {"type": "AverageValue", "averageValue": "100Mi"}},
+    }
+    metrics = [factories.cpu_utilization(50), memory]
+    behavior = {"scaleDown": {"stabilizationWindowSeconds": 60}}
+    api.post(path, factories.hpa("web", 3, metrics=metrics, behavior=behavior))
     try:
         out = kctl("get", "hpa")
         assert out.code == 0, out

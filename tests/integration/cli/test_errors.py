@@ -21,58 +21,64 @@ def one_error_line(err: str) -> str:
     return lines[0]
 
 
-def test_unknown_resource_type(kctl):
-    r = kctl("get", "flurbs")
+def fails(kctl, *args: str) -> str:
+    """Run kctl with `args`: it must exit 1 with one error line and no traceback; that line."""
+    r = kctl(*args)
     assert r.code == 1
-    assert one_error_line(r.err) == 'error: the server doesn\'t have a resource type "flurbs"'
+    return one_error_line(r.err)
 
 
-def test_not_found_carries_the_server_message(kctl, ns):
-    r = kctl("get", "pod", "nope")
-    assert r.code == 1
-    assert one_error_line(r.err) == 'Error from server (NotFound): pods "nope" not found'
+def manifest(path: Path, text: str) -> str:
+    path.write_text(text)
+    return str(path)
 
 
-def test_missing_file(kctl):
-    r = kctl("apply", "-f", "/nonexistent/pod.yaml")
-    assert r.code == 1
-    assert one_error_line(r.err) == 'error: the path "/nonexistent/pod.yaml" does not exist'
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        pytest.param(
+            ("get", "flurbs"), 'error: the server doesn\'t have a resource type "flurbs"', id="unknown-type"
+        ),
+        pytest.param(
+            ("get", "pod", "nope"), 'Error from server (NotFound): pods "nope" not found', id="not-found"
+        ),
+        pytest.param(
+            ("apply", "-f", "/nonexistent/pod.yaml"),
+            'error: the path "/nonexistent/pod.yaml" does not exist',
+            id="missing-file",
+        ),
+    ],
+)
+def test_the_error_line(kctl, ns, args: tuple[str, ...], line: str):
+    assert fails(kctl, *args) == line
 
 
 def test_invalid_yaml_names_the_line(kctl, tmp_path: Path):
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n   labels: oops\n")
-    r = kctl("create", "-f", str(bad))
-    assert r.code == 1
-    line = one_error_line(r.err)
+    bad = manifest(
+        tmp_path / "bad.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n   labels: oops\n"
+    )
+    line = fails(kctl, "create", "-f", bad)
     assert line.startswith(f"error: error parsing {bad}: yaml: line 5:"), line
 
 
 def test_manifest_without_kind(kctl, tmp_path: Path):
-    f = tmp_path / "nokind.yaml"
-    f.write_text("apiVersion: v1\nmetadata:\n  name: x\n")
-    r = kctl("apply", "-f", str(f))
-    assert r.code == 1
-    assert "kind not set" in one_error_line(r.err)
+    f = manifest(tmp_path / "nokind.yaml", "apiVersion: v1\nmetadata:\n  name: x\n")
+    assert "kind not set" in fails(kctl, "apply", "-f", f)
 
 
 def test_already_exists_409(kctl, tmp_path: Path):
-    f = tmp_path / "cm.yaml"
-    f.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: twice\ndata:\n  a: b\n")
-    assert kctl("create", "-f", str(f)).code == 0
-    r = kctl("create", "-f", str(f))
-    assert r.code == 1
-    assert one_error_line(r.err) == (
+    f = manifest(
+        tmp_path / "cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: twice\ndata:\n  a: b\n"
+    )
+    assert kctl("create", "-f", f).code == 0
+    assert fails(kctl, "create", "-f", f) == (
         f'Error from server (AlreadyExists): error when creating "{f}": configmaps "twice" already exists'
     )
 
 
 def test_invalid_422_carries_the_server_message(kctl, tmp_path: Path):
-    f = tmp_path / "bad-pod.yaml"
-    f.write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: badpod\nspec:\n  containers:\n  - name: c\n")
-    r = kctl("create", "-f", str(f))
-    assert r.code == 1
-    line = one_error_line(r.err)
+    text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: badpod\nspec:\n  containers:\n  - name: c\n"
+    line = fails(kctl, "create", "-f", manifest(tmp_path / "bad-pod.yaml", text))
     assert line.startswith("Error from server (Invalid):"), line
     assert "image" in line
 
@@ -85,9 +91,7 @@ def test_usage_error_is_one_line_and_exit_1(kctl):
 
 
 def test_bad_output_format(kctl):
-    r = kctl("get", "pods", "-o", "xml")
-    assert r.code == 1
-    assert one_error_line(r.err).startswith(
+    assert fails(kctl, "get", "pods", "-o", "xml").startswith(
         'error: unable to match a printer suitable for the output format "xml"'
     )
 

@@ -3,7 +3,6 @@ writes, as the deployment controller would."""
 
 from __future__ import annotations
 
-import copy
 import subprocess
 import sys
 import time
@@ -17,35 +16,9 @@ pytestmark = pytest.mark.etcd
 
 
 def make_rs(api, ns: str, deploy: dict, revision: int, image: str) -> dict:
-    tmpl = copy.deepcopy(deploy["spec"]["template"])
-    tmpl["spec"]["containers"][0]["image"] = image
-    h = f"h{revision}abc"
-    tmpl["metadata"]["labels"]["pod-template-hash"] = h
-    name = deploy["metadata"]["name"]
-    rs = {
-        "apiVersion": "apps/v1",
-        "kind": "ReplicaSet",
-        "metadata": {
-            "name": f"{name}-{h}",
-            "labels": {"app": name, "pod-template-hash": h},
-            "annotations": {"deployment.kubernetes.io/revision": str(revision)},
-            "ownerReferences": [
-                {
-                    "apiVersion": "apps/v1",
-                    "kind": "Deployment",
-                    "name": name,
-                    "uid": deploy["metadata"]["uid"],
-                    "controller": True,
-                }
-            ],
-        },
-        "spec": {
-            "replicas": 0,
-            "selector": {"matchLabels": {"app": name, "pod-template-hash": h}},
-            "template": tmpl,
-        },
-    }
-    return api.post(f"/apis/apps/v1/namespaces/{ns}/replicasets", rs)
+    return api.post(
+        f"/apis/apps/v1/namespaces/{ns}/replicasets", factories.revision_replicaset(deploy, revision, image)
+    )
 
 
 @pytest.fixture(scope="module")

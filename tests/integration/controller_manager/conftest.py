@@ -7,7 +7,6 @@ watches pods in a namespace and writes Running + Ready=True + a pod IP through t
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -27,11 +26,5 @@ def start_manager(apiserver: ApiServer) -> Iterator[Callable[..., Component]]:
 @pytest.fixture(scope="module")
 def manager(apiserver: ApiServer) -> Iterator[Component]:
     """One manager with every controller for a whole test module (most tests only need it running)."""
-    m = components.start_manager(apiserver)
-    yield m
-    m.assert_never_forbidden()
-    if os.environ.get("KUBELITE_KEEP_LOGS"):
-        print(f"controller-manager log: {m.log_path}")
-        m.stop()
-        return
-    m.cleanup()
+    with components.checked(components.start_manager(apiserver)) as m:
+        yield m

@@ -7,6 +7,7 @@ import pytest
 from tests.integration.controller_manager.helpers import pod_ready_status, web_and_db_pods
 from tests.polling import eventually
 from tests.resources import ENDPOINTS, PODS, SERVICES
+from tests.stored import absent
 
 pytestmark = [pytest.mark.etcd]
 
@@ -49,14 +50,9 @@ async def test_endpoints_follow_readiness_and_labels(client, namespace, manager)
 
     await client.delete(SERVICES, "web", namespace)
 
-    async def gone():
-        try:
-            await client.get(ENDPOINTS, "web", namespace)
-        except Exception as exc:
-            return getattr(exc, "code", None) == 404
-        return False
-
-    await eventually(gone, what="endpoints deleted with the service")
+    await eventually(
+        lambda: absent(client, ENDPOINTS, "web", namespace), what="endpoints deleted with the service"
+    )
 
 
 async def _equals(fn, expected):

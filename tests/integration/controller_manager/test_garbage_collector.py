@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from apimachinery.errors import StatusError
 from tests.integration.controller_manager.helpers import deployment
 from tests.polling import eventually
 from tests.resources import CONFIGMAPS, DEPLOYMENTS, PODS, REPLICASETS
+from tests.stored import absent, get_or_none
 
 pytestmark = [pytest.mark.etcd]
 
@@ -27,19 +27,6 @@ def cm(name, owner=None, block=False, finalizers=None):
     if finalizers:
         meta["finalizers"] = finalizers
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {}}
-
-
-async def exists(client, res, name, ns):
-    try:
-        return await client.get(res, name, ns)
-    except StatusError as err:
-        if err.code == 404:
-            return None
-        raise
-
-
-async def absent(client, res, name, ns):
-    return await exists(client, res, name, ns) is None
 
 
 async def test_background_cascade(client, namespace, manager):
@@ -101,7 +88,7 @@ async def test_deleting_a_deployment_cascades_to_replicasets_and_pods(
 
     async def all_gone():
         # In the foreground the Deployment itself stays (deletionTimestamp set) until its dependents are gone.
-        d = await exists(client, DEPLOYMENTS, "gc", namespace)
+        d = await get_or_none(client, DEPLOYMENTS, "gc", namespace)
         rs = (await client.list(REPLICASETS, namespace))["items"]
         return d is None and not rs and await pods(0)
 

@@ -24,7 +24,7 @@ from controller_manager.base import Context, Options
 from controller_manager.hpa import HorizontalPodAutoscalerController
 from controller_manager.hpa_metrics import MetricsUnavailable
 from controller_manager.hpa_replicas import PodMetric
-from tests.factories import crontab_crd
+from tests import factories
 from tests.harness import CONTROLLER_MANAGER, ApiServer
 from tests.integration.controller_manager.helpers import deployment
 from tests.polling import eventually
@@ -96,25 +96,10 @@ async def add_pod(client: Client, namespace: str, name: str, *, ready: bool = Tr
 
 
 def hpa(name: str, target: Obj, *, behavior: Obj | None = None, max_replicas: int = 3) -> Obj:
-    spec: Obj = {
-        "scaleTargetRef": target,
-        "minReplicas": 1,
-        "maxReplicas": max_replicas,
-        "metrics": [
-            {
-                "type": "Resource",
-                "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}},
-            }
-        ],
-    }
-    if behavior is not None:
-        spec["behavior"] = behavior
-    return {
-        "apiVersion": "autoscaling/v2",
-        "kind": "HorizontalPodAutoscaler",
-        "metadata": {"name": name},
-        "spec": spec,
-    }
+    extra = {"behavior": behavior} if behavior is not None else {}
+    return factories.hpa(
+        name, max_replicas, target, minReplicas=1, metrics=[factories.cpu_utilization(50)], **extra
+    )
 
 
 def condition(obj: Obj, type_: str) -> tuple[str, str] | None:
@@ -283,7 +268,7 @@ async def crontabs(client: Client) -> AsyncIterator[Callable[[], tuple[str, str,
     """A CronTab CRD (with the scale subresource) of a group of this test's own; deleted afterwards."""
     crds = must_resource("apiextensions.k8s.io", "customresourcedefinitions")
     group = f"hpa{uuid.uuid4().hex[:6]}.example.com"
-    crd = crontab_crd(group=group, plural="crontabs", kind="CronTab", short_names=())
+    crd = factories.crontab_crd(group=group, plural="crontabs", kind="CronTab", short_names=())
     await client.create(crds, crd)
     name = crd["metadata"]["name"]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from apimachinery.errors import StatusError
 from tests.integration.controller_manager.helpers import deployment
 from tests.polling import eventually
 from tests.resources import CONFIGMAPS, DEPLOYMENTS, NAMESPACES, PODS, SERVICES
+from tests.stored import absent
 
 pytestmark = [pytest.mark.etcd]
 
@@ -29,13 +29,6 @@ async def test_namespace_deletion_empties_then_removes_it(client, namespace, man
     ns = await client.get(NAMESPACES, namespace)
     assert ns["status"]["phase"] == "Terminating"
 
-    async def gone():
-        try:
-            await client.get(NAMESPACES, namespace)
-        except StatusError as err:
-            return err.code == 404
-        return False
-
-    await eventually(gone, timeout=30, what="namespace gone")
+    await eventually(lambda: absent(client, NAMESPACES, namespace), timeout=30, what="namespace gone")
     for res in (PODS, DEPLOYMENTS, CONFIGMAPS, SERVICES):
         assert (await client.list(res, namespace))["items"] == []

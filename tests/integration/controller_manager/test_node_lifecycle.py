@@ -15,6 +15,7 @@ from tests import factories
 from tests.integration.controller_manager.helpers import is_ready, now, pod_ready_status
 from tests.polling import eventually
 from tests.resources import EVENTS, LEASES, NODES, PODS
+from tests.stored import get_or_none
 
 pytestmark = [pytest.mark.etcd, pytest.mark.slow]
 
@@ -172,8 +173,5 @@ async def _tainted(client, name):
 
 
 async def _evicted(client, ns, name):
-    try:
-        p = await client.get(PODS, name, ns)
-    except StatusError as err:
-        return err.code == 404
-    return bool(p["metadata"].get("deletionTimestamp"))
+    p = await get_or_none(client, PODS, name, ns)
+    return p is None or bool(p["metadata"].get("deletionTimestamp"))

@@ -12,8 +12,10 @@ import pytest
 from apimachinery import storage
 from apimachinery.errors import StatusError
 from apimachinery.resources import must_resource
+from tests import factories
 from tests.polling import eventually
 from tests.resources import EVENTS, NODES, PODS
+from tests.stored import absent
 
 pytestmark = [pytest.mark.etcd]
 
@@ -23,26 +25,14 @@ CLASSES = must_resource("storage.k8s.io", "storageclasses")
 
 
 def claim(name: str, size: str = "1Gi", modes=("ReadWriteOnce",), cls: str | None = None, **spec):
-    body = {"accessModes": list(modes), "resources": {"requests": {"storage": size}}, **spec}
-    if cls is not None:
-        body["storageClassName"] = cls
-    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name}, "spec": body}
+    return factories.claim(name, cls, size, modes, **spec)
 
 
 def host_pv(name: str, size: str = "2Gi", policy: str = "Retain", cls: str = "", **spec):
-    return {
-        "apiVersion": "v1",
-        "kind": "PersistentVolume",
-        "metadata": {"name": name},
-        "spec": {
-            "capacity": {"storage": size},
-            "accessModes": ["ReadWriteOnce"],
-            "persistentVolumeReclaimPolicy": policy,
-            "storageClassName": cls,
-            "hostPath": {"path": f"/tmp/{name}"},
-            **spec,
-        },
-    }
+    source = {"path": f"/tmp/{name}"}
+    return factories.persistent_volume(
+        name, size, persistentVolumeReclaimPolicy=policy, storageClassName=cls, hostPath=source, **spec
+    )
 
 
 def local_class(name: str, **extra):
@@ -113,14 +103,7 @@ async def test_static_binding_protection_and_retain(client, namespace, manager, 
     assert held["metadata"].get("deletionTimestamp")
     await client.delete(PODS, "user", namespace, grace_period_seconds=0)
 
-    async def claim_gone():
-        try:
-            await client.get(PVCS, "data", namespace)
-        except StatusError as err:
-            return err.code == 404
-        return False
-
-    await eventually(claim_gone, what="claim gone once its pod is")
+    await eventually(lambda: absent(client, PVCS, "data", namespace), what="claim gone once its pod is")
     # Retain: the volume stays, Released.
     await eventually(lambda: _is(client, PVS, pv_name, None, "Released"), what="pv Released")
     assert (await client.get(PVS, pv_name))["spec"]["claimRef"]["name"] == "data"
@@ -168,14 +151,7 @@ async def test_wait_for_first_consumer_then_local_path_provisioning(client, name
     # Delete: the claim goes, the volume object goes (no node holds its directory here).
     await client.delete(PVCS, "wait", namespace)
 
-    async def pv_gone():
-        try:
-            await client.get(PVS, pv_name)
-        except StatusError as err:
-            return err.code == 404
-        return False
-
-    await eventually(pv_gone, what="provisioned pv deleted with its claim")
+    await eventually(lambda: absent(client, PVS, pv_name), what="provisioned pv deleted with its claim")
 
 
 async def _has_reason(client, ns, name, reason):
@@ -251,27 +227,16 @@ def test_apiserver_keeps_the_default_local_path_class() -> None:
 
 async def test_statefulset_claims_per_ordinal_are_created_and_kept(client, namespace, manager):
     sts_res = must_resource("apps", "statefulsets")
-    sts = {
-        "apiVersion": "apps/v1",
-        "kind": "StatefulSet",
-        "metadata": {"name": "db"},
-        "spec": {
-            "replicas": 2,
-            "podManagementPolicy": "Parallel",
-            "serviceName": "db",
-            "selector": {"matchLabels": {"app": "sts-claims"}},
-            "template": {
-                "metadata": {"labels": {"app": "sts-claims"}},
-                "spec": {"containers": [{"name": "c", "image": "busybox:1",
-                                         "volumeMounts": [{"name": "d", "mountPath": "/d"}]}]},
-            },
-            "volumeClaimTemplates": [
-                {"metadata": {"name": "d", "labels": {"tier": "db"}},
-                 "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}},
-                          "storageClassName": "none-here"}}
-            ],
-        },
-    }  # fmt: skip
+    box = factories.container("c", "busybox:1", volumeMounts=[{"name": "d", "mountPath": "/d"}])
+    claims = [factories.claim_template("d", "none-here", "1Gi", labels={"tier": "db"})]
+    sts = factories.statefulset(
+        "db",
+        2,
+        [box],
+        labels={"app": "sts-claims"},
+        podManagementPolicy="Parallel",
+        volumeClaimTemplates=claims,
+    )
     await client.create(sts_res, sts, namespace)
 
     async def both():

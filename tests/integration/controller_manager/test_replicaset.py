@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from tests import factories
 from tests.integration.controller_manager.helpers import (
     LivePodCounter,
     is_ready,
@@ -84,12 +85,7 @@ async def test_burst_to_500_never_over_creates(client, namespace, manager):
 
 
 async def test_adopts_orphans_and_releases_non_matching(client, namespace, manager):
-    orphan = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": "orphan", "labels": {"app": "adopt"}},
-        "spec": {"containers": [{"name": "c", "image": "busybox"}]},
-    }
+    orphan = factories.pod("orphan", {"app": "adopt"}, "busybox", "c")
     await client.create(PODS, orphan, namespace)
     rs = await client.create(REPLICASETS, replicaset("adopt", 1), namespace)
     uid = rs["metadata"]["uid"]

@@ -19,7 +19,7 @@ from apimachinery.kubeconfig import ClientConfig
 from apimachinery.tlsbootstrap import request_client_certificate
 from cli.discovery import DiscoveryError, discover
 from tests.harness import ApiServer, wait_until
-from tests.integration.cli.conftest import kctl_subprocess
+from tests.integration.cli.helpers import kctl_subprocess
 
 SECRETS = "/api/v1/namespaces/kube-system/secrets"
 CLUSTER_INFO = "/api/v1/namespaces/kube-public/configmaps/cluster-info"

@@ -3,15 +3,15 @@ pointing at it, a fresh kubectl cache dir per test session, and a namespace of i
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.harness import ApiServer
-from tests.integration.kubectl.kube import Api, Kubectl, purge_namespace
+from tests.integration.kubectl.kube import Api, Kubectl
 from tests.kube import write_kubeconfig
+from tests.namespaces import temporary_namespace
 
 
 @pytest.fixture(scope="session")
@@ -35,10 +35,8 @@ def kube(apiserver: ApiServer, kubectl_home: Path) -> Kubectl:
 
 @pytest.fixture
 def ns(api: Api) -> Iterator[str]:
-    name = "k-" + uuid.uuid4().hex[:8]
-    api.create("/api/v1/namespaces", {"metadata": {"name": name}})
-    yield name
-    purge_namespace(api.http, name)
+    with temporary_namespace(api.http, "k-", purge=True) as name:
+        yield name
 
 
 @pytest.fixture

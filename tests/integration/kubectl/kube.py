@@ -185,32 +185,6 @@ def running_status(ip: str = "10.244.0.7", host_ip: str = "10.0.0.5", container:
     }
 
 
-# What the tests create in their namespaces; emptied on teardown because nothing finalizes a deleted namespace
-# here (no namespace controller), and leftovers would show up in other suites' cluster-wide lists.
-NAMESPACED_COLLECTIONS = [
-    "/apis/apps/v1/namespaces/{ns}/deployments",
-    "/apis/apps/v1/namespaces/{ns}/replicasets",
-    "/api/v1/namespaces/{ns}/pods",
-    "/api/v1/namespaces/{ns}/services",
-    "/api/v1/namespaces/{ns}/configmaps",
-    "/api/v1/namespaces/{ns}/events",
-    "/api/v1/namespaces/{ns}/endpoints",
-    "/api/v1/namespaces/{ns}/secrets",
-    "/apis/coordination.k8s.io/v1/namespaces/{ns}/leases",
-]
-
-
-def purge_namespace(http: httpx.Client, namespace: str) -> None:
-    """Delete everything the tests may have created in `namespace`, then the namespace itself."""
-    for collection in NAMESPACED_COLLECTIONS:
-        http.request(
-            "DELETE",
-            collection.format(ns=namespace),
-            params={"gracePeriodSeconds": "0"},
-        )
-    http.delete(f"/api/v1/namespaces/{namespace}")
-
-
 class Api:
     """The stored objects, read and written as the admin (the tests' independent view of the server)."""
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from cli.describe_autoscaling import hpa_text
-from tests.factories import deployment
+from tests import factories
 from tests.integration.kubectl.kube import MARKS, Api, Kubectl, table
 
 pytestmark = MARKS
@@ -17,7 +17,7 @@ V2 = "/apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers"
 
 
 def test_kubectl_autoscale_and_get_hpa(kubectl: Kubectl, api: Api, ns: str) -> None:
-    api.create(f"/apis/apps/v1/namespaces/{ns}/deployments", deployment("web", replicas=1))
+    api.create(f"/apis/apps/v1/namespaces/{ns}/deployments", factories.deployment("web", replicas=1))
     assert "autoscaling/v2" in kubectl("api-versions").split()
     out = kubectl("autoscale", "deployment", "web", "--min", "1", "--max", "3", "--cpu-percent", "50")
     assert "horizontalpodautoscaler.autoscaling/web autoscaled" in out
@@ -97,16 +97,7 @@ def test_kubectl_autoscale_and_get_hpa(kubectl: Kubectl, api: Api, ns: str) -> N
 
 
 def test_v1_and_v2_are_views_of_one_object(api: Api, ns: str) -> None:
-    hpa_v1 = {
-        "apiVersion": "autoscaling/v1",
-        "kind": "HorizontalPodAutoscaler",
-        "metadata": {"name": "front"},
-        "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "front"},
-            "maxReplicas": 5,
-            "targetCPUUtilizationPercentage": 70,
-        },
-    }
+    hpa_v1 = factories.hpa("front", 5, api_version="autoscaling/v1", targetCPUUtilizationPercentage=70)
     created = api.create(V1.format(ns=ns), hpa_v1)
     assert created["apiVersion"] == "autoscaling/v1" and created["spec"]["minReplicas"] == 1
     assert created["spec"]["targetCPUUtilizationPercentage"] == 70
@@ -153,21 +144,17 @@ def test_v1_and_v2_are_views_of_one_object(api: Api, ns: str) -> None:
 
 
 def test_invalid_hpa_is_422(api: Api, ns: str) -> None:
-    bad = {
-        "apiVersion": "autoscaling/v2",
-        "kind": "HorizontalPodAutoscaler",
-        "metadata": {"name": "bad"},
-        "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "x"},
-            "minReplicas": 4,
-            "maxReplicas": 2,
-            "metrics": [
-                {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization"}}},
-                {"type": "Bogus"},
-            ],
-            "behavior": {"scaleUp": {"policies": [{"type": "Pods", "value": 0, "periodSeconds": 4000}]}},
-        },
-    }
+    bad = factories.hpa(
+        "bad",
+        2,
+        {"apiVersion": "apps/v1", "kind": "Deployment", "name": "x"},
+        minReplicas=4,
+        metrics=[
+            {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization"}}},
+            {"type": "Bogus"},
+        ],
+        behavior={"scaleUp": {"policies": [{"type": "Pods", "value": 0, "periodSeconds": 4000}]}},
+    )
     r = api.http.post(V2.format(ns=ns), json=bad)
     assert r.status_code == 422, r.text
     fields = {c["field"] for c in r.json()["details"]["causes"]}
@@ -181,15 +168,15 @@ def test_invalid_hpa_is_422(api: Api, ns: str) -> None:
 
 
 def test_scale_subresource_of_each_kind(kubectl: Kubectl, api: Api, ns: str) -> None:
-    api.create(f"/apis/apps/v1/namespaces/{ns}/deployments", deployment("d", replicas=1))
-    rs = deployment("r", replicas=1)
+    api.create(f"/apis/apps/v1/namespaces/{ns}/deployments", factories.deployment("d", replicas=1))
+    rs = factories.deployment("r", replicas=1)
     rs["kind"] = "ReplicaSet"
     api.create(f"/apis/apps/v1/namespaces/{ns}/replicasets", rs)
-    sts = deployment("s", replicas=1)
+    sts = factories.deployment("s", replicas=1)
     sts["kind"] = "StatefulSet"
     sts["spec"]["serviceName"] = "s"
     api.create(f"/apis/apps/v1/namespaces/{ns}/statefulsets", sts)
-    rc = deployment("c", replicas=1)
+    rc = factories.deployment("c", replicas=1)
     rc["apiVersion"], rc["kind"] = "v1", "ReplicationController"
     rc["spec"]["selector"] = {"app": "c"}
     api.create(f"/api/v1/namespaces/{ns}/replicationcontrollers", rc)

@@ -14,7 +14,8 @@ import pytest
 
 from tests.binaries import INSTALL_HINT, KUBECTL_131
 from tests.harness import ApiServer
-from tests.integration.kubectl.kube import MARKS, Api, Kubectl, purge_namespace
+from tests.integration.kubectl.kube import MARKS, Api, Kubectl
+from tests.namespaces import purge_namespace
 
 pytestmark = MARKS
 

@@ -76,41 +76,14 @@ def test_describe_pod_with_status_and_events(kubectl: Kubectl, api: Api, ns: str
     assert {r["OBJECT"] for r in listed} == {"pod/web"}
 
 
-def _replicaset(dep: dict, revision: int, image: str, replicas: int) -> dict:
-    name = dep["metadata"]["name"]
-    hash_ = f"h{revision}abc"
-    labels = {"app": name, "pod-template-hash": hash_}
-    template = {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "app", "image": image}]}}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "ReplicaSet",
-        "metadata": {
-            "name": f"{name}-{hash_}",
-            "labels": labels,
-            "annotations": {"deployment.kubernetes.io/revision": str(revision)},
-            "ownerReferences": [
-                {
-                    "apiVersion": "apps/v1",
-                    "kind": "Deployment",
-                    "name": name,
-                    "uid": dep["metadata"]["uid"],
-                    "controller": True,
-                    "blockOwnerDeletion": True,
-                }
-            ],
-        },
-        "spec": {"replicas": replicas, "selector": {"matchLabels": labels}, "template": template},
-    }
-
-
 def _deployment_with_history(api: Api, ns: str) -> dict:
     """A deployment at revision 2 (nginx:1.26) with its two ReplicaSets and a status as the controller writes."""
     base = f"/apis/apps/v1/namespaces/{ns}"
     obj = factories.deployment("web", replicas=3, image="nginx:1.26")
     obj["metadata"]["annotations"] = {"deployment.kubernetes.io/revision": "2"}
     dep = api.create(f"{base}/deployments", obj)
-    api.create(f"{base}/replicasets", _replicaset(dep, 1, "nginx:1.25", 0))
-    new = api.create(f"{base}/replicasets", _replicaset(dep, 2, "nginx:1.26", 3))
+    api.create(f"{base}/replicasets", factories.revision_replicaset(dep, 1, "nginx:1.25", 0))
+    new = api.create(f"{base}/replicasets", factories.revision_replicaset(dep, 2, "nginx:1.26", 3))
     api.merge_patch(
         f"{base}/replicasets/{new['metadata']['name']}/status",
         {"status": {"replicas": 3, "readyReplicas": 3, "availableReplicas": 3, "fullyLabeledReplicas": 3}},
@@ -195,7 +168,10 @@ def test_rollout_undo(kubectl: Kubectl, api: Api, ns: str) -> None:
         factories.deployment("web", replicas=1, image="nginx:1.26"),
     )
     for revision, image in ((1, "nginx:1.25"), (2, "nginx:1.26")):
-        api.create(f"/apis/apps/v1/namespaces/{ns}/replicasets", _replicaset(dep, revision, image, 1))
+        api.create(
+            f"/apis/apps/v1/namespaces/{ns}/replicasets",
+            factories.revision_replicaset(dep, revision, image, 1),
+        )
 
     # kubectl sends a JSON patch replacing /spec/template and /metadata/annotations (absent here).
     assert kubectl("rollout", "undo", "deploy/web").strip() == "deployment.apps/web rolled back"

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from tests import factories
 from tests.harness import Etcd, running_apiserver
-from tests.integration.kubectl.kube import MARKS, Api, Kubectl, purge_namespace
+from tests.integration.kubectl.kube import MARKS, Api, Kubectl
 from tests.kube import write_kubeconfig
+from tests.namespaces import purge_namespace
 from tests.polling import wait_until
 
 pytestmark = MARKS

@@ -4,12 +4,14 @@ kube-system exempt)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests import factories
 from tests.harness import ApiServer, Etcd, running_apiserver
 from tests.integration.kubectl.kube import MARKS, Kubectl
 from tests.kube import write_kubeconfig
@@ -105,18 +107,8 @@ def test_kubectl_prints_the_warnings(server: ApiServer, kube: Kubectl) -> None:
            'allowPrivilegeEscalation != false (container "x" must set securityContext.allowPrivilegeEscalation=false)' \
            in done.stderr, done.stderr  # fmt: skip
     # A Deployment's pod template is checked in warn mode (its pods meet enforce when they are created).
-    deployment = """apiVersion: apps/v1
-kind: Deployment
-metadata: {name: d}
-spec:
-  selector: {matchLabels: {app: d}}
-  template:
-    metadata: {labels: {app: d}}
-    spec:
-      hostPID: true
-      containers: [{name: c, image: busybox}]
-"""
-    done = kube.in_namespace(ns).run("apply", "-f", "-", stdin=deployment)
+    deployment = factories.deployment("d", 1, "busybox", "c", labelled=False, pod_spec={"hostPID": True})
+    done = kube.in_namespace(ns).run("apply", "-f", "-", stdin=json.dumps(deployment))
     assert done.returncode == 0, done.stderr
     assert (
         'Warning: would violate PodSecurity "restricted:latest": host namespaces (hostPID=true)'

@@ -34,6 +34,7 @@ from tests.binaries import INSTALL_HINT, KCTL, KUBECTL_131
 from tests.harness import ApiServer, free_port
 from tests.integration.kubectl.kube import MARKS, Kubectl
 from tests.polling import wait_until
+from tests.sockets import exchange
 
 pytestmark = MARKS
 BODY = b"through-the-tunnel\n"
@@ -152,13 +153,7 @@ def test_python_client_portforward_through_the_apiserver(
         pf = portforward(
             core.connect_get_namespaced_pod_portforward, "web", running_pod, ports=str(target_server)
         )
-        sock = pf.socket(target_server)
-        sock.settimeout(10)
-        sock.sendall(b"GET / HTTP/1.0\r\n\r\n")
-        reply = b""
-        while chunk := sock.recv(65536):
-            reply += chunk
-        sock.close()
+        reply = exchange(pf.socket(target_server), b"GET / HTTP/1.0\r\n\r\n", 10)
         # The client's proxy thread ends once the local socket is closed, leaving its websocket's socket open
         # (websocket-client's close() skips a socket it no longer counts as connected): close it here.
         wait_until(lambda: not any(t.name.startswith("Kubernetes port forward proxy") for t in threading.enumerate()),

@@ -10,7 +10,8 @@ from pathlib import Path
 import yaml
 
 from tests import factories
-from tests.integration.kubectl.kube import MARKS, Api, Kubectl, purge_namespace
+from tests.integration.kubectl.kube import MARKS, Api, Kubectl
+from tests.namespaces import purge_namespace
 
 pytestmark = MARKS
 

@@ -31,32 +31,10 @@ MERGE = {"Content-Type": "application/merge-patch+json"}
 
 def peering_crd(kind: str, plural: str, scope: str) -> Obj:
     """kopf's peering CRDs, as its documentation declares them (kopf.dev/v1, status free-form)."""
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{plural}.kopf.dev"},
-        "spec": {
-            "scope": scope,
-            "group": "kopf.dev",
-            "names": {"kind": kind, "plural": plural, "singular": plural.removesuffix("s")},
-            "versions": [
-                {
-                    "name": "v1",
-                    "served": True,
-                    "storage": True,
-                    "schema": {
-                        "openAPIV3Schema": {
-                            "type": "object",
-                            "x-kubernetes-preserve-unknown-fields": True,
-                            "properties": {
-                                "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
-                            },
-                        }
-                    },
-                }
-            ],
-        },
-    }
+    free_form = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    return factories.crd(
+        "kopf.dev", kind, plural, {**free_form, "properties": {"status": free_form}}, scope=scope
+    )
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ official Python client as the admin (its `core`, `apps` and `events` APIs; `api_
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -12,8 +11,8 @@ import pytest
 from kubernetes import client
 
 from tests.harness import ApiServer, Etcd, running_apiserver
-from tests.integration.kubectl.kube import purge_namespace
 from tests.integration.pyclient.helpers import WATCH_CACHE_SIZE
+from tests.namespaces import temporary_namespace
 
 
 @pytest.fixture(scope="module")
@@ -31,11 +30,8 @@ def http(apiserver: ApiServer) -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def ns(http: httpx.Client) -> Iterator[str]:
-    name = "py-" + uuid.uuid4().hex[:8]
-    r = http.post("/api/v1/namespaces", json={"metadata": {"name": name}})
-    assert r.status_code == 201, r.text
-    yield name
-    purge_namespace(http, name)
+    with temporary_namespace(http, "py-", purge=True) as name:
+        yield name
 
 
 @pytest.fixture

@@ -26,6 +26,18 @@ def _deployment(name: str, ns: str) -> dict[str, Any]:
     return factories.deployment(name, 3, "nginx:1.15.4", "nginx", [80], namespace=ns)
 
 
+def _already_exists(api_client: client.ApiClient, obj: dict[str, Any]) -> str:
+    """`str()` of the FailToCreateError the client raises when `obj` is created a second time."""
+    with pytest.raises(utils.FailToCreateError) as caught:
+        utils.create_from_dict(api_client, obj)
+    return str(caught.value)
+
+
+_CONFLICT = (
+    'Error from server (Conflict): {"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",'
+)
+
+
 def test_fail_to_create_error_carries_kube_apiservers_bytes(api_client: client.ApiClient, ns: str) -> None:
     service = {
         "apiVersion": "v1",
@@ -34,19 +46,13 @@ def test_fail_to_create_error_carries_kube_apiservers_bytes(api_client: client.A
         "spec": {"ports": [{"port": 99}]},
     }
     utils.create_from_dict(api_client, service)
-    with pytest.raises(utils.FailToCreateError) as caught:
-        utils.create_from_dict(api_client, service)
-    assert str(caught.value) == (
-        'Error from server (Conflict): {"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",'
+    assert _already_exists(api_client, service) == _CONFLICT + (
         '"message":"services \\"mock-2\\" already exists","reason":"AlreadyExists","details":{"name":"mock-2",'
         '"kind":"services"},"code":409}\n'
     )
     dep = _deployment("triple-nginx", ns)
     utils.create_from_dict(api_client, dep)
-    with pytest.raises(utils.FailToCreateError) as caught:
-        utils.create_from_dict(api_client, dep)
-    assert str(caught.value) == (
-        'Error from server (Conflict): {"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",'
+    assert _already_exists(api_client, dep) == _CONFLICT + (
         '"message":"deployments.apps \\"triple-nginx\\" already exists","reason":"AlreadyExists",'
         '"details":{"name":"triple-nginx","group":"apps","kind":"deployments"},"code":409}\n'
     )
@@ -72,10 +78,7 @@ def test_apiservice_create_conflict_and_read(api_client: client.ApiClient) -> No
             "wardle.k8s.io",
             "v1alpha1",
         )
-        with pytest.raises(utils.FailToCreateError) as caught:
-            utils.create_from_dict(api_client, api_service)
-        assert str(caught.value) == (
-            'Error from server (Conflict): {"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",'
+        assert _already_exists(api_client, api_service) == _CONFLICT + (
             '"message":"apiservices.apiregistration.k8s.io \\"v1alpha1.wardle.k8s.io\\" already exists",'
             '"reason":"AlreadyExists","details":{"name":"v1alpha1.wardle.k8s.io","group":"apiregistration.k8s.io",'
             '"kind":"apiservices"},"code":409}\n'

@@ -8,19 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.components import hollow_groups
-from tests.harness import (
-    ApiServer,
-    own_apiserver,
-)
-from tests.integration.scheduler.helpers import Api, Component, start_scheduler
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[ApiServer]:
-    """etcd + apiserver of this module's own: other modules' nodes cannot change where pods land."""
-    with own_apiserver() as server:
-        yield server
+from tests.components import Component, hollow_groups, start_scheduler
+from tests.harness import ApiServer
+from tests.integration.scheduler.helpers import Api
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +24,7 @@ def api(cluster: ApiServer) -> Iterator[Api]:
 def scheduler(cluster: ApiServer) -> Iterator[Component]:
     comp = start_scheduler(cluster)
     yield comp
-    comp.stop()
+    comp.cleanup()
 
 
 @pytest.fixture

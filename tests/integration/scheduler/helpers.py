@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 import uuid
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 from tests import factories
-from tests.harness import (
-    SCHEDULER,
-    ApiServer,
-    admin_tls,
-    free_port,
-    start_component,
-    stop_process,
-)
+from tests.harness import admin_tls
 from tests.polling import wait_until
 
 
@@ -66,35 +57,6 @@ class Api:
 
     def nodes(self) -> list[dict[str, Any]]:
         return (self.get("/api/v1/nodes") or {}).get("items") or []
-
-
-class Component:
-    def __init__(self, proc: subprocess.Popen[bytes], log: Path, port: int | None = None) -> None:
-        self.proc, self.log, self.port = proc, log, port
-
-    def logs(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def stop(self) -> None:
-        stop_process(self.proc)
-        self.log.unlink(missing_ok=True)
-
-
-def start_scheduler(server: ApiServer, *extra: str) -> Component:
-    """A scheduler as system:kube-scheduler (its bootstrap role is all it may do)."""
-    port = free_port()
-    args = ["scheduler", *server.component_args(*SCHEDULER), "--port", str(port), *extra]
-    proc, log = start_component(args, "scheduler")
-    comp = Component(proc, log, port)
-    wait_until(
-        lambda: (
-            proc.poll() is None
-            and httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
-        ),
-        15,
-        what="scheduler /healthz",
-    )
-    return comp
 
 
 def make_pod(name: str, cpu: str | None = "100m", **spec: Any) -> dict[str, Any]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import signal
 import time
 
 import httpx
 import pytest
 
-from tests.integration.scheduler.helpers import Api, Component, make_pod, start_scheduler
+from tests.components import Component, start_scheduler
+from tests.integration.scheduler.helpers import Api, make_pod
 from tests.polling import wait_until
 
 pytestmark = [pytest.mark.etcd, pytest.mark.slow]
@@ -45,8 +45,7 @@ def test_standby_takes_over_when_leader_is_killed(api: Api, hollow, ns: str, clu
         assert leader_gauge(first) == 1 and leader_gauge(second) == 0
         assert holder(api) == "sched-a"
 
-        first.proc.send_signal(signal.SIGKILL)  # no chance to release the lease
-        first.proc.wait(5)
+        first.kill()  # SIGKILL: no chance to release the lease
         killed = time.monotonic()
         for i in range(3):
             api.create_pod(ns, make_pod(f"after-{i}"))
@@ -56,6 +55,6 @@ def test_standby_takes_over_when_leader_is_killed(api: Api, hollow, ns: str, clu
         assert holder(api) == "sched-b"
         assert leader_gauge(second) == 1
     finally:
-        first.stop()
+        first.cleanup()
         if second is not None:
-            second.stop()
+            second.cleanup()

@@ -9,7 +9,8 @@ from collections import Counter
 import httpx
 import pytest
 
-from tests.integration.scheduler.helpers import Api, Component, make_pod
+from tests.components import Component
+from tests.integration.scheduler.helpers import Api, make_pod
 from tests.polling import wait_until
 
 pytestmark = [pytest.mark.etcd, pytest.mark.slow]

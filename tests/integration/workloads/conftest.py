@@ -13,20 +13,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.components import Component, hollow_groups, managers
-from tests.harness import (
-    SCHEDULER,
-    ApiServer,
-    free_port,
-    own_apiserver,
-)
+from tests.components import Component, checked, hollow_groups, managers, start_scheduler
+from tests.harness import ApiServer
 from tests.integration.workloads.helpers import MANAGER_ARGS, start_manager
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[ApiServer]:
-    with own_apiserver() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")
@@ -37,20 +26,14 @@ def apiserver(cluster: ApiServer) -> ApiServer:
 
 @pytest.fixture(scope="module")
 def scheduler(cluster: ApiServer) -> Iterator[Component]:
-    port = free_port()
-    s = Component(["scheduler", *cluster.component_args(*SCHEDULER), "--port", str(port)], "scheduler", port)
-    s.wait_healthy()
-    yield s
-    s.assert_never_forbidden()
-    s.cleanup()
+    with checked(start_scheduler(cluster)) as s:
+        yield s
 
 
 @pytest.fixture(scope="module")
 def manager(cluster: ApiServer) -> Iterator[Component]:
-    m = start_manager(cluster)
-    yield m
-    m.assert_never_forbidden()
-    m.cleanup()
+    with checked(start_manager(cluster)) as m:
+        yield m
 
 
 @pytest.fixture

@@ -7,19 +7,19 @@ import contextlib
 from typing import Any
 
 from apimachinery.client import Client
-from apimachinery.errors import StatusError
-from apimachinery.resources import ResourceInfo
 from tests import components, factories
 from tests.components import Component
 from tests.harness import ApiServer
 from tests.integration.controller_manager.helpers import now
 from tests.resources import EVENTS, PODS
+from tests.stored import get_or_none as get_or_none  # (re-exported for the workload tests)
 
 Obj = dict[str, Any]
 
 
 # Job pods are replaced after a failure with a backoff of 1 s (Kubernetes: 10 s), so failure tests stay short.
 MANAGER_ARGS = ["--job-pod-failure-backoff", "1s"]
+FAST_EXIT = {"terminationGracePeriodSeconds": 0}  # pods of these tests never need a grace period
 
 
 class PodWatch:
@@ -95,15 +95,6 @@ async def pods_of(client: Client, ns: str, *, label: str | None = None, live: bo
     return sorted(items, key=lambda p: p["metadata"]["name"])
 
 
-async def get_or_none(client: Client, res: ResourceInfo, name: str, ns: str | None) -> Obj | None:
-    try:
-        return await client.get(res, name, ns)  # type: ignore[no-any-return]
-    except StatusError as err:
-        if err.code == 404:
-            return None
-        raise
-
-
 async def event_reasons(client: Client, ns: str) -> list[str]:
     return [e.get("reason", "") for e in (await client.list(EVENTS, ns))["items"]]
 
@@ -113,44 +104,17 @@ def container(image: str = "busybox:1", **extra: Any) -> Obj:
 
 
 def job(name: str, restart: str = "Never", **spec: Any) -> Obj:
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {"name": name},
-        "spec": {
-            "template": {
-                "spec": {
-                    "containers": [container()],
-                    "restartPolicy": restart,
-                    "terminationGracePeriodSeconds": 0,
-                }
-            },
-            **spec,
-        },
-    }
+    return factories.job(name, [container()], restart, pod_spec=FAST_EXIT, **spec)
 
 
 def rc(name: str, replicas: int, **spec: Any) -> Obj:
     """A ReplicationController of pods labelled app=<name>: the ReplicaSet of the same name, as v1, with no
     selector (it defaults from the template's labels) unless `spec` gives one (a label map)."""
-    rs = factories.replicaset(name, replicas, pod_spec={"terminationGracePeriodSeconds": 0})
+    rs = factories.replicaset(name, replicas, pod_spec=FAST_EXIT)
     rs_spec = {k: v for k, v in rs["spec"].items() if k != "selector"}
     return {**rs, "apiVersion": "v1", "kind": "ReplicationController", "spec": {**rs_spec, **spec}}
 
 
 def workload(kind: str, name: str, image: str = "busybox:1", **spec: Any) -> Obj:
     """A DaemonSet or StatefulSet (apps/v1) selecting app=<name>."""
-    labels = {"app": name}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": kind,
-        "metadata": {"name": name},
-        "spec": {
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {"containers": [container(image)], "terminationGracePeriodSeconds": 0},
-            },
-            **spec,
-        },
-    }
+    return factories.workload(kind, name, [container(image)], pod_spec=FAST_EXIT, **spec)

@@ -10,6 +10,7 @@ from datetime import datetime
 import pytest
 
 from apimachinery.workloads import CRONJOB_SCHEDULED_TIMESTAMP
+from tests import factories
 from tests.integration.workloads.helpers import event_reasons, finish, pods_of
 from tests.polling import eventually
 from tests.resources import CRONJOBS, JOBS
@@ -18,26 +19,8 @@ pytestmark = [pytest.mark.etcd, pytest.mark.slow, pytest.mark.timeout(150)]
 
 
 def cronjob(name, schedule="* * * * *", **spec):
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "CronJob",
-        "metadata": {"name": name},
-        "spec": {
-            "schedule": schedule,
-            "jobTemplate": {
-                "metadata": {"labels": {"cron": name}},
-                "spec": {
-                    "template": {
-                        "spec": {
-                            "containers": [{"name": "c", "image": "busybox:1"}],
-                            "restartPolicy": "Never",
-                        }
-                    }
-                },
-            },
-            **spec,
-        },
-    }
+    runs = factories.job(name, [factories.container("c", "busybox:1")])["spec"]
+    return factories.cronjob(name, schedule, runs, job_labels={"cron": name}, **spec)
 
 
 async def test_every_minute_fires_within_a_minute(client, namespace, manager):

@@ -4,10 +4,12 @@ bodies), tables, `describe`, and `rollout status|history|undo` for DaemonSets an
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from tests import factories
 from tests.harness import ApiServer
 from tests.integration.kubectl.kube import KUBECTL, Kubectl
 from tests.integration.workloads.helpers import finish, pods_of
@@ -35,33 +37,14 @@ def k(kube: Kubectl, namespace: str) -> Kubectl:
     return kube.in_namespace(namespace)
 
 
-DS = """
-apiVersion: apps/v1
-kind: DaemonSet
-metadata: {name: agent}
-spec:
-  selector: {matchLabels: {app: agent}}
-  template:
-    metadata: {labels: {app: agent}}
-    spec:
-      containers: [{name: c, image: "busybox:1"}]
-      terminationGracePeriodSeconds: 0
-"""
+_BOX = [factories.container("c", "busybox:1")]
+DS = json.dumps(factories.daemonset("agent", _BOX, pod_spec={"terminationGracePeriodSeconds": 0}))
+STS = json.dumps(factories.statefulset("db", 2, _BOX, pod_spec={"terminationGracePeriodSeconds": 0}))
 
-STS = """
-apiVersion: apps/v1
-kind: StatefulSet
-metadata: {name: db}
-spec:
-  replicas: 2
-  serviceName: db
-  selector: {matchLabels: {app: db}}
-  template:
-    metadata: {labels: {app: db}}
-    spec:
-      containers: [{name: c, image: "busybox:1"}]
-      terminationGracePeriodSeconds: 0
-"""
+
+def two_revisions(ref: str) -> list[str]:
+    """The words of `kubectl rollout history` for `ref` after one update with no change cause."""
+    return [ref, "REVISION", "CHANGE-CAUSE", "1", "<none>", "2", "<none>"]
 
 
 async def test_create_job_cronjob_and_from(k, client, namespace, manager):
@@ -114,15 +97,7 @@ async def test_daemonset_rollout(k, client, namespace, manager, scheduler, hollo
     k("set", "image", "ds/agent", "c=busybox:2")
     assert 'daemon set "agent" successfully rolled out' in k("rollout", "status", "ds/agent", "--timeout=60s")
     history = k("rollout", "history", "ds/agent")
-    assert history.split() == [
-        "daemonset.apps/agent",
-        "REVISION",
-        "CHANGE-CAUSE",
-        "1",
-        "<none>",
-        "2",
-        "<none>",
-    ]
+    assert history.split() == two_revisions("daemonset.apps/agent")
     revision = k("rollout", "history", "ds/agent", "--revision=1")
     assert "busybox:1" in revision
     assert k("rollout", "undo", "ds/agent").strip() == "daemonset.apps/agent rolled back"
@@ -158,15 +133,7 @@ async def test_statefulset_rollout(k, client, namespace, manager, scheduler, hol
     )
     k("set", "image", "sts/db", "c=busybox:2")
     k("rollout", "status", "sts/db", "--timeout=60s")
-    assert k("rollout", "history", "sts/db").split() == [
-        "statefulset.apps/db",
-        "REVISION",
-        "CHANGE-CAUSE",
-        "1",
-        "<none>",
-        "2",
-        "<none>",
-    ]
+    assert k("rollout", "history", "sts/db").split() == two_revisions("statefulset.apps/db")
     assert k("rollout", "undo", "sts/db", "--to-revision=1").strip() == "statefulset.apps/db rolled back"
     k("rollout", "status", "sts/db", "--timeout=60s")
 

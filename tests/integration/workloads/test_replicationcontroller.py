@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.workloads.helpers import get_or_none, job, pods_of, rc, workload
+from tests import factories
+from tests.integration.workloads.helpers import job, pods_of, rc, workload
 from tests.polling import eventually
 from tests.resources import DAEMONSETS, JOBS, PODS, RCS, STATEFULSETS
+from tests.stored import get_or_none
 
 pytestmark = [pytest.mark.etcd, pytest.mark.timeout(90)]
 
@@ -48,12 +50,7 @@ async def test_rc_keeps_its_replicas(client, namespace, manager, scheduler, holl
     await client.patch(RCS, "frontend", {"spec": {"replicas": 1}}, namespace, subresource="scale")
     await ready_replicas(client, namespace, "frontend", 1)
     # An orphan with the labels is adopted (and, being one too many, removed).
-    orphan = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": "stray", "labels": {"app": "frontend"}},
-        "spec": {"containers": [{"name": "c", "image": "busybox:1"}]},
-    }
+    orphan = factories.pod("stray", {"app": "frontend"}, "busybox:1", "c")
     await client.create(PODS, orphan, namespace)
     await ready_replicas(client, namespace, "frontend", 1)
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.harness import Etcd, need_etcd, running_apiserver
+from tests.harness import running_apiserver, running_etcd
 from tests.integration.apiserver.hostile.helpers import (
     FLAGS,
     Hostile,
@@ -25,27 +25,21 @@ pytestmark = pytest.mark.etcd
 
 @pytest.fixture(scope="package")
 def hostile() -> Iterator[Hostile]:
-    need_etcd()
-    etcd = Etcd()
-    etcd.start()
-    try:
-        with running_apiserver(etcd.url, FLAGS) as server:
-            h = Hostile(etcd, server)
-            ns = h.namespace()
-            for path, body in (
-                (f"/api/v1/namespaces/{ns}/configmaps", {"metadata": {"name": "keep"}, "data": {"k": "v"}}),
-                (f"/api/v1/namespaces/{ns}/pods", {"metadata": {"name": "keep"},
-                                                  "spec": {"containers": [{"name": "c", "image": "busybox"}]}}),
-                (f"/api/v1/namespaces/{ns}/services", {"metadata": {"name": "keep"},
-                                                      "spec": {"ports": [{"port": 80}]}}),
-            ):  # fmt: skip
-                r = h.api.post(path, json=body)
-                assert r.status_code == 201, r.text
-                h.sentinels[f"{path}/keep"] = r.json()["metadata"]["resourceVersion"]
-            yield h
-            h.api.close()
-    finally:
-        etcd.destroy()
+    with running_etcd() as etcd, running_apiserver(etcd.url, FLAGS) as server:
+        h = Hostile(etcd, server)
+        ns = h.namespace()
+        for path, body in (
+            (f"/api/v1/namespaces/{ns}/configmaps", {"metadata": {"name": "keep"}, "data": {"k": "v"}}),
+            (f"/api/v1/namespaces/{ns}/pods", {"metadata": {"name": "keep"},
+                                              "spec": {"containers": [{"name": "c", "image": "busybox"}]}}),
+            (f"/api/v1/namespaces/{ns}/services", {"metadata": {"name": "keep"},
+                                                  "spec": {"ports": [{"port": 80}]}}),
+        ):  # fmt: skip
+            r = h.api.post(path, json=body)
+            assert r.status_code == 201, r.text
+            h.sentinels[f"{path}/keep"] = r.json()["metadata"]["resourceVersion"]
+        yield h
+        h.api.close()
 
 
 @pytest.fixture(autouse=True)

@@ -75,13 +75,7 @@ def proxied_apiserver(hostile: Hostile, monkeypatch: pytest.MonkeyPatch) -> Iter
                 for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
                     env.delenv(name, raising=False)
                 server.start(wait_ready=False)
-            wait_until(
-                lambda: (
-                    httpx.get(server.url + "/readyz", timeout=1, verify=server.ca_file).status_code == 200
-                ),
-                30,
-                what="ready",
-            )
+            wait_until(server.ready, 30, what="ready")
             yield server, proxy
         finally:
             server.stop()
