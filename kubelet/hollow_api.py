@@ -26,7 +26,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from apimachinery.pki import CertificateAuthority, private_dir, write_private, write_public
+from apimachinery.pki import (
+    CertificateAuthority,
+    private_dir,
+    server_ssl_context,
+    write_private,
+    write_public,
+)
 
 log = logging.getLogger("hollow.api")
 
@@ -62,13 +68,8 @@ def self_signed(names: list[str], address: str) -> Iterator[tuple[str, str]]:
 
 
 def ssl_context(cert_file: str, key_file: str, client_ca_file: str | None) -> ssl.SSLContext:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.load_cert_chain(cert_file, key_file)
-    if client_ca_file:
-        ctx.load_verify_locations(cafile=client_ca_file)
-        ctx.verify_mode = ssl.CERT_REQUIRED
-    return ctx
+    """With `client_ca_file`, a client certificate signed by it is required (the apiserver presents one)."""
+    return server_ssl_context(cert_file, key_file, client_ca_file, require_client_cert=True)
 
 
 def answer(method: str, target: str, node_of: NodeOf) -> tuple[int, str]:
