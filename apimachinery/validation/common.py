@@ -211,6 +211,18 @@ def required_enum(parent: Obj, key: str, path: str, allowed: list[str], errs: Er
     return value
 
 
+def required_string(parent: Obj, key: str, path: str, errs: Errs, detail: str = "") -> str | None:
+    """`parent[key]` when it is a non-empty string; otherwise a Required or Invalid cause, and None."""
+    value = parent.get(key)
+    if not value:
+        errs.append(required(path, detail))
+    elif not isinstance(value, str):
+        errs.append(invalid(path, value, "must be a string"))
+    else:
+        return value
+    return None
+
+
 def _enum(parent: Obj, key: str, path: str, allowed: list[str], errs: Errs) -> None:
     value = parent.get(key)
     if value is not None and value not in allowed:
@@ -275,12 +287,8 @@ def validate_object_meta(
         # A trailing '-' is fine in a prefix: random characters follow it.
         masked = generate_name[:-1] + "a" if generate_name.endswith("-") else generate_name
         errs.extend(invalid(f"{path}.generateName", generate_name, m) for m in name_check(masked))
-    name = meta.get("name")
-    if not name:
-        errs.append(required(f"{path}.name", "name or generateName is required"))
-    elif not isinstance(name, str):
-        errs.append(invalid(f"{path}.name", name, "must be a string"))
-    else:
+    name = required_string(meta, "name", f"{path}.name", errs, "name or generateName is required")
+    if name is not None:
         errs.extend(invalid(f"{path}.name", name, m) for m in name_check(name))
     namespace = meta.get("namespace")
     if namespaced is True:
