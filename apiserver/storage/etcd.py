@@ -28,6 +28,7 @@ from aetcd import rpc
 from aetcd.utils import prefix_range_end
 
 from apimachinery.backoff import Backoff
+from apimachinery.tasks import stop_task
 from apiserver import metrics
 from apiserver.storage import (
     cas,
@@ -377,11 +378,8 @@ class EtcdStorage(Backend):
 
     async def close(self) -> None:
         self._closed = True
-        if self._compactor is not None:
-            self._compactor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._compactor
-            self._compactor = None
+        await stop_task(self._compactor)
+        self._compactor = None
         for client in self._clients:
             with contextlib.suppress(Exception):  # closing is best effort: the channel may already be gone
                 await client.close()
