@@ -265,24 +265,42 @@ def _valid_seccomp(kind: str) -> bool:
     return kind in ("RuntimeDefault", "Localhost")
 
 
-def seccomp_profile_baseline(meta: Obj, spec: Obj) -> Refusal | None:
-    bad_values: set[str] = set()
-    is_set, kind = _seccomp_type(_dict(spec.get("securityContext")))
-    pod_bad = is_set and not _valid_seccomp(kind)
-    if pod_bad:
-        bad_values.add(kind)
-    names = []
+@dataclass
+class _SeccompUse:
+    pod_set: bool  # the pod's securityContext names a profile
+    pod_bad: bool  # ... and it is neither RuntimeDefault nor Localhost
+    explicit: list[str]  # containers that name a bad profile
+    unset: list[str]  # containers that name none
+    bad_values: set[str]
+
+
+def _seccomp_use(spec: Obj) -> _SeccompUse:
+    pod_set, kind = _seccomp_type(_dict(spec.get("securityContext")))
+    use = _SeccompUse(pod_set, pod_set and not _valid_seccomp(kind), [], [], set())
+    if use.pod_bad:
+        use.bad_values.add(kind)
     for c in containers(spec):
         is_set, kind = _seccomp_type(_sc(c))
         if is_set and not _valid_seccomp(kind):
-            names.append(_name(c))
-            bad_values.add(kind)
-    if not pod_bad and not names:
+            use.explicit.append(_name(c))
+            use.bad_values.add(kind)
+        elif not is_set:
+            use.unset.append(_name(c))
+    return use
+
+
+def _bad_seccomp(use: _SeccompUse) -> Refusal | None:
+    if not use.pod_bad and not use.explicit:
         return None
     return Refusal(
         "seccompProfile",
-        f"{_setters(pod_bad, names)} must not set securityContext.seccompProfile.type to {join_quote(sorted(bad_values))}",
+        f"{_setters(use.pod_bad, use.explicit)} must not set securityContext.seccompProfile.type to "
+        f"{join_quote(sorted(use.bad_values))}",
     )
+
+
+def seccomp_profile_baseline(meta: Obj, spec: Obj) -> Refusal | None:
+    return _bad_seccomp(_seccomp_use(spec))
 
 
 # --- restricted -----------------------------------------------------------------------------------------------
@@ -373,30 +391,14 @@ def run_as_user(meta: Obj, spec: Obj) -> Refusal | None:
 
 
 def seccomp_profile_restricted(meta: Obj, spec: Obj) -> Refusal | None:
-    bad_values: set[str] = set()
-    is_set, kind = _seccomp_type(_dict(spec.get("securityContext")))
-    pod_bad = is_set and not _valid_seccomp(kind)
-    pod_ok = is_set and not pod_bad
-    if pod_bad:
-        bad_values.add(kind)
-    explicit, implicit = [], []
-    for c in containers(spec):
-        is_set, kind = _seccomp_type(_sc(c))
-        if is_set and not _valid_seccomp(kind):
-            explicit.append(_name(c))
-            bad_values.add(kind)
-        elif not is_set and not pod_ok:
-            implicit.append(_name(c))
-    if pod_bad or explicit:
+    use = _seccomp_use(spec)
+    refusal = _bad_seccomp(use)
+    if refusal is not None:
+        return refusal
+    if use.unset and not use.pod_set:  # a container without a profile inherits the pod's, if it has one
         return Refusal(
             "seccompProfile",
-            f"{_setters(pod_bad, explicit)} must not set securityContext.seccompProfile.type to "
-            f"{join_quote(sorted(bad_values))}",
-        )
-    if implicit:
-        return Refusal(
-            "seccompProfile",
-            f'pod or {_containers_text(implicit)} must set securityContext.seccompProfile.type to "RuntimeDefault" '
+            f'pod or {_containers_text(use.unset)} must set securityContext.seccompProfile.type to "RuntimeDefault" '
             'or "Localhost"',
         )
     return None
