@@ -100,6 +100,20 @@ def alternate(first: str, second: str, rounds: int) -> Iterator[tuple[int, tuple
         yield r, (first, second) if r % 2 == 0 else (second, first)
 
 
+def bench_parser(doc: str) -> argparse.ArgumentParser:
+    """A benchmark's command line, its module docstring as the help."""
+    return argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def bench_options(doc: str, **defaults: float) -> argparse.Namespace:
+    """The command line of a benchmark whose options are all numbers: `--<option> N` for each keyword, of its
+    default's type (int or float)."""
+    parser = bench_parser(doc)
+    for option, default in defaults.items():
+        parser.add_argument("--" + option.replace("_", "-"), type=type(default), default=default)
+    return parser.parse_args()
+
+
 def benchmark_main(
     doc: str,
     name: str,
@@ -107,15 +121,12 @@ def benchmark_main(
     record: Callable[[Any, dict[str, Any], argparse.Namespace], None],
     **options: int,
 ) -> None:
-    """A benchmark's command line: `--<option> N` for each of `options` (its default), then `run(args)`, its
-    `record` into bench/results (bench/record.py) and the report of `name`."""
+    """A benchmark's command line (`bench_options`), then `run(args)`, its `record` into bench/results
+    (bench/record.py) and the report of `name`."""
     from bench.record import Recording
     from bench.report import show
 
-    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    for option, default in options.items():
-        parser.add_argument("--" + option.replace("_", "-"), type=int, default=default)
-    args = parser.parse_args()
+    args = bench_options(doc, **options)
     rec = Recording(name, vars(args))
     record(rec, run(args), args)
     show(name)

@@ -16,7 +16,6 @@ Then one query at a time (2,000 of them, every answer built anew) for the latenc
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import multiprocessing
 import random
@@ -30,7 +29,7 @@ from typing import Any
 import dns.message
 import dns.rrset
 
-from bench.common import alternate, control_plane, free_port, summarize
+from bench.common import alternate, bench_options, control_plane, free_port, summarize
 from bench.record import Recording, ratio, target
 from tests.harness import stop_process
 from tests.polling import wait_until
@@ -152,13 +151,7 @@ async def create_services(cp: Any, count: int) -> list[str]:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--services", type=int, default=1000)
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--seconds", type=float, default=5.0)
-    p.add_argument("--window", type=int, default=32)
-    p.add_argument("--sequential", type=int, default=2000)
-    args = p.parse_args()
+    args = bench_options(__doc__ or "", services=1000, rounds=3, seconds=5.0, window=32, sequential=2000)
     rec = Recording("dns", vars(args))
 
     tmp = Path(tempfile.mkdtemp(prefix="kubelite-bench-dns-"))

@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import (
     ControlPlane,
     alternate,
+    bench_options,
     control_plane,
     kubelet,
     percentile,
@@ -256,12 +257,7 @@ def record(rec: Recording, samples: dict[str, list[list[float]]], args: argparse
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--pods", type=int, default=30)
-    parser.add_argument("--rounds", type=int, default=4)
-    args = parser.parse_args()
+    args = bench_options(__doc__ or "", pods=30, rounds=4)
     rec = Recording("pod_startup", vars(args))
     ensure_images()
     tmp = Path(tempfile.mkdtemp(prefix="kubelite-bench-"))
