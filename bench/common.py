@@ -39,6 +39,7 @@ if str(REPO) not in sys.path:  # run as a script: bench/x.py
 
 from apimachinery.client import Client  # noqa: E402
 from apimachinery.kubeconfig import load as load_kubeconfig  # noqa: E402
+from bench.options import bench_options  # noqa: E402
 from tests import cluster  # noqa: E402
 from tests.harness import (  # noqa: E402
     CONTROLLER_MANAGER,
@@ -98,20 +99,6 @@ def alternate(first: str, second: str, rounds: int) -> Iterator[tuple[int, tuple
     always runs first (warm caches, a machine getting busier)."""
     for r in range(rounds):
         yield r, (first, second) if r % 2 == 0 else (second, first)
-
-
-def bench_parser(doc: str) -> argparse.ArgumentParser:
-    """A benchmark's command line, its module docstring as the help."""
-    return argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-
-
-def bench_options(doc: str, **defaults: float) -> argparse.Namespace:
-    """The command line of a benchmark whose options are all numbers: `--<option> N` for each keyword, of its
-    default's type (int or float)."""
-    parser = bench_parser(doc)
-    for option, default in defaults.items():
-        parser.add_argument("--" + option.replace("_", "-"), type=type(default), default=default)
-    return parser.parse_args()
 
 
 def benchmark_main(

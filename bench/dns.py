@@ -29,7 +29,8 @@ from typing import Any
 import dns.message
 import dns.rrset
 
-from bench.common import alternate, bench_options, control_plane, free_port, summarize
+from bench.common import alternate, control_plane, free_port, summarize
+from bench.options import bench_options
 from bench.record import Recording, ratio, target
 from tests.harness import stop_process
 from tests.polling import wait_until
@@ -151,7 +152,7 @@ async def create_services(cp: Any, count: int) -> list[str]:
 
 
 def main() -> None:
-    args = bench_options(__doc__ or "", services=1000, rounds=3, seconds=5.0, window=32, sequential=2000)
+    args = bench_options(__doc__, services=1000, rounds=3, seconds=5.0, window=32, sequential=2000)
     rec = Recording("dns", vars(args))
 
     tmp = Path(tempfile.mkdtemp(prefix="kubelite-bench-dns-"))

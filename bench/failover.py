@@ -28,7 +28,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.common import bench_parser, summarize  # noqa: E402
+from bench.common import summarize  # noqa: E402
+from bench.options import bench_parser  # noqa: E402
 from bench.record import Recording  # noqa: E402
 from bench.report import show  # noqa: E402
 from tests.e2e.cluster.cluster import LocalCluster  # noqa: E402

@@ -32,15 +32,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import (
-    ControlPlane,
-    alternate,
-    bench_options,
-    control_plane,
-    kubelet,
-    summarize,
-    token_controllers,
-)
+from bench.common import ControlPlane, alternate, control_plane, kubelet, summarize, token_controllers
+from bench.options import bench_options
 from bench.record import Recording, target
 from kubelet.runtime.docker import DockerRuntime
 from kubelet.stats.collector import StatsCollector
@@ -114,7 +107,7 @@ async def in_process_cost(node: str, rounds: int) -> tuple[float, int]:
 
 
 def main() -> None:
-    args = bench_options(__doc__ or "", pods=30, rounds=2, window=45.0)
+    args = bench_options(__doc__, pods=30, rounds=2, window=45.0)
     rec = Recording("kubelet_stats", vars(args))
     ensure_images()
     tmp = Path(tempfile.mkdtemp(prefix="kubelite-bench-stats-"))

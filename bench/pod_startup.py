@@ -41,13 +41,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import (
     ControlPlane,
     alternate,
-    bench_options,
     control_plane,
     kubelet,
     percentile,
     summarize,
     token_controllers,
 )
+from bench.options import bench_options
 from bench.record import Recording, ratio, target
 from kubelet.network import host
 from kubelet.network.cni import CniInvoker, bridge_name, find_bin_dir, node_conflist
@@ -257,7 +257,7 @@ def record(rec: Recording, samples: dict[str, list[list[float]]], args: argparse
 
 
 def main() -> None:
-    args = bench_options(__doc__ or "", pods=30, rounds=4)
+    args = bench_options(__doc__, pods=30, rounds=4)
     rec = Recording("pod_startup", vars(args))
     ensure_images()
     tmp = Path(tempfile.mkdtemp(prefix="kubelite-bench-"))

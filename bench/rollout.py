@@ -33,7 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from apimachinery.client import Client
 from apimachinery.resources import must_resource
-from bench.common import ControlPlane, bench_parser, control_plane, summarize
+from bench.common import ControlPlane, control_plane, summarize
+from bench.options import bench_parser
 from bench.record import Recording, target
 from tests import factories
 from tests.harness import free_port, stop_process

@@ -33,7 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from apimachinery.client import Client
 from apimachinery.errors import StatusError
 from apimachinery.resources import ResourceInfo, by_resource
-from bench.common import alternate, bench_parser, control_plane, percentile, summarize
+from bench.common import alternate, control_plane, percentile, summarize
+from bench.options import bench_parser
 from bench.record import Recording, ratio, target
 from tests.harness import free_port, stop_process
 

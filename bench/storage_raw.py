@@ -34,7 +34,8 @@ sys.path.insert(0, str(REPO))
 from apiserver.storage.etcd import EtcdStorage, parse_endpoints  # noqa: E402
 from apiserver.storage.interface import Storage  # noqa: E402
 from apiserver.storage.sqlite import SqliteStorage  # noqa: E402
-from bench.common import bench_parser, etcd_server, summarize  # noqa: E402
+from bench.common import etcd_server, summarize  # noqa: E402
+from bench.options import bench_parser  # noqa: E402
 
 # About the size of a small pod as stored.
 PAYLOAD: dict[str, Any] = {

@@ -33,15 +33,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import (
-    ControlPlane,
-    alternate,
-    bench_options,
-    control_plane,
-    kubelet,
-    summarize,
-    token_controllers,
-)
+from bench.common import ControlPlane, alternate, control_plane, kubelet, summarize, token_controllers
+from bench.options import bench_options
 from bench.record import RESULTS, Recording, ratio, target
 from tests.binaries import KUBECTL
 from tests.cluster import guard_route_restored, running_nodes
@@ -199,7 +192,7 @@ def record(rec: Recording, samples: dict[str, list[float]], args: argparse.Names
 
 
 def main() -> None:
-    args = bench_options(__doc__ or "", mb=50, rounds=3)
+    args = bench_options(__doc__, mb=50, rounds=3)
     if KUBECTL is None:
         sys.exit("kubectl is missing: scripts/install puts it into .venv/bin")
     rec = Recording("streaming", vars(args))
