@@ -64,6 +64,11 @@ def _containers_text(names: list[str]) -> str:
     return f"{plural('container', 'containers', len(names))} {join_quote(names)}"
 
 
+def _containers_refusal(reason: str, names: list[str], must: str) -> Refusal | None:
+    """None when `names` is empty, else a refusal that names the containers: `containers "a", "b" <must>`."""
+    return Refusal(reason, f"{_containers_text(names)} {must}") if names else None
+
+
 def _setters(pod_bad: bool, names: list[str]) -> str:
     setters = (["pod"] if pod_bad else []) + ([_containers_text(names)] if names else [])
     return " and ".join(setters)
@@ -122,20 +127,17 @@ def host_ports(meta: Obj, spec: Obj) -> Refusal | None:
         if used:
             names.append(_name(c))
             ports.update(used)
-    if not names:
-        return None
-    return Refusal(
+    return _containers_refusal(
         "hostPort",
-        f"{_containers_text(names)} {plural('uses', 'use', len(names))} "
+        names,
+        f"{plural('uses', 'use', len(names))} "
         f"{plural('hostPort', 'hostPorts', len(ports))} {', '.join(sorted(ports))}",
     )
 
 
 def privileged(meta: Obj, spec: Obj) -> Refusal | None:
     names = [_name(c) for c in containers(spec) if _sc(c).get("privileged") is True]
-    if not names:
-        return None
-    return Refusal("privileged", f"{_containers_text(names)} must not set securityContext.privileged=true")
+    return _containers_refusal("privileged", names, "must not set securityContext.privileged=true")
 
 
 def proc_mount(meta: Obj, spec: Obj) -> Refusal | None:
@@ -145,11 +147,8 @@ def proc_mount(meta: Obj, spec: Obj) -> Refusal | None:
         if mount is not None and mount != "Default":
             names.append(_name(c))
             kinds.add(str(mount))
-    if not names:
-        return None
-    return Refusal(
-        "procMount",
-        f"{_containers_text(names)} must not set securityContext.procMount to {join_quote(sorted(kinds))}",
+    return _containers_refusal(
+        "procMount", names, f"must not set securityContext.procMount to {join_quote(sorted(kinds))}"
     )
 
 
@@ -236,11 +235,10 @@ def capabilities_baseline(meta: Obj, spec: Obj) -> Refusal | None:
         if extra:
             names.append(_name(c))
             caps.update(extra)
-    if not names:
-        return None
-    return Refusal(
+    return _containers_refusal(
         "non-default capabilities",
-        f"{_containers_text(names)} must not include {join_quote(sorted(caps))} in securityContext.capabilities.add",
+        names,
+        f"must not include {join_quote(sorted(caps))} in securityContext.capabilities.add",
     )
 
 
@@ -308,11 +306,8 @@ def seccomp_profile_baseline(meta: Obj, spec: Obj) -> Refusal | None:
 
 def allow_privilege_escalation(meta: Obj, spec: Obj) -> Refusal | None:
     names = [_name(c) for c in containers(spec) if _sc(c).get("allowPrivilegeEscalation") is not False]
-    if not names:
-        return None
-    return Refusal(
-        "allowPrivilegeEscalation != false",
-        f"{_containers_text(names)} must set securityContext.allowPrivilegeEscalation=false",
+    return _containers_refusal(
+        "allowPrivilegeEscalation != false", names, "must set securityContext.allowPrivilegeEscalation=false"
     )
 
 
