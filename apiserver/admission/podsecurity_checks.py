@@ -64,6 +64,17 @@ def _containers_text(names: list[str]) -> str:
     return f"{plural('container', 'containers', len(names))} {join_quote(names)}"
 
 
+def _offenders(spec: Obj, bad: Callable[[Obj], list[str]]) -> tuple[list[str], set[str]]:
+    """The names of the containers for which `bad` finds something, and everything it found."""
+    names, found = [], set()
+    for c in containers(spec):
+        values = bad(c)
+        if values:
+            names.append(_name(c))
+            found.update(values)
+    return names, found
+
+
 def _containers_refusal(reason: str, names: list[str], must: str) -> Refusal | None:
     """None when `names` is empty, else a refusal that names the containers: `containers "a", "b" <must>`."""
     return Refusal(reason, f"{_containers_text(names)} {must}") if names else None
@@ -119,14 +130,12 @@ def host_namespaces(meta: Obj, spec: Obj) -> Refusal | None:
 
 
 def host_ports(meta: Obj, spec: Obj) -> Refusal | None:
-    names, ports = [], set()
-    for c in containers(spec):
-        used = [
-            str(p.get("hostPort")) for p in _list(c.get("ports")) if isinstance(p, dict) and p.get("hostPort")
-        ]
-        if used:
-            names.append(_name(c))
-            ports.update(used)
+    names, ports = _offenders(
+        spec,
+        lambda c: [
+            str(p["hostPort"]) for p in _list(c.get("ports")) if isinstance(p, dict) and p.get("hostPort")
+        ],
+    )
     return _containers_refusal(
         "hostPort",
         names,
@@ -141,12 +150,9 @@ def privileged(meta: Obj, spec: Obj) -> Refusal | None:
 
 
 def proc_mount(meta: Obj, spec: Obj) -> Refusal | None:
-    names, kinds = [], set()
-    for c in containers(spec):
-        mount = _sc(c).get("procMount")
-        if mount is not None and mount != "Default":
-            names.append(_name(c))
-            kinds.add(str(mount))
+    names, kinds = _offenders(
+        spec, lambda c: [str(m)] if (m := _sc(c).get("procMount")) not in (None, "Default") else []
+    )
     return _containers_refusal(
         "procMount", names, f"must not set securityContext.procMount to {join_quote(sorted(kinds))}"
     )
@@ -228,13 +234,14 @@ _DEFAULT_CAPABILITIES = {
 
 
 def capabilities_baseline(meta: Obj, spec: Obj) -> Refusal | None:
-    names, caps = [], set()
-    for c in containers(spec):
-        added = [str(a) for a in _list(_dict(_sc(c).get("capabilities")).get("add"))]
-        extra = [a for a in added if a not in _DEFAULT_CAPABILITIES]
-        if extra:
-            names.append(_name(c))
-            caps.update(extra)
+    names, caps = _offenders(
+        spec,
+        lambda c: [
+            a
+            for a in map(str, _list(_dict(_sc(c).get("capabilities")).get("add")))
+            if a not in _DEFAULT_CAPABILITIES
+        ],
+    )
     return _containers_refusal(
         "non-default capabilities",
         names,
