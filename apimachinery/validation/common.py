@@ -93,7 +93,11 @@ def _list(value: Any) -> list[Any]:
 
 
 def _map(parent: Obj, key: str, path: str, errs: Errs) -> Obj:
-    value = parent.get(key)
+    return _as_map(parent.get(key), path, errs)
+
+
+def _as_map(value: Any, path: str, errs: Errs) -> Obj:
+    """`value` as an object: {} for None, and (with an Invalid cause) for anything else that is not one."""
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -247,12 +251,7 @@ NameCheck = Callable[[str], list[str]]
 
 
 def validate_labels(labels: Any, path: str, errs: Errs) -> None:
-    if labels is None:
-        return
-    if not isinstance(labels, dict):
-        errs.append(invalid(path, labels, "must be an object"))
-        return
-    for key, value in labels.items():
+    for key, value in _as_map(labels, path, errs).items():
         errs.extend(invalid(path, key, m) for m in is_qualified_name(key))
         if not isinstance(value, str):
             errs.append(invalid(path, value, "must be a string"))
@@ -261,13 +260,8 @@ def validate_labels(labels: Any, path: str, errs: Errs) -> None:
 
 
 def validate_annotations(annotations: Any, path: str, errs: Errs) -> None:
-    if annotations is None:
-        return
-    if not isinstance(annotations, dict):
-        errs.append(invalid(path, annotations, "must be an object"))
-        return
     total = 0
-    for key, value in annotations.items():
+    for key, value in _as_map(annotations, path, errs).items():
         errs.extend(invalid(path, key, m) for m in is_qualified_name(key.lower()))
         if not isinstance(value, str):
             errs.append(invalid(path, value, "must be a string"))
