@@ -5,8 +5,6 @@
     ca.issue(cn, groups, ...)                    a (certificate PEM, key PEM) pair signed by the CA
     write_private(path, data)                    a file of mode 0600 (in a 0700 directory), written atomically
     subject(cert_der)                            (CN, O values) of a certificate, as the apiserver reads a client's
-    server_ssl_context(cert, key, client_ca)     a server's TLS 1.2+ context that asks for (or requires) a client
-                                                 certificate signed by `client_ca`
 
 Everything cryptographic is done by `cryptography`; this module only chooses the profile (key type, validity,
 extensions) that kube-apiserver and kubeadm use.
@@ -17,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
-import ssl
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -215,17 +212,3 @@ def write_private(path: Path, data: bytes) -> None:
 def write_public(path: Path, data: bytes) -> None:
     """Write a certificate (public): mode 0644, replaced atomically."""
     _write(path, data, 0o644)
-
-
-def server_ssl_context(
-    cert_file: str, key_file: str, client_ca_file: str | None, *, require_client_cert: bool = False
-) -> ssl.SSLContext:
-    """TLS 1.2+ serving `cert_file`. With `client_ca_file`, a client certificate is verified against it when one is
-    sent (a bad one fails the handshake), and with `require_client_cert` one must be sent."""
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.load_cert_chain(cert_file, key_file)
-    if client_ca_file:
-        ctx.load_verify_locations(cafile=client_ca_file)
-        ctx.verify_mode = ssl.CERT_REQUIRED if require_client_cert else ssl.CERT_OPTIONAL
-    return ctx

@@ -1,8 +1,8 @@
 """HTTPS for the servers of the cluster (the apiserver, the kubelet API): TLS with optional client certificates,
 and the verified client certificate's subject handed to the application.
 
-    server_ssl_context(cert, key, client_ca)   (from apimachinery.pki) TLS 1.2+; asks for a client certificate,
-                                               verified against `client_ca` when one is sent
+    server_ssl_context(cert, key, client_ca)   TLS 1.2+; asks for a client certificate, verified against
+                                               `client_ca` when one is sent (a bad one fails the handshake)
     ClientCertProtocol                         uvicorn's httptools protocol, plus
                                                scope["extensions"]["tls"]["client_cert_subject"] = (CN, (O, ...))
     ClientCertWebSocketProtocol                the same for uvicorn's WebSocket protocol (exec, port-forward)
@@ -14,16 +14,30 @@ the TLS layer has verified; the ASGI app never sees an unverified one.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Mapping
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.wsproto_impl import WSProtocol
 
-from apimachinery.pki import server_ssl_context as server_ssl_context  # here too: where servers look for it
 from apimachinery.pki import subject
 
 Subject = tuple[str, tuple[str, ...]]
+
+
+def server_ssl_context(
+    cert_file: str, key_file: str, client_ca_file: str | None, *, require_client_cert: bool = False
+) -> ssl.SSLContext:
+    """With `require_client_cert`, a client certificate signed by `client_ca` must be sent (the hollow nodes'
+    kubelet API, which only the apiserver calls)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(cert_file, key_file)
+    if client_ca_file:
+        ctx.load_verify_locations(cafile=client_ca_file)
+        ctx.verify_mode = ssl.CERT_REQUIRED if require_client_cert else ssl.CERT_OPTIONAL
+    return ctx
 
 
 class ClientCertProtocol(HttpToolsProtocol):

@@ -29,11 +29,11 @@ from typing import Any
 from apimachinery.pki import (
     CertificateAuthority,
     private_dir,
-    server_ssl_context,
     write_private,
     write_public,
 )
 from apimachinery.plainhttp import TEXT, Answer, connection_handler
+from apimachinery.tlsserve import server_ssl_context
 
 log = logging.getLogger("hollow.api")
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from apimachinery.validation import parse_quantity_exact as parse_quantity  # exact: millicores, bytes
+from apimachinery.validation.quantity import (
+    parse_quantity_exact as parse_quantity,  # exact: millicores, bytes
+)
 
 CPU = "cpu"
 MEMORY = "memory"

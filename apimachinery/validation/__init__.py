@@ -62,7 +62,7 @@ from apimachinery.validation.pods import (
     TAINT_EFFECTS,
     validate_pod_spec,
 )
-from apimachinery.validation.quantity import QUANTITY_FORMAT, parse_quantity, parse_quantity_exact
+from apimachinery.validation.quantity import QUANTITY_FORMAT, parse_quantity
 from apimachinery.validation.services import SERVICE_TYPES
 from apimachinery.validation.syntax import (
     is_cidr,
@@ -112,7 +112,6 @@ __all__ = [
     "parse_cidr",
     "parse_ip",
     "parse_quantity",
-    "parse_quantity_exact",
     "pod_cidr_outside",
     "required",
     "selector_matches",
