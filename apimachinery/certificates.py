@@ -106,6 +106,17 @@ def _node_subject_problem(request: x509.CertificateSigningRequest) -> str | None
     return None
 
 
+def _kubelet_usages_problem(usages: list[str], auth: str) -> str | None:
+    """A kubelet certificate's usages: `auth` and digital signature, optionally key encipherment, nothing else."""
+    if not {"digital signature", auth} <= set(usages) or not set(usages) <= {
+        "digital signature",
+        "key encipherment",
+        auth,
+    }:
+        return f'usages must be "{auth}" and "digital signature" (and optionally "key encipherment")'
+    return None
+
+
 def kubelet_client_problem(request: x509.CertificateSigningRequest, usages: list[str]) -> str | None:
     """Why `request` is not a kubelet client certificate request (ValidateKubeletClientCSR), or None."""
     problem = _node_subject_problem(request)
@@ -113,13 +124,7 @@ def kubelet_client_problem(request: x509.CertificateSigningRequest, usages: list
         return problem
     if _sans(request) is not None:
         return "subject alternative names are not allowed"
-    if not {"digital signature", "client auth"} <= set(usages) or not set(usages) <= {
-        "digital signature",
-        "key encipherment",
-        "client auth",
-    }:
-        return 'usages must be "client auth" and "digital signature" (and optionally "key encipherment")'
-    return None
+    return _kubelet_usages_problem(usages, "client auth")
 
 
 def kubelet_serving_problem(request: x509.CertificateSigningRequest, usages: list[str]) -> str | None:
@@ -133,13 +138,7 @@ def kubelet_serving_problem(request: x509.CertificateSigningRequest, usages: lis
         return "DNS or IP subjectAltName is required"
     if any(not isinstance(n, (x509.DNSName, x509.IPAddress)) for n in names):
         return "only DNS and IP subjectAltNames are allowed"
-    if not {"digital signature", "server auth"} <= set(usages) or not set(usages) <= {
-        "digital signature",
-        "key encipherment",
-        "server auth",
-    }:
-        return 'usages must be "server auth" and "digital signature" (and optionally "key encipherment")'
-    return None
+    return _kubelet_usages_problem(usages, "server auth")
 
 
 def client_problem(usages: list[str]) -> str | None:

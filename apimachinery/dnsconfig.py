@@ -47,7 +47,8 @@ class ResolvConf:
     options: list[str] = field(default_factory=list)  # "ndots:5", "edns0", ...
 
 
-def valid_nameserver(text: str) -> bool:
+def is_ip_address(text: str) -> bool:
+    """An IPv4 or IPv6 address: what a nameserver line, and a hosts-file entry, must name."""
     try:
         ipaddress.ip_address(text)
     except ValueError:
@@ -73,7 +74,7 @@ def parse_resolv_conf(text: str) -> ResolvConf:
         if not words:
             continue
         keyword, args = words[0], words[1:]
-        if keyword == "nameserver" and args and valid_nameserver(args[0]):
+        if keyword == "nameserver" and args and is_ip_address(args[0]):
             out.nameservers.append(args[0])
         elif keyword in ("search", "domain"):
             out.searches = [s.rstrip(".") for s in args if valid_search(s)]
@@ -99,7 +100,7 @@ def render(conf: ResolvConf) -> str:
     searches = [s for s in conf.searches if valid_search(s)]
     if searches:
         lines.append("search " + " ".join(searches))
-    lines += [f"nameserver {ns}" for ns in conf.nameservers if valid_nameserver(ns)]
+    lines += [f"nameserver {ns}" for ns in conf.nameservers if is_ip_address(ns)]
     options = [o for o in conf.options if valid_option(o)]
     if options:
         lines.append("options " + " ".join(options))

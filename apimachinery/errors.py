@@ -16,7 +16,7 @@ message, field), empty ones left out as `omitempty` does, `details` present only
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -136,14 +136,17 @@ def _resource_details(resource: str, group: str, name: str | None) -> dict[str, 
     return {"name": name or "", "group": group, "kind": resource}
 
 
+def _about_object(
+    code: int, reason: str, resource: str, name: str, group: str, *, before: str = "", after: str
+) -> StatusError:
+    """A StatusError about one named object, its message `<before>deployments.apps "web"<after>`."""
+    message = f"{before}{qualified(resource, group)} {go_quote(name)}{after}"
+    return StatusError(code, reason, message, details=_resource_details(resource, group, name))
+
+
 def not_found(resource: str, name: str, group: str = "") -> StatusError:
     """errors.NewNotFound."""
-    return StatusError(
-        404,
-        "NotFound",
-        f"{qualified(resource, group)} {go_quote(name)} not found",
-        details=_resource_details(resource, group, name),
-    )
+    return _about_object(404, "NotFound", resource, name, group, after=" not found")
 
 
 def path_not_found() -> StatusError:
@@ -153,23 +156,14 @@ def path_not_found() -> StatusError:
 
 def already_exists(resource: str, name: str, group: str = "") -> StatusError:
     """errors.NewAlreadyExists."""
-    return StatusError(
-        409,
-        "AlreadyExists",
-        f"{qualified(resource, group)} {go_quote(name)} already exists",
-        details=_resource_details(resource, group, name),
-    )
+    return _about_object(409, "AlreadyExists", resource, name, group, after=" already exists")
 
 
 def conflict(resource: str, name: str, group: str = "", why: str | None = None) -> StatusError:
     """errors.NewConflict; `why` defaults to the storage layer's stale-resourceVersion error."""
     why = why or "the object has been modified; please apply your changes to the latest version and try again"
-    return StatusError(
-        409,
-        "Conflict",
-        f"Operation cannot be fulfilled on {qualified(resource, group)} {go_quote(name)}: {why}",
-        details=_resource_details(resource, group, name),
-    )
+    before = "Operation cannot be fulfilled on "
+    return _about_object(409, "Conflict", resource, name, group, before=before, after=f": {why}")
 
 
 def apply_conflict(causes: list[dict[str, str]], message: str) -> StatusError:
@@ -291,11 +285,18 @@ def too_large_resource_version(minimum: int, current: int, retry_after: int = 1)
     return err
 
 
-def is_not_found(err: BaseException) -> bool:
-    return isinstance(err, StatusError) and err.code == 404
+def _code_is(code: int, doc: str) -> Callable[[BaseException], bool]:
+    """A predicate: is `err` a StatusError with this HTTP status code?"""
+
+    def predicate(err: BaseException) -> bool:
+        return isinstance(err, StatusError) and err.code == code
+
+    predicate.__doc__ = doc
+    return predicate
 
 
 def is_conflict(err: BaseException) -> bool:
+    """409 Conflict (a stale resourceVersion, an apply conflict); not AlreadyExists, which is also a 409."""
     return isinstance(err, StatusError) and err.code == 409 and err.reason == "Conflict"
 
 
@@ -303,30 +304,17 @@ def is_already_exists(err: BaseException) -> bool:
     return isinstance(err, StatusError) and err.reason == "AlreadyExists"
 
 
-def is_gone(err: BaseException) -> bool:
-    """410: a resourceVersion too old for the server's window (relist)."""
-    return isinstance(err, StatusError) and err.code == 410
-
-
-def is_forbidden(err: BaseException) -> bool:
-    return isinstance(err, StatusError) and err.code == 403
-
-
-def is_unauthorized(err: BaseException) -> bool:
-    return isinstance(err, StatusError) and err.code == 401
-
-
-def is_method_not_supported(err: BaseException) -> bool:
-    """405: the server does not offer this verb or subresource."""
-    return isinstance(err, StatusError) and err.code == 405
-
-
-def is_too_many_requests(err: BaseException) -> bool:
-    return isinstance(err, StatusError) and err.code == 429
-
-
-def is_invalid(err: BaseException) -> bool:
-    return isinstance(err, StatusError) and err.code == 422
+is_bad_request = _code_is(400, "400: a request the server could not make sense of.")
+is_unauthorized = _code_is(401, "401: no credentials, or ones the server does not accept.")
+is_forbidden = _code_is(403, "403: authenticated, but not allowed (or refused by admission).")
+is_not_found = _code_is(404, "404: no such object (or path).")
+is_method_not_supported = _code_is(405, "405: the server does not offer this verb or subresource.")
+is_gone = _code_is(410, "410: a resourceVersion too old for the server's window (relist).")
+is_invalid = _code_is(422, "422: the object failed validation.")
+is_too_many_requests = _code_is(429, "429: throttled; retry after the delay the server gave.")
+is_timeout = _code_is(
+    504, "504: a server-side timeout, or a read at a resourceVersion the server has not reached."
+)
 
 
 @contextmanager
@@ -337,12 +325,3 @@ def ignore_not_found() -> Iterator[None]:
     except StatusError as err:
         if not is_not_found(err):
             raise
-
-
-def is_bad_request(err: BaseException) -> bool:
-    return isinstance(err, StatusError) and err.code == 400
-
-
-def is_timeout(err: BaseException) -> bool:
-    """504: a server-side timeout, or a read at a resourceVersion the server has not reached yet."""
-    return isinstance(err, StatusError) and err.code == 504

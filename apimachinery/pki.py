@@ -73,18 +73,9 @@ class CertificateAuthority:
     @classmethod
     def create(cls, common_name: str = "kubelite-ca") -> CertificateAuthority:
         key = new_key()
-        now = dt.datetime.now(dt.UTC)
         name = _name(common_name)
         cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - BACKDATE)
-            .not_valid_after(now + dt.timedelta(days=CA_DAYS))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(_usage(cert_sign=True), critical=True)
+            _builder(name, name, key.public_key(), CA_DAYS, ca=True)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
             .sign(key, hashes.SHA256())
         )
@@ -129,20 +120,11 @@ class CertificateAuthority:
         """A new key and a certificate for it: (certificate PEM, key PEM). `server` adds serverAuth and the SANs;
         `client` adds clientAuth (CN is the user name, each group an O)."""
         key = new_key()
-        now = dt.datetime.now(dt.UTC)
         usages = ([ExtendedKeyUsageOID.SERVER_AUTH] if server else []) + (
             [ExtendedKeyUsageOID.CLIENT_AUTH] if client else []
         )
         builder = (
-            x509.CertificateBuilder()
-            .subject_name(_name(common_name, groups))
-            .issuer_name(self.cert.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - BACKDATE)
-            .not_valid_after(now + dt.timedelta(days=days))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(_usage(cert_sign=False), critical=True)
+            _builder(_name(common_name, groups), self.cert.subject, key.public_key(), days, ca=False)
             .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()), critical=False
@@ -164,6 +146,25 @@ class CertificateAuthority:
         write_private(directory / f"{stem}.key", key)
         write_public(directory / f"{stem}.crt", cert)
         return directory / f"{stem}.crt", directory / f"{stem}.key"
+
+
+def _builder(
+    subject: x509.Name, issuer: x509.Name, public_key: ec.EllipticCurvePublicKey, days: int, *, ca: bool
+) -> x509.CertificateBuilder:
+    """What every certificate here has: names, key, a random serial, validity (backdated for clock skew), and
+    the basic constraints and key usage of a CA (`ca`) or of a leaf."""
+    now = dt.datetime.now(dt.UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - BACKDATE)
+        .not_valid_after(now + dt.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(_usage(cert_sign=ca), critical=True)
+    )
 
 
 def _usage(*, cert_sign: bool) -> x509.KeyUsage:

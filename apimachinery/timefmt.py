@@ -11,6 +11,11 @@ def format_time(t: datetime, micro: bool = False) -> str:
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ" if micro else "%Y-%m-%dT%H:%M:%SZ")
 
 
+def format_epoch(epoch: float, micro: bool = False) -> str:
+    """A Unix time as `format_time` writes it."""
+    return format_time(datetime.fromtimestamp(epoch, UTC), micro)
+
+
 def now_rfc3339(micro: bool = False) -> str:
     """The current UTC time as Kubernetes writes a `Time` ("...:33Z") or, with `micro`, a `MicroTime`."""
     return format_time(datetime.now(UTC), micro)

@@ -19,6 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
+from apimachinery.backoff import Backoff
 from apimachinery.certificates import (
     APPROVED,
     DENIED,
@@ -105,7 +106,7 @@ async def _request(
 async def wait_for_certificate(client: Client, name: str, timeout: float) -> bytes:
     """Poll the CSR until it is issued (its certificate PEM), denied or failed (BootstrapError), or `timeout`."""
     deadline = time.monotonic() + timeout
-    delay = 0.1
+    backoff = Backoff(initial=0.1, cap=1.0)
     while True:
         csr = await client.get(CSRS, name)
         certificate = (csr.get("status") or {}).get("certificate")
@@ -119,5 +120,4 @@ async def wait_for_certificate(client: Client, name: str, timeout: float) -> byt
             raise BootstrapError(
                 f"the certificate signing request {name} was {approved} within {timeout:.0f}s"
             )
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 1.0)
+        await asyncio.sleep(backoff.next())

@@ -24,13 +24,17 @@ from uvicorn.protocols.websockets.wsproto_impl import WSProtocol
 Subject = tuple[str, tuple[str, ...]]
 
 
-def server_ssl_context(cert_file: str, key_file: str, client_ca_file: str | None) -> ssl.SSLContext:
+def server_ssl_context(
+    cert_file: str, key_file: str, client_ca_file: str | None, *, require_client_cert: bool = False
+) -> ssl.SSLContext:
+    """With `require_client_cert`, a client certificate signed by `client_ca` must be sent (the hollow nodes'
+    kubelet API, which only the apiserver calls)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(cert_file, key_file)
     if client_ca_file:
         ctx.load_verify_locations(cafile=client_ca_file)
-        ctx.verify_mode = ssl.CERT_OPTIONAL
+        ctx.verify_mode = ssl.CERT_REQUIRED if require_client_cert else ssl.CERT_OPTIONAL
     return ctx
 
 

@@ -277,7 +277,10 @@ class ServiceAllocator:
 
     async def release_difference(self, holder: Obj, other: Obj) -> None:
         """Free what `holder` holds and `other` does not."""
-        for name, value in self.holdings(holder) - self.holdings(other):
+        await self._free(self.holdings(holder) - self.holdings(other))
+
+    async def _free(self, holdings: set[tuple[str, int]]) -> None:
+        for name, value in holdings:
             pool = self._pool(name)
             if pool is not None:
                 await pool.free(value)
@@ -328,19 +331,5 @@ class ServiceAllocator:
             raise
 
     async def release(self, svc: Obj) -> None:
-        spec = svc.get("spec") or {}
-        ip = spec.get("clusterIP")
-        if ip and ip != "None":
-            try:
-                value = int(ipaddress.ip_address(ip))
-                if self.cluster_ips.contains(value):
-                    await self.cluster_ips.free(value)
-            except ValueError:
-                pass  # never allocated by us
-        for port in spec.get("ports") or []:
-            if port.get("nodePort"):
-                await self.node_ports.free(int(port["nodePort"]))
-        if self.lb_ips is not None:
-            for ing in ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []:
-                if ing.get("ip"):
-                    await self.lb_ips.free(int(ipaddress.ip_address(ing["ip"])))
+        """Free everything a deleted service held."""
+        await self._free(self.holdings(svc))

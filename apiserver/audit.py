@@ -20,12 +20,12 @@ import os
 import sys
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 import yaml
 
+from apimachinery.timefmt import format_epoch
 from apimachinery.user import UserInfo
 from apiserver.auth.requestinfo import RequestInfo
 
@@ -188,11 +188,6 @@ def load_policy(path: str | Path) -> Policy:
     return parse_policy(doc)
 
 
-def timestamp(epoch: float) -> str:
-    """RFC 3339 with microseconds, as audit events carry (metav1.MicroTime)."""
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 @dataclass
 class Event:
     """What one request's audit events say; `to_json(stage, now)` is the audit.k8s.io/v1 Event."""
@@ -251,8 +246,8 @@ class Event:
             and self.level == "RequestResponse"
         ):
             out["responseObject"] = self.response_object
-        out["requestReceivedTimestamp"] = timestamp(self.received)
-        out["stageTimestamp"] = timestamp(now)
+        out["requestReceivedTimestamp"] = format_epoch(self.received, micro=True)
+        out["stageTimestamp"] = format_epoch(now, micro=True)
         if self.annotations:
             out["annotations"] = self.annotations
         return out

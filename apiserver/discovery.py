@@ -77,11 +77,8 @@ def resource_list(table: ResourceTable, group: str, version: str) -> Obj | None:
             "namespaced": r.namespaced,
             "kind": r.kind,
             "verbs": list(r.verbs),
+            **_aliases(r),
         }
-        if r.short_names:
-            entry["shortNames"] = list(r.short_names)
-        if r.categories:
-            entry["categories"] = list(r.categories)
         items.append(entry)
         for sub in r.subresources:
             sg, sv, kind, verbs = _sub(r, sub)
@@ -101,6 +98,16 @@ def resource_list(table: ResourceTable, group: str, version: str) -> Obj | None:
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": items}
 
 
+def _aliases(r: ResourceInfo) -> Obj:
+    """The optional shortNames and categories of a resource's discovery entry."""
+    aliases: Obj = {}
+    if r.short_names:
+        aliases["shortNames"] = list(r.short_names)
+    if r.categories:
+        aliases["categories"] = list(r.categories)
+    return aliases
+
+
 def _aggregated_group(table: ResourceTable, group: str) -> Obj:
     versions = []
     for v in table.versions(group):
@@ -112,11 +119,8 @@ def _aggregated_group(table: ResourceTable, group: str) -> Obj:
                 "scope": "Namespaced" if r.namespaced else "Cluster",
                 "singularResource": r.singular,
                 "verbs": list(r.verbs),
+                **_aliases(r),
             }
-            if r.short_names:
-                entry["shortNames"] = list(r.short_names)
-            if r.categories:
-                entry["categories"] = list(r.categories)
             subs = []
             for sub in r.subresources:
                 sg, sv, kind, verbs = _sub(r, sub)

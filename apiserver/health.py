@@ -20,7 +20,6 @@ or read-only data directory turns /readyz red although every read still works.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -29,6 +28,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 
+from apimachinery.tasks import stop_task
 from apiserver.storage.interface import Storage, StorageError
 
 log = logging.getLogger("apiserver.health")
@@ -91,11 +91,8 @@ class WriteProbe:
             self._task = asyncio.create_task(self.run(), name="storage-write-probe")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     async def check(self) -> str | None:
         if self.last_success == 0.0 and self.error is None:

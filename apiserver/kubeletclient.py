@@ -10,6 +10,7 @@ answer for another. Without a CA the certificate is not checked (as kube-apiserv
 from __future__ import annotations
 
 import ssl
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import httpx
@@ -39,3 +40,14 @@ def client(options: Options, *, read_timeout: float | None = None) -> httpx.Asyn
 def request_extensions(node_name: str) -> dict[str, str]:
     """Send (and verify) the node's name rather than its address as the server name."""
     return {"sni_hostname": node_name}
+
+
+async def relay(client: httpx.AsyncClient, upstream: httpx.Response) -> AsyncIterator[bytes]:
+    """A streamed kubelet answer, chunk by chunk as it comes; then (or when the caller goes away) the response and
+    its client are closed."""
+    try:
+        async for chunk in upstream.aiter_raw():
+            yield chunk
+    finally:
+        await upstream.aclose()
+        await client.aclose()

@@ -16,7 +16,6 @@ a 503 Status, as kube-apiserver's "error trying to reach service".
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -94,13 +93,7 @@ async def handle(server: APIServer, request: Request, name: str, path: str) -> R
         await client.aclose()
         raise errors.StatusError(503, "ServiceUnavailable", f"error trying to reach service: {exc}") from None
 
-    async def body() -> AsyncIterator[bytes]:
-        try:
-            async for chunk in upstream.aiter_raw():
-                yield chunk
-        finally:
-            await upstream.aclose()
-            await client.aclose()
-
     relayed = {k: v for k, v in upstream.headers.items() if k in ("content-type", "content-encoding")}
-    return StreamingResponse(body(), status_code=upstream.status_code, headers=relayed)
+    return StreamingResponse(
+        kubeletclient.relay(client, upstream), status_code=upstream.status_code, headers=relayed
+    )

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from apimachinery import schemas
@@ -132,8 +133,9 @@ def reachable(roots: list[str], lookup: dict[str, Schema]) -> dict[str, Schema]:
     return dict(sorted(seen.items()))
 
 
-def build_document(resources: list[ResourceInfo]) -> Schema:
-    """The OpenAPI v3 document of the resources of one group version."""
+def paths_and_definitions(resources: Iterable[ResourceInfo]) -> tuple[dict[str, Schema], dict[str, Schema]]:
+    """The v3 paths of `resources` (sorted) and every definition they reach: the custom resources' own, then the
+    built-in ones."""
     paths: dict[str, Schema] = {}
     own: dict[str, Schema] = {}
     for info in resources:
@@ -147,13 +149,17 @@ def build_document(resources: list[ResourceInfo]) -> Schema:
         paths.update(openapi_paths.resource_paths(info, kind_name, list_name, custom=custom))
     body = json.dumps(paths)
     roots = sorted({ref.split('"')[0] for ref in body.split(_V3_PREFIX)[1:]})
+    return dict(sorted(paths.items())), reachable(roots, own)
+
+
+def build_document(resources: list[ResourceInfo]) -> Schema:
+    """The OpenAPI v3 document of the resources of one group version."""
+    paths, definitions = paths_and_definitions(resources)
     return {
         "openapi": "3.0.0",
         "info": {"title": TITLE, "version": schemas.KUBERNETES_VERSION},
-        "paths": dict(sorted(paths.items())),
-        "components": {
-            "schemas": {name: v3_schema(schema) for name, schema in reachable(roots, own).items()}
-        },
+        "paths": paths,
+        "components": {"schemas": {name: v3_schema(schema) for name, schema in definitions.items()}},
     }
 
 

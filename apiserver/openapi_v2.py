@@ -26,9 +26,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from apimachinery import errors, schemas
-from apiserver import openapi_paths, openapi_v2_proto
+from apiserver import openapi_v2_proto
 from apiserver.crd.info import CustomResourceInfo
-from apiserver.openapi import TITLE, builtin_names, custom_definitions, reachable
+from apiserver.openapi import TITLE, paths_and_definitions
 from apiserver.resourcetable import ResourceTable
 
 Schema = dict[str, Any]
@@ -107,25 +107,13 @@ def swagger_paths(v3_paths: dict[str, Schema]) -> dict[str, Schema]:
 
 def build_document(table: ResourceTable) -> Schema:
     """The Swagger 2.0 document of every resource the table serves."""
-    v3_paths: dict[str, Schema] = {}
-    own: dict[str, Schema] = {}
-    for group, version in table.groups():
-        for info in table.in_group_version(group, version):
-            list_name: str | None
-            custom = isinstance(info, CustomResourceInfo)
-            if isinstance(info, CustomResourceInfo):
-                kind_name, list_name, definitions = custom_definitions(info)
-                own.update(definitions)
-            else:
-                kind_name, list_name = builtin_names(info)
-            v3_paths.update(openapi_paths.resource_paths(info, kind_name, list_name, custom=custom))
-    body = json.dumps(v3_paths)
-    roots = sorted({ref.split('"')[0] for ref in body.split(_V3_PREFIX)[1:]})
+    resources = [info for group, version in table.groups() for info in table.in_group_version(group, version)]
+    v3_paths, definitions = paths_and_definitions(resources)
     return {
         "swagger": "2.0",
         "info": {"title": TITLE, "version": schemas.KUBERNETES_VERSION},
-        "paths": swagger_paths(dict(sorted(v3_paths.items()))),
-        "definitions": {name: swagger_schema(s) for name, s in reachable(roots, own).items()},
+        "paths": swagger_paths(v3_paths),
+        "definitions": {name: swagger_schema(s) for name, s in definitions.items()},
         "securityDefinitions": {
             "BearerToken": {
                 "type": "apiKey",

@@ -1,8 +1,8 @@
 """The protobuf form of `/openapi/v2` (`application/com.github.proto-openapi.spec.v2[@.]v1.0+protobuf`).
 
 client-go's `DiscoveryClient.OpenAPISchema()` (helm's client-side validation) asks for this form only: a gnostic
-`openapi.v2.Document` message. The messages come from gnostic's published `OpenAPIv2.proto` (Apache-2.0, kept
-beside this module in `openapiv2/`), compiled once per process with grpcio-tools' protoc into descriptors, from
+`openapi.v2.Document` message. The messages come from gnostic's published `OpenAPIv2.proto` (Apache-2.0, vendored
+verbatim in `third_party/gnostic/`), compiled once per process with grpcio-tools' protoc into descriptors, from
 which protobuf's message factory builds the classes: nothing here encodes a field by hand.
 
 `document_message` maps the JSON document onto the messages the way gnostic's own reader does
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 # refuses an `@` in a Content-Type (kubectl explain --output=plaintext-openapiv2 fails on it).
 MEDIA_TYPE = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
 ASKED_MEDIA_TYPE = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
-PROTO_FILE = Path(__file__).parent / "openapiv2" / "OpenAPIv2.proto"
+PROTO_FILE = Path(__file__).parent / "third_party" / "gnostic" / "OpenAPIv2.proto"
 PACKAGE = "openapi.v2"
 
 

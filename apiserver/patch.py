@@ -20,6 +20,7 @@ from typing import Any
 
 from apimachinery import serialization
 from apimachinery.errors import StatusError, bad_request, too_large, unsupported_media_type
+from apimachinery.serialization import json_equal
 from apiserver import decoding
 from apiserver.strategic import strategic_merge
 
@@ -189,7 +190,7 @@ def _apply_operation(doc: Any, op: dict[str, Any]) -> Any:
         return _add(doc, _pointer(path), copy.deepcopy(value))
     if kind == "test":
         actual = _get(doc, _pointer(path))
-        if not _json_equal(actual, _member(op, "value")):
+        if not json_equal(actual, _member(op, "value")):
             raise _PatchFailed(f"test failed: the value is {json.dumps(actual)}")
         return doc
     raise _PatchFailed(f"unexpected kind of operation: {kind!r}")
@@ -266,16 +267,3 @@ def _remove(doc: Any, tokens: list[str]) -> tuple[Any, Any]:
     if last not in parent:
         raise _PatchFailed(f"missing key {last!r}")
     return doc, parent.pop(last)
-
-
-def _json_equal(a: Any, b: Any) -> bool:
-    """Equality of JSON values: numbers by value, but booleans are not numbers."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool) and a == b
-    if isinstance(a, int | float) and isinstance(b, int | float):
-        return a == b
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_json_equal(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_json_equal(x, y) for x, y in zip(a, b, strict=True))
-    return type(a) is type(b) and a == b

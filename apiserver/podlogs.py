@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -128,12 +127,4 @@ async def pod_log(server: APIServer, request: Request, store: Store, namespace: 
             text or f"the kubelet answered {upstream.status_code}",
         )
 
-    async def body() -> AsyncIterator[bytes]:
-        try:
-            async for chunk in upstream.aiter_raw():
-                yield chunk
-        finally:
-            await upstream.aclose()
-            await client.aclose()
-
-    return StreamingResponse(body(), media_type="text/plain")
+    return StreamingResponse(kubeletclient.relay(client, upstream), media_type="text/plain")

@@ -56,25 +56,6 @@ class Store(StoreWrites):
         # The admission chain (apiserver/plugins.py), set by the APIServer; it sees every client's write.
         self.admission: admission.Chain = admission.EMPTY
 
-    def _attributes(
-        self,
-        operation: str,
-        user: UserInfo | None,
-        namespace: str | None,
-        name: str,
-        obj: Obj | None,
-        old: Obj | None,
-        *,
-        subresource: str | None = None,
-        dry_run: bool = False,
-    ) -> admission.Attributes | None:
-        """Admission attributes for a client's write, or None for the server's own writes (no user, or the
-        subresource "*") and when no plugin wants to see this one."""
-        sub = subresource or ""
-        if user is None or sub == "*" or not self.admission.handles(operation, self.info, sub, user):
-            return None
-        return admission.Attributes(operation, self.info, sub, namespace or "", name, obj, old, user, dry_run)
-
     # ---- keys and selectors -------------------------------------------------------------------------------------
 
     def key(self, namespace: str | None, name: str) -> str:

@@ -5,7 +5,7 @@ deletion with preconditions, grace periods and finalizers."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from apimachinery import errors
@@ -25,7 +25,7 @@ from apiserver.watchcache import WatchCache
 
 
 class StoreWrites:
-    """Update and delete for `registry.Store`, which provides the keys, admission attributes and validation."""
+    """Update and delete for `registry.Store`, which provides the keys, validation and create."""
 
     info: ResourceInfo
     storage: Storage
@@ -41,29 +41,27 @@ class StoreWrites:
 
         def _validate(self, obj: Obj, old: Obj | None) -> None: ...
 
-        def _attributes(
-            self,
-            operation: str,
-            user: UserInfo | None,
-            namespace: str | None,
-            name: str,
-            obj: Obj | None,
-            old: Obj | None,
-            *,
-            subresource: str | None = None,
-            dry_run: bool = False,
-        ) -> Attributes | None: ...
+        # registry.Store.create, which an update that finds nothing may call instead
+        create: Callable[..., Awaitable[Obj]]
 
-        async def create(
-            self,
-            namespace: str | None,
-            obj: Obj,
-            *,
-            dry_run: bool = False,
-            manager: str | None = None,
-            subresource: str = "",
-            user: UserInfo | None = None,
-        ) -> Obj: ...
+    def _attributes(
+        self,
+        operation: str,
+        user: UserInfo | None,
+        namespace: str | None,
+        name: str,
+        obj: Obj | None,
+        old: Obj | None,
+        *,
+        subresource: str | None = None,
+        dry_run: bool = False,
+    ) -> Attributes | None:
+        """Admission attributes for a client's write, or None for the server's own writes (no user, or the
+        subresource "*") and when no plugin wants to see this one."""
+        sub = subresource or ""
+        if user is None or sub == "*" or not self.admission.handles(operation, self.info, sub, user):
+            return None
+        return Attributes(operation, self.info, sub, namespace or "", name, obj, old, user, dry_run)
 
     async def update(
         self,

@@ -16,9 +16,8 @@ from starlette.responses import Response
 from apimachinery import errors, serialization
 from apimachinery.errors import StatusError
 from apiserver import fieldcheck, metrics, printers, subresources, warning, watchlist, watchstream, writeopts
-from apiserver.crd.store import check_patch_type
 from apiserver.fieldmanager import Conflicts
-from apiserver.patch import APPLY, apply_patch, parse_apply, patch_type
+from apiserver.patch import APPLY, apply_patch, parse_apply
 from apiserver.registry import Store
 from apiserver.registry_types import Abort, DeleteOptions, ListOptions
 from apiserver.request import (
@@ -303,25 +302,22 @@ class ResourceAPI:
     async def patch(self, request: Request, store: Store, t: Target) -> Response:
         info = store.info
         assert t.name
-        ptype = patch_type(request.headers.get("content-type"))
-        check_patch_type(info, ptype)
-        manager = writeopts.field_manager(request, "PatchOptions", required=ptype == APPLY)
-        force = writeopts.force(request, apply=ptype == APPLY)
-        how = fieldcheck.directive(request.query_params.get("fieldValidation"), "PatchOptions")
-        body = await read_body(request, self.server.options)
+        patch = await writeopts.read_patch(request, info, self.server.options)
         dry_run = self.dry_run(request)
-        if ptype == APPLY:
-            return await self.server_side_apply(request, store, t, body, manager, force=force)
+        if patch.type == APPLY:
+            return await self.server_side_apply(
+                request, store, t, patch.body, patch.manager, force=patch.force
+            )
         schema = self.server.schema_of(info)
 
         def transform(current: Obj) -> Obj:
-            patched = apply_patch(ptype, current, body, kind=info.kind)
+            patched = apply_patch(patch.type, current, patch.body, kind=info.kind)
             check_kind(patched, info.kind, info.api_version)
-            fieldcheck.enforce(patched, schema, how)
+            fieldcheck.enforce(patched, schema, patch.validation)
             return patched
 
         updated, _ = await store.update(
-            t.namespace, t.name, transform, dry_run=dry_run, manager=manager, user=user_of(request)
+            t.namespace, t.name, transform, dry_run=dry_run, manager=patch.manager, user=user_of(request)
         )
         return self.object_response(request, store, updated)
 

@@ -22,6 +22,7 @@ from apiserver.storage.interface import (
     TryUpdate,
     WatchEvent,
 )
+from apiserver.storage.wrapper import StorageWrapper
 
 log = logging.getLogger("apiserver.storage")
 
@@ -51,11 +52,11 @@ class RateLimitedLog:
         return True
 
 
-class ObservedStorage:
+class ObservedStorage(StorageWrapper):
     """Delegates every call to `inner`; storage failures are logged, writes' outcomes go to `on_write`."""
 
     def __init__(self, inner: Storage, on_write: Callable[[str | None], None] | None = None) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.on_write = on_write
         self.failures = RateLimitedLog(log)
 
@@ -140,12 +141,3 @@ class ObservedStorage:
         except StorageError as exc:
             self._failed("revision", "", exc)
             raise
-
-    async def compact(self, revision: int) -> None:
-        await self.inner.compact(revision)
-
-    async def healthy(self) -> bool:
-        return await self.inner.healthy()
-
-    async def close(self) -> None:
-        await self.inner.close()

@@ -12,7 +12,6 @@ from apimachinery.validation import check_int, invalid, is_qualified_name, requi
 from apimachinery.validation.nodes import validate_binding
 from apiserver import fieldcheck, podlogs, writeopts
 from apiserver.crd.info import CustomResourceInfo, ScalePaths
-from apiserver.crd.store import check_patch_type
 from apiserver.objectmeta import now
 from apiserver.patch import APPLY, apply_patch, patch_type
 from apiserver.registry import Store
@@ -71,18 +70,16 @@ async def status(api: ResourceAPI, request: Request, store: Store, t: Target) ->
         def transform(current: Obj) -> Obj:
             return obj
     else:
-        ptype = patch_type(request.headers.get("content-type"))
-        check_patch_type(info, ptype)
-        manager = writeopts.field_manager(request, "PatchOptions", required=ptype == APPLY)
-        force = writeopts.force(request, apply=ptype == APPLY)
-        how = fieldcheck.directive(request.query_params.get("fieldValidation"), "PatchOptions")
-        body = await read_body(request, api.server.options)
-        if ptype == APPLY:
-            return await api.server_side_apply(request, store, t, body, manager, force=force, subresource=sub)
+        patch = await writeopts.read_patch(request, info, api.server.options)
+        manager = patch.manager
+        if patch.type == APPLY:
+            return await api.server_side_apply(
+                request, store, t, patch.body, manager, force=patch.force, subresource=sub
+            )
 
         def transform(current: Obj) -> Obj:
-            patched = apply_patch(ptype, current, body, kind=info.kind)
-            fieldcheck.enforce(patched, schema, how)
+            patched = apply_patch(patch.type, current, patch.body, kind=info.kind)
+            fieldcheck.enforce(patched, schema, patch.validation)
             return patched
 
     updated, _ = await store.update(

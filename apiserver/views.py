@@ -42,19 +42,8 @@ class ConvertingStore(Store):
         items, revision, token, remaining = await super().list(namespace, opts)
         return [self.to_view(o) for o in items], revision, token, remaining
 
-    def watch(
-        self,
-        namespace: str | None,
-        opts: ListOptions,
-        *,
-        timeout: float | None,
-        bookmarks: bool,
-        initial_events: bool | None = None,
-    ) -> WatchEvents:
-        events = super().watch(
-            namespace, opts, timeout=timeout, bookmarks=bookmarks, initial_events=initial_events
-        )
-        return self._converted(events)
+    def watch(self, namespace: str | None, opts: ListOptions, **options: Any) -> WatchEvents:
+        return self._converted(super().watch(namespace, opts, **options))
 
     async def _converted(self, events: WatchEvents) -> WatchEvents:
         try:

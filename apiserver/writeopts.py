@@ -10,10 +10,16 @@ PatchOptions of meta.k8s.io).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from starlette.requests import Request
 
 from apimachinery import errors
-from apiserver.request import flag
+from apimachinery.resources import ResourceInfo
+from apiserver import fieldcheck
+from apiserver.crd.store import check_patch_type
+from apiserver.patch import APPLY, patch_type
+from apiserver.request import BodyLimits, flag, read_body
 
 MAX_LENGTH = 128
 GROUP = "meta.k8s.io"
@@ -89,3 +95,25 @@ def force(request: Request, *, apply: bool) -> bool:
             ],
         )
     return flag(raw)
+
+
+@dataclass(frozen=True)
+class Patch:
+    """What a PATCH request asks for: the patch type, the field manager, `force` (apply only), the field
+    validation directive and the patch itself."""
+
+    type: str
+    manager: str
+    force: bool
+    validation: str
+    body: bytes
+
+
+async def read_patch(request: Request, info: ResourceInfo, limits: BodyLimits) -> Patch:
+    """A PATCH request's options and body, each checked (415, 422, 413) before anything is read from storage."""
+    ptype = patch_type(request.headers.get("content-type"))
+    check_patch_type(info, ptype)
+    manager = field_manager(request, "PatchOptions", required=ptype == APPLY)
+    apply_force = force(request, apply=ptype == APPLY)
+    validation = fieldcheck.directive(request.query_params.get("fieldValidation"), "PatchOptions")
+    return Patch(ptype, manager, apply_force, validation, await read_body(request, limits))

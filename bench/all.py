@@ -11,12 +11,12 @@ Commit the code first: a result file records the commit it ran on and whether th
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 import time
 
 from bench import report
+from bench.options import bench_parser
 from bench.record import REPO
 
 HOST_LOCK = "/tmp/kubelite-host.lock"
@@ -38,9 +38,7 @@ BENCHMARKS = [
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = bench_parser(__doc__)
     parser.add_argument("--only", default="", help="comma-separated benchmark names (default: all)")
     parser.add_argument("--no-lock", action="store_true", help="the caller already holds the host lock")
     args = parser.parse_args()

@@ -39,6 +39,7 @@ if str(REPO) not in sys.path:  # run as a script: bench/x.py
 
 from apimachinery.client import Client  # noqa: E402
 from apimachinery.kubeconfig import load as load_kubeconfig  # noqa: E402
+from bench.options import bench_options  # noqa: E402
 from tests import cluster  # noqa: E402
 from tests.harness import (  # noqa: E402
     CONTROLLER_MANAGER,
@@ -107,15 +108,12 @@ def benchmark_main(
     record: Callable[[Any, dict[str, Any], argparse.Namespace], None],
     **options: int,
 ) -> None:
-    """A benchmark's command line: `--<option> N` for each of `options` (its default), then `run(args)`, its
-    `record` into bench/results (bench/record.py) and the report of `name`."""
+    """A benchmark's command line (`bench_options`), then `run(args)`, its `record` into bench/results
+    (bench/record.py) and the report of `name`."""
     from bench.record import Recording
     from bench.report import show
 
-    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    for option, default in options.items():
-        parser.add_argument("--" + option.replace("_", "-"), type=int, default=default)
-    args = parser.parse_args()
+    args = bench_options(doc, **options)
     rec = Recording(name, vars(args))
     record(rec, run(args), args)
     show(name)

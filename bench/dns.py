@@ -31,6 +31,7 @@ import dns.message
 import dns.rrset
 
 from bench.common import alternate, control_plane, free_port, summarize
+from bench.options import bench_options
 from bench.record import Recording, ratio, target
 from tests.harness import stop_process
 from tests.polling import wait_until
@@ -151,16 +152,19 @@ async def create_services(cp: Any, count: int) -> list[str]:
     return names
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--services", type=int, default=1000)
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--seconds", type=float, default=5.0)
-    p.add_argument("--window", type=int, default=32)
-    p.add_argument("--sequential", type=int, default=2000)
-    args = p.parse_args()
-    rec = Recording("dns", vars(args))
+# rates and latencies by side ("kube-dns", "uncached", "canned"), answers lost, idle latencies (kube-dns, canned)
+Measured = tuple[dict[str, list[float]], dict[str, list[float]], int, list[float], list[float]]
 
+
+def main() -> None:
+    args = bench_options(__doc__, services=1000, rounds=3, seconds=5.0, window=32, sequential=2000)
+    rec = Recording("dns", vars(args))
+    record(rec, args, measure(args))
+
+
+def measure(args: argparse.Namespace) -> Measured:
+    """kube-dns (cached and uncached answers) against the canned responder: loaded rates and latencies by side,
+    the answers lost, and the idle latencies of kube-dns and of the canned responder."""
     tmp = Path(tempfile.mkdtemp(prefix="kubelite-bench-dns-"))
     resolv = tmp / "resolv.conf"
     resolv.write_text("")  # no upstream: the benchmark asks only cluster names
@@ -204,6 +208,11 @@ def main() -> None:
             stop_process(proc)
             log.unlink(missing_ok=True)
             shutil.rmtree(tmp, ignore_errors=True)
+    return rates, lat, lost, idle, idle_canned
+
+
+def record(rec: Recording, args: argparse.Namespace, measured: Measured) -> None:
+    rates, lat, lost, idle, idle_canned = measured
 
     def med(xs: list[float]) -> float:
         return sorted(xs)[len(xs) // 2]

@@ -29,6 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.common import summarize  # noqa: E402
+from bench.options import bench_parser  # noqa: E402
 from bench.record import Recording  # noqa: E402
 from bench.report import show  # noqa: E402
 from tests.e2e.cluster.cluster import LocalCluster  # noqa: E402
@@ -77,7 +78,7 @@ def unit(key: str) -> str:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = bench_parser(__doc__)
     p.add_argument("--replicas", type=int, default=6)
     p.add_argument("--grace", type=int, default=5, help="--node-monitor-grace-period, seconds")
     p.add_argument(

@@ -16,7 +16,6 @@ Writes bench/results/kubelet_stats.json (bench/record.py).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import random
@@ -34,6 +33,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import ControlPlane, alternate, control_plane, kubelet, summarize, token_controllers
+from bench.options import bench_options
 from bench.record import Recording, target
 from kubelet.runtime.docker import DockerRuntime
 from kubelet.stats.collector import StatsCollector
@@ -107,13 +107,7 @@ async def in_process_cost(node: str, rounds: int) -> tuple[float, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--pods", type=int, default=30)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--window", type=float, default=45.0)
-    args = parser.parse_args()
+    args = bench_options(__doc__, pods=30, rounds=2, window=45.0)
     rec = Recording("kubelet_stats", vars(args))
     ensure_images()
     tmp = Path(tempfile.mkdtemp(prefix="kubelite-bench-stats-"))

@@ -47,6 +47,7 @@ from bench.common import (
     summarize,
     token_controllers,
 )
+from bench.options import bench_options
 from bench.record import Recording, ratio, target
 from kubelet.network import host
 from kubelet.network.cni import CniInvoker, bridge_name, find_bin_dir, node_conflist
@@ -256,12 +257,7 @@ def record(rec: Recording, samples: dict[str, list[list[float]]], args: argparse
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--pods", type=int, default=30)
-    parser.add_argument("--rounds", type=int, default=4)
-    args = parser.parse_args()
+    args = bench_options(__doc__, pods=30, rounds=4)
     rec = Recording("pod_startup", vars(args))
     ensure_images()
     tmp = Path(tempfile.mkdtemp(prefix="kubelite-bench-"))

@@ -16,13 +16,13 @@ checks that README.md is what the committed files give, so a figure can never dr
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.options import bench_parser
 from bench.record import REPO, RESULTS, load
 
 README = REPO / "README.md"
@@ -367,9 +367,7 @@ def show(name: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = bench_parser(__doc__)
     parser.add_argument("--check", action="store_true", help="only check; exit 1 when README.md is stale")
     args = parser.parse_args()
     text = README.read_text()

@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from apimachinery.client import Client
 from apimachinery.resources import must_resource
 from bench.common import ControlPlane, control_plane, summarize
+from bench.options import bench_parser
 from bench.record import Recording, target
 from tests import factories
 from tests.harness import free_port, stop_process
@@ -286,7 +287,7 @@ def record(rec: Recording, m: dict[str, Any], args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = bench_parser(__doc__)
     p.add_argument("--replicas", type=int, default=30)
     p.add_argument("--nodes", type=int, default=5)
     p.add_argument("--surge", default="25%")

@@ -34,6 +34,7 @@ from apimachinery.client import Client
 from apimachinery.errors import StatusError
 from apimachinery.resources import ResourceInfo, by_resource
 from bench.common import alternate, control_plane, percentile, summarize
+from bench.options import bench_parser
 from bench.record import Recording, ratio, target
 from tests.harness import free_port, stop_process
 
@@ -411,9 +412,7 @@ def record(rec: Recording, m: dict[str, Any], args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = bench_parser(__doc__)
     parser.add_argument("--pods", type=int, default=1000)
     parser.add_argument("--nodes", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=3, help="alternating create-rate / scheduling rounds")

@@ -15,7 +15,6 @@ writes bench/results/storage_raw.json (bench/record.py) and prints the table. St
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import sqlite3
@@ -36,6 +35,7 @@ from apiserver.storage.etcd import EtcdStorage, parse_endpoints  # noqa: E402
 from apiserver.storage.interface import Storage  # noqa: E402
 from apiserver.storage.sqlite import SqliteStorage  # noqa: E402
 from bench.common import etcd_server, summarize  # noqa: E402
+from bench.options import bench_parser  # noqa: E402
 
 # About the size of a small pod as stored.
 PAYLOAD: dict[str, Any] = {
@@ -143,9 +143,7 @@ async def measure(etcd_url: str, n: int, concurrency: int, rounds: int) -> dict[
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = bench_parser(__doc__)
     parser.add_argument("--n", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3)

@@ -34,6 +34,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import ControlPlane, alternate, control_plane, kubelet, summarize, token_controllers
+from bench.options import bench_options
 from bench.record import RESULTS, Recording, ratio, target
 from tests.binaries import KUBECTL
 from tests.cluster import guard_route_restored, running_nodes
@@ -191,12 +192,7 @@ def record(rec: Recording, samples: dict[str, list[float]], args: argparse.Names
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--mb", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
+    args = bench_options(__doc__, mb=50, rounds=3)
     if KUBECTL is None:
         sys.exit("kubectl is missing: scripts/install puts it into .venv/bin")
     rec = Recording("streaming", vars(args))

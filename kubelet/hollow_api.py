@@ -26,7 +26,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from apimachinery.pki import CertificateAuthority, private_dir, write_private, write_public
+from apimachinery.pki import (
+    CertificateAuthority,
+    private_dir,
+    write_private,
+    write_public,
+)
+from apimachinery.plainhttp import TEXT, Answer, connection_handler
+from apimachinery.tlsserve import server_ssl_context
 
 log = logging.getLogger("hollow.api")
 
@@ -62,13 +69,8 @@ def self_signed(names: list[str], address: str) -> Iterator[tuple[str, str]]:
 
 
 def ssl_context(cert_file: str, key_file: str, client_ca_file: str | None) -> ssl.SSLContext:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.load_cert_chain(cert_file, key_file)
-    if client_ca_file:
-        ctx.load_verify_locations(cafile=client_ca_file)
-        ctx.verify_mode = ssl.CERT_REQUIRED
-    return ctx
+    """With `client_ca_file`, a client certificate signed by it is required (the apiserver presents one)."""
+    return server_ssl_context(cert_file, key_file, client_ca_file, require_client_cert=True)
 
 
 def answer(method: str, target: str, node_of: NodeOf) -> tuple[int, str]:
@@ -87,40 +89,16 @@ def answer(method: str, target: str, node_of: NodeOf) -> tuple[int, str]:
     return 200, simulated_message(m["ns"], m["pod"], m["c"], node)
 
 
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}
-
-
 async def serve(host: str, port: int, context: ssl.SSLContext, node_of: NodeOf) -> asyncio.Server:
     """Start the server; its port is `server.sockets[0].getsockname()[1]`."""
 
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            async with asyncio.timeout(10):
-                head = await reader.readuntil(b"\r\n\r\n")
-            if len(head) > MAX_HEAD:
-                code, text, method = 400, "request too large\n", "GET"
-            else:
-                method, _, rest = head.decode("latin-1").partition(" ")
-                code, text = answer(method, rest.partition(" ")[0], node_of)
-            body = text.encode()
-            writer.write(
-                f"HTTP/1.1 {code} {_REASONS[code]}\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
-                + (body if method != "HEAD" else b"")
-            )
-            await writer.drain()
-        except (
-            TimeoutError,
-            asyncio.IncompleteReadError,
-            asyncio.LimitOverrunError,
-            ConnectionError,
-            ssl.SSLError,
-        ):
-            pass  # a client that hung up, sent garbage or failed the handshake gets nothing
-        finally:
-            writer.close()
+    async def respond(method: str, target: str, head: bytes, writer: asyncio.StreamWriter) -> Answer:
+        if len(head) > MAX_HEAD:
+            return 400, TEXT, b"request too large\n"
+        code, text = answer(method, target, node_of)
+        return code, TEXT, text.encode()
 
-    return await asyncio.start_server(handle, host, port, ssl=context, limit=MAX_HEAD)
+    return await asyncio.start_server(connection_handler(respond), host, port, ssl=context, limit=MAX_HEAD)
 
 
 def bound_port(server: Any) -> int:

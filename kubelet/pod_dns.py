@@ -12,7 +12,6 @@ Pure but for `write_pod_files`. Values from the pod reach a file here, so each i
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,8 +22,8 @@ from apimachinery.dnsconfig import (
     MAX_SEARCH_CHARS,
     MAX_SEARCH_PATHS,
     ResolvConf,
+    is_ip_address,
     render,
-    valid_nameserver,
     valid_option,
     valid_search,
 )
@@ -127,7 +126,7 @@ def pod_resolv_conf(pod: Obj, *, cluster_dns: list[str], cluster_domain: str, ho
         conf.options = _merge_options(
             conf.options, [o for o in extra.get("options") or [] if isinstance(o, dict)]
         )
-    conf.nameservers = [n for n in conf.nameservers if valid_nameserver(n)]
+    conf.nameservers = [n for n in conf.nameservers if is_ip_address(n)]
     conf.searches = [s for s in conf.searches if valid_search(s)]
     conf.options = [o for o in conf.options if valid_option(o)]
     result.conf = _fit(conf, result.warnings)
@@ -163,7 +162,7 @@ def hosts_file(pod: Obj, pod_ip: str, hostname: str, domain: str) -> str:
         "fe00::1\tip6-allnodes",
         "fe00::2\tip6-allrouters",
     ]
-    if _valid_ip(pod_ip) and _LABEL.fullmatch(hostname):
+    if is_ip_address(pod_ip) and _LABEL.fullmatch(hostname):
         fqdn = f"{hostname}.{domain}" if domain and _HOSTNAME.fullmatch(domain) else ""
         lines.append("\t".join([pod_ip, fqdn, hostname] if fqdn else [pod_ip, hostname]))
     aliases = [a for a in (pod.get("spec") or {}).get("hostAliases") or [] if isinstance(a, dict)]
@@ -171,17 +170,9 @@ def hosts_file(pod: Obj, pod_ip: str, hostname: str, domain: str) -> str:
         lines += ["", "# Entries added by HostAliases."]
         for alias in aliases:
             names = [str(h) for h in alias.get("hostnames") or [] if _HOSTNAME.fullmatch(str(h))]
-            if _valid_ip(str(alias.get("ip") or "")) and names:
+            if is_ip_address(str(alias.get("ip") or "")) and names:
                 lines.append("\t".join([str(alias["ip"]), *names]))
     return "".join(line + "\n" for line in lines)
-
-
-def _valid_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _write_if_changed(path: Path, text: str) -> bool:

@@ -31,12 +31,6 @@ from kubelet import portforward, streaming
 from kubelet.auth import AuthMiddleware, KubeletAuth
 from kubelet.metrics import KubeletMetrics
 from kubelet.runtime.docker import (
-    LABEL_CONTAINER_NAME,
-    LABEL_POD_NAME,
-    LABEL_POD_NAMESPACE,
-    LABEL_RESTART_COUNT,
-    LABEL_TYPE,
-    TYPE_CONTAINER,
     DockerRuntime,
 )
 from kubelet.stats import exposition
@@ -54,17 +48,7 @@ async def _container_logs(runtime: DockerRuntime, request: Request) -> Response:
     ns = request.path_params["namespace"]
     pod = request.path_params["pod"]
     container = request.path_params["container"]
-    entries = [
-        e
-        for e in await runtime.list_ids()
-        if (e.get("Labels") or {}).get(LABEL_POD_NAMESPACE) == ns
-        and e["Labels"].get(LABEL_POD_NAME) == pod
-        and e["Labels"].get(LABEL_CONTAINER_NAME) == container
-        and e["Labels"].get(LABEL_TYPE) == TYPE_CONTAINER
-    ]
-    entries.sort(
-        key=lambda e: (int(e["Labels"].get(LABEL_RESTART_COUNT, "0")), e.get("Created", 0)), reverse=True
-    )
+    entries = await runtime.containers_named(ns, pod, container)
     index = 1 if _flag(request, "previous") else 0
     if len(entries) <= index:
         what = "previous terminated container" if index else "container"

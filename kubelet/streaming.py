@@ -30,12 +30,6 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from apimachinery import channels
 from kubelet.metrics import KubeletMetrics
 from kubelet.runtime.docker import (
-    LABEL_CONTAINER_NAME,
-    LABEL_POD_NAME,
-    LABEL_POD_NAMESPACE,
-    LABEL_RESTART_COUNT,
-    LABEL_TYPE,
-    TYPE_CONTAINER,
     DockerRuntime,
     RuntimeFailure,
 )
@@ -54,17 +48,10 @@ def flag(ws: WebSocket, name: str) -> bool:
 
 async def find_container(runtime: DockerRuntime, namespace: str, pod: str, container: str) -> str | None:
     """The id of the pod's newest running container of that name."""
-    entries = [
-        e
-        for e in await runtime.list_ids()
-        if (e.get("Labels") or {}).get(LABEL_POD_NAMESPACE) == namespace
-        and e["Labels"].get(LABEL_POD_NAME) == pod
-        and e["Labels"].get(LABEL_CONTAINER_NAME) == container
-        and e["Labels"].get(LABEL_TYPE) == TYPE_CONTAINER
-        and e.get("State") == "running"
+    running = [
+        e for e in await runtime.containers_named(namespace, pod, container) if e.get("State") == "running"
     ]
-    entries.sort(key=lambda e: (int(e["Labels"].get(LABEL_RESTART_COUNT, "0")), e.get("Created", 0)))
-    return str(entries[-1]["Id"]) if entries else None
+    return str(running[0]["Id"]) if running else None
 
 
 async def deny(ws: WebSocket, code: int, text: str) -> None:

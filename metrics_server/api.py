@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -21,6 +20,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from apimachinery import errors, fields, labels
+from apimachinery.timefmt import format_epoch
 from apimachinery.user import UserInfo
 from metrics_server import openapi
 from metrics_server.auth import Authorizer, RequestHeader
@@ -65,17 +65,13 @@ def go_duration(seconds: float) -> str:
     return f"{minutes}m{secs}s" if minutes else f"{secs}s"
 
 
-def rfc3339(epoch: float) -> str:
-    return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _usage(u: Usage) -> Obj:
     return {"cpu": cpu_quantity(u.nanocores), "memory": memory_quantity(u.memory_bytes)}
 
 
 def _meta(obj: Obj, namespaced: bool) -> Obj:
     md = obj.get("metadata") or {}
-    out: Obj = {"name": md.get("name"), "creationTimestamp": rfc3339(time.time())}
+    out: Obj = {"name": md.get("name"), "creationTimestamp": format_epoch(time.time())}
     if namespaced:
         out["namespace"] = md.get("namespace")
     if md.get("labels"):
@@ -105,7 +101,7 @@ class MetricsAPI:
         if got is None:
             return None
         return {"kind": "NodeMetrics", "apiVersion": GROUP_VERSION, "metadata": _meta(node, False),
-                "timestamp": rfc3339(got.timestamp), "window": go_duration(got.window), "usage": _usage(got)}  # fmt: skip
+                "timestamp": format_epoch(got.timestamp), "window": go_duration(got.window), "usage": _usage(got)}  # fmt: skip
 
     def pod_metrics(self, pod: Obj) -> Obj | None:
         md = pod.get("metadata") or {}
@@ -116,7 +112,7 @@ class MetricsAPI:
         stamp, window, by_container = got
         containers = [{"name": name, "usage": _usage(u)} for name, u in by_container.items()]
         return {"kind": "PodMetrics", "apiVersion": GROUP_VERSION, "metadata": _meta(pod, True),
-                "timestamp": rfc3339(stamp), "window": go_duration(window), "containers": containers}  # fmt: skip
+                "timestamp": format_epoch(stamp), "window": go_duration(window), "containers": containers}  # fmt: skip
 
     # ---- requests ----
 

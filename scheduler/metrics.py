@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry
+
+from apimachinery.metricdefs import Metrics
 
 LATENCY_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 60)
 ATTEMPT_BUCKETS = tuple(0.001 * 2**i for i in range(15))  # ExponentialBuckets(0.001, 2, 15)
@@ -21,50 +23,41 @@ ALGORITHM_BUCKETS = (0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.
 
 class SchedulerMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
-        self.registry = registry or CollectorRegistry()
-        self.attempts = Counter(
+        m = Metrics(registry)
+        self.registry = m.registry
+        self.attempts = m.counter(
             "scheduler_schedule_attempts",
             "Scheduling attempts by result (scheduled, unschedulable, error).",
             ["result", "profile"],
-            registry=self.registry,
         )
-        self.attempt_latency = Histogram(
+        self.attempt_latency = m.histogram(
             "scheduler_scheduling_attempt_duration_seconds",
             "Scheduling attempt latency in seconds (scheduling algorithm + binding)",
             ["result", "profile"],
             buckets=ATTEMPT_BUCKETS,
-            registry=self.registry,
         )
-        self.sli_latency = Histogram(
+        self.sli_latency = m.histogram(
             "scheduler_pod_scheduling_sli_duration_seconds",
             "E2e latency for a pod being scheduled, from the time the pod enters the scheduling queue and might "
             "involve multiple scheduling attempts.",
             ["attempts"],
             buckets=SLI_BUCKETS,
-            registry=self.registry,
         )
-        self.algorithm_latency = Histogram(
+        self.algorithm_latency = m.histogram(
             "scheduler_scheduling_algorithm_duration_seconds",
             "Time to filter and score the nodes for one attempt.",
             buckets=ALGORITHM_BUCKETS,
-            registry=self.registry,
         )
-        self.binding_latency = Histogram(
+        self.binding_latency = m.histogram(
             "scheduler_binding_duration_seconds",
             "Time of the POST pods/binding request.",
             buckets=LATENCY_BUCKETS,
-            registry=self.registry,
         )
-        self.pending = Gauge(
-            "scheduler_pending_pods",
-            "Pending pods by queue (active, backoff, unschedulable).",
-            ["queue"],
-            registry=self.registry,
+        self.pending = m.gauge(
+            "scheduler_pending_pods", "Pending pods by queue (active, backoff, unschedulable).", ["queue"]
         )
-        self.leader = Gauge(
-            "scheduler_leader",
-            "1 while this scheduler holds the leader lease (or runs without election).",
-            registry=self.registry,
+        self.leader = m.gauge(
+            "scheduler_leader", "1 while this scheduler holds the leader lease (or runs without election)."
         )
 
     def watch_queue(self, lengths: Callable[[], dict[str, int]]) -> None:

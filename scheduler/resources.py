@@ -7,10 +7,11 @@ CPU is counted in millicores, every other resource (memory, pods, extended resou
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from apimachinery.validation.quantity import (
+    parse_quantity_exact as parse_quantity,  # exact: millicores, bytes
+)
 
 CPU = "cpu"
 MEMORY = "memory"
@@ -20,58 +21,6 @@ PODS = "pods"
 # full of request-less pods do not look empty (Kubernetes' DefaultMilliCPURequest / DefaultMemoryRequest).
 DEFAULT_MILLI_CPU_REQUEST = 100
 DEFAULT_MEMORY_REQUEST = 200 * 1024 * 1024
-
-_shared_parse_quantity: Callable[[str], float] | None
-try:  # the shared parser; the private fallback below (same grammar) serves only if it is missing
-    from apimachinery.validation import parse_quantity as _shared_parse_quantity
-except ImportError:  # pragma: no cover - depends on what the tree holds at the time
-    _shared_parse_quantity = None
-
-_SUFFIXES: dict[str, Decimal] = {
-    "": Decimal(1),
-    "n": Decimal("1e-9"),
-    "u": Decimal("1e-6"),
-    "m": Decimal("1e-3"),
-    "k": Decimal(10) ** 3,
-    "M": Decimal(10) ** 6,
-    "G": Decimal(10) ** 9,
-    "T": Decimal(10) ** 12,
-    "P": Decimal(10) ** 15,
-    "E": Decimal(10) ** 18,
-    "Ki": Decimal(2) ** 10,
-    "Mi": Decimal(2) ** 20,
-    "Gi": Decimal(2) ** 30,
-    "Ti": Decimal(2) ** 40,
-    "Pi": Decimal(2) ** 50,
-    "Ei": Decimal(2) ** 60,
-}
-_QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))(?:(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])|[eE]([+-]?\d+))?$")
-
-
-def _parse_quantity_fallback(text: str) -> Decimal:
-    match = _QUANTITY.match(text.strip())
-    if not match:
-        raise ValueError(f"quantities must match the regular expression '{_QUANTITY.pattern}': {text!r}")
-    number, suffix, exponent = match.groups()
-    value = Decimal(number)
-    if exponent is not None:
-        return value * (Decimal(10) ** int(exponent))
-    return value * _SUFFIXES[suffix or ""]
-
-
-def parse_quantity(value: Any) -> Decimal:
-    """A Kubernetes quantity ("100m", "1.5Gi", "2", 3) as an exact Decimal; ValueError when malformed."""
-    if isinstance(value, int | float):
-        return Decimal(str(value))
-    if _shared_parse_quantity is not None:
-        try:
-            parsed = _shared_parse_quantity(str(value))
-        except (ValueError, TypeError, InvalidOperation):
-            raise ValueError(f"invalid quantity {value!r}") from None
-        # The shared parser returns a float; its shortest repr is the exact decimal for any quantity written
-        # with a few digits ("0.1", not 0.1000000000000000055), so "100m" stays 100 millicores, never 101.
-        return Decimal(str(parsed))
-    return _parse_quantity_fallback(str(value))
 
 
 def to_units(resource: str, value: Any) -> int:

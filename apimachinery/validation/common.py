@@ -93,7 +93,11 @@ def _list(value: Any) -> list[Any]:
 
 
 def _map(parent: Obj, key: str, path: str, errs: Errs) -> Obj:
-    value = parent.get(key)
+    return _as_map(parent.get(key), path, errs)
+
+
+def _as_map(value: Any, path: str, errs: Errs) -> Obj:
+    """`value` as an object: {} for None, and (with an Invalid cause) for anything else that is not one."""
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -211,6 +215,18 @@ def required_enum(parent: Obj, key: str, path: str, allowed: list[str], errs: Er
     return value
 
 
+def required_string(parent: Obj, key: str, path: str, errs: Errs, detail: str = "") -> str | None:
+    """`parent[key]` when it is a non-empty string; otherwise a Required or Invalid cause, and None."""
+    value = parent.get(key)
+    if not value:
+        errs.append(required(path, detail))
+    elif not isinstance(value, str):
+        errs.append(invalid(path, value, "must be a string"))
+    else:
+        return value
+    return None
+
+
 def _enum(parent: Obj, key: str, path: str, allowed: list[str], errs: Errs) -> None:
     value = parent.get(key)
     if value is not None and value not in allowed:
@@ -235,12 +251,7 @@ NameCheck = Callable[[str], list[str]]
 
 
 def validate_labels(labels: Any, path: str, errs: Errs) -> None:
-    if labels is None:
-        return
-    if not isinstance(labels, dict):
-        errs.append(invalid(path, labels, "must be an object"))
-        return
-    for key, value in labels.items():
+    for key, value in _as_map(labels, path, errs).items():
         errs.extend(invalid(path, key, m) for m in is_qualified_name(key))
         if not isinstance(value, str):
             errs.append(invalid(path, value, "must be a string"))
@@ -249,13 +260,8 @@ def validate_labels(labels: Any, path: str, errs: Errs) -> None:
 
 
 def validate_annotations(annotations: Any, path: str, errs: Errs) -> None:
-    if annotations is None:
-        return
-    if not isinstance(annotations, dict):
-        errs.append(invalid(path, annotations, "must be an object"))
-        return
     total = 0
-    for key, value in annotations.items():
+    for key, value in _as_map(annotations, path, errs).items():
         errs.extend(invalid(path, key, m) for m in is_qualified_name(key.lower()))
         if not isinstance(value, str):
             errs.append(invalid(path, value, "must be a string"))
@@ -275,12 +281,8 @@ def validate_object_meta(
         # A trailing '-' is fine in a prefix: random characters follow it.
         masked = generate_name[:-1] + "a" if generate_name.endswith("-") else generate_name
         errs.extend(invalid(f"{path}.generateName", generate_name, m) for m in name_check(masked))
-    name = meta.get("name")
-    if not name:
-        errs.append(required(f"{path}.name", "name or generateName is required"))
-    elif not isinstance(name, str):
-        errs.append(invalid(f"{path}.name", name, "must be a string"))
-    else:
+    name = required_string(meta, "name", f"{path}.name", errs, "name or generateName is required")
+    if name is not None:
         errs.extend(invalid(f"{path}.name", name, m) for m in name_check(name))
     namespace = meta.get("namespace")
     if namespaced is True:

@@ -23,6 +23,7 @@ from apimachinery.validation.common import (
     invalid,
     not_supported,
     required,
+    required_string,
 )
 from apimachinery.validation.network import cidr_errors, ip_errors, parse_cidr
 from apimachinery.validation.pods import TAINT_EFFECTS, _quantity
@@ -156,10 +157,6 @@ def validate_binding(binding: Obj, errs: Errs) -> None:
     kind = target.get("kind")
     if kind and kind != "Node":
         errs.append(not_supported("target.kind", kind, ["Node", "<empty>"]))
-    name = target.get("name")
-    if not name:
-        errs.append(required("target.name", ""))
-    elif not isinstance(name, str):
-        errs.append(invalid("target.name", name, "must be a string"))
-    else:
+    name = required_string(target, "name", "target.name", errs)
+    if name is not None:
         errs.extend(invalid("target.name", name, m) for m in is_dns1123_subdomain(name))

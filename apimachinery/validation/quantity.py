@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 QUANTITY_FORMAT = "^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$"
 _MSG_QUANTITY = f"quantities must match the regular expression '{QUANTITY_FORMAT}'"
@@ -30,25 +30,32 @@ def parse_quantity(value: str | int | float) -> float:
 
     Bare numbers (as YAML gives them) are taken as they are. Raises ValueError on anything else.
     """
-    if isinstance(value, bool):
-        raise ValueError(f"invalid quantity: {value!r}")
-    if isinstance(value, int | float):
+    if isinstance(value, int | float) and not isinstance(value, bool):
         if value != value or value in (float("inf"), float("-inf")):
             raise ValueError(f"invalid quantity: {value!r}")
         return float(value)
-    if not isinstance(value, str):
+    return float(parse_quantity_exact(value))
+
+
+def parse_quantity_exact(value: str | int | float) -> Decimal:
+    """`parse_quantity` as an exact Decimal ("100m" is 0.100, never 0.1000000000000000055): the scheduler counts
+    millicores and bytes with it."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise ValueError(f"invalid quantity: {value!r}")
+    if not isinstance(value, str):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(f"invalid quantity: {value!r}")
+        return Decimal(str(value))
     match = _RE_QUANTITY.fullmatch(value)
     if not match or not _RE_NUMBER.fullmatch(match.group(1)):
         raise ValueError(f"invalid quantity: {value!r}")
     number, suffix = match.groups()
-    if suffix in _SUFFIXES:
-        scale = _SUFFIXES[suffix]
-    elif _RE_EXPONENT.fullmatch(suffix):
-        scale = Decimal(10) ** int(suffix[1:])
-    else:
+    if suffix not in _SUFFIXES and not _RE_EXPONENT.fullmatch(suffix):
         raise ValueError(f"invalid quantity: {value!r}")
     try:
-        return float(Decimal(number) * scale)
-    except (InvalidOperation, OverflowError) as exc:
+        scale = _SUFFIXES[suffix] if suffix in _SUFFIXES else Decimal(10) ** int(suffix[1:])
+        exact = Decimal(number) * scale
+        float(exact)  # a quantity must fit a float (what every other caller gets)
+    except (ArithmeticError, ValueError) as exc:
         raise ValueError(f"invalid quantity: {value!r}") from exc
+    return exact

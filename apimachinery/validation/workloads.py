@@ -25,6 +25,7 @@ from apimachinery.validation.common import (
     invalid,
     not_supported,
     required,
+    required_string,
     selector_matches,
     validate_annotations,
     validate_label_selector,
@@ -229,12 +230,8 @@ def _validate_cronjob_name(name: str) -> list[str]:
 
 def _validate_cronjob(cronjob: Obj, errs: Errs) -> None:
     spec = _map(cronjob, "spec", "spec", errs)
-    schedule = spec.get("schedule")
-    if not schedule:
-        errs.append(required("spec.schedule", ""))
-    elif not isinstance(schedule, str):
-        errs.append(invalid("spec.schedule", schedule, "must be a string"))
-    else:
+    schedule = required_string(spec, "schedule", "spec.schedule", errs)
+    if schedule is not None:
         try:
             cron.parse(schedule)
         except cron.ScheduleError as exc:

@@ -76,38 +76,42 @@ def _conditions(obj: Obj | None) -> list[tuple[Any, Any]]:
     return [(c.get("type"), c.get("status")) for c in found if isinstance(c, dict)]
 
 
-class CertificateApproval:
+class _SignerPermission:
+    """An UPDATE of a CSR's `subresource` needs `verb` on the request's signer (upstream's certificate approval and
+    signing plugins)."""
+
+    subresource: str
+    verb: str
+
     def __init__(self, authorize: Authorize) -> None:
         self.authorize = authorize
 
     def handles(self, operation: str, info: ResourceInfo, subresource: str, user: UserInfo) -> bool:
-        return _is_csr(info) and operation == "UPDATE" and subresource == "approval"
+        return _is_csr(info) and operation == "UPDATE" and subresource == self.subresource
+
+    def applies(self, a: Attributes) -> bool:
+        return True
 
     async def validate(self, a: Attributes) -> None:
-        if not self.handles(a.operation, a.info, a.subresource, a.user):
+        if not self.handles(a.operation, a.info, a.subresource, a.user) or not self.applies(a):
             return
         signer = str(_spec(a.old).get("signerName") or "")
-        if not signer_allowed(self.authorize, a.user, "approve", signer):
-            raise forbidden(a, f'user not permitted to approve requests with signerName "{signer}"')
+        if not signer_allowed(self.authorize, a.user, self.verb, signer):
+            raise forbidden(a, f'user not permitted to {self.verb} requests with signerName "{signer}"')
 
 
-class CertificateSigning:
-    def __init__(self, authorize: Authorize) -> None:
-        self.authorize = authorize
+class CertificateApproval(_SignerPermission):
+    subresource, verb = "approval", "approve"
 
-    def handles(self, operation: str, info: ResourceInfo, subresource: str, user: UserInfo) -> bool:
-        return _is_csr(info) and operation == "UPDATE" and subresource == "status"
 
-    async def validate(self, a: Attributes) -> None:
-        if not self.handles(a.operation, a.info, a.subresource, a.user):
-            return
+class CertificateSigning(_SignerPermission):
+    subresource, verb = "status", "sign"
+
+    def applies(self, a: Attributes) -> bool:
+        """Only a change of the issued certificate is signing."""
         new = ((a.obj or {}).get("status") or {}).get("certificate")
         old = ((a.old or {}).get("status") or {}).get("certificate")
-        if new == old:
-            return
-        signer = str(_spec(a.old).get("signerName") or "")
-        if not signer_allowed(self.authorize, a.user, "sign", signer):
-            raise forbidden(a, f'user not permitted to sign requests with signerName "{signer}"')
+        return bool(new != old)
 
 
 class CertificateSubjectRestriction:

@@ -64,6 +64,22 @@ def _containers_text(names: list[str]) -> str:
     return f"{plural('container', 'containers', len(names))} {join_quote(names)}"
 
 
+def _offenders(spec: Obj, bad: Callable[[Obj], list[str]]) -> tuple[list[str], set[str]]:
+    """The names of the containers for which `bad` finds something, and everything it found."""
+    names, found = [], set()
+    for c in containers(spec):
+        values = bad(c)
+        if values:
+            names.append(_name(c))
+            found.update(values)
+    return names, found
+
+
+def _containers_refusal(reason: str, names: list[str], must: str) -> Refusal | None:
+    """None when `names` is empty, else a refusal that names the containers: `containers "a", "b" <must>`."""
+    return Refusal(reason, f"{_containers_text(names)} {must}") if names else None
+
+
 def _setters(pod_bad: bool, names: list[str]) -> str:
     setters = (["pod"] if pod_bad else []) + ([_containers_text(names)] if names else [])
     return " and ".join(setters)
@@ -114,42 +130,31 @@ def host_namespaces(meta: Obj, spec: Obj) -> Refusal | None:
 
 
 def host_ports(meta: Obj, spec: Obj) -> Refusal | None:
-    names, ports = [], set()
-    for c in containers(spec):
-        used = [
-            str(p.get("hostPort")) for p in _list(c.get("ports")) if isinstance(p, dict) and p.get("hostPort")
-        ]
-        if used:
-            names.append(_name(c))
-            ports.update(used)
-    if not names:
-        return None
-    return Refusal(
+    names, ports = _offenders(
+        spec,
+        lambda c: [
+            str(p["hostPort"]) for p in _list(c.get("ports")) if isinstance(p, dict) and p.get("hostPort")
+        ],
+    )
+    return _containers_refusal(
         "hostPort",
-        f"{_containers_text(names)} {plural('uses', 'use', len(names))} "
+        names,
+        f"{plural('uses', 'use', len(names))} "
         f"{plural('hostPort', 'hostPorts', len(ports))} {', '.join(sorted(ports))}",
     )
 
 
 def privileged(meta: Obj, spec: Obj) -> Refusal | None:
     names = [_name(c) for c in containers(spec) if _sc(c).get("privileged") is True]
-    if not names:
-        return None
-    return Refusal("privileged", f"{_containers_text(names)} must not set securityContext.privileged=true")
+    return _containers_refusal("privileged", names, "must not set securityContext.privileged=true")
 
 
 def proc_mount(meta: Obj, spec: Obj) -> Refusal | None:
-    names, kinds = [], set()
-    for c in containers(spec):
-        mount = _sc(c).get("procMount")
-        if mount is not None and mount != "Default":
-            names.append(_name(c))
-            kinds.add(str(mount))
-    if not names:
-        return None
-    return Refusal(
-        "procMount",
-        f"{_containers_text(names)} must not set securityContext.procMount to {join_quote(sorted(kinds))}",
+    names, kinds = _offenders(
+        spec, lambda c: [str(m)] if (m := _sc(c).get("procMount")) not in (None, "Default") else []
+    )
+    return _containers_refusal(
+        "procMount", names, f"must not set securityContext.procMount to {join_quote(sorted(kinds))}"
     )
 
 
@@ -229,18 +234,18 @@ _DEFAULT_CAPABILITIES = {
 
 
 def capabilities_baseline(meta: Obj, spec: Obj) -> Refusal | None:
-    names, caps = [], set()
-    for c in containers(spec):
-        added = [str(a) for a in _list(_dict(_sc(c).get("capabilities")).get("add"))]
-        extra = [a for a in added if a not in _DEFAULT_CAPABILITIES]
-        if extra:
-            names.append(_name(c))
-            caps.update(extra)
-    if not names:
-        return None
-    return Refusal(
+    names, caps = _offenders(
+        spec,
+        lambda c: [
+            a
+            for a in map(str, _list(_dict(_sc(c).get("capabilities")).get("add")))
+            if a not in _DEFAULT_CAPABILITIES
+        ],
+    )
+    return _containers_refusal(
         "non-default capabilities",
-        f"{_containers_text(names)} must not include {join_quote(sorted(caps))} in securityContext.capabilities.add",
+        names,
+        f"must not include {join_quote(sorted(caps))} in securityContext.capabilities.add",
     )
 
 
@@ -265,24 +270,42 @@ def _valid_seccomp(kind: str) -> bool:
     return kind in ("RuntimeDefault", "Localhost")
 
 
-def seccomp_profile_baseline(meta: Obj, spec: Obj) -> Refusal | None:
-    bad_values: set[str] = set()
-    is_set, kind = _seccomp_type(_dict(spec.get("securityContext")))
-    pod_bad = is_set and not _valid_seccomp(kind)
-    if pod_bad:
-        bad_values.add(kind)
-    names = []
+@dataclass
+class _SeccompUse:
+    pod_set: bool  # the pod's securityContext names a profile
+    pod_bad: bool  # ... and it is neither RuntimeDefault nor Localhost
+    explicit: list[str]  # containers that name a bad profile
+    unset: list[str]  # containers that name none
+    bad_values: set[str]
+
+
+def _seccomp_use(spec: Obj) -> _SeccompUse:
+    pod_set, kind = _seccomp_type(_dict(spec.get("securityContext")))
+    use = _SeccompUse(pod_set, pod_set and not _valid_seccomp(kind), [], [], set())
+    if use.pod_bad:
+        use.bad_values.add(kind)
     for c in containers(spec):
         is_set, kind = _seccomp_type(_sc(c))
         if is_set and not _valid_seccomp(kind):
-            names.append(_name(c))
-            bad_values.add(kind)
-    if not pod_bad and not names:
+            use.explicit.append(_name(c))
+            use.bad_values.add(kind)
+        elif not is_set:
+            use.unset.append(_name(c))
+    return use
+
+
+def _bad_seccomp(use: _SeccompUse) -> Refusal | None:
+    if not use.pod_bad and not use.explicit:
         return None
     return Refusal(
         "seccompProfile",
-        f"{_setters(pod_bad, names)} must not set securityContext.seccompProfile.type to {join_quote(sorted(bad_values))}",
+        f"{_setters(use.pod_bad, use.explicit)} must not set securityContext.seccompProfile.type to "
+        f"{join_quote(sorted(use.bad_values))}",
     )
+
+
+def seccomp_profile_baseline(meta: Obj, spec: Obj) -> Refusal | None:
+    return _bad_seccomp(_seccomp_use(spec))
 
 
 # --- restricted -----------------------------------------------------------------------------------------------
@@ -290,11 +313,8 @@ def seccomp_profile_baseline(meta: Obj, spec: Obj) -> Refusal | None:
 
 def allow_privilege_escalation(meta: Obj, spec: Obj) -> Refusal | None:
     names = [_name(c) for c in containers(spec) if _sc(c).get("allowPrivilegeEscalation") is not False]
-    if not names:
-        return None
-    return Refusal(
-        "allowPrivilegeEscalation != false",
-        f"{_containers_text(names)} must set securityContext.allowPrivilegeEscalation=false",
+    return _containers_refusal(
+        "allowPrivilegeEscalation != false", names, "must set securityContext.allowPrivilegeEscalation=false"
     )
 
 
@@ -373,30 +393,14 @@ def run_as_user(meta: Obj, spec: Obj) -> Refusal | None:
 
 
 def seccomp_profile_restricted(meta: Obj, spec: Obj) -> Refusal | None:
-    bad_values: set[str] = set()
-    is_set, kind = _seccomp_type(_dict(spec.get("securityContext")))
-    pod_bad = is_set and not _valid_seccomp(kind)
-    pod_ok = is_set and not pod_bad
-    if pod_bad:
-        bad_values.add(kind)
-    explicit, implicit = [], []
-    for c in containers(spec):
-        is_set, kind = _seccomp_type(_sc(c))
-        if is_set and not _valid_seccomp(kind):
-            explicit.append(_name(c))
-            bad_values.add(kind)
-        elif not is_set and not pod_ok:
-            implicit.append(_name(c))
-    if pod_bad or explicit:
+    use = _seccomp_use(spec)
+    refusal = _bad_seccomp(use)
+    if refusal is not None:
+        return refusal
+    if use.unset and not use.pod_set:  # a container without a profile inherits the pod's, if it has one
         return Refusal(
             "seccompProfile",
-            f"{_setters(pod_bad, explicit)} must not set securityContext.seccompProfile.type to "
-            f"{join_quote(sorted(bad_values))}",
-        )
-    if implicit:
-        return Refusal(
-            "seccompProfile",
-            f'pod or {_containers_text(implicit)} must set securityContext.seccompProfile.type to "RuntimeDefault" '
+            f'pod or {_containers_text(use.unset)} must set securityContext.seccompProfile.type to "RuntimeDefault" '
             'or "Localhost"',
         )
     return None

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from apimachinery import errors
+from apimachinery.tasks import stop_task
 from apimachinery.user import MASTERS, UserInfo
 from apiserver.aggregator.proxy import identity_headers
 from apiserver.aggregator.registry import GROUP, Registry
@@ -70,10 +71,7 @@ class AvailabilityChecker:
         self._task = asyncio.create_task(self._run(), name="apiservice-availability")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stop_task(self._task)
 
     async def _run(self) -> None:
         await self.server.bootstrapped.wait()

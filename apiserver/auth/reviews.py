@@ -72,17 +72,19 @@ async def handle(api: ResourceAPI, request: Request, t: Target) -> Response:
     return api.json_ok(obj, 201)
 
 
+def _invalid(kind: str, field: str, message: str) -> errors.StatusError:
+    """The 422 of a review with one invalid field (the review itself has no name)."""
+    cause = {"reason": "FieldValueInvalid", "field": field, "message": message}
+    return errors.invalid(kind, "", [cause], "authorization.k8s.io")
+
+
 def _subject(kind: str, spec: Obj) -> UserInfo:
     user = spec.get("user") or ""
     groups = spec.get("groups") or []
     if not user and not groups:
-        raise errors.invalid(
-            kind,
-            "",
-            [{"reason": "FieldValueInvalid", "field": "spec.user",
-              "message": 'Invalid value: "": at least one of user or group must be specified'}],
-            "authorization.k8s.io",
-        )  # fmt: skip
+        raise _invalid(
+            kind, "spec.user", 'Invalid value: "": at least one of user or group must be specified'
+        )
     extra = spec.get("extra") or {}
     return UserInfo(
         str(user),
@@ -101,13 +103,8 @@ def _review_attributes(resource: str, user: UserInfo, spec: Obj, path_namespace:
         "selfsubjectaccessreviews": "SelfSubjectAccessReview",
     }[resource]
     if (res is None) == (non is None):
-        raise errors.invalid(
-            kind,
-            "",
-            [{"reason": "FieldValueInvalid", "field": "spec.resourceAttributes",
-              "message": "Invalid value: \"null\": exactly one of nonResourceAttributes or resourceAttributes must be specified"}],
-            "authorization.k8s.io",
-        )  # fmt: skip
+        message = 'Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes must be specified'
+        raise _invalid(kind, "spec.resourceAttributes", message)
     if isinstance(non, dict):
         if resource == "localsubjectaccessreviews":
             raise errors.bad_request("disallowed on this kind of request")

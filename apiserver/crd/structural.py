@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -47,14 +48,19 @@ def prune(obj: dict[str, Any], schema: Schema | None) -> None:
             del metadata[key]
 
 
+def _into_list(value: Any, schema: Schema, visit: Callable[[Any, Schema], None]) -> bool:
+    """For a list, `visit` each item with the schema's `items` and return True; False for anything else."""
+    if not isinstance(value, list):
+        return False
+    items = schema.get("items")
+    if isinstance(items, dict):
+        for item in value:
+            visit(item, items)
+    return True
+
+
 def _prune_value(value: Any, schema: Schema, *, root: bool = False) -> None:
-    if isinstance(value, list):
-        items = schema.get("items")
-        if isinstance(items, dict):
-            for item in value:
-                _prune_value(item, items)
-        return
-    if not isinstance(value, dict):
+    if _into_list(value, schema, _prune_value) or not isinstance(value, dict):
         return
     properties: dict[str, Schema] = schema.get("properties") or {}
     extra = schema.get("additionalProperties")
@@ -77,13 +83,7 @@ def default(obj: Any, schema: Schema | None) -> None:
     """Set, in place, every declared default whose field is missing (or null where null is not allowed)."""
     if schema is None:
         return
-    if isinstance(obj, list):
-        items = schema.get("items")
-        if isinstance(items, dict):
-            for item in obj:
-                default(item, items)
-        return
-    if not isinstance(obj, dict):
+    if _into_list(obj, schema, default) or not isinstance(obj, dict):
         return
     for key, child in (schema.get("properties") or {}).items():
         if "default" in child and (key not in obj or (obj[key] is None and not child.get("nullable"))):

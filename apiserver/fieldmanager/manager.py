@@ -27,7 +27,7 @@ from typing import Any
 
 from apimachinery import errors, fieldpath
 from apimachinery.fieldpath import FieldSet, Path
-from apimachinery.serialization import dumps_go
+from apimachinery.serialization import dumps_go, json_equal
 from apimachinery.timefmt import now_rfc3339
 from apiserver.fieldmanager import managed as mf
 from apiserver.fieldmanager import schema, typed
@@ -259,7 +259,7 @@ class FieldManager:
             raise Conflicts(conflicts)
         self._take(managed, cmp, exclude=who)
         entry.fields -= STRIPPED
-        if not typed.json_equal(merged, live):
+        if not json_equal(merged, live):
             entry.time = now()
         _set_managed(merged, managed)
         return merged

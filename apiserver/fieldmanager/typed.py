@@ -20,6 +20,7 @@ from typing import Any
 
 from apimachinery import fieldpath
 from apimachinery.fieldpath import FieldSet, Path, PathElement
+from apimachinery.serialization import json_equal
 from apiserver.fieldmanager.schema import KEY_DEFAULTS, TypeRef
 
 
@@ -68,19 +69,6 @@ def _is_leaf(lhs: Any, rhs: Any, t: TypeRef) -> bool:
     if (absent_l or type(lhs) is list) and (absent_r or type(rhs) is list):
         return not t.associative or empty
     return True  # a scalar, or two values of different kinds
-
-
-def json_equal(a: Any, b: Any) -> bool:
-    """Equality of JSON values: numbers by value, booleans apart from numbers."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool) and a == b
-    if isinstance(a, int | float) and isinstance(b, int | float):
-        return a == b
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b, strict=True))
-    return type(a) is type(b) and a == b
 
 
 # ---- the field set of a value ----------------------------------------------------------------------------------

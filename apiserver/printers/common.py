@@ -25,7 +25,8 @@ def column(
 
 def columns(text: str) -> list[Obj]:
     """Column definitions, one a line: `Title [flags]: description`, flags from name (the name column),
-    integer, date (the cell type) and wide (priority 1); a bare `Name` or `Age` is the standard column."""
+    integer, date (the cell type) and wide (priority 1); a bare `Name` or `Age` is the standard column, and a bare
+    `Containers` the pair Containers and Images of a pod template (wide)."""
     columns = []
     for line in text.strip().splitlines():
         line = line.strip()
@@ -34,6 +35,12 @@ def columns(text: str) -> list[Obj]:
             continue
         if line == "Age":
             columns.append(column("Age", AGE_DOC))
+            continue
+        if line == "Containers":
+            columns += [
+                column("Containers", CONTAINERS_DOC, priority=1),
+                column("Images", IMAGES_DOC, priority=1),
+            ]
             continue
         head, _, description = line.partition(": ")
         title, _, flag_text = head.partition(" [")

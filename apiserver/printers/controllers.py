@@ -24,8 +24,7 @@ STATEFULSET_COLUMNS = columns(
     Name
     Ready: Number of the pod with ready state
     Age
-    Containers [wide]: Names of each container in the template.
-    Images [wide]: Images referenced by each container in the template.
+    Containers
 """
 )
 
@@ -53,8 +52,7 @@ CRONJOB_COLUMNS = columns(
     Active [integer]: A list of pointers to currently running jobs.
     Last Schedule: Information when was the last time the job was successfully scheduled.
     Age
-    Containers [wide]: Names of each container in the template.
-    Images [wide]: Images referenced by each container in the template.
+    Containers
     Selector [wide]: A label query over pods that should match the pod count.
 """
 )

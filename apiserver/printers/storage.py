@@ -59,13 +59,18 @@ def access_modes(modes: list[str] | None) -> str:
     return ",".join(short for mode, short in _SHORT_MODES.items() if mode in present)
 
 
+def _phase(obj: Obj) -> str:
+    """status.phase, or Terminating once the object is being deleted (as kubectl prints volumes and claims)."""
+    if (obj.get("metadata") or {}).get("deletionTimestamp"):
+        return "Terminating"
+    return str((obj.get("status") or {}).get("phase") or "")
+
+
 def pv_row(pv: Obj, now: datetime) -> Row:
     spec, status = pv.get("spec") or {}, pv.get("status") or {}
     ref = spec.get("claimRef") or {}
     claim = f"{ref.get('namespace', '')}/{ref.get('name', '')}" if ref else ""
-    phase = status.get("phase") or ""
-    if (pv.get("metadata") or {}).get("deletionTimestamp"):
-        phase = "Terminating"
+    phase = _phase(pv)
     cells = [
         name_of(pv),
         str((spec.get("capacity") or {}).get("storage") or ""),
@@ -84,9 +89,7 @@ def pv_row(pv: Obj, now: datetime) -> Row:
 
 def pvc_row(claim: Obj, now: datetime) -> Row:
     spec, status = claim.get("spec") or {}, claim.get("status") or {}
-    phase = status.get("phase") or ""
-    if (claim.get("metadata") or {}).get("deletionTimestamp"):
-        phase = "Terminating"
+    phase = _phase(claim)
     bound = bool(spec.get("volumeName")) and phase in ("Bound", "Terminating")
     cells = [
         name_of(claim),

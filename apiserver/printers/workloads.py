@@ -28,8 +28,7 @@ DEPLOYMENT_COLUMNS = columns(
     Up-to-date: Total number of non-terminated pods targeted by this deployment that have the desired template spec.
     Available: Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.
     Age
-    Containers [wide]: Names of each container in the template.
-    Images [wide]: Images referenced by each container in the template.
+    Containers
     Selector [wide]: Label selector for pods.
 """
 )
@@ -61,8 +60,7 @@ def replica_columns(owner: str, counted: str) -> list[Obj]:
     Current [integer]: Replicas is the most recently observed number of replicas.
     Ready [integer]: The number of ready replicas for this {owner}.
     Age
-    Containers [wide]: Names of each container in the template.
-    Images [wide]: Images referenced by each container in the template.
+    Containers
     Selector [wide]: Selector is a label query over pods that should match the {counted} count.
 """
     )
@@ -102,8 +100,7 @@ DAEMONSET_COLUMNS = columns(
     Available [integer]: The number of nodes that should be running the daemon pod and have it available.
     Node Selector: NodeSelector is a selector which must be true for the pod to fit on a node.
     Age
-    Containers [wide]: Names of each container in the template.
-    Images [wide]: Images referenced by each container in the template.
+    Containers
     Selector [wide]: A label query over pods that are managed by the daemon set.
 """
 )
@@ -129,8 +126,7 @@ JOB_COLUMNS = columns(
     Completions: The number of pods which reached phase Succeeded.
     Duration: Time required to complete the job.
     Age
-    Containers [wide]: Names of each container in the template.
-    Images [wide]: Images referenced by each container in the template.
+    Containers
     Selector [wide]: A label query over pods that should match the pod count.
 """
 )

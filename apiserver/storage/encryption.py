@@ -46,6 +46,7 @@ from apiserver.storage.interface import (
     TryUpdate,
     WatchEvent,
 )
+from apiserver.storage.wrapper import StorageWrapper
 
 ENVELOPE = "k8s:enc"
 PREFIX = b"k8s:enc:"
@@ -177,11 +178,11 @@ def load_encryption_config(path: str | Path) -> list[Rule]:
         raise SystemExit(f"--encryption-provider-config {path}: {exc}") from None
 
 
-class EncryptedStorage:
+class EncryptedStorage(StorageWrapper):
     """A Storage that encrypts the values under the configured prefixes (see the module docstring)."""
 
     def __init__(self, inner: Storage, rules: list[Rule]) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.rules = rules
 
     def __getattr__(self, name: str) -> Any:
@@ -272,15 +273,3 @@ class EncryptedStorage:
             yield WatchEvent(
                 event.type, event.key, opened, event.revision, self.open(event.key, event.prev_obj)
             )
-
-    async def current_revision(self) -> int:
-        return await self.inner.current_revision()
-
-    async def compact(self, revision: int) -> None:
-        await self.inner.compact(revision)
-
-    async def healthy(self) -> bool:
-        return await self.inner.healthy()
-
-    async def close(self) -> None:
-        await self.inner.close()

@@ -28,6 +28,7 @@ from aetcd import rpc
 from aetcd.utils import prefix_range_end
 
 from apimachinery.backoff import Backoff
+from apimachinery.tasks import stop_task
 from apiserver import metrics
 from apiserver.storage import (
     cas,
@@ -38,13 +39,13 @@ from apiserver.storage import (
     skip_corrupt,
     stamped_copy,
 )
+from apiserver.storage.backend import Backend
 from apiserver.storage.interface import (
     ErrorCode,
     KeyValue,
     ListResult,
     Obj,
     StorageError,
-    TryUpdate,
     WatchEvent,
 )
 
@@ -93,9 +94,11 @@ def prefix_end(prefix: bytes) -> bytes:
     return bytes(prefix_range_end(prefix))
 
 
-class EtcdStorage:
+class EtcdStorage(Backend):
     """Storage on an etcd v3 cluster. Cheap to construct: connects on first use, and from then on belongs to that
     event loop (gRPC channels cannot move between loops)."""
+
+    name = "etcd"
 
     def __init__(
         self,
@@ -263,13 +266,6 @@ class EtcdStorage:
         revision = response.header.revision
         return KeyValue(key, decode_value(deleted.prev_kvs[0].value, revision), revision)
 
-    async def guaranteed_update(
-        self, key: str, try_update: TryUpdate, *, ignore_not_found: bool = False, cached: Obj | None = None
-    ) -> KeyValue:
-        return await cas.guaranteed_update(
-            self, key, try_update, ignore_not_found=ignore_not_found, cached=cached
-        )
-
     async def read(self, key: str) -> cas.Stored | None:
         """The compare-and-swap primitives of apiserver.storage.cas: a Range, and a Txn on mod_revision."""
         response = await self._range(key.encode())
@@ -293,20 +289,6 @@ class EtcdStorage:
                 raise
             # Already compacted at or past `revision` (perhaps by another apiserver): nothing to do.
         self._compacted = max(self._compacted, revision)
-
-    async def _compact_periodically(self) -> None:
-        previous = 0
-        while not self._closed:
-            await asyncio.sleep(self._compaction_interval)
-            try:
-                now = await self.current_revision()
-                target = min(previous, now - self._history_window)
-                if target > self._compacted:
-                    await self.compact(target)
-                    log.info("compacted etcd history", extra={"revision": target})
-                previous = now
-            except StorageError as exc:
-                log.warning("etcd compaction failed: %s", exc, extra={"error": str(exc)})
 
     async def _compact_revision(self) -> int:
         """etcd's compaction revision, which no read API reports: a watch from revision 1 is refused with it."""
@@ -396,11 +378,8 @@ class EtcdStorage:
 
     async def close(self) -> None:
         self._closed = True
-        if self._compactor is not None:
-            self._compactor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._compactor
-            self._compactor = None
+        await stop_task(self._compactor)
+        self._compactor = None
         for client in self._clients:
             with contextlib.suppress(Exception):  # closing is best effort: the channel may already be gone
                 await client.close()

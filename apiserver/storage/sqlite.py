@@ -47,13 +47,13 @@ from apiserver.storage import (
     stamped_copy,
 )
 from apiserver.storage import sqlite_log as sql
+from apiserver.storage.backend import Backend
 from apiserver.storage.interface import (
     ErrorCode,
     KeyValue,
     ListResult,
     Obj,
     StorageError,
-    TryUpdate,
     WatchEvent,
 )
 
@@ -73,9 +73,11 @@ class _Watcher:
         self.stopped = False
 
 
-class SqliteStorage:
+class SqliteStorage(Backend):
     """Storage in `data_dir/state.db`. Cheap to construct: opens the file on first use, and from then on belongs
     to that event loop."""
+
+    name = "sqlite"
 
     def __init__(
         self,
@@ -285,13 +287,6 @@ class SqliteStorage:
         assert row is not None
         return KeyValue(key, decode_value(row.value, revision), revision)
 
-    async def guaranteed_update(
-        self, key: str, try_update: TryUpdate, *, ignore_not_found: bool = False, cached: Obj | None = None
-    ) -> KeyValue:
-        return await cas.guaranteed_update(
-            self, key, try_update, ignore_not_found=ignore_not_found, cached=cached
-        )
-
     async def read(self, key: str) -> cas.Stored | None:
         """The compare-and-swap primitives of apiserver.storage.cas: the newest live row, and one append."""
         row = await self._run(sql.latest_live, key)
@@ -305,19 +300,6 @@ class SqliteStorage:
 
     async def compact(self, revision: int) -> None:
         await self._run(sql.compact, revision)
-
-    async def _compact_periodically(self) -> None:
-        previous = 0
-        while not self._closed:
-            await asyncio.sleep(self._compaction_interval)
-            try:
-                now = await self.current_revision()
-                target = min(previous, now - self._history_window)
-                if target > 0:
-                    await self.compact(target)
-                previous = now
-            except StorageError as exc:
-                log.warning("sqlite compaction failed: %s", exc, extra={"error": str(exc)})
 
     # -- watch -------------------------------------------------------------------------------------------------
 

@@ -195,6 +195,22 @@ class DockerRuntime:
             labels.append(f"{LABEL_POD_UID}={pod_uid}")
         return await self._call("list", self.client.api.containers, all=True, filters={"label": labels})
 
+    async def containers_named(self, namespace: str, pod: str, container: str) -> list[dict[str, Any]]:
+        """The list entries of a pod's app containers of that name, newest first (highest restart count, then
+        latest created): [0] is the current one, [1] the previous."""
+        entries = [
+            e
+            for e in await self.list_ids()
+            if (e.get("Labels") or {}).get(LABEL_POD_NAMESPACE) == namespace
+            and e["Labels"].get(LABEL_POD_NAME) == pod
+            and e["Labels"].get(LABEL_CONTAINER_NAME) == container
+            and e["Labels"].get(LABEL_TYPE) == TYPE_CONTAINER
+        ]
+        entries.sort(
+            key=lambda e: (int(e["Labels"].get(LABEL_RESTART_COUNT, "0")), e.get("Created", 0)), reverse=True
+        )
+        return entries
+
     async def info(self) -> dict[str, Any]:
         """The engine's `docker info` (CgroupDriver, CgroupVersion, DockerRootDir, ...)."""
         return await self._call("info", self.client.info)
