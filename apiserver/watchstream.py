@@ -8,12 +8,12 @@ the ASGI layers, one TLS record and one send(2), and with 100 watchers each writ
   cachingObject does); only a watch whose event differs (a Table, a selector turning MODIFIED into ADDED or
   DELETED, a converted version, a BOOKMARK) encodes its own frame;
 * every event that is ready when one is sent goes in the same write (`events_ready()`), up to WATCH_BATCH_BYTES;
-* a busy watch could write at most once per FLUSH_INTERVAL (the next write waiting until that much time has
-  passed since the last one, taking every event that arrived meanwhile). It is 0, as in kube-apiserver, which
-  flushes whenever its queue is empty: at 50 ms the events reached informers later than writes reached the
-  apiserver, and the Job controller then created a pod too many and counted finished pods twice (its
-  expectations do not cover every decision it takes from a cache that lags), so the delay stays off until the
-  controllers are proven against it.
+* a busy watch writes at most once per FLUSH_INTERVAL (50 ms; the next write waits until that much time has
+  passed since the last one and takes every event that arrived meanwhile); a quiet watch writes its next event at
+  once. Informers then lag by up to that much, which controllers must be correct against (as against any
+  lagging watch): the Job controller waits for its own status writes to show in its cache
+  (controller_manager.job_tracking.StatusWrites), tests/integration/workloads/test_job_lagging_watch.py runs it
+  at 0.4 s. `--watch-flush-interval` sets it.
 
 The watcher's queue stays bounded (apiserver.watchcache.Watcher): a client that reads too slowly is closed and
 resumes from the last resourceVersion it saw; writers never wait for a watch.
@@ -37,7 +37,15 @@ Events = AsyncGenerator[tuple[str, Obj, CacheEvent | None], None]
 TableFrame = Callable[[str, Obj], bytes]
 
 WATCH_BATCH_BYTES = 64 * 1024  # a watch writes at most this much at once when events come in a burst
-FLUSH_INTERVAL = 0.0  # seconds: how often a busy watch may write at most (0: whenever its queue is empty)
+FLUSH_INTERVAL = 0.05  # seconds: how often a busy watch may write at most (0: whenever its queue is empty)
+
+
+def set_flush_interval(seconds: float) -> None:
+    """The apiserver's --watch-flush-interval (tests raise it to make informers lag)."""
+    global FLUSH_INTERVAL
+    if not 0.0 <= seconds <= 10.0:
+        raise ValueError(f"watch flush interval {seconds} s: must lie in [0, 10]")
+    FLUSH_INTERVAL = seconds
 
 
 def response(events: Events, info: ResourceInfo, table: TableFrame | None = None) -> StreamingResponse:
