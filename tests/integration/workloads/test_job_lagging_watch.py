@@ -87,7 +87,9 @@ async def run_to_completion(client: Client, ns: str, name: str) -> dict[str, Any
     raise AssertionError(f"job {name} not Complete within 90 s")
 
 
-async def assert_exact(client: Client, ns: str, name: str, completions: int, history: SucceededHistory) -> None:
+async def assert_exact(
+    client: Client, ns: str, name: str, completions: int, history: SucceededHistory
+) -> None:
     done = await run_to_completion(client, ns, name)
     pods = await pods_of(client, ns, label=f"{JOB_NAME_LABEL}={name}")
     assert len(pods) == completions, [p["metadata"]["name"] for p in pods]
