@@ -162,6 +162,35 @@ async def test_one_group_commit_writes_a_key_several_times(tmp_path: Path) -> No
         await store.close()
 
 
+async def test_reads_do_not_wait_for_a_commit_and_see_every_acknowledged_write(tmp_path: Path) -> None:
+    """Reads run on their own connection: a get answers while the writer thread is busy (here: held for 2 s), and
+    a get that starts after a write was acknowledged sees that write."""
+    store = SqliteStorage(tmp_path, compaction_interval=0)
+    try:
+        await store.create("/registry/r/a", make_obj("a"))
+        busy = asyncio.create_task(store._run(lambda db: time.sleep(2)))
+        await asyncio.sleep(0.1)  # the writer thread is now in the sleep
+        started = time.monotonic()
+        assert (await store.get("/registry/r/a")).obj["metadata"]["name"] == "a"
+        assert time.monotonic() - started < 1.0
+        assert not busy.done()
+        await busy
+
+        async def write_then_read(i: int) -> None:
+            written = await store.create(f"/registry/r/k{i}", make_obj(f"k{i}"))
+            assert (await store.get(written.key)).mod_revision == written.mod_revision
+            updated = await store.guaranteed_update(written.key, set_data(i=str(i)))
+            assert (await store.get(written.key)).mod_revision == updated.mod_revision
+            deleted = await store.delete(written.key)
+            with pytest.raises(StorageError):
+                await store.get(written.key)
+            assert await store.current_revision() >= deleted.mod_revision
+
+        await asyncio.gather(*(write_then_read(i) for i in range(50)))
+    finally:
+        await store.close()
+
+
 def count_rows(path: Path) -> int:
     with contextlib.closing(sqlite3.connect(path / "state.db")) as db:
         return int(db.execute("SELECT COUNT(*) FROM log").fetchone()[0])
