@@ -147,8 +147,9 @@ def _not_older(seen: str, written: str) -> bool:
 
 class StatusWrites:
     """The resourceVersion of each Job's last status write, until the informer has caught up with it (the
-    status counterpart of pod creation expectations). A write never observed (the Job deleted, a relist that
-    skipped it) stops holding its Job back after `ttl` seconds."""
+    status counterpart of pod creation expectations). A relist that skips the write's own event shows a later
+    version, which counts; a version that never shows (the Job deleted meanwhile) stops holding the Job back
+    after `ttl` seconds."""
 
     def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl = ttl
