@@ -125,6 +125,12 @@ def _cluster_flags(p: argparse.ArgumentParser) -> None:
         default=None,
         help="seconds a busy watch waits at most between two writes, batching its events (default: built in)",
     )
+    p.add_argument(
+        "--watch-busy-events",
+        type=int,
+        default=None,
+        help="a watch batches while more events than this come per flush interval (0: every watch)",
+    )
     p.add_argument("--event-ttl", type=float, default=3600.0, help="seconds an Event is kept")
     p.add_argument("--etcd-request-timeout", type=float, default=2.0)
     p.add_argument(
@@ -282,13 +288,16 @@ def main(argv: list[str] | None = None) -> None:
     defaults.set_default_toleration_seconds(
         min(args.default_not_ready_toleration_seconds, args.default_unreachable_toleration_seconds)
     )
-    if args.watch_flush_interval is not None:
+    if args.watch_flush_interval is not None or args.watch_busy_events is not None:
         from apiserver import watchstream
 
         try:
-            watchstream.set_flush_interval(args.watch_flush_interval)
+            if args.watch_flush_interval is not None:
+                watchstream.set_flush_interval(args.watch_flush_interval)
+            if args.watch_busy_events is not None:
+                watchstream.set_busy_events(args.watch_busy_events)
         except ValueError as exc:
-            raise SystemExit(f"--watch-flush-interval: {exc}") from None
+            raise SystemExit(f"--watch-flush-interval/--watch-busy-events: {exc}") from None
     auditor = make_auditor(args)
     server = APIServer(
         storage,

@@ -1,5 +1,5 @@
 """The Job controller against informers that lag: the apiserver writes each watch at most every 0.4 s
-(--watch-flush-interval), so the controller's caches show its own status writes and finalizer removals late, and
+(--watch-flush-interval, and --watch-busy-events 0 so that every watch batches, however few its events), so the controller's caches show its own status writes and finalizer removals late, and
 its Job and Pod caches lag by different amounts.
 
 A controller that decided from such a cache would create a pod too many (a counted pod whose finalizer is gone,
@@ -32,7 +32,7 @@ FLUSH_INTERVAL = "0.4"  # seconds between two writes of a busy watch: informers 
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[ApiServer]:
-    with own_apiserver(["--watch-flush-interval", FLUSH_INTERVAL]) as server:
+    with own_apiserver(["--watch-flush-interval", FLUSH_INTERVAL, "--watch-busy-events", "0"]) as server:
         yield server
 
 
