@@ -122,6 +122,18 @@ def _cluster_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--default-not-ready-toleration-seconds", type=int, default=300)
     p.add_argument("--default-unreachable-toleration-seconds", type=int, default=300)
     p.add_argument("--watch-cache-size", type=int, default=10000)
+    p.add_argument(
+        "--watch-flush-interval",
+        type=float,
+        default=None,
+        help="seconds a busy watch waits at most between two writes, batching its events (default: built in)",
+    )
+    p.add_argument(
+        "--watch-busy-events",
+        type=int,
+        default=None,
+        help="a watch batches while more events than this come per flush interval (0: every watch)",
+    )
     p.add_argument("--event-ttl", type=float, default=3600.0, help="seconds an Event is kept")
     p.add_argument("--etcd-request-timeout", type=float, default=2.0)
     p.add_argument(
@@ -279,6 +291,16 @@ def main(argv: list[str] | None = None) -> None:
     defaults.set_default_toleration_seconds(
         min(args.default_not_ready_toleration_seconds, args.default_unreachable_toleration_seconds)
     )
+    if args.watch_flush_interval is not None or args.watch_busy_events is not None:
+        from apiserver import watchstream
+
+        try:
+            if args.watch_flush_interval is not None:
+                watchstream.set_flush_interval(args.watch_flush_interval)
+            if args.watch_busy_events is not None:
+                watchstream.set_busy_events(args.watch_busy_events)
+        except ValueError as exc:
+            raise SystemExit(f"--watch-flush-interval/--watch-busy-events: {exc}") from None
     auditor = make_auditor(args)
     server = APIServer(
         storage,

@@ -8,12 +8,14 @@ the ASGI layers, one TLS record and one send(2), and with 100 watchers each writ
   cachingObject does); only a watch whose event differs (a Table, a selector turning MODIFIED into ADDED or
   DELETED, a converted version, a BOOKMARK) encodes its own frame;
 * every event that is ready when one is sent goes in the same write (`events_ready()`), up to WATCH_BATCH_BYTES;
-* a busy watch could write at most once per FLUSH_INTERVAL (the next write waiting until that much time has
-  passed since the last one, taking every event that arrived meanwhile). It is 0, as in kube-apiserver, which
-  flushes whenever its queue is empty: at 50 ms the events reached informers later than writes reached the
-  apiserver, and the Job controller then created a pod too many and counted finished pods twice (its
-  expectations do not cover every decision it takes from a cache that lags), so the delay stays off until the
-  controllers are proven against it.
+* a busy watch, one whose events came faster than BUSY_EVENTS per FLUSH_INTERVAL over the last RATE_WINDOW
+  (more than 40 a second at 50 ms), writes at most once per FLUSH_INTERVAL: the next write waits until that much
+  time has passed since the last one and takes every event that arrived meanwhile (`Pacer`). Any other watch
+  writes each event at once, so a watch of a few events a second is not delayed at all; batching pays only where
+  writes are many. Informers of a busy watch lag by up to FLUSH_INTERVAL, which controllers must be correct
+  against (as against any lagging watch): the Job controller waits for its own status writes to show in its
+  cache (controller_manager.job_tracking.StatusWrites), and tests/integration/workloads/test_job_lagging_watch.py
+  runs it at 0.4 s. `--watch-flush-interval` sets the interval.
 
 The watcher's queue stays bounded (apiserver.watchcache.Watcher): a client that reads too slowly is closed and
 resumes from the last resourceVersion it saw; writers never wait for a watch.
@@ -37,7 +39,49 @@ Events = AsyncGenerator[tuple[str, Obj, CacheEvent | None], None]
 TableFrame = Callable[[str, Obj], bytes]
 
 WATCH_BATCH_BYTES = 64 * 1024  # a watch writes at most this much at once when events come in a burst
-FLUSH_INTERVAL = 0.0  # seconds: how often a busy watch may write at most (0: whenever its queue is empty)
+FLUSH_INTERVAL = 0.05  # seconds: how often a busy watch may write at most (0: whenever its queue is empty)
+BUSY_EVENTS = 2  # a watch is busy while more events than this come per FLUSH_INTERVAL, on average
+RATE_WINDOW = 1.0  # seconds over which a watch's event rate is measured
+
+
+class Pacer:
+    """When a watch may write next: at once while it is quiet, FLUSH_INTERVAL after its last write while it is
+    busy (its events of the last RATE_WINDOW came faster than BUSY_EVENTS per FLUSH_INTERVAL). Times are the
+    loop's."""
+
+    def __init__(self, now: float) -> None:
+        self.written = float("-inf")  # when the last write was made
+        self.window_start = now
+        self.events = 0  # events written since window_start
+        self.busy = BUSY_EVENTS <= 0  # 0: every watch is busy (tests that need informers to lag)
+
+    def wait(self, now: float) -> float:
+        """Seconds to wait before the next write (<= 0: none)."""
+        return self.written + FLUSH_INTERVAL - now if self.busy else 0.0
+
+    def wrote(self, now: float, events: int) -> None:
+        self.written = now
+        self.events += events
+        span = now - self.window_start
+        if span >= RATE_WINDOW:
+            self.busy = FLUSH_INTERVAL > 0 and self.events * FLUSH_INTERVAL > BUSY_EVENTS * span
+            self.window_start, self.events = now, 0
+
+
+def set_flush_interval(seconds: float) -> None:
+    """The apiserver's --watch-flush-interval (tests raise it to make informers lag)."""
+    global FLUSH_INTERVAL
+    if not 0.0 <= seconds <= 10.0:
+        raise ValueError(f"watch flush interval {seconds} s: must lie in [0, 10]")
+    FLUSH_INTERVAL = seconds
+
+
+def set_busy_events(events: int) -> None:
+    """The apiserver's --watch-busy-events (0: every watch batches; tests set it to make every informer lag)."""
+    global BUSY_EVENTS
+    if events < 0:
+        raise ValueError(f"watch busy events {events}: must be >= 0")
+    BUSY_EVENTS = events
 
 
 def response(events: Events, info: ResourceInfo, table: TableFrame | None = None) -> StreamingResponse:
@@ -65,7 +109,7 @@ async def _body(events: Events, info: ResourceInfo, table: TableFrame | None) ->
     loop = asyncio.get_running_loop()
     batch: list[bytes] = []
     size = count = 0
-    written = -FLUSH_INTERVAL  # when the last write was made (loop time)
+    pacer = Pacer(loop.time())
     try:
         while True:
             try:
@@ -83,14 +127,14 @@ async def _body(events: Events, info: ResourceInfo, table: TableFrame | None) ->
             if size < WATCH_BATCH_BYTES:
                 if events_ready():
                     continue
-                wait = written + FLUSH_INTERVAL - loop.time()
+                wait = pacer.wait(loop.time())
                 if wait > 0:
                     await asyncio.sleep(wait)
                     if events_ready():
                         continue
             sent.inc(count)
             yield b"".join(batch)
-            written = loop.time()
+            pacer.wrote(loop.time(), count)
             batch, size, count = [], 0, 0
         if batch:
             sent.inc(count)

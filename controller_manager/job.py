@@ -70,6 +70,7 @@ class JobController(Controller):
         # job key -> uids of pods whose finalizer we removed while the cache may still show it (Kubernetes'
         # finalizer expectations): counting such a pod again from a stale cache would count it twice.
         self.releasing: dict[str, set[str]] = {}
+        self.status_writes = tracking.StatusWrites(ttl=ctx.options.expectations_ttl)
         self.backoff_base = ctx.options.job_pod_failure_backoff
         self.job_informer = ctx.factory.informer(JOBS)
         self.pod_informer = ctx.factory.informer(PODS)
@@ -85,6 +86,7 @@ class JobController(Controller):
 
     def _on_job_delete(self, job: Obj) -> None:
         self.expectations.delete(key_of(job))
+        self.status_writes.forget(key_of(job))
         self.enqueue(key_of(job))
         self._release_pods_of(job)
 
@@ -182,9 +184,13 @@ class JobController(Controller):
         cached = self.job_informer.store.get(key)
         if cached is None:
             self.expectations.delete(key)
+            self.status_writes.forget(key)
             self.backoff.pop(key, None)
             self.releasing.pop(key, None)
             return None
+        behind = self.status_writes.wait(key, cached)
+        if behind is not None:
+            return behind  # the cache predates our last status write: its update event brings the Job back
         job = {**copy.deepcopy(cached), "kind": "Job", "apiVersion": "batch/v1"}
         if util.is_finished(job):
             self.backoff.pop(key, None)
@@ -475,4 +481,5 @@ class JobController(Controller):
         uncounted = status.get("uncountedTerminatedPods") or {}
         status["uncountedTerminatedPods"] = {k: v for k, v in uncounted.items() if v}
         updated = await self.client.update(JOBS, job, job["metadata"]["namespace"], subresource="status")
+        self.status_writes.wrote(key_of(updated), str(updated["metadata"]["resourceVersion"]))
         return {**updated, "kind": "Job", "apiVersion": "batch/v1"}

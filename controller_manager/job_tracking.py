@@ -7,10 +7,17 @@
    their indexes to `completedIndexes`) and returned, for their finalizers to be removed after the status write;
 3. `finish_conditions`: the interim condition (SuccessCriteriaMet / FailureTarget) goes into the status first; the
    terminal one (Complete / Failed) follows once `all_counted`.
+
+The status is an input of the next sync (the counters), so a sync must never start from a Job status older than
+the controller's own last write: `StatusWrites` remembers the resourceVersion each Job's last status write
+returned, and the controller skips the sync until its informer shows that version or a later one. Every write
+carries the resourceVersion it was computed from, so a write from a stale status fails with 409 Conflict.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,3 +135,41 @@ def all_counted(status: Obj) -> bool:
         and not uncounted.get("failed")
         and not int(status.get("terminating") or 0)
     )
+
+
+def _not_older(seen: str, written: str) -> bool:
+    """Is resourceVersion `seen` the written one or a later one? (This apiserver's versions are increasing
+    integers, etcd revisions or SQLite row versions; anything else is compared for equality.)"""
+    if seen.isdigit() and written.isdigit():
+        return int(seen) >= int(written)
+    return seen == written
+
+
+class StatusWrites:
+    """The resourceVersion of each Job's last status write, until the informer has caught up with it (the
+    status counterpart of pod creation expectations). A relist that skips the write's own event shows a later
+    version, which counts; a version that never shows (the Job deleted meanwhile) stops holding the Job back
+    after `ttl` seconds."""
+
+    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self.clock = clock
+        self._written: dict[str, tuple[str, float]] = {}
+
+    def wrote(self, key: str, resource_version: str) -> None:
+        self._written[key] = (resource_version, self.clock())
+
+    def wait(self, key: str, cached: Obj) -> float | None:
+        """None when the cached Job shows the last write (or nothing is outstanding), else seconds to give up."""
+        entry = self._written.get(key)
+        if entry is None:
+            return None
+        written, stamp = entry
+        left = self.ttl - (self.clock() - stamp)
+        if _not_older(str((cached.get("metadata") or {}).get("resourceVersion") or ""), written) or left <= 0:
+            del self._written[key]
+            return None
+        return left
+
+    def forget(self, key: str) -> None:
+        self._written.pop(key, None)

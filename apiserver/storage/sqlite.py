@@ -10,9 +10,13 @@ Durability: WAL journal with `synchronous=FULL`, so every acknowledged write has
 survives kill -9 and power loss alike (`synchronous="NORMAL"` trades the power-loss guarantee for speed; it still
 survives a killed process).
 
-Threading: every SQLite call runs on one dedicated thread (a one-worker executor), so the event loop never blocks
-and the connection is never shared. After a commit that thread hands the change to the loop with
-`call_soon_threadsafe`, in commit order, which is the order watchers see.
+Threading: every write runs on one dedicated thread (a one-worker executor) with its own connection, so the event
+loop never blocks and no connection is shared. After a commit that thread hands the change to the loop with
+`call_soon_threadsafe`, in commit order, which is the order watchers see. Reads (get, list, the read of a
+compare-and-swap, the replay of a watch) run on a second thread with a read-only connection: under WAL a reader
+sees every committed transaction and never waits for a commit's fsync, which it would behind the writes on one
+thread (a GET under write load waited for a whole group commit). A commit becomes visible to readers only once it
+is durable, and a write is acknowledged only after that, so a read that starts after an acknowledgement sees it.
 
 Watch: in-process. A watcher replays rows from the log, then follows live changes through its own queue; a
 watcher whose queue grows past `watch_queue_limit` drops the queue and catches up from the log again, so a slow
@@ -99,6 +103,8 @@ class SqliteStorage(Backend):
         self._timeout = request_timeout
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kubelite-sqlite")
         self._db: sqlite3.Connection | None = None  # used only on the executor thread
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kubelite-sqlite-read")
+        self._rdb: sqlite3.Connection | None = None  # read-only, used only on the reader thread
         self._loop: asyncio.AbstractEventLoop | None = None
         self._opening: asyncio.Future[None] | None = None
         self._published = 0  # loop side: the newest revision handed to watchers
@@ -120,13 +126,20 @@ class SqliteStorage(Backend):
         await asyncio.shield(self._opening)
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run `fn(db, *args)` on the SQLite thread."""
+        """Run `fn(db, *args)` on the SQLite (writer) thread."""
         await self._ready()
         return await self._submit(fn, *args)
 
-    async def _submit(self, fn: Callable[..., T], *args: Any) -> T:
+    async def _read(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(db, *args)` on the reader thread, with the read-only connection."""
+        await self._ready()
+        return await self._submit(fn, *args, read=True)
+
+    async def _submit(self, fn: Callable[..., T], *args: Any, read: bool = False) -> T:
         assert self._loop is not None
-        future = self._loop.run_in_executor(self._executor, self._call, fn, args)
+        future = self._loop.run_in_executor(
+            self._reader if read else self._executor, self._call, fn, args, read
+        )
         try:
             # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that races the result.
             async with asyncio.timeout(self._timeout):
@@ -136,19 +149,21 @@ class SqliteStorage(Backend):
                 ErrorCode.UNAVAILABLE, message=f"sqlite did not answer in {self._timeout:g}s"
             ) from exc
 
-    def _call(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        assert self._db is not None
+    def _call(self, fn: Callable[..., T], args: tuple[Any, ...], read: bool) -> T:
+        db = self._rdb if read else self._db
+        assert db is not None
         try:
-            return fn(self._db, *args)
+            return fn(db, *args)
         except sqlite3.Error as exc:
-            if self._db.in_transaction:
-                self._db.rollback()
+            if db.in_transaction:
+                db.rollback()
             raise StorageError(ErrorCode.UNAVAILABLE, message=f"sqlite: {exc}") from exc
 
     async def _open(self) -> None:
         assert self._loop is not None
         try:
             self._published = await self._loop.run_in_executor(self._executor, self._open_db)
+            await self._loop.run_in_executor(self._reader, self._open_reader)
         except (sqlite3.Error, OSError) as exc:
             self._opening = None  # the next call tries again
             raise StorageError(ErrorCode.UNAVAILABLE, message=f"cannot open {self._path}: {exc}") from exc
@@ -172,6 +187,12 @@ class SqliteStorage(Backend):
         self._db = db
         return sql.store_revision(db)
 
+    def _open_reader(self) -> None:
+        db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=True)
+        db.execute("PRAGMA busy_timeout = 5000")
+        db.execute("PRAGMA query_only = 1")
+        self._rdb = db
+
     def _publish_soon(self, changes: list[sql.Change]) -> None:
         """Called on the SQLite thread after a commit; the loop runs these in commit order."""
         assert self._loop is not None
@@ -193,7 +214,7 @@ class SqliteStorage(Backend):
     # -- reads -------------------------------------------------------------------------------------------------
 
     async def get(self, key: str) -> KeyValue:
-        row = await self._run(sql.latest_live, key)
+        row = await self._read(sql.latest_live, key)
         if row is None:
             raise StorageError(ErrorCode.NOT_FOUND, key)
         return KeyValue(key, decode_value(row.value, row.id), row.id)
@@ -205,7 +226,7 @@ class SqliteStorage(Backend):
         if continue_token:
             revision, relative = decode_continue(continue_token)
             lo = prefix + relative
-        at, rows, remaining = await self._run(sql.list_rows, lo, hi, revision, limit)
+        at, rows, remaining = await self._read(sql.list_rows, lo, hi, revision, limit)
         items = []
         for rev, key, value in rows:
             try:
@@ -218,7 +239,7 @@ class SqliteStorage(Backend):
         return ListResult(items, at, token, remaining)
 
     async def current_revision(self) -> int:
-        return await self._run(sql.store_revision)
+        return await self._read(sql.store_revision)
 
     async def healthy(self) -> bool:
         try:
@@ -289,7 +310,7 @@ class SqliteStorage(Backend):
 
     async def read(self, key: str) -> cas.Stored | None:
         """The compare-and-swap primitives of apiserver.storage.cas: the newest live row, and one append."""
-        row = await self._run(sql.latest_live, key)
+        row = await self._read(sql.latest_live, key)
         return None if row is None else cas.Stored(row.value, row.id)
 
     async def swap(self, key: str, expected: int, value: bytes) -> tuple[int, cas.Stored | None]:
@@ -317,7 +338,7 @@ class SqliteStorage(Backend):
                 # Everything up to `upto` is committed and comes from the log; later changes reach the queue.
                 upto = self._published
                 while next_revision <= upto:
-                    batch = await self._run(sql.replay, lo, hi, next_revision, upto)
+                    batch = await self._read(sql.replay, lo, hi, next_revision, upto)
                     if not batch:
                         break
                     for change in batch:
@@ -363,4 +384,7 @@ class SqliteStorage(Backend):
                 await self._flusher
         if self._db is not None and self._loop is not None:
             await self._loop.run_in_executor(self._executor, self._db.close)
+        if self._rdb is not None and self._loop is not None:
+            await self._loop.run_in_executor(self._reader, self._rdb.close)
         self._executor.shutdown(wait=False)
+        self._reader.shutdown(wait=False)

@@ -36,6 +36,7 @@ WHERE l.key >= :lo AND l.key < :hi AND l.id <= :at AND l.deleted = 0
 """
 MUST_EXIST = -1  # expectation for a write: any live revision
 _REPLAY_BATCH = 500
+_INSERT_ROWS = 100  # rows per INSERT statement (7 parameters each: under SQLite's old limit of 999)
 
 
 class Change(NamedTuple):
@@ -89,24 +90,22 @@ def compacted_revision(db: sqlite3.Connection) -> int:
     return int(row[0]) if row else 0
 
 
-def newest(db: sqlite3.Connection, key: str) -> tuple[Row | None, int, int]:
-    """(the live row of `key` or None, id and create_revision of its newest row, a tombstone included; 0 if none)."""
-    row = db.execute(
-        "SELECT id, deleted, create_revision, value FROM log WHERE key = ? ORDER BY id DESC LIMIT 1", (key,)
-    ).fetchone()
-    if row is None:
-        return None, 0, 0
-    return (None if row[1] else Row(row[0], row[3])), row[0], row[2]
-
-
 def apply_batch(db: sqlite3.Connection, batch: Sequence[Write]) -> tuple[list[Result], list[Change]]:
-    """Apply a batch of writes in one transaction: ([(revision or 0, previous/current live row)], changes)."""
+    """Apply a batch of writes in one transaction: ([(revision or 0, previous/current live row)], changes).
+
+    A handful of statements per batch, not two per write: the sqlite3 module gives up the GIL around every step,
+    and under load each step waits for the event loop to hand it back. So the keys' newest rows are read in one
+    query, the writes decided in Python (a key written twice in a batch sees its first write), and the rows
+    inserted a hundred to a statement."""
     results: list[Result] = []
     changes: list[Change] = []
+    rows: list[tuple[int, str, int, int, int, int, bytes]] = []
     with immediate(db):
         revision = store_revision(db)
+        state = newest_rows(db, list({w.key for w in batch}))
         for write in batch:
-            live, newest_id, create_revision = newest(db, write.key)
+            newest_id, deleted, create_revision, value = state.get(write.key, (0, 1, 0, b""))
+            live = None if deleted else Row(newest_id, value)
             if write.expect == 0:
                 ok = live is None
             elif write.expect == MUST_EXIST:
@@ -122,24 +121,39 @@ def apply_batch(db: sqlite3.Connection, batch: Sequence[Write]) -> tuple[list[Re
                 change = Change(revision, write.key, "DELETED", live.value, live.value, live.id)
             elif live is None:
                 change = Change(revision, write.key, "ADDED", write.value, None, 0)
+                create_revision = revision
             else:
                 change = Change(revision, write.key, "MODIFIED", write.value, live.value, live.id)
-            db.execute(
-                "INSERT INTO log (id, key, created, deleted, create_revision, prev_revision, value)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    revision,
-                    write.key,
-                    int(live is None),
-                    int(write.value is None),
-                    revision if live is None else create_revision,
-                    newest_id,
-                    change.value,
-                ),
+            gone = int(write.value is None)
+            rows.append(
+                (revision, write.key, int(live is None), gone, create_revision, newest_id, change.value)
             )
+            state[write.key] = (revision, gone, create_revision, change.value)
             changes.append(change)
             results.append((revision, live))
+        for i in range(0, len(rows), _INSERT_ROWS):
+            chunk = rows[i : i + _INSERT_ROWS]
+            db.execute(
+                "INSERT INTO log (id, key, created, deleted, create_revision, prev_revision, value) VALUES "
+                + ",".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(chunk)),
+                [v for row in chunk for v in row],
+            )
     return results, changes
+
+
+def newest_rows(db: sqlite3.Connection, keys: list[str]) -> dict[str, tuple[int, int, int, bytes]]:
+    """key -> (id, deleted, create_revision, value) of its newest row (a tombstone included), for the keys that
+    have one."""
+    out: dict[str, tuple[int, int, int, bytes]] = {}
+    for i in range(0, len(keys), _INSERT_ROWS * 5):
+        chunk = keys[i : i + _INSERT_ROWS * 5]
+        for row_id, key, deleted, create_revision, value in db.execute(
+            "SELECT id, key, deleted, create_revision, value FROM log WHERE id IN"
+            f" (SELECT MAX(id) FROM log WHERE key IN ({','.join('?' * len(chunk))}) GROUP BY key)",
+            chunk,
+        ):
+            out[key] = (row_id, deleted, create_revision, value)
+    return out
 
 
 def latest_live(db: sqlite3.Connection, key: str) -> Row | None:

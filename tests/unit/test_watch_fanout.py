@@ -89,6 +89,7 @@ async def test_a_busy_watch_takes_the_events_of_its_flush_interval_in_one_write(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(watchstream, "FLUSH_INTERVAL", 2.0)
+    monkeypatch.setattr(watchstream, "RATE_WINDOW", 0.0)  # busy from its first write on
     cache = WatchCache("/registry/configmaps/")
     cache.reset({}, 1)
     body = watchstream._body(cache.watch(1, None, timeout=30), CONFIGMAPS, None)
@@ -118,3 +119,29 @@ async def test_every_watcher_shares_the_one_encoding_in_its_writes() -> None:
     assert cache.buffer[-1].encoded() is writes[0]
     for b in bodies:
         await b.aclose()
+
+
+def test_a_watch_batches_only_while_its_events_come_faster_than_the_busy_rate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(watchstream, "FLUSH_INTERVAL", 0.05)
+    monkeypatch.setattr(watchstream, "BUSY_EVENTS", 2)  # busy above 40 events a second
+    pacer = watchstream.Pacer(now=100.0)
+    for i in range(20):  # 20 events a second, one per write: never waits
+        assert pacer.wait(100.0 + i * 0.05) <= 0
+        pacer.wrote(100.0 + i * 0.05, 1)
+    pacer.wrote(101.0, 1)
+    assert pacer.wait(101.01) <= 0
+    for i in range(10):  # 200 events a second, arriving in fives
+        pacer.wrote(101.0 + (i + 1) * 0.1, 20)
+    assert pacer.busy and pacer.wait(102.01) == pytest.approx(0.04)
+    pacer.wrote(104.0, 1)  # quiet for two seconds: at once again
+    assert not pacer.busy and pacer.wait(104.001) <= 0
+
+
+def test_busy_events_0_makes_every_watch_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(watchstream, "FLUSH_INTERVAL", 0.4)
+    monkeypatch.setattr(watchstream, "BUSY_EVENTS", 0)
+    pacer = watchstream.Pacer(now=0.0)
+    pacer.wrote(0.1, 1)
+    assert pacer.wait(0.2) == pytest.approx(0.3)

@@ -113,6 +113,84 @@ async def test_state_and_revisions_persist_across_reopen(tmp_path: Path) -> None
         await store.close()
 
 
+async def test_one_group_commit_writes_a_key_several_times(tmp_path: Path) -> None:
+    """Writes started together form one batch (one transaction); each sees the writes of the batch before it."""
+    store = SqliteStorage(tmp_path, compaction_interval=0)
+    try:
+        base = await store.current_revision()
+        key = "/registry/batch/k"
+        stream = store.watch("/registry/batch/", base + 1)
+        created, dup, deleted, again, other = await asyncio.gather(
+            store.create(key, make_obj("k", v=1)),
+            store.create(key, make_obj("k", v=2)),
+            store.delete(key),
+            store.create(key, make_obj("k", v=3)),
+            store.create("/registry/batch/other", make_obj("other")),
+            return_exceptions=True,
+        )
+        assert isinstance(dup, StorageError) and dup.code is ErrorCode.EXISTS
+        assert [created.mod_revision, deleted.mod_revision, again.mod_revision, other.mod_revision] == [
+            base + 1,
+            base + 2,
+            base + 3,
+            base + 4,
+        ]
+        assert deleted.obj["v"] == 1
+        events = [await anext(stream) for _ in range(4)]
+        assert [(e.type, e.revision) for e in events] == [
+            ("ADDED", base + 1),
+            ("DELETED", base + 2),
+            ("ADDED", base + 3),
+            ("ADDED", base + 4),
+        ]
+        assert events[1].prev_obj is not None and events[1].prev_obj["v"] == 1
+        assert (await store.get(key)).obj["v"] == 3
+        await store.guaranteed_update(key, set_data(v="4"))
+        with contextlib.closing(sqlite3.connect(tmp_path / "state.db")) as db:
+            rows = db.execute(
+                "SELECT id, created, deleted, create_revision, prev_revision FROM log WHERE key = ? ORDER BY id",
+                (key,),
+            ).fetchall()
+        assert rows == [
+            (base + 1, 1, 0, base + 1, 0),
+            (base + 2, 0, 1, base + 1, base + 1),
+            (base + 3, 1, 0, base + 3, base + 2),
+            (base + 5, 0, 0, base + 3, base + 3),
+        ]
+        await stream.aclose()
+    finally:
+        await store.close()
+
+
+async def test_reads_do_not_wait_for_a_commit_and_see_every_acknowledged_write(tmp_path: Path) -> None:
+    """Reads run on their own connection: a get answers while the writer thread is busy (here: held for 2 s), and
+    a get that starts after a write was acknowledged sees that write."""
+    store = SqliteStorage(tmp_path, compaction_interval=0)
+    try:
+        await store.create("/registry/r/a", make_obj("a"))
+        busy = asyncio.create_task(store._run(lambda db: time.sleep(2)))
+        await asyncio.sleep(0.1)  # the writer thread is now in the sleep
+        started = time.monotonic()
+        assert (await store.get("/registry/r/a")).obj["metadata"]["name"] == "a"
+        assert time.monotonic() - started < 1.0
+        assert not busy.done()
+        await busy
+
+        async def write_then_read(i: int) -> None:
+            written = await store.create(f"/registry/r/k{i}", make_obj(f"k{i}"))
+            assert (await store.get(written.key)).mod_revision == written.mod_revision
+            updated = await store.guaranteed_update(written.key, set_data(i=str(i)))
+            assert (await store.get(written.key)).mod_revision == updated.mod_revision
+            deleted = await store.delete(written.key)
+            with pytest.raises(StorageError):
+                await store.get(written.key)
+            assert await store.current_revision() >= deleted.mod_revision
+
+        await asyncio.gather(*(write_then_read(i) for i in range(50)))
+    finally:
+        await store.close()
+
+
 def count_rows(path: Path) -> int:
     with contextlib.closing(sqlite3.connect(path / "state.db")) as db:
         return int(db.execute("SELECT COUNT(*) FROM log").fetchone()[0])

@@ -187,8 +187,14 @@ async def test_suspend_and_resume(client, namespace, manager):
     assert j["status"]["startTime"]
     await client.patch(JOBS, "later", {"spec": {"suspend": True}}, namespace)
     await eventually(lambda: _none_left(client, namespace, "later"), what="the pod deleted on suspend")
-    j = await client.get(JOBS, "later", namespace)
-    assert j["status"]["active"] == 0 and j["status"].get("failed", 0) == 0  # suspending is not failing
+
+    async def recorded():
+        # The controller deletes the pod, then writes the status (as Kubernetes' does): wait for the write.
+        j = await client.get(JOBS, "later", namespace)
+        return j if j["status"]["active"] == 0 else None
+
+    j = await eventually(recorded, what="status.active 0 after suspend")
+    assert j["status"].get("failed", 0) == 0  # suspending is not failing
 
 
 async def test_ttl_after_finished_deletes_the_job_and_its_pods(client, namespace, manager):
@@ -237,6 +243,8 @@ async def test_many_pods_finishing_at_once_are_counted_once(client, namespace, m
             return j if conditions(j).get("Complete", ("",))[0] == "True" else None
 
         j = await eventually(complete, timeout=40, what="Complete")
+        # A watch may deliver an event a little after a GET shows it (a busy watch writes every 50 ms).
+        await eventually(lambda: seen[-1:] == [20] or None, what="the watch saw succeeded=20")
     finally:
         watcher.cancel()
     assert j["status"]["succeeded"] == 20 and j["status"].get("failed", 0) == 0
