@@ -30,7 +30,7 @@ src=$(mktemp -d /tmp/kubelite-src.XXXXXX)
 trap 'rm -rf "$src"' EXIT
 cp "$repo/pyproject.toml" "$repo/README.md" "$src/"
 for pkg in apimachinery apiserver scheduler controller_manager kubelet kube_proxy netpol kube_dns metrics_server cli; do
-  (cd "$repo" && find "$pkg" -name '*.py' -o -name '*.json' -o -name '*.yaml' -o -name 'py.typed') |
+  (cd "$repo" && find "$pkg" -name '*.py' -o -name '*.json' -o -name '*.yaml' -o -name '*.proto' -o -name 'py.typed') |
     grep -v __pycache__ | (cd "$repo" && xargs cp --parents -t "$src")
 done
 rm -f "$build"/kubelite/*.whl
@@ -38,9 +38,20 @@ pip_wheel() { # pip's warnings about absent local index folders are noise here; 
   "$PYTHON" -m pip wheel -q --disable-pip-version-check "$@" 2> >(grep -v 'is ignored: it is neither' >&2)
 }
 pip_wheel --no-deps --wheel-dir "$build/kubelite" "$src"
-# Dependencies: a separate folder (and image layer) that changes only when pyproject's dependencies do.
-pip_wheel --wheel-dir "$build/deps" \
+# Dependencies: a separate folder (and image layer) that changes only when pyproject's dependencies do. The
+# wheels are resolved into an empty folder, then the kept folder takes the new ones and drops those no longer
+# wanted (an upgraded grpcio left both versions there, and pip refuses to install both); an unchanged wheel keeps
+# its file, so Docker's layer cache holds.
+rm -rf "$build/deps.new" && mkdir "$build/deps.new"
+pip_wheel --wheel-dir "$build/deps.new" \
   $("$PYTHON" -c 'import tomllib,sys; print(" ".join(tomllib.load(open(sys.argv[1],"rb"))["project"]["dependencies"]))' "$repo/pyproject.toml")
+for whl in "$build"/deps/*.whl; do
+  [ -e "$whl" ] && [ ! -e "$build/deps.new/${whl##*/}" ] && rm -f "$whl"
+done
+for whl in "$build"/deps.new/*.whl; do
+  [ -e "$build/deps/${whl##*/}" ] || mv "$whl" "$build/deps/"
+done
+rm -rf "$build/deps.new"
 
 # The pod sandbox and busybox images for the nodes (built from busybox-static, no registry).
 (cd "$repo" && "$PYTHON" -m apimachinery.localimages >/dev/null)
