@@ -87,16 +87,17 @@ async def test_burst_to_500_never_over_creates(client, namespace, manager):
 async def test_adopts_orphans_and_releases_non_matching(client, namespace, manager):
     orphan = factories.pod("orphan", {"app": "adopt"}, "busybox", "c")
     await client.create(PODS, orphan, namespace)
+    # Running and ready: should the controller's pod informer show the orphan only after the ReplicaSet (a busy
+    # watch may lag), the controller creates a pod, adopts the orphan, and then deletes the pod that ranks first
+    # for deletion, which must be its new Pending one, not the orphan (same creation second: age cannot decide).
+    await client.patch(PODS, "orphan", pod_ready_status(next_ip()), namespace, subresource="status")
     rs = await client.create(REPLICASETS, replicaset("adopt", 1), namespace)
     uid = rs["metadata"]["uid"]
 
-    async def adopted():
-        p = await client.get(PODS, "orphan", namespace)
-        refs = p["metadata"].get("ownerReferences") or []
-        return any(r["uid"] == uid and r.get("controller") for r in refs)
+    async def adopted_alone():
+        return [p["metadata"]["name"] for p in await owned_pods(client, namespace, uid)] == ["orphan"]
 
-    await eventually(adopted, what="orphan adopted")
-    assert [p["metadata"]["name"] for p in await owned_pods(client, namespace, uid)] == ["orphan"]
+    await eventually(adopted_alone, what="orphan adopted and the only pod of the ReplicaSet")
 
     # Relabel: the pod no longer matches, so it is released and a replacement is created.
     await client.patch(PODS, "orphan", {"metadata": {"labels": {"app": "elsewhere"}}}, namespace)
