@@ -57,8 +57,8 @@ rm -rf "$build/deps.new"
 (cd "$repo" && "$PYTHON" -m apimachinery.localimages >/dev/null)
 docker save -o "$build/images.tar" kubelite/pause:1 kubelite/busybox:1
 
-docker build -q --build-arg BASE_IMAGE="$BASE_IMAGE" -t "kubelite/control-plane:$TAG" \
+docker build -q --force-rm --build-arg BASE_IMAGE="$BASE_IMAGE" -t "kubelite/control-plane:$TAG" \
   -f "$here/Dockerfile.control-plane" "$here" >/dev/null
-docker build -q --build-arg CONTROL_PLANE_IMAGE="kubelite/control-plane:$TAG" -t "kubelite/node:$TAG" \
+docker build -q --force-rm --build-arg CONTROL_PLANE_IMAGE="kubelite/control-plane:$TAG" -t "kubelite/node:$TAG" \
   -f "$here/Dockerfile.node" "$here" >/dev/null
 docker images --format '{{.Repository}}:{{.Tag}}  {{.Size}}' | grep -E "^kubelite/(base|control-plane|node):" || true
