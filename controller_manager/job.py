@@ -31,7 +31,7 @@ from controller_manager import replicaset_util
 from controller_manager.base import PODS, Context, Controller
 from controller_manager.expectations import Expectations
 from controller_manager.job_tracking import Sync
-from controller_manager.ownership import claim_pods, namespace_terminating
+from controller_manager.ownership import claim_pods, create_in_batches
 from controller_manager.podutil import (
     controller_ref,
     format_time,
@@ -362,32 +362,11 @@ class JobController(Controller):
 
     async def _create_pods(self, key: str, job: Obj, indexes: list[int | None]) -> int:
         self.expectations.expect_creations(key, len(indexes))
-        ns, created = job["metadata"]["namespace"], 0
-        errors: list[BaseException] = []
-        remaining = list(indexes)
-        for batch in replicaset_util.slow_start_batches(len(indexes)):
-            chunk, remaining = remaining[:batch], remaining[batch:]
-            results = await asyncio.gather(
-                *(self.client.create(PODS, util.new_pod(job, i), ns) for i in chunk), return_exceptions=True
-            )
-            if any(namespace_terminating(r) for r in results):
-                self.expectations.expect_creations(key, 0)
-                return created
-            for result in results:
-                if isinstance(result, BaseException):
-                    self.expectations.creation_observed(key)  # never to be observed
-                    self.recorder.event(job, WARNING, "FailedCreate", f"Error creating: {result}")
-                    errors.append(result)
-                else:
-                    created += 1
-                    self.recorder.event(
-                        job, NORMAL, "SuccessfulCreate", f"Created pod: {result['metadata']['name']}"
-                    )
-            if errors:
-                for _ in remaining:
-                    self.expectations.creation_observed(key)  # skipped, never sent
-                raise errors[0]
-        return created
+        bodies = [util.new_pod(job, i) for i in indexes]
+        created = await create_in_batches(self, self.expectations, key, job, bodies)
+        if created.errors:
+            raise created.errors[0]
+        return created.count
 
     async def _delete_pods(self, key: str, job: Obj, pods: list[Obj]) -> int:
         """Remove the finalizer, then delete (surplus or suspended pods: they are not counted as failures)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from apimachinery.client import Client
@@ -159,37 +160,51 @@ class PodOwnerController(Controller):
             self._enqueue_matching(new)
 
     async def create_pods(self, key: str, owner: Obj, bodies: list[Obj]) -> list[BaseException] | None:
-        """Create `bodies` in `owner`'s namespace in slow-start batches (1, 2, 4, ...), each already counted in
-        the expectations of `key`, with an event for each; stop after the first batch that had a failure (the rest
-        are never sent, so never expected). The failures; None when the namespace is terminating (stop)."""
-        ns = owner["metadata"]["namespace"]
-        remaining = list(bodies)
-        for batch in replicaset_util.slow_start_batches(len(bodies)):
-            chunk, remaining = remaining[:batch], remaining[batch:]
-            results = await asyncio.gather(
-                *(self.client.create(PODS, body, ns) for body in chunk), return_exceptions=True
-            )
-            if any(namespace_terminating(r) for r in results):
-                # Nothing can be created there any more, and the namespace controller is deleting the rest.
-                self.expectations.expect_creations(key, 0)
-                return None
-            errors = [r for r in results if isinstance(r, BaseException)]
-            for r in results:
-                if isinstance(r, BaseException):
-                    self.expectations.creation_observed(key)  # it will never be observed
-                    self.recorder.event(owner, WARNING, FAILED_CREATE, f"Error creating: {r}")
-                else:
-                    self.recorder.event(
-                        owner, NORMAL, SUCCESSFUL_CREATE, f"Created pod: {r['metadata']['name']}"
-                    )
-            if errors:
-                for _ in remaining:
-                    self.expectations.creation_observed(key)  # skipped, never sent
-                return errors
-        return []
+        """`create_in_batches` for this controller: the failures; None when the namespace is terminating."""
+        created = await create_in_batches(self, self.expectations, key, owner, bodies)
+        return None if created.stopped else created.errors
 
     def _on_pod_delete(self, pod: Obj) -> None:
         key = self._owner_key(pod)
         if key is not None:
             self.expectations.deletion_observed(key, key_of(pod))
             self.enqueue(key)
+
+
+@dataclass(frozen=True)
+class Created:
+    count: int
+    errors: list[BaseException]
+    stopped: bool  # the namespace is terminating: nothing more can be created there
+
+
+async def create_in_batches(
+    ctl: Controller, expectations: Expectations, key: str, owner: Obj, bodies: list[Obj]
+) -> Created:
+    """Create `bodies` in `owner`'s namespace in slow-start batches (1, 2, 4, ...), each already counted in the
+    expectations of `key`, with an event for each; stop after the first batch that had a failure (the rest are
+    never sent, so never expected), or when the namespace is terminating."""
+    ns = owner["metadata"]["namespace"]
+    remaining, count = list(bodies), 0
+    for batch in replicaset_util.slow_start_batches(len(bodies)):
+        chunk, remaining = remaining[:batch], remaining[batch:]
+        results = await asyncio.gather(
+            *(ctl.client.create(PODS, body, ns) for body in chunk), return_exceptions=True
+        )
+        if any(namespace_terminating(r) for r in results):
+            # Nothing can be created there any more, and the namespace controller is deleting the rest.
+            expectations.expect_creations(key, 0)
+            return Created(count, [], stopped=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        for r in results:
+            if isinstance(r, BaseException):
+                expectations.creation_observed(key)  # it will never be observed
+                ctl.recorder.event(owner, WARNING, FAILED_CREATE, f"Error creating: {r}")
+            else:
+                count += 1
+                ctl.recorder.event(owner, NORMAL, SUCCESSFUL_CREATE, f"Created pod: {r['metadata']['name']}")
+        if errors:
+            for _ in remaining:
+                expectations.creation_observed(key)  # skipped, never sent
+            return Created(count, errors, stopped=False)
+    return Created(count, [], stopped=False)
