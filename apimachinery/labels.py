@@ -109,9 +109,7 @@ class Requirement:
                 if _parse_int64(v) is None
             ]
         for i, value in enumerate(values):
-            errs += [
-                f'values[{i}][{key}]: Invalid value: "{value}": {msg}' for msg in is_label_value(value)
-            ]
+            errs += [f'values[{i}][{key}]: Invalid value: "{value}": {msg}' for msg in is_label_value(value)]
         if errs:
             raise ValueError("; ".join(errs))
         return cls(key, op, tuple(values))
