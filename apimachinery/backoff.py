@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import random
 from collections.abc import Hashable
+from dataclasses import dataclass, field
 
 
+@dataclass(eq=False)
 class Backoff:
     """`next()` returns initial, 2*initial, 4*initial, ... capped at `cap`; `reset()` starts over.
 
@@ -19,14 +21,11 @@ class Backoff:
     retry together.
     """
 
-    def __init__(
-        self, initial: float = 0.2, cap: float = 5.0, factor: float = 2.0, jitter: float = 0.0
-    ) -> None:
-        self.initial = initial
-        self.cap = cap
-        self.factor = factor
-        self.jitter = jitter
-        self.failures = 0
+    initial: float = 0.2
+    cap: float = 5.0
+    factor: float = 2.0
+    jitter: float = 0.0
+    failures: int = field(default=0, init=False)
 
     def next(self) -> float:
         delay = min(self.cap, self.initial * self.factor**self.failures)

@@ -35,6 +35,8 @@ import jwt
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from apimachinery.timefmt import format_time, parse_time
+
 Obj = dict[str, Any]
 
 NAMESPACE = "kube-system"
@@ -103,7 +105,7 @@ def token_secret(
         USAGE_SIGNING: "true",
     }
     if ttl:
-        data["expiration"] = (now + dt.timedelta(seconds=ttl)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        data["expiration"] = format_time(now + dt.timedelta(seconds=ttl))
     if description:
         data["description"] = description
     for group in extra_groups:
@@ -137,10 +139,9 @@ def expiration(data: dict[str, str]) -> dt.datetime | None:
     if not text:
         return None
     try:
-        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parse_time(text, naive_utc=True)
     except ValueError:
         return dt.datetime.fromtimestamp(0, dt.UTC)
-    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
 def expired(data: dict[str, str], now: dt.datetime) -> bool:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from apimachinery.client import Client
@@ -65,21 +66,15 @@ def bearer_token(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
     return None
 
 
+@dataclass(eq=False)
 class DelegatedAuth:
-    def __init__(
-        self,
-        client: Client,
-        *,
-        authn_ttl: float = 120.0,
-        allowed_ttl: float = 300.0,
-        denied_ttl: float = 30.0,
-    ) -> None:
-        self.client = client
-        self.authn_ttl = authn_ttl
-        self.allowed_ttl = allowed_ttl
-        self.denied_ttl = denied_ttl
-        self._tokens = TTLCache()
-        self._decisions = TTLCache()
+    client: Client
+    _: KW_ONLY
+    authn_ttl: float = 120.0
+    allowed_ttl: float = 300.0
+    denied_ttl: float = 30.0
+    _tokens: TTLCache = field(default_factory=TTLCache, init=False)
+    _decisions: TTLCache = field(default_factory=TTLCache, init=False)
 
     async def authenticate(
         self, subject: tuple[str, tuple[str, ...]] | None, token: str | None

@@ -26,7 +26,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from apimachinery.backoff import Backoff
@@ -139,34 +139,25 @@ class _Handler:
     on_delete: Callable[[Obj], Any] | None
 
 
+@dataclass(eq=False)
 class Informer:
     """List-then-watch cache of `res` (optionally one namespace, label and field selectors)."""
 
-    def __init__(
-        self,
-        client: Client,
-        res: ResourceInfo,
-        namespace: str | None = None,
-        label_selector: str | None = None,
-        field_selector: str | None = None,
-        *,
-        backoff: Backoff | None = None,
-        watch_timeout: tuple[int, int] = (300, 600),
-    ) -> None:
-        self.client = client
-        self.res = res
-        self.namespace = namespace
-        self.label_selector = label_selector
-        self.field_selector = field_selector
-        self.store = Store()
-        self.resource_version: str | None = None  # the last one seen: from the list, then from events
-        self.backoff = backoff or Backoff(initial=0.2, cap=5.0)
-        self._handlers: list[_Handler] = []
-        self._synced = asyncio.Event()
-        self.watch_timeout = watch_timeout  # timeoutSeconds of each watch: random in this range
-        self.relists = 0  # how many lists after the first (for tests and metrics)
-        self.watches = 0  # how many watch streams were opened
-        self._rv_unavailable = False
+    client: Client
+    res: ResourceInfo
+    namespace: str | None = None
+    label_selector: str | None = None
+    field_selector: str | None = None
+    _: KW_ONLY
+    backoff: Backoff = field(default_factory=lambda: Backoff(initial=0.2, cap=5.0))
+    watch_timeout: tuple[int, int] = (300, 600)  # timeoutSeconds of each watch: random in this range
+    store: Store = field(default_factory=Store, init=False)
+    resource_version: str | None = field(default=None, init=False)  # the last one seen: list, then events
+    relists: int = field(default=0, init=False)  # how many lists after the first (for tests and metrics)
+    watches: int = field(default=0, init=False)  # how many watch streams were opened
+    _handlers: list[_Handler] = field(default_factory=list, init=False)
+    _synced: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _rv_unavailable: bool = field(default=False, init=False)
 
     def add_handler(
         self,

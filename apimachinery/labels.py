@@ -18,67 +18,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-_NAME_FMT = "[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?"
-_NAME_RE = re.compile(_NAME_FMT)
-_DNS1123_SUBDOMAIN_FMT = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
-_DNS1123_SUBDOMAIN_RE = re.compile(_DNS1123_SUBDOMAIN_FMT)
+from apimachinery.validation.syntax import is_label_value, is_qualified_name
+
 _INT_RE = re.compile(r"[+-]?[0-9]+")
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-
-_NAME_MSG = (
-    "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric "
-    "character (e.g. 'MyName', or 'my.name', or '123-abc', regex used for validation is "
-    "'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
-)
-_VALUE_MSG = (
-    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must "
-    "start and end with an alphanumeric character (e.g. 'MyValue', or 'my_value', or '12345', regex used for "
-    "validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
-)
-
-
-def validate_label_key(key: str) -> list[str]:
-    """Problems with `key` as a label key (a qualified name: optional DNS-1123 subdomain prefix and '/',
-    then a name of at most 63 characters); empty when valid."""
-    parts = key.split("/")
-    if len(parts) > 2:
-        return [
-            f"a qualified name {_NAME_MSG} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
-        ]
-    errs: list[str] = []
-    name = parts[-1]
-    if len(parts) == 2:
-        prefix = parts[0]
-        if not prefix:
-            errs.append("prefix part must be non-empty")
-        else:
-            if len(prefix) > 253:
-                errs.append("prefix part must be no more than 253 characters")
-            if not _DNS1123_SUBDOMAIN_RE.fullmatch(prefix):
-                errs.append(
-                    "prefix part a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
-                    "characters, '-' or '.', and must start and end with an alphanumeric character (e.g. "
-                    f"'example.com', regex used for validation is '{_DNS1123_SUBDOMAIN_FMT}')"
-                )
-    if not name:
-        errs.append("name part must be non-empty")
-    else:
-        if len(name) > 63:
-            errs.append("name part must be no more than 63 characters")
-        if not _NAME_RE.fullmatch(name):
-            errs.append(f"name part {_NAME_MSG}")
-    return errs
-
-
-def validate_label_value(value: str) -> list[str]:
-    """Problems with `value` as a label value (empty, or at most 63 characters of `[-A-Za-z0-9_.]` that start
-    and end alphanumeric); empty when valid."""
-    errs: list[str] = []
-    if len(value) > 63:
-        errs.append("must be no more than 63 characters")
-    if value and not _NAME_RE.fullmatch(value):
-        errs.append(_VALUE_MSG)
-    return errs
 
 
 def _parse_int64(text: str) -> int | None:
@@ -137,7 +80,7 @@ class Requirement:
     def create(cls, key: str, operator: Operator | str, values: Iterable[str] = ()) -> Requirement:
         """A validated requirement; raises ValueError listing every problem."""
         values = list(values)
-        errs = [f'key: Invalid value: "{key}": {msg}' for msg in validate_label_key(key)]
+        errs = [f'key: Invalid value: "{key}": {msg}' for msg in is_qualified_name(key)]
         try:
             op = Operator(operator)
         except ValueError:
@@ -166,9 +109,7 @@ class Requirement:
                 if _parse_int64(v) is None
             ]
         for i, value in enumerate(values):
-            errs += [
-                f'values[{i}][{key}]: Invalid value: "{value}": {msg}' for msg in validate_label_value(value)
-            ]
+            errs += [f'values[{i}][{key}]: Invalid value: "{value}": {msg}' for msg in is_label_value(value)]
         if errs:
             raise ValueError("; ".join(errs))
         return cls(key, op, tuple(values))
@@ -388,7 +329,7 @@ class _Parser:
             kind, key = self._next()
         if kind != _IDENT:
             raise ValueError(f"found '{key}', expected: identifier")
-        errs = validate_label_key(key)
+        errs = is_qualified_name(key)
         if errs:
             raise ValueError(f'key: Invalid value: "{key}": ' + "; ".join(errs))
         if negated:

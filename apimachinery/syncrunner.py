@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -54,24 +54,20 @@ def timed_sync(metrics: SyncMetrics, start: float) -> Iterator[SyncTimer]:
     metrics.last_sync.set(time.time())
 
 
+@dataclass(eq=False)
 class SyncRunner:
-    def __init__(
-        self,
-        fn: Callable[[], Awaitable[None]],
-        *,
-        min_interval: float = 1.0,
-        max_interval: float = 30.0,
-        retry_interval: float = 1.0,
-    ) -> None:
-        self.fn = fn
-        self.min_interval = min_interval
-        self.max_interval = max_interval
-        self.retry_interval = retry_interval
-        self._wanted = asyncio.Event()
-        self._last = float("-inf")
-        self.runs = 0
-        self.failures = 0
-        self.last_success: float | None = None  # monotonic time of the last sync that worked
+    fn: Callable[[], Awaitable[None]]
+    _: KW_ONLY
+    min_interval: float = 1.0
+    max_interval: float = 30.0
+    retry_interval: float = 1.0
+    runs: int = field(default=0, init=False)
+    failures: int = field(default=0, init=False)
+    last_success: float | None = field(
+        default=None, init=False
+    )  # monotonic time of the last sync that worked
+    _wanted: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _last: float = field(default=float("-inf"), init=False)
 
     def request(self) -> None:
         """Ask for a sync; cheap, callable from any handler."""

@@ -15,10 +15,10 @@ from typing import Any
 
 import typer
 
-from apimachinery import labels as labelsel
 from apimachinery.client import Client
 from apimachinery.errors import StatusError, is_not_found
 from apimachinery.resources import resolve
+from apimachinery.validation.syntax import is_label_value, is_qualified_name
 from cli import builders, completion, printing
 from cli.apply import report
 from cli.errors import CLIError, ManifestError, status_line
@@ -184,7 +184,7 @@ def _change_metadata(
         raise CLIError(f"at least one {field[:-1]} update is required")
     if field == "labels":
         for k, v in ops.items():
-            problems = labelsel.validate_label_key(k) + (labelsel.validate_label_value(v) if v else [])
+            problems = is_qualified_name(k) + (is_label_value(v) if v else [])
             if problems:
                 raise CLIError(f"invalid label {k}{'=' + v if v is not None else ''}: {'; '.join(problems)}")
     targets = parse_targets(targets_args)

@@ -20,7 +20,7 @@ from apimachinery import bootstraptoken as bt
 from apimachinery.client import Client
 from apimachinery.errors import StatusError, is_already_exists, is_not_found
 from apimachinery.kubeconfig import load
-from apimachinery.timefmt import human_duration
+from apimachinery.timefmt import format_time, human_duration
 from cli.errors import CLIError
 from cli.session import GLOBALS, parse_duration, run
 from cli.tabwriter import table
@@ -164,7 +164,7 @@ def token_rows(secrets: list[dict[str, Any]], now: dt.datetime) -> list[list[str
         rows.append([
             f"{data.get('token-id', '')}.{data.get('token-secret', '')}",
             ttl,
-            when.strftime("%Y-%m-%dT%H:%M:%SZ") if when else "<never>",
+            format_time(when) if when else "<never>",
             usages or "<none>",
             data.get("description") or "<none>",
             data.get(bt.EXTRA_GROUPS) or "<none>",

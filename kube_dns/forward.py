@@ -13,7 +13,7 @@ import ipaddress
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 
 import dns.asyncquery
 import dns.exception
@@ -41,20 +41,14 @@ def upstreams_from_resolv_conf(path: str, exclude: Iterable[str] = ()) -> list[U
     return [Upstream(ns) for ns in read_resolv_conf(path).nameservers if ns not in own]
 
 
+@dataclass(eq=False)
 class Forwarder:
-    def __init__(
-        self,
-        upstreams: list[Upstream],
-        metrics: DNSMetrics,
-        *,
-        timeout: float = 2.0,
-        max_concurrent: int = 1000,
-    ) -> None:
-        self.upstreams = upstreams
-        self.metrics = metrics
-        self.timeout = timeout
-        self.max_concurrent = max_concurrent
-        self._running = 0
+    upstreams: list[Upstream]
+    metrics: DNSMetrics
+    _: KW_ONLY
+    timeout: float = 2.0
+    max_concurrent: int = 1000
+    _running: int = field(default=0, init=False)
 
     async def forward(self, query: dns.message.Message, *, tcp: bool) -> dns.message.Message:
         """The upstream's answer to `query` (same id), or a SERVFAIL/REFUSED answer of our own."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from apimachinery import errors
@@ -132,27 +132,21 @@ def _differs(current: Obj, desired: Obj, fields: tuple[str, ...]) -> bool:
     return any(labels.get(k) != v for k, v in desired["metadata"]["labels"].items())
 
 
+@dataclass(eq=False)
 class Publisher:
-    def __init__(
-        self,
-        client: Client,
-        services: Informer,
-        slices: Informer,
-        endpoints: Informer,
-        *,
-        cluster_ip: str,
-        target: Target,
-    ) -> None:
-        self.client = client
-        self.services = services
-        self.slices = slices
-        self.endpoints = endpoints
-        self.cluster_ip = cluster_ip
-        self.target = target
-        self.ready = False
-        self._wake = asyncio.Event()
-        self._warned_ip = False
-        for inf in (services, slices, endpoints):
+    client: Client
+    services: Informer
+    slices: Informer
+    endpoints: Informer
+    _: KW_ONLY
+    cluster_ip: str
+    target: Target
+    ready: bool = field(default=False, init=False)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _warned_ip: bool = field(default=False, init=False)
+
+    def __post_init__(self) -> None:
+        for inf in (self.services, self.slices, self.endpoints):
             inf.add_handler(self._maybe_wake, lambda _old, new: self._maybe_wake(new), self._maybe_wake)
 
     def _maybe_wake(self, obj: Obj) -> None:

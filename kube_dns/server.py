@@ -27,6 +27,7 @@ import socket
 import struct
 import time
 from collections.abc import Coroutine
+from dataclasses import dataclass, field
 from typing import Any
 
 import dns.exception
@@ -63,17 +64,18 @@ def _formerr(wire: bytes) -> bytes | None:
     return struct.pack("!HHHHHH", msg_id, out_flags, 0, 0, 0, 0)
 
 
+@dataclass(eq=False)
 class Resolver:
-    def __init__(self, zone: Zone, forwarder: Forwarder, metrics: DNSMetrics, server: str) -> None:
-        self.zone = zone
-        self.forwarder = forwarder
-        self.metrics = metrics
-        self.server = server
-        self.zone_label = zone.origin.to_text()
-        self._answers: dict[
-            bytes, tuple[bytes, str, str, str, str]
-        ] = {}  # query bytes -> wire and metric labels
-        self._generation = zone.generation
+    zone: Zone
+    forwarder: Forwarder
+    metrics: DNSMetrics
+    server: str
+    # query bytes -> wire and metric labels
+    _answers: dict[bytes, tuple[bytes, str, str, str, str]] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        self.zone_label = self.zone.origin.to_text()
+        self._generation = self.zone.generation
 
     def handle(self, wire: bytes, *, tcp: bool, family: int) -> Reply:
         """The answer's bytes, None for no answer, or a coroutine that produces them (a forwarded query)."""

@@ -25,27 +25,21 @@ from kube_proxy.userspace import PortListeners, node_port_addresses
 log = logging.getLogger("kube_proxy.iptables_proxier")
 
 
+@dataclasses.dataclass(eq=False)
 class IptablesProxier:
     mode = "iptables"
 
-    def __init__(
-        self,
-        options: rules.Options,
-        guard_cidrs: list[str],
-        metrics: ProxyMetrics,
-        *,
-        full_sync_interval: float = 30.0,
-    ) -> None:
-        self.options = options
-        self.guard_cidrs = guard_cidrs
-        self.metrics = metrics
-        self.full_sync_interval = full_sync_interval
-        self._chains: set[str] | None = None  # service chains in the nat table; None: unknown, read them
-        self._last_full = float("-inf")
-        self.last_rules: rules.Rules | None = None
-        self.localhost: PortListeners | None = (
-            None  # node ports on 127.0.0.1 where route_localnet cannot be set
-        )
+    options: rules.Options
+    guard_cidrs: list[str]
+    metrics: ProxyMetrics
+    _: dataclasses.KW_ONLY
+    full_sync_interval: float = 30.0
+    last_rules: rules.Rules | None = dataclasses.field(default=None, init=False)
+    # node ports on 127.0.0.1 where route_localnet cannot be set
+    localhost: PortListeners | None = dataclasses.field(default=None, init=False)
+    # service chains in the nat table; None: unknown, read them
+    _chains: set[str] | None = dataclasses.field(default=None, init=False)
+    _last_full: float = dataclasses.field(default=float("-inf"), init=False)
 
     async def setup(self) -> None:
         """Guard routes first: from here on a packet to a virtual address can never leave the machine."""

@@ -17,6 +17,7 @@ import errno
 import logging
 import socket
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 from kube_proxy.servicemap import Endpoint
 
@@ -117,27 +118,19 @@ class Splice:
             sock.close()
 
 
+@dataclass(eq=False)
 class Connector:
     """Connect to the first endpoint of `candidates` that accepts, then splice; close the client if none does."""
 
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        client: socket.socket,
-        candidates: Sequence[Endpoint],
-        on_connected: Callable[[Endpoint], None],
-        live: set[Splice],
-        name: str,
-    ) -> None:
-        self.loop = loop
-        self.client = client
-        self.candidates = candidates
-        self.on_connected = on_connected
-        self.live = live
-        self.name = name
-        self.index = 0
-        self.sock: socket.socket | None = None
-        self.timer: asyncio.TimerHandle | None = None
+    loop: asyncio.AbstractEventLoop
+    client: socket.socket
+    candidates: Sequence[Endpoint]
+    on_connected: Callable[[Endpoint], None]
+    live: set[Splice]
+    name: str
+    index: int = field(default=0, init=False)
+    sock: socket.socket | None = field(default=None, init=False)
+    timer: asyncio.TimerHandle | None = field(default=None, init=False)
 
     def start(self) -> None:
         while self.index < len(self.candidates):

@@ -87,12 +87,12 @@ class Snapshot:
     pods: list[Obj] = field(default_factory=list)
 
 
+@dataclass(eq=False)
 class MetricsAPI:
-    def __init__(self, storage: Storage, snapshot: Snapshot, authn: RequestHeader, authz: Authorizer) -> None:
-        self.storage = storage
-        self.snapshot = snapshot
-        self.authn = authn
-        self.authz = authz
+    storage: Storage
+    snapshot: Snapshot
+    authn: RequestHeader
+    authz: Authorizer
 
     # ---- objects ----
 

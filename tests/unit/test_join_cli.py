@@ -61,3 +61,26 @@ def test_token_rows() -> None:
         ["zzzzzz.0123456789abcdef", "<forever>", "<never>", "authentication,signing", "<none>",
          bt.DEFAULT_EXTRA_GROUP],
     ]  # fmt: skip
+
+
+def test_token_rows_print_the_expiry_in_utc() -> None:
+    # A token Secret written by another tool may carry an offset; EXPIRES is UTC, as kubeadm prints it.
+    now = dt.datetime(2026, 12, 5, 12, 0, tzinfo=dt.UTC)
+    data = {
+        "token-id": "abcdef",
+        "token-secret": "0123456789abcdef",
+        "expiration": "2026-12-05T15:30:00+02:00",
+    }
+    secret = {
+        "type": bt.SECRET_TYPE,
+        "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()},
+    }
+    [row] = token_rows([secret], now)
+    assert row[1:3] == ["90m", "2026-12-05T13:30:00Z"]
+
+
+def test_token_secret_writes_the_expiry_in_utc() -> None:
+    plus_two = dt.timezone(dt.timedelta(hours=2))
+    now = dt.datetime(2026, 12, 5, 14, 0, tzinfo=plus_two)
+    secret = bt.token_secret(bt.Token("abcdef", "0123456789abcdef"), ttl=60, now=now)
+    assert secret["stringData"]["expiration"] == "2026-12-05T12:01:00Z"
