@@ -10,13 +10,7 @@ import logging
 import socket
 from pathlib import Path
 
-from apimachinery.component import (
-    add_client_args,
-    client_from_args,
-    exit_after_cleanup,
-    run_until_signal,
-    setup_logging,
-)
+from apimachinery.component import ComponentMain, add_client_args, client_from_args
 from apimachinery.secureserving import add_secure_serving_args, serving, serving_args_error
 from kube_proxy import iptables, netif, rules
 from kube_proxy.iptables_proxier import IptablesProxier, cleanup_all
@@ -118,12 +112,9 @@ async def cleanup(args: argparse.Namespace) -> bool:
     return True
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    setup_logging("kube-proxy", args.log_level)
-    if args.cleanup:
-        exit_after_cleanup(cleanup(args), (iptables.IptablesError, netif.NetifError))
-    run_until_signal(amain(args))
+main = ComponentMain(
+    "kube-proxy", parse_args, amain, cleanup, cleanup_failures=(iptables.IptablesError, netif.NetifError)
+)
 
 
 if __name__ == "__main__":

@@ -9,16 +9,9 @@ import argparse
 import logging
 import shutil
 import socket
-import sys
 from pathlib import Path
 
-from apimachinery.component import (
-    add_client_args,
-    client_from_args,
-    exit_after_cleanup,
-    run_until_signal,
-    setup_logging,
-)
+from apimachinery.component import ComponentMain, add_client_args, client_from_args
 from apimachinery.nslock import NamespaceLock
 from apimachinery.secureserving import add_secure_serving_args, serving, serving_args_error
 from netpol import ipset, iptables
@@ -72,6 +65,11 @@ def tools_missing() -> list[str]:
 
 
 async def amain(args: argparse.Namespace) -> None:
+    if missing := tools_missing():
+        log.error(
+            "cannot program network policies: missing %s (Debian: apt-get install iptables ipset)", missing
+        )
+        raise SystemExit(1)
     metrics = PolicyMetrics()
     client = client_from_args(args, user_agent="kube-netpol")
     agent = PolicyAgent(
@@ -101,18 +99,9 @@ async def run_cleanup(args: argparse.Namespace) -> bool:
     return True
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    setup_logging("kube-netpol", args.log_level)
-    missing = tools_missing()
-    if missing and not args.cleanup:
-        log.error(
-            "cannot program network policies: missing %s (Debian: apt-get install iptables ipset)", missing
-        )
-        sys.exit(1)
-    if args.cleanup:
-        exit_after_cleanup(run_cleanup(args), (iptables.IptablesError, ipset.IpsetError))
-    run_until_signal(amain(args))
+main = ComponentMain(
+    "kube-netpol", parse_args, amain, run_cleanup, cleanup_failures=(iptables.IptablesError, ipset.IpsetError)
+)
 
 
 if __name__ == "__main__":
