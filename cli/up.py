@@ -224,13 +224,11 @@ def _print_summary(
     master = f"https://127.0.0.1:{port}"
     print("kubelite is up:")
     print(columns(_component_rows(state, spec)), flush=True)
-    hosts: dict[str, list[str]] = {}
+    hosts: dict[str, list[str]] = {}  # the processes (cli/up_components.py's HOSTS) and their components
     for c in spec["components"]:
         hosts.setdefault(c.get("host") or c["name"], []).append(c["name"])
-    shared = "; ".join(f"{host}: {', '.join(names)}" for host, names in hosts.items() if len(names) > 1)
-    print(
-        f"processes: {len(hosts)} (sharing one: {shared or 'none'}; logs/<component>.log is its process's log)"
-    )
+    shown = [host if names == [host] else f"{host} ({', '.join(names)})" for host, names in hosts.items()]
+    print(f"processes: {'; '.join(shown)}")
     print(f"storage: {'etcd at ' + etcd_servers if etcd_servers else 'SQLite in ' + str(state / 'data')}")
     policies = "enforced by kube-netpol" if pre.netpol else "not enforced"
     print(f"network: {pre.network} (pods {pod_cidr}), kube-proxy: {pre.proxy_mode} mode")

@@ -157,7 +157,7 @@ def test_up_from_a_clean_state_serves_a_web_page(up_cluster: UpCluster) -> None:
         assert name in r.stdout
     assert "kube-netpol" in r.stdout and "network policies: enforced by kube-netpol" in r.stdout
     assert (
-        "processes: 3 (sharing one: control-plane: kube-controller-manager, kube-scheduler; node: "
+        "processes: kube-apiserver; control-plane (kube-controller-manager, kube-scheduler); node ("
         in r.stdout
     )
     assert f"https://127.0.0.1:{up_cluster.ports['port']}" in r.stdout
