@@ -311,21 +311,20 @@ def apply_process_settings(args: argparse.Namespace) -> None:
             raise SystemExit(f"--watch-flush-interval/--watch-busy-events: {exc}") from None
 
 
+# The Options fields that are flags of the same name, as given.
+AS_GIVEN = (
+    "service_cluster_ip_range", "service_node_port_range", "watch_cache_size", "event_ttl", "pod_security_default",
+    "allow_service_external_ips", "default_local_path_storage_class", "max_requests_inflight",
+    "max_mutating_requests_inflight", "request_body_timeout", "access_log",
+)  # fmt: skip
+
+
 def server_options(args: argparse.Namespace) -> Options:
     return Options(
-        service_cluster_ip_range=args.service_cluster_ip_range,
-        service_node_port_range=args.service_node_port_range,
+        **{name: getattr(args, name) for name in AS_GIVEN},
         loadbalancer_ip_range=args.loadbalancer_ip_range or None,
-        watch_cache_size=args.watch_cache_size,
-        event_ttl=args.event_ttl,
-        pod_security_default=args.pod_security_default,
         pod_security_exempt_namespaces=tuple(n for n in args.pod_security_exempt_namespaces.split(",") if n),
-        allow_service_external_ips=args.allow_service_external_ips,
-        default_local_path_storage_class=args.default_local_path_storage_class,
         cluster_cidr=args.cluster_cidr or None,
-        max_requests_inflight=args.max_requests_inflight,
-        max_mutating_requests_inflight=args.max_mutating_requests_inflight,
-        request_body_timeout=args.request_body_timeout,
         authorization_modes=tuple(m.strip() for m in args.authorization_mode.split(",") if m.strip()),
         token_file=TokenFile.read(args.token_auth_file) if args.token_auth_file else None,
         token_issuer=token_issuer(args),
@@ -334,7 +333,6 @@ def server_options(args: argparse.Namespace) -> Options:
         kubelet_client_cert=args.kubelet_client_certificate,
         kubelet_client_key=args.kubelet_client_key,
         kubelet_ca=args.kubelet_certificate_authority,
-        access_log=args.access_log,
         auditor=make_auditor(args),
         proxy_client_cert=args.proxy_client_cert_file,
         proxy_client_key=args.proxy_client_key_file,
