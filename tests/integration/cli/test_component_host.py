@@ -8,6 +8,7 @@ process: the supervisor restarts it with all it hosts; tests/e2e/up/test_up.py s
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -136,3 +137,61 @@ def test_a_host_refuses_what_is_not_a_component(tmp_path: Path) -> None:
     proc = _host("x", [["kube-dns", "scheduler", []]], log)
     assert proc.wait(30) != 0
     assert "scheduler.__main__ does not run 'kube-dns'" in log.read_text()
+
+
+def test_the_supervisor_restarts_a_killed_host_process_with_all_it_hosts(
+    audited: tuple[ApiServer, Path], tmp_path: Path
+) -> None:
+    """cluster.json as `kctl up` writes it: the components of one `host` run in one process, status.json names each
+    (with that process's pid), logs/<component>.log links to the process's log, and a kill -9 of the process
+    brings both components back in a new one."""
+    server, _ = audited
+    ports = {"kube-controller-manager": free_port(), "kube-scheduler": free_port()}
+    modules = {"kube-controller-manager": "controller_manager", "kube-scheduler": "scheduler"}
+    users = {"kube-controller-manager": KUBE_CONTROLLER_MANAGER, "kube-scheduler": KUBE_SCHEDULER}
+    components = [
+        {"name": name, "host": "control-plane", "backoff": {"initial": 0.2, "cap": 1.0},
+         "argv": [sys.executable, "-m", modules[name], *server.component_args(users[name]), "--port", str(port)],
+         "health": f"http://127.0.0.1:{port}/healthz", "liveness": f"http://127.0.0.1:{port}/healthz"}
+        for name, port in ports.items()
+    ]  # fmt: skip
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "cluster.json").write_text(json.dumps({"components": components}))
+
+    def status() -> dict[str, dict[str, object]]:
+        try:
+            return {c["name"]: c for c in json.loads((state / "status.json").read_text())["components"]}
+        except (OSError, ValueError):
+            return {}
+
+    def running(not_pid: object = None) -> dict[str, dict[str, object]] | None:
+        now = status()
+        pids = {c["pid"] for c in now.values()}
+        ok = len(now) == 2 and len(pids) == 1 and None not in pids and not_pid not in pids
+        return now if ok and all(c["state"] == "running" for c in now.values()) else None
+
+    with open(state / "supervisor.log", "ab") as log:
+        sup = subprocess.Popen(
+            [sys.executable, "-m", "cli.supervisor", str(state)], stdout=log, stderr=log, cwd=REPO
+        )
+    try:
+        first = wait_until(running, 30, 0.2, what="both components running in one process")
+        pid = first["kube-scheduler"]["pid"]
+        assert {c["host"] for c in first.values()} == {"control-plane"}
+        assert json.loads(Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[4]) == [
+            [c["name"], modules[c["name"]], c["argv"][3:]] for c in components
+        ]
+        for name in ports:
+            assert os.readlink(state / "logs" / f"{name}.log") == "control-plane.log"
+        os.kill(int(str(pid)), signal.SIGKILL)
+        again = wait_until(lambda: running(pid), 30, 0.2, what="both back in a new process")
+        assert all(c["restarts"] == 1 for c in again.values()), again
+        assert all(_answers(f"http://127.0.0.1:{port}/healthz") for port in ports.values())
+        lines = (state / "logs" / "control-plane.log").read_text().splitlines()
+        names = {json.loads(line).get("component") for line in lines if line.startswith("{")}
+        assert set(ports) <= names
+    finally:
+        stop_process(sup, timeout=30)
+    assert sup.returncode == 0
+    assert not any(_answers(f"http://127.0.0.1:{port}/healthz") for port in ports.values())
