@@ -41,6 +41,7 @@ from apimachinery.errors import StatusError
 if TYPE_CHECKING:
     from apimachinery.client import Client
     from apimachinery.delegated import DelegatedAuth
+    from apimachinery.nslock import NamespaceLock
 
 log = logging.getLogger(__name__)
 
@@ -272,6 +273,20 @@ def exit_after_cleanup(cleanup: Coroutine[Any, Any, bool], failures: tuple[type[
         log.error("cleanup failed", extra={"error": str(exc)})
         sys.exit(1)
     sys.exit(0 if done else 1)
+
+
+async def cleanup_unless_held(
+    lock: NamespaceLock, who: str, cleanup: Callable[[], Awaitable[object]]
+) -> bool:
+    """A --cleanup that must not pull the rules from under a running agent: run `cleanup` holding `lock`, or return
+    False (nothing done) while a running `who` holds it."""
+    if not lock.acquire_for_cleanup(who):
+        return False
+    try:
+        await cleanup()
+    finally:
+        lock.release()
+    return True
 
 
 def run_until_signal(main_coro: Coroutine[Any, Any, Any]) -> NoReturn:

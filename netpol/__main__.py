@@ -11,7 +11,7 @@ import shutil
 import socket
 from pathlib import Path
 
-from apimachinery.component import ComponentMain, add_client_args, client_from_args
+from apimachinery.component import ComponentMain, add_client_args, cleanup_unless_held, client_from_args
 from apimachinery.nslock import NamespaceLock
 from apimachinery.secureserving import add_secure_serving_args, serving, serving_args_error
 from netpol import ipset, iptables
@@ -88,15 +88,12 @@ async def amain(args: argparse.Namespace) -> None:
 
 async def run_cleanup(args: argparse.Namespace) -> bool:
     """Remove everything unless a running agent holds the lock (it would only write it all again)."""
-    lock = NamespaceLock(args.lock_file)
-    if not lock.acquire_for_cleanup("kube-netpol"):
-        return False
-    try:
+
+    async def remove() -> None:
         chains, sets = await cleanup()
-    finally:
-        lock.release()
-    log.info("cleaned up", extra={"chains": chains, "sets": sets})
-    return True
+        log.info("cleaned up", extra={"chains": chains, "sets": sets})
+
+    return await cleanup_unless_held(NamespaceLock(args.lock_file), "kube-netpol", remove)
 
 
 main = ComponentMain(
