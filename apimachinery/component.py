@@ -336,7 +336,8 @@ def run_hosted(host: str, components: list[tuple[ComponentMain, argparse.Namespa
     """Run several components in this process, each its main coroutine in a task of its own that logs under its
     name at its --log-level (host-wide lines say `host`). SIGTERM or SIGINT cancels them all, and the process exits
     0 once they have stopped. Should one of them end by itself (a crash, or its own exit), the others are stopped
-    too and the process exits 1: never half of the components alive; the supervisor restarts the whole process."""
+    too and the process exits 1 (or that component's own exit code): never half of the components alive; the
+    supervisor restarts the whole process."""
     levels = [(main.name, log_level(args.log_level)) for main, args in components]
     setup_logging(host, min(level for _, level in levels))
     mains = [
@@ -346,15 +347,17 @@ def run_hosted(host: str, components: list[tuple[ComponentMain, argparse.Namespa
 
 
 async def _guarded(main_coro: Coroutine[Any, Any, Any]) -> int:
-    """Await one component's main coroutine: 0 when it returns, its own SystemExit's code, 1 when it raises."""
+    """Await one component's main coroutine: 0 when it returns, its own SystemExit's code (1 for a message, which
+    is logged), 1 when it raises."""
     try:
         await main_coro
-    except (
-        SystemExit
-    ) as exc:  # a component's own exit (a bad configuration): caught here so its host stops cleanly
+    # A component's own exit (a bad configuration): caught here, so that the other components of its process stop
+    # cleanly.
+    except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         if code:
-            log.error("component exited", extra={"code": code})
+            reason = {"reason": exc.code} if isinstance(exc.code, str) else {}
+            log.error("component exited", extra={"code": code, **reason})
         return code
     except Exception:
         log.exception("component crashed")
