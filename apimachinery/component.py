@@ -6,12 +6,16 @@ setup_logging(component)      JSON lines on stderr: ts, level, component, logger
 serve_health(host, port, ...) a tiny HTTP(S) server for /healthz (/livez, /readyz) and /metrics; beyond loopback
                               only with TLS and delegated auth (apimachinery/secureserving.py builds those)
 run_until_signal(main())      run the main coroutine; SIGTERM/SIGINT cancel it; exit 0 (1 on a crash)
+ComponentMain(name, parse, amain)
+                              a component's entry point: `python -m <component>` (its `main`), and what a host
+                              process (componenthost/) runs beside other components: run_hosted(...)
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextvars
 import inspect
 import ipaddress
 import json
@@ -22,7 +26,8 @@ import socket
 import ssl
 import sys
 import traceback
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -36,6 +41,7 @@ from apimachinery.errors import StatusError
 if TYPE_CHECKING:
     from apimachinery.client import Client
     from apimachinery.delegated import DelegatedAuth
+    from apimachinery.nslock import NamespaceLock
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +67,10 @@ def client_from_args(args: argparse.Namespace, user_agent: str = "kubelite") -> 
 
 # -- logging ------------------------------------------------------------------------------------------------
 
+# In a host process (several components, one interpreter) each component's main task, and every task it starts,
+# carries the component's name and log level: its log lines name it, at its own --log-level.
+_hosted: contextvars.ContextVar[tuple[str, int] | None] = contextvars.ContextVar("component", default=None)
+
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "taskName"}
 
 
@@ -75,7 +85,7 @@ class JsonFormatter(logging.Formatter):
         out: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
             "level": record.levelname.lower(),
-            "component": self.component,
+            "component": hosted[0] if (hosted := _hosted.get()) else self.component,
             "logger": record.name,
             "msg": record.getMessage(),
         }
@@ -87,10 +97,16 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, default=str)
 
 
+def _at_component_level(record: logging.LogRecord) -> bool:
+    hosted = _hosted.get()
+    return hosted is None or record.levelno >= hosted[1]
+
+
 def setup_logging(component: str, level: str | int = "INFO") -> None:
     """Send all logging to stderr as JSON lines (replaces existing root handlers)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(component))
+    handler.addFilter(_at_component_level)
     root = logging.getLogger()
     for h in list(root.handlers):
         root.removeHandler(h)
@@ -259,35 +275,128 @@ def exit_after_cleanup(cleanup: Coroutine[Any, Any, bool], failures: tuple[type[
     sys.exit(0 if done else 1)
 
 
-def run_until_signal(main_coro: Coroutine[Any, Any, Any]) -> None:
+async def cleanup_unless_held(
+    lock: NamespaceLock, who: str, cleanup: Callable[[], Awaitable[object]]
+) -> bool:
+    """A --cleanup that must not pull the rules from under a running agent: run `cleanup` holding `lock`, or return
+    False (nothing done) while a running `who` holds it."""
+    if not lock.acquire_for_cleanup(who):
+        return False
+    try:
+        await cleanup()
+    finally:
+        lock.release()
+    return True
+
+
+def run_until_signal(main_coro: Coroutine[Any, Any, Any]) -> NoReturn:
     """Run `main_coro` in a new event loop; SIGTERM or SIGINT cancels it (a second signal exits at once).
 
-    Exits the process: 0 when the coroutine returns or is cancelled by a signal, 1 when it raises.
+    Exits the process: 0 when the coroutine returns or is cancelled by a signal, 1 when it raises (its own
+    SystemExit: that code).
     """
+    sys.exit(asyncio.run(_run_all([("main", main_coro, None)])))
 
-    async def runner() -> int:
-        loop = asyncio.get_running_loop()
-        task = asyncio.create_task(main_coro, name="main")
-        signals = 0
 
-        def on_signal(signum: int) -> None:
-            nonlocal signals
-            signals += 1
-            if signals > 1:
-                log.warning("second signal, exiting now", extra={"signal": signum})
-                os._exit(1)
-            log.info("signal received, shutting down", extra={"signal": signal.Signals(signum).name})
+@dataclass(frozen=True)
+class ComponentMain:
+    """A component's entry point: its name (the `component` of its log lines), how its flags parse (they include
+    --log-level) and its main coroutine. `python -m <component>` calls it; a host process (componenthost/) parses
+    several and runs them side by side with run_hosted."""
+
+    name: str
+    parse: Callable[[list[str] | None], argparse.Namespace]
+    amain: Callable[[argparse.Namespace], Coroutine[Any, Any, Any]]
+    # Its --cleanup mode, if it has one: run instead of the component (exit_after_cleanup), in a process of its own.
+    cleanup: Callable[[argparse.Namespace], Coroutine[Any, Any, bool]] | None = None
+    cleanup_failures: tuple[type[Exception], ...] = ()
+
+    def setup(self, argv: list[str] | None = None) -> argparse.Namespace:
+        """Parse the flags and log as this component (a process of its own)."""
+        args = self.parse(argv)
+        setup_logging(self.name, args.log_level)
+        return args
+
+    def __call__(self, argv: list[str] | None = None) -> NoReturn:
+        args = self.setup(argv)
+        if self.cleanup is not None and args.cleanup:
+            exit_after_cleanup(self.cleanup(args), self.cleanup_failures)
+        run_until_signal(self.amain(args))
+
+
+def log_level(text: str) -> int:
+    """A --log-level (DEBUG, info, ...) as a number; ValueError for a name logging does not know."""
+    level = logging.getLevelNamesMapping().get(str(text).upper())
+    if level is None:
+        raise ValueError(f"unknown log level {text!r}")
+    return level
+
+
+def run_hosted(host: str, components: list[tuple[ComponentMain, argparse.Namespace]]) -> NoReturn:
+    """Run several components in this process, each its main coroutine in a task of its own that logs under its
+    name at its --log-level (host-wide lines say `host`). SIGTERM or SIGINT cancels them all, and the process exits
+    0 once they have stopped. Should one of them end by itself (a crash, or its own exit), the others are stopped
+    too and the process exits 1 (or that component's own exit code): never half of the components alive; the
+    supervisor restarts the whole process."""
+    levels = [(main.name, log_level(args.log_level)) for main, args in components]
+    setup_logging(host, min(level for _, level in levels))
+    mains = [
+        (main.name, main.amain(args), hosted) for (main, args), hosted in zip(components, levels, strict=True)
+    ]
+    sys.exit(asyncio.run(_run_all(mains)))
+
+
+async def _guarded(main_coro: Coroutine[Any, Any, Any]) -> int:
+    """Await one component's main coroutine: 0 when it returns, its own SystemExit's code (1 for a message, which
+    is logged), 1 when it raises."""
+    try:
+        await main_coro
+    # A component's own exit (a bad configuration): caught here, so that the other components of its process stop
+    # cleanly.
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if code:
+            reason = {"reason": exc.code} if isinstance(exc.code, str) else {}
+            log.error("component exited", extra={"code": code, **reason})
+        return code
+    except Exception:
+        log.exception("component crashed")
+        return 1
+    return 0
+
+
+async def _run_all(mains: Sequence[tuple[str, Coroutine[Any, Any, Any], tuple[str, int] | None]]) -> int:
+    """Run the main coroutines (each with its `_hosted` name and level, if any) until a signal cancels them or one
+    of them ends, then stop the rest; the exit code: the worst of theirs (a signal's cancellation counts 0), at
+    least 1 when one ended while others ran."""
+    loop = asyncio.get_running_loop()
+    tasks = []
+    for name, coro, hosted in mains:
+        context = contextvars.copy_context()
+        context.run(_hosted.set, hosted)
+        tasks.append(asyncio.create_task(_guarded(coro), name=name, context=context))
+    signals = 0
+
+    def on_signal(signum: int) -> None:
+        nonlocal signals
+        signals += 1
+        if signals > 1:
+            log.warning("second signal, exiting now", extra={"signal": signum})
+            os._exit(1)
+        log.info("signal received, shutting down", extra={"signal": signal.Signals(signum).name})
+        for task in tasks:
             task.cancel()
 
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, on_signal, sig)
-        try:
-            await task
-            return 0
-        except asyncio.CancelledError:
-            return 0
-        except Exception:
-            log.exception("component crashed")
-            return 1
-
-    sys.exit(asyncio.run(runner()))
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal, sig)
+    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    ended_alone = bool(pending) and not signals
+    if ended_alone:
+        ended = [t.get_name() for t in done]
+        log.error("a component ended: stopping the others of this process", extra={"ended": ended})
+        for task in pending:
+            task.cancel()
+    if pending:
+        await asyncio.wait(pending)
+    code = max((t.result() for t in tasks if not t.cancelled()), default=0)
+    return max(code, 1) if ended_alone else code

@@ -27,7 +27,7 @@ from apiserver.auth import tokens
 from apiserver.auth.authenticators import TokenFile
 from apiserver.httpguard import Limits, guarded_protocol
 from apiserver.server import APIServer, Options
-from apiserver.storage import open_storage
+from apiserver.storage import Storage, open_storage
 from apiserver.storage.encryption import EncryptedStorage, load_encryption_config
 
 log = logging.getLogger("apiserver")
@@ -268,13 +268,10 @@ def make_auditor(args: argparse.Namespace) -> Auditor | None:
     return Auditor(policy, LogBackend(args.audit_log_path))
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    setup_logging("kube-apiserver", args.log_level)
+def check_args(args: argparse.Namespace) -> None:
+    """Refuse flags that cannot make a secure apiserver (SystemExit with the reason)."""
     if args.cluster_cidr and parse_cidr(args.cluster_cidr) is None:
         raise SystemExit(f"--cluster-cidr {args.cluster_cidr!r}: must be a CIDR such as 10.244.0.0/16")
-    backend = args.storage_backend or ("etcd" if args.etcd_servers else "sqlite")
-    options: dict[str, float] = {"request_timeout": args.etcd_request_timeout} if backend == "etcd" else {}
     if not args.tls_cert_file or not args.tls_private_key_file:
         raise SystemExit(
             "kube-apiserver: --tls-cert-file and --tls-private-key-file are required (HTTPS only; "
@@ -284,9 +281,20 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(
             f"--register-metrics-apiservice {args.register_metrics_apiservice!r}: no such CA file"
         )
+
+
+def storage_from_args(args: argparse.Namespace) -> tuple[Storage, str]:
+    """The storage the flags name (encrypted when configured), and its backend's name."""
+    backend = args.storage_backend or ("etcd" if args.etcd_servers else "sqlite")
+    options: dict[str, float] = {"request_timeout": args.etcd_request_timeout} if backend == "etcd" else {}
     storage = open_storage(args.etcd_servers or None, backend, args.data_dir, **options)
     if args.encryption_provider_config:
         storage = EncryptedStorage(storage, load_encryption_config(args.encryption_provider_config))
+    return storage, backend
+
+
+def apply_process_settings(args: argparse.Namespace) -> None:
+    """The settings that are module-wide: default tolerations, the watch streams' flushing."""
     # One setting covers both default tolerations (not-ready and unreachable); the smaller flag wins.
     defaults.set_default_toleration_seconds(
         min(args.default_not_ready_toleration_seconds, args.default_unreachable_toleration_seconds)
@@ -301,40 +309,44 @@ def main(argv: list[str] | None = None) -> None:
                 watchstream.set_busy_events(args.watch_busy_events)
         except ValueError as exc:
             raise SystemExit(f"--watch-flush-interval/--watch-busy-events: {exc}") from None
-    auditor = make_auditor(args)
-    server = APIServer(
-        storage,
-        Options(
-            service_cluster_ip_range=args.service_cluster_ip_range,
-            service_node_port_range=args.service_node_port_range,
-            loadbalancer_ip_range=args.loadbalancer_ip_range or None,
-            watch_cache_size=args.watch_cache_size,
-            event_ttl=args.event_ttl,
-            pod_security_default=args.pod_security_default,
-            pod_security_exempt_namespaces=tuple(
-                n for n in args.pod_security_exempt_namespaces.split(",") if n
-            ),
-            allow_service_external_ips=args.allow_service_external_ips,
-            default_local_path_storage_class=args.default_local_path_storage_class,
-            cluster_cidr=args.cluster_cidr or None,
-            max_requests_inflight=args.max_requests_inflight,
-            max_mutating_requests_inflight=args.max_mutating_requests_inflight,
-            request_body_timeout=args.request_body_timeout,
-            authorization_modes=tuple(m.strip() for m in args.authorization_mode.split(",") if m.strip()),
-            token_file=TokenFile.read(args.token_auth_file) if args.token_auth_file else None,
-            token_issuer=token_issuer(args),
-            advertise_address=advertise_address(args),
-            secure_port=args.port,
-            kubelet_client_cert=args.kubelet_client_certificate,
-            kubelet_client_key=args.kubelet_client_key,
-            kubelet_ca=args.kubelet_certificate_authority,
-            access_log=args.access_log,
-            auditor=auditor,
-            proxy_client_cert=args.proxy_client_cert_file,
-            proxy_client_key=args.proxy_client_key_file,
-            metrics_apiservice_ca_file=args.register_metrics_apiservice,
-        ),
+
+
+# The Options fields that are flags of the same name, as given.
+AS_GIVEN = (
+    "service_cluster_ip_range", "service_node_port_range", "watch_cache_size", "event_ttl", "pod_security_default",
+    "allow_service_external_ips", "default_local_path_storage_class", "max_requests_inflight",
+    "max_mutating_requests_inflight", "request_body_timeout", "access_log",
+)  # fmt: skip
+
+
+def server_options(args: argparse.Namespace) -> Options:
+    return Options(
+        **{name: getattr(args, name) for name in AS_GIVEN},
+        loadbalancer_ip_range=args.loadbalancer_ip_range or None,
+        pod_security_exempt_namespaces=tuple(n for n in args.pod_security_exempt_namespaces.split(",") if n),
+        cluster_cidr=args.cluster_cidr or None,
+        authorization_modes=tuple(m.strip() for m in args.authorization_mode.split(",") if m.strip()),
+        token_file=TokenFile.read(args.token_auth_file) if args.token_auth_file else None,
+        token_issuer=token_issuer(args),
+        advertise_address=advertise_address(args),
+        secure_port=args.port,
+        kubelet_client_cert=args.kubelet_client_certificate,
+        kubelet_client_key=args.kubelet_client_key,
+        kubelet_ca=args.kubelet_certificate_authority,
+        auditor=make_auditor(args),
+        proxy_client_cert=args.proxy_client_cert_file,
+        proxy_client_key=args.proxy_client_key_file,
+        metrics_apiservice_ca_file=args.register_metrics_apiservice,
     )
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    setup_logging("kube-apiserver", args.log_level)
+    check_args(args)
+    storage, backend = storage_from_args(args)
+    apply_process_settings(args)
+    server = APIServer(storage, server_options(args))
     limits = Limits(args.request_header_timeout, args.max_header_bytes, args.max_header_count)
     app = create_app(server)
     log.info("serving", extra={"url": f"https://{args.bind_address}:{args.port}", "storage": backend})

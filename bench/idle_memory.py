@@ -42,8 +42,16 @@ def _kib(pid: int, path: str, field: str) -> int | None:
 
 
 def processes(cluster: UpCluster) -> dict[str, int]:
-    """The supervisor's pid and each running component's, by name."""
-    pids = {name: c["pid"] for name, c in cluster.status().items() if c.get("pid")}
+    """The supervisor's pid and each running process's, by name: a host process (several components, cli/supervisor.py)
+    as `host (component, ...)`, counted once."""
+    hosted: dict[int, list[str]] = {}
+    for name, c in cluster.status().items():
+        if c.get("pid"):
+            hosted.setdefault(c["pid"], []).append(name)
+    pids = {}
+    for pid, names in hosted.items():
+        host = cluster.status()[names[0]].get("host")
+        pids[f"{host} ({', '.join(names)})" if host else names[0]] = pid
     sup = cluster.supervisor_pid()
     if sup is not None:
         pids["supervisor"] = sup
@@ -110,7 +118,8 @@ def main() -> None:
         notes=[
             f"medians of {args.samples} samples {args.interval:g}s apart, {args.settle:g}s after kctl up returned",
             "RSS counts each process's shared pages (Python, libraries) again; PSS splits them",
-            "processes: the supervisor and every component in its status.json; dockerd/containerd not counted",
+            "processes: the supervisor and every process in its status.json (a host process running several "
+            "components counted once); dockerd/containerd not counted",
         ],
     )
 

@@ -1,14 +1,18 @@
-"""The process supervisor behind `kctl up`: it runs the cluster's components, restarts any that crash or fail their
-liveness probe (their /livez or /healthz, as a kubelet probes), and stops them all, in reverse order, on SIGTERM.
-Components die with it: each child asks the kernel for SIGTERM when its parent dies (PR_SET_PDEATHSIG), so a
-supervisor killed -9 leaves no orphan that would hold the cluster's ports.
+"""The process supervisor behind `kctl up`: it runs the cluster's components, restarts any process that crashes or
+whose component fails its liveness probe (their /livez or /healthz, as a kubelet probes), and stops them all, in
+reverse order, on SIGTERM. Processes die with it: each child asks the kernel for SIGTERM when its parent dies
+(PR_SET_PDEATHSIG), so a supervisor killed -9 leaves no orphan that would hold the cluster's ports.
 
     python -m cli.supervisor STATE_DIR
 
-It reads `STATE_DIR/cluster.json` (written by `kctl up`): an ordered list of components, each with its command line,
-an HTTP health URL (ready: start the next one), a liveness URL and optionally its restart `backoff`, and the CA
-that the HTTPS URLs are checked with. Each component's output goes to `STATE_DIR/logs/<name>.log`. It writes
-`STATE_DIR/status.json` (pid, state, restarts, started) whenever something changes, which `kctl status` reads.
+It reads `STATE_DIR/cluster.json` (written by `kctl up`): an ordered list of components, each with its command line
+(`python -m <module> FLAGS...`), an HTTP health URL (ready: start the next one), a liveness URL, optionally its
+restart `backoff` and its `host`, and the CA that the HTTPS URLs are checked with. Components with the same `host`
+run in one process, a host process (componenthost/, as k3s runs several components in one binary): each is still
+the component its own command line describes, only the interpreter is shared (bench/idle_memory.py). A process is
+restarted with all it hosts. Its output goes to `STATE_DIR/logs/<host or name>.log`, and each hosted component's
+logs/<name>.log links to its host's. It writes `STATE_DIR/status.json` (per component: pid, host, state, restarts,
+started) whenever something changes, which `kctl status` reads.
 """
 
 from __future__ import annotations
@@ -38,10 +42,11 @@ component_up = Gauge(
 )
 component_restarts = Counter(
     "kubelite_component_restarts_total",
-    "Restarts after the component exited.",
+    "Restarts of the component's process.",
     ["component"],
     registry=registry,
 )
+HOST_MODULE = "componenthost"  # `python -m componenthost NAME JSON`: several components in one process
 
 # Restart back-off: it doubles while a component keeps failing and starts over once a restart has made it healthy.
 # The apiserver's is short and capped low (cluster.json gives it `backoff`): every other component waits on it.
@@ -61,7 +66,18 @@ PR_SET_PDEATHSIG = 1
 
 
 @dataclass
+class Member:
+    """A component of a supervised process (a process of its own has one)."""
+
+    name: str
+    health: str | None = None
+    liveness: str | None = None
+
+
+@dataclass
 class Component:
+    """One supervised process: a component alone, or a host process (`host` set) running its `members`."""
+
     name: str
     argv: list[str]
     health: str | None = None
@@ -73,6 +89,12 @@ class Component:
     state: str = "pending"
     backoff: Backoff = field(default_factory=lambda: Backoff(RESTART_BACKOFF_INITIAL, RESTART_BACKOFF_MAX))
     healthy: bool = False
+    host: str | None = None
+    members: list[Member] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.members:
+            self.members = [Member(self.name, self.health, self.liveness)]
 
 
 def die_with_parent() -> None:
@@ -101,22 +123,34 @@ class Supervisor:
             "health": f"http://127.0.0.1:{self.health_port}/healthz" if self.health_port else None,
             "components": [
                 {
-                    "name": c.name,
+                    "name": m.name,
                     "pid": c.proc.pid if c.proc and c.proc.returncode is None else None,
+                    "host": c.host,
                     "state": c.state,
                     "restarts": c.restarts,
                     "started": c.started,
-                    "health": c.health,
-                    "liveness": c.liveness,
+                    "health": m.health,
+                    "liveness": m.liveness,
                 }
                 for c in self.components
+                for m in c.members
             ],
         }
         tmp = self.state_dir / "status.json.tmp"
         tmp.write_text(json.dumps(status, indent=2))
         tmp.replace(self.state_dir / "status.json")
 
+    def link_logs(self, c: Component) -> None:
+        """Each hosted component's logs/<name>.log: a link to its host's log (its lines say `component`)."""
+        for m in c.members if c.host else []:
+            link = self.state_dir / "logs" / f"{m.name}.log"
+            if link.is_symlink() and os.readlink(link) == f"{c.name}.log":
+                continue
+            link.unlink(missing_ok=True)
+            link.symlink_to(f"{c.name}.log")
+
     async def start(self, c: Component) -> None:
+        self.link_logs(c)
         log = open(self.state_dir / "logs" / f"{c.name}.log", "ab")  # noqa: ASYNC230 - a local file, opened once
         try:
             c.proc = await asyncio.create_subprocess_exec(
@@ -130,9 +164,10 @@ class Supervisor:
         finally:
             log.close()
         c.started = time.time()
-        c.state = "starting" if c.liveness else "running"
+        c.state = "starting" if any(m.liveness for m in c.members) else "running"
         c.healthy = False
-        component_up.labels(c.name).set(1)
+        for m in c.members:
+            component_up.labels(m.name).set(1)
         self.write_status()
 
     async def watch(self, c: Component) -> None:
@@ -147,13 +182,14 @@ class Supervisor:
             if self.stopping.is_set():
                 break
             ran = time.time() - c.started
-            if not c.liveness and ran > STABLE_AFTER:
+            if not any(m.liveness for m in c.members) and ran > STABLE_AFTER:
                 c.backoff.reset()
             delay = c.backoff.next()
             c.state = f"restarting ({reason})"
             c.restarts += 1
-            component_up.labels(c.name).set(0)
-            component_restarts.labels(c.name).inc()
+            for m in c.members:
+                component_up.labels(m.name).set(0)
+                component_restarts.labels(m.name).inc()
             self.write_status()
             _log(f"{c.name}: {reason} after {ran:.1f}s; restarting in {delay:.1f}s")
             try:
@@ -185,26 +221,31 @@ class Supervisor:
         return reason
 
     async def probe_liveness(self, c: Component) -> str:
-        """Probe c.liveness until it fails PROBE_THRESHOLD times in a row; returns the last failure."""
-        if not c.liveness:
+        """Probe the liveness URL of every component of the process until one fails PROBE_THRESHOLD times in a row;
+        returns its last failure."""
+        probed = [m for m in c.members if m.liveness]
+        if not probed:
             await asyncio.Future()  # nothing to probe: only an exit restarts it
-        assert c.liveness is not None
-        failures, since = 0, time.monotonic()
+        failures, since = dict.fromkeys((m.name for m in probed), 0), time.monotonic()
         while True:
             await asyncio.sleep(PROBE_PERIOD)
-            error = await _probe(c.liveness, self.tls)
-            if error is None:
-                failures = 0
+            errors = await asyncio.gather(*(_probe(str(m.liveness), self.tls) for m in probed))
+            # Failures count once the process has been healthy, or after STARTUP_GRACE seconds of never being so.
+            counting = c.healthy or time.monotonic() - since > STARTUP_GRACE
+            for m, error in zip(probed, errors, strict=True):
+                failures[m.name] = 0 if error is None else failures[m.name] + counting
+            failed = [(m, e) for m, e in zip(probed, errors, strict=True) if e is not None]
+            if not failed:
                 if not c.healthy:
                     c.healthy = True
                     c.backoff.reset()  # this start worked: the next failure restarts quickly again
                     c.state = "running"
                     self.write_status()
                 continue
-            if c.healthy or time.monotonic() - since > STARTUP_GRACE:
-                failures += 1
-                if failures >= PROBE_THRESHOLD:
-                    return f"liveness probe failed {failures} times ({error})"
+            for m, error in failed:
+                if failures[m.name] >= PROBE_THRESHOLD:
+                    which = f"{m.name}'s " if c.host else ""
+                    return f"{which}liveness probe failed {failures[m.name]} times ({error})"
 
     async def stop_all(self) -> None:
         for c in reversed(self.components):
@@ -243,13 +284,13 @@ class Supervisor:
         return all(c.proc is not None and c.proc.returncode is None for c in self.components)
 
     async def wait_healthy(self, c: Component, timeout: float) -> None:
-        if not c.health:
-            return
+        """Until every component of the process answers its health URL (or `timeout`)."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and not self.stopping.is_set():
-            if await _probe(c.health, self.tls) is None:
-                return
-            await asyncio.sleep(0.2)
+        for url in [m.health for m in c.members if m.health]:
+            while time.monotonic() < deadline and not self.stopping.is_set():
+                if await _probe(url, self.tls) is None:
+                    break
+                await asyncio.sleep(0.2)
 
 
 async def _probe(url: str, tls: ssl.SSLContext) -> str | None:
@@ -298,13 +339,48 @@ def _log(message: str) -> None:
     )
 
 
+def host_argv(host: str, components: list[dict[str, Any]]) -> list[str]:
+    """The command line of the process that runs `components` (each `python -m <module> FLAGS...`) together."""
+    entries = []
+    for c in components:
+        argv = c["argv"]
+        if len(argv) < 3 or argv[1] != "-m":
+            raise ValueError(f"{c['name']}: a hosted component's command line is `python -m <module> ...`")
+        entries.append([c["name"], argv[2], argv[3:]])
+    return [components[0]["argv"][0], "-m", HOST_MODULE, host, json.dumps(entries)]
+
+
+def processes(spec: dict[str, Any]) -> list[tuple[str | None, list[dict[str, Any]]]]:
+    """The processes cluster.json describes, in start order (a host where its first component is): (host or None,
+    its components)."""
+    out: list[tuple[str | None, list[dict[str, Any]]]] = []
+    hosts: dict[str, list[dict[str, Any]]] = {}
+    for c in spec["components"]:
+        host = c.get("host")
+        if host is None:
+            out.append((None, [c]))
+        elif host in hosts:
+            hosts[host].append(c)
+        else:
+            hosts[host] = [c]
+            out.append((host, hosts[host]))
+    return out
+
+
 def load(state_dir: Path) -> list[Component]:
     spec: dict[str, Any] = json.loads((state_dir / "cluster.json").read_text())
     out = []
-    for c in spec["components"]:
-        comp = Component(c["name"], c["argv"], c.get("health"), c.get("env", {}), c.get("liveness"))
-        if isinstance(c.get("backoff"), dict):
-            comp.backoff = Backoff(float(c["backoff"]["initial"]), float(c["backoff"]["cap"]))
+    for host, comps in processes(spec):
+        first = comps[0]
+        if host is None:
+            comp = Component(first["name"], first["argv"], first.get("health"), first.get("env", {}),
+                             first.get("liveness"))  # fmt: skip
+        else:
+            members = [Member(c["name"], c.get("health"), c.get("liveness")) for c in comps]
+            env = {k: v for c in comps for k, v in c.get("env", {}).items()}
+            comp = Component(host, host_argv(host, comps), env=env, host=host, members=members)
+        if isinstance(first.get("backoff"), dict):
+            comp.backoff = Backoff(float(first["backoff"]["initial"]), float(first["backoff"]["cap"]))
         out.append(comp)
     return out
 

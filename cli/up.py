@@ -1,7 +1,8 @@
 """`kctl up`, `kctl down`, `kctl status`: a whole cluster on this machine with one command.
 
 `up` checks the machine (preflight), writes the cluster's component list to the state directory, starts the
-supervisor (cli/supervisor.py) detached, waits until the apiserver answers and the node is Ready, writes a kubeconfig
+supervisor (cli/supervisor.py) detached (it runs the apiserver alone and the other components in two host
+processes, componenthost/), waits until the apiserver answers and the node is Ready, writes a kubeconfig
 context and makes it current (keeping the other contexts), and prints what runs where. Storage is the embedded SQLite
 backend in the state directory unless --etcd-servers is given. `down` stops everything and removes the containers,
 bridge, routes and rules the cluster made; the data stays unless --purge.
@@ -223,6 +224,11 @@ def _print_summary(
     master = f"https://127.0.0.1:{port}"
     print("kubelite is up:")
     print(columns(_component_rows(state, spec)), flush=True)
+    hosts: dict[str, list[str]] = {}  # the processes (cli/up_components.py's HOSTS) and their components
+    for c in spec["components"]:
+        hosts.setdefault(c.get("host") or c["name"], []).append(c["name"])
+    shown = [host if names == [host] else f"{host} ({', '.join(names)})" for host, names in hosts.items()]
+    print(f"processes: {'; '.join(shown)}")
     print(f"storage: {'etcd at ' + etcd_servers if etcd_servers else 'SQLite in ' + str(state / 'data')}")
     policies = "enforced by kube-netpol" if pre.netpol else "not enforced"
     print(f"network: {pre.network} (pods {pod_cidr}), kube-proxy: {pre.proxy_mode} mode")

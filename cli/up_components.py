@@ -1,5 +1,5 @@
-"""The component list of `kctl up`: the cluster's fixed addresses and ports, and each component's command line
-(what the supervisor, cli/supervisor.py, starts, in start order)."""
+"""The component list of `kctl up`: the cluster's fixed addresses and ports, each component's command line and the
+process that hosts it (what the supervisor, cli/supervisor.py, starts, in start order)."""
 
 from __future__ import annotations
 
@@ -33,6 +33,19 @@ DEFAULT_PORTS = {
     "metrics-server": 10271,  # its /healthz, /readyz and /metrics; metrics.k8s.io is HTTPS on METRICS_SERVER_PORT
 }
 METRICS_SERVER_PORT = 4443
+
+# The processes: as k3s, `kctl up` runs several components in one process (componenthost/; each keeps its own
+# identity, connections, ports and logs, only the Python interpreter is shared: bench/idle_memory.py). The apiserver
+# runs alone, the one that needs the CPU; the controllers share one process, the node's agents another.
+HOSTS = {
+    "kube-controller-manager": "control-plane",
+    "kube-scheduler": "control-plane",
+    "kube-proxy": "node",
+    "kube-dns": "node",
+    "kubelet": "node",
+    "metrics-server": "node",
+    "kube-netpol": "node",
+}
 
 # User namespaces get the baseline Pod Security Standard (no privileged, hostPath, host namespaces or host ports);
 # kube-system, where node-level add-ons live, is exempt. A namespace can choose otherwise with its labels.
@@ -179,11 +192,13 @@ def components(
     """The supervisor's component list, in start order. kube-proxy starts before the kubelet so that its guard
     routes for service addresses exist before any pod does; the network policy agent runs where it can. Each
     component runs as its own identity (its kubeconfig in state/kubeconfigs); the apiserver and the kubelet serve
-    HTTPS only."""
+    HTTPS only. `host`: the process it shares (HOSTS)."""
     comps = _control_plane(state, ports, etcd_servers, creds, advertise)
     comps += _node_components(state, ports, node, pod_cidr, pre, creds, advertise)
-    for c in comps:  # the supervisor restarts a component whose liveness URL fails (cli/supervisor.py)
+    for c in comps:  # the supervisor restarts a process when a liveness URL of its fails (cli/supervisor.py)
         c.setdefault("liveness", c["health"].replace("/readyz", "/healthz"))
+        if c["name"] in HOSTS:
+            c["host"] = HOSTS[c["name"]]
     return comps
 
 

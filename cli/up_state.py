@@ -23,6 +23,7 @@ import typer
 
 from cli.credentials import ClusterCredentials
 from cli.errors import CLIError
+from cli.supervisor import host_argv, processes
 from cli.up_components import CLUSTER_CIDR, NODE_POD_CIDR, REPO, SERVICE_CIDR
 
 DEFAULT_STATE_DIR = Path(os.environ.get("KUBELITE_HOME", Path.home() / ".kubelite"))
@@ -99,11 +100,12 @@ def kill_orphans(state: Path) -> int:
     """Components left running by a supervisor that was itself killed (kill -9, OOM): found through status.json,
     and killed only if the pid still runs one of our command lines (pids get reused)."""
     killed = 0
-    for c in read_status(state):
-        pid = c.get("pid")
-        if pid and _alive(int(pid)) and _is_ours(int(pid), state):
+    for pid in {
+        int(c["pid"]) for c in read_status(state) if c.get("pid")
+    }:  # a host process: several components
+        if _alive(pid) and _is_ours(pid, state):
             try:
-                os.kill(int(pid), signal.SIGKILL)
+                os.kill(pid, signal.SIGKILL)
                 killed += 1
             except OSError:
                 pass  # gone meanwhile
@@ -111,15 +113,19 @@ def kill_orphans(state: Path) -> int:
 
 
 def _is_ours(pid: int, state: Path) -> bool:
-    """The process runs one of our component command lines (a pid may have been reused)."""
+    """The process runs one of our command lines, a component's or a host process's (a pid may have been reused)."""
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
     spec = _read_spec(state)
-    return any(
-        [a.encode() for a in c["argv"]] == cmdline[: len(c["argv"])] for c in spec.get("components", [])
-    )
+    try:
+        argvs = [
+            comps[0]["argv"] if host is None else host_argv(host, comps) for host, comps in processes(spec)
+        ]
+    except (KeyError, TypeError, ValueError):
+        return False
+    return any([a.encode() for a in argv] == cmdline[: len(argv)] for argv in argvs)
 
 
 def _read_spec(state: Path) -> dict[str, Any]:

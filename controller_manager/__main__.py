@@ -9,12 +9,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from apimachinery.component import (
-    add_client_args,
-    client_from_args,
-    run_until_signal,
-    setup_logging,
-)
+from apimachinery.component import ComponentMain, add_client_args, client_from_args
 from apimachinery.durations import parse_flag_duration
 from apimachinery.secureserving import add_secure_serving_args, serving, serving_args_error
 from controller_manager.base import Options
@@ -136,14 +131,16 @@ async def amain(args: argparse.Namespace) -> None:
         )
 
 
-def main(argv: list[str] | None = None) -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser().parse_args(argv)
     if not 1 <= args.max_endpoints_per_slice <= 1000:
         parser().error("--max-endpoints-per-slice must be between 1 and 1000")
     if error := serving_args_error(args):
         parser().error(error)
-    setup_logging("kube-controller-manager", args.log_level)
-    run_until_signal(amain(args))
+    return args
+
+
+main = ComponentMain("kube-controller-manager", parse_args, amain)
 
 
 if __name__ == "__main__":

@@ -25,13 +25,7 @@ import urllib.parse
 from collections.abc import Callable
 
 from apimachinery.client import Client
-from apimachinery.component import (
-    add_client_args,
-    client_from_args,
-    run_until_signal,
-    serve_health,
-    setup_logging,
-)
+from apimachinery.component import ComponentMain, add_client_args, client_from_args, serve_health
 from apimachinery.dnsconfig import CLUSTER_DOMAIN, DNS_NAMESPACE, DNS_SERVICE, cluster_dns_ip
 from apimachinery.informer import Informer, InformerFactory
 from apimachinery.netutil import ip_argument
@@ -231,10 +225,7 @@ async def amain(args: argparse.Namespace) -> None:
         await client.aclose()
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    setup_logging("kube-dns", args.log_level)
-    run_until_signal(amain(args))
+main = ComponentMain("kube-dns", parse_args, amain)
 
 
 if __name__ == "__main__":

@@ -10,13 +10,7 @@ import logging
 import socket
 from pathlib import Path
 
-from apimachinery.component import (
-    add_client_args,
-    client_from_args,
-    exit_after_cleanup,
-    run_until_signal,
-    setup_logging,
-)
+from apimachinery.component import ComponentMain, add_client_args, cleanup_unless_held, client_from_args
 from apimachinery.secureserving import add_secure_serving_args, serving, serving_args_error
 from kube_proxy import iptables, netif, rules
 from kube_proxy.iptables_proxier import IptablesProxier, cleanup_all
@@ -107,23 +101,16 @@ async def amain(args: argparse.Namespace) -> None:
 
 
 async def cleanup(args: argparse.Namespace) -> bool:
-    """Remove everything unless a running kube-proxy holds the lock (it relies on the guard device)."""
-    lock = ProxyLock(args.lock_file)
-    if not lock.acquire_for_cleanup("kube-proxy"):
-        return False
-    try:
-        await cleanup_all(guard_cidrs(args))  # userspace addresses go with the device
-    finally:
-        lock.release()
-    return True
+    """Remove everything (userspace addresses go with the device) unless a running kube-proxy holds the lock (it
+    relies on the guard device)."""
+    return await cleanup_unless_held(
+        ProxyLock(args.lock_file), "kube-proxy", lambda: cleanup_all(guard_cidrs(args))
+    )
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    setup_logging("kube-proxy", args.log_level)
-    if args.cleanup:
-        exit_after_cleanup(cleanup(args), (iptables.IptablesError, netif.NetifError))
-    run_until_signal(amain(args))
+main = ComponentMain(
+    "kube-proxy", parse_args, amain, cleanup, cleanup_failures=(iptables.IptablesError, netif.NetifError)
+)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import ipaddress
 import socket
 from pathlib import Path
 
-from apimachinery.component import add_client_args, client_from_args, run_until_signal, setup_logging
+from apimachinery.component import ComponentMain, add_client_args, client_from_args
 from kubelet.certrotation import rotate_forever
 from kubelet.cleanup import cleanup_node
 from kubelet.config import KubeletConfig
@@ -160,14 +160,19 @@ async def _run(args: argparse.Namespace, config: KubeletConfig) -> None:
         await client.aclose()
 
 
-def main(argv: list[str] | None = None) -> None:
-    args, config = parse_args(argv)
-    setup_logging("kubelet", args.log_level)
-    if args.cleanup:
-        removed = asyncio.run(cleanup_node(config))
-        print(f"removed {removed} containers of node {config.node_name}, its bridge and rules")
-        return
-    run_until_signal(_run(args, config))
+async def _cleanup(args: argparse.Namespace) -> bool:
+    config = _config(args)
+    removed = await cleanup_node(config)
+    print(f"removed {removed} containers of node {config.node_name}, its bridge and rules")
+    return True
+
+
+main = ComponentMain(
+    "kubelet",
+    lambda argv: parse_args(argv)[0],
+    lambda args: _run(args, _config(args)),
+    cleanup=_cleanup,
+)
 
 
 if __name__ == "__main__":

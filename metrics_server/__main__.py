@@ -33,13 +33,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from apimachinery import errors
 from apimachinery.client import Client
-from apimachinery.component import (
-    add_client_args,
-    client_from_args,
-    run_until_signal,
-    serve_health,
-    setup_logging,
-)
+from apimachinery.component import ComponentMain, add_client_args, client_from_args, serve_health
 from apimachinery.netutil import ip_argument
 from apimachinery.resources import must_resource
 from apimachinery.tlsserve import ClientCertProtocol, server_ssl_context
@@ -202,10 +196,7 @@ async def amain(args: argparse.Namespace) -> None:
         await client.aclose()
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    setup_logging("metrics-server", args.log_level)
-    run_until_signal(amain(args))
+main = ComponentMain("metrics-server", parse_args, amain)
 
 
 if __name__ == "__main__":

@@ -9,16 +9,9 @@ import argparse
 import logging
 import shutil
 import socket
-import sys
 from pathlib import Path
 
-from apimachinery.component import (
-    add_client_args,
-    client_from_args,
-    exit_after_cleanup,
-    run_until_signal,
-    setup_logging,
-)
+from apimachinery.component import ComponentMain, add_client_args, cleanup_unless_held, client_from_args
 from apimachinery.nslock import NamespaceLock
 from apimachinery.secureserving import add_secure_serving_args, serving, serving_args_error
 from netpol import ipset, iptables
@@ -72,6 +65,11 @@ def tools_missing() -> list[str]:
 
 
 async def amain(args: argparse.Namespace) -> None:
+    if missing := tools_missing():
+        log.error(
+            "cannot program network policies: missing %s (Debian: apt-get install iptables ipset)", missing
+        )
+        raise SystemExit(1)
     metrics = PolicyMetrics()
     client = client_from_args(args, user_agent="kube-netpol")
     agent = PolicyAgent(
@@ -90,29 +88,17 @@ async def amain(args: argparse.Namespace) -> None:
 
 async def run_cleanup(args: argparse.Namespace) -> bool:
     """Remove everything unless a running agent holds the lock (it would only write it all again)."""
-    lock = NamespaceLock(args.lock_file)
-    if not lock.acquire_for_cleanup("kube-netpol"):
-        return False
-    try:
+
+    async def remove() -> None:
         chains, sets = await cleanup()
-    finally:
-        lock.release()
-    log.info("cleaned up", extra={"chains": chains, "sets": sets})
-    return True
+        log.info("cleaned up", extra={"chains": chains, "sets": sets})
+
+    return await cleanup_unless_held(NamespaceLock(args.lock_file), "kube-netpol", remove)
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    setup_logging("kube-netpol", args.log_level)
-    missing = tools_missing()
-    if missing and not args.cleanup:
-        log.error(
-            "cannot program network policies: missing %s (Debian: apt-get install iptables ipset)", missing
-        )
-        sys.exit(1)
-    if args.cleanup:
-        exit_after_cleanup(run_cleanup(args), (iptables.IptablesError, ipset.IpsetError))
-    run_until_signal(amain(args))
+main = ComponentMain(
+    "kube-netpol", parse_args, amain, run_cleanup, cleanup_failures=(iptables.IptablesError, ipset.IpsetError)
+)
 
 
 if __name__ == "__main__":

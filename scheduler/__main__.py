@@ -21,13 +21,7 @@ import uuid
 import httpx
 
 from apimachinery.client import Client
-from apimachinery.component import (
-    add_client_args,
-    client_from_args,
-    run_until_signal,
-    serve_health,
-    setup_logging,
-)
+from apimachinery.component import ComponentMain, add_client_args, client_from_args, serve_health
 from apimachinery.durations import parse_flag_duration
 from apimachinery.events import EventRecorder
 from apimachinery.leaderelection import LeaderElector
@@ -173,10 +167,7 @@ async def amain(args: argparse.Namespace) -> None:
         raise LeadershipLostError("leader election lost")
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    setup_logging("kube-scheduler", args.log_level)
-    run_until_signal(amain(args))
+main = ComponentMain("kube-scheduler", parse_args, amain)
 
 
 if __name__ == "__main__":

@@ -103,10 +103,21 @@ class UpCluster:
         return httpx.Client(base_url=self.url, timeout=10, verify=config.ssl_context())
 
     def log(self, component: str) -> str:
+        """The end of the component's log: its lines of its process's log (logs/<component>.log links there when
+        it shares a process), and what is not a JSON line (a traceback)."""
         try:
-            return (self.state / "logs" / f"{component}.log").read_text(errors="replace")[-4000:]
+            text = (self.state / "logs" / f"{component}.log").read_text(errors="replace")
         except OSError:
             return ""
+        return "\n".join(line for line in text.splitlines() if _of(line, component))[-4000:]
+
+
+def _of(line: str, component: str) -> bool:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return True
+    return not isinstance(record, dict) or record.get("component") in (component, None)
 
 
 def pid_alive(pid: int) -> bool:

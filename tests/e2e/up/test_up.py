@@ -1,5 +1,6 @@
-"""`kctl up` end to end: preflight, up from a clean state, a web page served to the host, a crashed component
-restarted, `kctl down` and up again (objects kept, pods back), `kctl down --purge` leaving nothing behind.
+"""`kctl up` end to end: preflight, up from a clean state, a web page served to the host, each component its own
+user though several share a process, a crashed host process restarted with all it hosts, `kctl down` and up again
+(objects kept, pods back), `kctl down --purge` leaving nothing behind.
 
 The tests run in order on one cluster (module fixture `up_cluster`); each builds on the previous one.
 """
@@ -21,6 +22,7 @@ import pytest
 import yaml
 
 from apimachinery.kubeconfig import load
+from apimachinery.user import KUBE_CONTROLLER_MANAGER, KUBE_DNS, KUBE_PROXY, KUBE_SCHEDULER, METRICS_SERVER
 from kube_proxy.lock import ProxyLock
 from kubelet.network.cni import bridge_name
 from tests.e2e.up.helpers import UP_MARKS, UpCluster, pid_alive
@@ -36,6 +38,14 @@ SERVICE_CIDR = "10.96.0.0/12"
 
 # Shared between the ordered tests of this module.
 seen: dict[str, Any] = {"pids": set()}
+# The first `up` audits every request (the apiserver's audit log in state/logs/audit.log): who made it, as whom.
+AUDIT_POLICY = "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n"
+# The processes of `kctl up` (cli/up_components.py's HOSTS): the apiserver alone, the controllers, the node's agents.
+PROCESSES = [
+    ["kube-apiserver"],
+    ["kube-controller-manager", "kube-scheduler"],
+    ["kube-dns", "kube-netpol", "kube-proxy", "kubelet", "metrics-server"],
+]
 
 
 def _remember_pids(cluster: UpCluster) -> None:
@@ -131,7 +141,9 @@ def test_up_from_a_clean_state_serves_a_web_page(up_cluster: UpCluster) -> None:
             }
         )
     )
-    r = up_cluster.kctl(*up_cluster.up_args())
+    policy = up_cluster.tmp / "audit-policy.yaml"
+    policy.write_text(AUDIT_POLICY)
+    r = up_cluster.kctl(*up_cluster.up_args(), "--audit-policy-file", str(policy))
     assert r.returncode == 0, f"{r.stdout}\n{r.stderr}\nkubelet log:\n{up_cluster.log('kubelet')}"
     for name in (
         "kube-apiserver",
@@ -144,6 +156,10 @@ def test_up_from_a_clean_state_serves_a_web_page(up_cluster: UpCluster) -> None:
     ):
         assert name in r.stdout
     assert "kube-netpol" in r.stdout and "network policies: enforced by kube-netpol" in r.stdout
+    assert (
+        "processes: kube-apiserver; control-plane (kube-controller-manager, kube-scheduler); node ("
+        in r.stdout
+    )
     assert f"https://127.0.0.1:{up_cluster.ports['port']}" in r.stdout
     config = yaml.safe_load(up_cluster.kubeconfig.read_text())
     assert config["current-context"] == "kubelite"
@@ -325,27 +341,70 @@ def test_a_pod_uses_its_service_account_with_the_official_python_client(up_clust
         api.delete(f"/api/v1/namespaces/{ns}")
 
 
-def test_supervisor_restarts_a_crashed_component(up_cluster: UpCluster) -> None:
-    before = up_cluster.status()["kube-scheduler"]
-    os.kill(before["pid"], signal.SIGKILL)
+def _processes(cluster: UpCluster) -> list[list[str]]:
+    """The components by the process they run in (status.json's pids)."""
+    by_pid: dict[int, list[str]] = {}
+    for name, c in cluster.status().items():
+        by_pid.setdefault(c["pid"], []).append(name)
+    return sorted(sorted(names) for names in by_pid.values())
+
+
+def test_each_component_of_a_shared_process_is_its_own_user(up_cluster: UpCluster) -> None:
+    """Several components share a process (as k3s), each still itself: the apiserver saw each one's requests
+    (by its user agent) as its own user only, and each answers /healthz on its own port."""
+    assert _processes(up_cluster) == PROCESSES
+    users: dict[str, set[str]] = {}
+    for line in (up_cluster.state / "logs" / "audit.log").read_text().splitlines():
+        event = json.loads(line)
+        agent = str(event.get("userAgent", "")).split("/")[0]
+        users.setdefault(agent, set()).add(event["user"]["username"])
+    node = up_cluster.node
+    assert users["kube-scheduler"] == {KUBE_SCHEDULER}
+    assert users["kube-controller-manager"] == {KUBE_CONTROLLER_MANAGER}
+    assert users["kubelet"] == {f"system:node:{node}"}
+    assert users["kube-proxy"] == {KUBE_PROXY}
+    assert users["kube-dns"] == {KUBE_DNS}
+    assert users["metrics-server"] == {METRICS_SERVER}
+    assert users["kube-netpol"] == {f"system:kube-netpol:{node}"}
+    ca = str(up_cluster.state / "pki" / "ca.crt")
+    for c in up_cluster.status().values():
+        assert httpx.get(c["health"], timeout=2, verify=ca).status_code == 200, c
+
+
+def test_supervisor_restarts_a_crashed_host_process_with_all_it_hosts(up_cluster: UpCluster) -> None:
+    before = up_cluster.status()
+    os.kill(before["kube-scheduler"]["pid"], signal.SIGKILL)  # the controllers' process
 
     def restarted() -> dict[str, Any] | None:
-        now = up_cluster.status()["kube-scheduler"]
-        ok = now.get("pid") and now["pid"] != before["pid"] and now["restarts"] == before["restarts"] + 1
-        return now if ok and now["state"] == "running" else None
+        now = up_cluster.status()
+        both = [now["kube-scheduler"], now["kube-controller-manager"]]
+        pid = both[0].get("pid")
+        ok = pid and pid != before["kube-scheduler"]["pid"] and all(c["pid"] == pid for c in both)
+        ok = ok and all(c["restarts"] == 1 and c["state"] == "running" for c in both)
+        return now if ok else None
 
-    now = wait_until(restarted, 15, 0.2, what="the scheduler to be restarted")
-    health = f"http://127.0.0.1:{up_cluster.ports['scheduler-port']}/healthz"
-    wait_until(lambda: httpx.get(health, timeout=1).status_code == 200, 20, 0.2, what="scheduler healthz")
+    now = wait_until(restarted, 15, 0.2, what="the controllers' process to be restarted")
+    healthz = [
+        f"http://127.0.0.1:{up_cluster.ports[p]}/healthz"
+        for p in ("scheduler-port", "controller-manager-port")
+    ]
+    wait_until(
+        lambda: all(httpx.get(h, timeout=1).status_code == 200 for h in healthz), 20, 0.2, what="healthz"
+    )
+    # The other processes ran on untouched.
+    for name in ("kube-apiserver", "kubelet", "kube-proxy"):
+        assert now[name]["pid"] == before[name]["pid"] and now[name]["restarts"] == 0, now[name]
     _remember_pids(up_cluster)
     status = up_cluster.kctl("status", "--state-dir", str(up_cluster.state)).stdout
-    row = next(line.split() for line in status.splitlines() if line.startswith("kube-scheduler"))
-    assert row[1] == str(now["pid"]) and row[3] == "1", status
-    # The supervisor's own /healthz and /metrics count the restart.
+    for name in ("kube-scheduler", "kube-controller-manager"):
+        row = next(line.split() for line in status.splitlines() if line.startswith(name))
+        assert row[1] == str(now[name]["pid"]) and row[3] == "1", status
+    # The supervisor's own /healthz and /metrics count the restart, of each component of the process.
     supervisor = json.loads((up_cluster.state / "status.json").read_text())["health"]
     assert httpx.get(supervisor, timeout=2).status_code == 200
     metrics = httpx.get(supervisor.replace("/healthz", "/metrics"), timeout=2).text
     assert 'kubelite_component_restarts_total{component="kube-scheduler"} 1.0' in metrics
+    assert 'kubelite_component_restarts_total{component="kube-controller-manager"} 1.0' in metrics
 
 
 def test_down_then_up_again_keeps_the_objects_and_the_pods_come_back(up_cluster: UpCluster) -> None:

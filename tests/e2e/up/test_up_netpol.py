@@ -102,7 +102,8 @@ def test_kctl_up_runs_and_supervises_the_agent_and_down_cleans_up(up_cluster: Up
     kubectl(up_cluster, "apply", "-f", "-", stdin=policy("deny", ns, {"podSelector": {}}))
     wait_until(lambda: get() == "", 10, 0.1, what="the deny blocking the client")
 
-    # The agent killed: its rules stay (fail closed) and the supervisor starts it again.
+    # The agent killed (with the node process it shares): its rules stay (fail closed) and the supervisor starts
+    # it again.
     before = up_cluster.status()["kube-netpol"]
     os.kill(before["pid"], signal.SIGKILL)
     assert get() == ""
