@@ -28,11 +28,9 @@ from apimachinery.informer import Informer, InformerFactory
 from apimachinery.labels import Selector, from_label_selector
 from apimachinery.resources import ResourceInfo, must_resource
 from apimachinery.workqueue import WorkQueue, run_workers
-from controller_manager.podutil import key_of
+from controller_manager.podutil import Obj, key_of
 
 log = logging.getLogger(__name__)
-
-Obj = dict[str, Any]
 
 RECONCILE_SECONDS = Histogram(
     "controller_reconcile_duration_seconds",
@@ -50,7 +48,6 @@ CONFLICT_RETRY_SECONDS = 0.2
 RECONCILE_ERRORS = Counter(
     "controller_reconcile_errors_total", "Reconciles that failed (and were requeued)", ["controller"]
 )
-
 
 PODS = must_resource("", "pods")
 NODES = must_resource("", "nodes")

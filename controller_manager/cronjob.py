@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import logging
-from typing import Any
 
 from apimachinery.errors import StatusError, ignore_not_found, is_already_exists, is_not_found
 from apimachinery.events import NORMAL, WARNING
@@ -20,11 +19,9 @@ from apimachinery.timefmt import format_time
 from controller_manager import cronjob_util as util
 from controller_manager.base import Context, Controller, working_copy
 from controller_manager.ownership import namespace_terminating
-from controller_manager.podutil import controller_ref, is_terminating, now, parse_time, split_key
+from controller_manager.podutil import Obj, controller_ref, is_terminating, now, parse_time, split_key
 
 log = logging.getLogger(__name__)
-
-Obj = dict[str, Any]
 
 CRONJOBS = must_resource("batch", "cronjobs")
 JOBS = must_resource("batch", "jobs")

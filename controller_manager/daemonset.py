@@ -34,11 +34,9 @@ from controller_manager.ownership import (
     PodOwnerController,
     claim_pods,
 )
-from controller_manager.podutil import is_terminating, key_of, now, split_key
+from controller_manager.podutil import Obj, is_terminating, key_of, now, split_key
 
 log = logging.getLogger(__name__)
-
-Obj = dict[str, Any]
 
 DAEMONSETS = must_resource("apps", "daemonsets")
 

@@ -34,11 +34,17 @@ from controller_manager.base import (
 )
 from controller_manager.hashing import compute_hash
 from controller_manager.ownership import owner_key
-from controller_manager.podutil import controller_ref, get_condition, is_terminating, key_of, now, split_key
+from controller_manager.podutil import (
+    Obj,
+    controller_ref,
+    get_condition,
+    is_terminating,
+    key_of,
+    now,
+    split_key,
+)
 
 log = logging.getLogger(__name__)
-
-Obj = dict[str, Any]
 
 SCALING_REPLICA_SET = "ScalingReplicaSet"
 FAILED_CREATE_RS = "FailedCreate"

@@ -15,16 +15,13 @@ import copy
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from apimachinery.client import Client
 from apimachinery.errors import StatusError, is_already_exists
 from apimachinery.resources import must_resource
 from apimachinery.workloads import CONTROLLER_REVISION_HASH
 from controller_manager.hashing import fnv32a, safe_encode
-from controller_manager.podutil import controller_ref, controller_reference
-
-Obj = dict[str, Any]
+from controller_manager.podutil import Obj, controller_ref, controller_reference
 
 CONTROLLERREVISIONS = must_resource("apps", "controllerrevisions")
 

@@ -23,8 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from apimachinery.validation import parse_quantity
-
-Obj = dict[str, Any]
+from controller_manager.podutil import Obj
 
 TOLERANCE = 0.1
 CPU_INITIALIZATION_PERIOD = timedelta(minutes=5)

@@ -33,6 +33,7 @@ from controller_manager.expectations import Expectations
 from controller_manager.job_tracking import Sync
 from controller_manager.ownership import claim_pods, create_in_batches
 from controller_manager.podutil import (
+    Obj,
     controller_ref,
     format_time,
     is_pod_ready,
@@ -43,8 +44,6 @@ from controller_manager.podutil import (
 )
 
 log = logging.getLogger(__name__)
-
-Obj = dict[str, Any]
 
 JOBS = must_resource("batch", "jobs")
 ORPHAN = "orphan-pod:"

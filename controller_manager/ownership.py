@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from apimachinery.client import Client
 from apimachinery.errors import StatusError, is_conflict, is_forbidden, is_not_found
@@ -18,9 +17,7 @@ from apimachinery.resources import ResourceInfo
 from controller_manager import replicaset_util
 from controller_manager.base import PODS, Controller
 from controller_manager.expectations import Expectations
-from controller_manager.podutil import controller_ref, is_terminating, key_of
-
-Obj = dict[str, Any]
+from controller_manager.podutil import Obj, controller_ref, is_terminating, key_of
 
 # The events of a controller that creates and deletes what it owns (upstream's controller_utils reasons).
 SUCCESSFUL_CREATE = "SuccessfulCreate"

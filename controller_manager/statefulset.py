@@ -34,12 +34,10 @@ from controller_manager.ownership import (
     owner_key,
     patch_pod_metadata,
 )
-from controller_manager.podutil import controller_ref, is_terminating, key_of, now, split_key
+from controller_manager.podutil import Obj, controller_ref, is_terminating, key_of, now, split_key
 
 log = logging.getLogger(__name__)
 PVCS = must_resource("", "persistentvolumeclaims")
-
-Obj = dict[str, Any]
 
 STATEFULSETS = must_resource("apps", "statefulsets")
 

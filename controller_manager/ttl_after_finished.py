@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import copy
 from datetime import datetime
-from typing import Any
 
 from apimachinery.errors import StatusError, is_conflict, is_not_found
 from apimachinery.resources import must_resource
 from controller_manager.base import Context, Controller
-from controller_manager.podutil import get_condition, is_terminating, key_of, now, parse_time, split_key
-
-Obj = dict[str, Any]
+from controller_manager.podutil import Obj, get_condition, is_terminating, key_of, now, parse_time, split_key
 
 JOBS = must_resource("batch", "jobs")
 
