@@ -34,26 +34,7 @@ class CronJobController(Controller):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.cj_informer = self.watch(CRONJOBS, self.enqueue_object)
-        self.job_informer = self.watch(JOBS, self._on_job, on_update=self._on_job_update)
-
-    # -- handlers -------------------------------------------------------------------------------------------
-
-    def _owner_key(self, job: Obj) -> str | None:
-        ref = controller_ref(job)
-        if not ref or ref.get("kind") != "CronJob":
-            return None
-        return f"{job['metadata'].get('namespace')}/{ref.get('name')}"
-
-    def _on_job(self, job: Obj) -> None:
-        key = self._owner_key(job)
-        if key is not None:
-            self.enqueue(key)
-
-    def _on_job_update(self, old: Obj, new: Obj) -> None:
-        old_key = self._owner_key(old)
-        if old_key is not None and old_key != self._owner_key(new):
-            self.enqueue(old_key)
-        self._on_job(new)
+        self.job_informer = self.watch_owned(JOBS, self.cj_informer)
 
     # -- reconcile ------------------------------------------------------------------------------------------
 

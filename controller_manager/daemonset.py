@@ -55,7 +55,7 @@ class DaemonSetController(PodOwnerController):
         self.ds_informer = self.owner_informer = self.watch_owners(DAEMONSETS)
         self.node_informer = self.watch(NODES, self._on_node, on_update=self._on_node_update)
         self.pod_informer = self.watch_pods()
-        self.cr_informer = self.watch(history.CONTROLLERREVISIONS, self._on_revision)
+        self.cr_informer = self.watch_owned(history.CONTROLLERREVISIONS, self.ds_informer)
         # (daemonset key, node) -> monotonic time before which a failed pod is not replaced, and the delays
         self._failed_until: dict[tuple[str, str], float] = {}
         self._failed_delays = ItemBackoff(*FAILED_BACKOFF)
@@ -75,11 +75,6 @@ class DaemonSetController(PodOwnerController):
             "spec"
         ) != new.get("spec"):
             self._enqueue_all()
-
-    def _on_revision(self, revision: Obj) -> None:
-        key = self._owner_key(revision)
-        if key is not None:
-            self.enqueue(key)
 
     # -- reconcile ------------------------------------------------------------------------------------------
 
