@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-Obj = dict[str, Any]
+Obj = dict[str, Any]  # an API object as JSON: the one definition the tests import
 
 
 def _container(

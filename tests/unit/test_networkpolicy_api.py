@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
@@ -14,8 +13,7 @@ from apimachinery.resources import resolve
 from apimachinery.validation import validate
 from apiserver import printers
 from cli.describe_netpol import networkpolicy_text
-
-Obj = dict[str, Any]
+from tests.factories import Obj
 
 
 def netpol(spec: Obj, name: str = "np") -> Obj:

@@ -19,8 +19,7 @@ from apimachinery.validation import (
     selector_matches,
     validate,
 )
-
-Obj = dict[str, Any]
+from tests.factories import Obj
 
 
 def make_pod(name: str = "web", **spec: Any) -> Obj:

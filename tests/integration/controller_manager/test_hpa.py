@@ -25,12 +25,12 @@ from controller_manager.hpa import HorizontalPodAutoscalerController
 from controller_manager.hpa_metrics import MetricsUnavailable
 from controller_manager.hpa_replicas import PodMetric
 from tests import factories
+from tests.factories import Obj
 from tests.harness import CONTROLLER_MANAGER, ApiServer
 from tests.integration.controller_manager.helpers import deployment
 from tests.polling import eventually
 from tests.resources import DEPLOYMENTS, EVENTS, PODS
 
-Obj = dict[str, Any]
 HPAS = must_resource("autoscaling", "horizontalpodautoscalers")
 DAEMONSETS = must_resource("apps", "daemonsets")
 STARTED = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")

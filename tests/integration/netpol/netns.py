@@ -9,16 +9,13 @@ import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
+from tests.factories import Obj
 from tests.harness import ApiServer, forbidden_lines
 from tests.integration.netpol.helpers import NetpolProc, agent_args
-
-Obj = dict[str, Any]
-
 
 SERVER = """
 import socket, sys, threading

@@ -5,7 +5,6 @@ named port, a killed agent (its rules stay; the next one removes what is stale),
 from __future__ import annotations
 
 import signal
-from typing import Any
 
 import pytest
 
@@ -14,8 +13,6 @@ from tests.integration.netpol.netns import NetnsNode, create, delete, namespace
 from tests.polling import wait_until
 
 pytestmark = [pytest.mark.etcd, pytest.mark.timeout(120)]
-
-Obj = dict[str, Any]
 
 
 def test_ip_block_with_except_and_ports_on_the_wire(node: NetnsNode) -> None:
