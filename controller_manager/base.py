@@ -58,6 +58,10 @@ NAMESPACES = must_resource("", "namespaces")
 REPLICASETS = must_resource("apps", "replicasets")
 DEPLOYMENTS = must_resource("apps", "deployments")
 LEASES = must_resource("coordination.k8s.io", "leases")
+JOBS = must_resource("batch", "jobs")
+PVS = must_resource("", "persistentvolumes")
+PVCS = must_resource("", "persistentvolumeclaims")
+CONFIGMAPS = must_resource("", "configmaps")
 
 SELECTING_ALL = "SelectingAll"  # the event of an owner whose empty selector would select every pod
 

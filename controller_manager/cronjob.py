@@ -17,14 +17,13 @@ from apimachinery.events import NORMAL, WARNING
 from apimachinery.resources import must_resource
 from apimachinery.timefmt import format_time
 from controller_manager import cronjob_util as util
-from controller_manager.base import Context, Controller, working_copy
+from controller_manager.base import JOBS, Context, Controller, working_copy
 from controller_manager.ownership import namespace_terminating
 from controller_manager.podutil import Obj, controller_ref, is_terminating, now, parse_time, split_key
 
 log = logging.getLogger(__name__)
 
 CRONJOBS = must_resource("batch", "cronjobs")
-JOBS = must_resource("batch", "jobs")
 
 
 class CronJobController(Controller):

@@ -16,13 +16,11 @@ from typing import TYPE_CHECKING
 
 from apimachinery import storage
 from apimachinery.errors import StatusError, is_already_exists
-from apimachinery.resources import must_resource
+from controller_manager.base import PVS
 from controller_manager.podutil import Obj
 
 if TYPE_CHECKING:
     from controller_manager.persistentvolume import PersistentVolumeController
-
-PVS = must_resource("", "persistentvolumes")
 
 
 def volume_for(claim: Obj, sc: Obj, node: Obj) -> Obj:

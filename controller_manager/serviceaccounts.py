@@ -15,13 +15,12 @@ import logging
 
 from apimachinery.errors import StatusError, is_already_exists, is_not_found
 from apimachinery.resources import ResourceInfo, must_resource
-from controller_manager.base import NAMESPACES, Context, Controller
+from controller_manager.base import CONFIGMAPS, NAMESPACES, Context, Controller
 from controller_manager.podutil import Obj
 
 log = logging.getLogger(__name__)
 
 SERVICEACCOUNTS = must_resource("", "serviceaccounts")
-CONFIGMAPS = must_resource("", "configmaps")
 DEFAULT = "default"
 ROOT_CA = "kube-root-ca.crt"
 DESCRIPTION = "kubernetes.io/description"

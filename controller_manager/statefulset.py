@@ -24,7 +24,7 @@ from apimachinery.events import NORMAL, WARNING
 from apimachinery.resources import must_resource
 from controller_manager import history, replicaset_util
 from controller_manager import statefulset_util as util
-from controller_manager.base import PODS, Context, Controller, working_copy
+from controller_manager.base import PODS, PVCS, Context, Controller, working_copy
 from controller_manager.ownership import (
     FAILED_CREATE,
     FAILED_DELETE,
@@ -36,7 +36,6 @@ from controller_manager.ownership import (
 from controller_manager.podutil import Obj, is_terminating, key_of, now, split_key
 
 log = logging.getLogger(__name__)
-PVCS = must_resource("", "persistentvolumeclaims")
 
 STATEFULSETS = must_resource("apps", "statefulsets")
 

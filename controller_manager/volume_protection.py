@@ -14,12 +14,8 @@ from __future__ import annotations
 import copy
 
 from apimachinery import storage
-from apimachinery.resources import must_resource
-from controller_manager.base import PODS, Context, Controller
+from controller_manager.base import PODS, PVCS, PVS, Context, Controller
 from controller_manager.podutil import Obj, is_terminating
-
-PVS = must_resource("", "persistentvolumes")
-PVCS = must_resource("", "persistentvolumeclaims")
 
 
 def claims_of(pod: Obj) -> set[str]:
