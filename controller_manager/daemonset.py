@@ -34,7 +34,7 @@ from controller_manager.ownership import (
     PodOwnerController,
     claim_pods,
 )
-from controller_manager.podutil import Obj, is_terminating, key_of, now, split_key
+from controller_manager.podutil import Obj, is_terminating, key_of, now
 
 log = logging.getLogger(__name__)
 
@@ -86,12 +86,12 @@ class DaemonSetController(PodOwnerController):
                 del self._failed_until[gone]
                 self._failed_delays.forget(gone)
             return None
-        ns, _ = split_key(key)
         selector = self.selector_of(ds, key, "daemon set")
         if selector is None:
             return None
-        revisions = history.owned(ds, self.cr_informer.store.by_index("namespace", ns or ""))
-        update = await history.update_revision(self.client, ds, revisions, self._write_status)
+        revisions, update = await history.revisions_of(
+            self.client, ds, self.cr_informer.store, self._write_status
+        )
         if update is None:
             return history.COLLISION_RETRY
         revision_hash = (update["metadata"].get("labels") or {}).get(CONTROLLER_REVISION_HASH, "")

@@ -33,7 +33,7 @@ from controller_manager.ownership import (
     claim_pods,
     patch_pod_metadata,
 )
-from controller_manager.podutil import Obj, is_terminating, key_of, now, split_key
+from controller_manager.podutil import Obj, is_terminating, key_of, now
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +64,12 @@ class StatefulSetController(Controller):
         sts = working_copy(self.sts_informer, key)
         if sts is None:
             return None
-        ns, _ = split_key(key)
         selector = self.selector_of(sts, key, "statefulset")
         if selector is None:
             return None
-        revisions = history.owned(sts, self.cr_informer.store.by_index("namespace", ns or ""))
-        update = await history.update_revision(self.client, sts, revisions, self._write_status)
+        revisions, update = await history.revisions_of(
+            self.client, sts, self.cr_informer.store, self._write_status
+        )
         if update is None:
             return history.COLLISION_RETRY
         status = sts.get("status") or {}
