@@ -199,6 +199,17 @@ def namespace(node: NetnsNode, **labels: str) -> str:
     return name
 
 
+def two_servers_and_a_client(node: NetnsNode, client: str) -> tuple[str, str, str]:
+    """A new namespace with the serving pods "server" (app=server) and "other" (app=other), the pod `client`
+    (role=client, not serving), and the agent running: (namespace, server's address, other's address)."""
+    ns = namespace(node)
+    server = node.add_pod("server", 20, {"app": "server"}, ns)
+    other = node.add_pod("other", 21, {"app": "other"}, ns)
+    node.add_pod(client, 10, {"role": "client"}, ns, serve=False)
+    node.start_agent()
+    return ns, server, other
+
+
 def create(node: NetnsNode, ns: str, name: str, spec: Obj) -> None:
     r = node.api.post(
         f"/apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies",
