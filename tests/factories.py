@@ -40,15 +40,19 @@ def _metadata(name: str, namespace: str | None, labels: dict[str, str] | None, e
     return meta
 
 
-def manifest(api_version: str, kind: str, name: str, namespace: str | None = None, **fields: Any) -> Obj:
-    """Any object `kind` `name` (in `namespace` if given) with top-level `fields` (spec, data, ...) as they are: for
-    a kind without a factory of its own, or a body a test makes invalid on purpose."""
-    return {
-        "apiVersion": api_version,
-        "kind": kind,
-        "metadata": _metadata(name, namespace, None, None),
-        **fields,
-    }
+def manifest(
+    api_version: str,
+    kind: str,
+    name: str,
+    namespace: str | None = None,
+    *,
+    labels: dict[str, str] | None = None,
+    **fields: Any,
+) -> Obj:
+    """Any object `kind` `name` (in `namespace` if given, labelled `labels`) with top-level `fields` (spec, data,
+    ...) as they are: for a kind without a factory of its own, or a body a test makes invalid on purpose."""
+    meta = _metadata(name, namespace, labels, None)
+    return {"apiVersion": api_version, "kind": kind, "metadata": meta, **fields}
 
 
 def pod(
