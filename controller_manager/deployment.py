@@ -33,6 +33,7 @@ from controller_manager.base import (
     working_copy,
 )
 from controller_manager.hashing import compute_hash
+from controller_manager.ownership import FAILED_CREATE
 from controller_manager.podutil import (
     Obj,
     controller_ref,
@@ -46,7 +47,6 @@ from controller_manager.podutil import (
 log = logging.getLogger(__name__)
 
 SCALING_REPLICA_SET = "ScalingReplicaSet"
-FAILED_CREATE_RS = "FailedCreate"
 
 
 class DeploymentController(Controller):
@@ -191,7 +191,7 @@ class DeploymentController(Controller):
                 self.recorder.event(
                     d,
                     WARNING,
-                    FAILED_CREATE_RS,
+                    FAILED_CREATE,
                     f"Failed to create new replica set {body['metadata']['name']}: {err}",
                 )
                 raise
