@@ -2,6 +2,7 @@
 
     Context          the client, the shared informer factory, the event recorder and the options
     Controller       a work queue, `run(workers)`, and `reconcile(key)` for subclasses to write
+    owner_key        which cached owner controls an object (its controller reference, uid checked)
 
 The contract of `reconcile(key)` (controller-runtime's): it is driven by the current state in the informer caches,
 never by the event that woke it, so running it twice does no harm; an object that is not found is done; an
@@ -145,7 +146,8 @@ def spec_selector(owner: Obj) -> Selector:
 
 
 class Controller:
-    """Base of every controller: subclasses set `name`, wire informers in `__init__`, and write `reconcile`."""
+    """Base of every controller: subclasses set `name`, wire informers in `__init__` (`watch` for what is
+    reconciled by its own key, `watch_owned` for what wakes the owner that controls it), and write `reconcile`."""
 
     name = "controller"
     default_workers = 2

@@ -1,5 +1,6 @@
-"""What the controllers that own pods share: the pod handlers of a controller that counts its creates and deletes with expectations (`PodOwnerController`), and the writes that
-adopt and release pods (`claim_pods`, `patch_pod_metadata`)."""
+"""What the controllers that own pods share: the pod handlers of a controller that counts its creates and deletes
+with expectations (`PodOwnerController`), and the writes that adopt and release pods (`claim_pods`,
+`patch_pod_metadata`). Which known owner controls an object is `base.owner_key`."""
 
 from __future__ import annotations
 
