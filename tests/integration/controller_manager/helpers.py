@@ -85,10 +85,12 @@ class PodReadier(Background):
         self._done: set[str] = set()
 
     async def __aexit__(self, *exc: object) -> None:
-        for t in self._pending:
-            t.cancel()
-        await asyncio.gather(*self._pending, return_exceptions=True)
-        await super().__aexit__(*exc)
+        try:
+            await super().__aexit__(*exc)  # first the watch, so that no new readying starts
+        finally:
+            for t in self._pending:
+                t.cancel()
+            await asyncio.gather(*self._pending, return_exceptions=True)
 
     async def _run(self) -> None:
         while True:
