@@ -39,6 +39,7 @@ from bench.record import Recording, target
 from tests import factories
 from tests.harness import free_port, stop_process
 from tests.polling import wait_until
+from tests.stored import ROLLED_OUT, status_settled
 
 PODS = must_resource("", "pods")
 NODES = must_resource("", "nodes")
@@ -107,14 +108,7 @@ async def wait_complete(client: Client, timeout: float = 120.0) -> float:
     start = time.perf_counter()
     while time.perf_counter() - start < timeout:
         d = await client.get(DEPLOYMENTS, "web", NS)
-        s = d.get("status") or {}
-        n = d["spec"]["replicas"]
-        if (
-            s.get("observedGeneration", 0) >= d["metadata"]["generation"]
-            and s.get("updatedReplicas") == n
-            and s.get("replicas") == n
-            and s.get("availableReplicas") == n
-        ):
+        if status_settled(d, dict.fromkeys(ROLLED_OUT, d["spec"]["replicas"])):
             return time.perf_counter() - start
         await asyncio.sleep(0.05)
     raise TimeoutError("rollout did not complete")

@@ -2,6 +2,7 @@
 
     Context          the client, the shared informer factory, the event recorder and the options
     Controller       a work queue, `run(workers)`, and `reconcile(key)` for subclasses to write
+    owner_key        which cached owner controls an object (its controller reference, uid checked)
 
 The contract of `reconcile(key)` (controller-runtime's): it is driven by the current state in the informer caches,
 never by the event that woke it, so running it twice does no harm; an object that is not found is done; an
@@ -24,15 +25,13 @@ from prometheus_client import Counter, Histogram
 from apimachinery.client import Client
 from apimachinery.errors import StatusError, is_conflict
 from apimachinery.events import WARNING, EventRecorder
-from apimachinery.informer import Informer, InformerFactory
+from apimachinery.informer import Informer, InformerFactory, Store
 from apimachinery.labels import Selector, from_label_selector
 from apimachinery.resources import ResourceInfo, must_resource
 from apimachinery.workqueue import WorkQueue, run_workers
-from controller_manager.podutil import key_of
+from controller_manager.podutil import Obj, controller_ref, key_of
 
 log = logging.getLogger(__name__)
-
-Obj = dict[str, Any]
 
 RECONCILE_SECONDS = Histogram(
     "controller_reconcile_duration_seconds",
@@ -51,7 +50,6 @@ RECONCILE_ERRORS = Counter(
     "controller_reconcile_errors_total", "Reconciles that failed (and were requeued)", ["controller"]
 )
 
-
 PODS = must_resource("", "pods")
 NODES = must_resource("", "nodes")
 SERVICES = must_resource("", "services")
@@ -61,6 +59,10 @@ NAMESPACES = must_resource("", "namespaces")
 REPLICASETS = must_resource("apps", "replicasets")
 DEPLOYMENTS = must_resource("apps", "deployments")
 LEASES = must_resource("coordination.k8s.io", "leases")
+JOBS = must_resource("batch", "jobs")
+PVS = must_resource("", "persistentvolumes")
+PVCS = must_resource("", "persistentvolumeclaims")
+CONFIGMAPS = must_resource("", "configmaps")
 
 SELECTING_ALL = "SelectingAll"  # the event of an owner whose empty selector would select every pod
 
@@ -127,8 +129,25 @@ def _on_new(on_change: Handler) -> UpdateHandler:
     return lambda _old, new: on_change(new)
 
 
+def owner_key(obj: Obj, kind: str, owners: Store) -> str | None:
+    """The key of the `kind` object in `owners` that controls `obj`: None when its controller is of another kind,
+    or is not in the cache with the uid the reference names (a deleted and re-created owner is another owner)."""
+    ref = controller_ref(obj)
+    if not ref or ref.get("kind") != kind:
+        return None
+    key = f"{obj['metadata'].get('namespace')}/{ref.get('name')}"
+    owner = owners.get(key)
+    return key if owner is not None and owner["metadata"].get("uid") == ref.get("uid") else None
+
+
+def spec_selector(owner: Obj) -> Selector:
+    """`owner`'s spec.selector (a LabelSelector); ValueError when it is invalid."""
+    return from_label_selector((owner.get("spec") or {}).get("selector"))
+
+
 class Controller:
-    """Base of every controller: subclasses set `name`, wire informers in `__init__`, and write `reconcile`."""
+    """Base of every controller: subclasses set `name`, wire informers in `__init__` (`watch` for what is
+    reconciled by its own key, `watch_owned` for what wakes the owner that controls it), and write `reconcile`."""
 
     name = "controller"
     default_workers = 2
@@ -169,6 +188,43 @@ class Controller:
         informer.add_handler(on_change, on_update, on_delete)
         return informer
 
+    def watch_owned(
+        self, res: ResourceInfo, owners: Informer, *, on_orphan: Handler | None = None
+    ) -> Informer:
+        """The informer on the `res` objects that the objects of `owners` control (a StatefulSet's pods, a
+        CronJob's Jobs): a change reconciles the owner that controls the object and, on an update, the one that
+        controlled it before; an object no controller owns goes to `on_orphan` (to wake an owner that may adopt
+        it). A deletion is a change: the owner counts what it has left."""
+        kind = owners.res.kind
+
+        def on_change(obj: Obj) -> None:
+            key = owner_key(obj, kind, owners.store)
+            if key is not None:
+                self.enqueue(key)
+            elif on_orphan is not None and controller_ref(obj) is None:
+                on_orphan(obj)
+
+        def on_update(old: Obj, new: Obj) -> None:
+            old_key = owner_key(old, kind, owners.store)
+            if old_key is not None and old_key != owner_key(new, kind, owners.store):
+                self.enqueue(old_key)
+            on_change(new)
+
+        return self.watch(res, on_change, on_update=on_update)
+
+    def enqueue_selecting(
+        self, obj: Obj, owners: Store, selector: Callable[[Obj], Selector] = spec_selector
+    ) -> None:
+        """Reconcile every owner in `obj`'s namespace whose selector matches `obj`'s labels (an orphan they may
+        adopt); an owner with an invalid selector selects nothing."""
+        labels = obj["metadata"].get("labels") or {}
+        for owner in owners.by_index("namespace", obj["metadata"].get("namespace") or ""):
+            try:
+                if selector(owner).matches(labels):
+                    self.enqueue(key_of(owner))
+            except ValueError:
+                continue
+
     async def reconcile(self, key: str) -> float | None:
         raise NotImplementedError
 
@@ -176,7 +232,7 @@ class Controller:
         """`owner`'s spec.selector, for a reconcile: None when it is invalid (logged) or selects every pod (refused,
         as upstream, with a SelectingAll warning event that names the owner as `noun`)."""
         try:
-            selector = from_label_selector((owner.get("spec") or {}).get("selector"))
+            selector = spec_selector(owner)
         except ValueError as exc:
             log.warning("invalid selector", extra={self.name: key, "error": str(exc)})
             return None

@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
 
 from apimachinery import bootstraptoken as bt
 from apimachinery.errors import StatusError, is_conflict, is_not_found
 from apimachinery.resources import must_resource
-from controller_manager.base import Context, Controller
+from controller_manager.base import CONFIGMAPS, Context, Controller
+from controller_manager.podutil import Obj
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 SECRETS = must_resource("", "secrets")
-CONFIGMAPS = must_resource("", "configmaps")
 SIGN_KEY = "cluster-info"
 
 

@@ -34,10 +34,10 @@ from apimachinery.pki import CertificateAuthority
 from apimachinery.resources import must_resource
 from apimachinery.timefmt import now_rfc3339
 from controller_manager.base import Context, Controller
+from controller_manager.podutil import Obj
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 CSRS = must_resource("certificates.k8s.io", "certificatesigningrequests")
 SUBJECT_ACCESS_REVIEWS = must_resource("authorization.k8s.io", "subjectaccessreviews")
 

@@ -9,7 +9,6 @@ when they differ (resourceVersion-guarded, so a concurrent edit is a conflict to
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from apimachinery.errors import StatusError, is_not_found
 from apimachinery.rbac import aggregated_rules
@@ -18,7 +17,6 @@ from controller_manager.base import Context, Controller
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 CLUSTERROLES = must_resource("rbac.authorization.k8s.io", "clusterroles")
 
 

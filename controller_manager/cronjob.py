@@ -11,23 +11,19 @@ from __future__ import annotations
 
 import copy
 import logging
-from typing import Any
 
 from apimachinery.errors import StatusError, ignore_not_found, is_already_exists, is_not_found
 from apimachinery.events import NORMAL, WARNING
 from apimachinery.resources import must_resource
 from apimachinery.timefmt import format_time
 from controller_manager import cronjob_util as util
-from controller_manager.base import Context, Controller, working_copy
+from controller_manager.base import JOBS, Context, Controller, working_copy
 from controller_manager.ownership import namespace_terminating
-from controller_manager.podutil import controller_ref, is_terminating, now, parse_time, split_key
+from controller_manager.podutil import Obj, controller_ref, is_terminating, now, parse_time, split_key
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
-
 CRONJOBS = must_resource("batch", "cronjobs")
-JOBS = must_resource("batch", "jobs")
 
 
 class CronJobController(Controller):
@@ -37,26 +33,7 @@ class CronJobController(Controller):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.cj_informer = self.watch(CRONJOBS, self.enqueue_object)
-        self.job_informer = self.watch(JOBS, self._on_job, on_update=self._on_job_update)
-
-    # -- handlers -------------------------------------------------------------------------------------------
-
-    def _owner_key(self, job: Obj) -> str | None:
-        ref = controller_ref(job)
-        if not ref or ref.get("kind") != "CronJob":
-            return None
-        return f"{job['metadata'].get('namespace')}/{ref.get('name')}"
-
-    def _on_job(self, job: Obj) -> None:
-        key = self._owner_key(job)
-        if key is not None:
-            self.enqueue(key)
-
-    def _on_job_update(self, old: Obj, new: Obj) -> None:
-        old_key = self._owner_key(old)
-        if old_key is not None and old_key != self._owner_key(new):
-            self.enqueue(old_key)
-        self._on_job(new)
+        self.job_informer = self.watch_owned(JOBS, self.cj_informer)
 
     # -- reconcile ------------------------------------------------------------------------------------------
 

@@ -16,9 +16,7 @@ from typing import Any
 
 from apimachinery import cron
 from apimachinery.workloads import CRONJOB_SCHEDULED_TIMESTAMP
-from controller_manager.podutil import controller_reference, get_condition, meta, parse_time
-
-Obj = dict[str, Any]
+from controller_manager.podutil import Obj, controller_reference, get_condition, meta, parse_time
 
 NEXT_SCHEDULE_DELTA = 0.1  # seconds past the scheduled time at which to look again
 TOO_MANY_MISSED = 100

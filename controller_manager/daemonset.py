@@ -34,11 +34,9 @@ from controller_manager.ownership import (
     PodOwnerController,
     claim_pods,
 )
-from controller_manager.podutil import is_terminating, key_of, now, split_key
+from controller_manager.podutil import Obj, is_terminating, key_of, now
 
 log = logging.getLogger(__name__)
-
-Obj = dict[str, Any]
 
 DAEMONSETS = must_resource("apps", "daemonsets")
 
@@ -57,7 +55,7 @@ class DaemonSetController(PodOwnerController):
         self.ds_informer = self.owner_informer = self.watch_owners(DAEMONSETS)
         self.node_informer = self.watch(NODES, self._on_node, on_update=self._on_node_update)
         self.pod_informer = self.watch_pods()
-        self.cr_informer = self.watch(history.CONTROLLERREVISIONS, self._on_revision)
+        self.cr_informer = self.watch_owned(history.CONTROLLERREVISIONS, self.ds_informer)
         # (daemonset key, node) -> monotonic time before which a failed pod is not replaced, and the delays
         self._failed_until: dict[tuple[str, str], float] = {}
         self._failed_delays = ItemBackoff(*FAILED_BACKOFF)
@@ -78,11 +76,6 @@ class DaemonSetController(PodOwnerController):
         ) != new.get("spec"):
             self._enqueue_all()
 
-    def _on_revision(self, revision: Obj) -> None:
-        key = self._owner_key(revision)
-        if key is not None:
-            self.enqueue(key)
-
     # -- reconcile ------------------------------------------------------------------------------------------
 
     async def reconcile(self, key: str) -> float | None:
@@ -93,12 +86,12 @@ class DaemonSetController(PodOwnerController):
                 del self._failed_until[gone]
                 self._failed_delays.forget(gone)
             return None
-        ns, _ = split_key(key)
         selector = self.selector_of(ds, key, "daemon set")
         if selector is None:
             return None
-        revisions = history.owned(ds, self.cr_informer.store.by_index("namespace", ns or ""))
-        update = await history.update_revision(self.client, ds, revisions, self._write_status)
+        revisions, update = await history.revisions_of(
+            self.client, ds, self.cr_informer.store, self._write_status
+        )
         if update is None:
             return history.COLLISION_RETRY
         revision_hash = (update["metadata"].get("labels") or {}).get(CONTROLLER_REVISION_HASH, "")

@@ -10,20 +10,18 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from apimachinery.nodeselection import match_node_selector, tolerated
 from apimachinery.workloads import CONTROLLER_REVISION_HASH
 from controller_manager import rollout
 from controller_manager.podutil import (
+    Obj,
     controller_reference,
     is_pod_available,
     is_pod_ready,
     is_terminating,
     meta,
 )
-
-Obj = dict[str, Any]
 
 # The tolerations Kubernetes gives every daemon pod (pkg/controller/daemon/util.AddOrUpdateDaemonPodTolerations).
 DAEMON_TOLERATIONS: tuple[Obj, ...] = (

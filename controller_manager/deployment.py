@@ -20,7 +20,6 @@ from typing import Any
 
 from apimachinery.errors import StatusError, ignore_not_found, is_already_exists, is_conflict, is_not_found
 from apimachinery.events import NORMAL, WARNING
-from apimachinery.labels import from_label_selector
 from controller_manager import deployment_status as dstatus
 from controller_manager import replicaset_util, revisions, rollout
 from controller_manager.base import (
@@ -29,19 +28,25 @@ from controller_manager.base import (
     REPLICASETS,
     Context,
     Controller,
+    owner_key,
     with_kind,
     working_copy,
 )
 from controller_manager.hashing import compute_hash
-from controller_manager.ownership import owner_key
-from controller_manager.podutil import controller_ref, get_condition, is_terminating, key_of, now, split_key
+from controller_manager.ownership import FAILED_CREATE
+from controller_manager.podutil import (
+    Obj,
+    controller_ref,
+    get_condition,
+    is_terminating,
+    key_of,
+    now,
+    split_key,
+)
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
-
 SCALING_REPLICA_SET = "ScalingReplicaSet"
-FAILED_CREATE_RS = "FailedCreate"
 
 
 class DeploymentController(Controller):
@@ -51,32 +56,14 @@ class DeploymentController(Controller):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.d_informer = self.watch(DEPLOYMENTS, self.enqueue_object)
-        self.rs_informer = self.watch(REPLICASETS, self._on_rs, on_update=self._on_rs_update)
+        self.rs_informer = self.watch_owned(
+            REPLICASETS,
+            self.d_informer,
+            on_orphan=lambda rs: self.enqueue_selecting(rs, self.d_informer.store),
+        )
         self.pod_informer = self.watch(PODS, on_delete=self._on_pod_delete)
 
     # -- handlers -------------------------------------------------------------------------------------------
-
-    def _owner_key(self, rs: Obj) -> str | None:
-        return owner_key(rs, "Deployment", self.d_informer.store)
-
-    def _on_rs(self, rs: Obj) -> None:
-        key = self._owner_key(rs)
-        if key is not None:
-            self.enqueue(key)
-        elif controller_ref(rs) is None:
-            labels = rs["metadata"].get("labels") or {}
-            for d in self.d_informer.store.by_index("namespace", rs["metadata"].get("namespace") or ""):
-                try:
-                    if from_label_selector((d.get("spec") or {}).get("selector")).matches(labels):
-                        self.enqueue(key_of(d))
-                except ValueError:
-                    continue
-
-    def _on_rs_update(self, old: Obj, new: Obj) -> None:
-        old_key = self._owner_key(old)
-        if old_key is not None and old_key != self._owner_key(new):
-            self.enqueue(old_key)
-        self._on_rs(new)
 
     def _on_pod_delete(self, pod: Obj) -> None:
         # Recreate waits for the old pods to be gone; the last one going must wake the Deployment.
@@ -86,7 +73,7 @@ class DeploymentController(Controller):
         rs = self.rs_informer.store.get(f"{pod['metadata'].get('namespace')}/{ref.get('name')}")
         if rs is None:
             return
-        key = self._owner_key(rs)
+        key = owner_key(rs, "Deployment", self.d_informer.store)
         d = self.d_informer.store.get(key) if key else None
         if d is not None and not rollout.is_rolling_update(d):
             self.enqueue(key_of(d))
@@ -204,7 +191,7 @@ class DeploymentController(Controller):
                 self.recorder.event(
                     d,
                     WARNING,
-                    FAILED_CREATE_RS,
+                    FAILED_CREATE,
                     f"Failed to create new replica set {body['metadata']['name']}: {err}",
                 )
                 raise

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import copy
 from datetime import datetime, timedelta
-from typing import Any
 
 from controller_manager import rollout
-from controller_manager.podutil import format_time, get_condition, parse_time
-
-Obj = dict[str, Any]
+from controller_manager.podutil import Obj, format_time, get_condition, parse_time
 
 AVAILABLE = "Available"
 PROGRESSING = "Progressing"

@@ -9,17 +9,14 @@ selector are left alone (their Endpoints are written by hand); a deleted Service
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from apimachinery.errors import StatusError, ignore_not_found, is_already_exists
 from controller_manager import endpoints_util
 from controller_manager.base import ENDPOINTS, Context
-from controller_manager.podutil import key_of, split_key
+from controller_manager.podutil import Obj, key_of, split_key
 from controller_manager.serviceselection import ServicePodsController
 
 log = logging.getLogger(__name__)
-
-Obj = dict[str, Any]
 
 
 class EndpointsController(ServicePodsController):

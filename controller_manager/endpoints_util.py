@@ -9,11 +9,8 @@ subset per distinct port set, as Kubernetes' RepackSubsets does; everything is s
 from __future__ import annotations
 
 import json
-from typing import Any
 
-from controller_manager.podutil import is_pod_ready, pod_reference
-
-Obj = dict[str, Any]
+from controller_manager.podutil import Obj, is_pod_ready, pod_reference
 
 
 def resolve_target_port(service_port: Obj, pod: Obj) -> int | None:

@@ -12,18 +12,15 @@ without a selector, and ExternalName Services, are left alone, as upstream; a de
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from apimachinery.errors import StatusError, is_not_found
 from controller_manager import endpointslice_util as esu
 from controller_manager.base import ENDPOINTSLICES, NODES, Context
-from controller_manager.podutil import split_key
+from controller_manager.podutil import Obj, split_key
 from controller_manager.serviceselection import ServicePodsController
 from controller_manager.slicetracker import SliceTracker
 
 log = logging.getLogger(__name__)
-
-Obj = dict[str, Any]
 
 STALE_RETRY_SECONDS = 1.0
 

@@ -19,9 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controller_manager.endpoints_util import resolve_target_port
-from controller_manager.podutil import controller_reference, is_pod_ready, pod_reference
-
-Obj = dict[str, Any]
+from controller_manager.podutil import Obj, controller_reference, is_pod_ready, pod_reference
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by"

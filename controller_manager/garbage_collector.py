@@ -27,11 +27,9 @@ from apimachinery.errors import StatusError, ignore_not_found, is_conflict, is_n
 from apimachinery.informer import Informer
 from apimachinery.resources import RESOURCES, ResourceInfo, by_kind
 from controller_manager.base import Context, Controller
-from controller_manager.podutil import key_of
+from controller_manager.podutil import Obj, key_of
 
 log = logging.getLogger(__name__)
-
-Obj = dict[str, Any]
 
 ORPHAN = "orphan"
 FOREGROUND = "foregroundDeletion"

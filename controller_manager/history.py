@@ -15,16 +15,14 @@ import copy
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from apimachinery.client import Client
 from apimachinery.errors import StatusError, is_already_exists
+from apimachinery.informer import Store
 from apimachinery.resources import must_resource
 from apimachinery.workloads import CONTROLLER_REVISION_HASH
 from controller_manager.hashing import fnv32a, safe_encode
-from controller_manager.podutil import controller_ref, controller_reference
-
-Obj = dict[str, Any]
+from controller_manager.podutil import Obj, controller_ref, controller_reference
 
 CONTROLLERREVISIONS = must_resource("apps", "controllerrevisions")
 
@@ -100,6 +98,15 @@ class HashCollisionError(Exception):
 
 
 COLLISION_RETRY = 0.1  # seconds before an owner whose new revision's name was taken tries again
+
+
+async def revisions_of(
+    client: Client, owner: Obj, cache: Store, write_status: Callable[[Obj, Obj], Awaitable[None]]
+) -> tuple[list[Obj], Obj | None]:
+    """`owner`'s revisions in `cache` (the ControllerRevision informer's store), oldest first, and its update
+    revision (`update_revision`: None after a hash collision)."""
+    revisions = owned(owner, cache.by_index("namespace", owner["metadata"].get("namespace") or ""))
+    return revisions, await update_revision(client, owner, revisions, write_status)
 
 
 async def update_revision(

@@ -20,7 +20,6 @@ from __future__ import annotations
 import copy
 import logging
 from datetime import UTC, datetime
-from typing import Any
 
 from apimachinery import labels
 from apimachinery.errors import StatusError, ignore_not_found, is_conflict
@@ -39,11 +38,9 @@ from controller_manager.hpa_behavior import History, Normalized
 from controller_manager.hpa_metrics import APIMetricsClient, MetricsClient, MetricsUnavailable
 from controller_manager.hpa_replicas import MetricError, Proposal, milli_quantity
 from controller_manager.hpa_status import set_condition, status_changed
-from controller_manager.podutil import key_of
+from controller_manager.podutil import Obj, key_of
 
 log = logging.getLogger(__name__)
-
-Obj = dict[str, Any]
 
 HPAS = must_resource("autoscaling", "horizontalpodautoscalers")
 

@@ -20,8 +20,6 @@ from apimachinery.errors import StatusError
 from apimachinery.validation import parse_quantity
 from controller_manager.hpa_replicas import PodMetric
 
-Obj = dict[str, Any]
-
 PODMETRICS_PATH = "/apis/metrics.k8s.io/v1beta1/namespaces/{namespace}/pods"
 REQUEST_TIMEOUT = 10.0
 _GO_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")

@@ -23,8 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from apimachinery.validation import parse_quantity
-
-Obj = dict[str, Any]
+from controller_manager.podutil import Obj
 
 TOLERANCE = 0.1
 CPU_INITIALIZATION_PERIOD = timedelta(minutes=5)
@@ -205,16 +204,17 @@ def utilization_replicas(
     """The replicas a `target` percent of requests asks for (GetResourceReplicas)."""
     groups, metrics = _counted(pods, metrics, resource, now)
     requests = pod_requests(pods, resource, container)
-    ratio, utilization, average = utilization_ratio(metrics, requests, target)
-    scale_up_with_unready = bool(groups.unready) and ratio > 1.0
-    if not scale_up_with_unready and not groups.missing:
-        if abs(1.0 - ratio) <= tolerance:
-            return Proposal(current, utilization, average)
-        return Proposal(math.ceil(ratio * groups.ready), utilization, average)
+    _, utilization, average = utilization_ratio(metrics, requests, target)
     fallback = max(100, target)
-    filled = _filled(metrics, groups, ratio, lambda name: requests.get(name, 0) * fallback // 100, now)
-    new_ratio, _, _ = utilization_ratio(filled, requests, target)
-    replicas = _settled(current, ratio, new_ratio, len(filled), tolerance)
+    replicas = _replicas(
+        current,
+        groups,
+        metrics,
+        lambda counted: utilization_ratio(counted, requests, target)[0],
+        lambda name: requests.get(name, 0) * fallback // 100,
+        now,
+        tolerance,
+    )
     return Proposal(replicas, utilization, average)
 
 
@@ -230,15 +230,37 @@ def average_value_replicas(
 ) -> Proposal:
     """The replicas an average of `target` milli-units per pod asks for (calcPlainMetricReplicas)."""
     groups, metrics = _counted(pods, metrics, resource, now)
-    ratio, average = usage_ratio(metrics, target)
+    _, average = usage_ratio(metrics, target)
+    replicas = _replicas(
+        current,
+        groups,
+        metrics,
+        lambda counted: usage_ratio(counted, target)[0],
+        lambda _name: target,
+        now,
+        tolerance,
+    )
+    return Proposal(replicas, None, average)
+
+
+def _replicas(
+    current: int,
+    groups: Groups,
+    metrics: dict[str, PodMetric],
+    ratio_of: Callable[[dict[str, PodMetric]], float],
+    at_target: Callable[[str], int],
+    now: datetime,
+    tolerance: float,
+) -> int:
+    """The replica count both kinds of target ask for, given `ratio_of(metrics)`, the usage over the target: the
+    ready pods scaled by the ratio when every pod counted; otherwise the ratio again with the cautious guesses of
+    `_filled` for the missing and unready pods, settled by `_settled`."""
+    ratio = ratio_of(metrics)
     scale_up_with_unready = bool(groups.unready) and ratio > 1.0
     if not scale_up_with_unready and not groups.missing:
-        if abs(1.0 - ratio) <= tolerance:
-            return Proposal(current, None, average)
-        return Proposal(math.ceil(ratio * groups.ready), None, average)
-    filled = _filled(metrics, groups, ratio, lambda _name: target, now)
-    new_ratio, _ = usage_ratio(filled, target)
-    return Proposal(_settled(current, ratio, new_ratio, len(filled), tolerance), None, average)
+        return current if abs(1.0 - ratio) <= tolerance else math.ceil(ratio * groups.ready)
+    filled = _filled(metrics, groups, ratio, at_target, now)
+    return _settled(current, ratio, ratio_of(filled), len(filled), tolerance)
 
 
 def _settled(current: int, ratio: float, new_ratio: float, counted: int, tolerance: float) -> int:

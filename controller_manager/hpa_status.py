@@ -3,11 +3,8 @@ its status last changed (upstream's setConditionInList)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from apimachinery.timefmt import now_rfc3339
-
-Obj = dict[str, Any]
+from controller_manager.podutil import Obj
 
 ORDER = ("AbleToScale", "ScalingActive", "ScalingLimited")
 

@@ -23,16 +23,16 @@ from typing import Any
 from apimachinery.errors import StatusError, ignore_not_found, is_not_found
 from apimachinery.events import NORMAL, WARNING
 from apimachinery.labels import from_label_selector
-from apimachinery.resources import must_resource
 from apimachinery.workloads import JOB_TRACKING_FINALIZER
 from controller_manager import job_tracking as tracking
 from controller_manager import job_util as util
 from controller_manager import replicaset_util
-from controller_manager.base import PODS, Context, Controller
+from controller_manager.base import JOBS, PODS, Context, Controller
 from controller_manager.expectations import Expectations
 from controller_manager.job_tracking import Sync
 from controller_manager.ownership import claim_pods, create_in_batches
 from controller_manager.podutil import (
+    Obj,
     controller_ref,
     format_time,
     is_pod_ready,
@@ -44,9 +44,6 @@ from controller_manager.podutil import (
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
-
-JOBS = must_resource("batch", "jobs")
 ORPHAN = "orphan-pod:"
 REMOVE_FINALIZER = {"metadata": {"$deleteFromPrimitiveList/finalizers": [JOB_TRACKING_FINALIZER]}}
 

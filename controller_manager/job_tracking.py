@@ -19,12 +19,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from controller_manager import job_util as util
-from controller_manager.podutil import is_terminating
-
-Obj = dict[str, Any]
+from controller_manager.podutil import Obj, is_terminating
 
 
 @dataclass

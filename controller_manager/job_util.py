@@ -14,10 +14,10 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from apimachinery.workloads import JOB_COMPLETION_INDEX, JOB_COMPLETION_INDEX_ENV, JOB_TRACKING_FINALIZER
 from controller_manager.podutil import (
+    Obj,
     controller_reference,
     deletion_rank,
     get_condition,
@@ -25,8 +25,6 @@ from controller_manager.podutil import (
     meta,
     parse_time,
 )
-
-Obj = dict[str, Any]
 
 COMPLETE, FAILED, SUSPENDED = "Complete", "Failed", "Suspended"
 FAILURE_TARGET, SUCCESS_CRITERIA_MET = "FailureTarget", "SuccessCriteriaMet"

@@ -12,17 +12,15 @@ ReadWriteOnce/ReadWriteOncePod, block volumes, and a request above the class's `
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from apimachinery import storage
 from apimachinery.errors import StatusError, is_already_exists
-from apimachinery.resources import must_resource
+from controller_manager.base import PVS
+from controller_manager.podutil import Obj
 
 if TYPE_CHECKING:
     from controller_manager.persistentvolume import PersistentVolumeController
-
-Obj = dict[str, Any]
-PVS = must_resource("", "persistentvolumes")
 
 
 def volume_for(claim: Obj, sc: Obj, node: Obj) -> Obj:

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import copy
 import logging
-from typing import Any
 
 from apimachinery.errors import StatusError, ignore_not_found, is_method_not_supported, is_not_found
 from apimachinery.resources import RESOURCES, ResourceInfo
 from controller_manager.base import NAMESPACES, Context, Controller
-from controller_manager.podutil import key_of
+from controller_manager.podutil import Obj, key_of
 
 log = logging.getLogger(__name__)
-
-Obj = dict[str, Any]
 
 FINALIZER = "kubernetes"
 RECHECK_SECONDS = 2.0

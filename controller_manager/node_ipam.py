@@ -7,7 +7,6 @@ never hands out a subnet that a Node already has. A Node that is gone gives its 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from apimachinery.errors import StatusError, is_not_found
 from apimachinery.events import WARNING
@@ -15,8 +14,6 @@ from controller_manager.base import NODES, Context, Controller, with_kind
 from controller_manager.cidr import CIDRAllocator, CIDRExhaustedError
 
 log = logging.getLogger(__name__)
-
-Obj = dict[str, Any]
 
 CIDR_NOT_AVAILABLE = "CIDRNotAvailable"
 

@@ -25,11 +25,9 @@ from apimachinery.errors import StatusError, ignore_not_found, is_conflict, is_n
 from apimachinery.events import NORMAL, WARNING
 from controller_manager import taints
 from controller_manager.base import LEASES, NODES, PODS, Context, Controller, with_kind, working_copy
-from controller_manager.podutil import format_time, get_condition, is_pod_ready, now
+from controller_manager.podutil import Obj, format_time, get_condition, is_pod_ready, now
 
 log = logging.getLogger(__name__)
-
-Obj = dict[str, Any]
 
 NODE_NOT_READY = "NodeNotReady"
 TAINT_MANAGER_EVICTION = "TaintManagerEviction"

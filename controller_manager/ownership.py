@@ -1,26 +1,23 @@
-"""What the controllers that own pods share: which known owner controls an object (`owner_key`), the pod handlers
-of a controller that counts its creates and deletes with expectations (`PodOwnerController`), and the writes that
-adopt and release pods (`claim_pods`, `patch_pod_metadata`)."""
+"""What the controllers that own pods share: the pod handlers of a controller that counts its creates and deletes
+with expectations (`PodOwnerController`), and the writes that adopt and release pods (`claim_pods`,
+`patch_pod_metadata`). Which known owner controls an object is `base.owner_key`."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from apimachinery.client import Client
 from apimachinery.errors import StatusError, is_conflict, is_forbidden, is_not_found
 from apimachinery.events import NORMAL, WARNING
-from apimachinery.informer import Informer, Store
-from apimachinery.labels import Selector, from_label_selector
+from apimachinery.informer import Informer
+from apimachinery.labels import Selector
 from apimachinery.resources import ResourceInfo
 from controller_manager import replicaset_util
-from controller_manager.base import PODS, Controller
+from controller_manager.base import PODS, Controller, owner_key, spec_selector
 from controller_manager.expectations import Expectations
-from controller_manager.podutil import controller_ref, is_terminating, key_of
-
-Obj = dict[str, Any]
+from controller_manager.podutil import Obj, controller_ref, is_terminating, key_of
 
 # The events of a controller that creates and deletes what it owns (upstream's controller_utils reasons).
 SUCCESSFUL_CREATE = "SuccessfulCreate"
@@ -34,17 +31,6 @@ def namespace_terminating(result: object) -> bool:
     if not isinstance(result, StatusError) or not is_forbidden(result):
         return False
     return any(c.get("reason") == "NamespaceTerminating" for c in result.details.get("causes") or [])
-
-
-def owner_key(obj: Obj, kind: str, owners: Store) -> str | None:
-    """The key of the `kind` object in `owners` that controls `obj`: None when its controller is of another kind,
-    or is not in the cache with the uid the reference names (a deleted and re-created owner is another owner)."""
-    ref = controller_ref(obj)
-    if not ref or ref.get("kind") != kind:
-        return None
-    key = f"{obj['metadata'].get('namespace')}/{ref.get('name')}"
-    owner = owners.get(key)
-    return key if owner is not None and owner["metadata"].get("uid") == ref.get("uid") else None
 
 
 async def patch_pod_metadata(client: Client, pod: Obj, metadata: Obj) -> Obj | None:
@@ -122,20 +108,13 @@ class PodOwnerController(Controller):
 
     def selector(self, owner: Obj) -> Selector:
         """The owner's pod selector; ValueError when it is invalid."""
-        return from_label_selector((owner.get("spec") or {}).get("selector"))
+        return spec_selector(owner)
 
     def _owner_key(self, obj: Obj) -> str | None:
         return owner_key(obj, self.kind, self.owner_informer.store)
 
     def _enqueue_matching(self, pod: Obj) -> None:
-        ns = pod["metadata"].get("namespace") or ""
-        labels = pod["metadata"].get("labels") or {}
-        for owner in self.owner_informer.store.by_index("namespace", ns):
-            try:
-                if self.selector(owner).matches(labels):
-                    self.enqueue(key_of(owner))
-            except ValueError:
-                continue  # an invalid selector selects nothing
+        self.enqueue_selecting(pod, self.owner_informer.store, self.selector)
 
     def _on_pod_add(self, pod: Obj) -> None:
         key = self._owner_key(pod)

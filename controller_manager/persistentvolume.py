@@ -21,22 +21,17 @@ from __future__ import annotations
 
 import copy
 import logging
-from typing import Any
 
 from apimachinery import storage
 from apimachinery.errors import StatusError, is_conflict, is_not_found
 from apimachinery.resources import must_resource
 from controller_manager import localpath
-from controller_manager.base import Context, Controller
-from controller_manager.podutil import is_terminating
+from controller_manager.base import NODES, PVCS, PVS, Context, Controller
+from controller_manager.podutil import Obj, is_terminating
 
 log = logging.getLogger(__name__)
-Obj = dict[str, Any]
 
-PVS = must_resource("", "persistentvolumes")
-PVCS = must_resource("", "persistentvolumeclaims")
 CLASSES = must_resource("storage.k8s.io", "storageclasses")
-NODES = must_resource("", "nodes")
 
 
 def _meta(obj: Obj) -> Obj:

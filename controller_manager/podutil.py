@@ -12,7 +12,7 @@ from typing import Any
 from apimachinery.timefmt import format_time
 from apimachinery.timefmt import parse_time_or_none as parse_time  # controllers import both from here
 
-Obj = dict[str, Any]
+Obj = dict[str, Any]  # an API object as JSON: the one definition the controllers import
 
 _PHASE_RANK = {"Pending": 0, "Unknown": 1, "Running": 2}
 

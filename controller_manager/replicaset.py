@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from apimachinery.errors import StatusError, is_conflict, is_not_found
 from apimachinery.events import NORMAL, WARNING
@@ -26,11 +25,9 @@ from controller_manager.ownership import (
     PodOwnerController,
     claim_pods,
 )
-from controller_manager.podutil import is_pod_active, is_terminating, key_of, now, split_key
+from controller_manager.podutil import Obj, is_pod_active, is_terminating, key_of, now, split_key
 
 log = logging.getLogger(__name__)
-
-Obj = dict[str, Any]
 
 
 class ReplicaSetController(PodOwnerController):

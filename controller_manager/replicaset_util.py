@@ -5,17 +5,15 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from typing import Any
 
 from controller_manager.podutil import (
+    Obj,
     controller_reference,
     deletion_rank,
     is_pod_available,
     is_pod_ready,
     parse_time,
 )
-
-Obj = dict[str, Any]
 
 BURST_REPLICAS = 500  # at most this many creates or deletes per sync (Kubernetes' BurstReplicas)
 

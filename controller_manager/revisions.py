@@ -9,13 +9,10 @@ numbers it had in `deployment.kubernetes.io/revision-history`.
 from __future__ import annotations
 
 import copy
-from typing import Any
 
 from controller_manager import rollout
 from controller_manager.hashing import HASH_LABEL, templates_equal, without_hash_label
-from controller_manager.podutil import controller_reference
-
-Obj = dict[str, Any]
+from controller_manager.podutil import Obj, controller_reference
 
 REVISION = "deployment.kubernetes.io/revision"
 REVISION_HISTORY = "deployment.kubernetes.io/revision-history"

@@ -9,11 +9,8 @@ never write anything, so every case is unit-testable.
 from __future__ import annotations
 
 import math
-from typing import Any
 
-from controller_manager.podutil import parse_time
-
-Obj = dict[str, Any]
+from controller_manager.podutil import Obj, parse_time
 
 DEFAULT_SURGE = "25%"
 DEFAULT_UNAVAILABLE = "25%"

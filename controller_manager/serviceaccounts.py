@@ -12,17 +12,15 @@ object is created (AlreadyExists means another writer was first: done), a change
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from apimachinery.errors import StatusError, is_already_exists, is_not_found
 from apimachinery.resources import ResourceInfo, must_resource
-from controller_manager.base import NAMESPACES, Context, Controller
+from controller_manager.base import CONFIGMAPS, NAMESPACES, Context, Controller
+from controller_manager.podutil import Obj
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 SERVICEACCOUNTS = must_resource("", "serviceaccounts")
-CONFIGMAPS = must_resource("", "configmaps")
 DEFAULT = "default"
 ROOT_CA = "kube-root-ca.crt"
 DESCRIPTION = "kubernetes.io/description"

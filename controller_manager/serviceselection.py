@@ -3,13 +3,9 @@ their selectors match (a pod change wakes the Services that select its old or it
 
 from __future__ import annotations
 
-from typing import Any
-
 from apimachinery.labels import selector_from_set
 from controller_manager.base import PODS, SERVICES, Context, Controller
-from controller_manager.podutil import key_of
-
-Obj = dict[str, Any]
+from controller_manager.podutil import Obj, key_of
 
 
 def selects(service: Obj, labels: dict[str, str] | None) -> bool:

@@ -10,9 +10,7 @@ slice informer's events bring the key back once the cache has caught up.
 
 from __future__ import annotations
 
-from typing import Any
-
-Obj = dict[str, Any]
+from controller_manager.podutil import Obj
 
 DELETED = -1
 

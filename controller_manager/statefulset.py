@@ -24,22 +24,18 @@ from apimachinery.events import NORMAL, WARNING
 from apimachinery.resources import must_resource
 from controller_manager import history, replicaset_util
 from controller_manager import statefulset_util as util
-from controller_manager.base import PODS, Context, Controller, working_copy
+from controller_manager.base import PODS, PVCS, Context, Controller, working_copy
 from controller_manager.ownership import (
     FAILED_CREATE,
     FAILED_DELETE,
     SUCCESSFUL_CREATE,
     SUCCESSFUL_DELETE,
     claim_pods,
-    owner_key,
     patch_pod_metadata,
 )
-from controller_manager.podutil import controller_ref, is_terminating, key_of, now, split_key
+from controller_manager.podutil import Obj, is_terminating, key_of, now
 
 log = logging.getLogger(__name__)
-PVCS = must_resource("", "persistentvolumeclaims")
-
-Obj = dict[str, Any]
 
 STATEFULSETS = must_resource("apps", "statefulsets")
 
@@ -51,31 +47,10 @@ class StatefulSetController(Controller):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.sts_informer = self.watch(STATEFULSETS, self.enqueue_object)
-        self.pod_informer = self.watch(PODS, self._on_pod, on_update=self._on_pod_update)
-        self.cr_informer = self.watch(history.CONTROLLERREVISIONS, self._on_revision)
+        self.pod_informer = self.watch_owned(PODS, self.sts_informer, on_orphan=self._enqueue_matching)
+        self.cr_informer = self.watch_owned(history.CONTROLLERREVISIONS, self.sts_informer)
 
     # -- handlers -------------------------------------------------------------------------------------------
-
-    def _owner_key(self, obj: Obj) -> str | None:
-        return owner_key(obj, "StatefulSet", self.sts_informer.store)
-
-    def _on_revision(self, revision: Obj) -> None:
-        key = self._owner_key(revision)
-        if key is not None:
-            self.enqueue(key)
-
-    def _on_pod(self, pod: Obj) -> None:
-        key = self._owner_key(pod)
-        if key is not None:
-            self.enqueue(key)
-        elif controller_ref(pod) is None:
-            self._enqueue_matching(pod)
-
-    def _on_pod_update(self, old: Obj, new: Obj) -> None:
-        old_key = self._owner_key(old)
-        if old_key is not None and old_key != self._owner_key(new):
-            self.enqueue(old_key)
-        self._on_pod(new)
 
     def _enqueue_matching(self, pod: Obj) -> None:
         name = str(pod["metadata"].get("name"))
@@ -89,12 +64,12 @@ class StatefulSetController(Controller):
         sts = working_copy(self.sts_informer, key)
         if sts is None:
             return None
-        ns, _ = split_key(key)
         selector = self.selector_of(sts, key, "statefulset")
         if selector is None:
             return None
-        revisions = history.owned(sts, self.cr_informer.store.by_index("namespace", ns or ""))
-        update = await history.update_revision(self.client, sts, revisions, self._write_status)
+        revisions, update = await history.revisions_of(
+            self.client, sts, self.cr_informer.store, self._write_status
+        )
         if update is None:
             return history.COLLISION_RETRY
         status = sts.get("status") or {}

@@ -16,18 +16,16 @@ import copy
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from apimachinery.workloads import CONTROLLER_REVISION_HASH, POD_INDEX_LABEL, STATEFULSET_POD_NAME
 from controller_manager.podutil import (
+    Obj,
     controller_reference,
     is_pod_available,
     is_pod_ready,
     is_terminating,
     meta,
 )
-
-Obj = dict[str, Any]
 
 _ORDINAL = re.compile(r"(.*)-([0-9]+)")
 

@@ -9,11 +9,8 @@ runs out (Kubernetes' NoExecuteTaintManager).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
-from controller_manager.podutil import format_micro_time, parse_time
-
-Obj = dict[str, Any]
+from controller_manager.podutil import Obj, format_micro_time, parse_time
 
 UNREACHABLE = "node.kubernetes.io/unreachable"
 NOT_READY = "node.kubernetes.io/not-ready"

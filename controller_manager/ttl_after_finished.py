@@ -9,16 +9,10 @@ from __future__ import annotations
 
 import copy
 from datetime import datetime
-from typing import Any
 
 from apimachinery.errors import StatusError, is_conflict, is_not_found
-from apimachinery.resources import must_resource
-from controller_manager.base import Context, Controller
-from controller_manager.podutil import get_condition, is_terminating, key_of, now, parse_time, split_key
-
-Obj = dict[str, Any]
-
-JOBS = must_resource("batch", "jobs")
+from controller_manager.base import JOBS, Context, Controller
+from controller_manager.podutil import Obj, get_condition, is_terminating, key_of, now, parse_time, split_key
 
 
 def finish_time(job: Obj) -> datetime | None:

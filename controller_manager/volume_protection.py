@@ -12,16 +12,10 @@ Removal is an update with the object's resourceVersion, so a finalizer added mea
 from __future__ import annotations
 
 import copy
-from typing import Any
 
 from apimachinery import storage
-from apimachinery.resources import must_resource
-from controller_manager.base import PODS, Context, Controller
-from controller_manager.podutil import is_terminating
-
-Obj = dict[str, Any]
-PVS = must_resource("", "persistentvolumes")
-PVCS = must_resource("", "persistentvolumeclaims")
+from controller_manager.base import PODS, PVCS, PVS, Context, Controller
+from controller_manager.podutil import Obj, is_terminating
 
 
 def claims_of(pod: Obj) -> set[str]:

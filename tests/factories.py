@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-Obj = dict[str, Any]
+Obj = dict[str, Any]  # an API object as JSON: the one definition the tests import
 
 
 def _container(
@@ -38,6 +38,21 @@ def _metadata(name: str, namespace: str | None, labels: dict[str, str] | None, e
         meta["labels"] = dict(labels)
     meta.update(extra or {})
     return meta
+
+
+def manifest(
+    api_version: str,
+    kind: str,
+    name: str,
+    namespace: str | None = None,
+    *,
+    labels: dict[str, str] | None = None,
+    **fields: Any,
+) -> Obj:
+    """Any object `kind` `name` (in `namespace` if given, labelled `labels`) with top-level `fields` (spec, data,
+    ...) as they are: for a kind without a factory of its own, or a body a test makes invalid on purpose."""
+    meta = _metadata(name, namespace, labels, None)
+    return {"apiVersion": api_version, "kind": kind, "metadata": meta, **fields}
 
 
 def pod(

@@ -25,3 +25,16 @@ async def get_or_none(
 async def absent(client: Client, res: ResourceInfo, name: str, ns: str | None = None) -> bool:
     """True once the object is gone (404)."""
     return await get_or_none(client, res, name, ns) is None
+
+
+def status_settled(obj: dict[str, Any], counts: dict[str, int]) -> bool:
+    """Whether the controller has seen `obj`'s latest spec (status.observedGeneration) and its status reports each
+    of `counts` (e.g. replicas, availableReplicas): the end state a test of a workload controller waits for."""
+    status = obj.get("status") or {}
+    return bool(status.get("observedGeneration", 0) >= obj["metadata"]["generation"]) and all(
+        status.get(field) == n for field, n in counts.items()
+    )
+
+
+# The status counts of a Deployment whose rollout is complete (kubectl rollout status's test, plus no old replicas).
+ROLLED_OUT = ("updatedReplicas", "replicas", "availableReplicas")

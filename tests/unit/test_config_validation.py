@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 
 from apimachinery.validation import validate
-
-Obj = dict[str, Any]
+from tests.factories import Obj
 
 
 def _pod(volumes: list[Obj] | None = None, **container: Any) -> Obj:

@@ -10,6 +10,7 @@ import pytest
 
 from apimachinery import defaults
 from apimachinery.defaults import apply_defaults, image_tag, qos_class, set_default_toleration_seconds
+from tests import factories
 
 
 def make_pod(**spec: Any) -> dict[str, Any]:
@@ -240,15 +241,7 @@ def test_replicaset_defaults() -> None:
 
 
 def test_service_defaults() -> None:
-    svc = {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {"name": "web"},
-        "spec": {
-            "selector": {"app": "web"},
-            "ports": [{"port": 80}, {"port": 53, "protocol": "UDP", "targetPort": "dns"}],
-        },
-    }
+    svc = factories.service("web", ports=[{"port": 80}, {"port": 53, "protocol": "UDP", "targetPort": "dns"}])
     spec = apply_defaults(svc)["spec"]
     assert spec["type"] == "ClusterIP"
     assert spec["sessionAffinity"] == "None"

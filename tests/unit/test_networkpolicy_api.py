@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
@@ -14,16 +13,16 @@ from apimachinery.resources import resolve
 from apimachinery.validation import validate
 from apiserver import printers
 from cli.describe_netpol import networkpolicy_text
-
-Obj = dict[str, Any]
+from tests.factories import Obj
 
 
 def netpol(spec: Obj, name: str = "np") -> Obj:
+    """A NetworkPolicy with a copy of `spec` (defaulting changes it in place; the shared specs below stay)."""
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": {"name": name, "namespace": "default", "creationTimestamp": "2026-11-27T11:00:00Z"},
-        "spec": spec,
+        "spec": copy.deepcopy(spec),
     }
 
 
@@ -43,6 +42,14 @@ def test_resource_is_declared_with_its_short_name() -> None:
     )
 
 
+DB = {"matchLabels": {"role": "db"}}
+# The ingress peers of the example policies: an address block with a hole, and every pod of project x's namespaces.
+BLOCK_AND_PROJECT = [
+    {"ipBlock": {"cidr": "172.17.0.0/16", "except": ["172.17.1.0/24"]}},
+    {"namespaceSelector": {"matchLabels": {"project": "x"}}, "podSelector": {}},
+]
+
+
 def test_defaults() -> None:
     obj = apply_defaults(netpol({"ingress": [{"ports": [{"port": 80}]}], "egress": [{}]}))
     assert obj["spec"]["podSelector"] == {}
@@ -58,14 +65,11 @@ def test_defaults() -> None:
 
 def test_a_valid_policy_has_no_causes() -> None:
     spec = {
-        "podSelector": {"matchLabels": {"role": "db"}},
+        "podSelector": DB,
         "policyTypes": ["Ingress", "Egress"],
         "ingress": [
             {
-                "from": [
-                    {"ipBlock": {"cidr": "172.17.0.0/16", "except": ["172.17.1.0/24"]}},
-                    {"namespaceSelector": {"matchLabels": {"project": "x"}}, "podSelector": {}},
-                ],
+                "from": BLOCK_AND_PROJECT,
                 "ports": [{"protocol": "TCP", "port": 6379}, {"port": "http"}, {"port": 80, "endPort": 90}],
             }
         ],
@@ -150,7 +154,7 @@ def test_table_row_is_kubectls() -> None:
     assert info is not None
     table = printers.to_table(
         info,
-        [netpol({"podSelector": {"matchLabels": {"role": "db"}}}), netpol({"podSelector": {}}, name="all")],
+        [netpol({"podSelector": DB}), netpol({"podSelector": {}}, name="all")],
         now=NOW,
     )
     assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Pod-Selector", "Age"]
@@ -161,14 +165,11 @@ def test_describe_text_is_kubectls() -> None:
     obj = apply_defaults(
         netpol(
             {
-                "podSelector": {"matchLabels": {"role": "db"}},
+                "podSelector": DB,
                 "policyTypes": ["Ingress", "Egress"],
                 "ingress": [
                     {
-                        "from": [
-                            {"ipBlock": {"cidr": "172.17.0.0/16", "except": ["172.17.1.0/24"]}},
-                            {"namespaceSelector": {"matchLabels": {"project": "p"}}, "podSelector": {}},
-                        ],
+                        "from": BLOCK_AND_PROJECT,
                         "ports": [{"port": 6379}],
                     },
                     {},
@@ -189,7 +190,7 @@ def test_describe_text_is_kubectls() -> None:
         "        CIDR: 172.17.0.0/16\n"
         "        Except: 172.17.1.0/24\n"
         "    From:\n"
-        "      NamespaceSelector: project=p\n"
+        "      NamespaceSelector: project=x\n"
         "      PodSelector: <none>\n"
         "    ----------\n"
         "    To Port: <any> (traffic allowed to all ports)\n"

@@ -20,8 +20,8 @@ from apiserver.printers.storage import access_modes, pv_row, pvc_row, storagecla
 from cli import describe_storage
 from scheduler.nodeinfo import NodeInfo
 from scheduler.volumes import ERR_AFFINITY_CONFLICT, ERR_NO_VOLUME, ERR_UNBOUND_IMMEDIATE, VolumeBinding
+from tests.factories import Obj
 
-Obj = dict[str, Any]
 UID = "3f0c9a52-8f7e-4c1e-9f5e-0b8b1d7c2a11"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -19,8 +19,7 @@ from apimachinery.validation import (
     selector_matches,
     validate,
 )
-
-Obj = dict[str, Any]
+from tests.factories import Obj, manifest
 
 
 def make_pod(name: str = "web", **spec: Any) -> Obj:
@@ -639,20 +638,13 @@ def test_selector_immutable(kind: str) -> None:
 
 
 def test_node() -> None:
-    node = {
-        "apiVersion": "v1",
-        "kind": "Node",
-        "metadata": {"name": "n1"},
-        "spec": {
-            "podCIDR": "10.244.1.0/33",
-            "taints": [
-                {"key": "dedicated", "value": "gpu", "effect": "NoSchedule"},
-                {"key": "dedicated", "value": "other", "effect": "NoSchedule"},
-                {"key": "", "effect": "Never"},
-            ],
-        },
-        "status": {"capacity": {"cpu": "4", "memory": "eight"}},
-    }
+    taints = [
+        {"key": "dedicated", "value": "gpu", "effect": "NoSchedule"},
+        {"key": "dedicated", "value": "other", "effect": "NoSchedule"},
+        {"key": "", "effect": "Never"},
+    ]
+    spec = {"podCIDR": "10.244.1.0/33", "taints": taints}
+    node = manifest("v1", "Node", "n1", spec=spec, status={"capacity": {"cpu": "4", "memory": "eight"}})
     assert fields(node) == {
         "spec.podCIDR": "FieldValueInvalid",
         "spec.taints[1]": "FieldValueDuplicate",

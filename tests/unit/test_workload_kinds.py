@@ -10,10 +10,12 @@ from apimachinery.validation import validate
 from apimachinery.workloads import generate_job_selector
 from apiserver.printers import to_table
 from apiserver.protobuf import decode
+from tests.factories import manifest
 from tests.unit.test_protobuf import envelope, msg, num
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 POD = {"spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+SELECT_A = {"matchLabels": {"app": "a"}}  # the selector of the pods `template()` labels by default
 
 
 def template(labels=None, restart=None):
@@ -29,12 +31,8 @@ def fields(obj):
 
 def defaulted_job():
     """A Job "j" (uid U) as the apiserver stores it: its selector generated, its defaults applied."""
-    job = {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {"name": "j", "namespace": "n", "uid": "U"},
-        "spec": {"template": template(restart="Never")},
-    }
+    job = manifest("batch/v1", "Job", "j", "n", spec={"template": template(restart="Never")})
+    job["metadata"]["uid"] = "U"
     generate_job_selector(job)
     apply_defaults(job)
     return job
@@ -54,18 +52,14 @@ def test_job_defaults_selector_and_validation():
     assert spec["selector"] == {"matchLabels": {"batch.kubernetes.io/controller-uid": "U"}}
     assert validate(job) == []
     # restartPolicy defaults to Always for a pod template, which a Job refuses.
-    bad = {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {"name": "j", "namespace": "n"},
-        "spec": {
-            "selector": {"matchLabels": {"app": "a"}},
-            "template": template(),
-            "completionMode": "Indexed",
-            "parallelism": 2,
-            "backoffLimit": -1,
-        },
+    spec = {
+        "selector": SELECT_A,
+        "template": template(),
+        "completionMode": "Indexed",
+        "parallelism": 2,
+        "backoffLimit": -1,
     }
+    bad = manifest("batch/v1", "Job", "j", "n", spec=spec)
     errs = fields(bad)
     assert (
         errs["spec.template.spec.restartPolicy"]
@@ -108,12 +102,7 @@ def test_cronjob_validation():
             "schedule": "*/5 * * * *",
             "jobTemplate": {"spec": {"template": template(restart="OnFailure")}},
         }
-        return {
-            "apiVersion": "batch/v1",
-            "kind": "CronJob",
-            "metadata": {"name": "c", "namespace": "n"},
-            "spec": {**base, **spec},
-        }
+        return manifest("batch/v1", "CronJob", "c", "n", spec={**base, **spec})
 
     ok = apply_defaults(cj())
     assert validate(ok) == []
@@ -135,42 +124,23 @@ def test_cronjob_validation():
 
 
 def test_daemonset_statefulset_rc_validation():
-    ds = {
-        "apiVersion": "apps/v1",
-        "kind": "DaemonSet",
-        "metadata": {"name": "d", "namespace": "n"},
-        "spec": {
-            "selector": {"matchLabels": {"app": "b"}},
-            "template": template(),
-            "updateStrategy": {"rollingUpdate": {"maxUnavailable": 0, "maxSurge": 0}},
-        },
-    }
+    no_progress = {"rollingUpdate": {"maxUnavailable": 0, "maxSurge": 0}}
+    spec = {"selector": {"matchLabels": {"app": "b"}}, "template": template(), "updateStrategy": no_progress}
+    ds = manifest("apps/v1", "DaemonSet", "d", "n", spec=spec)
     errs = fields(ds)
     assert errs["spec.template.metadata.labels"].endswith("`selector` does not match template `labels`")
     assert errs["spec.updateStrategy.rollingUpdate.maxUnavailable"].endswith(
         "may not be 0 when `maxSurge` is 0"
     )
-    good_ds = apply_defaults(
-        {**ds, "spec": {"selector": {"matchLabels": {"app": "a"}}, "template": template()}}
-    )
+    good_ds = apply_defaults({**ds, "spec": {"selector": SELECT_A, "template": template()}})
     assert good_ds["spec"]["updateStrategy"] == {
         "type": "RollingUpdate",
         "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0},
     }
     assert validate(good_ds) == []
-    sts = {
-        "apiVersion": "apps/v1",
-        "kind": "StatefulSet",
-        "metadata": {"name": "s", "namespace": "n"},
-        "spec": {
-            "selector": {"matchLabels": {"app": "a"}},
-            "serviceName": "s",
-            "template": template(),
-            "volumeClaimTemplates": [
-                {"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"]}}
-            ],
-        },
-    }
+    claims = [{"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"]}}]
+    spec = {"selector": SELECT_A, "serviceName": "s", "template": template(), "volumeClaimTemplates": claims}
+    sts = manifest("apps/v1", "StatefulSet", "s", "n", spec=spec)
     sts["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] = [
         {"name": "data", "mountPath": "/data"}
     ]
@@ -181,19 +151,11 @@ def test_daemonset_statefulset_rc_validation():
     renamed = {**sts, "spec": {**sts["spec"], "serviceName": "other"}}
     assert [c["field"] for c in validate(renamed, sts)] == ["spec"]
     assert validate({**sts, "spec": {**sts["spec"], "replicas": 5}}, sts) == []
-    rc = {
-        "apiVersion": "v1",
-        "kind": "ReplicationController",
-        "metadata": {"name": "r", "namespace": "n"},
-        "spec": {"selector": {"app": "b"}, "template": template()},
-    }
+    rc = manifest(
+        "v1", "ReplicationController", "r", "n", spec={"selector": {"app": "b"}, "template": template()}
+    )
     assert fields(rc)["spec.template.metadata.labels"].endswith("`selector` does not match template `labels`")
-    revision = {
-        "apiVersion": "apps/v1",
-        "kind": "ControllerRevision",
-        "metadata": {"name": "r", "namespace": "n"},
-        "revision": -1,
-    }
+    revision = manifest("apps/v1", "ControllerRevision", "r", "n", revision=-1)
     errs = fields(revision)
     assert errs["data"] == "Required value: data is mandatory" and errs["revision"].endswith(
         "must be greater than or equal to 0"

@@ -33,6 +33,7 @@ from tests import factories
 from tests.binaries import KCTL, KUBECTL
 from tests.cluster import control_plane, guard_route_restored, running_nodes
 from tests.e2e.kubelet.helpers import KubeletProc
+from tests.factories import Obj
 from tests.harness import (
     CONTROLLER_MANAGER,
     SCHEDULER,
@@ -48,8 +49,6 @@ from tests.harness import (
 from tests.images import BUSYBOX_IMAGE, ensure_images
 from tests.kube import write_kubeconfig
 from tests.polling import wait_until
-
-Obj = dict[str, Any]
 
 SECOND_IMAGE = BUSYBOX_IMAGE.rsplit(":", 1)[0] + ":2"
 HTTPD = "mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www"

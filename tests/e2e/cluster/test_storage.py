@@ -23,12 +23,11 @@ from apimachinery import storage
 from tests import factories
 from tests.e2e.cluster.cluster import KUBECTL_CLUSTER_MARKS, LocalCluster, kctl
 from tests.e2e.cluster.test_workloads import get, k
+from tests.factories import Obj
 from tests.images import BUSYBOX_IMAGE
 from tests.polling import wait_until
 
 pytestmark = [*KUBECTL_CLUSTER_MARKS, pytest.mark.timeout(300)]
-
-Obj = dict[str, Any]
 
 
 @pytest.fixture

@@ -20,13 +20,12 @@ import pytest
 
 from tests import factories
 from tests.e2e.cluster.cluster import KUBECTL, KUBECTL_CLUSTER_MARKS, SECOND_IMAGE, LocalCluster, is_ready
+from tests.factories import Obj
 from tests.harness import start_component, stop_process
 from tests.images import BUSYBOX_IMAGE
 from tests.polling import wait_until
 
 pytestmark = [*KUBECTL_CLUSTER_MARKS, pytest.mark.timeout(240)]
-
-Obj = dict[str, Any]
 
 
 def k(cluster: LocalCluster, ns: str, *args: str, stdin: str | None = None, ok: bool = True) -> str:

@@ -24,8 +24,6 @@ from tests.polling import wait_until
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.timeout(300)]
 
-Obj = dict[str, Any]
-
 
 @pytest.fixture(scope="module")
 def shop(dns_cluster: DNSCluster) -> dict[str, Any]:

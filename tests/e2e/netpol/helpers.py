@@ -12,12 +12,12 @@ import yaml
 
 from tests import factories
 from tests.e2e.proxy.helpers import Cluster
+from tests.factories import Obj
 from tests.images import BUSYBOX_IMAGE
 from tests.integration.kubectl.kube import Kubectl
 from tests.integration.netpol.helpers import NetpolProc
 from tests.polling import wait_until
 
-Obj = dict[str, Any]
 SERVE = 'mkdir -p /www && echo "$POD_NAME" > /www/index.html && exec httpd -f -p 8080 -h /www'
 
 

@@ -19,6 +19,7 @@ import pytest
 from tests import factories
 from tests.cluster import control_plane, guard_route_restored, running_nodes
 from tests.e2e.kubelet.helpers import KubeletProc, kubelet_pair
+from tests.factories import Obj
 from tests.harness import (
     CONTROLLER_MANAGER,
     SCHEDULER,
@@ -30,9 +31,6 @@ from tests.harness import (
 from tests.images import BUSYBOX_IMAGE, ensure_images
 from tests.integration.proxy.helpers import KubeProxyProc, need_iptables
 from tests.polling import wait_until
-
-Obj = dict[str, Any]
-
 
 # A pod that serves its own name on :8080 and, on SIGTERM, keeps serving for 4 s before it exits (what a preStop
 # sleep does in Kubernetes) so that no request is lost while its removal from the endpoints reaches kube-proxy.

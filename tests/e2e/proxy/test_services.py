@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import subprocess
 from collections import Counter
-from typing import Any
 
 import pytest
 
@@ -19,7 +18,6 @@ from tests.polling import wait_until
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e, pytest.mark.timeout(300)]
 
-Obj = dict[str, Any]
 REPLICAS = 3
 
 

@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 
 from tests import factories
+from tests.factories import Obj
 from tests.polling import wait_until
 
-Obj = dict[str, Any]
 CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
@@ -18,7 +17,6 @@ from tests.polling import wait_until
 
 pytestmark = pytest.mark.etcd
 
-Obj = dict[str, Any]
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io"
 
 

@@ -6,17 +6,16 @@ Server-side apply refuses them whatever the directive ("field not declared in sc
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import httpx
 import pytest
 
 from tests import factories
+from tests.factories import Obj
 from tests.integration.apiserver.crds import CRD, as_group, crontab
 
 pytestmark = pytest.mark.etcd
 
-Obj = dict[str, Any]
 MERGE = "application/merge-patch+json"
 SMP = "application/strategic-merge-patch+json"
 JSON_PATCH = "application/json-patch+json"

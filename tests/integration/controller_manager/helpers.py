@@ -11,10 +11,9 @@ from typing import Any
 from apimachinery.client import Client
 from apimachinery.errors import StatusError
 from tests import factories
+from tests.background import Background
+from tests.factories import Obj
 from tests.resources import PODS
-
-Obj = dict[str, Any]
-
 
 FAST_LEASE = [
     "--leader-elect-lease-duration",
@@ -74,7 +73,7 @@ def next_ip() -> str:
     return f"10.250.{n // 250}.{n % 250 + 1}"
 
 
-class PodReadier:
+class PodReadier(Background):
     """A stand-in kubelet: every new pod in `namespace` becomes Running and Ready after `delay` seconds."""
 
     def __init__(self, client: Client, namespace: str, delay: float = 0.0) -> None:
@@ -82,20 +81,16 @@ class PodReadier:
         self.namespace = namespace
         self.delay = delay
         self.paused = False
-        self._task: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[None]] = set()
         self._done: set[str] = set()
 
-    async def __aenter__(self) -> PodReadier:
-        self._task = asyncio.create_task(self._run())
-        return self
-
     async def __aexit__(self, *exc: object) -> None:
-        assert self._task is not None
-        self._task.cancel()
-        for t in self._pending:
-            t.cancel()
-        await asyncio.gather(self._task, *self._pending, return_exceptions=True)
+        try:
+            await super().__aexit__(*exc)  # first the watch, so that no new readying starts
+        finally:
+            for t in self._pending:
+                t.cancel()
+            await asyncio.gather(*self._pending, return_exceptions=True)
 
     async def _run(self) -> None:
         while True:
@@ -121,7 +116,7 @@ class PodReadier:
             )
 
 
-class LivePodCounter:
+class LivePodCounter(Background):
     """Counts, from a watch, the pods of a namespace that exist and are not being deleted; remembers the maximum."""
 
     def __init__(self, client: Client, namespace: str) -> None:
@@ -129,18 +124,12 @@ class LivePodCounter:
         self.namespace = namespace
         self.live: set[str] = set()
         self.max = 0
-        self._task: asyncio.Task[None] | None = None
         self._started = asyncio.Event()
 
     async def __aenter__(self) -> LivePodCounter:
-        self._task = asyncio.create_task(self._run())
+        await super().__aenter__()
         await self._started.wait()
         return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._task is not None
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
 
     async def _run(self) -> None:
         listed = await self.client.list(PODS, self.namespace)

@@ -9,12 +9,14 @@ import sys
 
 import pytest
 
+from tests.background import Background
 from tests.binaries import INSTALL_HINT, KUBECTL
 from tests.harness import REPO
 from tests.integration.controller_manager.helpers import PodReadier, deployment, is_ready
 from tests.kube import write_kubeconfig
 from tests.polling import eventually
 from tests.resources import DEPLOYMENTS, EVENTS, PODS, REPLICASETS
+from tests.stored import ROLLED_OUT, status_settled
 
 pytestmark = [pytest.mark.etcd]
 
@@ -28,15 +30,7 @@ def rolling(surge, unavailable):
 async def rollout_complete(client, ns, name):
     """kubectl rollout status's test, plus: no old replicas left."""
     d = await client.get(DEPLOYMENTS, name, ns)
-    s = d.get("status") or {}
-    replicas = d["spec"]["replicas"]
-    return (
-        s.get("observedGeneration", 0) >= d["metadata"]["generation"]
-        and s.get("updatedReplicas") == replicas
-        and s.get("replicas") == replicas
-        and s.get("availableReplicas") == replicas
-        and d
-    )
+    return status_settled(d, dict.fromkeys(ROLLED_OUT, d["spec"]["replicas"])) and d
 
 
 async def replica_sets(client, ns, name):
@@ -48,7 +42,7 @@ def image_patch(image):
     return {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": image}]}}}}
 
 
-class ReadyWatcher:
+class ReadyWatcher(Background):
     """From a watch: the number of ready, live pods of the namespace after every event; the minimum once armed."""
 
     def __init__(self, client, ns):
@@ -56,15 +50,6 @@ class ReadyWatcher:
         self.pods: dict[str, bool] = {}
         self.min_ready: int | None = None
         self.armed = False
-        self._task = None
-
-    async def __aenter__(self):
-        self._task = asyncio.create_task(self._run())
-        return self
-
-    async def __aexit__(self, *exc):
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
 
     def ready(self) -> int:
         return sum(self.pods.values())

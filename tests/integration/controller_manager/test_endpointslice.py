@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from apimachinery.resources import by_resource
+from tests.factories import Obj
 from tests.integration.controller_manager.helpers import pod_ready_status, serving_pod, web_and_db_pods
 from tests.polling import eventually
 from tests.resources import NODES, PODS, SERVICES
@@ -17,7 +18,6 @@ pytestmark = [pytest.mark.etcd]
 
 SLICES = by_resource("discovery.k8s.io", "endpointslices")
 assert SLICES is not None
-Obj = dict[str, Any]
 
 
 def service(name: str, **spec: Any) -> Obj:

@@ -25,12 +25,12 @@ from controller_manager.hpa import HorizontalPodAutoscalerController
 from controller_manager.hpa_metrics import MetricsUnavailable
 from controller_manager.hpa_replicas import PodMetric
 from tests import factories
+from tests.factories import Obj
 from tests.harness import CONTROLLER_MANAGER, ApiServer
 from tests.integration.controller_manager.helpers import deployment
 from tests.polling import eventually
 from tests.resources import DEPLOYMENTS, EVENTS, PODS
 
-Obj = dict[str, Any]
 HPAS = must_resource("autoscaling", "horizontalpodautoscalers")
 DAEMONSETS = must_resource("apps", "daemonsets")
 STARTED = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -212,8 +212,13 @@ async def test_no_metrics_and_no_scale_are_conditions_and_events(
 
     await eventually(inactive, 15, what="ScalingActive False")
     assert await replicas(client, namespace) == 1
-    reasons = {r for r, _ in await events_of(client, namespace, "web")}
-    assert {"FailedGetResourceMetric", "FailedComputeMetricsReplicas"} <= reasons
+
+    # Events are written by the recorder's background writers: they may land after the status.
+    async def both_events() -> bool:
+        reasons = {r for r, _ in await events_of(client, namespace, "web")}
+        return {"FailedGetResourceMetric", "FailedComputeMetricsReplicas"} <= reasons
+
+    await eventually(both_events, 10, what="FailedGetResourceMetric and FailedComputeMetricsReplicas events")
 
     # A DaemonSet has no scale subresource.
     target = {"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "ds"}

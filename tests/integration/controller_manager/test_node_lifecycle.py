@@ -12,6 +12,7 @@ import pytest
 
 from apimachinery.errors import StatusError
 from tests import factories
+from tests.background import Background
 from tests.integration.controller_manager.helpers import is_ready, now, pod_ready_status
 from tests.polling import eventually
 from tests.resources import EVENTS, LEASES, NODES, PODS
@@ -26,13 +27,12 @@ def micro_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class Heartbeat:
+class Heartbeat(Background):
     """What a kubelet does for its node: renew the Lease every 0.3 s while `beating`."""
 
     def __init__(self, client, node):
         self.client, self.node = client, node
         self.beating = True
-        self._task = None
 
     async def __aenter__(self):
         lease = {
@@ -42,12 +42,10 @@ class Heartbeat:
             "spec": {"holderIdentity": self.node, "leaseDurationSeconds": 40, "renewTime": micro_now()},
         }
         await self.client.create(LEASES, lease, "kube-node-lease")
-        self._task = asyncio.create_task(self._run())
-        return self
+        return await super().__aenter__()
 
     async def __aexit__(self, *exc):
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
+        await super().__aexit__(*exc)
         with contextlib.suppress(StatusError):
             await self.client.delete(LEASES, self.node, "kube-node-lease")
 

@@ -15,12 +15,12 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from tests.binaries import INSTALL_HINT, KUBECTL
+from tests.factories import Obj
 from tests.harness import admin_tls
 
 # Every module of this folder needs kubectl and (through the apiserver fixture) etcd.
@@ -29,8 +29,6 @@ MARKS = [
     pytest.mark.etcd,
     pytest.mark.skipif(KUBECTL is None, reason=f"kubectl is not installed ({INSTALL_HINT})"),
 ]
-
-Obj = dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from tests import factories
+from tests.factories import Obj
 from tests.integration.kubectl.kube import MARKS, Api, Kubectl
 
 pytestmark = MARKS
-
-Obj = dict[str, Any]
 
 
 def _write(tmp_path: Path, obj: Obj, name: str = "deploy.yaml") -> str:

@@ -9,16 +9,13 @@ import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
+from tests.factories import Obj
 from tests.harness import ApiServer, forbidden_lines
 from tests.integration.netpol.helpers import NetpolProc, agent_args
-
-Obj = dict[str, Any]
-
 
 SERVER = """
 import socket, sys, threading
@@ -200,6 +197,17 @@ def namespace(node: NetnsNode, **labels: str) -> str:
     r = node.api.post("/api/v1/namespaces", json={"metadata": {"name": name, "labels": labels}})
     assert r.status_code == 201, r.text
     return name
+
+
+def two_servers_and_a_client(node: NetnsNode, client: str) -> tuple[str, str, str]:
+    """A new namespace with the serving pods "server" (app=server) and "other" (app=other), the pod `client`
+    (role=client, not serving), and the agent running: (namespace, server's address, other's address)."""
+    ns = namespace(node)
+    server = node.add_pod("server", 20, {"app": "server"}, ns)
+    other = node.add_pod("other", 21, {"app": "other"}, ns)
+    node.add_pod(client, 10, {"role": "client"}, ns, serve=False)
+    node.start_agent()
+    return ns, server, other
 
 
 def create(node: NetnsNode, ns: str, name: str, spec: Obj) -> None:

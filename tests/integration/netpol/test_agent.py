@@ -5,17 +5,14 @@ named port, a killed agent (its rules stay; the next one removes what is stale),
 from __future__ import annotations
 
 import signal
-from typing import Any
 
 import pytest
 
 from tests.integration.netpol.helpers import NetpolProc, forward_rules, iptables_lines, our_sets
-from tests.integration.netpol.netns import NetnsNode, create, delete, namespace
+from tests.integration.netpol.netns import NetnsNode, create, delete, namespace, two_servers_and_a_client
 from tests.polling import wait_until
 
 pytestmark = [pytest.mark.etcd, pytest.mark.timeout(120)]
-
-Obj = dict[str, Any]
 
 
 def test_ip_block_with_except_and_ports_on_the_wire(node: NetnsNode) -> None:
@@ -82,11 +79,7 @@ def test_udp_and_a_wide_port_range(node: NetnsNode) -> None:
 
 
 def test_egress_to_a_named_port_of_selected_pods(node: NetnsNode) -> None:
-    ns = namespace(node)
-    server = node.add_pod("server", 20, {"app": "server"}, ns)
-    other = node.add_pod("other", 21, {"app": "other"}, ns)
-    node.add_pod("a", 10, {"role": "client"}, ns, serve=False)
-    node.start_agent()
+    ns, server, other = two_servers_and_a_client(node, "a")
     create(
         node,
         ns,

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.integration.netpol.netns import NetnsNode, create, label, namespace
+from tests.integration.netpol.netns import NetnsNode, create, label, namespace, two_servers_and_a_client
 from tests.polling import wait_until
 
 pytestmark = [pytest.mark.etcd, pytest.mark.timeout(120)]
@@ -71,11 +71,7 @@ def test_namespace_and_pod_selector_in_one_peer_and_label_changes(node: NetnsNod
 
 
 def test_default_deny_of_egress_with_one_exception(node: NetnsNode) -> None:
-    ns = namespace(node)
-    server = node.add_pod("server", 20, {"app": "server"}, ns)
-    other = node.add_pod("other", 21, {"app": "other"}, ns)
-    node.add_pod("client", 10, {"role": "client"}, ns, serve=False)
-    node.start_agent()
+    ns, server, other = two_servers_and_a_client(node, "client")
     assert node.reach("client", other, 8080) == "open"
 
     create(

@@ -10,12 +10,12 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from tests import factories
+from tests.factories import Obj
 from tests.harness import ApiServer, stop_process
 from tests.kube import write_kubeconfig
 from tests.polling import wait_until
@@ -23,7 +23,6 @@ from tests.polling import wait_until
 pytest.importorskip("kopf")
 pytestmark = [pytest.mark.etcd, pytest.mark.slow]
 
-Obj = dict[str, Any]
 HERE = Path(__file__).resolve().parent
 CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 MERGE = {"Content-Type": "application/merge-patch+json"}

@@ -9,11 +9,11 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.factories import Obj
 from tests.harness import ApiServer
 
 pytestmark = [pytest.mark.etcd, pytest.mark.timeout(180)]
 
-Obj = dict[str, Any]
 COUNT = 200
 
 

@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from kube_proxy import netif
+from tests.factories import Obj
 from tests.harness import ApiServer
 from tests.integration.proxy.helpers import (
     KubeProxyProc,
@@ -34,8 +35,6 @@ from tests.integration.proxy.helpers import (
 from tests.polling import wait_until
 
 pytestmark = [pytest.mark.etcd, pytest.mark.timeout(120)]
-
-Obj = dict[str, Any]
 
 
 @pytest.fixture

@@ -2,47 +2,38 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from typing import Any
 
 from apimachinery.client import Client
 from tests import components, factories
+from tests.background import Background
 from tests.components import Component
+from tests.factories import Obj
 from tests.harness import ApiServer
 from tests.integration.controller_manager.helpers import now
 from tests.resources import EVENTS, PODS
 from tests.stored import get_or_none as get_or_none  # (re-exported for the workload tests)
-
-Obj = dict[str, Any]
-
 
 # Job pods are replaced after a failure with a backoff of 1 s (Kubernetes: 10 s), so failure tests stay short.
 MANAGER_ARGS = ["--job-pod-failure-backoff", "1s"]
 FAST_EXIT = {"terminationGracePeriodSeconds": 0}  # pods of these tests never need a grace period
 
 
-class PodWatch:
+class PodWatch(Background):
     """Inside `async with`: a watch of the namespace's pods from the moment it is entered; `seen(type, pod)` is
     called for each event."""
 
     def __init__(self, client: Client, ns: str) -> None:
         self.client, self.ns = client, ns
-        self._task: asyncio.Task[None] | None = None
+        self._rv = ""
 
     async def __aenter__(self) -> Any:
-        listed = await self.client.list(PODS, self.ns)
-        self._task = asyncio.create_task(self._run(listed["metadata"]["resourceVersion"]))
-        return self
+        # The list is the starting point, taken before entering returns: the watch sees every later change.
+        self._rv = (await self.client.list(PODS, self.ns))["metadata"]["resourceVersion"]
+        return await super().__aenter__()
 
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._task is not None
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-
-    async def _run(self, rv: str) -> None:
-        async for etype, pod in self.client.watch(PODS, self.ns, resource_version=rv):
+    async def _run(self) -> None:
+        async for etype, pod in self.client.watch(PODS, self.ns, resource_version=self._rv):
             self.seen(etype, pod)
 
     def seen(self, etype: str, pod: Obj) -> None:

@@ -10,6 +10,16 @@ from apimachinery.workloads import CONTROLLER_REVISION_HASH
 from tests.integration.workloads.helpers import pods_of, workload
 from tests.polling import eventually
 from tests.resources import DAEMONSETS, NODES, PODS, REVISIONS
+from tests.stored import status_settled
+
+# The status counts that are one per eligible node once a DaemonSet has settled.
+DAEMONS_PER_NODE = (
+    "desiredNumberScheduled",
+    "currentNumberScheduled",
+    "numberReady",
+    "numberAvailable",
+    "updatedNumberScheduled",
+)
 
 pytestmark = [pytest.mark.etcd, pytest.mark.timeout(120)]
 
@@ -41,17 +51,7 @@ async def settled(client, ns, name, nodes, image=None):
         if image and any(p["spec"]["containers"][0]["image"] != image for p in placed.values()):
             return None
         ds = await client.get(DAEMONSETS, name, ns)
-        s = ds.get("status") or {}
-        n = len(nodes)
-        ok = (
-            s.get("observedGeneration") == ds["metadata"]["generation"]
-            and s.get("desiredNumberScheduled") == n
-            and s.get("currentNumberScheduled") == n
-            and s.get("numberReady") == n
-            and s.get("numberAvailable") == n
-            and s.get("updatedNumberScheduled") == n
-        )
-        return placed if ok else None
+        return placed if status_settled(ds, dict.fromkeys(DAEMONS_PER_NODE, len(nodes))) else None
 
     return await eventually(check, timeout=40, what=f"daemonset {name} on {sorted(nodes)}")
 

@@ -11,7 +11,6 @@ more, and `succeeded` never above completions nor going down.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +18,7 @@ import pytest
 
 from apimachinery.client import Client
 from apimachinery.workloads import JOB_COMPLETION_INDEX, JOB_NAME_LABEL, JOB_TRACKING_FINALIZER
+from tests.background import Background
 from tests.components import Component
 from tests.harness import ApiServer, own_apiserver
 from tests.integration.workloads.helpers import finish, job, pods_of, start_manager
@@ -44,23 +44,12 @@ def lagging_manager(cluster: ApiServer) -> Iterator[Component]:
     m.cleanup()
 
 
-class SucceededHistory:
+class SucceededHistory(Background):
     """Every `status.succeeded` the Job had, in order, from a watch of it (the test's own, not lagging)."""
 
     def __init__(self, client: Client, ns: str, name: str) -> None:
         self.client, self.ns, self.name = client, ns, name
         self.values: list[int] = []
-        self._task: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> SucceededHistory:
-        self._task = asyncio.create_task(self._run())
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._task is not None
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
 
     async def _run(self) -> None:
         selector = f"metadata.name={self.name}"

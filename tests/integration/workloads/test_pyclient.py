@@ -10,6 +10,7 @@ import pytest
 from kubernetes import client, utils
 from kubernetes.client.rest import ApiException
 
+from tests.factories import manifest
 from tests.polling import eventually
 
 pytestmark = [pytest.mark.etcd, pytest.mark.timeout(90)]
@@ -22,23 +23,10 @@ def name() -> str:
 async def test_job_and_cronjob_apis(api_client, namespace, manager):
     batch = client.BatchV1Api(api_client)
     job_name = name()
-    manifest = {
-        "kind": "Job",
-        "apiVersion": "batch/v1",
-        "metadata": {"name": job_name},
-        "spec": {
-            "template": {
-                "metadata": {"name": job_name},
-                "spec": {
-                    "containers": [
-                        {"image": "busybox", "name": job_name, "command": ["sh", "-c", "sleep 5"]}
-                    ],
-                    "restartPolicy": "Never",
-                },
-            }
-        },
-    }
-    resp = batch.create_namespaced_job(body=manifest, namespace=namespace)
+    sleeper = {"image": "busybox", "name": job_name, "command": ["sh", "-c", "sleep 5"]}
+    template = {"metadata": {"name": job_name}, "spec": {"containers": [sleeper], "restartPolicy": "Never"}}
+    job = manifest("batch/v1", "Job", job_name, spec={"template": template})
+    resp = batch.create_namespaced_job(body=job, namespace=namespace)
     assert resp.metadata.name == job_name and resp.spec.selector.match_labels
 
     async def active():
@@ -78,28 +66,11 @@ async def test_job_and_cronjob_apis(api_client, namespace, manager):
 async def test_replication_controller_apis(api_client, namespace, manager):
     core = client.CoreV1Api(api_client)
     rc_name = name()
-    manifest = {
-        "apiVersion": "v1",
-        "kind": "ReplicationController",
-        "metadata": {"labels": {"name": rc_name}, "name": rc_name},
-        "spec": {
-            "replicas": 2,
-            "selector": {"name": rc_name},
-            "template": {
-                "metadata": {"labels": {"name": rc_name}},
-                "spec": {
-                    "containers": [
-                        {
-                            "image": "nginx",
-                            "name": "nginx",
-                            "ports": [{"containerPort": 80, "protocol": "TCP"}],
-                        }
-                    ]
-                },
-            },
-        },
-    }
-    resp = core.create_namespaced_replication_controller(body=manifest, namespace=namespace)
+    nginx = {"image": "nginx", "name": "nginx", "ports": [{"containerPort": 80, "protocol": "TCP"}]}
+    template = {"metadata": {"labels": {"name": rc_name}}, "spec": {"containers": [nginx]}}
+    spec = {"replicas": 2, "selector": {"name": rc_name}, "template": template}
+    rc = manifest("v1", "ReplicationController", rc_name, labels={"name": rc_name}, spec=spec)
+    resp = core.create_namespaced_replication_controller(body=rc, namespace=namespace)
     assert resp.metadata.name == rc_name and resp.spec.replicas == 2
 
     async def counted():

@@ -10,6 +10,7 @@ from apimachinery.workloads import CONTROLLER_REVISION_HASH, POD_INDEX_LABEL, ST
 from tests.integration.workloads.helpers import PodWatch, pods_of, workload
 from tests.polling import eventually
 from tests.resources import EVENTS, PODS, STATEFULSETS
+from tests.stored import status_settled
 
 pytestmark = [pytest.mark.etcd, pytest.mark.timeout(120)]
 
@@ -48,12 +49,11 @@ async def rolled_out(client, ns, name, replicas, image=None):
         pods = await pods_of(client, ns, label=f"app={name}", live=True)
         if image and any(p["spec"]["containers"][0]["image"] != image for p in pods):
             return None
+        counts = dict.fromkeys(
+            ("replicas", "readyReplicas", "availableReplicas", "updatedReplicas"), replicas
+        )
         ok = (
-            s.get("observedGeneration") == sts["metadata"]["generation"]
-            and s.get("replicas") == replicas
-            and s.get("readyReplicas") == replicas
-            and s.get("availableReplicas") == replicas
-            and s.get("updatedReplicas") == replicas
+            status_settled(sts, counts)
             and s.get("currentRevision") == s.get("updateRevision")
             and len(pods) == replicas
         )

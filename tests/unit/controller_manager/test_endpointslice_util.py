@@ -12,8 +12,7 @@ from apimachinery.resources import must_resource
 from apimachinery.validation import validate
 from apiserver.printers import to_table
 from controller_manager import endpointslice_util as esu
-
-Obj = dict[str, Any]
+from tests.factories import Obj
 
 
 def svc(**spec: Any) -> Obj:

@@ -10,8 +10,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from dashboard import views
 from dashboard.app import HERE
-
-Obj = dict[str, Any]
+from tests.factories import Obj
 
 
 def pod(name: str = "p", owner: str | None = None, **status: Any) -> Obj:

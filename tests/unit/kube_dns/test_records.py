@@ -12,8 +12,7 @@ import pytest
 from apimachinery.informer import Store, key_of
 from kube_dns import names
 from kube_dns.records import Zone, add_indexers
-
-Obj = dict[str, Any]
+from tests.factories import Obj
 
 
 def svc(

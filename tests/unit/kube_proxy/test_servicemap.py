@@ -13,8 +13,7 @@ from kube_proxy.servicemap import (
     service_ports,
     slice_endpoints,
 )
-
-Obj = dict[str, Any]
+from tests.factories import Obj
 
 
 def svc(name: str = "web", **spec: Any) -> Obj:

@@ -4,14 +4,12 @@ of a policy (logged and recorded as Events through the recorder's interface)."""
 from __future__ import annotations
 
 import copy
-from typing import Any
 
 from apimachinery.client import Client
 from netpol.agent import SKIPPED, PolicyAgent, pod_fingerprint
 from netpol.dataplane import DataPlane
 from netpol.metrics import PolicyMetrics
-
-Obj = dict[str, Any]
+from tests.factories import Obj
 
 
 class Recorded:

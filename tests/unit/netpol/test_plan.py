@@ -9,8 +9,8 @@ from typing import Any
 from netpol import plan as planning
 from netpol.policy import parse_policy
 from netpol.selection import Cluster, exclude, pod_info
+from tests.factories import Obj
 
-Obj = dict[str, Any]
 NODE = "n1"
 
 

@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 
 from netpol.policy import Peer, Port, parse_peer, parse_policy, parse_port
-
-Obj = dict[str, Any]
+from tests.factories import Obj
 
 
 def policy(spec: Obj, name: str = "p", namespace: str = "ns") -> Obj:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from apimachinery import serialization
+from tests.factories import manifest
 from tests.integration.apiserver.hostile.helpers import Hostile, assert_status
 from tests.polling import wait_until
 
@@ -19,13 +20,8 @@ def deep(levels: int) -> dict[str, Any]:
 
 def test_a_973_deep_field_stored_earlier_does_not_break_lists(hostile: Hostile, ns: str) -> None:
     api = hostile.api
-    pod = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": "deep", "namespace": ns},
-        "spec": {"containers": [{"name": "c", "image": "i"}], "deep": deep(973)},
-        "status": {"phase": "Pending"},
-    }
+    spec = {"containers": [{"name": "c", "image": "i"}], "deep": deep(973)}
+    pod = manifest("v1", "Pod", "deep", ns, spec=spec, status={"phase": "Pending"})
     hostile.put_object(f"/registry/pods/{ns}/deep", pod)
     wait_until(
         lambda: api.get(f"/api/v1/namespaces/{ns}/pods/deep").status_code == 200, 10, what="the deep pod"
@@ -59,8 +55,7 @@ def test_a_973_deep_field_stored_earlier_does_not_break_lists(hostile: Hostile, 
 def test_garbage_in_storage_does_not_take_the_server_down(hostile: Hostile, ns: str) -> None:
     api = hostile.api
     hostile.put_raw(f"/registry/configmaps/{ns}/garbage", b"\x00not json{")
-    hostile.put_object(f"/registry/configmaps/{ns}/fine", {"apiVersion": "v1", "kind": "ConfigMap",
-                                                           "metadata": {"name": "fine", "namespace": ns}})  # fmt: skip
+    hostile.put_object(f"/registry/configmaps/{ns}/fine", manifest("v1", "ConfigMap", "fine", ns))
     wait_until(
         lambda: api.get(f"/api/v1/namespaces/{ns}/configmaps/fine").status_code == 200, 10, what="fine"
     )
@@ -78,13 +73,9 @@ def test_garbage_in_storage_does_not_take_the_server_down(hostile: Hostile, ns: 
 def test_hostile_values_in_storage_read_back_as_written(hostile: Hostile, ns: str) -> None:
     """The API serves what storage holds (the host components are the ones that refuse to use it)."""
     api = hostile.api
-    svc = {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {"name": "raw", "namespace": ns},
-        "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.77", "ports": [{"port": 80, "protocol": "TCP"}],
-                 "externalIPs": ["fe80::1%x\nnetns add pwn"]},
-    }  # fmt: skip
+    spec = {"type": "ClusterIP", "clusterIP": "10.96.0.77", "ports": [{"port": 80, "protocol": "TCP"}],
+            "externalIPs": ["fe80::1%x\nnetns add pwn"]}  # fmt: skip
+    svc = manifest("v1", "Service", "raw", ns, spec=spec)
     hostile.put_object(f"/registry/services/{ns}/raw", svc)
     got = wait_until(
         lambda: api.get(f"/api/v1/namespaces/{ns}/services/raw").json().get("spec"), 10, what="svc"
