@@ -10,7 +10,8 @@ Starts etcd, the apiserver (bench/common.py), N hollow nodes and kube-scheduler,
   binding - first creation).
 Each round's pods are deleted after it. Then a paced run (--paced-pods at --paced-rate/s: the latency when creates
 do not outrun the scheduler) and the backlog run (stop the scheduler, create N pods, start a fresh scheduler: its
-own rate, first to last bind). Writes bench/results/scheduler.json (bench/record.py).
+own rate, first to last bind). Before the nodes start, --request-costs writes of each kind a scheduled pod costs
+are timed for the apiserver's CPU. Writes bench/results/scheduler.json (bench/record.py).
 """
 
 from __future__ import annotations
@@ -32,10 +33,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from apimachinery.client import Client
 from apimachinery.errors import StatusError
+from apimachinery.events import object_reference
 from apimachinery.resources import ResourceInfo, by_resource
+from apimachinery.timefmt import now_rfc3339
 from bench.common import alternate, control_plane, percentile, summarize
 from bench.options import bench_parser
 from bench.record import Recording, ratio, target
+from kubelet.hollow import running_status
+from scheduler.scheduler import binding
 from tests.harness import free_port, stop_process
 
 
@@ -152,6 +157,63 @@ async def wait_healthy(url: str, timeout: float = 30) -> None:
                     return
             await asyncio.sleep(0.1)
     raise TimeoutError(f"{url} not healthy after {timeout}s")
+
+
+async def request_costs(client: Client, count: int, concurrency: int, pid: int) -> dict[str, float]:
+    """The apiserver's CPU ms per write of each kind a scheduled pod costs, `count` of each with `concurrency` in
+    flight and nothing else watching: pod creates, their bindings (the scheduler's body), their status updates
+    (the hollow node's patch) and Scheduled events."""
+    namespace = f"bench-costs-{uuid.uuid4().hex[:6]}"
+    await create_namespace(client, namespace)
+    names = [f"w-{i}" for i in range(count)]
+    pods: dict[str, dict[str, Any]] = {}
+
+    async def create(name: str) -> None:
+        pods[name] = await client.create(PODS, pod(name, "bench-nobody"), namespace)
+
+    async def bind(name: str) -> None:
+        await client.create(PODS, binding(pods[name], "bench-costs-node"), namespace, "binding")
+
+    async def status(name: str) -> None:
+        body = {"status": running_status(pods[name], "10.255.0.2", now_rfc3339())}
+        await client.patch(PODS, name, body, namespace, subresource="status")
+
+    async def event(name: str) -> None:
+        await client.create(EVENTS, scheduled_event(pods[name]), namespace)
+
+    costs: dict[str, float] = {}
+    for kind, write in (("create", create), ("binding", bind), ("status", status), ("event", event)):
+        pending = iter(names)
+
+        async def worker(write: Any = write, pending: Any = pending) -> None:
+            for name in pending:
+                await write(name)
+
+        before = cpu_seconds(pid)
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        costs[kind] = 1000 * (cpu_seconds(pid) - before) / count
+    await drop_pods(client, namespace, names, concurrency)
+    return costs
+
+
+def scheduled_event(pod: dict[str, Any]) -> dict[str, Any]:
+    """A Scheduled event about `pod`, the body the scheduler's recorder writes (apimachinery/events.py)."""
+    meta, stamp = pod["metadata"], now_rfc3339()
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": f"{meta['name']}.{time.time_ns():x}", "namespace": meta["namespace"]},
+        "involvedObject": object_reference({**pod, "kind": "Pod", "apiVersion": "v1"}),
+        "reason": "Scheduled",
+        "message": f"Successfully assigned {meta['namespace']}/{meta['name']} to bench-costs-node",
+        "type": "Normal",
+        "source": {"component": "default-scheduler", "host": "bench"},
+        "firstTimestamp": stamp,
+        "lastTimestamp": stamp,
+        "count": 1,
+        "reportingComponent": "default-scheduler",
+        "reportingInstance": "bench",
+    }
 
 
 class Binds:
@@ -307,6 +369,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             return proc
 
         try:
+            costs = None
+            if args.request_costs and cp.pid():
+                costs = await request_costs(client, args.request_costs, args.concurrency, cp.pid() or 0)
             prefix = f"bench-{uuid.uuid4().hex[:4]}-"
             hollow = start("hollow", "kubelet.hollow", ["--count", str(args.nodes), "--name-prefix", prefix])
             await wait_nodes_ready(client, prefix, args.nodes)
@@ -352,7 +417,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     print(f"log of {name}: {log}", file=sys.stderr)
                 else:
                     log.unlink(missing_ok=True)
-    return {"creates": creates, "streams": streams, "metrics": metrics, "paced": paced, "backlog": backlog}
+    return {
+        "creates": creates,
+        "streams": streams,
+        "metrics": metrics,
+        "paced": paced,
+        "backlog": backlog,
+        "costs": costs,
+    }
 
 
 def record(rec: Recording, m: dict[str, Any], args: argparse.Namespace) -> None:
@@ -381,6 +453,8 @@ def record(rec: Recording, m: dict[str, Any], args: argparse.Namespace) -> None:
         figures["paced_latency_p99_s"] = percentile(m["paced"]["latencies"], 99)
     if m["backlog"]:
         figures["backlog_pods_per_s"] = m["backlog"]["pods_per_second"]
+    if m["costs"]:
+        figures["apiserver_cpu_ms_per_write"] = m["costs"]
     baseline = {"create_pods_per_s": statistics.median(m["creates"])}
     ratios = {"scheduling_vs_create": ratio("scheduling_pods_per_s", "create_pods_per_s", figures, baseline)}
     targets = [
@@ -406,6 +480,13 @@ def record(rec: Recording, m: dict[str, Any], args: argparse.Namespace) -> None:
         "as kube-scheduler's own event client): during a burst they queue; after each round the bench waits until "
         "every Scheduled event exists (scheduled_events_complete_after_last_bind_s) before the next round starts.",
     ]
+    if m["costs"]:
+        notes.append(
+            "apiserver_cpu_ms_per_write: before the nodes and the scheduler start, the apiserver's CPU per write of "
+            "each kind a scheduled pod costs (create, binding, the hollow node's status patch, the Scheduled event), "
+            "--request-costs of each. While the apiserver is the bound, the ratio stays near create / (create + "
+            "binding + status + the share of events written within the round)."
+        )
     rec.write(
         figures=figures, baseline=baseline, ratios=ratios, targets=targets, samples=samples, notes=notes
     )
@@ -426,6 +507,12 @@ def main() -> None:
     parser.add_argument("--paced-rate", type=float, default=50, help="creates per second in the paced run")
     parser.add_argument("--max-inflight-binds", type=int, default=32, help="passed to kube-scheduler")
     parser.add_argument("--no-backlog", action="store_true", help="skip the all-pending-then-schedule run")
+    parser.add_argument(
+        "--request-costs",
+        type=int,
+        default=1000,
+        help="writes of each kind timed for the apiserver CPU (0: none)",
+    )
     parser.add_argument("--keep-logs", action="store_true", help="keep the component logs (paths on stderr)")
     args = parser.parse_args()
     rec = Recording("scheduler", {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()})

@@ -217,7 +217,9 @@ class HollowNodes:
         self._bound_seen: dict[str, float] = {}  # with ready_delay: when a pod was first seen bound here
         self.ips = {name: PodIPs(i) for i, name in enumerate(self.names)}
         self.leases = {name: nodestatus.NodeLease(client, name, LEASE_DURATION) for name in self.names}
-        self.pods = Informer(client, PODS)
+        # Bound pods only, as each kubelet watches its own node's (spec.nodeName=<node>): a pending pod is no
+        # node's business, so neither its creation nor a pod no scheduler picks up reaches this process.
+        self.pods = Informer(client, PODS, field_selector="spec.nodeName!=")
         self.nodes = Informer(client, NODES)
         self.queue: WorkQueue[str] = WorkQueue("hollow-pods")
         self.running = 0  # pods moved to Running (for logs and tests)

@@ -67,6 +67,22 @@ def test_bound_pods_run_and_deleted_pods_go(api: Api, hollow, ns: str) -> None:
     wait_until(lambda: api.pod(ns, "direct") is None, 10, what="pod deleted by its hollow node")
 
 
+def test_a_pod_bound_after_creation_runs(api: Api, hollow, ns: str) -> None:
+    """The nodes watch bound pods only (spec.nodeName!=): a pending pod reaches them when its binding lands."""
+    hollow(1, "hb-")
+    created = api.create_pod(ns, make_pod("later", schedulerName="nobody"))
+    binding = {
+        "apiVersion": "v1",
+        "kind": "Binding",
+        "metadata": {"name": "later", "uid": created["metadata"]["uid"]},
+        "target": {"apiVersion": "v1", "kind": "Node", "name": "hb-0"},
+    }
+    api.post(f"/api/v1/namespaces/{ns}/pods/later/binding", binding)
+    wait_until(
+        lambda: (api.pod(ns, "later") or {}).get("status", {}).get("phase") == "Running", 10, what="Running"
+    )
+
+
 def test_ready_delay_holds_a_bound_pod_pending_that_long(api: Api, hollow, ns: str) -> None:
     hollow(1, "hd-", "--ready-delay", "1.5")
     created = time.monotonic()
