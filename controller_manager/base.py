@@ -150,7 +150,6 @@ class Controller:
     reconciled by its own key, `watch_owned` for what wakes the owner that controls it), and write `reconcile`."""
 
     name = "controller"
-    default_workers = 2
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -269,12 +268,12 @@ class Controller:
     async def start(self) -> None:
         """Work done once the caches are synced, before workers start (e.g. rebuilding allocator state)."""
 
-    async def run(self, workers: int | None = None) -> None:
-        """Process keys until cancelled; caches must be synced first (the manager sees to that)."""
+    async def run(self, workers: int = 1) -> None:
+        """Process keys with `workers` concurrent reconciles until cancelled; caches must be synced first (the
+        manager sees to that, and gives each controller its number of workers)."""
         await self.start()
-        n = workers or self.options.workers.get(self.name) or self.default_workers
-        log.info("controller started", extra={"controller": self.name, "workers": n})
+        log.info("controller started", extra={"controller": self.name, "workers": workers})
         try:
-            await run_workers(self.queue, self._timed_reconcile, n)
+            await run_workers(self.queue, self._timed_reconcile, workers)
         finally:
             self.queue.shutdown()

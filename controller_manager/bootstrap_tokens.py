@@ -41,7 +41,6 @@ def signatures(kubeconfig: str, secrets: list[Obj], now: dt.datetime) -> dict[st
 
 class BootstrapSigner(Controller):
     name = "bootstrapsigner"
-    default_workers = 1
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -92,7 +91,6 @@ def _next_expiry(secrets: list[Obj], now: dt.datetime) -> float | None:
 
 class TokenCleaner(Controller):
     name = "tokencleaner"
-    default_workers = 1
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)

@@ -94,8 +94,6 @@ def _condition(type_: str, reason: str, message: str) -> Obj:
 class _CSRController(Controller):
     """A controller of CertificateSigningRequests, keyed by name; it ignores deletes (nothing is left to do)."""
 
-    default_workers = 1
-
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.csrs = self.watch(CSRS, self.enqueue_object, on_delete=None)

@@ -22,7 +22,6 @@ CLUSTERROLES = must_resource("rbac.authorization.k8s.io", "clusterroles")
 
 class ClusterRoleAggregationController(Controller):
     name = "clusterrole-aggregation"
-    default_workers = 1
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)

@@ -28,7 +28,6 @@ CRONJOBS = must_resource("batch", "cronjobs")
 
 class CronJobController(Controller):
     name = "cronjob"
-    default_workers = 2
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)

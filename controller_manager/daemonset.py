@@ -47,7 +47,6 @@ FAILED_BACKOFF = (1.0, 900.0)  # first and longest wait before replacing a faile
 class DaemonSetController(PodOwnerController):
     name = "daemonset"
     kind = "DaemonSet"
-    default_workers = 2
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)

@@ -51,7 +51,6 @@ SCALING_REPLICA_SET = "ScalingReplicaSet"
 
 class DeploymentController(Controller):
     name = "deployment"
-    default_workers = 5
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)

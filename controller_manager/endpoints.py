@@ -21,7 +21,6 @@ log = logging.getLogger(__name__)
 
 class EndpointsController(ServicePodsController):
     name = "endpoints"
-    default_workers = 5
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)

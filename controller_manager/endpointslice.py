@@ -27,7 +27,6 @@ STALE_RETRY_SECONDS = 1.0
 
 class EndpointSliceController(ServicePodsController):
     name = "endpointslice"
-    default_workers = 5
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)

@@ -76,7 +76,6 @@ def default_resources(names: tuple[str, ...] | None) -> list[ResourceInfo]:
 
 class GarbageCollector(Controller):
     name = "garbage-collector"
-    default_workers = 5
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)

@@ -51,7 +51,6 @@ class ScaleTargetError(Exception):
 
 class HorizontalPodAutoscalerController(Controller):
     name = "horizontal-pod-autoscaler"
-    default_workers = 2
 
     def __init__(self, ctx: Context, metrics: MetricsClient | None = None) -> None:
         super().__init__(ctx)

@@ -58,7 +58,6 @@ def _with_tracking_finalizer(pod: Obj) -> Obj:
 
 class JobController(Controller):
     name = "job"
-    default_workers = 5
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import socket
 import uuid
+from dataclasses import dataclass
 
 from apimachinery.client import Client
 from apimachinery.events import EventRecorder
@@ -45,64 +46,58 @@ COMPONENT = "controller-manager"
 LEASE_NAMESPACE = "kube-system"
 LEASE_NAME = "kube-controller-manager"
 
-CONTROLLERS: dict[str, type[Controller]] = {
-    c.name: c
-    for c in (
-        ReplicaSetController,
-        DeploymentController,
-        EndpointsController,
-        EndpointSliceController,
-        NodeLifecycleController,
-        NodeIpamController,
-        GarbageCollector,
-        NamespaceController,
-        ReplicationControllerController,
-        DaemonSetController,
-        StatefulSetController,
-        JobController,
-        CronJobController,
-        TTLAfterFinishedController,
-        ServiceAccountController,
-        RootCAPublisher,
-        ClusterRoleAggregationController,
-        PersistentVolumeController,
-        VolumeProtectionController,
+
+@dataclass(frozen=True)
+class ControllerDescriptor:
+    """One controller the manager can run, as upstream's NewControllerDescriptors lists them: the class that builds
+    it (its `name` is the one --controllers takes), how many keys it works on at once by default (upstream keeps
+    these, the Concurrent*Syncs, in its configuration; `Options.workers` overrides them), and the other names
+    kube-controller-manager accepts for it in --controllers."""
+
+    constructor: type[Controller]
+    workers: int
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.constructor.name
+
+
+DESCRIPTORS = (
+    ControllerDescriptor(ReplicaSetController, 5, ("replicaset-controller",)),
+    ControllerDescriptor(DeploymentController, 5, ("deployment-controller",)),
+    ControllerDescriptor(EndpointsController, 5, ("endpoints-controller",)),
+    ControllerDescriptor(EndpointSliceController, 5, ("endpointslice-controller",)),
+    ControllerDescriptor(NodeLifecycleController, 2, ("node-lifecycle-controller", "nodelifecycle")),
+    ControllerDescriptor(NodeIpamController, 1, ("node-ipam-controller", "nodeipam")),
+    ControllerDescriptor(GarbageCollector, 5, ("garbage-collector-controller", "garbagecollector")),
+    ControllerDescriptor(NamespaceController, 2, ("namespace-controller",)),
+    ControllerDescriptor(ReplicationControllerController, 5, ("replicationcontroller-controller",)),
+    ControllerDescriptor(DaemonSetController, 2, ("daemonset-controller",)),
+    ControllerDescriptor(StatefulSetController, 2, ("statefulset-controller",)),
+    ControllerDescriptor(JobController, 5, ("job-controller",)),
+    ControllerDescriptor(CronJobController, 2, ("cronjob-controller",)),
+    ControllerDescriptor(
+        TTLAfterFinishedController, 2, ("ttl-after-finished-controller", "ttlafterfinished")
+    ),
+    ControllerDescriptor(ServiceAccountController, 1, ("serviceaccount-controller",)),
+    ControllerDescriptor(RootCAPublisher, 1, ("root-ca-certificate-publisher-controller",)),
+    ControllerDescriptor(ClusterRoleAggregationController, 1, ("clusterrole-aggregation-controller",)),
+    # Binding is a matching over every volume: one worker keeps two claims off one volume.
+    ControllerDescriptor(PersistentVolumeController, 1, ("persistentvolume-binder-controller",)),
+    ControllerDescriptor(VolumeProtectionController, 1, ("pvc-protection", "pv-protection")),
+    ControllerDescriptor(
         HorizontalPodAutoscalerController,
-        CSRApprovingController,
-        CSRSigningController,
-        BootstrapSigner,
-        TokenCleaner,
-    )
-}
-# kube-controller-manager's names for the same controllers, accepted in --controllers.
-ALIASES = {
-    "replicaset-controller": "replicaset",
-    "deployment-controller": "deployment",
-    "endpoints-controller": "endpoints",
-    "endpointslice-controller": "endpointslice",
-    "node-lifecycle-controller": "node-lifecycle",
-    "node-ipam-controller": "node-ipam",
-    "garbage-collector-controller": "garbage-collector",
-    "garbagecollector": "garbage-collector",
-    "namespace-controller": "namespace",
-    "nodelifecycle": "node-lifecycle",
-    "nodeipam": "node-ipam",
-    "replicationcontroller-controller": "replicationcontroller",
-    "daemonset-controller": "daemonset",
-    "statefulset-controller": "statefulset",
-    "job-controller": "job",
-    "cronjob-controller": "cronjob",
-    "ttl-after-finished-controller": "ttl-after-finished",
-    "ttlafterfinished": "ttl-after-finished",
-    "serviceaccount-controller": "serviceaccount",
-    "root-ca-certificate-publisher-controller": "root-ca-cert-publisher",
-    "clusterrole-aggregation-controller": "clusterrole-aggregation",
-    "persistentvolume-binder-controller": "persistentvolume-binder",
-    "pvc-protection": "volume-protection",
-    "pv-protection": "volume-protection",
-    "horizontalpodautoscaling": "horizontal-pod-autoscaler",
-    "horizontal-pod-autoscaler-controller": "horizontal-pod-autoscaler",
-}
+        2,
+        ("horizontalpodautoscaling", "horizontal-pod-autoscaler-controller"),
+    ),
+    ControllerDescriptor(CSRApprovingController, 1),
+    ControllerDescriptor(CSRSigningController, 1),
+    ControllerDescriptor(BootstrapSigner, 1),
+    ControllerDescriptor(TokenCleaner, 1),
+)
+CONTROLLERS = {d.name: d for d in DESCRIPTORS}
+ALIASES = {alias: d.name for d in DESCRIPTORS for alias in d.aliases}
 
 
 def select_controllers(spec: str) -> list[str]:
@@ -151,7 +146,7 @@ class ControllerManager:
         factory = InformerFactory(self.client)
         recorder = EventRecorder(self.client, COMPONENT)
         ctx = Context(self.client, factory, recorder, self.options)
-        self.controllers = [CONTROLLERS[name](ctx) for name in self.names]
+        self.controllers = [CONTROLLERS[name].constructor(ctx) for name in self.names]
         self.factory = factory
         self.leading = True
         try:
@@ -161,7 +156,8 @@ class ControllerManager:
             log.info("caches synced", extra={"controllers": self.names})
             async with asyncio.TaskGroup() as tg:
                 for c in self.controllers:
-                    tg.create_task(c.run(), name=f"controller-{c.name}")
+                    workers = self.options.workers.get(c.name) or CONTROLLERS[c.name].workers
+                    tg.create_task(c.run(workers), name=f"controller-{c.name}")
         finally:
             self.leading = self.synced = False
             await factory.stop()

@@ -28,7 +28,6 @@ def namespaced_resources() -> list[ResourceInfo]:
 
 class NamespaceController(Controller):
     name = "namespace"
-    default_workers = 2
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)

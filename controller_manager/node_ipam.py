@@ -20,7 +20,6 @@ CIDR_NOT_AVAILABLE = "CIDRNotAvailable"
 
 class NodeIpamController(Controller):
     name = "node-ipam"
-    default_workers = 1
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)

@@ -67,7 +67,6 @@ def pod_node_index(pod: Obj) -> list[str]:
 
 class NodeLifecycleController(Controller):
     name = "node-lifecycle"
-    default_workers = 2
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)

@@ -53,7 +53,6 @@ def refers_to(pv: Obj, claim: Obj) -> bool:
 
 class PersistentVolumeController(Controller):
     name = "persistentvolume-binder"
-    default_workers = 1  # binding is a matching over every volume: one worker keeps two claims off one volume
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)

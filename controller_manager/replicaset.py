@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 
 class ReplicaSetController(PodOwnerController):
     name = "replicaset"
-    default_workers = 5
     resource = REPLICASETS
     kind = "ReplicaSet"
 

@@ -34,7 +34,6 @@ class PerNamespaceObject(Controller):
     """One object, `object_name` of `resource`, in every namespace that is not terminating: created when it is
     missing (so re-created when deleted), written back when `stale`. Keyed by namespace."""
 
-    default_workers = 1
     resource: ResourceInfo
     object_name: str
 

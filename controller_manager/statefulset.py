@@ -42,7 +42,6 @@ STATEFULSETS = must_resource("apps", "statefulsets")
 
 class StatefulSetController(Controller):
     name = "statefulset"
-    default_workers = 2
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)

@@ -35,7 +35,6 @@ def seconds_left(job: Obj, at: datetime) -> float | None:
 
 class TTLAfterFinishedController(Controller):
     name = "ttl-after-finished"
-    default_workers = 2
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)

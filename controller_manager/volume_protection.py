@@ -46,7 +46,6 @@ def _held(obj: Obj, finalizer: str) -> bool:
 
 class VolumeProtectionController(Controller):
     name = "volume-protection"
-    default_workers = 1
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)

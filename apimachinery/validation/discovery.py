@@ -18,6 +18,7 @@ from apimachinery.validation.common import (
     invalid,
     not_supported,
     required,
+    required_enum,
 )
 from apimachinery.validation.pods import PROTOCOLS
 from apimachinery.validation.syntax import is_dns1123_label, is_dns1123_subdomain, is_qualified_name
@@ -130,12 +131,8 @@ def _validate_ports(slice_: Obj, errs: Errs) -> None:
 
 
 def validate_endpoint_slice(slice_: Obj, errs: Errs) -> None:
-    address_type = slice_.get("addressType")
-    if not address_type:
-        errs.append(required("addressType", ""))
-    elif address_type not in ADDRESS_TYPES:
-        errs.append(not_supported("addressType", address_type, ADDRESS_TYPES))
-    _validate_endpoints(slice_, str(address_type or ""), errs)
+    required_enum(slice_, "addressType", "addressType", ADDRESS_TYPES, errs)
+    _validate_endpoints(slice_, str(slice_.get("addressType") or ""), errs)
     _validate_ports(slice_, errs)
 
 

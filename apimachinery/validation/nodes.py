@@ -15,7 +15,6 @@ from typing import Any
 from apimachinery.validation.common import (
     Errs,
     Obj,
-    _enum,
     _items,
     _map,
     _port_number,
@@ -23,6 +22,7 @@ from apimachinery.validation.common import (
     invalid,
     not_supported,
     required,
+    required_enum,
     required_string,
 )
 from apimachinery.validation.network import cidr_errors, ip_errors, parse_cidr
@@ -92,10 +92,7 @@ def _validate_taints(spec: Obj, errs: Errs) -> None:
             errs.extend(
                 invalid(f"{taint_path}.value", taint["value"], m) for m in is_label_value(str(taint["value"]))
             )
-        if not effect:
-            errs.append(required(f"{taint_path}.effect", ""))
-        else:
-            _enum(taint, "effect", f"{taint_path}.effect", TAINT_EFFECTS, errs)
+        required_enum(taint, "effect", f"{taint_path}.effect", TAINT_EFFECTS, errs)
         if (str(key), str(effect)) in seen:
             errs.append(duplicate(taint_path, taint, "taints must be unique by key and effect pair"))
         seen.add((str(key), str(effect)))
@@ -105,10 +102,7 @@ def _validate_addresses(status: Obj, errs: Errs) -> None:
     seen: set[tuple[Any, Any]] = set()
     for _, addr_path, address in _items(status, "addresses", "status.addresses", errs):
         kind, value = address.get("type"), address.get("address")
-        if not kind:
-            errs.append(required(f"{addr_path}.type", ""))
-        elif kind not in ADDRESS_TYPES:
-            errs.append(not_supported(f"{addr_path}.type", kind, ADDRESS_TYPES))
+        required_enum(address, "type", f"{addr_path}.type", ADDRESS_TYPES, errs)
         if not value:
             errs.append(required(f"{addr_path}.address", ""))
         elif kind in _IP_TYPES:

@@ -22,6 +22,7 @@ from apimachinery.validation.common import (
     local_descending_path_errors,
     not_supported,
     required,
+    required_enum,
 )
 from apimachinery.validation.network import ip_errors
 from apimachinery.validation.syntax import is_dns1123_label, is_dns1123_subdomain
@@ -78,10 +79,8 @@ def _seccomp(sc: Obj, path: str, errs: Errs) -> None:
     if "seccompProfile" not in sc:
         return
     kind = profile.get("type")
-    if not kind:
-        errs.append(required(f"{path}.seccompProfile.type", "type is required when seccompProfile is set"))
-    elif kind not in SECCOMP_TYPES:
-        errs.append(not_supported(f"{path}.seccompProfile.type", kind, SECCOMP_TYPES))
+    detail = "type is required when seccompProfile is set"
+    required_enum(profile, "type", f"{path}.seccompProfile.type", SECCOMP_TYPES, errs, detail)
     local = _string(profile, "localhostProfile", f"{path}.seccompProfile.localhostProfile", errs)
     if kind == "Localhost":
         if not local:

@@ -63,7 +63,7 @@ async def hpa_controller(apiserver: ApiServer) -> AsyncIterator[tuple[Client, Fa
     controller = HorizontalPodAutoscalerController(ctx, metrics=metrics)
     factory.start()
     await factory.wait_synced(10)
-    task = asyncio.create_task(controller.run())
+    task = asyncio.create_task(controller.run(workers=2))
     try:
         yield client, metrics
     finally:

@@ -8,7 +8,7 @@ from controller_manager import taints
 from controller_manager.__main__ import duration
 from controller_manager.cidr import CIDRAllocator, CIDRExhaustedError
 from controller_manager.expectations import Expectations
-from controller_manager.manager import select_controllers
+from controller_manager.manager import ALIASES, CONTROLLERS, DESCRIPTORS, select_controllers
 from controller_manager.node_lifecycle import TokenBucket
 from controller_manager.podutil import format_micro_time
 
@@ -130,6 +130,15 @@ def test_select_controllers():
     assert select_controllers("replicaset,deployment-controller") == ["replicaset", "deployment"]
     with pytest.raises(ValueError):
         select_controllers("nope")
+
+
+def test_controller_descriptors():
+    names = [d.name for d in DESCRIPTORS]
+    assert len(set(names)) == len(names) and not set(ALIASES) & set(names)
+    assert all(d.workers >= 1 for d in DESCRIPTORS)
+    # The binder matches claims over every volume: two workers could bind two claims to one volume.
+    assert CONTROLLERS["persistentvolume-binder"].workers == 1
+    assert CONTROLLERS["replicaset"].workers == 5  # kube-controller-manager's ConcurrentRSSyncs
 
 
 def test_duration():
