@@ -83,7 +83,7 @@ class PodSyncer(PodStarter, PodStatusWriter):
         self.last_status: dict[str, dict[str, Any]] = {}
         self.claims = ClaimVolumes(client, config.root_dir, config.local_root, config.node_name)
         self.allocatable = allocatable
-        self.volumes = ApiVolumes(client, config.root_dir, allocatable)
+        self.volumes = ApiVolumes(client, config.root_dir, allocatable, writers=self.writers)
         # uid -> the API volumes that could not be written at the pod's last sync
         self.volume_failures: dict[str, list[SetUpFailure]] = {}
         self.service_env = MasterServiceEnv(client)
