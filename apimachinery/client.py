@@ -154,6 +154,12 @@ class Client:
             event_hooks=clientmetrics.HOOKS,
         )
 
+    @property
+    def tls(self) -> ssl.SSLContext | bool:
+        """What this client verifies the server with and presents to it: a client made beside it with the same
+        context (apimachinery.writerpool) presents a rotated certificate too."""
+        return self._tls
+
     def use_client_certificate(self, cert_file: str, key_file: str) -> None:
         """Present this certificate from now on (a rotated one): new connections use it, open ones (watches)
         keep the one they were made with until they end."""

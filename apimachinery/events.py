@@ -71,8 +71,11 @@ class EventRecorder:
         # (ref key, type, reason, message) -> (namespace, event name, count)
         self._seen: OrderedDict[tuple[Any, ...], tuple[str, str, int]] = OrderedDict()
 
-    def event(self, obj: dict[str, Any], type: str, reason: str, message: str) -> None:
-        """Record an Event about `obj` (a dict with kind, apiVersion, metadata). Never raises."""
+    def event(
+        self, obj: dict[str, Any], type: str, reason: str, message: str, *, at: str | None = None
+    ) -> None:
+        """Record an Event about `obj` (a dict with kind, apiVersion, metadata), which happened `at` (RFC 3339;
+        now when not given). Never raises."""
         try:
             ref = object_reference(obj)
             if not self._tasks or any(t.done() for t in self._tasks):
@@ -85,7 +88,7 @@ class EventRecorder:
                     for i, queue in enumerate(self._queues)
                 ]
             queue = self._queues[hash((ref.get("uid"), ref.get("name"), reason)) % WRITERS]
-            queue.put_nowait((ref, type, reason, message[:MAX_MESSAGE], _now()))
+            queue.put_nowait((ref, type, reason, message[:MAX_MESSAGE], at or _now()))
         except asyncio.QueueFull:
             self.dropped += 1
         except Exception:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import shutil
 import statistics
@@ -47,7 +48,7 @@ from bench.common import (
     summarize,
     token_controllers,
 )
-from bench.options import bench_options
+from bench.options import bench_parser
 from bench.record import Recording, ratio, target
 from kubelet.network import host
 from kubelet.network.cni import CniInvoker, bridge_name, find_bin_dir, node_conflist
@@ -68,8 +69,11 @@ def _all_running(pod: dict[str, Any]) -> bool:
     )
 
 
-async def kubelet_round(cp: ControlPlane, node: str, n: int) -> list[float]:
-    """Create n pods at once; seconds from each create request to the watch event showing it Running."""
+async def kubelet_round(
+    cp: ControlPlane, node: str, n: int, steps: dict[str, dict[str, float]] | None = None
+) -> list[float]:
+    """Create n pods at once; seconds from each create request to the watch event showing it Running. `steps`
+    gets each pod's client-side times ("ns/name" -> step -> monotonic time)."""
     ns = f"bench-{uuid.uuid4().hex[:6]}"
     async with cp.http(timeout=30) as client:
         (await client.post("/api/v1/namespaces", json={"metadata": {"name": ns}})).raise_for_status()
@@ -81,6 +85,7 @@ async def kubelet_round(cp: ControlPlane, node: str, n: int) -> list[float]:
                 raise TimeoutError(f"kube-root-ca.crt in {ns}")
             await asyncio.sleep(0.05)
         sent: dict[str, float] = {}
+        created: dict[str, float] = {}
         running: dict[str, float] = {}
         done = asyncio.Event()
         watching = asyncio.Event()
@@ -117,6 +122,7 @@ async def kubelet_round(cp: ControlPlane, node: str, n: int) -> list[float]:
             }
             sent[name] = time.monotonic()
             (await client.post(f"/api/v1/namespaces/{ns}/pods", json=pod)).raise_for_status()
+            created[name] = time.monotonic()
 
         try:
             await asyncio.gather(*(create(i) for i in range(n)))
@@ -125,6 +131,13 @@ async def kubelet_round(cp: ControlPlane, node: str, n: int) -> list[float]:
             watcher.cancel()
             await asyncio.gather(watcher, return_exceptions=True)
         latencies = [running[name] - sent[name] for name in sent]
+        for name in sent:
+            if steps is not None:
+                steps[f"{ns}/{name}"] = {
+                    "sent": sent[name],
+                    "created": created[name],
+                    "running seen": running[name],
+                }
         await client.delete(f"/api/v1/namespaces/{ns}")
         for name in sent:
             await client.delete(f"/api/v1/namespaces/{ns}/pods/{name}", params={"gracePeriodSeconds": "0"})
@@ -144,6 +157,7 @@ class BarePairs:
         self.docker = docker.from_env(max_pool_size=width + 4)
         self.pool = ThreadPoolExecutor(width + 4, thread_name_prefix="bench-docker")
         self.netns: dict[str, str] = {}  # pause container id -> its network namespace
+        self.steps: dict[str, dict[str, float]] = {}  # pair -> step -> monotonic time
 
     async def _docker(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.pool, lambda: fn(*args, **kwargs))
@@ -155,13 +169,16 @@ class BarePairs:
         pause = await self._docker(run, PAUSE_IMAGE, detach=True, network_mode="none", ipc_mode="shareable",
                                    labels=label, name=f"{self.node}-pause-{tag}")  # fmt: skip
         await self._docker(pause.reload)  # its pid (the kubelet inspects the started sandbox likewise)
+        steps = self.steps[tag] = {"sent": start, "sandbox started": time.monotonic()}
         fake_pod = {"metadata": {"name": tag, "namespace": "bench", "uid": str(uuid.uuid4())}, "spec": {}}
         self.netns[pause.id] = f"/proc/{pause.attrs['State']['Pid']}/ns/net"
         await self.invoker.add(self.conflist, pause.id, self.netns[pause.id], fake_pod)
+        steps["network set up"] = time.monotonic()
         await self._docker(run, BUSYBOX_IMAGE, ["sleep", "3600"], detach=True, labels=label,
                            network_mode=f"container:{pause.id}", ipc_mode=f"container:{pause.id}",
                            name=f"{self.node}-app-{tag}")  # fmt: skip
-        return time.monotonic() - start
+        steps["containers started"] = time.monotonic()
+        return steps["containers started"] - start
 
     async def round(self, n: int, tag: str) -> list[float]:
         try:
@@ -191,34 +208,109 @@ def node_containers_gone(node: str) -> bool:
     return not out.stdout.strip()
 
 
-def measure(cp: ControlPlane, args: argparse.Namespace, tmp: Path) -> dict[str, list[list[float]]]:
-    """Per-round samples of both sides, alternating which goes first."""
+def kubelet_steps(log_text: str) -> dict[str, dict[str, float]]:
+    """The kubelet's trace (kubelet/trace.py, at DEBUG): "ns/name" -> step -> monotonic time of its first mark."""
+    steps: dict[str, dict[str, float]] = {}
+    for line in log_text.splitlines():
+        if '"kubelet.trace"' not in line:
+            continue
+        entry = json.loads(line)
+        steps.setdefault(entry["pod"], {}).setdefault(entry["step"], entry["mono"])
+    return steps
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds of a process so far (0 when it is gone or unknown)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError, TypeError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def busy_seconds() -> float:
+    """CPU seconds the whole machine spent not idle so far (/proc/stat)."""
+    ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def processes(cp: ControlPlane, node: Any) -> dict[str, int | None]:
+    """The pids whose CPU time a traced round records."""
+
+    def pidof(name: str) -> int | None:
+        out = subprocess.run(["pidof", "-s", name], capture_output=True, text=True).stdout.strip()
+        return int(out) if out else None
+
+    def pid(part: Any) -> int | None:
+        return part.proc.pid if part is not None and part.proc is not None else None
+
+    return {
+        "kubelet": pid(node), "apiserver": pid(cp.apiserver), "etcd": pid(cp.etcd), "bench": os.getpid(),
+        "dockerd": pidof("dockerd"), "containerd": pidof("containerd"),
+    }  # fmt: skip
+
+
+def step_table(side: str, steps: dict[str, dict[str, float]]) -> dict[str, dict[str, Any]]:
+    """Each step's seconds after the pod's "sent" (summarized over the pods), in the order of their p50."""
+    offsets: dict[str, list[float]] = {}
+    for times in steps.values():
+        for step, t in times.items():
+            offsets.setdefault(step, []).append(t - times["sent"])
+    table = {f"{side} step: {step} (s after the start)": summarize(xs, "s") for step, xs in offsets.items()}
+    return dict(sorted(table.items(), key=lambda kv: kv[1]["p50"]))
+
+
+def measure(cp: ControlPlane, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    """Per-round samples of both sides, alternating which goes first; with --trace, each side's steps."""
     third = random.sample(range(100, 250), 2)
     node = f"bench{uuid.uuid4().hex[:5]}"
-    proc = kubelet(cp, node, f"10.244.{third[0]}.0/24", tmp / "kubelet")
+    extra = ["--log-level", "DEBUG"] if args.trace else []
+    proc = kubelet(cp, node, f"10.244.{third[0]}.0/24", tmp / "kubelet", extra)
     bare = BarePairs(f"bare{uuid.uuid4().hex[:5]}", f"10.244.{third[1]}.0/24", tmp / "bare", args.pods)
     samples: dict[str, list[list[float]]] = {"kubelet": [], "bare": []}
+    steps: dict[str, dict[str, float]] = {}
+    cpu: dict[str, list[float]] = {}
     try:
         with running_nodes([proc]):
 
-            def one(side: str, n: int, tag: str) -> list[float]:
+            def one(
+                side: str, n: int, tag: str, timed: dict[str, dict[str, float]] | None = None
+            ) -> list[float]:
+                pids = processes(cp, proc)
+                before = {k: cpu_seconds(pid) for k, pid in pids.items()} | {"machine": busy_seconds()}
                 if side == "bare":
-                    return asyncio.run(bare.round(n, tag))
-                got = asyncio.run(kubelet_round(cp, node, n))
-                wait_until(lambda: node_containers_gone(node), 60, 0.2, what="bench pods removed")
+                    got = asyncio.run(bare.round(n, tag))
+                else:
+                    got = asyncio.run(kubelet_round(cp, node, n, timed))
+                after = {k: cpu_seconds(pid) for k, pid in pids.items()} | {"machine": busy_seconds()}
+                if timed is not None and args.trace:
+                    for k in before:
+                        cpu.setdefault(f"{side} round CPU: {k}", []).append(after[k] - before[k])
+                if side == "kubelet":
+                    wait_until(lambda: node_containers_gone(node), 60, 0.2, what="bench pods removed")
                 return got
 
             one("bare", 1, "warmup")
             one("kubelet", 1, "warmup")
+            bare.steps.clear()
             for r, order in alternate("bare", "kubelet", args.rounds):
                 for side in order:
-                    samples[side].append(one(side, args.pods, str(r)))
+                    samples[side].append(one(side, args.pods, str(r), steps))
+            if args.trace:
+                for pod, times in kubelet_steps(proc.logs()).items():
+                    if pod in steps:
+                        steps[pod].update(times)
     finally:
         asyncio.run(bare.destroy())
-    return samples
+    traced = {**step_table("kubelet", steps), **step_table("bare", bare.steps)} if args.trace else {}
+    traced |= {f"{name} (s)": summarize(xs, "s") for name, xs in cpu.items()}
+    for name, summary in traced.items():
+        print(f"{name:<60} p50 {summary['p50']:6.3f}  p90 {summary['p90']:6.3f}")
+    return {"samples": samples, "steps": traced}
 
 
-def record(rec: Recording, samples: dict[str, list[list[float]]], args: argparse.Namespace) -> None:
+def record(rec: Recording, measured: dict[str, Any], args: argparse.Namespace) -> None:
+    samples: dict[str, list[list[float]]] = measured["samples"]
     kube = [x for r in samples["kubelet"] for x in r]
     bare = [x for r in samples["bare"] for x in r]
     figures = {f"kubelet_{q}_s": percentile(kube, int(q[1:])) for q in ("p50", "p90", "p99")}
@@ -245,6 +337,7 @@ def record(rec: Recording, samples: dict[str, list[list[float]]], args: argparse
             "kubelet_p50_s (per round)": summarize([statistics.median(r) for r in samples["kubelet"]], "s"),
             "bare_p50_s (per round)": summarize([statistics.median(r) for r in samples["bare"]], "s"),
             "p50 ratio (per round)": summarize(per_round, "ratio"),
+            **measured["steps"],
         },
         notes=[
             "Both sides: pause (network none) + CNI ADD with the same plugins and node config list + busybox app "
@@ -257,17 +350,23 @@ def record(rec: Recording, samples: dict[str, list[list[float]]], args: argparse
 
 
 def main() -> None:
-    args = bench_options(__doc__, pods=30, rounds=4)
+    parser = bench_parser(__doc__)
+    parser.add_argument("--pods", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument(
+        "--trace", action="store_true", help="the kubelet at DEBUG: each side's start-up steps"
+    )
+    args = parser.parse_args()
     rec = Recording("pod_startup", vars(args))
     ensure_images()
     tmp = Path(tempfile.mkdtemp(prefix="kubelite-bench-"))
     try:
         # Pods get their API credentials (kube-api-access) as in a cluster: the controllers that publish them run.
         with guard_route_restored(), control_plane() as cp, token_controllers(cp):
-            samples = measure(cp, args, tmp)
+            measured = measure(cp, args, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    record(rec, samples, args)
+    record(rec, measured, args)
     from bench.report import show
 
     show("pod_startup")

@@ -25,10 +25,12 @@ from apimachinery.informer import Informer
 from apimachinery.localimages import PAUSE_IMAGE, ensure_images
 from apimachinery.tasks import cancel_and_wait
 from apimachinery.tlsserve import server_ssl_context
+from apimachinery.writerpool import WriterPool, one_connection_client
 from kubelet.api import NODES, PODS
 from kubelet.auth import KubeletAuth
 from kubelet.backoff import CrashLoopBackoff
 from kubelet.config import KubeletConfig
+from kubelet.event_hold import HeldEvents
 from kubelet.images import ImageManager
 from kubelet.metrics import KubeletMetrics
 from kubelet.network import host
@@ -43,10 +45,12 @@ from kubelet.runtime.docker import LABEL_POD_UID, DockerRuntime
 from kubelet.runtime.spec import valid_uid
 from kubelet.server import build_app, make_server
 from kubelet.stats.collector import StatsCollector
+from kubelet.trace import mark
 
 log = logging.getLogger("kubelet")
 
 SWEEP_INTERVAL = 30.0
+STATUS_WRITERS = 4  # pod status writes in flight
 LOCAL_VOLUME_SWEEP_INTERVAL = 3.0
 
 
@@ -81,8 +85,16 @@ class Kubelet:
         self.client = client
         self.metrics = KubeletMetrics()
         self.runtime = runtime or DockerRuntime(config.node_name, self.metrics)
-        self.recorder = EventRecorder(client, "kubelet", host=config.node_name)
+        # Events and pod status writes go through clients of one connection each, off the pool that holds the
+        # watches (apimachinery.writerpool): a burst of pod starts then costs no search of many idle connections.
+        self._writers = [
+            one_connection_client(client, client.tls, f"kubelet/{config.node_name}")
+            for _ in range(STATUS_WRITERS + 1)
+        ]
+        self.recorder = EventRecorder(self._writers[0], "kubelet", host=config.node_name)
+        self.held_events = HeldEvents(self.recorder)
         self.pods: dict[str, dict[str, Any]] = {}  # uid -> pod
+        self._containers_at_start: set[str] | None = None  # the pod uids of the first sweep's containers
         self.backoff = CrashLoopBackoff(
             config.crashloop_backoff_initial, config.crashloop_backoff_max, config.crashloop_backoff_reset
         )
@@ -103,7 +115,7 @@ class Kubelet:
 
     def event(self, pod: dict[str, Any], type_: str, reason: str, message: str) -> None:
         ref = {"kind": "Pod", "apiVersion": "v1", "metadata": pod.get("metadata", {})}
-        self.recorder.event(ref, type_, reason, message)
+        self.held_events.event(ref, type_, reason, message)
 
     def _probe_failed(self, pod: dict[str, Any], container: str, kind: str, message: str) -> None:
         self.event(pod, "Warning", "Unhealthy", f"{kind.capitalize()} probe failed: {message}")
@@ -119,7 +131,12 @@ class Kubelet:
 
     def _on_pod(self, pod: dict[str, Any]) -> None:
         uid = pod["metadata"]["uid"]
+        mark(pod, "watched")
         self.pods[uid] = pod
+        at_start = self._containers_at_start
+        if at_start is not None and uid not in at_start and uid not in self.workers.uids() and self.syncer:
+            # New since the first sweep, which saw every container of this node: only its worker makes any.
+            self.syncer.no_containers.add(uid)
         self.workers.update(uid)
 
     def _on_pod_update(self, old: dict[str, Any], new: dict[str, Any]) -> None:
@@ -210,6 +227,7 @@ class Kubelet:
             cfg, self.client, self.runtime, self.network, self.probes,
             ImageManager(self.runtime, self.image_backoff), self.backoff, self.metrics, self.event,
             self.pods, lambda: self.node_ip, self._allocatable,
+            WriterPool(self._writers[1:], self.client, STATUS_WRITERS), self.held_events.pod_starting,
         )  # fmt: skip
         auth = KubeletAuth(self.client, cfg.node_name)
         self.stats = StatsCollector(self.runtime, cfg.node_name, cfg.root_dir, interval=cfg.stats_interval)
@@ -294,6 +312,8 @@ class Kubelet:
         (orphans) are stopped and removed by their worker. Also refreshes the running gauges."""
         entries = await self.runtime.list_ids()
         uids = {(e.get("Labels") or {}).get(LABEL_POD_UID) for e in entries} - {None, ""}
+        if self._containers_at_start is None:
+            self._containers_at_start = {str(uid) for uid in uids}
         # A pod directory without a pod (deleted while this kubelet was down, containers gone): its worker removes
         # it, unmounting its tmpfs volumes first.
         for uid in uids | set(self.pods) | pod_dirs(self.config.root_dir):
@@ -369,9 +389,11 @@ class Kubelet:
         await self.workers.stop()
         await self.probes.stop()
         await cancel_and_wait(self._tasks)
+        self.held_events.release()
         try:
             await self.recorder.flush(2.0)
         except TimeoutError:
             pass
         await self.recorder.aclose()
+        await asyncio.gather(*(writer.aclose() for writer in self._writers))
         self.runtime.close()

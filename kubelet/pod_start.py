@@ -39,6 +39,7 @@ from kubelet.runtime.docker import (
 )
 from kubelet.runtime.mounts import MountError
 from kubelet.service_env import MasterServiceEnv
+from kubelet.trace import mark
 from kubelet.volumes import ownership
 from kubelet.volumes.manager import ApiVolumes, SetUpFailure
 from kubelet.volumes.sources import ConfigError
@@ -349,14 +350,20 @@ class PodStarter:
             await written
             self._sandbox_failed(pod, exc)
             return None
+        mark(pod, "sandbox created")
 
         async def containers() -> list[tuple[str, str]]:
             await written
-            return await self._create_all(pod, starts, will_run(sandbox_id), run)
+            mark(pod, "volumes written")
+            made = await self._create_all(pod, starts, will_run(sandbox_id), run)
+            mark(pod, "containers created")
+            return made
 
         async def sandbox_up() -> ContainerInfo:
             sandbox = await self._start_sandbox(sandbox_id)
+            mark(pod, "sandbox started")
             await self._wire_sandbox(pod, sandbox)
+            mark(pod, "network set up")
             return sandbox
 
         made, sandbox = await asyncio.gather(containers(), sandbox_up(), return_exceptions=True)
@@ -372,6 +379,7 @@ class PodStarter:
         if made:
             await asyncio.to_thread(self._write_hosts, pod, self.pod_ips[pod["metadata"]["uid"]])
             await asyncio.gather(*(self._start_container(pod, name, cid) for name, cid in made))
+            mark(pod, "containers started")
         return sandbox
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from apimachinery.client import Client, ClientConnectionError
 from apimachinery.errors import StatusError, is_conflict, is_not_found
 from apimachinery.timefmt import parse_time_or_none
+from apimachinery.writerpool import WriterPool
 from kubelet.api import PODS
 from kubelet.metrics import KubeletMetrics
 from kubelet.probes import ProbeManager
@@ -31,6 +32,7 @@ class PodStatusWriter:
     """The status steps of `PodSyncer`, which holds these parts."""
 
     client: Client
+    writers: WriterPool  # the clients status patches go through
     probes: ProbeManager
     metrics: KubeletMetrics
     host_ip: Callable[[], str]
@@ -122,7 +124,8 @@ class PodStatusWriter:
             # The uid is a precondition: a pod recreated under the same name (a StatefulSet member) must not
             # get the status of the one this worker ran.
             body = {"metadata": {"uid": uid}, "status": status}
-            await self.client.patch(PODS, md["name"], body, md.get("namespace"), subresource="status")
+            async with self.writers.borrow() as writer:
+                await writer.patch(PODS, md["name"], body, md.get("namespace"), subresource="status")
         except StatusError as exc:
             if is_not_found(exc) or is_conflict(exc):  # gone, or the uid precondition names another pod
                 return None

@@ -13,10 +13,12 @@ import asyncio
 import logging
 import shutil
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from apimachinery.client import Client
 from apimachinery.errors import StatusError, is_conflict, is_not_found
+from apimachinery.writerpool import WriterPool
 from kubelet.api import PODS
 from kubelet.backoff import CrashLoopBackoff
 from kubelet.claims import ClaimVolumes
@@ -31,6 +33,7 @@ from kubelet.probes import ProbeManager
 from kubelet.runtime import spec
 from kubelet.runtime.docker import LABEL_GRACE, ContainerInfo, DockerRuntime, RuntimeFailure
 from kubelet.service_env import MasterServiceEnv
+from kubelet.trace import mark
 from kubelet.volumes import limits
 from kubelet.volumes.manager import ApiVolumes, SetUpFailure
 
@@ -60,9 +63,13 @@ class PodSyncer(PodStarter, PodStatusWriter):
         pods: dict[str, dict[str, Any]],
         host_ip: Callable[[], str],
         allocatable: Callable[[], dict[str, str]] = dict,
+        writers: WriterPool | None = None,
+        pod_starting: Callable[[], AbstractContextManager[None]] = nullcontext,
     ) -> None:
         self.config = config
         self.client = client
+        self.writers = writers or WriterPool(None, client, 4)  # the status writes
+        self.pod_starting = pod_starting  # around the sync of a pod with no container (kubelet/event_hold.py)
         self.runtime = runtime
         self.network = network
         self.probes = probes
@@ -76,18 +83,27 @@ class PodSyncer(PodStarter, PodStatusWriter):
         self.last_status: dict[str, dict[str, Any]] = {}
         self.claims = ClaimVolumes(client, config.root_dir, config.local_root, config.node_name)
         self.allocatable = allocatable
-        self.volumes = ApiVolumes(client, config.root_dir, allocatable)
+        self.volumes = ApiVolumes(client, config.root_dir, allocatable, writers=self.writers)
         # uid -> the API volumes that could not be written at the pod's last sync
         self.volume_failures: dict[str, list[SetUpFailure]] = {}
         self.service_env = MasterServiceEnv(client)
         self.start_observed: set[str] = set()
+        self.no_containers: set[str] = (
+            set()
+        )  # uids of new pods known to have no container yet (before a sync)
         self.evictions: dict[str, str] = {}  # uid -> why the pod was evicted
 
     # -- entry point -------------------------------------------------------------------------------------------
 
     async def sync(self, uid: str) -> float | None:
         pod = self.pods.get(uid)
-        infos = await self.runtime.list_containers(uid)
+        if pod is not None:
+            mark(pod, "sync")
+        if uid in self.no_containers:  # its first sync: no need to ask Docker
+            self.no_containers.discard(uid)
+            infos = []
+        else:
+            infos = await self.runtime.list_containers(uid)
         if pod is None:
             await self._kill_all(None, infos, self._label_grace(infos))
             await self._cleanup(uid, infos)
@@ -115,7 +131,10 @@ class PodSyncer(PodStarter, PodStatusWriter):
         if uid in self.evictions:
             await self._evict(pod, infos, self.evictions[uid])
             return None
-        return await self._sync_running(pod, infos)
+        if infos:
+            return await self._sync_running(pod, infos)
+        with self.pod_starting():
+            return await self._sync_running(pod, infos)
 
     # -- eviction ----------------------------------------------------------------------------------------------
 
@@ -159,6 +178,7 @@ class PodSyncer(PodStarter, PodStatusWriter):
         wire = actions.create_sandbox
         fresh = self._fresh_starts(pod) if actions.create_sandbox and not infos else None
         if fresh is not None:
+            mark(pod, "listed")
             sandbox = await self._start_fresh_pod(pod, fresh, self._set_up_volumes(pod, run), run)
             if sandbox is None:
                 return 2.0
@@ -200,6 +220,7 @@ class PodSyncer(PodStarter, PodStatusWriter):
         }
         self.probes.sync(pod, running, pod_ip or "")
         status = await self._write_status(pod, init_views, app_views, init_failed)
+        mark(pod, "status written")
         self._observe_start(pod, status, len(running))
         return run.requeue
 

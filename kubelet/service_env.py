@@ -15,6 +15,7 @@ from typing import Any
 from apimachinery.client import Client, ClientConnectionError
 from apimachinery.errors import StatusError, is_not_found
 from apimachinery.resources import must_resource
+from kubelet.shared_reads import SharedReads
 
 log = logging.getLogger("kubelet.env")
 
@@ -56,10 +57,16 @@ class MasterServiceEnv:
         self.client = client
         self._env: dict[str, str] = {}
         self._read_at = float("-inf")
+        # Pods synced at once share one read: of the master service, and of each namespace's Services.
+        self._master: SharedReads[str, dict[str, str]] = SharedReads()
+        self._lists: SharedReads[str, dict[str, Any]] = SharedReads()
 
     async def get(self) -> dict[str, str]:
         if time.monotonic() - self._read_at < TTL:
             return self._env
+        return await self._master.get("", self._read_master)
+
+    async def _read_master(self) -> dict[str, str]:
         try:
             self._env = service_env(await self.client.get(SERVICES, "kubernetes", "default"))
         except StatusError as exc:
@@ -79,7 +86,8 @@ class MasterServiceEnv:
             return master
         namespace = (pod.get("metadata") or {}).get("namespace") or "default"
         try:
-            services = (await self.client.list(SERVICES, namespace)).get("items") or []
+            listed = await self._lists.get(namespace, lambda: self.client.list(SERVICES, namespace))
+            services = listed.get("items") or []
         except (StatusError, ClientConnectionError) as exc:
             # The container still starts, as it would have before it had links; say so.
             log.warning("cannot list the services of %s for service links: %s", namespace, exc)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from apimachinery.client import Client
+from apimachinery.writerpool import WriterPool
 from kubelet.runtime.mounts import MountError, check_volume_name
 from kubelet.runtime.spec import valid_uid
 from kubelet.volumes import PLUGIN_DIRS, api_volume_kind, configmap, downward, projected, secret
@@ -59,11 +60,12 @@ class ApiVolumes:
         allocatable: Callable[[], dict[str, str]] = dict,
         *,
         tmpfs: bool = True,
+        writers: WriterPool | None = None,
     ) -> None:
         self.root_dir = root_dir
         self.mounter = Mounter(tmpfs)
         self.objects = ObjectCache(client)
-        self.tokens = projected.Tokens(client)
+        self.tokens = projected.Tokens(writers or WriterPool(None, client, 4))
         self.allocatable = allocatable
 
     async def set_up(self, pod: Obj) -> list[SetUpFailure]:

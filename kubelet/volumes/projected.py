@@ -12,10 +12,11 @@ import asyncio
 import time
 from typing import Any
 
-from apimachinery.client import Client, ClientConnectionError
+from apimachinery.client import ClientConnectionError
 from apimachinery.errors import StatusError
 from apimachinery.resources import must_resource
 from apimachinery.timefmt import parse_time_or_none
+from apimachinery.writerpool import WriterPool
 from kubelet.volumes import downward
 from kubelet.volumes.atomic import PathError, Payload
 from kubelet.volumes.sources import ConfigError, ObjectCache, default_mode, key_files
@@ -28,8 +29,10 @@ REFRESH_AT = 0.8  # of a token's lifetime
 class Tokens:
     """ServiceAccount tokens of the pods' projected volumes, by (pod uid, volume, path)."""
 
-    def __init__(self, client: Client) -> None:
-        self.client = client
+    def __init__(self, writers: WriterPool) -> None:
+        self.writers = (
+            writers  # token requests are writes: a burst of new pods does not open a connection each
+        )
         self.issued: dict[tuple[str, str, str], tuple[float, float, str]] = {}  # -> (issued, expires, token)
 
     async def get(self, pod: Obj, volume: str, spec: Obj) -> str:
@@ -60,9 +63,10 @@ class Tokens:
         if spec.get("audience"):
             request["spec"]["audiences"] = [spec["audience"]]
         try:
-            answer = await self.client.create(
-                SERVICE_ACCOUNTS, request, md.get("namespace"), subresource="token"
-            )
+            async with self.writers.borrow() as writer:
+                answer = await writer.create(
+                    SERVICE_ACCOUNTS, request, md.get("namespace"), subresource="token"
+                )
         except StatusError as exc:
             raise ConfigError(f"failed to fetch token: {exc.message}") from exc
         except ClientConnectionError as exc:

@@ -7,7 +7,6 @@ The messages are the kubelet's: a missing object is `configmap "x" not found`, a
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import json
@@ -19,6 +18,7 @@ from apimachinery.client import Client, ClientConnectionError
 from apimachinery.errors import StatusError, is_not_found
 from apimachinery.resources import must_resource
 from kubelet.quantity import cpu_millis, memory_bytes
+from kubelet.shared_reads import SharedReads
 
 Obj = dict[str, Any]
 KINDS = {
@@ -40,7 +40,7 @@ class ObjectCache:
         self.client = client
         self.ttl = ttl
         self._entries: dict[tuple[str, str, str], tuple[float, Obj | None]] = {}
-        self._reading: dict[tuple[str, str, str], asyncio.Task[Obj | None]] = {}
+        self._reads: SharedReads[tuple[str, str, str], Obj | None] = SharedReads()
 
     async def get(self, kind: str, namespace: str, name: str) -> Obj | None:
         """The object, None when it does not exist; ConfigError when it cannot be read. Pods that ask for the same
@@ -49,16 +49,7 @@ class ObjectCache:
         hit = self._entries.get(key)
         if hit is not None and time.monotonic() - hit[0] < self.ttl:
             return hit[1]
-        reading = self._reading.get(key)
-        if reading is None:
-            reading = self._reading[key] = asyncio.ensure_future(self._read(key))
-            reading.add_done_callback(lambda task: self._read_done(key, task))
-        return await asyncio.shield(reading)
-
-    def _read_done(self, key: tuple[str, str, str], task: asyncio.Task[Obj | None]) -> None:
-        self._reading.pop(key, None)
-        if not task.cancelled():
-            task.exception()  # retrieved: every waiter may have gone (cancelled) before it failed
+        return await self._reads.get(key, lambda: self._read(key))
 
     async def _read(self, key: tuple[str, str, str]) -> Obj | None:
         kind, namespace, name = key
