@@ -202,7 +202,7 @@ class ResourceAPI:
                 list_meta["remainingItemCount"] = remaining
         if wants_table(request):
             return json_response(self.table(request, store, items, list_meta))
-        body = {
+        body: Obj = {
             "kind": store.info.list_kind_name,
             "apiVersion": store.info.api_version,
             "metadata": list_meta,

@@ -43,7 +43,7 @@ class Encoded:
     """One cached object and its JSON bytes as Go writes them (no trailing newline), encoded on first use and then
     shared by every list and watch frame that carries this version of the object (kube-apiserver's cachingObject)."""
 
-    __slots__ = ("obj", "_data")
+    __slots__ = ("_data", "obj")
 
     def __init__(self, obj: Obj) -> None:
         self.obj = obj

@@ -24,7 +24,9 @@ def configmap(ns: str, name: str, rv: int, **data: str) -> dict[str, Any]:
 
 def filled() -> WatchCache:
     cache = WatchCache(PREFIX)
-    cache.reset({f"{PREFIX}a/x": configmap("a", "x", 1, html="<b>&</b>", sep="\u2028\u2029", big=str(2**70))}, 1)
+    cache.reset(
+        {f"{PREFIX}a/x": configmap("a", "x", 1, html="<b>&</b>", sep="\u2028\u2029", big=str(2**70))}, 1
+    )
     cache.apply("ADDED", f"{PREFIX}b/y", configmap("b", "y", 2, v="1"), 2)
     cache.apply("ADDED", f"{PREFIX}a/w", configmap("a", "w", 3, v="2"), 3)
     cache.apply("MODIFIED", f"{PREFIX}b/y", configmap("b", "y", 4, v="3"), 4)
@@ -83,6 +85,6 @@ async def test_watch_frames_wrap_the_cached_bytes() -> None:
     assert watchstream._frame(etype, obj, cached, None, None) == serialization.dumps_go(  # type: ignore[arg-type]
         {"type": "MODIFIED", "object": obj}
     )
-    listed = {e.obj["metadata"]["name"]: e for e in cache.list_encoded()[0]}
-    assert cached._object is listed["x"], "the list shares the event's encoding"
+    entries = {e.obj["metadata"]["name"]: e for e in cache.list_encoded()[0]}
+    assert cached._object is entries["x"], "the list shares the event's encoding"
     await stream.aclose()
