@@ -121,28 +121,32 @@ def parse_element(text: str) -> PathElement | None:
     return None
 
 
+_MEMBER: PathElement = ()  # marks, in to_fields_v1's tree, a node that is itself in the set (no element is empty)
+
+
 def to_fields_v1(paths: Iterable[Path]) -> dict[str, Any]:
     """The FieldsV1 tree of a field set."""
     root: dict[PathElement, Any] = {}
-    members: set[Path] = set()
     for p in paths:
         node = root
         for pe in p:
             node = node.setdefault(pe, {})
-        members.add(p)
-    return _emit(root, (), members)
+        node[_MEMBER] = None
+    return _emit(root)
 
 
-def _emit(node: dict[PathElement, Any], prefix: Path, members: set[Path]) -> dict[str, Any]:
+def _emit(node: dict[PathElement, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for pe in sorted(node, key=sort_key):
-        child_path = (*prefix, pe)
+    elements = [pe for pe in node if pe]
+    if len(elements) > 1:
+        elements.sort(key=sort_key)
+    for pe in elements:
         children = node[pe]
-        if not children:
+        if len(children) == 1 and _MEMBER in children:  # a leaf
             out[element_string(pe)] = {}
             continue
-        emitted = _emit(children, child_path, members)
-        out[element_string(pe)] = {".": {}, **emitted} if child_path in members else emitted
+        emitted = _emit(children)
+        out[element_string(pe)] = {".": {}, **emitted} if _MEMBER in children else emitted
     return out
 
 

@@ -34,7 +34,7 @@ from apiserver.registry_writes import StoreWrites
 from apiserver.storable import check_continue, check_storable, parse_rv
 from apiserver.storage.interface import ErrorCode, Storage, StorageError
 from apiserver.strategy import Strategy
-from apiserver.watchcache import CacheEvent, WatchCache
+from apiserver.watchcache import CachedList, CacheEvent, WatchCache
 
 log = logging.getLogger("apiserver.registry")
 
@@ -125,8 +125,8 @@ class Store(StoreWrites):
                 except StorageError as exc:
                     raise storage_error(exc, self.info, "") from None
             if not wanted or await self.cache.wait_fresh(wanted, 3.0):
-                items, revision = self.cache.list_objects(pred, self.list_prefix(namespace))
-                return items, str(revision), None, None
+                entries, revision = self.cache.list_encoded(pred, self.list_prefix(namespace))
+                return CachedList(entries), str(revision), None, None
             if rv:
                 raise errors.too_large_resource_version(parse_rv(rv), self.cache.revision)
         return await self._list_from_storage(namespace, opts, pred)

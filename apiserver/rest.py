@@ -34,7 +34,7 @@ from apiserver.request import (
     wants_table,
 )
 from apiserver.server import APIServer
-from apiserver.watchcache import frame
+from apiserver.watchcache import CachedList, frame
 
 log = logging.getLogger("apiserver.rest")
 
@@ -202,12 +202,16 @@ class ResourceAPI:
                 list_meta["remainingItemCount"] = remaining
         if wants_table(request):
             return json_response(self.table(request, store, items, list_meta))
-        body = {
+        body: Obj = {
             "kind": store.info.list_kind_name,
             "apiVersion": store.info.api_version,
             "metadata": list_meta,
-            "items": items,
         }
+        if isinstance(items, CachedList):
+            # The cached objects' bytes, joined: the same document as encoding the whole list.
+            head = encode(body)[: -len(b"}\n")] + b',"items":'
+            return Response(items.encoded_list(head, b"}\n"), media_type="application/json")
+        body["items"] = items
         return json_response(body)
 
     async def watch(self, request: Request, store: Store, t: Target) -> Response:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -84,6 +86,30 @@ class Options:
     proxy_client_cert: str | None = None
     proxy_client_key: str | None = None
     metrics_apiservice_ca_file: str | None = None
+
+
+# CPython's cyclic collector runs a young collection every 700 new container objects, and the collections that
+# follow reach the watch cache's objects (~100 per pod): with 10,000 pods cached, decoding a 500-pod page from
+# storage took 30 ms instead of 6. The apiserver allocates in bursts (decoding, validation, field sets) and makes
+# little cyclic garbage, so it collects less often. KUBELITE_GC_THRESHOLD ("a,b,c") overrides, for measuring.
+GC_THRESHOLD = (20_000, 20, 10)
+
+
+def tune_collector() -> None:
+    raw = os.environ.get("KUBELITE_GC_THRESHOLD", "")
+    threshold: tuple[int, ...] = GC_THRESHOLD
+    if raw:
+        try:
+            threshold = tuple(int(x) for x in raw.split(","))
+            if len(threshold) != 3 or min(threshold) < 1:
+                raise ValueError(raw)
+        except ValueError:
+            log.warning(
+                "KUBELITE_GC_THRESHOLD is not three positive integers; using the default",
+                extra={"value": raw},
+            )
+            threshold = GC_THRESHOLD
+    gc.set_threshold(*threshold)
 
 
 class APIServer:
@@ -261,6 +287,7 @@ class APIServer:
     # ---- life -----------------------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        tune_collector()
         self.cacher.start()
         self.crds.start()
         self._bootstrap = asyncio.create_task(self._ensure_system_namespaces())

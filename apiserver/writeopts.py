@@ -10,6 +10,7 @@ PatchOptions of meta.k8s.io).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -33,6 +34,7 @@ def _printable(ch: str) -> bool:
     return ch.isprintable() or ch == " "
 
 
+@functools.lru_cache(maxsize=256)  # every write asks; a client sends the same User-Agent each time
 def from_user_agent(user_agent: str) -> str:
     """prefixFromUserAgent: what the User-Agent says before its first `/`, printable, at most 128 bytes."""
     out = ""

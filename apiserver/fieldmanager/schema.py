@@ -14,7 +14,7 @@ merge field by field, lists are atomic.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from apimachinery import patchmeta
@@ -94,6 +94,8 @@ class TypeRef:
     keys: tuple[str, ...] = ()  # the keys of a list-map
     item_atomic: bool = False  # the elements of a list-map are atomic
     root_kind: str | None = None  # set for the root of an object: fields come from patchmeta.root_fields
+    # child() memoized on the instance: hashing the dataclass for the shared memo costs more than the walk's step
+    _children: dict[str, TypeRef] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def fields(self) -> Mapping[str, patchmeta.Field]:
         if self.root_kind is not None:
@@ -102,10 +104,13 @@ class TypeRef:
 
     def child(self, name: str) -> TypeRef:
         """The type of the field `name` of this map (memoized: the walks ask it for every field of every write)."""
-        key = (self, name)
-        found = _CHILDREN.get(key)
+        found = self._children.get(name)
         if found is None:
-            found = _CHILDREN[key] = self._child(name)
+            key = (self, name)
+            found = _CHILDREN.get(key)
+            if found is None:
+                found = _CHILDREN[key] = self._child(name)
+            self._children[name] = found
         return found
 
     def _child(self, name: str) -> TypeRef:

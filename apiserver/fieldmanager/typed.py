@@ -121,8 +121,9 @@ class Comparison:
         """The comparison without the paths at or below `ignored` (a strategy's reset fields)."""
         if ignored is None:
             return self
+        n = len(ignored)  # a path is at or below `ignored` exactly when its first n elements are `ignored`
         return Comparison(
-            *(fieldpath.recursive_difference(s, {ignored}) for s in (self.added, self.modified, self.removed))
+            *({p for p in s if p[:n] != ignored} for s in (self.added, self.modified, self.removed))
         )
 
 
@@ -133,6 +134,9 @@ def compare(old: Any, new: Any, t: TypeRef) -> Comparison:
 
 
 def _compare(lhs: Any, rhs: Any, t: TypeRef, path: Path, cmp: Comparison) -> None:
+    if lhs is MISSING and rhs is not MISSING:
+        _added(rhs, t, path, cmp.added)
+        return
     if _is_leaf(lhs, rhs, t):
         if lhs is MISSING:
             cmp.added.add(path)
@@ -155,6 +159,25 @@ def _compare(lhs: Any, rhs: Any, t: TypeRef, path: Path, cmp: Comparison) -> Non
             cmp.added.add(path)
         elif rhs is MISSING:
             cmp.removed.add(path)
+
+
+def _added(v: Any, t: TypeRef, path: Path, added: FieldSet) -> None:
+    """`_compare(MISSING, v, ...)` without the other side: every path of a value that appears (most of a create)."""
+    if type(v) is dict and v and not t.atomic:
+        for k, child in v.items():
+            _added(child, t.child(k), (*path, fieldpath.field(k)), added)
+    elif type(v) is list and v and t.associative:
+        item_type = t.item()
+        for pe, items in _by_element(t, v).items():
+            if len(items) == 1:
+                _added(items[0], item_type, (*path, pe), added)
+            else:
+                added.add((*path, pe))
+    else:
+        added.add(path)  # a leaf, the root included
+        return
+    if path:
+        added.add(path)
 
 
 def _by_element(t: TypeRef, items: list[Any]) -> dict[PathElement, list[Any]]:
