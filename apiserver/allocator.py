@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 import random
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from apimachinery import errors
@@ -24,30 +26,24 @@ def _invalid(name: str, field: str, message: str) -> errors.StatusError:
     )
 
 
+@dataclass(eq=False)
 class Pool:
     """One allocation space (an IP range or a port range) with keys under `_PREFIX/<name>/`."""
 
-    def __init__(
-        self,
-        storage: Storage,
-        name: str,
-        first: int,
-        last: int,
-        render,
-        parse,
-        reserved: int = 0,
-        fallback_first: int | None = None,
-    ) -> None:
-        self.storage = storage
-        self.name = name
-        self.first = first
-        self.last = last
-        self.render = render
-        self.parse = parse
-        # The first `reserved` values are handed out only when asked for by name, or (from `fallback_first` on)
-        # once every other value is taken.
-        self.dynamic_first = min(first + reserved, last)
-        self.fallback_first = fallback_first
+    storage: Storage
+    name: str
+    first: int
+    last: int
+    render: Callable[[int], str]
+    parse: Callable[[str], int]
+    # The first `reserved` values are handed out only when asked for by name, or (from `fallback_first` on) once
+    # every other value is taken.
+    reserved: int = 0
+    fallback_first: int | None = None
+
+    @property
+    def dynamic_first(self) -> int:
+        return min(self.first + self.reserved, self.last)
 
     def key(self, value: int) -> str:
         return f"{_PREFIX}/{self.name}/{self.render(value)}"
