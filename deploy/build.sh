@@ -29,7 +29,7 @@ fi
 src=$(mktemp -d /tmp/kubelite-src.XXXXXX)
 trap 'rm -rf "$src"' EXIT
 cp "$repo/pyproject.toml" "$repo/README.md" "$src/"
-for pkg in apimachinery apiserver scheduler controller_manager kubelet kube_proxy netpol kube_dns metrics_server cli; do
+for pkg in apimachinery apiserver scheduler controller_manager kubelet kube_proxy netpol kube_dns metrics_server cli componenthost; do
   (cd "$repo" && find "$pkg" -name '*.py' -o -name '*.json' -o -name '*.yaml' -o -name '*.proto' -o -name 'py.typed') |
     grep -v __pycache__ | (cd "$repo" && xargs cp --parents -t "$src")
 done
