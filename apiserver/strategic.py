@@ -32,15 +32,18 @@ SET_ORDER = "$setElementOrder/"
 DELETE_PRIMITIVE = "$deleteFromPrimitiveList/"
 
 
-def strategic_merge(original: dict[str, Any], patch: dict[str, Any], *, kind: str) -> dict[str, Any]:
-    """Apply a strategic merge patch to `original` (not mutated); return the new object.
+def strategic_merge(
+    original: dict[str, Any], patch: dict[str, Any], *, kind: str, copy_original: bool = True
+) -> dict[str, Any]:
+    """Apply a strategic merge patch to `original` (not mutated unless `copy_original` is False, for a caller that
+    owns it); return the new object.
 
     Raises StatusError 400 for malformed directives and 422 when `$retainKeys` contradicts the patch.
     """
     if not isinstance(patch, dict):
         raise bad_request("strategic merge patch must be a JSON object")
     fields = root_fields(kind)
-    result = _merge_map(copy.deepcopy(original), patch, fields)
+    result = _merge_map(copy.deepcopy(original) if copy_original else original, patch, fields)
     return result if result is not None else {}
 
 
