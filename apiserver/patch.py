@@ -100,9 +100,10 @@ def _decode_json(body: bytes) -> Any:
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386 MergePatch(Target, Patch); `target` is not mutated."""
+    """RFC 7386 MergePatch(Target, Patch); `target` is not mutated. The result takes the patch's values as they
+    are: the patch must be the caller's own (apply_patch decodes it for this one merge)."""
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
+        return patch
     result = dict(target) if isinstance(target, dict) else {}
     for name, value in patch.items():
         if value is None:
