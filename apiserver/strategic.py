@@ -30,6 +30,7 @@ DIRECTIVE = "$patch"
 RETAIN_KEYS = "$retainKeys"
 SET_ORDER = "$setElementOrder/"
 DELETE_PRIMITIVE = "$deleteFromPrimitiveList/"
+_UNTYPED = Field()  # a field the patch metadata does not declare (frozen: one serves every lookup)
 
 
 def strategic_merge(
@@ -71,7 +72,7 @@ def _merge_map(
         name = key[len(SET_ORDER) :]
         if not isinstance(order, list):
             raise bad_request(f"invalid {key}: the $setElementOrder directive must be a list")
-        field = fields.get(name, Field())
+        field = fields.get(name, _UNTYPED)
         if name in patch and patch[name] is None:
             continue
         current = original.get(name)
@@ -97,7 +98,7 @@ def _merge_map(
         if value is None:
             original.pop(key, None)
             continue
-        merged = _merge_value(original.get(key), value, fields.get(key, Field()))
+        merged = _merge_value(original.get(key), value, fields.get(key, _UNTYPED))
         if merged is None:
             original.pop(key, None)
         else:
