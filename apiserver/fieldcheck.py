@@ -74,7 +74,7 @@ def unknown_fields(obj: Any, schema: Schema | None) -> list[str]:
 def _find(obj: Any, schema: Schema | None) -> Found:
     found: Found = []
     if schema is not None:
-        _walk(obj, schema, "", found)
+        _walk(obj, schema, None, found)
     return found
 
 
@@ -113,15 +113,36 @@ def _resolve(schema: Schema) -> Schema:
     return schemas.definition(name) or {}
 
 
-def _walk(value: Any, schema: Schema, path: str, found: Found) -> None:
-    schema = _resolve(schema)
+# Where the walk is: (parent, segment) pairs up to the root (None), a segment a field name or a list index. The
+# dotted path is only written out for a field the walk reports (most objects have none).
+_At = tuple[Any, str | int] | None
+
+
+def _path(at: _At) -> str:
+    segments: list[str | int] = []
+    while at is not None:
+        at, segment = at
+        segments.append(segment)
+    out = ""
+    for segment in reversed(segments):
+        if isinstance(segment, int):
+            out += f"[{segment}]"
+        else:
+            out = f"{out}.{segment}" if out else segment
+    return out
+
+
+def _walk(value: Any, schema: Schema, at: _At, found: Found) -> None:
+    if "$ref" in schema or "allOf" in schema:
+        schema = _resolve(schema)
     if schema.get("x-kubernetes-preserve-unknown-fields"):
         return
     if isinstance(value, list):
         items = schema.get("items")
         if isinstance(items, dict):
             for i, item in enumerate(value):
-                _walk(item, items, f"{path}[{i}]", found)
+                if isinstance(item, dict | list):
+                    _walk(item, items, (at, i), found)
         return
     if not isinstance(value, dict):
         return
@@ -132,13 +153,15 @@ def _walk(value: Any, schema: Schema, path: str, found: Found) -> None:
     if not properties:
         if isinstance(extra, dict):
             for key, item in value.items():
-                _walk(item, extra, f"{path}.{key}" if path else key, found)
+                if isinstance(item, dict | list):
+                    _walk(item, extra, (at, key), found)
         return
     for key, item in value.items():
-        child = f"{path}.{key}" if path else key
         if key in properties:
-            _walk(item, properties[key], child, found)
+            if isinstance(item, dict | list):
+                _walk(item, properties[key], (at, key), found)
         elif isinstance(extra, dict):
-            _walk(item, extra, child, found)
+            if isinstance(item, dict | list):
+                _walk(item, extra, (at, key), found)
         elif extra is not True:
-            found.append((child, value, key))
+            found.append((_path((at, key)), value, key))

@@ -52,11 +52,14 @@ def patch_type(content_type: str | None) -> str:
     return media
 
 
-def apply_patch(content_type: str, original: dict[str, Any], body: bytes, *, kind: str) -> dict[str, Any]:
+def apply_patch(
+    content_type: str, original: dict[str, Any], body: bytes, *, kind: str, owned: bool = False
+) -> dict[str, Any]:
     """Apply a PATCH body of `content_type` to `original` (not mutated) and return the new object.
 
     `kind` selects the strategic merge keys (Pod, Deployment, ...). For server-side apply of an object that does
-    not exist yet, pass `original={}`.
+    not exist yet, pass `original={}`. `owned`: `original` is the caller's own copy, used for nothing else (an
+    update's transform gets a fresh one), which a strategic merge may then change and share instead of copying.
     """
     media = patch_type(content_type)
     if media == APPLY:
@@ -72,7 +75,7 @@ def apply_patch(content_type: str, original: dict[str, Any], body: bytes, *, kin
         else:
             if not isinstance(patch, dict):
                 raise bad_request("invalid strategic merge patch: the patch must be a JSON object")
-            result = strategic_merge(original, patch, kind=kind)
+            result = strategic_merge(original, patch, kind=kind, copy_original=not owned)
     if not isinstance(result, dict):
         raise StatusError(422, "Invalid", f"{_REJECTED}: the patched object is not a JSON object")
     return result
@@ -97,9 +100,10 @@ def _decode_json(body: bytes) -> Any:
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386 MergePatch(Target, Patch); `target` is not mutated."""
+    """RFC 7386 MergePatch(Target, Patch); `target` is not mutated. The result takes the patch's values as they
+    are: the patch must be the caller's own (apply_patch decodes it for this one merge)."""
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
+        return patch
     result = dict(target) if isinstance(target, dict) else {}
     for name, value in patch.items():
         if value is None:

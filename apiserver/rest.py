@@ -315,7 +315,7 @@ class ResourceAPI:
         schema = self.server.schema_of(info)
 
         def transform(current: Obj) -> Obj:
-            patched = apply_patch(patch.type, current, patch.body, kind=info.kind)
+            patched = apply_patch(patch.type, current, patch.body, kind=info.kind, owned=True)
             check_kind(patched, info.kind, info.api_version)
             fieldcheck.enforce(patched, schema, patch.validation)
             return patched

@@ -30,17 +30,21 @@ DIRECTIVE = "$patch"
 RETAIN_KEYS = "$retainKeys"
 SET_ORDER = "$setElementOrder/"
 DELETE_PRIMITIVE = "$deleteFromPrimitiveList/"
+_UNTYPED = Field()  # a field the patch metadata does not declare (frozen: one serves every lookup)
 
 
-def strategic_merge(original: dict[str, Any], patch: dict[str, Any], *, kind: str) -> dict[str, Any]:
-    """Apply a strategic merge patch to `original` (not mutated); return the new object.
+def strategic_merge(
+    original: dict[str, Any], patch: dict[str, Any], *, kind: str, copy_original: bool = True
+) -> dict[str, Any]:
+    """Apply a strategic merge patch to `original` (not mutated unless `copy_original` is False, for a caller that
+    owns it); return the new object.
 
     Raises StatusError 400 for malformed directives and 422 when `$retainKeys` contradicts the patch.
     """
     if not isinstance(patch, dict):
         raise bad_request("strategic merge patch must be a JSON object")
     fields = root_fields(kind)
-    result = _merge_map(copy.deepcopy(original), patch, fields)
+    result = _merge_map(copy.deepcopy(original) if copy_original else original, patch, fields)
     return result if result is not None else {}
 
 
@@ -68,7 +72,7 @@ def _merge_map(
         name = key[len(SET_ORDER) :]
         if not isinstance(order, list):
             raise bad_request(f"invalid {key}: the $setElementOrder directive must be a list")
-        field = fields.get(name, Field())
+        field = fields.get(name, _UNTYPED)
         if name in patch and patch[name] is None:
             continue
         current = original.get(name)
@@ -94,7 +98,7 @@ def _merge_map(
         if value is None:
             original.pop(key, None)
             continue
-        merged = _merge_value(original.get(key), value, fields.get(key, Field()))
+        merged = _merge_value(original.get(key), value, fields.get(key, _UNTYPED))
         if merged is None:
             original.pop(key, None)
         else:

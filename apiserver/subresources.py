@@ -78,7 +78,7 @@ async def status(api: ResourceAPI, request: Request, store: Store, t: Target) ->
             )
 
         def transform(current: Obj) -> Obj:
-            patched = apply_patch(patch.type, current, patch.body, kind=info.kind)
+            patched = apply_patch(patch.type, current, patch.body, kind=info.kind, owned=True)
             fieldcheck.enforce(patched, schema, patch.validation)
             return patched
 

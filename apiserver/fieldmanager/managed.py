@@ -12,8 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from apimachinery import fieldpath
-from apimachinery.fieldpath import FieldSet
+from apimachinery.fieldpath import FieldSet, Path
 from apimachinery.timefmt import parse_time_or_none
 
 APPLY = "Apply"
@@ -71,7 +73,7 @@ def decode(entries: Any) -> Managed:
             manager=str(raw.get("manager") or ""),
             operation=operation,
             api_version=str(raw["apiVersion"]),
-            fields=fieldpath.from_fields_v1(raw.get("fieldsV1") or {}),
+            fields=_from_fields_v1(raw.get("fieldsV1") or {}),
             time=raw.get("time"),
             subresource=str(raw.get("subresource") or ""),
         )
@@ -96,11 +98,44 @@ def encode(managed: Managed) -> list[dict[str, Any]] | None:
         if e.time:
             raw["time"] = e.time
         raw["fieldsType"] = "FieldsV1"
-        raw["fieldsV1"] = fieldpath.to_fields_v1(e.fields)
+        raw["fieldsV1"] = _to_fields_v1(e.fields)
         if e.subresource:
             raw["subresource"] = e.subresource
         out.append(raw)
     return out
+
+
+# Field sets by their FieldsV1 document and back. Objects of one shape (the pods of one template, each status
+# write of a kubelet) carry the same sets, so every write would otherwise decode and encode the same trees again.
+_DECODED: dict[bytes, frozenset[Path]] = {}
+_ENCODED: dict[frozenset[Path], bytes] = {}
+_REMEMBERED = 2048  # sets per table; a full table starts again
+
+
+def _from_fields_v1(doc: Any) -> FieldSet:
+    try:
+        text = orjson.dumps(doc)
+    except TypeError:
+        return fieldpath.from_fields_v1(doc)
+    found = _DECODED.get(text)
+    if found is None:
+        found = frozenset(fieldpath.from_fields_v1(doc))
+        if len(_DECODED) >= _REMEMBERED:
+            _DECODED.clear()
+        _DECODED[text] = found
+    return set(found)
+
+
+def _to_fields_v1(fields: FieldSet) -> dict[str, Any]:
+    frozen = frozenset(fields)
+    text = _ENCODED.get(frozen)
+    if text is None:
+        text = orjson.dumps(fieldpath.to_fields_v1(frozen))
+        if len(_ENCODED) >= _REMEMBERED:
+            _ENCODED.clear()
+        _ENCODED[frozen] = text
+    tree: dict[str, Any] = orjson.loads(text)  # a tree of its own for each object
+    return tree
 
 
 def _seconds(stamp: str | None) -> float:

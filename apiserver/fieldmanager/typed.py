@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from apimachinery import fieldpath
 from apimachinery.fieldpath import FieldSet, Path, PathElement
 from apimachinery.serialization import json_equal
@@ -137,6 +139,9 @@ def _compare(lhs: Any, rhs: Any, t: TypeRef, path: Path, cmp: Comparison) -> Non
     if lhs is MISSING and rhs is not MISSING:
         _added(rhs, t, path, cmp.added)
         return
+    if len(path) <= _SAME_DEPTH and _same_json(lhs, rhs):
+        _check_elements(lhs, t)  # nothing changed below; only the schema errors the walk would raise remain
+        return
     if _is_leaf(lhs, rhs, t):
         if lhs is MISSING:
             cmp.added.add(path)
@@ -159,6 +164,41 @@ def _compare(lhs: Any, rhs: Any, t: TypeRef, path: Path, cmp: Comparison) -> Non
             cmp.added.add(path)
         elif rhs is MISSING:
             cmp.removed.add(path)
+
+
+# Down to which depth a map or list is first tested for being the same on both sides (a status write leaves the
+# spec and metadata as they were): deeper, the serialization would cost more than the walk it saves.
+_SAME_DEPTH = 2
+
+
+def _same_json(lhs: Any, rhs: Any) -> bool:
+    """Whether two maps or lists are certainly the same JSON value (json_equal): the same compact serialization,
+    with no null in it (orjson writes NaN and infinities as null, which json_equal tells apart). A False only
+    means the walk decides."""
+    kind = type(lhs)
+    if (kind is not dict and kind is not list) or type(rhs) is not kind:
+        return False
+    try:
+        encoded = orjson.dumps(lhs)
+    except TypeError:
+        return False
+    return b"null" not in encoded and orjson.dumps(rhs) == encoded
+
+
+def _check_elements(v: Any, t: TypeRef) -> None:
+    """What `_compare(v, v, t, ...)` does for a value the same on both sides: no change, but the SchemaError of an
+    associative list element without its key (or a set element that is not a scalar), in the same walk order."""
+    if type(v) is dict:
+        if not v or t.atomic:
+            return
+        for k, child in v.items():
+            if type(child) is dict or type(child) is list:
+                _check_elements(child, t.child(k))
+    elif type(v) is list and v and t.associative:
+        item_type = t.item()
+        for items in _by_element(t, v).values():
+            if len(items) == 1:
+                _check_elements(items[0], item_type)
 
 
 def _added(v: Any, t: TypeRef, path: Path, added: FieldSet) -> None:

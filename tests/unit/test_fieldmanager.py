@@ -324,3 +324,71 @@ def test_managed_entries_are_written_sorted_by_operation_time_and_manager() -> N
         entry = mf.Entry(name, op, "apps/v1", {fp.path("spec", name)}, time)
         managed[entry.identity] = entry
     assert [e["manager"] for e in mf.encode(managed) or []] == ["z", "b", "a"]
+
+
+POD = schema.root("Pod")
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"containers": [{"image": "nginx"}]},  # a list-map element without its key
+        {"containers": [{"name": "a", "ports": [{"name": "http"}]}]},  # deeper: a port without containerPort
+        {
+            "containers": [{"name": "a", "image": "x"}],
+            "x": {"y": [1]},
+            "volumes": [7],
+        },  # a list-map of scalars
+    ],
+)
+def test_an_unchanged_subtree_still_raises_the_schema_error_of_the_walk(spec: dict[str, Any]) -> None:
+    old = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p"},
+        "spec": spec,
+        "status": {"phase": "A"},
+    }
+    new = {**copy.deepcopy(old), "status": {"phase": "B"}}
+    with pytest.raises(typed.SchemaError):
+        typed.compare(old, new, POD)
+    with pytest.raises(typed.SchemaError):
+        typed.compare(old, copy.deepcopy(old), POD)
+
+
+@pytest.mark.parametrize(
+    ("old_value", "new_value", "changed"),
+    [
+        ([1, 2], [1, 2], False),
+        ({"a": True}, {"a": 1}, True),  # a boolean is not a number, though Python says True == 1
+        ({"a": 1}, {"a": 1.0}, False),  # numbers by value
+        ({"a": None}, {"a": None}, False),
+        ({"a": 1, "b": 2}, {"b": 2, "a": 1}, False),  # key order does not matter
+    ],
+)
+def test_compare_of_same_looking_values(old_value: Any, new_value: Any, changed: bool) -> None:
+    old = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"overhead": old_value}}
+    new = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"overhead": new_value}}
+    cmp = typed.compare(old, new, POD)
+    assert bool(cmp.modified) is changed
+    assert not cmp.added and not cmp.removed
+
+
+def test_a_status_write_over_a_spec_the_walk_refuses_keeps_the_managed_fields() -> None:
+    """A stored pod whose container lacks its key: the status writer takes nothing (the live entries stay)."""
+    live = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p", "uid": "u", "managedFields": [_entry("creator", {"f:spec": {"f:x": {}}})]},
+        "spec": {"containers": [{"image": "nginx"}]},
+        "status": {"phase": "Pending"},
+    }
+    new = copy.deepcopy(live)
+    new["status"] = {"phase": "Running"}
+    FieldManager("Pod", "v1", subresource="status", status_subresource=True).update(live, new, "kubelet")
+    assert managers(new) == [("creator", "Update")]
+
+
+def _entry(manager: str, fields: dict[str, Any]) -> dict[str, Any]:
+    return {"manager": manager, "operation": "Update", "apiVersion": "v1", "time": "2026-01-01T00:00:00Z",
+            "fieldsType": "FieldsV1", "fieldsV1": fields}  # fmt: skip

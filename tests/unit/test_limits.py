@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from apimachinery import serialization
+from apimachinery import errors, serialization
 from apiserver import warning
 from apiserver.decoding import DecodeError, loads_json, loads_yaml
 from apiserver.inflight import InflightLimit, long_running
+from apiserver.storable import check_storable
 
 
 def test_iterative_encoder_matches_json() -> None:
@@ -112,3 +113,40 @@ async def test_inflight_limit() -> None:
     assert sorted(answered) == [200, 200, 200, 200, 429]
     assert long_running({"path": "/api/v1/namespaces/a/pods/b/log", "query_string": b""})
     assert not long_running({"path": "/api/v1/pods", "query_string": b"watcher=true"})
+
+
+def _nested(kind: type, levels: int) -> Any:
+    root: Any = kind()
+    node = root
+    for _ in range(levels - 1):
+        child = kind()
+        if kind is dict:
+            node["k"] = child
+        else:
+            node.append(child)
+        node = child
+    return root
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        {"a": [1, "x", None, True, 1.5, 2**64 - 1, -(2**63)], "b": {}},
+        {"a": 2**64},
+        {"a": [-(2**63) - 1]},
+        {"a": {"b": float("nan")}},
+        [float("-inf")],
+        {"a": (1, 2)},  # not JSON: document_problem's own judgement
+        *(_nested(kind, levels) for kind in (dict, list) for levels in (99, 100, 101)),
+        {"deep": _nested(dict, 120), "big": 2**70},  # two problems: the one document_problem names first
+    ],
+)
+def test_check_storable_answers_as_document_problem(obj: Any) -> None:
+    problem = serialization.document_problem(obj)
+    if problem is None:
+        check_storable(obj)
+        return
+    with pytest.raises(errors.StatusError) as caught:
+        check_storable(obj)
+    assert caught.value.code == 400
+    assert problem in caught.value.message

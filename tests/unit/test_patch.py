@@ -521,3 +521,23 @@ def test_apply_rejects_non_objects(body: bytes) -> None:
     with pytest.raises(StatusError) as err:
         apply_patch(APPLY, {}, body, kind="Pod")
     assert err.value.code == 400
+
+
+@pytest.mark.parametrize("content_type", [STRATEGIC, MERGE])
+def test_a_patch_of_the_callers_own_copy_gives_the_same_object(content_type: str) -> None:
+    """`owned=True` (an update's transform, which gets a fresh copy) only saves the copy."""
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p", "labels": {"a": "1"}},
+        "spec": {"containers": [{"name": "c", "image": "x", "ports": [{"containerPort": 80}]}]},
+        "status": {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "True"}]},
+    }
+    body = json.dumps(
+        {
+            "metadata": {"labels": {"a": None, "b": "2"}},
+            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]},
+        }
+    ).encode()
+    expected = apply_patch(content_type, pod, body, kind="Pod")
+    assert apply_patch(content_type, copy.deepcopy(pod), body, kind="Pod", owned=True) == expected
