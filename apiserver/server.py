@@ -26,6 +26,7 @@ from apiserver.audit import Auditor
 from apiserver.auth import Auth, bootstrap
 from apiserver.auth.authenticators import ServiceAccountTokens, TokenFile
 from apiserver.auth.tokens import TokenIssuer
+from apiserver.cacher import Cacher
 from apiserver.certificates import CSRStrategy
 from apiserver.crd.controller import CRDController
 from apiserver.crd.info import CustomResourceInfo
@@ -41,7 +42,7 @@ from apiserver.resourcetable import ResourceTable
 from apiserver.storage.interface import ErrorCode, Storage, StorageError
 from apiserver.storagewatch import ObservedStorage
 from apiserver.strategy import Strategy, strategies
-from apiserver.watchcache import Cacher, WatchCache
+from apiserver.watchcache import WatchCache
 
 log = logging.getLogger("apiserver")
 
