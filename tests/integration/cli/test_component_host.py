@@ -33,11 +33,11 @@ rules:
 
 @pytest.fixture(scope="module")
 def audited() -> Iterator[tuple[ApiServer, Path]]:
-    tmp = Path(tempfile.mkdtemp(prefix="kubelite-host-"))
-    policy, log = tmp / "policy.yaml", tmp / "audit.log"
-    policy.write_text(POLICY)
-    with own_apiserver(["--audit-policy-file", str(policy), "--audit-log-path", str(log)]) as server:
-        yield server, log
+    with tempfile.TemporaryDirectory(prefix="kubelite-host-") as tmp:
+        policy, log = Path(tmp) / "policy.yaml", Path(tmp) / "audit.log"
+        policy.write_text(POLICY)
+        with own_apiserver(["--audit-policy-file", str(policy), "--audit-log-path", str(log)]) as server:
+            yield server, log
 
 
 def _host(name: str, components: list[list[object]], log: Path) -> subprocess.Popen[bytes]:
