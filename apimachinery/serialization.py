@@ -98,26 +98,31 @@ def refuse_surrogates(value: Any) -> None:
 
 def document_problem(obj: Any, max_depth: int = MAX_DEPTH) -> str | None:
     """Why `obj` cannot be a Kubernetes object (nested deeper than `max_depth`, an integer beyond 64 bits, a NaN
-    or infinity), or None when it is fine. No recursion, so any input is safe to check."""
-    stack: list[tuple[Any, int]] = [(obj, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            if depth > max_depth:
-                return f"it is nested more than {max_depth} levels deep"
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            if depth > max_depth:
-                return f"it is nested more than {max_depth} levels deep"
-            stack.extend((v, depth + 1) for v in item)
-        elif isinstance(item, bool) or item is None or isinstance(item, str):
-            continue
-        elif isinstance(item, int):
-            if not _INT64[0] <= item <= _INT64[1]:
-                return "it holds an integer that does not fit in 64 bits"
-        elif isinstance(item, float):
-            if not math.isfinite(item):
-                return "it holds a number that is not finite"
+    or infinity), or None when it is fine. No recursion, so any input is safe to check: the tree is walked a level
+    at a time, with the common JSON types told by their exact type first (this runs on every write)."""
+    low, high = _INT64
+    level: list[Any] = [[obj]]  # the root, in a list of depth 0
+    depth = 0
+    while level:
+        if depth > max_depth:
+            return f"it is nested more than {max_depth} levels deep"
+        below: list[Any] = []
+        for container in level:
+            for v in container.values() if isinstance(container, dict) else container:
+                kind = type(v)
+                if kind is str or kind is bool or v is None:
+                    continue
+                if kind is dict or kind is list or isinstance(v, (dict, list)):
+                    below.append(v)
+                elif isinstance(v, bool) or isinstance(v, str):
+                    continue
+                elif isinstance(v, int):
+                    if not low <= v <= high:
+                        return "it holds an integer that does not fit in 64 bits"
+                elif isinstance(v, float) and not math.isfinite(v):
+                    return "it holds a number that is not finite"
+        level = below
+        depth += 1
     return None
 
 
