@@ -1,0 +1,91 @@
+"""The pure parts of the apiserver benchmark's floor (bench/floor.py, bench/floor_cpu.py, bench/apiserver.py)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from apimachinery import serialization
+from bench.apiserver import cpu_medians, floors_recorded
+from bench.common import rotation
+from bench.floor import PREFIX, answered, floor_key
+from bench.floor_cpu import CpuMeter, Reading, machine_jiffies, process_seconds, stat_seconds
+
+
+def test_floor_key_is_the_collection_path_and_the_name() -> None:
+    body = {"metadata": {"name": "web-1"}}
+    assert floor_key("/api/v1/namespaces/ns/pods", body) == f"{PREFIX}/api/v1/namespaces/ns/pods/web-1"
+    assert floor_key("/api/v1/namespaces/ns/pods/", body) == f"{PREFIX}/api/v1/namespaces/ns/pods/web-1"
+
+
+@pytest.mark.parametrize("body", [None, [], "x", {}, {"metadata": []}, {"metadata": {"name": ""}},
+                                  {"metadata": {"name": 3}}, {"metadata": {"generateName": "a-"}}])  # fmt: skip
+def test_floor_key_refuses_a_body_without_a_name(body: object) -> None:
+    assert floor_key("/api/v1/namespaces/ns/pods", body) is None
+
+
+def test_the_answer_carries_the_revision_and_leaves_the_object_alone() -> None:
+    obj = {"kind": "Pod", "metadata": {"name": "a"}}
+    assert serialization.loads(answered(obj, 42)) == {
+        "kind": "Pod",
+        "metadata": {"name": "a", "resourceVersion": "42"},
+    }
+    assert obj == {"kind": "Pod", "metadata": {"name": "a"}}
+
+
+def test_rotation_reverses_the_order_every_other_round() -> None:
+    assert list(rotation(["a", "b", "c"], 3)) == [
+        (0, ["a", "b", "c"]),
+        (1, ["c", "b", "a"]),
+        (2, ["a", "b", "c"]),
+    ]
+    assert list(rotation(["a"], 0)) == []
+
+
+def test_floors_recorded_gives_medians_ratios_and_per_round_ratios() -> None:
+    raw, api = [10000.0, 20000.0, 12000.0], [1000.0, 2000.0, 1500.0]
+    floors = {"floor": [4000.0, 5000.0, 6000.0], "raw_txn": [8000.0, 9000.0, 10000.0]}
+    figures, ratios, samples = floors_recorded(raw, api, floors)
+    assert figures == {"floor_create_per_s": 5000.0, "raw_txn_per_s": 9000.0}
+    assert ratios["floor_vs_raw_put"] == ("floor_create_per_s", "raw_put_per_s")
+    assert ratios["create_vs_floor"] == ("api_create_per_s", "floor_create_per_s")
+    assert ratios["raw_txn_vs_raw_put"] == ("raw_txn_per_s", "raw_put_per_s")
+    assert ratios["create_vs_raw_txn"] == ("api_create_per_s", "raw_txn_per_s")
+    per_round = samples["create_vs_floor (per round)"]
+    assert per_round["n"] == 3 and per_round["min"] == 0.25 and per_round["max"] == 0.4
+    assert samples["floor_vs_raw_put (per round)"]["p50"] == 0.4
+    with pytest.raises(ValueError):  # a missing round is an error, not a silently shorter list
+        floors_recorded(raw, api, {"floor": [1.0, 2.0]})
+    assert floors_recorded(raw, api, {}) == ({}, {}, {})
+
+
+def test_cpu_medians_per_side_and_process() -> None:
+    rounds = [
+        {"server": 100.0, "etcd": 30.0},
+        {"server": 300.0, "etcd": 10.0},
+        {"server": 200.0, "etcd": 20.0},
+    ]
+    assert cpu_medians({"api": rounds, "raw": []}) == {"api": {"server": 200.0, "etcd": 20.0}}
+
+
+def test_stat_seconds_counts_user_and_system_time_past_an_odd_command_name() -> None:
+    fields = ["S"] + [str(i) for i in range(4, 14)] + ["250", "150"] + ["0"] * 30
+    line = "1234 (a ) b (c) " + " ".join(fields)
+    assert stat_seconds(line, tick=100) == 4.0
+
+
+def test_machine_jiffies_busy_is_all_but_idle_and_iowait() -> None:
+    line = "cpu  100 5 50 1000 20 1 2 3 7 0\ncpu0 1 2 3 4 5 6 7 8 9 0\n"
+    assert machine_jiffies(line) == (161, 1181)
+
+
+def test_cpu_meter_reads_this_process_and_divides_per_operation() -> None:
+    meter = CpuMeter({"client": [os.getpid()], "nobody": []}, alone=["client"])
+    before = meter.read()
+    sum(i * i for i in range(300_000))  # some CPU time
+    after = meter.read()
+    assert after.seconds["client"] >= before.seconds["client"] and after.seconds["nobody"] == 0
+    used = CpuMeter.per_op(Reading({"x": 1.0}, 10, 100), Reading({"x": 1.5}, 40, 200), 1000)
+    assert used == {"x": 500.0, "machine_busy": 0.3}
+    assert process_seconds([os.getpid()], children=False) > 0
