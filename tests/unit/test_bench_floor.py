@@ -89,3 +89,25 @@ def test_cpu_meter_reads_this_process_and_divides_per_operation() -> None:
     used = CpuMeter.per_op(Reading({"x": 1.0}, 10, 100), Reading({"x": 1.5}, 40, 200), 1000)
     assert used == {"x": 500.0, "machine_busy": 0.3}
     assert process_seconds([os.getpid()], children=False) > 0
+
+
+def test_the_report_line_of_the_floor() -> None:
+    from bench.report import floor_lines
+
+    per_round = {"n": 3, "min": 0.3, "max": 0.4}
+    result = {
+        "figures": {"floor_create_per_s": 6000.0, "cpu_us_per_write": {"api": {"client": 80.0, "server": 450.0,
+                                                                               "etcd": 170.0, "machine_busy": 0.8}}},
+        "ratios": {"floor_vs_raw_put": {"value": 0.33}, "create_vs_floor": {"value": 0.38}},
+        "samples": {"floor_vs_raw_put (per round)": per_round},
+    }  # fmt: skip
+    lines = floor_lines(result)
+    assert lines[0] == (
+        "Floor (etcd, same run): floor server, 1 process 6,000/s = 33% of raw puts (30%-40% over 3), "
+        "API creates 38% of it."
+    )
+    assert (
+        lines[1]
+        == "CPU µs per write, client / server / etcd (both cores busy): api 80 / 450 / 170 (80% busy)."
+    )
+    assert floor_lines({"figures": {}, "ratios": {}, "samples": {}}) == []
