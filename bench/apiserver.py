@@ -263,6 +263,14 @@ def cpu_medians(cpu: dict[str, list[dict[str, float]]]) -> dict[str, dict[str, f
     }
 
 
+def cpu_bound(cpu: dict[str, dict[str, float]], cores: int) -> dict[str, float]:
+    """Per side, the writes per second all `cores` could do at that CPU per write (client + server + etcd): the
+    rate the side cannot pass on this machine, however the work were scheduled."""
+    return {
+        side: cores * 1e6 / used for side, c in cpu.items() if (used := c["client"] + c["server"] + c["etcd"])
+    }
+
+
 def _divided(a: list[float], b: list[float]) -> list[float]:
     return [x / y for x, y in zip(a, b, strict=True)]
 
@@ -291,6 +299,7 @@ def record(backend: str, rec: Recording, m: dict[str, Any], args: argparse.Names
     floor_figures, floor_ratios, floor_samples = floors_recorded(m["raw"], m["creates"], m.get("floors", {}))
     figures.update(floor_figures)
     figures["cpu_us_per_write"] = cpu_medians(m["cpu"])
+    figures["cpu_bound_per_s"] = cpu_bound(figures["cpu_us_per_write"], os.cpu_count() or 1)
     ratios.update({k: ratio(*v, figures, {**baseline, **figures}) for k, v in floor_ratios.items()})
     targets = [
         target("API creates >= 50% of raw puts", "create_vs_raw_put", ">=", 0.5, ratios["create_vs_raw_put"]["value"]),
@@ -330,7 +339,8 @@ def record(backend: str, rec: Recording, m: dict[str, Any], args: argparse.Names
             + ". raw_txn_per_s: that Txn sent straight from the benchmark's process with aetcd, as the raw puts are. "
             "Raw, API and floor rounds rotate: the order is reversed every other round. cpu_us_per_write: CPU "
             "microseconds per write of the benchmark's own process (client), the server's processes and etcd "
-            "(/proc, utime + stime), and the share of both cores busy meanwhile (machine_busy), medians over rounds."
+            "(/proc, utime + stime), and the share of both cores busy meanwhile (machine_busy), medians over rounds; "
+            "cpu_bound_per_s: the writes per second all cores could do at that CPU per write."
         )
     rec.write(
         figures=figures, baseline=baseline, ratios=ratios, targets=targets, samples=samples, notes=notes

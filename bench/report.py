@@ -163,11 +163,17 @@ def floor_lines(r: dict[str, Any]) -> list[str]:
     lines = ["Floor (etcd, same run): " + "; ".join(parts) + "."]
     cpu = f.get("cpu_us_per_write") or {}
     if cpu:
+        bound = f.get("cpu_bound_per_s") or {}
         used = [
-            f"{side} {c['client']:.0f} / {c['server']:.0f} / {c['etcd']:.0f} ({pct(c['machine_busy'])} busy)"
+            f"{side} {c['client']:.0f} / {c['server']:.0f} / {c['etcd']:.0f} ({pct(c['machine_busy'])} busy"
+            + (f", at most {num(bound[side])}/s" if side in bound else "")
+            + ")"
             for side, c in cpu.items()
         ]
-        lines.append("CPU µs per write, client / server / etcd (both cores busy): " + "; ".join(used) + ".")
+        lines.append(
+            "CPU µs per write, client / server / etcd (share of the cores busy; the rate all cores could do at "
+            "that CPU per write): " + "; ".join(used) + "."
+        )
     return [*lines, ""]
 
 

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from apimachinery import serialization
-from bench.apiserver import cpu_medians, floors_recorded
+from bench.apiserver import cpu_bound, cpu_medians, floors_recorded
 from bench.common import rotation
 from bench.floor import PREFIX, answered, floor_key
 from bench.floor_cpu import CpuMeter, Reading, machine_jiffies, process_seconds, stat_seconds
@@ -60,6 +60,12 @@ def test_floors_recorded_gives_medians_ratios_and_per_round_ratios() -> None:
     assert floors_recorded(raw, api, {}) == ({}, {}, {})
 
 
+def test_cpu_bound_is_all_cores_over_the_cpu_of_a_write() -> None:
+    cpu = {"api": {"client": 100.0, "server": 500.0, "etcd": 200.0, "machine_busy": 1.0},
+           "none": {"client": 0.0, "server": 0.0, "etcd": 0.0, "machine_busy": 0.0}}  # fmt: skip
+    assert cpu_bound(cpu, 2) == {"api": 2500.0}
+
+
 def test_cpu_medians_per_side_and_process() -> None:
     rounds = [
         {"server": 100.0, "etcd": 30.0},
@@ -106,8 +112,10 @@ def test_the_report_line_of_the_floor() -> None:
         "Floor (etcd, same run): floor server, 1 process 6,000/s = 33% of raw puts (30%-40% over 3), "
         "API creates 38% of it."
     )
-    assert (
-        lines[1]
-        == "CPU µs per write, client / server / etcd (both cores busy): api 80 / 450 / 170 (80% busy)."
+    assert lines[1] == (
+        "CPU µs per write, client / server / etcd (share of the cores busy; the rate all cores could do at that CPU "
+        "per write): api 80 / 450 / 170 (80% busy)."
     )
+    result["figures"]["cpu_bound_per_s"] = {"api": 2857.1}
+    assert floor_lines(result)[1].endswith("api 80 / 450 / 170 (80% busy, at most 2,857/s).")
     assert floor_lines({"figures": {}, "ratios": {}, "samples": {}}) == []
