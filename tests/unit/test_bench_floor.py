@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 
@@ -119,3 +120,27 @@ def test_the_report_line_of_the_floor() -> None:
     result["figures"]["cpu_bound_per_s"] = {"api": 2857.1}
     assert floor_lines(result)[1].endswith("api 80 / 450 / 170 (80% busy, at most 2,857/s).")
     assert floor_lines({"figures": {}, "ratios": {}, "samples": {}}) == []
+
+
+def test_the_in_process_scope_carries_the_client_certificate_as_the_tls_layer_would() -> None:
+    from apimachinery.tlsserve import client_cert_subject
+    from bench.floor_inproc import http_scope
+
+    scope = http_scope("POST", "/api/v1/namespaces/bench/pods", b"{}", ("alice", ("devs",)))
+    assert client_cert_subject(scope) == ("alice", ("devs",))
+    assert (b"content-length", b"2") in scope["headers"] and scope[
+        "raw_path"
+    ] == b"/api/v1/namespaces/bench/pods"
+    assert not any(name == b"content-length" for name, _ in http_scope("GET", "/api/v1/pods", b"")["headers"])
+
+
+async def test_an_in_process_call_sends_the_body_and_collects_the_answer() -> None:
+    from bench.floor_inproc import call
+
+    async def echo(scope: dict[str, object], receive: Any, send: Any) -> None:
+        body = (await receive())["body"]
+        await send({"type": "http.response.start", "status": 201, "headers": []})
+        await send({"type": "http.response.body", "body": body[:2], "more_body": True})
+        await send({"type": "http.response.body", "body": body[2:] + str(scope["method"]).encode()})
+
+    assert await call(echo, "POST", "/x", b"hello") == (201, b"helloPOST")
