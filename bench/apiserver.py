@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import json
 import os
 import statistics
@@ -161,6 +162,8 @@ def floor_servers(cp: ControlPlane, args: argparse.Namespace) -> dict[str, Floor
         "floor2": FloorServers(cp.etcd.url, *tls, processes=2),
     }
     if args.granian:
+        if importlib.util.find_spec("granian") is None:
+            raise SystemExit("--granian: granian is not installed (not a dependency: .venv/bin/pip install granian)")
         floors["granian"] = GranianFloor(cp.etcd.url, *tls)
     return floors
 
