@@ -163,7 +163,9 @@ def floor_servers(cp: ControlPlane, args: argparse.Namespace) -> dict[str, Floor
     }
     if args.granian:
         if importlib.util.find_spec("granian") is None:
-            raise SystemExit("--granian: granian is not installed (not a dependency: .venv/bin/pip install granian)")
+            raise SystemExit(
+                "--granian: granian is not installed (not a dependency: .venv/bin/pip install granian)"
+            )
         floors["granian"] = GranianFloor(cp.etcd.url, *tls)
     return floors
 
