@@ -48,9 +48,9 @@ class InflightLimit:
             return
         kind = "mutating" if mutating else "readOnly"
         self.inflight[mutating] += 1
-        metrics.inflight_requests.labels(kind).set(self.inflight[mutating])
+        metrics.child(metrics.inflight_requests, kind).set(self.inflight[mutating])
         try:
             await self.app(scope, receive, send)
         finally:
             self.inflight[mutating] -= 1
-            metrics.inflight_requests.labels(kind).set(self.inflight[mutating])
+            metrics.child(metrics.inflight_requests, kind).set(self.inflight[mutating])

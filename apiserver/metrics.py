@@ -5,9 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any, TypeVar, cast
+
+from prometheus_client.metrics import MetricWrapperBase
 
 from apimachinery import buildinfo
 from apimachinery.metricdefs import Metrics
+
+M = TypeVar("M", bound=MetricWrapperBase)
 
 _metrics = Metrics()
 registry = _metrics.registry
@@ -100,15 +105,34 @@ def storage_timer(operation: str, resource: str) -> Iterator[None]:
     try:
         yield
     finally:
-        storage_duration.labels(operation, resource).observe(time.perf_counter() - start)
+        child(storage_duration, operation, resource).observe(time.perf_counter() - start)
+
+
+_SLI_LABELS = [label for label in REQUEST_LABELS if label != "dry_run"]
 
 
 def observe_request(labels: dict[str, str], code: int, seconds: float | None) -> None:
-    """One finished request: counted, and (unless it is a watch, which lasts as long as the client wants) timed."""
-    requests_total.labels(**labels, code=str(code)).inc()
+    """One finished request: counted, and (unless it is a watch, which lasts as long as the client wants) timed.
+    `labels` holds every one of REQUEST_LABELS."""
+    values = tuple(labels[name] for name in REQUEST_LABELS)
+    child(requests_total, *values, str(code)).inc()
     if seconds is not None:
-        request_duration.labels(**labels).observe(seconds)
-        request_sli_duration.labels(**{k: v for k, v in labels.items() if k != "dry_run"}).observe(seconds)
+        child(request_duration, *values).observe(seconds)
+        child(request_sli_duration, *(labels[name] for name in _SLI_LABELS)).observe(seconds)
+
+
+_children: dict[tuple[int, tuple[str, ...]], Any] = {}
+
+
+def child(metric: M, *values: str) -> M:
+    """`metric.labels(*values)`, remembered: prometheus_client takes a lock and converts and checks every value on
+    each call, which the request path pays several times per request. Nothing removes a child from these metrics
+    (no `.remove()` or `.clear()`), so a remembered child is the one `labels()` returns."""
+    key = (id(metric), values)
+    found = _children.get(key)
+    if found is None:
+        found = _children[key] = metric.labels(*values)
+    return cast(M, found)
 
 
 streams_open = _metrics.gauge(

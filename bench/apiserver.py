@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import importlib.util
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -26,9 +29,11 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import httpload
-from bench.common import ControlPlane, alternate, control_plane, percentile, summarize
+from bench.common import ControlPlane, control_plane, percentile, rotation, summarize
+from bench.floor import FloorServers, GranianFloor
+from bench.floor_cpu import CpuMeter
 from bench.record import Recording, ratio, target
-from bench.storage_raw import raw_put_rate, raw_sqlite_put_rate
+from bench.storage_raw import raw_put_rate, raw_sqlite_put_rate, raw_txn_rate
 from tests import factories
 
 NS = "bench"
@@ -38,11 +43,16 @@ def pod(name: str, app: str = "bench") -> dict[str, Any]:
     return factories.pod(name, {"app": app}, containers=[factories.container(command=["sleep", "3600"])])
 
 
-async def create_rate(cp: ControlPlane, prefix: str, n: int, concurrency: int) -> float:
+async def create_rate(
+    cp: ControlPlane, prefix: str, n: int, concurrency: int, url: str | None = None
+) -> float:
+    """Pod creates per second through the apiserver, or through the floor server at `url` (same client, bodies,
+    TLS and concurrency)."""
+
     def make(i: int) -> tuple[str, str, bytes]:
         return "POST", f"/api/v1/namespaces/{NS}/pods", json.dumps(pod(f"{prefix}-{i:05d}")).encode()
 
-    return await httpload.run(cp.url, n, concurrency, make, 201, tls=cp.tls())
+    return await httpload.run(url or cp.url, n, concurrency, make, 201, tls=cp.tls())
 
 
 async def get_rate(cp: ControlPlane, prefix: str, existing: int, n: int, concurrency: int) -> float:
@@ -141,20 +151,73 @@ async def watch_latency(cp: ControlPlane, watchers: int, events: int, rate: floa
     return latencies, with_clients
 
 
+def floor_servers(cp: ControlPlane, args: argparse.Namespace) -> dict[str, FloorServers]:
+    """The floor servers (bench/floor.py) this run measures, by side name, not started: etcd backend only."""
+    if cp.etcd is None or cp.apiserver is None or args.no_floor:
+        return {}
+    pki = cp.apiserver.pki
+    tls = (pki.apiserver_cert, pki.apiserver_key, pki.ca_file)
+    floors = {
+        "floor": FloorServers(cp.etcd.url, *tls),
+        "floor2": FloorServers(cp.etcd.url, *tls, processes=2),
+    }
+    if args.granian:
+        if importlib.util.find_spec("granian") is None:
+            raise SystemExit(
+                "--granian: granian is not installed (not a dependency: .venv/bin/pip install granian)"
+            )
+        floors["granian"] = GranianFloor(cp.etcd.url, *tls)
+    return floors
+
+
+async def rounds(
+    cp: ControlPlane, args: argparse.Namespace
+) -> tuple[dict[str, list[float]], dict[str, list[dict[str, float]]], list[float]]:
+    """Per-round rates of each side (raw puts, API creates, each floor server's creates), the sides' order
+    reversed every other round; each side's CPU microseconds per write by process (bench/floor_cpu.py) in each
+    round; and the API's get rate after each round. The floor servers run only meanwhile."""
+    floors = floor_servers(cp, args)
+    extra = ["raw_txn"] if floors and cp.etcd is not None else []
+    rates: dict[str, list[float]] = {side: [] for side in ["raw", "api", *extra, *floors]}
+    cpu: dict[str, list[dict[str, float]]] = {side: [] for side in rates}
+    gets: list[float] = []
+    with contextlib.ExitStack() as stack:
+        for server in floors.values():
+            stack.enter_context(server)
+        for side, server in floors.items():  # warm up: its connection to etcd, the first requests
+            await create_rate(cp, f"w{side}", 2 * args.concurrency, args.concurrency, server.url)
+        servers = {
+            "raw": [],
+            "raw_txn": [],
+            "api": [cp.pid() or 0],
+            **{k: v.pids() for k, v in floors.items()},
+        }
+        etcd = [cp.etcd.proc.pid] if cp.etcd is not None and cp.etcd.proc is not None else []
+        for r, order in rotation(list(rates), args.rounds):
+            for side in order:
+                roles = {"client": [os.getpid()], "server": servers[side], "etcd": etcd}
+                meter = CpuMeter(roles, alone=["client"])
+                before = meter.read()
+                if side == "raw":
+                    rate = await raw_rate(cp, args.creates, args.concurrency)
+                elif side == "raw_txn" and cp.etcd is not None:
+                    rate = await raw_txn_rate(cp.etcd.url, args.creates, args.concurrency)
+                elif side == "api":
+                    rate = await create_rate(cp, f"c{r}", args.creates, args.concurrency)
+                else:
+                    url = floors[side].url
+                    rate = await create_rate(cp, f"{side}{r}", args.creates, args.concurrency, url)
+                rates[side].append(rate)
+                cpu[side].append(meter.per_op(before, meter.read(), args.creates))
+            gets.append(await get_rate(cp, f"c{r}", args.creates, args.creates * 2, args.concurrency))
+    return rates, cpu, gets
+
+
 async def measure(cp: ControlPlane, args: argparse.Namespace) -> dict[str, Any]:
     """Every measurement of one backend; per-round rates, lists of times, the storage-watch counts."""
-    raw: list[float] = []
-    creates: list[float] = []
-    gets: list[float] = []
     async with cp.http(limits=httpx.Limits(max_connections=args.concurrency + 10)) as client:
         await client.post("/api/v1/namespaces", json={"metadata": {"name": NS}})
-        for r, order in alternate("raw", "api", args.rounds):
-            for side in order:
-                if side == "raw":
-                    raw.append(await raw_rate(cp, args.creates, args.concurrency))
-                else:
-                    creates.append(await create_rate(cp, f"c{r}", args.creates, args.concurrency))
-            gets.append(await get_rate(cp, f"c{r}", args.creates, args.creates * 2, args.concurrency))
+        rates, cpu, gets = await rounds(cp, args)
         made = args.creates * args.rounds
         await create_rate(cp, "l", max(0, args.pods - made), args.concurrency)  # fill up for the lists
         lists = {
@@ -164,8 +227,57 @@ async def measure(cp: ControlPlane, args: argparse.Namespace) -> dict[str, Any]:
         }
     idle = await cp.storage_watches()
     latencies, with_clients = await watch_latency(cp, args.watchers, args.watch_events, args.watch_rate)
-    return {"raw": raw, "creates": creates, "gets": gets, "lists": lists, "watch": latencies,
-            "storage_watches": {"idle": idle, "with_clients": with_clients}}  # fmt: skip
+    floors = {k: v for k, v in rates.items() if k not in ("raw", "api")}
+    return {"raw": rates["raw"], "creates": rates["api"], "floors": floors, "cpu": cpu, "gets": gets, "lists": lists,
+            "watch": latencies, "storage_watches": {"idle": idle, "with_clients": with_clients}}  # fmt: skip
+
+
+# What each floor side (bench/floor.py) is called in the figures.
+FLOOR_FIGURES = {"raw_txn": "raw_txn_per_s", "floor": "floor_create_per_s", "floor2": "floor_2proc_create_per_s",
+                 "granian": "floor_granian_create_per_s"}  # fmt: skip
+
+
+def floors_recorded(
+    raw: list[float], api: list[float], floors: dict[str, list[float]]
+) -> tuple[dict[str, float], dict[str, tuple[str, str]], dict[str, Any]]:
+    """The floor servers' figures (median creates/s), their ratios (name -> (figure, baseline figure): each floor
+    against raw puts, the API against each floor) and the per-round summaries of the rates and of those ratios
+    (rates of the same round divided)."""
+    figures: dict[str, float] = {}
+    ratios: dict[str, tuple[str, str]] = {}
+    samples: dict[str, Any] = {}
+    for side, rates in floors.items():
+        name = FLOOR_FIGURES[side]
+        short = name.removesuffix("_create_per_s").removesuffix("_per_s")
+        figures[name] = statistics.median(rates)
+        ratios[f"{short}_vs_raw_put"] = (name, "raw_put_per_s")
+        ratios[f"create_vs_{short}"] = ("api_create_per_s", name)
+        samples[f"{name} (per round)"] = summarize(rates, "1/s")
+        samples[f"{short}_vs_raw_put (per round)"] = summarize(_divided(rates, raw), "ratio")
+        samples[f"create_vs_{short} (per round)"] = summarize(_divided(api, rates), "ratio")
+    return figures, ratios, samples
+
+
+def cpu_medians(cpu: dict[str, list[dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """Per side, the median over rounds of each process's CPU microseconds per write (and of the machine's busy
+    fraction)."""
+    return {
+        side: {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
+        for side, rounds in cpu.items()
+        if rounds
+    }
+
+
+def cpu_bound(cpu: dict[str, dict[str, float]], cores: int) -> dict[str, float]:
+    """Per side, the writes per second all `cores` could do at that CPU per write (client + server + etcd): the
+    rate the side cannot pass on this machine, however the work were scheduled."""
+    return {
+        side: cores * 1e6 / used for side, c in cpu.items() if (used := c["client"] + c["server"] + c["etcd"])
+    }
+
+
+def _divided(a: list[float], b: list[float]) -> list[float]:
+    return [x / y for x, y in zip(a, b, strict=True)]
 
 
 def record(backend: str, rec: Recording, m: dict[str, Any], args: argparse.Namespace) -> None:
@@ -189,6 +301,13 @@ def record(backend: str, rec: Recording, m: dict[str, Any], args: argparse.Names
     baseline = {"raw_put_per_s": statistics.median(m["raw"])}
     ratios = {"create_vs_raw_put": ratio("api_create_per_s", "raw_put_per_s", figures, baseline)}
     per_round = [c / r for c, r in zip(m["creates"], m["raw"], strict=True)]
+    floor_figures, floor_ratios, floor_samples = floors_recorded(m["raw"], m["creates"], m.get("floors", {}))
+    figures.update(floor_figures)
+    # Each floor is a figure (against raw puts) and a baseline (of the API's creates).
+    baseline.update(floor_figures)
+    figures["cpu_us_per_write"] = cpu_medians(m["cpu"])
+    figures["cpu_bound_per_s"] = cpu_bound(figures["cpu_us_per_write"], os.cpu_count() or 1)
+    ratios.update({k: ratio(*v, figures, baseline) for k, v in floor_ratios.items()})
     targets = [
         target("API creates >= 50% of raw puts", "create_vs_raw_put", ">=", 0.5, ratios["create_vs_raw_put"]["value"]),
         target(f"list {args.pods:,} pods from the cache <= 300 ms", "list_cache_ms", "<=", 300, figures["list_cache_ms"]),
@@ -200,6 +319,7 @@ def record(backend: str, rec: Recording, m: dict[str, Any], args: argparse.Names
         "raw_put_per_s (per round)": summarize(m["raw"], "1/s"),
         "api_create_per_s (per round)": summarize(m["creates"], "1/s"),
         "create_vs_raw_put (per round)": summarize(per_round, "ratio"),
+        **floor_samples,
         "api_get_per_s (per round)": summarize(m["gets"], "1/s"),
         **{f"{k}_ms (per run)": summarize([1000 * t for t in v[0]], "ms") for k, v in m["lists"].items()},
         "watch_delivery_ms (per event and watcher)": summarize([1000 * x for x in m["watch"]], "ms"),
@@ -216,6 +336,19 @@ def record(backend: str, rec: Recording, m: dict[str, Any], args: argparse.Names
         if backend == "etcd"
         else "raw_put_per_s: plain SQLite inserts (WAL, synchronous=FULL) committed in groups of the concurrency",
     ]
+    if floor_figures:
+        notes.append(
+            "floor_*: bench/floor.py, the least a create costs on this stack: a bare ASGI app on uvicorn (uvloop, "
+            "httptools, the apiserver's TLS context) that reads the body, decodes it, sends EtcdStorage.create's "
+            "put-if-absent Txn and encodes the answer, on the same etcd, with the same client, bodies and "
+            "concurrency as the API creates; floor_2proc: two such processes sharing the port (SO_REUSEPORT)"
+            + ("; floor_granian: the same app on granian (one worker)" if "granian" in m["floors"] else "")
+            + ". raw_txn_per_s: that Txn sent straight from the benchmark's process with aetcd, as the raw puts are. "
+            "Raw, API and floor rounds rotate: the order is reversed every other round. cpu_us_per_write: CPU "
+            "microseconds per write of the benchmark's own process (client), the server's processes and etcd "
+            "(/proc, utime + stime), and the share of both cores busy meanwhile (machine_busy), medians over rounds; "
+            "cpu_bound_per_s: the writes per second all cores could do at that CPU per write."
+        )
     rec.write(
         figures=figures, baseline=baseline, ratios=ratios, targets=targets, samples=samples, notes=notes
     )
@@ -232,6 +365,8 @@ async def main() -> None:
     p.add_argument("--watchers", type=int, default=100)
     p.add_argument("--watch-events", type=int, default=100)
     p.add_argument("--watch-rate", type=float, default=20.0, help="creates per second while watching")
+    p.add_argument("--no-floor", action="store_true", help="measure no floor server (bench/floor.py)")
+    p.add_argument("--granian", action="store_true", help="also measure the floor app served by granian")
     args = p.parse_args()
     from bench.report import show
 

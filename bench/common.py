@@ -101,6 +101,13 @@ def alternate(first: str, second: str, rounds: int) -> Iterator[tuple[int, tuple
         yield r, (first, second) if r % 2 == 0 else (second, first)
 
 
+def rotation(sides: Sequence[str], rounds: int) -> Iterator[tuple[int, list[str]]]:
+    """(round, order) for `rounds` rounds of several measurements: the given order in even rounds, reversed in odd
+    ones (`alternate` for more than two sides)."""
+    for r in range(rounds):
+        yield r, list(sides) if r % 2 == 0 else list(reversed(sides))
+
+
 def benchmark_main(
     doc: str,
     name: str,

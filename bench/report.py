@@ -134,8 +134,47 @@ def apiserver(results: Path) -> list[str]:
               f"list {pods} (pages of 500 from storage)", f"watch delivery p50 / p99, {watchers} watchers",
               f"storage watches: no client watch / {watchers} client watches"]  # fmt: skip
     lines = [*table(header, rows), ""]
+    lines += floor_lines(files["apiserver-etcd"])
     lines += [targets(r, f" ({n.split('-', 1)[1]})") for n, r in files.items()]
     return [*lines, "", sources(files)]
+
+
+# The floor sides of the etcd run (bench/floor.py), as the README names them.
+FLOOR_SIDES = [("raw_txn_per_s", "raw_txn", "the put-if-absent Txn sent raw"),
+               ("floor_create_per_s", "floor", "floor server, 1 process"),
+               ("floor_2proc_create_per_s", "floor_2proc", "floor server, 2 processes"),
+               ("floor_granian_create_per_s", "floor_granian", "floor server on granian")]  # fmt: skip
+
+
+def floor_lines(r: dict[str, Any]) -> list[str]:
+    """The etcd run's floor (bench/floor.py), when it was measured: each side's rate against raw puts, the API's
+    creates against it, and the CPU microseconds per write of each process."""
+    f, s = r["figures"], r["samples"]
+    if "floor_create_per_s" not in f:
+        return []
+    parts = []
+    for figure, short, what in FLOOR_SIDES:
+        if figure in f:
+            parts.append(
+                f"{what} {num(f[figure])}/s = {pct(r['ratios'][f'{short}_vs_raw_put']['value'])} of raw puts "
+                f"({spread(s[f'{short}_vs_raw_put (per round)'], pct)}), API creates "
+                f"{pct(r['ratios'][f'create_vs_{short}']['value'])} of it"
+            )
+    lines = ["Floor (etcd, same run): " + "; ".join(parts) + "."]
+    cpu = f.get("cpu_us_per_write") or {}
+    if cpu:
+        bound = f.get("cpu_bound_per_s") or {}
+        used = [
+            f"{side} {c['client']:.0f} / {c['server']:.0f} / {c['etcd']:.0f} ({pct(c['machine_busy'])} busy"
+            + (f", at most {num(bound[side])}/s" if side in bound else "")
+            + ")"
+            for side, c in cpu.items()
+        ]
+        lines.append(
+            "CPU µs per write, client / server / etcd (share of the cores busy; the rate all cores could do at "
+            "that CPU per write): " + "; ".join(used) + "."
+        )
+    return [*lines, ""]
 
 
 def scheduler(results: Path) -> list[str]:

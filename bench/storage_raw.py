@@ -74,6 +74,29 @@ async def raw_put_rate(etcd_url: str, n: int = 5000, concurrency: int = 64) -> f
     return rate
 
 
+async def raw_txn_rate(etcd_url: str, n: int = 5000, concurrency: int = 64) -> float:
+    """aetcd transactions per second of the shape EtcdStorage.create sends (put-if-absent: a compare on
+    create_revision == 0, a put), on fresh keys, from this process; the keys are deleted afterwards."""
+    from aetcd import rpc
+
+    host, port = parse_endpoints(etcd_url)[0]
+    prefix = f"/bench-txn-{uuid.uuid4().hex[:8]}/".encode()
+    value = json.dumps(PAYLOAD, separators=(",", ":")).encode()
+
+    def txn(key: bytes) -> Any:
+        absent = rpc.Compare(key=key, target=rpc.Compare.CREATE, result=rpc.Compare.EQUAL, create_revision=0)
+        put = rpc.RequestOp(request_put=rpc.PutRequest(key=key, value=value))
+        return rpc.TxnRequest(compare=[absent], success=[put], failure=[])
+
+    async with aetcd.Client(
+        host, port, options={"grpc.max_receive_message_length": 256 * 1024 * 1024}
+    ) as client:
+        await client.kvstub.Txn(txn(prefix + b"warmup"))
+        rate = await _run_concurrently(n, concurrency, lambda i: client.kvstub.Txn(txn(prefix + b"%08d" % i)))
+        await client.delete_prefix(prefix)
+    return rate
+
+
 def _sqlite_inserts(path: Path, n: int, group: int) -> float:
     db = sqlite3.connect(path, isolation_level=None)
     try:

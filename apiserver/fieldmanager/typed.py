@@ -176,8 +176,8 @@ def _same_json(lhs: Any, rhs: Any) -> bool:
     with no null in it (orjson writes NaN and infinities as null, which json_equal tells apart). A False only
     means the walk decides."""
     kind = type(lhs)
-    if (kind is not dict and kind is not list) or type(rhs) is not kind:
-        return False
+    if (kind is not dict and kind is not list) or type(rhs) is not kind or len(lhs) != len(rhs):
+        return False  # maps with other numbers of keys, lists of other lengths: never the same JSON value
     try:
         encoded = orjson.dumps(lhs)
     except TypeError:
