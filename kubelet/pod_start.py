@@ -91,7 +91,7 @@ class PodStarter:
             **self.network.sandbox_args(pod),
         )
         try:
-            return await self.runtime.create(image, **args)
+            return await self.runtime.create(image, sending=lambda: mark(pod, "sandbox create request"), **args)
         except ImageMissing:  # pulled only when missing: no image inspect before every sandbox
             await self.runtime.pull(image)
             return await self.runtime.create(image, **args)
@@ -344,6 +344,7 @@ class PodStarter:
     async def _fresh_pod_steps(
         self, pod: dict[str, Any], starts: list[Start], written: asyncio.Future[None], run: SyncPass
     ) -> ContainerInfo | None:
+        mark(pod, "sandbox create sent")
         try:
             sandbox_id = await self._create_sandbox_container(pod, 0)
         except Exception as exc:

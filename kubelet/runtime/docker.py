@@ -242,12 +242,21 @@ class DockerRuntime:
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
 
-    async def create(self, image: str, *, name: str, labels: dict[str, str], **kwargs: Any) -> str:
-        """Create a container labelled for this node; returns its id. A leftover of the same name is replaced."""
+    async def create(
+        self,
+        image: str,
+        *,
+        name: str,
+        labels: dict[str, str],
+        sending: Callable[[], object] | None = None,
+        **kwargs: Any,
+    ) -> str:
+        """Create a container labelled for this node; returns its id. A leftover of the same name is replaced.
+        `sending` is called (in the runtime's thread) as the request goes out (kubelet/trace.py)."""
         labels = {**labels, LABEL_NODE: self.node_name}
         try:
             return await self._call(
-                "create_container", self._create, image, name=name, labels=labels, **kwargs
+                "create_container", self._create, image, sending, name=name, labels=labels, **kwargs
             )
         except RuntimeFailure as exc:
             if "is already in use" not in str(exc):
@@ -258,9 +267,11 @@ class DockerRuntime:
                 "create_container", self._create, image, name=name, labels=labels, **kwargs
             )
 
-    def _create(self, image: str, **kwargs: Any) -> str:
+    def _create(self, image: str, sending: Callable[[], object] | None = None, **kwargs: Any) -> str:
         """`containers.create`'s arguments (mounts, network_mode, ...) made into the one create request, without
         the inspect of the new container that `containers.create` adds: one Docker request less per container."""
+        if sending is not None:
+            sending()
         kwargs.update(image=image, command=kwargs.get("command"), version=self.client.api._version)
         created = self.client.api.create_container(**create_container_args(kwargs))
         return str(created["Id"])
