@@ -26,6 +26,7 @@ from apimachinery.localimages import PAUSE_IMAGE, ensure_images
 from apimachinery.tasks import cancel_and_wait
 from apimachinery.tlsserve import server_ssl_context
 from apimachinery.writerpool import WriterPool, one_connection_client
+from kubelet import children
 from kubelet.api import NODES, PODS
 from kubelet.auth import KubeletAuth
 from kubelet.backoff import CrashLoopBackoff
@@ -181,6 +182,7 @@ class Kubelet:
         """Run until cancelled; then stop the loops (pods keep running) and close the clients."""
         self._routes_dirty = asyncio.Event()
         self._cidr_known = asyncio.Event()
+        children.install()
         try:
             await self._start()
             await asyncio.gather(*self._tasks)
