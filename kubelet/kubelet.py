@@ -398,4 +398,4 @@ class Kubelet:
             pass
         await self.recorder.aclose()
         await asyncio.gather(*(writer.aclose() for writer in self._writers))
-        self.runtime.close()
+        await self.runtime.aclose()

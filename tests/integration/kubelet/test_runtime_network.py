@@ -35,7 +35,7 @@ async def runtime() -> AsyncIterator[DockerRuntime]:
     finally:
         for entry in await rt.list_ids():
             await rt.remove(entry["Id"])
-        rt.close()
+        await rt.aclose()
 
 
 def _pod(name: str) -> dict:
