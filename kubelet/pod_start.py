@@ -91,7 +91,9 @@ class PodStarter:
             **self.network.sandbox_args(pod),
         )
         try:
-            return await self.runtime.create(image, sending=lambda: mark(pod, "sandbox create request"), **args)
+            return await self.runtime.create(
+                image, sending=lambda: mark(pod, "sandbox create request"), **args
+            )
         except ImageMissing:  # pulled only when missing: no image inspect before every sandbox
             await self.runtime.pull(image)
             return await self.runtime.create(image, **args)

@@ -216,7 +216,7 @@ class DockerRuntime:
         labels = [f"{LABEL_NODE}={self.node_name}"]
         if pod_uid:
             labels.append(f"{LABEL_POD_UID}={pod_uid}")
-        return await self._request("list", self.engine.list({"label": labels}))
+        return await self._request("list", self.engine.containers({"label": labels}))
 
     async def containers_named(self, namespace: str, pod: str, container: str) -> list[dict[str, Any]]:
         """The list entries of a pod's app containers of that name, newest first (highest restart count, then
@@ -333,11 +333,11 @@ class DockerRuntime:
     async def remove_pod_volumes(self, pod_uid: str) -> None:
         """Remove the Docker volumes of a pod that is gone (its emptyDir medium Memory tmpfs volumes)."""
 
-        def run() -> None:
-            for volume in self.client.volumes.list(filters={"label": f"{LABEL_POD_UID}={pod_uid}"}):
-                volume.remove(force=True)
+        async def run() -> None:
+            for volume in await self.engine.volumes({"label": [f"{LABEL_POD_UID}={pod_uid}"]}):
+                await self.engine.remove_volume(str(volume["Name"]))
 
-        await self._call("remove_volumes", run)
+        await self._request("remove_volumes", run())
 
     # -- exec and logs -----------------------------------------------------------------------------------------
 
@@ -376,7 +376,7 @@ class DockerRuntime:
         await self._call("resize", self.client.api.resize, container_id, height, width)
 
     async def inspect_raw(self, container_id: str) -> dict[str, Any]:
-        return await self._call("inspect", self.client.api.inspect_container, container_id)
+        return await self._request("inspect", self.engine.inspect(container_id))
 
     async def logs(
         self, container_id: str, *, follow: bool = False, tail: int | None = None, timestamps: bool = False
@@ -425,7 +425,7 @@ class DockerRuntime:
     async def image_id(self, ref: str) -> str | None:
         """The image's id (sha256:...) when present locally, else None."""
         try:
-            attrs = await self._call("inspect_image", self.client.api.inspect_image, ref)
+            attrs = await self._request("inspect_image", self.engine.image(ref))
         except ImageMissing:
             return None
         except RuntimeFailure as exc:
@@ -442,49 +442,20 @@ class DockerRuntime:
 
     # -- events ------------------------------------------------------------------------------------------------
 
-    def watch_events(
-        self, on_event: Callable[[dict[str, Any]], object], stop: threading.Event
-    ) -> threading.Thread:
-        """Call `on_event` (in a thread) for each container event of this node that can wake a pod worker
-        (WAKING_EVENTS: the engine leaves out the create, attach, ... events, which no pod waits for) until `stop`
-        is set.
-
-        The caller hands events to its loop with `call_soon_threadsafe`. The stream reconnects after errors.
-        """
-
-        def run() -> None:
-            while not stop.is_set():
-                try:
-                    since = int(time.time())
-                    events = self.client.events(
-                        decode=True,
-                        since=since,
-                        filters={
-                            "type": "container",
-                            "label": [f"{LABEL_NODE}={self.node_name}"],
-                            "event": list(WAKING_EVENTS),
-                        },
-                    )
-                    self._event_stream = events
-                    for event in events:
-                        if stop.is_set():
-                            break
-                        on_event(event)
-                    events.close()
-                except Exception:  # the engine restarted or the stream broke; reconnect after a pause
-                    stop.wait(1.0)
-
-        thread = threading.Thread(target=run, name=f"docker-events-{self.node_name}", daemon=True)
-        thread.start()
-        return thread
-
-    def stop_events(self) -> None:
-        stream = getattr(self, "_event_stream", None)
-        if stream is not None:
-            try:
-                stream.close()
-            except Exception:  # closing a stream that already broke
-                pass
+    async def events(self) -> AsyncGenerator[dict[str, Any], None]:
+        """This node's container events that can wake a pod worker (WAKING_EVENTS: the engine leaves out the
+        create, attach, ... events, which no pod waits for), from now on, as they come; until the stream ends
+        (RuntimeFailure when it breaks: the caller reconnects)."""
+        filters = {
+            "type": ["container"],
+            "label": [f"{LABEL_NODE}={self.node_name}"],
+            "event": list(WAKING_EVENTS),
+        }
+        try:
+            async for event in self.engine.events(int(time.time()), filters):
+                yield event
+        except EngineError as exc:
+            raise RuntimeFailure(exc.message) from exc
 
 
 def split_image_ref(ref: str) -> tuple[str, str]:
