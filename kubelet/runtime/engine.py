@@ -17,6 +17,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import quote
 
 import aiodocker
 import aiohttp
@@ -150,13 +151,13 @@ class Engine:
         await self._call(f"containers/{container_id}", "DELETE", params={"force": True, "v": True})
 
     async def image(self, ref: str) -> dict[str, Any]:
-        return dict(await self._json(f"images/{ref}/json"))
+        return dict(await self._json(f"images/{quote(ref, safe='/:')}/json"))  # quoted as the SDK quotes it
 
     async def volumes(self, filters: dict[str, list[str]]) -> list[dict[str, Any]]:
         return list((await self._json("volumes", params={"filters": filters})).get("Volumes") or [])
 
     async def remove_volume(self, name: str) -> None:
-        await self._call(f"volumes/{name}", "DELETE", params={"force": True})
+        await self._call(f"volumes/{quote(name, safe='')}", "DELETE", params={"force": True})
 
     async def events(self, since: int, filters: dict[str, list[str]]) -> AsyncIterator[dict[str, Any]]:
         """Docker's events from `since` (seconds since the epoch) on, as `filters` selects them, as they come;
