@@ -12,7 +12,7 @@ from docker.models.containers import _create_container_args as create_container_
 from docker.types import Mount
 
 from kubelet.runtime.docker import DockerRuntime, ImageMissing, RuntimeFailure
-from kubelet.runtime.engine import EngineError, _create_body
+from kubelet.runtime.engine import Engine, EngineError, _create_body
 
 ARGS: dict[str, Any] = {
     "name": "k8s_app_p_ns_uid_0",
@@ -80,3 +80,14 @@ async def test_engine_errors_become_the_runtimes() -> None:
         await runtime.remove("x")  # a gone container is not an error
     finally:
         runtime._pool.shutdown(wait=True)
+
+
+def test_the_engine_speaks_to_the_sdks_address() -> None:
+    unix = docker.APIClient(base_url="unix:///run/other/docker.sock", version="1.41")
+    tcp = docker.APIClient(base_url="tcp://127.0.0.1:2375", version="1.41")
+    try:
+        assert Engine(unix)._address() == "unix:///run/other/docker.sock"
+        assert Engine(tcp)._address() == "http://127.0.0.1:2375"
+    finally:
+        unix.close()
+        tcp.close()
