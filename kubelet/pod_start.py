@@ -363,28 +363,27 @@ class PodStarter:
             return None
         mark(pod, "sandbox created")
 
-        started = asyncio.Event()  # set when the sandbox's start is over, whether it started or not
+        start_over = asyncio.Event()  # the sandbox's start is over, whether it started or not
+        running = False
 
         async def containers() -> list[tuple[str, str]]:
             await written
             mark(pod, "volumes written")
             ready = await self._ready(pod, starts, will_run(sandbox_id), None, run)
-            await started.wait()  # Docker starts the sandbox before it creates the containers (see above)
-            if sandbox_failed:
+            await start_over.wait()  # Docker starts the sandbox before it creates the containers (see above)
+            if not running:
                 return []
             made = await self._create_ready(pod, ready, run)
             mark(pod, "containers created")
             return made
 
-        sandbox_failed = True
-
         async def sandbox_up() -> ContainerInfo:
-            nonlocal sandbox_failed
+            nonlocal running
             try:
                 sandbox = await self._start_sandbox(sandbox_id)
-                sandbox_failed = False
+                running = True
             finally:
-                started.set()
+                start_over.set()
             mark(pod, "sandbox started")
             await self._wire_sandbox(pod, sandbox)
             mark(pod, "network set up")
