@@ -103,7 +103,7 @@ async def in_process_cost(node: str, rounds: int) -> tuple[float, int]:
             snapshot = await collector.collect()
         return (collector.cpu_seconds - before) / (collector.rounds - first), len(snapshot.pods)
     finally:
-        runtime.close()
+        await runtime.aclose()
 
 
 def main() -> None:

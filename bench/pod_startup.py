@@ -25,13 +25,16 @@ import json
 import os
 import random
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -260,6 +263,25 @@ def step_table(side: str, steps: dict[str, dict[str, float]]) -> dict[str, dict[
     return dict(sorted(table.items(), key=lambda kv: kv[1]["p50"]))
 
 
+@contextmanager
+def profiled(pid: int | None, out: str | None) -> Iterator[None]:
+    """With `out`, py-spy samples the process (`pid`) meanwhile into that file (collapsed stacks, idle frames
+    left out); stopped after."""
+    if not out or pid is None:
+        yield
+        return
+    spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
+    if spy is None:
+        raise SystemExit("--profile needs py-spy (pip install py-spy)")
+    proc = subprocess.Popen([spy, "record", "--pid", str(pid), "--format", "raw", "--output", out, "--nonblocking",
+                             "--gil"], stdout=subprocess.DEVNULL)  # fmt: skip
+    try:
+        yield
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(30)
+
+
 def measure(cp: ControlPlane, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     """Per-round samples of both sides, alternating which goes first; with --trace, each side's steps."""
     third = random.sample(range(100, 250), 2)
@@ -293,9 +315,10 @@ def measure(cp: ControlPlane, args: argparse.Namespace, tmp: Path) -> dict[str, 
             one("bare", 1, "warmup")
             one("kubelet", 1, "warmup")
             bare.steps.clear()
-            for r, order in alternate("bare", "kubelet", args.rounds):
-                for side in order:
-                    samples[side].append(one(side, args.pods, str(r), steps))
+            with profiled(processes(cp, proc)["kubelet"], args.profile):
+                for r, order in alternate("bare", "kubelet", args.rounds):
+                    for side in order:
+                        samples[side].append(one(side, args.pods, str(r), steps))
             if args.trace:
                 for pod, times in kubelet_steps(proc.logs()).items():
                     if pod in steps:
@@ -355,6 +378,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument(
         "--trace", action="store_true", help="the kubelet at DEBUG: each side's start-up steps"
+    )
+    parser.add_argument(
+        "--profile", metavar="FILE", help="py-spy samples the kubelet during the rounds, into FILE"
     )
     args = parser.parse_args()
     rec = Recording("pod_startup", vars(args))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from apimachinery.localimages import PAUSE_IMAGE, ensure_images
 from apimachinery.tasks import cancel_and_wait
 from apimachinery.tlsserve import server_ssl_context
 from apimachinery.writerpool import WriterPool, one_connection_client
+from kubelet import children
 from kubelet.api import NODES, PODS
 from kubelet.auth import KubeletAuth
 from kubelet.backoff import CrashLoopBackoff
@@ -108,7 +108,6 @@ class Kubelet:
         self.syncer: PodSyncer | None = None
         self.agent: NodeAgent | None = None
         self._tasks: list[asyncio.Task[Any]] = []
-        self._events_stop = threading.Event()
         self.ready = asyncio.Event()
 
     # -- events ------------------------------------------------------------------------------------------------
@@ -181,6 +180,7 @@ class Kubelet:
         """Run until cancelled; then stop the loops (pods keep running) and close the clients."""
         self._routes_dirty = asyncio.Event()
         self._cidr_known = asyncio.Event()
+        children.install()
         try:
             await self._start()
             await asyncio.gather(*self._tasks)
@@ -244,10 +244,7 @@ class Kubelet:
         pods.add_handler(on_add=self._on_pod, on_update=self._on_pod_update, on_delete=self._on_pod_delete)
         self._spawn(pods.run(), "pod-informer")
         await pods.wait_synced()
-        loop = asyncio.get_running_loop()
-        self.runtime.watch_events(
-            lambda e: loop.call_soon_threadsafe(self._on_docker_event, e), self._events_stop
-        )
+        self._spawn(self._docker_events(), "docker-events")
         await self._sweep()  # re-adopt (wake workers for what runs) and remove orphans
         self._spawn(self._sweep_loop(), "sweep")
         self._spawn(self._local_volume_loop(), "local-volumes")
@@ -297,6 +294,17 @@ class Kubelet:
 
     def _spawn(self, coro: Any, name: str) -> None:
         self._tasks.append(asyncio.create_task(coro, name=f"kubelet-{name}"))
+
+    async def _docker_events(self) -> None:
+        """Docker's events of this node's containers as they come (`_on_docker_event`); the stream reconnects
+        after an error (the engine restarted) a second later."""
+        while True:
+            try:
+                async for event in self.runtime.events():
+                    self._on_docker_event(event)
+            except Exception as exc:
+                log.debug("docker event stream ended: %s", exc)
+            await asyncio.sleep(1.0)
 
     def _on_docker_event(self, event: dict[str, Any]) -> None:
         if event.get("status") in ("die", "oom", "start", "destroy") or event.get("Action") in ("die", "oom"):
@@ -382,8 +390,6 @@ class Kubelet:
                 self._routes_dirty.set()
 
     async def shutdown(self) -> None:
-        self._events_stop.set()
-        self.runtime.stop_events()
         if getattr(self, "server", None) is not None:
             self.server.should_exit = True
         await self.workers.stop()
@@ -396,4 +402,4 @@ class Kubelet:
             pass
         await self.recorder.aclose()
         await asyncio.gather(*(writer.aclose() for writer in self._writers))
-        self.runtime.close()
+        await self.runtime.aclose()

@@ -5,8 +5,10 @@ A pod is a sandbox (a pause container holding the network namespace) plus app an
 so that a restarted kubelet finds and re-adopts what is running, and several kubelets can share one engine: each
 only ever lists containers labelled with its own node name.
 
-The SDK blocks; every call runs in this runtime's own thread pool (sized for many pods starting at once) and is
-timed into `kubelet_docker_operations_duration_seconds`. Long log streams get a thread of their own.
+The requests of a pod's start and stop (create, start, inspect, list, stop, kill, remove) go out on the loop
+through aiodocker (kubelet/runtime/engine.py); the rest goes through the Docker SDK, which blocks: those calls run
+in this runtime's own thread pool, and long log streams get a thread of their own. Every call is timed into
+`kubelet_docker_operations_duration_seconds`.
 """
 
 from __future__ import annotations
@@ -15,16 +17,16 @@ import asyncio
 import calendar
 import threading
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import docker
 import docker.errors
-from docker.models.containers import _create_container_args as create_container_args
 
 from kubelet.metrics import KubeletMetrics
+from kubelet.runtime.engine import Engine, EngineError
 
 LABEL_NODE = "io.kubelite.node"
 LABEL_POD_UID = "io.kubelite.pod.uid"
@@ -40,6 +42,7 @@ TYPE_CONTAINER = "container"
 
 _NO_TIME = "0001-01-01T00:00:00Z"
 OWN_STARTS_MAX = 1024
+WAKING_EVENTS = ("die", "oom", "start", "destroy")  # the container events a pod worker is woken by
 OWN_STARTS_TTL = 60.0
 T = TypeVar("T")
 
@@ -154,17 +157,37 @@ class DockerRuntime:
         metrics: KubeletMetrics | None = None,
         client: docker.DockerClient | None = None,
         workers: int = 48,
+        engine: Engine | None = None,
     ) -> None:
         self.node_name = node_name
         self.metrics = metrics or KubeletMetrics()
         # The SDK's HTTP pool must be as wide as the thread pool, or threads queue on connections.
         self.client = client or docker.from_env(max_pool_size=workers, timeout=120)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"docker-{node_name}")
+        self.engine = engine or Engine(self.client.api)
         self._own_starts: dict[str, float] = {}  # container id -> when this runtime asked Docker to start it
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
         self.client.close()
+
+    async def aclose(self) -> None:
+        """Close the loop's Engine API client too (on the loop that used it), then the SDK's."""
+        await self.engine.aclose()
+        self.close()
+
+    async def _request(self, op: str, request: Awaitable[T]) -> T:
+        """An Engine API request on the loop, timed and with its errors made the runtime's, as `_call` does."""
+        start = time.monotonic()
+        try:
+            return await request
+        except EngineError as exc:
+            self.metrics.docker_operation_errors.labels(op).inc()
+            if exc.image_missing:
+                raise ImageMissing(exc.message) from exc
+            raise RuntimeFailure(exc.message) from exc
+        finally:
+            self.metrics.docker_operation_duration.labels(op).observe(time.monotonic() - start)
 
     async def _call(self, op: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -193,7 +216,7 @@ class DockerRuntime:
         labels = [f"{LABEL_NODE}={self.node_name}"]
         if pod_uid:
             labels.append(f"{LABEL_POD_UID}={pod_uid}")
-        return await self._call("list", self.client.api.containers, all=True, filters={"label": labels})
+        return await self._request("list", self.engine.containers({"label": labels}))
 
     async def containers_named(self, namespace: str, pod: str, container: str) -> list[dict[str, Any]]:
         """The list entries of a pod's app containers of that name, newest first (highest restart count, then
@@ -227,7 +250,7 @@ class DockerRuntime:
     async def inspect(self, container_id: str) -> ContainerInfo | None:
         """The container's state, or None when it no longer exists."""
         try:
-            attrs = await self._call("inspect", self.client.api.inspect_container, container_id)
+            attrs = await self._request("inspect", self.engine.inspect(container_id))
         except RuntimeFailure as exc:
             if "No such container" in str(exc):
                 return None
@@ -242,34 +265,36 @@ class DockerRuntime:
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
 
-    async def create(self, image: str, *, name: str, labels: dict[str, str], **kwargs: Any) -> str:
-        """Create a container labelled for this node; returns its id. A leftover of the same name is replaced."""
-        labels = {**labels, LABEL_NODE: self.node_name}
+    async def create(
+        self,
+        image: str,
+        *,
+        name: str,
+        labels: dict[str, str],
+        sending: Callable[[], object] | None = None,
+        **kwargs: Any,
+    ) -> str:
+        """Create a container labelled for this node; returns its id. A leftover of the same name is replaced.
+        `containers.create`'s arguments (mounts, network_mode, ...) make the one create request, without the
+        inspect of the new container that `containers.create` adds. `sending` is called as the request goes out
+        (kubelet/trace.py)."""
+        args = {**kwargs, "name": name, "labels": {**labels, LABEL_NODE: self.node_name}}
+        if sending is not None:
+            sending()
         try:
-            return await self._call(
-                "create_container", self._create, image, name=name, labels=labels, **kwargs
-            )
+            return await self._request("create_container", self.engine.create(image, args))
         except RuntimeFailure as exc:
             if "is already in use" not in str(exc):
                 raise
             # A container of that name survived an earlier crash of ours; it is ours (same labels), replace it.
             await self.remove(name)
-            return await self._call(
-                "create_container", self._create, image, name=name, labels=labels, **kwargs
-            )
-
-    def _create(self, image: str, **kwargs: Any) -> str:
-        """`containers.create`'s arguments (mounts, network_mode, ...) made into the one create request, without
-        the inspect of the new container that `containers.create` adds: one Docker request less per container."""
-        kwargs.update(image=image, command=kwargs.get("command"), version=self.client.api._version)
-        created = self.client.api.create_container(**create_container_args(kwargs))
-        return str(created["Id"])
+            return await self._request("create_container", self.engine.create(image, args))
 
     async def start(self, container_id: str) -> None:
         """Start the container. Its `start` event is then known to be ours (`started_here`)."""
         self._own_starts[container_id] = time.monotonic()
         try:
-            await self._call("start_container", self.client.api.start, container_id)
+            await self._request("start_container", self.engine.start(container_id))
         except RuntimeFailure:
             self._own_starts.pop(container_id, None)
             raise
@@ -285,16 +310,14 @@ class DockerRuntime:
     async def stop(self, container_id: str, timeout: float) -> None:
         """Send the stop signal (SIGTERM), wait `timeout` seconds, then SIGKILL. A gone container is not an error."""
         try:
-            await self._call(
-                "stop_container", self.client.api.stop, container_id, timeout=max(0, int(timeout))
-            )
+            await self._request("stop_container", self.engine.stop(container_id, max(0, int(timeout))))
         except RuntimeFailure as exc:
             if "No such container" not in str(exc):
                 raise
 
     async def kill(self, container_id: str) -> None:
         try:
-            await self._call("kill_container", self.client.api.kill, container_id)
+            await self._request("kill_container", self.engine.kill(container_id))
         except RuntimeFailure as exc:
             # Killing a container that already stopped or vanished is what we wanted anyway.
             if "is not running" not in str(exc) and "No such container" not in str(exc):
@@ -302,9 +325,7 @@ class DockerRuntime:
 
     async def remove(self, container_id: str) -> None:
         try:
-            await self._call(
-                "remove_container", self.client.api.remove_container, container_id, force=True, v=True
-            )
+            await self._request("remove_container", self.engine.remove(container_id))
         except RuntimeFailure as exc:
             if "No such container" not in str(exc) and "already in progress" not in str(exc):
                 raise
@@ -312,11 +333,11 @@ class DockerRuntime:
     async def remove_pod_volumes(self, pod_uid: str) -> None:
         """Remove the Docker volumes of a pod that is gone (its emptyDir medium Memory tmpfs volumes)."""
 
-        def run() -> None:
-            for volume in self.client.volumes.list(filters={"label": f"{LABEL_POD_UID}={pod_uid}"}):
-                volume.remove(force=True)
+        async def run() -> None:
+            for volume in await self.engine.volumes({"label": [f"{LABEL_POD_UID}={pod_uid}"]}):
+                await self.engine.remove_volume(str(volume["Name"]))
 
-        await self._call("remove_volumes", run)
+        await self._request("remove_volumes", run())
 
     # -- exec and logs -----------------------------------------------------------------------------------------
 
@@ -355,7 +376,7 @@ class DockerRuntime:
         await self._call("resize", self.client.api.resize, container_id, height, width)
 
     async def inspect_raw(self, container_id: str) -> dict[str, Any]:
-        return await self._call("inspect", self.client.api.inspect_container, container_id)
+        return await self._request("inspect", self.engine.inspect(container_id))
 
     async def logs(
         self, container_id: str, *, follow: bool = False, tail: int | None = None, timestamps: bool = False
@@ -404,7 +425,7 @@ class DockerRuntime:
     async def image_id(self, ref: str) -> str | None:
         """The image's id (sha256:...) when present locally, else None."""
         try:
-            attrs = await self._call("inspect_image", self.client.api.inspect_image, ref)
+            attrs = await self._request("inspect_image", self.engine.image(ref))
         except ImageMissing:
             return None
         except RuntimeFailure as exc:
@@ -421,43 +442,20 @@ class DockerRuntime:
 
     # -- events ------------------------------------------------------------------------------------------------
 
-    def watch_events(
-        self, on_event: Callable[[dict[str, Any]], object], stop: threading.Event
-    ) -> threading.Thread:
-        """Call `on_event` (in a thread) for each container event of this node until `stop` is set.
-
-        The caller hands events to its loop with `call_soon_threadsafe`. The stream reconnects after errors.
-        """
-
-        def run() -> None:
-            while not stop.is_set():
-                try:
-                    since = int(time.time())
-                    events = self.client.events(
-                        decode=True,
-                        since=since,
-                        filters={"type": "container", "label": [f"{LABEL_NODE}={self.node_name}"]},
-                    )
-                    self._event_stream = events
-                    for event in events:
-                        if stop.is_set():
-                            break
-                        on_event(event)
-                    events.close()
-                except Exception:  # the engine restarted or the stream broke; reconnect after a pause
-                    stop.wait(1.0)
-
-        thread = threading.Thread(target=run, name=f"docker-events-{self.node_name}", daemon=True)
-        thread.start()
-        return thread
-
-    def stop_events(self) -> None:
-        stream = getattr(self, "_event_stream", None)
-        if stream is not None:
-            try:
-                stream.close()
-            except Exception:  # closing a stream that already broke
-                pass
+    async def events(self) -> AsyncGenerator[dict[str, Any], None]:
+        """This node's container events that can wake a pod worker (WAKING_EVENTS: the engine leaves out the
+        create, attach, ... events, which no pod waits for), from now on, as they come; until the stream ends
+        (RuntimeFailure when it breaks: the caller reconnects)."""
+        filters = {
+            "type": ["container"],
+            "label": [f"{LABEL_NODE}={self.node_name}"],
+            "event": list(WAKING_EVENTS),
+        }
+        try:
+            async for event in self.engine.events(int(time.time()), filters):
+                yield event
+        except EngineError as exc:
+            raise RuntimeFailure(exc.message) from exc
 
 
 def split_image_ref(ref: str) -> tuple[str, str]:

@@ -6,11 +6,16 @@ A tmpfs outlives the kubelet: `unmount_under(dir)` removes every mount below a p
 directory goes (pod cleanup, `kubelet --cleanup`, the test fixtures), deepest first. Docker's daemon must share
 the kubelet's mount namespace to see the tmpfs (it does on a host and in the compose node, where the kubelet runs
 beside its own dockerd).
+
+Mounting and unmounting are the mount(2) and umount2(2) system calls, which is what mount(8) and umount(8) make
+of the same options (in a thread: the kernel's mount lock may keep them waiting): no process is started per volume,
+which on a burst of pod starts is CPU Docker needs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import os
 import re
@@ -20,17 +25,23 @@ log = logging.getLogger("kubelet.volumes")
 
 SIZE = "32m"  # a Secret holds at most 1 MiB; a swap keeps two copies for a moment
 _ESCAPE = re.compile(r"\\([0-7]{3})")
+MS_NOSUID, MS_NODEV = 0x2, 0x4  # <sys/mount.h>
+MNT_DETACH = 0x2
+_libc = ctypes.CDLL(None, use_errno=True)
 
 
-async def _run(*args: str) -> tuple[int, str]:
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-        )
-    except FileNotFoundError:
-        return 127, f"{args[0]}: command not found"
-    out, _ = await proc.communicate()
-    return proc.returncode or 0, out.decode(errors="replace").strip()
+def _mount_tmpfs(directory: Path) -> None:
+    """`mount -t tmpfs -o mode=0755,size=SIZE,nosuid,nodev tmpfs DIRECTORY`, as the system call it makes."""
+    options = f"mode=0755,size={SIZE}".encode()
+    if _libc.mount(b"tmpfs", os.fsencode(directory), b"tmpfs", MS_NOSUID | MS_NODEV, options) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code), str(directory))
+
+
+def _unmount(point: str, flags: int = 0) -> None:
+    if _libc.umount2(os.fsencode(point), flags) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code), point)
 
 
 class Mounter:
@@ -45,10 +56,12 @@ class Mounter:
             return False
         if is_mount(directory):
             return True
-        code, out = await _run("mount", "-t", "tmpfs", "-o", f"mode=0755,size={SIZE},nosuid,nodev", "tmpfs",
-                               str(directory))  # fmt: skip
-        if code != 0:
-            log.warning("secret volumes stay on disk (under a 0700 directory): tmpfs mount failed: %s", out)
+        try:
+            await asyncio.to_thread(
+                _mount_tmpfs, directory
+            )  # the system call may wait on the kernel's mount lock
+        except OSError as exc:
+            log.warning("secret volumes stay on disk (under a 0700 directory): tmpfs mount failed: %s", exc)
             self.enabled = False
             return False
         return True
@@ -78,10 +91,10 @@ def mounts_under(base: Path) -> list[str]:
 async def unmount_under(base: Path) -> None:
     """Unmount every mount below `base` (a pod's directory, or the kubelet's root)."""
     for point in mounts_under(base):
-        code, out = await _run("umount", point)
-        if code != 0:
-            code, out = await _run(
-                "umount", "-l", point
-            )  # still busy: detach it now, the kernel frees it later
-        if code != 0:
-            log.warning("could not unmount %s: %s", point, out)
+        try:
+            await asyncio.to_thread(_unmount, point)
+        except OSError:
+            try:  # still busy: detach it now, the kernel frees it later (umount -l)
+                await asyncio.to_thread(_unmount, point, MNT_DETACH)
+            except OSError as exc:
+                log.warning("could not unmount %s: %s", point, exc)

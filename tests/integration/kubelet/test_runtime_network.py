@@ -35,7 +35,7 @@ async def runtime() -> AsyncIterator[DockerRuntime]:
     finally:
         for entry in await rt.list_ids():
             await rt.remove(entry["Id"])
-        rt.close()
+        await rt.aclose()
 
 
 def _pod(name: str) -> dict:
@@ -189,3 +189,35 @@ async def test_create_of_a_missing_image_says_so(runtime: DockerRuntime) -> None
             "kubelite/no-such-image:never", name=f"missing-{uuid.uuid4().hex[:8]}", labels={}
         )
     assert await runtime.list_ids() == []
+
+
+async def test_events_of_the_nodes_containers_that_wake_a_pod(runtime: DockerRuntime) -> None:
+    """The event stream brings this node's start, die and destroy events (not create), and nobody else's."""
+    got: list[tuple[str, str]] = []
+    stream = runtime.events()
+
+    async def read() -> None:
+        async for event in stream:
+            got.append((str(event.get("status")), str((event.get("Actor") or {}).get("ID"))))
+
+    reader = asyncio.create_task(read())
+    pod = _pod("events")
+    try:
+        await asyncio.sleep(0.2)  # the stream is open (it also replays the current second)
+        cid = await runtime.create(BUSYBOX_IMAGE, name=spec.sandbox_name(pod, 0), labels=spec.sandbox_labels(pod, 0),
+                                   command=["sh", "-c", "exit 4"], network_mode="none")  # fmt: skip
+        await runtime.start(cid)
+        deadline = asyncio.get_running_loop().time() + 20
+        while ("die", cid) not in got:
+            assert asyncio.get_running_loop().time() < deadline, got
+            await asyncio.sleep(0.05)
+        await runtime.remove(cid)
+        while ("destroy", cid) not in got:
+            assert asyncio.get_running_loop().time() < deadline, got
+            await asyncio.sleep(0.05)
+        assert [s for s, i in got if i == cid] == ["start", "die", "destroy"]
+        assert {i for _, i in got} == {cid}
+    finally:
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+        await stream.aclose()

@@ -15,12 +15,18 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs need
 
 
 def _fstype(point: Path) -> str:
+    return _mountinfo(point)[0]
+
+
+def _mountinfo(point: Path) -> tuple[str, set[str], set[str]]:
+    """The file system type, mount options and super options of the mount at `point` ("" when none)."""
     with open("/proc/self/mountinfo", encoding="utf-8") as f:
         for line in f:
             fields = line.split()
             if fields[4] == str(point):
-                return fields[fields.index("-") + 1]
-    return ""
+                sep = fields.index("-")
+                return fields[sep + 1], set(fields[5].split(",")), set(fields[sep + 3].split(","))
+    return "", set(), set()
 
 
 async def test_secret_volumes_are_tmpfs_and_go_with_their_pod(tmp_path: Path) -> None:
@@ -37,6 +43,10 @@ async def test_secret_volumes_are_tmpfs_and_go_with_their_pod(tmp_path: Path) ->
         nested.mkdir()
         assert await mounter.ensure(nested)
         assert _fstype(a) == "tmpfs" and (a / "password").read_bytes() == b"s3cret"
+        # What `mount -t tmpfs -o mode=0755,size=32m,nosuid,nodev` makes:
+        fstype, options, super_options = _mountinfo(b)
+        assert fstype == "tmpfs" and {"nosuid", "nodev"} <= options
+        assert {"size=32768k", "mode=755"} <= super_options
         points = mounts_under(pod)
         assert points[0] == str(nested) and sorted(points[1:]) == sorted([str(a), str(b)])  # deepest first
         assert mounts_under(tmp_path / "pods" / "uid") == []  # a prefix of a name is not a parent

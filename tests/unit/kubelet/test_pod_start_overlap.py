@@ -8,7 +8,6 @@ import asyncio
 import json
 from types import SimpleNamespace
 
-import docker.errors
 import httpx
 import pytest
 
@@ -17,6 +16,7 @@ from apimachinery.writerpool import WriterPool
 from apiserver.admission.serviceaccount import api_access_volume
 from kubelet.env import uses_pod_ip
 from kubelet.runtime.docker import DockerRuntime, RuntimeFailure
+from kubelet.runtime.engine import EngineError
 from kubelet.volumes.projected import Tokens, payload
 from kubelet.volumes.sources import ConfigError, ObjectCache
 
@@ -96,11 +96,12 @@ async def test_projected_sources_are_read_at_once_and_the_first_failing_source_i
 
 
 async def test_only_the_start_events_of_the_kubelets_own_starts_are_known_as_its_own() -> None:
-    def start(container_id: str) -> None:
+    async def start(container_id: str) -> None:
         if container_id == "broken":
-            raise docker.errors.APIError("cannot start", explanation="OCI runtime create failed")
+            raise EngineError(500, "OCI runtime create failed")
 
-    runtime = DockerRuntime("n1", client=SimpleNamespace(api=SimpleNamespace(start=start)), workers=2)  # type: ignore[arg-type]
+    engine = SimpleNamespace(start=start)
+    runtime = DockerRuntime("n1", client=SimpleNamespace(api=None), workers=2, engine=engine)  # type: ignore[arg-type]
     try:
         await runtime.start("c1")
         assert runtime.started_here("c1")
