@@ -29,6 +29,7 @@ from apimachinery.backoff import Backoff
 from apimachinery.errors import StatusError, is_conflict
 from apimachinery.kubeconfig import ClientConfig, KubeconfigError, load
 from apimachinery.resources import ResourceInfo
+from apimachinery.transport import aiohttp_transport
 
 log = logging.getLogger(__name__)
 
@@ -124,26 +125,6 @@ def _params(**kwargs: Any) -> dict[str, str]:
             continue
         out[k] = "true" if v is True else str(v)
     return out
-
-
-def aiohttp_transport(tls: ssl.SSLContext | bool, *, connections: int) -> httpx.AsyncBaseTransport:
-    """httpx's requests sent through aiohttp (`connections` at most; 0: no bound), for the CPU: aiohttp parses
-    HTTP in compiled code and runs TLS in the event loop's transport, where httpcore parses with h11 and pumps TLS
-    through a memory BIO in Python (~0.4 against ~0.65 ms of client CPU for a small request over TLS, measured
-    here). Requests, responses, errors (mapped to httpx's) and client metrics stay httpx's."""
-    import aiohttp  # a component that never sends a request never loads it
-    from httpx_aiohttp import AiohttpTransport
-
-    # A connection closed in the middle of a body (a watch stopped early) ends its TLS session after the pool
-    # has let go of it; on Pythons whose SSL transports may never finish closing (before 3.12.7), the pool keeps
-    # such transports and aborts them when it closes, or they would outlive the loop unclosed.
-    cleanup_closed = getattr(aiohttp.connector, "NEEDS_CLEANUP_CLOSED", True)
-
-    def session() -> aiohttp.ClientSession:  # made at the first request, inside the running loop
-        connector = aiohttp.TCPConnector(ssl=tls, limit=connections, enable_cleanup_closed=cleanup_closed)
-        return aiohttp.ClientSession(connector=connector, trust_env=False)
-
-    return AiohttpTransport(client=session)
 
 
 class Client:
