@@ -29,6 +29,7 @@ from apimachinery.backoff import Backoff
 from apimachinery.errors import StatusError, is_conflict
 from apimachinery.kubeconfig import ClientConfig, KubeconfigError, load
 from apimachinery.resources import ResourceInfo
+from apimachinery.transport import aiohttp_transport
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +143,8 @@ class Client:
         if self.config.token:
             headers["Authorization"] = f"Bearer {self.config.token}"
         self._tls = self.config.ssl_context()
+        if transport is None:
+            transport = aiohttp_transport(self._tls, connections=0)
         self._http = httpx.AsyncClient(
             base_url=self.config.server,
             headers=headers,

@@ -17,7 +17,6 @@ Writes bench/results/kubelet_stats.json (bench/record.py).
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import shutil
 import statistics
@@ -32,6 +31,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import cpu
 from bench.common import ControlPlane, alternate, control_plane, kubelet, summarize, token_controllers
 from bench.options import bench_options
 from bench.record import Recording, target
@@ -43,12 +43,6 @@ from tests.images import BUSYBOX_IMAGE, ensure_images
 
 INTERVAL = 10.0
 SETTLE = 15.0  # after a (re)start: the kubelet re-adopts every pod, which is not what is measured
-
-
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def create_pods(cp: ControlPlane, node: str, n: int) -> str:
@@ -80,9 +74,9 @@ def process_rate(proc: Any, on: bool, window: float, pods: int) -> float:
     proc.start()
     time.sleep(SETTLE)  # a fixed warm-up measured from outside, not a wait for a condition
     pid = proc.proc.pid
-    t0, c0 = time.monotonic(), cpu_seconds(pid)
+    t0, c0 = time.monotonic(), cpu.process_seconds(pid)
     time.sleep(window)
-    rate = (cpu_seconds(pid) - c0) / (time.monotonic() - t0)
+    rate = (cpu.process_seconds(pid) - c0) / (time.monotonic() - t0)
     tls = proc.apiserver.pki.ssl_context("kube-apiserver-kubelet-client", ())
     answer = httpx.get(f"https://127.0.0.1:{proc.port}/stats/summary", verify=tls, timeout=10)
     collected = len(answer.json()["pods"]) if answer.status_code == 200 else 0

@@ -36,6 +36,7 @@ from apimachinery.errors import StatusError
 from apimachinery.events import object_reference
 from apimachinery.resources import ResourceInfo, by_resource
 from apimachinery.timefmt import now_rfc3339
+from bench import cpu
 from bench.common import alternate, control_plane, percentile, summarize
 from bench.options import bench_parser
 from bench.record import Recording, ratio, target
@@ -51,7 +52,6 @@ def _resource(name: str) -> ResourceInfo:
 
 
 PODS, NAMESPACES, NODES, EVENTS = (_resource(n) for n in ("pods", "namespaces", "nodes", "events"))
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def pod(name: str, scheduler: str = "default-scheduler") -> dict[str, Any]:
@@ -70,15 +70,6 @@ def pod(name: str, scheduler: str = "default-scheduler") -> dict[str, Any]:
             ],
         },
     }
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process and its waited-for children, from /proc."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return sum(int(x) for x in fields[11:15]) / CLK_TCK
 
 
 async def create_all(
@@ -122,14 +113,19 @@ async def drop_pods(client: Client, namespace: str, names: list[str], concurrenc
     await asyncio.gather(*(drop(n) for n in names))
 
 
-async def measure_create_rate(client: Client, count: int, concurrency: int) -> float:
-    """Pods/s of creating `count` pods that no scheduler picks up (schedulerName "bench-nobody")."""
+async def measure_create_rate(
+    client: Client, count: int, concurrency: int, pids: dict[str, int]
+) -> dict[str, Any]:
+    """Pods/s of creating `count` pods that no scheduler picks up (schedulerName "bench-nobody"), and the CPU
+    seconds each process and the machine spent while they were created."""
     namespace = f"bench-create-{uuid.uuid4().hex[:6]}"
     await create_namespace(client, namespace)
     names = [f"c-{i}" for i in range(count)]
+    before = cpu.snapshot(pids, children=True)
     seconds = await create_all(client, namespace, names, concurrency, "bench-nobody")
+    window = cpu.spent(before, cpu.snapshot(pids, children=True))
     await drop_pods(client, namespace, names, concurrency)
-    return count / seconds
+    return {"pods_per_second": count / seconds, "seconds": seconds, "window_cpu_seconds": window}
 
 
 async def wait_nodes_ready(client: Client, prefix: str, count: int, timeout: float = 120) -> None:
@@ -189,9 +185,9 @@ async def request_costs(client: Client, count: int, concurrency: int, pid: int) 
             for name in pending:
                 await write(name)
 
-        before = cpu_seconds(pid)
+        before = cpu.process_seconds(pid, children=True)
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        costs[kind] = 1000 * (cpu_seconds(pid) - before) / count
+        costs[kind] = 1000 * (cpu.process_seconds(pid, children=True) - before) / count
     await drop_pods(client, namespace, names, concurrency)
     return costs
 
@@ -272,16 +268,17 @@ async def stream_run(
     await create_namespace(client, namespace)
     binds = Binds(client, namespace, count)
     await binds.start()
-    cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    cpu_before = cpu.snapshot(pids, children=True)
     names = [f"p-{i}" for i in range(count)]
     create_seconds = await create_all(client, namespace, names, concurrency, "default-scheduler", rate)
     await binds.wait(timeout)
+    window = cpu.spent(cpu_before, cpu.snapshot(pids, children=True))  # first create to last binding
     events = await client.list(EVENTS, namespace)
     scheduled_when_bound = sum(1 for e in events["items"] if e.get("reason") == "Scheduled")
     # The scheduler may still be writing events (rate-limited): wait for them, so that they neither go uncounted
     # in its CPU nor slow the next round's create rate.
     events_seconds = await wait_scheduled_events(client, namespace, count, scheduled_when_bound)
-    cpu_after = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    cpu_after = cpu.snapshot(pids, children=True)
     span = max(binds.bound.values()) - min(binds.added.values())
     await drop_pods(client, namespace, names, concurrency)
     return {
@@ -289,6 +286,8 @@ async def stream_run(
         "pods_per_second": count / span,
         "latencies": [binds.bound[n] - binds.added[n] for n in names],
         "cpu_seconds": {name: cpu_after[name] - cpu_before[name] for name in pids},
+        "window_cpu_seconds": window,
+        "window_seconds": span,
         "scheduled_events": scheduled_when_bound,
         "events_after_last_bind_s": events_seconds,
     }
@@ -384,12 +383,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             ):
                 if pid:
                     pids[name] = pid
-            creates: list[float] = []
+            creates: list[dict[str, Any]] = []
             streams: list[dict[str, Any]] = []
             for _r, order in alternate("create", "schedule", args.rounds):
                 for side in order:
                     if side == "create":
-                        creates.append(await measure_create_rate(client, args.pods, args.concurrency))
+                        creates.append(await measure_create_rate(client, args.pods, args.concurrency, pids))
                     else:
                         streams.append(
                             await stream_run(client, args.pods, args.concurrency, pids, args.timeout)
@@ -427,8 +426,32 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def window_figures(creates: list[dict[str, Any]], streams: list[dict[str, Any]], pods: int) -> dict[str, Any]:
+    """Where the CPU went while each kind of round was timed (a create round's creates; a scheduling round's
+    first create to last binding), per pod and for the whole machine, over all rounds of the kind. On a machine
+    that is busy throughout both windows, the scheduling rate can be at most the create rate times the machine's
+    CPU per created pod over its CPU per scheduled pod (`cpu_bound_ratio`)."""
+
+    def per_pod(windows: list[dict[str, float]]) -> dict[str, float]:
+        return {name: 1000 * sum(w[name] for w in windows) / (pods * len(windows)) for name in windows[0]}
+
+    created = per_pod([c["window_cpu_seconds"] for c in creates])
+    scheduled = per_pod([s["window_cpu_seconds"] for s in streams])
+    return {
+        "window_cpu_ms_per_pod": {"create round": created, "scheduling round": scheduled},
+        "machine_busy_cores": {
+            "create round": sum(c["window_cpu_seconds"]["machine"] for c in creates)
+            / sum(c["seconds"] for c in creates),
+            "scheduling round": sum(s["window_cpu_seconds"]["machine"] for s in streams)
+            / sum(s["window_seconds"] for s in streams),
+        },
+        "cpu_bound_ratio": created["machine"] / scheduled["machine"],
+    }
+
+
 def record(rec: Recording, m: dict[str, Any], args: argparse.Namespace) -> None:
     streams = m["streams"]
+    creates = [c["pods_per_second"] for c in m["creates"]]
     latencies = [x for s in streams for x in s["latencies"]]
     rates = [s["pods_per_second"] for s in streams]
     figures: dict[str, Any] = {
@@ -446,6 +469,7 @@ def record(rec: Recording, m: dict[str, Any], args: argparse.Namespace) -> None:
             name: 1000 * sum(s["cpu_seconds"][name] for s in streams) / (args.pods * len(streams))
             for name in streams[0]["cpu_seconds"]
         },
+        **window_figures(m["creates"], streams, args.pods),
     }
     if m["paced"]:
         figures["paced_rate_pods_per_s"] = args.paced_rate
@@ -455,17 +479,17 @@ def record(rec: Recording, m: dict[str, Any], args: argparse.Namespace) -> None:
         figures["backlog_pods_per_s"] = m["backlog"]["pods_per_second"]
     if m["costs"]:
         figures["apiserver_cpu_ms_per_write"] = m["costs"]
-    baseline = {"create_pods_per_s": statistics.median(m["creates"])}
+    baseline = {"create_pods_per_s": statistics.median(creates)}
     ratios = {"scheduling_vs_create": ratio("scheduling_pods_per_s", "create_pods_per_s", figures, baseline)}
     targets = [
         target(">= 100 pods/s", "scheduling_pods_per_s", ">=", 100, figures["scheduling_pods_per_s"]),
         target(">= 50% of the create rate", "scheduling_vs_create", ">=", 0.5, ratios["scheduling_vs_create"]["value"]),
     ]  # fmt: skip
     samples = {
-        "create_pods_per_s (per round)": summarize(m["creates"], "1/s"),
+        "create_pods_per_s (per round)": summarize(creates, "1/s"),
         "scheduling_pods_per_s (per round)": summarize(rates, "1/s"),
         "scheduling_vs_create (per round)": summarize(
-            [s / c for s, c in zip(rates, m["creates"], strict=True)], "ratio"
+            [s / c for s, c in zip(rates, creates, strict=True)], "ratio"
         ),
         "creation_to_binding_s (per pod)": summarize(latencies, "s"),
     }
@@ -479,6 +503,11 @@ def record(rec: Recording, m: dict[str, Any], args: argparse.Namespace) -> None:
         "status update) where the create-rate round costs one. The scheduler writes its events at 50/s (burst 100, "
         "as kube-scheduler's own event client): during a burst they queue; after each round the bench waits until "
         "every Scheduled event exists (scheduled_events_complete_after_last_bind_s) before the next round starts.",
+        "window_cpu_ms_per_pod: the CPU each process and the whole machine (/proc/stat, not idle) spent per pod while "
+        "a round was timed: a create round's creates, a scheduling round's first create to last binding; "
+        "machine_busy_cores: the machine's CPU over those windows' wall time (2 = both cores busy throughout). "
+        "cpu_bound_ratio: the machine's CPU per created pod over its CPU per scheduled pod, the most the ratio can "
+        "be while both windows keep the machine busy.",
     ]
     if m["costs"]:
         notes.append(

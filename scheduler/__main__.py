@@ -18,9 +18,7 @@ import socket
 import ssl
 import uuid
 
-import httpx
-
-from apimachinery.client import Client
+from apimachinery.client import Client, aiohttp_transport
 from apimachinery.component import ComponentMain, add_client_args, client_from_args, serve_health
 from apimachinery.durations import parse_flag_duration
 from apimachinery.events import EventRecorder
@@ -51,7 +49,7 @@ def _seconds(text: str) -> float:
 def events_client(client: Client, verify: ssl.SSLContext | bool, args: argparse.Namespace) -> Client:
     """The recorder's own client, its writes limited to --events-qps (kube-scheduler's event client has its own
     QPS too): during a burst of bindings the Scheduled events queue instead of halving the binding rate."""
-    inner = httpx.AsyncHTTPTransport(verify=verify, trust_env=False)
+    inner = aiohttp_transport(verify, connections=0)
     transport = RateLimitedTransport(inner, TokenBucket(args.events_qps, args.events_burst))
     return Client(client.config, user_agent="kube-scheduler", transport=transport)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
+import sys
 
 import pytest
 
@@ -219,3 +221,35 @@ async def test_list_all_pages(client: Client, namespace: str) -> None:
         await client.create(CONFIGMAPS, configmap(f"page-{i}"), namespace)
     everything = await client.list_all(CONFIGMAPS, namespace, page_size=3)
     assert sorted(o["metadata"]["name"] for o in everything["items"]) == [f"page-{i}" for i in range(7)]
+
+
+def test_a_watch_stopped_early_leaves_nothing_open_when_the_loop_ends(apiserver) -> None:
+    """A watch ended mid-stream (cancelled, or stopped by a timeout) and the client closed: once the event loop
+    is gone, no socket or transport is left to close (each would be an unraisable ResourceWarning)."""
+    leaks: list[str] = []
+
+    async def stop_early(cancel: bool) -> None:
+        c = Client(apiserver.config(), user_agent="kubelite-client-tests")
+        if cancel:
+            async with contextlib.aclosing(c.watch(CONFIGMAPS, "default")) as frames:
+                reading = asyncio.create_task(anext(frames))
+                await asyncio.sleep(0.2)
+                reading.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reading
+        else:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(0.2):
+                    async for _ in c.watch(CONFIGMAPS, "default"):
+                        pass
+        await c.aclose()
+
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda u: leaks.append(f"{u.exc_value!r} in {u.object!r}")
+    try:
+        for cancel in (True, False) * 3:
+            asyncio.run(stop_early(cancel))
+            gc.collect()
+    finally:
+        sys.unraisablehook = hook
+    assert leaks == []
