@@ -38,7 +38,7 @@ from apimachinery.informer import Informer
 from apimachinery.resources import must_resource
 from apimachinery.timefmt import now_rfc3339
 from apimachinery.workqueue import WorkQueue, run_workers
-from apimachinery.writerpool import WriterPool, one_connection_client
+from apimachinery.writerpool import WriterPool
 from kubelet import hollow_api, nodestatus
 from kubelet.hollow_cli import parse_args
 from kubelet.nodestatus import LEASE_NAMESPACE
@@ -198,13 +198,10 @@ class HollowNodes:
         workers: int = 8,
         ready_delay: float = 0.0,
         kubelet_port: int = 10250,
-        writers: list[Client] | None = None,
     ) -> None:
         self.client = client
-        # The pods' writes borrow a client from this queue: given `writers`, each with one connection of its
-        # own (httpcore looks at every connection of a pool on each request, and the shared pool also holds
-        # the watches and the lease renewals); else the shared client, once per worker.
-        self._writers = WriterPool(writers, client, workers)
+        # The pods' writes borrow the client from this pool, `workers` at once.
+        self._writers = WriterPool(client, workers)
         self.kubelet_port = kubelet_port  # where this process's hollow kubelet API listens
         self.names = [f"{prefix}{i}" for i in range(count)]
         self.capacity = capacity or {"cpu": "4", "memory": "16Gi", "pods": "110"}
@@ -380,10 +377,6 @@ async def amain(args: argparse.Namespace) -> None:
         NODE_IP, args.kubelet_port, context, lambda ns, pod: node_of[0](ns, pod) if node_of else None
     )
     client = client_from_args(args, user_agent="kubelite-hollow-nodes")
-    verify = client.config.ssl_context()
-    writers = [
-        one_connection_client(client, verify, "kubelite-hollow-nodes") for _ in range(max(1, args.workers))
-    ]
     hollow = HollowNodes(
         client,
         args.count,
@@ -396,7 +389,6 @@ async def amain(args: argparse.Namespace) -> None:
         workers=args.workers,
         ready_delay=args.ready_delay,
         kubelet_port=hollow_api.bound_port(api),
-        writers=writers,
     )
     node_of.append(hollow.node_of)
     log.info("hollow kubelet API listening", extra={"address": f"{NODE_IP}:{hollow.kubelet_port}"})
@@ -404,8 +396,6 @@ async def amain(args: argparse.Namespace) -> None:
         await hollow.run(delete_on_exit=args.delete_on_exit)
     finally:
         api.close()
-        for writer in writers:
-            await writer.aclose()
         await client.aclose()
 
 

@@ -24,7 +24,7 @@ from apimachinery.informer import Informer
 from apimachinery.localimages import PAUSE_IMAGE, ensure_images
 from apimachinery.tasks import cancel_and_wait
 from apimachinery.tlsserve import server_ssl_context
-from apimachinery.writerpool import WriterPool, one_connection_client
+from apimachinery.writerpool import WriterPool
 from kubelet import children
 from kubelet.api import NODES, PODS
 from kubelet.auth import KubeletAuth
@@ -85,13 +85,7 @@ class Kubelet:
         self.client = client
         self.metrics = KubeletMetrics()
         self.runtime = runtime or DockerRuntime(config.node_name, self.metrics)
-        # Events and pod status writes go through clients of one connection each, off the pool that holds the
-        # watches (apimachinery.writerpool): a burst of pod starts then costs no search of many idle connections.
-        self._writers = [
-            one_connection_client(client, client.tls, f"kubelet/{config.node_name}")
-            for _ in range(STATUS_WRITERS + 1)
-        ]
-        self.recorder = EventRecorder(self._writers[0], "kubelet", host=config.node_name)
+        self.recorder = EventRecorder(client, "kubelet", host=config.node_name)
         self.held_events = HeldEvents(self.recorder)
         self.pods: dict[str, dict[str, Any]] = {}  # uid -> pod
         self._containers_at_start: set[str] | None = None  # the pod uids of the first sweep's containers
@@ -227,7 +221,7 @@ class Kubelet:
             cfg, self.client, self.runtime, self.network, self.probes,
             ImageManager(self.runtime, self.image_backoff), self.backoff, self.metrics, self.event,
             self.pods, lambda: self.node_ip, self._allocatable,
-            WriterPool(self._writers[1:], self.client, STATUS_WRITERS), self.held_events.pod_starting,
+            WriterPool(self.client, STATUS_WRITERS), self.held_events.pod_starting,
         )  # fmt: skip
         auth = KubeletAuth(self.client, cfg.node_name)
         self.stats = StatsCollector(self.runtime, cfg.node_name, cfg.root_dir, interval=cfg.stats_interval)
@@ -401,5 +395,4 @@ class Kubelet:
         except TimeoutError:
             pass
         await self.recorder.aclose()
-        await asyncio.gather(*(writer.aclose() for writer in self._writers))
         await self.runtime.aclose()

@@ -68,7 +68,7 @@ class PodSyncer(PodStarter, PodStatusWriter):
     ) -> None:
         self.config = config
         self.client = client
-        self.writers = writers or WriterPool(None, client, 4)  # the status writes
+        self.writers = writers or WriterPool(client, 4)  # the status writes
         self.pod_starting = pod_starting  # around the sync of a pod with no container (kubelet/event_hold.py)
         self.runtime = runtime
         self.network = network

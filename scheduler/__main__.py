@@ -24,7 +24,6 @@ from apimachinery.durations import parse_flag_duration
 from apimachinery.events import EventRecorder
 from apimachinery.leaderelection import LeaderElector
 from apimachinery.secureserving import add_secure_serving_args, serve_secure, serving_args_error
-from apimachinery.writerpool import one_connection_client
 from scheduler.metrics import SchedulerMetrics
 from scheduler.ratelimit import RateLimitedTransport, TokenBucket
 from scheduler.scheduler import DEFAULT_SCHEDULER_NAME, Scheduler
@@ -90,13 +89,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 async def amain(args: argparse.Namespace) -> None:
     client = client_from_args(args, user_agent="kube-scheduler")
     metrics = SchedulerMetrics()
-    # Binds and events write through clients of their own, off the pool that holds the informers' watches.
-    verify = client.config.ssl_context()
-    writers = [
-        one_connection_client(client, verify, "kube-scheduler")
-        for _ in range(max(1, args.max_inflight_binds))
-    ]
-    events = events_client(client, verify, args)
+    events = events_client(client, client.config.ssl_context(), args)
     # Room for the events of a burst of thousands of pods while they wait for their rate.
     recorder = EventRecorder(events, args.scheduler_name, queue_size=EVENT_QUEUE)
     sched = Scheduler(
@@ -105,7 +98,6 @@ async def amain(args: argparse.Namespace) -> None:
         metrics=metrics,
         recorder=recorder,
         max_inflight_writes=args.max_inflight_binds,
-        writers=writers,
     )
     informers = asyncio.create_task(sched.run_informers(), name="informers")
 
@@ -158,8 +150,7 @@ async def amain(args: argparse.Namespace) -> None:
         for srv in (server, secure):
             if srv is not None:
                 srv.close()
-        for other in (*writers, events):
-            await other.aclose()
+        await events.aclose()
         await client.aclose()
     if lost:
         raise LeadershipLostError("leader election lost")

@@ -107,7 +107,6 @@ class Scheduler:
         rng: random.Random | None = None,
         max_inflight_writes: int = 8,
         queue: SchedulingQueue | None = None,
-        writers: list[Client] | None = None,
     ) -> None:
         self.client = client
         self.name = name
@@ -124,11 +123,8 @@ class Scheduler:
             informer.add_handler(self._on_volume_change, lambda _old, new: self._on_volume_change(new))
         self._tasks: set[asyncio.Task[Any]] = set()
         # Binds run as tasks so a slow apiserver does not stall decisions, but only so many at once: the
-        # apiserver is one process. Each write borrows a client from this queue (it is the semaphore): given
-        # `writers`, each one connection of its own, because httpcore's pool costs CPU per request in
-        # proportion to the square of its idle connections (a quarter of the scheduler's CPU with the watches,
-        # binds and events sharing one pool); else the one shared client, `max_inflight_writes` times.
-        self._writers = WriterPool(writers, client, max_inflight_writes)
+        # apiserver is one process: each write borrows the client from this pool, `max_inflight_writes` at once.
+        self._writers = WriterPool(client, max_inflight_writes)
         self.metrics.watch_queue(self.queue.lengths)
         self.pods.add_handler(self._on_pod_add, self._on_pod_update, self._on_pod_delete)
         self.nodes.add_handler(self._on_node_add, self._on_node_update, self._on_node_delete)

@@ -65,7 +65,7 @@ class ApiVolumes:
         self.root_dir = root_dir
         self.mounter = Mounter(tmpfs)
         self.objects = ObjectCache(client)
-        self.tokens = projected.Tokens(writers or WriterPool(None, client, 4))
+        self.tokens = projected.Tokens(writers or WriterPool(client, 4))
         self.allocatable = allocatable
 
     async def set_up(self, pod: Obj) -> list[SetUpFailure]:

@@ -84,7 +84,7 @@ async def test_projected_sources_are_read_at_once_and_the_first_failing_source_i
     client = Client("https://apiserver.test", transport=httpx.MockTransport(answer))
     pod = {"metadata": {"name": "p", "namespace": "ns", "uid": "u1"}, "spec": {}}
     volume = api_access_volume("kube-api-access-x")
-    files = await payload(ObjectCache(client), Tokens(WriterPool(None, client, 1)), pod, volume, {})
+    files = await payload(ObjectCache(client), Tokens(WriterPool(client, 1)), pod, volume, {})
     assert peak == 2  # the token request and the ConfigMap read overlapped
     assert files["token"][0] == b"tok" and files["ca.crt"][0] == b"CA PEM" and files["namespace"][0] == b"ns"
     # Two failing sources: the error is the first one's, in the volume's order.
@@ -92,7 +92,7 @@ async def test_projected_sources_are_read_at_once_and_the_first_failing_source_i
         {"configMap": {"name": "first-missing"}}, {"secret": {"name": "second-missing"}},
     ]}}  # fmt: skip
     with pytest.raises(ConfigError, match='configmap "first-missing" not found'):
-        await payload(ObjectCache(client), Tokens(WriterPool(None, client, 1)), pod, bad, {})
+        await payload(ObjectCache(client), Tokens(WriterPool(client, 1)), pod, bad, {})
 
 
 async def test_only_the_start_events_of_the_kubelets_own_starts_are_known_as_its_own() -> None:
