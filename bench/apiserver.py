@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import httpload
 from bench.common import ControlPlane, control_plane, percentile, rotation, summarize
+from bench.cpu import CpuMeter
 from bench.floor import FloorServers, GranianFloor
-from bench.floor_cpu import CpuMeter
 from bench.record import Recording, ratio, target
 from bench.storage_raw import raw_put_rate, raw_sqlite_put_rate, raw_txn_rate
 from tests import factories
@@ -174,7 +174,7 @@ async def rounds(
     cp: ControlPlane, args: argparse.Namespace
 ) -> tuple[dict[str, list[float]], dict[str, list[dict[str, float]]], list[float]]:
     """Per-round rates of each side (raw puts, API creates, each floor server's creates), the sides' order
-    reversed every other round; each side's CPU microseconds per write by process (bench/floor_cpu.py) in each
+    reversed every other round; each side's CPU microseconds per write by process (bench/cpu.py) in each
     round; and the API's get rate after each round. The floor servers run only meanwhile."""
     floors = floor_servers(cp, args)
     extra = ["raw_txn"] if floors and cp.etcd is not None else []

@@ -42,6 +42,7 @@ import docker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import cpu
 from bench.common import (
     ControlPlane,
     alternate,
@@ -222,21 +223,6 @@ def kubelet_steps(log_text: str) -> dict[str, dict[str, float]]:
     return steps
 
 
-def cpu_seconds(pid: int | None) -> float:
-    """User + system CPU seconds of a process so far (0 when it is gone or unknown)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError, TypeError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def busy_seconds() -> float:
-    """CPU seconds the whole machine spent not idle so far (/proc/stat)."""
-    ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
-
-
 def processes(cp: ControlPlane, node: Any) -> dict[str, int | None]:
     """The pids whose CPU time a traced round records."""
 
@@ -291,7 +277,7 @@ def measure(cp: ControlPlane, args: argparse.Namespace, tmp: Path) -> dict[str, 
     bare = BarePairs(f"bare{uuid.uuid4().hex[:5]}", f"10.244.{third[1]}.0/24", tmp / "bare", args.pods)
     samples: dict[str, list[list[float]]] = {"kubelet": [], "bare": []}
     steps: dict[str, dict[str, float]] = {}
-    cpu: dict[str, list[float]] = {}
+    round_cpu: dict[str, list[float]] = {}
     try:
         with running_nodes([proc]):
 
@@ -299,15 +285,15 @@ def measure(cp: ControlPlane, args: argparse.Namespace, tmp: Path) -> dict[str, 
                 side: str, n: int, tag: str, timed: dict[str, dict[str, float]] | None = None
             ) -> list[float]:
                 pids = processes(cp, proc)
-                before = {k: cpu_seconds(pid) for k, pid in pids.items()} | {"machine": busy_seconds()}
+                before = cpu.snapshot(pids)
                 if side == "bare":
                     got = asyncio.run(bare.round(n, tag))
                 else:
                     got = asyncio.run(kubelet_round(cp, node, n, timed))
-                after = {k: cpu_seconds(pid) for k, pid in pids.items()} | {"machine": busy_seconds()}
+                after = cpu.snapshot(pids)
                 if timed is not None and args.trace:
                     for k in before:
-                        cpu.setdefault(f"{side} round CPU: {k}", []).append(after[k] - before[k])
+                        round_cpu.setdefault(f"{side} round CPU: {k}", []).append(after[k] - before[k])
                 if side == "kubelet":
                     wait_until(lambda: node_containers_gone(node), 60, 0.2, what="bench pods removed")
                 return got
@@ -326,7 +312,7 @@ def measure(cp: ControlPlane, args: argparse.Namespace, tmp: Path) -> dict[str, 
     finally:
         asyncio.run(bare.destroy())
     traced = {**step_table("kubelet", steps), **step_table("bare", bare.steps)} if args.trace else {}
-    traced |= {f"{name} (s)": summarize(xs, "s") for name, xs in cpu.items()}
+    traced |= {f"{name} (s)": summarize(xs, "s") for name, xs in round_cpu.items()}
     for name, summary in traced.items():
         print(f"{name:<60} p50 {summary['p50']:6.3f}  p90 {summary['p90']:6.3f}")
     return {"samples": samples, "steps": traced}

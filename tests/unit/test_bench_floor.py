@@ -1,4 +1,4 @@
-"""The pure parts of the apiserver benchmark's floor (bench/floor.py, bench/floor_cpu.py, bench/apiserver.py)."""
+"""The pure parts of the apiserver benchmark's floor (bench/floor.py, bench/cpu.py, bench/apiserver.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from apimachinery import serialization
 from bench.apiserver import cpu_bound, cpu_medians, floors_recorded
 from bench.common import rotation
+from bench.cpu import CpuMeter, Reading, machine_jiffies, stat_seconds, tree_seconds
 from bench.floor import PREFIX, answered, floor_key
-from bench.floor_cpu import CpuMeter, Reading, machine_jiffies, process_seconds, stat_seconds
 
 
 def test_floor_key_is_the_collection_path_and_the_name() -> None:
@@ -95,7 +95,7 @@ def test_cpu_meter_reads_this_process_and_divides_per_operation() -> None:
     assert after.seconds["client"] >= before.seconds["client"] and after.seconds["nobody"] == 0
     used = CpuMeter.per_op(Reading({"x": 1.0}, 10, 100), Reading({"x": 1.5}, 40, 200), 1000)
     assert used == {"x": 500.0, "machine_busy": 0.3}
-    assert process_seconds([os.getpid()], children=False) > 0
+    assert tree_seconds([os.getpid()], with_descendants=False) > 0
 
 
 def test_the_report_line_of_the_floor() -> None:
