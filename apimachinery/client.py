@@ -163,12 +163,6 @@ class Client:
         self._http = http(transport or aiohttp_transport(self._tls, connections=0))
         self._streams = http(transport)
 
-    @property
-    def tls(self) -> ssl.SSLContext | bool:
-        """What this client verifies the server with and presents to it: a client made beside it with the same
-        context presents a rotated certificate too."""
-        return self._tls
-
     def use_client_certificate(self, cert_file: str, key_file: str) -> None:
         """Present this certificate from now on (a rotated one): new connections use it, open ones (watches)
         keep the one they were made with until they end."""
