@@ -160,8 +160,9 @@ class Client:
         # that no request waits behind or searches among the watches' connections; the watches, which hold their
         # connection for minutes and cost their CPU per frame rather than per request, keep httpx's own transport
         # (an aiohttp connection holds ~0.3 MiB against httpx's ~0.05 MiB, and a component runs dozens of watches).
+        # A given transport (tests' MockTransport, the scheduler's rate limit) carries both.
         self._http = http(transport or aiohttp_transport(self._tls, connections=0))
-        self._streams = http(transport)
+        self._streams = self._http if transport is not None else http(None)
 
     def use_client_certificate(self, cert_file: str, key_file: str) -> None:
         """Present this certificate from now on (a rotated one): new connections use it, open ones (watches)
@@ -203,7 +204,8 @@ class Client:
 
     async def aclose(self) -> None:
         await self._http.aclose()
-        await self._streams.aclose()
+        if self._streams is not self._http:
+            await self._streams.aclose()
 
     async def __aenter__(self) -> Client:
         return self

@@ -79,11 +79,9 @@ class FloorApp:
 
     async def put_if_absent(self, key: bytes, value: bytes) -> tuple[bool, int]:
         """EtcdStorage.create's transaction: put `value` under `key` unless the key exists; (succeeded, revision)."""
-        from aetcd import rpc
+        from apiserver.storage.etcd import create_request
 
-        absent = rpc.Compare(key=key, target=rpc.Compare.CREATE, result=rpc.Compare.EQUAL, create_revision=0)
-        put = rpc.RequestOp(request_put=rpc.PutRequest(key=key, value=value))
-        response = await self.client.kvstub.Txn(rpc.TxnRequest(compare=[absent], success=[put], failure=[]))
+        response = await self.client.kvstub.Txn(create_request(key, value))
         return bool(response.succeeded), int(response.header.revision)
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:

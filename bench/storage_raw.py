@@ -31,7 +31,7 @@ import aetcd
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from apiserver.storage.etcd import EtcdStorage, parse_endpoints  # noqa: E402
+from apiserver.storage.etcd import EtcdStorage, create_request, parse_endpoints  # noqa: E402
 from apiserver.storage.interface import Storage  # noqa: E402
 from apiserver.storage.sqlite import SqliteStorage  # noqa: E402
 from bench.common import etcd_server, summarize  # noqa: E402
@@ -77,22 +77,17 @@ async def raw_put_rate(etcd_url: str, n: int = 5000, concurrency: int = 64) -> f
 async def raw_txn_rate(etcd_url: str, n: int = 5000, concurrency: int = 64) -> float:
     """aetcd transactions per second of the shape EtcdStorage.create sends (put-if-absent: a compare on
     create_revision == 0, a put), on fresh keys, from this process; the keys are deleted afterwards."""
-    from aetcd import rpc
-
     host, port = parse_endpoints(etcd_url)[0]
     prefix = f"/bench-txn-{uuid.uuid4().hex[:8]}/".encode()
     value = json.dumps(PAYLOAD, separators=(",", ":")).encode()
 
-    def txn(key: bytes) -> Any:
-        absent = rpc.Compare(key=key, target=rpc.Compare.CREATE, result=rpc.Compare.EQUAL, create_revision=0)
-        put = rpc.RequestOp(request_put=rpc.PutRequest(key=key, value=value))
-        return rpc.TxnRequest(compare=[absent], success=[put], failure=[])
-
     async with aetcd.Client(
         host, port, options={"grpc.max_receive_message_length": 256 * 1024 * 1024}
     ) as client:
-        await client.kvstub.Txn(txn(prefix + b"warmup"))
-        rate = await _run_concurrently(n, concurrency, lambda i: client.kvstub.Txn(txn(prefix + b"%08d" % i)))
+        await client.kvstub.Txn(create_request(prefix + b"warmup", value))
+        rate = await _run_concurrently(
+            n, concurrency, lambda i: client.kvstub.Txn(create_request(prefix + b"%08d" % i, value))
+        )
         await client.delete_prefix(prefix)
     return rate
 

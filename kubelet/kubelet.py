@@ -41,7 +41,7 @@ from kubelet.node import NodeAgent, host_facts
 from kubelet.pod_sync import PodSyncer
 from kubelet.pod_workers import PodWorkers
 from kubelet.probes import ProbeManager
-from kubelet.runtime.docker import LABEL_POD_UID, DockerRuntime
+from kubelet.runtime.docker import LABEL_POD_UID, WAKING_EVENTS, DockerRuntime
 from kubelet.runtime.spec import valid_uid
 from kubelet.server import build_app, make_server
 from kubelet.stats.collector import StatsCollector
@@ -301,7 +301,7 @@ class Kubelet:
             await asyncio.sleep(1.0)
 
     def _on_docker_event(self, event: dict[str, Any]) -> None:
-        if event.get("status") in ("die", "oom", "start", "destroy") or event.get("Action") in ("die", "oom"):
+        if event.get("status") in WAKING_EVENTS or event.get("Action") in ("die", "oom"):
             actor = event.get("Actor") or {}
             if event.get("status") == "start" and self.runtime.started_here(str(actor.get("ID") or "")):
                 return  # the pod worker that started it has reported it; a second sync would only add load

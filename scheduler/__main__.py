@@ -18,12 +18,13 @@ import socket
 import ssl
 import uuid
 
-from apimachinery.client import Client, aiohttp_transport
+from apimachinery.client import Client
 from apimachinery.component import ComponentMain, add_client_args, client_from_args, serve_health
 from apimachinery.durations import parse_flag_duration
 from apimachinery.events import EventRecorder
 from apimachinery.leaderelection import LeaderElector
 from apimachinery.secureserving import add_secure_serving_args, serve_secure, serving_args_error
+from apimachinery.transport import aiohttp_transport
 from scheduler.metrics import SchedulerMetrics
 from scheduler.ratelimit import RateLimitedTransport, TokenBucket
 from scheduler.scheduler import DEFAULT_SCHEDULER_NAME, Scheduler

@@ -56,10 +56,8 @@ class Mounter:
             return False
         if is_mount(directory):
             return True
-        try:
-            await asyncio.to_thread(
-                _mount_tmpfs, directory
-            )  # the system call may wait on the kernel's mount lock
+        try:  # in a thread: the system call may wait on the kernel's mount lock
+            await asyncio.to_thread(_mount_tmpfs, directory)
         except OSError as exc:
             log.warning("secret volumes stay on disk (under a 0700 directory): tmpfs mount failed: %s", exc)
             self.enabled = False
