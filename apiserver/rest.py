@@ -292,14 +292,8 @@ class ResourceAPI:
             raise errors.bad_request(
                 f"the name of the object ({body_name}) does not match the name on the URL ({t.name})"
             )
-        updated, created = await store.update(
-            t.namespace,
-            t.name,
-            lambda _current: obj,
-            dry_run=self.dry_run(request),
-            create_if_missing=None,
-            manager=manager,
-            user=user_of(request),
+        updated, created = await store.replace(
+            t.namespace, t.name, obj, dry_run=self.dry_run(request), manager=manager, user=user_of(request)
         )
         return self.object_response(request, store, updated, 201 if created else 200)
 

@@ -66,21 +66,27 @@ async def status(api: ResourceAPI, request: Request, store: Store, t: Target) ->
         obj = decode_object(request, await read_body(request, api.server.options))
         check_kind(obj, info.kind, info.api_version)
         fieldcheck.enforce(obj, schema, how)
+        updated, _ = await store.replace(
+            t.namespace,
+            t.name,
+            obj,
+            subresource=sub,
+            dry_run=api.dry_run(request),
+            manager=manager,
+            user=user_of(request),
+        )
+        return api.object_response(request, store, updated)
 
-        def transform(current: Obj) -> Obj:
-            return obj
-    else:
-        patch = await writeopts.read_patch(request, info, api.server.options)
-        manager = patch.manager
-        if patch.type == APPLY:
-            return await api.server_side_apply(
-                request, store, t, patch.body, manager, force=patch.force, subresource=sub
-            )
+    patch = await writeopts.read_patch(request, info, api.server.options)
+    if patch.type == APPLY:
+        return await api.server_side_apply(
+            request, store, t, patch.body, patch.manager, force=patch.force, subresource=sub
+        )
 
-        def transform(current: Obj) -> Obj:
-            patched = apply_patch(patch.type, current, patch.body, kind=info.kind, owned=True)
-            fieldcheck.enforce(patched, schema, patch.validation)
-            return patched
+    def transform(current: Obj) -> Obj:
+        patched = apply_patch(patch.type, current, patch.body, kind=info.kind, owned=True)
+        fieldcheck.enforce(patched, schema, patch.validation)
+        return patched
 
     updated, _ = await store.update(
         t.namespace,
@@ -88,7 +94,7 @@ async def status(api: ResourceAPI, request: Request, store: Store, t: Target) ->
         transform,
         subresource=sub,
         dry_run=api.dry_run(request),
-        manager=manager,
+        manager=patch.manager,
         user=user_of(request),
     )
     return api.object_response(request, store, updated)

@@ -1,0 +1,47 @@
+"""A PUT's resourceVersion stays a precondition on every attempt of the registry's compare-and-swap loop, on every
+backend. The first attempt starts from the watch cache; when the cache is behind, that attempt loses the swap and the
+next one starts from storage, where the precondition must still be checked (a lost update otherwise)."""
+
+from __future__ import annotations
+
+import pytest
+
+from apimachinery.errors import StatusError
+from apiserver.registry import Store
+from apiserver.storage import fresh
+from apiserver.storage.interface import Storage
+from apiserver.strategy import Strategy
+from apiserver.watchcache import WatchCache
+from tests.resources import CONFIGMAPS
+
+pytestmark = pytest.mark.timeout(30)
+
+
+def configmap(name: str, value: str) -> dict[str, object]:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"k": value}}
+
+
+async def test_a_stale_put_is_refused_while_the_watch_cache_is_behind(storage: Storage, prefix: str) -> None:
+    # A real watch cache that no storage watch feeds: it keeps the state it was given, as a cache that has not
+    # yet seen the latest write does.
+    cache = WatchCache(prefix)
+    store = Store(CONFIGMAPS, storage, cache, Strategy(), prefix=prefix)
+    created = await store.create("ns", configmap("one", "v"))
+    revision = int(created["metadata"]["resourceVersion"])
+    cache.reset({store.key("ns", "one"): fresh(created)}, revision)
+
+    first = fresh(created)
+    first["data"] = {"k": "v2"}
+    updated, _ = await store.replace("ns", "one", first)
+    assert int(updated["metadata"]["resourceVersion"]) > revision
+    assert cache.get(store.key("ns", "one")) == created, "the cache is still behind"
+
+    stale = fresh(created)
+    stale["data"] = {"k": "stale"}
+    with pytest.raises(StatusError) as exc:
+        await store.replace("ns", "one", stale)
+    assert (exc.value.code, exc.value.reason) == (409, "Conflict")
+    assert (await store.get("ns", "one"))["data"] == {"k": "v2"}, "the stale write must not land"
+    assert stale["metadata"]["resourceVersion"] == created["metadata"]["resourceVersion"], (
+        "the caller's object"
+    )
