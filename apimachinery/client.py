@@ -29,7 +29,7 @@ from apimachinery.backoff import Backoff
 from apimachinery.errors import StatusError, is_conflict
 from apimachinery.kubeconfig import ClientConfig, KubeconfigError, load
 from apimachinery.resources import ResourceInfo
-from apimachinery.transport import aiohttp_transport
+from apimachinery.transport import aiohttp_transport, watch_transport
 
 log = logging.getLogger(__name__)
 
@@ -144,13 +144,11 @@ class Client:
             headers["Authorization"] = f"Bearer {self.config.token}"
         self._tls = self.config.ssl_context()
 
-        def http(transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
+        def http(transport: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
             return httpx.AsyncClient(
                 base_url=self.config.server,
                 headers=headers,
-                verify=self._tls,
                 timeout=httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=5.0),
-                limits=httpx.Limits(max_connections=None, max_keepalive_connections=8),
                 trust_env=False,
                 transport=transport,
                 event_hooks=clientmetrics.HOOKS,
@@ -162,7 +160,11 @@ class Client:
         # (an aiohttp connection holds ~0.3 MiB against httpx's ~0.05 MiB, and a component runs dozens of watches).
         # A given transport (tests' MockTransport, the scheduler's rate limit) carries both.
         self._http = http(transport or aiohttp_transport(self._tls, connections=0))
-        self._streams = self._http if transport is not None else http(None)
+        if transport is not None:
+            self._streams = self._http
+        else:
+            limits = httpx.Limits(max_connections=None, max_keepalive_connections=8)
+            self._streams = http(watch_transport(self._tls, limits))
 
     def use_client_certificate(self, cert_file: str, key_file: str) -> None:
         """Present this certificate from now on (a rotated one): new connections use it, open ones (watches)

@@ -1,4 +1,5 @@
-"""The network under `apimachinery.client.Client`: httpx's requests sent through aiohttp.
+"""The network under `apimachinery.client.Client`: httpx's requests sent through aiohttp, and its watches through
+httpx's own transport made safe to cancel.
 
 httpx stays the client (requests, responses, timeouts, event hooks, the errors callers catch); `httpx_aiohttp`'s
 transport hands each request to an aiohttp session. That is for the CPU: aiohttp parses HTTP in compiled code and
@@ -11,13 +12,20 @@ kctl's kubectl-style error lines) cannot tell the difference: a refused connecti
 so, a connect timeout a `ConnectTimeout`, a read timeout a `ReadTimeout`, a server that closed the connection
 without answering a `RemoteProtocolError`. (httpx_aiohttp's own table makes every connection failure a
 `ConnectTimeout`.)
+
+The watches' transport is httpx's own, over a network backend that closes a connection whose TLS handshake is
+cancelled: httpcore closes it only when the handshake fails, so a watch cancelled mid-handshake (an informer stopped
+just after it listed) left its socket open until the server hung up.
 """
 
 from __future__ import annotations
 
 import ssl
+from collections.abc import Iterable
+from typing import Any
 
 import aiohttp
+import httpcore
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
@@ -65,3 +73,69 @@ def aiohttp_transport(tls: ssl.SSLContext | bool, *, connections: int) -> httpx.
         return aiohttp.ClientSession(connector=connector, trust_env=False)
 
     return _Transport(client=session)
+
+
+class _CancelSafeStream(httpcore.AsyncNetworkStream):
+    """A connection that is closed when its TLS handshake ends in anything but success, cancellation included."""
+
+    def __init__(self, stream: httpcore.AsyncNetworkStream) -> None:
+        self._stream = stream
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self._stream.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._stream.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    async def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            return await self._stream.start_tls(ssl_context, server_hostname, timeout)
+        except BaseException:
+            await self._stream.aclose()  # drops the socket at once (a second close is a no-op)
+            raise
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _CancelSafeBackend(httpcore.AsyncNetworkBackend):
+    def __init__(self) -> None:
+        self._backend = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        stream = await self._backend.connect_tcp(host, port, timeout, local_address, socket_options)
+        return _CancelSafeStream(stream)
+
+    async def sleep(self, seconds: float) -> None:
+        await self._backend.sleep(seconds)
+
+
+class _WatchTransport(httpx.AsyncHTTPTransport):
+    def __init__(self, tls: ssl.SSLContext | bool, limits: httpx.Limits) -> None:
+        super().__init__(verify=False, limits=limits, trust_env=False)  # its pool is replaced at once:
+        # httpx's transport over a pool of our making, for the network backend (httpx's pool takes the default).
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(verify=tls, trust_env=False),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_CancelSafeBackend(),
+        )
+
+
+def watch_transport(tls: ssl.SSLContext | bool, limits: httpx.Limits) -> httpx.AsyncBaseTransport:
+    """httpx's own transport (for watches) keeping at most `limits`, verifying and presenting with `tls`, whose
+    connections are closed when their TLS handshake is cancelled."""
+    return _WatchTransport(tls, limits)

@@ -1,5 +1,5 @@
 """apimachinery.transport: requests through aiohttp fail with the httpx errors httpcore raises for the same failure,
-against real sockets on loopback."""
+and a watch's connection is closed whenever its request is cancelled, against real sockets on loopback."""
 
 from __future__ import annotations
 
@@ -9,8 +9,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import httpx
 import pytest
 
+from apimachinery.client import Client
+from apimachinery.kubeconfig import ClientConfig
 from apimachinery.transport import aiohttp_transport
 from tests.harness import free_port
+from tests.resources import CONFIGMAPS
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -96,3 +99,28 @@ async def test_no_answer_within_the_read_timeout_is_a_read_timeout(never_answers
     async with _client(timeout=0.3) as http:
         with pytest.raises(httpx.ReadTimeout):
             await http.get(f"{never_answers}/")
+
+
+async def test_a_watch_cancelled_during_its_tls_handshake_closes_its_connection() -> None:
+    # A server that accepts the connection and never answers the client's TLS hello, so the watch is cancelled in
+    # the middle of its handshake (an informer stopped right after it listed). httpcore leaves such a socket open.
+    accepted: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
+    server = await asyncio.start_server(
+        lambda reader, writer: accepted.put_nowait((reader, writer)), "127.0.0.1", 0
+    )
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with Client(ClientConfig(server=f"https://127.0.0.1:{port}", insecure=True)) as client:
+            watch = client.watch(CONFIGMAPS)
+            task = asyncio.create_task(anext(watch))
+            reader, writer = await asyncio.wait_for(accepted.get(), 5)
+            await reader.readexactly(1)  # the hello has started to arrive: the handshake is under way
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            # The client's end is closed at once, not left to the garbage collector: the server reads to the end.
+            await asyncio.wait_for(reader.read(), 5)
+            writer.close()
+    finally:
+        server.close()
+        await server.wait_closed()
