@@ -9,23 +9,33 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 
 import httpx
 
 
 class TokenBucket:
-    """`qps` tokens a second, at most `burst` saved up; `take()` waits for one."""
+    """`qps` tokens a second, at most `burst` saved up; `take()` waits for one. `clock` and `sleep` are the time
+    it reads and the wait it takes (tests give their own)."""
 
-    def __init__(self, qps: float, burst: int) -> None:
+    def __init__(
+        self,
+        qps: float,
+        burst: int,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         if qps <= 0 or burst < 1:
             raise ValueError("qps must be > 0 and burst >= 1")
         self.qps, self.burst = qps, burst
+        self._clock, self._sleep = clock, sleep
         self._tokens = float(burst)
-        self._stamp = time.monotonic()
+        self._stamp = clock()
         self._lock = asyncio.Lock()
 
     def _refill(self) -> None:
-        now = time.monotonic()
+        now = self._clock()
         self._tokens = min(float(self.burst), self._tokens + (now - self._stamp) * self.qps)
         self._stamp = now
 
@@ -33,7 +43,7 @@ class TokenBucket:
         async with self._lock:  # one waiter at a time, so tokens go out in order
             self._refill()
             if self._tokens < 1:
-                await asyncio.sleep((1 - self._tokens) / self.qps)
+                await self._sleep((1 - self._tokens) / self.qps)
                 self._refill()
             self._tokens -= 1
 

@@ -9,14 +9,26 @@ from scheduler.ratelimit import RateLimitedTransport, TokenBucket
 
 
 async def test_burst_goes_at_once_then_qps_paces() -> None:
-    bucket = TokenBucket(qps=20, burst=3)
-    started = time.monotonic()
+    now = 100.0
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        nonlocal now
+        waits.append(seconds)
+        now += seconds
+
+    bucket = TokenBucket(qps=20, burst=3, clock=lambda: now, sleep=sleep)
     for _ in range(3):
         await bucket.take()
-    assert time.monotonic() - started < 0.04  # the burst is saved up
+    assert waits == []  # the burst is saved up
     for _ in range(2):
         await bucket.take()
-    assert time.monotonic() - started >= 0.09  # two more tokens at 20/s: 0.1 s (timer slack allowed)
+    assert waits == [pytest.approx(0.05), pytest.approx(0.05)]  # then one token every 1/20 s
+    now += 10  # a long pause saves up no more than the burst
+    for _ in range(3):
+        await bucket.take()
+    await bucket.take()
+    assert len(waits) == 3 and waits[2] == pytest.approx(0.05)
 
 
 def test_bad_limits_are_refused() -> None:
