@@ -24,6 +24,11 @@ from apiserver.strategy import Strategy
 from apiserver.watchcache import WatchCache
 
 
+def replacing(obj: Obj) -> Callable[[Obj], Obj]:
+    """The transform of a PUT: a copy of `obj` for each attempt (see `StoreWrites.replace`)."""
+    return lambda _current: fresh(obj)
+
+
 class StoreWrites:
     """Update and delete for `registry.Store`, which provides the keys, validation and create."""
 
@@ -68,7 +73,7 @@ class StoreWrites:
         `update`. Each attempt of the compare-and-swap loop gets its own copy of `obj`: an attempt changes the object
         it is given (server-owned metadata, defaults, managed fields), and after a lost race the next attempt must
         start from what the client sent, its precondition included."""
-        return await self.update(namespace, name, lambda _current: fresh(obj), **options)
+        return await self.update(namespace, name, replacing(obj), **options)
 
     async def update(
         self,

@@ -16,6 +16,7 @@ from apiserver.objectmeta import now
 from apiserver.patch import APPLY, apply_patch, patch_type
 from apiserver.registry import Store
 from apiserver.registry_types import Abort, DeleteOptions
+from apiserver.registry_writes import replacing
 from apiserver.request import Target, check_kind, decode_object, read_body, read_delete_options, user_of
 
 if TYPE_CHECKING:
@@ -66,27 +67,19 @@ async def status(api: ResourceAPI, request: Request, store: Store, t: Target) ->
         obj = decode_object(request, await read_body(request, api.server.options))
         check_kind(obj, info.kind, info.api_version)
         fieldcheck.enforce(obj, schema, how)
-        updated, _ = await store.replace(
-            t.namespace,
-            t.name,
-            obj,
-            subresource=sub,
-            dry_run=api.dry_run(request),
-            manager=manager,
-            user=user_of(request),
-        )
-        return api.object_response(request, store, updated)
+        transform = replacing(obj)
+    else:
+        patch = await writeopts.read_patch(request, info, api.server.options)
+        manager = patch.manager
+        if patch.type == APPLY:
+            return await api.server_side_apply(
+                request, store, t, patch.body, manager, force=patch.force, subresource=sub
+            )
 
-    patch = await writeopts.read_patch(request, info, api.server.options)
-    if patch.type == APPLY:
-        return await api.server_side_apply(
-            request, store, t, patch.body, patch.manager, force=patch.force, subresource=sub
-        )
-
-    def transform(current: Obj) -> Obj:
-        patched = apply_patch(patch.type, current, patch.body, kind=info.kind, owned=True)
-        fieldcheck.enforce(patched, schema, patch.validation)
-        return patched
+        def transform(current: Obj) -> Obj:
+            patched = apply_patch(patch.type, current, patch.body, kind=info.kind, owned=True)
+            fieldcheck.enforce(patched, schema, patch.validation)
+            return patched
 
     updated, _ = await store.update(
         t.namespace,
@@ -94,7 +87,7 @@ async def status(api: ResourceAPI, request: Request, store: Store, t: Target) ->
         transform,
         subresource=sub,
         dry_run=api.dry_run(request),
-        manager=patch.manager,
+        manager=manager,
         user=user_of(request),
     )
     return api.object_response(request, store, updated)
