@@ -19,7 +19,10 @@ def test_a_process_that_works_shows_its_cpu_and_the_machine_at_least_as_much() -
     _burn(0.2)
     used = cpu.spent(before, cpu.snapshot({"me": os.getpid()}))
     assert 0.15 <= used["me"] <= 1.0
-    assert used["machine"] >= used["me"] - 0.02  # /proc/stat counts in the same ticks
+    # Both count in ticks, but differently: the process's time is its exact run time rounded down at each reading,
+    # the machine's is sampled at each tick. Each may be a tick short at either end of the window: up to three
+    # ticks apart when the machine did nothing else.
+    assert used["machine"] >= used["me"] - 3.5 / cpu.TICK
 
 
 def test_a_gone_or_unknown_process_counts_as_none() -> None:
