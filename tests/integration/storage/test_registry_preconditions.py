@@ -4,6 +4,8 @@ next one starts from storage, where the precondition must still be checked (a lo
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from apimachinery.errors import StatusError
@@ -45,3 +47,25 @@ async def test_a_stale_put_is_refused_while_the_watch_cache_is_behind(storage: S
     assert stale["metadata"]["resourceVersion"] == created["metadata"]["resourceVersion"], (
         "the caller's object"
     )
+
+
+async def test_a_stale_apply_is_refused_while_the_watch_cache_is_behind(
+    storage: Storage, prefix: str
+) -> None:
+    # Server-side apply's transform merges the same configuration on every attempt: it must not be changed by one.
+    cache = WatchCache(prefix)
+    store = Store(CONFIGMAPS, storage, cache, Strategy(), prefix=prefix)
+    fields = store.field_manager()
+    created = await store.create("ns", configmap("one", "v"), manager="test")
+    cache.reset({store.key("ns", "one"): fresh(created)}, int(created["metadata"]["resourceVersion"]))
+
+    def applying(config: dict[str, object]) -> Callable[[dict[str, object]], dict[str, object]]:
+        return lambda current: fields.apply(current, config, "applier", force=True)
+
+    await store.update("ns", "one", applying(configmap("one", "v2")))
+    stale = configmap("one", "stale")
+    stale["metadata"] = {"name": "one", "resourceVersion": created["metadata"]["resourceVersion"]}
+    with pytest.raises(StatusError) as exc:
+        await store.update("ns", "one", applying(stale))
+    assert (exc.value.code, exc.value.reason) == (409, "Conflict")
+    assert (await store.get("ns", "one"))["data"] == {"k": "v2"}
