@@ -190,25 +190,30 @@ class StoreWrites:
                     return created, True
                 raise storage_error(exc, self.info, name) from None
             try:
-                new = self._prepare_update(
-                    fresh(current),
-                    transform(fresh(current)),
-                    subresource,
-                    manager,
-                    validate=False,
+                try:
+                    new = self._prepare_update(
+                        fresh(current),
+                        transform(fresh(current)),
+                        subresource,
+                        manager,
+                        validate=False,
+                    )
+                except Abort as abort:
+                    raise abort.error from None
+                attrs = self._attributes(
+                    "UPDATE", user, namespace, name, new, current, subresource=subresource, dry_run=dry_run
                 )
-            except Abort as abort:
-                raise abort.error from None
-            attrs = self._attributes(
-                "UPDATE", user, namespace, name, new, current, subresource=subresource, dry_run=dry_run
-            )
-            if attrs is not None:
-                await self.admission.admit(attrs)
-                new = attrs.obj or new
-            if subresource != "*":
-                self._validate(new, current)
-            if attrs is not None:
-                await self.admission.validate(attrs)
+                if attrs is not None:
+                    await self.admission.admit(attrs)
+                    new = attrs.obj or new
+                if subresource != "*":
+                    self._validate(new, current)
+                if attrs is not None:
+                    await self.admission.validate(attrs)
+            except StatusError:
+                if cached is not None:
+                    continue  # refused on the cache's copy, which may lag: decide again on the stored object
+                raise
             if dry_run:
                 # As kube-apiserver: a dry-run update answers the would-be object at the live resourceVersion.
                 new["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]

@@ -44,7 +44,8 @@ async def guaranteed_update(
     """See the storage interface: `try_update` may be called several times; a result equal to the current object
     is not written and the current object is returned. With `cached` (a recent state, stamped with its revision)
     the first try starts from it instead of a read: the swap compares revisions, so a stale one loses and the
-    loop goes on from the state that won."""
+    loop goes on from the state that won, and an error `try_update` raises on it (a precondition the client set
+    against a newer state) is decided again on a read, as kube-apiserver does."""
     current = _from_cache(cached)
     from_cache = current is not None
     if current is None:
@@ -57,7 +58,13 @@ async def guaranteed_update(
             expected = 0
         else:
             # Two decodes: `try_update` may change the dict it is given, and the comparison needs the original.
-            new = try_update(decode_value(current.value, current.revision))
+            try:
+                new = try_update(decode_value(current.value, current.revision))
+            except Exception:
+                if from_cache:  # a refusal of a cached state may be the cache's lag: decide on the stored one
+                    current, from_cache = await backend.read(key), False
+                    continue
+                raise
             stored = decode_value(current.value, current.revision)
             if strip_revision(new) == strip_revision(stored):
                 if from_cache:  # "unchanged" only counts against the stored state

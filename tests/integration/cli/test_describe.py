@@ -13,11 +13,22 @@ from tests import factories
 pytestmark = pytest.mark.etcd
 
 
-def ts(seconds_ago: int) -> str:
-    return (datetime.now(UTC) - timedelta(seconds=seconds_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
+def ts(seconds_ago: int, now: datetime | None = None) -> str:
+    return ((now or datetime.now(UTC)) - timedelta(seconds=seconds_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def event(api, ns: str, obj: dict, reason: str, message: str, component: str, count: int = 1, ago: int = 5):
+def event(
+    api,
+    ns: str,
+    obj: dict,
+    reason: str,
+    message: str,
+    component: str,
+    count: int = 1,
+    ago: int = 5,
+    now: datetime | None = None,
+):
+    """An event last seen `ago` seconds before `now` (the moment of the call when not given)."""
     meta = obj["metadata"]
     api.post(
         f"/api/v1/namespaces/{ns}/events",
@@ -37,8 +48,8 @@ def event(api, ns: str, obj: dict, reason: str, message: str, component: str, co
             "type": "Normal",
             "source": {"component": component},
             "count": count,
-            "firstTimestamp": ts(ago + 120),
-            "lastTimestamp": ts(ago),
+            "firstTimestamp": ts(ago + 120, now),
+            "lastTimestamp": ts(ago, now),
         },
     )
 
@@ -67,8 +78,20 @@ def test_describe_pod_with_events(kctl, api, ns):
             ],
         },
     )
-    event(api, ns, pod, "Scheduled", f"Successfully assigned {ns}/dp to node-1", "default-scheduler")
-    event(api, ns, pod, "Pulled", "Container image already present", "kubelet", count=3)
+    # Events are listed by when they were last seen: from one `now`, so that the order does not depend on whether
+    # the two writes fall in the same second.
+    now = datetime.now(UTC)
+    event(
+        api,
+        ns,
+        pod,
+        "Scheduled",
+        f"Successfully assigned {ns}/dp to node-1",
+        "default-scheduler",
+        ago=4,
+        now=now,
+    )
+    event(api, ns, pod, "Pulled", "Container image already present", "kubelet", count=3, now=now)
     r = kctl("describe", "pod", "dp")
     assert r.code == 0, r
     out = r.out

@@ -69,3 +69,21 @@ async def test_a_stale_apply_is_refused_while_the_watch_cache_is_behind(
         await store.update("ns", "one", applying(stale))
     assert (exc.value.code, exc.value.reason) == (409, "Conflict")
     assert (await store.get("ns", "one"))["data"] == {"k": "v2"}
+
+
+async def test_a_current_put_succeeds_while_the_watch_cache_is_behind(storage: Storage, prefix: str) -> None:
+    # The client has already seen the newest write (its answer), the cache has not: the precondition fails against
+    # the cache's copy, and must be decided again on the stored object, as kube-apiserver does, not answered 409.
+    cache = WatchCache(prefix)
+    store = Store(CONFIGMAPS, storage, cache, Strategy(), prefix=prefix)
+    created = await store.create("ns", configmap("one", "v"))
+    cache.reset({store.key("ns", "one"): fresh(created)}, int(created["metadata"]["resourceVersion"]))
+    first = fresh(created)
+    first["data"] = {"k": "v2"}
+    updated, _ = await store.replace("ns", "one", first)
+
+    second = fresh(updated)
+    second["data"] = {"k": "v3"}
+    latest, _ = await store.replace("ns", "one", second)
+    assert int(latest["metadata"]["resourceVersion"]) > int(updated["metadata"]["resourceVersion"])
+    assert (await store.get("ns", "one"))["data"] == {"k": "v3"}
