@@ -13,22 +13,13 @@ from tests import factories
 pytestmark = pytest.mark.etcd
 
 
-def ts(seconds_ago: int, now: datetime | None = None) -> str:
-    return ((now or datetime.now(UTC)) - timedelta(seconds=seconds_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
+def ts(at: datetime) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def event(
-    api,
-    ns: str,
-    obj: dict,
-    reason: str,
-    message: str,
-    component: str,
-    count: int = 1,
-    ago: int = 5,
-    now: datetime | None = None,
-):
-    """An event last seen `ago` seconds before `now` (the moment of the call when not given)."""
+def event(api, ns: str, obj: dict, reason: str, message: str, component: str, count: int = 1, last=None):
+    """An event first seen two minutes before it was `last` seen (5 s ago when not given)."""
+    last = last or datetime.now(UTC) - timedelta(seconds=5)
     meta = obj["metadata"]
     api.post(
         f"/api/v1/namespaces/{ns}/events",
@@ -48,8 +39,8 @@ def event(
             "type": "Normal",
             "source": {"component": component},
             "count": count,
-            "firstTimestamp": ts(ago + 120, now),
-            "lastTimestamp": ts(ago, now),
+            "firstTimestamp": ts(last - timedelta(seconds=120)),
+            "lastTimestamp": ts(last),
         },
     )
 
@@ -81,6 +72,7 @@ def test_describe_pod_with_events(kctl, api, ns):
     # Events are listed by when they were last seen: from one `now`, so that the order does not depend on whether
     # the two writes fall in the same second.
     now = datetime.now(UTC)
+    scheduled, pulled = now - timedelta(seconds=4), now - timedelta(seconds=5)
     event(
         api,
         ns,
@@ -88,10 +80,9 @@ def test_describe_pod_with_events(kctl, api, ns):
         "Scheduled",
         f"Successfully assigned {ns}/dp to node-1",
         "default-scheduler",
-        ago=4,
-        now=now,
+        last=scheduled,
     )
-    event(api, ns, pod, "Pulled", "Container image already present", "kubelet", count=3, now=now)
+    event(api, ns, pod, "Pulled", "Container image already present", "kubelet", count=3, last=pulled)
     r = kctl("describe", "pod", "dp")
     assert r.code == 0, r
     out = r.out
