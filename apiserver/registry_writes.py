@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from apimachinery import errors
 from apimachinery.defaults import apply_defaults
@@ -25,7 +25,10 @@ from apiserver.watchcache import WatchCache
 
 
 def replacing(obj: Obj) -> Callable[[Obj], Obj]:
-    """The transform of a PUT: a copy of `obj` for each attempt (see `StoreWrites.replace`)."""
+    """The transform of a PUT, whose `obj` replaces the object (a resourceVersion in it is a precondition): a copy
+    of `obj` for each attempt of the compare-and-swap loop. An attempt changes the object it is given (server-owned
+    metadata, defaults, managed fields), and after a lost race the next attempt must start from what the client
+    sent, its precondition included."""
     return lambda _current: fresh(obj)
 
 
@@ -68,13 +71,6 @@ class StoreWrites:
             return None
         return Attributes(operation, self.info, sub, namespace or "", name, obj, old, user, dry_run)
 
-    async def replace(self, namespace: str | None, name: str, obj: Obj, **options: Any) -> tuple[Obj, bool]:
-        """A PUT: `obj` replaces the object, and a resourceVersion in it is a precondition. `options` as for
-        `update`. Each attempt of the compare-and-swap loop gets its own copy of `obj`: an attempt changes the object
-        it is given (server-owned metadata, defaults, managed fields), and after a lost race the next attempt must
-        start from what the client sent, its precondition included."""
-        return await self.update(namespace, name, replacing(obj), **options)
-
     async def update(
         self,
         namespace: str | None,
@@ -89,7 +85,7 @@ class StoreWrites:
     ) -> tuple[Obj, bool]:
         """Read-modify-write with compare-and-swap. `transform(current)` returns the object the client wants; a
         resourceVersion in it is a precondition. It is called once per attempt and must return a new object each
-        time (or its argument), as the attempt changes it: a PUT goes through `replace`. `manager` is recorded in
+        time (or its argument), as the attempt changes it: a PUT's is `replacing(obj)`. `manager` is recorded in
         the managed fields as the one who made the change (None: the transform has done that, as server-side apply
         does). Returns (stored object, created).
 

@@ -20,6 +20,7 @@ from apiserver.fieldmanager import Conflicts
 from apiserver.patch import APPLY, apply_patch, parse_apply
 from apiserver.registry import Store
 from apiserver.registry_types import Abort, DeleteOptions, ListOptions
+from apiserver.registry_writes import replacing
 from apiserver.request import (
     Target,
     check_kind,
@@ -292,8 +293,13 @@ class ResourceAPI:
             raise errors.bad_request(
                 f"the name of the object ({body_name}) does not match the name on the URL ({t.name})"
             )
-        updated, created = await store.replace(
-            t.namespace, t.name, obj, dry_run=self.dry_run(request), manager=manager, user=user_of(request)
+        updated, created = await store.update(
+            t.namespace,
+            t.name,
+            replacing(obj),
+            dry_run=self.dry_run(request),
+            manager=manager,
+            user=user_of(request),
         )
         return self.object_response(request, store, updated, 201 if created else 200)
 

@@ -12,6 +12,7 @@ from apimachinery.errors import StatusError
 from apimachinery.user import UserInfo
 from apiserver.admission import Attributes, Chain
 from apiserver.registry import Store
+from apiserver.registry_writes import replacing
 from apiserver.storage import fresh
 from apiserver.storage.interface import Storage
 from apiserver.strategy import Strategy
@@ -58,14 +59,14 @@ async def test_a_stale_put_is_refused_while_the_watch_cache_is_behind(
 
     first = fresh(created)
     first["data"] = {"k": "v2"}
-    updated, _ = await store.replace("ns", "one", first, user=user)
+    updated, _ = await store.update("ns", "one", replacing(first), user=user)
     assert int(updated["metadata"]["resourceVersion"]) > revision
     assert cache.get(store.key("ns", "one")) == created, "the cache is still behind"
 
     stale = fresh(created)
     stale["data"] = {"k": "stale"}
     with pytest.raises(StatusError) as exc:
-        await store.replace("ns", "one", stale, user=user)
+        await store.update("ns", "one", replacing(stale), user=user)
     assert (exc.value.code, exc.value.reason) == (409, "Conflict")
     assert (await store.get("ns", "one"))["data"] == {"k": "v2"}, "the stale write must not land"
     assert stale["metadata"]["resourceVersion"] == created["metadata"]["resourceVersion"], (
@@ -105,10 +106,10 @@ async def test_a_current_put_succeeds_while_the_watch_cache_is_behind(
     cache.reset({store.key("ns", "one"): fresh(created)}, int(created["metadata"]["resourceVersion"]))
     first = fresh(created)
     first["data"] = {"k": "v2"}
-    updated, _ = await store.replace("ns", "one", first, user=user)
+    updated, _ = await store.update("ns", "one", replacing(first), user=user)
 
     second = fresh(updated)
     second["data"] = {"k": "v3"}
-    latest, _ = await store.replace("ns", "one", second, user=user)
+    latest, _ = await store.update("ns", "one", replacing(second), user=user)
     assert int(latest["metadata"]["resourceVersion"]) > int(updated["metadata"]["resourceVersion"])
     assert (await store.get("ns", "one"))["data"] == {"k": "v3"}
